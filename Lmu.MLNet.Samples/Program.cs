@@ -1,0 +1,3 @@
+using TorchSharp;
+
+Console.WriteLine(torch.ones(3).sum().item<float>());
