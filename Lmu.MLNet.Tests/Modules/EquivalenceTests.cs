@@ -1,0 +1,181 @@
+using Lmu.MLNet.Modules;
+using TorchSharp;
+using static Lmu.MLNet.Tests.Modules.LayerTestHelpers;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Tests.Modules;
+
+/// <summary>
+/// Every fast form against the step-by-step cell, outputs and gradients. Tolerances: float64 1e-9 (different
+/// summation orders, FFT round-off ~1e-13 relative on O(1) values over T &lt;= 40 steps); float32 1e-5 (the same with
+/// float32's 6e-8 unit round-off, amplified by T and the FFT length).
+/// </summary>
+[TestClass]
+public sealed class EquivalenceTests
+{
+    public static IEnumerable<object[]> FeedForwardConfigs()
+    {
+        foreach (var cell in Enum.GetValues<HiddenCell>())
+            foreach (var conv in new[] { ParallelConvolution.Fft, ParallelConvolution.Direct })
+            {
+                yield return [cell, conv, false, 1];
+                yield return [cell, conv, true, 3];
+            }
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(FeedForwardConfigs))]
+    public void ParallelEqualsCell(HiddenCell cell, ParallelConvolution conv, bool inputToHidden, int memoryD)
+    {
+        foreach (var dtype in new[] { float64, float32 })
+        {
+            double tol = dtype == float64 ? 1e-9 : 1e-5;
+            using var cellLayer = Build(cell, inputToHidden, memoryD, recurrentMemory: false, LmuExecutionMode.Cell, dtype);
+            using var par = CloneWith(cellLayer, o => { o.ExecutionMode = LmuExecutionMode.Parallel; o.Convolution = conv; });
+            var x = Input(dtype, seed: 3);
+            CompareOutputsAndGradients(cellLayer, par, x, tol, $"{cell}/{conv}/{dtype}");
+            using var _ = torch.no_grad();
+            // The last-step shortcut (one product with the impulse response) too.
+            Assert.IsTrue(MaxAbsDiff(cellLayer.ForwardLast(x), par.ForwardLast(x)) < tol, "last step");
+        }
+    }
+
+    [TestMethod]
+    [DataRow(HiddenCell.None, false, true)]
+    [DataRow(HiddenCell.Dense, true, true)]
+    [DataRow(HiddenCell.Dense, false, true)]
+    [DataRow(HiddenCell.SimpleRnn, true, true)]
+    [DataRow(HiddenCell.SimpleRnn, true, false)]
+    [DataRow(HiddenCell.SimpleRnn, false, true)]
+    public void FusedScanEqualsCellWithRecurrentMemory(HiddenCell cell, bool hiddenToMemory, bool memoryToMemory)
+    {
+        foreach (var dtype in new[] { float64, float32 })
+        {
+            double tol = dtype == float64 ? 1e-9 : 1e-5;
+            var o = Options(cell, inputToHidden: true, memoryD: 2);
+            o.HiddenToMemory = hiddenToMemory && cell != HiddenCell.None;
+            o.MemoryToMemory = memoryToMemory;
+            o.ExecutionMode = LmuExecutionMode.Cell;
+            using var reference = new LmuLayer(o);
+            reference.to(dtype);
+            Randomise(reference, seed: 11);
+            using var fused = CloneWith(reference, p => p.ExecutionMode = LmuExecutionMode.FusedScan);
+            CompareOutputsAndGradients(reference, fused, Input(dtype, seed: 5), tol, $"{cell}/{dtype}");
+        }
+    }
+
+    [TestMethod]
+    public void MultiChannelMemoryEqualsSingleChannelMemories()
+    {
+        // memory_d = 3 without encoder: channel k of the input drives memory channel k only.
+        var o = new LmuLayerOptions { InputSize = 3, MemoryD = 3, Order = 6, Theta = 9, UseInputEncoder = false, HiddenCell = HiddenCell.None };
+        using var multi = new LmuLayer(o);
+        multi.to(float64);
+        var x = Input(float64, seed: 9, channels: 3);
+        using var _ = torch.no_grad();
+        var ym = multi.forward(x);                                        // [B, T, 3*6]
+        for (int k = 0; k < 3; k++)
+        {
+            using var single = new LmuLayer(new LmuLayerOptions { InputSize = 1, MemoryD = 1, Order = 6, Theta = 9, UseInputEncoder = false, HiddenCell = HiddenCell.None });
+            single.to(float64);
+            var ys = single.forward(x.narrow(2, k, 1));
+            Assert.IsTrue(MaxAbsDiff(ym.narrow(2, k * 6, 6), ys) < 1e-12, $"channel {k}");
+        }
+    }
+
+    [TestMethod]
+    public void VariableLengthRowsEqualRowsRunAlone()
+    {
+        foreach (var mode in new[] { LmuExecutionMode.Parallel, LmuExecutionMode.FusedScan, LmuExecutionMode.Cell })
+        {
+            using var layer = Build(HiddenCell.SimpleRnn, true, 2, recurrentMemory: false, mode, float64);
+            var x = Input(float64, seed: 21);
+            var lengths = torch.tensor(new long[] { 17, 4, 17, 1 });
+            using var _ = torch.no_grad();
+            var last = layer.ForwardLast(x, lengths);
+            for (int b = 0; b < 4; b++)
+            {
+                long len = lengths[b].item<long>();
+                var alone = layer.ForwardLast(x.narrow(0, b, 1).narrow(1, 0, len));
+                Assert.IsTrue(MaxAbsDiff(last[b], alone.squeeze(0)) < 1e-10, $"{mode} row {b}");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void MaskGivesTheSameLengths()
+    {
+        var mask = torch.tensor(new bool[] { true, true, false, true, false, false }, [2, 3]);
+        var lengths = LmuLayer.LengthsFromMask(mask);
+        CollectionAssert.AreEqual(new long[] { 2, 1 }, lengths.data<long>().ToArray());
+        var bad = torch.tensor(new bool[] { true, false, true }, [1, 3]);
+        Assert.ThrowsExactly<ArgumentException>(() => LmuLayer.LengthsFromMask(bad));
+    }
+
+    [TestMethod]
+    public void StreamingInChunksEqualsOnePass()
+    {
+        foreach (var mode in new[] { LmuExecutionMode.FusedScan, LmuExecutionMode.Cell })
+        {
+            var o = Options(mode == LmuExecutionMode.Cell ? HiddenCell.Lstm : HiddenCell.SimpleRnn, true, 2);
+            o.HiddenToMemory = true;
+            o.MemoryToMemory = true;
+            o.ExecutionMode = mode;
+            using var layer = new LmuLayer(o);
+            layer.to(float64);
+            Randomise(layer, 4);
+            var x = Input(float64, seed: 2);
+            using var _ = torch.no_grad();
+            var (whole, endState) = layer.forward(x, null);
+            var (a, s1) = layer.forward(x.narrow(1, 0, 7), null);
+            var (b, s2) = layer.forward(x.narrow(1, 7, x.shape[1] - 7), s1);
+            Assert.IsTrue(MaxAbsDiff(whole, torch.cat([a, b], 1)) < 1e-10, mode.ToString());
+            Assert.IsTrue(MaxAbsDiff(endState.Memory, s2.Memory) < 1e-10, mode.ToString());
+        }
+    }
+
+    internal static LmuLayerOptions Options(HiddenCell cell, bool inputToHidden, int memoryD) => new()
+    {
+        InputSize = 2, MemoryD = memoryD, Order = 5, Theta = 7.5, HiddenCell = cell, HiddenUnits = 4,
+        InputToHidden = inputToHidden, UseMemoryBias = true,
+    };
+
+    internal static LmuLayer Build(HiddenCell cell, bool inputToHidden, int memoryD, bool recurrentMemory, LmuExecutionMode mode, ScalarType dtype)
+    {
+        var o = Options(cell, inputToHidden, memoryD);
+        o.MemoryToMemory = recurrentMemory;
+        o.ExecutionMode = mode;
+        var layer = new LmuLayer(o);
+        layer.to(dtype);
+        Randomise(layer, seed: 7);
+        return layer;
+    }
+
+    internal static Tensor Input(ScalarType dtype, long seed, int channels = 2)
+    {
+        var g = new torch.Generator((ulong)seed);
+        return torch.randn([4, 17, channels], dtype: dtype, generator: g);
+    }
+
+    /// <summary>Same outputs, and the same gradients for the input and every parameter under a random loss.</summary>
+    private static void CompareOutputsAndGradients(LmuLayer a, LmuLayer b, Tensor x, double tol, string what)
+    {
+        var xa = x.detach().clone().requires_grad_(true);
+        var xb = x.detach().clone().requires_grad_(true);
+        var ya = a.forward(xa);
+        var yb = b.forward(xb);
+        Assert.IsTrue(MaxAbsDiff(ya, yb) < tol, $"{what}: outputs differ by {MaxAbsDiff(ya, yb):E2}");
+        var w = torch.randn(ya.shape, dtype: ya.dtype, generator: new torch.Generator(99));
+        (ya * w).sum().backward();
+        (yb * w).sum().backward();
+        Assert.IsTrue(MaxAbsDiff(xa.grad!, xb.grad!) < tol * 10, $"{what}: input gradients differ by {MaxAbsDiff(xa.grad!, xb.grad!):E2}");
+        var gb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
+        foreach (var (name, p) in a.named_parameters())
+        {
+            Assert.IsNotNull(p.grad, $"{what}: no gradient for {name} in the reference");
+            Assert.IsNotNull(gb[name], $"{what}: no gradient for {name}");
+            double scale = Math.Max(1, p.grad.abs().max().to(float64).item<double>());
+            Assert.IsTrue(MaxAbsDiff(p.grad, gb[name]!) < tol * 10 * scale, $"{what}: gradient of {name} differs by {MaxAbsDiff(p.grad, gb[name]!):E2}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Modules;
+
+/// <summary>
+/// Parameters and step functions of the hidden cell that reads z_t = [flat(m_t), x_t?]. Weights use PyTorch's layout
+/// (W_ih [G*units, z], W_hh [G*units, units]; gates i,f,g,o for LSTM and r,z,n for GRU) so they map one to one onto
+/// ONNX and onto TorchSharp's own cells.
+/// </summary>
+public sealed class HiddenCellModule : nn.Module
+{
+    private readonly HiddenCell _kind;
+    private readonly LmuActivation _activation;
+
+    private readonly Parameter? W_ih;
+    private readonly Parameter? b_ih;
+    private readonly Parameter? W_hh;
+    private readonly Parameter? b_hh;
+
+    /// <summary>Creates the cell; weights are drawn from U(-1/sqrt(units), 1/sqrt(units)) as PyTorch's cells do.</summary>
+    public HiddenCellModule(HiddenCell kind, int inputSize, int units, LmuActivation activation) : base("HiddenCell")
+    {
+        _kind = kind;
+        _activation = activation;
+        Units = kind == HiddenCell.None ? 0 : units;
+        int gates = kind switch { HiddenCell.Lstm => 4, HiddenCell.Gru => 3, _ => 1 };
+        if (kind != HiddenCell.None)
+        {
+            double k = 1.0 / Math.Sqrt(units);
+            W_ih = nn.Parameter(torch.empty(gates * units, inputSize).uniform_(-k, k));
+            b_ih = nn.Parameter(torch.empty(gates * units).uniform_(-k, k));
+            if (kind != HiddenCell.Dense)
+            {
+                W_hh = nn.Parameter(torch.empty(gates * units, units).uniform_(-k, k));
+                b_hh = nn.Parameter(torch.empty(gates * units).uniform_(-k, k));
+            }
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>The cell kind.</summary>
+    public HiddenCell Kind => _kind;
+
+    /// <summary>The activation of Dense and SimpleRnn cells.</summary>
+    public LmuActivation Activation => _activation;
+
+    /// <summary>Hidden units (0 for None).</summary>
+    public int Units { get; }
+
+    /// <summary>Input weights W_ih [G*units, z] (null for None).</summary>
+    public Tensor? InputWeight => W_ih;
+
+    /// <summary>Input bias b_ih [G*units] (null for None).</summary>
+    public Tensor? InputBias => b_ih;
+
+    /// <summary>Recurrent weights W_hh [G*units, units] (null for None and Dense).</summary>
+    public Tensor? RecurrentWeight => W_hh;
+
+    /// <summary>Recurrent bias b_hh [G*units] (null for None and Dense).</summary>
+    public Tensor? RecurrentBias => b_hh;
+
+    /// <summary>Whether the cell keeps a state between steps that it reads back (SimpleRnn, LSTM, GRU).</summary>
+    public bool IsRecurrent => W_hh is not null;
+
+    /// <summary>The input projection z W_ih^T + b_ih for any leading shape: [..., z] -> [..., G*units].</summary>
+    public Tensor ProjectInput(Tensor z) => nn.functional.linear(z, W_ih!, b_ih);
+
+    /// <summary>
+    /// One step given the projected input gi = z_t W_ih^T + b_ih [B, G*units]; h and c are [B, units] (c for LSTM only,
+    /// null elsewhere). Returns the new (h, c). For None the caller uses z itself.
+    /// </summary>
+    public (Tensor H, Tensor? C) Step(Tensor gi, Tensor? h, Tensor? c)
+    {
+        switch (_kind)
+        {
+            case HiddenCell.Dense:
+                return (Activate(gi, _activation), null);
+            case HiddenCell.SimpleRnn:
+                return (Activate(gi + nn.functional.linear(h!, W_hh!, b_hh), _activation), null);
+            case HiddenCell.Lstm:
+            {
+                var gates = gi + nn.functional.linear(h!, W_hh!, b_hh);
+                var g = gates.chunk(4, 1);
+                var cNew = g[1].sigmoid() * c! + g[0].sigmoid() * g[2].tanh();
+                return (g[3].sigmoid() * cNew.tanh(), cNew);
+            }
+            case HiddenCell.Gru:
+            {
+                var gh = nn.functional.linear(h!, W_hh!, b_hh).chunk(3, 1);
+                var gx = gi.chunk(3, 1);
+                var r = (gx[0] + gh[0]).sigmoid();
+                var zg = (gx[1] + gh[1]).sigmoid();
+                var n = (gx[2] + r * gh[2]).tanh();
+                return ((1 - zg) * n + zg * h!, null);
+            }
+            default:
+                throw new InvalidOperationException($"Hidden cell {_kind} has no step.");
+        }
+    }
+
+    /// <summary>Applies an activation.</summary>
+    internal static Tensor Activate(Tensor x, LmuActivation activation) => activation switch
+    {
+        LmuActivation.Identity => x.alias(),
+        LmuActivation.Tanh => x.tanh(),
+        LmuActivation.Relu => x.relu(),
+        LmuActivation.Sigmoid => x.sigmoid(),
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation."),
+    };
+}

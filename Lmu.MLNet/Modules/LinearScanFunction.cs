@@ -1,0 +1,130 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace Lmu.MLNet.Modules;
+
+/// <summary>
+/// The fused LMU recurrence s_t = f(s_{t-1} P + c_t) as one autograd node, where f is the identity on the first
+/// <c>activeFrom</c> state entries (the memory: linear dynamics) and an activation on the rest (the hidden cell).
+/// </summary>
+/// <remarks>
+/// Why a hand-written backward: letting autograd record T steps of matmul/slice/activation costs several graph nodes
+/// and allocations per step, and that overhead, not arithmetic, dominates a 784-step psMNIST sequence. Here each step
+/// is one in-place <c>addmm_</c> plus one activation forward, one multiply and one matmul backward, and the weight
+/// gradient dL/dP = sum_t s_{t-1}^T g_t is a single large matrix product after the loop.
+/// Inputs: c [T, B, D] (time-major), P [D, D], s0 [B, D], activeFrom (int), activation (<see cref="LmuActivation"/>).
+/// Output: S [T, B, D] with S[t] = s_t.
+/// </remarks>
+internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFunction>
+{
+    public override string Name => "LmuLinearScan";
+
+    /// <summary>Runs the scan (autograd is off inside, per TorchSharp's Function contract).</summary>
+    public static Tensor Apply(Tensor c, Tensor p, Tensor s0, int activeFrom, LmuActivation activation)
+        => apply(c, p, s0, activeFrom, activation);
+
+    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    {
+        var c = (Tensor)vars[0];
+        var p = (Tensor)vars[1];
+        var s0 = (Tensor)vars[2];
+        int from = (int)vars[3];
+        var act = (LmuActivation)vars[4];
+        long steps = c.shape[0], d = c.shape[2];
+
+        var output = c.contiguous().clone();
+        Tensor? previous = null; // view of s_{t-1} inside output
+        for (long t = 0; t < steps; t++)
+        {
+            var st = output[t];
+            st.addmm_(previous ?? s0, p);
+            if (from < d)
+            {
+                using var tail = st.narrow(1, from, d - from);
+                ActivateInPlace(tail, act);
+            }
+            previous?.Dispose();
+            previous = st;
+        }
+        previous?.Dispose();
+
+        // Save a detached alias of the output: saving the output itself would make it hold its own grad_fn.
+        ctx.save_for_backward([output.detach(), p, s0]);
+        ctx.save_data("from", from);
+        ctx.save_data("act", act);
+        return output;
+    }
+
+    public override List<Tensor> backward(AutogradContext ctx, Tensor grad)
+    {
+        var saved = ctx.get_saved_variables();
+        Tensor states = saved[0], p = saved[1], s0 = saved[2];
+        int from = (int)ctx.get_data("from");
+        var act = (LmuActivation)ctx.get_data("act");
+        long steps = states.shape[0], d = states.shape[2];
+
+        var gpre = grad.contiguous().clone(); // becomes dL/d(pre-activation) step by step, in place
+        using var pT = p.t();
+        Tensor? carry = null;                 // dL/ds_{t-1} flowing back through P
+        for (long t = steps - 1; t >= 0; t--)
+        {
+            using var g = gpre[t];
+            if (carry is not null) g.add_(carry);
+            if (from < d)
+            {
+                using var gTail = g.narrow(1, from, d - from);
+                using var st = states[t];
+                using var y = st.narrow(1, from, d - from);
+                MultiplyByDerivative(gTail, y, act);
+            }
+            var next = g.mm(pT);
+            carry?.Dispose();
+            carry = next;
+        }
+
+        // dL/dP = sum_t s_{t-1}^T g_t as one product over all steps.
+        using var first = s0.unsqueeze(0);
+        using var rest = states.narrow(0, 0, steps - 1);
+        using var prev = torch.cat([first, rest], 0);
+        using var prevFlat = prev.reshape(-1, d);
+        using var prevT = prevFlat.t();
+        using var gFlat = gpre.reshape(-1, d);
+        var gradP = prevT.mm(gFlat);
+        saved.ForEach(x => x.Dispose());
+        return [gpre, gradP, carry!, null!, null!];
+    }
+
+    private static void ActivateInPlace(Tensor x, LmuActivation act)
+    {
+        switch (act)
+        {
+            case LmuActivation.Tanh: x.tanh_(); break;
+            case LmuActivation.Relu: x.relu_(); break;
+            case LmuActivation.Sigmoid: x.sigmoid_(); break;
+            case LmuActivation.Identity: break;
+            default: throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
+        }
+    }
+
+    /// <summary>g *= f'(pre) expressed through the output y = f(pre).</summary>
+    private static void MultiplyByDerivative(Tensor g, Tensor y, LmuActivation act)
+    {
+        switch (act)
+        {
+            case LmuActivation.Tanh:
+                using (var d = 1 - y.square()) g.mul_(d);
+                break;
+            case LmuActivation.Relu:
+                using (var d = y.gt(0)) g.mul_(d);
+                break;
+            case LmuActivation.Sigmoid:
+                using (var d = y * (1 - y)) g.mul_(d);
+                break;
+            case LmuActivation.Identity:
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
+        }
+    }
+}

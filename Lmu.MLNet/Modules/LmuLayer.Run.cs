@@ -1,0 +1,122 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Modules;
+
+public sealed partial class LmuLayer
+{
+    /// <summary>Sequences produced by one evaluation, batch-major [B, T, *]; what a path does not compute is null.</summary>
+    private sealed record Sequences(Tensor Output, Tensor? Memory, Tensor? HiddenSeq, Tensor? CellSeq);
+
+    private sealed record RunResult(Tensor Output, LmuState? State);
+
+    /// <summary>The form <see cref="Run"/> will use for a call with or without an initial state.</summary>
+    public LmuExecutionMode ResolveMode(bool withState)
+    {
+        bool fusable = hidden.Kind is HiddenCell.None or HiddenCell.Dense or HiddenCell.SimpleRnn
+            && !(training && _options.RecurrentDropout > 0 && e_h is not null);
+        switch (_options.ExecutionMode)
+        {
+            case LmuExecutionMode.Cell:
+                return LmuExecutionMode.Cell;
+            case LmuExecutionMode.Parallel:
+                if (withState) throw new ArgumentException("The parallel form starts from zero state; pass no state or use another ExecutionMode.", "state");
+                return LmuExecutionMode.Parallel;
+            case LmuExecutionMode.FusedScan:
+                if (!fusable) throw new InvalidOperationException($"The fused scan supports None, Dense and SimpleRnn hidden cells without active recurrent dropout; this layer has {hidden.Kind}.");
+                return LmuExecutionMode.FusedScan;
+            default:
+                if (_options.MemoryIsFeedForward && !withState) return LmuExecutionMode.Parallel;
+                return fusable ? LmuExecutionMode.FusedScan : LmuExecutionMode.Cell;
+        }
+    }
+
+    private RunResult Run(Tensor x, LmuState? state, Tensor? lengths, bool lastOnly, bool wantState)
+    {
+        ValidateInput(x, lengths);
+        using var scope = NewDisposeScope();
+        var mode = ResolveMode(state is not null);
+        var ux = EncodeInput(x);
+
+        if (mode == LmuExecutionMode.Parallel && lastOnly && lengths is null && !wantState
+            && hidden.Kind is HiddenCell.None or HiddenCell.Dense)
+        {
+            var last = ParallelLastStep(x, ux);
+            return new RunResult(last.MoveToOuterDisposeScope(), null);
+        }
+
+        var seq = mode switch
+        {
+            LmuExecutionMode.Parallel => ParallelSequences(x, ux),
+            LmuExecutionMode.FusedScan => FusedSequences(x, ux, state),
+            _ => CellSequences(x, ux, state),
+        };
+
+        Tensor output;
+        LmuState? final = null;
+        if (lastOnly)
+        {
+            output = lengths is null ? seq.Output.select(1, -1) : Gather(seq.Output, lengths);
+        }
+        else
+        {
+            output = lengths is null ? seq.Output : MaskPastLength(seq.Output, lengths);
+        }
+        if (wantState)
+        {
+            Tensor Pick(Tensor s) => lengths is null ? s.select(1, -1) : Gather(s, lengths);
+            final = new LmuState(Pick(seq.Memory!), seq.HiddenSeq is null ? null : Pick(seq.HiddenSeq),
+                seq.CellSeq is null ? null : Pick(seq.CellSeq)).MoveToOuterDisposeScope();
+        }
+        return new RunResult(output.MoveToOuterDisposeScope(), final);
+    }
+
+    /// <summary>u_t without recurrent terms: dropout(x_t) e_x + b_u, for all steps at once. [B, T, MemoryD].</summary>
+    private Tensor EncodeInput(Tensor x)
+    {
+        var xd = training && _options.Dropout > 0 ? nn.functional.dropout(x, _options.Dropout, true) : x;
+        var u = e_x is null ? xd : xd.matmul(e_x);
+        return b_u is null ? u : u + b_u;
+    }
+
+    private void ValidateInput(Tensor x, Tensor? lengths)
+    {
+        if (x.dim() != 3)
+            throw new ArgumentException($"x must have rank 3 [batch, T, InputSize={_options.InputSize}]; got rank {x.dim()} with shape [{string.Join(", ", x.shape)}].", nameof(x));
+        if (x.shape[2] != _options.InputSize)
+            throw new ArgumentException($"x has {x.shape[2]} channels per step; the layer expects InputSize = {_options.InputSize}.", nameof(x));
+        if (x.shape[1] < 1)
+            throw new ArgumentException("x has no time steps (T = 0).", nameof(x));
+        if (!x.is_floating_point())
+            throw new ArgumentException($"x must be floating point; got {x.dtype}.", nameof(x));
+        if (lengths is null) return;
+        if (lengths.dim() != 1 || lengths.shape[0] != x.shape[0])
+            throw new ArgumentException($"lengths must be [batch = {x.shape[0]}]; got shape [{string.Join(", ", lengths.shape)}].", nameof(lengths));
+        long min = lengths.min().item<long>(), max = lengths.max().item<long>();
+        if (min < 1 || max > x.shape[1])
+            throw new ArgumentException($"lengths must lie in [1, T = {x.shape[1]}]; got values from {min} to {max}.", nameof(lengths));
+    }
+
+    /// <summary>seq[b, lengths[b]-1, :] for each row: [B, T, F] -> [B, F].</summary>
+    private static Tensor Gather(Tensor seq, Tensor lengths)
+    {
+        var idx = (lengths.to(int64) - 1).view(-1, 1, 1).expand(-1, 1, seq.shape[2]);
+        return seq.gather(1, idx).squeeze(1);
+    }
+
+    private static Tensor MaskPastLength(Tensor seq, Tensor lengths)
+    {
+        var steps = torch.arange(seq.shape[1], dtype: int64, device: seq.device).unsqueeze(0);
+        var keep = steps.lt(lengths.to(int64).unsqueeze(1)).unsqueeze(2).to(seq.dtype);
+        return seq * keep;
+    }
+
+    /// <summary>z = [m, x] when input-to-hidden, else m (any leading shape).</summary>
+    private Tensor HiddenInput(Tensor m, Tensor x) => _options.InputToHidden ? torch.cat([m, x], -1) : m;
+
+    private Tensor ZeroMemory(long batch, Tensor like)
+        => torch.zeros(batch, _options.MemoryD * _options.Order, dtype: like.dtype, device: like.device);
+
+    private Tensor ZeroHidden(long batch, Tensor like)
+        => torch.zeros(batch, hidden.Units, dtype: like.dtype, device: like.device);
+}

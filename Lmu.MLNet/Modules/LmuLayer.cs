@@ -1,0 +1,117 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Modules;
+
+/// <summary>
+/// A Legendre Memory Unit layer (Voelker, Kajić &amp; Eliasmith 2019):
+/// <code>
+/// u_t = x_t e_x + b_u [+ h_{t-1} e_h] [+ flat(m_{t-1}) e_m]
+/// m_t[k,:] = Ad m_{t-1}[k,:] + Bd u_t[k]            (memory channel k; flat index k*q + i)
+/// h_t = cell([flat(m_t), x_t?], h_{t-1})
+/// </code>
+/// evaluated in the cheapest equivalent form: the parallel form of Chilkuri &amp; Eliasmith (2021) when the memory has
+/// no recurrent input (a convolution with the impulse response, or one matrix product for the last step only), else
+/// a fused recurrent scan, else the step-by-step cell. See <see cref="LmuExecutionMode"/>.
+/// </summary>
+public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
+{
+    private readonly LmuLayerOptions _options;
+
+    private readonly Parameter? e_x;
+    private readonly Parameter? b_u;
+    private readonly Parameter? e_h;
+    private readonly Parameter? e_m;
+    private readonly LegendreDynamics dynamics;
+    private readonly HiddenCellModule hidden;
+
+    /// <summary>Builds the layer; throws <see cref="ArgumentException"/> naming any invalid option and its value.</summary>
+    public LmuLayer(LmuLayerOptions options) : base("LmuLayer")
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options.Clone();
+        int memD = options.MemoryD, units = options.HiddenUnits;
+        if (options.UseInputEncoder) e_x = nn.Parameter(LecunUniform(options.InputSize, options.MemoryD));
+        if (options.UseMemoryBias) b_u = nn.Parameter(torch.zeros(memD));
+        if (options.HiddenToMemory) e_h = nn.Parameter(LecunUniform(units, memD));
+        // e_m starts at zero so that training begins from the exact Legendre dynamics.
+        if (options.MemoryToMemory) e_m = nn.Parameter(torch.zeros(memD * options.Order, memD));
+        dynamics = new LegendreDynamics(options.Order, options.Theta, options.Discretizer, options.TrainableTheta);
+        hidden = new HiddenCellModule(options.HiddenCell, options.HiddenInputSize, units, options.HiddenActivation);
+        RegisterComponents();
+    }
+
+    /// <summary>A copy of the layer's options.</summary>
+    public LmuLayerOptions Options => _options.Clone();
+
+    /// <summary>The discretised memory dynamics (theta, Ad, Bd, impulse response).</summary>
+    public LegendreDynamics Dynamics => dynamics;
+
+    /// <summary>The hidden cell.</summary>
+    public HiddenCellModule Hidden => hidden;
+
+    /// <summary>Input encoder e_x [InputSize, MemoryD], or null when the input feeds the memory directly.</summary>
+    public Tensor? InputEncoder => e_x;
+
+    /// <summary>Memory input bias b_u [MemoryD], or null.</summary>
+    public Tensor? MemoryBias => b_u;
+
+    /// <summary>Hidden-to-memory encoder e_h [HiddenUnits, MemoryD], or null.</summary>
+    public Tensor? HiddenEncoder => e_h;
+
+    /// <summary>Memory-to-memory encoder e_m [MemoryD*Order, MemoryD], or null.</summary>
+    public Tensor? MemoryEncoder => e_m;
+
+    /// <summary>Width of the output per step.</summary>
+    public int OutputSize => _options.OutputSize;
+
+    /// <summary>Runs a batch of sequences from zero state. x: [batch, T, InputSize] -> [batch, T, OutputSize].</summary>
+    public override Tensor forward(Tensor x)
+    {
+        var r = Run(x, null, null, lastOnly: false, wantState: false);
+        return r.Output;
+    }
+
+    /// <summary>
+    /// Runs a batch and returns the output at each row's last step. x: [batch, T, InputSize]; lengths: optional
+    /// int64 [batch] with 1 &lt;= length &lt;= T (rows are right-padded; padding never influences earlier steps since
+    /// every form is causal) -> [batch, OutputSize].
+    /// </summary>
+    public Tensor ForwardLast(Tensor x, Tensor? lengths = null)
+        => Run(x, null, lengths, lastOnly: true, wantState: false).Output;
+
+    /// <summary>
+    /// Streaming form: runs from <paramref name="state"/> (zero state when null) and returns every step's output
+    /// [batch, T, OutputSize] and the state after each row's last step (T, or its length). Outputs past a row's length
+    /// are zero.
+    /// </summary>
+    public (Tensor Output, LmuState State) forward(Tensor x, LmuState? state, Tensor? lengths = null)
+    {
+        var r = Run(x, state, lengths, lastOnly: false, wantState: true);
+        return (r.Output, r.State!);
+    }
+
+    /// <summary>
+    /// Builds a boolean prefix mask [batch, T] into lengths [batch]; throws when a row's mask is not a prefix of
+    /// ones (variable-length rows must be right-padded).
+    /// </summary>
+    public static Tensor LengthsFromMask(Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        if (mask.dim() != 2) throw new ArgumentException($"mask must be [batch, T]; got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
+        var m = mask.to(int64);
+        var lengths = m.sum(1);
+        var steps = torch.arange(mask.shape[1], dtype: int64, device: mask.device).unsqueeze(0);
+        var prefix = steps.lt(lengths.unsqueeze(1)).to(int64);
+        if (!prefix.eq(m).all().item<bool>()) throw new ArgumentException("mask must be a prefix mask (ones then zeros) in every row.", nameof(mask));
+        return lengths.MoveToOuterDisposeScope();
+    }
+
+    private static Tensor LecunUniform(int fanIn, int fanOut)
+    {
+        double limit = Math.Sqrt(3.0 / fanIn);
+        return torch.empty(fanIn, fanOut).uniform_(-limit, limit);
+    }
+}

@@ -1,0 +1,115 @@
+using Lmu.MLNet.Maths;
+
+namespace Lmu.MLNet.Modules;
+
+/// <summary>
+/// Configuration of one LMU layer (Voelker, Kajić &amp; Eliasmith 2019). Names follow the paper; the README's glossary
+/// maps them to KerasLMU's. Defaults reproduce the paper's psMNIST cell shape apart from the sizes.
+/// </summary>
+public sealed class LmuLayerOptions
+{
+    /// <summary>Input channels per time step. Default 1.</summary>
+    public int InputSize { get; set; } = 1;
+
+    /// <summary>Number of independent memory channels (KerasLMU memory_d). Default 1.</summary>
+    public int MemoryD { get; set; } = 1;
+
+    /// <summary>Legendre order q of each memory channel. Default 64.</summary>
+    public int Order { get; set; } = 64;
+
+    /// <summary>Length of the sliding window the memory represents, in time steps. Default 64.</summary>
+    public double Theta { get; set; } = 64;
+
+    /// <summary>Discretisation of theta·dm/dt = A m + B u. Default <see cref="LmuDiscretizer.Zoh"/>.</summary>
+    public LmuDiscretizer Discretizer { get; set; } = LmuDiscretizer.Zoh;
+
+    /// <summary>Learn theta (as 1/theta, kept non-negative) instead of fixing it. Default false.</summary>
+    public bool TrainableTheta { get; set; }
+
+    /// <summary>The hidden cell. Default <see cref="Modules.HiddenCell.SimpleRnn"/>.</summary>
+    public HiddenCell HiddenCell { get; set; } = HiddenCell.SimpleRnn;
+
+    /// <summary>Hidden units (ignored when <see cref="HiddenCell"/> is None). Default 64.</summary>
+    public int HiddenUnits { get; set; } = 64;
+
+    /// <summary>Activation of Dense and SimpleRnn hidden cells. Default <see cref="LmuActivation.Tanh"/>.</summary>
+    public LmuActivation HiddenActivation { get; set; } = LmuActivation.Tanh;
+
+    /// <summary>Feed h_{t-1} into the memory's input (e_h). Default false.</summary>
+    public bool HiddenToMemory { get; set; }
+
+    /// <summary>Feed m_{t-1} into the memory's input (e_m). Default false.</summary>
+    public bool MemoryToMemory { get; set; }
+
+    /// <summary>Concatenate x_t to the memory as the hidden cell's input. Default false.</summary>
+    public bool InputToHidden { get; set; }
+
+    /// <summary>
+    /// Learn the input encoder e_x (InputSize x MemoryD). When false the input is fed to the memory as is, which
+    /// requires <see cref="InputSize"/> == <see cref="MemoryD"/>. Default true.
+    /// </summary>
+    public bool UseInputEncoder { get; set; } = true;
+
+    /// <summary>Learn a bias b_u on the memory's input. Default false.</summary>
+    public bool UseMemoryBias { get; set; }
+
+    /// <summary>Dropout rate on the input x_t before it is encoded (training only). Default 0.</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>Dropout rate on h_{t-1} fed back to the memory, one mask per sequence (training only). Default 0.</summary>
+    public double RecurrentDropout { get; set; }
+
+    /// <summary>How sequences are evaluated. Default <see cref="LmuExecutionMode.Auto"/>.</summary>
+    public LmuExecutionMode ExecutionMode { get; set; } = LmuExecutionMode.Auto;
+
+    /// <summary>Convolution used by the parallel form. Default <see cref="ParallelConvolution.Fft"/>.</summary>
+    public ParallelConvolution Convolution { get; set; } = ParallelConvolution.Fft;
+
+    /// <summary>
+    /// Truncate the impulse response to this many steps in the direct convolution and the last-step product
+    /// (0 = no truncation). Default 0.
+    /// </summary>
+    public int ImpulseTruncation { get; set; }
+
+    /// <summary>A copy of these options.</summary>
+    public LmuLayerOptions Clone() => (LmuLayerOptions)MemberwiseClone();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its value.</summary>
+    public void Validate()
+    {
+        Require(InputSize >= 1, nameof(InputSize), InputSize, "must be at least 1");
+        Require(MemoryD >= 1, nameof(MemoryD), MemoryD, "must be at least 1");
+        Require(Order >= 1, nameof(Order), Order, "must be at least 1");
+        Require(double.IsFinite(Theta) && Theta > 0, nameof(Theta), Theta, "must be a finite number > 0");
+        Require(Enum.IsDefined(Discretizer), nameof(Discretizer), Discretizer, "is not a known discretizer (Zoh, Euler)");
+        Require(Enum.IsDefined(HiddenCell), nameof(HiddenCell), HiddenCell, "is not a known hidden cell");
+        Require(Enum.IsDefined(HiddenActivation), nameof(HiddenActivation), HiddenActivation, "is not a known activation");
+        Require(Enum.IsDefined(ExecutionMode), nameof(ExecutionMode), ExecutionMode, "is not a known execution mode");
+        Require(Enum.IsDefined(Convolution), nameof(Convolution), Convolution, "is not a known convolution");
+        if (HiddenCell != HiddenCell.None)
+            Require(HiddenUnits >= 1, nameof(HiddenUnits), HiddenUnits, "must be at least 1 with a hidden cell");
+        Require(!(HiddenToMemory && HiddenCell == HiddenCell.None), nameof(HiddenToMemory), HiddenToMemory,
+            "needs a hidden cell (HiddenCell is None)");
+        Require(UseInputEncoder || InputSize == MemoryD, nameof(UseInputEncoder), UseInputEncoder,
+            $"false requires InputSize == MemoryD, but InputSize is {InputSize} and MemoryD is {MemoryD}");
+        Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
+        Require(RecurrentDropout is >= 0 and < 1, nameof(RecurrentDropout), RecurrentDropout, "must be in [0, 1)");
+        Require(ImpulseTruncation >= 0, nameof(ImpulseTruncation), ImpulseTruncation, "must be 0 (none) or positive");
+        Require(ExecutionMode != LmuExecutionMode.Parallel || MemoryIsFeedForward, nameof(ExecutionMode), ExecutionMode,
+            "needs a memory without recurrent input (HiddenToMemory and MemoryToMemory off)");
+    }
+
+    /// <summary>True when the memory has no recurrent input, so the parallel (convolution) form applies.</summary>
+    public bool MemoryIsFeedForward => !HiddenToMemory && !MemoryToMemory;
+
+    /// <summary>Width of the hidden cell's input z_t = [flat(m_t), x_t if input-to-hidden].</summary>
+    public int HiddenInputSize => MemoryD * Order + (InputToHidden ? InputSize : 0);
+
+    /// <summary>Width of the layer's output per step.</summary>
+    public int OutputSize => HiddenCell == HiddenCell.None ? HiddenInputSize : HiddenUnits;
+
+    private static void Require(bool ok, string name, object value, string rule)
+    {
+        if (!ok) throw new ArgumentException($"LMU option {name} = {value} {rule}.", name);
+    }
+}
