@@ -22,7 +22,6 @@ internal static class LmuOnnxScanLayer
         var mw = l.MemoryD * l.Order;
         var hasHidden = l.Hidden != HiddenCellKind.None;
         var isLstm = l.Hidden == HiddenCellKind.Lstm;
-        var gw = LmuOnnxHiddenCell.Gates(l.Hidden) * l.Units;
         var hasXPart = hasHidden && l.InputToHidden;
 
         // Outer inputs: zero initial states, then the scanned sequences.
