@@ -49,4 +49,30 @@ public sealed class LmuOnnxClassifierTests
             Classifier = new LmuOnnxClassifierOutputs { ClassNames = ["a", "b"] },
         }));
     }
+
+    [TestMethod]
+    public void RowLayoutScoresLikeTheBatchedLayout()
+    {
+        var spec = TestSpecs.Random(HiddenCellKind.Gru, seed: 6, outputs: 3);
+        string[] classes = ["a", "b", "c"];
+        LmuOnnxExportOptions Options(bool batch) => new()
+        {
+            BatchAxis = batch,
+            RawOutputName = "Logits",
+            Classifier = new LmuOnnxClassifierOutputs { ClassNames = classes, PredictedClassName = "Class" },
+        };
+        var x = TestSpecs.Inputs(spec, 1, seed: 2);
+        var width = x.Length;
+        var batched = OnnxRunner.Run(LmuOnnxExporter.Export(spec, Options(true)), "Features", x, width, "Logits", "Score");
+        var rowModel = LmuOnnxExporter.Export(spec, Options(false));
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(rowModel);
+        CollectionAssert.AreEqual(new[] { width }, session.InputMetadata["Features"].Dimensions);
+        CollectionAssert.AreEqual(new[] { 3 }, session.OutputMetadata["Score"].Dimensions);
+        using var input = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(x, [width]);
+        using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+        using var r = session.Run(runOptions, ["Features"], [input], ["Logits", "Score", "Class"]);
+        CollectionAssert.AreEqual(batched["Logits"], r[0].GetTensorDataAsSpan<float>().ToArray());
+        CollectionAssert.AreEqual(batched["Score"], r[1].GetTensorDataAsSpan<float>().ToArray());
+        Assert.HasCount(1, r[2].GetStringTensorAsArray());
+    }
 }

@@ -8,10 +8,11 @@ internal static class LmuOnnxClassifierHead
 {
     /// <summary>Adds the outputs chosen in <paramref name="c"/>.</summary>
     /// <param name="g">Main graph.</param>
+    /// <param name="publish">Publishes graph outputs in the chosen batch layout.</param>
     /// <param name="logits">Logits [N, K].</param>
     /// <param name="classes">K.</param>
     /// <param name="c">Output names and class names.</param>
-    public static void Build(OnnxGraphBuilder g, string logits, int classes, LmuOnnxClassifierOutputs c)
+    public static void Build(OnnxGraphBuilder g, LmuOnnxOutputPublisher publish, string logits, int classes, LmuOnnxClassifierOutputs c)
     {
         if (c.ClassNames.Count != classes)
         {
@@ -19,8 +20,7 @@ internal static class LmuOnnxClassifierHead
         }
 
         var names = c.ClassNames.ToArray();
-        g.Add("Softmax", [logits], [c.ScoreName], [OnnxAttribute.Int("axis", 1)]);
-        g.Output(c.ScoreName, OnnxElementType.Float, "N", classes);
+        publish.Float(c.ScoreName, g.Op("Softmax", [logits], OnnxAttribute.Int("axis", 1)), classes);
         AddSlotNames(g, c.ScoreName, names);
 
         if (c.PredictedIndexName is null && c.PredictedClassName is null)
@@ -32,23 +32,23 @@ internal static class LmuOnnxClassifierHead
         var index = g.Op("ArgMax", [logits], OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("keepdims", 1));
         if (c.PredictedIndexName is not null)
         {
-            g.Add("Identity", [index], [c.PredictedIndexName], []);
-            g.Output(c.PredictedIndexName, OnnxElementType.Int64, "N", 1);
+            publish.Value(c.PredictedIndexName, index, OnnxElementType.Int64, 1);
         }
 
         if (c.PredictedClassName is not null)
         {
+            var label = g.Fresh("class");
             g.Add(
                 "LabelEncoder",
                 [index],
-                [c.PredictedClassName],
+                [label],
                 [
                     OnnxAttribute.Ints("keys_int64s", Enumerable.Range(0, classes).Select(i => (long)i).ToArray()),
                     OnnxAttribute.Strings("values_strings", names),
                     OnnxAttribute.String("default_string", string.Empty),
                 ],
                 OnnxModelWriter.MlDomain);
-            g.Output(c.PredictedClassName, OnnxElementType.String, "N", 1);
+            publish.Value(c.PredictedClassName, label, OnnxElementType.String, 1);
         }
     }
 

@@ -6,6 +6,13 @@ internal sealed class LmuOnnxExportOptions
     /// <summary>Graph input, float [N, T * InputSize].</summary>
     public string InputName { get; init; } = "Features";
 
+    /// <summary>
+    /// True (default): input [N, T*InputSize] and outputs [N, ...], for batched scoring. False: one row per run, input
+    /// [T*InputSize] and outputs without the batch axis, which ML.NET's OnnxTransformer (one row per run) types as
+    /// plain vectors (Vector&lt;Single, K&gt;, not Vector&lt;Single, 1, K&gt;).
+    /// </summary>
+    public bool BatchAxis { get; init; } = true;
+
     /// <summary>Raw network outputs (logits or forecasts), float [N, OutputSize]; null to omit.</summary>
     public string? RawOutputName { get; init; } = "Output";
 

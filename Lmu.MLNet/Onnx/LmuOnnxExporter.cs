@@ -16,9 +16,22 @@ internal static class LmuOnnxExporter
         var form = ChooseForm(l, options);
 
         var g = new OnnxGraphBuilder("lmu");
-        g.Input(options.InputName, OnnxElementType.Float, "N", (long)steps * l.InputSize);
+        var rowWidth = (long)steps * l.InputSize;
+        string features;
+        if (options.BatchAxis)
+        {
+            g.Input(options.InputName, OnnxElementType.Float, "N", rowWidth);
+            features = options.InputName;
+        }
+        else
+        {
+            // One row: give it a batch axis of 1 so that the rest of the graph is the same in both layouts.
+            g.Input(options.InputName, OnnxElementType.Float, rowWidth);
+            features = g.Op("Unsqueeze", [options.InputName, g.Int64s("axes", 0)]);
+        }
 
-        var x3 = g.Op("Reshape", [options.InputName, g.Int64s("shape", -1, steps, l.InputSize)]);
+        var publish = new LmuOnnxOutputPublisher(g, options.BatchAxis);
+        var x3 = g.Op("Reshape", [features, g.Int64s("shape", -1, steps, l.InputSize)]);
         var ux = l.Ex is null ? x3 : g.Op("MatMul", [x3, g.Floats("E_x", l.Ex, l.InputSize, l.MemoryD)]);
         if (l.Bu is not null)
         {
@@ -28,7 +41,7 @@ internal static class LmuOnnxExporter
         // Slice-13 on the flat row: the last step's InputSize values.
         var xLast = g.Op(
             "Slice",
-            [options.InputName, g.Int64s("start", (long)(steps - 1) * l.InputSize), g.Int64s("end", (long)steps * l.InputSize), g.Int64s("axes", 1)]);
+            [features, g.Int64s("start", (long)(steps - 1) * l.InputSize), g.Int64s("end", (long)steps * l.InputSize), g.Int64s("axes", 1)]);
 
         var layer = form == LmuOnnxForm.FeedForward
             ? LmuOnnxFeedForwardLayer.Build(g, l, steps, ux, xLast)
@@ -41,14 +54,14 @@ internal static class LmuOnnxExporter
         }
 
         var width = spec.OutputSize;
-        Emit(g, options.RawOutputName, y, width);
-        Emit(g, options.FinalMemoryName, layer.FinalMemory, l.MemoryD * l.Order);
-        Emit(g, options.LayerOutputName, layer.Output, l.OutputSize);
-        EmitSequence(g, options.MemorySequenceName, layer.MemorySequence, "memory", steps, l.MemoryD * l.Order);
-        EmitSequence(g, options.HiddenSequenceName, layer.HiddenSequence, "hidden", steps, l.Units);
+        publish.Float(options.RawOutputName, y, width);
+        publish.Float(options.FinalMemoryName, layer.FinalMemory, l.MemoryD * l.Order);
+        publish.Float(options.LayerOutputName, layer.Output, l.OutputSize);
+        publish.Sequence(options.MemorySequenceName, layer.MemorySequence, "memory", steps, l.MemoryD * l.Order);
+        publish.Sequence(options.HiddenSequenceName, layer.HiddenSequence, "hidden", steps, l.Units);
         if (options.Classifier is not null)
         {
-            LmuOnnxClassifierHead.Build(g, y, width, options.Classifier);
+            LmuOnnxClassifierHead.Build(g, publish, y, width, options.Classifier);
         }
 
         return OnnxModelWriter.Write(g.Graph);
@@ -66,34 +79,5 @@ internal static class LmuOnnxExporter
             LmuOnnxForm.Auto => canFeedForward && !sequences ? LmuOnnxForm.FeedForward : LmuOnnxForm.Scan,
             _ => options.Form,
         };
-    }
-
-    /// <summary>Publishes <paramref name="value"/> as graph output <paramref name="name"/> (float [N, width]).</summary>
-    internal static void Emit(OnnxGraphBuilder g, string? name, string value, int width)
-    {
-        if (name is null)
-        {
-            return;
-        }
-
-        // Identity gives the output its exact name, whatever produced the value.
-        g.Add("Identity", [value], [name], []);
-        g.Output(name, OnnxElementType.Float, "N", width);
-    }
-
-    private static void EmitSequence(OnnxGraphBuilder g, string? name, string? value, string what, int steps, int width)
-    {
-        if (name is null)
-        {
-            return;
-        }
-
-        if (value is null)
-        {
-            throw new ArgumentException($"The {what} sequence is not available for this layer.");
-        }
-
-        g.Add("Identity", [value], [name], []);
-        g.Output(name, OnnxElementType.Float, "N", steps, width);
     }
 }
