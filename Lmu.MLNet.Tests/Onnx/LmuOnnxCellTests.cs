@@ -1,0 +1,108 @@
+using Lmu.MLNet.Onnx;
+
+namespace Lmu.MLNet.Tests.Onnx;
+
+/// <summary>Every hidden cell and encoder variant of the exported graph against the float64 C# reference.</summary>
+[TestClass]
+public sealed class LmuOnnxCellTests
+{
+    private const int Rows = 5;
+
+    [TestMethod]
+    [DataRow("None", false, false, true, true)]
+    [DataRow("None", false, true, false, true)]
+    [DataRow("None", false, false, false, false)]
+    [DataRow("Dense", false, false, true, true)]
+    [DataRow("Dense", true, true, true, true)]
+    [DataRow("SimpleRnn", true, false, false, true)]
+    [DataRow("Lstm", false, false, true, true)]
+    [DataRow("Lstm", true, true, true, true)]
+    [DataRow("Lstm", false, true, false, false)]
+    [DataRow("Gru", false, false, true, true)]
+    [DataRow("Gru", true, true, false, true)]
+    public void ScanMatchesReference(string hiddenName, bool h2m, bool m2m, bool i2h, bool encoder)
+    {
+        var spec = TestSpecs.Random(Enum.Parse<HiddenCellKind>(hiddenName), seed: 11, h2m: h2m, m2m: m2m, i2h: i2h, encoder: encoder);
+        var model = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions
+        {
+            Form = LmuOnnxForm.Scan, RawOutputName = "Out", FinalMemoryName = "MemT", LayerOutputName = "Layer",
+        });
+        CheckAgainstReference(spec, model);
+    }
+
+    [TestMethod]
+    [DataRow("None", true, true)]
+    [DataRow("None", false, false)]
+    [DataRow("Dense", true, true)]
+    [DataRow("Dense", false, true)]
+    public void FeedForwardMatchesReference(string hiddenName, bool i2h, bool encoder)
+    {
+        var spec = TestSpecs.Random(Enum.Parse<HiddenCellKind>(hiddenName), seed: 5, i2h: i2h, encoder: encoder);
+        var model = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions
+        {
+            Form = LmuOnnxForm.FeedForward, RawOutputName = "Out", FinalMemoryName = "MemT", LayerOutputName = "Layer",
+        });
+        CheckAgainstReference(spec, model);
+    }
+
+    [TestMethod]
+    [DataRow("None", true)]
+    [DataRow("Dense", true)]
+    [DataRow("Dense", false)]
+    public void FeedForwardEqualsScan(string hiddenName, bool i2h)
+    {
+        // A long sequence and a slow memory so that the impulse response's tail matters.
+        var spec = TestSpecs.Random(Enum.Parse<HiddenCellKind>(hiddenName), seed: 3, i2h: i2h, steps: 40, order: 6);
+        var x = TestSpecs.Inputs(spec, Rows, seed: 8);
+        var width = spec.SequenceLength * spec.Layer.InputSize;
+        float[] Score(LmuOnnxForm form) =>
+            OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = form, RawOutputName = "Out" }), "Features", x, width, "Out")["Out"];
+        var ff = Score(LmuOnnxForm.FeedForward);
+        var scan = Score(LmuOnnxForm.Scan);
+        LmuOnnxOracleTests.AssertClose(scan.Select(v => (double)v).ToArray(), ff, 1e-5, "feed-forward vs scan");
+    }
+
+    [TestMethod]
+    public void AutoChoosesScanForRecurrentMemoryAndRejectsImpossibleFeedForward()
+    {
+        var spec = TestSpecs.Random(HiddenCellKind.Lstm, seed: 1);
+        Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.FeedForward }));
+        var m2m = TestSpecs.Random(HiddenCellKind.Dense, seed: 1, m2m: true);
+        Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxExporter.Export(m2m, new LmuOnnxExportOptions { Form = LmuOnnxForm.FeedForward }));
+        CheckAgainstReference(m2m, LmuOnnxExporter.Export(m2m, new LmuOnnxExportOptions { RawOutputName = "Out", FinalMemoryName = "MemT", LayerOutputName = "Layer" }));
+    }
+
+    [TestMethod]
+    public void InconsistentSpecIsRejectedWithAClearMessage()
+    {
+        var good = TestSpecs.Random(HiddenCellKind.Gru, seed: 2);
+        var bad = new LmuNetworkSpec
+        {
+            SequenceLength = good.SequenceLength,
+            Head = good.Head,
+            Layer = new LmuLayerSpec
+            {
+                InputSize = good.Layer.InputSize, MemoryD = good.Layer.MemoryD, Order = good.Layer.Order, Ad = good.Layer.Ad,
+                Bd = good.Layer.Bd, Ex = good.Layer.Ex, Hidden = HiddenCellKind.Gru, Units = good.Layer.Units,
+                InputToHidden = true, HiddenInput = good.Layer.HiddenInput, HiddenRecurrent = null,
+            },
+        };
+        var e = Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxExporter.Export(bad, new LmuOnnxExportOptions()));
+        StringAssert.Contains(e.Message, "HiddenRecurrent");
+    }
+
+    private static void CheckAgainstReference(LmuNetworkSpec spec, byte[] model)
+    {
+        var x = TestSpecs.Inputs(spec, Rows, seed: 21);
+        var width = spec.SequenceLength * spec.Layer.InputSize;
+        var r = OnnxRunner.Run(model, "Features", x, width, "Out", "MemT", "Layer");
+        int mw = spec.Layer.MemoryD * spec.Layer.Order, lw = spec.Layer.OutputSize, ow = spec.OutputSize;
+        for (var n = 0; n < Rows; n++)
+        {
+            var (mem, layer, output) = LmuReferenceModel.Forward(spec, x.AsSpan(n * width, width).ToArray());
+            LmuOnnxOracleTests.AssertClose(mem, r["MemT"].AsSpan(n * mw, mw).ToArray(), 1e-4, $"row {n} memory");
+            LmuOnnxOracleTests.AssertClose(layer, r["Layer"].AsSpan(n * lw, lw).ToArray(), 1e-4, $"row {n} layer");
+            LmuOnnxOracleTests.AssertClose(output, r["Out"].AsSpan(n * ow, ow).ToArray(), 1e-4, $"row {n} output");
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Tests.Infrastructure;
+
+namespace Lmu.MLNet.Tests.Onnx;
+
+/// <summary>The exported graph, run by ONNX Runtime, against the independent float64 oracle's forward passes.</summary>
+[TestClass]
+public sealed class LmuOnnxOracleTests
+{
+    private const double Tolerance = 1e-4;
+
+    [TestMethod]
+    public void StandInDiscretisationMatchesOracle()
+    {
+        foreach (var e in OracleFile.Root.GetProperty("discrete").EnumerateArray())
+        {
+            var q = e.GetProperty("order").GetInt32();
+            if (q > 12)
+            {
+                continue; // the Taylor stand-in is meant for small orders only
+            }
+
+            var theta = e.GetProperty("theta").GetDouble();
+            var (ad, bd) = DiscreteLegendreStandIn.Create(q, theta, e.GetProperty("method").GetString() == "zoh");
+            var expAd = e.GetProperty("Ad").EnumerateArray().SelectMany(r => r.EnumerateArray()).Select(v => v.GetDouble()).ToArray();
+            var expBd = e.GetProperty("Bd").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            AssertClose(expAd, ad, 1e-9, $"Ad q={q} theta={theta}");
+            AssertClose(expBd, bd, 1e-9, $"Bd q={q} theta={theta}");
+        }
+    }
+
+    [TestMethod]
+    [DataRow(0)]
+    [DataRow(1)]
+    [DataRow(2)]
+    [DataRow(3)]
+    public void ScanReproducesOracleAtEveryStep(int index)
+    {
+        var c = OracleForwardCase.Read(OracleFile.Root, index);
+        var model = LmuOnnxExporter.Export(c.Spec, new LmuOnnxExportOptions
+        {
+            RawOutputName = "Out", MemorySequenceName = "Mem", HiddenSequenceName = "Hid", FinalMemoryName = "MemT",
+        });
+        var steps = c.Spec.SequenceLength;
+        var r = OnnxRunner.Run(model, "Features", c.Input, c.Input.Length, "Out", "Mem", "Hid", "MemT");
+        var mw = c.Memory[0].Length;
+        var units = c.Hidden[0].Length;
+        for (var t = 0; t < steps; t++)
+        {
+            AssertClose(c.Memory[t], r["Mem"].AsSpan(t * mw, mw).ToArray(), Tolerance, $"{c.Label} memory t={t}");
+            AssertClose(c.Hidden[t], r["Hid"].AsSpan(t * units, units).ToArray(), Tolerance, $"{c.Label} hidden t={t}");
+        }
+
+        AssertClose(c.Hidden[steps - 1], r["Out"], Tolerance, $"{c.Label} last hidden");
+        AssertClose(c.Memory[steps - 1], r["MemT"], Tolerance, $"{c.Label} last memory");
+    }
+
+    [TestMethod]
+    [DataRow(2)]
+    [DataRow(3)]
+    public void FeedForwardMemoryReproducesOracle(int index)
+    {
+        // The oracle's cell is recurrent (SimpleRnn), so check the part the MatMul form computes: the last memory.
+        var c = OracleForwardCase.Read(OracleFile.Root, index);
+        var l = c.Spec.Layer;
+        var memoryOnly = new LmuNetworkSpec
+        {
+            SequenceLength = c.Spec.SequenceLength,
+            Head = [],
+            Layer = new LmuLayerSpec
+            {
+                InputSize = l.InputSize, MemoryD = l.MemoryD, Order = l.Order, Ad = l.Ad, Bd = l.Bd, Ex = l.Ex, Bu = l.Bu,
+            },
+        };
+        var model = LmuOnnxExporter.Export(memoryOnly, new LmuOnnxExportOptions { Form = LmuOnnxForm.FeedForward, RawOutputName = "Out" });
+        var r = OnnxRunner.Run(model, "Features", c.Input, c.Input.Length, "Out");
+        AssertClose(c.Memory[^1], r["Out"], Tolerance, c.Label);
+    }
+
+    internal static void AssertClose(double[] expected, IReadOnlyList<float> actual, double tol, string what) =>
+        AssertClose(expected, actual.Select(v => (double)v).ToArray(), tol, what);
+
+    internal static void AssertClose(double[] expected, double[] actual, double tol, string what)
+    {
+        Assert.HasCount(expected.Length, actual, what);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            var diff = Math.Abs(expected[i] - actual[i]);
+            Assert.IsTrue(diff <= tol, $"{what} [{i}]: expected {expected[i]}, got {actual[i]} (|diff| {diff:E2} > {tol:E0})");
+        }
+    }
+}

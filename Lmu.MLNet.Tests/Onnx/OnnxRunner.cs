@@ -1,0 +1,43 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Lmu.MLNet.Tests.Onnx;
+
+/// <summary>Runs ONNX bytes with ONNX Runtime directly (no ML.NET) and returns each requested float output flattened.</summary>
+internal static class OnnxRunner
+{
+    /// <summary>Scores <paramref name="rows"/> (each of width <paramref name="width"/>) in one batch.</summary>
+    public static Dictionary<string, float[]> Run(byte[] model, string input, float[] rows, int width, params string[] outputs)
+    {
+        using var session = new InferenceSession(model);
+        using var x = OrtValue.CreateTensorValueFromMemory(rows, [rows.Length / width, width]);
+        using var runOptions = new RunOptions();
+        using var results = session.Run(runOptions, [input], [x], outputs);
+        var map = new Dictionary<string, float[]>();
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            map[outputs[i]] = results[i].GetTensorDataAsSpan<float>().ToArray();
+        }
+
+        return map;
+    }
+
+    /// <summary>Scores and returns one string output.</summary>
+    public static string[] RunStrings(byte[] model, string input, float[] rows, int width, string output)
+    {
+        using var session = new InferenceSession(model);
+        using var x = OrtValue.CreateTensorValueFromMemory(rows, [rows.Length / width, width]);
+        using var runOptions = new RunOptions();
+        using var results = session.Run(runOptions, [input], [x], [output]);
+        return results[0].GetStringTensorAsArray();
+    }
+
+    /// <summary>Scores and returns one int64 output.</summary>
+    public static long[] RunInt64(byte[] model, string input, float[] rows, int width, string output)
+    {
+        using var session = new InferenceSession(model);
+        using var x = OrtValue.CreateTensorValueFromMemory(rows, [rows.Length / width, width]);
+        using var runOptions = new RunOptions();
+        using var results = session.Run(runOptions, [input], [x], [output]);
+        return results[0].GetTensorDataAsSpan<long>().ToArray();
+    }
+}

@@ -1,0 +1,127 @@
+using Lmu.MLNet.Onnx;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// Wraps ONNX bytes as an ML.NET <see cref="TransformerChain{TLastTransformer}"/> scored by ML.NET's own
+/// OnnxTransformer, so that <c>mlContext.Model.Save/Load</c> persist it with no type of ours in the zip (except the
+/// stateless CustomMapping factory of the multiclass head).
+/// </summary>
+/// <remarks>
+/// Leak-free recipe (see shared/design/persistence.md): <c>ApplyOnnxModel(Stream)</c> leaves a temp file per call, so we
+/// write our own temp file, fit with the file overload, round-trip the fitted chain through Model.Save/Model.Load on
+/// a MemoryStream, dispose the fitted chain, delete our file and keep the loaded chain (which owns a delete-on-close
+/// copy). What we return is then exactly what a user gets after Model.Load.
+/// </remarks>
+internal static class OnnxCarrier
+{
+    /// <summary>ONNX output (string [N, 1]) the multiclass chain reads the predicted class from.</summary>
+    public const string PredictedClassColumn = "lmu.PredictedClass";
+
+    /// <summary>Intermediate scalar text column (dropped from the final schema).</summary>
+    public const string PredictedValueColumn = "lmu.PredictedClassValue";
+
+    /// <summary>Chain scoring <paramref name="onnxModel"/>, optionally followed by <paramref name="postProcessing"/>.</summary>
+    /// <param name="ml">Context whose TempFilePath, GPU settings and catalog are used.</param>
+    /// <param name="onnxModel">Model bytes; ONNX input/output names are the ML.NET column names.</param>
+    /// <param name="input">Data with the input columns (only its schema is used).</param>
+    /// <param name="inputColumns">ONNX inputs to feed.</param>
+    /// <param name="outputColumns">ONNX outputs to expose as columns.</param>
+    /// <param name="postProcessing">Estimators appended after the ONNX scorer; they must not need rows to fit.</param>
+    public static TransformerChain<ITransformer> Create(
+        MLContext ml,
+        byte[] onnxModel,
+        IDataView input,
+        IReadOnlyList<string> inputColumns,
+        IReadOnlyList<string> outputColumns,
+        IEstimator<ITransformer>? postProcessing = null)
+    {
+        var path = Path.Combine(ml.TempFilePath, $"lmu-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            File.WriteAllBytes(path, onnxModel);
+            IEstimator<ITransformer> estimator = ml.Transforms.ApplyOnnxModel(outputColumns.ToArray(), inputColumns.ToArray(), path);
+            if (postProcessing is not null)
+            {
+                estimator = estimator.Append(postProcessing);
+            }
+
+            using var stream = new MemoryStream();
+            // Nothing in the chain reads rows when fitting (the ONNX scorer and pre-specified key data only need the
+            // schema), so fitting on the caller's data costs no pass over it.
+            var fitted = estimator.Fit(input);
+            try
+            {
+                ml.Model.Save(fitted, input.Schema, stream);
+            }
+            finally
+            {
+                // Releases the ONNX session that holds our file before the file is deleted.
+                (fitted as IDisposable)?.Dispose();
+            }
+
+            stream.Position = 0;
+            return (TransformerChain<ITransformer>)ml.Model.Load(stream, out _);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// Multiclass chain with native ML.NET outputs: <paramref name="scoreColumn"/> Vector&lt;Single, K&gt; with SlotNames
+    /// = <paramref name="classNames"/>, and <paramref name="predictedLabelColumn"/> a scalar key whose KeyValues are
+    /// <paramref name="classNames"/> in key order. The model must have been exported with
+    /// <see cref="MulticlassExportOptions"/>.
+    /// </summary>
+    public static TransformerChain<ITransformer> CreateMulticlass(
+        MLContext ml,
+        byte[] onnxModel,
+        IDataView input,
+        string inputColumn,
+        IReadOnlyList<string> classNames,
+        string scoreColumn = "Score",
+        string predictedLabelColumn = "PredictedLabel")
+    {
+        var keyData = ml.Data.LoadFromEnumerable(classNames.Select(n => new ScalarText { Value = n }));
+        var post = ml.Transforms.CustomMapping(
+                new Action<SingleSlotText, ScalarText>(SingleSlotTextMappingFactory.Map), SingleSlotTextMappingFactory.ContractName)
+            // keyData is read in order (ByOccurrence), so key k is classNames[k-1], matching Score's slot k-1.
+            .Append(ml.Transforms.Conversion.MapValueToKey(predictedLabelColumn, PredictedValueColumn, keyData: keyData))
+            .Append(ml.Transforms.DropColumns(PredictedClassColumn, PredictedValueColumn));
+        return Create(ml, onnxModel, input, [inputColumn], [scoreColumn, PredictedClassColumn], post);
+    }
+
+    /// <summary>
+    /// Export options for <see cref="CreateMulticlass"/>: the row layout (no batch axis, because OnnxTransformer scores
+    /// one row per run and would type an [N, K] output as Vector&lt;Single, 1, K&gt;), the score and the predicted class.
+    /// </summary>
+    public static LmuOnnxExportOptions MulticlassExportOptions(string inputColumn, IReadOnlyList<string> classNames, string scoreColumn = "Score") =>
+        new()
+        {
+            InputName = inputColumn,
+            BatchAxis = false,
+            RawOutputName = null,
+            Classifier = new LmuOnnxClassifierOutputs { ClassNames = classNames, ScoreName = scoreColumn, PredictedClassName = PredictedClassColumn },
+        };
+
+    /// <summary>
+    /// <c>mlContext.Model.Load</c> of a model zip, with a message naming the file when it is missing, truncated or
+    /// not an ML.NET model.
+    /// </summary>
+    public static ITransformer Load(MLContext ml, string path, out DataViewSchema inputSchema)
+    {
+        try
+        {
+            return ml.Model.Load(path, out inputSchema);
+        }
+        catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or FormatException
+                                      or ArgumentException or NotSupportedException)
+        {
+            throw new InvalidDataException($"Could not load the model file '{path}': it is missing, truncated or not an ML.NET model zip. {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+namespace Lmu.MLNet.Onnx;
+
+/// <summary>Checks that a <see cref="LmuNetworkSpec"/>'s arrays agree with its sizes before a graph is built from it.</summary>
+internal static class LmuNetworkSpecValidator
+{
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first inconsistency.</summary>
+    public static void Validate(LmuNetworkSpec spec)
+    {
+        if (spec.SequenceLength < 1)
+        {
+            throw new ArgumentException("SequenceLength must be at least 1.");
+        }
+
+        var l = spec.Layer;
+        var q = l.Order;
+        var mw = l.MemoryD * q;
+        if (l.InputSize < 1 || l.MemoryD < 1 || q < 1)
+        {
+            throw new ArgumentException("InputSize, MemoryD and Order must be positive.");
+        }
+
+        if (l.Ad.Length != q * q || l.Bd.Length != q)
+        {
+            throw new ArgumentException($"Ad must hold {q * q} values and Bd {q}.");
+        }
+
+        if (l.Ex is null && l.InputSize != l.MemoryD)
+        {
+            throw new ArgumentException("Without an input encoder InputSize must equal MemoryD.");
+        }
+
+        if (l.Ex is not null)
+        {
+            LmuOnnxOps.Require(l.Ex, l.InputSize * l.MemoryD, "Ex");
+        }
+
+        if (l.Bu is not null)
+        {
+            LmuOnnxOps.Require(l.Bu, l.MemoryD, "Bu");
+        }
+
+        if (l.Em is not null)
+        {
+            LmuOnnxOps.Require(l.Em, mw * l.MemoryD, "Em");
+        }
+
+        ValidateHidden(l);
+        var width = l.OutputSize;
+        for (var i = 0; i < spec.Head.Count; i++)
+        {
+            var d = spec.Head[i];
+            if (d.In != width)
+            {
+                throw new ArgumentException($"Head[{i}] takes {d.In} inputs but receives {width}.");
+            }
+
+            ValidateDense(d, $"Head[{i}]");
+            width = d.Out;
+        }
+    }
+
+    private static void ValidateHidden(LmuLayerSpec l)
+    {
+        if (l.Hidden == HiddenCellKind.None)
+        {
+            if (l.Eh is not null)
+            {
+                throw new ArgumentException("A hidden-to-memory encoder needs a hidden cell.");
+            }
+
+            return;
+        }
+
+        if (l.Units < 1)
+        {
+            throw new ArgumentException("Units must be positive with a hidden cell.");
+        }
+
+        var gw = LmuOnnxHiddenCell.Gates(l.Hidden) * l.Units;
+        var input = l.HiddenInput ?? throw new ArgumentException("HiddenInput is required with a hidden cell.");
+        if (input.In != l.HiddenInputSize || input.Out != gw)
+        {
+            throw new ArgumentException($"HiddenInput must be [{l.HiddenInputSize}, {gw}], not [{input.In}, {input.Out}].");
+        }
+
+        ValidateDense(input, "HiddenInput");
+        if (l.Eh is not null)
+        {
+            LmuOnnxOps.Require(l.Eh, l.Units * l.MemoryD, "Eh");
+        }
+
+        if (l.Hidden == HiddenCellKind.Dense)
+        {
+            return;
+        }
+
+        var rec = l.HiddenRecurrent ?? throw new ArgumentException($"HiddenRecurrent is required for {l.Hidden}.");
+        if (rec.In != l.Units || rec.Out != gw)
+        {
+            throw new ArgumentException($"HiddenRecurrent must be [{l.Units}, {gw}], not [{rec.In}, {rec.Out}].");
+        }
+
+        ValidateDense(rec, "HiddenRecurrent");
+    }
+
+    private static void ValidateDense(DenseSpec d, string what)
+    {
+        LmuOnnxOps.Require(d.W, d.In * d.Out, what + ".W");
+        if (d.B is not null)
+        {
+            LmuOnnxOps.Require(d.B, d.Out, what + ".B");
+        }
+    }
+}

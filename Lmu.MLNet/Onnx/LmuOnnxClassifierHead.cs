@@ -1,0 +1,76 @@
+namespace Lmu.MLNet.Onnx;
+
+/// <summary>
+/// Classifier outputs over the logits: softmax Score (annotated with class names for ML.NET), arg-max index and
+/// predicted class name.
+/// </summary>
+internal static class LmuOnnxClassifierHead
+{
+    /// <summary>Adds the outputs chosen in <paramref name="c"/>.</summary>
+    /// <param name="g">Main graph.</param>
+    /// <param name="publish">Publishes graph outputs in the chosen batch layout.</param>
+    /// <param name="logits">Logits [N, K].</param>
+    /// <param name="classes">K.</param>
+    /// <param name="c">Output names and class names.</param>
+    public static void Build(OnnxGraphBuilder g, LmuOnnxOutputPublisher publish, string logits, int classes, LmuOnnxClassifierOutputs c)
+    {
+        if (c.ClassNames.Count != classes)
+        {
+            throw new ArgumentException($"{c.ClassNames.Count} class names for {classes} network outputs.");
+        }
+
+        var names = c.ClassNames.ToArray();
+        publish.Float(c.ScoreName, g.Op("Softmax", [logits], OnnxAttribute.Int("axis", 1)), classes);
+        AddSlotNames(g, c.ScoreName, names);
+
+        if (c.PredictedIndexName is null && c.PredictedClassName is null)
+        {
+            return;
+        }
+
+        // Arg-max of the logits equals that of the softmax; keepdims gives [N, 1] (ML.NET cannot read rank-0 outputs).
+        var index = g.Op("ArgMax", [logits], OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("keepdims", 1));
+        if (c.PredictedIndexName is not null)
+        {
+            publish.Value(c.PredictedIndexName, index, OnnxElementType.Int64, 1);
+        }
+
+        if (c.PredictedClassName is not null)
+        {
+            var label = g.Fresh("class");
+            g.Add(
+                "LabelEncoder",
+                [index],
+                [label],
+                [
+                    OnnxAttribute.Ints("keys_int64s", Enumerable.Range(0, classes).Select(i => (long)i).ToArray()),
+                    OnnxAttribute.Strings("values_strings", names),
+                    OnnxAttribute.String("default_string", string.Empty),
+                ],
+                OnnxModelWriter.MlDomain);
+            publish.Value(c.PredictedClassName, label, OnnxElementType.String, 1);
+        }
+    }
+
+    // ML.NET's OnnxTransformer gives output column X a SlotNames annotation when the graph has an ai.onnx.ml
+    // LabelEncoder node named "mlnet.X.SlotNames" whose keys_strings are the names; the node must reach a graph
+    // output (here "mlnet.X.unusedOutput") or it would be pruned. Its input is a [1,1] string initializer.
+    private static void AddSlotNames(OnnxGraphBuilder g, string column, string[] names)
+    {
+        var nodeName = $"mlnet.{column}.SlotNames";
+        var unused = $"mlnet.{column}.unusedOutput";
+        g.Initializer(OnnxTensor.String(nodeName, [names[0]], 1, 1));
+        g.Graph.Nodes.Add(new OnnxNode(
+            "LabelEncoder",
+            nodeName,
+            [nodeName],
+            [unused],
+            [
+                OnnxAttribute.Strings("keys_strings", names),
+                OnnxAttribute.Ints("values_int64s", Enumerable.Range(0, names.Length).Select(i => (long)i).ToArray()),
+                OnnxAttribute.Int("default_int64", -1),
+            ],
+            OnnxModelWriter.MlDomain));
+        g.Output(unused, OnnxElementType.Int64, 1, 1);
+    }
+}

@@ -1,0 +1,36 @@
+namespace Lmu.MLNet.Onnx;
+
+/// <summary>Names and layout choices for <see cref="LmuOnnxExporter"/>. ONNX value names become ML.NET column names.</summary>
+internal sealed class LmuOnnxExportOptions
+{
+    /// <summary>Graph input, float [N, T * InputSize].</summary>
+    public string InputName { get; init; } = "Features";
+
+    /// <summary>
+    /// True (default): input [N, T*InputSize] and outputs [N, ...], for batched scoring. False: one row per run, input
+    /// [T*InputSize] and outputs without the batch axis, which ML.NET's OnnxTransformer (one row per run) types as
+    /// plain vectors (Vector&lt;Single, K&gt;, not Vector&lt;Single, 1, K&gt;).
+    /// </summary>
+    public bool BatchAxis { get; init; } = true;
+
+    /// <summary>Raw network outputs (logits or forecasts), float [N, OutputSize]; null to omit.</summary>
+    public string? RawOutputName { get; init; } = "Output";
+
+    /// <summary>Classifier outputs (softmax score, predicted index / class); null for none.</summary>
+    public LmuOnnxClassifierOutputs? Classifier { get; init; }
+
+    /// <summary>Graph layout of the recurrence.</summary>
+    public LmuOnnxForm Form { get; init; } = LmuOnnxForm.Auto;
+
+    /// <summary>Diagnostics: the flattened memory at the last step, float [N, MemoryD * Order]; null to omit.</summary>
+    public string? FinalMemoryName { get; init; }
+
+    /// <summary>Diagnostics: the layer output at the last step, float [N, layer OutputSize]; null to omit.</summary>
+    public string? LayerOutputName { get; init; }
+
+    /// <summary>Diagnostics (Scan form only): the flattened memory at every step, float [N, T, MemoryD * Order].</summary>
+    public string? MemorySequenceName { get; init; }
+
+    /// <summary>Diagnostics (Scan form only, hidden cell required): h_t at every step, float [N, T, Units].</summary>
+    public string? HiddenSequenceName { get; init; }
+}

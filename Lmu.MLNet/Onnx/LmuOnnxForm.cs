@@ -1,0 +1,17 @@
+namespace Lmu.MLNet.Onnx;
+
+/// <summary>How the LMU recurrence is laid out in the exported graph.</summary>
+internal enum LmuOnnxForm
+{
+    /// <summary>Feed-forward when the spec allows it, otherwise Scan.</summary>
+    Auto,
+
+    /// <summary>
+    /// The memory at the last step as one MatMul of the encoded input with the impulse response (no loop). Only for
+    /// specs whose memory is feed-forward and whose hidden cell is None or Dense.
+    /// </summary>
+    FeedForward,
+
+    /// <summary>An ONNX Scan over time whose body performs one LMU step.</summary>
+    Scan,
+}

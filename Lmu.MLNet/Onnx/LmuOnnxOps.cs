@@ -1,0 +1,57 @@
+namespace Lmu.MLNet.Onnx;
+
+/// <summary>
+/// Small graph-building helpers shared by the exporter's parts. Weights always go to the main graph (<c>w</c>) so
+/// that a Scan body can read them from the outer scope; nodes go to the graph being built (<c>g</c>).
+/// </summary>
+internal static class LmuOnnxOps
+{
+    /// <summary>Applies an activation; Identity adds no node.</summary>
+    public static string Activation(OnnxGraphBuilder g, string x, ActivationKind kind) => kind switch
+    {
+        ActivationKind.Identity => x,
+        ActivationKind.Tanh => g.Op("Tanh", [x]),
+        ActivationKind.Relu => g.Op("Relu", [x]),
+        ActivationKind.Sigmoid => g.Op("Sigmoid", [x]),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation."),
+    };
+
+    /// <summary>y = act(x W + b) for a <see cref="DenseSpec"/>.</summary>
+    public static string Dense(OnnxGraphBuilder g, OnnxGraphBuilder w, string x, DenseSpec d, string hint)
+    {
+        var y = g.Op("MatMul", [x, w.Floats(hint + "_W", d.W, d.In, d.Out)]);
+        if (d.B is not null)
+        {
+            y = g.Op("Add", [y, w.Floats(hint + "_b", d.B, d.Out)]);
+        }
+
+        return Activation(g, y, d.Activation);
+    }
+
+    /// <summary>Rows [from, from + count) of a row-major [rows, cols] matrix.</summary>
+    public static float[] Rows(float[] m, int cols, int from, int count) => m.AsSpan(from * cols, count * cols).ToArray();
+
+    /// <summary>A float zero tensor [N, width], N read from <paramref name="batchSource"/>'s first dimension.</summary>
+    public static string Zeros(OnnxGraphBuilder g, string batchSource, int width)
+    {
+        // Shape-15's start/end slice the shape vector, giving [N] without Gather/Unsqueeze.
+        var n = g.Op("Shape", [batchSource], OnnxAttribute.Int("start", 0), OnnxAttribute.Int("end", 1));
+        var shape = g.Op("Concat", [n, g.Int64s("width", width)], OnnxAttribute.Int("axis", 0));
+        // ConstantOfShape fills with float 0 when no value attribute is given.
+        return g.Op("ConstantOfShape", [shape]);
+    }
+
+    /// <summary>Checks a weight array's length.</summary>
+    public static void Require(float[]? a, int length, string what)
+    {
+        if (a is null)
+        {
+            throw new ArgumentException($"{what} is required.");
+        }
+
+        if (a.Length != length)
+        {
+            throw new ArgumentException($"{what} has {a.Length} values; expected {length}.");
+        }
+    }
+}

@@ -1,0 +1,144 @@
+namespace Lmu.MLNet.Onnx;
+
+/// <summary>
+/// The LMU layer as an ONNX Scan over the time axis. Everything that needs no recurrence (x_t Ex + bu and the x_t
+/// part of the hidden input) is computed for all steps before the loop and scanned in; the body does one step:
+/// <code>
+/// u = ux_t [+ h_{t-1} Eh] [+ m_{t-1} Em];  m_t[k,:] = m_{t-1}[k,:] Ad^T + u[k] Bd;  h_t = cell(m_t, x part, h_{t-1})
+/// </code>
+/// The body reads its weights from the main graph's initializers (outer scope).
+/// </summary>
+internal static class LmuOnnxScanLayer
+{
+    /// <summary>Builds the layer.</summary>
+    /// <param name="g">Main graph.</param>
+    /// <param name="l">Layer spec.</param>
+    /// <param name="x3">Input [N, T, InputSize].</param>
+    /// <param name="ux">Encoded input [N, T, MemoryD].</param>
+    /// <param name="xLast">Input at the last step [N, InputSize].</param>
+    /// <param name="withSequences">Whether to emit per-step memory and hidden sequences.</param>
+    public static LmuOnnxLayerResult Build(OnnxGraphBuilder g, LmuLayerSpec l, string x3, string ux, string xLast, bool withSequences)
+    {
+        var mw = l.MemoryD * l.Order;
+        var hasHidden = l.Hidden != HiddenCellKind.None;
+        var isLstm = l.Hidden == HiddenCellKind.Lstm;
+        var hasXPart = hasHidden && l.InputToHidden;
+
+        // Outer inputs: zero initial states, then the scanned sequences.
+        var outer = new List<string> { LmuOnnxOps.Zeros(g, ux, mw) };
+        if (hasHidden)
+        {
+            outer.Add(LmuOnnxOps.Zeros(g, ux, l.Units));
+        }
+
+        if (isLstm)
+        {
+            outer.Add(LmuOnnxOps.Zeros(g, ux, l.Units));
+        }
+
+        outer.Add(ux);
+        if (hasXPart)
+        {
+            outer.Add(LmuOnnxOps.Dense(g, g, x3, LmuOnnxHiddenCell.InputPart(l), "W_x"));
+        }
+
+        var body = BuildBody(g, l, hasXPart, withSequences);
+        var stateCount = 1 + (hasHidden ? 1 : 0) + (isLstm ? 1 : 0);
+        var scanOutputs = withSequences ? (hasHidden ? 2 : 1) : 0;
+        var scanInputs = outer.Count - stateCount;
+        var results = g.OpMulti(
+            "Scan",
+            outer,
+            stateCount + scanOutputs,
+            OnnxAttribute.Graph("body", body),
+            OnnxAttribute.Int("num_scan_inputs", scanInputs),
+            OnnxAttribute.Ints("scan_input_axes", Enumerable.Repeat(1L, scanInputs).ToArray()),
+            OnnxAttribute.Ints("scan_output_axes", Enumerable.Repeat(1L, scanOutputs).ToArray()));
+
+        var mT = results[0];
+        var output = hasHidden
+            ? results[1]
+            : l.InputToHidden ? g.Op("Concat", [mT, xLast], OnnxAttribute.Int("axis", 1)) : mT;
+        string? memSeq = withSequences ? results[stateCount] : null;
+        string? hidSeq = withSequences && hasHidden ? results[stateCount + 1] : null;
+        return new LmuOnnxLayerResult(output, mT, memSeq, hidSeq);
+    }
+
+    private static OnnxGraph BuildBody(OnnxGraphBuilder g, LmuLayerSpec l, bool hasXPart, bool withSequences)
+    {
+        var b = g.Subgraph("lmu_step");
+        var mw = l.MemoryD * l.Order;
+        var q = l.Order;
+        var gw = LmuOnnxHiddenCell.Gates(l.Hidden) * l.Units;
+
+        var mPrev = BodyInput(b, "m_prev", mw);
+        var hPrev = l.Hidden != HiddenCellKind.None ? BodyInput(b, "h_prev", l.Units) : null;
+        var cPrev = l.Hidden == HiddenCellKind.Lstm ? BodyInput(b, "c_prev", l.Units) : null;
+        var u = BodyInput(b, "ux_t", l.MemoryD);
+        var xPart = hasXPart ? BodyInput(b, "hx_t", gw) : null;
+
+        if (l.Eh is not null)
+        {
+            u = b.Op("Add", [u, b.Op("MatMul", [hPrev!, g.Floats("E_h", l.Eh, l.Units, l.MemoryD)])]);
+        }
+
+        if (l.Em is not null)
+        {
+            u = b.Op("Add", [u, b.Op("MatMul", [mPrev, g.Floats("E_m", l.Em, mw, l.MemoryD)])]);
+        }
+
+        // m_t[k,:] = Ad m_{t-1}[k,:] + Bd u[k], as rows: [N, D, q] x Ad^T + [N, D, 1] * Bd[1, q].
+        var adT = new float[q * q];
+        for (var i = 0; i < q; i++)
+        {
+            for (var j = 0; j < q; j++)
+            {
+                adT[j * q + i] = (float)l.Ad[i * q + j];
+            }
+        }
+
+        var m3 = b.Op("Reshape", [mPrev, g.Int64s("shape", -1, l.MemoryD, q)]);
+        var decay = b.Op("MatMul", [m3, g.Floats("Ad_T", adT, q, q)]);
+        var u3 = b.Op("Reshape", [u, g.Int64s("shape", -1, l.MemoryD, 1)]);
+        var drive = b.Op("Mul", [u3, g.Floats("Bd", l.Bd.Select(v => (float)v).ToArray(), 1, q)]);
+        var m = b.Op("Reshape", [b.Op("Add", [decay, drive]), g.Int64s("shape", -1, mw)]);
+
+        var outputs = new List<(string Value, object[] Shape)> { (m, ["N", mw]) };
+        string? h = null;
+        if (l.Hidden != HiddenCellKind.None)
+        {
+            (h, var c) = LmuOnnxHiddenCell.Step(b, g, l, m, xPart, hPrev, cPrev);
+            outputs.Add((h, ["N", l.Units]));
+            if (c is not null)
+            {
+                outputs.Add((c, ["N", l.Units]));
+            }
+        }
+
+        if (withSequences)
+        {
+            outputs.Add((m, ["N", mw]));
+            if (h is not null)
+            {
+                outputs.Add((h, ["N", l.Units]));
+            }
+        }
+
+        // Body outputs get their own names (Identity), since one value may feed both a state and a scan output.
+        foreach (var (value, shape) in outputs)
+        {
+            var name = b.Fresh("out");
+            b.Add("Identity", [value], [name], []);
+            b.Output(name, OnnxElementType.Float, shape);
+        }
+
+        return b.Graph;
+    }
+
+    private static string BodyInput(OnnxGraphBuilder b, string hint, int width)
+    {
+        var name = b.Fresh(hint);
+        b.Input(name, OnnxElementType.Float, "N", width);
+        return name;
+    }
+}

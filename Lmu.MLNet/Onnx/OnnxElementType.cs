@@ -1,0 +1,14 @@
+namespace Lmu.MLNet.Onnx;
+
+/// <summary>The ONNX tensor element types this writer emits (values are onnx.proto's TensorProto.DataType).</summary>
+internal enum OnnxElementType
+{
+    /// <summary>32-bit IEEE float.</summary>
+    Float = 1,
+
+    /// <summary>Signed 64-bit integer (shapes, indices).</summary>
+    Int64 = 7,
+
+    /// <summary>UTF-8 string.</summary>
+    String = 8,
+}
