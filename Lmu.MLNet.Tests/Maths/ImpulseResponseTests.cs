@@ -1,0 +1,77 @@
+using Lmu.MLNet.Maths;
+using Lmu.MLNet.Tests.Infrastructure;
+
+namespace Lmu.MLNet.Tests.Maths;
+
+[TestClass]
+public sealed class ImpulseResponseTests
+{
+    // |H| <= 0.4 in every oracle case and powers of a contractive Ad do not amplify the ~1e-15 discretisation
+    // error, so 1e-10 absolute is a wide margin over float64 rounding yet far below any off-by-one-step error.
+    private const double OracleTolerance = 1e-10;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public void EveryImpulseOracleCaseMatches()
+    {
+        var cases = OracleFile.Load().GetProperty("impulse");
+        var failures = new List<string>();
+        var worst = 0.0;
+        foreach (var c in cases.EnumerateArray())
+        {
+            var (order, theta, method) = OracleKey.Read(c);
+            var expected = OracleFile.Matrix(c.GetProperty("H"));
+            var actual = DiscreteLegendreSystem.Create(order, theta, method).ImpulseResponse(expected.GetLength(0));
+            var err = Numeric.MaxAbsDiff(expected, actual);
+            worst = Math.Max(worst, err);
+            if (!(err <= OracleTolerance))
+            {
+                failures.Add($"order {order}, theta {theta}, {method}: {err:E2}");
+            }
+        }
+
+        TestContext.WriteLine($"max abs impulse-response error vs oracle: {worst:E2}");
+        Assert.IsEmpty(failures, string.Join("; ", failures));
+        Assert.IsGreaterThanOrEqualTo(3, cases.GetArrayLength(), "the oracle should hold 3 impulse cases");
+    }
+
+    [TestMethod]
+    public void FirstRowIsBdAndEachRowIsAdTimesThePrevious()
+    {
+        var system = DiscreteLegendreSystem.Create(4, 6, LmuDiscretizer.Zoh);
+        var ad = system.Ad;
+        var bd = system.Bd;
+        var h = system.ImpulseResponse(5);
+
+        Assert.AreEqual(5, h.GetLength(0));
+        Assert.AreEqual(4, h.GetLength(1));
+        for (var i = 0; i < 4; i++)
+        {
+            // No extra delay: the impulse is in the memory at tau = 0, bit for bit.
+            Assert.AreEqual(bd[i], h[0, i]);
+        }
+
+        for (var tau = 1; tau < 5; tau++)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var expected = 0.0;
+                for (var j = 0; j < 4; j++)
+                {
+                    expected += ad[i, j] * h[tau - 1, j];
+                }
+
+                Assert.AreEqual(expected, h[tau, i], 1e-15, $"tau {tau}, i {i}");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void ZeroLengthGivesAnEmptyArrayWithOrderColumns()
+    {
+        var h = DiscreteLegendreSystem.Create(3, 2, LmuDiscretizer.Euler).ImpulseResponse(0);
+        Assert.AreEqual(0, h.GetLength(0));
+        Assert.AreEqual(3, h.GetLength(1));
+    }
+}

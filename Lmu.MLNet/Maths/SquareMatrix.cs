@@ -1,0 +1,85 @@
+namespace Lmu.MLNet.Maths;
+
+/// <summary>
+/// Small dense kernels on square matrices stored row-major in flat arrays. Flat storage keeps the inner loops
+/// bounds-check friendly and contiguous, which matters for the O(n^3) products of the matrix exponential.
+/// </summary>
+internal static class SquareMatrix
+{
+    /// <summary>Copies a rectangular array into flat row-major storage.</summary>
+    internal static double[] Flatten(double[,] m)
+    {
+        var rows = m.GetLength(0);
+        var cols = m.GetLength(1);
+        var flat = new double[rows * cols];
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < cols; j++)
+            {
+                flat[i * cols + j] = m[i, j];
+            }
+        }
+
+        return flat;
+    }
+
+    /// <summary>Copies flat row-major storage of an <c>n x n</c> matrix back into a rectangular array.</summary>
+    internal static double[,] Unflatten(double[] flat, int n)
+    {
+        var m = new double[n, n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                m[i, j] = flat[i * n + j];
+            }
+        }
+
+        return m;
+    }
+
+    /// <summary>Returns <c>a * b</c> for <c>n x n</c> matrices.</summary>
+    internal static double[] Multiply(double[] a, double[] b, int n)
+    {
+        var c = new double[n * n];
+        for (var i = 0; i < n; i++)
+        {
+            var rowC = c.AsSpan(i * n, n);
+            for (var k = 0; k < n; k++)
+            {
+                // i-k-j order: the innermost loop streams one row of b into one row of c.
+                var aik = a[i * n + k];
+                if (aik == 0)
+                {
+                    continue;
+                }
+
+                var rowB = b.AsSpan(k * n, n);
+                for (var j = 0; j < n; j++)
+                {
+                    rowC[j] += aik * rowB[j];
+                }
+            }
+        }
+
+        return c;
+    }
+
+    /// <summary>Largest column sum of absolute values (the induced 1-norm), the norm the Padé error bounds use.</summary>
+    internal static double OneNorm(double[] a, int n)
+    {
+        var max = 0.0;
+        for (var j = 0; j < n; j++)
+        {
+            var sum = 0.0;
+            for (var i = 0; i < n; i++)
+            {
+                sum += Math.Abs(a[i * n + j]);
+            }
+
+            max = Math.Max(max, sum);
+        }
+
+        return max;
+    }
+}
