@@ -42,7 +42,7 @@ internal static class CarrierTestData
 
     public static LmuNetworkSpec Spec()
     {
-        var (ad, bd) = DiscreteLegendreStandIn.Create(2, 3.0, zoh: true);
+        var (ad, bd) = SpecSystem.Create(2, 3.0, zoh: true);
         return new LmuNetworkSpec
         {
             SequenceLength = Steps,

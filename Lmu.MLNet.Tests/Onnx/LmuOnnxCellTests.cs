@@ -1,5 +1,7 @@
 using Lmu.MLNet.Onnx;
 
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Tests.Onnx;
 
 /// <summary>Every hidden cell and encoder variant of the exported graph against the float64 C# reference.</summary>
@@ -22,7 +24,7 @@ public sealed class LmuOnnxCellTests
     [DataRow("Gru", true, true, false, true)]
     public void ScanMatchesReference(string hiddenName, bool h2m, bool m2m, bool i2h, bool encoder)
     {
-        var spec = TestSpecs.Random(Enum.Parse<HiddenCellKind>(hiddenName), seed: 11, h2m: h2m, m2m: m2m, i2h: i2h, encoder: encoder);
+        var spec = TestSpecs.Random(Enum.Parse<HiddenCell>(hiddenName), seed: 11, h2m: h2m, m2m: m2m, i2h: i2h, encoder: encoder);
         var model = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions
         {
             Form = LmuOnnxForm.Scan, RawOutputName = "Out", FinalMemoryName = "MemT", LayerOutputName = "Layer",
@@ -37,7 +39,7 @@ public sealed class LmuOnnxCellTests
     [DataRow("Dense", false, true)]
     public void FeedForwardMatchesReference(string hiddenName, bool i2h, bool encoder)
     {
-        var spec = TestSpecs.Random(Enum.Parse<HiddenCellKind>(hiddenName), seed: 5, i2h: i2h, encoder: encoder);
+        var spec = TestSpecs.Random(Enum.Parse<HiddenCell>(hiddenName), seed: 5, i2h: i2h, encoder: encoder);
         var model = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions
         {
             Form = LmuOnnxForm.FeedForward, RawOutputName = "Out", FinalMemoryName = "MemT", LayerOutputName = "Layer",
@@ -52,7 +54,7 @@ public sealed class LmuOnnxCellTests
     public void FeedForwardEqualsScan(string hiddenName, bool i2h)
     {
         // A long sequence and a slow memory so that the impulse response's tail matters.
-        var spec = TestSpecs.Random(Enum.Parse<HiddenCellKind>(hiddenName), seed: 3, i2h: i2h, steps: 40, order: 6);
+        var spec = TestSpecs.Random(Enum.Parse<HiddenCell>(hiddenName), seed: 3, i2h: i2h, steps: 40, order: 6);
         var x = TestSpecs.Inputs(spec, Rows, seed: 8);
         var width = spec.SequenceLength * spec.Layer.InputSize;
         float[] Score(LmuOnnxForm form) =>
@@ -65,9 +67,9 @@ public sealed class LmuOnnxCellTests
     [TestMethod]
     public void AutoChoosesScanForRecurrentMemoryAndRejectsImpossibleFeedForward()
     {
-        var spec = TestSpecs.Random(HiddenCellKind.Lstm, seed: 1);
+        var spec = TestSpecs.Random(HiddenCell.Lstm, seed: 1);
         Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.FeedForward }));
-        var m2m = TestSpecs.Random(HiddenCellKind.Dense, seed: 1, m2m: true);
+        var m2m = TestSpecs.Random(HiddenCell.Dense, seed: 1, m2m: true);
         Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxExporter.Export(m2m, new LmuOnnxExportOptions { Form = LmuOnnxForm.FeedForward }));
         CheckAgainstReference(m2m, LmuOnnxExporter.Export(m2m, new LmuOnnxExportOptions { RawOutputName = "Out", FinalMemoryName = "MemT", LayerOutputName = "Layer" }));
     }
@@ -75,7 +77,7 @@ public sealed class LmuOnnxCellTests
     [TestMethod]
     public void InconsistentSpecIsRejectedWithAClearMessage()
     {
-        var good = TestSpecs.Random(HiddenCellKind.Gru, seed: 2);
+        var good = TestSpecs.Random(HiddenCell.Gru, seed: 2);
         var bad = new LmuNetworkSpec
         {
             SequenceLength = good.SequenceLength,
@@ -83,7 +85,7 @@ public sealed class LmuOnnxCellTests
             Layer = new LmuLayerSpec
             {
                 InputSize = good.Layer.InputSize, MemoryD = good.Layer.MemoryD, Order = good.Layer.Order, Ad = good.Layer.Ad,
-                Bd = good.Layer.Bd, Ex = good.Layer.Ex, Hidden = HiddenCellKind.Gru, Units = good.Layer.Units,
+                Bd = good.Layer.Bd, Ex = good.Layer.Ex, Hidden = HiddenCell.Gru, Units = good.Layer.Units,
                 InputToHidden = true, HiddenInput = good.Layer.HiddenInput, HiddenRecurrent = null,
             },
         };

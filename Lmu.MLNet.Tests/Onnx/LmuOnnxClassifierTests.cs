@@ -1,5 +1,7 @@
 using Lmu.MLNet.Onnx;
 
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Tests.Onnx;
 
 /// <summary>Classifier outputs of the exported graph, run by ONNX Runtime.</summary>
@@ -9,7 +11,7 @@ public sealed class LmuOnnxClassifierTests
     [TestMethod]
     public void ScoreIsSoftmaxAndPredictionsAreTheArgMax()
     {
-        var spec = TestSpecs.Random(HiddenCellKind.Lstm, seed: 4, outputs: 3);
+        var spec = TestSpecs.Random(HiddenCell.Lstm, seed: 4, outputs: 3);
         string[] classes = ["cat", "dog", "émeu"];
         var model = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions
         {
@@ -43,7 +45,7 @@ public sealed class LmuOnnxClassifierTests
     [TestMethod]
     public void WrongClassCountIsRejected()
     {
-        var spec = TestSpecs.Random(HiddenCellKind.None, seed: 4, outputs: 3);
+        var spec = TestSpecs.Random(HiddenCell.None, seed: 4, outputs: 3);
         Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions
         {
             Classifier = new LmuOnnxClassifierOutputs { ClassNames = ["a", "b"] },
@@ -53,7 +55,7 @@ public sealed class LmuOnnxClassifierTests
     [TestMethod]
     public void RowLayoutScoresLikeTheBatchedLayout()
     {
-        var spec = TestSpecs.Random(HiddenCellKind.Gru, seed: 6, outputs: 3);
+        var spec = TestSpecs.Random(HiddenCell.Gru, seed: 6, outputs: 3);
         string[] classes = ["a", "b", "c"];
         LmuOnnxExportOptions Options(bool batch) => new()
         {

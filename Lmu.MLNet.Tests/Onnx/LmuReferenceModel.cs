@@ -1,5 +1,7 @@
 using Lmu.MLNet.Onnx;
 
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Tests.Onnx;
 
 /// <summary>
@@ -72,7 +74,7 @@ internal static class LmuReferenceModel
 
     private static (double[] Out, double[] H, double[] C) Cell(LmuLayerSpec l, double[] z, double[] h, double[] c)
     {
-        if (l.Hidden == HiddenCellKind.None)
+        if (l.Hidden == HiddenCell.None)
         {
             return (z, h, c);
         }
@@ -83,13 +85,13 @@ internal static class LmuReferenceModel
         var act = l.HiddenInput.Activation;
         switch (l.Hidden)
         {
-            case HiddenCellKind.Dense:
+            case HiddenCell.Dense:
                 var hd = gi.Select(v => Act(v, act)).ToArray();
                 return (hd, hd, c);
-            case HiddenCellKind.SimpleRnn:
+            case HiddenCell.SimpleRnn:
                 var hs = gi.Select((v, k) => Act(v + gh![k], act)).ToArray();
                 return (hs, hs, c);
-            case HiddenCellKind.Lstm:
+            case HiddenCell.Lstm:
                 var hl = new double[u];
                 var cl = new double[u];
                 for (var k = 0; k < u; k++)
@@ -100,7 +102,7 @@ internal static class LmuReferenceModel
                 }
 
                 return (hl, hl, cl);
-            case HiddenCellKind.Gru:
+            case HiddenCell.Gru:
                 var hg = new double[u];
                 for (var k = 0; k < u; k++)
                 {
@@ -143,11 +145,11 @@ internal static class LmuReferenceModel
 
     private static double Sig(double v) => 1 / (1 + Math.Exp(-v));
 
-    private static double Act(double v, ActivationKind k) => k switch
+    private static double Act(double v, LmuActivation k) => k switch
     {
-        ActivationKind.Tanh => Math.Tanh(v),
-        ActivationKind.Relu => Math.Max(0, v),
-        ActivationKind.Sigmoid => Sig(v),
+        LmuActivation.Tanh => Math.Tanh(v),
+        LmuActivation.Relu => Math.Max(0, v),
+        LmuActivation.Sigmoid => Sig(v),
         _ => v,
     };
 }

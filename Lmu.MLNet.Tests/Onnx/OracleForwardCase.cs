@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Lmu.MLNet.Onnx;
 
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Tests.Onnx;
 
 /// <summary>One oracle 'forward' entry turned into a network spec (no head) plus its expected trajectories.</summary>
@@ -29,7 +31,7 @@ internal sealed class OracleForwardCase
         var m2m = e.GetProperty("memory_to_memory").GetBoolean();
         var i2h = e.GetProperty("input_to_hidden").GetBoolean();
         Assert.AreEqual("tanh(dense)", e.GetProperty("hidden").GetString());
-        var (ad, bd) = DiscreteLegendreStandIn.Create(q, theta, method == "zoh");
+        var (ad, bd) = SpecSystem.Create(q, theta, method == "zoh");
         var x = Matrix(e.GetProperty("x"));
 
         var hiddenW = Flat(w.GetProperty("W_hm"));
@@ -50,11 +52,11 @@ internal sealed class OracleForwardCase
             Eh = h2m ? Flat(w.GetProperty("e_h")) : null,
             Em = m2m ? Flat(w.GetProperty("e_m")) : null,
             InputToHidden = i2h,
-            Hidden = HiddenCellKind.SimpleRnn,
+            Hidden = HiddenCell.SimpleRnn,
             Units = units,
             HiddenInput = new DenseSpec
             {
-                In = d * q + (i2h ? n : 0), Out = units, W = hiddenW, B = Flat(w.GetProperty("b_h")), Activation = ActivationKind.Tanh,
+                In = d * q + (i2h ? n : 0), Out = units, W = hiddenW, B = Flat(w.GetProperty("b_h")), Activation = LmuActivation.Tanh,
             },
             HiddenRecurrent = new DenseSpec { In = units, Out = units, W = Flat(w.GetProperty("W_hh")) },
         };

@@ -1,5 +1,7 @@
 using Lmu.MLNet.Onnx;
 
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Tests.Onnx;
 
 /// <summary>Random, reproducible network specs and inputs for graph tests.</summary>
@@ -7,7 +9,7 @@ internal static class TestSpecs
 {
     /// <summary>A spec with random weights (scale ~0.5) and a two-layer head.</summary>
     public static LmuNetworkSpec Random(
-        HiddenCellKind hidden,
+        HiddenCell hidden,
         int seed,
         bool h2m = false,
         bool m2m = false,
@@ -22,9 +24,9 @@ internal static class TestSpecs
     {
         var rng = new Random(seed);
         float[] R(int count) => Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
-        var (ad, bd) = DiscreteLegendreStandIn.Create(order, 6.0, zoh: true);
+        var (ad, bd) = SpecSystem.Create(order, 6.0, zoh: true);
         var d = encoder ? memoryD : input;
-        var g = hidden switch { HiddenCellKind.Lstm => 4, HiddenCellKind.Gru => 3, _ => 1 };
+        var g = hidden switch { HiddenCell.Lstm => 4, HiddenCell.Gru => 3, _ => 1 };
         var zWidth = d * order + (i2h ? input : 0);
         var layer = new LmuLayerSpec
         {
@@ -39,12 +41,12 @@ internal static class TestSpecs
             Em = m2m ? R(d * order * d) : null,
             InputToHidden = i2h,
             Hidden = hidden,
-            Units = hidden == HiddenCellKind.None ? 0 : units,
-            HiddenInput = hidden == HiddenCellKind.None ? null : new DenseSpec
+            Units = hidden == HiddenCell.None ? 0 : units,
+            HiddenInput = hidden == HiddenCell.None ? null : new DenseSpec
             {
-                In = zWidth, Out = g * units, W = R(zWidth * g * units), B = R(g * units), Activation = ActivationKind.Tanh,
+                In = zWidth, Out = g * units, W = R(zWidth * g * units), B = R(g * units), Activation = LmuActivation.Tanh,
             },
-            HiddenRecurrent = hidden is HiddenCellKind.None or HiddenCellKind.Dense ? null : new DenseSpec
+            HiddenRecurrent = hidden is HiddenCell.None or HiddenCell.Dense ? null : new DenseSpec
             {
                 In = units, Out = g * units, W = R(units * g * units), B = R(g * units),
             },
@@ -55,7 +57,7 @@ internal static class TestSpecs
             Layer = layer,
             Head =
             [
-                new DenseSpec { In = layer.OutputSize, Out = 4, W = R(layer.OutputSize * 4), B = R(4), Activation = ActivationKind.Relu },
+                new DenseSpec { In = layer.OutputSize, Out = 4, W = R(layer.OutputSize * 4), B = R(4), Activation = LmuActivation.Relu },
                 new DenseSpec { In = 4, Out = outputs, W = R(4 * outputs), B = R(outputs) },
             ],
         };

@@ -1,3 +1,5 @@
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Onnx;
 
 /// <summary>
@@ -25,41 +27,6 @@ internal sealed class LmuNetworkSpec
     public int OutputSize => Head.Count == 0 ? Layer.OutputSize : Head[^1].Out;
 }
 
-/// <summary>Activation functions used by hidden cells and head layers.</summary>
-internal enum ActivationKind
-{
-    /// <summary>f(x) = x.</summary>
-    Identity,
-
-    /// <summary>Hyperbolic tangent.</summary>
-    Tanh,
-
-    /// <summary>max(x, 0).</summary>
-    Relu,
-
-    /// <summary>Logistic sigmoid.</summary>
-    Sigmoid,
-}
-
-/// <summary>The hidden cell that reads the memory.</summary>
-internal enum HiddenCellKind
-{
-    /// <summary>No hidden cell: the layer output is the flattened memory (and x_t when input-to-hidden).</summary>
-    None,
-
-    /// <summary>h_t = act(z_t W + b), no recurrence.</summary>
-    Dense,
-
-    /// <summary>h_t = act(z_t W + h_{t-1} W_hh + b).</summary>
-    SimpleRnn,
-
-    /// <summary>LSTM cell with TorchSharp/PyTorch gate layout (i, f, g, o).</summary>
-    Lstm,
-
-    /// <summary>GRU cell with TorchSharp/PyTorch gate layout (r, z, n).</summary>
-    Gru,
-}
-
 /// <summary>A dense map y = act(x W + b) with W stored row-major as [In, Out].</summary>
 internal sealed class DenseSpec
 {
@@ -76,7 +43,7 @@ internal sealed class DenseSpec
     public float[]? B { get; init; }
 
     /// <summary>Activation applied after the affine map.</summary>
-    public ActivationKind Activation { get; init; } = ActivationKind.Identity;
+    public LmuActivation Activation { get; init; } = LmuActivation.Identity;
 }
 
 /// <summary>
@@ -121,7 +88,7 @@ internal sealed class LmuLayerSpec
     public bool InputToHidden { get; init; }
 
     /// <summary>The hidden cell.</summary>
-    public HiddenCellKind Hidden { get; init; }
+    public HiddenCell Hidden { get; init; }
 
     /// <summary>Hidden units (0 when <see cref="Hidden"/> is None).</summary>
     public int Units { get; init; }
@@ -139,7 +106,7 @@ internal sealed class LmuLayerSpec
     public int HiddenInputSize => MemoryD * Order + (InputToHidden ? InputSize : 0);
 
     /// <summary>Width of the layer output h_t.</summary>
-    public int OutputSize => Hidden == HiddenCellKind.None ? HiddenInputSize : Units;
+    public int OutputSize => Hidden == HiddenCell.None ? HiddenInputSize : Units;
 
     /// <summary>True when the memory has no recurrent input, so it is a fixed convolution of the encoded input.</summary>
     public bool MemoryIsFeedForward => Eh is null && Em is null;

@@ -1,3 +1,5 @@
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Onnx;
 
 /// <summary>Checks that a <see cref="LmuNetworkSpec"/>'s arrays agree with its sizes before a graph is built from it.</summary>
@@ -61,7 +63,7 @@ internal static class LmuNetworkSpecValidator
 
     private static void ValidateHidden(LmuLayerSpec l)
     {
-        if (l.Hidden == HiddenCellKind.None)
+        if (l.Hidden == HiddenCell.None)
         {
             if (l.Eh is not null)
             {
@@ -89,7 +91,7 @@ internal static class LmuNetworkSpecValidator
             LmuOnnxOps.Require(l.Eh, l.Units * l.MemoryD, "Eh");
         }
 
-        if (l.Hidden == HiddenCellKind.Dense)
+        if (l.Hidden == HiddenCell.Dense)
         {
             return;
         }

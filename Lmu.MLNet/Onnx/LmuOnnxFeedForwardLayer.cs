@@ -1,3 +1,5 @@
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Onnx;
 
 /// <summary>
@@ -8,7 +10,7 @@ internal static class LmuOnnxFeedForwardLayer
 {
     /// <summary>Whether the feed-forward form computes this layer exactly.</summary>
     public static bool Supports(LmuLayerSpec l) =>
-        l.MemoryIsFeedForward && l.Hidden is HiddenCellKind.None or HiddenCellKind.Dense;
+        l.MemoryIsFeedForward && l.Hidden is HiddenCell.None or HiddenCell.Dense;
 
     /// <summary>Builds the layer.</summary>
     /// <param name="g">Main graph.</param>
@@ -34,7 +36,7 @@ internal static class LmuOnnxFeedForwardLayer
         var m3 = g.Op("MatMul", [uT, g.Floats("H_rev", kernel, steps, q)]);
         var m = g.Op("Reshape", [m3, g.Int64s("shape", -1, l.MemoryD * q)]);
 
-        if (l.Hidden == HiddenCellKind.None)
+        if (l.Hidden == HiddenCell.None)
         {
             return new LmuOnnxLayerResult(l.InputToHidden ? g.Op("Concat", [m, xLast], OnnxAttribute.Int("axis", 1)) : m, m, null, null);
         }

@@ -1,3 +1,5 @@
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Onnx;
 
 /// <summary>
@@ -7,10 +9,10 @@ namespace Lmu.MLNet.Onnx;
 internal static class LmuOnnxHiddenCell
 {
     /// <summary>Number of gate blocks in the hidden weights (4 for LSTM, 3 for GRU, else 1).</summary>
-    public static int Gates(HiddenCellKind kind) => kind switch
+    public static int Gates(HiddenCell kind) => kind switch
     {
-        HiddenCellKind.Lstm => 4,
-        HiddenCellKind.Gru => 3,
+        HiddenCell.Lstm => 4,
+        HiddenCell.Gru => 3,
         _ => 1,
     };
 
@@ -48,13 +50,13 @@ internal static class LmuOnnxHiddenCell
 
         switch (l.Hidden)
         {
-            case HiddenCellKind.Dense:
+            case HiddenCell.Dense:
                 return (LmuOnnxOps.Activation(g, pre, d.Activation), null);
-            case HiddenCellKind.SimpleRnn:
+            case HiddenCell.SimpleRnn:
                 return (LmuOnnxOps.Activation(g, g.Op("Add", [pre, Recurrent(g, w, l, hPrev!)]), d.Activation), null);
-            case HiddenCellKind.Lstm:
+            case HiddenCell.Lstm:
                 return Lstm(g, g.Op("Add", [pre, Recurrent(g, w, l, hPrev!)]), cPrev!);
-            case HiddenCellKind.Gru:
+            case HiddenCell.Gru:
                 return (Gru(g, pre, Recurrent(g, w, l, hPrev!), hPrev!), null);
             default:
                 throw new ArgumentOutOfRangeException(nameof(l), l.Hidden, "No hidden cell to build.");

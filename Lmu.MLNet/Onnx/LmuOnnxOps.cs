@@ -1,3 +1,5 @@
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Onnx;
 
 /// <summary>
@@ -7,12 +9,12 @@ namespace Lmu.MLNet.Onnx;
 internal static class LmuOnnxOps
 {
     /// <summary>Applies an activation; Identity adds no node.</summary>
-    public static string Activation(OnnxGraphBuilder g, string x, ActivationKind kind) => kind switch
+    public static string Activation(OnnxGraphBuilder g, string x, LmuActivation kind) => kind switch
     {
-        ActivationKind.Identity => x,
-        ActivationKind.Tanh => g.Op("Tanh", [x]),
-        ActivationKind.Relu => g.Op("Relu", [x]),
-        ActivationKind.Sigmoid => g.Op("Sigmoid", [x]),
+        LmuActivation.Identity => x,
+        LmuActivation.Tanh => g.Op("Tanh", [x]),
+        LmuActivation.Relu => g.Op("Relu", [x]),
+        LmuActivation.Sigmoid => g.Op("Sigmoid", [x]),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown activation."),
     };
 

@@ -1,3 +1,5 @@
+using Lmu.MLNet.Modules;
+
 namespace Lmu.MLNet.Onnx;
 
 /// <summary>
@@ -20,8 +22,8 @@ internal static class LmuOnnxScanLayer
     public static LmuOnnxLayerResult Build(OnnxGraphBuilder g, LmuLayerSpec l, string x3, string ux, string xLast, bool withSequences)
     {
         var mw = l.MemoryD * l.Order;
-        var hasHidden = l.Hidden != HiddenCellKind.None;
-        var isLstm = l.Hidden == HiddenCellKind.Lstm;
+        var hasHidden = l.Hidden != HiddenCell.None;
+        var isLstm = l.Hidden == HiddenCell.Lstm;
         var hasXPart = hasHidden && l.InputToHidden;
 
         // Outer inputs: zero initial states, then the scanned sequences.
@@ -72,8 +74,8 @@ internal static class LmuOnnxScanLayer
         var gw = LmuOnnxHiddenCell.Gates(l.Hidden) * l.Units;
 
         var mPrev = BodyInput(b, "m_prev", mw);
-        var hPrev = l.Hidden != HiddenCellKind.None ? BodyInput(b, "h_prev", l.Units) : null;
-        var cPrev = l.Hidden == HiddenCellKind.Lstm ? BodyInput(b, "c_prev", l.Units) : null;
+        var hPrev = l.Hidden != HiddenCell.None ? BodyInput(b, "h_prev", l.Units) : null;
+        var cPrev = l.Hidden == HiddenCell.Lstm ? BodyInput(b, "c_prev", l.Units) : null;
         var u = BodyInput(b, "ux_t", l.MemoryD);
         var xPart = hasXPart ? BodyInput(b, "hx_t", gw) : null;
 
@@ -105,7 +107,7 @@ internal static class LmuOnnxScanLayer
 
         var outputs = new List<(string Value, object[] Shape)> { (m, ["N", mw]) };
         string? h = null;
-        if (l.Hidden != HiddenCellKind.None)
+        if (l.Hidden != HiddenCell.None)
         {
             (h, var c) = LmuOnnxHiddenCell.Step(b, g, l, m, xPart, hPrev, cPrev);
             outputs.Add((h, ["N", l.Units]));
