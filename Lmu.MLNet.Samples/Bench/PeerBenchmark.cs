@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Lmu.MLNet.Samples.Bench;
+
+/// <summary>Runs ../shared/bench/peer_pytorch_lmu.py (PyTorch, same shapes) in the same invocation, when it can.</summary>
+internal static class PeerBenchmark
+{
+    public sealed record Result(string TorchVersion, double MatmulGflops, Dictionary<string, (double Train, double Infer)> Configs);
+
+    /// <summary>The peer's timings, or null with a reason when python3 with torch or the script is missing.</summary>
+    public static Result? Run(string? scriptPath, int threads, int steps, IEnumerable<string> configs, out string reason)
+    {
+        var script = scriptPath ?? FindShared(Path.Combine("bench", "peer_pytorch_lmu.py"));
+        if (script is null || !File.Exists(script))
+        {
+            reason = "peer script not found (looked for ../shared/bench/peer_pytorch_lmu.py above the working directory)";
+            return null;
+        }
+        // The Debian python3-torch package lives in the system interpreter, which may not be the first python3 on PATH.
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        var json = Path.Combine(Path.GetTempPath(), $"lmu-peer-{Environment.ProcessId}.json");
+        try
+        {
+            var psi = new ProcessStartInfo(python)
+            {
+                ArgumentList = { script, "--threads", threads.ToString(), "--steps", steps.ToString(), "--configs", string.Join(',', configs), "--json", json },
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            p.WaitForExit();
+            if (p.ExitCode != 0 || !File.Exists(json))
+            {
+                reason = $"peer failed (exit {p.ExitCode}): {Tail(stderr.Result)} — install with: apt-get install -y python3-torch libopenblas0-pthread";
+                return null;
+            }
+            Console.Write(stdout.Result);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var root = doc.RootElement;
+            var map = new Dictionary<string, (double, double)>();
+            foreach (var c in root.GetProperty("configs").EnumerateObject())
+                map[c.Name] = (c.Value.GetProperty("train_step_s").GetDouble(), c.Value.GetProperty("infer_batch_s").GetDouble());
+            reason = "";
+            return new Result(root.GetProperty("torch").GetString() ?? "?", root.GetProperty("matmul1024_gflops").GetDouble(), map);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            reason = $"python3 not runnable: {ex.Message}";
+            return null;
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+
+    /// <summary>A path under the shared folder (../shared from the repository root), searched upwards.</summary>
+    public static string? FindShared(string relative)
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "shared", relative);
+                if (File.Exists(candidate) || Directory.Exists(candidate)) return candidate;
+            }
+        return null;
+    }
+
+    private static string Tail(string s) => s.Length > 400 ? s[^400..] : s;
+}
