@@ -11,6 +11,10 @@ public sealed class DiscreteLegendreSystemTests
     // both sides are float64 with errors near 1e-15, leaving 1e-10 as a wide margin that still catches any formula slip.
     private const double OracleTolerance = 1e-10;
 
+    // The hardest case asked for, shared by two tests because building it is the slowest step here (~0.3 s).
+    private const int HardOrder = 256;
+    private static readonly Lazy<DiscreteLegendreSystem> HardCase = new(() => DiscreteLegendreSystem.Create(HardOrder, 1, LmuDiscretizer.Zoh));
+
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
@@ -97,9 +101,9 @@ public sealed class DiscreteLegendreSystemTests
         // F = A/theta the exact ZOH pair obeys F Bd = (Ad - I) B / theta (the top-right block of F e^M = e^M F).
         // Both sides are O(1) sums of terms up to |F| |Bd| ~ 511, so float64 rounding alone is ~1e-13 absolute;
         // 1e-10 detects a wrong block, a wrong scaling or a failed squaring while allowing that rounding.
-        const int order = 256;
+        const int order = HardOrder;
         const double theta = 1;
-        var system = DiscreteLegendreSystem.Create(order, theta, LmuDiscretizer.Zoh);
+        var system = HardCase.Value;
         var ad = system.Ad;
         var bd = system.Bd;
         var a = LegendreSystem.ContinuousA(order);
@@ -122,6 +126,40 @@ public sealed class DiscreteLegendreSystemTests
         TestContext.WriteLine($"order 256, theta 1: max |F Bd - (Ad - I) B/theta| = {worst:E2}");
         Assert.IsLessThan(1e-10, worst);
         Assert.IsTrue(ad.Cast<double>().All(double.IsFinite) && bd.All(double.IsFinite), "all entries finite");
+    }
+
+    [TestMethod]
+    public void HighOrderSmallThetaZohEqualsThreeStepsOfTheTripledWindow()
+    {
+        // exp(M) = exp(M/3)^3, and M/3 is the augmented matrix of the same order with theta tripled, so
+        // Ad(1) = Ad(3)^3 and Bd(1) = (Ad(3)^2 + Ad(3) + I) Bd(3). The two sides take different scaling paths (14 vs
+        // 12 halvings, different Padé arguments), so this checks the approximation itself, not just the bookkeeping.
+        // The exponential's condition number is at least |M| = 65536, so float64 can only promise about
+        // 65536 * 1.1e-16 ~ 1e-11 on these O(1) entries; 1e-10 leaves room for that and fails on a real approximation error.
+        const int order = HardOrder;
+        var one = HardCase.Value;
+        var three = DiscreteLegendreSystem.Create(order, 3, LmuDiscretizer.Zoh);
+        var ad3 = three.Ad;
+        var bd3 = three.Bd;
+        var ad3Squared = Numeric.Multiply(ad3, ad3);
+        var errA = Numeric.MaxAbsDiff(one.Ad, Numeric.Multiply(ad3Squared, ad3));
+
+        var composedBd = new double[order];
+        for (var i = 0; i < order; i++)
+        {
+            var sum = bd3[i];
+            for (var j = 0; j < order; j++)
+            {
+                sum += (ad3Squared[i, j] + ad3[i, j]) * bd3[j];
+            }
+
+            composedBd[i] = sum;
+        }
+
+        var errB = Numeric.MaxAbsDiff(one.Bd, composedBd);
+        TestContext.WriteLine($"order 256, theta 1 vs three steps of theta 3: |dAd| {errA:E2}, |dBd| {errB:E2}");
+        Assert.IsLessThan(1e-10, errA);
+        Assert.IsLessThan(1e-10, errB);
     }
 
     private static double IncrementRelativeDifference(int order, double theta)
