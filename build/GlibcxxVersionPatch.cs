@@ -10,15 +10,13 @@ using System;
 using System.Runtime.InteropServices;
 using System.IO;
 using System.Text;
+#if !LMU_ELF_PATCH_TESTS
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
 public class GlibcxxVersionPatch : Task
 {
-    private const string Version = "GLIBCXX_3.4.32";
-    private const uint ShtGnuVerneed = 0x6ffffffe;
-    private const uint ShtGnuVersym = 0x6fffffff;
-    private const ushort VerFlgWeak = 0x2;
+    private const string Version = ElfVersionPatcher.Version;
 
     /// <summary>Files to patch in place (copies in output folders, never the package cache).</summary>
     [Required]
@@ -37,7 +35,7 @@ public class GlibcxxVersionPatch : Task
             Log.LogMessage(MessageImportance.Normal, "GlibcxxVersionPatch: no libstdc++.so.6 found; nothing patched.");
             return true;
         }
-        if (ContainsAscii(File.ReadAllBytes(host), Version + "\0"))
+        if (ElfVersionPatcher.ContainsAscii(File.ReadAllBytes(host), Version + "\0"))
         {
             Log.LogMessage(MessageImportance.Low, $"GlibcxxVersionPatch: {host} provides {Version}; nothing to do.");
             return true;
@@ -48,7 +46,7 @@ public class GlibcxxVersionPatch : Task
             if (!File.Exists(path)) continue;
             try
             {
-                int changed = Patch(path);
+                int changed = ElfVersionPatcher.Patch(path);
                 Log.LogMessage(MessageImportance.High, changed > 0
                     ? $"GlibcxxVersionPatch: {path}: {Version} made weak ({changed} entries) for {host}."
                     : $"GlibcxxVersionPatch: {path}: already loadable, unchanged.");
@@ -76,7 +74,19 @@ public class GlibcxxVersionPatch : Task
         return null;
     }
 
-    private static bool ContainsAscii(byte[] data, string s)
+}
+#endif
+
+/// <summary>The ELF edit itself, free of MSBuild types so the test project can compile this file and test it.</summary>
+public static class ElfVersionPatcher
+{
+    /// <summary>The symbol version libLibTorchSharp.so asks for and older libstdc++ lacks.</summary>
+    public const string Version = "GLIBCXX_3.4.32";
+    private const uint ShtGnuVerneed = 0x6ffffffe;
+    private const uint ShtGnuVersym = 0x6fffffff;
+    private const ushort VerFlgWeak = 0x2;
+
+    public static bool ContainsAscii(byte[] data, string s)
     {
         // RoslynCodeTaskFactory compiles against netstandard2.0: no span search, so a plain scan.
         byte[] needle = Encoding.ASCII.GetBytes(s);
