@@ -14,6 +14,12 @@ internal static class SchemaShapes
         .GetConstructors(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
         .Single(c => c.GetParameters().Length == 5);
 
+    private static readonly MethodInfo CreateMethod = typeof(SchemaShape)
+        .GetMethod("Create", BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public, [typeof(DataViewSchema)])!;
+
+    /// <summary>The shape of a schema, as ML.NET's internal SchemaShape.Create gives it.</summary>
+    public static SchemaShape FromSchema(DataViewSchema schema) => (SchemaShape)CreateMethod.Invoke(null, [schema])!;
+
     /// <summary>A column shape.</summary>
     public static SchemaShape.Column Column(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey, params SchemaShape.Column[] annotations) =>
         (SchemaShape.Column)ColumnConstructor.Invoke([name, kind, itemType, isKey, new SchemaShape(annotations)]);

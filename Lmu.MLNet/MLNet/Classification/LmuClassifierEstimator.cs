@@ -40,6 +40,9 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         ValidateOptions(_options);
     }
 
+    /// <summary>Tests only: sees the trained network (on the CPU, eval mode) before it is disposed.</summary>
+    internal Action<LmuNetwork>? InspectTrainedNetwork { get; set; }
+
     /// <summary>A copy of the options this estimator trains with.</summary>
     public LmuClassifierOptions Options => _options.Clone();
 
@@ -163,6 +166,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             var progress = new EpochLog(_context, o.Progress);
             var result = LmuTrainer.Train(network, trainSource, validSource, LmuLoss.CrossEntropy, training, progress, o.CancellationToken);
             network.to(torch.CPU);
+            InspectTrainedNetwork?.Invoke(network);
             return (network.ToSpec(steps), result, network.ParameterCount);
         }
         finally
