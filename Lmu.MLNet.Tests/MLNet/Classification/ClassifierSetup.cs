@@ -13,7 +13,7 @@ internal static class ClassifierSetup
         Layer = new LmuLayerOptions { Order = 12, HiddenCell = HiddenCell.Dense, HiddenUnits = 16 },
         HeadHiddenSizes = [16],
         Epochs = epochs,
-        BatchSize = 32,
+        BatchSize = 16,
         LearningRate = 1e-2,
         Seed = seed,
     };
