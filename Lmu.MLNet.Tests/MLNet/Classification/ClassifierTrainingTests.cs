@@ -173,4 +173,27 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         var best = model.TrainingHistory.MinBy(r => r.ValidationLoss!.Value)!;
         Assert.AreEqual(best.Epoch, model.Info.BestEpoch);
     }
+
+    [TestMethod]
+    public void VariableLengthRowsTrainLeftPaddedAndScoringNeedsTheFixedLength()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        // Rows of 18-24 steps: cut from the front so the pattern (steps 0-11 of the full row) stays.
+        var rows = DelayedPatternData.Rows(240, 8).Select((r, i) => new VarPatternRow { Label = r.Label, Features = r.Features[..(18 + (i % 7))] }).ToList();
+        using var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel()).Fit(ml.Data.LoadFromEnumerable(rows));
+        Assert.AreEqual(24, model.Info.SequenceLength, "the longest row sets the length");
+
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.Transform(ml.Data.LoadFromEnumerable(rows)));
+        StringAssert.Contains(e.Message, "Features column 'Features' is a VarVector<Single>; scoring needs Vector<Single, 24>");
+
+        // Left-padded to 24 steps, as training saw them, the rows score through the fixed-size model.
+        var test = DelayedPatternData.Rows(90, 9).Select((r, i) =>
+        {
+            var kept = r.Features[..(18 + (i % 7))];
+            return new PatternRow { Label = r.Label, Features = new float[24 - kept.Length].Concat(kept).ToArray() };
+        });
+        var predicted = model.Transform(ml.Data.LoadFromEnumerable(test)).GetColumn<uint>("PredictedLabel").ToArray();
+        var accuracy = predicted.Zip(DelayedPatternData.Rows(90, 9)).Count(p => model.ClassNames[(int)p.First - 1] == p.Second.Label) / 90.0;
+        Assert.IsGreaterThanOrEqualTo(0.9, accuracy);
+    }
 }
