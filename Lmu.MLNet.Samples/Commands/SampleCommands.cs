@@ -10,6 +10,7 @@ internal static class SampleCommands
         yield return BenchCommand.Create();
         yield return PredictCommand.Create();
         yield return PsMnistCommand.Create();
+        yield return BenchLatencyCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command).</summary>
