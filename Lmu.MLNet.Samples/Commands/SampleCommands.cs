@@ -8,6 +8,9 @@ internal static class SampleCommands
     public static IEnumerable<Command> All()
     {
         yield return BenchCommand.Create();
+        yield return PredictCommand.Create();
+        yield return PsMnistCommand.Create();
+        yield return BenchLatencyCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command).</summary>

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Samples.Bench;
+using Microsoft.ML;
+
+namespace Lmu.MLNet.Samples.PsMnist;
+
+/// <summary>Trains the LMU classifier on permuted sequential MNIST through ML.NET and reports the protocol's numbers.</summary>
+internal static class PsMnistExperiment
+{
+    public sealed record Settings(
+        int Epochs, int Order, double Theta, HiddenCell Cell, int Units, IReadOnlyList<int> Head, int BatchSize, double LearningRate,
+        double HeadDropout, int Threads, int TrainRows, int ValidationRows, int TestRows, int Seed, string Output, string? DataDir);
+
+    public static int Run(Settings s, string commandLine)
+    {
+        var mnist = s.DataDir ?? PeerBenchmark.FindShared(Path.Combine("data", "mnist"));
+        if (mnist is null || !Directory.Exists(mnist))
+        {
+            Console.Error.WriteLine("MNIST not found: looked for shared/data/mnist above the working directory (or pass --data).");
+            return 2;
+        }
+
+        Console.WriteLine($"command: {commandLine}");
+        Console.WriteLine($"config: {JsonSerializer.Serialize(s)}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
+        var total = Stopwatch.StartNew();
+        var (trainRows, validRows, testRows) = PsMnistData.Load(mnist, s.TrainRows, s.ValidationRows, s.TestRows);
+        Console.WriteLine($"data: {trainRows.Count} train, {validRows.Count} validation, {testRows.Count} test rows from {mnist} ({total.Elapsed.TotalSeconds:F1} s)");
+
+        var ml = new MLContext(s.Seed);
+        ml.Log += (_, e) =>
+        {
+            if (e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Info or Microsoft.ML.Runtime.ChannelMessageKind.Warning
+                && e.Source.StartsWith("LmuClassifier", StringComparison.Ordinal))
+            {
+                Console.WriteLine($"[{e.Source}] {e.RawMessage}");
+            }
+        };
+        var digits = ml.Data.LoadFromEnumerable(PsMnistData.Digits.Select(d => new DigitRow { Label = d }));
+        var labels = ml.Transforms.Conversion.MapValueToKey("Label", keyData: digits).Fit(ml.Data.LoadFromEnumerable(validRows));
+        var train = labels.Transform(ml.Data.LoadFromEnumerable(trainRows));
+        var validation = labels.Transform(ml.Data.LoadFromEnumerable(validRows));
+        var test = labels.Transform(ml.Data.LoadFromEnumerable(testRows));
+        var options = new LmuClassifierOptions
+        {
+            SequenceLength = PsMnistData.Steps,
+            Channels = 1,
+            Layer = new LmuLayerOptions { Order = s.Order, Theta = s.Theta, HiddenCell = s.Cell, HiddenUnits = Math.Max(1, s.Units) },
+            ThetaFromSequenceLength = false,
+            HeadHiddenSizes = s.Head,
+            HeadDropout = s.HeadDropout,
+            Epochs = s.Epochs,
+            BatchSize = s.BatchSize,
+            LearningRate = s.LearningRate,
+            ValidationData = validation,
+            TorchThreads = s.Threads,
+            Seed = s.Seed,
+        };
+
+        using var model = ml.MulticlassClassification.Trainers.Lmu(options).Fit(train);
+        var testMetrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
+        var best = model.TrainingHistory[model.Info.BestEpoch - 1];
+        Directory.CreateDirectory(s.Output);
+        var zip = Path.Combine(s.Output, "psmnist.zip");
+        ml.Model.Save(model, train.Schema, zip);
+        model.ExportOnnx(Path.Combine(s.Output, "psmnist.onnx"));
+        var summary = new
+        {
+            command = commandLine,
+            settings = s,
+            parameters = model.ParameterCount,
+            validation_accuracy = best.ValidationAccuracy,
+            test_accuracy = testMetrics.MicroAccuracy,
+            test_log_loss = testMetrics.LogLoss,
+            epochs_trained = model.TrainingHistory.Count,
+            fit_seconds = model.Info.FitTime.TotalSeconds,
+            total_seconds = total.Elapsed.TotalSeconds,
+            model = zip,
+        };
+        File.WriteAllText(Path.Combine(s.Output, "psmnist_summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine();
+        Console.WriteLine($"parameters: {model.ParameterCount:N0}");
+        Console.WriteLine($"validation accuracy (epoch {best.Epoch}): {best.ValidationAccuracy?.ToString("P2", CultureInfo.InvariantCulture)}");
+        Console.WriteLine($"test accuracy: {testMetrics.MicroAccuracy.ToString("P2", CultureInfo.InvariantCulture)} (log-loss {testMetrics.LogLoss:F4})");
+        Console.WriteLine($"training wall time (Fit): {model.Info.FitTime.TotalSeconds:F1} s; total {total.Elapsed.TotalSeconds:F1} s; torch threads {s.Threads}");
+        Console.WriteLine($"saved: {zip}, {Path.Combine(s.Output, "psmnist.onnx")}, psmnist_summary.json");
+        return 0;
+    }
+
+    private sealed class DigitRow
+    {
+        public string Label { get; set; } = string.Empty;
+    }
+}

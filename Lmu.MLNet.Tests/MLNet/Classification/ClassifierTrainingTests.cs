@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Tests.MLNet.Classification;
+
+/// <summary>The estimator learns a memory task through ML.NET's API, governed by the MLContext.</summary>
+[TestClass]
+public sealed class ClassifierTrainingTests : ClassifierTestBase
+{
+    [TestMethod]
+    public void LearnsTheDelayedPatternTaskThroughTheTrainersCatalog()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var log = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Source.StartsWith("LmuClassifier", StringComparison.Ordinal)) lock (log) log.Add(e.Message);
+        };
+        var (train, map) = ClassifierSetup.Keyed(ml, ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(450, 1)));
+        var test = map.Transform(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(150, 2)));
+        var options = ClassifierSetup.Parallel();
+        var clock = Stopwatch.StartNew();
+        using var model = ml.MulticlassClassification.Trainers.Lmu(options).Fit(train);
+        var seconds = clock.Elapsed.TotalSeconds;
+
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
+        // Chance is 1/3; a network without memory of steps 0-10 cannot beat it. 0.9 leaves room for seed variation.
+        Assert.IsGreaterThanOrEqualTo(0.9, metrics.MicroAccuracy, $"held-out accuracy {metrics.MicroAccuracy:P1} after {seconds:F1} s");
+        Assert.HasCount(options.Epochs, model.TrainingHistory);
+        Assert.IsLessThan(model.TrainingHistory[0].TrainLoss, model.TrainingHistory[^1].TrainLoss);
+        CollectionAssert.AreEqual(DelayedPatternData.Classes, model.ClassNames.ToArray(), "a key label keeps its key order");
+        Assert.AreEqual(DelayedPatternData.Steps, model.Info.SequenceLength);
+        Assert.AreEqual(450L, model.Info.TrainingRows);
+        Assert.AreEqual("cpu", model.Info.Device);
+
+        // Parameter count of the architecture: E_x 1x1, Dense cell 12->16, head 16->16->3.
+        Assert.AreEqual(1 + (12 * 16) + 16 + (16 * 16) + 16 + (16 * 3) + 3, model.ParameterCount);
+        lock (log)
+        {
+            Assert.IsTrue(log.Any(m => m.Contains($"epoch 1/{options.Epochs}: train loss", StringComparison.Ordinal)), "per-epoch progress in MLContext.Log:\n" + string.Join("\n", log));
+            Assert.IsTrue(log.Any(m => m.Contains("acc ", StringComparison.Ordinal) && m.Contains("elapsed", StringComparison.Ordinal)), "accuracy and time are logged");
+        }
+
+        model.Dispose();
+        AssertNoTempFiles();
+    }
+
+    [TestMethod]
+    public void TheMLContextSeedDecidesTheModel()
+    {
+        float[][] Scores(int contextSeed)
+        {
+            var ml = ClassifierSetup.Context(MlTemp, contextSeed);
+            var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(96, 3));
+            using var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 2, seed: null)).Fit(data);
+            return model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        }
+
+        var a = Scores(5);
+        var b = Scores(5);
+        var c = Scores(6);
+        for (var i = 0; i < a.Length; i++)
+        {
+            CollectionAssert.AreEqual(a[i], b[i], $"row {i}: the same MLContext seed must give bit-identical scores");
+        }
+
+        Assert.IsTrue(a.Zip(c).Any(p => !p.First.SequenceEqual(p.Second)), "a different MLContext seed should give a different model");
+    }
+
+    [TestMethod]
+    public void TextLabelsBecomeSortedClassesWithNativeOutputs()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(96, 4));
+        using var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).Fit(data);
+        string[] sorted = ["bump", "down", "up"];
+        CollectionAssert.AreEqual(sorted, model.ClassNames.ToArray());
+
+        var schema = model.Transform(data).Schema;
+        Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, 3), schema["Score"].Type);
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        schema["Score"].GetSlotNames(ref names);
+        CollectionAssert.AreEqual(sorted, names.DenseValues().Select(n => n.ToString()).ToArray());
+        var key = (KeyDataViewType)schema["PredictedLabel"].Type;
+        Assert.AreEqual(3UL, key.Count);
+        schema["PredictedLabel"].GetKeyValues(ref names);
+        CollectionAssert.AreEqual(sorted, names.DenseValues().Select(n => n.ToString()).ToArray());
+
+        // The estimator's declared output schema agrees with what Fit produced.
+        var shape = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).GetOutputSchema(Lmu.MLNet.MLNet.SchemaShapes.FromSchema(data.Schema));
+        var score = shape.Single(c => c.Name == "Score");
+        Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, score.Kind);
+        var predicted = shape.Single(c => c.Name == "PredictedLabel");
+        Assert.IsTrue(predicted.IsKey);
+        model.Dispose();
+        AssertNoTempFiles();
+    }
+
+    [TestMethod]
+    public void CancellingFromTheProgressCallbackStopsWithinABatchAndReturnsNoModel()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(96, 5));
+        using var cts = new CancellationTokenSource();
+        var epochs = new List<int>();
+        var options = ClassifierSetup.Parallel(epochs: 50);
+        options.CancellationToken = cts.Token;
+        options.Progress = new Inline(r =>
+        {
+            epochs.Add(r.Epoch);
+            cts.Cancel();
+        });
+        LmuClassifierTransformer? model = null;
+        Assert.ThrowsExactly<OperationCanceledException>(() => model = ml.Transforms.LmuClassifier(options).Fit(data));
+        Assert.IsNull(model);
+        CollectionAssert.AreEqual(new[] { 1 }, epochs, "training must stop within one batch of the cancellation");
+        AssertNoTempFiles();
+    }
+
+    [TestMethod]
+    public void MLNetsOwnCancellationStopsTraining()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(96, 5));
+        // MLContext.CancelExecution is ML.NET's (internal) cancellation, used by AutoML; call it as AutoML would.
+        var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+        Assert.IsNotNull(cancel, "ML.NET renamed CancelExecution");
+        var epochs = new List<int>();
+        var options = ClassifierSetup.Parallel(epochs: 50);
+        options.Progress = new Inline(r =>
+        {
+            epochs.Add(r.Epoch);
+            cancel.Invoke(ml, null);
+        });
+        Assert.ThrowsExactly<OperationCanceledException>(() => ml.Transforms.LmuClassifier(options).Fit(data));
+        CollectionAssert.AreEqual(new[] { 1 }, epochs);
+    }
+
+    [TestMethod]
+    public void AskingForAnAbsentGpuFailsClearlyOrFallsBackToTheCpu()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.Inconclusive("CUDA is available here, so the absent-GPU path cannot be exercised.");
+        }
+
+        var ml = ClassifierSetup.Context(MlTemp);
+        ml.GpuDeviceId = 0;
+        ml.FallbackToCpu = false;
+        var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(30, 6));
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).Fit(data));
+        StringAssert.Contains(e.Message, "GpuDeviceId = 0");
+        StringAssert.Contains(e.Message, "FallbackToCpu");
+
+        ml.FallbackToCpu = true;
+        using var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).Fit(data);
+        Assert.AreEqual("cpu", model.Info.Device);
+    }
+
+    [TestMethod]
+    public void ValidationFractionReportsValidationMetricsAndEarlyStoppingKeepsTheBestEpoch()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(150, 7));
+        var options = ClassifierSetup.Parallel(epochs: 6);
+        options.ValidationFraction = 0.3;
+        options.EarlyStoppingPatience = 2;
+        using var model = ml.Transforms.LmuClassifier(options).Fit(data);
+        Assert.IsTrue(model.TrainingHistory.All(r => r.ValidationLoss is not null && r.ValidationAccuracy is not null));
+        var best = model.TrainingHistory.MinBy(r => r.ValidationLoss!.Value)!;
+        Assert.AreEqual(best.Epoch, model.Info.BestEpoch);
+    }
+
+    [TestMethod]
+    public void VariableLengthRowsTrainLeftPaddedAndScoringNeedsTheFixedLength()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        // Rows of 18-24 steps: cut from the front so the pattern (steps 0-11 of the full row) stays.
+        var rows = DelayedPatternData.Rows(240, 8).Select((r, i) => new VarPatternRow { Label = r.Label, Features = r.Features[..(18 + (i % 7))] }).ToList();
+        using var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel()).Fit(ml.Data.LoadFromEnumerable(rows));
+        Assert.AreEqual(24, model.Info.SequenceLength, "the longest row sets the length");
+
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => model.Transform(ml.Data.LoadFromEnumerable(rows)));
+        StringAssert.Contains(e.Message, "Features column 'Features' is a VarVector<Single>; scoring needs Vector<Single, 24>");
+
+        // Left-padded to 24 steps, as training saw them, the rows score through the fixed-size model.
+        var test = DelayedPatternData.Rows(90, 9).Select((r, i) =>
+        {
+            var kept = r.Features[..(18 + (i % 7))];
+            return new PatternRow { Label = r.Label, Features = new float[24 - kept.Length].Concat(kept).ToArray() };
+        });
+        var predicted = model.Transform(ml.Data.LoadFromEnumerable(test)).GetColumn<uint>("PredictedLabel").ToArray();
+        var accuracy = predicted.Zip(DelayedPatternData.Rows(90, 9)).Count(p => model.ClassNames[(int)p.First - 1] == p.Second.Label) / 90.0;
+        Assert.IsGreaterThanOrEqualTo(0.9, accuracy);
+    }
+}

@@ -1,0 +1,140 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet.Classification;
+
+/// <summary>
+/// The input columns as checked against the options: which columns, their types, and the sequence shape. Every check
+/// names the column with the expected and the actual type or size, before any row is read.
+/// </summary>
+internal sealed class ClassifierInputLayout
+{
+    private static readonly DataViewType[] ValueLabelTypes =
+    [
+        TextDataViewType.Instance, NumberDataViewType.Single, NumberDataViewType.Double, NumberDataViewType.Int32,
+        NumberDataViewType.Int64, BooleanDataViewType.Instance,
+    ];
+
+    private ClassifierInputLayout(DataViewSchema.Column features, DataViewSchema.Column label, int steps, int channels, bool variable)
+    {
+        Features = features;
+        Label = label;
+        SequenceLength = steps;
+        Channels = channels;
+        IsVariableLength = variable;
+        LabelKind = label.Type is KeyDataViewType ? ClassifierLabelKind.Key : ClassifierLabelKind.Value;
+    }
+
+    /// <summary>The features column.</summary>
+    public DataViewSchema.Column Features { get; }
+
+    /// <summary>The label column.</summary>
+    public DataViewSchema.Column Label { get; }
+
+    /// <summary>Steps T (0 for a VarVector column whose length is found by scanning).</summary>
+    public int SequenceLength { get; }
+
+    /// <summary>Channels C.</summary>
+    public int Channels { get; }
+
+    /// <summary>True for a VarVector features column.</summary>
+    public bool IsVariableLength { get; }
+
+    /// <summary>How labels map to classes.</summary>
+    public ClassifierLabelKind LabelKind { get; }
+
+    /// <summary>Checks the features column (type and size) for training and scoring.</summary>
+    public static (int Steps, bool Variable) CheckFeatures(DataViewSchema schema, string name, int sequenceLength, int channels)
+    {
+        var column = Find(schema, name, "features");
+        if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType n } vector || n != NumberDataViewType.Single)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema), $"Features column '{name}' has type {column.Type}; expected Vector<Single> (length x channels values) or VarVector<Single>.");
+        }
+
+        if (vector.Dimensions.Length > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Features column '{name}' has shape {column.Type}; expected a flat Vector<Single> of length x channels values.");
+        }
+
+        if (!vector.IsKnownSize)
+        {
+            return (sequenceLength, true);
+        }
+
+        var size = vector.Size;
+        if (sequenceLength > 0 && size != sequenceLength * channels)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema),
+                $"Features column '{name}' has {size} values per row; expected sequence length x channels = {sequenceLength} x {channels} = {sequenceLength * channels}.");
+        }
+
+        if (size % channels != 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema), $"Features column '{name}' has {size} values per row, which is not a multiple of Channels = {channels}.");
+        }
+
+        return (size / channels, false);
+    }
+
+    /// <summary>Checks the label column's type.</summary>
+    public static DataViewSchema.Column CheckLabel(DataViewSchema schema, string name)
+    {
+        var column = Find(schema, name, "label");
+        var ok = column.Type is KeyDataViewType || ValueLabelTypes.Contains(column.Type);
+        if (!ok)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema), $"Label column '{name}' has type {column.Type}; expected a key (MapValueToKey), String, Single, Double, Int32, Int64 or Boolean.");
+        }
+
+        if (column.Type is KeyDataViewType key && (key.Count < 2 || key.Count > int.MaxValue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Label column '{name}' is a key with {key.Count} values; a classifier needs at least 2 classes.");
+        }
+
+        return column;
+    }
+
+    /// <summary>Checks options against a training schema.</summary>
+    public static ClassifierInputLayout Create(DataViewSchema schema, LmuClassifierOptions options)
+    {
+        var (steps, variable) = CheckFeatures(schema, options.FeatureColumnName, options.SequenceLength, options.Channels);
+        var label = CheckLabel(schema, options.LabelColumnName);
+        return new ClassifierInputLayout(schema[options.FeatureColumnName], label, steps, options.Channels, variable);
+    }
+
+    /// <summary>The class names a key label carries: its KeyValues as text, or "1".."K" without them.</summary>
+    public IReadOnlyList<string>? KeyClassNames()
+    {
+        if (Label.Type is not KeyDataViewType key)
+        {
+            return null;
+        }
+
+        var count = (int)key.Count;
+        var kv = Label.Annotations.Schema.GetColumnOrNull("KeyValues");
+        if (kv is null)
+        {
+            return Enumerable.Range(1, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        }
+
+        return KeyValueText.Read(Label, kv.Value, count);
+    }
+
+    private static DataViewSchema.Column Find(DataViewSchema schema, string name, string role)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var column = schema.GetColumnOrNull(name);
+        if (column is null || column.Value.IsHidden)
+        {
+            var available = string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"'{c.Name}'"));
+            throw new ArgumentOutOfRangeException(nameof(schema), $"The {role} column '{name}' was not found in the data; the columns are {available}.");
+        }
+
+        return column.Value;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet.Classification;
+
+/// <summary>Reads annotation vectors and label values of the common ML.NET types as invariant text.</summary>
+internal static class KeyValueText
+{
+    /// <summary>The KeyValues annotation of <paramref name="column"/> as <paramref name="count"/> strings.</summary>
+    public static IReadOnlyList<string> Read(DataViewSchema.Column column, DataViewSchema.Column annotation, int count)
+    {
+        var item = (annotation.Type as VectorDataViewType)?.ItemType ?? annotation.Type;
+        string[] values = item switch
+        {
+            TextDataViewType => Get<ReadOnlyMemory<char>>(column, m => m.ToString()),
+            NumberDataViewType n when n == NumberDataViewType.Single => Get<float>(column, v => v.ToString("R", CultureInfo.InvariantCulture)),
+            NumberDataViewType n when n == NumberDataViewType.Double => Get<double>(column, v => v.ToString("R", CultureInfo.InvariantCulture)),
+            NumberDataViewType n when n == NumberDataViewType.Int32 => Get<int>(column, v => v.ToString(CultureInfo.InvariantCulture)),
+            NumberDataViewType n when n == NumberDataViewType.Int64 => Get<long>(column, v => v.ToString(CultureInfo.InvariantCulture)),
+            NumberDataViewType n when n == NumberDataViewType.UInt32 => Get<uint>(column, v => v.ToString(CultureInfo.InvariantCulture)),
+            BooleanDataViewType => Get<bool>(column, v => v ? "true" : "false"),
+            _ => throw new ArgumentOutOfRangeException(
+                nameof(annotation), $"Label column '{column.Name}' has KeyValues of type {item}; expected text, a number or a boolean."),
+        };
+        if (values.Length != count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(annotation), $"Label column '{column.Name}' has {values.Length} KeyValues for a key of {count} values.");
+        }
+
+        return values;
+    }
+
+    /// <summary>A getter that reads a value label (text, number, boolean) as text, null when missing.</summary>
+    public static Func<string?> ValueGetter(DataViewRow row, DataViewSchema.Column column)
+    {
+        switch (column.Type)
+        {
+            case TextDataViewType:
+            {
+                var g = row.GetGetter<ReadOnlyMemory<char>>(column);
+                ReadOnlyMemory<char> v = default;
+                return () =>
+                {
+                    g(ref v);
+                    var s = v.ToString().Trim();
+                    return s.Length == 0 ? null : s;
+                };
+            }
+
+            case NumberDataViewType n when n == NumberDataViewType.Single:
+            {
+                var g = row.GetGetter<float>(column);
+                float v = 0;
+                return () =>
+                {
+                    g(ref v);
+                    return float.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture);
+                };
+            }
+
+            case NumberDataViewType n when n == NumberDataViewType.Double:
+            {
+                var g = row.GetGetter<double>(column);
+                double v = 0;
+                return () =>
+                {
+                    g(ref v);
+                    return double.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture);
+                };
+            }
+
+            case NumberDataViewType n when n == NumberDataViewType.Int32:
+            {
+                var g = row.GetGetter<int>(column);
+                int v = 0;
+                return () =>
+                {
+                    g(ref v);
+                    return v.ToString(CultureInfo.InvariantCulture);
+                };
+            }
+
+            case NumberDataViewType n when n == NumberDataViewType.Int64:
+            {
+                var g = row.GetGetter<long>(column);
+                long v = 0;
+                return () =>
+                {
+                    g(ref v);
+                    return v.ToString(CultureInfo.InvariantCulture);
+                };
+            }
+
+            case BooleanDataViewType:
+            {
+                var g = row.GetGetter<bool>(column);
+                bool v = false;
+                return () =>
+                {
+                    g(ref v);
+                    return v ? "true" : "false";
+                };
+            }
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(column), $"Label column '{column.Name}' has unsupported type {column.Type}.");
+        }
+    }
+
+    /// <summary>Class order for value labels: numeric order for numbers, false before true, ordinal order for text.</summary>
+    public static string[] Sort(IEnumerable<string> values, DataViewType type) =>
+        type is NumberDataViewType
+            ? values.OrderBy(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()
+            : values.Order(StringComparer.Ordinal).ToArray();
+
+    private static string[] Get<T>(DataViewSchema.Column column, Func<T, string> format)
+    {
+        VBuffer<T> buffer = default;
+        column.Annotations.GetValue("KeyValues", ref buffer);
+        return buffer.DenseValues().Select(format).ToArray();
+    }
+}

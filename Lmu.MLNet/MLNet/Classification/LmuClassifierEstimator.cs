@@ -1,0 +1,303 @@
+using System.Diagnostics;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+
+namespace Lmu.MLNet.MLNet.Classification;
+
+/// <summary>
+/// Trains an LMU sequence classifier (an LMU layer and a dense head, trained jointly with TorchSharp) on a column of
+/// flattened sequences. Create it with <c>mlContext.Transforms.LmuClassifier(...)</c>,
+/// <c>mlContext.MulticlassClassification.Trainers.Lmu(...)</c> or this type's constructor.
+/// </summary>
+/// <remarks>
+/// Fit checks the schema and the options, then streams the data once to find the classes and reject bad values
+/// (NaN/Infinity, bad lengths, empty data, fewer than two classes), all before training starts. Training streams
+/// shuffled batches from IDataView cursors every epoch. The MLContext's seed, Log, GpuDeviceId/FallbackToCpu and
+/// cancellation govern training (see <see cref="LmuClassifierOptions"/>). A cancelled or failed Fit returns nothing
+/// and leaves no file behind.
+/// </remarks>
+public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer>
+{
+    private const string HostName = "LmuClassifier";
+    private readonly MLContextBridge _context;
+    private readonly LmuClassifierOptions _options;
+
+    /// <summary>An estimator governed by <paramref name="mlContext"/> (seed, Log, GPU settings, cancellation).</summary>
+    public LmuClassifierEstimator(MLContext mlContext, LmuClassifierOptions options)
+        : this(MLContextBridge.FromContext(mlContext, HostName), options)
+    {
+    }
+
+    internal LmuClassifierEstimator(MLContextBridge context, LmuClassifierOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _context = context;
+        _options = options.Clone();
+        ValidateOptions(_options);
+    }
+
+    /// <summary>Tests only: sees the trained network (on the CPU, eval mode) before it is disposed.</summary>
+    internal Action<LmuNetwork>? InspectTrainedNetwork { get; set; }
+
+    /// <summary>A copy of the options this estimator trains with.</summary>
+    public LmuClassifierOptions Options => _options.Clone();
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var features = inputSchema.FirstOrDefault(c => c.Name == _options.FeatureColumnName);
+        if (features.Name is null)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The features column '{_options.FeatureColumnName}' was not found in the input schema.");
+        }
+
+        if (features.Kind == SchemaShape.Column.VectorKind.Scalar || features.ItemType != NumberDataViewType.Single || features.IsKey)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(inputSchema), $"Features column '{_options.FeatureColumnName}' is {features.Kind} of {features.ItemType}; expected Vector<Single> or VarVector<Single>.");
+        }
+
+        var label = inputSchema.FirstOrDefault(c => c.Name == _options.LabelColumnName);
+        if (label.Name is null)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The label column '{_options.LabelColumnName}' was not found in the input schema.");
+        }
+
+        if (label.Kind != SchemaShape.Column.VectorKind.Scalar)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' is a {label.Kind}; expected a scalar key, text, number or boolean.");
+        }
+
+        var score = SchemaShapes.Column(
+            _options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, SchemaShapes.TextAnnotation("SlotNames"));
+        var predicted = SchemaShapes.Column(
+            _options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, SchemaShapes.TextAnnotation("KeyValues"));
+        return SchemaShapes.With(inputSchema, score, predicted);
+    }
+
+    /// <summary>Trains; throws before training on bad options or data, and <see cref="OperationCanceledException"/> when cancelled.</summary>
+    public LmuClassifierTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var clock = Stopwatch.StartNew();
+        var o = _options;
+        var layout = ClassifierInputLayout.Create(input.Schema, o);
+        ClassifierInputLayout? validationLayout = null;
+        if (o.ValidationData is not null)
+        {
+            validationLayout = ClassifierInputLayout.Create(o.ValidationData.Schema, o);
+            if (validationLayout.LabelKind != layout.LabelKind)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(input), $"Label column '{o.LabelColumnName}' is {validationLayout.Label.Type} in the validation data but {layout.Label.Type} in the training data.");
+            }
+        }
+
+        var device = ResolveDevice();
+        var seed = o.Seed ?? _context.Host.Rand.Next();
+        ThrowIfCanceled();
+        var scan = TrainingDataScan.Run(input, layout, () => IsCanceled);
+        var steps = scan.SequenceLength;
+        _context.Info("Data", $"{scan.Rows} training rows ({scan.MissingLabels} without a label skipped), {scan.Classes.Names.Count} classes, sequence length {steps} x {o.Channels} channels; seed {seed}, device {device}.");
+
+        var ml = new MLContext(seed) { TempFilePath = _context.TempFilePath };
+        IDataView train = input;
+        IDataView? validation = o.ValidationData;
+        if (validation is null && o.ValidationFraction > 0)
+        {
+            var split = ml.Data.TrainTestSplit(input, o.ValidationFraction, seed: seed);
+            (train, validation) = (split.TrainSet, split.TestSet);
+        }
+
+        var trainSource = new DataViewBatchSource(ml, train, layout, scan.Classes, steps, o.BatchSize, seed, o.ShufflePoolSize, "training", ThrowIfCanceled);
+        var validSource = validation is null
+            ? null
+            : new DataViewBatchSource(ml, validation, validationLayout ?? layout, scan.Classes, steps, o.BatchSize, null, o.ShufflePoolSize, "validation", ThrowIfCanceled);
+        if (validSource is not null)
+        {
+            CheckValidation(validSource);
+        }
+
+        if (o.EarlyStoppingPatience > 0 && validSource is null)
+        {
+            throw new ArgumentException("EarlyStoppingPatience > 0 needs validation data (ValidationData or ValidationFraction > 0).", nameof(input));
+        }
+
+        var (spec, result, parameters) = Train(trainSource, validSource, scan.Classes.Names.Count, steps, seed, device);
+        var classNames = scan.Classes.Names;
+        var bytes = LmuOnnxExporter.Export(spec, OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName));
+        var chain = OnnxCarrier.CreateMulticlass(
+            ml, bytes, FixedFeaturesView(ml, o.FeatureColumnName, steps * o.Channels), o.FeatureColumnName, classNames, o.ScoreColumnName, o.PredictedLabelColumnName);
+        var info = new LmuClassifierModelInfo
+        {
+            ClassNames = classNames, FeatureColumnName = o.FeatureColumnName, LabelColumnName = o.LabelColumnName, SequenceLength = steps,
+            Channels = o.Channels, ParameterCount = parameters, Seed = seed, Device = device, TrainingRows = scan.Rows, History = result.History,
+            BestEpoch = result.BestEpoch, FitTime = clock.Elapsed,
+        };
+        _context.Info("Training", $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s.");
+        return new LmuClassifierTransformer(chain, spec, info);
+    }
+
+    private (LmuNetworkSpec Spec, LmuTrainingResult Result, long Parameters) Train(
+        DataViewBatchSource trainSource, DataViewBatchSource? validSource, int classes, int steps, int seed, string device)
+    {
+        var o = _options;
+        var previousThreads = o.TorchThreads > 0 ? torch.get_num_threads() : 0;
+        if (o.TorchThreads > 0)
+        {
+            torch.set_num_threads(o.TorchThreads);
+        }
+
+        try
+        {
+            // Weights are drawn from torch's global generator: seed it so the same seed gives the same model.
+            torch.manual_seed(seed);
+            using var network = new LmuNetwork(NetworkOptions(classes, steps));
+            var training = new LmuTrainingOptions
+            {
+                Epochs = o.Epochs, BatchSize = o.BatchSize, LearningRate = o.LearningRate, Schedule = o.Schedule, WeightDecay = o.WeightDecay,
+                GradientClipNorm = o.GradientClipNorm, EarlyStoppingPatience = o.EarlyStoppingPatience, Seed = seed, Device = device,
+            };
+            var progress = new EpochLog(_context, o.Progress);
+            var result = LmuTrainer.Train(network, trainSource, validSource, LmuLoss.CrossEntropy, training, progress, o.CancellationToken);
+            network.to(torch.CPU);
+            InspectTrainedNetwork?.Invoke(network);
+            return (network.ToSpec(steps), result, network.ParameterCount);
+        }
+        finally
+        {
+            if (previousThreads > 0)
+            {
+                torch.set_num_threads(previousThreads);
+            }
+        }
+    }
+
+    private LmuNetworkOptions NetworkOptions(int classes, int steps)
+    {
+        var layer = _options.Layer.Clone();
+        layer.InputSize = _options.Channels;
+        if (_options.ThetaFromSequenceLength)
+        {
+            layer.Theta = steps;
+        }
+
+        var network = new LmuNetworkOptions
+        {
+            Layer = layer, HeadHiddenSizes = _options.HeadHiddenSizes.ToArray(), HeadActivation = _options.HeadActivation,
+            HeadDropout = _options.HeadDropout, OutputSize = classes,
+        };
+        network.Validate();
+        return network;
+    }
+
+    private string ResolveDevice()
+    {
+        var requested = _options.Device ?? (_context.GpuDeviceId is int id ? $"cuda:{id}" : "cpu");
+        if (!requested.Trim().StartsWith("cuda", StringComparison.OrdinalIgnoreCase) || torch.cuda.is_available())
+        {
+            return requested.Trim().ToLowerInvariant();
+        }
+
+        var why = _options.Device is null ? $"MLContext.GpuDeviceId = {_context.GpuDeviceId}" : $"Device = \"{_options.Device}\"";
+        if (_context.FallbackToCpu)
+        {
+            _context.Warning("Device", $"{why} asks for CUDA, which TorchSharp cannot use here; training on the CPU (MLContext.FallbackToCpu is true).");
+            return "cpu";
+        }
+
+        throw new InvalidOperationException(
+            $"{why} asks for CUDA, but TorchSharp finds no usable CUDA device (reference a CUDA libtorch package and check the driver). " +
+            "Set MLContext.FallbackToCpu = true to train on the CPU instead.");
+    }
+
+    private void CheckValidation(DataViewBatchSource source)
+    {
+        // One pass before training so that a bad validation row fails now, not after the first epoch.
+        long rows = 0;
+        foreach (var batch in source.Batches(0))
+        {
+            rows += batch.Count;
+            batch.Dispose();
+        }
+
+        if (rows == 0)
+        {
+            throw new InvalidOperationException($"The validation data has no rows with a label in column '{_options.LabelColumnName}'.");
+        }
+    }
+
+    private bool IsCanceled => _options.CancellationToken.IsCancellationRequested || _context.IsCanceled;
+
+    private void ThrowIfCanceled()
+    {
+        _options.CancellationToken.ThrowIfCancellationRequested();
+        if (_context.IsCanceled)
+        {
+            throw new OperationCanceledException("LMU training was cancelled through the MLContext.");
+        }
+    }
+
+    private static IDataView FixedFeaturesView(MLContext ml, string name, int width)
+    {
+        // The scoring chain is fitted on this schema only (no rows are read), so a VarVector training column still
+        // yields a model that takes the fixed-size vectors ONNX Runtime needs.
+        var definition = SchemaDefinition.Create(typeof(FeatureRow));
+        definition[0].ColumnName = name;
+        definition[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        return ml.Data.LoadFromEnumerable(Array.Empty<FeatureRow>(), definition);
+    }
+
+    private static void ValidateOptions(LmuClassifierOptions o)
+    {
+        static void Require(bool ok, string name, object? value, string rule)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"LMU classifier option {name} = {value} {rule}.", name);
+            }
+        }
+
+        Require(!string.IsNullOrWhiteSpace(o.FeatureColumnName), nameof(o.FeatureColumnName), o.FeatureColumnName, "must name a column");
+        Require(!string.IsNullOrWhiteSpace(o.LabelColumnName), nameof(o.LabelColumnName), o.LabelColumnName, "must name a column");
+        Require(!string.IsNullOrWhiteSpace(o.ScoreColumnName), nameof(o.ScoreColumnName), o.ScoreColumnName, "must name a column");
+        Require(!string.IsNullOrWhiteSpace(o.PredictedLabelColumnName), nameof(o.PredictedLabelColumnName), o.PredictedLabelColumnName, "must name a column");
+        Require(o.Channels >= 1, nameof(o.Channels), o.Channels, "must be at least 1");
+        Require(o.SequenceLength >= 0, nameof(o.SequenceLength), o.SequenceLength, "must be 0 (infer) or positive");
+        Require(o.ValidationFraction is >= 0 and < 1, nameof(o.ValidationFraction), o.ValidationFraction, "must be in [0, 1)");
+        Require(o.ShufflePoolSize >= 1, nameof(o.ShufflePoolSize), o.ShufflePoolSize, "must be at least 1");
+        Require(o.TorchThreads >= 0, nameof(o.TorchThreads), o.TorchThreads, "must be 0 (leave as is) or positive");
+        ArgumentNullException.ThrowIfNull(o.Layer, nameof(o.Layer));
+        var layer = o.Layer.Clone();
+        layer.InputSize = o.Channels;
+        layer.Validate();
+        new LmuTrainingOptions
+        {
+            Epochs = o.Epochs, BatchSize = o.BatchSize, LearningRate = o.LearningRate, Schedule = o.Schedule, WeightDecay = o.WeightDecay,
+            GradientClipNorm = o.GradientClipNorm, EarlyStoppingPatience = o.EarlyStoppingPatience, Device = o.Device ?? "cpu",
+        }.Validate();
+        new LmuNetworkOptions { Layer = layer, HeadHiddenSizes = o.HeadHiddenSizes, HeadActivation = o.HeadActivation, HeadDropout = o.HeadDropout, OutputSize = 2 }
+            .Validate();
+    }
+
+    /// <summary>Schema carrier for <see cref="FixedFeaturesView"/>.</summary>
+    private sealed class FeatureRow
+    {
+        public float[] Features { get; set; } = [];
+    }
+
+    /// <summary>Synchronous progress: each epoch goes to the MLContext's Log and to the user's callback, in order.</summary>
+    private sealed class EpochLog(MLContextBridge context, IProgress<LmuEpochReport>? user) : IProgress<LmuEpochReport>
+    {
+        public void Report(LmuEpochReport value)
+        {
+            context.Info("Training", value.ToString());
+            user?.Report(value);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet.Classification;
+
+/// <summary>
+/// A trained LMU sequence classifier. It scores through ML.NET's own OnnxTransformer (the chain that
+/// <c>mlContext.Model.Load</c> returns for a saved copy), so what Fit returns and what a service loads compute the same
+/// numbers by the same engine. Adds <c>Score</c> (Vector&lt;Single, K&gt; of class probabilities, SlotNames = class
+/// names) and <c>PredictedLabel</c> (a key whose KeyValues are the class names, as text).
+/// </summary>
+/// <remarks>
+/// Saving writes only ML.NET's own transformers (plus a stateless mapping from this assembly), so loading and scoring
+/// need Microsoft.ML, the ONNX Runtime and this assembly, but never libtorch; nothing here touches a TorchSharp type.
+/// </remarks>
+public sealed class LmuClassifierTransformer : ITransformer, IDisposable
+{
+    private readonly TransformerChain<ITransformer> _chain;
+    private readonly LmuNetworkSpec _spec;
+
+    internal LmuClassifierTransformer(TransformerChain<ITransformer> chain, LmuNetworkSpec spec, LmuClassifierModelInfo info)
+    {
+        _chain = chain;
+        _spec = spec;
+        Info = info;
+    }
+
+    /// <summary>What was trained and how: classes, shape, parameter count, seed, device and the per-epoch history.</summary>
+    public LmuClassifierModelInfo Info { get; }
+
+    /// <summary>Class names in Score slot order (key k+1 = slot k).</summary>
+    public IReadOnlyList<string> ClassNames => Info.ClassNames;
+
+    /// <summary>Trainable parameters of the trained network.</summary>
+    public long ParameterCount => Info.ParameterCount;
+
+    /// <summary>One report per epoch trained.</summary>
+    public IReadOnlyList<LmuEpochReport> TrainingHistory => Info.History;
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
+
+    /// <summary>
+    /// Writes the trained network as a standalone ONNX model (opset 17 + ai.onnx.ml) for use outside ML.NET. Input:
+    /// <c>FeatureColumnName</c> float [N, SequenceLength * Channels] (a batch of flattened, step-major sequences; shorter
+    /// sequences left-padded with zeros). Outputs: <c>Logits</c> float [N, K]; <c>Score</c> softmax float [N, K];
+    /// <c>PredictedIndex</c> int64 [N, 1] (0-based); <c>PredictedLabel</c> string [N, 1] (the class name).
+    /// </summary>
+    public void SaveOnnx(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        stream.Write(StandaloneOnnx());
+    }
+
+    /// <summary>Writes <see cref="SaveOnnx(Stream)"/>'s model to <paramref name="path"/> (replaced if it exists).</summary>
+    public void ExportOnnx(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        File.WriteAllBytes(path, StandaloneOnnx());
+    }
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        CheckScoringSchema(inputSchema);
+        return _chain.GetOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        CheckScoringSchema(inputSchema);
+        return ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckScoringSchema(input.Schema);
+        return _chain.Transform(input);
+    }
+
+    /// <summary>Saves the scoring chain: <c>Model.Load</c> then returns ML.NET's own chain, never this type.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
+
+    /// <summary>Releases the ONNX Runtime session.</summary>
+    public void Dispose() => _chain.Dispose();
+
+    internal byte[] StandaloneOnnx() => LmuOnnxExporter.Export(_spec, new LmuOnnxExportOptions
+    {
+        InputName = Info.FeatureColumnName,
+        BatchAxis = true,
+        RawOutputName = "Logits",
+        Classifier = new LmuOnnxClassifierOutputs
+        {
+            ClassNames = Info.ClassNames, ScoreName = "Score", PredictedIndexName = "PredictedIndex", PredictedClassName = "PredictedLabel",
+        },
+    });
+
+    internal LmuNetworkSpec Spec => _spec;
+
+    private void CheckScoringSchema(DataViewSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var (_, variable) = ClassifierInputLayout.CheckFeatures(schema, Info.FeatureColumnName, Info.SequenceLength, Info.Channels);
+        if (variable)
+        {
+            // ML.NET's OnnxTransformer takes known-size vectors only.
+            throw new ArgumentOutOfRangeException(
+                nameof(schema),
+                $"Features column '{Info.FeatureColumnName}' is a VarVector<Single>; scoring needs Vector<Single, {Info.SequenceLength * Info.Channels}> " +
+                $"(sequence length {Info.SequenceLength} x {Info.Channels} channels, shorter rows left-padded with zeros).");
+        }
+
+        // A label present at scoring must be the training label's key type, or metrics would compare different classes.
+        var label = schema.GetColumnOrNull(Info.LabelColumnName);
+        if (label is { IsHidden: false, Type: KeyDataViewType key } && key.Count != (ulong)Info.ClassNames.Count)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema),
+                $"Label column '{Info.LabelColumnName}' is Key<{key.Count}> but the model was trained on {Info.ClassNames.Count} classes " +
+                $"[{string.Join(", ", Info.ClassNames)}]; a label absent from the training data cannot be scored. Map labels with the MapValueToKey fitted on the training data.");
+        }
+    }
+}

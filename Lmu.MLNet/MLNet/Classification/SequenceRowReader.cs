@@ -1,0 +1,116 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet.Classification;
+
+/// <summary>
+/// Reads one row at a time from a cursor: the features as a [T, C] block (VarVector rows left-padded with zeros, so the
+/// last step is always at T-1 and the network needs no lengths) and the label as a class index (-1 when missing).
+/// Rejects NaN/Infinity and bad VarVector lengths with the column, the row and the value.
+/// </summary>
+internal sealed class SequenceRowReader
+{
+    private readonly DataViewRowCursor _cursor;
+    private readonly ValueGetter<VBuffer<float>> _features;
+    private readonly Func<int> _label;
+    private readonly string _featureName;
+    private readonly int _steps;
+    private readonly int _channels;
+    private readonly string _role;
+    private VBuffer<float> _buffer;
+
+    public SequenceRowReader(DataViewRowCursor cursor, ClassifierInputLayout layout, int steps, ClassMap? classes, string role)
+    {
+        _cursor = cursor;
+        _featureName = layout.Features.Name;
+        _features = cursor.GetGetter<VBuffer<float>>(cursor.Schema[layout.Features.Name]);
+        _steps = steps;
+        _channels = layout.Channels;
+        _role = role;
+        var label = cursor.Schema[layout.Label.Name];
+        _label = classes is null ? () => -1 : classes.IndexGetter(cursor, label, role);
+        if (layout.LabelKind == ClassifierLabelKind.Value && classes is null)
+        {
+            ValueText = KeyValueText.ValueGetter(cursor, label);
+        }
+    }
+
+    /// <summary>For scanning value labels before the classes are known: the label as text (null when missing).</summary>
+    public Func<string?>? ValueText { get; }
+
+    /// <summary>0-based position of the current row in this cursor.</summary>
+    public long Row => _cursor.Position;
+
+    /// <summary>The current row's class index, -1 for a missing label.</summary>
+    public int ClassIndex() => _label();
+
+    /// <summary>
+    /// Copies the current row's features into <paramref name="target"/> (length T*C), checking every value; returns the
+    /// row's number of steps.
+    /// </summary>
+    public int ReadFeatures(Span<float> target)
+    {
+        _features(ref _buffer);
+        var length = _buffer.Length;
+        if (length % _channels != 0 || length == 0)
+        {
+            throw new InvalidDataException(
+                $"Features column '{_featureName}', {_role} row {Row}: {length} values is not a positive multiple of Channels = {_channels}.");
+        }
+
+        var rowSteps = length / _channels;
+        if (target.Length > 0 && rowSteps > _steps)
+        {
+            throw new InvalidDataException(
+                $"Features column '{_featureName}', {_role} row {Row}: {rowSteps} steps, more than the sequence length {_steps} the model was built for.");
+        }
+
+        var offset = target.Length - length;
+        if (target.Length > 0)
+        {
+            target[..offset].Clear();
+        }
+
+        var values = _buffer.GetValues();
+        var indices = _buffer.GetIndices();
+        if (_buffer.IsDense)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                Check(values[i], i);
+            }
+
+            if (target.Length > 0)
+            {
+                values.CopyTo(target[offset..]);
+            }
+        }
+        else
+        {
+            if (target.Length > 0)
+            {
+                target[offset..].Clear();
+            }
+
+            for (var j = 0; j < values.Length; j++)
+            {
+                Check(values[j], indices[j]);
+                if (target.Length > 0)
+                {
+                    target[offset + indices[j]] = values[j];
+                }
+            }
+        }
+
+        return rowSteps;
+    }
+
+    private void Check(float value, int slot)
+    {
+        if (!float.IsFinite(value))
+        {
+            throw new InvalidDataException(
+                $"Features column '{_featureName}', {_role} row {Row}, slot {slot} (step {slot / _channels}, channel {slot % _channels}): value {value}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues).");
+        }
+    }
+}

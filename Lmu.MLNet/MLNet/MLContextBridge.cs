@@ -1,0 +1,102 @@
+using System.Reflection;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// What an LMU estimator needs from the user's <see cref="MLContext"/>: its seed stream, its Log, its GPU settings, its
+/// temp folder and its cancellation flag.
+/// </summary>
+/// <remarks>
+/// Catalog extension methods receive a catalog, whose environment is exposed only through the internal
+/// <c>IInternalCatalog.Environment</c> (see shared/design/persistence.md). We read that one property by reflection
+/// and then use public interfaces only (<see cref="IHostEnvironment.Register"/> for a seeded <see cref="Random"/>,
+/// <see cref="IChannel"/> for the Log); the GPU settings, temp path and cancellation flag are read by property name.
+/// Every reflective read has a documented fallback, so a future ML.NET that renames them degrades (unseeded, no
+/// log) instead of failing; the public constructor taking an <see cref="MLContext"/> needs no reflection for the
+/// environment itself.
+/// </remarks>
+internal sealed class MLContextBridge
+{
+    private const BindingFlags AnyInstance = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+    private readonly object _environment;
+
+    private MLContextBridge(IHostEnvironment environment, string name)
+    {
+        _environment = environment;
+        Host = environment.Register(name);
+    }
+
+    /// <summary>The estimator's host: <see cref="IHost.Rand"/> is seeded from the context's seed.</summary>
+    public IHost Host { get; }
+
+    /// <summary>From the user's context (no reflection needed: MLContext is an <see cref="IHostEnvironment"/>).</summary>
+    public static MLContextBridge FromContext(MLContext context, string name)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        // MLContext forwards IHostEnvironment to its LocalEnvironment; the flags live on that object.
+        var inner = typeof(MLContext).GetField("_env", AnyInstance)?.GetValue(context) as IHostEnvironment;
+        return new MLContextBridge(inner ?? context, name);
+    }
+
+    /// <summary>From a catalog (TransformsCatalog, MulticlassClassificationTrainers, ...).</summary>
+    public static MLContextBridge FromCatalog(object catalog, string name)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var environment = CatalogEnvironment(catalog)
+            ?? throw new InvalidOperationException(
+                $"Could not reach the MLContext behind {catalog.GetType().Name} (this ML.NET version hides it differently). " +
+                "Create the estimator with new LmuClassifierEstimator(mlContext, options) instead.");
+        return new MLContextBridge(environment, name);
+    }
+
+    /// <summary>The context's GpuDeviceId (null when unset or unreadable).</summary>
+    public int? GpuDeviceId => Read<int?>("GpuDeviceId", null);
+
+    /// <summary>The context's FallbackToCpu (false when unreadable).</summary>
+    public bool FallbackToCpu => Read("FallbackToCpu", false);
+
+    /// <summary>The context's TempFilePath (the system temp folder when unreadable).</summary>
+    public string TempFilePath => Read<string?>("TempFilePath", null) ?? Path.GetTempPath();
+
+    /// <summary>True once ML.NET's own cancellation (MLContext.CancelExecution, used by AutoML) was requested.</summary>
+    public bool IsCanceled => Read("IsCanceled", false);
+
+    /// <summary>Writes an Info message to the context's Log under this estimator's name.</summary>
+    public void Info(string channel, string message)
+    {
+        using var ch = Host.Start(channel);
+        ch.Info(MessageSensitivity.None, message);
+    }
+
+    /// <summary>Writes a Warning message to the context's Log.</summary>
+    public void Warning(string channel, string message)
+    {
+        using var ch = Host.Start(channel);
+        ch.Warning(MessageSensitivity.None, message);
+    }
+
+    private T Read<T>(string property, T fallback)
+    {
+        var p = _environment.GetType().GetProperty(property, AnyInstance);
+        return p?.GetValue(_environment) is T value ? value : fallback;
+    }
+
+    private static IHostEnvironment? CatalogEnvironment(object catalog)
+    {
+        for (var type = catalog.GetType(); type is not null; type = type.BaseType)
+        {
+            foreach (var p in type.GetProperties(AnyInstance))
+            {
+                if (p.Name.EndsWith("IInternalCatalog.Environment", StringComparison.Ordinal) && p.GetValue(catalog) is IHostEnvironment env)
+                {
+                    return env;
+                }
+            }
+        }
+
+        return null;
+    }
+}
