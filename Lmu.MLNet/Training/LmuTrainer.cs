@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using Lmu.MLNet.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Training;
+
+/// <summary>Mini-batch training of an <see cref="LmuNetwork"/> with Adam/AdamW, clipping, a schedule and early stopping.</summary>
+public static class LmuTrainer
+{
+    /// <summary>
+    /// Trains <paramref name="network"/> in place. Throws <see cref="OperationCanceledException"/> within one batch of
+    /// cancellation (the network's weights are then partially trained: callers that must not leave a half-built model
+    /// discard it), <see cref="ArgumentException"/> for invalid options, and <see cref="InvalidOperationException"/>
+    /// when the training source yields no batch or the device is unavailable.
+    /// </summary>
+    public static LmuTrainingResult Train(
+        LmuNetwork network, ILmuBatchSource train, ILmuBatchSource? validation, LmuLoss loss, LmuTrainingOptions options,
+        IProgress<LmuEpochReport>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (!Enum.IsDefined(loss)) throw new ArgumentException($"Unknown loss {loss}.", nameof(loss));
+        var device = ResolveDevice(options.Device);
+        if (options.Seed is int seed) torch.manual_seed(seed);
+        network.to(device);
+
+        var parameters = network.parameters().Where(p => p.requires_grad).ToList();
+        TorchSharp.Modules.OptimizerHelper optimizer = options.WeightDecay > 0
+            ? torch.optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay)
+            : torch.optim.Adam(parameters, options.LearningRate);
+        var lrControl = optimizer.ParamGroups.ToList();
+
+        var history = new List<LmuEpochReport>();
+        var clock = Stopwatch.StartNew();
+        long stepsPerEpoch = -1, step = 0;
+        double bestValidation = double.PositiveInfinity;
+        int bestEpoch = 0, sinceBest = 0;
+        Dictionary<string, Tensor>? bestWeights = null;
+        try
+        {
+            for (int epoch = 0; epoch < options.Epochs; epoch++)
+            {
+                network.train();
+                double lossSum = 0;
+                long rows = 0, correct = 0, batches = 0;
+                foreach (var batch in train.Batches(epoch))
+                {
+                    using var b = batch;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    if (options.Schedule == LearningRateSchedule.Cosine && stepsPerEpoch > 0)
+                    {
+                        double progressFraction = Math.Min(1.0, step / (double)(stepsPerEpoch * options.Epochs));
+                        double lr = options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progressFraction));
+                        foreach (var group in lrControl) group.LearningRate = lr;
+                    }
+                    var (x, y, len) = ToDevice(b, device);
+                    optimizer.zero_grad();
+                    var output = network.forward(x, len);
+                    var l = Loss(output, y, loss);
+                    l.backward();
+                    if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(parameters, options.GradientClipNorm);
+                    optimizer.step();
+                    double value = l.item<float>();
+                    if (!double.IsFinite(value))
+                        throw new InvalidOperationException($"Training diverged: the loss became {value} at epoch {epoch + 1}, batch {batches + 1}. Lower the learning rate or check the data for extreme values.");
+                    lossSum += value * b.Count;
+                    rows += b.Count;
+                    if (loss == LmuLoss.CrossEntropy) correct += output.argmax(1).eq(y).sum().item<long>();
+                    batches++;
+                    step++;
+                }
+                if (rows == 0) throw new InvalidOperationException("The training data yielded no rows.");
+                if (stepsPerEpoch < 0)
+                {
+                    stepsPerEpoch = batches;
+                    step = batches;
+                }
+
+                double? validLoss = null, validAcc = null;
+                if (validation is not null)
+                {
+                    (validLoss, validAcc) = Evaluate(network, validation, loss, device, cancellationToken);
+                    if (validLoss < bestValidation)
+                    {
+                        bestValidation = validLoss.Value;
+                        bestEpoch = epoch + 1;
+                        sinceBest = 0;
+                        if (options.EarlyStoppingPatience > 0) bestWeights = Snapshot(network, bestWeights);
+                    }
+                    else
+                    {
+                        sinceBest++;
+                    }
+                }
+                var elapsed = clock.Elapsed;
+                var report = new LmuEpochReport(epoch + 1, options.Epochs, lossSum / rows,
+                    loss == LmuLoss.CrossEntropy ? correct / (double)rows : null, validLoss, validAcc,
+                    elapsed, elapsed / (epoch + 1) * (options.Epochs - epoch - 1), lrControl[0].LearningRate);
+                history.Add(report);
+                progress?.Report(report);
+                if (options.EarlyStoppingPatience > 0 && validation is not null && sinceBest >= options.EarlyStoppingPatience) break;
+            }
+
+            int finalEpoch = history.Count;
+            if (bestWeights is not null && bestEpoch != finalEpoch)
+            {
+                Restore(network, bestWeights);
+                finalEpoch = bestEpoch;
+            }
+            network.eval();
+            return new LmuTrainingResult(history, finalEpoch);
+        }
+        finally
+        {
+            if (bestWeights is not null)
+                foreach (var t in bestWeights.Values) t.Dispose();
+            optimizer.Dispose();
+        }
+    }
+
+    /// <summary>Mean loss and (for cross-entropy) accuracy over a source, in eval mode without gradients.</summary>
+    public static (double Loss, double? Accuracy) Evaluate(LmuNetwork network, ILmuBatchSource source, LmuLoss loss, Device device, CancellationToken cancellationToken = default)
+    {
+        bool wasTraining = network.training;
+        network.eval();
+        double lossSum = 0;
+        long rows = 0, correct = 0;
+        using (torch.no_grad())
+        {
+            foreach (var batch in source.Batches(0))
+            {
+                using var b = batch;
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                var (x, y, len) = ToDevice(b, device);
+                var output = network.forward(x, len);
+                lossSum += Loss(output, y, loss).item<float>() * b.Count;
+                rows += b.Count;
+                if (loss == LmuLoss.CrossEntropy) correct += output.argmax(1).eq(y).sum().item<long>();
+            }
+        }
+        if (wasTraining) network.train();
+        if (rows == 0) throw new InvalidOperationException("The validation data yielded no rows.");
+        return (lossSum / rows, loss == LmuLoss.CrossEntropy ? correct / (double)rows : null);
+    }
+
+    /// <summary>"cpu", "cuda" or "cuda:N" as a torch device; a clear error when CUDA is asked for and absent.</summary>
+    public static Device ResolveDevice(string name)
+    {
+        var text = name.Trim().ToLowerInvariant();
+        if (text == "cpu") return torch.CPU;
+        if (text.StartsWith("cuda", StringComparison.Ordinal))
+        {
+            if (!torch.cuda.is_available())
+                throw new InvalidOperationException($"Device '{name}' was requested but CUDA is not available to TorchSharp here (reference a CUDA libtorch package and check the driver), and no CPU fallback was allowed.");
+            return torch.device(text);
+        }
+        throw new ArgumentException($"Training option Device = {name} is not a known device (cpu, cuda, cuda:N).", nameof(name));
+    }
+
+    private static (Tensor X, Tensor Y, Tensor? Lengths) ToDevice(LmuBatch b, Device device)
+        => device.type == DeviceType.CPU
+            ? (b.Features, b.Target, b.Lengths)
+            : (b.Features.to(device), b.Target.to(device), b.Lengths?.to(device));
+
+    private static Tensor Loss(Tensor output, Tensor target, LmuLoss loss) => loss switch
+    {
+        LmuLoss.CrossEntropy => nn.functional.cross_entropy(output, target),
+        LmuLoss.MeanSquaredError => nn.functional.mse_loss(output, target),
+        _ => nn.functional.l1_loss(output, target),
+    };
+
+    private static Dictionary<string, Tensor> Snapshot(LmuNetwork network, Dictionary<string, Tensor>? previous)
+    {
+        if (previous is not null)
+            foreach (var t in previous.Values) t.Dispose();
+        var copy = new Dictionary<string, Tensor>();
+        foreach (var (name, t) in network.state_dict())
+            copy[name] = t.detach().clone().DetachFromDisposeScope();
+        return copy;
+    }
+
+    private static void Restore(LmuNetwork network, Dictionary<string, Tensor> weights)
+    {
+        using var _ = torch.no_grad();
+        foreach (var (name, t) in network.state_dict())
+            t.copy_(weights[name]);
+    }
+}
