@@ -61,6 +61,7 @@ public sealed class UcrLoaderTests
         var (values, lengths) = d.Padded(3);
         CollectionAssert.AreEqual(new[] { 1f, 10f, 2f, 20f, 3f, 30f, 4f, 40f, 5f, 50f, 0f, 0f }, values);
         CollectionAssert.AreEqual(new[] { 3, 2 }, lengths);
+        CollectionAssert.AreEqual(new[] { 0f, 0f, 4f, 40f, 5f, 50f }, d.Padded(3, rightAlign: true).Values[6..]);
 
         var ml = new MLContext(seed: 1);
         var view = d.ToDataView(ml, steps: 2);

@@ -55,10 +55,15 @@ public sealed class TimeSeriesDataset
     }
 
     /// <summary>
-    /// Rows padded (with zeros after the real steps) or cut (keeping the first steps) to <paramref name="steps"/>,
+    /// Rows padded with zeros or cut (keeping the first steps) to <paramref name="steps"/>,
     /// row-major <c>[Rows, steps * Channels]</c>, with each row's kept length.
     /// </summary>
-    public (float[] Values, int[] Lengths) Padded(int steps)
+    /// <param name="steps">Steps per row.</param>
+    /// <param name="rightAlign">
+    /// Put the zeros before the real steps instead of after them (default false), so that the last step of every row
+    /// is its real last step: the layout an LMU classifier without a length input needs.
+    /// </param>
+    public (float[] Values, int[] Lengths) Padded(int steps, bool rightAlign = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
         var width = steps * Channels;
@@ -67,7 +72,8 @@ public sealed class TimeSeriesDataset
         for (var i = 0; i < Rows.Count; i++)
         {
             var n = Math.Min(Rows[i].Length, steps);
-            Rows[i].Values.AsSpan(0, n * Channels).CopyTo(values.AsSpan(i * width));
+            var offset = rightAlign ? (steps - n) * Channels : 0;
+            Rows[i].Values.AsSpan(0, n * Channels).CopyTo(values.AsSpan(i * width + offset));
             lengths[i] = n;
         }
 
@@ -80,11 +86,12 @@ public sealed class TimeSeriesDataset
     /// </summary>
     /// <param name="ml">The context.</param>
     /// <param name="steps">Steps per row. Default: <see cref="MaxLength"/>.</param>
-    public IDataView ToDataView(MLContext ml, int? steps = null)
+    /// <param name="rightAlign">Zeros before the real steps (see <see cref="Padded"/>). Default false.</param>
+    public IDataView ToDataView(MLContext ml, int? steps = null, bool rightAlign = false)
     {
         ArgumentNullException.ThrowIfNull(ml);
         var t = steps ?? MaxLength;
-        var (values, lengths) = Padded(t);
+        var (values, lengths) = Padded(t, rightAlign);
         var width = t * Channels;
         var rows = Rows.Select((r, i) => new TimeSeriesDataRow
         {
