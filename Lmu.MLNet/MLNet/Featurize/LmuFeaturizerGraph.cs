@@ -150,11 +150,12 @@ internal static class LmuFeaturizerGraph
         // saved model must score exactly as the fitted one.
         var perRow = kind == LmuFeatureNormalization.ZScorePerRow;
         var onesSteps = g.Floats("ones_steps", Enumerable.Repeat(1f, steps).ToArray(), 1, steps);
-        var onesChannels = g.Floats("ones_channels", Enumerable.Repeat(1f, channels).ToArray(), channels, 1);
+        // Only the per-row form sums over channels (an unused initializer makes ONNX Runtime print a warning).
+        var onesChannels = perRow ? g.Floats("ones_channels", Enumerable.Repeat(1f, channels).ToArray(), channels, 1) : null;
         string Sum(string v)
         {
             var s = g.Op("MatMul", [onesSteps, v]);              // [1, C]
-            return perRow ? g.Op("MatMul", [s, onesChannels]) : s; // [1, 1] or [1, C]
+            return onesChannels is not null ? g.Op("MatMul", [s, onesChannels]) : s; // [1, 1] or [1, C]
         }
 
         // Without a length every step is valid; with one, only the n valid steps count and the divisor is floored at 1
