@@ -4,6 +4,13 @@ namespace Lmu.MLNet.Maths;
 /// The matrix exponential <c>exp(M) = sum_k M^k / k!</c> in float64, by scaling and squaring with the diagonal
 /// Padé [13/13] approximant (Higham, "The scaling and squaring method for the matrix exponential revisited", 2005).
 /// </summary>
+/// <remarks>
+/// The method is backward stable, so the forward error is about cond(exp, M) * 2^-53 with cond >= ||M||: each of the
+/// s = ceil(log2(||M||_1 / 5.37)) squarings roughly doubles the relative error. For the augmented LMU matrix
+/// (||M||_1 = order^2 / theta) the normwise relative error measured against 30-40 digit references is 2e-15 at
+/// order 8, 1.6e-13 at order 64, 1.6e-12 at order 128 and 1.1e-11 at order 256 (all theta = 1), and ~1e-15 once
+/// theta >= order^2 / 5.37, where no squaring is needed.
+/// </remarks>
 public static class MatrixExponential
 {
     // Padé degree and the largest 1-norm for which the [13/13] approximant has a backward error below the unit

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Lmu.MLNet.Maths;
 
 /// <summary>
@@ -55,14 +57,35 @@ internal static class SquareMatrix
                 }
 
                 var rowB = b.AsSpan(k * n, n);
-                for (var j = 0; j < n; j++)
-                {
-                    rowC[j] += aik * rowB[j];
-                }
+                MultiplyAdd(rowC, aik, rowB);
             }
         }
 
         return c;
+    }
+
+    /// <summary>
+    /// <c>target[j] += factor * source[j]</c>, several lanes at a time. Each lane does the same multiply then add as
+    /// the scalar tail (no fused multiply-add), so results are bit-identical whatever the vector width.
+    /// </summary>
+    private static void MultiplyAdd(Span<double> target, double factor, ReadOnlySpan<double> source)
+    {
+        var j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var width = Vector<double>.Count;
+            var f = new Vector<double>(factor);
+            for (; j <= target.Length - width; j += width)
+            {
+                var t = target.Slice(j, width);
+                (new Vector<double>(t) + f * new Vector<double>(source.Slice(j, width))).CopyTo(t);
+            }
+        }
+
+        for (; j < target.Length; j++)
+        {
+            target[j] += factor * source[j];
+        }
     }
 
     /// <summary>Largest column sum of absolute values (the induced 1-norm), the norm the Padé error bounds use.</summary>

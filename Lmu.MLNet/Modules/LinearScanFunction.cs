@@ -66,17 +66,25 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
 
         var gpre = grad.contiguous().clone(); // becomes dL/d(pre-activation) step by step, in place
         using var pT = p.t();
+        // f'(pre) for every step at once (one op instead of three per step); null when f is the identity everywhere.
+        using var derivative = from < d && act != LmuActivation.Identity ? Derivative(states.narrow(2, from, d - from), act) : null;
         Tensor? carry = null;                 // dL/ds_{t-1} flowing back through P
         for (long t = steps - 1; t >= 0; t--)
         {
             using var g = gpre[t];
             if (carry is not null) g.add_(carry);
-            if (from < d)
+            if (derivative is not null)
             {
-                using var gTail = g.narrow(1, from, d - from);
-                using var st = states[t];
-                using var y = st.narrow(1, from, d - from);
-                MultiplyByDerivative(gTail, y, act);
+                using var dt = derivative[t];
+                if (from == 0)
+                {
+                    g.mul_(dt);
+                }
+                else
+                {
+                    using var gTail = g.narrow(1, from, d - from);
+                    gTail.mul_(dt);
+                }
             }
             var next = g.mm(pT);
             carry?.Dispose();
@@ -107,24 +115,12 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
         }
     }
 
-    /// <summary>g *= f'(pre) expressed through the output y = f(pre).</summary>
-    private static void MultiplyByDerivative(Tensor g, Tensor y, LmuActivation act)
+    /// <summary>f'(pre) expressed through the output y = f(pre).</summary>
+    private static Tensor Derivative(Tensor y, LmuActivation act) => act switch
     {
-        switch (act)
-        {
-            case LmuActivation.Tanh:
-                using (var d = 1 - y.square()) g.mul_(d);
-                break;
-            case LmuActivation.Relu:
-                using (var d = y.gt(0)) g.mul_(d);
-                break;
-            case LmuActivation.Sigmoid:
-                using (var d = y * (1 - y)) g.mul_(d);
-                break;
-            case LmuActivation.Identity:
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
-        }
-    }
+        LmuActivation.Tanh => 1 - y.square(),
+        LmuActivation.Relu => y.gt(0).to(y.dtype),
+        LmuActivation.Sigmoid => y * (1 - y),
+        _ => throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation."),
+    };
 }

@@ -5,49 +5,79 @@ namespace Lmu.MLNet.Modules;
 
 public sealed partial class LmuLayer
 {
+    // The parallel form never materialises more than it must. Two identities do the work:
+    //  (1) the memory is linear in u = x e_x + b_u, so conv(u, H) = sum_c e_x[c,:] conv(x_c, H) + b_u cumsum(H):
+    //      convolving the raw input (no gradient) and mixing afterwards keeps the FFTs out of the backward pass;
+    //  (2) a hidden cell only sees W m_t, and W conv(u, H) = conv(u, H W): convolving with the projected kernel
+    //      (G*units channels instead of MemoryD*q) skips the memory tensor and the [B*T, q] x [q, G*units] product.
+
     /// <summary>
-    /// Memory at the last step only: m_{T-1}[k,:] = sum_s u_{T-1-s,k} H[s,:], one matrix product (B*MemoryD rows)
-    /// instead of T recurrent steps, then the (non-recurrent) hidden cell on that one step. [B, OutputSize].
+    /// Last step only: m_{T-1}[k,:] = sum_s u_{T-1-s,k} H[s,:] as one product of the time-reversed input with H
+    /// (no recurrence), then the non-recurrent hidden cell on that step. [B, OutputSize].
     /// </summary>
-    private Tensor ParallelLastStep(Tensor x, Tensor ux)
+    private Tensor ParallelLastStep(Tensor x, Tensor xd)
     {
         long batch = x.shape[0], steps = x.shape[1];
         long k = _options.ImpulseTruncation > 0 ? Math.Min(_options.ImpulseTruncation, steps) : steps;
-        var h = dynamics.ImpulseResponse(steps, x.dtype, x.device);
-        // Reverse time so that row s of the product pairs u_{T-1-s} with H[s].
-        var uRev = ux.narrow(1, steps - k, k).flip(1).transpose(1, 2);   // [B, MemoryD, k]
-        var mLast = uRev.matmul(h.narrow(0, 0, k)).reshape(batch, -1);   // [B, MemoryD*q]
-        var z = HiddenInput(mLast, x.select(1, steps - 1));
+        var h = dynamics.ImpulseResponse(steps, x.dtype, x.device).narrow(0, 0, k);   // [k, q]
+        Tensor mLast;
+        if (MixAfterConvolution(x))
+        {
+            var y = xd.narrow(1, steps - k, k).flip(1).transpose(1, 2).matmul(h);     // [B, C, q]
+            mLast = MixChannels(y, 1);                                                // [B, MemoryD, q]
+            if (b_u is not null) mLast = mLast + b_u.unsqueeze(1) * h.sum(dim: 0);    // b_u[k] * sum_s H[s] (named: a literal 0 would bind to sum(ScalarType))
+        }
+        else
+        {
+            var u = EncodeInput(xd);
+            mLast = u.narrow(1, steps - k, k).flip(1).transpose(1, 2).matmul(h);
+        }
+        var z = HiddenInput(mLast.reshape(batch, -1), x.select(1, steps - 1));
         return hidden.Kind == HiddenCell.None ? z : HiddenCellModule.Activate(hidden.ProjectInput(z), hidden.Activation);
     }
 
     /// <summary>All steps of a feed-forward memory by convolution, then the hidden cell over the sequence.</summary>
-    private Sequences ParallelSequences(Tensor x, Tensor ux)
+    private Sequences ParallelSequences(Tensor x, Tensor xd, bool wantMemory)
     {
         long batch = x.shape[0];
-        var m = _options.Convolution == ParallelConvolution.Fft ? FftMemory(ux) : DirectMemory(ux);
-        var z = HiddenInput(m, x);
+        if (hidden.Kind == HiddenCell.None)
+        {
+            var m = MemorySequence(x, xd);
+            return new Sequences(HiddenInput(m, x), m, null, null);
+        }
+
+        // Memory kept when asked for (streaming state) or when projecting first would widen the convolution.
+        int gu = (int)hidden.InputWeight!.shape[0];
+        Tensor? memory = null;
+        Tensor gi;
+        if (gu <= _options.MemoryD * _options.Order && _options.Convolution == ParallelConvolution.Fft)
+        {
+            gi = ProjectedConvolution(x, xd);
+        }
+        else
+        {
+            memory = MemorySequence(x, xd);
+            gi = hidden.ProjectInput(HiddenInput(memory, x));
+        }
+
         switch (hidden.Kind)
         {
-            case HiddenCell.None:
-                return new Sequences(z, m, null, null);
             case HiddenCell.Dense:
             {
-                var hs = HiddenCellModule.Activate(hidden.ProjectInput(z), hidden.Activation);
-                return new Sequences(hs, m, hs, null);
+                var hs = HiddenCellModule.Activate(gi, hidden.Activation);
+                return new Sequences(hs, memory ?? MemoryIfWanted(x, xd, wantMemory), hs, null);
             }
             case HiddenCell.SimpleRnn:
             {
-                // Only the hidden recurrence remains: h_t = act(c_t + h_{t-1} W_hh^T), c = z W_ih^T + b_ih + b_hh.
-                var c = hidden.ProjectInput(z) + hidden.RecurrentBias!;
+                // Only the hidden recurrence remains: h_t = act(gi_t + b_hh + h_{t-1} W_hh^T).
+                var c = gi + hidden.RecurrentBias!;
                 var s0 = ZeroHidden(batch, x);
                 var hsT = LinearScanFunction.Apply(c.transpose(0, 1).contiguous(), hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
                 var hs = hsT.transpose(0, 1);
-                return new Sequences(hs, m, hs, null);
+                return new Sequences(hs, memory ?? MemoryIfWanted(x, xd, wantMemory), hs, null);
             }
             default:
             {
-                var gi = hidden.ProjectInput(z);
                 Tensor h = ZeroHidden(batch, x);
                 Tensor? cell = hidden.Kind == HiddenCell.Lstm ? ZeroHidden(batch, x) : null;
                 var hs = new List<Tensor>();
@@ -59,33 +89,90 @@ public sealed partial class LmuLayer
                     if (cell is not null) cs.Add(cell);
                 }
                 var hseq = torch.stack(hs, 1);
-                return new Sequences(hseq, m, hseq, cs.Count > 0 ? torch.stack(cs, 1) : null);
+                return new Sequences(hseq, memory ?? MemoryIfWanted(x, xd, wantMemory), hseq, cs.Count > 0 ? torch.stack(cs, 1) : null);
             }
         }
     }
 
-    /// <summary>m for every step by FFT convolution with the impulse response: [B, T, MemoryD] -> [B, T, MemoryD*q].</summary>
-    private Tensor FftMemory(Tensor ux)
+    /// <summary>The memory sequence costs a full convolution; it is computed only for a returned state.</summary>
+    private Tensor? MemoryIfWanted(Tensor x, Tensor xd, bool wanted) => wanted ? MemorySequence(x, xd) : null;
+
+    /// <summary>m for every step: [B, T, MemoryD*q].</summary>
+    private Tensor MemorySequence(Tensor x, Tensor xd)
     {
-        long batch = ux.shape[0], steps = ux.shape[1];
-        var spectrum = dynamics.ImpulseSpectrum(steps, ux.dtype, ux.device);            // [q, T+1]
-        var uf = torch.fft.rfft(ux.transpose(1, 2), 2 * steps);                          // [B, MemoryD, T+1]
-        var m = torch.fft.irfft(uf.unsqueeze(2) * spectrum, 2 * steps).narrow(-1, 0, steps); // [B, MemoryD, q, T]
+        long batch = x.shape[0], steps = x.shape[1];
+        Tensor m;                                                              // [B, MemoryD, q, T]
+        if (MixAfterConvolution(x))
+        {
+            var y = Convolve(xd);                                               // [B, C, q, T]: no gradient flows here
+            var h = dynamics.ImpulseResponse(steps, x.dtype, x.device);
+            m = MixChannels(y.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1);     // [B, MemoryD, q, T]
+            if (b_u is not null) m = m + b_u.view(-1, 1, 1) * h.cumsum(0).t();    // b_u[k] * sum_{s<=t} H[s]
+        }
+        else
+        {
+            m = Convolve(EncodeInput(xd));
+        }
         return m.permute(0, 3, 1, 2).reshape(batch, steps, -1);
     }
 
-    /// <summary>m for every step by direct causal convolution, with the optional impulse truncation.</summary>
-    private Tensor DirectMemory(Tensor ux)
+    /// <summary>Causal convolution of every channel of s [B, T, C] with H: [B, C, q, T].</summary>
+    private Tensor Convolve(Tensor s)
     {
-        long batch = ux.shape[0], steps = ux.shape[1];
-        int memD = _options.MemoryD, q = _options.Order;
+        long batch = s.shape[0], steps = s.shape[1], channels = s.shape[2];
+        if (_options.Convolution == ParallelConvolution.Fft)
+        {
+            var spectrum = dynamics.ImpulseSpectrum(steps, s.dtype, s.device);              // [q, T+1]
+            var sf = torch.fft.rfft(s.transpose(1, 2), 2 * steps);                          // [B, C, T+1]
+            return torch.fft.irfft(sf.unsqueeze(2) * spectrum, 2 * steps).narrow(-1, 0, steps);
+        }
+        int q = _options.Order;
         long k = _options.ImpulseTruncation > 0 ? Math.Min(_options.ImpulseTruncation, steps) : steps;
-        var h = dynamics.ImpulseResponse(steps, ux.dtype, ux.device).narrow(0, 0, k); // [k, q]
+        var h = dynamics.ImpulseResponse(steps, s.dtype, s.device).narrow(0, 0, k);          // [k, q]
         // conv1d correlates, so the kernel is H reversed in time: weight[i, 0, j] = H[k-1-j, i].
-        var weight = h.flip(0).t().unsqueeze(1);                                       // [q, 1, k]
-        var signal = ux.transpose(1, 2).reshape(batch * memD, 1, steps);
-        var padded = nn.functional.pad(signal, [k - 1, 0]);
-        var m = nn.functional.conv1d(padded, weight);                                  // [B*MemoryD, q, T]
-        return m.view(batch, memD, q, steps).permute(0, 3, 1, 2).reshape(batch, steps, -1);
+        var weight = h.flip(0).t().unsqueeze(1);                                            // [q, 1, k]
+        var signal = s.transpose(1, 2).reshape(batch * channels, 1, steps);
+        var conv = nn.functional.conv1d(nn.functional.pad(signal, [k - 1, 0]), weight);     // [B*C, q, T]
+        return conv.view(batch, channels, q, steps);
     }
+
+    /// <summary>
+    /// gi = W_ih z for every step without the memory tensor: conv(x_c, H Wc) summed over input channels c, where
+    /// Wc folds the encoder into the memory rows of W_ih; plus the bias response, the x_t part and b_ih. [B, T, G*U].
+    /// </summary>
+    private Tensor ProjectedConvolution(Tensor x, Tensor xd)
+    {
+        long steps = x.shape[1];
+        int memD = _options.MemoryD, q = _options.Order, channels = _options.InputSize;
+        var w = hidden.InputWeight!;                                                         // [G*U, z]
+        long gu = w.shape[0];
+        var wm = w.narrow(1, 0, memD * q).view(gu, memD, q);                                 // [G*U, MemoryD, q]
+        var h = dynamics.ImpulseResponse(steps, x.dtype, x.device);                          // [T, q]
+        var enc = e_x ?? torch.eye(channels, memD, dtype: x.dtype, device: x.device);        // [C, MemoryD]
+        var wc = torch.einsum("gkq,ck->cqg", wm, enc);                                        // [C, q, G*U]
+        var kernel = h.matmul(wc);                                                           // [C, T, G*U]
+        var kf = torch.fft.rfft(kernel.permute(0, 2, 1), 2 * steps);                        // [C, G*U, T+1]
+        var xf = torch.fft.rfft(xd.transpose(1, 2), 2 * steps);                              // [B, C, T+1]
+        var prod = channels == 1 ? xf * kf : torch.einsum("bcf,cgf->bgf", xf, kf).unsqueeze(1);
+        var gi = torch.fft.irfft(channels == 1 ? prod : prod.squeeze(1), 2 * steps).narrow(-1, 0, steps); // [B, G*U, T]
+        gi = gi.squeeze(1).transpose(1, 2);                                                  // [B, T, G*U]
+        if (b_u is not null)
+        {
+            var wb = torch.einsum("gkq,k->qg", wm, b_u);                                      // [q, G*U]
+            gi = gi + h.cumsum(0).matmul(wb);                                                // step t sees sum_{s<=t} H[s]
+        }
+        if (_options.InputToHidden) gi = gi + x.matmul(w.narrow(1, memD * q, channels).t());
+        return gi + hidden.InputBias!;
+    }
+
+    /// <summary>The rows of u's encoder applied after the convolution: y [..., C, q] (channel axis given) -> [..., MemoryD, q].</summary>
+    private Tensor MixChannels(Tensor y, int channelAxis)
+    {
+        if (e_x is null) return y; // u = x: channels are memory channels already
+        var moved = y.movedim([channelAxis], [-1]);                                          // [..., q, C]
+        return moved.matmul(e_x).movedim([-1], [channelAxis]);                                   // [..., MemoryD, q] at channelAxis
+    }
+
+    /// <summary>Convolve the raw input and mix afterwards when that is no wider (C &lt;= MemoryD): no FFT gradient.</summary>
+    private bool MixAfterConvolution(Tensor x) => _options.InputSize <= _options.MemoryD;
 }

@@ -36,20 +36,20 @@ public sealed partial class LmuLayer
         ValidateInput(x, lengths);
         using var scope = NewDisposeScope();
         var mode = ResolveMode(state is not null);
-        var ux = EncodeInput(x);
+        var xd = training && _options.Dropout > 0 ? nn.functional.dropout(x, _options.Dropout, true) : x;
 
         if (mode == LmuExecutionMode.Parallel && lastOnly && lengths is null && !wantState
             && hidden.Kind is HiddenCell.None or HiddenCell.Dense)
         {
-            var last = ParallelLastStep(x, ux);
+            var last = ParallelLastStep(x, xd);
             return new RunResult(last.MoveToOuterDisposeScope(), null);
         }
 
         var seq = mode switch
         {
-            LmuExecutionMode.Parallel => ParallelSequences(x, ux),
-            LmuExecutionMode.FusedScan => FusedSequences(x, ux, state),
-            _ => CellSequences(x, ux, state),
+            LmuExecutionMode.Parallel => ParallelSequences(x, xd, wantState),
+            LmuExecutionMode.FusedScan => FusedSequences(x, EncodeInput(xd), state),
+            _ => CellSequences(x, EncodeInput(xd), state),
         };
 
         Tensor output;
@@ -71,10 +71,9 @@ public sealed partial class LmuLayer
         return new RunResult(output.MoveToOuterDisposeScope(), final);
     }
 
-    /// <summary>u_t without recurrent terms: dropout(x_t) e_x + b_u, for all steps at once. [B, T, MemoryD].</summary>
-    private Tensor EncodeInput(Tensor x)
+    /// <summary>u_t without recurrent terms: xd_t e_x + b_u (xd = x after dropout), all steps at once. [B, T, MemoryD].</summary>
+    private Tensor EncodeInput(Tensor xd)
     {
-        var xd = training && _options.Dropout > 0 ? nn.functional.dropout(x, _options.Dropout, true) : x;
         var u = e_x is null ? xd : xd.matmul(e_x);
         return b_u is null ? u : u + b_u;
     }
