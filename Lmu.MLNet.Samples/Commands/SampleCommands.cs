@@ -11,6 +11,7 @@ internal static class SampleCommands
         yield return PredictCommand.Create();
         yield return PsMnistCommand.Create();
         yield return BenchLatencyCommand.Create();
+        yield return UcrCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command).</summary>

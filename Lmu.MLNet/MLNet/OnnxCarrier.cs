@@ -42,7 +42,9 @@ internal static class OnnxCarrier
         try
         {
             File.WriteAllBytes(path, onnxModel);
-            IEstimator<ITransformer> estimator = ml.Transforms.ApplyOnnxModel(outputColumns.ToArray(), inputColumns.ToArray(), path);
+            // Always an EstimatorChain: a lone OnnxScoringEstimator would fit, save and load as a bare OnnxTransformer.
+            IEstimator<ITransformer> estimator = new EstimatorChain<ITransformer>()
+                .Append(ml.Transforms.ApplyOnnxModel(outputColumns.ToArray(), inputColumns.ToArray(), path));
             if (postProcessing is not null)
             {
                 estimator = estimator.Append(postProcessing);

@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Lmu.MLNet.Samples.Ucr;
+
+namespace Lmu.MLNet.Samples.Commands;
+
+/// <summary><c>ucr</c>: LMU classifier, LMU experiment and LmuFeaturize + LightGbm on the shared UCR/UEA sets, beside published accuracies.</summary>
+internal static class UcrCommand
+{
+    public static Command Create()
+    {
+        var datasets = new Option<string>("--datasets") { Description = "Comma-separated dataset names (default: all shared sets).", DefaultValueFactory = _ => string.Join(',', UcrBenchmark.AllDatasets) };
+        var budget = new Option<double>("--budget") { Description = "Experiment time budget per dataset, seconds.", DefaultValueFactory = _ => 60 };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of every model.", DefaultValueFactory = _ => 1 };
+        var only = new Option<string>("--models") { Description = "Comma-separated subset of: default, experiment, lightgbm.", DefaultValueFactory = _ => "default,experiment,lightgbm" };
+        var cmd = new Command("ucr", "Test accuracy and wall time on the UCR/UEA sets in ../shared/data/ucr, beside 1-NN DTW, ROCKET and InceptionTime.")
+        {
+            datasets, budget, threads, seed, only,
+        };
+        cmd.SetAction(r =>
+        {
+            var models = r.GetValue(only)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            return UcrBenchmark.Run(new UcrBenchmark.Settings(
+                r.GetValue(datasets)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                r.GetValue(budget), r.GetValue(threads), r.GetValue(seed),
+                models.Contains("default"), models.Contains("experiment"), models.Contains("lightgbm")));
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using Lmu.MLNet.MLNet;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Samples.Bench;
+using Microsoft.ML;
+using Microsoft.ML.Trainers.LightGbm;
+using TorchSharp;
+
+namespace Lmu.MLNet.Samples.Ucr;
+
+/// <summary>
+/// Per UCR/UEA dataset: LmuFeaturize + LightGbm, the LMU classifier at a fixed default configuration, and an LMU
+/// experiment with a time budget; test accuracy and wall time beside the published 1-NN DTW, ROCKET and InceptionTime.
+/// </summary>
+internal static class UcrBenchmark
+{
+    /// <summary>Every shared dataset, small ones first.</summary>
+    public static readonly string[] AllDatasets =
+    [
+        "ItalyPowerDemand", "Chinatown", "SyntheticControl", "ECG200", "TwoLeadECG", "MoteStrain", "ECGFiveDays", "CBF",
+        "GunPoint", "Coffee", "Wine", "Trace", "BasicMotions", "JapaneseVowels",
+    ];
+
+    public sealed record Settings(IReadOnlyList<string> Datasets, double BudgetSeconds, int Threads, int Seed, bool Default, bool Experiment, bool LightGbm);
+
+    public static int Run(Settings s)
+    {
+        var ucr = PeerBenchmark.FindShared(Path.Combine("data", "ucr"));
+        if (ucr is null)
+        {
+            Console.Error.WriteLine("shared/data/ucr not found above the working directory.");
+            return 1;
+        }
+
+        torch.set_num_threads(s.Threads);
+        var published = PublishedAccuracy.Read(Path.Combine(ucr, "published_accuracy.csv"));
+        Console.WriteLine($"torch threads {s.Threads}, experiment budget {s.BudgetSeconds} s, seed {s.Seed}; accuracy on the official test split (wall time)");
+        Console.WriteLine($"{"dataset",-17} {"train",5} {"T",4} {"C",3} | {"1NN-ED",7} | {"LMU default",17} | {"LMU experiment",17} | {"Featurize+LGBM",17} | {"DTW(w)",6} {"DTW",6} {"ROCKET",6} {"Incep.",6}");
+        var rows = new List<double?[]>();
+        foreach (var name in s.Datasets)
+        {
+            var (train, test) = UcrLoader.LoadSplit(Path.Combine(ucr, name), name);
+            var ml = new MLContext(seed: s.Seed);
+            double? ed = train.EqualLength && test.EqualLength && train.Channels == 1 && train.MaxLength == test.MaxLength
+                ? NearestNeighbourBaseline.Accuracy(train, test)
+                : null;
+            var def = s.Default ? Timed(() => LmuDefault(ml, train, test, s)) : null;
+            var exp = s.Experiment ? Timed(() => LmuExperiment(ml, train, test, s)) : null;
+            var lgbm = s.LightGbm ? Timed(() => FeaturizeLightGbm(ml, train, test)) : null;
+            published.TryGetValue(name, out var p);
+            Console.WriteLine(
+                $"{name,-17} {train.Rows.Count,5} {train.MaxLength,4} {train.Channels,3} | {F(ed),7} | {Cell(def),17} | {Cell(exp),17} | {Cell(lgbm),17} | " +
+                $"{F(p?.DtwLearnedWindow),6} {F(p?.DtwFull),6} {F(p?.Rocket),6} {F(p?.InceptionTime),6}");
+            rows.Add([def?.Accuracy, exp?.Accuracy, lgbm?.Accuracy, p?.DtwLearnedWindow, p?.Rocket]);
+        }
+
+        // Averages over the datasets that have published numbers (the univariate ones).
+        var withPublished = rows.Where(r => r[4] is not null).ToList();
+        if (withPublished.Count > 0)
+        {
+            string Avg(int i) => withPublished.All(r => r[i] is not null) ? F(withPublished.Average(r => r[i]!.Value)) : "-";
+            Console.WriteLine($"{"mean (published sets)",-33} | {"",7} | {Avg(0),17} | {Avg(1),17} | {Avg(2),17} | {Avg(3),6} {"",6} {Avg(4),6}");
+        }
+
+        return 0;
+    }
+
+    /// <summary>One fixed configuration, trained on the whole training split (nothing is selected, so the test split is only reported).</summary>
+    private static double LmuDefault(MLContext ml, TimeSeriesDataset train, TimeSeriesDataset test, Settings s)
+    {
+        var steps = Math.Max(train.MaxLength, test.MaxLength);
+        var settings = new LmuExperimentSettings
+        {
+            Seed = s.Seed,
+            MaxConfigurations = 1,
+            Rungs = 1,
+            MaxExperimentTimeInSeconds = 3600,
+            BatchSize = 16,
+            SearchSpace = Fixed(new LmuTrialConfiguration(32, steps, Math.Min(train.Channels, 4), 64, HiddenCell.Dense, 3e-3, 0.1, 100)),
+        };
+        var trainView = train.ToDataView(ml, steps, rightAlign: true);
+        var testView = test.ToDataView(ml, steps, rightAlign: true);
+        // The test split is passed as "validation" only so that the single configuration is trained once on all
+        // training rows (no hold-out, no refit); with one configuration nothing is chosen from it.
+        var result = new LmuClassificationExperiment(ml, settings).Execute(trainView, testView, channels: train.Channels);
+        return result.Evaluate(ml, testView).MicroAccuracy;
+    }
+
+    /// <summary>The experiment: default search space, budget from the settings, a stratified 20 % hold-out, refit on all training rows.</summary>
+    private static double LmuExperiment(MLContext ml, TimeSeriesDataset train, TimeSeriesDataset test, Settings s)
+    {
+        var steps = Math.Max(train.MaxLength, test.MaxLength);
+        var settings = new LmuExperimentSettings { Seed = s.Seed, MaxExperimentTimeInSeconds = s.BudgetSeconds, BatchSize = 16 };
+        var testView = test.ToDataView(ml, steps, rightAlign: true);
+        var result = new LmuClassificationExperiment(ml, settings).Execute(train.ToDataView(ml, steps, rightAlign: true), channels: train.Channels);
+        return result.Evaluate(ml, testView).MicroAccuracy;
+    }
+
+    /// <summary>LmuFeaturize (memory over the whole series and at three earlier positions) + LightGbm.</summary>
+    private static double FeaturizeLightGbm(MLContext ml, TimeSeriesDataset train, TimeSeriesDataset test)
+    {
+        var steps = Math.Max(train.MaxLength, test.MaxLength);
+        var positions = new[] { steps / 4, steps / 2, 3 * steps / 4 }.Where(p => p >= 1 && p < steps).Distinct().ToArray();
+        var featurize = ml.Transforms.LmuFeaturize(new LmuFeaturizerOptions
+        {
+            InputColumnName = "Features",
+            OutputColumnName = "Lmu",
+            LengthColumnName = "Length",
+            Channels = train.Channels,
+            Order = 16,
+            // Univariate UCR rows are compared in shape (z-scored); multivariate channels keep their magnitudes (in
+            // BasicMotions the accelerometer's energy is what separates running from standing).
+            Normalization = train.Channels == 1 ? LmuFeatureNormalization.ZScorePerRow : LmuFeatureNormalization.None,
+            WindowPositions = positions,
+        });
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(featurize)
+            .Append(ml.MulticlassClassification.Trainers.LightGbm(new LightGbmMulticlassTrainer.Options
+            {
+                LabelColumnName = "Label",
+                FeatureColumnName = "Lmu",
+                NumberOfIterations = 200,
+                LearningRate = 0.1,
+                MinimumExampleCountPerLeaf = Math.Max(2, Math.Min(20, train.Rows.Count / 10)),
+                Seed = 1,
+            }));
+        var model = pipeline.Fit(train.ToDataView(ml, steps));
+        return ml.MulticlassClassification.Evaluate(model.Transform(test.ToDataView(ml, steps))).MicroAccuracy;
+    }
+
+    private static LmuSearchSpace Fixed(LmuTrialConfiguration c) => new()
+    {
+        Order = new(c.Order, c.Order),
+        ThetaFraction = new(1, 1),
+        MemoryD = new(c.MemoryD, c.MemoryD),
+        HiddenUnits = new(c.HiddenUnits, c.HiddenUnits),
+        Cells = [c.Cell],
+        LearningRate = new(c.LearningRate, c.LearningRate),
+        Dropout = new(c.Dropout, c.Dropout),
+        Epochs = new(c.Epochs, c.Epochs),
+    };
+
+    private sealed record Outcome(double? Accuracy, TimeSpan Time, string? Error);
+
+    private static Outcome Timed(Func<double> run)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            return new Outcome(run(), clock.Elapsed, null);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"  failed: {e.GetType().Name}: {e.Message}");
+            return new Outcome(null, clock.Elapsed, e.Message);
+        }
+    }
+
+    private static string Cell(Outcome? o) => o is null ? "-" : $"{F(o.Accuracy)} ({o.Time.TotalSeconds,6:0.0}s)";
+
+    private static string F(double? v) => v is null ? "-" : v.Value.ToString("0.0000", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using Lmu.MLNet.MLNet;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Tests.MLNet.Featurize;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Tests.MLNet.Experiments;
+
+/// <summary>The AutoML-style LMU experiment on a tiny generated two-class problem (seconds per test).</summary>
+[TestClass]
+public sealed class LmuExperimentTests
+{
+    private const int Steps = 16;
+
+    [TestMethod]
+    public void SameSeedGivesTheSameTrialsAndADifferentSeedDoesNot()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Data(ml, 48, seed: 1);
+        var a = Run(ml, data, Settings(seed: 3));
+        var b = Run(ml, data, Settings(seed: 3));
+        var c = Run(ml, data, Settings(seed: 4));
+        Assert.HasCount(a.Trials.Count, b.Trials);
+        for (var i = 0; i < a.Trials.Count; i++)
+        {
+            Assert.AreEqual(a.Trials[i].Configuration, b.Trials[i].Configuration, $"trial {i}");
+            Assert.AreEqual(a.Trials[i].Metric, b.Trials[i].Metric, $"trial {i} metric");
+        }
+
+        Assert.AreNotEqual(a.Trials[0].Configuration, c.Trials[0].Configuration);
+    }
+
+    [TestMethod]
+    public void SuccessiveHalvingPromotesTheBestAndReportsEveryTrial()
+    {
+        var ml = new MLContext(seed: 1);
+        var reported = new List<LmuTrialResult>();
+        var settings = Settings(seed: 5);
+        settings.Progress = new SyncProgress(reported.Add);
+        var result = Run(ml, Data(ml, 48, seed: 2), settings);
+
+        CollectionAssert.AreEqual(result.Trials.ToArray(), reported.ToArray(), "one progress report per trial, in order");
+        // 3 configurations at rung 0 (a third of their epochs), the best one again at rung 1 with all its epochs.
+        Assert.AreEqual(3, result.Trials.Count(t => t.Rung == 0));
+        var top = result.Trials.Single(t => t.Rung == 1);
+        var bestAtZero = result.Trials.Where(t => t.Rung == 0).OrderByDescending(t => t.Metric).ThenBy(t => t.TrialId).First();
+        Assert.AreEqual(bestAtZero.Configuration, top.Configuration);
+        Assert.AreEqual(top.Configuration.Epochs, top.EpochsTrained);
+        Assert.IsLessThan(top.EpochsTrained, bestAtZero.EpochsTrained);
+        Assert.AreEqual(top, result.BestTrial);
+    }
+
+    [TestMethod]
+    public void FailedTrialsAreReportedNotFatal()
+    {
+        var ml = new MLContext(seed: 1);
+        var settings = Settings(seed: 6);
+        var calls = 0;
+        settings.BeforeTrial = _ =>
+        {
+            if (calls++ == 0)
+            {
+                throw new InvalidOperationException("injected failure");
+            }
+        };
+        var result = Run(ml, Data(ml, 48, seed: 3), settings);
+        var failed = result.Trials[0];
+        Assert.AreEqual(LmuTrialStatus.Failed, failed.Status);
+        Assert.IsNull(failed.Metric);
+        StringAssert.Contains(failed.Error, "injected failure");
+        Assert.IsTrue(result.Trials.Skip(1).All(t => t.Status == LmuTrialStatus.Completed));
+
+        settings = Settings(seed: 6);
+        settings.BeforeTrial = _ => throw new InvalidOperationException("always");
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => Run(ml, Data(ml, 48, seed: 3), settings));
+        StringAssert.Contains(e.Message, "always");
+    }
+
+    [TestMethod]
+    public void TheBestModelSavesLoadsAndScoresTheTestSet()
+    {
+        var ml = new MLContext(seed: 1);
+        var settings = Settings(seed: 7);
+        var result = new LmuClassificationExperiment(ml, settings).Execute(
+            Data(ml, 60, seed: 4), preprocessing: ml.Transforms.NormalizeMinMax("Features"));
+        var test = Data(ml, 60, seed: 5);
+        var metrics = result.Evaluate(ml, test);
+
+        using var stream = new MemoryStream();
+        ml.Model.Save(result.Model, test.Schema, stream);
+        stream.Position = 0;
+        var loaded = new MLContext(seed: 9).Model.Load(stream, out _);
+        CollectionAssert.AreEqual(
+            result.Model.Transform(test).GetColumn<float[]>("Score").SelectMany(v => v).ToArray(),
+            loaded.Transform(test).GetColumn<float[]>("Score").SelectMany(v => v).ToArray());
+    }
+
+    [TestMethod]
+    public void TheTimeBudgetIsRespectedWithinOneTrial()
+    {
+        var ml = new MLContext(seed: 1);
+        var settings = Settings(seed: 8);
+        settings.MaxConfigurations = 0;
+        settings.MaxExperimentTimeInSeconds = 3;
+        settings.RefitOnAllData = false;
+        settings.CrossValidationFolds = 2;
+        var clock = Stopwatch.StartNew();
+        var result = Run(ml, Data(ml, 48, seed: 6), settings);
+        var longest = result.Trials.Max(t => t.Duration);
+        Assert.IsLessThanOrEqualTo(3 + longest.TotalSeconds + 2, result.SearchTime.TotalSeconds, "search overran its budget by more than one trial (+2 s slack for a loaded machine)");
+        Assert.IsGreaterThan(3, result.Trials.Count, "the budget should fit several trials");
+        Assert.IsLessThan(clock.Elapsed.TotalSeconds + 0.001, result.SearchTime.TotalSeconds);
+    }
+
+    [TestMethod]
+    public void CancellationBeforeAnyTrialThrowsAndBadInputsAreRejectedBeforeTraining()
+    {
+        var ml = new MLContext(seed: 1);
+        var settings = Settings(seed: 1);
+        settings.CancellationToken = new CancellationToken(canceled: true);
+        Assert.ThrowsExactly<OperationCanceledException>(() => Run(ml, Data(ml, 24, seed: 1), settings));
+
+        var trained = 0;
+        settings = Settings(seed: 1);
+        settings.BeforeTrial = _ => trained++;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, settings).Execute(Data(ml, 24, seed: 1), featuresColumnName: "Label"));
+        StringAssert.Contains(e.Message, "'Label'");
+        e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, settings).Execute(Data(ml, 24, seed: 1), channels: 3));
+        StringAssert.Contains(e.Message, "channels = 3");
+        Assert.AreEqual(0, trained);
+
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { Rungs = 0 })).Message, "Rungs");
+        StringAssert.Contains(
+            Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { SearchSpace = new LmuSearchSpace { Order = new(9, 3) } })).Message,
+            "Order");
+    }
+
+    private static LmuExperimentResult Run(MLContext ml, IDataView data, LmuExperimentSettings settings) =>
+        new LmuClassificationExperiment(ml, settings).Execute(data);
+
+    /// <summary>Small and fast: 3 configurations, 2 rungs, a narrow space of feed-forward (Dense) LMUs.</summary>
+    private static LmuExperimentSettings Settings(int seed) => new()
+    {
+        Seed = seed,
+        MaxConfigurations = 3,
+        MaxExperimentTimeInSeconds = 120,
+        Rungs = 2,
+        HalvingRate = 3,
+        BatchSize = 16,
+        SearchSpace = new LmuSearchSpace
+        {
+            Order = new(4, 12),
+            MemoryD = new(1, 2),
+            HiddenUnits = new(8, 16),
+            Cells = [HiddenCell.Dense],
+            LearningRate = new(5e-3, 3e-2, LogScale: true),
+            Epochs = new(9, 15),
+        },
+    };
+
+    private static IDataView Data(MLContext ml, int count, int seed)
+    {
+        var rng = new Random(seed);
+        var rows = new List<SeqRow>();
+        for (var i = 0; i < count; i++)
+        {
+            // Rising vs falling trend under a random offset and noise.
+            var offset = rng.NextDouble() * 2 - 1;
+            var slope = (i % 2 == 0 ? 1 : -1) * (0.5 + rng.NextDouble()) / Steps;
+            var x = Enumerable.Range(0, Steps).Select(t => (float)(offset + slope * t + 0.2 * (rng.NextDouble() - 0.5))).ToArray();
+            rows.Add(new SeqRow { Features = x, Length = Steps, Label = i % 2 == 0 ? "up" : "down" });
+        }
+
+        return FeaturizerData.Load(ml, rows, Steps);
+    }
+
+    /// <summary>Progress&lt;T&gt; posts to the thread pool; tests need the reports synchronously.</summary>
+    private sealed class SyncProgress(Action<LmuTrialResult> report) : IProgress<LmuTrialResult>
+    {
+        public void Report(LmuTrialResult value) => report(value);
+    }
+}

@@ -1,0 +1,52 @@
+using Microsoft.ML;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>What an <see cref="LmuClassificationExperiment"/> returns.</summary>
+public sealed class LmuExperimentResult
+{
+    internal LmuExperimentResult(IReadOnlyList<LmuTrialResult> trials, LmuTrialResult bestTrial, ITransformer model, IReadOnlyList<string> classNames, TimeSpan searchTime, TimeSpan refitTime)
+    {
+        ClassNames = classNames;
+        Trials = trials;
+        BestTrial = bestTrial;
+        Model = model;
+        SearchTime = searchTime;
+        RefitTime = refitTime;
+    }
+
+    /// <summary>Every trial in start order, including failed and stopped ones.</summary>
+    public IReadOnlyList<LmuTrialResult> Trials { get; }
+
+    /// <summary>The best completed trial at the highest rung reached (ties: the earlier trial).</summary>
+    public LmuTrialResult BestTrial { get; }
+
+    /// <summary>
+    /// The best model as an ML.NET transformer (the user's prefix, then the LMU classifier carried by ONNX): reads
+    /// the features column, writes <c>Score</c> (Vector&lt;Single, K&gt; with slot names) and a key
+    /// <c>PredictedLabel</c>. Save it with <c>mlContext.Model.Save</c>; loading and scoring need no libtorch.
+    /// </summary>
+    public ITransformer Model { get; }
+
+    /// <summary>Class labels in key order (slot k of Score is ClassNames[k]; PredictedLabel key k+1).</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>
+    /// ML.NET multiclass metrics of <see cref="Model"/> on <paramref name="data"/>, whose text label column is mapped
+    /// to keys in <see cref="ClassNames"/> order first (labels unknown to the model count as errors).
+    /// </summary>
+    public Microsoft.ML.Data.MulticlassClassificationMetrics Evaluate(MLContext mlContext, IDataView data, string labelColumnName = "Label")
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        var keys = mlContext.Data.LoadFromEnumerable(ClassNames.Select(n => new ScalarText { Value = n }));
+        var keyed = mlContext.Transforms.Conversion.MapValueToKey(labelColumnName, keyData: keys, inputColumnName: labelColumnName)
+            .Fit(data).Transform(data);
+        return mlContext.MulticlassClassification.Evaluate(Model.Transform(keyed), labelColumnName);
+    }
+
+    /// <summary>Wall time of the search.</summary>
+    public TimeSpan SearchTime { get; }
+
+    /// <summary>Wall time of the final refit (zero when none).</summary>
+    public TimeSpan RefitTime { get; }
+}

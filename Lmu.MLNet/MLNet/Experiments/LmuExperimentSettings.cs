@@ -1,0 +1,83 @@
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>Settings of an <see cref="LmuClassificationExperiment"/> (shaped like AutoML's experiment settings).</summary>
+public sealed class LmuExperimentSettings
+{
+    /// <summary>Wall-clock budget for the search in seconds; a running trial is stopped when it runs out. Default 60.</summary>
+    public double MaxExperimentTimeInSeconds { get; set; } = 60;
+
+    /// <summary>Upper bound on sampled configurations (0 = until the time budget). Default 0.</summary>
+    public int MaxConfigurations { get; set; }
+
+    /// <summary>Metric to optimise on the validation data. Default <see cref="LmuExperimentMetric.MicroAccuracy"/>.</summary>
+    public LmuExperimentMetric OptimizingMetric { get; set; } = LmuExperimentMetric.MicroAccuracy;
+
+    /// <summary>
+    /// Folds of stratified cross-validation when no validation set is given (each trial then trains this many
+    /// networks). Default 0: a single stratified hold-out of <see cref="ValidationFraction"/>.
+    /// </summary>
+    public int CrossValidationFolds { get; set; }
+
+    /// <summary>Hold-out fraction when there is neither a validation set nor cross-validation. Default 0.2.</summary>
+    public double ValidationFraction { get; set; } = 0.2;
+
+    /// <summary>Seed of the configuration sampler, the splits and every trial's training. Default 0.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>The search space. Default: see <see cref="LmuSearchSpace"/>.</summary>
+    public LmuSearchSpace SearchSpace { get; set; } = new();
+
+    /// <summary>Successive-halving rungs per bracket (1 = plain random search). Default 3.</summary>
+    public int Rungs { get; set; } = 3;
+
+    /// <summary>
+    /// Reduction factor: a bracket starts <c>HalvingRate^(Rungs-1)</c> configurations at <c>1/HalvingRate^(Rungs-1)</c>
+    /// of their epochs and keeps the best <c>1/HalvingRate</c> at each rung. Default 3.
+    /// </summary>
+    public int HalvingRate { get; set; } = 3;
+
+    /// <summary>Mini-batch size. Default 32.</summary>
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>
+    /// Retrain the best configuration on all training rows (hold-out or folds included) for the final model; its
+    /// time is not part of the search budget. Ignored when a validation set is given (the best trial's network is
+    /// used). Default true.
+    /// </summary>
+    public bool RefitOnAllData { get; set; } = true;
+
+    /// <summary>Torch device for training. Default "cpu".</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Receives every finished trial (completed, failed or stopped). Default null.</summary>
+    public IProgress<LmuTrialResult>? Progress { get; set; }
+
+    /// <summary>Cancels the experiment; it then returns the best model so far, or throws if no trial completed.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>Test hook run before each trial trains (throwing from it makes the trial fail).</summary>
+    internal Action<LmuTrialConfiguration>? BeforeTrial { get; set; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string name, string message)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"LmuExperimentSettings.{name} {message}.", name);
+            }
+        }
+
+        Require(MaxExperimentTimeInSeconds > 0 && double.IsFinite(MaxExperimentTimeInSeconds), nameof(MaxExperimentTimeInSeconds), $"must be finite and positive but was {MaxExperimentTimeInSeconds}");
+        Require(MaxConfigurations >= 0, nameof(MaxConfigurations), $"must be 0 or positive but was {MaxConfigurations}");
+        Require(Enum.IsDefined(OptimizingMetric), nameof(OptimizingMetric), $"is not a declared value ({(int)OptimizingMetric})");
+        Require(CrossValidationFolds is 0 or >= 2, nameof(CrossValidationFolds), $"must be 0 or at least 2 but was {CrossValidationFolds}");
+        Require(ValidationFraction is > 0 and < 1, nameof(ValidationFraction), $"must lie in (0, 1) but was {ValidationFraction}");
+        Require(Rungs >= 1, nameof(Rungs), $"must be at least 1 but was {Rungs}");
+        Require(HalvingRate >= 2, nameof(HalvingRate), $"must be at least 2 but was {HalvingRate}");
+        Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1 but was {BatchSize}");
+        Require(SearchSpace is not null, nameof(SearchSpace), "must not be null");
+        SearchSpace!.Validate();
+    }
+}

@@ -1,0 +1,61 @@
+using Lmu.MLNet.Modules;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// The hyper-parameters an LMU experiment samples. Defaults suit short UCR-style series (tens to a few hundred
+/// steps, tens to thousands of rows); narrow any range to fix a value (e.g. <c>Order = new(32, 32)</c>).
+/// </summary>
+public sealed class LmuSearchSpace
+{
+    /// <summary>Legendre order. Default 8..64, log scale.</summary>
+    public LmuIntRange Order { get; set; } = new(8, 64, LogScale: true);
+
+    /// <summary>Theta as a fraction of the sequence length. Default 0.5..1.</summary>
+    public LmuDoubleRange ThetaFraction { get; set; } = new(0.5, 1.0);
+
+    /// <summary>Memory dimensions (encoded input channels). Default 1..8, log scale.</summary>
+    public LmuIntRange MemoryD { get; set; } = new(1, 8, LogScale: true);
+
+    /// <summary>Hidden units. Default 16..128, log scale.</summary>
+    public LmuIntRange HiddenUnits { get; set; } = new(16, 128, LogScale: true);
+
+    /// <summary>Hidden cells to choose from, uniformly. Default Dense and SimpleRnn.</summary>
+    public IReadOnlyList<HiddenCell> Cells { get; set; } = [HiddenCell.Dense, HiddenCell.SimpleRnn];
+
+    /// <summary>Adam learning rate. Default 1e-3..3e-2, log scale.</summary>
+    public LmuDoubleRange LearningRate { get; set; } = new(1e-3, 3e-2, LogScale: true);
+
+    /// <summary>Dropout on the hidden output. Default 0..0.3.</summary>
+    public LmuDoubleRange Dropout { get; set; } = new(0, 0.3);
+
+    /// <summary>Epochs of a fully trained configuration (the last successive-halving rung). Default 20..80.</summary>
+    public LmuIntRange Epochs { get; set; } = new(20, 80);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad range.</summary>
+    public void Validate()
+    {
+        Order.Validate(nameof(Order), 1);
+        ThetaFraction.Validate(nameof(ThetaFraction), 1e-6, 1e6);
+        MemoryD.Validate(nameof(MemoryD), 1);
+        HiddenUnits.Validate(nameof(HiddenUnits), 1);
+        LearningRate.Validate(nameof(LearningRate), 1e-9, 10);
+        Dropout.Validate(nameof(Dropout), 0, 0.95);
+        Epochs.Validate(nameof(Epochs), 1);
+        if (Cells is null || Cells.Count == 0 || Cells.Any(c => !Enum.IsDefined(c)))
+        {
+            throw new ArgumentException("LmuSearchSpace.Cells must hold at least one declared HiddenCell.", nameof(Cells));
+        }
+    }
+
+    /// <summary>One configuration; the draws happen in a fixed order so a seed fixes the whole sequence.</summary>
+    internal LmuTrialConfiguration Sample(Random rng, int sequenceLength) => new(
+        Order.Sample(rng),
+        Math.Max(1e-3, Math.Round(ThetaFraction.Sample(rng) * sequenceLength, 3)),
+        MemoryD.Sample(rng),
+        HiddenUnits.Sample(rng),
+        Cells[rng.Next(Cells.Count)],
+        LearningRate.Sample(rng),
+        Dropout.Sample(rng),
+        Epochs.Sample(rng));
+}

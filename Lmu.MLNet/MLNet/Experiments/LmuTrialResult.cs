@@ -1,0 +1,26 @@
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>How a trial ended.</summary>
+public enum LmuTrialStatus
+{
+    /// <summary>Trained and evaluated.</summary>
+    Completed = 0,
+
+    /// <summary>Threw (invalid configuration, divergence...); see <see cref="LmuTrialResult.Error"/>. The experiment went on.</summary>
+    Failed = 1,
+
+    /// <summary>Stopped because the experiment's time budget ran out.</summary>
+    StoppedByBudget = 2,
+}
+
+/// <summary>One trial: a configuration trained for one successive-halving rung.</summary>
+/// <param name="TrialId">0-based, in the order trials started.</param>
+/// <param name="Configuration">The sampled configuration.</param>
+/// <param name="Rung">Successive-halving rung (0 = fewest epochs).</param>
+/// <param name="EpochsTrained">Epochs this trial trained for.</param>
+/// <param name="Status">How it ended.</param>
+/// <param name="Metric">Validation metric (mean over folds); null unless Completed.</param>
+/// <param name="Duration">Wall time of the trial.</param>
+/// <param name="Error">Exception type and message when Failed.</param>
+public sealed record LmuTrialResult(
+    int TrialId, LmuTrialConfiguration Configuration, int Rung, int EpochsTrained, LmuTrialStatus Status, double? Metric, TimeSpan Duration, string? Error);

@@ -1,0 +1,69 @@
+using Microsoft.ML;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// A fixed (untrained) Legendre memory over a sequence column, giving a <c>Vector&lt;Single&gt;</c> any ML.NET trainer
+/// consumes (see <see cref="LmuFeaturizerOptions"/> for the layouts). Fit reads no rows: it only checks the schema and
+/// writes the memory's fixed linear map as an ONNX graph. Deterministic; saved in the model .zip; no libtorch needed.
+/// </summary>
+public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer>
+{
+    private readonly LmuFeaturizerOptions _options;
+
+    /// <summary>Creates the estimator; the options are validated and copied.</summary>
+    /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
+    public LmuFeaturizerEstimator(LmuFeaturizerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options.Clone();
+    }
+
+    /// <summary>Width of the output for a given sequence length.</summary>
+    public int OutputSize(int sequenceLength) => Spec(sequenceLength).OutputSize;
+
+    /// <inheritdoc />
+    public LmuFeaturizerTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var length = LmuFeaturizerSchema.Check(_options, input.Schema);
+        var spec = Spec(length);
+        var ml = new MLContext();
+        var inputs = _options.LengthColumnName is null ? new[] { spec.InputName } : [spec.InputName, spec.LengthName!];
+        // ONNX value names must be unique, so an in-place output goes through a temporary name and is copied back.
+        var inPlace = _options.OutputColumnName == _options.InputColumnName;
+        IEstimator<ITransformer>? post = inPlace
+            ? ml.Transforms.CopyColumns(_options.OutputColumnName, spec.OutputName).Append(ml.Transforms.DropColumns(spec.OutputName))
+            : null;
+        var chain = OnnxCarrier.Create(ml, LmuFeaturizerGraph.Build(spec), input, inputs, [spec.OutputName], post);
+        return new LmuFeaturizerTransformer(chain, _options.Clone(), length, spec.Theta, spec.OutputSize);
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        LmuFeaturizerSchema.Check(_options, inputSchema);
+        // SchemaShape.Column has no public constructor; CopyColumns of the (fixed-size Vector<Single>) input yields a
+        // column of exactly the output's kind and item type under the output's name.
+        return new MLContext().Transforms.CopyColumns(_options.OutputColumnName, _options.InputColumnName).GetOutputSchema(inputSchema);
+    }
+
+    private LmuFeaturizerGraph.Spec Spec(int length)
+    {
+        var o = _options;
+        var inPlace = o.OutputColumnName == o.InputColumnName;
+        return new LmuFeaturizerGraph.Spec(
+            o.InputColumnName,
+            o.LengthColumnName,
+            inPlace ? o.OutputColumnName + ".lmu" : o.OutputColumnName,
+            length,
+            o.Channels,
+            o.Order,
+            o.Theta ?? length,
+            o.Discretizer,
+            o.Normalization,
+            o.WindowPositions,
+            o.DecodedDelays);
+    }
+}

@@ -1,0 +1,202 @@
+using Lmu.MLNet.Maths;
+using Lmu.MLNet.Onnx;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// The featurizer's ONNX graph, one row per run (no batch axis, as ML.NET's OnnxTransformer feeds it). The memory of
+/// a linear time-invariant system read from a zero state is a fixed linear map of the input,
+/// <c>m_T[k, :] = sum_s u[s, k] H[T-1-s, :]</c> with <c>H[tau] = Ad^tau Bd</c>, so the whole featurizer is one MatMul
+/// of a precomputed kernel with the [T, C] row (plus cheap reshapes), never a step-by-step recurrence.
+/// </summary>
+internal static class LmuFeaturizerGraph
+{
+    /// <summary>Standard deviations below this are treated as 1 (the row is only centred), so constant rows stay finite.</summary>
+    public const float StdFloor = 1e-8f;
+
+    /// <summary>The resolved parameters of one featurizer.</summary>
+    public sealed record Spec(
+        string InputName,
+        string? LengthName,
+        string OutputName,
+        int Steps,
+        int Channels,
+        int Order,
+        double Theta,
+        LmuDiscretizer Discretizer,
+        LmuFeatureNormalization Normalization,
+        IReadOnlyList<int> WindowPositions,
+        IReadOnlyList<double> DecodedDelays)
+    {
+        /// <summary>Memory blocks emitted: the last step, then each window position.</summary>
+        public int Blocks => 1 + WindowPositions.Count;
+
+        /// <summary>Width of the output vector.</summary>
+        public int OutputSize => (Blocks * Order + DecodedDelays.Count) * Channels;
+    }
+
+    /// <summary>
+    /// The float64 kernel, row-major [F, T] with F = Blocks*Order + R: row <c>b*Order + i</c> maps the input to
+    /// coefficient i of the memory after block b's step count; row <c>Blocks*Order + j</c> decodes delay j.
+    /// </summary>
+    public static double[] Kernel(Spec s)
+    {
+        var t = s.Steps;
+        var q = s.Order;
+        var h = DiscreteLegendreSystem.Create(q, s.Theta, s.Discretizer).ImpulseResponse(t);
+        var positions = new[] { t }.Concat(s.WindowPositions).ToArray();
+        var rows = positions.Length * q + s.DecodedDelays.Count;
+        var k = new double[rows * t];
+        for (var b = 0; b < positions.Length; b++)
+        {
+            var p = positions[b];
+            for (var i = 0; i < q; i++)
+            {
+                // Steps at or after p have not been read yet at step p: their weight is 0.
+                for (var step = 0; step < p; step++)
+                {
+                    k[((b * q) + i) * t + step] = h[p - 1 - step, i];
+                }
+            }
+        }
+
+        var decoder = LegendreDecoder.Matrix(q, s.DecodedDelays);
+        for (var j = 0; j < s.DecodedDelays.Count; j++)
+        {
+            for (var step = 0; step < t; step++)
+            {
+                double sum = 0;
+                for (var i = 0; i < q; i++)
+                {
+                    sum += decoder[j, i] * h[t - 1 - step, i];
+                }
+
+                k[((positions.Length * q) + j) * t + step] = sum;
+            }
+        }
+
+        return k;
+    }
+
+    /// <summary>The ONNX model bytes.</summary>
+    public static byte[] Build(Spec s)
+    {
+        var g = new OnnxGraphBuilder("lmu_featurize");
+        var t = s.Steps;
+        var c = s.Channels;
+        g.Input(s.InputName, OnnxElementType.Float, (long)t * c);
+        var x = g.Op("Reshape", [s.InputName, g.Int64s("shape", t, c)]);
+        string? mask = null;
+        string? count = null;
+        if (s.LengthName is not null)
+        {
+            // ML.NET feeds a scalar column as a [1, 1] tensor.
+            g.Input(s.LengthName, OnnxElementType.Float, 1L, 1L);
+            (x, mask, count) = RightAlign(g, x, g.Op("Reshape", [s.LengthName, g.Int64s("shape", 1)]), t);
+        }
+
+        x = Normalize(g, x, s.Normalization, mask, count, t, c);
+
+        var kernel = Kernel(s);
+        var memoryRows = s.Blocks * s.Order;
+        var pieces = new List<string>();
+        // [Blocks*q, T] x [T, C] -> [Blocks*q, C]; reorder to [Blocks, C, q] so each block is channel-major (k*q + i).
+        var memory = g.Op("MatMul", [g.Floats("K_memory", ToFloats(kernel, 0, memoryRows * t), memoryRows, t), x]);
+        memory = g.Op("Reshape", [memory, g.Int64s("shape", s.Blocks, s.Order, c)]);
+        memory = g.Op("Transpose", [memory], OnnxAttribute.Ints("perm", 0, 2, 1));
+        pieces.Add(g.Op("Reshape", [memory, g.Int64s("shape", (long)memoryRows * c)]));
+        var r = s.DecodedDelays.Count;
+        if (r > 0)
+        {
+            var decoded = g.Op("MatMul", [g.Floats("K_decode", ToFloats(kernel, memoryRows * t, r * t), r, t), x]);
+            decoded = g.Op("Transpose", [decoded], OnnxAttribute.Ints("perm", 1, 0));
+            pieces.Add(g.Op("Reshape", [decoded, g.Int64s("shape", (long)r * c)]));
+        }
+
+        var output = pieces.Count == 1 ? pieces[0] : g.Op("Concat", pieces, OnnxAttribute.Int("axis", 0));
+        g.Add("Identity", [output], [s.OutputName], []);
+        g.Output(s.OutputName, OnnxElementType.Float, (long)s.OutputSize);
+        return OnnxModelWriter.Write(g.Graph);
+    }
+
+    /// <summary>
+    /// Moves the row's first n steps to the end (step s reads input step s - (T - n)) and zeroes the steps before them,
+    /// so the memory after T steps is the memory of the n real steps. Returns the aligned [T, C] row, the [T, 1] mask
+    /// of valid steps and the float count n (as [1]).
+    /// </summary>
+    private static (string X, string Mask, string Count) RightAlign(OnnxGraphBuilder g, string x, string length, int t)
+    {
+        var n = g.Op("Cast", [length], OnnxAttribute.Int("to", (long)OnnxElementType.Int64));
+        n = g.Op("Min", [g.Op("Max", [n, g.Int64s("zero", 0)]), g.Int64s("steps", t)]);
+        var steps = g.Int64s("range", Enumerable.Range(0, t).Select(i => (long)i).ToArray());
+        var source = g.Op("Add", [steps, g.Op("Sub", [n, g.Int64s("steps", t)])]);
+        var valid = g.Op("GreaterOrEqual", [source, g.Int64s("zero", 0)]);
+        var mask = g.Op("Cast", [valid], OnnxAttribute.Int("to", (long)OnnxElementType.Float));
+        mask = g.Op("Unsqueeze", [mask, g.Int64s("axes", 1)]);
+        var gathered = g.Op("Gather", [x, g.Op("Max", [source, g.Int64s("zero", 0)])], OnnxAttribute.Int("axis", 0));
+        var count = g.Op("Cast", [n], OnnxAttribute.Int("to", (long)OnnxElementType.Float));
+        return (g.Op("Mul", [gathered, mask]), mask, count);
+    }
+
+    private static string Normalize(OnnxGraphBuilder g, string x, LmuFeatureNormalization kind, string? mask, string? count, int steps, int channels)
+    {
+        if (kind == LmuFeatureNormalization.None)
+        {
+            return x;
+        }
+
+        // Sums are MatMuls with constant ones, not ReduceMean/ReduceSum: ONNX Runtime's reductions gave results that
+        // differed in the last bit between runs of the same row (buffer-alignment-dependent vectorisation), and a
+        // saved model must score exactly as the fitted one.
+        var perRow = kind == LmuFeatureNormalization.ZScorePerRow;
+        var onesSteps = g.Floats("ones_steps", Enumerable.Repeat(1f, steps).ToArray(), 1, steps);
+        // Only the per-row form sums over channels (an unused initializer makes ONNX Runtime print a warning).
+        var onesChannels = perRow ? g.Floats("ones_channels", Enumerable.Repeat(1f, channels).ToArray(), channels, 1) : null;
+        string Sum(string v)
+        {
+            var s = g.Op("MatMul", [onesSteps, v]);              // [1, C]
+            return onesChannels is not null ? g.Op("MatMul", [s, onesChannels]) : s; // [1, 1] or [1, C]
+        }
+
+        // Without a length every step is valid; with one, only the n valid steps count and the divisor is floored at 1
+        // so an empty row gives zeros, not NaN.
+        string divisor;
+        if (mask is null)
+        {
+            divisor = g.Floats("count", [perRow ? (float)steps * channels : steps], 1);
+        }
+        else
+        {
+            var values = perRow ? g.Op("Mul", [count!, g.Floats("channels", [channels], 1)]) : count!;
+            divisor = g.Op("Max", [values, g.Floats("one", [1f], 1)]);
+        }
+
+        var mean = g.Op("Div", [Sum(x), divisor]);
+        var centred = g.Op("Sub", [x, mean]);
+        if (mask is not null)
+        {
+            centred = g.Op("Mul", [centred, mask]);
+        }
+
+        var variance = g.Op("Div", [Sum(g.Op("Mul", [centred, centred])), divisor]);
+        return g.Op("Div", [centred, Std(g, variance)]);
+    }
+
+    private static string Std(OnnxGraphBuilder g, string variance)
+    {
+        var std = g.Op("Sqrt", [variance]);
+        var small = g.Op("Less", [std, g.Floats("floor", [StdFloor], 1)]);
+        return g.Op("Where", [small, g.Floats("one", [1f], 1), std]);
+    }
+
+    private static float[] ToFloats(double[] values, int from, int count)
+    {
+        var f = new float[count];
+        for (var i = 0; i < count; i++)
+        {
+            f[i] = (float)values[from + i];
+        }
+
+        return f;
+    }
+}

@@ -1,0 +1,65 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// The fitted <see cref="LmuFeaturizerEstimator"/>: a chain of ML.NET's own transformers (an OnnxTransformer scoring
+/// the memory graph), so <c>mlContext.Model.Save</c> writes it into the .zip and <c>Model.Load</c> gives it back as a
+/// <c>TransformerChain&lt;ITransformer&gt;</c> that scores identically and needs no libtorch.
+/// </summary>
+public sealed class LmuFeaturizerTransformer : ITransformer, IDisposable
+{
+    private readonly TransformerChain<ITransformer> _inner;
+
+    internal LmuFeaturizerTransformer(TransformerChain<ITransformer> inner, LmuFeaturizerOptions options, int sequenceLength, double theta, int outputSize)
+    {
+        _inner = inner;
+        Options = options;
+        SequenceLength = sequenceLength;
+        Theta = theta;
+        OutputSize = outputSize;
+    }
+
+    /// <summary>The options it was made with (a private copy; SequenceLength and Theta may be null there, see the resolved values).</summary>
+    public LmuFeaturizerOptions Options { get; }
+
+    /// <summary>Steps per row, as resolved at Fit.</summary>
+    public int SequenceLength { get; }
+
+    /// <summary>Window of the memory in steps, as resolved at Fit.</summary>
+    public double Theta { get; }
+
+    /// <summary>Width of the output vector.</summary>
+    public int OutputSize { get; }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => ((ITransformer)_inner).IsRowToRowMapper;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        LmuFeaturizerSchema.Check(Options, inputSchema, SequenceLength);
+        return _inner.GetOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        LmuFeaturizerSchema.Check(Options, inputSchema, SequenceLength);
+        return ((ITransformer)_inner).GetRowToRowMapper(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        LmuFeaturizerSchema.Check(Options, input.Schema, SequenceLength);
+        return _inner.Transform(input);
+    }
+
+    /// <summary>Saves ML.NET's own chain, so loading never needs this type.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_inner).Save(ctx);
+
+    /// <summary>Releases the ONNX session.</summary>
+    public void Dispose() => _inner.Dispose();
+}
