@@ -42,7 +42,9 @@ internal static class OnnxCarrier
         try
         {
             File.WriteAllBytes(path, onnxModel);
-            IEstimator<ITransformer> estimator = ml.Transforms.ApplyOnnxModel(outputColumns.ToArray(), inputColumns.ToArray(), path);
+            // An explicit chain, so that the fitted (and reloaded) model is a TransformerChain even with no post-processing.
+            IEstimator<ITransformer> estimator = new EstimatorChain<ITransformer>()
+                .Append(ml.Transforms.ApplyOnnxModel(outputColumns.ToArray(), inputColumns.ToArray(), path));
             if (postProcessing is not null)
             {
                 estimator = estimator.Append(postProcessing);

@@ -68,7 +68,7 @@ internal static class BinaryArrays
         var left = r.BaseStream.CanSeek ? r.BaseStream.Length - r.BaseStream.Position : long.MaxValue;
         if (n < -1 || n > left / 4)
         {
-            throw new InvalidDataException($"Corrupt checkpoint: an array length of {n} at byte {r.BaseStream.Position - 4}.");
+            throw new InvalidDataException($"The checkpoint is truncated or corrupt: an array length of {n} at byte {r.BaseStream.Position - 4}.");
         }
 
         return n;
