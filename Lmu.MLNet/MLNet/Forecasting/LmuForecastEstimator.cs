@@ -46,6 +46,8 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         var valid = validRefs.Count > 0 ? new ForecastWindowSet(series, validRefs, t, h, o.Scaling, loc, scale) : null;
         var seed = o.Training.Seed ?? 1;
 
+        // Seeded before the network exists, so that its initial weights are reproducible too.
+        torch.manual_seed(seed);
         using var network = new LmuNetwork(networkOptions);
         var result = LmuTrainer.Train(
             network, train.Batches(o.Training.BatchSize, true, seed), valid?.Batches(o.Training.BatchSize, false, seed),
