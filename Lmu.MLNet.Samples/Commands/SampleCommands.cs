@@ -8,6 +8,7 @@ internal static class SampleCommands
     public static IEnumerable<Command> All()
     {
         yield return BenchCommand.Create();
+        yield return MackeyGlassCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command).</summary>
