@@ -9,6 +9,8 @@ internal static class SampleCommands
     {
         yield return BenchCommand.Create();
         yield return MackeyGlassCommand.Create();
+        yield return BikeSharingCommand.Create();
+        yield return M4HourlyCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command).</summary>
