@@ -16,19 +16,22 @@ internal static class BikeSharingCommand
 {
     public static Command Create()
     {
-        var settings = ForecastSampleSettings.Create(epochs: 60, batchSize: 16, learningRate: 3e-3);
+        var settings = ForecastSampleSettings.Create(epochs: 20, batchSize: 16, learningRate: 3e-3);
         var window = new Option<int>("--window") { Description = "Input window in days.", DefaultValueFactory = _ => 30 };
         var noDayOfWeek = new Option<bool>("--no-day-of-week") { Description = "Drop the day-of-week covariate." };
+        var units = new Option<int>("--units") { Description = "Dense hidden units.", DefaultValueFactory = _ => 64 };
+        var order = new Option<int>("--order") { Description = "Legendre order per memory channel.", DefaultValueFactory = _ => 32 };
+        var patience = new Option<int>("--patience") { Description = "Early-stopping patience on the last 10% of 2011 (0 = off).", DefaultValueFactory = _ => 0 };
         var cmd = new Command("bike-sharing", "ML.NET SSA tutorial protocol on daily bike rentals: MAE and RMSE on 2012 against SSA's 726.4 / 987.7.")
         {
-            window, noDayOfWeek,
+            window, noDayOfWeek, units, order, patience,
         };
         settings.AddTo(cmd);
-        cmd.SetAction(r => Run(r, settings, r.GetValue(window), !r.GetValue(noDayOfWeek)));
+        cmd.SetAction(r => Run(r, settings, r.GetValue(window), !r.GetValue(noDayOfWeek), r.GetValue(units), r.GetValue(order), r.GetValue(patience)));
         return cmd;
     }
 
-    private static int Run(ParseResult r, ForecastSampleSettings settings, int window, bool dayOfWeek)
+    private static int Run(ParseResult r, ForecastSampleSettings settings, int window, bool dayOfWeek, int units, int order, int patience)
     {
         const int Horizon = 7;
         torch.set_num_threads(r.GetValue(settings.Threads));
@@ -46,10 +49,15 @@ internal static class BikeSharingCommand
             SeriesColumnName = nameof(SeriesRow.Value), WindowSize = window, Horizon = Horizon,
             CovariateColumnNames = dayOfWeek ? [nameof(SeriesRow.DayOfWeek)] : [],
             Scaling = LmuForecastScaling.PerWindow, LowerBoundColumnName = "Lower", UpperBoundColumnName = "Upper",
-            Training = settings.Training(r), ValidationFraction = 0.1, Progress = ForecastSampleSettings.Printer(),
+            Layer = new Modules.LmuLayerOptions
+            {
+                MemoryD = 4, Order = order, Theta = window, HiddenCell = Modules.HiddenCell.Dense, HiddenUnits = units,
+                HiddenActivation = Modules.LmuActivation.Tanh, InputToHidden = true,
+            },
+            Training = settings.Training(r, patience), ValidationFraction = 0.1, Progress = ForecastSampleSettings.Printer(),
         };
         Console.WriteLine($"Bike sharing: train {train.Length} days of 2011, window {window}, horizon {Horizon}, covariates [{string.Join(", ", options.CovariateColumnNames)}], " +
-                          $"per-window scaling, default layer (4 x order 32, Dense 64), {options.Training.Epochs} epochs, batch {options.Training.BatchSize}, lr {options.Training.LearningRate}, torch threads {torch.get_num_threads()}");
+                          $"per-window scaling, MSE loss, 4 x order {order}, Dense {units}, patience {patience}, {options.Training.Epochs} epochs, batch {options.Training.BatchSize}, lr {options.Training.LearningRate}, torch threads {torch.get_num_threads()}");
         var clock = Stopwatch.StartNew();
         using var model = ml.Forecasting.ForecastByLmu(options).Fit(ml.Data.LoadFromEnumerable(train));
         Console.WriteLine($"Trained {model.ParameterCount} parameters in {clock.Elapsed.TotalSeconds:F1} s");
