@@ -12,6 +12,9 @@ internal static class SampleCommands
         yield return PsMnistCommand.Create();
         yield return BenchLatencyCommand.Create();
         yield return UcrCommand.Create();
+        yield return MackeyGlassCommand.Create();
+        yield return BikeSharingCommand.Create();
+        yield return M4HourlyCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command).</summary>

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using Lmu.MLNet.Training;
+
+namespace Lmu.MLNet.Samples.Forecasting;
+
+/// <summary>Options every forecasting sample shares (training settings and torch threads).</summary>
+internal sealed class ForecastSampleSettings
+{
+    public required Option<int> Epochs { get; init; }
+    public required Option<int> BatchSize { get; init; }
+    public required Option<double> LearningRate { get; init; }
+    public required Option<int> Threads { get; init; }
+    public required Option<int> Seed { get; init; }
+
+    public static ForecastSampleSettings Create(int epochs, int batchSize, double learningRate) => new()
+    {
+        Epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => epochs },
+        BatchSize = new Option<int>("--batch-size") { Description = "Windows per gradient step.", DefaultValueFactory = _ => batchSize },
+        LearningRate = new Option<double>("--learning-rate") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => learningRate },
+        Threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 },
+        Seed = new Option<int>("--seed") { Description = "Seed for weights, shuffling and generated data.", DefaultValueFactory = _ => 1 },
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Epochs);
+        command.Options.Add(BatchSize);
+        command.Options.Add(LearningRate);
+        command.Options.Add(Threads);
+        command.Options.Add(Seed);
+    }
+
+    public LmuTrainingOptions Training(ParseResult r, int patience = 0) => new()
+    {
+        Epochs = r.GetValue(Epochs), BatchSize = r.GetValue(BatchSize), LearningRate = r.GetValue(LearningRate),
+        Seed = r.GetValue(Seed), EarlyStoppingPatience = patience,
+    };
+
+    /// <summary>Prints each epoch on one line.</summary>
+    public static IProgress<LmuEpochReport> Printer() => new SyncProgress(e =>
+        Console.WriteLine($"  epoch {e.Epoch}/{e.Epochs}: train loss {e.TrainLoss:F5}, validation loss {e.ValidationLoss:F5}, {e.Elapsed.TotalSeconds:F1} s"));
+
+    /// <summary>shared/data/forecasting/relative above the working directory or the binaries, or a clear error.</summary>
+    public static string Data(string relative)
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "shared", "data", "forecasting", relative);
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        throw new FileNotFoundException($"shared/data/forecasting/{relative} was not found above the working directory; the shared folder must sit beside the repository.");
+    }
+
+    // Progress<T> posts to the thread pool; printing in order needs a synchronous one.
+    private sealed class SyncProgress(Action<LmuEpochReport> action) : IProgress<LmuEpochReport>
+    {
+        public void Report(LmuEpochReport value) => action(value);
+    }
+}

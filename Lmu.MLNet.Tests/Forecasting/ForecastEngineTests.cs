@@ -1,0 +1,167 @@
+using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Tests.Onnx;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Tests.Forecasting;
+
+/// <summary>The streaming engine against the float64 window forward, the test oracle and the ONNX graph; checkpoints.</summary>
+[TestClass]
+public sealed class ForecastEngineTests
+{
+    public static IEnumerable<object[]> Cases() =>
+    [
+        [HiddenCell.Dense, 0, LmuForecastScaling.Global],
+        [HiddenCell.Dense, 2, LmuForecastScaling.PerWindow],
+        [HiddenCell.None, 1, LmuForecastScaling.PerWindow],
+        [HiddenCell.SimpleRnn, 1, LmuForecastScaling.Global],
+        [HiddenCell.Lstm, 2, LmuForecastScaling.PerWindow],
+        [HiddenCell.Gru, 0, LmuForecastScaling.PerWindow],
+    ];
+
+    [TestMethod]
+    [DynamicData(nameof(Cases))]
+    public void EngineMatchesTheWindowForwardAtEveryStep(HiddenCell cell, int covariates, LmuForecastScaling scaling)
+    {
+        var model = ForecastTestModels.Create(cell, covariates, scaling);
+        var (values, covs) = ForecastTestModels.Series(200, covariates);
+        var engine = new LmuForecastEngine(model);
+        Assert.AreEqual(cell is HiddenCell.None or HiddenCell.Dense, engine.SlidesState);
+        for (var t = 0; t < values.Length; t++)
+        {
+            var f = engine.Observe(values[t], covs.Select(c => c[t]).ToArray());
+            if (t < model.WindowSize - 1)
+            {
+                Assert.IsNull(f, $"step {t}: no forecast before a full window");
+                continue;
+            }
+
+            var x = ForecastTestModels.ScaledWindow(model, values, covs, t, out var a0, out var b0);
+            var y = LmuWindowForward.Run(model.Network, x);
+            for (var h = 0; h < model.Horizon; h++)
+            {
+                // The sliding form sums the same terms in another order (F_t - Ad^T F_{t-T}); float64 rounding over
+                // hundreds of steps of values ~100 stays far below 1e-6 relative, then the output is rounded to float32.
+                Assert.AreEqual((float)(a0 + b0 * y[h]), f!.Forecast[h], 2e-5 * Math.Abs(a0 + b0 * y[h]) + 1e-5, $"step {t} h {h}");
+                Assert.AreEqual((float)(a0 + b0 * (y[h] + model.LowerOffsets![h])), f.LowerBound![h], 2e-5 * Math.Abs(a0) + 1e-4);
+                Assert.AreEqual((float)(a0 + b0 * (y[h] + model.UpperOffsets![h])), f.UpperBound![h], 2e-5 * Math.Abs(a0) + 1e-4);
+            }
+        }
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Cases))]
+    public void WindowForwardMatchesTheTestOracle(HiddenCell cell, int covariates, LmuForecastScaling scaling)
+    {
+        var model = ForecastTestModels.Create(cell, covariates, scaling);
+        var (values, covs) = ForecastTestModels.Series(40, covariates);
+        var x = ForecastTestModels.ScaledWindow(model, values, covs, 30, out _, out _);
+        var ours = LmuWindowForward.Run(model.Network, x);
+        var oracle = LmuReferenceModel.Forward(model.Network, x.Select(v => (float)v).ToArray()).Output;
+        // The oracle reads float32 inputs; rounding x to float32 moves outputs by ~1e-7 relative.
+        LmuOnnxOracleTests.AssertClose(oracle, ours.Select(v => (float)v).ToArray(), 1e-5, cell.ToString());
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Cases))]
+    public void EngineMatchesTheSavedOnnxModel(HiddenCell cell, int covariates, LmuForecastScaling scaling)
+    {
+        var model = ForecastTestModels.Create(cell, covariates, scaling);
+        var (values, covs) = ForecastTestModels.Series(60, covariates);
+        var ml = new MLContext(1);
+        using var chain = LmuForecastEstimator.CreateChain(ml, model);
+        var windows = LmuForecastWindows.FromSeries(
+            SeriesView.Create(ml, values, covs), "Value", model.WindowSize, 1, model.CovariateColumns);
+        var scored = chain.Transform(windows);
+        var forecasts = scored.GetColumn<float[]>("Forecast").ToArray();
+        var lower = scored.GetColumn<float[]>("Lower").ToArray();
+        var engine = new LmuForecastEngine(model);
+        var row = 0;
+        for (var t = 0; t < values.Length - 1; t++)
+        {
+            var f = engine.Observe(values[t], covs.Select(c => c[t]).ToArray());
+            if (f is null)
+            {
+                continue;
+            }
+
+            for (var h = 0; h < model.Horizon; h++)
+            {
+                // float32 graph vs float64 engine: inputs ~100 scaled by ~20, a few float32 roundings per term.
+                Assert.AreEqual(f.Forecast[h], forecasts[row][h], 1e-3, $"row {row} h {h}");
+                Assert.AreEqual(f.LowerBound![h], lower[row][h], 1e-3, $"row {row} h {h} lower");
+            }
+
+            row++;
+        }
+
+        Assert.AreEqual(forecasts.Length, row);
+    }
+
+    [TestMethod]
+    public void CheckPointResumesWithIdenticalForecasts()
+    {
+        foreach (var cell in new[] { HiddenCell.Dense, HiddenCell.Lstm })
+        {
+            var model = ForecastTestModels.Create(cell, 1, LmuForecastScaling.PerWindow);
+            var (values, covs) = ForecastTestModels.Series(120, 1);
+            var engine = new LmuForecastEngine(model);
+            for (var t = 0; t < 50; t++)
+            {
+                engine.Observe(values[t], covs[0][t]);
+            }
+
+            var path = Path.Combine(Path.GetTempPath(), $"lmu-engine-{Guid.NewGuid():N}.bin");
+            try
+            {
+                engine.CheckPoint(path);
+                var resumed = LmuForecastEngine.Load(path);
+                Assert.AreEqual(50, resumed.ObservationCount);
+                CollectionAssert.AreEqual(engine.Current!.Forecast, resumed.Current!.Forecast);
+                for (var t = 50; t < values.Length; t++)
+                {
+                    var a = engine.Observe(values[t], covs[0][t])!;
+                    var b = resumed.Observe(values[t], covs[0][t])!;
+                    // Bit-identical: the checkpoint stores every double of the state exactly.
+                    CollectionAssert.AreEqual(a.Forecast, b.Forecast, $"{cell} step {t}");
+                    CollectionAssert.AreEqual(a.UpperBound, b.UpperBound, $"{cell} step {t}");
+                }
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+    }
+
+    [TestMethod]
+    public void BadObservationsAndCheckpointsAreNamed()
+    {
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.Global);
+        var engine = new LmuForecastEngine(model);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => engine.Observe(float.NaN, 1f));
+        StringAssert.Contains(e.Message, "NaN");
+        e = Assert.ThrowsExactly<ArgumentException>(() => engine.Observe(1f));
+        StringAssert.Contains(e.Message, "0 covariate value(s) given; the model was trained with 1 (Cov0)");
+        e = Assert.ThrowsExactly<ArgumentException>(() => engine.Observe(1f, float.PositiveInfinity));
+        StringAssert.Contains(e.Message, "covariate 'Cov0'");
+        Assert.AreEqual(0, engine.ObservationCount, "rejected observations must not change the state");
+
+        var path = Path.Combine(Path.GetTempPath(), $"lmu-engine-{Guid.NewGuid():N}.bin");
+        try
+        {
+            File.WriteAllText(path, "not a checkpoint");
+            Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastEngine.Load(path));
+            engine.CheckPoint(path);
+            var bytes = File.ReadAllBytes(path);
+            File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+            var t = Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastEngine.Load(path));
+            StringAssert.Contains(t.Message, "truncated");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Tests.Onnx;
+
+namespace Lmu.MLNet.Tests.Forecasting;
+
+/// <summary>Hand-made forecast models with random weights (no training), and a test series.</summary>
+internal static class ForecastTestModels
+{
+    public const int Window = 12;
+    public const int Horizon = 3;
+
+    public static LmuForecastModel Create(HiddenCell cell, int covariates, LmuForecastScaling scaling, bool bounds = true, int seed = 7, bool encoder = true)
+    {
+        var rng = new Random(seed);
+        float[] R(int n, double s = 0.4) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * s)).ToArray();
+        int c = 1 + covariates, d = encoder ? 3 : c, q = 5, units = 6;
+        var (ad, bd) = SpecSystem.Create(q, Window * 0.8, zoh: true);
+        var gates = cell switch { HiddenCell.Lstm => 4, HiddenCell.Gru => 3, _ => 1 };
+        var zWidth = d * q + c;
+        var layer = new LmuLayerSpec
+        {
+            InputSize = c, MemoryD = d, Order = q, Ad = ad, Bd = bd,
+            Ex = encoder ? R(c * d) : null, Bu = R(d, 0.2),
+            Eh = cell is HiddenCell.SimpleRnn ? R(units * d, 0.2) : null,
+            InputToHidden = true, Hidden = cell, Units = cell == HiddenCell.None ? 0 : units,
+            HiddenInput = cell == HiddenCell.None ? null : new DenseSpec { In = zWidth, Out = gates * units, W = R(zWidth * gates * units), B = R(gates * units, 0.1), Activation = LmuActivation.Tanh },
+            HiddenRecurrent = cell is HiddenCell.None or HiddenCell.Dense ? null : new DenseSpec { In = units, Out = gates * units, W = R(units * gates * units), B = R(gates * units, 0.1) },
+        };
+        var width = cell == HiddenCell.None ? zWidth : units;
+        var spec = new LmuNetworkSpec
+        {
+            SequenceLength = Window,
+            Layer = layer,
+            Head = [new DenseSpec { In = width, Out = 5, W = R(width * 5), B = R(5, 0.1), Activation = LmuActivation.Relu },
+                    new DenseSpec { In = 5, Out = Horizon, W = R(5 * Horizon), B = R(Horizon, 0.1) }],
+        };
+        return new LmuForecastModel
+        {
+            Network = spec, WindowSize = Window, Horizon = Horizon, WindowColumn = "Window",
+            CovariateColumns = Enumerable.Range(0, covariates).Select(i => $"Cov{i}").ToArray(),
+            ForecastColumn = "Forecast", LowerBoundColumn = bounds ? "Lower" : null, UpperBoundColumn = bounds ? "Upper" : null,
+            Scaling = scaling,
+            Location = Enumerable.Range(0, c).Select(i => 100.0 + 3 * i).ToArray(),
+            Scale = Enumerable.Range(0, c).Select(i => 20.0 + i).ToArray(),
+            ConfidenceLevel = 0.9,
+            LowerOffsets = bounds ? [-0.5, -0.7, -0.9] : null,
+            UpperOffsets = bounds ? [0.4, 0.6, 0.8] : null,
+        };
+    }
+
+    /// <summary>A seasonal series with a level around 100 and covariates, float values as the engine receives them.</summary>
+    public static (float[] Values, float[][] Covariates) Series(int n, int covariates, int seed = 3)
+    {
+        var rng = new Random(seed);
+        var values = Enumerable.Range(0, n).Select(t => (float)(100 + 30 * Math.Sin(t * 0.4) + 0.2 * t + rng.NextDouble() * 5)).ToArray();
+        var covs = Enumerable.Range(0, covariates)
+            .Select(k => Enumerable.Range(0, n).Select(t => (float)((t + k) % 7)).ToArray()).ToArray();
+        return (values, covs);
+    }
+
+    /// <summary>Scaled window of raw values ending at <paramref name="end"/>, time-major, as the model defines it.</summary>
+    public static double[] ScaledWindow(LmuForecastModel m, float[] values, float[][] covs, int end, out double a0, out double b0)
+    {
+        var start = end - m.WindowSize + 1;
+        var target = values.Skip(start).Take(m.WindowSize).Select(v => (double)v).ToArray();
+        (a0, b0) = m.TargetScaling(target);
+        var c = m.Channels;
+        var x = new double[m.WindowSize * c];
+        for (var t = 0; t < m.WindowSize; t++)
+        {
+            x[t * c] = (target[t] - a0) / b0;
+            for (var k = 1; k < c; k++)
+            {
+                x[t * c + k] = (covs[k - 1][start + t] - m.Location[k]) / m.Scale[k];
+            }
+        }
+
+        return x;
+    }
+}

@@ -1,0 +1,68 @@
+using Lmu.MLNet.MLNet.Forecasting;
+
+namespace Lmu.MLNet.Tests.Forecasting;
+
+[TestClass]
+public sealed class M4Naive2Tests
+{
+    [TestMethod]
+    public void NonSeasonalSeriesGetsTheLastValue()
+    {
+        // A straight line has a large lag-m autocorrelation but also large lower lags; with m = 4 and n = 12 the bound
+        // is not exceeded, so this must fall back to the plain naive forecast. Too short (< 3m) series too.
+        double[] line = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        CollectionAssert.AreEqual(new[] { 12.0, 12.0, 12.0 }, M4Naive2.Forecast(line, 3, 4));
+        CollectionAssert.AreEqual(new[] { 7.0, 7.0 }, M4Naive2.Forecast([1, 9, 7], 2, 2));
+    }
+
+    [TestMethod]
+    public void SeasonalIndicesMatchHandComputedDecomposition()
+    {
+        // m = 2, x = 1 3 1 3 1 3: the 2x2 centred average is 2 everywhere it exists (t = 1..4), ratios 0.5 and 1.5.
+        var idx = M4Naive2.SeasonalIndices([1, 3, 1, 3, 1, 3], 2);
+        Assert.AreEqual(0.5, idx[0], 1e-12);
+        Assert.AreEqual(1.5, idx[1], 1e-12);
+        // Odd m = 3, x = 2 4 6 repeated: moving average 4, ratios 0.5, 1, 1.5.
+        var odd = M4Naive2.SeasonalIndices([2, 4, 6, 2, 4, 6, 2, 4, 6], 3);
+        CollectionAssert.AreEqual(new[] { 0.5, 1.0, 1.5 }, odd.Select(v => Math.Round(v, 12)).ToArray());
+    }
+
+    [TestMethod]
+    public void SeasonalSeriesIsReseasonalised()
+    {
+        // A pure cycle 10, 20, 30, 40 (m = 4) repeated 10 times: r_4 = 1 passes the test (n = 40 >= 3m, lag.max 16).
+        var x = Enumerable.Range(0, 40).Select(t => 10.0 * (t % 4 + 1)).ToArray();
+        Assert.IsTrue(M4Naive2.IsSeasonal(x, 4));
+        var f = M4Naive2.Forecast(x, 6, 4);
+        // Deseasonalised series is constant, so the forecast repeats the cycle from where it stopped.
+        var expected = new[] { 10.0, 20, 30, 40, 10, 20 };
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.AreEqual(expected[i], f[i], 1e-9, $"step {i}");
+        }
+    }
+
+    [TestMethod]
+    public void SeasonalityNeedsTheLagWithinRsDefaultAcfLags()
+    {
+        // n = 72 = 3 x 24, but R's acf stops at floor(10 log10 72) = 18 < 24, so M4 treats it as non-seasonal.
+        var x = Enumerable.Range(0, 72).Select(t => 1.0 + (t % 24)).ToArray();
+        Assert.IsFalse(M4Naive2.IsSeasonal(x, 24));
+        // n = 480: lag.max = floor(10 log10 480) = 26 >= 24 (n = 240 would still give 23).
+        var y = Enumerable.Range(0, 480).Select(t => 1.0 + (t % 24)).ToArray();
+        Assert.IsTrue(M4Naive2.IsSeasonal(y, 24));
+    }
+
+    [TestMethod]
+    public void Naive2OnM4HourlyReproducesThePublishedScores()
+    {
+        var train = SharedForecastData.ReadM4(SharedForecastData.Require(Path.Combine("m4_hourly", "Hourly-train.csv")));
+        var test = SharedForecastData.ReadM4(SharedForecastData.Require(Path.Combine("m4_hourly", "Hourly-test.csv")));
+        Assert.HasCount(414, train);
+        var outcomes = train.Select((x, i) => new ForecastOutcome(test[i], M4Naive2.Forecast(x, 48, 24), x));
+        var m = ForecastEvaluator.Evaluate(outcomes, seasonality: 24);
+        // Published (3 decimals): sMAPE 18.383, MASE 2.395; a tolerance of half the last digit proves exactness.
+        Assert.AreEqual(18.383, m.SymmetricMape, 0.0005);
+        Assert.AreEqual(2.395, m.MeanAbsoluteScaledError!.Value, 0.0005);
+    }
+}

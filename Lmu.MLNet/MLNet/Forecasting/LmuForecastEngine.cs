@@ -1,0 +1,386 @@
+using Lmu.MLNet.Modules;
+
+namespace Lmu.MLNet.MLNet.Forecasting;
+
+/// <summary>
+/// Streaming forecaster (the counterpart of ML.NET's TimeSeriesPredictionEngine): feed observations one at a time
+/// and get the next-horizon forecast after each, without re-reading history; <see cref="CheckPoint"/> saves the
+/// model and the state to a file that <see cref="Load"/> resumes, in any process, with identical forecasts.
+/// Managed float64 arithmetic, no libtorch and no ONNX Runtime. Not thread-safe (one engine per stream).
+/// </summary>
+/// <remarks>
+/// The engine reproduces the batch model exactly (up to float32 rounding of the ONNX graph): each forecast is that of
+/// the window of the last <see cref="WindowSize"/> observations. For the default forecaster layer (memory without
+/// recurrent input, hidden cell None or Dense) the window's Legendre memory is slid in O(C q^2) per step: with F_t
+/// the memory of the whole stream of a raw channel, the memory of the last T steps is F_t - Ad^T F_{t-T}, because the
+/// memory is linear and time-invariant (F_t = sum_j Ad^j Bd x_{t-j}); the scaling is applied after the memory, which
+/// linearity allows (m = (R - a S) / b, S the memory of a constant 1). Layers with a recurrent hidden cell or
+/// hidden/memory-to-memory encoders have no such identity, so the engine re-runs the window (O(T) cell steps per
+/// observation). Window statistics for per-window scaling cost O(T) per step.
+/// </remarks>
+public sealed class LmuForecastEngine
+{
+    private const string Magic = "LMU-FORECAST-ENGINE";
+    private const int FormatVersion = 1;
+
+    private readonly LmuForecastModel _model;
+    private readonly int _t;
+    private readonly int _c;
+    private readonly int _q;
+    private readonly bool _sliding;
+    private readonly double[] _raw;        // ring [T, C] of raw observations
+    private readonly double[] _fullRing;   // ring [T, C*q] of whole-stream memories F (sliding form only)
+    private readonly double[] _full;       // F_t [C*q]
+    private readonly double[] _window;     // R_c = F_t - Ad^T F_{t-T}: memory of the last T raw values [C*q]
+    private readonly double[] _adPowT;     // Ad^T row-major [q, q]
+    private readonly double[] _constantMemory; // S = sum_{j<T} Ad^j Bd
+    private long _count;
+    private LmuForecast? _last;
+
+    internal LmuForecastEngine(LmuForecastModel model)
+    {
+        _model = model;
+        _t = model.WindowSize;
+        _c = model.Channels;
+        var l = model.Network.Layer;
+        _q = l.Order;
+        _sliding = l.MemoryIsFeedForward && l.Hidden is HiddenCell.None or HiddenCell.Dense;
+        _raw = new double[_t * _c];
+        _fullRing = _sliding ? new double[_t * _c * _q] : [];
+        _full = _sliding ? new double[_c * _q] : [];
+        _window = _sliding ? new double[_c * _q] : [];
+        _adPowT = _sliding ? Power(l.Ad, _q, _t) : [];
+        _constantMemory = _sliding ? ConstantMemory(l.Ad, l.Bd, _t) : [];
+    }
+
+    /// <summary>Window length T: forecasts start once this many observations have been fed.</summary>
+    public int WindowSize => _t;
+
+    /// <summary>Number of values in each forecast.</summary>
+    public int Horizon => _model.Horizon;
+
+    /// <summary>Covariates expected with each observation, in this order.</summary>
+    public IReadOnlyList<string> CovariateNames => _model.CovariateColumns;
+
+    /// <summary>Observations fed so far (including those before a checkpoint).</summary>
+    public long ObservationCount => _count;
+
+    /// <summary>Whether forecasts are available (at least <see cref="WindowSize"/> observations fed).</summary>
+    public bool IsReady => _count >= _t;
+
+    /// <summary>True when the state is slid in O(q^2) per step; false when each step re-runs the window.</summary>
+    public bool SlidesState => _sliding;
+
+    /// <summary>The forecast after the latest observation, or null before <see cref="IsReady"/>.</summary>
+    public LmuForecast? Current => _last;
+
+    /// <summary>
+    /// Feeds one observation and returns the forecast of the next <see cref="Horizon"/> values, or null while fewer
+    /// than <see cref="WindowSize"/> observations have been fed.
+    /// </summary>
+    /// <param name="value">The series value (finite).</param>
+    /// <param name="covariates">One finite value per entry of <see cref="CovariateNames"/>, in that order.</param>
+    /// <exception cref="ArgumentException">A non-finite value or a wrong number of covariates; the state is unchanged.</exception>
+    public LmuForecast? Observe(float value, params ReadOnlySpan<float> covariates)
+    {
+        Validate(value, covariates);
+        var slot = (int)(_count % _t);
+        _raw[slot * _c] = value;
+        for (var c = 1; c < _c; c++)
+        {
+            _raw[slot * _c + c] = covariates[c - 1];
+        }
+
+        if (_sliding)
+        {
+            Slide(slot);
+        }
+
+        _count++;
+        _last = IsReady ? Predict() : null;
+        return _last;
+    }
+
+    /// <summary>Saves the model and the current state; <see cref="Load"/> resumes from it with identical forecasts.</summary>
+    public void CheckPoint(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        // Write beside the target and move into place, so a failure never leaves a half-written checkpoint.
+        var temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            using (var w = new BinaryWriter(File.Create(temp)))
+            {
+                w.Write(Magic);
+                w.Write(FormatVersion);
+                _model.Write(w);
+                w.Write(_count);
+                BinaryArrays.Write(w, _raw);
+                BinaryArrays.Write(w, _fullRing);
+                BinaryArrays.Write(w, _full);
+                BinaryArrays.Write(w, _window);
+            }
+
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>Resumes an engine from a <see cref="CheckPoint"/> file.</summary>
+    /// <exception cref="InvalidDataException">The file is not an engine checkpoint, or is truncated or corrupt.</exception>
+    public static LmuForecastEngine Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        try
+        {
+            using var r = new BinaryReader(File.OpenRead(path));
+            if (r.ReadString() != Magic)
+            {
+                throw new InvalidDataException($"'{path}' is not an LMU forecast engine checkpoint.");
+            }
+
+            var version = r.ReadInt32();
+            if (version != FormatVersion)
+            {
+                throw new InvalidDataException($"'{path}' has checkpoint format {version}; this version reads format {FormatVersion}.");
+            }
+
+            var engine = new LmuForecastEngine(LmuForecastModel.Read(r)) { _count = r.ReadInt64() };
+            Restore(r, engine._raw, path);
+            Restore(r, engine._fullRing, path);
+            Restore(r, engine._full, path);
+            Restore(r, engine._window, path);
+            if (r.BaseStream.Position != r.BaseStream.Length)
+            {
+                throw new InvalidDataException($"'{path}' has {r.BaseStream.Length - r.BaseStream.Position} unexpected trailing bytes.");
+            }
+
+            engine._last = engine.IsReady ? engine.Predict() : null;
+            return engine;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"The checkpoint '{path}' is truncated.", e);
+        }
+    }
+
+    private static void Restore(BinaryReader r, double[] into, string path)
+    {
+        var values = BinaryArrays.ReadDoubles(r) ?? [];
+        if (values.Length != into.Length)
+        {
+            throw new InvalidDataException($"The checkpoint '{path}' holds a state of {values.Length} values where {into.Length} were expected.");
+        }
+
+        values.CopyTo(into, 0);
+    }
+
+    private void Validate(float value, ReadOnlySpan<float> covariates)
+    {
+        if (!float.IsFinite(value))
+        {
+            throw new ArgumentException(
+                $"Observation {_count}: the series value is {value}; the engine needs finite values (fill gaps before streaming).", nameof(value));
+        }
+
+        if (covariates.Length != _c - 1)
+        {
+            var names = _model.CovariateColumns.Count == 0 ? "none" : string.Join(", ", _model.CovariateColumns);
+            throw new ArgumentException(
+                $"Observation {_count}: {covariates.Length} covariate value(s) given; the model was trained with {_c - 1} ({names}).", nameof(covariates));
+        }
+
+        for (var i = 0; i < covariates.Length; i++)
+        {
+            if (!float.IsFinite(covariates[i]))
+            {
+                throw new ArgumentException(
+                    $"Observation {_count}: covariate '{_model.CovariateColumns[i]}' is {covariates[i]}; the engine needs finite values.", nameof(covariates));
+            }
+        }
+    }
+
+    // F_t = Ad F_{t-1} + Bd x_t per raw channel; the ring slot of step t holds F_{t-T} until it is overwritten here.
+    private void Slide(int slot)
+    {
+        var ad = _model.Network.Layer.Ad;
+        var bd = _model.Network.Layer.Bd;
+        var next = new double[_c * _q];
+        for (var c = 0; c < _c; c++)
+        {
+            var x = _raw[slot * _c + c];
+            for (var i = 0; i < _q; i++)
+            {
+                var s = bd[i] * x;
+                for (var j = 0; j < _q; j++)
+                {
+                    s += ad[i * _q + j] * _full[c * _q + j];
+                }
+
+                next[c * _q + i] = s;
+            }
+        }
+
+        // R = F_t - Ad^T F_{t-T}; slots of steps before T hold zeros, the memory of an empty past.
+        var ring = slot * _c * _q;
+        for (var c = 0; c < _c; c++)
+        {
+            for (var i = 0; i < _q; i++)
+            {
+                var s = next[c * _q + i];
+                for (var j = 0; j < _q; j++)
+                {
+                    s -= _adPowT[i * _q + j] * _fullRing[ring + c * _q + j];
+                }
+
+                _window[c * _q + i] = s;
+            }
+        }
+
+        next.CopyTo(_full, 0);
+        next.CopyTo(_fullRing, ring);
+    }
+
+    private LmuForecast Predict()
+    {
+        var spec = _model.Network;
+        var l = spec.Layer;
+        var oldest = (int)(_count % _t);
+        var target = new double[_t];
+        for (var k = 0; k < _t; k++)
+        {
+            target[k] = _raw[((oldest + k) % _t) * _c];
+        }
+
+        var (a0, b0) = _model.TargetScaling(target);
+        var a = (double[])_model.Location.Clone();
+        var b = (double[])_model.Scale.Clone();
+        a[0] = a0;
+        b[0] = b0;
+
+        double[] y;
+        if (_sliding)
+        {
+            y = PredictSliding(l, a, b);
+        }
+        else
+        {
+            var x = new double[_t * _c];
+            for (var k = 0; k < _t; k++)
+            {
+                var row = (oldest + k) % _t;
+                for (var c = 0; c < _c; c++)
+                {
+                    x[k * _c + c] = (_raw[row * _c + c] - a[c]) / b[c];
+                }
+            }
+
+            y = LmuWindowForward.Run(spec, x);
+        }
+
+        var h = _model.Horizon;
+        var forecast = new float[h];
+        float[]? lower = _model.HasBounds ? new float[h] : null;
+        float[]? upper = _model.HasBounds ? new float[h] : null;
+        for (var i = 0; i < h; i++)
+        {
+            forecast[i] = (float)(a0 + b0 * y[i]);
+            if (lower is not null)
+            {
+                lower[i] = (float)(a0 + b0 * (y[i] + _model.LowerOffsets![i]));
+                upper![i] = (float)(a0 + b0 * (y[i] + _model.UpperOffsets![i]));
+            }
+        }
+
+        return new LmuForecast(forecast, lower, upper);
+    }
+
+    private double[] PredictSliding(Onnx.LmuLayerSpec l, double[] a, double[] b)
+    {
+        // m_k = sum_c (E[c,k] / b_c) R_c + (bu_k - sum_c a_c E[c,k] / b_c) S, with E = identity when there is no encoder.
+        var d = l.MemoryD;
+        var m = new double[d * _q];
+        for (var k = 0; k < d; k++)
+        {
+            double constant = l.Bu?[k] ?? 0;
+            for (var c = 0; c < _c; c++)
+            {
+                double e = l.Ex is null ? (c == k ? 1 : 0) : l.Ex[c * d + k];
+                if (e == 0)
+                {
+                    continue;
+                }
+
+                var w = e / b[c];
+                constant -= a[c] * w;
+                for (var i = 0; i < _q; i++)
+                {
+                    m[k * _q + i] += w * _window[c * _q + i];
+                }
+            }
+
+            for (var i = 0; i < _q; i++)
+            {
+                m[k * _q + i] += constant * _constantMemory[i];
+            }
+        }
+
+        var last = (int)((_count - 1) % _t);
+        var xLast = new double[_c];
+        for (var c = 0; c < _c; c++)
+        {
+            xLast[c] = (_raw[last * _c + c] - a[c]) / b[c];
+        }
+
+        var layer = LmuWindowForward.HiddenStep(l, m, xLast, [], []);
+        return LmuWindowForward.Head(_model.Network, layer);
+    }
+
+    private static double[] Power(double[] ad, int q, int power)
+    {
+        var result = new double[q * q];
+        for (var i = 0; i < q; i++)
+        {
+            result[i * q + i] = 1;
+        }
+
+        for (var p = 0; p < power; p++)
+        {
+            var next = new double[q * q];
+            for (var i = 0; i < q; i++)
+            {
+                for (var k = 0; k < q; k++)
+                {
+                    var v = result[i * q + k];
+                    for (var j = 0; j < q; j++)
+                    {
+                        next[i * q + j] += v * ad[k * q + j];
+                    }
+                }
+            }
+
+            result = next;
+        }
+
+        return result;
+    }
+
+    private static double[] ConstantMemory(double[] ad, double[] bd, int steps)
+    {
+        var q = bd.Length;
+        var s = new double[q];
+        var h = Onnx.LmuImpulseResponse.Compute(ad, bd, steps);
+        for (var t = 0; t < steps; t++)
+        {
+            for (var i = 0; i < q; i++)
+            {
+                s[i] += h[t * q + i];
+            }
+        }
+
+        return s;
+    }
+}

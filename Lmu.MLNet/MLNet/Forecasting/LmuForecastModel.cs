@@ -1,0 +1,233 @@
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Onnx;
+
+namespace Lmu.MLNet.MLNet.Forecasting;
+
+/// <summary>
+/// Everything a fitted forecaster needs to score, as plain data: the trained network, the window layout, the scaling
+/// and the bound offsets. The ONNX graph and the streaming engine are both made from it, and the engine's checkpoint
+/// stores it.
+/// </summary>
+/// <remarks>
+/// Channel 0 of a window is the target series, channels 1.. the covariates in <see cref="CovariateColumns"/> order.
+/// Scaled channel c is (x_c - a_c) / b_c: for covariates a, b are training means and deviations; for the target they
+/// are the global ones or, with <see cref="LmuForecastScaling.PerWindow"/>, the window's own. The network predicts
+/// the next <see cref="Horizon"/> scaled values f; the forecast is a_0 + b_0 f, and the bounds
+/// a_0 + b_0 (f + LowerOffsets) and a_0 + b_0 (f + UpperOffsets).
+/// </remarks>
+internal sealed class LmuForecastModel
+{
+    /// <summary>Relative floor of the per-window scale: b = max(std, ScaleFloor * max(|mean|, 1)).</summary>
+    public const double ScaleFloor = 1e-3;
+
+    public required LmuNetworkSpec Network { get; init; }
+
+    public required int WindowSize { get; init; }
+
+    public required int Horizon { get; init; }
+
+    public required string WindowColumn { get; init; }
+
+    public required IReadOnlyList<string> CovariateColumns { get; init; }
+
+    public required string ForecastColumn { get; init; }
+
+    public string? LowerBoundColumn { get; init; }
+
+    public string? UpperBoundColumn { get; init; }
+
+    public required LmuForecastScaling Scaling { get; init; }
+
+    /// <summary>Per channel location a_c (the target's is used only with Global scaling).</summary>
+    public required double[] Location { get; init; }
+
+    /// <summary>Per channel scale b_c &gt; 0.</summary>
+    public required double[] Scale { get; init; }
+
+    public double ConfidenceLevel { get; init; }
+
+    /// <summary>Per horizon step, scaled-residual quantile at (1 - level) / 2; null when no bounds.</summary>
+    public double[]? LowerOffsets { get; init; }
+
+    /// <summary>Per horizon step, scaled-residual quantile at (1 + level) / 2; null when no bounds.</summary>
+    public double[]? UpperOffsets { get; init; }
+
+    public int Channels => 1 + CovariateColumns.Count;
+
+    public bool HasBounds => LowerOffsets is not null && UpperOffsets is not null;
+
+    /// <summary>The target's (a, b) for a window of raw target values (oldest first).</summary>
+    public (double Location, double Scale) TargetScaling(ReadOnlySpan<double> window) => TargetScaling(Scaling, Location[0], Scale[0], window);
+
+    /// <summary>The target's (a, b): the global pair, or the window's mean and floored standard deviation.</summary>
+    public static (double Location, double Scale) TargetScaling(LmuForecastScaling scaling, double location, double scale, ReadOnlySpan<double> window)
+    {
+        if (scaling == LmuForecastScaling.Global)
+        {
+            return (location, scale);
+        }
+
+        double mean = 0;
+        foreach (var v in window)
+        {
+            mean += v;
+        }
+
+        mean /= window.Length;
+        double var = 0;
+        foreach (var v in window)
+        {
+            var += (v - mean) * (v - mean);
+        }
+
+        var std = Math.Sqrt(var / window.Length);
+        return (mean, Math.Max(std, ScaleFloor * Math.Max(Math.Abs(mean), 1)));
+    }
+
+    /// <summary>The model's ONNX graph (row layout for ML.NET's OnnxTransformer).</summary>
+    public byte[] ToOnnx() => LmuForecastOnnx.Export(this);
+
+    /// <summary>Writes the model (exact doubles and floats).</summary>
+    public void Write(BinaryWriter w)
+    {
+        w.Write(WindowSize);
+        w.Write(Horizon);
+        w.Write(WindowColumn);
+        w.Write(CovariateColumns.Count);
+        foreach (var c in CovariateColumns)
+        {
+            w.Write(c);
+        }
+
+        w.Write(ForecastColumn);
+        w.Write(LowerBoundColumn ?? string.Empty);
+        w.Write(UpperBoundColumn ?? string.Empty);
+        w.Write((int)Scaling);
+        BinaryArrays.Write(w, Location);
+        BinaryArrays.Write(w, Scale);
+        w.Write(ConfidenceLevel);
+        BinaryArrays.Write(w, LowerOffsets);
+        BinaryArrays.Write(w, UpperOffsets);
+        WriteNetwork(w, Network);
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote.</summary>
+    public static LmuForecastModel Read(BinaryReader r)
+    {
+        var window = r.ReadInt32();
+        var horizon = r.ReadInt32();
+        var windowColumn = r.ReadString();
+        var covariates = new string[r.ReadInt32()];
+        for (var i = 0; i < covariates.Length; i++)
+        {
+            covariates[i] = r.ReadString();
+        }
+
+        var forecast = r.ReadString();
+        var lower = r.ReadString();
+        var upper = r.ReadString();
+        return new LmuForecastModel
+        {
+            WindowSize = window,
+            Horizon = horizon,
+            WindowColumn = windowColumn,
+            CovariateColumns = covariates,
+            ForecastColumn = forecast,
+            LowerBoundColumn = lower.Length == 0 ? null : lower,
+            UpperBoundColumn = upper.Length == 0 ? null : upper,
+            Scaling = (LmuForecastScaling)r.ReadInt32(),
+            Location = BinaryArrays.ReadDoubles(r)!,
+            Scale = BinaryArrays.ReadDoubles(r)!,
+            ConfidenceLevel = r.ReadDouble(),
+            LowerOffsets = BinaryArrays.ReadDoubles(r),
+            UpperOffsets = BinaryArrays.ReadDoubles(r),
+            Network = ReadNetwork(r),
+        };
+    }
+
+    private static void WriteNetwork(BinaryWriter w, LmuNetworkSpec s)
+    {
+        var l = s.Layer;
+        w.Write(s.SequenceLength);
+        w.Write(l.InputSize);
+        w.Write(l.MemoryD);
+        w.Write(l.Order);
+        BinaryArrays.Write(w, l.Ad);
+        BinaryArrays.Write(w, l.Bd);
+        BinaryArrays.Write(w, l.Ex);
+        BinaryArrays.Write(w, l.Bu);
+        BinaryArrays.Write(w, l.Eh);
+        BinaryArrays.Write(w, l.Em);
+        w.Write(l.InputToHidden);
+        w.Write((int)l.Hidden);
+        w.Write(l.Units);
+        WriteDense(w, l.HiddenInput);
+        WriteDense(w, l.HiddenRecurrent);
+        w.Write(s.Head.Count);
+        foreach (var d in s.Head)
+        {
+            WriteDense(w, d);
+        }
+    }
+
+    private static LmuNetworkSpec ReadNetwork(BinaryReader r)
+    {
+        var steps = r.ReadInt32();
+        var layer = new LmuLayerSpec
+        {
+            InputSize = r.ReadInt32(),
+            MemoryD = r.ReadInt32(),
+            Order = r.ReadInt32(),
+            Ad = BinaryArrays.ReadDoubles(r)!,
+            Bd = BinaryArrays.ReadDoubles(r)!,
+            Ex = BinaryArrays.ReadFloats(r),
+            Bu = BinaryArrays.ReadFloats(r),
+            Eh = BinaryArrays.ReadFloats(r),
+            Em = BinaryArrays.ReadFloats(r),
+            InputToHidden = r.ReadBoolean(),
+            Hidden = (HiddenCell)r.ReadInt32(),
+            Units = r.ReadInt32(),
+            HiddenInput = ReadDense(r),
+            HiddenRecurrent = ReadDense(r),
+        };
+        var head = new DenseSpec[r.ReadInt32()];
+        for (var i = 0; i < head.Length; i++)
+        {
+            head[i] = ReadDense(r)!;
+        }
+
+        return new LmuNetworkSpec { SequenceLength = steps, Layer = layer, Head = head };
+    }
+
+    private static void WriteDense(BinaryWriter w, DenseSpec? d)
+    {
+        w.Write(d is not null);
+        if (d is null)
+        {
+            return;
+        }
+
+        w.Write(d.In);
+        w.Write(d.Out);
+        BinaryArrays.Write(w, d.W);
+        BinaryArrays.Write(w, d.B);
+        w.Write((int)d.Activation);
+    }
+
+    private static DenseSpec? ReadDense(BinaryReader r)
+    {
+        if (!r.ReadBoolean())
+        {
+            return null;
+        }
+
+        return new DenseSpec
+        {
+            In = r.ReadInt32(),
+            Out = r.ReadInt32(),
+            W = BinaryArrays.ReadFloats(r)!,
+            B = BinaryArrays.ReadFloats(r),
+            Activation = (LmuActivation)r.ReadInt32(),
+        };
+    }
+}

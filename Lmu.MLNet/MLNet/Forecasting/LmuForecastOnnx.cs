@@ -1,0 +1,90 @@
+using Lmu.MLNet.Onnx;
+
+namespace Lmu.MLNet.MLNet.Forecasting;
+
+/// <summary>
+/// The forecaster's ONNX graph, one row per run (ML.NET's OnnxTransformer): inputs the target window and one window
+/// per covariate (float [T] each, oldest first); outputs the forecast and optional bounds (float [Horizon]). The
+/// scaling of <see cref="LmuForecastModel"/> is written as Sub/Div nodes, so the saved model reproduces it.
+/// </summary>
+internal static class LmuForecastOnnx
+{
+    public static byte[] Export(LmuForecastModel model)
+    {
+        var spec = model.Network;
+        LmuNetworkSpecValidator.Validate(spec);
+        var l = spec.Layer;
+        var steps = model.WindowSize;
+        var g = new OnnxGraphBuilder("lmu_forecast");
+
+        // Target channel [1, T] and its (a, b), each [1, 1].
+        g.Input(model.WindowColumn, OnnxElementType.Float, (long)steps);
+        var target = g.Op("Unsqueeze", [model.WindowColumn, g.Int64s("axes", 0)]);
+        string loc, scale;
+        if (model.Scaling == LmuForecastScaling.Global)
+        {
+            loc = g.Floats("loc", [(float)model.Location[0]], 1, 1);
+            scale = g.Floats("scale", [(float)model.Scale[0]], 1, 1);
+        }
+        else
+        {
+            loc = g.Op("ReduceMean", [target], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 1));
+            var centred = g.Op("Sub", [target, loc]);
+            var std = g.Op("Sqrt", [g.Op("ReduceMean", [g.Op("Mul", [centred, centred])], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 1))]);
+            var level = g.Op("Max", [g.Op("Abs", [loc]), g.Floats("one", [1f], 1, 1)]);
+            var floor = g.Op("Mul", [level, g.Floats("floor", [(float)LmuForecastModel.ScaleFloor], 1, 1)]);
+            scale = g.Op("Max", [std, floor]);
+        }
+
+        var channels = new List<string> { g.Op("Div", [g.Op("Sub", [target, loc]), scale]) };
+        for (var c = 0; c < model.CovariateColumns.Count; c++)
+        {
+            var name = model.CovariateColumns[c];
+            g.Input(name, OnnxElementType.Float, (long)steps);
+            var cov = g.Op("Unsqueeze", [name, g.Int64s("axes", 0)]);
+            var a = g.Floats("cov_loc", [(float)model.Location[c + 1]], 1, 1);
+            var b = g.Floats("cov_scale", [(float)model.Scale[c + 1]], 1, 1);
+            channels.Add(g.Op("Div", [g.Op("Sub", [cov, a]), b]));
+        }
+
+        // [1, T] per channel -> [1, T, C] -> the exporter's row layout [1, T*C] (time-major).
+        var x3 = channels.Count == 1
+            ? g.Op("Unsqueeze", [channels[0], g.Int64s("axes", 2)])
+            : g.Op("Concat", channels.Select(ch => g.Op("Unsqueeze", [ch, g.Int64s("axes", 2)])).ToList(), OnnxAttribute.Int("axis", 2));
+        var features = g.Op("Reshape", [x3, g.Int64s("shape", 1, (long)steps * l.InputSize)]);
+
+        var ux = l.Ex is null ? x3 : g.Op("MatMul", [x3, g.Floats("E_x", l.Ex, l.InputSize, l.MemoryD)]);
+        if (l.Bu is not null)
+        {
+            ux = g.Op("Add", [ux, g.Floats("b_u", l.Bu, l.MemoryD)]);
+        }
+
+        var xLast = g.Op(
+            "Slice",
+            [features, g.Int64s("start", (long)(steps - 1) * l.InputSize), g.Int64s("end", (long)steps * l.InputSize), g.Int64s("axes", 1)]);
+        var layer = LmuOnnxFeedForwardLayer.Supports(l)
+            ? LmuOnnxFeedForwardLayer.Build(g, l, steps, ux, xLast)
+            : LmuOnnxScanLayer.Build(g, l, x3, ux, xLast, false);
+        var y = layer.Output;
+        for (var i = 0; i < spec.Head.Count; i++)
+        {
+            y = LmuOnnxOps.Dense(g, g, y, spec.Head[i], $"head{i}");
+        }
+
+        var publish = new LmuOnnxOutputPublisher(g, batchAxis: false);
+        var h = model.Horizon;
+        publish.Float(model.ForecastColumn, Unscale(g, y, scale, loc), h);
+        if (model.HasBounds)
+        {
+            var lo = g.Op("Add", [y, g.Floats("q_lo", model.LowerOffsets!.Select(v => (float)v).ToArray(), 1, h)]);
+            var hi = g.Op("Add", [y, g.Floats("q_hi", model.UpperOffsets!.Select(v => (float)v).ToArray(), 1, h)]);
+            publish.Float(model.LowerBoundColumn, Unscale(g, lo, scale, loc), h);
+            publish.Float(model.UpperBoundColumn, Unscale(g, hi, scale, loc), h);
+        }
+
+        return OnnxModelWriter.Write(g.Graph);
+    }
+
+    private static string Unscale(OnnxGraphBuilder g, string y, string scale, string loc) =>
+        g.Op("Add", [g.Op("Mul", [y, scale]), loc]);
+}

@@ -1,0 +1,87 @@
+using Lmu.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet.Forecasting;
+
+/// <summary>
+/// A fitted LMU forecaster. Scores the window layout (see <see cref="LmuForecastingOptions"/>) into the forecast
+/// column (Vector&lt;Single, Horizon&gt;) and the optional bound columns, through ML.NET's OnnxTransformer, so
+/// <c>mlContext.Model.Save</c> writes an ordinary model zip that <c>mlContext.Model.Load</c> scores identically
+/// without libtorch. <see cref="CreateEngine"/> gives a streaming engine over the same model.
+/// </summary>
+public sealed class LmuForecastTransformer : ITransformer, ICanSaveModel, IDisposable
+{
+    private readonly TransformerChain<ITransformer> _chain;
+    private readonly LmuForecastModel _model;
+
+    internal LmuForecastTransformer(TransformerChain<ITransformer> chain, LmuForecastModel model, LmuTrainingResult training, long parameterCount)
+    {
+        _chain = chain;
+        _model = model;
+        Training = training;
+        ParameterCount = parameterCount;
+    }
+
+    /// <summary>Window length T.</summary>
+    public int WindowSize => _model.WindowSize;
+
+    /// <summary>Values per forecast.</summary>
+    public int Horizon => _model.Horizon;
+
+    /// <summary>Covariate window columns read at scoring, in channel order.</summary>
+    public IReadOnlyList<string> CovariateColumnNames => _model.CovariateColumns;
+
+    /// <summary>Coverage of the bound columns (meaningful when the model has bounds).</summary>
+    public double ConfidenceLevel => _model.ConfidenceLevel;
+
+    /// <summary>Epoch history of the training run.</summary>
+    public LmuTrainingResult Training { get; }
+
+    /// <summary>Trainable parameters of the network.</summary>
+    public long ParameterCount { get; }
+
+    /// <summary>A new streaming engine at the start of a stream (no observations yet).</summary>
+    public LmuForecastEngine CreateEngine() => new(_model);
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        CheckInputs(inputSchema);
+        return _chain.GetOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        CheckInputs(inputSchema);
+        return ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
+    }
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        CheckInputs(input.Schema);
+        return _chain.Transform(input);
+    }
+
+    /// <summary>Writes the ONNX-carrying chain; the zip loads as a plain TransformerChain.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
+
+    /// <inheritdoc />
+    public void Dispose() => _chain.Dispose();
+
+    // A clear message naming the missing covariate or window column before ONNX Runtime's generic one.
+    private void CheckInputs(DataViewSchema schema)
+    {
+        ForecastDataReader.Column(schema, _model.WindowColumn, "window", NumberDataViewType.Single, _model.WindowSize);
+        foreach (var c in _model.CovariateColumns)
+        {
+            ForecastDataReader.Column(schema, c, "covariate window", NumberDataViewType.Single, _model.WindowSize);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.ML;
+
+namespace Lmu.MLNet.MLNet.Forecasting;
+
+/// <summary><c>mlContext.Forecasting.ForecastByLmu(...)</c>.</summary>
+public static class LmuForecastingCatalogExtensions
+{
+    /// <summary>
+    /// LMU forecaster trained on one series (rows in time order, as ForecastBySsa expects), forecasting the next
+    /// <paramref name="horizon"/> values from the last <paramref name="windowSize"/>; all other settings default
+    /// (see <see cref="LmuForecastingOptions"/>).
+    /// </summary>
+    /// <param name="catalog">The forecasting catalog.</param>
+    /// <param name="outputColumnName">Forecast column, Vector&lt;Single, horizon&gt;.</param>
+    /// <param name="inputColumnName">Series column (Single), rows in time order.</param>
+    /// <param name="windowSize">Input window length T; the fitted model scores a Vector&lt;Single, T&gt; column named "Window".</param>
+    /// <param name="horizon">Values forecast at once.</param>
+    /// <param name="confidenceLevel">Coverage of the bound columns. Default 0.95.</param>
+    /// <param name="confidenceLowerBoundColumn">Lower bound column, or null for none. Default null.</param>
+    /// <param name="confidenceUpperBoundColumn">Upper bound column, or null for none. Default null.</param>
+    public static LmuForecastEstimator ForecastByLmu(
+        this ForecastingCatalog catalog, string outputColumnName, string inputColumnName, int windowSize, int horizon,
+        double confidenceLevel = 0.95, string? confidenceLowerBoundColumn = null, string? confidenceUpperBoundColumn = null) =>
+        catalog.ForecastByLmu(new LmuForecastingOptions
+        {
+            OutputColumnName = outputColumnName,
+            SeriesColumnName = inputColumnName,
+            WindowSize = windowSize,
+            Horizon = horizon,
+            ConfidenceLevel = confidenceLevel,
+            LowerBoundColumnName = confidenceLowerBoundColumn,
+            UpperBoundColumnName = confidenceUpperBoundColumn,
+        });
+
+    /// <summary>LMU forecaster with every option (see <see cref="LmuForecastingOptions"/>).</summary>
+    public static LmuForecastEstimator ForecastByLmu(this ForecastingCatalog catalog, LmuForecastingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        // The catalog's environment is internal to ML.NET; the built-in transformers a private context makes save
+        // and load fine inside the user's pipeline (see shared/design/persistence.md).
+        return new LmuForecastEstimator(new MLContext(options?.Training?.Seed), options!);
+    }
+}
