@@ -7,9 +7,11 @@ public sealed partial class LmuLayer
 {
     // The parallel form never materialises more than it must. Two identities do the work:
     //  (1) the memory is linear in u = x e_x + b_u, so conv(u, H) = sum_c e_x[c,:] conv(x_c, H) + b_u cumsum(H):
-    //      convolving the raw input (no gradient) and mixing afterwards keeps the FFTs out of the backward pass;
-    //  (2) a hidden cell only sees W m_t, and W conv(u, H) = conv(u, H W): convolving with the projected kernel
-    //      (G*units channels instead of MemoryD*q) skips the memory tensor and the [B*T, q] x [q, G*units] product.
+    //      convolving the raw input (no gradient) and mixing afterwards keeps the FFTs out of the backward pass; a
+    //      hidden cell then reads Y = conv(x, H) through one product with the encoder folded into its weights;
+    //  (2) otherwise (more input channels than memory channels), a hidden cell only sees W m_t, and
+    //      W conv(u, H) = conv(u, H W): convolving with the projected kernel (G*units channels instead of
+    //      MemoryD*q) skips the memory tensor and the [B*T, q] x [q, G*units] product.
 
     /// <summary>
     /// Last step only: m_{T-1}[k,:] = sum_s u_{T-1-s,k} H[s,:] as one product of the time-reversed input with H
@@ -50,7 +52,11 @@ public sealed partial class LmuLayer
         int gu = (int)hidden.InputWeight!.shape[0];
         Tensor? memory = null;
         Tensor gi;
-        if (gu <= _options.MemoryD * _options.Order && _options.Convolution == ParallelConvolution.Fft)
+        if (MixAfterConvolution(x))
+        {
+            gi = ProjectConvolvedInput(x, xd);
+        }
+        else if (gu <= _options.MemoryD * _options.Order && _options.Convolution == ParallelConvolution.Fft)
         {
             gi = ProjectedConvolution(x, xd);
         }
@@ -134,6 +140,32 @@ public sealed partial class LmuLayer
         var signal = s.transpose(1, 2).reshape(batch * channels, 1, steps);
         var conv = nn.functional.conv1d(nn.functional.pad(signal, [k - 1, 0]), weight);     // [B*C, q, T]
         return conv.view(batch, channels, q, steps);
+    }
+
+    /// <summary>
+    /// gi = W_ih z for every step from Y = conv(x, H): gi = Y Wc + bias response + x part
+    /// + b_ih, with Wc = the memory rows of W_ih with the encoder folded in. The backward pass is one matrix product
+    /// (dWc = Y^T g) and no FFT. [B, T, G*U].
+    /// </summary>
+    private Tensor ProjectConvolvedInput(Tensor x, Tensor xd)
+    {
+        long batch = x.shape[0], steps = x.shape[1];
+        int memD = _options.MemoryD, q = _options.Order, channels = _options.InputSize;
+        var w = hidden.InputWeight!;                                                         // [G*U, z]
+        long gu = w.shape[0];
+        var wm = w.narrow(1, 0, memD * q).view(gu, memD, q);                                 // [G*U, MemoryD, q]
+        var enc = e_x ?? torch.eye(channels, memD, dtype: x.dtype, device: x.device);        // [C, MemoryD]
+        var wc = torch.einsum("gkq,ck->cqg", wm, enc).reshape(channels * q, gu);             // [C*q, G*U]
+        // Y carries no autograd history unless x requires grad or theta is trained (then the FFTs are differentiated).
+        var y = Convolve(xd).permute(0, 3, 1, 2).reshape(batch * steps, channels * q);       // [B*T, C*q]
+        var gi = y.matmul(wc).view(batch, steps, gu);
+        if (b_u is not null)
+        {
+            var h = dynamics.ImpulseResponse(steps, x.dtype, x.device);
+            gi = gi + h.cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u));               // step t sees sum_{s<=t} H[s]
+        }
+        if (_options.InputToHidden) gi = gi + x.matmul(w.narrow(1, memD * q, channels).t());
+        return gi + hidden.InputBias!;
     }
 
     /// <summary>
