@@ -15,14 +15,13 @@ namespace Lmu.MLNet.MLNet.Classification;
 /// Saving writes only ML.NET's own transformers (plus a stateless mapping from this assembly), so loading and scoring
 /// need Microsoft.ML, the ONNX Runtime and this assembly, but never libtorch; nothing here touches a TorchSharp type.
 /// </remarks>
-public sealed class LmuClassifierTransformer : ITransformer, IDisposable
+public sealed class LmuClassifierTransformer : OnnxCarriedTransformer
 {
-    private readonly TransformerChain<ITransformer> _chain;
     private readonly LmuNetworkSpec _spec;
 
     internal LmuClassifierTransformer(TransformerChain<ITransformer> chain, LmuNetworkSpec spec, LmuClassifierModelInfo info)
+        : base(chain)
     {
-        _chain = chain;
         _spec = spec;
         Info = info;
     }
@@ -38,9 +37,6 @@ public sealed class LmuClassifierTransformer : ITransformer, IDisposable
 
     /// <summary>One report per epoch trained.</summary>
     public IReadOnlyList<LmuEpochReport> TrainingHistory => Info.History;
-
-    /// <inheritdoc />
-    public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
 
     /// <summary>
     /// Writes the trained network as a standalone ONNX model (opset 17 + ai.onnx.ml) for use outside ML.NET. Input:
@@ -61,34 +57,6 @@ public sealed class LmuClassifierTransformer : ITransformer, IDisposable
         File.WriteAllBytes(path, StandaloneOnnx());
     }
 
-    /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
-    {
-        CheckScoringSchema(inputSchema);
-        return _chain.GetOutputSchema(inputSchema);
-    }
-
-    /// <inheritdoc />
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        CheckScoringSchema(inputSchema);
-        return ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
-    }
-
-    /// <inheritdoc />
-    public IDataView Transform(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        CheckScoringSchema(input.Schema);
-        return _chain.Transform(input);
-    }
-
-    /// <summary>Saves the scoring chain: <c>Model.Load</c> then returns ML.NET's own chain, never this type.</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
-
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    public void Dispose() => _chain.Dispose();
-
     internal byte[] StandaloneOnnx() => LmuOnnxExporter.Export(_spec, new LmuOnnxExportOptions
     {
         InputName = Info.FeatureColumnName,
@@ -102,7 +70,7 @@ public sealed class LmuClassifierTransformer : ITransformer, IDisposable
 
     internal LmuNetworkSpec Spec => _spec;
 
-    private void CheckScoringSchema(DataViewSchema schema)
+    private protected override void CheckInputSchema(DataViewSchema schema)
     {
         ArgumentNullException.ThrowIfNull(schema);
         var (_, variable) = ClassifierInputLayout.CheckFeatures(schema, Info.FeatureColumnName, Info.SequenceLength, Info.Channels);

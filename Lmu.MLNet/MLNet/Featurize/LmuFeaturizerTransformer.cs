@@ -8,13 +8,11 @@ namespace Lmu.MLNet.MLNet;
 /// the memory graph), so <c>mlContext.Model.Save</c> writes it into the .zip and <c>Model.Load</c> gives it back as a
 /// <c>TransformerChain&lt;ITransformer&gt;</c> that scores identically and needs no libtorch.
 /// </summary>
-public sealed class LmuFeaturizerTransformer : ITransformer, IDisposable
+public sealed class LmuFeaturizerTransformer : OnnxCarriedTransformer
 {
-    private readonly TransformerChain<ITransformer> _inner;
-
     internal LmuFeaturizerTransformer(TransformerChain<ITransformer> inner, LmuFeaturizerOptions options, int sequenceLength, double theta, int outputSize)
+        : base(inner)
     {
-        _inner = inner;
         Options = options;
         SequenceLength = sequenceLength;
         Theta = theta;
@@ -33,33 +31,5 @@ public sealed class LmuFeaturizerTransformer : ITransformer, IDisposable
     /// <summary>Width of the output vector.</summary>
     public int OutputSize { get; }
 
-    /// <inheritdoc />
-    public bool IsRowToRowMapper => ((ITransformer)_inner).IsRowToRowMapper;
-
-    /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
-    {
-        LmuFeaturizerSchema.Check(Options, inputSchema, SequenceLength);
-        return _inner.GetOutputSchema(inputSchema);
-    }
-
-    /// <inheritdoc />
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        LmuFeaturizerSchema.Check(Options, inputSchema, SequenceLength);
-        return ((ITransformer)_inner).GetRowToRowMapper(inputSchema);
-    }
-
-    /// <inheritdoc />
-    public IDataView Transform(IDataView input)
-    {
-        LmuFeaturizerSchema.Check(Options, input.Schema, SequenceLength);
-        return _inner.Transform(input);
-    }
-
-    /// <summary>Saves ML.NET's own chain, so loading never needs this type.</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_inner).Save(ctx);
-
-    /// <summary>Releases the ONNX session.</summary>
-    public void Dispose() => _inner.Dispose();
+    private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(Options, schema, SequenceLength);
 }

@@ -10,14 +10,13 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// <c>mlContext.Model.Save</c> writes an ordinary model zip that <c>mlContext.Model.Load</c> scores identically
 /// without libtorch. <see cref="CreateEngine"/> gives a streaming engine over the same model.
 /// </summary>
-public sealed class LmuForecastTransformer : ITransformer, ICanSaveModel, IDisposable
+public sealed class LmuForecastTransformer : OnnxCarriedTransformer
 {
-    private readonly TransformerChain<ITransformer> _chain;
     private readonly LmuForecastModel _model;
 
     internal LmuForecastTransformer(TransformerChain<ITransformer> chain, LmuForecastModel model, LmuTrainingResult training, long parameterCount)
+        : base(chain)
     {
-        _chain = chain;
         _model = model;
         Training = training;
         ParameterCount = parameterCount;
@@ -44,39 +43,8 @@ public sealed class LmuForecastTransformer : ITransformer, ICanSaveModel, IDispo
     /// <summary>A new streaming engine at the start of a stream (no observations yet).</summary>
     public LmuForecastEngine CreateEngine() => new(_model);
 
-    /// <inheritdoc />
-    public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
-
-    /// <inheritdoc />
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
-    {
-        CheckInputs(inputSchema);
-        return _chain.GetOutputSchema(inputSchema);
-    }
-
-    /// <inheritdoc />
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
-    {
-        CheckInputs(inputSchema);
-        return ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
-    }
-
-    /// <inheritdoc />
-    public IDataView Transform(IDataView input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        CheckInputs(input.Schema);
-        return _chain.Transform(input);
-    }
-
-    /// <summary>Writes the ONNX-carrying chain; the zip loads as a plain TransformerChain.</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
-
-    /// <inheritdoc />
-    public void Dispose() => _chain.Dispose();
-
     // A clear message naming the missing covariate or window column before ONNX Runtime's generic one.
-    private void CheckInputs(DataViewSchema schema)
+    private protected override void CheckInputSchema(DataViewSchema schema)
     {
         ForecastDataReader.Column(schema, _model.WindowColumn, "window", NumberDataViewType.Single, _model.WindowSize);
         foreach (var c in _model.CovariateColumns)
