@@ -16,6 +16,7 @@ internal static class SampleCommands
         yield return MackeyGlassCommand.Create();
         yield return BikeSharingCommand.Create();
         yield return M4HourlyCommand.Create();
+        yield return ServeCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command): the main job, whose options live on the root.</summary>
