@@ -36,8 +36,18 @@ internal static class MainJobRunner
             AnsiConsole.Profile.Width = 160;
         }
 
+        MainJobData data;
+        try
+        {
+            data = MainJobData.Resolve(s.Dataset);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
         torch.set_num_threads(s.Threads);
-        var data = MainJobData.Resolve(s.Dataset);
         var steps = Math.Max(data.Train.MaxLength, data.Test.MaxLength);
         var channels = data.Train.Channels;
         AnsiConsole.MarkupLine($"[bold]Lmu.MLNet main job[/]: {Markup.Escape(data.Name)}");
