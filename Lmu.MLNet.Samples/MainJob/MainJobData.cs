@@ -11,7 +11,7 @@ namespace Lmu.MLNet.Samples.MainJob;
 internal sealed record MainJobData(string Name, string Source, TimeSeriesDataset Train, TimeSeriesDataset Test)
 {
     /// <summary>The UCR set used when ../shared/data/ucr is present: two classes, 150 steps, 50 train / 150 test rows.</summary>
-    public const string DefaultUcrSet = "GunPoint";
+    public const string DefaultUcrSet = "ItalyPowerDemand";
 
     /// <summary>The shipped fallback (Data/README.md).</summary>
     public const string Digits = "digits";

@@ -120,8 +120,8 @@ internal static class MainJobRunner
         {
             SequenceLength = steps,
             Channels = channels,
-            // A window over the whole sequence; order 32 resolves features ~5 steps wide in GunPoint's 150 steps, and
-            // 8 steps of digits need no more than order 8.
+            // A window over the whole sequence; order 32 resolves single steps of ItalyPowerDemand's 24 (and ~5-step
+            // features of 150-step sets such as GunPoint); 8 steps of digits need no more than order 8.
             Layer = new LmuLayerOptions { Order = digits ? 8 : 32, MemoryD = Math.Min(channels, 4), HiddenCell = HiddenCell.Dense, HiddenUnits = 64, Dropout = 0.1 },
             Epochs = s.Epochs > 0 ? s.Epochs : digits ? 40 : 100,
             BatchSize = digits ? 32 : 16,
