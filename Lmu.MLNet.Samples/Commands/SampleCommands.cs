@@ -15,6 +15,7 @@ internal static class SampleCommands
         yield return MackeyGlassCommand.Create();
         yield return BikeSharingCommand.Create();
         yield return M4HourlyCommand.Create();
+        yield return ForecastStreamCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command).</summary>
