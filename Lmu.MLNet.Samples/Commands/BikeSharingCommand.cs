@@ -105,6 +105,17 @@ internal static class BikeSharingCommand
         Console.WriteLine($"   naive (yesterday's value), one step ahead:               MAE {naive.Average(Math.Abs):F1}  RMSE {Math.Sqrt(naive.Average(e => e * e)):F1}");
         Console.WriteLine($"2012, all 7 horizons: MAE {all.MeanAbsoluteError:F1}  RMSE {all.RootMeanSquaredError:F1}  sMAPE {all.SymmetricMape:F2}  MASE(m=7) {all.MeanAbsoluteScaledError:F3}  NRMSE {all.NormalizedRmse:F3}");
         Console.WriteLine($"{model.ConfidenceLevel:P0} bounds (validation residuals) cover {covered * 100.0 / bounded:F1}% of 2012 values");
+
+        // One 2012 forecast with its bounds against the truth, after 8 weeks of history (a figure to look at).
+        var at = rows.Length - Horizon - 1 - 28;
+        var shown = forecasts[at]!;
+        Directory.CreateDirectory("bike-sharing-out");
+        var png = Plots.SamplePlots.Forecast(
+            rows[(at - 55)..(at + 1)].Select(x => (double)x.Value).ToArray(),
+            rows[(at + 1)..(at + 1 + Horizon)].Select(x => (double)x.Value).ToArray(),
+            shown.Forecast.Select(v => (double)v).ToArray(), shown.LowerBound!.Select(v => (double)v).ToArray(), shown.UpperBound!.Select(v => (double)v).ToArray(),
+            Path.GetFullPath(Path.Combine("bike-sharing-out", "forecast.png")), $"Bike rentals: 7-day LMU forecast with {model.ConfidenceLevel:P0} bounds (2012)");
+        Console.WriteLine($"figure: {png}");
         return 0;
     }
 }

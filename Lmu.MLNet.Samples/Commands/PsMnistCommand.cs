@@ -9,15 +9,17 @@ internal static class PsMnistCommand
 {
     public static Command Create()
     {
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 30 };
-        var order = new Option<int>("--order") { Description = "Legendre order of the memory.", DefaultValueFactory = _ => 300 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 60 };
+        var order = new Option<int>("--order") { Description = "Legendre order of the memory.", DefaultValueFactory = _ => 468 };
         var theta = new Option<double>("--theta") { Description = "Memory window in steps.", DefaultValueFactory = _ => 784 };
         var cell = new Option<HiddenCell>("--cell") { Description = "Hidden cell (None or Dense keep the parallel last-step path).", DefaultValueFactory = _ => HiddenCell.None };
         var units = new Option<int>("--units") { Description = "Hidden units of the cell (ignored for None).", DefaultValueFactory = _ => 0 };
-        var head = new Option<string>("--head") { Description = "Comma-separated hidden widths of the MLP head.", DefaultValueFactory = _ => "500" };
+        var head = new Option<string>("--head") { Description = "Comma-separated hidden widths of the MLP head.", DefaultValueFactory = _ => "280,100" };
         var batch = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 100 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => 1e-3 };
-        var dropout = new Option<double>("--head-dropout") { Description = "Dropout before head layers.", DefaultValueFactory = _ => 0 };
+        var dropout = new Option<double>("--head-dropout") { Description = "Dropout before head layers.", DefaultValueFactory = _ => 0.3 };
+        var inputDropout = new Option<double>("--input-dropout") { Description = "Dropout on the input pixels before the memory (training only).", DefaultValueFactory = _ => 0 };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay (AdamW) when > 0.", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 2 };
         var train = new Option<int>("--train-rows") { Description = "Training rows (first N of the 50,000; smaller for smoke runs).", DefaultValueFactory = _ => 50000 };
         var valid = new Option<int>("--validation-rows") { Description = "Validation rows (first N of the last 10,000 training images).", DefaultValueFactory = _ => 10000 };
@@ -27,13 +29,13 @@ internal static class PsMnistCommand
         var data = new Option<string?>("--data") { Description = "MNIST folder (default: shared/data/mnist found above the working directory)." };
         var cmd = new Command("psmnist", "Permuted sequential MNIST with the LMU classifier through ML.NET: validation and test accuracy, parameters, wall time, saved zip.")
         {
-            epochs, order, theta, cell, units, head, batch, lr, dropout, threads, train, valid, test, seed, output, data,
+            epochs, order, theta, cell, units, head, batch, lr, dropout, inputDropout, weightDecay, threads, train, valid, test, seed, output, data,
         };
         cmd.SetAction(r => PsMnistExperiment.Run(
             new PsMnistExperiment.Settings(
                 r.GetValue(epochs), r.GetValue(order), r.GetValue(theta), r.GetValue(cell), r.GetValue(units),
                 r.GetValue(head)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(),
-                r.GetValue(batch), r.GetValue(lr), r.GetValue(dropout), r.GetValue(threads), r.GetValue(train), r.GetValue(valid), r.GetValue(test),
+                r.GetValue(batch), r.GetValue(lr), r.GetValue(dropout), r.GetValue(inputDropout), r.GetValue(weightDecay), r.GetValue(threads), r.GetValue(train), r.GetValue(valid), r.GetValue(test),
                 r.GetValue(seed), r.GetValue(output)!, r.GetValue(data)),
             string.Join(' ', r.Tokens.Select(t => t.Value))));
         return cmd;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Lmu.MLNet.Samples.MainJob;
 
 namespace Lmu.MLNet.Samples.Commands;
 
@@ -16,15 +17,27 @@ internal static class SampleCommands
         yield return BikeSharingCommand.Create();
         yield return M4HourlyCommand.Create();
         yield return ForecastStreamCommand.Create();
+        yield return ServeCommand.Create();
     }
 
-    /// <summary>What runs with no arguments (the README's quick-start command).</summary>
+    /// <summary>What runs with no arguments (the README's quick-start command): the main job, whose options live on the root.</summary>
     public static void SetMainJob(RootCommand root)
     {
-        root.SetAction(_ =>
+        var dataset = new Option<string>("--dataset")
         {
-            Console.WriteLine("No main job is wired yet; see --help for the available commands.");
-            return 0;
-        });
+            Description = $"Main job dataset: auto ({MainJobData.DefaultUcrSet} from ../shared/data/ucr when present, else the shipped digits), digits, or a UCR set name.",
+            DefaultValueFactory = _ => "auto",
+        };
+        var epochs = new Option<int>("--epochs") { Description = "Main job epochs; 0 takes the dataset's default (GunPoint 100, digits 40).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Main job torch intra-op threads.", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) };
+        var seed = new Option<int>("--seed") { Description = "Main job seed.", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--output") { Description = "Main job folder for model.zip, training.png and confusion.png.", DefaultValueFactory = _ => "main-job-out" };
+        root.Options.Add(dataset);
+        root.Options.Add(epochs);
+        root.Options.Add(threads);
+        root.Options.Add(seed);
+        root.Options.Add(output);
+        root.SetAction(r => MainJobRunner.Run(new MainJobRunner.Settings(
+            r.GetValue(dataset)!, r.GetValue(epochs), r.GetValue(threads), r.GetValue(seed), r.GetValue(output)!)));
     }
 }

@@ -13,7 +13,7 @@ internal static class PsMnistExperiment
 {
     public sealed record Settings(
         int Epochs, int Order, double Theta, HiddenCell Cell, int Units, IReadOnlyList<int> Head, int BatchSize, double LearningRate,
-        double HeadDropout, int Threads, int TrainRows, int ValidationRows, int TestRows, int Seed, string Output, string? DataDir);
+        double HeadDropout, double InputDropout, double WeightDecay, int Threads, int TrainRows, int ValidationRows, int TestRows, int Seed, string Output, string? DataDir);
 
     public static int Run(Settings s, string commandLine)
     {
@@ -49,10 +49,11 @@ internal static class PsMnistExperiment
         {
             SequenceLength = PsMnistData.Steps,
             Channels = 1,
-            Layer = new LmuLayerOptions { Order = s.Order, Theta = s.Theta, HiddenCell = s.Cell, HiddenUnits = Math.Max(1, s.Units) },
+            Layer = new LmuLayerOptions { Order = s.Order, Theta = s.Theta, HiddenCell = s.Cell, HiddenUnits = Math.Max(1, s.Units), Dropout = s.InputDropout },
             ThetaFromSequenceLength = false,
             HeadHiddenSizes = s.Head,
             HeadDropout = s.HeadDropout,
+            WeightDecay = s.WeightDecay,
             Epochs = s.Epochs,
             BatchSize = s.BatchSize,
             LearningRate = s.LearningRate,

@@ -15,6 +15,7 @@ namespace Lmu.MLNet.Tests.Forecasting;
 [TestClass]
 public sealed class ForecastCrossProcessTests
 {
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(2);
     private static string _root = string.Empty;
     private static string _app = string.Empty;
 
@@ -22,7 +23,7 @@ public sealed class ForecastCrossProcessTests
     public static void CopyApp(TestContext _)
     {
         _root = Path.Combine(Path.GetTempPath(), "lmu-forecast-xp-" + Guid.NewGuid().ToString("N"));
-        _app = SamplesApp.CopyWithoutTorch(Path.Combine(_root, "app"));
+        _app = SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(_root, "app"));
     }
 
     [ClassCleanup]
@@ -57,7 +58,7 @@ public sealed class ForecastCrossProcessTests
         File.WriteAllLines(input, rowWindows.Select((w, i) => Csv(w.Concat(rowCovs.SelectMany(c => c[i])))));
         var output = Path.Combine(dir, "forecasts.csv");
 
-        var (code, stdout) = SamplesApp.Run(_app, "predict", "--model", zip, "--input", input, "--output", output, "--covariates", "Cov0,Cov1");
+        var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "predict", "--model", zip, "--input", input, "--output", output, "--covariates", "Cov0,Cov1");
         Assert.AreEqual(0, code, stdout);
         StringAssert.Contains(stdout, "libtorch loaded: no");
         var lines = File.ReadAllLines(output);
@@ -101,7 +102,7 @@ public sealed class ForecastCrossProcessTests
         var output = Path.Combine(dir, "forecasts.csv");
         var end = Path.Combine(dir, "end.ckpt");
 
-        var (code, stdout) = SamplesApp.Run(_app, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
+        var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
         Assert.AreEqual(0, code, stdout);
         StringAssert.Contains(stdout, "libtorch loaded: no");
         var lines = File.ReadAllLines(output);
@@ -138,7 +139,7 @@ public sealed class ForecastCrossProcessTests
 
         var observations = Path.Combine(dir, "obs.csv");
         File.WriteAllLines(observations, ["1", "2"]);
-        var (code, stdout) = SamplesApp.Run(_app, "forecast-stream", "--model", zip, "--observations", observations);
+        var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", zip, "--observations", observations);
         Assert.AreNotEqual(0, code, stdout);
         StringAssert.Contains(stdout, "is a model zip; the streaming engine resumes from an engine checkpoint");
     }

@@ -2,66 +2,14 @@ using System.Diagnostics;
 
 namespace Lmu.MLNet.Tests.Infrastructure;
 
-/// <summary>
-/// Runs the Samples app in a NEW PROCESS from a copy of its build output that leaves out every libtorch native
-/// library, so a command that succeeds there provably needs no libtorch.
-/// </summary>
+/// <summary>Runs the Samples app (built first through a ProjectReference) in its own process, with or without libtorch.</summary>
 internal static class SamplesApp
 {
     /// <summary>Native files of the torch backend (libtorch, c10, the TorchSharp bridge and torch's OpenMP runtime).</summary>
-    private static readonly string[] TorchNativePrefixes = ["libtorch", "libc10", "libLibTorchSharp", "libgomp", "libshm"];
+    public static readonly string[] TorchNativePrefixes = ["libtorch", "libc10", "libLibTorchSharp", "libgomp", "libshm"];
 
-    /// <summary>Copies the Samples build output into <paramref name="target"/> without the torch natives; returns <paramref name="target"/>.</summary>
-    public static string CopyWithoutTorch(string target)
-    {
-        var source = Output();
-        var skipped = 0;
-        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
-        {
-            var relative = Path.GetRelativePath(source, file);
-            if (TorchNativePrefixes.Any(p => Path.GetFileName(file).StartsWith(p, StringComparison.Ordinal)))
-            {
-                skipped++;
-                continue;
-            }
-
-            var destination = Path.Combine(target, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            File.Copy(file, destination);
-        }
-
-        Assert.IsGreaterThan(0, skipped, "the Samples output should contain libtorch natives to leave out (otherwise the test proves nothing)");
-        Assert.IsFalse(
-            Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories).Any(f => TorchNativePrefixes.Any(p => Path.GetFileName(f).StartsWith(p, StringComparison.Ordinal))));
-        return target;
-    }
-
-    /// <summary>Runs the app in <paramref name="appDir"/> with <paramref name="args"/>; returns the exit code and stdout + stderr.</summary>
-    public static (int Code, string Output) Run(string appDir, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(appDir, "Lmu.MLNet.Samples.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        // No library search path that could lead to a libtorch elsewhere on the machine.
-        start.Environment.Remove("LD_LIBRARY_PATH");
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{args.FirstOrDefault()} did not finish within 2 minutes");
-        }
-
-        return (process.ExitCode, stdout + stderr.Result);
-    }
-
-    /// <summary>The Samples app's build output for this configuration (built first through a ProjectReference).</summary>
-    private static string Output()
+    /// <summary>The Samples app's build output for this configuration.</summary>
+    public static string Output()
     {
         var testBin = AppContext.BaseDirectory;
         var dir = new DirectoryInfo(testBin);
@@ -76,4 +24,79 @@ internal static class SamplesApp
         Assert.IsTrue(File.Exists(Path.Combine(samples, "Lmu.MLNet.Samples.dll")), $"Samples build output not found at {samples}");
         return samples;
     }
+
+    /// <summary>Copies the app into <paramref name="target"/>, leaving out every torch native file (and checks there were some).</summary>
+    public static string CopyWithoutTorch(string source, string target) => Copy(source, target, withTorch: false);
+
+    /// <summary>Copies the app into <paramref name="target"/> (somewhere with no shared/ above it), with or without the torch natives.</summary>
+    public static string Copy(string source, string target, bool withTorch = true)
+    {
+        var skipped = 0;
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (!withTorch && IsTorchNative(file))
+            {
+                skipped++;
+                continue;
+            }
+
+            var destination = Path.Combine(target, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            // A hard link where the file system allows it: the app with libtorch is over 500 MB.
+            if (!OperatingSystem.IsLinux() || Link(file, destination) != 0)
+            {
+                File.Copy(file, destination);
+            }
+        }
+
+        if (!withTorch)
+        {
+            Assert.IsGreaterThan(0, skipped, "the Samples output should contain libtorch natives to leave out (otherwise the test proves nothing)");
+            Assert.IsFalse(Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories).Any(IsTorchNative));
+        }
+
+        return target;
+    }
+
+    /// <summary>A start description for <c>dotnet app/Lmu.MLNet.Samples.dll args</c>, output redirected, no LD_LIBRARY_PATH.</summary>
+    public static ProcessStartInfo StartInfo(string appDir, string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(appDir, "Lmu.MLNet.Samples.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        // No library search path that could lead to a libtorch elsewhere on the machine.
+        start.Environment.Remove("LD_LIBRARY_PATH");
+        return start;
+    }
+
+    /// <summary>Runs the app to completion within <paramref name="limit"/>; returns the exit code and stdout + stderr.</summary>
+    public static (int Code, string Output) Run(string appDir, string workingDirectory, TimeSpan limit, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(appDir, workingDirectory, args))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(limit))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"the Samples app ({string.Join(' ', args)}) did not finish within {limit}");
+        }
+
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    /// <summary>True when process <paramref name="pid"/> has a torch native library mapped (Linux; false elsewhere).</summary>
+    public static bool TorchLoaded(int pid)
+    {
+        var maps = $"/proc/{pid}/maps";
+        return File.Exists(maps) && File.ReadLines(maps).Any(l => TorchNativePrefixes.Any(p => l.Contains("/" + p, StringComparison.Ordinal)));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int Link(string existing, string created);
+
+    private static bool IsTorchNative(string file) => TorchNativePrefixes.Any(p => Path.GetFileName(file).StartsWith(p, StringComparison.Ordinal));
 }

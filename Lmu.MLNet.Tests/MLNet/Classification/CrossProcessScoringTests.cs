@@ -31,10 +31,10 @@ public sealed class CrossProcessScoringTests : ClassifierTestBase
 
         var input = Path.Combine(Temp, "rows.csv");
         File.WriteAllLines(input, rows.Select(r => string.Join(',', r.Features.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
-        var app = SamplesApp.CopyWithoutTorch(Path.Combine(Temp, "app"));
+        var app = SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(Temp, "app"));
         var output = Path.Combine(Temp, "scores.csv");
 
-        var (code, stdout) = SamplesApp.Run(app, "predict", "--model", zip, "--input", input, "--output", output);
+        var (code, stdout) = SamplesApp.Run(app, Temp, TimeSpan.FromMinutes(2), "predict", "--model", zip, "--input", input, "--output", output);
         Assert.AreEqual(0, code, stdout);
         StringAssert.Contains(stdout, "libtorch loaded: no");
 

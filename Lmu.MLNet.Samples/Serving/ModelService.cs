@@ -1,0 +1,296 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Lmu.MLNet.MLNet;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Samples.Serving;
+
+/// <summary>
+/// Any saved classifier or forecaster zip behind JSON: the input schema saved with the model decides the request's
+/// fields, the columns the model adds are the answer. PredictionEngines are not thread-safe, so each request rents one
+/// from a pool. Touches no TorchSharp type: it runs without libtorch.
+/// </summary>
+internal sealed class ModelService : IDisposable
+{
+    private readonly MLContext _ml = new();
+    private readonly ITransformer _model;
+    private readonly SchemaDefinition _inputDefinition;
+    private readonly SchemaDefinition _outputDefinition;
+    private readonly ConcurrentBag<PredictionEngine<ServingInput, ServingOutput>> _pool = [];
+    private readonly Dictionary<string, IReadOnlyList<string>?> _keyNames = [];
+
+    /// <summary>Loads <paramref name="path"/> and works out its request and answer columns.</summary>
+    public ModelService(string path, int poolSize = 0)
+    {
+        ModelPath = Path.GetFullPath(path);
+        PoolSize = poolSize > 0 ? poolSize : Math.Max(4, Environment.ProcessorCount * 2);
+        _model = LmuModelFile.Load(_ml, path, out var inputSchema);
+        Inputs = BindInputs(inputSchema);
+        var outputSchema = _model.GetOutputSchema(inputSchema);
+        Outputs = BindOutputs(inputSchema, outputSchema);
+        foreach (var o in Outputs.Where(o => o.Kind == ServingKind.Key))
+        {
+            _keyNames[o.Name] = ServingColumn.Names(outputSchema[o.Name]);
+        }
+
+        Classes = Outputs.Where(o => o.Kind == ServingKind.Key).Select(o => _keyNames[o.Name]).FirstOrDefault(n => n is not null)
+                  ?? Outputs.Where(o => o.Name == "Score").Select(o => ServingColumn.Names(outputSchema[o.Name])).FirstOrDefault();
+        Horizon = Outputs.FirstOrDefault(o => o.Name == "Forecast" && o.Kind == ServingKind.Vector)?.Size;
+        _inputDefinition = Definition(typeof(ServingInput), Inputs);
+        _outputDefinition = Definition(typeof(ServingOutput), Outputs);
+        // Fail at start-up, not on the first request, when the model cannot be bound.
+        _pool.Add(CreateEngine());
+    }
+
+    public string ModelPath { get; }
+
+    public int PoolSize { get; }
+
+    /// <summary>The request's fields (the model's saved input schema, in order).</summary>
+    public IReadOnlyList<ServingColumn> Inputs { get; }
+
+    /// <summary>The answer's fields (columns the model adds or replaces).</summary>
+    public IReadOnlyList<ServingColumn> Outputs { get; }
+
+    /// <summary>Class names of a classifier (its predicted key's values or its Score slot names); null otherwise.</summary>
+    public IReadOnlyList<string>? Classes { get; }
+
+    /// <summary>Steps of a forecaster's Forecast column; null otherwise.</summary>
+    public int? Horizon { get; }
+
+    /// <summary>What GET /model answers.</summary>
+    public object Describe() => new
+    {
+        path = ModelPath,
+        kind = Horizon is not null ? "forecaster" : Classes is not null ? "classifier" : "model",
+        inputs = Inputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size, required = c.Required }),
+        outputs = Outputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size }),
+        classes = Classes,
+        horizon = Horizon,
+    };
+
+    /// <summary>Scores one JSON object; <see cref="ServingRequestException"/> for anything the caller must fix.</summary>
+    public Dictionary<string, object?> Predict(JsonElement request)
+    {
+        var row = Parse(request);
+        var engine = _pool.TryTake(out var pooled) ? pooled : CreateEngine();
+        ServingOutput result;
+        try
+        {
+            result = engine.Predict(row);
+        }
+        finally
+        {
+            if (_pool.Count < PoolSize)
+            {
+                _pool.Add(engine);
+            }
+            else
+            {
+                engine.Dispose();
+            }
+        }
+
+        var answer = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var o in Outputs)
+        {
+            var value = typeof(ServingOutput).GetProperty(o.Member)!.GetValue(result);
+            answer[o.Name] = o.Kind == ServingKind.Key ? KeyName(o.Name, (uint)value!) : value;
+        }
+
+        return answer;
+    }
+
+    public void Dispose()
+    {
+        while (_pool.TryTake(out var engine))
+        {
+            engine.Dispose();
+        }
+
+        (_model as IDisposable)?.Dispose();
+    }
+
+    private object KeyName(string column, uint key)
+    {
+        var names = _keyNames[column];
+        // Key 0 is "missing"; keys are 1-based indices into the key values.
+        return names is not null && key >= 1 && key <= names.Count ? names[(int)key - 1] : key;
+    }
+
+    private ServingInput Parse(JsonElement request)
+    {
+        if (request.ValueKind != JsonValueKind.Object)
+        {
+            throw new ServingRequestException($"The request must be a JSON object with the fields {string.Join(", ", Inputs.Where(i => i.Required).Select(i => $"'{i.Name}'"))}; got a JSON {request.ValueKind}.");
+        }
+
+        var row = new ServingInput();
+        foreach (var column in Inputs)
+        {
+            if (!TryGetProperty(request, column.Name, out var value))
+            {
+                if (column.Required)
+                {
+                    throw new ServingRequestException($"Missing field '{column.Name}': {Expected(column)}.");
+                }
+
+                continue;
+            }
+
+            object parsed = column.Kind switch
+            {
+                ServingKind.Vector => Vector(column, value),
+                ServingKind.Scalar => Number(column.Name, value),
+                _ => value.ValueKind == JsonValueKind.String ? value.GetString()! : throw new ServingRequestException($"Field '{column.Name}' must be a string; got a JSON {value.ValueKind}."),
+            };
+            typeof(ServingInput).GetProperty(column.Member)!.SetValue(row, parsed);
+        }
+
+        return row;
+    }
+
+    private static bool TryGetProperty(JsonElement obj, string name, out JsonElement value)
+    {
+        if (obj.TryGetProperty(name, out value))
+        {
+            return true;
+        }
+
+        foreach (var p in obj.EnumerateObject())
+        {
+            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                value = p.Value;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static float[] Vector(ServingColumn column, JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw new ServingRequestException($"Field '{column.Name}' must be {Expected(column)}; got a JSON {value.ValueKind}.");
+        }
+
+        var length = value.GetArrayLength();
+        if (length != column.Size)
+        {
+            throw new ServingRequestException($"Field '{column.Name}' has {length} values; the model expects {column.Size}.");
+        }
+
+        var values = new float[length];
+        var i = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            values[i] = Number($"{column.Name}[{i}]", item);
+            i++;
+        }
+
+        return values;
+    }
+
+    private static float Number(string name, JsonElement value) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetSingle(out var f) && float.IsFinite(f)
+            ? f
+            : throw new ServingRequestException($"'{name}' must be a finite number; got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "a JSON " + value.ValueKind)}.");
+
+    private static string Expected(ServingColumn c) => c.Kind switch
+    {
+        ServingKind.Vector => $"an array of {c.Size} numbers",
+        ServingKind.Scalar => "a number",
+        _ => "a string",
+    };
+
+    private PredictionEngine<ServingInput, ServingOutput> CreateEngine() =>
+        _ml.Model.CreatePredictionEngine<ServingInput, ServingOutput>(_model, ignoreMissingColumns: false, _inputDefinition, _outputDefinition);
+
+    private IReadOnlyList<ServingColumn> BindInputs(DataViewSchema inputSchema)
+    {
+        var columns = new List<ServingColumn>();
+        var used = new Dictionary<char, int>();
+        foreach (var column in inputSchema.Where(c => !c.IsHidden))
+        {
+            var kind = ServingColumn.KindOf(column.Type);
+            if (kind is null or ServingKind.Key)
+            {
+                throw new NotSupportedException($"Input column '{column.Name}' is {column.Type}; the service carries Vector<Single, N>, Single and Text inputs.");
+            }
+
+            var member = Slot(kind.Value, used, column.Name);
+            var required = kind != ServingKind.Text && Needs(inputSchema, column.Name);
+            columns.Add(new ServingColumn(column.Name, kind.Value, (column.Type as VectorDataViewType)?.Size ?? 0, required, member, column.Type));
+        }
+
+        return columns;
+    }
+
+    private static IReadOnlyList<ServingColumn> BindOutputs(DataViewSchema inputSchema, DataViewSchema outputSchema)
+    {
+        var columns = new List<ServingColumn>();
+        var used = new Dictionary<char, int>();
+        foreach (var column in outputSchema.Where(c => !c.IsHidden && inputSchema.GetColumnOrNull(c.Name) is null))
+        {
+            // Columns the service cannot carry (none in LMU models) are left out of the answer rather than failing.
+            if (ServingColumn.KindOf(column.Type) is { } kind)
+            {
+                columns.Add(new ServingColumn(column.Name, kind, (column.Type as VectorDataViewType)?.Size ?? 0, false, Slot(kind, used, column.Name), column.Type));
+            }
+        }
+
+        return columns;
+    }
+
+    /// <summary>True when the model cannot produce its output schema without <paramref name="name"/>.</summary>
+    private bool Needs(DataViewSchema inputSchema, string name)
+    {
+        var builder = new DataViewSchema.Builder();
+        foreach (var c in inputSchema.Where(c => !c.IsHidden && c.Name != name))
+        {
+            builder.AddColumn(c.Name, c.Type, c.Annotations);
+        }
+
+        try
+        {
+            _model.GetOutputSchema(builder.ToSchema());
+            return false;
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or ArgumentException or InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    private static string Slot(ServingKind kind, Dictionary<char, int> used, string column)
+    {
+        var prefix = kind switch { ServingKind.Vector => 'V', ServingKind.Scalar => 'S', ServingKind.Key => 'K', _ => 'T' };
+        var index = used.GetValueOrDefault(prefix);
+        if (index >= ServingInput.Slots)
+        {
+            throw new NotSupportedException($"Column '{column}': the service carries at most {ServingInput.Slots} columns of kind {kind}.");
+        }
+
+        used[prefix] = index + 1;
+        return prefix + index.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static SchemaDefinition Definition(Type rowType, IReadOnlyList<ServingColumn> columns)
+    {
+        var definition = SchemaDefinition.Create(rowType);
+        var byMember = columns.ToDictionary(c => c.Member);
+        definition.RemoveAll(c => !byMember.ContainsKey(c.MemberName));
+        foreach (var c in definition)
+        {
+            var column = byMember[c.MemberName];
+            c.ColumnName = column.Name;
+            c.ColumnType = column.Type;
+        }
+
+        return definition;
+    }
+}

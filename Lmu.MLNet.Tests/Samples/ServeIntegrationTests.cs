@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Lmu.MLNet.Tests.Infrastructure;
+using Lmu.MLNet.Tests.MLNet.Classification;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Tests.Samples;
+
+/// <summary>
+/// The Samples app's <c>serve</c> command, started on loopback from a copy of the app WITHOUT libtorch: concurrent
+/// clients get exactly the offline predictions, bad requests get 400 with a message, and the test stops the server.
+/// </summary>
+[TestClass]
+public sealed class ServeIntegrationTests : ClassifierTestBase
+{
+    private const int Clients = 40;
+    private const int RequestsPerClient = 5;
+
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task ConcurrentClientsGetTheOfflinePredictionsAndBadRequestsGet400()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(96, 41));
+        var rows = DelayedPatternData.Rows(24, 42);
+        var zip = Path.Combine(Temp, "m.zip");
+        float[][] expectedScores;
+        string[] expectedLabels;
+        string[] classes;
+        using (var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 2)).Fit(data))
+        {
+            ml.Model.Save(model, data.Schema, zip);
+            // Offline: the saved file, loaded and scored in this process with ML.NET's batch Transform.
+            var loaded = ml.Model.Load(zip, out _);
+            var scored = loaded.Transform(ml.Data.LoadFromEnumerable(rows));
+            expectedScores = scored.GetColumn<float[]>("Score").ToArray();
+            var keys = scored.GetColumn<uint>("PredictedLabel").ToArray();
+            VBuffer<ReadOnlyMemory<char>> keyValues = default;
+            scored.Schema["PredictedLabel"].GetKeyValues(ref keyValues);
+            classes = keyValues.DenseValues().Select(v => v.ToString()).ToArray();
+            expectedLabels = keys.Select(k => classes[(int)k - 1]).ToArray();
+            (loaded as IDisposable)?.Dispose();
+        }
+
+        var app = SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(Temp, "app"));
+        using var server = Process.Start(SamplesApp.StartInfo(app, Temp, "serve", "--model", zip, "--urls", "http://127.0.0.1:0"))!;
+        var log = new StringBuilder();
+        server.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        server.BeginErrorReadLine();
+        try
+        {
+            var address = await ReadAddress(server, log);
+            using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+
+            Assert.AreEqual(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
+            using (var description = JsonDocument.Parse(await http.GetStringAsync("/model")))
+            {
+                var root = description.RootElement;
+                Assert.AreEqual("classifier", root.GetProperty("kind").GetString());
+                CollectionAssert.AreEqual(classes, root.GetProperty("classes").EnumerateArray().Select(c => c.GetString()).ToArray());
+                Assert.AreEqual(JsonValueKind.Null, root.GetProperty("horizon").ValueKind);
+                var features = root.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "Features");
+                Assert.AreEqual(DelayedPatternData.Steps, features.GetProperty("size").GetInt32());
+                Assert.IsTrue(features.GetProperty("required").GetBoolean());
+            }
+
+            // 40 clients x 5 requests at once, each row's answer checked against the offline prediction.
+            using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            var failures = new List<string>();
+            var clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+            {
+                for (var k = 0; k < RequestsPerClient; k++)
+                {
+                    var i = (c * RequestsPerClient + k) % rows.Count;
+                    using var response = await http.PostAsJsonAsync("/predict", new { Features = rows[i].Features }, budget.Token);
+                    var body = await response.Content.ReadAsStringAsync(budget.Token);
+                    var problem = Check(response.StatusCode, body, expectedScores[i], expectedLabels[i]);
+                    if (problem is not null)
+                    {
+                        lock (failures) failures.Add($"client {c} row {i}: {problem}");
+                    }
+                }
+            }, budget.Token)).ToArray();
+            await Task.WhenAll(clients);
+            Assert.IsEmpty(failures, string.Join('\n', failures.Take(5)));
+
+            await AssertBadRequest(http, "{\"Features\": [1, 2", "not valid JSON");
+            await AssertBadRequest(http, "{\"Features\": [1, 2, 3]}", $"the model expects {DelayedPatternData.Steps}");
+            await AssertBadRequest(http, "{\"Other\": 1}", "Missing field 'Features'");
+            await AssertBadRequest(http, "[1, 2, 3]", "must be a JSON object");
+            Assert.IsFalse(SamplesApp.TorchLoaded(server.Id), "the service process must not load libtorch");
+            Assert.IsFalse(server.HasExited, "the server must still be running after bad requests");
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync(CancellationToken.None);
+        }
+    }
+
+    private static string? Check(HttpStatusCode status, string body, float[] scores, string label)
+    {
+        if (status != HttpStatusCode.OK)
+        {
+            return $"{(int)status}: {body}";
+        }
+
+        using var json = JsonDocument.Parse(body);
+        // System.Text.Json writes floats in their shortest round-trip form, so equality here is bit equality.
+        var got = json.RootElement.GetProperty("Score").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        if (!got.SequenceEqual(scores))
+        {
+            return $"scores {string.Join(',', got)} != offline {string.Join(',', scores)}";
+        }
+
+        var predicted = json.RootElement.GetProperty("PredictedLabel").GetString();
+        return predicted == label ? null : $"label {predicted} != offline {label}";
+    }
+
+    private static async Task AssertBadRequest(HttpClient http, string body, string message)
+    {
+        using var response = await http.PostAsync("/predict", new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode, text);
+        StringAssert.Contains(JsonDocument.Parse(text).RootElement.GetProperty("error").GetString(), message);
+    }
+
+    /// <summary>The "listening on URL" line the server prints once bound (port 0 lets the OS pick a free port).</summary>
+    private static async Task<string> ReadAddress(Process server, StringBuilder log)
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (await server.StandardOutput.ReadLineAsync(wait.Token) is { } line)
+        {
+            if (line.StartsWith("listening on ", StringComparison.Ordinal))
+            {
+                // Keep draining stdout so the server never blocks on a full pipe.
+                _ = server.StandardOutput.ReadToEndAsync(CancellationToken.None);
+                return line["listening on ".Length..].Trim();
+            }
+        }
+
+        string errors;
+        lock (log) errors = log.ToString();
+        Assert.Fail($"the server exited before listening: {errors}");
+        return string.Empty;
+    }
+}
