@@ -16,6 +16,7 @@ internal static class SampleCommands
         yield return MackeyGlassCommand.Create();
         yield return BikeSharingCommand.Create();
         yield return M4HourlyCommand.Create();
+        yield return ForecastStreamCommand.Create();
         yield return ServeCommand.Create();
     }
 

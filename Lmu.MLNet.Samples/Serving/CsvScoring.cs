@@ -12,12 +12,18 @@ namespace Lmu.MLNet.Samples.Serving;
 /// </summary>
 internal static class CsvScoring
 {
-    public static int Run(string modelPath, string inputPath, string outputPath, string featureColumn)
+    public static int Run(string modelPath, string inputPath, string outputPath, string featureColumn, ForecastColumns forecast)
     {
         var ml = new MLContext();
         var model = LmuModelFile.Load(ml, modelPath, out var schema);
+        // A forecaster's zip has the window column and no features column: score it as forecast rows.
+        if (schema.GetColumnOrNull(featureColumn) is null && schema.GetColumnOrNull(forecast.Window) is not null)
+        {
+            return CsvForecastScoring.Run(ml, model, schema, inputPath, outputPath, forecast.Window, forecast.Covariates, forecast.Forecast);
+        }
+
         var column = schema.GetColumnOrNull(featureColumn)
-            ?? throw new InvalidDataException($"The model's input schema has no column '{featureColumn}'.");
+            ?? throw new InvalidDataException($"The model's input schema has neither the features column '{featureColumn}' nor the forecast window column '{forecast.Window}'.");
         var width = (column.Type as VectorDataViewType)?.Size
             ?? throw new InvalidDataException($"Column '{featureColumn}' is {column.Type}; expected a fixed-size vector.");
         var rows = File.ReadLines(inputPath)
@@ -63,6 +69,9 @@ internal static class CsvScoring
         return File.ReadLines(maps).Any(l => l.Contains("libtorch", StringComparison.Ordinal) || l.Contains("libc10", StringComparison.Ordinal)
                                               || l.Contains("LibTorchSharp", StringComparison.Ordinal));
     }
+
+    /// <summary>Column names used when the zip holds a forecaster.</summary>
+    public sealed record ForecastColumns(string Window, IReadOnlyList<string> Covariates, string Forecast);
 
     private sealed class FeatureRow
     {

@@ -28,9 +28,15 @@ internal static class LmuForecastOnnx
         }
         else
         {
-            loc = g.Op("ReduceMean", [target], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 1));
+            // Sums are MatMuls with a constant column of ones, not ReduceMean: ONNX Runtime's reductions gave results
+            // that differed in the last bit between runs of the same row (buffer-alignment-dependent vectorisation),
+            // and a saved model must score exactly as the fitted one, in any process (see LmuFeaturizerGraph).
+            var ones = g.Floats("ones_steps", Enumerable.Repeat(1f, steps).ToArray(), steps, 1);
+            var count = g.Floats("steps", [(float)steps], 1, 1);
+            string Mean(string v) => g.Op("Div", [g.Op("MatMul", [v, ones]), count]);
+            loc = Mean(target);
             var centred = g.Op("Sub", [target, loc]);
-            var std = g.Op("Sqrt", [g.Op("ReduceMean", [g.Op("Mul", [centred, centred])], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 1))]);
+            var std = g.Op("Sqrt", [Mean(g.Op("Mul", [centred, centred]))]);
             var level = g.Op("Max", [g.Op("Abs", [loc]), g.Floats("one", [1f], 1, 1)]);
             var floor = g.Op("Mul", [level, g.Floats("floor", [(float)LmuForecastModel.ScaleFloor], 1, 1)]);
             scale = g.Op("Max", [std, floor]);

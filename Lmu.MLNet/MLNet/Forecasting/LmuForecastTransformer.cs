@@ -8,8 +8,13 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// A fitted LMU forecaster. Scores the window layout (see <see cref="LmuForecastingOptions"/>) into the forecast
 /// column (Vector&lt;Single, Horizon&gt;) and the optional bound columns, through ML.NET's OnnxTransformer, so
 /// <c>mlContext.Model.Save</c> writes an ordinary model zip that <c>mlContext.Model.Load</c> scores identically
-/// without libtorch. <see cref="CreateEngine"/> gives a streaming engine over the same model.
+/// without libtorch, bit-identically. <see cref="CreateEngine"/> gives a streaming engine over the same model.
 /// </summary>
+/// <remarks>
+/// The zip holds only ML.NET's own transformers, from which the engine cannot be rebuilt: to stream in another process,
+/// write the engine beside the zip with <c>CreateEngine().CheckPoint(path)</c> and resume it with
+/// <see cref="LmuForecastEngine.Load"/>.
+/// </remarks>
 public sealed class LmuForecastTransformer : OnnxCarriedTransformer
 {
     private readonly LmuForecastModel _model;
@@ -40,7 +45,10 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
     /// <summary>Trainable parameters of the network.</summary>
     public long ParameterCount { get; }
 
-    /// <summary>A new streaming engine at the start of a stream (no observations yet).</summary>
+    /// <summary>
+    /// A new streaming engine at the start of a stream (no observations yet). Its <see cref="LmuForecastEngine.CheckPoint"/>
+    /// file is what a serving process needs to stream (the model zip is not enough).
+    /// </summary>
     public LmuForecastEngine CreateEngine() => new(_model);
 
     // A clear message naming the missing covariate or window column before ONNX Runtime's generic one.

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Lmu.MLNet.MLNet.Forecasting;
+
+namespace Lmu.MLNet.Samples.Serving;
+
+/// <summary>
+/// Resumes a streaming forecast engine from its checkpoint, feeds it CSV observations, writes one forecast line per
+/// observation and checkpoints the final state. The engine is managed code only: no libtorch, no ONNX Runtime.
+/// </summary>
+internal static class ForecastStreaming
+{
+    public static int Run(string modelPath, string observationsPath, string? outputPath, string? checkpointPath)
+    {
+        if (IsZip(modelPath))
+        {
+            // The zip holds ML.NET's OnnxTransformer only; the engine's float64 model lives in its own checkpoint.
+            throw new InvalidDataException(
+                $"'{modelPath}' is a model zip; the streaming engine resumes from an engine checkpoint instead. Write one after training with " +
+                "transformer.CreateEngine().CheckPoint(path) (a fresh stream) or engine.CheckPoint(path) (mid-stream).");
+        }
+
+        var engine = LmuForecastEngine.Load(modelPath);
+        var resumedAt = engine.ObservationCount;
+        var width = 1 + engine.CovariateNames.Count;
+        using (var writer = outputPath is null ? null : new StreamWriter(outputPath))
+        {
+            var line = 0;
+            foreach (var text in File.ReadLines(observationsPath))
+            {
+                line++;
+                if (text.Trim().Length == 0)
+                {
+                    continue;
+                }
+
+                var values = text.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+                if (values.Length != width)
+                {
+                    var names = string.Join(", ", ["value", .. engine.CovariateNames]);
+                    throw new InvalidDataException($"{observationsPath} line {line}: {values.Length} values; the engine expects {width} ({names}).");
+                }
+
+                var forecast = engine.Observe(values[0], values.AsSpan(1));
+                // The observation count, then the forecast in "R" format (round-trips float32 exactly); no forecast
+                // until the window is full.
+                var fields = new List<string> { engine.ObservationCount.ToString(CultureInfo.InvariantCulture) };
+                if (forecast is not null)
+                {
+                    fields.AddRange(forecast.Forecast.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+                }
+
+                writer?.WriteLine(string.Join(',', fields));
+            }
+        }
+
+        if (checkpointPath is not null)
+        {
+            engine.CheckPoint(checkpointPath);
+        }
+
+        Console.WriteLine($"resumed at observation {resumedAt}, now at {engine.ObservationCount}{(checkpointPath is null ? string.Empty : $"; checkpoint {checkpointPath}")}");
+        Console.WriteLine($"libtorch loaded: {(CsvScoring.TorchNativeLoaded() ? "yes" : "no")}");
+        return 0;
+    }
+
+    private static bool IsZip(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The engine checkpoint '{path}' does not exist.", path);
+        }
+
+        using var stream = File.OpenRead(path);
+        return stream.ReadByte() == 'P' && stream.ReadByte() == 'K';
+    }
+}

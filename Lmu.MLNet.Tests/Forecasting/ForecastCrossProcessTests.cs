@@ -1,0 +1,158 @@
+using System.Globalization;
+using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Tests.Infrastructure;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Tests.Forecasting;
+
+/// <summary>
+/// A forecaster saved here (zip or engine checkpoint) is used in a NEW PROCESS (the Samples app's predict and
+/// forecast-stream commands) from a copy of the app's output without any libtorch native library, and gives
+/// bit-identical forecasts. Hand-made models (no training): the saved chain is the one a fitted forecaster holds.
+/// </summary>
+[TestClass]
+public sealed class ForecastCrossProcessTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(2);
+    private static string _root = string.Empty;
+    private static string _app = string.Empty;
+
+    [ClassInitialize]
+    public static void CopyApp(TestContext _)
+    {
+        _root = Path.Combine(Path.GetTempPath(), "lmu-forecast-xp-" + Guid.NewGuid().ToString("N"));
+        _app = SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(_root, "app"));
+    }
+
+    [ClassCleanup]
+    public static void RemoveApp()
+    {
+        if (_root.Length > 0 && Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void ASavedForecasterZipScoresIdenticallyInANewProcessWithoutLibtorch()
+    {
+        var dir = NewDir();
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 2, LmuForecastScaling.PerWindow);
+        var (values, covs) = ForecastTestModels.Series(150, 2);
+        var ml = new MLContext(1);
+        var windows = LmuForecastWindows.FromSeries(SeriesView.Create(ml, values, covs), "Value", model.WindowSize, 1, model.CovariateColumns);
+        var zip = Path.Combine(dir, "forecaster.zip");
+        float[][] expected;
+        using (var chain = LmuForecastEstimator.CreateChain(ml, model))
+        {
+            expected = chain.Transform(windows).GetColumn<float[]>("Forecast").ToArray();
+            ml.Model.Save(chain, windows.Schema, zip);
+        }
+
+        // Each CSV row: the window, then Cov0's window, then Cov1's window.
+        var rowWindows = windows.GetColumn<float[]>("Window").ToArray();
+        var rowCovs = model.CovariateColumns.Select(c => windows.GetColumn<float[]>(c).ToArray()).ToArray();
+        var input = Path.Combine(dir, "rows.csv");
+        File.WriteAllLines(input, rowWindows.Select((w, i) => Csv(w.Concat(rowCovs.SelectMany(c => c[i])))));
+        var output = Path.Combine(dir, "forecasts.csv");
+
+        var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "predict", "--model", zip, "--input", input, "--output", output, "--covariates", "Cov0,Cov1");
+        Assert.AreEqual(0, code, stdout);
+        StringAssert.Contains(stdout, "libtorch loaded: no");
+        var lines = File.ReadAllLines(output);
+        Assert.HasCount(expected.Length, lines);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            CollectionAssert.AreEqual(expected[i], Parse(lines[i]), $"row {i}: forecasts must be bit-identical across processes");
+        }
+    }
+
+    [TestMethod]
+    [DataRow(HiddenCell.Dense, 50)]
+    [DataRow(HiddenCell.Lstm, 50)]
+    [DataRow(HiddenCell.Dense, 0)] // a fresh engine's checkpoint: what a service keeps beside the zip after training
+    public void ACheckpointedEngineResumesInANewProcessWithIdenticalForecasts(HiddenCell cell, int split)
+    {
+        const int Total = 110, Tail = 10;
+        var dir = NewDir();
+        var model = ForecastTestModels.Create(cell, 1, LmuForecastScaling.PerWindow);
+        var (values, covs) = ForecastTestModels.Series(Total + Tail, 1);
+
+        // The uninterrupted stream, in this process.
+        var whole = new LmuForecastEngine(model);
+        var expected = new List<float[]?>();
+        for (var t = 0; t < Total; t++)
+        {
+            expected.Add(whole.Observe(values[t], covs[0][t])?.Forecast);
+        }
+
+        // The same stream interrupted after `split` observations and resumed in a new process.
+        var first = new LmuForecastEngine(model);
+        for (var t = 0; t < split; t++)
+        {
+            first.Observe(values[t], covs[0][t]);
+        }
+
+        var start = Path.Combine(dir, "start.ckpt");
+        first.CheckPoint(start);
+        var observations = Path.Combine(dir, "rest.csv");
+        File.WriteAllLines(observations, Enumerable.Range(split, Total - split).Select(t => Csv([values[t], covs[0][t]])));
+        var output = Path.Combine(dir, "forecasts.csv");
+        var end = Path.Combine(dir, "end.ckpt");
+
+        var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
+        Assert.AreEqual(0, code, stdout);
+        StringAssert.Contains(stdout, "libtorch loaded: no");
+        var lines = File.ReadAllLines(output);
+        Assert.HasCount(Total - split, lines);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var t = split + i;
+            var fields = lines[i].Split(',');
+            Assert.AreEqual(t + 1, long.Parse(fields[0], CultureInfo.InvariantCulture), $"line {i}: observation count");
+            CollectionAssert.AreEqual(expected[t] ?? [], Parse(string.Join(',', fields[1..])), $"{cell} step {t}: bit-identical to the uninterrupted engine");
+        }
+
+        // The checkpoint written by the other process continues here as the uninterrupted engine does.
+        var resumed = LmuForecastEngine.Load(end);
+        Assert.AreEqual(Total, resumed.ObservationCount);
+        for (var t = Total; t < Total + Tail; t++)
+        {
+            CollectionAssert.AreEqual(whole.Observe(values[t], covs[0][t])!.Forecast, resumed.Observe(values[t], covs[0][t])!.Forecast, $"{cell} step {t} after the second checkpoint");
+        }
+    }
+
+    [TestMethod]
+    public void ForecastStreamRefusesAModelZipWithAClearMessage()
+    {
+        var dir = NewDir();
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.Global);
+        var ml = new MLContext(1);
+        var zip = Path.Combine(dir, "forecaster.zip");
+        var schema = LmuForecastWindows.FromSeries(SeriesView.Create(ml, ForecastTestModels.Series(20, 0).Values, []), "Value", model.WindowSize, 1);
+        using (var chain = LmuForecastEstimator.CreateChain(ml, model))
+        {
+            ml.Model.Save(chain, schema.Schema, zip);
+        }
+
+        var observations = Path.Combine(dir, "obs.csv");
+        File.WriteAllLines(observations, ["1", "2"]);
+        var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", zip, "--observations", observations);
+        Assert.AreNotEqual(0, code, stdout);
+        StringAssert.Contains(stdout, "is a model zip; the streaming engine resumes from an engine checkpoint");
+    }
+
+    private static string NewDir()
+    {
+        var dir = Path.Combine(_root, Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static string Csv(IEnumerable<float> values) => string.Join(',', values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+
+    private static float[] Parse(string line) =>
+        line.Length == 0 ? [] : line.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+}
