@@ -13,6 +13,7 @@ internal static class SampleCommands
         yield return PsMnistCommand.Create();
         yield return BenchLatencyCommand.Create();
         yield return UcrCommand.Create();
+        yield return ExperimentCommand.Create();
         yield return MackeyGlassCommand.Create();
         yield return BikeSharingCommand.Create();
         yield return M4HourlyCommand.Create();

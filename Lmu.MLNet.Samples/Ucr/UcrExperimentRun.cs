@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using Lmu.MLNet.MLNet;
+using Lmu.MLNet.Samples.Bench;
+using Microsoft.ML;
+using TorchSharp;
+
+namespace Lmu.MLNet.Samples.Ucr;
+
+/// <summary>One AutoML-style LMU experiment on a shared UCR set: every trial as it ends, the best model tested and saved.</summary>
+internal static class UcrExperimentRun
+{
+    public sealed record Settings(string Dataset, double BudgetSeconds, int Folds, int Threads, int Seed, string Output);
+
+    public static int Run(Settings s)
+    {
+        var ucr = PeerBenchmark.FindShared(Path.Combine("data", "ucr"));
+        if (ucr is null || !Directory.Exists(Path.Combine(ucr, s.Dataset)))
+        {
+            Console.Error.WriteLine($"shared/data/ucr/{s.Dataset} not found above the working directory.");
+            return 2;
+        }
+
+        torch.set_num_threads(s.Threads);
+        var (train, test) = UcrLoader.LoadSplit(Path.Combine(ucr, s.Dataset), s.Dataset);
+        var steps = Math.Max(train.MaxLength, test.MaxLength);
+        var ml = new MLContext(s.Seed);
+        var settings = new LmuExperimentSettings
+        {
+            Seed = s.Seed, MaxExperimentTimeInSeconds = s.BudgetSeconds, CrossValidationFolds = s.Folds, BatchSize = 16,
+            Progress = new Printer(),
+        };
+        Console.WriteLine($"experiment on {s.Dataset}: {train.Rows.Count} train / {test.Rows.Count} test rows, {steps} steps x {train.Channels} channels; " +
+                          $"budget {s.BudgetSeconds} s, {(s.Folds > 1 ? $"{s.Folds}-fold cross-validation" : "20 % stratified hold-out")}, seed {s.Seed}, torch threads {s.Threads}");
+        Console.WriteLine("trial rung epochs status     metric  time     configuration");
+        var clock = Stopwatch.StartNew();
+        var result = new LmuClassificationExperiment(ml, settings).Execute(train.ToDataView(ml, steps, rightAlign: true), channels: train.Channels);
+        var testView = test.ToDataView(ml, steps, rightAlign: true);
+        var metrics = result.Evaluate(ml, testView);
+        Directory.CreateDirectory(s.Output);
+        var zip = Path.Combine(s.Output, "model.zip");
+        ml.Model.Save(result.Model, testView.Schema, zip);
+        Console.WriteLine();
+        Console.WriteLine($"best trial {result.BestTrial.TrialId}: {result.BestTrial.Configuration} (validation {result.BestTrial.Metric:F4})");
+        Console.WriteLine($"test accuracy {metrics.MicroAccuracy:F4} (macro {metrics.MacroAccuracy:F4}); {result.Trials.Count} trials; search {result.SearchTime.TotalSeconds:F1} s, refit {result.RefitTime.TotalSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"saved {zip}");
+        return 0;
+    }
+
+    /// <summary>Prints each trial when it ends (the experiment reports on its own thread, in order).</summary>
+    private sealed class Printer : IProgress<LmuTrialResult>
+    {
+        public void Report(LmuTrialResult t) => Console.WriteLine(
+            $"{t.TrialId,5} {t.Rung,4} {t.EpochsTrained,6} {t.Status,-10} {(t.Metric is double m ? m.ToString("F4") : "   -  "),6} {t.Duration.TotalSeconds,6:F1}s  {t.Configuration}{(t.Error is null ? "" : "  " + t.Error)}");
+    }
+}
