@@ -116,6 +116,12 @@ internal static class BikeSharingCommand
             shown.Forecast.Select(v => (double)v).ToArray(), shown.LowerBound!.Select(v => (double)v).ToArray(), shown.UpperBound!.Select(v => (double)v).ToArray(),
             Path.GetFullPath(Path.Combine("bike-sharing-out", "forecast.png")), $"Bike rentals: 7-day LMU forecast with {model.ConfidenceLevel:P0} bounds (2012)");
         Console.WriteLine($"figure: {png}");
+
+        // The model as a service would load it: scoring input is the window layout (Window + covariate windows).
+        var windows = LmuForecastWindows.FromSeries(ml.Data.LoadFromEnumerable(train), nameof(SeriesRow.Value), window, Horizon, options.CovariateColumnNames);
+        var zip = Path.GetFullPath(Path.Combine("bike-sharing-out", "model.zip"));
+        ml.Model.Save(model, windows.Schema, zip);
+        Console.WriteLine($"model: {zip} (serve it with: serve --model {zip})");
         return 0;
     }
 }
