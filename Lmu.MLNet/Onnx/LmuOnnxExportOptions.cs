@@ -13,6 +13,16 @@ internal sealed class LmuOnnxExportOptions
     /// </summary>
     public bool BatchAxis { get; init; } = true;
 
+    /// <summary>
+    /// Optional second input: each row's valid length n (its first n steps are real, the rest padding), [N, 1] (or
+    /// [1, 1] without the batch axis) of <see cref="LengthType"/>; clamped to [0, T]. The graph then computes the
+    /// output at step n-1, exactly as the row's own n steps would give. Null (default): every row has T steps.
+    /// </summary>
+    public string? LengthName { get; init; }
+
+    /// <summary>Element type of the length input: Float, Int32, UInt32 or Int64. Default Float.</summary>
+    public OnnxElementType LengthType { get; init; } = OnnxElementType.Float;
+
     /// <summary>Raw network outputs (logits or forecasts), float [N, OutputSize]; null to omit.</summary>
     public string? RawOutputName { get; init; } = "Output";
 
