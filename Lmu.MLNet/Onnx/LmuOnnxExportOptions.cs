@@ -43,4 +43,12 @@ internal sealed class LmuOnnxExportOptions
 
     /// <summary>Diagnostics (Scan form only, hidden cell required): h_t at every step, float [N, T, Units].</summary>
     public string? HiddenSequenceName { get; init; }
+
+    /// <summary>A copy with a length input.</summary>
+    public LmuOnnxExportOptions WithLength(string name, OnnxElementType type) => new()
+    {
+        InputName = InputName, BatchAxis = BatchAxis, RawOutputName = RawOutputName, Classifier = Classifier, Form = Form,
+        FinalMemoryName = FinalMemoryName, LayerOutputName = LayerOutputName, MemorySequenceName = MemorySequenceName,
+        HiddenSequenceName = HiddenSequenceName, LengthName = name, LengthType = type,
+    };
 }
