@@ -165,5 +165,5 @@ public sealed class OnnxCarrierTests
     }
 
     private static TransformerChain<ITransformer> Carrier(MLContext ml, IDataView data) =>
-        OnnxCarrier.CreateMulticlass(ml, CarrierTestData.Model(), data, "Features", CarrierTestData.Classes);
+        OnnxCarrier.CreateMulticlass(ml, CarrierTestData.Model(), data, ["Features"], CarrierTestData.Classes);
 }

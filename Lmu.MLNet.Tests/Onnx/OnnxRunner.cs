@@ -40,4 +40,16 @@ internal static class OnnxRunner
         using var results = session.Run(runOptions, [input], [x], [output]);
         return results[0].GetTensorDataAsSpan<long>().ToArray();
     }
+
+    /// <summary>Scores <paramref name="rows"/> with a second input of per-row lengths ([N, 1] of <typeparamref name="TLength"/>).</summary>
+    public static float[] RunWithLengths<TLength>(byte[] model, string input, float[] rows, int width, string lengthInput, TLength[] lengths, string output)
+        where TLength : unmanaged
+    {
+        using var session = new InferenceSession(model);
+        using var x = OrtValue.CreateTensorValueFromMemory(rows, [rows.Length / width, width]);
+        using var n = OrtValue.CreateTensorValueFromMemory(lengths, [lengths.Length, 1]);
+        using var runOptions = new RunOptions();
+        using var results = session.Run(runOptions, [input, lengthInput], [x, n], [output]);
+        return results[0].GetTensorDataAsSpan<float>().ToArray();
+    }
 }

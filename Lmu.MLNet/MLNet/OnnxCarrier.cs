@@ -83,7 +83,7 @@ internal static class OnnxCarrier
         MLContext ml,
         byte[] onnxModel,
         IDataView input,
-        string inputColumn,
+        IReadOnlyList<string> inputColumns,
         IReadOnlyList<string> classNames,
         string scoreColumn = "Score",
         string predictedLabelColumn = "PredictedLabel")
@@ -94,7 +94,7 @@ internal static class OnnxCarrier
             // keyData is read in order (ByOccurrence), so key k is classNames[k-1], matching Score's slot k-1.
             .Append(ml.Transforms.Conversion.MapValueToKey(predictedLabelColumn, PredictedValueColumn, keyData: keyData))
             .Append(ml.Transforms.DropColumns(PredictedClassColumn, PredictedValueColumn));
-        return Create(ml, onnxModel, input, [inputColumn], [scoreColumn, PredictedClassColumn], post);
+        return Create(ml, onnxModel, input, inputColumns, [scoreColumn, PredictedClassColumn], post);
     }
 
     /// <summary>

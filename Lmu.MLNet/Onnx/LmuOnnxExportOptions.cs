@@ -13,6 +13,16 @@ internal sealed class LmuOnnxExportOptions
     /// </summary>
     public bool BatchAxis { get; init; } = true;
 
+    /// <summary>
+    /// Optional second input: each row's valid length n (its first n steps are real, the rest padding), [N, 1] (or
+    /// [1, 1] without the batch axis) of <see cref="LengthType"/>; clamped to [0, T]. The graph then computes the
+    /// output at step n-1, exactly as the row's own n steps would give. Null (default): every row has T steps.
+    /// </summary>
+    public string? LengthName { get; init; }
+
+    /// <summary>Element type of the length input: Float, Int32, UInt32 or Int64. Default Float.</summary>
+    public OnnxElementType LengthType { get; init; } = OnnxElementType.Float;
+
     /// <summary>Raw network outputs (logits or forecasts), float [N, OutputSize]; null to omit.</summary>
     public string? RawOutputName { get; init; } = "Output";
 
@@ -33,4 +43,12 @@ internal sealed class LmuOnnxExportOptions
 
     /// <summary>Diagnostics (Scan form only, hidden cell required): h_t at every step, float [N, T, Units].</summary>
     public string? HiddenSequenceName { get; init; }
+
+    /// <summary>A copy with a length input.</summary>
+    public LmuOnnxExportOptions WithLength(string name, OnnxElementType type) => new()
+    {
+        InputName = InputName, BatchAxis = BatchAxis, RawOutputName = RawOutputName, Classifier = Classifier, Form = Form,
+        FinalMemoryName = FinalMemoryName, LayerOutputName = LayerOutputName, MemorySequenceName = MemorySequenceName,
+        HiddenSequenceName = HiddenSequenceName, LengthName = name, LengthType = type,
+    };
 }

@@ -32,20 +32,42 @@ internal static class LmuOnnxExporter
 
         var publish = new LmuOnnxOutputPublisher(g, options.BatchAxis);
         var x3 = g.Op("Reshape", [features, g.Int64s("shape", -1, steps, l.InputSize)]);
+        string? valid = null;
+        string? mask = null;
+        if (options.LengthName is not null)
+        {
+            if (options.LengthType is not (OnnxElementType.Float or OnnxElementType.Int32 or OnnxElementType.UInt32 or OnnxElementType.Int64))
+            {
+                throw new ArgumentException($"Length input type {options.LengthType} is not supported; use Float, Int32, UInt32 or Int64.", nameof(options));
+            }
+
+            // ML.NET's OnnxTransformer feeds a scalar column as [1, 1]: already the one-row batch shape.
+            g.Input(options.LengthName, options.LengthType, options.BatchAxis ? "N" : 1L, 1L);
+            var aligned = LmuOnnxRightAlign.Build(g, x3, options.LengthName, steps);
+            (x3, valid, mask) = (aligned.X, aligned.Valid, aligned.Mask);
+        }
+
         var ux = l.Ex is null ? x3 : g.Op("MatMul", [x3, g.Floats("E_x", l.Ex, l.InputSize, l.MemoryD)]);
         if (l.Bu is not null)
         {
             ux = g.Op("Add", [ux, g.Floats("b_u", l.Bu, l.MemoryD)]);
         }
 
-        // Slice-13 on the flat row: the last step's InputSize values.
-        var xLast = g.Op(
-            "Slice",
-            [features, g.Int64s("start", (long)(steps - 1) * l.InputSize), g.Int64s("end", (long)steps * l.InputSize), g.Int64s("axes", 1)]);
+        if (mask is not null)
+        {
+            // Padded (leading) steps must not drive the memory: with b_u they would, even on a zero input.
+            ux = g.Op("Mul", [ux, mask]);
+        }
+
+        // The last step's InputSize values (after alignment, the row's own last step).
+        var xLast = mask is null
+            ? g.Op("Slice", [features, g.Int64s("start", (long)(steps - 1) * l.InputSize), g.Int64s("end", (long)steps * l.InputSize), g.Int64s("axes", 1)])
+            : g.Op("Reshape", [
+                g.Op("Slice", [x3, g.Int64s("start", steps - 1), g.Int64s("end", steps), g.Int64s("axes", 1)]), g.Int64s("shape", -1, l.InputSize)]);
 
         var layer = form == LmuOnnxForm.FeedForward
             ? LmuOnnxFeedForwardLayer.Build(g, l, steps, ux, xLast)
-            : LmuOnnxScanLayer.Build(g, l, x3, ux, xLast, options.MemorySequenceName is not null || options.HiddenSequenceName is not null);
+            : LmuOnnxScanLayer.Build(g, l, x3, ux, xLast, options.MemorySequenceName is not null || options.HiddenSequenceName is not null, valid);
 
         var y = layer.Output;
         for (var i = 0; i < spec.Head.Count; i++)

@@ -19,7 +19,12 @@ internal static class LmuOnnxScanLayer
     /// <param name="ux">Encoded input [N, T, MemoryD].</param>
     /// <param name="xLast">Input at the last step [N, InputSize].</param>
     /// <param name="withSequences">Whether to emit per-step memory and hidden sequences.</param>
-    public static LmuOnnxLayerResult Build(OnnxGraphBuilder g, LmuLayerSpec l, string x3, string ux, string xLast, bool withSequences)
+    /// <param name="valid">
+    /// Optional bool [N, T, 1] of valid steps: on an invalid step every state is carried unchanged, so leading padding
+    /// (see <see cref="LmuOnnxRightAlign"/>) leaves the zero initial state as it is.
+    /// </param>
+    public static LmuOnnxLayerResult Build(
+        OnnxGraphBuilder g, LmuLayerSpec l, string x3, string ux, string xLast, bool withSequences, string? valid = null)
     {
         var mw = l.MemoryD * l.Order;
         var hasHidden = l.Hidden != HiddenCell.None;
@@ -44,7 +49,12 @@ internal static class LmuOnnxScanLayer
             outer.Add(LmuOnnxOps.Dense(g, g, x3, LmuOnnxHiddenCell.InputPart(l), "W_x"));
         }
 
-        var body = BuildBody(g, l, hasXPart, withSequences);
+        if (valid is not null)
+        {
+            outer.Add(valid);
+        }
+
+        var body = BuildBody(g, l, hasXPart, withSequences, valid is not null);
         var stateCount = 1 + (hasHidden ? 1 : 0) + (isLstm ? 1 : 0);
         var scanOutputs = withSequences ? (hasHidden ? 2 : 1) : 0;
         var scanInputs = outer.Count - stateCount;
@@ -66,7 +76,7 @@ internal static class LmuOnnxScanLayer
         return new LmuOnnxLayerResult(output, mT, memSeq, hidSeq);
     }
 
-    private static OnnxGraph BuildBody(OnnxGraphBuilder g, LmuLayerSpec l, bool hasXPart, bool withSequences)
+    private static OnnxGraph BuildBody(OnnxGraphBuilder g, LmuLayerSpec l, bool hasXPart, bool withSequences, bool masked)
     {
         var b = g.Subgraph("lmu_step");
         var mw = l.MemoryD * l.Order;
@@ -78,6 +88,15 @@ internal static class LmuOnnxScanLayer
         var cPrev = l.Hidden == HiddenCell.Lstm ? BodyInput(b, "c_prev", l.Units) : null;
         var u = BodyInput(b, "ux_t", l.MemoryD);
         var xPart = hasXPart ? BodyInput(b, "hx_t", gw) : null;
+        string? validT = null;
+        if (masked)
+        {
+            validT = b.Fresh("valid_t");
+            b.Input(validT, OnnxElementType.Bool, "N", 1L);
+        }
+
+        // On an invalid step the new state is discarded: Where(valid, new, old) per state.
+        string Keep(string next, string previous) => validT is null ? next : b.Op("Where", [validT, next, previous]);
 
         if (l.Eh is not null)
         {
@@ -103,13 +122,15 @@ internal static class LmuOnnxScanLayer
         var decay = b.Op("MatMul", [m3, g.Floats("Ad_T", adT, q, q)]);
         var u3 = b.Op("Reshape", [u, g.Int64s("shape", -1, l.MemoryD, 1)]);
         var drive = b.Op("Mul", [u3, g.Floats("Bd", l.Bd.Select(v => (float)v).ToArray(), 1, q)]);
-        var m = b.Op("Reshape", [b.Op("Add", [decay, drive]), g.Int64s("shape", -1, mw)]);
+        var m = Keep(b.Op("Reshape", [b.Op("Add", [decay, drive]), g.Int64s("shape", -1, mw)]), mPrev);
 
         var outputs = new List<(string Value, object[] Shape)> { (m, ["N", mw]) };
         string? h = null;
         if (l.Hidden != HiddenCell.None)
         {
             (h, var c) = LmuOnnxHiddenCell.Step(b, g, l, m, xPart, hPrev, cPrev);
+            h = Keep(h, hPrev!);
+            c = c is null ? null : Keep(c, cPrev!);
             outputs.Add((h, ["N", l.Units]));
             if (c is not null)
             {

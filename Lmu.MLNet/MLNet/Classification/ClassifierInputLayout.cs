@@ -1,3 +1,4 @@
+using Lmu.MLNet.Onnx;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -15,9 +16,16 @@ internal sealed class ClassifierInputLayout
         NumberDataViewType.Int64, BooleanDataViewType.Instance,
     ];
 
-    private ClassifierInputLayout(DataViewSchema.Column features, DataViewSchema.Column label, int steps, int channels, bool variable)
+    private static readonly DataViewType[] LengthTypes =
+    [
+        NumberDataViewType.Single, NumberDataViewType.Int32, NumberDataViewType.UInt32, NumberDataViewType.Int64,
+    ];
+
+    private ClassifierInputLayout(
+        DataViewSchema.Column features, DataViewSchema.Column label, DataViewSchema.Column? length, int steps, int channels, bool variable)
     {
         Features = features;
+        Length = length;
         Label = label;
         SequenceLength = steps;
         Channels = channels;
@@ -30,6 +38,12 @@ internal sealed class ClassifierInputLayout
 
     /// <summary>The label column.</summary>
     public DataViewSchema.Column Label { get; }
+
+    /// <summary>The sequence-length column, or null when rows are full length.</summary>
+    public DataViewSchema.Column? Length { get; }
+
+    /// <summary>The columns a cursor must read.</summary>
+    public DataViewSchema.Column[] Columns => Length is { } n ? [Features, Label, n] : [Features, Label];
 
     /// <summary>Steps T (0 for a VarVector column whose length is found by scanning).</summary>
     public int SequenceLength { get; }
@@ -99,12 +113,40 @@ internal sealed class ClassifierInputLayout
         return column;
     }
 
+    /// <summary>Checks the sequence-length column's type (training, and scoring against the trained type when given).</summary>
+    public static DataViewSchema.Column CheckLength(DataViewSchema schema, string name, DataViewType? trainedType = null)
+    {
+        var column = Find(schema, name, "sequence-length");
+        if (!LengthTypes.Contains(column.Type))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema), $"Sequence-length column '{name}' has type {column.Type}; expected a scalar Single, Int32, UInt32 or Int64.");
+        }
+
+        if (trainedType is not null && column.Type != trainedType)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema), $"Sequence-length column '{name}' has type {column.Type}; the model was trained with {trainedType} (convert it with ConvertType).");
+        }
+
+        return column;
+    }
+
+    /// <summary>The ONNX input type that carries a length column of <paramref name="type"/> unchanged.</summary>
+    public static OnnxElementType LengthElementType(DataViewType type) =>
+        type == NumberDataViewType.Single ? OnnxElementType.Float
+        : type == NumberDataViewType.Int32 ? OnnxElementType.Int32
+        : type == NumberDataViewType.UInt32 ? OnnxElementType.UInt32
+        : type == NumberDataViewType.Int64 ? OnnxElementType.Int64
+        : throw new ArgumentOutOfRangeException(nameof(type), type, "Not a sequence-length type.");
+
     /// <summary>Checks options against a training schema.</summary>
     public static ClassifierInputLayout Create(DataViewSchema schema, LmuClassifierOptions options)
     {
         var (steps, variable) = CheckFeatures(schema, options.FeatureColumnName, options.SequenceLength, options.Channels);
         var label = CheckLabel(schema, options.LabelColumnName);
-        return new ClassifierInputLayout(schema[options.FeatureColumnName], label, steps, options.Channels, variable);
+        var length = options.LengthColumnName is null ? (DataViewSchema.Column?)null : CheckLength(schema, options.LengthColumnName);
+        return new ClassifierInputLayout(schema[options.FeatureColumnName], label, length, steps, options.Channels, variable);
     }
 
     /// <summary>The class names a key label carries: its KeyValues as text, or "1".."K" without them.</summary>

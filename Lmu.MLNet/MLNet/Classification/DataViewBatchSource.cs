@@ -48,7 +48,8 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
         var width = _steps * _layout.Channels;
         var x = new float[_batchSize * width];
         var y = new long[_batchSize];
-        using var cursor = view.GetRowCursor([view.Schema[_layout.Features.Name], view.Schema[_layout.Label.Name]]);
+        var lengths = _layout.Length is null ? null : new long[_batchSize];
+        using var cursor = view.GetRowCursor(_layout.Columns.Select(c => view.Schema[c.Name]));
         var reader = new SequenceRowReader(cursor, _layout, _steps, _classes, _role);
         var n = 0;
         while (cursor.MoveNext())
@@ -59,12 +60,17 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
                 continue;
             }
 
-            reader.ReadFeatures(x.AsSpan(n * width, width));
+            var rowSteps = reader.ReadFeatures(x.AsSpan(n * width, width));
+            if (lengths is not null)
+            {
+                lengths[n] = reader.ReadLength(rowSteps);
+            }
+
             y[n++] = k;
             if (n == _batchSize)
             {
                 _throwIfCanceled();
-                yield return Make(x, y, n);
+                yield return Make(x, y, lengths, n);
                 n = 0;
             }
         }
@@ -72,15 +78,16 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
         if (n > 0)
         {
             _throwIfCanceled();
-            yield return Make(x, y, n);
+            yield return Make(x, y, lengths, n);
         }
     }
 
-    private LmuBatch Make(float[] x, long[] y, int n)
+    private LmuBatch Make(float[] x, long[] y, long[]? lengths, int n)
     {
         // torch.tensor copies the managed arrays, so the buffers are reused for the next batch.
         var features = torch.tensor(x.AsSpan(0, n * _steps * _layout.Channels).ToArray(), [n, _steps, _layout.Channels]);
         var target = torch.tensor(y.AsSpan(0, n).ToArray(), [n]);
-        return new LmuBatch(features, target);
+        var valid = lengths is null ? null : torch.tensor(lengths.AsSpan(0, n).ToArray(), [n]);
+        return new LmuBatch(features, target, valid);
     }
 }

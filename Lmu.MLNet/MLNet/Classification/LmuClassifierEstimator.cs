@@ -73,6 +73,21 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' is a {label.Kind}; expected a scalar key, text, number or boolean.");
         }
 
+        if (_options.LengthColumnName is { } lengthName)
+        {
+            var length = inputSchema.FirstOrDefault(c => c.Name == lengthName);
+            if (length.Name is null)
+            {
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The sequence-length column '{lengthName}' was not found in the input schema.");
+            }
+
+            if (length.Kind != SchemaShape.Column.VectorKind.Scalar || length.IsKey || !IsLengthType(length.ItemType))
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(inputSchema), $"Sequence-length column '{lengthName}' is {length.Kind} of {length.ItemType}; expected a scalar Single, Int32, UInt32 or Int64.");
+            }
+        }
+
         var score = SchemaShapes.Column(
             _options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, SchemaShapes.TextAnnotation("SlotNames"));
         var predicted = SchemaShapes.Column(
@@ -130,12 +145,23 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
         var (spec, result, parameters) = Train(trainSource, validSource, scan.Classes.Names.Count, steps, seed, device);
         var classNames = scan.Classes.Names;
-        var bytes = LmuOnnxExporter.Export(spec, OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName));
+        var lengthType = layout.Length?.Type;
+        var export = OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName);
+        IReadOnlyList<string> inputs = [o.FeatureColumnName];
+        if (lengthType is not null)
+        {
+            export = export.WithLength(o.LengthColumnName!, ClassifierInputLayout.LengthElementType(lengthType));
+            inputs = [o.FeatureColumnName, o.LengthColumnName!];
+        }
+
+        var bytes = LmuOnnxExporter.Export(spec, export);
         var chain = OnnxCarrier.CreateMulticlass(
-            ml, bytes, FixedFeaturesView(ml, o.FeatureColumnName, steps * o.Channels), o.FeatureColumnName, classNames, o.ScoreColumnName, o.PredictedLabelColumnName);
+            ml, bytes, ScoringSchemaView(ml, o.FeatureColumnName, steps * o.Channels, o.LengthColumnName, lengthType), inputs, classNames,
+            o.ScoreColumnName, o.PredictedLabelColumnName);
         var info = new LmuClassifierModelInfo
         {
             ClassNames = classNames, FeatureColumnName = o.FeatureColumnName, LabelColumnName = o.LabelColumnName, SequenceLength = steps,
+            LengthColumnName = lengthType is null ? null : o.LengthColumnName, LengthType = lengthType,
             Channels = o.Channels, ParameterCount = parameters, Seed = seed, Device = device, TrainingRows = scan.Rows, History = result.History,
             BestEpoch = result.BestEpoch, FitTime = clock.Elapsed,
         };
@@ -243,15 +269,37 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         }
     }
 
-    private static IDataView FixedFeaturesView(MLContext ml, string name, int width)
+    private static IDataView ScoringSchemaView(MLContext ml, string name, int width, string? lengthName, DataViewType? lengthType)
     {
         // The scoring chain is fitted on this schema only (no rows are read), so a VarVector training column still
         // yields a model that takes the fixed-size vectors ONNX Runtime needs.
-        var definition = SchemaDefinition.Create(typeof(FeatureRow));
-        definition[0].ColumnName = name;
-        definition[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        return ml.Data.LoadFromEnumerable(Array.Empty<FeatureRow>(), definition);
+        if (lengthType is null)
+        {
+            return Empty<FeatureRow>(ml, name, width, null);
+        }
+
+        return lengthType == NumberDataViewType.Single ? Empty<LengthRow<float>>(ml, name, width, lengthName)
+            : lengthType == NumberDataViewType.Int32 ? Empty<LengthRow<int>>(ml, name, width, lengthName)
+            : lengthType == NumberDataViewType.UInt32 ? Empty<LengthRow<uint>>(ml, name, width, lengthName)
+            : Empty<LengthRow<long>>(ml, name, width, lengthName);
     }
+
+    private static IDataView Empty<TRow>(MLContext ml, string name, int width, string? lengthName)
+        where TRow : class
+    {
+        var definition = SchemaDefinition.Create(typeof(TRow));
+        definition[nameof(FeatureRow.Features)].ColumnName = name;
+        definition[nameof(FeatureRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        if (lengthName is not null)
+        {
+            definition[nameof(LengthRow<int>.Length)].ColumnName = lengthName;
+        }
+
+        return ml.Data.LoadFromEnumerable(Array.Empty<TRow>(), definition);
+    }
+
+    private static bool IsLengthType(DataViewType type) =>
+        type == NumberDataViewType.Single || type == NumberDataViewType.Int32 || type == NumberDataViewType.UInt32 || type == NumberDataViewType.Int64;
 
     private static void ValidateOptions(LmuClassifierOptions o)
     {
@@ -266,6 +314,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         Require(!string.IsNullOrWhiteSpace(o.FeatureColumnName), nameof(o.FeatureColumnName), o.FeatureColumnName, "must name a column");
         Require(!string.IsNullOrWhiteSpace(o.LabelColumnName), nameof(o.LabelColumnName), o.LabelColumnName, "must name a column");
         Require(!string.IsNullOrWhiteSpace(o.ScoreColumnName), nameof(o.ScoreColumnName), o.ScoreColumnName, "must name a column");
+        Require(o.LengthColumnName is null || !string.IsNullOrWhiteSpace(o.LengthColumnName), nameof(o.LengthColumnName), o.LengthColumnName, "must be null or name a column");
         Require(!string.IsNullOrWhiteSpace(o.PredictedLabelColumnName), nameof(o.PredictedLabelColumnName), o.PredictedLabelColumnName, "must name a column");
         Require(o.Channels >= 1, nameof(o.Channels), o.Channels, "must be at least 1");
         Require(o.SequenceLength >= 0, nameof(o.SequenceLength), o.SequenceLength, "must be 0 (infer) or positive");
@@ -285,10 +334,18 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             .Validate();
     }
 
-    /// <summary>Schema carrier for <see cref="FixedFeaturesView"/>.</summary>
+    /// <summary>Schema carrier for <see cref="ScoringSchemaView"/>.</summary>
     private sealed class FeatureRow
     {
         public float[] Features { get; set; } = [];
+    }
+
+    /// <summary>Schema carrier for <see cref="ScoringSchemaView"/> with a length column.</summary>
+    private sealed class LengthRow<T>
+    {
+        public float[] Features { get; set; } = [];
+
+        public T Length { get; set; } = default!;
     }
 
     /// <summary>Synchronous progress: each epoch goes to the MLContext's Log and to the user's callback, in order.</summary>

@@ -11,6 +11,12 @@ public sealed class LmuClassifierModelInfo
     /// <summary>Features column the model reads.</summary>
     public required string FeatureColumnName { get; init; }
 
+    /// <summary>Sequence-length column it reads (scoring needs it too), or null when rows are full length. Default null.</summary>
+    public string? LengthColumnName { get; init; }
+
+    /// <summary>The length column's type at training (scoring must match it: it is the ONNX input's type).</summary>
+    internal Microsoft.ML.Data.DataViewType? LengthType { get; init; }
+
     /// <summary>Label column it was trained on.</summary>
     public required string LabelColumnName { get; init; }
 

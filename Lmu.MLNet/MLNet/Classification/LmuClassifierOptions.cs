@@ -20,6 +20,16 @@ public sealed class LmuClassifierOptions
     /// <summary>Features column: Vector&lt;Single&gt; of SequenceLength x Channels values, or a VarVector&lt;Single&gt;. Default "Features".</summary>
     public string FeatureColumnName { get; set; } = "Features";
 
+    /// <summary>
+    /// Optional sequence-length column: a Single, Int32, UInt32 or Int64 scalar n with 1 &lt;= n &lt;= SequenceLength (for a
+    /// VarVector features column: at most the row's own steps). Each row's first n steps are real and the rest padding;
+    /// the model reads the output at step n-1, exactly as if the row had only n steps, and padding is never read. Fixed-
+    /// size rows are padded at the end; VarVector rows are padded at the end to SequenceLength. Scoring needs the column
+    /// too (same type), and clamps its values to [0, SequenceLength]. Null (default): every row is its full length
+    /// (VarVector rows are then left-padded with zeros).
+    /// </summary>
+    public string? LengthColumnName { get; set; }
+
     /// <summary>Output score column, Vector&lt;Single, K&gt; of class probabilities with SlotNames. Default "Score".</summary>
     public string ScoreColumnName { get; set; } = "Score";
 

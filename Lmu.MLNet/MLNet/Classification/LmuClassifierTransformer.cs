@@ -41,7 +41,8 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer
     /// <summary>
     /// Writes the trained network as a standalone ONNX model (opset 17 + ai.onnx.ml) for use outside ML.NET. Input:
     /// <c>FeatureColumnName</c> float [N, SequenceLength * Channels] (a batch of flattened, step-major sequences; shorter
-    /// sequences left-padded with zeros). Outputs: <c>Logits</c> float [N, K]; <c>Score</c> softmax float [N, K];
+    /// sequences left-padded with zeros) and, when trained with a length column, that column too: [N, 1] of its type,
+    /// each row's valid steps (first n steps real, then padding; clamped to [0, SequenceLength]). Outputs: <c>Logits</c> float [N, K]; <c>Score</c> softmax float [N, K];
     /// <c>PredictedIndex</c> int64 [N, 1] (0-based); <c>PredictedLabel</c> string [N, 1] (the class name).
     /// </summary>
     public void SaveOnnx(Stream stream)
@@ -57,16 +58,22 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer
         File.WriteAllBytes(path, StandaloneOnnx());
     }
 
-    internal byte[] StandaloneOnnx() => LmuOnnxExporter.Export(_spec, new LmuOnnxExportOptions
+    internal byte[] StandaloneOnnx() => LmuOnnxExporter.Export(_spec, StandaloneOptions());
+
+    private LmuOnnxExportOptions StandaloneOptions()
     {
-        InputName = Info.FeatureColumnName,
-        BatchAxis = true,
-        RawOutputName = "Logits",
-        Classifier = new LmuOnnxClassifierOutputs
+        var options = new LmuOnnxExportOptions
         {
-            ClassNames = Info.ClassNames, ScoreName = "Score", PredictedIndexName = "PredictedIndex", PredictedClassName = "PredictedLabel",
-        },
-    });
+            InputName = Info.FeatureColumnName,
+            BatchAxis = true,
+            RawOutputName = "Logits",
+            Classifier = new LmuOnnxClassifierOutputs
+            {
+                ClassNames = Info.ClassNames, ScoreName = "Score", PredictedIndexName = "PredictedIndex", PredictedClassName = "PredictedLabel",
+            },
+        };
+        return Info.LengthType is null ? options : options.WithLength(Info.LengthColumnName!, ClassifierInputLayout.LengthElementType(Info.LengthType));
+    }
 
     internal LmuNetworkSpec Spec => _spec;
 
@@ -80,7 +87,13 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer
             throw new ArgumentOutOfRangeException(
                 nameof(schema),
                 $"Features column '{Info.FeatureColumnName}' is a VarVector<Single>; scoring needs Vector<Single, {Info.SequenceLength * Info.Channels}> " +
-                $"(sequence length {Info.SequenceLength} x {Info.Channels} channels, shorter rows left-padded with zeros).");
+                $"(sequence length {Info.SequenceLength} x {Info.Channels} channels, shorter rows " +
+                (Info.LengthColumnName is null ? "left-padded with zeros)." : $"padded at the end, with their length in '{Info.LengthColumnName}')."));
+        }
+
+        if (Info.LengthColumnName is not null)
+        {
+            ClassifierInputLayout.CheckLength(schema, Info.LengthColumnName, Info.LengthType);
         }
 
         // A label present at scoring must be the training label's key type, or metrics would compare different classes.

@@ -4,9 +4,10 @@ using Microsoft.ML.Data;
 namespace Lmu.MLNet.MLNet.Classification;
 
 /// <summary>
-/// Reads one row at a time from a cursor: the features as a [T, C] block (VarVector rows left-padded with zeros, so the
-/// last step is always at T-1 and the network needs no lengths) and the label as a class index (-1 when missing).
-/// Rejects NaN/Infinity and bad VarVector lengths with the column, the row and the value.
+/// Reads one row at a time from a cursor: the features as a [T, C] block and the label as a class index (-1 when
+/// missing). Without a length column VarVector rows are left-padded with zeros (the last step is always at T-1 and the
+/// network needs no lengths); with one they are right-padded and <see cref="ReadLength"/> gives each row's valid steps.
+/// Rejects NaN/Infinity, bad VarVector sizes and bad lengths with the column, the row and the value.
 /// </summary>
 internal sealed class SequenceRowReader
 {
@@ -17,6 +18,8 @@ internal sealed class SequenceRowReader
     private readonly int _steps;
     private readonly int _channels;
     private readonly string _role;
+    private readonly Func<long>? _length;
+    private readonly string? _lengthName;
     private VBuffer<float> _buffer;
 
     public SequenceRowReader(DataViewRowCursor cursor, ClassifierInputLayout layout, int steps, ClassMap? classes, string role)
@@ -27,6 +30,12 @@ internal sealed class SequenceRowReader
         _steps = steps;
         _channels = layout.Channels;
         _role = role;
+        if (layout.Length is { } n)
+        {
+            _lengthName = n.Name;
+            _length = LengthGetter(cursor, cursor.Schema[n.Name]);
+        }
+
         var label = cursor.Schema[layout.Label.Name];
         _label = classes is null ? () => -1 : classes.IndexGetter(cursor, label, role);
         if (layout.LabelKind == ClassifierLabelKind.Value && classes is null)
@@ -43,6 +52,22 @@ internal sealed class SequenceRowReader
 
     /// <summary>The current row's class index, -1 for a missing label.</summary>
     public int ClassIndex() => _label();
+
+    /// <summary>
+    /// The current row's valid steps from the length column, checked to lie in [1, <paramref name="rowSteps"/>] (the
+    /// steps the row has); throws when the layout has no length column.
+    /// </summary>
+    public int ReadLength(int rowSteps)
+    {
+        var n = _length!();
+        if (n < 1 || n > rowSteps)
+        {
+            throw new InvalidDataException(
+                $"Sequence-length column '{_lengthName}', {_role} row {Row}: length {n}; expected a whole number from 1 to {rowSteps} (the row's steps).");
+        }
+
+        return (int)n;
+    }
 
     /// <summary>
     /// Copies the current row's features into <paramref name="target"/> (length T*C), checking every value; returns the
@@ -65,10 +90,12 @@ internal sealed class SequenceRowReader
                 $"Features column '{_featureName}', {_role} row {Row}: {rowSteps} steps, more than the sequence length {_steps} the model was built for.");
         }
 
-        var offset = target.Length - length;
+        // A length column says where the real steps are: first. Without one, a short row's real steps end at T-1.
+        var offset = _length is null ? target.Length - length : 0;
         if (target.Length > 0)
         {
             target[..offset].Clear();
+            target[(offset + length)..].Clear();
         }
 
         var values = _buffer.GetValues();
@@ -112,5 +139,44 @@ internal sealed class SequenceRowReader
             throw new InvalidDataException(
                 $"Features column '{_featureName}', {_role} row {Row}, slot {slot} (step {slot / _channels}, channel {slot % _channels}): value {value}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues).");
         }
+    }
+
+    private Func<long> LengthGetter(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        if (column.Type == NumberDataViewType.Single)
+        {
+            var get = cursor.GetGetter<float>(column);
+            float v = 0;
+            return () =>
+            {
+                get(ref v);
+                // A fractional or non-finite length is a data error, not something to round.
+                if (!float.IsFinite(v) || v != MathF.Floor(v))
+                {
+                    throw new InvalidDataException(
+                        $"Sequence-length column '{column.Name}', {_role} row {Row}: length {v}; expected a whole number from 1 to the row's steps.");
+                }
+
+                return (long)v;
+            };
+        }
+
+        if (column.Type == NumberDataViewType.Int32)
+        {
+            var get = cursor.GetGetter<int>(column);
+            int v = 0;
+            return () => { get(ref v); return v; };
+        }
+
+        if (column.Type == NumberDataViewType.UInt32)
+        {
+            var get = cursor.GetGetter<uint>(column);
+            uint v = 0;
+            return () => { get(ref v); return v; };
+        }
+
+        var get64 = cursor.GetGetter<long>(column);
+        long v64 = 0;
+        return () => { get64(ref v64); return v64; };
     }
 }

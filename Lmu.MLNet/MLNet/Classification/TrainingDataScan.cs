@@ -4,7 +4,7 @@ namespace Lmu.MLNet.MLNet.Classification;
 
 /// <summary>
 /// One streaming pass over the training data before training: counts rows, finds the classes and the longest
-/// VarVector row, and rejects NaN/Infinity, empty data and fewer than two classes. Nothing is kept but the counts.
+/// VarVector row, and rejects NaN/Infinity, lengths outside [1, the row's steps], empty data and fewer than two classes. Nothing is kept but the counts.
 /// </summary>
 internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap Classes, int SequenceLength, IReadOnlyList<int> ClassCounts)
 {
@@ -15,7 +15,7 @@ internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap 
         var valueCounts = new Dictionary<string, int>(StringComparer.Ordinal);
         long rows = 0, missing = 0;
         var maxSteps = 0;
-        using (var cursor = data.GetRowCursor([layout.Features, layout.Label]))
+        using (var cursor = data.GetRowCursor(layout.Columns))
         {
             var keyMap = keyNames is null ? null : new ClassMap(keyNames, ClassifierLabelKind.Key, layout.Label.Name);
             var reader = new SequenceRowReader(cursor, layout, layout.SequenceLength, keyMap, "training");
@@ -33,6 +33,11 @@ internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap 
                 {
                     throw new InvalidDataException(
                         $"Features column '{layout.Features.Name}', training row {cursor.Position}: {rowSteps} steps, more than SequenceLength = {layout.SequenceLength}.");
+                }
+
+                if (layout.Length is not null)
+                {
+                    reader.ReadLength(rowSteps);
                 }
 
                 maxSteps = Math.Max(maxSteps, rowSteps);

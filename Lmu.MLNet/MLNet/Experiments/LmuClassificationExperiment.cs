@@ -79,7 +79,7 @@ public sealed class LmuClassificationExperiment
             }
 
             var onnx = LmuOnnxExporter.Export(bestNetwork!.ToSpec(data.Steps), OnnxCarrier.MulticlassExportOptions(featuresColumnName, data.ClassNames));
-            ITransformer model = OnnxCarrier.CreateMulticlass(_ml, onnx, train, featuresColumnName, data.ClassNames);
+            ITransformer model = OnnxCarrier.CreateMulticlass(_ml, onnx, train, [featuresColumnName], data.ClassNames);
             if (prefix is not null)
             {
                 model = new TransformerChain<ITransformer>(prefix, model);

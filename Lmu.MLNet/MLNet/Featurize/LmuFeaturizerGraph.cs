@@ -92,7 +92,7 @@ internal static class LmuFeaturizerGraph
         {
             // ML.NET feeds a scalar column as a [1, 1] tensor.
             g.Input(s.LengthName, OnnxElementType.Float, 1L, 1L);
-            (x, mask, count) = RightAlign(g, x, g.Op("Reshape", [s.LengthName, g.Int64s("shape", 1)]), t);
+            (x, mask, count) = RightAlign(g, x, s.LengthName, t);
         }
 
         x = Normalize(g, x, s.Normalization, mask, count, t, c);
@@ -120,22 +120,17 @@ internal static class LmuFeaturizerGraph
     }
 
     /// <summary>
-    /// Moves the row's first n steps to the end (step s reads input step s - (T - n)) and zeroes the steps before them,
-    /// so the memory after T steps is the memory of the n real steps. Returns the aligned [T, C] row, the [T, 1] mask
-    /// of valid steps and the float count n (as [1]).
+    /// The shared batched alignment (<see cref="LmuOnnxRightAlign"/>) on this graph's single row (the length arrives as [1, 1]): returns the aligned
+    /// [T, C] row, the [T, 1] mask of valid steps and the float count n (as [1]).
     /// </summary>
     private static (string X, string Mask, string Count) RightAlign(OnnxGraphBuilder g, string x, string length, int t)
     {
-        var n = g.Op("Cast", [length], OnnxAttribute.Int("to", (long)OnnxElementType.Int64));
-        n = g.Op("Min", [g.Op("Max", [n, g.Int64s("zero", 0)]), g.Int64s("steps", t)]);
-        var steps = g.Int64s("range", Enumerable.Range(0, t).Select(i => (long)i).ToArray());
-        var source = g.Op("Add", [steps, g.Op("Sub", [n, g.Int64s("steps", t)])]);
-        var valid = g.Op("GreaterOrEqual", [source, g.Int64s("zero", 0)]);
-        var mask = g.Op("Cast", [valid], OnnxAttribute.Int("to", (long)OnnxElementType.Float));
-        mask = g.Op("Unsqueeze", [mask, g.Int64s("axes", 1)]);
-        var gathered = g.Op("Gather", [x, g.Op("Max", [source, g.Int64s("zero", 0)])], OnnxAttribute.Int("axis", 0));
-        var count = g.Op("Cast", [n], OnnxAttribute.Int("to", (long)OnnxElementType.Float));
-        return (g.Op("Mul", [gathered, mask]), mask, count);
+        var batch = g.Op("Unsqueeze", [x, g.Int64s("axes", 0)]);
+        var a = LmuOnnxRightAlign.Build(g, batch, length, t);
+        return (
+            g.Op("Reshape", [a.X, g.Int64s("shape", t, -1)]),
+            g.Op("Reshape", [a.Mask, g.Int64s("shape", t, 1)]),
+            g.Op("Reshape", [a.Count, g.Int64s("shape", 1)]));
     }
 
     private static string Normalize(OnnxGraphBuilder g, string x, LmuFeatureNormalization kind, string? mask, string? count, int steps, int channels)
