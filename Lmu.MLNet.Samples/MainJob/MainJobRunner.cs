@@ -91,7 +91,7 @@ internal static class MainJobRunner
         var maxDiff = fresh.Zip(inMemory).Max(p => p.First.Score.Zip(p.Second).Max(d => Math.Abs(d.First - d.Second)));
 
         var curves = SamplePlots.TrainingCurves(classifier.TrainingHistory, Path.Combine(s.Output, "training.png"), data.Train.Name, "test (watched, not selected on)");
-        var counts = ConfusionCounts(metrics.ConfusionMatrix, data.Train.ClassLabels.Count);
+        var counts = SamplePlots.Counts(metrics.ConfusionMatrix);
         var confusion = SamplePlots.ConfusionMatrix(counts, data.Train.ClassLabels, Path.Combine(s.Output, "confusion.png"), $"{data.Train.Name}: test confusion matrix");
 
         PrintPredictions(rows, fresh, data.Train.ClassLabels);
@@ -142,19 +142,6 @@ internal static class MainJobRunner
         }).ToList();
     }
 
-    private static int[,] ConfusionCounts(ConfusionMatrix matrix, int classes)
-    {
-        var counts = new int[classes, classes];
-        for (var i = 0; i < classes; i++)
-        {
-            for (var j = 0; j < classes; j++)
-            {
-                counts[i, j] = (int)matrix.Counts[i][j];
-            }
-        }
-
-        return counts;
-    }
 
     private static void PrintPredictions(List<TimeSeriesDataRow> rows, List<ClassPrediction> predictions, IReadOnlyList<string> classes)
     {

@@ -32,6 +32,22 @@ internal static class SamplePlots
         return path;
     }
 
+    /// <summary>ML.NET's confusion matrix as integer counts [true class, predicted class].</summary>
+    public static int[,] Counts(Microsoft.ML.Data.ConfusionMatrix matrix)
+    {
+        var k = matrix.NumberOfClasses;
+        var counts = new int[k, k];
+        for (var i = 0; i < k; i++)
+        {
+            for (var j = 0; j < k; j++)
+            {
+                counts[i, j] = (int)matrix.Counts[i][j];
+            }
+        }
+
+        return counts;
+    }
+
     /// <summary>Counts (rows: true class, columns: predicted class), shaded by row share, counts written in each cell.</summary>
     public static string ConfusionMatrix(int[,] counts, IReadOnlyList<string> classes, string path, string title)
     {

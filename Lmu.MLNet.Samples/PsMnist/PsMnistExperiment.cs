@@ -82,6 +82,9 @@ internal static class PsMnistExperiment
             total_seconds = total.Elapsed.TotalSeconds,
             model = zip,
         };
+        var curves = Plots.SamplePlots.TrainingCurves(model.TrainingHistory, Path.Combine(s.Output, "training.png"), "psMNIST");
+        var confusion = Plots.SamplePlots.ConfusionMatrix(
+            Plots.SamplePlots.Counts(testMetrics.ConfusionMatrix), PsMnistData.Digits, Path.Combine(s.Output, "confusion.png"), "psMNIST: test confusion matrix");
         File.WriteAllText(Path.Combine(s.Output, "psmnist_summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine();
         Console.WriteLine($"parameters: {model.ParameterCount:N0}");
@@ -89,6 +92,7 @@ internal static class PsMnistExperiment
         Console.WriteLine($"test accuracy: {testMetrics.MicroAccuracy.ToString("P2", CultureInfo.InvariantCulture)} (log-loss {testMetrics.LogLoss:F4})");
         Console.WriteLine($"training wall time (Fit): {model.Info.FitTime.TotalSeconds:F1} s; total {total.Elapsed.TotalSeconds:F1} s; torch threads {s.Threads}");
         Console.WriteLine($"saved: {zip}, {Path.Combine(s.Output, "psmnist.onnx")}, psmnist_summary.json");
+        Console.WriteLine($"figures: {curves}, {confusion}");
         return 0;
     }
 
