@@ -9,6 +9,6 @@ internal static class SpecSystem
     public static (double[] Ad, double[] Bd) Create(int q, double theta, bool zoh)
     {
         var sys = DiscreteLegendreSystem.Create(q, theta, zoh ? LmuDiscretizer.Zoh : LmuDiscretizer.Euler);
-        return (LegendreDynamics.Flatten(sys.Ad), sys.Bd);
+        return (TensorConversions.Flatten(sys.Ad), sys.Bd);
     }
 }

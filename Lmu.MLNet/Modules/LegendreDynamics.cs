@@ -167,12 +167,6 @@ public sealed class LegendreDynamics : nn.Module
         return h[..(int)length].MoveToOuterDisposeScope();
     }
 
-    internal static double[] Flatten(double[,] m)
-    {
-        var r = new double[m.Length];
-        Buffer.BlockCopy(m, 0, r, 0, m.Length * sizeof(double));
-        return r;
-    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

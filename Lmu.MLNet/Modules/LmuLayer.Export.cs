@@ -32,5 +32,5 @@ public sealed partial class LmuLayer
         };
     }
 
-    private static double[] Flatten(double[,] m) => LegendreDynamics.Flatten(m);
+    private static double[] Flatten(double[,] m) => TensorConversions.Flatten(m);
 }

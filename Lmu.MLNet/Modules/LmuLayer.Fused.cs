@@ -51,7 +51,7 @@ public sealed partial class LmuLayer
             s0 = torch.cat([state?.Memory ?? ZeroMemory(batch, x), state?.Hidden ?? ZeroHidden(batch, x)], 1);
         }
 
-        int activeFrom = hidden.Kind == HiddenCell.None ? dm : dm;
+        int activeFrom = dm; // the memory part is linear; only hidden entries (if any) get the activation
         var act = hidden.Kind == HiddenCell.None ? LmuActivation.Identity : hidden.Activation;
         var sT = LinearScanFunction.Apply(c.transpose(0, 1).contiguous(), p, s0, activeFrom, act);
         var s = sT.transpose(0, 1);                                             // [B, T, D]
