@@ -40,6 +40,11 @@ internal static class LmuBenchmark
             else
                 Console.WriteLine($"| {name} | {o.Train:F4} | n/a | n/a | {o.Infer:F4} | n/a | n/a |");
         }
+        // Peak resident memory of each whole process (every configuration, weights, activations, the runtime itself).
+        double oursPeak = System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+        Console.WriteLine(peer?.PeakRssMiB is double peerPeak
+            ? $"peak resident memory over the run: ours {oursPeak:F0} MiB, peer {peerPeak:F0} MiB, ratio {oursPeak / peerPeak:F2}"
+            : $"peak resident memory over the run: ours {oursPeak:F0} MiB");
         if (peer is null) Console.WriteLine($"peer: {reason}");
         else Console.WriteLine($"peer: torch {peer.TorchVersion}, matmul1024 = {peer.MatmulGflops:F1} GFLOP/s (ratio < 1 means ours is faster)");
         return 0;

@@ -6,7 +6,14 @@ namespace Lmu.MLNet.Samples.Bench;
 /// <summary>Runs ../shared/bench/peer_pytorch_lmu.py (PyTorch, same shapes) in the same invocation, when it can.</summary>
 internal static class PeerBenchmark
 {
-    public sealed record Result(string TorchVersion, double MatmulGflops, Dictionary<string, (double Train, double Infer)> Configs);
+    public sealed record Result(string TorchVersion, double MatmulGflops, Dictionary<string, (double Train, double Infer)> Configs, double? PeakRssMiB);
+
+    private const string PeakRssPrefix = "peer_peak_rss_kb=";
+
+    // argv[1] is the script; ru_maxrss is in KiB on Linux.
+    private const string PeakRssWrapper =
+        "import resource, runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); " +
+        "print('" + PeakRssPrefix + "' + str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))";
 
     /// <summary>The peer's timings, or null with a reason when python3 with torch or the script is missing.</summary>
     public static Result? Run(string? scriptPath, int threads, int steps, IEnumerable<string> configs, out string reason)
@@ -24,7 +31,12 @@ internal static class PeerBenchmark
         {
             var psi = new ProcessStartInfo(python)
             {
-                ArgumentList = { script, "--threads", threads.ToString(), "--steps", steps.ToString(), "--configs", string.Join(',', configs), "--json", json },
+                // Run the script unchanged inside a wrapper that reports the interpreter's peak resident set at exit.
+                ArgumentList =
+                {
+                    "-c", PeakRssWrapper, script, "--threads", threads.ToString(), "--steps", steps.ToString(),
+                    "--configs", string.Join(',', configs), "--json", json,
+                },
                 RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             };
             using var p = Process.Start(psi)!;
@@ -36,14 +48,22 @@ internal static class PeerBenchmark
                 reason = $"peer failed (exit {p.ExitCode}): {Tail(stderr.Result)} — install with: apt-get install -y python3-torch libopenblas0-pthread";
                 return null;
             }
-            Console.Write(stdout.Result);
+            var output = stdout.Result;
+            double? peakMiB = null;
+            foreach (var line in output.Split('\n'))
+            {
+                if (line.StartsWith(PeakRssPrefix, StringComparison.Ordinal) && double.TryParse(line[PeakRssPrefix.Length..], System.Globalization.CultureInfo.InvariantCulture, out var kb))
+                    peakMiB = kb / 1024;
+                else if (line.Length > 0)
+                    Console.WriteLine(line);
+            }
             using var doc = JsonDocument.Parse(File.ReadAllText(json));
             var root = doc.RootElement;
             var map = new Dictionary<string, (double, double)>();
             foreach (var c in root.GetProperty("configs").EnumerateObject())
                 map[c.Name] = (c.Value.GetProperty("train_step_s").GetDouble(), c.Value.GetProperty("infer_batch_s").GetDouble());
             reason = "";
-            return new Result(root.GetProperty("torch").GetString() ?? "?", root.GetProperty("matmul1024_gflops").GetDouble(), map);
+            return new Result(root.GetProperty("torch").GetString() ?? "?", root.GetProperty("matmul1024_gflops").GetDouble(), map, peakMiB);
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
