@@ -10,10 +10,11 @@ internal static class PeerBenchmark
 
     private const string PeakRssPrefix = "peer_peak_rss_kb=";
 
-    // argv[1] is the script; ru_maxrss is in KiB on Linux.
+    // argv[1] is the script. VmHWM (KiB) belongs to the interpreter's own address space; getrusage's ru_maxrss would
+    // not do: it survives exec, so it would report the .NET parent's resident size at fork time (measured: it did).
     private const string PeakRssWrapper =
-        "import resource, runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); " +
-        "print('" + PeakRssPrefix + "' + str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))";
+        "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); " +
+        "print('" + PeakRssPrefix + "' + [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])";
 
     /// <summary>The peer's timings, or null with a reason when python3 with torch or the script is missing.</summary>
     public static Result? Run(string? scriptPath, int threads, int steps, IEnumerable<string> configs, out string reason)
