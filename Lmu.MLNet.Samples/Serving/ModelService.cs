@@ -270,9 +270,9 @@ internal sealed class ModelService : IDisposable
     {
         var prefix = kind switch { ServingKind.Vector => 'V', ServingKind.Scalar => 'S', ServingKind.Key => 'K', _ => 'T' };
         var index = used.GetValueOrDefault(prefix);
-        if (index >= ServingInput.Slots)
+        if (index >= ServingSlots.Slots)
         {
-            throw new NotSupportedException($"Column '{column}': the service carries at most {ServingInput.Slots} columns of kind {kind}.");
+            throw new NotSupportedException($"Column '{column}': the service carries at most {ServingSlots.Slots} columns of kind {kind}.");
         }
 
         used[prefix] = index + 1;

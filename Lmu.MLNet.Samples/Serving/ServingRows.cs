@@ -4,7 +4,7 @@ namespace Lmu.MLNet.Samples.Serving;
 /// A row type for PredictionEngines over ANY saved model: ML.NET binds columns to members, so a fixed set of typed
 /// slots is mapped by a SchemaDefinition onto the model's own column names (unused slots are left out of the mapping).
 /// </summary>
-internal sealed class ServingInput
+internal class ServingSlots
 {
     public const int Slots = 8;
 
@@ -34,25 +34,14 @@ internal sealed class ServingInput
     public string T7 { get; set; } = string.Empty;
 }
 
-/// <summary>The output counterpart of <see cref="ServingInput"/>; key columns are read as their uint index.</summary>
-internal sealed class ServingOutput
+/// <summary>Input row: the shared vector, scalar and text slots.</summary>
+internal sealed class ServingInput : ServingSlots
 {
-    public float[] V0 { get; set; } = [];
-    public float[] V1 { get; set; } = [];
-    public float[] V2 { get; set; } = [];
-    public float[] V3 { get; set; } = [];
-    public float[] V4 { get; set; } = [];
-    public float[] V5 { get; set; } = [];
-    public float[] V6 { get; set; } = [];
-    public float[] V7 { get; set; } = [];
-    public float S0 { get; set; }
-    public float S1 { get; set; }
-    public float S2 { get; set; }
-    public float S3 { get; set; }
-    public float S4 { get; set; }
-    public float S5 { get; set; }
-    public float S6 { get; set; }
-    public float S7 { get; set; }
+}
+
+/// <summary>The output counterpart of <see cref="ServingInput"/>; key columns are read as their uint index.</summary>
+internal sealed class ServingOutput : ServingSlots
+{
     public uint K0 { get; set; }
     public uint K1 { get; set; }
     public uint K2 { get; set; }
@@ -61,12 +50,4 @@ internal sealed class ServingOutput
     public uint K5 { get; set; }
     public uint K6 { get; set; }
     public uint K7 { get; set; }
-    public string T0 { get; set; } = string.Empty;
-    public string T1 { get; set; } = string.Empty;
-    public string T2 { get; set; } = string.Empty;
-    public string T3 { get; set; } = string.Empty;
-    public string T4 { get; set; } = string.Empty;
-    public string T5 { get; set; } = string.Empty;
-    public string T6 { get; set; } = string.Empty;
-    public string T7 { get; set; } = string.Empty;
 }

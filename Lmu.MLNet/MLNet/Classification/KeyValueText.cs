@@ -32,87 +32,37 @@ internal static class KeyValueText
     }
 
     /// <summary>A getter that reads a value label (text, number, boolean) as text, null when missing.</summary>
-    public static Func<string?> ValueGetter(DataViewRow row, DataViewSchema.Column column)
+    public static Func<string?> ValueGetter(DataViewRow row, DataViewSchema.Column column) => column.Type switch
     {
-        switch (column.Type)
+        TextDataViewType => Getter<ReadOnlyMemory<char>>(row, column, m =>
         {
-            case TextDataViewType:
-            {
-                var g = row.GetGetter<ReadOnlyMemory<char>>(column);
-                ReadOnlyMemory<char> v = default;
-                return () =>
-                {
-                    g(ref v);
-                    var s = v.ToString().Trim();
-                    return s.Length == 0 ? null : s;
-                };
-            }
-
-            case NumberDataViewType n when n == NumberDataViewType.Single:
-            {
-                var g = row.GetGetter<float>(column);
-                float v = 0;
-                return () =>
-                {
-                    g(ref v);
-                    return float.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture);
-                };
-            }
-
-            case NumberDataViewType n when n == NumberDataViewType.Double:
-            {
-                var g = row.GetGetter<double>(column);
-                double v = 0;
-                return () =>
-                {
-                    g(ref v);
-                    return double.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture);
-                };
-            }
-
-            case NumberDataViewType n when n == NumberDataViewType.Int32:
-            {
-                var g = row.GetGetter<int>(column);
-                int v = 0;
-                return () =>
-                {
-                    g(ref v);
-                    return v.ToString(CultureInfo.InvariantCulture);
-                };
-            }
-
-            case NumberDataViewType n when n == NumberDataViewType.Int64:
-            {
-                var g = row.GetGetter<long>(column);
-                long v = 0;
-                return () =>
-                {
-                    g(ref v);
-                    return v.ToString(CultureInfo.InvariantCulture);
-                };
-            }
-
-            case BooleanDataViewType:
-            {
-                var g = row.GetGetter<bool>(column);
-                bool v = false;
-                return () =>
-                {
-                    g(ref v);
-                    return v ? "true" : "false";
-                };
-            }
-
-            default:
-                throw new ArgumentOutOfRangeException(nameof(column), $"Label column '{column.Name}' has unsupported type {column.Type}.");
-        }
-    }
+            var s = m.ToString().Trim();
+            return s.Length == 0 ? null : s;
+        }),
+        NumberDataViewType n when n == NumberDataViewType.Single => Getter<float>(row, column, v => float.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture)),
+        NumberDataViewType n when n == NumberDataViewType.Double => Getter<double>(row, column, v => double.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture)),
+        NumberDataViewType n when n == NumberDataViewType.Int32 => Getter<int>(row, column, v => v.ToString(CultureInfo.InvariantCulture)),
+        NumberDataViewType n when n == NumberDataViewType.Int64 => Getter<long>(row, column, v => v.ToString(CultureInfo.InvariantCulture)),
+        BooleanDataViewType => Getter<bool>(row, column, v => v ? "true" : "false"),
+        _ => throw new ArgumentOutOfRangeException(nameof(column), $"Label column '{column.Name}' has unsupported type {column.Type}."),
+    };
 
     /// <summary>Class order for value labels: numeric order for numbers, false before true, ordinal order for text.</summary>
     public static string[] Sort(IEnumerable<string> values, DataViewType type) =>
         type is NumberDataViewType
             ? values.OrderBy(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()
             : values.Order(StringComparer.Ordinal).ToArray();
+
+    private static Func<string?> Getter<T>(DataViewRow row, DataViewSchema.Column column, Func<T, string?> format)
+    {
+        var g = row.GetGetter<T>(column);
+        T v = default!;
+        return () =>
+        {
+            g(ref v);
+            return format(v);
+        };
+    }
 
     private static string[] Get<T>(DataViewSchema.Column column, Func<T, string> format)
     {
