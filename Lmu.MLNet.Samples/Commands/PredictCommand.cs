@@ -5,8 +5,9 @@ namespace Lmu.MLNet.Samples.Commands;
 
 /// <summary>
 /// <c>predict</c>: scores CSV rows with a saved model zip, without libtorch. A classifier zip (its input schema has the
-/// features column) reads flattened feature rows; a forecaster zip (it has the window column instead) reads rows of the
-/// window followed by each covariate's window and writes the forecast vectors.
+/// features column) reads flattened feature rows, each followed by the row's length when the model was trained with a
+/// length column; a forecaster zip (it has the window column instead) reads rows of the window followed by each
+/// covariate's window and writes the forecast vectors (and bounds). The output CSV starts with a header.
 /// </summary>
 internal static class PredictCommand
 {
@@ -15,15 +16,27 @@ internal static class PredictCommand
         var model = new Option<string>("--model") { Description = "Model zip saved with mlContext.Model.Save.", Required = true };
         var input = new Option<string>("--input")
         {
-            Description = "CSV, one row per line (invariant culture): the flattened features, or for a forecaster the window then each covariate window.",
+            Description = "CSV without header, one row per line (invariant culture): the flattened features (T x C values, step-major), then the row's length n " +
+                          "(a whole number, 1 <= n <= T) when the classifier was trained with a length column; for a forecaster the window then each covariate window.",
             Required = true,
         };
         var output = new Option<string>("--output")
         {
-            Description = "CSV written (round-trip format): the Score values then the PredictedLabel key, or for a forecaster the forecast vector.",
+            Description = "CSV written (round-trip format) with a header naming each value: the Score values then the PredictedLabel key, " +
+                          "or for a forecaster the forecast vector then the lower and upper bounds when the model has them.",
             Required = true,
         };
         var column = new Option<string>("--features") { Description = "Features column name (classifier).", DefaultValueFactory = _ => "Features" };
+        var length = new Option<string?>("--length-column")
+        {
+            Description = "Sequence-length column of a classifier trained with LengthColumnName (the last value of each CSV row). " +
+                          "Default: the Single/Int32/UInt32/Int64 input column the model's ONNX scorer reads, found in the saved input schema; none when there is none.",
+        };
+        var channels = new Option<int>("--channels")
+        {
+            Description = "Channels C of the classifier (LmuClassifierOptions.Channels): each row's length must not exceed T = features width / C.",
+            DefaultValueFactory = _ => 1,
+        };
         var window = new Option<string>("--window") { Description = "Window column name (forecaster).", DefaultValueFactory = _ => "Window" };
         var covariates = new Option<string[]>("--covariates")
         {
@@ -34,10 +47,11 @@ internal static class PredictCommand
         var forecast = new Option<string>("--forecast") { Description = "Forecast output column name (forecaster).", DefaultValueFactory = _ => "Forecast" };
         var cmd = new Command("predict", "Load a saved LMU model (classifier or forecaster) and score CSV rows (needs no libtorch).")
         {
-            model, input, output, column, window, covariates, forecast,
+            model, input, output, column, length, channels, window, covariates, forecast,
         };
         cmd.SetAction(r => CsvScoring.Run(
-            r.GetValue(model)!, r.GetValue(input)!, r.GetValue(output)!, r.GetValue(column)!,
+            r.GetValue(model)!, r.GetValue(input)!, r.GetValue(output)!,
+            new CsvScoring.ClassifierColumns(r.GetValue(column)!, r.GetValue(length), r.GetValue(channels)),
             new CsvScoring.ForecastColumns(r.GetValue(window)!, r.GetValue(covariates)!, r.GetValue(forecast)!)));
         return cmd;
     }

@@ -7,8 +7,10 @@ namespace Lmu.MLNet.Samples.Serving;
 
 /// <summary>
 /// Scores CSV rows with a loaded forecaster zip: each line is the target window (WindowSize values, oldest first)
-/// followed by each covariate's window in the given order; each output line is the forecast vector. Touches no
-/// TorchSharp type, so it runs without libtorch (see <see cref="CsvScoring"/>).
+/// followed by each covariate's window in the given order. The output has a header naming each value (Forecast[0], ...),
+/// then per row the forecast vector followed by the other vectors of its size the model adds (the lower and upper
+/// bounds of a forecaster trained with bound columns). Touches no TorchSharp type, so it runs without libtorch (see
+/// <see cref="CsvScoring"/>).
 /// </summary>
 internal static class CsvForecastScoring
 {
@@ -43,23 +45,30 @@ internal static class CsvForecastScoring
         var view = new FloatColumnsDataView(
             inputs.Select((name, k) => (name, window, rows.Select(r => r.AsSpan(k * window, window).ToArray()).ToArray())).ToList());
         var scored = model.Transform(view);
-        if (scored.Schema.GetColumnOrNull(forecastColumn) is null)
+        var forecast = scored.Schema.GetColumnOrNull(forecastColumn)
+            ?? throw new InvalidDataException($"The model's output has no forecast column '{forecastColumn}'.");
+        if (forecast.Type is not VectorDataViewType { Size: > 0 } f || f.ItemType != NumberDataViewType.Single)
         {
-            throw new InvalidDataException($"The model's output has no forecast column '{forecastColumn}'.");
+            throw new InvalidDataException($"The forecast column '{forecastColumn}' is {forecast.Type}; expected Vector<Single> of fixed size.");
         }
 
-        var forecasts = scored.GetColumn<float[]>(forecastColumn).ToArray();
+        // The forecast, then every other vector of the same size the model adds: a forecaster's lower and upper bounds.
+        var outputs = scored.Schema
+            .Where(c => !c.IsHidden && c.Index != forecast.Index && schema.GetColumnOrNull(c.Name) is null && c.Type.Equals(forecast.Type))
+            .Prepend(forecast)
+            .ToArray();
+        var vectors = outputs.Select(c => scored.GetColumn<float[]>(c).ToArray()).ToArray();
         using (var writer = new StreamWriter(outputPath))
         {
-            foreach (var f in forecasts)
+            writer.WriteLine(string.Join(',', outputs.SelectMany(c => Enumerable.Range(0, ((VectorDataViewType)c.Type).Size).Select(k => $"{c.Name}[{k}]"))));
+            for (var i = 0; i < vectors[0].Length; i++)
             {
                 // "R" round-trips every float32 exactly, so callers can compare bit for bit.
-                writer.WriteLine(string.Join(',', f.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+                writer.WriteLine(string.Join(',', vectors.SelectMany(v => v[i]).Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
             }
         }
 
-        (model as IDisposable)?.Dispose();
-        Console.WriteLine($"forecast {forecasts.Length} rows from {inputPath} into {outputPath}");
+        Console.WriteLine($"forecast {vectors[0].Length} rows from {inputPath} into {outputPath} ({string.Join(", ", outputs.Select(c => c.Name))})");
         Console.WriteLine($"libtorch loaded: {(CsvScoring.TorchNativeLoaded() ? "yes" : "no")}");
         return 0;
     }

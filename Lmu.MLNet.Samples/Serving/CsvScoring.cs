@@ -1,7 +1,5 @@
-using System.Globalization;
 using Lmu.MLNet.MLNet;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace Lmu.MLNet.Samples.Serving;
 
@@ -12,49 +10,21 @@ namespace Lmu.MLNet.Samples.Serving;
 /// </summary>
 internal static class CsvScoring
 {
-    public static int Run(string modelPath, string inputPath, string outputPath, string featureColumn, ForecastColumns forecast)
+    public static int Run(string modelPath, string inputPath, string outputPath, ClassifierColumns classifier, ForecastColumns forecast)
     {
         var ml = new MLContext();
         var model = LmuModelFile.Load(ml, modelPath, out var schema);
-        // A forecaster's zip has the window column and no features column: score it as forecast rows.
-        if (schema.GetColumnOrNull(featureColumn) is null && schema.GetColumnOrNull(forecast.Window) is not null)
+        try
         {
-            return CsvForecastScoring.Run(ml, model, schema, inputPath, outputPath, forecast.Window, forecast.Covariates, forecast.Forecast);
+            // A forecaster's zip has the window column and no features column: score it as forecast rows.
+            return schema.GetColumnOrNull(classifier.Features) is null && schema.GetColumnOrNull(forecast.Window) is not null
+                ? CsvForecastScoring.Run(ml, model, schema, inputPath, outputPath, forecast.Window, forecast.Covariates, forecast.Forecast)
+                : CsvClassifierScoring.Run(ml, model, schema, inputPath, outputPath, classifier, forecast.Window);
         }
-
-        var column = schema.GetColumnOrNull(featureColumn)
-            ?? throw new InvalidDataException($"The model's input schema has neither the features column '{featureColumn}' nor the forecast window column '{forecast.Window}'.");
-        var width = (column.Type as VectorDataViewType)?.Size
-            ?? throw new InvalidDataException($"Column '{featureColumn}' is {column.Type}; expected a fixed-size vector.");
-        var rows = File.ReadLines(inputPath)
-            .Where(l => l.Trim().Length > 0)
-            .Select((line, i) =>
-            {
-                var values = line.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-                return values.Length == width
-                    ? new FeatureRow { Features = values }
-                    : throw new InvalidDataException($"{inputPath} line {i + 1}: {values.Length} values; the model expects {width}.");
-            })
-            .ToList();
-        var definition = SchemaDefinition.Create(typeof(FeatureRow));
-        definition[0].ColumnName = featureColumn;
-        definition[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        var scored = model.Transform(ml.Data.LoadFromEnumerable(rows, definition));
-        var scores = scored.GetColumn<float[]>("Score").ToArray();
-        var keys = scored.GetColumn<uint>("PredictedLabel").ToArray();
-        using (var writer = new StreamWriter(outputPath))
+        finally
         {
-            for (var i = 0; i < scores.Length; i++)
-            {
-                // "R" round-trips every float32 exactly, so callers can compare bit for bit.
-                writer.WriteLine(string.Join(',', scores[i].Select(s => s.ToString("R", CultureInfo.InvariantCulture))) + "," + keys[i].ToString(CultureInfo.InvariantCulture));
-            }
+            (model as IDisposable)?.Dispose();
         }
-
-        (model as IDisposable)?.Dispose();
-        Console.WriteLine($"scored {scores.Length} rows from {inputPath} into {outputPath}");
-        Console.WriteLine($"libtorch loaded: {(TorchNativeLoaded() ? "yes" : "no")}");
-        return 0;
     }
 
     /// <summary>True when a libtorch/libc10/LibTorchSharp native library is mapped into this process (Linux only; false elsewhere).</summary>
@@ -70,11 +40,12 @@ internal static class CsvScoring
                                               || l.Contains("LibTorchSharp", StringComparison.Ordinal));
     }
 
+    /// <summary>Column names used when the zip holds a classifier.</summary>
+    /// <param name="Features">The features column (Vector&lt;Single, T x C&gt;).</param>
+    /// <param name="Length">The sequence-length column; null = the one the model's ONNX scorer reads, if any.</param>
+    /// <param name="Channels">Channels C the classifier was trained with; T = features width / C bounds each row's length.</param>
+    public sealed record ClassifierColumns(string Features, string? Length, int Channels);
+
     /// <summary>Column names used when the zip holds a forecaster.</summary>
     public sealed record ForecastColumns(string Window, IReadOnlyList<string> Covariates, string Forecast);
-
-    private sealed class FeatureRow
-    {
-        public float[] Features { get; set; } = [];
-    }
 }

@@ -144,6 +144,7 @@ internal sealed class ModelService : IDisposable
             {
                 ServingKind.Vector => Vector(column, value),
                 ServingKind.Scalar => Number(column.Name, value),
+                ServingKind.Integer => Integer(column, value),
                 _ => value.ValueKind == JsonValueKind.String ? value.GetString()! : throw new ServingRequestException($"Field '{column.Name}' must be a string; got a JSON {value.ValueKind}."),
             };
             typeof(ServingInput).GetProperty(column.Member)!.SetValue(row, parsed);
@@ -200,10 +201,28 @@ internal sealed class ModelService : IDisposable
             ? f
             : throw new ServingRequestException($"'{name}' must be a finite number; got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "a JSON " + value.ValueKind)}.");
 
+    private static object Integer(ServingColumn column, JsonElement value)
+    {
+        // JSON has one number type: any whole value (3, 3.0, 3e0) in the column type's range is accepted. Decimal holds
+        // every such literal exactly, where a double would round Int64 values above 2^53.
+        var whole = value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var d) && d == decimal.Truncate(d) ? d : (decimal?)null;
+        var raw = column.Type.RawType;
+        (decimal min, decimal max) = raw == typeof(int) ? (int.MinValue, int.MaxValue) : raw == typeof(uint) ? (uint.MinValue, uint.MaxValue) : (long.MinValue, long.MaxValue);
+        if (whole is not { } n || n < min || n > max)
+        {
+            throw new ServingRequestException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Field '{column.Name}' must be a whole number from {min} to {max} ({column.Type}); got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "a JSON " + value.ValueKind)}."));
+        }
+
+        return raw == typeof(int) ? (int)n : raw == typeof(uint) ? (uint)n : (object)(long)n;
+    }
+
     private static string Expected(ServingColumn c) => c.Kind switch
     {
         ServingKind.Vector => $"an array of {c.Size} numbers",
         ServingKind.Scalar => "a number",
+        ServingKind.Integer => $"a whole number ({c.Type})",
         _ => "a string",
     };
 
@@ -219,11 +238,11 @@ internal sealed class ModelService : IDisposable
             var kind = ServingColumn.KindOf(column.Type);
             if (kind is null or ServingKind.Key)
             {
-                throw new NotSupportedException($"Input column '{column.Name}' is {column.Type}; the service carries Vector<Single, N>, Single and Text inputs.");
+                throw new NotSupportedException($"Input column '{column.Name}' is {column.Type}; the service carries Vector<Single, N>, Single, Int32, UInt32, Int64 and Text inputs.");
             }
 
-            var member = Slot(kind.Value, used, column.Name);
-            var required = kind != ServingKind.Text && Needs(inputSchema, column.Name);
+            var member = Slot(kind.Value, column.Type, used, column.Name);
+            var required = kind != ServingKind.Text && ModelInputs.Needs(_model, inputSchema, column.Name);
             columns.Add(new ServingColumn(column.Name, kind.Value, (column.Type as VectorDataViewType)?.Size ?? 0, required, member, column.Type));
         }
 
@@ -239,36 +258,23 @@ internal sealed class ModelService : IDisposable
             // Columns the service cannot carry (none in LMU models) are left out of the answer rather than failing.
             if (ServingColumn.KindOf(column.Type) is { } kind)
             {
-                columns.Add(new ServingColumn(column.Name, kind, (column.Type as VectorDataViewType)?.Size ?? 0, false, Slot(kind, used, column.Name), column.Type));
+                columns.Add(new ServingColumn(column.Name, kind, (column.Type as VectorDataViewType)?.Size ?? 0, false, Slot(kind, column.Type, used, column.Name), column.Type));
             }
         }
 
         return columns;
     }
 
-    /// <summary>True when the model cannot produce its output schema without <paramref name="name"/>.</summary>
-    private bool Needs(DataViewSchema inputSchema, string name)
+    private static string Slot(ServingKind kind, DataViewType type, Dictionary<char, int> used, string column)
     {
-        var builder = new DataViewSchema.Builder();
-        foreach (var c in inputSchema.Where(c => !c.IsHidden && c.Name != name))
+        var prefix = kind switch
         {
-            builder.AddColumn(c.Name, c.Type, c.Annotations);
-        }
-
-        try
-        {
-            _model.GetOutputSchema(builder.ToSchema());
-            return false;
-        }
-        catch (Exception e) when (e is ArgumentOutOfRangeException or ArgumentException or InvalidOperationException)
-        {
-            return true;
-        }
-    }
-
-    private static string Slot(ServingKind kind, Dictionary<char, int> used, string column)
-    {
-        var prefix = kind switch { ServingKind.Vector => 'V', ServingKind.Scalar => 'S', ServingKind.Key => 'K', _ => 'T' };
+            ServingKind.Vector => 'V',
+            ServingKind.Scalar => 'S',
+            ServingKind.Integer => type.RawType == typeof(int) ? 'I' : type.RawType == typeof(uint) ? 'U' : 'L',
+            ServingKind.Key => 'K',
+            _ => 'T',
+        };
         var index = used.GetValueOrDefault(prefix);
         if (index >= ServingSlots.Slots)
         {

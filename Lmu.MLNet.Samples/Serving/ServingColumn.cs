@@ -12,6 +12,9 @@ internal enum ServingKind
     /// <summary>Single: a JSON number.</summary>
     Scalar,
 
+    /// <summary>Int32, UInt32 or Int64 (a classifier's sequence length, say): a JSON number with a whole value in the type's range.</summary>
+    Integer,
+
     /// <summary>Text: a JSON string.</summary>
     Text,
 
@@ -33,6 +36,7 @@ internal sealed record ServingColumn(string Name, ServingKind Kind, int Size, bo
     {
         VectorDataViewType { ItemType: NumberDataViewType n, Size: > 0 } when n.RawType == typeof(float) => ServingKind.Vector,
         NumberDataViewType n when n.RawType == typeof(float) => ServingKind.Scalar,
+        NumberDataViewType n when n.RawType == typeof(int) || n.RawType == typeof(uint) || n.RawType == typeof(long) => ServingKind.Integer,
         TextDataViewType => ServingKind.Text,
         KeyDataViewType { RawType: var r } when r == typeof(uint) => ServingKind.Key,
         _ => null,

@@ -24,6 +24,30 @@ internal class ServingSlots
     public float S5 { get; set; }
     public float S6 { get; set; }
     public float S7 { get; set; }
+    public int I0 { get; set; }
+    public int I1 { get; set; }
+    public int I2 { get; set; }
+    public int I3 { get; set; }
+    public int I4 { get; set; }
+    public int I5 { get; set; }
+    public int I6 { get; set; }
+    public int I7 { get; set; }
+    public uint U0 { get; set; }
+    public uint U1 { get; set; }
+    public uint U2 { get; set; }
+    public uint U3 { get; set; }
+    public uint U4 { get; set; }
+    public uint U5 { get; set; }
+    public uint U6 { get; set; }
+    public uint U7 { get; set; }
+    public long L0 { get; set; }
+    public long L1 { get; set; }
+    public long L2 { get; set; }
+    public long L3 { get; set; }
+    public long L4 { get; set; }
+    public long L5 { get; set; }
+    public long L6 { get; set; }
+    public long L7 { get; set; }
     public string T0 { get; set; } = string.Empty;
     public string T1 { get; set; } = string.Empty;
     public string T2 { get; set; } = string.Empty;
@@ -34,7 +58,7 @@ internal class ServingSlots
     public string T7 { get; set; } = string.Empty;
 }
 
-/// <summary>Input row: the shared vector, scalar and text slots.</summary>
+/// <summary>Input row: the shared vector, Single, integer (Int32, UInt32, Int64) and text slots.</summary>
 internal sealed class ServingInput : ServingSlots
 {
 }

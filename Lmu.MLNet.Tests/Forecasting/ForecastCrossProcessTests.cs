@@ -36,18 +36,24 @@ public sealed class ForecastCrossProcessTests
     }
 
     [TestMethod]
-    public void ASavedForecasterZipScoresIdenticallyInANewProcessWithoutLibtorch()
+    [DataRow(true)]
+    [DataRow(false)]
+    public void ASavedForecasterZipScoresIdenticallyInANewProcessWithoutLibtorch(bool bounds)
     {
         var dir = NewDir();
-        var model = ForecastTestModels.Create(HiddenCell.Dense, 2, LmuForecastScaling.PerWindow);
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 2, LmuForecastScaling.PerWindow, bounds);
         var (values, covs) = ForecastTestModels.Series(150, 2);
         var ml = new MLContext(1);
         var windows = LmuForecastWindows.FromSeries(SeriesView.Create(ml, values, covs), "Value", model.WindowSize, 1, model.CovariateColumns);
         var zip = Path.Combine(dir, "forecaster.zip");
+        // The forecast, then (with bounds) the lower and upper bounds: what predict writes on each line, in this order.
+        string[] columns = bounds ? ["Forecast", "Lower", "Upper"] : ["Forecast"];
         float[][] expected;
         using (var chain = LmuForecastEstimator.CreateChain(ml, model))
         {
-            expected = chain.Transform(windows).GetColumn<float[]>("Forecast").ToArray();
+            var scored = chain.Transform(windows);
+            var vectors = columns.Select(c => scored.GetColumn<float[]>(c).ToArray()).ToArray();
+            expected = vectors[0].Select((_, i) => vectors.SelectMany(v => v[i]).ToArray()).ToArray();
             ml.Model.Save(chain, windows.Schema, zip);
         }
 
@@ -62,10 +68,12 @@ public sealed class ForecastCrossProcessTests
         Assert.AreEqual(0, code, stdout);
         StringAssert.Contains(stdout, "libtorch loaded: no");
         var lines = File.ReadAllLines(output);
-        Assert.HasCount(expected.Length, lines);
-        for (var i = 0; i < lines.Length; i++)
+        var header = columns.SelectMany(c => Enumerable.Range(0, ForecastTestModels.Horizon).Select(k => $"{c}[{k}]"));
+        Assert.AreEqual(string.Join(',', header), lines[0]);
+        Assert.HasCount(expected.Length + 1, lines);
+        for (var i = 0; i < expected.Length; i++)
         {
-            CollectionAssert.AreEqual(expected[i], Parse(lines[i]), $"row {i}: forecasts must be bit-identical across processes");
+            CollectionAssert.AreEqual(expected[i], Parse(lines[i + 1]), $"row {i}: forecasts{(bounds ? " and bounds" : string.Empty)} must be bit-identical across processes");
         }
     }
 

@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Classification;
@@ -46,60 +44,43 @@ public sealed class ServeIntegrationTests : ClassifierTestBase
             (loaded as IDisposable)?.Dispose();
         }
 
-        var app = SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(Temp, "app"));
-        using var server = Process.Start(SamplesApp.StartInfo(app, Temp, "serve", "--model", zip, "--urls", "http://127.0.0.1:0"))!;
-        var log = new StringBuilder();
-        server.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        server.BeginErrorReadLine();
-        try
+        await using var served = await ServeProcess.StartAsync(zip, Temp);
+        var http = served.Http;
+        Assert.AreEqual(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
+        var root = await served.DescribeAsync();
+        Assert.AreEqual("classifier", root.GetProperty("kind").GetString());
+        CollectionAssert.AreEqual(classes, root.GetProperty("classes").EnumerateArray().Select(c => c.GetString()).ToArray());
+        Assert.AreEqual(JsonValueKind.Null, root.GetProperty("horizon").ValueKind);
+        var features = root.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "Features");
+        Assert.AreEqual(DelayedPatternData.Steps, features.GetProperty("size").GetInt32());
+        Assert.IsTrue(features.GetProperty("required").GetBoolean());
+
+        // 40 clients x 5 requests at once, each row's answer checked against the offline prediction.
+        using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var failures = new List<string>();
+        var clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
         {
-            var address = await ReadAddress(server, log);
-            using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
-
-            Assert.AreEqual(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
-            using (var description = JsonDocument.Parse(await http.GetStringAsync("/model")))
+            for (var k = 0; k < RequestsPerClient; k++)
             {
-                var root = description.RootElement;
-                Assert.AreEqual("classifier", root.GetProperty("kind").GetString());
-                CollectionAssert.AreEqual(classes, root.GetProperty("classes").EnumerateArray().Select(c => c.GetString()).ToArray());
-                Assert.AreEqual(JsonValueKind.Null, root.GetProperty("horizon").ValueKind);
-                var features = root.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "Features");
-                Assert.AreEqual(DelayedPatternData.Steps, features.GetProperty("size").GetInt32());
-                Assert.IsTrue(features.GetProperty("required").GetBoolean());
-            }
-
-            // 40 clients x 5 requests at once, each row's answer checked against the offline prediction.
-            using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            var failures = new List<string>();
-            var clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
-            {
-                for (var k = 0; k < RequestsPerClient; k++)
+                var i = (c * RequestsPerClient + k) % rows.Count;
+                using var response = await http.PostAsJsonAsync("/predict", new { Features = rows[i].Features }, budget.Token);
+                var body = await response.Content.ReadAsStringAsync(budget.Token);
+                var problem = Check(response.StatusCode, body, expectedScores[i], expectedLabels[i]);
+                if (problem is not null)
                 {
-                    var i = (c * RequestsPerClient + k) % rows.Count;
-                    using var response = await http.PostAsJsonAsync("/predict", new { Features = rows[i].Features }, budget.Token);
-                    var body = await response.Content.ReadAsStringAsync(budget.Token);
-                    var problem = Check(response.StatusCode, body, expectedScores[i], expectedLabels[i]);
-                    if (problem is not null)
-                    {
-                        lock (failures) failures.Add($"client {c} row {i}: {problem}");
-                    }
+                    lock (failures) failures.Add($"client {c} row {i}: {problem}");
                 }
-            }, budget.Token)).ToArray();
-            await Task.WhenAll(clients);
-            Assert.IsEmpty(failures, string.Join('\n', failures.Take(5)));
+            }
+        }, budget.Token)).ToArray();
+        await Task.WhenAll(clients);
+        Assert.IsEmpty(failures, string.Join('\n', failures.Take(5)));
 
-            await AssertBadRequest(http, "{\"Features\": [1, 2", "not valid JSON");
-            await AssertBadRequest(http, "{\"Features\": [1, 2, 3]}", $"the model expects {DelayedPatternData.Steps}");
-            await AssertBadRequest(http, "{\"Other\": 1}", "Missing field 'Features'");
-            await AssertBadRequest(http, "[1, 2, 3]", "must be a JSON object");
-            Assert.IsFalse(SamplesApp.TorchLoaded(server.Id), "the service process must not load libtorch");
-            Assert.IsFalse(server.HasExited, "the server must still be running after bad requests");
-        }
-        finally
-        {
-            server.Kill(entireProcessTree: true);
-            await server.WaitForExitAsync(CancellationToken.None);
-        }
+        await served.AssertBadRequest("{\"Features\": [1, 2", "not valid JSON");
+        await served.AssertBadRequest("{\"Features\": [1, 2, 3]}", $"the model expects {DelayedPatternData.Steps}");
+        await served.AssertBadRequest("{\"Other\": 1}", "Missing field 'Features'");
+        await served.AssertBadRequest("[1, 2, 3]", "must be a JSON object");
+        Assert.IsFalse(SamplesApp.TorchLoaded(served.Process.Id), "the service process must not load libtorch");
+        Assert.IsFalse(served.Process.HasExited, "the server must still be running after bad requests");
     }
 
     private static string? Check(HttpStatusCode status, string body, float[] scores, string label)
@@ -119,33 +100,5 @@ public sealed class ServeIntegrationTests : ClassifierTestBase
 
         var predicted = json.RootElement.GetProperty("PredictedLabel").GetString();
         return predicted == label ? null : $"label {predicted} != offline {label}";
-    }
-
-    private static async Task AssertBadRequest(HttpClient http, string body, string message)
-    {
-        using var response = await http.PostAsync("/predict", new StringContent(body, Encoding.UTF8, "application/json"));
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode, text);
-        StringAssert.Contains(JsonDocument.Parse(text).RootElement.GetProperty("error").GetString(), message);
-    }
-
-    /// <summary>The "listening on URL" line the server prints once bound (port 0 lets the OS pick a free port).</summary>
-    private static async Task<string> ReadAddress(Process server, StringBuilder log)
-    {
-        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (await server.StandardOutput.ReadLineAsync(wait.Token) is { } line)
-        {
-            if (line.StartsWith("listening on ", StringComparison.Ordinal))
-            {
-                // Keep draining stdout so the server never blocks on a full pipe.
-                _ = server.StandardOutput.ReadToEndAsync(CancellationToken.None);
-                return line["listening on ".Length..].Trim();
-            }
-        }
-
-        string errors;
-        lock (log) errors = log.ToString();
-        Assert.Fail($"the server exited before listening: {errors}");
-        return string.Empty;
     }
 }

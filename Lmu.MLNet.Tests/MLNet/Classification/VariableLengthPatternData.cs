@@ -35,6 +35,17 @@ public sealed class DoubleLengthPatternRow
     public double Length { get; set; }
 }
 
+/// <summary>A padded row whose sequence-length column has type <typeparamref name="TLength"/> (Single, Int32, UInt32 or Int64).</summary>
+public sealed class TypedLengthPatternRow<TLength>
+{
+    public string Label { get; set; } = string.Empty;
+
+    [VectorType(VariableLengthPatternData.Steps)]
+    public float[] Features { get; set; } = [];
+
+    public TLength Length { get; set; } = default!;
+}
+
 /// <summary>A VarVector row with an Int32 sequence-length column.</summary>
 public sealed class VarLengthPatternRow
 {
@@ -57,6 +68,10 @@ internal static class VariableLengthPatternData
     public const int Steps = 24;
 
     private static readonly float[][] Patterns = [[2f, 2f, 2f, 2f], [-2f, -2f, -2f, -2f], [2f, 2f, -2f, -2f]];
+
+    /// <summary><see cref="Rows"/> with the length converted to <typeparamref name="TLength"/>.</summary>
+    public static List<TypedLengthPatternRow<TLength>> Rows<TLength>(int count, int seed, Func<int, TLength> length) =>
+        Rows(count, seed).Select(r => new TypedLengthPatternRow<TLength> { Label = r.Label, Features = r.Features, Length = length(r.Length) }).ToList();
 
     public static List<LengthPatternRow> Rows(int count, int seed)
     {

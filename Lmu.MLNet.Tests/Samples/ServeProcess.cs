@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Lmu.MLNet.Tests.Infrastructure;
+
+namespace Lmu.MLNet.Tests.Samples;
+
+/// <summary>
+/// The Samples app's <c>serve</c> command on a free loopback port, started from a copy of the app WITHOUT libtorch;
+/// disposing kills it and waits for it to exit.
+/// </summary>
+internal sealed class ServeProcess : IAsyncDisposable
+{
+    private readonly Process _server;
+    private readonly StringBuilder _log = new();
+
+    private ServeProcess(Process server)
+    {
+        _server = server;
+        _server.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
+        _server.BeginErrorReadLine();
+    }
+
+    /// <summary>A client for the running service (30 s per request).</summary>
+    public HttpClient Http { get; private set; } = null!;
+
+    /// <summary>The service process.</summary>
+    public Process Process => _server;
+
+    /// <summary>Copies the app without torch into <paramref name="temp"/>/app and serves <paramref name="zip"/> until bound.</summary>
+    public static async Task<ServeProcess> StartAsync(string zip, string temp)
+    {
+        var app = SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(temp, "app"));
+        var served = new ServeProcess(Process.Start(SamplesApp.StartInfo(app, temp, "serve", "--model", zip, "--urls", "http://127.0.0.1:0"))!);
+        try
+        {
+            served.Http = new HttpClient { BaseAddress = new Uri(await served.ReadAddress()), Timeout = TimeSpan.FromSeconds(30) };
+            return served;
+        }
+        catch
+        {
+            await served.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>POSTs <paramref name="request"/> to /predict and returns the status and the JSON answer.</summary>
+    public async Task<(HttpStatusCode Status, JsonElement Body)> PredictAsync(object request, CancellationToken cancellationToken = default)
+    {
+        using var response = await Http.PostAsJsonAsync("/predict", request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        using var json = JsonDocument.Parse(text);
+        return (response.StatusCode, json.RootElement.Clone());
+    }
+
+    /// <summary>POSTs <paramref name="body"/> and asserts a 400 whose error message contains <paramref name="message"/>.</summary>
+    public async Task AssertBadRequest(string body, string message)
+    {
+        using var response = await Http.PostAsync("/predict", new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode, text);
+        StringAssert.Contains(JsonDocument.Parse(text).RootElement.GetProperty("error").GetString(), message);
+    }
+
+    /// <summary>GET /model as JSON.</summary>
+    public async Task<JsonElement> DescribeAsync()
+    {
+        using var description = JsonDocument.Parse(await Http.GetStringAsync("/model"));
+        return description.RootElement.Clone();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        if (!_server.HasExited)
+        {
+            _server.Kill(entireProcessTree: true);
+        }
+
+        await _server.WaitForExitAsync(CancellationToken.None);
+        _server.Dispose();
+    }
+
+    /// <summary>The "listening on URL" line the server prints once bound (port 0 lets the OS pick a free port).</summary>
+    private async Task<string> ReadAddress()
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (await _server.StandardOutput.ReadLineAsync(wait.Token) is { } line)
+        {
+            if (line.StartsWith("listening on ", StringComparison.Ordinal))
+            {
+                // Keep draining stdout so the server never blocks on a full pipe.
+                _ = _server.StandardOutput.ReadToEndAsync(CancellationToken.None);
+                return line["listening on ".Length..].Trim();
+            }
+        }
+
+        string errors;
+        lock (_log) errors = _log.ToString();
+        Assert.Fail($"the server exited before listening: {errors}");
+        return string.Empty;
+    }
+}
