@@ -111,7 +111,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         var outputs = OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName).Classifier!;
         var bytes = RidgeClassifierGraph.Build(o.FeatureColumnName, weights, bias, outputs);
         var chain = OnnxCarrier.CreateMulticlass(ml, bytes, input, [o.FeatureColumnName], classNames, o.ScoreColumnName, o.PredictedLabelColumnName);
-        return new RidgeClassifierTransformer(chain, o.Clone(), fit.Alpha, fit.LeaveOneOutErrors, classNames, width);
+        return new RidgeClassifierTransformer(chain, o.Clone(), fit.Alpha, fit.LeaveOneOutErrors, classNames, weights, bias);
     }
 
     /// <summary>Resolves the columns and the class names (the label's KeyValues, else the key numbers 1..K).</summary>

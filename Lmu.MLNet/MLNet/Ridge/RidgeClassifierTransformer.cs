@@ -10,14 +10,16 @@ namespace Lmu.MLNet.MLNet;
 /// </summary>
 public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer
 {
-    internal RidgeClassifierTransformer(TransformerChain<ITransformer> inner, RidgeClassifierOptions options, double alpha, IReadOnlyList<double> errors, IReadOnlyList<string> classes, int featureCount)
+    internal RidgeClassifierTransformer(
+        TransformerChain<ITransformer> inner, RidgeClassifierOptions options, double alpha, IReadOnlyList<double> errors, IReadOnlyList<string> classes, double[,] weights, double[] bias)
         : base(inner)
     {
         Options = options;
         Alpha = alpha;
         LeaveOneOutErrors = errors;
         Classes = classes;
-        FeatureCount = featureCount;
+        Weights = weights;
+        Bias = bias;
     }
 
     /// <summary>The options it was trained with (a private copy).</summary>
@@ -33,7 +35,13 @@ public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer
     public IReadOnlyList<string> Classes { get; }
 
     /// <summary>Width of the features vector it reads.</summary>
-    public int FeatureCount { get; }
+    public int FeatureCount => Weights.GetLength(0);
+
+    /// <summary>Decision weights [p, K] on the raw features (the standardisation folded in), float64.</summary>
+    internal double[,] Weights { get; }
+
+    /// <summary>Decision bias [K], float64.</summary>
+    internal double[] Bias { get; }
 
     private protected override void CheckInputSchema(DataViewSchema schema)
     {
