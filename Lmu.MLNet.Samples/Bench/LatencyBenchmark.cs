@@ -70,9 +70,9 @@ internal static class LatencyBenchmark
     private static LmuClassifierOptions Options(string config) => config switch
     {
         // The psMNIST model: feed-forward memory, parallel last-step path, MLP head.
-        "ff" => new LmuClassifierOptions { Layer = new LmuLayerOptions { Order = 256, HiddenCell = HiddenCell.None }, HeadHiddenSizes = [500], Epochs = 1 },
+        "ff" => new LmuClassifierOptions { Layer = new LmuLayerOptions { Order = 256, HiddenCell = HiddenCell.None }, HeadHiddenSizes = [500], Training = new() { Epochs = 1 } },
         // A recurrent LMU (hidden-to-memory): fused scan in torch, ONNX Scan in the carried graph.
-        "rnn" => new LmuClassifierOptions { Layer = new LmuLayerOptions { Order = 64, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 64, HiddenToMemory = true }, Epochs = 1 },
+        "rnn" => new LmuClassifierOptions { Layer = new LmuLayerOptions { Order = 64, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 64, HiddenToMemory = true }, Training = new() { Epochs = 1 } },
         _ => throw new ArgumentException($"Unknown latency config '{config}' (ff, rnn)."),
     };
 

@@ -3,7 +3,7 @@ using Lmu.MLNet.Samples.Ucr;
 
 namespace Lmu.MLNet.Samples.Commands;
 
-/// <summary><c>ucr</c>: LMU classifier, LMU experiment and LmuFeaturize + LightGbm on the shared UCR/UEA sets, beside published accuracies.</summary>
+/// <summary><c>ucr</c>: LMU classifier, LMU experiment, LmuFeaturize + LightGbm and LmuPooledFeaturize + ridge on the shared UCR/UEA sets, beside published accuracies.</summary>
 internal static class UcrCommand
 {
     public static Command Create()
@@ -12,7 +12,7 @@ internal static class UcrCommand
         var budget = new Option<double>("--budget") { Description = "Experiment time budget per dataset, seconds.", DefaultValueFactory = _ => 60 };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of every model.", DefaultValueFactory = _ => 1 };
-        var only = new Option<string>("--models") { Description = "Comma-separated subset of: default, experiment, lightgbm.", DefaultValueFactory = _ => "default,experiment,lightgbm" };
+        var only = new Option<string>("--models") { Description = "Comma-separated subset of: default, experiment, lightgbm, pooled.", DefaultValueFactory = _ => "default,experiment,lightgbm,pooled" };
         var cmd = new Command("ucr", "Test accuracy and wall time on the UCR/UEA sets in ../shared/data/ucr, beside 1-NN DTW, ROCKET and InceptionTime.")
         {
             datasets, budget, threads, seed, only,
@@ -23,7 +23,7 @@ internal static class UcrCommand
             return UcrBenchmark.Run(new UcrBenchmark.Settings(
                 r.GetValue(datasets)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
                 r.GetValue(budget), r.GetValue(threads), r.GetValue(seed),
-                models.Contains("default"), models.Contains("experiment"), models.Contains("lightgbm")));
+                models.Contains("default"), models.Contains("experiment"), models.Contains("lightgbm"), models.Contains("pooled")));
         });
         return cmd;
     }

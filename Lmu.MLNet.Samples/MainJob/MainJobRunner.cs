@@ -5,6 +5,7 @@ using Lmu.MLNet.MLNet.Classification;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Samples.Plots;
 using Lmu.MLNet.Samples.Terminal;
+using Lmu.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Spectre.Console;
@@ -66,7 +67,7 @@ internal static class MainJobRunner
         options.ValidationData = labelMap.Transform(testView);
 
         var fitClock = Stopwatch.StartNew();
-        var classifier = TrainingProgressBar.Run("training", options.Epochs, progress =>
+        var classifier = TrainingProgressBar.Run("training", options.Training.Epochs, progress =>
         {
             options.Progress = progress;
             return new LmuClassifierEstimator(ml, options).Fit(labelMap.Transform(trainView));
@@ -99,7 +100,7 @@ internal static class MainJobRunner
         void Row(string k, string v) => summary.AddRow(Markup.Escape(k), Markup.Escape(v));
         Row("dataset", data.Name);
         Row("model", $"LMU order {options.Layer.Order}, theta {steps}, {options.Layer.HiddenCell} {options.Layer.HiddenUnits}, {classifier.ParameterCount:N0} parameters");
-        Row("training", $"{classifier.TrainingHistory.Count} epochs, batch {options.BatchSize}, lr {options.LearningRate}, {fitTime.TotalSeconds:0.0} s");
+        Row("training", $"{classifier.TrainingHistory.Count} epochs, batch {options.Training.BatchSize}, lr {options.Training.LearningRate}, {fitTime.TotalSeconds:0.0} s");
         Row("test accuracy (micro / macro)", $"{metrics.MicroAccuracy:P2} / {metrics.MacroAccuracy:P2}");
         Row("test log-loss", metrics.LogLoss.ToString("0.0000", CultureInfo.InvariantCulture));
         Row("model file", $"{zip} ({new FileInfo(zip).Length / 1024.0:0.0} KiB)");
@@ -123,10 +124,13 @@ internal static class MainJobRunner
             // A window over the whole sequence; order 32 resolves single steps of ItalyPowerDemand's 24 (and ~5-step
             // features of 150-step sets such as GunPoint); 8 steps of digits need no more than order 8.
             Layer = new LmuLayerOptions { Order = digits ? 8 : 32, MemoryD = Math.Min(channels, 4), HiddenCell = HiddenCell.Dense, HiddenUnits = 64, Dropout = 0.1 },
-            Epochs = s.Epochs > 0 ? s.Epochs : digits ? 40 : 100,
-            BatchSize = digits ? 32 : 16,
-            LearningRate = 3e-3,
-            Seed = s.Seed,
+            Training = new LmuTrainingOptions
+            {
+                Epochs = s.Epochs > 0 ? s.Epochs : digits ? 40 : 100,
+                BatchSize = digits ? 32 : 16,
+                LearningRate = 3e-3,
+                Seed = s.Seed,
+            },
         };
     }
 

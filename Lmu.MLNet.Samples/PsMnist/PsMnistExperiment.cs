@@ -4,6 +4,7 @@ using System.Text.Json;
 using Lmu.MLNet.MLNet.Classification;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Samples.Bench;
+using Lmu.MLNet.Training;
 using Microsoft.ML;
 
 namespace Lmu.MLNet.Samples.PsMnist;
@@ -53,13 +54,16 @@ internal static class PsMnistExperiment
             ThetaFromSequenceLength = false,
             HeadHiddenSizes = s.Head,
             HeadDropout = s.HeadDropout,
-            WeightDecay = s.WeightDecay,
-            Epochs = s.Epochs,
-            BatchSize = s.BatchSize,
-            LearningRate = s.LearningRate,
+            Training = new LmuTrainingOptions
+            {
+                Epochs = s.Epochs,
+                BatchSize = s.BatchSize,
+                LearningRate = s.LearningRate,
+                WeightDecay = s.WeightDecay,
+                Seed = s.Seed,
+            },
             ValidationData = validation,
             TorchThreads = s.Threads,
-            Seed = s.Seed,
         };
 
         using var model = ml.MulticlassClassification.Trainers.Lmu(options).Fit(train);

@@ -155,7 +155,7 @@ public sealed partial class PackageConsumerTests
         var model = ml.Transforms.LmuClassifier(new LmuClassifierOptions
         {
             Layer = new LmuLayerOptions { Order = 8, HiddenCell = HiddenCell.Dense, HiddenUnits = 16 },
-            Epochs = 15, BatchSize = 16, LearningRate = 1e-2, Seed = 3,
+            Training = new() { Epochs = 15, BatchSize = 16, LearningRate = 1e-2, Seed = 3 },
         }).Fit(data);
         var scored = model.Transform(data);
         var scores = scored.GetColumn<float[]>("Score").ToArray();

@@ -115,6 +115,39 @@ public sealed class DiscreteLegendreSystem
     }
 
     /// <summary>
+    /// Runs the recurrence <c>m_t = Ad m_{t-1} + Bd u_t</c> from a zero state over <paramref name="input"/> and returns
+    /// every state: row t is the memory after reading steps 0..t. This is the step-by-step form; the convolution with
+    /// <see cref="ImpulseResponse"/> is the same map written the other way.
+    /// </summary>
+    /// <param name="input">The scalar input sequence u.</param>
+    /// <returns>A new <c>[input.Length, Order]</c> array.</returns>
+    public double[,] States(ReadOnlySpan<double> input)
+    {
+        var n = Order;
+        var states = new double[input.Length, n];
+        var current = new double[n];
+        var next = new double[n];
+        for (var t = 0; t < input.Length; t++)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var sum = _bd[i] * input[t];
+                for (var j = 0; j < n; j++)
+                {
+                    sum += _ad[i, j] * current[j];
+                }
+
+                next[i] = sum;
+                states[t, i] = sum;
+            }
+
+            (current, next) = (next, current);
+        }
+
+        return states;
+    }
+
+    /// <summary>
     /// Zero-order hold through one exponential of the augmented matrix: because the input is constant over the step,
     /// (m, u) evolves under [[A/theta, B/theta], [0, 0]], and exp of that carries both Ad and Bd without ever
     /// inverting A/theta (which the closed form (A/theta)^-1 (Ad - I) B/theta would need).

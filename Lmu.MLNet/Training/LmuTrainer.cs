@@ -23,7 +23,7 @@ public static class LmuTrainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         if (!Enum.IsDefined(loss)) throw new ArgumentException($"Unknown loss {loss}.", nameof(loss));
-        var device = ResolveDevice(options.Device);
+        var device = ResolveDevice(options.Device ?? "cpu");
         if (options.Seed is int seed) torch.manual_seed(seed);
         network.to(device);
 
@@ -159,7 +159,7 @@ public static class LmuTrainer
                 throw new InvalidOperationException($"Device '{name}' was requested but CUDA is not available to TorchSharp here (reference a CUDA libtorch package and check the driver), and no CPU fallback was allowed.");
             return torch.device(text);
         }
-        throw new ArgumentException($"Training option Device = {name} is not a known device (cpu, cuda, cuda:N).", nameof(name));
+        throw new ArgumentException($"LmuTrainingOptions.Device = \"{name}\" is not a known device (cpu, cuda, cuda:N).", nameof(name));
     }
 
     private static (Tensor X, Tensor Y, Tensor? Lengths) ToDevice(LmuBatch b, Device device)

@@ -1,6 +1,10 @@
 namespace Lmu.MLNet.Training;
 
-/// <summary>Optimisation settings for <see cref="LmuTrainer"/> (Adam, or AdamW when weight decay is set).</summary>
+/// <summary>
+/// Optimisation settings for <see cref="LmuTrainer"/> (Adam, or AdamW when weight decay is set). The ML.NET estimators
+/// take the same settings as their <c>Training</c> option (LmuClassifierOptions.Training,
+/// LmuForecastingOptions.Training), where a null <see cref="Seed"/> or <see cref="Device"/> gets that estimator's default.
+/// </summary>
 public sealed class LmuTrainingOptions
 {
     /// <summary>Passes over the training data. Default 10.</summary>
@@ -27,18 +31,43 @@ public sealed class LmuTrainingOptions
     /// </summary>
     public int EarlyStoppingPatience { get; set; }
 
-    /// <summary>Seed for torch's generator (dropout, shuffling done by torch); null leaves it as it is. Default null.</summary>
+    /// <summary>
+    /// Seed for torch's generator (dropout, shuffling done by torch); null: <see cref="LmuTrainer"/> leaves the generator
+    /// as it is (the ML.NET estimators document their own choice on their Training option). Default null.
+    /// </summary>
     public int? Seed { get; set; }
 
-    /// <summary>Torch device: "cpu", "cuda" or "cuda:N". Default "cpu".</summary>
-    public string Device { get; set; } = "cpu";
+    /// <summary>
+    /// Torch device: "cpu", "cuda" or "cuda:N"; null: <see cref="LmuTrainer"/> trains on the CPU (the ML.NET estimators
+    /// document their own choice on their Training option). Default null.
+    /// </summary>
+    public string? Device { get; set; }
 
-    /// <summary>A copy of these options.</summary>
+    /// <summary>A copy of these options (every setting is a value, so the copy shares nothing).</summary>
     public LmuTrainingOptions Clone() => (LmuTrainingOptions)MemberwiseClone();
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its value.</summary>
-    public void Validate()
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the first invalid setting (e.g. "LmuTrainingOptions.Epochs = 0 must be
+    /// at least 1.", parameter name "Epochs") and its value.
+    /// </summary>
+    public void Validate() => Validate(nameof(LmuTrainingOptions), null);
+
+    /// <summary>
+    /// Validates these options as the property <paramref name="property"/> of <paramref name="owner"/>: messages name the
+    /// full path ("LmuClassifierOptions.Training.Epochs = 0 ...") and the parameter name is "Training.Epochs", so the
+    /// user sees which object's setting to fix.
+    /// </summary>
+    internal void Validate(string owner, string? property)
     {
+        var prefix = property is null ? string.Empty : property + ".";
+        void Require(bool ok, string name, object? value, string rule)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"{owner}.{prefix}{name} = {value ?? "null"} {rule}.", prefix + name);
+            }
+        }
+
         Require(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");
         Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
         Require(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "must be a finite number > 0");
@@ -46,11 +75,12 @@ public sealed class LmuTrainingOptions
         Require(double.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be >= 0");
         Require(double.IsFinite(GradientClipNorm) && GradientClipNorm >= 0, nameof(GradientClipNorm), GradientClipNorm, "must be >= 0 (0 = off)");
         Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be >= 0 (0 = off)");
-        Require(!string.IsNullOrWhiteSpace(Device), nameof(Device), Device, "must name a device (cpu, cuda, cuda:N)");
+        Require(Device is null || IsDeviceName(Device), nameof(Device), $"\"{Device}\"", "must be null or name a device (cpu, cuda, cuda:N)");
     }
 
-    private static void Require(bool ok, string name, object value, string rule)
+    private static bool IsDeviceName(string device)
     {
-        if (!ok) throw new ArgumentException($"Training option {name} = {value} {rule}.", name);
+        var text = device.Trim().ToLowerInvariant();
+        return text is "cpu" or "cuda" || (text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text[5..], out var index) && index >= 0);
     }
 }

@@ -179,10 +179,17 @@ public sealed class ClassifierBadInputTests : ClassifierTestBase
         e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuClassifier(options));
         StringAssert.Contains(e.Message, "ValidationFraction = 1 must be in [0, 1)");
 
+        // A bad nested training setting is named by its full path, so the user knows which object to fix.
         options = Options();
-        options.EarlyStoppingPatience = 2;
+        options.Training.Epochs = 0;
+        e = Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.Lmu(options));
+        StringAssert.Contains(e.Message, "LmuClassifierOptions.Training.Epochs = 0 must be at least 1");
+        Assert.AreEqual("Training.Epochs", e.ParamName);
+
+        options = Options();
+        options.Training.EarlyStoppingPatience = 2;
         e = Assert.ThrowsExactly<ArgumentException>(() => Fit(ml, ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(30, 1)), options));
-        StringAssert.Contains(e.Message, "EarlyStoppingPatience > 0 needs validation data");
+        StringAssert.Contains(e.Message, "LmuClassifierOptions.Training.EarlyStoppingPatience = 2 needs validation data");
         Assert.IsFalse(_trained);
     }
 

@@ -1,5 +1,6 @@
 using Lmu.MLNet.MLNet.Classification;
 using Lmu.MLNet.Modules;
+using Lmu.MLNet.Training;
 using Microsoft.ML;
 
 namespace Lmu.MLNet.Tests.MLNet.Classification;
@@ -12,20 +13,14 @@ internal static class ClassifierSetup
     {
         Layer = new LmuLayerOptions { Order = 12, HiddenCell = HiddenCell.Dense, HiddenUnits = 16 },
         HeadHiddenSizes = [16],
-        Epochs = epochs,
-        BatchSize = 16,
-        LearningRate = 1e-2,
-        Seed = seed,
+        Training = new LmuTrainingOptions { Epochs = epochs, BatchSize = 16, LearningRate = 1e-2, Seed = seed },
     };
 
     /// <summary>Recurrent memory (hidden-to-memory) with a SimpleRnn cell: the fused scan in torch, Scan in ONNX.</summary>
     public static LmuClassifierOptions Recurrent(int epochs = 3, int? seed = 7) => new()
     {
         Layer = new LmuLayerOptions { Order = 8, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 8, HiddenToMemory = true },
-        Epochs = epochs,
-        BatchSize = 32,
-        LearningRate = 1e-2,
-        Seed = seed,
+        Training = new LmuTrainingOptions { Epochs = epochs, BatchSize = 32, LearningRate = 1e-2, Seed = seed },
     };
 
     /// <summary>A context whose temp files go to <paramref name="tempDir"/>.</summary>

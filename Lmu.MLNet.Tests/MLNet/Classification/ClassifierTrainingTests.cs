@@ -29,7 +29,7 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
         // Chance is 1/3; a network without memory of steps 0-10 cannot beat it. 0.9 leaves room for seed variation.
         Assert.IsGreaterThanOrEqualTo(0.9, metrics.MicroAccuracy, $"held-out accuracy {metrics.MicroAccuracy:P1} after {seconds:F1} s");
-        Assert.HasCount(options.Epochs, model.TrainingHistory);
+        Assert.HasCount(options.Training.Epochs, model.TrainingHistory);
         Assert.IsLessThan(model.TrainingHistory[0].TrainLoss, model.TrainingHistory[^1].TrainLoss);
         CollectionAssert.AreEqual(DelayedPatternData.Classes, model.ClassNames.ToArray(), "a key label keeps its key order");
         Assert.AreEqual(DelayedPatternData.Steps, model.Info.SequenceLength);
@@ -40,7 +40,7 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         Assert.AreEqual(1 + (12 * 16) + 16 + (16 * 16) + 16 + (16 * 3) + 3, model.ParameterCount);
         lock (log)
         {
-            Assert.IsTrue(log.Any(m => m.Contains($"epoch 1/{options.Epochs}: train loss", StringComparison.Ordinal)), "per-epoch progress in MLContext.Log:\n" + string.Join("\n", log));
+            Assert.IsTrue(log.Any(m => m.Contains($"epoch 1/{options.Training.Epochs}: train loss", StringComparison.Ordinal)), "per-epoch progress in MLContext.Log:\n" + string.Join("\n", log));
             Assert.IsTrue(log.Any(m => m.Contains("acc ", StringComparison.Ordinal) && m.Contains("elapsed", StringComparison.Ordinal)), "accuracy and time are logged");
         }
 
@@ -167,7 +167,7 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(150, 7));
         var options = ClassifierSetup.Parallel(epochs: 6);
         options.ValidationFraction = 0.3;
-        options.EarlyStoppingPatience = 2;
+        options.Training.EarlyStoppingPatience = 2;
         using var model = ml.Transforms.LmuClassifier(options).Fit(data);
         Assert.IsTrue(model.TrainingHistory.All(r => r.ValidationLoss is not null && r.ValidationAccuracy is not null));
         var best = model.TrainingHistory.MinBy(r => r.ValidationLoss!.Value)!;

@@ -1,6 +1,7 @@
 using Lmu.MLNet.MLNet;
 using Lmu.MLNet.MLNet.Classification;
 using Lmu.MLNet.Modules;
+using Lmu.MLNet.Training;
 
 // Catalog extensions live in ML.NET's namespace, as ML.NET's own extension packages do, so that
 // mlContext.Transforms.LmuClassifier(...) needs no extra using directive.
@@ -68,6 +69,6 @@ public static class LmuClassifierCatalog
         {
             LabelColumnName = label, FeatureColumnName = features, SequenceLength = sequenceLength, Channels = channels,
             Layer = new LmuLayerOptions { Order = order, HiddenCell = hiddenCell, HiddenUnits = hiddenUnits },
-            Epochs = epochs, BatchSize = batchSize, LearningRate = learningRate,
+            Training = new LmuTrainingOptions { Epochs = epochs, BatchSize = batchSize, LearningRate = learningRate },
         };
 }

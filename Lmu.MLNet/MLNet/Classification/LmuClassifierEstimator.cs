@@ -35,9 +35,9 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
     internal LmuClassifierEstimator(MLContextBridge context, LmuClassifierOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         _context = context;
         _options = options.Clone();
-        ValidateOptions(_options);
     }
 
     /// <summary>Tests only: sees the trained network (on the CPU, eval mode) before it is disposed.</summary>
@@ -114,7 +114,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         }
 
         var device = ResolveDevice();
-        var seed = o.Seed ?? _context.Host.Rand.Next();
+        var seed = o.Training.Seed ?? _context.Host.Rand.Next();
         ThrowIfCanceled();
         var scan = TrainingDataScan.Run(input, layout, () => IsCanceled);
         var steps = scan.SequenceLength;
@@ -129,18 +129,13 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             (train, validation) = (split.TrainSet, split.TestSet);
         }
 
-        var trainSource = new DataViewBatchSource(ml, train, layout, scan.Classes, steps, o.BatchSize, seed, o.ShufflePoolSize, "training", ThrowIfCanceled);
+        var trainSource = new DataViewBatchSource(ml, train, layout, scan.Classes, steps, o.Training.BatchSize, seed, o.ShufflePoolSize, "training", ThrowIfCanceled);
         var validSource = validation is null
             ? null
-            : new DataViewBatchSource(ml, validation, validationLayout ?? layout, scan.Classes, steps, o.BatchSize, null, o.ShufflePoolSize, "validation", ThrowIfCanceled);
+            : new DataViewBatchSource(ml, validation, validationLayout ?? layout, scan.Classes, steps, o.Training.BatchSize, null, o.ShufflePoolSize, "validation", ThrowIfCanceled);
         if (validSource is not null)
         {
             CheckValidation(validSource);
-        }
-
-        if (o.EarlyStoppingPatience > 0 && validSource is null)
-        {
-            throw new ArgumentException("EarlyStoppingPatience > 0 needs validation data (ValidationData or ValidationFraction > 0).", nameof(input));
         }
 
         var (spec, result, parameters) = Train(trainSource, validSource, scan.Classes.Names.Count, steps, seed, device);
@@ -184,11 +179,9 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             // Weights are drawn from torch's global generator: seed it so the same seed gives the same model.
             torch.manual_seed(seed);
             using var network = new LmuNetwork(NetworkOptions(classes, steps));
-            var training = new LmuTrainingOptions
-            {
-                Epochs = o.Epochs, BatchSize = o.BatchSize, LearningRate = o.LearningRate, Schedule = o.Schedule, WeightDecay = o.WeightDecay,
-                GradientClipNorm = o.GradientClipNorm, EarlyStoppingPatience = o.EarlyStoppingPatience, Seed = seed, Device = device,
-            };
+            var training = o.Training.Clone();
+            training.Seed = seed;
+            training.Device = device;
             var progress = new EpochLog(_context, o.Progress);
             var result = LmuTrainer.Train(network, trainSource, validSource, LmuLoss.CrossEntropy, training, progress, o.CancellationToken);
             network.to(torch.CPU);
@@ -224,13 +217,15 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
     private string ResolveDevice()
     {
-        var requested = _options.Device ?? (_context.GpuDeviceId is int id ? $"cuda:{id}" : "cpu");
+        var requested = _options.Training.Device ?? (_context.GpuDeviceId is int id ? $"cuda:{id}" : "cpu");
         if (!requested.Trim().StartsWith("cuda", StringComparison.OrdinalIgnoreCase) || torch.cuda.is_available())
         {
             return requested.Trim().ToLowerInvariant();
         }
 
-        var why = _options.Device is null ? $"MLContext.GpuDeviceId = {_context.GpuDeviceId}" : $"Device = \"{_options.Device}\"";
+        var why = _options.Training.Device is null
+            ? $"MLContext.GpuDeviceId = {_context.GpuDeviceId}"
+            : $"LmuClassifierOptions.Training.Device = \"{_options.Training.Device}\"";
         if (_context.FallbackToCpu)
         {
             _context.Warning("Device", $"{why} asks for CUDA, which TorchSharp cannot use here; training on the CPU (MLContext.FallbackToCpu is true).");
@@ -300,39 +295,6 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
     private static bool IsLengthType(DataViewType type) =>
         type == NumberDataViewType.Single || type == NumberDataViewType.Int32 || type == NumberDataViewType.UInt32 || type == NumberDataViewType.Int64;
-
-    private static void ValidateOptions(LmuClassifierOptions o)
-    {
-        static void Require(bool ok, string name, object? value, string rule)
-        {
-            if (!ok)
-            {
-                throw new ArgumentException($"LMU classifier option {name} = {value} {rule}.", name);
-            }
-        }
-
-        Require(!string.IsNullOrWhiteSpace(o.FeatureColumnName), nameof(o.FeatureColumnName), o.FeatureColumnName, "must name a column");
-        Require(!string.IsNullOrWhiteSpace(o.LabelColumnName), nameof(o.LabelColumnName), o.LabelColumnName, "must name a column");
-        Require(!string.IsNullOrWhiteSpace(o.ScoreColumnName), nameof(o.ScoreColumnName), o.ScoreColumnName, "must name a column");
-        Require(o.LengthColumnName is null || !string.IsNullOrWhiteSpace(o.LengthColumnName), nameof(o.LengthColumnName), o.LengthColumnName, "must be null or name a column");
-        Require(!string.IsNullOrWhiteSpace(o.PredictedLabelColumnName), nameof(o.PredictedLabelColumnName), o.PredictedLabelColumnName, "must name a column");
-        Require(o.Channels >= 1, nameof(o.Channels), o.Channels, "must be at least 1");
-        Require(o.SequenceLength >= 0, nameof(o.SequenceLength), o.SequenceLength, "must be 0 (infer) or positive");
-        Require(o.ValidationFraction is >= 0 and < 1, nameof(o.ValidationFraction), o.ValidationFraction, "must be in [0, 1)");
-        Require(o.ShufflePoolSize >= 1, nameof(o.ShufflePoolSize), o.ShufflePoolSize, "must be at least 1");
-        Require(o.TorchThreads >= 0, nameof(o.TorchThreads), o.TorchThreads, "must be 0 (leave as is) or positive");
-        ArgumentNullException.ThrowIfNull(o.Layer, nameof(o.Layer));
-        var layer = o.Layer.Clone();
-        layer.InputSize = o.Channels;
-        layer.Validate();
-        new LmuTrainingOptions
-        {
-            Epochs = o.Epochs, BatchSize = o.BatchSize, LearningRate = o.LearningRate, Schedule = o.Schedule, WeightDecay = o.WeightDecay,
-            GradientClipNorm = o.GradientClipNorm, EarlyStoppingPatience = o.EarlyStoppingPatience, Device = o.Device ?? "cpu",
-        }.Validate();
-        new LmuNetworkOptions { Layer = layer, HeadHiddenSizes = o.HeadHiddenSizes, HeadActivation = o.HeadActivation, HeadDropout = o.HeadDropout, OutputSize = 2 }
-            .Validate();
-    }
 
     /// <summary>Schema carrier for <see cref="ScoringSchemaView"/>.</summary>
     private sealed class FeatureRow

@@ -9,8 +9,8 @@ namespace Lmu.MLNet.MLNet.Classification;
 /// training. Each row's features are a flattened sequence, step-major: <c>[x(0,0..C-1), x(1,0..C-1), ...]</c>.
 /// </summary>
 /// <remarks>
-/// Settings left unset come from the <see cref="MLContext"/> that made the estimator: <see cref="Seed"/> from its seed,
-/// <see cref="Device"/> from its GpuDeviceId/FallbackToCpu; progress goes to its Log; its cancellation is honoured.
+/// Settings left unset come from the <see cref="MLContext"/> that made the estimator: <c>Training.Seed</c> from its seed,
+/// <c>Training.Device</c> from its GpuDeviceId/FallbackToCpu; progress goes to its Log; its cancellation is honoured.
 /// </remarks>
 public sealed class LmuClassifierOptions
 {
@@ -64,23 +64,16 @@ public sealed class LmuClassifierOptions
     /// <summary>Dropout before each head layer while training. Default 0.</summary>
     public double HeadDropout { get; set; }
 
-    /// <summary>Passes over the training data. Default 10.</summary>
-    public int Epochs { get; set; } = 10;
-
-    /// <summary>Rows per gradient step. Default 64.</summary>
-    public int BatchSize { get; set; } = 64;
-
-    /// <summary>Initial Adam learning rate. Default 1e-3.</summary>
-    public double LearningRate { get; set; } = 1e-3;
-
-    /// <summary>Learning-rate schedule. Default <see cref="LearningRateSchedule.Cosine"/>.</summary>
-    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Cosine;
-
-    /// <summary>Decoupled weight decay (AdamW) when &gt; 0. Default 0.</summary>
-    public double WeightDecay { get; set; }
-
-    /// <summary>Global gradient-norm clip; 0 disables clipping. Default 1.0.</summary>
-    public double GradientClipNorm { get; set; } = 1.0;
+    /// <summary>
+    /// Optimisation settings. Default: <see cref="LmuTrainingOptions"/>'s defaults: Epochs 10, BatchSize 64,
+    /// LearningRate 1e-3 (Adam), Schedule <see cref="LearningRateSchedule.Cosine"/>, WeightDecay 0 (AdamW when &gt; 0),
+    /// GradientClipNorm 1.0 (0 = off), EarlyStoppingPatience 0 (off; when &gt; 0 it needs <see cref="ValidationData"/> or
+    /// <see cref="ValidationFraction"/> &gt; 0 and keeps the best epoch's weights), Seed null (the next value of the
+    /// MLContext's seeded stream; the seed drives weights, dropout, shuffling and the validation split) and Device null
+    /// (follows the MLContext: its GpuDeviceId selects "cuda:N", and when CUDA is absent FallbackToCpu decides between the
+    /// CPU and an error).
+    /// </summary>
+    public LmuTrainingOptions Training { get; set; } = new();
 
     /// <summary>
     /// Fraction of the training rows held out (a seeded random split) to validate after each epoch; 0 for none.
@@ -91,23 +84,8 @@ public sealed class LmuClassifierOptions
     /// <summary>Validation rows (same columns as the training data); null for none. Default null.</summary>
     public IDataView? ValidationData { get; set; }
 
-    /// <summary>
-    /// Stop after this many epochs without a better validation loss and keep the best epoch's weights; 0 disables it.
-    /// Needs validation data. Default 0.
-    /// </summary>
-    public int EarlyStoppingPatience { get; set; }
-
     /// <summary>Rows kept in the shuffle pool when the data cannot be shuffled by random access. Default 1000 (ML.NET's ShuffleRows default).</summary>
     public int ShufflePoolSize { get; set; } = 1000;
-
-    /// <summary>Seed for weights, dropout, shuffling and the validation split; null takes the next value of the MLContext's seeded stream. Default null.</summary>
-    public int? Seed { get; set; }
-
-    /// <summary>
-    /// Torch device: "cpu", "cuda" or "cuda:N"; null follows the MLContext (its GpuDeviceId selects "cuda:N", and when
-    /// CUDA is absent FallbackToCpu decides between the CPU and an error). Default null.
-    /// </summary>
-    public string? Device { get; set; }
 
     /// <summary>Torch intra-op threads while training; 0 leaves torch's setting as it is. Default 0.</summary>
     public int TorchThreads { get; set; }
@@ -118,12 +96,67 @@ public sealed class LmuClassifierOptions
     /// <summary>Stops training within one batch; Fit then throws <see cref="OperationCanceledException"/> and returns no model. Default none.</summary>
     public CancellationToken CancellationToken { get; set; }
 
-    /// <summary>A shallow copy whose layer options and head sizes are copies too.</summary>
+    /// <summary>
+    /// A copy whose layer options, head sizes and training options are copies too (ValidationData, Progress and the
+    /// cancellation token are shared: they are references to the caller's objects by design).
+    /// </summary>
     public LmuClassifierOptions Clone()
     {
         var copy = (LmuClassifierOptions)MemberwiseClone();
         copy.Layer = Layer.Clone();
         copy.HeadHiddenSizes = HeadHiddenSizes.ToArray();
+        copy.Training = Training.Clone();
         return copy;
+    }
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the first invalid setting by its path and value, e.g.
+    /// "LmuClassifierOptions.Training.Epochs = 0 must be at least 1." (parameter name "Training.Epochs"), or
+    /// <see cref="ArgumentNullException"/> for a null Layer, HeadHiddenSizes or Training. The data-dependent checks
+    /// (columns, values, classes) run when the estimator fits.
+    /// </summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string name, object? value, string rule)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"{nameof(LmuClassifierOptions)}.{name} = {value ?? "null"} {rule}.", name);
+            }
+        }
+
+        static void NotNull(object? value, string name)
+        {
+            if (value is null)
+            {
+                throw new ArgumentNullException(name, $"{nameof(LmuClassifierOptions)}.{name} must not be null.");
+            }
+        }
+
+        Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "must name a column");
+        Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "must name a column");
+        Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "must name a column");
+        Require(LengthColumnName is null || !string.IsNullOrWhiteSpace(LengthColumnName), nameof(LengthColumnName), LengthColumnName, "must be null or name a column");
+        Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "must name a column");
+        Require(Channels >= 1, nameof(Channels), Channels, "must be at least 1");
+        Require(SequenceLength >= 0, nameof(SequenceLength), SequenceLength, "must be 0 (infer) or positive");
+        Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
+        Require(ShufflePoolSize >= 1, nameof(ShufflePoolSize), ShufflePoolSize, "must be at least 1");
+        Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");
+        NotNull(Layer, nameof(Layer));
+        NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
+        NotNull(Training, nameof(Training));
+        Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
+        Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
+        Training.Validate(nameof(LmuClassifierOptions), nameof(Training));
+
+        // Checked here rather than at Fit: whether validation data exists is known from the options alone.
+        Require(Training.EarlyStoppingPatience == 0 || ValidationData is not null || ValidationFraction > 0,
+            $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience,
+            "needs validation data (ValidationData or ValidationFraction > 0)");
+        var layer = Layer.Clone();
+        layer.InputSize = Channels;
+        new LmuNetworkOptions { Layer = layer, HeadHiddenSizes = HeadHiddenSizes, HeadActivation = HeadActivation, HeadDropout = HeadDropout, OutputSize = 2 }
+            .Validate();
     }
 }

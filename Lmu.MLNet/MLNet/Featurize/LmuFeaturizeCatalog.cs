@@ -3,7 +3,7 @@ using Microsoft.ML;
 
 namespace Lmu.MLNet.MLNet;
 
-/// <summary><c>mlContext.Transforms.LmuFeaturize(...)</c>.</summary>
+/// <summary><c>mlContext.Transforms.LmuFeaturize(...)</c> and <c>mlContext.Transforms.LmuPooledFeaturize(...)</c>.</summary>
 public static class LmuFeaturizeCatalog
 {
     /// <summary>
@@ -48,5 +48,49 @@ public static class LmuFeaturizeCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new LmuFeaturizerEstimator(options);
+    }
+
+    /// <summary>
+    /// Random projections of many fixed Legendre memories, pooled over time (see <see cref="LmuPooledFeaturizerOptions"/>):
+    /// <c>2 x windows x projectionsPerWindow</c> shift-invariant features per row. Fit reads the rows once.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">Output column. Required.</param>
+    /// <param name="inputColumnName">Input column (fixed-size <c>Vector&lt;Single&gt;</c>, time-major). Default: <paramref name="outputColumnName"/> (in place).</param>
+    /// <param name="channels">Values per step. Default 1.</param>
+    /// <param name="windows">Memories, each of a random window length. Default 50.</param>
+    /// <param name="projectionsPerWindow">Random projections per memory. Default 100.</param>
+    /// <param name="order">Legendre coefficients per memory. Default 9.</param>
+    /// <param name="seed">Sampling seed. Default 0.</param>
+    public static LmuPooledFeaturizerEstimator LmuPooledFeaturize(
+        this TransformsCatalog catalog,
+        string outputColumnName,
+        string? inputColumnName = null,
+        int channels = 1,
+        int windows = 50,
+        int projectionsPerWindow = 100,
+        int order = 9,
+        int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new LmuPooledFeaturizerEstimator(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = outputColumnName,
+            InputColumnName = inputColumnName ?? outputColumnName,
+            Channels = channels,
+            Windows = windows,
+            ProjectionsPerWindow = projectionsPerWindow,
+            Order = order,
+            Seed = seed,
+        });
+    }
+
+    /// <summary>The pooled featurizer with every option (length column, window range, normalisation...).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">The options; validated and copied.</param>
+    public static LmuPooledFeaturizerEstimator LmuPooledFeaturize(this TransformsCatalog catalog, LmuPooledFeaturizerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new LmuPooledFeaturizerEstimator(options);
     }
 }

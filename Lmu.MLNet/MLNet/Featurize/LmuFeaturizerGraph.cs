@@ -120,10 +120,10 @@ internal static class LmuFeaturizerGraph
     }
 
     /// <summary>
-    /// The shared batched alignment (<see cref="LmuOnnxRightAlign"/>) on this graph's single row (the length arrives as [1, 1]): returns the aligned
+    /// The shared batched alignment (<see cref="LmuOnnxRightAlign"/>) on a single row (the length arrives as [1, 1]; shared with the pooled featurizer): returns the aligned
     /// [T, C] row, the [T, 1] mask of valid steps and the float count n (as [1]).
     /// </summary>
-    private static (string X, string Mask, string Count) RightAlign(OnnxGraphBuilder g, string x, string length, int t)
+    internal static (string X, string Mask, string Count) RightAlign(OnnxGraphBuilder g, string x, string length, int t)
     {
         var batch = g.Op("Unsqueeze", [x, g.Int64s("axes", 0)]);
         var a = LmuOnnxRightAlign.Build(g, batch, length, t);
@@ -133,7 +133,11 @@ internal static class LmuFeaturizerGraph
             g.Op("Reshape", [a.Count, g.Int64s("shape", 1)]));
     }
 
-    private static string Normalize(OnnxGraphBuilder g, string x, LmuFeatureNormalization kind, string? mask, string? count, int steps, int channels)
+    /// <summary>
+    /// Rescales the [T, C] row as <paramref name="kind"/> says (over the valid steps when <paramref name="mask"/> is
+    /// given). Shared with the pooled featurizer.
+    /// </summary>
+    internal static string Normalize(OnnxGraphBuilder g, string x, LmuFeatureNormalization kind, string? mask, string? count, int steps, int channels)
     {
         if (kind == LmuFeatureNormalization.None)
         {

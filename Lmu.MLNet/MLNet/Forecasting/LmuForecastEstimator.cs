@@ -20,7 +20,8 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _ml = ml;
-        _options = options;
+        // A copy: the caller may reuse or change the options object after making the estimator.
+        _options = options.Clone();
     }
 
     /// <inheritdoc />

@@ -75,7 +75,14 @@ public sealed class LmuForecastingOptions
     /// <summary>Activation of the head's hidden layers. Default <see cref="LmuActivation.Relu"/>.</summary>
     public LmuActivation HeadActivation { get; set; } = LmuActivation.Relu;
 
-    /// <summary>Optimisation settings. Default: <see cref="LmuTrainingOptions"/>'s defaults with 20 epochs and seed 1.</summary>
+    /// <summary>
+    /// Optimisation settings. Default: <see cref="LmuTrainingOptions"/>'s defaults with 20 epochs and seed 1: Epochs 20,
+    /// BatchSize 64, LearningRate 1e-3 (Adam), Schedule <see cref="LearningRateSchedule.Cosine"/>, WeightDecay 0 (AdamW
+    /// when &gt; 0), GradientClipNorm 1.0 (0 = off), EarlyStoppingPatience 0 (off; when &gt; 0 it needs
+    /// <see cref="ValidationFraction"/> &gt; 0 and restores the best epoch's weights), Seed 1 (null means 1 too; the seed
+    /// drives weights, dropout and shuffling) and Device null (the CPU: the forecaster does not read the MLContext's GPU
+    /// settings).
+    /// </summary>
     public LmuTrainingOptions Training { get; set; } = new() { Epochs = 20, Seed = 1 };
 
     /// <summary>Training loss on the scaled horizon values. Default <see cref="LmuLoss.MeanSquaredError"/> (CrossEntropy is refused).</summary>
@@ -93,7 +100,25 @@ public sealed class LmuForecastingOptions
     /// <summary>Receives one report per epoch. Default null.</summary>
     public IProgress<LmuEpochReport>? Progress { get; set; }
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its value.</summary>
+    /// <summary>
+    /// A copy whose layer options, training options and column/width lists are copies too (Progress is shared: it is a
+    /// reference to the caller's object by design).
+    /// </summary>
+    public LmuForecastingOptions Clone()
+    {
+        var copy = (LmuForecastingOptions)MemberwiseClone();
+        copy.Layer = Layer?.Clone();
+        copy.CovariateColumnNames = CovariateColumnNames.ToArray();
+        copy.HeadHiddenSizes = HeadHiddenSizes.ToArray();
+        copy.Training = Training.Clone();
+        return copy;
+    }
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the first invalid setting by its path and value, e.g.
+    /// "LmuForecastingOptions.Training.Epochs = 0 must be at least 1." (parameter name "Training.Epochs"), or
+    /// <see cref="ArgumentNullException"/> for a null CovariateColumnNames, HeadHiddenSizes or Training.
+    /// </summary>
     public void Validate()
     {
         Require(WindowSize >= 1, nameof(WindowSize), WindowSize, "must be at least 1");
@@ -109,14 +134,20 @@ public sealed class LmuForecastingOptions
         Require(WindowStride >= 1, nameof(WindowStride), WindowStride, "must be at least 1");
         Require(Enum.IsDefined(Scaling), nameof(Scaling), Scaling, "is not a known scaling");
         Require(Loss is LmuLoss.MeanSquaredError or LmuLoss.MeanAbsoluteError, nameof(Loss), Loss, "must be MeanSquaredError or MeanAbsoluteError");
-        ArgumentNullException.ThrowIfNull(CovariateColumnNames, nameof(CovariateColumnNames));
-        ArgumentNullException.ThrowIfNull(Training, nameof(Training));
+        NotNull(CovariateColumnNames, nameof(CovariateColumnNames));
+        NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
+        NotNull(Training, nameof(Training));
         var names = new List<string> { WindowColumnName };
         names.AddRange(CovariateColumnNames);
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
         Require(duplicate is null, nameof(CovariateColumnNames), string.Join(", ", CovariateColumnNames),
             $"repeats the column '{duplicate?.Key}' (covariates and the window column must be distinct)");
-        Training.Validate();
+        Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
+        Training.Validate(nameof(LmuForecastingOptions), nameof(Training));
+
+        // Without held-out windows the trainer has no validation loss to stop on, so a patience would be ignored silently.
+        Require(Training.EarlyStoppingPatience == 0 || ValidationFraction > 0,
+            $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience, "needs validation data (ValidationFraction > 0)");
     }
 
     /// <summary>The layer options used for <paramref name="channels"/> input channels.</summary>
@@ -131,11 +162,19 @@ public sealed class LmuForecastingOptions
         return layer;
     }
 
-    private static void Require(bool ok, string name, object value, string rule)
+    private static void Require(bool ok, string name, object? value, string rule)
     {
         if (!ok)
         {
-            throw new ArgumentException($"Forecasting option {name} = {value} {rule}.", name);
+            throw new ArgumentException($"{nameof(LmuForecastingOptions)}.{name} = {value ?? "null"} {rule}.", name);
+        }
+    }
+
+    private static void NotNull(object? value, string name)
+    {
+        if (value is null)
+        {
+            throw new ArgumentNullException(name, $"{nameof(LmuForecastingOptions)}.{name} must not be null.");
         }
     }
 }

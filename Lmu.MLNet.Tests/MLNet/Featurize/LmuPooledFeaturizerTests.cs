@@ -1,0 +1,190 @@
+using Lmu.MLNet.Maths;
+using Lmu.MLNet.MLNet;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Tests.MLNet.Featurize;
+
+/// <summary>
+/// LmuPooledFeaturize: the ONNX graph (a grouped causal convolution with each window's impulse response, a batched
+/// projection, a count and a max) against the float64 step-by-step recurrence of the same sampled kernels.
+/// Tolerances: the maxima are sums of a few hundred float32 products of O(1) values, so 1e-4 relative (absolute below 1)
+/// bounds float32 rounding with headroom, while a wrong kernel tap, window or bias is off by far more. A proportion is
+/// a count of z_t &gt; 0 divided by the steps; float32 rounding can flip the sign of a z_t within ~1e-6 of 0, so a
+/// proportion may differ by 1/T, and at most 1 % of them may differ at all (a shifted or truncated kernel changes most).
+/// </summary>
+[TestClass]
+public sealed class LmuPooledFeaturizerTests
+{
+    [TestMethod]
+    [DataRow(1, LmuFeatureNormalization.ZScorePerRow, LmuDiscretizer.Zoh)]
+    [DataRow(3, LmuFeatureNormalization.None, LmuDiscretizer.Euler)]
+    [DataRow(2, LmuFeatureNormalization.ZScorePerChannel, LmuDiscretizer.Zoh)]
+    public void GraphEqualsTheFloat64Recurrence(int channels, LmuFeatureNormalization norm, LmuDiscretizer method)
+    {
+        const int steps = 30;
+        var rows = FeaturizerData.Random(12, steps, channels, seed: 7, scale: 2, offset: 1);
+        var ml = new MLContext(seed: 1);
+        var data = FeaturizerData.Load(ml, rows, steps * channels);
+        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Channels = channels, Windows = 6, ProjectionsPerWindow = 7, Order = 5, Normalization = norm, Discretizer = method, Seed = 3,
+        }).Fit(data);
+        Assert.AreEqual(2 * 6 * 7, model.OutputSize);
+        var scored = model.Transform(data);
+        Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, model.OutputSize), scored.Schema["P"].Type);
+        var outputs = scored.GetColumn<float[]>("P").ToArray();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            AssertMatches(model.Kernels.Features(rows[r].Features, steps), outputs[r], steps, $"row {r}");
+        }
+
+        // The samples are where the options say: windows inside [min(8, T), T], coefficient 0 never projected.
+        Assert.IsTrue(model.Thetas.All(t => t >= 8 && t <= steps), string.Join(", ", model.Thetas));
+        for (var g = 0; g < model.Kernels.Windows; g++)
+        {
+            for (var k = 0; k < model.Kernels.Projections; k++)
+            {
+                for (var c = 0; c < channels; c++)
+                {
+                    Assert.AreEqual(0, model.Kernels.Weights[g, k, c * 5]);
+                }
+            }
+        }
+    }
+
+    [TestMethod]
+    public void TheRecurrenceEqualsTheConvolutionWithTheImpulseResponse()
+    {
+        // The reference's own check: States (step by step) against sum_tau H[tau] u[t - tau] (ImpulseResponse), float64.
+        var system = DiscreteLegendreSystem.Create(7, 13.5, LmuDiscretizer.Zoh);
+        var rng = new Random(2);
+        var u = Enumerable.Range(0, 40).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var states = system.States(u);
+        var h = system.ImpulseResponse(u.Length);
+        for (var t = 0; t < u.Length; t++)
+        {
+            for (var i = 0; i < 7; i++)
+            {
+                var conv = 0.0;
+                for (var tau = 0; tau <= t; tau++)
+                {
+                    conv += h[tau, i] * u[t - tau];
+                }
+
+                Assert.AreEqual(conv, states[t, i], 1e-12 * Math.Max(1, Math.Abs(conv)), $"t {t}, i {i}");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void VariableLengthRowsArePooledOverTheirOwnStepsOnly()
+    {
+        const int steps = 16, channels = 2;
+        var ml = new MLContext(seed: 1);
+        var train = FeaturizerData.Random(6, steps, channels, seed: 2);
+        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Channels = channels, Windows = 4, ProjectionsPerWindow = 5, Order = 4, LengthColumnName = "Length", Seed = 1,
+        }).Fit(FeaturizerData.Load(ml, train, steps * channels));
+        var rows = FeaturizerData.Random(5, steps, channels, seed: 4, scale: 3);
+        float[] lengths = [16, 9, 3, 1, 0];
+        for (var r = 0; r < rows.Count; r++)
+        {
+            rows[r].Length = lengths[r];
+            // Padding holds garbage: it must never be read.
+            for (var i = (int)lengths[r] * channels; i < steps * channels; i++)
+            {
+                rows[r].Features[i] = 1e6f;
+            }
+        }
+
+        var outputs = model.Transform(FeaturizerData.Load(ml, rows, steps * channels)).GetColumn<float[]>("P").ToArray();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var expected = model.Kernels.Features(rows[r].Features, (int)lengths[r]);
+            AssertMatches(expected, outputs[r], Math.Max(1, (int)lengths[r]), $"row {r} (length {lengths[r]})");
+        }
+
+        Assert.IsTrue(outputs[4].All(v => v == 0), "an empty row gives zeros");
+    }
+
+    [TestMethod]
+    public void SameSeedGivesTheSameModelAndTheZipScoresIdentically()
+    {
+        const int steps = 20;
+        var rows = FeaturizerData.Random(10, steps, 1, seed: 3, scale: 2);
+        var options = new LmuPooledFeaturizerOptions { OutputColumnName = "P", Windows = 5, ProjectionsPerWindow = 6, Seed = 11 };
+        var ml = new MLContext(seed: 1);
+        var data = FeaturizerData.Load(ml, rows, steps);
+        using var a = ml.Transforms.LmuPooledFeaturize(options).Fit(data);
+        using var b = ml.Transforms.LmuPooledFeaturize(options).Fit(data);
+        options.Seed = 12;
+        using var other = ml.Transforms.LmuPooledFeaturize(options).Fit(data);
+        var fa = a.Transform(data).GetColumn<float[]>("P").SelectMany(v => v).ToArray();
+        CollectionAssert.AreEqual(fa, b.Transform(data).GetColumn<float[]>("P").SelectMany(v => v).ToArray(), "same seed, same features");
+        CollectionAssert.AreNotEqual(fa, other.Transform(data).GetColumn<float[]>("P").SelectMany(v => v).ToArray(), "another seed samples other kernels");
+
+        using var stream = new MemoryStream();
+        ml.Model.Save(a, data.Schema, stream);
+        stream.Position = 0;
+        var ml2 = new MLContext(seed: 9);
+        var loaded = ml2.Model.Load(stream, out _);
+        Assert.IsInstanceOfType<TransformerChain<ITransformer>>(loaded, "the zip must hold only ML.NET's own types");
+        CollectionAssert.AreEqual(fa, loaded.Transform(FeaturizerData.Load(ml2, rows, steps)).GetColumn<float[]>("P").SelectMany(v => v).ToArray(), "reloaded features must be bit-identical");
+    }
+
+    [TestMethod]
+    public void BadRowsAndOptionsAreRejectedBeforeAnythingIsBuilt()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = FeaturizerData.Random(4, 10, 1, seed: 1);
+        rows[2].Features[6] = float.NaN;
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Transforms.LmuPooledFeaturize("P", "Features").Fit(FeaturizerData.Load(ml, rows, 10)));
+        StringAssert.Contains(e.Message, "'Features', row 2, step 6");
+        StringAssert.Contains(e.Message, "NaN");
+
+        rows = FeaturizerData.Random(4, 10, 1, seed: 1);
+        rows[1].Length = 11;
+        e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { LengthColumnName = "Length" })
+            .Fit(FeaturizerData.Load(ml, rows, 10)));
+        StringAssert.Contains(e.Message, "length column 'Length', row 1");
+        StringAssert.Contains(e.Message, "[1, 10] but found 11");
+
+        var empty = FeaturizerData.Load(ml, [], 10);
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.LmuPooledFeaturize("P", "Features").Fit(empty)).Message, "no rows");
+
+        var a = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { MinTheta = 20 })
+            .Fit(FeaturizerData.Load(ml, FeaturizerData.Random(2, 10, 1, seed: 1), 10)));
+        StringAssert.Contains(a.Message, "MinTheta resolves to 20 but MaxTheta to 10");
+
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuPooledFeaturize("P", order: 1)).Message, "Order");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuPooledFeaturize("P", windows: 0)).Message, "Windows");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuPooledFeaturize("P", projectionsPerWindow: 0)).Message, "ProjectionsPerWindow");
+        StringAssert.Contains(
+            Assert.ThrowsExactly<ArgumentException>(() => new LmuPooledFeaturizerEstimator(new LmuPooledFeaturizerOptions { MinTheta = 5, MaxTheta = 4 })).Message, "MinTheta");
+        var missing = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.LmuPooledFeaturize("P", "Nope").Fit(FeaturizerData.Load(ml, rows, 10)));
+        StringAssert.Contains(missing.Message, "'Nope'");
+    }
+
+    /// <summary>See the class remarks for the tolerances.</summary>
+    private static void AssertMatches(double[] expected, float[] actual, int steps, string what)
+    {
+        Assert.HasCount(expected.Length, actual, what);
+        var half = expected.Length / 2;
+        var flipped = 0;
+        for (var i = 0; i < half; i++)
+        {
+            var d = Math.Abs(expected[i] - actual[i]);
+            Assert.IsLessThanOrEqualTo((1.0 / steps) + 1e-6, d, $"{what} proportion [{i}]: expected {expected[i]}, got {actual[i]}");
+            flipped += d > 1e-6 ? 1 : 0;
+        }
+
+        Assert.IsLessThanOrEqualTo(Math.Max(1, half / 100), flipped, $"{what}: {flipped} of {half} proportions differ");
+        for (var i = half; i < expected.Length; i++)
+        {
+            var tol = 1e-4 * Math.Max(1, Math.Abs(expected[i]));
+            Assert.IsLessThanOrEqualTo(tol, Math.Abs(expected[i] - actual[i]), $"{what} max [{i - half}]: expected {expected[i]}, got {actual[i]}");
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// Random projections of many fixed Legendre memories, pooled over time (see <see cref="LmuPooledFeaturizerOptions"/>):
+/// shift-invariant features for time-series classification that any ML.NET trainer consumes (a linear one such as
+/// <see cref="RidgeClassifierTrainer"/> suits their number). Fit reads the training rows to check them and to place
+/// the biases; the fitted model is an ONNX graph carried by ML.NET's OnnxTransformer, so it saves in the .zip and
+/// scores without libtorch.
+/// </summary>
+public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturizerTransformer>
+{
+    private readonly LmuPooledFeaturizerOptions _options;
+
+    /// <summary>Creates the estimator; the options are validated and copied.</summary>
+    /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
+    public LmuPooledFeaturizerEstimator(LmuPooledFeaturizerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options.Clone();
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">A column is missing or of the wrong type or size.</exception>
+    /// <exception cref="InvalidDataException">A row holds NaN or infinity, or a length outside [1, SequenceLength]; the message names the column and row.</exception>
+    /// <exception cref="InvalidOperationException">The data has no row.</exception>
+    public LmuPooledFeaturizerTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = _options;
+        var steps = LmuFeaturizerSchema.Check(SchemaOptions(), input.Schema);
+        var minTheta = o.MinTheta ?? Math.Min(8, steps);
+        var maxTheta = o.MaxTheta ?? steps;
+        if (minTheta > maxTheta)
+        {
+            throw new ArgumentException(
+                $"LmuPooledFeaturizerOptions.MinTheta resolves to {minTheta} but MaxTheta to {maxTheta} (the sequence length is {steps}); MinTheta must not exceed MaxTheta.",
+                nameof(input));
+        }
+
+        // Pass 1 checks every row (before anything is sampled) and counts them; pass 2 reads the rows chosen for the biases.
+        var rows = ReadRows(input, steps, null);
+        if (rows == 0)
+        {
+            throw new InvalidOperationException($"LmuPooledFeaturize: the data has no rows; Fit needs training rows to place the biases.");
+        }
+
+        var indices = LmuPooledKernelSet.BiasRowIndices(o.Seed, o.Windows, rows);
+        var chosen = new Dictionary<long, (float[], int)>();
+        ReadRows(input, steps, (index, row, length) =>
+        {
+            if (Array.IndexOf(indices, (int)index) >= 0)
+            {
+                chosen[index] = ((float[])row.Clone(), length);
+            }
+        });
+        var kernels = LmuPooledKernelSet.Sample(
+            steps, o.Channels, o.Order, o.Windows, o.ProjectionsPerWindow, minTheta, maxTheta, o.Discretizer, o.Normalization, o.Seed,
+            g => chosen[indices[g]]);
+
+        var inPlace = o.OutputColumnName == o.InputColumnName;
+        var outputName = inPlace ? o.OutputColumnName + ".lmu" : o.OutputColumnName;
+        var spec = new LmuPooledFeaturizerGraph.Spec(o.InputColumnName, o.LengthColumnName, outputName, kernels);
+        var ml = new MLContext();
+        var inputs = o.LengthColumnName is null ? new[] { o.InputColumnName } : [o.InputColumnName, o.LengthColumnName];
+        // ONNX value names must be unique, so an in-place output goes through a temporary name and is copied back.
+        IEstimator<ITransformer>? post = inPlace
+            ? ml.Transforms.CopyColumns(o.OutputColumnName, outputName).Append(ml.Transforms.DropColumns(outputName))
+            : null;
+        var chain = OnnxCarrier.Create(ml, LmuPooledFeaturizerGraph.Build(spec), input, inputs, [outputName], post);
+        return new LmuPooledFeaturizerTransformer(chain, o.Clone(), kernels, SchemaOptions());
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        LmuFeaturizerSchema.Check(SchemaOptions(), inputSchema);
+        // SchemaShape.Column has no public constructor; CopyColumns of the (fixed-size Vector<Single>) input yields a
+        // column of exactly the output's kind and item type under the output's name.
+        return new MLContext().Transforms.CopyColumns(_options.OutputColumnName, _options.InputColumnName).GetOutputSchema(inputSchema);
+    }
+
+    /// <summary>The input-side options in the plain featurizer's shape, whose schema checks (and messages) are shared.</summary>
+    private LmuFeaturizerOptions SchemaOptions() => new()
+    {
+        InputColumnName = _options.InputColumnName,
+        OutputColumnName = _options.OutputColumnName,
+        LengthColumnName = _options.LengthColumnName,
+        SequenceLength = _options.SequenceLength,
+        Channels = _options.Channels,
+    };
+
+    /// <summary>Reads every row, checks its values and length, hands it to <paramref name="visit"/>, and returns the count.</summary>
+    private long ReadRows(IDataView data, int steps, Action<long, float[], int>? visit)
+    {
+        var o = _options;
+        var features = data.Schema[o.InputColumnName];
+        var lengthColumn = o.LengthColumnName is null ? (DataViewSchema.Column?)null : data.Schema[o.LengthColumnName];
+        using var cursor = data.GetRowCursor(lengthColumn is null ? [features] : [features, lengthColumn.Value]);
+        var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
+        var getLength = lengthColumn is null ? null : cursor.GetGetter<float>(lengthColumn.Value);
+        var buffer = default(VBuffer<float>);
+        var row = new float[steps * o.Channels];
+        long count = 0;
+        while (cursor.MoveNext())
+        {
+            var length = steps;
+            if (getLength is not null)
+            {
+                float value = 0;
+                getLength(ref value);
+                if (!(value >= 1 && value <= steps && value == Math.Floor(value)))
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"LmuPooledFeaturize: length column '{o.LengthColumnName}', row {count}: expected a whole number in [1, {steps}] but found {value}."));
+                }
+
+                length = (int)value;
+            }
+
+            getFeatures(ref buffer);
+            buffer.CopyTo(row);
+            for (var i = 0; i < length * o.Channels; i++)
+            {
+                if (!float.IsFinite(row[i]))
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"LmuPooledFeaturize: input column '{o.InputColumnName}', row {count}, step {i / o.Channels}, channel {i % o.Channels}: expected a finite value but found {row[i]}."));
+                }
+            }
+
+            visit?.Invoke(count, row, length);
+            count++;
+        }
+
+        return count;
+    }
+}

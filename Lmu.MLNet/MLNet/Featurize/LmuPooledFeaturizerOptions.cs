@@ -1,0 +1,109 @@
+using Lmu.MLNet.Maths;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// Options of <see cref="LmuPooledFeaturizerEstimator"/>: many fixed Legendre memories of random window lengths, read at
+/// every step, each memory projected onto random directions, and every projection pooled over time.
+/// </summary>
+/// <remarks>
+/// <para>What one feature is: a memory of window <c>theta</c> holds, at step t, the Legendre coefficients of the last
+/// <c>theta</c> steps. A random direction <c>w</c> over those coefficients (and over a random subset of channels) plus
+/// a bias b gives <c>z_t = w . m_t + b</c>, which is the input convolved with one smooth random kernel of length
+/// <c>theta</c>. Each projection yields two features: the proportion of steps where <c>z_t &gt; 0</c> and the maximum
+/// of <c>z_t</c> over the row's steps. Pooling over time makes the features insensitive to where a pattern occurs, the
+/// property that random-convolution classifiers (ROCKET, Dempster et al. 2020) rely on; here the kernels are read from
+/// Legendre memories instead of being sampled tap by tap.</para>
+/// <para>Sampling (deterministic under <see cref="Seed"/>): window lengths are log-uniform in
+/// [<see cref="MinTheta"/>, <see cref="MaxTheta"/>]; directions are standard normal in the orthonormal Legendre basis
+/// with the constant coefficient set to 0 (so a kernel ignores the row's level); each projection reads a random
+/// subset of channels of log-uniform size; its bias is minus a quantile, uniform in [0.25, 0.75], of the projection
+/// over one random training row. Fit therefore reads the training rows once.</para>
+/// <para>Layouts: input as for <see cref="LmuFeaturizerOptions"/> (time-major fixed-size <c>Vector&lt;Single&gt;</c>,
+/// optional length column, right-aligned inside the graph so padding is never read). Output: a
+/// <c>Vector&lt;Single&gt;</c> of <c>2 x Windows x ProjectionsPerWindow</c> values, first every proportion (slot
+/// <c>g*P + k</c> for window g, projection k), then every maximum in the same order.</para>
+/// <para>Cost per row: one causal convolution of <c>Windows x Order</c> kernels of the row's full length per channel
+/// (<c>O(T^2)</c>, exact: no impulse response is truncated) and <c>O(T x Windows x ProjectionsPerWindow x Order)</c> for
+/// the projections. Use it on series of up to a few thousand steps.</para>
+/// </remarks>
+public sealed class LmuPooledFeaturizerOptions
+{
+    /// <summary>Name of the output column. Default "LmuPooledFeatures".</summary>
+    public string OutputColumnName { get; set; } = "LmuPooledFeatures";
+
+    /// <summary>Name of the input sequence column (fixed-size <c>Vector&lt;Single&gt;</c>, time-major). Default "Features".</summary>
+    public string InputColumnName { get; set; } = "Features";
+
+    /// <summary>
+    /// Optional scalar <c>Single</c> column with each row's number of valid steps (they come first in the vector).
+    /// Default <see langword="null"/>: every row has <c>SequenceLength</c> steps.
+    /// </summary>
+    public string? LengthColumnName { get; set; }
+
+    /// <summary>Steps per row. Default <see langword="null"/>: the input vector's size divided by <see cref="Channels"/>.</summary>
+    public int? SequenceLength { get; set; }
+
+    /// <summary>Values per step. Default 1.</summary>
+    public int Channels { get; set; } = 1;
+
+    /// <summary>Legendre coefficients per memory (a kernel's degrees of freedom, like ROCKET's 9 taps). Default 9.</summary>
+    public int Order { get; set; } = 9;
+
+    /// <summary>Number of memories, each with its own random window length. Default 50.</summary>
+    public int Windows { get; set; } = 50;
+
+    /// <summary>Random projections read from each memory (two features each). Default 100, so 10,000 features by default.</summary>
+    public int ProjectionsPerWindow { get; set; } = 100;
+
+    /// <summary>Shortest window in steps. Default <see langword="null"/>: <c>min(8, SequenceLength)</c>.</summary>
+    public double? MinTheta { get; set; }
+
+    /// <summary>Longest window in steps. Default <see langword="null"/>: the sequence length.</summary>
+    public double? MaxTheta { get; set; }
+
+    /// <summary>Discretisation of the Legendre system. Default <see cref="LmuDiscretizer.Zoh"/>.</summary>
+    public LmuDiscretizer Discretizer { get; set; } = LmuDiscretizer.Zoh;
+
+    /// <summary>
+    /// Per-row rescaling inside the model before the memories. Default <see cref="LmuFeatureNormalization.ZScorePerRow"/>
+    /// (series compared by shape, as in the UCR benchmarks); use <see cref="LmuFeatureNormalization.None"/> when the
+    /// magnitude itself separates the classes.
+    /// </summary>
+    public LmuFeatureNormalization Normalization { get; set; } = LmuFeatureNormalization.ZScorePerRow;
+
+    /// <summary>Seed of the sampling. Default 0. The same seed and training rows give the same model, bit for bit.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Checks the options that do not depend on the data; throws <see cref="ArgumentException"/> naming the option.</summary>
+    public void Validate()
+    {
+        Require(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), "must be a column name");
+        Require(!string.IsNullOrWhiteSpace(InputColumnName), nameof(InputColumnName), "must be a column name");
+        Require(LengthColumnName is null || LengthColumnName.Trim().Length > 0, nameof(LengthColumnName), "must be null or a column name");
+        Require(OutputColumnName != LengthColumnName, nameof(LengthColumnName), "must differ from the output column");
+        Require(SequenceLength is null or >= 1, nameof(SequenceLength), $"must be null or at least 1 but was {SequenceLength}");
+        Require(Channels >= 1, nameof(Channels), $"must be at least 1 but was {Channels}");
+        Require(Order is >= 2 and <= 64, nameof(Order), $"must be in [2, 64] but was {Order} (coefficient 0 is never projected, so order 1 gives no feature)");
+        Require(Windows >= 1, nameof(Windows), $"must be at least 1 but was {Windows}");
+        Require(ProjectionsPerWindow >= 1, nameof(ProjectionsPerWindow), $"must be at least 1 but was {ProjectionsPerWindow}");
+        Require((long)Windows * ProjectionsPerWindow <= 1_000_000, nameof(ProjectionsPerWindow),
+            $"times Windows must be at most 1,000,000 but was {(long)Windows * ProjectionsPerWindow}");
+        Require(MinTheta is null || (MinTheta > 0 && double.IsFinite(MinTheta.Value)), nameof(MinTheta), $"must be null or finite and greater than 0 but was {MinTheta}");
+        Require(MaxTheta is null || (MaxTheta > 0 && double.IsFinite(MaxTheta.Value)), nameof(MaxTheta), $"must be null or finite and greater than 0 but was {MaxTheta}");
+        Require(MinTheta is null || MaxTheta is null || MinTheta <= MaxTheta, nameof(MinTheta), $"({MinTheta}) must not exceed MaxTheta ({MaxTheta})");
+        Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
+        Require(Enum.IsDefined(Normalization), nameof(Normalization), $"is not a declared value ({(int)Normalization})");
+    }
+
+    /// <summary>A copy, so that an estimator is not changed by later edits of the caller's options.</summary>
+    internal LmuPooledFeaturizerOptions Clone() => (LmuPooledFeaturizerOptions)MemberwiseClone();
+
+    private static void Require(bool ok, string option, string message)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"LmuPooledFeaturizerOptions.{option} {message}.", option);
+        }
+    }
+}

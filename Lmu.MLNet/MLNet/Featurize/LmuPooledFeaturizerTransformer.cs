@@ -1,0 +1,39 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// The fitted <see cref="LmuPooledFeaturizerEstimator"/>: a chain of ML.NET's own transformers (an OnnxTransformer
+/// scoring the pooled-memory graph), so <c>mlContext.Model.Save</c> writes it into the .zip and <c>Model.Load</c> gives
+/// it back as a <c>TransformerChain&lt;ITransformer&gt;</c> that scores identically and needs no libtorch.
+/// </summary>
+public sealed class LmuPooledFeaturizerTransformer : OnnxCarriedTransformer
+{
+    private readonly LmuFeaturizerOptions _schemaOptions;
+
+    internal LmuPooledFeaturizerTransformer(TransformerChain<ITransformer> inner, LmuPooledFeaturizerOptions options, LmuPooledKernelSet kernels, LmuFeaturizerOptions schemaOptions)
+        : base(inner)
+    {
+        Options = options;
+        Kernels = kernels;
+        _schemaOptions = schemaOptions;
+    }
+
+    /// <summary>The options it was made with (a private copy; unresolved defaults stay null there).</summary>
+    public LmuPooledFeaturizerOptions Options { get; }
+
+    /// <summary>Steps per row, as resolved at Fit.</summary>
+    public int SequenceLength => Kernels.Steps;
+
+    /// <summary>The sampled window length of each memory, in steps.</summary>
+    public IReadOnlyList<double> Thetas => Kernels.Thetas;
+
+    /// <summary>Width of the output vector: <c>2 x Windows x ProjectionsPerWindow</c>.</summary>
+    public int OutputSize => Kernels.OutputSize;
+
+    /// <summary>The sampled parameters, for the float64 reference evaluation in tests.</summary>
+    internal LmuPooledKernelSet Kernels { get; }
+
+    private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(_schemaOptions, schema, SequenceLength);
+}

@@ -1,0 +1,287 @@
+using Lmu.MLNet.Maths;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// The sampled parameters of a pooled featurizer (window lengths, projections, biases) and a float64 step-by-step
+/// evaluation of its features. The ONNX graph evaluates the same features as a convolution; this recurrence is the
+/// independent second formulation it is tested against, and what Fit uses to place the biases.
+/// </summary>
+internal sealed class LmuPooledKernelSet
+{
+    /// <summary>Quantiles of a projection over one training row from which a bias is drawn.</summary>
+    public const double LowQuantile = 0.25, HighQuantile = 0.75;
+
+    private LmuPooledKernelSet(int steps, int channels, int order, LmuDiscretizer discretizer, LmuFeatureNormalization normalization, double[] thetas, double[,,] weights, double[,] biases)
+    {
+        Steps = steps;
+        Channels = channels;
+        Order = order;
+        Discretizer = discretizer;
+        Normalization = normalization;
+        Thetas = thetas;
+        Weights = weights;
+        Biases = biases;
+    }
+
+    public int Steps { get; }
+
+    public int Channels { get; }
+
+    public int Order { get; }
+
+    public LmuDiscretizer Discretizer { get; }
+
+    public LmuFeatureNormalization Normalization { get; }
+
+    /// <summary>Window length of each memory, [G].</summary>
+    public double[] Thetas { get; }
+
+    /// <summary>Projection weights [G, P, C*Order]; the last index is <c>c*Order + i</c> (channel c, coefficient i).</summary>
+    public double[,,] Weights { get; }
+
+    /// <summary>Biases [G, P].</summary>
+    public double[,] Biases { get; }
+
+    public int Windows => Thetas.Length;
+
+    public int Projections => Biases.GetLength(1);
+
+    /// <summary>Output width: a proportion and a maximum per projection.</summary>
+    public int OutputSize => 2 * Windows * Projections;
+
+    /// <summary>
+    /// Samples window lengths and directions from <paramref name="seed"/>, then places each window's biases from
+    /// the row <paramref name="biasRow"/> returns for that window (a random training row; see
+    /// <see cref="BiasRowIndices"/>).
+    /// </summary>
+    public static LmuPooledKernelSet Sample(
+        int steps, int channels, int order, int windows, int projections, double minTheta, double maxTheta,
+        LmuDiscretizer discretizer, LmuFeatureNormalization normalization, int seed, Func<int, (float[] Row, int Length)> biasRow)
+    {
+        var random = new Random(seed);
+        var thetas = new double[windows];
+        var weights = new double[windows, projections, channels * order];
+        var logMin = Math.Log(minTheta);
+        var logMax = Math.Log(maxTheta);
+        for (var g = 0; g < windows; g++)
+        {
+            thetas[g] = Math.Exp(logMin + ((logMax - logMin) * random.NextDouble()));
+            for (var k = 0; k < projections; k++)
+            {
+                foreach (var c in ChannelSubset(random, channels))
+                {
+                    // Coefficient 0 (the window's mean) stays 0, so a kernel sums to zero and ignores the level; the
+                    // 1/sqrt(2i+1) makes the direction standard normal in the orthonormal Legendre basis (m_i carries
+                    // a factor 2i+1 relative to the orthonormal coefficient).
+                    for (var i = 1; i < order; i++)
+                    {
+                        weights[g, k, (c * order) + i] = Normal(random) / Math.Sqrt((2 * i) + 1);
+                    }
+                }
+            }
+        }
+
+        var set = new LmuPooledKernelSet(steps, channels, order, discretizer, normalization, thetas, weights, new double[windows, projections]);
+        for (var g = 0; g < windows; g++)
+        {
+            var (row, length) = biasRow(g);
+            var z = set.Project(g, row, length, withBias: false);
+            for (var k = 0; k < projections; k++)
+            {
+                var values = new double[length];
+                for (var t = 0; t < length; t++)
+                {
+                    values[t] = z[k, t];
+                }
+
+                var q = LowQuantile + ((HighQuantile - LowQuantile) * random.NextDouble());
+                set.Biases[g, k] = length == 0 ? 0 : -Quantile(values, q);
+            }
+        }
+
+        return set;
+    }
+
+    /// <summary>The training-row index used for each window's biases, drawn after the kernels from the same seed.</summary>
+    public static int[] BiasRowIndices(int seed, int windows, long rows)
+    {
+        // A separate stream (seed + 1) so that the kernels do not depend on the number of rows.
+        var random = new Random(unchecked(seed + 1));
+        var indices = new int[windows];
+        for (var g = 0; g < windows; g++)
+        {
+            indices[g] = (int)(random.NextDouble() * rows);
+        }
+
+        return indices;
+    }
+
+    /// <summary>
+    /// The features of one row in float64, step by step: normalise the row's <paramref name="length"/> valid steps,
+    /// run each memory's recurrence per channel, project, then pool the proportion of positive values and the maximum
+    /// over those steps. A row with no valid step gives zeros.
+    /// </summary>
+    public double[] Features(float[] row, int length)
+    {
+        var output = new double[OutputSize];
+        var half = Windows * Projections;
+        for (var g = 0; g < Windows; g++)
+        {
+            var z = Project(g, row, length, withBias: true);
+            for (var k = 0; k < Projections; k++)
+            {
+                if (length == 0)
+                {
+                    continue;
+                }
+
+                var positive = 0;
+                var max = double.NegativeInfinity;
+                for (var t = 0; t < length; t++)
+                {
+                    positive += z[k, t] > 0 ? 1 : 0;
+                    max = Math.Max(max, z[k, t]);
+                }
+
+                output[(g * Projections) + k] = (double)positive / length;
+                output[half + (g * Projections) + k] = max;
+            }
+        }
+
+        return output;
+    }
+
+    /// <summary>The projections [P, length] of window <paramref name="g"/> at each valid step.</summary>
+    private double[,] Project(int g, float[] row, int length, bool withBias)
+    {
+        var x = Normalize(row, length);
+        var system = DiscreteLegendreSystem.Create(Order, Thetas[g], Discretizer);
+        var z = new double[Projections, length];
+        var u = new double[length];
+        for (var c = 0; c < Channels; c++)
+        {
+            for (var t = 0; t < length; t++)
+            {
+                u[t] = x[(t * Channels) + c];
+            }
+
+            var m = system.States(u);
+            for (var k = 0; k < Projections; k++)
+            {
+                for (var t = 0; t < length; t++)
+                {
+                    var sum = 0.0;
+                    for (var i = 0; i < Order; i++)
+                    {
+                        sum += Weights[g, k, (c * Order) + i] * m[t, i];
+                    }
+
+                    z[k, t] += sum;
+                }
+            }
+        }
+
+        if (withBias)
+        {
+            for (var k = 0; k < Projections; k++)
+            {
+                for (var t = 0; t < length; t++)
+                {
+                    z[k, t] += Biases[g, k];
+                }
+            }
+        }
+
+        return z;
+    }
+
+    /// <summary>The valid steps (time-major, <c>length x Channels</c>) normalised as the graph does, in float64.</summary>
+    private double[] Normalize(float[] row, int length)
+    {
+        var x = new double[length * Channels];
+        for (var i = 0; i < x.Length; i++)
+        {
+            x[i] = row[i];
+        }
+
+        if (Normalization == LmuFeatureNormalization.None || length == 0)
+        {
+            return x;
+        }
+
+        var groups = Normalization == LmuFeatureNormalization.ZScorePerRow ? 1 : Channels;
+        for (var group = 0; group < groups; group++)
+        {
+            bool InGroup(int index) => groups == 1 || index % Channels == group;
+            double sum = 0, count = 0;
+            for (var i = 0; i < x.Length; i++)
+            {
+                if (InGroup(i))
+                {
+                    sum += x[i];
+                    count++;
+                }
+            }
+
+            var mean = sum / count;
+            double squares = 0;
+            for (var i = 0; i < x.Length; i++)
+            {
+                if (InGroup(i))
+                {
+                    squares += (x[i] - mean) * (x[i] - mean);
+                }
+            }
+
+            var std = Math.Sqrt(squares / count);
+            if (std < LmuFeaturizerGraph.StdFloor)
+            {
+                std = 1;
+            }
+
+            for (var i = 0; i < x.Length; i++)
+            {
+                if (InGroup(i))
+                {
+                    x[i] = (x[i] - mean) / std;
+                }
+            }
+        }
+
+        return x;
+    }
+
+    /// <summary>A random subset of channels whose size is log-uniform in [1, C].</summary>
+    private static int[] ChannelSubset(Random random, int channels)
+    {
+        if (channels == 1)
+        {
+            return [0];
+        }
+
+        var size = Math.Clamp((int)Math.Exp(random.NextDouble() * Math.Log(channels + 1)), 1, channels);
+        var all = Enumerable.Range(0, channels).ToArray();
+        for (var i = 0; i < size; i++)
+        {
+            var j = i + random.Next(channels - i);
+            (all[i], all[j]) = (all[j], all[i]);
+        }
+
+        return all[..size];
+    }
+
+    /// <summary>A standard normal draw (Box-Muller; 1 - U keeps the logarithm finite).</summary>
+    private static double Normal(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    /// <summary>Linear-interpolation quantile (the usual "type 7" definition) of <paramref name="values"/>.</summary>
+    private static double Quantile(double[] values, double q)
+    {
+        Array.Sort(values);
+        var position = q * (values.Length - 1);
+        var low = (int)Math.Floor(position);
+        var high = Math.Min(low + 1, values.Length - 1);
+        return values[low] + ((position - low) * (values[high] - values[low]));
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.ML;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary><c>mlContext.MulticlassClassification.Trainers.Ridge(...)</c>.</summary>
+public static class RidgeClassifierCatalog
+{
+    /// <summary>
+    /// A ridge classifier whose penalty is chosen by leave-one-out error (see <see cref="RidgeClassifierTrainer"/>);
+    /// the companion of <c>LmuPooledFeaturize</c>.
+    /// </summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="labelColumnName">Label column, a key. Default "Label".</param>
+    /// <param name="featureColumnName">Features column, a fixed-size Vector&lt;Single&gt;. Default "Features".</param>
+    public static RidgeClassifierTrainer Ridge(
+        this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label",
+        string featureColumnName = "Features")
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new RidgeClassifierTrainer(new RidgeClassifierOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName });
+    }
+
+    /// <summary>The ridge classifier with every option.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="options">The options; validated and copied.</param>
+    public static RidgeClassifierTrainer Ridge(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, RidgeClassifierOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new RidgeClassifierTrainer(options);
+    }
+}

@@ -1,0 +1,54 @@
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>Options of <see cref="RidgeClassifierTrainer"/>.</summary>
+public sealed class RidgeClassifierOptions
+{
+    /// <summary>The label: a scalar key column (map labels with <c>MapValueToKey</c> first, as for ML.NET's multiclass trainers). Default "Label".</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>The features: a fixed-size <c>Vector&lt;Single&gt;</c>. Default "Features".</summary>
+    public string FeatureColumnName { get; set; } = "Features";
+
+    /// <summary>Output score column: <c>Vector&lt;Single, K&gt;</c> with the class names as SlotNames. Default "Score".</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+
+    /// <summary>Output predicted label: a scalar key with the label's KeyValues. Default "PredictedLabel".</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>
+    /// Candidate penalties; the one with the smallest exact leave-one-out error is used. Default: 10 values
+    /// log-spaced from 1e-3 to 1e3 (the grid used with random convolutional features by Dempster et al. 2020).
+    /// </summary>
+    public IReadOnlyList<double> Alphas { get; set; } = Enumerable.Range(0, 10).Select(i => Math.Pow(10, -3 + (6.0 * i / 9))).ToArray();
+
+    /// <summary>Checks the options; throws <see cref="ArgumentException"/> naming the option.</summary>
+    public void Validate()
+    {
+        Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), "must be a column name");
+        Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), "must be a column name");
+        Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), "must be a column name");
+        Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), "must be a column name");
+        Require(ScoreColumnName != PredictedLabelColumnName, nameof(PredictedLabelColumnName), "must differ from ScoreColumnName");
+        Require(Alphas is { Count: > 0 }, nameof(Alphas), "must hold at least one penalty");
+        foreach (var a in Alphas!)
+        {
+            Require(a > 0 && double.IsFinite(a), nameof(Alphas), $"must hold finite values greater than 0 but holds {a}");
+        }
+    }
+
+    /// <summary>A copy, so that a trainer is not changed by later edits of the caller's options.</summary>
+    internal RidgeClassifierOptions Clone()
+    {
+        var copy = (RidgeClassifierOptions)MemberwiseClone();
+        copy.Alphas = Alphas.ToArray();
+        return copy;
+    }
+
+    private static void Require(bool ok, string option, string message)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"RidgeClassifierOptions.{option} {message}.", option);
+        }
+    }
+}

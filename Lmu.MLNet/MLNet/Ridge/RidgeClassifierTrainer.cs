@@ -1,0 +1,227 @@
+using System.Globalization;
+using Lmu.MLNet.Maths;
+using Lmu.MLNet.MLNet.Classification;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// Multiclass ridge classifier: one-vs-rest least squares on standardised features with targets +1/-1, the penalty
+/// chosen by exact leave-one-out error (<see cref="RidgeClassifierOptions.Alphas"/>). It is the linear model that suits
+/// thousands of random pooled features over tens or hundreds of rows (<see cref="LmuPooledFeaturizerEstimator"/>), and
+/// has no hyperparameter to tune. The fitted model is an ONNX graph carried by ML.NET's OnnxTransformer: it saves in the
+/// .zip, and its outputs are ML.NET's native multiclass columns (Score with SlotNames, a key PredictedLabel), so
+/// <c>mlContext.MulticlassClassification.Evaluate</c> reads them.
+/// </summary>
+/// <remarks>
+/// Score is the softmax of the decision values: its arg-max and ranking are meaningful, but it is not a calibrated
+/// probability (log-loss from it says little). Training holds the standardised features in memory as float64 and costs
+/// <c>O(n^2 p + |Alphas| n^3)</c> for n rows of p features.
+/// </remarks>
+public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransformer>
+{
+    private readonly RidgeClassifierOptions _options;
+
+    /// <summary>Creates the trainer; the options are validated and copied.</summary>
+    public RidgeClassifierTrainer(RidgeClassifierOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options.Clone();
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var o = _options;
+        var features = inputSchema.FirstOrDefault(c => c.Name == o.FeatureColumnName);
+        if (features.Name is null || features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), features.Name is null
+                ? $"RidgeClassifier: features column '{o.FeatureColumnName}' not found."
+                : $"RidgeClassifier: features column '{o.FeatureColumnName}' must be a fixed-size Vector<Single> but is {features.Kind} of {features.ItemType}.");
+        }
+
+        var label = inputSchema.FirstOrDefault(c => c.Name == o.LabelColumnName);
+        if (label.Name is null || label.Kind != SchemaShape.Column.VectorKind.Scalar || !label.IsKey)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), label.Name is null
+                ? $"RidgeClassifier: label column '{o.LabelColumnName}' not found."
+                : $"RidgeClassifier: label column '{o.LabelColumnName}' must be a scalar key but is {label.Kind} of {label.ItemType}; map it with MapValueToKey first.");
+        }
+
+        var score = SchemaShapes.Column(o.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, SchemaShapes.TextAnnotation("SlotNames"));
+        var predicted = SchemaShapes.Column(o.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, SchemaShapes.TextAnnotation("KeyValues"));
+        return SchemaShapes.With(inputSchema, score, predicted);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
+    /// <exception cref="InvalidDataException">A feature is NaN or infinite (the message names the column, row and slot).</exception>
+    /// <exception cref="InvalidOperationException">Fewer than two labelled rows, or fewer than two classes present.</exception>
+    public RidgeClassifierTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = _options;
+        var (featureColumn, labelColumn, classNames) = CheckSchema(input.Schema);
+        var width = ((VectorDataViewType)featureColumn.Type).Size;
+        var (rows, labels) = Read(input, featureColumn, labelColumn, width);
+        if (rows.Count < 2 || labels.Distinct().Count() < 2)
+        {
+            throw new InvalidOperationException(
+                $"RidgeClassifier: the training data has {rows.Count} labelled rows in {labels.Distinct().Count()} classes (label column '{o.LabelColumnName}'); at least two rows of two classes are needed.");
+        }
+
+        var (mean, std) = Standardize(rows);
+        var k = classNames.Count;
+        var targets = new double[rows.Count, k];
+        var targetMean = new double[k];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            for (var c = 0; c < k; c++)
+            {
+                targets[i, c] = labels[i] == c ? 1 : -1;
+                targetMean[c] += targets[i, c] / rows.Count;
+            }
+        }
+
+        for (var i = 0; i < rows.Count; i++)
+        {
+            for (var c = 0; c < k; c++)
+            {
+                targets[i, c] -= targetMean[c];
+            }
+        }
+
+        var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas);
+        // Fold the standardisation into the weights, so the graph reads raw features.
+        var weights = fit.Weights;
+        var bias = (double[])targetMean.Clone();
+        for (var f = 0; f < width; f++)
+        {
+            for (var c = 0; c < k; c++)
+            {
+                weights[f, c] /= std[f];
+                bias[c] -= mean[f] * weights[f, c];
+            }
+        }
+
+        var ml = new MLContext();
+        var outputs = OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName).Classifier!;
+        var bytes = RidgeClassifierGraph.Build(o.FeatureColumnName, weights, bias, outputs);
+        var chain = OnnxCarrier.CreateMulticlass(ml, bytes, input, [o.FeatureColumnName], classNames, o.ScoreColumnName, o.PredictedLabelColumnName);
+        return new RidgeClassifierTransformer(chain, o.Clone(), fit.Alpha, fit.LeaveOneOutErrors, classNames, weights, bias);
+    }
+
+    /// <summary>Resolves the columns and the class names (the label's KeyValues, else the key numbers 1..K).</summary>
+    private (DataViewSchema.Column Features, DataViewSchema.Column Label, IReadOnlyList<string> Classes) CheckSchema(DataViewSchema schema)
+    {
+        var o = _options;
+        var available = string.Join(", ", schema.Select(c => c.Name));
+        var features = schema.GetColumnOrNull(o.FeatureColumnName)
+                       ?? throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: features column '{o.FeatureColumnName}' not found; the data has: {available}.");
+        if (features.Type is not VectorDataViewType { Size: > 0 } vector || vector.ItemType != NumberDataViewType.Single)
+        {
+            throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: features column '{o.FeatureColumnName}' must be a fixed-size Vector<Single> but is {features.Type}.");
+        }
+
+        var label = schema.GetColumnOrNull(o.LabelColumnName)
+                    ?? throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: label column '{o.LabelColumnName}' not found; the data has: {available}.");
+        if (label.Type is not KeyDataViewType key || key.Count < 2 || key.Count > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema), $"RidgeClassifier: label column '{o.LabelColumnName}' must be a key of at least 2 values but is {label.Type}; map it with MapValueToKey first.");
+        }
+
+        var count = (int)key.Count;
+        var annotation = label.Annotations.Schema.GetColumnOrNull("KeyValues");
+        var names = annotation is null
+            ? Enumerable.Range(1, count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray()
+            : KeyValueText.Read(label, annotation.Value, count);
+        return (features, label, names);
+    }
+
+    private (List<double[]> Rows, List<int> Labels) Read(IDataView input, DataViewSchema.Column featureColumn, DataViewSchema.Column labelColumn, int width)
+    {
+        var rows = new List<double[]>();
+        var labels = new List<int>();
+        using var cursor = input.GetRowCursor([featureColumn, labelColumn]);
+        var getFeatures = cursor.GetGetter<VBuffer<float>>(featureColumn);
+        var getLabel = cursor.GetGetter<uint>(labelColumn);
+        var buffer = default(VBuffer<float>);
+        var dense = new float[width];
+        uint label = 0;
+        while (cursor.MoveNext())
+        {
+            getLabel(ref label);
+            getFeatures(ref buffer);
+            buffer.CopyTo(dense);
+            var row = new double[width];
+            for (var f = 0; f < width; f++)
+            {
+                if (!float.IsFinite(dense[f]))
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"RidgeClassifier: features column '{featureColumn.Name}', row {cursor.Position}, slot {f}: expected a finite value but found {dense[f]}."));
+                }
+
+                row[f] = dense[f];
+            }
+
+            // Key 0 is a missing label: such a row is skipped, as ML.NET's trainers do.
+            if (label == 0)
+            {
+                continue;
+            }
+
+            rows.Add(row);
+            labels.Add((int)label - 1);
+        }
+
+        return (rows, labels);
+    }
+
+    /// <summary>Standardises the rows in place; a constant feature (std below 1e-12) is only centred.</summary>
+    private static (double[] Mean, double[] Std) Standardize(List<double[]> rows)
+    {
+        var width = rows[0].Length;
+        var mean = new double[width];
+        var std = new double[width];
+        foreach (var row in rows)
+        {
+            for (var f = 0; f < width; f++)
+            {
+                mean[f] += row[f] / rows.Count;
+            }
+        }
+
+        foreach (var row in rows)
+        {
+            for (var f = 0; f < width; f++)
+            {
+                var d = row[f] - mean[f];
+                std[f] += d * d / rows.Count;
+            }
+        }
+
+        for (var f = 0; f < width; f++)
+        {
+            std[f] = Math.Sqrt(std[f]);
+            if (std[f] < 1e-12)
+            {
+                std[f] = 1;
+            }
+        }
+
+        foreach (var row in rows)
+        {
+            for (var f = 0; f < width; f++)
+            {
+                row[f] = (row[f] - mean[f]) / std[f];
+            }
+        }
+
+        return (mean, std);
+    }
+}

@@ -1,0 +1,56 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// The fitted <see cref="RidgeClassifierTrainer"/>: ML.NET's own chain (an OnnxTransformer scoring the linear graph,
+/// then the key mapping of the predicted class), so it saves in the .zip and reloads as a plain
+/// <c>TransformerChain&lt;ITransformer&gt;</c>.
+/// </summary>
+public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer
+{
+    internal RidgeClassifierTransformer(
+        TransformerChain<ITransformer> inner, RidgeClassifierOptions options, double alpha, IReadOnlyList<double> errors, IReadOnlyList<string> classes, double[,] weights, double[] bias)
+        : base(inner)
+    {
+        Options = options;
+        Alpha = alpha;
+        LeaveOneOutErrors = errors;
+        Classes = classes;
+        Weights = weights;
+        Bias = bias;
+    }
+
+    /// <summary>The options it was trained with (a private copy).</summary>
+    public RidgeClassifierOptions Options { get; }
+
+    /// <summary>The penalty chosen by leave-one-out error.</summary>
+    public double Alpha { get; }
+
+    /// <summary>Mean squared leave-one-out error of each candidate in <see cref="RidgeClassifierOptions.Alphas"/>, in order.</summary>
+    public IReadOnlyList<double> LeaveOneOutErrors { get; }
+
+    /// <summary>Class names in Score-slot order.</summary>
+    public IReadOnlyList<string> Classes { get; }
+
+    /// <summary>Width of the features vector it reads.</summary>
+    public int FeatureCount => Weights.GetLength(0);
+
+    /// <summary>Decision weights [p, K] on the raw features (the standardisation folded in), float64.</summary>
+    internal double[,] Weights { get; }
+
+    /// <summary>Decision bias [K], float64.</summary>
+    internal double[] Bias { get; }
+
+    private protected override void CheckInputSchema(DataViewSchema schema)
+    {
+        var column = schema.GetColumnOrNull(Options.FeatureColumnName)
+                     ?? throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: features column '{Options.FeatureColumnName}' not found; the data has: {string.Join(", ", schema.Select(c => c.Name))}.");
+        if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single || vector.Size != FeatureCount)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema), $"RidgeClassifier: features column '{Options.FeatureColumnName}' must be Vector<Single, {FeatureCount}> but is {column.Type}.");
+        }
+    }
+}

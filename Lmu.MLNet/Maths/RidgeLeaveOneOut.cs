@@ -1,0 +1,189 @@
+using System.Numerics;
+
+namespace Lmu.MLNet.Maths;
+
+/// <summary>
+/// Multi-output ridge regression whose penalty is chosen by exact leave-one-out error, in float64. For a fixed
+/// penalty a, ridge's leave-one-out residual of row i has the closed form <c>e_i = c_i / G_ii</c> with
+/// <c>G = (Z Z^T + a I)^-1</c> and dual coefficients <c>c = G Y</c>, so every candidate is scored without refitting.
+/// The rows must already be centred (the caller standardises the columns and centres the targets), which makes the
+/// intercept the targets' mean.
+/// </summary>
+/// <remarks>
+/// Cost: the Gram matrix <c>Z Z^T</c> in <c>O(n^2 p)</c>, then one Cholesky inverse per penalty in <c>O(n^3)</c>; it
+/// suits the many-features, few-rows regime of random-feature classifiers (n up to a few thousand).
+/// </remarks>
+internal static class RidgeLeaveOneOut
+{
+    /// <summary>The chosen penalty, the primal weights [p, k] and every candidate's mean squared leave-one-out error.</summary>
+    public sealed record Result(double Alpha, double[,] Weights, IReadOnlyList<double> LeaveOneOutErrors);
+
+    /// <summary>Fits <paramref name="z"/> (n rows of p values, centred) to <paramref name="y"/> [n, k] (centred).</summary>
+    /// <exception cref="ArgumentException">Shapes disagree, or a penalty is not finite and positive.</exception>
+    public static Result Fit(IReadOnlyList<double[]> z, double[,] y, IReadOnlyList<double> alphas)
+    {
+        var n = z.Count;
+        var k = y.GetLength(1);
+        if (n == 0 || y.GetLength(0) != n)
+        {
+            throw new ArgumentException($"ridge needs as many target rows as feature rows and at least one ({n} feature rows, {y.GetLength(0)} target rows).");
+        }
+
+        if (alphas.Count == 0 || alphas.Any(a => !(a > 0) || !double.IsFinite(a)))
+        {
+            throw new ArgumentException($"ridge penalties must be finite and greater than 0 but were [{string.Join(", ", alphas)}].");
+        }
+
+        var p = z[0].Length;
+        var gram = new double[n, n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j <= i; j++)
+            {
+                gram[i, j] = gram[j, i] = Dot(z[i], z[j]);
+            }
+        }
+
+        var errors = new double[alphas.Count];
+        double[,]? bestDual = null;
+        var best = -1;
+        for (var a = 0; a < alphas.Count; a++)
+        {
+            var g = CholeskyInverse(gram, alphas[a]);
+            var dual = Multiply(g, y);
+            double sum = 0;
+            for (var i = 0; i < n; i++)
+            {
+                for (var c = 0; c < k; c++)
+                {
+                    var e = dual[i, c] / g[i, i];
+                    sum += e * e;
+                }
+            }
+
+            errors[a] = sum / (n * k);
+            // Strictly smaller: ties keep the smaller penalty listed first.
+            if (best < 0 || errors[a] < errors[best])
+            {
+                best = a;
+                bestDual = dual;
+            }
+        }
+
+        // Primal weights W = Z^T c.
+        var weights = new double[p, k];
+        for (var i = 0; i < n; i++)
+        {
+            var row = z[i];
+            for (var c = 0; c < k; c++)
+            {
+                var d = bestDual![i, c];
+                for (var f = 0; f < p; f++)
+                {
+                    weights[f, c] += row[f] * d;
+                }
+            }
+        }
+
+        return new Result(alphas[best], weights, errors);
+    }
+
+    private static double Dot(double[] a, double[] b)
+    {
+        var width = Vector<double>.Count;
+        var acc = Vector<double>.Zero;
+        var i = 0;
+        for (; i <= a.Length - width; i += width)
+        {
+            acc += new Vector<double>(a, i) * new Vector<double>(b, i);
+        }
+
+        var sum = Vector.Sum(acc);
+        for (; i < a.Length; i++)
+        {
+            sum += a[i] * b[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary><c>(m + alpha I)^-1</c> of a symmetric positive semi-definite m, through its Cholesky factor.</summary>
+    private static double[,] CholeskyInverse(double[,] m, double alpha)
+    {
+        var n = m.GetLength(0);
+        var l = new double[n, n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j <= i; j++)
+            {
+                var sum = m[i, j] + (i == j ? alpha : 0);
+                for (var r = 0; r < j; r++)
+                {
+                    sum -= l[i, r] * l[j, r];
+                }
+
+                if (i == j)
+                {
+                    // alpha > 0 keeps the matrix positive definite; a non-positive pivot means rounding broke that.
+                    l[i, i] = Math.Sqrt(Math.Max(sum, alpha * 1e-12));
+                }
+                else
+                {
+                    l[i, j] = sum / l[j, j];
+                }
+            }
+        }
+
+        // L^-1 by forward substitution, then (L L^T)^-1 = L^-T L^-1.
+        var inv = new double[n, n];
+        for (var c = 0; c < n; c++)
+        {
+            for (var i = c; i < n; i++)
+            {
+                var sum = i == c ? 1.0 : 0.0;
+                for (var r = c; r < i; r++)
+                {
+                    sum -= l[i, r] * inv[r, c];
+                }
+
+                inv[i, c] = sum / l[i, i];
+            }
+        }
+
+        var result = new double[n, n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j <= i; j++)
+            {
+                double sum = 0;
+                for (var r = i; r < n; r++)
+                {
+                    sum += inv[r, i] * inv[r, j];
+                }
+
+                result[i, j] = result[j, i] = sum;
+            }
+        }
+
+        return result;
+    }
+
+    private static double[,] Multiply(double[,] a, double[,] b)
+    {
+        int n = a.GetLength(0), m = a.GetLength(1), k = b.GetLength(1);
+        var c = new double[n, k];
+        for (var i = 0; i < n; i++)
+        {
+            for (var r = 0; r < m; r++)
+            {
+                var v = a[i, r];
+                for (var j = 0; j < k; j++)
+                {
+                    c[i, j] += v * b[r, j];
+                }
+            }
+        }
+
+        return c;
+    }
+}
