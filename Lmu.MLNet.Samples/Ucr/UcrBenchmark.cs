@@ -194,8 +194,10 @@ internal static class UcrBenchmark
         return ml.MulticlassClassification.Evaluate(((ITransformer)model).Transform(test.ToDataView(ml, steps))).MicroAccuracy;
     }
 
+    // The LMU network alone: this column is the network at one configuration, not a search over families.
     private static LmuSearchSpace Fixed(LmuTrialConfiguration c) => new()
     {
+        Families = [LmuModelFamily.LmuNetwork],
         Order = new(c.Order, c.Order),
         ThetaFraction = new(1, 1),
         MemoryD = new(c.MemoryD, c.MemoryD),

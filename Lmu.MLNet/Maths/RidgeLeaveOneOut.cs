@@ -19,8 +19,13 @@ internal static class RidgeLeaveOneOut
     public sealed record Result(double Alpha, double[,] Weights, IReadOnlyList<double> LeaveOneOutErrors);
 
     /// <summary>Fits <paramref name="z"/> (n rows of p values, centred) to <paramref name="y"/> [n, k] (centred).</summary>
+    /// <param name="z">Rows.</param>
+    /// <param name="y">Targets.</param>
+    /// <param name="alphas">Candidate penalties.</param>
+    /// <param name="cancellationToken">Checked once per row of each O(n^2)-or-more pass, so a caller's time budget stops a large fit promptly.</param>
     /// <exception cref="ArgumentException">Shapes disagree, or a penalty is not finite and positive.</exception>
-    public static Result Fit(IReadOnlyList<double[]> z, double[,] y, IReadOnlyList<double> alphas)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static Result Fit(IReadOnlyList<double[]> z, double[,] y, IReadOnlyList<double> alphas, CancellationToken cancellationToken = default)
     {
         var n = z.Count;
         var k = y.GetLength(1);
@@ -38,6 +43,7 @@ internal static class RidgeLeaveOneOut
         var gram = new double[n, n];
         for (var i = 0; i < n; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             for (var j = 0; j <= i; j++)
             {
                 gram[i, j] = gram[j, i] = Dot(z[i], z[j]);
@@ -49,7 +55,7 @@ internal static class RidgeLeaveOneOut
         var best = -1;
         for (var a = 0; a < alphas.Count; a++)
         {
-            var g = CholeskyInverse(gram, alphas[a]);
+            var g = CholeskyInverse(gram, alphas[a], cancellationToken);
             var dual = Multiply(g, y);
             double sum = 0;
             for (var i = 0; i < n; i++)
@@ -108,12 +114,13 @@ internal static class RidgeLeaveOneOut
     }
 
     /// <summary><c>(m + alpha I)^-1</c> of a symmetric positive semi-definite m, through its Cholesky factor.</summary>
-    private static double[,] CholeskyInverse(double[,] m, double alpha)
+    private static double[,] CholeskyInverse(double[,] m, double alpha, CancellationToken cancellationToken)
     {
         var n = m.GetLength(0);
         var l = new double[n, n];
         for (var i = 0; i < n; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             for (var j = 0; j <= i; j++)
             {
                 var sum = m[i, j] + (i == j ? alpha : 0);
@@ -138,6 +145,7 @@ internal static class RidgeLeaveOneOut
         var inv = new double[n, n];
         for (var c = 0; c < n; c++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             for (var i = c; i < n; i++)
             {
                 var sum = i == c ? 1.0 : 0.0;
@@ -153,6 +161,7 @@ internal static class RidgeLeaveOneOut
         var result = new double[n, n];
         for (var i = 0; i < n; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             for (var j = 0; j <= i; j++)
             {
                 double sum = 0;

@@ -46,7 +46,7 @@ public sealed class LmuExperimentTests
         var top = result.Trials.Single(t => t.Rung == 1);
         var bestAtZero = result.Trials.Where(t => t.Rung == 0).OrderByDescending(t => t.Metric).ThenBy(t => t.TrialId).First();
         Assert.AreEqual(bestAtZero.Configuration, top.Configuration);
-        Assert.AreEqual(top.Configuration.Epochs, top.EpochsTrained);
+        Assert.AreEqual(((LmuTrialConfiguration)top.Configuration).Epochs, top.EpochsTrained);
         Assert.IsLessThan(top.EpochsTrained, bestAtZero.EpochsTrained);
         Assert.AreEqual(top, result.BestTrial);
     }
@@ -139,8 +139,11 @@ public sealed class LmuExperimentTests
     private static LmuExperimentResult Run(MLContext ml, IDataView data, LmuExperimentSettings settings) =>
         new LmuClassificationExperiment(ml, settings).Execute(data);
 
-    /// <summary>Small and fast: 3 configurations, 2 rungs, a narrow space of feed-forward (Dense) LMUs.</summary>
-    private static LmuExperimentSettings Settings(int seed) => new()
+    /// <summary>
+    /// Small and fast: 3 configurations, 2 rungs, a narrow space of feed-forward (Dense) LMUs, networks only (these
+    /// tests count rungs and epochs; LmuExperimentPooledTests covers the pooled family).
+    /// </summary>
+    internal static LmuExperimentSettings Settings(int seed) => new()
     {
         Seed = seed,
         MaxConfigurations = 3,
@@ -150,6 +153,7 @@ public sealed class LmuExperimentTests
         BatchSize = 16,
         SearchSpace = new LmuSearchSpace
         {
+            Families = [LmuModelFamily.LmuNetwork],
             Order = new(4, 12),
             MemoryD = new(1, 2),
             HiddenUnits = new(8, 16),
@@ -159,7 +163,7 @@ public sealed class LmuExperimentTests
         },
     };
 
-    private static IDataView Data(MLContext ml, int count, int seed)
+    internal static IDataView Data(MLContext ml, int count, int seed)
     {
         var rng = new Random(seed);
         var rows = new List<SeqRow>();
@@ -176,7 +180,7 @@ public sealed class LmuExperimentTests
     }
 
     /// <summary>Progress&lt;T&gt; posts to the thread pool; tests need the reports synchronously.</summary>
-    private sealed class SyncProgress(Action<LmuTrialResult> report) : IProgress<LmuTrialResult>
+    internal sealed class SyncProgress(Action<LmuTrialResult> report) : IProgress<LmuTrialResult>
     {
         public void Report(LmuTrialResult value) => report(value);
     }

@@ -1,23 +1,30 @@
 using System.Diagnostics;
-using Lmu.MLNet.Modules;
-using Lmu.MLNet.Onnx;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace Lmu.MLNet.MLNet;
 
 /// <summary>
-/// AutoML-style search for an LMU sequence classifier: random configurations from an <see cref="LmuSearchSpace"/>,
-/// pruned by successive halving (brackets of <c>HalvingRate^(Rungs-1)</c> configurations trained for a fraction of
-/// their epochs, the best <c>1/HalvingRate</c> promoted to more epochs), within a time budget. Returns every trial and
-/// the best model as an ML.NET transformer ready to save.
+/// AutoML-style search for a sequence classifier over two model families (<see cref="LmuSearchSpace.Families"/>):
+/// LMU networks, as random configurations pruned by successive halving (brackets of <c>HalvingRate^(Rungs-1)</c>
+/// configurations trained for a fraction of their epochs, the best <c>1/HalvingRate</c> promoted to more epochs), and
+/// pooled Legendre memories + ridge (<see cref="LmuModelFamily.PooledRidge"/>), a few configurations evaluated fully at
+/// the start of each bracket; all within a time budget and under the same folds or hold-out and metric. Returns every
+/// trial and the best model as an ML.NET transformer ready to save.
 /// </summary>
 /// <remarks>
-/// Deterministic under <see cref="LmuExperimentSettings.Seed"/> for the trials that run: the sequence of
-/// configurations, the splits and each trial's initialisation and shuffling depend on the seed only (which trials fit
-/// in the time budget depends on the machine; set <see cref="LmuExperimentSettings.MaxConfigurations"/> for a fully
-/// reproducible run). Rows must have a fixed length; right-align variable-length series (zeros first, see
-/// <see cref="TimeSeriesDataset.ToDataView"/>) so every row ends on its real last step.
+/// <para>Deterministic under <see cref="LmuExperimentSettings.Seed"/> for the trials that run: the sequence of
+/// configurations, the splits and each trial's initialisation, shuffling and random features depend on the seed only
+/// (which trials fit in the time budget depends on the machine; set <see cref="LmuExperimentSettings.MaxConfigurations"/>
+/// for a fully reproducible run). The networks' configurations and seeds do not depend on whether the pooled family is
+/// searched.</para>
+/// <para>The best trial is chosen among the most fully trained: networks at the highest rung reached, a pooled trial
+/// counting as fully trained (it has no epochs); then by the metric; ties keep the earlier trial.</para>
+/// <para>Rows must have a fixed length; right-align variable-length series (zeros first, see
+/// <see cref="TimeSeriesDataset.ToDataView"/>) so every row ends on its real last step, which makes the zeros
+/// invisible to a network. The pooled family reads them as steps (a projection sits at its bias there, and a per-row
+/// z-score counts them in the mean); for strongly variable lengths, <see cref="LmuPooledFeaturizerOptions.LengthColumnName"/>
+/// in a pipeline of your own reads only the real steps.</para>
 /// </remarks>
 public sealed class LmuClassificationExperiment
 {
@@ -41,10 +48,13 @@ public sealed class LmuClassificationExperiment
     /// <param name="featuresColumnName">Fixed-size Vector&lt;Single&gt;, time-major. Default "Features".</param>
     /// <param name="channels">Values per step. Default 1.</param>
     /// <param name="preprocessing">
-    /// Optional estimators run before the LMU (fit once on <paramref name="trainData"/>); they must leave
+    /// Optional estimators run before the model (fit once on <paramref name="trainData"/>); they must leave
     /// <paramref name="featuresColumnName"/> a fixed-size Vector&lt;Single&gt; of steps x channels. Default none.
     /// </param>
-    /// <exception cref="ArgumentException">A column is missing or of the wrong type (before any training).</exception>
+    /// <exception cref="ArgumentException">
+    /// A column is missing or of the wrong type, or no family can run (the pooled family alone, on more rows than its
+    /// <see cref="LmuPooledRidgeSearchSpace.MaxTrainingRows"/>); before any training.
+    /// </exception>
     /// <exception cref="InvalidOperationException">No trial completed (the message lists the failures).</exception>
     /// <exception cref="OperationCanceledException">Cancelled before any trial completed.</exception>
     public LmuExperimentResult Execute(
@@ -63,23 +73,32 @@ public sealed class LmuClassificationExperiment
         var validation = validationData is null
             ? null
             : LmuExperimentData.Read(prefix?.Transform(validationData) ?? validationData, labelColumnName, featuresColumnName, channels, data.ClassNames, "validation");
+        var space = _settings.SearchSpace;
+        if (!space.Includes(LmuModelFamily.LmuNetwork) && !PooledRuns(space, data))
+        {
+            throw new ArgumentException(
+                $"LMU experiment: no model family can run. LmuSearchSpace.Families holds only PooledRidge, which is left out above " +
+                $"LmuSearchSpace.PooledRidge.MaxTrainingRows = {space.PooledRidge.MaxTrainingRows} rows, and the training data has {data.Count}.");
+        }
 
-        var search = new Search(_settings, data, validation);
+        var context = new LmuFitContext(_settings, featuresColumnName, labelColumnName == featuresColumnName ? labelColumnName + ".key" : labelColumnName,
+            UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName));
+        var search = new Search(_settings, data, validation, context);
         var clock = Stopwatch.StartNew();
-        var (trials, best, bestNetwork) = search.Run();
+        var (trials, best, bestFit) = search.Run();
         var searchTime = clock.Elapsed;
         clock.Restart();
         try
         {
             if (validation is null && _settings.RefitOnAllData)
             {
-                bestNetwork?.Dispose();
-                bestNetwork = LmuTrialRunner.Train(data, Enumerable.Range(0, data.Count).ToArray(), best.Configuration, best.Configuration.Epochs,
-                    Search.TrainingSeed(_settings.Seed, -1, 0), _settings, CancellationToken.None);
+                bestFit?.Dispose();
+                bestFit = null;
+                bestFit = LmuCandidateFit.Fit(best.Configuration, data, Enumerable.Range(0, data.Count).ToArray(), null,
+                    Search.TrainingSeed(_settings.Seed, -1, 0), context, CancellationToken.None);
             }
 
-            var onnx = LmuOnnxExporter.Export(bestNetwork!.ToSpec(data.Steps), OnnxCarrier.MulticlassExportOptions(featuresColumnName, data.ClassNames));
-            ITransformer model = OnnxCarrier.CreateMulticlass(_ml, onnx, train, [featuresColumnName], data.ClassNames);
+            var model = bestFit!.TakeModel(_ml, train);
             if (prefix is not null)
             {
                 model = new TransformerChain<ITransformer>(prefix, model);
@@ -89,34 +108,74 @@ public sealed class LmuClassificationExperiment
         }
         finally
         {
-            bestNetwork?.Dispose();
+            bestFit?.Dispose();
         }
     }
 
+    /// <summary>True when the pooled family is searched on this data (it is left out above its row limit).</summary>
+    private static bool PooledRuns(LmuSearchSpace space, LmuExperimentData data) =>
+        space.Includes(LmuModelFamily.PooledRidge) && data.Count <= space.PooledRidge.MaxTrainingRows;
+
+    /// <summary><paramref name="name"/>, or it with a numeric suffix, absent from <paramref name="schema"/> and <paramref name="taken"/>.</summary>
+    private static string UniqueName(string name, DataViewSchema schema, params string[] taken)
+    {
+        var candidate = name;
+        for (var i = 1; schema.GetColumnOrNull(candidate) is not null || taken.Contains(candidate); i++)
+        {
+            candidate = $"{name}.{i}";
+        }
+
+        return candidate;
+    }
+
     /// <summary>The search loop (one instance per Execute).</summary>
-    private sealed class Search(LmuExperimentSettings settings, LmuExperimentData data, LmuExperimentData? validation)
+    private sealed class Search(LmuExperimentSettings settings, LmuExperimentData data, LmuExperimentData? validation, LmuFitContext context)
     {
         private readonly List<LmuTrialResult> _trials = [];
         private LmuTrialResult? _best;
-        private LmuNetwork? _bestNetwork;
+        private LmuCandidateFit? _bestFit;
 
-        /// <summary>A seed from the experiment seed, the configuration and the rung, independent of timing.</summary>
+        /// <summary>A seed from the experiment seed, the network configuration and the rung, independent of timing.</summary>
         public static int TrainingSeed(int seed, int configuration, int rung) =>
             unchecked((seed * 1_000_003) + ((configuration + 1) * 7919) + (rung * 104_729));
 
-        public (IReadOnlyList<LmuTrialResult> Trials, LmuTrialResult Best, LmuNetwork? Network) Run()
+        /// <summary>The featurizer seed of the pooled family's <paramref name="index"/>-th configuration (its own stream of ids, -2, -3, ...).</summary>
+        private static int PooledSeed(int seed, int index) => TrainingSeed(seed, -2 - index, 0);
+
+        public (IReadOnlyList<LmuTrialResult> Trials, LmuTrialResult Best, LmuCandidateFit? Fit) Run()
         {
             var s = settings;
+            var space = s.SearchSpace;
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(s.CancellationToken);
             budget.CancelAfter(TimeSpan.FromSeconds(s.MaxExperimentTimeInSeconds));
             var splits = Splits();
+            // Separate generators, so the networks' configurations do not depend on whether the pooled family is searched.
             var rng = new Random(s.Seed);
+            var pooledRng = new Random(unchecked((s.Seed * 31) + 17));
+            var networks = space.Includes(LmuModelFamily.LmuNetwork);
+            var pooled = PooledRuns(space, data);
             var bracketSize = (int)Math.Pow(s.HalvingRate, s.Rungs - 1);
-            var sampled = 0;
+            int sampled = 0, networkIds = 0, pooledIds = 0;
+            int Allowed(int wanted) => s.MaxConfigurations == 0 ? wanted : Math.Min(wanted, s.MaxConfigurations - sampled);
             while (!budget.IsCancellationRequested && (s.MaxConfigurations == 0 || sampled < s.MaxConfigurations))
             {
-                var n = s.MaxConfigurations == 0 ? bracketSize : Math.Min(bracketSize, s.MaxConfigurations - sampled);
-                var alive = Enumerable.Range(sampled, n).Select(id => (Id: id, Config: s.SearchSpace.Sample(rng, data.Steps))).ToList();
+                // The pooled family has no epochs to halve: a few configurations run fully at the head of each bracket,
+                // cheap and early, and compete on the metric as fully trained models.
+                for (var i = pooled ? Allowed(space.PooledRidge.TrialsPerBracket) : 0; i > 0 && !budget.IsCancellationRequested; i--)
+                {
+                    var index = pooledIds++;
+                    sampled++;
+                    RunTrial(space.PooledRidge.Sample(pooledRng, index, PooledSeed(s.Seed, index)), 0, null, 0, splits, budget.Token);
+                }
+
+                if (!networks)
+                {
+                    continue;
+                }
+
+                var n = Allowed(bracketSize);
+                var alive = Enumerable.Range(networkIds, n).Select(id => (Id: id, Config: space.Sample(rng, data.Steps))).ToList();
+                networkIds += n;
                 sampled += n;
                 for (var rung = 0; rung < s.Rungs && alive.Count > 0 && !budget.IsCancellationRequested; rung++)
                 {
@@ -129,7 +188,7 @@ public sealed class LmuClassificationExperiment
                         }
 
                         var epochs = Math.Max(1, (int)Math.Round(config.Epochs / Math.Pow(s.HalvingRate, s.Rungs - 1 - rung)));
-                        var result = RunTrial(id, config, rung, epochs, splits, budget.Token);
+                        var result = RunTrial(config, rung, epochs, TrainingSeed(s.Seed, id, rung), splits, budget.Token);
                         if (result.Metric is double m)
                         {
                             scored.Add((id, config, m));
@@ -148,64 +207,76 @@ public sealed class LmuClassificationExperiment
 
             if (_best is null)
             {
-                _bestNetwork?.Dispose();
+                _bestFit?.Dispose();
                 s.CancellationToken.ThrowIfCancellationRequested();
                 var failures = string.Join("; ", _trials.Where(t => t.Error is not null).Take(5).Select(t => $"trial {t.TrialId}: {t.Error}"));
                 throw new InvalidOperationException(
                     $"LMU experiment: no trial completed within {s.MaxExperimentTimeInSeconds} s ({_trials.Count} started). {failures}");
             }
 
-            return (_trials, _best, _bestNetwork);
+            return (_trials, _best, _bestFit);
         }
 
-        private LmuTrialResult RunTrial(int configId, LmuTrialConfiguration config, int rung, int epochs, IReadOnlyList<(int[] Train, int[] Valid)> splits, CancellationToken ct)
+        /// <summary>Fits and scores one configuration on every split; <paramref name="epochs"/> is null for the pooled family.</summary>
+        private LmuTrialResult RunTrial(LmuModelConfiguration config, int rung, int? epochs, int seed, IReadOnlyList<(int[] Train, int[] Valid)> splits, CancellationToken ct)
         {
             var clock = Stopwatch.StartNew();
             var trialId = _trials.Count;
+            var trained = epochs ?? 0;
             LmuTrialResult result;
-            LmuNetwork? kept = null;
+            LmuCandidateFit? kept = null;
             try
             {
                 settings.BeforeTrial?.Invoke(config);
                 var metrics = new List<double>();
                 for (var f = 0; f < splits.Count; f++)
                 {
-                    var network = LmuTrialRunner.Train(data, splits[f].Train, config, epochs, TrainingSeed(settings.Seed, configId, rung) + f, settings, ct);
-                    metrics.Add(validation is null
-                        ? LmuTrialRunner.Score(network, data, splits[f].Valid, settings.OptimizingMetric)
-                        : LmuTrialRunner.Score(network, validation, Enumerable.Range(0, validation.Count).ToArray(), settings.OptimizingMetric));
-                    // The first fold's network stands for the trial when there is no refit.
+                    ct.ThrowIfCancellationRequested();
+                    var fit = LmuCandidateFit.Fit(config, data, splits[f].Train, epochs, seed + f, context, ct);
+                    try
+                    {
+                        metrics.Add(validation is null
+                            ? fit.Score(data, splits[f].Valid, settings.OptimizingMetric, ct)
+                            : fit.Score(validation, Enumerable.Range(0, validation.Count).ToArray(), settings.OptimizingMetric, ct));
+                    }
+                    catch
+                    {
+                        fit.Dispose();
+                        throw;
+                    }
+
+                    // The first fold's model stands for the trial when there is no refit.
                     if (f == 0)
                     {
-                        kept = network;
+                        kept = fit;
                     }
                     else
                     {
-                        network.Dispose();
+                        fit.Dispose();
                     }
                 }
 
-                result = new LmuTrialResult(trialId, config, rung, epochs, LmuTrialStatus.Completed, metrics.Average(), clock.Elapsed, null);
+                result = new LmuTrialResult(trialId, config, rung, trained, LmuTrialStatus.Completed, metrics.Average(), clock.Elapsed, null);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 kept?.Dispose();
                 kept = null;
-                result = new LmuTrialResult(trialId, config, rung, epochs, LmuTrialStatus.StoppedByBudget, null, clock.Elapsed, null);
+                result = new LmuTrialResult(trialId, config, rung, trained, LmuTrialStatus.StoppedByBudget, null, clock.Elapsed, null);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 kept?.Dispose();
                 kept = null;
-                result = new LmuTrialResult(trialId, config, rung, epochs, LmuTrialStatus.Failed, null, clock.Elapsed, $"{e.GetType().Name}: {e.Message}");
+                result = new LmuTrialResult(trialId, config, rung, trained, LmuTrialStatus.Failed, null, clock.Elapsed, $"{e.GetType().Name}: {e.Message}");
             }
 
             _trials.Add(result);
             if (result.Metric is double metric && IsNewBest(result, metric))
             {
                 _best = result;
-                _bestNetwork?.Dispose();
-                _bestNetwork = kept;
+                _bestFit?.Dispose();
+                _bestFit = kept;
             }
             else
             {
@@ -216,9 +287,14 @@ public sealed class LmuClassificationExperiment
             return result;
         }
 
-        // Higher rungs trained longer, so they win over lower ones; within a rung the metric decides, ties keep the earlier trial.
+        /// <summary>How fully a trial was trained: a network's rung; a pooled trial has no epochs, so it counts as the last rung.</summary>
+        private int Fidelity(LmuTrialResult r) => r.Family == LmuModelFamily.PooledRidge ? settings.Rungs - 1 : r.Rung;
+
+        // More fully trained trials win over less trained ones (a network's early-rung metric understates it); at the same
+        // fidelity the metric decides, ties keep the earlier trial.
         private bool IsNewBest(LmuTrialResult r, double metric) =>
-            _best is null || r.Rung > _best.Rung || (r.Rung == _best.Rung && LmuTrialRunner.Better(metric, _best.Metric!.Value, settings.OptimizingMetric));
+            _best is null || Fidelity(r) > Fidelity(_best)
+            || (Fidelity(r) == Fidelity(_best) && LmuTrialRunner.Better(metric, _best.Metric!.Value, settings.OptimizingMetric));
 
         private List<(int[] Train, int[] Valid)> Splits()
         {

@@ -90,6 +90,27 @@ internal sealed class LmuExperimentData
     }
 
     /// <summary>
+    /// The given rows as an IDataView for ML.NET estimators: <paramref name="featuresColumn"/> a
+    /// <c>Vector&lt;Single, Steps x Channels&gt;</c> as read, and <paramref name="labelColumn"/> a key over
+    /// <see cref="ClassNames"/> (key k+1 is class k, with the names as KeyValues), the layout ML.NET's trainers expect.
+    /// </summary>
+    public IDataView ToDataView(MLContext ml, IReadOnlyList<int> rows, string featuresColumn, string labelColumn)
+    {
+        var width = Steps * Channels;
+        var items = rows.Select(r => new KeyedRow { Features = Values.AsSpan(r * width, width).ToArray(), Label = (uint)Labels[r] }).ToList();
+        var def = SchemaDefinition.Create(typeof(KeyedRow));
+        var features = def[nameof(KeyedRow.Features)];
+        features.ColumnName = featuresColumn;
+        features.ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        var label = def[nameof(KeyedRow.Label)];
+        label.ColumnName = labelColumn;
+        label.ColumnType = new KeyDataViewType(typeof(uint), ClassNames.Count);
+        var names = new VBuffer<ReadOnlyMemory<char>>(ClassNames.Count, ClassNames.Select(n => n.AsMemory()).ToArray());
+        label.AddAnnotation("KeyValues", names, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Count));
+        return ml.Data.LoadFromEnumerable(items, def);
+    }
+
+    /// <summary>
     /// Stratified folds: each class's rows are shuffled with <paramref name="seed"/> and dealt round-robin, so every
     /// fold holds each class in proportion.
     /// </summary>
@@ -122,5 +143,14 @@ internal sealed class LmuExperimentData
         column.GetKeyValues(ref keyValues);
         var names = keyValues.DenseValues().Select(m => m.ToString()).ToArray();
         return data.GetColumn<uint>(column.Name).Select(k => k == 0 ? throw new ArgumentException($"LMU experiment: label column '{column.Name}' has a missing key.") : names[k - 1]).ToArray();
+    }
+
+    /// <summary>Row type of <see cref="ToDataView"/>.</summary>
+    private sealed class KeyedRow
+    {
+        public float[] Features { get; set; } = [];
+
+        /// <summary>The class index: a key-typed uint property is 0-based in ML.NET 5.0.1 (measured: 1 reads back as key 2).</summary>
+        public uint Label { get; set; }
     }
 }

@@ -18,13 +18,18 @@ public sealed class LmuExperimentResult
     /// <summary>Every trial in start order, including failed and stopped ones.</summary>
     public IReadOnlyList<LmuTrialResult> Trials { get; }
 
-    /// <summary>The best completed trial at the highest rung reached (ties: the earlier trial).</summary>
+    /// <summary>
+    /// The best completed trial among the most fully trained ones (networks at the highest rung reached; a pooled-memory
+    /// trial counts as fully trained), by the metric; ties: the earlier trial.
+    /// </summary>
     public LmuTrialResult BestTrial { get; }
 
     /// <summary>
-    /// The best model as an ML.NET transformer (the user's prefix, then the LMU classifier carried by ONNX): reads
-    /// the features column, writes <c>Score</c> (Vector&lt;Single, K&gt; with slot names) and a key
-    /// <c>PredictedLabel</c>. Save it with <c>mlContext.Model.Save</c>; loading and scoring need no libtorch.
+    /// The best model as an ML.NET transformer (the user's prefix, then either the LMU network carried by ONNX or the
+    /// pooled featurizer and ridge classifier, each carried by ONNX, refitted on all training rows unless
+    /// <see cref="LmuExperimentSettings.RefitOnAllData"/> is off or a validation set was given): reads the features
+    /// column, writes <c>Score</c> (Vector&lt;Single, K&gt; with slot names) and a key <c>PredictedLabel</c>. Save it
+    /// with <c>mlContext.Model.Save</c>; loading and scoring need no libtorch.
     /// </summary>
     public ITransformer Model { get; }
 

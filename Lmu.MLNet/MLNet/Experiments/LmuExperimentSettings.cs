@@ -6,15 +6,15 @@ public sealed class LmuExperimentSettings
     /// <summary>Wall-clock budget for the search in seconds; a running trial is stopped when it runs out. Default 60.</summary>
     public double MaxExperimentTimeInSeconds { get; set; } = 60;
 
-    /// <summary>Upper bound on sampled configurations (0 = until the time budget). Default 0.</summary>
+    /// <summary>Upper bound on sampled configurations, all families together (0 = until the time budget). Default 0.</summary>
     public int MaxConfigurations { get; set; }
 
     /// <summary>Metric to optimise on the validation data. Default <see cref="LmuExperimentMetric.MicroAccuracy"/>.</summary>
     public LmuExperimentMetric OptimizingMetric { get; set; } = LmuExperimentMetric.MicroAccuracy;
 
     /// <summary>
-    /// Folds of stratified cross-validation when no validation set is given (each trial then trains this many
-    /// networks). Default 0: a single stratified hold-out of <see cref="ValidationFraction"/>.
+    /// Folds of stratified cross-validation when no validation set is given (each trial then fits this many
+    /// models). Default 0: a single stratified hold-out of <see cref="ValidationFraction"/>.
     /// </summary>
     public int CrossValidationFolds { get; set; }
 
@@ -36,7 +36,7 @@ public sealed class LmuExperimentSettings
     /// </summary>
     public int HalvingRate { get; set; } = 3;
 
-    /// <summary>Mini-batch size. Default 32.</summary>
+    /// <summary>Mini-batch size of the LMU networks. Default 32.</summary>
     public int BatchSize { get; set; } = 32;
 
     /// <summary>
@@ -46,7 +46,7 @@ public sealed class LmuExperimentSettings
     /// </summary>
     public bool RefitOnAllData { get; set; } = true;
 
-    /// <summary>Torch device for training. Default "cpu".</summary>
+    /// <summary>Torch device for training the LMU networks (the pooled family runs on ONNX Runtime's CPU). Default "cpu".</summary>
     public string Device { get; set; } = "cpu";
 
     /// <summary>Receives every finished trial (completed, failed or stopped). Default null.</summary>
@@ -56,7 +56,7 @@ public sealed class LmuExperimentSettings
     public CancellationToken CancellationToken { get; set; }
 
     /// <summary>Test hook run before each trial trains (throwing from it makes the trial fail).</summary>
-    internal Action<LmuTrialConfiguration>? BeforeTrial { get; set; }
+    internal Action<LmuModelConfiguration>? BeforeTrial { get; set; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()

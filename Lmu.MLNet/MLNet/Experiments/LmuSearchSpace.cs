@@ -3,11 +3,22 @@ using Lmu.MLNet.Modules;
 namespace Lmu.MLNet.MLNet;
 
 /// <summary>
-/// The hyper-parameters an LMU experiment samples. Defaults suit short UCR-style series (tens to a few hundred
-/// steps, tens to thousands of rows); narrow any range to fix a value (e.g. <c>Order = new(32, 32)</c>).
+/// The model families and hyper-parameters an LMU experiment samples. Defaults suit short UCR-style series (tens to a
+/// few hundred steps, tens to thousands of rows); narrow any range to fix a value (e.g. <c>Order = new(32, 32)</c>).
+/// The ranges from <see cref="Order"/> to <see cref="Epochs"/> are the LMU network's; <see cref="PooledRidge"/> holds
+/// the pooled-memory + ridge family's.
 /// </summary>
 public sealed class LmuSearchSpace
 {
+    /// <summary>
+    /// The model families to search (as AutoML's list of trainers); remove one to exclude it. Default both
+    /// <see cref="LmuModelFamily.LmuNetwork"/> and <see cref="LmuModelFamily.PooledRidge"/>.
+    /// </summary>
+    public IReadOnlyList<LmuModelFamily> Families { get; set; } = [LmuModelFamily.LmuNetwork, LmuModelFamily.PooledRidge];
+
+    /// <summary>Ranges of the pooled-memory + ridge family. Default: see <see cref="LmuPooledRidgeSearchSpace"/>.</summary>
+    public LmuPooledRidgeSearchSpace PooledRidge { get; set; } = new();
+
     /// <summary>Legendre order. Default 8..64, log scale.</summary>
     public LmuIntRange Order { get; set; } = new(8, 64, LogScale: true);
 
@@ -35,6 +46,17 @@ public sealed class LmuSearchSpace
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad range.</summary>
     public void Validate()
     {
+        if (Families is null || Families.Count == 0 || Families.Any(f => !Enum.IsDefined(f)))
+        {
+            throw new ArgumentException("LmuSearchSpace.Families must hold at least one declared LmuModelFamily.", nameof(Families));
+        }
+
+        if (PooledRidge is null)
+        {
+            throw new ArgumentException("LmuSearchSpace.PooledRidge must not be null.", nameof(PooledRidge));
+        }
+
+        PooledRidge.Validate();
         Order.Validate(nameof(Order), 1);
         ThetaFraction.Validate(nameof(ThetaFraction), 1e-6, 1e6);
         MemoryD.Validate(nameof(MemoryD), 1);
@@ -48,7 +70,10 @@ public sealed class LmuSearchSpace
         }
     }
 
-    /// <summary>One configuration; the draws happen in a fixed order so a seed fixes the whole sequence.</summary>
+    /// <summary>True when <paramref name="family"/> is searched.</summary>
+    internal bool Includes(LmuModelFamily family) => Families.Contains(family);
+
+    /// <summary>One network configuration; the draws happen in a fixed order so a seed fixes the whole sequence.</summary>
     internal LmuTrialConfiguration Sample(Random rng, int sequenceLength) => new(
         Order.Sample(rng),
         Math.Max(1e-3, Math.Round(ThetaFraction.Sample(rng) * sequenceLength, 3)),

@@ -3,7 +3,7 @@ using Lmu.MLNet.Modules;
 
 namespace Lmu.MLNet.MLNet;
 
-/// <summary>One point of an <see cref="LmuSearchSpace"/>.</summary>
+/// <summary>One LMU-network point of an <see cref="LmuSearchSpace"/> (family <see cref="LmuModelFamily.LmuNetwork"/>).</summary>
 /// <param name="Order">Legendre order.</param>
 /// <param name="Theta">Window in steps.</param>
 /// <param name="MemoryD">Memory dimensions.</param>
@@ -14,7 +14,11 @@ namespace Lmu.MLNet.MLNet;
 /// <param name="Epochs">Epochs when fully trained.</param>
 public sealed record LmuTrialConfiguration(
     int Order, double Theta, int MemoryD, int HiddenUnits, HiddenCell Cell, double LearningRate, double Dropout, int Epochs)
+    : LmuModelConfiguration
 {
+    /// <inheritdoc />
+    public override LmuModelFamily Family => LmuModelFamily.LmuNetwork;
+
     /// <summary>The network these values describe, for <paramref name="channels"/> inputs and <paramref name="classes"/> outputs.</summary>
     public LmuNetworkOptions NetworkOptions(int channels, int classes) => new()
     {

@@ -60,13 +60,20 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
     /// <exception cref="InvalidDataException">A feature is NaN or infinite (the message names the column, row and slot).</exception>
     /// <exception cref="InvalidOperationException">Fewer than two labelled rows, or fewer than two classes present.</exception>
-    public RidgeClassifierTransformer Fit(IDataView input)
+    public RidgeClassifierTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="Fit(IDataView)"/> that stops with <see cref="OperationCanceledException"/> within one row of the
+    /// read or of one pass of the solver once <paramref name="cancellationToken"/> is cancelled (the LMU experiment's
+    /// time budget; the read also drives any lazy featurizer upstream, row by row).
+    /// </summary>
+    internal RidgeClassifierTransformer Fit(IDataView input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
         var (featureColumn, labelColumn, classNames) = CheckSchema(input.Schema);
         var width = ((VectorDataViewType)featureColumn.Type).Size;
-        var (rows, labels) = Read(input, featureColumn, labelColumn, width);
+        var (rows, labels) = Read(input, featureColumn, labelColumn, width, cancellationToken);
         if (rows.Count < 2 || labels.Distinct().Count() < 2)
         {
             throw new InvalidOperationException(
@@ -94,7 +101,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             }
         }
 
-        var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas);
+        var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas, cancellationToken);
         // Fold the standardisation into the weights, so the graph reads raw features.
         var weights = fit.Weights;
         var bias = (double[])targetMean.Clone();
@@ -142,7 +149,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         return (features, label, names);
     }
 
-    private (List<double[]> Rows, List<int> Labels) Read(IDataView input, DataViewSchema.Column featureColumn, DataViewSchema.Column labelColumn, int width)
+    private (List<double[]> Rows, List<int> Labels) Read(IDataView input, DataViewSchema.Column featureColumn, DataViewSchema.Column labelColumn, int width, CancellationToken cancellationToken)
     {
         var rows = new List<double[]>();
         var labels = new List<int>();
@@ -154,6 +161,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         uint label = 0;
         while (cursor.MoveNext())
         {
+            cancellationToken.ThrowIfCancellationRequested();
             getLabel(ref label);
             getFeatures(ref buffer);
             buffer.CopyTo(dense);

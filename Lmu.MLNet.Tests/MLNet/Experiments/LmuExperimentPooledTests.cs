@@ -1,0 +1,358 @@
+using System.Diagnostics;
+using Lmu.MLNet.Maths;
+using Lmu.MLNet.MLNet;
+using Lmu.MLNet.Tests.MLNet.Featurize;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Tests.MLNet.Experiments;
+
+/// <summary>
+/// The pooled-memory + ridge family inside the LMU experiment, on generated data with tiny featurizers (a few
+/// windows of a few projections: tens of features, a fraction of a second per fit).
+/// </summary>
+[TestClass]
+public sealed class LmuExperimentPooledTests
+{
+    private const int Steps = 32;
+
+    [TestMethod]
+    public void PooledTrialsOpenTheBracketAndWinATaskWhereThePatternMoves()
+    {
+        var ml = new MLContext(seed: 1);
+        var settings = Both(seed: 2, maxConfigurations: 5);
+        var reported = new List<LmuTrialResult>();
+        settings.Progress = new LmuExperimentTests.SyncProgress(reported.Add);
+        // A separate validation set of 100 rows ranks the trials (each fits on all 48 training rows): a hold-out of
+        // 10 rows would make the comparison below a coin toss between 0.9 and 1.0.
+        var result = new LmuClassificationExperiment(ml, settings).Execute(Ramps(ml, 48, seed: 1), Ramps(ml, 100, seed: 2));
+
+        CollectionAssert.AreEqual(result.Trials.ToArray(), reported.ToArray(), "one progress report per trial, in order");
+        var pooled = result.Trials.Where(t => t.Family == LmuModelFamily.PooledRidge).ToList();
+        Assert.HasCount(2, pooled);
+        CollectionAssert.AreEqual(new[] { 0, 1 }, pooled.Select(t => t.TrialId).ToArray(), "the pooled configurations run first in the bracket");
+        CollectionAssert.AreEqual(
+            new[] { LmuFeatureNormalization.ZScorePerRow, LmuFeatureNormalization.None },
+            pooled.Select(t => ((LmuPooledRidgeConfiguration)t.Configuration).Normalization).ToArray(),
+            "the normalisations are tried in turn");
+        Assert.IsTrue(pooled.All(t => t is { Rung: 0, EpochsTrained: 0, Status: LmuTrialStatus.Completed }));
+        Assert.AreEqual(4, result.Trials.Count(t => t.Family == LmuModelFamily.LmuNetwork), "3 networks at rung 0, the best at rung 1");
+
+        // The pattern sits anywhere in the row; a network reads its final state only, the pooled features every step.
+        var bestNetwork = result.Trials.Where(t => t.Family == LmuModelFamily.LmuNetwork).Max(t => t.Metric!.Value);
+        Assert.AreEqual(LmuModelFamily.PooledRidge, result.BestTrial.Family, $"best {result.BestTrial}");
+        Assert.IsGreaterThan(bestNetwork, result.BestTrial.Metric!.Value, "the pooled family should win on merit, not on a tie");
+        var accuracy = result.Evaluate(ml, Ramps(ml, 200, seed: 3)).MicroAccuracy;
+        // Chance is 0.5; the same task gave 1.0 with a larger pooled featurizer (RidgeClassifierTests).
+        Assert.IsGreaterThan(0.9, accuracy, $"test accuracy {accuracy}");
+    }
+
+    [TestMethod]
+    public void TheFamilyCanBeExcludedOrSearchedAloneWithoutChangingTheOtherFamilysTrials()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Ramps(ml, 40, seed: 4);
+        var networksOnly = Run(ml, data, LmuExperimentTests.Settings(seed: 3));
+        var both = Run(ml, data, Both(seed: 3, maxConfigurations: 5));
+        var pooledOnly = Both(seed: 3, maxConfigurations: 3);
+        pooledOnly.SearchSpace.Families = [LmuModelFamily.PooledRidge];
+        var alone = Run(ml, data, pooledOnly);
+
+        Assert.IsTrue(networksOnly.Trials.All(t => t.Family == LmuModelFamily.LmuNetwork));
+        var networkTrials = both.Trials.Where(t => t.Family == LmuModelFamily.LmuNetwork).ToList();
+        Assert.HasCount(networksOnly.Trials.Count, networkTrials);
+        for (var i = 0; i < networkTrials.Count; i++)
+        {
+            Assert.AreEqual(networksOnly.Trials[i].Configuration, networkTrials[i].Configuration, $"network trial {i}");
+            Assert.AreEqual(networksOnly.Trials[i].Metric, networkTrials[i].Metric, $"network trial {i} metric");
+        }
+
+        // Pooled only: two at the head of the first bracket, the third at the head of the second (no network between).
+        Assert.HasCount(3, alone.Trials);
+        Assert.IsTrue(alone.Trials.All(t => t.Family == LmuModelFamily.PooledRidge && t.Status == LmuTrialStatus.Completed));
+        var pooledInBoth = both.Trials.Where(t => t.Family == LmuModelFamily.PooledRidge).ToList();
+        for (var i = 0; i < pooledInBoth.Count; i++)
+        {
+            Assert.AreEqual(pooledInBoth[i].Configuration, alone.Trials[i].Configuration, $"pooled trial {i}");
+            Assert.AreEqual(pooledInBoth[i].Metric, alone.Trials[i].Metric, $"pooled trial {i} metric");
+        }
+
+        Assert.AreEqual(LmuModelFamily.PooledRidge, alone.BestTrial.Family);
+    }
+
+    [TestMethod]
+    public void SameSeedGivesTheSameTrialsAndModelAndADifferentSeedDoesNot()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Ramps(ml, 40, seed: 5);
+        var test = Ramps(ml, 30, seed: 6);
+        var a = Run(ml, data, PooledOnly(seed: 7, maxConfigurations: 3));
+        var b = Run(ml, data, PooledOnly(seed: 7, maxConfigurations: 3));
+        var c = Run(ml, data, PooledOnly(seed: 8, maxConfigurations: 3));
+        Assert.HasCount(a.Trials.Count, b.Trials);
+        for (var i = 0; i < a.Trials.Count; i++)
+        {
+            Assert.AreEqual(a.Trials[i].Configuration, b.Trials[i].Configuration, $"trial {i}");
+            Assert.AreEqual(a.Trials[i].Metric, b.Trials[i].Metric, $"trial {i} metric");
+        }
+
+        CollectionAssert.AreEqual(Scores(a.Model, test), Scores(b.Model, test), "the refitted models score identically");
+        var seeds = a.Trials.Select(t => ((LmuPooledRidgeConfiguration)t.Configuration).Seed).ToArray();
+        Assert.AreEqual(seeds.Length, seeds.Distinct().Count(), "each configuration draws its own random features");
+        Assert.AreNotEqual(a.Trials[0].Configuration, c.Trials[0].Configuration);
+    }
+
+    [TestMethod]
+    public void ThePooledBestModelSavesLoadsAndScoresIdentically()
+    {
+        var ml = new MLContext(seed: 1);
+        var settings = PooledOnly(seed: 9, maxConfigurations: 2);
+        settings.CrossValidationFolds = 2;
+        // The prefix writes a column under the pooled chain's default intermediate name: the experiment must pick
+        // another one, or its DropColumns would remove the user's column.
+        var result = new LmuClassificationExperiment(ml, settings).Execute(
+            Ramps(ml, 40, seed: 7), preprocessing: ml.Transforms.CopyColumns("LmuPooledFeatures", "Length"));
+        Assert.AreEqual(LmuModelFamily.PooledRidge, result.BestTrial.Family);
+        var test = Ramps(ml, 60, seed: 8);
+        var scored = result.Model.Transform(test);
+        CollectionAssert.AreEqual(
+            test.GetColumn<float>("Length").ToArray(), scored.GetColumn<float>("LmuPooledFeatures").ToArray(), "the user's column survives");
+        Assert.IsNull(scored.Schema.GetColumnOrNull("LmuPooledFeatures.1"), "the intermediate pooled features are dropped");
+        Assert.AreEqual(2, ((VectorDataViewType)scored.Schema["Score"].Type).Size);
+        var metrics = result.Evaluate(ml, test);
+        Assert.IsGreaterThan(0.8, metrics.MicroAccuracy, $"test accuracy {metrics.MicroAccuracy}");
+
+        using var stream = new MemoryStream();
+        ml.Model.Save(result.Model, test.Schema, stream);
+        stream.Position = 0;
+        var loaded = new MLContext(seed: 9).Model.Load(stream, out _);
+        CollectionAssert.AreEqual(Scores(result.Model, test), Scores(loaded, test), "bit-identical scores after reload");
+        CollectionAssert.AreEqual(
+            scored.GetColumn<uint>("PredictedLabel").ToArray(), loaded.Transform(test).GetColumn<uint>("PredictedLabel").ToArray());
+    }
+
+    [TestMethod]
+    public void MultichannelRightAlignedRowsAreSearched()
+    {
+        // Two channels, 12 to 32 real steps right-aligned (zeros first); the class is which channel carries the bump.
+        var ml = new MLContext(seed: 1);
+        var result = new LmuClassificationExperiment(ml, PooledOnly(seed: 4, maxConfigurations: 2)).Execute(TwoChannels(ml, 48, seed: 1), channels: 2);
+        Assert.IsTrue(result.Trials.All(t => t.Status == LmuTrialStatus.Completed), string.Join("; ", result.Trials.Select(t => t.Error)));
+        var accuracy = result.Evaluate(ml, TwoChannels(ml, 100, seed: 2)).MicroAccuracy;
+        // Chance is 0.5.
+        Assert.IsGreaterThan(0.9, accuracy, $"test accuracy {accuracy}");
+    }
+
+    [TestMethod]
+    public void FailuresAreReportedAndCancellationKeepsTheBestSoFar()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Ramps(ml, 40, seed: 9);
+        var settings = PooledOnly(seed: 1, maxConfigurations: 3);
+        var calls = 0;
+        settings.BeforeTrial = _ =>
+        {
+            if (calls++ == 0)
+            {
+                throw new InvalidOperationException("injected failure");
+            }
+        };
+        var result = Run(ml, data, settings);
+        Assert.AreEqual(LmuTrialStatus.Failed, result.Trials[0].Status);
+        StringAssert.Contains(result.Trials[0].Error, "injected failure");
+        Assert.IsTrue(result.Trials.Skip(1).All(t => t.Status == LmuTrialStatus.Completed));
+
+        settings = PooledOnly(seed: 1, maxConfigurations: 3);
+        settings.BeforeTrial = _ => throw new InvalidOperationException("always");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => Run(ml, data, settings)).Message, "always");
+
+        // The user cancels while the second trial starts: it is reported as stopped, and the first one is the model.
+        using var cancel = new CancellationTokenSource();
+        var reported = new List<LmuTrialResult>();
+        settings = PooledOnly(seed: 1, maxConfigurations: 0);
+        settings.CancellationToken = cancel.Token;
+        settings.Progress = new LmuExperimentTests.SyncProgress(reported.Add);
+        calls = 0;
+        settings.BeforeTrial = _ =>
+        {
+            if (calls++ == 1)
+            {
+                cancel.Cancel();
+            }
+        };
+        result = Run(ml, data, settings);
+        Assert.HasCount(2, reported);
+        Assert.AreEqual(LmuTrialStatus.StoppedByBudget, reported[1].Status);
+        Assert.AreEqual(reported[0], result.BestTrial);
+        Assert.IsNotNull(result.Model.Transform(data).Schema.GetColumnOrNull("Score"));
+    }
+
+    [TestMethod]
+    public void TheTimeBudgetHoldsForPooledTrials()
+    {
+        var ml = new MLContext(seed: 1);
+        var settings = PooledOnly(seed: 2, maxConfigurations: 0);
+        settings.MaxExperimentTimeInSeconds = 3;
+        settings.RefitOnAllData = false;
+        var clock = Stopwatch.StartNew();
+        var result = Run(ml, Ramps(ml, 40, seed: 10), settings);
+        var longest = result.Trials.Max(t => t.Duration);
+        Assert.IsLessThanOrEqualTo(3 + longest.TotalSeconds + 2, result.SearchTime.TotalSeconds, "search overran its budget by more than one trial (+2 s slack for a loaded machine)");
+        Assert.IsGreaterThan(3, result.Trials.Count, "the budget should fit several pooled trials");
+        Assert.IsLessThan(clock.Elapsed.TotalSeconds + 0.001, result.SearchTime.TotalSeconds);
+    }
+
+    [TestMethod]
+    public void TheBudgetStopsAPooledTrialInsideItsFit()
+    {
+        // One pooled configuration on 1300 rows (1040 in the hold-out's training part) of 2000 features: the ridge's
+        // ten O(n^3) penalty solves make the trial take about 11 s uninterrupted (measured on the 2-core VM: 5.3 s with
+        // 1000 rows when the ridge ignored the budget), while the featurizer's fit and the featurization take under
+        // 0.5 s. The solver checks the budget once per row of each pass, so under a 1 s budget the trial stops within a
+        // fraction of a second of it.
+        var ml = new MLContext(seed: 1);
+        var settings = PooledOnly(seed: 3, maxConfigurations: 1);
+        settings.MaxExperimentTimeInSeconds = 1;
+        settings.SearchSpace.PooledRidge.Windows = new(10, 10);
+        settings.SearchSpace.PooledRidge.ProjectionsPerWindow = new(100, 100);
+        settings.SearchSpace.PooledRidge.Order = new(6, 6);
+        var reported = new List<LmuTrialResult>();
+        settings.Progress = new LmuExperimentTests.SyncProgress(reported.Add);
+        const int steps = 16;
+        var rows = FeaturizerData.Random(1300, steps, 1, seed: 1);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            rows[i].Label = i % 2 == 0 ? "a" : "b";
+        }
+
+        var data = FeaturizerData.Load(ml, rows, steps);
+        var clock = Stopwatch.StartNew();
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => Run(ml, data, settings));
+        StringAssert.Contains(e.Message, "no trial completed");
+        Assert.HasCount(1, reported);
+        Assert.AreEqual(LmuTrialStatus.StoppedByBudget, reported[0].Status);
+        // 1 s budget + up to 3 s for a loaded machine: still well below the uninterrupted trial.
+        Assert.IsLessThan(4, clock.Elapsed.TotalSeconds, $"stopped after {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    [TestMethod]
+    public void TheRidgeStopsOnCancellation()
+    {
+        var ml = new MLContext(seed: 1);
+        var view = ml.Transforms.Conversion.MapValueToKey("Label").Fit(Ramps(ml, 10, seed: 1)).Transform(Ramps(ml, 10, seed: 1));
+        var trainer = ml.MulticlassClassification.Trainers.Ridge("Label", "Features");
+        Assert.ThrowsExactly<OperationCanceledException>(() => trainer.Fit(view, new CancellationToken(canceled: true)));
+        var z = Enumerable.Range(0, 4).Select(i => new double[] { i, 1 - i }).ToList();
+        Assert.ThrowsExactly<OperationCanceledException>(() => RidgeLeaveOneOut.Fit(z, new double[4, 1], [1.0], new CancellationToken(canceled: true)));
+        using var fitted = trainer.Fit(view, CancellationToken.None);
+        Assert.AreEqual(Steps, fitted.FeatureCount, "an uncancelled token fits");
+    }
+
+    [TestMethod]
+    public void TheRowLimitAndBadRangesAreCheckedBeforeTraining()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Ramps(ml, 40, seed: 11);
+        var settings = Both(seed: 1, maxConfigurations: 4);
+        settings.SearchSpace.PooledRidge.MaxTrainingRows = 39;
+        var result = Run(ml, data, settings);
+        Assert.IsTrue(result.Trials.All(t => t.Family == LmuModelFamily.LmuNetwork), "40 rows exceed the limit of 39: the family is left out");
+
+        var trained = 0;
+        settings = PooledOnly(seed: 1, maxConfigurations: 4);
+        settings.SearchSpace.PooledRidge.MaxTrainingRows = 39;
+        settings.BeforeTrial = _ => trained++;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => Run(ml, data, settings)).Message, "MaxTrainingRows = 39");
+        Assert.AreEqual(0, trained);
+
+        string Bad(Action<LmuSearchSpace> edit)
+        {
+            var space = new LmuSearchSpace();
+            edit(space);
+            return Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { SearchSpace = space })).Message;
+        }
+
+        StringAssert.Contains(Bad(s => s.Families = []), "Families");
+        StringAssert.Contains(Bad(s => s.PooledRidge.Order = new(1, 8)), "PooledRidge.Order");
+        StringAssert.Contains(Bad(s => s.PooledRidge.Order = new(8, 65)), "PooledRidge.Order");
+        StringAssert.Contains(Bad(s => s.PooledRidge.Normalizations = []), "Normalizations");
+        StringAssert.Contains(Bad(s => s.PooledRidge.TrialsPerBracket = 0), "TrialsPerBracket");
+    }
+
+    private static LmuExperimentResult Run(MLContext ml, IDataView data, LmuExperimentSettings settings) =>
+        new LmuClassificationExperiment(ml, settings).Execute(data);
+
+    /// <summary>The network tests' small settings with both families and a tiny pooled range.</summary>
+    private static LmuExperimentSettings Both(int seed, int maxConfigurations)
+    {
+        var settings = LmuExperimentTests.Settings(seed);
+        settings.MaxConfigurations = maxConfigurations;
+        settings.SearchSpace.Families = [LmuModelFamily.LmuNetwork, LmuModelFamily.PooledRidge];
+        settings.SearchSpace.PooledRidge = new LmuPooledRidgeSearchSpace
+        {
+            Windows = new(3, 5),
+            ProjectionsPerWindow = new(6, 10),
+            Order = new(4, 6),
+        };
+        return settings;
+    }
+
+    private static LmuExperimentSettings PooledOnly(int seed, int maxConfigurations)
+    {
+        var settings = Both(seed, maxConfigurations);
+        settings.SearchSpace.Families = [LmuModelFamily.PooledRidge];
+        return settings;
+    }
+
+    private static float[] Scores(ITransformer model, IDataView data) =>
+        model.Transform(data).GetColumn<float[]>("Score").SelectMany(v => v).ToArray();
+
+    /// <summary>A short rising ("up") or falling ("down") ramp at a random position in noise.</summary>
+    private static IDataView Ramps(MLContext ml, int count, int seed)
+    {
+        var rng = new Random(seed);
+        var rows = new List<SeqRow>();
+        for (var i = 0; i < count; i++)
+        {
+            var up = i % 2 == 0;
+            var x = Enumerable.Range(0, Steps).Select(_ => (float)(0.3 * (rng.NextDouble() - 0.5))).ToArray();
+            var start = rng.Next(0, Steps - 8);
+            for (var t = 0; t < 8; t++)
+            {
+                x[start + t] += (float)((up ? t : 7 - t) / 3.5);
+            }
+
+            rows.Add(new SeqRow { Features = x, Length = Steps, Label = up ? "up" : "down" });
+        }
+
+        return FeaturizerData.Load(ml, rows, Steps);
+    }
+
+    /// <summary>Right-aligned two-channel rows of 12..32 real steps: a bump on channel 0 ("first") or 1 ("second") at a random step.</summary>
+    private static IDataView TwoChannels(MLContext ml, int count, int seed)
+    {
+        var rng = new Random(seed);
+        var rows = new List<SeqRow>();
+        for (var i = 0; i < count; i++)
+        {
+            var channel = i % 2;
+            var length = rng.Next(12, Steps + 1);
+            var x = new float[Steps * 2];
+            for (var t = Steps - length; t < Steps; t++)
+            {
+                x[t * 2] = (float)(0.2 * (rng.NextDouble() - 0.5));
+                x[(t * 2) + 1] = (float)(0.2 * (rng.NextDouble() - 0.5));
+            }
+
+            var at = rng.Next(Steps - length, Steps - 4);
+            for (var t = 0; t < 4; t++)
+            {
+                x[((at + t) * 2) + channel] += 1;
+            }
+
+            rows.Add(new SeqRow { Features = x, Length = length, Label = channel == 0 ? "first" : "second" });
+        }
+
+        return FeaturizerData.Load(ml, rows, Steps * 2);
+    }
+}

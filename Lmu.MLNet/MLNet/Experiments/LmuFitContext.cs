@@ -1,0 +1,8 @@
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>What every fit of one experiment shares.</summary>
+/// <param name="Settings">The experiment's settings.</param>
+/// <param name="FeaturesColumn">The user's features column (the model reads it).</param>
+/// <param name="LabelColumn">Key label column of the in-memory views the pooled family is fitted on.</param>
+/// <param name="PooledColumn">The pooled features column inside the pooled family's chain (dropped from its output).</param>
+internal sealed record LmuFitContext(LmuExperimentSettings Settings, string FeaturesColumn, string LabelColumn, string PooledColumn);
