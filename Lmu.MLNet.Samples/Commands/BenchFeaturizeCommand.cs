@@ -1,0 +1,27 @@
+using System.CommandLine;
+using Lmu.MLNet.Samples.Bench;
+
+namespace Lmu.MLNet.Samples.Commands;
+
+/// <summary><c>bench-featurize</c>: scoring speed of LmuFeaturize and LmuPooledFeaturize against a batched PyTorch peer.</summary>
+internal static class BenchFeaturizeCommand
+{
+    public static Command Create()
+    {
+        var rows = new Option<int>("--rows") { Description = "Rows scored per repetition.", DefaultValueFactory = _ => 1000 };
+        var steps = new Option<int>("--steps") { Description = "Steps per row (univariate).", DefaultValueFactory = _ => 150 };
+        var windows = new Option<int>("--windows") { Description = "Pooled featurizer: memories.", DefaultValueFactory = _ => 50 };
+        var projections = new Option<int>("--projections") { Description = "Pooled featurizer: projections per memory.", DefaultValueFactory = _ => 100 };
+        var order = new Option<int>("--order") { Description = "Pooled featurizer: Legendre order.", DefaultValueFactory = _ => 9 };
+        var threads = new Option<int>("--peer-threads") { Description = "PyTorch threads of the peer.", DefaultValueFactory = _ => 1 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions (median reported).", DefaultValueFactory = _ => 3 };
+        var noPeer = new Option<bool>("--no-peer") { Description = "Skip the PyTorch peer." };
+        var cmd = new Command("bench-featurize", "Seconds to featurize all rows through ML.NET (final memory and pooled memories), ours vs a batched PyTorch peer.")
+        {
+            rows, steps, windows, projections, order, threads, repeats, noPeer,
+        };
+        cmd.SetAction(r => FeaturizeBenchmark.Run(new FeaturizeBenchmark.Settings(
+            r.GetValue(rows), r.GetValue(steps), r.GetValue(windows), r.GetValue(projections), r.GetValue(order), r.GetValue(threads), r.GetValue(repeats), !r.GetValue(noPeer))));
+        return cmd;
+    }
+}
