@@ -35,8 +35,8 @@ public sealed class NestedTrainingOptionsTests
         Assert.AreEqual(20, t.Epochs);
         Assert.AreEqual(64, t.BatchSize);
         Assert.AreEqual(1e-3, t.LearningRate);
-        Assert.AreEqual(1, t.Seed);
-        Assert.IsNull(t.Device, "null: the CPU");
+        Assert.IsNull(t.Seed, "null: the MLContext's seeded stream");
+        Assert.IsNull(t.Device, "null: the MLContext's GPU settings");
     }
 
     [TestMethod]

@@ -1,7 +1,9 @@
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Lmu.MLNet.Training;
 using Microsoft.ML.Runtime;
+using TorchSharp;
 
 namespace Lmu.MLNet.MLNet;
 
@@ -41,14 +43,18 @@ internal sealed class MLContextBridge
         return new MLContextBridge(inner ?? context, name);
     }
 
-    /// <summary>From a catalog (TransformsCatalog, MulticlassClassificationTrainers, ...).</summary>
-    public static MLContextBridge FromCatalog(object catalog, string name)
+    /// <summary>
+    /// From a catalog (TransformsCatalog, MulticlassClassificationTrainers, ForecastingCatalog, ...); when the catalog's
+    /// context cannot be reached, the error names <paramref name="estimatorType"/>'s public constructor, which takes the
+    /// MLContext itself.
+    /// </summary>
+    public static MLContextBridge FromCatalog(object catalog, string name, string estimatorType)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         var environment = CatalogEnvironment(catalog)
             ?? throw new InvalidOperationException(
                 $"Could not reach the MLContext behind {catalog.GetType().Name} (this ML.NET version hides it differently). " +
-                "Create the estimator with new LmuClassifierEstimator(mlContext, options) instead.");
+                $"Create the estimator with new {estimatorType}(mlContext, options) instead.");
         return new MLContextBridge(environment, name);
     }
 
@@ -63,6 +69,48 @@ internal sealed class MLContextBridge
 
     /// <summary>True once ML.NET's own cancellation (MLContext.CancelExecution, used by AutoML) was requested.</summary>
     public bool IsCanceled => Read("IsCanceled", false);
+
+    /// <summary>
+    /// Throws <see cref="OperationCanceledException"/> when <paramref name="token"/> or the context
+    /// (<see cref="IsCanceled"/>) asks to stop.
+    /// </summary>
+    public void ThrowIfCanceled(CancellationToken token)
+    {
+        token.ThrowIfCancellationRequested();
+        if (IsCanceled)
+        {
+            throw new OperationCanceledException("LMU training was cancelled through the MLContext.");
+        }
+    }
+
+    /// <summary>
+    /// The torch device to train on: <paramref name="device"/> when set (named in messages as
+    /// <paramref name="optionPath"/>), else "cuda:N" for the context's GpuDeviceId, else "cpu". A CUDA request that
+    /// TorchSharp cannot serve falls back to the CPU with a logged warning when the context's FallbackToCpu is true, and
+    /// fails with an <see cref="InvalidOperationException"/> naming the setting otherwise (before any data is read).
+    /// </summary>
+    public string ResolveDevice(string? device, string optionPath)
+    {
+        var requested = device ?? (GpuDeviceId is int id ? $"cuda:{id}" : "cpu");
+        if (!requested.Trim().StartsWith("cuda", StringComparison.OrdinalIgnoreCase) || torch.cuda.is_available())
+        {
+            return requested.Trim().ToLowerInvariant();
+        }
+
+        var why = device is null ? $"MLContext.GpuDeviceId = {GpuDeviceId}" : $"{optionPath} = \"{device}\"";
+        if (FallbackToCpu)
+        {
+            Warning("Device", $"{why} asks for CUDA, which TorchSharp cannot use here; training on the CPU (MLContext.FallbackToCpu is true).");
+            return "cpu";
+        }
+
+        throw new InvalidOperationException(
+            $"{why} asks for CUDA, but TorchSharp finds no usable CUDA device (reference a CUDA libtorch package and check the driver). " +
+            "Set MLContext.FallbackToCpu = true to train on the CPU instead.");
+    }
+
+    /// <summary>Synchronous progress: each epoch goes to the context's Log (channel "Training"), then to <paramref name="user"/>.</summary>
+    public IProgress<LmuEpochReport> EpochLog(IProgress<LmuEpochReport>? user) => new EpochProgress(this, user);
 
     /// <summary>Writes an Info message to the context's Log under this estimator's name.</summary>
     public void Info(string channel, string message)
@@ -98,5 +146,14 @@ internal sealed class MLContextBridge
         }
 
         return null;
+    }
+
+    private sealed class EpochProgress(MLContextBridge context, IProgress<LmuEpochReport>? user) : IProgress<LmuEpochReport>
+    {
+        public void Report(LmuEpochReport value)
+        {
+            context.Info("Training", value.ToString());
+            user?.Report(value);
+        }
     }
 }

@@ -38,7 +38,7 @@ public static class LmuClassifierCatalog
 
     /// <summary>An LMU sequence classifier with every option (see <see cref="LmuClassifierOptions"/> for the defaults).</summary>
     public static LmuClassifierEstimator LmuClassifier(this TransformsCatalog catalog, LmuClassifierOptions options) =>
-        new(MLContextBridge.FromCatalog(catalog, "LmuClassifier"), options);
+        new(MLContextBridge.FromCatalog(catalog, "LmuClassifier", nameof(LmuClassifierEstimator)), options);
 
     /// <summary>The same classifier as <see cref="LmuClassifier(TransformsCatalog, string, string, int, int, int, HiddenCell, int, int, int, double)"/>, from the multiclass trainers catalog.</summary>
     /// <param name="catalog">The multiclass trainers catalog.</param>
@@ -60,7 +60,7 @@ public static class LmuClassifierCatalog
 
     /// <summary>The same classifier with every option, from the multiclass trainers catalog.</summary>
     public static LmuClassifierEstimator Lmu(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, LmuClassifierOptions options) =>
-        new(MLContextBridge.FromCatalog(catalog, "LmuClassifier"), options);
+        new(MLContextBridge.FromCatalog(catalog, "LmuClassifier", nameof(LmuClassifierEstimator)), options);
 
     private static LmuClassifierOptions Simple(
         string label, string features, int sequenceLength, int channels, int order, HiddenCell hiddenCell, int hiddenUnits, int epochs, int batchSize,

@@ -113,7 +113,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             }
         }
 
-        var device = ResolveDevice();
+        var device = _context.ResolveDevice(o.Training.Device, $"{nameof(LmuClassifierOptions)}.{nameof(o.Training)}.{nameof(o.Training.Device)}");
         var seed = o.Training.Seed ?? _context.Host.Rand.Next();
         ThrowIfCanceled();
         var scan = TrainingDataScan.Run(input, layout, () => IsCanceled);
@@ -182,7 +182,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             var training = o.Training.Clone();
             training.Seed = seed;
             training.Device = device;
-            var progress = new EpochLog(_context, o.Progress);
+            var progress = _context.EpochLog(o.Progress);
             var result = LmuTrainer.Train(network, trainSource, validSource, LmuLoss.CrossEntropy, training, progress, o.CancellationToken);
             network.to(torch.CPU);
             InspectTrainedNetwork?.Invoke(network);
@@ -215,28 +215,6 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         return network;
     }
 
-    private string ResolveDevice()
-    {
-        var requested = _options.Training.Device ?? (_context.GpuDeviceId is int id ? $"cuda:{id}" : "cpu");
-        if (!requested.Trim().StartsWith("cuda", StringComparison.OrdinalIgnoreCase) || torch.cuda.is_available())
-        {
-            return requested.Trim().ToLowerInvariant();
-        }
-
-        var why = _options.Training.Device is null
-            ? $"MLContext.GpuDeviceId = {_context.GpuDeviceId}"
-            : $"LmuClassifierOptions.Training.Device = \"{_options.Training.Device}\"";
-        if (_context.FallbackToCpu)
-        {
-            _context.Warning("Device", $"{why} asks for CUDA, which TorchSharp cannot use here; training on the CPU (MLContext.FallbackToCpu is true).");
-            return "cpu";
-        }
-
-        throw new InvalidOperationException(
-            $"{why} asks for CUDA, but TorchSharp finds no usable CUDA device (reference a CUDA libtorch package and check the driver). " +
-            "Set MLContext.FallbackToCpu = true to train on the CPU instead.");
-    }
-
     private void CheckValidation(DataViewBatchSource source)
     {
         // One pass before training so that a bad validation row fails now, not after the first epoch.
@@ -255,14 +233,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
     private bool IsCanceled => _options.CancellationToken.IsCancellationRequested || _context.IsCanceled;
 
-    private void ThrowIfCanceled()
-    {
-        _options.CancellationToken.ThrowIfCancellationRequested();
-        if (_context.IsCanceled)
-        {
-            throw new OperationCanceledException("LMU training was cancelled through the MLContext.");
-        }
-    }
+    private void ThrowIfCanceled() => _context.ThrowIfCanceled(_options.CancellationToken);
 
     private static IDataView ScoringSchemaView(MLContext ml, string name, int width, string? lengthName, DataViewType? lengthType)
     {
@@ -308,15 +279,5 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         public float[] Features { get; set; } = [];
 
         public T Length { get; set; } = default!;
-    }
-
-    /// <summary>Synchronous progress: each epoch goes to the MLContext's Log and to the user's callback, in order.</summary>
-    private sealed class EpochLog(MLContextBridge context, IProgress<LmuEpochReport>? user) : IProgress<LmuEpochReport>
-    {
-        public void Report(LmuEpochReport value)
-        {
-            context.Info("Training", value.ToString());
-            user?.Report(value);
-        }
     }
 }

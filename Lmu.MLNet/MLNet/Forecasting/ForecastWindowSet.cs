@@ -100,10 +100,13 @@ internal sealed class ForecastWindowSet
         }
     }
 
-    /// <summary>Batches of scaled windows, shuffled per epoch from <paramref name="seed"/> when asked.</summary>
-    public ILmuBatchSource Batches(int batchSize, bool shuffle, int seed) => new Source(this, batchSize, shuffle, seed);
+    /// <summary>
+    /// Batches of scaled windows, shuffled per epoch from <paramref name="seed"/> when asked; <paramref name="throwIfCanceled"/>
+    /// runs before each batch is built, so that cancellation stops within one batch.
+    /// </summary>
+    public ILmuBatchSource Batches(int batchSize, bool shuffle, int seed, Action throwIfCanceled) => new Source(this, batchSize, shuffle, seed, throwIfCanceled);
 
-    private sealed class Source(ForecastWindowSet set, int batchSize, bool shuffle, int seed) : ILmuBatchSource
+    private sealed class Source(ForecastWindowSet set, int batchSize, bool shuffle, int seed, Action throwIfCanceled) : ILmuBatchSource
     {
         public IEnumerable<LmuBatch> Batches(int epoch)
         {
@@ -116,6 +119,7 @@ internal sealed class ForecastWindowSet
             int t = set.WindowSize, c = set.Channels, h = set.Horizon;
             for (var start = 0; start < order.Length; start += batchSize)
             {
+                throwIfCanceled();
                 var n = Math.Min(batchSize, order.Length - start);
                 var x = new float[n * t * c];
                 var y = new float[n * h];

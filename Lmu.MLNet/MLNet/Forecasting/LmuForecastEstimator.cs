@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Lmu.MLNet.Modules;
+using Lmu.MLNet.Onnx;
 using Lmu.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -8,36 +10,57 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 
 /// <summary>
 /// Trains an LMU forecaster (TorchSharp) and returns it as a <see cref="LmuForecastTransformer"/> scored by ML.NET's
-/// OnnxTransformer. Every column and value is checked before training starts.
+/// OnnxTransformer. Create it with <c>mlContext.Forecasting.ForecastByLmu(...)</c> or this type's constructor.
 /// </summary>
+/// <remarks>
+/// Every column and value is checked before training starts. The MLContext's seed, Log, GpuDeviceId/FallbackToCpu and
+/// cancellation govern training (see <see cref="LmuForecastingOptions"/>). A cancelled or failed Fit returns nothing
+/// and leaves no file behind.
+/// </remarks>
 public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
 {
-    private readonly MLContext _ml;
+    private const string HostName = "LmuForecaster";
+    private readonly MLContextBridge _context;
     private readonly LmuForecastingOptions _options;
 
-    internal LmuForecastEstimator(MLContext ml, LmuForecastingOptions options)
+    /// <summary>An estimator governed by <paramref name="mlContext"/> (seed, Log, GPU settings, cancellation).</summary>
+    public LmuForecastEstimator(MLContext mlContext, LmuForecastingOptions options)
+        : this(MLContextBridge.FromContext(mlContext, HostName), options)
+    {
+    }
+
+    internal LmuForecastEstimator(MLContextBridge context, LmuForecastingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _ml = ml;
+        _context = context;
         // A copy: the caller may reuse or change the options object after making the estimator.
         _options = options.Clone();
     }
 
-    /// <inheritdoc />
+    /// <summary>A copy of the options this estimator trains with.</summary>
+    public LmuForecastingOptions Options => _options.Clone();
+
+    /// <summary>Trains; throws before training on bad options or data, and <see cref="OperationCanceledException"/> when cancelled.</summary>
     public LmuForecastTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var clock = Stopwatch.StartNew();
         var o = _options;
         int t = o.WindowSize, h = o.Horizon;
+        var device = _context.ResolveDevice(o.Training.Device, $"{nameof(LmuForecastingOptions)}.{nameof(o.Training)}.{nameof(o.Training.Device)}");
+        var seed = o.Training.Seed ?? _context.Host.Rand.Next();
+        ThrowIfCanceled();
         var series = o.SeriesColumnName is not null
             ? ForecastDataReader.ReadSeries(input, o.SeriesColumnName, o.SeriesIdColumnName, o.CovariateColumnNames, t, h)
             : ForecastDataReader.ReadWindows(input, o.WindowColumnName, o.LabelColumnName, o.CovariateColumnNames, t, h);
+        ThrowIfCanceled();
         var channels = 1 + o.CovariateColumnNames.Count;
         var layer = o.ResolveLayer(channels);
         var networkOptions = new LmuNetworkOptions
         {
-            Layer = layer, HeadHiddenSizes = o.HeadHiddenSizes, HeadActivation = o.HeadActivation, OutputSize = h,
+            Layer = layer, HeadHiddenSizes = o.HeadHiddenSizes.ToArray(), HeadActivation = o.HeadActivation, HeadDropout = o.HeadDropout,
+            OutputSize = h,
         };
         networkOptions.Validate();
 
@@ -45,22 +68,14 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         var (trainRefs, validRefs) = ForecastWindowSet.Split(series, t, h, o.WindowStride, o.ValidationFraction);
         var train = new ForecastWindowSet(series, trainRefs, t, h, o.Scaling, loc, scale);
         var valid = validRefs.Count > 0 ? new ForecastWindowSet(series, validRefs, t, h, o.Scaling, loc, scale) : null;
-        var seed = o.Training.Seed ?? 1;
+        _context.Info(
+            "Data", $"{series.Count} series, {train.Count} training and {valid?.Count ?? 0} validation windows of {t} steps x {channels} channels, " +
+            $"horizon {h}; seed {seed}, device {device}.");
 
-        // Seeded before the network exists, so that its initial weights are reproducible too.
-        torch.manual_seed(seed);
-        using var network = new LmuNetwork(networkOptions);
-        var result = LmuTrainer.Train(
-            network, train.Batches(o.Training.BatchSize, true, seed), valid?.Batches(o.Training.BatchSize, false, seed),
-            o.Loss, o.Training, o.Progress);
-        network.to(torch.CPU);
-        network.eval();
-
-        var withBounds = o.LowerBoundColumnName is not null;
-        var (lower, upper) = withBounds ? ResidualQuantiles(network, valid ?? train, o.ConfidenceLevel) : (null, null);
+        var (spec, result, parameters, lower, upper) = Train(networkOptions, train, valid, seed, device);
         var model = new LmuForecastModel
         {
-            Network = network.ToSpec(t),
+            Network = spec,
             WindowSize = t,
             Horizon = h,
             WindowColumn = o.WindowColumnName,
@@ -75,39 +90,24 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             LowerOffsets = lower,
             UpperOffsets = upper,
         };
-        var chain = CreateChain(_ml, model);
-        return new LmuForecastTransformer(chain, model, result, network.ParameterCount);
+        var chain = CreateChain(new MLContext(seed) { TempFilePath = _context.TempFilePath }, model);
+        _context.Info("Training", $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s.");
+        return new LmuForecastTransformer(chain, model, result, parameters, seed, device);
     }
 
-    /// <summary>
-    /// The input columns plus the forecast (and bound) columns, Vector&lt;Single, Horizon&gt;. SchemaShape columns have
-    /// no public constructor, so the output columns are obtained from built-in estimators that yield the same type.
-    /// </summary>
+    /// <summary>The input columns plus the forecast (and bound) columns, Vector&lt;Single, Horizon&gt;.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
+        ArgumentNullException.ThrowIfNull(inputSchema);
         var o = _options;
-        IEstimator<ITransformer> shape;
         if (o.SeriesColumnName is not null)
         {
             Require(inputSchema, o.SeriesColumnName, "series");
-            var repeated = Enumerable.Repeat(o.SeriesColumnName, o.Horizon).ToArray();
-            shape = _ml.Transforms.Concatenate(o.OutputColumnName, repeated);
-            if (o.LowerBoundColumnName is not null)
-            {
-                shape = shape.Append(_ml.Transforms.Concatenate(o.LowerBoundColumnName, repeated))
-                    .Append(_ml.Transforms.Concatenate(o.UpperBoundColumnName!, repeated));
-            }
         }
         else
         {
             Require(inputSchema, o.WindowColumnName, "window");
             Require(inputSchema, o.LabelColumnName, "label");
-            shape = _ml.Transforms.CopyColumns(o.OutputColumnName, o.LabelColumnName);
-            if (o.LowerBoundColumnName is not null)
-            {
-                shape = shape.Append(_ml.Transforms.CopyColumns(o.LowerBoundColumnName, o.LabelColumnName))
-                    .Append(_ml.Transforms.CopyColumns(o.UpperBoundColumnName!, o.LabelColumnName));
-            }
         }
 
         foreach (var c in o.CovariateColumnNames)
@@ -115,7 +115,16 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             Require(inputSchema, c, "covariate");
         }
 
-        return shape.GetOutputSchema(inputSchema);
+        var outputs = new List<string> { o.OutputColumnName };
+        if (o.LowerBoundColumnName is not null)
+        {
+            outputs.Add(o.LowerBoundColumnName);
+            outputs.Add(o.UpperBoundColumnName!);
+        }
+
+        return SchemaShapes.With(
+            inputSchema,
+            outputs.Select(n => SchemaShapes.Column(n, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false)).ToArray());
     }
 
     /// <summary>The ONNX-carrying chain for <paramref name="model"/>.</summary>
@@ -134,6 +143,45 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         var schemaOnly = new FloatColumnsDataView(inputs.Select(n => (n, model.WindowSize, Array.Empty<float[]>())).ToList());
         return OnnxCarrier.Create(ml, model.ToOnnx(), schemaOnly, inputs, outputs);
     }
+
+    private (LmuNetworkSpec Spec, LmuTrainingResult Result, long Parameters, double[]? Lower, double[]? Upper) Train(
+        LmuNetworkOptions networkOptions, ForecastWindowSet train, ForecastWindowSet? valid, int seed, string device)
+    {
+        var o = _options;
+        var previousThreads = o.TorchThreads > 0 ? torch.get_num_threads() : 0;
+        if (o.TorchThreads > 0)
+        {
+            torch.set_num_threads(o.TorchThreads);
+        }
+
+        try
+        {
+            // Weights are drawn from torch's global generator: seeded before the network exists, so that they are reproducible too.
+            torch.manual_seed(seed);
+            using var network = new LmuNetwork(networkOptions);
+            var training = o.Training.Clone();
+            training.Seed = seed;
+            training.Device = device;
+            var batch = training.BatchSize;
+            // The trainer sees the token; the MLContext's flag is checked by the sources before every batch.
+            var result = LmuTrainer.Train(
+                network, train.Batches(batch, true, seed, ThrowIfCanceled), valid?.Batches(batch, false, seed, ThrowIfCanceled),
+                o.Loss, training, _context.EpochLog(o.Progress), o.CancellationToken);
+            network.to(torch.CPU);
+            network.eval();
+            var (lower, upper) = o.LowerBoundColumnName is not null ? ResidualQuantiles(network, valid ?? train, o.ConfidenceLevel) : (null, null);
+            return (network.ToSpec(o.WindowSize), result, network.ParameterCount, lower, upper);
+        }
+        finally
+        {
+            if (previousThreads > 0)
+            {
+                torch.set_num_threads(previousThreads);
+            }
+        }
+    }
+
+    private void ThrowIfCanceled() => _context.ThrowIfCanceled(_options.CancellationToken);
 
     private static void Require(SchemaShape schema, string name, string role)
     {
@@ -176,13 +224,13 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
     }
 
     // Per horizon step, the empirical quantiles of scaled residuals y - f (linear interpolation between order statistics).
-    private static (double[] Lower, double[] Upper) ResidualQuantiles(LmuNetwork network, ForecastWindowSet set, double level)
+    private (double[] Lower, double[] Upper) ResidualQuantiles(LmuNetwork network, ForecastWindowSet set, double level)
     {
         var h = set.Horizon;
         var residuals = Enumerable.Range(0, h).Select(_ => new List<double>(set.Count)).ToArray();
         using (torch.no_grad())
         {
-            foreach (var batch in set.Batches(256, false, 0).Batches(0))
+            foreach (var batch in set.Batches(256, false, 0, ThrowIfCanceled).Batches(0))
             {
                 using var b = batch;
                 using var scope = torch.NewDisposeScope();

@@ -19,12 +19,15 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
 {
     private readonly LmuForecastModel _model;
 
-    internal LmuForecastTransformer(TransformerChain<ITransformer> chain, LmuForecastModel model, LmuTrainingResult training, long parameterCount)
+    internal LmuForecastTransformer(
+        TransformerChain<ITransformer> chain, LmuForecastModel model, LmuTrainingResult training, long parameterCount, int seed, string device)
         : base(chain)
     {
         _model = model;
         Training = training;
         ParameterCount = parameterCount;
+        Seed = seed;
+        Device = device;
     }
 
     /// <summary>Window length T.</summary>
@@ -44,6 +47,12 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
 
     /// <summary>Trainable parameters of the network.</summary>
     public long ParameterCount { get; }
+
+    /// <summary>The seed training used: LmuForecastingOptions.Training.Seed, or the value drawn from the MLContext's seed stream.</summary>
+    public int Seed { get; }
+
+    /// <summary>The torch device training ran on ("cpu", "cuda:0", ...), after any FallbackToCpu.</summary>
+    public string Device { get; }
 
     /// <summary>
     /// A new streaming engine at the start of a stream (no observations yet). Its <see cref="LmuForecastEngine.CheckPoint"/>

@@ -3,6 +3,11 @@ using Microsoft.ML;
 namespace Lmu.MLNet.MLNet.Forecasting;
 
 /// <summary><c>mlContext.Forecasting.ForecastByLmu(...)</c>.</summary>
+/// <remarks>
+/// The estimator is bound to the catalog's MLContext: its seed, Log, GpuDeviceId/FallbackToCpu and cancellation govern
+/// training. (ML.NET does not expose a catalog's context publicly; see MLContextBridge for how it is reached, and use
+/// <c>new LmuForecastEstimator(mlContext, options)</c> for the same estimator without the catalog.)
+/// </remarks>
 public static class LmuForecastingCatalogExtensions
 {
     /// <summary>
@@ -33,11 +38,6 @@ public static class LmuForecastingCatalogExtensions
         });
 
     /// <summary>LMU forecaster with every option (see <see cref="LmuForecastingOptions"/>).</summary>
-    public static LmuForecastEstimator ForecastByLmu(this ForecastingCatalog catalog, LmuForecastingOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(catalog);
-        // The catalog's environment is internal to ML.NET; the built-in transformers a private context makes save
-        // and load fine inside the user's pipeline (see shared/design/persistence.md).
-        return new LmuForecastEstimator(new MLContext(options?.Training?.Seed), options!);
-    }
+    public static LmuForecastEstimator ForecastByLmu(this ForecastingCatalog catalog, LmuForecastingOptions options) =>
+        new(MLContextBridge.FromCatalog(catalog, "LmuForecaster", nameof(LmuForecastEstimator)), options);
 }

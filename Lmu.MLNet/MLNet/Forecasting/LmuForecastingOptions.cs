@@ -16,6 +16,11 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// Vector&lt;Single, WindowSize&gt; column of the same name holding that covariate over the window
 /// (<see cref="LmuForecastWindows"/> cuts such rows from a series); the streaming engine takes the series one value at a time.
 /// </summary>
+/// <remarks>
+/// Settings left unset come from the <see cref="Microsoft.ML.MLContext"/> that made the estimator: <c>Training.Seed</c>
+/// from its seed, <c>Training.Device</c> from its GpuDeviceId/FallbackToCpu; progress goes to its Log; its cancellation
+/// is honoured.
+/// </remarks>
 public sealed class LmuForecastingOptions
 {
     /// <summary>Series layout: the scalar Single column of values, rows in time order. Default null (window layout).</summary>
@@ -75,15 +80,18 @@ public sealed class LmuForecastingOptions
     /// <summary>Activation of the head's hidden layers. Default <see cref="LmuActivation.Relu"/>.</summary>
     public LmuActivation HeadActivation { get; set; } = LmuActivation.Relu;
 
+    /// <summary>Dropout before each head layer while training (never at scoring nor in the engine). Default 0.</summary>
+    public double HeadDropout { get; set; }
+
     /// <summary>
-    /// Optimisation settings. Default: <see cref="LmuTrainingOptions"/>'s defaults with 20 epochs and seed 1: Epochs 20,
+    /// Optimisation settings. Default: <see cref="LmuTrainingOptions"/>'s defaults with 20 epochs: Epochs 20,
     /// BatchSize 64, LearningRate 1e-3 (Adam), Schedule <see cref="LearningRateSchedule.Cosine"/>, WeightDecay 0 (AdamW
     /// when &gt; 0), GradientClipNorm 1.0 (0 = off), EarlyStoppingPatience 0 (off; when &gt; 0 it needs
-    /// <see cref="ValidationFraction"/> &gt; 0 and restores the best epoch's weights), Seed 1 (null means 1 too; the seed
-    /// drives weights, dropout and shuffling) and Device null (the CPU: the forecaster does not read the MLContext's GPU
-    /// settings).
+    /// <see cref="ValidationFraction"/> &gt; 0 and restores the best epoch's weights), Seed null (the next value of the
+    /// MLContext's seeded stream; the seed drives weights, dropout and shuffling) and Device null (follows the MLContext:
+    /// its GpuDeviceId selects "cuda:N", and when CUDA is absent FallbackToCpu decides between the CPU and an error).
     /// </summary>
-    public LmuTrainingOptions Training { get; set; } = new() { Epochs = 20, Seed = 1 };
+    public LmuTrainingOptions Training { get; set; } = new() { Epochs = 20 };
 
     /// <summary>Training loss on the scaled horizon values. Default <see cref="LmuLoss.MeanSquaredError"/> (CrossEntropy is refused).</summary>
     public LmuLoss Loss { get; set; } = LmuLoss.MeanSquaredError;
@@ -97,12 +105,18 @@ public sealed class LmuForecastingOptions
     /// <summary>Series layout: distance between the end points of consecutive training windows. Default 1.</summary>
     public int WindowStride { get; set; } = 1;
 
-    /// <summary>Receives one report per epoch. Default null.</summary>
+    /// <summary>Torch intra-op threads while training; 0 leaves torch's setting as it is. Default 0.</summary>
+    public int TorchThreads { get; set; }
+
+    /// <summary>Called synchronously after every epoch (in addition to the MLContext's Log). Default null.</summary>
     public IProgress<LmuEpochReport>? Progress { get; set; }
 
+    /// <summary>Stops training within one batch; Fit then throws <see cref="OperationCanceledException"/> and returns no model. Default none.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
     /// <summary>
-    /// A copy whose layer options, training options and column/width lists are copies too (Progress is shared: it is a
-    /// reference to the caller's object by design).
+    /// A copy whose layer options, training options and column/width lists are copies too (Progress and the cancellation
+    /// token are shared: they are references to the caller's objects by design).
     /// </summary>
     public LmuForecastingOptions Clone()
     {
@@ -132,6 +146,7 @@ public sealed class LmuForecastingOptions
         Require(ConfidenceLevel is > 0 and < 1, nameof(ConfidenceLevel), ConfidenceLevel, "must be in (0, 1)");
         Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         Require(WindowStride >= 1, nameof(WindowStride), WindowStride, "must be at least 1");
+        Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");
         Require(Enum.IsDefined(Scaling), nameof(Scaling), Scaling, "is not a known scaling");
         Require(Loss is LmuLoss.MeanSquaredError or LmuLoss.MeanAbsoluteError, nameof(Loss), Loss, "must be MeanSquaredError or MeanAbsoluteError");
         NotNull(CovariateColumnNames, nameof(CovariateColumnNames));
@@ -143,6 +158,7 @@ public sealed class LmuForecastingOptions
         Require(duplicate is null, nameof(CovariateColumnNames), string.Join(", ", CovariateColumnNames),
             $"repeats the column '{duplicate?.Key}' (covariates and the window column must be distinct)");
         Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
+        Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
         Training.Validate(nameof(LmuForecastingOptions), nameof(Training));
 
         // Without held-out windows the trainer has no validation loss to stop on, so a patience would be ignored silently.
