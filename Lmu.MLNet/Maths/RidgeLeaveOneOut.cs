@@ -3,11 +3,14 @@ using System.Numerics;
 namespace Lmu.MLNet.Maths;
 
 /// <summary>
-/// Multi-output ridge regression whose penalty is chosen by exact leave-one-out error, in float64. For a fixed
-/// penalty a, ridge's leave-one-out residual of row i has the closed form <c>e_i = c_i / G_ii</c> with
-/// <c>G = (Z Z^T + a I)^-1</c> and dual coefficients <c>c = G Y</c>, so every candidate is scored without refitting.
-/// The rows must already be centred (the caller standardises the columns and centres the targets), which makes the
-/// intercept the targets' mean.
+/// Multi-output ridge regression with an unpenalised intercept whose penalty is chosen by exact leave-one-out error, in
+/// float64. The caller centres the rows and the targets over the n rows, so the intercept is the targets' mean and
+/// the weights minimise <c>(1/n) sum_i |y_i - z_i W|^2 + alpha |W|^2</c>, i.e. <c>W = Z^T c</c> with dual coefficients
+/// <c>c = G Y</c> and <c>G = (Z Z^T + n alpha I)^-1</c>. (Per-row averaging makes alpha the penalty on unit-norm
+/// columns of the usual random-convolution recipe.) For each candidate, the residual of row i in a refit without row i
+/// (intercept re-estimated, same penalty) has the closed form <c>e_i = c_i / (G_ii - 1/(n * n alpha))</c>: the hat
+/// matrix is <c>11^T/n + K G</c>, and centred rows make 1 an eigenvector of G with eigenvalue <c>1/(n alpha)</c>. So every
+/// candidate is scored without refitting.
 /// </summary>
 /// <remarks>
 /// Cost: the Gram matrix <c>Z Z^T</c> in <c>O(n^2 p)</c>, then one Cholesky inverse per penalty in <c>O(n^3)</c>; it
@@ -18,10 +21,10 @@ internal static class RidgeLeaveOneOut
     /// <summary>The chosen penalty, the primal weights [p, k] and every candidate's mean squared leave-one-out error.</summary>
     public sealed record Result(double Alpha, double[,] Weights, IReadOnlyList<double> LeaveOneOutErrors);
 
-    /// <summary>Fits <paramref name="z"/> (n rows of p values, centred) to <paramref name="y"/> [n, k] (centred).</summary>
+    /// <summary>Fits <paramref name="z"/> (n rows of p values, centred over the rows) to <paramref name="y"/> [n, k] (centred).</summary>
     /// <param name="z">Rows.</param>
     /// <param name="y">Targets.</param>
-    /// <param name="alphas">Candidate penalties.</param>
+    /// <param name="alphas">Candidate penalties (on the per-row mean squared error, see the class summary).</param>
     /// <param name="cancellationToken">Checked once per row of each O(n^2)-or-more pass, so a caller's time budget stops a large fit promptly.</param>
     /// <exception cref="ArgumentException">Shapes disagree, or a penalty is not finite and positive.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -55,14 +58,17 @@ internal static class RidgeLeaveOneOut
         var best = -1;
         for (var a = 0; a < alphas.Count; a++)
         {
-            var g = CholeskyInverse(gram, alphas[a], cancellationToken);
+            var penalty = n * alphas[a];
+            var g = CholeskyInverse(gram, penalty, cancellationToken);
             var dual = Multiply(g, y);
+            // The intercept's share of the hat diagonal, 1/n, is the constant direction's part of G_ii.
+            var interceptShare = 1.0 / (n * penalty);
             double sum = 0;
             for (var i = 0; i < n; i++)
             {
                 for (var c = 0; c < k; c++)
                 {
-                    var e = dual[i, c] / g[i, i];
+                    var e = dual[i, c] / (g[i, i] - interceptShare);
                     sum += e * e;
                 }
             }

@@ -54,6 +54,38 @@ public sealed class LmuPooledFeaturizerTests
     }
 
     [TestMethod]
+    public void EachBiasSitsBetweenTheQuartilesOfItsProjectionOnItsTrainingRow()
+    {
+        // Fit places window g's biases at minus a quantile in [0.25, 0.75] of the projections over training row
+        // BiasRowIndices[g], so on that row each proportion of positive values lies in [0.25, 0.75] (within 1/T for
+        // the interpolated quantile). Skewed rows (exp of uniform values) make a sign or quantile error show.
+        const int steps = 40;
+        var rng = new Random(5);
+        var rows = Enumerable.Range(0, 15).Select(_ => new SeqRow
+        {
+            Features = Enumerable.Range(0, steps).Select(_ => (float)Math.Exp(3 * rng.NextDouble())).ToArray(), Length = steps,
+        }).ToList();
+        var ml = new MLContext(seed: 1);
+        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Windows = 8, ProjectionsPerWindow = 10, Normalization = LmuFeatureNormalization.None, Seed = 4,
+        }).Fit(FeaturizerData.Load(ml, rows, steps));
+        var k = model.Kernels;
+        var indices = LmuPooledKernelSet.BiasRowIndices(4, k.Windows, rows.Count);
+        for (var g = 0; g < k.Windows; g++)
+        {
+            var features = k.Features(rows[indices[g]].Features, steps);
+            for (var j = 0; j < k.Projections; j++)
+            {
+                var proportion = features[(g * k.Projections) + j];
+                Assert.IsTrue(
+                    proportion >= LmuPooledKernelSet.LowQuantile - (1.0 / steps) && proportion <= LmuPooledKernelSet.HighQuantile + (1.0 / steps),
+                    $"window {g}, projection {j}: proportion {proportion} on its bias row");
+            }
+        }
+    }
+
+    [TestMethod]
     public void TheRecurrenceEqualsTheConvolutionWithTheImpulseResponse()
     {
         // The reference's own check: States (step by step) against sum_tau H[tau] u[t - tau] (ImpulseResponse), float64.

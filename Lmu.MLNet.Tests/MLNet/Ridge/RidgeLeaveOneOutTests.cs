@@ -3,29 +3,35 @@ using Lmu.MLNet.Maths;
 namespace Lmu.MLNet.Tests.MLNet.Ridge;
 
 /// <summary>
-/// The closed-form leave-one-out ridge against brute force: n refits on n-1 rows, each solved in the primal form
-/// <c>(Z^T Z + a I) w = Z^T y</c> by LU. Both are float64 on well-conditioned data (a &gt;= 1e-2 here), so 1e-9 relative
-/// leaves room for rounding only.
+/// The closed-form leave-one-out ridge against brute force: n refits on n-1 rows, each re-centred on its own rows (the
+/// intercept re-estimated) and solved in the primal form <c>(Z^T Z + n a I) w = Z^T y</c> by LU with the same penalty.
+/// Both are float64 on well-conditioned data, so 1e-9 relative leaves room for rounding only; leaving out the
+/// intercept's share of the hat diagonal (an earlier version did) is off by orders of magnitude at small penalties.
 /// </summary>
 [TestClass]
 public sealed class RidgeLeaveOneOutTests
 {
     [TestMethod]
-    public void LeaveOneOutErrorsAndWeightsEqualBruteForce()
+    [DataRow(14, 5)]
+    [DataRow(12, 40)]
+    public void LeaveOneOutErrorsAndWeightsEqualBruteForce(int n, int p)
     {
-        const int n = 14, p = 5, k = 3;
+        // n > p and n < p (the random-feature regime, where the penalty matters most); rows and targets have offsets
+        // so that the intercept matters.
+        const int k = 3;
         var rng = new Random(4);
-        var z = Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, p).Select(_ => rng.NextDouble() * 2 - 1).ToArray()).ToList();
-        var y = new double[n, k];
+        var raw = Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, p).Select(f => (rng.NextDouble() * 2) - 1 + (0.3 * f)).ToArray()).ToList();
+        var targets = new double[n, k];
         for (var i = 0; i < n; i++)
         {
             for (var c = 0; c < k; c++)
             {
-                y[i, c] = rng.NextDouble() - 0.5;
+                targets[i, c] = rng.NextDouble() + c;
             }
         }
 
-        double[] alphas = [0.01, 0.3, 5];
+        var (z, y) = Centred(raw, targets, Enumerable.Range(0, n).ToArray());
+        double[] alphas = [0.001, 0.3, 5];
         var fit = RidgeLeaveOneOut.Fit(z, y, alphas);
         for (var a = 0; a < alphas.Length; a++)
         {
@@ -33,11 +39,13 @@ public sealed class RidgeLeaveOneOutTests
             for (var left = 0; left < n; left++)
             {
                 var rows = Enumerable.Range(0, n).Where(i => i != left).ToArray();
-                var w = Primal(z, y, rows, alphas[a]);
+                var (zl, yl) = Centred(raw, targets, rows);
+                var w = Primal(zl, yl, n * alphas[a]);
                 for (var c = 0; c < k; c++)
                 {
-                    var prediction = Enumerable.Range(0, p).Sum(f => z[left][f] * w[f, c]);
-                    sum += Math.Pow(y[left, c] - prediction, 2);
+                    var meanY = rows.Average(i => targets[i, c]);
+                    var prediction = meanY + Enumerable.Range(0, p).Sum(f => (raw[left][f] - rows.Average(i => raw[i][f])) * w[f, c]);
+                    sum += Math.Pow(targets[left, c] - prediction, 2);
                 }
             }
 
@@ -47,7 +55,7 @@ public sealed class RidgeLeaveOneOutTests
 
         var best = Array.IndexOf(alphas, fit.Alpha);
         Assert.AreEqual(fit.LeaveOneOutErrors.Min(), fit.LeaveOneOutErrors[best], "the chosen penalty has the smallest error");
-        var full = Primal(z, y, Enumerable.Range(0, n).ToArray(), fit.Alpha);
+        var full = Primal(z, y, n * fit.Alpha);
         for (var f = 0; f < p; f++)
         {
             for (var c = 0; c < k; c++)
@@ -65,7 +73,28 @@ public sealed class RidgeLeaveOneOutTests
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => RidgeLeaveOneOut.Fit(z, new double[3, 1], [1])).Message, "3 target rows");
     }
 
-    private static double[,] Primal(IReadOnlyList<double[]> z, double[,] y, int[] rows, double alpha)
+    /// <summary>The given rows, features and targets centred over those rows.</summary>
+    private static (List<double[]> Z, double[,] Y) Centred(List<double[]> raw, double[,] targets, int[] rows)
+    {
+        var p = raw[0].Length;
+        var k = targets.GetLength(1);
+        var means = Enumerable.Range(0, p).Select(f => rows.Average(i => raw[i][f])).ToArray();
+        var z = rows.Select(i => raw[i].Select((v, f) => v - means[f]).ToArray()).ToList();
+        var y = new double[rows.Length, k];
+        for (var c = 0; c < k; c++)
+        {
+            var mean = rows.Average(i => targets[i, c]);
+            for (var r = 0; r < rows.Length; r++)
+            {
+                y[r, c] = targets[rows[r], c] - mean;
+            }
+        }
+
+        return (z, y);
+    }
+
+    /// <summary><c>(Z^T Z + penalty I)^-1 Z^T Y</c> by LU, one target column at a time.</summary>
+    private static double[,] Primal(List<double[]> z, double[,] y, double penalty)
     {
         var p = z[0].Length;
         var k = y.GetLength(1);
@@ -73,12 +102,13 @@ public sealed class RidgeLeaveOneOutTests
         for (var c = 0; c < k; c++)
         {
             var a = new double[p * p];
-            var b = new double[p];
-            foreach (var i in rows)
+            // The solver takes an n x n right-hand side: the vector goes in column 0.
+            var rhs = new double[p * p];
+            for (var i = 0; i < z.Count; i++)
             {
                 for (var f = 0; f < p; f++)
                 {
-                    b[f] += z[i][f] * y[i, c];
+                    rhs[f * p] += z[i][f] * y[i, c];
                     for (var g = 0; g < p; g++)
                     {
                         a[(f * p) + g] += z[i][f] * z[i][g];
@@ -88,14 +118,7 @@ public sealed class RidgeLeaveOneOutTests
 
             for (var f = 0; f < p; f++)
             {
-                a[(f * p) + f] += alpha;
-            }
-
-            // The solver takes an n x n right-hand side: the vector goes in column 0.
-            var rhs = new double[p * p];
-            for (var f = 0; f < p; f++)
-            {
-                rhs[f * p] = b[f];
+                a[(f * p) + f] += penalty;
             }
 
             var x = LuSolver.SolveInPlace(a, rhs, p);

@@ -16,7 +16,8 @@ namespace Lmu.MLNet.MLNet;
 /// Legendre memories instead of being sampled tap by tap.</para>
 /// <para>Sampling (deterministic under <see cref="Seed"/>): window lengths are log-uniform in
 /// [<see cref="MinTheta"/>, <see cref="MaxTheta"/>]; directions are standard normal in the orthonormal Legendre basis
-/// with the constant coefficient set to 0 (so a kernel ignores the row's level); each projection reads a random
+/// with the constant coefficient set to 0 (so a kernel ignores the row's level once its window has filled; from the
+/// zero start a constant still moves the other coefficients for about theta steps); each projection reads a random
 /// subset of channels of log-uniform size; its bias is minus a quantile, uniform in [0.25, 0.75], of the projection
 /// over one random training row. Fit therefore reads the training rows once.</para>
 /// <para>Layouts: input as for <see cref="LmuFeaturizerOptions"/> (time-major fixed-size <c>Vector&lt;Single&gt;</c>,

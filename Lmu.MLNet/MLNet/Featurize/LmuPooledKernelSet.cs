@@ -71,7 +71,7 @@ internal sealed class LmuPooledKernelSet
             {
                 foreach (var c in ChannelSubset(random, channels))
                 {
-                    // Coefficient 0 (the window's mean) stays 0, so a kernel sums to zero and ignores the level; the
+                    // Coefficient 0 (the window's mean) stays 0, so a kernel sums to zero and ignores the level of a full window; the
                     // 1/sqrt(2i+1) makes the direction standard normal in the orthonormal Legendre basis (m_i carries
                     // a factor 2i+1 relative to the orthonormal coefficient).
                     for (var i = 1; i < order; i++)
@@ -103,7 +103,7 @@ internal sealed class LmuPooledKernelSet
         return set;
     }
 
-    /// <summary>The training-row index used for each window's biases, drawn after the kernels from the same seed.</summary>
+    /// <summary>The training-row index used for each window's biases, drawn from the stream <c>seed + 1</c> (see the comment inside).</summary>
     public static int[] BiasRowIndices(int seed, int windows, long rows)
     {
         // A separate stream (seed + 1) so that the kernels do not depend on the number of rows.

@@ -16,8 +16,10 @@ public sealed class RidgeClassifierOptions
     public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
 
     /// <summary>
-    /// Candidate penalties; the one with the smallest exact leave-one-out error is used. Default: 10 values
-    /// log-spaced from 1e-3 to 1e3 (the grid used with random convolutional features by Dempster et al. 2020).
+    /// Candidate penalties alpha of <c>(1/n) sum |y - y_hat|^2 + alpha |w|^2</c> on standardised features; the one with
+    /// the smallest exact leave-one-out error is used (ties: the first listed). Default: 10 values log-spaced from 1e-3
+    /// to 1e3, the grid used with random convolutional features by Dempster et al. 2020 (their penalty on unit-norm
+    /// columns is this one).
     /// </summary>
     public IReadOnlyList<double> Alphas { get; set; } = Enumerable.Range(0, 10).Select(i => Math.Pow(10, -3 + (6.0 * i / 9))).ToArray();
 

@@ -102,23 +102,22 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         }
 
         var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas, cancellationToken);
-        // Fold the standardisation into the weights, so the graph reads raw features.
+        // The scale folds into the weights; the mean stays a subtraction in the graph, because folding it into the bias
+        // (b - mean . w) cancels catastrophically in float32 for a feature with a large offset and a small spread.
         var weights = fit.Weights;
-        var bias = (double[])targetMean.Clone();
         for (var f = 0; f < width; f++)
         {
             for (var c = 0; c < k; c++)
             {
                 weights[f, c] /= std[f];
-                bias[c] -= mean[f] * weights[f, c];
             }
         }
 
         var ml = new MLContext();
         var outputs = OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName).Classifier!;
-        var bytes = RidgeClassifierGraph.Build(o.FeatureColumnName, weights, bias, outputs);
+        var bytes = RidgeClassifierGraph.Build(o.FeatureColumnName, mean, weights, targetMean, outputs);
         var chain = OnnxCarrier.CreateMulticlass(ml, bytes, input, [o.FeatureColumnName], classNames, o.ScoreColumnName, o.PredictedLabelColumnName);
-        return new RidgeClassifierTransformer(chain, o.Clone(), fit.Alpha, fit.LeaveOneOutErrors, classNames, weights, bias);
+        return new RidgeClassifierTransformer(chain, o.Clone(), fit.Alpha, fit.LeaveOneOutErrors, classNames, mean, weights, targetMean);
     }
 
     /// <summary>Resolves the columns and the class names (the label's KeyValues, else the key numbers 1..K).</summary>
@@ -135,10 +134,10 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
 
         var label = schema.GetColumnOrNull(o.LabelColumnName)
                     ?? throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: label column '{o.LabelColumnName}' not found; the data has: {available}.");
-        if (label.Type is not KeyDataViewType key || key.Count < 2 || key.Count > int.MaxValue)
+        if (label.Type is not KeyDataViewType key || key.RawType != typeof(uint) || key.Count < 2 || key.Count > int.MaxValue)
         {
             throw new ArgumentOutOfRangeException(
-                nameof(schema), $"RidgeClassifier: label column '{o.LabelColumnName}' must be a key of at least 2 values but is {label.Type}; map it with MapValueToKey first.");
+                nameof(schema), $"RidgeClassifier: label column '{o.LabelColumnName}' must be a UInt32 key of at least 2 values but is {label.Type}; map it with MapValueToKey first.");
         }
 
         var count = (int)key.Count;
@@ -163,6 +162,13 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         {
             cancellationToken.ThrowIfCancellationRequested();
             getLabel(ref label);
+            // Key 0 is a missing label: such a row is skipped (before its features are read or checked), as ML.NET's
+            // trainers do.
+            if (label == 0)
+            {
+                continue;
+            }
+
             getFeatures(ref buffer);
             buffer.CopyTo(dense);
             var row = new double[width];
@@ -175,12 +181,6 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
                 }
 
                 row[f] = dense[f];
-            }
-
-            // Key 0 is a missing label: such a row is skipped, as ML.NET's trainers do.
-            if (label == 0)
-            {
-                continue;
             }
 
             rows.Add(row);

@@ -11,13 +11,14 @@ namespace Lmu.MLNet.MLNet;
 public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer
 {
     internal RidgeClassifierTransformer(
-        TransformerChain<ITransformer> inner, RidgeClassifierOptions options, double alpha, IReadOnlyList<double> errors, IReadOnlyList<string> classes, double[,] weights, double[] bias)
+        TransformerChain<ITransformer> inner, RidgeClassifierOptions options, double alpha, IReadOnlyList<double> errors, IReadOnlyList<string> classes, double[] means, double[,] weights, double[] bias)
         : base(inner)
     {
         Options = options;
         Alpha = alpha;
         LeaveOneOutErrors = errors;
         Classes = classes;
+        Means = means;
         Weights = weights;
         Bias = bias;
     }
@@ -37,7 +38,10 @@ public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer
     /// <summary>Width of the features vector it reads.</summary>
     public int FeatureCount => Weights.GetLength(0);
 
-    /// <summary>Decision weights [p, K] on the raw features (the standardisation folded in), float64.</summary>
+    /// <summary>Training mean of each feature [p], subtracted first, float64.</summary>
+    internal double[] Means { get; }
+
+    /// <summary>Decision weights [p, K] on the centred features (the scale folded in), float64.</summary>
     internal double[,] Weights { get; }
 
     /// <summary>Decision bias [K], float64.</summary>
