@@ -44,12 +44,18 @@ def main():
     def final():
         return x @ final_k
 
-    def pooled():
-        z = (x - x.mean(1, keepdim=True)) / x.std(1, unbiased=False, keepdim=True).clamp_min(1e-8)
-        m = torch.nn.functional.conv1d(torch.nn.functional.pad(z.unsqueeze(1), (t - 1, 0)), conv_w)  # [N, G*q, T]
-        m = m.view(n, g, q, t)
-        out = torch.einsum('gkq,ngqt->ngkt', proj, m) + bias
-        return torch.cat([(out > 0).float().mean(3).reshape(n, -1), out.amax(3).reshape(n, -1)], 1)
+    def pooled(chunk=64):
+        # Chunks of rows keep the [rows, G, P, T] projections small (all 1,000 rows at once would be 3 GB of float32,
+        # which makes the peer memory-bound rather than compute-bound).
+        outs = []
+        for s in range(0, n, chunk):
+            xc = x[s:s + chunk]; b = xc.shape[0]
+            z = (xc - xc.mean(1, keepdim=True)) / xc.std(1, unbiased=False, keepdim=True).clamp_min(1e-8)
+            m = torch.nn.functional.conv1d(torch.nn.functional.pad(z.unsqueeze(1), (t - 1, 0)), conv_w)  # [b, G*q, T]
+            m = m.view(b, g, q, t)
+            out = torch.einsum('gkq,ngqt->ngkt', proj, m) + bias
+            outs.append(torch.cat([(out > 0).float().mean(3).reshape(b, -1), out.amax(3).reshape(b, -1)], 1))
+        return torch.cat(outs)
 
     result = {'torch': torch.__version__}
     with torch.no_grad():
