@@ -3,11 +3,12 @@ using Lmu.MLNet.Maths;
 namespace Lmu.MLNet.MLNet;
 
 /// <summary>
-/// The sampled parameters of a pooled featurizer (window lengths, projections, biases) and a float64 step-by-step
-/// evaluation of its features. The ONNX graph evaluates the same features as a convolution; this recurrence is the
-/// independent second formulation it is tested against, and what Fit uses to place the biases.
+/// The sampled parameters of a pooled featurizer (window lengths, projections, biases); the float64 step-by-step
+/// evaluation of its features is in LmuPooledKernelSet.Reference.cs. The ONNX graph evaluates the same features as a
+/// convolution; that recurrence is the independent second formulation it is tested against, and what Fit uses to
+/// place the biases.
 /// </summary>
-internal sealed class LmuPooledKernelSet
+internal sealed partial class LmuPooledKernelSet
 {
     /// <summary>Quantiles of a projection over one training row from which a bias is drawn.</summary>
     public const double LowQuantile = 0.25, HighQuantile = 0.75;
@@ -115,141 +116,6 @@ internal sealed class LmuPooledKernelSet
         }
 
         return indices;
-    }
-
-    /// <summary>
-    /// The features of one row in float64, step by step: normalise the row's <paramref name="length"/> valid steps,
-    /// run each memory's recurrence per channel, project, then pool the proportion of positive values and the maximum
-    /// over those steps. A row with no valid step gives zeros.
-    /// </summary>
-    public double[] Features(float[] row, int length)
-    {
-        var output = new double[OutputSize];
-        var half = Windows * Projections;
-        for (var g = 0; g < Windows; g++)
-        {
-            var z = Project(g, row, length, withBias: true);
-            for (var k = 0; k < Projections; k++)
-            {
-                if (length == 0)
-                {
-                    continue;
-                }
-
-                var positive = 0;
-                var max = double.NegativeInfinity;
-                for (var t = 0; t < length; t++)
-                {
-                    positive += z[k, t] > 0 ? 1 : 0;
-                    max = Math.Max(max, z[k, t]);
-                }
-
-                output[(g * Projections) + k] = (double)positive / length;
-                output[half + (g * Projections) + k] = max;
-            }
-        }
-
-        return output;
-    }
-
-    /// <summary>The projections [P, length] of window <paramref name="g"/> at each valid step.</summary>
-    private double[,] Project(int g, float[] row, int length, bool withBias)
-    {
-        var x = Normalize(row, length);
-        var system = DiscreteLegendreSystem.Create(Order, Thetas[g], Discretizer);
-        var z = new double[Projections, length];
-        var u = new double[length];
-        for (var c = 0; c < Channels; c++)
-        {
-            for (var t = 0; t < length; t++)
-            {
-                u[t] = x[(t * Channels) + c];
-            }
-
-            var m = system.States(u);
-            for (var k = 0; k < Projections; k++)
-            {
-                for (var t = 0; t < length; t++)
-                {
-                    var sum = 0.0;
-                    for (var i = 0; i < Order; i++)
-                    {
-                        sum += Weights[g, k, (c * Order) + i] * m[t, i];
-                    }
-
-                    z[k, t] += sum;
-                }
-            }
-        }
-
-        if (withBias)
-        {
-            for (var k = 0; k < Projections; k++)
-            {
-                for (var t = 0; t < length; t++)
-                {
-                    z[k, t] += Biases[g, k];
-                }
-            }
-        }
-
-        return z;
-    }
-
-    /// <summary>The valid steps (time-major, <c>length x Channels</c>) normalised as the graph does, in float64.</summary>
-    private double[] Normalize(float[] row, int length)
-    {
-        var x = new double[length * Channels];
-        for (var i = 0; i < x.Length; i++)
-        {
-            x[i] = row[i];
-        }
-
-        if (Normalization == LmuFeatureNormalization.None || length == 0)
-        {
-            return x;
-        }
-
-        var groups = Normalization == LmuFeatureNormalization.ZScorePerRow ? 1 : Channels;
-        for (var group = 0; group < groups; group++)
-        {
-            bool InGroup(int index) => groups == 1 || index % Channels == group;
-            double sum = 0, count = 0;
-            for (var i = 0; i < x.Length; i++)
-            {
-                if (InGroup(i))
-                {
-                    sum += x[i];
-                    count++;
-                }
-            }
-
-            var mean = sum / count;
-            double squares = 0;
-            for (var i = 0; i < x.Length; i++)
-            {
-                if (InGroup(i))
-                {
-                    squares += (x[i] - mean) * (x[i] - mean);
-                }
-            }
-
-            var std = Math.Sqrt(squares / count);
-            if (std < LmuFeaturizerGraph.StdFloor)
-            {
-                std = 1;
-            }
-
-            for (var i = 0; i < x.Length; i++)
-            {
-                if (InGroup(i))
-                {
-                    x[i] = (x[i] - mean) / std;
-                }
-            }
-        }
-
-        return x;
     }
 
     /// <summary>A random subset of channels whose size is log-uniform in [1, C].</summary>
