@@ -167,6 +167,30 @@ public sealed class LmuPooledFeaturizerTests
     }
 
     [TestMethod]
+    public void AnUnsetSeedComesFromTheMLContext()
+    {
+        const int steps = 20;
+        var rows = FeaturizerData.Random(10, steps, 1, seed: 3, scale: 2);
+        float[] Features(MLContext ml, LmuPooledFeaturizerEstimator estimator)
+        {
+            var data = FeaturizerData.Load(ml, rows, steps);
+            using var model = estimator.Fit(data);
+            return model.Transform(data).GetColumn<float[]>("P").SelectMany(v => v).ToArray();
+        }
+
+        var options = new LmuPooledFeaturizerOptions { OutputColumnName = "P", Windows = 3, ProjectionsPerWindow = 4 };
+        var a = new MLContext(seed: 7);
+        var b = new MLContext(seed: 7);
+        var first = Features(a, a.Transforms.LmuPooledFeaturize(options));
+        CollectionAssert.AreEqual(first, Features(b, b.Transforms.LmuPooledFeaturize(options)), "the same context seed gives the same features");
+        CollectionAssert.AreEqual(first, Features(b, new LmuPooledFeaturizerEstimator(new MLContext(seed: 7), options)), "the MLContext constructor draws the same way");
+        CollectionAssert.AreNotEqual(first, Features(a, a.Transforms.LmuPooledFeaturize(options)), "a second fit in one context draws the next seed");
+        options.Seed = 5;
+        var explicitSeed = Features(a, a.Transforms.LmuPooledFeaturize(options));
+        CollectionAssert.AreEqual(explicitSeed, Features(b, new LmuPooledFeaturizerEstimator(options)), "an explicit seed overrides the context");
+    }
+
+    [TestMethod]
     public void BadRowsAndOptionsAreRejectedBeforeAnythingIsBuilt()
     {
         var ml = new MLContext(seed: 1);

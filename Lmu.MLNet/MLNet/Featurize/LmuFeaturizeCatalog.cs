@@ -61,7 +61,7 @@ public static class LmuFeaturizeCatalog
     /// <param name="windows">Memories, each of a random window length. Default 50.</param>
     /// <param name="projectionsPerWindow">Random projections per memory. Default 100.</param>
     /// <param name="order">Legendre coefficients per memory. Default 9.</param>
-    /// <param name="seed">Sampling seed. Default 0.</param>
+    /// <param name="seed">Sampling seed. Default: drawn from the MLContext's seed stream.</param>
     public static LmuPooledFeaturizerEstimator LmuPooledFeaturize(
         this TransformsCatalog catalog,
         string outputColumnName,
@@ -70,10 +70,10 @@ public static class LmuFeaturizeCatalog
         int windows = 50,
         int projectionsPerWindow = 100,
         int order = 9,
-        int seed = 0)
+        int? seed = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new LmuPooledFeaturizerEstimator(new LmuPooledFeaturizerOptions
+        return new LmuPooledFeaturizerEstimator(MLContextBridge.FromCatalog(catalog, "LmuPooledFeaturize", nameof(LmuPooledFeaturizerEstimator)), new LmuPooledFeaturizerOptions
         {
             OutputColumnName = outputColumnName,
             InputColumnName = inputColumnName ?? outputColumnName,
@@ -91,6 +91,6 @@ public static class LmuFeaturizeCatalog
     public static LmuPooledFeaturizerEstimator LmuPooledFeaturize(this TransformsCatalog catalog, LmuPooledFeaturizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new LmuPooledFeaturizerEstimator(options);
+        return new LmuPooledFeaturizerEstimator(MLContextBridge.FromCatalog(catalog, "LmuPooledFeaturize", nameof(LmuPooledFeaturizerEstimator)), options);
     }
 }

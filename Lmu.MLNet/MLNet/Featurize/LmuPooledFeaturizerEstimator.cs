@@ -14,14 +14,28 @@ namespace Lmu.MLNet.MLNet;
 public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturizerTransformer>
 {
     private readonly LmuPooledFeaturizerOptions _options;
+    private readonly MLContextBridge? _context;
 
-    /// <summary>Creates the estimator; the options are validated and copied.</summary>
+    /// <summary>Creates the estimator without a context: a null <see cref="LmuPooledFeaturizerOptions.Seed"/> means 0.</summary>
     /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
     public LmuPooledFeaturizerEstimator(LmuPooledFeaturizerOptions options)
+        : this((MLContextBridge?)null, options)
+    {
+    }
+
+    /// <summary>Creates the estimator in <paramref name="mlContext"/>, whose seed stream gives a null Seed its value.</summary>
+    /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
+    public LmuPooledFeaturizerEstimator(MLContext mlContext, LmuPooledFeaturizerOptions options)
+        : this(MLContextBridge.FromContext(mlContext, nameof(LmuPooledFeaturizerEstimator)), options)
+    {
+    }
+
+    internal LmuPooledFeaturizerEstimator(MLContextBridge? context, LmuPooledFeaturizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
+        _context = context;
     }
 
     /// <inheritdoc />
@@ -42,6 +56,9 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
                 nameof(input));
         }
 
+        // Drawn at Fit, as ML.NET's trainers draw from the context's stream, so two fits in one context differ unless seeded.
+        var seed = o.Seed ?? _context?.Host.Rand.Next() ?? 0;
+
         // Pass 1 checks every row (before anything is sampled) and counts them; pass 2 reads the rows chosen for the biases.
         var rows = ReadRows(input, steps, null);
         if (rows == 0)
@@ -49,7 +66,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
             throw new InvalidOperationException($"LmuPooledFeaturize: the data has no rows; Fit needs training rows to place the biases.");
         }
 
-        var indices = LmuPooledKernelSet.BiasRowIndices(o.Seed, o.Windows, rows);
+        var indices = LmuPooledKernelSet.BiasRowIndices(seed, o.Windows, rows);
         var chosen = new Dictionary<long, (float[], int)>();
         ReadRows(input, steps, (index, row, length) =>
         {
@@ -59,7 +76,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
             }
         });
         var kernels = LmuPooledKernelSet.Sample(
-            steps, o.Channels, o.Order, o.Windows, o.ProjectionsPerWindow, minTheta, maxTheta, o.Discretizer, o.Normalization, o.Seed,
+            steps, o.Channels, o.Order, o.Windows, o.ProjectionsPerWindow, minTheta, maxTheta, o.Discretizer, o.Normalization, seed,
             g => chosen[indices[g]]);
 
         var inPlace = o.OutputColumnName == o.InputColumnName;
@@ -72,7 +89,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
             ? ml.Transforms.CopyColumns(o.OutputColumnName, outputName).Append(ml.Transforms.DropColumns(outputName))
             : null;
         var chain = OnnxCarrier.Create(ml, LmuPooledFeaturizerGraph.Build(spec), input, inputs, [outputName], post);
-        return new LmuPooledFeaturizerTransformer(chain, o.Clone(), kernels, SchemaOptions());
+        return new LmuPooledFeaturizerTransformer(chain, o.Clone(), kernels, SchemaOptions(), seed);
     }
 
     /// <inheritdoc />

@@ -73,8 +73,13 @@ public sealed class LmuPooledFeaturizerOptions
     /// </summary>
     public LmuFeatureNormalization Normalization { get; set; } = LmuFeatureNormalization.ZScorePerRow;
 
-    /// <summary>Seed of the sampling. Default 0. The same seed and training rows give the same model, bit for bit.</summary>
-    public int Seed { get; set; }
+    /// <summary>
+    /// Seed of the sampling. Default <see langword="null"/>: drawn from the MLContext's seed stream when the estimator
+    /// was made through <c>mlContext.Transforms</c> or with the MLContext constructor (so <c>new MLContext(seed: 1)</c>
+    /// gives the same features fit after fit), 0 with the options-only constructor. The same seed and training rows
+    /// give the same model, bit for bit.
+    /// </summary>
+    public int? Seed { get; set; }
 
     /// <summary>Checks the options that do not depend on the data; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()

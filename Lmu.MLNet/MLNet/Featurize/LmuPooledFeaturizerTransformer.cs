@@ -12,16 +12,20 @@ public sealed class LmuPooledFeaturizerTransformer : OnnxCarriedTransformer
 {
     private readonly LmuFeaturizerOptions _schemaOptions;
 
-    internal LmuPooledFeaturizerTransformer(TransformerChain<ITransformer> inner, LmuPooledFeaturizerOptions options, LmuPooledKernelSet kernels, LmuFeaturizerOptions schemaOptions)
+    internal LmuPooledFeaturizerTransformer(TransformerChain<ITransformer> inner, LmuPooledFeaturizerOptions options, LmuPooledKernelSet kernels, LmuFeaturizerOptions schemaOptions, int seed)
         : base(inner)
     {
         Options = options;
         Kernels = kernels;
         _schemaOptions = schemaOptions;
+        Seed = seed;
     }
 
     /// <summary>The options it was made with (a private copy; unresolved defaults stay null there).</summary>
     public LmuPooledFeaturizerOptions Options { get; }
+
+    /// <summary>The seed the kernels were sampled with (the option, or the value drawn from the MLContext).</summary>
+    public int Seed { get; }
 
     /// <summary>Steps per row, as resolved at Fit.</summary>
     public int SequenceLength => Kernels.Steps;
