@@ -96,7 +96,7 @@ internal static class LmuPooledFeaturizerGraph
         var w = new float[k.Channels * windows * q * t];
         for (var g = 0; g < windows; g++)
         {
-            var h = Maths.DiscreteLegendreSystem.Create(q, k.Thetas[g], k.Discretizer).ImpulseResponse(t);
+            var h = k.Systems[g].ImpulseResponse(t);
             for (var c = 0; c < k.Channels; c++)
             {
                 for (var i = 0; i < q; i++)

@@ -14,9 +14,10 @@ internal sealed partial class LmuPooledKernelSet
     {
         var output = new double[OutputSize];
         var half = Windows * Projections;
+        var x = Normalize(row, length);
         for (var g = 0; g < Windows; g++)
         {
-            var z = Project(g, row, length, withBias: true);
+            var z = Project(g, x, length, withBias: true);
             for (var k = 0; k < Projections; k++)
             {
                 if (length == 0)
@@ -40,11 +41,10 @@ internal sealed partial class LmuPooledKernelSet
         return output;
     }
 
-    /// <summary>The projections [P, length] of window <paramref name="g"/> at each valid step.</summary>
-    private double[,] Project(int g, float[] row, int length, bool withBias)
+    /// <summary>The projections [P, length] of window <paramref name="g"/> at each valid step of the normalised row <paramref name="x"/>.</summary>
+    private double[,] Project(int g, double[] x, int length, bool withBias)
     {
-        var x = Normalize(row, length);
-        var system = DiscreteLegendreSystem.Create(Order, Thetas[g], Discretizer);
+        var system = Systems[g];
         var z = new double[Projections, length];
         var u = new double[length];
         for (var c = 0; c < Channels; c++)

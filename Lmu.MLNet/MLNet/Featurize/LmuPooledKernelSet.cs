@@ -21,6 +21,9 @@ internal sealed partial class LmuPooledKernelSet
         Discretizer = discretizer;
         Normalization = normalization;
         Thetas = thetas;
+        // Discretised once here (a matrix exponential each): the reference evaluation and the graph's kernels both
+        // need every window's system, once per row and once per build respectively.
+        Systems = thetas.Select(theta => DiscreteLegendreSystem.Create(order, theta, discretizer)).ToArray();
         Weights = weights;
         Biases = biases;
     }
@@ -37,6 +40,9 @@ internal sealed partial class LmuPooledKernelSet
 
     /// <summary>Window length of each memory, [G].</summary>
     public double[] Thetas { get; }
+
+    /// <summary>The discretised Legendre system of each window, [G].</summary>
+    public IReadOnlyList<DiscreteLegendreSystem> Systems { get; }
 
     /// <summary>Projection weights [G, P, C*Order]; the last index is <c>c*Order + i</c> (channel c, coefficient i).</summary>
     public double[,,] Weights { get; }
@@ -87,7 +93,7 @@ internal sealed partial class LmuPooledKernelSet
         for (var g = 0; g < windows; g++)
         {
             var (row, length) = biasRow(g);
-            var z = set.Project(g, row, length, withBias: false);
+            var z = set.Project(g, set.Normalize(row, length), length, withBias: false);
             for (var k = 0; k < projections; k++)
             {
                 var values = new double[length];
