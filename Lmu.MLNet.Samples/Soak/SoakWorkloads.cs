@@ -1,0 +1,102 @@
+using Lmu.MLNet.MLNet;
+using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Samples.Soak;
+
+/// <summary>
+/// One fit of each long native path through the public API: the classifier in its parallel and fused-scan forms, the
+/// forecaster in the M4 configuration at a small size, the AutoML-style experiment (both families), and the two
+/// featurizers. Each returns a number computed from the fitted model so a silently wrong fit is visible too.
+/// </summary>
+internal static class SoakWorkloads
+{
+    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "forecaster", "experiment", "featurizers"];
+
+    /// <summary>Runs workload <paramref name="name"/>; <paramref name="scale"/> multiplies rows and epochs.</summary>
+    public static string Run(string name, int seed, int threads, int scale) => name switch
+    {
+        "classifier-parallel" => Classifier(seed, threads, scale, recurrent: false),
+        "classifier-scan" => Classifier(seed, threads, scale, recurrent: true),
+        "forecaster" => Forecaster(seed, threads, scale),
+        "experiment" => Experiment(seed, scale),
+        "featurizers" => Featurizers(seed, scale),
+        _ => throw new ArgumentException($"Unknown workload '{name}'; expected one of {string.Join(", ", Names)}.", nameof(name)),
+    };
+
+    private static string Classifier(int seed, int threads, int scale, bool recurrent)
+    {
+        var ml = new MLContext(seed);
+        var data = ml.Data.LoadFromEnumerable(SoakData.Sequences(600 * scale, seed));
+        var options = new LmuClassifierOptions
+        {
+            // The scan form: a recurrent memory (hidden-to-memory) with a SimpleRnn cell; the parallel form: a
+            // feed-forward memory with a Dense cell. Both are what Auto picks for these layers.
+            Layer = recurrent
+                ? new LmuLayerOptions { Order = 16, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 32, HiddenToMemory = true }
+                : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64 },
+            HeadHiddenSizes = [32],
+            Training = new LmuTrainingOptions { Epochs = 3 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed },
+            TorchThreads = threads,
+        };
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(options));
+        using var model = pipeline.Fit(data).LastTransformer;
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(keyed));
+        return $"train accuracy {metrics.MicroAccuracy:F3}";
+    }
+
+    private static string Forecaster(int seed, int threads, int scale)
+    {
+        var ml = new MLContext(seed);
+        var rows = ml.Data.LoadFromEnumerable(SoakData.Series(8 * scale, 24 * 30, seed));
+        const int Window = 96, Horizon = 24;
+        var options = new LmuForecastingOptions
+        {
+            SeriesColumnName = nameof(SoakData.SeriesValue.Value), SeriesIdColumnName = nameof(SoakData.SeriesValue.SeriesId),
+            WindowSize = Window, Horizon = Horizon, Scaling = LmuForecastScaling.PerWindow, WindowStride = 2,
+            Layer = new LmuLayerOptions
+            {
+                MemoryD = 4, Order = 24, Theta = Window, HiddenCell = HiddenCell.Dense, HiddenUnits = 64,
+                HiddenActivation = LmuActivation.Tanh, InputToHidden = true,
+            },
+            Loss = LmuLoss.MeanAbsoluteError,
+            LowerBoundColumnName = "Lower", UpperBoundColumnName = "Upper",
+            Training = new LmuTrainingOptions { Epochs = 2 * scale, BatchSize = 64, LearningRate = 2e-3, Seed = seed },
+            ValidationFraction = 0.1, TorchThreads = threads,
+        };
+        using var model = ml.Forecasting.ForecastByLmu(options).Fit(rows);
+        return $"{model.ParameterCount} parameters";
+    }
+
+    private static string Experiment(int seed, int scale)
+    {
+        var ml = new MLContext(seed);
+        var data = ml.Data.LoadFromEnumerable(SoakData.Sequences(90 * scale, seed));
+        var settings = new LmuExperimentSettings
+        {
+            Seed = seed, MaxConfigurations = 4, MaxExperimentTimeInSeconds = 60 * scale, Rungs = 2, HalvingRate = 2, BatchSize = 16,
+            SearchSpace = new LmuSearchSpace
+            {
+                Order = new(4, 16), MemoryD = new(1, 2), HiddenUnits = new(8, 16), Epochs = new(4, 6),
+                PooledRidge = new LmuPooledRidgeSearchSpace { Windows = new(5, 10), ProjectionsPerWindow = new(10, 20) },
+            },
+        };
+        var result = new LmuClassificationExperiment(ml, settings).Execute(data);
+        return $"{result.Trials.Count} trials, best {result.BestTrial.Metric:F3}";
+    }
+
+    private static string Featurizers(int seed, int scale)
+    {
+        var ml = new MLContext(seed);
+        var data = ml.Data.LoadFromEnumerable(SoakData.Sequences(300 * scale, seed));
+        var plain = ml.Transforms.LmuFeaturize("Memory", "Features", order: 16).Fit(data).Transform(data);
+        var pooled = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { Windows = 10, ProjectionsPerWindow = 20, Seed = seed }).Fit(data).Transform(data);
+        double sum = plain.GetColumn<float[]>("Memory").Sum(v => v.Sum()) + pooled.GetColumn<float[]>("LmuPooledFeatures").Sum(v => v.Sum());
+        return $"feature sum {sum:G6}";
+    }
+}
