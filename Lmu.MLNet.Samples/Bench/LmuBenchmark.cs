@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Lmu.MLNet.Modules;
+using Lmu.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,16 +54,16 @@ internal static class LmuBenchmark
     private static (double Train, double Infer, long Params) Measure(string name, int steps)
     {
         using var net = new LmuNetwork(BenchConfigurations.Create(name));
-        var x = torch.rand(BenchConfigurations.Batch, BenchConfigurations.Steps, 1);
-        var y = torch.randint(0, BenchConfigurations.Classes, BenchConfigurations.Batch, dtype: int64);
-        var opt = torch.optim.Adam(net.parameters(), 1e-3);
+        using var x = torch.rand(BenchConfigurations.Batch, BenchConfigurations.Steps, 1);
+        using var y = torch.randint(0, BenchConfigurations.Classes, BenchConfigurations.Batch, dtype: int64);
+        using var opt = new AdamOptimizer(net.parameters(), 1e-3);
         var loss = nn.CrossEntropyLoss();
         void TrainStep()
         {
             using var scope = NewDisposeScope();
-            opt.zero_grad();
+            opt.ZeroGrad();
             loss.forward(net.forward(x), y).backward();
-            opt.step();
+            opt.Step();
         }
         void Infer()
         {

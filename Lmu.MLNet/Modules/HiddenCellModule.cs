@@ -78,22 +78,22 @@ public sealed class HiddenCellModule : nn.Module
             case HiddenCell.Dense:
                 return (Activate(gi, _activation), null);
             case HiddenCell.SimpleRnn:
-                return (Activate(gi + nn.functional.linear(h!, W_hh!, b_hh), _activation), null);
+                return (Activate(gi.Plus(nn.functional.linear(h!, W_hh!, b_hh)), _activation), null);
             case HiddenCell.Lstm:
             {
-                var gates = gi + nn.functional.linear(h!, W_hh!, b_hh);
+                var gates = gi.Plus(nn.functional.linear(h!, W_hh!, b_hh));
                 var g = gates.chunk(4, 1);
-                var cNew = g[1].sigmoid() * c! + g[0].sigmoid() * g[2].tanh();
+                var cNew = (g[1].sigmoid() * c!).Plus(g[0].sigmoid() * g[2].tanh());
                 return (g[3].sigmoid() * cNew.tanh(), cNew);
             }
             case HiddenCell.Gru:
             {
                 var gh = nn.functional.linear(h!, W_hh!, b_hh).chunk(3, 1);
                 var gx = gi.chunk(3, 1);
-                var r = (gx[0] + gh[0]).sigmoid();
-                var zg = (gx[1] + gh[1]).sigmoid();
-                var n = (gx[2] + r * gh[2]).tanh();
-                return ((1 - zg) * n + zg * h!, null);
+                var r = gx[0].Plus(gh[0]).sigmoid();
+                var zg = gx[1].Plus(gh[1]).sigmoid();
+                var n = gx[2].Plus(r * gh[2]).tanh();
+                return ((zg.OneMinus() * n).Plus(zg * h!), null);
             }
             default:
                 throw new InvalidOperationException($"Hidden cell {_kind} has no step.");

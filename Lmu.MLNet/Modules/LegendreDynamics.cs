@@ -61,6 +61,7 @@ public sealed class LegendreDynamics : nn.Module
         get
         {
             if (theta_inv is null) return InitialTheta;
+            using var scope = NewDisposeScope();
             double inv = Math.Max(theta_inv.detach().to(float64).item<double>(), 0);
             return inv == 0 ? double.PositiveInfinity : 1.0 / inv;
         }
@@ -86,6 +87,8 @@ public sealed class LegendreDynamics : nn.Module
             var key = (dtype, device.type);
             if (!_matrices.TryGetValue(key, out var m))
             {
+                // The scope owns the chain's temporaries (see TorchScalars on objects left to finalizers).
+                using var cacheScope = NewDisposeScope();
                 using var ad64 = TensorConversions.FromMatrix(_fixed.Ad, float64);
                 using var bd64 = torch.tensor(_fixed.Bd, float64);
                 m = (ad64.t().to(dtype, device).contiguous().DetachFromDisposeScope(), bd64.to(dtype, device).DetachFromDisposeScope());
@@ -94,11 +97,11 @@ public sealed class LegendreDynamics : nn.Module
             return m;
         }
         using var scope = NewDisposeScope();
-        var inv = theta_inv!.clamp_min(0);
+        var inv = theta_inv!.clamp_min(TorchScalars.Zero);
         Tensor ad, bd;
         if (_method == LmuDiscretizer.Euler)
         {
-            ad = torch.eye(_order, dtype: A!.dtype, device: A.device) + A * inv;
+            ad = torch.eye(_order, dtype: A!.dtype, device: A.device).Plus(A * inv);
             bd = B! * inv;
         }
         else

@@ -33,7 +33,9 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
         var act = (LmuActivation)vars[4];
         long steps = c.shape[0], d = c.shape[2];
 
-        var output = c.contiguous().clone();
+        // Named steps, not a chain: a temporary that nothing references could be finalized during the next native call.
+        using var cc = c.contiguous();
+        var output = cc.clone();
         Tensor? previous = null; // view of s_{t-1} inside output
         for (long t = 0; t < steps; t++)
         {
@@ -64,15 +66,17 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
         var act = (LmuActivation)ctx.get_data("act");
         long steps = states.shape[0], d = states.shape[2];
 
-        var gpre = grad.contiguous().clone(); // becomes dL/d(pre-activation) step by step, in place
+        using var gradContiguous = grad.contiguous();
+        var gpre = gradContiguous.clone(); // becomes dL/d(pre-activation) step by step, in place
         using var pT = p.t();
         // f'(pre) for every step at once (one op instead of three per step); null when f is the identity everywhere.
-        using var derivative = from < d && act != LmuActivation.Identity ? Derivative(states.narrow(2, from, d - from), act) : null;
+        using var activeStates = states.narrow(2, from, d - from);
+        using var derivative = from < d && act != LmuActivation.Identity ? Derivative(activeStates, act) : null;
         Tensor? carry = null;                 // dL/ds_{t-1} flowing back through P
         for (long t = steps - 1; t >= 0; t--)
         {
             using var g = gpre[t];
-            if (carry is not null) g.add_(carry);
+            if (carry is not null) g.PlusInPlace(carry);
             if (derivative is not null)
             {
                 using var dt = derivative[t];
@@ -112,10 +116,10 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
     private static void FlushTiny(Tensor t)
     {
         // Far above the subnormal range (float32 ~1.2e-38, float64 ~2.2e-308), far below any useful gradient.
-        double tiny = t.dtype == ScalarType.Float64 ? 1e-280 : 1e-30;
+        using var tiny = (t.dtype == ScalarType.Float64 ? 1e-280 : 1e-30).ToScalar();
         using var magnitude = t.abs();
         using var small = magnitude.lt(tiny);
-        t.masked_fill_(small, 0);
+        t.masked_fill_(small, TorchScalars.Zero);
     }
 
     private static void ActivateInPlace(Tensor x, LmuActivation act)
@@ -131,11 +135,27 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
     }
 
     /// <summary>f'(pre) expressed through the output y = f(pre).</summary>
-    private static Tensor Derivative(Tensor y, LmuActivation act) => act switch
+    private static Tensor Derivative(Tensor y, LmuActivation act)
     {
-        LmuActivation.Tanh => 1 - y.square(),
-        LmuActivation.Relu => y.gt(0).to(y.dtype),
-        LmuActivation.Sigmoid => y * (1 - y),
-        _ => throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation."),
-    };
+        switch (act)
+        {
+            case LmuActivation.Tanh:
+            {
+                using var square = y.mul(y);
+                return square.OneMinus();
+            }
+            case LmuActivation.Relu:
+            {
+                using var positive = y.gt(TorchScalars.Zero);
+                return positive.to(y.dtype);
+            }
+            case LmuActivation.Sigmoid:
+            {
+                using var complement = y.OneMinus();
+                return y.mul(complement);
+            }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
+        }
+    }
 }

@@ -23,7 +23,7 @@ public sealed partial class LmuLayer
         if (training && _options.RecurrentDropout > 0 && e_h is not null)
         {
             double keep = 1 - _options.RecurrentDropout;
-            recMask = torch.empty(batch, hidden.Units, dtype: x.dtype, device: x.device).bernoulli_(keep) / keep;
+            recMask = torch.empty(batch, hidden.Units, dtype: x.dtype, device: x.device).bernoulli_(keep).DividedBy(keep);
         }
 
         var outputs = new List<Tensor>((int)steps);
@@ -33,9 +33,9 @@ public sealed partial class LmuLayer
         for (long t = 0; t < steps; t++)
         {
             var u = ux.select(1, t);
-            if (e_h is not null) u = u + (recMask is null ? h! : h! * recMask).matmul(e_h);
-            if (e_m is not null) u = u + m.matmul(e_m);
-            m = (m.view(batch, memD, q).matmul(adT) + u.unsqueeze(2) * bd).view(batch, memD * q);
+            if (e_h is not null) u = u.Plus((recMask is null ? h! : h! * recMask).matmul(e_h));
+            if (e_m is not null) u = u.Plus(m.matmul(e_m));
+            m = m.view(batch, memD, q).matmul(adT).Plus(u.unsqueeze(2) * bd).view(batch, memD * q);
             var z = HiddenInput(m, x.select(1, t));
             if (hidden.Kind == HiddenCell.None)
             {

@@ -8,6 +8,7 @@ public sealed partial class LmuLayer
     /// <summary>The layer as plain data for the ONNX writer (float64 Ad/Bd at the current theta).</summary>
     internal LmuLayerSpec ToSpec()
     {
+        using var scope = NewDisposeScope();
         var sys = dynamics.ToDiscreteSystem();
         static float[]? F(Tensor? t) => t is null ? null : TensorConversions.ToFloatArray(t);
         DenseSpec? input = null, recurrent = null;

@@ -26,7 +26,7 @@ public sealed partial class LmuLayer
         var eye = torch.eye(memD, dtype: x.dtype, device: x.device);
         var bx = torch.kron(eye, bd.unsqueeze(0));                              // [MemoryD, D_m]
         var mm = memD == 1 ? adT : torch.block_diag(Enumerable.Repeat(adT, memD).ToArray());
-        if (e_m is not null) mm = mm + e_m.matmul(bx);
+        if (e_m is not null) mm = mm.Plus(e_m.matmul(bx));
         var cm = ux.matmul(bx);                                                 // [B, T, D_m]
 
         Tensor p, c, s0;
@@ -42,11 +42,11 @@ public sealed partial class LmuLayer
             var wm = wT.narrow(0, 0, dm);
             var hm = e_h is null ? torch.zeros(units, dm, dtype: x.dtype, device: x.device) : e_h.matmul(bx);
             var hh = hm.matmul(wm);
-            if (hidden.RecurrentWeight is not null) hh = hh + hidden.RecurrentWeight.t();
+            if (hidden.RecurrentWeight is not null) hh = hh.Plus(hidden.RecurrentWeight.t());
             p = torch.cat([torch.cat([mm, mm.matmul(wm)], 1), torch.cat([hm, hh], 1)], 0);
-            var ch = cm.matmul(wm) + hidden.InputBias!;
-            if (hidden.RecurrentBias is not null) ch = ch + hidden.RecurrentBias;
-            if (_options.InputToHidden) ch = ch + x.matmul(wT.narrow(0, dm, _options.InputSize));
+            var ch = cm.matmul(wm).Plus(hidden.InputBias!);
+            if (hidden.RecurrentBias is not null) ch = ch.Plus(hidden.RecurrentBias);
+            if (_options.InputToHidden) ch = ch.Plus(x.matmul(wT.narrow(0, dm, _options.InputSize)));
             c = torch.cat([cm, ch], 2);
             s0 = torch.cat([state?.Memory ?? ZeroMemory(batch, x), state?.Hidden ?? ZeroHidden(batch, x)], 1);
         }

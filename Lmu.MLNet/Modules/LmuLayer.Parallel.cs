@@ -27,7 +27,7 @@ public sealed partial class LmuLayer
         {
             var y = xd.narrow(1, steps - k, k).flip(1).transpose(1, 2).matmul(h);     // [B, C, q]
             mLast = MixChannels(y, 1);                                                // [B, MemoryD, q]
-            if (b_u is not null) mLast = mLast + b_u.unsqueeze(1) * h.sum(dim: 0);    // b_u[k] * sum_s H[s] (named: a literal 0 would bind to sum(ScalarType))
+            if (b_u is not null) mLast = mLast.Plus(b_u.unsqueeze(1) * h.sum(dim: 0));    // b_u[k] * sum_s H[s] (named: a literal 0 would bind to sum(ScalarType))
         }
         else
         {
@@ -76,7 +76,7 @@ public sealed partial class LmuLayer
             case HiddenCell.SimpleRnn:
             {
                 // Only the hidden recurrence remains: h_t = act(gi_t + b_hh + h_{t-1} W_hh^T).
-                var c = gi + hidden.RecurrentBias!;
+                var c = gi.Plus(hidden.RecurrentBias!);
                 var s0 = ZeroHidden(batch, x);
                 var hsT = LinearScanFunction.Apply(c.transpose(0, 1).contiguous(), hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
                 var hs = hsT.transpose(0, 1);
@@ -113,7 +113,7 @@ public sealed partial class LmuLayer
             var y = Convolve(xd);                                               // [B, C, q, T]: no gradient flows here
             var h = dynamics.ImpulseResponse(steps, x.dtype, x.device);
             m = MixChannels(y.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1);     // [B, MemoryD, q, T]
-            if (b_u is not null) m = m + b_u.view(-1, 1, 1) * h.cumsum(0).t();    // b_u[k] * sum_{s<=t} H[s]
+            if (b_u is not null) m = m.Plus(b_u.view(-1, 1, 1) * h.cumsum(0).t());    // b_u[k] * sum_{s<=t} H[s]
         }
         else
         {
@@ -162,10 +162,10 @@ public sealed partial class LmuLayer
         if (b_u is not null)
         {
             var h = dynamics.ImpulseResponse(steps, x.dtype, x.device);
-            gi = gi + h.cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u));               // step t sees sum_{s<=t} H[s]
+            gi = gi.Plus(h.cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u)));               // step t sees sum_{s<=t} H[s]
         }
-        if (_options.InputToHidden) gi = gi + x.matmul(w.narrow(1, memD * q, channels).t());
-        return gi + hidden.InputBias!;
+        if (_options.InputToHidden) gi = gi.Plus(x.matmul(w.narrow(1, memD * q, channels).t()));
+        return gi.Plus(hidden.InputBias!);
     }
 
     /// <summary>
@@ -191,10 +191,10 @@ public sealed partial class LmuLayer
         if (b_u is not null)
         {
             var wb = torch.einsum("gkq,k->qg", wm, b_u);                                      // [q, G*U]
-            gi = gi + h.cumsum(0).matmul(wb);                                                // step t sees sum_{s<=t} H[s]
+            gi = gi.Plus(h.cumsum(0).matmul(wb));                                                // step t sees sum_{s<=t} H[s]
         }
-        if (_options.InputToHidden) gi = gi + x.matmul(w.narrow(1, memD * q, channels).t());
-        return gi + hidden.InputBias!;
+        if (_options.InputToHidden) gi = gi.Plus(x.matmul(w.narrow(1, memD * q, channels).t()));
+        return gi.Plus(hidden.InputBias!);
     }
 
     /// <summary>The rows of u's encoder applied after the convolution: y [..., C, q] (channel axis given) -> [..., MemoryD, q].</summary>

@@ -75,7 +75,7 @@ public sealed partial class LmuLayer
     private Tensor EncodeInput(Tensor xd)
     {
         var u = e_x is null ? xd : xd.matmul(e_x);
-        return b_u is null ? u : u + b_u;
+        return b_u is null ? u : u.Plus(b_u);
     }
 
     private void ValidateInput(Tensor x, Tensor? lengths)
@@ -99,13 +99,13 @@ public sealed partial class LmuLayer
     /// <summary>seq[b, lengths[b]-1, :] for each row: [B, T, F] -> [B, F].</summary>
     private static Tensor Gather(Tensor seq, Tensor lengths)
     {
-        var idx = (lengths.to(int64) - 1).view(-1, 1, 1).expand(-1, 1, seq.shape[2]);
+        var idx = lengths.to(int64).Minus(1).view(-1, 1, 1).expand(-1, 1, seq.shape[2]);
         return seq.gather(1, idx).squeeze(1);
     }
 
     private static Tensor MaskPastLength(Tensor seq, Tensor lengths)
     {
-        var steps = torch.arange(seq.shape[1], dtype: int64, device: seq.device).unsqueeze(0);
+        var steps = TorchScalars.Arange(seq.shape[1], seq.device).unsqueeze(0);
         var keep = steps.lt(lengths.to(int64).unsqueeze(1)).unsqueeze(2).to(seq.dtype);
         return seq * keep;
     }

@@ -103,7 +103,7 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
         if (mask.dim() != 2) throw new ArgumentException($"mask must be [batch, T]; got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
         var m = mask.to(int64);
         var lengths = m.sum(dim: 1);
-        var steps = torch.arange(mask.shape[1], dtype: int64, device: mask.device).unsqueeze(0);
+        var steps = TorchScalars.Arange(mask.shape[1], mask.device).unsqueeze(0);
         var prefix = steps.lt(lengths.unsqueeze(1)).to(int64);
         if (!prefix.eq(m).all().item<bool>()) throw new ArgumentException("mask must be a prefix mask (ones then zeros) in every row.", nameof(mask));
         return lengths.MoveToOuterDisposeScope();

@@ -66,6 +66,7 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The trained network as plain data for the ONNX writer (trainable theta frozen at its value).</summary>
     internal LmuNetworkSpec ToSpec(int sequenceLength)
     {
+        using var scope = NewDisposeScope();
         var dense = new List<DenseSpec>();
         for (int i = 0; i < head.Count; i++)
         {

@@ -19,7 +19,9 @@ internal static class TensorConversions
     /// <summary>Row-major float copy of a 2-D tensor (any dtype), e.g. W^T for a y = x W export layout.</summary>
     public static float[] ToFloatArray(Tensor t)
     {
-        using var c = t.detach().to(float32).contiguous().cpu();
+        // The scope owns the chain's temporaries, so none is left to a finalizer while libtorch still reads it.
+        using var scope = NewDisposeScope();
+        var c = t.detach().to(float32).contiguous().cpu();
         return c.data<float>().ToArray();
     }
 }

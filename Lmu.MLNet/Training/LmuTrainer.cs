@@ -28,10 +28,8 @@ public static class LmuTrainer
         network.to(device);
 
         var parameters = network.parameters().Where(p => p.requires_grad).ToList();
-        TorchSharp.Modules.OptimizerHelper optimizer = options.WeightDecay > 0
-            ? torch.optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay)
-            : torch.optim.Adam(parameters, options.LearningRate);
-        var lrControl = optimizer.ParamGroups.ToList();
+        // Our own Adam/AdamW: TorchSharp's create Scalars implicitly inside step (see AdamOptimizer).
+        using var optimizer = new AdamOptimizer(parameters, options.LearningRate, weightDecay: options.WeightDecay);
 
         var history = new List<LmuEpochReport>();
         var clock = Stopwatch.StartNew();
@@ -55,15 +53,15 @@ public static class LmuTrainer
                     {
                         double progressFraction = Math.Min(1.0, step / (double)(stepsPerEpoch * options.Epochs));
                         double lr = options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progressFraction));
-                        foreach (var group in lrControl) group.LearningRate = lr;
+                        optimizer.LearningRate = lr;
                     }
                     var (x, y, len) = ToDevice(b, device);
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     var output = network.forward(x, len);
                     var l = Loss(output, y, loss);
                     l.backward();
                     if (options.GradientClipNorm > 0) nn.utils.clip_grad_norm_(parameters, options.GradientClipNorm);
-                    optimizer.step();
+                    optimizer.Step();
                     double value = l.item<float>();
                     if (!double.IsFinite(value))
                         throw new InvalidOperationException($"Training diverged: the loss became {value} at epoch {epoch + 1}, batch {batches + 1}. Lower the learning rate or check the data for extreme values.");
@@ -99,7 +97,7 @@ public static class LmuTrainer
                 var elapsed = clock.Elapsed;
                 var report = new LmuEpochReport(epoch + 1, options.Epochs, lossSum / rows,
                     loss == LmuLoss.CrossEntropy ? correct / (double)rows : null, validLoss, validAcc,
-                    elapsed, elapsed / (epoch + 1) * (options.Epochs - epoch - 1), lrControl[0].LearningRate);
+                    elapsed, elapsed / (epoch + 1) * (options.Epochs - epoch - 1), optimizer.LearningRate);
                 history.Add(report);
                 progress?.Report(report);
                 if (options.EarlyStoppingPatience > 0 && validation is not null && sinceBest >= options.EarlyStoppingPatience) break;
@@ -118,7 +116,6 @@ public static class LmuTrainer
         {
             if (bestWeights is not null)
                 foreach (var t in bestWeights.Values) t.Dispose();
-            optimizer.Dispose();
         }
     }
 
@@ -179,6 +176,8 @@ public static class LmuTrainer
         if (previous is not null)
             foreach (var t in previous.Values) t.Dispose();
         var copy = new Dictionary<string, Tensor>();
+        // The scope owns detach()'s temporaries; the clones leave it.
+        using var scope = NewDisposeScope();
         foreach (var (name, t) in network.state_dict())
             copy[name] = t.detach().clone().DetachFromDisposeScope();
         return copy;
