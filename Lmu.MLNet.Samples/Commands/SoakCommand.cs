@@ -18,7 +18,7 @@ internal static class SoakCommand
         var busy = new Option<int>("--busy") { Description = "Busy-loop processes started beside the fits (0 = none).", DefaultValueFactory = _ => 3 * Environment.ProcessorCount };
         var gc = new Option<bool>("--gc") { Description = "Run the collecting thread (GC.Collect + WaitForPendingFinalizers in a loop).", DefaultValueFactory = _ => true };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads per fit.", DefaultValueFactory = _ => 2 };
-        var scale = new Option<int>("--scale") { Description = "Multiplies rows and epochs of every workload.", DefaultValueFactory = _ => 1 };
+        var scale = new Option<int>("--scale") { Description = "Multiplies rows and epochs of every workload (1 is the test suite's short soak).", DefaultValueFactory = _ => 2 };
         var seed = new Option<int>("--seed") { Description = "Seed of the first fit (fit k uses seed + k).", DefaultValueFactory = _ => 1 };
         var cmd = new Command("soak", "Fits the classifier (parallel and scan), forecaster, experiment and featurizers repeatedly under GC pressure and CPU oversubscription; prints fits, crashes, wall time.")
         {

@@ -17,7 +17,7 @@ internal static class SoakWorkloads
 {
     public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "forecaster", "experiment", "featurizers"];
 
-    /// <summary>Runs workload <paramref name="name"/>; <paramref name="scale"/> multiplies rows and epochs.</summary>
+    /// <summary>Runs workload <paramref name="name"/>; <paramref name="scale"/> multiplies rows and epochs (1: the test suite's short soak).</summary>
     public static string Run(string name, int seed, int threads, int scale) => name switch
     {
         "classifier-parallel" => Classifier(seed, threads, scale, recurrent: false),
@@ -31,16 +31,16 @@ internal static class SoakWorkloads
     private static string Classifier(int seed, int threads, int scale, bool recurrent)
     {
         var ml = new MLContext(seed);
-        var data = ml.Data.LoadFromEnumerable(SoakData.Sequences(600 * scale, seed));
+        var data = ml.Data.LoadFromEnumerable(SoakData.Sequences(300 * scale, seed));
         var options = new LmuClassifierOptions
         {
             // The scan form: a recurrent memory (hidden-to-memory) with a SimpleRnn cell; the parallel form: a
             // feed-forward memory with a Dense cell. Both are what Auto picks for these layers.
             Layer = recurrent
-                ? new LmuLayerOptions { Order = 16, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 32, HiddenToMemory = true }
+                ? new LmuLayerOptions { Order = 12, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 16, HiddenToMemory = true }
                 : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64 },
             HeadHiddenSizes = [32],
-            Training = new LmuTrainingOptions { Epochs = 3 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed },
+            Training = new LmuTrainingOptions { Epochs = 2 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed },
             TorchThreads = threads,
         };
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(options));
