@@ -10,11 +10,7 @@ namespace Lmu.MLNet.MLNet.Classification;
 /// </summary>
 internal sealed class ClassifierInputLayout
 {
-    private static readonly DataViewType[] ValueLabelTypes =
-    [
-        TextDataViewType.Instance, NumberDataViewType.Single, NumberDataViewType.Double, NumberDataViewType.Int32,
-        NumberDataViewType.Int64, BooleanDataViewType.Instance,
-    ];
+    private static readonly DataViewType[] ValueLabelTypes = [TextDataViewType.Instance, BooleanDataViewType.Instance];
 
     private static readonly DataViewType[] LengthTypes =
     [
@@ -98,11 +94,23 @@ internal sealed class ClassifierInputLayout
     public static DataViewSchema.Column CheckLabel(DataViewSchema schema, string name)
     {
         var column = Find(schema, name, "label");
+        if (column.Type is NumberDataViewType)
+        {
+            // Numbers are accepted by Fit but not by ML.NET's evaluators as classes: MulticlassClassification.Evaluate
+            // reads a Single label's value as the class index, so labels 1/2 silently gave wrong metrics. ML.NET's own
+            // multiclass trainers refuse such labels too.
+            throw new ArgumentOutOfRangeException(
+                nameof(schema),
+                $"Label column '{name}' has type {column.Type}; the LMU classifier needs a key label (or text), as ML.NET's multiclass trainers do. " +
+                $"Add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before it (and MapKeyToValue(\"PredictedLabel\") after it for your values back): " +
+                "with the numbers themselves MulticlassClassification.Evaluate would read them as class indices and report wrong metrics.");
+        }
+
         var ok = column.Type is KeyDataViewType || ValueLabelTypes.Contains(column.Type);
         if (!ok)
         {
             throw new ArgumentOutOfRangeException(
-                nameof(schema), $"Label column '{name}' has type {column.Type}; expected a key (MapValueToKey), String, Single, Double, Int32, Int64 or Boolean.");
+                nameof(schema), $"Label column '{name}' has type {column.Type}; expected a key (MapValueToKey), String or Boolean.");
         }
 
         if (column.Type is KeyDataViewType key && (key.Count < 2 || key.Count > int.MaxValue))
