@@ -50,10 +50,12 @@ internal static class LatencyBenchmark
             }
 
             var loaded = new MLContext(0) { TempFilePath = temp }.Model.Load(zip, out _);
-            var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(loaded, inputSchemaDefinition: definition);
+            // The engine borrows the loaded model; the model is disposed once, after the engine.
+            var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(loaded, new PredictionEngineOptions { InputSchemaDefinition = definition, OwnsTransformer = false });
             var row = new Row { Features = probe };
             var ort = Measure(s, () => engine.Predict(row));
             engine.Dispose();
+            (loaded as IDisposable)?.Dispose();
             Console.WriteLine();
             Console.WriteLine("| path | median (us) | p99 (us) |");
             Console.WriteLine("|---|---|---|");

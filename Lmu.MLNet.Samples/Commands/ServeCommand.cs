@@ -10,12 +10,15 @@ internal static class ServeCommand
     {
         var model = new Option<string>("--model") { Description = "Model zip saved with mlContext.Model.Save (classifier, forecaster or any ML.NET model with Vector<Single>, Single, Int32, UInt32, Int64 or text inputs).", Required = true };
         var urls = new Option<string>("--urls") { Description = "Addresses to listen on (semicolon-separated); port 0 picks a free port, printed as 'listening on ...'.", DefaultValueFactory = _ => "http://127.0.0.1:5000" };
-        var pool = new Option<int>("--pool") { Description = "PredictionEngines kept for reuse (they are not thread-safe); 0 = 2 x processors, at least 4.", DefaultValueFactory = _ => 0 };
+        var pool = new Option<int>("--pool") { Description = "PredictionEngines that score at once (they are not thread-safe; further requests wait for one); 0 = 2 x processors, at least 4.", DefaultValueFactory = _ => 0 };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 above it); 0 = 16 x the JSON of one row with every input at its widest, at least 64 KiB (GET /model reports it).", DefaultValueFactory = _ => 0 };
+        var verbose = new Option<bool>("--verbose") { Description = "Log stack traces of internal errors (otherwise their type and message)." };
         var cmd = new Command("serve", "Prediction service: POST /predict (JSON object in and out), GET /health, GET /model (input schema, classes, horizon).")
         {
-            model, urls, pool,
+            model, urls, pool, maxBody, verbose,
         };
-        cmd.SetAction((r, token) => ServeHost.RunAsync(r.GetValue(model)!, r.GetValue(urls)!, r.GetValue(pool), token));
+        cmd.SetAction((r, token) => ServeHost.RunAsync(
+            new ServeSettings(r.GetValue(model)!, r.GetValue(urls)!, r.GetValue(pool), r.GetValue(maxBody), r.GetValue(verbose)), token));
         return cmd;
     }
 }

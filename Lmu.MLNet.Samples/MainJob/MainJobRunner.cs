@@ -86,8 +86,12 @@ internal static class MainJobRunner
         var rows = FewRows(data.Test, steps, 8);
         var definition = SchemaDefinition.Create(typeof(TimeSeriesDataRow));
         definition[nameof(TimeSeriesDataRow.Features)].ColumnType = inputSchema["Features"].Type;
-        var engine = reloadMl.Model.CreatePredictionEngine<TimeSeriesDataRow, ClassPrediction>(reloaded, inputSchemaDefinition: definition);
-        var fresh = rows.Select(r => engine.Predict(r)).ToList();
+        // The engine borrows the model (disposed once, below, by its owner here) rather than owning it.
+        List<ClassPrediction> fresh;
+        using (var engine = reloadMl.Model.CreatePredictionEngine<TimeSeriesDataRow, ClassPrediction>(reloaded, new PredictionEngineOptions { InputSchemaDefinition = definition, OwnsTransformer = false }))
+        {
+            fresh = rows.Select(r => engine.Predict(r)).ToList();
+        }
         var inMemory = model.Transform(ml.Data.LoadFromEnumerable(rows, definition)).GetColumn<float[]>("Score").ToList();
         var maxDiff = fresh.Zip(inMemory).Max(p => p.First.Score.Zip(p.Second).Max(d => Math.Abs(d.First - d.Second)));
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using Lmu.MLNet.MLNet;
@@ -10,19 +9,41 @@ namespace Lmu.MLNet.Samples.Serving;
 /// <summary>
 /// Any saved classifier or forecaster zip behind JSON: the input schema saved with the model decides the request's
 /// fields, the columns the model adds are the answer. PredictionEngines are not thread-safe, so each request rents one
-/// from a pool. Touches no TorchSharp type: it runs without libtorch.
+/// from an <see cref="EnginePool{TIn, TOut}"/>; this service owns the model and disposes it once, after the pool has
+/// drained. Touches no TorchSharp type: it runs without libtorch.
 /// </summary>
 internal sealed class ModelService : IDisposable
 {
+    /// <summary>How long a request waits for a free engine before it gets 503 (only when every engine stays busy that long).</summary>
+    public static readonly TimeSpan QueueWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long shutdown waits for running predictions before it leaves the engines and model to the process exit.</summary>
+    public static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>The smallest default request-body limit.</summary>
+    public const long MinDefaultMaxBodyBytes = 64 * 1024;
+
+    /// <summary>The default request-body limit is this many maximal rows (room for indentation and spacing).</summary>
+    public const int DefaultBodyRows = 16;
+
+    // The widest JSON of one value: a float in round-trip form ("-1.17549435E-38"), an Int64, a text field's allowance.
+    private const int FloatChars = 16;
+    private const int IntegerChars = 21;
+    private const int TextChars = 4096;
+
     private readonly MLContext _ml = new();
     private readonly ITransformer _model;
     private readonly SchemaDefinition _inputDefinition;
     private readonly SchemaDefinition _outputDefinition;
-    private readonly ConcurrentBag<PredictionEngine<ServingInput, ServingOutput>> _pool = [];
+    private readonly EnginePool<ServingInput, ServingOutput> _pool;
+    private readonly ScoringHealth _health = new();
     private readonly Dictionary<string, IReadOnlyList<string>?> _keyNames = [];
 
-    /// <summary>Loads <paramref name="path"/> and works out its request and answer columns.</summary>
-    public ModelService(string path, int poolSize = 0)
+    /// <summary>
+    /// Loads <paramref name="path"/> and works out its request and answer columns; <paramref name="poolSize"/> and
+    /// <paramref name="maxBodyBytes"/> of 0 take the defaults.
+    /// </summary>
+    public ModelService(string path, int poolSize = 0, long maxBodyBytes = 0)
     {
         ModelPath = Path.GetFullPath(path);
         PoolSize = poolSize > 0 ? poolSize : Math.Max(4, Environment.ProcessorCount * 2);
@@ -40,13 +61,24 @@ internal sealed class ModelService : IDisposable
         Horizon = Outputs.FirstOrDefault(o => o.Name == "Forecast" && o.Kind == ServingKind.Vector)?.Size;
         _inputDefinition = Definition(typeof(ServingInput), Inputs);
         _outputDefinition = Definition(typeof(ServingOutput), Outputs);
-        // Fail at start-up, not on the first request, when the model cannot be bound.
-        _pool.Add(CreateEngine());
+        MaxBodyBytes = maxBodyBytes > 0 ? maxBodyBytes : Math.Max(MinDefaultMaxBodyBytes, DefaultBodyRows * MaxRowJsonBytes(Inputs));
+        _pool = new EnginePool<ServingInput, ServingOutput>(CreateEngine, PoolSize, DrainLimit);
     }
 
+    /// <summary>The model file's full path (for the operator's console; never served).</summary>
     public string ModelPath { get; }
 
+    /// <summary>PredictionEngines that may score at once.</summary>
     public int PoolSize { get; }
+
+    /// <summary>The largest request body accepted (413 above it).</summary>
+    public long MaxBodyBytes { get; }
+
+    /// <summary>Null while scoring works; otherwise why the service is unhealthy.</summary>
+    public string? HealthProblem => _pool.IsClosed ? "the service is shutting down" : _health.Problem;
+
+    /// <summary>Tests only: runs before each prediction, on the engine's thread; throwing stands for a failure inside the scorer.</summary>
+    internal Action<ServingInput>? BeforeScore { get; set; }
 
     /// <summary>The request's fields (the model's saved input schema, in order).</summary>
     public IReadOnlyList<ServingColumn> Inputs { get; }
@@ -63,35 +95,36 @@ internal sealed class ModelService : IDisposable
     /// <summary>What GET /model answers.</summary>
     public object Describe() => new
     {
-        path = ModelPath,
+        // The file name only: where the model lives on the server is none of the caller's business.
+        file = Path.GetFileName(ModelPath),
         kind = Horizon is not null ? "forecaster" : Classes is not null ? "classifier" : "model",
         inputs = Inputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size, required = c.Required }),
         outputs = Outputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size }),
         classes = Classes,
         horizon = Horizon,
+        maxBodyBytes = MaxBodyBytes,
     };
 
-    /// <summary>Scores one JSON object; <see cref="ServingRequestException"/> for anything the caller must fix.</summary>
-    public Dictionary<string, object?> Predict(JsonElement request)
+    /// <summary>
+    /// Scores one JSON object: <see cref="ServingRequestException"/> for anything the caller must fix,
+    /// <see cref="ServingUnavailableException"/> when no engine came free in time or the service is shutting down;
+    /// any other exception is a failure inside the scorer (counted by the health check).
+    /// </summary>
+    public async Task<Dictionary<string, object?>> PredictAsync(JsonElement request, CancellationToken cancellationToken)
     {
         var row = Parse(request);
-        var engine = _pool.TryTake(out var pooled) ? pooled : CreateEngine();
         ServingOutput result;
         try
         {
-            result = engine.Predict(row);
+            result = await _pool.RunAsync(engine => Score(engine, row), QueueWait, cancellationToken);
         }
-        finally
+        catch (Exception e) when (e is not (ServingUnavailableException or OperationCanceledException))
         {
-            if (_pool.Count < PoolSize)
-            {
-                _pool.Add(engine);
-            }
-            else
-            {
-                engine.Dispose();
-            }
+            _health.Failed(e);
+            throw;
         }
+
+        _health.Succeeded();
 
         var answer = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var o in Outputs)
@@ -103,14 +136,30 @@ internal sealed class ModelService : IDisposable
         return answer;
     }
 
+    /// <summary>Waits for running predictions (up to <see cref="DrainLimit"/>), then disposes the engines and the model once.</summary>
     public void Dispose()
     {
-        while (_pool.TryTake(out var engine))
+        _pool.Dispose();
+        if (_pool.Drained)
         {
-            engine.Dispose();
+            // Every engine is back and disposed: nothing can reach the ONNX session any more.
+            (_model as IDisposable)?.Dispose();
         }
+    }
 
-        (_model as IDisposable)?.Dispose();
+    /// <summary>The JSON size of one row with every input at its widest.</summary>
+    private static long MaxRowJsonBytes(IEnumerable<ServingColumn> inputs) => 2 + inputs.Sum(c => (6L * c.Name.Length) + 4 + c.Kind switch
+    {
+        ServingKind.Vector => 2 + ((long)c.Size * FloatChars),
+        ServingKind.Scalar => FloatChars,
+        ServingKind.Integer => IntegerChars,
+        _ => TextChars,
+    });
+
+    private ServingOutput Score(PredictionEngine<ServingInput, ServingOutput> engine, ServingInput row)
+    {
+        BeforeScore?.Invoke(row);
+        return engine.Predict(row);
     }
 
     private object KeyName(string column, uint key)
@@ -226,8 +275,16 @@ internal sealed class ModelService : IDisposable
         _ => "a string",
     };
 
+    // OwnsTransformer = false: every engine shares the model's ONNX Runtime session; disposing an engine that owned the
+    // model would dispose that session under the others (HTTP 500s, then a segmentation fault).
     private PredictionEngine<ServingInput, ServingOutput> CreateEngine() =>
-        _ml.Model.CreatePredictionEngine<ServingInput, ServingOutput>(_model, ignoreMissingColumns: false, _inputDefinition, _outputDefinition);
+        _ml.Model.CreatePredictionEngine<ServingInput, ServingOutput>(_model, new PredictionEngineOptions
+        {
+            IgnoreMissingColumns = false,
+            InputSchemaDefinition = _inputDefinition,
+            OutputSchemaDefinition = _outputDefinition,
+            OwnsTransformer = false,
+        });
 
     private IReadOnlyList<ServingColumn> BindInputs(DataViewSchema inputSchema)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -6,54 +5,23 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace Lmu.MLNet.Samples.Serving;
 
 /// <summary>
 /// The prediction service: an ASP.NET Core minimal API over <see cref="ModelService"/>. POST /predict (one JSON object
-/// in, one out), GET /health, GET /model. Bad JSON, missing fields and wrong vector lengths get 400 with a message.
+/// in, one out, see <see cref="PredictEndpoint"/>), GET /health (503 with a reason once scoring fails), GET /model.
+/// Every error answer is JSON; failed requests are logged to stderr.
 /// </summary>
 internal static class ServeHost
 {
-    public static async Task<int> RunAsync(string modelPath, string urls, int poolSize, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ServeSettings settings, CancellationToken cancellationToken)
     {
-        using var service = new ModelService(modelPath, poolSize);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.WebHost.UseUrls(urls);
-        builder.Logging.ClearProviders();
-        builder.Services.Configure<JsonOptions>(o =>
-        {
-            // A score may be NaN when the model itself produces it; say so rather than failing the answer.
-            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
-        });
-        await using var app = builder.Build();
-        app.MapGet("/health", () => Results.Json(new { status = "ok" }));
-        app.MapGet("/model", () => Results.Json(service.Describe()));
-        app.MapPost("/predict", async (HttpRequest request) =>
-        {
-            JsonDocument document;
-            try
-            {
-                document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
-            }
-            catch (JsonException e)
-            {
-                return Results.Json(new { error = $"The body is not valid JSON: {e.Message}" }, statusCode: StatusCodes.Status400BadRequest);
-            }
-
-            using (document)
-            {
-                try
-                {
-                    return Results.Json(service.Predict(document.RootElement));
-                }
-                catch (ServingRequestException e)
-                {
-                    return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status400BadRequest);
-                }
-            }
-        });
-
+        // Declared first, so disposed last: after the host has stopped taking requests; its Dispose then waits for any
+        // prediction still running before it disposes the engines and the model.
+        using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes);
+        await using var app = Build(service, settings);
         await app.StartAsync(cancellationToken);
         // The bound addresses (a port of 0 is resolved here); tests read this line to find the service.
         foreach (var url in app.Urls)
@@ -61,9 +29,65 @@ internal static class ServeHost
             Console.WriteLine($"listening on {url}");
         }
 
-        Console.WriteLine($"model {service.ModelPath}: {string.Join(", ", service.Inputs.Select(i => $"{i.Name}{(i.Required ? "" : "?")}"))} -> {string.Join(", ", service.Outputs.Select(o => o.Name))}; engine pool {service.PoolSize}");
+        Console.WriteLine($"model {service.ModelPath}: {string.Join(", ", service.Inputs.Select(i => $"{i.Name}{(i.Required ? "" : "?")}"))} -> {string.Join(", ", service.Outputs.Select(o => o.Name))}; engine pool {service.PoolSize}; body limit {service.MaxBodyBytes} bytes");
         Console.Out.Flush();
+        // Returns once the host has stopped: Kestrel lets running requests finish first.
         await app.WaitForShutdownAsync(cancellationToken);
         return 0;
+    }
+
+    /// <summary>The service over <paramref name="service"/> (not started); <paramref name="log"/> adds a logger (tests).</summary>
+    public static WebApplication Build(ModelService service, ServeSettings settings, ILoggerProvider? log = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls(settings.Urls);
+        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = service.MaxBodyBytes);
+        builder.Logging.ClearProviders();
+        // One line per event on stderr (stdout carries the "listening on" line); the framework's own chatter only from warnings up.
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        if (log is not null)
+        {
+            builder.Logging.AddProvider(log);
+        }
+
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            // A score may be NaN when the model itself produces it; say so rather than failing the answer.
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
+            {
+                // An internal failure: the reason goes to the log (a stack trace only with --verbose), the caller gets
+                // a JSON 500 that names nothing on the server.
+                if (settings.Verbose)
+                {
+                    logger.LogError(e, "{Method} {Path} failed inside the service", context.Request.Method, context.Request.Path);
+                }
+                else
+                {
+                    logger.LogError("{Method} {Path} failed inside the service: {Type}: {Message}", context.Request.Method, context.Request.Path, e.GetType().Name, e.Message);
+                }
+
+                context.Response.Clear();
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                await context.Response.WriteAsJsonAsync(new { error = "Internal error while answering the request; the server log has the reason." });
+            }
+        });
+        app.MapGet("/health", () => service.HealthProblem is { } problem
+            ? Results.Json(new { status = "unhealthy", reason = problem }, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Json(new { status = "ok" }));
+        app.MapGet("/model", () => Results.Json(service.Describe()));
+        app.MapPost("/predict", (HttpRequest request) => PredictEndpoint.HandleAsync(request.HttpContext, service, logger));
+        return app;
     }
 }

@@ -29,11 +29,23 @@ internal sealed class ServeProcess : IAsyncDisposable
     /// <summary>The service process.</summary>
     public Process Process => _server;
 
-    /// <summary>Copies the app without torch into <paramref name="temp"/>/app and serves <paramref name="zip"/> until bound.</summary>
-    public static async Task<ServeProcess> StartAsync(string zip, string temp)
+    /// <summary>What the server has written to stderr so far (its log).</summary>
+    public string ErrorLog
     {
-        var app = SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(temp, "app"));
-        var served = new ServeProcess(Process.Start(SamplesApp.StartInfo(app, temp, "serve", "--model", zip, "--urls", "http://127.0.0.1:0"))!);
+        get
+        {
+            lock (_log) return _log.ToString();
+        }
+    }
+
+    /// <summary>
+    /// Copies the app without torch into <paramref name="temp"/>/app and serves <paramref name="zip"/> until bound,
+    /// with <paramref name="options"/> added to the command line.
+    /// </summary>
+    public static async Task<ServeProcess> StartAsync(string zip, string temp, params string[] options)
+    {
+        var app = Directory.Exists(Path.Combine(temp, "app")) ? Path.Combine(temp, "app") : SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(temp, "app"));
+        var served = new ServeProcess(Process.Start(SamplesApp.StartInfo(app, temp, ["serve", "--model", zip, "--urls", "http://127.0.0.1:0", .. options]))!);
         try
         {
             served.Http = new HttpClient { BaseAddress = new Uri(await served.ReadAddress()), Timeout = TimeSpan.FromSeconds(30) };

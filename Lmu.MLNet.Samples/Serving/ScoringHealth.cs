@@ -1,0 +1,35 @@
+namespace Lmu.MLNet.Samples.Serving;
+
+/// <summary>
+/// Whether scoring works, judged by the predictions themselves: <see cref="Threshold"/> internal failures in a row
+/// (not bad requests, not a busy pool) make the service unhealthy until a prediction succeeds again. /health
+/// answers 503 with <see cref="Problem"/> then, so a load balancer stops sending traffic to a broken process.
+/// </summary>
+internal sealed class ScoringHealth
+{
+    /// <summary>Consecutive internal scoring failures that make the service unhealthy.</summary>
+    public const int Threshold = 3;
+
+    private int _consecutiveFailures;
+    private string _lastFailure = string.Empty;
+
+    /// <summary>Null when healthy; otherwise why not (the exception type only: messages may name server paths, the log has them).</summary>
+    public string? Problem
+    {
+        get
+        {
+            var failures = Volatile.Read(ref _consecutiveFailures);
+            return failures >= Threshold
+                ? $"the last {failures} predictions failed inside the service (last: {Volatile.Read(ref _lastFailure)}); the server log has the reasons"
+                : null;
+        }
+    }
+
+    public void Succeeded() => Interlocked.Exchange(ref _consecutiveFailures, 0);
+
+    public void Failed(Exception e)
+    {
+        Volatile.Write(ref _lastFailure, e.GetType().Name);
+        Interlocked.Increment(ref _consecutiveFailures);
+    }
+}

@@ -1,0 +1,87 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Lmu.MLNet.Tests.MLNet.Classification;
+
+namespace Lmu.MLNet.Tests.Samples;
+
+/// <summary>
+/// What <c>serve</c> tells and takes: GET /model names the model file but no server path, and a request body over the
+/// limit (default: sized to the model's inputs and reported by /model; or <c>--max-body-bytes</c>) gets 413 with a
+/// JSON message, whether the body announces its length or arrives chunked.
+/// </summary>
+[TestClass]
+public sealed class ServeLimitsTests : ClassifierTestBase
+{
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task TheModelDescriptionNamesTheFileButNoServerPathAndReportsTheDefaultBodyLimit()
+    {
+        var model = ServedClassifierZip.Create(Temp, MlTemp, rowCount: 2);
+        await using var served = await ServeProcess.StartAsync(model.Zip, Temp);
+
+        var text = await served.Http.GetStringAsync("/model");
+        Assert.DoesNotContain(Temp, text, "GET /model must not reveal where the model lives on the server");
+        Assert.DoesNotContain(Path.GetTempPath().TrimEnd('/'), text);
+        var description = JsonDocument.Parse(text).RootElement;
+        Assert.AreEqual("m.zip", description.GetProperty("file").GetString());
+
+        // The default limit: a generous multiple of one maximal row's JSON, and at least 64 KiB.
+        var limit = description.GetProperty("maxBodyBytes").GetInt64();
+        var row = model.Request(0);
+        Assert.IsGreaterThanOrEqualTo(64 * 1024, limit);
+        Assert.IsGreaterThan(8L * Encoding.UTF8.GetByteCount(row), limit);
+        Assert.IsLessThan(16L * 1024 * 1024, limit, "the default must stay far below Kestrel's 30 MB");
+
+        Assert.AreEqual(HttpStatusCode.OK, (await Post(served, Padded(row, (int)limit))).Status, "a body of exactly the limit is served");
+        await AssertTooLarge(served, Padded(row, (int)limit + 1), limit, chunked: false);
+        await AssertTooLarge(served, Padded(row, (int)limit + 1), limit, chunked: true);
+        Assert.AreEqual(HttpStatusCode.OK, (await Post(served, row)).Status, "the server keeps serving after refusing a body");
+    }
+
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task MaxBodyBytesSetsTheLimitAndALargerBodyGets413WithAJsonMessage()
+    {
+        var model = ServedClassifierZip.Create(Temp, MlTemp, rowCount: 2);
+        const int Limit = 2000;
+        await using var served = await ServeProcess.StartAsync(model.Zip, Temp, "--max-body-bytes", "2000");
+        Assert.AreEqual(Limit, (await served.DescribeAsync()).GetProperty("maxBodyBytes").GetInt64());
+
+        var row = model.Request(1);
+        var (status, body) = await Post(served, Padded(row, Limit));
+        Assert.AreEqual(HttpStatusCode.OK, status, body);
+        Assert.IsNull(model.Mismatch(1, status, body));
+        await AssertTooLarge(served, Padded(row, Limit + 1), Limit, chunked: false);
+        await AssertTooLarge(served, Padded(row, 10 * Limit), Limit, chunked: true);
+        Assert.IsFalse(served.Process.HasExited);
+    }
+
+    /// <summary><paramref name="json"/> followed by spaces (still valid JSON) to exactly <paramref name="bytes"/> bytes.</summary>
+    private static string Padded(string json, int bytes) => json + new string(' ', bytes - Encoding.UTF8.GetByteCount(json));
+
+    private static async Task<(HttpStatusCode Status, string Body)> Post(ServeProcess served, string body, bool chunked = false)
+    {
+        HttpContent content = chunked
+            ? new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(body)))
+            : new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        using (content)
+        {
+            content.Headers.ContentType = new("application/json");
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/predict") { Content = content };
+            // Without a Content-Length the server only finds out while reading.
+            request.Headers.TransferEncodingChunked = chunked;
+            using var response = await served.Http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    private static async Task AssertTooLarge(ServeProcess served, string body, long limit, bool chunked)
+    {
+        var (status, text) = await Post(served, body, chunked);
+        Assert.AreEqual(HttpStatusCode.RequestEntityTooLarge, status, $"chunked {chunked}: {text}");
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error").GetString();
+        StringAssert.Contains(error, limit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        StringAssert.Contains(error, "--max-body-bytes");
+    }
+}
