@@ -5,7 +5,7 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// <summary>
 /// Streaming forecaster (the counterpart of ML.NET's TimeSeriesPredictionEngine): feed observations one at a time
 /// and get the next-horizon forecast after each, without re-reading history; <see cref="CheckPoint"/> saves the
-/// model and the state to a file that <see cref="Load"/> resumes, in any process, with identical forecasts.
+/// model and the state to a file that <see cref="Load(string)"/> resumes, in any process, with identical forecasts.
 /// Managed float64 arithmetic, no libtorch and no ONNX Runtime. Not thread-safe (one engine per stream).
 /// Built from a fitted forecaster with <see cref="LmuForecastTransformer.CreateEngine"/>; a saved model zip cannot
 /// rebuild it, so save the engine's own checkpoint (a fresh engine's checkpoint is the start of a stream).
@@ -22,9 +22,6 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// </remarks>
 public sealed class LmuForecastEngine
 {
-    private const string Magic = "LMU-FORECAST-ENGINE";
-    private const int FormatVersion = 1;
-
     private readonly LmuForecastModel _model;
     private readonly int _t;
     private readonly int _c;
@@ -46,7 +43,7 @@ public sealed class LmuForecastEngine
         _c = model.Channels;
         var l = model.Network.Layer;
         _q = l.Order;
-        _sliding = l.MemoryIsFeedForward && l.Hidden is HiddenCell.None or HiddenCell.Dense;
+        _sliding = Slides(l);
         _raw = new double[_t * _c];
         _fullRing = _sliding ? new double[_t * _c * _q] : [];
         _full = _sliding ? new double[_c * _q] : [];
@@ -69,6 +66,13 @@ public sealed class LmuForecastEngine
 
     /// <summary>Whether forecasts are available (at least <see cref="WindowSize"/> observations fed).</summary>
     public bool IsReady => _count >= _t;
+
+    /// <summary>
+    /// SHA-256 (64 lowercase hex digits) of the engine's model: weights, sizes, scaling, bound offsets and column names.
+    /// Stored in every checkpoint; <see cref="Load(string, string?)"/> and <see cref="LmuForecastTransformer.ResumeEngine"/>
+    /// refuse a checkpoint whose model has another one, and a host (a service, a grain) can compare it with the model it serves.
+    /// </summary>
+    public string ModelFingerprint => _model.Fingerprint;
 
     /// <summary>True when the state is slid in O(q^2) per step; false when each step re-runs the window.</summary>
     public bool SlidesState => _sliding;
@@ -103,82 +107,144 @@ public sealed class LmuForecastEngine
         return _last;
     }
 
-    /// <summary>Saves the model and the current state; <see cref="Load"/> resumes from it with identical forecasts.</summary>
+    /// <summary>
+    /// Saves the model and the current state; <see cref="Load(string)"/> resumes from it with identical forecasts.
+    /// The file (format 2) carries a SHA-256 checksum and the <see cref="ModelFingerprint"/>; it is written beside
+    /// <paramref name="path"/> and moved over it, so a killed write leaves the previous checkpoint intact, and the temp
+    /// files of earlier killed writes of the same path are removed.
+    /// </summary>
     public void CheckPoint(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        // Write beside the target and move into place, so a failure never leaves a half-written checkpoint.
-        var temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
+        using var payload = new MemoryStream();
+        using (var w = new BinaryWriter(payload))
         {
-            using (var w = new BinaryWriter(File.Create(temp)))
-            {
-                w.Write(Magic);
-                w.Write(FormatVersion);
-                _model.Write(w);
-                w.Write(_count);
-                BinaryArrays.Write(w, _raw);
-                BinaryArrays.Write(w, _fullRing);
-                BinaryArrays.Write(w, _full);
-                BinaryArrays.Write(w, _window);
-            }
+            var model = _model.ToBytes();
+            w.Write(Convert.FromHexString(_model.Fingerprint));
+            w.Write(model.Length);
+            w.Write(model);
+            w.Write(_count);
+            BinaryArrays.Write(w, _raw);
+            BinaryArrays.Write(w, _fullRing);
+            BinaryArrays.Write(w, _full);
+            BinaryArrays.Write(w, _window);
+        }
 
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        EngineCheckpointFile.Write(path, payload.ToArray());
     }
 
-    /// <summary>Resumes an engine from a <see cref="CheckPoint"/> file.</summary>
-    /// <exception cref="InvalidDataException">The file is not an engine checkpoint, or is truncated or corrupt.</exception>
-    public static LmuForecastEngine Load(string path)
+    /// <summary>Resumes an engine, with its own model, from a <see cref="CheckPoint"/> file.</summary>
+    /// <exception cref="InvalidDataException">
+    /// The file is not an engine checkpoint, has another format (format 1 is refused: re-save it), or is truncated or
+    /// corrupt (its checksum is checked before anything is parsed); the message names the file.
+    /// </exception>
+    public static LmuForecastEngine Load(string path) => Load(path, expectedModelFingerprint: null);
+
+    /// <summary>
+    /// Resumes an engine from a <see cref="CheckPoint"/> file only if it was written by the model with
+    /// <paramref name="expectedModelFingerprint"/> (see <see cref="ModelFingerprint"/> and
+    /// <see cref="LmuForecastTransformer.ResumeEngine"/>); null accepts any model, as <see cref="Load(string)"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// As <see cref="Load(string)"/>, or the checkpoint holds another model; the message names the file and both fingerprints.
+    /// </exception>
+    public static LmuForecastEngine Load(string path, string? expectedModelFingerprint)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        try
+        LmuForecastEngine engine;
+        using (var payload = EngineCheckpointFile.ReadPayload(path))
         {
-            using var r = new BinaryReader(File.OpenRead(path));
-            if (r.ReadString() != Magic)
+            try
             {
-                throw new InvalidDataException($"'{path}' is not an LMU forecast engine checkpoint.");
+                engine = ReadPayload(payload);
             }
-
-            var version = r.ReadInt32();
-            if (version != FormatVersion)
+            catch (Exception e) when (e is InvalidDataException or IOException or FormatException)
             {
-                throw new InvalidDataException($"'{path}' has checkpoint format {version}; this version reads format {FormatVersion}.");
+                // Past the checksum only a file written wrongly (not damaged) gets here; still name the file.
+                throw new InvalidDataException($"The checkpoint '{path}' is inconsistent: {e.Message}", e);
             }
-
-            var engine = new LmuForecastEngine(LmuForecastModel.Read(r)) { _count = r.ReadInt64() };
-            Restore(r, engine._raw, path);
-            Restore(r, engine._fullRing, path);
-            Restore(r, engine._full, path);
-            Restore(r, engine._window, path);
-            if (r.BaseStream.Position != r.BaseStream.Length)
-            {
-                throw new InvalidDataException($"'{path}' has {r.BaseStream.Length - r.BaseStream.Position} unexpected trailing bytes.");
-            }
-
-            engine._last = engine.IsReady ? engine.Predict() : null;
-            return engine;
         }
-        catch (EndOfStreamException e)
+
+        if (expectedModelFingerprint is not null
+            && !string.Equals(expectedModelFingerprint.Trim(), engine.ModelFingerprint, StringComparison.OrdinalIgnoreCase))
         {
-            throw new InvalidDataException($"The checkpoint '{path}' is truncated.", e);
+            throw new InvalidDataException(
+                $"'{path}' is a checkpoint of another model (fingerprint {engine.ModelFingerprint}); the model it should resume has " +
+                $"fingerprint {expectedModelFingerprint.Trim()}. A checkpoint resumes only the model that wrote it: start this model's " +
+                "stream with CreateEngine() instead.");
         }
+
+        return engine;
     }
 
-    private static void Restore(BinaryReader r, double[] into, string path)
+    /// <summary>
+    /// Parses a checkpoint payload (after the container's checksum): the model fingerprint, the model, then the state.
+    /// Every length is bounded by what is left of the payload and checked against the model before the engine
+    /// allocates or precomputes anything from the model's sizes.
+    /// </summary>
+    /// <exception cref="InvalidDataException">An inconsistency (without the file name).</exception>
+    /// <exception cref="IOException">The payload ends early (<see cref="EndOfStreamException"/>) or holds a bad string length.</exception>
+    /// <exception cref="FormatException">A string length is not a valid 7-bit encoded integer.</exception>
+    internal static LmuForecastEngine ReadPayload(Stream payload)
     {
-        var values = BinaryArrays.ReadDoubles(r) ?? [];
-        if (values.Length != into.Length)
+        using var r = new BinaryReader(payload, System.Text.Encoding.UTF8, leaveOpen: true);
+        var fingerprint = Convert.ToHexStringLower(ReadExactly(r, 32));
+        var bytes = ReadExactly(r, BinaryArrays.Count(r, 1));
+        LmuForecastModel model;
+        using (var m = new BinaryReader(new MemoryStream(bytes, writable: false)))
         {
-            throw new InvalidDataException($"The checkpoint '{path}' holds a state of {values.Length} values where {into.Length} were expected.");
+            model = LmuForecastModel.Read(m);
+            if (m.BaseStream.Position != m.BaseStream.Length)
+            {
+                throw new InvalidDataException($"the model has {m.BaseStream.Length - m.BaseStream.Position} trailing bytes.");
+            }
         }
 
-        values.CopyTo(into, 0);
+        LmuForecastModelValidator.Validate(model);
+        // Re-serialised, the model must hash to the recorded fingerprint: the fingerprint then names this exact model.
+        if (model.Fingerprint != fingerprint)
+        {
+            throw new InvalidDataException($"the model does not match the fingerprint {fingerprint} recorded with it.");
+        }
+
+        var count = r.ReadInt64();
+        var raw = BinaryArrays.ReadDoubles(r);
+        var fullRing = BinaryArrays.ReadDoubles(r);
+        var full = BinaryArrays.ReadDoubles(r);
+        var window = BinaryArrays.ReadDoubles(r);
+        if (payload.Position != payload.Length)
+        {
+            throw new InvalidDataException($"{payload.Length - payload.Position} unexpected trailing bytes.");
+        }
+
+        long t = model.WindowSize, c = model.Channels, q = model.Network.Layer.Order, sliding = Slides(model.Network.Layer) ? 1 : 0;
+        if (count < 0 || raw?.Length != t * c || fullRing?.Length != sliding * t * c * q || full?.Length != sliding * c * q || window?.Length != sliding * c * q)
+        {
+            throw new InvalidDataException(
+                $"the state ({count} observations; {raw?.Length}, {fullRing?.Length}, {full?.Length}, {window?.Length} values) does not fit the model (window {t}, {c} channels, order {q}).");
+        }
+
+        if (!raw.All(double.IsFinite) || !fullRing.All(double.IsFinite) || !full.All(double.IsFinite) || !window.All(double.IsFinite))
+        {
+            throw new InvalidDataException("the state holds a value that is not finite, which no stream of finite observations produces.");
+        }
+
+        var engine = new LmuForecastEngine(model) { _count = count };
+        raw.CopyTo(engine._raw, 0);
+        fullRing.CopyTo(engine._fullRing, 0);
+        full.CopyTo(engine._full, 0);
+        window.CopyTo(engine._window, 0);
+        engine._last = engine.IsReady ? engine.Predict() : null;
+        return engine;
     }
+
+    private static byte[] ReadExactly(BinaryReader r, int count)
+    {
+        var bytes = r.ReadBytes(count);
+        return bytes.Length == count ? bytes : throw new EndOfStreamException($"the payload ends {count - bytes.Length} bytes early.");
+    }
+
+    private static bool Slides(Onnx.LmuLayerSpec l) => l.MemoryIsFeedForward && l.Hidden is HiddenCell.None or HiddenCell.Dense;
 
     private void Validate(float value, ReadOnlySpan<float> covariates)
     {
