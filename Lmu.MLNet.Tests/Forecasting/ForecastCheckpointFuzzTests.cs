@@ -26,7 +26,9 @@ public sealed class ForecastCheckpointFuzzTests
     public void EveryOneByteChangeOfACheckpointFailsNamingTheFile()
     {
         var (engine, bytes) = SmallCheckpoint();
-        var path = Path.Combine(Path.GetTempPath(), $"lmu-fuzz-{Guid.NewGuid():N}.ckpt");
+        // A directory of its own: every load lists the checkpoint's directory for stale temp files.
+        var dir = Directory.CreateTempSubdirectory("lmu-fuzz-").FullName;
+        var path = Path.Combine(dir, "engine.ckpt");
         var total = Stopwatch.StartNew();
         var worst = TimeSpan.Zero;
         long worstAllocated = 0, failed = 0, identical = 0;
@@ -58,7 +60,7 @@ public sealed class ForecastCheckpointFuzzTests
         }
         finally
         {
-            File.Delete(path);
+            Directory.Delete(dir, recursive: true);
         }
 
         TestContext.WriteLine($"{bytes.Length} bytes, {failed + identical} variants: {failed} InvalidDataException, {identical} identical; " +
@@ -164,7 +166,9 @@ public sealed class ForecastCheckpointFuzzTests
         // fixed costs (exception objects, stack traces, file handles). 1 MiB is far above that and far below the 1.1 GB a
         // corrupt length once cost.
         Assert.IsLessThan(1L << 20, worstAllocated, $"largest allocation of one attempt on a {size}-byte input");
-        Assert.IsLessThan(TimeSpan.FromSeconds(20), total, "whole fuzz");
+        // 7,869 file attempts took 3 s on a quiet 2-core machine and 6-21 s with it shared at a load of 30; the bound
+        // catches a return to seconds per attempt (the format-1 reader spent 32 s on one variant) without flaking.
+        Assert.IsLessThan(TimeSpan.FromSeconds(60), total, "whole fuzz");
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

@@ -66,9 +66,32 @@ internal static class EngineCheckpointFile
     /// <exception cref="InvalidDataException">Not a checkpoint, another format, truncated, or corrupt; the message names the file.</exception>
     public static MemoryStream ReadPayload(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        byte[] header, payload;
+        using (var stream = File.OpenRead(path))
+        {
+            // The header first: a file that is not a checkpoint (or announces another size) is refused before its
+            // contents are read, whatever its length.
+            header = new byte[Math.Min(HeaderLength, stream.Length)];
+            stream.ReadExactly(header);
+            CheckHeader(path, header, stream.Length);
+            payload = new byte[stream.Length - HeaderLength];
+            stream.ReadExactly(payload);
+        }
+
         RemoveTempFiles(path, olderThan: File.GetLastWriteTimeUtc(path));
-        if (IsFormat1(bytes))
+        Span<byte> checksum = stackalloc byte[ChecksumLength];
+        SHA256.HashData(payload, checksum);
+        if (!checksum.SequenceEqual(header.AsSpan(HeaderLength - ChecksumLength)))
+        {
+            throw new InvalidDataException($"The checkpoint '{path}' is corrupt: the SHA-256 of its contents does not match the one it records.");
+        }
+
+        return new MemoryStream(payload, writable: false);
+    }
+
+    private static void CheckHeader(string path, byte[] header, long fileLength)
+    {
+        if (IsFormat1(header))
         {
             throw new InvalidDataException(
                 $"'{path}' is a format-1 engine checkpoint, written before checkpoints carried a checksum and a model fingerprint; this " +
@@ -76,33 +99,24 @@ internal static class EngineCheckpointFile
                 "again from transformer.CreateEngine() (feeding the observations since) and CheckPoint it with this version.");
         }
 
-        if (bytes.Length < HeaderLength || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        if (header.Length < HeaderLength || !header.AsSpan(0, Magic.Length).SequenceEqual(Magic))
         {
             throw new InvalidDataException($"'{path}' is not an LMU forecast engine checkpoint.");
         }
 
-        var version = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(Magic.Length));
+        var version = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(Magic.Length));
         if (version != FormatVersion)
         {
             throw new InvalidDataException($"'{path}' has checkpoint format {version}; this version reads format {FormatVersion}.");
         }
 
-        var announced = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(Magic.Length + sizeof(int)));
-        var held = bytes.Length - HeaderLength;
-        if (announced != held)
+        var announced = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(Magic.Length + sizeof(int)));
+        var held = fileLength - HeaderLength;
+        if (announced != held || held > Array.MaxLength)
         {
             throw new InvalidDataException(
                 $"The checkpoint '{path}' is truncated or has trailing bytes: its header announces {announced} bytes of payload and it holds {held}.");
         }
-
-        Span<byte> checksum = stackalloc byte[ChecksumLength];
-        SHA256.HashData(bytes.AsSpan(HeaderLength), checksum);
-        if (!checksum.SequenceEqual(bytes.AsSpan(HeaderLength - ChecksumLength, ChecksumLength)))
-        {
-            throw new InvalidDataException($"The checkpoint '{path}' is corrupt: the SHA-256 of its contents does not match the one it records.");
-        }
-
-        return new MemoryStream(bytes, HeaderLength, held, writable: false);
     }
 
     private static bool IsFormat1(byte[] bytes) =>
