@@ -59,6 +59,7 @@ internal static class ForecastStreaming
         }
 
         Console.WriteLine($"resumed at observation {resumedAt}, now at {engine.ObservationCount}{(checkpointPath is null ? string.Empty : $"; checkpoint {checkpointPath}")}");
+        Console.WriteLine($"model fingerprint: {engine.ModelFingerprint}");
         Console.WriteLine($"libtorch loaded: {(CsvScoring.TorchNativeLoaded() ? "yes" : "no")}");
         return 0;
     }

@@ -113,6 +113,7 @@ public sealed class ForecastCrossProcessTests
         var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
         Assert.AreEqual(0, code, stdout);
         StringAssert.Contains(stdout, "libtorch loaded: no");
+        StringAssert.Contains(stdout, $"model fingerprint: {model.Fingerprint}");
         var lines = File.ReadAllLines(output);
         Assert.HasCount(Total - split, lines);
         for (var i = 0; i < lines.Length; i++)

@@ -100,6 +100,22 @@ public sealed class ForecastEngineTests
     }
 
     [TestMethod]
+    public void PerWindowScaleIsTheStdFlooredAtOneThousandthOfTheLevel()
+    {
+        // Documented: b = max(std, 1e-3 max(|mean|, 1)), std over the window (divisor T). Values chosen so each branch
+        // decides: a flat window at 250 (floor 0.25), a flat window at 0.2 (floor 1e-3), a window whose std (0.5) is
+        // above its floor (0.1), and one whose std (0.05) is below it (floor 0.1). Exact in float64 to ~1e-15.
+        double[][] windows = [[250, 250, 250, 250], [0.2, 0.2, 0.2, 0.2], [99.5, 100.5, 99.5, 100.5], [99.95, 100.05, 99.95, 100.05]];
+        double[] expected = [0.25, 1e-3, 0.5, 0.1];
+        for (var i = 0; i < windows.Length; i++)
+        {
+            var (a, b) = LmuForecastModel.TargetScaling(LmuForecastScaling.PerWindow, 0, 1, windows[i]);
+            Assert.AreEqual(windows[i].Average(), a, 1e-12, $"window {i}: location");
+            Assert.AreEqual(expected[i], b, 1e-12, $"window {i}: scale");
+        }
+    }
+
+    [TestMethod]
     public void CheckPointResumesWithIdenticalForecasts()
     {
         foreach (var cell in new[] { HiddenCell.Dense, HiddenCell.Lstm })

@@ -56,6 +56,39 @@ public sealed class LmuForecasterTests
     }
 
     [TestMethod]
+    public void BoundsSitAtTheLevelsQuantilesOfTheHeldOutResiduals()
+    {
+        // The bounds are the (1 - level) / 2 and (1 + level) / 2 empirical quantiles, per horizon step, of the residuals on
+        // the held-out last ValidationFraction of the training series' windows. Recompute those windows and residuals
+        // here (scored forecast vs the values that followed) and count how many fall below the lower bound and above the
+        // upper one. A linear-interpolation quantile at p of n values lies between order statistics lo = floor(p (n - 1))
+        // and lo + 1, so exactly lo or lo + 1 residuals fall below it (and n - lo - 2 or n - lo - 1 above the upper one);
+        // one more either way allows for a residual within float32 rounding (torch at fit, ONNX here) of the bound.
+        var (model, values, covs) = Trained.Value;
+        var options = Options();
+        var ml = new MLContext(1);
+        var scored = model.Transform(Windows(ml, values[..300], covs.Select(c => c[..300]).ToArray()));
+        var labels = scored.GetColumn<float[]>("Label").ToArray();
+        var forecasts = scored.GetColumn<float[]>("Forecast").ToArray();
+        var lower = scored.GetColumn<float[]>("Lower").ToArray();
+        var upper = scored.GetColumn<float[]>("Upper").ToArray();
+        var n = (int)Math.Floor(labels.Length * options.ValidationFraction);
+        var held = Enumerable.Range(labels.Length - n, n).ToArray();
+        var level = options.ConfidenceLevel;
+        for (var h = 0; h < Horizon; h++)
+        {
+            // Sanity of the recomputed set: the residual behind each bound is the scored forecast's.
+            Assert.IsTrue(held.All(i => lower[i][h] <= forecasts[i][h] && forecasts[i][h] <= upper[i][h]), $"h {h}: bounds around the forecast");
+            var below = held.Count(i => labels[i][h] < lower[i][h]);
+            var above = held.Count(i => labels[i][h] > upper[i][h]);
+            var lo = (int)Math.Floor((1 - level) / 2 * (n - 1));
+            var hi = (int)Math.Floor((1 + level) / 2 * (n - 1));
+            Assert.IsTrue(below >= lo - 1 && below <= lo + 2, $"h {h}: {below} of {n} held-out values below the lower bound; the (1 - level) / 2 quantile leaves {lo} or {lo + 1}");
+            Assert.IsTrue(above >= n - hi - 3 && above <= n - hi, $"h {h}: {above} of {n} held-out values above the upper bound; the (1 + level) / 2 quantile leaves {n - hi - 2} or {n - hi - 1}");
+        }
+    }
+
+    [TestMethod]
     public void SavedModelReloadsWithIdenticalForecastsAndTheEngineMatches()
     {
         var (model, values, covs) = Trained.Value;

@@ -54,6 +54,51 @@ public sealed class M4Naive2Tests
     }
 
     [TestMethod]
+    public void TheSeasonalityTestUsesTheOneSided90PercentNormalQuantile()
+    {
+        // M4's test: seasonal when |r_m| > 1.645 sqrt((1 + 2 sum_{k<m} r_k^2) / n). The statistic is recomputed here
+        // (R's acf: lag-k autocovariance over n terms, divided by the lag-0 one) for noisy cycles of growing amplitude;
+        // a series whose statistic is clearly above 1.645 (in (1.70, 1.90)) must count as seasonal and one clearly
+        // below (in (1.40, 1.60)) must not. The bands keep off 1.645 by far more than float64 rounding, and exclude
+        // 1.96 (the two-sided 95% value) and 1.28 (one-sided 80%), so a wrong quantile fails one of them.
+        const int m = 4, n = 60;
+        double? above = null, below = null;
+        for (var step = 0; step < 400 && (above is null || below is null); step++)
+        {
+            var x = NoisyCycle(n, m, amplitude: step * 0.005);
+            var z = SeasonalityStatistic(x, m);
+            if (z is > 1.70 and < 1.90 && above is null)
+            {
+                above = z;
+                Assert.IsTrue(M4Naive2.IsSeasonal(x, m), $"statistic {z:F3} > 1.645 must be seasonal");
+            }
+
+            if (z is > 1.40 and < 1.60 && below is null)
+            {
+                below = z;
+                Assert.IsFalse(M4Naive2.IsSeasonal(x, m), $"statistic {z:F3} < 1.645 must not be seasonal");
+            }
+        }
+
+        Assert.IsNotNull(above, "no series with a statistic in (1.70, 1.90) was generated");
+        Assert.IsNotNull(below, "no series with a statistic in (1.40, 1.60) was generated");
+    }
+
+    private static double[] NoisyCycle(int n, int m, double amplitude)
+    {
+        var rng = new Random(21);
+        return Enumerable.Range(0, n).Select(t => 10 + amplitude * Math.Sin(2 * Math.PI * t / m + 0.3) + (rng.NextDouble() - 0.5)).ToArray();
+    }
+
+    private static double SeasonalityStatistic(double[] x, int m)
+    {
+        var mean = x.Average();
+        double R(int k) => Enumerable.Range(0, x.Length - k).Sum(t => (x[t] - mean) * (x[t + k] - mean)) / x.Sum(v => (v - mean) * (v - mean));
+        var variance = 1 + 2 * Enumerable.Range(1, m - 1).Sum(k => R(k) * R(k));
+        return Math.Abs(R(m)) / Math.Sqrt(variance / x.Length);
+    }
+
+    [TestMethod]
     public void Naive2OnM4HourlyReproducesThePublishedScores()
     {
         var train = SharedForecastData.ReadM4(SharedForecastData.Require(Path.Combine("m4_hourly", "Hourly-train.csv")));

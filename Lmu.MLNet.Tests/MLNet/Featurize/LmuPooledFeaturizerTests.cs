@@ -86,6 +86,118 @@ public sealed class LmuPooledFeaturizerTests
     }
 
     [TestMethod]
+    public void EachBiasIsMinusAQuantileBetween25And75PercentOfItsRowsProjection()
+    {
+        // Recomputed here, not read from the kernel set's evaluation or constants: each window's memory over its bias row
+        // (m_t = Ad m_{t-1} + Bd u_t with that window's discretised system), each projection z_t = w . m_t, and the
+        // position of -bias among the z_t. A linear-interpolation quantile at q of n values lies between order
+        // statistics floor(q (n - 1)) and the next, so for q in [0.25, 0.75]: #(z < -b) <= floor(0.75 (n - 1)) + 1 and
+        // #(z <= -b) >= floor(0.25 (n - 1)) + 1. Both counts allow 1e-9 relative for the order of float64 sums. And the
+        // q are drawn uniformly over that interval: of 80 biases, some fall in each outer tenth (each misses with
+        // probability 0.8^80 < 1e-7), so neither a narrowed nor a constant quantile passes.
+        const int steps = 40;
+        var rng = new Random(5);
+        var rows = Enumerable.Range(0, 15).Select(_ => new SeqRow
+        {
+            Features = Enumerable.Range(0, steps).Select(_ => (float)Math.Exp(3 * rng.NextDouble())).ToArray(), Length = steps,
+        }).ToList();
+        var ml = new MLContext(seed: 1);
+        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Windows = 8, ProjectionsPerWindow = 10, Normalization = LmuFeatureNormalization.None, Seed = 4,
+        }).Fit(FeaturizerData.Load(ml, rows, steps));
+        var k = model.Kernels;
+        var indices = LmuPooledKernelSet.BiasRowIndices(4, k.Windows, rows.Count);
+        var positions = new List<double>();
+        for (var g = 0; g < k.Windows; g++)
+        {
+            var (ad, bd) = (k.Systems[g].Ad, k.Systems[g].Bd);
+            var q = bd.Length;
+            var memory = new double[steps, q];
+            var state = new double[q];
+            for (var t = 0; t < steps; t++)
+            {
+                var next = new double[q];
+                for (var i = 0; i < q; i++)
+                {
+                    next[i] = bd[i] * rows[indices[g]].Features[t];
+                    for (var j = 0; j < q; j++)
+                    {
+                        next[i] += ad[i, j] * state[j];
+                    }
+
+                    memory[t, i] = next[i];
+                }
+
+                state = next;
+            }
+
+            for (var p = 0; p < k.Projections; p++)
+            {
+                var z = Enumerable.Range(0, steps).Select(t => Enumerable.Range(0, q).Sum(i => k.Weights[g, p, i] * memory[t, i])).ToArray();
+                var threshold = -k.Biases[g, p];
+                var eps = 1e-9 * z.Max(Math.Abs);
+                var below = z.Count(v => v < threshold - eps);
+                var atOrBelow = z.Count(v => v <= threshold + eps);
+                Assert.IsTrue(below <= Math.Floor(0.75 * (steps - 1)) + 1 && atOrBelow >= Math.Floor(0.25 * (steps - 1)) + 1,
+                    $"window {g}, projection {p}: -bias {threshold} has {below} of {steps} projections below it and {atOrBelow} at or below");
+                positions.Add((below + atOrBelow) / 2.0 / (steps - 1));
+            }
+        }
+
+        Assert.IsLessThan(0.35, positions.Min(), "some bias in the lowest tenth of [0.25, 0.75]");
+        Assert.IsGreaterThan(0.65, positions.Max(), "some bias in the highest tenth of [0.25, 0.75]");
+    }
+
+    [TestMethod]
+    public void ProjectionDirectionsAreStandardNormalInTheOrthonormalLegendreBasis()
+    {
+        // Coefficient i of the memory carries a factor sqrt(2i + 1)^2 = 2i + 1 over the orthonormal one, so a direction
+        // that is standard normal in the orthonormal basis has w_i sqrt(2i + 1) ~ N(0, 1) for i >= 1 (and w_0 = 0). With
+        // 60 x 40 = 2400 draws per coefficient the sample variance has a standard error sqrt(2 / 2400) = 0.029; the
+        // 0.15 tolerance is 5 of them, while a missing or doubled factor moves the variance to 2i + 1 >= 3 or 1/(2i+1) <= 1/3.
+        const int order = 6, windows = 60, projections = 40;
+        var set = LmuPooledKernelSet.Sample(
+            20, 1, order, windows, projections, 4, 20, LmuDiscretizer.Zoh, LmuFeatureNormalization.None, seed: 9, _ => (new float[20], 20));
+        for (var i = 0; i < order; i++)
+        {
+            var scaled = new List<double>();
+            for (var g = 0; g < windows; g++)
+            {
+                for (var k = 0; k < projections; k++)
+                {
+                    scaled.Add(set.Weights[g, k, i] * Math.Sqrt((2 * i) + 1));
+                }
+            }
+
+            var variance = scaled.Sum(v => v * v) / scaled.Count;
+            Assert.AreEqual(i == 0 ? 0 : 1, variance, i == 0 ? 0 : 0.15, $"coefficient {i}: variance of w_i sqrt(2i+1)");
+        }
+    }
+
+    [TestMethod]
+    public void ZScoreRowsGiveTheSameFeaturesAtAnyScaleAboveTheDocumentedFloor()
+    {
+        // A z-scored row does not depend on the row's scale, and only a standard deviation below 1e-8 (documented) is
+        // left unscaled. So rows scaled by 1e-5 (deviations ~1e-5, three decades above the floor) must score as the
+        // originals' reference features, within the class tolerances (float32 represents x 1e-5 to the same relative
+        // precision). A floor anywhere above ~1e-5 would leave them only centred and change every proportion.
+        const int steps = 30;
+        var rows = FeaturizerData.Random(10, steps, 1, seed: 13, scale: 2, offset: 1);
+        var tiny = rows.Select(r => new SeqRow { Features = r.Features.Select(v => v * 1e-5f).ToArray(), Length = r.Length }).ToList();
+        var ml = new MLContext(seed: 1);
+        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Windows = 6, ProjectionsPerWindow = 7, Order = 5, Normalization = LmuFeatureNormalization.ZScorePerRow, Seed = 3,
+        }).Fit(FeaturizerData.Load(ml, rows, steps));
+        var scored = model.Transform(FeaturizerData.Load(ml, tiny, steps)).GetColumn<float[]>("P").ToArray();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            AssertMatches(model.Kernels.Features(rows[r].Features, steps), scored[r], steps, $"row {r} x 1e-5");
+        }
+    }
+
+    [TestMethod]
     public void TheRecurrenceEqualsTheConvolutionWithTheImpulseResponse()
     {
         // The reference's own check: States (step by step) against sum_tau H[tau] u[t - tau] (ImpulseResponse), float64.

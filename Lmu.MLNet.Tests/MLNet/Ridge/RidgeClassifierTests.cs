@@ -53,6 +53,18 @@ public sealed class RidgeClassifierTests
     }
 
     [TestMethod]
+    public void DefaultPenaltiesAreTenLogSpacedFromAThousandthToAThousand()
+    {
+        // Documented (and Dempster et al.'s ROCKET grid): 10 values log-spaced from 1e-3 to 1e3, i.e. 10^(-3 + 2k/3).
+        var alphas = new RidgeClassifierOptions().Alphas;
+        Assert.HasCount(10, alphas);
+        for (var k = 0; k < 10; k++)
+        {
+            Assert.AreEqual(Math.Pow(10, -3 + (2.0 * k / 3)), alphas[k], 1e-12 * alphas[k], $"alpha {k}");
+        }
+    }
+
+    [TestMethod]
     public void PooledMemoriesWithRidgeFindAPatternWhereverItOccurs()
     {
         // Class "up" holds a short rising ramp, class "down" a falling one, at a random position in noise: a feature must

@@ -29,7 +29,7 @@ internal static class BinaryArrays
 
     public static double[]? ReadDoubles(BinaryReader r)
     {
-        var n = Length(r);
+        var n = Length(r, sizeof(double));
         if (n < 0)
         {
             return null;
@@ -46,7 +46,7 @@ internal static class BinaryArrays
 
     public static float[]? ReadFloats(BinaryReader r)
     {
-        var n = Length(r);
+        var n = Length(r, sizeof(float));
         if (n < 0)
         {
             return null;
@@ -61,12 +61,28 @@ internal static class BinaryArrays
         return a;
     }
 
-    // A corrupt length would otherwise allocate gigabytes before failing.
-    private static int Length(BinaryReader r)
+    /// <summary>
+    /// A count of items that each take at least <paramref name="bytesPerItem"/> bytes of what is left of the stream;
+    /// a corrupt count would otherwise allocate (or loop over) gigabytes before failing.
+    /// </summary>
+    public static int Count(BinaryReader r, int bytesPerItem)
     {
         var n = r.ReadInt32();
         var left = r.BaseStream.CanSeek ? r.BaseStream.Length - r.BaseStream.Position : long.MaxValue;
-        if (n < -1 || n > left / 4)
+        if (n < 0 || n > left / bytesPerItem)
+        {
+            throw new InvalidDataException($"The checkpoint is truncated or corrupt: a count of {n} at byte {r.BaseStream.Position - 4} where {left} bytes are left.");
+        }
+
+        return n;
+    }
+
+    // -1 marks a null array; any other length must fit in what is left of the stream.
+    private static int Length(BinaryReader r, int elementSize)
+    {
+        var n = r.ReadInt32();
+        var left = r.BaseStream.CanSeek ? r.BaseStream.Length - r.BaseStream.Position : long.MaxValue;
+        if (n < -1 || n > left / elementSize)
         {
             throw new InvalidDataException($"The checkpoint is truncated or corrupt: an array length of {n} at byte {r.BaseStream.Position - 4}.");
         }

@@ -5,7 +5,7 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// <summary>
 /// Streaming forecaster (the counterpart of ML.NET's TimeSeriesPredictionEngine): feed observations one at a time
 /// and get the next-horizon forecast after each, without re-reading history; <see cref="CheckPoint"/> saves the
-/// model and the state to a file that <see cref="Load"/> resumes, in any process, with identical forecasts.
+/// model and the state to a file that <see cref="Load(string)"/> resumes, in any process, with identical forecasts.
 /// Managed float64 arithmetic, no libtorch and no ONNX Runtime. Not thread-safe (one engine per stream).
 /// Built from a fitted forecaster with <see cref="LmuForecastTransformer.CreateEngine"/>; a saved model zip cannot
 /// rebuild it, so save the engine's own checkpoint (a fresh engine's checkpoint is the start of a stream).
@@ -20,11 +20,8 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// hidden/memory-to-memory encoders have no such identity, so the engine re-runs the window (O(T) cell steps per
 /// observation). Window statistics for per-window scaling cost O(T) per step.
 /// </remarks>
-public sealed class LmuForecastEngine
+public sealed partial class LmuForecastEngine
 {
-    private const string Magic = "LMU-FORECAST-ENGINE";
-    private const int FormatVersion = 1;
-
     private readonly LmuForecastModel _model;
     private readonly int _t;
     private readonly int _c;
@@ -46,7 +43,7 @@ public sealed class LmuForecastEngine
         _c = model.Channels;
         var l = model.Network.Layer;
         _q = l.Order;
-        _sliding = l.MemoryIsFeedForward && l.Hidden is HiddenCell.None or HiddenCell.Dense;
+        _sliding = Slides(l);
         _raw = new double[_t * _c];
         _fullRing = _sliding ? new double[_t * _c * _q] : [];
         _full = _sliding ? new double[_c * _q] : [];
@@ -69,6 +66,13 @@ public sealed class LmuForecastEngine
 
     /// <summary>Whether forecasts are available (at least <see cref="WindowSize"/> observations fed).</summary>
     public bool IsReady => _count >= _t;
+
+    /// <summary>
+    /// SHA-256 (64 lowercase hex digits) of the engine's model: weights, sizes, scaling, bound offsets and column names.
+    /// Stored in every checkpoint; <see cref="Load(string, string?)"/> and <see cref="LmuForecastTransformer.ResumeEngine"/>
+    /// refuse a checkpoint whose model has another one, and a host (a service, a grain) can compare it with the model it serves.
+    /// </summary>
+    public string ModelFingerprint => _model.Fingerprint;
 
     /// <summary>True when the state is slid in O(q^2) per step; false when each step re-runs the window.</summary>
     public bool SlidesState => _sliding;
@@ -103,82 +107,7 @@ public sealed class LmuForecastEngine
         return _last;
     }
 
-    /// <summary>Saves the model and the current state; <see cref="Load"/> resumes from it with identical forecasts.</summary>
-    public void CheckPoint(string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        // Write beside the target and move into place, so a failure never leaves a half-written checkpoint.
-        var temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            using (var w = new BinaryWriter(File.Create(temp)))
-            {
-                w.Write(Magic);
-                w.Write(FormatVersion);
-                _model.Write(w);
-                w.Write(_count);
-                BinaryArrays.Write(w, _raw);
-                BinaryArrays.Write(w, _fullRing);
-                BinaryArrays.Write(w, _full);
-                BinaryArrays.Write(w, _window);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
-
-    /// <summary>Resumes an engine from a <see cref="CheckPoint"/> file.</summary>
-    /// <exception cref="InvalidDataException">The file is not an engine checkpoint, or is truncated or corrupt.</exception>
-    public static LmuForecastEngine Load(string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        try
-        {
-            using var r = new BinaryReader(File.OpenRead(path));
-            if (r.ReadString() != Magic)
-            {
-                throw new InvalidDataException($"'{path}' is not an LMU forecast engine checkpoint.");
-            }
-
-            var version = r.ReadInt32();
-            if (version != FormatVersion)
-            {
-                throw new InvalidDataException($"'{path}' has checkpoint format {version}; this version reads format {FormatVersion}.");
-            }
-
-            var engine = new LmuForecastEngine(LmuForecastModel.Read(r)) { _count = r.ReadInt64() };
-            Restore(r, engine._raw, path);
-            Restore(r, engine._fullRing, path);
-            Restore(r, engine._full, path);
-            Restore(r, engine._window, path);
-            if (r.BaseStream.Position != r.BaseStream.Length)
-            {
-                throw new InvalidDataException($"'{path}' has {r.BaseStream.Length - r.BaseStream.Position} unexpected trailing bytes.");
-            }
-
-            engine._last = engine.IsReady ? engine.Predict() : null;
-            return engine;
-        }
-        catch (EndOfStreamException e)
-        {
-            throw new InvalidDataException($"The checkpoint '{path}' is truncated.", e);
-        }
-    }
-
-    private static void Restore(BinaryReader r, double[] into, string path)
-    {
-        var values = BinaryArrays.ReadDoubles(r) ?? [];
-        if (values.Length != into.Length)
-        {
-            throw new InvalidDataException($"The checkpoint '{path}' holds a state of {values.Length} values where {into.Length} were expected.");
-        }
-
-        values.CopyTo(into, 0);
-    }
+    private static bool Slides(Onnx.LmuLayerSpec l) => l.MemoryIsFeedForward && l.Hidden is HiddenCell.None or HiddenCell.Dense;
 
     private void Validate(float value, ReadOnlySpan<float> covariates)
     {

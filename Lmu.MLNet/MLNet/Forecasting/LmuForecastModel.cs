@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Onnx;
 
@@ -19,6 +20,8 @@ internal sealed class LmuForecastModel
 {
     /// <summary>Relative floor of the per-window scale: b = max(std, ScaleFloor * max(|mean|, 1)).</summary>
     public const double ScaleFloor = 1e-3;
+
+    private string? _fingerprint;
 
     public required LmuNetworkSpec Network { get; init; }
 
@@ -55,6 +58,25 @@ internal sealed class LmuForecastModel
     public int Channels => 1 + CovariateColumns.Count;
 
     public bool HasBounds => LowerOffsets is not null && UpperOffsets is not null;
+
+    /// <summary>
+    /// SHA-256 (lowercase hex) of the model as <see cref="Write"/> serialises it: every weight, size, scaling value,
+    /// bound offset and column name, so two models share it only when they forecast identically. Computed once; the
+    /// model is never changed after it is built.
+    /// </summary>
+    public string Fingerprint => _fingerprint ??= Convert.ToHexStringLower(SHA256.HashData(ToBytes()));
+
+    /// <summary>The model as <see cref="Write"/> writes it.</summary>
+    public byte[] ToBytes()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream))
+        {
+            Write(w);
+        }
+
+        return stream.ToArray();
+    }
 
     /// <summary>The target's (a, b) for a window of raw target values (oldest first).</summary>
     public (double Location, double Scale) TargetScaling(ReadOnlySpan<double> window) => TargetScaling(Scaling, Location[0], Scale[0], window);
@@ -117,7 +139,7 @@ internal sealed class LmuForecastModel
         var window = r.ReadInt32();
         var horizon = r.ReadInt32();
         var windowColumn = r.ReadString();
-        var covariates = new string[r.ReadInt32()];
+        var covariates = new string[BinaryArrays.Count(r, 1)];
         for (var i = 0; i < covariates.Length; i++)
         {
             covariates[i] = r.ReadString();
@@ -190,7 +212,7 @@ internal sealed class LmuForecastModel
             HiddenInput = ReadDense(r),
             HiddenRecurrent = ReadDense(r),
         };
-        var head = new DenseSpec[r.ReadInt32()];
+        var head = new DenseSpec[BinaryArrays.Count(r, 1)];
         for (var i = 0; i < head.Length; i++)
         {
             head[i] = ReadDense(r)!;

@@ -13,7 +13,7 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// <remarks>
 /// The zip holds only ML.NET's own transformers, from which the engine cannot be rebuilt: to stream in another process,
 /// write the engine beside the zip with <c>CreateEngine().CheckPoint(path)</c> and resume it with
-/// <see cref="LmuForecastEngine.Load"/>.
+/// <see cref="ResumeEngine"/> (this model only) or <see cref="LmuForecastEngine.Load(string)"/> (the checkpoint's own model).
 /// </remarks>
 public sealed class LmuForecastTransformer : OnnxCarriedTransformer
 {
@@ -59,6 +59,19 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
     /// file is what a serving process needs to stream (the model zip is not enough).
     /// </summary>
     public LmuForecastEngine CreateEngine() => new(_model);
+
+    /// <summary>
+    /// SHA-256 (64 lowercase hex digits) of the forecast model (weights, sizes, scaling, bound offsets, column names):
+    /// the <see cref="LmuForecastEngine.ModelFingerprint"/> of this transformer's engines and of their checkpoints.
+    /// </summary>
+    public string ModelFingerprint => _model.Fingerprint;
+
+    /// <summary>Resumes a stream of this model from a <see cref="LmuForecastEngine.CheckPoint"/> file.</summary>
+    /// <exception cref="InvalidDataException">
+    /// The checkpoint was written by another model (its fingerprint differs from <see cref="ModelFingerprint"/>), or is
+    /// not a valid checkpoint; the message names the file.
+    /// </exception>
+    public LmuForecastEngine ResumeEngine(string path) => LmuForecastEngine.Load(path, ModelFingerprint);
 
     // A clear message naming the missing covariate or window column before ONNX Runtime's generic one.
     private protected override void CheckInputSchema(DataViewSchema schema)

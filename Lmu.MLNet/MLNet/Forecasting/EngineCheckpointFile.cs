@@ -1,0 +1,159 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Lmu.MLNet.MLNet.Forecasting;
+
+/// <summary>
+/// The container of an engine checkpoint (format 2): the magic "LMU-FORECAST-CKPT", the format version (int32), the
+/// payload length (int64), the SHA-256 of the payload (32 bytes), then the payload. The checksum is checked before a
+/// byte of the payload is parsed, so a damaged file fails in one pass over its bytes, whatever the damage.
+/// </summary>
+/// <remarks>
+/// Writes go to a temp file beside the target (<c>target.tmp-{guid}</c>), flushed to disk, then moved over the target,
+/// so a killed write leaves the previous checkpoint intact. The temp files a killed write leaves are removed by the
+/// next write of the same target (those last written before that write started) or the next load (those last written
+/// before the checkpoint itself, i.e. writes that never completed). Two writers of one target at once are not supported.
+/// </remarks>
+internal static class EngineCheckpointFile
+{
+    /// <summary>The format this version writes and the only one it reads.</summary>
+    public const int FormatVersion = 2;
+
+    // Format 1 began with this string as a BinaryWriter string (a length byte of 19, then ASCII), without a checksum.
+    private const string Format1Magic = "LMU-FORECAST-ENGINE";
+    private const string TempMarker = ".tmp-";
+    private const int GuidHexLength = 32;
+    private const int ChecksumLength = 32;
+
+    private static ReadOnlySpan<byte> Magic => "LMU-FORECAST-CKPT"u8;
+
+    private static int HeaderLength => Magic.Length + sizeof(int) + sizeof(long) + ChecksumLength;
+
+    /// <summary>Writes <paramref name="payload"/> atomically to <paramref name="path"/>, then removes stale temp files.</summary>
+    public static void Write(string path, byte[] payload)
+    {
+        var started = DateTime.UtcNow;
+        var temp = path + TempMarker + Guid.NewGuid().ToString("N");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                Span<byte> header = stackalloc byte[HeaderLength];
+                Magic.CopyTo(header);
+                BinaryPrimitives.WriteInt32LittleEndian(header[Magic.Length..], FormatVersion);
+                BinaryPrimitives.WriteInt64LittleEndian(header[(Magic.Length + sizeof(int))..], payload.Length);
+                SHA256.HashData(payload, header[(HeaderLength - ChecksumLength)..]);
+                stream.Write(header);
+                stream.Write(payload);
+                // On disk before the move: otherwise a power cut after the rename could leave an empty target.
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+
+        RemoveTempFiles(path, olderThan: started);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="path"/>, checks its header and checksum, and returns its payload.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a checkpoint, another format, truncated, or corrupt; the message names the file.</exception>
+    public static MemoryStream ReadPayload(string path)
+    {
+        byte[] header, payload;
+        using (var stream = File.OpenRead(path))
+        {
+            // The header first: a file that is not a checkpoint (or announces another size) is refused before its
+            // contents are read, whatever its length.
+            header = new byte[Math.Min(HeaderLength, stream.Length)];
+            stream.ReadExactly(header);
+            CheckHeader(path, header, stream.Length);
+            payload = new byte[stream.Length - HeaderLength];
+            stream.ReadExactly(payload);
+        }
+
+        RemoveTempFiles(path, olderThan: File.GetLastWriteTimeUtc(path));
+        Span<byte> checksum = stackalloc byte[ChecksumLength];
+        SHA256.HashData(payload, checksum);
+        if (!checksum.SequenceEqual(header.AsSpan(HeaderLength - ChecksumLength)))
+        {
+            throw new InvalidDataException($"The checkpoint '{path}' is corrupt: the SHA-256 of its contents does not match the one it records.");
+        }
+
+        return new MemoryStream(payload, writable: false);
+    }
+
+    private static void CheckHeader(string path, byte[] header, long fileLength)
+    {
+        if (IsFormat1(header))
+        {
+            throw new InvalidDataException(
+                $"'{path}' is a format-1 engine checkpoint, written before checkpoints carried a checksum and a model fingerprint; this " +
+                $"version reads format {FormatVersion} only, and does not resume a state it cannot verify. Re-save it: start the stream " +
+                "again from transformer.CreateEngine() (feeding the observations since) and CheckPoint it with this version.");
+        }
+
+        if (header.Length < HeaderLength || !header.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        {
+            throw new InvalidDataException($"'{path}' is not an LMU forecast engine checkpoint.");
+        }
+
+        var version = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(Magic.Length));
+        if (version != FormatVersion)
+        {
+            throw new InvalidDataException($"'{path}' has checkpoint format {version}; this version reads format {FormatVersion}.");
+        }
+
+        var announced = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(Magic.Length + sizeof(int)));
+        var held = fileLength - HeaderLength;
+        if (announced != held || held > Array.MaxLength)
+        {
+            throw new InvalidDataException(
+                $"The checkpoint '{path}' is truncated or has trailing bytes: its header announces {announced} bytes of payload and it holds {held}.");
+        }
+    }
+
+    private static bool IsFormat1(byte[] bytes) =>
+        bytes.Length > Format1Magic.Length && bytes[0] == Format1Magic.Length
+        && bytes.AsSpan(1, Format1Magic.Length).SequenceEqual(Encoding.ASCII.GetBytes(Format1Magic));
+
+    // Only names this class makes (target + ".tmp-" + 32 hex digits), so no file of the user's is ever removed.
+    private static void RemoveTempFiles(string path, DateTime olderThan)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full);
+        var prefix = Path.GetFileName(full) + TempMarker;
+        if (directory is null || !Directory.Exists(directory))
+        {
+            return;
+        }
+
+        foreach (var file in Directory.EnumerateFiles(directory, prefix + "*"))
+        {
+            var suffix = Path.GetFileName(file.AsSpan())[prefix.Length..];
+            if (suffix.Length != GuidHexLength || suffix.ContainsAnyExcept("0123456789abcdef") || File.GetLastWriteTimeUtc(file) >= olderThan)
+            {
+                continue;
+            }
+
+            try
+            {
+                File.Delete(file);
+            }
+            catch (IOException)
+            {
+                // Best effort: a temp file that cannot go now is tried again at the next write or load.
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Same: never fail a checkpoint over another run's leftovers.
+            }
+        }
+    }
+}

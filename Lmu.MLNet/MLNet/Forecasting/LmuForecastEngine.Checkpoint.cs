@@ -1,0 +1,142 @@
+namespace Lmu.MLNet.MLNet.Forecasting;
+
+// The engine's checkpoint: the model fingerprint, the model and the state, inside EngineCheckpointFile's checked container.
+public sealed partial class LmuForecastEngine
+{
+    /// <summary>
+    /// Saves the model and the current state; <see cref="Load(string)"/> resumes from it with identical forecasts.
+    /// The file (format 2) carries a SHA-256 checksum and the <see cref="ModelFingerprint"/>; it is written beside
+    /// <paramref name="path"/> and moved over it, so a killed write leaves the previous checkpoint intact, and the temp
+    /// files of earlier killed writes of the same path are removed.
+    /// </summary>
+    public void CheckPoint(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using var payload = new MemoryStream();
+        using (var w = new BinaryWriter(payload))
+        {
+            var model = _model.ToBytes();
+            w.Write(Convert.FromHexString(_model.Fingerprint));
+            w.Write(model.Length);
+            w.Write(model);
+            w.Write(_count);
+            BinaryArrays.Write(w, _raw);
+            BinaryArrays.Write(w, _fullRing);
+            BinaryArrays.Write(w, _full);
+            BinaryArrays.Write(w, _window);
+        }
+
+        EngineCheckpointFile.Write(path, payload.ToArray());
+    }
+
+    /// <summary>Resumes an engine, with its own model, from a <see cref="CheckPoint"/> file.</summary>
+    /// <exception cref="InvalidDataException">
+    /// The file is not an engine checkpoint, has another format (format 1 is refused: re-save it), or is truncated or
+    /// corrupt (its checksum is checked before anything is parsed); the message names the file.
+    /// </exception>
+    public static LmuForecastEngine Load(string path) => Load(path, expectedModelFingerprint: null);
+
+    /// <summary>
+    /// Resumes an engine from a <see cref="CheckPoint"/> file only if it was written by the model with
+    /// <paramref name="expectedModelFingerprint"/> (see <see cref="ModelFingerprint"/> and
+    /// <see cref="LmuForecastTransformer.ResumeEngine"/>); null accepts any model, as <see cref="Load(string)"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// As <see cref="Load(string)"/>, or the checkpoint holds another model; the message names the file and both fingerprints.
+    /// </exception>
+    public static LmuForecastEngine Load(string path, string? expectedModelFingerprint)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        LmuForecastEngine engine;
+        using (var payload = EngineCheckpointFile.ReadPayload(path))
+        {
+            try
+            {
+                engine = ReadPayload(payload);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or FormatException)
+            {
+                // Past the checksum only a file written wrongly (not damaged) gets here; still name the file.
+                throw new InvalidDataException($"The checkpoint '{path}' is inconsistent: {e.Message}", e);
+            }
+        }
+
+        if (expectedModelFingerprint is not null
+            && !string.Equals(expectedModelFingerprint.Trim(), engine.ModelFingerprint, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException(
+                $"'{path}' is a checkpoint of another model (fingerprint {engine.ModelFingerprint}); the model it should resume has " +
+                $"fingerprint {expectedModelFingerprint.Trim()}. A checkpoint resumes only the model that wrote it: start this model's " +
+                "stream with CreateEngine() instead.");
+        }
+
+        return engine;
+    }
+
+    /// <summary>
+    /// Parses a checkpoint payload (after the container's checksum): the model fingerprint, the model, then the state.
+    /// Every length is bounded by what is left of the payload and checked against the model before the engine
+    /// allocates or precomputes anything from the model's sizes.
+    /// </summary>
+    /// <exception cref="InvalidDataException">An inconsistency (without the file name).</exception>
+    /// <exception cref="IOException">The payload ends early (<see cref="EndOfStreamException"/>) or holds a bad string length.</exception>
+    /// <exception cref="FormatException">A string length is not a valid 7-bit encoded integer.</exception>
+    internal static LmuForecastEngine ReadPayload(Stream payload)
+    {
+        using var r = new BinaryReader(payload, System.Text.Encoding.UTF8, leaveOpen: true);
+        var fingerprint = Convert.ToHexStringLower(ReadExactly(r, 32));
+        var bytes = ReadExactly(r, BinaryArrays.Count(r, 1));
+        LmuForecastModel model;
+        using (var m = new BinaryReader(new MemoryStream(bytes, writable: false)))
+        {
+            model = LmuForecastModel.Read(m);
+            if (m.BaseStream.Position != m.BaseStream.Length)
+            {
+                throw new InvalidDataException($"the model has {m.BaseStream.Length - m.BaseStream.Position} trailing bytes.");
+            }
+        }
+
+        LmuForecastModelValidator.Validate(model);
+        // Re-serialised, the model must hash to the recorded fingerprint: the fingerprint then names this exact model.
+        if (model.Fingerprint != fingerprint)
+        {
+            throw new InvalidDataException($"the model does not match the fingerprint {fingerprint} recorded with it.");
+        }
+
+        var count = r.ReadInt64();
+        var raw = BinaryArrays.ReadDoubles(r);
+        var fullRing = BinaryArrays.ReadDoubles(r);
+        var full = BinaryArrays.ReadDoubles(r);
+        var window = BinaryArrays.ReadDoubles(r);
+        if (payload.Position != payload.Length)
+        {
+            throw new InvalidDataException($"{payload.Length - payload.Position} unexpected trailing bytes.");
+        }
+
+        long t = model.WindowSize, c = model.Channels, q = model.Network.Layer.Order, sliding = Slides(model.Network.Layer) ? 1 : 0;
+        if (count < 0 || raw?.Length != t * c || fullRing?.Length != sliding * t * c * q || full?.Length != sliding * c * q || window?.Length != sliding * c * q)
+        {
+            throw new InvalidDataException(
+                $"the state ({count} observations; {raw?.Length}, {fullRing?.Length}, {full?.Length}, {window?.Length} values) does not fit the model (window {t}, {c} channels, order {q}).");
+        }
+
+        if (!raw.All(double.IsFinite) || !fullRing.All(double.IsFinite) || !full.All(double.IsFinite) || !window.All(double.IsFinite))
+        {
+            throw new InvalidDataException("the state holds a value that is not finite, which no stream of finite observations produces.");
+        }
+
+        var engine = new LmuForecastEngine(model) { _count = count };
+        raw.CopyTo(engine._raw, 0);
+        fullRing.CopyTo(engine._fullRing, 0);
+        full.CopyTo(engine._full, 0);
+        window.CopyTo(engine._window, 0);
+        engine._last = engine.IsReady ? engine.Predict() : null;
+        return engine;
+    }
+
+    private static byte[] ReadExactly(BinaryReader r, int count)
+    {
+        var bytes = r.ReadBytes(count);
+        return bytes.Length == count ? bytes : throw new EndOfStreamException($"the payload ends {count - bytes.Length} bytes early.");
+    }
+}
