@@ -78,6 +78,39 @@ public sealed class OracleFileTests
     }
 
     [TestMethod]
+    public void TheCommittedOracleIsWhatItsGeneratorWrites()
+    {
+        // Ties the committed JSON to its script: a hand edit, or a script changed without regenerating, fails here.
+        // Numbers are compared to 1e-13 (relative above 1), not bit for bit, since another scipy may move the last bit
+        // of expm; anything else must be equal. Needs python3 with numpy and scipy (Debian: python3-numpy python3-scipy).
+        var script = Path.Combine(AppContext.BaseDirectory, "Oracle", "generate_oracle.py");
+        Assert.IsTrue(File.Exists(script), script);
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        var (probe, probeLog) = RunProcess(python, ["-c", "import numpy, scipy"]);
+        if (probe != 0)
+        {
+            Assert.Inconclusive($"{python} with numpy and scipy is needed to regenerate the oracle (exit {probe}): {probeLog.Trim()}");
+        }
+
+        var folder = Directory.CreateTempSubdirectory("lmu-oracle-gen-").FullName;
+        try
+        {
+            var output = Path.Combine(folder, "lmu_oracle.json");
+            var (code, log) = RunProcess(python, [script, "--output", output]);
+            Assert.AreEqual(0, code, log);
+            using var fresh = JsonDocument.Parse(File.ReadAllBytes(output));
+            var differences = new List<string>();
+            CompareJson(OracleFile.Load(OracleFile.Committed), fresh.RootElement, "$", differences);
+            Assert.IsEmpty(differences, "committed oracle differs from a fresh run of Oracle/generate_oracle.py (regenerate and commit it): "
+                + string.Join("; ", differences.Take(10)));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [TestMethod]
     [DataRow(OracleFile.Committed)]
     [DataRow(OracleFile.Shared)]
     public void ForwardCasesKeepTheOptionSetsTheTestsIndex(string source)
@@ -195,6 +228,89 @@ public sealed class OracleFileTests
         finally
         {
             Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static (int Code, string Log) RunProcess(string file, string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(info)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEnd();
+            if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+            {
+                process.Kill(entireProcessTree: true);
+                return (-1, "timed out after 2 minutes");
+            }
+
+            return (process.ExitCode, stdout + stderr.Result);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (-1, e.Message);
+        }
+    }
+
+    private static void CompareJson(JsonElement a, JsonElement b, string path, List<string> differences)
+    {
+        if (a.ValueKind != b.ValueKind)
+        {
+            differences.Add($"{path}: {a.ValueKind} vs {b.ValueKind}");
+            return;
+        }
+
+        switch (a.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = a.EnumerateObject().Select(p => p.Name).ToList();
+                var other = b.EnumerateObject().Select(p => p.Name).ToList();
+                if (!names.SequenceEqual(other))
+                {
+                    differences.Add($"{path}: keys [{string.Join(", ", names)}] vs [{string.Join(", ", other)}]");
+                    return;
+                }
+
+                foreach (var name in names)
+                {
+                    CompareJson(a.GetProperty(name), b.GetProperty(name), $"{path}.{name}", differences);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                if (a.GetArrayLength() != b.GetArrayLength())
+                {
+                    differences.Add($"{path}: length {a.GetArrayLength()} vs {b.GetArrayLength()}");
+                    return;
+                }
+
+                for (var i = 0; i < a.GetArrayLength(); i++)
+                {
+                    CompareJson(a[i], b[i], $"{path}[{i}]", differences);
+                }
+
+                break;
+            case JsonValueKind.Number:
+                double x = a.GetDouble(), y = b.GetDouble();
+                if (!(Math.Abs(x - y) <= 1e-13 * Math.Max(1, Math.Abs(x))))
+                {
+                    differences.Add($"{path}: {x:R} vs {y:R}");
+                }
+
+                break;
+            default:
+                if (a.GetRawText() != b.GetRawText())
+                {
+                    differences.Add($"{path}: {a.GetRawText()} vs {b.GetRawText()}");
+                }
+
+                break;
         }
     }
 

@@ -9,6 +9,8 @@ this script.
     /usr/bin/python3 Lmu.MLNet.Tests/Oracle/generate_oracle.py            # rewrite lmu_oracle.json (deterministic)
     /usr/bin/python3 Lmu.MLNet.Tests/Oracle/generate_oracle.py --check    # also recompute every case of the shared
                                                                           # oracle here and print the differences
+    /usr/bin/python3 Lmu.MLNet.Tests/Oracle/generate_oracle.py --output PATH   # write elsewhere (the C# test that
+                                                                               # regenerates and compares uses this)
 
 Needs numpy and scipy (Debian: apt-get install python3-numpy python3-scipy). Random weights come from numpy's legacy
 RandomState, whose streams are frozen, so the output does not change with the numpy version; ZOH goes through
@@ -272,10 +274,11 @@ def check_against(path):
 
 
 def main(argv):
+    output = argv[argv.index("--output") + 1] if "--output" in argv else OUTPUT
     text = to_json(build())
-    with open(OUTPUT, "w", encoding="utf-8", newline="\n") as f:
+    with open(output, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
-    print(f"wrote {os.path.relpath(OUTPUT)} ({len(text.encode())} bytes)")
+    print(f"wrote {output} ({len(text.encode())} bytes)")
     if "--check" in argv:
         shared = os.environ.get("LMU_SHARED_DIR") or os.path.join(HERE, "..", "..", "..", "shared")
         path = os.path.join(shared, "reference", "lmu_reference.json")

@@ -24,7 +24,8 @@ public sealed class LmuFeaturizerTests
     [DataRow(OracleFile.Shared, 3)]
     public void EqualsTheOracleMemoryAtEveryStep(string source, int index)
     {
-        // Both oracles (same tolerance: float32 sets it): cases 2 and 3 have no hidden/memory feedback, so their memory is the fixed memory of u_t = x_t e_x + b_u.
+        // Both oracles, one tolerance (float32 sets it, not the oracle): cases 2 and 3 have no hidden/memory feedback,
+        // so their memory is the fixed memory of u_t = x_t e_x + b_u.
         var c = OracleForwardCase.Read(OracleFile.Load(source), index, source);
         var l = c.Spec.Layer;
         var steps = c.Spec.SequenceLength;
