@@ -1,4 +1,5 @@
 using System.Globalization;
+using Lmu.MLNet.Tests.Infrastructure;
 
 namespace Lmu.MLNet.Tests.Forecasting;
 
@@ -8,16 +9,13 @@ internal static class SharedForecastData
     /// <summary>Full path of a file below shared/data/forecasting; the test becomes Inconclusive when it is absent.</summary>
     public static string Require(string relative)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        // SharedData's search, so LMU_SHARED_DIR applies here too.
+        if (SharedData.FindFile(Path.Combine("data", "forecasting", relative)) is { } found)
         {
-            var candidate = Path.Combine(dir.FullName, "shared", "data", "forecasting", relative);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
+            return found;
         }
 
-        Assert.Inconclusive($"shared/data/forecasting/{relative} not found above {AppContext.BaseDirectory}; the shared data folder must sit beside the repository.");
+        Assert.Inconclusive($"shared/data/forecasting/{relative} not found: {SharedData.Searched()}.");
         throw new InvalidOperationException();
     }
 

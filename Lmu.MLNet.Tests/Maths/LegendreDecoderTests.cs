@@ -8,6 +8,7 @@ namespace Lmu.MLNet.Tests.Maths;
 [TestClass]
 public sealed partial class LegendreDecoderTests
 {
+    // Both oracles (committed and shared) get the same bounds: each is float64 from the same equations.
     // Shifted Legendre values lie in [-1, 1] and the recurrence loses a few ulps per degree, so 1e-10 is loose.
     private const double CoefficientTolerance = 1e-10;
 
@@ -18,9 +19,11 @@ public sealed partial class LegendreDecoderTests
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
-    public void CoefficientsMatchOracle()
+    [DataRow(OracleFile.Committed)]
+    [DataRow(OracleFile.Shared)]
+    public void CoefficientsMatchOracle(string source)
     {
-        var cases = OracleFile.Load().GetProperty("decoders");
+        var cases = OracleFile.Load(source).GetProperty("decoders");
         var worst = 0.0;
         foreach (var c in cases.EnumerateArray())
         {
@@ -28,21 +31,23 @@ public sealed partial class LegendreDecoderTests
             var r = c.GetProperty("r").GetDouble();
             var err = Numeric.MaxAbsDiff(OracleFile.Vector(c.GetProperty("coefficients")), LegendreDecoder.Coefficients(order, r));
             worst = Math.Max(worst, err);
-            Assert.IsLessThanOrEqualTo(CoefficientTolerance, err, $"order {order}, r {r}");
+            Assert.IsLessThanOrEqualTo(CoefficientTolerance, err, $"{source}: order {order}, r {r}");
         }
 
-        TestContext.WriteLine($"max abs decoder-coefficient error vs oracle: {worst:E2}");
-        Assert.IsGreaterThanOrEqualTo(5, cases.GetArrayLength(), "the oracle should hold 5 decoder cases");
+        TestContext.WriteLine($"max abs decoder-coefficient error vs the {source} oracle: {worst:E2}");
+        Assert.IsGreaterThanOrEqualTo(5, cases.GetArrayLength(), $"the {source} oracle should hold at least 5 decoder cases");
     }
 
     [TestMethod]
-    public void DelayedSineIsRecoveredAsWellAsByTheOracle()
+    [DataRow(OracleFile.Committed)]
+    [DataRow(OracleFile.Shared)]
+    public void DelayedSineIsRecoveredAsWellAsByTheOracle(string source)
     {
-        // Each case's "signal" reads "u[t]=sin(2*pi*t/250), t=0..999" (parsed below, so a changed period or length is
+        // Each case's "signal" reads like "u[t]=sin(2*pi*t/250), t=0..999" (parsed below, so a changed period or length is
         // followed and an unknown signal fails loudly): drive the memory m_t = Ad m_{t-1} + Bd u_t
         // from m_{-1} = 0 (ZOH, the paper's discretisation), decode u(t - r*theta) and take the worst error for
         // t >= 400, after the start-up transient; the target sin(2*pi*(t - r*theta)/period) is u at t - r*theta.
-        var cases = OracleFile.Load().GetProperty("decoders");
+        var cases = OracleFile.Load(source).GetProperty("decoders");
         foreach (var c in cases.EnumerateArray())
         {
             var signal = c.GetProperty("signal").GetString() ?? string.Empty;
@@ -56,8 +61,8 @@ public sealed partial class LegendreDecoderTests
             var oracleError = c.GetProperty("max_abs_error_t>=400").GetDouble();
 
             var error = DecodeSineError(order, theta, r, period, steps, skip: 400);
-            TestContext.WriteLine($"order {order}, theta {theta}, r {r}: max error {error:E6} (oracle {oracleError:E6})");
-            Assert.IsLessThanOrEqualTo(oracleError + ExperimentMargin, error, $"r {r}");
+            TestContext.WriteLine($"{source}: order {order}, theta {theta}, r {r}: max error {error:E6} (oracle {oracleError:E6})");
+            Assert.IsLessThanOrEqualTo(oracleError + ExperimentMargin, error, $"{source}: order {order}, theta {theta}, r {r}");
         }
     }
 

@@ -10,30 +10,41 @@ namespace Lmu.MLNet.Tests.Modules;
 
 /// <summary>
 /// The TorchSharp layer against the oracle's whole forward passes (float64, given weights). Tolerance 1e-9: both
-/// sides are float64 and T = 12 steps of O(1) values, so only a few ulps of accumulated rounding separate them; a
-/// wrong index or transposed weight shows up at 1e-2.
+/// sides are float64 and T = 12 (shared) or 16 (committed) steps of O(1) values, so only a few ulps of accumulated rounding separate them; a
+/// wrong index or transposed weight shows up at 1e-2. Each case runs against both oracles (committed and shared, same
+/// tolerance: both are float64 from the same equations); they share the option sets per index, not the weights.
 /// </summary>
 [TestClass]
 public sealed class OracleForwardTests
 {
     private const double Tolerance = 1e-9;
 
-    // Oracle cases 0 and 1 have recurrent memory input (no parallel form); 2 and 3 are feed-forward.
+    // In both oracles cases 0 and 1 have recurrent memory input (no parallel form); 2 and 3 are feed-forward
+    // (OracleFileTests.ForwardCasesKeepTheOptionSetsTheTestsIndex checks this).
     [TestMethod]
-    [DataRow(0, LmuExecutionMode.Cell)]
-    [DataRow(0, LmuExecutionMode.FusedScan)]
-    [DataRow(1, LmuExecutionMode.Cell)]
-    [DataRow(1, LmuExecutionMode.FusedScan)]
-    [DataRow(2, LmuExecutionMode.Cell)]
-    [DataRow(2, LmuExecutionMode.FusedScan)]
-    [DataRow(2, LmuExecutionMode.Parallel)]
-    [DataRow(3, LmuExecutionMode.Cell)]
-    [DataRow(3, LmuExecutionMode.FusedScan)]
-    [DataRow(3, LmuExecutionMode.Parallel)]
-    public void LayerMatchesOracleForward(int index, LmuExecutionMode mode)
+    [DataRow(OracleFile.Committed, 0, LmuExecutionMode.Cell)]
+    [DataRow(OracleFile.Committed, 0, LmuExecutionMode.FusedScan)]
+    [DataRow(OracleFile.Committed, 1, LmuExecutionMode.Cell)]
+    [DataRow(OracleFile.Committed, 1, LmuExecutionMode.FusedScan)]
+    [DataRow(OracleFile.Committed, 2, LmuExecutionMode.Cell)]
+    [DataRow(OracleFile.Committed, 2, LmuExecutionMode.FusedScan)]
+    [DataRow(OracleFile.Committed, 2, LmuExecutionMode.Parallel)]
+    [DataRow(OracleFile.Committed, 3, LmuExecutionMode.Cell)]
+    [DataRow(OracleFile.Committed, 3, LmuExecutionMode.FusedScan)]
+    [DataRow(OracleFile.Committed, 3, LmuExecutionMode.Parallel)]
+    [DataRow(OracleFile.Shared, 0, LmuExecutionMode.Cell)]
+    [DataRow(OracleFile.Shared, 0, LmuExecutionMode.FusedScan)]
+    [DataRow(OracleFile.Shared, 1, LmuExecutionMode.Cell)]
+    [DataRow(OracleFile.Shared, 1, LmuExecutionMode.FusedScan)]
+    [DataRow(OracleFile.Shared, 2, LmuExecutionMode.Cell)]
+    [DataRow(OracleFile.Shared, 2, LmuExecutionMode.FusedScan)]
+    [DataRow(OracleFile.Shared, 2, LmuExecutionMode.Parallel)]
+    [DataRow(OracleFile.Shared, 3, LmuExecutionMode.Cell)]
+    [DataRow(OracleFile.Shared, 3, LmuExecutionMode.FusedScan)]
+    [DataRow(OracleFile.Shared, 3, LmuExecutionMode.Parallel)]
+    public void LayerMatchesOracleForward(string source, int index, LmuExecutionMode mode)
     {
-        var root = OracleFile.Load();
-        var c = root.GetProperty("forward")[index];
+        var c = OracleFile.Load(source).GetProperty("forward")[index];
 
         using var layer = BuildFromOracle(c, mode);
         var x = FromRows(OracleFile.Matrix(c.GetProperty("x"))).unsqueeze(0);   // [1, T, input_d]
@@ -42,19 +53,23 @@ public sealed class OracleForwardTests
 
         using var _ = torch.no_grad();
         var (output, state) = layer.forward(x, null);
-        Assert.IsTrue(MaxAbsDiff(output.squeeze(0), expectedH) < Tolerance, $"hidden sequence differs by {MaxAbsDiff(output.squeeze(0), expectedH):E2}");
+        Assert.IsTrue(MaxAbsDiff(output.squeeze(0), expectedH) < Tolerance, $"{source} forward[{index}]: hidden sequence differs by {MaxAbsDiff(output.squeeze(0), expectedH):E2}");
         var lastM = expectedM[-1];
-        Assert.IsTrue(MaxAbsDiff(state.Memory.squeeze(0), lastM) < Tolerance, "final memory differs");
+        Assert.IsTrue(MaxAbsDiff(state.Memory.squeeze(0), lastM) < Tolerance, $"{source} forward[{index}]: final memory differs");
     }
 
     [TestMethod]
-    [DataRow(0)]
-    [DataRow(1)]
-    [DataRow(2)]
-    [DataRow(3)]
-    public void StreamingStepByStepMatchesOracleMemoryAtEveryStep(int index)
+    [DataRow(OracleFile.Committed, 0)]
+    [DataRow(OracleFile.Committed, 1)]
+    [DataRow(OracleFile.Committed, 2)]
+    [DataRow(OracleFile.Committed, 3)]
+    [DataRow(OracleFile.Shared, 0)]
+    [DataRow(OracleFile.Shared, 1)]
+    [DataRow(OracleFile.Shared, 2)]
+    [DataRow(OracleFile.Shared, 3)]
+    public void StreamingStepByStepMatchesOracleMemoryAtEveryStep(string source, int index)
     {
-        var c = OracleFile.Load().GetProperty("forward")[index];
+        var c = OracleFile.Load(source).GetProperty("forward")[index];
         using var layer = BuildFromOracle(c, LmuExecutionMode.Auto);
         var x = FromRows(OracleFile.Matrix(c.GetProperty("x"))).unsqueeze(0);
         var expectedH = FromRows(OracleFile.Matrix(c.GetProperty("hidden_out")));
@@ -65,8 +80,8 @@ public sealed class OracleForwardTests
         {
             var (y, s) = layer.forward(x.narrow(1, t, 1), state);
             state = s;
-            Assert.IsTrue(MaxAbsDiff(s.Memory.squeeze(0), expectedM[t]) < Tolerance, $"memory at step {t}");
-            Assert.IsTrue(MaxAbsDiff(y.squeeze(0).squeeze(0), expectedH[t]) < Tolerance, $"hidden at step {t}");
+            Assert.IsTrue(MaxAbsDiff(s.Memory.squeeze(0), expectedM[t]) < Tolerance, $"{source} forward[{index}]: memory at step {t}");
+            Assert.IsTrue(MaxAbsDiff(y.squeeze(0).squeeze(0), expectedH[t]) < Tolerance, $"{source} forward[{index}]: hidden at step {t}");
         }
     }
 

@@ -18,8 +18,8 @@ internal sealed class OracleForwardCase
 
     public required double[][] Hidden { get; init; }
 
-    /// <summary>Reads entry <paramref name="index"/>; the oracle's "tanh(dense)" cell is a tanh SimpleRnn.</summary>
-    public static OracleForwardCase Read(JsonElement root, int index)
+    /// <summary>Reads entry <paramref name="index"/> of oracle <paramref name="source"/>; the oracle's "tanh(dense)" cell is a tanh SimpleRnn.</summary>
+    public static OracleForwardCase Read(JsonElement root, int index, string source)
     {
         var e = root.GetProperty("forward")[index];
         var w = e.GetProperty("weights");
@@ -62,7 +62,7 @@ internal sealed class OracleForwardCase
         };
         return new OracleForwardCase
         {
-            Label = $"forward[{index}] {method} q={q} theta={theta} h2m={h2m} m2m={m2m} i2h={i2h}",
+            Label = $"{source} forward[{index}] {method} q={q} theta={theta} h2m={h2m} m2m={m2m} i2h={i2h}",
             Spec = new LmuNetworkSpec { SequenceLength = x.Length, Layer = layer, Head = [] },
             Input = x.SelectMany(r => r.Select(v => (float)v)).ToArray(),
             Memory = Matrix(e.GetProperty("memory")),
