@@ -35,7 +35,7 @@ public static class LmuModelFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"The model file '{path}' does not exist.", path);
+            throw new FileNotFoundException($"The model file '{path}' does not exist: pass the path of a zip written by mlContext.Model.Save.", path);
         }
 
         return OnnxCarrier.Load(mlContext, path, limits ?? LmuModelFileLimits.Default, out inputSchema, out integrity);
