@@ -136,6 +136,20 @@ public sealed class HostileModelFileTests
     }
 
     [TestMethod]
+    [DataRow("classifier.zip")]
+    [DataRow("pooled-ridge.zip")]
+    [DataRow("forecaster.zip")]
+    public void ZipsOfAnEarlierReleaseLoadAndSayTheyAreUnsealed(string name)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Data", "Legacy", "mlnet-5.0.1", name);
+        Assert.IsTrue(File.Exists(path), path);
+        var model = LmuModelFile.Load(Context(), path, out _, out var integrity);
+        Assert.AreEqual(LmuModelIntegrity.Unsealed, integrity);
+        (model as IDisposable)?.Dispose();
+        AssertNoTempFiles();
+    }
+
+    [TestMethod]
     public void TheGoodModelLoadsVerifiedAndScores()
     {
         var ml = Context();
