@@ -2,8 +2,10 @@ using System.CommandLine;
 using Lmu.MLNet.Samples.Commands;
 
 // The Samples app: every documented result and benchmark is a subcommand; with no arguments it runs the main job.
+// Any failure is one line on stderr and exit code 2 (the stack trace with --verbose): see CommandErrors.
 var root = new RootCommand("Lmu.MLNet samples: Legendre Memory Units in ML.NET pipelines (results, benchmarks, serving).");
 foreach (var command in SampleCommands.All())
     root.Subcommands.Add(command);
 SampleCommands.SetMainJob(root);
-return root.Parse(args).Invoke();
+root.Options.Add(CommandErrors.Verbose);
+return CommandErrors.Invoke(root.Parse(args));

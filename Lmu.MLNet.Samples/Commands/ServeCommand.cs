@@ -12,10 +12,12 @@ internal static class ServeCommand
         var urls = new Option<string>("--urls") { Description = "Addresses to listen on (semicolon-separated); port 0 picks a free port, printed as 'listening on ...'.", DefaultValueFactory = _ => "http://127.0.0.1:5000" };
         var pool = new Option<int>("--pool") { Description = "PredictionEngines that score at once (they are not thread-safe; further requests wait for one); 0 = 2 x processors, at least 4.", DefaultValueFactory = _ => 0 };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 above it); 0 = 16 x the JSON of one row with every input at its widest, at least 64 KiB (GET /model reports it).", DefaultValueFactory = _ => 0 };
-        var verbose = new Option<bool>("--verbose") { Description = "Log stack traces of internal errors (otherwise their type and message)." };
+        // The app-wide --verbose (CommandErrors.Verbose, recursive from the root) also makes serve log stack traces of
+        // internal errors (otherwise their type and message); a second option of the same name would clash with it.
+        var verbose = CommandErrors.Verbose;
         var cmd = new Command("serve", "Prediction service: POST /predict (JSON object in and out), GET /health, GET /model (input schema, classes, horizon).")
         {
-            model, urls, pool, maxBody, verbose,
+            model, urls, pool, maxBody,
         };
         cmd.SetAction((r, token) => ServeHost.RunAsync(
             new ServeSettings(r.GetValue(model)!, r.GetValue(urls)!, r.GetValue(pool), r.GetValue(maxBody), r.GetValue(verbose)), token));

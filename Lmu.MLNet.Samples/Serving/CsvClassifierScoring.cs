@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -7,8 +6,9 @@ namespace Lmu.MLNet.Samples.Serving;
 /// <summary>
 /// Scores CSV rows with a loaded classifier zip. Each line is the flattened features (T x C values, step-major), then,
 /// for a model trained with a sequence-length column, the row's length n (a whole number, 1 &lt;= n &lt;= T). The output
-/// has a header, then per row the Score values and the PredictedLabel key. Every row is checked before anything is
-/// written. Touches no TorchSharp type, so it runs without libtorch (see <see cref="CsvScoring"/>).
+/// has a header, then per row the Score values and the PredictedLabel key (0, the missing key, where the scores are
+/// NaN). Rows stream through (<see cref="CsvScoreWriter"/>): memory stays flat in the number of rows, and a bad row
+/// leaves no output. Touches no TorchSharp type, so it runs without libtorch (see <see cref="CsvScoring"/>).
 /// </summary>
 internal static class CsvClassifierScoring
 {
@@ -28,43 +28,22 @@ internal static class CsvClassifierScoring
 
         var steps = width / columns.Channels;
         var length = LengthColumn(model, schema, columns);
-        var unread = ModelInputs.Required(model, schema).Where(c => c != features && c != length?.Name).ToArray();
-        if (unread.Length > 0)
-        {
-            throw new InvalidDataException(
-                $"The model also needs the input column(s) {string.Join(", ", unread.Select(c => $"'{c}'"))}, which predict does not read " +
-                $"(it reads '{features}'{(length is null ? string.Empty : $" and the length column '{length.Value.Name}'")}).");
-        }
-
-        var reader = new RowReader(inputPath, features, width, length?.Name, steps);
-        var rows = File.ReadLines(inputPath).Select((line, i) => (line, i)).Where(l => l.line.Trim().Length > 0)
-            .Select(l => reader.Read(l.line, l.i + 1)).ToList();
-        var definition = SchemaDefinition.Create(typeof(ClassifierRow));
-        var lengthMember = length is null ? null : "Length" + length.Value.Type.RawType.Name;
-        definition.RemoveAll(c => c.MemberName != nameof(ClassifierRow.Features) && c.MemberName != lengthMember);
-        var featureMember = definition.Single(c => c.MemberName == nameof(ClassifierRow.Features));
-        featureMember.ColumnName = features;
-        featureMember.ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        var fields = new PredictColumns();
+        fields.AddVector(features, width);
         if (length is { } l)
         {
-            definition.Single(c => c.MemberName == lengthMember).ColumnName = l.Name;
+            fields.AddLength(l.Name, l.Type);
         }
 
-        var scored = model.Transform(ml.Data.LoadFromEnumerable(rows, definition));
-        var scores = scored.GetColumn<float[]>("Score").ToArray();
-        var keys = scored.GetColumn<uint>("PredictedLabel").ToArray();
-        using (var writer = new StreamWriter(outputPath))
+        fields.AddDefaults(model, schema, $"'{features}'{(length is null ? string.Empty : $" and the length column '{length.Value.Name}'")}");
+        var reader = new CsvRowReader(inputPath, fields, steps, $"{width} values of '{features}'");
+        var rows = CsvScoreWriter.Write(ml, model, reader, fields, s => [s["Score"], s["PredictedLabel"]], outputPath);
+        Console.WriteLine($"scored {rows} rows from {inputPath} into {outputPath}{(length is null ? string.Empty : $" (length column '{length.Value.Name}', {length.Value.Type})")}");
+        if (fields.Defaulted.Count > 0)
         {
-            var classes = ((VectorDataViewType)scored.Schema["Score"].Type).Size;
-            writer.WriteLine(string.Join(',', Enumerable.Range(0, classes).Select(k => $"Score[{k}]").Append("PredictedLabel")));
-            for (var i = 0; i < scores.Length; i++)
-            {
-                // "R" round-trips every float32 exactly, so callers can compare bit for bit.
-                writer.WriteLine(string.Join(',', scores[i].Select(s => s.ToString("R", CultureInfo.InvariantCulture))) + "," + keys[i].ToString(CultureInfo.InvariantCulture));
-            }
+            Console.WriteLine($"input column(s) {string.Join(", ", fields.Defaulted.Select(c => $"'{c}'"))} given a missing value: only a MapValueToKey reads them and no score depends on them");
         }
 
-        Console.WriteLine($"scored {scores.Length} rows from {inputPath} into {outputPath}{(length is null ? string.Empty : $" (length column '{length.Value.Name}', {length.Value.Type})")}");
         Console.WriteLine($"libtorch loaded: {(CsvScoring.TorchNativeLoaded() ? "yes" : "no")}");
         return 0;
     }
@@ -90,66 +69,5 @@ internal static class CsvClassifierScoring
             _ => throw new InvalidDataException(
                 $"The model reads several length-typed columns ({string.Join(", ", found.Select(c => $"'{c}'"))}); name the sequence-length column with --length-column."),
         };
-    }
-
-    /// <summary>Parses and checks one CSV line: the features, then the length when the model has a length column.</summary>
-    private sealed class RowReader(string path, string features, int width, string? length, int steps)
-    {
-        public ClassifierRow Read(string line, int number)
-        {
-            var fields = line.Split(',');
-            var expected = width + (length is null ? 0 : 1);
-            if (fields.Length != expected)
-            {
-                throw new InvalidDataException(length is not null && fields.Length == width
-                    ? $"{path} line {number}: the length column '{length}' is missing; expected {width} values of '{features}', then the length (a whole number from 1 to {steps}), {expected} values in all; got {fields.Length}."
-                    : $"{path} line {number}: {fields.Length} values; the model expects {expected} ({width} values of '{features}'{(length is null ? string.Empty : $", then the length column '{length}'")}).");
-            }
-
-            var row = new ClassifierRow { Features = new float[width] };
-            for (var k = 0; k < width; k++)
-            {
-                row.Features[k] = float.TryParse(fields[k], NumberStyles.Float, CultureInfo.InvariantCulture, out var f)
-                    ? f
-                    : throw new InvalidDataException($"{path} line {number}: value {k + 1} of '{features}' is '{fields[k].Trim()}'; expected a number.");
-            }
-
-            if (length is not null)
-            {
-                var n = Length(fields[width].Trim(), number);
-                (row.LengthSingle, row.LengthInt32, row.LengthUInt32, row.LengthInt64) = (n, n, (uint)n, n);
-            }
-
-            return row;
-        }
-
-        private int Length(string text, int number)
-        {
-            if (text.Length == 0)
-            {
-                throw new InvalidDataException($"{path} line {number}: the length column '{length}' is missing (empty last value); expected a whole number from 1 to {steps}.");
-            }
-
-            // Doubles parse every integer up to 2^53 exactly, so "3", "3.0" and "3e0" all read as 3 and "2.5" is caught.
-            var ok = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value);
-            return ok && value == Math.Floor(value) && value >= 1 && value <= steps
-                ? (int)value
-                : throw new InvalidDataException(
-                    $"{path} line {number}: length column '{length}' is '{text}'; expected a whole number from 1 to {steps} (the sequence length: {width} values / {width / steps} channel(s)).");
-        }
-    }
-
-    /// <summary>A scoring row: the features and the length in each type a length column may have (one is mapped).</summary>
-    private sealed class ClassifierRow
-    {
-        public float[] Features { get; set; } = [];
-
-        public float LengthSingle { get; set; }
-
-        public int LengthInt32 { get; set; }
-
-        public uint LengthUInt32 { get; set; }
-
-        public long LengthInt64 { get; set; }
     }
 }

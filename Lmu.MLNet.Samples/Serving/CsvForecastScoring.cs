@@ -1,5 +1,3 @@
-using System.Globalization;
-using Lmu.MLNet.MLNet.Forecasting;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -9,7 +7,8 @@ namespace Lmu.MLNet.Samples.Serving;
 /// Scores CSV rows with a loaded forecaster zip: each line is the target window (WindowSize values, oldest first)
 /// followed by each covariate's window in the given order. The output has a header naming each value (Forecast[0], ...),
 /// then per row the forecast vector followed by the other vectors of its size the model adds (the lower and upper
-/// bounds of a forecaster trained with bound columns). Touches no TorchSharp type, so it runs without libtorch (see
+/// bounds of a forecaster trained with bound columns). Rows stream through (<see cref="CsvScoreWriter"/>); NaN and
+/// Infinity are refused with the line and column. Touches no TorchSharp type, so it runs without libtorch (see
 /// <see cref="CsvScoring"/>).
 /// </summary>
 internal static class CsvForecastScoring
@@ -30,47 +29,37 @@ internal static class CsvForecastScoring
 
         var inputs = new List<string> { windowColumn };
         inputs.AddRange(covariates);
-        var width = window * inputs.Count;
-        var rows = File.ReadLines(inputPath)
-            .Where(l => l.Trim().Length > 0)
-            .Select((line, i) =>
-            {
-                var values = line.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-                return values.Length == width
-                    ? values
-                    : throw new InvalidDataException(
-                        $"{inputPath} line {i + 1}: {values.Length} values; the model expects {width} ({inputs.Count} window(s) of {window}: {string.Join(", ", inputs)}).");
-            })
-            .ToList();
-        var view = new FloatColumnsDataView(
-            inputs.Select((name, k) => (name, window, rows.Select(r => r.AsSpan(k * window, window).ToArray()).ToArray())).ToList());
-        var scored = model.Transform(view);
-        var forecast = scored.Schema.GetColumnOrNull(forecastColumn)
+        var fields = new PredictColumns();
+        foreach (var name in inputs)
+        {
+            fields.AddVector(name, window);
+        }
+
+        fields.AddDefaults(model, schema, string.Join(", ", inputs.Select(i => $"'{i}'")));
+        var reader = new CsvRowReader(inputPath, fields, window, $"{inputs.Count} window(s) of {window}: {string.Join(", ", inputs)}");
+        string[] written = [];
+        var rows = CsvScoreWriter.Write(ml, model, reader, fields, scored => Outputs(scored, schema, forecastColumn, out written), outputPath);
+        Console.WriteLine($"forecast {rows} rows from {inputPath} into {outputPath} ({string.Join(", ", written)})");
+        Console.WriteLine($"libtorch loaded: {(CsvScoring.TorchNativeLoaded() ? "yes" : "no")}");
+        return 0;
+    }
+
+    /// <summary>The forecast, then every other vector of the same size the model adds: a forecaster's lower and upper bounds.</summary>
+    private static DataViewSchema.Column[] Outputs(DataViewSchema scored, DataViewSchema input, string forecastColumn, out string[] names)
+    {
+        var forecast = scored.GetColumnOrNull(forecastColumn)
             ?? throw new InvalidDataException($"The model's output has no forecast column '{forecastColumn}'.");
         if (forecast.Type is not VectorDataViewType { Size: > 0 } f || f.ItemType != NumberDataViewType.Single)
         {
             throw new InvalidDataException($"The forecast column '{forecastColumn}' is {forecast.Type}; expected Vector<Single> of fixed size.");
         }
 
-        // The forecast, then every other vector of the same size the model adds: a forecaster's lower and upper bounds.
-        var outputs = scored.Schema
-            .Where(c => !c.IsHidden && c.Index != forecast.Index && schema.GetColumnOrNull(c.Name) is null && c.Type.Equals(forecast.Type))
+        var outputs = scored
+            .Where(c => !c.IsHidden && c.Index != forecast.Index && input.GetColumnOrNull(c.Name) is null && c.Type.Equals(forecast.Type))
             .Prepend(forecast)
             .ToArray();
-        var vectors = outputs.Select(c => scored.GetColumn<float[]>(c).ToArray()).ToArray();
-        using (var writer = new StreamWriter(outputPath))
-        {
-            writer.WriteLine(string.Join(',', outputs.SelectMany(c => Enumerable.Range(0, ((VectorDataViewType)c.Type).Size).Select(k => $"{c.Name}[{k}]"))));
-            for (var i = 0; i < vectors[0].Length; i++)
-            {
-                // "R" round-trips every float32 exactly, so callers can compare bit for bit.
-                writer.WriteLine(string.Join(',', vectors.SelectMany(v => v[i]).Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
-            }
-        }
-
-        Console.WriteLine($"forecast {vectors[0].Length} rows from {inputPath} into {outputPath} ({string.Join(", ", outputs.Select(c => c.Name))})");
-        Console.WriteLine($"libtorch loaded: {(CsvScoring.TorchNativeLoaded() ? "yes" : "no")}");
-        return 0;
+        names = outputs.Select(c => c.Name).ToArray();
+        return outputs;
     }
 
     private static int Width(DataViewSchema schema, string name, string role)

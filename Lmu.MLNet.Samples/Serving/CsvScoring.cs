@@ -13,7 +13,8 @@ internal static class CsvScoring
     public static int Run(string modelPath, string inputPath, string outputPath, ClassifierColumns classifier, ForecastColumns forecast)
     {
         var ml = new MLContext();
-        var model = LmuModelFile.Load(ml, modelPath, out var schema);
+        var model = LmuModelFile.Load(ml, modelPath, out var schema, out var integrity);
+        Console.WriteLine(Integrity(integrity));
         try
         {
             // A forecaster's zip has the window column and no features column: score it as forecast rows.
@@ -26,6 +27,14 @@ internal static class CsvScoring
             (model as IDisposable)?.Dispose();
         }
     }
+
+    /// <summary>One line saying what the load's integrity check found (shared by predict and serve).</summary>
+    public static string Integrity(LmuModelIntegrity integrity) => integrity switch
+    {
+        LmuModelIntegrity.Verified => "model integrity: verified (SHA-256 of the carried ONNX graph)",
+        LmuModelIntegrity.Unsealed => "model integrity: NOT verified (the zip was saved before graphs were sealed with a SHA-256; save it again to seal it)",
+        _ => "model integrity: the zip carries no ONNX graph to verify",
+    };
 
     /// <summary>True when a libtorch/libc10/LibTorchSharp native library is mapped into this process (Linux only; false elsewhere).</summary>
     public static bool TorchNativeLoaded()

@@ -246,9 +246,9 @@ internal sealed class ModelService : IDisposable
     }
 
     private static float Number(string name, JsonElement value) =>
-        value.ValueKind == JsonValueKind.Number && value.TryGetSingle(out var f) && float.IsFinite(f)
+        value.ValueKind == JsonValueKind.Number && value.TryGetSingle(out var f) && InputNumbers.Accepts(f)
             ? f
-            : throw new ServingRequestException($"'{name}' must be a finite number; got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "a JSON " + value.ValueKind)}.");
+            : throw new ServingRequestException($"'{name}' {InputNumbers.Rule}; got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "a JSON " + value.ValueKind)}.");
 
     private static object Integer(ServingColumn column, JsonElement value)
     {

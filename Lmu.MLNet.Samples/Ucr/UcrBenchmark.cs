@@ -30,7 +30,7 @@ internal static class UcrBenchmark
         if (ucr is null)
         {
             Console.Error.WriteLine("shared/data/ucr not found above the working directory.");
-            return 1;
+            return 2;
         }
 
         torch.set_num_threads(s.Threads);

@@ -6,19 +6,38 @@ namespace Lmu.MLNet.MLNet;
 public static class LmuModelFile
 {
     /// <summary>
-    /// <c>mlContext.Model.Load(path)</c>, but a missing, truncated or corrupted file raises
+    /// <c>mlContext.Model.Load(path)</c>, but a missing, truncated, corrupted or oversized file raises
     /// <see cref="InvalidDataException"/> naming the file instead of ML.NET's internal error. The result is ML.NET's own
-    /// TransformerChain; score it with <c>Transform</c> or a PredictionEngine.
+    /// TransformerChain; score it with <c>Transform</c> or a PredictionEngine. Checks as
+    /// <see cref="Load(MLContext, string, out DataViewSchema, out LmuModelIntegrity, LmuModelFileLimits?)"/> with the
+    /// default limits.
     /// </summary>
-    public static ITransformer Load(MLContext mlContext, string path, out DataViewSchema inputSchema)
+    public static ITransformer Load(MLContext mlContext, string path, out DataViewSchema inputSchema) =>
+        Load(mlContext, path, out inputSchema, out _);
+
+    /// <summary>
+    /// Loads a model zip after checking it: entry sizes and compression ratios from the zip's central directory against
+    /// <paramref name="limits"/> (before anything is extracted), then each carried ONNX graph against the SHA-256 written
+    /// into it at save. A refusal or a failed load raises <see cref="InvalidDataException"/> naming the file and leaves
+    /// no temp file in <c>mlContext.TempFilePath</c>.
+    /// </summary>
+    /// <param name="mlContext">The context the model is loaded into.</param>
+    /// <param name="path">The zip written by <c>mlContext.Model.Save</c>.</param>
+    /// <param name="inputSchema">The input schema saved with the model.</param>
+    /// <param name="integrity">
+    /// <see cref="LmuModelIntegrity.Verified"/>, or <see cref="LmuModelIntegrity.Unsealed"/> for a model saved before
+    /// seals were written (it loads, unverified), or <see cref="LmuModelIntegrity.NoGraph"/>.
+    /// </param>
+    /// <param name="limits">Size limits; null takes <see cref="LmuModelFileLimits.Default"/>.</param>
+    public static ITransformer Load(MLContext mlContext, string path, out DataViewSchema inputSchema, out LmuModelIntegrity integrity, LmuModelFileLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"The model file '{path}' does not exist.", path);
+            throw new FileNotFoundException($"The model file '{path}' does not exist: pass the path of a zip written by mlContext.Model.Save.", path);
         }
 
-        return OnnxCarrier.Load(mlContext, path, out inputSchema);
+        return OnnxCarrier.Load(mlContext, path, limits ?? LmuModelFileLimits.Default, out inputSchema, out integrity);
     }
 }

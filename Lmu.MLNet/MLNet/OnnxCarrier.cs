@@ -1,6 +1,8 @@
+using System.Reflection;
 using Lmu.MLNet.Onnx;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Lmu.MLNet.MLNet;
 
@@ -114,16 +116,40 @@ internal static class OnnxCarrier
     /// <c>mlContext.Model.Load</c> of a model zip, with a message naming the file when it is missing, truncated or
     /// not an ML.NET model.
     /// </summary>
-    public static ITransformer Load(MLContext ml, string path, out DataViewSchema inputSchema)
+    public static ITransformer Load(MLContext ml, string path, out DataViewSchema inputSchema) =>
+        Load(ml, path, LmuModelFileLimits.Default, out inputSchema, out _);
+
+    /// <summary>
+    /// <c>mlContext.Model.Load</c> of a model zip after <see cref="ModelZipCheck"/> (sizes within
+    /// <paramref name="limits"/>, carried graphs matching their seals); any failure is an
+    /// <see cref="InvalidDataException"/> naming the file, and a failed load leaves nothing in MLContext.TempFilePath.
+    /// </summary>
+    public static ITransformer Load(MLContext ml, string path, LmuModelFileLimits limits, out DataViewSchema inputSchema, out LmuModelIntegrity integrity)
     {
+        (integrity, var onnxLengths) = ModelZipCheck.Run(path, limits);
+        var sweep = TempFileSweep.Before(ml.TempFilePath, onnxLengths);
         try
         {
             return ml.Model.Load(path, out inputSchema);
         }
         catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or FormatException
-                                      or ArgumentException or NotSupportedException)
+                                      or ArgumentException or NotSupportedException or TargetInvocationException
+                                      or OnnxRuntimeException)
         {
-            throw new InvalidDataException($"Could not load the model file '{path}': it is missing, truncated or not an ML.NET model zip. {e.Message}", e);
+            sweep.Sweep();
+            // ML.NET calls each transformer's loader by reflection: the useful message is the innermost one.
+            var cause = e;
+            while (cause is TargetInvocationException { InnerException: { } inner })
+            {
+                cause = inner;
+            }
+
+            throw ModelZipCheck.Refuse(path, $"ML.NET could not load it ({cause.GetType().Name}: {cause.Message})", "pass a model zip saved with mlContext.Model.Save by this library's version or a compatible one", e);
+        }
+        catch
+        {
+            sweep.Sweep();
+            throw;
         }
     }
 }

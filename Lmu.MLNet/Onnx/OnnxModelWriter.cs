@@ -22,12 +22,12 @@ internal static class OnnxModelWriter
     /// <summary>The ONNX-ML operator domain.</summary>
     public const string MlDomain = "ai.onnx.ml";
 
-    /// <summary>Encodes a complete model.</summary>
+    /// <summary>Encodes a complete model, sealed with its SHA-256 (<see cref="OnnxIntegrity"/>) so a loader can tell a damaged graph from the one written.</summary>
     /// <param name="graph">The main graph.</param>
     /// <param name="producerName">Written as producer_name, for provenance.</param>
     public static byte[] Write(OnnxGraph graph, string producerName = "Lmu.MLNet")
     {
-        return Encode(o =>
+        return OnnxIntegrity.Seal(Encode(o =>
         {
             o.WriteTag(1, WireFormat.WireType.Varint);
             o.WriteInt64(IrVersion);
@@ -37,7 +37,7 @@ internal static class OnnxModelWriter
             o.WriteBytes(ByteString.CopyFrom(EncodeGraph(graph)));
             WriteOpset(o, "", DefaultOpset);
             WriteOpset(o, MlDomain, MlOpset);
-        });
+        }));
     }
 
     private static void WriteOpset(CodedOutputStream o, string domain, long version)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Lmu.MLNet.Tests.Infrastructure;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace Lmu.MLNet.Tests.MLNet.Classification;
 
@@ -88,21 +89,31 @@ public sealed class CrossProcessLengthScoringTests : ClassifierTestBase
     public void ANumericLabelThatTheChainKeysIsNotMistakenForALength()
     {
         // MapValueToKey over a Single label, then the classifier without lengths: the saved chain needs Label (a
-        // Single, like a length), but its ONNX scorer does not read it, so predict names it as an unread column.
+        // Single, like a length), but its ONNX scorer does not read it, so predict neither takes it for a length nor
+        // asks for it: only the MapValueToKey reads it, so it gets a missing value and the scores are unchanged.
         var ml = ClassifierSetup.Context(MlTemp);
         var rows = DelayedPatternData.Rows(40, 51).Select((r, i) => new NumericLabelRow { Label = i % DelayedPatternData.Classes.Length, Features = r.Features }).ToList();
         var data = ml.Data.LoadFromEnumerable(rows);
         var zip = Path.Combine(Temp, "m.zip");
+        float[][] expected;
         using (var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1))).Fit(data))
         {
             ml.Model.Save(model, data.Schema, zip);
+            expected = model.Transform(ml.Data.LoadFromEnumerable(rows.Take(3))).GetColumn<float[]>("Score").ToArray();
         }
 
         var input = Path.Combine(Temp, "rows.csv");
         File.WriteAllLines(input, rows.Take(3).Select(r => Csv(r.Features)));
-        var (code, stdout) = SamplesApp.Run(App(), Temp, Limit, "predict", "--model", zip, "--input", input, "--output", Path.Combine(Temp, "scores.csv"));
-        Assert.AreNotEqual(0, code, stdout);
-        StringAssert.Contains(stdout, "The model also needs the input column(s) 'Label', which predict does not read (it reads 'Features')");
+        var output = Path.Combine(Temp, "scores.csv");
+        var (code, stdout) = SamplesApp.Run(App(), Temp, Limit, "predict", "--model", zip, "--input", input, "--output", output);
+        Assert.AreEqual(0, code, stdout);
+        Assert.IsFalse(stdout.Contains("length column", StringComparison.Ordinal), stdout);
+        StringAssert.Contains(stdout, "'Label' given a missing value");
+        var lines = File.ReadAllLines(output);
+        for (var i = 0; i < 3; i++)
+        {
+            CollectionAssert.AreEqual(expected[i], lines[i + 1].Split(',')[..^1].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), $"row {i}");
+        }
     }
 
     private string App() => SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(Temp, "app"));
@@ -113,7 +124,7 @@ public sealed class CrossProcessLengthScoringTests : ClassifierTestBase
     {
         public float Label { get; set; }
 
-        [Microsoft.ML.Data.VectorType(DelayedPatternData.Steps)]
+        [VectorType(DelayedPatternData.Steps)]
         public float[] Features { get; set; } = [];
     }
 }

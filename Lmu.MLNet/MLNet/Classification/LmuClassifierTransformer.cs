@@ -43,7 +43,7 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer
     /// <c>FeatureColumnName</c> float [N, SequenceLength * Channels] (a batch of flattened, step-major sequences; shorter
     /// sequences left-padded with zeros) and, when trained with a length column, that column too: [N, 1] of its type,
     /// each row's valid steps (first n steps real, then padding; clamped to [0, SequenceLength]). Outputs: <c>Logits</c> float [N, K]; <c>Score</c> softmax float [N, K];
-    /// <c>PredictedIndex</c> int64 [N, 1] (0-based); <c>PredictedLabel</c> string [N, 1] (the class name).
+    /// <c>PredictedIndex</c> int64 [N, 1] (0-based; -1 where the scores are NaN); <c>PredictedLabel</c> string [N, 1] (the class name; empty where the scores are NaN).
     /// </summary>
     public void SaveOnnx(Stream stream)
     {

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.Reflection;
+
+namespace Lmu.MLNet.Samples.Commands;
+
+/// <summary>
+/// How every command of the app fails: one line on stderr (what went wrong and where, as the exception's message
+/// says it, and what to do) and exit code 2; the stack trace only with <c>--verbose</c>. A command line that does not
+/// parse fails the same way, pointing at the command's <c>--help</c>.
+/// </summary>
+internal static class CommandErrors
+{
+    /// <summary>The exit code of every failure (bad command line, bad input, failed run).</summary>
+    public const int ExitCode = 2;
+
+    /// <summary>The <c>--verbose</c> option, given to every command.</summary>
+    public static Option<bool> Verbose { get; } = new("--verbose") { Description = "On an error, print the stack trace too.", Recursive = true };
+
+    /// <summary>Runs the parsed command with this error policy; returns the exit code.</summary>
+    public static int Invoke(ParseResult parsed)
+    {
+        if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
+        {
+            var command = string.Join(' ', parsed.CommandResult.Command.Parents.OfType<Command>().Reverse().Skip(1).Select(c => c.Name).Append(parsed.CommandResult.Command.Name).Where(n => n.Length > 0));
+            var more = parsed.Errors.Count > 1 ? $" (and {parsed.Errors.Count - 1} more)" : string.Empty;
+            Console.Error.WriteLine($"error: {OneLine(parsed.Errors[0].Message)}{more}. Run '{(parsed.CommandResult.Command is RootCommand ? string.Empty : command + " ")}--help' for the options.");
+            return ExitCode;
+        }
+
+        try
+        {
+            var code = parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            // Commands that print their own message return a non-zero code; failures exit with one code.
+            return code == 0 ? 0 : ExitCode;
+        }
+        catch (Exception e)
+        {
+            var cause = Cause(e);
+            // Messages of our own checks (bad data, bad files, bad options) say what and where; anything else is
+            // named by its type so a bug is not mistaken for bad input.
+            var expected = cause is InvalidDataException or IOException or ArgumentException or NotSupportedException or UnauthorizedAccessException;
+            var hint = parsed.GetValue(Verbose) ? string.Empty : " (--verbose prints the stack trace)";
+            Console.Error.WriteLine($"error: {(expected ? string.Empty : cause.GetType().Name + ": ")}{OneLine(cause.Message)}{hint}");
+            if (parsed.GetValue(Verbose))
+            {
+                Console.Error.WriteLine(e);
+            }
+
+            return ExitCode;
+        }
+    }
+
+    /// <summary>The exception that says what happened: reflection and ML.NET's worker threads wrap it.</summary>
+    private static Exception Cause(Exception e)
+    {
+        while (e.InnerException is { } inner
+               && (e is TargetInvocationException or AggregateException
+                   || (e is InvalidOperationException && e.Message.StartsWith("Splitter/consolidator worker", StringComparison.Ordinal))))
+        {
+            e = inner;
+        }
+
+        return e;
+    }
+
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).TrimEnd('.');
+}

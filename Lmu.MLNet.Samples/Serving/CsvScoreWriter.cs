@@ -1,0 +1,104 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Samples.Serving;
+
+/// <summary>
+/// Streams a model's scores to CSV: one cursor over the scored view of a lazily read input, each row written as it is
+/// scored, so memory does not grow with the number of rows. The file is written beside the output under a temporary
+/// name and moved into place only when every row scored, so a bad row leaves no output (and no partial file).
+/// </summary>
+internal static class CsvScoreWriter
+{
+    /// <summary>Writes the header (vector columns as <c>Name[k]</c>, keys as <c>Name</c>) and one line per row; returns the row count.</summary>
+    public static long Write(MLContext ml, ITransformer model, CsvRowReader reader, PredictColumns columns, Func<DataViewSchema, IReadOnlyList<DataViewSchema.Column>> outputs, string outputPath)
+    {
+        var input = ml.Data.LoadFromEnumerable(reader.Read(), columns.Definition());
+        var scored = model.Transform(input);
+        var chosen = outputs(scored.Schema);
+        var full = Path.GetFullPath(outputPath);
+        var partial = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.partial");
+        try
+        {
+            long rows = 0;
+            using (var writer = new StreamWriter(partial))
+            using (var cursor = scored.GetRowCursor(chosen))
+            {
+                writer.WriteLine(string.Join(',', chosen.SelectMany(Header)));
+                var write = chosen.Select(c => Writer(cursor, c)).ToArray();
+                while (Next(cursor, reader))
+                {
+                    for (var i = 0; i < write.Length; i++)
+                    {
+                        if (i > 0)
+                        {
+                            writer.Write(',');
+                        }
+
+                        write[i](writer);
+                    }
+
+                    writer.WriteLine();
+                    rows++;
+                }
+            }
+
+            File.Move(partial, full, overwrite: true);
+            return rows;
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+    }
+
+    private static bool Next(DataViewRowCursor cursor, CsvRowReader reader)
+    {
+        try
+        {
+            return cursor.MoveNext();
+        }
+        catch (Exception) when (reader.Failure is not null)
+        {
+            // The bad line's own message, whatever ML.NET wrapped it in.
+            throw reader.Failure;
+        }
+    }
+
+    private static IEnumerable<string> Header(DataViewSchema.Column c) =>
+        c.Type is VectorDataViewType v ? Enumerable.Range(0, v.Size).Select(k => $"{c.Name}[{k}]") : [c.Name];
+
+    private static Action<TextWriter> Writer(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        if (column.Type is VectorDataViewType)
+        {
+            var getter = cursor.GetGetter<VBuffer<float>>(column);
+            VBuffer<float> buffer = default;
+            return w =>
+            {
+                getter(ref buffer);
+                var first = true;
+                foreach (var v in buffer.DenseValues())
+                {
+                    if (!first)
+                    {
+                        w.Write(',');
+                    }
+
+                    // "R" round-trips every float32 exactly, so callers can compare bit for bit.
+                    w.Write(v.ToString("R", CultureInfo.InvariantCulture));
+                    first = false;
+                }
+            };
+        }
+
+        var key = cursor.GetGetter<uint>(column);
+        uint value = 0;
+        return w =>
+        {
+            key(ref value);
+            w.Write(value.ToString(CultureInfo.InvariantCulture));
+        };
+    }
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using Lmu.MLNet.Tests.Infrastructure;
+using Lmu.MLNet.Tests.MLNet.Classification;
+
+namespace Lmu.MLNet.Tests.Samples;
+
+/// <summary>Every command of the Samples app fails with one line on stderr and exit code 2; the stack trace only with --verbose.</summary>
+[TestClass]
+public sealed class CommandErrorTests : ClassifierTestBase
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(1);
+
+    [TestMethod]
+    public void AMissingModelIsOneLineNamingTheFileAndExitCodeTwo()
+    {
+        var app = App();
+        var model = Path.Combine(Temp, "absent.zip");
+        var (code, stdout, stderr) = Run(app, "predict", "--model", model, "--input", "in.csv", "--output", "out.csv");
+        Assert.AreEqual(2, code, stdout + stderr);
+        var line = SingleLine(stderr);
+        StringAssert.Contains(line, $"'{model}' does not exist");
+        StringAssert.Contains(line, "--verbose");
+
+        (code, _, stderr) = Run(app, "predict", "--model", model, "--input", "in.csv", "--output", "out.csv", "--verbose");
+        Assert.AreEqual(2, code);
+        StringAssert.Contains(stderr, "   at ", "--verbose prints the stack trace");
+    }
+
+    [TestMethod]
+    public void AFileThatIsNotAZipIsOneLine()
+    {
+        var model = Path.Combine(Temp, "model.zip");
+        File.WriteAllText(model, "not a model");
+        var (code, stdout, stderr) = Run(App(), "serve", "--model", model, "--urls", "http://127.0.0.1:0");
+        Assert.AreEqual(2, code, stdout + stderr);
+        var line = SingleLine(stderr);
+        StringAssert.Contains(line, $"Could not load the model file '{model}': it is not a zip file");
+        StringAssert.Contains(line, "To fix:");
+    }
+
+    [TestMethod]
+    public void ACommandLineThatDoesNotParseIsOneLinePointingAtHelp()
+    {
+        var (code, stdout, stderr) = Run(App(), "predict", "--model", "m.zip", "--no-such-option");
+        Assert.AreEqual(2, code, stdout + stderr);
+        var line = SingleLine(stderr);
+        StringAssert.Contains(line, "--no-such-option");
+        StringAssert.Contains(line, "Run 'predict --help'");
+    }
+
+    private static string SingleLine(string stderr)
+    {
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(1, lines, $"one line expected on stderr, got:\n{stderr}");
+        Assert.IsFalse(lines[0].Contains("   at ", StringComparison.Ordinal), "no stack trace without --verbose");
+        return lines[0];
+    }
+
+    private (int Code, string Stdout, string Stderr) Run(string app, params string[] args)
+    {
+        using var process = Process.Start(SamplesApp.StartInfo(app, Temp, args))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(Limit))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"the Samples app ({string.Join(' ', args)}) did not finish within {Limit}");
+        }
+
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private string App() => SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(Temp, "app"));
+}

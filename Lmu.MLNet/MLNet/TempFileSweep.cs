@@ -1,0 +1,60 @@
+using System.Text.RegularExpressions;
+
+namespace Lmu.MLNet.MLNet;
+
+/// <summary>
+/// Removes what a FAILED <c>mlContext.Model.Load</c> leaves in MLContext.TempFilePath: ML.NET extracts the zip into an
+/// <c>ml_dotnet_*</c> folder and copies each carried ONNX graph to a randomly named file, and neither is deleted when
+/// loading throws (an ONNX Runtime error, say). Only entries that appeared during the load and have those names are
+/// removed, and a random-named file only when its size is that of a graph the zip carries, so files of loads running
+/// beside this one in the same folder are left alone.
+/// </summary>
+internal sealed partial class TempFileSweep
+{
+    private readonly string _folder;
+    private readonly HashSet<string> _before;
+    private readonly HashSet<long> _onnxLengths;
+
+    private TempFileSweep(string folder, IEnumerable<long> onnxLengths)
+    {
+        _folder = folder;
+        _before = Directory.Exists(folder) ? Directory.EnumerateFileSystemEntries(folder).ToHashSet(StringComparer.Ordinal) : [];
+        _onnxLengths = onnxLengths.ToHashSet();
+    }
+
+    /// <summary>Notes what <paramref name="folder"/> holds now.</summary>
+    public static TempFileSweep Before(string folder, IEnumerable<long> onnxLengths) => new(folder, onnxLengths);
+
+    /// <summary>Deletes the load's leftovers; never throws (the load's own error is the one to report).</summary>
+    public void Sweep()
+    {
+        if (!Directory.Exists(_folder))
+        {
+            return;
+        }
+
+        foreach (var entry in Directory.EnumerateFileSystemEntries(_folder).Where(e => !_before.Contains(e)).ToArray())
+        {
+            try
+            {
+                var name = Path.GetFileName(entry);
+                if (Directory.Exists(entry) && name.StartsWith("ml_dotnet_", StringComparison.Ordinal))
+                {
+                    Directory.Delete(entry, recursive: true);
+                }
+                else if (File.Exists(entry) && RandomFileName().IsMatch(name) && _onnxLengths.Contains(new FileInfo(entry).Length))
+                {
+                    File.Delete(entry);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: a file another process holds is not ours to fight over.
+            }
+        }
+    }
+
+    // Path.GetRandomFileName's shape, which ML.NET's OnnxModel uses for its copy of the graph.
+    [GeneratedRegex("^[a-z0-9]{8}\\.[a-z0-9]{3}$")]
+    private static partial Regex RandomFileName();
+}
