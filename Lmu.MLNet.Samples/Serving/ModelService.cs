@@ -47,7 +47,8 @@ internal sealed class ModelService : IDisposable
     {
         ModelPath = Path.GetFullPath(path);
         PoolSize = poolSize > 0 ? poolSize : Math.Max(4, Environment.ProcessorCount * 2);
-        _model = LmuModelFile.Load(_ml, path, out var inputSchema);
+        _model = LmuModelFile.Load(_ml, path, out var inputSchema, out var integrity);
+        Integrity = integrity;
         Inputs = BindInputs(inputSchema);
         var outputSchema = _model.GetOutputSchema(inputSchema);
         Outputs = BindOutputs(inputSchema, outputSchema);
@@ -70,6 +71,9 @@ internal sealed class ModelService : IDisposable
 
     /// <summary>PredictionEngines that may score at once.</summary>
     public int PoolSize { get; }
+
+    /// <summary>Whether the carried graphs matched the hashes sealed in at save (Unsealed: saved before sealing).</summary>
+    public LmuModelIntegrity Integrity { get; }
 
     /// <summary>The largest request body accepted (413 above it).</summary>
     public long MaxBodyBytes { get; }
@@ -97,6 +101,7 @@ internal sealed class ModelService : IDisposable
     {
         // The file name only: where the model lives on the server is none of the caller's business.
         file = Path.GetFileName(ModelPath),
+        integrity = Integrity.ToString(),
         kind = Horizon is not null ? "forecaster" : Classes is not null ? "classifier" : "model",
         inputs = Inputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size, required = c.Required }),
         outputs = Outputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size }),

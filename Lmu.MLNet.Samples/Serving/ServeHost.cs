@@ -29,7 +29,7 @@ internal static class ServeHost
             Console.WriteLine($"listening on {url}");
         }
 
-        Console.WriteLine($"model {service.ModelPath}: {string.Join(", ", service.Inputs.Select(i => $"{i.Name}{(i.Required ? "" : "?")}"))} -> {string.Join(", ", service.Outputs.Select(o => o.Name))}; engine pool {service.PoolSize}; body limit {service.MaxBodyBytes} bytes");
+        Console.WriteLine($"model {service.ModelPath}: {string.Join(", ", service.Inputs.Select(i => $"{i.Name}{(i.Required ? "" : "?")}"))} -> {string.Join(", ", service.Outputs.Select(o => o.Name))}; engine pool {service.PoolSize}; body limit {service.MaxBodyBytes} bytes; integrity {service.Integrity}");
         Console.Out.Flush();
         // Returns once the host has stopped: Kestrel lets running requests finish first.
         await app.WaitForShutdownAsync(cancellationToken);
