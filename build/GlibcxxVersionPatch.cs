@@ -1,5 +1,5 @@
 // MSBuild task (compiled by RoslynCodeTaskFactory): makes a copy of libLibTorchSharp.so loadable on hosts whose
-// libstdc++ predates GLIBCXX_3.4.32 (Debian 12, Ubuntu 22.04). See ../shared/design/torchsharp-native.md.
+// libstdc++ predates GLIBCXX_3.4.32 (Debian 12, Ubuntu 22.04). See Lmu.MLNet/Design/torchsharp-native.md.
 //
 // Why this is safe: the library references exactly one symbol of that version (std::ios_base_library_init), which
 // GCC 13 headers emit only to pin the linker to a libstdc++ that initialises iostreams itself; it is never called.

@@ -13,7 +13,7 @@ namespace Lmu.MLNet.MLNet;
 /// </summary>
 /// <remarks>
 /// Catalog extension methods receive a catalog, whose environment is exposed only through the internal
-/// <c>IInternalCatalog.Environment</c> (see shared/design/persistence.md). We read that one property by reflection
+/// <c>IInternalCatalog.Environment</c> (see Lmu.MLNet/Design/persistence.md). We read that one property by reflection
 /// and then use public interfaces only (<see cref="IHostEnvironment.Register"/> for a seeded <see cref="Random"/>,
 /// <see cref="IChannel"/> for the Log); the GPU settings, temp path and cancellation flag are read by property name.
 /// Every reflective read has a documented fallback, so a future ML.NET that renames them degrades (unseeded, no

@@ -12,7 +12,7 @@ namespace Lmu.MLNet.MLNet;
 /// stateless CustomMapping factory of the multiclass head).
 /// </summary>
 /// <remarks>
-/// Leak-free recipe (see shared/design/persistence.md): <c>ApplyOnnxModel(Stream)</c> leaves a temp file per call, so we
+/// Leak-free recipe (see Lmu.MLNet/Design/persistence.md): <c>ApplyOnnxModel(Stream)</c> leaves a temp file per call, so we
 /// write our own temp file, fit with the file overload, round-trip the fitted chain through Model.Save/Model.Load on
 /// a MemoryStream, dispose the fitted chain, delete our file and keep the loaded chain (which owns a delete-on-close
 /// copy). What we return is then exactly what a user gets after Model.Load.
