@@ -89,8 +89,14 @@ internal sealed class MLContextBridge
     /// TorchSharp cannot serve falls back to the CPU with a logged warning when the context's FallbackToCpu is true, and
     /// fails with an <see cref="InvalidOperationException"/> naming the setting otherwise (before any data is read).
     /// </summary>
+    /// <remarks>
+    /// This is the estimators' first use of TorchSharp, so it also loads the native backend first: a
+    /// libLibTorchSharp.so that the host's libstdc++ cannot load (GLIBCXX_3.4.32, the build-time fix off) fails here with
+    /// an error naming the cause (<see cref="TorchNative.EnsureLoaded"/>).
+    /// </remarks>
     public string ResolveDevice(string? device, string optionPath)
     {
+        TorchNative.EnsureLoaded();
         var requested = device ?? (GpuDeviceId is int id ? $"cuda:{id}" : "cpu");
         if (!requested.Trim().StartsWith("cuda", StringComparison.OrdinalIgnoreCase) || torch.cuda.is_available())
         {

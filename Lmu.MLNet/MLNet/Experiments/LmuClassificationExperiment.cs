@@ -81,6 +81,12 @@ public sealed class LmuClassificationExperiment
                 $"LmuSearchSpace.PooledRidge.MaxTrainingRows = {space.PooledRidge.MaxTrainingRows} rows, and the training data has {data.Count}.");
         }
 
+        if (space.Includes(LmuModelFamily.LmuNetwork))
+        {
+            // Before any trial: a native library that cannot load fails once with its cause, not as every trial's failure.
+            TorchNative.EnsureLoaded();
+        }
+
         var context = new LmuFitContext(_settings, featuresColumnName, labelColumnName == featuresColumnName ? labelColumnName + ".key" : labelColumnName,
             UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName));
         var search = new Search(_settings, data, validation, context);
