@@ -6,10 +6,13 @@ using System.Xml.Linq;
 namespace Lmu.MLNet.Tests.Samples;
 
 /// <summary>
-/// PACKAGE TEST (slowest test of the suite, about a minute): <c>dotnet pack</c> makes the Lmu.MLNet package (readme,
-/// symbols, buildTransitive native fix, managed dependencies only), and a fresh consumer project generated in a temp
-/// folder restores it from a local folder feed (added to the machine's sources, not replacing them), trains a tiny LMU
-/// classifier, saves, loads and predicts. Everything else restores from the local package cache.
+/// PACKAGE TEST (slowest test of the suite, about a minute): <c>dotnet pack</c> makes the Lmu.MLNet package (its own
+/// README, symbols, buildTransitive native fix, managed dependencies only), and a fresh consumer project generated in a
+/// temp folder restores it from a local folder feed (added to the machine's sources, not replacing them). The consumer's
+/// Program.cs is the first C# block of the package README (Lmu.MLNet/README.md), run as written: it trains, evaluates,
+/// saves, loads and predicts; every other C# block of that README is compiled in the same project. On a host whose
+/// libstdc++ lacks GLIBCXX_3.4.32 the consumer is also built with LmuTorchSharpNativeFix=false and must fail with the
+/// error that names the cause. Everything else restores from the local package cache.
 /// </summary>
 [TestClass]
 public sealed partial class PackageConsumerTests
@@ -46,7 +49,7 @@ public sealed partial class PackageConsumerTests
             var (packCode, packLog) = Dotnet(root, TimeSpan.FromMinutes(3), "pack", Path.Combine(root, "Lmu.MLNet", "Lmu.MLNet.csproj"), "-c", configuration,
                 "--no-build", "-o", feed, $"-p:PackageVersion={version}");
             Assert.AreEqual(0, packCode, packLog);
-            CheckPackage(Path.Combine(feed, $"Lmu.MLNet.{version}.nupkg"));
+            CheckPackage(Path.Combine(feed, $"Lmu.MLNet.{version}.nupkg"), root);
             using (var symbols = ZipFile.OpenRead(Path.Combine(feed, $"Lmu.MLNet.{version}.snupkg")))
             {
                 Assert.IsTrue(symbols.Entries.Any(e => e.FullName == "lib/net10.0/Lmu.MLNet.pdb"), "the symbol package must carry the pdb");
@@ -55,10 +58,17 @@ public sealed partial class PackageConsumerTests
             var consumer = WriteConsumer(root, feed, version);
             var (runCode, runLog) = Dotnet(consumer, TimeSpan.FromMinutes(6), "run", "-c", "Release");
             Assert.AreEqual(0, runCode, runLog);
-            StringAssert.Contains(runLog, "consumer: reloaded predictions equal the trained model's");
-            var accuracy = double.Parse(AccuracyLine().Match(runLog).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var accuracy = AccuracyLine().Match(runLog);
+            Assert.IsTrue(accuracy.Success, runLog);
             // Two well-separated classes (rising vs falling ramps): a working LMU learns them; chance is 0.5.
-            Assert.IsGreaterThanOrEqualTo(0.9, accuracy, runLog);
+            Assert.IsGreaterThanOrEqualTo(0.9, double.Parse(accuracy.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), runLog);
+            // Predicted by the model loaded from the zip, through MapKeyToValue: the class name.
+            StringAssert.Contains(runLog, "A rising ramp is predicted as: rising");
+
+            if (HostLacksGlibcxx332())
+            {
+                CheckFixOff(consumer);
+            }
         }
         finally
         {
@@ -70,7 +80,46 @@ public sealed partial class PackageConsumerTests
         }
     }
 
-    private static void CheckPackage(string nupkg)
+    /// <summary>
+    /// The consumer built with the native fix off: the build says so, and the program (the README's example) stops at
+    /// its first training with the InvalidOperationException that names GLIBCXX_3.4.32, the property and the backend
+    /// version, instead of TorchSharp's "doesn't contain a reference to libtorch-cpu-linux-x64".
+    /// </summary>
+    private void CheckFixOff(string consumer)
+    {
+        var output = Path.Combine(_temp, "fix-off");
+        var (buildCode, buildLog) = Dotnet(consumer, TimeSpan.FromMinutes(3), "build", "-c", "Release", "-p:LmuTorchSharpNativeFix=false", "-o", output);
+        Assert.AreEqual(0, buildCode, buildLog);
+        StringAssert.Contains(buildLog, "the TorchSharp native fix is off (LmuTorchSharpNativeFix=false)");
+        var copy = Path.Combine(output, "libLibTorchSharp.so");
+        Assert.IsTrue(File.Exists(copy), $"no {copy}");
+        // Patching a copy of it still changes entries: the build left it as packaged.
+        Assert.IsGreaterThan(0, ElfVersionPatcher.Patch(CopyOf(copy)), "with the fix off the output copy must be left unpatched");
+
+        var (runCode, runLog) = Dotnet(consumer, TimeSpan.FromMinutes(3), Path.Combine(output, "Consumer.dll"));
+        Assert.AreNotEqual(0, runCode, runLog);
+        StringAssert.Contains(runLog, "System.InvalidOperationException: TorchSharp's native library could not be loaded");
+        StringAssert.Contains(runLog, "requires GLIBCXX_3.4.32, which this host's libstdc++ lacks");
+        StringAssert.Contains(runLog, "LmuTorchSharpNativeFix=false");
+        StringAssert.Contains(runLog, "libtorch-cpu-linux-x64 2.10.0");
+        // TorchSharp's own message stays as the inner exception.
+        StringAssert.Contains(runLog, "System.NotSupportedException");
+    }
+
+    private string CopyOf(string path)
+    {
+        var copy = Path.Combine(_temp, "copy-" + Guid.NewGuid().ToString("N") + ".so");
+        File.Copy(path, copy);
+        return copy;
+    }
+
+    private static bool HostLacksGlibcxx332()
+    {
+        var host = new[] { "/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6" }.FirstOrDefault(File.Exists);
+        return host is not null && !ElfVersionPatcher.ContainsAscii(File.ReadAllBytes(host), ElfVersionPatcher.Version + "\0");
+    }
+
+    private static void CheckPackage(string nupkg, string root)
     {
         using var zip = ZipFile.OpenRead(nupkg);
         var names = zip.Entries.Select(e => e.FullName).ToHashSet();
@@ -84,6 +133,16 @@ public sealed partial class PackageConsumerTests
         var xml = XDocument.Load(nuspec);
         var ns = xml.Root!.Name.Namespace;
         Assert.AreEqual("README.md", xml.Descendants(ns + "readme").Single().Value);
+        // The package's own README (for package users), not the repository's.
+        using (var readme = new StreamReader(zip.GetEntry("README.md")!.Open()))
+        {
+            Assert.AreEqual(File.ReadAllText(Path.Combine(root, "Lmu.MLNet", "README.md")), readme.ReadToEnd(), "the packed README must be Lmu.MLNet/README.md");
+        }
+
+        Assert.AreEqual("git", xml.Descendants(ns + "repository").Single().Attribute("type")?.Value);
+        Assert.IsFalse(string.IsNullOrWhiteSpace(xml.Descendants(ns + "releaseNotes").SingleOrDefault()?.Value), "release notes");
+        Assert.IsFalse(string.IsNullOrWhiteSpace(xml.Descendants(ns + "authors").SingleOrDefault()?.Value), "authors");
+        Assert.AreEqual("LICENSE", xml.Descendants(ns + "license").Single().Value);
         var dependencies = xml.Descendants(ns + "dependency").Select(d => d.Attribute("id")!.Value).ToArray();
         CollectionAssert.Contains(dependencies, "TorchSharp");
         CollectionAssert.Contains(dependencies, "Microsoft.ML");
@@ -127,70 +186,64 @@ public sealed partial class PackageConsumerTests
               </ItemGroup>
             </Project>
             """);
-        File.WriteAllText(Path.Combine(consumer, "Program.cs"), ConsumerProgram);
+        var blocks = ReadmeCSharpBlocks(Path.Combine(root, "Lmu.MLNet", "README.md"));
+        Assert.IsGreaterThanOrEqualTo(2, blocks.Count, "the package README's C# blocks");
+        // The quick example is a whole program: it runs as written.
+        File.WriteAllText(Path.Combine(consumer, "Program.cs"), blocks[0]);
+        // The other blocks use the variables the README names before them: compiled as method bodies, one file each
+        // (so each block's own using directives must suffice).
+        for (var i = 1; i < blocks.Count; i++)
+        {
+            File.WriteAllText(Path.Combine(consumer, $"ReadmeSnippet{i}.cs"), Snippet(i, blocks[i]));
+        }
+
         return consumer;
     }
 
-    /// <summary>What a user writes: rows of flattened sequences, the catalog extension, Save/Load, a PredictionEngine.</summary>
-    private const string ConsumerProgram = """
-        using System.Globalization;
-        using Lmu.MLNet.MLNet.Classification;
-        using Lmu.MLNet.Modules;
-        using Microsoft.ML;
-        using Microsoft.ML.Data;
-
-        TorchSharp.torch.set_num_threads(1);
-        var ml = new MLContext(seed: 1);
-        var rng = new Random(5);
-        var rows = Enumerable.Range(0, 64).Select(i =>
+    /// <summary>The ```csharp blocks of a markdown file, in order.</summary>
+    internal static List<string> ReadmeCSharpBlocks(string path)
+    {
+        var blocks = new List<string>();
+        List<string>? current = null;
+        foreach (var line in File.ReadAllLines(path))
         {
-            var up = i % 2 == 0;
-            return new Row
+            if (current is null)
             {
-                Label = up ? "rising" : "falling",
-                Features = Enumerable.Range(0, 16).Select(t => (float)((up ? t : 15 - t) / 8.0 - 1 + 0.2 * (rng.NextDouble() - 0.5))).ToArray(),
-            };
-        }).ToList();
-        var data = ml.Data.LoadFromEnumerable(rows);
-        var model = ml.Transforms.LmuClassifier(new LmuClassifierOptions
-        {
-            Layer = new LmuLayerOptions { Order = 8, HiddenCell = HiddenCell.Dense, HiddenUnits = 16 },
-            Training = new() { Epochs = 15, BatchSize = 16, LearningRate = 1e-2, Seed = 3 },
-        }).Fit(data);
-        var scored = model.Transform(data);
-        var scores = scored.GetColumn<float[]>("Score").ToArray();
-        ml.Model.Save(model, data.Schema, "consumer.zip");
-        var loaded = new MLContext().Model.Load("consumer.zip", out _);
-        var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(loaded);
-        var correct = 0;
-        var same = true;
-        VBuffer<ReadOnlyMemory<char>> names = default;
-        scored.Schema["PredictedLabel"].GetKeyValues(ref names);
-        var classes = names.DenseValues().Select(n => n.ToString()).ToArray();
-        for (var i = 0; i < rows.Count; i++)
-        {
-            var p = engine.Predict(rows[i]);
-            same &= p.Score.SequenceEqual(scores[i]);
-            correct += classes[(int)p.PredictedLabel - 1] == rows[i].Label ? 1 : 0;
+                if (line.Trim() == "```csharp") current = [];
+            }
+            else if (line.Trim() == "```")
+            {
+                blocks.Add(string.Join('\n', current) + "\n");
+                current = null;
+            }
+            else
+            {
+                current.Add(line);
+            }
         }
 
-        Console.WriteLine("consumer: accuracy " + (correct / (double)rows.Count).ToString("0.0000", CultureInfo.InvariantCulture));
-        Console.WriteLine(same ? "consumer: reloaded predictions equal the trained model's" : "consumer: reloaded predictions DIFFER");
-        return same ? 0 : 1;
+        Assert.IsNull(current, $"an unterminated C# block in {path}");
+        return blocks;
+    }
 
-        internal sealed class Row
-        {
-            public string Label { get; set; } = "";
-            [VectorType(16)]
-            public float[] Features { get; set; } = [];
-        }
+    /// <summary>A README block as the body of a method that has the variables the README says the blocks assume.</summary>
+    private static string Snippet(int index, string block)
+    {
+        var lines = block.Split('\n');
+        var usings = lines.Where(l => UsingDirective().IsMatch(l)).ToList();
+        var body = lines.Where(l => !UsingDirective().IsMatch(l));
+        return string.Join('\n', usings.Prepend("using Microsoft.ML;").Distinct()) + $$"""
 
-        internal sealed class Prediction
-        {
-            public uint PredictedLabel { get; set; }
-            public float[] Score { get; set; } = [];
-        }
-        """;
+            internal static class ReadmeSnippet{{index}}
+            {
+                public static void Run(MLContext ml, IDataView train, IDataView test, IDataView series)
+                {
+            {{string.Join('\n', body.Select(l => "        " + l))}}
+                }
+            }
+
+            """;
+    }
 
     private static string RepositoryRoot()
     {
@@ -228,6 +281,9 @@ public sealed partial class PackageConsumerTests
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
-    [GeneratedRegex(@"consumer: accuracy ([0-9.]+)")]
+    [GeneratedRegex(@"Accuracy: ([0-9.]+)")]
     private static partial Regex AccuracyLine();
+
+    [GeneratedRegex(@"^\s*using\s+[A-Za-z0-9_.]+\s*;")]
+    private static partial Regex UsingDirective();
 }
