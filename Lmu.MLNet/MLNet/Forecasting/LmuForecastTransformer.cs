@@ -30,6 +30,11 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
         Device = device;
     }
 
+    /// <summary>The series column Fit read (series layout), or null (window layout or a model made otherwise).</summary>
+    internal string? SeriesColumnName { get; init; }
+
+    internal LmuForecastModel Model => _model;
+
     /// <summary>Window length T.</summary>
     public int WindowSize => _model.WindowSize;
 
