@@ -220,6 +220,24 @@ public static class LmuForecastTimeSeriesEngine
         return FromLoaded<TIn, TOut>(loadedModel, inputSchema, "the loaded model");
     }
 
+    /// <summary>
+    /// The untyped engine and series column carried by a CheckPoint zip, or null when the zip is a model without an
+    /// engine state (for hosts that stream untyped values, e.g. the Samples' forecast-stream).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a model zip, or a damaged state; the message names the file.</exception>
+    internal static (LmuForecastEngine Engine, string? SeriesColumn)? TryLoadEngine(MLContext mlContext, string modelPath)
+    {
+        var loaded = OnnxCarrier.Load(mlContext, modelPath, out var schema);
+        try
+        {
+            return ForecastEngineStateOnnx.Read(loaded, schema, $"'{modelPath}'");
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
     private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoaded<TIn, TOut>(ITransformer loaded, DataViewSchema schema, string source)
         where TIn : class
         where TOut : class, new()
