@@ -70,6 +70,47 @@ public sealed class ForecastTimeSeriesEngineTests
     }
 
     [TestMethod]
+    public void AFittedForecasterStreamsSsaStyleFromItsSeriesColumn()
+    {
+        // ForecastBySsa's flow: fit on series rows, CreateTimeSeriesEngine, Predict, CheckPoint, load, continue.
+        var ml = new MLContext(1);
+        var (values, covs) = ForecastTestModels.Series(120, 2);
+        using var model = ml.Forecasting.ForecastByLmu(new LmuForecastingOptions
+        {
+            SeriesColumnName = "Value", CovariateColumnNames = ["Cov0", "Cov1"], WindowSize = 16, Horizon = 4,
+            LowerBoundColumnName = "Lower", UpperBoundColumnName = "Upper",
+            Training = new LmuTrainingOptions { Epochs = 1, BatchSize = 32, Seed = 3 },
+        }).Fit(SeriesView.Create(ml, values, covs));
+        var engine = model.CreateTimeSeriesEngine<Observation, Prediction>(ml);
+        Assert.AreEqual("Value", engine.SeriesColumnName);
+        var untyped = model.CreateEngine();
+        for (var t = 0; t < 60; t++)
+        {
+            var p = engine.Predict(Observation.At(values, covs, t));
+            var f = untyped.Observe(values[t], covs[0][t], covs[1][t]);
+            CollectionAssert.AreEqual(f?.Forecast ?? Enumerable.Repeat(float.NaN, 4).ToArray(), p.Forecast, $"step {t}");
+        }
+
+        var zip = Path.Combine(_dir, "fitted.zip");
+        engine.CheckPoint(ml, zip);
+        var resumed = LmuForecastTimeSeriesEngine.Load<Observation, Prediction>(new MLContext(9), zip);
+        Assert.AreEqual(model.ModelFingerprint, resumed.ModelFingerprint);
+        for (var t = 60; t < values.Length; t++)
+        {
+            var expected = engine.Predict(Observation.At(values, covs, t));
+            var actual = resumed.Predict(Observation.At(values, covs, t));
+            CollectionAssert.AreEqual(expected.Forecast, actual.Forecast, $"step {t}");
+            CollectionAssert.AreEqual(expected.Upper, actual.Upper, $"step {t}");
+        }
+
+        // Series rows score directly, and the last row's forecast is the last window's.
+        var rows = SeriesView.Create(ml, values, covs);
+        var perRow = LmuForecastWindows.Score(model, rows, "Value").GetColumn<float[]>("Forecast").ToArray();
+        var last = model.Transform(LmuForecastWindows.LastWindows(rows, "Value", 16, covariates: ["Cov0", "Cov1"])).GetColumn<float[]>("Forecast").Single();
+        CollectionAssert.AreEqual(last, perRow[^1]);
+    }
+
+    [TestMethod]
     public void PredictWithAHorizonReturnsThePrefixAndRefusesMoreThanTheModelForecasts()
     {
         var model = ForecastTestModels.Create(HiddenCell.Dense, 2, LmuForecastScaling.PerWindow);
