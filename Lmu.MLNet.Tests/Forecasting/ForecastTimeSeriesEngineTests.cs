@@ -255,8 +255,12 @@ public sealed class ForecastTimeSeriesEngineTests
         StringAssert.Contains(e.Message, "carries no forecast engine state");
         StringAssert.Contains(e.Message, zip);
         var missing = Path.Combine(_dir, "absent.zip");
-        e = Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, missing));
-        StringAssert.Contains(e.Message, missing);
+        var notFound = Assert.ThrowsExactly<FileNotFoundException>(() => LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, missing));
+        StringAssert.Contains(notFound.Message, missing);
+        var notZip = Path.Combine(_dir, "not.zip");
+        File.WriteAllText(notZip, "hello");
+        e = Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, notZip));
+        StringAssert.Contains(e.Message, notZip);
     }
 
     [TestMethod]

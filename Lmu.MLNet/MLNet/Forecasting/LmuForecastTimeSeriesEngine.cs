@@ -186,7 +186,8 @@ public static class LmuForecastTimeSeriesEngine
     }
 
     /// <summary>Resumes the stream saved by <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> at <paramref name="modelPath"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is missing, not a model zip, or a model zip without an engine state (e.g. one written by mlContext.Model.Save of the fitted forecaster).</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a model zip (or fails its size and integrity checks), or is a model zip without an engine state (e.g. one written by mlContext.Model.Save of the fitted forecaster); the message names the file.</exception>
     /// <exception cref="ArgumentException">TIn or TOut lacks a column.</exception>
     public static LmuForecastTimeSeriesEngine<TIn, TOut> Load<TIn, TOut>(MLContext mlContext, string modelPath)
         where TIn : class
