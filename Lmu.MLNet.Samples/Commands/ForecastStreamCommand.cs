@@ -10,7 +10,7 @@ internal static class ForecastStreamCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = "Engine checkpoint written by LmuForecastEngine.CheckPoint (transformer.CreateEngine().CheckPoint(path) for a fresh stream); not the model zip.",
+            Description = "Engine checkpoint written by LmuForecastEngine.CheckPoint (transformer.CreateEngine().CheckPoint(path) for a fresh stream), or a model zip written by the typed engine's CheckPoint(mlContext, path) (then --checkpoint writes such a zip); not a zip of the fitted model alone.",
             Required = true,
         };
         var observations = new Option<string>("--observations")

@@ -1,25 +1,33 @@
 using System.Globalization;
 using Lmu.MLNet.MLNet.Forecasting;
+using Microsoft.ML;
 
 namespace Lmu.MLNet.Samples.Serving;
 
 /// <summary>
 /// Resumes a streaming forecast engine from its checkpoint, feeds it CSV observations, writes one forecast line per
-/// observation and checkpoints the final state. The engine is managed code only: no libtorch, no ONNX Runtime.
+/// observation and checkpoints the final state. The engine is managed code only: no libtorch, and no ONNX Runtime except
+/// to read a model zip written by the typed engine's CheckPoint(mlContext, path) (then the checkpoint is such a zip too).
 /// </summary>
 internal static class ForecastStreaming
 {
     public static int Run(string modelPath, string observationsPath, string? outputPath, string? checkpointPath)
     {
+        LmuForecastEngine engine;
+        string? seriesColumn = null;
         if (IsZip(modelPath))
         {
-            // The zip holds ML.NET's OnnxTransformer only; the engine's float64 model lives in its own checkpoint.
-            throw new InvalidDataException(
+            // A typed engine's CheckPoint(mlContext, path) zip carries the engine state; a zip of the fitted model does not.
+            (engine, seriesColumn) = LmuForecastTimeSeriesEngine.TryLoadEngine(new MLContext(), modelPath) ?? throw new InvalidDataException(
                 $"'{modelPath}' is a model zip; the streaming engine resumes from an engine checkpoint instead. Write one after training with " +
-                "transformer.CreateEngine().CheckPoint(path) (a fresh stream) or engine.CheckPoint(path) (mid-stream).");
+                "transformer.CreateEngine().CheckPoint(path) (a fresh stream) or engine.CheckPoint(path) (mid-stream), or a model zip that " +
+                "carries the stream with transformer.CreateTimeSeriesEngine<TIn, TOut>(mlContext).CheckPoint(mlContext, path).");
+        }
+        else
+        {
+            engine = LmuForecastEngine.Load(modelPath);
         }
 
-        var engine = LmuForecastEngine.Load(modelPath);
         var resumedAt = engine.ObservationCount;
         var width = 1 + engine.CovariateNames.Count;
         using (var writer = outputPath is null ? null : new StreamWriter(outputPath))
@@ -53,7 +61,12 @@ internal static class ForecastStreaming
             }
         }
 
-        if (checkpointPath is not null)
+        if (checkpointPath is not null && seriesColumn is not null)
+        {
+            // Resumed from a model zip: the checkpoint is such a zip too.
+            ForecastEngineStateOnnx.Save(new MLContext(), engine, seriesColumn, checkpointPath);
+        }
+        else if (checkpointPath is not null)
         {
             engine.CheckPoint(checkpointPath);
         }

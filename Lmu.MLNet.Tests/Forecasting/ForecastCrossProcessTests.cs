@@ -134,6 +134,61 @@ public sealed class ForecastCrossProcessTests
     }
 
     [TestMethod]
+    [DataRow(HiddenCell.Dense, 40)]
+    [DataRow(HiddenCell.Lstm, 40)]
+    [DataRow(HiddenCell.Dense, 0)]
+    public void ATypedEngineCheckpointZipResumesInANewProcessWithIdenticalForecasts(HiddenCell cell, int split)
+    {
+        const int Total = 100, Tail = 10;
+        var dir = NewDir();
+        var model = ForecastTestModels.Create(cell, 1, LmuForecastScaling.PerWindow);
+        var (values, covs) = ForecastTestModels.Series(Total + Tail, 1);
+        var ml = new MLContext(1);
+        using var transformer = ForecastTimeSeriesEngineTests.Transformer(model);
+        ForecastTimeSeriesEngineTests.Observation At(int t) => ForecastTimeSeriesEngineTests.Observation.At(values, covs, t);
+
+        var whole = transformer.CreateTimeSeriesEngine<ForecastTimeSeriesEngineTests.Observation, ForecastTimeSeriesEngineTests.Prediction>(ml);
+        var expected = Enumerable.Range(0, Total).Select(t => whole.Predict(At(t)).Forecast).ToList();
+        var first = transformer.CreateTimeSeriesEngine<ForecastTimeSeriesEngineTests.Observation, ForecastTimeSeriesEngineTests.Prediction>(ml);
+        for (var t = 0; t < split; t++)
+        {
+            first.Predict(At(t));
+        }
+
+        var start = Path.Combine(dir, "start.zip");
+        first.CheckPoint(ml, start);
+        var observations = Path.Combine(dir, "rest.csv");
+        File.WriteAllLines(observations, Enumerable.Range(split, Total - split).Select(t => Csv([values[t], covs[0][t]])));
+        var output = Path.Combine(dir, "forecasts.csv");
+        var end = Path.Combine(dir, "end.zip");
+
+        var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
+        Assert.AreEqual(0, code, stdout);
+        StringAssert.Contains(stdout, "libtorch loaded: no");
+        StringAssert.Contains(stdout, $"model fingerprint: {model.Fingerprint}");
+        var lines = File.ReadAllLines(output);
+        Assert.HasCount(Total - split, lines);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var t = split + i;
+            var fields = lines[i].Split(',');
+            Assert.AreEqual(t + 1, long.Parse(fields[0], CultureInfo.InvariantCulture), $"line {i}: observation count");
+            var forecast = t + 1 < model.WindowSize ? [] : expected[t];
+            CollectionAssert.AreEqual(forecast, Parse(string.Join(',', fields[1..])), $"{cell} step {t}: bit-identical to the uninterrupted engine");
+        }
+
+        // The zip the other process wrote: an ML.NET model here, and the stream continues as the uninterrupted one.
+        var loaded = ml.Model.Load(end, out _);
+        (loaded as IDisposable)?.Dispose();
+        var resumed = LmuForecastTimeSeriesEngine.Load<ForecastTimeSeriesEngineTests.Observation, ForecastTimeSeriesEngineTests.Prediction>(ml, end);
+        Assert.AreEqual(Total, resumed.ObservationCount);
+        for (var t = Total; t < Total + Tail; t++)
+        {
+            CollectionAssert.AreEqual(whole.Predict(At(t)).Forecast, resumed.Predict(At(t)).Forecast, $"{cell} step {t} after the second checkpoint");
+        }
+    }
+
+    [TestMethod]
     public void ForecastStreamRefusesAModelZipWithAClearMessage()
     {
         var dir = NewDir();

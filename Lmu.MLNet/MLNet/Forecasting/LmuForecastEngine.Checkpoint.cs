@@ -12,6 +12,15 @@ public sealed partial class LmuForecastEngine
     public void CheckPoint(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        EngineCheckpointFile.Write(path, ToPayload());
+    }
+
+    /// <summary>The model this engine forecasts with.</summary>
+    internal LmuForecastModel Model => _model;
+
+    /// <summary>The checkpoint payload (fingerprint, model, state) that <see cref="ReadPayload"/> reads.</summary>
+    internal byte[] ToPayload()
+    {
         using var payload = new MemoryStream();
         using (var w = new BinaryWriter(payload))
         {
@@ -26,7 +35,7 @@ public sealed partial class LmuForecastEngine
             BinaryArrays.Write(w, _window);
         }
 
-        EngineCheckpointFile.Write(path, payload.ToArray());
+        return payload.ToArray();
     }
 
     /// <summary>Resumes an engine, with its own model, from a <see cref="CheckPoint"/> file.</summary>

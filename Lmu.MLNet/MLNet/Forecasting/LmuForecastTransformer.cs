@@ -11,9 +11,13 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// without libtorch, bit-identically. <see cref="CreateEngine"/> gives a streaming engine over the same model.
 /// </summary>
 /// <remarks>
-/// The zip holds only ML.NET's own transformers, from which the engine cannot be rebuilt: to stream in another process,
-/// write the engine beside the zip with <c>CreateEngine().CheckPoint(path)</c> and resume it with
-/// <see cref="ResumeEngine"/> (this model only) or <see cref="LmuForecastEngine.Load(string)"/> (the checkpoint's own model).
+/// The zip <c>mlContext.Model.Save</c> writes holds only ML.NET's own transformers, from which the engine cannot be
+/// rebuilt. To stream in another process, either use the SSA-shaped typed engine
+/// (<c>CreateTimeSeriesEngine&lt;TIn, TOut&gt;(mlContext)</c>), whose <c>CheckPoint(mlContext, path)</c> writes a model zip
+/// that also carries the stream (<see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}"/>), or write the untyped engine
+/// beside the zip with <c>CreateEngine().CheckPoint(path)</c> and resume it with <see cref="ResumeEngine"/> (this model
+/// only) or <see cref="LmuForecastEngine.Load(string)"/> (the checkpoint's own model). Series-layout rows are scored with
+/// <see cref="LmuForecastWindows.Score"/>, the latest window of each series with <see cref="LmuForecastWindows.LastWindows"/>.
 /// </remarks>
 public sealed class LmuForecastTransformer : OnnxCarriedTransformer
 {
@@ -29,6 +33,11 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
         Seed = seed;
         Device = device;
     }
+
+    /// <summary>The series column Fit read (series layout), or null (window layout or a model made otherwise).</summary>
+    internal string? SeriesColumnName { get; init; }
+
+    internal LmuForecastModel Model => _model;
 
     /// <summary>Window length T.</summary>
     public int WindowSize => _model.WindowSize;

@@ -7,7 +7,7 @@ namespace Lmu.MLNet.MLNet.Forecasting;
 /// <c>windowColumn</c> Vector&lt;Single, WindowSize&gt;, one Vector&lt;Single, WindowSize&gt; per covariate (same
 /// name), and <c>labelColumn</c> Vector&lt;Single, Horizon&gt; with the values that followed, for evaluation.
 /// </summary>
-public static class LmuForecastWindows
+public static partial class LmuForecastWindows
 {
     /// <summary>Every window (stride 1) of every series, in order.</summary>
     /// <param name="data">Rows in time order (grouped by <paramref name="seriesIdColumn"/> when given).</param>

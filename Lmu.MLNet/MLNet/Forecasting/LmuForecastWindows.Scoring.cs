@@ -1,0 +1,235 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.MLNet.Forecasting;
+
+// Scoring helpers: the last window (or windows at chosen ends) of each series in the scoring layout, and forecasts
+// for series-layout rows.
+public static partial class LmuForecastWindows
+{
+    /// <summary>Name of the Int32 column holding the 0-based position, within its series, of each window's last value.</summary>
+    public const string WindowEndColumn = "WindowEnd";
+
+    /// <summary>
+    /// The last <paramref name="windowSize"/> values of every series in the scoring layout (one row per series, in order of
+    /// first appearance): what the fitted forecaster scores to forecast what follows each series, with no hand-built
+    /// SchemaDefinition. Columns: <paramref name="seriesIdColumn"/> (Text, when given), <see cref="WindowEndColumn"/>
+    /// (Int32), <paramref name="windowColumn"/> (Vector&lt;Single, windowSize&gt;) and one Vector&lt;Single, windowSize&gt;
+    /// per covariate, with the covariate's name.
+    /// </summary>
+    /// <param name="data">Series layout: one value per row, rows of each series in time order.</param>
+    /// <param name="seriesColumn">Scalar Single series column.</param>
+    /// <param name="windowSize">Window length T (the model's <see cref="LmuForecastTransformer.WindowSize"/>).</param>
+    /// <param name="seriesIdColumn">Series id column (Text or a number) for stacked series. Default null (one series).</param>
+    /// <param name="covariates">Scalar Single covariate columns (the model's covariates). Default none.</param>
+    /// <param name="windowColumn">Output window column. Default "Window".</param>
+    /// <exception cref="ArgumentException">A missing or mistyped column, a non-finite value, or a series shorter than windowSize.</exception>
+    public static IDataView LastWindows(
+        IDataView data, string seriesColumn, int windowSize, string? seriesIdColumn = null, IReadOnlyList<string>? covariates = null,
+        string windowColumn = "Window") =>
+        WindowsEndingAt(data, seriesColumn, windowSize, [-1], seriesIdColumn, covariates, windowColumn);
+
+    /// <summary>
+    /// Windows of every series that end at the chosen positions, in the scoring layout of <see cref="LastWindows"/> (rows:
+    /// series in order of first appearance, then <paramref name="ends"/> in the order given).
+    /// </summary>
+    /// <param name="data">Series layout: one value per row, rows of each series in time order.</param>
+    /// <param name="seriesColumn">Scalar Single series column.</param>
+    /// <param name="windowSize">Window length T.</param>
+    /// <param name="ends">
+    /// 0-based positions, within each series, of the windows' last values; a negative position counts from the end
+    /// (-1 is the last value). Each must leave a full window: windowSize - 1 &lt;= position &lt; the series' length.
+    /// </param>
+    /// <param name="seriesIdColumn">Series id column for stacked series. Default null (one series).</param>
+    /// <param name="covariates">Scalar Single covariate columns. Default none.</param>
+    /// <param name="windowColumn">Output window column. Default "Window".</param>
+    /// <exception cref="ArgumentException">A missing or mistyped column, a non-finite value, or an end without a full window (naming the series).</exception>
+    public static IDataView WindowsEndingAt(
+        IDataView data, string seriesColumn, int windowSize, IReadOnlyList<int> ends, string? seriesIdColumn = null,
+        IReadOnlyList<string>? covariates = null, string windowColumn = "Window")
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(ends);
+        if (windowSize < 1)
+        {
+            throw new ArgumentException($"WindowSize = {windowSize} must be at least 1.", nameof(windowSize));
+        }
+
+        if (ends.Count == 0)
+        {
+            throw new ArgumentException("No window ends given.", nameof(ends));
+        }
+
+        covariates ??= [];
+        CheckOutputNames(windowColumn, covariates, seriesIdColumn);
+        var series = ForecastDataReader.ReadSeries(data, seriesColumn, seriesIdColumn, covariates, 1, 0);
+        var ids = new List<string>();
+        var positions = new List<int>();
+        var windows = new List<float[]>();
+        var covWindows = covariates.Select(_ => new List<float[]>()).ToArray();
+        foreach (var s in series)
+        {
+            foreach (var e in ends)
+            {
+                var end = e < 0 ? s.Target.Length + e : e;
+                if (end < windowSize - 1 || end >= s.Target.Length)
+                {
+                    var which = seriesIdColumn is null ? $"The series in column '{seriesColumn}'" : $"Series '{s.Id}' (column '{seriesIdColumn}')";
+                    throw new ArgumentException(
+                        $"{which} has {s.Target.Length} values, so no window of {windowSize} ends at position {e}" +
+                        (e < 0 ? $" ({end} from the start)" : string.Empty) + $": the end must be in [{windowSize - 1}, {s.Target.Length - 1}].",
+                        nameof(ends));
+                }
+
+                var start = end - windowSize + 1;
+                ids.Add(s.Id);
+                positions.Add(end);
+                windows.Add(Slice(s.Target, start, windowSize));
+                for (var c = 0; c < covariates.Count; c++)
+                {
+                    covWindows[c].Add(Slice(s.Covariates[c], start, windowSize));
+                }
+            }
+        }
+
+        var vector = new VectorDataViewType(NumberDataViewType.Single, windowSize);
+        var columns = new List<(string, DataViewType, Array)>();
+        if (seriesIdColumn is not null)
+        {
+            columns.Add((seriesIdColumn, TextDataViewType.Instance, ids.ToArray()));
+        }
+
+        columns.Add((WindowEndColumn, NumberDataViewType.Int32, positions.ToArray()));
+        columns.Add((windowColumn, vector, windows.ToArray()));
+        columns.AddRange(covariates.Select((c, i) => (c, (DataViewType)vector, (Array)covWindows[i].ToArray())));
+        return new ForecastRowsDataView(columns);
+    }
+
+    /// <summary>
+    /// Scores series-layout rows (what Fit reads) with a fitted or resumed forecaster: one output row per input row,
+    /// holding the forecast of the values that follow that row, made from the window of the row and the
+    /// <c>WindowSize - 1</c> rows before it in its series. Rows before a series' first full window get forecasts (and
+    /// bounds) of NaN. Each forecast equals the model's <c>Transform</c> of that window in the window layout, bit for bit.
+    /// </summary>
+    /// <remarks>
+    /// Output rows come per series, in order of each series' first appearance, each series' rows in input order (the
+    /// input order when the rows of each series are contiguous). Columns: <paramref name="seriesIdColumn"/> (Text, when
+    /// given), "Position" (Int32, the row's 0-based position in its series), the series column and covariates (Single),
+    /// then the model's forecast and bound columns (Vector&lt;Single, Horizon&gt;).
+    /// </remarks>
+    /// <param name="model">The fitted forecaster.</param>
+    /// <param name="data">Series layout: one value per row, rows of each series in time order, with the model's covariates as scalar Single columns.</param>
+    /// <param name="seriesColumn">Scalar Single series column.</param>
+    /// <param name="seriesIdColumn">Series id column for stacked series. Default null (one series).</param>
+    /// <exception cref="ArgumentException">A missing or mistyped column, or a non-finite value.</exception>
+    public static IDataView Score(LmuForecastTransformer model, IDataView data, string seriesColumn, string? seriesIdColumn = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        var m = model.Model;
+        int t = m.WindowSize, h = m.Horizon;
+        var covariates = m.CovariateColumns;
+        var series = ForecastDataReader.ReadSeries(data, seriesColumn, seriesIdColumn, covariates, 1, 0);
+        var windows = new List<float[]>();
+        var covWindows = covariates.Select(_ => new List<float[]>()).ToArray();
+        foreach (var s in series)
+        {
+            for (var end = t - 1; end < s.Target.Length; end++)
+            {
+                windows.Add(Slice(s.Target, end - t + 1, t));
+                for (var c = 0; c < covariates.Count; c++)
+                {
+                    covWindows[c].Add(Slice(s.Covariates[c], end - t + 1, t));
+                }
+            }
+        }
+
+        var outputs = new List<string> { m.ForecastColumn };
+        if (m.HasBounds)
+        {
+            outputs.Add(m.LowerBoundColumn!);
+            outputs.Add(m.UpperBoundColumn!);
+        }
+
+        float[][][] scored;
+        if (windows.Count > 0)
+        {
+            var layout = new List<(string, int, float[][])> { (m.WindowColumn, t, windows.ToArray()) };
+            layout.AddRange(covariates.Select((c, i) => (c, t, covWindows[i].ToArray())));
+            var result = model.Transform(new FloatColumnsDataView(layout));
+            scored = outputs.Select(o => result.GetColumn<float[]>(o).ToArray()).ToArray();
+        }
+        else
+        {
+            scored = outputs.Select(_ => Array.Empty<float[]>()).ToArray();
+        }
+
+        var rows = series.Sum(s => s.Target.Length);
+        var ids = new string[rows];
+        var positions = new int[rows];
+        var values = new float[rows];
+        var covValues = covariates.Select(_ => new float[rows]).ToArray();
+        var forecasts = outputs.Select(_ => new float[rows][]).ToArray();
+        var missing = Enumerable.Repeat(float.NaN, h).ToArray();
+        int row = 0, window = 0;
+        foreach (var s in series)
+        {
+            for (var p = 0; p < s.Target.Length; p++, row++)
+            {
+                ids[row] = s.Id;
+                positions[row] = p;
+                values[row] = (float)s.Target[p];
+                for (var c = 0; c < covariates.Count; c++)
+                {
+                    covValues[c][row] = (float)s.Covariates[c][p];
+                }
+
+                for (var o = 0; o < outputs.Count; o++)
+                {
+                    forecasts[o][row] = p >= t - 1 ? scored[o][window] : (float[])missing.Clone();
+                }
+
+                if (p >= t - 1)
+                {
+                    window++;
+                }
+            }
+        }
+
+        var columns = new List<(string, DataViewType, Array)>();
+        if (seriesIdColumn is not null)
+        {
+            columns.Add((seriesIdColumn, TextDataViewType.Instance, ids));
+        }
+
+        columns.Add(("Position", NumberDataViewType.Int32, positions));
+        columns.Add((seriesColumn, NumberDataViewType.Single, values));
+        columns.AddRange(covariates.Select((c, i) => (c, (DataViewType)NumberDataViewType.Single, (Array)covValues[i])));
+        var vector = new VectorDataViewType(NumberDataViewType.Single, h);
+        columns.AddRange(outputs.Select((o, i) => (o, (DataViewType)vector, (Array)forecasts[i])));
+        CheckDistinct(columns.Select(c => c.Item1));
+        return new ForecastRowsDataView(columns);
+    }
+
+    private static void CheckOutputNames(string windowColumn, IReadOnlyList<string> covariates, string? seriesIdColumn)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(windowColumn);
+        var names = new List<string> { WindowEndColumn, windowColumn };
+        names.AddRange(covariates);
+        if (seriesIdColumn is not null)
+        {
+            names.Add(seriesIdColumn);
+        }
+
+        CheckDistinct(names);
+    }
+
+    private static void CheckDistinct(IEnumerable<string> names)
+    {
+        var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"The output would have two columns named '{duplicate.Key}'; rename the input column or the window column.");
+        }
+    }
+}
