@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using Lmu.MLNet.MLNet;
 using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Onnx;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -87,6 +88,35 @@ public sealed class ClassifierZipContentsTests : ClassifierTestBase
         {
             Assert.AreEqual((uint)(Array.IndexOf(scores[i], scores[i].Max()) + 1), keys[i], $"row {i}");
         }
+    }
+
+    /// <summary>
+    /// Why SlotToScalarKey exists (a canary: when ML.NET can read a rank-0 ONNX output, this fails and a plain
+    /// ONNX scalar + MapValueToKey becomes possible): ML.NET 6.0.0's OnnxTransformer types a rank-0 output as a scalar
+    /// but its getter throws (OnnxTransform.Mapper.MakeObjectGetter: AsEnumerable of a tensor is null, then Select).
+    /// </summary>
+    [TestMethod]
+    public void OnnxTransformerStillCannotReadARankZeroOutput()
+    {
+        var g = new OnnxGraphBuilder("rank0");
+        g.Input("X", OnnxElementType.Float, 1L);
+        g.Add("Reshape", ["X", g.Int64s("shape")], ["Y"], []);
+        g.Output("Y", OnnxElementType.Float);
+        var path = Path.Combine(Temp, "rank0.onnx");
+        File.WriteAllBytes(path, OnnxModelWriter.Write(g.Graph));
+        var ml = ClassifierSetup.Context(MlTemp);
+        var data = ml.Data.LoadFromEnumerable(new[] { new OneSlot { X = [3f] } });
+        using var onnx = ml.Transforms.ApplyOnnxModel(["Y"], ["X"], path).Fit(data);
+        var scored = onnx.Transform(data);
+        Assert.AreEqual(NumberDataViewType.Single, scored.Schema["Y"].Type, "a rank-0 output is typed as a scalar");
+        var e = Assert.Throws<Exception>(() => scored.GetColumn<float>("Y").ToArray());
+        Assert.IsInstanceOfType<ArgumentNullException>(e.GetBaseException(), e.ToString());
+    }
+
+    private sealed class OneSlot
+    {
+        [VectorType(1)]
+        public float[] X { get; set; } = [];
     }
 
     private static string[] EntriesNamingUs(string zip)

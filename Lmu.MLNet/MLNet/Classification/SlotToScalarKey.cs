@@ -11,16 +11,18 @@ namespace Lmu.MLNet.MLNet.Classification;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Why not a scalar straight from ONNX: OnnxTransformer types a rank-0 graph output as a scalar column, but its getter
-/// casts the output through the tensor caster (OnnxTypeParser.GetDataViewValueCasterAndResultedType only takes the
-/// scalar branch when the shape proto is absent, and GetDataViewType calls an empty shape a scalar), so
-/// OnnxTransform.Mapper.MakeObjectGetter's <c>dst = (T)caster(namedOnnxValue)</c> casts a Tensor&lt;T&gt; to T and
-/// throws. ML.NET 6.0.0 has the same code (unchanged since 2024). OnnxTransformer's <c>shapeDictionary</c> only
-/// re-dimensions vector outputs (OnnxModel.GetOnnxVariablesFromMetadata makes a new VectorDataViewType), never a scalar.
+/// Why not a scalar straight from ONNX (measured with ML.NET 6.0.0, whose OnnxTransformer code is unchanged since
+/// 2024): a rank-0 graph output (empty shape) is typed as a scalar column, but reading it throws
+/// ArgumentNullException ('source'): OnnxTransform.Mapper.MakeObjectGetter first runs
+/// <c>namedOnnxValue.AsEnumerable&lt;NamedOnnxValue&gt;().Select(...)</c>, and AsEnumerable is null for a tensor (its
+/// caster would then cast a Tensor&lt;T&gt; to T: OnnxTypeParser.GetDataViewValueCasterAndResultedType takes its scalar
+/// branch only when the shape proto is absent). An output with no shape at all fails at fit (NullReferenceException).
+/// OnnxTransformer's <c>shapeDictionary</c> cannot help: [1] is refused as incompatible with the empty shape, [] keeps
+/// the broken scalar, and for vector outputs it only re-dimensions the vector (OnnxModel.GetOnnxVariablesFromMetadata).
 /// Expression, ValueMapping and ValueToKey keep a vector input's shape.
 /// </para>
 /// <para>
-/// The one ML.NET transform that reduces a vector to a scalar is Hash with <c>combine: true</c>
+/// The built-in transform we found that reduces a vector to a scalar is Hash with <c>combine: true</c>
 /// (HashingTransformer.GetOutputType: a scalar Key&lt;UInt32, 2^bits&gt;). So: Hash the 1-slot class index into a scalar
 /// key; MapValue that hash (the key's raw UInt32) to the class name through a lookup table computed here by the same
 /// Hash transform; MapValueToKey the name with the class names in key order. The seed is chosen so that the indexes
