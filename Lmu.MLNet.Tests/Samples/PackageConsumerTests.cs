@@ -245,7 +245,7 @@ public sealed partial class PackageConsumerTests
             """;
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -259,7 +259,7 @@ public sealed partial class PackageConsumerTests
     private static string GlobalPackages() =>
         Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
-    private static (int Code, string Output) Dotnet(string workingDirectory, TimeSpan limit, params string[] args)
+    internal static (int Code, string Output) Dotnet(string workingDirectory, TimeSpan limit, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
         foreach (var a in args) start.ArgumentList.Add(a);

@@ -8,8 +8,8 @@ namespace Lmu.MLNet.MLNet;
 
 /// <summary>
 /// Wraps ONNX bytes as an ML.NET <see cref="TransformerChain{TLastTransformer}"/> scored by ML.NET's own
-/// OnnxTransformer, so that <c>mlContext.Model.Save/Load</c> persist it with no type of ours in the zip (except the
-/// stateless CustomMapping factory of the multiclass head).
+/// OnnxTransformer, so that <c>mlContext.Model.Save/Load</c> persist it with no type of ours in the zip (older
+/// classifier zips hold the stateless CustomMapping factory <see cref="SingleSlotTextMappingFactory"/>, kept for them).
 /// </summary>
 /// <remarks>
 /// Leak-free recipe (see Lmu.MLNet/Design/persistence.md): <c>ApplyOnnxModel(Stream)</c> leaves a temp file per call, so we
@@ -19,7 +19,7 @@ namespace Lmu.MLNet.MLNet;
 /// </remarks>
 internal static class OnnxCarrier
 {
-    /// <summary>ONNX output (string [N, 1]) the multiclass chain reads the predicted class from.</summary>
+    /// <summary>ONNX output (string [1]) the multiclass chain read the predicted class from in older zips (CustomMapping).</summary>
     public const string PredictedClassColumn = "lmu.PredictedClass";
 
     /// <summary>Intermediate scalar text column (dropped from the final schema).</summary>
@@ -90,18 +90,14 @@ internal static class OnnxCarrier
         string scoreColumn = "Score",
         string predictedLabelColumn = "PredictedLabel")
     {
-        var keyData = ml.Data.LoadFromEnumerable(classNames.Select(n => new ScalarText { Value = n }));
-        var post = ml.Transforms.CustomMapping(
-                new Action<SingleSlotText, ScalarText>(SingleSlotTextMappingFactory.Map), SingleSlotTextMappingFactory.ContractName)
-            // keyData is read in order (ByOccurrence), so key k is classNames[k-1], matching Score's slot k-1.
-            .Append(ml.Transforms.Conversion.MapValueToKey(predictedLabelColumn, PredictedValueColumn, keyData: keyData))
-            .Append(ml.Transforms.DropColumns(PredictedClassColumn, PredictedValueColumn));
-        return Create(ml, onnxModel, input, inputColumns, [scoreColumn, PredictedClassColumn], post);
+        // ML.NET's own transforms only (no CustomMapping), so the zip loads without Lmu.MLNet.dll; see SlotToScalarKey.
+        var post = Classification.SlotToScalarKey.Create(ml, classNames, predictedLabelColumn);
+        return Create(ml, onnxModel, input, inputColumns, [scoreColumn, Classification.SlotToScalarKey.IndexColumn], post);
     }
 
     /// <summary>
     /// Export options for <see cref="CreateMulticlass"/>: the row layout (no batch axis, because OnnxTransformer scores
-    /// one row per run and would type an [N, K] output as Vector&lt;Single, 1, K&gt;), the score and the predicted class.
+    /// one row per run and would type an [N, K] output as Vector&lt;Single, 1, K&gt;), the score and the predicted class index.
     /// </summary>
     public static LmuOnnxExportOptions MulticlassExportOptions(string inputColumn, IReadOnlyList<string> classNames, string scoreColumn = "Score") =>
         new()
@@ -109,7 +105,7 @@ internal static class OnnxCarrier
             InputName = inputColumn,
             BatchAxis = false,
             RawOutputName = null,
-            Classifier = new LmuOnnxClassifierOutputs { ClassNames = classNames, ScoreName = scoreColumn, PredictedClassName = PredictedClassColumn },
+            Classifier = new LmuOnnxClassifierOutputs { ClassNames = classNames, ScoreName = scoreColumn, PredictedIndexName = Classification.SlotToScalarKey.IndexColumn },
         };
 
     /// <summary>

@@ -3,9 +3,10 @@ using Microsoft.ML.Transforms;
 namespace Lmu.MLNet.MLNet;
 
 /// <summary>
-/// Stateless CustomMapping that turns the ONNX graph's [N, 1] predicted-class output into a scalar, because ML.NET
-/// 5.0.1 cannot read rank-0 ONNX outputs. ML.NET saves only the contract name and this assembly's name, and finds
-/// this factory again at Model.Load.
+/// Stateless CustomMapping that turned the ONNX graph's [1] predicted-class output into a scalar in classifier zips
+/// written by earlier versions (ML.NET cannot read rank-0 ONNX outputs). ML.NET saves only the contract name and this
+/// assembly's name, and finds this factory again at Model.Load, so it stays for those zips; new zips use
+/// <see cref="Classification.SlotToScalarKey"/>, made of ML.NET's own transforms, and load without this assembly.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
 internal sealed class SingleSlotTextMappingFactory : CustomMappingFactory<SingleSlotText, ScalarText>
