@@ -58,9 +58,17 @@ public sealed class ServePoolTests : ClassifierTestBase
         var running = Task.Run(() => Predict(service, model, 0));
         await holding.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var shutdown = Task.Run(service.Dispose);
+        // Wait until Dispose has begun (it closes the pool first): a fixed delay alone was too short on a loaded machine,
+        // where the task may not have started yet.
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (service.HealthProblem is null && started.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.IsNotNull(service.HealthProblem, "a closing service is not healthy");
         await Task.Delay(Settle);
         Assert.IsFalse(shutdown.IsCompleted, "Dispose must wait for the running prediction");
-        Assert.IsNotNull(service.HealthProblem, "a closing service is not healthy");
         await Assert.ThrowsExactlyAsync<ServingUnavailableException>(() => Predict(service, model, 1));
 
         gate.Set();
