@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Lmu.MLNet.MLNet;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

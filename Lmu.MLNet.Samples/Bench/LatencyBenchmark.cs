@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Classification;
 using Lmu.MLNet.Modules;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Samples.Forecasting;
 using Microsoft.ML;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.IO.Compression;
-using Lmu.MLNet.MLNet;
 
 namespace Lmu.MLNet.Samples.MainJob;
 

@@ -1,4 +1,3 @@
-using Lmu.MLNet.MLNet;
 using Lmu.MLNet.Samples.Bench;
 
 namespace Lmu.MLNet.Samples.MainJob;

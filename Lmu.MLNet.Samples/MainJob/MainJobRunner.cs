@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Lmu.MLNet.MLNet;
-using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Classification;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Samples.Plots;
 using Lmu.MLNet.Samples.Terminal;

@@ -1,4 +1,3 @@
-using Lmu.MLNet.MLNet;
 using Microsoft.ML;
 
 namespace Lmu.MLNet.Samples.Serving;

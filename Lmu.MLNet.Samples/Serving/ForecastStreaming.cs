@@ -1,5 +1,5 @@
 using System.Globalization;
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 using Microsoft.ML;
 
 namespace Lmu.MLNet.Samples.Serving;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Lmu.MLNet.MLNet;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Lmu.MLNet.MLNet;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Samples.Bench;
 using Microsoft.ML;

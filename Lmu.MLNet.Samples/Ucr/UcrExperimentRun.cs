@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Lmu.MLNet.MLNet;
 using Lmu.MLNet.Samples.Bench;
 using Microsoft.ML;
 using TorchSharp;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Modules;
 
 namespace Lmu.MLNet.Tests.Forecasting;

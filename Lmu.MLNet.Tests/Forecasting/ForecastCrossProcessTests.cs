@@ -1,5 +1,5 @@
 using System.Globalization;
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Tests.Infrastructure;
 using Microsoft.ML;

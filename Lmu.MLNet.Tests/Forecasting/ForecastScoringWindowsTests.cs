@@ -1,4 +1,4 @@
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Modules;
 using Microsoft.ML;
 using Microsoft.ML.Data;

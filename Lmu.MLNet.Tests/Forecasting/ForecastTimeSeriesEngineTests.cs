@@ -1,4 +1,4 @@
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Training;
 using Microsoft.ML;

@@ -1,5 +1,5 @@
 using System.Reflection;
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Tests.MLNet.Classification;
 using Lmu.MLNet.Training;

@@ -1,4 +1,4 @@
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 
 namespace Lmu.MLNet.Tests.Forecasting;
 

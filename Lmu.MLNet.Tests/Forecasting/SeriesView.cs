@@ -1,4 +1,4 @@
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 using Microsoft.ML;
 
 namespace Lmu.MLNet.Tests.Forecasting;

@@ -82,5 +82,5 @@ internal static class CarrierTestData
     }
 
     public static byte[] Model() =>
-        LmuOnnxExporter.Export(Spec(), Lmu.MLNet.MLNet.OnnxCarrier.MulticlassExportOptions("Features", Classes));
+        LmuOnnxExporter.Export(Spec(), Lmu.MLNet.OnnxCarrier.MulticlassExportOptions("Features", Classes));
 }

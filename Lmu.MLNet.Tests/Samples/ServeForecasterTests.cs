@@ -1,5 +1,5 @@
 using System.Net;
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Tests.Forecasting;
 using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Classification;

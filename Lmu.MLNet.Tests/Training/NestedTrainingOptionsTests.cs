@@ -1,5 +1,5 @@
-using Lmu.MLNet.MLNet.Classification;
-using Lmu.MLNet.MLNet.Forecasting;
+using Lmu.MLNet.Classification;
+using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Training;
 using Microsoft.ML;

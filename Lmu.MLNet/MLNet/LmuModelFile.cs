@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>Loading saved LMU models with clear errors. Touches no TorchSharp type, so it runs without libtorch.</summary>
 public static class LmuModelFile

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>
 /// What <see cref="LmuModelFile.Load(Microsoft.ML.MLContext, string, out Microsoft.ML.DataViewSchema, out LmuModelIntegrity, LmuModelFileLimits?)"/>

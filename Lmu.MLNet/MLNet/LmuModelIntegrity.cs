@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>What the integrity check of a model zip's carried ONNX graphs found (a mismatch is an error, not a value).</summary>
 public enum LmuModelIntegrity

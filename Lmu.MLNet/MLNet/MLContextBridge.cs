@@ -5,7 +5,7 @@ using Lmu.MLNet.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>
 /// What an LMU estimator needs from the user's <see cref="MLContext"/>: its seed stream, its Log, its GPU settings, its

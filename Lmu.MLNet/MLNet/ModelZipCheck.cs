@@ -3,7 +3,7 @@ using System.Globalization;
 using System.IO.Compression;
 using Lmu.MLNet.Onnx;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>
 /// Checks a model zip before ML.NET opens it: entry sizes and compression ratios from the central directory (nothing

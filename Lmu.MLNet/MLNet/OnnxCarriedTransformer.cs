@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>
 /// Base of the fitted LMU transformers: each holds a chain of ML.NET's own transformers (an OnnxTransformer scoring

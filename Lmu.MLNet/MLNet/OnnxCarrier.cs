@@ -4,7 +4,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>
 /// Wraps ONNX bytes as an ML.NET <see cref="TransformerChain{TLastTransformer}"/> scored by ML.NET's own

@@ -1,6 +1,6 @@
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>Output row of <see cref="SingleSlotTextMappingFactory"/>: the predicted class as scalar text.</summary>
 internal sealed class ScalarText

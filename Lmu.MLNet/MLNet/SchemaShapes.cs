@@ -2,7 +2,7 @@ using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>
 /// Builds <see cref="SchemaShape.Column"/> values for GetOutputSchema. Their constructor is internal in ML.NET 5.0.1

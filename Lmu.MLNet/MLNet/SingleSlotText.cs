@@ -1,6 +1,6 @@
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>Input row of <see cref="SingleSlotTextMappingFactory"/>: the ONNX predicted-class output, a 1-slot text vector.</summary>
 internal sealed class SingleSlotText

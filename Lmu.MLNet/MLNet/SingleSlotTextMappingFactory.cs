@@ -1,6 +1,6 @@
 using Microsoft.ML.Transforms;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>
 /// Stateless CustomMapping that turned the ONNX graph's [1] predicted-class output into a scalar in classifier zips

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet;
 
 /// <summary>
 /// Removes what a FAILED <c>mlContext.Model.Load</c> leaves in MLContext.TempFilePath: ML.NET extracts the zip into an

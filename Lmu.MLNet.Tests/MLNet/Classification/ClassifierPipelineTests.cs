@@ -1,5 +1,4 @@
-using Lmu.MLNet.MLNet;
-using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Classification;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

@@ -1,4 +1,4 @@
-using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Classification;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Training;
 using Microsoft.ML;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Classification;
 using Lmu.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -90,7 +90,7 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         CollectionAssert.AreEqual(sorted, names.DenseValues().Select(n => n.ToString()).ToArray());
 
         // The estimator's declared output schema agrees with what Fit produced.
-        var shape = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).GetOutputSchema(Lmu.MLNet.MLNet.SchemaShapes.FromSchema(data.Schema));
+        var shape = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).GetOutputSchema(Lmu.MLNet.SchemaShapes.FromSchema(data.Schema));
         var score = shape.Single(c => c.Name == "Score");
         Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, score.Kind);
         var predicted = shape.Single(c => c.Name == "PredictedLabel");

@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.Text;
-using Lmu.MLNet.MLNet;
-using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Classification;
 using Lmu.MLNet.Onnx;
 using Microsoft.ML;
 using Microsoft.ML.Data;

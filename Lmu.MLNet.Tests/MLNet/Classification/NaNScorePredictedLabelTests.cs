@@ -1,4 +1,3 @@
-using Lmu.MLNet.MLNet;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

@@ -1,4 +1,3 @@
-using Lmu.MLNet.MLNet;
 using Lmu.MLNet.Tests.Infrastructure;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Lmu.MLNet.Maths;
-using Lmu.MLNet.MLNet;
 using Lmu.MLNet.Tests.MLNet.Featurize;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Lmu.MLNet.MLNet;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Tests.MLNet.Featurize;
 using Microsoft.ML;

@@ -1,5 +1,4 @@
 using Lmu.MLNet.Maths;
-using Lmu.MLNet.MLNet;
 using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.Onnx;
 using Microsoft.ML;

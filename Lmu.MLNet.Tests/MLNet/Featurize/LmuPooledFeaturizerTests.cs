@@ -1,5 +1,4 @@
 using Lmu.MLNet.Maths;
-using Lmu.MLNet.MLNet;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

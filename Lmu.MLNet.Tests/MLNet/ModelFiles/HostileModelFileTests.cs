@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using Lmu.MLNet.MLNet;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

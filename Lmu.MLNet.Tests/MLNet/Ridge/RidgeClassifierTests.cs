@@ -1,4 +1,3 @@
-using Lmu.MLNet.MLNet;
 using Lmu.MLNet.Tests.MLNet.Featurize;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -2,7 +2,7 @@ using Lmu.MLNet.Onnx;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet.Classification;
+namespace Lmu.MLNet.Classification;
 
 /// <summary>
 /// The input columns as checked against the options: which columns, their types, and the sequence shape. Every check

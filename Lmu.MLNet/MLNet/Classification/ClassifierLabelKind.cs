@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Classification;
+namespace Lmu.MLNet.Classification;
 
 /// <summary>How the label column's values become class indices.</summary>
 internal enum ClassifierLabelKind

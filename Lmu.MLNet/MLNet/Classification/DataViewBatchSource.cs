@@ -3,7 +3,7 @@ using Microsoft.ML;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Lmu.MLNet.MLNet.Classification;
+namespace Lmu.MLNet.Classification;
 
 /// <summary>
 /// Streams mini-batches from IDataView cursors: each epoch opens a fresh cursor (through ML.NET's ShuffleRows with a

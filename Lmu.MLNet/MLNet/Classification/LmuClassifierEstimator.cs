@@ -6,7 +6,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
 
-namespace Lmu.MLNet.MLNet.Classification;
+namespace Lmu.MLNet.Classification;
 
 /// <summary>
 /// Trains an LMU sequence classifier (an LMU layer and a dense head, trained jointly with TorchSharp) on a column of

@@ -1,6 +1,6 @@
 using Lmu.MLNet.Training;
 
-namespace Lmu.MLNet.MLNet.Classification;
+namespace Lmu.MLNet.Classification;
 
 /// <summary>Facts about a trained LMU classifier (plain data; kept in memory only, not in the model zip).</summary>
 public sealed class LmuClassifierModelInfo

@@ -2,7 +2,7 @@ using Lmu.MLNet.Modules;
 using Lmu.MLNet.Training;
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet.Classification;
+namespace Lmu.MLNet.Classification;
 
 /// <summary>
 /// Everything the LMU sequence classifier can be told: columns, input shape, the LMU layer, the dense head and

@@ -3,7 +3,7 @@ using Lmu.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet.Classification;
+namespace Lmu.MLNet.Classification;
 
 /// <summary>
 /// A trained LMU sequence classifier. It scores through ML.NET's own OnnxTransformer (the chain that

@@ -2,7 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 
-namespace Lmu.MLNet.MLNet.Classification;
+namespace Lmu.MLNet.Classification;
 
 /// <summary>
 /// Turns the ONNX graph's predicted class index (0-based arg-max, a 1-slot Int64 vector) into a scalar key

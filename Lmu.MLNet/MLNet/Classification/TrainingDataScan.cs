@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet.Classification;
+namespace Lmu.MLNet.Classification;
 
 /// <summary>
 /// One streaming pass over the training data before training: counts rows, finds the classes and the longest

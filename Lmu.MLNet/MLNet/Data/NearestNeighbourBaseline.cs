@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Data;
 
 /// <summary>1-nearest-neighbour with Euclidean distance, the UCR archive's reference baseline (and a loader check).</summary>
 internal static class NearestNeighbourBaseline

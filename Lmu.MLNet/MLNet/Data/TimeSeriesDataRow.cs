@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Data;
 
 /// <summary>Row type of <see cref="TimeSeriesDataset.ToDataView"/> (and usable for prediction engines with a schema definition).</summary>
 public sealed class TimeSeriesDataRow

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Data;
 
 /// <summary>
 /// A labelled time-series classification set (e.g. one split of a UCR/UEA dataset), univariate or multivariate,

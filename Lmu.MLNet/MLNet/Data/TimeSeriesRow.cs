@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Data;
 
 /// <summary>One labelled series of a <see cref="TimeSeriesDataset"/>.</summary>
 /// <param name="Label">Class label as written in the file.</param>

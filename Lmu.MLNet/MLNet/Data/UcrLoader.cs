@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Data;
 
 /// <summary>
 /// Reads the UCR/UEA time-series classification archives: univariate <c>.tsv</c> (2018 archive: label first, then the

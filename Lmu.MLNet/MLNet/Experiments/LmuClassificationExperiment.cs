@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>
 /// AutoML-style search for a sequence classifier over two model families (<see cref="LmuSearchSpace.Families"/>):

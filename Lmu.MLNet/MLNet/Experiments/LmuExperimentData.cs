@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>Rows of an IDataView as flat float32 sequences and class indices, ready to be cut into tensors.</summary>
 internal sealed class LmuExperimentData

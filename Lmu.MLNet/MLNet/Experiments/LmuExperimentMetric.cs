@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>The validation metric an LMU experiment optimises (names as in ML.NET's MulticlassClassificationMetrics).</summary>
 public enum LmuExperimentMetric

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>What an <see cref="LmuClassificationExperiment"/> returns.</summary>
 public sealed class LmuExperimentResult

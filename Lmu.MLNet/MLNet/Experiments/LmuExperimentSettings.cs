@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>Settings of an <see cref="LmuClassificationExperiment"/> (shaped like AutoML's experiment settings).</summary>
 public sealed class LmuExperimentSettings

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>What every fit of one experiment shares.</summary>
 /// <param name="Settings">The experiment's settings.</param>

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>
 /// One point of the experiment's search space: an <see cref="LmuTrialConfiguration"/> (an LMU network) or an

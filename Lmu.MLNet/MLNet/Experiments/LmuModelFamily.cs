@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>The kinds of model an <see cref="LmuClassificationExperiment"/> can search (as AutoML searches several trainers).</summary>
 public enum LmuModelFamily

@@ -2,7 +2,7 @@ using Lmu.MLNet.Modules;
 using Lmu.MLNet.Onnx;
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>A trained LMU network (family <see cref="LmuModelFamily.LmuNetwork"/>); its model is the network exported to ONNX.</summary>
 internal sealed class LmuNetworkFit(LmuNetwork network, int steps, IReadOnlyList<string> classNames, string featuresColumn) : LmuCandidateFit

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>
 /// One point of the pooled-memory + ridge family (<see cref="LmuModelFamily.PooledRidge"/>): the

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>
 /// The pooled-memory + ridge family (<see cref="LmuModelFamily.PooledRidge"/>): <see cref="LmuPooledFeaturizerEstimator"/>

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>
 /// Ranges of the pooled-memory + ridge family (<see cref="LmuModelFamily.PooledRidge"/>) in an

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>An inclusive integer range sampled uniformly, or log-uniformly when <paramref name="LogScale"/>.</summary>
 public sealed record LmuIntRange(int Min, int Max, bool LogScale = false)

@@ -1,6 +1,6 @@
 using Lmu.MLNet.Modules;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>
 /// The model families and hyper-parameters an LMU experiment samples. Defaults suit short UCR-style series (tens to a

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Lmu.MLNet.Modules;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>One LMU-network point of an <see cref="LmuSearchSpace"/> (family <see cref="LmuModelFamily.LmuNetwork"/>).</summary>
 /// <param name="Order">Legendre order.</param>

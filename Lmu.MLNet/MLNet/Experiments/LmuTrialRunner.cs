@@ -3,7 +3,7 @@ using Lmu.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Experiments;
 
 /// <summary>Trains one configuration on some rows and scores it on others.</summary>
 internal static class LmuTrialRunner

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>How <see cref="LmuFeaturizerEstimator"/> rescales each row before the Legendre memory reads it.</summary>
 public enum LmuFeatureNormalization

@@ -1,7 +1,7 @@
 using Lmu.MLNet.Maths;
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet;
+namespace Microsoft.ML;
 
 /// <summary><c>mlContext.Transforms.LmuFeaturize(...)</c> and <c>mlContext.Transforms.LmuPooledFeaturize(...)</c>.</summary>
 public static class LmuFeaturizeCatalog

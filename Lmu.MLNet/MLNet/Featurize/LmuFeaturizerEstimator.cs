@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>
 /// A fixed (untrained) Legendre memory over a sequence column, giving a <c>Vector&lt;Single&gt;</c> any ML.NET trainer

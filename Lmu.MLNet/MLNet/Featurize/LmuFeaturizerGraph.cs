@@ -1,7 +1,7 @@
 using Lmu.MLNet.Maths;
 using Lmu.MLNet.Onnx;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>
 /// The featurizer's ONNX graph, one row per run (no batch axis, as ML.NET's OnnxTransformer feeds it). The memory of

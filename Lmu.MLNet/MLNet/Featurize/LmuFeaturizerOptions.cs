@@ -1,6 +1,6 @@
 using Lmu.MLNet.Maths;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>
 /// Options of <see cref="LmuFeaturizerEstimator"/>: a fixed (untrained) Legendre memory read over a sequence column.

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>Schema checks of the featurizer, with messages naming the column, what was expected and what was found.</summary>
 internal static class LmuFeaturizerSchema

@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>
 /// Random projections of many fixed Legendre memories, pooled over time (see <see cref="LmuPooledFeaturizerOptions"/>):

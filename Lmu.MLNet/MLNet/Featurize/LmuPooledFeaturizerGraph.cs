@@ -1,6 +1,6 @@
 using Lmu.MLNet.Onnx;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>
 /// The pooled featurizer's ONNX graph, one row per run. Every memory state of every window at every step is a causal

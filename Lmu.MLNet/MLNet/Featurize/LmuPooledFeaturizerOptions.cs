@@ -1,6 +1,6 @@
 using Lmu.MLNet.Maths;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>
 /// Options of <see cref="LmuPooledFeaturizerEstimator"/>: many fixed Legendre memories of random window lengths, read at

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>
 /// The fitted <see cref="LmuPooledFeaturizerEstimator"/>: a chain of ML.NET's own transformers (an OnnxTransformer

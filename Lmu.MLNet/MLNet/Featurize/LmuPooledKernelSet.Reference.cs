@@ -1,6 +1,6 @@
 using Lmu.MLNet.Maths;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>The float64 step-by-step evaluation of the sampled features (the reference for the ONNX graph).</summary>
 internal sealed partial class LmuPooledKernelSet

@@ -1,6 +1,6 @@
 using Lmu.MLNet.Maths;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Featurize;
 
 /// <summary>
 /// The sampled parameters of a pooled featurizer (window lengths, projections, biases); the float64 step-by-step

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>Length-prefixed (-1 = null) float and double arrays for the engine checkpoint; values are written exactly.</summary>
 internal static class BinaryArrays

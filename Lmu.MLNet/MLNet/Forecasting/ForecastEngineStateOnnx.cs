@@ -5,7 +5,7 @@ using Lmu.MLNet.Onnx;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Carries a streaming engine's checkpoint inside an ML.NET model zip. ML.NET's save API is internal (only its own

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Forecast accuracy measures with the M4 competition's definitions (Makridakis, Spiliotis &amp; Assimakopoulos 2020):

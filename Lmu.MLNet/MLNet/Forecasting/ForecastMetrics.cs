@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Regression-style forecast accuracy, as computed by <see cref="ForecastEvaluator.Evaluate"/>.

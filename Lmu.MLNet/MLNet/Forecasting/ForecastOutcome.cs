@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// One forecast to score: the values that happened, the values forecast for them, and (for MASE) the in-sample history

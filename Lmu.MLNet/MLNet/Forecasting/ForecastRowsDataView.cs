@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// An in-memory IDataView of the scoring helpers' columns: Text (series ids), Int32 (positions), scalar Single and

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>One series read from the training data: target values and covariates, oldest first.</summary>
 /// <param name="Id">The series id (from the id column, or "0" for a single series, or the row number in the window layout).</param>

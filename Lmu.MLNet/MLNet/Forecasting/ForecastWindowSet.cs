@@ -1,7 +1,7 @@
 using Lmu.MLNet.Training;
 using TorchSharp;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Training windows as (series, end) references into the series, scaled on the fly when a batch is built, so that

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>One forecast of the next <c>Horizon</c> values from the streaming engine.</summary>
 /// <param name="Forecast">Forecast values, step 1 first.</param>

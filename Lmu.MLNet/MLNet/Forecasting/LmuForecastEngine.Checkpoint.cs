@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 // The engine's checkpoint: the model fingerprint, the model and the state, inside EngineCheckpointFile's checked container.
 public sealed partial class LmuForecastEngine

@@ -1,6 +1,6 @@
 using Lmu.MLNet.Modules;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Streaming forecaster (the counterpart of ML.NET's TimeSeriesPredictionEngine): feed observations one at a time

@@ -6,7 +6,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Trains an LMU forecaster (TorchSharp) and returns it as a <see cref="LmuForecastTransformer"/> scored by ML.NET's

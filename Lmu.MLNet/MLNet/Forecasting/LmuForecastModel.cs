@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Onnx;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Everything a fitted forecaster needs to score, as plain data: the trained network, the window layout, the scaling

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Onnx;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Checks a <see cref="LmuForecastModel"/> read from a file before anything is sized or computed from it: every size

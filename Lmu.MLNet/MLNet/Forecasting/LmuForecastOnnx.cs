@@ -1,6 +1,6 @@
 using Lmu.MLNet.Onnx;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// The forecaster's ONNX graph, one row per run (ML.NET's OnnxTransformer): inputs the target window and one window

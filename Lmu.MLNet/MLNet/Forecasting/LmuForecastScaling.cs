@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>How the target series is normalised before the LMU sees it (the inverse is applied to the forecast).</summary>
 public enum LmuForecastScaling

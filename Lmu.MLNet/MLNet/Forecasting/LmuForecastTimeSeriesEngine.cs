@@ -2,7 +2,7 @@ using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// The typed streaming forecaster, shaped like ML.NET's <c>TimeSeriesPredictionEngine&lt;TIn, TOut&gt;</c> (what

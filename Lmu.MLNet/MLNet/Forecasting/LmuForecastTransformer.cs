@@ -2,7 +2,7 @@ using Lmu.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// A fitted LMU forecaster. Scores the window layout (see <see cref="LmuForecastingOptions"/>) into the forecast

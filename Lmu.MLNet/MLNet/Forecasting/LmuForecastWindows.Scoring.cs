@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 // Scoring helpers: the last window (or windows at chosen ends) of each series in the scoring layout, and forecasts
 // for series-layout rows.

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Cuts a series (one value per row, rows in time order) into the window layout the fitted forecaster scores:

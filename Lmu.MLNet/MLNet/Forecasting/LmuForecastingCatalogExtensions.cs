@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Microsoft.ML;
 
 /// <summary><c>mlContext.Forecasting.ForecastByLmu(...)</c>.</summary>
 /// <remarks>

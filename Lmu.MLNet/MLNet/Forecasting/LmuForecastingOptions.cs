@@ -1,7 +1,7 @@
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Training;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Options of <c>mlContext.Forecasting.ForecastByLmu</c>. Training data comes in one of two layouts:

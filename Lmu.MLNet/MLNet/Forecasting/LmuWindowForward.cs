@@ -1,7 +1,7 @@
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Onnx;
 
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Float64 forward pass of a <see cref="LmuNetworkSpec"/> over one window, step by step from a zero state, straight

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet.Forecasting;
+namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// The M4 competition's Naive2 benchmark, written from the competition's published definition: a naive forecast of

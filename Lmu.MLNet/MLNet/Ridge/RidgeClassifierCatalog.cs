@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace Lmu.MLNet.MLNet;
+namespace Microsoft.ML;
 
 /// <summary><c>mlContext.MulticlassClassification.Trainers.Ridge(...)</c>.</summary>
 public static class RidgeClassifierCatalog

@@ -1,6 +1,6 @@
 using Lmu.MLNet.Onnx;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Ridge;
 
 /// <summary>
 /// The fitted ridge classifier as ONNX, one row per run: subtract the training means, one MatMul with the weights

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Ridge;
 
 /// <summary>Options of <see cref="RidgeClassifierTrainer"/>.</summary>
 public sealed class RidgeClassifierOptions

@@ -1,10 +1,10 @@
 using System.Globalization;
 using Lmu.MLNet.Maths;
-using Lmu.MLNet.MLNet.Classification;
+using Lmu.MLNet.Classification;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Ridge;
 
 /// <summary>
 /// Multiclass ridge classifier: one-vs-rest least squares on standardised features with targets +1/-1, the penalty

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Lmu.MLNet.MLNet;
+namespace Lmu.MLNet.Ridge;
 
 /// <summary>
 /// The fitted <see cref="RidgeClassifierTrainer"/>: ML.NET's own chain (an OnnxTransformer scoring the linear graph,
