@@ -15,7 +15,7 @@ namespace Lmu.MLNet.Classification;
 /// Saving writes only ML.NET's own transformers (plus a stateless mapping from this assembly), so loading and scoring
 /// need Microsoft.ML, the ONNX Runtime and this assembly, but never libtorch; nothing here touches a TorchSharp type.
 /// </remarks>
-public sealed class LmuClassifierTransformer : OnnxCarriedTransformer
+public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFeaturePredictionTransformer<LmuClassifierModelInfo>
 {
     private readonly LmuNetworkSpec _spec;
 
@@ -28,6 +28,21 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer
 
     /// <summary>What was trained and how: classes, shape, parameter count, seed, device and the per-epoch history.</summary>
     public LmuClassifierModelInfo Info { get; }
+
+    /// <summary>The features column the classifier reads.</summary>
+    /// <remarks>
+    /// With <see cref="FeatureColumnType"/> and the model this makes the fitted classifier an ML.NET prediction
+    /// transformer, so <c>mlContext.MulticlassClassification.PermutationFeatureImportance(model, keyedData)</c> works:
+    /// one importance per slot of the features vector, i.e. per time step (and channel, step-major). Only the object
+    /// returned by Fit can do this: a model loaded from a zip is ML.NET's own TransformerChain.
+    /// </remarks>
+    public string FeatureColumnName => Info.FeatureColumnName;
+
+    /// <summary>The features column's type: Vector&lt;Single, SequenceLength x Channels&gt;.</summary>
+    public DataViewType FeatureColumnType => new VectorDataViewType(NumberDataViewType.Single, Info.SequenceLength * Info.Channels);
+
+    /// <summary>The trained model's description (<see cref="Info"/>), as ML.NET's prediction transformers expose theirs.</summary>
+    LmuClassifierModelInfo IPredictionTransformer<LmuClassifierModelInfo>.Model => Info;
 
     /// <summary>Class names in Score slot order (key k+1 = slot k).</summary>
     public IReadOnlyList<string> ClassNames => Info.ClassNames;

@@ -8,7 +8,7 @@ namespace Lmu.MLNet.Ridge;
 /// then the key mapping of the predicted class), so it saves in the .zip and reloads as a plain
 /// <c>TransformerChain&lt;ITransformer&gt;</c>.
 /// </summary>
-public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer
+public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer, ISingleFeaturePredictionTransformer<RidgeClassifierTransformer>
 {
     internal RidgeClassifierTransformer(
         TransformerChain<ITransformer> inner, RidgeClassifierOptions options, double alpha, IReadOnlyList<double> errors, IReadOnlyList<string> classes, double[] means, double[,] weights, double[] bias)
@@ -34,6 +34,15 @@ public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer
 
     /// <summary>Class names in Score-slot order.</summary>
     public IReadOnlyList<string> Classes { get; }
+
+    /// <summary>The features column it reads (with <see cref="FeatureColumnType"/>, what ML.NET's PermutationFeatureImportance needs).</summary>
+    public string FeatureColumnName => Options.FeatureColumnName;
+
+    /// <summary>Vector&lt;Single, FeatureCount&gt;.</summary>
+    public DataViewType FeatureColumnType => new VectorDataViewType(NumberDataViewType.Single, FeatureCount);
+
+    /// <summary>The transformer is its own model: penalty, classes and feature count are on it.</summary>
+    RidgeClassifierTransformer IPredictionTransformer<RidgeClassifierTransformer>.Model => this;
 
     /// <summary>Width of the features vector it reads.</summary>
     public int FeatureCount => Weights.GetLength(0);
