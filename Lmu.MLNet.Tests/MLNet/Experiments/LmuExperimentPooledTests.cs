@@ -127,7 +127,15 @@ public sealed class LmuExperimentPooledTests
         var loaded = new MLContext(seed: 9).Model.Load(stream, out _);
         CollectionAssert.AreEqual(Scores(result.Model, test), Scores(loaded, test), "bit-identical scores after reload");
         CollectionAssert.AreEqual(
-            scored.GetColumn<uint>("PredictedLabel").ToArray(), loaded.Transform(test).GetColumn<uint>("PredictedLabel").ToArray());
+            scored.GetColumn<string>("PredictedLabel").ToArray(), loaded.Transform(test).GetColumn<string>("PredictedLabel").ToArray());
+
+        // AutoML's shape: PredictedLabel in the label's own values, and ML.NET's Evaluate straight on the raw schema.
+        CollectionAssert.IsSubsetOf(scored.GetColumn<string>("PredictedLabel").Distinct().ToArray(), result.ClassNames.ToArray());
+        var direct = ml.MulticlassClassification.Evaluate(result.Model.Transform(test));
+        Assert.AreEqual(metrics.MicroAccuracy, direct.MicroAccuracy, "Evaluate on the raw test rows equals the result's Evaluate");
+        var labels = test.GetColumn<string>("Label").ToArray();
+        var predicted = scored.GetColumn<string>("PredictedLabel").ToArray();
+        Assert.AreEqual(labels.Zip(predicted).Count(p => p.First == p.Second) / (double)labels.Length, direct.MicroAccuracy, 1e-12, "and equals a count of matching labels");
     }
 
     [TestMethod]

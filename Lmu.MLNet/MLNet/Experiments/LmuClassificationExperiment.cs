@@ -110,12 +110,38 @@ public sealed class LmuClassificationExperiment
                 model = new TransformerChain<ITransformer>(prefix, model);
             }
 
+            model = LabelValuesInAndOut(model, trainData, labelColumnName, data.ClassNames);
+
             return new LmuExperimentResult(trials, best, model, data.ClassNames, searchTime, clock.Elapsed);
         }
         finally
         {
             bestFit?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// AutoML's shape for the best model: a text label is mapped to keys inside the model (in <paramref name="classNames"/>
+    /// order, so slot k of Score is class k) and PredictedLabel is mapped back to the label's values at the end, so
+    /// <c>mlContext.MulticlassClassification.Evaluate(model.Transform(rawData))</c> works on the raw training schema and
+    /// predictions read as the user's labels. A key label is kept as it is (its values are already the classes).
+    /// </summary>
+    private ITransformer LabelValuesInAndOut(ITransformer model, IDataView trainData, string labelColumnName, IReadOnlyList<string> classNames)
+    {
+        var parts = new List<ITransformer>();
+        var input = trainData;
+        if (trainData.Schema[labelColumnName].Type is not KeyDataViewType)
+        {
+            var keys = _ml.Data.LoadFromEnumerable(classNames.Select(n => new ScalarText { Value = n }));
+            var toKey = _ml.Transforms.Conversion.MapValueToKey(labelColumnName, keyData: keys).Fit(trainData);
+            parts.Add(toKey);
+            input = toKey.Transform(trainData);
+        }
+
+        parts.Add(model);
+        var scored = model.Transform(input);
+        parts.Add(_ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored));
+        return new TransformerChain<ITransformer>(parts.ToArray());
     }
 
     /// <summary>True when the pooled family is searched on this data (it is left out above its row limit).</summary>

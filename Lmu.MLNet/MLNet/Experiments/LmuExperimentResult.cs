@@ -28,8 +28,10 @@ public sealed class LmuExperimentResult
     /// The best model as an ML.NET transformer (the user's prefix, then either the LMU network carried by ONNX or the
     /// pooled featurizer and ridge classifier, each carried by ONNX, refitted on all training rows unless
     /// <see cref="LmuExperimentSettings.RefitOnAllData"/> is off or a validation set was given): reads the features
-    /// column, writes <c>Score</c> (Vector&lt;Single, K&gt; with slot names) and a key <c>PredictedLabel</c>. Save it
-    /// with <c>mlContext.Model.Save</c>; loading and scoring need no libtorch.
+    /// column, writes <c>Score</c> (Vector&lt;Single, K&gt; with slot names) and <c>PredictedLabel</c> in the label's own
+    /// values. As AutoML's best model does, it starts by mapping a text label column to keys (so that column must be in
+    /// the data it scores, and Evaluate works on the raw schema) and ends by mapping PredictedLabel back. Save it with
+    /// <c>mlContext.Model.Save</c>; loading and scoring need no libtorch.
     /// </summary>
     public ITransformer Model { get; }
 
@@ -37,16 +39,14 @@ public sealed class LmuExperimentResult
     public IReadOnlyList<string> ClassNames { get; }
 
     /// <summary>
-    /// ML.NET multiclass metrics of <see cref="Model"/> on <paramref name="data"/>, whose text label column is mapped
-    /// to keys in <see cref="ClassNames"/> order first (labels unknown to the model count as errors).
+    /// ML.NET multiclass metrics of <see cref="Model"/> on <paramref name="data"/> in the training data's schema: the
+    /// model maps a text label to keys itself, so this is <c>mlContext.MulticlassClassification.Evaluate(Model.Transform(data))</c>
+    /// (labels unknown to the model count as errors).
     /// </summary>
     public Microsoft.ML.Data.MulticlassClassificationMetrics Evaluate(MLContext mlContext, IDataView data, string labelColumnName = "Label")
     {
         ArgumentNullException.ThrowIfNull(mlContext);
-        var keys = mlContext.Data.LoadFromEnumerable(ClassNames.Select(n => new ScalarText { Value = n }));
-        var keyed = mlContext.Transforms.Conversion.MapValueToKey(labelColumnName, keyData: keys, inputColumnName: labelColumnName)
-            .Fit(data).Transform(data);
-        return mlContext.MulticlassClassification.Evaluate(Model.Transform(keyed), labelColumnName);
+        return mlContext.MulticlassClassification.Evaluate(Model.Transform(data), labelColumnName);
     }
 
     /// <summary>Wall time of the search.</summary>
