@@ -46,13 +46,6 @@ internal static class TorchScalars
         return r;
     }
 
-    /// <summary>t * value, with the Scalar alive for the whole call.</summary>
-    public static Tensor Times(this Tensor t, double value)
-    {
-        using var s = value.ToScalar();
-        return t.mul(s);
-    }
-
     /// <summary>t / value, with the Scalar alive for the whole call.</summary>
     public static Tensor DividedBy(this Tensor t, double value)
     {
