@@ -1,7 +1,9 @@
 using Lmu.MLNet.Forecasting;
+using Lmu.MLNet.Tests.MLNet;
 using Lmu.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Lmu.MLNet.Tests.Forecasting;
 
@@ -191,6 +193,35 @@ public sealed class LmuForecasterTests
         StringAssert.Contains(e.Message, "covariate window column 'Cov0' is not in the data");
         e = Assert.ThrowsExactly<ArgumentException>(() => Trained.Value.Model.Transform(LmuForecastWindows.FromSeries(data, "Value", Window + 1, Horizon, ["Cov0"])));
         StringAssert.Contains(e.Message, "expected Vector<Single, 24>");
+    }
+
+    [TestMethod]
+    public void ExportedOnnxScoresWindowsLikeTheTransform()
+    {
+        // The exported graph is the one the model zip carries (same bytes), run one window per run as ML.NET's
+        // OnnxTransformer runs it, by the same ONNX Runtime CPU kernels: bit-identical is required.
+        var (model, values, covs) = Trained.Value;
+        var ml = new MLContext(1);
+        var scored = model.Transform(Windows(ml, values[300..340], covs.Select(c => c[300..340]).ToArray()));
+        var windows = scored.GetColumn<float[]>("Window").ToArray();
+        var phases = scored.GetColumn<float[]>("Cov0").ToArray();
+        string[] outputs = ["Forecast", "Lower", "Upper"];
+        var expected = outputs.Select(o => scored.GetColumn<float[]>(o).ToArray()).ToArray();
+
+        using var session = new InferenceSession(ExportedOnnx.Export(model));
+        ExportedOnnx.AssertSignature(
+            session,
+            new Dictionary<string, ExportedOnnx.Value> { ["Window"] = new(typeof(float), Window), ["Cov0"] = new(typeof(float), Window) },
+            outputs.ToDictionary(o => o, _ => new ExportedOnnx.Value(typeof(float), Horizon)));
+        Assert.IsGreaterThan(5, windows.Length);
+        for (var r = 0; r < windows.Length; r++)
+        {
+            using var result = ExportedOnnx.Run(session, [("Window", windows[r], [Window]), ("Cov0", phases[r], [Window])], outputs);
+            for (var o = 0; o < outputs.Length; o++)
+            {
+                CollectionAssert.AreEqual(expected[o][r], result[o].GetTensorDataAsSpan<float>().ToArray(), $"row {r} {outputs[o]} must be bit-identical");
+            }
+        }
     }
 
     private static LmuForecastingOptions Options(int horizon = Horizon, int epochs = 12) => new()

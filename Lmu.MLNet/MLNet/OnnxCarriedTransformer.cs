@@ -40,6 +40,28 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
         return _chain.Transform(input);
     }
 
+    /// <summary>
+    /// Writes the fitted model as a standalone ONNX model (opset 17, plus ai.onnx.ml where the model names classes) for
+    /// use outside ML.NET, e.g. with Microsoft.ML.OnnxRuntime's InferenceSession. Each transformer's remarks list its
+    /// inputs and outputs (names, element types, shapes).
+    /// </summary>
+    /// <remarks>
+    /// The model saved by <c>mlContext.Model.Save</c> already carries an ONNX graph, but inside ML.NET's zip format;
+    /// this writes one that needs neither ML.NET nor this library.
+    /// </remarks>
+    public void SaveOnnx(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        stream.Write(StandaloneOnnx());
+    }
+
+    /// <summary>Writes <see cref="SaveOnnx(Stream)"/>'s model to <paramref name="path"/> (replaced if it exists).</summary>
+    public void ExportOnnx(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        File.WriteAllBytes(path, StandaloneOnnx());
+    }
+
     /// <summary>Saves ML.NET's own chain, so loading never needs this type.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
 
@@ -52,4 +74,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
 
     /// <summary>Throws a clear exception (column, expected, actual) when <paramref name="schema"/> cannot be scored.</summary>
     private protected abstract void CheckInputSchema(DataViewSchema schema);
+
+    /// <summary>The bytes <see cref="SaveOnnx(Stream)"/> writes (built on demand: the chain's copy is not reachable through ML.NET's public API).</summary>
+    internal abstract byte[] StandaloneOnnx();
 }

@@ -14,6 +14,16 @@ namespace Lmu.MLNet.Classification;
 /// <remarks>
 /// Saving writes only ML.NET's own transformers (plus a stateless mapping from this assembly), so loading and scoring
 /// need Microsoft.ML, the ONNX Runtime and this assembly, but never libtorch; nothing here touches a TorchSharp type.
+/// <para>
+/// <see cref="OnnxCarriedTransformer.ExportOnnx"/> / <see cref="OnnxCarriedTransformer.SaveOnnx"/> write the trained
+/// network as a standalone ONNX model (opset 17 + ai.onnx.ml), batched. Input: <c>FeatureColumnName</c> float
+/// [N, SequenceLength * Channels] (a batch of flattened, step-major sequences; shorter sequences left-padded with zeros)
+/// and, when trained with a length column, that column too: [N, 1] of its type, each row's valid steps (first n steps
+/// real, then padding; clamped to [0, SequenceLength]). Outputs: <c>Logits</c> float [N, K]; <c>Score</c> softmax
+/// float [N, K]; <c>PredictedIndex</c> int64 [N, 1] (0-based; -1 where the scores are NaN); <c>PredictedLabel</c>
+/// string [N, 1] (the class name; empty where the scores are NaN). An extra int64 [1, 1] output
+/// <c>mlnet.Score.unusedOutput</c> only carries the class names for ML.NET (ignore it).
+/// </para>
 /// </remarks>
 public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFeaturePredictionTransformer<LmuClassifierModelInfo>
 {
@@ -53,27 +63,7 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFe
     /// <summary>One report per epoch trained.</summary>
     public IReadOnlyList<LmuEpochReport> TrainingHistory => Info.History;
 
-    /// <summary>
-    /// Writes the trained network as a standalone ONNX model (opset 17 + ai.onnx.ml) for use outside ML.NET. Input:
-    /// <c>FeatureColumnName</c> float [N, SequenceLength * Channels] (a batch of flattened, step-major sequences; shorter
-    /// sequences left-padded with zeros) and, when trained with a length column, that column too: [N, 1] of its type,
-    /// each row's valid steps (first n steps real, then padding; clamped to [0, SequenceLength]). Outputs: <c>Logits</c> float [N, K]; <c>Score</c> softmax float [N, K];
-    /// <c>PredictedIndex</c> int64 [N, 1] (0-based; -1 where the scores are NaN); <c>PredictedLabel</c> string [N, 1] (the class name; empty where the scores are NaN).
-    /// </summary>
-    public void SaveOnnx(Stream stream)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        stream.Write(StandaloneOnnx());
-    }
-
-    /// <summary>Writes <see cref="SaveOnnx(Stream)"/>'s model to <paramref name="path"/> (replaced if it exists).</summary>
-    public void ExportOnnx(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        File.WriteAllBytes(path, StandaloneOnnx());
-    }
-
-    internal byte[] StandaloneOnnx() => LmuOnnxExporter.Export(_spec, StandaloneOptions());
+    internal override byte[] StandaloneOnnx() => LmuOnnxExporter.Export(_spec, StandaloneOptions());
 
     private LmuOnnxExportOptions StandaloneOptions()
     {

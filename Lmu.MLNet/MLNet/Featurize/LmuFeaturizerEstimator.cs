@@ -37,7 +37,7 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
             ? ml.Transforms.CopyColumns(_options.OutputColumnName, spec.OutputName).Append(ml.Transforms.DropColumns(spec.OutputName))
             : null;
         var chain = OnnxCarrier.Create(ml, LmuFeaturizerGraph.Build(spec), input, inputs, [spec.OutputName], post);
-        return new LmuFeaturizerTransformer(chain, _options.Clone(), length, spec.Theta, spec.OutputSize);
+        return new LmuFeaturizerTransformer(chain, _options.Clone(), spec);
     }
 
     /// <inheritdoc />

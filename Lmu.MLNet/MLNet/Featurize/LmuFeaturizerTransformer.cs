@@ -8,15 +8,27 @@ namespace Lmu.MLNet.Featurize;
 /// the memory graph), so <c>mlContext.Model.Save</c> writes it into the .zip and <c>Model.Load</c> gives it back as a
 /// <c>TransformerChain&lt;ITransformer&gt;</c> that scores identically and needs no libtorch.
 /// </summary>
+/// <remarks>
+/// <see cref="OnnxCarriedTransformer.ExportOnnx"/> / <see cref="OnnxCarriedTransformer.SaveOnnx"/> write the graph the
+/// model zip carries (opset 17), one row per run (no batch axis, as ML.NET feeds it). Inputs: the input column
+/// (<c>Options.InputColumnName</c>) float [<see cref="SequenceLength"/> x Channels] (step-major) and, with
+/// <c>Options.LengthColumnName</c>, that column float [1, 1] (the row's valid steps). Output: the output column
+/// (<c>Options.OutputColumnName</c>, or that name + ".lmu" when it equals the input column, ONNX names being unique)
+/// float [<see cref="OutputSize"/>].
+/// </remarks>
 public sealed class LmuFeaturizerTransformer : OnnxCarriedTransformer
 {
-    internal LmuFeaturizerTransformer(TransformerChain<ITransformer> inner, LmuFeaturizerOptions options, int sequenceLength, double theta, int outputSize)
+    // Kept to rebuild the graph on export (a few fields) rather than holding its bytes, whose kernel grows with T.
+    private readonly LmuFeaturizerGraph.Spec _spec;
+
+    internal LmuFeaturizerTransformer(TransformerChain<ITransformer> inner, LmuFeaturizerOptions options, LmuFeaturizerGraph.Spec spec)
         : base(inner)
     {
+        _spec = spec;
         Options = options;
-        SequenceLength = sequenceLength;
-        Theta = theta;
-        OutputSize = outputSize;
+        SequenceLength = spec.Steps;
+        Theta = spec.Theta;
+        OutputSize = spec.OutputSize;
     }
 
     /// <summary>The options it was made with (a private copy; SequenceLength and Theta may be null there, see the resolved values).</summary>
@@ -30,6 +42,9 @@ public sealed class LmuFeaturizerTransformer : OnnxCarriedTransformer
 
     /// <summary>Width of the output vector.</summary>
     public int OutputSize { get; }
+
+    // Rebuilt from the same spec: the graph is deterministic, so these are the carried bytes.
+    internal override byte[] StandaloneOnnx() => LmuFeaturizerGraph.Build(_spec);
 
     private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(Options, schema, SequenceLength);
 }

@@ -8,6 +8,14 @@ namespace Lmu.MLNet.Featurize;
 /// scoring the pooled-memory graph), so <c>mlContext.Model.Save</c> writes it into the .zip and <c>Model.Load</c> gives
 /// it back as a <c>TransformerChain&lt;ITransformer&gt;</c> that scores identically and needs no libtorch.
 /// </summary>
+/// <remarks>
+/// <see cref="OnnxCarriedTransformer.ExportOnnx"/> / <see cref="OnnxCarriedTransformer.SaveOnnx"/> write the graph the
+/// model zip carries (opset 17), one row per run (no batch axis, as ML.NET feeds it). Inputs: the input column
+/// (<c>Options.InputColumnName</c>) float [<see cref="SequenceLength"/> x Channels] (step-major) and, with
+/// <c>Options.LengthColumnName</c>, that column float [1, 1] (the row's valid steps). Output: the output column
+/// (<c>Options.OutputColumnName</c>, or that name + ".lmu" when it equals the input column, ONNX names being unique)
+/// float [<see cref="OutputSize"/>].
+/// </remarks>
 public sealed class LmuPooledFeaturizerTransformer : OnnxCarriedTransformer
 {
     private readonly LmuFeaturizerOptions _schemaOptions;
@@ -38,6 +46,14 @@ public sealed class LmuPooledFeaturizerTransformer : OnnxCarriedTransformer
 
     /// <summary>The sampled parameters, for the float64 reference evaluation in tests.</summary>
     internal LmuPooledKernelSet Kernels { get; }
+
+    // Rebuilt from the sampled kernels with the names Fit used: the graph is deterministic, so these are the carried bytes.
+    internal override byte[] StandaloneOnnx()
+    {
+        var o = Options;
+        var output = o.OutputColumnName == o.InputColumnName ? o.OutputColumnName + ".lmu" : o.OutputColumnName;
+        return LmuPooledFeaturizerGraph.Build(new LmuPooledFeaturizerGraph.Spec(o.InputColumnName, o.LengthColumnName, output, Kernels));
+    }
 
     private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(_schemaOptions, schema, SequenceLength);
 }

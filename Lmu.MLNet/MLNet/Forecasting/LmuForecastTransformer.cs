@@ -18,6 +18,14 @@ namespace Lmu.MLNet.Forecasting;
 /// beside the zip with <c>CreateEngine().CheckPoint(path)</c> and resume it with <see cref="ResumeEngine"/> (this model
 /// only) or <see cref="LmuForecastEngine.Load(string)"/> (the checkpoint's own model). Series-layout rows are scored with
 /// <see cref="LmuForecastWindows.Score"/>, the latest window of each series with <see cref="LmuForecastWindows.LastWindows"/>.
+/// <para>
+/// <see cref="OnnxCarriedTransformer.ExportOnnx"/> / <see cref="OnnxCarriedTransformer.SaveOnnx"/> write the graph the
+/// model zip carries (opset 17), one window per run (no batch axis, as ML.NET feeds it), with the scaling inside.
+/// Inputs: the window column (<c>LmuForecastingOptions.WindowColumnName</c>, "Window" by default) float
+/// [<see cref="WindowSize"/>], oldest value first, and each of <see cref="CovariateColumnNames"/> float
+/// [<see cref="WindowSize"/>]. Outputs: the output column (<c>LmuForecastingOptions.OutputColumnName</c>, "Forecast" by default) float [<see cref="Horizon"/>]
+/// and, when the model has bounds, <c>LowerBoundColumnName</c> and <c>UpperBoundColumnName</c> float [<see cref="Horizon"/>] each.
+/// </para>
 /// </remarks>
 public sealed class LmuForecastTransformer : OnnxCarriedTransformer
 {
@@ -81,6 +89,9 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
     /// not a valid checkpoint; the message names the file.
     /// </exception>
     public LmuForecastEngine ResumeEngine(string path) => LmuForecastEngine.Load(path, ModelFingerprint);
+
+    // The carried graph as it is: its input and output names are already the plain column names.
+    internal override byte[] StandaloneOnnx() => _model.ToOnnx();
 
     // A clear message naming the missing covariate or window column before ONNX Runtime's generic one.
     private protected override void CheckInputSchema(DataViewSchema schema)

@@ -8,6 +8,15 @@ namespace Lmu.MLNet.Ridge;
 /// then the key mapping of the predicted class), so it saves in the .zip and reloads as a plain
 /// <c>TransformerChain&lt;ITransformer&gt;</c>.
 /// </summary>
+/// <remarks>
+/// <see cref="OnnxCarriedTransformer.ExportOnnx"/> / <see cref="OnnxCarriedTransformer.SaveOnnx"/> write the carried
+/// linear graph (opset 17 + ai.onnx.ml) with the standalone classifier's plain output names, one row per run (no batch
+/// axis, as ML.NET feeds it). Input: <see cref="FeatureColumnName"/> float [<see cref="FeatureCount"/>]. Outputs:
+/// <c>Score</c> softmax float [K] (K = <see cref="Classes"/>.Count, in that order); <c>PredictedIndex</c> int64 [1]
+/// (0-based; -1 where the scores are NaN); <c>PredictedLabel</c> string [1] (the class name; empty where the scores
+/// are NaN). An extra int64 [1, 1] output <c>mlnet.Score.unusedOutput</c> only carries the class names for ML.NET
+/// (ignore it).
+/// </remarks>
 public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer, ISingleFeaturePredictionTransformer<RidgeClassifierTransformer>
 {
     internal RidgeClassifierTransformer(
@@ -55,6 +64,14 @@ public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer, ISingle
 
     /// <summary>Decision bias [K], float64.</summary>
     internal double[] Bias { get; }
+
+    // The carried graph built again with the classifier's export names instead of ML.NET's internal index column.
+    internal override byte[] StandaloneOnnx() => RidgeClassifierGraph.Build(
+        FeatureColumnName,
+        Means,
+        Weights,
+        Bias,
+        new Onnx.LmuOnnxClassifierOutputs { ClassNames = Classes, ScoreName = "Score", PredictedIndexName = "PredictedIndex", PredictedClassName = "PredictedLabel" });
 
     private protected override void CheckInputSchema(DataViewSchema schema)
     {
