@@ -76,6 +76,30 @@ public sealed class LmuLayerOptions
     /// <summary>A copy of these options.</summary>
     public LmuLayerOptions Clone() => (LmuLayerOptions)MemberwiseClone();
 
+    /// <summary>
+    /// The theta every wrapper defaults to once it knows how many steps a model reads (the classifier's sequence length,
+    /// the forecaster's window, the featurizers' longest window): the memory's window spans the whole input, so no step
+    /// the model sees falls outside what the Legendre memory represents. The one place that rule lives; the fixed
+    /// <see cref="Theta"/> default above is for a bare layer, whose input length is not known.
+    /// </summary>
+    internal static double ThetaForSteps(int steps) => steps;
+
+    /// <summary>
+    /// A copy for a model over <paramref name="inputSize"/> channels; with <paramref name="thetaSteps"/>, its theta
+    /// becomes <see cref="ThetaForSteps"/> of that many steps (the wrappers' default, see there).
+    /// </summary>
+    internal LmuLayerOptions For(int inputSize, int? thetaSteps = null)
+    {
+        var layer = Clone();
+        layer.InputSize = inputSize;
+        if (thetaSteps is { } steps)
+        {
+            layer.Theta = ThetaForSteps(steps);
+        }
+
+        return layer;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its value.</summary>
     public void Validate()
     {

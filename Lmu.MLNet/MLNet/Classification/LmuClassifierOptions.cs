@@ -140,8 +140,7 @@ public sealed class LmuClassifierOptions
         Guard.Require(Training.EarlyStoppingPatience == 0 || ValidationData is not null || ValidationFraction > 0,
             $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience,
             "needs validation data (ValidationData or ValidationFraction > 0)");
-        var layer = Layer.Clone();
-        layer.InputSize = Channels;
+        var layer = Layer.For(Channels);
         new LmuNetworkOptions { Layer = layer, HeadHiddenSizes = HeadHiddenSizes, HeadActivation = HeadActivation, HeadDropout = HeadDropout, OutputSize = 2 }
             .Validate();
     }

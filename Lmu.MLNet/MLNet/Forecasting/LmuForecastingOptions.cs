@@ -171,12 +171,11 @@ public sealed class LmuForecastingOptions
     /// <summary>The layer options used for <paramref name="channels"/> input channels.</summary>
     internal LmuLayerOptions ResolveLayer(int channels)
     {
-        var layer = Layer?.Clone() ?? new LmuLayerOptions
+        // A caller's layer keeps its theta; only the forecasting default spans the window (LmuLayerOptions.ThetaForSteps).
+        return Layer?.For(channels) ?? new LmuLayerOptions
         {
-            MemoryD = 4, Order = 32, Theta = WindowSize, HiddenCell = HiddenCell.Dense, HiddenUnits = 64,
+            MemoryD = 4, Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64,
             HiddenActivation = LmuActivation.Tanh, InputToHidden = true,
-        };
-        layer.InputSize = channels;
-        return layer;
+        }.For(channels, WindowSize);
     }
 }
