@@ -19,7 +19,7 @@ internal static class PeerBenchmark
     /// <summary>The peer's timings, or null with a reason when python3 with torch or the script is missing.</summary>
     public static Result? Run(string? scriptPath, int threads, int steps, IEnumerable<string> configs, out string reason)
     {
-        var script = scriptPath ?? FindShared(Path.Combine("bench", "peer_pytorch_lmu.py"));
+        var script = scriptPath ?? SharedFolder.Find(Path.Combine("bench", "peer_pytorch_lmu.py"));
         if (script is null || !File.Exists(script))
         {
             reason = "peer script not found (looked for ../shared/bench/peer_pytorch_lmu.py above the working directory)";
@@ -75,18 +75,6 @@ internal static class PeerBenchmark
         {
             File.Delete(json);
         }
-    }
-
-    /// <summary>A path under the shared folder (../shared from the repository root), searched upwards.</summary>
-    public static string? FindShared(string relative)
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared", relative);
-                if (File.Exists(candidate) || Directory.Exists(candidate)) return candidate;
-            }
-        return null;
     }
 
     private static string Tail(string s) => s.Length > 400 ? s[^400..] : s;

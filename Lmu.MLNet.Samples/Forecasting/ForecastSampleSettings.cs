@@ -40,19 +40,12 @@ internal sealed class ForecastSampleSettings
     public static IProgress<LmuEpochReport> Printer() => new SyncProgress(e =>
         Console.WriteLine($"  epoch {e.Epoch}/{e.Epochs}: train loss {e.TrainLoss:F5}, validation loss {e.ValidationLoss:F5}, {e.Elapsed.TotalSeconds:F1} s"));
 
-    /// <summary>shared/data/forecasting/relative above the working directory or the binaries, or a clear error.</summary>
+    /// <summary>The file shared/data/forecasting/relative (<see cref="SharedFolder"/>), or a clear error.</summary>
     public static string Data(string relative)
     {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        if (SharedFolder.Find(Path.Combine("data", "forecasting", relative), File.Exists) is { } found)
         {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared", "data", "forecasting", relative);
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
+            return found;
         }
 
         throw new FileNotFoundException($"shared/data/forecasting/{relative} was not found above the working directory; the shared folder must sit beside the repository.");

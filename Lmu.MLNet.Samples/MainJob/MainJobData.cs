@@ -44,5 +44,5 @@ internal sealed record MainJobData(string Name, string Source, TimeSeriesDataset
 
     /// <summary><see cref="Resolve(string, string?, string)"/> with the shared folder found above the working directory or the app, and the app's Data folder.</summary>
     public static MainJobData Resolve(string requested) =>
-        Resolve(requested, PeerBenchmark.FindShared(Path.Combine("data", "ucr")), Path.Combine(AppContext.BaseDirectory, "Data"));
+        Resolve(requested, SharedFolder.Find(Path.Combine("data", "ucr")), Path.Combine(AppContext.BaseDirectory, "Data"));
 }

@@ -18,7 +18,7 @@ internal static class PsMnistExperiment
 
     public static int Run(Settings s, string commandLine)
     {
-        var mnist = s.DataDir ?? PeerBenchmark.FindShared(Path.Combine("data", "mnist"));
+        var mnist = s.DataDir ?? SharedFolder.Find(Path.Combine("data", "mnist"));
         if (mnist is null || !Directory.Exists(mnist))
         {
             Console.Error.WriteLine("MNIST not found: looked for shared/data/mnist above the working directory (or pass --data).");

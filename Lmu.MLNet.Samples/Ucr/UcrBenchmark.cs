@@ -25,7 +25,7 @@ internal static class UcrBenchmark
 
     public static int Run(Settings s)
     {
-        var ucr = PeerBenchmark.FindShared(Path.Combine("data", "ucr"));
+        var ucr = SharedFolder.Find(Path.Combine("data", "ucr"));
         if (ucr is null)
         {
             Console.Error.WriteLine("shared/data/ucr not found above the working directory.");

@@ -12,7 +12,7 @@ internal static class UcrExperimentRun
 
     public static int Run(Settings s)
     {
-        var ucr = PeerBenchmark.FindShared(Path.Combine("data", "ucr"));
+        var ucr = SharedFolder.Find(Path.Combine("data", "ucr"));
         if (ucr is null || !Directory.Exists(Path.Combine(ucr, s.Dataset)))
         {
             Console.Error.WriteLine($"shared/data/ucr/{s.Dataset} not found above the working directory.");

@@ -70,6 +70,9 @@ internal static class SamplesApp
         foreach (var a in args) start.ArgumentList.Add(a);
         // No library search path that could lead to a libtorch elsewhere on the machine.
         start.Environment.Remove("LD_LIBRARY_PATH");
+        // The app honours LMU_SHARED_DIR as the tests do; the app's tests choose their data by where they copy and run it
+        // (MainJobTests needs no shared/ in reach), so a variable set for the test run must not leak into the app.
+        start.Environment.Remove(SharedData.EnvironmentVariable);
         return start;
     }
 

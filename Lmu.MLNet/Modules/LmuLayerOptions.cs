@@ -8,6 +8,8 @@ namespace Lmu.MLNet.Modules;
 /// </summary>
 public sealed class LmuLayerOptions
 {
+    private static readonly OptionsGuard Guard = new("LMU option ");
+
     /// <summary>Input channels per time step. Default 1.</summary>
     public int InputSize { get; set; } = 1;
 
@@ -74,28 +76,52 @@ public sealed class LmuLayerOptions
     /// <summary>A copy of these options.</summary>
     public LmuLayerOptions Clone() => (LmuLayerOptions)MemberwiseClone();
 
+    /// <summary>
+    /// The theta every wrapper defaults to once it knows how many steps a model reads (the classifier's sequence length,
+    /// the forecaster's window, the featurizers' longest window): the memory's window spans the whole input, so no step
+    /// the model sees falls outside what the Legendre memory represents. The one place that rule lives; the fixed
+    /// <see cref="Theta"/> default above is for a bare layer, whose input length is not known.
+    /// </summary>
+    internal static double ThetaForSteps(int steps) => steps;
+
+    /// <summary>
+    /// A copy for a model over <paramref name="inputSize"/> channels; with <paramref name="thetaSteps"/>, its theta
+    /// becomes <see cref="ThetaForSteps"/> of that many steps (the wrappers' default, see there).
+    /// </summary>
+    internal LmuLayerOptions For(int inputSize, int? thetaSteps = null)
+    {
+        var layer = Clone();
+        layer.InputSize = inputSize;
+        if (thetaSteps is { } steps)
+        {
+            layer.Theta = ThetaForSteps(steps);
+        }
+
+        return layer;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its value.</summary>
     public void Validate()
     {
-        Require(InputSize >= 1, nameof(InputSize), InputSize, "must be at least 1");
-        Require(MemoryD >= 1, nameof(MemoryD), MemoryD, "must be at least 1");
-        Require(Order >= 1, nameof(Order), Order, "must be at least 1");
-        Require(double.IsFinite(Theta) && Theta > 0, nameof(Theta), Theta, "must be a finite number > 0");
-        Require(Enum.IsDefined(Discretizer), nameof(Discretizer), Discretizer, "is not a known discretizer (Zoh, Euler)");
-        Require(Enum.IsDefined(HiddenCell), nameof(HiddenCell), HiddenCell, "is not a known hidden cell");
-        Require(Enum.IsDefined(HiddenActivation), nameof(HiddenActivation), HiddenActivation, "is not a known activation");
-        Require(Enum.IsDefined(ExecutionMode), nameof(ExecutionMode), ExecutionMode, "is not a known execution mode");
-        Require(Enum.IsDefined(Convolution), nameof(Convolution), Convolution, "is not a known convolution");
+        Guard.Require(InputSize >= 1, nameof(InputSize), InputSize, "must be at least 1");
+        Guard.Require(MemoryD >= 1, nameof(MemoryD), MemoryD, "must be at least 1");
+        Guard.Require(Order >= 1, nameof(Order), Order, "must be at least 1");
+        Guard.Require(double.IsFinite(Theta) && Theta > 0, nameof(Theta), Theta, "must be a finite number > 0");
+        Guard.Require(Enum.IsDefined(Discretizer), nameof(Discretizer), Discretizer, "is not a known discretizer (Zoh, Euler)");
+        Guard.Require(Enum.IsDefined(HiddenCell), nameof(HiddenCell), HiddenCell, "is not a known hidden cell");
+        Guard.Require(Enum.IsDefined(HiddenActivation), nameof(HiddenActivation), HiddenActivation, "is not a known activation");
+        Guard.Require(Enum.IsDefined(ExecutionMode), nameof(ExecutionMode), ExecutionMode, "is not a known execution mode");
+        Guard.Require(Enum.IsDefined(Convolution), nameof(Convolution), Convolution, "is not a known convolution");
         if (HiddenCell != HiddenCell.None)
-            Require(HiddenUnits >= 1, nameof(HiddenUnits), HiddenUnits, "must be at least 1 with a hidden cell");
-        Require(!(HiddenToMemory && HiddenCell == HiddenCell.None), nameof(HiddenToMemory), HiddenToMemory,
+            Guard.Require(HiddenUnits >= 1, nameof(HiddenUnits), HiddenUnits, "must be at least 1 with a hidden cell");
+        Guard.Require(!(HiddenToMemory && HiddenCell == HiddenCell.None), nameof(HiddenToMemory), HiddenToMemory,
             "needs a hidden cell (HiddenCell is None)");
-        Require(UseInputEncoder || InputSize == MemoryD, nameof(UseInputEncoder), UseInputEncoder,
+        Guard.Require(UseInputEncoder || InputSize == MemoryD, nameof(UseInputEncoder), UseInputEncoder,
             $"false requires InputSize == MemoryD, but InputSize is {InputSize} and MemoryD is {MemoryD}");
-        Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
-        Require(RecurrentDropout is >= 0 and < 1, nameof(RecurrentDropout), RecurrentDropout, "must be in [0, 1)");
-        Require(ImpulseTruncation >= 0, nameof(ImpulseTruncation), ImpulseTruncation, "must be 0 (none) or positive");
-        Require(ExecutionMode != LmuExecutionMode.Parallel || MemoryIsFeedForward, nameof(ExecutionMode), ExecutionMode,
+        Guard.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
+        Guard.Require(RecurrentDropout is >= 0 and < 1, nameof(RecurrentDropout), RecurrentDropout, "must be in [0, 1)");
+        Guard.Require(ImpulseTruncation >= 0, nameof(ImpulseTruncation), ImpulseTruncation, "must be 0 (none) or positive");
+        Guard.Require(ExecutionMode != LmuExecutionMode.Parallel || MemoryIsFeedForward, nameof(ExecutionMode), ExecutionMode,
             "needs a memory without recurrent input (HiddenToMemory and MemoryToMemory off)");
     }
 
@@ -107,9 +133,4 @@ public sealed class LmuLayerOptions
 
     /// <summary>Width of the layer's output per step.</summary>
     public int OutputSize => HiddenCell == HiddenCell.None ? HiddenInputSize : HiddenUnits;
-
-    private static void Require(bool ok, string name, object value, string rule)
-    {
-        if (!ok) throw new ArgumentException($"LMU option {name} = {value} {rule}.", name);
-    }
 }

@@ -3,6 +3,8 @@ namespace Lmu.MLNet.Modules;
 /// <summary>An LMU layer followed by a dense head: the network behind the classifier and the forecaster.</summary>
 public sealed class LmuNetworkOptions
 {
+    private static readonly OptionsGuard Guard = new("LMU option ");
+
     /// <summary>The LMU layer.</summary>
     public LmuLayerOptions Layer { get; set; } = new();
 
@@ -23,9 +25,9 @@ public sealed class LmuNetworkOptions
     {
         ArgumentNullException.ThrowIfNull(Layer, nameof(Layer));
         Layer.Validate();
-        if (OutputSize < 1) throw new ArgumentException($"LMU option OutputSize = {OutputSize} must be at least 1.", nameof(OutputSize));
+        Guard.Require(OutputSize >= 1, nameof(OutputSize), OutputSize, "must be at least 1");
         foreach (var h in HeadHiddenSizes)
-            if (h < 1) throw new ArgumentException($"LMU option HeadHiddenSizes contains {h}; every width must be at least 1.", nameof(HeadHiddenSizes));
-        if (HeadDropout is < 0 or >= 1) throw new ArgumentException($"LMU option HeadDropout = {HeadDropout} must be in [0, 1).", nameof(HeadDropout));
+            Guard.Require(h >= 1, nameof(HeadHiddenSizes), $"contains {h}; every width must be at least 1");
+        Guard.Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
     }
 }

@@ -60,22 +60,16 @@ public sealed class LmuTrainingOptions
     internal void Validate(string owner, string? property)
     {
         var prefix = property is null ? string.Empty : property + ".";
-        void Require(bool ok, string name, object? value, string rule)
-        {
-            if (!ok)
-            {
-                throw new ArgumentException($"{owner}.{prefix}{name} = {value ?? "null"} {rule}.", prefix + name);
-            }
-        }
+        var guard = new OptionsGuard($"{owner}.{prefix}", prefix);
 
-        Require(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");
-        Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
-        Require(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "must be a finite number > 0");
-        Require(Enum.IsDefined(Schedule), nameof(Schedule), Schedule, "is not a known schedule");
-        Require(double.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be >= 0");
-        Require(double.IsFinite(GradientClipNorm) && GradientClipNorm >= 0, nameof(GradientClipNorm), GradientClipNorm, "must be >= 0 (0 = off)");
-        Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be >= 0 (0 = off)");
-        Require(Device is null || IsDeviceName(Device), nameof(Device), $"\"{Device}\"", "must be null or name a device (cpu, cuda, cuda:N)");
+        guard.Require(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");
+        guard.Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
+        guard.Require(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "must be a finite number > 0");
+        guard.Require(Enum.IsDefined(Schedule), nameof(Schedule), Schedule, "is not a known schedule");
+        guard.Require(double.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be >= 0");
+        guard.Require(double.IsFinite(GradientClipNorm) && GradientClipNorm >= 0, nameof(GradientClipNorm), GradientClipNorm, "must be >= 0 (0 = off)");
+        guard.Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be >= 0 (0 = off)");
+        guard.Require(Device is null || IsDeviceName(Device), nameof(Device), $"\"{Device}\"", "must be null or name a device (cpu, cuda, cuda:N)");
     }
 
     private static bool IsDeviceName(string device)

@@ -199,12 +199,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
     private LmuNetworkOptions NetworkOptions(int classes, int steps)
     {
-        var layer = _options.Layer.Clone();
-        layer.InputSize = _options.Channels;
-        if (_options.ThetaFromSequenceLength)
-        {
-            layer.Theta = steps;
-        }
+        var layer = _options.Layer.For(_options.Channels, _options.ThetaFromSequenceLength ? steps : null);
 
         var network = new LmuNetworkOptions
         {

@@ -14,6 +14,8 @@ namespace Lmu.MLNet.Classification;
 /// </remarks>
 public sealed class LmuClassifierOptions
 {
+    private static readonly OptionsGuard Guard = new($"{nameof(LmuClassifierOptions)}.");
+
     /// <summary>Label column: a key (conventional, after MapValueToKey), text, Single, Double, Int32, Int64 or Boolean. Default "Label".</summary>
     public string LabelColumnName { get; set; } = "Label";
 
@@ -117,45 +119,28 @@ public sealed class LmuClassifierOptions
     /// </summary>
     public void Validate()
     {
-        static void Require(bool ok, string name, object? value, string rule)
-        {
-            if (!ok)
-            {
-                throw new ArgumentException($"{nameof(LmuClassifierOptions)}.{name} = {value ?? "null"} {rule}.", name);
-            }
-        }
-
-        static void NotNull(object? value, string name)
-        {
-            if (value is null)
-            {
-                throw new ArgumentNullException(name, $"{nameof(LmuClassifierOptions)}.{name} must not be null.");
-            }
-        }
-
-        Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "must name a column");
-        Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "must name a column");
-        Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "must name a column");
-        Require(LengthColumnName is null || !string.IsNullOrWhiteSpace(LengthColumnName), nameof(LengthColumnName), LengthColumnName, "must be null or name a column");
-        Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "must name a column");
-        Require(Channels >= 1, nameof(Channels), Channels, "must be at least 1");
-        Require(SequenceLength >= 0, nameof(SequenceLength), SequenceLength, "must be 0 (infer) or positive");
-        Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
-        Require(ShufflePoolSize >= 1, nameof(ShufflePoolSize), ShufflePoolSize, "must be at least 1");
-        Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");
-        NotNull(Layer, nameof(Layer));
-        NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
-        NotNull(Training, nameof(Training));
-        Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
-        Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
+        Guard.Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), FeatureColumnName, "must name a column");
+        Guard.Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName, "must name a column");
+        Guard.Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "must name a column");
+        Guard.Require(LengthColumnName is null || !string.IsNullOrWhiteSpace(LengthColumnName), nameof(LengthColumnName), LengthColumnName, "must be null or name a column");
+        Guard.Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "must name a column");
+        Guard.Require(Channels >= 1, nameof(Channels), Channels, "must be at least 1");
+        Guard.Require(SequenceLength >= 0, nameof(SequenceLength), SequenceLength, "must be 0 (infer) or positive");
+        Guard.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
+        Guard.Require(ShufflePoolSize >= 1, nameof(ShufflePoolSize), ShufflePoolSize, "must be at least 1");
+        Guard.Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");
+        Guard.NotNull(Layer, nameof(Layer));
+        Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
+        Guard.NotNull(Training, nameof(Training));
+        Guard.Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
+        Guard.Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
         Training.Validate(nameof(LmuClassifierOptions), nameof(Training));
 
         // Checked here rather than at Fit: whether validation data exists is known from the options alone.
-        Require(Training.EarlyStoppingPatience == 0 || ValidationData is not null || ValidationFraction > 0,
+        Guard.Require(Training.EarlyStoppingPatience == 0 || ValidationData is not null || ValidationFraction > 0,
             $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience,
             "needs validation data (ValidationData or ValidationFraction > 0)");
-        var layer = Layer.Clone();
-        layer.InputSize = Channels;
+        var layer = Layer.For(Channels);
         new LmuNetworkOptions { Layer = layer, HeadHiddenSizes = HeadHiddenSizes, HeadActivation = HeadActivation, HeadDropout = HeadDropout, OutputSize = 2 }
             .Validate();
     }

@@ -3,6 +3,8 @@ namespace Lmu.MLNet.Experiments;
 /// <summary>Settings of an <see cref="LmuClassificationExperiment"/> (shaped like AutoML's experiment settings).</summary>
 public sealed class LmuExperimentSettings
 {
+    private static readonly OptionsGuard Guard = new("LmuExperimentSettings.");
+
     /// <summary>Wall-clock budget for the search in seconds; a running trial is stopped when it runs out. Default 60.</summary>
     public double MaxExperimentTimeInSeconds { get; set; } = 60;
 
@@ -61,23 +63,15 @@ public sealed class LmuExperimentSettings
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
-        static void Require(bool ok, string name, string message)
-        {
-            if (!ok)
-            {
-                throw new ArgumentException($"LmuExperimentSettings.{name} {message}.", name);
-            }
-        }
-
-        Require(MaxExperimentTimeInSeconds > 0 && double.IsFinite(MaxExperimentTimeInSeconds), nameof(MaxExperimentTimeInSeconds), $"must be finite and positive but was {MaxExperimentTimeInSeconds}");
-        Require(MaxConfigurations >= 0, nameof(MaxConfigurations), $"must be 0 or positive but was {MaxConfigurations}");
-        Require(Enum.IsDefined(OptimizingMetric), nameof(OptimizingMetric), $"is not a declared value ({(int)OptimizingMetric})");
-        Require(CrossValidationFolds is 0 or >= 2, nameof(CrossValidationFolds), $"must be 0 or at least 2 but was {CrossValidationFolds}");
-        Require(ValidationFraction is > 0 and < 1, nameof(ValidationFraction), $"must lie in (0, 1) but was {ValidationFraction}");
-        Require(Rungs >= 1, nameof(Rungs), $"must be at least 1 but was {Rungs}");
-        Require(HalvingRate >= 2, nameof(HalvingRate), $"must be at least 2 but was {HalvingRate}");
-        Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1 but was {BatchSize}");
-        Require(SearchSpace is not null, nameof(SearchSpace), "must not be null");
+        Guard.Require(MaxExperimentTimeInSeconds > 0 && double.IsFinite(MaxExperimentTimeInSeconds), nameof(MaxExperimentTimeInSeconds), $"must be finite and positive but was {MaxExperimentTimeInSeconds}");
+        Guard.Require(MaxConfigurations >= 0, nameof(MaxConfigurations), $"must be 0 or positive but was {MaxConfigurations}");
+        Guard.Require(Enum.IsDefined(OptimizingMetric), nameof(OptimizingMetric), $"is not a declared value ({(int)OptimizingMetric})");
+        Guard.Require(CrossValidationFolds is 0 or >= 2, nameof(CrossValidationFolds), $"must be 0 or at least 2 but was {CrossValidationFolds}");
+        Guard.Require(ValidationFraction is > 0 and < 1, nameof(ValidationFraction), $"must lie in (0, 1) but was {ValidationFraction}");
+        Guard.Require(Rungs >= 1, nameof(Rungs), $"must be at least 1 but was {Rungs}");
+        Guard.Require(HalvingRate >= 2, nameof(HalvingRate), $"must be at least 2 but was {HalvingRate}");
+        Guard.Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1 but was {BatchSize}");
+        Guard.Require(SearchSpace is not null, nameof(SearchSpace), "must not be null");
         SearchSpace!.Validate();
     }
 }

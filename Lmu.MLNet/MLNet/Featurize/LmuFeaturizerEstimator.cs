@@ -1,3 +1,4 @@
+using Lmu.MLNet.Modules;
 using Microsoft.ML;
 
 namespace Lmu.MLNet.Featurize;
@@ -60,7 +61,7 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
             length,
             o.Channels,
             o.Order,
-            o.Theta ?? length,
+            o.Theta ?? LmuLayerOptions.ThetaForSteps(length),
             o.Discretizer,
             o.Normalization,
             o.WindowPositions,

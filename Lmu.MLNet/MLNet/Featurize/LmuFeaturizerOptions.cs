@@ -21,6 +21,8 @@ namespace Lmu.MLNet.Featurize;
 /// </remarks>
 public sealed class LmuFeaturizerOptions
 {
+    private static readonly OptionsGuard Guard = new("LmuFeaturizerOptions.");
+
     /// <summary>Name of the output column. Default "LmuFeatures".</summary>
     public string OutputColumnName { get; set; } = "LmuFeatures";
 
@@ -69,29 +71,29 @@ public sealed class LmuFeaturizerOptions
     /// <summary>Checks the options that do not depend on the data; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()
     {
-        Require(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), "must be a column name");
-        Require(!string.IsNullOrWhiteSpace(InputColumnName), nameof(InputColumnName), "must be a column name");
-        Require(LengthColumnName is null || LengthColumnName.Trim().Length > 0, nameof(LengthColumnName), "must be null or a column name");
-        Require(SequenceLength is null or >= 1, nameof(SequenceLength), $"must be null or at least 1 but was {SequenceLength}");
-        Require(Channels >= 1, nameof(Channels), $"must be at least 1 but was {Channels}");
-        Require(Order is >= 1 and <= 1024, nameof(Order), $"must be in [1, 1024] but was {Order}");
-        Require(Theta is null || (Theta > 0 && double.IsFinite(Theta.Value)), nameof(Theta), $"must be null or finite and greater than 0 but was {Theta}");
-        Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
-        Require(Enum.IsDefined(Normalization), nameof(Normalization), $"is not a declared value ({(int)Normalization})");
-        Require(WindowPositions is not null, nameof(WindowPositions), "must not be null");
-        Require(DecodedDelays is not null, nameof(DecodedDelays), "must not be null");
+        Guard.Require(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), "must be a column name");
+        Guard.Require(!string.IsNullOrWhiteSpace(InputColumnName), nameof(InputColumnName), "must be a column name");
+        Guard.Require(LengthColumnName is null || LengthColumnName.Trim().Length > 0, nameof(LengthColumnName), "must be null or a column name");
+        Guard.Require(SequenceLength is null or >= 1, nameof(SequenceLength), $"must be null or at least 1 but was {SequenceLength}");
+        Guard.Require(Channels >= 1, nameof(Channels), $"must be at least 1 but was {Channels}");
+        Guard.Require(Order is >= 1 and <= 1024, nameof(Order), $"must be in [1, 1024] but was {Order}");
+        Guard.Require(Theta is null || (Theta > 0 && double.IsFinite(Theta.Value)), nameof(Theta), $"must be null or finite and greater than 0 but was {Theta}");
+        Guard.Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
+        Guard.Require(Enum.IsDefined(Normalization), nameof(Normalization), $"is not a declared value ({(int)Normalization})");
+        Guard.Require(WindowPositions is not null, nameof(WindowPositions), "must not be null");
+        Guard.Require(DecodedDelays is not null, nameof(DecodedDelays), "must not be null");
         foreach (var p in WindowPositions!)
         {
-            Require(p >= 1 && (SequenceLength is null || p < SequenceLength), nameof(WindowPositions),
+            Guard.Require(p >= 1 && (SequenceLength is null || p < SequenceLength), nameof(WindowPositions),
                 $"must lie in [1, SequenceLength) but holds {p} (SequenceLength {SequenceLength?.ToString() ?? "from the column"}; the last step is always emitted)");
         }
 
         foreach (var r in DecodedDelays!)
         {
-            Require(r is >= 0 and <= 1, nameof(DecodedDelays), $"must lie in [0, 1] but holds {r}");
+            Guard.Require(r is >= 0 and <= 1, nameof(DecodedDelays), $"must lie in [0, 1] but holds {r}");
         }
 
-        Require(OutputColumnName != LengthColumnName, nameof(LengthColumnName), "must differ from the output column");
+        Guard.Require(OutputColumnName != LengthColumnName, nameof(LengthColumnName), "must differ from the output column");
     }
 
     /// <summary>A copy, so that an estimator is not changed by later edits of the caller's options.</summary>
@@ -109,12 +111,4 @@ public sealed class LmuFeaturizerOptions
         WindowPositions = WindowPositions.ToArray(),
         DecodedDelays = DecodedDelays.ToArray(),
     };
-
-    private static void Require(bool ok, string option, string message)
-    {
-        if (!ok)
-        {
-            throw new ArgumentException($"LmuFeaturizerOptions.{option} {message}.", option);
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Modules;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -48,7 +49,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         var o = _options;
         var steps = LmuFeaturizerSchema.Check(SchemaOptions(), input.Schema);
         var minTheta = o.MinTheta ?? Math.Min(8, steps);
-        var maxTheta = o.MaxTheta ?? steps;
+        var maxTheta = o.MaxTheta ?? LmuLayerOptions.ThetaForSteps(steps);
         if (minTheta > maxTheta)
         {
             throw new ArgumentException(

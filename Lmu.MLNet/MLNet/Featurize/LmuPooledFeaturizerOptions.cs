@@ -30,6 +30,8 @@ namespace Lmu.MLNet.Featurize;
 /// </remarks>
 public sealed class LmuPooledFeaturizerOptions
 {
+    private static readonly OptionsGuard Guard = new("LmuPooledFeaturizerOptions.");
+
     /// <summary>Name of the output column. Default "LmuPooledFeatures".</summary>
     public string OutputColumnName { get; set; } = "LmuPooledFeatures";
 
@@ -84,32 +86,24 @@ public sealed class LmuPooledFeaturizerOptions
     /// <summary>Checks the options that do not depend on the data; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()
     {
-        Require(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), "must be a column name");
-        Require(!string.IsNullOrWhiteSpace(InputColumnName), nameof(InputColumnName), "must be a column name");
-        Require(LengthColumnName is null || LengthColumnName.Trim().Length > 0, nameof(LengthColumnName), "must be null or a column name");
-        Require(OutputColumnName != LengthColumnName, nameof(LengthColumnName), "must differ from the output column");
-        Require(SequenceLength is null or >= 1, nameof(SequenceLength), $"must be null or at least 1 but was {SequenceLength}");
-        Require(Channels >= 1, nameof(Channels), $"must be at least 1 but was {Channels}");
-        Require(Order is >= 2 and <= 64, nameof(Order), $"must be in [2, 64] but was {Order} (coefficient 0 is never projected, so order 1 gives no feature)");
-        Require(Windows >= 1, nameof(Windows), $"must be at least 1 but was {Windows}");
-        Require(ProjectionsPerWindow >= 1, nameof(ProjectionsPerWindow), $"must be at least 1 but was {ProjectionsPerWindow}");
-        Require((long)Windows * ProjectionsPerWindow <= 1_000_000, nameof(ProjectionsPerWindow),
+        Guard.Require(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), "must be a column name");
+        Guard.Require(!string.IsNullOrWhiteSpace(InputColumnName), nameof(InputColumnName), "must be a column name");
+        Guard.Require(LengthColumnName is null || LengthColumnName.Trim().Length > 0, nameof(LengthColumnName), "must be null or a column name");
+        Guard.Require(OutputColumnName != LengthColumnName, nameof(LengthColumnName), "must differ from the output column");
+        Guard.Require(SequenceLength is null or >= 1, nameof(SequenceLength), $"must be null or at least 1 but was {SequenceLength}");
+        Guard.Require(Channels >= 1, nameof(Channels), $"must be at least 1 but was {Channels}");
+        Guard.Require(Order is >= 2 and <= 64, nameof(Order), $"must be in [2, 64] but was {Order} (coefficient 0 is never projected, so order 1 gives no feature)");
+        Guard.Require(Windows >= 1, nameof(Windows), $"must be at least 1 but was {Windows}");
+        Guard.Require(ProjectionsPerWindow >= 1, nameof(ProjectionsPerWindow), $"must be at least 1 but was {ProjectionsPerWindow}");
+        Guard.Require((long)Windows * ProjectionsPerWindow <= 1_000_000, nameof(ProjectionsPerWindow),
             $"times Windows must be at most 1,000,000 but was {(long)Windows * ProjectionsPerWindow}");
-        Require(MinTheta is null || (MinTheta > 0 && double.IsFinite(MinTheta.Value)), nameof(MinTheta), $"must be null or finite and greater than 0 but was {MinTheta}");
-        Require(MaxTheta is null || (MaxTheta > 0 && double.IsFinite(MaxTheta.Value)), nameof(MaxTheta), $"must be null or finite and greater than 0 but was {MaxTheta}");
-        Require(MinTheta is null || MaxTheta is null || MinTheta <= MaxTheta, nameof(MinTheta), $"({MinTheta}) must not exceed MaxTheta ({MaxTheta})");
-        Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
-        Require(Enum.IsDefined(Normalization), nameof(Normalization), $"is not a declared value ({(int)Normalization})");
+        Guard.Require(MinTheta is null || (MinTheta > 0 && double.IsFinite(MinTheta.Value)), nameof(MinTheta), $"must be null or finite and greater than 0 but was {MinTheta}");
+        Guard.Require(MaxTheta is null || (MaxTheta > 0 && double.IsFinite(MaxTheta.Value)), nameof(MaxTheta), $"must be null or finite and greater than 0 but was {MaxTheta}");
+        Guard.Require(MinTheta is null || MaxTheta is null || MinTheta <= MaxTheta, nameof(MinTheta), $"({MinTheta}) must not exceed MaxTheta ({MaxTheta})");
+        Guard.Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
+        Guard.Require(Enum.IsDefined(Normalization), nameof(Normalization), $"is not a declared value ({(int)Normalization})");
     }
 
     /// <summary>A copy, so that an estimator is not changed by later edits of the caller's options.</summary>
     internal LmuPooledFeaturizerOptions Clone() => (LmuPooledFeaturizerOptions)MemberwiseClone();
-
-    private static void Require(bool ok, string option, string message)
-    {
-        if (!ok)
-        {
-            throw new ArgumentException($"LmuPooledFeaturizerOptions.{option} {message}.", option);
-        }
-    }
 }

@@ -23,6 +23,8 @@ namespace Lmu.MLNet.Forecasting;
 /// </remarks>
 public sealed class LmuForecastingOptions
 {
+    private static readonly OptionsGuard Guard = new($"{nameof(LmuForecastingOptions)}.");
+
     /// <summary>Series layout: the scalar Single column of values, rows in time order. Default null (window layout).</summary>
     public string? SeriesColumnName { get; set; }
 
@@ -135,62 +137,45 @@ public sealed class LmuForecastingOptions
     /// </summary>
     public void Validate()
     {
-        Require(WindowSize >= 1, nameof(WindowSize), WindowSize, "must be at least 1");
-        Require(Horizon >= 1, nameof(Horizon), Horizon, "must be at least 1");
-        Require(!string.IsNullOrWhiteSpace(WindowColumnName), nameof(WindowColumnName), WindowColumnName, "must name a column");
-        Require(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), OutputColumnName, "must name a column");
-        Require(SeriesColumnName is not null || !string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName,
+        Guard.Require(WindowSize >= 1, nameof(WindowSize), WindowSize, "must be at least 1");
+        Guard.Require(Horizon >= 1, nameof(Horizon), Horizon, "must be at least 1");
+        Guard.Require(!string.IsNullOrWhiteSpace(WindowColumnName), nameof(WindowColumnName), WindowColumnName, "must name a column");
+        Guard.Require(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), OutputColumnName, "must name a column");
+        Guard.Require(SeriesColumnName is not null || !string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName,
             "must name the horizon column when no SeriesColumnName is given");
-        Require((LowerBoundColumnName is null) == (UpperBoundColumnName is null), nameof(LowerBoundColumnName), LowerBoundColumnName ?? "null",
+        Guard.Require((LowerBoundColumnName is null) == (UpperBoundColumnName is null), nameof(LowerBoundColumnName), LowerBoundColumnName ?? "null",
             $"and UpperBoundColumnName ({UpperBoundColumnName ?? "null"}) must both be set or both be null");
-        Require(ConfidenceLevel is > 0 and < 1, nameof(ConfidenceLevel), ConfidenceLevel, "must be in (0, 1)");
-        Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
-        Require(WindowStride >= 1, nameof(WindowStride), WindowStride, "must be at least 1");
-        Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");
-        Require(Enum.IsDefined(Scaling), nameof(Scaling), Scaling, "is not a known scaling");
-        Require(Loss is LmuLoss.MeanSquaredError or LmuLoss.MeanAbsoluteError, nameof(Loss), Loss, "must be MeanSquaredError or MeanAbsoluteError");
-        NotNull(CovariateColumnNames, nameof(CovariateColumnNames));
-        NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
-        NotNull(Training, nameof(Training));
+        Guard.Require(ConfidenceLevel is > 0 and < 1, nameof(ConfidenceLevel), ConfidenceLevel, "must be in (0, 1)");
+        Guard.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
+        Guard.Require(WindowStride >= 1, nameof(WindowStride), WindowStride, "must be at least 1");
+        Guard.Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");
+        Guard.Require(Enum.IsDefined(Scaling), nameof(Scaling), Scaling, "is not a known scaling");
+        Guard.Require(Loss is LmuLoss.MeanSquaredError or LmuLoss.MeanAbsoluteError, nameof(Loss), Loss, "must be MeanSquaredError or MeanAbsoluteError");
+        Guard.NotNull(CovariateColumnNames, nameof(CovariateColumnNames));
+        Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
+        Guard.NotNull(Training, nameof(Training));
         var names = new List<string> { WindowColumnName };
         names.AddRange(CovariateColumnNames);
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
-        Require(duplicate is null, nameof(CovariateColumnNames), string.Join(", ", CovariateColumnNames),
+        Guard.Require(duplicate is null, nameof(CovariateColumnNames), string.Join(", ", CovariateColumnNames),
             $"repeats the column '{duplicate?.Key}' (covariates and the window column must be distinct)");
-        Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
-        Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
+        Guard.Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
+        Guard.Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
         Training.Validate(nameof(LmuForecastingOptions), nameof(Training));
 
         // Without held-out windows the trainer has no validation loss to stop on, so a patience would be ignored silently.
-        Require(Training.EarlyStoppingPatience == 0 || ValidationFraction > 0,
+        Guard.Require(Training.EarlyStoppingPatience == 0 || ValidationFraction > 0,
             $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience, "needs validation data (ValidationFraction > 0)");
     }
 
     /// <summary>The layer options used for <paramref name="channels"/> input channels.</summary>
     internal LmuLayerOptions ResolveLayer(int channels)
     {
-        var layer = Layer?.Clone() ?? new LmuLayerOptions
+        // A caller's layer keeps its theta; only the forecasting default spans the window (LmuLayerOptions.ThetaForSteps).
+        return Layer?.For(channels) ?? new LmuLayerOptions
         {
-            MemoryD = 4, Order = 32, Theta = WindowSize, HiddenCell = HiddenCell.Dense, HiddenUnits = 64,
+            MemoryD = 4, Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64,
             HiddenActivation = LmuActivation.Tanh, InputToHidden = true,
-        };
-        layer.InputSize = channels;
-        return layer;
-    }
-
-    private static void Require(bool ok, string name, object? value, string rule)
-    {
-        if (!ok)
-        {
-            throw new ArgumentException($"{nameof(LmuForecastingOptions)}.{name} = {value ?? "null"} {rule}.", name);
-        }
-    }
-
-    private static void NotNull(object? value, string name)
-    {
-        if (value is null)
-        {
-            throw new ArgumentNullException(name, $"{nameof(LmuForecastingOptions)}.{name} must not be null.");
-        }
+        }.For(channels, WindowSize);
     }
 }

@@ -3,6 +3,8 @@ namespace Lmu.MLNet.Ridge;
 /// <summary>Options of <see cref="RidgeClassifierTrainer"/>.</summary>
 public sealed class RidgeClassifierOptions
 {
+    private static readonly OptionsGuard Guard = new("RidgeClassifierOptions.");
+
     /// <summary>The label: a scalar key column (map labels with <c>MapValueToKey</c> first, as for ML.NET's multiclass trainers). Default "Label".</summary>
     public string LabelColumnName { get; set; } = "Label";
 
@@ -26,15 +28,15 @@ public sealed class RidgeClassifierOptions
     /// <summary>Checks the options; throws <see cref="ArgumentException"/> naming the option.</summary>
     public void Validate()
     {
-        Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), "must be a column name");
-        Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), "must be a column name");
-        Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), "must be a column name");
-        Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), "must be a column name");
-        Require(ScoreColumnName != PredictedLabelColumnName, nameof(PredictedLabelColumnName), "must differ from ScoreColumnName");
-        Require(Alphas is { Count: > 0 }, nameof(Alphas), "must hold at least one penalty");
+        Guard.Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), "must be a column name");
+        Guard.Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), "must be a column name");
+        Guard.Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), "must be a column name");
+        Guard.Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), "must be a column name");
+        Guard.Require(ScoreColumnName != PredictedLabelColumnName, nameof(PredictedLabelColumnName), "must differ from ScoreColumnName");
+        Guard.Require(Alphas is { Count: > 0 }, nameof(Alphas), "must hold at least one penalty");
         foreach (var a in Alphas!)
         {
-            Require(a > 0 && double.IsFinite(a), nameof(Alphas), $"must hold finite values greater than 0 but holds {a}");
+            Guard.Require(a > 0 && double.IsFinite(a), nameof(Alphas), $"must hold finite values greater than 0 but holds {a}");
         }
     }
 
@@ -44,13 +46,5 @@ public sealed class RidgeClassifierOptions
         var copy = (RidgeClassifierOptions)MemberwiseClone();
         copy.Alphas = Alphas.ToArray();
         return copy;
-    }
-
-    private static void Require(bool ok, string option, string message)
-    {
-        if (!ok)
-        {
-            throw new ArgumentException($"RidgeClassifierOptions.{option} {message}.", option);
-        }
     }
 }
