@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Xml.Linq;
 
 namespace Lmu.MLNet.Tests.Infrastructure;
 
@@ -44,8 +43,7 @@ public sealed class TorchNativeTests
     [TestMethod]
     public void TheVersionsTheMessageNamesAreTheOnesTheRepositoryPins()
     {
-        var props = XDocument.Load(Path.Combine(RepositoryRoot(), "Directory.Packages.props")).Descendants("PackageVersion")
-            .ToDictionary(p => p.Attribute("Include")!.Value, p => p.Attribute("Version")!.Value);
+        var props = ConsumerProject.PinnedVersions(ConsumerProject.RepositoryRoot());
         Assert.AreEqual(TorchNative.LibTorchVersion, props[TorchNative.LibTorchPackage], "the message names the pinned libtorch version");
         StringAssert.StartsWith(props["TorchSharp"], TorchNative.TorchSharpVersion + ".");
     }
@@ -98,16 +96,5 @@ public sealed class TorchNativeTests
         var path = Path.Combine(packages, "torchsharp", version, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
         if (!File.Exists(path)) Assert.Inconclusive($"Packaged libLibTorchSharp.so not found at {path}.");
         return path;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Directory.Packages.props"))) return dir.FullName;
-        }
-
-        Assert.Inconclusive($"no Directory.Packages.props above {AppContext.BaseDirectory}");
-        return string.Empty;
     }
 }

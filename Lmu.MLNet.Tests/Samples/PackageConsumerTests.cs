@@ -1,3 +1,4 @@
+using Lmu.MLNet.Tests.Infrastructure;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
@@ -39,7 +40,7 @@ public sealed partial class PackageConsumerTests
             Assert.Inconclusive("the consumer uses the linux-x64 libtorch backend");
         }
 
-        var root = RepositoryRoot();
+        var root = ConsumerProject.RepositoryRoot();
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Parent!.Name; // bin/<config>/net10.0/<rid>
         // A version nobody else uses, so the global package cache cannot hold a stale copy; removed afterwards.
         var version = "0.0.0-test." + Guid.NewGuid().ToString("N")[..12];
@@ -156,8 +157,7 @@ public sealed partial class PackageConsumerTests
     {
         var consumer = Path.Combine(_temp, "consumer");
         Directory.CreateDirectory(consumer);
-        var libtorch = XDocument.Load(Path.Combine(root, "Directory.Packages.props")).Descendants("PackageVersion")
-            .Single(p => p.Attribute("Include")!.Value == "libtorch-cpu-linux-x64").Attribute("Version")!.Value;
+        var libtorch = ConsumerProject.PinnedVersions(root)["libtorch-cpu-linux-x64"];
         File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -170,22 +170,7 @@ public sealed partial class PackageConsumerTests
               </config>
             </configuration>
             """);
-        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <RuntimeIdentifier>linux-x64</RuntimeIdentifier>
-                <SelfContained>false</SelfContained>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="Lmu.MLNet" Version="{version}" />
-                <PackageReference Include="libtorch-cpu-linux-x64" Version="{libtorch}" />
-              </ItemGroup>
-            </Project>
-            """);
+        ConsumerProject.Write(consumer, [("Lmu.MLNet", version), ("libtorch-cpu-linux-x64", libtorch)]);
         var blocks = ReadmeCSharpBlocks(Path.Combine(root, "Lmu.MLNet", "README.md"));
         Assert.IsGreaterThanOrEqualTo(2, blocks.Count, "the package README's C# blocks");
         // The quick example is a whole program: it runs as written.
@@ -243,17 +228,6 @@ public sealed partial class PackageConsumerTests
             }
 
             """;
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Lmu.MLNet.sln"))) return dir.FullName;
-        }
-
-        Assert.Fail($"no Lmu.MLNet.sln above {AppContext.BaseDirectory}");
-        return string.Empty;
     }
 
     private static string GlobalPackages() =>

@@ -1,5 +1,5 @@
+using Lmu.MLNet.Tests.Infrastructure;
 using System.Globalization;
-using System.Xml.Linq;
 using Lmu.MLNet.Tests.Samples;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -50,7 +50,7 @@ public sealed class MlNetOnlyConsumerTests : ClassifierTestBase
         File.WriteAllLines(input, rows.Select(r => r.Label + "," + string.Join(',', r.Features.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
         var output = Path.Combine(Temp, "predictions.csv");
         var legacy = Path.Combine(AppContext.BaseDirectory, "Data", "Legacy", "mlnet-5.0.1", "classifier.zip");
-        var app = WriteConsumer(PackageConsumerTests.RepositoryRoot());
+        var app = WriteConsumer(ConsumerProject.RepositoryRoot());
 
         var (code, log) = PackageConsumerTests.Dotnet(app, TimeSpan.FromMinutes(6), "run", "-c", "Release", "--", zip, input, output, legacy);
         Assert.AreEqual(0, code, log);
@@ -75,26 +75,9 @@ public sealed class MlNetOnlyConsumerTests : ClassifierTestBase
     {
         var consumer = Path.Combine(Temp, "consumer");
         Directory.CreateDirectory(consumer);
-        var versions = XDocument.Load(Path.Combine(root, "Directory.Packages.props")).Descendants("PackageVersion")
-            .ToDictionary(p => p.Attribute("Include")!.Value, p => p.Attribute("Version")!.Value);
+        var versions = ConsumerProject.PinnedVersions(root);
         // No nuget.config: the machine's package sources, as an application outside this repository gets them.
-        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <RuntimeIdentifier>linux-x64</RuntimeIdentifier>
-                <SelfContained>false</SelfContained>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="Microsoft.ML" Version="{versions["Microsoft.ML"]}" />
-                <PackageReference Include="Microsoft.ML.OnnxTransformer" Version="{versions["Microsoft.ML.OnnxTransformer"]}" />
-                <PackageReference Include="Microsoft.ML.OnnxRuntime" Version="{versions["Microsoft.ML.OnnxRuntime"]}" />
-              </ItemGroup>
-            </Project>
-            """);
+        ConsumerProject.Write(consumer, new[] { "Microsoft.ML", "Microsoft.ML.OnnxTransformer", "Microsoft.ML.OnnxRuntime" }.Select(id => (id, versions[id])));
         File.WriteAllText(Path.Combine(consumer, "Program.cs"), ConsumerProgram.Replace("STEPS", DelayedPatternData.Steps.ToString(CultureInfo.InvariantCulture)));
         return consumer;
     }
