@@ -60,7 +60,7 @@ internal static class BikeSharingCommand
                           $"per-window scaling, MSE loss, 4 x order {order}, Dense {units}, patience {patience}, {options.Training.Epochs} epochs, batch {options.Training.BatchSize}, lr {options.Training.LearningRate}, torch threads {torch.get_num_threads()}");
         var clock = Stopwatch.StartNew();
         using var model = ml.Forecasting.ForecastByLmu(options).Fit(ml.Data.LoadFromEnumerable(train));
-        Console.WriteLine($"Trained {model.ParameterCount} parameters in {clock.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"Trained {model.Info.ParameterCount} parameters in {clock.Elapsed.TotalSeconds:F1} s");
 
         // Stream 2011 then 2012 through the engine; forecasts[t] is the forecast made after observing day t.
         clock.Restart();
@@ -104,7 +104,7 @@ internal static class BikeSharingCommand
         var naive = Enumerable.Range(first2012, rows.Length - first2012).Select(t => (double)rows[t].Value - rows[t - 1].Value).ToArray();
         Console.WriteLine($"   naive (yesterday's value), one step ahead:               MAE {naive.Average(Math.Abs):F1}  RMSE {Math.Sqrt(naive.Average(e => e * e)):F1}");
         Console.WriteLine($"2012, all 7 horizons: MAE {all.MeanAbsoluteError:F1}  RMSE {all.RootMeanSquaredError:F1}  sMAPE {all.SymmetricMape:F2}  MASE(m=7) {all.MeanAbsoluteScaledError:F3}  NRMSE {all.NormalizedRmse:F3}");
-        Console.WriteLine($"{model.ConfidenceLevel:P0} bounds (validation residuals) cover {covered * 100.0 / bounded:F1}% of 2012 values");
+        Console.WriteLine($"{model.Info.ConfidenceLevel:P0} bounds (validation residuals) cover {covered * 100.0 / bounded:F1}% of 2012 values");
 
         // One 2012 forecast with its bounds against the truth, after 8 weeks of history (a figure to look at).
         var at = rows.Length - Horizon - 1 - 28;
@@ -114,7 +114,7 @@ internal static class BikeSharingCommand
             rows[(at - 55)..(at + 1)].Select(x => (double)x.Value).ToArray(),
             rows[(at + 1)..(at + 1 + Horizon)].Select(x => (double)x.Value).ToArray(),
             shown.Forecast.Select(v => (double)v).ToArray(), shown.LowerBound!.Select(v => (double)v).ToArray(), shown.UpperBound!.Select(v => (double)v).ToArray(),
-            Path.GetFullPath(Path.Combine("bike-sharing-out", "forecast.png")), $"Bike rentals: 7-day LMU forecast with {model.ConfidenceLevel:P0} bounds (2012)");
+            Path.GetFullPath(Path.Combine("bike-sharing-out", "forecast.png")), $"Bike rentals: 7-day LMU forecast with {model.Info.ConfidenceLevel:P0} bounds (2012)");
         Console.WriteLine($"figure: {png}");
 
         // The model as a service would load it: scoring input is the window layout (Window + covariate windows).

@@ -63,7 +63,7 @@ internal static class M4HourlyCommand
                           $"order 48 x 4 channels, Dense {units}, {options.Training.Epochs} epochs, batch {options.Training.BatchSize}, lr {options.Training.LearningRate}, stride {stride}, torch threads {torch.get_num_threads()}");
         var clock = Stopwatch.StartNew();
         using var model = ml.Forecasting.ForecastByLmu(options).Fit(ml.Data.LoadFromEnumerable(rows));
-        Console.WriteLine($"Trained {model.ParameterCount} parameters in {clock.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"Trained {model.Info.ParameterCount} parameters in {clock.Elapsed.TotalSeconds:F1} s");
 
         // One window per series: its last `window` training values; scored by the saved-model path (ONNX).
         clock.Restart();

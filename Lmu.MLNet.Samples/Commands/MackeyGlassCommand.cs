@@ -68,7 +68,7 @@ internal static class MackeyGlassCommand
         var clock = Stopwatch.StartNew();
         using var model = ml.Forecasting.ForecastByLmu(options).Fit(ml.Data.LoadFromEnumerable(rows));
         var trainTime = clock.Elapsed;
-        Console.WriteLine($"Trained {model.ParameterCount} parameters in {trainTime.TotalSeconds:F1} s");
+        Console.WriteLine($"Trained {model.Info.ParameterCount} parameters in {trainTime.TotalSeconds:F1} s");
 
         // Every step t >= washout of every test series, streamed through the engine (forecast of t+1..t+15 after t).
         clock.Restart();

@@ -83,18 +83,18 @@ internal static class MainJobRunner
         var reloadMl = new MLContext(seed: s.Seed);
         var reloaded = LmuModelFile.Load(reloadMl, zip, out var inputSchema);
         var rows = FewRows(data.Test, steps, 8);
-        var definition = SchemaDefinition.Create(typeof(TimeSeriesDataRow));
-        definition[nameof(TimeSeriesDataRow.Features)].ColumnType = inputSchema["Features"].Type;
+        var definition = SchemaDefinition.Create(typeof(SeriesInput));
+        definition[nameof(SeriesInput.Features)].ColumnType = inputSchema["Features"].Type;
         // The engine borrows the model (disposed once, below, by its owner here) rather than owning it.
         List<ClassPrediction> fresh;
-        using (var engine = reloadMl.Model.CreatePredictionEngine<TimeSeriesDataRow, ClassPrediction>(reloaded, new PredictionEngineOptions { InputSchemaDefinition = definition, OwnsTransformer = false }))
+        using (var engine = reloadMl.Model.CreatePredictionEngine<SeriesInput, ClassPrediction>(reloaded, new PredictionEngineOptions { InputSchemaDefinition = definition, OwnsTransformer = false }))
         {
             fresh = rows.Select(r => engine.Predict(r)).ToList();
         }
         var inMemory = model.Transform(ml.Data.LoadFromEnumerable(rows, definition)).GetColumn<float[]>("Score").ToList();
         var maxDiff = fresh.Zip(inMemory).Max(p => p.First.Score.Zip(p.Second).Max(d => Math.Abs(d.First - d.Second)));
 
-        var curves = SamplePlots.TrainingCurves(classifier.TrainingHistory, Path.Combine(s.Output, "training.png"), data.Train.Name, "test (watched, not selected on)");
+        var curves = SamplePlots.TrainingCurves(classifier.Info.History, Path.Combine(s.Output, "training.png"), data.Train.Name, "test (watched, not selected on)");
         var counts = SamplePlots.Counts(metrics.ConfusionMatrix);
         var confusion = SamplePlots.ConfusionMatrix(counts, data.Train.ClassLabels, Path.Combine(s.Output, "confusion.png"), $"{data.Train.Name}: test confusion matrix");
 
@@ -102,8 +102,8 @@ internal static class MainJobRunner
         var summary = new Table().Title("[bold]summary[/]").AddColumn("item").AddColumn("value");
         void Row(string k, string v) => summary.AddRow(Markup.Escape(k), Markup.Escape(v));
         Row("dataset", data.Name);
-        Row("model", $"LMU order {options.Layer.Order}, theta {steps}, {options.Layer.HiddenCell} {options.Layer.HiddenUnits}, {classifier.ParameterCount:N0} parameters");
-        Row("training", $"{classifier.TrainingHistory.Count} epochs, batch {options.Training.BatchSize}, lr {options.Training.LearningRate}, {fitTime.TotalSeconds:0.0} s");
+        Row("model", $"LMU order {options.Layer.Order}, theta {steps}, {options.Layer.HiddenCell} {options.Layer.HiddenUnits}, {classifier.Info.ParameterCount:N0} parameters");
+        Row("training", $"{classifier.Info.History.Count} epochs, batch {options.Training.BatchSize}, lr {options.Training.LearningRate}, {fitTime.TotalSeconds:0.0} s");
         Row("test accuracy (micro / macro)", $"{metrics.MicroAccuracy:P2} / {metrics.MacroAccuracy:P2}");
         Row("test log-loss", metrics.LogLoss.ToString("0.0000", CultureInfo.InvariantCulture));
         Row("model file", $"{zip} ({new FileInfo(zip).Length / 1024.0:0.0} KiB)");
@@ -137,20 +137,20 @@ internal static class MainJobRunner
         };
     }
 
-    private static List<TimeSeriesDataRow> FewRows(TimeSeriesDataset test, int steps, int count)
+    private static List<SeriesInput> FewRows(TimeSeriesDataset test, int steps, int count)
     {
         var (values, lengths) = test.Padded(steps, rightAlign: true);
         var width = steps * test.Channels;
         // Spread over the split so that several classes show up.
         var stride = Math.Max(1, test.Rows.Count / count);
-        return Enumerable.Range(0, Math.Min(count, test.Rows.Count)).Select(k => k * stride).Select(i => new TimeSeriesDataRow
+        return Enumerable.Range(0, Math.Min(count, test.Rows.Count)).Select(k => k * stride).Select(i => new SeriesInput
         {
             Label = test.Rows[i].Label, Features = values.AsSpan(i * width, width).ToArray(), Length = lengths[i],
         }).ToList();
     }
 
 
-    private static void PrintPredictions(List<TimeSeriesDataRow> rows, List<ClassPrediction> predictions, IReadOnlyList<string> classes)
+    private static void PrintPredictions(List<SeriesInput> rows, List<ClassPrediction> predictions, IReadOnlyList<string> classes)
     {
         var table = new Table().Title("[bold]reloaded model, a few test rows[/]").AddColumn("row").AddColumn("true").AddColumn("predicted").AddColumn("probability");
         for (var i = 0; i < rows.Count; i++)

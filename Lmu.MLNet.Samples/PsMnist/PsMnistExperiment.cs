@@ -68,7 +68,7 @@ internal static class PsMnistExperiment
 
         using var model = ml.MulticlassClassification.Trainers.Lmu(options).Fit(train);
         var testMetrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
-        var best = model.TrainingHistory[model.Info.BestEpoch - 1];
+        var best = model.Info.History[model.Info.BestEpoch - 1];
         Directory.CreateDirectory(s.Output);
         var zip = Path.Combine(s.Output, "psmnist.zip");
         ml.Model.Save(model, train.Schema, zip);
@@ -77,21 +77,21 @@ internal static class PsMnistExperiment
         {
             command = commandLine,
             settings = s,
-            parameters = model.ParameterCount,
+            parameters = model.Info.ParameterCount,
             validation_accuracy = best.ValidationAccuracy,
             test_accuracy = testMetrics.MicroAccuracy,
             test_log_loss = testMetrics.LogLoss,
-            epochs_trained = model.TrainingHistory.Count,
+            epochs_trained = model.Info.History.Count,
             fit_seconds = model.Info.FitTime.TotalSeconds,
             total_seconds = total.Elapsed.TotalSeconds,
             model = zip,
         };
-        var curves = Plots.SamplePlots.TrainingCurves(model.TrainingHistory, Path.Combine(s.Output, "training.png"), "psMNIST");
+        var curves = Plots.SamplePlots.TrainingCurves(model.Info.History, Path.Combine(s.Output, "training.png"), "psMNIST");
         var confusion = Plots.SamplePlots.ConfusionMatrix(
             Plots.SamplePlots.Counts(testMetrics.ConfusionMatrix), PsMnistData.Digits, Path.Combine(s.Output, "confusion.png"), "psMNIST: test confusion matrix");
         File.WriteAllText(Path.Combine(s.Output, "psmnist_summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine();
-        Console.WriteLine($"parameters: {model.ParameterCount:N0}");
+        Console.WriteLine($"parameters: {model.Info.ParameterCount:N0}");
         Console.WriteLine($"validation accuracy (epoch {best.Epoch}): {best.ValidationAccuracy?.ToString("P2", CultureInfo.InvariantCulture)}");
         Console.WriteLine($"test accuracy: {testMetrics.MicroAccuracy.ToString("P2", CultureInfo.InvariantCulture)} (log-loss {testMetrics.LogLoss:F4})");
         Console.WriteLine($"training wall time (Fit): {model.Info.FitTime.TotalSeconds:F1} s; total {total.Elapsed.TotalSeconds:F1} s; torch threads {s.Threads}");

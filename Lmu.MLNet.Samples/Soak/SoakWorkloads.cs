@@ -69,7 +69,7 @@ internal static class SoakWorkloads
             ValidationFraction = 0.1, TorchThreads = threads,
         };
         using var model = ml.Forecasting.ForecastByLmu(options).Fit(rows);
-        return $"{model.ParameterCount} parameters";
+        return $"{model.Info.ParameterCount} parameters";
     }
 
     private static string Experiment(int seed, int scale)

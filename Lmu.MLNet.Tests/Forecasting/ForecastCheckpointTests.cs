@@ -72,7 +72,7 @@ public sealed class ForecastCheckpointTests
         StringAssert.Contains(e.Message, path);
         StringAssert.Contains(e.Message, "another model");
         StringAssert.Contains(e.Message, engine.ModelFingerprint);
-        StringAssert.Contains(e.Message, transformer.ModelFingerprint);
+        StringAssert.Contains(e.Message, transformer.Info.ModelFingerprint);
         Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastEngine.Load(path, new LmuForecastEngine(mine).ModelFingerprint));
 
         // The model that wrote it resumes it (the fingerprint compared case-insensitively), and so does a self-contained load.
@@ -140,7 +140,7 @@ public sealed class ForecastCheckpointTests
     }
 
     private static LmuForecastTransformer Transformer(LmuForecastModel model) =>
-        new(LmuForecastEstimator.CreateChain(new MLContext(1), model), model, new LmuTrainingResult([], 0), 0, 1, "cpu");
+        new(LmuForecastEstimator.CreateChain(new MLContext(1), model), model, LmuForecastModelInfo.Of(model, null, 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero));
 
     private static LmuForecastModel With(LmuForecastModel m, LmuNetworkSpec? network = null, double[]? upper = null, string? forecastColumn = null) => new()
     {

@@ -94,7 +94,7 @@ public sealed class ForecastTimeSeriesEngineTests
         var zip = Path.Combine(_dir, "fitted.zip");
         engine.CheckPoint(ml, zip);
         var resumed = LmuForecastTimeSeriesEngine.Load<Observation, Prediction>(new MLContext(9), zip);
-        Assert.AreEqual(model.ModelFingerprint, resumed.ModelFingerprint);
+        Assert.AreEqual(model.Info.ModelFingerprint, resumed.ModelFingerprint);
         for (var t = 60; t < values.Length; t++)
         {
             var expected = engine.Predict(Observation.At(values, covs, t));
@@ -311,7 +311,7 @@ public sealed class ForecastTimeSeriesEngineTests
         StringAssert.Contains(e.Message, "series column 'Level'");
 
         // A model without a recorded series column needs one named.
-        using var windowLayout = new LmuForecastTransformer(LmuForecastEstimator.CreateChain(ml, model), model, new LmuTrainingResult([], 0), 0, 1, "cpu");
+        using var windowLayout = new LmuForecastTransformer(LmuForecastEstimator.CreateChain(ml, model), model, LmuForecastModelInfo.Of(model, null, 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero));
         e = Assert.ThrowsExactly<ArgumentException>(() => windowLayout.CreateTimeSeriesEngine<Observation, Prediction>(ml));
         StringAssert.Contains(e.Message, "seriesColumnName");
         Assert.AreEqual("Value", windowLayout.CreateTimeSeriesEngine<Observation, Prediction>(ml, "Value").SeriesColumnName);
@@ -329,7 +329,7 @@ public sealed class ForecastTimeSeriesEngineTests
     }
 
     internal static LmuForecastTransformer Transformer(LmuForecastModel model) =>
-        new(LmuForecastEstimator.CreateChain(new MLContext(1), model), model, new LmuTrainingResult([], 0), 0, 1, "cpu") { SeriesColumnName = "Value" };
+        new(LmuForecastEstimator.CreateChain(new MLContext(1), model), model, LmuForecastModelInfo.Of(model, "Value", 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero));
 
     public sealed class Observation
     {

@@ -30,7 +30,7 @@ public sealed class ForecasterContextTests : ClassifierTestBase
             Assert.IsNull(options.Training.Seed, "the default seed must come from the MLContext");
             var estimator = catalog ? ml.Forecasting.ForecastByLmu(options) : new LmuForecastEstimator(ml, options);
             using var model = estimator.Fit(Series(ml));
-            return (Score(ml, model), model.Seed);
+            return (Score(ml, model), model.Info.Seed);
         }
 
         var a = Run(5, catalog: true);
@@ -47,7 +47,7 @@ public sealed class ForecasterContextTests : ClassifierTestBase
         options.Training.Seed = a.Seed;
         using (var pinned = ml.Forecasting.ForecastByLmu(options).Fit(Series(ml)))
         {
-            Assert.AreEqual(a.Seed, pinned.Seed);
+            Assert.AreEqual(a.Seed, pinned.Info.Seed);
             AssertSameRows(a.Forecasts, Score(ml, pinned), "Training.Seed set to the seed the context drew");
         }
 
@@ -78,11 +78,11 @@ public sealed class ForecasterContextTests : ClassifierTestBase
                 Assert.IsTrue(log.Any(m => m.Contains($"epoch {epoch}/3: train loss", StringComparison.Ordinal) && m.Contains("valid loss", StringComparison.Ordinal)), $"epoch {epoch} in MLContext.Log:\n{all}");
             }
 
-            Assert.IsTrue(log.Any(m => m.Contains($"seed {model.Seed}, device cpu", StringComparison.Ordinal)), "the data summary names the seed and device:\n" + all);
+            Assert.IsTrue(log.Any(m => m.Contains($"seed {model.Info.Seed}, device cpu", StringComparison.Ordinal)), "the data summary names the seed and device:\n" + all);
             Assert.IsTrue(log.Any(m => m.Contains("] done: ", StringComparison.Ordinal)), "the end of training is logged:\n" + all);
         }
 
-        Assert.AreEqual("cpu", model.Device);
+        Assert.AreEqual("cpu", model.Info.Device);
     }
 
     [TestMethod]
@@ -157,7 +157,7 @@ public sealed class ForecasterContextTests : ClassifierTestBase
 
         ml.FallbackToCpu = true;
         using var model = ml.Forecasting.ForecastByLmu(Options(epochs: 1)).Fit(Series(ml));
-        Assert.AreEqual("cpu", model.Device);
+        Assert.AreEqual("cpu", model.Info.Device);
         lock (warnings)
         {
             Assert.IsTrue(warnings.Any(w => w.Contains("GpuDeviceId = 0", StringComparison.Ordinal) && w.Contains("training on the CPU", StringComparison.Ordinal)),
@@ -182,8 +182,8 @@ public sealed class ForecasterContextTests : ClassifierTestBase
         using var dropped = Fit(0.5);
         using var again = Fit(0.5);
         // Same seed, same data: only the dropout masks differ, so the training loss must too; the masks come from the seed.
-        Assert.AreNotEqual(plain.Training.History[0].TrainLoss, dropped.Training.History[0].TrainLoss, "dropout must act while training");
-        Assert.AreEqual(dropped.Training.History[0].TrainLoss, again.Training.History[0].TrainLoss, "the seed drives the dropout masks");
+        Assert.AreNotEqual(plain.Info.History[0].TrainLoss, dropped.Info.History[0].TrainLoss, "dropout must act while training");
+        Assert.AreEqual(dropped.Info.History[0].TrainLoss, again.Info.History[0].TrainLoss, "the seed drives the dropout masks");
 
         // Scoring has no dropout: the same rows score bit-identically twice, and the dropout-free float64 engine agrees.
         var ml = Context(2);

@@ -159,6 +159,31 @@ public sealed class LmuForecasterTests
     }
 
     [TestMethod]
+    public void InfoDescribesTheTrainedForecasterInTheClassifiersTerms()
+    {
+        // The forecaster answers the same questions as the classifier through one Info (the shared LmuTrainedModelInfo).
+        var (model, _, _) = Trained.Value;
+        var options = Options();
+        LmuTrainedModelInfo shared = model.Info;
+        Assert.AreEqual(Window, model.Info.WindowSize);
+        Assert.AreEqual(Horizon, model.Info.Horizon);
+        Assert.AreEqual("Value", model.Info.SeriesColumnName);
+        Assert.AreEqual(options.WindowColumnName, model.Info.WindowColumnName);
+        CollectionAssert.AreEqual(options.CovariateColumnNames.ToArray(), model.Info.CovariateColumnNames.ToArray());
+        Assert.AreEqual(options.ConfidenceLevel, model.Info.ConfidenceLevel);
+        Assert.IsTrue(model.Info.HasBounds);
+        Assert.AreEqual(model.CreateEngine().ModelFingerprint, model.Info.ModelFingerprint);
+        Assert.AreEqual(5, shared.Seed);
+        Assert.AreEqual("cpu", shared.Device);
+        Assert.HasCount(options.Training.Epochs, shared.History);
+        Assert.IsTrue(shared.BestEpoch >= 1 && shared.BestEpoch <= options.Training.Epochs, $"best epoch {shared.BestEpoch}");
+        Assert.IsGreaterThan(0L, shared.ParameterCount);
+        Assert.IsGreaterThan(TimeSpan.Zero, shared.FitTime);
+        // 300 values, window 24, horizon 4: 273 windows at stride 1, of which the last ValidationFraction are held out.
+        Assert.IsTrue(shared.TrainingRows is > 150 and < 273, $"training windows {shared.TrainingRows}");
+    }
+
+    [TestMethod]
     public void BadInputsAreRejectedBeforeTraining()
     {
         var ml = new MLContext(1);

@@ -11,7 +11,7 @@ namespace Lmu.MLNet.Maths;
 /// order 8, 1.6e-13 at order 64, 1.6e-12 at order 128 and 1.1e-11 at order 256 (all theta = 1), and ~1e-15 once
 /// theta >= order^2 / 5.37, where no squaring is needed.
 /// </remarks>
-public static class MatrixExponential
+internal static class MatrixExponential
 {
     // Padé degree and the largest 1-norm for which the [13/13] approximant has a backward error below the unit
     // roundoff 2^-53 (Higham 2005, Table 2.3); larger norms are halved s times and the result squared s times.

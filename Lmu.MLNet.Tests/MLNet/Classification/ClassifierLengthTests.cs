@@ -36,7 +36,7 @@ public sealed class ClassifierLengthTests : ClassifierTestBase
         var testView = ml.Data.LoadFromEnumerable(test);
         var scored = model.Transform(testView);
         var predicted = scored.GetColumn<uint>("PredictedLabel").ToArray();
-        var accuracy = predicted.Zip(test).Count(p => model.ClassNames[(int)p.First - 1] == p.Second.Label) / (double)test.Count;
+        var accuracy = predicted.Zip(test).Count(p => model.Info.ClassNames[(int)p.First - 1] == p.Second.Label) / (double)test.Count;
         Assert.IsGreaterThanOrEqualTo(0.9, accuracy, "the class is the pattern at each row's own end; without lengths about 0.44");
 
         // The carried graph computes torch's forward(x, lengths): 1e-4 on O(1) logits (float32 both, different orders).

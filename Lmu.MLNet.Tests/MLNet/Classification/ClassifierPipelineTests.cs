@@ -36,12 +36,12 @@ public sealed class ClassifierPipelineTests : ClassifierTestBase
         {
             Assert.AreEqual(text[i], textEngine.Predict(testRows[i]).PredictedLabel, $"row {i}");
             var k = keyEngine.Predict(testRows[i]);
-            Assert.AreEqual(text[i], lmu.ClassNames[(int)k.PredictedLabel - 1], $"row {i}: uint key indexes the class names");
+            Assert.AreEqual(text[i], lmu.Info.ClassNames[(int)k.PredictedLabel - 1], $"row {i}: uint key indexes the class names");
             CollectionAssert.AreEqual(scores[i], k.Score, $"row {i}: engine and batch scores are the same numbers");
         }
 
         // MapValueToKey sorts by occurrence: the first training row's label is key 1.
-        Assert.AreEqual(DelayedPatternData.Classes[0], lmu.ClassNames[0]);
+        Assert.AreEqual(DelayedPatternData.Classes[0], lmu.Info.ClassNames[0]);
     }
 
     [TestMethod]
@@ -118,7 +118,7 @@ public sealed class ClassifierPipelineTests : ClassifierTestBase
                 Assert.AreEqual(mlScores[i][k], onnx[(i * 3) + k], 1e-6, $"row {i} class {k}");
             }
 
-            Assert.AreEqual(model.ClassNames[Array.IndexOf(mlScores[i], mlScores[i].Max())], names[i]);
+            Assert.AreEqual(model.Info.ClassNames[Array.IndexOf(mlScores[i], mlScores[i].Max())], names[i]);
         }
 
         using var stream = new MemoryStream();

@@ -29,15 +29,15 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
         // Chance is 1/3; a network without memory of steps 0-10 cannot beat it. 0.9 leaves room for seed variation.
         Assert.IsGreaterThanOrEqualTo(0.9, metrics.MicroAccuracy, $"held-out accuracy {metrics.MicroAccuracy:P1} after {seconds:F1} s");
-        Assert.HasCount(options.Training.Epochs, model.TrainingHistory);
-        Assert.IsLessThan(model.TrainingHistory[0].TrainLoss, model.TrainingHistory[^1].TrainLoss);
-        CollectionAssert.AreEqual(DelayedPatternData.Classes, model.ClassNames.ToArray(), "a key label keeps its key order");
+        Assert.HasCount(options.Training.Epochs, model.Info.History);
+        Assert.IsLessThan(model.Info.History[0].TrainLoss, model.Info.History[^1].TrainLoss);
+        CollectionAssert.AreEqual(DelayedPatternData.Classes, model.Info.ClassNames.ToArray(), "a key label keeps its key order");
         Assert.AreEqual(DelayedPatternData.Steps, model.Info.SequenceLength);
         Assert.AreEqual(450L, model.Info.TrainingRows);
         Assert.AreEqual("cpu", model.Info.Device);
 
         // Parameter count of the architecture: E_x 1x1, Dense cell 12->16, head 16->16->3.
-        Assert.AreEqual(1 + (12 * 16) + 16 + (16 * 16) + 16 + (16 * 3) + 3, model.ParameterCount);
+        Assert.AreEqual(1 + (12 * 16) + 16 + (16 * 16) + 16 + (16 * 3) + 3, model.Info.ParameterCount);
         lock (log)
         {
             Assert.IsTrue(log.Any(m => m.Contains($"epoch 1/{options.Training.Epochs}: train loss", StringComparison.Ordinal)), "per-epoch progress in MLContext.Log:\n" + string.Join("\n", log));
@@ -77,7 +77,7 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(96, 4));
         using var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).Fit(data);
         string[] sorted = ["bump", "down", "up"];
-        CollectionAssert.AreEqual(sorted, model.ClassNames.ToArray());
+        CollectionAssert.AreEqual(sorted, model.Info.ClassNames.ToArray());
 
         var schema = model.Transform(data).Schema;
         Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, 3), schema["Score"].Type);
@@ -169,8 +169,8 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         options.ValidationFraction = 0.3;
         options.Training.EarlyStoppingPatience = 2;
         using var model = ml.Transforms.LmuClassifier(options).Fit(data);
-        Assert.IsTrue(model.TrainingHistory.All(r => r.ValidationLoss is not null && r.ValidationAccuracy is not null));
-        var best = model.TrainingHistory.MinBy(r => r.ValidationLoss!.Value)!;
+        Assert.IsTrue(model.Info.History.All(r => r.ValidationLoss is not null && r.ValidationAccuracy is not null));
+        var best = model.Info.History.MinBy(r => r.ValidationLoss!.Value)!;
         Assert.AreEqual(best.Epoch, model.Info.BestEpoch);
     }
 
@@ -193,7 +193,7 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
             return new PatternRow { Label = r.Label, Features = new float[24 - kept.Length].Concat(kept).ToArray() };
         });
         var predicted = model.Transform(ml.Data.LoadFromEnumerable(test)).GetColumn<uint>("PredictedLabel").ToArray();
-        var accuracy = predicted.Zip(DelayedPatternData.Rows(90, 9)).Count(p => model.ClassNames[(int)p.First - 1] == p.Second.Label) / 90.0;
+        var accuracy = predicted.Zip(DelayedPatternData.Rows(90, 9)).Count(p => model.Info.ClassNames[(int)p.First - 1] == p.Second.Label) / 90.0;
         Assert.IsGreaterThanOrEqualTo(0.9, accuracy);
     }
 }

@@ -54,15 +54,6 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFe
     /// <summary>The trained model's description (<see cref="Info"/>), as ML.NET's prediction transformers expose theirs.</summary>
     LmuClassifierModelInfo IPredictionTransformer<LmuClassifierModelInfo>.Model => Info;
 
-    /// <summary>Class names in Score slot order (key k+1 = slot k).</summary>
-    public IReadOnlyList<string> ClassNames => Info.ClassNames;
-
-    /// <summary>Trainable parameters of the trained network.</summary>
-    public long ParameterCount => Info.ParameterCount;
-
-    /// <summary>One report per epoch trained.</summary>
-    public IReadOnlyList<LmuEpochReport> TrainingHistory => Info.History;
-
     internal override byte[] StandaloneOnnx() => LmuOnnxExporter.Export(_spec, StandaloneOptions());
 
     private LmuOnnxExportOptions StandaloneOptions()

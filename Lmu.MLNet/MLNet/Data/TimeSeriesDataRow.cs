@@ -1,16 +1,13 @@
 namespace Lmu.MLNet.Data;
 
-/// <summary>Row type of <see cref="TimeSeriesDataset.ToDataView"/> (and usable for prediction engines with a schema definition).</summary>
+/// <summary>The row type behind <see cref="TimeSeriesDataset.ToDataView"/>: what LoadFromEnumerable binds by reflection.</summary>
 /// <remarks>
-/// The ML.NET view of a series, beside <see cref="TimeSeriesRow"/>, the loaded one. This row is already shaped for a
-/// pipeline: <see cref="Features"/> is padded to the fixed width of the view's vector column (steps x channels, zeros
-/// outside the real steps), <see cref="Length"/> is a Single because that is the column type LmuFeaturize and the
-/// classifier read as their length column, and the settable properties with column names (Label, Features, Length) are
-/// what LoadFromEnumerable and CreatePredictionEngine bind by reflection. A <see cref="TimeSeriesRow"/> cannot be that row
-/// without losing what it is: its values are the real steps only, of whatever length the file gave, before any choice of
-/// padding width or alignment.
+/// Internal on purpose: a series has one public shape, <see cref="TimeSeriesRow"/> (as loaded, unpadded). This row is only
+/// the padded ML.NET view of it (Features padded to the view's width, Length a Single because that is the length column
+/// type the featurizers and the classifier read). Applications that score with a prediction engine declare their own input
+/// class with those column names, as ML.NET applications always do.
 /// </remarks>
-public sealed class TimeSeriesDataRow
+internal sealed class TimeSeriesDataRow
 {
     /// <summary>Class label.</summary>
     public string Label { get; set; } = string.Empty;

@@ -92,7 +92,8 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         };
         var chain = CreateChain(new MLContext(seed) { TempFilePath = _context.TempFilePath }, model);
         _context.Info("Training", $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s.");
-        return new LmuForecastTransformer(chain, model, result, parameters, seed, device) { SeriesColumnName = o.SeriesColumnName };
+        var info = LmuForecastModelInfo.Of(model, o.SeriesColumnName, parameters, seed, device, train.Count, result, clock.Elapsed);
+        return new LmuForecastTransformer(chain, model, info);
     }
 
     /// <summary>The input columns plus the forecast (and bound) columns, Vector&lt;Single, Horizon&gt;.</summary>

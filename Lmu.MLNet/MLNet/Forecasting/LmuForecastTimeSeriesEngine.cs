@@ -179,7 +179,7 @@ public static class LmuForecastTimeSeriesEngine
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(mlContext);
-        var series = seriesColumnName ?? model.SeriesColumnName ?? throw new ArgumentException(
+        var series = seriesColumnName ?? model.Info.SeriesColumnName ?? throw new ArgumentException(
             "The forecaster was not fitted on the series layout, so it has no series column: pass seriesColumnName (the TIn member holding the series value).",
             nameof(seriesColumnName));
         return new LmuForecastTimeSeriesEngine<TIn, TOut>(model.CreateEngine(), series);

@@ -22,54 +22,26 @@ namespace Lmu.MLNet.Forecasting;
 /// <see cref="OnnxCarriedTransformer.ExportOnnx"/> / <see cref="OnnxCarriedTransformer.SaveOnnx"/> write the graph the
 /// model zip carries (opset 17), one window per run (no batch axis, as ML.NET feeds it), with the scaling inside.
 /// Inputs: the window column (<c>LmuForecastingOptions.WindowColumnName</c>, "Window" by default) float
-/// [<see cref="WindowSize"/>], oldest value first, and each of <see cref="CovariateColumnNames"/> float
-/// [<see cref="WindowSize"/>]. Outputs: the output column (<c>LmuForecastingOptions.OutputColumnName</c>, "Forecast" by default) float [<see cref="Horizon"/>]
-/// and, when the model has bounds, <c>LowerBoundColumnName</c> and <c>UpperBoundColumnName</c> float [<see cref="Horizon"/>] each.
+/// [<see cref="LmuForecastModelInfo.WindowSize"/>], oldest value first, and each of <see cref="LmuForecastModelInfo.CovariateColumnNames"/> float
+/// [<see cref="LmuForecastModelInfo.WindowSize"/>]. Outputs: the output column (<c>LmuForecastingOptions.OutputColumnName</c>, "Forecast" by default) float [<see cref="LmuForecastModelInfo.Horizon"/>]
+/// and, when the model has bounds, <c>LowerBoundColumnName</c> and <c>UpperBoundColumnName</c> float [<see cref="LmuForecastModelInfo.Horizon"/>] each.
 /// </para>
 /// </remarks>
 public sealed class LmuForecastTransformer : OnnxCarriedTransformer
 {
     private readonly LmuForecastModel _model;
 
-    internal LmuForecastTransformer(
-        TransformerChain<ITransformer> chain, LmuForecastModel model, LmuTrainingResult training, long parameterCount, int seed, string device)
+    internal LmuForecastTransformer(TransformerChain<ITransformer> chain, LmuForecastModel model, LmuForecastModelInfo info)
         : base(chain)
     {
         _model = model;
-        Training = training;
-        ParameterCount = parameterCount;
-        Seed = seed;
-        Device = device;
+        Info = info;
     }
-
-    /// <summary>The series column Fit read (series layout), or null (window layout or a model made otherwise).</summary>
-    internal string? SeriesColumnName { get; init; }
 
     internal LmuForecastModel Model => _model;
 
-    /// <summary>Window length T.</summary>
-    public int WindowSize => _model.WindowSize;
-
-    /// <summary>Values per forecast.</summary>
-    public int Horizon => _model.Horizon;
-
-    /// <summary>Covariate window columns read at scoring, in channel order.</summary>
-    public IReadOnlyList<string> CovariateColumnNames => _model.CovariateColumns;
-
-    /// <summary>Coverage of the bound columns (meaningful when the model has bounds).</summary>
-    public double ConfidenceLevel => _model.ConfidenceLevel;
-
-    /// <summary>Epoch history of the training run.</summary>
-    public LmuTrainingResult Training { get; }
-
-    /// <summary>Trainable parameters of the network.</summary>
-    public long ParameterCount { get; }
-
-    /// <summary>The seed training used: LmuForecastingOptions.Training.Seed, or the value drawn from the MLContext's seed stream.</summary>
-    public int Seed { get; }
-
-    /// <summary>The torch device training ran on ("cpu", "cuda:0", ...), after any FallbackToCpu.</summary>
-    public string Device { get; }
+    /// <summary>What was trained and how: window, horizon, columns, fingerprint, parameter count, seed, device and the per-epoch history.</summary>
+    public LmuForecastModelInfo Info { get; }
 
     /// <summary>
     /// A new streaming engine at the start of a stream (no observations yet). Its <see cref="LmuForecastEngine.CheckPoint"/>
@@ -77,18 +49,12 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
     /// </summary>
     public LmuForecastEngine CreateEngine() => new(_model);
 
-    /// <summary>
-    /// SHA-256 (64 lowercase hex digits) of the forecast model (weights, sizes, scaling, bound offsets, column names):
-    /// the <see cref="LmuForecastEngine.ModelFingerprint"/> of this transformer's engines and of their checkpoints.
-    /// </summary>
-    public string ModelFingerprint => _model.Fingerprint;
-
     /// <summary>Resumes a stream of this model from a <see cref="LmuForecastEngine.CheckPoint"/> file.</summary>
     /// <exception cref="InvalidDataException">
-    /// The checkpoint was written by another model (its fingerprint differs from <see cref="ModelFingerprint"/>), or is
+    /// The checkpoint was written by another model (its fingerprint differs from <see cref="LmuForecastModelInfo.ModelFingerprint"/>), or is
     /// not a valid checkpoint; the message names the file.
     /// </exception>
-    public LmuForecastEngine ResumeEngine(string path) => LmuForecastEngine.Load(path, ModelFingerprint);
+    public LmuForecastEngine ResumeEngine(string path) => LmuForecastEngine.Load(path, Info.ModelFingerprint);
 
     // The carried graph as it is: its input and output names are already the plain column names.
     internal override byte[] StandaloneOnnx() => _model.ToOnnx();

@@ -19,7 +19,7 @@ public static partial class LmuForecastWindows
     /// </summary>
     /// <param name="data">Series layout: one value per row, rows of each series in time order.</param>
     /// <param name="seriesColumn">Scalar Single series column.</param>
-    /// <param name="windowSize">Window length T (the model's <see cref="LmuForecastTransformer.WindowSize"/>).</param>
+    /// <param name="windowSize">Window length T (the model's <see cref="LmuForecastModelInfo.WindowSize"/>).</param>
     /// <param name="seriesIdColumn">Series id column (Text or a number) for stacked series. Default null (one series).</param>
     /// <param name="covariates">Scalar Single covariate columns (the model's covariates). Default none.</param>
     /// <param name="windowColumn">Output window column. Default "Window".</param>
