@@ -218,6 +218,30 @@ public sealed class ForecastStackTests
     }
 
     [TestMethod]
+    public void ACheckpointWrittenBeforeStacksStillResumes()
+    {
+        // Written by the library before Layers existed (Data/Legacy/engine-before-stacks/README.md): a one-layer model
+        // serialises as it did, so the fingerprint it recorded is this model's and the stream resumes bit-identically.
+        var path = Path.Combine(AppContext.BaseDirectory, "Data", "Legacy", "engine-before-stacks", "single-layer.ckpt");
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
+        Assert.AreEqual("188bfb037bcb1aff3919cad35421d3243bb186cd001d27d2793d750816f66ebd", model.Fingerprint);
+        using var transformer = ForecastTimeSeriesEngineTests.Transformer(model);
+        var resumed = transformer.ResumeEngine(path);
+        Assert.AreEqual(40, resumed.ObservationCount);
+        CollectionAssert.AreEqual(new[] { 1122542247, 1123054135, 1122581157 }, resumed.Current!.Forecast.Select(BitConverter.SingleToInt32Bits).ToArray());
+        var (values, covs) = ForecastTestModels.Series(60, 1);
+        var fresh = new LmuForecastEngine(model);
+        for (var t = 0; t < values.Length; t++)
+        {
+            var expected = fresh.Observe(values[t], covs[0][t]);
+            if (t >= 40)
+            {
+                CollectionAssert.AreEqual(expected!.Forecast, resumed.Observe(values[t], covs[0][t])!.Forecast, $"step {t}");
+            }
+        }
+    }
+
+    [TestMethod]
     public void TheForecasterRefusesLayerAndLayersTogether()
     {
         var options = new LmuForecastingOptions
