@@ -51,8 +51,8 @@ internal static class BikeSharingCommand
             Scaling = LmuForecastScaling.PerWindow, LowerBoundColumnName = "Lower", UpperBoundColumnName = "Upper",
             Layer = new Modules.LmuLayerOptions
             {
-                MemoryD = 4, Order = order, Theta = window, HiddenCell = Modules.HiddenCell.Dense, HiddenUnits = units,
-                HiddenActivation = Modules.LmuActivation.Tanh, InputToHidden = true,
+                MemoryD = 4, Order = order, Theta = window, HiddenCell = HiddenCell.Dense, HiddenUnits = units,
+                HiddenActivation = LmuActivation.Tanh, InputToHidden = true,
             },
             Training = settings.Training(r, patience), ValidationFraction = 0.1, Progress = ForecastSampleSettings.Printer(),
         };

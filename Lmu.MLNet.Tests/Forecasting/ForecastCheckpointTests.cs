@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Onnx;
@@ -38,7 +39,7 @@ public sealed class ForecastCheckpointTests
         head[0] = new DenseSpec { In = head[0].In, Out = head[0].Out, W = w, B = head[0].B, Activation = head[0].Activation };
         LmuForecastModel[] others =
         [
-            With(same, network: new LmuNetworkSpec { SequenceLength = same.Network.SequenceLength, Layer = same.Network.Layer, Head = head }),
+            With(same, network: new LmuNetworkSpec { SequenceLength = same.Network.SequenceLength, Layers = same.Network.Layers, Head = head }),
             With(same, upper: [0.4, 0.6, 0.8000001]),
             ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.Global),
             With(same, forecastColumn: "Prediction"),

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Onnx;
@@ -11,7 +12,9 @@ internal static class ForecastTestModels
     public const int Window = 12;
     public const int Horizon = 3;
 
-    public static LmuForecastModel Create(HiddenCell cell, int covariates, LmuForecastScaling scaling, bool bounds = true, int seed = 7, bool encoder = true)
+    /// <param name="stacked">Hidden cells of further layers (a stack), each reading the previous layer's output.</param>
+    public static LmuForecastModel Create(
+        HiddenCell cell, int covariates, LmuForecastScaling scaling, bool bounds = true, int seed = 7, bool encoder = true, params HiddenCell[] stacked)
     {
         var rng = new Random(seed);
         float[] R(int n, double s = 0.4) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * s)).ToArray();
@@ -29,10 +32,27 @@ internal static class ForecastTestModels
             HiddenRecurrent = cell is HiddenCell.None or HiddenCell.Dense ? null : new DenseSpec { In = units, Out = gates * units, W = R(units * gates * units), B = R(gates * units, 0.1) },
         };
         var width = cell == HiddenCell.None ? zWidth : units;
+        var layers = new List<LmuLayerSpec> { layer };
+        foreach (var next in stacked)
+        {
+            // A smaller layer over the previous one's outputs; recurrent memory on a SimpleRnn layer, as in the first.
+            int d2 = 2, q2 = 4, u2 = 5, g2 = LmuLayerSpec.GatesOf(next), z2 = d2 * q2 + width;
+            var (ad2, bd2) = SpecSystem.Create(q2, Window * 0.6, zoh: true);
+            layers.Add(new LmuLayerSpec
+            {
+                InputSize = width, MemoryD = d2, Order = q2, Ad = ad2, Bd = bd2, Ex = R(width * d2), Bu = R(d2, 0.2),
+                Eh = next is HiddenCell.SimpleRnn ? R(u2 * d2, 0.2) : null,
+                InputToHidden = true, Hidden = next, Units = next == HiddenCell.None ? 0 : u2,
+                HiddenInput = next == HiddenCell.None ? null : new DenseSpec { In = z2, Out = g2 * u2, W = R(z2 * g2 * u2), B = R(g2 * u2, 0.1), Activation = LmuActivation.Tanh },
+                HiddenRecurrent = next is HiddenCell.None or HiddenCell.Dense ? null : new DenseSpec { In = u2, Out = g2 * u2, W = R(u2 * g2 * u2), B = R(g2 * u2, 0.1) },
+            });
+            width = next == HiddenCell.None ? z2 : u2;
+        }
+
         var spec = new LmuNetworkSpec
         {
             SequenceLength = Window,
-            Layer = layer,
+            Layers = layers,
             Head = [new DenseSpec { In = width, Out = 5, W = R(width * 5), B = R(5, 0.1), Activation = LmuActivation.Relu },
                     new DenseSpec { In = 5, Out = Horizon, W = R(5 * Horizon), B = R(Horizon, 0.1) }],
         };

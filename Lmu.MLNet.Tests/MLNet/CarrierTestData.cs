@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Onnx;
 using Lmu.MLNet.Tests.Onnx;
 using Microsoft.ML.Data;
@@ -46,7 +47,7 @@ internal static class CarrierTestData
         return new LmuNetworkSpec
         {
             SequenceLength = Steps,
-            Layer = new LmuLayerSpec { InputSize = Channels, MemoryD = Channels, Order = 2, Ad = ad, Bd = bd },
+            Layers = [new LmuLayerSpec { InputSize = Channels, MemoryD = Channels, Order = 2, Ad = ad, Bd = bd }],
             Head =
             [
                 new DenseSpec

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Onnx;
 
 using Lmu.MLNet.Modules;
@@ -56,7 +57,7 @@ public sealed class LmuOnnxCellTests
         // A long sequence and a slow memory so that the impulse response's tail matters.
         var spec = TestSpecs.Random(Enum.Parse<HiddenCell>(hiddenName), seed: 3, i2h: i2h, steps: 40, order: 6);
         var x = TestSpecs.Inputs(spec, Rows, seed: 8);
-        var width = spec.SequenceLength * spec.Layer.InputSize;
+        var width = spec.SequenceLength * spec.Layers[0].InputSize;
         float[] Score(LmuOnnxForm form) =>
             OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = form, RawOutputName = "Out" }), "Features", x, width, "Out")["Out"];
         var ff = Score(LmuOnnxForm.FeedForward);
@@ -82,12 +83,15 @@ public sealed class LmuOnnxCellTests
         {
             SequenceLength = good.SequenceLength,
             Head = good.Head,
-            Layer = new LmuLayerSpec
-            {
-                InputSize = good.Layer.InputSize, MemoryD = good.Layer.MemoryD, Order = good.Layer.Order, Ad = good.Layer.Ad,
-                Bd = good.Layer.Bd, Ex = good.Layer.Ex, Hidden = HiddenCell.Gru, Units = good.Layer.Units,
-                InputToHidden = true, HiddenInput = good.Layer.HiddenInput, HiddenRecurrent = null,
-            },
+            Layers =
+            [
+                new LmuLayerSpec
+                {
+                    InputSize = good.Layers[0].InputSize, MemoryD = good.Layers[0].MemoryD, Order = good.Layers[0].Order, Ad = good.Layers[0].Ad,
+                    Bd = good.Layers[0].Bd, Ex = good.Layers[0].Ex, Hidden = HiddenCell.Gru, Units = good.Layers[0].Units,
+                    InputToHidden = true, HiddenInput = good.Layers[0].HiddenInput, HiddenRecurrent = null,
+                },
+            ],
         };
         var e = Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxExporter.Export(bad, new LmuOnnxExportOptions()));
         StringAssert.Contains(e.Message, "HiddenRecurrent");
@@ -96,9 +100,9 @@ public sealed class LmuOnnxCellTests
     private static void CheckAgainstReference(LmuNetworkSpec spec, byte[] model)
     {
         var x = TestSpecs.Inputs(spec, Rows, seed: 21);
-        var width = spec.SequenceLength * spec.Layer.InputSize;
+        var width = spec.SequenceLength * spec.Layers[0].InputSize;
         var r = OnnxRunner.Run(model, "Features", x, width, "Out", "MemT", "Layer");
-        int mw = spec.Layer.MemoryD * spec.Layer.Order, lw = spec.Layer.OutputSize, ow = spec.OutputSize;
+        int mw = spec.Layers[0].MemoryD * spec.Layers[0].Order, lw = spec.Layers[0].OutputSize, ow = spec.OutputSize;
         for (var n = 0; n < Rows; n++)
         {
             var (mem, layer, output) = LmuReferenceModel.Forward(spec, x.AsSpan(n * width, width).ToArray());

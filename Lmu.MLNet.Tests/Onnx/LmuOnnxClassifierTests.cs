@@ -24,7 +24,7 @@ public sealed class LmuOnnxClassifierTests
         });
         const int rows = 7;
         var x = TestSpecs.Inputs(spec, rows, seed: 9);
-        var width = spec.SequenceLength * spec.Layer.InputSize;
+        var width = spec.SequenceLength * spec.Layers[0].InputSize;
         var r = OnnxRunner.Run(model, "Seq", x, width, "Logits", "Probabilities");
         var index = OnnxRunner.RunInt64(model, "Seq", x, width, "Index");
         var names = OnnxRunner.RunStrings(model, "Seq", x, width, "Class");

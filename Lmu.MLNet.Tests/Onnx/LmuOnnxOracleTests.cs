@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Onnx;
 using Lmu.MLNet.Tests.Infrastructure;
 
@@ -51,15 +52,18 @@ public sealed class LmuOnnxOracleTests
     {
         // The oracle's cell is recurrent (SimpleRnn), so check the part the MatMul form computes: the last memory.
         var c = OracleForwardCase.Read(OracleFile.Load(source), index, source);
-        var l = c.Spec.Layer;
+        var l = c.Spec.Layers[0];
         var memoryOnly = new LmuNetworkSpec
         {
             SequenceLength = c.Spec.SequenceLength,
             Head = [],
-            Layer = new LmuLayerSpec
-            {
-                InputSize = l.InputSize, MemoryD = l.MemoryD, Order = l.Order, Ad = l.Ad, Bd = l.Bd, Ex = l.Ex, Bu = l.Bu,
-            },
+            Layers =
+            [
+                new LmuLayerSpec
+                {
+                    InputSize = l.InputSize, MemoryD = l.MemoryD, Order = l.Order, Ad = l.Ad, Bd = l.Bd, Ex = l.Ex, Bu = l.Bu,
+                },
+            ],
         };
         var model = LmuOnnxExporter.Export(memoryOnly, new LmuOnnxExportOptions { Form = LmuOnnxForm.FeedForward, RawOutputName = "Out" });
         var r = OnnxRunner.Run(model, "Features", c.Input, c.Input.Length, "Out");

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Onnx;
 
 using Lmu.MLNet.Modules;
@@ -13,7 +14,7 @@ internal static class LmuReferenceModel
     /// <summary>Forward one row [T*InputSize]; returns the last memory, last layer output and the raw outputs.</summary>
     public static (double[] Memory, double[] Layer, double[] Output) Forward(LmuNetworkSpec spec, float[] row)
     {
-        var l = spec.Layer;
+        var l = spec.Layers[0];
         int q = l.Order, d = l.MemoryD, n = l.InputSize, units = l.Units, mw = d * q;
         var m = new double[mw];
         var h = new double[units];

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using System.Text.Json;
 using Lmu.MLNet.Onnx;
 
@@ -63,7 +64,7 @@ internal sealed class OracleForwardCase
         return new OracleForwardCase
         {
             Label = $"{source} forward[{index}] {method} q={q} theta={theta} h2m={h2m} m2m={m2m} i2h={i2h}",
-            Spec = new LmuNetworkSpec { SequenceLength = x.Length, Layer = layer, Head = [] },
+            Spec = new LmuNetworkSpec { SequenceLength = x.Length, Layers = [layer], Head = [] },
             Input = x.SelectMany(r => r.Select(v => (float)v)).ToArray(),
             Memory = Matrix(e.GetProperty("memory")),
             Hidden = Matrix(e.GetProperty("hidden_out")),

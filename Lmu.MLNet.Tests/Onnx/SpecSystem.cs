@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Maths;
 using Lmu.MLNet.Modules;
 

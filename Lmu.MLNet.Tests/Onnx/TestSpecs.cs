@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Onnx;
 
 using Lmu.MLNet.Modules;
@@ -54,7 +55,7 @@ internal static class TestSpecs
         return new LmuNetworkSpec
         {
             SequenceLength = steps,
-            Layer = layer,
+            Layers = [layer],
             Head =
             [
                 new DenseSpec { In = layer.OutputSize, Out = 4, W = R(layer.OutputSize * 4), B = R(4), Activation = LmuActivation.Relu },
@@ -67,7 +68,7 @@ internal static class TestSpecs
     public static float[] Inputs(LmuNetworkSpec spec, int rows, int seed)
     {
         var rng = new Random(seed);
-        return Enumerable.Range(0, rows * spec.SequenceLength * spec.Layer.InputSize)
+        return Enumerable.Range(0, rows * spec.SequenceLength * spec.Layers[0].InputSize)
             .Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
     }
 }

@@ -1,4 +1,4 @@
-using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Network;
 using static TorchSharp.torch;
 
 namespace Lmu.MLNet.Modules;

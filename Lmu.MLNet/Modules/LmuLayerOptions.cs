@@ -28,7 +28,7 @@ public sealed class LmuLayerOptions
     /// <summary>Learn theta (as 1/theta, kept non-negative) instead of fixing it. Default false.</summary>
     public bool TrainableTheta { get; set; }
 
-    /// <summary>The hidden cell. Default <see cref="Modules.HiddenCell.SimpleRnn"/>.</summary>
+    /// <summary>The hidden cell. Default <see cref="Lmu.MLNet.HiddenCell.SimpleRnn"/>.</summary>
     public HiddenCell HiddenCell { get; set; } = HiddenCell.SimpleRnn;
 
     /// <summary>Hidden units (ignored when <see cref="HiddenCell"/> is None). Default 64.</summary>

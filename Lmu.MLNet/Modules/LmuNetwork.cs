@@ -1,4 +1,4 @@
-using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Network;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,28 +6,29 @@ using static TorchSharp.torch;
 namespace Lmu.MLNet.Modules;
 
 /// <summary>
-/// LMU layer + dense head. forward: x [batch, T, InputSize] (and optional lengths [batch]) -> raw outputs
-/// [batch, OutputSize] read from each row's last step.
+/// LMU layers + dense head. forward: x [batch, T, InputSize] (and optional lengths [batch]) -> raw outputs
+/// [batch, OutputSize] read from each row's last step. In a stack, layer i &gt; 0 reads layer i-1's whole output
+/// sequence; every layer resolves its own form (<see cref="LmuLayer.ResolveMode"/>), so a feed-forward layer runs in
+/// parallel form whatever the others do.
 /// </summary>
 public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
 {
     private readonly LmuNetworkOptions _options;
-    private readonly LmuLayer lmu;
+    private readonly ModuleList<LmuLayer> layers;
     private readonly ModuleList<Linear> head;
+    private readonly IReadOnlyList<LmuLayer> _layerList;
 
     /// <summary>Builds the network; throws <see cref="ArgumentException"/> for invalid options.</summary>
     public LmuNetwork(LmuNetworkOptions options) : base("LmuNetwork")
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _options = new LmuNetworkOptions
-        {
-            Layer = options.Layer.Clone(), HeadHiddenSizes = options.HeadHiddenSizes.ToArray(),
-            HeadActivation = options.HeadActivation, HeadDropout = options.HeadDropout, OutputSize = options.OutputSize,
-        };
-        lmu = new LmuLayer(_options.Layer);
+        _options = options.Copy();
+        layers = new ModuleList<LmuLayer>();
+        foreach (var layer in _options.Layers) layers.Add(new LmuLayer(layer));
+        _layerList = layers.ToArray();
         head = new ModuleList<Linear>();
-        int width = lmu.OutputSize;
+        int width = layers[^1].OutputSize;
         foreach (var h in _options.HeadHiddenSizes)
         {
             head.Add(nn.Linear(width, h));
@@ -37,10 +38,13 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The LMU layer.</summary>
-    public LmuLayer Layer => lmu;
+    /// <summary>The first LMU layer (of a one-layer network, the layer).</summary>
+    public LmuLayer Layer => layers[0];
 
-    /// <summary>The options (a copy is kept; do not mutate the returned object's lists).</summary>
+    /// <summary>The LMU layers, input first.</summary>
+    public IReadOnlyList<LmuLayer> Layers => _layerList;
+
+    /// <summary>The options (a copy is kept, with the layers in <see cref="LmuNetworkOptions.Layers"/>; do not mutate the returned object's lists).</summary>
     public LmuNetworkOptions Options => _options;
 
     /// <summary>Number of trainable scalars.</summary>
@@ -53,7 +57,11 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     public Tensor forward(Tensor x, Tensor? lengths)
     {
         using var scope = NewDisposeScope();
-        var y = lmu.ForwardLast(x, lengths);
+        // Inner layers run over the whole sequence without the lengths: every form is causal, so the steps a row's
+        // last layer reads (up to its length) never see the padding after them.
+        var y = x;
+        for (int i = 0; i < layers.Count - 1; i++) y = layers[i].forward(y);
+        y = layers[^1].ForwardLast(y, lengths);
         for (int i = 0; i < head.Count; i++)
         {
             if (training && _options.HeadDropout > 0) y = nn.functional.dropout(y, _options.HeadDropout, true);
@@ -78,6 +86,6 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
                 Activation = i < head.Count - 1 ? _options.HeadActivation : LmuActivation.Identity,
             });
         }
-        return new LmuNetworkSpec { SequenceLength = sequenceLength, Layer = lmu.ToSpec(), Head = dense };
+        return new LmuNetworkSpec { SequenceLength = sequenceLength, Layers = layers.Select(l => l.ToSpec()).ToArray(), Head = dense };
     }
 }

@@ -1,12 +1,33 @@
 namespace Lmu.MLNet.Modules;
 
-/// <summary>An LMU layer followed by a dense head: the network behind the classifier and the forecaster.</summary>
+/// <summary>
+/// LMU layers followed by a dense head: the network behind the classifier and the forecaster. One layer
+/// (<see cref="Layer"/>) or a stack (<see cref="Layers"/>), where each layer reads the previous layer's output at
+/// every step.
+/// </summary>
 public sealed class LmuNetworkOptions
 {
     private static readonly OptionsGuard Guard = new("LMU option ");
+    private LmuLayerStack _stack = new();
 
-    /// <summary>The LMU layer.</summary>
-    public LmuLayerOptions Layer { get; set; } = new();
+    /// <summary>
+    /// The LMU layer of a one-layer network (shorthand for <c>Layers = [Layer]</c>). Default: a new
+    /// <see cref="LmuLayerOptions"/> with its documented defaults. When <see cref="Layers"/> is non-empty this reads
+    /// <c>Layers[0]</c>, and assigning or editing <c>Layer</c> as well is refused by <see cref="Validate"/>.
+    /// </summary>
+    public LmuLayerOptions Layer
+    {
+        get => _stack.Get(Layers);
+        set => _stack.Set(value);
+    }
+
+    /// <summary>
+    /// A stack of LMU layers, input first; empty (default) for the one <see cref="Layer"/>. Layer i &gt; 0 reads layer
+    /// i-1's output sequence, so its <see cref="LmuLayerOptions.InputSize"/> must equal layer i-1's
+    /// <see cref="LmuLayerOptions.OutputSize"/>. Each layer runs in its cheapest exact form (parallel when its memory has
+    /// no recurrent input, the fused scan otherwise; see <see cref="LmuExecutionMode"/>). Default empty.
+    /// </summary>
+    public IReadOnlyList<LmuLayerOptions> Layers { get; set; } = [];
 
     /// <summary>Widths of hidden dense layers between the LMU output and the final layer. Default none.</summary>
     public IReadOnlyList<int> HeadHiddenSizes { get; set; } = [];
@@ -23,11 +44,40 @@ public sealed class LmuNetworkOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its value.</summary>
     public void Validate()
     {
-        ArgumentNullException.ThrowIfNull(Layer, nameof(Layer));
-        Layer.Validate();
+        var layers = ResolveLayers();
+        for (var i = 0; i < layers.Count; i++)
+        {
+            try
+            {
+                layers[i].Validate();
+            }
+            catch (ArgumentException e) when (layers.Count > 1)
+            {
+                // Name the layer: "LMU option Order = 0 ..." alone does not say which layer of a stack is wrong.
+                throw new ArgumentException($"Layers[{i}]: {e.Message}", $"Layers[{i}].{e.ParamName}", e);
+            }
+
+            if (i > 0)
+            {
+                Guard.Require(layers[i].InputSize == layers[i - 1].OutputSize, $"Layers[{i}].InputSize", layers[i].InputSize,
+                    $"must equal the output width of Layers[{i - 1}] ({layers[i - 1].OutputSize}), whose output sequence it reads");
+            }
+        }
+
         Guard.Require(OutputSize >= 1, nameof(OutputSize), OutputSize, "must be at least 1");
+        Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
         foreach (var h in HeadHiddenSizes)
             Guard.Require(h >= 1, nameof(HeadHiddenSizes), $"contains {h}; every width must be at least 1");
         Guard.Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
     }
+
+    /// <summary>The layers the network has, input first (the caller's objects; see <see cref="LmuLayerStack"/>).</summary>
+    internal IReadOnlyList<LmuLayerOptions> ResolveLayers() => _stack.Resolve(Guard, Layers);
+
+    /// <summary>A deep copy holding the resolved stack in <see cref="Layers"/> (call after <see cref="Validate"/>).</summary>
+    internal LmuNetworkOptions Copy() => new()
+    {
+        Layers = ResolveLayers().Select(l => l.Clone()).ToArray(), HeadHiddenSizes = HeadHiddenSizes.ToArray(),
+        HeadActivation = HeadActivation, HeadDropout = HeadDropout, OutputSize = OutputSize,
+    };
 }

@@ -32,16 +32,16 @@ internal sealed class LmuOnnxExportOptions
     /// <summary>Graph layout of the recurrence.</summary>
     public LmuOnnxForm Form { get; init; } = LmuOnnxForm.Auto;
 
-    /// <summary>Diagnostics: the flattened memory at the last step, float [N, MemoryD * Order]; null to omit.</summary>
+    /// <summary>Diagnostics: the (last layer's) flattened memory at the last step, float [N, MemoryD * Order]; null to omit.</summary>
     public string? FinalMemoryName { get; init; }
 
-    /// <summary>Diagnostics: the layer output at the last step, float [N, layer OutputSize]; null to omit.</summary>
+    /// <summary>Diagnostics: the (last) layer's output at the last step, float [N, layer OutputSize]; null to omit.</summary>
     public string? LayerOutputName { get; init; }
 
-    /// <summary>Diagnostics (Scan form only): the flattened memory at every step, float [N, T, MemoryD * Order].</summary>
+    /// <summary>Diagnostics (Scan form of the last layer): its flattened memory at every step, float [N, T, MemoryD * Order].</summary>
     public string? MemorySequenceName { get; init; }
 
-    /// <summary>Diagnostics (Scan form only, hidden cell required): h_t at every step, float [N, T, Units].</summary>
+    /// <summary>Diagnostics (Scan form of the last layer, hidden cell required): its h_t at every step, float [N, T, Units].</summary>
     public string? HiddenSequenceName { get; init; }
 
     /// <summary>A copy with a length input.</summary>

@@ -1,9 +1,13 @@
+using Lmu.MLNet.Network;
+
 namespace Lmu.MLNet.Onnx;
 
 /// <summary>
 /// Turns a trained <see cref="LmuNetworkSpec"/> into ONNX model bytes (opset 17 + ai.onnx.ml) that ML.NET's
 /// OnnxTransformer or ONNX Runtime can score. Input: float [N, T*InputSize]; outputs as chosen in
-/// <see cref="LmuOnnxExportOptions"/>. Touches no TorchSharp type, so scoring never needs libtorch.
+/// <see cref="LmuOnnxExportOptions"/> (the diagnostic outputs are the last layer's). The network itself is
+/// <see cref="LmuOnnxNetwork"/>, shared with the forecaster's graph. Touches no TorchSharp type, so scoring never
+/// needs libtorch.
 /// </summary>
 internal static class LmuOnnxExporter
 {
@@ -11,12 +15,12 @@ internal static class LmuOnnxExporter
     public static byte[] Export(LmuNetworkSpec spec, LmuOnnxExportOptions options)
     {
         LmuNetworkSpecValidator.Validate(spec);
-        var l = spec.Layer;
         var steps = spec.SequenceLength;
-        var form = ChooseForm(l, options);
+        var inputSize = spec.InputSize;
+        var sequences = options.MemorySequenceName is not null || options.HiddenSequenceName is not null;
 
         var g = new OnnxGraphBuilder("lmu");
-        var rowWidth = (long)steps * l.InputSize;
+        var rowWidth = (long)steps * inputSize;
         string features;
         if (options.BatchAxis)
         {
@@ -31,7 +35,7 @@ internal static class LmuOnnxExporter
         }
 
         var publish = new LmuOnnxOutputPublisher(g, options.BatchAxis);
-        var x3 = g.Op("Reshape", [features, g.Int64s("shape", -1, steps, l.InputSize)]);
+        var x3 = g.Op("Reshape", [features, g.Int64s("shape", -1, steps, inputSize)]);
         string? valid = null;
         string? mask = null;
         if (options.LengthName is not null)
@@ -47,34 +51,10 @@ internal static class LmuOnnxExporter
             (x3, valid, mask) = (aligned.X, aligned.Valid, aligned.Mask);
         }
 
-        var ux = l.Ex is null ? x3 : g.Op("MatMul", [x3, g.Floats("E_x", l.Ex, l.InputSize, l.MemoryD)]);
-        if (l.Bu is not null)
-        {
-            ux = g.Op("Add", [ux, g.Floats("b_u", l.Bu, l.MemoryD)]);
-        }
-
-        if (mask is not null)
-        {
-            // Padded (leading) steps must not drive the memory: with b_u they would, even on a zero input.
-            ux = g.Op("Mul", [ux, mask]);
-        }
-
-        // The last step's InputSize values (after alignment, the row's own last step).
-        var xLast = mask is null
-            ? g.Op("Slice", [features, g.Int64s("start", (long)(steps - 1) * l.InputSize), g.Int64s("end", (long)steps * l.InputSize), g.Int64s("axes", 1)])
-            : g.Op("Reshape", [
-                g.Op("Slice", [x3, g.Int64s("start", steps - 1), g.Int64s("end", steps), g.Int64s("axes", 1)]), g.Int64s("shape", -1, l.InputSize)]);
-
-        var layer = form == LmuOnnxForm.FeedForward
-            ? LmuOnnxFeedForwardLayer.Build(g, l, steps, ux, xLast)
-            : LmuOnnxScanLayer.Build(g, l, x3, ux, xLast, options.MemorySequenceName is not null || options.HiddenSequenceName is not null, valid);
-
-        var y = layer.Output;
-        for (var i = 0; i < spec.Head.Count; i++)
-        {
-            y = LmuOnnxOps.Dense(g, g, y, spec.Head[i], $"head{i}");
-        }
-
+        var network = LmuOnnxNetwork.Build(g, spec, x3, mask, valid, options.Form, sequences);
+        var y = network.Output;
+        var layer = network.LastLayer;
+        var l = spec.LastLayer;
         var width = spec.OutputSize;
         publish.Float(options.RawOutputName, y, width);
         publish.Float(options.FinalMemoryName, layer.FinalMemory, l.MemoryD * l.Order);
@@ -87,19 +67,5 @@ internal static class LmuOnnxExporter
         }
 
         return OnnxModelWriter.Write(g.Graph);
-    }
-
-    private static LmuOnnxForm ChooseForm(LmuLayerSpec l, LmuOnnxExportOptions options)
-    {
-        var canFeedForward = LmuOnnxFeedForwardLayer.Supports(l);
-        var sequences = options.MemorySequenceName is not null || options.HiddenSequenceName is not null;
-        return options.Form switch
-        {
-            LmuOnnxForm.FeedForward when !canFeedForward => throw new ArgumentException(
-                "The feed-forward form needs a memory without hidden-to-memory or memory-to-memory encoders and a None or Dense hidden cell."),
-            LmuOnnxForm.FeedForward when sequences => throw new ArgumentException("Per-step sequences exist only in the Scan form."),
-            LmuOnnxForm.Auto => canFeedForward && !sequences ? LmuOnnxForm.FeedForward : LmuOnnxForm.Scan,
-            _ => options.Form,
-        };
     }
 }

@@ -1,4 +1,4 @@
-using Lmu.MLNet.Modules;
+using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Onnx;
 
@@ -9,12 +9,7 @@ namespace Lmu.MLNet.Onnx;
 internal static class LmuOnnxHiddenCell
 {
     /// <summary>Number of gate blocks in the hidden weights (4 for LSTM, 3 for GRU, else 1).</summary>
-    public static int Gates(HiddenCell kind) => kind switch
-    {
-        HiddenCell.Lstm => 4,
-        HiddenCell.Gru => 3,
-        _ => 1,
-    };
+    public static int Gates(HiddenCell kind) => LmuLayerSpec.GatesOf(kind);
 
     /// <summary>The x_t rows of the hidden input weights, [InputSize, G*Units] (InputToHidden only).</summary>
     public static DenseSpec InputPart(LmuLayerSpec l)

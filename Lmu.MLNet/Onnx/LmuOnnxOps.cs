@@ -1,4 +1,4 @@
-using Lmu.MLNet.Modules;
+using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Onnx;
 
@@ -41,19 +41,5 @@ internal static class LmuOnnxOps
         var shape = g.Op("Concat", [n, g.Int64s("width", width)], OnnxAttribute.Int("axis", 0));
         // ConstantOfShape fills with float 0 when no value attribute is given.
         return g.Op("ConstantOfShape", [shape]);
-    }
-
-    /// <summary>Checks a weight array's length.</summary>
-    public static void Require(float[]? a, int length, string what)
-    {
-        if (a is null)
-        {
-            throw new ArgumentException($"{what} is required.");
-        }
-
-        if (a.Length != length)
-        {
-            throw new ArgumentException($"{what} has {a.Length} values; expected {length}.");
-        }
     }
 }

@@ -1,4 +1,4 @@
-using Lmu.MLNet.Modules;
+using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Onnx;
 

@@ -26,7 +26,7 @@ public sealed class LmuFeaturizerTests
         // Both oracles, one tolerance (float32 sets it, not the oracle): cases 2 and 3 have no hidden/memory feedback,
         // so their memory is the fixed memory of u_t = x_t e_x + b_u.
         var c = OracleForwardCase.Read(OracleFile.Load(source), index, source);
-        var l = c.Spec.Layer;
+        var l = c.Spec.Layers[0];
         var steps = c.Spec.SequenceLength;
         var u = new float[steps * l.MemoryD];
         for (var t = 0; t < steps; t++)

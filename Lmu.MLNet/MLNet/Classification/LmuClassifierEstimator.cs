@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Lmu.MLNet.Modules;
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Onnx;
 using Lmu.MLNet.Training;
 using Microsoft.ML;
@@ -199,13 +200,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
     private LmuNetworkOptions NetworkOptions(int classes, int steps)
     {
-        var layer = _options.Layer.For(_options.Channels, _options.ThetaFromSequenceLength ? steps : null);
-
-        var network = new LmuNetworkOptions
-        {
-            Layer = layer, HeadHiddenSizes = _options.HeadHiddenSizes.ToArray(), HeadActivation = _options.HeadActivation,
-            HeadDropout = _options.HeadDropout, OutputSize = classes,
-        };
+        var network = _options.NetworkOptions(classes, _options.ThetaFromSequenceLength ? steps : null);
         network.Validate();
         return network;
     }

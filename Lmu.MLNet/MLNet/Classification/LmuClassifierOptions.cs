@@ -15,6 +15,7 @@ namespace Lmu.MLNet.Classification;
 public sealed class LmuClassifierOptions
 {
     private static readonly OptionsGuard Guard = new($"{nameof(LmuClassifierOptions)}.");
+    private LmuLayerStack _stack = new();
 
     /// <summary>Label column: a key (conventional, after MapValueToKey), text, Single, Double, Int32, Int64 or Boolean. Default "Label".</summary>
     public string LabelColumnName { get; set; } = "Label";
@@ -48,13 +49,28 @@ public sealed class LmuClassifierOptions
     public int Channels { get; set; } = 1;
 
     /// <summary>
-    /// The LMU layer (every option of the core with its documented default, e.g. Order 64, HiddenCell SimpleRnn with
-    /// 64 units). Its InputSize is always set to <see cref="Channels"/>. Its Theta is used as given unless
-    /// <see cref="ThetaFromSequenceLength"/> is true.
+    /// The LMU layer of a one-layer network (every option of the core with its documented default, e.g. Order 64,
+    /// HiddenCell SimpleRnn with 64 units): shorthand for <c>Layers = [Layer]</c>. Its InputSize is always set to
+    /// <see cref="Channels"/>. Its Theta is used as given unless <see cref="ThetaFromSequenceLength"/> is true. When
+    /// <see cref="Layers"/> is non-empty this reads <c>Layers[0]</c>, and assigning or editing <c>Layer</c> as well is
+    /// refused by <see cref="Validate"/>.
     /// </summary>
-    public LmuLayerOptions Layer { get; set; } = new();
+    public LmuLayerOptions Layer
+    {
+        get => _stack.Get(Layers);
+        set => _stack.Set(value);
+    }
 
-    /// <summary>Set Layer.Theta to the sequence length (the window spans the whole sequence). Default true.</summary>
+    /// <summary>
+    /// A stack of LMU layers, input first; empty (default) for the one <see cref="Layer"/>. Layer i &gt; 0 reads layer
+    /// i-1's output at every step: its InputSize is set to that layer's output width (the first layer's to
+    /// <see cref="Channels"/>), so it need not be given. Each layer runs in its cheapest exact form while training
+    /// (parallel when its memory has no recurrent input, the fused scan otherwise) and in the exported graph
+    /// (convolution or MatMul, or an ONNX Scan). Default empty.
+    /// </summary>
+    public IReadOnlyList<LmuLayerOptions> Layers { get; set; } = [];
+
+    /// <summary>Set every layer's Theta to the sequence length (the window spans the whole sequence). Default true.</summary>
     public bool ThetaFromSequenceLength { get; set; } = true;
 
     /// <summary>Widths of the head's hidden dense layers. Default none (one linear layer to the K classes).</summary>
@@ -105,7 +121,8 @@ public sealed class LmuClassifierOptions
     public LmuClassifierOptions Clone()
     {
         var copy = (LmuClassifierOptions)MemberwiseClone();
-        copy.Layer = Layer.Clone();
+        copy._stack = _stack.Clone();
+        copy.Layers = Layers?.Select(l => l?.Clone()!).ToArray()!;
         copy.HeadHiddenSizes = HeadHiddenSizes.ToArray();
         copy.Training = Training.Clone();
         return copy;
@@ -114,8 +131,9 @@ public sealed class LmuClassifierOptions
     /// <summary>
     /// Throws <see cref="ArgumentException"/> naming the first invalid setting by its path and value, e.g.
     /// "LmuClassifierOptions.Training.Epochs = 0 must be at least 1." (parameter name "Training.Epochs"), or
-    /// <see cref="ArgumentNullException"/> for a null Layer, HeadHiddenSizes or Training. The data-dependent checks
-    /// (columns, values, classes) run when the estimator fits.
+    /// <see cref="ArgumentNullException"/> for a null Layer, Layers, HeadHiddenSizes or Training; both Layer and Layers
+    /// used is an <see cref="ArgumentException"/> naming them. The data-dependent checks (columns, values, classes) run
+    /// when the estimator fits.
     /// </summary>
     public void Validate()
     {
@@ -129,7 +147,6 @@ public sealed class LmuClassifierOptions
         Guard.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         Guard.Require(ShufflePoolSize >= 1, nameof(ShufflePoolSize), ShufflePoolSize, "must be at least 1");
         Guard.Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");
-        Guard.NotNull(Layer, nameof(Layer));
         Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
         Guard.NotNull(Training, nameof(Training));
         Guard.Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
@@ -140,8 +157,27 @@ public sealed class LmuClassifierOptions
         Guard.Require(Training.EarlyStoppingPatience == 0 || ValidationData is not null || ValidationFraction > 0,
             $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience,
             "needs validation data (ValidationData or ValidationFraction > 0)");
-        var layer = Layer.For(Channels);
-        new LmuNetworkOptions { Layer = layer, HeadHiddenSizes = HeadHiddenSizes, HeadActivation = HeadActivation, HeadDropout = HeadDropout, OutputSize = 2 }
-            .Validate();
+        NetworkOptions(2, null).Validate();
+    }
+
+    /// <summary>
+    /// The network for <paramref name="classes"/> classes: every layer's InputSize chained from <see cref="Channels"/>,
+    /// and its Theta set to <paramref name="thetaSteps"/> when given.
+    /// </summary>
+    internal LmuNetworkOptions NetworkOptions(int classes, int? thetaSteps)
+    {
+        var layers = new List<LmuLayerOptions>();
+        var width = Channels;
+        foreach (var layer in _stack.Resolve(Guard, Layers))
+        {
+            layers.Add(layer.For(width, thetaSteps));
+            width = layers[^1].OutputSize;
+        }
+
+        return new LmuNetworkOptions
+        {
+            Layers = layers, HeadHiddenSizes = HeadHiddenSizes.ToArray(), HeadActivation = HeadActivation, HeadDropout = HeadDropout,
+            OutputSize = classes,
+        };
     }
 }

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Onnx;
 using Lmu.MLNet.Training;
 using Microsoft.ML;

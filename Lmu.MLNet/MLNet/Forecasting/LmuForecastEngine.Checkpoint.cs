@@ -53,7 +53,13 @@ public sealed partial class LmuForecastEngine
     /// <exception cref="InvalidDataException">
     /// As <see cref="Load(string)"/>, or the checkpoint holds another model; the message names the file and both fingerprints.
     /// </exception>
-    public static LmuForecastEngine Load(string path, string? expectedModelFingerprint)
+    public static LmuForecastEngine Load(string path, string? expectedModelFingerprint) => Load(path, expectedModelFingerprint, expectedModel: null);
+
+    /// <summary>
+    /// As <see cref="Load(string, string?)"/>; with <paramref name="expectedModel"/> a refusal also says how the two
+    /// models' shapes differ (their LMU layer counts, window, horizon), which a fingerprint alone cannot.
+    /// </summary>
+    internal static LmuForecastEngine Load(string path, string? expectedModelFingerprint, LmuForecastModel? expectedModel)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         LmuForecastEngine engine;
@@ -75,8 +81,8 @@ public sealed partial class LmuForecastEngine
         {
             throw new InvalidDataException(
                 $"'{path}' is a checkpoint of another model (fingerprint {engine.ModelFingerprint}); the model it should resume has " +
-                $"fingerprint {expectedModelFingerprint.Trim()}. A checkpoint resumes only the model that wrote it: start this model's " +
-                "stream with CreateEngine() instead.");
+                $"fingerprint {expectedModelFingerprint.Trim()}.{ShapeDifference(engine._model, expectedModel)} A checkpoint resumes only the model " +
+                "that wrote it: start this model's stream with CreateEngine() instead.");
         }
 
         return engine;
@@ -122,7 +128,7 @@ public sealed partial class LmuForecastEngine
             throw new InvalidDataException($"{payload.Length - payload.Position} unexpected trailing bytes.");
         }
 
-        long t = model.WindowSize, c = model.Channels, q = model.Network.Layer.Order, sliding = Slides(model.Network.Layer) ? 1 : 0;
+        long t = model.WindowSize, c = model.Channels, q = model.Network.Layers[0].Order, sliding = Slides(model.Network) ? 1 : 0;
         if (count < 0 || raw?.Length != t * c || fullRing?.Length != sliding * t * c * q || full?.Length != sliding * c * q || window?.Length != sliding * c * q)
         {
             throw new InvalidDataException(
@@ -141,6 +147,29 @@ public sealed partial class LmuForecastEngine
         window.CopyTo(engine._window, 0);
         engine._last = engine.IsReady ? engine.Predict() : null;
         return engine;
+    }
+
+    // " The checkpoint's model has 1 LMU layer; this model has 2." (and window/horizon), or nothing when the shapes agree.
+    private static string ShapeDifference(LmuForecastModel found, LmuForecastModel? expected)
+    {
+        if (expected is null)
+        {
+            return string.Empty;
+        }
+
+        static string Layers(int n) => n == 1 ? "1 LMU layer" : $"{n} LMU layers";
+        var parts = new List<string>();
+        if (found.Network.Layers.Count != expected.Network.Layers.Count)
+        {
+            parts.Add($"{Layers(found.Network.Layers.Count)}; this model has {Layers(expected.Network.Layers.Count)}");
+        }
+
+        if (found.WindowSize != expected.WindowSize || found.Horizon != expected.Horizon)
+        {
+            parts.Add($"window {found.WindowSize} and horizon {found.Horizon}; this model has window {expected.WindowSize} and horizon {expected.Horizon}");
+        }
+
+        return parts.Count == 0 ? string.Empty : $" The checkpoint's model has {string.Join(", and ", parts)}.";
     }
 
     private static byte[] ReadExactly(BinaryReader r, int count)

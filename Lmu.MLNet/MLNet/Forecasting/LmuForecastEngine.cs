@@ -1,4 +1,4 @@
-using Lmu.MLNet.Modules;
+using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Forecasting;
 
@@ -17,8 +17,9 @@ namespace Lmu.MLNet.Forecasting;
 /// the memory of the whole stream of a raw channel, the memory of the last T steps is F_t - Ad^T F_{t-T}, because the
 /// memory is linear and time-invariant (F_t = sum_j Ad^j Bd x_{t-j}); the scaling is applied after the memory, which
 /// linearity allows (m = (R - a S) / b, S the memory of a constant 1). Layers with a recurrent hidden cell or
-/// hidden/memory-to-memory encoders have no such identity, so the engine re-runs the window (O(T) cell steps per
-/// observation). Window statistics for per-window scaling cost O(T) per step.
+/// hidden/memory-to-memory encoders, and stacks of layers (whose second layer reads the first one's output at every
+/// step of the window), have no such identity, so the engine re-runs the window through every layer (O(T) cell steps
+/// per layer and observation). Window statistics for per-window scaling cost O(T) per step.
 /// </remarks>
 public sealed partial class LmuForecastEngine
 {
@@ -41,9 +42,9 @@ public sealed partial class LmuForecastEngine
         _model = model;
         _t = model.WindowSize;
         _c = model.Channels;
-        var l = model.Network.Layer;
+        var l = model.Network.Layers[0];
         _q = l.Order;
-        _sliding = Slides(l);
+        _sliding = Slides(model.Network);
         _raw = new double[_t * _c];
         _fullRing = _sliding ? new double[_t * _c * _q] : [];
         _full = _sliding ? new double[_c * _q] : [];
@@ -107,7 +108,10 @@ public sealed partial class LmuForecastEngine
         return _last;
     }
 
-    private static bool Slides(Onnx.LmuLayerSpec l) => l.MemoryIsFeedForward && l.Hidden is HiddenCell.None or HiddenCell.Dense;
+    // Only a single layer slides: a second layer reads the first one's output at every step of the window, which
+    // depends on the window's own scaling and start (each window starts from a zero state), so it has no such identity.
+    private static bool Slides(LmuNetworkSpec s) =>
+        s.Layers.Count == 1 && s.Layers[0].MemoryIsFeedForward && s.Layers[0].Hidden is HiddenCell.None or HiddenCell.Dense;
 
     private void Validate(float value, ReadOnlySpan<float> covariates)
     {
@@ -137,8 +141,8 @@ public sealed partial class LmuForecastEngine
     // F_t = Ad F_{t-1} + Bd x_t per raw channel; the ring slot of step t holds F_{t-T} until it is overwritten here.
     private void Slide(int slot)
     {
-        var ad = _model.Network.Layer.Ad;
-        var bd = _model.Network.Layer.Bd;
+        var ad = _model.Network.Layers[0].Ad;
+        var bd = _model.Network.Layers[0].Bd;
         var next = new double[_c * _q];
         for (var c = 0; c < _c; c++)
         {
@@ -178,7 +182,6 @@ public sealed partial class LmuForecastEngine
     private LmuForecast Predict()
     {
         var spec = _model.Network;
-        var l = spec.Layer;
         var oldest = (int)(_count % _t);
         var target = new double[_t];
         for (var k = 0; k < _t; k++)
@@ -195,7 +198,7 @@ public sealed partial class LmuForecastEngine
         double[] y;
         if (_sliding)
         {
-            y = PredictSliding(l, a, b);
+            y = PredictSliding(spec.Layers[0], a, b);
         }
         else
         {
@@ -229,7 +232,7 @@ public sealed partial class LmuForecastEngine
         return new LmuForecast(forecast, lower, upper);
     }
 
-    private double[] PredictSliding(Onnx.LmuLayerSpec l, double[] a, double[] b)
+    private double[] PredictSliding(LmuLayerSpec l, double[] a, double[] b)
     {
         // m_k = sum_c (E[c,k] / b_c) R_c + (bu_k - sum_c a_c E[c,k] / b_c) S, with E = identity when there is no encoder.
         var d = l.MemoryD;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Lmu.MLNet.Modules;
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Onnx;
 using Lmu.MLNet.Training;
 using Microsoft.ML;
@@ -56,12 +57,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             : ForecastDataReader.ReadWindows(input, o.WindowColumnName, o.LabelColumnName, o.CovariateColumnNames, t, h);
         ThrowIfCanceled();
         var channels = 1 + o.CovariateColumnNames.Count;
-        var layer = o.ResolveLayer(channels);
-        var networkOptions = new LmuNetworkOptions
-        {
-            Layer = layer, HeadHiddenSizes = o.HeadHiddenSizes.ToArray(), HeadActivation = o.HeadActivation, HeadDropout = o.HeadDropout,
-            OutputSize = h,
-        };
+        var networkOptions = o.NetworkOptions(channels);
         networkOptions.Validate();
 
         var (loc, scale) = Statistics(series);

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
-using Lmu.MLNet.Modules;
-using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Forecasting;
 
@@ -167,10 +166,60 @@ internal sealed class LmuForecastModel
         };
     }
 
+    // Layout: the sequence length, the first layer, the head, then (stacks only) the count and the layers after the
+    // first. A one-layer model thus writes exactly what it wrote before stacks existed, so its fingerprint and the
+    // checkpoints written by earlier versions stay valid; the reader takes bytes left after the head as the rest of a
+    // stack (the network is the last thing a model writes, and a model is read from its own length-prefixed block).
     private static void WriteNetwork(BinaryWriter w, LmuNetworkSpec s)
     {
-        var l = s.Layer;
         w.Write(s.SequenceLength);
+        WriteLayer(w, s.Layers[0]);
+        w.Write(s.Head.Count);
+        foreach (var d in s.Head)
+        {
+            WriteDense(w, d);
+        }
+
+        if (s.Layers.Count > 1)
+        {
+            w.Write(s.Layers.Count - 1);
+            for (var i = 1; i < s.Layers.Count; i++)
+            {
+                WriteLayer(w, s.Layers[i]);
+            }
+        }
+    }
+
+    private static LmuNetworkSpec ReadNetwork(BinaryReader r)
+    {
+        var steps = r.ReadInt32();
+        var layers = new List<LmuLayerSpec> { ReadLayer(r) };
+        var head = new DenseSpec[BinaryArrays.Count(r, 1)];
+        for (var i = 0; i < head.Length; i++)
+        {
+            head[i] = ReadDense(r)!;
+        }
+
+        if (r.BaseStream.Position < r.BaseStream.Length)
+        {
+            // Each further layer takes at least its 4 sizes and 8 array lengths/flags.
+            var more = BinaryArrays.Count(r, 40);
+            if (more < 1)
+            {
+                throw new InvalidDataException($"the network announces {more} further layers after its first; a stack has at least one.");
+            }
+
+            for (var i = 0; i < more; i++)
+            {
+                layers.Add(ReadLayer(r));
+            }
+        }
+
+        return new LmuNetworkSpec { SequenceLength = steps, Layers = layers, Head = head };
+    }
+
+    private static void WriteLayer(BinaryWriter w, LmuLayerSpec l)
+    {
         w.Write(l.InputSize);
         w.Write(l.MemoryD);
         w.Write(l.Order);
@@ -185,41 +234,25 @@ internal sealed class LmuForecastModel
         w.Write(l.Units);
         WriteDense(w, l.HiddenInput);
         WriteDense(w, l.HiddenRecurrent);
-        w.Write(s.Head.Count);
-        foreach (var d in s.Head)
-        {
-            WriteDense(w, d);
-        }
     }
 
-    private static LmuNetworkSpec ReadNetwork(BinaryReader r)
+    private static LmuLayerSpec ReadLayer(BinaryReader r) => new()
     {
-        var steps = r.ReadInt32();
-        var layer = new LmuLayerSpec
-        {
-            InputSize = r.ReadInt32(),
-            MemoryD = r.ReadInt32(),
-            Order = r.ReadInt32(),
-            Ad = BinaryArrays.ReadDoubles(r)!,
-            Bd = BinaryArrays.ReadDoubles(r)!,
-            Ex = BinaryArrays.ReadFloats(r),
-            Bu = BinaryArrays.ReadFloats(r),
-            Eh = BinaryArrays.ReadFloats(r),
-            Em = BinaryArrays.ReadFloats(r),
-            InputToHidden = r.ReadBoolean(),
-            Hidden = (HiddenCell)r.ReadInt32(),
-            Units = r.ReadInt32(),
-            HiddenInput = ReadDense(r),
-            HiddenRecurrent = ReadDense(r),
-        };
-        var head = new DenseSpec[BinaryArrays.Count(r, 1)];
-        for (var i = 0; i < head.Length; i++)
-        {
-            head[i] = ReadDense(r)!;
-        }
-
-        return new LmuNetworkSpec { SequenceLength = steps, Layer = layer, Head = head };
-    }
+        InputSize = r.ReadInt32(),
+        MemoryD = r.ReadInt32(),
+        Order = r.ReadInt32(),
+        Ad = BinaryArrays.ReadDoubles(r)!,
+        Bd = BinaryArrays.ReadDoubles(r)!,
+        Ex = BinaryArrays.ReadFloats(r),
+        Bu = BinaryArrays.ReadFloats(r),
+        Eh = BinaryArrays.ReadFloats(r),
+        Em = BinaryArrays.ReadFloats(r),
+        InputToHidden = r.ReadBoolean(),
+        Hidden = (HiddenCell)r.ReadInt32(),
+        Units = r.ReadInt32(),
+        HiddenInput = ReadDense(r),
+        HiddenRecurrent = ReadDense(r),
+    };
 
     private static void WriteDense(BinaryWriter w, DenseSpec? d)
     {

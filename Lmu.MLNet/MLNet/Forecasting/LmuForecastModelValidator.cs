@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using Lmu.MLNet.Modules;
-using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Forecasting;
 
@@ -26,17 +25,15 @@ internal static class LmuForecastModelValidator
         Require(Finite(m.LowerOffsets) && Finite(m.UpperOffsets), "a bound offset is not finite");
 
         var s = m.Network;
-        var l = s.Layer;
+        Require(s.Layers is { Count: >= 1 }, "the network has no LMU layer");
         Require(s.SequenceLength == m.WindowSize, $"the network reads {s.SequenceLength} steps; the window is {m.WindowSize}");
-        Require(l.InputSize == m.Channels, $"the network reads {l.InputSize} channels; the model has {m.Channels}");
-        Require(Enum.IsDefined(l.Hidden), $"unknown hidden cell {(int)l.Hidden}");
-        Require(Dense(l.HiddenInput) && Dense(l.HiddenRecurrent) && s.Head.All(Dense), "a dense layer's size disagrees with its weights, or its activation is unknown");
-        // Products in long first: the spec validator multiplies ints, which a corrupt size could wrap onto a length.
-        Require(l.Ad is not null && l.Bd is not null, "the memory's transition weights are missing");
-        Require(l.Order >= 1 && l.MemoryD >= 1 && (long)l.Order * l.Order == l.Ad.Length, $"order {l.Order} disagrees with {l.Ad.Length} transition weights");
-        Require(l.Ex is null || (long)l.InputSize * l.MemoryD == l.Ex.Length, "the input encoder's size disagrees with its weights");
-        Require(l.Em is null || (long)l.MemoryD * l.Order * l.MemoryD == l.Em.Length, "the memory encoder's size disagrees with its weights");
-        Require(l.Eh is null || (long)l.Units * l.MemoryD == l.Eh.Length, "the hidden encoder's size disagrees with its weights");
+        Require(s.Layers[0].InputSize == m.Channels, $"the network reads {s.Layers[0].InputSize} channels; the model has {m.Channels}");
+        for (var i = 0; i < s.Layers.Count; i++)
+        {
+            ValidateLayer(s.Layers[i], s.Layers.Count == 1 ? string.Empty : $"layer {i}: ");
+        }
+
+        Require(s.Head.All(Dense), "a dense layer's size disagrees with its weights, or its activation is unknown");
         try
         {
             LmuNetworkSpecValidator.Validate(s);
@@ -47,8 +44,20 @@ internal static class LmuForecastModelValidator
         }
 
         Require(s.OutputSize == m.Horizon, $"the network outputs {s.OutputSize} values; the horizon is {m.Horizon}");
-        Require(Finite(l.Ad) && Finite(l.Bd) && Finite(l.Ex) && Finite(l.Bu) && Finite(l.Eh) && Finite(l.Em), "a memory weight is not finite");
-        Require(Weights(l.HiddenInput) && Weights(l.HiddenRecurrent) && s.Head.All(Weights), "a dense weight is not finite");
+        Require(s.Layers.All(l => Finite(l.Ad) && Finite(l.Bd) && Finite(l.Ex) && Finite(l.Bu) && Finite(l.Eh) && Finite(l.Em)), "a memory weight is not finite");
+        Require(s.Layers.All(l => Weights(l.HiddenInput) && Weights(l.HiddenRecurrent)) && s.Head.All(Weights), "a dense weight is not finite");
+    }
+
+    // Sizes against arrays before the spec validator runs: it multiplies ints, which a corrupt size could wrap onto a length.
+    private static void ValidateLayer(LmuLayerSpec l, string where)
+    {
+        Require(Enum.IsDefined(l.Hidden), $"{where}unknown hidden cell {(int)l.Hidden}");
+        Require(Dense(l.HiddenInput) && Dense(l.HiddenRecurrent), $"{where}a dense layer's size disagrees with its weights, or its activation is unknown");
+        Require(l.Ad is not null && l.Bd is not null, $"{where}the memory's transition weights are missing");
+        Require(l.Order >= 1 && l.MemoryD >= 1 && (long)l.Order * l.Order == l.Ad!.Length, $"{where}order {l.Order} disagrees with {l.Ad!.Length} transition weights");
+        Require(l.Ex is null || (long)l.InputSize * l.MemoryD == l.Ex.Length, $"{where}the input encoder's size disagrees with its weights");
+        Require(l.Em is null || (long)l.MemoryD * l.Order * l.MemoryD == l.Em.Length, $"{where}the memory encoder's size disagrees with its weights");
+        Require(l.Eh is null || (long)l.Units * l.MemoryD == l.Eh.Length, $"{where}the hidden encoder's size disagrees with its weights");
     }
 
     private static bool Dense(DenseSpec? d) => d is null || (d.W is not null && d.In >= 1 && d.Out >= 1 && (long)d.In * d.Out == d.W.Length && Enum.IsDefined(d.Activation));

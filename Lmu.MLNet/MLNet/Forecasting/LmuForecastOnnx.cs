@@ -1,3 +1,4 @@
+using Lmu.MLNet.Network;
 using Lmu.MLNet.Onnx;
 
 namespace Lmu.MLNet.Forecasting;
@@ -5,7 +6,9 @@ namespace Lmu.MLNet.Forecasting;
 /// <summary>
 /// The forecaster's ONNX graph, one row per run (ML.NET's OnnxTransformer): inputs the target window and one window
 /// per covariate (float [T] each, oldest first); outputs the forecast and optional bounds (float [Horizon]). The
-/// scaling of <see cref="LmuForecastModel"/> is written as Sub/Div nodes, so the saved model reproduces it.
+/// scaling of <see cref="LmuForecastModel"/> is written as Sub/Div nodes, so the saved model reproduces it. The
+/// network between the scaling and the unscaling is <see cref="LmuOnnxNetwork"/>, the classifier's own (every layer of
+/// a stack in its form).
 /// </summary>
 internal static class LmuForecastOnnx
 {
@@ -13,7 +16,6 @@ internal static class LmuForecastOnnx
     {
         var spec = model.Network;
         LmuNetworkSpecValidator.Validate(spec);
-        var l = spec.Layer;
         var steps = model.WindowSize;
         var g = new OnnxGraphBuilder("lmu_forecast");
 
@@ -53,29 +55,11 @@ internal static class LmuForecastOnnx
             channels.Add(g.Op("Div", [g.Op("Sub", [cov, a]), b]));
         }
 
-        // [1, T] per channel -> [1, T, C] -> the exporter's row layout [1, T*C] (time-major).
+        // [1, T] per channel -> [1, T, C], the network's input sequence.
         var x3 = channels.Count == 1
             ? g.Op("Unsqueeze", [channels[0], g.Int64s("axes", 2)])
             : g.Op("Concat", channels.Select(ch => g.Op("Unsqueeze", [ch, g.Int64s("axes", 2)])).ToList(), OnnxAttribute.Int("axis", 2));
-        var features = g.Op("Reshape", [x3, g.Int64s("shape", 1, (long)steps * l.InputSize)]);
-
-        var ux = l.Ex is null ? x3 : g.Op("MatMul", [x3, g.Floats("E_x", l.Ex, l.InputSize, l.MemoryD)]);
-        if (l.Bu is not null)
-        {
-            ux = g.Op("Add", [ux, g.Floats("b_u", l.Bu, l.MemoryD)]);
-        }
-
-        var xLast = g.Op(
-            "Slice",
-            [features, g.Int64s("start", (long)(steps - 1) * l.InputSize), g.Int64s("end", (long)steps * l.InputSize), g.Int64s("axes", 1)]);
-        var layer = LmuOnnxFeedForwardLayer.Supports(l)
-            ? LmuOnnxFeedForwardLayer.Build(g, l, steps, ux, xLast)
-            : LmuOnnxScanLayer.Build(g, l, x3, ux, xLast, false);
-        var y = layer.Output;
-        for (var i = 0; i < spec.Head.Count; i++)
-        {
-            y = LmuOnnxOps.Dense(g, g, y, spec.Head[i], $"head{i}");
-        }
+        var y = LmuOnnxNetwork.Build(g, spec, x3, mask: null, valid: null, LmuOnnxForm.Auto, lastSequences: false).Output;
 
         var publish = new LmuOnnxOutputPublisher(g, batchAxis: false);
         var h = model.Horizon;

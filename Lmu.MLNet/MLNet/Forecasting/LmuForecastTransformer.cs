@@ -51,10 +51,11 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
 
     /// <summary>Resumes a stream of this model from a <see cref="LmuForecastEngine.CheckPoint"/> file.</summary>
     /// <exception cref="InvalidDataException">
-    /// The checkpoint was written by another model (its fingerprint differs from <see cref="LmuForecastModelInfo.ModelFingerprint"/>), or is
-    /// not a valid checkpoint; the message names the file.
+    /// The checkpoint was written by another model (its fingerprint differs from <see cref="LmuForecastModelInfo.ModelFingerprint"/>;
+    /// the message also names a difference in shape, such as the number of LMU layers), or is not a valid checkpoint; the
+    /// message names the file.
     /// </exception>
-    public LmuForecastEngine ResumeEngine(string path) => LmuForecastEngine.Load(path, Info.ModelFingerprint);
+    public LmuForecastEngine ResumeEngine(string path) => LmuForecastEngine.Load(path, Info.ModelFingerprint, _model);
 
     // The carried graph as it is: its input and output names are already the plain column names.
     internal override byte[] StandaloneOnnx() => _model.ToOnnx();

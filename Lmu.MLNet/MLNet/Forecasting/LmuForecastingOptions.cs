@@ -76,6 +76,15 @@ public sealed class LmuForecastingOptions
     /// </summary>
     public LmuLayerOptions? Layer { get; set; }
 
+    /// <summary>
+    /// A stack of LMU layers, input first; empty (default) for the one <see cref="Layer"/> (setting both is refused).
+    /// Layer i &gt; 0 reads layer i-1's output at every step of the window: its InputSize is set to that layer's output
+    /// width (the first layer's to 1 + the number of covariates), and each layer keeps its Theta. Each layer runs in its
+    /// cheapest exact form while training and in the ONNX graph; the streaming engine re-runs the window through a
+    /// stack (only a single feed-forward layer's memory can be slid). Default empty.
+    /// </summary>
+    public IReadOnlyList<LmuLayerOptions> Layers { get; set; } = [];
+
     /// <summary>Hidden dense layers of the head between the LMU and the Horizon outputs. Default none.</summary>
     public IReadOnlyList<int> HeadHiddenSizes { get; set; } = [];
 
@@ -124,6 +133,7 @@ public sealed class LmuForecastingOptions
     {
         var copy = (LmuForecastingOptions)MemberwiseClone();
         copy.Layer = Layer?.Clone();
+        copy.Layers = Layers?.Select(l => l?.Clone()!).ToArray()!;
         copy.CovariateColumnNames = CovariateColumnNames.ToArray();
         copy.HeadHiddenSizes = HeadHiddenSizes.ToArray();
         copy.Training = Training.Clone();
@@ -133,7 +143,8 @@ public sealed class LmuForecastingOptions
     /// <summary>
     /// Throws <see cref="ArgumentException"/> naming the first invalid setting by its path and value, e.g.
     /// "LmuForecastingOptions.Training.Epochs = 0 must be at least 1." (parameter name "Training.Epochs"), or
-    /// <see cref="ArgumentNullException"/> for a null CovariateColumnNames, HeadHiddenSizes or Training.
+    /// <see cref="ArgumentNullException"/> for a null CovariateColumnNames, HeadHiddenSizes, Layers or Training; both
+    /// Layer and Layers set is an <see cref="ArgumentException"/> naming them.
     /// </summary>
     public void Validate()
     {
@@ -154,6 +165,7 @@ public sealed class LmuForecastingOptions
         Guard.NotNull(CovariateColumnNames, nameof(CovariateColumnNames));
         Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
         Guard.NotNull(Training, nameof(Training));
+        ResolveLayers();
         var names = new List<string> { WindowColumnName };
         names.AddRange(CovariateColumnNames);
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
@@ -168,14 +180,42 @@ public sealed class LmuForecastingOptions
             $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience, "needs validation data (ValidationFraction > 0)");
     }
 
-    /// <summary>The layer options used for <paramref name="channels"/> input channels.</summary>
-    internal LmuLayerOptions ResolveLayer(int channels)
+    /// <summary>
+    /// The network for <paramref name="channels"/> input channels: the layers (each InputSize chained from the channels)
+    /// and the head, with <see cref="Horizon"/> outputs.
+    /// </summary>
+    internal LmuNetworkOptions NetworkOptions(int channels)
     {
-        // A caller's layer keeps its theta; only the forecasting default spans the window (LmuLayerOptions.ThetaForSteps).
-        return Layer?.For(channels) ?? new LmuLayerOptions
+        var layers = new List<LmuLayerOptions>();
+        var width = channels;
+        foreach (var layer in ResolveLayers())
         {
-            MemoryD = 4, Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64,
-            HiddenActivation = LmuActivation.Tanh, InputToHidden = true,
-        }.For(channels, WindowSize);
+            // A caller's layer keeps its theta; only the forecasting default spans the window (LmuLayerOptions.ThetaForSteps).
+            layers.Add(layer is null ? DefaultLayer.For(width, WindowSize) : layer.For(width));
+            width = layers[^1].OutputSize;
+        }
+
+        return new LmuNetworkOptions
+        {
+            Layers = layers, HeadHiddenSizes = HeadHiddenSizes.ToArray(), HeadActivation = HeadActivation, HeadDropout = HeadDropout,
+            OutputSize = Horizon,
+        };
     }
+
+    // The stack; a null entry stands for the forecasting default layer (Layer unset, no Layers).
+    private IReadOnlyList<LmuLayerOptions?> ResolveLayers()
+    {
+        if (Layers is { Count: 0 } && Layer is null)
+        {
+            return new LmuLayerOptions?[] { null };
+        }
+
+        return LmuLayerStack.Resolve(Guard, Layers, Layer ?? DefaultLayer, Layer is not null);
+    }
+
+    private static LmuLayerOptions DefaultLayer => new()
+    {
+        MemoryD = 4, Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64,
+        HiddenActivation = LmuActivation.Tanh, InputToHidden = true,
+    };
 }

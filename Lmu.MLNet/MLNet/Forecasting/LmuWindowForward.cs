@@ -1,19 +1,37 @@
-using Lmu.MLNet.Modules;
-using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
 /// Float64 forward pass of a <see cref="LmuNetworkSpec"/> over one window, step by step from a zero state, straight
-/// from the equations in the spec's documentation. The streaming engine uses it for layers whose state cannot be
-/// slid (recurrent hidden cells, hidden- or memory-to-memory encoders), and it is the engine's reference.
+/// from the equations in the spec's documentation, layer after layer (each layer reads the previous one's output at every
+/// step). The streaming engine uses it for networks whose state cannot be slid (stacks, recurrent hidden cells,
+/// hidden- or memory-to-memory encoders), and it is the engine's reference.
 /// </summary>
 internal static class LmuWindowForward
 {
     /// <summary>Raw network outputs for scaled inputs <paramref name="x"/>, time-major [T * InputSize].</summary>
     public static double[] Run(LmuNetworkSpec spec, ReadOnlySpan<double> x)
     {
-        var l = spec.Layer;
+        var input = x.ToArray();
+        double[] output = [];
+        for (var i = 0; i < spec.Layers.Count; i++)
+        {
+            var l = spec.Layers[i];
+            var sequence = i < spec.Layers.Count - 1 ? new double[spec.SequenceLength * l.OutputSize] : null;
+            output = RunLayer(l, input, spec.SequenceLength, sequence);
+            input = sequence ?? input;
+        }
+
+        return Head(spec, output);
+    }
+
+    /// <summary>
+    /// One layer over <paramref name="steps"/> steps of <paramref name="x"/> [steps * InputSize] from a zero state; returns
+    /// the last step's output and, when <paramref name="sequence"/> is given, writes every step's output into it.
+    /// </summary>
+    private static double[] RunLayer(LmuLayerSpec l, double[] x, int steps, double[]? sequence)
+    {
         int q = l.Order, d = l.MemoryD, n = l.InputSize, mw = d * q;
         var m = new double[mw];
         var next = new double[mw];
@@ -21,9 +39,9 @@ internal static class LmuWindowForward
         var c = new double[l.Units];
         var u = new double[d];
         double[] output = [];
-        for (var t = 0; t < spec.SequenceLength; t++)
+        for (var t = 0; t < steps; t++)
         {
-            var xt = x.Slice(t * n, n);
+            var xt = x.AsSpan(t * n, n);
             Encode(l, xt, u);
             if (l.Eh is not null)
             {
@@ -51,9 +69,13 @@ internal static class LmuWindowForward
 
             (m, next) = (next, m);
             output = HiddenStep(l, m, xt, h, c);
+            if (sequence is not null)
+            {
+                output.CopyTo(sequence, t * output.Length);
+            }
         }
 
-        return Head(spec, output);
+        return output;
     }
 
     /// <summary>u = x Ex + bu (x itself when there is no encoder).</summary>

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.Modules;
+namespace Lmu.MLNet;
 
 /// <summary>Element-wise activation functions used by hidden cells and heads.</summary>
 public enum LmuActivation

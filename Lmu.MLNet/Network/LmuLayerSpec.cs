@@ -1,50 +1,4 @@
-using Lmu.MLNet.Modules;
-
-namespace Lmu.MLNet.Onnx;
-
-/// <summary>
-/// Plain-data description of a trained LMU network for inference: the bridge between the TorchSharp modules (which
-/// produce it after training) and the ONNX writer (which turns it into a graph). No torch types, so export and its
-/// tests need no libtorch.
-/// </summary>
-/// <remarks>
-/// Input rows are flattened sequences <c>[T * InputSize]</c>, time-major (step t occupies
-/// <c>[t*InputSize, (t+1)*InputSize)</c>). The network runs the LMU layer over the T steps, takes the layer's output at
-/// the last step and applies <see cref="Head"/> to produce <see cref="OutputSize"/> raw outputs (logits or forecasts).
-/// </remarks>
-internal sealed class LmuNetworkSpec
-{
-    /// <summary>Sequence length T (fixed; rows are T * InputSize floats).</summary>
-    public required int SequenceLength { get; init; }
-
-    /// <summary>The LMU layer.</summary>
-    public required LmuLayerSpec Layer { get; init; }
-
-    /// <summary>Dense layers applied, in order, to the layer's last-step output; the last one yields the raw outputs.</summary>
-    public required IReadOnlyList<DenseSpec> Head { get; init; }
-
-    /// <summary>Width of the raw output (classes, or horizon).</summary>
-    public int OutputSize => Head.Count == 0 ? Layer.OutputSize : Head[^1].Out;
-}
-
-/// <summary>A dense map y = act(x W + b) with W stored row-major as [In, Out].</summary>
-internal sealed class DenseSpec
-{
-    /// <summary>Input width.</summary>
-    public required int In { get; init; }
-
-    /// <summary>Output width.</summary>
-    public required int Out { get; init; }
-
-    /// <summary>Weights, row-major [In, Out] (so y = x W).</summary>
-    public required float[] W { get; init; }
-
-    /// <summary>Bias [Out], or null for none.</summary>
-    public float[]? B { get; init; }
-
-    /// <summary>Activation applied after the affine map.</summary>
-    public LmuActivation Activation { get; init; } = LmuActivation.Identity;
-}
+namespace Lmu.MLNet.Network;
 
 /// <summary>
 /// One LMU layer, in the equations of the LMU paper with the oracle's names:
@@ -107,6 +61,14 @@ internal sealed class LmuLayerSpec
 
     /// <summary>Width of the layer output h_t.</summary>
     public int OutputSize => Hidden == HiddenCell.None ? HiddenInputSize : Units;
+
+    /// <summary>Number of gate blocks in the hidden weights: 4 for LSTM, 3 for GRU, else 1.</summary>
+    public static int GatesOf(HiddenCell kind) => kind switch
+    {
+        HiddenCell.Lstm => 4,
+        HiddenCell.Gru => 3,
+        _ => 1,
+    };
 
     /// <summary>True when the memory has no recurrent input, so it is a fixed convolution of the encoded input.</summary>
     public bool MemoryIsFeedForward => Eh is null && Em is null;

@@ -1,11 +1,9 @@
-using Lmu.MLNet.Modules;
+namespace Lmu.MLNet.Network;
 
-namespace Lmu.MLNet.Onnx;
-
-/// <summary>Checks that a <see cref="LmuNetworkSpec"/>'s arrays agree with its sizes before a graph is built from it.</summary>
+/// <summary>Checks that a <see cref="LmuNetworkSpec"/>'s arrays agree with its sizes before anything is built from it.</summary>
 internal static class LmuNetworkSpecValidator
 {
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first inconsistency.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first inconsistency (and the layer, in a stack).</summary>
     public static void Validate(LmuNetworkSpec spec)
     {
         if (spec.SequenceLength < 1)
@@ -13,7 +11,60 @@ internal static class LmuNetworkSpecValidator
             throw new ArgumentException("SequenceLength must be at least 1.");
         }
 
-        var l = spec.Layer;
+        if (spec.Layers is null || spec.Layers.Count == 0)
+        {
+            throw new ArgumentException("A network needs at least one LMU layer.");
+        }
+
+        for (var i = 0; i < spec.Layers.Count; i++)
+        {
+            var where = spec.Layers.Count == 1 ? string.Empty : $"Layers[{i}]: ";
+            if (i > 0 && spec.Layers[i].InputSize != spec.Layers[i - 1].OutputSize)
+            {
+                throw new ArgumentException(
+                    $"{where}InputSize is {spec.Layers[i].InputSize} but layer {i - 1} outputs {spec.Layers[i - 1].OutputSize} values per step.");
+            }
+
+            try
+            {
+                ValidateLayer(spec.Layers[i]);
+            }
+            catch (ArgumentException e) when (where.Length > 0)
+            {
+                throw new ArgumentException(where + e.Message, e);
+            }
+        }
+
+        var width = spec.LastLayer.OutputSize;
+        for (var i = 0; i < spec.Head.Count; i++)
+        {
+            var d = spec.Head[i];
+            if (d.In != width)
+            {
+                throw new ArgumentException($"Head[{i}] takes {d.In} inputs but receives {width}.");
+            }
+
+            ValidateDense(d, $"Head[{i}]");
+            width = d.Out;
+        }
+    }
+
+    /// <summary>Checks a weight array's length.</summary>
+    public static void Require(float[]? a, int length, string what)
+    {
+        if (a is null)
+        {
+            throw new ArgumentException($"{what} is required.");
+        }
+
+        if (a.Length != length)
+        {
+            throw new ArgumentException($"{what} has {a.Length} values; expected {length}.");
+        }
+    }
+
+    private static void ValidateLayer(LmuLayerSpec l)
+    {
         var q = l.Order;
         var mw = l.MemoryD * q;
         if (l.InputSize < 1 || l.MemoryD < 1 || q < 1)
@@ -33,32 +84,20 @@ internal static class LmuNetworkSpecValidator
 
         if (l.Ex is not null)
         {
-            LmuOnnxOps.Require(l.Ex, l.InputSize * l.MemoryD, "Ex");
+            Require(l.Ex, l.InputSize * l.MemoryD, "Ex");
         }
 
         if (l.Bu is not null)
         {
-            LmuOnnxOps.Require(l.Bu, l.MemoryD, "Bu");
+            Require(l.Bu, l.MemoryD, "Bu");
         }
 
         if (l.Em is not null)
         {
-            LmuOnnxOps.Require(l.Em, mw * l.MemoryD, "Em");
+            Require(l.Em, mw * l.MemoryD, "Em");
         }
 
         ValidateHidden(l);
-        var width = l.OutputSize;
-        for (var i = 0; i < spec.Head.Count; i++)
-        {
-            var d = spec.Head[i];
-            if (d.In != width)
-            {
-                throw new ArgumentException($"Head[{i}] takes {d.In} inputs but receives {width}.");
-            }
-
-            ValidateDense(d, $"Head[{i}]");
-            width = d.Out;
-        }
     }
 
     private static void ValidateHidden(LmuLayerSpec l)
@@ -78,7 +117,7 @@ internal static class LmuNetworkSpecValidator
             throw new ArgumentException("Units must be positive with a hidden cell.");
         }
 
-        var gw = LmuOnnxHiddenCell.Gates(l.Hidden) * l.Units;
+        var gw = LmuLayerSpec.GatesOf(l.Hidden) * l.Units;
         var input = l.HiddenInput ?? throw new ArgumentException("HiddenInput is required with a hidden cell.");
         if (input.In != l.HiddenInputSize || input.Out != gw)
         {
@@ -88,7 +127,7 @@ internal static class LmuNetworkSpecValidator
         ValidateDense(input, "HiddenInput");
         if (l.Eh is not null)
         {
-            LmuOnnxOps.Require(l.Eh, l.Units * l.MemoryD, "Eh");
+            Require(l.Eh, l.Units * l.MemoryD, "Eh");
         }
 
         if (l.Hidden == HiddenCell.Dense)
@@ -107,10 +146,10 @@ internal static class LmuNetworkSpecValidator
 
     private static void ValidateDense(DenseSpec d, string what)
     {
-        LmuOnnxOps.Require(d.W, d.In * d.Out, what + ".W");
+        Require(d.W, d.In * d.Out, what + ".W");
         if (d.B is not null)
         {
-            LmuOnnxOps.Require(d.B, d.Out, what + ".B");
+            Require(d.B, d.Out, what + ".B");
         }
     }
 }

@@ -1,4 +1,4 @@
-namespace Lmu.MLNet.Modules;
+namespace Lmu.MLNet;
 
 /// <summary>The hidden cell that reads the Legendre memory at every step.</summary>
 public enum HiddenCell

@@ -1,0 +1,146 @@
+using Lmu.MLNet.Classification;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+
+namespace Lmu.MLNet.Tests.MLNet.Classification;
+
+/// <summary>
+/// The classifier over stacks (<see cref="LmuClassifierOptions.Layers"/>): it trains, its carried graph equals the
+/// trained TorchSharp network (1e-4, as the single-layer parity test), its zip reloads to the same scores, and the
+/// single <c>Layer</c> and <c>Layers</c> cannot both be used.
+/// </summary>
+[TestClass]
+public sealed class ClassifierStackTests : ClassifierTestBase
+{
+    /// <summary>A parallel Dense layer under a recurrent SimpleRnn layer (hidden-to-memory): both torch forms at once.</summary>
+    private static LmuClassifierOptions TwoLayers(int epochs) => new()
+    {
+        Layers =
+        [
+            new LmuLayerOptions { Order = 12, HiddenCell = HiddenCell.Dense, HiddenUnits = 16 },
+            new LmuLayerOptions { Order = 8, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 8, HiddenToMemory = true },
+        ],
+        HeadHiddenSizes = [16],
+        Training = new LmuTrainingOptions { Epochs = epochs, BatchSize = 16, LearningRate = 1e-2, Seed = 7 },
+    };
+
+    private static LmuClassifierOptions ThreeLayers(int epochs) => new()
+    {
+        Layers =
+        [
+            new LmuLayerOptions { Order = 6, MemoryD = 1, HiddenCell = HiddenCell.None, InputToHidden = true },
+            new LmuLayerOptions { Order = 4, MemoryD = 2, HiddenCell = HiddenCell.Gru, HiddenUnits = 6, MemoryToMemory = true },
+            new LmuLayerOptions { Order = 8, HiddenCell = HiddenCell.Dense, HiddenUnits = 8 },
+        ],
+        Training = new LmuTrainingOptions { Epochs = epochs, BatchSize = 32, LearningRate = 1e-2, Seed = 7 },
+    };
+
+    [TestMethod]
+    public void ATwoLayerStackLearnsTheDelayedPattern()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var (train, map) = ClassifierSetup.Keyed(ml, ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(300, 1)));
+        var test = map.Transform(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(150, 2)));
+        var options = TwoLayers(epochs: 8);
+        using var model = ml.MulticlassClassification.Trainers.Lmu(options).Fit(train);
+        var accuracy = ml.MulticlassClassification.Evaluate(model.Transform(test)).MicroAccuracy;
+        // Chance is 1/3, and a network that forgot steps 0-7 stays there; the stack must carry them to step 23.
+        Assert.IsGreaterThanOrEqualTo(0.85, accuracy, $"held-out accuracy {accuracy:P1}");
+        Assert.IsLessThan(model.Info.History[0].TrainLoss, model.Info.History[^1].TrainLoss);
+        // Layer 1 reads layer 0's 16 outputs: (1*1 + 12*16 + 16) + (16*1 + 1*8 + 8*8 + 8*8 + 8 + 8) + head (8*16 + 16 + 16*3 + 3).
+        Assert.AreEqual((1 + 12 * 16 + 16) + (16 + 8 + 64 + 64 + 8 + 8) + (8 * 16 + 16 + 16 * 3 + 3), model.Info.ParameterCount);
+    }
+
+    [TestMethod]
+    [DataRow(2)]
+    [DataRow(3)]
+    public void TheCarriedGraphAndTheSavedZipEqualTheTrainedStack(int layers)
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var options = layers == 2 ? TwoLayers(epochs: 1) : ThreeLayers(epochs: 1);
+        var estimator = ml.Transforms.LmuClassifier(options);
+        var heldOut = DelayedPatternData.Rows(40, 21);
+        var flat = heldOut.SelectMany(r => r.Features).ToArray();
+        float[]? torchLogits = null;
+        estimator.InspectTrainedNetwork = net =>
+        {
+            Assert.HasCount(layers, net.Layers);
+            Assert.AreEqual(LmuExecutionMode.Parallel, net.Layers[0].ResolveMode(false), "the feed-forward first layer trains in parallel form");
+            Assert.AreNotEqual(LmuExecutionMode.Parallel, net.Layers[1].ResolveMode(false), "the recurrent second layer does not");
+            Assert.IsTrue(net.Layers.All(l => l.Options.Theta == DelayedPatternData.Steps), "ThetaFromSequenceLength sets every layer's theta");
+            Assert.AreEqual(1, net.Layers[0].Options.InputSize);
+            Assert.AreEqual(net.Layers[0].OutputSize, net.Layers[1].Options.InputSize, "layer 1 reads layer 0's outputs");
+            using var x = torch.tensor(flat, [heldOut.Count, DelayedPatternData.Steps, 1]);
+            using var _ = torch.no_grad();
+            using var y = net.forward(x);
+            torchLogits = y.data<float>().ToArray();
+        };
+        using var model = estimator.Fit(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(96, 20)));
+        Assert.IsNotNull(torchLogits);
+        var onnx = Onnx.OnnxRunner.Run(model.StandaloneOnnx(), "Features", flat, DelayedPatternData.Steps, "Logits")["Logits"];
+        var worst = torchLogits.Zip(onnx, (a, b) => Math.Abs(a - b)).Max();
+        Assert.IsLessThan(1e-4, worst, $"{layers} layers: max |torch - onnx| logit = {worst:E2}");
+
+        var data = ml.Data.LoadFromEnumerable(heldOut);
+        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        var path = Path.Combine(Temp, "stack.zip");
+        ml.Model.Save(model, data.Schema, path);
+        var loaded = LmuModelFile.Load(new MLContext(), path, out _);
+        var reloaded = loaded.Transform(data).GetColumn<float[]>("Score").ToArray();
+        for (var i = 0; i < heldOut.Count; i++)
+        {
+            CollectionAssert.AreEqual(scores[i], reloaded[i], $"row {i}: the reloaded zip scores bit-identically");
+        }
+    }
+
+    [TestMethod]
+    public void LayerAndLayersCannotBothBeUsed()
+    {
+        var both = TwoLayers(1);
+        both.Layer = new LmuLayerOptions { Order = 4 };
+        var e = Assert.ThrowsExactly<ArgumentException>(both.Validate);
+        StringAssert.Contains(e.Message, "LmuClassifierOptions.Layers and Layer are both used");
+        Assert.AreEqual("Layers", e.ParamName);
+
+        // Editing the single layer and then giving a stack would lose the edit: refused the same way.
+        var edited = new LmuClassifierOptions();
+        edited.Layer.Order = 8;
+        edited.Layers = TwoLayers(1).Layers;
+        Assert.ThrowsExactly<ArgumentException>(edited.Validate);
+
+        // With a stack, Layer reads its first layer; a clone keeps the stack.
+        var stack = TwoLayers(1);
+        Assert.AreSame(stack.Layers[0], stack.Layer);
+        var copy = stack.Clone();
+        Assert.HasCount(2, copy.Layers);
+        Assert.AreNotSame(stack.Layers[1], copy.Layers[1]);
+        copy.Validate();
+
+        var bad = TwoLayers(1);
+        bad.Layers = [bad.Layers[0], new LmuLayerOptions { Order = 0 }];
+        e = Assert.ThrowsExactly<ArgumentException>(bad.Validate);
+        StringAssert.Contains(e.Message, "Layers[1]: LMU option Order = 0 must be at least 1");
+        bad.Layers = [bad.Layers[0], null!];
+        Assert.ThrowsExactly<ArgumentNullException>(bad.Validate);
+    }
+
+    [TestMethod]
+    public void TheNetworkOptionsRefuseALayerThatDoesNotReadItsPredecessor()
+    {
+        var o = new LmuNetworkOptions
+        {
+            Layers = [new LmuLayerOptions { HiddenUnits = 16 }, new LmuLayerOptions { InputSize = 3 }],
+            OutputSize = 2,
+        };
+        var e = Assert.ThrowsExactly<ArgumentException>(o.Validate);
+        StringAssert.Contains(e.Message, "Layers[1].InputSize = 3 must equal the output width of Layers[0] (16)");
+        o.Layers[1].InputSize = 16;
+        o.Validate();
+        using var net = new LmuNetwork(o);
+        Assert.HasCount(2, net.Layers);
+        Assert.AreSame(net.Layers[0], net.Layer);
+    }
+}

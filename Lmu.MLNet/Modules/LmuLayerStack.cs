@@ -1,0 +1,70 @@
+namespace Lmu.MLNet.Modules;
+
+/// <summary>
+/// The one rule for options that take a single <c>Layer</c> or a stack of <c>Layers</c> (the network, the classifier;
+/// the forecaster applies it with its nullable layer): a non-empty <c>Layers</c> is the stack, input first; otherwise
+/// the stack is the one <c>Layer</c>. Using both is an error (never a silent choice): <c>Layer</c> is shorthand for
+/// <c>Layers = [Layer]</c>.
+/// </summary>
+/// <remarks>
+/// An options class keeps one instance and routes its <c>Layer</c> property through <see cref="Get"/> and
+/// <see cref="Set"/>: reading <c>Layer</c> while <c>Layers</c> is non-empty gives <c>Layers[0]</c>; otherwise it
+/// hands out the single layer and remembers that it did, so that <c>o.Layer.Order = 8; o.Layers = [a, b];</c> (whose
+/// first edit would be lost) is refused at validation like an assignment of both.
+/// </remarks>
+internal sealed class LmuLayerStack
+{
+    private LmuLayerOptions? _layer = new();
+    private bool _used;
+
+    /// <summary>The <c>Layer</c> property's value.</summary>
+    public LmuLayerOptions Get(IReadOnlyList<LmuLayerOptions>? layers)
+    {
+        if (layers is { Count: > 0 })
+        {
+            return layers[0];
+        }
+
+        _used = true;
+        return _layer!;
+    }
+
+    /// <summary>Assigns the <c>Layer</c> property.</summary>
+    public void Set(LmuLayerOptions value)
+    {
+        _layer = value;
+        _used = true;
+    }
+
+    /// <summary>A copy for a cloned options object (the single layer cloned too).</summary>
+    public LmuLayerStack Clone() => new() { _layer = _layer?.Clone(), _used = _used };
+
+    /// <summary>
+    /// Validates the pair and returns the stack (the caller's objects, not copies). Throws
+    /// <see cref="ArgumentException"/> when both are used or an entry is null, <see cref="ArgumentNullException"/> for a
+    /// null list or single layer.
+    /// </summary>
+    public IReadOnlyList<LmuLayerOptions> Resolve(OptionsGuard guard, IReadOnlyList<LmuLayerOptions>? layers) =>
+        Resolve(guard, layers, _layer, _used);
+
+    /// <summary>The rule for any pair: <paramref name="layerUsed"/> says whether the single layer was set (or edited).</summary>
+    public static IReadOnlyList<LmuLayerOptions> Resolve(
+        OptionsGuard guard, IReadOnlyList<LmuLayerOptions>? layers, LmuLayerOptions? layer, bool layerUsed)
+    {
+        guard.NotNull(layers, "Layers");
+        if (layers.Count == 0)
+        {
+            guard.NotNull(layer, "Layer");
+            return [layer];
+        }
+
+        guard.Require(!layerUsed, "Layers",
+            $"and Layer are both used; Layer is shorthand for a one-layer stack (Layers = [Layer]): list every layer in Layers ({layers.Count} given) and leave Layer unset");
+        for (var i = 0; i < layers.Count; i++)
+        {
+            guard.NotNull(layers[i], $"Layers[{i}]");
+        }
+
+        return layers;
+    }
+}

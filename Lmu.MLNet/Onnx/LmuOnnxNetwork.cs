@@ -1,0 +1,119 @@
+using Lmu.MLNet.Network;
+
+namespace Lmu.MLNet.Onnx;
+
+/// <summary>
+/// The network part of every graph that scores an <see cref="LmuNetworkSpec"/> (the classifier's and standalone
+/// export's <see cref="LmuOnnxExporter"/>, the forecaster's <c>LmuForecastOnnx</c>): the stack of LMU layers over an
+/// input sequence, each layer in its own form, then the dense head. Callers build the inputs (reshape, alignment,
+/// scaling) before it and the outputs after it, so a stack is written in one place.
+/// </summary>
+/// <remarks>
+/// Layer i &gt; 0 reads layer i-1's output at every step, so every layer but the last produces its whole output
+/// sequence: a feed-forward memory by one causal convolution (<see cref="LmuOnnxFeedForwardLayer.BuildSequence"/>),
+/// any other by a Scan that emits its per-step values. The last layer is built for its last step only, as a single
+/// layer always was. With an alignment mask every layer's memory input is zeroed on padded (leading) steps, so
+/// padding never reaches a state, in any layer.
+/// </remarks>
+internal static class LmuOnnxNetwork
+{
+    /// <summary>What the network produced.</summary>
+    /// <param name="Output">Raw outputs [N, OutputSize] (after the head).</param>
+    /// <param name="LastLayer">The last LMU layer's values (its last-step output feeds the head).</param>
+    public sealed record Result(string Output, LmuOnnxLayerResult LastLayer);
+
+    /// <summary>Builds the layers and the head.</summary>
+    /// <param name="g">Main graph.</param>
+    /// <param name="spec">Validated network.</param>
+    /// <param name="x3">Input sequence [N, T, InputSize] (aligned when <paramref name="mask"/> is given).</param>
+    /// <param name="mask">Float [N, T, 1] of valid steps, or null when every step is valid.</param>
+    /// <param name="valid">The same mask as bool [N, T, 1] (for the Scan form's Where), or null.</param>
+    /// <param name="form">Requested form (applies to every layer; see <see cref="ChooseForm"/>).</param>
+    /// <param name="lastSequences">Whether the last layer must emit its per-step memory and hidden sequences.</param>
+    public static Result Build(
+        OnnxGraphBuilder g, LmuNetworkSpec spec, string x3, string? mask, string? valid, LmuOnnxForm form, bool lastSequences)
+    {
+        var steps = spec.SequenceLength;
+        var input = x3;
+        LmuOnnxLayerResult? last = null;
+        for (var i = 0; i < spec.Layers.Count; i++)
+        {
+            var l = spec.Layers[i];
+            var isLast = i == spec.Layers.Count - 1;
+            var feedForward = ChooseForm(l, form, isLast && lastSequences, spec.Layers.Count == 1 ? null : i) == LmuOnnxForm.FeedForward;
+            var ux = Encode(g, l, input, mask);
+            if (isLast)
+            {
+                var xLast = LastStep(g, input, steps, l.InputSize);
+                last = feedForward
+                    ? LmuOnnxFeedForwardLayer.Build(g, l, steps, ux, xLast)
+                    : LmuOnnxScanLayer.Build(g, l, input, ux, xLast, lastSequences, valid);
+            }
+            else
+            {
+                input = feedForward
+                    ? LmuOnnxFeedForwardLayer.BuildSequence(g, l, steps, input, ux)
+                    : ScanSequence(g, l, input, ux, LastStep(g, input, steps, l.InputSize), valid);
+            }
+        }
+
+        var y = last!.Output;
+        for (var i = 0; i < spec.Head.Count; i++)
+        {
+            y = LmuOnnxOps.Dense(g, g, y, spec.Head[i], $"head{i}");
+        }
+
+        return new Result(y, last);
+    }
+
+    /// <summary>
+    /// The form one layer gets: Auto picks the loop-free feed-forward form where it is exact (and no per-step sequences
+    /// are asked of it), FeedForward insists on it (every layer must allow it), Scan always loops.
+    /// </summary>
+    /// <param name="l">The layer.</param>
+    /// <param name="form">Requested form.</param>
+    /// <param name="sequences">Whether per-step sequences are asked of this layer.</param>
+    /// <param name="index">The layer's index in a stack (for messages), null for a single layer.</param>
+    public static LmuOnnxForm ChooseForm(LmuLayerSpec l, LmuOnnxForm form, bool sequences, int? index)
+    {
+        var canFeedForward = LmuOnnxFeedForwardLayer.Supports(l);
+        var which = index is { } i ? $" (layer {i} cannot)" : string.Empty;
+        return form switch
+        {
+            LmuOnnxForm.FeedForward when !canFeedForward => throw new ArgumentException(
+                $"The feed-forward form needs a memory without hidden-to-memory or memory-to-memory encoders and a None or Dense hidden cell{which}."),
+            LmuOnnxForm.FeedForward when sequences => throw new ArgumentException("Per-step sequences exist only in the Scan form."),
+            LmuOnnxForm.Auto => canFeedForward && !sequences ? LmuOnnxForm.FeedForward : LmuOnnxForm.Scan,
+            _ => form,
+        };
+    }
+
+    // The input at the last step (after alignment, the row's own last step): [N, T, C] -> [N, C].
+    private static string LastStep(OnnxGraphBuilder g, string x3, int steps, int width) => g.Op("Reshape", [
+        g.Op("Slice", [x3, g.Int64s("start", steps - 1), g.Int64s("end", steps), g.Int64s("axes", 1)]), g.Int64s("shape", -1, width)]);
+
+    // u_t = x_t Ex + bu for all steps [N, T, MemoryD]; zero on padded steps, which must not drive the memory (with b_u
+    // they would, even on a zero input, and a deeper layer's input is not zero there).
+    private static string Encode(OnnxGraphBuilder g, LmuLayerSpec l, string x3, string? mask)
+    {
+        var ux = l.Ex is null ? x3 : g.Op("MatMul", [x3, g.Floats("E_x", l.Ex, l.InputSize, l.MemoryD)]);
+        if (l.Bu is not null)
+        {
+            ux = g.Op("Add", [ux, g.Floats("b_u", l.Bu, l.MemoryD)]);
+        }
+
+        return mask is null ? ux : g.Op("Mul", [ux, mask]);
+    }
+
+    // A recurrent layer's output at every step [N, T, OutputSize], from a Scan that emits its per-step states.
+    private static string ScanSequence(OnnxGraphBuilder g, LmuLayerSpec l, string x3, string ux, string xLast, string? valid)
+    {
+        var r = LmuOnnxScanLayer.Build(g, l, x3, ux, xLast, withSequences: true, valid);
+        if (r.HiddenSequence is not null)
+        {
+            return r.HiddenSequence;
+        }
+
+        return l.InputToHidden ? g.Op("Concat", [r.MemorySequence!, x3], OnnxAttribute.Int("axis", 2)) : r.MemorySequence!;
+    }
+}
