@@ -5,7 +5,7 @@ namespace Lmu.MLNet.Modules;
 /// <param name="RecurrentKernel">Initialiser of W_hh.</param>
 /// <param name="TrainableInputKernel">Whether W_ih trains.</param>
 /// <param name="TrainableRecurrentKernel">Whether W_hh trains.</param>
-public sealed record HiddenCellInit(LmuInitializer InputKernel, LmuInitializer RecurrentKernel, bool TrainableInputKernel, bool TrainableRecurrentKernel)
+internal sealed record HiddenCellInit(LmuInitializer InputKernel, LmuInitializer RecurrentKernel, bool TrainableInputKernel, bool TrainableRecurrentKernel)
 {
     /// <summary>PyTorch's recurrent-cell defaults (<see cref="LmuInitializer.RecurrentUniform"/>), everything trained.</summary>
     public static HiddenCellInit Default { get; } = new(LmuInitializer.RecurrentUniform, LmuInitializer.RecurrentUniform, true, true);

@@ -29,7 +29,7 @@ public sealed class HiddenCellModule : nn.Module
     /// Creates the cell with the given kernel initialisers and trainability; biases are drawn from
     /// U(-1/sqrt(units), 1/sqrt(units)) as PyTorch's cells do, and always train.
     /// </summary>
-    public HiddenCellModule(HiddenCell kind, int inputSize, int units, LmuActivation activation, HiddenCellInit init) : base("HiddenCell")
+    internal HiddenCellModule(HiddenCell kind, int inputSize, int units, LmuActivation activation, HiddenCellInit init) : base("HiddenCell")
     {
         ArgumentNullException.ThrowIfNull(init);
         _kind = kind;
