@@ -59,6 +59,7 @@ internal static class UcrDynamicsStudy
             foreach (var seed in s.Seeds)
             {
                 var cells = new List<string>();
+                var learned = new List<string>();
                 foreach (var variant in s.Variants)
                 {
                     var clock = Stopwatch.StartNew();
@@ -68,14 +69,29 @@ internal static class UcrDynamicsStudy
                     var accuracy = LmuTrialRunner.Score(network, testData, Enumerable.Range(0, testData.Count).ToArray(), LmuExperimentMetric.MicroAccuracy);
                     sums[variant].Add(accuracy);
                     cells.Add($"{accuracy.ToString("0.0000", CultureInfo.InvariantCulture)} ({clock.Elapsed.TotalSeconds,6:0.0}s)");
+                    learned.Add($"{variant}: {Moved(network.Layer.Dynamics, steps)}");
                 }
 
                 Console.WriteLine($"{name,-17} {seed,4} | " + string.Join(" | ", cells.Select(c => $"{c,16}")));
+                Console.WriteLine($"{"",22}   after training: {string.Join("; ", learned)}");
             }
         }
 
         Console.WriteLine($"{"mean",-22} | " + string.Join(" | ", s.Variants.Select(v => $"{sums[v].Average().ToString("0.0000", CultureInfo.InvariantCulture),16}")));
         return 0;
+    }
+
+    /// <summary>Where training took the dynamics: theta, and Ad/Bd relative to the Legendre system at that theta.</summary>
+    private static string Moved(LegendreDynamics d, int steps)
+    {
+        var theta = d.Theta;
+        if (!d.IsLearned) return "fixed";
+        var (ad, bd) = d.DiscreteMatrices();
+        var reference = Maths.DiscreteLegendreSystem.Create(d.Order, Math.Max(theta, 1e-3), d.Method);
+        double Rel(double[] a, double[] b) => Math.Sqrt(a.Zip(b, (u, v) => (u - v) * (u - v)).Sum() / b.Sum(v => v * v));
+        var adRel = Rel(Maths.SquareMatrix.Flatten(ad), Maths.SquareMatrix.Flatten(reference.Ad));
+        var bdRel = Rel(bd, reference.Bd);
+        return string.Create(CultureInfo.InvariantCulture, $"theta {theta:0.##} (T {steps}), |dAd|/|Ad| {adRel:0.###}, |dBd|/|Bd| {bdRel:0.###}");
     }
 
     private static LmuNetwork Train(LmuExperimentData data, LmuTrialConfiguration config, Action<LmuLayerOptions> variant, int seed)

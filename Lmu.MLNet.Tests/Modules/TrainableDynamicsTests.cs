@@ -26,8 +26,8 @@ public sealed class TrainableDynamicsTests
         fixedLayer.to(float64);
         Randomise(fixedLayer, 3);
         using var learned = CloneWith(fixedLayer, p => { p.TrainableA = true; p.TrainableB = true; });
-        // The Legendre A and B are integers (exact in float32); 1/theta was rounded to float32: set it exactly.
-        using (torch.no_grad()) Buffer(learned, "dynamics.theta_inv").fill_(1 / 7.5);
+        // The Legendre A and B are integers (exact in float32); log theta was rounded to float32: set it in float64.
+        using (torch.no_grad()) Buffer(learned, "dynamics.log_theta").fill_(Math.Log(7.5));
         var x = EquivalenceTests.Input(float64, 8);
         using var _ = torch.no_grad();
         Assert.IsTrue(MaxAbsDiff(fixedLayer.forward(x), learned.forward(x)) < 1e-10, method.ToString());
@@ -62,7 +62,7 @@ public sealed class TrainableDynamicsTests
             var weights = Loss(layer, x, lastOnly, null).Weights;
             var (loss, _) = Loss(layer, x, lastOnly, weights);
             loss.backward();
-            foreach (var name in new[] { "dynamics.A", "dynamics.B", "dynamics.theta_inv" })
+            foreach (var name in new[] { "dynamics.A", "dynamics.B", "dynamics.log_theta" })
             {
                 var p = Param(layer, name);
                 var analytic = p.grad!.detach().clone().flatten();
@@ -119,7 +119,7 @@ public sealed class TrainableDynamicsTests
         var names = layer.named_parameters().Select(p => p.name).ToList();
         Assert.AreEqual(trainA, names.Contains("dynamics.A"), "A is a parameter exactly when it trains");
         Assert.AreEqual(trainB, names.Contains("dynamics.B"), "B is a parameter exactly when it trains");
-        Assert.IsFalse(names.Contains("dynamics.theta_inv"), "theta does not train");
+        Assert.IsFalse(names.Contains("dynamics.log_theta"), "theta does not train");
         var a0 = Get(layer, "dynamics.A").detach().clone();
         var b0 = Get(layer, "dynamics.B").detach().clone();
         var opt = torch.optim.Adam(layer.parameters(), 0.05);
@@ -144,6 +144,29 @@ public sealed class TrainableDynamicsTests
     }
 
     [TestMethod]
+    public void ThetaStaysFiniteUnderStepsThatPushItUp()
+    {
+        // With a constant input, m[0] is about (steps seen) / theta while theta exceeds them: minimising it pushes theta
+        // up. Adam steps of 0.05 on 1/theta (0.1 here) crossed zero within three steps, made theta infinite and
+        // silenced the memory for good; on log theta each step multiplies theta by about e^0.05.
+        var o = new LmuLayerOptions { InputSize = 1, MemoryD = 1, Order = 4, Theta = 10, UseInputEncoder = false, HiddenCell = HiddenCell.None, TrainableTheta = true, TrainableA = true };
+        using var layer = new LmuLayer(o);
+        var opt = torch.optim.Adam(layer.parameters(), 0.05);
+        var x = torch.ones(1, 8, 1);
+        for (int i = 0; i < 10; i++)
+        {
+            opt.zero_grad();
+            var loss = layer.ForwardLast(x).select(1, 0).sum();
+            loss.backward();
+            opt.step();
+        }
+        double theta = layer.Dynamics.Theta;
+        Assert.IsTrue(double.IsFinite(theta) && theta > 10 * Math.Exp(0.3), $"theta {theta}: did not grow steadily, or left the finite range");
+        using var _ = torch.no_grad();
+        Assert.IsTrue(layer.ForwardLast(x).abs().sum().item<float>() > 1e-3, "the memory went silent");
+    }
+
+    [TestMethod]
     [DataRow(LmuDiscretizer.Zoh)]
     [DataRow(LmuDiscretizer.Euler)]
     public void ExportedMatricesAreTheFloat64DiscretisationOfTheLearnedSystem(LmuDiscretizer method)
@@ -152,7 +175,7 @@ public sealed class TrainableDynamicsTests
         int q = layer.Options.Order;
         var a = ToMatrix(Get(layer, "dynamics.A"));
         var b = Get(layer, "dynamics.B").detach().to(float64).data<double>().ToArray();
-        double inv = Get(layer, "dynamics.theta_inv").detach().to(float64).item<double>();
+        double inv = Math.Exp(-Get(layer, "dynamics.log_theta").detach().to(float64).item<double>());
         // Reference: the library's float64 Padé exponential (not torch) of the augmented matrix, or Euler by hand.
         var aug = new double[q + 1, q + 1];
         for (int i = 0; i < q; i++)

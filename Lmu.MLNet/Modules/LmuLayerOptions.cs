@@ -25,7 +25,10 @@ public sealed class LmuLayerOptions
     /// <summary>Discretisation of theta·dm/dt = A m + B u. Default <see cref="LmuDiscretizer.Zoh"/>.</summary>
     public LmuDiscretizer Discretizer { get; set; } = LmuDiscretizer.Zoh;
 
-    /// <summary>Learn theta (as 1/theta, kept non-negative) instead of fixing it. Default false.</summary>
+    /// <summary>
+    /// Learn theta instead of fixing it, as log theta (so an optimiser step changes theta by a ratio and theta stays
+    /// positive; see <see cref="LegendreDynamics"/>). Default false.
+    /// </summary>
     public bool TrainableTheta { get; set; }
 
     /// <summary>
