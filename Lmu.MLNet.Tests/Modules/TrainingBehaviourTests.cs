@@ -28,7 +28,7 @@ public sealed class TrainingBehaviourTests
         double before = layer.Dynamics.Theta;
         Assert.AreEqual(30, before, 1e-4);
         var names = layer.named_parameters().Select(p => p.name).ToList();
-        CollectionAssert.Contains(names, "dynamics.theta_inv");
+        CollectionAssert.Contains(names, "dynamics.log_theta");
         var opt = torch.optim.Adam(layer.parameters(), 0.05);
         var x = EquivalenceTests.Input(float32, 1, 2);
         // Target depends on a longer window, so the loss pulls theta.
@@ -38,7 +38,7 @@ public sealed class TrainingBehaviourTests
             opt.zero_grad();
             var loss = (layer.ForwardLast(x) - target).square().mean();
             loss.backward();
-            var g = layer.named_parameters().First(p => p.name == "dynamics.theta_inv").parameter.grad;
+            var g = layer.named_parameters().First(p => p.name == "dynamics.log_theta").parameter.grad;
             Assert.IsNotNull(g);
             Assert.AreNotEqual(0.0, g.item<float>(), "theta gradient is zero");
             opt.step();
@@ -64,8 +64,8 @@ public sealed class TrainingBehaviourTests
             {
                 foreach (var (name, p) in fixedLayer.named_parameters())
                     trainable.named_parameters().First(q => q.name == name).parameter.copy_(p);
-                // theta_inv was initialised in float32; set it exactly.
-                trainable.named_parameters().First(q => q.name == "dynamics.theta_inv").parameter.fill_(1 / 7.5);
+                // log theta was initialised in float32; set it in float64.
+                trainable.named_parameters().First(q => q.name == "dynamics.log_theta").parameter.fill_(Math.Log(7.5));
             }
             var x = EquivalenceTests.Input(float64, 8);
             using var _ = torch.no_grad();

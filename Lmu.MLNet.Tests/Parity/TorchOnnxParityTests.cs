@@ -68,7 +68,7 @@ public sealed class TorchOnnxParityTests
         };
         using var net = new LmuNetwork(options);
         Randomise(net, 3, 0.5);
-        using (torch.no_grad()) net.named_parameters().First(p => p.name.EndsWith("theta_inv", StringComparison.Ordinal)).parameter.fill_(1.0 / 13.0);
+        using (torch.no_grad()) net.named_parameters().First(p => p.name.EndsWith("log_theta", StringComparison.Ordinal)).parameter.fill_(Math.Log(13.0));
         net.eval();
         var x = torch.randn([5, steps, 1], generator: new torch.Generator(8));
         Tensor logits;

@@ -20,8 +20,18 @@ public sealed class HiddenCellModule : nn.Module
     private readonly Parameter? b_hh;
 
     /// <summary>Creates the cell; weights are drawn from U(-1/sqrt(units), 1/sqrt(units)) as PyTorch's cells do.</summary>
-    public HiddenCellModule(HiddenCell kind, int inputSize, int units, LmuActivation activation) : base("HiddenCell")
+    public HiddenCellModule(HiddenCell kind, int inputSize, int units, LmuActivation activation)
+        : this(kind, inputSize, units, activation, HiddenCellInit.Default)
     {
+    }
+
+    /// <summary>
+    /// Creates the cell with the given kernel initialisers and trainability; biases are drawn from
+    /// U(-1/sqrt(units), 1/sqrt(units)) as PyTorch's cells do, and always train.
+    /// </summary>
+    internal HiddenCellModule(HiddenCell kind, int inputSize, int units, LmuActivation activation, HiddenCellInit init) : base("HiddenCell")
+    {
+        ArgumentNullException.ThrowIfNull(init);
         _kind = kind;
         _activation = activation;
         Units = kind == HiddenCell.None ? 0 : units;
@@ -29,11 +39,12 @@ public sealed class HiddenCellModule : nn.Module
         if (kind != HiddenCell.None)
         {
             double k = 1.0 / Math.Sqrt(units);
-            W_ih = nn.Parameter(torch.empty(gates * units, inputSize).uniform_(-k, k));
+            // Kernel [G*units, in]: fan_in = in, fan_out = G*units. Draw order W_ih, b_ih, W_hh, b_hh as before.
+            W_ih = nn.Parameter(LmuInitialization.Create(init.InputKernel, gates * units, inputSize, inputSize, gates * units, units), requires_grad: init.TrainableInputKernel);
             b_ih = nn.Parameter(torch.empty(gates * units).uniform_(-k, k));
             if (kind != HiddenCell.Dense)
             {
-                W_hh = nn.Parameter(torch.empty(gates * units, units).uniform_(-k, k));
+                W_hh = nn.Parameter(LmuInitialization.Create(init.RecurrentKernel, gates * units, units, units, gates * units, units), requires_grad: init.TrainableRecurrentKernel);
                 b_hh = nn.Parameter(torch.empty(gates * units).uniform_(-k, k));
             }
         }

@@ -1,46 +1,78 @@
 using Lmu.MLNet.Maths;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Lmu.MLNet.Modules;
 
 /// <summary>
-/// The discretised Legendre system (Ad, Bd) of one LMU layer, fixed or with a trainable theta, and the impulse
-/// response H[tau] = Ad^tau Bd that the parallel form convolves with.
+/// The discretised memory dynamics (Ad, Bd) of one LMU layer, fixed or learned, and the impulse response
+/// H[tau] = Ad^tau Bd that the parallel form convolves with.
 /// </summary>
 /// <remarks>
-/// Fixed theta: Ad and Bd come from the float64 maths (<see cref="DiscreteLegendreSystem"/>) and are cast once.
-/// Trainable theta: the parameter is 1/theta (kept non-negative by clamping), and the system is discretised once per
-/// forward pass in torch (matrix exponential of the augmented matrix for ZOH), so gradients reach theta.
+/// <para>Fixed (nothing trainable): Ad and Bd come from the float64 maths (<see cref="DiscreteLegendreSystem"/>) and
+/// are cast once.</para>
+/// <para>Learned (trainable theta, A or B): what is learned is the continuous system theta·dm/dt = A m + B u, that is
+/// A [q, q], B [q] and log theta. A and B start from the Legendre system; each is a parameter when trainable and a
+/// constant buffer otherwise, and so is log theta. Every forward pass discretises them
+/// in torch (ZOH: one matrix exponential of the augmented matrix; Euler: I + A/theta, B/theta), so gradients reach
+/// whichever of them trains and theta keeps its meaning (the window length) when A and B train with it. Why the
+/// continuous system and not Ad, Bd directly: the discretisation stays what <see cref="LmuDiscretizer"/> says,
+/// trainable theta and trainable A/B compose (Ad = expm(A/theta) for both), and the exact Legendre system is the
+/// starting point to float rounding; the matrix exponential of a (q+1)-square matrix per pass is small next to the
+/// sequence it serves.</para>
+/// <para>Why log theta: Adam moves a parameter by about its learning rate per step whatever the gradient's scale. On
+/// 1/theta (0.04 for theta 24) a 3e-3 step is 7 % of the value, and on UCR GunPoint it crossed zero within training:
+/// theta became infinite, the clamp that kept 1/theta non-negative zeroed its gradient, and the memory stayed silent
+/// (test accuracy at chance). On log theta the same step changes theta by 0.3 %, and theta stays positive.</para>
 /// </remarks>
 public sealed class LegendreDynamics : nn.Module
 {
     private readonly int _order;
     private readonly LmuDiscretizer _method;
+    private readonly bool _trainableTheta;
+    private readonly bool _trainableA;
+    private readonly bool _trainableB;
     private readonly Dictionary<(long T, ScalarType Type, DeviceType Device), (Tensor H, Tensor? Spectrum)> _cache = new();
 
-    // Fixed theta: Ad^T and Bd derived from the float64 system per dtype and device. Not buffers: a float32 copy
+    // Fixed dynamics: Ad^T and Bd derived from the float64 system per dtype and device. Not buffers: a float32 copy
     // converted back to float64 would have lost the digits the float64 oracle checks.
     private readonly DiscreteLegendreSystem? _fixed;
     private readonly Dictionary<(ScalarType Type, DeviceType Device), (Tensor AdT, Tensor Bd)> _matrices = new();
 
-    // Trainable theta: continuous system buffers and the learned 1/theta.
+    // Learned dynamics: the continuous system and log theta, each a Parameter when it trains and a buffer otherwise
+    // (registration follows the runtime type, so the names stay A, B, log_theta either way).
+    // Not readonly: Module.to replaces registered tensors through their fields.
     private Tensor? A;
     private Tensor? B;
-    private Parameter? theta_inv;
+    private Tensor? log_theta;
 
-    /// <summary>Creates the dynamics for the given order, initial theta and discretisation.</summary>
-    public LegendreDynamics(int order, double theta, LmuDiscretizer method, bool trainableTheta) : base("LegendreDynamics")
+    /// <summary>Creates the dynamics for the given order, initial theta and discretisation; only theta may train.</summary>
+    public LegendreDynamics(int order, double theta, LmuDiscretizer method, bool trainableTheta)
+        : this(order, theta, method, trainableTheta, trainableA: false, trainableB: false)
+    {
+    }
+
+    /// <summary>
+    /// Creates the dynamics for the given order, initial theta and discretisation, learning any of theta, A and B
+    /// (initialised from the Legendre system).
+    /// </summary>
+    public LegendreDynamics(int order, double theta, LmuDiscretizer method, bool trainableTheta, bool trainableA, bool trainableB)
+        : base("LegendreDynamics")
     {
         _order = order;
         _method = method;
+        _trainableTheta = trainableTheta;
+        _trainableA = trainableA;
+        _trainableB = trainableB;
         InitialTheta = theta;
-        if (trainableTheta)
+        if (IsLearned)
         {
-            A = TensorConversions.FromMatrix(LegendreSystem.ContinuousA(order), float32);
-            B = torch.tensor(LegendreSystem.ContinuousB(order), float32);
-            theta_inv = nn.Parameter(torch.tensor(1.0 / theta, float32));
+            var a = TensorConversions.FromMatrix(LegendreSystem.ContinuousA(order), float32);
+            var b = torch.tensor(LegendreSystem.ContinuousB(order), float32);
+            var logTheta = torch.tensor(Math.Log(theta), float32);
+            A = trainableA ? nn.Parameter(a) : a;
+            B = trainableB ? nn.Parameter(b) : b;
+            log_theta = trainableTheta ? nn.Parameter(logTheta) : logTheta;
         }
         else
         {
@@ -53,17 +85,25 @@ public sealed class LegendreDynamics : nn.Module
     public double InitialTheta { get; }
 
     /// <summary>True when theta is learned.</summary>
-    public bool TrainableTheta => theta_inv is not null;
+    public bool TrainableTheta => _trainableTheta;
 
-    /// <summary>The current theta (1 / the learned parameter when trainable).</summary>
+    /// <summary>True when the continuous state matrix A is learned.</summary>
+    public bool TrainableA => _trainableA;
+
+    /// <summary>True when the continuous input vector B is learned.</summary>
+    public bool TrainableB => _trainableB;
+
+    /// <summary>True when anything in the dynamics trains, so Ad, Bd and H are recomputed (with gradients) per pass.</summary>
+    public bool IsLearned => _trainableTheta || _trainableA || _trainableB;
+
+    /// <summary>The current theta (exp of the learned log theta when trainable).</summary>
     public double Theta
     {
         get
         {
-            if (theta_inv is null) return InitialTheta;
+            if (!_trainableTheta) return InitialTheta;
             using var scope = NewDisposeScope();
-            double inv = Math.Max(theta_inv.detach().to(float64).item<double>(), 0);
-            return inv == 0 ? double.PositiveInfinity : 1.0 / inv;
+            return Math.Exp(log_theta!.detach().to(float64).item<double>());
         }
     }
 
@@ -73,12 +113,43 @@ public sealed class LegendreDynamics : nn.Module
     /// <summary>The discretisation method.</summary>
     public LmuDiscretizer Method => _method;
 
-    /// <summary>The current system in float64, for export (a trained theta is frozen at its current value).</summary>
-    public DiscreteLegendreSystem ToDiscreteSystem() => DiscreteLegendreSystem.Create(_order, Theta, _method);
+    /// <summary>
+    /// The current Legendre system in float64, for export (a trained theta is frozen at its current value). Learned A
+    /// or B are no longer a Legendre system: use <see cref="DiscreteMatrices"/> then.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A or B is trainable.</exception>
+    public DiscreteLegendreSystem ToDiscreteSystem()
+    {
+        if (_trainableA || _trainableB)
+            throw new InvalidOperationException("A or B is trainable, so the dynamics are not a Legendre system; read DiscreteMatrices() instead.");
+        return DiscreteLegendreSystem.Create(_order, Theta, _method);
+    }
+
+    /// <summary>
+    /// The current Ad [q, q] and Bd [q] in float64, what the export and the streaming engine run: the float64 Legendre
+    /// system when A and B are fixed (at the current theta), else the learned continuous system discretised in
+    /// float64 from its current values.
+    /// </summary>
+    public (double[,] Ad, double[] Bd) DiscreteMatrices()
+    {
+        if (!_trainableA && !_trainableB)
+        {
+            var sys = ToDiscreteSystem();
+            return (sys.Ad, sys.Bd);
+        }
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var (ad, bd) = Discretise(A!.detach().to(float64, CPU), B!.detach().to(float64, CPU), log_theta!.detach().to(float64, CPU));
+        var adFlat = ad.contiguous().data<double>().ToArray();
+        var result = new double[_order, _order];
+        Buffer.BlockCopy(adFlat, 0, result, 0, adFlat.Length * sizeof(double));
+        return (result, bd.contiguous().data<double>().ToArray());
+    }
 
     /// <summary>
     /// Ad transposed ([q, q], so that row-vector states advance as m Ad^T) and Bd ([q]) in the given dtype. For fixed
-    /// theta these are cached: callers must not dispose them.
+    /// dynamics these are cached: callers must not dispose them. Learned dynamics are discretised on every call, with
+    /// autograd history.
     /// </summary>
     public (Tensor AdT, Tensor Bd) Matrices(ScalarType dtype, Device device)
     {
@@ -97,43 +168,60 @@ public sealed class LegendreDynamics : nn.Module
             return m;
         }
         using var scope = NewDisposeScope();
-        var inv = theta_inv!.clamp_min(TorchScalars.Zero);
-        Tensor ad, bd;
-        if (_method == LmuDiscretizer.Euler)
-        {
-            ad = torch.eye(_order, dtype: A!.dtype, device: A.device).Plus(A * inv);
-            bd = B! * inv;
-        }
-        else
-        {
-            // ZOH with dt = 1: expm([[A/theta, B/theta], [0, 0]]) = [[Ad, Bd], [0, 1]].
-            var top = torch.cat([A! * inv, (B! * inv).unsqueeze(1)], 1);
-            var aug = torch.cat([top, torch.zeros(1, _order + 1, dtype: A!.dtype, device: A.device)], 0);
-            var e = torch.linalg.matrix_exp(aug);
-            ad = e[..(int)_order, ..(int)_order];
-            bd = e[..(int)_order, _order];
-        }
-        return (ad.t().MoveToOuterDisposeScope(), bd.MoveToOuterDisposeScope());
+        var (ad, bd) = Discretise(A!, B!, log_theta!);
+        return (ad.t().to(dtype, device).MoveToOuterDisposeScope(), bd.to(dtype, device).MoveToOuterDisposeScope());
     }
 
     /// <summary>
-    /// Impulse response H [T, q] with row tau = Ad^tau Bd (H[0] = Bd). Cached per length, dtype and device when theta
-    /// is fixed (callers must not dispose it then); recomputed by repeated doubling when theta is trainable.
+    /// Impulse response H [T, q] with row tau = Ad^tau Bd (H[0] = Bd). Cached per length, dtype and device when the
+    /// dynamics are fixed (callers must not dispose it then); recomputed by repeated doubling when they are learned.
     /// </summary>
     public Tensor ImpulseResponse(long length, ScalarType dtype, Device device)
     {
-        if (theta_inv is null) return Cached(length, dtype, device, spectrum: false).H;
+        if (_fixed is not null) return Cached(length, dtype, device, spectrum: false).H;
+        using var scope = NewDisposeScope();
         var (adT, bd) = Matrices(dtype, device);
-        return Doubling(adT, bd, length);
+        return Doubling(adT, bd, length).MoveToOuterDisposeScope();
     }
 
     /// <summary>rfft of H^T with n = 2T: [q, T + 1] complex, for FFT convolution. Same caching rule as H.</summary>
     public Tensor ImpulseSpectrum(long length, ScalarType dtype, Device device)
     {
-        if (theta_inv is null) return Cached(length, dtype, device, spectrum: true).Spectrum!;
+        if (_fixed is not null) return Cached(length, dtype, device, spectrum: true).Spectrum!;
         using var scope = NewDisposeScope();
         var h = ImpulseResponse(length, dtype, device);
-        return torch.fft.rfft(h.t(), 2 * length).MoveToOuterDisposeScope();
+        return Spectrum(h, length).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// rfft of H^T [q, T] with n = 2T (zero padding to twice the length makes the circular convolution causal). Call
+    /// inside a dispose scope: the transpose is a temporary.
+    /// </summary>
+    internal static Tensor Spectrum(Tensor h, long length) => torch.fft.rfft(h.t(), 2 * length);
+
+    /// <summary>Ad and Bd from the continuous A, B and log theta, differentiably (ZOH or Euler, dt = 1).</summary>
+    private (Tensor Ad, Tensor Bd) Discretise(Tensor a, Tensor b, Tensor logTheta)
+    {
+        using var scope = NewDisposeScope();
+        var inv = logTheta.neg().exp();
+        var aScaled = a * inv;
+        var bScaled = b * inv;
+        Tensor ad, bd;
+        if (_method == LmuDiscretizer.Euler)
+        {
+            ad = torch.eye(_order, dtype: a.dtype, device: a.device).Plus(aScaled);
+            bd = bScaled;
+        }
+        else
+        {
+            // ZOH with dt = 1: expm([[A/theta, B/theta], [0, 0]]) = [[Ad, Bd], [0, 1]].
+            var top = torch.cat([aScaled, bScaled.unsqueeze(1)], 1);
+            var aug = torch.cat([top, torch.zeros(1, _order + 1, dtype: a.dtype, device: a.device)], 0);
+            var e = torch.linalg.matrix_exp(aug);
+            ad = e[..(int)_order, ..(int)_order];
+            bd = e[..(int)_order, _order];
+        }
+        return (ad.MoveToOuterDisposeScope(), bd.MoveToOuterDisposeScope());
     }
 
     private (Tensor H, Tensor? Spectrum) Cached(long length, ScalarType dtype, Device device, bool spectrum)
@@ -157,7 +245,7 @@ public sealed class LegendreDynamics : nn.Module
     }
 
     /// <summary>H rows Ad^tau Bd for tau &lt; length by doubling: log2(T) matrix products instead of T.</summary>
-    private static Tensor Doubling(Tensor adT, Tensor bd, long length)
+    internal static Tensor Doubling(Tensor adT, Tensor bd, long length)
     {
         using var scope = NewDisposeScope();
         var h = bd.unsqueeze(0);       // rows: (Ad^tau Bd)^T for tau < k
@@ -169,7 +257,6 @@ public sealed class LegendreDynamics : nn.Module
         }
         return h[..(int)length].MoveToOuterDisposeScope();
     }
-
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

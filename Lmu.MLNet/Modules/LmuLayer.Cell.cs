@@ -9,11 +9,11 @@ public sealed partial class LmuLayer
     /// The reference formulation: one step at a time, exactly the equations. Supports everything (LSTM/GRU with
     /// recurrent memories, recurrent dropout, streaming from a state) at the price of speed.
     /// </summary>
-    private Sequences CellSequences(Tensor x, Tensor ux, LmuState? state)
+    private Sequences CellSequences(Tensor x, Tensor ux, LmuState? state, DynamicsPass dyn)
     {
         long batch = x.shape[0], steps = x.shape[1];
         int memD = _options.MemoryD, q = _options.Order;
-        var (adT, bd) = dynamics.Matrices(x.dtype, x.device);
+        var (adT, bd) = dyn.Matrices();
         var m = state?.Memory ?? ZeroMemory(batch, x);
         Tensor? h = hidden.Kind == HiddenCell.None ? null : state?.Hidden ?? ZeroHidden(batch, x);
         Tensor? c = hidden.Kind == HiddenCell.Lstm ? state?.Cell ?? ZeroHidden(batch, x) : null;

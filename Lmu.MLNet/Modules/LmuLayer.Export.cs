@@ -5,11 +5,14 @@ namespace Lmu.MLNet.Modules;
 
 public sealed partial class LmuLayer
 {
-    /// <summary>The layer as plain data for the ONNX writer (float64 Ad/Bd at the current theta).</summary>
+    /// <summary>
+    /// The layer as plain data for the ONNX writer and the streaming engine: float64 Ad/Bd at the current theta, from
+    /// the learned A and B when they train.
+    /// </summary>
     internal LmuLayerSpec ToSpec()
     {
         using var scope = NewDisposeScope();
-        var sys = dynamics.ToDiscreteSystem();
+        var (ad, bd) = dynamics.DiscreteMatrices();
         static float[]? F(Tensor? t) => t is null ? null : TensorConversions.ToFloatArray(t);
         DenseSpec? input = null, recurrent = null;
         if (hidden.Kind != HiddenCell.None)
@@ -26,7 +29,7 @@ public sealed partial class LmuLayer
         return new LmuLayerSpec
         {
             InputSize = _options.InputSize, MemoryD = _options.MemoryD, Order = _options.Order,
-            Ad = Flatten(sys.Ad), Bd = sys.Bd,
+            Ad = Flatten(ad), Bd = bd,
             Ex = F(e_x), Bu = F(b_u), Eh = F(e_h), Em = F(e_m),
             InputToHidden = _options.InputToHidden, Hidden = hidden.Kind, Units = hidden.Units,
             HiddenInput = input, HiddenRecurrent = recurrent,

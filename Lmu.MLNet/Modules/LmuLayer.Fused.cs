@@ -18,11 +18,11 @@ public sealed partial class LmuLayer
     /// (W = the memory rows of W_ih^T). So s_t = f(s_{t-1} P + c_t) with one [D, D] matrix P built once per forward
     /// pass from the parameters (autograd differentiates that construction) and c computed for all steps at once.
     /// </remarks>
-    private Sequences FusedSequences(Tensor x, Tensor ux, LmuState? state)
+    private Sequences FusedSequences(Tensor x, Tensor ux, LmuState? state, DynamicsPass dyn)
     {
         long batch = x.shape[0], steps = x.shape[1];
         int memD = _options.MemoryD, q = _options.Order, dm = memD * q, units = hidden.Units;
-        var (adT, bd) = dynamics.Matrices(x.dtype, x.device);
+        var (adT, bd) = dyn.Matrices();
         var eye = torch.eye(memD, dtype: x.dtype, device: x.device);
         var bx = torch.kron(eye, bd.unsqueeze(0));                              // [MemoryD, D_m]
         var mm = memD == 1 ? adT : torch.block_diag(Enumerable.Repeat(adT, memD).ToArray());

@@ -17,11 +17,11 @@ public sealed partial class LmuLayer
     /// Last step only: m_{T-1}[k,:] = sum_s u_{T-1-s,k} H[s,:] as one product of the time-reversed input with H
     /// (no recurrence), then the non-recurrent hidden cell on that step. [B, OutputSize].
     /// </summary>
-    private Tensor ParallelLastStep(Tensor x, Tensor xd)
+    private Tensor ParallelLastStep(Tensor x, Tensor xd, DynamicsPass dyn)
     {
         long batch = x.shape[0], steps = x.shape[1];
         long k = _options.ImpulseTruncation > 0 ? Math.Min(_options.ImpulseTruncation, steps) : steps;
-        var h = dynamics.ImpulseResponse(steps, x.dtype, x.device).narrow(0, 0, k);   // [k, q]
+        var h = dyn.ImpulseResponse(steps).narrow(0, 0, k);   // [k, q]
         Tensor mLast;
         if (MixAfterConvolution(x))
         {
@@ -39,12 +39,12 @@ public sealed partial class LmuLayer
     }
 
     /// <summary>All steps of a feed-forward memory by convolution, then the hidden cell over the sequence.</summary>
-    private Sequences ParallelSequences(Tensor x, Tensor xd, bool wantMemory)
+    private Sequences ParallelSequences(Tensor x, Tensor xd, bool wantMemory, DynamicsPass dyn)
     {
         long batch = x.shape[0];
         if (hidden.Kind == HiddenCell.None)
         {
-            var m = MemorySequence(x, xd);
+            var m = MemorySequence(x, xd, dyn);
             return new Sequences(HiddenInput(m, x), m, null, null);
         }
 
@@ -54,15 +54,15 @@ public sealed partial class LmuLayer
         Tensor gi;
         if (MixAfterConvolution(x))
         {
-            gi = ProjectConvolvedInput(x, xd);
+            gi = ProjectConvolvedInput(x, xd, dyn);
         }
         else if (gu <= _options.MemoryD * _options.Order && _options.Convolution == ParallelConvolution.Fft)
         {
-            gi = ProjectedConvolution(x, xd);
+            gi = ProjectedConvolution(x, xd, dyn);
         }
         else
         {
-            memory = MemorySequence(x, xd);
+            memory = MemorySequence(x, xd, dyn);
             gi = hidden.ProjectInput(HiddenInput(memory, x));
         }
 
@@ -71,7 +71,7 @@ public sealed partial class LmuLayer
             case HiddenCell.Dense:
             {
                 var hs = HiddenCellModule.Activate(gi, hidden.Activation);
-                return new Sequences(hs, memory ?? MemoryIfWanted(x, xd, wantMemory), hs, null);
+                return new Sequences(hs, memory ?? MemoryIfWanted(x, xd, wantMemory, dyn), hs, null);
             }
             case HiddenCell.SimpleRnn:
             {
@@ -80,7 +80,7 @@ public sealed partial class LmuLayer
                 var s0 = ZeroHidden(batch, x);
                 var hsT = LinearScanFunction.Apply(c.transpose(0, 1).contiguous(), hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
                 var hs = hsT.transpose(0, 1);
-                return new Sequences(hs, memory ?? MemoryIfWanted(x, xd, wantMemory), hs, null);
+                return new Sequences(hs, memory ?? MemoryIfWanted(x, xd, wantMemory, dyn), hs, null);
             }
             default:
             {
@@ -95,46 +95,46 @@ public sealed partial class LmuLayer
                     if (cell is not null) cs.Add(cell);
                 }
                 var hseq = torch.stack(hs, 1);
-                return new Sequences(hseq, memory ?? MemoryIfWanted(x, xd, wantMemory), hseq, cs.Count > 0 ? torch.stack(cs, 1) : null);
+                return new Sequences(hseq, memory ?? MemoryIfWanted(x, xd, wantMemory, dyn), hseq, cs.Count > 0 ? torch.stack(cs, 1) : null);
             }
         }
     }
 
     /// <summary>The memory sequence costs a full convolution; it is computed only for a returned state.</summary>
-    private Tensor? MemoryIfWanted(Tensor x, Tensor xd, bool wanted) => wanted ? MemorySequence(x, xd) : null;
+    private Tensor? MemoryIfWanted(Tensor x, Tensor xd, bool wanted, DynamicsPass dyn) => wanted ? MemorySequence(x, xd, dyn) : null;
 
     /// <summary>m for every step: [B, T, MemoryD*q].</summary>
-    private Tensor MemorySequence(Tensor x, Tensor xd)
+    private Tensor MemorySequence(Tensor x, Tensor xd, DynamicsPass dyn)
     {
         long batch = x.shape[0], steps = x.shape[1];
         Tensor m;                                                              // [B, MemoryD, q, T]
         if (MixAfterConvolution(x))
         {
-            var y = Convolve(xd);                                               // [B, C, q, T]: no gradient flows here
-            var h = dynamics.ImpulseResponse(steps, x.dtype, x.device);
+            var y = Convolve(xd, dyn);                                               // [B, C, q, T]: no gradient flows here unless the dynamics learn
+            var h = dyn.ImpulseResponse(steps);
             m = MixChannels(y.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1);     // [B, MemoryD, q, T]
             if (b_u is not null) m = m.Plus(b_u.view(-1, 1, 1) * h.cumsum(0).t());    // b_u[k] * sum_{s<=t} H[s]
         }
         else
         {
-            m = Convolve(EncodeInput(xd));
+            m = Convolve(EncodeInput(xd), dyn);
         }
         return m.permute(0, 3, 1, 2).reshape(batch, steps, -1);
     }
 
     /// <summary>Causal convolution of every channel of s [B, T, C] with H: [B, C, q, T].</summary>
-    private Tensor Convolve(Tensor s)
+    private Tensor Convolve(Tensor s, DynamicsPass dyn)
     {
         long batch = s.shape[0], steps = s.shape[1], channels = s.shape[2];
         if (_options.Convolution == ParallelConvolution.Fft)
         {
-            var spectrum = dynamics.ImpulseSpectrum(steps, s.dtype, s.device);              // [q, T+1]
+            var spectrum = dyn.ImpulseSpectrum(steps);              // [q, T+1]
             var sf = torch.fft.rfft(s.transpose(1, 2), 2 * steps);                          // [B, C, T+1]
             return torch.fft.irfft(sf.unsqueeze(2) * spectrum, 2 * steps).narrow(-1, 0, steps);
         }
         int q = _options.Order;
         long k = _options.ImpulseTruncation > 0 ? Math.Min(_options.ImpulseTruncation, steps) : steps;
-        var h = dynamics.ImpulseResponse(steps, s.dtype, s.device).narrow(0, 0, k);          // [k, q]
+        var h = dyn.ImpulseResponse(steps).narrow(0, 0, k);          // [k, q]
         // conv1d correlates, so the kernel is H reversed in time: weight[i, 0, j] = H[k-1-j, i].
         var weight = h.flip(0).t().unsqueeze(1);                                            // [q, 1, k]
         var signal = s.transpose(1, 2).reshape(batch * channels, 1, steps);
@@ -147,7 +147,7 @@ public sealed partial class LmuLayer
     /// + b_ih, with Wc = the memory rows of W_ih with the encoder folded in. The backward pass is one matrix product
     /// (dWc = Y^T g) and no FFT. [B, T, G*U].
     /// </summary>
-    private Tensor ProjectConvolvedInput(Tensor x, Tensor xd)
+    private Tensor ProjectConvolvedInput(Tensor x, Tensor xd, DynamicsPass dyn)
     {
         long batch = x.shape[0], steps = x.shape[1];
         int memD = _options.MemoryD, q = _options.Order, channels = _options.InputSize;
@@ -156,12 +156,12 @@ public sealed partial class LmuLayer
         var wm = w.narrow(1, 0, memD * q).view(gu, memD, q);                                 // [G*U, MemoryD, q]
         var enc = e_x ?? torch.eye(channels, memD, dtype: x.dtype, device: x.device);        // [C, MemoryD]
         var wc = torch.einsum("gkq,ck->cqg", wm, enc).reshape(channels * q, gu);             // [C*q, G*U]
-        // Y carries no autograd history unless x requires grad or theta is trained (then the FFTs are differentiated).
-        var y = Convolve(xd).permute(0, 3, 1, 2).reshape(batch * steps, channels * q);       // [B*T, C*q]
+        // Y carries no autograd history unless x requires grad or the dynamics learn (then the FFTs are differentiated).
+        var y = Convolve(xd, dyn).permute(0, 3, 1, 2).reshape(batch * steps, channels * q);       // [B*T, C*q]
         var gi = y.matmul(wc).view(batch, steps, gu);
         if (b_u is not null)
         {
-            var h = dynamics.ImpulseResponse(steps, x.dtype, x.device);
+            var h = dyn.ImpulseResponse(steps);
             gi = gi.Plus(h.cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u)));               // step t sees sum_{s<=t} H[s]
         }
         if (_options.InputToHidden) gi = gi.Plus(x.matmul(w.narrow(1, memD * q, channels).t()));
@@ -172,14 +172,14 @@ public sealed partial class LmuLayer
     /// gi = W_ih z for every step without the memory tensor: conv(x_c, H Wc) summed over input channels c, where
     /// Wc folds the encoder into the memory rows of W_ih; plus the bias response, the x_t part and b_ih. [B, T, G*U].
     /// </summary>
-    private Tensor ProjectedConvolution(Tensor x, Tensor xd)
+    private Tensor ProjectedConvolution(Tensor x, Tensor xd, DynamicsPass dyn)
     {
         long steps = x.shape[1];
         int memD = _options.MemoryD, q = _options.Order, channels = _options.InputSize;
         var w = hidden.InputWeight!;                                                         // [G*U, z]
         long gu = w.shape[0];
         var wm = w.narrow(1, 0, memD * q).view(gu, memD, q);                                 // [G*U, MemoryD, q]
-        var h = dynamics.ImpulseResponse(steps, x.dtype, x.device);                          // [T, q]
+        var h = dyn.ImpulseResponse(steps);                          // [T, q]
         var enc = e_x ?? torch.eye(channels, memD, dtype: x.dtype, device: x.device);        // [C, MemoryD]
         var wc = torch.einsum("gkq,ck->cqg", wm, enc);                                        // [C, q, G*U]
         var kernel = h.matmul(wc);                                                           // [C, T, G*U]

@@ -36,20 +36,21 @@ public sealed partial class LmuLayer
         ValidateInput(x, lengths);
         using var scope = NewDisposeScope();
         var mode = ResolveMode(state is not null);
+        var dyn = new DynamicsPass(dynamics, x.dtype, x.device); // learned dynamics: discretised once for this pass
         var xd = training && _options.Dropout > 0 ? nn.functional.dropout(x, _options.Dropout, true) : x;
 
         if (mode == LmuExecutionMode.Parallel && lastOnly && lengths is null && !wantState
             && hidden.Kind is HiddenCell.None or HiddenCell.Dense)
         {
-            var last = ParallelLastStep(x, xd);
+            var last = ParallelLastStep(x, xd, dyn);
             return new RunResult(last.MoveToOuterDisposeScope(), null);
         }
 
         var seq = mode switch
         {
-            LmuExecutionMode.Parallel => ParallelSequences(x, xd, wantState),
-            LmuExecutionMode.FusedScan => FusedSequences(x, EncodeInput(xd), state),
-            _ => CellSequences(x, EncodeInput(xd), state),
+            LmuExecutionMode.Parallel => ParallelSequences(x, xd, wantState, dyn),
+            LmuExecutionMode.FusedScan => FusedSequences(x, EncodeInput(xd), state, dyn),
+            _ => CellSequences(x, EncodeInput(xd), state, dyn),
         };
 
         Tensor output;

@@ -33,13 +33,15 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
         options.Validate();
         _options = options.Clone();
         int memD = options.MemoryD, units = options.HiddenUnits;
-        if (options.UseInputEncoder) e_x = nn.Parameter(LecunUniform(options.InputSize, options.MemoryD));
+        // Same draws in the same order as before initialisers were options, so default seeded results are unchanged.
+        if (options.UseInputEncoder) e_x = Encoder(options.InputEncoderInitializer, options.InputSize, memD, units, options.TrainableInputEncoder);
         if (options.UseMemoryBias) b_u = nn.Parameter(torch.zeros(memD));
-        if (options.HiddenToMemory) e_h = nn.Parameter(LecunUniform(units, memD));
-        // e_m starts at zero so that training begins from the exact Legendre dynamics.
-        if (options.MemoryToMemory) e_m = nn.Parameter(torch.zeros(memD * options.Order, memD));
-        dynamics = new LegendreDynamics(options.Order, options.Theta, options.Discretizer, options.TrainableTheta);
-        hidden = new HiddenCellModule(options.HiddenCell, options.HiddenInputSize, units, options.HiddenActivation);
+        if (options.HiddenToMemory) e_h = Encoder(options.HiddenEncoderInitializer, units, memD, units, options.TrainableHiddenEncoder);
+        // e_m defaults to zero so that training begins from the exact Legendre dynamics.
+        if (options.MemoryToMemory) e_m = Encoder(options.MemoryEncoderInitializer, memD * options.Order, memD, units, options.TrainableMemoryEncoder);
+        dynamics = new LegendreDynamics(options.Order, options.Theta, options.Discretizer, options.TrainableTheta, options.TrainableA, options.TrainableB);
+        hidden = new HiddenCellModule(options.HiddenCell, options.HiddenInputSize, units, options.HiddenActivation,
+            new HiddenCellInit(options.MemoryKernelInitializer, options.HiddenKernelInitializer, options.TrainableMemoryKernel, options.TrainableHiddenKernel));
         RegisterComponents();
     }
 
@@ -109,9 +111,7 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
         return lengths.MoveToOuterDisposeScope();
     }
 
-    private static Tensor LecunUniform(int fanIn, int fanOut)
-    {
-        double limit = Math.Sqrt(3.0 / fanIn);
-        return torch.empty(fanIn, fanOut).uniform_(-limit, limit);
-    }
+    /// <summary>An encoder [fanIn, fanOut] (it maps rows to columns), frozen when not trainable.</summary>
+    private static Parameter Encoder(LmuInitializer init, int fanIn, int fanOut, int units, bool trainable)
+        => nn.Parameter(LmuInitialization.Create(init, fanIn, fanOut, fanIn, fanOut, units), requires_grad: trainable);
 }

@@ -25,8 +25,23 @@ public sealed class LmuLayerOptions
     /// <summary>Discretisation of theta·dm/dt = A m + B u. Default <see cref="LmuDiscretizer.Zoh"/>.</summary>
     public LmuDiscretizer Discretizer { get; set; } = LmuDiscretizer.Zoh;
 
-    /// <summary>Learn theta (as 1/theta, kept non-negative) instead of fixing it. Default false.</summary>
+    /// <summary>
+    /// Learn theta instead of fixing it, as log theta (so an optimiser step changes theta by a ratio and theta stays
+    /// positive; see <see cref="LegendreDynamics"/>). Default false.
+    /// </summary>
     public bool TrainableTheta { get; set; }
+
+    /// <summary>
+    /// Learn the continuous state matrix A [Order, Order] (the paper's "fine-tune A and B"), initialised from the
+    /// Legendre system and discretised with <see cref="Discretizer"/> at every forward pass, so theta, A and B can
+    /// train together (Ad = expm(A/theta) under ZOH). Costs one matrix exponential of an (Order+1)-square matrix per
+    /// pass and, in the parallel form, recomputing the impulse response per pass. The export and the streaming engine
+    /// use the learned matrices. Default false.
+    /// </summary>
+    public bool TrainableA { get; set; }
+
+    /// <summary>Learn the continuous input vector B [Order] (see <see cref="TrainableA"/>). Default false.</summary>
+    public bool TrainableB { get; set; }
 
     /// <summary>The hidden cell. Default <see cref="Lmu.MLNet.HiddenCell.SimpleRnn"/>.</summary>
     public HiddenCell HiddenCell { get; set; } = HiddenCell.SimpleRnn;
@@ -54,6 +69,45 @@ public sealed class LmuLayerOptions
 
     /// <summary>Learn a bias b_u on the memory's input. Default false.</summary>
     public bool UseMemoryBias { get; set; }
+
+    /// <summary>Initialiser of the input encoder e_x [InputSize, MemoryD]. Default <see cref="LmuInitializer.LecunUniform"/>.</summary>
+    public LmuInitializer InputEncoderInitializer { get; set; } = LmuInitializer.LecunUniform;
+
+    /// <summary>Initialiser of the hidden-to-memory encoder e_h [HiddenUnits, MemoryD]. Default <see cref="LmuInitializer.LecunUniform"/>.</summary>
+    public LmuInitializer HiddenEncoderInitializer { get; set; } = LmuInitializer.LecunUniform;
+
+    /// <summary>
+    /// Initialiser of the memory-to-memory encoder e_m [MemoryD*Order, MemoryD]. Default
+    /// <see cref="LmuInitializer.Zeros"/> (training starts from the exact Legendre dynamics).
+    /// </summary>
+    public LmuInitializer MemoryEncoderInitializer { get; set; } = LmuInitializer.Zeros;
+
+    /// <summary>
+    /// Initialiser of the hidden cell's input kernel W_ih [G*HiddenUnits, HiddenInputSize], which reads the memory (and
+    /// x_t with <see cref="InputToHidden"/>). Default <see cref="LmuInitializer.RecurrentUniform"/>.
+    /// </summary>
+    public LmuInitializer MemoryKernelInitializer { get; set; } = LmuInitializer.RecurrentUniform;
+
+    /// <summary>
+    /// Initialiser of the hidden cell's recurrent kernel W_hh [G*HiddenUnits, HiddenUnits] (SimpleRnn, LSTM, GRU).
+    /// Default <see cref="LmuInitializer.RecurrentUniform"/>.
+    /// </summary>
+    public LmuInitializer HiddenKernelInitializer { get; set; } = LmuInitializer.RecurrentUniform;
+
+    /// <summary>Train the input encoder e_x (false freezes it at its initial values). Default true.</summary>
+    public bool TrainableInputEncoder { get; set; } = true;
+
+    /// <summary>Train the hidden-to-memory encoder e_h. Default true.</summary>
+    public bool TrainableHiddenEncoder { get; set; } = true;
+
+    /// <summary>Train the memory-to-memory encoder e_m. Default true.</summary>
+    public bool TrainableMemoryEncoder { get; set; } = true;
+
+    /// <summary>Train the hidden cell's input kernel W_ih (its bias b_ih trains regardless). Default true.</summary>
+    public bool TrainableMemoryKernel { get; set; } = true;
+
+    /// <summary>Train the hidden cell's recurrent kernel W_hh (its bias b_hh trains regardless). Default true.</summary>
+    public bool TrainableHiddenKernel { get; set; } = true;
 
     /// <summary>Dropout rate on the input x_t before it is encoded (training only). Default 0.</summary>
     public double Dropout { get; set; }
@@ -112,6 +166,13 @@ public sealed class LmuLayerOptions
         Guard.Require(Enum.IsDefined(HiddenActivation), nameof(HiddenActivation), HiddenActivation, "is not a known activation");
         Guard.Require(Enum.IsDefined(ExecutionMode), nameof(ExecutionMode), ExecutionMode, "is not a known execution mode");
         Guard.Require(Enum.IsDefined(Convolution), nameof(Convolution), Convolution, "is not a known convolution");
+        foreach (var (name, init) in new[]
+                 {
+                     (nameof(InputEncoderInitializer), InputEncoderInitializer), (nameof(HiddenEncoderInitializer), HiddenEncoderInitializer),
+                     (nameof(MemoryEncoderInitializer), MemoryEncoderInitializer), (nameof(MemoryKernelInitializer), MemoryKernelInitializer),
+                     (nameof(HiddenKernelInitializer), HiddenKernelInitializer),
+                 })
+            Guard.Require(Enum.IsDefined(init), name, init, "is not a known initializer");
         if (HiddenCell != HiddenCell.None)
             Guard.Require(HiddenUnits >= 1, nameof(HiddenUnits), HiddenUnits, "must be at least 1 with a hidden cell");
         Guard.Require(!(HiddenToMemory && HiddenCell == HiddenCell.None), nameof(HiddenToMemory), HiddenToMemory,

@@ -1,0 +1,29 @@
+using System.CommandLine;
+using Lmu.MLNet.Samples.Ucr;
+
+namespace Lmu.MLNet.Samples.Commands;
+
+/// <summary><c>ucr-dynamics</c>: the <c>ucr</c> LMU default network with fixed vs learned dynamics (TrainableA/B/theta), same seeds, same run.</summary>
+internal static class UcrDynamicsCommand
+{
+    public static Command Create()
+    {
+        var datasets = new Option<string>("--datasets") { Description = "Comma-separated dataset names.", DefaultValueFactory = _ => "ItalyPowerDemand,Chinatown" };
+        var variants = new Option<string>("--variants") { Description = $"Comma-separated variants: {string.Join(", ", UcrDynamicsStudy.AllVariants.Keys)}.", DefaultValueFactory = _ => "fixed,ab,abtheta" };
+        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds.", DefaultValueFactory = _ => "1" };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs (the ucr default network trains 300).", DefaultValueFactory = _ => 300 };
+        var cmd = new Command("ucr-dynamics", "The ucr command's LMU default network with fixed vs trainable A, B and theta, on the shared UCR sets.")
+        {
+            datasets, variants, seeds, threads, epochs,
+        };
+        cmd.SetAction(r =>
+        {
+            static string[] List(string s) => s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            return UcrDynamicsStudy.Run(new UcrDynamicsStudy.Settings(
+                List(r.GetValue(datasets)!), List(r.GetValue(variants)!),
+                List(r.GetValue(seeds)!).Select(int.Parse).ToArray(), r.GetValue(threads), r.GetValue(epochs)));
+        });
+        return cmd;
+    }
+}
