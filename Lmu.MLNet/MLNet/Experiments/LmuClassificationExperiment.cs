@@ -96,7 +96,8 @@ public sealed class LmuClassificationExperiment
         clock.Restart();
         try
         {
-            if (validation is null && _settings.RefitOnAllData)
+            // No kept model: the default, chosen without a completed evaluation when the budget ran out first.
+            if ((validation is null && _settings.RefitOnAllData) || bestFit is null)
             {
                 bestFit?.Dispose();
                 bestFit = null;

@@ -34,7 +34,9 @@ public sealed class LmuExperimentResult
     /// <summary>
     /// Trial 0, the fixed pooled + ridge default (<see cref="LmuPooledRidgeConfiguration.Default"/>) evaluated on every
     /// fold; null when it did not run (<see cref="LmuExperimentSettings.StartWithDefault"/> off, the pooled family not
-    /// searched or left out above its row limit) or did not complete.
+    /// searched or left out above its row limit) or failed. When the budget stopped it before its folds were done and
+    /// nothing else completed, it is still the model (Status <see cref="LmuTrialStatus.StoppedByBudget"/>, no metric):
+    /// with no evidence against the default, the default is kept.
     /// </summary>
     public LmuTrialResult? DefaultTrial { get; }
 

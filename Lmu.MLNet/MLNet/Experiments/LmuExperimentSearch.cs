@@ -18,8 +18,12 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
     private readonly Dictionary<int, int> _seeds = [];
     private readonly Dictionary<int, int> _sources = [];
     private readonly HashSet<int> _finalRung = [];
+    // The default may use at most this share of the budget: its repeats are cut when its first repeat shows more would not fit.
+    private const double DefaultShare = 1.0 / 3;
     private LmuTrialResult? _default;
+    private LmuTrialResult? _defaultTrial;
     private int _defaultId = -1;
+    private int _perRepeat = 1;
     private double _validToTrain = 1;
     private int _finalists = 1;
 
@@ -51,6 +55,7 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
         // The search stops early enough to leave the finalists their time on the other repeats (reset after every trial).
         using var search = CancellationTokenSource.CreateLinkedTokenSource(budget.Token);
         var (splits, perRepeat) = Splits();
+        _perRepeat = perRepeat;
         var repeats = splits.Count / perRepeat;
         _validToTrain = validation is not null
             ? validation.Count / (double)data.Count
@@ -84,8 +89,19 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
             // Trial 0: the fixed default on every repeat's folds, the reference every challenger is compared with.
             sampled++;
             _defaultId = _trials.Count;
-            var d = RunTrial(LmuPooledRidgeConfiguration.Default(data.Channels, s.Seed), 0, null, 0, splits, 0, [], null, budget.Token);
-            _default = d.Status == LmuTrialStatus.Completed ? d : null;
+            // Within the budget: when the time budget bounds the search, the repeats are cut to what fits in a third of it
+            // at the pace of the default's first repeat (so a slow machine gets fewer repeats, never no default).
+            Func<TimeSpan, int>? cut = s.MaxConfigurations == 0 && repeats > 1
+                ? firstRepeat =>
+                {
+                    var fit = (int)Math.Clamp(Math.Floor(s.MaxExperimentTimeInSeconds * DefaultShare / Math.Max(1e-3, firstRepeat.TotalSeconds)), 1, repeats);
+                    splits.RemoveRange(fit * perRepeat, splits.Count - (fit * perRepeat));
+                    repeats = fit;
+                    return fit;
+                }
+                : null;
+            _defaultTrial = RunTrial(LmuPooledRidgeConfiguration.Default(data.Channels, s.Seed), 0, null, 0, splits, 0, [], null, budget.Token, cut);
+            _default = _defaultTrial.Status == LmuTrialStatus.Completed ? _defaultTrial : null;
         }
 
         while (!search.IsCancellationRequested && (s.MaxConfigurations == 0 || sampled < s.MaxConfigurations))
@@ -162,14 +178,14 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
 
         var challenger = finals.OrderBy(t => Rank(t.Metric!.Value)).ThenBy(t => t.TrialId).FirstOrDefault();
         var best = challenger;
-        LmuExperimentSelection selection = new(_default, null, null, null);
+        LmuExperimentSelection selection = new(_defaultTrial?.Status == LmuTrialStatus.Failed ? null : _defaultTrial, null, null, null);
         if (_default is not null)
         {
             best = _default;
             if (challenger is not null)
             {
                 var (mean, se) = LmuFoldStatistics.Improvement(challenger.FoldMetrics, _default.FoldMetrics, _validToTrain, s.OptimizingMetric);
-                selection = new(_default, challenger, mean, se);
+                selection = selection with { Challenger = challenger, Improvement = mean, ImprovementStandardError = se };
                 if (LmuFoldStatistics.Replaces(mean, se, s.SelectionStandardErrors))
                 {
                     best = challenger;
@@ -178,6 +194,12 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
         }
 
         best ??= Fallback();
+        if (best is null && _defaultTrial is { Status: LmuTrialStatus.StoppedByBudget } && !s.CancellationToken.IsCancellationRequested)
+        {
+            // The budget ran out before the default's folds were done and nothing else completed: without any evidence
+            // against it, the default is the model (fitted on all rows by the caller).
+            best = _defaultTrial;
+        }
         if (best is null)
         {
             DisposeKept(-1);
@@ -199,7 +221,7 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
     /// </summary>
     private LmuTrialResult RunTrial(
         LmuModelConfiguration config, int rung, int? epochs, int seed, IReadOnlyList<(int[] Train, int[] Valid)> splits, int firstFold,
-        IReadOnlyList<double> carried, int? source, CancellationToken ct)
+        IReadOnlyList<double> carried, int? source, CancellationToken ct, Func<TimeSpan, int>? afterFirstRepeat = null)
     {
         var clock = Stopwatch.StartNew();
         var trialId = _trials.Count;
@@ -221,6 +243,11 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
                         ? fit.Score(data, splits[f].Valid, settings.OptimizingMetric, ct)
                         : fit.Score(validation, Enumerable.Range(0, validation.Count).ToArray(), settings.OptimizingMetric, ct);
                     metrics.Add(settings.FoldMetricOverride?.Invoke(config, f, splits[f].Valid, metric) ?? metric);
+                    if (f + 1 == _perRepeat)
+                    {
+                        // May shorten splits (the loop bound reads its count).
+                        afterFirstRepeat?.Invoke(clock.Elapsed);
+                    }
                 }
                 catch
                 {
