@@ -18,8 +18,13 @@ namespace Lmu.MLNet.Experiments;
 /// (which trials fit in the time budget depends on the machine; set <see cref="LmuExperimentSettings.MaxConfigurations"/>
 /// for a fully reproducible run). The networks' configurations and seeds do not depend on whether the pooled family is
 /// searched.</para>
-/// <para>The best trial is chosen among the most fully trained: networks at the highest rung reached, a pooled trial
-/// counting as fully trained (it has no epochs); then by the metric; ties keep the earlier trial.</para>
+/// <para>Selection: trial 0 is the fixed pooled + ridge default (<see cref="LmuPooledRidgeConfiguration.Default"/>),
+/// evaluated on every repeat of the stratified folds (<see cref="LmuExperimentSettings.CrossValidationRepeats"/>); the
+/// search runs on the first repeat; the best few fully trained trials (<see cref="LmuExperimentSettings.Finalists"/>)
+/// are re-run on the other repeats, and the best of them replaces the default only when its mean paired improvement
+/// over the same folds exceeds <see cref="LmuExperimentSettings.SelectionStandardErrors"/> overlap-corrected standard
+/// errors. Without a default, the best finalist wins (or, when none finished, the best trial among the most fully
+/// trained: a pooled trial counts as fully trained; ties keep the earlier trial). See the README's experiment section.</para>
 /// <para>Rows must have a fixed length; right-align variable-length series (zeros first, see
 /// <see cref="TimeSeriesDataset.ToDataView"/>) so every row ends on its real last step, which makes the zeros
 /// invisible to a network. The pooled family reads them as steps (a projection sits at its bias there, and a per-row

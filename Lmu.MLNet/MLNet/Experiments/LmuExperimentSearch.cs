@@ -100,7 +100,7 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
                     return fit;
                 }
                 : null;
-            _defaultTrial = RunTrial(LmuPooledRidgeConfiguration.Default(data.Channels, s.Seed), 0, null, 0, splits, 0, [], null, budget.Token, cut);
+            _defaultTrial = RunTrial(s.DefaultOverride ?? LmuPooledRidgeConfiguration.Default(data.Channels, s.Seed), 0, null, 0, splits, 0, [], null, budget.Token, cut);
             _default = _defaultTrial.Status == LmuTrialStatus.Completed ? _defaultTrial : null;
         }
 

@@ -90,6 +90,9 @@ public sealed class LmuExperimentSettings
     /// <summary>Test hook run before each trial trains (throwing from it makes the trial fail).</summary>
     internal Action<LmuModelConfiguration>? BeforeTrial { get; set; }
 
+    /// <summary>Test hook: a cheaper configuration in place of <see cref="LmuPooledRidgeConfiguration.Default"/> as trial 0.</summary>
+    internal LmuPooledRidgeConfiguration? DefaultOverride { get; set; }
+
     /// <summary>
     /// Test hook: sees every fold's metric and may replace it (configuration, fold index over all repeats, the fold's
     /// validation rows (empty with a validation set), measured metric -> reported metric).

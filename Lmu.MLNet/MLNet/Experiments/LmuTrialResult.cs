@@ -19,7 +19,10 @@ public enum LmuTrialStatus
 /// </summary>
 /// <param name="TrialId">0-based, in the order trials started.</param>
 /// <param name="Configuration">The sampled configuration (<see cref="LmuTrialConfiguration"/> or <see cref="LmuPooledRidgeConfiguration"/>).</param>
-/// <param name="Rung">Successive-halving rung (0 = fewest epochs; always 0 for the pooled family).</param>
+/// <param name="Rung">
+/// Successive-halving rung (0 = fewest epochs; 0 for a pooled search trial); <see cref="LmuExperimentSettings.Rungs"/>
+/// for a final-rung trial (a finalist re-run on every repeat's folds, compared with the default).
+/// </param>
 /// <param name="EpochsTrained">Epochs this trial trained for (0 for the pooled family).</param>
 /// <param name="Status">How it ended.</param>
 /// <param name="Metric">Validation metric, the mean of <see cref="FoldMetrics"/>; null unless Completed.</param>
