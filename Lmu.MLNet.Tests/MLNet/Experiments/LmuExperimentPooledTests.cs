@@ -205,7 +205,7 @@ public sealed class LmuExperimentPooledTests
         var result = Run(ml, Ramps(ml, 40, seed: 10), settings);
         var longest = result.Trials.Max(t => t.Duration);
         Assert.IsLessThanOrEqualTo(3 + longest.TotalSeconds + 2, result.SearchTime.TotalSeconds, "search overran its budget by more than one trial (+2 s slack for a loaded machine)");
-        Assert.IsGreaterThan(3, result.Trials.Count, "the budget should fit several pooled trials");
+        Assert.IsGreaterThan(3, result.Trials.Count, $"the budget should fit several pooled trials: {string.Join(", ", result.Trials.Select(t => $"{t.Status} {t.Duration.TotalSeconds:0.00} s"))}");
         Assert.IsLessThan(clock.Elapsed.TotalSeconds + 0.001, result.SearchTime.TotalSeconds);
     }
 
