@@ -13,9 +13,10 @@ internal static class UcrCommand
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of every model.", DefaultValueFactory = _ => 1 };
         var only = new Option<string>("--models") { Description = "Comma-separated subset of: default, experiment, lightgbm, pooled.", DefaultValueFactory = _ => "default,experiment,lightgbm,pooled" };
+        var resample = new Option<int>("--resample") { Description = "0: the official split; K: K random stratified train/test splits per set with the official sizes, the same for every model.", DefaultValueFactory = _ => 0 };
         var cmd = new Command("ucr", "Test accuracy and wall time on the UCR/UEA sets in ../shared/data/ucr, beside 1-NN DTW, ROCKET and InceptionTime.")
         {
-            datasets, budget, threads, seed, only,
+            datasets, budget, threads, seed, only, resample,
         };
         cmd.SetAction(r =>
         {
@@ -23,7 +24,7 @@ internal static class UcrCommand
             return UcrBenchmark.Run(new UcrBenchmark.Settings(
                 r.GetValue(datasets)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
                 r.GetValue(budget), r.GetValue(threads), r.GetValue(seed),
-                models.Contains("default"), models.Contains("experiment"), models.Contains("lightgbm"), models.Contains("pooled")));
+                models.Contains("default"), models.Contains("experiment"), models.Contains("lightgbm"), models.Contains("pooled"), r.GetValue(resample)));
         });
         return cmd;
     }

@@ -21,7 +21,8 @@ internal static class UcrBenchmark
         "GunPoint", "Coffee", "Wine", "Trace", "BasicMotions", "JapaneseVowels",
     ];
 
-    public sealed record Settings(IReadOnlyList<string> Datasets, double BudgetSeconds, int Threads, int Seed, bool Default, bool Experiment, bool LightGbm, bool Pooled);
+    /// <param name="Resample">0: the official split; K: K random stratified splits of the pooled rows with the official sizes (<see cref="UcrResample"/>), the same for every model, reported per split and averaged per set.</param>
+    public sealed record Settings(IReadOnlyList<string> Datasets, double BudgetSeconds, int Threads, int Seed, bool Default, bool Experiment, bool LightGbm, bool Pooled, int Resample = 0);
 
     public static int Run(Settings s)
     {
@@ -34,25 +35,49 @@ internal static class UcrBenchmark
 
         torch.set_num_threads(s.Threads);
         var published = PublishedAccuracy.Read(Path.Combine(ucr, "published_accuracy.csv"));
-        Console.WriteLine($"torch threads {s.Threads}, experiment budget {s.BudgetSeconds} s, seed {s.Seed}; accuracy on the official test split (wall time)");
+        Console.WriteLine($"torch threads {s.Threads}, experiment budget {s.BudgetSeconds} s, seed {s.Seed}; accuracy on " +
+                          (s.Resample == 0 ? "the official test split" : $"{s.Resample} random stratified splits per set of the official sizes") + " (wall time)");
         Console.WriteLine($"{"dataset",-17} {"train",5} {"T",4} {"C",3} | {"1NN-ED",7} | {"LMU default",17} | {"LMU experiment",17} | {"Featurize+LGBM",17} | {"Pooled+Ridge",17} | {"DTW(w)",6} {"DTW",6} {"ROCKET",6} {"Incep.",6}");
         var rows = new List<double?[]>();
         foreach (var name in s.Datasets)
         {
-            var (train, test) = UcrLoader.LoadSplit(Path.Combine(ucr, name), name);
-            var ml = new MLContext(seed: s.Seed);
-            double? ed = train.EqualLength && test.EqualLength && train.Channels == 1 && train.MaxLength == test.MaxLength
-                ? NearestNeighbourBaseline.Accuracy(train, test)
-                : null;
-            var def = s.Default ? Timed(() => LmuDefault(ml, train, test, s)) : null;
-            var exp = s.Experiment ? Timed(() => LmuExperiment(ml, train, test, s)) : null;
-            var lgbm = s.LightGbm ? Timed(() => FeaturizeLightGbm(ml, train, test)) : null;
-            var pooled = s.Pooled ? Timed(() => PooledRidge(ml, train, test, s.Seed)) : null;
+            var (officialTrain, officialTest) = UcrLoader.LoadSplit(Path.Combine(ucr, name), name);
             published.TryGetValue(name, out var p);
-            Console.WriteLine(
-                $"{name,-17} {train.Rows.Count,5} {train.MaxLength,4} {train.Channels,3} | {F(ed),7} | {Cell(def),17} | {Cell(exp),17} | {Cell(lgbm),17} | {Cell(pooled),17} | " +
-                $"{F(p?.DtwLearnedWindow),6} {F(p?.DtwFull),6} {F(p?.Rocket),6} {F(p?.InceptionTime),6}");
-            rows.Add([def?.Accuracy, exp?.Accuracy, lgbm?.Accuracy, p?.DtwLearnedWindow, p?.Rocket, pooled?.Accuracy]);
+            var splits = s.Resample == 0
+                ? [(officialTrain, officialTest, name)]
+                : Enumerable.Range(1, s.Resample).Select(k =>
+                {
+                    var (tr, te) = UcrResample.Split(officialTrain, officialTest, s.Seed, k);
+                    return (tr, te, $"{name}#{k}");
+                }).ToList();
+            var perSplit = new List<double?[]>();
+            foreach (var (train, test, label) in splits)
+            {
+                var ml = new MLContext(seed: s.Seed);
+                double? ed = train.EqualLength && test.EqualLength && train.Channels == 1 && train.MaxLength == test.MaxLength
+                    ? NearestNeighbourBaseline.Accuracy(train, test)
+                    : null;
+                var def = s.Default ? Timed(() => LmuDefault(ml, train, test, s)) : null;
+                var exp = s.Experiment ? Timed(() => LmuExperiment(ml, train, test, s, label)) : null;
+                var lgbm = s.LightGbm ? Timed(() => FeaturizeLightGbm(ml, train, test)) : null;
+                var pooled = s.Pooled ? Timed(() => PooledRidge(ml, train, test, s.Seed)) : null;
+                Console.WriteLine(
+                    $"{label,-17} {train.Rows.Count,5} {train.MaxLength,4} {train.Channels,3} | {F(ed),7} | {Cell(def),17} | {Cell(exp),17} | {Cell(lgbm),17} | {Cell(pooled),17} | " +
+                    $"{F(p?.DtwLearnedWindow),6} {F(p?.DtwFull),6} {F(p?.Rocket),6} {F(p?.InceptionTime),6}");
+                perSplit.Add([def?.Accuracy, exp?.Accuracy, lgbm?.Accuracy, pooled?.Accuracy]);
+            }
+
+            double? Mean(int i) => perSplit.All(r => r[i] is not null) ? perSplit.Average(r => r[i]!.Value) : null;
+            if (s.Resample > 0)
+            {
+                Console.WriteLine($"{name + " mean",-33} | {"",7} | {F(Mean(0)),17} | {F(Mean(1)),17} | {F(Mean(2)),17} | {F(Mean(3)),17} |");
+            }
+
+            rows.Add([Mean(0), Mean(1), Mean(2), p?.DtwLearnedWindow, p?.Rocket, Mean(3)]);
+            if (Mean(1) is double e && Mean(3) is double d)
+            {
+                Console.WriteLine($"  {name}: experiment - pooled = {e - d:+0.0000;-0.0000;0.0000}{(e < d - 0.02 ? "  (loses by more than 2 points)" : "")}");
+            }
         }
 
         // Averages over the datasets that have published numbers (the univariate ones).
@@ -90,7 +115,7 @@ internal static class UcrBenchmark
     }
 
     /// <summary>The experiment: default search space, budget from the settings, 3-fold cross-validation below 100 training rows (else a stratified 20 % hold-out), refit on all training rows.</summary>
-    private static double LmuExperiment(MLContext ml, TimeSeriesDataset train, TimeSeriesDataset test, Settings s)
+    private static double LmuExperiment(MLContext ml, TimeSeriesDataset train, TimeSeriesDataset test, Settings s, string label)
     {
         var steps = Math.Max(train.MaxLength, test.MaxLength);
         var settings = new LmuExperimentSettings
@@ -104,6 +129,7 @@ internal static class UcrBenchmark
         };
         var testView = test.ToDataView(ml, steps, rightAlign: true);
         var result = new LmuClassificationExperiment(ml, settings).Execute(train.ToDataView(ml, steps, rightAlign: true), channels: train.Channels);
+        Console.WriteLine($"  {label} experiment: {UcrExperimentRun.Selection(result)}");
         return result.Evaluate(ml, testView).MicroAccuracy;
     }
 

@@ -30,7 +30,7 @@ internal static class UcrExperimentRun
         };
         Console.WriteLine($"experiment on {s.Dataset}: {train.Rows.Count} train / {test.Rows.Count} test rows, {steps} steps x {train.Channels} channels; " +
                           $"budget {s.BudgetSeconds} s, {(s.Folds > 1 ? $"{s.Folds}-fold cross-validation" : "20 % stratified hold-out")}, seed {s.Seed}, torch threads {s.Threads}");
-        Console.WriteLine("trial rung epochs status     metric  time     configuration");
+        Console.WriteLine("trial rung epochs status     metric  spread folds  time    configuration");
         var clock = Stopwatch.StartNew();
         var result = new LmuClassificationExperiment(ml, settings).Execute(train.ToDataView(ml, steps, rightAlign: true), channels: train.Channels);
         var testView = test.ToDataView(ml, steps, rightAlign: true);
@@ -39,16 +39,23 @@ internal static class UcrExperimentRun
         var zip = Path.Combine(s.Output, "model.zip");
         ml.Model.Save(result.Model, testView.Schema, zip);
         Console.WriteLine();
-        Console.WriteLine($"best trial {result.BestTrial.TrialId}: {result.BestTrial.Configuration} (validation {result.BestTrial.Metric:F4})");
+        Console.WriteLine($"best trial {result.BestTrial.TrialId}: {result.BestTrial.Configuration} (validation {result.BestTrial.Metric:F4} +- {result.BestTrial.MetricStandardError:F4} over {result.BestTrial.FoldMetrics.Count} folds)");
+        Console.WriteLine(Selection(result));
         Console.WriteLine($"test accuracy {metrics.MicroAccuracy:F4} (macro {metrics.MacroAccuracy:F4}); {result.Trials.Count} trials; search {result.SearchTime.TotalSeconds:F1} s, refit {result.RefitTime.TotalSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s");
         Console.WriteLine($"saved {zip}");
         return 0;
     }
 
+    /// <summary>One line: whether the default was kept, and the best challenger's paired improvement over it.</summary>
+    public static string Selection(LmuExperimentResult r) =>
+        (r.DefaultTrial is null ? "no default trial" : r.DefaultKept ? "default kept" : $"default replaced by trial {r.BestTrial.TrialId} ({r.BestTrial.Family})") +
+        (r.ImprovementOverDefault is double d ? $"; best challenger {d:+0.0000;-0.0000;0.0000} +- {r.ImprovementStandardError ?? 0:0.0000} vs default over {r.BestChallenger!.FoldMetrics.Count} folds" : "; no challenger reached the final rung") +
+        $"; {r.Trials.Count} trials";
+
     /// <summary>Prints each trial when it ends (the experiment reports on its own thread, in order).</summary>
     private sealed class Printer : IProgress<LmuTrialResult>
     {
         public void Report(LmuTrialResult t) => Console.WriteLine(
-            $"{t.TrialId,5} {t.Rung,4} {t.EpochsTrained,6} {t.Status,-10} {(t.Metric is double m ? m.ToString("F4") : "   -  "),6} {t.Duration.TotalSeconds,6:F1}s  {t.Configuration}{(t.Error is null ? "" : "  " + t.Error)}");
+            $"{t.TrialId,5} {t.Rung,4} {t.EpochsTrained,6} {t.Status,-10} {(t.Metric is double m ? m.ToString("F4") : "   -  "),6} {(t.MetricStandardError is double e ? "+-" + e.ToString("F4") : "       "),7} {t.FoldMetrics.Count,3} {t.Duration.TotalSeconds,6:F1}s  {t.Configuration}{(t.Error is null ? "" : "  " + t.Error)}");
     }
 }

@@ -147,6 +147,8 @@ public sealed class LmuExperimentTests
         Seed = seed,
         MaxConfigurations = 3,
         MaxExperimentTimeInSeconds = 120,
+        // One repeat: these tests count the halving's trials (LmuExperimentSelectionTests covers repeats and finalists).
+        CrossValidationRepeats = 1,
         Rungs = 2,
         HalvingRate = 3,
         BatchSize = 16,

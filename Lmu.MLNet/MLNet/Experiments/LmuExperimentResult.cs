@@ -5,8 +5,13 @@ namespace Lmu.MLNet.Experiments;
 /// <summary>What an <see cref="LmuClassificationExperiment"/> returns.</summary>
 public sealed class LmuExperimentResult
 {
-    internal LmuExperimentResult(IReadOnlyList<LmuTrialResult> trials, LmuTrialResult bestTrial, ITransformer model, IReadOnlyList<string> classNames, TimeSpan searchTime, TimeSpan refitTime)
+    internal LmuExperimentResult(
+        IReadOnlyList<LmuTrialResult> trials, LmuTrialResult bestTrial, LmuExperimentSelection selection, ITransformer model, IReadOnlyList<string> classNames, TimeSpan searchTime, TimeSpan refitTime)
     {
+        DefaultTrial = selection.Default;
+        BestChallenger = selection.Challenger;
+        ImprovementOverDefault = selection.Improvement;
+        ImprovementStandardError = selection.ImprovementStandardError;
         ClassNames = classNames;
         Trials = trials;
         BestTrial = bestTrial;
@@ -19,10 +24,43 @@ public sealed class LmuExperimentResult
     public IReadOnlyList<LmuTrialResult> Trials { get; }
 
     /// <summary>
-    /// The best completed trial among the most fully trained ones (networks at the highest rung reached; a pooled-memory
-    /// trial counts as fully trained), by the metric; ties: the earlier trial.
+    /// The selected trial: <see cref="DefaultTrial"/> unless <see cref="BestChallenger"/> beat it by more than
+    /// <see cref="LmuExperimentSettings.SelectionStandardErrors"/> standard errors on the same folds; without a default,
+    /// the best finalist (or, when none finished the final rung, the best completed trial among the most fully trained
+    /// ones by the metric; ties: the earlier trial).
     /// </summary>
     public LmuTrialResult BestTrial { get; }
+
+    /// <summary>
+    /// Trial 0, the fixed pooled + ridge default (<see cref="LmuPooledRidgeConfiguration.Default"/>) evaluated on every
+    /// fold; null when it did not run (<see cref="LmuExperimentSettings.StartWithDefault"/> off, the pooled family not
+    /// searched or left out above its row limit) or failed. When the budget stopped it before its folds were done and
+    /// nothing else completed, it is still the model (Status <see cref="LmuTrialStatus.StoppedByBudget"/>, no metric):
+    /// with no evidence against the default, the default is kept.
+    /// </summary>
+    public LmuTrialResult? DefaultTrial { get; }
+
+    /// <summary>True when <see cref="BestTrial"/> is <see cref="DefaultTrial"/>: no challenger beat it by more than the noise.</summary>
+    public bool DefaultKept => DefaultTrial is not null && ReferenceEquals(BestTrial, DefaultTrial);
+
+    /// <summary>
+    /// The strongest challenger compared with the default: the finalist with the best metric over the same folds (its
+    /// final-rung trial); null when there is no default or no challenger finished the final rung. It is
+    /// <see cref="BestTrial"/> when the default was replaced.
+    /// </summary>
+    public LmuTrialResult? BestChallenger { get; }
+
+    /// <summary>
+    /// Mean over the shared folds of <see cref="BestChallenger"/>'s metric minus the default's, signed so that positive
+    /// means the challenger is better (for log-loss: the default's minus the challenger's); null without both.
+    /// </summary>
+    public double? ImprovementOverDefault { get; }
+
+    /// <summary>
+    /// Standard error of <see cref="ImprovementOverDefault"/>: the paired per-fold differences' standard deviation times
+    /// <c>sqrt(1/J + n_valid/n_train)</c> (Nadeau and Bengio's correction for overlapping folds); null with one fold.
+    /// </summary>
+    public double? ImprovementStandardError { get; }
 
     /// <summary>
     /// The best model as an ML.NET transformer (the user's prefix, then either the LMU network carried by ONNX or the

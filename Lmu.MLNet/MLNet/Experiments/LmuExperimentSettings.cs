@@ -23,6 +23,36 @@ public sealed class LmuExperimentSettings
     /// <summary>Hold-out fraction when there is neither a validation set nor cross-validation. Default 0.2.</summary>
     public double ValidationFraction { get; set; } = 0.2;
 
+    /// <summary>
+    /// Repeats of the stratified folds (or of the hold-out), each with its own shuffle; the same folds for every
+    /// trial. Search trials use the first repeat; trial 0 (the default) and the finalists every repeat. Default 0:
+    /// automatic, <c>ceil(150 / rows)</c> clamped to [1, 5] (5 repeats at 20-30 rows, 1 from 150 rows, so a trial
+    /// costs about the same whatever the row count), at least 2 for a hold-out (two splits give a spread). Ignored when
+    /// a validation set is given.
+    /// </summary>
+    public int CrossValidationRepeats { get; set; }
+
+    /// <summary>
+    /// Trials re-evaluated on every repeat at the final rung and compared with the default: the best fully trained
+    /// trials of the search by their first-repeat metric. Default 0: automatic, <c>rows / 50</c> clamped to [1, 4],
+    /// so at a few tens of rows one challenger meets the default.
+    /// </summary>
+    public int Finalists { get; set; }
+
+    /// <summary>
+    /// Make the fixed pooled + ridge default (<see cref="LmuPooledRidgeConfiguration.Default"/>) trial 0 whenever the
+    /// pooled family is searched: it is evaluated on every fold and kept unless a finalist beats it by more than
+    /// <see cref="SelectionStandardErrors"/> standard errors. Default true.
+    /// </summary>
+    public bool StartWithDefault { get; set; } = true;
+
+    /// <summary>
+    /// The selection rule's margin: the best finalist replaces the default only when its mean improvement over the
+    /// same folds exceeds this many (overlap-corrected) standard errors of the paired per-fold differences. 0: the
+    /// better mean wins. Default 1.
+    /// </summary>
+    public double SelectionStandardErrors { get; set; } = 1;
+
     /// <summary>Seed of the configuration sampler, the splits and every trial's training. Default 0.</summary>
     public int Seed { get; set; }
 
@@ -60,6 +90,15 @@ public sealed class LmuExperimentSettings
     /// <summary>Test hook run before each trial trains (throwing from it makes the trial fail).</summary>
     internal Action<LmuModelConfiguration>? BeforeTrial { get; set; }
 
+    /// <summary>Test hook: a cheaper configuration in place of <see cref="LmuPooledRidgeConfiguration.Default"/> as trial 0.</summary>
+    internal LmuPooledRidgeConfiguration? DefaultOverride { get; set; }
+
+    /// <summary>
+    /// Test hook: sees every fold's metric and may replace it (configuration, fold index over all repeats, the fold's
+    /// validation rows (empty with a validation set), measured metric -> reported metric).
+    /// </summary>
+    internal Func<LmuModelConfiguration, int, IReadOnlyList<int>, double, double>? FoldMetricOverride { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
@@ -68,6 +107,9 @@ public sealed class LmuExperimentSettings
         Guard.Require(Enum.IsDefined(OptimizingMetric), nameof(OptimizingMetric), $"is not a declared value ({(int)OptimizingMetric})");
         Guard.Require(CrossValidationFolds is 0 or >= 2, nameof(CrossValidationFolds), $"must be 0 or at least 2 but was {CrossValidationFolds}");
         Guard.Require(ValidationFraction is > 0 and < 1, nameof(ValidationFraction), $"must lie in (0, 1) but was {ValidationFraction}");
+        Guard.Require(CrossValidationRepeats >= 0, nameof(CrossValidationRepeats), $"must be 0 or positive but was {CrossValidationRepeats}");
+        Guard.Require(Finalists >= 0, nameof(Finalists), $"must be 0 or positive but was {Finalists}");
+        Guard.Require(SelectionStandardErrors >= 0 && double.IsFinite(SelectionStandardErrors), nameof(SelectionStandardErrors), $"must be finite and 0 or positive but was {SelectionStandardErrors}");
         Guard.Require(Rungs >= 1, nameof(Rungs), $"must be at least 1 but was {Rungs}");
         Guard.Require(HalvingRate >= 2, nameof(HalvingRate), $"must be at least 2 but was {HalvingRate}");
         Guard.Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1 but was {BatchSize}");

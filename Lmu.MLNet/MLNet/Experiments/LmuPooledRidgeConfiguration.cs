@@ -18,6 +18,20 @@ public sealed record LmuPooledRidgeConfiguration(int Windows, int ProjectionsPer
     /// <inheritdoc />
     public override LmuModelFamily Family => LmuModelFamily.PooledRidge;
 
+    /// <summary>
+    /// The fixed configuration recommended for UCR-style classification and the experiment's trial 0:
+    /// <see cref="LmuPooledFeaturizerOptions"/>' defaults (50 windows x 100 projections, order 9: 10,000 features),
+    /// rows z-scored when there is one channel and kept raw when there are several (their magnitudes can carry the class).
+    /// </summary>
+    /// <param name="channels">Values per step.</param>
+    /// <param name="seed">Seed of the featurizer's sampling.</param>
+    public static LmuPooledRidgeConfiguration Default(int channels, int seed)
+    {
+        var defaults = new LmuPooledFeaturizerOptions();
+        return new(defaults.Windows, defaults.ProjectionsPerWindow, defaults.Order,
+            channels == 1 ? LmuFeatureNormalization.ZScorePerRow : LmuFeatureNormalization.None, seed);
+    }
+
     /// <summary>Number of features the featurizer writes: <c>2 x Windows x ProjectionsPerWindow</c>.</summary>
     public int FeatureCount => 2 * Windows * ProjectionsPerWindow;
 

@@ -19,10 +19,13 @@ public enum LmuTrialStatus
 /// </summary>
 /// <param name="TrialId">0-based, in the order trials started.</param>
 /// <param name="Configuration">The sampled configuration (<see cref="LmuTrialConfiguration"/> or <see cref="LmuPooledRidgeConfiguration"/>).</param>
-/// <param name="Rung">Successive-halving rung (0 = fewest epochs; always 0 for the pooled family).</param>
+/// <param name="Rung">
+/// Successive-halving rung (0 = fewest epochs; 0 for a pooled search trial); <see cref="LmuExperimentSettings.Rungs"/>
+/// for a final-rung trial (a finalist re-run on every repeat's folds, compared with the default).
+/// </param>
 /// <param name="EpochsTrained">Epochs this trial trained for (0 for the pooled family).</param>
 /// <param name="Status">How it ended.</param>
-/// <param name="Metric">Validation metric (mean over folds); null unless Completed.</param>
+/// <param name="Metric">Validation metric, the mean of <see cref="FoldMetrics"/>; null unless Completed.</param>
 /// <param name="Duration">Wall time of the trial.</param>
 /// <param name="Error">Exception type and message when Failed.</param>
 public sealed record LmuTrialResult(
@@ -30,4 +33,18 @@ public sealed record LmuTrialResult(
 {
     /// <summary>The configuration's model family.</summary>
     public LmuModelFamily Family => Configuration.Family;
+
+    /// <summary>
+    /// The metric on each validation fold, in fold order (repeat by repeat): a search trial has the first repeat's
+    /// folds, trial 0 (the default) and a final-rung trial every repeat's, the same folds for every trial. Empty
+    /// unless Completed.
+    /// </summary>
+    public IReadOnlyList<double> FoldMetrics { get; init; } = [];
+
+    /// <summary>
+    /// Spread of <see cref="Metric"/>: the standard error of the mean over <see cref="FoldMetrics"/>, corrected for the
+    /// overlap of the folds' training rows (Nadeau and Bengio: the folds' variance times <c>1/J + n_valid/n_train</c>
+    /// for J folds). Null with fewer than two folds or unless Completed.
+    /// </summary>
+    public double? MetricStandardError { get; init; }
 }
