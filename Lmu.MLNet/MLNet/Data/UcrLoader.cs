@@ -196,7 +196,7 @@ public static class UcrLoader
     }
 
     // .tsv labels are written as numbers ("1", "1.0", "-1"); one spelling per class keeps keys stable.
-    private static string NormaliseLabel(string label)
+    internal static string NormaliseLabel(string label)
     {
         var s = label.Trim();
         return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d == Math.Floor(d) && Math.Abs(d) < 1e9
