@@ -1,0 +1,30 @@
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// The training settings <c>lmu forecast</c> derives from the data when the command line leaves them at 0: the
+/// window, the stride between training windows, the batch size and the epochs. The aim is a model that trains in
+/// about the same number of gradient steps whatever the data's size: small files get many epochs over few windows,
+/// large ones a stride that keeps about 30,000 windows.
+/// </summary>
+internal static class ForecastDefaults
+{
+    /// <summary>Training windows kept per epoch at most (the stride grows beyond).</summary>
+    public const int MaxWindows = 30_000;
+
+    /// <summary>Gradient steps aimed at.</summary>
+    public const int TargetSteps = 3_000;
+
+    /// <summary>Two horizons or three seasons, at least 8 steps: enough history to see the season and the level.</summary>
+    public static int Window(int horizon, int seasonality) => Math.Max(8, Math.Max(2 * horizon, 3 * seasonality));
+
+    /// <summary>Stride, batch size and epochs for <paramref name="windows"/> training windows at stride 1.</summary>
+    public static (int Stride, int BatchSize, int Epochs) Training(long windows, int stride, int batchSize, int epochs)
+    {
+        var s = stride > 0 ? stride : (int)Math.Max(1, (windows + MaxWindows - 1) / MaxWindows);
+        var kept = Math.Max(1, windows / s);
+        var b = batchSize > 0 ? batchSize : kept < 2_000 ? 16 : kept < 20_000 ? 32 : 128;
+        var perEpoch = Math.Max(1, (kept + b - 1) / b);
+        var e = epochs > 0 ? epochs : (int)Math.Clamp((TargetSteps + perEpoch - 1) / perEpoch, 10, 200);
+        return (s, b, e);
+    }
+}

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Globalization;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Samples.Plots;
+using Lmu.MLNet.Samples.Terminal;
+using Lmu.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// <c>lmu forecast</c> end to end: read and check the series (before any training), backtest (train on each series
+/// without its last horizon, forecast that horizon, score it beside seasonal naive and Naive2), refit on the whole
+/// series, and write the model zip, its ONNX graph, the next horizon of every series and a plot, all or nothing.
+/// </summary>
+internal static class ForecastRunner
+{
+    public sealed record Settings(
+        string Train, ForecastFile.Layout Layout, int Horizon, int Window, int Seasonality, int Epochs, int BatchSize, int Stride,
+        double LearningRate, int Seed, int Threads, bool Refit, string Output);
+
+    public static int Run(Settings s)
+    {
+        var total = Stopwatch.StartNew();
+        if (s.Horizon < 1)
+        {
+            throw new ArgumentException($"--horizon {s.Horizon} must be at least 1.");
+        }
+
+        var series = ForecastFile.Read(s.Train, s.Layout);
+        var (m, reason) = s.Seasonality > 0 ? (s.Seasonality, "--seasonality") : Seasonality.Guess(series);
+        var h = s.Horizon;
+        var shortest = series.MinBy(x => x.Values.Length)!;
+        var window = s.Window > 0 ? s.Window : Math.Min(ForecastDefaults.Window(h, m), shortest.Values.Length - 2 * h);
+        CheckLengths(s, series, window, m);
+        var covariates = s.Layout.Covariates.ToArray();
+        var windows = series.Sum(x => (long)(x.Values.Length - h - window - h + 1));
+        var (stride, batch, epochs) = ForecastDefaults.Training(windows, s.Stride, s.BatchSize, s.Epochs);
+        using var output = new StagedOutput(s.Output);
+        torch.set_num_threads(s.Threads);
+        Console.WriteLine($"series: '{s.Train}': {series.Count} series of {series.Min(x => x.Values.Length)}-{series.Max(x => x.Values.Length)} values" +
+                          (covariates.Length > 0 ? $", covariates {string.Join(", ", covariates)}" : string.Empty));
+        Console.WriteLine($"seasonality m = {m} ({reason}); window {window}, horizon {h}; {windows / stride:N0} training windows (stride {stride}), batch {batch}, {epochs} epochs");
+
+        var ml = new MLContext(seed: s.Seed);
+        var options = Options(s, window, covariates, stride, batch, epochs);
+        var history = series.Select(x => x with { Values = x.Values[..^h], Covariates = x.Covariates.Select(c => c[..^h]).ToArray() }).ToList();
+        Console.WriteLine($"backtest: training on every series without its last {h} values ...");
+        var clock = Stopwatch.StartNew();
+        using var backtest = Fit(ml, options, history, series.Count > 1);
+        Console.WriteLine($"trained {backtest.ParameterCount:N0} parameters in {clock.Elapsed.TotalSeconds:F1} s");
+        var scored = Forecast(ml, backtest, history, window, covariates);
+        var lmu = scored.Select((f, i) => new ForecastOutcome(series[i].Values[^h..], f.Forecast, history[i].Values)).ToList();
+        var naive = history.Select((x, i) => new ForecastOutcome(series[i].Values[^h..], SeasonalNaive.Forecast(x.Values, h, m), x.Values)).ToList();
+        var naive2 = history.Select((x, i) => new ForecastOutcome(series[i].Values[^h..], M4Naive2.Forecast(x.Values, h, m), x.Values)).ToList();
+        var table = new[] { ("LMU", ForecastEvaluator.Evaluate(lmu, m)), ("seasonal naive", ForecastEvaluator.Evaluate(naive, m)), ("Naive2", ForecastEvaluator.Evaluate(naive2, m)) };
+        Console.WriteLine();
+        Console.WriteLine($"backtest on the last {h} values of {series.Count} series (MASE lag {m}):");
+        Console.WriteLine($"  {"method",-15} {"sMAPE",8} {"MASE",8} {"MAE",12} {"RMSE",12}");
+        foreach (var (name, r) in table)
+        {
+            Console.WriteLine($"  {name,-15} {r.SymmetricMape,8:F3} {r.MeanAbsoluteScaledError,8:F3} {r.MeanAbsoluteError,12:G6} {r.RootMeanSquaredError,12:G6}");
+        }
+
+        var beats = table[0].Item2.MeanAbsoluteScaledError < table[1].Item2.MeanAbsoluteScaledError;
+        Console.WriteLine($"  LMU {(beats ? "beats" : "does NOT beat")} seasonal naive on MASE ({table[0].Item2.MeanAbsoluteScaledError:F3} vs {table[1].Item2.MeanAbsoluteScaledError:F3})");
+        var covered = lmu.Select((o, i) => o.Actual.Where((a, k) => a >= scored[i].Lower[k] && a <= scored[i].Upper[k]).Count()).Sum();
+        Console.WriteLine($"  {backtest.ConfidenceLevel:P0} bounds cover {covered * 100.0 / (series.Count * h):F1}% of the held-out values");
+
+        var plotted = 0;
+        var shown = history[plotted].Values;
+        SamplePlots.Forecast(shown[Math.Max(0, shown.Length - 3 * window)..], series[plotted].Values[^h..], scored[plotted].Forecast, scored[plotted].Lower, scored[plotted].Upper,
+            output.File("forecast.png"), $"{Path.GetFileName(s.Train)}{(series[plotted].Id.Length > 0 ? $" '{series[plotted].Id}'" : string.Empty)}: backtest forecast with {backtest.ConfidenceLevel:P0} bounds");
+
+        var final = backtest;
+        if (s.Refit)
+        {
+            Console.WriteLine();
+            Console.WriteLine("refitting on the whole series ...");
+            clock.Restart();
+            final = Fit(ml, options, series, series.Count > 1);
+            Console.WriteLine($"trained in {clock.Elapsed.TotalSeconds:F1} s");
+        }
+
+        try
+        {
+            var next = Forecast(ml, final, series, window, covariates);
+            WriteForecasts(output.File("forecast.csv"), series, next);
+            var last = LastWindows(ml, series, window, covariates);
+            ml.Model.Save(final, last.Schema, output.File("model.zip"));
+            final.ExportOnnx(output.File("model.onnx"));
+        }
+        finally
+        {
+            if (!ReferenceEquals(final, backtest))
+            {
+                final.Dispose();
+            }
+        }
+
+        Console.WriteLine();
+        foreach (var file in output.Commit())
+        {
+            Console.WriteLine($"wrote {file}");
+        }
+
+        Console.WriteLine($"done in {total.Elapsed.TotalSeconds:F1} s");
+        return 0;
+    }
+
+    private static void CheckLengths(Settings s, IReadOnlyList<ForecastSeriesData> series, int window, int m)
+    {
+        foreach (var x in series)
+        {
+            var need = Math.Max(window, 1) + 2 * s.Horizon;
+            if (window < 1 || x.Values.Length < need)
+            {
+                throw new InvalidDataException(
+                    $"{x.Describe(s.Train)} has {x.Values.Length} values; window {Math.Max(window, 1)} + horizon {s.Horizon} needs at least {need} " +
+                    $"(one training window and the last horizon held out for the backtest): use a smaller --window or --horizon, or drop the series.");
+            }
+
+            if (x.Values.Length - s.Horizon <= m)
+            {
+                throw new InvalidDataException($"{x.Describe(s.Train)} has {x.Values.Length} values, too few for seasonality {m} once the last horizon is held out: give a smaller --seasonality.");
+            }
+        }
+    }
+
+    private static LmuForecastingOptions Options(Settings s, int window, string[] covariates, int stride, int batch, int epochs) => new()
+    {
+        SeriesColumnName = "Value", SeriesIdColumnName = "SeriesId", CovariateColumnNames = covariates,
+        WindowSize = window, Horizon = s.Horizon, WindowStride = stride,
+        // Per-window scaling: series of any level and trend look alike to the network (the M4 and bike recipes).
+        Scaling = LmuForecastScaling.PerWindow, LowerBoundColumnName = "Lower", UpperBoundColumnName = "Upper",
+        Layer = new LmuLayerOptions
+        {
+            MemoryD = 4, Order = Math.Min(32, window), Theta = window, HiddenCell = HiddenCell.Dense, HiddenUnits = 64,
+            HiddenActivation = LmuActivation.Tanh, InputToHidden = true,
+        },
+        // Absolute error: what sMAPE, MASE and MAE measure.
+        Loss = LmuLoss.MeanAbsoluteError,
+        Training = new LmuTrainingOptions { Epochs = epochs, BatchSize = batch, LearningRate = s.LearningRate, Seed = s.Seed },
+        ValidationFraction = 0.1,
+    };
+
+    private static LmuForecastTransformer Fit(MLContext ml, LmuForecastingOptions options, IReadOnlyList<ForecastSeriesData> series, bool many)
+    {
+        var copy = options.Clone();
+        if (!many)
+        {
+            copy.SeriesIdColumnName = null;
+        }
+
+        return TrainingProgressBar.Run("training", copy.Training.Epochs, progress =>
+        {
+            copy.Progress = progress;
+            return ml.Forecasting.ForecastByLmu(copy).Fit(SeriesView(series, copy.CovariateColumnNames));
+        });
+    }
+
+    private sealed record Scored(double[] Forecast, double[] Lower, double[] Upper);
+
+    private static List<Scored> Forecast(MLContext ml, LmuForecastTransformer model, IReadOnlyList<ForecastSeriesData> series, int window, string[] covariates)
+    {
+        var scored = model.Transform(LastWindows(ml, series, window, covariates));
+        static double[][] Column(IDataView v, string name) => v.GetColumn<float[]>(name).Select(a => a.Select(x => (double)x).ToArray()).ToArray();
+        var f = Column(scored, "Forecast");
+        var lo = Column(scored, "Lower");
+        var hi = Column(scored, "Upper");
+        return f.Select((x, i) => new Scored(x, lo[i], hi[i])).ToList();
+    }
+
+    private static IDataView LastWindows(MLContext ml, IReadOnlyList<ForecastSeriesData> series, int window, string[] covariates) =>
+        LmuForecastWindows.LastWindows(SeriesView(series, covariates), "Value", window, "SeriesId", covariates);
+
+    /// <summary>The series layout: Value, SeriesId (text) and each covariate under its own name, series after series.</summary>
+    private static IDataView SeriesView(IReadOnlyList<ForecastSeriesData> series, IReadOnlyList<string> covariates)
+    {
+        var columns = new List<(string, DataViewType, Array)>
+        {
+            ("Value", NumberDataViewType.Single, series.SelectMany(x => x.Values).Select(v => (float)v).ToArray()),
+            ("SeriesId", TextDataViewType.Instance, series.SelectMany(x => Enumerable.Repeat(x.Id, x.Values.Length)).ToArray()),
+        };
+        for (var c = 0; c < covariates.Count; c++)
+        {
+            var k = c;
+            columns.Add((covariates[c], NumberDataViewType.Single, series.SelectMany(x => x.Covariates[k]).Select(v => (float)v).ToArray()));
+        }
+
+        return new ForecastRowsDataView(columns);
+    }
+
+    private static void WriteForecasts(string path, IReadOnlyList<ForecastSeriesData> series, List<Scored> next)
+    {
+        using var writer = new StreamWriter(path);
+        writer.WriteLine("series,step,forecast,lower,upper");
+        for (var i = 0; i < series.Count; i++)
+        {
+            for (var k = 0; k < next[i].Forecast.Length; k++)
+            {
+                writer.WriteLine(string.Join(',', Quote(series[i].Id), (k + 1).ToString(CultureInfo.InvariantCulture),
+                    F(next[i].Forecast[k]), F(next[i].Lower[k]), F(next[i].Upper[k])));
+            }
+        }
+
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        static string Quote(string s) => s.Contains(',') || s.Contains('"') ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
+    }
+}
