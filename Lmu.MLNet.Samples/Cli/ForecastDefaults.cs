@@ -17,6 +17,9 @@ internal static class ForecastDefaults
     /// <summary>Two horizons or three seasons, at least 8 steps: enough history to see the season and the level.</summary>
     public static int Window(int horizon, int seasonality) => Math.Max(8, Math.Max(2 * horizon, 3 * seasonality));
 
+    /// <summary>Backtest origins: the last horizons held out, about a fifth of the shortest series, 1 to 10 of them (one origin alone is a noisy judge of a single series).</summary>
+    public static int Origins(int shortest, int horizon) => Math.Clamp(shortest / 5 / horizon, 1, 10);
+
     /// <summary>Stride, batch size and epochs for <paramref name="windows"/> training windows at stride 1.</summary>
     public static (int Stride, int BatchSize, int Epochs) Training(long windows, int stride, int batchSize, int epochs)
     {

@@ -12,13 +12,14 @@ namespace Lmu.MLNet.Samples.Cli;
 
 /// <summary>
 /// <c>lmu forecast</c> end to end: read and check the series (before any training), backtest (train on each series
-/// without its last horizon, forecast that horizon, score it beside seasonal naive and Naive2), refit on the whole
+/// without its last horizons, forecast each of them from the values before it, score them beside seasonal naive and
+/// Naive2 forecast from the same origins), refit on the whole
 /// series, and write the model zip, its ONNX graph, the next horizon of every series and a plot, all or nothing.
 /// </summary>
 internal static class ForecastRunner
 {
     public sealed record Settings(
-        string Train, ForecastFile.Layout Layout, int Horizon, int Window, int Seasonality, int Epochs, int BatchSize, int Stride,
+        string Train, ForecastFile.Layout Layout, int Horizon, int Window, int Backtests, int Seasonality, int Epochs, int BatchSize, int Stride,
         double LearningRate, int Seed, int Threads, bool Refit, string Output);
 
     public static int Run(Settings s)
@@ -33,10 +34,11 @@ internal static class ForecastRunner
         var (m, reason) = s.Seasonality > 0 ? (s.Seasonality, "--seasonality") : Seasonality.Guess(series);
         var h = s.Horizon;
         var shortest = series.MinBy(x => x.Values.Length)!;
-        var window = s.Window > 0 ? s.Window : Math.Min(ForecastDefaults.Window(h, m), shortest.Values.Length - 2 * h);
-        CheckLengths(s, series, window, m);
+        var origins = s.Backtests > 0 ? s.Backtests : ForecastDefaults.Origins(shortest.Values.Length, h);
+        var window = s.Window > 0 ? s.Window : Math.Min(ForecastDefaults.Window(h, m), shortest.Values.Length - (origins + 1) * h);
+        CheckLengths(s, series, window, m, origins);
         var covariates = s.Layout.Covariates.ToArray();
-        var windows = series.Sum(x => (long)(x.Values.Length - h - window - h + 1));
+        var windows = series.Sum(x => (long)(x.Values.Length - origins * h - window - h + 1));
         var (stride, batch, epochs) = ForecastDefaults.Training(windows, s.Stride, s.BatchSize, s.Epochs);
         using var output = new StagedOutput(s.Output);
         torch.set_num_threads(s.Threads);
@@ -46,18 +48,35 @@ internal static class ForecastRunner
 
         var ml = new MLContext(seed: s.Seed);
         var options = Options(s, window, covariates, stride, batch, epochs);
-        var history = series.Select(x => x with { Values = x.Values[..^h], Covariates = x.Covariates.Select(c => c[..^h]).ToArray() }).ToList();
-        Console.WriteLine($"backtest: training on every series without its last {h} values ...");
+        var held = origins * h;
+        var history = series.Select(x => x with { Values = x.Values[..^held], Covariates = x.Covariates.Select(c => c[..^held]).ToArray() }).ToList();
+        Console.WriteLine($"backtest: training on every series without its last {held} values ...");
         var clock = Stopwatch.StartNew();
         using var backtest = Fit(ml, options, history, series.Count > 1);
         Console.WriteLine($"trained {backtest.ParameterCount:N0} parameters in {clock.Elapsed.TotalSeconds:F1} s");
-        var scored = Forecast(ml, backtest, history, window, covariates);
-        var lmu = scored.Select((f, i) => new ForecastOutcome(series[i].Values[^h..], f.Forecast, history[i].Values)).ToList();
-        var naive = history.Select((x, i) => new ForecastOutcome(series[i].Values[^h..], SeasonalNaive.Forecast(x.Values, h, m), x.Values)).ToList();
-        var naive2 = history.Select((x, i) => new ForecastOutcome(series[i].Values[^h..], M4Naive2.Forecast(x.Values, h, m), x.Values)).ToList();
+
+        // Rolling origins: the model forecasts each of the last `origins` horizons from the observed values before it.
+        var ends = Enumerable.Range(0, origins).Select(r => -(origins - r) * h - 1).ToArray();
+        var scored = Forecast(backtest, LmuForecastWindows.WindowsEndingAt(SeriesView(series, covariates), "Value", window, ends, "SeriesId", covariates));
+        var lmu = new List<ForecastOutcome>();
+        var naive = new List<ForecastOutcome>();
+        var naive2 = new List<ForecastOutcome>();
+        for (var i = 0; i < series.Count; i++)
+        {
+            for (var r = 0; r < origins; r++)
+            {
+                var origin = series[i].Values.Length - (origins - r) * h;
+                var before = series[i].Values[..origin];
+                var actual = series[i].Values[origin..(origin + h)];
+                lmu.Add(new ForecastOutcome(actual, scored[i * origins + r].Forecast, before));
+                naive.Add(new ForecastOutcome(actual, SeasonalNaive.Forecast(before, h, m), before));
+                naive2.Add(new ForecastOutcome(actual, M4Naive2.Forecast(before, h, m), before));
+            }
+        }
+
         var table = new[] { ("LMU", ForecastEvaluator.Evaluate(lmu, m)), ("seasonal naive", ForecastEvaluator.Evaluate(naive, m)), ("Naive2", ForecastEvaluator.Evaluate(naive2, m)) };
         Console.WriteLine();
-        Console.WriteLine($"backtest on the last {h} values of {series.Count} series (MASE lag {m}):");
+        Console.WriteLine($"backtest: {series.Count} series x {origins} origin(s), the last {held} values (MASE lag {m}):");
         Console.WriteLine($"  {"method",-15} {"sMAPE",8} {"MASE",8} {"MAE",12} {"RMSE",12}");
         foreach (var (name, r) in table)
         {
@@ -67,12 +86,13 @@ internal static class ForecastRunner
         var beats = table[0].Item2.MeanAbsoluteScaledError < table[1].Item2.MeanAbsoluteScaledError;
         Console.WriteLine($"  LMU {(beats ? "beats" : "does NOT beat")} seasonal naive on MASE ({table[0].Item2.MeanAbsoluteScaledError:F3} vs {table[1].Item2.MeanAbsoluteScaledError:F3})");
         var covered = lmu.Select((o, i) => o.Actual.Where((a, k) => a >= scored[i].Lower[k] && a <= scored[i].Upper[k]).Count()).Sum();
-        Console.WriteLine($"  {backtest.ConfidenceLevel:P0} bounds cover {covered * 100.0 / (series.Count * h):F1}% of the held-out values");
+        Console.WriteLine($"  {backtest.ConfidenceLevel:P0} bounds cover {covered * 100.0 / (lmu.Count * h):F1}% of the held-out values");
 
-        var plotted = 0;
-        var shown = history[plotted].Values;
-        SamplePlots.Forecast(shown[Math.Max(0, shown.Length - 3 * window)..], series[plotted].Values[^h..], scored[plotted].Forecast, scored[plotted].Lower, scored[plotted].Upper,
-            output.File("forecast.png"), $"{Path.GetFileName(s.Train)}{(series[plotted].Id.Length > 0 ? $" '{series[plotted].Id}'" : string.Empty)}: backtest forecast with {backtest.ConfidenceLevel:P0} bounds");
+        // The first series at its last origin.
+        var shown = series[0].Values[..^h];
+        var last = scored[origins - 1];
+        SamplePlots.Forecast(shown[Math.Max(0, shown.Length - 3 * window)..], series[0].Values[^h..], last.Forecast, last.Lower, last.Upper,
+            output.File("forecast.png"), $"{Path.GetFileName(s.Train)}{(series[0].Id.Length > 0 ? $" '{series[0].Id}'" : string.Empty)}: backtest forecast with {backtest.ConfidenceLevel:P0} bounds");
 
         var final = backtest;
         if (s.Refit)
@@ -86,10 +106,9 @@ internal static class ForecastRunner
 
         try
         {
-            var next = Forecast(ml, final, series, window, covariates);
-            WriteForecasts(output.File("forecast.csv"), series, next);
-            var last = LastWindows(ml, series, window, covariates);
-            ml.Model.Save(final, last.Schema, output.File("model.zip"));
+            var lastWindows = LmuForecastWindows.LastWindows(SeriesView(series, covariates), "Value", window, "SeriesId", covariates);
+            WriteForecasts(output.File("forecast.csv"), series, Forecast(final, lastWindows));
+            ml.Model.Save(final, lastWindows.Schema, output.File("model.zip"));
             final.ExportOnnx(output.File("model.onnx"));
         }
         finally
@@ -110,19 +129,19 @@ internal static class ForecastRunner
         return 0;
     }
 
-    private static void CheckLengths(Settings s, IReadOnlyList<ForecastSeriesData> series, int window, int m)
+    private static void CheckLengths(Settings s, IReadOnlyList<ForecastSeriesData> series, int window, int m, int origins)
     {
         foreach (var x in series)
         {
-            var need = Math.Max(window, 1) + 2 * s.Horizon;
+            var need = Math.Max(window, 1) + (origins + 1) * s.Horizon;
             if (window < 1 || x.Values.Length < need)
             {
                 throw new InvalidDataException(
                     $"{x.Describe(s.Train)} has {x.Values.Length} values; window {Math.Max(window, 1)} + horizon {s.Horizon} needs at least {need} " +
-                    $"(one training window and the last horizon held out for the backtest): use a smaller --window or --horizon, or drop the series.");
+                    $"(one training window of {Math.Max(window, 1) + s.Horizon} and {origins} horizon(s) held out for the backtest): use a smaller --window, --horizon or --backtests, or drop the series.");
             }
 
-            if (x.Values.Length - s.Horizon <= m)
+            if (x.Values.Length - origins * s.Horizon <= m)
             {
                 throw new InvalidDataException($"{x.Describe(s.Train)} has {x.Values.Length} values, too few for seasonality {m} once the last horizon is held out: give a smaller --seasonality.");
             }
@@ -163,18 +182,15 @@ internal static class ForecastRunner
 
     private sealed record Scored(double[] Forecast, double[] Lower, double[] Upper);
 
-    private static List<Scored> Forecast(MLContext ml, LmuForecastTransformer model, IReadOnlyList<ForecastSeriesData> series, int window, string[] covariates)
+    private static List<Scored> Forecast(LmuForecastTransformer model, IDataView windows)
     {
-        var scored = model.Transform(LastWindows(ml, series, window, covariates));
+        var scored = model.Transform(windows);
         static double[][] Column(IDataView v, string name) => v.GetColumn<float[]>(name).Select(a => a.Select(x => (double)x).ToArray()).ToArray();
         var f = Column(scored, "Forecast");
         var lo = Column(scored, "Lower");
         var hi = Column(scored, "Upper");
         return f.Select((x, i) => new Scored(x, lo[i], hi[i])).ToList();
     }
-
-    private static IDataView LastWindows(MLContext ml, IReadOnlyList<ForecastSeriesData> series, int window, string[] covariates) =>
-        LmuForecastWindows.LastWindows(SeriesView(series, covariates), "Value", window, "SeriesId", covariates);
 
     /// <summary>The series layout: Value, SeriesId (text) and each covariate under its own name, series after series.</summary>
     private static IDataView SeriesView(IReadOnlyList<ForecastSeriesData> series, IReadOnlyList<string> covariates)

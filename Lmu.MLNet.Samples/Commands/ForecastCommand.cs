@@ -18,6 +18,7 @@ internal static class ForecastCommand
         var header = new Option<string>("--header") { Description = "Whether the first line names the columns: auto, yes or no.", DefaultValueFactory = _ => "auto" };
         var horizon = new Option<int>("--horizon") { Description = "Steps to forecast.", Required = true };
         var window = new Option<int>("--window") { Description = $"Input window in steps (0: max(8, 2 x horizon, 3 x seasonality), at most what the shortest series allows)." };
+        var backtests = new Option<int>("--backtests") { Description = "Backtest origins: the last N horizons of each series are held out and forecast one by one (0: about a fifth of the shortest series, 1 to 10)." };
         var seasonality = new Option<int>("--seasonality") { Description = "Seasonal period m for seasonal naive, Naive2 and MASE (0: from the time column's spacing, else the autocorrelation)." };
         var epochs = new Option<int>("--epochs") { Description = $"Epochs (0: about {ForecastDefaults.TargetSteps:N0} gradient steps, 10-200 epochs)." };
         var batch = new Option<int>("--batch-size") { Description = "Windows per gradient step (0: 16, 32 or 128 by the number of windows)." };
@@ -29,13 +30,13 @@ internal static class ForecastCommand
         var output = new Option<string>("--output") { Description = "Folder for model.zip, model.onnx, forecast.csv and forecast.png.", DefaultValueFactory = _ => "lmu-forecast-out" };
         var cmd = new Command("forecast", "Train the LMU forecaster on your own series; backtests the last horizon against seasonal naive and Naive2, writes the model zip, ONNX, forecasts and a plot.")
         {
-            train, value, id, time, covariates, layout, header, horizon, window, seasonality, epochs, batch, stride, rate, noRefit, seed, threads, output,
+            train, value, id, time, covariates, layout, header, horizon, window, backtests, seasonality, epochs, batch, stride, rate, noRefit, seed, threads, output,
         };
         cmd.SetAction(r => ForecastRunner.Run(new ForecastRunner.Settings(
             r.GetValue(train)!,
             new ForecastFile.Layout(r.GetValue(layout) == "wide", r.GetValue(value), r.GetValue(id), r.GetValue(time),
                 (r.GetValue(covariates) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), r.GetValue(header)!),
-            r.GetValue(horizon), r.GetValue(window), r.GetValue(seasonality), r.GetValue(epochs), r.GetValue(batch), r.GetValue(stride),
+            r.GetValue(horizon), r.GetValue(window), r.GetValue(backtests), r.GetValue(seasonality), r.GetValue(epochs), r.GetValue(batch), r.GetValue(stride),
             r.GetValue(rate), r.GetValue(seed), r.GetValue(threads), !r.GetValue(noRefit), r.GetValue(output)!)));
         return cmd;
     }
