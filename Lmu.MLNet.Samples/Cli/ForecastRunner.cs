@@ -19,7 +19,7 @@ namespace Lmu.MLNet.Samples.Cli;
 internal static class ForecastRunner
 {
     public sealed record Settings(
-        string Train, ForecastFile.Layout Layout, int Horizon, int Window, int Backtests, int Seasonality, int Epochs, int BatchSize, int Stride,
+        string Train, ForecastFile.Layout Layout, int Horizon, int Window, int Backtests, int Seasonality, int Epochs, int BatchSize, int Stride, int Units, int Order,
         double LearningRate, int Seed, int Threads, bool Refit, string Output);
 
     public static int Run(Settings s)
@@ -40,14 +40,16 @@ internal static class ForecastRunner
         var covariates = s.Layout.Covariates.ToArray();
         var windows = series.Sum(x => (long)(x.Values.Length - origins * h - window - h + 1));
         var (stride, batch, epochs) = ForecastDefaults.Training(windows, s.Stride, s.BatchSize, s.Epochs);
+        var units = s.Units > 0 ? s.Units : ForecastDefaults.Units(windows / stride);
+        var order = s.Order > 0 ? s.Order : Math.Min(32, window);
         using var output = new StagedOutput(s.Output);
         torch.set_num_threads(s.Threads);
         Console.WriteLine($"series: '{s.Train}': {series.Count} series of {series.Min(x => x.Values.Length)}-{series.Max(x => x.Values.Length)} values" +
                           (covariates.Length > 0 ? $", covariates {string.Join(", ", covariates)}" : string.Empty));
-        Console.WriteLine($"seasonality m = {m} ({reason}); window {window}, horizon {h}; {windows / stride:N0} training windows (stride {stride}), batch {batch}, {epochs} epochs");
+        Console.WriteLine($"seasonality m = {m} ({reason}); window {window}, horizon {h}; LMU order {order} x 4 memories, Dense {units}; {windows / stride:N0} training windows (stride {stride}), batch {batch}, {epochs} epochs");
 
         var ml = new MLContext(seed: s.Seed);
-        var options = Options(s, window, covariates, stride, batch, epochs);
+        var options = Options(s, window, covariates, stride, batch, epochs, units, order);
         var held = origins * h;
         var history = series.Select(x => x with { Values = x.Values[..^held], Covariates = x.Covariates.Select(c => c[..^held]).ToArray() }).ToList();
         Console.WriteLine($"backtest: training on every series without its last {held} values ...");
@@ -148,7 +150,7 @@ internal static class ForecastRunner
         }
     }
 
-    private static LmuForecastingOptions Options(Settings s, int window, string[] covariates, int stride, int batch, int epochs) => new()
+    private static LmuForecastingOptions Options(Settings s, int window, string[] covariates, int stride, int batch, int epochs, int units, int order) => new()
     {
         SeriesColumnName = "Value", SeriesIdColumnName = "SeriesId", CovariateColumnNames = covariates,
         WindowSize = window, Horizon = s.Horizon, WindowStride = stride,
@@ -156,7 +158,7 @@ internal static class ForecastRunner
         Scaling = LmuForecastScaling.PerWindow, LowerBoundColumnName = "Lower", UpperBoundColumnName = "Upper",
         Layer = new LmuLayerOptions
         {
-            MemoryD = 4, Order = Math.Min(32, window), Theta = window, HiddenCell = HiddenCell.Dense, HiddenUnits = 64,
+            MemoryD = 4, Order = order, Theta = window, HiddenCell = HiddenCell.Dense, HiddenUnits = units,
             HiddenActivation = LmuActivation.Tanh, InputToHidden = true,
         },
         // Absolute error: what sMAPE, MASE and MAE measure.

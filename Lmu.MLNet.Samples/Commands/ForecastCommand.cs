@@ -23,6 +23,8 @@ internal static class ForecastCommand
         var epochs = new Option<int>("--epochs") { Description = $"Epochs (0: about {ForecastDefaults.TargetSteps:N0} gradient steps, 10-200 epochs)." };
         var batch = new Option<int>("--batch-size") { Description = "Windows per gradient step (0: 16, 32 or 128 by the number of windows)." };
         var stride = new Option<int>("--stride") { Description = $"Distance between training windows (0: keeps at most {ForecastDefaults.MaxWindows:N0} windows)." };
+        var units = new Option<int>("--units") { Description = "Dense hidden units after the LMU memory (0: 64, or 256 from 10,000 training windows)." };
+        var order = new Option<int>("--order") { Description = "Legendre order of each of the 4 memories (0: 32, at most the window)." };
         var rate = new Option<double>("--learning-rate") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => 2e-3 };
         var noRefit = new Option<bool>("--no-refit") { Description = "Save the backtest model (trained without each series' last horizon) instead of refitting on everything." };
         var seed = new Option<int>("--seed") { Description = "Seed of weights and shuffling.", DefaultValueFactory = _ => 1 };
@@ -30,13 +32,13 @@ internal static class ForecastCommand
         var output = new Option<string>("--output") { Description = "Folder for model.zip, model.onnx, forecast.csv and forecast.png.", DefaultValueFactory = _ => "lmu-forecast-out" };
         var cmd = new Command("forecast", "Train the LMU forecaster on your own series; backtests the last horizon against seasonal naive and Naive2, writes the model zip, ONNX, forecasts and a plot.")
         {
-            train, value, id, time, covariates, layout, header, horizon, window, backtests, seasonality, epochs, batch, stride, rate, noRefit, seed, threads, output,
+            train, value, id, time, covariates, layout, header, horizon, window, backtests, seasonality, epochs, batch, stride, units, order, rate, noRefit, seed, threads, output,
         };
         cmd.SetAction(r => ForecastRunner.Run(new ForecastRunner.Settings(
             r.GetValue(train)!,
             new ForecastFile.Layout(r.GetValue(layout) == "wide", r.GetValue(value), r.GetValue(id), r.GetValue(time),
                 (r.GetValue(covariates) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), r.GetValue(header)!),
-            r.GetValue(horizon), r.GetValue(window), r.GetValue(backtests), r.GetValue(seasonality), r.GetValue(epochs), r.GetValue(batch), r.GetValue(stride),
+            r.GetValue(horizon), r.GetValue(window), r.GetValue(backtests), r.GetValue(seasonality), r.GetValue(epochs), r.GetValue(batch), r.GetValue(stride), r.GetValue(units), r.GetValue(order),
             r.GetValue(rate), r.GetValue(seed), r.GetValue(threads), !r.GetValue(noRefit), r.GetValue(output)!)));
         return cmd;
     }
