@@ -31,6 +31,14 @@ public sealed class CliBadFileTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ANonNumberInATsFileNamesItsLineDimensionAndValue()
+    {
+        var ts = Path.Combine(Temp, "bad_TRAIN.ts");
+        File.WriteAllText(ts, "@problemName bad\n@dimensions 2\n@classLabel true a b\n@data\n1,2,3:4,5,6:a\n1,2,3:4,x,6:b\n");
+        Fails(["classify", "--train", ts], $"'{ts}' line 6, dimension 2, value 2: 'x' is not a number");
+    }
+
+    [TestMethod]
     public void ALabelColumnThatDoesNotExistNamesTheHeader()
     {
         var train = Good("train.csv");
