@@ -71,6 +71,30 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ClassifyReadsAHeaderlessStepMajorCsvWithTheLabelLastAndShorterRows()
+    {
+        // 2 channels x 20 steps, step-major (t0c0, t0c1, t1c0, ...), the label in column 41; odd rows end 4 steps early
+        // (8 empty fields). "up": channel 0 rises while channel 1 falls; "down": the reverse.
+        var rng = new Random(7);
+        var lines = Enumerable.Range(0, 24).Select(i =>
+        {
+            var up = i % 3 != 0;
+            var steps = i % 2 == 0 ? 20 : 16;
+            var values = Enumerable.Range(0, 20).SelectMany(t => t < steps
+                ? new[] { (up ? t : -t) + rng.NextDouble(), (up ? -t : t) + rng.NextDouble() }.Select(v => v.ToString("0.###", CultureInfo.InvariantCulture))
+                : ["", ""]);
+            return string.Join(',', values) + "," + (up ? "up" : "down");
+        });
+        var csv = Path.Combine(Temp, "rows.csv");
+        File.WriteAllLines(csv, lines);
+        var output = Path.Combine(Temp, "out");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", csv, "--label", "41", "--channels", "2", "--folds", "2", "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "24 rows, 2 classes (down: 8, up: 16), 16-20 steps x 2 channel(s)");
+        Assert.IsGreaterThanOrEqualTo(0.9, Metric(log, "pooled accuracy"), log);
+    }
+
+    [TestMethod]
     public void ForecastTrainsBacktestsAndWritesTheModelForecastsAndPlot()
     {
         var series = CliFiles.Forecasting(Path.Combine(Temp, "series.csv"), series: 2, length: 120, seed: 4);
