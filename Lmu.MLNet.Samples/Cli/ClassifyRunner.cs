@@ -169,6 +169,11 @@ internal static class ClassifyRunner
             stage.ExportOnnx(output.File(file));
         }
 
+        if (model.Onnx.Count == 0)
+        {
+            Console.WriteLine("(no standalone .onnx: this model is ML.NET's own chain; --model pooled or lmu writes one)");
+        }
+
         var name = Path.GetFileName(train.Path);
         SamplePlots.ConfusionMatrix(confusion.Counts, confusion.Classes, output.File("confusion.png"), $"{name}: confusion matrix");
         if (model.History is { Count: > 0 } history)
