@@ -101,7 +101,7 @@ internal static class ClassifyRunner
     private static void CrossValidate(MLContext ml, TimeSeriesDataset data, int steps, bool rightAlign, int folds, ClassifierTrainer.Settings settings, ConfusionTable confusion)
     {
         Console.WriteLine($"model: {settings.Kind.ToString().ToLowerInvariant()}; {folds}-fold stratified cross-validation");
-        var fold = StratifiedFolds(data, folds, settings.Seed);
+        var fold = StratifiedFolds.Assign(data, folds, settings.Seed);
         var accuracies = new List<double>();
         var macros = new List<double>();
         for (var k = 0; k < folds; k++)
@@ -122,25 +122,6 @@ internal static class ClassifyRunner
         Console.WriteLine($"  micro accuracy {accuracies.Average():F4} +- {Std(accuracies):F4}");
         Console.WriteLine($"  macro accuracy {macros.Average():F4} +- {Std(macros):F4}");
         Console.WriteLine($"  pooled accuracy {confusion.Correct / (double)confusion.Total:F4} ({confusion.Correct} of {confusion.Total} rows)");
-    }
-
-    /// <summary>Fold of each row: each class's rows shuffled and dealt in turn, so every fold holds each class in proportion.</summary>
-    internal static int[] StratifiedFolds(TimeSeriesDataset data, int folds, int seed)
-    {
-        var rng = new Random(seed);
-        var fold = new int[data.Rows.Count];
-        var next = 0;
-        foreach (var label in data.ClassLabels)
-        {
-            var rows = Enumerable.Range(0, data.Rows.Count).Where(i => data.Rows[i].Label == label).ToArray();
-            rng.Shuffle(rows);
-            foreach (var i in rows)
-            {
-                fold[i] = next++ % folds;
-            }
-        }
-
-        return fold;
     }
 
     private static TimeSeriesDataset Subset(TimeSeriesDataset data, int[] fold, Func<int, bool> keep) =>
