@@ -4,7 +4,8 @@ namespace Lmu.MLNet.Samples.Cli;
 /// The output folder of a command, written all or nothing: files go to a hidden staging folder beside it (in the temp
 /// folder when its parent does not exist) and are moved into place by <see cref="Commit"/> once every file is written,
 /// creating the folder then; disposing without a commit removes the staging folder, so a failed or interrupted run
-/// leaves no output folder, or the existing one as it was (earlier outputs included).
+/// leaves no output folder, or the existing one as it was (earlier outputs included). The staging folder of a killed
+/// run is removed by the next run into the same folder.
 /// </summary>
 internal sealed class StagedOutput : IDisposable
 {
@@ -16,7 +17,9 @@ internal sealed class StagedOutput : IDisposable
         Folder = Path.GetFullPath(folder);
         var parent = Path.GetDirectoryName(Folder);
         var beside = parent is not null && Directory.Exists(parent) ? parent : Path.GetTempPath();
-        Staging = Path.Combine(beside, $".{Path.GetFileName(Folder)}.lmu-partial-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var prefix = $".{Path.GetFileName(Folder)}.lmu-partial-";
+        RemoveAbandoned(beside, prefix);
+        Staging = Path.Combine(beside, $"{prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Staging);
     }
 
@@ -52,6 +55,40 @@ internal sealed class StagedOutput : IDisposable
         _committed = true;
         Directory.Delete(Staging, recursive: true);
         return moved;
+    }
+
+    /// <summary>Staging folders of runs that were killed (their process is gone): removed by the next run.</summary>
+    private static void RemoveAbandoned(string beside, string prefix)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(beside, prefix + "*"))
+        {
+            var rest = Path.GetFileName(dir)[prefix.Length..];
+            var dash = rest.IndexOf('-');
+            if (dash > 0 && int.TryParse(rest[..dash], out var pid) && !Alive(pid))
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Another run may be removing it at the same moment; it is not ours to keep.
+                }
+            }
+        }
+    }
+
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     public void Dispose()

@@ -23,8 +23,13 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 15, steps: 32, seed: 1);
         var test = CliFiles.Classification(Path.Combine(Temp, "test.csv"), rowsPerClass: 15, steps: 32, seed: 2);
         var output = Path.Combine(Temp, "out");
+        // What a killed run leaves beside the output (its process id is beyond any real one): the next run removes it.
+        var abandoned = Directory.CreateDirectory(Path.Combine(Temp, ".out.lmu-partial-2147480000-0123")).FullName;
+        File.WriteAllText(Path.Combine(abandoned, "model.zip"), "half");
         var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", train, "--test", test, "--label", "label", "--output", output);
         Assert.AreEqual(0, code, log);
+        Assert.IsFalse(Directory.Exists(abandoned), "a killed run's staging folder is removed by the next run");
+        Assert.IsEmpty(Directory.GetDirectories(Temp, ".out.lmu-partial-*"), "and this run leaves none");
         StringAssert.Contains(log, "30 rows, 2 classes (bump: 15, dip: 15), 32 steps x 1 channel(s)");
         var accuracy = Metric(log, "micro accuracy");
         // A bump against a dip anywhere in the row: the pooled features separate them (chance is 0.5).
