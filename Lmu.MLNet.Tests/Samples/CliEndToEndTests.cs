@@ -50,6 +50,23 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ClassifyTrainsTheLmuNetworkAndWritesItsOnnxAndCurves()
+    {
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 8, steps: 16, seed: 8);
+        var test = CliFiles.Classification(Path.Combine(Temp, "test.csv"), rowsPerClass: 4, steps: 16, seed: 9);
+        var output = Path.Combine(Temp, "out");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", train, "--test", test, "--model", "lmu", "--epochs", "3",
+            "--threads", "1", "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "LMU classifier (order 32, theta 16, SimpleRnn 64");
+        StringAssert.Contains(log, "3 epochs)");
+        foreach (var file in new[] { "model.zip", "classifier.onnx", "confusion.png", "training.png" })
+        {
+            Assert.IsTrue(File.Exists(Path.Combine(output, file)), $"{file} missing:\n{log}");
+        }
+    }
+
+    [TestMethod]
     public void ClassifyCrossValidatesAMultichannelVariableLengthTsFile()
     {
         var ts = Path.Combine(Temp, "motions_TRAIN.ts");
