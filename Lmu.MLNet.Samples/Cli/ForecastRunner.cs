@@ -30,6 +30,12 @@ internal static class ForecastRunner
             throw new ArgumentException($"--horizon {s.Horizon} must be at least 1.");
         }
 
+        // The series travel to the forecaster under these names; a covariate may not take one of them.
+        if (s.Layout.Covariates.FirstOrDefault(c => c is "Value" or "SeriesId" or "Window" or "Label") is { } taken)
+        {
+            throw new ArgumentException($"--covariates '{taken}': the forecaster uses that column name itself; rename the column in the file.");
+        }
+
         var series = ForecastFile.Read(s.Train, s.Layout);
         var (m, reason) = s.Seasonality > 0 ? (s.Seasonality, "--seasonality") : Seasonality.Guess(series);
         var h = s.Horizon;
@@ -57,38 +63,7 @@ internal static class ForecastRunner
         using var backtest = Fit(ml, options, history, series.Count > 1);
         Console.WriteLine($"trained {backtest.ParameterCount:N0} parameters in {clock.Elapsed.TotalSeconds:F1} s");
 
-        // Rolling origins: the model forecasts each of the last `origins` horizons from the observed values before it.
-        var ends = Enumerable.Range(0, origins).Select(r => -(origins - r) * h - 1).ToArray();
-        var scored = Forecast(backtest, LmuForecastWindows.WindowsEndingAt(SeriesView(series, covariates), "Value", window, ends, "SeriesId", covariates));
-        var lmu = new List<ForecastOutcome>();
-        var naive = new List<ForecastOutcome>();
-        var naive2 = new List<ForecastOutcome>();
-        for (var i = 0; i < series.Count; i++)
-        {
-            for (var r = 0; r < origins; r++)
-            {
-                var origin = series[i].Values.Length - (origins - r) * h;
-                var before = series[i].Values[..origin];
-                var actual = series[i].Values[origin..(origin + h)];
-                lmu.Add(new ForecastOutcome(actual, scored[i * origins + r].Forecast, before));
-                naive.Add(new ForecastOutcome(actual, SeasonalNaive.Forecast(before, h, m), before));
-                naive2.Add(new ForecastOutcome(actual, M4Naive2.Forecast(before, h, m), before));
-            }
-        }
-
-        var table = new[] { ("LMU", ForecastEvaluator.Evaluate(lmu, m)), ("seasonal naive", ForecastEvaluator.Evaluate(naive, m)), ("Naive2", ForecastEvaluator.Evaluate(naive2, m)) };
-        Console.WriteLine();
-        Console.WriteLine($"backtest: {series.Count} series x {origins} origin(s), the last {held} values (MASE lag {m}):");
-        Console.WriteLine($"  {"method",-15} {"sMAPE",8} {"MASE",8} {"MAE",12} {"RMSE",12}");
-        foreach (var (name, r) in table)
-        {
-            Console.WriteLine($"  {name,-15} {r.SymmetricMape,8:F3} {r.MeanAbsoluteScaledError,8:F3} {r.MeanAbsoluteError,12:G6} {r.RootMeanSquaredError,12:G6}");
-        }
-
-        var beats = table[0].Item2.MeanAbsoluteScaledError < table[1].Item2.MeanAbsoluteScaledError;
-        Console.WriteLine($"  LMU {(beats ? "beats" : "does NOT beat")} seasonal naive on MASE ({table[0].Item2.MeanAbsoluteScaledError:F3} vs {table[1].Item2.MeanAbsoluteScaledError:F3})");
-        var covered = lmu.Select((o, i) => o.Actual.Where((a, k) => a >= scored[i].Lower[k] && a <= scored[i].Upper[k]).Count()).Sum();
-        Console.WriteLine($"  {backtest.ConfidenceLevel:P0} bounds cover {covered * 100.0 / (lmu.Count * h):F1}% of the held-out values");
+        var scored = ForecastBacktest.Run(backtest, series, window, h, m, origins, covariates);
 
         // The first series at its last origin.
         var shown = series[0].Values[..^h];
@@ -108,8 +83,8 @@ internal static class ForecastRunner
 
         try
         {
-            var lastWindows = LmuForecastWindows.LastWindows(SeriesView(series, covariates), "Value", window, "SeriesId", covariates);
-            WriteForecasts(output.File("forecast.csv"), series, Forecast(final, lastWindows));
+            var lastWindows = LmuForecastWindows.LastWindows(ForecastScoring.SeriesView(series, covariates), "Value", window, "SeriesId", covariates);
+            ForecastScoring.WriteForecasts(output.File("forecast.csv"), series, ForecastScoring.Forecast(final, lastWindows));
             ml.Model.Save(final, lastWindows.Schema, output.File("model.zip"));
             final.ExportOnnx(output.File("model.onnx"));
         }
@@ -178,53 +153,7 @@ internal static class ForecastRunner
         return TrainingProgressBar.Run("training", copy.Training.Epochs, progress =>
         {
             copy.Progress = progress;
-            return ml.Forecasting.ForecastByLmu(copy).Fit(SeriesView(series, copy.CovariateColumnNames));
+            return ml.Forecasting.ForecastByLmu(copy).Fit(ForecastScoring.SeriesView(series, copy.CovariateColumnNames));
         });
-    }
-
-    private sealed record Scored(double[] Forecast, double[] Lower, double[] Upper);
-
-    private static List<Scored> Forecast(LmuForecastTransformer model, IDataView windows)
-    {
-        var scored = model.Transform(windows);
-        static double[][] Column(IDataView v, string name) => v.GetColumn<float[]>(name).Select(a => a.Select(x => (double)x).ToArray()).ToArray();
-        var f = Column(scored, "Forecast");
-        var lo = Column(scored, "Lower");
-        var hi = Column(scored, "Upper");
-        return f.Select((x, i) => new Scored(x, lo[i], hi[i])).ToList();
-    }
-
-    /// <summary>The series layout: Value, SeriesId (text) and each covariate under its own name, series after series.</summary>
-    private static IDataView SeriesView(IReadOnlyList<ForecastSeriesData> series, IReadOnlyList<string> covariates)
-    {
-        var columns = new List<(string, DataViewType, Array)>
-        {
-            ("Value", NumberDataViewType.Single, series.SelectMany(x => x.Values).Select(v => (float)v).ToArray()),
-            ("SeriesId", TextDataViewType.Instance, series.SelectMany(x => Enumerable.Repeat(x.Id, x.Values.Length)).ToArray()),
-        };
-        for (var c = 0; c < covariates.Count; c++)
-        {
-            var k = c;
-            columns.Add((covariates[c], NumberDataViewType.Single, series.SelectMany(x => x.Covariates[k]).Select(v => (float)v).ToArray()));
-        }
-
-        return new ForecastRowsDataView(columns);
-    }
-
-    private static void WriteForecasts(string path, IReadOnlyList<ForecastSeriesData> series, List<Scored> next)
-    {
-        using var writer = new StreamWriter(path);
-        writer.WriteLine("series,step,forecast,lower,upper");
-        for (var i = 0; i < series.Count; i++)
-        {
-            for (var k = 0; k < next[i].Forecast.Length; k++)
-            {
-                writer.WriteLine(string.Join(',', Quote(series[i].Id), (k + 1).ToString(CultureInfo.InvariantCulture),
-                    F(next[i].Forecast[k]), F(next[i].Lower[k]), F(next[i].Upper[k])));
-            }
-        }
-
-        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        static string Quote(string s) => s.Contains(',') || s.Contains('"') ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
     }
 }
