@@ -22,6 +22,8 @@ internal static class SampleCommands
         yield return BenchFeaturizeCommand.Create();
         yield return SoakCommand.Create();
         yield return UcrDynamicsCommand.Create();
+        yield return ClassifyCommand.Create();
+        yield return ForecastCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command): the main job, whose options live on the root.</summary>

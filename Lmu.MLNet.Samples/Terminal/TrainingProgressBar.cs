@@ -39,9 +39,10 @@ internal static class TrainingProgressBar
     /// <summary>Short text of one epoch: losses, accuracies and the trainer's own ETA.</summary>
     public static string Describe(LmuEpochReport r)
     {
-        static string Pct(double? a) => a is null ? "-" : $"{a.Value:P1}";
-        var validation = r.ValidationLoss is null ? "" : $" | valid loss {r.ValidationLoss:F3} acc {Pct(r.ValidationAccuracy)}";
-        return $"epoch {r.Epoch}/{r.Epochs} | loss {r.TrainLoss:F3} acc {Pct(r.TrainAccuracy)}{validation} | ETA {r.EstimatedRemaining:mm\\:ss}";
+        // Forecasters report no accuracy: their lines show the losses alone.
+        static string Acc(double? a) => a is null ? "" : $" acc {a.Value:P1}";
+        var validation = r.ValidationLoss is null ? "" : $" | valid loss {r.ValidationLoss:F3}{Acc(r.ValidationAccuracy)}";
+        return $"epoch {r.Epoch}/{r.Epochs} | loss {r.TrainLoss:F3}{Acc(r.TrainAccuracy)}{validation} | ETA {r.EstimatedRemaining:mm\\:ss}";
     }
 
     // Progress<T> would post to the thread pool; the trainer calls Report synchronously, so these update in place.

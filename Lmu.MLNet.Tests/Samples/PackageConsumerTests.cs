@@ -230,7 +230,7 @@ public sealed partial class PackageConsumerTests
             """;
     }
 
-    private static string GlobalPackages() =>
+    internal static string GlobalPackages() =>
         Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
     internal static (int Code, string Output) Dotnet(string workingDirectory, TimeSpan limit, params string[] args)

@@ -52,7 +52,7 @@ public static class UcrLoader
             var values = new float[parts.Length - 1];
             for (var i = 1; i < parts.Length; i++)
             {
-                values[i - 1] = Number(parts[i], path, lineNo);
+                values[i - 1] = Number(parts[i], path, lineNo, $"column {i + 1}");
             }
 
             // Trailing NaNs pad shorter series in variable-length .tsv files.
@@ -126,7 +126,7 @@ public static class UcrLoader
             var series = new float[c][];
             for (var k = 0; k < c; k++)
             {
-                series[k] = dims[k].Split(',').Select(v => Number(v, path, lineNo)).ToArray();
+                series[k] = dims[k].Split(',').Select((v, i) => Number(v, path, lineNo, $"dimension {k + 1}, value {i + 1}")).ToArray();
             }
 
             var length = series[0].Length;
@@ -182,7 +182,7 @@ public static class UcrLoader
         throw new FileNotFoundException($"No {name}_{split}.tsv or .ts in '{directory}'.");
     }
 
-    private static float Number(string text, string path, int lineNo)
+    private static float Number(string text, string path, int lineNo, string where)
     {
         var s = text.Trim();
         if (s is "?" or "NaN" or "nan")
@@ -192,11 +192,11 @@ public static class UcrLoader
 
         return float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
             ? v
-            : throw new InvalidDataException($"'{path}' line {lineNo}: '{s}' is not a number.");
+            : throw new InvalidDataException($"'{path}' line {lineNo}, {where}: '{s}' is not a number.");
     }
 
     // .tsv labels are written as numbers ("1", "1.0", "-1"); one spelling per class keeps keys stable.
-    private static string NormaliseLabel(string label)
+    internal static string NormaliseLabel(string label)
     {
         var s = label.Trim();
         return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d == Math.Floor(d) && Math.Abs(d) < 1e9

@@ -1,0 +1,126 @@
+using System.Globalization;
+
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// Reads the labelled series of <c>lmu classify</c>: sktime <c>.ts</c> files through the library's
+/// <see cref="UcrLoader"/> (multivariate, variable length), any other file as delimited text (CSV, TSV, UCR's .tsv),
+/// one series per row: the label column, the other columns the series, step-major with <c>--channels</c> values per
+/// step. Trailing missing values (empty, NaN, ?) end a shorter series, as in UCR's variable-length files. Every
+/// problem is an <see cref="InvalidDataException"/> naming the file, the line and the column.
+/// </summary>
+internal static class ClassificationFile
+{
+    /// <summary>How to read the file.</summary>
+    /// <param name="Label">The label column: a header name or a 1-based column number.</param>
+    /// <param name="Header">"auto", "yes" or "no".</param>
+    /// <param name="Channels">Values per step in a delimited file's rows.</param>
+    public sealed record Layout(string Label, string Header, int Channels);
+
+    /// <summary>A loaded file: the series, for delimited files the line of each row (null for .ts), and how errors name the label column.</summary>
+    public sealed record Loaded(TimeSeriesDataset Data, int[]? Lines, string Path, string LabelColumn)
+    {
+        /// <summary>Where row <paramref name="row"/>'s label is, for an error message.</summary>
+        public string Where(int row) => Lines is null ? $"'{Path}', {LabelColumn} of case {row + 1}" : $"'{Path}' line {Lines[row]}, {LabelColumn}";
+    }
+
+    public static Loaded Read(string path, Layout layout)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"'{path}' does not exist.");
+        }
+
+        if (Path.GetExtension(path).Equals(".ts", StringComparison.OrdinalIgnoreCase))
+        {
+            // The file names its label and dimensions itself.
+            return new Loaded(UcrLoader.LoadTs(path), null, path, "the class label");
+        }
+
+        if (layout.Channels < 1)
+        {
+            throw new ArgumentException($"--channels {layout.Channels} must be at least 1.");
+        }
+
+        var file = DelimitedFile.Read(path);
+        var labelGuess = int.TryParse(layout.Label, out var n) ? n - 1 : -1;
+        var columns = Columns.Open(file, layout.Header, [layout.Label], i => i != labelGuess);
+        var label = columns.Resolve(layout.Label, "--label");
+        var width = columns.Count - 1;
+        if (width < 1 || width % layout.Channels != 0)
+        {
+            throw new InvalidDataException(
+                $"'{path}' line {file.Records[0].Line}: {width} value columns besides the label, which is not a whole number of steps of --channels {layout.Channels}.");
+        }
+
+        var rows = new List<TimeSeriesRow>();
+        var lines = new List<int>();
+        foreach (var record in columns.Data)
+        {
+            rows.Add(Row(record, columns, label, layout.Channels));
+            lines.Add(record.Line);
+        }
+
+        var name = Path.GetFileNameWithoutExtension(path);
+        return new Loaded(new TimeSeriesDataset(name, layout.Channels, UcrLoader.SortLabels(rows.Select(r => r.Label)), rows), [.. lines], path, columns.Name(label));
+    }
+
+    private static TimeSeriesRow Row(DelimitedFile.Record record, Columns columns, int label, int channels)
+    {
+        var path = columns.File.Path;
+        var fields = record.Fields;
+        if (fields.Length != columns.Count)
+        {
+            var reference = columns.Header is null ? $"line {columns.File.Records[0].Line}" : "the header";
+            throw new InvalidDataException(
+                $"'{path}' line {record.Line}: {fields.Length} columns, but {reference} has {columns.Count}; every row needs the same columns (end a shorter series with empty or NaN values).");
+        }
+
+        if (Columns.IsMissing(fields[label]))
+        {
+            throw new InvalidDataException($"'{path}' line {record.Line}, {columns.Name(label)}: the label is missing.");
+        }
+
+        var values = new float[fields.Length - 1];
+        var k = 0;
+        var end = -1; // index of the last value that is present
+        for (var i = 0; i < fields.Length; i++)
+        {
+            if (i == label)
+            {
+                continue;
+            }
+
+            if (Columns.IsMissing(fields[i]))
+            {
+                values[k++] = float.NaN;
+                continue;
+            }
+
+            if (!float.TryParse(fields[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !float.IsFinite(v))
+            {
+                throw new InvalidDataException($"'{path}' line {record.Line}, {columns.Name(i)}: '{fields[i]}' is not a finite number.");
+            }
+
+            values[k++] = v;
+            end = k - 1;
+        }
+
+        if (end < 0)
+        {
+            throw new InvalidDataException($"'{path}' line {record.Line}: the row has a label and no values.");
+        }
+
+        // Trailing missing values shorten the series to whole steps; a missing value before the end is a hole.
+        var length = (end / channels) + 1;
+        var hole = Array.FindIndex(values, 0, length * channels, float.IsNaN);
+        if (hole >= 0)
+        {
+            var column = hole >= label ? hole + 1 : hole;
+            throw new InvalidDataException(
+                $"'{path}' line {record.Line}, {columns.Name(column)}: a missing value inside the series (only missing values at the end mark a shorter series).");
+        }
+
+        return new TimeSeriesRow(UcrLoader.NormaliseLabel(fields[label]), values[..(length * channels)], length);
+    }
+}

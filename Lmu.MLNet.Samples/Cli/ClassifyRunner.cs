@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using Lmu.MLNet.Samples.Plots;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using TorchSharp;
+
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// <c>lmu classify</c> end to end: read and check the files (every check before any training), train the chosen model,
+/// evaluate it on the test file or by stratified k-fold cross-validation (then refit on every row), print ML.NET's
+/// multiclass metrics and a confusion table, and write the model zip, its ONNX stages and the figures, all or nothing.
+/// </summary>
+internal static class ClassifyRunner
+{
+    /// <summary>Folds when neither --test nor --folds is given.</summary>
+    public const int DefaultFolds = 5;
+
+    public sealed record Settings(
+        string Train, string? Test, int Folds, ClassificationFile.Layout Layout, ClassifierTrainer.Settings Model, int Threads, string Output);
+
+    public static int Run(Settings s)
+    {
+        var total = Stopwatch.StartNew();
+        if (s.Test is not null && s.Folds > 0)
+        {
+            throw new ArgumentException("--test and --folds exclude each other: evaluate on a test file or by cross-validation on the training file.");
+        }
+
+        var folds = s.Test is null ? (s.Folds > 0 ? s.Folds : DefaultFolds) : 0;
+        if (s.Test is null && folds < 2)
+        {
+            throw new ArgumentException($"--folds {s.Folds} must be at least 2.");
+        }
+
+        var train = ClassificationFile.Read(s.Train, s.Layout);
+        ClassificationChecks.Training(train, folds);
+        var test = s.Test is null ? null : ClassificationFile.Read(s.Test, s.Layout);
+        if (test is not null)
+        {
+            ClassificationChecks.Test(test, train);
+        }
+
+        var data = train.Data;
+        var steps = Math.Max(data.MaxLength, test?.Data.MaxLength ?? 0);
+        var rightAlign = ClassifierTrainer.RightAligned(s.Model.Kind);
+        using var output = new StagedOutput(s.Output);
+        torch.set_num_threads(s.Threads);
+        Console.WriteLine($"train: '{s.Train}': {data.Rows.Count} rows, {data.ClassLabels.Count} classes ({Counts(data)}), " +
+                          $"{(data.EqualLength ? $"{data.MaxLength}" : $"{data.Rows.Min(r => r.Length)}-{data.MaxLength}")} steps x {data.Channels} channel(s)");
+        if (test is not null)
+        {
+            Console.WriteLine($"test:  '{s.Test}': {test.Data.Rows.Count} rows");
+        }
+
+        var ml = new MLContext(seed: s.Model.Seed);
+        var confusion = new ConfusionTable(data.ClassLabels);
+        var trainView = data.ToDataView(ml, steps, rightAlign);
+        FittedClassifier model;
+        if (test is not null)
+        {
+            Console.WriteLine($"model: {s.Model.Kind.ToString().ToLowerInvariant()}; training on every training row ...");
+            var clock = Stopwatch.StartNew();
+            model = ClassifierTrainer.Fit(ml, trainView, data, steps, s.Model, quiet: false);
+            Console.WriteLine($"trained in {clock.Elapsed.TotalSeconds:F1} s: {model.Description}");
+            var testView = test.Data.ToDataView(ml, steps, rightAlign);
+            var metrics = Evaluate(ml, model, testView, test.Data, confusion);
+            Console.WriteLine();
+            Console.WriteLine($"test metrics (ML.NET, {test.Data.Rows.Count} rows):");
+            Print(metrics);
+        }
+        else
+        {
+            CrossValidate(ml, data, steps, rightAlign, folds, s.Model, confusion);
+            Console.WriteLine($"refitting on all {data.Rows.Count} rows ...");
+            var clock = Stopwatch.StartNew();
+            model = ClassifierTrainer.Fit(ml, trainView, data, steps, s.Model, quiet: false);
+            Console.WriteLine($"trained in {clock.Elapsed.TotalSeconds:F1} s: {model.Description}");
+        }
+
+        using (model)
+        {
+            Console.WriteLine();
+            Console.WriteLine(test is null ? $"confusion table ({folds} folds, each row tested once):" : "confusion table (test file):");
+            Console.Write(confusion);
+            Write(ml, model, trainView, confusion, train, output);
+        }
+
+        var written = output.Commit();
+        Console.WriteLine();
+        foreach (var file in written)
+        {
+            Console.WriteLine($"wrote {file}");
+        }
+
+        Console.WriteLine($"done in {total.Elapsed.TotalSeconds:F1} s");
+        return 0;
+    }
+
+    private static void CrossValidate(MLContext ml, TimeSeriesDataset data, int steps, bool rightAlign, int folds, ClassifierTrainer.Settings settings, ConfusionTable confusion)
+    {
+        Console.WriteLine($"model: {settings.Kind.ToString().ToLowerInvariant()}; {folds}-fold stratified cross-validation");
+        var fold = StratifiedFolds.Assign(data, folds, settings.Seed);
+        var accuracies = new List<double>();
+        var macros = new List<double>();
+        for (var k = 0; k < folds; k++)
+        {
+            var clock = Stopwatch.StartNew();
+            var trainPart = Subset(data, fold, f => f != k);
+            var testPart = Subset(data, fold, f => f == k);
+            using var model = ClassifierTrainer.Fit(ml, trainPart.ToDataView(ml, steps, rightAlign), trainPart, steps, settings, quiet: true);
+            var metrics = Evaluate(ml, model, testPart.ToDataView(ml, steps, rightAlign), testPart, confusion);
+            accuracies.Add(metrics.MicroAccuracy);
+            macros.Add(metrics.MacroAccuracy);
+            Console.WriteLine($"  fold {k + 1}/{folds}: {trainPart.Rows.Count} train / {testPart.Rows.Count} test rows, micro accuracy {metrics.MicroAccuracy:F4}, " +
+                              $"macro accuracy {metrics.MacroAccuracy:F4}, log-loss {metrics.LogLoss:F4} ({clock.Elapsed.TotalSeconds:F1} s)");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"cross-validation metrics (ML.NET, mean +- std over {folds} folds):");
+        Console.WriteLine($"  micro accuracy {accuracies.Average():F4} +- {Std(accuracies):F4}");
+        Console.WriteLine($"  macro accuracy {macros.Average():F4} +- {Std(macros):F4}");
+        Console.WriteLine($"  pooled accuracy {confusion.Correct / (double)confusion.Total:F4} ({confusion.Correct} of {confusion.Total} rows)");
+    }
+
+    private static TimeSeriesDataset Subset(TimeSeriesDataset data, int[] fold, Func<int, bool> keep) =>
+        new(data.Name, data.Channels, data.ClassLabels, data.Rows.Where((_, i) => keep(fold[i])).ToList());
+
+    private static MulticlassClassificationMetrics Evaluate(MLContext ml, FittedClassifier model, IDataView view, TimeSeriesDataset data, ConfusionTable confusion)
+    {
+        var scored = model.Model.Transform(view);
+        confusion.Add(data.Rows.Select(r => r.Label).ToArray(), model.PredictedClass(view));
+        return ml.MulticlassClassification.Evaluate(scored);
+    }
+
+    private static void Print(MulticlassClassificationMetrics m)
+    {
+        Console.WriteLine($"  micro accuracy     {m.MicroAccuracy:F4}");
+        Console.WriteLine($"  macro accuracy     {m.MacroAccuracy:F4}");
+        Console.WriteLine($"  log-loss           {m.LogLoss:F4}");
+        Console.WriteLine($"  log-loss reduction {m.LogLossReduction:F4}");
+    }
+
+    private static void Write(MLContext ml, FittedClassifier model, IDataView trainView, ConfusionTable confusion, ClassificationFile.Loaded train, StagedOutput output)
+    {
+        ml.Model.Save(model.Model, trainView.Schema, output.File("model.zip"));
+        foreach (var (file, stage) in model.Onnx)
+        {
+            stage.ExportOnnx(output.File(file));
+        }
+
+        if (model.Onnx.Count == 0)
+        {
+            Console.WriteLine("(no standalone .onnx: this model is ML.NET's own chain; --model pooled or lmu writes one)");
+        }
+
+        var name = Path.GetFileName(train.Path);
+        SamplePlots.ConfusionMatrix(confusion.Counts, confusion.Classes, output.File("confusion.png"), $"{name}: confusion matrix");
+        if (model.History is { Count: > 0 } history)
+        {
+            SamplePlots.TrainingCurves(history, output.File("training.png"), name);
+        }
+    }
+
+    private static string Counts(TimeSeriesDataset data)
+    {
+        var shown = data.ClassLabels.Take(8).Select(c => $"{c}: {data.Rows.Count(r => r.Label == c)}");
+        return string.Join(", ", shown) + (data.ClassLabels.Count > 8 ? ", ..." : string.Empty);
+    }
+
+    private static double Std(List<double> values)
+    {
+        var mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / values.Count);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Text;
+
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// Counts of (true class, predicted class) in the training data's class order, accumulated over a test split or over
+/// every cross-validation fold (each row is tested once), printed with each class's recall and precision.
+/// </summary>
+internal sealed class ConfusionTable(IReadOnlyList<string> classes)
+{
+    private readonly Dictionary<string, int> _index = classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
+
+    /// <summary>Counts [true, predicted].</summary>
+    public int[,] Counts { get; } = new int[classes.Count, classes.Count];
+
+    /// <summary>The classes, in row/column order.</summary>
+    public IReadOnlyList<string> Classes => classes;
+
+    /// <summary>Rows counted.</summary>
+    public int Total { get; private set; }
+
+    /// <summary>Rows whose prediction was right.</summary>
+    public int Correct { get; private set; }
+
+    /// <summary>Adds each row's true and predicted class (a prediction outside the classes, e.g. a row that scored NaN, counts as wrong and is left out of the table).</summary>
+    public void Add(IReadOnlyList<string> truth, IReadOnlyList<string> predicted)
+    {
+        for (var i = 0; i < truth.Count; i++)
+        {
+            Total++;
+            Correct += truth[i] == predicted[i] ? 1 : 0;
+            if (_index.TryGetValue(truth[i], out var t) && _index.TryGetValue(predicted[i], out var p))
+            {
+                Counts[t, p]++;
+            }
+        }
+    }
+
+    /// <summary>The table as text: one row per true class, one column per predicted class, then recall; a last row of precision.</summary>
+    public override string ToString()
+    {
+        var k = classes.Count;
+        var names = classes.Select(c => c.Length > 12 ? c[..12] : c).ToArray();
+        var width = Math.Max(6, Math.Max(names.Max(n => n.Length), Total.ToString(CultureInfo.InvariantCulture).Length) + 1);
+        var text = new StringBuilder();
+        text.Append("true \\ predicted".PadRight(18));
+        foreach (var n in names)
+        {
+            text.Append(n.PadLeft(width));
+        }
+
+        text.AppendLine("  recall".PadLeft(width + 2));
+        for (var i = 0; i < k; i++)
+        {
+            text.Append(names[i].PadRight(18));
+            var row = 0;
+            for (var j = 0; j < k; j++)
+            {
+                text.Append(Counts[i, j].ToString(CultureInfo.InvariantCulture).PadLeft(width));
+                row += Counts[i, j];
+            }
+
+            text.AppendLine(Ratio(Counts[i, i], row).PadLeft(width + 2));
+        }
+
+        text.Append("precision".PadRight(18));
+        for (var j = 0; j < k; j++)
+        {
+            var column = Enumerable.Range(0, k).Sum(i => Counts[i, j]);
+            text.Append(Ratio(Counts[j, j], column).PadLeft(width));
+        }
+
+        return text.AppendLine().ToString();
+    }
+
+    private static string Ratio(int a, int b) => b == 0 ? "-" : (a / (double)b).ToString("0.000", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,117 @@
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// A CSV or TSV file read as records of text fields, each with its 1-based line number (blank lines and lines starting
+/// with '#' skipped). The delimiter follows the extension (.tsv/.tab: tab, .csv: comma), else the first record: a tab
+/// if it has one, else ';' when it has more of those than commas, else a comma. Fields may be quoted ("a, b", with ""
+/// for a quote); a quoted field cannot span lines.
+/// </summary>
+internal sealed class DelimitedFile
+{
+    private DelimitedFile(string path, char delimiter, IReadOnlyList<Record> records)
+    {
+        Path = path;
+        Delimiter = delimiter;
+        Records = records;
+    }
+
+    /// <summary>One non-blank line: its 1-based line number and its fields (trimmed, quotes removed).</summary>
+    public sealed record Record(int Line, string[] Fields);
+
+    /// <summary>The file as given on the command line (errors name it so).</summary>
+    public string Path { get; }
+
+    /// <summary>The field separator used.</summary>
+    public char Delimiter { get; }
+
+    /// <summary>Every record in file order.</summary>
+    public IReadOnlyList<Record> Records { get; }
+
+    /// <summary>Reads the whole file; a missing file or an unterminated quote is an error naming the file and line.</summary>
+    public static DelimitedFile Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"'{path}' does not exist.");
+        }
+
+        char? delimiter = System.IO.Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".tsv" or ".tab" => '\t',
+            ".csv" => ',',
+            _ => null,
+        };
+        var records = new List<Record>();
+        var number = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line) || line.TrimStart().StartsWith('#'))
+            {
+                continue;
+            }
+
+            delimiter ??= Sniff(line);
+            records.Add(new Record(number, Split(line, delimiter.Value, path, number)));
+        }
+
+        if (records.Count == 0)
+        {
+            throw new InvalidDataException($"'{path}': the file has no data lines.");
+        }
+
+        return new DelimitedFile(path, delimiter ?? ',', records);
+    }
+
+    private static char Sniff(string line) =>
+        line.Contains('\t') ? '\t' : line.Count(c => c == ';') > line.Count(c => c == ',') ? ';' : ',';
+
+    private static string[] Split(string line, char delimiter, string path, int number)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    field.Append(c);
+                }
+            }
+            else if (c == '"' && field.ToString().Trim().Length == 0)
+            {
+                quoted = true;
+                field.Clear();
+            }
+            else if (c == delimiter)
+            {
+                fields.Add(field.ToString().Trim());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(c);
+            }
+        }
+
+        if (quoted)
+        {
+            throw new InvalidDataException($"'{path}' line {number}, column {fields.Count + 1}: a quoted field is not closed on its line.");
+        }
+
+        fields.Add(field.ToString().Trim());
+        return [.. fields];
+    }
+}

@@ -1,0 +1,157 @@
+using System.Globalization;
+
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// Reads the series of <c>lmu forecast</c> from delimited text. Long layout (the default): one observation per row,
+/// the value column, optionally a series id column (many series stacked), a time column (rows are ordered by it
+/// within each series; numbers or dates) and covariate columns. Wide layout: one series per row (an optional id
+/// column, then the values; trailing empty fields end a shorter series), as the M4 files are. Every problem is an
+/// <see cref="InvalidDataException"/> naming the file, the line and the column.
+/// </summary>
+internal static class ForecastFile
+{
+    /// <summary>How to read the file.</summary>
+    public sealed record Layout(bool Wide, string? Value, string? SeriesId, string? Time, IReadOnlyList<string> Covariates, string Header);
+
+    public static IReadOnlyList<ForecastSeriesData> Read(string path, Layout layout)
+    {
+        var file = DelimitedFile.Read(path);
+        return layout.Wide ? Wide(file, layout) : Long(file, layout);
+    }
+
+    private static List<ForecastSeriesData> Long(DelimitedFile file, Layout layout)
+    {
+        if (layout.Value is null)
+        {
+            throw new ArgumentException("--value is required: the column holding the series' values (a header name or a 1-based column number).");
+        }
+
+        var references = new[] { layout.Value, layout.SeriesId, layout.Time }.OfType<string>().Concat(layout.Covariates).ToList();
+        var valueGuess = int.TryParse(layout.Value, out var n) ? n - 1 : -1;
+        var columns = Columns.Open(file, layout.Header, references, i => i == valueGuess);
+        var value = columns.Resolve(layout.Value, "--value");
+        var id = layout.SeriesId is null ? -1 : columns.Resolve(layout.SeriesId, "--series-id");
+        var time = layout.Time is null ? -1 : columns.Resolve(layout.Time, "--time");
+        var covariates = layout.Covariates.Select(c => columns.Resolve(c, "--covariates")).ToArray();
+        var groups = new Dictionary<string, List<(double Value, double[] Covariates, int Line, double Time)>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        var dates = false;
+        foreach (var record in columns.Data)
+        {
+            var fields = record.Fields;
+            if (fields.Length != columns.Count)
+            {
+                var reference = columns.Header is null ? $"line {file.Records[0].Line}" : "the header";
+                throw new InvalidDataException($"'{file.Path}' line {record.Line}: {fields.Length} columns, but {reference} has {columns.Count}; every row needs the same columns.");
+            }
+
+            var key = id < 0 ? string.Empty : fields[id];
+            if (id >= 0 && key.Length == 0)
+            {
+                throw new InvalidDataException($"'{file.Path}' line {record.Line}, {columns.Name(id)}: the series id is empty.");
+            }
+
+            if (!groups.TryGetValue(key, out var rows))
+            {
+                groups[key] = rows = [];
+                order.Add(key);
+            }
+
+            rows.Add((
+                Number(columns, record, value, "value"),
+                covariates.Select(c => Number(columns, record, c, "covariate")).ToArray(),
+                record.Line,
+                time < 0 ? rows.Count : Time(columns, record, time, ref dates)));
+        }
+
+        return order.Select(key =>
+        {
+            var rows = groups[key];
+            if (time >= 0)
+            {
+                rows = [.. rows.OrderBy(r => r.Time)];
+                for (var i = 1; i < rows.Count; i++)
+                {
+                    if (rows[i].Time == rows[i - 1].Time)
+                    {
+                        throw new InvalidDataException(
+                            $"'{file.Path}' line {rows[i].Line}, {columns.Name(time)}: the same time as line {rows[i - 1].Line}{(key.Length > 0 ? $" in series '{key}'" : string.Empty)}; each series needs one row per time step.");
+                    }
+                }
+            }
+
+            return new ForecastSeriesData(key, rows.Select(r => r.Value).ToArray(),
+                Enumerable.Range(0, covariates.Length).Select(c => rows.Select(r => r.Covariates[c]).ToArray()).ToArray(),
+                rows.Select(r => r.Line).ToArray(), time < 0 ? null : rows.Select(r => r.Time).ToArray(), dates);
+        }).ToList();
+    }
+
+    private static List<ForecastSeriesData> Wide(DelimitedFile file, Layout layout)
+    {
+        if (layout.Covariates.Count > 0 || layout.Time is not null || layout.Value is not null)
+        {
+            throw new ArgumentException("--layout wide reads one series per row: --value, --time and --covariates apply to the long layout only.");
+        }
+
+        var idGuess = layout.SeriesId is not null && int.TryParse(layout.SeriesId, out var n) ? n - 1 : -1;
+        var columns = Columns.Open(file, layout.Header, layout.SeriesId is null ? [] : [layout.SeriesId], i => i != idGuess);
+        var id = layout.SeriesId is null ? -1 : columns.Resolve(layout.SeriesId, "--series-id");
+        var series = new List<ForecastSeriesData>();
+        foreach (var record in columns.Data)
+        {
+            var fields = record.Fields;
+            if (fields.Length > columns.Count)
+            {
+                throw new InvalidDataException($"'{file.Path}' line {record.Line}: {fields.Length} columns, but the first line has {columns.Count}.");
+            }
+
+            var values = new List<double>();
+            var end = Array.FindLastIndex(fields, f => !Columns.IsMissing(f));
+            for (var i = 0; i <= end; i++)
+            {
+                if (i != id)
+                {
+                    values.Add(Number(columns, record, i, "value"));
+                }
+            }
+
+            var name = id >= 0 ? fields[id] : (series.Count + 1).ToString(CultureInfo.InvariantCulture);
+            series.Add(new ForecastSeriesData(name, [.. values], [], Enumerable.Repeat(record.Line, values.Count).ToArray(), null));
+        }
+
+        return series;
+    }
+
+    private static double Number(Columns columns, DelimitedFile.Record record, int index, string what)
+    {
+        var field = record.Fields[index];
+        if (Columns.IsMissing(field))
+        {
+            throw new InvalidDataException(
+                $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: the {what} is missing; the forecaster needs every time step (fill it in or drop the series).");
+        }
+
+        return double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) && Math.Abs(v) < float.MaxValue
+            ? v
+            : throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is not a finite number.");
+    }
+
+    /// <summary>A time as a number: the number itself, or a date's days since 0001-01-01.</summary>
+    private static double Time(Columns columns, DelimitedFile.Record record, int index, ref bool dates)
+    {
+        var field = record.Fields[index];
+        if (double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
+        {
+            return number;
+        }
+
+        if (DateTime.TryParse(field, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var date))
+        {
+            dates = true;
+            return date.Ticks / (double)TimeSpan.TicksPerDay;
+        }
+
+        throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is neither a number nor a date.");
+    }
+}

@@ -1,0 +1,61 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// The series of <c>lmu forecast</c> as the forecaster reads them (the series layout: Value, SeriesId and each
+/// covariate under its own name), forecasts read back from scored windows, and the forecast.csv file.
+/// </summary>
+internal static class ForecastScoring
+{
+    /// <summary>One forecast with its bounds, in double precision.</summary>
+    public sealed record Scored(double[] Forecast, double[] Lower, double[] Upper);
+
+    /// <summary>Forecast, Lower and Upper of every window row the model scores.</summary>
+    public static List<Scored> Forecast(LmuForecastTransformer model, IDataView windows)
+    {
+        var scored = model.Transform(windows);
+        static double[][] Column(IDataView v, string name) => v.GetColumn<float[]>(name).Select(a => a.Select(x => (double)x).ToArray()).ToArray();
+        var f = Column(scored, "Forecast");
+        var lo = Column(scored, "Lower");
+        var hi = Column(scored, "Upper");
+        return f.Select((x, i) => new Scored(x, lo[i], hi[i])).ToList();
+    }
+
+    /// <summary>The series layout: Value, SeriesId (text) and each covariate under its own name, series after series.</summary>
+    public static IDataView SeriesView(IReadOnlyList<ForecastSeriesData> series, IReadOnlyList<string> covariates)
+    {
+        var columns = new List<(string, DataViewType, Array)>
+        {
+            ("Value", NumberDataViewType.Single, series.SelectMany(x => x.Values).Select(v => (float)v).ToArray()),
+            ("SeriesId", TextDataViewType.Instance, series.SelectMany(x => Enumerable.Repeat(x.Id, x.Values.Length)).ToArray()),
+        };
+        for (var c = 0; c < covariates.Count; c++)
+        {
+            var k = c;
+            columns.Add((covariates[c], NumberDataViewType.Single, series.SelectMany(x => x.Covariates[k]).Select(v => (float)v).ToArray()));
+        }
+
+        return new ForecastRowsDataView(columns);
+    }
+
+    /// <summary>forecast.csv: one line per series and horizon step.</summary>
+    public static void WriteForecasts(string path, IReadOnlyList<ForecastSeriesData> series, List<Scored> next)
+    {
+        using var writer = new StreamWriter(path);
+        writer.WriteLine("series,step,forecast,lower,upper");
+        for (var i = 0; i < series.Count; i++)
+        {
+            for (var k = 0; k < next[i].Forecast.Length; k++)
+            {
+                writer.WriteLine(string.Join(',', Quote(series[i].Id), (k + 1).ToString(CultureInfo.InvariantCulture),
+                    F(next[i].Forecast[k]), F(next[i].Lower[k]), F(next[i].Upper[k])));
+            }
+        }
+
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        static string Quote(string s) => s.Contains(',') || s.Contains('"') ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
+    }
+}

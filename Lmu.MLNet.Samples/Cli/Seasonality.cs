@@ -1,0 +1,90 @@
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// The seasonal period m of <c>lmu forecast</c> when <c>--seasonality</c> is not given (it sets the seasonal naive
+/// baseline, MASE's lag and the default window): from the spacing of dates (hourly 24, daily 7, weekly 52, monthly 12,
+/// quarterly 4) or of decimal years (1/spacing: 12 for months), else the candidate period whose autocorrelation is
+/// highest among those M4's seasonality test accepts for most series; 1 when none does.
+/// </summary>
+internal static class Seasonality
+{
+    private static readonly int[] Candidates = [24, 12, 7, 4, 52, 168];
+
+    /// <summary>The guess and how it was made, for the log.</summary>
+    public static (int Period, string Reason) Guess(IReadOnlyList<ForecastSeriesData> series)
+    {
+        var first = series[0];
+        if (first.Times is { Length: > 2 } times)
+        {
+            var spacing = Median(times.Zip(times.Skip(1), (a, b) => b - a));
+            if (first.Dates)
+            {
+                var m = spacing switch
+                {
+                    < 0.9 / 24 => 0,
+                    < 1.1 / 24 => 24,
+                    > 0.9 and < 1.1 => 7,
+                    > 6.5 and < 7.5 => 52,
+                    > 27 and < 32 => 12,
+                    > 88 and < 93 => 4,
+                    _ => 0,
+                };
+                if (m > 0)
+                {
+                    return (m, $"dates {spacing:G3} days apart");
+                }
+            }
+            else if (spacing is > 0 and < 1 && Math.Round(1 / spacing) is var k && k >= 2 && k <= 52 && Math.Abs(1 / spacing - k) < 0.01 * k)
+            {
+                return ((int)k, $"times {spacing:G3} apart ({k} per unit)");
+            }
+        }
+
+        var best = (Period: 1, Score: double.NegativeInfinity);
+        foreach (var m in Candidates)
+        {
+            var seasonal = series.Count(s => Lmu.MLNet.Forecasting.M4Naive2.IsSeasonal(s.Values, m));
+            if (seasonal * 2 <= series.Count)
+            {
+                continue;
+            }
+
+            var score = series.Average(s => Autocorrelation(s.Values, m));
+            if (score > best.Score)
+            {
+                best = (m, score);
+            }
+        }
+
+        return best.Period > 1
+            ? (best.Period, $"autocorrelation {best.Score:F2} at lag {best.Period}")
+            : (1, "no seasonal period found");
+    }
+
+    private static double Autocorrelation(double[] x, int lag)
+    {
+        if (x.Length <= lag)
+        {
+            return 0;
+        }
+
+        var mean = x.Average();
+        double numerator = 0, denominator = 0;
+        for (var t = 0; t < x.Length; t++)
+        {
+            denominator += (x[t] - mean) * (x[t] - mean);
+            if (t >= lag)
+            {
+                numerator += (x[t] - mean) * (x[t - lag] - mean);
+            }
+        }
+
+        return denominator > 0 ? numerator / denominator : 0;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+}

@@ -1,0 +1,101 @@
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// The output folder of a command, written all or nothing: files go to a hidden staging folder beside it (in the temp
+/// folder when its parent does not exist) and are moved into place by <see cref="Commit"/> once every file is written,
+/// creating the folder then; disposing without a commit removes the staging folder, so a failed or interrupted run
+/// leaves no output folder, or the existing one as it was (earlier outputs included). The staging folder of a killed
+/// run is removed by the next run into the same folder.
+/// </summary>
+internal sealed class StagedOutput : IDisposable
+{
+    private readonly List<string> _names = [];
+    private bool _committed;
+
+    public StagedOutput(string folder)
+    {
+        Folder = Path.GetFullPath(folder);
+        var parent = Path.GetDirectoryName(Folder);
+        var beside = parent is not null && Directory.Exists(parent) ? parent : Path.GetTempPath();
+        var prefix = $".{Path.GetFileName(Folder)}.lmu-partial-";
+        RemoveAbandoned(beside, prefix);
+        Staging = Path.Combine(beside, $"{prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Staging);
+    }
+
+    /// <summary>The output folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>Where files are written until the commit.</summary>
+    public string Staging { get; }
+
+    /// <summary>The staging path of <paramref name="name"/> (a plain file name), to write to now.</summary>
+    public string File(string name)
+    {
+        _names.Add(name);
+        return Path.Combine(Staging, name);
+    }
+
+    /// <summary>Moves every staged file into the output folder (replacing older ones); returns their final paths.</summary>
+    public IReadOnlyList<string> Commit()
+    {
+        var moved = new List<string>();
+        Directory.CreateDirectory(Folder);
+        foreach (var name in _names.Distinct())
+        {
+            var staged = Path.Combine(Staging, name);
+            if (System.IO.File.Exists(staged))
+            {
+                var target = Path.Combine(Folder, name);
+                System.IO.File.Move(staged, target, overwrite: true);
+                moved.Add(target);
+            }
+        }
+
+        _committed = true;
+        Directory.Delete(Staging, recursive: true);
+        return moved;
+    }
+
+    /// <summary>Staging folders of runs that were killed (their process is gone): removed by the next run.</summary>
+    private static void RemoveAbandoned(string beside, string prefix)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(beside, prefix + "*"))
+        {
+            var rest = Path.GetFileName(dir)[prefix.Length..];
+            var dash = rest.IndexOf('-');
+            if (dash > 0 && int.TryParse(rest[..dash], out var pid) && !Alive(pid))
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Another run may be removing it at the same moment; it is not ours to keep.
+                }
+            }
+        }
+    }
+
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!_committed && Directory.Exists(Staging))
+        {
+            Directory.Delete(Staging, recursive: true);
+        }
+    }
+}

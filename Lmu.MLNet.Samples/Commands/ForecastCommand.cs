@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Lmu.MLNet.Samples.Cli;
+
+namespace Lmu.MLNet.Samples.Commands;
+
+/// <summary><c>forecast</c>: train the LMU forecaster on the user's own series, backtest it against seasonal naive and Naive2, write the model.</summary>
+internal static class ForecastCommand
+{
+    public static Command Create()
+    {
+        var train = new Option<string>("--train") { Description = "CSV/TSV of the series.", Required = true };
+        var value = new Option<string?>("--value") { Description = "Long layout: the value column (a header name or a 1-based column number)." };
+        var id = new Option<string?>("--series-id") { Description = "The series id column, for many series (long layout: stacked rows; wide layout: the row's name)." };
+        var time = new Option<string?>("--time") { Description = "Long layout: a time column (numbers or dates); rows are ordered by it within each series." };
+        var covariates = new Option<string?>("--covariates") { Description = "Long layout: comma-separated covariate columns (known with each observation, e.g. a day of week)." };
+        var layout = new Option<string>("--layout") { Description = "long (one observation per row) or wide (one series per row, as the M4 files).", DefaultValueFactory = _ => "long" };
+        layout.AcceptOnlyFromAmong("long", "wide");
+        var header = new Option<string>("--header") { Description = "Whether the first line names the columns: auto, yes or no.", DefaultValueFactory = _ => "auto" };
+        var horizon = new Option<int>("--horizon") { Description = "Steps to forecast.", Required = true };
+        var window = new Option<int>("--window") { Description = $"Input window in steps (0: max(8, 2 x horizon, 3 x seasonality), at most what the shortest series allows)." };
+        var backtests = new Option<int>("--backtests") { Description = "Backtest origins: the last N horizons of each series are held out and forecast one by one (0: about a fifth of the shortest series, 1 to 10)." };
+        var seasonality = new Option<int>("--seasonality") { Description = "Seasonal period m for seasonal naive, Naive2 and MASE (0: from the time column's spacing, else the autocorrelation)." };
+        var epochs = new Option<int>("--epochs") { Description = $"Epochs (0: about {ForecastDefaults.TargetSteps:N0} gradient steps, 10-200 epochs)." };
+        var batch = new Option<int>("--batch-size") { Description = "Windows per gradient step (0: 16, 32 or 128 by the number of windows)." };
+        var stride = new Option<int>("--stride") { Description = $"Distance between training windows (0: keeps at most {ForecastDefaults.MaxWindows:N0} windows)." };
+        var units = new Option<int>("--units") { Description = "Dense hidden units after the LMU memory (0: 64, or 256 from 10,000 training windows)." };
+        var order = new Option<int>("--order") { Description = "Legendre order of each of the 4 memories (0: 32, at most the window)." };
+        var rate = new Option<double>("--learning-rate") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => 2e-3 };
+        var noRefit = new Option<bool>("--no-refit") { Description = "Save the backtest model (trained without each series' last horizon) instead of refitting on everything." };
+        var seed = new Option<int>("--seed") { Description = "Seed of weights and shuffling.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) };
+        var output = new Option<string>("--output") { Description = "Folder for model.zip, model.onnx, forecast.csv and forecast.png.", DefaultValueFactory = _ => "lmu-forecast-out" };
+        var cmd = new Command("forecast", "Train the LMU forecaster on your own series; backtests the last horizon against seasonal naive and Naive2, writes the model zip, ONNX, forecasts and a plot.")
+        {
+            train, value, id, time, covariates, layout, header, horizon, window, backtests, seasonality, epochs, batch, stride, units, order, rate, noRefit, seed, threads, output,
+        };
+        cmd.SetAction(r => ForecastRunner.Run(new ForecastRunner.Settings(
+            r.GetValue(train)!,
+            new ForecastFile.Layout(r.GetValue(layout) == "wide", r.GetValue(value), r.GetValue(id), r.GetValue(time),
+                (r.GetValue(covariates) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), r.GetValue(header)!),
+            r.GetValue(horizon), r.GetValue(window), r.GetValue(backtests), r.GetValue(seasonality), r.GetValue(epochs), r.GetValue(batch), r.GetValue(stride), r.GetValue(units), r.GetValue(order),
+            r.GetValue(rate), r.GetValue(seed), r.GetValue(threads), !r.GetValue(noRefit), r.GetValue(output)!)));
+        return cmd;
+    }
+}

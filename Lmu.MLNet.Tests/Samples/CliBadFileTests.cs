@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Lmu.MLNet.Tests.Infrastructure;
+using Lmu.MLNet.Tests.MLNet.Classification;
+
+namespace Lmu.MLNet.Tests.Samples;
+
+/// <summary>
+/// <c>classify</c> and <c>forecast</c> on bad files: one line on stderr naming the file, the line and the column, exit
+/// code 2, and no output folder. The app runs from a copy without the torch natives, so each check is also shown to
+/// come before any training (training would fail to load libtorch with another message).
+/// </summary>
+[TestClass]
+public sealed class CliBadFileTests : ClassifierTestBase
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(1);
+
+    [TestMethod]
+    public void ARaggedRowNamesItsLine()
+    {
+        var train = Good("train.csv");
+        Edit(train, 4, line => line[..line.LastIndexOf(',')]);
+        Fails(["classify", "--train", train], $"'{train}' line 4: 24 columns, but the header has 25");
+    }
+
+    [TestMethod]
+    public void ANonNumberNamesItsLineAndColumn()
+    {
+        var train = Good("train.csv");
+        Edit(train, 3, line => string.Join(',', line.Split(',').Select((f, i) => i == 5 ? "abc" : f)));
+        Fails(["classify", "--train", train], $"'{train}' line 3, column 6 ('t5'): 'abc' is not a finite number");
+    }
+
+    [TestMethod]
+    public void ANonNumberInATsFileNamesItsLineDimensionAndValue()
+    {
+        var ts = Path.Combine(Temp, "bad_TRAIN.ts");
+        File.WriteAllText(ts, "@problemName bad\n@dimensions 2\n@classLabel true a b\n@data\n1,2,3:4,5,6:a\n1,2,3:4,x,6:b\n");
+        Fails(["classify", "--train", ts], $"'{ts}' line 6, dimension 2, value 2: 'x' is not a number");
+    }
+
+    [TestMethod]
+    public void ALabelColumnThatDoesNotExistNamesTheHeader()
+    {
+        var train = Good("train.csv");
+        Fails(["classify", "--train", train, "--label", "klass"], $"'{train}' line 1 (header): --label 'klass' is not a column; the columns are label, t1, t2");
+    }
+
+    [TestMethod]
+    public void AClassWithOneRowNamesItsLine()
+    {
+        var train = Good("train.csv");
+        Edit(train, 6, line => "lonely" + line[line.IndexOf(',')..]);
+        Fails(["classify", "--train", train], $"'{train}' line 6, column 1 ('label'): class 'lonely' has 1 row; every class needs at least 2 training rows");
+    }
+
+    [TestMethod]
+    public void ATestClassUnknownToTrainingNamesItsLine()
+    {
+        var train = Good("train.csv");
+        var test = Good("test.csv");
+        Edit(test, 2, line => "other" + line[line.IndexOf(',')..]);
+        Fails(["classify", "--train", train, "--test", test], $"'{test}' line 2, column 1 ('label'): class 'other' does not occur in the training file");
+    }
+
+    [TestMethod]
+    public void AShortSeriesNamesItAndWhatItNeeds()
+    {
+        var series = CliFiles.Forecasting(Path.Combine(Temp, "series.csv"), series: 2, length: 60, seed: 1);
+        // Series s1 keeps 10 values (its rows are lines 62-121): fewer than window 8 + one horizon of 4 + one held out.
+        var lines = File.ReadAllLines(series);
+        File.WriteAllLines(series, lines.Take(1 + 60 + 10));
+        Fails(["forecast", "--train", series, "--value", "value", "--series-id", "id", "--horizon", "4", "--window", "8", "--backtests", "1"],
+            $"'{series}' line 62: series 's1' has 10 values; window 8 + horizon 4 needs at least 16");
+    }
+
+    [TestMethod]
+    public void AForecastValueThatIsNotANumberNamesItsLineAndColumn()
+    {
+        var series = CliFiles.Forecasting(Path.Combine(Temp, "series.csv"), series: 1, length: 60, seed: 1);
+        Edit(series, 30, line => string.Join(',', line.Split(',').Select((f, i) => i == 2 ? "n/a" : f)));
+        Fails(["forecast", "--train", series, "--value", "value", "--horizon", "4"], $"'{series}' line 30, column 3 ('value'): 'n/a' is not a finite number");
+    }
+
+    [TestMethod]
+    public void AForecastColumnThatDoesNotExistNamesTheHeader()
+    {
+        var series = CliFiles.Forecasting(Path.Combine(Temp, "series.csv"), series: 1, length: 60, seed: 1);
+        Fails(["forecast", "--train", series, "--value", "value", "--covariates", "promo,price", "--horizon", "4"],
+            $"'{series}' line 1 (header): --covariates 'price' is not a column; the columns are id, t, value, promo");
+    }
+
+    private string Good(string name) => CliFiles.Classification(Path.Combine(Temp, name), rowsPerClass: 6, steps: 24, seed: name.Length);
+
+    private static void Edit(string path, int lineNumber, Func<string, string> change)
+    {
+        var lines = File.ReadAllLines(path);
+        lines[lineNumber - 1] = change(lines[lineNumber - 1]);
+        File.WriteAllLines(path, lines);
+    }
+
+    private void Fails(string[] args, string expected)
+    {
+        var output = Path.Combine(Temp, "out");
+        var (code, stdout, stderr) = Run([.. args, "--output", output]);
+        Assert.AreEqual(2, code, stdout + stderr);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(1, lines, $"one line expected on stderr, got:\n{stderr}");
+        StringAssert.Contains(lines[0], expected);
+        Assert.IsFalse(Directory.Exists(output), "a failed run must not create its output folder");
+        Assert.IsEmpty(Directory.GetDirectories(Temp, ".out.lmu-partial-*"), "no staging folder may be left behind");
+    }
+
+    private (int Code, string Stdout, string Stderr) Run(string[] args)
+    {
+        var app = Path.Combine(Temp, "app");
+        if (!Directory.Exists(app))
+        {
+            SamplesApp.CopyWithoutTorch(SamplesApp.Output(), app);
+        }
+
+        using var process = Process.Start(SamplesApp.StartInfo(app, Temp, args))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(Limit))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"the Samples app ({string.Join(' ', args)}) did not finish within {Limit}");
+        }
+
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+}

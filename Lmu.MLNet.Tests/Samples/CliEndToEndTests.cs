@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Lmu.MLNet.Tests.Infrastructure;
+using Lmu.MLNet.Tests.MLNet.Classification;
+using Microsoft.ML;
+
+namespace Lmu.MLNet.Tests.Samples;
+
+/// <summary>
+/// <c>classify</c> and <c>forecast</c> end to end through the app on small generated files: each trains, prints its
+/// metrics and writes every promised file; the classifier's zip reloads without libtorch and scores the test file as
+/// the command reported.
+/// </summary>
+[TestClass]
+public sealed partial class CliEndToEndTests : ClassifierTestBase
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
+
+    [TestMethod]
+    public void ClassifyTrainsOnACsvAndTheZipScoresTheTestFileAsReported()
+    {
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 15, steps: 32, seed: 1);
+        var test = CliFiles.Classification(Path.Combine(Temp, "test.csv"), rowsPerClass: 15, steps: 32, seed: 2);
+        var output = Path.Combine(Temp, "out");
+        // What a killed run leaves beside the output (its process id is beyond any real one): the next run removes it.
+        var abandoned = Directory.CreateDirectory(Path.Combine(Temp, ".out.lmu-partial-2147480000-0123")).FullName;
+        File.WriteAllText(Path.Combine(abandoned, "model.zip"), "half");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", train, "--test", test, "--label", "label", "--output", output);
+        Assert.AreEqual(0, code, log);
+        Assert.IsFalse(Directory.Exists(abandoned), "a killed run's staging folder is removed by the next run");
+        Assert.IsEmpty(Directory.GetDirectories(Temp, ".out.lmu-partial-*"), "and this run leaves none");
+        StringAssert.Contains(log, "30 rows, 2 classes (bump: 15, dip: 15), 32 steps x 1 channel(s)");
+        var accuracy = Metric(log, "micro accuracy");
+        // A bump against a dip anywhere in the row: the pooled features separate them (chance is 0.5).
+        Assert.IsGreaterThanOrEqualTo(0.9, accuracy, log);
+        StringAssert.Contains(log, "true \\ predicted");
+        foreach (var file in new[] { "model.zip", "featurizer.onnx", "ridge.onnx", "confusion.png" })
+        {
+            Assert.IsTrue(File.Exists(Path.Combine(output, file)), $"{file} missing:\n{log}");
+        }
+
+        // The zip, loaded as ML.NET's own chain, scores the test file with the accuracy the command printed.
+        var ml = new MLContext(seed: 1);
+        var data = CsvDataset(test);
+        var model = LmuModelFile.Load(ml, Path.Combine(output, "model.zip"), out _);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data.ToDataView(ml, 32)));
+        Assert.AreEqual(accuracy, metrics.MicroAccuracy, 5e-5, log);
+        (model as IDisposable)?.Dispose();
+    }
+
+    [TestMethod]
+    public void ClassifyTrainsTheLmuNetworkAndWritesItsOnnxAndCurves()
+    {
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 8, steps: 16, seed: 8);
+        var test = CliFiles.Classification(Path.Combine(Temp, "test.csv"), rowsPerClass: 4, steps: 16, seed: 9);
+        var output = Path.Combine(Temp, "out");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", train, "--test", test, "--model", "lmu", "--epochs", "3",
+            "--threads", "1", "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "LMU classifier (order 32, theta 16, SimpleRnn 64");
+        StringAssert.Contains(log, "3 epochs)");
+        foreach (var file in new[] { "model.zip", "classifier.onnx", "confusion.png", "training.png" })
+        {
+            Assert.IsTrue(File.Exists(Path.Combine(output, file)), $"{file} missing:\n{log}");
+        }
+    }
+
+    [TestMethod]
+    public void ClassifyCrossValidatesAMultichannelVariableLengthTsFile()
+    {
+        var ts = Path.Combine(Temp, "motions_TRAIN.ts");
+        var text = new StringBuilder("@problemName motions\n@univariate false\n@dimensions 2\n@equalLength false\n@classLabel true up down\n@data\n");
+        var rng = new Random(3);
+        for (var i = 0; i < 24; i++)
+        {
+            var up = i % 2 == 0;
+            var length = 16 + rng.Next(9);
+            string Dim(double scale) => string.Join(',', Enumerable.Range(0, length).Select(t =>
+                (scale * (up ? t : length - t) / length + 0.05 * rng.NextDouble()).ToString("0.###", CultureInfo.InvariantCulture)));
+            text.Append(Dim(1)).Append(':').Append(Dim(-2)).Append(':').AppendLine(up ? "up" : "down");
+        }
+
+        File.WriteAllText(ts, text.ToString());
+        var output = Path.Combine(Temp, "out");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", ts, "--folds", "3", "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "24 rows, 2 classes");
+        StringAssert.Contains(log, "x 2 channel(s)");
+        StringAssert.Contains(log, "fold 3/3");
+        Assert.IsGreaterThanOrEqualTo(0.9, Metric(log, "pooled accuracy"), log);
+        Assert.IsTrue(File.Exists(Path.Combine(output, "model.zip")), log);
+    }
+
+    [TestMethod]
+    public void ClassifyReadsAHeaderlessStepMajorCsvWithTheLabelLastAndShorterRows()
+    {
+        // 2 channels x 20 steps, step-major (t0c0, t0c1, t1c0, ...), the label in column 41; odd rows end 4 steps early
+        // (8 empty fields). "up": channel 0 rises while channel 1 falls; "down": the reverse.
+        var rng = new Random(7);
+        var lines = Enumerable.Range(0, 24).Select(i =>
+        {
+            var up = i % 3 != 0;
+            var steps = i % 2 == 0 ? 20 : 16;
+            var values = Enumerable.Range(0, 20).SelectMany(t => t < steps
+                ? new[] { (up ? t : -t) + rng.NextDouble(), (up ? -t : t) + rng.NextDouble() }.Select(v => v.ToString("0.###", CultureInfo.InvariantCulture))
+                : ["", ""]);
+            return string.Join(',', values) + "," + (up ? "up" : "down");
+        });
+        var csv = Path.Combine(Temp, "rows.csv");
+        File.WriteAllLines(csv, lines);
+        var output = Path.Combine(Temp, "out");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", csv, "--label", "41", "--channels", "2", "--folds", "2", "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "24 rows, 2 classes (down: 8, up: 16), 16-20 steps x 2 channel(s)");
+        Assert.IsGreaterThanOrEqualTo(0.9, Metric(log, "pooled accuracy"), log);
+    }
+
+    [TestMethod]
+    public void ForecastTrainsBacktestsAndWritesTheModelForecastsAndPlot()
+    {
+        var series = CliFiles.Forecasting(Path.Combine(Temp, "series.csv"), series: 2, length: 120, seed: 4);
+        var output = Path.Combine(Temp, "out");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "forecast", "--train", series, "--value", "value", "--series-id", "id",
+            "--time", "t", "--covariates", "promo", "--horizon", "6", "--seasonality", "12", "--epochs", "5", "--threads", "1", "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "2 series of 120-120 values, covariates promo");
+        StringAssert.Contains(log, "window 36, horizon 6");
+        foreach (var method in new[] { "LMU", "seasonal naive", "Naive2" })
+        {
+            Assert.IsTrue(Regex.IsMatch(log, $@"\n  {Regex.Escape(method)} +[0-9.]+ +[0-9.]+ +[0-9.e+]+ +[0-9.e+]+"), $"{method} row missing:\n{log}");
+        }
+
+        foreach (var file in new[] { "model.zip", "model.onnx", "forecast.csv", "forecast.png" })
+        {
+            Assert.IsTrue(File.Exists(Path.Combine(output, file)), $"{file} missing:\n{log}");
+        }
+
+        var forecasts = File.ReadAllLines(Path.Combine(output, "forecast.csv"));
+        Assert.AreEqual("series,step,forecast,lower,upper", forecasts[0]);
+        Assert.HasCount(1 + 2 * 6, forecasts, "one line per series and step");
+        foreach (var line in forecasts.Skip(1))
+        {
+            var f = line.Split(',').Skip(2).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            Assert.IsTrue(f.All(double.IsFinite) && f[1] <= f[2], $"finite forecast, lower bound below the upper: {line}");
+        }
+    }
+
+    private static double Metric(string log, string name)
+    {
+        var match = Regex.Match(log, $@"{Regex.Escape(name)} +([0-9.]+)");
+        Assert.IsTrue(match.Success, $"no '{name}' in:\n{log}");
+        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The generated CSV as the library's dataset (label first, then the values), to score the saved zip independently of the app's reader.</summary>
+    private static TimeSeriesDataset CsvDataset(string path)
+    {
+        var rows = File.ReadLines(path).Skip(1).Select(l => l.Split(','))
+            .Select(f => new TimeSeriesRow(f[0], f.Skip(1).Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), f.Length - 1)).ToList();
+        return new TimeSeriesDataset("test", 1, ["bump", "dip"], rows);
+    }
+}

@@ -1,0 +1,143 @@
+using Lmu.MLNet.Samples.Cli;
+
+namespace Lmu.MLNet.Tests.Samples;
+
+/// <summary>
+/// lmu classify/forecast's readers and helpers in-process: what a file becomes (lengths, labels, order, header
+/// detection), the seasonality guess, the seasonal naive forecast, stratified folds and the confusion table, each
+/// against values written out by hand.
+/// </summary>
+[TestClass]
+public sealed class CliReaderTests
+{
+    private string _temp = string.Empty;
+
+    [TestInitialize]
+    public void MakeTemp()
+    {
+        _temp = Path.Combine(Path.GetTempPath(), "lmu-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_temp);
+    }
+
+    [TestCleanup]
+    public void RemoveTemp() => Directory.Delete(_temp, recursive: true);
+
+    [TestMethod]
+    public void AUcrStyleTsvHasNoHeaderAndTrailingNaNsShortenARow()
+    {
+        // UCR's layout: label first, tab separated, a shorter series padded with NaN; labels written as 1.0 / 2.
+        var path = Write("x.tsv", "1.0\t0.5\t1.5\t2.5\n2\t3\t4\tNaN\n1\t-1\t-2\t-3\n2\t5\t6\t\n");
+        var loaded = ClassificationFile.Read(path, new ClassificationFile.Layout("1", "auto", 1));
+        var rows = loaded.Data.Rows;
+        CollectionAssert.AreEqual(new[] { "1", "2" }, loaded.Data.ClassLabels.ToArray());
+        CollectionAssert.AreEqual(new[] { "1", "2", "1", "2" }, rows.Select(r => r.Label).ToArray());
+        CollectionAssert.AreEqual(new[] { 3, 2, 3, 2 }, rows.Select(r => r.Length).ToArray());
+        CollectionAssert.AreEqual(new[] { 3f, 4f }, rows[1].Values);
+        CollectionAssert.AreEqual(new[] { 1, 2, 3, 4 }, loaded.Lines);
+    }
+
+    [TestMethod]
+    public void AHeaderIsFoundAndTheLabelCanBeAnyColumnWithStepMajorChannels()
+    {
+        // Two channels, label in the middle column by name: values t0a,t0b,t1a,t1b around it.
+        var path = Write("x.csv", "t0a,t0b,kind,t1a,t1b\n1,2,walk,3,4\n5,6,run,7,8\n");
+        var loaded = ClassificationFile.Read(path, new ClassificationFile.Layout("kind", "auto", 2));
+        Assert.AreEqual(2, loaded.Data.Channels);
+        CollectionAssert.AreEqual(new[] { 1f, 2f, 3f, 4f }, loaded.Data.Rows[0].Values);
+        Assert.AreEqual(2, loaded.Data.Rows[0].Length);
+        Assert.AreEqual("run", loaded.Data.Rows[1].Label);
+        Assert.AreEqual("column 3 ('kind')", loaded.LabelColumn);
+        CollectionAssert.AreEqual(new[] { 2, 3 }, loaded.Lines, "the header is line 1");
+    }
+
+    [TestMethod]
+    public void AHalfFilledLastStepIsAHoleNotAShorterRow()
+    {
+        var path = Write("x.csv", "a,1,2,3,\nb,1,2,3,4\n");
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ClassificationFile.Read(path, new ClassificationFile.Layout("1", "auto", 2)));
+        StringAssert.Contains(e.Message, $"'{path}' line 1, column 5: a missing value inside the series");
+    }
+
+    [TestMethod]
+    public void LongSeriesAreOrderedByTimeAndDuplicateTimesAreRefused()
+    {
+        var path = Write("s.csv", "id,date,v,c\nb,2024-01-02,20,0\na,2024-01-03,3,1\nb,2024-01-01,10,1\na,2024-01-01,1,0\na,2024-01-02,2,0\n");
+        var layout = new ForecastFile.Layout(false, "v", "id", "date", ["c"], "auto");
+        var series = ForecastFile.Read(path, layout);
+        CollectionAssert.AreEqual(new[] { "b", "a" }, series.Select(s => s.Id).ToArray(), "order of first appearance");
+        CollectionAssert.AreEqual(new[] { 10.0, 20.0 }, series[0].Values);
+        CollectionAssert.AreEqual(new[] { 1.0, 2.0, 3.0 }, series[1].Values);
+        CollectionAssert.AreEqual(new[] { 0.0, 0.0, 1.0 }, series[1].Covariates[0]);
+        CollectionAssert.AreEqual(new[] { 5, 6, 3 }, series[1].Lines);
+        Assert.IsTrue(series[1].Dates);
+
+        File.AppendAllText(path, "a,2024-01-02,9,0\n");
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(path, layout));
+        StringAssert.Contains(e.Message, $"'{path}' line 7, column 2 ('date'): the same time as line 6 in series 'a'");
+    }
+
+    [TestMethod]
+    public void TheWideLayoutReadsOneSeriesPerRowWithTrailingEmptyFields()
+    {
+        var path = Write("w.csv", "\"id\",\"v1\",\"v2\",\"v3\"\n\"H1\",\"1\",\"2\",\"3\"\n\"H2\",\"4\",\"5\",\n");
+        var series = ForecastFile.Read(path, new ForecastFile.Layout(true, null, "1", null, [], "auto"));
+        CollectionAssert.AreEqual(new[] { "H1", "H2" }, series.Select(s => s.Id).ToArray());
+        CollectionAssert.AreEqual(new[] { 4.0, 5.0 }, series[1].Values);
+    }
+
+    [TestMethod]
+    public void TheSeasonalityComesFromDatesDecimalYearsOrTheAutocorrelation()
+    {
+        ForecastSeriesData Series(double[] values, double[]? times, bool dates) =>
+            new("", values, [], Enumerable.Range(2, values.Length).ToArray(), times, dates);
+        var flat = new double[60];
+        Assert.AreEqual(7, Seasonality.Guess([Series(flat, Enumerable.Range(0, 60).Select(d => 739000.0 + d).ToArray(), dates: true)]).Period);
+        Assert.AreEqual(24, Seasonality.Guess([Series(flat, Enumerable.Range(0, 60).Select(h => 739000.0 + h / 24.0).ToArray(), dates: true)]).Period);
+        Assert.AreEqual(12, Seasonality.Guess([Series(flat, Enumerable.Range(0, 60).Select(m => 1949 + m / 12.0).ToArray(), dates: false)]).Period);
+        var rng = new Random(1);
+        var daily = Enumerable.Range(0, 500).Select(t => Math.Sin(2 * Math.PI * t / 24) + 0.3 * rng.NextDouble()).ToArray();
+        Assert.AreEqual(24, Seasonality.Guess([Series(daily, null, false)]).Period);
+        var noise = Enumerable.Range(0, 500).Select(_ => rng.NextDouble()).ToArray();
+        Assert.AreEqual(1, Seasonality.Guess([Series(noise, null, false)]).Period);
+    }
+
+    [TestMethod]
+    public void SeasonalNaiveRepeatsTheLastSeason()
+    {
+        double[] history = [1, 2, 3, 4, 5, 6, 7];
+        CollectionAssert.AreEqual(new double[] { 5, 6, 7, 5, 6, 7, 5 }, SeasonalNaive.Forecast(history, 7, 3));
+        CollectionAssert.AreEqual(new double[] { 7, 7 }, SeasonalNaive.Forecast(history, 2, 1));
+    }
+
+    [TestMethod]
+    public void StratifiedFoldsSpreadEveryClassEvenly()
+    {
+        var rows = Enumerable.Range(0, 23).Select(i => new TimeSeriesRow(i % 3 == 0 ? "a" : "b", [i], 1)).ToList();
+        var data = new TimeSeriesDataset("x", 1, ["a", "b"], rows);
+        var folds = StratifiedFolds.Assign(data, 4, seed: 3);
+        CollectionAssert.AreEqual(folds, StratifiedFolds.Assign(data, 4, seed: 3), "deterministic under the seed");
+        foreach (var label in new[] { "a", "b" })
+        {
+            var counts = Enumerable.Range(0, 4).Select(f => rows.Where((r, i) => r.Label == label && folds[i] == f).Count()).ToArray();
+            Assert.IsLessThanOrEqualTo(1, counts.Max() - counts.Min(), $"class {label}: {string.Join(", ", counts)}");
+        }
+    }
+
+    [TestMethod]
+    public void TheConfusionTableCountsTruthAgainstPrediction()
+    {
+        var table = new ConfusionTable(["x", "y", "z"]);
+        table.Add(["x", "x", "y", "z", "z"], ["x", "y", "y", "z", "x"]);
+        int[,] expected = { { 1, 1, 0 }, { 0, 1, 0 }, { 1, 0, 1 } };
+        CollectionAssert.AreEqual(expected, table.Counts);
+        Assert.AreEqual(3, table.Correct);
+        StringAssert.Contains(table.ToString(), "0.500", "recall of x and z, precision of x and y");
+    }
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_temp, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+}
