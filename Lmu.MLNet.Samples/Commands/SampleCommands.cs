@@ -24,6 +24,7 @@ internal static class SampleCommands
         yield return UcrDynamicsCommand.Create();
         yield return ClassifyCommand.Create();
         yield return ForecastCommand.Create();
+        yield return ScaleCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command): the main job, whose options live on the root.</summary>

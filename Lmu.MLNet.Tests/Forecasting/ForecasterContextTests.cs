@@ -246,14 +246,15 @@ public sealed class ForecasterContextTests : ClassifierTestBase
         Bad(o => o.HeadDropout = -0.1, "LmuForecastingOptions.HeadDropout = -0.1 must be in [0, 1)", "HeadDropout");
         Bad(o => o.HeadDropout = double.NaN, "LmuForecastingOptions.HeadDropout = NaN must be in [0, 1)", "HeadDropout");
         Bad(o => o.TorchThreads = -1, "LmuForecastingOptions.TorchThreads = -1 must be 0 (leave as is) or positive", "TorchThreads");
+        Bad(o => o.ShufflePoolPoints = 0, "LmuForecastingOptions.ShufflePoolPoints = 0 must be at least 1", "ShufflePoolPoints");
         Bad(o => o.Training.Device = "tpu", "LmuForecastingOptions.Training.Device = \"tpu\" must be null or name a device", "Training.Device");
 
         // Clone keeps the new settings and shares the token and progress (references to the caller's objects).
         using var cts = new CancellationTokenSource();
         var progress = new Inline(_ => { });
-        var original = new LmuForecastingOptions { WindowSize = 4, Horizon = 1, HeadDropout = 0.25, TorchThreads = 2, CancellationToken = cts.Token, Progress = progress };
+        var original = new LmuForecastingOptions { WindowSize = 4, Horizon = 1, HeadDropout = 0.25, TorchThreads = 2, ShufflePoolPoints = 77, CancellationToken = cts.Token, Progress = progress };
         var copy = original.Clone();
-        Assert.AreEqual((0.25, 2), (copy.HeadDropout, copy.TorchThreads));
+        Assert.AreEqual((0.25, 2, 77L), (copy.HeadDropout, copy.TorchThreads, copy.ShufflePoolPoints));
         Assert.AreEqual(cts.Token, copy.CancellationToken);
         Assert.AreSame(progress, copy.Progress);
     }

@@ -5,7 +5,6 @@ using Lmu.MLNet.Onnx;
 using Lmu.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TorchSharp;
 
 namespace Lmu.MLNet.Classification;
 
@@ -114,8 +113,9 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             }
         }
 
-        var device = _context.ResolveDevice(o.Training.Device, $"{nameof(LmuClassifierOptions)}.{nameof(o.Training)}.{nameof(o.Training.Device)}");
-        var seed = o.Training.Seed ?? _context.Host.Rand.Next();
+        var run = EstimatorTraining.Start(
+            _context, o.Training, $"{nameof(LmuClassifierOptions)}.{nameof(o.Training)}.{nameof(o.Training.Device)}");
+        var (seed, device) = (run.Seed, run.Device);
         ThrowIfCanceled();
         var scan = TrainingDataScan.Run(input, layout, () => IsCanceled);
         var steps = scan.SequenceLength;
@@ -139,7 +139,13 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             CheckValidation(validSource);
         }
 
-        var (spec, result, parameters) = Train(trainSource, validSource, scan.Classes.Names.Count, steps, seed, device);
+        var (spec, result, parameters) = run.Run(
+            NetworkOptions(scan.Classes.Names.Count, steps), trainSource, validSource, LmuLoss.CrossEntropy, o.TorchThreads, o.Progress, o.CancellationToken,
+            (network, result) =>
+            {
+                InspectTrainedNetwork?.Invoke(network);
+                return (network.ToSpec(steps), result, network.ParameterCount);
+            });
         var classNames = scan.Classes.Names;
         var lengthType = layout.Length?.Type;
         var export = OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName);
@@ -163,39 +169,6 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         };
         _context.Info("Training", $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s.");
         return new LmuClassifierTransformer(chain, spec, info);
-    }
-
-    private (LmuNetworkSpec Spec, LmuTrainingResult Result, long Parameters) Train(
-        DataViewBatchSource trainSource, DataViewBatchSource? validSource, int classes, int steps, int seed, string device)
-    {
-        var o = _options;
-        var previousThreads = o.TorchThreads > 0 ? torch.get_num_threads() : 0;
-        if (o.TorchThreads > 0)
-        {
-            torch.set_num_threads(o.TorchThreads);
-        }
-
-        try
-        {
-            // Weights are drawn from torch's global generator: seed it so the same seed gives the same model.
-            torch.manual_seed(seed);
-            using var network = new LmuNetwork(NetworkOptions(classes, steps));
-            var training = o.Training.Clone();
-            training.Seed = seed;
-            training.Device = device;
-            var progress = _context.EpochLog(o.Progress);
-            var result = LmuTrainer.Train(network, trainSource, validSource, LmuLoss.CrossEntropy, training, progress, o.CancellationToken);
-            network.to(torch.CPU);
-            InspectTrainedNetwork?.Invoke(network);
-            return (network.ToSpec(steps), result, network.ParameterCount);
-        }
-        finally
-        {
-            if (previousThreads > 0)
-            {
-                torch.set_num_threads(previousThreads);
-            }
-        }
     }
 
     private LmuNetworkOptions NetworkOptions(int classes, int steps)

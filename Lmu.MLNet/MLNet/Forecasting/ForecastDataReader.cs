@@ -67,48 +67,122 @@ internal static class ForecastDataReader
     }
 
     /// <summary>
+    /// Series layout, streamed: one pass of a fresh cursor yielding each run of consecutive rows with the same id as a
+    /// series, so that only one series is in memory at a time. A series whose rows are not consecutive comes out as
+    /// several runs; callers that need whole series check that no id repeats (<see cref="ForecastTrainingData"/>).
+    /// Values are checked as <see cref="ReadSeries"/> checks them; lengths are not.
+    /// </summary>
+    public static IEnumerable<ForecastSeries> StreamSeries(IDataView data, string seriesColumn, string? idColumn, IReadOnlyList<string> covariates)
+    {
+        var target = Column(data.Schema, seriesColumn, "series", NumberDataViewType.Single);
+        var covs = covariates.Select(c => Column(data.Schema, c, "covariate", NumberDataViewType.Single)).ToArray();
+        DataViewSchema.Column? id = idColumn is null ? null : Column(data.Schema, idColumn, "series id", null);
+        return Stream();
+
+        IEnumerable<ForecastSeries> Stream()
+        {
+            using var cursor = data.GetRowCursor([target, .. covs, .. id is null ? Array.Empty<DataViewSchema.Column>() : [id.Value]]);
+            var getTarget = cursor.GetGetter<float>(target);
+            var getCovs = covs.Select(c => cursor.GetGetter<float>(c)).ToArray();
+            var getId = id is null ? (() => "0") : IdGetter(cursor, id.Value);
+            string? current = null;
+            var values = new List<double>();
+            var covValues = covs.Select(_ => new List<double>()).ToArray();
+            long row = 0;
+            while (cursor.MoveNext())
+            {
+                var key = getId();
+                if (current is not null && key != current)
+                {
+                    yield return Take(current, values, covValues);
+                }
+
+                current = key;
+                float v = 0;
+                getTarget(ref v);
+                values.Add(Finite(v, seriesColumn, row, key, idColumn));
+                for (var c = 0; c < covs.Length; c++)
+                {
+                    getCovs[c](ref v);
+                    covValues[c].Add(Finite(v, covariates[c], row, key, idColumn));
+                }
+
+                row++;
+            }
+
+            if (current is not null)
+            {
+                yield return Take(current, values, covValues);
+            }
+        }
+
+        // Copies the run out and empties the lists for the next one (their capacity is kept: one series' worth).
+        static ForecastSeries Take(string key, List<double> values, List<double>[] covValues)
+        {
+            var s = new ForecastSeries(key, values.ToArray(), covValues.Select(l => l.ToArray()).ToArray());
+            values.Clear();
+            foreach (var l in covValues)
+            {
+                l.Clear();
+            }
+
+            return s;
+        }
+    }
+
+    /// <summary>
     /// Window layout: each row becomes a series of WindowSize + Horizon values (window then label) with exactly one
     /// window; covariates are known over the window only, so their horizon part is never read.
     /// </summary>
     public static List<ForecastSeries> ReadWindows(
         IDataView data, string windowColumn, string labelColumn, IReadOnlyList<string> covariates, int window, int horizon)
     {
-        var w = Column(data.Schema, windowColumn, "window", NumberDataViewType.Single, window);
-        var label = Column(data.Schema, labelColumn, "label", NumberDataViewType.Single, horizon);
-        var covs = covariates.Select(c => Column(data.Schema, c, "covariate window", NumberDataViewType.Single, window)).ToArray();
-        var result = new List<ForecastSeries>();
-        using var cursor = data.GetRowCursor([w, label, .. covs]);
-        var getW = cursor.GetGetter<VBuffer<float>>(w);
-        var getLabel = cursor.GetGetter<VBuffer<float>>(label);
-        var getCovs = covs.Select(c => cursor.GetGetter<VBuffer<float>>(c)).ToArray();
-        var buffer = default(VBuffer<float>);
-        long row = 0;
-        while (cursor.MoveNext())
-        {
-            var id = row.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var target = new double[window + horizon];
-            getW(ref buffer);
-            Copy(buffer, target, 0, windowColumn, row);
-            getLabel(ref buffer);
-            Copy(buffer, target, window, labelColumn, row);
-            var covValues = new double[covs.Length][];
-            for (var c = 0; c < covs.Length; c++)
-            {
-                covValues[c] = new double[window + horizon];
-                getCovs[c](ref buffer);
-                Copy(buffer, covValues[c], 0, covariates[c], row);
-            }
-
-            result.Add(new ForecastSeries(id, target, covValues));
-            row++;
-        }
-
+        var result = StreamWindows(data, windowColumn, labelColumn, covariates, window, horizon).ToList();
         if (result.Count == 0)
         {
             throw new ArgumentException($"The training data has no rows (window column '{windowColumn}').");
         }
 
         return result;
+    }
+
+    /// <summary>Window layout, streamed: one pass of a fresh cursor, one row (one series) in memory at a time.</summary>
+    public static IEnumerable<ForecastSeries> StreamWindows(
+        IDataView data, string windowColumn, string labelColumn, IReadOnlyList<string> covariates, int window, int horizon)
+    {
+        var w = Column(data.Schema, windowColumn, "window", NumberDataViewType.Single, window);
+        var label = Column(data.Schema, labelColumn, "label", NumberDataViewType.Single, horizon);
+        var covs = covariates.Select(c => Column(data.Schema, c, "covariate window", NumberDataViewType.Single, window)).ToArray();
+        return Stream();
+
+        IEnumerable<ForecastSeries> Stream()
+        {
+            using var cursor = data.GetRowCursor([w, label, .. covs]);
+            var getW = cursor.GetGetter<VBuffer<float>>(w);
+            var getLabel = cursor.GetGetter<VBuffer<float>>(label);
+            var getCovs = covs.Select(c => cursor.GetGetter<VBuffer<float>>(c)).ToArray();
+            var buffer = default(VBuffer<float>);
+            long row = 0;
+            while (cursor.MoveNext())
+            {
+                var id = row.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var target = new double[window + horizon];
+                getW(ref buffer);
+                Copy(buffer, target, 0, windowColumn, row);
+                getLabel(ref buffer);
+                Copy(buffer, target, window, labelColumn, row);
+                var covValues = new double[covs.Length][];
+                for (var c = 0; c < covs.Length; c++)
+                {
+                    covValues[c] = new double[window + horizon];
+                    getCovs[c](ref buffer);
+                    Copy(buffer, covValues[c], 0, covariates[c], row);
+                }
+
+                yield return new ForecastSeries(id, target, covValues);
+                row++;
+            }
+        }
     }
 
     /// <summary>A column by name with a clear message when it is absent or of the wrong type.</summary>

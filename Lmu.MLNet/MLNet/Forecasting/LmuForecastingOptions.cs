@@ -116,6 +116,16 @@ public sealed class LmuForecastingOptions
     /// <summary>Series layout: distance between the end points of consecutive training windows. Default 1.</summary>
     public int WindowStride { get; set; } = 1;
 
+    /// <summary>
+    /// Training streams its windows: every epoch reads the data again and cuts windows on the fly, so memory holds this
+    /// many series values (points: rows of the series layout, WindowSize + Horizon per row of the window layout; each
+    /// point is 8 bytes per channel) plus one series, never every window. Consecutive series are gathered until they
+    /// hold this many points and their windows are shuffled together; data with at most this many points is shuffled
+    /// as a whole. Raise it for better mixing of many short series, lower it to bound memory. Default 1,000,000 (8 MB
+    /// per channel). Series rows must be consecutive to stream; interleaved series are read into memory (with a warning).
+    /// </summary>
+    public long ShufflePoolPoints { get; set; } = 1_000_000;
+
     /// <summary>Torch intra-op threads while training; 0 leaves torch's setting as it is. Default 0.</summary>
     public int TorchThreads { get; set; }
 
@@ -159,6 +169,7 @@ public sealed class LmuForecastingOptions
         Guard.Require(ConfidenceLevel is > 0 and < 1, nameof(ConfidenceLevel), ConfidenceLevel, "must be in (0, 1)");
         Guard.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         Guard.Require(WindowStride >= 1, nameof(WindowStride), WindowStride, "must be at least 1");
+        Guard.Require(ShufflePoolPoints >= 1, nameof(ShufflePoolPoints), ShufflePoolPoints, "must be at least 1");
         Guard.Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");
         Guard.Require(Enum.IsDefined(Scaling), nameof(Scaling), Scaling, "is not a known scaling");
         Guard.Require(Loss is LmuLoss.MeanSquaredError or LmuLoss.MeanAbsoluteError, nameof(Loss), Loss, "must be MeanSquaredError or MeanAbsoluteError");

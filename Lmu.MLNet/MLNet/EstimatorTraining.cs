@@ -1,0 +1,83 @@
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Training;
+using TorchSharp;
+
+namespace Lmu.MLNet;
+
+/// <summary>
+/// The part of Fit every LMU estimator shares once its data is checked and its batch sources are made: the seed and
+/// device resolved from the options and the MLContext, torch's thread count set for the run and restored after it,
+/// torch's generator seeded before the network is built (so weights are reproducible too), the training options
+/// completed with that seed and device, each epoch reported to the MLContext's Log and the caller's progress, and the
+/// trained network handed back on the CPU in eval mode, disposed once the caller has read it.
+/// </summary>
+internal sealed class EstimatorTraining
+{
+    private readonly MLContextBridge _context;
+    private readonly LmuTrainingOptions _options;
+
+    private EstimatorTraining(MLContextBridge context, LmuTrainingOptions options, int seed, string device)
+    {
+        _context = context;
+        _options = options;
+        Seed = seed;
+        Device = device;
+    }
+
+    /// <summary>The run's seed: <c>Training.Seed</c>, else the next value of the MLContext's seeded stream.</summary>
+    public int Seed { get; }
+
+    /// <summary>The run's device: <c>Training.Device</c>, else the MLContext's GpuDeviceId/FallbackToCpu choice.</summary>
+    public string Device { get; }
+
+    /// <summary>Resolves the device (failing clearly before any data is read) and the seed.</summary>
+    /// <param name="context">The estimator's MLContext.</param>
+    /// <param name="training">The estimator's training options (copied; the copy gets the seed and device).</param>
+    /// <param name="devicePath">The device setting's path in the estimator's options, for errors.</param>
+    public static EstimatorTraining Start(MLContextBridge context, LmuTrainingOptions training, string devicePath)
+    {
+        var device = context.ResolveDevice(training.Device, devicePath);
+        var seed = training.Seed ?? context.Host.Rand.Next();
+        var options = training.Clone();
+        options.Seed = seed;
+        options.Device = device;
+        return new EstimatorTraining(context, options, seed, device);
+    }
+
+    /// <summary>Builds the network, trains it and returns what <paramref name="trained"/> reads from it.</summary>
+    /// <param name="network">The network to build.</param>
+    /// <param name="train">Training batches.</param>
+    /// <param name="validation">Validation batches, or null.</param>
+    /// <param name="loss">The loss.</param>
+    /// <param name="torchThreads">Torch intra-op threads for the run; 0 leaves torch's setting.</param>
+    /// <param name="progress">The caller's progress (beside the MLContext's Log), or null.</param>
+    /// <param name="token">The caller's cancellation.</param>
+    /// <param name="trained">Reads the trained network (CPU, eval mode) before it is disposed.</param>
+    public T Run<T>(
+        LmuNetworkOptions network, ILmuBatchSource train, ILmuBatchSource? validation, LmuLoss loss, int torchThreads,
+        IProgress<LmuEpochReport>? progress, CancellationToken token, Func<LmuNetwork, LmuTrainingResult, T> trained)
+    {
+        var previousThreads = torchThreads > 0 ? torch.get_num_threads() : 0;
+        if (torchThreads > 0)
+        {
+            torch.set_num_threads(torchThreads);
+        }
+
+        try
+        {
+            torch.manual_seed(Seed);
+            using var model = new LmuNetwork(network);
+            var result = LmuTrainer.Train(model, train, validation, loss, _options, _context.EpochLog(progress), token);
+            model.to(torch.CPU);
+            model.eval();
+            return trained(model, result);
+        }
+        finally
+        {
+            if (previousThreads > 0)
+            {
+                torch.set_num_threads(previousThreads);
+            }
+        }
+    }
+}
