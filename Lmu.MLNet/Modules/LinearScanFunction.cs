@@ -111,9 +111,11 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
         return [gpre, gradP, carry!, null!, null!];
     }
 
-    private const int FlushInterval = 8;
+    /// <summary>Steps between flushes of tiny gradients (see <see cref="FlushTiny"/>).</summary>
+    internal const int FlushInterval = 8;
 
-    private static void FlushTiny(Tensor t)
+    /// <summary>Sets entries below 1e-30 (float64: 1e-280) to zero, in place.</summary>
+    internal static void FlushTiny(Tensor t)
     {
         // Far above the subnormal range (float32 ~1.2e-38, float64 ~2.2e-308), far below any useful gradient.
         using var tiny = (t.dtype == ScalarType.Float64 ? 1e-280 : 1e-30).ToScalar();
@@ -122,7 +124,8 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
         t.masked_fill_(small, TorchScalars.Zero);
     }
 
-    private static void ActivateInPlace(Tensor x, LmuActivation act)
+    /// <summary>f(x) in place.</summary>
+    internal static void ActivateInPlace(Tensor x, LmuActivation act)
     {
         switch (act)
         {
@@ -135,7 +138,7 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
     }
 
     /// <summary>f'(pre) expressed through the output y = f(pre).</summary>
-    private static Tensor Derivative(Tensor y, LmuActivation act)
+    internal static Tensor Derivative(Tensor y, LmuActivation act)
     {
         switch (act)
         {
