@@ -45,6 +45,14 @@ public sealed class ScanCheckpointTests
     {
         var (x, v, v0, p, s0) = Operands(float64, seed: 3, steps: 33, batch: 5, channels: 3, d: 9);
         var every = Gradients(x, v, v0, p, s0, interval: 0);
+        // Without a backward pass nothing is kept and T = 33 runs as two chunks handing their state over.
+        using (torch.no_grad())
+        {
+            var inference = LinearScanLastFunction.Apply(x, v, v0, p, s0, 2, LmuActivation.Tanh);
+            var leaves = new[] { x, v, v0, p, s0 }.Select(t => t.detach().clone().requires_grad_(true)).ToArray();
+            using var enabled = torch.enable_grad();
+            WithInterval(0, () => Assert.IsTrue(MaxAbsDiff(inference, LinearScanLastFunction.Apply(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], 2, LmuActivation.Tanh)) < 1e-12, "inference"));
+        }
         foreach (int k in new[] { 1, 4, 8, 32, 33, 100 })
         {
             var chunked = Gradients(x, v, v0, p, s0, interval: k);
