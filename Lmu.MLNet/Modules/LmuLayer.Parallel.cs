@@ -48,6 +48,9 @@ public sealed partial class LmuLayer
             return new Sequences(HiddenInput(m, x), m, null, null);
         }
 
+        if (lastStepOnly && !wantMemory && CanRunParallelLastRnn(xd))
+            return new Sequences(ParallelLastRnn(x, xd).unsqueeze(1), null, null, null);
+
         // Memory kept when asked for (streaming state) or when projecting first would widen the convolution.
         int gu = (int)hidden.InputWeight!.shape[0];
         Tensor? memory = null;
