@@ -17,10 +17,11 @@ internal static class BenchCommand
         var noPeer = new Option<bool>("--no-peer") { Description = "Skip the PyTorch peer even if python3 and torch are present." };
         var peer = new Option<string?>("--peer-script") { Description = "Path of peer_pytorch_lmu.py (default: ../shared/bench/ found above the working directory)." };
         var checkpoint = new Option<int>("--scan-checkpoint") { Description = "Steps between the last-step scan's checkpoints (0 keeps every state: no recomputation, more memory).", DefaultValueFactory = _ => Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval };
+        var keepAll = new Option<int>("--scan-keep-all-mib") { Description = "The last-step scan keeps every state (no recomputation) when they fit in this many MiB; 0 always checkpoints.", DefaultValueFactory = _ => (int)(Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20) };
         var json = new Option<string?>("--json") { Description = "Also write every sample to this JSON file." };
         var cmd = new Command("bench", "Seconds per training step and inference batch (psMNIST shapes), ours and the PyTorch peer interleaved: medians, ranges, verdicts, memory.")
         {
-            threads, samples, warmup, configs, steps, batch, checkpoint, noPeer, peer, json,
+            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, noPeer, peer, json,
         };
         cmd.SetAction(r =>
         {
@@ -30,6 +31,7 @@ internal static class BenchCommand
             if (r.GetValue(samples) < 1 || r.GetValue(warmup) < 0) throw new ArgumentException("--samples must be at least 1 and --warmup at least 0.");
             if (r.GetValue(checkpoint) < 0) throw new ArgumentException("--scan-checkpoint must be 0 (keep every state) or positive.");
             Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval = r.GetValue(checkpoint);
+            Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes = (long)r.GetValue(keepAll) << 20;
             return LmuBenchmark.Run(new LmuBenchmark.Settings(r.GetValue(threads), r.GetValue(samples), r.GetValue(warmup), names,
                 r.GetValue(steps), r.GetValue(batch), !r.GetValue(noPeer), r.GetValue(peer), r.GetValue(json)));
         });

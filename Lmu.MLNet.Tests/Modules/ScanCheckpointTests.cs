@@ -186,11 +186,18 @@ public sealed class ScanCheckpointTests
         return result.view(input.shape);
     }
 
+    /// <summary>Runs with checkpoints every k steps whatever the size (k = 0: every state kept).</summary>
     private static void WithInterval(int k, Action action)
     {
         int before = LinearScanLastFunction.CheckpointInterval;
+        long keepAll = LinearScanLastFunction.KeepAllBytes;
         LinearScanLastFunction.CheckpointInterval = k;
+        LinearScanLastFunction.KeepAllBytes = 0;
         try { action(); }
-        finally { LinearScanLastFunction.CheckpointInterval = before; }
+        finally
+        {
+            LinearScanLastFunction.CheckpointInterval = before;
+            LinearScanLastFunction.KeepAllBytes = keepAll;
+        }
     }
 }

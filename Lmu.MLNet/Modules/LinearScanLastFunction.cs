@@ -32,6 +32,14 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
     /// </summary>
     internal static int CheckpointInterval { get; set; } = 32;
 
+    /// <summary>
+    /// Every state is kept (no recomputation) when they fit in this many bytes: below it, the recomputation's time
+    /// (one more [B, D] x [D, D] product per step, a third more scan arithmetic) is worth more than the memory.
+    /// 128 MiB keeps psMNIST's ff_rnn states (66 MB) and checkpoints rnn_cell's (147 MB). Ignored when
+    /// <see cref="CheckpointInterval"/> is 0.
+    /// </summary>
+    internal static long KeepAllBytes { get; set; } = 128L << 20;
+
     public override string Name => "LmuLinearScanLast";
 
     /// <summary>Last state of the scan with c_t = X_t V + v0 (v0 may be null).</summary>
@@ -62,7 +70,9 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
     {
         bool backward = torch.is_grad_enabled()
             && (x.requires_grad || p.requires_grad || s0.requires_grad || v?.requires_grad == true || v0?.requires_grad == true);
-        return backward ? CheckpointInterval : NoBackward;
+        if (!backward) return NoBackward;
+        long bytes = x.shape[0] * s0.shape[0] * p.shape[0] * s0.ElementSize;
+        return bytes <= KeepAllBytes ? 0 : CheckpointInterval;
     }
 
     // Inputs are positional (autograd returns one gradient per input): X, P, s0, activeFrom, activation, k, hasV,
@@ -89,11 +99,14 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         var o = Read(vars);
         long steps = o.Steps, d = o.D, batch = o.S0.shape[0];
         bool keepAll = o.K == 0, save = o.K >= 0;
-        int k = keepAll ? (int)steps : (int)Math.Min(o.K > 0 ? o.K : InferenceChunk, steps);
+        // Chunk length: the checkpoint interval, or (every state kept, or none) a fixed length that bounds the
+        // chunk-sized buffers of the backward pass without changing the arithmetic.
+        int k = (int)Math.Min(o.K > 0 ? o.K : InferenceChunk, steps);
         int chunks = (int)((steps + k - 1) / k);
-        // The state before each chunk but the first (that is s0), and one buffer for a chunk's states.
-        var checkpoints = save && chunks > 1 ? torch.empty([chunks - 1, batch, d], dtype: o.P.dtype, device: o.P.device) : null;
-        var buffer = torch.empty([k, batch, d], dtype: o.P.dtype, device: o.P.device);
+        // The state before each chunk but the first (that is s0), and one buffer for a chunk's states (all of them
+        // when every state is kept).
+        var checkpoints = save && !keepAll && chunks > 1 ? torch.empty([chunks - 1, batch, d], dtype: o.P.dtype, device: o.P.device) : null;
+        var buffer = torch.empty([keepAll ? steps : k, batch, d], dtype: o.P.dtype, device: o.P.device);
         // The next chunk overwrites the buffer, so the state it starts from is copied out first: into its checkpoint,
         // or (nothing kept) into one hand-off tensor.
         using var handoff = checkpoints is null && chunks > 1 ? torch.empty([batch, d], dtype: o.P.dtype, device: o.P.device) : null;
@@ -101,7 +114,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         for (int j = 0; j < chunks; j++)
         {
             long t0 = (long)j * k, len = Math.Min(k, steps - t0);
-            using var states = buffer.narrow(0, 0, len);
+            using var states = buffer.narrow(0, keepAll ? t0 : 0, len);
             Chunk(o, t0, len, state, states);
             if (!ReferenceEquals(state, o.S0) && !ReferenceEquals(state, handoff)) state.Dispose();
             state = states[len - 1];
@@ -186,7 +199,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         Tensor? v0 = hasV0 ? saved[at++] : null;
         long steps = x.shape[0], d = p.shape[0], batch = s0.shape[0];
         int chunks = (int)((steps + k - 1) / k);
-        Tensor? checkpoints = chunks > 1 ? saved[at++] : null;
+        Tensor? checkpoints = chunks > 1 && !keptAll ? saved[at++] : null;
         Tensor? kept = keptAll ? saved[at] : null;
         var o = new Operands(x, p, s0, from, act, k, v, v0);
 
@@ -208,7 +221,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         for (int j = chunks - 1; j >= 0; j--)
         {
             long t0 = (long)j * k, len = Math.Min(k, steps - t0);
-            using var start = j == 0 ? s0.alias() : checkpoints![j - 1];
+            using var start = j == 0 ? s0.alias() : kept is not null ? kept[t0 - 1] : checkpoints![j - 1];
             using var states = kept is not null ? kept.narrow(0, t0, len) : statesBuffer!.narrow(0, 0, len);
             if (kept is null) Chunk(o, t0, len, start, states);
             using var derivative = hasDerivative ? derivativeBuffer!.narrow(0, 0, len) : null;
