@@ -1,104 +1,153 @@
-using System.Diagnostics;
-using Lmu.MLNet.Modules;
-using Lmu.MLNet.Training;
-using TorchSharp;
-using static TorchSharp.torch;
+using System.Globalization;
+using System.Text.Json;
 
 namespace Lmu.MLNet.Samples.Bench;
 
 /// <summary>
-/// Median seconds per training step (forward + cross-entropy + backward + Adam) and per inference batch for the peer's
-/// three configurations, with the PyTorch peer measured in the same invocation and the ratio ours / peer.
+/// The <c>bench</c> command: ours and the PyTorch peer sampled in turn in one invocation (see <see cref="Interleaving"/>),
+/// warm-up excluded; per side and for the per-round ratio the median and interquartile range; a verdict per
+/// configuration that only calls a side faster when the two ranges do not overlap; the machine (CPU, load, both
+/// libraries' matmul and copy rates) and the peak memory one training step adds on each side.
 /// </summary>
 internal static class LmuBenchmark
 {
-    public sealed record Settings(int Threads, int Steps, IReadOnlyList<string> Configs, bool RunPeer, string? PeerScript);
+    /// <summary>Bench settings (see the command's options).</summary>
+    public sealed record Settings(int Threads, int Samples, int Warmup, IReadOnlyList<string> Configs, int Steps, int Batch,
+        bool RunPeer, string? PeerScript, string? JsonPath);
+
+    /// <summary>Seconds per sample of both sides for one operation.</summary>
+    public sealed record Series(double[] Ours, double[] Peer);
+
+    /// <summary>One configuration's results.</summary>
+    public sealed record ConfigResult(string Config, Series Train, Series Infer, long OursTrainPeakKb, long PeerTrainPeakKb,
+        long OursInferPeakKb, long PeerInferPeakKb);
 
     public static int Run(Settings s)
     {
-        torch.set_num_threads(s.Threads);
-        torch.manual_seed(0);
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, torch threads {s.Threads}");
-        Console.WriteLine($"ours matmul1024 = {MatmulGflops():F1} GFLOP/s");
-        var ours = new Dictionary<string, (double Train, double Infer, long Params)>();
-        foreach (var name in s.Configs)
-        {
-            var r = Measure(name, s.Steps);
-            ours[name] = r;
-            Console.WriteLine($"ours {name,-9} train_step={r.Train:F4}s infer_batch={r.Infer:F4}s params={r.Params:N0}");
-        }
-
-        PeerBenchmark.Result? peer = null;
+        Console.WriteLine($"bench {MachineInfo.Now()}: {MachineInfo.Cpu()}");
+        Console.WriteLine($"load average at start: {MachineInfo.LoadAverage()}; torch threads {s.Threads} on both sides; " +
+                          $"{s.Samples} samples per side after {s.Warmup} warm-up round(s); batch {s.Batch}, T {s.Steps}; " +
+                          $"scan: every state kept up to {Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20} MiB, else a checkpoint every " +
+                          $"{Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval} steps (0: all kept)");
+        using var ours = new OursSide(s.Threads);
         string reason = "skipped (--no-peer)";
-        if (s.RunPeer) peer = PeerBenchmark.Run(s.PeerScript, s.Threads, s.Steps, s.Configs, out reason);
-        Console.WriteLine();
-        Console.WriteLine($"| config | ours train (s) | peer train (s) | train ratio | ours infer (s) | peer infer (s) | infer ratio |");
-        Console.WriteLine($"|---|---|---|---|---|---|---|");
-        foreach (var (name, o) in ours)
-        {
-            if (peer is not null && peer.Configs.TryGetValue(name, out var p))
-                Console.WriteLine($"| {name} | {o.Train:F4} | {p.Train:F4} | {o.Train / p.Train:F2} | {o.Infer:F4} | {p.Infer:F4} | {o.Infer / p.Infer:F2} |");
-            else
-                Console.WriteLine($"| {name} | {o.Train:F4} | n/a | n/a | {o.Infer:F4} | n/a | n/a |");
-        }
-        // Peak resident memory of each whole process (every configuration, weights, activations, the runtime itself).
-        double oursPeak = System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
-        Console.WriteLine(peer?.PeakRssMiB is double peerPeak
-            ? $"peak resident memory over the run: ours {oursPeak:F0} MiB, peer {peerPeak:F0} MiB, ratio {oursPeak / peerPeak:F2}"
-            : $"peak resident memory over the run: ours {oursPeak:F0} MiB");
+        using var peer = s.RunPeer ? PeerDriver.Start(s.PeerScript, s.Threads, out reason) : null;
         if (peer is null) Console.WriteLine($"peer: {reason}");
-        else Console.WriteLine($"peer: torch {peer.TorchVersion}, matmul1024 = {peer.MatmulGflops:F1} GFLOP/s (ratio < 1 means ours is faster)");
+
+        var ceilings = Ceilings(ours, peer);
+        var results = new List<ConfigResult>();
+        foreach (var config in s.Configs)
+        {
+            ours.Setup(config, s.Steps, s.Batch, seed: 0);
+            peer?.Setup(config, s.Steps, s.Batch, seed: 0);
+            var train = Sample(config, "train", ours, peer, x => x.Train(), s);
+            var infer = Sample(config, "infer", ours, peer, x => x.Infer(), s);
+            // Peak memory after the timed samples, one call each: a step's working set does not vary between calls.
+            var (oursTrainKb, peerTrainKb) = (ours.TrainWithMemory().PeakKb, peer?.TrainWithMemory().PeakKb ?? -1);
+            var (oursInferKb, peerInferKb) = (ours.InferWithMemory().PeakKb, peer?.InferWithMemory().PeakKb ?? -1);
+            results.Add(new ConfigResult(config, train, infer, oursTrainKb, peerTrainKb, oursInferKb, peerInferKb));
+        }
+        var ceilingsEnd = Ceilings(ours, peer);
+
+        Console.WriteLine();
+        Console.WriteLine($"load average at end: {MachineInfo.LoadAverage()}");
+        Console.WriteLine($"matmul 1024² float32 GFLOP/s (start, end): ours {ceilings.OursGflops:F1}, {ceilingsEnd.OursGflops:F1}" +
+                          (peer is null ? "" : $"; peer (torch {peer.TorchVersion}) {ceilings.PeerGflops:F1}, {ceilingsEnd.PeerGflops:F1}"));
+        Console.WriteLine($"copy 64 MiB GB/s (read + write, start, end): ours {ceilings.OursGBs:F1}, {ceilingsEnd.OursGBs:F1}" +
+                          (peer is null ? "" : $"; peer {ceilings.PeerGBs:F1}, {ceilingsEnd.PeerGBs:F1}"));
+        Console.WriteLine();
+        PrintTimes(results, peer is not null);
+        Console.WriteLine();
+        PrintMemory(results, peer);
+        if (s.JsonPath is not null) WriteJson(s, results, ceilings, ceilingsEnd, peer);
         return 0;
     }
 
-    private static (double Train, double Infer, long Params) Measure(string name, int steps)
+    /// <summary>Both sides' 1024² matmul and 64 MiB copy rates, measured interleaved.</summary>
+    public static (double OursGflops, double PeerGflops, double OursGBs, double PeerGBs) Ceilings(IBenchSide ours, IBenchSide? peer)
     {
-        using var net = new LmuNetwork(BenchConfigurations.Create(name));
-        using var x = torch.rand(BenchConfigurations.Batch, BenchConfigurations.Steps, 1);
-        using var y = torch.randint(0, BenchConfigurations.Classes, BenchConfigurations.Batch, dtype: int64);
-        using var opt = new AdamOptimizer(net.parameters(), 1e-3);
-        var loss = nn.CrossEntropyLoss();
-        void TrainStep()
-        {
-            using var scope = NewDisposeScope();
-            opt.ZeroGrad();
-            loss.forward(net.forward(x), y).backward();
-            opt.Step();
-        }
-        void Infer()
-        {
-            using var scope = NewDisposeScope();
-            using var _ = torch.no_grad();
-            net.forward(x);
-        }
-        // The peer runs half as many steps for the slow recurrent cell; do the same so both take similar time.
-        int n = name == "rnn_cell" ? Math.Max(2, steps / 2) : steps;
-        net.train();
-        double train = Median(TrainStep, n);
-        net.eval();
-        double infer = Median(Infer, n);
-        return (train, infer, net.ParameterCount);
+        double og = ours.MatmulGflops(1024, 10), pg = peer?.MatmulGflops(1024, 10) ?? double.NaN;
+        double ob = ours.CopyGBs(64, 10), pb = peer?.CopyGBs(64, 10) ?? double.NaN;
+        return (og, pg, ob, pb);
     }
 
-    private static double Median(Action action, int n)
+    private static Series Sample(string config, string what, IBenchSide ours, IBenchSide? peer, Func<IBenchSide, double> op, Settings s)
     {
-        action(); // warm-up: caches, allocator, optimizer state
-        var times = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            action();
-            times[i] = sw.Elapsed.TotalSeconds;
-        }
-        Array.Sort(times);
-        return n % 2 == 1 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+        var (o, p) = Interleaving.Run(ours, peer, op, s.Warmup, s.Samples, (i, a, b) =>
+            Console.WriteLine(FormattableString.Invariant($"  {config} {what} #{i + 1}: ours {a:F4}s") +
+                              (b is double v ? FormattableString.Invariant($", peer {v:F4}s, ratio {a / v:F2}") : "")));
+        return new Series(o, p);
     }
 
-    private static double MatmulGflops()
+    /// <summary>"ours faster" / "peer faster" only when the interquartile ranges do not overlap.</summary>
+    public static string Verdict(SampleStats ours, SampleStats peer) =>
+        !SampleStats.Separable(ours, peer) ? "not separable" : ours.Median < peer.Median ? "ours faster" : "peer faster";
+
+    /// <summary>Whether ours is at most half the peer: the ratio's whole interquartile range at or below 0.5.</summary>
+    public static string HalfTarget(SampleStats ratio) => ratio.Q3 <= 0.5 ? "yes" : ratio.Q1 > 0.5 ? "no" : "unclear";
+
+    private static void PrintTimes(List<ConfigResult> results, bool withPeer)
     {
-        using var a = torch.randn(1024, 1024);
-        using var b = torch.randn(1024, 1024);
-        double t = Median(() => { using var c = a.matmul(b); }, 10);
-        return 2.0 * 1024 * 1024 * 1024 / t / 1e9;
+        Console.WriteLine("Seconds per training step / inference batch: median [interquartile range]; ratio = ours / peer per round.");
+        Console.WriteLine();
+        Console.WriteLine("| config | what | ours (s) | peer (s) | ratio | verdict | ratio <= 0.5 |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+        {
+            foreach (var (what, series) in new[] { ("train", r.Train), ("infer", r.Infer) })
+            {
+                var o = SampleStats.Of(series.Ours);
+                if (!withPeer)
+                {
+                    Console.WriteLine($"| {r.Config} | {what} | {o.Format("F4")} | n/a | n/a | n/a | n/a |");
+                    continue;
+                }
+                var p = SampleStats.Of(series.Peer);
+                var ratio = SampleStats.Of(Interleaving.Ratios(series.Ours, series.Peer));
+                Console.WriteLine($"| {r.Config} | {what} | {o.Format("F4")} | {p.Format("F4")} | {ratio.Format("F2")} | {Verdict(o, p)} | {HalfTarget(ratio)} |");
+            }
+        }
+    }
+
+    private static void PrintMemory(List<ConfigResult> results, PeerDriver? peer)
+    {
+        if (!ProcessMemory.Supported)
+        {
+            Console.WriteLine("Per-step memory: not measurable on this OS.");
+            return;
+        }
+        Console.WriteLine("Peak resident memory one call adds above the trimmed process (MiB):");
+        Console.WriteLine();
+        Console.WriteLine("| config | ours train | peer train | train ratio | ours infer | peer infer |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        static string MiB(long kb) => kb < 0 ? "n/a" : (kb / 1024.0).ToString("F0", CultureInfo.InvariantCulture);
+        foreach (var r in results)
+        {
+            string ratio = r.PeerTrainPeakKb > 0 ? (r.OursTrainPeakKb / (double)r.PeerTrainPeakKb).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+            Console.WriteLine($"| {r.Config} | {MiB(r.OursTrainPeakKb)} | {MiB(r.PeerTrainPeakKb)} | {ratio} | {MiB(r.OursInferPeakKb)} | {MiB(r.PeerInferPeakKb)} |");
+        }
+        Console.WriteLine();
+        Console.WriteLine($"Whole-process peak resident memory (runtime and libraries included): ours {MiB(ProcessMemory.ProcessPeakKb)} MiB" +
+                          (peer is null ? "" : $", peer {MiB(peer.ProcessPeakKb)} MiB"));
+    }
+
+    private static void WriteJson(Settings s, List<ConfigResult> results,
+        (double OursGflops, double PeerGflops, double OursGBs, double PeerGBs) start,
+        (double OursGflops, double PeerGflops, double OursGBs, double PeerGBs) end, PeerDriver? peer)
+    {
+        var doc = new
+        {
+            date = MachineInfo.Now(), cpu = MachineInfo.Cpu(), load_end = MachineInfo.LoadAverage(), s.Threads, s.Samples, s.Warmup,
+            s.Steps, s.Batch, peer_torch = peer?.TorchVersion,
+            ours_gflops = new[] { start.OursGflops, end.OursGflops }, peer_gflops = new[] { start.PeerGflops, end.PeerGflops },
+            ours_copy_gbs = new[] { start.OursGBs, end.OursGBs }, peer_copy_gbs = new[] { start.PeerGBs, end.PeerGBs },
+            configs = results.Select(r => new
+            {
+                r.Config, train_ours = r.Train.Ours, train_peer = r.Train.Peer, infer_ours = r.Infer.Ours, infer_peer = r.Infer.Peer,
+                r.OursTrainPeakKb, r.PeerTrainPeakKb, r.OursInferPeakKb, r.PeerInferPeakKb,
+            }),
+        };
+        File.WriteAllText(s.JsonPath!, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        Console.WriteLine($"wrote {s.JsonPath}");
     }
 }

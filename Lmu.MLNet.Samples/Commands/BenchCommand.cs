@@ -3,23 +3,38 @@ using Lmu.MLNet.Samples.Bench;
 
 namespace Lmu.MLNet.Samples.Commands;
 
-/// <summary><c>bench</c>: training-step and inference timings of the LMU against the PyTorch peer, as ratios.</summary>
+/// <summary><c>bench</c>: training-step and inference timings of the LMU against the PyTorch peer, interleaved, with ranges and verdicts.</summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
-        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads for both sides.", DefaultValueFactory = _ => 2 };
-        var steps = new Option<int>("--steps") { Description = "Timed steps per configuration (median reported).", DefaultValueFactory = _ => 5 };
-        var configs = new Option<string>("--configs") { Description = "Comma-separated: ff_dense, ff_rnn, rnn_cell.", DefaultValueFactory = _ => "ff_dense,ff_rnn,rnn_cell" };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads for both sides (1 on a busy machine: OpenMP threads wait for descheduled peers).", DefaultValueFactory = _ => 1 };
+        var samples = new Option<int>("--samples") { Description = "Timed samples per side and operation (median and interquartile range reported).", DefaultValueFactory = _ => 15 };
+        var warmup = new Option<int>("--warmup") { Description = "Warm-up rounds per operation, excluded from the samples.", DefaultValueFactory = _ => 2 };
+        var configs = new Option<string>("--configs") { Description = "Comma-separated: ff_dense, ff_rnn, rnn_cell.", DefaultValueFactory = _ => string.Join(',', BenchConfigurations.Names) };
+        var steps = new Option<int>("--length") { Description = "Sequence length T (theta = T).", DefaultValueFactory = _ => BenchConfigurations.Steps };
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => BenchConfigurations.Batch };
         var noPeer = new Option<bool>("--no-peer") { Description = "Skip the PyTorch peer even if python3 and torch are present." };
         var peer = new Option<string?>("--peer-script") { Description = "Path of peer_pytorch_lmu.py (default: ../shared/bench/ found above the working directory)." };
-        var cmd = new Command("bench", "Median seconds per training step and per inference batch (psMNIST shapes), ours vs the PyTorch peer.")
+        var checkpoint = new Option<int>("--scan-checkpoint") { Description = "Steps between the last-step scan's checkpoints (0 keeps every state: no recomputation, more memory).", DefaultValueFactory = _ => Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval };
+        var keepAll = new Option<int>("--scan-keep-all-mib") { Description = "The last-step scan keeps every state (no recomputation) when they fit in this many MiB; 0 always checkpoints.", DefaultValueFactory = _ => (int)(Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20) };
+        var json = new Option<string?>("--json") { Description = "Also write every sample to this JSON file." };
+        var cmd = new Command("bench", "Seconds per training step and inference batch (psMNIST shapes), ours and the PyTorch peer interleaved: medians, ranges, verdicts, memory.")
         {
-            threads, steps, configs, noPeer, peer,
+            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, noPeer, peer, json,
         };
-        cmd.SetAction(r => LmuBenchmark.Run(new LmuBenchmark.Settings(
-            r.GetValue(threads), r.GetValue(steps), r.GetValue(configs)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
-            !r.GetValue(noPeer), r.GetValue(peer))));
+        cmd.SetAction(r =>
+        {
+            var names = r.GetValue(configs)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            foreach (var n in names)
+                if (!BenchConfigurations.Names.Contains(n)) throw new ArgumentException($"Unknown --configs entry '{n}'; expected some of {string.Join(", ", BenchConfigurations.Names)}.");
+            if (r.GetValue(samples) < 1 || r.GetValue(warmup) < 0) throw new ArgumentException("--samples must be at least 1 and --warmup at least 0.");
+            if (r.GetValue(checkpoint) < 0) throw new ArgumentException("--scan-checkpoint must be 0 (keep every state) or positive.");
+            Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval = r.GetValue(checkpoint);
+            Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes = (long)r.GetValue(keepAll) << 20;
+            return LmuBenchmark.Run(new LmuBenchmark.Settings(r.GetValue(threads), r.GetValue(samples), r.GetValue(warmup), names,
+                r.GetValue(steps), r.GetValue(batch), !r.GetValue(noPeer), r.GetValue(peer), r.GetValue(json)));
+        });
         return cmd;
     }
 }

@@ -49,6 +49,11 @@ public sealed class TrainableDynamicsTests
         yield return [LmuExecutionMode.Parallel, ParallelConvolution.Fft, HiddenCell.None, 3, false, false];
         yield return [LmuExecutionMode.Parallel, ParallelConvolution.Fft, HiddenCell.Dense, 1, false, true];     // last step product
         yield return [LmuExecutionMode.Parallel, ParallelConvolution.Fft, HiddenCell.Dense, 3, false, true];
+        // Last step only through the checkpointed scans (LinearScanLastFunction): the fused scan, and the parallel
+        // SimpleRnn whose time-major shortcut must step aside when the dynamics learn.
+        yield return [LmuExecutionMode.FusedScan, ParallelConvolution.Fft, HiddenCell.SimpleRnn, 1, true, true];
+        yield return [LmuExecutionMode.Parallel, ParallelConvolution.Fft, HiddenCell.SimpleRnn, 3, false, true];
+        yield return [LmuExecutionMode.Parallel, ParallelConvolution.Fft, HiddenCell.SimpleRnn, 1, false, true];
     }
 
     [TestMethod]
@@ -195,6 +200,29 @@ public sealed class TrainableDynamicsTests
     }
 
     /// <summary>A float64 layer with A, B and theta learned and moved away from the Legendre system.</summary>
+    [TestMethod]
+    public void ParallelLastStepRnnCarriesTheGradientOfALearnedAWithThetaFixed()
+    {
+        // The time-major last-step shortcut of the parallel SimpleRnn runs its convolution without autograd; with A or B
+        // learning (theta fixed) it must step aside, or their gradient is silently zero. Reference: the cell form.
+        var o = EquivalenceTests.Options(HiddenCell.SimpleRnn, true, 3);
+        o.UseMemoryBias = false;  // the shortcut's own preconditions: no memory bias, input mixed after the convolution
+        o.ExecutionMode = LmuExecutionMode.Parallel;
+        o.TrainableA = true;
+        using var parallel = new LmuLayer(o);
+        parallel.to(float64);
+        Randomise(parallel, 5);
+        using var cellForm = CloneWith(parallel, c => c.ExecutionMode = LmuExecutionMode.Cell);
+        var x = EquivalenceTests.Input(float64, 6);
+        long calls = LmuLayer.ParallelLastRnnCalls;
+        parallel.ForwardLast(x).pow(2).sum().backward();
+        cellForm.ForwardLast(x).pow(2).sum().backward();
+        Assert.AreEqual(calls, LmuLayer.ParallelLastRnnCalls, "the no-autograd shortcut ran while A learns");
+        var expected = Param(cellForm, "dynamics.A").grad!;
+        Assert.IsTrue(expected.abs().max().item<double>() > 1e-6, "the reference gradient is zero: the test cannot tell");
+        Assert.IsTrue(MaxAbsDiff(expected, Param(parallel, "dynamics.A").grad!) < 1e-9, "d loss / d A: parallel last step vs cell");
+    }
+
     internal static LmuLayer LearnedLayer(LmuExecutionMode mode, ParallelConvolution conv, HiddenCell cell, int memoryD, bool recurrentMemory, LmuDiscretizer method, long seed)
     {
         var o = EquivalenceTests.Options(cell, true, memoryD);

@@ -40,7 +40,7 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
         for (long t = 0; t < steps; t++)
         {
             var st = output[t];
-            st.addmm_(previous ?? s0, p);
+            Release(st.addmm_(previous ?? s0, p), st);
             if (from < d)
             {
                 using var tail = st.narrow(1, from, d - from);
@@ -76,18 +76,18 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
         for (long t = steps - 1; t >= 0; t--)
         {
             using var g = gpre[t];
-            if (carry is not null) g.PlusInPlace(carry);
+            if (carry is not null) Release(g.PlusInPlace(carry), g);
             if (derivative is not null)
             {
                 using var dt = derivative[t];
                 if (from == 0)
                 {
-                    g.mul_(dt);
+                    Release(g.mul_(dt), g);
                 }
                 else
                 {
                     using var gTail = g.narrow(1, from, d - from);
-                    gTail.mul_(dt);
+                    Release(gTail.mul_(dt), gTail);
                 }
             }
             var next = g.mm(pT);
@@ -111,31 +111,73 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
         return [gpre, gradP, carry!, null!, null!];
     }
 
-    private const int FlushInterval = 8;
+    /// <summary>
+    /// Drops the handle an in-place op returned. TorchSharp 0.107 returns a new managed handle to the same storage for
+    /// an in-place op; left to the dispose scope, each one keeps its storage alive until the whole training step ends
+    /// (measured: every 32-step chunk buffer of the checkpointed scan, 138 MB in the forward pass and 280 MB in the
+    /// backward pass on psMNIST's rnn_cell). Should a version return the target itself, nothing is disposed.
+    /// </summary>
+    internal static void Release(Tensor result, Tensor target)
+    {
+        if (!ReferenceEquals(result, target)) result.Dispose();
+    }
 
-    private static void FlushTiny(Tensor t)
+    /// <summary>Steps between flushes of tiny gradients (see <see cref="FlushTiny"/>).</summary>
+    internal const int FlushInterval = 8;
+
+    /// <summary>Sets entries below 1e-30 (float64: 1e-280) to zero, in place.</summary>
+    internal static void FlushTiny(Tensor t)
     {
         // Far above the subnormal range (float32 ~1.2e-38, float64 ~2.2e-308), far below any useful gradient.
         using var tiny = (t.dtype == ScalarType.Float64 ? 1e-280 : 1e-30).ToScalar();
         using var magnitude = t.abs();
         using var small = magnitude.lt(tiny);
-        t.masked_fill_(small, TorchScalars.Zero);
+        Release(t.masked_fill_(small, TorchScalars.Zero), t);
     }
 
-    private static void ActivateInPlace(Tensor x, LmuActivation act)
+    /// <summary>f(x) in place.</summary>
+    internal static void ActivateInPlace(Tensor x, LmuActivation act)
     {
         switch (act)
         {
-            case LmuActivation.Tanh: x.tanh_(); break;
-            case LmuActivation.Relu: x.relu_(); break;
-            case LmuActivation.Sigmoid: x.sigmoid_(); break;
+            case LmuActivation.Tanh: Release(x.tanh_(), x); break;
+            case LmuActivation.Relu: Release(x.relu_(), x); break;
+            case LmuActivation.Sigmoid: Release(x.sigmoid_(), x); break;
             case LmuActivation.Identity: break;
             default: throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
         }
     }
 
+    /// <summary>f'(pre) through the output y = f(pre), written into <paramref name="result"/> (same shape) without temporaries.</summary>
+    internal static void DerivativeInto(Tensor y, LmuActivation act, Tensor result)
+    {
+        switch (act)
+        {
+            case LmuActivation.Tanh:                                   // 1 - y^2
+                Release(result.copy_(y), result);
+                Release(result.mul_(y), result);
+                Release(result.neg_(), result);
+                Release(result.add_(TorchScalars.One, TorchScalars.One), result);
+                break;
+            case LmuActivation.Relu:                                   // y > 0
+            {
+                using var positive = y.gt(TorchScalars.Zero);
+                Release(result.copy_(positive), result);
+                break;
+            }
+            case LmuActivation.Sigmoid:                                // y (1 - y)
+                Release(result.copy_(y), result);
+                Release(result.neg_(), result);
+                Release(result.add_(TorchScalars.One, TorchScalars.One), result);
+                Release(result.mul_(y), result);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
+        }
+    }
+
     /// <summary>f'(pre) expressed through the output y = f(pre).</summary>
-    private static Tensor Derivative(Tensor y, LmuActivation act)
+    internal static Tensor Derivative(Tensor y, LmuActivation act)
     {
         switch (act)
         {

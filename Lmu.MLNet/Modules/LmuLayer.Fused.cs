@@ -18,7 +18,7 @@ public sealed partial class LmuLayer
     /// (W = the memory rows of W_ih^T). So s_t = f(s_{t-1} P + c_t) with one [D, D] matrix P built once per forward
     /// pass from the parameters (autograd differentiates that construction) and c computed for all steps at once.
     /// </remarks>
-    private Sequences FusedSequences(Tensor x, Tensor ux, LmuState? state, DynamicsPass dyn)
+    private Sequences FusedSequences(Tensor x, Tensor ux, LmuState? state, DynamicsPass dyn, bool lastStepOnly = false)
     {
         long batch = x.shape[0], steps = x.shape[1];
         int memD = _options.MemoryD, q = _options.Order, dm = memD * q, units = hidden.Units;
@@ -27,13 +27,17 @@ public sealed partial class LmuLayer
         var bx = torch.kron(eye, bd.unsqueeze(0));                              // [MemoryD, D_m]
         var mm = memD == 1 ? adT : torch.block_diag(Enumerable.Repeat(adT, memD).ToArray());
         if (e_m is not null) mm = mm.Plus(e_m.matmul(bx));
-        var cm = ux.matmul(bx);                                                 // [B, T, D_m]
 
-        Tensor p, c, s0;
+        // c_t = X_t V + v0 with the small per-step input X = [u_t, x_t]: c^m_t = u_t Bx and c^h_t = c^m_t W + x_t W_x + b
+        // reassociate to u_t (Bx W) + x_t W_x + b, so no [B, T, D_m] x [D_m, units] product (and its two gradient
+        // products) is ever formed.
+        Tensor p, xin, v, s0;
+        Tensor? v0 = null;
         if (hidden.Kind == HiddenCell.None)
         {
             p = mm;
-            c = cm;
+            xin = ux;
+            v = bx;
             s0 = state?.Memory ?? ZeroMemory(batch, x);
         }
         else
@@ -44,15 +48,33 @@ public sealed partial class LmuLayer
             var hh = hm.matmul(wm);
             if (hidden.RecurrentWeight is not null) hh = hh.Plus(hidden.RecurrentWeight.t());
             p = torch.cat([torch.cat([mm, mm.matmul(wm)], 1), torch.cat([hm, hh], 1)], 0);
-            var ch = cm.matmul(wm).Plus(hidden.InputBias!);
-            if (hidden.RecurrentBias is not null) ch = ch.Plus(hidden.RecurrentBias);
-            if (_options.InputToHidden) ch = ch.Plus(x.matmul(wT.narrow(0, dm, _options.InputSize)));
-            c = torch.cat([cm, ch], 2);
+            v = torch.cat([bx, bx.matmul(wm)], 1);                              // [MemoryD, D]
+            xin = ux;
+            if (_options.InputToHidden)
+            {
+                var wx = wT.narrow(0, dm, _options.InputSize);                   // [InputSize, units]
+                var zeros = torch.zeros(_options.InputSize, dm, dtype: x.dtype, device: x.device);
+                v = torch.cat([v, torch.cat([zeros, wx], 1)], 0);               // [MemoryD + InputSize, D]
+                xin = torch.cat([ux, x], 2);
+            }
+            var bias = hidden.RecurrentBias is null ? hidden.InputBias! : hidden.InputBias!.Plus(hidden.RecurrentBias);
+            v0 = torch.cat([torch.zeros(dm, dtype: x.dtype, device: x.device), bias], 0);
             s0 = torch.cat([state?.Memory ?? ZeroMemory(batch, x), state?.Hidden ?? ZeroHidden(batch, x)], 1);
         }
 
         int activeFrom = dm; // the memory part is linear; only hidden entries (if any) get the activation
         var act = hidden.Kind == HiddenCell.None ? LmuActivation.Identity : hidden.Activation;
+        if (lastStepOnly)
+        {
+            var last = LinearScanLastFunction.Apply(xin.transpose(0, 1).contiguous(), v, v0, p, s0, activeFrom, act);
+            var output = hidden.Kind == HiddenCell.None
+                ? HiddenInput(last, x.select(1, steps - 1))
+                : last.narrow(1, dm, units);
+            return new Sequences(output.unsqueeze(1), null, null, null);
+        }
+
+        var c = xin.matmul(v);                                                  // [B, T, D]
+        if (v0 is not null) c = c.Plus(v0);
         var sT = LinearScanFunction.Apply(c.transpose(0, 1).contiguous(), p, s0, activeFrom, act);
         var s = sT.transpose(0, 1);                                             // [B, T, D]
         var m = s.narrow(2, 0, dm);

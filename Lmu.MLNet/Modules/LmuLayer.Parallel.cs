@@ -39,7 +39,7 @@ public sealed partial class LmuLayer
     }
 
     /// <summary>All steps of a feed-forward memory by convolution, then the hidden cell over the sequence.</summary>
-    private Sequences ParallelSequences(Tensor x, Tensor xd, bool wantMemory, DynamicsPass dyn)
+    private Sequences ParallelSequences(Tensor x, Tensor xd, bool wantMemory, DynamicsPass dyn, bool lastStepOnly = false)
     {
         long batch = x.shape[0];
         if (hidden.Kind == HiddenCell.None)
@@ -47,6 +47,9 @@ public sealed partial class LmuLayer
             var m = MemorySequence(x, xd, dyn);
             return new Sequences(HiddenInput(m, x), m, null, null);
         }
+
+        if (lastStepOnly && !wantMemory && CanRunParallelLastRnn(xd))
+            return new Sequences(ParallelLastRnn(x, xd).unsqueeze(1), null, null, null);
 
         // Memory kept when asked for (streaming state) or when projecting first would widen the convolution.
         int gu = (int)hidden.InputWeight!.shape[0];
@@ -76,8 +79,14 @@ public sealed partial class LmuLayer
             case HiddenCell.SimpleRnn:
             {
                 // Only the hidden recurrence remains: h_t = act(gi_t + b_hh + h_{t-1} W_hh^T).
-                var c = gi.Plus(hidden.RecurrentBias!);
                 var s0 = ZeroHidden(batch, x);
+                if (lastStepOnly && !wantMemory)
+                {
+                    var last = LinearScanLastFunction.ApplyDirect(gi.transpose(0, 1).contiguous(), hidden.RecurrentBias!,
+                        hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
+                    return new Sequences(last.unsqueeze(1), null, null, null);
+                }
+                var c = gi.Plus(hidden.RecurrentBias!);
                 var hsT = LinearScanFunction.Apply(c.transpose(0, 1).contiguous(), hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
                 var hs = hsT.transpose(0, 1);
                 return new Sequences(hs, memory ?? MemoryIfWanted(x, xd, wantMemory, dyn), hs, null);

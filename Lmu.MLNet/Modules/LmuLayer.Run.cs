@@ -5,7 +5,10 @@ namespace Lmu.MLNet.Modules;
 
 public sealed partial class LmuLayer
 {
-    /// <summary>Sequences produced by one evaluation, batch-major [B, T, *]; what a path does not compute is null.</summary>
+    /// <summary>
+    /// Sequences produced by one evaluation, batch-major [B, T, *]; what a path does not compute is null. A path asked
+    /// for the last step only may return an Output of one step [B, 1, *] and nothing else.
+    /// </summary>
     private sealed record Sequences(Tensor Output, Tensor? Memory, Tensor? HiddenSeq, Tensor? CellSeq);
 
     private sealed record RunResult(Tensor Output, LmuState? State);
@@ -46,10 +49,12 @@ public sealed partial class LmuLayer
             return new RunResult(last.MoveToOuterDisposeScope(), null);
         }
 
+        // Only the last step is read: the scans then keep checkpoints instead of every step (LinearScanLastFunction).
+        bool lastStepOnly = lastOnly && lengths is null && !wantState;
         var seq = mode switch
         {
-            LmuExecutionMode.Parallel => ParallelSequences(x, xd, wantState, dyn),
-            LmuExecutionMode.FusedScan => FusedSequences(x, EncodeInput(xd), state, dyn),
+            LmuExecutionMode.Parallel => ParallelSequences(x, xd, wantState, dyn, lastStepOnly),
+            LmuExecutionMode.FusedScan => FusedSequences(x, EncodeInput(xd), state, dyn, lastStepOnly),
             _ => CellSequences(x, EncodeInput(xd), state, dyn),
         };
 

@@ -1,0 +1,203 @@
+using Lmu.MLNet.Modules;
+using TorchSharp;
+using static Lmu.MLNet.Tests.Modules.LayerTestHelpers;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Tests.Modules;
+
+/// <summary>
+/// The last-step scan that recomputes its states from checkpoints (<see cref="LinearScanLastFunction"/>): against the
+/// step-by-step cell (outputs and every gradient), against itself keeping every state (no recomputation), and
+/// against float64 central differences. T = 17 with k = 4 gives four full chunks and a one-step chunk. Tolerances as in
+/// <see cref="EquivalenceTests"/>: float64 1e-9, float32 1e-5; central differences (h = 1e-6) 1e-6.
+/// </summary>
+[TestClass]
+public sealed class ScanCheckpointTests
+{
+    [TestMethod]
+    [DataRow(HiddenCell.SimpleRnn, true)]
+    [DataRow(HiddenCell.Dense, true)]
+    [DataRow(HiddenCell.None, true)]
+    [DataRow(HiddenCell.SimpleRnn, false)]
+    public void LastStepFromCheckpointsEqualsCell(HiddenCell cell, bool recurrentMemory)
+    {
+        foreach (var dtype in new[] { float64, float32 })
+        {
+            double tol = dtype == float64 ? 1e-9 : 1e-5;
+            var o = EquivalenceTests.Options(cell, inputToHidden: cell != HiddenCell.None, memoryD: 2);
+            o.HiddenToMemory = recurrentMemory && cell != HiddenCell.None;
+            o.MemoryToMemory = recurrentMemory;
+            o.ExecutionMode = LmuExecutionMode.Cell;
+            using var reference = new LmuLayer(o);
+            reference.to(dtype);
+            Randomise(reference, seed: 13);
+            // Recurrent memory: the fused scan; feed-forward memory with SimpleRnn: the parallel form's hidden scan.
+            using var fast = CloneWith(reference, p => p.ExecutionMode = recurrentMemory ? LmuExecutionMode.FusedScan : LmuExecutionMode.Parallel);
+            foreach (int k in new[] { 4, 0 })
+            {
+                WithInterval(k, () => CompareLast(reference, fast, EquivalenceTests.Input(dtype, seed: 5), tol, $"{cell}/{recurrentMemory}/{dtype}/k={k}"));
+            }
+        }
+    }
+
+    [TestMethod]
+    [DataRow(true)]
+    [DataRow(false)]
+    public void ParallelLastRnnEqualsCell(bool inputToHidden)
+    {
+        // No memory bias, input without gradient: the time-major path with the convolution built in row chunks.
+        long before = LmuLayer.ConvolutionChunkBytes;
+        try
+        {
+            foreach (var dtype in new[] { float64, float32 })
+            {
+                double tol = dtype == float64 ? 1e-9 : 1e-5;
+                var o = EquivalenceTests.Options(HiddenCell.SimpleRnn, inputToHidden, memoryD: 2);
+                o.UseMemoryBias = false;
+                o.ExecutionMode = LmuExecutionMode.Cell;
+                using var reference = new LmuLayer(o);
+                reference.to(dtype);
+                Randomise(reference, seed: 17);
+                using var fast = CloneWith(reference, p => p.ExecutionMode = LmuExecutionMode.Parallel);
+                foreach (long chunkBytes in new[] { 1L, 1L << 30 })
+                {
+                    LmuLayer.ConvolutionChunkBytes = chunkBytes;
+                    long calls = LmuLayer.ParallelLastRnnCalls;
+                    CompareLast(reference, fast, EquivalenceTests.Input(dtype, seed: 6), tol, $"{inputToHidden}/{dtype}/{chunkBytes}", inputGradient: false);
+                    Assert.IsTrue(LmuLayer.ParallelLastRnnCalls > calls, "the time-major last-step path was not taken");
+                }
+            }
+        }
+        finally
+        {
+            LmuLayer.ConvolutionChunkBytes = before;
+        }
+    }
+
+    [TestMethod]
+    public void CheckpointedGradientsEqualKeepingEveryState()
+    {
+        var (x, v, v0, p, s0) = Operands(float64, seed: 3, steps: 33, batch: 5, channels: 3, d: 9);
+        var every = Gradients(x, v, v0, p, s0, interval: 0);
+        // Without a backward pass nothing is kept and T = 33 runs as two chunks handing their state over.
+        using (torch.no_grad())
+        {
+            var inference = LinearScanLastFunction.Apply(x, v, v0, p, s0, 2, LmuActivation.Tanh);
+            var leaves = new[] { x, v, v0, p, s0 }.Select(t => t.detach().clone().requires_grad_(true)).ToArray();
+            using var enabled = torch.enable_grad();
+            WithInterval(0, () => Assert.IsTrue(MaxAbsDiff(inference, LinearScanLastFunction.Apply(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], 2, LmuActivation.Tanh)) < 1e-12, "inference"));
+        }
+        foreach (int k in new[] { 1, 4, 8, 32, 33, 100 })
+        {
+            var chunked = Gradients(x, v, v0, p, s0, interval: k);
+            for (int i = 0; i < every.Length; i++)
+                Assert.IsTrue(MaxAbsDiff(every[i], chunked[i]) < 1e-12, $"k={k}: gradient {i} differs by {MaxAbsDiff(every[i], chunked[i]):E2}");
+        }
+    }
+
+    [TestMethod]
+    public void GradientsMatchCentralDifferences()
+    {
+        foreach (bool direct in new[] { false, true })
+        {
+            var (x, v, v0, p, s0) = Operands(float64, seed: 8, steps: 9, batch: 3, channels: direct ? 6 : 2, d: 6);
+            var analytic = Gradients(x, direct ? null : v, v0, p, s0, interval: 2);
+            var inputs = new[] { x, p, s0, direct ? null : v, v0 };
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                if (inputs[i] is null) continue;
+                var numeric = CentralDifference(inputs[i]!, () => Loss(x, direct ? null : v, v0, p, s0, 2));
+                double scale = Math.Max(1, numeric.abs().max().item<double>());
+                Assert.IsTrue(MaxAbsDiff(analytic[i], numeric) < 1e-6 * scale, $"direct={direct}, input {i}: {MaxAbsDiff(analytic[i], numeric):E2}");
+            }
+        }
+    }
+
+    private static void CompareLast(LmuLayer a, LmuLayer b, Tensor x, double tol, string what, bool inputGradient = true)
+    {
+        var xa = x.detach().clone().requires_grad_(inputGradient);
+        var xb = x.detach().clone().requires_grad_(inputGradient);
+        var ya = a.ForwardLast(xa);
+        var yb = b.ForwardLast(xb);
+        Assert.IsTrue(MaxAbsDiff(ya, yb) < tol, $"{what}: outputs differ by {MaxAbsDiff(ya, yb):E2}");
+        var w = torch.randn(ya.shape, dtype: ya.dtype, generator: new torch.Generator(99));
+        (ya * w).sum().backward();
+        (yb * w).sum().backward();
+        if (inputGradient)
+            Assert.IsTrue(MaxAbsDiff(xa.grad!, xb.grad!) < tol * 10, $"{what}: input gradients differ by {MaxAbsDiff(xa.grad!, xb.grad!):E2}");
+        var gb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
+        foreach (var (name, p) in a.named_parameters())
+        {
+            Assert.IsNotNull(p.grad, $"{what}: no gradient for {name} in the reference");
+            Assert.IsNotNull(gb[name], $"{what}: no gradient for {name}");
+            double scale = Math.Max(1, p.grad.abs().max().to(float64).item<double>());
+            Assert.IsTrue(MaxAbsDiff(p.grad, gb[name]!) < tol * 10 * scale, $"{what}: gradient of {name} differs by {MaxAbsDiff(p.grad, gb[name]!):E2}");
+            p.grad.zero_();
+            gb[name]!.zero_();
+        }
+    }
+
+    private static (Tensor X, Tensor V, Tensor V0, Tensor P, Tensor S0) Operands(ScalarType dtype, long seed, int steps, int batch, int channels, int d)
+    {
+        var g = new torch.Generator((ulong)seed);
+        // P scaled so that the linear part neither explodes nor vanishes over the steps.
+        return (torch.randn([steps, batch, channels], dtype: dtype, generator: g),
+            torch.randn([channels, d], dtype: dtype, generator: g),
+            torch.randn([d], dtype: dtype, generator: g),
+            torch.randn([d, d], dtype: dtype, generator: g) / Math.Sqrt(d),
+            torch.randn([batch, d], dtype: dtype, generator: g));
+    }
+
+    /// <summary>sum(w * last state) with the first two state entries linear and the rest tanh.</summary>
+    private static Tensor Loss(Tensor x, Tensor? v, Tensor v0, Tensor p, Tensor s0, int interval)
+    {
+        Tensor last = null!;
+        WithInterval(interval, () => last = v is null
+            ? LinearScanLastFunction.ApplyDirect(x, v0, p, s0, 2, LmuActivation.Tanh)
+            : LinearScanLastFunction.Apply(x, v, v0, p, s0, 2, LmuActivation.Tanh));
+        var w = torch.linspace(-1, 1, last.numel(), dtype: last.dtype).view(last.shape);
+        return (last * w).sum();
+    }
+
+    /// <summary>Gradients for X, P, s0, V (zeros when absent) and v0.</summary>
+    private static Tensor[] Gradients(Tensor x, Tensor? v, Tensor v0, Tensor p, Tensor s0, int interval)
+    {
+        var leaves = new[] { x, p, s0, v ?? torch.zeros(1), v0 }.Select(t => t.detach().clone().requires_grad_(true)).ToArray();
+        Loss(leaves[0], v is null ? null : leaves[3], leaves[4], leaves[1], leaves[2], interval).backward();
+        return leaves.Select(t => t.grad ?? torch.zeros_like(t)).ToArray();
+    }
+
+    private static Tensor CentralDifference(Tensor input, Func<Tensor> loss)
+    {
+        const double h = 1e-6;
+        using var _ = torch.no_grad();
+        var flat = input.view(-1);
+        var result = torch.zeros_like(flat);
+        for (long i = 0; i < flat.numel(); i++)
+        {
+            double original = flat[i].item<double>();
+            flat[i] = torch.tensor(original + h, dtype: input.dtype);
+            double up = loss().item<double>();
+            flat[i] = torch.tensor(original - h, dtype: input.dtype);
+            double down = loss().item<double>();
+            flat[i] = torch.tensor(original, dtype: input.dtype);
+            result[i] = torch.tensor((up - down) / (2 * h), dtype: input.dtype);
+        }
+        return result.view(input.shape);
+    }
+
+    /// <summary>Runs with checkpoints every k steps whatever the size (k = 0: every state kept).</summary>
+    private static void WithInterval(int k, Action action)
+    {
+        int before = LinearScanLastFunction.CheckpointInterval;
+        long keepAll = LinearScanLastFunction.KeepAllBytes;
+        LinearScanLastFunction.CheckpointInterval = k;
+        LinearScanLastFunction.KeepAllBytes = 0;
+        try { action(); }
+        finally
+        {
+            LinearScanLastFunction.CheckpointInterval = before;
+            LinearScanLastFunction.KeepAllBytes = keepAll;
+        }
+    }
+}
