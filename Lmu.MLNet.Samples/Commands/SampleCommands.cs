@@ -21,6 +21,7 @@ internal static class SampleCommands
         yield return ServeCommand.Create();
         yield return BenchFeaturizeCommand.Create();
         yield return SoakCommand.Create();
+        yield return FleetCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command): the main job, whose options live on the root.</summary>
