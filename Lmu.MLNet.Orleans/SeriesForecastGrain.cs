@@ -192,8 +192,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             var names = engine.CovariateNames.Count == 0 ? "none" : string.Join(", ", engine.CovariateNames);
             throw new ArgumentException(
                 $"Series '{this.GetPrimaryKeyString()}', reading {o.Sequence}: value {o.Value} with {covariates.Length} covariate(s) " +
-                $"[{string.Join(", ", covariates)}]; the model needs a finite value and {engine.CovariateNames.Count} finite covariate(s) ({names}). Nothing of this call was applied.",
-                nameof(o));
+                $"[{string.Join(", ", covariates)}]; the model needs a finite value and {engine.CovariateNames.Count} finite covariate(s) ({names}). Nothing of this call was applied.");
         }
     }
 

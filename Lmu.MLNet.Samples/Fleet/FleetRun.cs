@@ -23,8 +23,8 @@ internal static class FleetRun
         Console.WriteLine($"model {Path.GetFileName(s.ModelPath)}: window {model.WindowSize}, horizon {model.Horizon}, covariates [{string.Join(", ", model.CovariateNames)}], fingerprint {model.Fingerprint[..12]}; state {stateBytes} bytes");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {LoadAverage()} at start");
 
-        var (refRate, refBytes) = Reference(model, Math.Min(s.Series, s.ReferenceSeries), s.Readings);
-        Console.WriteLine($"in-process engine (1 thread): {refRate:N0} readings/s; {refBytes:N0} bytes per engine (heap)");
+        var (refRate, refBytes, refCpu) = Reference(model, Math.Min(s.Series, s.ReferenceSeries), s.Readings);
+        Console.WriteLine($"in-process engine (1 thread): {refRate:N0} readings/s, {refCpu:F1} us CPU per reading; {refBytes:N0} bytes per engine (heap)");
 
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -37,6 +37,7 @@ internal static class FleetRun
 
         var rounds = (s.Readings + s.Batch - 1) / s.Batch;
         var latencies = new long[(long)s.Series * rounds];
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         for (var round = 0; round < rounds; round++)
         {
@@ -63,14 +64,18 @@ internal static class FleetRun
         }
 
         var wall = clock.Elapsed.TotalSeconds;
+        // CPU time per reading (every thread of the process: grains, storage, runtime, GC): on a shared machine the
+        // wall-clock rate depends on what else runs; the CPU cost does far less.
+        var cpuPerReading = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / ((double)s.Series * s.Readings);
         var perSeries = (Heap() - baseline) / (double)s.Series;
         var identical = await Check(grains, model, s);
+        var mean = latencies.Average() * 1000.0 / Stopwatch.Frequency;
         Array.Sort(latencies);
         var rate = (double)s.Series * s.Readings / wall;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"fleet: {s.Series:N0} series x {s.Readings} readings (batch {s.Batch}, {s.InFlight} calls in flight): {rate:N0} readings/s in {wall:F1} s; " +
-            $"call latency p50 {Ms(latencies, 0.50):F2} ms, p99 {Ms(latencies, 0.99):F2} ms; {perSeries:N0} bytes per series (heap: grain, engine, stored state); " +
-            $"forecasts of 5 series bit-identical to the in-process engine: {identical}; in-process engine {refRate:N0} readings/s ({rate / refRate:F3}x); load average {LoadAverage()} at end"));
+            $"call latency p50 {Ms(latencies, 0.50):F2} ms, p99 {Ms(latencies, 0.99):F2} ms, mean {mean:F2} ms; {perSeries:N0} bytes per series (heap: grain, engine, stored state); {cpuPerReading:F1} us CPU per reading; " +
+            $"forecasts of 5 series bit-identical to the in-process engine: {identical}; in-process engine {refRate:N0} readings/s ({rate / refRate:F3}x), {refCpu:F1} us CPU per reading; load average {LoadAverage()} at end"));
         await host.StopAsync(CancellationToken.None);
         return identical ? 0 : 1;
     }
@@ -78,11 +83,12 @@ internal static class FleetRun
     private static string Id(int series) => "sensor-" + series.ToString(CultureInfo.InvariantCulture);
 
     // The same readings through fresh engines, interleaved as the fleet sends them; the heap they hold.
-    private static (double Rate, double BytesPerEngine) Reference(LmuForecastEngineModel model, int series, int readings)
+    private static (double Rate, double BytesPerEngine, double CpuPerReading) Reference(LmuForecastEngineModel model, int series, int readings)
     {
         var before = Heap();
         var engines = Enumerable.Range(0, series).Select(_ => model.CreateEngine()).ToArray();
         var all = Enumerable.Range(1, readings).Select(n => Enumerable.Range(0, series).Select(s => FleetReadings.Reading(s, n)).ToArray()).ToArray();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         for (var n = 0; n < readings; n++)
         {
@@ -93,10 +99,11 @@ internal static class FleetRun
         }
 
         var rate = (double)series * readings / clock.Elapsed.TotalSeconds;
+        var cpuPerReading = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / ((double)series * readings);
         all = null;
         var bytes = (Heap() - before) / (double)series;
         GC.KeepAlive(engines);
-        return (rate, bytes);
+        return (rate, bytes, cpuPerReading);
     }
 
     private static async Task<bool> Check(IGrainFactory grains, LmuForecastEngineModel model, Settings s)

@@ -19,6 +19,6 @@ internal static class FleetSilo
             // The memory provider keeps states in a few storage grains; more of them spread the writes of many series.
             .AddMemoryGrainStorage(ForecastFleetOptions.StorageName, o => o.NumStorageGrains = 64)
             .AddLmuForecastFleet(o => o.ModelPaths[1] = modelPath);
-        silo.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft.Orleans", LogLevel.Warning));
+        silo.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft.Orleans", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning));
     }
 }
