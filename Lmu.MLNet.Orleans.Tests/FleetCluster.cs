@@ -42,7 +42,7 @@ internal static class FleetCluster
             {
                 return await client.GetGrain<ISeriesForecastGrain>(series).ObserveAsync(reading);
             }
-            catch (Exception e) when (attempt < 20 && e is not ArgumentException and not InvalidDataException)
+            catch (Exception e) when (attempt < 150 && e is not ArgumentException and not InvalidDataException)
             {
                 await Task.Delay(200);
             }

@@ -16,7 +16,17 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
 
     public static int Writes;
 
-    public static void Clear() => Records.Clear();
+    /// <summary>The grain id (its key string) whose next write fails, then the failure clears; null: none.</summary>
+    public static volatile string? FailNextWriteOf;
+
+    /// <summary>Whether that failure comes after the record was stored (an acknowledgement lost) rather than before.</summary>
+    public static volatile bool FailAfterStoring;
+
+    public static void Clear()
+    {
+        Records.Clear();
+        FailNextWriteOf = null;
+    }
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -33,6 +43,13 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var key = Key(stateName, grainId);
+        var fail = FailNextWriteOf is { } target && grainId.Key.ToString() == target;
+        if (fail && !FailAfterStoring)
+        {
+            FailNextWriteOf = null;
+            throw new IOException($"Injected storage failure before writing {key}.");
+        }
+
         var etag = Interlocked.Increment(ref _etag).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var bytes = serializer.SerializeToArray(grainState.State);
         lock (Records)
@@ -47,6 +64,12 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
         }
 
         Interlocked.Increment(ref Writes);
+        if (fail)
+        {
+            FailNextWriteOf = null;
+            throw new IOException($"Injected storage failure after writing {key} (the acknowledgement is lost).");
+        }
+
         grainState.ETag = etag;
         grainState.RecordExists = true;
         return Task.CompletedTask;
