@@ -14,11 +14,12 @@ internal static class FleetCommand
         var batch = new Option<int>("--batch") { Description = "Readings per grain call (one storage write per call).", DefaultValueFactory = _ => 1 };
         var inFlight = new Option<int>("--in-flight") { Description = "Grain calls in flight at once.", DefaultValueFactory = _ => 256 };
         var reference = new Option<int>("--reference-series") { Description = "Series fed through in-process engines for the reference rate (at most --series).", DefaultValueFactory = _ => 10_000 };
-        var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster; the gateway port is this + 18889.", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort };
+        var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster.", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port of the embedded cluster.", DefaultValueFactory = _ => FleetSilo.DefaultGatewayPort };
         var seed = new Option<int>("--seed") { Description = "Seed of the default model's training.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("fleet", "Streaming forecasts for many series on a single-silo Orleans cluster in the process: readings/s, call latency p50/p99, memory per series, beside the in-process engine.")
         {
-            model, series, readings, batch, inFlight, reference, siloPort, seed,
+            model, series, readings, batch, inFlight, reference, siloPort, gatewayPort, seed,
         };
         cmd.SetAction((r, token) =>
         {
@@ -30,7 +31,7 @@ internal static class FleetCommand
             }
 
             var path = r.GetValue(model) ?? FleetModel.Train("fleet-out", r.GetValue(seed));
-            return FleetRun.RunAsync(new FleetRun.Settings(path, n, m, r.GetValue(batch), r.GetValue(inFlight), Math.Max(1, r.GetValue(reference)), r.GetValue(siloPort)), token);
+            return FleetRun.RunAsync(new FleetRun.Settings(path, n, m, r.GetValue(batch), r.GetValue(inFlight), Math.Max(1, r.GetValue(reference)), r.GetValue(siloPort), r.GetValue(gatewayPort)), token);
         });
         return cmd;
     }

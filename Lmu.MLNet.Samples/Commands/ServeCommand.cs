@@ -18,11 +18,12 @@ internal static class ServeCommand
         // internal errors (otherwise their type and message); a second option of the same name would clash with it.
         var series = new Option<bool>("--series") { Description = "Also stream forecasts per series: a single-silo Orleans cluster in the process (localhost clustering, in-memory storage) behind POST /series/{id}/observe and GET /series/{id}/forecast." };
         var seriesModel = new Option<string?>("--series-model") { Description = "Streaming model for --series: an engine checkpoint, or a typed engine's CheckPoint zip (default: --model, which must then be such a zip)." };
-        var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster (--series); the gateway port is this + 18889.", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort };
+        var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultGatewayPort };
         var verbose = CommandErrors.Verbose;
         var cmd = new Command("serve", "Prediction service: POST /predict (JSON object in and out), GET /health, GET /model (input schema, classes, horizon).")
         {
-            model, urls, pool, maxBody, series, seriesModel, siloPort,
+            model, urls, pool, maxBody, series, seriesModel, siloPort, gatewayPort,
         };
         cmd.SetAction((r, token) =>
         {
@@ -36,9 +37,9 @@ internal static class ServeCommand
             var streaming = Path.GetFullPath(r.GetValue(seriesModel) ?? settings.ModelPath);
             var engineModel = LmuForecastEngineModel.Load(streaming);
             Console.WriteLine($"series: model {Path.GetFileName(streaming)} (fingerprint {engineModel.Fingerprint[..12]}, window {engineModel.WindowSize}, horizon {engineModel.Horizon}, covariates [{string.Join(", ", engineModel.CovariateNames)}])");
-            var port = r.GetValue(siloPort);
+            var (port, gateway) = (r.GetValue(siloPort), r.GetValue(gatewayPort));
             return ServeHost.RunAsync(settings, token, new ServeExtension(
-                b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, port, port + FleetSilo.DefaultGatewayPort - FleetSilo.DefaultSiloPort)),
+                b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, port, gateway)),
                 SeriesEndpoints.Map));
         });
         return cmd;

@@ -14,7 +14,7 @@ namespace Lmu.MLNet.Samples.Fleet;
 /// </summary>
 internal static class FleetRun
 {
-    public sealed record Settings(string ModelPath, int Series, int Readings, int Batch, int InFlight, int ReferenceSeries, int SiloPort);
+    public sealed record Settings(string ModelPath, int Series, int Readings, int Batch, int InFlight, int ReferenceSeries, int SiloPort, int GatewayPort);
 
     public static async Task<int> RunAsync(Settings s, CancellationToken token)
     {
@@ -29,7 +29,7 @@ internal static class FleetRun
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter(level => level >= LogLevel.Warning);
-        builder.UseOrleans(silo => FleetSilo.Configure(silo, s.ModelPath, s.SiloPort, s.SiloPort + FleetSilo.DefaultGatewayPort - FleetSilo.DefaultSiloPort));
+        builder.UseOrleans(silo => FleetSilo.Configure(silo, s.ModelPath, s.SiloPort, s.GatewayPort));
         using var host = builder.Build();
         await host.StartAsync(token);
         var grains = host.Services.GetRequiredService<IGrainFactory>();

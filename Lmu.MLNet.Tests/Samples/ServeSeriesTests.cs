@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
@@ -41,7 +42,8 @@ public sealed class ServeSeriesTests
         var (values, covs) = ForecastTestModels.Series(20, 1);
         var engine = new LmuForecastEngine(model);
 
-        await using var served = await ServeProcess.StartAsync(zip, _temp, "--series", "--silo-port", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await using var served = await ServeProcess.StartAsync(
+            zip, _temp, "--series", "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture));
         for (var n = 1; n <= values.Length; n++)
         {
             var (status, body) = await Observe(served, "pump-7", new { sequence = n, value = values[n - 1], covariates = new[] { covs[0][n - 1] } });
