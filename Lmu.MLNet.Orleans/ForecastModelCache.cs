@@ -116,8 +116,13 @@ public sealed class ForecastModelCache
         {
             lock (_gate)
             {
+                // The failed load stays cached in its Lazy: forget this entry (not one a later call made) so the next
+                // Acquire tries the file again.
                 entry.Leases--;
-                _entries.Remove(version);
+                if (_entries.TryGetValue(version, out var current) && ReferenceEquals(current, entry))
+                {
+                    _entries.Remove(version);
+                }
             }
 
             throw;

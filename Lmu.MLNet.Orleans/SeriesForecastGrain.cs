@@ -184,6 +184,8 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         (_lease, _engine) = (null, null);
     }
 
+    // The engine checks each reading too, but only as it applies it: a batch is checked whole first, so a bad reading
+    // anywhere leaves the engine and the stored state as they were.
     private void Validate(LmuForecastEngine engine, SeriesObservation o)
     {
         var covariates = o.Covariates ?? [];
