@@ -23,6 +23,15 @@ internal static class FleetModels
         return dir;
     });
 
+    /// <summary>Removes the model files (the folder is per process).</summary>
+    public static void Remove()
+    {
+        if (Folder.IsValueCreated)
+        {
+            Directory.Delete(Folder.Value, recursive: true);
+        }
+    }
+
     public static string PathA => Path.Combine(Folder.Value, "a.engine");
 
     public static string PathB => Path.Combine(Folder.Value, "b.engine");
