@@ -26,6 +26,7 @@ internal static class SampleCommands
         yield return ForecastCommand.Create();
         yield return ScaleCommand.Create();
         yield return BenchCurveCommand.Create();
+        yield return FleetCommand.Create();
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command): the main job, whose options live on the root.</summary>

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Lmu.MLNet.Samples.Fleet;
 using Lmu.MLNet.Samples.Serving;
+using Microsoft.Extensions.Hosting;
 
 namespace Lmu.MLNet.Samples.Commands;
 
@@ -14,13 +16,32 @@ internal static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 above it); 0 = 16 x the JSON of one row with every input at its widest, at least 64 KiB (GET /model reports it).", DefaultValueFactory = _ => 0 };
         // The app-wide --verbose (CommandErrors.Verbose, recursive from the root) also makes serve log stack traces of
         // internal errors (otherwise their type and message); a second option of the same name would clash with it.
+        var series = new Option<bool>("--series") { Description = "Also stream forecasts per series: a single-silo Orleans cluster in the process (localhost clustering, in-memory storage) behind POST /series/{id}/observe and GET /series/{id}/forecast." };
+        var seriesModel = new Option<string?>("--series-model") { Description = "Streaming model for --series: an engine checkpoint, or a typed engine's CheckPoint zip (default: --model, which must then be such a zip)." };
+        var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultGatewayPort };
         var verbose = CommandErrors.Verbose;
         var cmd = new Command("serve", "Prediction service: POST /predict (JSON object in and out), GET /health, GET /model (input schema, classes, horizon).")
         {
-            model, urls, pool, maxBody,
+            model, urls, pool, maxBody, series, seriesModel, siloPort, gatewayPort,
         };
-        cmd.SetAction((r, token) => ServeHost.RunAsync(
-            new ServeSettings(r.GetValue(model)!, r.GetValue(urls)!, r.GetValue(pool), r.GetValue(maxBody), r.GetValue(verbose)), token));
+        cmd.SetAction((r, token) =>
+        {
+            var settings = new ServeSettings(r.GetValue(model)!, r.GetValue(urls)!, r.GetValue(pool), r.GetValue(maxBody), r.GetValue(verbose));
+            if (!r.GetValue(series))
+            {
+                return ServeHost.RunAsync(settings, token);
+            }
+
+            // Load the streaming model now: a zip without a stream fails here with its advice, before anything listens.
+            var streaming = Path.GetFullPath(r.GetValue(seriesModel) ?? settings.ModelPath);
+            var engineModel = LmuForecastEngineModel.Load(streaming);
+            Console.WriteLine($"series: model {Path.GetFileName(streaming)} (fingerprint {engineModel.Fingerprint[..12]}, window {engineModel.WindowSize}, horizon {engineModel.Horizon}, covariates [{string.Join(", ", engineModel.CovariateNames)}])");
+            var (port, gateway) = (r.GetValue(siloPort), r.GetValue(gatewayPort));
+            return ServeHost.RunAsync(settings, token, new ServeExtension(
+                b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, port, gateway)),
+                SeriesEndpoints.Map));
+        });
         return cmd;
     }
 }

@@ -16,12 +16,15 @@ namespace Lmu.MLNet.Samples.Serving;
 /// </summary>
 internal static class ServeHost
 {
-    public static async Task<int> RunAsync(ServeSettings settings, CancellationToken cancellationToken)
+    /// <param name="settings">The command line.</param>
+    /// <param name="cancellationToken">Stops the service.</param>
+    /// <param name="extend">Adds services and routes beside /predict (serve --series: a silo and the series routes).</param>
+    public static async Task<int> RunAsync(ServeSettings settings, CancellationToken cancellationToken, ServeExtension? extend = null)
     {
         // Declared first, so disposed last: after the host has stopped taking requests; its Dispose then waits for any
         // prediction still running before it disposes the engines and the model.
         using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes);
-        await using var app = Build(service, settings);
+        await using var app = Build(service, settings, extend: extend);
         await app.StartAsync(cancellationToken);
         // The bound addresses (a port of 0 is resolved here); tests read this line to find the service.
         foreach (var url in app.Urls)
@@ -37,7 +40,7 @@ internal static class ServeHost
     }
 
     /// <summary>The service over <paramref name="service"/> (not started); <paramref name="log"/> adds a logger (tests).</summary>
-    public static WebApplication Build(ModelService service, ServeSettings settings, ILoggerProvider? log = null)
+    public static WebApplication Build(ModelService service, ServeSettings settings, ILoggerProvider? log = null, ServeExtension? extend = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(settings.Urls);
@@ -57,6 +60,7 @@ internal static class ServeHost
             // A score may be NaN when the model itself produces it; say so rather than failing the answer.
             o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
+        extend?.Configure(builder);
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
         app.Use(async (context, next) =>
@@ -88,6 +92,7 @@ internal static class ServeHost
             : Results.Json(new { status = "ok" }));
         app.MapGet("/model", () => Results.Json(service.Describe()));
         app.MapPost("/predict", (HttpRequest request) => PredictEndpoint.HandleAsync(request.HttpContext, service, logger));
+        extend?.Map(app, logger);
         return app;
     }
 }

@@ -28,14 +28,87 @@ public sealed partial class LmuForecastEngine
             w.Write(Convert.FromHexString(_model.Fingerprint));
             w.Write(model.Length);
             w.Write(model);
-            w.Write(_count);
-            BinaryArrays.Write(w, _raw);
-            BinaryArrays.Write(w, _fullRing);
-            BinaryArrays.Write(w, _full);
-            BinaryArrays.Write(w, _window);
+            WriteState(w);
         }
 
         return payload.ToArray();
+    }
+
+    /// <summary>
+    /// The stream's state without the model, as bytes for a host that keeps the model once and many streams (a grain
+    /// per series persists them through its storage provider): a versioned header, a SHA-256 of the contents, the
+    /// <see cref="ModelFingerprint"/>, then the state as <see cref="CheckPoint"/> writes it. Only
+    /// <see cref="LmuForecastEngineModel.ResumeEngine"/> of the same model resumes them, bit-identically.
+    /// </summary>
+    public byte[] SaveState()
+    {
+        using var payload = new MemoryStream();
+        using (var w = new BinaryWriter(payload, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Convert.FromHexString(_model.Fingerprint));
+            WriteState(w);
+        }
+
+        return EngineStateBytes.Seal(payload.GetBuffer().AsSpan(0, (int)payload.Length));
+    }
+
+    /// <summary>
+    /// The last min(<see cref="ObservationCount"/>, <see cref="WindowSize"/>) observations, oldest first, each as
+    /// [value, covariates...] exactly as they were fed: what another model needs to take over the stream (feed them to
+    /// its engine), since every forecast depends on the last window alone.
+    /// </summary>
+    public IReadOnlyList<float[]> RecentObservations()
+    {
+        var n = (int)Math.Min(_count, _t);
+        var result = new float[n][];
+        for (var k = 0; k < n; k++)
+        {
+            var slot = (int)((_count - n + k) % _t);
+            var observation = new float[_c];
+            for (var c = 0; c < _c; c++)
+            {
+                // Exact: every raw value is a float widened to double.
+                observation[c] = (float)_raw[slot * _c + c];
+            }
+
+            result[k] = observation;
+        }
+
+        return result;
+    }
+
+    private void WriteState(BinaryWriter w)
+    {
+        w.Write(_count);
+        BinaryArrays.Write(w, _raw);
+        BinaryArrays.Write(w, _fullRing);
+        BinaryArrays.Write(w, _full);
+        BinaryArrays.Write(w, _window);
+    }
+
+    /// <summary>Resumes a stream of <paramref name="model"/> from <see cref="SaveState"/> bytes.</summary>
+    /// <exception cref="InvalidDataException">Damaged bytes, or the state of another model (the message names both fingerprints).</exception>
+    internal static LmuForecastEngine ResumeState(LmuForecastModel model, ReadOnlySpan<byte> state)
+    {
+        var payload = EngineStateBytes.Open(state);
+        using var stream = new MemoryStream(payload, writable: false);
+        using var r = new BinaryReader(stream);
+        try
+        {
+            var fingerprint = Convert.ToHexStringLower(ReadExactly(r, 32));
+            if (fingerprint != model.Fingerprint)
+            {
+                throw new InvalidDataException(
+                    $"The engine state was written by another model (fingerprint {fingerprint}); this model has fingerprint {model.Fingerprint}. " +
+                    "A state resumes only the model that wrote it: start this model's stream with CreateEngine() (and feed it the old engine's RecentObservations()).");
+            }
+
+            return ReadState(model, r, stream);
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            throw new InvalidDataException($"The engine state is inconsistent: {e.Message}", e);
+        }
     }
 
     /// <summary>Resumes an engine, with its own model, from a <see cref="CheckPoint"/> file.</summary>
@@ -118,6 +191,12 @@ public sealed partial class LmuForecastEngine
             throw new InvalidDataException($"the model does not match the fingerprint {fingerprint} recorded with it.");
         }
 
+        return ReadState(model, r, payload);
+    }
+
+    // The state after the model: its sizes are checked against the model before anything is copied.
+    private static LmuForecastEngine ReadState(LmuForecastModel model, BinaryReader r, Stream payload)
+    {
         var count = r.ReadInt64();
         var raw = BinaryArrays.ReadDoubles(r);
         var fullRing = BinaryArrays.ReadDoubles(r);

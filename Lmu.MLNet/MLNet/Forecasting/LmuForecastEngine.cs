@@ -49,9 +49,14 @@ public sealed partial class LmuForecastEngine
         _fullRing = _sliding ? new double[_t * _c * _q] : [];
         _full = _sliding ? new double[_c * _q] : [];
         _window = _sliding ? new double[_c * _q] : [];
-        _adPowT = _sliding ? Power(l.Ad, _q, _t) : [];
-        _constantMemory = _sliding ? ConstantMemory(l.Ad, l.Bd, _t) : [];
+        // Ad^T and S depend on the model alone: computed once per model and shared by all its engines (a fleet holds
+        // one engine per series; O(T q^3) per engine would dominate activating a series, q^2 doubles each its memory).
+        var tables = _sliding ? SharedTables.GetValue(model, m => SlidingTables.Compute(m.Network.Layers[0], m.WindowSize)) : SlidingTables.None;
+        _adPowT = tables.AdPowT;
+        _constantMemory = tables.ConstantMemory;
     }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<LmuForecastModel, SlidingTables> SharedTables = new();
 
     /// <summary>Window length T: forecasts start once this many observations have been fed.</summary>
     public int WindowSize => _t;
@@ -271,6 +276,14 @@ public sealed partial class LmuForecastEngine
 
         var layer = LmuWindowForward.HiddenStep(l, m, xLast, [], []);
         return LmuWindowForward.Head(_model.Network, layer);
+    }
+
+    // Read-only after construction, so engines of one model on any thread may share them.
+    private sealed record SlidingTables(double[] AdPowT, double[] ConstantMemory)
+    {
+        public static readonly SlidingTables None = new([], []);
+
+        public static SlidingTables Compute(LmuLayerSpec l, int t) => new(Power(l.Ad, l.Order, t), LmuForecastEngine.ConstantMemory(l.Ad, l.Bd, t));
     }
 
     private static double[] Power(double[] ad, int q, int power)

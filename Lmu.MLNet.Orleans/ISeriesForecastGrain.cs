@@ -1,0 +1,31 @@
+namespace Lmu.MLNet.Orleans;
+
+/// <summary>
+/// The streaming forecast of one series (the grain's string key is the series id): it takes readings, keeps the LMU
+/// engine's state, persists it, and answers the forecast with its bounds.
+/// </summary>
+/// <remarks>
+/// Exactly once: reading n is applied only when the last applied one is n - 1; a reading numbered at most the last
+/// applied one is a resend and is skipped (the answer is the current forecast); one above n is a gap and is refused
+/// (<see cref="ObservationOutcome.Gap"/>). After each call that applied readings the grain writes the engine state and
+/// the last number in one storage write, and answers only after it succeeded. If the write fails the grain throws and
+/// deactivates, dropping its in-memory state, so the next call starts again from the stored state: a sender that
+/// resends every unacknowledged reading (same numbers) gets each applied once, whichever silo holds the series.
+/// </remarks>
+[Alias("Lmu.ISeriesForecastGrain")]
+public interface ISeriesForecastGrain : IGrainWithStringKey
+{
+    /// <summary>Applies one reading (see the remarks for the numbering rule) and returns the forecast after it.</summary>
+    /// <exception cref="ArgumentException">A value is not finite or the covariates do not match the model; nothing is applied.</exception>
+    [Alias("Observe")]
+    Task<SeriesForecastResult> ObserveAsync(SeriesObservation observation);
+
+    /// <summary>Applies readings in order (one storage write for the call) and returns the forecast after the last one applied.</summary>
+    /// <exception cref="ArgumentException">A value is not finite or the covariates do not match the model; nothing of the call is applied.</exception>
+    [Alias("ObserveBatch")]
+    Task<SeriesForecastResult> ObserveBatchAsync(SeriesObservation[] observations);
+
+    /// <summary>The forecast after the last applied reading (the model is not switched by a read).</summary>
+    [Alias("GetForecast")]
+    Task<SeriesForecastResult> GetForecastAsync();
+}

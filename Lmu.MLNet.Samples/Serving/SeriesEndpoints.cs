@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Lmu.MLNet.Orleans;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Lmu.MLNet.Samples.Serving;
+
+/// <summary>
+/// serve --series: POST /series/{id}/observe (one reading {"sequence": n, "value": v, "covariates": [...]}, or an
+/// array of them) and GET /series/{id}/forecast, each answered by the series' grain on the in-process silo.
+/// </summary>
+internal static class SeriesEndpoints
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static void Map(WebApplication app, ILogger log)
+    {
+        app.MapPost("/series/{id}/observe", async (string id, HttpRequest request, IGrainFactory grains) =>
+        {
+            SeriesObservation[] readings;
+            try
+            {
+                using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+                readings = document.RootElement.ValueKind == JsonValueKind.Array
+                    ? document.RootElement.EnumerateArray().Select(Reading).ToArray()
+                    : [Reading(document.RootElement)];
+            }
+            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+            {
+                return Refuse(log, id, StatusCodes.Status400BadRequest, $"The body must be a reading {{\"sequence\": n, \"value\": v, \"covariates\": [...]}} or an array of them: {e.Message}");
+            }
+
+            try
+            {
+                var result = await grains.GetGrain<ISeriesForecastGrain>(id).ObserveBatchAsync(readings);
+                // A gap is the sender's to fix (resend from lastSequence + 1): 409 with where the series stands.
+                return Results.Json(Answer(result), statusCode: result.Outcome == ObservationOutcome.Gap ? StatusCodes.Status409Conflict : StatusCodes.Status200OK);
+            }
+            catch (ArgumentException e)
+            {
+                return Refuse(log, id, StatusCodes.Status400BadRequest, e.Message);
+            }
+        });
+        app.MapGet("/series/{id}/forecast", async (string id, IGrainFactory grains) =>
+            Results.Json(Answer(await grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync())));
+    }
+
+    private static SeriesObservation Reading(JsonElement e)
+    {
+        var sequence = e.GetProperty("sequence").GetInt64();
+        var value = e.GetProperty("value").GetSingle();
+        var covariates = e.TryGetProperty("covariates", out var c) ? c.EnumerateArray().Select(x => x.GetSingle()).ToArray() : [];
+        return new SeriesObservation(sequence, value, covariates);
+    }
+
+    private static object Answer(SeriesForecastResult r) => new
+    {
+        outcome = r.Outcome.ToString(), r.LastSequence, r.ObservationCount, r.ModelVersion, r.ModelFingerprint, forecast = r.Forecast, lower = r.Lower, upper = r.Upper,
+    };
+
+    private static IResult Refuse(ILogger log, string id, int status, string message)
+    {
+        log.LogWarning("POST /series/{Id}/observe answered {Status}: {Reason}", id, status, message);
+        return Results.Json(new { error = message }, statusCode: status);
+    }
+}

@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Lmu.MLNet.Forecasting;
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Tests.Forecasting;
+using Lmu.MLNet.Tests.Infrastructure;
+using Microsoft.ML;
+
+namespace Lmu.MLNet.Tests.Samples;
+
+/// <summary>
+/// <c>serve --series</c> from a copy of the app without libtorch: a single-silo Orleans cluster in the process behind
+/// POST /series/{id}/observe and GET /series/{id}/forecast, answering what the in-process engine computes bit for bit,
+/// with resends skipped and gaps refused, beside /predict on the same zip.
+/// </summary>
+[TestClass]
+public sealed class ServeSeriesTests
+{
+    private string _temp = null!;
+
+    [TestInitialize]
+    public void NewTemp()
+    {
+        _temp = Path.Combine(Path.GetTempPath(), $"lmu-serve-series-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_temp);
+    }
+
+    [TestCleanup]
+    public void RemoveTemp() => Directory.Delete(_temp, recursive: true);
+
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task SeriesRoutesAnswerTheInProcessEngineBitForBit_ExactlyOncePerSequenceNumber()
+    {
+        // A typed engine's CheckPoint zip of a hand-made model: /predict serves it, the grains stream it.
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
+        var zip = Path.Combine(_temp, "stream.zip");
+        ForecastEngineStateOnnx.Save(new MLContext(1), new LmuForecastEngine(model), "Value", zip);
+        var (values, covs) = ForecastTestModels.Series(20, 1);
+        var engine = new LmuForecastEngine(model);
+
+        await using var served = await ServeProcess.StartAsync(
+            zip, _temp, "--series", "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture));
+        for (var n = 1; n <= values.Length; n++)
+        {
+            var (status, body) = await Observe(served, "pump-7", new { sequence = n, value = values[n - 1], covariates = new[] { covs[0][n - 1] } });
+            Assert.AreEqual(HttpStatusCode.OK, status, body.ToString());
+            Assert.AreEqual("Applied", body.GetProperty("outcome").GetString());
+            AssertForecast(engine.Observe(values[n - 1], covs[0][n - 1]), body, $"reading {n}");
+        }
+
+        var (resendStatus, resend) = await Observe(served, "pump-7", new { sequence = 20, value = 1, covariates = new[] { 1f } });
+        Assert.AreEqual(HttpStatusCode.OK, resendStatus);
+        Assert.AreEqual("Duplicate", resend.GetProperty("outcome").GetString());
+        AssertForecast(engine.Current, resend, "resend");
+        var (gapStatus, gap) = await Observe(served, "pump-7", new { sequence = 22, value = 1, covariates = new[] { 1f } });
+        Assert.AreEqual(HttpStatusCode.Conflict, gapStatus);
+        Assert.AreEqual(20, gap.GetProperty("lastSequence").GetInt64());
+        var (badStatus, bad) = await Observe(served, "pump-7", new { sequence = 21, value = 1 });
+        Assert.AreEqual(HttpStatusCode.BadRequest, badStatus);
+        StringAssert.Contains(bad.GetProperty("error").GetString(), "1 finite covariate(s) (Cov0)");
+
+        using var forecast = JsonDocument.Parse(await served.Http.GetStringAsync("/series/pump-7/forecast"));
+        AssertForecast(engine.Current, forecast.RootElement, "GET forecast");
+        Assert.AreEqual(model.Fingerprint, forecast.RootElement.GetProperty("modelFingerprint").GetString());
+
+        var window = values[^ForecastTestModels.Window..];
+        var (predictStatus, predicted) = await served.PredictAsync(new { Window = window, Cov0 = covs[0][^ForecastTestModels.Window..] });
+        Assert.AreEqual(HttpStatusCode.OK, predictStatus, predicted.ToString());
+        Assert.IsFalse(SamplesApp.TorchLoaded(served.Process.Id), "the service process must not load libtorch");
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> Observe(ServeProcess served, string id, object reading)
+    {
+        using var response = await served.Http.PostAsJsonAsync($"/series/{id}/observe", reading);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, json.RootElement.Clone());
+    }
+
+    // System.Text.Json writes floats in their shortest round-trip form, so equality here is bit equality.
+    private static void AssertForecast(LmuForecast? expected, JsonElement body, string what)
+    {
+        foreach (var (name, values) in new[] { ("forecast", expected?.Forecast), ("lower", expected?.LowerBound), ("upper", expected?.UpperBound) })
+        {
+            var actual = body.GetProperty(name);
+            if (values is null)
+            {
+                Assert.AreEqual(JsonValueKind.Null, actual.ValueKind, $"{what}: {name}");
+                continue;
+            }
+
+            CollectionAssert.AreEqual(values, actual.EnumerateArray().Select(v => v.GetSingle()).ToArray(), $"{what}: {name}");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
