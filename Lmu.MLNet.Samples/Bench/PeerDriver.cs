@@ -43,6 +43,14 @@ internal sealed class PeerDriver : IBenchSide
                 ArgumentList = { driverScript, script, "--threads", threads.ToString(CultureInfo.InvariantCulture) },
                 RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             };
+            // torch.set_num_threads bounds torch's own pool, not the BLAS that Debian's torch calls for matmul: OpenBLAS's
+            // pthreads would use every core, so '--threads 1' gave the peer two cores' GEMMs (187 against ours 92
+            // GFLOP/s, measured). The same count for both pools unless the caller set them.
+            foreach (var name in new[] { "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS" })
+            {
+                if (Environment.GetEnvironmentVariable(name) is null) psi.Environment[name] = threads.ToString(CultureInfo.InvariantCulture);
+            }
+
             var p = Process.Start(psi)!;
             // Drained continuously so a chatty peer can never block on a full stderr pipe.
             p.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 }) Console.Error.WriteLine($"peer: {e.Data}"); };
