@@ -10,23 +10,51 @@ namespace Lmu.MLNet.Samples.Ucr;
 
 /// <summary>
 /// The <c>ucr</c> command's LMU default network (order 32, theta = T, memory_d = min(C, 4), SimpleRnn(64), lr 3e-3,
-/// dropout 0.1, 300 epochs, batch 16, all training rows) with its dynamics fixed or learned (A, B, theta), every
-/// variant trained from the same seed in the same run, one after the other per dataset, on the official test split.
+/// dropout 0.1, 300 epochs, batch 16, all training rows) with its dynamics fixed or learned (A, B, theta) or as a stack
+/// of two such layers, every variant trained from the same seed in the same run, one after the other per dataset, on
+/// the official test split.
 /// </summary>
 internal static class UcrDynamicsStudy
 {
     public sealed record Settings(IReadOnlyList<string> Datasets, IReadOnlyList<string> Variants, IReadOnlyList<int> Seeds, int Threads, int Epochs);
 
-    /// <summary>Variant names and what they switch on.</summary>
-    public static readonly IReadOnlyDictionary<string, Action<LmuLayerOptions>> AllVariants = new Dictionary<string, Action<LmuLayerOptions>>
+    /// <summary>Variant names and what they change in the network options (returned: the options to train).</summary>
+    public static readonly IReadOnlyDictionary<string, Func<LmuNetworkOptions, LmuNetworkOptions>> AllVariants = new Dictionary<string, Func<LmuNetworkOptions, LmuNetworkOptions>>
     {
-        ["fixed"] = _ => { },
-        ["theta"] = l => l.TrainableTheta = true,
-        ["a"] = l => l.TrainableA = true,
-        ["b"] = l => l.TrainableB = true,
-        ["ab"] = l => { l.TrainableA = true; l.TrainableB = true; },
-        ["abtheta"] = l => { l.TrainableA = true; l.TrainableB = true; l.TrainableTheta = true; },
+        ["fixed"] = n => n,
+        ["theta"] = n => Layer(n, l => l.TrainableTheta = true),
+        ["a"] = n => Layer(n, l => l.TrainableA = true),
+        ["b"] = n => Layer(n, l => l.TrainableB = true),
+        ["ab"] = n => Layer(n, l => { l.TrainableA = true; l.TrainableB = true; }),
+        ["abtheta"] = n => Layer(n, l => { l.TrainableA = true; l.TrainableB = true; l.TrainableTheta = true; }),
+        ["stack2"] = n => Stack(n, _ => { }),
+        ["stack2theta"] = n => Stack(n, l => l.TrainableTheta = true),
     };
+
+    private static LmuNetworkOptions Layer(LmuNetworkOptions n, Action<LmuLayerOptions> change)
+    {
+        change(n.Layer);
+        return n;
+    }
+
+    /// <summary>
+    /// Two layers: the default layer, then a copy of it reading the first one's output sequence (its memory_d 4, as the
+    /// default gives a 4-channel input), each changed by <paramref name="change"/>; the same head.
+    /// </summary>
+    private static LmuNetworkOptions Stack(LmuNetworkOptions n, Action<LmuLayerOptions> change)
+    {
+        var first = n.Layer.Clone();
+        var second = first.Clone();
+        second.InputSize = first.OutputSize;
+        second.MemoryD = Math.Min(second.InputSize, 4);
+        change(first);
+        change(second);
+        return new LmuNetworkOptions
+        {
+            Layers = [first, second], HeadHiddenSizes = n.HeadHiddenSizes.ToArray(), HeadActivation = n.HeadActivation,
+            HeadDropout = n.HeadDropout, OutputSize = n.OutputSize,
+        };
+    }
 
     public static int Run(Settings s)
     {
@@ -94,11 +122,10 @@ internal static class UcrDynamicsStudy
         return string.Create(CultureInfo.InvariantCulture, $"theta {theta:0.##} (T {steps}), |dAd|/|Ad| {adRel:0.###}, |dBd|/|Bd| {bdRel:0.###}");
     }
 
-    private static LmuNetwork Train(LmuExperimentData data, LmuTrialConfiguration config, Action<LmuLayerOptions> variant, int seed)
+    private static LmuNetwork Train(LmuExperimentData data, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed)
     {
         torch.manual_seed(seed);
-        var options = config.NetworkOptions(data.Channels, data.ClassNames.Count);
-        variant(options.Layer);
+        var options = variant(config.NetworkOptions(data.Channels, data.ClassNames.Count));
         var network = new LmuNetwork(options);
         var rows = Enumerable.Range(0, data.Count).ToArray();
         var (x, y) = data.Tensors(rows);
