@@ -38,8 +38,8 @@ internal static class UcrDynamicsStudy
     }
 
     /// <summary>
-    /// Two layers: the default layer, then a copy of it reading the first one's output sequence (its memory_d 4, as the
-    /// default gives a 4-channel input), each changed by <paramref name="change"/>; the same head.
+    /// Two layers: the default layer, then a copy of it reading the first one's output sequence (64 wide, so memory_d
+    /// 4, the default's cap), each changed by <paramref name="change"/>; the same head.
     /// </summary>
     private static LmuNetworkOptions Stack(LmuNetworkOptions n, Action<LmuLayerOptions> change)
     {
@@ -97,7 +97,7 @@ internal static class UcrDynamicsStudy
                     var accuracy = LmuTrialRunner.Score(network, testData, Enumerable.Range(0, testData.Count).ToArray(), LmuExperimentMetric.MicroAccuracy);
                     sums[variant].Add(accuracy);
                     cells.Add($"{accuracy.ToString("0.0000", CultureInfo.InvariantCulture)} ({clock.Elapsed.TotalSeconds,6:0.0}s)");
-                    learned.Add($"{variant}: {Moved(network.Layer.Dynamics, steps)}");
+                    learned.Add($"{variant}: " + string.Join(" / ", network.Layers.Select(l => Moved(l.Dynamics, steps))));
                 }
 
                 Console.WriteLine($"{name,-17} {seed,4} | " + string.Join(" | ", cells.Select(c => $"{c,16}")));

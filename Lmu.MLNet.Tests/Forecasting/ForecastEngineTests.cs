@@ -51,6 +51,38 @@ public sealed class ForecastEngineTests
     }
 
     [TestMethod]
+    public void AnUnstableMemoryReRunsTheWindowInsteadOfSliding()
+    {
+        // A learned A can leave Ad with a spectral radius above 1: the T-step window stays finite, but the sliding form's
+        // whole-stream memory F_t would grow as radius^t and lose every digit in F_t - Ad^T F_{t-T}.
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.Global);
+        var ad = model.Network.Layers[0].Ad;
+        int q = model.Network.Layers[0].Order;
+        Assert.IsTrue(LmuForecastEngine.IsStable(ad, q), "the Legendre system's Ad is stable");
+        for (var i = 0; i < ad.Length; i++) ad[i] *= 2;
+        Assert.IsFalse(LmuForecastEngine.IsStable(ad, q), "2 Ad must be unstable for this test to mean anything");
+
+        var (values, covs) = ForecastTestModels.Series(300, 1);
+        var engine = new LmuForecastEngine(model);
+        Assert.IsFalse(engine.SlidesState, "an unstable memory must not slide");
+        for (var t = 0; t < values.Length; t++)
+        {
+            var f = engine.Observe(values[t], [covs[0][t]]);
+            if (t < model.WindowSize - 1) continue;
+            var x = ForecastTestModels.ScaledWindow(model, values, covs, t, out var a0, out var b0);
+            var y = LmuWindowForward.Run(model.Network, x);
+            for (var h = 0; h < model.Horizon; h++)
+            {
+                Assert.AreEqual((float)(a0 + b0 * y[h]), f!.Forecast[h], 2e-5 * Math.Abs(a0 + b0 * y[h]) + 1e-5, $"step {t} h {h}");
+            }
+        }
+
+        // The checkpoint of such an engine holds no sliding state and resumes to the same forecasts.
+        var resumed = LmuForecastEngine.ResumeState(model, engine.SaveState());
+        Assert.AreEqual(engine.Observe(1f, [0.5f])!.Forecast[0], resumed.Observe(1f, [0.5f])!.Forecast[0]);
+    }
+
+    [TestMethod]
     [DynamicData(nameof(Cases))]
     public void WindowForwardMatchesTheTestOracle(HiddenCell cell, int covariates, LmuForecastScaling scaling)
     {

@@ -75,6 +75,33 @@ public sealed class ScanCheckpointTests
     }
 
     [TestMethod]
+    public void ParallelLastRnnDropsOutOnlyWhatTheMemoryEncodes()
+    {
+        // Input dropout applies to x_t before it is encoded into the memory; the hidden cell's x_t term reads the raw
+        // input in every form. Same seed before each forward, so both forms draw the same dropout mask.
+        var o = EquivalenceTests.Options(HiddenCell.SimpleRnn, inputToHidden: true, memoryD: 2);
+        o.UseMemoryBias = false;
+        o.Dropout = 0.4;
+        o.ExecutionMode = LmuExecutionMode.Cell;
+        using var reference = new LmuLayer(o);
+        reference.to(float64);
+        Randomise(reference, seed: 23);
+        using var fast = CloneWith(reference, p => p.ExecutionMode = LmuExecutionMode.Parallel);
+        reference.train();
+        fast.train();
+        var x = EquivalenceTests.Input(float64, seed: 8);
+        long calls = LmuLayer.ParallelLastRnnCalls;
+        torch.manual_seed(5);
+        var got = fast.ForwardLast(x);
+        Assert.IsTrue(LmuLayer.ParallelLastRnnCalls > calls, "the time-major last-step path was not taken");
+        torch.manual_seed(5);
+        var expected = reference.ForwardLast(x);
+        torch.manual_seed(6);
+        Assert.IsTrue(MaxAbsDiff(reference.ForwardLast(x), expected) > 1e-6, "dropout changed nothing: the test cannot tell");
+        Assert.IsTrue(MaxAbsDiff(expected, got) < 1e-9, "train-mode last step with input dropout: parallel vs cell");
+    }
+
+    [TestMethod]
     public void CheckpointedGradientsEqualKeepingEveryState()
     {
         var (x, v, v0, p, s0) = Operands(float64, seed: 3, steps: 33, batch: 5, channels: 3, d: 9);

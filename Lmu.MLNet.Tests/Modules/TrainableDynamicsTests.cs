@@ -199,7 +199,6 @@ public sealed class TrainableDynamicsTests
         Assert.ThrowsExactly<InvalidOperationException>(() => layer.Dynamics.ToDiscreteSystem());
     }
 
-    /// <summary>A float64 layer with A, B and theta learned and moved away from the Legendre system.</summary>
     [TestMethod]
     public void ParallelLastStepRnnCarriesTheGradientOfALearnedAWithThetaFixed()
     {
@@ -223,6 +222,7 @@ public sealed class TrainableDynamicsTests
         Assert.IsTrue(MaxAbsDiff(expected, Param(parallel, "dynamics.A").grad!) < 1e-9, "d loss / d A: parallel last step vs cell");
     }
 
+    /// <summary>A float64 layer with A, B and theta learned and moved away from the Legendre system.</summary>
     internal static LmuLayer LearnedLayer(LmuExecutionMode mode, ParallelConvolution conv, HiddenCell cell, int memoryD, bool recurrentMemory, LmuDiscretizer method, long seed)
     {
         var o = EquivalenceTests.Options(cell, true, memoryD);

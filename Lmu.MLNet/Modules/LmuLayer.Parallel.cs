@@ -46,7 +46,7 @@ public sealed partial class LmuLayer
     private static Tensor ReversedProduct(Tensor seq, Tensor h)
     {
         long batch = seq.shape[0], k = seq.shape[1], d = seq.shape[2];
-        var rows = seq.flip(1).transpose(1, 2).reshape(batch * d, k);   // a view when d = 1, one small copy otherwise
+        var rows = seq.flip(1).transpose(1, 2).reshape(batch * d, k);   // flip copies the (small) input once
         return rows.mm(h).view(batch, d, h.shape[1]);
     }
 

@@ -48,7 +48,7 @@ public sealed partial class LmuLayer
         using (torch.no_grad())
         {
             var spectrum = dynamics.ImpulseSpectrum(steps, x.dtype, x.device);               // [q, T+1]
-            long rowBytes = Math.Max(1, channels * q * (steps + 1) * 8);
+            long rowBytes = Math.Max(1, channels * q * (steps + 1) * 2 * x.element_size()); // complex spectrum values
             long rows = Math.Clamp(ConvolutionChunkBytes / rowBytes, 1, batch);
             for (long b0 = 0; b0 < batch; b0 += rows)
             {
@@ -60,7 +60,8 @@ public sealed partial class LmuLayer
                 var target = y.narrow(1, b0, n);                                              // [T, n, C*q + C]
                 var memory = target.narrow(2, 0, channels * q).view(steps, n, channels, q);
                 memory.copy_(conv.permute(3, 0, 1, 2));
-                if (extra > 0) target.narrow(2, channels * q, channels).copy_(part.transpose(0, 1));
+                // The x_t term of the hidden cell reads the raw input: dropout applies to what the memory encodes only.
+                if (extra > 0) target.narrow(2, channels * q, channels).copy_(x.narrow(0, b0, n).transpose(0, 1));
             }
         }
         var bias = hidden.InputBias!.Plus(hidden.RecurrentBias!);

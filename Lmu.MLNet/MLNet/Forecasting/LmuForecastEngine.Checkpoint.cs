@@ -207,7 +207,7 @@ public sealed partial class LmuForecastEngine
             throw new InvalidDataException($"{payload.Length - payload.Position} unexpected trailing bytes.");
         }
 
-        long t = model.WindowSize, c = model.Channels, q = model.Network.Layers[0].Order, sliding = Slides(model.Network) ? 1 : 0;
+        long t = model.WindowSize, c = model.Channels, q = model.Network.Layers[0].Order, sliding = Slides(model) ? 1 : 0;
         if (count < 0 || raw?.Length != t * c || fullRing?.Length != sliding * t * c * q || full?.Length != sliding * c * q || window?.Length != sliding * c * q)
         {
             throw new InvalidDataException(

@@ -44,14 +44,14 @@ public sealed partial class LmuForecastEngine
         _c = model.Channels;
         var l = model.Network.Layers[0];
         _q = l.Order;
-        _sliding = Slides(model.Network);
+        // Ad^T and S depend on the model alone: computed once per model and shared by all its engines (a fleet holds
+        // one engine per series; O(T q^3) per engine would dominate activating a series, q^2 doubles each its memory).
+        var tables = Tables(model);
+        _sliding = tables != SlidingTables.None;
         _raw = new double[_t * _c];
         _fullRing = _sliding ? new double[_t * _c * _q] : [];
         _full = _sliding ? new double[_c * _q] : [];
         _window = _sliding ? new double[_c * _q] : [];
-        // Ad^T and S depend on the model alone: computed once per model and shared by all its engines (a fleet holds
-        // one engine per series; O(T q^3) per engine would dominate activating a series, q^2 doubles each its memory).
-        var tables = _sliding ? SharedTables.GetValue(model, m => SlidingTables.Compute(m.Network.Layers[0], m.WindowSize)) : SlidingTables.None;
         _adPowT = tables.AdPowT;
         _constantMemory = tables.ConstantMemory;
     }
@@ -115,8 +115,35 @@ public sealed partial class LmuForecastEngine
 
     // Only a single layer slides: a second layer reads the first one's output at every step of the window, which
     // depends on the window's own scaling and start (each window starts from a zero state), so it has no such identity.
-    private static bool Slides(LmuNetworkSpec s) =>
+    private static bool SlidingForm(LmuNetworkSpec s) =>
         s.Layers.Count == 1 && s.Layers[0].MemoryIsFeedForward && s.Layers[0].Hidden is HiddenCell.None or HiddenCell.Dense;
+
+    /// <summary>Whether engines of this model slide their memory (see the remarks); decided once per model.</summary>
+    private static bool Slides(LmuForecastModel model) => Tables(model) != SlidingTables.None;
+
+    private static SlidingTables Tables(LmuForecastModel model) => SharedTables.GetValue(model, SlidingTables.Compute);
+
+    /// <summary>
+    /// True when Ad's spectral radius is provably below 1: some power Ad^(2^k) (k &lt; 20) has a Frobenius norm below
+    /// 1, which bounds the spectral radius below 1 (the radius of Ad^n is the n-th power of Ad's, and no norm is below
+    /// the radius). The Legendre system's Ad always passes (its poles are those of a Padé delay, in the left half
+    /// plane); a learned A, or Euler with theta near the order, may not, and then the whole-stream memory F_t of the
+    /// sliding form would grow without bound where the T-step window stays finite. Undecided counts as not stable:
+    /// the window is re-run, which is exact for every model.
+    /// </summary>
+    internal static bool IsStable(double[] ad, int q)
+    {
+        var m = ad;
+        for (var k = 0; k < 20; k++)
+        {
+            var norm = Math.Sqrt(m.Sum(v => v * v));
+            if (norm < 1) return true;
+            if (!(norm < 1e12)) return false;
+            m = Maths.SquareMatrix.Multiply(m, m, q);
+        }
+
+        return false;
+    }
 
     private void Validate(float value, ReadOnlySpan<float> covariates)
     {
@@ -283,7 +310,12 @@ public sealed partial class LmuForecastEngine
     {
         public static readonly SlidingTables None = new([], []);
 
-        public static SlidingTables Compute(LmuLayerSpec l, int t) => new(Power(l.Ad, l.Order, t), LmuForecastEngine.ConstantMemory(l.Ad, l.Bd, t));
+        public static SlidingTables Compute(LmuForecastModel m)
+        {
+            if (!SlidingForm(m.Network)) return None;
+            var l = m.Network.Layers[0];
+            return IsStable(l.Ad, l.Order) ? new(Power(l.Ad, l.Order, m.WindowSize), LmuForecastEngine.ConstantMemory(l.Ad, l.Bd, m.WindowSize)) : None;
+        }
     }
 
     private static double[] Power(double[] ad, int q, int power)
