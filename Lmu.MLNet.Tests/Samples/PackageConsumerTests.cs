@@ -65,6 +65,8 @@ public sealed partial class PackageConsumerTests
             Assert.IsGreaterThanOrEqualTo(0.9, double.Parse(accuracy.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), runLog);
             // Predicted by the model loaded from the zip, through MapKeyToValue: the class name.
             StringAssert.Contains(runLog, "A rising ramp is predicted as: rising");
+            // ML.NET's PFI took the classifier from the packed library: one importance per step of the 16-step rows.
+            StringAssert.Contains(runLog, "Steps scored by PFI: 16;");
 
             if (HostLacksGlibcxx332())
             {
