@@ -73,7 +73,9 @@ public sealed class PredictCommandTests : ClassifierTestBase
         var small = PeakMegabytes(app, zip, rows, 10_000);
         var large = PeakMegabytes(app, zip, rows, 50_000);
         Console.WriteLine($"predict peak resident memory: {small:0.0} MB for 10,000 rows, {large:0.0} MB for 50,000 rows");
-        Assert.IsLessThan(small + 6, large, $"predict must stream: peak {small:0.0} MB for 10,000 rows but {large:0.0} MB for 50,000");
+        // Held rows would add at least the 26 MB of floats (more as parsed text); run-to-run noise of the peak reached
+        // 6.3 MB on a 2-core VM (113.6 against 119.9 MB), so the bound sits at half the held floats' size.
+        Assert.IsLessThan(small + 13, large, $"predict must stream: peak {small:0.0} MB for 10,000 rows but {large:0.0} MB for 50,000");
     }
 
     /// <summary>The peak resident set (VmHWM) of a predict run over <paramref name="count"/> rows, sampled until the process ends.</summary>
