@@ -40,6 +40,7 @@ internal static class OnnxCarrier
         IReadOnlyList<string> outputColumns,
         IEstimator<ITransformer>? postProcessing = null)
     {
+        OnnxLoadFormat.Ensure(ml);
         var path = Path.Combine(ml.TempFilePath, $"lmu-{Guid.NewGuid():N}.onnx");
         try
         {
@@ -123,6 +124,7 @@ internal static class OnnxCarrier
     public static ITransformer Load(MLContext ml, string path, LmuModelFileLimits limits, out DataViewSchema inputSchema, out LmuModelIntegrity integrity)
     {
         (integrity, var onnxLengths) = ModelZipCheck.Run(path, limits);
+        OnnxLoadFormat.Ensure(ml);
         var sweep = TempFileSweep.Before(ml.TempFilePath, onnxLengths);
         try
         {
