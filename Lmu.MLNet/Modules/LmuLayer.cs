@@ -85,6 +85,13 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
         => Run(x, null, lengths, lastOnly: true, wantState: false).Output;
 
     /// <summary>
+    /// Every step's output of a batch from zero state, zero past each row's length: x [batch, T, InputSize], lengths
+    /// optional int64 [batch] -> [batch, T, OutputSize] (what a pooling readout reads).
+    /// </summary>
+    internal Tensor ForwardSequence(Tensor x, Tensor? lengths)
+        => Run(x, null, lengths, lastOnly: false, wantState: false).Output;
+
+    /// <summary>
     /// Streaming form: runs from <paramref name="state"/> (zero state when null) and returns every step's output
     /// [batch, T, OutputSize] and the state after each row's last step (T, or its length). Outputs past a row's length
     /// are zero.

@@ -7,7 +7,7 @@ namespace Lmu.MLNet.Modules;
 
 /// <summary>
 /// LMU layers + dense head. forward: x [batch, T, InputSize] (and optional lengths [batch]) -> raw outputs
-/// [batch, OutputSize] read from each row's last step. In a stack, layer i &gt; 0 reads layer i-1's whole output
+/// [batch, OutputSize] read from each row's last step, or from a pool over its steps (<see cref="LmuNetworkOptions.Readout"/>). In a stack, layer i &gt; 0 reads layer i-1's whole output
 /// sequence; every layer resolves its own form (<see cref="LmuLayer.ResolveMode"/>), so a feed-forward layer runs in
 /// parallel form whatever the others do.
 /// </summary>
@@ -28,7 +28,7 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
         foreach (var layer in _options.Layers) layers.Add(new LmuLayer(layer));
         _layerList = layers.ToArray();
         head = new ModuleList<Linear>();
-        int width = layers[^1].OutputSize;
+        int width = ReadoutWidth.Of(_options.Readout, layers[^1].OutputSize);
         foreach (var h in _options.HeadHiddenSizes)
         {
             head.Add(nn.Linear(width, h));
@@ -61,7 +61,9 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
         // last layer reads (up to its length) never see the padding after them.
         var y = x;
         for (int i = 0; i < layers.Count - 1; i++) y = layers[i].forward(y);
-        y = layers[^1].ForwardLast(y, lengths);
+        y = _options.Readout == LmuReadout.LastStep
+            ? layers[^1].ForwardLast(y, lengths)
+            : ReadoutPool.Apply(layers[^1].ForwardSequence(y, lengths), lengths, _options.Readout);
         for (int i = 0; i < head.Count; i++)
         {
             if (training && _options.HeadDropout > 0) y = nn.functional.dropout(y, _options.HeadDropout, true);
@@ -86,6 +88,9 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
                 Activation = i < head.Count - 1 ? _options.HeadActivation : LmuActivation.Identity,
             });
         }
-        return new LmuNetworkSpec { SequenceLength = sequenceLength, Layers = layers.Select(l => l.ToSpec()).ToArray(), Head = dense };
+        return new LmuNetworkSpec
+        {
+            SequenceLength = sequenceLength, Layers = layers.Select(l => l.ToSpec()).ToArray(), Head = dense, Readout = _options.Readout,
+        };
     }
 }

@@ -29,6 +29,12 @@ public sealed class LmuNetworkOptions
     /// </summary>
     public IReadOnlyList<LmuLayerOptions> Layers { get; set; } = [];
 
+    /// <summary>
+    /// What the head reads from the last layer's output sequence: its last step, or a pool over every step (see
+    /// <see cref="LmuReadout"/>). Default <see cref="LmuReadout.LastStep"/>.
+    /// </summary>
+    public LmuReadout Readout { get; set; } = LmuReadout.LastStep;
+
     /// <summary>Widths of hidden dense layers between the LMU output and the final layer. Default none.</summary>
     public IReadOnlyList<int> HeadHiddenSizes { get; set; } = [];
 
@@ -65,6 +71,7 @@ public sealed class LmuNetworkOptions
         }
 
         Guard.Require(OutputSize >= 1, nameof(OutputSize), OutputSize, "must be at least 1");
+        Guard.Require(Enum.IsDefined(Readout), nameof(Readout), Readout, $"must be one of {string.Join(", ", Enum.GetNames<LmuReadout>())}");
         Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
         foreach (var h in HeadHiddenSizes)
             Guard.Require(h >= 1, nameof(HeadHiddenSizes), $"contains {h}; every width must be at least 1");
@@ -78,6 +85,6 @@ public sealed class LmuNetworkOptions
     internal LmuNetworkOptions Copy() => new()
     {
         Layers = ResolveLayers().Select(l => l.Clone()).ToArray(), HeadHiddenSizes = HeadHiddenSizes.ToArray(),
-        HeadActivation = HeadActivation, HeadDropout = HeadDropout, OutputSize = OutputSize,
+        HeadActivation = HeadActivation, HeadDropout = HeadDropout, OutputSize = OutputSize, Readout = Readout,
     };
 }

@@ -32,6 +32,9 @@ internal static class TorchScalars
     /// <summary>0.0.</summary>
     public static readonly Scalar Zero = 0.0.ToScalar();
 
+    /// <summary>-infinity, the fill that keeps masked steps out of a maximum.</summary>
+    public static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
+
     /// <summary>a + b (what <c>a + b</c> computes, with alpha held here).</summary>
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
 

@@ -35,7 +35,12 @@ internal static class LmuNetworkSpecValidator
             }
         }
 
-        var width = spec.LastLayer.OutputSize;
+        if (!Enum.IsDefined(spec.Readout))
+        {
+            throw new ArgumentException($"Readout {spec.Readout} is not one of {string.Join(", ", Enum.GetNames<LmuReadout>())}.");
+        }
+
+        var width = spec.ReadoutSize;
         for (var i = 0; i < spec.Head.Count; i++)
         {
             var d = spec.Head[i];

@@ -18,6 +18,12 @@ internal static class LmuOnnxExporter
         var steps = spec.SequenceLength;
         var inputSize = spec.InputSize;
         var sequences = options.MemorySequenceName is not null || options.HiddenSequenceName is not null;
+        if (spec.Readout != LmuReadout.LastStep && (options.FinalMemoryName ?? options.LayerOutputName) is not null)
+        {
+            throw new ArgumentException(
+                $"FinalMemoryName and LayerOutputName publish the last layer's last-step values; a network with the {spec.Readout} readout has none. Leave them null.",
+                nameof(options));
+        }
 
         var g = new OnnxGraphBuilder("lmu");
         var rowWidth = (long)steps * inputSize;
@@ -57,10 +63,14 @@ internal static class LmuOnnxExporter
         var l = spec.LastLayer;
         var width = spec.OutputSize;
         publish.Float(options.RawOutputName, y, width);
-        publish.Float(options.FinalMemoryName, layer.FinalMemory, l.MemoryD * l.Order);
-        publish.Float(options.LayerOutputName, layer.Output, l.OutputSize);
-        publish.Sequence(options.MemorySequenceName, layer.MemorySequence, "memory", steps, l.MemoryD * l.Order);
-        publish.Sequence(options.HiddenSequenceName, layer.HiddenSequence, "hidden", steps, l.Units);
+        if (layer is not null)
+        {
+            publish.Float(options.FinalMemoryName, layer.FinalMemory, l.MemoryD * l.Order);
+            publish.Float(options.LayerOutputName, layer.Output, l.OutputSize);
+            publish.Sequence(options.MemorySequenceName, layer.MemorySequence, "memory", steps, l.MemoryD * l.Order);
+            publish.Sequence(options.HiddenSequenceName, layer.HiddenSequence, "hidden", steps, l.Units);
+        }
+
         if (options.Classifier is not null)
         {
             LmuOnnxClassifierHead.Build(g, publish, y, width, options.Classifier);

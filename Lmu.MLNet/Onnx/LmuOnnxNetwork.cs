@@ -19,8 +19,11 @@ internal static class LmuOnnxNetwork
 {
     /// <summary>What the network produced.</summary>
     /// <param name="Output">Raw outputs [N, OutputSize] (after the head).</param>
-    /// <param name="LastLayer">The last LMU layer's values (its last-step output feeds the head).</param>
-    public sealed record Result(string Output, LmuOnnxLayerResult LastLayer);
+    /// <param name="LastLayer">
+    /// The last LMU layer's last-step values (its output feeds the head), or null with a pooling readout, where the
+    /// last layer is built as a sequence like the layers before it.
+    /// </param>
+    public sealed record Result(string Output, LmuOnnxLayerResult? LastLayer);
 
     /// <summary>Builds the layers and the head.</summary>
     /// <param name="g">Main graph.</param>
@@ -34,12 +37,18 @@ internal static class LmuOnnxNetwork
         OnnxGraphBuilder g, LmuNetworkSpec spec, string x3, string? mask, string? valid, LmuOnnxForm form, bool lastSequences)
     {
         var steps = spec.SequenceLength;
+        var pooled = spec.Readout != LmuReadout.LastStep;
+        if (pooled && lastSequences)
+        {
+            throw new ArgumentException($"Per-step sequences and the last layer's final values are last-step outputs; the {spec.Readout} readout has none.");
+        }
+
         var input = x3;
         LmuOnnxLayerResult? last = null;
         for (var i = 0; i < spec.Layers.Count; i++)
         {
             var l = spec.Layers[i];
-            var isLast = i == spec.Layers.Count - 1;
+            var isLast = i == spec.Layers.Count - 1 && !pooled;
             var feedForward = ChooseForm(l, form, isLast && lastSequences, spec.Layers.Count == 1 ? null : i) == LmuOnnxForm.FeedForward;
             var ux = Encode(g, l, input, mask);
             if (isLast)
@@ -57,7 +66,7 @@ internal static class LmuOnnxNetwork
             }
         }
 
-        var y = last!.Output;
+        var y = pooled ? Pool(g, input, mask, valid, spec.Readout) : last!.Output;
         for (var i = 0; i < spec.Head.Count; i++)
         {
             y = LmuOnnxOps.Dense(g, g, y, spec.Head[i], $"head{i}");
@@ -86,6 +95,32 @@ internal static class LmuOnnxNetwork
             LmuOnnxForm.Auto => canFeedForward && !sequences ? LmuOnnxForm.FeedForward : LmuOnnxForm.Scan,
             _ => form,
         };
+    }
+
+    // The readout over each row's valid steps: seq [N, T, F] -> mean [N, F], or [mean, max] [N, 2F]. Rows are
+    // right-aligned, so the valid steps are the mask's ones (all steps without a mask).
+    private static string Pool(OnnxGraphBuilder g, string seq, string? mask, string? valid, LmuReadout readout)
+    {
+        string mean;
+        if (mask is null)
+        {
+            mean = g.Op("ReduceMean", [seq], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0));
+        }
+        else
+        {
+            var axis = g.Int64s("pool_axis", 1);
+            var sum = g.Op("ReduceSum", [g.Op("Mul", [seq, mask]), axis], OnnxAttribute.Int("keepdims", 0));
+            mean = g.Op("Div", [sum, g.Op("ReduceSum", [mask, axis], OnnxAttribute.Int("keepdims", 0))]);
+        }
+
+        if (readout == LmuReadout.Mean)
+        {
+            return mean;
+        }
+
+        var masked = valid is null ? seq : g.Op("Where", [valid, seq, g.Floats("minus_inf", [float.NegativeInfinity])]);
+        var max = g.Op("ReduceMax", [masked], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0));
+        return g.Op("Concat", [mean, max], OnnxAttribute.Int("axis", 1));
     }
 
     // The input at the last step (after alignment, the row's own last step): [N, T, C] -> [N, C].

@@ -52,7 +52,8 @@ internal static class DelayedPatternData
         [2f, 2f, -2f, -2f],
     ];
 
-    public static List<PatternRow> Rows(int count, int seed)
+    /// <summary>Rows whose pattern starts at a random step in [0, <paramref name="latestStart"/>] (default: early, 0-7).</summary>
+    public static List<PatternRow> Rows(int count, int seed, int latestStart = 7)
     {
         var rng = new Random(seed);
         var rows = new List<PatternRow>(count);
@@ -65,7 +66,7 @@ internal static class DelayedPatternData
                 x[t] = (float)((rng.NextDouble() - 0.5) * 0.4);
             }
 
-            var at = rng.Next(0, 8);
+            var at = rng.Next(0, latestStart + 1);
             for (var j = 0; j < 4; j++)
             {
                 x[at + j] += Patterns[k][j];

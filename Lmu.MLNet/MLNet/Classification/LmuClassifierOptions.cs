@@ -73,6 +73,13 @@ public sealed class LmuClassifierOptions
     /// <summary>Set every layer's Theta to the sequence length (the window spans the whole sequence). Default true.</summary>
     public bool ThetaFromSequenceLength { get; set; } = true;
 
+    /// <summary>
+    /// What the head reads from the last LMU layer: each row's last step, or the mean (and max) of its output over the
+    /// row's steps, which finds a pattern wherever it occurs (see <see cref="LmuReadout"/>). Default
+    /// <see cref="LmuReadout.LastStep"/>.
+    /// </summary>
+    public LmuReadout Readout { get; set; } = LmuReadout.LastStep;
+
     /// <summary>Widths of the head's hidden dense layers. Default none (one linear layer to the K classes).</summary>
     public IReadOnlyList<int> HeadHiddenSizes { get; set; } = [];
 
@@ -151,6 +158,7 @@ public sealed class LmuClassifierOptions
         Guard.NotNull(Training, nameof(Training));
         Guard.Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
         Guard.Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
+        Guard.Require(Enum.IsDefined(Readout), nameof(Readout), Readout, $"must be one of {string.Join(", ", Enum.GetNames<LmuReadout>())}");
         Training.Validate(nameof(LmuClassifierOptions), nameof(Training));
 
         // Checked here rather than at Fit: whether validation data exists is known from the options alone.
@@ -177,7 +185,7 @@ public sealed class LmuClassifierOptions
         return new LmuNetworkOptions
         {
             Layers = layers, HeadHiddenSizes = HeadHiddenSizes.ToArray(), HeadActivation = HeadActivation, HeadDropout = HeadDropout,
-            OutputSize = classes,
+            OutputSize = classes, Readout = Readout,
         };
     }
 }

@@ -13,6 +13,12 @@ internal static class LmuWindowForward
     /// <summary>Raw network outputs for scaled inputs <paramref name="x"/>, time-major [T * InputSize].</summary>
     public static double[] Run(LmuNetworkSpec spec, ReadOnlySpan<double> x)
     {
+        if (spec.Readout != LmuReadout.LastStep)
+        {
+            // The forecaster never builds one; a streaming forecast reads the last step by construction.
+            throw new InvalidOperationException($"A forecast reads the last step; this network has the {spec.Readout} readout.");
+        }
+
         var input = x.ToArray();
         double[] output = [];
         for (var i = 0; i < spec.Layers.Count; i++)
