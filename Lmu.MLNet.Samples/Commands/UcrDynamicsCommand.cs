@@ -13,16 +13,17 @@ internal static class UcrDynamicsCommand
         var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds.", DefaultValueFactory = _ => "1" };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var epochs = new Option<int>("--epochs") { Description = "Epochs (the ucr default network trains 300).", DefaultValueFactory = _ => 300 };
-        var cmd = new Command("ucr-dynamics", "The ucr command's LMU default network with fixed vs trainable A, B and theta, on the shared UCR sets.")
+        var folds = new Option<int>("--cv") { Description = "K > 1: K-fold cross-validation inside each training split instead of the test split (to choose among variants).", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("ucr-dynamics", "The ucr command's LMU default network with one change at a time (learned dynamics, stacks, pooling readouts), on the shared UCR sets.")
         {
-            datasets, variants, seeds, threads, epochs,
+            datasets, variants, seeds, threads, epochs, folds,
         };
         cmd.SetAction(r =>
         {
             static string[] List(string s) => s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             return UcrDynamicsStudy.Run(new UcrDynamicsStudy.Settings(
                 List(r.GetValue(datasets)!), List(r.GetValue(variants)!),
-                List(r.GetValue(seeds)!).Select(int.Parse).ToArray(), r.GetValue(threads), r.GetValue(epochs)));
+                List(r.GetValue(seeds)!).Select(int.Parse).ToArray(), r.GetValue(threads), r.GetValue(epochs), r.GetValue(folds)));
         });
         return cmd;
     }

@@ -16,7 +16,9 @@ namespace Lmu.MLNet.Samples.Ucr;
 /// </summary>
 internal static class UcrDynamicsStudy
 {
-    public sealed record Settings(IReadOnlyList<string> Datasets, IReadOnlyList<string> Variants, IReadOnlyList<int> Seeds, int Threads, int Epochs);
+    /// <param name="Folds">0: train on the training split, score the test split; K &gt; 1: stratified K-fold
+    /// cross-validation inside the training split (the test split is not read), for choosing among variants.</param>
+    public sealed record Settings(IReadOnlyList<string> Datasets, IReadOnlyList<string> Variants, IReadOnlyList<int> Seeds, int Threads, int Epochs, int Folds = 0);
 
     /// <summary>Variant names and what they change in the network options (returned: the options to train).</summary>
     public static readonly IReadOnlyDictionary<string, Func<LmuNetworkOptions, LmuNetworkOptions>> AllVariants = new Dictionary<string, Func<LmuNetworkOptions, LmuNetworkOptions>>
@@ -29,7 +31,19 @@ internal static class UcrDynamicsStudy
         ["abtheta"] = n => Layer(n, l => { l.TrainableA = true; l.TrainableB = true; l.TrainableTheta = true; }),
         ["stack2"] = n => Stack(n, _ => { }),
         ["stack2theta"] = n => Stack(n, l => l.TrainableTheta = true),
+        ["pool"] = n => Readout(n, LmuReadout.MeanAndMax, _ => { }),
+        ["poolmean"] = n => Readout(n, LmuReadout.Mean, _ => { }),
+        ["pool4"] = n => Readout(n, LmuReadout.MeanAndMax, l => l.Theta /= 4),
+        ["pooltheta"] = n => Readout(n, LmuReadout.MeanAndMax, l => l.TrainableTheta = true),
+        ["pool4theta"] = n => Readout(n, LmuReadout.MeanAndMax, l => { l.Theta /= 4; l.TrainableTheta = true; }),
     };
+
+    private static LmuNetworkOptions Readout(LmuNetworkOptions n, LmuReadout readout, Action<LmuLayerOptions> change)
+    {
+        change(n.Layer);
+        n.Readout = readout;
+        return n;
+    }
 
     private static LmuNetworkOptions Layer(LmuNetworkOptions n, Action<LmuLayerOptions> change)
     {
@@ -73,7 +87,8 @@ internal static class UcrDynamicsStudy
         }
 
         torch.set_num_threads(s.Threads);
-        Console.WriteLine($"torch threads {s.Threads}, epochs {s.Epochs}, seeds {string.Join(",", s.Seeds)}; test accuracy (train seconds), variants in turn per seed");
+        var what = s.Folds > 1 ? $"{s.Folds}-fold cross-validated accuracy inside the training split (the test split is not read)" : "test accuracy";
+        Console.WriteLine($"torch threads {s.Threads}, epochs {s.Epochs}, seeds {string.Join(",", s.Seeds)}; {what} (train seconds), variants in turn per seed");
         Console.WriteLine($"{"dataset",-17} {"seed",4} | " + string.Join(" | ", s.Variants.Select(v => $"{v,16}")));
         var sums = s.Variants.ToDictionary(v => v, _ => new List<double>());
         foreach (var name in s.Datasets)
@@ -93,15 +108,37 @@ internal static class UcrDynamicsStudy
                     var clock = Stopwatch.StartNew();
                     // The seed the ucr command's default column trains with (configuration 0, rung 0), so "fixed" reproduces it.
                     var trainingSeed = unchecked((seed * 1_000_003) + 7919);
-                    using var network = Train(trainData, config, AllVariants[variant], trainingSeed);
-                    var accuracy = LmuTrialRunner.Score(network, testData, Enumerable.Range(0, testData.Count).ToArray(), LmuExperimentMetric.MicroAccuracy);
+                    double accuracy;
+                    if (s.Folds > 1)
+                    {
+                        var fold = trainData.Folds(s.Folds, seed);
+                        var scores = new List<double>();
+                        for (var k = 0; k < s.Folds; k++)
+                        {
+                            var fit = Enumerable.Range(0, trainData.Count).Where(i => fold[i] != k).ToArray();
+                            var held = Enumerable.Range(0, trainData.Count).Where(i => fold[i] == k).ToArray();
+                            using var foldNetwork = Train(trainData, fit, config, AllVariants[variant], trainingSeed);
+                            scores.Add(LmuTrialRunner.Score(foldNetwork, trainData, held, LmuExperimentMetric.MicroAccuracy));
+                        }
+
+                        accuracy = scores.Average();
+                        sums[variant].Add(accuracy);
+                        cells.Add($"{accuracy.ToString("0.0000", CultureInfo.InvariantCulture)} ({clock.Elapsed.TotalSeconds,6:0.0}s)");
+                        continue;
+                    }
+
+                    using var network = Train(trainData, Enumerable.Range(0, trainData.Count).ToArray(), config, AllVariants[variant], trainingSeed);
+                    accuracy = LmuTrialRunner.Score(network, testData, Enumerable.Range(0, testData.Count).ToArray(), LmuExperimentMetric.MicroAccuracy);
                     sums[variant].Add(accuracy);
                     cells.Add($"{accuracy.ToString("0.0000", CultureInfo.InvariantCulture)} ({clock.Elapsed.TotalSeconds,6:0.0}s)");
                     learned.Add($"{variant}: " + string.Join(" / ", network.Layers.Select(l => Moved(l.Dynamics, steps))));
                 }
 
                 Console.WriteLine($"{name,-17} {seed,4} | " + string.Join(" | ", cells.Select(c => $"{c,16}")));
-                Console.WriteLine($"{"",22}   after training: {string.Join("; ", learned)}");
+                if (learned.Count > 0)
+                {
+                    Console.WriteLine($"{"",22}   after training: {string.Join("; ", learned)}");
+                }
             }
         }
 
@@ -122,12 +159,11 @@ internal static class UcrDynamicsStudy
         return string.Create(CultureInfo.InvariantCulture, $"theta {theta:0.##} (T {steps}), |dAd|/|Ad| {adRel:0.###}, |dBd|/|Bd| {bdRel:0.###}");
     }
 
-    private static LmuNetwork Train(LmuExperimentData data, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed)
+    private static LmuNetwork Train(LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed)
     {
         torch.manual_seed(seed);
         var options = variant(config.NetworkOptions(data.Channels, data.ClassNames.Count));
         var network = new LmuNetwork(options);
-        var rows = Enumerable.Range(0, data.Count).ToArray();
         var (x, y) = data.Tensors(rows);
         using (x)
         using (y)

@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 namespace Lmu.MLNet.Tests.Modules;
 
 /// <summary>
-/// The last-step scan that recomputes its states from checkpoints (<see cref="LinearScanLastFunction"/>): against the
+/// The last-step scans: the fused one that recomputes its states from checkpoints (<see cref="LinearScanLastFunction"/>)
+/// and the two-stage one (<see cref="TwoStageScanLastFunction"/>, memory then hidden): against the
 /// step-by-step cell (outputs and every gradient), against itself keeping every state (no recomputation), and
 /// against float64 central differences. T = 17 with k = 4 gives four full chunks and a one-step chunk. Tolerances as in
 /// <see cref="EquivalenceTests"/>: float64 1e-9, float32 1e-5; central differences (h = 1e-6) 1e-6.
@@ -35,9 +36,56 @@ public sealed class ScanCheckpointTests
             using var fast = CloneWith(reference, p => p.ExecutionMode = recurrentMemory ? LmuExecutionMode.FusedScan : LmuExecutionMode.Parallel);
             foreach (int k in new[] { 4, 0 })
             {
-                WithInterval(k, () => CompareLast(reference, fast, EquivalenceTests.Input(dtype, seed: 5), tol, $"{cell}/{recurrentMemory}/{dtype}/k={k}"));
+                // With a hidden cell and a recurrent memory the two-stage scan takes the step (when on); off, the fused one.
+                foreach (bool twoStage in new[] { true, false })
+                {
+                    var before = LmuLayer.TwoStageCalls;
+                    LmuLayer.TwoStageScan = twoStage;
+                    try
+                    {
+                        WithInterval(k, () => CompareLast(reference, fast, EquivalenceTests.Input(dtype, seed: 5), tol, $"{cell}/{recurrentMemory}/{dtype}/k={k}/twoStage={twoStage}"));
+                    }
+                    finally
+                    {
+                        LmuLayer.TwoStageScan = true;
+                    }
+
+                    // The test forces checkpoints for k > 0 (KeepAllBytes 0), where the two-stage form (it keeps every state) steps aside.
+                    bool expected = twoStage && recurrentMemory && cell != HiddenCell.None && k == 0;
+                    Assert.AreEqual(expected, LmuLayer.TwoStageCalls > before, $"{cell}/{recurrentMemory}/{dtype}/k={k}: two-stage path taken");
+                }
             }
         }
+    }
+
+    [TestMethod]
+    [DataRow(HiddenCell.SimpleRnn, false, false, false)]
+    [DataRow(HiddenCell.SimpleRnn, true, false, true)]
+    [DataRow(HiddenCell.Dense, false, true, true)]
+    [DataRow(HiddenCell.SimpleRnn, true, true, false)]
+    public void TwoStageEqualsCellForEveryEncoderCombination(HiddenCell cell, bool hiddenToMemory, bool memoryToMemory, bool inputToHidden)
+    {
+        // Which recurrent encoders exist decides E (absent, e_h only, e_m only, both); the feed-forward case is forced
+        // into the fused form, where E is absent. The cell is the reference; the two-stage form must be the one taken.
+        var o = EquivalenceTests.Options(cell, inputToHidden, memoryD: 2);
+        o.HiddenToMemory = hiddenToMemory;
+        o.MemoryToMemory = memoryToMemory;
+        o.ExecutionMode = LmuExecutionMode.Cell;
+        using var reference = new LmuLayer(o);
+        reference.to(float64);
+        Randomise(reference, seed: 19);
+        using var fast = CloneWith(reference, p => p.ExecutionMode = LmuExecutionMode.FusedScan);
+        var before = LmuLayer.TwoStageCalls;
+        WithInterval(0, () => CompareLast(reference, fast, EquivalenceTests.Input(float64, seed: 7), 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}"));
+        Assert.IsTrue(LmuLayer.TwoStageCalls > before, "the two-stage path was not taken");
+
+        // Without a backward pass it runs in chunks of 32 steps handing their state over: T = 70 is three chunks.
+        var x = torch.randn([3, 70, 2], dtype: float64, generator: new torch.Generator(4));
+        using var _ = torch.no_grad();
+        before = LmuLayer.TwoStageCalls;
+        double diff = MaxAbsDiff(reference.ForwardLast(x), fast.ForwardLast(x));
+        Assert.IsTrue(LmuLayer.TwoStageCalls > before, "the two-stage path was not taken without gradients");
+        Assert.IsTrue(diff < 1e-9, $"inference over three chunks differs from the cell by {diff:E2}");
     }
 
     [TestMethod]

@@ -26,6 +26,12 @@ public sealed partial class LmuLayer
         var eye = torch.eye(memD, dtype: x.dtype, device: x.device);
         var bx = torch.kron(eye, bd.unsqueeze(0));                              // [MemoryD, D_m]
         var mm = memD == 1 ? adT : torch.block_diag(Enumerable.Repeat(adT, memD).ToArray());
+        if (lastStepOnly && hidden.Kind != HiddenCell.None && TwoStageScan)
+        {
+            var last = TwoStageLast(x, ux, state, mm, bx);
+            if (last is not null) return new Sequences(last.unsqueeze(1), null, null, null);
+        }
+
         if (e_m is not null) mm = mm.Plus(e_m.matmul(bx));
 
         // c_t = X_t V + v0 with the small per-step input X = [u_t, x_t]: c^m_t = u_t Bx and c^h_t = c^m_t W + x_t W_x + b
@@ -81,5 +87,53 @@ public sealed partial class LmuLayer
         if (hidden.Kind == HiddenCell.None) return new Sequences(HiddenInput(m, x), m, null, null);
         var hseq = s.narrow(2, dm, units);
         return new Sequences(hseq, m, hseq, null);
+    }
+
+    /// <summary>Takes <see cref="TwoStageLast"/> where it applies (off: always the fused scan). Settable for tests and benches.</summary>
+    internal static bool TwoStageScan { get; set; } = true;
+
+    // Counts the calls of TwoStageLast that ran, so tests can tell that the path they compare was taken.
+    private static long _twoStageCalls;
+
+    internal static long TwoStageCalls => Interlocked.Read(ref _twoStageCalls);
+
+    /// <summary>
+    /// The last hidden state [B, units] by <see cref="TwoStageScanLastFunction"/> (memory, then hidden, each with its
+    /// own weights: a quarter less arithmetic per step than the fused P), or null when its kept states would not fit
+    /// (the checkpointed fused scan runs instead).
+    /// </summary>
+    private Tensor? TwoStageLast(Tensor x, Tensor ux, LmuState? state, Tensor a, Tensor bx)
+    {
+        int memD = _options.MemoryD, dm = memD * _options.Order, units = hidden.Units;
+        var s0 = torch.cat([state?.Memory ?? ZeroMemory(x.shape[0], x), state?.Hidden ?? ZeroHidden(x.shape[0], x)], 1);
+        bool backward = torch.is_grad_enabled() && (parameters().Any(p => p.requires_grad) || x.requires_grad || s0.requires_grad);
+        if (!TwoStageScanLastFunction.Fits(x.transpose(0, 1), s0, backward)) return null;
+
+        var wT = hidden.InputWeight!.t();                                       // [z, units]
+        var w = wT.narrow(0, 0, dm);
+        Tensor? e = null;
+        if (e_m is not null || e_h is not null)
+        {
+            e = torch.cat([e_m ?? torch.zeros(dm, memD, dtype: x.dtype, device: x.device),
+                e_h ?? torch.zeros(units, memD, dtype: x.dtype, device: x.device)], 0);   // [D, MemoryD]
+        }
+
+        // c_t = [u_t Bx, x_t W_x + b]: the memory's drive and the hidden cell's input term (its memory term is m_t W,
+        // formed inside the scan from the new memory).
+        var v = torch.cat([bx, torch.zeros(memD, units, dtype: x.dtype, device: x.device)], 1);
+        var xin = ux;
+        if (_options.InputToHidden)
+        {
+            var wx = wT.narrow(0, dm, _options.InputSize);
+            v = torch.cat([v, torch.cat([torch.zeros(_options.InputSize, dm, dtype: x.dtype, device: x.device), wx], 1)], 0);
+            xin = torch.cat([ux, x], 2);
+        }
+
+        var bias = hidden.RecurrentBias is null ? hidden.InputBias! : hidden.InputBias!.Plus(hidden.RecurrentBias);
+        var v0 = torch.cat([torch.zeros(dm, dtype: x.dtype, device: x.device), bias], 0);
+        var act = hidden.Activation;
+        var last = TwoStageScanLastFunction.Apply(xin.transpose(0, 1).contiguous(), v, v0, a, e, bx, w, hidden.RecurrentWeight?.t(), s0, act);
+        Interlocked.Increment(ref _twoStageCalls);
+        return last.narrow(1, dm, units);
     }
 }

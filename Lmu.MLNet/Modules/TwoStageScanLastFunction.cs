@@ -1,0 +1,316 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace Lmu.MLNet.Modules;
+
+/// <summary>
+/// The recurrent LMU cell with a hidden cell, last state only, stepped in two stages (memory, then hidden) instead of
+/// the fused s_t = f(s_{t-1} P + c_t) of <see cref="LinearScanLastFunction"/>:
+/// <code>
+/// r_t   = s_{t-1} E                                  E = [e_m; e_h]      [D, MemoryD]
+/// m_t   = m_{t-1} A + r_t Bx + c^m_t                 A = kron(I, Ad^T)   [D_m, D_m]
+/// h_t   = f(m_t W + h_{t-1} U + c^h_t)               W [D_m, units], U = W_hh^T [units, units]
+/// </code>
+/// with c_t = [c^m_t, c^h_t] = X_t V + v0.
+/// </summary>
+/// <remarks>
+/// Why: folding the encoders into P makes every step one [B, D] x [D, D] product, D = D_m + units, where the
+/// recurrence itself needs only D_m^2 + D_m units + units^2 (the rank-MemoryD encoder terms are tiny). On psMNIST's
+/// rnn_cell (D_m 256, units 212) that is 164,500 instead of 219,000 multiply-adds per row and step, forward and
+/// backward: a quarter of the scan's arithmetic. Every state is kept for the backward pass (the caller takes this
+/// path only when they fit in <see cref="LinearScanLastFunction.KeepAllBytes"/>, or when no backward pass will run);
+/// the backward pass walks the steps once and forms the weight gradients as one product each over all steps.
+/// Inputs: X [T, B, C], V [C, D], A, Bx [MemoryD, D_m], W, s0 [B, D], activation, then v0 [D], E, U where present.
+/// Output: s_{T-1} [B, D].
+/// </remarks>
+internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageScanLastFunction>
+{
+    public override string Name => "LmuTwoStageScanLast";
+
+    // Steps per chunk of c_t when no backward pass will run: bounds that buffer without changing the arithmetic.
+    private const int InferenceChunk = 32;
+
+    // Positional inputs (autograd returns one gradient per input): X, V, A, Bx, W, s0, activation, save, hasV0, hasE,
+    // hasU, then v0, E and U where present.
+    private const int FixedInputs = 11;
+
+    /// <summary>
+    /// Whether this form may run: it keeps every state when a backward pass follows, so only where the fused scan would
+    /// keep them too (<see cref="LinearScanLastFunction.KeepAllBytes"/>, or checkpoints off).
+    /// </summary>
+    public static bool Fits(Tensor x, Tensor s0, bool backward)
+        => !backward || LinearScanLastFunction.CheckpointInterval == 0
+           || x.shape[0] * s0.shape[0] * s0.shape[1] * s0.ElementSize <= LinearScanLastFunction.KeepAllBytes;
+
+    /// <summary>s_{T-1} of the two-stage recurrence (see the class remarks); v0, e and u may be null (zero).</summary>
+    public static Tensor Apply(Tensor x, Tensor v, Tensor? v0, Tensor a, Tensor? e, Tensor bx, Tensor w, Tensor? u, Tensor s0, LmuActivation activation)
+    {
+        // Autograd is off inside forward: whether a backward pass follows is decided here, as in LinearScanLastFunction.
+        bool save = torch.is_grad_enabled() && new[] { x, v, v0, a, e, bx, w, u, s0 }.Any(t => t?.requires_grad == true);
+        var vars = new List<object> { x, v, a, bx, w, s0, activation, save, v0 is not null, e is not null, u is not null };
+        if (v0 is not null) vars.Add(v0);
+        if (e is not null) vars.Add(e);
+        if (u is not null) vars.Add(u);
+        return apply(vars.ToArray());
+    }
+
+    private sealed record Operands(Tensor X, Tensor V, Tensor A, Tensor Bx, Tensor W, Tensor S0, LmuActivation Act, bool Save, Tensor? V0, Tensor? E, Tensor? U)
+    {
+        public long Steps => X.shape[0];
+        public long Batch => S0.shape[0];
+        public long D => S0.shape[1];
+        public long Dm => A.shape[0];
+        public long Units => D - Dm;
+    }
+
+    private static Operands Read(IReadOnlyList<object> vars)
+    {
+        bool hasV0 = (bool)vars[8], hasE = (bool)vars[9], hasU = (bool)vars[10];
+        int at = FixedInputs;
+        Tensor? v0 = hasV0 ? (Tensor)vars[at++] : null;
+        Tensor? e = hasE ? (Tensor)vars[at++] : null;
+        Tensor? u = hasU ? (Tensor)vars[at] : null;
+        return new Operands((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Tensor)vars[5], (LmuActivation)vars[6], (bool)vars[7], v0, e, u);
+    }
+
+    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    {
+        var o = Read(vars);
+        bool save = o.Save;
+        long steps = o.Steps, batch = o.Batch, d = o.D;
+        long k = save ? steps : Math.Min(InferenceChunk, steps);
+        var buffer = torch.empty([k, batch, d], dtype: o.A.dtype, device: o.A.device);
+        using var r = o.E is null ? null : torch.empty([batch, o.E.shape[1]], dtype: o.A.dtype, device: o.A.device);
+        using var handoff = save || k == steps ? null : torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device);
+        Tensor before = o.S0;
+        for (long t0 = 0; t0 < steps; t0 += k)
+        {
+            long len = Math.Min(k, steps - t0);
+            using var states = buffer.narrow(0, 0, len);
+            Chunk(o, t0, len, before, states, r);
+            if (t0 + len < steps)
+            {
+                // The next chunk overwrites the buffer: hand its starting state over first.
+                using var last = states[len - 1];
+                Release(handoff!.copy_(last), handoff);
+                before = handoff;
+            }
+        }
+
+        using var final = buffer[Math.Min(k, steps - (steps - 1) / k * k) - 1];
+        var output = final.clone();
+        if (!save)
+        {
+            buffer.Dispose();
+            return output;
+        }
+
+        var saved = new List<Tensor> { o.X, o.V, o.A, o.Bx, o.W, o.S0, buffer };
+        if (o.V0 is not null) saved.Add(o.V0);
+        if (o.E is not null) saved.Add(o.E);
+        if (o.U is not null) saved.Add(o.U);
+        ctx.save_for_backward(saved);
+        ctx.save_data("act", o.Act);
+        ctx.save_data("hasV0", o.V0 is not null);
+        ctx.save_data("hasE", o.E is not null);
+        ctx.save_data("hasU", o.U is not null);
+        return output;
+    }
+
+    /// <summary>Writes the states of steps [t0, t0+len) into <paramref name="states"/> [len, B, D], from the state before t0.</summary>
+    private static void Chunk(Operands o, long t0, long len, Tensor before, Tensor states, Tensor? r)
+    {
+        long d = o.D, dm = o.Dm, units = o.Units;
+        using (var xs = o.X.narrow(0, t0, len))
+        using (var flat = xs.reshape(-1, xs.shape[2]))
+        using (var target = states.view(-1, d))
+        {
+            // c = X V written straight into the buffer (beta = 0 ignores its old contents).
+            Release(target.addmm_(flat, o.V, 0, 1), target);
+        }
+
+        if (o.V0 is not null) Release(states.PlusInPlace(o.V0), states);
+        for (long i = 0; i < len; i++)
+        {
+            using var previous = i == 0 ? before.alias() : states[i - 1];
+            using var st = states[i];
+            using var m = st.narrow(1, 0, dm);
+            using var h = st.narrow(1, dm, units);
+            using var mPrev = previous.narrow(1, 0, dm);
+            if (r is not null)
+            {
+                Release(r.addmm_(previous, o.E!, 0, 1), r);
+                Release(m.addmm_(r, o.Bx), m);
+            }
+
+            Release(m.addmm_(mPrev, o.A), m);
+            Release(h.addmm_(m, o.W), h);
+            if (o.U is not null)
+            {
+                using var hPrev = previous.narrow(1, dm, units);
+                Release(h.addmm_(hPrev, o.U), h);
+            }
+
+            LinearScanFunction.ActivateInPlace(h, o.Act);
+        }
+    }
+
+    private static void Release(Tensor result, Tensor target) => LinearScanFunction.Release(result, target);
+
+    public override List<Tensor> backward(AutogradContext ctx, Tensor grad)
+    {
+        var saved = ctx.get_saved_variables();
+        var act = (LmuActivation)ctx.get_data("act");
+        bool hasV0 = (bool)ctx.get_data("hasV0"), hasE = (bool)ctx.get_data("hasE"), hasU = (bool)ctx.get_data("hasU");
+        int at = 7;
+        Tensor? v0 = hasV0 ? saved[at++] : null;
+        Tensor? e = hasE ? saved[at++] : null;
+        Tensor? u = hasU ? saved[at] : null;
+        var o = new Operands(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], act, true, v0, e, u);
+        var states = saved[6];
+        long steps = o.Steps, batch = o.Batch, d = o.D, dm = o.Dm, units = o.Units;
+
+        using var aT = o.A.t();
+        using var wT = o.W.t();
+        using var bxT = o.Bx.t();
+        using var eT = e?.t();
+        using var uT = u?.t();
+        // G[t] = [dL/dm_t, dL/d(pre-activation of h_t)]: what every weight gradient is formed from after the loop.
+        using var gAll = torch.empty([steps, batch, d], dtype: o.A.dtype, device: o.A.device);
+        using var derivative = torch.empty([batch, units], dtype: o.A.dtype, device: o.A.device);
+        using var gr = e is null ? null : torch.empty([batch, e.shape[1]], dtype: o.A.dtype, device: o.A.device);
+        var carry = torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device);
+        var spare = torch.empty_like(carry);
+        using (var g0 = grad.contiguous()) Release(carry.copy_(g0), carry);
+        for (long t = steps - 1; t >= 0; t--)
+        {
+            using var g = gAll[t];
+            Release(g.copy_(carry), g);
+            using var gm = g.narrow(1, 0, dm);
+            using var gh = g.narrow(1, dm, units);
+            if (act != LmuActivation.Identity)
+            {
+                using (var st = states[t])
+                using (var h = st.narrow(1, dm, units))
+                {
+                    LinearScanFunction.DerivativeInto(h, act, derivative);
+                }
+
+                Release(gh.mul_(derivative), gh);
+            }
+
+            Release(gm.addmm_(gh, wT), gm);              // m_t also reaches h_t through W
+            using var sm = spare.narrow(1, 0, dm);
+            using var sh = spare.narrow(1, dm, units);
+            Release(sm.addmm_(gm, aT, 0, 1), sm);
+            if (uT is not null) Release(sh.addmm_(gh, uT, 0, 1), sh);
+            else Release(sh.zero_(), sh);
+            if (gr is not null)
+            {
+                Release(gr.addmm_(gm, bxT, 0, 1), gr);
+                Release(spare.addmm_(gr, eT!), spare);
+            }
+
+            (carry, spare) = (spare, carry);
+            // As in the fused scans: vanishing gradients would turn subnormal (slow x86 arithmetic); flush them.
+            if ((steps - t) % LinearScanFunction.FlushInterval == 0) LinearScanFunction.FlushTiny(carry);
+        }
+
+        spare.Dispose();
+        var grads = WeightGradients(o, states, gAll);
+        saved.ForEach(s => s.Dispose());
+        var result = new List<Tensor> { grads.X, grads.V, grads.A, grads.Bx, grads.W, carry, null!, null!, null!, null!, null! };
+        if (hasV0) result.Add(grads.V0!);
+        if (hasE) result.Add(grads.E!);
+        if (hasU) result.Add(grads.U!);
+        return result;
+    }
+
+    private sealed record Gradients(Tensor X, Tensor V, Tensor A, Tensor Bx, Tensor W, Tensor? V0, Tensor? E, Tensor? U);
+
+    // Each weight's gradient as one product over all steps: s_{t-1} pairs with G[t], i.e. s0 with G[0] and the
+    // kept states 0..T-2 with G[1..T-1] (no concatenated copy).
+    private static Gradients WeightGradients(Operands o, Tensor states, Tensor gAll)
+    {
+        long steps = o.Steps, d = o.D, dm = o.Dm, units = o.Units, c = o.X.shape[2];
+        using var g = gAll.view(-1, d);
+        using var gm = g.narrow(1, 0, dm);
+        using var gh = g.narrow(1, dm, units);
+        using var s = states.view(-1, d);
+        using var g0 = gAll[0];
+        using var gRest = gAll.narrow(0, 1, steps - 1).view(-1, d);
+        using var sPrev = states.narrow(0, 0, steps - 1).view(-1, d);
+
+        // dL/dX = G V^T, dL/dV = X^T G, dL/dv0 = sum G: c_t enters both stages as it is.
+        var gradX = torch.empty_like(o.X);
+        using (var gx = gradX.view(-1, c)) using (var vT = o.V.t()) Release(gx.addmm_(g, vT, 0, 1), gx);
+        using var xFlat = o.X.reshape(-1, c);
+        using var xT = xFlat.t();
+        var gradV = xT.mm(g);
+        var gradV0 = o.V0 is null ? null : g.sum(dim: 0);
+
+        // dL/dW = sum_t m_t^T gh_t (the current memory feeds the hidden stage).
+        using var m = s.narrow(1, 0, dm);
+        using var mT = m.t();
+        var gradW = mT.mm(gh);
+
+        // dL/dA = sum_t m_{t-1}^T gm_t, dL/dU = sum_t h_{t-1}^T gh_t.
+        var gradA = PreviousTimes(o.S0, sPrev, g0, gRest, 0, dm, 0, dm);
+        var gradU = o.U is null ? null : PreviousTimes(o.S0, sPrev, g0, gRest, dm, units, dm, units);
+
+        // r_t = s_{t-1} E and gr_t = gm_t Bx^T: dL/dE = sum_t s_{t-1}^T gr_t, dL/dBx = sum_t r_t^T gm_t.
+        Tensor gradBx;
+        Tensor? gradE = null;
+        if (o.E is null)
+        {
+            gradBx = torch.zeros_like(o.Bx);
+        }
+        else
+        {
+            using var bxT = o.Bx.t();
+            using var grAll = gm.mm(bxT).view(steps, -1, o.E.shape[1]);
+            using var gr0 = grAll[0];
+            using var grRest = grAll.narrow(0, 1, steps - 1).reshape(-1, o.E.shape[1]);
+            using var s0T = o.S0.t();
+            gradE = s0T.mm(gr0);
+            if (steps > 1)
+            {
+                using var sPrevT = sPrev.t();
+                Release(gradE.addmm_(sPrevT, grRest), gradE);
+            }
+
+            using var rAll = torch.empty([steps, o.Batch, o.E.shape[1]], dtype: o.A.dtype, device: o.A.device);
+            using (var r0 = rAll[0]) Release(r0.addmm_(o.S0, o.E, 0, 1), r0);
+            if (steps > 1)
+            {
+                using var rRest = rAll.narrow(0, 1, steps - 1).view(-1, o.E.shape[1]);
+                Release(rRest.addmm_(sPrev, o.E, 0, 1), rRest);
+            }
+
+            using var rFlat = rAll.view(-1, o.E.shape[1]);
+            using var rT = rFlat.t();
+            gradBx = rT.mm(gm);
+        }
+
+        return new Gradients(gradX, gradV, gradA, gradBx, gradW, gradV0, gradE, gradU);
+    }
+
+    // sum_t s_{t-1}[:, rows]^T G[t][:, cols]: s0 with G[0], then the kept states 0..T-2 with G[1..T-1].
+    private static Tensor PreviousTimes(Tensor s0, Tensor sPrev, Tensor g0, Tensor gRest, long rowFrom, long rowCount, long colFrom, long colCount)
+    {
+        using var a0 = s0.narrow(1, rowFrom, rowCount);
+        using var a0T = a0.t();
+        using var b0 = g0.narrow(1, colFrom, colCount);
+        var result = a0T.mm(b0);
+        if (sPrev.shape[0] > 0)
+        {
+            using var a = sPrev.narrow(1, rowFrom, rowCount);
+            using var aT = a.t();
+            using var b = gRest.narrow(1, colFrom, colCount);
+            Release(result.addmm_(aT, b), result);
+        }
+
+        return result;
+    }
+}
