@@ -74,6 +74,52 @@ internal sealed class LmuExperimentData
         return new LmuExperimentData(values, y, width / channels, channels, names);
     }
 
+    /// <summary>
+    /// Mean and standard deviation (population) of every slot (step x channel) over <paramref name="rows"/>: what
+    /// ML.NET's <c>NormalizeMeanVariance(fixZero: false)</c> learns from the same rows. A constant slot gets scale 1.
+    /// </summary>
+    public (float[] Mean, float[] Scale) SlotStatistics(IReadOnlyList<int> rows)
+    {
+        var width = Steps * Channels;
+        var sum = new double[width];
+        var squares = new double[width];
+        foreach (var r in rows)
+        {
+            for (var j = 0; j < width; j++)
+            {
+                double v = Values[r * width + j];
+                sum[j] += v;
+                squares[j] += v * v;
+            }
+        }
+
+        var mean = new float[width];
+        var scale = new float[width];
+        for (var j = 0; j < width; j++)
+        {
+            var m = sum[j] / rows.Count;
+            var sd = Math.Sqrt(Math.Max(squares[j] / rows.Count - m * m, 0));
+            mean[j] = (float)m;
+            scale[j] = sd > 1e-8 ? (float)sd : 1f;
+        }
+
+        return (mean, scale);
+    }
+
+    /// <summary>A copy with every slot standardised: (x - mean) / scale (see <see cref="SlotStatistics"/>).</summary>
+    public LmuExperimentData Standardized(float[] mean, float[] scale)
+    {
+        var width = Steps * Channels;
+        var values = new float[Values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var j = i % width;
+            values[i] = (Values[i] - mean[j]) / scale[j];
+        }
+
+        return new LmuExperimentData(values, Labels, Steps, Channels, ClassNames);
+    }
+
     /// <summary>Features [rows, T, C] and int64 targets for the given rows.</summary>
     public (Tensor X, Tensor Y) Tensors(IReadOnlyList<int> rows)
     {
