@@ -79,8 +79,10 @@ public sealed class ScanCheckpointTests
         WithInterval(0, () => CompareLast(reference, fast, EquivalenceTests.Input(float64, seed: 7), 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}"));
         Assert.IsTrue(LmuLayer.TwoStageCalls > before, "the two-stage path was not taken");
 
-        // Without a backward pass it runs in chunks of 32 steps handing their state over: T = 70 is three chunks.
+        // The backward pass folds the weight gradients in chunks of 32 steps, and without a backward pass the forward
+        // pass runs in chunks of 32 steps handing their state over: T = 70 is three chunks (6 + 32 + 32 backwards).
         var x = torch.randn([3, 70, 2], dtype: float64, generator: new torch.Generator(4));
+        WithInterval(0, () => CompareLast(reference, fast, x, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/T=70"));
         using var _ = torch.no_grad();
         before = LmuLayer.TwoStageCalls;
         double diff = MaxAbsDiff(reference.ForwardLast(x), fast.ForwardLast(x));
