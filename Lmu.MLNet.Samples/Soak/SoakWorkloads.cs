@@ -8,37 +8,41 @@ using Microsoft.ML.Data;
 namespace Lmu.MLNet.Samples.Soak;
 
 /// <summary>
-/// One fit of each long native path through the public API: the classifier in its parallel and fused-scan forms, the
+/// One fit of each long native path through the public API: the classifier in its parallel and scan forms (the last
+/// step, and a pool over every step of the full-sequence scan), the
 /// forecaster in the M4 configuration at a small size, the AutoML-style experiment (both families), and the two
 /// featurizers. Each returns a number computed from the fitted model so a silently wrong fit is visible too.
 /// </summary>
 internal static class SoakWorkloads
 {
-    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "forecaster", "experiment", "featurizers"];
+    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "forecaster", "experiment", "featurizers"];
 
     /// <summary>Runs workload <paramref name="name"/>; <paramref name="scale"/> multiplies rows and epochs (1: the test suite's short soak).</summary>
     public static string Run(string name, int seed, int threads, int scale) => name switch
     {
         "classifier-parallel" => Classifier(seed, threads, scale, recurrent: false),
         "classifier-scan" => Classifier(seed, threads, scale, recurrent: true),
+        "classifier-pooled" => Classifier(seed, threads, scale, recurrent: true, LmuReadout.MeanAndMax),
         "forecaster" => Forecaster(seed, threads, scale),
         "experiment" => Experiment(seed, scale),
         "featurizers" => Featurizers(seed, scale),
         _ => throw new ArgumentException($"Unknown workload '{name}'; expected one of {string.Join(", ", Names)}.", nameof(name)),
     };
 
-    private static string Classifier(int seed, int threads, int scale, bool recurrent)
+    private static string Classifier(int seed, int threads, int scale, bool recurrent, LmuReadout readout = LmuReadout.LastStep)
     {
         var ml = new MLContext(seed);
         var data = ml.Data.LoadFromEnumerable(SoakData.Sequences(300 * scale, seed));
         var options = new LmuClassifierOptions
         {
-            // The scan form: a recurrent memory (hidden-to-memory) with a SimpleRnn cell; the parallel form: a
-            // feed-forward memory with a Dense cell. Both are what Auto picks for these layers.
+            // The scan form: a recurrent memory (hidden-to-memory) with a SimpleRnn cell (the two-stage last-step scan, or
+            // with a pool the full-sequence fused scan); the parallel form: a feed-forward memory with a Dense cell.
+            // Each is what Auto picks for these layers.
             Layer = recurrent
                 ? new LmuLayerOptions { Order = 12, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 16, HiddenToMemory = true }
                 : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64 },
             HeadHiddenSizes = [32],
+            Readout = readout,
             Training = new LmuTrainingOptions { Epochs = 2 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed },
             TorchThreads = threads,
         };
