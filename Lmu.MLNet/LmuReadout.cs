@@ -5,7 +5,9 @@ namespace Lmu.MLNet;
 /// Why pooling: a head that reads only the last step must find a pattern wherever it occurred through what the memory
 /// still holds of it at the end; pooling over time reads every step, so a pattern counts wherever it occurs (the global
 /// pooling that convolutional time-series classifiers and random-kernel models rely on). With variable-length rows
-/// the pool covers each row's own steps only.
+/// the pool covers each row's own steps only. Cost: a pool reads every step of the last layer, so a recurrent last
+/// layer runs its full-sequence scan and keeps every state for the backward pass (no checkpoints, unlike the last-step
+/// readout's scans): memory O(T x batch x width).
 /// </remarks>
 public enum LmuReadout
 {

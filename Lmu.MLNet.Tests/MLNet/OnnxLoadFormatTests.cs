@@ -64,6 +64,33 @@ public sealed class OnnxLoadFormatTests
     }
 
     [TestMethod]
+    public void LmuModelFileLoadFixesTheFormatOfAFreshContext()
+    {
+        var ml = Context();
+        var data = ml.Data.LoadFromEnumerable(CarrierTestData.Rows());
+        var zip = Path.Combine(_temp, "model.zip");
+        using (var chain = OnnxCarrier.CreateMulticlass(ml, CarrierTestData.Model(), data, ["Features"], CarrierTestData.Classes))
+        {
+            ml.Model.Save(chain, data.Schema, zip);
+        }
+
+        var fresh = Context();
+        var loaded = LmuModelFile.Load(fresh, zip, out _);
+        (loaded as IDisposable)?.Dispose();
+        Assert.AreSame(OnnxLoadFormat.Options, fresh.GetOnnxSessionOption().CreateSessionOptions!());
+    }
+
+    [TestMethod]
+    public void AContextThatAsksForAGpuIsLeftAlone()
+    {
+        // Our factory would replace ML.NET's GPU session set-up for every model of the context: not ours to decide.
+        var ml = Context();
+        ml.GpuDeviceId = 0;
+        Assert.IsFalse(OnnxLoadFormat.Ensure(ml));
+        Assert.IsNull(ml.GetOnnxSessionOption());
+    }
+
+    [TestMethod]
     public void ACallersOwnSessionOptionsAreKept()
     {
         var ml = Context();

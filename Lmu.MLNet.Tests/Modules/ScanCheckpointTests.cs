@@ -83,6 +83,9 @@ public sealed class ScanCheckpointTests
         // pass runs in chunks of 32 steps handing their state over: T = 70 is three chunks (6 + 32 + 32 backwards).
         var x = torch.randn([3, 70, 2], dtype: float64, generator: new torch.Generator(4));
         WithInterval(0, () => CompareLast(reference, fast, x, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/T=70"));
+        // T = 33: a one-step chunk last in time (first in the backward pass).
+        var x33 = torch.randn([3, 33, 2], dtype: float64, generator: new torch.Generator(9));
+        WithInterval(0, () => CompareLast(reference, fast, x33, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/T=33"));
         using var _ = torch.no_grad();
         before = LmuLayer.TwoStageCalls;
         double diff = MaxAbsDiff(reference.ForwardLast(x), fast.ForwardLast(x));

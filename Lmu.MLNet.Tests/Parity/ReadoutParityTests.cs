@@ -102,6 +102,24 @@ public sealed class ReadoutParityTests
     }
 
     [TestMethod]
+    [DataRow(LmuReadout.Mean)]
+    [DataRow(LmuReadout.MeanAndMax)]
+    public void ARowWithoutStepsPoolsToZeros(LmuReadout readout)
+    {
+        // The classifier clamps lengths to [0, T]; a row of length 0 has nothing to pool. It scores as the head applied
+        // to a zero readout (finite), not 0/0 and -inf.
+        using var net = Network(readout, HiddenCell.SimpleRnn, true, 1);
+        var spec = net.ToSpec(Steps);
+        var bytes = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { LengthName = "Length" });
+        var row = torch.randn([1, Steps * Channels], generator: new torch.Generator(8)).data<float>().ToArray();
+        var got = OnnxRunner.RunWithLengths(bytes, "Features", row, Steps * Channels, "Length", [0f], "Output");
+        var expected = Head(spec, new double[spec.ReadoutSize]);
+        Assert.IsTrue(got.All(float.IsFinite), $"{readout}: [{string.Join(", ", got)}]");
+        double worst = expected.Zip(got, (a, b) => Math.Abs(a - b)).Max();
+        Assert.IsLessThan(1e-5, worst, $"{readout}: max |onnx - head(0)| = {worst:E2}");
+    }
+
+    [TestMethod]
     public void LastStepDiagnosticsAreRefusedWithAPool()
     {
         using var net = Network(LmuReadout.Mean, HiddenCell.SimpleRnn, true, 1);

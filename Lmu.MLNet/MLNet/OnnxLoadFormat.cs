@@ -16,8 +16,11 @@ namespace Lmu.MLNet;
 /// <c>session.load_model_format = ONNX</c> tells ONNX Runtime not to guess.
 /// <para>
 /// ML.NET reads session options from the context (<c>SetOnnxSessionOption</c>); when they carry a
-/// <see cref="OnnxSessionOptions.CreateSessionOptions"/> factory it uses that factory's options and nothing else, so
-/// we fill the slot only when the caller left it empty, and never replace a caller's choice.
+/// <see cref="OnnxSessionOptions.CreateSessionOptions"/> factory it uses that factory's options and nothing else, for
+/// every ONNX model the context loads, ours or the caller's: its <c>GpuDeviceId</c>/<c>FallbackToCpu</c> and the
+/// thread counts passed to <c>ApplyOnnxModel</c> no longer apply. So we fill the slot only when the caller left it
+/// empty and asked for no GPU, and never replace a caller's choice; a context set up otherwise keeps ONNX Runtime's
+/// guess (and the one-in-32,768 hazard, which the caller can remove with their own factory).
 /// </para>
 /// <para>
 /// The factory returns one process-wide <see cref="SessionOptions"/>: ML.NET never disposes the options it gets, so a
@@ -36,21 +39,27 @@ internal static class OnnxLoadFormat
     public static SessionOptions Options => SharedOptions.Value;
 
     /// <summary>
-    /// Fills the context's ONNX session options with <see cref="Options"/> when the caller has set none; returns
-    /// whether the context now loads with the format fixed.
+    /// Fills the context's ONNX session options with <see cref="Options"/> when the caller has set none and asked for no
+    /// GPU; returns whether the context now builds its sessions from a factory (ours, or the caller's).
     /// </summary>
     public static bool Ensure(MLContext ml)
     {
         ArgumentNullException.ThrowIfNull(ml);
-        var current = ml.GetOnnxSessionOption();
-        if (current is null)
+        // MLContext keeps its options in a plain dictionary: two first fits on one context must not write it at once.
+        lock (Gate)
         {
-            ml.SetOnnxSessionOption(new OnnxSessionOptions { CreateSessionOptions = () => SharedOptions.Value });
-            return true;
-        }
+            var current = ml.GetOnnxSessionOption();
+            if (current is null && ml.GpuDeviceId is null)
+            {
+                ml.SetOnnxSessionOption(new OnnxSessionOptions { CreateSessionOptions = () => SharedOptions.Value });
+                return true;
+            }
 
-        return current.CreateSessionOptions is not null;
+            return current?.CreateSessionOptions is not null;
+        }
     }
+
+    private static readonly object Gate = new();
 
     private static SessionOptions Create()
     {

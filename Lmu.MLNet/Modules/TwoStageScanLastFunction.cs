@@ -275,14 +275,19 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         /// </summary>
         public void Add(Operands o, Tensor states, Tensor gs, long t0, long len, Tensor bxT)
         {
+            // The backward pass runs outside any dispose scope: this one owns every view and product made here (the
+            // sums themselves were made before it and are only updated in place).
+            using var scope = NewDisposeScope();
             long d = o.D, dm = o.Dm, units = o.Units, c = o.X.shape[2];
             using var g = gs.view(-1, d);
             using var gm = g.narrow(1, 0, dm);
             using var gh = g.narrow(1, dm, units);
             using var before = t0 == 0 ? o.S0.alias() : states[t0 - 1];
             using var g0 = gs[0];
-            using var gRest = gs.narrow(0, 1, len - 1).view(-1, d);
-            using var sPrev = states.narrow(0, t0, len - 1).view(-1, d);
+            using var gRestSteps = gs.narrow(0, 1, len - 1);
+            using var gRest = gRestSteps.view(-1, d);
+            using var sPrevSteps = states.narrow(0, t0, len - 1);
+            using var sPrev = sPrevSteps.view(-1, d);
 
             // c_t enters both stages as it is: dL/dX = G V^T, dL/dV = X^T G, dL/dv0 = sum G.
             using (var xs = o.X.narrow(0, t0, len))
@@ -306,7 +311,8 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
             }
 
             // dL/dW = sum_t m_t^T gh_t (the current memory feeds the hidden stage).
-            using (var s = states.narrow(0, t0, len).view(-1, d))
+            using (var chunkStates = states.narrow(0, t0, len))
+            using (var s = chunkStates.view(-1, d))
             using (var m = s.narrow(1, 0, dm))
             using (var mT = m.t())
             {
@@ -321,16 +327,19 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
             if (E is not null)
             {
                 long memD = o.E!.shape[1];
-                using var grAll = gm.mm(bxT).view(len, -1, memD);
+                using var grFlat = gm.mm(bxT);
+                using var grAll = grFlat.view(len, -1, memD);
                 using var gr0 = grAll[0];
-                using var grRest = grAll.narrow(0, 1, len - 1).reshape(-1, memD);
+                using var grRestSteps = grAll.narrow(0, 1, len - 1);
+                using var grRest = grRestSteps.reshape(-1, memD);
                 AddPrevious(E, before, sPrev, gr0, grRest, 0, d, 0, memD);
 
                 using var rAll = torch.empty([len, o.Batch, memD], dtype: o.A.dtype, device: o.A.device);
                 using (var r0 = rAll[0]) Release(r0.addmm_(before, o.E, 0, 1), r0);
                 if (len > 1)
                 {
-                    using var rRest = rAll.narrow(0, 1, len - 1).view(-1, memD);
+                    using var rRestSteps = rAll.narrow(0, 1, len - 1);
+                    using var rRest = rRestSteps.view(-1, memD);
                     Release(rRest.addmm_(sPrev, o.E, 0, 1), rRest);
                 }
 

@@ -18,10 +18,11 @@ internal static class LmuOnnxExporter
         var steps = spec.SequenceLength;
         var inputSize = spec.InputSize;
         var sequences = options.MemorySequenceName is not null || options.HiddenSequenceName is not null;
-        if (spec.Readout != LmuReadout.LastStep && (options.FinalMemoryName ?? options.LayerOutputName) is not null)
+        if (spec.Readout != LmuReadout.LastStep && (options.FinalMemoryName ?? options.LayerOutputName ?? options.MemorySequenceName ?? options.HiddenSequenceName) is not null)
         {
             throw new ArgumentException(
-                $"FinalMemoryName and LayerOutputName publish the last layer's last-step values; a network with the {spec.Readout} readout has none. Leave them null.",
+                "FinalMemoryName, LayerOutputName, MemorySequenceName and HiddenSequenceName publish the last layer's last-step values and per-step " +
+                $"states, which a network with the {spec.Readout} readout does not build (its last layer is pooled). Leave them null.",
                 nameof(options));
         }
 

@@ -40,7 +40,8 @@ internal static class LmuOnnxNetwork
         var pooled = spec.Readout != LmuReadout.LastStep;
         if (pooled && lastSequences)
         {
-            throw new ArgumentException($"Per-step sequences and the last layer's final values are last-step outputs; the {spec.Readout} readout has none.");
+            // LmuOnnxExporter refuses this with the option names first; kept for other callers.
+            throw new ArgumentException($"Per-step sequences of the last layer exist only with the last-step readout; this network has the {spec.Readout} readout.");
         }
 
         var input = x3;
@@ -98,28 +99,31 @@ internal static class LmuOnnxNetwork
     }
 
     // The readout over each row's valid steps: seq [N, T, F] -> mean [N, F], or [mean, max] [N, 2F]. Rows are
-    // right-aligned, so the valid steps are the mask's ones (all steps without a mask).
+    // right-aligned, so the valid steps are the mask's ones (all steps without a mask). A row of length 0 (the
+    // classifier clamps lengths to [0, T]) has no steps: it pools to zeros rather than 0/0 and -inf.
     private static string Pool(OnnxGraphBuilder g, string seq, string? mask, string? valid, LmuReadout readout)
     {
-        string mean;
         if (mask is null)
         {
-            mean = g.Op("ReduceMean", [seq], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0));
-        }
-        else
-        {
-            var axis = g.Int64s("pool_axis", 1);
-            var sum = g.Op("ReduceSum", [g.Op("Mul", [seq, mask]), axis], OnnxAttribute.Int("keepdims", 0));
-            mean = g.Op("Div", [sum, g.Op("ReduceSum", [mask, axis], OnnxAttribute.Int("keepdims", 0))]);
+            var whole = g.Op("ReduceMean", [seq], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0));
+            return readout == LmuReadout.Mean
+                ? whole
+                : g.Op("Concat", [whole, g.Op("ReduceMax", [seq], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0))], OnnxAttribute.Int("axis", 1));
         }
 
+        var axis = g.Int64s("pool_axis", 1);
+        var sum = g.Op("ReduceSum", [g.Op("Mul", [seq, mask]), axis], OnnxAttribute.Int("keepdims", 0));
+        var count = g.Op("ReduceSum", [mask, axis], OnnxAttribute.Int("keepdims", 0));              // [N, 1]
+        var mean = g.Op("Div", [sum, g.Op("Max", [count, g.Floats("one", [1f])])]);
         if (readout == LmuReadout.Mean)
         {
             return mean;
         }
 
-        var masked = valid is null ? seq : g.Op("Where", [valid, seq, g.Floats("minus_inf", [float.NegativeInfinity])]);
+        var masked = g.Op("Where", [valid!, seq, g.Floats("minus_inf", [float.NegativeInfinity])]);
         var max = g.Op("ReduceMax", [masked], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 0));
+        var any = g.Op("Greater", [count, g.Floats("zero", [0f])]);
+        max = g.Op("Where", [any, max, g.Floats("zero", [0f])]);
         return g.Op("Concat", [mean, max], OnnxAttribute.Int("axis", 1));
     }
 

@@ -23,20 +23,30 @@ public sealed class ClassifierReadoutTests : ClassifierTestBase
         var ml = ClassifierSetup.Context(MlTemp);
         var (train, map) = ClassifierSetup.Keyed(ml, ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(300, 1, LatestStart)));
         var test = map.Transform(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(150, 2, LatestStart)));
-        var options = new LmuClassifierOptions
+        LmuClassifierOptions Options(LmuReadout readout)
         {
-            Layer = new LmuLayerOptions { Order = 4, HiddenCell = HiddenCell.Dense, HiddenUnits = 16 },
-            ThetaFromSequenceLength = false,
-            Readout = LmuReadout.MeanAndMax,
-            Training = new LmuTrainingOptions { Epochs = 10, BatchSize = 16, LearningRate = 1e-2, Seed = 7 },
-        };
-        options.Layer.Theta = 4;
-        using var model = ml.MulticlassClassification.Trainers.Lmu(options).Fit(train);
+            var o = new LmuClassifierOptions
+            {
+                Layer = new LmuLayerOptions { Order = 4, HiddenCell = HiddenCell.Dense, HiddenUnits = 16 },
+                ThetaFromSequenceLength = false,
+                Readout = readout,
+                Training = new LmuTrainingOptions { Epochs = 10, BatchSize = 16, LearningRate = 1e-2, Seed = 7 },
+            };
+            o.Layer.Theta = 4;
+            return o;
+        }
+
+        using var model = ml.MulticlassClassification.Trainers.Lmu(Options(LmuReadout.MeanAndMax)).Fit(train);
         var accuracy = ml.MulticlassClassification.Evaluate(model.Transform(test)).MicroAccuracy;
         // A 4-step memory sees a pattern only while it passes; only a pool over every step can find it (chance 1/3).
         Assert.IsGreaterThanOrEqualTo(0.9, accuracy, $"held-out accuracy {accuracy:P1}");
         // e_x, the Dense cell over the 4 memory values, and a head that reads [mean, max] of 16 units: 32 x 3 + 3.
         Assert.AreEqual((1 + 4 * 16 + 16) + (32 * 3 + 3), model.Info.ParameterCount);
+
+        // The control: the same network reading the last step sees only the last 4 steps (measured 45 %).
+        using var last = ml.MulticlassClassification.Trainers.Lmu(Options(LmuReadout.LastStep)).Fit(train);
+        var lastAccuracy = ml.MulticlassClassification.Evaluate(last.Transform(test)).MicroAccuracy;
+        Assert.IsLessThan(0.7, lastAccuracy, $"last-step control {lastAccuracy:P1}: the task does not need a pool");
     }
 
     [TestMethod]

@@ -80,6 +80,8 @@ internal sealed class LmuExperimentData
     /// </summary>
     public (float[] Mean, float[] Scale) SlotStatistics(IReadOnlyList<int> rows)
     {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0) throw new ArgumentException("Slot statistics need at least one row; got none.", nameof(rows));
         var width = Steps * Channels;
         var sum = new double[width];
         var squares = new double[width];

@@ -172,6 +172,12 @@ internal sealed class LmuForecastModel
     // stack (the network is the last thing a model writes, and a model is read from its own length-prefixed block).
     private static void WriteNetwork(BinaryWriter w, LmuNetworkSpec s)
     {
+        // The layout has no readout: a forecast reads the last step (the forecaster never builds another readout).
+        if (s.Readout != LmuReadout.LastStep)
+        {
+            throw new InvalidOperationException($"A forecast model reads the last step; this network has the {s.Readout} readout.");
+        }
+
         w.Write(s.SequenceLength);
         WriteLayer(w, s.Layers[0]);
         w.Write(s.Head.Count);
