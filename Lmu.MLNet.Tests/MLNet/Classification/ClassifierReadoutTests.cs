@@ -61,34 +61,9 @@ public sealed class ClassifierReadoutTests : ClassifierTestBase
             Readout = readout,
             Training = new LmuTrainingOptions { Epochs = 1, BatchSize = 16, LearningRate = 1e-2, Seed = 7 },
         };
-        var estimator = ml.Transforms.LmuClassifier(options);
-        var heldOut = DelayedPatternData.Rows(40, 21, LatestStart);
-        var flat = heldOut.SelectMany(r => r.Features).ToArray();
-        float[]? torchLogits = null;
-        estimator.InspectTrainedNetwork = net =>
-        {
-            Assert.AreEqual(readout, net.Options.Readout);
-            using var x = torch.tensor(flat, [heldOut.Count, DelayedPatternData.Steps, 1]);
-            using var _ = torch.no_grad();
-            using var y = net.forward(x);
-            torchLogits = y.data<float>().ToArray();
-        };
-        using var model = estimator.Fit(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(96, 20, LatestStart)));
-        Assert.IsNotNull(torchLogits);
-        var onnx = Onnx.OnnxRunner.Run(model.StandaloneOnnx(), "Features", flat, DelayedPatternData.Steps, "Logits")["Logits"];
-        var worst = torchLogits.Zip(onnx, (a, b) => Math.Abs(a - b)).Max();
-        Assert.IsLessThan(1e-4, worst, $"{readout} {cell}: max |torch - onnx| logit = {worst:E2}");
-
-        var data = ml.Data.LoadFromEnumerable(heldOut);
-        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
-        var path = Path.Combine(Temp, "pooled.zip");
-        ml.Model.Save(model, data.Schema, path);
-        var loaded = LmuModelFile.Load(new MLContext(), path, out _);
-        var reloaded = loaded.Transform(data).GetColumn<float[]>("Score").ToArray();
-        for (var i = 0; i < heldOut.Count; i++)
-        {
-            CollectionAssert.AreEqual(scores[i], reloaded[i], $"row {i}: the reloaded zip scores bit-identically");
-        }
+        using var model = FitAndAssertCarriedEqualsTrained(
+            ml, ml.Transforms.LmuClassifier(options), DelayedPatternData.Rows(96, 20, LatestStart), DelayedPatternData.Rows(40, 21, LatestStart),
+            $"{readout} {cell}", net => Assert.AreEqual(readout, net.Options.Readout));
     }
 
     [TestMethod]

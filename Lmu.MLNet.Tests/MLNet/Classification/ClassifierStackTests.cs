@@ -61,39 +61,16 @@ public sealed class ClassifierStackTests : ClassifierTestBase
     {
         var ml = ClassifierSetup.Context(MlTemp);
         var options = layers == 2 ? TwoLayers(epochs: 1) : ThreeLayers(epochs: 1);
-        var estimator = ml.Transforms.LmuClassifier(options);
-        var heldOut = DelayedPatternData.Rows(40, 21);
-        var flat = heldOut.SelectMany(r => r.Features).ToArray();
-        float[]? torchLogits = null;
-        estimator.InspectTrainedNetwork = net =>
-        {
-            Assert.HasCount(layers, net.Layers);
-            Assert.AreEqual(LmuExecutionMode.Parallel, net.Layers[0].ResolveMode(false), "the feed-forward first layer trains in parallel form");
-            Assert.AreNotEqual(LmuExecutionMode.Parallel, net.Layers[1].ResolveMode(false), "the recurrent second layer does not");
-            Assert.IsTrue(net.Layers.All(l => l.Options.Theta == DelayedPatternData.Steps), "ThetaFromSequenceLength sets every layer's theta");
-            Assert.AreEqual(1, net.Layers[0].Options.InputSize);
-            Assert.AreEqual(net.Layers[0].OutputSize, net.Layers[1].Options.InputSize, "layer 1 reads layer 0's outputs");
-            using var x = torch.tensor(flat, [heldOut.Count, DelayedPatternData.Steps, 1]);
-            using var _ = torch.no_grad();
-            using var y = net.forward(x);
-            torchLogits = y.data<float>().ToArray();
-        };
-        using var model = estimator.Fit(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(96, 20)));
-        Assert.IsNotNull(torchLogits);
-        var onnx = Onnx.OnnxRunner.Run(model.StandaloneOnnx(), "Features", flat, DelayedPatternData.Steps, "Logits")["Logits"];
-        var worst = torchLogits.Zip(onnx, (a, b) => Math.Abs(a - b)).Max();
-        Assert.IsLessThan(1e-4, worst, $"{layers} layers: max |torch - onnx| logit = {worst:E2}");
-
-        var data = ml.Data.LoadFromEnumerable(heldOut);
-        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
-        var path = Path.Combine(Temp, "stack.zip");
-        ml.Model.Save(model, data.Schema, path);
-        var loaded = LmuModelFile.Load(new MLContext(), path, out _);
-        var reloaded = loaded.Transform(data).GetColumn<float[]>("Score").ToArray();
-        for (var i = 0; i < heldOut.Count; i++)
-        {
-            CollectionAssert.AreEqual(scores[i], reloaded[i], $"row {i}: the reloaded zip scores bit-identically");
-        }
+        using var model = FitAndAssertCarriedEqualsTrained(
+            ml, ml.Transforms.LmuClassifier(options), DelayedPatternData.Rows(96, 20), DelayedPatternData.Rows(40, 21), $"{layers} layers", net =>
+            {
+                Assert.HasCount(layers, net.Layers);
+                Assert.AreEqual(LmuExecutionMode.Parallel, net.Layers[0].ResolveMode(false), "the feed-forward first layer trains in parallel form");
+                Assert.AreNotEqual(LmuExecutionMode.Parallel, net.Layers[1].ResolveMode(false), "the recurrent second layer does not");
+                Assert.IsTrue(net.Layers.All(l => l.Options.Theta == DelayedPatternData.Steps), "ThetaFromSequenceLength sets every layer's theta");
+                Assert.AreEqual(1, net.Layers[0].Options.InputSize);
+                Assert.AreEqual(net.Layers[0].OutputSize, net.Layers[1].Options.InputSize, "layer 1 reads layer 0's outputs");
+            });
     }
 
     [TestMethod]
