@@ -7,9 +7,10 @@ namespace Lmu.MLNet.Modules;
 
 /// <summary>
 /// LMU layers + dense head. forward: x [batch, T, InputSize] (and optional lengths [batch]) -> raw outputs
-/// [batch, OutputSize] read from each row's last step, or from a pool over its steps (<see cref="LmuNetworkOptions.Readout"/>). In a stack, layer i &gt; 0 reads layer i-1's whole output
-/// sequence; every layer resolves its own form (<see cref="LmuLayer.ResolveMode"/>), so a feed-forward layer runs in
-/// parallel form whatever the others do.
+/// [batch, OutputSize] read from each row's last step, or from a pool over its steps
+/// (<see cref="LmuNetworkOptions.Readout"/>). In a stack, layer i &gt; 0 reads layer i-1's whole output sequence;
+/// every layer resolves its own form (<see cref="LmuLayer.ResolveMode"/>), so a feed-forward layer runs in parallel
+/// form whatever the others do.
 /// </summary>
 public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
 {
