@@ -27,17 +27,30 @@ internal static class PsMnistCommand
         var seed = new Option<int>("--seed") { Description = "MLContext and training seed.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output") { Description = "Folder for psmnist.zip, psmnist.onnx and psmnist_summary.json.", DefaultValueFactory = _ => "psmnist-out" };
         var data = new Option<string?>("--data") { Description = "MNIST folder (default: shared/data/mnist found above the working directory)." };
+        var learn = new Option<string>("--learn") { Description = "Comma-separated dynamics to learn: theta, a, b (default none: the fixed Legendre system).", DefaultValueFactory = _ => string.Empty };
         var cmd = new Command("psmnist", "Permuted sequential MNIST with the LMU classifier through ML.NET: validation and test accuracy, parameters, wall time, saved zip.")
         {
-            epochs, order, theta, cell, units, head, batch, lr, dropout, inputDropout, weightDecay, threads, train, valid, test, seed, output, data,
+            epochs, order, theta, cell, units, head, batch, lr, dropout, inputDropout, weightDecay, threads, train, valid, test, seed, output, data, learn,
         };
         cmd.SetAction(r => PsMnistExperiment.Run(
             new PsMnistExperiment.Settings(
                 r.GetValue(epochs), r.GetValue(order), r.GetValue(theta), r.GetValue(cell), r.GetValue(units),
                 r.GetValue(head)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(),
                 r.GetValue(batch), r.GetValue(lr), r.GetValue(dropout), r.GetValue(inputDropout), r.GetValue(weightDecay), r.GetValue(threads), r.GetValue(train), r.GetValue(valid), r.GetValue(test),
-                r.GetValue(seed), r.GetValue(output)!, r.GetValue(data)),
+                r.GetValue(seed), r.GetValue(output)!, r.GetValue(data), Learned(r.GetValue(learn)!)),
             string.Join(' ', r.Tokens.Select(t => t.Value))));
         return cmd;
+    }
+
+    private static PsMnistExperiment.Dynamics Learned(string list)
+    {
+        var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => n.ToLowerInvariant()).ToList();
+        var unknown = names.Where(n => n is not ("theta" or "a" or "b")).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"--learn: unknown dynamics '{string.Join(", ", unknown)}'; expected a comma-separated list of theta, a, b.");
+        }
+
+        return new PsMnistExperiment.Dynamics(names.Contains("theta"), names.Contains("a"), names.Contains("b"));
     }
 }

@@ -14,7 +14,10 @@ internal static class PsMnistExperiment
 {
     public sealed record Settings(
         int Epochs, int Order, double Theta, HiddenCell Cell, int Units, IReadOnlyList<int> Head, int BatchSize, double LearningRate,
-        double HeadDropout, double InputDropout, double WeightDecay, int Threads, int TrainRows, int ValidationRows, int TestRows, int Seed, string Output, string? DataDir);
+        double HeadDropout, double InputDropout, double WeightDecay, int Threads, int TrainRows, int ValidationRows, int TestRows, int Seed, string Output, string? DataDir, Dynamics Learn);
+
+    /// <summary>Which parts of the Legendre system training may move (all false: the fixed system).</summary>
+    public sealed record Dynamics(bool Theta, bool A, bool B);
 
     public static int Run(Settings s, string commandLine)
     {
@@ -50,7 +53,11 @@ internal static class PsMnistExperiment
         {
             SequenceLength = PsMnistData.Steps,
             Channels = 1,
-            Layer = new LmuLayerOptions { Order = s.Order, Theta = s.Theta, HiddenCell = s.Cell, HiddenUnits = Math.Max(1, s.Units), Dropout = s.InputDropout },
+            Layer = new LmuLayerOptions
+            {
+                Order = s.Order, Theta = s.Theta, HiddenCell = s.Cell, HiddenUnits = Math.Max(1, s.Units), Dropout = s.InputDropout,
+                TrainableTheta = s.Learn.Theta, TrainableA = s.Learn.A, TrainableB = s.Learn.B,
+            },
             ThetaFromSequenceLength = false,
             HeadHiddenSizes = s.Head,
             HeadDropout = s.HeadDropout,

@@ -36,7 +36,39 @@ internal static class UcrDynamicsStudy
         ["pool4"] = n => Readout(n, LmuReadout.MeanAndMax, l => l.Theta /= 4),
         ["pooltheta"] = n => Readout(n, LmuReadout.MeanAndMax, l => l.TrainableTheta = true),
         ["pool4theta"] = n => Readout(n, LmuReadout.MeanAndMax, l => { l.Theta /= 4; l.TrainableTheta = true; }),
+        ["densepool"] = n => Readout(n, LmuReadout.MeanAndMax, l => Local(l, 1)),
+        ["dense4pool"] = n => Readout(n, LmuReadout.MeanAndMax, l => Local(l, 4)),
+        ["dense8pool"] = n => Readout(n, LmuReadout.MeanAndMax, l => Local(l, 8)),
+        ["local4"] = n => LocalThenGlobal(n, 4, LmuReadout.LastStep),
+        ["local4pool"] = n => LocalThenGlobal(n, 4, LmuReadout.MeanAndMax),
     };
+
+    /// <summary>
+    /// A feed-forward (Dense, ReLU) hidden cell over a window of theta / <paramref name="divisor"/> steps: each unit is a
+    /// learned smooth kernel convolved with the input, so under a pool the layer is a one-layer convolutional network
+    /// whose kernels live in the Legendre basis (and trains in the parallel form).
+    /// </summary>
+    private static void Local(LmuLayerOptions l, int divisor)
+    {
+        l.Theta /= divisor;
+        l.HiddenCell = HiddenCell.Dense;
+        l.HiddenActivation = LmuActivation.Relu;
+    }
+
+    /// <summary>Two layers: <see cref="Local"/> features over theta / <paramref name="divisor"/>, then the default recurrent layer over the whole row reading them.</summary>
+    private static LmuNetworkOptions LocalThenGlobal(LmuNetworkOptions n, int divisor, LmuReadout readout)
+    {
+        var first = n.Layer.Clone();
+        Local(first, divisor);
+        var second = n.Layer.Clone();
+        second.InputSize = first.OutputSize;
+        second.MemoryD = Math.Min(second.InputSize, 4);
+        return new LmuNetworkOptions
+        {
+            Layers = [first, second], HeadHiddenSizes = n.HeadHiddenSizes.ToArray(), HeadActivation = n.HeadActivation,
+            HeadDropout = n.HeadDropout, OutputSize = n.OutputSize, Readout = readout,
+        };
+    }
 
     /// <summary>The network change of a variant name; a "+std" suffix standardises every step (see <see cref="Prepare"/>).</summary>
     private static string NetworkPart(string variant) => variant.EndsWith(StandardizeSuffix, StringComparison.Ordinal) ? variant[..^StandardizeSuffix.Length] : variant;

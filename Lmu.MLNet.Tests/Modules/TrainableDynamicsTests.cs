@@ -261,14 +261,14 @@ public sealed class TrainableDynamicsTests
             if (dst.TryGetValue(k, out var d)) d.copy_(v);
     }
 
-    private static (Tensor Loss, Tensor Weights) Loss(LmuLayer layer, Tensor x, bool lastOnly, Tensor? weights)
+    internal static (Tensor Loss, Tensor Weights) Loss(LmuLayer layer, Tensor x, bool lastOnly, Tensor? weights)
     {
         var y = lastOnly ? layer.ForwardLast(x) : layer.forward(x);
         weights ??= torch.randn(y.shape, dtype: float64, generator: new torch.Generator(77));
         return ((y * weights).sum(), weights);
     }
 
-    private static double CentralDifference(LmuLayer layer, Parameter p, long index, Tensor x, bool lastOnly, Tensor weights)
+    internal static double CentralDifference(LmuLayer layer, Parameter p, long index, Tensor x, bool lastOnly, Tensor weights)
     {
         const double h = 1e-6;
         double At(double delta)

@@ -25,7 +25,7 @@ namespace Lmu.MLNet.Modules;
 /// theta became infinite, the clamp that kept 1/theta non-negative zeroed its gradient, and the memory stayed silent
 /// (test accuracy at chance). On log theta the same step changes theta by 0.3 %, and theta stays positive.</para>
 /// </remarks>
-public sealed class LegendreDynamics : nn.Module
+public sealed partial class LegendreDynamics : nn.Module
 {
     private readonly int _order;
     private readonly LmuDiscretizer _method;
@@ -168,7 +168,7 @@ public sealed class LegendreDynamics : nn.Module
             return m;
         }
         using var scope = NewDisposeScope();
-        var (ad, bd) = Discretise(A!, B!, log_theta!);
+        var (ad, bd) = ThetaOnly ? ThetaOnlyDiscretise() : Discretise(A!, B!, log_theta!);
         return (ad.t().to(dtype, device).MoveToOuterDisposeScope(), bd.to(dtype, device).MoveToOuterDisposeScope());
     }
 
@@ -180,6 +180,7 @@ public sealed class LegendreDynamics : nn.Module
     {
         if (_fixed is not null) return Cached(length, dtype, device, spectrum: false).H;
         using var scope = NewDisposeScope();
+        if (ThetaOnly) return ThetaOnlyImpulse(length, dtype, device).MoveToOuterDisposeScope();
         var (adT, bd) = Matrices(dtype, device);
         return Doubling(adT, bd, length).MoveToOuterDisposeScope();
     }
@@ -244,7 +245,10 @@ public sealed class LegendreDynamics : nn.Module
         return entry;
     }
 
-    /// <summary>H rows Ad^tau Bd for tau &lt; length by doubling: log2(T) matrix products instead of T.</summary>
+    /// <summary>
+    /// H rows Ad^tau Bd for tau &lt; length by doubling: log2(T) matrix products instead of T. <paramref name="bd"/> is one
+    /// vector [q] (result [T, q]) or several stacked [r, q] (result [T, r, q]).
+    /// </summary>
     internal static Tensor Doubling(Tensor adT, Tensor bd, long length)
     {
         using var scope = NewDisposeScope();
