@@ -28,17 +28,22 @@ internal static class PsMnistCommand
         var output = new Option<string>("--output") { Description = "Folder for psmnist.zip, psmnist.onnx and psmnist_summary.json.", DefaultValueFactory = _ => "psmnist-out" };
         var data = new Option<string?>("--data") { Description = "MNIST folder (default: shared/data/mnist found above the working directory)." };
         var learn = new Option<string>("--learn") { Description = "Comma-separated dynamics to learn: theta, a, b (default none: the fixed Legendre system).", DefaultValueFactory = _ => string.Empty };
+        var autogradTheta = new Option<bool>("--autograd-theta") { Description = "With --learn theta alone: differentiate through the matrix exponential and the impulse doubling (the form before 2026-12-04) instead of the closed-form derivative, for comparison." };
         var cmd = new Command("psmnist", "Permuted sequential MNIST with the LMU classifier through ML.NET: validation and test accuracy, parameters, wall time, saved zip.")
         {
-            epochs, order, theta, cell, units, head, batch, lr, dropout, inputDropout, weightDecay, threads, train, valid, test, seed, output, data, learn,
+            epochs, order, theta, cell, units, head, batch, lr, dropout, inputDropout, weightDecay, threads, train, valid, test, seed, output, data, learn, autogradTheta,
         };
-        cmd.SetAction(r => PsMnistExperiment.Run(
-            new PsMnistExperiment.Settings(
-                r.GetValue(epochs), r.GetValue(order), r.GetValue(theta), r.GetValue(cell), r.GetValue(units),
-                r.GetValue(head)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(),
-                r.GetValue(batch), r.GetValue(lr), r.GetValue(dropout), r.GetValue(inputDropout), r.GetValue(weightDecay), r.GetValue(threads), r.GetValue(train), r.GetValue(valid), r.GetValue(test),
-                r.GetValue(seed), r.GetValue(output)!, r.GetValue(data), Learned(r.GetValue(learn)!)),
-            string.Join(' ', r.Tokens.Select(t => t.Value))));
+        cmd.SetAction(r =>
+        {
+            Modules.LegendreDynamics.AnalyticThetaDerivative = !r.GetValue(autogradTheta);
+            return PsMnistExperiment.Run(
+                new PsMnistExperiment.Settings(
+                    r.GetValue(epochs), r.GetValue(order), r.GetValue(theta), r.GetValue(cell), r.GetValue(units),
+                    r.GetValue(head)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(),
+                    r.GetValue(batch), r.GetValue(lr), r.GetValue(dropout), r.GetValue(inputDropout), r.GetValue(weightDecay), r.GetValue(threads), r.GetValue(train), r.GetValue(valid), r.GetValue(test),
+                    r.GetValue(seed), r.GetValue(output)!, r.GetValue(data), Learned(r.GetValue(learn)!)),
+                string.Join(' ', r.Tokens.Select(t => t.Value)));
+        });
         return cmd;
     }
 
