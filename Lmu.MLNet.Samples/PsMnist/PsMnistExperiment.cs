@@ -85,6 +85,7 @@ internal static class PsMnistExperiment
             command = commandLine,
             settings = s,
             parameters = model.Info.ParameterCount,
+            thetas = model.Info.LayerThetas,
             validation_accuracy = best.ValidationAccuracy,
             test_accuracy = testMetrics.MicroAccuracy,
             test_log_loss = testMetrics.LogLoss,
@@ -98,7 +99,7 @@ internal static class PsMnistExperiment
             Plots.SamplePlots.Counts(testMetrics.ConfusionMatrix), PsMnistData.Digits, Path.Combine(s.Output, "confusion.png"), "psMNIST: test confusion matrix");
         File.WriteAllText(Path.Combine(s.Output, "psmnist_summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine();
-        Console.WriteLine($"parameters: {model.Info.ParameterCount:N0}");
+        Console.WriteLine($"parameters: {model.Info.ParameterCount:N0}; theta after training: {string.Join(", ", model.Info.LayerThetas.Select(t => t.ToString("0.###", CultureInfo.InvariantCulture)))}");
         Console.WriteLine($"validation accuracy (epoch {best.Epoch}): {best.ValidationAccuracy?.ToString("P2", CultureInfo.InvariantCulture)}");
         Console.WriteLine($"test accuracy: {testMetrics.MicroAccuracy.ToString("P2", CultureInfo.InvariantCulture)} (log-loss {testMetrics.LogLoss:F4})");
         Console.WriteLine($"training wall time (Fit): {model.Info.FitTime.TotalSeconds:F1} s; total {total.Elapsed.TotalSeconds:F1} s; torch threads {s.Threads}");

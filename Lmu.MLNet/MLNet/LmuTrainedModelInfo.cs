@@ -30,4 +30,10 @@ public abstract class LmuTrainedModelInfo
 
     /// <summary>Wall time of Fit (reading the data, training, export).</summary>
     public required TimeSpan FitTime { get; init; }
+
+    /// <summary>
+    /// Each LMU layer's theta (window in steps) in the model, first layer first: where training took it when
+    /// <c>TrainableTheta</c> is on, else the value the layer was built with.
+    /// </summary>
+    public required IReadOnlyList<double> LayerThetas { get; init; }
 }

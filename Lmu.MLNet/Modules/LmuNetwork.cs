@@ -48,6 +48,9 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The options (a copy is kept, with the layers in <see cref="LmuNetworkOptions.Layers"/>; do not mutate the returned object's lists).</summary>
     public LmuNetworkOptions Options => _options;
 
+    /// <summary>Each layer's current theta, input layer first (learned values when theta trains).</summary>
+    internal IReadOnlyList<double> LayerThetas() => _layerList.Select(l => l.Dynamics.Theta).ToArray();
+
     /// <summary>Number of trainable scalars.</summary>
     public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 

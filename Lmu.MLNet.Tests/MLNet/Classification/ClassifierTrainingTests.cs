@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Lmu.MLNet.Classification;
+using Lmu.MLNet.Modules;
 using Lmu.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -172,6 +173,31 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         Assert.IsTrue(model.Info.History.All(r => r.ValidationLoss is not null && r.ValidationAccuracy is not null));
         var best = model.Info.History.MinBy(r => r.ValidationLoss!.Value)!;
         Assert.AreEqual(best.Epoch, model.Info.BestEpoch);
+    }
+
+    [TestMethod]
+    public void InfoReportsEachLayersThetaWhereTrainingTookIt()
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(60, 8));
+        var options = new LmuClassifierOptions
+        {
+            Layers =
+            [
+                new LmuLayerOptions { Order = 12, Theta = 7, HiddenCell = HiddenCell.Dense, HiddenUnits = 16, TrainableTheta = true },
+                new LmuLayerOptions { Order = 6, Theta = 5, HiddenCell = HiddenCell.Dense, HiddenUnits = 8, MemoryD = 2 },
+            ],
+            ThetaFromSequenceLength = false,
+            Training = ClassifierSetup.Parallel(epochs: 3).Training,
+        };
+        var estimator = ml.Transforms.LmuClassifier(options);
+        double[]? networkThetas = null;
+        estimator.InspectTrainedNetwork = net => networkThetas = net.Layers.Select(l => l.Dynamics.Theta).ToArray();
+        using var model = estimator.Fit(data);
+        Assert.IsNotNull(networkThetas);
+        CollectionAssert.AreEqual(networkThetas, model.Info.LayerThetas.ToArray(), "Info vs the trained network");
+        Assert.AreNotEqual(7.0, model.Info.LayerThetas[0], "the learned theta did not move: the test cannot tell a copy of the option from the learned value");
+        Assert.AreEqual(5.0, model.Info.LayerThetas[1], "the fixed layer's theta");
     }
 
     [TestMethod]

@@ -139,12 +139,12 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             CheckValidation(validSource);
         }
 
-        var (spec, result, parameters) = run.Run(
+        var (spec, result, parameters, thetas) = run.Run(
             NetworkOptions(scan.Classes.Names.Count, steps), trainSource, validSource, LmuLoss.CrossEntropy, o.TorchThreads, o.Progress, o.CancellationToken,
             (network, result) =>
             {
                 InspectTrainedNetwork?.Invoke(network);
-                return (network.ToSpec(steps), result, network.ParameterCount);
+                return (network.ToSpec(steps), result, network.ParameterCount, network.LayerThetas());
             });
         var classNames = scan.Classes.Names;
         var lengthType = layout.Length?.Type;
@@ -165,7 +165,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             ClassNames = classNames, FeatureColumnName = o.FeatureColumnName, LabelColumnName = o.LabelColumnName, SequenceLength = steps,
             LengthColumnName = lengthType is null ? null : o.LengthColumnName, LengthType = lengthType,
             Channels = o.Channels, ParameterCount = parameters, Seed = seed, Device = device, TrainingRows = scan.Rows, History = result.History,
-            BestEpoch = result.BestEpoch, FitTime = clock.Elapsed,
+            BestEpoch = result.BestEpoch, FitTime = clock.Elapsed, LayerThetas = thetas,
         };
         _context.Info("Training", $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s.");
         return new LmuClassifierTransformer(chain, spec, info);

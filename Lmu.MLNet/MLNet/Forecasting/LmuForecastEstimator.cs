@@ -74,13 +74,13 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             $"horizon {h}; seed {run.Seed}, device {run.Device}.");
 
         // The trainer sees the token; the MLContext's flag is checked by the sources before every batch.
-        var (spec, result, parameters, lower, upper) = run.Run(
+        var (spec, result, parameters, thetas, lower, upper) = run.Run(
             networkOptions, train, valid, o.Loss, o.TorchThreads, o.Progress, o.CancellationToken, (network, result) =>
             {
                 var (lower, upper) = o.LowerBoundColumnName is not null
                     ? ForecastResidualQuantiles.Compute(network, valid ?? train, o.ConfidenceLevel, run.Seed)
                     : (null, null);
-                return (network.ToSpec(t), result, network.ParameterCount, lower, upper);
+                return (network.ToSpec(t), result, network.ParameterCount, network.LayerThetas(), lower, upper);
             });
         var model = new LmuForecastModel
         {
@@ -101,7 +101,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         };
         var chain = CreateChain(new MLContext(run.Seed) { TempFilePath = _context.TempFilePath }, model);
         _context.Info("Training", $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s.");
-        var info = LmuForecastModelInfo.Of(model, o.SeriesColumnName, parameters, run.Seed, run.Device, data.TrainWindows, result, clock.Elapsed);
+        var info = LmuForecastModelInfo.Of(model, o.SeriesColumnName, parameters, run.Seed, run.Device, data.TrainWindows, result, clock.Elapsed, thetas);
         return new LmuForecastTransformer(chain, model, info);
     }
 

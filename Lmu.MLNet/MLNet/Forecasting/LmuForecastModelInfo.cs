@@ -35,11 +35,12 @@ public sealed class LmuForecastModelInfo : LmuTrainedModelInfo
 
     /// <summary>The facts of <paramref name="model"/> with the given training facts (Fit's, or empty ones for a model made otherwise).</summary>
     internal static LmuForecastModelInfo Of(
-        LmuForecastModel model, string? seriesColumn, long parameters, int seed, string device, long rows, Training.LmuTrainingResult result, TimeSpan fitTime) => new()
+        LmuForecastModel model, string? seriesColumn, long parameters, int seed, string device, long rows, Training.LmuTrainingResult result, TimeSpan fitTime,
+        IReadOnlyList<double> thetas) => new()
     {
         WindowSize = model.WindowSize, Horizon = model.Horizon, WindowColumnName = model.WindowColumn, SeriesColumnName = seriesColumn,
         CovariateColumnNames = model.CovariateColumns, ConfidenceLevel = model.ConfidenceLevel, HasBounds = model.HasBounds,
         ModelFingerprint = model.Fingerprint, ParameterCount = parameters, Seed = seed, Device = device, TrainingRows = rows,
-        History = result.History, BestEpoch = result.BestEpoch, FitTime = fitTime,
+        History = result.History, BestEpoch = result.BestEpoch, FitTime = fitTime, LayerThetas = thetas,
     };
 }
