@@ -120,6 +120,23 @@ internal static class UcrDynamicsStudy
         };
     }
 
+    /// <summary>
+    /// The training seed of every variant for a run seed: the one the experiment gives its configuration 0 at rung 0,
+    /// which the `ucr` command's default column used when it trained through the experiment.
+    /// </summary>
+    public static int TrainingSeed(int seed) => unchecked((seed * 1_000_003) + 7919);
+
+    /// <summary>
+    /// The layers of the default network (variant <c>local4</c>): a Dense(64, ReLU) cell over a quarter-length window,
+    /// then the <c>ucr</c> recurrent layer (order 32, theta = T, SimpleRnn(64)) over the whole row reading it; dropout 0.1.
+    /// </summary>
+    public static IReadOnlyList<LmuLayerOptions> DefaultLayers(int steps, int channels)
+        => AllVariants["local4"](BaseConfiguration(steps, channels).NetworkOptions(channels, 2)).Layers;
+
+    /// <summary>The ucr network every variant changes: order 32, theta = T, memory_d = min(C, 4), SimpleRnn(64), lr 3e-3, dropout 0.1, 300 epochs.</summary>
+    private static LmuTrialConfiguration BaseConfiguration(int steps, int channels, int epochs = 300)
+        => new(32, steps, Math.Min(channels, 4), 64, HiddenCell.SimpleRnn, 3e-3, 0.1, epochs);
+
     public static int Run(Settings s)
     {
         var ucr = SharedFolder.Find(Path.Combine("data", "ucr"));
@@ -148,7 +165,7 @@ internal static class UcrDynamicsStudy
             var steps = Math.Max(train.MaxLength, test.MaxLength);
             var trainData = LmuExperimentData.Read(train.ToDataView(ml, steps, rightAlign: true), "Label", "Features", train.Channels, null, "training");
             var testData = LmuExperimentData.Read(test.ToDataView(ml, steps, rightAlign: true), "Label", "Features", train.Channels, trainData.ClassNames, "test");
-            var config = new LmuTrialConfiguration(32, steps, Math.Min(train.Channels, 4), 64, HiddenCell.SimpleRnn, 3e-3, 0.1, s.Epochs);
+            var config = BaseConfiguration(steps, train.Channels, s.Epochs);
             foreach (var seed in s.Seeds)
             {
                 var cells = new List<string>();
@@ -156,8 +173,7 @@ internal static class UcrDynamicsStudy
                 foreach (var variant in s.Variants)
                 {
                     var clock = Stopwatch.StartNew();
-                    // The seed the ucr command's default column trains with (configuration 0, rung 0), so "fixed" reproduces it.
-                    var trainingSeed = unchecked((seed * 1_000_003) + 7919);
+                    var trainingSeed = TrainingSeed(seed);
                     double accuracy;
                     if (s.Folds > 1)
                     {
