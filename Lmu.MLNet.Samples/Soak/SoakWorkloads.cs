@@ -37,10 +37,11 @@ internal static class SoakWorkloads
         {
             // The scan form: a recurrent memory (hidden-to-memory) with a SimpleRnn cell (the two-stage last-step scan, or
             // with a pool the full-sequence fused scan); the parallel form: a feed-forward memory with a Dense cell.
-            // Each is what Auto picks for these layers.
+            // Each is what Auto picks for these layers. The parallel and the pooled workloads learn theta (the
+            // closed-form derivative: H and Ad computed outside autograd per pass; the dynamics clipped apart).
             Layer = recurrent
-                ? new LmuLayerOptions { Order = 12, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 16, HiddenToMemory = true }
-                : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64 },
+                ? new LmuLayerOptions { Order = 12, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 16, HiddenToMemory = true, TrainableTheta = readout != LmuReadout.LastStep }
+                : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64, TrainableTheta = true },
             HeadHiddenSizes = [32],
             Readout = readout,
             Training = new LmuTrainingOptions { Epochs = 2 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed },
