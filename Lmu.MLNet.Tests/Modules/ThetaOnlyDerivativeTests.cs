@@ -82,12 +82,7 @@ public sealed class ThetaOnlyDerivativeTests
     /// <summary>A float64 layer whose theta (only) learns, moved off its initial value so that theta's derivative is general.</summary>
     private static LmuLayer ThetaOnlyLayer(LmuExecutionMode mode, ParallelConvolution conv, HiddenCell cell, int memoryD, bool recurrentMemory, LmuDiscretizer method)
     {
-        var o = EquivalenceTests.Options(cell, true, memoryD);
-        o.MemoryToMemory = recurrentMemory;
-        o.ExecutionMode = mode;
-        o.Convolution = conv;
-        o.Discretizer = method;
-        o.Theta = 9;  // Euler at order 5 needs theta well above the order to stay stable
+        var o = TrainableDynamicsTests.FormOptions(mode, conv, cell, memoryD, recurrentMemory, method);
         o.TrainableTheta = true;
         var layer = new LmuLayer(o);
         layer.to(float64);

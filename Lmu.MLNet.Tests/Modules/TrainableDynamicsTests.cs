@@ -225,12 +225,7 @@ public sealed class TrainableDynamicsTests
     /// <summary>A float64 layer with A, B and theta learned and moved away from the Legendre system.</summary>
     internal static LmuLayer LearnedLayer(LmuExecutionMode mode, ParallelConvolution conv, HiddenCell cell, int memoryD, bool recurrentMemory, LmuDiscretizer method, long seed)
     {
-        var o = EquivalenceTests.Options(cell, true, memoryD);
-        o.MemoryToMemory = recurrentMemory;
-        o.ExecutionMode = mode;
-        o.Convolution = conv;
-        o.Discretizer = method;
-        o.Theta = 9;  // Euler at order 5 needs theta well above the order to stay stable
+        var o = FormOptions(mode, conv, cell, memoryD, recurrentMemory, method);
         o.TrainableA = o.TrainableB = o.TrainableTheta = true;
         var layer = new LmuLayer(o);
         layer.to(float64);
@@ -244,6 +239,18 @@ public sealed class TrainableDynamicsTests
             p.add_(noise);
         }
         return layer;
+    }
+
+    /// <summary>The options of one row of <see cref="Forms"/> (order 5, theta 9), nothing trainable in the dynamics yet.</summary>
+    internal static LmuLayerOptions FormOptions(LmuExecutionMode mode, ParallelConvolution conv, HiddenCell cell, int memoryD, bool recurrentMemory, LmuDiscretizer method)
+    {
+        var o = EquivalenceTests.Options(cell, true, memoryD);
+        o.MemoryToMemory = recurrentMemory;
+        o.ExecutionMode = mode;
+        o.Convolution = conv;
+        o.Discretizer = method;
+        o.Theta = 9;  // Euler at order 5 needs theta well above the order to stay stable
+        return o;
     }
 
     private static LmuLayerOptions Changed(LmuLayerOptions o, Action<LmuLayerOptions> change)

@@ -22,7 +22,11 @@ public sealed class LmuTrainingOptions
     /// <summary>Decoupled weight decay (AdamW) when &gt; 0. Default 0.</summary>
     public double WeightDecay { get; set; }
 
-    /// <summary>Clip the global gradient norm to this value; 0 disables clipping. Default 1.0.</summary>
+    /// <summary>
+    /// Clip the gradient norm to this value; 0 disables clipping. Default 1.0. Two groups are clipped apart: the layers'
+    /// learned dynamics (theta, A, B, when trainable) and every other parameter, so that a large gradient of theta does
+    /// not shrink the weights' steps.
+    /// </summary>
     public double GradientClipNorm { get; set; } = 1.0;
 
     /// <summary>
