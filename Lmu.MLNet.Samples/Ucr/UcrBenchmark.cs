@@ -109,7 +109,8 @@ internal static class UcrBenchmark
             Channels = train.Channels,
             Layers = UcrDynamicsStudy.DefaultLayers(steps, train.Channels),
             ThetaFromSequenceLength = false,
-            // The seed ucr-dynamics trains every variant with, so that this column and the study's test run agree in setup.
+            // The seed ucr-dynamics trains every variant with: the same network and seed as the study's test run (not the
+            // same batches: the study shuffles its own tensors, the pipeline through ML.NET's shuffle).
             Training = new Training.LmuTrainingOptions { Epochs = 300, BatchSize = 16, LearningRate = 3e-3, Seed = UcrDynamicsStudy.TrainingSeed(s.Seed) },
             TorchThreads = s.Threads,
         };

@@ -43,6 +43,7 @@ public sealed partial class LegendreDynamics
     /// <summary>H [T, q] (rows (Ad^tau Bd)^T) with the closed-form derivative in log theta attached.</summary>
     private Tensor ThetaOnlyImpulse(long length, ScalarType dtype, Device device)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
         using var scope = NewDisposeScope();
         Tensor h, dh;
         using (no_grad())
@@ -72,7 +73,6 @@ public sealed partial class LegendreDynamics
             h = h.to(dtype, device);
             dh = dh.to(dtype, device);
         }
-        Interlocked.Increment(ref _analyticThetaCalls);
         return h.Plus(dh * Delta().to(dtype, device)).MoveToOuterDisposeScope();
     }
 
