@@ -79,6 +79,35 @@ public sealed class ThetaOnlyDerivativeTests
         }
     }
 
+    [TestMethod]
+    [DataRow(LmuExecutionMode.Parallel, HiddenCell.Dense, false)]
+    [DataRow(LmuExecutionMode.Parallel, HiddenCell.SimpleRnn, true)]
+    [DataRow(LmuExecutionMode.FusedScan, HiddenCell.SimpleRnn, true)]
+    public void Float32PassMatchesTheFloat64Pass(LmuExecutionMode mode, HiddenCell cell, bool lastOnly)
+    {
+        // The closed form computes in float64 and casts once: a float32 layer must give the float64 layer's loss and
+        // log theta gradient to float32 rounding (1e-4 relative leaves room for sums over 8 steps; a missing or wrong
+        // cast, or a derivative lost in it, is off by far more).
+        foreach (var method in new[] { LmuDiscretizer.Zoh, LmuDiscretizer.Euler })
+        {
+            using var wide = ThetaOnlyLayer(mode, ParallelConvolution.Fft, cell, 1, mode == LmuExecutionMode.FusedScan, method);
+            using var narrow = ThetaOnlyLayer(mode, ParallelConvolution.Fft, cell, 1, mode == LmuExecutionMode.FusedScan, method);
+            narrow.to(float32);
+            var x = EquivalenceTests.Input(float64, 8);
+            var (lossWide, weights) = TrainableDynamicsTests.Loss(wide, x, lastOnly, null);
+            lossWide.backward();
+            var y = lastOnly ? narrow.ForwardLast(x.to(float32)) : narrow.forward(x.to(float32));
+            var lossNarrow = (y * weights.to(float32)).sum();
+            lossNarrow.backward();
+            double expected = lossWide.item<double>(), actual = lossNarrow.item<float>();
+            Assert.AreEqual(expected, actual, 1e-4 * (1 + Math.Abs(expected)), $"{method} {mode} {cell}: loss");
+            double g64 = TrainableDynamicsTests.Param(wide, "dynamics.log_theta").grad!.item<double>();
+            double g32 = TrainableDynamicsTests.Param(narrow, "dynamics.log_theta").grad!.item<float>();
+            Assert.IsTrue(Math.Abs(g64) > 1e-3, $"{method} {mode}: the loss barely depends on theta, the test could not tell");
+            Assert.AreEqual(g64, g32, 1e-4 * (1 + Math.Abs(g64)), $"{method} {mode} {cell}: d loss / d log theta");
+        }
+    }
+
     /// <summary>A float64 layer whose theta (only) learns, moved off its initial value so that theta's derivative is general.</summary>
     private static LmuLayer ThetaOnlyLayer(LmuExecutionMode mode, ParallelConvolution conv, HiddenCell cell, int memoryD, bool recurrentMemory, LmuDiscretizer method)
     {
