@@ -39,14 +39,9 @@ internal sealed class DynamicsPass
         if (!_responses.TryGetValue(length, out var h))
         {
             // Theta alone learning: H with its closed-form derivative, no autograd through the doubling.
-            if (_dynamics.ClosedFormTheta)
-            {
-                h = _dynamics.ImpulseResponse(length, _dtype, _device);
-                _responses[length] = h;
-                return h;
-            }
-            var (adT, bd) = Matrices();
-            h = LegendreDynamics.Doubling(adT, bd, length);
+            h = _dynamics.ClosedFormTheta
+                ? _dynamics.ImpulseResponse(length, _dtype, _device)
+                : LegendreDynamics.Doubling(Matrices().AdT, Matrices().Bd, length);
             _responses[length] = h;
         }
         return h;

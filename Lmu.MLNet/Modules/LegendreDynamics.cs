@@ -245,10 +245,7 @@ public sealed partial class LegendreDynamics : nn.Module
         return entry;
     }
 
-    /// <summary>
-    /// H rows Ad^tau Bd for tau &lt; length by doubling: log2(T) matrix products instead of T. <paramref name="bd"/> is one
-    /// vector [q] (result [T, q]) or several stacked [r, q] (result [T, r, q]).
-    /// </summary>
+    /// <summary>H rows Ad^tau Bd for tau &lt; length by doubling: log2(T) matrix products instead of T.</summary>
     internal static Tensor Doubling(Tensor adT, Tensor bd, long length)
     {
         using var scope = NewDisposeScope();
