@@ -113,6 +113,7 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         if (o.U is not null) saved.Add(o.U);
         ctx.save_for_backward(saved);
         ctx.save_data("act", o.Act);
+        ctx.save_data("needs", Needs.Of(o));
         ctx.save_data("hasV0", o.V0 is not null);
         ctx.save_data("hasE", o.E is not null);
         ctx.save_data("hasU", o.U is not null);
@@ -169,6 +170,7 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         Tensor? e = hasE ? saved[at++] : null;
         Tensor? u = hasU ? saved[at] : null;
         var o = new Operands(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], act, true, v0, e, u);
+        var needs = (Needs)ctx.get_data("needs");
         var states = saved[6];
         long steps = o.Steps, batch = o.Batch, d = o.D, dm = o.Dm, units = o.Units;
         long k = Math.Min(GradientChunk, steps);
@@ -178,7 +180,7 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         using var bxT = o.Bx.t();
         using var eT = e?.t();
         using var uT = u?.t();
-        var sums = new Sums(o);
+        var sums = new Sums(o, needs);
         // G[i] = [dL/dm_t, dL/d(pre-activation of h_t)] for the steps of one chunk; folded into the weight gradients
         // chunk by chunk (one product per weight over the chunk's k*B rows), so the buffer is k steps, not T.
         using var gChunk = torch.empty([k, batch, d], dtype: o.A.dtype, device: o.A.device);
@@ -231,7 +233,7 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
 
         spare.Dispose();
         saved.ForEach(s => s.Dispose());
-        var result = new List<Tensor> { sums.X, sums.V, sums.A, sums.Bx, sums.W, carry, null!, null!, null!, null!, null! };
+        var result = new List<Tensor> { sums.X!, sums.V!, sums.A!, sums.Bx!, sums.W!, carry, null!, null!, null!, null!, null! };
         if (hasV0) result.Add(sums.V0!);
         if (hasE) result.Add(sums.E!);
         if (hasU) result.Add(sums.U!);
@@ -244,26 +246,38 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
     /// </summary>
     internal const int GradientChunk = 32;
 
-    /// <summary>The weight gradients, summed chunk by chunk; dL/dX is written per chunk.</summary>
+    /// <summary>
+    /// Which inputs autograd wants a gradient for, read in the forward pass (where requires_grad is visible). Why: with
+    /// a fixed theta, A and Bx are constants, and dL/dA alone is a D_m x D_m product per row and step (65,500 of the
+    /// 494,000 multiply-adds of psMNIST's rnn_cell training step); a gradient nobody reads is not computed (null).
+    /// </summary>
+    private sealed record Needs(bool X, bool V, bool A, bool Bx, bool W, bool V0, bool E, bool U)
+    {
+        public static Needs Of(Operands o) => new(Wants(o.X), Wants(o.V), Wants(o.A), Wants(o.Bx), Wants(o.W), Wants(o.V0), Wants(o.E), Wants(o.U));
+
+        private static bool Wants(Tensor? t) => t?.requires_grad == true;
+    }
+
+    /// <summary>The weight gradients that <see cref="Needs"/> asks for, summed chunk by chunk; dL/dX is written per chunk.</summary>
     private sealed class Sums
     {
-        public Sums(Operands o)
+        public Sums(Operands o, Needs needs)
         {
-            X = torch.empty_like(o.X);
-            V = torch.zeros_like(o.V);
-            A = torch.zeros_like(o.A);
-            Bx = torch.zeros_like(o.Bx);
-            W = torch.zeros_like(o.W);
-            V0 = o.V0 is null ? null : torch.zeros_like(o.V0);
-            E = o.E is null ? null : torch.zeros_like(o.E);
-            U = o.U is null ? null : torch.zeros_like(o.U);
+            X = needs.X ? torch.empty_like(o.X) : null;
+            V = needs.V ? torch.zeros_like(o.V) : null;
+            A = needs.A ? torch.zeros_like(o.A) : null;
+            Bx = needs.Bx ? torch.zeros_like(o.Bx) : null;
+            W = needs.W ? torch.zeros_like(o.W) : null;
+            V0 = needs.V0 ? torch.zeros_like(o.V0!) : null;
+            E = needs.E ? torch.zeros_like(o.E!) : null;
+            U = needs.U ? torch.zeros_like(o.U!) : null;
         }
 
-        public Tensor X { get; }
-        public Tensor V { get; }
-        public Tensor A { get; }
-        public Tensor Bx { get; }
-        public Tensor W { get; }
+        public Tensor? X { get; }
+        public Tensor? V { get; }
+        public Tensor? A { get; }
+        public Tensor? Bx { get; }
+        public Tensor? W { get; }
         public Tensor? V0 { get; }
         public Tensor? E { get; }
         public Tensor? U { get; }
@@ -290,17 +304,19 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
             using var sPrev = sPrevSteps.view(-1, d);
 
             // c_t enters both stages as it is: dL/dX = G V^T, dL/dV = X^T G, dL/dv0 = sum G.
-            using (var xs = o.X.narrow(0, t0, len))
-            using (var xFlat = xs.reshape(-1, c))
-            using (var xT = xFlat.t())
+            if (V is not null)
             {
+                using var xs = o.X.narrow(0, t0, len);
+                using var xFlat = xs.reshape(-1, c);
+                using var xT = xFlat.t();
                 Release(V.addmm_(xT, g), V);
             }
 
-            using (var gx = X.narrow(0, t0, len))
-            using (var gxFlat = gx.view(-1, c))
-            using (var vT = o.V.t())
+            if (X is not null)
             {
+                using var gx = X.narrow(0, t0, len);
+                using var gxFlat = gx.view(-1, c);
+                using var vT = o.V.t();
                 Release(gxFlat.addmm_(g, vT, 0, 1), gxFlat);
             }
 
@@ -311,29 +327,34 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
             }
 
             // dL/dW = sum_t m_t^T gh_t (the current memory feeds the hidden stage).
-            using (var chunkStates = states.narrow(0, t0, len))
-            using (var s = chunkStates.view(-1, d))
-            using (var m = s.narrow(1, 0, dm))
-            using (var mT = m.t())
+            if (W is not null)
             {
+                using var chunkStates = states.narrow(0, t0, len);
+                using var s = chunkStates.view(-1, d);
+                using var m = s.narrow(1, 0, dm);
+                using var mT = m.t();
                 Release(W.addmm_(mT, gh), W);
             }
 
             // dL/dA = sum_t m_{t-1}^T gm_t, dL/dU = sum_t h_{t-1}^T gh_t.
-            AddPrevious(A, before, sPrev, g0, gRest, 0, dm, 0, dm);
+            if (A is not null) AddPrevious(A, before, sPrev, g0, gRest, 0, dm, 0, dm);
             if (U is not null) AddPrevious(U, before, sPrev, g0, gRest, dm, units, dm, units);
 
             // r_t = s_{t-1} E and gr_t = gm_t Bx^T: dL/dE = sum_t s_{t-1}^T gr_t, dL/dBx = sum_t r_t^T gm_t.
+            if (o.E is null) return;
+            long memD = o.E.shape[1];
             if (E is not null)
             {
-                long memD = o.E!.shape[1];
                 using var grFlat = gm.mm(bxT);
                 using var grAll = grFlat.view(len, -1, memD);
                 using var gr0 = grAll[0];
                 using var grRestSteps = grAll.narrow(0, 1, len - 1);
                 using var grRest = grRestSteps.reshape(-1, memD);
                 AddPrevious(E, before, sPrev, gr0, grRest, 0, d, 0, memD);
+            }
 
+            if (Bx is not null)
+            {
                 using var rAll = torch.empty([len, o.Batch, memD], dtype: o.A.dtype, device: o.A.device);
                 using (var r0 = rAll[0]) Release(r0.addmm_(before, o.E, 0, 1), r0);
                 if (len > 1)
