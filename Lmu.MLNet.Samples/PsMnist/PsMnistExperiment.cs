@@ -14,7 +14,14 @@ internal static class PsMnistExperiment
 {
     public sealed record Settings(
         int Epochs, int Order, double Theta, HiddenCell Cell, int Units, IReadOnlyList<int> Head, int BatchSize, double LearningRate,
-        double HeadDropout, double InputDropout, double WeightDecay, int Threads, int TrainRows, int ValidationRows, int TestRows, int Seed, string Output, string? DataDir, Dynamics Learn);
+        double HeadDropout, double InputDropout, double WeightDecay, int Threads, int TrainRows, int ValidationRows, int TestRows, int Seed, string Output, string? DataDir, Dynamics Learn,
+        FirstLayer? Below = null, int MemoryD = 1);
+
+    /// <summary>
+    /// A layer under the main one (a stack): a memory of <paramref name="Order"/> over the same theta with a Dense(ReLU)
+    /// cell of <paramref name="Units"/> at every step, whose output sequence the main layer memorises instead of the pixels.
+    /// </summary>
+    public sealed record FirstLayer(int Order, int Units);
 
     /// <summary>Which parts of the Legendre system training may move (all false: the fixed system).</summary>
     public sealed record Dynamics(bool Theta, bool A, bool B);
@@ -53,11 +60,7 @@ internal static class PsMnistExperiment
         {
             SequenceLength = PsMnistData.Steps,
             Channels = 1,
-            Layer = new LmuLayerOptions
-            {
-                Order = s.Order, Theta = s.Theta, HiddenCell = s.Cell, HiddenUnits = Math.Max(1, s.Units), Dropout = s.InputDropout,
-                TrainableTheta = s.Learn.Theta, TrainableA = s.Learn.A, TrainableB = s.Learn.B,
-            },
+            Layers = Layers(s),
             ThetaFromSequenceLength = false,
             HeadHiddenSizes = s.Head,
             HeadDropout = s.HeadDropout,
@@ -106,6 +109,26 @@ internal static class PsMnistExperiment
         Console.WriteLine($"saved: {zip}, {Path.Combine(s.Output, "psmnist.onnx")}, psmnist_summary.json");
         Console.WriteLine($"figures: {curves}, {confusion}");
         return 0;
+    }
+
+    /// <summary>The main layer (reading the pixels, or the first layer's units when <see cref="Settings.Below"/> is set).</summary>
+    private static IReadOnlyList<LmuLayerOptions> Layers(Settings s)
+    {
+        var main = new LmuLayerOptions
+        {
+            Order = s.Order, Theta = s.Theta, HiddenCell = s.Cell, HiddenUnits = Math.Max(1, s.Units), MemoryD = s.MemoryD,
+            Dropout = s.Below is null ? s.InputDropout : 0,
+            TrainableTheta = s.Learn.Theta, TrainableA = s.Learn.A, TrainableB = s.Learn.B,
+        };
+        if (s.Below is null) return [main];
+        var first = new LmuLayerOptions
+        {
+            Order = s.Below.Order, Theta = s.Theta, HiddenCell = HiddenCell.Dense, HiddenUnits = s.Below.Units,
+            HiddenActivation = LmuActivation.Relu, Dropout = s.InputDropout,
+            TrainableTheta = s.Learn.Theta, TrainableA = s.Learn.A, TrainableB = s.Learn.B,
+        };
+        main.InputSize = first.OutputSize;
+        return [first, main];
     }
 
     private sealed class DigitRow
