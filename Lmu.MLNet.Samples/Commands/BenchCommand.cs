@@ -19,10 +19,11 @@ internal static class BenchCommand
         var checkpoint = new Option<int>("--scan-checkpoint") { Description = "Steps between the last-step scan's checkpoints (0 keeps every state: no recomputation, more memory).", DefaultValueFactory = _ => Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval };
         var keepAll = new Option<int>("--scan-keep-all-mib") { Description = "The last-step scan keeps every state (no recomputation) when they fit in this many MiB; 0 always checkpoints.", DefaultValueFactory = _ => (int)(Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20) };
         var fusedOnly = new Option<bool>("--fused-scan") { Description = "Recurrent cells with a hidden cell step through the fused [D, D] scan instead of the two-stage one (memory, then hidden): the form before 2026-12-04, for comparison." };
+        var fftProjection = new Option<bool>("--fft-projection") { Description = "A SimpleRnn over a feed-forward memory reads the memory through the FFT convolution instead of the blocked projection: the form before 2026-12-04 (night), for comparison." };
         var json = new Option<string?>("--json") { Description = "Also write every sample to this JSON file." };
         var cmd = new Command("bench", "Seconds per training step and inference batch (psMNIST shapes), ours and the PyTorch peer interleaved: medians, ranges, verdicts, memory.")
         {
-            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, fusedOnly, noPeer, peer, json,
+            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, fusedOnly, fftProjection, noPeer, peer, json,
         };
         cmd.SetAction(r =>
         {
@@ -34,6 +35,7 @@ internal static class BenchCommand
             Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval = r.GetValue(checkpoint);
             Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes = (long)r.GetValue(keepAll) << 20;
             Lmu.MLNet.Modules.LmuLayer.TwoStageScan = !r.GetValue(fusedOnly);
+            Lmu.MLNet.Modules.LmuLayer.BlockedProjection = !r.GetValue(fftProjection);
             return LmuBenchmark.Run(new LmuBenchmark.Settings(r.GetValue(threads), r.GetValue(samples), r.GetValue(warmup), names,
                 r.GetValue(steps), r.GetValue(batch), !r.GetValue(noPeer), r.GetValue(peer), r.GetValue(json)));
         });

@@ -33,7 +33,17 @@ public sealed class EquivalenceTests
             using var cellLayer = Build(cell, inputToHidden, memoryD, recurrentMemory: false, LmuExecutionMode.Cell, dtype);
             using var par = CloneWith(cellLayer, o => { o.ExecutionMode = LmuExecutionMode.Parallel; o.Convolution = conv; });
             var x = Input(dtype, seed: 3);
-            CompareOutputsAndGradients(cellLayer, par, x, tol, $"{cell}/{conv}/{dtype}");
+            // The FFT form with the blocked projection off, then on in blocks of 4 (T = 17: four blocks and a padded
+            // one) and of 32 (one block shorter than its size). It applies where the raw input is convolved (memoryD 3)
+            // and needs no gradient (a first layer), so those runs compare the parameters' gradients only.
+            foreach (int block in new[] { 0, 4, 32 })
+            {
+                if (block > 0 && conv != ParallelConvolution.Fft) continue;
+                long calls = LmuLayer.BlockedCalls;
+                WithBlocks(block, () => CompareOutputsAndGradients(cellLayer, par, x, tol, $"{cell}/{conv}/{dtype}/blocks of {block}", inputGradient: block == 0));
+                bool expected = block > 0 && memoryD >= 2 && cell is not HiddenCell.None;
+                Assert.AreEqual(expected, LmuLayer.BlockedCalls > calls, $"{cell}/{conv}/{dtype}/blocks of {block}: blocked projection taken");
+            }
             using var _ = torch.no_grad();
             // The last-step shortcut (one product with the impulse response) too.
             Assert.IsTrue(MaxAbsDiff(cellLayer.ForwardLast(x), par.ForwardLast(x)) < tol, "last step");
@@ -158,17 +168,18 @@ public sealed class EquivalenceTests
     }
 
     /// <summary>Same outputs, and the same gradients for the input and every parameter under a random loss.</summary>
-    private static void CompareOutputsAndGradients(LmuLayer a, LmuLayer b, Tensor x, double tol, string what)
+    private static void CompareOutputsAndGradients(LmuLayer a, LmuLayer b, Tensor x, double tol, string what, bool inputGradient = true)
     {
-        var xa = x.detach().clone().requires_grad_(true);
-        var xb = x.detach().clone().requires_grad_(true);
+        var xa = x.detach().clone().requires_grad_(inputGradient);
+        var xb = x.detach().clone().requires_grad_(inputGradient);
         var ya = a.forward(xa);
         var yb = b.forward(xb);
         Assert.IsTrue(MaxAbsDiff(ya, yb) < tol, $"{what}: outputs differ by {MaxAbsDiff(ya, yb):E2}");
         var w = torch.randn(ya.shape, dtype: ya.dtype, generator: new torch.Generator(99));
         (ya * w).sum().backward();
         (yb * w).sum().backward();
-        Assert.IsTrue(MaxAbsDiff(xa.grad!, xb.grad!) < tol * 10, $"{what}: input gradients differ by {MaxAbsDiff(xa.grad!, xb.grad!):E2}");
+        if (inputGradient)
+            Assert.IsTrue(MaxAbsDiff(xa.grad!, xb.grad!) < tol * 10, $"{what}: input gradients differ by {MaxAbsDiff(xa.grad!, xb.grad!):E2}");
         var gb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad);
         foreach (var (name, p) in a.named_parameters())
         {

@@ -59,4 +59,21 @@ internal static class LayerTestHelpers
         Buffer.BlockCopy(m, 0, r, 0, m.Length * sizeof(double));
         return r;
     }
+
+    /// <summary>Runs with the blocked projection in blocks of <paramref name="block"/> steps, or off (0: the FFT convolution).</summary>
+    internal static void WithBlocks(int block, Action action)
+    {
+        int steps = LmuLayer.BlockSteps;
+        LmuLayer.BlockedProjection = block > 0;
+        LmuLayer.BlockSteps = block > 0 ? block : steps;
+        try
+        {
+            action();
+        }
+        finally
+        {
+            LmuLayer.BlockedProjection = true;
+            LmuLayer.BlockSteps = steps;
+        }
+    }
 }

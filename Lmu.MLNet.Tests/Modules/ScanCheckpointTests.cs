@@ -119,9 +119,21 @@ public sealed class ScanCheckpointTests
                 {
                     LmuLayer.ConvolutionChunkBytes = chunkBytes;
                     long calls = LmuLayer.ParallelLastRnnCalls;
-                    CompareLast(reference, fast, EquivalenceTests.Input(dtype, seed: 6), tol, $"{inputToHidden}/{dtype}/{chunkBytes}", inputGradient: false);
+                    WithBlocks(0, () => CompareLast(reference, fast, EquivalenceTests.Input(dtype, seed: 6), tol, $"{inputToHidden}/{dtype}/{chunkBytes}", inputGradient: false));
                     Assert.IsTrue(LmuLayer.ParallelLastRnnCalls > calls, "the time-major last-step path was not taken");
                 }
+
+                // The blocked projection (no FFT): T = 17 in blocks of 4 (four full blocks and a padded one), of 17 (one)
+                // and of 32 (one block shorter than the block size); the 70-step row crosses 32-step blocks twice.
+                foreach (int block in new[] { 4, 17, 32 })
+                {
+                    long blocked = LmuLayer.BlockedCalls;
+                    WithBlocks(block, () => CompareLast(reference, fast, EquivalenceTests.Input(dtype, seed: 6), tol, $"{inputToHidden}/{dtype}/blocks of {block}", inputGradient: false));
+                    Assert.IsTrue(LmuLayer.BlockedCalls > blocked, $"blocks of {block}: the blocked projection was not taken");
+                }
+
+                var x70 = torch.randn([3, 70, 2], dtype: dtype, generator: new torch.Generator(12));
+                WithBlocks(32, () => CompareLast(reference, fast, x70, tol, $"{inputToHidden}/{dtype}/T=70", inputGradient: false));
             }
         }
         finally

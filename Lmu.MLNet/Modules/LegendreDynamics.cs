@@ -276,6 +276,7 @@ public sealed partial class LegendreDynamics : nn.Module
                 b.Dispose();
             }
             _matrices.Clear();
+            DisposePowers();
         }
         base.Dispose(disposing);
     }

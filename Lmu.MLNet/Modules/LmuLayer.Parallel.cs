@@ -176,10 +176,19 @@ public sealed partial class LmuLayer
         long gu = w.shape[0];
         var wm = w.narrow(1, 0, memD * q).view(gu, memD, q);                                 // [G*U, MemoryD, q]
         var enc = e_x ?? torch.eye(channels, memD, dtype: x.dtype, device: x.device);        // [C, MemoryD]
-        var wc = torch.einsum("gkq,ck->cqg", wm, enc).reshape(channels * q, gu);             // [C*q, G*U]
+        var wc3 = torch.einsum("gkq,ck->cqg", wm, enc);                                      // [C, q, G*U]
+        Tensor gi;
+        if (CanRunBlocked(x, xd))
+        {
+            // The memory is never formed: blocks of steps by matrix products (LmuLayer.Blocked.cs), biases included.
+            gi = BlockedHiddenInput(x, xd, wc3, _options.InputToHidden ? w.narrow(1, memD * q, channels).t() : null, hidden.InputBias!, timeMajor: false);
+            if (b_u is not null) gi = gi.Plus(dyn.ImpulseResponse(steps).cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u)));
+            return gi;
+        }
+
         // Y carries no autograd history unless x requires grad or the dynamics learn (then the FFTs are differentiated).
         var y = Convolve(xd, dyn).permute(0, 3, 1, 2).reshape(batch * steps, channels * q);       // [B*T, C*q]
-        var gi = y.matmul(wc).view(batch, steps, gu);
+        gi = y.matmul(wc3.reshape(channels * q, gu)).view(batch, steps, gu);
         if (b_u is not null)
         {
             var h = dyn.ImpulseResponse(steps);

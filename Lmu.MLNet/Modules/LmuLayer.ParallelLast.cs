@@ -41,7 +41,16 @@ public sealed partial class LmuLayer
         long gu = w.shape[0];
         var wm = w.narrow(1, 0, memD * q).view(gu, memD, q);
         var enc = e_x ?? torch.eye(channels, memD, dtype: x.dtype, device: x.device);
-        var wc = torch.einsum("gkq,ck->cqg", wm, enc).reshape(channels * q, gu);             // [C*q, G*U]
+        var wc3 = torch.einsum("gkq,ck->cqg", wm, enc);                                      // [C, q, G*U]
+        var bias = hidden.InputBias!.Plus(hidden.RecurrentBias!);
+        var s0 = ZeroHidden(batch, x);
+        if (CanRunBlocked(x, xd))
+        {
+            var blockedInput = BlockedHiddenInput(x, xd, wc3, extra > 0 ? w.narrow(1, memD * q, channels).t() : null, bias, timeMajor: true);
+            return LinearScanLastFunction.ApplyDirect(blockedInput, null, hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
+        }
+
+        var wc = wc3.reshape(channels * q, gu);                                              // [C*q, G*U]
         if (extra > 0) wc = torch.cat([wc, w.narrow(1, memD * q, channels).t()], 0);        // [C*q + C, G*U]
 
         var y = torch.empty([steps, batch, channels * q + extra], dtype: x.dtype, device: x.device);
@@ -64,9 +73,7 @@ public sealed partial class LmuLayer
                 if (extra > 0) target.narrow(2, channels * q, channels).copy_(x.narrow(0, b0, n).transpose(0, 1));
             }
         }
-        var bias = hidden.InputBias!.Plus(hidden.RecurrentBias!);
         var gi = torch.addmm(bias, y.view(steps * batch, -1), wc, 1, 1).view(steps, batch, gu);   // [T, B, G*U]
-        var s0 = ZeroHidden(batch, x);
         return LinearScanLastFunction.ApplyDirect(gi, null, hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
     }
 }
