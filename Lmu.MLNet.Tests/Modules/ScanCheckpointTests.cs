@@ -133,8 +133,15 @@ public sealed class ScanCheckpointTests
                     Assert.IsTrue(LmuLayer.BlockedCalls > blocked, $"blocks of {block}: the blocked projection was not taken");
                 }
 
+                // The scan reads the blocks in its own chunks (32 steps when it keeps every state, the checkpoint
+                // interval otherwise): aligned (blocks of 32, 16), misaligned (17 against 32, and 17 against checkpoints
+                // every 5 steps, which also recomputes the states from the blocks).
                 var x70 = torch.randn([3, 70, 2], dtype: dtype, generator: new torch.Generator(12));
-                WithBlocks(32, () => CompareLast(reference, fast, x70, tol, $"{inputToHidden}/{dtype}/T=70", inputGradient: false));
+                foreach (int block in new[] { 32, 16, 17 })
+                {
+                    WithBlocks(block, () => CompareLast(reference, fast, x70, tol, $"{inputToHidden}/{dtype}/T=70/blocks of {block}", inputGradient: false));
+                }
+                WithBlocks(17, () => WithInterval(5, () => CompareLast(reference, fast, x70, tol, $"{inputToHidden}/{dtype}/T=70/blocks of 17/checkpoints every 5", inputGradient: false)));
             }
         }
         finally

@@ -49,8 +49,8 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
     {
         int k = Interval(x, p, s0, v, v0);
         return v0 is null
-            ? apply(x, p, s0, activeFrom, activation, k, true, false, v)
-            : apply(x, p, s0, activeFrom, activation, k, true, true, v, v0);
+            ? apply(x, p, s0, activeFrom, activation, k, true, false, -1L, v)
+            : apply(x, p, s0, activeFrom, activation, k, true, true, -1L, v, v0);
     }
 
     /// <summary>Last state of the scan with c_t = X_t + v0 (X is [T, B, D]; v0 may be null).</summary>
@@ -58,8 +58,28 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
     {
         int k = Interval(c, p, s0, null, v0);
         return v0 is null
-            ? apply(c, p, s0, activeFrom, activation, k, false, false)
-            : apply(c, p, s0, activeFrom, activation, k, false, true, v0);
+            ? apply(c, p, s0, activeFrom, activation, k, false, false, -1L)
+            : apply(c, p, s0, activeFrom, activation, k, false, true, -1L, v0);
+    }
+
+    /// <summary>
+    /// Last state of the scan with c_t = X_t + v0, where X comes in blocks, [n, B, L, D] with step t at [t / L, :,
+    /// t % L] (n*L &gt;= <paramref name="steps"/>; the steps past it are ignored and get a zero gradient).
+    /// </summary>
+    /// <remarks>
+    /// Why: the blocked projection (<see cref="LmuLayer"/>) computes the hidden input in this layout. Reordering it to
+    /// time-major first was one more [T, B, D] tensor per pass (a fresh allocation: page faults and zeroing) and one
+    /// more pass over it in each direction; the scan copies its input into its state buffer anyway, and reads blocks
+    /// there as cheaply as steps.
+    /// </remarks>
+    public static Tensor ApplyDirectBlocks(Tensor c, long steps, Tensor? v0, Tensor p, Tensor s0, int activeFrom, LmuActivation activation)
+    {
+        if (c.dim() != 4 || steps > c.shape[0] * c.shape[2])
+            throw new ArgumentException($"Expected blocks [n, B, L, D] covering {steps} steps, got [{string.Join(", ", c.shape)}].", nameof(c));
+        int k = Interval(c, p, s0, null, v0, steps);
+        return v0 is null
+            ? apply(c, p, s0, activeFrom, activation, k, false, false, steps)
+            : apply(c, p, s0, activeFrom, activation, k, false, true, steps, v0);
     }
 
     // Without a backward pass to come (inference, or nothing requires a gradient) nothing is kept.
@@ -68,22 +88,23 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
     // The chunk length when nothing is kept: bounds the buffer of c_t without changing the arithmetic.
     private const int InferenceChunk = 32;
 
-    private static int Interval(Tensor x, Tensor p, Tensor s0, Tensor? v, Tensor? v0)
+    private static int Interval(Tensor x, Tensor p, Tensor s0, Tensor? v, Tensor? v0, long steps = -1)
     {
         bool backward = torch.is_grad_enabled()
             && (x.requires_grad || p.requires_grad || s0.requires_grad || v?.requires_grad == true || v0?.requires_grad == true);
         if (!backward) return NoBackward;
-        long bytes = x.shape[0] * s0.shape[0] * p.shape[0] * s0.ElementSize;
+        long bytes = (steps >= 0 ? steps : x.shape[0]) * s0.shape[0] * p.shape[0] * s0.ElementSize;
         return bytes <= KeepAllBytes ? 0 : CheckpointInterval;
     }
 
     // Inputs are positional (autograd returns one gradient per input): X, P, s0, activeFrom, activation, k, hasV,
-    // hasV0, then V and v0 where present.
-    private const int FixedInputs = 8;
+    // hasV0, the step count of blocked X (-1: X is time-major), then V and v0 where present.
+    private const int FixedInputs = 9;
 
-    private sealed record Operands(Tensor X, Tensor P, Tensor S0, int From, LmuActivation Act, int K, Tensor? V, Tensor? V0)
+    private sealed record Operands(Tensor X, Tensor P, Tensor S0, int From, LmuActivation Act, int K, Tensor? V, Tensor? V0, long BlockedSteps = -1)
     {
-        public long Steps => X.shape[0];
+        public bool Blocked => BlockedSteps >= 0;
+        public long Steps => Blocked ? BlockedSteps : X.shape[0];
         public long D => P.shape[0];
     }
 
@@ -93,7 +114,32 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         int at = FixedInputs;
         Tensor? v = hasV ? (Tensor)vars[at++] : null;
         Tensor? v0 = hasV0 ? (Tensor)vars[at] : null;
-        return new Operands((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (int)vars[3], (LmuActivation)vars[4], (int)vars[5], v, v0);
+        return new Operands((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (int)vars[3], (LmuActivation)vars[4], (int)vars[5], v, v0, (long)vars[8]);
+    }
+
+    /// <summary>Copies c_t of steps [t0, t0+len) into <paramref name="target"/> [len, B, D], or (gradient) the other way.</summary>
+    private static void CopySteps(Operands o, Tensor blocksOrSteps, long t0, long len, Tensor target, bool intoBlocks)
+    {
+        if (!o.Blocked)
+        {
+            using var xs = blocksOrSteps.narrow(0, t0, len);
+            if (intoBlocks) Release(xs.copy_(target), xs);
+            else Release(target.copy_(xs), target);
+            return;
+        }
+
+        long l = blocksOrSteps.shape[2];
+        for (long done = 0; done < len;)
+        {
+            long t = t0 + done, offset = t % l, piece = Math.Min(l - offset, len - done);
+            using var block = blocksOrSteps[t / l];                                       // [B, L, D]
+            using var steps = block.narrow(1, offset, piece);
+            using var stepsFirst = steps.transpose(0, 1);                                 // [piece, B, D]
+            using var part = target.narrow(0, done, piece);
+            if (intoBlocks) Release(stepsFirst.copy_(part), stepsFirst);
+            else Release(part.copy_(stepsFirst), part);
+            done += piece;
+        }
     }
 
     public override Tensor forward(AutogradContext ctx, params object[] vars)
@@ -149,6 +195,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         ctx.save_data("kept", keepAll);
         ctx.save_data("hasV", o.V is not null);
         ctx.save_data("hasV0", o.V0 is not null);
+        ctx.save_data("blockedSteps", o.BlockedSteps);
         return output;
     }
 
@@ -156,13 +203,13 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
     private static void Chunk(Operands o, long t0, long len, Tensor before, Tensor states)
     {
         long d = o.D;
-        using (var xs = o.X.narrow(0, t0, len))
+        if (o.V is null)
         {
-            if (o.V is null)
-            {
-                Release(states.copy_(xs), states);
-            }
-            else
+            CopySteps(o, o.X, t0, len, states, intoBlocks: false);
+        }
+        else
+        {
+            using (var xs = o.X.narrow(0, t0, len))
             {
                 // c = X V written straight into the buffer (beta = 0 ignores its old contents).
                 using var flat = xs.reshape(-1, xs.shape[2]);
@@ -199,18 +246,19 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         Tensor x = saved[0], p = saved[1], s0 = saved[2];
         Tensor? v = hasV ? saved[at++] : null;
         Tensor? v0 = hasV0 ? saved[at++] : null;
-        long steps = x.shape[0], d = p.shape[0], batch = s0.shape[0];
+        var o = new Operands(x, p, s0, from, act, k, v, v0, (long)ctx.get_data("blockedSteps"));
+        long steps = o.Steps, d = p.shape[0], batch = s0.shape[0];
         int chunks = (int)((steps + k - 1) / k);
         Tensor? checkpoints = chunks > 1 && !keptAll ? saved[at++] : null;
         Tensor? kept = keptAll ? saved[at] : null;
-        var o = new Operands(x, p, s0, from, act, k, v, v0);
 
         using var pT = p.t();
         using var vT = v?.t();
         var gradP = torch.zeros_like(p);
         var gradV = v is null ? null : torch.zeros_like(v);
         var gradV0 = v0 is null ? null : torch.zeros_like(v0);
-        var gradX = torch.empty_like(x);
+        // Blocked X: the padding steps past T get a zero gradient (they never entered the scan).
+        var gradX = o.Blocked && steps < x.shape[0] * x.shape[2] ? torch.zeros_like(x) : torch.empty_like(x);
         // Reused for every chunk: its recomputed states, dL/d(pre-activation) of each step, f'(pre).
         using var statesBuffer = kept is null ? torch.empty([k, batch, d], dtype: p.dtype, device: p.device) : null;
         using var gpreBuffer = torch.empty([k, batch, d], dtype: p.dtype, device: p.device);
@@ -265,9 +313,9 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
                 Release(gradP.addmm_(prevT, rest), gradP);
             }
             using var gFlat = gpre.view(-1, d);
-            using var gx = gradX.narrow(0, t0, len);
             if (v is not null)
             {
+                using var gx = gradX.narrow(0, t0, len);
                 using var xs = x.narrow(0, t0, len).reshape(-1, x.shape[2]);
                 using var xsT = xs.t();
                 Release(gradV!.addmm_(xsT, gFlat), gradV);
@@ -276,7 +324,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
             }
             else
             {
-                Release(gx.copy_(gpre), gx);
+                CopySteps(o, gradX, t0, len, gpre, intoBlocks: true);
             }
             if (gradV0 is not null)
             {
@@ -286,7 +334,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         }
         spare.Dispose();
         saved.ForEach(t => t.Dispose());
-        var result = new List<Tensor> { gradX, gradP, carry, null!, null!, null!, null!, null! };
+        var result = new List<Tensor> { gradX, gradP, carry, null!, null!, null!, null!, null!, null! };
         if (gradV is not null) result.Add(gradV);
         if (gradV0 is not null) result.Add(gradV0);
         return result;

@@ -36,7 +36,8 @@ public sealed partial class LmuLayer
            && (long)Math.Min(BlockSteps, x.shape[1]) * _options.Order * _options.Order * x.element_size() <= MaxPowerBytes;
 
     /// <summary>
-    /// The hidden cell's input for every step, time-major [T, B, units] (else [B, T, units]): gi_t = m_t Wc + x_t W_x + b, where m_t =
+    /// The hidden cell's input for every step in blocks, [n, B, L, units] with step t at [t / L, :, t % L] (the steps
+    /// past T, up to n*L, are padding): gi_t = m_t Wc + x_t W_x + b, where m_t =
     /// sum_s x_{t-s} H[s] is the feed-forward memory of the raw channels and Wc [C, q, units] the memory rows of the
     /// input weight with the encoder folded in. Blocks of L steps replace the FFT: within the block starting at t0,
     /// <code>
@@ -52,7 +53,7 @@ public sealed partial class LmuLayer
     /// the arithmetic is that product's (C*q*units per row and step) plus C*L*units, in large products, and autograd
     /// keeps the block-start memories (B*T/L rows) instead of the [T*B, C*q] memory for the weight gradient.
     /// </remarks>
-    private Tensor BlockedHiddenInput(Tensor x, Tensor xd, Tensor wc, Tensor? wxT, Tensor bias, bool timeMajor)
+    private Tensor BlockedHiddenInput(Tensor x, Tensor xd, Tensor wc, Tensor? wxT, Tensor bias)
     {
         Interlocked.Increment(ref _blockedCalls);
         long batch = x.shape[0], steps = x.shape[1], gu = wc.shape[2];
@@ -97,12 +98,11 @@ public sealed partial class LmuLayer
         rowsIn.Add(torch.ones([blocks * batch, 1], dtype: x.dtype, device: x.device));
         var carried = torch.einsum("jpr,crg->cpjg", powers, wc).reshape(c * q, block * gu); // [(c, p), (j, g)]
 
-        var own = torch.cat(rowsIn, 1).mm(torch.cat(rowsOp, 0));                               // [n*B, L*units]
-        var gi = torch.addmm(own, starts.view(blocks * batch, c * q), carried, 1, 1);
-        var perBlock = gi.view(blocks, batch, block, gu);
-        return timeMajor
-            ? perBlock.transpose(1, 2).reshape(padded, batch, gu).narrow(0, 0, steps)
-            : perBlock.transpose(0, 1).reshape(batch, padded, gu).narrow(1, 0, steps);
+        // One [n*B, L*units] result, the block inputs' product added in place: a second tensor of that size would be a
+        // fresh allocation (page faults and zeroing) on every pass. Autograd allows it: mm's backward reads its inputs only.
+        var gi = starts.view(blocks * batch, c * q).mm(carried);                               // [n*B, L*units]
+        LinearScanFunction.Release(gi.addmm_(torch.cat(rowsIn, 1), torch.cat(rowsOp, 0), 1, 1), gi);
+        return gi.view(blocks, batch, block, gu);
     }
 
     /// <summary>[B, T, C] -> [n, B, L, C], zero-padded to n*L steps.</summary>

@@ -181,7 +181,8 @@ public sealed partial class LmuLayer
         if (CanRunBlocked(x, xd))
         {
             // The memory is never formed: blocks of steps by matrix products (LmuLayer.Blocked.cs), biases included.
-            gi = BlockedHiddenInput(x, xd, wc3, _options.InputToHidden ? w.narrow(1, memD * q, channels).t() : null, hidden.InputBias!, timeMajor: false);
+            var blocks = BlockedHiddenInput(x, xd, wc3, _options.InputToHidden ? w.narrow(1, memD * q, channels).t() : null, hidden.InputBias!);
+            gi = blocks.transpose(0, 1).reshape(batch, -1, gu).narrow(1, 0, steps);                  // [B, T, G*U]
             if (b_u is not null) gi = gi.Plus(dyn.ImpulseResponse(steps).cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u)));
             return gi;
         }

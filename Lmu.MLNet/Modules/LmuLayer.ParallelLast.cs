@@ -46,8 +46,8 @@ public sealed partial class LmuLayer
         var s0 = ZeroHidden(batch, x);
         if (CanRunBlocked(x, xd))
         {
-            var blockedInput = BlockedHiddenInput(x, xd, wc3, extra > 0 ? w.narrow(1, memD * q, channels).t() : null, bias, timeMajor: true);
-            return LinearScanLastFunction.ApplyDirect(blockedInput, null, hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
+            var blocks = BlockedHiddenInput(x, xd, wc3, extra > 0 ? w.narrow(1, memD * q, channels).t() : null, bias);
+            return LinearScanLastFunction.ApplyDirectBlocks(blocks, steps, null, hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
         }
 
         var wc = wc3.reshape(channels * q, gu);                                              // [C*q, G*U]
