@@ -34,20 +34,37 @@ public sealed class EquivalenceTests
             using var par = CloneWith(cellLayer, o => { o.ExecutionMode = LmuExecutionMode.Parallel; o.Convolution = conv; });
             var x = Input(dtype, seed: 3);
             // The FFT form with the blocked projection off, then on in blocks of 4 (T = 17: four blocks and a padded
-            // one) and of 32 (one block shorter than its size). It applies where the raw input is convolved (memoryD 3)
-            // and needs no gradient (a first layer), so those runs compare the parameters' gradients only.
-            foreach (int block in new[] { 0, 4, 32 })
+            // one) and of 16 (the default: a block and a padded one). It applies where the raw input is convolved
+            // (memoryD 3) and needs no gradient (a first layer), so those runs compare the parameters' gradients only;
+            // with an input gradient (a layer of a stack) it must step aside, and the input's gradient must be right.
+            foreach (var (block, inputGradient) in new[] { (0, true), (4, false), (16, false), (4, true) })
             {
                 if (block > 0 && conv != ParallelConvolution.Fft) continue;
                 long calls = LmuLayer.BlockedCalls;
-                WithBlocks(block, () => CompareOutputsAndGradients(cellLayer, par, x, tol, $"{cell}/{conv}/{dtype}/blocks of {block}", inputGradient: block == 0));
-                bool expected = block > 0 && memoryD >= 2 && cell is not HiddenCell.None;
-                Assert.AreEqual(expected, LmuLayer.BlockedCalls > calls, $"{cell}/{conv}/{dtype}/blocks of {block}: blocked projection taken");
+                string what = $"{cell}/{conv}/{dtype}/blocks of {block}/input gradient {inputGradient}";
+                WithBlocks(block, () => CompareOutputsAndGradients(cellLayer, par, x, tol, what, inputGradient));
+                bool expected = block > 0 && !inputGradient && memoryD >= 2 && cell is not HiddenCell.None;
+                Assert.AreEqual(expected, LmuLayer.BlockedCalls > calls, $"{what}: blocked projection taken");
             }
             using var _ = torch.no_grad();
             // The last-step shortcut (one product with the impulse response) too.
             Assert.IsTrue(MaxAbsDiff(cellLayer.ForwardLast(x), par.ForwardLast(x)) < tol, "last step");
         }
+    }
+
+    [TestMethod]
+    public void BlockedProjectionStepsAsideWhenItsOperatorWouldCostMore()
+    {
+        // One row of 8 steps against order 64 and 64 units: building the [q, L*units] operator (L*q^2*units) would cost
+        // more than the FFT it replaces, so the FFT runs; with 100 rows of 64 steps the blocked projection runs.
+        var o = new LmuLayerOptions { InputSize = 1, MemoryD = 1, Order = 64, Theta = 8, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 64 };
+        using var layer = new LmuLayer(o);
+        using var _ = torch.no_grad();
+        long calls = LmuLayer.BlockedCalls;
+        layer.ForwardLast(torch.randn([1, 8, 1], generator: new torch.Generator(3)));
+        Assert.AreEqual(calls, LmuLayer.BlockedCalls, "a one-row batch took the blocked projection");
+        layer.ForwardLast(torch.randn([100, 64, 1], generator: new torch.Generator(4)));
+        Assert.IsTrue(LmuLayer.BlockedCalls > calls, "a 100-row batch of 64 steps did not take the blocked projection");
     }
 
     [TestMethod]
@@ -188,5 +205,9 @@ public sealed class EquivalenceTests
             double scale = Math.Max(1, p.grad.abs().max().to(float64).item<double>());
             Assert.IsTrue(MaxAbsDiff(p.grad, gb[name]!) < tol * 10 * scale, $"{what}: gradient of {name} differs by {MaxAbsDiff(p.grad, gb[name]!):E2}");
         }
+
+        // Callers compare the same layers again: start each comparison from zero gradients.
+        a.zero_grad();
+        b.zero_grad();
     }
 }

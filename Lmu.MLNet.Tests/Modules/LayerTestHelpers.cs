@@ -64,6 +64,7 @@ internal static class LayerTestHelpers
     internal static void WithBlocks(int block, Action action)
     {
         int steps = LmuLayer.BlockSteps;
+        bool on = LmuLayer.BlockedProjection;
         LmuLayer.BlockedProjection = block > 0;
         LmuLayer.BlockSteps = block > 0 ? block : steps;
         try
@@ -72,7 +73,7 @@ internal static class LayerTestHelpers
         }
         finally
         {
-            LmuLayer.BlockedProjection = true;
+            LmuLayer.BlockedProjection = on;
             LmuLayer.BlockSteps = steps;
         }
     }

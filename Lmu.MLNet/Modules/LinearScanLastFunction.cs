@@ -74,8 +74,12 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
     /// </remarks>
     public static Tensor ApplyDirectBlocks(Tensor c, long steps, Tensor? v0, Tensor p, Tensor s0, int activeFrom, LmuActivation activation)
     {
-        if (c.dim() != 4 || steps > c.shape[0] * c.shape[2])
-            throw new ArgumentException($"Expected blocks [n, B, L, D] covering {steps} steps, got [{string.Join(", ", c.shape)}].", nameof(c));
+        if (c.dim() != 4 || steps > c.shape[0] * c.shape[2] || c.shape[1] != s0.shape[0] || c.shape[3] != p.shape[0])
+        {
+            throw new ArgumentException(
+                $"Expected blocks [n, {s0.shape[0]}, L, {p.shape[0]}] covering {steps} steps, got [{string.Join(", ", c.shape)}].", nameof(c));
+        }
+
         int k = Interval(c, p, s0, null, v0, steps);
         return v0 is null
             ? apply(c, p, s0, activeFrom, activation, k, false, false, steps)
@@ -114,7 +118,10 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         int at = FixedInputs;
         Tensor? v = hasV ? (Tensor)vars[at++] : null;
         Tensor? v0 = hasV0 ? (Tensor)vars[at] : null;
-        return new Operands((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (int)vars[3], (LmuActivation)vars[4], (int)vars[5], v, v0, (long)vars[8]);
+        long blockedSteps = (long)vars[8];
+        // The V paths read X time-major (X_t V per step); blocks come only through ApplyDirectBlocks, without V.
+        if (blockedSteps >= 0 && v is not null) throw new InvalidOperationException("Blocked X takes no V.");
+        return new Operands((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (int)vars[3], (LmuActivation)vars[4], (int)vars[5], v, v0, blockedSteps);
     }
 
     /// <summary>Copies c_t of steps [t0, t0+len) into <paramref name="target"/> [len, B, D], or (gradient) the other way.</summary>

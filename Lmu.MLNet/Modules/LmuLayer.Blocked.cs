@@ -18,8 +18,12 @@ public sealed partial class LmuLayer
     /// <summary>Takes <see cref="BlockedHiddenInput"/> where it applies (off: the FFT convolution). Settable for tests and benches.</summary>
     internal static bool BlockedProjection { get; set; } = true;
 
-    // The cached powers [L, q, q] cost L*q^2 floats; past this the FFT path runs instead (q = 256: 8 MB; q = 1,024: 128 MB).
-    private const long MaxPowerBytes = 64L << 20;
+    // The cached powers [L, q, q] and the per-pass operator [C*q, L*units] each cost this much at most; past it the FFT
+    // path runs instead (powers at q = 256: 4 MB; q = 1,024: 64 MB at 16 steps).
+    private const long MaxOperatorBytes = 64L << 20;
+
+    // Blocked when L*q*units <= this many times B*T (see CanRunBlocked).
+    private const long FixedCostFactor = 64;
 
     // Counts the calls of BlockedHiddenInput, so tests can tell that the path they compare was taken.
     private static long _blockedCalls;
@@ -28,12 +32,28 @@ public sealed partial class LmuLayer
 
     /// <summary>
     /// Whether <see cref="BlockedHiddenInput"/> may replace the FFT convolution: on, the FFT form chosen, the dynamics
-    /// fixed (the powers are cached constants) and no gradient wanted for the dropped-out input (the block-end memories
-    /// are stepped without autograd), and the powers within <see cref="MaxPowerBytes"/>.
+    /// fixed (the powers are cached constants), no gradient to flow to the dropped-out input (the block-end memories are
+    /// stepped without autograd), the operators within <see cref="MaxOperatorBytes"/>, and enough rows and steps to
+    /// repay the operator.
     /// </summary>
-    private bool CanRunBlocked(Tensor x, Tensor xd)
-        => BlockedProjection && _options.Convolution == ParallelConvolution.Fft && !dynamics.IsLearned && !xd.requires_grad
-           && (long)Math.Min(BlockSteps, x.shape[1]) * _options.Order * _options.Order * x.element_size() <= MaxPowerBytes;
+    /// <remarks>
+    /// The cost model: every pass builds the operator [C*q, L*units] from the powers, L*q^2*C*units multiply-adds
+    /// forward and as many backward, whatever B*T is; what it saves is the FFT convolution of B*C*q signals of length T.
+    /// On psMNIST's ff_rnn that convolution (with its reordering) cost 0.25-0.3 s, as much as about 500 multiply-adds
+    /// per row, step and memory coefficient run at the matmul ceiling. So blocked when 2*L*q*units &lt;= 500*B*T, taken
+    /// with a margin of 4: L*q*units &lt;= 64*B*T (psMNIST: 0.87 M against 5.0 M; an LSTM of 256 units over q = 256 at
+    /// B*T = 8,192: 4.2 M against 0.5 M, so the FFT).
+    /// </remarks>
+    private bool CanRunBlocked(Tensor x, Tensor xd, long units)
+    {
+        if (!BlockedProjection || _options.Convolution != ParallelConvolution.Fft || dynamics.IsLearned) return false;
+        if (xd.requires_grad && torch.is_grad_enabled()) return false;
+        long batch = x.shape[0], steps = x.shape[1], block = Math.Min(BlockSteps, steps), q = _options.Order;
+        long element = x.element_size();
+        return block * q * q * element <= MaxOperatorBytes
+               && _options.InputSize * q * block * units * element <= MaxOperatorBytes
+               && block * q * units <= FixedCostFactor * batch * steps;
+    }
 
     /// <summary>
     /// The hidden cell's input for every step in blocks, [n, B, L, units] with step t at [t / L, :, t % L] (the steps

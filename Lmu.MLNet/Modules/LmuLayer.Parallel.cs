@@ -178,7 +178,7 @@ public sealed partial class LmuLayer
         var enc = e_x ?? torch.eye(channels, memD, dtype: x.dtype, device: x.device);        // [C, MemoryD]
         var wc3 = torch.einsum("gkq,ck->cqg", wm, enc);                                      // [C, q, G*U]
         Tensor gi;
-        if (CanRunBlocked(x, xd))
+        if (CanRunBlocked(x, xd, gu))
         {
             // The memory is never formed: blocks of steps by matrix products (LmuLayer.Blocked.cs), biases included.
             var blocks = BlockedHiddenInput(x, xd, wc3, _options.InputToHidden ? w.narrow(1, memD * q, channels).t() : null, hidden.InputBias!);

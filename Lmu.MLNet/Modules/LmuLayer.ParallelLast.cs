@@ -44,7 +44,7 @@ public sealed partial class LmuLayer
         var wc3 = torch.einsum("gkq,ck->cqg", wm, enc);                                      // [C, q, G*U]
         var bias = hidden.InputBias!.Plus(hidden.RecurrentBias!);
         var s0 = ZeroHidden(batch, x);
-        if (CanRunBlocked(x, xd))
+        if (CanRunBlocked(x, xd, gu))
         {
             var blocks = BlockedHiddenInput(x, xd, wc3, extra > 0 ? w.narrow(1, memD * q, channels).t() : null, bias);
             return LinearScanLastFunction.ApplyDirectBlocks(blocks, steps, null, hidden.RecurrentWeight!.t(), s0, 0, hidden.Activation);
