@@ -183,21 +183,19 @@ public sealed partial class LmuLayer
             // The memory is never formed: blocks of steps by matrix products (LmuLayer.Blocked.cs), biases included.
             var blocks = BlockedHiddenInput(x, xd, wc3, _options.InputToHidden ? w.narrow(1, memD * q, channels).t() : null, hidden.InputBias!);
             gi = blocks.transpose(0, 1).reshape(batch, -1, gu).narrow(1, 0, steps);                  // [B, T, G*U]
-            if (b_u is not null) gi = gi.Plus(dyn.ImpulseResponse(steps).cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u)));
-            return gi;
+            return WithBiasResponse(gi, wm, steps, dyn);
         }
 
         // Y carries no autograd history unless x requires grad or the dynamics learn (then the FFTs are differentiated).
         var y = Convolve(xd, dyn).permute(0, 3, 1, 2).reshape(batch * steps, channels * q);       // [B*T, C*q]
-        gi = y.matmul(wc3.reshape(channels * q, gu)).view(batch, steps, gu);
-        if (b_u is not null)
-        {
-            var h = dyn.ImpulseResponse(steps);
-            gi = gi.Plus(h.cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u)));               // step t sees sum_{s<=t} H[s]
-        }
+        gi = WithBiasResponse(y.matmul(wc3.reshape(channels * q, gu)).view(batch, steps, gu), wm, steps, dyn);
         if (_options.InputToHidden) gi = gi.Plus(x.matmul(w.narrow(1, memD * q, channels).t()));
         return gi.Plus(hidden.InputBias!);
     }
+
+    /// <summary>gi plus the memory bias's response through the memory rows wm [G*U, MemoryD, q]: step t sees b_u sum_{s&lt;=t} H[s].</summary>
+    private Tensor WithBiasResponse(Tensor gi, Tensor wm, long steps, DynamicsPass dyn)
+        => b_u is null ? gi : gi.Plus(dyn.ImpulseResponse(steps).cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u)));
 
     /// <summary>
     /// gi = W_ih z for every step without the memory tensor: conv(x_c, H Wc) summed over input channels c, where
@@ -218,12 +216,7 @@ public sealed partial class LmuLayer
         var xf = torch.fft.rfft(xd.transpose(1, 2), 2 * steps);                              // [B, C, T+1]
         var prod = channels == 1 ? xf * kf : torch.einsum("bcf,cgf->bgf", xf, kf).unsqueeze(1);
         var gi = torch.fft.irfft(channels == 1 ? prod : prod.squeeze(1), 2 * steps).narrow(-1, 0, steps); // [B, G*U, T]
-        gi = gi.squeeze(1).transpose(1, 2);                                                  // [B, T, G*U]
-        if (b_u is not null)
-        {
-            var wb = torch.einsum("gkq,k->qg", wm, b_u);                                      // [q, G*U]
-            gi = gi.Plus(h.cumsum(0).matmul(wb));                                                // step t sees sum_{s<=t} H[s]
-        }
+        gi = WithBiasResponse(gi.squeeze(1).transpose(1, 2), wm, steps, dyn);               // [B, T, G*U]
         if (_options.InputToHidden) gi = gi.Plus(x.matmul(w.narrow(1, memD * q, channels).t()));
         return gi.Plus(hidden.InputBias!);
     }
