@@ -50,8 +50,8 @@ public sealed class ScanCheckpointTests
                         LmuLayer.TwoStageScan = true;
                     }
 
-                    // The test forces checkpoints for k > 0 (KeepAllBytes 0), where the two-stage form (it keeps every state) steps aside.
-                    bool expected = twoStage && recurrentMemory && cell != HiddenCell.None && k == 0;
+                    // The test forces checkpoints for k > 0 (KeepAllBytes 0): both last-step scans recompute from them.
+                    bool expected = twoStage && recurrentMemory && cell != HiddenCell.None;
                     Assert.AreEqual(expected, LmuLayer.TwoStageCalls > before, $"{cell}/{recurrentMemory}/{dtype}/k={k}: two-stage path taken");
                 }
             }
@@ -89,6 +89,13 @@ public sealed class ScanCheckpointTests
         // An input that needs no gradient (the first layer): the backward pass skips dL/dX and, theta being fixed here,
         // dL/dA and dL/dBx; the weights' gradients must not change.
         WithInterval(0, () => CompareLast(reference, fast, x33, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/no input gradient", inputGradient: false));
+        // States recomputed from checkpoints: every 5 steps at T = 70 (14 chunks), every 32 at T = 70 (32 + 32 + 6, as
+        // the backward pass's chunks when every state is kept), every 4 at T = 33 (a one-step chunk first backwards).
+        long checkpointed = TwoStageScanLastFunction.CheckpointedPasses;
+        WithInterval(5, () => CompareLast(reference, fast, x, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/T=70/checkpoints every 5"));
+        WithInterval(32, () => CompareLast(reference, fast, x, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/T=70/checkpoints every 32"));
+        WithInterval(4, () => CompareLast(reference, fast, x33, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/T=33/checkpoints every 4/no input gradient", inputGradient: false));
+        Assert.AreEqual(3, TwoStageScanLastFunction.CheckpointedPasses - checkpointed, "the checkpointed two-stage passes did not all run");
         using var _ = torch.no_grad();
         before = LmuLayer.TwoStageCalls;
         double diff = MaxAbsDiff(reference.ForwardLast(x), fast.ForwardLast(x));
@@ -195,6 +202,54 @@ public sealed class ScanCheckpointTests
             for (int i = 0; i < every.Length; i++)
                 Assert.IsTrue(MaxAbsDiff(every[i], chunked[i]) < 1e-12, $"k={k}: gradient {i} differs by {MaxAbsDiff(every[i], chunked[i]):E2}");
         }
+    }
+
+    [TestMethod]
+    [DataRow(HiddenCell.SimpleRnn, true)]
+    [DataRow(HiddenCell.Dense, false)]
+    public void TwoStageCheckpointedGradientsEqualKeepingEveryState(HiddenCell cell, bool hiddenToMemory)
+    {
+        // The recomputation repeats the forward pass's operations from the same checkpoint: the gradients may differ
+        // only by the rounding of c = X V formed per chunk instead of for all steps at once (1e-12 in float64).
+        var o = EquivalenceTests.Options(cell, inputToHidden: true, memoryD: 2);
+        o.HiddenToMemory = hiddenToMemory;
+        o.MemoryToMemory = true;
+        o.ExecutionMode = LmuExecutionMode.FusedScan;
+        using var layer = new LmuLayer(o);
+        layer.to(float64);
+        Randomise(layer, seed: 23);
+        var x = torch.randn([3, 41, 2], dtype: float64, generator: new torch.Generator(6));
+        var every = WithGradients(layer, x, interval: 0);
+        foreach (int k in new[] { 1, 3, 8, 40 })
+        {
+            long checkpointed = TwoStageScanLastFunction.CheckpointedPasses;
+            var chunked = WithGradients(layer, x, interval: k);
+            Assert.AreEqual(1, TwoStageScanLastFunction.CheckpointedPasses - checkpointed, $"k={k}: no checkpointed pass");
+            foreach (var (name, g) in every)
+                Assert.IsTrue(MaxAbsDiff(g, chunked[name]) < 1e-12, $"k={k}: {name} differs by {MaxAbsDiff(g, chunked[name]):E2}");
+        }
+    }
+
+    /// <summary>The output, dL/dX and every parameter's gradient of one pass of sum(w * last) under checkpoints every k.</summary>
+    private static Dictionary<string, Tensor> WithGradients(LmuLayer layer, Tensor x, int interval)
+    {
+        var input = x.detach().clone().requires_grad_(true);
+        var result = new Dictionary<string, Tensor>();
+        WithInterval(interval, () =>
+        {
+            var y = layer.ForwardLast(input);
+            var w = torch.randn(y.shape, dtype: y.dtype, generator: new torch.Generator(31));
+            (y * w).sum().backward();
+            result["output"] = y.detach().clone();
+        });
+        result["input"] = input.grad!.clone();
+        foreach (var (name, p) in layer.named_parameters())
+        {
+            result[name] = p.grad!.clone();
+            p.grad.zero_();
+        }
+
+        return result;
     }
 
     [TestMethod]

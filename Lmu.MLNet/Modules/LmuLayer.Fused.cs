@@ -28,8 +28,7 @@ public sealed partial class LmuLayer
         var mm = memD == 1 ? adT : torch.block_diag(Enumerable.Repeat(adT, memD).ToArray());
         if (lastStepOnly && hidden.Kind != HiddenCell.None && TwoStageScan)
         {
-            var last = TwoStageLast(x, ux, state, mm, bx);
-            if (last is not null) return new Sequences(last.unsqueeze(1), null, null, null);
+            return new Sequences(TwoStageLast(x, ux, state, mm, bx).unsqueeze(1), null, null, null);
         }
 
         if (e_m is not null) mm = mm.Plus(e_m.matmul(bx));
@@ -99,16 +98,13 @@ public sealed partial class LmuLayer
 
     /// <summary>
     /// The last hidden state [B, units] by <see cref="TwoStageScanLastFunction"/> (memory, then hidden, each with its
-    /// own weights: a quarter less arithmetic per step than the fused P), or null when its kept states would not fit
-    /// (the checkpointed fused scan runs instead).
+    /// own weights: a quarter less arithmetic per step than the fused P); like the fused scan, it keeps every state
+    /// for the backward pass when they fit, and recomputes them from checkpoints otherwise.
     /// </summary>
-    private Tensor? TwoStageLast(Tensor x, Tensor ux, LmuState? state, Tensor a, Tensor bx)
+    private Tensor TwoStageLast(Tensor x, Tensor ux, LmuState? state, Tensor a, Tensor bx)
     {
         int memD = _options.MemoryD, dm = memD * _options.Order, units = hidden.Units;
         var s0 = torch.cat([state?.Memory ?? ZeroMemory(x.shape[0], x), state?.Hidden ?? ZeroHidden(x.shape[0], x)], 1);
-        bool backward = torch.is_grad_enabled() && (parameters().Any(p => p.requires_grad) || x.requires_grad || s0.requires_grad);
-        if (!TwoStageScanLastFunction.Fits(x.transpose(0, 1), s0, backward)) return null;
-
         var wT = hidden.InputWeight!.t();                                       // [z, units]
         var w = wT.narrow(0, 0, dm);
         Tensor? e = null;

@@ -18,11 +18,14 @@ namespace Lmu.MLNet.Modules;
 /// Why: folding the encoders into P makes every step one [B, D] x [D, D] product, D = D_m + units, where the
 /// recurrence itself needs only D_m^2 + D_m units + units^2 (the rank-MemoryD encoder terms are tiny). On psMNIST's
 /// rnn_cell (D_m 256, units 212) that is 164,500 instead of 219,000 multiply-adds per row and step, forward and
-/// backward: a quarter of the scan's arithmetic. Every state is kept for the backward pass (the caller takes this
-/// path only when they fit in <see cref="LinearScanLastFunction.KeepAllBytes"/>, or when no backward pass will run);
-/// the backward pass walks the steps once, in chunks of <see cref="GradientChunk"/> steps, and folds each chunk into the
-/// weight gradients with one product per weight.
-/// Inputs: X [T, B, C], V [C, D], A, Bx [MemoryD, D_m], W, s0 [B, D], activation, then v0 [D], E, U where present.
+/// backward: a quarter of the scan's arithmetic. The backward pass walks the steps once, in chunks, and folds each
+/// chunk into the weight gradients with one product per weight. Its states come, as in the fused scan, either kept from
+/// the forward pass (when they fit in <see cref="LinearScanLastFunction.KeepAllBytes"/>: chunks of
+/// <see cref="GradientChunk"/> steps) or recomputed chunk by chunk from a checkpoint kept every
+/// <see cref="LinearScanLastFunction.CheckpointInterval"/> steps (one more forward pass: a third more arithmetic, for
+/// O((T/k + 2k) B D) memory instead of O(T B D)). The recomputation repeats the forward pass's operations from the same
+/// checkpoint, so both ways give the same gradients.
+/// /// Inputs: X [T, B, C], V [C, D], A, Bx [MemoryD, D_m], W, s0 [B, D], activation, then v0 [D], E, U where present.
 /// Output: s_{T-1} [B, D].
 /// </remarks>
 internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageScanLastFunction>
@@ -32,31 +35,44 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
     // Steps per chunk of c_t when no backward pass will run: bounds that buffer without changing the arithmetic.
     private const int InferenceChunk = 32;
 
-    // Positional inputs (autograd returns one gradient per input): X, V, A, Bx, W, s0, activation, save, hasV0, hasE,
+    // Positional inputs (autograd returns one gradient per input): X, V, A, Bx, W, s0, activation, k, hasV0, hasE,
     // hasU, then v0, E and U where present.
     private const int FixedInputs = 11;
-
-    /// <summary>
-    /// Whether this form may run: it keeps every state when a backward pass follows, so only where the fused scan would
-    /// keep them too (<see cref="LinearScanLastFunction.KeepAllBytes"/>, or checkpoints off).
-    /// </summary>
-    public static bool Fits(Tensor x, Tensor s0, bool backward)
-        => !backward || LinearScanLastFunction.CheckpointInterval == 0
-           || x.shape[0] * s0.shape[0] * s0.shape[1] * s0.ElementSize <= LinearScanLastFunction.KeepAllBytes;
 
     /// <summary>s_{T-1} of the two-stage recurrence (see the class remarks); v0, e and u may be null (zero).</summary>
     public static Tensor Apply(Tensor x, Tensor v, Tensor? v0, Tensor a, Tensor? e, Tensor bx, Tensor w, Tensor? u, Tensor s0, LmuActivation activation)
     {
         // Autograd is off inside forward: whether a backward pass follows is decided here, as in LinearScanLastFunction.
-        bool save = torch.is_grad_enabled() && new[] { x, v, v0, a, e, bx, w, u, s0 }.Any(t => t?.requires_grad == true);
-        var vars = new List<object> { x, v, a, bx, w, s0, activation, save, v0 is not null, e is not null, u is not null };
+        bool backward = torch.is_grad_enabled() && new[] { x, v, v0, a, e, bx, w, u, s0 }.Any(t => t?.requires_grad == true);
+        var vars = new List<object> { x, v, a, bx, w, s0, activation, Interval(x, s0, backward), v0 is not null, e is not null, u is not null };
         if (v0 is not null) vars.Add(v0);
         if (e is not null) vars.Add(e);
         if (u is not null) vars.Add(u);
         return apply(vars.ToArray());
     }
 
-    private sealed record Operands(Tensor X, Tensor V, Tensor A, Tensor Bx, Tensor W, Tensor S0, LmuActivation Act, bool Save, Tensor? V0, Tensor? E, Tensor? U)
+    // Counts the forward passes that kept checkpoints instead of every state, so tests can tell that path ran.
+    private static long _checkpointedPasses;
+
+    internal static long CheckpointedPasses => Interlocked.Read(ref _checkpointedPasses);
+
+    // k: no backward pass to come.
+    private const int NoBackward = -1;
+
+    /// <summary>
+    /// k for a pass: <see cref="NoBackward"/>, 0 (keep every state: they fit in
+    /// <see cref="LinearScanLastFunction.KeepAllBytes"/>, checkpoints are off, or the sequence is no longer than one
+    /// interval) or the checkpoint interval.
+    /// </summary>
+    private static int Interval(Tensor x, Tensor s0, bool backward)
+    {
+        if (!backward) return NoBackward;
+        int k = LinearScanLastFunction.CheckpointInterval;
+        long steps = x.shape[0], bytes = steps * s0.shape[0] * s0.shape[1] * s0.ElementSize;
+        return k == 0 || steps <= k || bytes <= LinearScanLastFunction.KeepAllBytes ? 0 : k;
+    }
+
+    private sealed record Operands(Tensor X, Tensor V, Tensor A, Tensor Bx, Tensor W, Tensor S0, LmuActivation Act, int K, Tensor? V0, Tensor? E, Tensor? U)
     {
         public long Steps => X.shape[0];
         public long Batch => S0.shape[0];
@@ -72,34 +88,39 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         Tensor? v0 = hasV0 ? (Tensor)vars[at++] : null;
         Tensor? e = hasE ? (Tensor)vars[at++] : null;
         Tensor? u = hasU ? (Tensor)vars[at] : null;
-        return new Operands((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Tensor)vars[5], (LmuActivation)vars[6], (bool)vars[7], v0, e, u);
+        return new Operands((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Tensor)vars[5], (LmuActivation)vars[6], (int)vars[7], v0, e, u);
     }
 
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var o = Read(vars);
-        bool save = o.Save;
+        bool save = o.K != NoBackward, keepAll = o.K == 0;
         long steps = o.Steps, batch = o.Batch, d = o.D;
-        long k = save ? steps : Math.Min(InferenceChunk, steps);
+        // Chunk length: every step at once when all are kept, else the checkpoint interval (or, with nothing to keep, a
+        // fixed length that bounds the buffer of c_t without changing the arithmetic).
+        long k = keepAll ? steps : Math.Min(save ? o.K : InferenceChunk, steps);
+        long chunks = (steps + k - 1) / k;
         var buffer = torch.empty([k, batch, d], dtype: o.A.dtype, device: o.A.device);
+        // The next chunk overwrites the buffer, so the state it starts from is copied out first: into its checkpoint,
+        // or (nothing kept) into one hand-off tensor.
+        var checkpoints = save && chunks > 1 ? torch.empty([chunks - 1, batch, d], dtype: o.A.dtype, device: o.A.device) : null;
+        using var handoff = !save && chunks > 1 ? torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device) : null;
         using var r = o.E is null ? null : torch.empty([batch, o.E.shape[1]], dtype: o.A.dtype, device: o.A.device);
-        using var handoff = save || k == steps ? null : torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device);
-        Tensor before = o.S0;
-        for (long t0 = 0; t0 < steps; t0 += k)
+        Tensor? next = null;
+        for (long j = 0; j < chunks; j++)
         {
-            long len = Math.Min(k, steps - t0);
+            long t0 = j * k, len = Math.Min(k, steps - t0);
             using var states = buffer.narrow(0, 0, len);
-            Chunk(o, t0, len, before, states, r);
-            if (t0 + len < steps)
-            {
-                // The next chunk overwrites the buffer: hand its starting state over first.
-                using var last = states[len - 1];
-                Release(handoff!.copy_(last), handoff);
-                before = handoff;
-            }
+            Chunk(o, t0, len, next ?? o.S0, states, r);
+            next?.Dispose();
+            next = null;
+            if (j == chunks - 1) break;
+            using var last = states[len - 1];
+            next = checkpoints is not null ? checkpoints[j] : handoff!.alias();
+            Release(next.copy_(last), next);
         }
 
-        using var final = buffer[Math.Min(k, steps - (steps - 1) / k * k) - 1];
+        using var final = buffer[steps - (chunks - 1) * k - 1];
         var output = final.clone();
         if (!save)
         {
@@ -107,12 +128,20 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
             return output;
         }
 
-        var saved = new List<Tensor> { o.X, o.V, o.A, o.Bx, o.W, o.S0, buffer };
+        // Kept: every state (keepAll) or the checkpoints; the chunk buffer is then only scratch.
+        if (!keepAll)
+        {
+            buffer.Dispose();
+            Interlocked.Increment(ref _checkpointedPasses);
+        }
+
+        var saved = new List<Tensor> { o.X, o.V, o.A, o.Bx, o.W, o.S0, keepAll ? buffer : checkpoints! };
         if (o.V0 is not null) saved.Add(o.V0);
         if (o.E is not null) saved.Add(o.E);
         if (o.U is not null) saved.Add(o.U);
         ctx.save_for_backward(saved);
         ctx.save_data("act", o.Act);
+        ctx.save_data("k", o.K);
         ctx.save_data("needs", Needs.Of(o));
         ctx.save_data("hasV0", o.V0 is not null);
         ctx.save_data("hasE", o.E is not null);
@@ -169,11 +198,13 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         Tensor? v0 = hasV0 ? saved[at++] : null;
         Tensor? e = hasE ? saved[at++] : null;
         Tensor? u = hasU ? saved[at] : null;
-        var o = new Operands(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], act, true, v0, e, u);
+        int interval = (int)ctx.get_data("k");
+        var o = new Operands(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], act, interval, v0, e, u);
         var needs = (Needs)ctx.get_data("needs");
-        var states = saved[6];
+        // Every state (interval 0), or the state before each chunk but the first.
+        Tensor? kept = interval == 0 ? saved[6] : null, checkpoints = interval == 0 ? null : saved[6];
         long steps = o.Steps, batch = o.Batch, d = o.D, dm = o.Dm, units = o.Units;
-        long k = Math.Min(GradientChunk, steps);
+        long k = interval == 0 ? Math.Min(GradientChunk, steps) : interval;
 
         using var aT = o.A.t();
         using var wT = o.W.t();
@@ -184,6 +215,9 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         // G[i] = [dL/dm_t, dL/d(pre-activation of h_t)] for the steps of one chunk; folded into the weight gradients
         // chunk by chunk (one product per weight over the chunk's k*B rows), so the buffer is k steps, not T.
         using var gChunk = torch.empty([k, batch, d], dtype: o.A.dtype, device: o.A.device);
+        // Checkpointed: one chunk's recomputed states, and the recomputation's r_t.
+        using var recomputed = kept is null ? torch.empty([k, batch, d], dtype: o.A.dtype, device: o.A.device) : null;
+        using var r = kept is null && e is not null ? torch.empty([batch, e.shape[1]], dtype: o.A.dtype, device: o.A.device) : null;
         using var derivative = torch.empty([batch, units], dtype: o.A.dtype, device: o.A.device);
         using var gr = e is null ? null : torch.empty([batch, e.shape[1]], dtype: o.A.dtype, device: o.A.device);
         var carry = torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device);
@@ -192,6 +226,9 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         for (long t0 = (steps - 1) / k * k; t0 >= 0; t0 -= k)
         {
             long len = Math.Min(k, steps - t0);
+            using var before = t0 == 0 ? o.S0.alias() : kept is not null ? kept[t0 - 1] : checkpoints![t0 / k - 1];
+            using var states = kept is not null ? kept.narrow(0, t0, len) : recomputed!.narrow(0, 0, len);
+            if (kept is null) Chunk(o, t0, len, before, states, r);
             for (long i = len - 1; i >= 0; i--)
             {
                 long t = t0 + i;
@@ -201,7 +238,7 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
                 using var gh = g.narrow(1, dm, units);
                 if (act != LmuActivation.Identity)
                 {
-                    using (var st = states[t])
+                    using (var st = states[i])
                     using (var h = st.narrow(1, dm, units))
                     {
                         LinearScanFunction.DerivativeInto(h, act, derivative);
@@ -228,7 +265,7 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
             }
 
             using var gs = gChunk.narrow(0, 0, len);
-            sums.Add(o, states, gs, t0, len, bxT);
+            sums.Add(o, before, states, gs, t0, bxT);
         }
 
         spare.Dispose();
@@ -283,24 +320,24 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         public Tensor? U { get; }
 
         /// <summary>
-        /// Adds the chunk of steps [t0, t0+len) whose G is <paramref name="gs"/> [len, B, D]. Each weight pairs
-        /// s_{t-1} with G[t]: the state before the chunk (s0, or the kept state t0-1) with its first step, the chunk's
-        /// own states with the rest (no concatenated copy).
+        /// Adds the chunk of steps [t0, t0+len) whose states are <paramref name="states"/> and whose G is
+        /// <paramref name="gs"/> (both [len, B, D]). Each weight pairs s_{t-1} with G[t]: the state before the chunk
+        /// (<paramref name="before"/>: s0, a kept state or a checkpoint) with its first step, the chunk's own states
+        /// with the rest (no concatenated copy).
         /// </summary>
-        public void Add(Operands o, Tensor states, Tensor gs, long t0, long len, Tensor bxT)
+        public void Add(Operands o, Tensor before, Tensor states, Tensor gs, long t0, Tensor bxT)
         {
             // The backward pass runs outside any dispose scope: this one owns every view and product made here (the
             // sums themselves were made before it and are only updated in place).
             using var scope = NewDisposeScope();
-            long d = o.D, dm = o.Dm, units = o.Units, c = o.X.shape[2];
+            long d = o.D, dm = o.Dm, units = o.Units, c = o.X.shape[2], len = gs.shape[0];
             using var g = gs.view(-1, d);
             using var gm = g.narrow(1, 0, dm);
             using var gh = g.narrow(1, dm, units);
-            using var before = t0 == 0 ? o.S0.alias() : states[t0 - 1];
             using var g0 = gs[0];
             using var gRestSteps = gs.narrow(0, 1, len - 1);
             using var gRest = gRestSteps.view(-1, d);
-            using var sPrevSteps = states.narrow(0, t0, len - 1);
+            using var sPrevSteps = states.narrow(0, 0, len - 1);
             using var sPrev = sPrevSteps.view(-1, d);
 
             // c_t enters both stages as it is: dL/dX = G V^T, dL/dV = X^T G, dL/dv0 = sum G.
@@ -329,8 +366,7 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
             // dL/dW = sum_t m_t^T gh_t (the current memory feeds the hidden stage).
             if (W is not null)
             {
-                using var chunkStates = states.narrow(0, t0, len);
-                using var s = chunkStates.view(-1, d);
+                using var s = states.view(-1, d);
                 using var m = s.narrow(1, 0, dm);
                 using var mT = m.t();
                 Release(W.addmm_(mT, gh), W);
