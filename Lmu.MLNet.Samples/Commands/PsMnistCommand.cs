@@ -30,10 +30,11 @@ internal static class PsMnistCommand
         var learn = new Option<string>("--learn") { Description = "Comma-separated dynamics to learn: theta, a, b (default none: the fixed Legendre system).", DefaultValueFactory = _ => string.Empty };
         var below = new Option<string>("--first-layer") { Description = "A layer under the main one, as ORDER,UNITS: a memory of that order over --theta with a Dense(ReLU) cell of UNITS at every step, read by the main layer (a stack). Empty: one layer.", DefaultValueFactory = _ => string.Empty };
         var memoryD = new Option<int>("--memory-d") { Description = "Memory dimensions of the main layer (the first layer's units are encoded into this many signals).", DefaultValueFactory = _ => 1 };
+        var ensemble = new Option<int>("--ensemble") { Description = "Members trained with seeds --seed, --seed+1, ...; also reports the accuracy of the mean of their class probabilities (1: one model).", DefaultValueFactory = _ => 1 };
         var autogradTheta = new Option<bool>("--autograd-theta") { Description = "With --learn theta alone: differentiate through the matrix exponential and the impulse doubling (the form before 2026-12-04) instead of the closed-form derivative, for comparison." };
         var cmd = new Command("psmnist", "Permuted sequential MNIST with the LMU classifier through ML.NET: validation and test accuracy, parameters, wall time, saved zip.")
         {
-            epochs, order, theta, cell, units, head, batch, lr, dropout, inputDropout, weightDecay, threads, train, valid, test, seed, output, data, learn, autogradTheta, below, memoryD,
+            epochs, order, theta, cell, units, head, batch, lr, dropout, inputDropout, weightDecay, threads, train, valid, test, seed, output, data, learn, autogradTheta, below, memoryD, ensemble,
         };
         cmd.SetAction(r =>
         {
@@ -43,7 +44,7 @@ internal static class PsMnistCommand
                     r.GetValue(epochs), r.GetValue(order), r.GetValue(theta), r.GetValue(cell), r.GetValue(units),
                     r.GetValue(head)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(),
                     r.GetValue(batch), r.GetValue(lr), r.GetValue(dropout), r.GetValue(inputDropout), r.GetValue(weightDecay), r.GetValue(threads), r.GetValue(train), r.GetValue(valid), r.GetValue(test),
-                    r.GetValue(seed), r.GetValue(output)!, r.GetValue(data), Learned(r.GetValue(learn)!), FirstLayer(r.GetValue(below)!), r.GetValue(memoryD)),
+                    r.GetValue(seed), r.GetValue(output)!, r.GetValue(data), Learned(r.GetValue(learn)!), FirstLayer(r.GetValue(below)!), r.GetValue(memoryD), Math.Max(1, r.GetValue(ensemble))),
                 string.Join(' ', r.Tokens.Select(t => t.Value)));
         });
         return cmd;

@@ -15,7 +15,7 @@ internal static class PsMnistExperiment
     public sealed record Settings(
         int Epochs, int Order, double Theta, HiddenCell Cell, int Units, IReadOnlyList<int> Head, int BatchSize, double LearningRate,
         double HeadDropout, double InputDropout, double WeightDecay, int Threads, int TrainRows, int ValidationRows, int TestRows, int Seed, string Output, string? DataDir, Dynamics Learn,
-        FirstLayer? Below = null, int MemoryD = 1);
+        FirstLayer? Below = null, int MemoryD = 1, int Ensemble = 1);
 
     /// <summary>
     /// A layer under the main one (a stack): a memory of <paramref name="Order"/> over the same theta with a Dense(ReLU)
@@ -83,6 +83,7 @@ internal static class PsMnistExperiment
         var zip = Path.Combine(s.Output, "psmnist.zip");
         ml.Model.Save(model, train.Schema, zip);
         model.ExportOnnx(Path.Combine(s.Output, "psmnist.onnx"));
+        var ensemble = s.Ensemble > 1 ? Ensemble(s, ml, options, train, validation, test, model) : null;
         var summary = new
         {
             command = commandLine,
@@ -96,6 +97,7 @@ internal static class PsMnistExperiment
             fit_seconds = model.Info.FitTime.TotalSeconds,
             total_seconds = total.Elapsed.TotalSeconds,
             model = zip,
+            ensemble,
         };
         var curves = Plots.SamplePlots.TrainingCurves(model.Info.History, Path.Combine(s.Output, "training.png"), "psMNIST");
         var confusion = Plots.SamplePlots.ConfusionMatrix(
@@ -105,10 +107,78 @@ internal static class PsMnistExperiment
         Console.WriteLine($"parameters: {model.Info.ParameterCount:N0}; theta after training: {string.Join(", ", model.Info.LayerThetas.Select(t => t.ToString("0.###", CultureInfo.InvariantCulture)))}");
         Console.WriteLine($"validation accuracy (epoch {best.Epoch}): {best.ValidationAccuracy?.ToString("P2", CultureInfo.InvariantCulture)}");
         Console.WriteLine($"test accuracy: {testMetrics.MicroAccuracy.ToString("P2", CultureInfo.InvariantCulture)} (log-loss {testMetrics.LogLoss:F4})");
+        if (ensemble is not null)
+        {
+            Console.WriteLine($"ensemble of {s.Ensemble} (seeds {s.Seed}-{s.Seed + s.Ensemble - 1}, mean of the class probabilities): " +
+                              $"validation {ensemble.ValidationAccuracy.ToString("P2", CultureInfo.InvariantCulture)}, test {ensemble.TestAccuracy.ToString("P2", CultureInfo.InvariantCulture)}");
+        }
+
         Console.WriteLine($"training wall time (Fit): {model.Info.FitTime.TotalSeconds:F1} s; total {total.Elapsed.TotalSeconds:F1} s; torch threads {s.Threads}");
         Console.WriteLine($"saved: {zip}, {Path.Combine(s.Output, "psmnist.onnx")}, psmnist_summary.json");
         Console.WriteLine($"figures: {curves}, {confusion}");
         return 0;
+    }
+
+    /// <summary>Accuracies of the mean of several members' class probabilities, and of each member alone.</summary>
+    public sealed record EnsembleResult(double ValidationAccuracy, double TestAccuracy, IReadOnlyList<double> MemberValidation, IReadOnlyList<double> MemberTest, double FitSeconds);
+
+    /// <summary>
+    /// Trains members 2..N with seeds Seed+1.. (the first is <paramref name="first"/>) and scores the mean of their
+    /// probabilities. Why: the members differ only in initialisation and batch order, so their errors are partly
+    /// independent; the ensemble is scored on validation as well as test, so it is chosen the way a single model is.
+    /// </summary>
+    private static EnsembleResult Ensemble(Settings s, MLContext ml, LmuClassifierOptions options, IDataView train, IDataView validation, IDataView test, LmuClassifierTransformer first)
+    {
+        var validScores = new List<(float[][] Scores, uint[] Labels)> { Scores(ml, first.Transform(validation)) };
+        var testScores = new List<(float[][] Scores, uint[] Labels)> { Scores(ml, first.Transform(test)) };
+        double fitSeconds = first.Info.FitTime.TotalSeconds;
+        for (int i = 1; i < s.Ensemble; i++)
+        {
+            Console.WriteLine($"ensemble member {i + 1} of {s.Ensemble} (seed {s.Seed + i})");
+            options.Training.Seed = s.Seed + i;
+            using var member = ml.MulticlassClassification.Trainers.Lmu(options).Fit(train);
+            fitSeconds += member.Info.FitTime.TotalSeconds;
+            validScores.Add(Scores(ml, member.Transform(validation)));
+            testScores.Add(Scores(ml, member.Transform(test)));
+            Console.WriteLine($"member {i + 1}: validation {Accuracy([validScores[^1]]):P2}, test {Accuracy([testScores[^1]]):P2}");
+        }
+
+        return new EnsembleResult(Accuracy(validScores), Accuracy(testScores),
+            validScores.Select(v => Accuracy([v])).ToList(), testScores.Select(t => Accuracy([t])).ToList(), fitSeconds);
+    }
+
+    private static (float[][] Scores, uint[] Labels) Scores(MLContext ml, IDataView scored)
+    {
+        var rows = ml.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false).ToList();
+        return (rows.Select(r => r.Score).ToArray(), rows.Select(r => r.Label).ToArray());
+    }
+
+    /// <summary>Share of rows whose largest mean probability over the members is at the label's key (1-based).</summary>
+    private static double Accuracy(IReadOnlyList<(float[][] Scores, uint[] Labels)> members)
+    {
+        var labels = members[0].Labels;
+        int correct = 0;
+        for (int row = 0; row < labels.Length; row++)
+        {
+            int classes = members[0].Scores[row].Length, argMax = 0;
+            double bestMean = double.NegativeInfinity;
+            for (int c = 0; c < classes; c++)
+            {
+                double mean = members.Average(m => (double)m.Scores[row][c]);
+                if (mean > bestMean) (bestMean, argMax) = (mean, c);
+            }
+
+            if (argMax + 1 == labels[row]) correct++;
+        }
+
+        return (double)correct / labels.Length;
+    }
+
+    private sealed class ScoredRow
+    {
+        public uint Label { get; set; }
+
+        public float[] Score { get; set; } = [];
     }
 
     /// <summary>The main layer (reading the pixels, or the first layer's units when <see cref="Settings.Below"/> is set).</summary>
