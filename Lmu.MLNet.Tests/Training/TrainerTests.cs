@@ -119,12 +119,57 @@ public sealed class TrainerTests
         var src = new TensorBatchSource(x, y, 5, false, 0);
         var ex = Assert.ThrowsExactly<ArgumentException>(() => LmuTrainer.Train(net, src, null, LmuLoss.CrossEntropy, new LmuTrainingOptions { Epochs = 0 }));
         Assert.AreEqual("Epochs", ex.ParamName);
+        var budget = Assert.ThrowsExactly<ArgumentException>(() => LmuTrainer.Train(net, src, null, LmuLoss.CrossEntropy, new LmuTrainingOptions { ScanStateBudgetMiB = -1 }));
+        Assert.AreEqual("ScanStateBudgetMiB", budget.ParamName);
+        StringAssert.Contains(budget.Message, "-1");
         Assert.ThrowsExactly<ArgumentException>(() => LmuTrainer.ResolveDevice("tpu"));
         if (!torch.cuda.is_available())
         {
             var cuda = Assert.ThrowsExactly<InvalidOperationException>(() => LmuTrainer.ResolveDevice("cuda"));
             StringAssert.Contains(cuda.Message, "CUDA is not available");
         }
+    }
+
+    [TestMethod]
+    public void ScanStateBudgetDecidesBetweenKeepingAndRecomputingWithoutChangingTheTraining()
+    {
+        // A fully recurrent cell read at the last step (the two-stage scan) over 40 steps: past one checkpoint interval
+        // (32), so a budget of 0 recomputes from checkpoints while the default keeps every state (40 x 16 x 24 floats).
+        var g = new torch.Generator(5);
+        var x = torch.randn([64, 40, 1], generator: g);
+        var y = torch.randint(0, 3, [64], generator: g);
+        var network = new LmuNetworkOptions
+        {
+            Layer = new LmuLayerOptions
+            {
+                InputSize = 1, Order = 8, Theta = 40, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 16,
+                HiddenToMemory = true, MemoryToMemory = true,
+            },
+            OutputSize = 3,
+        };
+        long defaultBytes = LinearScanLastFunction.KeepAllBytes;
+        Tensor Weights(LmuNetwork net) => torch.cat(net.parameters().Select(p => p.detach().flatten()).ToArray());
+        (Tensor Initial, Tensor Weights, long Checkpointed) Run(int budgetMiB)
+        {
+            torch.manual_seed(7);
+            using var net = new LmuNetwork(network);
+            var initial = Weights(net).clone();
+            long before = TwoStageScanLastFunction.CheckpointedPasses;
+            LmuTrainer.Train(net, new TensorBatchSource(x, y, 16, true, 3), null, LmuLoss.CrossEntropy,
+                new LmuTrainingOptions { Epochs = 2, BatchSize = 16, Seed = 7, ScanStateBudgetMiB = budgetMiB });
+            return (initial, Weights(net).clone(), TwoStageScanLastFunction.CheckpointedPasses - before);
+        }
+
+        var kept = Run(1024);
+        var recomputed = Run(0);
+        Assert.AreEqual(0, kept.Checkpointed, "the default budget recomputed states that fit");
+        Assert.AreEqual(8, recomputed.Checkpointed, "a budget of 0 must recompute in each of the 8 training steps");
+        Assert.AreEqual(defaultBytes, LinearScanLastFunction.KeepAllBytes, "the budget must not outlive the training run");
+        // Same seed, same batches: the recomputed states are the kept ones up to rounding (float32, after 8 Adam steps).
+        double diff = (kept.Weights - recomputed.Weights).abs().max().item<float>();
+        Assert.IsTrue(diff < 1e-5, $"weights differ by {diff:E2} between keeping and recomputing the states");
+        Assert.IsTrue((kept.Weights - kept.Initial).abs().max().item<float>() > 1e-3, "training moved nothing: the comparison cannot tell");
+        Assert.IsTrue(kept.Initial.equal(recomputed.Initial).all().item<bool>(), "the two runs did not start from the same weights");
     }
 
     /// <summary>Counts yielded batches and cancels after a number of them.</summary>

@@ -34,13 +34,37 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
 
     /// <summary>
     /// Every state is kept (no recomputation) when they fit in this many bytes: below it, the recomputation's time
-    /// (one more [B, D] x [D, D] product per step, a third more scan arithmetic) is worth more than the memory.
-    /// 256 MiB keeps psMNIST's ff_rnn states (66 MB) and rnn_cell's (147 MB): on the 2-core AMD EPYC VM, 1 thread,
-    /// rnn_cell's training step took 1.68 s with checkpoints and 1.29 s keeping every state, for 156 MiB added to the
-    /// step's peak instead of 26 (the PyTorch peer adds 349 MiB for the same step). Larger batches or longer sequences
-    /// checkpoint. Ignored when <see cref="CheckpointInterval"/> is 0.
+    /// (one more forward product per step, a third more scan arithmetic) is worth more than the memory. The value is
+    /// the one <see cref="UseKeepAllBytes"/> set for this flow of execution (a training run's
+    /// <see cref="Training.LmuTrainingOptions.ScanStateBudgetMiB"/>), else the process default (settable for tests and
+    /// benches). Default 1 GiB: on the 2-core AMD EPYC VM, 1 thread, psMNIST's rnn_cell at batch 400 (587 MB of
+    /// states) trained in 4.06 s keeping them and 5.02 s recomputing, against the PyTorch peer's 3.2-3.4 s, while
+    /// the step added 596 MiB to the peak instead of 102 (the peer: 1,256-1,430 MiB). Ignored when
+    /// <see cref="CheckpointInterval"/> is 0.
     /// </summary>
-    internal static long KeepAllBytes { get; set; } = 256L << 20;
+    internal static long KeepAllBytes
+    {
+        get => ScopedKeepAllBytes.Value ?? _defaultKeepAllBytes;
+        set => _defaultKeepAllBytes = value;
+    }
+
+    private static long _defaultKeepAllBytes = 1L << 30;
+
+    // Per flow of execution (async-local): concurrent fits with different budgets do not see each other's.
+    private static readonly AsyncLocal<long?> ScopedKeepAllBytes = new();
+
+    /// <summary>Sets <see cref="KeepAllBytes"/> for this flow of execution until the result is disposed.</summary>
+    internal static IDisposable UseKeepAllBytes(long bytes)
+    {
+        var previous = ScopedKeepAllBytes.Value;
+        ScopedKeepAllBytes.Value = bytes;
+        return new Restore(() => ScopedKeepAllBytes.Value = previous);
+    }
+
+    private sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
 
     public override string Name => "LmuLinearScanLast";
 

@@ -35,6 +35,8 @@ public static class LmuTrainer
         // Our own Adam/AdamW: TorchSharp's create Scalars implicitly inside step (see AdamOptimizer).
         using var optimizer = new AdamOptimizer(parameters, options.LearningRate, weightDecay: options.WeightDecay);
 
+        // The recurrent scans read their state budget from this flow of execution, not from a process-wide setting.
+        using var budget = LinearScanLastFunction.UseKeepAllBytes((long)options.ScanStateBudgetMiB << 20);
         var history = new List<LmuEpochReport>();
         var clock = Stopwatch.StartNew();
         long stepsPerEpoch = -1, step = 0;

@@ -47,6 +47,16 @@ public sealed class LmuTrainingOptions
     /// </summary>
     public string? Device { get; set; }
 
+    /// <summary>
+    /// MiB of states a recurrent last-step scan (a memory with recurrent connections, or a hidden cell read at the last
+    /// step) may keep for one batch's backward pass. Within it every state is kept; past it, one state every 32 steps is
+    /// kept and the others are recomputed chunk by chunk in the backward pass: a third more scan arithmetic for a few
+    /// percent of the memory. 0 always recomputes. Default 1024: psMNIST's fully recurrent cell (468 state values per
+    /// row and step) keeps 147 MB at batch 100 and 587 MB at batch 400 or at T 1568, where PyTorch's autograd keeps
+    /// 1.4 GB for the same step (BENCHMARKS.md). Lower it where training shares a machine with a memory-bound service.
+    /// </summary>
+    public int ScanStateBudgetMiB { get; set; } = 1024;
+
     /// <summary>A copy of these options (every setting is a value, so the copy shares nothing).</summary>
     public LmuTrainingOptions Clone() => (LmuTrainingOptions)MemberwiseClone();
 
@@ -73,6 +83,7 @@ public sealed class LmuTrainingOptions
         guard.Require(double.IsFinite(WeightDecay) && WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be >= 0");
         guard.Require(double.IsFinite(GradientClipNorm) && GradientClipNorm >= 0, nameof(GradientClipNorm), GradientClipNorm, "must be >= 0 (0 = off)");
         guard.Require(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be >= 0 (0 = off)");
+        guard.Require(ScanStateBudgetMiB >= 0, nameof(ScanStateBudgetMiB), ScanStateBudgetMiB, "must be >= 0 (0 = always recompute)");
         guard.Require(Device is null || IsDeviceName(Device), nameof(Device), $"\"{Device}\"", "must be null or name a device (cpu, cuda, cuda:N)");
     }
 

@@ -98,7 +98,7 @@ public sealed class LmuForecastingOptions
     /// Optimisation settings. Default: <see cref="LmuTrainingOptions"/>'s defaults with 20 epochs: Epochs 20,
     /// BatchSize 64, LearningRate 1e-3 (Adam), Schedule <see cref="LearningRateSchedule.Cosine"/>, WeightDecay 0 (AdamW
     /// when &gt; 0), GradientClipNorm 1.0 (0 = off), EarlyStoppingPatience 0 (off; when &gt; 0 it needs
-    /// <see cref="ValidationFraction"/> &gt; 0 and restores the best epoch's weights), Seed null (the next value of the
+    /// <see cref="ValidationFraction"/> &gt; 0 and restores the best epoch's weights), ScanStateBudgetMiB 1024, Seed null (the next value of the
     /// MLContext's seeded stream; the seed drives weights, dropout and shuffling) and Device null (follows the MLContext:
     /// its GpuDeviceId selects "cuda:N", and when CUDA is absent FallbackToCpu decides between the CPU and an error).
     /// </summary>
