@@ -67,13 +67,7 @@ public sealed class ScanCheckpointTests
     {
         // Which recurrent encoders exist decides E (absent, e_h only, e_m only, both); the feed-forward case is forced
         // into the fused form, where E is absent. The cell is the reference; the two-stage form must be the one taken.
-        var o = EquivalenceTests.Options(cell, inputToHidden, memoryD: 2);
-        o.HiddenToMemory = hiddenToMemory;
-        o.MemoryToMemory = memoryToMemory;
-        o.ExecutionMode = LmuExecutionMode.Cell;
-        using var reference = new LmuLayer(o);
-        reference.to(float64);
-        Randomise(reference, seed: 19);
+        using var reference = RecurrentLayer(cell, inputToHidden, hiddenToMemory, memoryToMemory, LmuExecutionMode.Cell, seed: 19);
         using var fast = CloneWith(reference, p => p.ExecutionMode = LmuExecutionMode.FusedScan);
         var before = LmuLayer.TwoStageCalls;
         WithInterval(0, () => CompareLast(reference, fast, EquivalenceTests.Input(float64, seed: 7), 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}"));
@@ -211,13 +205,7 @@ public sealed class ScanCheckpointTests
     {
         // The recomputation repeats the forward pass's operations from the same checkpoint: the gradients may differ
         // only by the rounding of c = X V formed per chunk instead of for all steps at once (1e-12 in float64).
-        var o = EquivalenceTests.Options(cell, inputToHidden: true, memoryD: 2);
-        o.HiddenToMemory = hiddenToMemory;
-        o.MemoryToMemory = true;
-        o.ExecutionMode = LmuExecutionMode.FusedScan;
-        using var layer = new LmuLayer(o);
-        layer.to(float64);
-        Randomise(layer, seed: 23);
+        using var layer = RecurrentLayer(cell, inputToHidden: true, hiddenToMemory, memoryToMemory: true, LmuExecutionMode.FusedScan, seed: 23);
         var x = torch.randn([3, 41, 2], dtype: float64, generator: new torch.Generator(6));
         var every = WithGradients(layer, x, interval: 0);
         foreach (int k in new[] { 1, 3, 8, 40 })
@@ -228,6 +216,19 @@ public sealed class ScanCheckpointTests
             foreach (var (name, g) in every)
                 Assert.IsTrue(MaxAbsDiff(g, chunked[name]) < 1e-12, $"k={k}: {name} differs by {MaxAbsDiff(g, chunked[name]):E2}");
         }
+    }
+
+    /// <summary>A float64 layer with memory D 2, the given connections and mode, and randomised weights.</summary>
+    private static LmuLayer RecurrentLayer(HiddenCell cell, bool inputToHidden, bool hiddenToMemory, bool memoryToMemory, LmuExecutionMode mode, int seed)
+    {
+        var o = EquivalenceTests.Options(cell, inputToHidden, memoryD: 2);
+        o.HiddenToMemory = hiddenToMemory;
+        o.MemoryToMemory = memoryToMemory;
+        o.ExecutionMode = mode;
+        var layer = new LmuLayer(o);
+        layer.to(float64);
+        Randomise(layer, seed);
+        return layer;
     }
 
     /// <summary>The output, dL/dX and every parameter's gradient of one pass of sum(w * last) under checkpoints every k.</summary>
