@@ -28,7 +28,7 @@ internal static class LmuBenchmark
         Console.WriteLine($"load average at start: {MachineInfo.LoadAverage()}; torch threads {s.Threads} on both sides; " +
                           $"{s.Samples} samples per side after {s.Warmup} warm-up round(s); batch {s.Batch}, T {s.Steps}; " +
                           $"scan: every state kept up to {Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20} MiB, else a checkpoint every " +
-                          $"{Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval} steps (0: all kept); recurrent cell step: " +
+                          $"{Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval} (fused) / {Lmu.MLNet.Modules.TwoStageScanLastFunction.CheckpointInterval} (two-stage) steps (0: all kept); recurrent cell step: " +
                           (Lmu.MLNet.Modules.LmuLayer.TwoStageScan ? "two-stage (memory, then hidden)" : "fused [D, D]") +
                           "; hidden input from a feed-forward memory: " +
                           (Lmu.MLNet.Modules.LmuLayer.BlockedProjection ? $"blocks of {Lmu.MLNet.Modules.LmuLayer.BlockSteps} steps" : "FFT convolution"));

@@ -16,7 +16,7 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => BenchConfigurations.Batch };
         var noPeer = new Option<bool>("--no-peer") { Description = "Skip the PyTorch peer even if python3 and torch are present." };
         var peer = new Option<string?>("--peer-script") { Description = "Path of peer_pytorch_lmu.py (default: ../shared/bench/ found above the working directory)." };
-        var checkpoint = new Option<int>("--scan-checkpoint") { Description = "Steps between the last-step scan's checkpoints (0 keeps every state: no recomputation, more memory).", DefaultValueFactory = _ => Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval };
+        var checkpoint = new Option<int?>("--scan-checkpoint") { Description = $"Steps between both last-step scans' checkpoints (0 keeps every state: no recomputation, more memory). Default: {Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval} for the fused scan, {Lmu.MLNet.Modules.TwoStageScanLastFunction.CheckpointInterval} for the two-stage one." };
         var keepAll = new Option<int>("--scan-keep-all-mib") { Description = "The last-step scan keeps every state (no recomputation) when they fit in this many MiB; 0 always checkpoints.", DefaultValueFactory = _ => (int)(Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20) };
         var fusedOnly = new Option<bool>("--fused-scan") { Description = "Recurrent cells with a hidden cell step through the fused [D, D] scan instead of the two-stage one (memory, then hidden): the form before 2026-12-04, for comparison." };
         var fftProjection = new Option<bool>("--fft-projection") { Description = "A SimpleRnn over a feed-forward memory reads the memory through the FFT convolution instead of the blocked projection: the form before 2026-12-04 (night), for comparison." };
@@ -32,8 +32,13 @@ internal static class BenchCommand
             foreach (var n in names)
                 if (!BenchConfigurations.Names.Contains(n)) throw new ArgumentException($"Unknown --configs entry '{n}'; expected some of {string.Join(", ", BenchConfigurations.Names)}.");
             if (r.GetValue(samples) < 1 || r.GetValue(warmup) < 0) throw new ArgumentException("--samples must be at least 1 and --warmup at least 0.");
-            if (r.GetValue(checkpoint) < 0) throw new ArgumentException("--scan-checkpoint must be 0 (keep every state) or positive.");
-            Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval = r.GetValue(checkpoint);
+            if (r.GetValue(checkpoint) is int k)
+            {
+                if (k < 0) throw new ArgumentException($"--scan-checkpoint must be 0 (keep every state) or positive, got {k}.");
+                Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval = k;
+                Lmu.MLNet.Modules.TwoStageScanLastFunction.CheckpointInterval = k;
+            }
+
             Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes = (long)r.GetValue(keepAll) << 20;
             Lmu.MLNet.Modules.LmuLayer.TwoStageScan = !r.GetValue(fusedOnly);
             Lmu.MLNet.Modules.LmuLayer.BlockedProjection = !r.GetValue(fftProjection);

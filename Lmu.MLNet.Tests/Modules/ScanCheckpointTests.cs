@@ -73,8 +73,8 @@ public sealed class ScanCheckpointTests
         WithInterval(0, () => CompareLast(reference, fast, EquivalenceTests.Input(float64, seed: 7), 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}"));
         Assert.IsTrue(LmuLayer.TwoStageCalls > before, "the two-stage path was not taken");
 
-        // The backward pass folds the weight gradients in chunks of 32 steps, and without a backward pass the forward
-        // pass runs in chunks of 32 steps handing their state over: T = 70 is three chunks (6 + 32 + 32 backwards).
+        // The backward pass folds the weight gradients in chunks of 8 steps, and without a backward pass the forward
+        // pass runs in chunks of 4 steps handing their state over: T = 70 ends in a short chunk either way (6, 2).
         var x = torch.randn([3, 70, 2], dtype: float64, generator: new torch.Generator(4));
         WithInterval(0, () => CompareLast(reference, fast, x, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/T=70"));
         // T = 33: a one-step chunk last in time (first in the backward pass).
@@ -83,8 +83,8 @@ public sealed class ScanCheckpointTests
         // An input that needs no gradient (the first layer): the backward pass skips dL/dX and, theta being fixed here,
         // dL/dA and dL/dBx; the weights' gradients must not change.
         WithInterval(0, () => CompareLast(reference, fast, x33, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/no input gradient", inputGradient: false));
-        // States recomputed from checkpoints: every 5 steps at T = 70 (14 chunks), every 32 at T = 70 (32 + 32 + 6, as
-        // the backward pass's chunks when every state is kept), every 4 at T = 33 (a one-step chunk first backwards).
+        // States recomputed from checkpoints: every 5 steps at T = 70 (14 chunks), every 32 at T = 70 (32 + 32 + 6:
+        // longer chunks than the kept states' backward pass uses), every 4 at T = 33 (a one-step chunk first backwards).
         long checkpointed = TwoStageScanLastFunction.CheckpointedPasses;
         WithInterval(5, () => CompareLast(reference, fast, x, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/T=70/checkpoints every 5"));
         WithInterval(32, () => CompareLast(reference, fast, x, 1e-9, $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/T=70/checkpoints every 32"));
@@ -344,17 +344,19 @@ public sealed class ScanCheckpointTests
         return result.view(input.shape);
     }
 
-    /// <summary>Runs with checkpoints every k steps whatever the size (k = 0: every state kept).</summary>
+    /// <summary>Runs both last-step scans with checkpoints every k steps whatever the size (k = 0: every state kept).</summary>
     private static void WithInterval(int k, Action action)
     {
-        int before = LinearScanLastFunction.CheckpointInterval;
+        int before = LinearScanLastFunction.CheckpointInterval, twoStageBefore = TwoStageScanLastFunction.CheckpointInterval;
         long keepAll = LinearScanLastFunction.KeepAllBytes;
         LinearScanLastFunction.CheckpointInterval = k;
+        TwoStageScanLastFunction.CheckpointInterval = k;
         LinearScanLastFunction.KeepAllBytes = 0;
         try { action(); }
         finally
         {
             LinearScanLastFunction.CheckpointInterval = before;
+            TwoStageScanLastFunction.CheckpointInterval = twoStageBefore;
             LinearScanLastFunction.KeepAllBytes = keepAll;
         }
     }
