@@ -9,14 +9,14 @@ namespace Lmu.MLNet.Samples.Soak;
 
 /// <summary>
 /// One fit of each long native path through the public API: the classifier in its parallel and scan forms (the last
-/// step, and a pool over every step of the full-sequence scan), a SimpleRnn over a feed-forward memory (the blocked
-/// projection feeding the scan in blocks), the
+/// step, its states kept or recomputed from checkpoints, and a pool over every step of the full-sequence scan), a
+/// SimpleRnn over a feed-forward memory (the blocked projection feeding the scan in blocks), the
 /// forecaster in the M4 configuration at a small size, the AutoML-style experiment (both families), and the two
 /// featurizers. Each returns a number computed from the fitted model so a silently wrong fit is visible too.
 /// </summary>
 internal static class SoakWorkloads
 {
-    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "forecaster", "experiment", "featurizers"];
+    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "classifier-checkpointed", "forecaster", "experiment", "featurizers"];
 
     /// <summary>Runs workload <paramref name="name"/>; <paramref name="scale"/> multiplies rows and epochs (1: the test suite's short soak).</summary>
     public static string Run(string name, int seed, int threads, int scale) => name switch
@@ -25,13 +25,14 @@ internal static class SoakWorkloads
         "classifier-scan" => Classifier(seed, threads, scale, recurrent: true),
         "classifier-pooled" => Classifier(seed, threads, scale, recurrent: true, LmuReadout.MeanAndMax),
         "classifier-blocked" => Classifier(seed, threads, scale, recurrent: false, hidden: HiddenCell.SimpleRnn),
+        "classifier-checkpointed" => Classifier(seed, threads, scale, recurrent: true, scanBudgetMiB: 0),
         "forecaster" => Forecaster(seed, threads, scale),
         "experiment" => Experiment(seed, scale),
         "featurizers" => Featurizers(seed, scale),
         _ => throw new ArgumentException($"Unknown workload '{name}'; expected one of {string.Join(", ", Names)}.", nameof(name)),
     };
 
-    private static string Classifier(int seed, int threads, int scale, bool recurrent, LmuReadout readout = LmuReadout.LastStep, HiddenCell hidden = HiddenCell.Dense)
+    private static string Classifier(int seed, int threads, int scale, bool recurrent, LmuReadout readout = LmuReadout.LastStep, HiddenCell hidden = HiddenCell.Dense, int scanBudgetMiB = 1024)
     {
         var ml = new MLContext(seed);
         var data = ml.Data.LoadFromEnumerable(SoakData.Sequences(300 * scale, seed));
@@ -49,7 +50,8 @@ internal static class SoakWorkloads
                     : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64, TrainableTheta = true },
             HeadHiddenSizes = [32],
             Readout = readout,
-            Training = new LmuTrainingOptions { Epochs = 2 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed },
+            // A budget of 0: the two-stage scan keeps checkpoints and recomputes its states in every backward pass.
+            Training = new LmuTrainingOptions { Epochs = 2 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed, ScanStateBudgetMiB = scanBudgetMiB },
             TorchThreads = threads,
         };
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(options));

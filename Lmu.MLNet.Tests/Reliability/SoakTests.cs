@@ -31,9 +31,9 @@ public sealed partial class SoakTests
             Console.WriteLine(output);
             var summary = Summary().Match(output);
             Assert.IsTrue(summary.Success, $"the soak did not finish (exit {code}; a native crash ends the process without its summary):\n{output}");
-            // 2 rounds x 7 workloads: classifier-parallel, classifier-scan, classifier-pooled, classifier-blocked, forecaster,
-            // experiment, featurizers.
-            Assert.AreEqual(14, int.Parse(summary.Groups["fits"].Value), "fits run");
+            // 2 rounds x 8 workloads: classifier-parallel, classifier-scan, classifier-pooled, classifier-blocked,
+            // classifier-checkpointed, forecaster, experiment, featurizers.
+            Assert.AreEqual(16, int.Parse(summary.Groups["fits"].Value), "fits run");
             Assert.AreEqual(0, int.Parse(summary.Groups["crashes"].Value), $"fits that failed under GC pressure:\n{output}");
             Assert.IsGreaterThan(100, long.Parse(summary.Groups["collections"].Value), "the collecting thread must actually have run");
             Assert.AreEqual(0, code);
