@@ -39,7 +39,7 @@ internal static class BenchCommand
                 Lmu.MLNet.Modules.TwoStageScanLastFunction.CheckpointInterval = k;
             }
 
-            Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes = (long)r.GetValue(keepAll) << 20;
+            Lmu.MLNet.Modules.LinearScanLastFunction.DefaultKeepAllBytes = (long)r.GetValue(keepAll) << 20;
             Lmu.MLNet.Modules.LmuLayer.TwoStageScan = !r.GetValue(fusedOnly);
             Lmu.MLNet.Modules.LmuLayer.BlockedProjection = !r.GetValue(fftProjection);
             Lmu.MLNet.Modules.LmuLayer.BlockSteps = r.GetValue(blockSteps) >= 1 ? r.GetValue(blockSteps) : throw new ArgumentException($"--block-steps must be at least 1, got {r.GetValue(blockSteps)}.");

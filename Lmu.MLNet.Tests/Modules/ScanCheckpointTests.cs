@@ -348,16 +348,16 @@ public sealed class ScanCheckpointTests
     private static void WithInterval(int k, Action action)
     {
         int before = LinearScanLastFunction.CheckpointInterval, twoStageBefore = TwoStageScanLastFunction.CheckpointInterval;
-        long keepAll = LinearScanLastFunction.KeepAllBytes;
+        long keepAll = LinearScanLastFunction.DefaultKeepAllBytes;
         LinearScanLastFunction.CheckpointInterval = k;
         TwoStageScanLastFunction.CheckpointInterval = k;
-        LinearScanLastFunction.KeepAllBytes = 0;
+        LinearScanLastFunction.DefaultKeepAllBytes = 0;
         try { action(); }
         finally
         {
             LinearScanLastFunction.CheckpointInterval = before;
             TwoStageScanLastFunction.CheckpointInterval = twoStageBefore;
-            LinearScanLastFunction.KeepAllBytes = keepAll;
+            LinearScanLastFunction.DefaultKeepAllBytes = keepAll;
         }
     }
 }

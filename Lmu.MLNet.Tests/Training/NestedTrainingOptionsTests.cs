@@ -24,6 +24,7 @@ public sealed class NestedTrainingOptionsTests
         Assert.AreEqual(0.0, t.WeightDecay);
         Assert.AreEqual(1.0, t.GradientClipNorm);
         Assert.AreEqual(0, t.EarlyStoppingPatience);
+        Assert.AreEqual(1024, t.ScanStateBudgetMiB);
         Assert.IsNull(t.Seed, "null: the MLContext's seeded stream");
         Assert.IsNull(t.Device, "null: the MLContext's GPU settings");
     }
@@ -35,6 +36,7 @@ public sealed class NestedTrainingOptionsTests
         Assert.AreEqual(20, t.Epochs);
         Assert.AreEqual(64, t.BatchSize);
         Assert.AreEqual(1e-3, t.LearningRate);
+        Assert.AreEqual(1024, t.ScanStateBudgetMiB);
         Assert.IsNull(t.Seed, "null: the MLContext's seeded stream");
         Assert.IsNull(t.Device, "null: the MLContext's GPU settings");
     }

@@ -73,8 +73,9 @@ public sealed class TrainerTests
         var source = new CountingSource(new TensorBatchSource(x, y, 10, true, 1), cancelAfter: 3, cts);
         using var net = new LmuNetwork(SmallNetwork());
         Assert.ThrowsExactly<OperationCanceledException>(() =>
-            LmuTrainer.Train(net, source, null, LmuLoss.CrossEntropy, new LmuTrainingOptions { Epochs = 5, BatchSize = 10 }, null, cts.Token));
+            LmuTrainer.Train(net, source, null, LmuLoss.CrossEntropy, new LmuTrainingOptions { Epochs = 5, BatchSize = 10, ScanStateBudgetMiB = 0 }, null, cts.Token));
         Assert.AreEqual(4, source.Yielded, "the trainer must stop at the first batch after cancellation");
+        Assert.AreEqual(LinearScanLastFunction.DefaultKeepAllBytes, LinearScanLastFunction.KeepAllBytes, "the cancelled run's scan budget outlived it");
     }
 
     [TestMethod]
@@ -134,7 +135,7 @@ public sealed class TrainerTests
     public void ScanStateBudgetDecidesBetweenKeepingAndRecomputingWithoutChangingTheTraining()
     {
         // A fully recurrent cell read at the last step (the two-stage scan) over 40 steps: past one checkpoint interval
-        // (32), so a budget of 0 recomputes from checkpoints while the default keeps every state (40 x 16 x 24 floats).
+        // (8), so a budget of 0 recomputes from checkpoints while the default keeps every state (40 x 16 x 24 floats).
         var g = new torch.Generator(5);
         var x = torch.randn([64, 40, 1], generator: g);
         var y = torch.randint(0, 3, [64], generator: g);
@@ -170,6 +171,34 @@ public sealed class TrainerTests
         Assert.IsTrue(diff < 1e-5, $"weights differ by {diff:E2} between keeping and recomputing the states");
         Assert.IsTrue((kept.Weights - kept.Initial).abs().max().item<float>() > 1e-3, "training moved nothing: the comparison cannot tell");
         Assert.IsTrue(kept.Initial.equal(recomputed.Initial).all().item<bool>(), "the two runs did not start from the same weights");
+    }
+
+    [TestMethod]
+    public void ConcurrentRunsEachSeeTheirOwnScanBudget()
+    {
+        // Two runs at once on two threads, each reading the budget the scans would see from its progress callback (called
+        // inside Train); the barrier makes the second epoch of each start only when both have finished their first.
+        var (x, y) = RecallTask(40, 1);
+        using var barrier = new Barrier(2);
+        var seen = new long[2][];
+        var threads = Enumerable.Range(0, 2).Select(i => new Thread(() =>
+        {
+            using var net = new LmuNetwork(SmallNetwork());
+            var budgets = new List<long>();
+            LmuTrainer.Train(net, new TensorBatchSource(x, y, 20, false, 0), null, LmuLoss.CrossEntropy,
+                new LmuTrainingOptions { Epochs = 3, BatchSize = 20, ScanStateBudgetMiB = 3 + i },
+                new SynchronousProgress<LmuEpochReport>(_ =>
+                {
+                    budgets.Add(LinearScanLastFunction.KeepAllBytes);
+                    barrier.SignalAndWait(TimeSpan.FromMinutes(1));
+                }));
+            seen[i] = budgets.ToArray();
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        CollectionAssert.AreEqual(new long[] { 3L << 20, 3L << 20, 3L << 20 }, seen[0], "run 0 saw another budget");
+        CollectionAssert.AreEqual(new long[] { 4L << 20, 4L << 20, 4L << 20 }, seen[1], "run 1 saw another budget");
+        Assert.AreEqual(LinearScanLastFunction.DefaultKeepAllBytes, LinearScanLastFunction.KeepAllBytes, "a run's budget leaked into this thread");
     }
 
     /// <summary>Counts yielded batches and cancels after a number of them.</summary>

@@ -39,16 +39,17 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
     /// <see cref="Training.LmuTrainingOptions.ScanStateBudgetMiB"/>), else the process default (settable for tests and
     /// benches). Default 1 GiB: on the 2-core AMD EPYC VM, 1 thread, psMNIST's rnn_cell at batch 400 (587 MB of
     /// states) trained in 4.06 s keeping them and 5.02 s recomputing, against the PyTorch peer's 3.2-3.4 s, while
-    /// the step added 596 MiB to the peak instead of 102 (the peer: 1,256-1,430 MiB). Ignored when
-    /// <see cref="CheckpointInterval"/> is 0.
+    /// the step added 596 MiB to the peak instead of 102 (the peer: 1,256-1,430 MiB). Each scan ignores it when its own
+    /// checkpoint interval (<see cref="CheckpointInterval"/>, <see cref="TwoStageScanLastFunction.CheckpointInterval"/>)
+    /// is 0.
     /// </summary>
-    internal static long KeepAllBytes
-    {
-        get => ScopedKeepAllBytes.Value ?? _defaultKeepAllBytes;
-        set => _defaultKeepAllBytes = value;
-    }
+    internal static long KeepAllBytes => ScopedKeepAllBytes.Value ?? DefaultKeepAllBytes;
 
-    private static long _defaultKeepAllBytes = 1L << 30;
+    /// <summary>
+    /// <see cref="KeepAllBytes"/> outside any <see cref="UseKeepAllBytes"/> scope: what the bench and the tests that call
+    /// the scans directly get. A training run always sets its own (<see cref="Training.LmuTrainer"/>).
+    /// </summary>
+    internal static long DefaultKeepAllBytes { get; set; } = 1L << 30;
 
     // Per flow of execution (async-local): concurrent fits with different budgets do not see each other's.
     private static readonly AsyncLocal<long?> ScopedKeepAllBytes = new();

@@ -25,7 +25,7 @@ namespace Lmu.MLNet.Modules;
 /// <see cref="CheckpointInterval"/> steps (one more forward pass: a third more arithmetic, for
 /// O((T/k + 2k) B D) memory instead of O(T B D)). The recomputation repeats the forward pass's operations from the same
 /// checkpoint, so both ways give the same gradients.
-/// /// Inputs: X [T, B, C], V [C, D], A, Bx [MemoryD, D_m], W, s0 [B, D], activation, then v0 [D], E, U where present.
+/// Inputs: X [T, B, C], V [C, D], A, Bx [MemoryD, D_m], W, s0 [B, D], activation, then v0 [D], E, U where present.
 /// Output: s_{T-1} [B, D].
 /// </remarks>
 internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageScanLastFunction>
@@ -96,7 +96,8 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var o = Read(vars);
-        bool save = o.K != NoBackward, keepAll = o.K == 0;
+        // A checkpoint interval of at least the sequence keeps every state (one chunk, nothing to checkpoint).
+        bool save = o.K != NoBackward, keepAll = o.K == 0 || o.K >= o.Steps;
         long steps = o.Steps, batch = o.Batch, d = o.D;
         // Chunk length: every step at once when all are kept, else the checkpoint interval (or, with nothing to keep, a
         // fixed length that bounds the buffer of c_t without changing the arithmetic).
@@ -143,7 +144,8 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         if (o.U is not null) saved.Add(o.U);
         ctx.save_for_backward(saved);
         ctx.save_data("act", o.Act);
-        ctx.save_data("k", o.K);
+        // The chunk length actually used (not the requested interval): backward walks the same chunks.
+        ctx.save_data("k", keepAll ? 0 : (int)k);
         ctx.save_data("needs", Needs.Of(o));
         ctx.save_data("hasV0", o.V0 is not null);
         ctx.save_data("hasE", o.E is not null);

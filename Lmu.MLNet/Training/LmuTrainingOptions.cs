@@ -48,10 +48,10 @@ public sealed class LmuTrainingOptions
     public string? Device { get; set; }
 
     /// <summary>
-    /// MiB of states a recurrent last-step scan (a memory with recurrent connections, or a hidden cell read at the last
-    /// step) may keep for one batch's backward pass. Within it every state is kept; past it, one state every 32 steps is
-    /// kept and the others are recomputed chunk by chunk in the backward pass: a third more scan arithmetic for a few
-    /// percent of the memory. 0 always recomputes. Default 1024: psMNIST's fully recurrent cell (468 state values per
+    /// MiB of states a recurrent last-step scan (a memory with recurrent connections, read at the last step) may keep
+    /// for one batch's backward pass. Within it every state is kept; past it, one state every 8 steps (with a hidden
+    /// cell) or 32 steps (without) is kept and the others are recomputed chunk by chunk in the backward pass: a third
+    /// more scan arithmetic for an eighth (or a thirty-second) of the memory. 0 always recomputes. Default 1024: psMNIST's fully recurrent cell (468 state values per
     /// row and step) keeps 147 MB at batch 100 and 587 MB at batch 400 or at T 1568, where PyTorch's autograd keeps
     /// 1.4 GB for the same step (BENCHMARKS.md). Lower it where training shares a machine with a memory-bound service.
     /// </summary>
