@@ -99,58 +99,69 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         // A checkpoint interval of at least the sequence keeps every state (one chunk, nothing to checkpoint).
         bool save = o.K != NoBackward, keepAll = o.K == 0 || o.K >= o.Steps;
         long steps = o.Steps, batch = o.Batch, d = o.D;
-        // Chunk length: every step at once when all are kept, else the checkpoint interval (or, with nothing to keep, a
-        // fixed length that bounds the buffer of c_t without changing the arithmetic).
-        long k = keepAll ? steps : Math.Min(save ? o.K : InferenceChunk, steps);
+        // Chunk length: the backward pass's chunk when every state is kept, the checkpoint interval, or (nothing to
+        // keep) a fixed length that bounds the buffer of c_t without changing the arithmetic.
+        long k = Math.Min(!save ? InferenceChunk : keepAll ? GradientChunk : o.K, steps);
         long chunks = (steps + k - 1) / k;
-        var buffer = torch.empty([k, batch, d], dtype: o.A.dtype, device: o.A.device);
+        // Every state kept: one tensor per chunk, not one [T, B, D] tensor. Why: a tensor that large (147 MB for
+        // psMNIST's rnn_cell, 587 MB at batch 400) is mapped afresh by the C allocator in every training step, and the
+        // kernel clears its pages each time (5 % of the step at batch 400 by perf); chunk-sized tensors (1.5-6 MB) are
+        // reused from the allocator's heap from the second step on.
+        var parts = keepAll ? new List<Tensor>((int)chunks) : null;
+        var buffer = keepAll ? null : torch.empty([k, batch, d], dtype: o.A.dtype, device: o.A.device);
         // The next chunk overwrites the buffer, so the state it starts from is copied out first: into its checkpoint,
         // or (nothing kept) into one hand-off tensor.
-        var checkpoints = save && chunks > 1 ? torch.empty([chunks - 1, batch, d], dtype: o.A.dtype, device: o.A.device) : null;
+        var checkpoints = save && !keepAll && chunks > 1 ? torch.empty([chunks - 1, batch, d], dtype: o.A.dtype, device: o.A.device) : null;
         using var handoff = !save && chunks > 1 ? torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device) : null;
         using var r = o.E is null ? null : torch.empty([batch, o.E.shape[1]], dtype: o.A.dtype, device: o.A.device);
-        Tensor? next = null;
+        Tensor? next = null, output = null;
         for (long j = 0; j < chunks; j++)
         {
             long t0 = j * k, len = Math.Min(k, steps - t0);
-            using var states = buffer.narrow(0, 0, len);
+            if (parts is not null) parts.Add(torch.empty([len, batch, d], dtype: o.A.dtype, device: o.A.device));
+            using var states = parts is not null ? parts[^1].alias() : buffer!.narrow(0, 0, len);
             Chunk(o, t0, len, next ?? o.S0, states, r);
             next?.Dispose();
             next = null;
-            if (j == chunks - 1) break;
+            if (j == chunks - 1)
+            {
+                using var final = states[len - 1];
+                output = final.clone();
+                break;
+            }
+
+            if (parts is not null)
+            {
+                next = states[len - 1];                   // a view of a kept chunk: read by the next chunk as it is
+                continue;
+            }
+
             using var last = states[len - 1];
             next = checkpoints is not null ? checkpoints[j] : handoff!.alias();
             Release(next.copy_(last), next);
         }
 
-        using var final = buffer[steps - (chunks - 1) * k - 1];
-        var output = final.clone();
-        if (!save)
-        {
-            buffer.Dispose();
-            return output;
-        }
+        buffer?.Dispose();
+        if (!save) return output!;
+        if (!keepAll) Interlocked.Increment(ref _checkpointedPasses);
 
-        // Kept: every state (keepAll) or the checkpoints; the chunk buffer is then only scratch.
-        if (!keepAll)
-        {
-            buffer.Dispose();
-            Interlocked.Increment(ref _checkpointedPasses);
-        }
-
-        var saved = new List<Tensor> { o.X, o.V, o.A, o.Bx, o.W, o.S0, keepAll ? buffer : checkpoints! };
+        // Kept: the checkpoints, or every state (the chunks, last in the list: their count follows from T and k).
+        var saved = new List<Tensor> { o.X, o.V, o.A, o.Bx, o.W, o.S0 };
         if (o.V0 is not null) saved.Add(o.V0);
         if (o.E is not null) saved.Add(o.E);
         if (o.U is not null) saved.Add(o.U);
+        if (checkpoints is not null) saved.Add(checkpoints);
+        if (parts is not null) saved.AddRange(parts);
         ctx.save_for_backward(saved);
         ctx.save_data("act", o.Act);
-        // The chunk length actually used (not the requested interval): backward walks the same chunks.
-        ctx.save_data("k", keepAll ? 0 : (int)k);
+        // The chunk length actually used: backward walks the same chunks.
+        ctx.save_data("k", (int)k);
+        ctx.save_data("kept", keepAll);
         ctx.save_data("needs", Needs.Of(o));
         ctx.save_data("hasV0", o.V0 is not null);
         ctx.save_data("hasE", o.E is not null);
         ctx.save_data("hasU", o.U is not null);
-        return output;
+        return output!;
     }
 
     /// <summary>Writes the states of steps [t0, t0+len) into <paramref name="states"/> [len, B, D], from the state before t0.</summary>
@@ -198,17 +209,18 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         var saved = ctx.get_saved_variables();
         var act = (LmuActivation)ctx.get_data("act");
         bool hasV0 = (bool)ctx.get_data("hasV0"), hasE = (bool)ctx.get_data("hasE"), hasU = (bool)ctx.get_data("hasU");
-        int at = 7;
+        int at = 6;
         Tensor? v0 = hasV0 ? saved[at++] : null;
         Tensor? e = hasE ? saved[at++] : null;
-        Tensor? u = hasU ? saved[at] : null;
-        int interval = (int)ctx.get_data("k");
-        var o = new Operands(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], act, interval, v0, e, u);
+        Tensor? u = hasU ? saved[at++] : null;
+        int k = (int)ctx.get_data("k");
+        bool keptAll = (bool)ctx.get_data("kept");
+        var o = new Operands(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], act, keptAll ? 0 : k, v0, e, u);
         var needs = (Needs)ctx.get_data("needs");
-        // Every state (interval 0), or the state before each chunk but the first.
-        Tensor? kept = interval == 0 ? saved[6] : null, checkpoints = interval == 0 ? null : saved[6];
         long steps = o.Steps, batch = o.Batch, d = o.D, dm = o.Dm, units = o.Units;
-        long k = interval == 0 ? Math.Min(GradientChunk, steps) : interval;
+        // Every state (one tensor per chunk of k steps), or the state before each chunk but the first.
+        var kept = keptAll ? saved.GetRange(at, saved.Count - at) : null;
+        Tensor? checkpoints = keptAll || steps <= k ? null : saved[at];
 
         using var aT = o.A.t();
         using var wT = o.W.t();
@@ -230,8 +242,9 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         for (long t0 = (steps - 1) / k * k; t0 >= 0; t0 -= k)
         {
             long len = Math.Min(k, steps - t0);
-            using var before = t0 == 0 ? o.S0.alias() : kept is not null ? kept[t0 - 1] : checkpoints![t0 / k - 1];
-            using var states = kept is not null ? kept.narrow(0, t0, len) : recomputed!.narrow(0, 0, len);
+            long chunk = t0 / k;
+            using var before = t0 == 0 ? o.S0.alias() : kept is not null ? kept[(int)chunk - 1][k - 1] : checkpoints![chunk - 1];
+            using var states = kept is not null ? kept[(int)chunk].alias() : recomputed!.narrow(0, 0, len);
             if (kept is null) Chunk(o, t0, len, before, states, r);
             for (long i = len - 1; i >= 0; i--)
             {
