@@ -29,6 +29,9 @@ internal static class TorchScalars
     /// <summary>0 as an integer, the start of <see cref="Arange"/>.</summary>
     public static readonly Scalar ZeroInteger = 0L.ToScalar();
 
+    /// <summary>2.0, for the in-place tanh of the scans (2 sigmoid(2x) - 1).</summary>
+    public static readonly Scalar Two = 2.0.ToScalar();
+
     /// <summary>0.0.</summary>
     public static readonly Scalar Zero = 0.0.ToScalar();
 
