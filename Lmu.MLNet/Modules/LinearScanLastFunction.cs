@@ -183,10 +183,13 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         // chunk-sized buffers of the backward pass without changing the arithmetic.
         int k = (int)Math.Min(o.K > 0 ? o.K : InferenceChunk, steps);
         int chunks = (int)((steps + k - 1) / k);
-        // The state before each chunk but the first (that is s0), and one buffer for a chunk's states (all of them
-        // when every state is kept).
+        // The state before each chunk but the first (that is s0), and one buffer for a chunk's states; when every
+        // state is kept, one tensor per chunk instead. Why: one [T, B, D] tensor (66 MB for psMNIST's ff_rnn) is mapped
+        // afresh by the C allocator in every training step and the kernel clears its pages each time; chunk-sized
+        // tensors are reused from the allocator's heap from the second step on.
         var checkpoints = save && !keepAll && chunks > 1 ? torch.empty([chunks - 1, batch, d], dtype: o.P.dtype, device: o.P.device) : null;
-        var buffer = torch.empty([keepAll ? steps : k, batch, d], dtype: o.P.dtype, device: o.P.device);
+        var parts = keepAll ? new List<Tensor>(chunks) : null;
+        var buffer = keepAll ? null : torch.empty([k, batch, d], dtype: o.P.dtype, device: o.P.device);
         // The next chunk overwrites the buffer, so the state it starts from is copied out first: into its checkpoint,
         // or (nothing kept) into one hand-off tensor.
         using var handoff = checkpoints is null && chunks > 1 ? torch.empty([batch, d], dtype: o.P.dtype, device: o.P.device) : null;
@@ -194,7 +197,8 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         for (int j = 0; j < chunks; j++)
         {
             long t0 = (long)j * k, len = Math.Min(k, steps - t0);
-            using var states = buffer.narrow(0, keepAll ? t0 : 0, len);
+            if (parts is not null) parts.Add(torch.empty([len, batch, d], dtype: o.P.dtype, device: o.P.device));
+            using var states = parts is not null ? parts[^1].alias() : buffer!.narrow(0, 0, len);
             Chunk(o, t0, len, state, states);
             if (!ReferenceEquals(state, o.S0) && !ReferenceEquals(state, handoff)) state.Dispose();
             state = states[len - 1];
@@ -208,18 +212,14 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         }
         var output = state.clone();
         if (!ReferenceEquals(state, o.S0)) state.Dispose();
-        if (!save)
-        {
-            buffer.Dispose();
-            return output;
-        }
+        buffer?.Dispose();
+        if (!save) return output;
 
         var saved = new List<Tensor> { o.X, o.P, o.S0 };
         if (o.V is not null) saved.Add(o.V);
         if (o.V0 is not null) saved.Add(o.V0);
         if (checkpoints is not null) saved.Add(checkpoints);
-        if (keepAll) saved.Add(buffer);
-        else buffer.Dispose();
+        if (parts is not null) saved.AddRange(parts);           // last: their count follows from T and k
         ctx.save_for_backward(saved);
         ctx.save_data("from", o.From);
         ctx.save_data("act", o.Act);
@@ -282,7 +282,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         long steps = o.Steps, d = p.shape[0], batch = s0.shape[0];
         int chunks = (int)((steps + k - 1) / k);
         Tensor? checkpoints = chunks > 1 && !keptAll ? saved[at++] : null;
-        Tensor? kept = keptAll ? saved[at] : null;
+        var kept = keptAll ? saved.GetRange(at, saved.Count - at) : null;        // one tensor per chunk
 
         using var pT = p.t();
         using var vT = v?.t();
@@ -303,8 +303,8 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         for (int j = chunks - 1; j >= 0; j--)
         {
             long t0 = (long)j * k, len = Math.Min(k, steps - t0);
-            using var start = j == 0 ? s0.alias() : kept is not null ? kept[t0 - 1] : checkpoints![j - 1];
-            using var states = kept is not null ? kept.narrow(0, t0, len) : statesBuffer!.narrow(0, 0, len);
+            using var start = j == 0 ? s0.alias() : kept is not null ? kept[j - 1][k - 1] : checkpoints![j - 1];
+            using var states = kept is not null ? kept[j].alias() : statesBuffer!.narrow(0, 0, len);
             if (kept is null) Chunk(o, t0, len, start, states);
             using var derivative = hasDerivative ? derivativeBuffer!.narrow(0, 0, len) : null;
             if (derivative is not null)
