@@ -193,25 +193,39 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         // The next chunk overwrites the buffer, so the state it starts from is copied out first: into its checkpoint,
         // or (nothing kept) into one hand-off tensor.
         using var handoff = checkpoints is null && chunks > 1 ? torch.empty([batch, d], dtype: o.P.dtype, device: o.P.device) : null;
-        Tensor state = o.S0;
-        for (int j = 0; j < chunks; j++)
+        Tensor? output = null;
+        try
         {
-            long t0 = (long)j * k, len = Math.Min(k, steps - t0);
-            if (parts is not null) parts.Add(torch.empty([len, batch, d], dtype: o.P.dtype, device: o.P.device));
-            using var states = parts is not null ? parts[^1].alias() : buffer!.narrow(0, 0, len);
-            Chunk(o, t0, len, state, states);
-            if (!ReferenceEquals(state, o.S0) && !ReferenceEquals(state, handoff)) state.Dispose();
-            state = states[len - 1];
-            if (j < chunks - 1)
+            Tensor state = o.S0;
+            for (int j = 0; j < chunks; j++)
             {
-                var next = checkpoints is not null ? checkpoints[j] : handoff!.alias();
-                Release(next.copy_(state), next);
-                state.Dispose();
-                state = next;
+                long t0 = (long)j * k, len = Math.Min(k, steps - t0);
+                if (parts is not null) parts.Add(torch.empty([len, batch, d], dtype: o.P.dtype, device: o.P.device));
+                using var states = parts is not null ? parts[^1].alias() : buffer!.narrow(0, 0, len);
+                Chunk(o, t0, len, state, states);
+                if (!ReferenceEquals(state, o.S0) && !ReferenceEquals(state, handoff)) state.Dispose();
+                state = states[len - 1];
+                if (j < chunks - 1)
+                {
+                    var next = checkpoints is not null ? checkpoints[j] : handoff!.alias();
+                    Release(next.copy_(state), next);
+                    state.Dispose();
+                    state = next;
+                }
             }
+            output = state.clone();
+            if (!ReferenceEquals(state, o.S0)) state.Dispose();
         }
-        var output = state.clone();
-        if (!ReferenceEquals(state, o.S0)) state.Dispose();
+        catch
+        {
+            // Nothing is saved yet: what this pass allocated has no other owner.
+            output?.Dispose();
+            parts?.ForEach(t => t.Dispose());
+            checkpoints?.Dispose();
+            buffer?.Dispose();
+            throw;
+        }
+
         buffer?.Dispose();
         if (!save) return output;
 

@@ -115,6 +115,51 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         using var handoff = !save && chunks > 1 ? torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device) : null;
         using var r = o.E is null ? null : torch.empty([batch, o.E.shape[1]], dtype: o.A.dtype, device: o.A.device);
         Tensor? next = null, output = null;
+        try
+        {
+            Steps(o, k, chunks, parts, buffer, checkpoints, handoff, r, ref next, ref output);
+        }
+        catch
+        {
+            // Nothing is saved yet: what this pass allocated has no other owner.
+            next?.Dispose();
+            parts?.ForEach(p => p.Dispose());
+            checkpoints?.Dispose();
+            buffer?.Dispose();
+            throw;
+        }
+
+        buffer?.Dispose();
+        if (!save) return output!;
+        if (!keepAll) Interlocked.Increment(ref _checkpointedPasses);
+
+        // Kept: the checkpoints, or every state (the chunks, last in the list: their count follows from T and k).
+        var saved = new List<Tensor> { o.X, o.V, o.A, o.Bx, o.W, o.S0 };
+        if (o.V0 is not null) saved.Add(o.V0);
+        if (o.E is not null) saved.Add(o.E);
+        if (o.U is not null) saved.Add(o.U);
+        if (checkpoints is not null) saved.Add(checkpoints);
+        if (parts is not null) saved.AddRange(parts);
+        ctx.save_for_backward(saved);
+        ctx.save_data("act", o.Act);
+        // The chunk length actually used: backward walks the same chunks.
+        ctx.save_data("k", (int)k);
+        ctx.save_data("kept", keepAll);
+        ctx.save_data("needs", Needs.Of(o));
+        ctx.save_data("hasV0", o.V0 is not null);
+        ctx.save_data("hasE", o.E is not null);
+        ctx.save_data("hasU", o.U is not null);
+        return output!;
+    }
+
+    /// <summary>
+    /// Runs the forward pass's chunks of k steps: into a new kept tensor each (<paramref name="parts"/>), or into the
+    /// reused <paramref name="buffer"/> handing the next chunk's starting state over through its checkpoint or
+    /// <paramref name="handoff"/>; the last state is cloned into <paramref name="output"/>.
+    /// </summary>
+    private static void Steps(Operands o, long k, long chunks, List<Tensor>? parts, Tensor? buffer, Tensor? checkpoints, Tensor? handoff, Tensor? r, ref Tensor? next, ref Tensor? output)
+    {
+        long steps = o.Steps, batch = o.Batch, d = o.D;
         for (long j = 0; j < chunks; j++)
         {
             long t0 = j * k, len = Math.Min(k, steps - t0);
@@ -140,28 +185,6 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
             next = checkpoints is not null ? checkpoints[j] : handoff!.alias();
             Release(next.copy_(last), next);
         }
-
-        buffer?.Dispose();
-        if (!save) return output!;
-        if (!keepAll) Interlocked.Increment(ref _checkpointedPasses);
-
-        // Kept: the checkpoints, or every state (the chunks, last in the list: their count follows from T and k).
-        var saved = new List<Tensor> { o.X, o.V, o.A, o.Bx, o.W, o.S0 };
-        if (o.V0 is not null) saved.Add(o.V0);
-        if (o.E is not null) saved.Add(o.E);
-        if (o.U is not null) saved.Add(o.U);
-        if (checkpoints is not null) saved.Add(checkpoints);
-        if (parts is not null) saved.AddRange(parts);
-        ctx.save_for_backward(saved);
-        ctx.save_data("act", o.Act);
-        // The chunk length actually used: backward walks the same chunks.
-        ctx.save_data("k", (int)k);
-        ctx.save_data("kept", keepAll);
-        ctx.save_data("needs", Needs.Of(o));
-        ctx.save_data("hasV0", o.V0 is not null);
-        ctx.save_data("hasE", o.E is not null);
-        ctx.save_data("hasU", o.U is not null);
-        return output!;
     }
 
     /// <summary>Writes the states of steps [t0, t0+len) into <paramref name="states"/> [len, B, D], from the state before t0.</summary>
