@@ -38,8 +38,9 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
     /// the one <see cref="UseKeepAllBytes"/> set for this flow of execution (a training run's
     /// <see cref="Training.LmuTrainingOptions.ScanStateBudgetMiB"/>), else the process default (settable for tests and
     /// benches). Default 1 GiB: on the 2-core AMD EPYC VM, 1 thread, psMNIST's rnn_cell at batch 400 (587 MB of
-    /// states) trained in 4.06 s keeping them and 5.02 s recomputing, against the PyTorch peer's 3.2-3.4 s, while
-    /// the step added 596 MiB to the peak instead of 102 (the peer: 1,256-1,430 MiB). Each scan ignores it when its own
+    /// states) trained in 4.06 s keeping them and 5.02 s recomputing when the default was chosen (3.39 s kept after the
+    /// later changes of BENCHMARKS.md), against the PyTorch peer's 3.2-3.4 s, while the step added 596 MiB to the peak
+    /// instead of 102 (the peer: 1,256-1,430 MiB). Each scan ignores it when its own
     /// checkpoint interval (<see cref="CheckpointInterval"/>, <see cref="TwoStageScanLastFunction.CheckpointInterval"/>)
     /// is 0.
     /// </summary>
