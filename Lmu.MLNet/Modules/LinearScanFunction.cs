@@ -149,6 +149,16 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
     }
 
     /// <summary>
+    /// Disposes what a last-step scan's forward pass allocated (its kept chunks, checkpoints, buffers) when it throws
+    /// before saving them: nothing else owns them yet.
+    /// </summary>
+    internal static void DisposeAfterThrow(List<Tensor>? parts, params Tensor?[] tensors)
+    {
+        parts?.ForEach(t => t.Dispose());
+        foreach (var t in tensors) t?.Dispose();
+    }
+
+    /// <summary>
     /// tanh(x) in place as 2 sigmoid(2x) - 1. Why: libtorch's tanh runs MKL's high-accuracy vector tanh, 2.7 ns per
     /// value on the 2-core AMD EPYC VM (59 us for a [100, 212] step of psMNIST's rnn_cell, 235 us at batch 400: 6-8 % of
     /// the recurrent configurations' steps by perf); the sigmoid form's four passes over the same cached values take

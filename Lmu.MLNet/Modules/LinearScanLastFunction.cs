@@ -219,11 +219,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         }
         catch
         {
-            // Nothing is saved yet: what this pass allocated has no other owner.
-            output?.Dispose();
-            parts?.ForEach(t => t.Dispose());
-            checkpoints?.Dispose();
-            buffer?.Dispose();
+            LinearScanFunction.DisposeAfterThrow(parts, output, checkpoints, buffer);
             throw;
         }
 

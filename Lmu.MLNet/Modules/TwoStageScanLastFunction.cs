@@ -121,11 +121,7 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         }
         catch
         {
-            // Nothing is saved yet: what this pass allocated has no other owner.
-            next?.Dispose();
-            parts?.ForEach(p => p.Dispose());
-            checkpoints?.Dispose();
-            buffer?.Dispose();
+            LinearScanFunction.DisposeAfterThrow(parts, next, output, checkpoints, buffer);
             throw;
         }
 
