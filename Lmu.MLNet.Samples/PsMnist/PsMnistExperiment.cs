@@ -140,38 +140,17 @@ internal static class PsMnistExperiment
             fitSeconds += member.Info.FitTime.TotalSeconds;
             validScores.Add(Scores(ml, member.Transform(validation)));
             testScores.Add(Scores(ml, member.Transform(test)));
-            Console.WriteLine($"member {i + 1}: validation {Accuracy([validScores[^1]]):P2}, test {Accuracy([testScores[^1]]):P2}");
+            Console.WriteLine($"member {i + 1}: validation {EnsembleScore.Accuracy([validScores[^1]]):P2}, test {EnsembleScore.Accuracy([testScores[^1]]):P2}");
         }
 
-        return new EnsembleResult(Accuracy(validScores), Accuracy(testScores),
-            validScores.Select(v => Accuracy([v])).ToList(), testScores.Select(t => Accuracy([t])).ToList(), fitSeconds);
+        return new EnsembleResult(EnsembleScore.Accuracy(validScores), EnsembleScore.Accuracy(testScores),
+            validScores.Select(v => EnsembleScore.Accuracy([v])).ToList(), testScores.Select(t => EnsembleScore.Accuracy([t])).ToList(), fitSeconds);
     }
 
     private static (float[][] Scores, uint[] Labels) Scores(MLContext ml, IDataView scored)
     {
         var rows = ml.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false).ToList();
         return (rows.Select(r => r.Score).ToArray(), rows.Select(r => r.Label).ToArray());
-    }
-
-    /// <summary>Share of rows whose largest mean probability over the members is at the label's key (1-based).</summary>
-    private static double Accuracy(IReadOnlyList<(float[][] Scores, uint[] Labels)> members)
-    {
-        var labels = members[0].Labels;
-        int correct = 0;
-        for (int row = 0; row < labels.Length; row++)
-        {
-            int classes = members[0].Scores[row].Length, argMax = 0;
-            double bestMean = double.NegativeInfinity;
-            for (int c = 0; c < classes; c++)
-            {
-                double mean = members.Average(m => (double)m.Scores[row][c]);
-                if (mean > bestMean) (bestMean, argMax) = (mean, c);
-            }
-
-            if (argMax + 1 == labels[row]) correct++;
-        }
-
-        return (double)correct / labels.Length;
     }
 
     private sealed class ScoredRow
