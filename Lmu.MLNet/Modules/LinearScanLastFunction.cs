@@ -193,7 +193,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         var buffer = keepAll ? null : torch.empty([k, batch, d], dtype: o.P.dtype, device: o.P.device);
         // The next chunk overwrites the buffer, so the state it starts from is copied out first: into its checkpoint,
         // or (nothing kept) into one hand-off tensor.
-        using var handoff = checkpoints is null && chunks > 1 ? torch.empty([batch, d], dtype: o.P.dtype, device: o.P.device) : null;
+        using var handoff = checkpoints is null && parts is null && chunks > 1 ? torch.empty([batch, d], dtype: o.P.dtype, device: o.P.device) : null;
         Tensor? output = null;
         try
         {
@@ -206,7 +206,8 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
                 Chunk(o, t0, len, state, states);
                 if (!ReferenceEquals(state, o.S0) && !ReferenceEquals(state, handoff)) state.Dispose();
                 state = states[len - 1];
-                if (j < chunks - 1)
+                // Kept chunks are never overwritten: the next chunk reads this one's last state where it is.
+                if (j < chunks - 1 && parts is null)
                 {
                     var next = checkpoints is not null ? checkpoints[j] : handoff!.alias();
                     Release(next.copy_(state), next);
