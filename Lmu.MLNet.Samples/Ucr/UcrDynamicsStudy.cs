@@ -70,10 +70,25 @@ internal static class UcrDynamicsStudy
         };
     }
 
-    /// <summary>The network change of a variant name; a "+std" suffix standardises every step (see <see cref="Prepare"/>).</summary>
-    private static string NetworkPart(string variant) => variant.EndsWith(StandardizeSuffix, StringComparison.Ordinal) ? variant[..^StandardizeSuffix.Length] : variant;
+    /// <summary>
+    /// The network change of a variant name, before its suffixes: "+std" standardises every step (see
+    /// <see cref="Prepare"/>), "+shift" trains on rows shifted in time (see <see cref="MaxShift"/>); in either order.
+    /// </summary>
+    private static string NetworkPart(string variant) => variant.Split('+')[0];
 
-    private const string StandardizeSuffix = "+std";
+    private static bool Has(string variant, string suffix) => variant.Split('+').Skip(1).Contains(suffix, StringComparer.Ordinal);
+
+    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix);
+
+    private const string StandardizeSuffix = "std";
+
+    private const string ShiftSuffix = "shift";
+
+    /// <summary>
+    /// How far "+shift" moves a training row: up to T / 8 steps either way (at least 1), so a shape keeps most of its
+    /// row and a shift is small against the quarter-length window of the local layer.
+    /// </summary>
+    private static int MaxShift(string variant, int steps) => Has(variant, ShiftSuffix) ? Math.Max(1, steps / 8) : 0;
 
     /// <summary>
     /// The data a variant trains on and is scored on. "+std": every step (slot) standardised with the mean and standard
@@ -83,7 +98,7 @@ internal static class UcrDynamicsStudy
     /// </summary>
     private static (LmuExperimentData Train, LmuExperimentData Score) Prepare(string variant, LmuExperimentData train, int[] fitRows, LmuExperimentData score)
     {
-        if (!variant.EndsWith(StandardizeSuffix, StringComparison.Ordinal)) return (train, score);
+        if (!Has(variant, StandardizeSuffix)) return (train, score);
         var (mean, scale) = train.SlotStatistics(fitRows);
         return (train.Standardized(mean, scale), score.Standardized(mean, scale));
     }
@@ -146,10 +161,10 @@ internal static class UcrDynamicsStudy
             return 2;
         }
 
-        var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v))).ToList();
+        var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v)).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}.");
+            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std and +shift.");
             return 2;
         }
 
@@ -184,7 +199,7 @@ internal static class UcrDynamicsStudy
                             var fit = Enumerable.Range(0, trainData.Count).Where(i => fold[i] != k).ToArray();
                             var held = Enumerable.Range(0, trainData.Count).Where(i => fold[i] == k).ToArray();
                             var foldData = Prepare(variant, trainData, fit, trainData);
-                            using var foldNetwork = Train(foldData.Train, fit, config, AllVariants[NetworkPart(variant)], trainingSeed);
+                            using var foldNetwork = Train(foldData.Train, fit, config, AllVariants[NetworkPart(variant)], trainingSeed, MaxShift(variant, steps));
                             scores.Add(LmuTrialRunner.Score(foldNetwork, foldData.Score, held, LmuExperimentMetric.MicroAccuracy));
                         }
 
@@ -196,7 +211,7 @@ internal static class UcrDynamicsStudy
 
                     var all = Enumerable.Range(0, trainData.Count).ToArray();
                     var data = Prepare(variant, trainData, all, testData);
-                    using var network = Train(data.Train, all, config, AllVariants[NetworkPart(variant)], trainingSeed);
+                    using var network = Train(data.Train, all, config, AllVariants[NetworkPart(variant)], trainingSeed, MaxShift(variant, steps));
                     accuracy = LmuTrialRunner.Score(network, data.Score, Enumerable.Range(0, testData.Count).ToArray(), LmuExperimentMetric.MicroAccuracy);
                     sums[variant].Add(accuracy);
                     cells.Add($"{accuracy.ToString("0.0000", CultureInfo.InvariantCulture)} ({clock.Elapsed.TotalSeconds,6:0.0}s)");
@@ -228,7 +243,7 @@ internal static class UcrDynamicsStudy
         return string.Create(CultureInfo.InvariantCulture, $"theta {theta:0.##} (T {steps}), |dAd|/|Ad| {adRel:0.###}, |dBd|/|Bd| {bdRel:0.###}");
     }
 
-    private static LmuNetwork Train(LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed)
+    private static LmuNetwork Train(LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed, int maxShift)
     {
         torch.manual_seed(seed);
         var options = variant(config.NetworkOptions(data.Channels, data.ClassNames.Count));
@@ -237,7 +252,8 @@ internal static class UcrDynamicsStudy
         using (x)
         using (y)
         {
-            var source = new TensorBatchSource(x, y, Math.Min(16, rows.Length), shuffle: true, seed);
+            ILmuBatchSource source = new TensorBatchSource(x, y, Math.Min(16, rows.Length), shuffle: true, seed);
+            if (maxShift > 0) source = new TimeShiftBatchSource(source, maxShift, seed);
             LmuTrainer.Train(network, source, null, LmuLoss.CrossEntropy, new LmuTrainingOptions
             {
                 Epochs = config.Epochs, BatchSize = 16, LearningRate = config.LearningRate, Seed = seed,

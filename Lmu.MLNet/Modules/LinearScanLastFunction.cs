@@ -63,6 +63,11 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         return new Restore(() => ScopedKeepAllBytes.Value = previous);
     }
 
+    // Counts the forward passes that kept checkpoints instead of every state, so tests can tell that path ran.
+    private static long _checkpointedPasses;
+
+    internal static long CheckpointedPasses => Interlocked.Read(ref _checkpointedPasses);
+
     private sealed class Restore(Action restore) : IDisposable
     {
         public void Dispose() => restore();
@@ -226,6 +231,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
 
         buffer?.Dispose();
         if (!save) return output;
+        if (!keepAll) Interlocked.Increment(ref _checkpointedPasses);
 
         var saved = new List<Tensor> { o.X, o.P, o.S0 };
         if (o.V is not null) saved.Add(o.V);

@@ -135,6 +135,38 @@ public sealed class LmuExperimentTests
             "Order");
     }
 
+    [TestMethod]
+    public void TheScanStateBudgetReachesEveryTrialAndIsValidated()
+    {
+        // SimpleRnn cells over 16 steps train through the last-step scan, which keeps every state within the budget
+        // and checkpoints every 8 steps past it: a budget of 0 must make the trials (and the refit) recompute.
+        var ml = new MLContext(seed: 1);
+        var data = Data(ml, 24, seed: 4);
+        (long Checkpointed, LmuExperimentResult Result) Measure(int budgetMiB)
+        {
+            var settings = Settings(seed: 2);
+            settings.SearchSpace.Cells = [HiddenCell.SimpleRnn];
+            settings.ScanStateBudgetMiB = budgetMiB;
+            long before = LinearScanLastFunction.CheckpointedPasses;
+            var result = Run(ml, data, settings);
+            return (LinearScanLastFunction.CheckpointedPasses - before, result);
+        }
+
+        var kept = Measure(1024);
+        var recomputed = Measure(0);
+        Assert.AreEqual(0, kept.Checkpointed, "the default budget recomputed states that fit");
+        Assert.IsGreaterThan(0L, recomputed.Checkpointed, "a budget of 0 did not reach the trials' training");
+        Assert.HasCount(kept.Result.Trials.Count, recomputed.Result.Trials);
+        for (var i = 0; i < kept.Result.Trials.Count; i++)
+        {
+            Assert.AreEqual(kept.Result.Trials[i].Configuration, recomputed.Result.Trials[i].Configuration, $"trial {i}: the budget changed the search");
+        }
+
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { ScanStateBudgetMiB = -1 }));
+        StringAssert.Contains(e.Message, "ScanStateBudgetMiB");
+        StringAssert.Contains(e.Message, "-1");
+    }
+
     private static LmuExperimentResult Run(MLContext ml, IDataView data, LmuExperimentSettings settings) =>
         new LmuClassificationExperiment(ml, settings).Execute(data);
 

@@ -72,6 +72,14 @@ public sealed class LmuExperimentSettings
     public int BatchSize { get; set; } = 32;
 
     /// <summary>
+    /// Memory in MiB the recurrent scans of a network trial may use to keep every step's state for the backward pass;
+    /// past it they keep a checkpoint every few steps and recompute the rest (slower, flat in memory). What
+    /// <see cref="Training.LmuTrainingOptions.ScanStateBudgetMiB"/> is for one fit, for every trial and the refit here.
+    /// Default 1024.
+    /// </summary>
+    public int ScanStateBudgetMiB { get; set; } = 1024;
+
+    /// <summary>
     /// Retrain the best configuration on all training rows (hold-out or folds included) for the final model; its
     /// time is not part of the search budget. Ignored when a validation set is given (the best trial's network is
     /// used). Default true.
@@ -113,6 +121,7 @@ public sealed class LmuExperimentSettings
         Guard.Require(Rungs >= 1, nameof(Rungs), $"must be at least 1 but was {Rungs}");
         Guard.Require(HalvingRate >= 2, nameof(HalvingRate), $"must be at least 2 but was {HalvingRate}");
         Guard.Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1 but was {BatchSize}");
+        Guard.Require(ScanStateBudgetMiB >= 0, nameof(ScanStateBudgetMiB), $"must be 0 or positive but was {ScanStateBudgetMiB}");
         Guard.Require(SearchSpace is not null, nameof(SearchSpace), "must not be null");
         SearchSpace!.Validate();
     }

@@ -29,6 +29,7 @@ internal static class LmuTrialRunner
                     LearningRate = config.LearningRate,
                     Seed = seed,
                     Device = settings.Device,
+                    ScanStateBudgetMiB = settings.ScanStateBudgetMiB,
                 }, cancellationToken: ct);
             }
 
