@@ -28,7 +28,7 @@ namespace Lmu.MLNet.Modules;
 /// Inputs: X [T, B, C], V [C, D], A, Bx [MemoryD, D_m], W, s0 [B, D], activation, then v0 [D], E, U where present.
 /// Output: s_{T-1} [B, D].
 /// </remarks>
-internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageScanLastFunction>
+internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<TwoStageScanLastFunction>
 {
     public override string Name => "LmuTwoStageScanLast";
 
@@ -98,6 +98,7 @@ internal sealed class TwoStageScanLastFunction : SingleTensorFunction<TwoStageSc
         var o = Read(vars);
         // A checkpoint interval of at least the sequence keeps every state (one chunk, nothing to checkpoint).
         bool save = o.K != NoBackward, keepAll = o.K == 0 || o.K >= o.Steps;
+        if (!save && UseBlocks && BlockedPays(o)) return Blocked(o);
         long steps = o.Steps, batch = o.Batch, d = o.D;
         // Chunk length: the backward pass's chunk when every state is kept, the checkpoint interval, or (nothing to
         // keep) a fixed length that bounds the buffer of c_t without changing the arithmetic.

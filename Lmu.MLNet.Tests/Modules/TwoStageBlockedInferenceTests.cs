@@ -1,0 +1,136 @@
+using Lmu.MLNet.Modules;
+using TorchSharp;
+using static Lmu.MLNet.Tests.Modules.LayerTestHelpers;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Tests.Modules;
+
+/// <summary>
+/// Inference of the two-stage last-step scan in blocks of 16 steps (the memory formed only at block ends): against the
+/// step-by-step cell and against the two-stage steps it replaces. T = 32 is two whole blocks, 41 and 70 end with a
+/// shorter block. Tolerances: float64 1e-10 (reassociated sums over at most 16 powers of A); float32 against the float64
+/// cell 1e-4, as for any float32 scan over 100 steps here.
+/// </summary>
+[TestClass]
+public sealed class TwoStageBlockedInferenceTests
+{
+    [TestMethod]
+    [DataRow(HiddenCell.SimpleRnn, false, false, false)]
+    [DataRow(HiddenCell.SimpleRnn, true, false, true)]
+    [DataRow(HiddenCell.Dense, false, true, true)]
+    [DataRow(HiddenCell.SimpleRnn, true, true, false)]
+    public void BlocksEqualTheCellForEveryEncoderCombination(HiddenCell cell, bool hiddenToMemory, bool memoryToMemory, bool inputToHidden)
+    {
+        foreach (var theta in new[] { 7.5, 60 })
+        {
+            var o = EquivalenceTests.Options(cell, inputToHidden, memoryD: 2);
+            o.HiddenToMemory = hiddenToMemory;
+            o.MemoryToMemory = memoryToMemory;
+            o.Theta = theta;
+            o.ExecutionMode = LmuExecutionMode.Cell;
+            using var reference = new LmuLayer(o);
+            reference.to(float64);
+            Randomise(reference, seed: 23);
+            using var fast = CloneWith(reference, p => p.ExecutionMode = LmuExecutionMode.FusedScan);
+            foreach (int steps in new[] { 32, 41, 70 })
+            {
+                using var x = torch.randn([24, steps, 2], dtype: float64, generator: new torch.Generator(3));
+                using var _ = torch.no_grad();
+                using var expected = reference.ForwardLast(x);
+                long before = TwoStageScanLastFunction.BlockedPasses;
+                using var blocked = fast.ForwardLast(x);
+                string what = $"{cell}/h2m={hiddenToMemory}/m2m={memoryToMemory}/x2h={inputToHidden}/theta={theta}/T={steps}";
+                Assert.AreEqual(1, TwoStageScanLastFunction.BlockedPasses - before, $"{what}: the blocked path was not taken");
+                Assert.IsTrue(MaxAbsDiff(blocked, expected) < 1e-10, $"{what}: differs from the cell by {MaxAbsDiff(blocked, expected):E2}");
+                using var stepped = WithoutBlocks(() => fast.ForwardLast(x));
+                Assert.IsTrue(MaxAbsDiff(stepped, expected) < 1e-10, $"{what}: the step-by-step reference itself is off");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void Float32BlocksStayWithinTheScanTolerance()
+    {
+        // psMNIST's rnn_cell in small: memory_d 1, order 32 over theta = T = 100, 24 SimpleRnn units, both recurrent
+        // encoders; float32 blocks against the float64 cell, and against float32 steps.
+        var o = new LmuLayerOptions
+        {
+            InputSize = 1, MemoryD = 1, Order = 32, Theta = 100, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 24,
+            InputToHidden = true, HiddenToMemory = true, MemoryToMemory = true, UseMemoryBias = true,
+            ExecutionMode = LmuExecutionMode.Cell,
+        };
+        using var reference = new LmuLayer(o);
+        reference.to(float64);
+        Randomise(reference, seed: 29);
+        using var fast = CloneWith(reference, p => p.ExecutionMode = LmuExecutionMode.FusedScan);
+        fast.to(float32);
+        using var x = torch.randn([32, 100, 1], dtype: float64, generator: new torch.Generator(4));
+        using var x32 = x.to(float32);
+        using var _ = torch.no_grad();
+        using var expected = reference.ForwardLast(x);
+        long before = TwoStageScanLastFunction.BlockedPasses;
+        using var blocked = fast.ForwardLast(x32);
+        Assert.AreEqual(1, TwoStageScanLastFunction.BlockedPasses - before, "the blocked path was not taken");
+        using var stepped = WithoutBlocks(() => fast.ForwardLast(x32));
+        double scale = Math.Max(1, expected.abs().max().item<double>());
+        Assert.IsTrue(MaxAbsDiff(blocked, expected) < 1e-4 * scale, $"float32 blocks differ from the float64 cell by {MaxAbsDiff(blocked, expected):E2}");
+        Assert.IsTrue(MaxAbsDiff(blocked, stepped) < 1e-4 * scale, $"float32 blocks differ from float32 steps by {MaxAbsDiff(blocked, stepped):E2}");
+    }
+
+    [TestMethod]
+    public void WithoutBiasOrRecurrentEncodersAndFromANonZeroState()
+    {
+        // The scan's own inputs with v0 and E absent and a random starting state (a stateful caller's): blocks against steps.
+        var g = new torch.Generator(41);
+        const int steps = 50, batch = 20, channels = 3, dm = 6, units = 5;
+        using var x = torch.randn([steps, batch, channels], dtype: float64, generator: g);
+        using var v = torch.randn([channels, dm + units], dtype: float64, generator: g);
+        using var noise = torch.randn([dm, dm], dtype: float64, generator: g);
+        using var eye = torch.eye(dm, dtype: float64);
+        using var a = eye.mul(0.9.ToScalar()).Plus(noise.mul(0.05.ToScalar()));
+        using var bx = torch.randn([1, dm], dtype: float64, generator: g);
+        using var w = torch.randn([dm, units], dtype: float64, generator: g).mul(0.3.ToScalar());
+        using var u = torch.randn([units, units], dtype: float64, generator: g).mul(0.3.ToScalar());
+        using var s0 = torch.randn([batch, dm + units], dtype: float64, generator: g);
+        using var _ = torch.no_grad();
+        long before = TwoStageScanLastFunction.BlockedPasses;
+        using var blocked = TwoStageScanLastFunction.Apply(x, v, null, a, null, bx, w, u, s0, LmuActivation.Tanh);
+        Assert.AreEqual(1, TwoStageScanLastFunction.BlockedPasses - before, "the blocked path was not taken");
+        using var stepped = WithoutBlocks(() => TwoStageScanLastFunction.Apply(x, v, null, a, null, bx, w, u, s0, LmuActivation.Tanh));
+        Assert.IsTrue(MaxAbsDiff(blocked, stepped) < 1e-10, $"differs by {MaxAbsDiff(blocked, stepped):E2}");
+    }
+
+    [TestMethod]
+    public void TrainingAndSmallBatchesKeepTheSteps()
+    {
+        // A backward pass needs the states the blocks never form; a single row does not pay for the powers.
+        var o = EquivalenceTests.Options(HiddenCell.SimpleRnn, inputToHidden: true, memoryD: 2);
+        o.HiddenToMemory = true;
+        o.MemoryToMemory = true;
+        o.ExecutionMode = LmuExecutionMode.FusedScan;
+        using var layer = new LmuLayer(o);
+        using var x = torch.randn([24, 64, 2], generator: new torch.Generator(5));
+        long before = TwoStageScanLastFunction.BlockedPasses;
+        using (var y = layer.ForwardLast(x)) Assert.IsTrue(y.requires_grad, "the layer's parameters should require gradients");
+        using (torch.no_grad())
+        using (var one = x.narrow(0, 0, 1))
+        using (layer.ForwardLast(one))
+        {
+        }
+
+        Assert.AreEqual(before, TwoStageScanLastFunction.BlockedPasses, "training or a single row took the blocked path");
+    }
+
+    private static Tensor WithoutBlocks(Func<Tensor> run)
+    {
+        TwoStageScanLastFunction.UseBlocks = false;
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            TwoStageScanLastFunction.UseBlocks = true;
+        }
+    }
+}

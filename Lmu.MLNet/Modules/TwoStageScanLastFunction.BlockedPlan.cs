@@ -1,0 +1,135 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Modules;
+
+internal sealed partial class TwoStageScanLastFunction
+{
+    /// <summary>
+    /// The matrices of one blocked pass, formed once from the weights (L = <see cref="BlockLength"/>, Z = [W, e_m],
+    /// G = [Bx; V^m; v0^m] by rows; see <see cref="Blocked"/>). Owned by the pass and disposed with it.
+    /// </summary>
+    private sealed class BlockedPlan : IDisposable
+    {
+        private readonly List<Tensor> _owned = [];
+
+        /// <summary>Columns of Z: the hidden units, then one per memory dimension when there are recurrent encoders.</summary>
+        public long Nz { get; private init; }
+
+        /// <summary>Recurrent drive columns (MemoryD), 0 without recurrent encoders.</summary>
+        public long Mem { get; private init; }
+
+        /// <summary>[D_m, L nz]: block j is A^(j+1) Z.</summary>
+        public Tensor Powers { get; private set; } = null!;
+
+        /// <summary>[L C, L nz]: block (i, j) is V^m A^(j-i) Z for j &gt;= i, plus [V^h, 0] on the diagonal.</summary>
+        public Tensor Inputs { get; private set; } = null!;
+
+        /// <summary>[L, 1, nz]: row j is sum_{k&lt;=j} v0^m A^k Z + [v0^h, 0]; null without v0.</summary>
+        public Tensor? Constant { get; private set; }
+
+        /// <summary>[L MemoryD, nz]: block q is Bx A^(L-1-q) Z; null without recurrent encoders.</summary>
+        public Tensor? Recurrent { get; private set; }
+
+        /// <summary>e_m [D_m, MemoryD] and e_h [units, MemoryD]; null without recurrent encoders.</summary>
+        public Tensor? Em { get; private set; }
+
+        /// <inheritdoc cref="Em"/>
+        public Tensor? Eh { get; private set; }
+
+        /// <summary>A^L [D_m, D_m].</summary>
+        public Tensor PowerL { get; private set; } = null!;
+
+        /// <summary>[L C, D_m]: block i is V^m A^(L-1-i).</summary>
+        public Tensor EndInputs { get; private set; } = null!;
+
+        /// <summary>[L MemoryD, D_m]: block i is Bx A^(L-1-i); null without recurrent encoders.</summary>
+        public Tensor? EndRecurrent { get; private set; }
+
+        /// <summary>[D_m]: sum_{k&lt;L} v0^m A^k; null without v0.</summary>
+        public Tensor? EndConstant { get; private set; }
+
+        public static BlockedPlan Create(Operands o)
+        {
+            const int l = BlockLength;
+            long dm = o.Dm, units = o.Units, c = o.X.shape[2], bxRows = o.Bx.shape[0];
+            long mem = o.E?.shape[1] ?? 0, nz = units + mem;
+            var plan = new BlockedPlan { Nz = nz, Mem = mem };
+            try
+            {
+                // Temporaries die with the scope; what the plan keeps is detached from it and owned by the plan.
+                using var scope = torch.NewDisposeScope();
+                var z = o.E is null ? o.W : torch.cat([o.W, o.E.narrow(0, 0, dm)], 1);
+                var rows = new List<Tensor> { o.Bx, o.V.narrow(1, 0, dm) };
+                if (o.V0 is not null) rows.Add(o.V0.narrow(0, 0, dm).unsqueeze(0));
+                var g = torch.cat(rows, 0);
+                var az = new Tensor[l + 1];
+                var ga = new Tensor[l];
+                az[0] = z;
+                ga[0] = g;
+                for (int k = 1; k <= l; k++) az[k] = o.A.mm(az[k - 1]);
+                for (int k = 1; k < l; k++) ga[k] = ga[k - 1].mm(o.A);
+                var gk = Enumerable.Range(0, l).Select(k => g.mm(az[k])).ToArray();
+
+                plan.Powers = plan.Keep(torch.cat(az.Skip(1).ToArray(), 1));
+                var inputs = torch.zeros([l * c, l * nz], dtype: o.A.dtype, device: o.A.device);
+                using (var vh = o.V.narrow(1, dm, units))
+                {
+                    for (int i = 0; i < l; i++)
+                    {
+                        for (int j = i; j < l; j++)
+                        {
+                            using var rowBlock = inputs.narrow(0, i * c, c);
+                            using var block = rowBlock.narrow(1, j * nz, nz);
+                            using var kx = gk[j - i].narrow(0, bxRows, c);
+                            Release(block.copy_(kx), block);
+                            if (i != j) continue;
+                            using var hidden = block.narrow(1, 0, units);
+                            Release(hidden.PlusInPlace(vh), hidden);
+                        }
+                    }
+                }
+
+                plan.Inputs = plan.Keep(inputs);
+                if (o.V0 is not null)
+                {
+                    var kc = torch.stack(gk.Select(k => k.narrow(0, bxRows + c, 1)).ToArray(), 0).cumsum(0);   // [L, 1, nz]
+                    using var hidden = kc.narrow(2, 0, units);
+                    using var v0h = o.V0.narrow(0, dm, units);
+                    Release(hidden.PlusInPlace(v0h), hidden);
+                    plan.Constant = plan.Keep(kc);
+                    plan.EndConstant = plan.Keep(torch.cat(ga.Select(a => a.narrow(0, bxRows + c, 1)).ToArray(), 0).sum(0));
+                }
+
+                if (o.E is not null)
+                {
+                    plan.Recurrent = plan.Keep(torch.cat(Enumerable.Range(0, l).Select(q => gk[l - 1 - q].narrow(0, 0, mem)).ToArray(), 0));
+                    plan.Em = plan.Keep(o.E.narrow(0, 0, dm));
+                    plan.Eh = plan.Keep(o.E.narrow(0, dm, units));
+                    plan.EndRecurrent = plan.Keep(torch.cat(Enumerable.Range(0, l).Select(i => ga[l - 1 - i].narrow(0, 0, mem)).ToArray(), 0));
+                }
+
+                // A^L by squaring (L is a power of two).
+                var power = o.A;
+                for (int p = 1; p < l; p *= 2) power = power.mm(power);
+                plan.PowerL = plan.Keep(power.contiguous());
+                plan.EndInputs = plan.Keep(torch.cat(Enumerable.Range(0, l).Select(i => ga[l - 1 - i].narrow(0, bxRows, c)).ToArray(), 0));
+                return plan;
+            }
+            catch
+            {
+                plan.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose() => _owned.ForEach(t => t.Dispose());
+
+        private Tensor Keep(Tensor t)
+        {
+            var kept = t.DetachFromDisposeScope();
+            _owned.Add(kept);
+            return kept;
+        }
+    }
+}
