@@ -87,10 +87,13 @@ public sealed class TwoStageBlockedInferenceTests
         using var v = torch.randn([channels, dm + units], dtype: float64, generator: g);
         using var noise = torch.randn([dm, dm], dtype: float64, generator: g);
         using var eye = torch.eye(dm, dtype: float64);
-        using var a = eye.mul(0.9.ToScalar()).Plus(noise.mul(0.05.ToScalar()));
+        using var decay = 0.9.ToScalar();
+        using var small = 0.05.ToScalar();
+        using var scale = 0.3.ToScalar();
+        using var a = eye.mul(decay).Plus(noise.mul(small));
         using var bx = torch.randn([1, dm], dtype: float64, generator: g);
-        using var w = torch.randn([dm, units], dtype: float64, generator: g).mul(0.3.ToScalar());
-        using var u = torch.randn([units, units], dtype: float64, generator: g).mul(0.3.ToScalar());
+        using var w = torch.randn([dm, units], dtype: float64, generator: g).mul(scale);
+        using var u = torch.randn([units, units], dtype: float64, generator: g).mul(scale);
         using var s0 = torch.randn([batch, dm + units], dtype: float64, generator: g);
         using var _ = torch.no_grad();
         long before = TwoStageScanLastFunction.BlockedPasses;

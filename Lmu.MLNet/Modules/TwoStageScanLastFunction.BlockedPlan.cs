@@ -63,15 +63,22 @@ internal sealed partial class TwoStageScanLastFunction
                 var rows = new List<Tensor> { o.Bx, o.V.narrow(1, 0, dm) };
                 if (o.V0 is not null) rows.Add(o.V0.narrow(0, 0, dm).unsqueeze(0));
                 var g = torch.cat(rows, 0);
+                // A^k Z written straight into the kept [D_m, L nz] matrix (no second copy of it while it is formed).
+                var powers = torch.empty([dm, l * nz], dtype: o.A.dtype, device: o.A.device);
                 var az = new Tensor[l + 1];
                 var ga = new Tensor[l];
                 az[0] = z;
                 ga[0] = g;
-                for (int k = 1; k <= l; k++) az[k] = o.A.mm(az[k - 1]);
+                for (int k = 1; k <= l; k++)
+                {
+                    az[k] = powers.narrow(1, (k - 1) * nz, nz);
+                    Release(az[k].addmm_(o.A, az[k - 1], 0, 1), az[k]);
+                }
+
                 for (int k = 1; k < l; k++) ga[k] = ga[k - 1].mm(o.A);
                 var gk = Enumerable.Range(0, l).Select(k => g.mm(az[k])).ToArray();
 
-                plan.Powers = plan.Keep(torch.cat(az.Skip(1).ToArray(), 1));
+                plan.Powers = plan.Keep(powers);
                 var inputs = torch.zeros([l * c, l * nz], dtype: o.A.dtype, device: o.A.device);
                 using (var vh = o.V.narrow(1, dm, units))
                 {
