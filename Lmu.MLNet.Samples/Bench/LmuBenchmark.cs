@@ -30,6 +30,8 @@ internal static class LmuBenchmark
                           $"scan: every state kept up to {Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20} MiB, else a checkpoint every " +
                           $"{Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval} (fused) / {Lmu.MLNet.Modules.TwoStageScanLastFunction.CheckpointInterval} (two-stage) steps (0: all kept); recurrent cell step: " +
                           (Lmu.MLNet.Modules.LmuLayer.TwoStageScan ? "two-stage (memory, then hidden)" : "fused [D, D]") +
+                          (Lmu.MLNet.Modules.LmuLayer.TwoStageScan && Lmu.MLNet.Modules.TwoStageScanLastFunction.UseBlocks
+                              ? $", inference in blocks of {Lmu.MLNet.Modules.TwoStageScanLastFunction.BlockLength} steps" : ", inference step by step") +
                           "; hidden input from a feed-forward memory: " +
                           (Lmu.MLNet.Modules.LmuLayer.BlockedProjection ? $"blocks of {Lmu.MLNet.Modules.LmuLayer.BlockSteps} steps" : "FFT convolution"));
         using var ours = new OursSide(s.Threads);

@@ -62,7 +62,6 @@ internal sealed partial class TwoStageScanLastFunction
         var mNext = torch.empty([batch, dm], dtype: dtype, device: device);
         using var h = h0.clone();
         using var y = torch.empty([batch, l * nz], dtype: dtype, device: device);
-        using var acc = torch.empty([l, batch, nz], dtype: dtype, device: device);
         using var xb = torch.empty([batch, l * c], dtype: dtype, device: device);
         using var rh = mem > 0 ? torch.empty([batch, l * mem], dtype: dtype, device: device) : null;
         using var me = mem > 0 ? torch.empty([batch, mem], dtype: dtype, device: device) : null;
@@ -70,7 +69,7 @@ internal sealed partial class TwoStageScanLastFunction
         {
             for (long b = 0; b < full; b++)
             {
-                Block(o, plan, b * l, m, h, y, acc, xb, rh, me, mNext);
+                Block(o, plan, b * l, m, h, y, xb, rh, me, mNext);
                 (m, mNext) = (mNext, m);
             }
 
@@ -93,7 +92,7 @@ internal sealed partial class TwoStageScanLastFunction
     }
 
     /// <summary>Advances the state (m, h) over steps [t0, t0 + L); the new memory is written to <paramref name="mNext"/>.</summary>
-    private static void Block(Operands o, BlockedPlan plan, long t0, Tensor m, Tensor h, Tensor y, Tensor acc, Tensor xb, Tensor? rh, Tensor? me, Tensor mNext)
+    private static void Block(Operands o, BlockedPlan plan, long t0, Tensor m, Tensor h, Tensor y, Tensor xb, Tensor? rh, Tensor? me, Tensor mNext)
     {
         const int l = BlockLength;
         long batch = o.Batch, units = o.Units, nz = plan.Nz, mem = plan.Mem, c = o.X.shape[2];
@@ -104,21 +103,17 @@ internal sealed partial class TwoStageScanLastFunction
             Release(xv.copy_(xt), xv);
         }
 
-        // Every step's memory terms from m_p and the block's inputs, then step-major for the loop.
+        // Every step's memory terms from m_p and the block's inputs; step j reads and completes y[:, j] in place (a
+        // [B, nz] view with row stride L nz, which the products take as it is: no step-major copy).
         Release(y.addmm_(m, plan.Powers, 0, 1), y);
         Release(y.addmm_(xb, plan.Inputs, 1, 1), y);
-        using (var yv = y.view(batch, l, nz))
-        using (var yt = yv.transpose(0, 1))
-        {
-            Release(acc.copy_(yt), acc);
-        }
-
+        using var acc = y.view(batch, l, nz);
         if (plan.Constant is not null) Release(acc.PlusInPlace(plan.Constant), acc);
         if (me is not null) Release(me.addmm_(m, plan.Em!, 0, 1), me);
         for (int j = 0; j < l; j++)
         {
-            using var pre = acc[j];
-            using var previous = j == 0 ? null : acc[j - 1];
+            using var pre = acc.select(1, j);
+            using var previous = j == 0 ? null : acc.select(1, j - 1);
             using var hPrev = previous is null ? h.alias() : previous.narrow(1, 0, units);
             if (rh is not null)
             {
@@ -142,7 +137,7 @@ internal sealed partial class TwoStageScanLastFunction
         Release(mNext.addmm_(xb, plan.EndInputs, 1, 1), mNext);
         if (rh is not null) Release(mNext.addmm_(rh, plan.EndRecurrent!, 1, 1), mNext);
         if (plan.EndConstant is not null) Release(mNext.PlusInPlace(plan.EndConstant), mNext);
-        using var lastStep = acc[l - 1];
+        using var lastStep = acc.select(1, l - 1);
         using var hLast = lastStep.narrow(1, 0, units);
         Release(h.copy_(hLast), h);
     }

@@ -25,7 +25,7 @@ internal sealed partial class TwoStageScanLastFunction
         /// <summary>[L C, L nz]: block (i, j) is V^m A^(j-i) Z for j &gt;= i, plus [V^h, 0] on the diagonal.</summary>
         public Tensor Inputs { get; private set; } = null!;
 
-        /// <summary>[L, 1, nz]: row j is sum_{k&lt;=j} v0^m A^k Z + [v0^h, 0]; null without v0.</summary>
+        /// <summary>[L, nz]: row j is sum_{k&lt;=j} v0^m A^k Z + [v0^h, 0]; null without v0.</summary>
         public Tensor? Constant { get; private set; }
 
         /// <summary>[L MemoryD, nz]: block q is Bx A^(L-1-q) Z; null without recurrent encoders.</summary>
@@ -100,8 +100,8 @@ internal sealed partial class TwoStageScanLastFunction
                 plan.Inputs = plan.Keep(inputs);
                 if (o.V0 is not null)
                 {
-                    var kc = torch.stack(gk.Select(k => k.narrow(0, bxRows + c, 1)).ToArray(), 0).cumsum(0);   // [L, 1, nz]
-                    using var hidden = kc.narrow(2, 0, units);
+                    var kc = torch.cat(gk.Select(k => k.narrow(0, bxRows + c, 1)).ToArray(), 0).cumsum(0);   // [L, nz]
+                    using var hidden = kc.narrow(1, 0, units);
                     using var v0h = o.V0.narrow(0, dm, units);
                     Release(hidden.PlusInPlace(v0h), hidden);
                     plan.Constant = plan.Keep(kc);
