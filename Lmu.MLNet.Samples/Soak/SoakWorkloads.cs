@@ -36,6 +36,7 @@ internal static class SoakWorkloads
     {
         var ml = new MLContext(seed);
         var data = ml.Data.LoadFromEnumerable(SoakData.Sequences(300 * scale, seed));
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
         var options = new LmuClassifierOptions
         {
             // The scan form: a recurrent memory (hidden-to-memory) with a SimpleRnn cell (the two-stage last-step scan, or
@@ -52,11 +53,13 @@ internal static class SoakWorkloads
             Readout = readout,
             // A budget of 0: the two-stage scan keeps checkpoints and recomputes its states in every backward pass.
             Training = new LmuTrainingOptions { Epochs = 2 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed, ScanStateBudgetMiB = scanBudgetMiB },
+            // Scored after every epoch by the TorchSharp network without a backward pass: the inference forms (the
+            // recurrent cell's blocks of 16 steps among them) under the same collections.
+            ValidationData = keyed,
             TorchThreads = threads,
         };
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(options));
         using var model = pipeline.Fit(data).LastTransformer;
-        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(keyed));
         return $"train accuracy {metrics.MicroAccuracy:F3}";
     }

@@ -36,6 +36,8 @@ public sealed partial class SoakTests
             Assert.AreEqual(16, int.Parse(summary.Groups["fits"].Value), "fits run");
             Assert.AreEqual(0, int.Parse(summary.Groups["crashes"].Value), $"fits that failed under GC pressure:\n{output}");
             Assert.IsGreaterThan(100, long.Parse(summary.Groups["collections"].Value), "the collecting thread must actually have run");
+            // The recurrent classifiers' validation scoring runs the two-stage scan's blocked inference under the same pressure.
+            Assert.IsGreaterThan(0L, long.Parse(summary.Groups["blocked"].Value), "no blocked inference pass ran in the soak");
             Assert.AreEqual(0, code);
         }
         finally
@@ -44,6 +46,6 @@ public sealed partial class SoakTests
         }
     }
 
-    [GeneratedRegex(@"soak result: (?<fits>\d+) fits, (?<crashes>\d+) crashes, wall [\d.]+ s, forced collections (?<collections>\d+)")]
+    [GeneratedRegex(@"soak result: (?<fits>\d+) fits, (?<crashes>\d+) crashes, wall [\d.]+ s, forced collections (?<collections>\d+), blocked inference passes (?<blocked>\d+)")]
     private static partial Regex Summary();
 }
