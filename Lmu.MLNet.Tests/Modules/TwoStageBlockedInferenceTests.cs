@@ -23,14 +23,7 @@ public sealed class TwoStageBlockedInferenceTests
     {
         foreach (var theta in new[] { 7.5, 60 })
         {
-            var o = EquivalenceTests.Options(cell, inputToHidden, memoryD: 2);
-            o.HiddenToMemory = hiddenToMemory;
-            o.MemoryToMemory = memoryToMemory;
-            o.Theta = theta;
-            o.ExecutionMode = LmuExecutionMode.Cell;
-            using var reference = new LmuLayer(o);
-            reference.to(float64);
-            Randomise(reference, seed: 23);
+            using var reference = ScanCheckpointTests.RecurrentLayer(cell, inputToHidden, hiddenToMemory, memoryToMemory, LmuExecutionMode.Cell, seed: 23, theta);
             using var fast = CloneWith(reference, p => p.ExecutionMode = LmuExecutionMode.FusedScan);
             foreach (int steps in new[] { 32, 41, 70 })
             {
