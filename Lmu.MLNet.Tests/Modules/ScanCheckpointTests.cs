@@ -218,14 +218,14 @@ public sealed class ScanCheckpointTests
         }
     }
 
-    /// <summary>A float64 layer with memory D 2, the given connections and mode, and randomised weights (theta: the options' 7.5 unless given).</summary>
-    internal static LmuLayer RecurrentLayer(HiddenCell cell, bool inputToHidden, bool hiddenToMemory, bool memoryToMemory, LmuExecutionMode mode, int seed, double? theta = null)
+    /// <summary>A float64 layer with memory D 2, the given connections and mode, and randomised weights; <paramref name="change"/> may alter the rest.</summary>
+    internal static LmuLayer RecurrentLayer(HiddenCell cell, bool inputToHidden, bool hiddenToMemory, bool memoryToMemory, LmuExecutionMode mode, int seed, Action<LmuLayerOptions>? change = null)
     {
         var o = EquivalenceTests.Options(cell, inputToHidden, memoryD: 2);
         o.HiddenToMemory = hiddenToMemory;
         o.MemoryToMemory = memoryToMemory;
         o.ExecutionMode = mode;
-        if (theta is double t) o.Theta = t;
+        change?.Invoke(o);
         var layer = new LmuLayer(o);
         layer.to(float64);
         Randomise(layer, seed);

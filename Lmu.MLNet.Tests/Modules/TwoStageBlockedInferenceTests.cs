@@ -8,8 +8,9 @@ namespace Lmu.MLNet.Tests.Modules;
 /// <summary>
 /// Inference of the two-stage last-step scan in blocks of 16 steps (the memory formed only at block ends): against the
 /// step-by-step cell and against the two-stage steps it replaces. T = 32 is two whole blocks, 41 and 70 end with a
-/// shorter block. Tolerances: float64 1e-10 (reassociated sums over at most 16 powers of A); float32 against the float64
-/// cell 1e-4, as for any float32 scan over 100 steps here.
+/// shorter block. Memories of order 32 and more: below that the blocks do not pay and the steps run (tested too).
+/// Tolerances: float64 1e-10 (reassociated sums over at most 16 powers of A); float32 against the float64 cell 1e-4,
+/// as for any float32 scan over 100 steps here.
 /// </summary>
 [TestClass]
 public sealed class TwoStageBlockedInferenceTests
@@ -23,11 +24,12 @@ public sealed class TwoStageBlockedInferenceTests
     {
         foreach (var theta in new[] { 7.5, 60 })
         {
-            using var reference = ScanCheckpointTests.RecurrentLayer(cell, inputToHidden, hiddenToMemory, memoryToMemory, LmuExecutionMode.Cell, seed: 23, theta);
+            using var reference = ScanCheckpointTests.RecurrentLayer(cell, inputToHidden, hiddenToMemory, memoryToMemory, LmuExecutionMode.Cell, seed: 23,
+                o => { o.Order = 32; o.Theta = theta; });
             using var fast = CloneWith(reference, p => p.ExecutionMode = LmuExecutionMode.FusedScan);
             foreach (int steps in new[] { 32, 41, 70 })
             {
-                using var x = torch.randn([24, steps, 2], dtype: float64, generator: new torch.Generator(3));
+                using var x = torch.randn([48, steps, 2], dtype: float64, generator: new torch.Generator(3));
                 using var _ = torch.no_grad();
                 using var expected = reference.ForwardLast(x);
                 long before = TwoStageScanLastFunction.BlockedPasses;
@@ -44,11 +46,11 @@ public sealed class TwoStageBlockedInferenceTests
     [TestMethod]
     public void Float32BlocksStayWithinTheScanTolerance()
     {
-        // psMNIST's rnn_cell in small: memory_d 1, order 32 over theta = T = 100, 24 SimpleRnn units, both recurrent
+        // psMNIST's rnn_cell in small: memory_d 1, order 64 over theta = T = 100, 24 SimpleRnn units, both recurrent
         // encoders; float32 blocks against the float64 cell, and against float32 steps.
         var o = new LmuLayerOptions
         {
-            InputSize = 1, MemoryD = 1, Order = 32, Theta = 100, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 24,
+            InputSize = 1, MemoryD = 1, Order = 64, Theta = 100, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 24,
             InputToHidden = true, HiddenToMemory = true, MemoryToMemory = true, UseMemoryBias = true,
             ExecutionMode = LmuExecutionMode.Cell,
         };
@@ -71,50 +73,71 @@ public sealed class TwoStageBlockedInferenceTests
     }
 
     [TestMethod]
-    public void WithoutBiasOrRecurrentEncodersAndFromANonZeroState()
+    [DataRow(true, true, DisplayName = "memory bias in v0, recurrent encoders")]
+    [DataRow(false, false, DisplayName = "no v0, no recurrent encoders")]
+    [DataRow(true, false, DisplayName = "memory bias in v0, no recurrent encoders")]
+    public void TheScanOwnInputsFromANonZeroState(bool withV0, bool withE)
     {
-        // The scan's own inputs with v0 and E absent and a random starting state (a stateful caller's): blocks against steps.
+        // The scan's own inputs, which the layer never gives it: a v0 with a non-zero memory part (the layer's is
+        // zero there), two memory dimensions, three input channels, a random starting state (a stateful caller's).
         var g = new torch.Generator(41);
-        const int steps = 50, batch = 20, channels = 3, dm = 6, units = 5;
+        const int steps = 50, batch = 30, channels = 3, mem = 2, dm = 48, units = 5;
         using var x = torch.randn([steps, batch, channels], dtype: float64, generator: g);
         using var v = torch.randn([channels, dm + units], dtype: float64, generator: g);
+        using var v0 = withV0 ? torch.randn([dm + units], dtype: float64, generator: g) : null;
         using var noise = torch.randn([dm, dm], dtype: float64, generator: g);
         using var eye = torch.eye(dm, dtype: float64);
         using var decay = 0.9.ToScalar();
-        using var small = 0.05.ToScalar();
+        using var small = 0.01.ToScalar();
         using var scale = 0.3.ToScalar();
-        using var a = eye.mul(decay).Plus(noise.mul(small));
-        using var bx = torch.randn([1, dm], dtype: float64, generator: g);
+        using var a = eye.mul(decay).Plus(noise.mul(small));           // spectral radius below 1: a stable memory
+        using var tenth = 0.1.ToScalar();
+        // The recurrent loop m e_m Bx small against A's 0.9, so the memory stays bounded over 50 steps (checked below).
+        using var bx = torch.randn([mem, dm], dtype: float64, generator: g).mul(small);
+        using var e = withE ? torch.randn([dm + units, mem], dtype: float64, generator: g).mul(tenth) : null;
         using var w = torch.randn([dm, units], dtype: float64, generator: g).mul(scale);
         using var u = torch.randn([units, units], dtype: float64, generator: g).mul(scale);
         using var s0 = torch.randn([batch, dm + units], dtype: float64, generator: g);
         using var _ = torch.no_grad();
         long before = TwoStageScanLastFunction.BlockedPasses;
-        using var blocked = TwoStageScanLastFunction.Apply(x, v, null, a, null, bx, w, u, s0, LmuActivation.Tanh);
+        using var blocked = TwoStageScanLastFunction.Apply(x, v, v0, a, e, bx, w, u, s0, LmuActivation.Tanh);
         Assert.AreEqual(1, TwoStageScanLastFunction.BlockedPasses - before, "the blocked path was not taken");
-        using var stepped = WithoutBlocks(() => TwoStageScanLastFunction.Apply(x, v, null, a, null, bx, w, u, s0, LmuActivation.Tanh));
-        Assert.IsTrue(MaxAbsDiff(blocked, stepped) < 1e-10, $"differs by {MaxAbsDiff(blocked, stepped):E2}");
+        using var stepped = WithoutBlocks(() => TwoStageScanLastFunction.Apply(x, v, v0, a, e, bx, w, u, s0, LmuActivation.Tanh));
+        double size = Math.Max(1, stepped.abs().max().item<double>());
+        Assert.IsTrue(size < 1e3, $"the reference state grew to {size:G3}: the comparison would tell little");
+        Assert.IsTrue(MaxAbsDiff(blocked, stepped) < 1e-10 * size, $"differs by {MaxAbsDiff(blocked, stepped):E2} (largest value {size:G3})");
     }
 
     [TestMethod]
-    public void TrainingAndSmallBatchesKeepTheSteps()
+    public void TrainingSmallBatchesSmallMemoriesAndWideInputsKeepTheSteps()
     {
-        // A backward pass needs the states the blocks never form; a single row does not pay for the powers.
-        var o = EquivalenceTests.Options(HiddenCell.SimpleRnn, inputToHidden: true, memoryD: 2);
-        o.HiddenToMemory = true;
-        o.MemoryToMemory = true;
-        o.ExecutionMode = LmuExecutionMode.FusedScan;
-        using var layer = new LmuLayer(o);
-        using var x = torch.randn([24, 64, 2], generator: new torch.Generator(5));
+        // A backward pass needs the states the blocks never form; a single row does not pay for the powers, nor does a
+        // memory of order 5 for its block-end products, nor 64 input channels for the block-Toeplitz input product.
+        using var layer = ScanCheckpointTests.RecurrentLayer(HiddenCell.SimpleRnn, inputToHidden: true, hiddenToMemory: true, memoryToMemory: true,
+            LmuExecutionMode.FusedScan, seed: 5, o => o.Order = 32);
+        using var small = ScanCheckpointTests.RecurrentLayer(HiddenCell.SimpleRnn, inputToHidden: true, hiddenToMemory: true, memoryToMemory: true,
+            LmuExecutionMode.FusedScan, seed: 5);
+        using var wide = ScanCheckpointTests.RecurrentLayer(HiddenCell.SimpleRnn, inputToHidden: true, hiddenToMemory: true, memoryToMemory: true,
+            LmuExecutionMode.FusedScan, seed: 5, o => { o.Order = 32; o.InputSize = 64; });
+        using var x = torch.randn([48, 64, 2], dtype: float64, generator: new torch.Generator(5));
+        using var xWide = torch.randn([48, 64, 64], dtype: float64, generator: new torch.Generator(6));
         long before = TwoStageScanLastFunction.BlockedPasses;
         using (var y = layer.ForwardLast(x)) Assert.IsTrue(y.requires_grad, "the layer's parameters should require gradients");
         using (torch.no_grad())
         using (var one = x.narrow(0, 0, 1))
         using (layer.ForwardLast(one))
+        using (small.ForwardLast(x))
+        using (wide.ForwardLast(xWide))
         {
         }
 
-        Assert.AreEqual(before, TwoStageScanLastFunction.BlockedPasses, "training or a single row took the blocked path");
+        Assert.AreEqual(before, TwoStageScanLastFunction.BlockedPasses, "training, a single row, a small memory or wide inputs took the blocked path");
+        using (torch.no_grad())
+        using (layer.ForwardLast(x))
+        {
+        }
+
+        Assert.AreEqual(before + 1, TwoStageScanLastFunction.BlockedPasses, "the same layer's batch of 48 should take it (else this test tells nothing)");
     }
 
     private static Tensor WithoutBlocks(Func<Tensor> run)

@@ -37,14 +37,20 @@ internal sealed partial class TwoStageScanLastFunction
     internal static long BlockedPasses => Interlocked.Read(ref _blockedPasses);
 
     /// <summary>
-    /// Whether the blocks pay for their set-up: the powers A^k Z and A^L cost about L D_m^2 nz + 4 D_m^3 multiply-adds
-    /// once per pass, and each row and step saves about half of D_m^2. So short or narrow batches (a single row
-    /// scored by the TorchSharp network) keep the step-by-step form.
+    /// Whether the blocks pay. Per row and step they drop m A (D_m^2 multiply-adds) and X V (C D) and add the dense
+    /// block-Toeplitz input product (L C nz), the recurrent drives' share (about L/2 MemoryD nz) and the block-end
+    /// memory (D_m^2 / L + C D_m); once per pass the powers A^k Z and A^L cost about L D_m^2 nz + 4 D_m^3. So wide
+    /// inputs (many channels), short sequences and narrow batches (a single row scored by the TorchSharp network) keep
+    /// the step-by-step form. Encoders whose MemoryD differs from Bx's rows (which the step form rejects) do too.
     /// </summary>
     private static bool BlockedPays(Operands o)
     {
-        long nz = o.Units + (o.E?.shape[1] ?? 0);
-        return o.Steps >= 2 * BlockLength && o.Steps * o.Batch > 4 * ((BlockLength * nz) + (4 * o.Dm));
+        const long l = BlockLength;
+        long mem = o.E?.shape[1] ?? 0, nz = o.Units + mem, c = o.X.shape[2], dm = o.Dm;
+        if (o.E is not null && mem != o.Bx.shape[0]) return false;
+        long saved = (dm * dm) + (c * o.D);
+        long added = (l * c * nz) + (l / 2 * mem * nz) + (dm * dm / l) + (c * dm);
+        return o.Steps >= 2 * l && saved > 2 * added && o.Steps * o.Batch > 4 * ((l * nz) + (4 * dm));
     }
 
     private static Tensor Blocked(Operands o)
@@ -58,15 +64,17 @@ internal sealed partial class TwoStageScanLastFunction
         var device = o.A.device;
         using var m0 = o.S0.narrow(1, 0, dm);
         using var h0 = o.S0.narrow(1, dm, units);
-        var m = m0.clone();
-        var mNext = torch.empty([batch, dm], dtype: dtype, device: device);
         using var h = h0.clone();
         using var y = torch.empty([batch, l * nz], dtype: dtype, device: device);
         using var xb = torch.empty([batch, l * c], dtype: dtype, device: device);
         using var rh = mem > 0 ? torch.empty([batch, l * mem], dtype: dtype, device: device) : null;
         using var me = mem > 0 ? torch.empty([batch, mem], dtype: dtype, device: device) : null;
+        // Swapped every block, so disposed in finally rather than by using.
+        Tensor? m = null, mNext = null;
         try
         {
+            m = m0.clone();
+            mNext = torch.empty([batch, dm], dtype: dtype, device: device);
             for (long b = 0; b < full; b++)
             {
                 Block(o, plan, b * l, m, h, y, xb, rh, me, mNext);
@@ -74,8 +82,8 @@ internal sealed partial class TwoStageScanLastFunction
             }
 
             Interlocked.Increment(ref _blockedPasses);
+            if (rest == 0) return torch.cat([m, h], 1);
             using var s = torch.cat([m, h], 1);
-            if (rest == 0) return s.clone();
 
             // The last, shorter block steps as the step-by-step form does: it would need its own powers.
             using var states = torch.empty([rest, batch, d], dtype: dtype, device: device);
@@ -86,8 +94,8 @@ internal sealed partial class TwoStageScanLastFunction
         }
         finally
         {
-            m.Dispose();
-            mNext.Dispose();
+            m?.Dispose();
+            mNext?.Dispose();
         }
     }
 

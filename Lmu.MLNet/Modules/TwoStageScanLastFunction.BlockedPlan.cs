@@ -105,7 +105,7 @@ internal sealed partial class TwoStageScanLastFunction
                     using var v0h = o.V0.narrow(0, dm, units);
                     Release(hidden.PlusInPlace(v0h), hidden);
                     plan.Constant = plan.Keep(kc);
-                    plan.EndConstant = plan.Keep(torch.cat(ga.Select(a => a.narrow(0, bxRows + c, 1)).ToArray(), 0).sum(0));
+                    plan.EndConstant = plan.Keep(torch.cat(ga.Select(a => a.narrow(0, bxRows + c, 1)).ToArray(), 0).sum(dim: 0));   // dim named: sum(0) binds to sum(ScalarType?), a Byte total
                 }
 
                 if (o.E is not null)
