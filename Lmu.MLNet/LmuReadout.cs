@@ -19,4 +19,11 @@ public enum LmuReadout
 
     /// <summary>The mean, then the maximum, of the output over each row's steps, concatenated: [B, 2 x OutputSize].</summary>
     MeanAndMax,
+
+    /// <summary>
+    /// The output at each row's last step, then the mean and the maximum over the row's steps, concatenated:
+    /// [B, 3 x OutputSize]. The head sees both what the memory holds at the end (aligned patterns) and where a pattern
+    /// occurred anywhere (shifted ones).
+    /// </summary>
+    LastStepMeanAndMax,
 }

@@ -41,6 +41,9 @@ internal static class UcrDynamicsStudy
         ["dense8pool"] = n => Readout(n, LmuReadout.MeanAndMax, l => Local(l, 8)),
         ["local4"] = n => LocalThenGlobal(n, 4, LmuReadout.LastStep),
         ["local4pool"] = n => LocalThenGlobal(n, 4, LmuReadout.MeanAndMax),
+        ["lastpool"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, _ => { }),
+        ["lastpool4"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.Theta /= 4),
+        ["local4lastpool"] = n => LocalThenGlobal(n, 4, LmuReadout.LastStepMeanAndMax),
     };
 
     /// <summary>
@@ -78,9 +81,11 @@ internal static class UcrDynamicsStudy
 
     private static bool Has(string variant, string suffix) => variant.Split('+').Skip(1).Contains(suffix, StringComparer.Ordinal);
 
-    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix);
+    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix);
 
     private const string StandardizeSuffix = "std";
+
+    private const string BothSuffix = "both";
 
     private const string ShiftSuffix = "shift";
 
@@ -94,13 +99,18 @@ internal static class UcrDynamicsStudy
     /// The data a variant trains on and is scored on. "+std": every step (slot) standardised with the mean and standard
     /// deviation of the rows it trains on, as <c>NormalizeMeanVariance(fixZero: false)</c> before the classifier does;
     /// the scored rows get the same statistics. Why: on sets whose classes share one shape (Wine), the class signal is
-    /// a small deviation from it, which the network sees only once the shared shape is subtracted.
+    /// a small deviation from it, which the network sees only once the shared shape is subtracted. "+both": every
+    /// step's raw values, then the same values standardised, as channels side by side, so one network sees both the
+    /// shapes (wherever they occur) and the deviations from the mean series.
     /// </summary>
     private static (LmuExperimentData Train, LmuExperimentData Score) Prepare(string variant, LmuExperimentData train, int[] fitRows, LmuExperimentData score)
     {
-        if (!Has(variant, StandardizeSuffix)) return (train, score);
+        var std = Has(variant, StandardizeSuffix);
+        var both = Has(variant, BothSuffix);
+        if (!std && !both) return (train, score);
         var (mean, scale) = train.SlotStatistics(fitRows);
-        return (train.Standardized(mean, scale), score.Standardized(mean, scale));
+        var (trainStd, scoreStd) = (train.Standardized(mean, scale), score.Standardized(mean, scale));
+        return both ? (train.WithChannelsOf(trainStd), score.WithChannelsOf(scoreStd)) : (trainStd, scoreStd);
     }
 
     private static LmuNetworkOptions Readout(LmuNetworkOptions n, LmuReadout readout, Action<LmuLayerOptions> change)
@@ -164,7 +174,7 @@ internal static class UcrDynamicsStudy
         var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v)).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std and +shift.");
+            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std, +both and +shift.");
             return 2;
         }
 

@@ -9,7 +9,8 @@ using static TorchSharp.torch;
 namespace Lmu.MLNet.Tests.Parity;
 
 /// <summary>
-/// The pooling readouts (<see cref="LmuReadout.Mean"/>, <see cref="LmuReadout.MeanAndMax"/>): TorchSharp's network
+/// The pooling readouts (<see cref="LmuReadout.Mean"/>, <see cref="LmuReadout.MeanAndMax"/>,
+/// <see cref="LmuReadout.LastStepMeanAndMax"/>): TorchSharp's network
 /// against a float64 pool written here by hand over the layer's own output sequence (each variable-length row run on
 /// its truncated steps alone, so no masking code is shared), and the exported graph against TorchSharp, with and
 /// without a length input. Tolerances: 1e-5 between the network and the hand pool (the same float32 layer outputs,
@@ -30,6 +31,9 @@ public sealed class ReadoutParityTests
         yield return [LmuReadout.MeanAndMax, HiddenCell.Dense, false, 1];
         yield return [LmuReadout.MeanAndMax, HiddenCell.SimpleRnn, true, 1];
         yield return [LmuReadout.MeanAndMax, HiddenCell.Dense, false, 2];
+        yield return [LmuReadout.LastStepMeanAndMax, HiddenCell.Dense, false, 1];
+        yield return [LmuReadout.LastStepMeanAndMax, HiddenCell.SimpleRnn, true, 1];
+        yield return [LmuReadout.LastStepMeanAndMax, HiddenCell.SimpleRnn, true, 2];
     }
 
     [TestMethod]
@@ -102,21 +106,25 @@ public sealed class ReadoutParityTests
     }
 
     [TestMethod]
-    [DataRow(LmuReadout.Mean)]
-    [DataRow(LmuReadout.MeanAndMax)]
-    public void ARowWithoutStepsPoolsToZeros(LmuReadout readout)
+    [DataRow(LmuReadout.Mean, HiddenCell.SimpleRnn)]
+    [DataRow(LmuReadout.MeanAndMax, HiddenCell.SimpleRnn)]
+    [DataRow(LmuReadout.LastStepMeanAndMax, HiddenCell.SimpleRnn)]
+    [DataRow(LmuReadout.MeanAndMax, HiddenCell.Dense)]
+    [DataRow(LmuReadout.LastStepMeanAndMax, HiddenCell.Dense)]
+    public void ARowWithoutStepsPoolsToZeros(LmuReadout readout, HiddenCell cell)
     {
         // The classifier clamps lengths to [0, T]; a row of length 0 has nothing to pool. It scores as the head applied
-        // to a zero readout (finite), not 0/0 and -inf.
-        using var net = Network(readout, HiddenCell.SimpleRnn, true, 1);
+        // to a zero readout (finite), not 0/0 and -inf. A Dense cell's output on a padded step is act(b), not zero, so
+        // the last step of such a row must be masked too.
+        using var net = Network(readout, cell, cell == HiddenCell.SimpleRnn, 1);
         var spec = net.ToSpec(Steps);
         var bytes = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { LengthName = "Length" });
         var row = torch.randn([1, Steps * Channels], generator: new torch.Generator(8)).data<float>().ToArray();
         var got = OnnxRunner.RunWithLengths(bytes, "Features", row, Steps * Channels, "Length", [0f], "Output");
         var expected = Head(spec, new double[spec.ReadoutSize]);
-        Assert.IsTrue(got.All(float.IsFinite), $"{readout}: [{string.Join(", ", got)}]");
+        Assert.IsTrue(got.All(float.IsFinite), $"{readout} {cell}: [{string.Join(", ", got)}]");
         double worst = expected.Zip(got, (a, b) => Math.Abs(a - b)).Max();
-        Assert.IsLessThan(1e-5, worst, $"{readout}: max |onnx - head(0)| = {worst:E2}");
+        Assert.IsLessThan(1e-5, worst, $"{readout} {cell}: max |onnx - head(0)| = {worst:E2}");
     }
 
     [TestMethod]
@@ -193,7 +201,9 @@ public sealed class ReadoutParityTests
     {
         var f = seq[0].Length;
         var mean = Enumerable.Range(0, f).Select(j => seq.Average(s => s[j])).ToArray();
-        return readout == LmuReadout.Mean ? mean : [.. mean, .. Enumerable.Range(0, f).Select(j => seq.Max(s => s[j]))];
+        if (readout == LmuReadout.Mean) return mean;
+        double[] pooled = [.. mean, .. Enumerable.Range(0, f).Select(j => seq.Max(s => s[j]))];
+        return readout == LmuReadout.MeanAndMax ? pooled : [.. seq[^1], .. pooled];
     }
 
     private static double[] Head(LmuNetworkSpec spec, double[] z)

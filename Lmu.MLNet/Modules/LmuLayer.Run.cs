@@ -103,7 +103,7 @@ public sealed partial class LmuLayer
     }
 
     /// <summary>seq[b, lengths[b]-1, :] for each row: [B, T, F] -> [B, F].</summary>
-    private static Tensor Gather(Tensor seq, Tensor lengths)
+    internal static Tensor Gather(Tensor seq, Tensor lengths)
     {
         var idx = lengths.to(int64).Minus(1).view(-1, 1, 1).expand(-1, 1, seq.shape[2]);
         return seq.gather(1, idx).squeeze(1);

@@ -6,8 +6,9 @@ namespace Lmu.MLNet.Modules;
 internal static class ReadoutPool
 {
     /// <summary>
-    /// seq [B, T, F] (zero past each row's length), lengths optional int64 [B] -> [B, F] (Mean) or [B, 2F]
-    /// (MeanAndMax: mean first, then max), over each row's own steps.
+    /// seq [B, T, F] (zero past each row's length), lengths optional int64 [B] -> [B, F] (Mean), [B, 2F]
+    /// (MeanAndMax: mean first, then max) or [B, 3F] (LastStepMeanAndMax: the row's last step, then mean, then max),
+    /// over each row's own steps.
     /// </summary>
     public static Tensor Apply(Tensor seq, Tensor? lengths, LmuReadout readout)
     {
@@ -31,6 +32,8 @@ internal static class ReadoutPool
             max = seq.masked_fill(padded, TorchScalars.NegativeInfinity).amax([1]);
         }
 
-        return cat([mean, max], 1).MoveToOuterDisposeScope();
+        if (readout != LmuReadout.LastStepMeanAndMax) return cat([mean, max], 1).MoveToOuterDisposeScope();
+        var last = lengths is null ? seq.select(1, -1) : LmuLayer.Gather(seq, lengths);
+        return cat([last, mean, max], 1).MoveToOuterDisposeScope();
     }
 }

@@ -4,5 +4,10 @@ namespace Lmu.MLNet.Network;
 internal static class ReadoutWidth
 {
     /// <summary>Width of what <paramref name="readout"/> gives the head from a layer of <paramref name="width"/> outputs per step.</summary>
-    public static int Of(LmuReadout readout, int width) => readout == LmuReadout.MeanAndMax ? 2 * width : width;
+    public static int Of(LmuReadout readout, int width) => readout switch
+    {
+        LmuReadout.MeanAndMax => 2 * width,
+        LmuReadout.LastStepMeanAndMax => 3 * width,
+        _ => width,
+    };
 }

@@ -7,6 +7,12 @@ internal sealed class LmuOnnxExportOptions
     public string InputName { get; init; } = "Features";
 
     /// <summary>
+    /// False (default): the input holds each step's InputSize values side by side (value (t, c) at t*C + c). True: each
+    /// channel's T values one after another (value (t, c) at c*T + t); the graph transposes it to [N, T, C] first.
+    /// </summary>
+    public bool ChannelMajor { get; init; }
+
+    /// <summary>
     /// True (default): input [N, T*InputSize] and outputs [N, ...], for batched scoring. False: one row per run, input
     /// [T*InputSize] and outputs without the batch axis, which ML.NET's OnnxTransformer (one row per run) types as
     /// plain vectors (Vector&lt;Single, K&gt;, not Vector&lt;Single, 1, K&gt;).
@@ -45,10 +51,15 @@ internal sealed class LmuOnnxExportOptions
     public string? HiddenSequenceName { get; init; }
 
     /// <summary>A copy with a length input.</summary>
-    public LmuOnnxExportOptions WithLength(string name, OnnxElementType type) => new()
+    public LmuOnnxExportOptions WithLength(string name, OnnxElementType type) => Copy(name, type, ChannelMajor);
+
+    /// <summary>A copy that reads the input channel-major (<see cref="ChannelMajor"/>) or not.</summary>
+    public LmuOnnxExportOptions WithChannelMajor(bool channelMajor) => Copy(LengthName, LengthType, channelMajor);
+
+    private LmuOnnxExportOptions Copy(string? lengthName, OnnxElementType lengthType, bool channelMajor) => new()
     {
         InputName = InputName, BatchAxis = BatchAxis, RawOutputName = RawOutputName, Classifier = Classifier, Form = Form,
         FinalMemoryName = FinalMemoryName, LayerOutputName = LayerOutputName, MemorySequenceName = MemorySequenceName,
-        HiddenSequenceName = HiddenSequenceName, LengthName = name, LengthType = type,
+        HiddenSequenceName = HiddenSequenceName, LengthName = lengthName, LengthType = lengthType, ChannelMajor = channelMajor,
     };
 }

@@ -42,7 +42,10 @@ internal static class LmuOnnxExporter
         }
 
         var publish = new LmuOnnxOutputPublisher(g, options.BatchAxis);
-        var x3 = g.Op("Reshape", [features, g.Int64s("shape", -1, steps, inputSize)]);
+        // Channel-major rows are [C, T] blocks: transposed once here, the rest of the graph reads [N, T, C].
+        var x3 = options.ChannelMajor && inputSize > 1
+            ? g.Op("Transpose", [g.Op("Reshape", [features, g.Int64s("shape", -1, inputSize, steps)])], OnnxAttribute.Ints("perm", 0, 2, 1))
+            : g.Op("Reshape", [features, g.Int64s("shape", -1, steps, inputSize)]);
         string? valid = null;
         string? mask = null;
         if (options.LengthName is not null)

@@ -67,7 +67,7 @@ internal static class LmuOnnxNetwork
             }
         }
 
-        var y = pooled ? Pool(g, input, mask, valid, spec.Readout) : last!.Output;
+        var y = pooled ? Readout(g, input, steps, spec.LastLayer.OutputSize, mask, valid, spec.Readout) : last!.Output;
         for (var i = 0; i < spec.Head.Count; i++)
         {
             y = LmuOnnxOps.Dense(g, g, y, spec.Head[i], $"head{i}");
@@ -98,9 +98,28 @@ internal static class LmuOnnxNetwork
         };
     }
 
-    // The readout over each row's valid steps: seq [N, T, F] -> mean [N, F], or [mean, max] [N, 2F]. Rows are
-    // right-aligned, so the valid steps are the mask's ones (all steps without a mask). A row of length 0 (the
-    // classifier clamps lengths to [0, T]) has no steps: it pools to zeros rather than 0/0 and -inf.
+    // The pooling readouts over each row's valid steps: seq [N, T, F] -> mean [N, F], [mean, max] [N, 2F] or
+    // [last, mean, max] [N, 3F]. Rows are right-aligned, so a row's last step is step T-1 and its valid steps are the
+    // mask's ones (all steps without a mask). A row of length 0 (the classifier clamps lengths to [0, T]) has no
+    // steps: it reads zeros rather than a padded step, 0/0 and -inf.
+    private static string Readout(OnnxGraphBuilder g, string seq, int steps, int width, string? mask, string? valid, LmuReadout readout)
+    {
+        var pool = Pool(g, seq, mask, valid, readout == LmuReadout.Mean ? LmuReadout.Mean : LmuReadout.MeanAndMax);
+        if (readout != LmuReadout.LastStepMeanAndMax)
+        {
+            return pool;
+        }
+
+        var last = LastStep(g, seq, steps, width);
+        if (mask is not null)
+        {
+            var any = g.Op("Greater", [g.Op("ReduceSum", [mask, g.Int64s("last_axis", 1)], OnnxAttribute.Int("keepdims", 0)), g.Floats("last_zero", [0f])]);
+            last = g.Op("Where", [any, last, g.Floats("last_zero", [0f])]);
+        }
+
+        return g.Op("Concat", [last, pool], OnnxAttribute.Int("axis", 1));
+    }
+
     private static string Pool(OnnxGraphBuilder g, string seq, string? mask, string? valid, LmuReadout readout)
     {
         if (mask is null)

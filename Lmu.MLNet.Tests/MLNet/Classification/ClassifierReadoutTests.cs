@@ -52,6 +52,7 @@ public sealed class ClassifierReadoutTests : ClassifierTestBase
     [TestMethod]
     [DataRow(LmuReadout.Mean, HiddenCell.SimpleRnn)]
     [DataRow(LmuReadout.MeanAndMax, HiddenCell.Dense)]
+    [DataRow(LmuReadout.LastStepMeanAndMax, HiddenCell.SimpleRnn)]
     public void TheCarriedGraphAndTheSavedZipEqualTheTrainedNetwork(LmuReadout readout, HiddenCell cell)
     {
         var ml = ClassifierSetup.Context(MlTemp);

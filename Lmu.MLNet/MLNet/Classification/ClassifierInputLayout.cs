@@ -18,8 +18,10 @@ internal sealed class ClassifierInputLayout
     ];
 
     private ClassifierInputLayout(
-        DataViewSchema.Column features, DataViewSchema.Column label, DataViewSchema.Column? length, int steps, int channels, bool variable)
+        DataViewSchema.Column features, DataViewSchema.Column label, DataViewSchema.Column? length, int steps, int channels, bool variable,
+        LmuInputLayout inputLayout)
     {
+        InputLayout = inputLayout;
         Features = features;
         Length = length;
         Label = label;
@@ -46,6 +48,9 @@ internal sealed class ClassifierInputLayout
 
     /// <summary>Channels C.</summary>
     public int Channels { get; }
+
+    /// <summary>How a row's vector holds the channels.</summary>
+    public LmuInputLayout InputLayout { get; }
 
     /// <summary>True for a VarVector features column.</summary>
     public bool IsVariableLength { get; }
@@ -152,9 +157,17 @@ internal sealed class ClassifierInputLayout
     public static ClassifierInputLayout Create(DataViewSchema schema, LmuClassifierOptions options)
     {
         var (steps, variable) = CheckFeatures(schema, options.FeatureColumnName, options.SequenceLength, options.Channels);
+        if (variable && options.InputLayout == LmuInputLayout.ChannelMajor)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(schema),
+                $"Features column '{options.FeatureColumnName}' is a VarVector<Single>, but InputLayout = ChannelMajor needs a fixed-size Vector<Single> of " +
+                "sequence length x channels values (a variable-length row's channels cannot be told apart); use StepMajor, or pad every channel to one length.");
+        }
+
         var label = CheckLabel(schema, options.LabelColumnName);
         var length = options.LengthColumnName is null ? (DataViewSchema.Column?)null : CheckLength(schema, options.LengthColumnName);
-        return new ClassifierInputLayout(schema[options.FeatureColumnName], label, length, steps, options.Channels, variable);
+        return new ClassifierInputLayout(schema[options.FeatureColumnName], label, length, steps, options.Channels, variable, options.InputLayout);
     }
 
     /// <summary>The class names a key label carries: its KeyValues as text, or "1".."K" without them.</summary>

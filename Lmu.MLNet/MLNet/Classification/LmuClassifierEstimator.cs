@@ -148,7 +148,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             });
         var classNames = scan.Classes.Names;
         var lengthType = layout.Length?.Type;
-        var export = OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName);
+        var export = OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName).WithChannelMajor(layout.InputLayout == LmuInputLayout.ChannelMajor);
         IReadOnlyList<string> inputs = [o.FeatureColumnName];
         if (lengthType is not null)
         {
@@ -164,7 +164,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         {
             ClassNames = classNames, FeatureColumnName = o.FeatureColumnName, LabelColumnName = o.LabelColumnName, SequenceLength = steps,
             LengthColumnName = lengthType is null ? null : o.LengthColumnName, LengthType = lengthType,
-            Channels = o.Channels, ParameterCount = parameters, Seed = seed, Device = device, TrainingRows = scan.Rows, History = result.History,
+            Channels = o.Channels, InputLayout = o.InputLayout, ParameterCount = parameters, Seed = seed, Device = device, TrainingRows = scan.Rows, History = result.History,
             BestEpoch = result.BestEpoch, FitTime = clock.Elapsed, LayerThetas = thetas,
         };
         _context.Info("Training", $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s.");
@@ -217,8 +217,11 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         where TRow : class
     {
         var definition = SchemaDefinition.Create(typeof(TRow));
-        definition[nameof(FeatureRow.Features)].ColumnName = name;
-        definition[nameof(FeatureRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        // The indexer finds a column by its current name: take it once, then rename it (a second lookup by the old
+        // name found nothing once the features column had any other name, and Fit failed after training).
+        var features = definition[nameof(FeatureRow.Features)];
+        features.ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        features.ColumnName = name;
         if (lengthName is not null)
         {
             definition[nameof(LengthRow<int>.Length)].ColumnName = lengthName;

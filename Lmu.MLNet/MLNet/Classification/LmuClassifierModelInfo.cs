@@ -23,4 +23,7 @@ public sealed class LmuClassifierModelInfo : LmuTrainedModelInfo
 
     /// <summary>Channels per step C.</summary>
     public required int Channels { get; init; }
+
+    /// <summary>How the features vector holds the channels (what the model reads at scoring time too).</summary>
+    public LmuInputLayout InputLayout { get; init; } = LmuInputLayout.StepMajor;
 }

@@ -6,7 +6,8 @@ namespace Lmu.MLNet.Classification;
 
 /// <summary>
 /// Everything the LMU sequence classifier can be told: columns, input shape, the LMU layer, the dense head and
-/// training. Each row's features are a flattened sequence, step-major: <c>[x(0,0..C-1), x(1,0..C-1), ...]</c>.
+/// training. Each row's features are a flattened sequence, step-major by default: <c>[x(0,0..C-1), x(1,0..C-1), ...]</c>
+/// (see <see cref="InputLayout"/>).
 /// </summary>
 /// <remarks>
 /// Settings left unset come from the <see cref="MLContext"/> that made the estimator: <c>Training.Seed</c> from its seed,
@@ -47,6 +48,14 @@ public sealed class LmuClassifierOptions
 
     /// <summary>Channels C per time step. Default 1.</summary>
     public int Channels { get; set; } = 1;
+
+    /// <summary>
+    /// How the features vector holds the channels: <see cref="LmuInputLayout.StepMajor"/> (each step's channels side by
+    /// side) or <see cref="LmuInputLayout.ChannelMajor"/> (each channel's steps one after another, as
+    /// <c>Concatenate</c> of one column per channel gives; fixed-size columns only). The saved model reads the same
+    /// layout. Default <see cref="LmuInputLayout.StepMajor"/>.
+    /// </summary>
+    public LmuInputLayout InputLayout { get; set; } = LmuInputLayout.StepMajor;
 
     /// <summary>
     /// The LMU layer of a one-layer network (every option of the core with its documented default, e.g. Order 64,
@@ -151,6 +160,7 @@ public sealed class LmuClassifierOptions
         Guard.Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "must name a column");
         Guard.Require(Channels >= 1, nameof(Channels), Channels, "must be at least 1");
         Guard.Require(SequenceLength >= 0, nameof(SequenceLength), SequenceLength, "must be 0 (infer) or positive");
+        Guard.Require(Enum.IsDefined(InputLayout), nameof(InputLayout), InputLayout, $"must be one of {string.Join(", ", Enum.GetNames<LmuInputLayout>())}");
         Guard.Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         Guard.Require(ShufflePoolSize >= 1, nameof(ShufflePoolSize), ShufflePoolSize, "must be at least 1");
         Guard.Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");

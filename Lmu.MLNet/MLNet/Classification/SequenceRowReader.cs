@@ -20,7 +20,9 @@ internal sealed class SequenceRowReader
     private readonly string _role;
     private readonly Func<long>? _length;
     private readonly string? _lengthName;
+    private readonly bool _channelMajor;
     private VBuffer<float> _buffer;
+    private float[] _scratch = [];
 
     public SequenceRowReader(DataViewRowCursor cursor, ClassifierInputLayout layout, int steps, ClassMap? classes, string role)
     {
@@ -29,6 +31,7 @@ internal sealed class SequenceRowReader
         _features = cursor.GetGetter<VBuffer<float>>(cursor.Schema[layout.Features.Name]);
         _steps = steps;
         _channels = layout.Channels;
+        _channelMajor = layout.InputLayout == LmuInputLayout.ChannelMajor && layout.Channels > 1;
         _role = role;
         if (layout.Length is { } n)
         {
@@ -70,8 +73,8 @@ internal sealed class SequenceRowReader
     }
 
     /// <summary>
-    /// Copies the current row's features into <paramref name="target"/> (length T*C), checking every value; returns the
-    /// row's number of steps.
+    /// Copies the current row's features into <paramref name="target"/> (length T*C, step-major whatever the column's
+    /// layout), checking every value; returns the row's number of steps.
     /// </summary>
     public int ReadFeatures(Span<float> target)
     {
@@ -129,6 +132,20 @@ internal sealed class SequenceRowReader
             }
         }
 
+        if (_channelMajor && target.Length > 0)
+        {
+            // The layout check refuses VarVector columns, so the row fills the target: [C, T] -> [T, C].
+            if (_scratch.Length != target.Length) _scratch = new float[target.Length];
+            target.CopyTo(_scratch);
+            for (var c = 0; c < _channels; c++)
+            {
+                for (var t = 0; t < rowSteps; t++)
+                {
+                    target[t * _channels + c] = _scratch[c * rowSteps + t];
+                }
+            }
+        }
+
         return rowSteps;
     }
 
@@ -136,8 +153,10 @@ internal sealed class SequenceRowReader
     {
         if (!float.IsFinite(value))
         {
+            var steps = _buffer.Length / _channels;
+            var (step, channel) = _channelMajor ? (slot % steps, slot / steps) : (slot / _channels, slot % _channels);
             throw new InvalidDataException(
-                $"Features column '{_featureName}', {_role} row {Row}, slot {slot} (step {slot / _channels}, channel {slot % _channels}): value {value}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues).");
+                $"Features column '{_featureName}', {_role} row {Row}, slot {slot} (step {step}, channel {channel}): value {value}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues).");
         }
     }
 

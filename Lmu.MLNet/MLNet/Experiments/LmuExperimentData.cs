@@ -122,6 +122,33 @@ internal sealed class LmuExperimentData
         return new LmuExperimentData(values, Labels, Steps, Channels, ClassNames);
     }
 
+    /// <summary>
+    /// A copy whose every step holds this data's channels, then <paramref name="other"/>'s (same rows and steps):
+    /// C + C' channels, e.g. the raw and the standardised values of each step side by side.
+    /// </summary>
+    public LmuExperimentData WithChannelsOf(LmuExperimentData other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.Count != Count || other.Steps != Steps)
+        {
+            throw new ArgumentException($"Channels can be joined only for the same rows and steps: {Count} x {Steps} here, {other.Count} x {other.Steps} in the other data.", nameof(other));
+        }
+
+        var channels = Channels + other.Channels;
+        var values = new float[Count * Steps * channels];
+        for (var r = 0; r < Count; r++)
+        {
+            for (var t = 0; t < Steps; t++)
+            {
+                var to = (r * Steps + t) * channels;
+                Array.Copy(Values, (r * Steps + t) * Channels, values, to, Channels);
+                Array.Copy(other.Values, (r * Steps + t) * other.Channels, values, to + Channels, other.Channels);
+            }
+        }
+
+        return new LmuExperimentData(values, Labels, Steps, channels, ClassNames);
+    }
+
     /// <summary>Features [rows, T, C] and int64 targets for the given rows.</summary>
     public (Tensor X, Tensor Y) Tensors(IReadOnlyList<int> rows)
     {
