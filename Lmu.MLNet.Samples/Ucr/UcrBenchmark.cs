@@ -92,22 +92,30 @@ internal static class UcrBenchmark
     }
 
     /// <summary>
-    /// The default network as an ML.NET pipeline (labels to keys, each step standardised on univariate equal-length
-    /// sets, the LMU classifier), trained on the whole training split; nothing is selected, so the test split is only
-    /// reported. The network and the standardisation are the `ucr-dynamics` variant `local4+std`, the highest mean
-    /// accuracy of 3-fold cross-validation inside the 12 univariate training splits (README, "a network default chosen
-    /// by cross-validation"); multivariate and variable-length sets were not part of that choice and keep raw steps.
+    /// The default network as an ML.NET pipeline, trained on the whole training split; nothing is selected, so the test
+    /// split is only reported. On univariate equal-length sets the network reads two channels per step, the raw value
+    /// and the value standardised with the training rows' per-step statistics (NormalizeMeanVariance into a column of
+    /// its own, then Concatenate, read channel-major); the network is the `ucr-dynamics` variant `lastpool+both`, the
+    /// highest mean accuracy of 3-fold cross-validation inside the 12 univariate training splits (README, "Fourth
+    /// round"). Multivariate and variable-length sets were not part of that choice and keep their raw steps.
     /// </summary>
     private static double LmuDefault(MLContext ml, TimeSeriesDataset train, TimeSeriesDataset test, Settings s)
     {
         var steps = Math.Max(train.MaxLength, test.MaxLength);
         var trainView = train.ToDataView(ml, steps, rightAlign: true);
         var testView = test.ToDataView(ml, steps, rightAlign: true);
+        var both = train.Channels == 1 && train.EqualLength && test.EqualLength && train.MaxLength == test.MaxLength;
+        var channels = both ? 2 : train.Channels;
+        var network = UcrDynamicsStudy.DefaultNetwork(steps, channels);
         var options = new Classification.LmuClassifierOptions
         {
+            FeatureColumnName = both ? "RawAndStandardized" : "Features",
             SequenceLength = steps,
-            Channels = train.Channels,
-            Layers = UcrDynamicsStudy.DefaultLayers(steps, train.Channels),
+            Channels = channels,
+            InputLayout = both ? Classification.LmuInputLayout.ChannelMajor : Classification.LmuInputLayout.StepMajor,
+            // A one-layer network's options hold it in Layer, with Layers empty.
+            Layers = network.Layers.Count > 0 ? network.Layers : [network.Layer],
+            Readout = network.Readout,
             ThetaFromSequenceLength = false,
             // The seed ucr-dynamics trains every variant with: the same network and seed as the study's test run (not the
             // same batches: the study shuffles its own tensors, the pipeline through ML.NET's shuffle).
@@ -115,9 +123,11 @@ internal static class UcrBenchmark
             TorchThreads = s.Threads,
         };
         IEstimator<ITransformer> pipeline = ml.Transforms.Conversion.MapValueToKey("Label");
-        if (train.Channels == 1 && train.EqualLength && test.EqualLength && train.MaxLength == test.MaxLength)
+        if (both)
         {
-            pipeline = pipeline.Append(ml.Transforms.NormalizeMeanVariance("Features", fixZero: false));
+            pipeline = pipeline
+                .Append(ml.Transforms.NormalizeMeanVariance("Standardized", "Features", fixZero: false))
+                .Append(ml.Transforms.Concatenate("RawAndStandardized", "Features", "Standardized"));
         }
 
         using var model = (IDisposable)pipeline.Append(ml.MulticlassClassification.Trainers.Lmu(options)).Fit(trainView);

@@ -152,11 +152,11 @@ internal static class UcrDynamicsStudy
     public static int TrainingSeed(int seed) => unchecked((seed * 1_000_003) + 7919);
 
     /// <summary>
-    /// The layers of the default network (variant <c>local4</c>): a Dense(64, ReLU) cell over a quarter-length window,
-    /// then the <c>ucr</c> recurrent layer (order 32, theta = T, SimpleRnn(64)) over the whole row reading it; dropout 0.1.
+    /// The default network (variant <c>lastpool</c>, chosen as <c>lastpool+both</c>): the <c>ucr</c> layer (order 32,
+    /// theta = T, memory_d = min(C, 4), SimpleRnn(64), dropout 0.1) read through <see cref="LmuReadout.LastStepMeanAndMax"/>.
     /// </summary>
-    public static IReadOnlyList<LmuLayerOptions> DefaultLayers(int steps, int channels)
-        => AllVariants["local4"](BaseConfiguration(steps, channels).NetworkOptions(channels, 2)).Layers;
+    public static LmuNetworkOptions DefaultNetwork(int steps, int channels)
+        => AllVariants["lastpool"](BaseConfiguration(steps, channels).NetworkOptions(channels, 2));
 
     /// <summary>The ucr network every variant changes: order 32, theta = T, memory_d = min(C, 4), SimpleRnn(64), lr 3e-3, dropout 0.1, 300 epochs.</summary>
     private static LmuTrialConfiguration BaseConfiguration(int steps, int channels, int epochs = 300)
