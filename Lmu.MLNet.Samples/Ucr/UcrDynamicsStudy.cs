@@ -81,7 +81,13 @@ internal static class UcrDynamicsStudy
 
     private static bool Has(string variant, string suffix) => variant.Split('+').Skip(1).Contains(suffix, StringComparer.Ordinal);
 
-    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix);
+    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix || IsEnsemble(f));
+
+    private static bool IsEnsemble(string suffix)
+        => suffix.StartsWith(EnsembleSuffix, StringComparison.Ordinal)
+           && int.TryParse(suffix[EnsembleSuffix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k >= 2;
+
+    private const string EnsembleSuffix = "ens";
 
     private const string StandardizeSuffix = "std";
 
@@ -174,7 +180,7 @@ internal static class UcrDynamicsStudy
         var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v)).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std, +both and +shift.");
+            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std, +both, +shift and +ensK (K >= 2 networks averaged).");
             return 2;
         }
 
@@ -209,8 +215,7 @@ internal static class UcrDynamicsStudy
                             var fit = Enumerable.Range(0, trainData.Count).Where(i => fold[i] != k).ToArray();
                             var held = Enumerable.Range(0, trainData.Count).Where(i => fold[i] == k).ToArray();
                             var foldData = Prepare(variant, trainData, fit, trainData);
-                            using var foldNetwork = Train(foldData.Train, fit, config, AllVariants[NetworkPart(variant)], trainingSeed, MaxShift(variant, steps));
-                            scores.Add(LmuTrialRunner.Score(foldNetwork, foldData.Score, held, LmuExperimentMetric.MicroAccuracy));
+                            scores.Add(EnsembleAccuracy(variant, foldData.Train, fit, foldData.Score, held, config, trainingSeed, steps, null));
                         }
 
                         accuracy = scores.Average();
@@ -221,11 +226,11 @@ internal static class UcrDynamicsStudy
 
                     var all = Enumerable.Range(0, trainData.Count).ToArray();
                     var data = Prepare(variant, trainData, all, testData);
-                    using var network = Train(data.Train, all, config, AllVariants[NetworkPart(variant)], trainingSeed, MaxShift(variant, steps));
-                    accuracy = LmuTrialRunner.Score(network, data.Score, Enumerable.Range(0, testData.Count).ToArray(), LmuExperimentMetric.MicroAccuracy);
+                    accuracy = EnsembleAccuracy(
+                        variant, data.Train, all, data.Score, Enumerable.Range(0, testData.Count).ToArray(), config, trainingSeed, steps,
+                        network => learned.Add($"{variant}: " + string.Join(" / ", network.Layers.Select(l => Moved(l.Dynamics, steps)))));
                     sums[variant].Add(accuracy);
                     cells.Add($"{accuracy.ToString("0.0000", CultureInfo.InvariantCulture)} ({clock.Elapsed.TotalSeconds,6:0.0}s)");
-                    learned.Add($"{variant}: " + string.Join(" / ", network.Layers.Select(l => Moved(l.Dynamics, steps))));
                 }
 
                 Console.WriteLine($"{name,-17} {seed,4} | " + string.Join(" | ", cells.Select(c => $"{c,16}")));
@@ -251,6 +256,36 @@ internal static class UcrDynamicsStudy
         var adRel = Rel(Maths.SquareMatrix.Flatten(ad), Maths.SquareMatrix.Flatten(reference.Ad));
         var bdRel = Rel(bd, reference.Bd);
         return string.Create(CultureInfo.InvariantCulture, $"theta {theta:0.##} (T {steps}), |dAd|/|Ad| {adRel:0.###}, |dBd|/|Bd| {bdRel:0.###}");
+    }
+
+    /// <summary>
+    /// Accuracy on <paramref name="scoreRows"/> of the variant's network, or with "+ensK" of K networks trained from K
+    /// seeds (the first the variant's own) whose class probabilities are averaged. <paramref name="first"/> sees the
+    /// first network.
+    /// </summary>
+    private static double EnsembleAccuracy(
+        string variant, LmuExperimentData train, int[] fitRows, LmuExperimentData score, int[] scoreRows, LmuTrialConfiguration config, int seed, int steps,
+        Action<LmuNetwork>? first)
+    {
+        var members = EnsembleSize(variant);
+        var classes = score.ClassNames.Count;
+        var sum = new float[scoreRows.Length * classes];
+        for (var k = 0; k < members; k++)
+        {
+            using var network = Train(train, fitRows, config, AllVariants[NetworkPart(variant)], unchecked(seed + (k * 104_729)), MaxShift(variant, steps));
+            if (k == 0) first?.Invoke(network);
+            var p = LmuTrialRunner.Probabilities(network, score, scoreRows);
+            for (var i = 0; i < sum.Length; i++) sum[i] += p[i] / members;
+        }
+
+        return LmuTrialRunner.Metric(sum, scoreRows.Select(r => score.Labels[r]).ToArray(), classes, LmuExperimentMetric.MicroAccuracy);
+    }
+
+    /// <summary>"+ensK" (K &gt;= 2): K networks averaged; 1 without the suffix.</summary>
+    private static int EnsembleSize(string variant)
+    {
+        var suffix = variant.Split('+').Skip(1).FirstOrDefault(f => f.StartsWith(EnsembleSuffix, StringComparison.Ordinal));
+        return suffix is null ? 1 : int.Parse(suffix[EnsembleSuffix.Length..], CultureInfo.InvariantCulture);
     }
 
     private static LmuNetwork Train(LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed, int maxShift)

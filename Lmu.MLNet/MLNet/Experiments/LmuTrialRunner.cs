@@ -46,6 +46,10 @@ internal static class LmuTrialRunner
 
     /// <summary>The metric of <paramref name="network"/> on <paramref name="rows"/>.</summary>
     public static double Score(LmuNetwork network, LmuExperimentData data, IReadOnlyList<int> rows, LmuExperimentMetric metric)
+        => Metric(Probabilities(network, data, rows), rows.Select(r => data.Labels[r]).ToArray(), data.ClassNames.Count, metric);
+
+    /// <summary>The network's class probabilities for <paramref name="rows"/>, row-major [rows, classes].</summary>
+    public static float[] Probabilities(LmuNetwork network, LmuExperimentData data, IReadOnlyList<int> rows)
     {
         var classes = data.ClassNames.Count;
         var probabilities = new float[rows.Count * classes];
@@ -61,7 +65,7 @@ internal static class LmuTrialRunner
             }
         }
 
-        return Metric(probabilities, rows.Select(r => data.Labels[r]).ToArray(), classes, metric);
+        return probabilities;
     }
 
     /// <summary>The metric from row-major [rows, classes] probabilities.</summary>
