@@ -16,7 +16,7 @@ internal static class PredictCommand
         var model = new Option<string>("--model") { Description = "Model zip saved with mlContext.Model.Save.", Required = true };
         var input = new Option<string>("--input")
         {
-            Description = "CSV without header, one row per line (invariant culture): the flattened features (T x C values, step-major), then the row's length n " +
+            Description = "CSV without header, one row per line (invariant culture): the flattened features (T x C values in the layout the model was trained with: step-major by default), then the row's length n " +
                           "(a whole number, 1 <= n <= T) when the classifier was trained with a length column; for a forecaster the window then each covariate window.",
             Required = true,
         };

@@ -4,8 +4,9 @@ using Microsoft.ML.Data;
 namespace Lmu.MLNet.Samples.Serving;
 
 /// <summary>
-/// Scores CSV rows with a loaded classifier zip. Each line is the flattened features (T x C values, step-major), then,
-/// for a model trained with a sequence-length column, the row's length n (a whole number, 1 &lt;= n &lt;= T). The output
+/// Scores CSV rows with a loaded classifier zip. Each line is the flattened features (T x C values in the trained layout,
+/// step-major by default), then, for a model trained with a sequence-length column, the row's length n (a whole number,
+/// 1 &lt;= n &lt;= T). The output
 /// has a header, then per row the Score values and the PredictedLabel key (0, the missing key, where the scores are
 /// NaN). Rows stream through (<see cref="CsvScoreWriter"/>): memory stays flat in the number of rows, and a bad row
 /// leaves no output. Touches no TorchSharp type, so it runs without libtorch (see <see cref="CsvScoring"/>).

@@ -106,7 +106,7 @@ internal static class UcrBenchmark
         var testView = test.ToDataView(ml, steps, rightAlign: true);
         var both = train.Channels == 1 && train.EqualLength && test.EqualLength && train.MaxLength == test.MaxLength;
         var channels = both ? 2 : train.Channels;
-        var network = UcrDynamicsStudy.DefaultNetwork(steps, channels);
+        var network = UcrDynamicsStudy.DefaultNetwork(steps, train.Channels, channels);
         var options = new Classification.LmuClassifierOptions
         {
             FeatureColumnName = both ? "RawAndStandardized" : "Features",

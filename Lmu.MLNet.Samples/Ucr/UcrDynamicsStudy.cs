@@ -159,10 +159,13 @@ internal static class UcrDynamicsStudy
 
     /// <summary>
     /// The default network (variant <c>lastpool</c>, chosen as <c>lastpool+both</c>): the <c>ucr</c> layer (order 32,
-    /// theta = T, memory_d = min(C, 4), SimpleRnn(64), dropout 0.1) read through <see cref="LmuReadout.LastStepMeanAndMax"/>.
+    /// theta = T, SimpleRnn(64), dropout 0.1) read through <see cref="LmuReadout.LastStepMeanAndMax"/>, over
+    /// <paramref name="inputChannels"/> channels (2 with "+both") with memory_d = min(<paramref name="seriesChannels"/>,
+    /// 4), as the study trained it: a univariate series keeps one memory, its encoder mixing the raw and the
+    /// standardised value.
     /// </summary>
-    public static LmuNetworkOptions DefaultNetwork(int steps, int channels)
-        => AllVariants["lastpool"](BaseConfiguration(steps, channels).NetworkOptions(channels, 2));
+    public static LmuNetworkOptions DefaultNetwork(int steps, int seriesChannels, int inputChannels)
+        => AllVariants["lastpool"](BaseConfiguration(steps, seriesChannels).NetworkOptions(inputChannels, 2));
 
     /// <summary>The ucr network every variant changes: order 32, theta = T, memory_d = min(C, 4), SimpleRnn(64), lr 3e-3, dropout 0.1, 300 epochs.</summary>
     private static LmuTrialConfiguration BaseConfiguration(int steps, int channels, int epochs = 300)
@@ -177,10 +180,10 @@ internal static class UcrDynamicsStudy
             return 2;
         }
 
-        var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v)).ToList();
+        var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v) || (Has(v, StandardizeSuffix) && Has(v, BothSuffix))).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std, +both, +shift and +ensK (K >= 2 networks averaged).");
+            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift and +ensK (K >= 2 networks averaged).");
             return 2;
         }
 

@@ -26,6 +26,32 @@ public sealed class TwoChannelRow
     public int Length { get; set; }
 }
 
+/// <summary>A two-channel row of 8 steps (a narrower validation column).</summary>
+public sealed class NarrowTwoChannelRow
+{
+    public string Label { get; set; } = string.Empty;
+
+    [VectorType(8)]
+    public float[] A { get; set; } = [];
+
+    [VectorType(8)]
+    public float[] B { get; set; } = [];
+
+    [VectorType(16)]
+    public float[] Interleaved { get; set; } = [];
+}
+
+/// <summary>A row whose features column is called "Length" and whose length column is "N".</summary>
+public sealed class LengthNamedRow
+{
+    public string Label { get; set; } = string.Empty;
+
+    [VectorType(2 * TwoChannelRow.Steps)]
+    public float[] Length { get; set; } = [];
+
+    public int N { get; set; }
+}
+
 /// <summary>
 /// <see cref="LmuInputLayout.ChannelMajor"/>: a row given as <c>Concatenate</c> of one column per channel trains and
 /// scores exactly as the same values interleaved step-major (same seed, so the same batches and the same network: the
@@ -49,23 +75,77 @@ public sealed class ClassifierInputLayoutTests : ClassifierTestBase
         var interleaved = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LmuClassifier(Options("Interleaved", LmuInputLayout.StepMajor, withLength)));
 
-        using var majorModel = (IDisposable)major.Fit(train);
-        using var twinModel = (IDisposable)interleaved.Fit(train);
-        var got = Scores(ml, (ITransformer)majorModel, test);
-        var expected = Scores(ml, (ITransformer)twinModel, test);
+        using var majorModel = major.Fit(train);
+        using var twinModel = interleaved.Fit(train);
+        var got = Scores(ml, majorModel, test);
+        var expected = Scores(ml, twinModel, test);
         var worst = Worst(expected, got);
         Assert.IsLessThan(1e-6, worst, $"withLength={withLength}: max |channel-major - step-major| score = {worst:E2}");
 
         // Learned something, so that the agreement above is not two untrained networks agreeing.
-        var accuracy = ml.MulticlassClassification.Evaluate(((ITransformer)majorModel).Transform(test)).MicroAccuracy;
+        var accuracy = ml.MulticlassClassification.Evaluate(majorModel.Transform(test)).MicroAccuracy;
         Assert.IsGreaterThanOrEqualTo(0.8, accuracy, $"withLength={withLength}: held-out accuracy {accuracy:P1}");
 
+        // The standalone ONNX export reads the concatenated column as the model was trained on it.
+        var columns = majorModel.Transform(test);
+        var flat = columns.GetColumn<float[]>("Channels").SelectMany(r => r).ToArray();
+        var bytes = majorModel.LastTransformer.StandaloneOnnx();
+        var exported = withLength
+            ? Onnx.OnnxRunner.RunWithLengths(bytes, "Channels", flat, 2 * TwoChannelRow.Steps, "Length", columns.GetColumn<int>("Length").ToArray(), "Score")
+            : Onnx.OnnxRunner.Run(bytes, "Channels", flat, 2 * TwoChannelRow.Steps, "Score")["Score"];
+        var exportWorst = got.SelectMany(r => r).Zip(exported, (a, b) => Math.Abs(a - b)).Max();
+        Assert.IsLessThan(1e-6, exportWorst, $"withLength={withLength}: max |exported ONNX - Transform| score = {exportWorst:E2}");
+
         var path = Path.Combine(Temp, "channel-major.zip");
-        ml.Model.Save((ITransformer)majorModel, train.Schema, path);
+        ml.Model.Save(majorModel, train.Schema, path);
         var loaded = ml.Model.Load(path, out _);
         var reloaded = Scores(ml, loaded, test);
         (loaded as IDisposable)?.Dispose();
         Assert.AreEqual(0.0, Worst(got, reloaded), $"withLength={withLength}: the reloaded zip scores bit-identically");
+    }
+
+    [TestMethod]
+    public void NarrowerValidationRowsAreReadAsTheirStepMajorTwins()
+    {
+        // Validation rows of 8 steps per channel against 12 training steps (no length column: left-padded). The
+        // channel-major reader must transpose each row's own [C, 8] block where it lands, so validation losses equal
+        // the step-major twin's epoch by epoch.
+        var ml = ClassifierSetup.Context(MlTemp);
+        var train = ml.Data.LoadFromEnumerable(Rows(96, 6, withLength: false));
+        var narrow = ml.Data.LoadFromEnumerable(Rows(40, 7, withLength: false).Select(Narrow));
+        var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(train);
+        var concat = ml.Transforms.Concatenate("Channels", "A", "B");
+        var majorOptions = Options("Channels", LmuInputLayout.ChannelMajor, false);
+        majorOptions.ValidationData = concat.Fit(keys.Transform(narrow)).Transform(keys.Transform(narrow));
+        var twinOptions = Options("Interleaved", LmuInputLayout.StepMajor, false);
+        twinOptions.ValidationData = keys.Transform(narrow);
+
+        var keyedTrain = keys.Transform(train);
+        using var major = ml.Transforms.LmuClassifier(majorOptions).Fit(concat.Fit(keyedTrain).Transform(keyedTrain));
+        using var twin = ml.Transforms.LmuClassifier(twinOptions).Fit(keyedTrain);
+        var a = major.Info.History.Select(h => h.ValidationLoss!.Value).ToArray();
+        var b = twin.Info.History.Select(h => h.ValidationLoss!.Value).ToArray();
+        Assert.HasCount(b.Length, a);
+        for (var e = 0; e < a.Length; e++)
+        {
+            Assert.AreEqual(b[e], a[e], 1e-6, $"epoch {e + 1}: validation loss, channel-major vs step-major");
+        }
+    }
+
+    [TestMethod]
+    public void AFeaturesColumnNamedLikeTheLengthCarrierTrainsAndScores()
+    {
+        // The scoring schema is built from a class whose members are named Features and Length: a features column
+        // called "Length" must not be mistaken for the length column when both are renamed.
+        var ml = ClassifierSetup.Context(MlTemp);
+        var rows = Rows(64, 8, withLength: true).Select(r => new LengthNamedRow { Label = r.Label, Length = r.Interleaved, N = r.Length }).ToList();
+        var options = Options("Length", LmuInputLayout.StepMajor, false);
+        options.LengthColumnName = nameof(LengthNamedRow.N);
+        options.Training.Epochs = 1;
+        var data = ml.Data.LoadFromEnumerable(rows);
+        using var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(options)).Fit(data);
+        var scores = Scores(ml, model, data);
+        Assert.IsTrue(scores.All(r => r.Length == 2 && r.All(float.IsFinite)));
     }
 
     [TestMethod]
@@ -158,6 +238,9 @@ public sealed class ClassifierInputLayoutTests : ClassifierTestBase
 
         return rows;
     }
+
+    /// <summary>The first 8 steps of each channel (and of the interleaved twin).</summary>
+    private static NarrowTwoChannelRow Narrow(TwoChannelRow r) => new() { Label = r.Label, A = r.A[..8], B = r.B[..8], Interleaved = r.Interleaved[..16] };
 
     private static float[][] Scores(MLContext ml, ITransformer model, IDataView data)
         => model.Transform(data).GetColumn<float[]>("Score").ToArray();

@@ -217,14 +217,15 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         where TRow : class
     {
         var definition = SchemaDefinition.Create(typeof(TRow));
-        // The indexer finds a column by its current name: take it once, then rename it (a second lookup by the old
-        // name found nothing once the features column had any other name, and Fit failed after training).
+        // The indexer finds a column by its current name: take every column before renaming any (a lookup by the old
+        // name failed once the features column had another name, or found the features column renamed "Length").
         var features = definition[nameof(FeatureRow.Features)];
+        var length = lengthName is null ? null : definition[nameof(LengthRow<int>.Length)];
         features.ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
         features.ColumnName = name;
-        if (lengthName is not null)
+        if (length is not null)
         {
-            definition[nameof(LengthRow<int>.Length)].ColumnName = lengthName;
+            length.ColumnName = lengthName!;
         }
 
         return ml.Data.LoadFromEnumerable(Array.Empty<TRow>(), definition);

@@ -83,8 +83,9 @@ public sealed class LmuClassifierOptions
     public bool ThetaFromSequenceLength { get; set; } = true;
 
     /// <summary>
-    /// What the head reads from the last LMU layer: each row's last step, or the mean (and max) of its output over the
-    /// row's steps, which finds a pattern wherever it occurs (see <see cref="LmuReadout"/>). Default
+    /// What the head reads from the last LMU layer: each row's last step, the mean (and max) of its output over the
+    /// row's steps, which finds a pattern wherever it occurs, or the last step and both pools side by side (see
+    /// <see cref="LmuReadout"/>). Default
     /// <see cref="LmuReadout.LastStep"/>.
     /// </summary>
     public LmuReadout Readout { get; set; } = LmuReadout.LastStep;

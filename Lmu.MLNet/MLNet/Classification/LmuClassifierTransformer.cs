@@ -18,7 +18,9 @@ namespace Lmu.MLNet.Classification;
 /// <para>
 /// <see cref="OnnxCarriedTransformer.ExportOnnx"/> / <see cref="OnnxCarriedTransformer.SaveOnnx"/> write the trained
 /// network as a standalone ONNX model (opset 17 + ai.onnx.ml), batched. Input: <c>FeatureColumnName</c> float
-/// [N, SequenceLength * Channels] (a batch of flattened, step-major sequences; shorter sequences left-padded with zeros)
+/// [N, SequenceLength * Channels] (a batch of flattened sequences in the trained <c>InputLayout</c>: step-major by
+/// default, channel-major with <see cref="LmuInputLayout.ChannelMajor"/>; without a length column shorter step-major
+/// sequences are left-padded with zeros)
 /// and, when trained with a length column, that column too: [N, 1] of its type, each row's valid steps (first n steps
 /// real, then padding; clamped to [0, SequenceLength]). Outputs: <c>Logits</c> float [N, K]; <c>Score</c> softmax
 /// float [N, K]; <c>PredictedIndex</c> int64 [N, 1] (0-based; -1 where the scores are NaN); <c>PredictedLabel</c>
@@ -44,7 +46,8 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFe
     /// <remarks>
     /// With <see cref="FeatureColumnType"/> and the model this makes the fitted classifier an ML.NET prediction
     /// transformer, so <c>mlContext.MulticlassClassification.PermutationFeatureImportance(model, keyedData)</c> works:
-    /// one importance per slot of the features vector, i.e. per time step (and channel, step-major). Only the object
+    /// one importance per slot of the features vector, i.e. per time step and channel, in the column's layout
+    /// (<see cref="LmuClassifierModelInfo.InputLayout"/>). Only the object
     /// returned by Fit can do this: a model loaded from a zip is ML.NET's own TransformerChain.
     /// </remarks>
     public string FeatureColumnName => Info.FeatureColumnName;
@@ -69,6 +72,7 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFe
                 ClassNames = Info.ClassNames, ScoreName = "Score", PredictedIndexName = "PredictedIndex", PredictedClassName = "PredictedLabel",
             },
         };
+        options = options.WithChannelMajor(Info.InputLayout == LmuInputLayout.ChannelMajor);
         return Info.LengthType is null ? options : options.WithLength(Info.LengthColumnName!, ClassifierInputLayout.LengthElementType(Info.LengthType));
     }
 
@@ -85,7 +89,8 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFe
                 nameof(schema),
                 $"Features column '{Info.FeatureColumnName}' is a VarVector<Single>; scoring needs Vector<Single, {Info.SequenceLength * Info.Channels}> " +
                 $"(sequence length {Info.SequenceLength} x {Info.Channels} channels, shorter rows " +
-                (Info.LengthColumnName is null ? "left-padded with zeros)." : $"padded at the end, with their length in '{Info.LengthColumnName}')."));
+                (Info.LengthColumnName is null ? "left-padded with zeros)." : $"padded at the end, with their length in '{Info.LengthColumnName}')") +
+                (Info.InputLayout == LmuInputLayout.ChannelMajor ? $"; each channel's {Info.SequenceLength} values one after another (InputLayout = ChannelMajor)." : string.Empty));
         }
 
         if (Info.LengthColumnName is not null)

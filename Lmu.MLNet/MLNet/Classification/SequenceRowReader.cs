@@ -134,14 +134,15 @@ internal sealed class SequenceRowReader
 
         if (_channelMajor && target.Length > 0)
         {
-            // The layout check refuses VarVector columns, so the row fills the target: [C, T] -> [T, C].
-            if (_scratch.Length != target.Length) _scratch = new float[target.Length];
-            target.CopyTo(_scratch);
+            // The row's [C, rowSteps] block sits at offset (a narrower validation column, left-padded without a length
+            // column): transposed in place to [rowSteps, C] there; the padding around it stays zero.
+            if (_scratch.Length != length) _scratch = new float[length];
+            target.Slice(offset, length).CopyTo(_scratch);
             for (var c = 0; c < _channels; c++)
             {
                 for (var t = 0; t < rowSteps; t++)
                 {
-                    target[t * _channels + c] = _scratch[c * rowSteps + t];
+                    target[offset + t * _channels + c] = _scratch[c * rowSteps + t];
                 }
             }
         }
