@@ -81,7 +81,20 @@ internal static class UcrDynamicsStudy
 
     private static bool Has(string variant, string suffix) => variant.Split('+').Skip(1).Contains(suffix, StringComparer.Ordinal);
 
-    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix || IsEnsemble(f));
+    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix || IsEnsemble(f) || IsWeightDecay(f));
+
+    private const string WeightDecaySuffix = "wd";
+
+    private static bool IsWeightDecay(string suffix)
+        => suffix.StartsWith(WeightDecaySuffix, StringComparison.Ordinal)
+           && double.TryParse(suffix[WeightDecaySuffix.Length..], NumberStyles.Float, CultureInfo.InvariantCulture, out var w) && w > 0;
+
+    /// <summary>"+wdX": decoupled (AdamW) weight decay X; 0 without the suffix (the default network's training).</summary>
+    private static double WeightDecay(string variant)
+    {
+        var suffix = variant.Split('+').Skip(1).FirstOrDefault(IsWeightDecay);
+        return suffix is null ? 0 : double.Parse(suffix[WeightDecaySuffix.Length..], NumberStyles.Float, CultureInfo.InvariantCulture);
+    }
 
     private static bool IsEnsemble(string suffix)
         => suffix.StartsWith(EnsembleSuffix, StringComparison.Ordinal)
@@ -183,7 +196,7 @@ internal static class UcrDynamicsStudy
         var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v) || (Has(v, StandardizeSuffix) && Has(v, BothSuffix))).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift and +ensK (K >= 2 networks averaged).");
+            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K >= 2 networks averaged) and +wdX (AdamW weight decay X > 0).");
             return 2;
         }
 
@@ -275,7 +288,7 @@ internal static class UcrDynamicsStudy
         var sum = new float[scoreRows.Length * classes];
         for (var k = 0; k < members; k++)
         {
-            using var network = Train(train, fitRows, config, AllVariants[NetworkPart(variant)], unchecked(seed + (k * 104_729)), MaxShift(variant, steps));
+            using var network = Train(train, fitRows, config, AllVariants[NetworkPart(variant)], unchecked(seed + (k * 104_729)), MaxShift(variant, steps), WeightDecay(variant));
             if (k == 0) first?.Invoke(network);
             var p = LmuTrialRunner.Probabilities(network, score, scoreRows);
             for (var i = 0; i < sum.Length; i++) sum[i] += p[i] / members;
@@ -291,7 +304,8 @@ internal static class UcrDynamicsStudy
         return suffix is null ? 1 : int.Parse(suffix[EnsembleSuffix.Length..], CultureInfo.InvariantCulture);
     }
 
-    private static LmuNetwork Train(LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed, int maxShift)
+    private static LmuNetwork Train(
+        LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed, int maxShift, double weightDecay)
     {
         torch.manual_seed(seed);
         var options = variant(config.NetworkOptions(data.Channels, data.ClassNames.Count));
@@ -304,7 +318,7 @@ internal static class UcrDynamicsStudy
             if (maxShift > 0) source = new TimeShiftBatchSource(source, maxShift, seed);
             LmuTrainer.Train(network, source, null, LmuLoss.CrossEntropy, new LmuTrainingOptions
             {
-                Epochs = config.Epochs, BatchSize = 16, LearningRate = config.LearningRate, Seed = seed,
+                Epochs = config.Epochs, BatchSize = 16, LearningRate = config.LearningRate, Seed = seed, WeightDecay = weightDecay,
             });
         }
 
