@@ -44,6 +44,7 @@ internal static class UcrDynamicsStudy
         ["lastpool"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, _ => { }),
         ["lastpool4"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.Theta /= 4),
         ["local4lastpool"] = n => LocalThenGlobal(n, 4, LmuReadout.LastStepMeanAndMax),
+        ["lastpoolrandom"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, Reservoir),
     };
 
     /// <summary>
@@ -56,6 +57,18 @@ internal static class UcrDynamicsStudy
         l.Theta /= divisor;
         l.HiddenCell = HiddenCell.Dense;
         l.HiddenActivation = LmuActivation.Relu;
+    }
+
+    /// <summary>
+    /// A reservoir: 512 hidden units whose encoders and kernels stay at their random initial values, so only the head
+    /// trains (a linear read of [last, mean, max] of 512 fixed random recurrent features, as ridge reads random kernels).
+    /// </summary>
+    private static void Reservoir(LmuLayerOptions l)
+    {
+        l.HiddenUnits = 512;
+        l.TrainableInputEncoder = false;
+        l.TrainableMemoryKernel = false;
+        l.TrainableHiddenKernel = false;
     }
 
     /// <summary>Two layers: <see cref="Local"/> features over theta / <paramref name="divisor"/>, then the default recurrent layer over the whole row reading them.</summary>

@@ -50,7 +50,11 @@ public sealed class LmuClassificationExperiment
     /// <param name="trainData">Training rows.</param>
     /// <param name="validationData">Validation rows; null: cross-validation or a hold-out (see the settings).</param>
     /// <param name="labelColumnName">Label column (text, or a key with text values). Default "Label".</param>
-    /// <param name="featuresColumnName">Fixed-size Vector&lt;Single&gt;, time-major. Default "Features".</param>
+    /// <param name="featuresColumnName">
+    /// Fixed-size Vector&lt;Single&gt;, time-major (each step's channels side by side). A column made by
+    /// <c>Concatenate</c> of one column per channel is channel-major, which the experiment does not read (the
+    /// classifier's <c>InputLayout = ChannelMajor</c> does); with one channel the two are the same. Default "Features".
+    /// </param>
     /// <param name="channels">Values per step. Default 1.</param>
     /// <param name="preprocessing">
     /// Optional estimators run before the model (fit once on <paramref name="trainData"/>); they must leave
