@@ -107,30 +107,10 @@ internal static class UcrBenchmark
         var both = train.Channels == 1 && train.EqualLength && test.EqualLength && train.MaxLength == test.MaxLength;
         var channels = both ? 2 : train.Channels;
         var network = UcrDynamicsStudy.DefaultNetwork(steps, train.Channels, channels);
-        var options = new Classification.LmuClassifierOptions
-        {
-            FeatureColumnName = both ? "RawAndStandardized" : "Features",
-            SequenceLength = steps,
-            Channels = channels,
-            InputLayout = both ? Classification.LmuInputLayout.ChannelMajor : Classification.LmuInputLayout.StepMajor,
-            // A one-layer network's options hold it in Layer, with Layers empty.
-            Layers = network.Layers.Count > 0 ? network.Layers : [network.Layer],
-            Readout = network.Readout,
-            ThetaFromSequenceLength = false,
-            // The seed ucr-dynamics trains every variant with: the same network and seed as the study's test run (not the
-            // same batches: the study shuffles its own tensors, the pipeline through ML.NET's shuffle).
-            Training = new Training.LmuTrainingOptions { Epochs = 300, BatchSize = 16, LearningRate = 3e-3, Seed = UcrDynamicsStudy.TrainingSeed(s.Seed) },
-            TorchThreads = s.Threads,
-        };
-        IEstimator<ITransformer> pipeline = ml.Transforms.Conversion.MapValueToKey("Label");
-        if (both)
-        {
-            pipeline = pipeline
-                .Append(ml.Transforms.NormalizeMeanVariance("Standardized", "Features", fixZero: false))
-                .Append(ml.Transforms.Concatenate("RawAndStandardized", "Features", "Standardized"));
-        }
-
-        using var model = (IDisposable)pipeline.Append(ml.MulticlassClassification.Trainers.Lmu(options)).Fit(trainView);
+        // The seed ucr-dynamics trains every variant with: the same network and seed as the study's test run (not the
+        // same batches: the study shuffles its own tensors, the pipeline through ML.NET's shuffle).
+        var options = UcrDefaultPipeline.Options(network, steps, channels, both, 300, UcrDynamicsStudy.TrainingSeed(s.Seed), s.Threads);
+        using var model = (IDisposable)UcrDefaultPipeline.Create(ml, options, both).Fit(trainView);
         return ml.MulticlassClassification.Evaluate(((ITransformer)model).Transform(testView)).MicroAccuracy;
     }
 
