@@ -149,18 +149,24 @@ public sealed class ClassifierInputLayoutTests : ClassifierTestBase
     }
 
     [TestMethod]
-    public void AVarVectorIsRefusedForChannelMajorBeforeTraining()
+    public void AVarVectorIsRefusedForSeveralChannelMajorChannelsBeforeTraining()
     {
         var ml = ClassifierSetup.Context(MlTemp);
         var rows = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(20, 1).Select((r, i) => new VarPatternRow { Label = r.Label, Features = r.Features[..(18 + (i % 4))] }));
         var (keyed, _) = ClassifierSetup.Keyed(ml, rows);
         var options = ClassifierSetup.Parallel(epochs: 1);
         options.InputLayout = LmuInputLayout.ChannelMajor;
+        options.Channels = 2;
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.LmuClassifier(options).Fit(keyed));
         StringAssert.Contains(e.Message, "Features column 'Features'");
         StringAssert.Contains(e.Message, "VarVector");
         StringAssert.Contains(e.Message, "ChannelMajor");
         AssertNoTempFiles();
+
+        // One channel reads the same in either layout: a VarVector column trains.
+        options.Channels = 1;
+        using var model = ml.Transforms.LmuClassifier(options).Fit(keyed);
+        Assert.AreEqual(LmuInputLayout.ChannelMajor, model.Info.InputLayout);
     }
 
     [TestMethod]

@@ -157,7 +157,8 @@ internal sealed class ClassifierInputLayout
     public static ClassifierInputLayout Create(DataViewSchema schema, LmuClassifierOptions options)
     {
         var (steps, variable) = CheckFeatures(schema, options.FeatureColumnName, options.SequenceLength, options.Channels);
-        if (variable && options.InputLayout == LmuInputLayout.ChannelMajor)
+        // One channel reads the same in either layout, so only several channels need a fixed size.
+        if (variable && options.InputLayout == LmuInputLayout.ChannelMajor && options.Channels > 1)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(schema),
