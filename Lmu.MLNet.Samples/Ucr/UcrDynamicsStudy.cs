@@ -45,6 +45,10 @@ internal static class UcrDynamicsStudy
         ["lastpool4"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.Theta /= 4),
         ["local4lastpool"] = n => LocalThenGlobal(n, 4, LmuReadout.LastStepMeanAndMax),
         ["lastpoolrandom"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, Reservoir),
+        ["lastpoolq16"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.Order = 16),
+        ["lastpoolq8"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.Order = 8),
+        ["lastpoolh32"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.HiddenUnits = 32),
+        ["lastpoolx"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.InputToHidden = true),
     };
 
     /// <summary>
@@ -94,7 +98,20 @@ internal static class UcrDynamicsStudy
 
     private static bool Has(string variant, string suffix) => variant.Split('+').Skip(1).Contains(suffix, StringComparer.Ordinal);
 
-    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix || IsEnsemble(f) || IsWeightDecay(f));
+    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix or RidgeSuffix || IsEnsemble(f) || IsWeightDecay(f) || IsJitter(f));
+
+    private const string JitterSuffix = "jitter";
+
+    private static bool IsJitter(string suffix)
+        => suffix.StartsWith(JitterSuffix, StringComparison.Ordinal)
+           && double.TryParse(suffix[JitterSuffix.Length..], NumberStyles.Float, CultureInfo.InvariantCulture, out var j) && j > 0;
+
+    /// <summary>"+jitterX": Gaussian noise of X times each channel's standard deviation on every training value, every epoch (<see cref="JitterBatchSource"/>); 0 without the suffix.</summary>
+    private static double Jitter(string variant)
+    {
+        var suffix = variant.Split('+').Skip(1).FirstOrDefault(IsJitter);
+        return suffix is null ? 0 : double.Parse(suffix[JitterSuffix.Length..], NumberStyles.Float, CultureInfo.InvariantCulture);
+    }
 
     private const string WeightDecaySuffix = "wd";
 
@@ -120,6 +137,8 @@ internal static class UcrDynamicsStudy
     private const string BothSuffix = "both";
 
     private const string ShiftSuffix = "shift";
+
+    private const string RidgeSuffix = "ridge";
 
     /// <summary>
     /// How far "+shift" moves a training row: up to T / 8 steps either way (at least 1), so a shape keeps most of its
@@ -209,7 +228,7 @@ internal static class UcrDynamicsStudy
         var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v) || (Has(v, StandardizeSuffix) && Has(v, BothSuffix))).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K >= 2 networks averaged) and +wdX (AdamW weight decay X > 0).");
+            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K >= 2 networks averaged), +wdX (AdamW weight decay X > 0), +jitterX (training noise, X channel standard deviations) and +ridge (the head refitted by leave-one-out ridge).");
             return 2;
         }
 
@@ -301,9 +320,11 @@ internal static class UcrDynamicsStudy
         var sum = new float[scoreRows.Length * classes];
         for (var k = 0; k < members; k++)
         {
-            using var network = Train(train, fitRows, config, AllVariants[NetworkPart(variant)], unchecked(seed + (k * 104_729)), MaxShift(variant, steps), WeightDecay(variant));
+            using var network = Train(train, fitRows, config, AllVariants[NetworkPart(variant)], unchecked(seed + (k * 104_729)), MaxShift(variant, steps), WeightDecay(variant), Jitter(variant));
             if (k == 0) first?.Invoke(network);
-            var p = LmuTrialRunner.Probabilities(network, score, scoreRows);
+            var p = Has(variant, RidgeSuffix)
+                ? RidgeHeadStudy.Probabilities(network, train, fitRows, score, scoreRows)
+                : LmuTrialRunner.Probabilities(network, score, scoreRows);
             for (var i = 0; i < sum.Length; i++) sum[i] += p[i] / members;
         }
 
@@ -318,7 +339,7 @@ internal static class UcrDynamicsStudy
     }
 
     private static LmuNetwork Train(
-        LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed, int maxShift, double weightDecay)
+        LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed, int maxShift, double weightDecay, double jitter)
     {
         torch.manual_seed(seed);
         var options = variant(config.NetworkOptions(data.Channels, data.ClassNames.Count));
@@ -329,6 +350,11 @@ internal static class UcrDynamicsStudy
         {
             ILmuBatchSource source = new TensorBatchSource(x, y, Math.Min(16, rows.Length), shuffle: true, seed);
             if (maxShift > 0) source = new TimeShiftBatchSource(source, maxShift, seed);
+            if (jitter > 0)
+            {
+                using var std = x.std([0, 1]);
+                source = new JitterBatchSource(source, std.data<float>().ToArray(), jitter, seed);
+            }
             LmuTrainer.Train(network, source, null, LmuLoss.CrossEntropy, new LmuTrainingOptions
             {
                 Epochs = config.Epochs, BatchSize = 16, LearningRate = config.LearningRate, Seed = seed, WeightDecay = weightDecay,

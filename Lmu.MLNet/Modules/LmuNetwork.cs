@@ -61,6 +61,23 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     public Tensor forward(Tensor x, Tensor? lengths)
     {
         using var scope = NewDisposeScope();
+        var y = Readout(x, lengths);
+        for (int i = 0; i < head.Count; i++)
+        {
+            if (training && _options.HeadDropout > 0) y = nn.functional.dropout(y, _options.HeadDropout, true);
+            y = head[i].forward(y);
+            if (i < head.Count - 1) y = HiddenCellModule.Activate(y, _options.HeadActivation);
+        }
+        return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// What the head reads: x [batch, T, InputSize], lengths optional int64 [batch] -> [batch, ReadoutWidth] (the last
+    /// layer's last step, or its pool over each row's steps).
+    /// </summary>
+    internal Tensor Readout(Tensor x, Tensor? lengths)
+    {
+        using var scope = NewDisposeScope();
         // Inner layers run over the whole sequence without the lengths: every form is causal, so the steps a row's
         // last layer reads (up to its length) never see the padding after them.
         var y = x;
@@ -68,12 +85,6 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
         y = _options.Readout == LmuReadout.LastStep
             ? layers[^1].ForwardLast(y, lengths)
             : ReadoutPool.Apply(layers[^1].ForwardSequence(y, lengths), lengths, _options.Readout);
-        for (int i = 0; i < head.Count; i++)
-        {
-            if (training && _options.HeadDropout > 0) y = nn.functional.dropout(y, _options.HeadDropout, true);
-            y = head[i].forward(y);
-            if (i < head.Count - 1) y = HiddenCellModule.Activate(y, _options.HeadActivation);
-        }
         return y.MoveToOuterDisposeScope();
     }
 
