@@ -1,3 +1,4 @@
+using Lmu.MLNet.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -138,13 +139,7 @@ internal sealed class SequenceRowReader
             // column): transposed in place to [rowSteps, C] there; the padding around it stays zero.
             if (_scratch.Length != length) _scratch = new float[length];
             target.Slice(offset, length).CopyTo(_scratch);
-            for (var c = 0; c < _channels; c++)
-            {
-                for (var t = 0; t < rowSteps; t++)
-                {
-                    target[offset + t * _channels + c] = _scratch[c * rowSteps + t];
-                }
-            }
+            ChannelLayout.Transpose(_scratch, target.Slice(offset, length), _channels, rowSteps);
         }
 
         return rowSteps;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Lmu.MLNet.Classification;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -51,17 +52,22 @@ public sealed class LmuClassificationExperiment
     /// <param name="validationData">Validation rows; null: cross-validation or a hold-out (see the settings).</param>
     /// <param name="labelColumnName">Label column (text, or a key with text values). Default "Label".</param>
     /// <param name="featuresColumnName">
-    /// Fixed-size Vector&lt;Single&gt;, time-major (each step's channels side by side). A column made by
-    /// <c>Concatenate</c> of one column per channel is channel-major, which the experiment does not read (the
-    /// classifier's <c>InputLayout = ChannelMajor</c> does); with one channel the two are the same. Default "Features".
+    /// Fixed-size Vector&lt;Single&gt; of steps x channels, laid out as <paramref name="inputLayout"/> says. Default "Features".
     /// </param>
     /// <param name="channels">Values per step. Default 1.</param>
     /// <param name="preprocessing">
     /// Optional estimators run before the model (fit once on <paramref name="trainData"/>); they must leave
     /// <paramref name="featuresColumnName"/> a fixed-size Vector&lt;Single&gt; of steps x channels. Default none.
     /// </param>
+    /// <param name="inputLayout">
+    /// How <paramref name="featuresColumnName"/> lays out several channels: <see cref="LmuInputLayout.StepMajor"/> (each
+    /// step's channels side by side) or <see cref="LmuInputLayout.ChannelMajor"/> (each channel's steps one after
+    /// another, as <c>Concatenate</c> of one column per channel makes). Both families train on the same rows either
+    /// way, and the returned model reads the column as it is. With one channel the two are the same. Default
+    /// <see cref="LmuInputLayout.StepMajor"/>.
+    /// </param>
     /// <exception cref="ArgumentException">
-    /// A column is missing or of the wrong type, or no family can run (the pooled family alone, on more rows than its
+    /// A column is missing or of the wrong type, <paramref name="inputLayout"/> is not a declared value, or no family can run (the pooled family alone, on more rows than its
     /// <see cref="LmuPooledRidgeSearchSpace.MaxTrainingRows"/>); before any training.
     /// </exception>
     /// <exception cref="InvalidOperationException">No trial completed (the message lists the failures).</exception>
@@ -72,16 +78,23 @@ public sealed class LmuClassificationExperiment
         string labelColumnName = "Label",
         string featuresColumnName = "Features",
         int channels = 1,
-        IEstimator<ITransformer>? preprocessing = null)
+        IEstimator<ITransformer>? preprocessing = null,
+        LmuInputLayout inputLayout = LmuInputLayout.StepMajor)
     {
         ArgumentNullException.ThrowIfNull(trainData);
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        if (!Enum.IsDefined(inputLayout))
+        {
+            throw new ArgumentException($"LMU experiment: inputLayout must be StepMajor or ChannelMajor but was {(int)inputLayout}.", nameof(inputLayout));
+        }
+
+        var channelMajor = inputLayout == LmuInputLayout.ChannelMajor && channels > 1;
         var prefix = preprocessing?.Fit(trainData);
         var train = prefix?.Transform(trainData) ?? trainData;
-        var data = LmuExperimentData.Read(train, labelColumnName, featuresColumnName, channels, null, "training");
+        var data = LmuExperimentData.Read(train, labelColumnName, featuresColumnName, channels, null, "training", channelMajor);
         var validation = validationData is null
             ? null
-            : LmuExperimentData.Read(prefix?.Transform(validationData) ?? validationData, labelColumnName, featuresColumnName, channels, data.ClassNames, "validation");
+            : LmuExperimentData.Read(prefix?.Transform(validationData) ?? validationData, labelColumnName, featuresColumnName, channels, data.ClassNames, "validation", channelMajor);
         var space = _settings.SearchSpace;
         if (!space.Includes(LmuModelFamily.LmuNetwork) && !LmuExperimentSearch.PooledRuns(space, data))
         {
@@ -97,7 +110,7 @@ public sealed class LmuClassificationExperiment
         }
 
         var context = new LmuFitContext(_settings, featuresColumnName, labelColumnName == featuresColumnName ? labelColumnName + ".key" : labelColumnName,
-            UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName));
+            UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName), channelMajor);
         var search = new LmuExperimentSearch(_settings, data, validation, context);
         var clock = Stopwatch.StartNew();
         var (trials, best, selection, bestFit) = search.Run();

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
@@ -29,8 +30,11 @@ internal sealed class LmuExperimentData
 
     public IReadOnlyList<string> ClassNames { get; }
 
-    /// <summary>Reads the columns; <paramref name="classNames"/> fixes the key order (else taken from this data).</summary>
-    public static LmuExperimentData Read(IDataView data, string labelColumn, string featuresColumn, int channels, IReadOnlyList<string>? classNames, string what)
+    /// <summary>
+    /// Reads the columns; <paramref name="classNames"/> fixes the key order (else taken from this data). The values are
+    /// kept step-major: with <paramref name="channelMajor"/> each row is read as [C, T] and transposed.
+    /// </summary>
+    public static LmuExperimentData Read(IDataView data, string labelColumn, string featuresColumn, int channels, IReadOnlyList<string>? classNames, string what, bool channelMajor = false)
     {
         var f = data.Schema.GetColumnOrNull(featuresColumn)
                 ?? throw new ArgumentOutOfRangeException(nameof(featuresColumn), $"LMU experiment: features column '{featuresColumn}' not found in the {what} data; it has: {string.Join(", ", data.Schema.Select(c => c.Name))}.");
@@ -63,7 +67,14 @@ internal sealed class LmuExperimentData
         var r = 0;
         foreach (var row in data.GetColumn<float[]>(featuresColumn))
         {
-            row.CopyTo(values, r++ * width);
+            if (channelMajor)
+            {
+                ChannelLayout.Transpose(row, values.AsSpan(r++ * width, width), channels, width / channels);
+            }
+            else
+            {
+                row.CopyTo(values, r++ * width);
+            }
         }
 
         if (names.Count < 2 && classNames is null)
@@ -166,13 +177,14 @@ internal sealed class LmuExperimentData
 
     /// <summary>
     /// The given rows as an IDataView for ML.NET estimators: <paramref name="featuresColumn"/> a
-    /// <c>Vector&lt;Single, Steps x Channels&gt;</c> as read, and <paramref name="labelColumn"/> a key over
+    /// <c>Vector&lt;Single, Steps x Channels&gt;</c> (step-major, or channel-major with <paramref name="channelMajor"/>: the
+    /// layout the user's column had), and <paramref name="labelColumn"/> a key over
     /// <see cref="ClassNames"/> (key k+1 is class k, with the names as KeyValues), the layout ML.NET's trainers expect.
     /// </summary>
-    public IDataView ToDataView(MLContext ml, IReadOnlyList<int> rows, string featuresColumn, string labelColumn)
+    public IDataView ToDataView(MLContext ml, IReadOnlyList<int> rows, string featuresColumn, string labelColumn, bool channelMajor = false)
     {
         var width = Steps * Channels;
-        var items = rows.Select(r => new KeyedRow { Features = Values.AsSpan(r * width, width).ToArray(), Label = (uint)Labels[r] }).ToList();
+        var items = rows.Select(r => new KeyedRow { Features = RowIn(r, channelMajor), Label = (uint)Labels[r] }).ToList();
         var def = SchemaDefinition.Create(typeof(KeyedRow));
         var features = def[nameof(KeyedRow.Features)];
         features.ColumnName = featuresColumn;
@@ -218,6 +230,17 @@ internal sealed class LmuExperimentData
         column.GetKeyValues(ref keyValues);
         var names = keyValues.DenseValues().Select(m => m.ToString()).ToArray();
         return data.GetColumn<uint>(column.Name).Select(k => k == 0 ? throw new ArgumentException($"LMU experiment: label column '{column.Name}' has a missing key.") : names[k - 1]).ToArray();
+    }
+
+    /// <summary>Row <paramref name="r"/>'s values, step-major as kept or transposed to channel-major.</summary>
+    private float[] RowIn(int r, bool channelMajor)
+    {
+        var width = Steps * Channels;
+        var row = Values.AsSpan(r * width, width);
+        if (!channelMajor) return row.ToArray();
+        var transposed = new float[width];
+        ChannelLayout.Transpose(row, transposed, Steps, Channels);
+        return transposed;
     }
 
     /// <summary>Row type of <see cref="ToDataView"/>.</summary>

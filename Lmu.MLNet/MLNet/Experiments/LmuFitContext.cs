@@ -5,4 +5,6 @@ namespace Lmu.MLNet.Experiments;
 /// <param name="FeaturesColumn">The user's features column (the model reads it).</param>
 /// <param name="LabelColumn">Key label column of the in-memory views the pooled family is fitted on.</param>
 /// <param name="PooledColumn">The pooled features column inside the pooled family's chain (dropped from its output).</param>
-internal sealed record LmuFitContext(LmuExperimentSettings Settings, string FeaturesColumn, string LabelColumn, string PooledColumn);
+/// <param name="ChannelMajor">The user's features column is channel-major with several channels: the models read it so,
+/// and the in-memory views the pooled family is fitted on are written so.</param>
+internal sealed record LmuFitContext(LmuExperimentSettings Settings, string FeaturesColumn, string LabelColumn, string PooledColumn, bool ChannelMajor = false);

@@ -5,7 +5,7 @@ using Microsoft.ML;
 namespace Lmu.MLNet.Experiments;
 
 /// <summary>A trained LMU network (family <see cref="LmuModelFamily.LmuNetwork"/>); its model is the network exported to ONNX.</summary>
-internal sealed class LmuNetworkFit(LmuNetwork network, int steps, IReadOnlyList<string> classNames, string featuresColumn) : LmuCandidateFit
+internal sealed class LmuNetworkFit(LmuNetwork network, int steps, IReadOnlyList<string> classNames, string featuresColumn, bool channelMajor) : LmuCandidateFit
 {
     public override double Score(LmuExperimentData data, IReadOnlyList<int> rows, LmuExperimentMetric metric, CancellationToken cancellationToken) =>
         LmuTrialRunner.Score(network, data, rows, metric);
@@ -13,7 +13,7 @@ internal sealed class LmuNetworkFit(LmuNetwork network, int steps, IReadOnlyList
     public override ITransformer TakeModel(MLContext ml, IDataView input)
     {
         // The ONNX graph copies the weights, so the network itself stays with this object (and is disposed with it).
-        var onnx = LmuOnnxExporter.Export(network.ToSpec(steps), OnnxCarrier.MulticlassExportOptions(featuresColumn, classNames));
+        var onnx = LmuOnnxExporter.Export(network.ToSpec(steps), OnnxCarrier.MulticlassExportOptions(featuresColumn, classNames).WithChannelMajor(channelMajor));
         return OnnxCarrier.CreateMulticlass(ml, onnx, input, [featuresColumn], classNames);
     }
 

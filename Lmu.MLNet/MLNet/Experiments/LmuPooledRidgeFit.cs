@@ -1,3 +1,4 @@
+using Lmu.MLNet.Classification;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -28,8 +29,10 @@ internal sealed class LmuPooledRidgeFit : LmuCandidateFit
     public static LmuPooledRidgeFit Fit(LmuPooledRidgeConfiguration configuration, LmuExperimentData data, IReadOnlyList<int> rows, LmuFitContext context, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var view = data.ToDataView(new MLContext(seed: 0), rows, context.FeaturesColumn, context.LabelColumn);
+        var view = data.ToDataView(new MLContext(seed: 0), rows, context.FeaturesColumn, context.LabelColumn, context.ChannelMajor);
         var options = configuration.FeaturizerOptions(context.FeaturesColumn, context.PooledColumn, data.Channels);
+        // The model it becomes reads the user's column, so it is fitted on rows laid out as the user's are.
+        options.InputLayout = context.ChannelMajor ? LmuInputLayout.ChannelMajor : LmuInputLayout.StepMajor;
         var featurizer = new LmuPooledFeaturizerEstimator(options).Fit(view);
         try
         {
@@ -49,7 +52,7 @@ internal sealed class LmuPooledRidgeFit : LmuCandidateFit
     public override double Score(LmuExperimentData data, IReadOnlyList<int> rows, LmuExperimentMetric metric, CancellationToken cancellationToken)
     {
         var (featurizer, ridge) = Fitted();
-        var view = data.ToDataView(new MLContext(seed: 0), rows, _context.FeaturesColumn, _context.LabelColumn);
+        var view = data.ToDataView(new MLContext(seed: 0), rows, _context.FeaturesColumn, _context.LabelColumn, _context.ChannelMajor);
         var scored = ridge.Transform(featurizer.Transform(view));
         var classes = data.ClassNames.Count;
         var score = scored.Schema["Score"];

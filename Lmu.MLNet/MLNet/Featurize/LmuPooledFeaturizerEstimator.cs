@@ -1,3 +1,5 @@
+using Lmu.MLNet.Data;
+using Lmu.MLNet.Classification;
 using Lmu.MLNet.Modules;
 using System.Globalization;
 using Microsoft.ML;
@@ -82,7 +84,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
 
         var inPlace = o.OutputColumnName == o.InputColumnName;
         var outputName = inPlace ? o.OutputColumnName + ".lmu" : o.OutputColumnName;
-        var spec = new LmuPooledFeaturizerGraph.Spec(o.InputColumnName, o.LengthColumnName, outputName, kernels);
+        var spec = LmuPooledFeaturizerGraph.Spec.For(o, outputName, kernels);
         var ml = new MLContext();
         var inputs = o.LengthColumnName is null ? new[] { o.InputColumnName } : [o.InputColumnName, o.LengthColumnName];
         // ONNX value names must be unique, so an in-place output goes through a temporary name and is copied back.
@@ -123,6 +125,10 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         var getLength = lengthColumn is null ? null : cursor.GetGetter<float>(lengthColumn.Value);
         var buffer = default(VBuffer<float>);
         var row = new float[steps * o.Channels];
+        // Channel-major rows are read into step-major order first, so the checks name the right step and channel and
+        // the bias rows are what the graph computes on after its own transpose.
+        var channelMajor = o.InputLayout == LmuInputLayout.ChannelMajor && o.Channels > 1;
+        var raw = channelMajor ? new float[row.Length] : row;
         long count = 0;
         while (cursor.MoveNext())
         {
@@ -141,7 +147,12 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
             }
 
             getFeatures(ref buffer);
-            buffer.CopyTo(row);
+            buffer.CopyTo(raw);
+            if (channelMajor)
+            {
+                ChannelLayout.Transpose(raw, row, o.Channels, steps);
+            }
+
             for (var i = 0; i < length * o.Channels; i++)
             {
                 if (!float.IsFinite(row[i]))

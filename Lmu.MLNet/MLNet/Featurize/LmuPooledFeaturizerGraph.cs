@@ -13,8 +13,13 @@ internal static class LmuPooledFeaturizerGraph
     /// <summary>Stands in for minus infinity on padded steps before the max (a float32 that no real value reaches).</summary>
     private const float Lowest = -3.0e38f;
 
-    /// <summary>Names and shape of one graph.</summary>
-    public sealed record Spec(string InputName, string? LengthName, string OutputName, LmuPooledKernelSet Kernels);
+    /// <summary>Names and shape of one graph; with <c>ChannelMajor</c> the input row is [C, T] (each channel's steps one after another), not [T, C].</summary>
+    public sealed record Spec(string InputName, string? LengthName, string OutputName, LmuPooledKernelSet Kernels, bool ChannelMajor = false)
+    {
+        /// <summary>The graph of a fit with <paramref name="options"/>: Fit and the standalone export build it alike.</summary>
+        public static Spec For(LmuPooledFeaturizerOptions options, string outputName, LmuPooledKernelSet kernels) =>
+            new(options.InputColumnName, options.LengthColumnName, outputName, kernels, options.InputLayout == Classification.LmuInputLayout.ChannelMajor);
+    }
 
     /// <summary>The ONNX model bytes.</summary>
     public static byte[] Build(Spec s)
@@ -23,7 +28,10 @@ internal static class LmuPooledFeaturizerGraph
         int t = k.Steps, c = k.Channels, q = k.Order, windows = k.Windows, p = k.Projections;
         var g = new OnnxGraphBuilder("lmu_pooled_featurize");
         g.Input(s.InputName, OnnxElementType.Float, (long)t * c);
-        var x = g.Op("Reshape", [s.InputName, g.Int64s("shape", t, c)]);
+        // Channel-major rows are transposed once here; the rest of the graph reads [T, C].
+        var x = s.ChannelMajor && c > 1
+            ? g.Op("Transpose", [g.Op("Reshape", [s.InputName, g.Int64s("shape", c, t)])], OnnxAttribute.Ints("perm", 1, 0))
+            : g.Op("Reshape", [s.InputName, g.Int64s("shape", t, c)]);
         string? mask = null;
         string? count = null;
         if (s.LengthName is not null)

@@ -21,7 +21,7 @@ namespace Lmu.MLNet.Featurize;
 /// subset of channels of log-uniform size; its bias is minus a quantile, uniform in [0.25, 0.75], of the projection
 /// over one random training row. Fit therefore reads the training rows once.</para>
 /// <para>Layouts: input as for <see cref="LmuFeaturizerOptions"/> (time-major fixed-size <c>Vector&lt;Single&gt;</c>,
-/// optional length column, right-aligned inside the graph so padding is never read). Output: a
+/// or channel-major with <see cref="InputLayout"/>; optional length column, right-aligned inside the graph so padding is never read). Output: a
 /// <c>Vector&lt;Single&gt;</c> of <c>2 x Windows x ProjectionsPerWindow</c> values, first every proportion (slot
 /// <c>g*P + k</c> for window g, projection k), then every maximum in the same order.</para>
 /// <para>Cost per row: one causal convolution of <c>Windows x Order</c> kernels of the row's full length per channel
@@ -35,7 +35,7 @@ public sealed class LmuPooledFeaturizerOptions
     /// <summary>Name of the output column. Default "LmuPooledFeatures".</summary>
     public string OutputColumnName { get; set; } = "LmuPooledFeatures";
 
-    /// <summary>Name of the input sequence column (fixed-size <c>Vector&lt;Single&gt;</c>, time-major). Default "Features".</summary>
+    /// <summary>Name of the input sequence column (fixed-size <c>Vector&lt;Single&gt;</c>, laid out as <see cref="InputLayout"/> says). Default "Features".</summary>
     public string InputColumnName { get; set; } = "Features";
 
     /// <summary>
@@ -49,6 +49,15 @@ public sealed class LmuPooledFeaturizerOptions
 
     /// <summary>Values per step. Default 1.</summary>
     public int Channels { get; set; } = 1;
+
+    /// <summary>
+    /// How the input column lays out several channels: <see cref="LmuInputLayout.StepMajor"/> (each step's channels
+    /// side by side) or <see cref="LmuInputLayout.ChannelMajor"/> (each channel's steps one after another, as
+    /// <c>Concatenate</c> of one column per channel makes; with a length column each channel's block holds its valid
+    /// steps first). The graph reads either as it is; one channel reads the same in both. Default
+    /// <see cref="LmuInputLayout.StepMajor"/>.
+    /// </summary>
+    public LmuInputLayout InputLayout { get; set; } = LmuInputLayout.StepMajor;
 
     /// <summary>Legendre coefficients per memory (a kernel's degrees of freedom, like ROCKET's 9 taps). Default 9.</summary>
     public int Order { get; set; } = 9;
@@ -92,6 +101,7 @@ public sealed class LmuPooledFeaturizerOptions
         Guard.Require(OutputColumnName != LengthColumnName, nameof(LengthColumnName), "must differ from the output column");
         Guard.Require(SequenceLength is null or >= 1, nameof(SequenceLength), $"must be null or at least 1 but was {SequenceLength}");
         Guard.Require(Channels >= 1, nameof(Channels), $"must be at least 1 but was {Channels}");
+        Guard.Require(Enum.IsDefined(InputLayout), nameof(InputLayout), $"is not a declared value ({(int)InputLayout})");
         Guard.Require(Order is >= 2 and <= 64, nameof(Order), $"must be in [2, 64] but was {Order} (coefficient 0 is never projected, so order 1 gives no feature)");
         Guard.Require(Windows >= 1, nameof(Windows), $"must be at least 1 but was {Windows}");
         Guard.Require(ProjectionsPerWindow >= 1, nameof(ProjectionsPerWindow), $"must be at least 1 but was {ProjectionsPerWindow}");

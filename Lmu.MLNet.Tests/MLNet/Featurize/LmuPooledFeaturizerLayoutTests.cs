@@ -1,0 +1,103 @@
+using Lmu.MLNet.Classification;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Lmu.MLNet.Tests.MLNet.Featurize;
+
+/// <summary>
+/// <see cref="LmuPooledFeaturizerOptions.InputLayout"/>: a channel-major column (each channel's steps one after
+/// another, as <c>Concatenate</c> of one column per channel makes) gives exactly the features of its step-major twin.
+/// </summary>
+[TestClass]
+public sealed class LmuPooledFeaturizerLayoutTests
+{
+    private const int Steps = 16, Channels = 3, Width = Steps * Channels;
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void ChannelMajorRowsGiveTheFeaturesOfTheirStepMajorTwins(bool withLengths)
+    {
+        var ml = new MLContext(seed: 1);
+        var train = FeaturizerData.Random(10, Steps, Channels, seed: 2);
+        var rows = FeaturizerData.Random(6, Steps, Channels, seed: 3);
+        if (withLengths)
+        {
+            // Valid steps first in step-major rows; in the twins, first in each channel's block (zeros after them).
+            float[] lengths = [16, 11, 7, 3, 1, 16];
+            for (var r = 0; r < rows.Count; r++)
+            {
+                rows[r].Length = lengths[r];
+                Array.Clear(rows[r].Features, (int)lengths[r] * Channels, Width - ((int)lengths[r] * Channels));
+            }
+        }
+
+        using var stepMajor = Fit(ml, train, LmuInputLayout.StepMajor, withLengths);
+        using var channelMajor = Fit(ml, Twins(train), LmuInputLayout.ChannelMajor, withLengths);
+        var expected = stepMajor.Transform(FeaturizerData.Load(ml, rows, Width)).GetColumn<float[]>("P").ToArray();
+        var actual = channelMajor.Transform(FeaturizerData.Load(ml, Twins(rows), Width)).GetColumn<float[]>("P").ToArray();
+        Assert.IsTrue(expected.Any(f => f.Any(v => v != 0)), "the features must not be all zeros");
+        for (var r = 0; r < rows.Count; r++)
+        {
+            // The graph transposes first and then computes as for the step-major row; only the transposed tensor's
+            // memory order can change a float32 summation order (1 ulp seen), hence 1e-6 relative, not bit equality.
+            AssertClose(expected[r], actual[r], $"row {r}");
+        }
+
+        // The standalone graph reads the channel-major row as the carried one does.
+        using var session = new InferenceSession(ExportedOnnx.Export(channelMajor));
+        var twin = Twins(rows);
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var inputs = withLengths
+                ? new (string, float[], long[])[] { ("Features", twin[r].Features, [Width]), ("Length", [twin[r].Length], [1, 1]) }
+                : [("Features", twin[r].Features, [Width])];
+            using var result = ExportedOnnx.Run(session, inputs, "P");
+            AssertClose(expected[r], result[0].GetTensorDataAsSpan<float>().ToArray(), $"exported graph, row {r}");
+        }
+    }
+
+    [TestMethod]
+    public void ABadValueIsNamedByItsStepAndChannel()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = Twins(FeaturizerData.Random(4, Steps, Channels, seed: 2));
+        // Channel-major slot c * T + t is step t of channel c.
+        train[2].Features[(2 * Steps) + 5] = float.NaN;
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => Fit(ml, train, LmuInputLayout.ChannelMajor, withLengths: false));
+        StringAssert.Contains(e.Message, "row 2, step 5, channel 2");
+    }
+
+    [TestMethod]
+    public void AnUndefinedLayoutIsRefused()
+    {
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new LmuPooledFeaturizerEstimator(new LmuPooledFeaturizerOptions { InputLayout = (LmuInputLayout)5 }));
+        StringAssert.Contains(e.Message, "InputLayout");
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        Assert.HasCount(expected.Length, actual);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.AreEqual(expected[i], actual[i], 1e-6 * Math.Max(1, Math.Abs(expected[i])), $"{what}, slot {i}");
+        }
+    }
+
+    private static LmuPooledFeaturizerTransformer Fit(MLContext ml, List<SeqRow> rows, LmuInputLayout layout, bool withLengths) =>
+        new LmuPooledFeaturizerEstimator(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Channels = Channels, InputLayout = layout, Windows = 4, ProjectionsPerWindow = 6, Order = 5, Seed = 3,
+            LengthColumnName = withLengths ? "Length" : null,
+        }).Fit(FeaturizerData.Load(ml, rows, Width));
+
+    /// <summary>The rows with every [T, C] block transposed to [C, T].</summary>
+    private static List<SeqRow> Twins(List<SeqRow> rows) => rows.Select(r =>
+    {
+        var twin = new float[Width];
+        for (var t = 0; t < Steps; t++)
+            for (var c = 0; c < Channels; c++) twin[(c * Steps) + t] = r.Features[(t * Channels) + c];
+        return new SeqRow { Features = twin, Length = r.Length, Label = r.Label };
+    }).ToList();
+}
