@@ -102,29 +102,26 @@ internal static class UcrDynamicsStudy
 
     private const string JitterSuffix = "jitter";
 
-    private static bool IsJitter(string suffix)
-        => suffix.StartsWith(JitterSuffix, StringComparison.Ordinal)
-           && double.TryParse(suffix[JitterSuffix.Length..], NumberStyles.Float, CultureInfo.InvariantCulture, out var j) && j > 0;
-
-    /// <summary>"+jitterX": Gaussian noise of X times each channel's standard deviation on every training value, every epoch (<see cref="JitterBatchSource"/>); 0 without the suffix.</summary>
-    private static double Jitter(string variant)
-    {
-        var suffix = variant.Split('+').Skip(1).FirstOrDefault(IsJitter);
-        return suffix is null ? 0 : double.Parse(suffix[JitterSuffix.Length..], NumberStyles.Float, CultureInfo.InvariantCulture);
-    }
-
     private const string WeightDecaySuffix = "wd";
 
-    private static bool IsWeightDecay(string suffix)
-        => suffix.StartsWith(WeightDecaySuffix, StringComparison.Ordinal)
-           && double.TryParse(suffix[WeightDecaySuffix.Length..], NumberStyles.Float, CultureInfo.InvariantCulture, out var w) && w > 0;
+    private static bool IsJitter(string suffix) => PositiveNumberAfter(suffix, JitterSuffix) is not null;
+
+    private static bool IsWeightDecay(string suffix) => PositiveNumberAfter(suffix, WeightDecaySuffix) is not null;
+
+    /// <summary>"+jitterX": Gaussian noise of X times each channel's standard deviation on every training value, every epoch (<see cref="JitterBatchSource"/>); 0 without the suffix.</summary>
+    private static double Jitter(string variant) => SuffixNumber(variant, JitterSuffix);
 
     /// <summary>"+wdX": decoupled (AdamW) weight decay X; 0 without the suffix (the default network's training).</summary>
-    private static double WeightDecay(string variant)
-    {
-        var suffix = variant.Split('+').Skip(1).FirstOrDefault(IsWeightDecay);
-        return suffix is null ? 0 : double.Parse(suffix[WeightDecaySuffix.Length..], NumberStyles.Float, CultureInfo.InvariantCulture);
-    }
+    private static double WeightDecay(string variant) => SuffixNumber(variant, WeightDecaySuffix);
+
+    /// <summary>X of a suffix "prefixX" with X a number above 0; null for any other suffix.</summary>
+    private static double? PositiveNumberAfter(string suffix, string prefix)
+        => suffix.StartsWith(prefix, StringComparison.Ordinal)
+           && double.TryParse(suffix[prefix.Length..], NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x > 0 ? x : null;
+
+    /// <summary>X of the variant's first suffix "prefixX" (X above 0); 0 when it has none.</summary>
+    private static double SuffixNumber(string variant, string prefix)
+        => variant.Split('+').Skip(1).Select(f => PositiveNumberAfter(f, prefix)).FirstOrDefault(x => x is not null) ?? 0;
 
     private static bool IsEnsemble(string suffix)
         => suffix.StartsWith(EnsembleSuffix, StringComparison.Ordinal)
