@@ -67,8 +67,9 @@ public sealed class LmuClassificationExperiment
     /// <see cref="LmuInputLayout.StepMajor"/>.
     /// </param>
     /// <exception cref="ArgumentException">
-    /// A column is missing or of the wrong type, <paramref name="inputLayout"/> is not a declared value, or no family can run (the pooled family alone, on more rows than its
-    /// <see cref="LmuPooledRidgeSearchSpace.MaxTrainingRows"/>); before any training.
+    /// A column is missing or of the wrong type, <paramref name="inputLayout"/> is not a declared value, or no family can
+    /// run (the pooled family alone, on more rows than its <see cref="LmuPooledRidgeSearchSpace.MaxTrainingRows"/>);
+    /// before any training.
     /// </exception>
     /// <exception cref="InvalidOperationException">No trial completed (the message lists the failures).</exception>
     /// <exception cref="OperationCanceledException">Cancelled before any trial completed.</exception>
