@@ -9,30 +9,10 @@ namespace Lmu.MLNet.Samples.Ucr;
 /// epoch. Why: with 20-30 training rows a network can fit each row's noise; noisy copies of the rows ask it to classify
 /// a neighbourhood of each row instead, which is what a nearest-neighbour rule does by construction.
 /// </summary>
-internal sealed class JitterBatchSource(ILmuBatchSource inner, float[] channelStd, double relative, int seed) : ILmuBatchSource
+internal sealed class JitterBatchSource(ILmuBatchSource inner, float[] channelStd, double relative, int seed) : FeatureMapBatchSource(inner, seed, 104_723)
 {
     /// <inheritdoc />
-    public IEnumerable<LmuBatch> Batches(int epoch)
-    {
-        var generator = new Random(unchecked(seed + (epoch * 104_723)));
-        foreach (var batch in inner.Batches(epoch))
-        {
-            torch.Tensor noisy;
-            try
-            {
-                noisy = AddNoise(batch.Features, generator);
-            }
-            catch
-            {
-                batch.Dispose();
-                throw;
-            }
-
-            // The new batch owns the noisy features, the original targets and lengths; only the original features are released here.
-            batch.Features.Dispose();
-            yield return new LmuBatch(noisy, batch.Target, batch.Lengths);
-        }
-    }
+    protected override torch.Tensor Map(LmuBatch batch, Random random) => AddNoise(batch.Features, random);
 
     private torch.Tensor AddNoise(torch.Tensor features, Random generator)
     {

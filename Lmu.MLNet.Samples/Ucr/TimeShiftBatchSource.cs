@@ -9,36 +9,12 @@ namespace Lmu.MLNet.Samples.Ucr;
 /// a last-step readout has to learn every position from 20-100 rows; shifted copies show it more positions without
 /// changing which class a row is. Full-length rows only (no length column).
 /// </summary>
-internal sealed class TimeShiftBatchSource(ILmuBatchSource inner, int maxShift, int seed) : ILmuBatchSource
+internal sealed class TimeShiftBatchSource(ILmuBatchSource inner, int maxShift, int seed) : FeatureMapBatchSource(inner, seed, 7919)
 {
     /// <inheritdoc />
-    public IEnumerable<LmuBatch> Batches(int epoch)
-    {
-        var random = new Random(unchecked(seed + (epoch * 7919)));
-        foreach (var batch in inner.Batches(epoch))
-        {
-            if (batch.Lengths is not null)
-            {
-                batch.Dispose();
-                throw new InvalidOperationException("TimeShiftBatchSource shifts full-length rows only; this batch has a length column.");
-            }
-
-            torch.Tensor shifted;
-            try
-            {
-                shifted = Shift(batch.Features, random);
-            }
-            catch
-            {
-                batch.Dispose();
-                throw;
-            }
-
-            // The new batch owns the shifted features and the original targets; only the original features are released here.
-            batch.Features.Dispose();
-            yield return new LmuBatch(shifted, batch.Target);
-        }
-    }
+    protected override torch.Tensor Map(LmuBatch batch, Random random) => batch.Lengths is null
+        ? Shift(batch.Features, random)
+        : throw new InvalidOperationException("TimeShiftBatchSource shifts full-length rows only; this batch has a length column.");
 
     private torch.Tensor Shift(torch.Tensor features, Random random)
     {
