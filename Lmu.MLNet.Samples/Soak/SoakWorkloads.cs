@@ -55,7 +55,7 @@ internal static class SoakWorkloads
             // A budget of 0: the two-stage scan keeps checkpoints and recomputes its states in every backward pass.
             Training = new LmuTrainingOptions { Epochs = 2 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed, ScanStateBudgetMiB = scanBudgetMiB },
             // Scored after every epoch by the TorchSharp network without a backward pass: the inference forms (the
-            // recurrent cell's blocks of 16 steps among them) under the same collections.
+            // recurrent cell's blocks of 8 steps among them) under the same collections.
             ValidationData = keyed,
             TorchThreads = threads,
         };

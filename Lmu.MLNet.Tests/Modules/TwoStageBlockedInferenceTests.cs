@@ -6,10 +6,11 @@ using static TorchSharp.torch;
 namespace Lmu.MLNet.Tests.Modules;
 
 /// <summary>
-/// Inference of the two-stage last-step scan in blocks of 16 steps (the memory formed only at block ends): against the
-/// step-by-step cell and against the two-stage steps it replaces. T = 32 is two whole blocks, 41 and 70 end with a
-/// shorter block. Memories of order 32 and more: below that the blocks do not pay and the steps run (tested too).
-/// Tolerances: float64 1e-10 (reassociated sums over at most 16 powers of A); float32 against the float64 cell 1e-4,
+/// Inference of the two-stage last-step scan in blocks of <see cref="TwoStageScanLastFunction.BlockLength"/> (8)
+/// steps (the memory formed only at block ends): against the step-by-step cell and against the two-stage steps it
+/// replaces. T = 32 is whole blocks, 41 and 70 end with a shorter block. Memories of order 32 and more: below that the
+/// blocks do not pay and the steps run (tested too). Tolerances: float64 1e-10 (reassociated sums over at most
+/// BlockLength powers of A); float32 against the float64 cell 1e-4,
 /// as for any float32 scan over 100 steps here.
 /// </summary>
 [TestClass]

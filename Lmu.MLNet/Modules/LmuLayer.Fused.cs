@@ -117,18 +117,25 @@ public sealed partial class LmuLayer
         // c_t = [u_t Bx, x_t W_x + b]: the memory's drive and the hidden cell's input term (its memory term is m_t W,
         // formed inside the scan from the new memory).
         var v = torch.cat([bx, torch.zeros(memD, units, dtype: x.dtype, device: x.device)], 1);
-        var xin = ux;
+        // The scan reads its inputs step-major [T, B, C]; concatenating the step-major views writes that layout once,
+        // where a batch-major concatenation and then its transposed copy would write it twice (T B C floats each).
+        var uxT = ux.transpose(0, 1);
+        Tensor xinT;
         if (_options.InputToHidden)
         {
             var wx = wT.narrow(0, dm, _options.InputSize);
             v = torch.cat([v, torch.cat([torch.zeros(_options.InputSize, dm, dtype: x.dtype, device: x.device), wx], 1)], 0);
-            xin = torch.cat([ux, x], 2);
+            xinT = torch.cat([uxT, x.transpose(0, 1)], 2).contiguous();
+        }
+        else
+        {
+            xinT = uxT.contiguous();
         }
 
         var bias = hidden.RecurrentBias is null ? hidden.InputBias! : hidden.InputBias!.Plus(hidden.RecurrentBias);
         var v0 = torch.cat([torch.zeros(dm, dtype: x.dtype, device: x.device), bias], 0);
         var act = hidden.Activation;
-        var last = TwoStageScanLastFunction.Apply(xin.transpose(0, 1).contiguous(), v, v0, a, e, bx, w, hidden.RecurrentWeight?.t(), s0, act);
+        var last = TwoStageScanLastFunction.Apply(xinT, v, v0, a, e, bx, w, hidden.RecurrentWeight?.t(), s0, act);
         Interlocked.Increment(ref _twoStageCalls);
         return last.narrow(1, dm, units);
     }

@@ -25,8 +25,14 @@ namespace Lmu.MLNet.Modules;
 /// </remarks>
 internal sealed partial class TwoStageScanLastFunction
 {
-    /// <summary>Steps per block: long enough to amortise the block-end memory product, short enough that A^L stays tame.</summary>
-    internal const int BlockLength = 16;
+    /// <summary>
+    /// Steps per block: long enough to amortise the block-end memory product, short enough that A^L stays tame. 8, not
+    /// 16: per row and step the block-end product (D_m^2 / L) doubles while the block-Toeplitz input product (L C nz)
+    /// and the recurrent drives' share (L/2 MemoryD nz) halve, about even for psMNIST's rnn_cell (112,400 against
+    /// 112,600 multiply-adds), and the powers [D_m, L nz] formed per call halve (inference there added 6 MiB instead
+    /// of 9 at batch 100, and ran 0.64x the peer instead of 0.65-0.69x, 2026-12-05).
+    /// </summary>
+    internal const int BlockLength = 8;
 
     /// <summary>Whether inference may take the blocked form (settable for tests and the bench; default true).</summary>
     internal static bool UseBlocks { get; set; } = true;
