@@ -98,11 +98,26 @@ internal static class UcrDynamicsStudy
 
     private static bool Has(string variant, string suffix) => variant.Split('+').Skip(1).Contains(suffix, StringComparer.Ordinal);
 
-    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix or RidgeSuffix || IsEnsemble(f) || IsWeightDecay(f) || IsJitter(f));
+    private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix or RidgeSuffix || IsEnsemble(f) || IsWeightDecay(f) || IsJitter(f) || IsWarp(f) || IsLearningRate(f));
 
     private const string JitterSuffix = "jitter";
 
     private const string WeightDecaySuffix = "wd";
+
+    private const string WarpSuffix = "warp";
+
+    private const string LearningRateSuffix = "lr";
+
+    private static bool IsLearningRate(string suffix) => PositiveNumberAfter(suffix, LearningRateSuffix) is not null;
+
+    /// <summary>"+lrX": Adam's learning rate X instead of the configuration's (3e-3); null without the suffix.</summary>
+    private static double? LearningRate(string variant)
+        => SuffixNumber(variant, LearningRateSuffix) is var x && x > 0 ? x : null;
+
+    private static bool IsWarp(string suffix) => PositiveNumberAfter(suffix, WarpSuffix) is not null;
+
+    /// <summary>"+warpX": every training row's time axis bent by a random smooth warp of log-scale strength X, every epoch (<see cref="TimeWarpBatchSource"/>); 0 without the suffix.</summary>
+    private static double Warp(string variant) => SuffixNumber(variant, WarpSuffix);
 
     private static bool IsJitter(string suffix) => PositiveNumberAfter(suffix, JitterSuffix) is not null;
 
@@ -225,7 +240,7 @@ internal static class UcrDynamicsStudy
         var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v) || (Has(v, StandardizeSuffix) && Has(v, BothSuffix))).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K >= 2 networks averaged), +wdX (AdamW weight decay X > 0), +jitterX (training noise, X channel standard deviations) and +ridge (the head refitted by leave-one-out ridge).");
+            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K >= 2 networks averaged), +wdX (AdamW weight decay X > 0), +jitterX (training noise, X channel standard deviations), +warpX (smooth random time warps of log-scale strength X), +lrX (learning rate X) and +ridge (the head refitted by leave-one-out ridge).");
             return 2;
         }
 
@@ -317,7 +332,7 @@ internal static class UcrDynamicsStudy
         var sum = new float[scoreRows.Length * classes];
         for (var k = 0; k < members; k++)
         {
-            using var network = Train(train, fitRows, config, AllVariants[NetworkPart(variant)], unchecked(seed + (k * 104_729)), MaxShift(variant, steps), WeightDecay(variant), Jitter(variant));
+            using var network = Train(train, fitRows, config, AllVariants[NetworkPart(variant)], unchecked(seed + (k * 104_729)), MaxShift(variant, steps), WeightDecay(variant), Jitter(variant), Warp(variant), LearningRate(variant));
             if (k == 0) first?.Invoke(network);
             var p = Has(variant, RidgeSuffix)
                 ? RidgeHeadStudy.Probabilities(network, train, fitRows, score, scoreRows)
@@ -336,7 +351,7 @@ internal static class UcrDynamicsStudy
     }
 
     private static LmuNetwork Train(
-        LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed, int maxShift, double weightDecay, double jitter)
+        LmuExperimentData data, int[] rows, LmuTrialConfiguration config, Func<LmuNetworkOptions, LmuNetworkOptions> variant, int seed, int maxShift, double weightDecay, double jitter, double warp, double? learningRate)
     {
         torch.manual_seed(seed);
         var options = variant(config.NetworkOptions(data.Channels, data.ClassNames.Count));
@@ -347,6 +362,7 @@ internal static class UcrDynamicsStudy
         {
             ILmuBatchSource source = new TensorBatchSource(x, y, Math.Min(16, rows.Length), shuffle: true, seed);
             if (maxShift > 0) source = new TimeShiftBatchSource(source, maxShift, seed);
+            if (warp > 0) source = new TimeWarpBatchSource(source, warp, seed);
             if (jitter > 0)
             {
                 using var std = x.std([0, 1]);
@@ -354,7 +370,7 @@ internal static class UcrDynamicsStudy
             }
             LmuTrainer.Train(network, source, null, LmuLoss.CrossEntropy, new LmuTrainingOptions
             {
-                Epochs = config.Epochs, BatchSize = 16, LearningRate = config.LearningRate, Seed = seed, WeightDecay = weightDecay,
+                Epochs = config.Epochs, BatchSize = 16, LearningRate = learningRate ?? config.LearningRate, Seed = seed, WeightDecay = weightDecay,
             });
         }
 
