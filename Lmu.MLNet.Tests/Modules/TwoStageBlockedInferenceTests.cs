@@ -110,6 +110,47 @@ public sealed class TwoStageBlockedInferenceTests
     }
 
     [TestMethod]
+    [DataRow(true, DisplayName = "input also feeds the hidden cell")]
+    [DataRow(false, DisplayName = "input feeds the memory only")]
+    public void InferenceReadsTheRawInputWithTheEncoderFolded(bool inputToHidden)
+    {
+        // Without a backward pass the scan reads x itself, with e_x and b_u folded into its drive matrix; a pass that
+        // keeps gradients, and one with input dropout, encode the input first. Both forms against the cell (float64,
+        // 1e-10). InputSize 2 = MemoryD 2, so the fold applies without the input-to-hidden path too.
+        using var layer = ScanCheckpointTests.RecurrentLayer(HiddenCell.SimpleRnn, inputToHidden, hiddenToMemory: true, memoryToMemory: true,
+            LmuExecutionMode.FusedScan, seed: 13, o => { o.Order = 32; o.Dropout = 0.2; });
+        using var cell = CloneWith(layer, p => p.ExecutionMode = LmuExecutionMode.Cell);
+        layer.eval();
+        cell.eval();
+        using var x = torch.randn([40, 41, 2], dtype: float64, generator: new torch.Generator(17));
+        Tensor expected;
+        using (torch.no_grad()) expected = cell.ForwardLast(x);
+        using var _e = expected;
+
+        long folded = LmuLayer.FoldedInputCalls;
+        using (torch.no_grad())
+        {
+            using var inferred = layer.ForwardLast(x);
+            Assert.AreEqual(1, LmuLayer.FoldedInputCalls - folded, "inference did not read the raw input");
+            Assert.IsTrue(MaxAbsDiff(inferred, expected) < 1e-10, $"folded: differs from the cell by {MaxAbsDiff(inferred, expected):E2}");
+        }
+
+        using var input = x.detach().clone().requires_grad_(true);
+        folded = LmuLayer.FoldedInputCalls;
+        using var withGradients = layer.ForwardLast(input);
+        Assert.AreEqual(0, LmuLayer.FoldedInputCalls - folded, "a pass with gradients must encode the input");
+        Assert.IsTrue(MaxAbsDiff(withGradients, expected) < 1e-10, $"encoded: differs from the cell by {MaxAbsDiff(withGradients, expected):E2}");
+
+        layer.train();
+        folded = LmuLayer.FoldedInputCalls;
+        using (torch.no_grad())
+        {
+            using var dropped = layer.ForwardLast(x);
+            Assert.AreEqual(0, LmuLayer.FoldedInputCalls - folded, "with input dropout the memory and the hidden cell read different inputs");
+        }
+    }
+
+    [TestMethod]
     public void TrainingSmallBatchesSmallMemoriesAndWideInputsKeepTheSteps()
     {
         // A backward pass needs the states the blocks never form; a single row does not pay for the powers, nor does a

@@ -18,7 +18,7 @@ public sealed partial class LmuLayer
     /// (W = the memory rows of W_ih^T). So s_t = f(s_{t-1} P + c_t) with one [D, D] matrix P built once per forward
     /// pass from the parameters (autograd differentiates that construction) and c computed for all steps at once.
     /// </remarks>
-    private Sequences FusedSequences(Tensor x, Tensor ux, LmuState? state, DynamicsPass dyn, bool lastStepOnly = false)
+    private Sequences FusedSequences(Tensor x, Tensor xd, LmuState? state, DynamicsPass dyn, bool lastStepOnly = false)
     {
         long batch = x.shape[0], steps = x.shape[1];
         int memD = _options.MemoryD, q = _options.Order, dm = memD * q, units = hidden.Units;
@@ -28,8 +28,10 @@ public sealed partial class LmuLayer
         var mm = memD == 1 ? adT : torch.block_diag(Enumerable.Repeat(adT, memD).ToArray());
         if (lastStepOnly && hidden.Kind != HiddenCell.None && TwoStageScan)
         {
-            return new Sequences(TwoStageLast(x, ux, state, mm, bx).unsqueeze(1), null, null, null);
+            return new Sequences(TwoStageLast(x, xd, state, mm, bx).unsqueeze(1), null, null, null);
         }
+
+        var ux = EncodeInput(xd);
 
         if (e_m is not null) mm = mm.Plus(e_m.matmul(bx));
 
@@ -96,12 +98,17 @@ public sealed partial class LmuLayer
 
     internal static long TwoStageCalls => Interlocked.Read(ref _twoStageCalls);
 
+    // Counts the calls of TwoStageLast that read the raw input (FoldsInputEncoder), so tests can tell which form ran.
+    private static long _foldedInputCalls;
+
+    internal static long FoldedInputCalls => Interlocked.Read(ref _foldedInputCalls);
+
     /// <summary>
     /// The last hidden state [B, units] by <see cref="TwoStageScanLastFunction"/> (memory, then hidden, each with its
     /// own weights: a quarter less arithmetic per step than the fused P); like the fused scan, it keeps every state
     /// for the backward pass when they fit, and recomputes them from checkpoints otherwise.
     /// </summary>
-    private Tensor TwoStageLast(Tensor x, Tensor ux, LmuState? state, Tensor a, Tensor bx)
+    private Tensor TwoStageLast(Tensor x, Tensor xd, LmuState? state, Tensor a, Tensor bx)
     {
         int memD = _options.MemoryD, dm = memD * _options.Order, units = hidden.Units;
         var s0 = torch.cat([state?.Memory ?? ZeroMemory(x.shape[0], x), state?.Hidden ?? ZeroHidden(x.shape[0], x)], 1);
@@ -114,29 +121,57 @@ public sealed partial class LmuLayer
                 e_h ?? torch.zeros(units, memD, dtype: x.dtype, device: x.device)], 0);   // [D, MemoryD]
         }
 
-        // c_t = [u_t Bx, x_t W_x + b]: the memory's drive and the hidden cell's input term (its memory term is m_t W,
-        // formed inside the scan from the new memory).
-        var v = torch.cat([bx, torch.zeros(memD, units, dtype: x.dtype, device: x.device)], 1);
-        // The scan reads its inputs step-major [T, B, C]; concatenating the step-major views writes that layout once,
-        // where a batch-major concatenation and then its transposed copy would write it twice (T B C floats each).
-        var uxT = ux.transpose(0, 1);
-        Tensor xinT;
-        if (_options.InputToHidden)
-        {
-            var wx = wT.narrow(0, dm, _options.InputSize);
-            v = torch.cat([v, torch.cat([torch.zeros(_options.InputSize, dm, dtype: x.dtype, device: x.device), wx], 1)], 0);
-            xinT = torch.cat([uxT, x.transpose(0, 1)], 2).contiguous();
-        }
-        else
-        {
-            xinT = uxT.contiguous();
-        }
-
         var bias = hidden.RecurrentBias is null ? hidden.InputBias! : hidden.InputBias!.Plus(hidden.RecurrentBias);
-        var v0 = torch.cat([torch.zeros(dm, dtype: x.dtype, device: x.device), bias], 0);
+        var folds = FoldsInputEncoder(x, xd);
+        var (xinT, v, v0) = folds ? FoldedInput(x, bx, wT, bias) : EncodedInput(x, xd, bx, wT, bias);
+        if (folds) Interlocked.Increment(ref _foldedInputCalls);
         var act = hidden.Activation;
         var last = TwoStageScanLastFunction.Apply(xinT, v, v0, a, e, bx, w, hidden.RecurrentWeight?.t(), s0, act);
         Interlocked.Increment(ref _twoStageCalls);
         return last.narrow(1, dm, units);
     }
+
+    /// <summary>
+    /// Whether the scan may read the raw input x instead of u = x e_x + b_u: without a backward pass (the scan then never
+    /// needs u's gradient), with the same x on both sides (no input dropout) and no more channels than it replaces
+    /// (x's InputSize against u's MemoryD, plus x again when it also feeds the hidden cell). Why: the encoded input
+    /// and its step-major copy are [T, B, *] tensors the size of the input or larger, formed in every call; folded, the
+    /// drive x_t (e_x Bx) + b_u Bx costs a [InputSize, D_m] matrix instead (and one input column fewer per step for
+    /// psMNIST's rnn_cell, whose input also feeds the hidden cell).
+    /// </summary>
+    private bool FoldsInputEncoder(Tensor x, Tensor xd)
+        => ReferenceEquals(x, xd) && !torch.is_grad_enabled()
+           && (_options.InputToHidden || _options.InputSize <= _options.MemoryD);
+
+    /// <summary>
+    /// The scan's inputs for c_t = [u_t Bx, x_t W_x + b] with u_t = xd_t e_x + b_u formed for every step: X = [u, x]
+    /// step-major (x only when it feeds the hidden cell), V [MemoryD (+ InputSize), D], v0 = [0, b].
+    /// </summary>
+    private (Tensor X, Tensor V, Tensor V0) EncodedInput(Tensor x, Tensor xd, Tensor bx, Tensor wT, Tensor bias)
+    {
+        int memD = _options.MemoryD, dm = memD * _options.Order, units = hidden.Units;
+        var v = torch.cat([bx, torch.zeros(memD, units, dtype: x.dtype, device: x.device)], 1);
+        // The scan reads its inputs step-major [T, B, C]; concatenating the step-major views writes that layout once,
+        // where a batch-major concatenation and then its transposed copy would write it twice (T B C floats each).
+        var uxT = EncodeInput(xd).transpose(0, 1);
+        if (!_options.InputToHidden) return (uxT.contiguous(), v, HiddenOnlyV0(dm, bias, x));
+        var wx = wT.narrow(0, dm, _options.InputSize);
+        v = torch.cat([v, torch.cat([torch.zeros(_options.InputSize, dm, dtype: x.dtype, device: x.device), wx], 1)], 0);
+        return (torch.cat([uxT, x.transpose(0, 1)], 2).contiguous(), v, HiddenOnlyV0(dm, bias, x));
+    }
+
+    /// <summary>
+    /// The same c_t from x alone (see <see cref="FoldsInputEncoder"/>): X = x step-major, V = [e_x Bx, W_x or 0]
+    /// [InputSize, D] (e_x = I without an input encoder), v0 = [b_u Bx, b].
+    /// </summary>
+    private (Tensor X, Tensor V, Tensor V0) FoldedInput(Tensor x, Tensor bx, Tensor wT, Tensor bias)
+    {
+        int dm = _options.MemoryD * _options.Order, units = hidden.Units, inputs = _options.InputSize;
+        var drive = e_x is null ? bx : e_x.matmul(bx);                           // [InputSize, D_m]
+        var toHidden = _options.InputToHidden ? wT.narrow(0, dm, inputs) : torch.zeros(inputs, units, dtype: x.dtype, device: x.device);
+        var memoryBias = b_u is null ? torch.zeros(dm, dtype: x.dtype, device: x.device) : b_u.matmul(bx);
+        return (x.transpose(0, 1).contiguous(), torch.cat([drive, toHidden], 1), torch.cat([memoryBias, bias], 0));
+    }
+
+    private static Tensor HiddenOnlyV0(int dm, Tensor bias, Tensor x) => torch.cat([torch.zeros(dm, dtype: x.dtype, device: x.device), bias], 0);
 }

@@ -54,7 +54,7 @@ public sealed partial class LmuLayer
         var seq = mode switch
         {
             LmuExecutionMode.Parallel => ParallelSequences(x, xd, wantState, dyn, lastStepOnly),
-            LmuExecutionMode.FusedScan => FusedSequences(x, EncodeInput(xd), state, dyn, lastStepOnly),
+            LmuExecutionMode.FusedScan => FusedSequences(x, xd, state, dyn, lastStepOnly),
             _ => CellSequences(x, EncodeInput(xd), state, dyn),
         };
 
