@@ -161,7 +161,7 @@ public sealed partial class LmuLayer
     }
 
     /// <summary>
-    /// The same c_t from x alone (see <see cref="FoldsInputEncoder"/>): X = x step-major, V = [e_x Bx, W_x or 0]
+    /// The same c_t from x alone (see <see cref="FoldsInputEncoder"/>): X = x step-major (a view), V = [e_x Bx, W_x or 0]
     /// [InputSize, D] (e_x = I without an input encoder), v0 = [b_u Bx, b].
     /// </summary>
     private (Tensor X, Tensor V, Tensor V0) FoldedInput(Tensor x, Tensor bx, Tensor wT, Tensor bias)
@@ -170,7 +170,9 @@ public sealed partial class LmuLayer
         var drive = e_x is null ? bx : e_x.matmul(bx);                           // [InputSize, D_m]
         var toHidden = _options.InputToHidden ? wT.narrow(0, dm, inputs) : torch.zeros(inputs, units, dtype: x.dtype, device: x.device);
         var memoryBias = b_u is null ? torch.zeros(dm, dtype: x.dtype, device: x.device) : b_u.matmul(bx);
-        return (x.transpose(0, 1).contiguous(), torch.cat([drive, toHidden], 1), torch.cat([memoryBias, bias], 0));
+        // x step-major as a view, not a copy: without a backward pass the scan reads X a block or a chunk at a time and
+        // copies only that much.
+        return (x.transpose(0, 1), torch.cat([drive, toHidden], 1), torch.cat([memoryBias, bias], 0));
     }
 
     private static Tensor HiddenOnlyV0(int dm, Tensor bias, Tensor x) => torch.cat([torch.zeros(dm, dtype: x.dtype, device: x.device), bias], 0);
