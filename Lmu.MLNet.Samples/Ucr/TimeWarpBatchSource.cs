@@ -9,43 +9,28 @@ namespace Lmu.MLNet.Samples.Ucr;
 /// exp(N(0, <paramref name="strength"/>)) and the scales renormalised to the row's length, and the row is read back at
 /// the warped times by linear interpolation (every channel alike). Why: 1-NN DTW wins on sets whose classes are shapes
 /// that stretch and move a little from row to row (CBF, MoteStrain); warped copies show the network that variation
-/// instead of asking it to infer it from 20-30 rows. Full-length rows only (no length column).
+/// instead of asking it to infer it from 20-30 rows.
 /// </summary>
-internal sealed class TimeWarpBatchSource(ILmuBatchSource inner, double strength, int seed) : FeatureMapBatchSource(inner, seed, 15_485_863)
+internal sealed class TimeWarpBatchSource(ILmuBatchSource inner, double strength, int seed) : RowTimeMapBatchSource(inner, seed, 15_485_863)
 {
     /// <summary>Warp segments per row: few enough that each is a smooth stretch, not a local jitter.</summary>
     public const int Segments = 4;
 
     /// <inheritdoc />
-    protected override torch.Tensor Map(LmuBatch batch, Random random) => batch.Lengths is null
-        ? Warp(batch.Features, random)
-        : throw new InvalidOperationException("TimeWarpBatchSource warps full-length rows only; this batch has a length column.");
-
-    private torch.Tensor Warp(torch.Tensor features, Random random)
+    protected override void MapRow(ReadOnlySpan<float> row, Span<float> moved, int steps, int channels, Random random)
     {
-        var shape = features.shape;
-        int rows = (int)shape[0], steps = (int)shape[1], channels = (int)shape[2];
-        using var dense = features.contiguous();
-        var x = dense.data<float>().ToArray();
-        var y = new float[x.Length];
         var times = new double[steps];
-        for (int b = 0; b < rows; b++)
+        WarpedTimes(random, times);
+        for (int t = 0; t < steps; t++)
         {
-            WarpedTimes(random, times);
-            int row = b * steps * channels;
-            for (int t = 0; t < steps; t++)
+            // Read the row at the warped time between its two neighbouring steps.
+            int lo = Math.Min((int)times[t], steps - 1), hi = Math.Min(lo + 1, steps - 1);
+            var w = (float)(times[t] - lo);
+            for (int c = 0; c < channels; c++)
             {
-                // Read the row at the warped time between its two neighbouring steps.
-                int lo = Math.Min((int)times[t], steps - 1), hi = Math.Min(lo + 1, steps - 1);
-                var w = (float)(times[t] - lo);
-                for (int c = 0; c < channels; c++)
-                {
-                    y[row + (t * channels) + c] = ((1 - w) * x[row + (lo * channels) + c]) + (w * x[row + (hi * channels) + c]);
-                }
+                moved[(t * channels) + c] = ((1 - w) * row[(lo * channels) + c]) + (w * row[(hi * channels) + c]);
             }
         }
-
-        return torch.tensor(y, shape);
     }
 
     /// <summary>
