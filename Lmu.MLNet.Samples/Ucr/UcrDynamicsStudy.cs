@@ -49,6 +49,8 @@ internal static class UcrDynamicsStudy
         ["lastpoolq8"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.Order = 8),
         ["lastpoolh32"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.HiddenUnits = 32),
         ["lastpoolx"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.InputToHidden = true),
+        ["lastpoolm2"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.MemoryD = 2),
+        ["lastpoolh128"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.HiddenUnits = 128),
     };
 
     /// <summary>
