@@ -110,15 +110,16 @@ public sealed class TwoStageBlockedInferenceTests
     }
 
     [TestMethod]
-    [DataRow(true, DisplayName = "input also feeds the hidden cell")]
-    [DataRow(false, DisplayName = "input feeds the memory only")]
-    public void InferenceReadsTheRawInputWithTheEncoderFolded(bool inputToHidden)
+    [DataRow(true, true, DisplayName = "input also feeds the hidden cell")]
+    [DataRow(false, true, DisplayName = "input feeds the memory only")]
+    [DataRow(true, false, DisplayName = "no input encoder (u = x + b_u)")]
+    public void InferenceReadsTheRawInputWithTheEncoderFolded(bool inputToHidden, bool inputEncoder)
     {
         // Without a backward pass the scan reads x itself, with e_x and b_u folded into its drive matrix; a pass that
         // keeps gradients, and one with input dropout, encode the input first. Both forms against the cell (float64,
         // 1e-10). InputSize 2 = MemoryD 2, so the fold applies without the input-to-hidden path too.
         using var layer = ScanCheckpointTests.RecurrentLayer(HiddenCell.SimpleRnn, inputToHidden, hiddenToMemory: true, memoryToMemory: true,
-            LmuExecutionMode.FusedScan, seed: 13, o => { o.Order = 32; o.Dropout = 0.2; });
+            LmuExecutionMode.FusedScan, seed: 13, o => { o.Order = 32; o.Dropout = 0.2; o.UseInputEncoder = inputEncoder; });
         using var cell = CloneWith(layer, p => p.ExecutionMode = LmuExecutionMode.Cell);
         layer.eval();
         cell.eval();
