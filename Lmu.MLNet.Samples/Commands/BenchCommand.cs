@@ -21,11 +21,12 @@ internal static class BenchCommand
         var fusedOnly = new Option<bool>("--fused-scan") { Description = "Recurrent cells with a hidden cell step through the fused [D, D] scan instead of the two-stage one (memory, then hidden): the form before 2026-12-04, for comparison." };
         var fftProjection = new Option<bool>("--fft-projection") { Description = "A SimpleRnn over a feed-forward memory reads the memory through the FFT convolution instead of the blocked projection: the form before 2026-12-04 (night), for comparison." };
         var steppedInference = new Option<bool>("--stepped-inference") { Description = "Inference of recurrent cells with a hidden cell steps one at a time instead of in blocks of 8 that form the memory only at block ends: the form before 2026-12-05 (late), for comparison." };
+        var steppedBackward = new Option<bool>("--stepped-backward") { Description = "The recurrent cell's training backward pass steps one at a time instead of in blocks of 8 without the per-step memory product: the form before 2026-12-05 (sixth session), for comparison." };
         var blockSteps = new Option<int>("--block-steps") { Description = "Steps per block of the blocked projection.", DefaultValueFactory = _ => Lmu.MLNet.Modules.LmuLayer.BlockSteps };
         var json = new Option<string?>("--json") { Description = "Also write every sample to this JSON file." };
         var cmd = new Command("bench", "Seconds per training step and inference batch (psMNIST shapes), ours and the PyTorch peer interleaved: medians, ranges, verdicts, memory.")
         {
-            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, fusedOnly, fftProjection, steppedInference, blockSteps, noPeer, peer, json,
+            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, fusedOnly, fftProjection, steppedInference, steppedBackward, blockSteps, noPeer, peer, json,
         };
         cmd.SetAction(r =>
         {
@@ -44,6 +45,7 @@ internal static class BenchCommand
             Lmu.MLNet.Modules.LmuLayer.TwoStageScan = !r.GetValue(fusedOnly);
             Lmu.MLNet.Modules.LmuLayer.BlockedProjection = !r.GetValue(fftProjection);
             Lmu.MLNet.Modules.TwoStageScanLastFunction.UseBlocks = !r.GetValue(steppedInference);
+            Lmu.MLNet.Modules.TwoStageScanLastFunction.UseBlockedBackward = !r.GetValue(steppedBackward);
             Lmu.MLNet.Modules.LmuLayer.BlockSteps = r.GetValue(blockSteps) >= 1 ? r.GetValue(blockSteps) : throw new ArgumentException($"--block-steps must be at least 1, got {r.GetValue(blockSteps)}.");
             return LmuBenchmark.Run(new LmuBenchmark.Settings(r.GetValue(threads), r.GetValue(samples), r.GetValue(warmup), names,
                 r.GetValue(steps), r.GetValue(batch), !r.GetValue(noPeer), r.GetValue(peer), r.GetValue(json)));

@@ -126,7 +126,8 @@ public sealed partial class LmuLayer
         var (xinT, v, v0) = folds ? FoldedInput(x, bx, wT, bias) : EncodedInput(x, xd, bx, wT, bias);
         if (folds) Interlocked.Increment(ref _foldedInputCalls);
         var act = hidden.Activation;
-        var last = TwoStageScanLastFunction.Apply(xinT, v, v0, a, e, bx, w, hidden.RecurrentWeight?.t(), s0, act);
+        // With fixed dynamics the drive's memory columns (Bx, or e_x Bx and b_u Bx folded) want no gradient.
+        var last = TwoStageScanLastFunction.Apply(xinT, v, v0, a, e, bx, w, hidden.RecurrentWeight?.t(), s0, act, memoryDriveConstant: !bx.requires_grad);
         Interlocked.Increment(ref _twoStageCalls);
         return last.narrow(1, dm, units);
     }

@@ -38,15 +38,20 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
     private const int InferenceChunk = 4;
 
     // Positional inputs (autograd returns one gradient per input): X, V, A, Bx, W, s0, activation, k, hasV0, hasE,
-    // hasU, then v0, E and U where present.
-    private const int FixedInputs = 11;
+    // hasU, memoryDriveConstant, then v0, E and U where present.
+    private const int FixedInputs = 12;
 
-    /// <summary>s_{T-1} of the two-stage recurrence (see the class remarks); v0, e and u may be null (zero).</summary>
-    public static Tensor Apply(Tensor x, Tensor v, Tensor? v0, Tensor a, Tensor? e, Tensor bx, Tensor w, Tensor? u, Tensor s0, LmuActivation activation)
+    /// <summary>
+    /// s_{T-1} of the two-stage recurrence (see the class remarks); v0, e and u may be null (zero).
+    /// <paramref name="memoryDriveConstant"/>: the caller's V and v0 have constant memory columns (a layer with fixed
+    /// dynamics: Bx and zeros), so their gradients there are never read and the blocked backward pass does not form
+    /// them (they are left 0).
+    /// </summary>
+    public static Tensor Apply(Tensor x, Tensor v, Tensor? v0, Tensor a, Tensor? e, Tensor bx, Tensor w, Tensor? u, Tensor s0, LmuActivation activation, bool memoryDriveConstant = false)
     {
         // Autograd is off inside forward: whether a backward pass follows is decided here, as in LinearScanLastFunction.
         bool backward = torch.is_grad_enabled() && new[] { x, v, v0, a, e, bx, w, u, s0 }.Any(t => t?.requires_grad == true);
-        var vars = new List<object> { x, v, a, bx, w, s0, activation, Interval(x, s0, backward), v0 is not null, e is not null, u is not null };
+        var vars = new List<object> { x, v, a, bx, w, s0, activation, Interval(x, s0, backward), v0 is not null, e is not null, u is not null, memoryDriveConstant };
         if (v0 is not null) vars.Add(v0);
         if (e is not null) vars.Add(e);
         if (u is not null) vars.Add(u);
@@ -142,7 +147,7 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         // The chunk length actually used: backward walks the same chunks.
         ctx.save_data("k", (int)k);
         ctx.save_data("kept", keepAll);
-        ctx.save_data("needs", Needs.Of(o));
+        ctx.save_data("needs", Needs.Of(o, memoryColumns: !(bool)vars[11]));
         ctx.save_data("hasV0", o.V0 is not null);
         ctx.save_data("hasE", o.E is not null);
         ctx.save_data("hasU", o.U is not null);
@@ -259,6 +264,9 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         var carry = torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device);
         var spare = torch.empty_like(carry);
         using (var g0 = grad.contiguous()) Release(carry.copy_(g0), carry);
+        // Whole chunks of BlockLength steps go through the blocked adjoint (BlockedBackwardChunk), unless A wants a
+        // gradient (dL/dA pairs gm with the whole memory); a shorter last chunk steps.
+        using var adjoint = UseBlockedBackward && !needs.A && k == BlockLength ? AdjointPlan.Create(o, needs.X) : null;
         for (long t0 = (steps - 1) / k * k; t0 >= 0; t0 -= k)
         {
             long len = Math.Min(k, steps - t0);
@@ -266,6 +274,13 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
             using var before = t0 == 0 ? o.S0.alias() : kept is not null ? kept[(int)chunk - 1][k - 1] : checkpoints![chunk - 1];
             using var states = kept is not null ? kept[(int)chunk].alias() : recomputed!.narrow(0, 0, len);
             if (kept is null) Chunk(o, t0, len, before, states, r);
+            if (adjoint is not null && len == BlockLength)
+            {
+                using var gsBlock = gChunk.narrow(0, 0, len);
+                BlockedBackwardChunk(o, adjoint, sums, needs.MemoryColumns, before, states, carry, gsBlock, t0, bxT, derivative);
+                continue;
+            }
+
             for (long i = len - 1; i >= 0; i--)
             {
                 long t = t0 + i;
@@ -307,7 +322,7 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
 
         spare.Dispose();
         saved.ForEach(s => s.Dispose());
-        var result = new List<Tensor> { sums.X!, sums.V!, sums.A!, sums.Bx!, sums.W!, carry, null!, null!, null!, null!, null! };
+        var result = new List<Tensor> { sums.X!, sums.V!, sums.A!, sums.Bx!, sums.W!, carry, null!, null!, null!, null!, null!, null! };
         if (hasV0) result.Add(sums.V0!);
         if (hasE) result.Add(sums.E!);
         if (hasU) result.Add(sums.U!);
@@ -336,9 +351,10 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
     /// a fixed theta, A and Bx are constants, and dL/dA alone is a D_m x D_m product per row and step (65,500 of the
     /// 494,000 multiply-adds of psMNIST's rnn_cell training step); a gradient nobody reads is not computed (null).
     /// </summary>
-    private sealed record Needs(bool X, bool V, bool A, bool Bx, bool W, bool V0, bool E, bool U)
+    private sealed record Needs(bool X, bool V, bool A, bool Bx, bool W, bool V0, bool E, bool U, bool MemoryColumns)
     {
-        public static Needs Of(Operands o) => new(Wants(o.X), Wants(o.V), Wants(o.A), Wants(o.Bx), Wants(o.W), Wants(o.V0), Wants(o.E), Wants(o.U));
+        public static Needs Of(Operands o, bool memoryColumns)
+            => new(Wants(o.X), Wants(o.V), Wants(o.A), Wants(o.Bx), Wants(o.W), Wants(o.V0), Wants(o.E), Wants(o.U), memoryColumns);
 
         private static bool Wants(Tensor? t) => t?.requires_grad == true;
     }
@@ -456,7 +472,7 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
 
         // target += sum_t s_{t-1}[:, rows]^T G[t][:, cols]: the state before the chunk with its first step, then the
         // chunk's states with the rest.
-        private static void AddPrevious(Tensor target, Tensor before, Tensor sPrev, Tensor g0, Tensor gRest, long rowFrom, long rowCount, long colFrom, long colCount)
+        internal static void AddPrevious(Tensor target, Tensor before, Tensor sPrev, Tensor g0, Tensor gRest, long rowFrom, long rowCount, long colFrom, long colCount)
         {
             using (var a0 = before.narrow(1, rowFrom, rowCount))
             using (var a0T = a0.t())
