@@ -52,6 +52,37 @@ public sealed class TwoStageBlockedBackwardTests
     }
 
     [TestMethod]
+    public void Float32BlockedAdjointStaysWithinTheScanTolerance()
+    {
+        // Training runs in float32: the blocked adjoint there against the float64 steps, 1e-4 relative, as for the
+        // float32 blocked inference (sums over at most 8 powers of A reassociated).
+        var inputs = Inputs(43, withV0: true, withE: true, withU: true, aWantsGradient: false);
+        TwoStageScanLastFunction.UseBlockedBackward = false;
+        Dictionary<string, Tensor> reference;
+        try
+        {
+            reference = Gradients(inputs, checkpoints: false);
+        }
+        finally
+        {
+            TwoStageScanLastFunction.UseBlockedBackward = true;
+        }
+
+        var single = inputs.ToDictionary(p => p.Key, p => p.Value.detach().to(float32).requires_grad_(p.Value.requires_grad));
+        long chunks = TwoStageScanLastFunction.BlockedBackwardChunks;
+        var blocked = Gradients(single, checkpoints: false);
+        Assert.AreEqual(5, TwoStageScanLastFunction.BlockedBackwardChunks - chunks, "the float32 pass must take the blocked adjoint");
+        foreach (var (name, expected) in reference)
+        {
+            using var got = blocked[name].to(float64);
+            double scale = Math.Max(1, expected.abs().max().item<double>());
+            Assert.IsTrue(MaxAbsDiff(got, expected) < 1e-4 * scale, $"{name}: float32 differs from float64 by {MaxAbsDiff(got, expected):E2} (largest {scale:G3})");
+        }
+
+        foreach (var t in inputs.Values.Concat(single.Values).Concat(reference.Values).Concat(blocked.Values)) t.Dispose();
+    }
+
+    [TestMethod]
     public void ALearnedAKeepsTheSteps()
     {
         // dL/dA pairs every step's memory gradient with the whole memory: the blocks would have to form it.
@@ -158,7 +189,8 @@ public sealed class TwoStageBlockedBackwardTests
             using var last = TwoStageScanLastFunction.Apply(inputs["x"], inputs["v"], inputs.GetValueOrDefault("v0"), inputs["a"], inputs.GetValueOrDefault("e"),
                 inputs["bx"], inputs["w"], inputs.GetValueOrDefault("u"), inputs["s0"], LmuActivation.Tanh);
             using var weights = torch.randn(last.shape, dtype: float64, generator: new torch.Generator(47));
-            using var loss = (last * weights).sum();
+            using var typed = weights.to(last.dtype);
+            using var loss = (last * typed).sum();
             loss.backward();
         }
         finally
