@@ -38,6 +38,8 @@ public sealed partial class SoakTests
             Assert.IsGreaterThan(100, long.Parse(summary.Groups["collections"].Value), "the collecting thread must actually have run");
             // The recurrent classifiers' validation scoring runs the two-stage scan's blocked inference under the same pressure.
             Assert.IsGreaterThan(0L, long.Parse(summary.Groups["blocked"].Value), "no blocked inference pass ran in the soak");
+            // And their training runs the blocked adjoint (fixed dynamics, chunks of 8 steps).
+            Assert.IsGreaterThan(0L, long.Parse(summary.Groups["backward"].Value), "no blocked backward chunk ran in the soak");
             Assert.AreEqual(0, code);
         }
         finally
@@ -46,6 +48,6 @@ public sealed partial class SoakTests
         }
     }
 
-    [GeneratedRegex(@"soak result: (?<fits>\d+) fits, (?<crashes>\d+) crashes, wall [\d.]+ s, forced collections (?<collections>\d+), blocked inference passes (?<blocked>\d+)")]
+    [GeneratedRegex(@"soak result: (?<fits>\d+) fits, (?<crashes>\d+) crashes, wall [\d.]+ s, forced collections (?<collections>\d+), blocked inference passes (?<blocked>\d+), blocked backward chunks (?<backward>\d+)")]
     private static partial Regex Summary();
 }
