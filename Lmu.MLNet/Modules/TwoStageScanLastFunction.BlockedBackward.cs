@@ -33,10 +33,8 @@ internal sealed partial class TwoStageScanLastFunction
     internal static long BlockedBackwardChunks => Interlocked.Read(ref _blockedBackwardChunks);
 
     /// <summary>The matrices of the blocked backward pass, formed once per pass from the weights (L = <see cref="BlockLength"/>).</summary>
-    private sealed class AdjointPlan : IDisposable
+    private sealed class AdjointPlan : TensorOwner
     {
-        private readonly List<Tensor> _owned = [];
-
         /// <summary>Columns of gm the steps read: MemoryD for gr (with recurrent encoders), then C for dL/dX (when wanted).</summary>
         public long Q { get; private init; }
 
@@ -143,15 +141,6 @@ internal sealed partial class TwoStageScanLastFunction
                 plan.Dispose();
                 throw;
             }
-        }
-
-        public void Dispose() => _owned.ForEach(t => t.Dispose());
-
-        private Tensor Keep(Tensor t)
-        {
-            var kept = t.DetachFromDisposeScope();
-            _owned.Add(kept);
-            return kept;
         }
     }
 

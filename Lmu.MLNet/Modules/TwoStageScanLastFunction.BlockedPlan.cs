@@ -9,10 +9,8 @@ internal sealed partial class TwoStageScanLastFunction
     /// The matrices of one blocked pass, formed once from the weights (L = <see cref="BlockLength"/>, Z = [W, e_m],
     /// G = [Bx; V^m; v0^m] by rows; see <see cref="Blocked"/>). Owned by the pass and disposed with it.
     /// </summary>
-    private sealed class BlockedPlan : IDisposable
+    private sealed class BlockedPlan : TensorOwner
     {
-        private readonly List<Tensor> _owned = [];
-
         /// <summary>Columns of Z: the hidden units, then one per memory dimension when there are recurrent encoders.</summary>
         public long Nz { get; private init; }
 
@@ -128,15 +126,6 @@ internal sealed partial class TwoStageScanLastFunction
                 plan.Dispose();
                 throw;
             }
-        }
-
-        public void Dispose() => _owned.ForEach(t => t.Dispose());
-
-        private Tensor Keep(Tensor t)
-        {
-            var kept = t.DetachFromDisposeScope();
-            _owned.Add(kept);
-            return kept;
         }
     }
 }
