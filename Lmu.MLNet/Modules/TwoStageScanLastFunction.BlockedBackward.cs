@@ -14,7 +14,8 @@ namespace Lmu.MLNet.Modules;
 /// gm(i) = Cm (A^T)^i + sum_{k&lt;=i} gh(k) W^T (A^T)^(i-k) + sum_{k&lt;i} gr(k) e_m^T (A^T)^(i-1-k)
 /// </code>
 /// The steps read gm only through a few columns, gm Q with Q = [Bx^T, V^m^T] (gr, and the memory's share of dL/dX),
-/// which come from Cm [(A^T)^i Q] once per chunk and block-Toeplitz products of the gh and gr so far. The memory
+/// which come from Cm [(A^T)^i Q] once per chunk and from each step's gh and gr as soon as they are known (one product
+/// per step adds their share to every later step's columns, U^T riding in the same product). The memory
 /// gradient itself is formed once, at the chunk's start: Cm (A^T)^L + sum_k gh(k) W^T (A^T)^(L-k) + sum_k gr(k) e_m^T
 /// (A^T)^(L-1-k). The weight gradients that pair gm with a narrow y (dL/dV's memory columns with X, dL/dv0's with 1,
 /// dL/dBx with r) are sums over the chunk, sum_i y(i)^T gm(i), which the same expansion turns into products of
