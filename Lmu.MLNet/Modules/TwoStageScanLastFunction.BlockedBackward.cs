@@ -186,10 +186,9 @@ internal sealed partial class TwoStageScanLastFunction
             ch.addmm_(grI, plan.EhT!);
         }
 
-        // G for Sums.Add in step order, [0, gh_t]: it sums every term that reads gh; the terms that read gm follow.
-        gs.narrow(2, 0, dm).zero_();
+        // gh_t in step order for Sums.Add, which sums every term that reads gh; the terms that read gm follow.
         gs.narrow(2, dm, units).copy_(gh.view(batch, l, units).flip(1).permute(1, 0, 2));
-        sums.Add(o, before, states, gs, t0, bxT);
+        sums.Add(o, before, states, gs, t0, bxT, hiddenOnly: true);
         AddMemoryTerms(o, plan, sums, memoryColumns, before, states, cm, t0, gh, gr, proj);
 
         // dL/dm_{t0-1} and dL/dh_{t0-1}, written back into the carry (Cm is read before it is overwritten).

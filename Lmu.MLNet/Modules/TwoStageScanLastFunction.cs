@@ -387,9 +387,10 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         /// Adds the chunk of steps [t0, t0+len) whose states are <paramref name="states"/> and whose G is
         /// <paramref name="gs"/> (both [len, B, D]). Each weight pairs s_{t-1} with G[t]: the state before the chunk
         /// (<paramref name="before"/>: s0, a kept state or a checkpoint) with its first step, the chunk's own states
-        /// with the rest (no concatenated copy).
+        /// with the rest (no concatenated copy). <paramref name="hiddenOnly"/>: only gs's gh columns are read (the
+        /// blocked adjoint adds every term that reads gm itself, and leaves gs's gm columns unwritten).
         /// </summary>
-        public void Add(Operands o, Tensor before, Tensor states, Tensor gs, long t0, Tensor bxT)
+        public void Add(Operands o, Tensor before, Tensor states, Tensor gs, long t0, Tensor bxT, bool hiddenOnly = false)
         {
             // The backward pass runs outside any dispose scope: this one owns every view and product made here (the
             // sums themselves were made before it and are only updated in place).
@@ -404,27 +405,33 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
             using var sPrevSteps = states.narrow(0, 0, len - 1);
             using var sPrev = sPrevSteps.view(-1, d);
 
-            // c_t enters both stages as it is: dL/dX = G V^T, dL/dV = X^T G, dL/dv0 = sum G.
+            // c_t enters both stages as it is: dL/dX = G V^T, dL/dV = X^T G, dL/dv0 = sum G (hiddenOnly: the gh
+            // columns, gh V^h^T, and the first product overwrites dL/dX's chunk, to which the caller adds the rest).
+            using var gRead = hiddenOnly ? gh.alias() : g.alias();
+            long from = hiddenOnly ? dm : 0;
             if (V is not null)
             {
                 using var xs = o.X.narrow(0, t0, len);
                 using var xFlat = xs.reshape(-1, c);
                 using var xT = xFlat.t();
-                Release(V.addmm_(xT, g), V);
+                using var vCols = V.narrow(1, from, gRead.shape[1]);
+                Release(vCols.addmm_(xT, gRead), vCols);
             }
 
             if (X is not null)
             {
                 using var gx = X.narrow(0, t0, len);
                 using var gxFlat = gx.view(-1, c);
-                using var vT = o.V.t();
-                Release(gxFlat.addmm_(g, vT, 0, 1), gxFlat);
+                using var vRead = o.V.narrow(1, from, gRead.shape[1]);
+                using var vT = vRead.t();
+                Release(gxFlat.addmm_(gRead, vT, 0, 1), gxFlat);
             }
 
             if (V0 is not null)
             {
-                using var chunkSum = g.sum(dim: 0);
-                Release(V0.PlusInPlace(chunkSum), V0);
+                using var chunkSum = gRead.sum(dim: 0);
+                using var v0Cols = V0.narrow(0, from, gRead.shape[1]);
+                Release(v0Cols.PlusInPlace(chunkSum), v0Cols);
             }
 
             // dL/dW = sum_t m_t^T gh_t (the current memory feeds the hidden stage).
@@ -441,7 +448,7 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
             if (U is not null) AddPrevious(U, before, sPrev, g0, gRest, dm, units, dm, units);
 
             // r_t = s_{t-1} E and gr_t = gm_t Bx^T: dL/dE = sum_t s_{t-1}^T gr_t, dL/dBx = sum_t r_t^T gm_t.
-            if (o.E is null) return;
+            if (o.E is null || hiddenOnly) return;
             long memD = o.E.shape[1];
             if (E is not null)
             {
