@@ -51,6 +51,10 @@ internal static class UcrDynamicsStudy
         ["lastpoolx"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.InputToHidden = true),
         ["lastpoolm2"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.MemoryD = 2),
         ["lastpoolh128"] = n => Readout(n, LmuReadout.LastStepMeanAndMax, l => l.HiddenUnits = 128),
+        ["conv2pool"] = n => ConvStack(n, 2, LmuReadout.MeanAndMax),
+        ["conv3pool"] = n => ConvStack(n, 3, LmuReadout.MeanAndMax),
+        ["conv3mean"] = n => ConvStack(n, 3, LmuReadout.Mean),
+        ["local8lastpool"] = n => LocalThenGlobal(n, 8, LmuReadout.LastStepMeanAndMax),
     };
 
     /// <summary>
@@ -75,6 +79,41 @@ internal static class UcrDynamicsStudy
         l.TrainableInputEncoder = false;
         l.TrainableMemoryKernel = false;
         l.TrainableHiddenKernel = false;
+    }
+
+    /// <summary>
+    /// A fully convolutional network in the Legendre basis (the shape of the FCN baseline that beats DTW on CBF and
+    /// MoteStrain in the UCR literature): <paramref name="depth"/> feed-forward layers, each a <see cref="Local"/> layer
+    /// over theta / 8 steps with order 16 (a short window needs fewer coefficients), every channel with a memory of its
+    /// own, the later ones also reading their input step directly (a 1x1 path beside the kernel), then a pool.
+    /// </summary>
+    private static LmuNetworkOptions ConvStack(LmuNetworkOptions n, int depth, LmuReadout readout)
+    {
+        var layers = new List<LmuLayerOptions>();
+        for (var i = 0; i < depth; i++)
+        {
+            var l = n.Layer.Clone();
+            Local(l, 8);
+            l.Order = 16;
+            if (i > 0)
+            {
+                l.InputSize = layers[^1].OutputSize;
+                l.MemoryD = 8;
+                l.InputToHidden = true;
+            }
+            else
+            {
+                l.MemoryD = l.InputSize;
+            }
+
+            layers.Add(l);
+        }
+
+        return new LmuNetworkOptions
+        {
+            Layers = layers, HeadHiddenSizes = n.HeadHiddenSizes.ToArray(), HeadActivation = n.HeadActivation,
+            HeadDropout = n.HeadDropout, OutputSize = n.OutputSize, Readout = readout,
+        };
     }
 
     /// <summary>Two layers: <see cref="Local"/> features over theta / <paramref name="divisor"/>, then the default recurrent layer over the whole row reading them.</summary>
