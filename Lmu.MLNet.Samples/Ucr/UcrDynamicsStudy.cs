@@ -55,6 +55,8 @@ internal static class UcrDynamicsStudy
         ["conv3pool"] = n => ConvStack(n, 3, LmuReadout.MeanAndMax),
         ["conv3mean"] = n => ConvStack(n, 3, LmuReadout.Mean),
         ["local8lastpool"] = n => LocalThenGlobal(n, 8, LmuReadout.LastStepMeanAndMax),
+        ["conv2global"] = n => ConvThenGlobal(n, 2),
+        ["conv3global"] = n => ConvThenGlobal(n, 3),
     };
 
     /// <summary>
@@ -114,6 +116,21 @@ internal static class UcrDynamicsStudy
             Layers = layers, HeadHiddenSizes = n.HeadHiddenSizes.ToArray(), HeadActivation = n.HeadActivation,
             HeadDropout = n.HeadDropout, OutputSize = n.OutputSize, Readout = readout,
         };
+    }
+
+    /// <summary>
+    /// <see cref="ConvStack"/> of <paramref name="depth"/> layers, then the default recurrent layer over the whole row
+    /// reading its 64 channels (memory_d 4), read through <see cref="LmuReadout.LastStepMeanAndMax"/>: the local shapes
+    /// that the stack finds, and the whole row that the default layer remembers.
+    /// </summary>
+    private static LmuNetworkOptions ConvThenGlobal(LmuNetworkOptions n, int depth)
+    {
+        var stack = ConvStack(n, depth, LmuReadout.LastStepMeanAndMax);
+        var global = n.Layer.Clone();
+        global.InputSize = stack.Layers[^1].OutputSize;
+        global.MemoryD = Math.Min(global.InputSize, 4);
+        stack.Layers = [.. stack.Layers, global];
+        return stack;
     }
 
     /// <summary>Two layers: <see cref="Local"/> features over theta / <paramref name="divisor"/>, then the default recurrent layer over the whole row reading them.</summary>
