@@ -95,9 +95,9 @@ internal static class UcrBenchmark
     /// The default network as an ML.NET pipeline, trained on the whole training split; nothing is selected, so the test
     /// split is only reported. On univariate equal-length sets the network reads two channels per step, the raw value
     /// and the value standardised with the training rows' per-step statistics (NormalizeMeanVariance into a column of
-    /// its own, then Concatenate, read channel-major); the network is the `ucr-dynamics` variant `lastpool+both`, the
-    /// highest mean accuracy of 3-fold cross-validation inside the 12 univariate training splits (README, "Fourth
-    /// round"). Multivariate and variable-length sets were not part of that choice and keep their raw steps.
+    /// its own, then Concatenate, read channel-major); the network is the `ucr-dynamics` variant `conv2global+both`
+    /// (<see cref="UcrDynamicsStudy.DefaultNetwork"/>), the highest mean accuracy of 3-fold cross-validation inside the
+    /// 12 univariate training splits (README, "Seventh round"). Multivariate and variable-length sets were not part of that choice and keep their raw steps.
     /// </summary>
     private static double LmuDefault(MLContext ml, TimeSeriesDataset train, TimeSeriesDataset test, Settings s)
     {

@@ -272,15 +272,18 @@ internal static class UcrDynamicsStudy
     /// </summary>
     public static int TrainingSeed(int seed) => unchecked((seed * 1_000_003) + 7919);
 
+    /// <summary>The variant the `ucr` command's default column trains (chosen as <c>conv2global+both</c>, README "Seventh round").</summary>
+    public const string DefaultVariant = "conv2global";
+
     /// <summary>
-    /// The default network (variant <c>lastpool</c>, chosen as <c>lastpool+both</c>): the <c>ucr</c> layer (order 32,
-    /// theta = T, SimpleRnn(64), dropout 0.1) read through <see cref="LmuReadout.LastStepMeanAndMax"/>, over
-    /// <paramref name="inputChannels"/> channels (2 with "+both") with memory_d = min(<paramref name="seriesChannels"/>,
-    /// 4), as the study trained it: a univariate series keeps one memory, its encoder mixing the raw and the
-    /// standardised value.
+    /// The default network (variant <see cref="DefaultVariant"/>, chosen as <c>conv2global+both</c>): two feed-forward
+    /// Dense(64, ReLU) layers over windows of T/8 at order 16 (the first with a memory per input channel, the second
+    /// memory_d 8 over the first's 64 channels plus their current step), then the <c>ucr</c> layer (order 32, theta = T,
+    /// SimpleRnn(64), memory_d 4) over the whole row, read through <see cref="LmuReadout.LastStepMeanAndMax"/>; dropout
+    /// 0.1 in every layer. Over <paramref name="inputChannels"/> channels (2 with "+both"), as the study trained it.
     /// </summary>
     public static LmuNetworkOptions DefaultNetwork(int steps, int seriesChannels, int inputChannels)
-        => AllVariants["lastpool"](BaseConfiguration(steps, seriesChannels).NetworkOptions(inputChannels, 2));
+        => AllVariants[DefaultVariant](BaseConfiguration(steps, seriesChannels).NetworkOptions(inputChannels, 2));
 
     /// <summary>The ucr network every variant changes: order 32, theta = T, memory_d = min(C, 4), SimpleRnn(64), lr 3e-3, dropout 0.1, 300 epochs.</summary>
     private static LmuTrialConfiguration BaseConfiguration(int steps, int channels, int epochs = 300)

@@ -54,6 +54,45 @@ public sealed class UcrDefaultPipelineTests
         Assert.AreEqual(UcrDefaultPipeline.BothColumn, options.FeatureColumnName);
     }
 
+    /// <summary>
+    /// The `ucr` default is the cross-validated choice (README, "Seventh round"): two Legendre convolution layers over
+    /// T/8 steps, then the recurrent layer over the whole row. Each layer's shape as chosen, and the three-layer
+    /// network through the two-channel pipeline: it fits, reads every layer, and scores.
+    /// </summary>
+    [TestMethod]
+    public void TheDefaultIsTheChosenConvolutionStackUnderTheWholeRowLayer()
+    {
+        const int steps = 40;
+        var network = UcrDynamicsStudy.DefaultNetwork(steps, seriesChannels: 1, inputChannels: 2);
+        var layers = network.Layers;
+        Assert.HasCount(3, layers);
+        var shapes = layers.Select(l => (l.InputSize, l.MemoryD, l.Order, l.Theta, l.HiddenCell, l.HiddenActivation, l.HiddenUnits, l.InputToHidden, l.Dropout)).ToArray();
+        Assert.AreEqual((2, 2, 16, steps / 8.0, HiddenCell.Dense, LmuActivation.Relu, 64, false, 0.1), shapes[0]);
+        Assert.AreEqual((64, 8, 16, steps / 8.0, HiddenCell.Dense, LmuActivation.Relu, 64, true, 0.1), shapes[1]);
+        Assert.AreEqual((64, 4, 32, (double)steps, HiddenCell.SimpleRnn, LmuActivation.Tanh, 64, false, 0.1), shapes[2]);
+        Assert.AreEqual(LmuReadout.LastStepMeanAndMax, network.Readout);
+
+        var ml = new MLContext(1);
+        var rng = new Random(3);
+        var rows = Enumerable.Range(0, 16).Select(i => new LongRow
+        {
+            Label = i % 2 == 0 ? "up" : "down",
+            Features = Enumerable.Range(0, steps).Select(t => (float)((i % 2 == 0 ? t : -t) * 0.05 + rng.NextDouble() - 0.5)).ToArray(),
+        }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var options = UcrDefaultPipeline.Options(network, steps, 2, both: true, epochs: 1, seed: 7, threads: 1);
+        using var model = (TransformerChain<LmuClassifierTransformer>)UcrDefaultPipeline.Create(ml, options, both: true).Fit(data);
+        // e_x [2, 2] and a Dense(64) over 2 x 16 coefficients; e_x [64, 8], Dense(64) over 8 x 16 coefficients and the
+        // 64 input channels; e_x [64, 4], SimpleRnn(64) over 4 x 32 coefficients; the head over [last, mean, max].
+        long expected = (2 * 2) + ((32 * 64) + 64)
+            + (64 * 8) + ((128 * 64) + (64 * 64) + 64)
+            + (64 * 4) + ((128 * 64) + 64 + (64 * 64) + 64)
+            + ((3 * 64 * 2) + 2);
+        Assert.AreEqual(expected, model.LastTransformer.Info.ParameterCount);
+        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        Assert.IsTrue(scores.All(s => s.Length == 2 && s.All(float.IsFinite)));
+    }
+
     [TestMethod]
     public void TheTwoChannelPipelineFitsAndScores()
     {
@@ -80,6 +119,14 @@ public sealed class UcrDefaultPipelineTests
         Assert.AreEqual((2 * 1) + (8 * 8 + 8 + 8 * 8 + 8) + (24 * 2 + 2), classifier.Info.ParameterCount);
         var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
         Assert.IsTrue(scores.All(s => s.Length == 2 && s.All(float.IsFinite)));
+    }
+
+    private sealed class LongRow
+    {
+        public string Label { get; set; } = string.Empty;
+
+        [VectorType(40)]
+        public float[] Features { get; set; } = [];
     }
 
     private sealed class Row
