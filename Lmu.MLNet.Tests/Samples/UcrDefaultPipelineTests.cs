@@ -72,68 +72,60 @@ public sealed class UcrDefaultPipelineTests
         Assert.AreEqual((64, 4, 32, (double)steps, HiddenCell.SimpleRnn, LmuActivation.Tanh, 64, false, 0.1), shapes[2]);
         Assert.AreEqual(LmuReadout.LastStepMeanAndMax, network.Readout);
 
-        var ml = new MLContext(1);
-        var rng = new Random(3);
-        var rows = Enumerable.Range(0, 16).Select(i => new LongRow
-        {
-            Label = i % 2 == 0 ? "up" : "down",
-            Features = Enumerable.Range(0, steps).Select(t => (float)((i % 2 == 0 ? t : -t) * 0.05 + rng.NextDouble() - 0.5)).ToArray(),
-        }).ToList();
-        var data = ml.Data.LoadFromEnumerable(rows);
-        var options = UcrDefaultPipeline.Options(network, steps, 2, both: true, epochs: 1, seed: 7, threads: 1);
-        using var model = (TransformerChain<LmuClassifierTransformer>)UcrDefaultPipeline.Create(ml, options, both: true).Fit(data);
+        var info = FitAndScore(network, steps, rows: 16, slope: 0.05, seed: 3, epochs: 1);
         // e_x [2, 2] and a Dense(64) over 2 x 16 coefficients; e_x [64, 8], Dense(64) over 8 x 16 coefficients and the
         // 64 input channels; e_x [64, 4], SimpleRnn(64) over 4 x 32 coefficients; the head over [last, mean, max].
         long expected = (2 * 2) + ((32 * 64) + 64)
             + (64 * 8) + ((128 * 64) + (64 * 64) + 64)
             + (64 * 4) + ((128 * 64) + 64 + (64 * 64) + 64)
             + ((3 * 64 * 2) + 2);
-        Assert.AreEqual(expected, model.LastTransformer.Info.ParameterCount);
-        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
-        Assert.IsTrue(scores.All(s => s.Length == 2 && s.All(float.IsFinite)));
+        Assert.AreEqual(expected, info.ParameterCount);
     }
 
     [TestMethod]
     public void TheTwoChannelPipelineFitsAndScores()
     {
-        var ml = new MLContext(1);
-        var rng = new Random(2);
-        var rows = Enumerable.Range(0, 32).Select(i => new Row
-        {
-            Label = i % 2 == 0 ? "up" : "down",
-            Features = Enumerable.Range(0, Steps).Select(t => (float)((i % 2 == 0 ? t : -t) * 0.1 + rng.NextDouble() - 0.5)).ToArray(),
-        }).ToList();
-        var data = ml.Data.LoadFromEnumerable(rows);
         var network = new LmuNetworkOptions
         {
             Layer = new LmuLayerOptions { InputSize = 2, Order = 8, Theta = Steps, MemoryD = 1, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 8 },
             Readout = LmuReadout.LastStepMeanAndMax, OutputSize = 2,
         };
-        var options = UcrDefaultPipeline.Options(network, Steps, 2, both: true, epochs: 2, seed: 7, threads: 1);
-        using var model = (TransformerChain<LmuClassifierTransformer>)UcrDefaultPipeline.Create(ml, options, both: true).Fit(data);
-        var classifier = model.LastTransformer;
-        Assert.AreEqual(2, classifier.Info.Channels);
-        Assert.AreEqual(LmuInputLayout.ChannelMajor, classifier.Info.InputLayout);
+        var info = FitAndScore(network, Steps, rows: 32, slope: 0.1, seed: 2, epochs: 2);
+        Assert.AreEqual(2, info.Channels);
+        Assert.AreEqual(LmuInputLayout.ChannelMajor, info.InputLayout);
         // One memory encoding both channels (e_x 2 x 1), 8 hidden units reading it (W_ih 8 x 8, b_ih, W_hh, b_hh), a
         // head over [last, mean, max] of 8 units.
-        Assert.AreEqual((2 * 1) + (8 * 8 + 8 + 8 * 8 + 8) + (24 * 2 + 2), classifier.Info.ParameterCount);
-        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
-        Assert.IsTrue(scores.All(s => s.Length == 2 && s.All(float.IsFinite)));
+        Assert.AreEqual((2 * 1) + (8 * 8 + 8 + 8 * 8 + 8) + (24 * 2 + 2), info.ParameterCount);
     }
 
-    private sealed class LongRow
+    /// <summary>
+    /// Fits the two-channel pipeline for <paramref name="network"/> on rows of <paramref name="steps"/> values that rise
+    /// or fall (the label) by <paramref name="slope"/> per step under uniform noise, checks that every row scores two
+    /// finite values, and returns the fitted classifier's description.
+    /// </summary>
+    private static LmuClassifierModelInfo FitAndScore(LmuNetworkOptions network, int steps, int rows, double slope, int seed, int epochs)
     {
-        public string Label { get; set; } = string.Empty;
-
-        [VectorType(40)]
-        public float[] Features { get; set; } = [];
+        var ml = new MLContext(1);
+        var rng = new Random(seed);
+        var list = Enumerable.Range(0, rows).Select(i => new Row
+        {
+            Label = i % 2 == 0 ? "up" : "down",
+            Features = Enumerable.Range(0, steps).Select(t => (float)(((i % 2 == 0 ? t : -t) * slope) + rng.NextDouble() - 0.5)).ToArray(),
+        }).ToList();
+        var schema = SchemaDefinition.Create(typeof(Row));
+        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, steps);
+        var data = ml.Data.LoadFromEnumerable(list, schema);
+        var options = UcrDefaultPipeline.Options(network, steps, 2, both: true, epochs: epochs, seed: 7, threads: 1);
+        using var model = (TransformerChain<LmuClassifierTransformer>)UcrDefaultPipeline.Create(ml, options, both: true).Fit(data);
+        var scores = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        Assert.IsTrue(scores.All(s => s.Length == 2 && s.All(float.IsFinite)));
+        return model.LastTransformer.Info;
     }
 
     private sealed class Row
     {
         public string Label { get; set; } = string.Empty;
 
-        [VectorType(Steps)]
         public float[] Features { get; set; } = [];
     }
 }
