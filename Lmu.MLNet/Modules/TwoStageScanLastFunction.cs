@@ -407,6 +407,8 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
 
             // c_t enters both stages as it is: dL/dX = G V^T, dL/dV = X^T G, dL/dv0 = sum G (hiddenOnly: the gh
             // columns, gh V^h^T, and the first product overwrites dL/dX's chunk, to which the caller adds the rest).
+            // dL/dA pairs gm with the memory: a pass that wants it never takes the blocked adjoint (see Backward).
+            if (hiddenOnly && A is not null) throw new InvalidOperationException("dL/dA needs gm, which a hidden-only chunk does not hold.");
             using var gRead = hiddenOnly ? gh.alias() : g.alias();
             long from = hiddenOnly ? dm : 0;
             if (V is not null)
