@@ -22,15 +22,17 @@ public sealed class ParallelLastStepTests
     [DataRow(HiddenCell.Dense, false, 1, 1, true, true, true, DisplayName = "Dense, one channel, one memory: folded as one scale")]
     [DataRow(HiddenCell.Dense, true, 1, 1, true, false, true, DisplayName = "Dense, one scale, no memory bias")]
     [DataRow(HiddenCell.Dense, true, 3, 3, false, true, true, DisplayName = "Dense without an input encoder: the kernel as it is")]
+    [DataRow(HiddenCell.Dense, true, 2, 3, true, true, true, true, DisplayName = "Dense, folded by einsum, theta, A and B learned: their gradients through the fold")]
     [DataRow(HiddenCell.Dense, true, 2, 1, true, true, false, DisplayName = "Dense, more channels than memories: encoded first, not folded")]
     [DataRow(HiddenCell.None, true, 2, 3, true, true, false, DisplayName = "no hidden cell: nothing to fold into")]
-    public void LastStepEqualsTheCellWithGradients(HiddenCell cell, bool inputToHidden, int inputSize, int memoryD, bool encoder, bool memoryBias, bool folded)
+    public void LastStepEqualsTheCellWithGradients(HiddenCell cell, bool inputToHidden, int inputSize, int memoryD, bool encoder, bool memoryBias, bool folded, bool learnedDynamics = false)
     {
         var o = new LmuLayerOptions
         {
             InputSize = inputSize, MemoryD = memoryD, Order = 5, Theta = 7.5, HiddenCell = cell, HiddenUnits = 4,
             InputToHidden = inputToHidden, UseInputEncoder = encoder, UseMemoryBias = memoryBias,
             ExecutionMode = LmuExecutionMode.Cell,
+            TrainableTheta = learnedDynamics, TrainableA = learnedDynamics, TrainableB = learnedDynamics,
         };
         using var reference = new LmuLayer(o);
         reference.to(float64);
