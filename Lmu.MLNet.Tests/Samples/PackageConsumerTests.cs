@@ -43,7 +43,7 @@ public sealed partial class PackageConsumerTests
         var root = ConsumerProject.RepositoryRoot();
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Parent!.Name; // bin/<config>/net10.0/<rid>
         // A version nobody else uses, so the global package cache cannot hold a stale copy; removed afterwards.
-        var version = "0.0.0-test." + Guid.NewGuid().ToString("N")[..12];
+        var version = UniqueTestVersion();
         var feed = Path.Combine(_temp, "feed");
         try
         {
@@ -231,6 +231,13 @@ public sealed partial class PackageConsumerTests
 
             """;
     }
+
+    /// <summary>
+    /// A package version nobody else uses (no cache holds a stale copy). The "g" keeps the prerelease label
+    /// alphanumeric: twelve hex digits can all be decimal with a leading zero ("004984479320", met on 2026-12-05), a
+    /// numeric identifier SemVer rejects, and pack failed.
+    /// </summary>
+    internal static string UniqueTestVersion() => "0.0.0-test.g" + Guid.NewGuid().ToString("N")[..12];
 
     internal static string GlobalPackages() =>
         Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");

@@ -30,8 +30,8 @@ public sealed class ToolPackageTests
         Directory.CreateDirectory(_temp);
         var root = ConsumerProject.RepositoryRoot();
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Parent!.Name; // bin/<config>/net10.0/<rid>
-        // A version nobody else uses, so no cache holds a stale copy; removed from the package cache afterwards.
-        _version = "0.0.0-test." + Guid.NewGuid().ToString("N")[..12];
+        // Removed from the package cache afterwards.
+        _version = PackageConsumerTests.UniqueTestVersion();
         var feed = Path.Combine(_temp, "feed");
         var (packCode, packLog) = PackageConsumerTests.Dotnet(root, TimeSpan.FromMinutes(8), "pack", Path.Combine(root, "Lmu.MLNet.Samples", "Lmu.MLNet.Samples.csproj"),
             "-c", configuration, "--no-build", "-o", feed, $"-p:PackageVersion={_version}");
