@@ -33,9 +33,13 @@ internal static class LmuOnnxFeedForwardLayer
             }
         }
 
+        // [N, T, D] -> [N*D, T] first, so the product is one [N*D, T] x [T, q] GEMM: a [N, D, T] x [T, q] MatMul ran
+        // as N products of [D, T] (matrix-vector products for D = 1, each reading all of H: the bench's ff_dense
+        // inference took 1.0 ms in ONNX Runtime against 0.7 ms in TorchSharp, which forms the one product).
         var uT = g.Op("Transpose", [ux], OnnxAttribute.Ints("perm", 0, 2, 1));
-        var m3 = g.Op("MatMul", [uT, g.Floats("H_rev", kernel, steps, q)]);
-        var m = g.Op("Reshape", [m3, g.Int64s("shape", -1, l.MemoryD * q)]);
+        var rows = g.Op("Reshape", [uT, g.Int64s("rows", -1, steps)]);
+        var m2 = g.Op("MatMul", [rows, g.Floats("H_rev", kernel, steps, q)]);
+        var m = g.Op("Reshape", [m2, g.Int64s("shape", -1, l.MemoryD * q)]);
 
         if (l.Hidden == HiddenCell.None)
         {
