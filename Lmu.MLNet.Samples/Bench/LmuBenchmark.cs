@@ -13,14 +13,14 @@ internal static class LmuBenchmark
 {
     /// <summary>Bench settings (see the command's options).</summary>
     public sealed record Settings(int Threads, int Samples, int Warmup, IReadOnlyList<string> Configs, int Steps, int Batch,
-        bool RunPeer, string? PeerScript, string? JsonPath);
+        bool RunPeer, string? PeerScript, string? JsonPath, bool Deployed = false);
 
     /// <summary>Seconds per sample of both sides for one operation.</summary>
     public sealed record Series(double[] Ours, double[] Peer);
 
     /// <summary>One configuration's results.</summary>
     public sealed record ConfigResult(string Config, Series Train, Series Infer, long OursTrainPeakKb, long PeerTrainPeakKb,
-        long OursInferPeakKb, long PeerInferPeakKb);
+        long OursInferPeakKb, long PeerInferPeakKb, Series? Deployed = null, long DeployedInferPeakKb = -1);
 
     public static int Run(Settings s)
     {
@@ -50,7 +50,20 @@ internal static class LmuBenchmark
             // Peak memory after the timed samples, one call each: a step's working set does not vary between calls.
             var (oursTrainKb, peerTrainKb) = (ours.TrainWithMemory().PeakKb, peer?.TrainWithMemory().PeakKb ?? -1);
             var (oursInferKb, peerInferKb) = (ours.InferWithMemory().PeakKb, peer?.InferWithMemory().PeakKb ?? -1);
-            results.Add(new ConfigResult(config, train, infer, oursTrainKb, peerTrainKb, oursInferKb, peerInferKb));
+            var result = new ConfigResult(config, train, infer, oursTrainKb, peerTrainKb, oursInferKb, peerInferKb);
+            if (s.Deployed)
+            {
+                // The same trained weights (after the timed training steps) and the same batch, scored by ONNX Runtime.
+                using var deployed = new OnnxDeployedSide(s.Threads);
+                deployed.Load(ours.Network, ours.InputValues(), s.Batch, s.Steps);
+                // The same numbers first: a deployed row that computed something else would time nothing of ours.
+                double diff = ours.Outputs().Zip(deployed.Outputs(), (a, b) => Math.Abs(a - b)).Max();
+                Console.WriteLine(FormattableString.Invariant($"  {config} ONNX Runtime against TorchSharp, max |output difference|: {diff:E2}"));
+                if (!(diff < 1e-3)) throw new InvalidOperationException($"{config}: the ONNX graph's outputs differ from the network's by {diff} (more than 1e-3).");
+                var series = Sample(config, "infer, ONNX Runtime", deployed, peer, x => x.Infer(), s);
+                result = result with { Deployed = series, DeployedInferPeakKb = deployed.InferWithMemory().PeakKb };
+            }
+            results.Add(result);
         }
         var ceilingsEnd = Ceilings(ours, peer);
 
@@ -99,7 +112,9 @@ internal static class LmuBenchmark
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
-            foreach (var (what, series) in new[] { ("train", r.Train), ("infer", r.Infer) })
+            var rows = new List<(string, Series)> { ("train", r.Train), ("infer", r.Infer) };
+            if (r.Deployed is not null) rows.Add(("infer, ONNX Runtime", r.Deployed));
+            foreach (var (what, series) in rows)
             {
                 var o = SampleStats.Of(series.Ours);
                 if (!withPeer)
@@ -131,6 +146,8 @@ internal static class LmuBenchmark
             string ratio = r.PeerTrainPeakKb > 0 ? (r.OursTrainPeakKb / (double)r.PeerTrainPeakKb).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
             Console.WriteLine($"| {r.Config} | {MiB(r.OursTrainPeakKb)} | {MiB(r.PeerTrainPeakKb)} | {ratio} | {MiB(r.OursInferPeakKb)} | {MiB(r.PeerInferPeakKb)} |");
         }
+        foreach (var r in results.Where(r => r.Deployed is not null))
+            Console.WriteLine($"ONNX Runtime inference, {r.Config}: {MiB(r.DeployedInferPeakKb)} MiB one call adds (its session and graph are loaded before).");
         Console.WriteLine();
         Console.WriteLine($"Whole-process peak resident memory (runtime and libraries included): ours {MiB(ProcessMemory.ProcessPeakKb)} MiB" +
                           (peer is null ? "" : $", peer {MiB(peer.ProcessPeakKb)} MiB"));
@@ -150,6 +167,7 @@ internal static class LmuBenchmark
             {
                 r.Config, train_ours = r.Train.Ours, train_peer = r.Train.Peer, infer_ours = r.Infer.Ours, infer_peer = r.Infer.Peer,
                 r.OursTrainPeakKb, r.PeerTrainPeakKb, r.OursInferPeakKb, r.PeerInferPeakKb,
+                infer_onnx_ours = r.Deployed?.Ours, infer_onnx_peer = r.Deployed?.Peer, r.DeployedInferPeakKb,
             }),
         };
         File.WriteAllText(s.JsonPath!, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));

@@ -47,6 +47,21 @@ internal sealed class OursSide : IBenchSide
         _opt = new AdamOptimizer(_net.parameters(), 1e-3);
     }
 
+    /// <summary>The network of the last <see cref="Setup"/>.</summary>
+    public LmuNetwork Network => _net ?? throw new InvalidOperationException("Call Setup first.");
+
+    /// <summary>The input batch of the last <see cref="Setup"/>, [batch, T] row-major (one channel).</summary>
+    public float[] InputValues() => _x?.data<float>().ToArray() ?? throw new InvalidOperationException("Call Setup first.");
+
+    /// <summary>The network's output for the input batch in inference mode, [batch, OutputSize] row-major.</summary>
+    public float[] Outputs()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = torch.no_grad();
+        _net!.eval();
+        return _net.forward(_x!).data<float>().ToArray();
+    }
+
     /// <inheritdoc />
     public double Train() => Time(TrainStep);
 

@@ -24,9 +24,10 @@ internal static class BenchCommand
         var steppedBackward = new Option<bool>("--stepped-backward") { Description = "The recurrent cell's training backward pass steps one at a time instead of in blocks of 8 without the per-step memory product: the form before 2026-12-05 (sixth session), for comparison." };
         var blockSteps = new Option<int>("--block-steps") { Description = "Steps per block of the blocked projection.", DefaultValueFactory = _ => Lmu.MLNet.Modules.LmuLayer.BlockSteps };
         var json = new Option<string?>("--json") { Description = "Also write every sample to this JSON file." };
+        var deployed = new Option<bool>("--deployed") { Description = "Also time inference as a deployment runs it: the trained network's standalone ONNX graph (batch axis) in ONNX Runtime, against the peer's inference." };
         var cmd = new Command("bench", "Seconds per training step and inference batch (psMNIST shapes), ours and the PyTorch peer interleaved: medians, ranges, verdicts, memory.")
         {
-            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, fusedOnly, fftProjection, steppedInference, steppedBackward, blockSteps, noPeer, peer, json,
+            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, fusedOnly, fftProjection, steppedInference, steppedBackward, blockSteps, noPeer, peer, json, deployed,
         };
         cmd.SetAction(r =>
         {
@@ -48,7 +49,7 @@ internal static class BenchCommand
             Lmu.MLNet.Modules.TwoStageScanLastFunction.UseBlockedBackward = !r.GetValue(steppedBackward);
             Lmu.MLNet.Modules.LmuLayer.BlockSteps = r.GetValue(blockSteps) >= 1 ? r.GetValue(blockSteps) : throw new ArgumentException($"--block-steps must be at least 1, got {r.GetValue(blockSteps)}.");
             return LmuBenchmark.Run(new LmuBenchmark.Settings(r.GetValue(threads), r.GetValue(samples), r.GetValue(warmup), names,
-                r.GetValue(steps), r.GetValue(batch), !r.GetValue(noPeer), r.GetValue(peer), r.GetValue(json)));
+                r.GetValue(steps), r.GetValue(batch), !r.GetValue(noPeer), r.GetValue(peer), r.GetValue(json), r.GetValue(deployed)));
         });
         return cmd;
     }
