@@ -20,7 +20,7 @@ internal static class LmuBenchmark
 
     /// <summary>One configuration's results.</summary>
     public sealed record ConfigResult(string Config, Series Train, Series Infer, long OursTrainPeakKb, long PeerTrainPeakKb,
-        long OursInferPeakKb, long PeerInferPeakKb, Series? Deployed = null, long DeployedInferPeakKb = -1);
+        long OursInferPeakKb, long PeerInferPeakKb, Series? Deployed = null, long DeployedInferPeakKb = -1, Series? Pipeline = null);
 
     public static int Run(Settings s)
     {
@@ -62,6 +62,14 @@ internal static class LmuBenchmark
                 if (!(diff < 1e-3)) throw new InvalidOperationException($"{config}: the ONNX graph's outputs differ from the network's by {diff} (more than 1e-3).");
                 var series = Sample(config, "infer, ONNX Runtime", deployed, peer, x => x.Infer(), s);
                 result = result with { Deployed = series, DeployedInferPeakKb = deployed.InferWithMemory().PeakKb };
+
+                // And through an ML.NET pipeline (OnnxTransformer, one row per run): what scoring a data view costs.
+                using var pipeline = new MlNetDeployedSide(s.Threads);
+                pipeline.Load(ours.Network, ours.InputValues(), s.Batch, s.Steps);
+                double pipelineDiff = ours.Outputs().Zip(pipeline.Outputs(), (a, b) => Math.Abs(a - b)).Max();
+                Console.WriteLine(FormattableString.Invariant($"  {config} ML.NET pipeline against TorchSharp, max |output difference|: {pipelineDiff:E2}"));
+                if (!(pipelineDiff < 1e-3)) throw new InvalidOperationException($"{config}: the pipeline's outputs differ from the network's by {pipelineDiff} (more than 1e-3).");
+                result = result with { Pipeline = Sample(config, "infer, ML.NET pipeline", pipeline, peer, x => x.Infer(), s) };
             }
             results.Add(result);
         }
@@ -114,6 +122,7 @@ internal static class LmuBenchmark
         {
             var rows = new List<(string, Series)> { ("train", r.Train), ("infer", r.Infer) };
             if (r.Deployed is not null) rows.Add(("infer, ONNX Runtime", r.Deployed));
+            if (r.Pipeline is not null) rows.Add(("infer, ML.NET pipeline", r.Pipeline));
             foreach (var (what, series) in rows)
             {
                 var o = SampleStats.Of(series.Ours);
@@ -168,6 +177,7 @@ internal static class LmuBenchmark
                 r.Config, train_ours = r.Train.Ours, train_peer = r.Train.Peer, infer_ours = r.Infer.Ours, infer_peer = r.Infer.Peer,
                 r.OursTrainPeakKb, r.PeerTrainPeakKb, r.OursInferPeakKb, r.PeerInferPeakKb,
                 infer_onnx_ours = r.Deployed?.Ours, infer_onnx_peer = r.Deployed?.Peer, r.DeployedInferPeakKb,
+                infer_pipeline_ours = r.Pipeline?.Ours, infer_pipeline_peer = r.Pipeline?.Peer,
             }),
         };
         File.WriteAllText(s.JsonPath!, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));

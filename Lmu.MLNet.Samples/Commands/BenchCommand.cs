@@ -24,7 +24,7 @@ internal static class BenchCommand
         var steppedBackward = new Option<bool>("--stepped-backward") { Description = "The recurrent cell's training backward pass steps one at a time instead of in blocks of 8 without the per-step memory product: the form before 2026-12-05 (sixth session), for comparison." };
         var blockSteps = new Option<int>("--block-steps") { Description = "Steps per block of the blocked projection.", DefaultValueFactory = _ => Lmu.MLNet.Modules.LmuLayer.BlockSteps };
         var json = new Option<string?>("--json") { Description = "Also write every sample to this JSON file." };
-        var deployed = new Option<bool>("--deployed") { Description = "Also time inference as a deployment runs it: the trained network's standalone ONNX graph (batch axis) in ONNX Runtime, against the peer's inference." };
+        var deployed = new Option<bool>("--deployed") { Description = "Also time inference as deployments run it, against the peer's inference: the trained network's standalone ONNX graph (batch axis) in ONNX Runtime, and the graph a saved model carries in an ML.NET pipeline (OnnxTransformer, one row per run) over the batch as a data view." };
         var cmd = new Command("bench", "Seconds per training step and inference batch (psMNIST shapes), ours and the PyTorch peer interleaved: medians, ranges, verdicts, memory.")
         {
             threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, fusedOnly, fftProjection, steppedInference, steppedBackward, blockSteps, noPeer, peer, json, deployed,
