@@ -21,6 +21,23 @@ internal static class OnnxRunner
         return map;
     }
 
+    /// <summary>Scores a graph without a batch axis (one row [width] per run, as ML.NET runs it) row by row; outputs concatenated.</summary>
+    public static float[] RunRowByRow(byte[] model, string input, float[] rows, int width, string output)
+    {
+        using var session = new InferenceSession(model);
+        using var runOptions = new RunOptions();
+        var all = new List<float>();
+        for (var r = 0; r < rows.Length / width; r++)
+        {
+            var row = rows.AsSpan(r * width, width).ToArray();
+            using var x = OrtValue.CreateTensorValueFromMemory(row, [width]);
+            using var results = session.Run(runOptions, [input], [x], [output]);
+            all.AddRange(results[0].GetTensorDataAsSpan<float>().ToArray());
+        }
+
+        return [.. all];
+    }
+
     /// <summary>Scores and returns one string output.</summary>
     public static string[] RunStrings(byte[] model, string input, float[] rows, int width, string output)
     {

@@ -3,7 +3,7 @@ namespace Lmu.MLNet.Onnx;
 /// <summary>How the LMU recurrence is laid out in the exported graph.</summary>
 internal enum LmuOnnxForm
 {
-    /// <summary>Feed-forward when the spec allows it, otherwise Scan.</summary>
+    /// <summary>Feed-forward when the spec allows it, else (one row per run) the RNN operators where they apply, otherwise Scan.</summary>
     Auto,
 
     /// <summary>
@@ -14,4 +14,11 @@ internal enum LmuOnnxForm
 
     /// <summary>An ONNX Scan over time whose body performs one LMU step.</summary>
     Scan,
+
+    /// <summary>
+    /// Two ONNX RNN operators, the memory's (identity activation) and the SimpleRnn cell's (see
+    /// <see cref="LmuOnnxRecurrentOpLayer"/>). Only for a feed-forward memory under a SimpleRnn cell, without a length
+    /// input; Auto picks it there in graphs that score one row per run (ML.NET's), where it is the faster form.
+    /// </summary>
+    RecurrentOps,
 }

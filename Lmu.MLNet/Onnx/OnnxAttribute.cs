@@ -27,6 +27,9 @@ internal sealed class OnnxAttribute
     /// <summary>Int list payload.</summary>
     public long[]? IntValues { get; private init; }
 
+    /// <summary>Values of a Floats attribute.</summary>
+    public float[]? FloatValues { get; private init; }
+
     /// <summary>String list payload.</summary>
     public string[]? StringValues { get; private init; }
 
@@ -44,6 +47,9 @@ internal sealed class OnnxAttribute
 
     /// <summary>A string attribute.</summary>
     public static OnnxAttribute String(string name, string value) => new(name, OnnxAttributeKind.String) { StringValue = value };
+
+    /// <summary>A float-list attribute.</summary>
+    public static OnnxAttribute Floats(string name, params float[] values) => new(name, OnnxAttributeKind.Floats) { FloatValues = values };
 
     /// <summary>An int-list attribute.</summary>
     public static OnnxAttribute Ints(string name, params long[] values) => new(name, OnnxAttributeKind.Ints) { IntValues = values };

@@ -18,6 +18,9 @@ internal enum OnnxAttributeKind
     /// <summary>One graph.</summary>
     Graph = 5,
 
+    /// <summary>A list of floats (AttributeProto.FLOATS).</summary>
+    Floats = 6,
+
     /// <summary>A list of int64.</summary>
     Ints = 7,
 

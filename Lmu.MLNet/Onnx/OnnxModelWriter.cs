@@ -123,6 +123,14 @@ internal static class OnnxModelWriter
             case OnnxAttributeKind.Graph:
                 WriteMessage(o, 6, EncodeGraph(a.GraphValue!));
                 break;
+            case OnnxAttributeKind.Floats:
+                foreach (var v in a.FloatValues!)
+                {
+                    o.WriteTag(7, WireFormat.WireType.Fixed32);
+                    o.WriteFloat(v);
+                }
+
+                break;
             case OnnxAttributeKind.Ints:
                 // Unpacked, as proto2 declares it; parsers accept either encoding.
                 foreach (var v in a.IntValues!)

@@ -1,0 +1,116 @@
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Onnx;
+using Lmu.MLNet.Tests.Modules;
+using TorchSharp;
+using static Lmu.MLNet.Tests.Modules.LayerTestHelpers;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Tests.Onnx;
+
+/// <summary>
+/// The RNN-operator form of a feed-forward memory under a SimpleRnn cell (<see cref="LmuOnnxRecurrentOpLayer"/>)
+/// against TorchSharp's network, the Scan form of the same graph and the float64 step-by-step forward of the spec.
+/// Tolerances: 1e-4 against TorchSharp and the float64 forward (float32 over 24 steps of O(1) values, as the other
+/// parity tests), 1e-5 between the two ONNX forms (the same float32 products in another order). A transposed kernel,
+/// a missing bias or a memory channel read from the wrong rows gives O(0.1) differences.
+/// </summary>
+[TestClass]
+public sealed class LmuOnnxRecurrentOpTests
+{
+    private const int Steps = 24, Channels = 2, Rows = 5;
+
+    [TestMethod]
+    [DataRow(1, true, LmuActivation.Tanh, DisplayName = "one memory, x_t to the cell, tanh")]
+    [DataRow(3, true, LmuActivation.Relu, DisplayName = "three memories, x_t to the cell, ReLU")]
+    [DataRow(2, false, LmuActivation.Identity, DisplayName = "two memories, memory only, identity (Affine)")]
+    [DataRow(2, true, LmuActivation.Sigmoid, DisplayName = "two memories, sigmoid")]
+    public void TheOperatorsMatchTorchTheScanAndTheFloat64Forward(int memoryD, bool inputToHidden, LmuActivation activation)
+    {
+        using var net = Network([Layer(Channels, memoryD, inputToHidden, activation)]);
+        var (x, torchValues) = Forward(net);
+        var spec = net.ToSpec(Steps);
+        var ops = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.RecurrentOps }), "Features", x, Steps * Channels, "Output")["Output"];
+        var scan = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.Scan }), "Features", x, Steps * Channels, "Output")["Output"];
+        Assert.IsLessThan(1e-4, MaxDiff(torchValues, ops), "RNN operators against TorchSharp");
+        Assert.IsLessThan(1e-5, MaxDiff(scan, ops), "RNN operators against the Scan");
+        for (var r = 0; r < Rows; r++)
+        {
+            var reference = LmuWindowForward.Run(spec, x.AsSpan(r * Steps * Channels, Steps * Channels).ToArray().Select(v => (double)v).ToArray());
+            for (var k = 0; k < reference.Length; k++)
+            {
+                Assert.AreEqual(reference[k], ops[r * reference.Length + k], 1e-4, $"row {r} output {k}: float64 forward vs ONNX");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void AOneRowGraphUsesThemInsideAStackAndScoresEachRowAsTorchDoes()
+    {
+        // The graph ML.NET carries (no batch axis): Auto picks the operators for the first layer, whose every step feeds
+        // a Dense layer (the sequence output), and the feed-forward product for the last.
+        using var net = Network([Layer(Channels, 2, true, LmuActivation.Tanh),
+            new LmuLayerOptions { InputSize = 6, MemoryD = 1, Order = 5, Theta = 15, HiddenCell = HiddenCell.Dense, HiddenUnits = 3, UseMemoryBias = true }]);
+        var spec = net.ToSpec(Steps);
+        CollectionAssert.AreEqual(new[] { LmuOnnxForm.RecurrentOps, LmuOnnxForm.FeedForward },
+            spec.Layers.Select((l, i) => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, i, masked: false, oneRow: true)).ToArray(), "one-row forms");
+        CollectionAssert.AreEqual(new[] { LmuOnnxForm.Scan, LmuOnnxForm.FeedForward },
+            spec.Layers.Select((l, i) => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, i, masked: false, oneRow: false)).ToArray(), "batched forms");
+        var (x, torchValues) = Forward(net);
+        var oneRow = OnnxRunner.RunRowByRow(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { BatchAxis = false }), "Features", x, Steps * Channels, "Output");
+        Assert.IsLessThan(1e-4, MaxDiff(torchValues, oneRow), "one-row graph against TorchSharp");
+    }
+
+    [TestMethod]
+    public void WhereTheOperatorsCannotComputeTheLayerTheFormIsRefusedOrNotChosen()
+    {
+        var ff = Layer(Channels, 2, true, LmuActivation.Tanh);
+        using var plain = Network([ff]);
+        var l = plain.ToSpec(Steps).Layers[0];
+        // Variable-length rows are right-aligned; the operator's sequence_lens would read them left-aligned.
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: true, oneRow: true));
+        Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.RecurrentOps, false, null, masked: true));
+        Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.RecurrentOps, sequences: true, null));
+
+        // A recurrent memory (hidden-to-memory) or another cell: not two Elman recurrences.
+        var recurrent = Layer(Channels, 2, true, LmuActivation.Tanh);
+        recurrent.HiddenToMemory = true;
+        var lstm = Layer(Channels, 2, true, LmuActivation.Tanh);
+        lstm.HiddenCell = HiddenCell.Lstm;
+        foreach (var o in new[] { recurrent, lstm })
+        {
+            using var net = Network([o]);
+            var spec = net.ToSpec(Steps);
+            Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, null, masked: false, oneRow: true), o.HiddenCell.ToString());
+            var e = Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.RecurrentOps }));
+            StringAssert.Contains(e.Message, "SimpleRnn hidden cell");
+        }
+    }
+
+    private static LmuLayerOptions Layer(int inputSize, int memoryD, bool inputToHidden, LmuActivation activation) => new()
+    {
+        InputSize = inputSize, MemoryD = memoryD, Order = 6, Theta = 13, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 6,
+        HiddenActivation = activation, InputToHidden = inputToHidden, UseMemoryBias = true,
+    };
+
+    private static LmuNetwork Network(LmuLayerOptions[] layers)
+    {
+        var net = new LmuNetwork(new LmuNetworkOptions { Layers = layers, HeadHiddenSizes = [4], OutputSize = 3 });
+        Randomise(net, 23, 0.4);
+        net.eval();
+        return net;
+    }
+
+    private static (float[] X, float[] Torch) Forward(LmuNetwork net)
+    {
+        using var scope = NewDisposeScope();
+        var x = torch.randn([Rows, Steps, Channels], generator: new torch.Generator(8));
+        using var noGrad = torch.no_grad();
+        return (x.reshape(Rows, -1).data<float>().ToArray(), net.forward(x).data<float>().ToArray());
+    }
+
+    private static double MaxDiff(float[] a, float[] b)
+    {
+        Assert.AreEqual(a.Length, b.Length, "output lengths");
+        return a.Zip(b, (p, q) => (double)Math.Abs(p - q)).Max();
+    }
+}
