@@ -75,14 +75,15 @@ public sealed class ParallelLastStepTests
         // Without a gradient the hidden cell's tanh runs as 2 sigmoid(2x) - 1 (faster than libtorch's tanh on CPU);
         // it must stay tanh: within 2e-7 in float32 (about one unit in the last place near +-1) and 1e-15 in float64,
         // over saturation, zero and both signs. A wrong constant (sigmoid(x), a missing -1) is off by 0.1 or more.
+        // Both sizes: below LinearScanFunction.NativeTanhBelow values libtorch's tanh runs, from it on the sigmoid form.
         using var scope = NewDisposeScope();
-        foreach (var (dtype, tol) in new[] { (float32, 2e-7), (float64, 1e-15) })
+        foreach (var (dtype, tol, n) in new[] { (float32, 2e-7, 101), (float32, 2e-7, 20001), (float64, 1e-15, 101), (float64, 1e-15, 20001) })
         {
-            var x = torch.linspace(-20, 20, 4001, dtype: dtype);
+            var x = torch.linspace(-20, 20, n, dtype: dtype);
             Tensor y;
             using (torch.no_grad()) y = HiddenCellModule.Activate(x, LmuActivation.Tanh);
             Assert.IsLessThan(tol, MaxAbsDiff(y, x.to(float64).tanh()), $"{dtype}: against float64 tanh");
-            Assert.IsLessThan(1e-15, MaxAbsDiff(x, torch.linspace(-20, 20, 4001, dtype: dtype)), $"{dtype}: the input changed");
+            Assert.IsLessThan(1e-15, MaxAbsDiff(x, torch.linspace(-20, 20, n, dtype: dtype)), $"{dtype}: the input changed");
 
             // With a gradient: tanh's own derivative, 1 - tanh^2.
             var xg = x.detach().clone().requires_grad_(true);
