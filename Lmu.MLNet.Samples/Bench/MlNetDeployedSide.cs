@@ -13,7 +13,7 @@ namespace Lmu.MLNet.Samples.Bench;
 /// batch and every row's output read through a cursor. OnnxTransformer scores row by row, so this is the throughput a
 /// user scoring a data view gets, where the peer and the other rows score the whole batch at once.
 /// </summary>
-internal sealed class MlNetDeployedSide : IBenchSide
+internal sealed class MlNetDeployedSide : InferenceOnlySide
 {
     private const string InputName = "Features", OutputName = "Output";
     private readonly int _threads;
@@ -26,7 +26,7 @@ internal sealed class MlNetDeployedSide : IBenchSide
     public MlNetDeployedSide(int threads) => _threads = threads;
 
     /// <inheritdoc />
-    public string Name => "ours (ML.NET OnnxTransformer)";
+    public override string Name => "ours (ML.NET OnnxTransformer)";
 
     /// <summary>Writes <paramref name="network"/>'s one-row graph and fits the scorer; the batch becomes a data view of rows.</summary>
     public void Load(LmuNetwork network, float[] input, int batch, int steps)
@@ -55,7 +55,7 @@ internal sealed class MlNetDeployedSide : IBenchSide
     }
 
     /// <inheritdoc />
-    public double Infer()
+    public override double Infer()
     {
         var sw = Stopwatch.StartNew();
         var scored = _model!.Transform(_data!);
@@ -68,29 +68,6 @@ internal sealed class MlNetDeployedSide : IBenchSide
         return sw.Elapsed.TotalSeconds;
     }
 
-    /// <inheritdoc />
-    public (double Seconds, long PeakKb) InferWithMemory()
-    {
-        double s = 0;
-        long kb = ProcessMemory.PeakAddedKb(() => s = Infer());
-        return (s, kb);
-    }
-
-    /// <inheritdoc />
-    public double MatmulGflops(int n, int reps) => throw new NotSupportedException("The deployed side measures inference only.");
-
-    /// <inheritdoc />
-    public double CopyGBs(int mib, int reps) => throw new NotSupportedException("The deployed side measures inference only.");
-
-    /// <inheritdoc />
-    public void Setup(string config, int steps, int batch, int seed) => throw new NotSupportedException("Load the trained network with Load.");
-
-    /// <inheritdoc />
-    public double Train() => throw new NotSupportedException("The deployed side measures inference only.");
-
-    /// <inheritdoc />
-    public (double Seconds, long PeakKb) TrainWithMemory() => throw new NotSupportedException("The deployed side measures inference only.");
-
     private void Release()
     {
         (_model as IDisposable)?.Dispose();
@@ -101,7 +78,7 @@ internal sealed class MlNetDeployedSide : IBenchSide
     }
 
     /// <inheritdoc />
-    public void Dispose() => Release();
+    public override void Dispose() => Release();
 
     private sealed class Row
     {

@@ -12,18 +12,18 @@ namespace Lmu.MLNet.Samples.Bench;
 /// libtorch involved, on the same batch. ONNX Runtime's own thread pools are set to the bench's thread count, and
 /// the graph optimisations are ONNX Runtime's defaults (all). Inference only: <see cref="Train"/> has no meaning here.
 /// </summary>
-internal sealed class OnnxDeployedSide : IBenchSide
+internal sealed class OnnxDeployedSide : InferenceOnlySide
 {
     private readonly int _threads;
     private InferenceSession? _session;
     private DenseTensor<float>? _input;
-    private string _inputName = "Features";
+    private const string InputName = "Features";
 
     /// <summary>Scores with <paramref name="threads"/> intra-op threads.</summary>
     public OnnxDeployedSide(int threads) => _threads = threads;
 
     /// <inheritdoc />
-    public string Name => "ours (ONNX Runtime)";
+    public override string Name => "ours (ONNX Runtime)";
 
     /// <summary>
     /// Writes <paramref name="network"/>'s graph for <paramref name="input"/>'s shape ([batch, T, 1]) and opens a
@@ -32,17 +32,17 @@ internal sealed class OnnxDeployedSide : IBenchSide
     public void Load(LmuNetwork network, float[] input, int batch, int steps)
     {
         Release();
-        var bytes = LmuOnnxExporter.Export(network.ToSpec(steps), new LmuOnnxExportOptions { InputName = _inputName, BatchAxis = true, RawOutputName = "Output" });
+        var bytes = LmuOnnxExporter.Export(network.ToSpec(steps), new LmuOnnxExportOptions { InputName = InputName, BatchAxis = true, RawOutputName = "Output" });
         using var options = new SessionOptions { IntraOpNumThreads = _threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
         _session = new InferenceSession(bytes, options);
         _input = new DenseTensor<float>(input, [batch, steps]);
     }
 
     /// <inheritdoc />
-    public double Infer()
+    public override double Infer()
     {
         var sw = Stopwatch.StartNew();
-        using var results = _session!.Run([NamedOnnxValue.CreateFromTensor(_inputName, _input!)]);
+        using var results = _session!.Run([NamedOnnxValue.CreateFromTensor(InputName, _input!)]);
         _ = results.First().AsTensor<float>()[0, 0];
         return sw.Elapsed.TotalSeconds;
     }
@@ -50,32 +50,9 @@ internal sealed class OnnxDeployedSide : IBenchSide
     /// <summary>The graph's output for the batch, [batch, OutputSize] row-major.</summary>
     public float[] Outputs()
     {
-        using var results = _session!.Run([NamedOnnxValue.CreateFromTensor(_inputName, _input!)]);
+        using var results = _session!.Run([NamedOnnxValue.CreateFromTensor(InputName, _input!)]);
         return results.First().AsTensor<float>().ToArray();
     }
-
-    /// <inheritdoc />
-    public (double Seconds, long PeakKb) InferWithMemory()
-    {
-        double s = 0;
-        long kb = ProcessMemory.PeakAddedKb(() => s = Infer());
-        return (s, kb);
-    }
-
-    /// <inheritdoc />
-    public double MatmulGflops(int n, int reps) => throw new NotSupportedException("The deployed side measures inference only.");
-
-    /// <inheritdoc />
-    public double CopyGBs(int mib, int reps) => throw new NotSupportedException("The deployed side measures inference only.");
-
-    /// <inheritdoc />
-    public void Setup(string config, int steps, int batch, int seed) => throw new NotSupportedException("Load the trained network with Load.");
-
-    /// <inheritdoc />
-    public double Train() => throw new NotSupportedException("The deployed side measures inference only.");
-
-    /// <inheritdoc />
-    public (double Seconds, long PeakKb) TrainWithMemory() => throw new NotSupportedException("The deployed side measures inference only.");
 
     private void Release()
     {
@@ -85,5 +62,5 @@ internal sealed class OnnxDeployedSide : IBenchSide
     }
 
     /// <inheritdoc />
-    public void Dispose() => Release();
+    public override void Dispose() => Release();
 }
