@@ -53,22 +53,18 @@ internal static class LmuBenchmark
             var result = new ConfigResult(config, train, infer, oursTrainKb, peerTrainKb, oursInferKb, peerInferKb);
             if (s.Deployed)
             {
-                // The same trained weights (after the timed training steps) and the same batch, scored by ONNX Runtime.
+                // The same trained weights (after the timed training steps) and the same batch, scored by ONNX Runtime
+                // (the standalone batched graph) and through an ML.NET pipeline (OnnxTransformer, one row per run).
+                var expected = ours.Outputs();
                 using var deployed = new OnnxDeployedSide(s.Threads);
                 deployed.Load(ours.Network, ours.InputValues(), s.Batch, s.Steps);
-                // The same numbers first: a deployed row that computed something else would time nothing of ours.
-                double diff = ours.Outputs().Zip(deployed.Outputs(), (a, b) => Math.Abs(a - b)).Max();
-                Console.WriteLine(FormattableString.Invariant($"  {config} ONNX Runtime against TorchSharp, max |output difference|: {diff:E2}"));
-                if (!(diff < 1e-3)) throw new InvalidOperationException($"{config}: the ONNX graph's outputs differ from the network's by {diff} (more than 1e-3).");
+                CheckSameOutputs(config, "ONNX Runtime", expected, deployed.Outputs());
                 var series = Sample(config, "infer, ONNX Runtime", deployed, peer, x => x.Infer(), s);
                 result = result with { Deployed = series, DeployedInferPeakKb = deployed.InferWithMemory().PeakKb };
 
-                // And through an ML.NET pipeline (OnnxTransformer, one row per run): what scoring a data view costs.
                 using var pipeline = new MlNetDeployedSide(s.Threads);
                 pipeline.Load(ours.Network, ours.InputValues(), s.Batch, s.Steps);
-                double pipelineDiff = ours.Outputs().Zip(pipeline.Outputs(), (a, b) => Math.Abs(a - b)).Max();
-                Console.WriteLine(FormattableString.Invariant($"  {config} ML.NET pipeline against TorchSharp, max |output difference|: {pipelineDiff:E2}"));
-                if (!(pipelineDiff < 1e-3)) throw new InvalidOperationException($"{config}: the pipeline's outputs differ from the network's by {pipelineDiff} (more than 1e-3).");
+                CheckSameOutputs(config, "ML.NET pipeline", expected, pipeline.Outputs());
                 result = result with { Pipeline = Sample(config, "infer, ML.NET pipeline", pipeline, peer, x => x.Infer(), s) };
             }
             results.Add(result);
@@ -103,6 +99,15 @@ internal static class LmuBenchmark
             Console.WriteLine(FormattableString.Invariant($"  {config} {what} #{i + 1}: ours {a:F4}s") +
                               (b is double v ? FormattableString.Invariant($", peer {v:F4}s, ratio {a / v:F2}") : "")));
         return new Series(o, p);
+    }
+
+    /// <summary>A deployed form must compute the network's numbers before it is timed: otherwise its row times nothing of ours.</summary>
+    private static void CheckSameOutputs(string config, string form, float[] expected, float[] actual)
+    {
+        double diff = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+        Console.WriteLine(FormattableString.Invariant($"  {config} {form} against TorchSharp, max |output difference|: {diff:E2}"));
+        if (expected.Length != actual.Length || !(diff < 1e-3))
+            throw new InvalidOperationException($"{config}: the {form} outputs ({actual.Length} values) differ from the network's ({expected.Length}) by {diff} (more than 1e-3).");
     }
 
     /// <summary>"ours faster" / "peer faster" only when the interquartile ranges do not overlap.</summary>

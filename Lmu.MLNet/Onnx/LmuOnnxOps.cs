@@ -30,6 +30,21 @@ internal static class LmuOnnxOps
         return Activation(g, y, d.Activation);
     }
 
+    /// <summary>A row-major [rows, cols] matrix as row-major [cols, rows].</summary>
+    public static float[] Transposed(float[] m, int rows, int cols)
+    {
+        var t = new float[m.Length];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var c = 0; c < cols; c++)
+            {
+                t[c * rows + r] = m[r * cols + c];
+            }
+        }
+
+        return t;
+    }
+
     /// <summary>Rows [from, from + count) of a row-major [rows, cols] matrix.</summary>
     public static float[] Rows(float[] m, int cols, int from, int count) => m.AsSpan(from * cols, count * cols).ToArray();
 

@@ -55,8 +55,8 @@ internal static class LmuOnnxRecurrentOpLayer
         var (activation, alpha) = Activation(input.Activation);
         var attributes = new List<OnnxAttribute> { OnnxAttribute.Int("hidden_size", units), OnnxAttribute.Strings("activations", activation) };
         if (alpha) attributes.AddRange([OnnxAttribute.Floats("activation_alpha", 1f), OnnxAttribute.Floats("activation_beta", 0f)]);
-        var hidden = g.OpMulti("RNN", [z, g.Floats("rnn_W", Transpose(input.W, width, units), 1, units, width),
-            g.Floats("rnn_R", Transpose(recurrent.W, units, units), 1, units, units), g.Floats("rnn_B", bias, 1, 2 * units)], 2, [.. attributes]);
+        var hidden = g.OpMulti("RNN", [z, g.Floats("rnn_W", LmuOnnxOps.Transposed(input.W, width, units), 1, units, width),
+            g.Floats("rnn_R", LmuOnnxOps.Transposed(recurrent.W, units, units), 1, units, units), g.Floats("rnn_B", bias, 1, 2 * units)], 2, [.. attributes]);
 
         var output = sequence
             ? g.Op("Transpose", [g.Op("Reshape", [hidden[0], g.Int64s("rnn_hseq", steps, -1, units)])], OnnxAttribute.Ints("perm", 1, 0, 2))
@@ -75,19 +75,4 @@ internal static class LmuOnnxRecurrentOpLayer
     };
 
     private static float[] ToFloats(double[] v) => Array.ConvertAll(v, x => (float)x);
-
-    // [rows, cols] row-major -> [cols, rows] row-major.
-    private static float[] Transpose(float[] m, int rows, int cols)
-    {
-        var t = new float[m.Length];
-        for (var r = 0; r < rows; r++)
-        {
-            for (var c = 0; c < cols; c++)
-            {
-                t[c * rows + r] = m[r * cols + c];
-            }
-        }
-
-        return t;
-    }
 }
