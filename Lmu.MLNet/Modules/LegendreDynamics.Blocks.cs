@@ -17,11 +17,16 @@ public sealed partial class LegendreDynamics
     internal Tensor BlockPowers(int block, ScalarType dtype, Device device)
     {
         if (_fixed is null) throw new InvalidOperationException("Block powers are cached for fixed dynamics only.");
+        lock (_cacheGate) return BlockPowersLocked(block, dtype, device);
+    }
+
+    private Tensor BlockPowersLocked(int block, ScalarType dtype, Device device)
+    {
         var key = (block, dtype, device.type);
         if (_powers.TryGetValue(key, out var hit)) return hit;
         using var scope = NewDisposeScope();
         // float64 powers, cast at the end: the float32 products would round at every one of the block's steps.
-        var adT = TensorConversions.FromMatrix(_fixed.Ad, float64).t();
+        var adT = TensorConversions.FromMatrix(_fixed!.Ad, float64).t();
         var powers = new Tensor[block];
         powers[0] = adT;
         for (int j = 1; j < block; j++) powers[j] = powers[j - 1].matmul(adT);

@@ -34,6 +34,11 @@ public sealed partial class LegendreDynamics : nn.Module
     private readonly bool _trainableB;
     private readonly Dictionary<(long T, ScalarType Type, DeviceType Device), (Tensor H, Tensor? Spectrum)> _cache = new();
 
+    // Guards the fixed dynamics' caches (H, its spectrum, Ad^T and Bd, the block powers): a module may serve several
+    // threads at once (prediction), and two threads filling a Dictionary together can corrupt it or leak a tensor.
+    // Entries are only ever added, so what one thread was handed stays valid until the module is disposed.
+    private readonly object _cacheGate = new();
+
     // Fixed dynamics: Ad^T and Bd derived from the float64 system per dtype and device. Not buffers: a float32 copy
     // converted back to float64 would have lost the digits the float64 oracle checks.
     private readonly DiscreteLegendreSystem? _fixed;
@@ -96,6 +101,12 @@ public sealed partial class LegendreDynamics : nn.Module
     /// <summary>True when anything in the dynamics trains, so Ad, Bd and H are recomputed (with gradients) per pass.</summary>
     public bool IsLearned => _trainableTheta || _trainableA || _trainableB;
 
+    /// <summary>
+    /// What Ad, Bd and H are computed from when the dynamics are learned (A, B and log theta, trained or not); empty for
+    /// fixed dynamics, which depend on the options alone. A value derived from H keys on these.
+    /// </summary>
+    internal IReadOnlyList<Tensor> LearnedState => IsLearned ? [A!, B!, log_theta!] : [];
+
     /// <summary>The current theta (exp of the learned log theta when trainable).</summary>
     public double Theta
     {
@@ -156,16 +167,17 @@ public sealed partial class LegendreDynamics : nn.Module
         if (_fixed is not null)
         {
             var key = (dtype, device.type);
-            if (!_matrices.TryGetValue(key, out var m))
+            lock (_cacheGate)
             {
+                if (_matrices.TryGetValue(key, out var m)) return m;
                 // The scope owns the chain's temporaries (see TorchScalars on objects left to finalizers).
                 using var cacheScope = NewDisposeScope();
                 using var ad64 = TensorConversions.FromMatrix(_fixed.Ad, float64);
                 using var bd64 = torch.tensor(_fixed.Bd, float64);
                 m = (ad64.t().to(dtype, device).contiguous().DetachFromDisposeScope(), bd64.to(dtype, device).DetachFromDisposeScope());
                 _matrices[key] = m;
+                return m;
             }
-            return m;
         }
         using var scope = NewDisposeScope();
         var (ad, bd) = ThetaOnly ? ThetaOnlyDiscretise() : Discretise(A!, B!, log_theta!);
@@ -227,6 +239,11 @@ public sealed partial class LegendreDynamics : nn.Module
 
     private (Tensor H, Tensor? Spectrum) Cached(long length, ScalarType dtype, Device device, bool spectrum)
     {
+        lock (_cacheGate) return CachedLocked(length, dtype, device, spectrum);
+    }
+
+    private (Tensor H, Tensor? Spectrum) CachedLocked(long length, ScalarType dtype, Device device, bool spectrum)
+    {
         var key = (length, dtype, device.type);
         if (_cache.TryGetValue(key, out var hit) && (!spectrum || hit.Spectrum is not null)) return hit;
         var sys = _fixed!;
@@ -264,20 +281,25 @@ public sealed partial class LegendreDynamics : nn.Module
     {
         if (disposing)
         {
-            foreach (var (h, s) in _cache.Values)
-            {
-                h.Dispose();
-                s?.Dispose();
-            }
-            _cache.Clear();
-            foreach (var (a, b) in _matrices.Values)
-            {
-                a.Dispose();
-                b.Dispose();
-            }
-            _matrices.Clear();
-            DisposePowers();
+            lock (_cacheGate) DisposeCaches();
         }
         base.Dispose(disposing);
+    }
+
+    private void DisposeCaches()
+    {
+        foreach (var (h, s) in _cache.Values)
+        {
+            h.Dispose();
+            s?.Dispose();
+        }
+        _cache.Clear();
+        foreach (var (a, b) in _matrices.Values)
+        {
+            a.Dispose();
+            b.Dispose();
+        }
+        _matrices.Clear();
+        DisposePowers();
     }
 }

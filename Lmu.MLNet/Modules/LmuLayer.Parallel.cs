@@ -26,6 +26,7 @@ public sealed partial class LmuLayer
     {
         long batch = x.shape[0], steps = x.shape[1];
         long k = _options.ImpulseTruncation > 0 ? Math.Min(_options.ImpulseTruncation, steps) : steps;
+        if (CanFoldForInference(k)) return FoldedDenseInference(x, k, dyn);
         var h = dyn.ImpulseResponse(steps).narrow(0, 0, k);   // [k, q]
         Tensor mLast;
         if (MixAfterConvolution(x))

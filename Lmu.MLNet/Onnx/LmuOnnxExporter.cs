@@ -61,7 +61,8 @@ internal static class LmuOnnxExporter
             (x3, valid, mask) = (aligned.X, aligned.Valid, aligned.Mask);
         }
 
-        var network = LmuOnnxNetwork.Build(g, spec, x3, mask, valid, options.Form, sequences, oneRow: !options.BatchAxis);
+        var network = LmuOnnxNetwork.Build(g, spec, x3, mask, valid, options.Form, sequences, oneRow: !options.BatchAxis,
+            lastMemory: options.FinalMemoryName is not null);
         var y = network.Output;
         var layer = network.LastLayer;
         var l = spec.LastLayer;
@@ -69,7 +70,11 @@ internal static class LmuOnnxExporter
         publish.Float(options.RawOutputName, y, width);
         if (layer is not null)
         {
-            publish.Float(options.FinalMemoryName, layer.FinalMemory, l.MemoryD * l.Order);
+            if (layer.FinalMemory is not null)
+            {
+                publish.Float(options.FinalMemoryName, layer.FinalMemory, l.MemoryD * l.Order);
+            }
+
             publish.Float(options.LayerOutputName, layer.Output, l.OutputSize);
             publish.Sequence(options.MemorySequenceName, layer.MemorySequence, "memory", steps, l.MemoryD * l.Order);
             publish.Sequence(options.HiddenSequenceName, layer.HiddenSequence, "hidden", steps, l.Units);

@@ -34,8 +34,10 @@ internal static class LmuOnnxNetwork
     /// <param name="form">Requested form (applies to every layer; see <see cref="ChooseForm"/>).</param>
     /// <param name="lastSequences">Whether the last layer must emit its per-step memory and hidden sequences.</param>
     /// <param name="oneRow">Whether the graph scores one row per run (no batch axis), where Auto prefers the RNN operators.</param>
+    /// <param name="lastMemory">Whether the last layer's final memory is published (the folded Dense form never forms it).</param>
     public static Result Build(
-        OnnxGraphBuilder g, LmuNetworkSpec spec, string x3, string? mask, string? valid, LmuOnnxForm form, bool lastSequences, bool oneRow)
+        OnnxGraphBuilder g, LmuNetworkSpec spec, string x3, string? mask, string? valid, LmuOnnxForm form, bool lastSequences, bool oneRow,
+        bool lastMemory = false)
     {
         var steps = spec.SequenceLength;
         var pooled = spec.Readout != LmuReadout.LastStep;
@@ -52,6 +54,12 @@ internal static class LmuOnnxNetwork
             var l = spec.Layers[i];
             var isLast = i == spec.Layers.Count - 1 && !pooled;
             var chosen = ChooseForm(l, form, isLast && lastSequences, spec.Layers.Count == 1 ? null : i, masked: mask is not null, oneRow);
+            if (isLast && chosen == LmuOnnxForm.FeedForward && mask is null && !lastMemory && LmuOnnxFoldedDenseLayer.Pays(l, steps))
+            {
+                last = LmuOnnxFoldedDenseLayer.Build(g, l, steps, input);
+                continue;
+            }
+
             var ux = Encode(g, l, input, mask);
             if (isLast)
             {
