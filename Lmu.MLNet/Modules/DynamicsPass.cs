@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Lmu.MLNet.Modules;
@@ -17,31 +18,46 @@ internal sealed class DynamicsPass
     private readonly LegendreDynamics _dynamics;
     private readonly ScalarType _dtype;
     private readonly Device _device;
+    private readonly long _truncation;
     private readonly Dictionary<long, Tensor> _responses = new();
     private readonly Dictionary<long, Tensor> _spectra = new();
     private (Tensor AdT, Tensor Bd)? _matrices;
 
-    /// <summary>A view for tensors of the given dtype and device.</summary>
-    public DynamicsPass(LegendreDynamics dynamics, ScalarType dtype, Device device)
+    /// <summary>
+    /// A view for tensors of the given dtype and device. With <paramref name="truncation"/> k &gt; 0 the impulse
+    /// response is a window: H[s] = 0 for lags s &gt;= k, in every form that reads it (the convolutions, their bias
+    /// responses, the last-step product), so they all compute the same truncated memory.
+    /// </summary>
+    public DynamicsPass(LegendreDynamics dynamics, ScalarType dtype, Device device, long truncation = 0)
     {
         _dynamics = dynamics;
         _dtype = dtype;
         _device = device;
+        _truncation = truncation;
     }
+
+    /// <summary>Whether H is cut short for sequences of <paramref name="length"/> steps.</summary>
+    public bool Truncates(long length) => _truncation > 0 && _truncation < length;
 
     /// <summary>Ad^T [q, q] and Bd [q] (see <see cref="LegendreDynamics.Matrices"/>); never dispose them.</summary>
     public (Tensor AdT, Tensor Bd) Matrices() => _matrices ??= _dynamics.Matrices(_dtype, _device);
 
-    /// <summary>H [length, q] with row tau = Ad^tau Bd; never dispose it.</summary>
+    /// <summary>H [length, q] with row tau = Ad^tau Bd (zero from the truncation on); never dispose it.</summary>
     public Tensor ImpulseResponse(long length)
     {
-        if (!_dynamics.IsLearned) return _dynamics.ImpulseResponse(length, _dtype, _device);
+        if (!_dynamics.IsLearned && !Truncates(length)) return _dynamics.ImpulseResponse(length, _dtype, _device);
         if (!_responses.TryGetValue(length, out var h))
         {
-            // Theta alone learning: H with its closed-form derivative, no autograd through the doubling.
-            h = _dynamics.ClosedFormTheta
+            // Fixed dynamics come from the module's cache; theta alone learning has a closed-form derivative, so no
+            // autograd through the doubling.
+            h = !_dynamics.IsLearned || _dynamics.ClosedFormTheta
                 ? _dynamics.ImpulseResponse(length, _dtype, _device)
                 : LegendreDynamics.Doubling(Matrices().AdT, Matrices().Bd, length);
+            if (Truncates(length))
+            {
+                // The window's rows keep their autograd history (none when fixed); the rest are zero.
+                h = torch.cat([h.narrow(0, 0, _truncation), torch.zeros([length - _truncation, h.shape[1]], dtype: h.dtype, device: h.device)], 0);
+            }
             _responses[length] = h;
         }
         return h;
@@ -50,7 +66,7 @@ internal sealed class DynamicsPass
     /// <summary>rfft of H^T with n = 2 length: [q, length + 1] complex; never dispose it.</summary>
     public Tensor ImpulseSpectrum(long length)
     {
-        if (!_dynamics.IsLearned) return _dynamics.ImpulseSpectrum(length, _dtype, _device);
+        if (!_dynamics.IsLearned && !Truncates(length)) return _dynamics.ImpulseSpectrum(length, _dtype, _device);
         if (!_spectra.TryGetValue(length, out var s))
         {
             s = LegendreDynamics.Spectrum(ImpulseResponse(length), length);

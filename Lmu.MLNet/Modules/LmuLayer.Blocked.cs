@@ -46,7 +46,9 @@ public sealed partial class LmuLayer
     /// </remarks>
     private bool CanRunBlocked(Tensor x, Tensor xd, long units)
     {
+        // The blocks carry the memory from block to block by powers of Ad: a truncated (windowed) memory has no such state.
         if (!BlockedProjection || _options.Convolution != ParallelConvolution.Fft || dynamics.IsLearned) return false;
+        if (_options.ImpulseTruncation > 0 && _options.ImpulseTruncation < x.shape[1]) return false;
         if (xd.requires_grad && torch.is_grad_enabled()) return false;
         long batch = x.shape[0], steps = x.shape[1], block = Math.Min(BlockSteps, steps), q = _options.Order;
         long element = x.element_size();

@@ -31,7 +31,7 @@ public sealed partial class LmuLayer
             InputSize = _options.InputSize, MemoryD = _options.MemoryD, Order = _options.Order,
             Ad = Flatten(ad), Bd = bd,
             Ex = F(e_x), Bu = F(b_u), Eh = F(e_h), Em = F(e_m),
-            InputToHidden = _options.InputToHidden, Hidden = hidden.Kind, Units = hidden.Units,
+            InputToHidden = _options.InputToHidden, Hidden = hidden.Kind, Units = hidden.Units, ImpulseTruncation = _options.ImpulseTruncation,
             HiddenInput = input, HiddenRecurrent = recurrent,
         };
     }

@@ -25,6 +25,8 @@ public sealed partial class LmuLayer
             case LmuExecutionMode.Parallel:
                 if (withState) throw new ArgumentException("The parallel form starts from zero state; pass no state or use another ExecutionMode.", "state");
                 return LmuExecutionMode.Parallel;
+            case LmuExecutionMode.Auto when withState && _options.ImpulseTruncation > 0:
+                throw new ArgumentException($"A truncated impulse response (ImpulseTruncation = {_options.ImpulseTruncation}) is a window over the last inputs with no recurrent state; pass no state.", "state");
             case LmuExecutionMode.FusedScan:
                 if (!fusable) throw new InvalidOperationException($"The fused scan supports None, Dense and SimpleRnn hidden cells without active recurrent dropout; this layer has {hidden.Kind}.");
                 return LmuExecutionMode.FusedScan;
@@ -39,7 +41,8 @@ public sealed partial class LmuLayer
         ValidateInput(x, lengths);
         using var scope = NewDisposeScope();
         var mode = ResolveMode(state is not null);
-        var dyn = new DynamicsPass(dynamics, x.dtype, x.device); // learned dynamics: discretised once for this pass
+        // Learned dynamics: discretised once for this pass; a truncated impulse response is a window in every form.
+        var dyn = new DynamicsPass(dynamics, x.dtype, x.device, _options.ImpulseTruncation);
         var xd = training && _options.Dropout > 0 ? nn.functional.dropout(x, _options.Dropout, true) : x;
 
         if (mode == LmuExecutionMode.Parallel && lastOnly && lengths is null && !wantState

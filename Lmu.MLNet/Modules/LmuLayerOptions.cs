@@ -122,8 +122,11 @@ public sealed class LmuLayerOptions
     public ParallelConvolution Convolution { get; set; } = ParallelConvolution.Fft;
 
     /// <summary>
-    /// Truncate the impulse response to this many steps in the direct convolution and the last-step product
-    /// (0 = no truncation). Default 0.
+    /// Truncate the impulse response to this many steps (0 = no truncation): the memory then reads only the last k
+    /// inputs, m_t = sum_{s &lt; k} H[s] u_{t-s}, an approximation of the Legendre memory that every form computes alike
+    /// (the convolutions, the last-step product, the exported ONNX graph). Such a window has no recurrent state, so it
+    /// needs a feed-forward memory (HiddenToMemory and MemoryToMemory off), ExecutionMode Auto or Parallel, no
+    /// streaming state, and, for export, a None or Dense hidden cell. Default 0.
     /// </summary>
     public int ImpulseTruncation { get; set; }
 
@@ -182,6 +185,11 @@ public sealed class LmuLayerOptions
         Guard.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
         Guard.Require(RecurrentDropout is >= 0 and < 1, nameof(RecurrentDropout), RecurrentDropout, "must be in [0, 1)");
         Guard.Require(ImpulseTruncation >= 0, nameof(ImpulseTruncation), ImpulseTruncation, "must be 0 (none) or positive");
+        // A truncated memory is a window over the last k inputs: it has no recurrent state, so only the parallel
+        // (convolution) form computes it; the cell and scan forms would silently keep the whole past.
+        Guard.Require(ImpulseTruncation == 0 || (MemoryIsFeedForward && ExecutionMode is LmuExecutionMode.Auto or LmuExecutionMode.Parallel),
+            nameof(ImpulseTruncation), ImpulseTruncation,
+            $"needs a memory without recurrent input (HiddenToMemory and MemoryToMemory off) and ExecutionMode Auto or Parallel, but ExecutionMode is {ExecutionMode}, HiddenToMemory {HiddenToMemory}, MemoryToMemory {MemoryToMemory}");
         Guard.Require(ExecutionMode != LmuExecutionMode.Parallel || MemoryIsFeedForward, nameof(ExecutionMode), ExecutionMode,
             "needs a memory without recurrent input (HiddenToMemory and MemoryToMemory off)");
     }

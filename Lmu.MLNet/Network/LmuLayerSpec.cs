@@ -70,6 +70,12 @@ internal sealed class LmuLayerSpec
         _ => 1,
     };
 
+    /// <summary>
+    /// Lags the memory reads (0 = all): with k &gt; 0 the memory is a window, m_t = sum_{s &lt; k} H[s] u_{t-s}, which only
+    /// the feed-forward form computes (it has no recurrent state).
+    /// </summary>
+    public int ImpulseTruncation { get; init; }
+
     /// <summary>True when the memory has no recurrent input, so it is a fixed convolution of the encoded input.</summary>
     public bool MemoryIsFeedForward => Eh is null && Em is null;
 }

@@ -82,6 +82,11 @@ internal static class LmuNetworkSpecValidator
             throw new ArgumentException($"Ad must hold {q * q} values and Bd {q}.");
         }
 
+        if (l.ImpulseTruncation < 0 || (l.ImpulseTruncation > 0 && !l.MemoryIsFeedForward))
+        {
+            throw new ArgumentException($"ImpulseTruncation {l.ImpulseTruncation} must be 0 or positive, and positive only for a memory without recurrent input.");
+        }
+
         if (l.Ex is null && l.InputSize != l.MemoryD)
         {
             throw new ArgumentException("Without an input encoder InputSize must equal MemoryD.");

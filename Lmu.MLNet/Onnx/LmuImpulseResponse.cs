@@ -10,13 +10,15 @@ internal static class LmuImpulseResponse
     /// <param name="ad">Ad, row-major [order, order].</param>
     /// <param name="bd">Bd [order].</param>
     /// <param name="steps">Number of lags.</param>
-    public static double[] Compute(double[] ad, double[] bd, int steps)
+    /// <param name="truncation">Lags kept (0 = all): rows from it on are zero (<see cref="Network.LmuLayerSpec.ImpulseTruncation"/>).</param>
+    public static double[] Compute(double[] ad, double[] bd, int steps, int truncation = 0)
     {
         var q = bd.Length;
         var h = new double[steps * q];
         var v = (double[])bd.Clone();
         var next = new double[q];
-        for (var tau = 0; tau < steps; tau++)
+        var kept = truncation > 0 ? Math.Min(truncation, steps) : steps;
+        for (var tau = 0; tau < kept; tau++)
         {
             Array.Copy(v, 0, h, tau * q, q);
             for (var i = 0; i < q; i++)

@@ -22,7 +22,7 @@ internal static class LmuOnnxFeedForwardLayer
     public static LmuOnnxLayerResult Build(OnnxGraphBuilder g, LmuLayerSpec l, int steps, string ux, string xLast)
     {
         var q = l.Order;
-        var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps);
+        var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps, l.ImpulseTruncation);
         // Row t of the kernel multiplies u_t, whose lag at the last step is T-1-t.
         var kernel = new float[steps * q];
         for (var t = 0; t < steps; t++)
@@ -61,7 +61,7 @@ internal static class LmuOnnxFeedForwardLayer
     public static string BuildSequence(OnnxGraphBuilder g, LmuLayerSpec l, int steps, string x3, string ux)
     {
         var q = l.Order;
-        var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps);
+        var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps, l.ImpulseTruncation);
         // Conv correlates: output[t] = sum_j w[j] in[t + j - (T-1)] with T-1 zeros padded in front, so w[j] = H[T-1-j]
         // gives sum_{s<=t} in[s] H[t-s]. One memory channel per batch row ([N*D, 1, T]); q output channels.
         var weight = new float[q * steps];

@@ -53,7 +53,7 @@ internal static class LmuOnnxFoldedDenseLayer
     {
         int c = l.InputSize, memD = l.MemoryD, q = l.Order, units = l.Units;
         var w = l.HiddenInput!.W;                                    // [D q (+ C), units] row-major
-        var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps);       // [T, q], row s = lag s
+        var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps, l.ImpulseTruncation);       // [T, q], row s = lag s
         var p = new double[(long)steps * memD * units];
         for (var s = 0; s < steps; s++)
         {

@@ -111,8 +111,18 @@ internal static class LmuOnnxNetwork
     public static LmuOnnxForm ChooseForm(LmuLayerSpec l, LmuOnnxForm form, bool sequences, int? index, bool masked = false, bool oneRow = false)
     {
         var canFeedForward = LmuOnnxFeedForwardLayer.Supports(l);
-        var canRecurrentOps = LmuOnnxRecurrentOpLayer.Supports(l) && !masked && !sequences;
+        var truncated = l.ImpulseTruncation > 0;
+        var canRecurrentOps = LmuOnnxRecurrentOpLayer.Supports(l) && !masked && !sequences && !truncated;
         var which = index is { } i ? $" (layer {i} cannot)" : string.Empty;
+        var layer = index is { } j ? $"layer {j}" : "the layer";
+        if (truncated && (!canFeedForward || sequences || form is LmuOnnxForm.Scan or LmuOnnxForm.RecurrentOps))
+        {
+            // A window over the last inputs has no recurrent state: the loops would keep the whole past.
+            throw new ArgumentException(
+                $"ImpulseTruncation = {l.ImpulseTruncation} ({layer}) is computed by the feed-forward form only, which needs a None or Dense hidden cell, " +
+                $"no per-step sequences and the Auto or FeedForward form; this export asks for the {form} form with a {l.Hidden} cell{(sequences ? " and per-step sequences" : string.Empty)}.");
+        }
+
         return form switch
         {
             LmuOnnxForm.FeedForward when !canFeedForward => throw new ArgumentException(

@@ -176,7 +176,17 @@ public sealed class LmuClassifierOptions
         Guard.Require(Training.EarlyStoppingPatience == 0 || ValidationData is not null || ValidationFraction > 0,
             $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience,
             "needs validation data (ValidationData or ValidationFraction > 0)");
-        NetworkOptions(2, null).Validate();
+        var network = NetworkOptions(2, null);
+        network.Validate();
+        var layers = network.ResolveLayers();
+        for (var i = 0; i < layers.Count; i++)
+        {
+            // The saved model computes a truncated memory by the ONNX feed-forward form, which reads None and Dense cells
+            // only: refused before training rather than at the export after it.
+            var name = layers.Count == 1 ? "Layer.ImpulseTruncation" : $"Layers[{i}].ImpulseTruncation";
+            Guard.Require(layers[i].ImpulseTruncation == 0 || layers[i].HiddenCell is HiddenCell.None or HiddenCell.Dense, name, layers[i].ImpulseTruncation,
+                $"needs a None or Dense hidden cell (the saved model computes a truncated memory in its feed-forward form only), but HiddenCell is {layers[i].HiddenCell}");
+        }
     }
 
     /// <summary>

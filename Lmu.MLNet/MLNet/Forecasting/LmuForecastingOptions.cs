@@ -176,7 +176,15 @@ public sealed class LmuForecastingOptions
         Guard.NotNull(CovariateColumnNames, nameof(CovariateColumnNames));
         Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
         Guard.NotNull(Training, nameof(Training));
-        ResolveLayers();
+        var resolved = ResolveLayers();
+        for (var i = 0; i < resolved.Count; i++)
+        {
+            // The forecast engine streams: it carries each layer's memory from step to step, which a window has not.
+            var name = Layers is { Count: > 0 } ? $"Layers[{i}].ImpulseTruncation" : "Layer.ImpulseTruncation";
+            Guard.Require(resolved[i] is not { ImpulseTruncation: > 0 }, name, resolved[i]?.ImpulseTruncation ?? 0,
+                "must be 0: forecasts stream a recurrent memory state, which a truncated (windowed) memory does not have");
+        }
+
         var names = new List<string> { WindowColumnName };
         names.AddRange(CovariateColumnNames);
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
