@@ -45,6 +45,41 @@ public sealed class TwoStageBlockedInferenceTests
     }
 
     [TestMethod]
+    public void TheKeptPlanFollowsTheWeights()
+    {
+        // The layer keeps its plan between calls (TwoStageScanLastFunction.PlanCache): reused while the weights stay,
+        // formed again after any of them changes in place (an optimiser step), and never stale: each call against the
+        // cell with the weights of that moment, 1e-10.
+        using var layer = ScanCheckpointTests.RecurrentLayer(HiddenCell.SimpleRnn, true, true, true, LmuExecutionMode.FusedScan, seed: 24,
+            o => { o.Order = 32; o.Theta = 20; });
+        using var x = torch.randn([48, 41, 2], dtype: float64, generator: new torch.Generator(5));   // batch and length where the blocks pay
+        using (var first = InferLast(layer, x))
+        using (var again = InferLast(layer, x))
+        {
+            Assert.AreEqual(1, layer.BlockedPlanBuilds, "the second call reuses the plan");
+            Assert.AreEqual(0.0, MaxAbsDiff(first, again), "a reused plan gives the same outputs");
+        }
+
+        foreach (var (name, p) in layer.named_parameters().ToList())
+        {
+            long builds = layer.BlockedPlanBuilds;
+            using (torch.no_grad()) p.add_(torch.full_like(p, 0.02));
+            using var changed = InferLast(layer, x);
+            using var cell = CloneWith(layer, o => o.ExecutionMode = LmuExecutionMode.Cell);
+            using var expected = InferLast(cell, x);
+            // Every weight but the hidden recurrence (h U, applied per step outside the plan) is folded into the plan.
+            Assert.AreEqual(name == "hidden.W_hh" ? builds : builds + 1, layer.BlockedPlanBuilds, $"plans formed after {name} changed");
+            Assert.IsLessThan(1e-10, MaxAbsDiff(changed, expected), $"outputs after {name} changed");
+        }
+    }
+
+    private static Tensor InferLast(LmuLayer layer, Tensor x)
+    {
+        using var _ = torch.no_grad();
+        return layer.ForwardLast(x);
+    }
+
+    [TestMethod]
     public void Float32BlocksStayWithinTheScanTolerance()
     {
         // psMNIST's rnn_cell in small: memory_d 1, order 64 over theta = T = 100, 24 SimpleRnn units, both recurrent

@@ -89,13 +89,6 @@ public sealed partial class LmuLayer
         return new FoldedDenseKernel(kernel, bias);
     }
 
-    /// <inheritdoc />
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) _foldedKernel.Dispose();
-        base.Dispose(disposing);
-    }
-
     /// <summary>The folded kernel [k C, U] and bias [U] (null when the cell has none and there is no b_u).</summary>
     private sealed class FoldedDenseKernel : TensorOwner
     {

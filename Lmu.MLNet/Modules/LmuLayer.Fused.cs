@@ -108,6 +108,12 @@ public sealed partial class LmuLayer
     /// own weights: a quarter less arithmetic per step than the fused P); like the fused scan, it keeps every state
     /// for the backward pass when they fit, and recomputes them from checkpoints otherwise.
     /// </summary>
+    /// <summary>The blocked inference form's plan, kept between calls with the same weights.</summary>
+    private readonly TwoStageScanLastFunction.PlanCache _blockedPlans = new();
+
+    /// <summary>How many blocked inference plans this layer formed (tests tell a reuse from a rebuild).</summary>
+    internal long BlockedPlanBuilds => _blockedPlans.Builds;
+
     private Tensor TwoStageLast(Tensor x, Tensor xd, LmuState? state, Tensor a, Tensor bx)
     {
         int memD = _options.MemoryD, dm = memD * _options.Order, units = hidden.Units;
@@ -127,7 +133,7 @@ public sealed partial class LmuLayer
         if (folds) Interlocked.Increment(ref _foldedInputCalls);
         var act = hidden.Activation;
         // With fixed dynamics the drive's memory columns (Bx, or e_x Bx and b_u Bx folded) want no gradient.
-        var last = TwoStageScanLastFunction.Apply(xinT, v, v0, a, e, bx, w, hidden.RecurrentWeight?.t(), s0, act, memoryDriveConstant: !bx.requires_grad);
+        var last = TwoStageScanLastFunction.Apply(xinT, v, v0, a, e, bx, w, hidden.RecurrentWeight?.t(), s0, act, memoryDriveConstant: !bx.requires_grad, _blockedPlans);
         Interlocked.Increment(ref _twoStageCalls);
         return last.narrow(1, dm, units);
     }

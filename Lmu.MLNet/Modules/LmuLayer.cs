@@ -118,6 +118,19 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
         return lengths.MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        // What inference derived from the weights (see DerivedWeights): entries still leased by a caller are disposed
+        // by its lease.
+        if (disposing)
+        {
+            _foldedKernel.Dispose();
+            _blockedPlans.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
     /// <summary>An encoder [fanIn, fanOut] (it maps rows to columns), frozen when not trainable.</summary>
     private static Parameter Encoder(LmuInitializer init, int fanIn, int fanOut, int units, bool trainable)
         => nn.Parameter(LmuInitialization.Create(init, fanIn, fanOut, fanIn, fanOut, units), requires_grad: trainable);

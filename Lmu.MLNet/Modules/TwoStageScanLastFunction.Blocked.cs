@@ -64,7 +64,9 @@ internal sealed partial class TwoStageScanLastFunction
         long steps = o.Steps, batch = o.Batch, dm = o.Dm, units = o.Units, d = o.D;
         const int l = BlockLength;
         long full = steps / l, rest = steps % l;
-        using var plan = BlockedPlan.Create(o);
+        using var lease = o.Plans?.Acquire(o);
+        using var own = lease is null ? BlockedPlan.Create(o) : null;
+        var plan = lease?.Value ?? own!;
         long nz = plan.Nz, c = o.X.shape[2], mem = plan.Mem;
         var dtype = o.A.dtype;
         var device = o.A.device;

@@ -9,7 +9,7 @@ internal sealed partial class TwoStageScanLastFunction
     /// The matrices of one blocked pass, formed once from the weights (L = <see cref="BlockLength"/>, Z = [W, e_m],
     /// G = [Bx; V^m; v0^m] by rows; see <see cref="Blocked"/>). Owned by the pass and disposed with it.
     /// </summary>
-    private sealed class BlockedPlan : TensorOwner
+    internal sealed class BlockedPlan : TensorOwner
     {
         /// <summary>Columns of Z: the hidden units, then one per memory dimension when there are recurrent encoders.</summary>
         public long Nz { get; private init; }

@@ -38,20 +38,22 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
     private const int InferenceChunk = 4;
 
     // Positional inputs (autograd returns one gradient per input): X, V, A, Bx, W, s0, activation, k, hasV0, hasE,
-    // hasU, memoryDriveConstant, then v0, E and U where present.
-    private const int FixedInputs = 12;
+    // hasU, memoryDriveConstant, the caller's kept blocked plans (or null), then v0, E and U where present.
+    private const int FixedInputs = 13;
 
     /// <summary>
     /// s_{T-1} of the two-stage recurrence (see the class remarks); v0, e and u may be null (zero).
     /// <paramref name="memoryDriveConstant"/>: the caller's V and v0 have constant memory columns (a layer with fixed
     /// dynamics: Bx and zeros), so their gradients there are never read and the blocked backward pass does not form
-    /// them (they are left 0).
+    /// them (they are left 0). <paramref name="plans"/>: where the blocked inference form keeps its plan between
+    /// calls (a layer's own, reused while the operands it reads stay the same); null forms it per call.
     /// </summary>
-    public static Tensor Apply(Tensor x, Tensor v, Tensor? v0, Tensor a, Tensor? e, Tensor bx, Tensor w, Tensor? u, Tensor s0, LmuActivation activation, bool memoryDriveConstant = false)
+    public static Tensor Apply(Tensor x, Tensor v, Tensor? v0, Tensor a, Tensor? e, Tensor bx, Tensor w, Tensor? u, Tensor s0, LmuActivation activation,
+        bool memoryDriveConstant = false, PlanCache? plans = null)
     {
         // Autograd is off inside forward: whether a backward pass follows is decided here, as in LinearScanLastFunction.
         bool backward = torch.is_grad_enabled() && new[] { x, v, v0, a, e, bx, w, u, s0 }.Any(t => t?.requires_grad == true);
-        var vars = new List<object> { x, v, a, bx, w, s0, activation, Interval(x, s0, backward), v0 is not null, e is not null, u is not null, memoryDriveConstant };
+        var vars = new List<object> { x, v, a, bx, w, s0, activation, Interval(x, s0, backward), v0 is not null, e is not null, u is not null, memoryDriveConstant, plans! };
         if (v0 is not null) vars.Add(v0);
         if (e is not null) vars.Add(e);
         if (u is not null) vars.Add(u);
@@ -79,8 +81,10 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         return k == 0 || steps <= k || bytes <= LinearScanLastFunction.KeepAllBytes ? 0 : k;
     }
 
-    private sealed record Operands(Tensor X, Tensor V, Tensor A, Tensor Bx, Tensor W, Tensor S0, LmuActivation Act, int K, Tensor? V0, Tensor? E, Tensor? U)
+    internal sealed record Operands(Tensor X, Tensor V, Tensor A, Tensor Bx, Tensor W, Tensor S0, LmuActivation Act, int K, Tensor? V0, Tensor? E, Tensor? U)
     {
+        public PlanCache? Plans { get; init; }
+
         public long Steps => X.shape[0];
         public long Batch => S0.shape[0];
         public long D => S0.shape[1];
@@ -95,7 +99,10 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         Tensor? v0 = hasV0 ? (Tensor)vars[at++] : null;
         Tensor? e = hasE ? (Tensor)vars[at++] : null;
         Tensor? u = hasU ? (Tensor)vars[at] : null;
-        return new Operands((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Tensor)vars[5], (LmuActivation)vars[6], (int)vars[7], v0, e, u);
+        return new Operands((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Tensor)vars[5], (LmuActivation)vars[6], (int)vars[7], v0, e, u)
+        {
+            Plans = vars[12] as PlanCache,
+        };
     }
 
     public override Tensor forward(AutogradContext ctx, params object[] vars)
@@ -322,7 +329,7 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
 
         spare.Dispose();
         saved.ForEach(s => s.Dispose());
-        var result = new List<Tensor> { sums.X!, sums.V!, sums.A!, sums.Bx!, sums.W!, carry, null!, null!, null!, null!, null!, null! };
+        var result = new List<Tensor> { sums.X!, sums.V!, sums.A!, sums.Bx!, sums.W!, carry, null!, null!, null!, null!, null!, null!, null! };
         if (hasV0) result.Add(sums.V0!);
         if (hasE) result.Add(sums.E!);
         if (hasU) result.Add(sums.U!);
