@@ -66,10 +66,13 @@ public sealed class FoldedInferenceTests
         }
 
         // Another length is another kernel; going back rebuilds the first (one kernel is kept).
+        long before = layer.FoldedKernelBuilds;
         using var longer = torch.randn([4, 31, 2], dtype: float64, generator: new torch.Generator(45));
         using var y31 = Infer(layer, longer);
         using var e31 = Reference(layer, longer, 0);
         Assert.IsLessThan(1e-10, MaxAbsDiff(y31, e31), "outputs at another length");
+        using var y23 = Infer(layer, x);
+        Assert.AreEqual(before + 2, layer.FoldedKernelBuilds, "one kernel per length, the first rebuilt on the way back");
     }
 
     [TestMethod]

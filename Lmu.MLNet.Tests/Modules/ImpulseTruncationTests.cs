@@ -49,12 +49,14 @@ public sealed class ImpulseTruncationTests
     }
 
     [TestMethod]
-    public void ASimpleRnnCellRunsOverTheWindowedMemoryInEveryForm()
+    [DataRow(true, DisplayName = "with a memory bias")]
+    [DataRow(false, DisplayName = "without a memory bias (the FFT last-step path of ParallelLastRnn)")]
+    public void ASimpleRnnCellRunsOverTheWindowedMemoryInEveryForm(bool memoryBias)
     {
         // Reference: the windowed memory (the None layer's output, checked above) fed to the cell's recurrence by hand.
-        using var fft = Layer(HiddenCell.SimpleRnn, ParallelConvolution.Fft);
+        using var fft = Layer(HiddenCell.SimpleRnn, ParallelConvolution.Fft, memoryBias);
         using var direct = CloneWith(fft, o => o.Convolution = ParallelConvolution.Direct);
-        using var memoryOnly = Layer(HiddenCell.None, ParallelConvolution.Fft);
+        using var memoryOnly = Layer(HiddenCell.None, ParallelConvolution.Fft, memoryBias);
         using (torch.no_grad())
         {
             var theirs = fft.state_dict();
@@ -94,17 +96,18 @@ public sealed class ImpulseTruncationTests
         // Streaming state: a window has none to carry.
         using var layer = Layer(HiddenCell.None, ParallelConvolution.Fft);
         using var x = Input();
-        var (_, state) = CloneWith(layer, o => o.ImpulseTruncation = 0).forward(x, null);
+        using var untruncated = CloneWith(layer, o => o.ImpulseTruncation = 0);
+        var (_, state) = untruncated.forward(x, null);
         var e = Assert.ThrowsExactly<ArgumentException>(() => layer.forward(x, state));
         StringAssert.Contains(e.Message, "no recurrent state");
     }
 
-    private static LmuLayer Layer(HiddenCell cell, ParallelConvolution convolution)
+    private static LmuLayer Layer(HiddenCell cell, ParallelConvolution convolution, bool memoryBias = true)
     {
         var layer = new LmuLayer(new LmuLayerOptions
         {
             InputSize = 2, MemoryD = 3, Order = 6, Theta = 9, HiddenCell = cell, HiddenUnits = 4, InputToHidden = true,
-            UseMemoryBias = true, Convolution = convolution, ImpulseTruncation = K,
+            UseMemoryBias = memoryBias, Convolution = convolution, ImpulseTruncation = K,
         });
         layer.to(float64);
         Randomise(layer, seed: 71);

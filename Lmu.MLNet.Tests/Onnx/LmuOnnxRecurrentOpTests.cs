@@ -44,20 +44,23 @@ public sealed class LmuOnnxRecurrentOpTests
     }
 
     [TestMethod]
-    public void AOneRowGraphUsesThemInsideAStackAndScoresEachRowAsTorchDoes()
+    public void InsideAStackInAOneRowGraphTheyScoreEachRowAsTorchDoes()
     {
-        // The graph ML.NET carries (no batch axis): Auto picks the operators for the first layer, whose every step feeds
-        // a Dense layer (the sequence output), and the feed-forward product for the last.
-        using var net = Network([Layer(Channels, 2, true, LmuActivation.Tanh),
-            new LmuLayerOptions { InputSize = 6, MemoryD = 1, Order = 5, Theta = 15, HiddenCell = HiddenCell.Dense, HiddenUnits = 3, UseMemoryBias = true }]);
+        // The graph ML.NET carries (no batch axis), with the operators asked for: the first layer's every step feeds the
+        // second (the sequence output). Auto picks the blocks for such layers, in both layouts (LmuOnnxBlockedTests).
+        using var net = Network([Layer(Channels, 2, true, LmuActivation.Tanh), Layer(6, 1, true, LmuActivation.Tanh)]);
         var spec = net.ToSpec(Steps);
-        CollectionAssert.AreEqual(new[] { LmuOnnxForm.RecurrentOps, LmuOnnxForm.FeedForward },
-            spec.Layers.Select((l, i) => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, i, masked: false, oneRow: true)).ToArray(), "one-row forms");
-        CollectionAssert.AreEqual(new[] { LmuOnnxForm.Scan, LmuOnnxForm.FeedForward },
-            spec.Layers.Select((l, i) => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, i, masked: false, oneRow: false)).ToArray(), "batched forms");
+        foreach (var oneRow in new[] { true, false })
+        {
+            CollectionAssert.AreEqual(new[] { LmuOnnxForm.Blocked, LmuOnnxForm.Blocked },
+                spec.Layers.Select((l, i) => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, i, masked: false, oneRow)).ToArray(), $"Auto, one row {oneRow}");
+        }
+
+        var model = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { BatchAxis = false, Form = LmuOnnxForm.RecurrentOps });
+        Assert.AreEqual(4, OnnxOpTypes.Of(model).Count(t => t == "RNN"), "two operators per layer");
         var (x, torchValues) = Forward(net);
-        var oneRow = OnnxRunner.RunRowByRow(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { BatchAxis = false }), "Features", x, Steps * Channels, "Output");
-        Assert.IsLessThan(1e-4, MaxDiff(torchValues, oneRow), "one-row graph against TorchSharp");
+        var oneRowGraph = OnnxRunner.RunRowByRow(model, "Features", x, Steps * Channels, "Output");
+        Assert.IsLessThan(1e-4, MaxDiff(torchValues, oneRowGraph), "one-row graph against TorchSharp");
     }
 
     [TestMethod]
@@ -87,23 +90,6 @@ public sealed class LmuOnnxRecurrentOpTests
     }
 
     [TestMethod]
-    public void TheGraphsThatScoreOneRowHoldTheOperatorsAndBatchedOrMaskedOnesTheScan()
-    {
-        // What each exporter writes, read back from the bytes: the classifier's carried graph (one row per run), the
-        // standalone graph (batch axis), a carried graph with a length input (right-aligned rows).
-        using var net = Network([Layer(Channels, 2, true, LmuActivation.Tanh)]);
-        var spec = net.ToSpec(Steps);
-        var carried = OnnxOpTypes.Of(LmuOnnxExporter.Export(spec, OnnxCarrier.MulticlassExportOptions("Features", ["a", "b", "c"])));
-        CollectionAssert.Contains(carried, "RNN", "carried graph");
-        CollectionAssert.DoesNotContain(carried, "Scan", "carried graph");
-        var batched = OnnxOpTypes.Of(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions()));
-        CollectionAssert.Contains(batched, "Scan", "batched graph");
-        CollectionAssert.DoesNotContain(batched, "RNN", "batched graph");
-        var masked = OnnxOpTypes.Of(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { BatchAxis = false, LengthName = "Length" }));
-        CollectionAssert.DoesNotContain(masked, "RNN", "one-row graph with a length input");
-    }
-
-    [TestMethod]
     public void TheOperatorsPublishTheLastMemoryAsTheScanDoes()
     {
         // FinalMemoryName reads the memory operator's last state: [N, MemoryD*Order], channel k's values at k*Order.
@@ -114,32 +100,6 @@ public sealed class LmuOnnxRecurrentOpTests
         var scan = Memory(LmuOnnxForm.Scan);
         Assert.HasCount(Rows * 3 * 6, scan);
         Assert.IsLessThan(1e-5, MaxDiff(scan, Memory(LmuOnnxForm.RecurrentOps)), "last memory: RNN operators against the Scan");
-    }
-
-    [TestMethod]
-    public void TheForecastersGraphHoldsThemAndForecastsAsTheFloat64Forward()
-    {
-        // The forecaster's graph scores one window per run: a feed-forward memory under a SimpleRnn cell takes the
-        // operators there. Its forecasts against the float64 window forward (values ~100: 1e-3, as the engine tests).
-        var model = Forecasting.ForecastTestModels.Create(HiddenCell.SimpleRnn, 1, Lmu.MLNet.Forecasting.LmuForecastScaling.PerWindow,
-            bounds: true, seed: 7, encoder: true, hiddenToMemory: false);
-        CollectionAssert.Contains(OnnxOpTypes.Of(Lmu.MLNet.Forecasting.LmuForecastOnnx.Export(model)), "RNN", "forecaster's graph");
-        var (values, covs) = Forecasting.ForecastTestModels.Series(40, 1);
-        var ml = new Microsoft.ML.MLContext(1);
-        using var chain = Lmu.MLNet.Forecasting.LmuForecastEstimator.CreateChain(ml, model);
-        var windows = Lmu.MLNet.Forecasting.LmuForecastWindows.FromSeries(Forecasting.SeriesView.Create(ml, values, covs), "Value", model.WindowSize, 1, model.CovariateColumns);
-        var forecasts = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<float[]>(chain.Transform(windows), "Forecast").ToArray();
-        Assert.IsNotEmpty(forecasts);
-        for (var row = 0; row < forecasts.Length; row++)
-        {
-            var end = model.WindowSize - 1 + row;
-            var xw = Forecasting.ForecastTestModels.ScaledWindow(model, values, covs, end, out var a0, out var b0);
-            var y = LmuWindowForward.Run(model.Network, xw);
-            for (var h = 0; h < model.Horizon; h++)
-            {
-                Assert.AreEqual(a0 + b0 * y[h], forecasts[row][h], 2e-5 * Math.Abs(a0 + b0 * y[h]) + 1e-3, $"window {row} h {h}: graph vs float64 forward");
-            }
-        }
     }
 
     private static LmuLayerOptions Layer(int inputSize, int memoryD, bool inputToHidden, LmuActivation activation) => new()

@@ -71,8 +71,13 @@ public sealed partial class LmuLayer
         var w = hidden.InputWeight!;                                                          // [U, D q (+ C)]
         long units = w.shape[0];
         var h = dyn.ImpulseResponse(k).narrow(0, 0, k);                                       // [k, q], row s = lag s
-        var p = torch.einsum("sj,gdj->sdg", h, w.narrow(1, 0, d * q).view(units, d, q));     // [k, D, U]
-        var byLag = e_x is null ? p : torch.einsum("cd,sdg->scg", e_x, p);                     // [k, C, U] (C = D without e_x)
+        var wm = w.narrow(1, 0, d * q).view(units, d, q);                                    // [U, D, q]
+        // The encoder meets the narrower side first, so no temporary is wider than the kernel itself ([k, min(C, D), U]).
+        var byLag = e_x is null
+            ? torch.einsum("sj,gcj->scg", h, wm)                                             // [k, C, U] (C = D without e_x)
+            : c <= d
+                ? torch.einsum("sj,gcj->scg", h, torch.einsum("gdj,cd->gcj", wm, e_x))
+                : torch.einsum("cd,sdg->scg", e_x, torch.einsum("sj,gdj->sdg", h, wm));
         var kernel = byLag.flip(0).reshape(k * c, units).contiguous();                        // row t C + c: x[T-k+t, c]
         if (_options.InputToHidden)
         {
@@ -83,7 +88,7 @@ public sealed partial class LmuLayer
         Tensor? bias = hidden.InputBias?.clone();
         if (b_u is not null)
         {
-            var response = torch.einsum("d,sdg->g", b_u, p);
+            var response = torch.einsum("j,gdj,d->g", h.sum(dim: 0), wm, b_u);               // sum_s H[s] W_m[d] b_u[d]
             bias = bias is null ? response : bias.Plus(response);
         }
         return new FoldedDenseKernel(kernel, bias);

@@ -103,17 +103,17 @@ public sealed partial class LmuLayer
 
     internal static long FoldedInputCalls => Interlocked.Read(ref _foldedInputCalls);
 
-    /// <summary>
-    /// The last hidden state [B, units] by <see cref="TwoStageScanLastFunction"/> (memory, then hidden, each with its
-    /// own weights: a quarter less arithmetic per step than the fused P); like the fused scan, it keeps every state
-    /// for the backward pass when they fit, and recomputes them from checkpoints otherwise.
-    /// </summary>
     /// <summary>The blocked inference form's plan, kept between calls with the same weights.</summary>
     private readonly TwoStageScanLastFunction.PlanCache _blockedPlans = new();
 
     /// <summary>How many blocked inference plans this layer formed (tests tell a reuse from a rebuild).</summary>
     internal long BlockedPlanBuilds => _blockedPlans.Builds;
 
+    /// <summary>
+    /// The last hidden state [B, units] by <see cref="TwoStageScanLastFunction"/> (memory, then hidden, each with its
+    /// own weights: a quarter less arithmetic per step than the fused P); like the fused scan, it keeps every state
+    /// for the backward pass when they fit, and recomputes them from checkpoints otherwise.
+    /// </summary>
     private Tensor TwoStageLast(Tensor x, Tensor xd, LmuState? state, Tensor a, Tensor bx)
     {
         int memD = _options.MemoryD, dm = memD * _options.Order, units = hidden.Units;

@@ -103,7 +103,7 @@ public sealed partial class LmuLayer
         }
 
         if (lastStepOnly && !wantMemory && CanRunParallelLastRnn(xd))
-            return new Sequences(ParallelLastRnn(x, xd).unsqueeze(1), null, null, null);
+            return new Sequences(ParallelLastRnn(x, xd, dyn).unsqueeze(1), null, null, null);
 
         // Memory kept when asked for (streaming state) or when projecting first would widen the convolution.
         int gu = (int)hidden.InputWeight!.shape[0];

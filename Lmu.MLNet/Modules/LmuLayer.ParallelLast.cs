@@ -31,7 +31,7 @@ public sealed partial class LmuLayer
     /// of the batch-major path (the [B, C, q, 2T] spectrum product and inverse at once, the reordering copies, one
     /// tensor per added term) is what made ff_rnn's training step peak at 700 MB.
     /// </summary>
-    private Tensor ParallelLastRnn(Tensor x, Tensor xd)
+    private Tensor ParallelLastRnn(Tensor x, Tensor xd, DynamicsPass dyn)
     {
         Interlocked.Increment(ref _parallelLastRnnCalls);
         long batch = x.shape[0], steps = x.shape[1];
@@ -56,7 +56,7 @@ public sealed partial class LmuLayer
         var y = torch.empty([steps, batch, channels * q + extra], dtype: x.dtype, device: x.device);
         using (torch.no_grad())
         {
-            var spectrum = dynamics.ImpulseSpectrum(steps, x.dtype, x.device);               // [q, T+1]
+            var spectrum = dyn.ImpulseSpectrum(steps);                                        // [q, T+1], cut at a truncation
             long rowBytes = Math.Max(1, channels * q * (steps + 1) * 2 * x.element_size()); // complex spectrum values
             long rows = Math.Clamp(ConvolutionChunkBytes / rowBytes, 1, batch);
             for (long b0 = 0; b0 < batch; b0 += rows)

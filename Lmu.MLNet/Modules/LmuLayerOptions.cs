@@ -189,7 +189,7 @@ public sealed class LmuLayerOptions
         // (convolution) form computes it; the cell and scan forms would silently keep the whole past.
         Guard.Require(ImpulseTruncation == 0 || (MemoryIsFeedForward && ExecutionMode is LmuExecutionMode.Auto or LmuExecutionMode.Parallel),
             nameof(ImpulseTruncation), ImpulseTruncation,
-            $"needs a memory without recurrent input (HiddenToMemory and MemoryToMemory off) and ExecutionMode Auto or Parallel, but ExecutionMode is {ExecutionMode}, HiddenToMemory {HiddenToMemory}, MemoryToMemory {MemoryToMemory}");
+            $"needs a memory without recurrent input (HiddenToMemory and MemoryToMemory off) and ExecutionMode Auto or Parallel, but ExecutionMode is {ExecutionMode}, HiddenToMemory {HiddenToMemory}, MemoryToMemory {MemoryToMemory} (a truncation at or past the sequence length cuts nothing: use 0)");
         Guard.Require(ExecutionMode != LmuExecutionMode.Parallel || MemoryIsFeedForward, nameof(ExecutionMode), ExecutionMode,
             "needs a memory without recurrent input (HiddenToMemory and MemoryToMemory off)");
     }

@@ -53,48 +53,55 @@ internal static class LmuOnnxFoldedDenseLayer
     {
         int c = l.InputSize, memD = l.MemoryD, q = l.Order, units = l.Units;
         var w = l.HiddenInput!.W;                                    // [D q (+ C), units] row-major
-        var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps, l.ImpulseTruncation);       // [T, q], row s = lag s
-        var p = new double[(long)steps * memD * units];
-        for (var s = 0; s < steps; s++)
+        var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps, l.ImpulseTruncation);   // [T, q], row s = lag s
+
+        // The encoder first: Wc[ch] = sum_d Ex[ch, d] W_m[d] ([C, q, units], small), so nothing is wider than K.
+        var wc = new double[(long)c * q * units];
+        for (var ch = 0; ch < c; ch++)
         {
             for (var dd = 0; dd < memD; dd++)
             {
-                var row = p.AsSpan((s * memD + dd) * units, units);
+                // No encoder: u_t = x_t, channel ch is memory channel ch (InputSize == MemoryD).
+                var e = l.Ex is null ? (ch == dd ? 1.0 : 0.0) : l.Ex[ch * memD + dd];
+                if (e == 0)
+                {
+                    continue;
+                }
+
                 for (var j = 0; j < q; j++)
                 {
-                    var hs = h[s * q + j];
+                    var target = wc.AsSpan((ch * q + j) * units, units);
                     var wRow = w.AsSpan((dd * q + j) * units, units);
                     for (var u = 0; u < units; u++)
                     {
-                        row[u] += hs * wRow[u];
+                        target[u] += e * wRow[u];
                     }
                 }
             }
         }
 
         var kernel = new float[(long)steps * c * units];
+        var row = new double[units];
         for (var t = 0; t < steps; t++)
         {
             var lag = steps - 1 - t;
             for (var ch = 0; ch < c; ch++)
             {
+                Array.Clear(row);
+                for (var j = 0; j < q; j++)
+                {
+                    var hs = h[lag * q + j];
+                    var wcRow = wc.AsSpan((ch * q + j) * units, units);
+                    for (var u = 0; u < units; u++)
+                    {
+                        row[u] += hs * wcRow[u];
+                    }
+                }
+
                 var target = kernel.AsSpan((t * c + ch) * units, units);
                 for (var u = 0; u < units; u++)
                 {
-                    double sum = 0;
-                    for (var dd = 0; dd < memD; dd++)
-                    {
-                        // No encoder: u_t = x_t, channel ch is memory channel ch (InputSize == MemoryD).
-                        var e = l.Ex is null ? (ch == dd ? 1.0 : 0.0) : l.Ex[ch * memD + dd];
-                        sum += e * p[(lag * memD + dd) * units + u];
-                    }
-
-                    if (t == steps - 1 && l.InputToHidden)
-                    {
-                        sum += w[(memD * q + ch) * units + u];
-                    }
-
-                    target[u] = (float)sum;
+                    target[u] = (float)(row[u] + (t == steps - 1 && l.InputToHidden ? w[(memD * q + ch) * units + u] : 0));
                 }
             }
         }
@@ -105,24 +112,35 @@ internal static class LmuOnnxFoldedDenseLayer
             return (kernel, b);
         }
 
-        var bias = new float[units];
-        for (var u = 0; u < units; u++)
+        // b' = b + sum_d bu[d] (sum_s H[s]) W_m[d].
+        var sumH = new double[q];
+        for (var s = 0; s < steps; s++)
         {
-            double sum = b is null ? 0 : b[u];
-            for (var dd = 0; dd < memD; dd++)
+            for (var j = 0; j < q; j++)
             {
-                double response = 0;
-                for (var s = 0; s < steps; s++)
-                {
-                    response += p[(s * memD + dd) * units + u];
-                }
-
-                sum += l.Bu[dd] * response;
+                sumH[j] += h[s * q + j];
             }
-
-            bias[u] = (float)sum;
         }
 
-        return (kernel, bias);
+        var bias = new double[units];
+        for (var u = 0; u < units; u++)
+        {
+            bias[u] = b is null ? 0 : b[u];
+        }
+
+        for (var dd = 0; dd < memD; dd++)
+        {
+            for (var j = 0; j < q; j++)
+            {
+                var coefficient = l.Bu[dd] * sumH[j];
+                var wRow = w.AsSpan((dd * q + j) * units, units);
+                for (var u = 0; u < units; u++)
+                {
+                    bias[u] += coefficient * wRow[u];
+                }
+            }
+        }
+
+        return (kernel, Array.ConvertAll(bias, v => (float)v));
     }
 }

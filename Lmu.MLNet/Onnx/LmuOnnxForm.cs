@@ -3,7 +3,10 @@ namespace Lmu.MLNet.Onnx;
 /// <summary>How the LMU recurrence is laid out in the exported graph.</summary>
 internal enum LmuOnnxForm
 {
-    /// <summary>Feed-forward when the spec allows it, else (one row per run) the RNN operators where they apply, otherwise Scan.</summary>
+    /// <summary>
+    /// Feed-forward when the spec allows it, else for a feed-forward memory under a SimpleRnn cell the RNN operators (one
+    /// row per run) or the blocks (batched), otherwise Scan.
+    /// </summary>
     Auto,
 
     /// <summary>
@@ -21,4 +24,11 @@ internal enum LmuOnnxForm
     /// input; Auto picks it there in graphs that score one row per run (ML.NET's), where it is the faster form.
     /// </summary>
     RecurrentOps,
+
+    /// <summary>
+    /// The hidden input of every step from block products and the cell's recurrence alone in a Scan (see
+    /// <see cref="LmuOnnxBlockedLayer"/>). Only for a feed-forward memory under a SimpleRnn cell, without a length input
+    /// or per-step memory sequences; Auto picks it there in batched graphs.
+    /// </summary>
+    Blocked,
 }

@@ -183,7 +183,7 @@ public sealed class LmuClassifierOptions
         {
             // The saved model computes a truncated memory by the ONNX feed-forward form, which reads None and Dense cells
             // only: refused before training rather than at the export after it.
-            var name = layers.Count == 1 ? "Layer.ImpulseTruncation" : $"Layers[{i}].ImpulseTruncation";
+            var name = Layers is { Count: > 0 } ? $"Layers[{i}].ImpulseTruncation" : "Layer.ImpulseTruncation";
             Guard.Require(layers[i].ImpulseTruncation == 0 || layers[i].HiddenCell is HiddenCell.None or HiddenCell.Dense, name, layers[i].ImpulseTruncation,
                 $"needs a None or Dense hidden cell (the saved model computes a truncated memory in its feed-forward form only), but HiddenCell is {layers[i].HiddenCell}");
         }
