@@ -76,6 +76,13 @@ public sealed class LmuOnnxBlockedTests
         recurrent.HiddenToMemory = true;
         using var rnnCell = Network([recurrent]);
         Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(rnnCell.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false, oneRow: false), "a recurrent memory");
+
+        // A wide memory under a wide cell: [8 x 128 + 16 x 8, 16 x 256] = 4.7 M elements, past the 4 M the blocks may write.
+        var wide = Layer(Channels, 8, true, true, LmuActivation.Tanh);
+        wide.Order = 128;
+        wide.HiddenUnits = 256;
+        using var wideNet = Network([wide]);
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(wideNet.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false, oneRow: false), "past the wide matrix's cap");
     }
 
     [TestMethod]

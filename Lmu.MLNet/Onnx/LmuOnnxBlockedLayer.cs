@@ -25,8 +25,20 @@ internal static class LmuOnnxBlockedLayer
     /// <summary>Steps per block: the wide product's columns (L units) against the block Scan's length (T / L).</summary>
     internal const int BlockLength = 16;
 
-    /// <summary>Whether the blocks compute this layer exactly (a window of lags has no block-to-block state).</summary>
-    public static bool Supports(LmuLayerSpec l) => l.MemoryIsFeedForward && l.Hidden == HiddenCell.SimpleRnn && l.ImpulseTruncation == 0;
+    /// <summary>
+    /// Largest wide matrix written ([D q + L D, L units] elements, 16 MiB in float32): past it (wide memories under wide
+    /// cells) the model file and the export's float64 products would grow more than the loop's nodes cost, and the
+    /// layer keeps the Scan.
+    /// </summary>
+    internal const long MaxWideElements = 4L << 20;
+
+    /// <summary>
+    /// Whether the blocks compute this layer exactly (a window of lags has no block-to-block state) within
+    /// <see cref="MaxWideElements"/>.
+    /// </summary>
+    public static bool Supports(LmuLayerSpec l) =>
+        l.MemoryIsFeedForward && l.Hidden == HiddenCell.SimpleRnn && l.ImpulseTruncation == 0
+        && ((long)l.MemoryD * l.Order + (long)BlockLength * l.MemoryD) * BlockLength * l.Units <= MaxWideElements;
 
     /// <summary>Builds the layer.</summary>
     /// <param name="g">Main graph.</param>
