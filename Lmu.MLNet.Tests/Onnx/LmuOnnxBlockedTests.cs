@@ -35,14 +35,7 @@ public sealed class LmuOnnxBlockedTests
         var scan = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.Scan }), "Features", x, steps * Channels, "Output")["Output"];
         Assert.IsLessThan(1e-4, MaxDiff(torchValues, blocked), "blocks against TorchSharp");
         Assert.IsLessThan(1e-5, MaxDiff(scan, blocked), "blocks against the Scan");
-        for (var r = 0; r < Rows; r++)
-        {
-            var reference = LmuWindowForward.Run(spec, x.AsSpan(r * steps * Channels, steps * Channels).ToArray().Select(v => (double)v).ToArray());
-            for (var k = 0; k < reference.Length; k++)
-            {
-                Assert.AreEqual(reference[k], blocked[r * reference.Length + k], 1e-4, $"row {r} output {k}: float64 forward vs blocks");
-            }
-        }
+        OnnxParityNetworks.AssertFloat64Forward(spec, x, steps * Channels, blocked, "blocks");
 
         // The last memory: the block Scan's final state plus the memory bias's share.
         float[] Memory(LmuOnnxForm form) => OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = form, FinalMemoryName = "MemT" }), "Features", x, steps * Channels, "MemT")["MemT"];
@@ -137,25 +130,9 @@ public sealed class LmuOnnxBlockedTests
         HiddenActivation = activation, InputToHidden = inputToHidden, UseMemoryBias = memoryBias,
     };
 
-    private static LmuNetwork Network(LmuLayerOptions[] layers)
-    {
-        var net = new LmuNetwork(new LmuNetworkOptions { Layers = layers, HeadHiddenSizes = [4], OutputSize = 3 });
-        Randomise(net, 23, 0.4);
-        net.eval();
-        return net;
-    }
+    private static LmuNetwork Network(LmuLayerOptions[] layers) => OnnxParityNetworks.Create(layers, seed: 23);
 
-    private static (float[] X, float[] Torch) Forward(LmuNetwork net, int steps)
-    {
-        using var scope = NewDisposeScope();
-        var x = torch.randn([Rows, steps, Channels], generator: new torch.Generator(8));
-        using var noGrad = torch.no_grad();
-        return (x.reshape(Rows, -1).data<float>().ToArray(), net.forward(x).data<float>().ToArray());
-    }
+    private static (float[] X, float[] Torch) Forward(LmuNetwork net, int steps) => OnnxParityNetworks.Forward(net, Rows, steps, Channels, seed: 8);
 
-    private static double MaxDiff(float[] a, float[] b)
-    {
-        Assert.AreEqual(a.Length, b.Length, "output lengths");
-        return a.Zip(b, (p, q) => (double)Math.Abs(p - q)).Max();
-    }
+    private static double MaxDiff(float[] a, float[] b) => OnnxParityNetworks.MaxDiff(a, b);
 }

@@ -39,14 +39,7 @@ public sealed class LmuOnnxFoldedDenseTests
         var unfolded = OnnxRunner.Run(unfoldedModel, "Features", x, Steps * channels, "Output")["Output"];
         Assert.IsLessThan(1e-5, MaxDiff(unfolded, folded), "folded against unfolded graph");
         Assert.IsLessThan(1e-4, MaxDiff(torchValues, folded), "folded graph against TorchSharp");
-        for (var r = 0; r < Rows; r++)
-        {
-            var reference = LmuWindowForward.Run(spec, x.AsSpan(r * Steps * channels, Steps * channels).ToArray().Select(v => (double)v).ToArray());
-            for (var k = 0; k < reference.Length; k++)
-            {
-                Assert.AreEqual(reference[k], folded[r * reference.Length + k], 1e-4, $"row {r} output {k}: float64 forward vs folded graph");
-            }
-        }
+        OnnxParityNetworks.AssertFloat64Forward(spec, x, Steps * channels, folded, "folded graph");
     }
 
     [TestMethod]
@@ -72,23 +65,10 @@ public sealed class LmuOnnxFoldedDenseTests
             InputSize = channels, MemoryD = memoryD, Order = 6, Theta = 13, HiddenCell = HiddenCell.Dense, HiddenUnits = 6,
             HiddenActivation = activation, InputToHidden = inputToHidden, UseInputEncoder = encoder, UseMemoryBias = memoryBias,
         };
-        var net = new LmuNetwork(new LmuNetworkOptions { Layers = [layer], HeadHiddenSizes = [4], OutputSize = 3 });
-        Randomise(net, 29, 0.4);
-        net.eval();
-        return net;
+        return OnnxParityNetworks.Create([layer], seed: 29);
     }
 
-    private static (float[] X, float[] Torch) Forward(LmuNetwork net, int channels)
-    {
-        using var scope = NewDisposeScope();
-        var x = torch.randn([Rows, Steps, channels], generator: new torch.Generator(9));
-        using var noGrad = torch.no_grad();
-        return (x.reshape(Rows, -1).data<float>().ToArray(), net.forward(x).data<float>().ToArray());
-    }
+    private static (float[] X, float[] Torch) Forward(LmuNetwork net, int channels) => OnnxParityNetworks.Forward(net, Rows, Steps, channels, seed: 9);
 
-    private static double MaxDiff(float[] a, float[] b)
-    {
-        Assert.AreEqual(a.Length, b.Length, "output lengths");
-        return a.Zip(b, (p, q) => (double)Math.Abs(p - q)).Max();
-    }
+    private static double MaxDiff(float[] a, float[] b) => OnnxParityNetworks.MaxDiff(a, b);
 }

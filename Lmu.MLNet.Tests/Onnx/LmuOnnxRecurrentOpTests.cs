@@ -33,14 +33,7 @@ public sealed class LmuOnnxRecurrentOpTests
         var scan = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.Scan }), "Features", x, Steps * Channels, "Output")["Output"];
         Assert.IsLessThan(1e-4, MaxDiff(torchValues, ops), "RNN operators against TorchSharp");
         Assert.IsLessThan(1e-5, MaxDiff(scan, ops), "RNN operators against the Scan");
-        for (var r = 0; r < Rows; r++)
-        {
-            var reference = LmuWindowForward.Run(spec, x.AsSpan(r * Steps * Channels, Steps * Channels).ToArray().Select(v => (double)v).ToArray());
-            for (var k = 0; k < reference.Length; k++)
-            {
-                Assert.AreEqual(reference[k], ops[r * reference.Length + k], 1e-4, $"row {r} output {k}: float64 forward vs ONNX");
-            }
-        }
+        OnnxParityNetworks.AssertFloat64Forward(spec, x, Steps * Channels, ops, "ONNX");
     }
 
     [TestMethod]
@@ -108,25 +101,9 @@ public sealed class LmuOnnxRecurrentOpTests
         HiddenActivation = activation, InputToHidden = inputToHidden, UseMemoryBias = true,
     };
 
-    private static LmuNetwork Network(LmuLayerOptions[] layers)
-    {
-        var net = new LmuNetwork(new LmuNetworkOptions { Layers = layers, HeadHiddenSizes = [4], OutputSize = 3 });
-        Randomise(net, 23, 0.4);
-        net.eval();
-        return net;
-    }
+    private static LmuNetwork Network(LmuLayerOptions[] layers) => OnnxParityNetworks.Create(layers, seed: 23);
 
-    private static (float[] X, float[] Torch) Forward(LmuNetwork net)
-    {
-        using var scope = NewDisposeScope();
-        var x = torch.randn([Rows, Steps, Channels], generator: new torch.Generator(8));
-        using var noGrad = torch.no_grad();
-        return (x.reshape(Rows, -1).data<float>().ToArray(), net.forward(x).data<float>().ToArray());
-    }
+    private static (float[] X, float[] Torch) Forward(LmuNetwork net) => OnnxParityNetworks.Forward(net, Rows, Steps, Channels, seed: 8);
 
-    private static double MaxDiff(float[] a, float[] b)
-    {
-        Assert.AreEqual(a.Length, b.Length, "output lengths");
-        return a.Zip(b, (p, q) => (double)Math.Abs(p - q)).Max();
-    }
+    private static double MaxDiff(float[] a, float[] b) => OnnxParityNetworks.MaxDiff(a, b);
 }

@@ -75,19 +75,7 @@ public sealed class LmuOnnxTruncationTests
         UseMemoryBias = true, ImpulseTruncation = K,
     };
 
-    private static LmuNetwork Network(LmuLayerOptions[] layers)
-    {
-        var net = new LmuNetwork(new LmuNetworkOptions { Layers = layers, HeadHiddenSizes = [4], OutputSize = 3 });
-        Randomise(net, 37, 0.4);
-        net.eval();
-        return net;
-    }
+    private static LmuNetwork Network(LmuLayerOptions[] layers) => OnnxParityNetworks.Create(layers, seed: 37);
 
-    private static (float[] X, float[] Torch) Forward(LmuNetwork net)
-    {
-        using var scope = NewDisposeScope();
-        var x = torch.randn([Rows, Steps, Channels], generator: new torch.Generator(10));
-        using var noGrad = torch.no_grad();
-        return (x.reshape(Rows, -1).data<float>().ToArray(), net.forward(x).data<float>().ToArray());
-    }
+    private static (float[] X, float[] Torch) Forward(LmuNetwork net) => OnnxParityNetworks.Forward(net, Rows, Steps, Channels, seed: 10);
 }

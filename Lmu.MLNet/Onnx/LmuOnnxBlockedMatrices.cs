@@ -1,3 +1,4 @@
+using Lmu.MLNet.Maths;
 using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Onnx;
@@ -82,7 +83,7 @@ internal sealed class LmuOnnxBlockedMatrices
         var power = a;
         for (var p = 1; p < block; p++)
         {
-            power = Times(power, a, q);
+            power = SquareMatrix.Multiply(power, a, q);
         }
 
         var powerT = new float[q * q];
@@ -198,23 +199,5 @@ internal sealed class LmuOnnxBlockedMatrices
                 }
             }
         }
-    }
-
-    private static double[] Times(double[] x, double[] y, int q)
-    {
-        var result = new double[q * q];
-        for (var i = 0; i < q; i++)
-        {
-            for (var k = 0; k < q; k++)
-            {
-                var xik = x[i * q + k];
-                for (var j = 0; j < q; j++)
-                {
-                    result[i * q + j] += xik * y[k * q + j];
-                }
-            }
-        }
-
-        return result;
     }
 }
