@@ -45,6 +45,24 @@ public sealed class LmuOnnxTruncationTests
     }
 
     [TestMethod]
+    public void RowsShorterThanTheWindowReadTheirOwnStepsOnly()
+    {
+        // Variable lengths, some shorter than the window (K = 9): the graph right-aligns each row and masks the padded
+        // steps out of the memory, TorchSharp reads each row's output at its own last step; both must see the same
+        // window of real steps (and, for the shortest rows, fewer than K of them).
+        using var stack = Network([Layer(HiddenCell.None, Channels), Layer(HiddenCell.Dense, 2 * 6 + Channels)]);
+        var spec = stack.ToSpec(Steps);
+        var lengths = new long[] { Steps, 5, 12, 3 };
+        using var scope = NewDisposeScope();
+        var x = torch.randn([Rows, Steps, Channels], generator: new torch.Generator(11));
+        float[] expected;
+        using (torch.no_grad()) expected = stack.forward(x, torch.tensor(lengths)).data<float>().ToArray();
+        var onnx = OnnxRunner.RunWithLengths(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { LengthName = "Length" }), "Features",
+            x.reshape(Rows, -1).data<float>().ToArray(), Steps * Channels, "Length", lengths.Select(n => (float)n).ToArray(), "Output");
+        Assert.IsLessThan(1e-4, OnnxParityNetworks.MaxDiff(expected, onnx), "ONNX with lengths against TorchSharp");
+    }
+
+    [TestMethod]
     public void FormsAndModelsThatCannotComputeAWindowAreRefused()
     {
         using var dense = Network([Layer(HiddenCell.Dense, Channels)]);
