@@ -23,9 +23,13 @@ public sealed class LmuOnnxCellTests
     [DataRow("Lstm", false, true, false, false)]
     [DataRow("Gru", false, false, true, true)]
     [DataRow("Gru", true, true, false, true)]
-    public void ScanMatchesReference(string hiddenName, bool h2m, bool m2m, bool i2h, bool encoder)
+    // One memory channel: the memory-to-memory encoder folds into the Scan's transition matrix (Ad^T + Em Bd^T).
+    [DataRow("SimpleRnn", true, true, true, true, 1)]
+    [DataRow("Dense", false, true, true, true, 1)]
+    [DataRow("None", false, true, false, true, 1)]
+    public void ScanMatchesReference(string hiddenName, bool h2m, bool m2m, bool i2h, bool encoder, int memoryD = 2)
     {
-        var spec = TestSpecs.Random(Enum.Parse<HiddenCell>(hiddenName), seed: 11, h2m: h2m, m2m: m2m, i2h: i2h, encoder: encoder);
+        var spec = TestSpecs.Random(Enum.Parse<HiddenCell>(hiddenName), seed: 11, h2m: h2m, m2m: m2m, i2h: i2h, encoder: encoder, memoryD: memoryD);
         var model = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions
         {
             Form = LmuOnnxForm.Scan, RawOutputName = "Out", FinalMemoryName = "MemT", LayerOutputName = "Layer",
