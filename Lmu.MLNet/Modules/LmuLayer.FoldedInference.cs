@@ -45,8 +45,8 @@ public sealed partial class LmuLayer
     /// </code>
     /// so inference is one product of the window [B, k C] (a view of x, no copy) with the folded kernel. Why: for the
     /// bench's ff_dense shape (k 784, q 256, 212 units) that is 166,000 multiply-adds per row instead of 255,000, and
-    /// three libtorch calls instead of about twelve. The kernel costs k q D U multiply-adds to build, so it is kept
-    /// (<see cref="DerivedWeights{T}"/>) and rebuilt only when a weight it reads has changed. x [B, T, C] -> [B, U].
+    /// three libtorch calls instead of about twelve. The kernel costs k q min(C, D) U multiply-adds to build, so it is
+    /// kept (<see cref="DerivedWeights{T}"/>) and rebuilt only when a weight it reads has changed. x [B, T, C] -> [B, U].
     /// </summary>
     private Tensor FoldedDenseInference(Tensor x, long k, DynamicsPass dyn)
     {
