@@ -28,7 +28,7 @@ public sealed class LmuOnnxBlockedTests
     {
         using var net = Network([Layer(Channels, memoryD, inputToHidden, memoryBias, activation)]);
         var spec = net.ToSpec(steps);
-        Assert.AreEqual(LmuOnnxForm.Blocked, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, null, masked: false, oneRow: false), "Auto, batched");
+        Assert.AreEqual(LmuOnnxForm.Blocked, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "Auto");
         var (x, torchValues) = Forward(net, steps);
         var batched = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions());
         var blocked = OnnxRunner.Run(batched, "Features", x, steps * Channels, "Output")["Output"];
@@ -50,7 +50,7 @@ public sealed class LmuOnnxBlockedTests
         using var net = Network([Layer(Channels, 2, true, true, LmuActivation.Tanh),
             new LmuLayerOptions { InputSize = 6, MemoryD = 1, Order = 5, Theta = 15, HiddenCell = HiddenCell.Dense, HiddenUnits = 3, UseMemoryBias = true }]);
         var spec = net.ToSpec(steps);
-        Assert.AreEqual(LmuOnnxForm.Blocked, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, 0, masked: false, oneRow: false));
+        Assert.AreEqual(LmuOnnxForm.Blocked, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, 0, masked: false));
         var (x, torchValues) = Forward(net, steps);
         var onnx = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions()), "Features", x, steps * Channels, "Output")["Output"];
         Assert.IsLessThan(1e-4, MaxDiff(torchValues, onnx), "stack with a blocked first layer against TorchSharp");
@@ -61,21 +61,21 @@ public sealed class LmuOnnxBlockedTests
     {
         using var net = Network([Layer(Channels, 2, true, true, LmuActivation.Tanh)]);
         var l = net.ToSpec(24).Layers[0];
-        Assert.AreEqual(LmuOnnxForm.Blocked, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: false, oneRow: true), "one row");
-        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: true, oneRow: false), "a length input");
-        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, sequences: true, null, masked: false, oneRow: false), "per-step sequences");
+        Assert.AreEqual(LmuOnnxForm.Blocked, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: false), "every row counts");
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: true), "a length input");
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, sequences: true, null, masked: false), "per-step sequences");
         Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Blocked, false, null, masked: true));
         var recurrent = Layer(Channels, 2, true, true, LmuActivation.Tanh);
         recurrent.HiddenToMemory = true;
         using var rnnCell = Network([recurrent]);
-        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(rnnCell.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false, oneRow: false), "a recurrent memory");
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(rnnCell.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "a recurrent memory");
 
         // A wide memory under a wide cell: [8 x 128 + 16 x 8, 16 x 256] = 4.7 M elements, past the 4 M the blocks may write.
         var wide = Layer(Channels, 8, true, true, LmuActivation.Tanh);
         wide.Order = 128;
         wide.HiddenUnits = 256;
         using var wideNet = Network([wide]);
-        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(wideNet.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false, oneRow: false), "past the wide matrix's cap");
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(wideNet.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "past the wide matrix's cap");
     }
 
     [TestMethod]

@@ -43,11 +43,8 @@ public sealed class LmuOnnxRecurrentOpTests
         // second (the sequence output). Auto picks the blocks for such layers, in both layouts (LmuOnnxBlockedTests).
         using var net = Network([Layer(Channels, 2, true, LmuActivation.Tanh), Layer(6, 1, true, LmuActivation.Tanh)]);
         var spec = net.ToSpec(Steps);
-        foreach (var oneRow in new[] { true, false })
-        {
-            CollectionAssert.AreEqual(new[] { LmuOnnxForm.Blocked, LmuOnnxForm.Blocked },
-                spec.Layers.Select((l, i) => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, i, masked: false, oneRow)).ToArray(), $"Auto, one row {oneRow}");
-        }
+        CollectionAssert.AreEqual(new[] { LmuOnnxForm.Blocked, LmuOnnxForm.Blocked },
+            spec.Layers.Select((l, i) => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, i, masked: false)).ToArray(), "Auto");
 
         var model = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { BatchAxis = false, Form = LmuOnnxForm.RecurrentOps });
         Assert.AreEqual(4, OnnxOpTypes.Of(model).Count(t => t == "RNN"), "two operators per layer");
@@ -63,7 +60,7 @@ public sealed class LmuOnnxRecurrentOpTests
         using var plain = Network([ff]);
         var l = plain.ToSpec(Steps).Layers[0];
         // Variable-length rows are right-aligned; the operator's sequence_lens would read them left-aligned.
-        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: true, oneRow: true));
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: true));
         Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.RecurrentOps, false, null, masked: true));
         Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.RecurrentOps, sequences: true, null));
 
@@ -76,7 +73,7 @@ public sealed class LmuOnnxRecurrentOpTests
         {
             using var net = Network([o]);
             var spec = net.ToSpec(Steps);
-            Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, null, masked: false, oneRow: true), o.HiddenCell.ToString());
+            Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, null, masked: false), o.HiddenCell.ToString());
             var e = Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.RecurrentOps }));
             StringAssert.Contains(e.Message, "SimpleRnn hidden cell");
         }

@@ -61,7 +61,7 @@ internal static class LmuOnnxExporter
             (x3, valid, mask) = (aligned.X, aligned.Valid, aligned.Mask);
         }
 
-        var network = LmuOnnxNetwork.Build(g, spec, x3, mask, valid, options.Form, sequences, oneRow: !options.BatchAxis,
+        var network = LmuOnnxNetwork.Build(g, spec, x3, mask, valid, options.Form, sequences,
             lastMemory: options.FinalMemoryName is not null);
         var y = network.Output;
         var layer = network.LastLayer;

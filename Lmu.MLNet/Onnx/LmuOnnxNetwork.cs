@@ -33,10 +33,9 @@ internal static class LmuOnnxNetwork
     /// <param name="valid">The same mask as bool [N, T, 1] (for the Scan form's Where), or null.</param>
     /// <param name="form">Requested form (applies to every layer; see <see cref="ChooseForm"/>).</param>
     /// <param name="lastSequences">Whether the last layer must emit its per-step memory and hidden sequences.</param>
-    /// <param name="oneRow">Whether the graph scores one row per run (no batch axis), where Auto prefers the RNN operators.</param>
     /// <param name="lastMemory">Whether the last layer's final memory is published (the folded Dense form never forms it).</param>
     public static Result Build(
-        OnnxGraphBuilder g, LmuNetworkSpec spec, string x3, string? mask, string? valid, LmuOnnxForm form, bool lastSequences, bool oneRow,
+        OnnxGraphBuilder g, LmuNetworkSpec spec, string x3, string? mask, string? valid, LmuOnnxForm form, bool lastSequences,
         bool lastMemory = false)
     {
         var steps = spec.SequenceLength;
@@ -53,7 +52,7 @@ internal static class LmuOnnxNetwork
         {
             var l = spec.Layers[i];
             var isLast = i == spec.Layers.Count - 1 && !pooled;
-            var chosen = ChooseForm(l, form, isLast && lastSequences, spec.Layers.Count == 1 ? null : i, masked: mask is not null, oneRow);
+            var chosen = ChooseForm(l, form, isLast && lastSequences, spec.Layers.Count == 1 ? null : i, masked: mask is not null);
             if (isLast && chosen == LmuOnnxForm.FeedForward && mask is null && !lastMemory && LmuOnnxFoldedDenseLayer.Pays(l, steps))
             {
                 last = LmuOnnxFoldedDenseLayer.Build(g, l, steps, input);
@@ -124,8 +123,7 @@ internal static class LmuOnnxNetwork
     /// <param name="sequences">Whether per-step sequences (memory and hidden) are published from this layer.</param>
     /// <param name="index">The layer's index in a stack (for messages), null for a single layer.</param>
     /// <param name="masked">Whether the graph aligns variable-length rows (a length input).</param>
-    /// <param name="oneRow">Whether the graph scores one row per run.</param>
-    public static LmuOnnxForm ChooseForm(LmuLayerSpec l, LmuOnnxForm form, bool sequences, int? index, bool masked = false, bool oneRow = false)
+    public static LmuOnnxForm ChooseForm(LmuLayerSpec l, LmuOnnxForm form, bool sequences, int? index, bool masked = false)
     {
         var canFeedForward = LmuOnnxFeedForwardLayer.Supports(l);
         var truncated = l.ImpulseTruncation > 0;

@@ -59,7 +59,7 @@ internal static class LmuForecastOnnx
         var x3 = channels.Count == 1
             ? g.Op("Unsqueeze", [channels[0], g.Int64s("axes", 2)])
             : g.Op("Concat", channels.Select(ch => g.Op("Unsqueeze", [ch, g.Int64s("axes", 2)])).ToList(), OnnxAttribute.Int("axis", 2));
-        var y = LmuOnnxNetwork.Build(g, spec, x3, mask: null, valid: null, LmuOnnxForm.Auto, lastSequences: false, oneRow: true).Output;
+        var y = LmuOnnxNetwork.Build(g, spec, x3, mask: null, valid: null, LmuOnnxForm.Auto, lastSequences: false).Output;
 
         var publish = new LmuOnnxOutputPublisher(g, batchAxis: false);
         var h = model.Horizon;
