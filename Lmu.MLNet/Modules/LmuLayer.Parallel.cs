@@ -61,6 +61,12 @@ public sealed partial class LmuLayer
         long units = w.shape[0];
         var wm = w.narrow(1, 0, memD * q);                                                    // [U, MemoryD*q]
         var yFlat = y.reshape(batch, channels * q);
+        if (channels == 1 && memD == 1 && b_u is null && !y.requires_grad && !x.requires_grad)
+        {
+            // One autograd node instead of about fifteen (DenseLastFunction): same values, fewer dispatches.
+            var xLast = _options.InputToHidden ? x.select(1, x.shape[1] - 1) : null;
+            return DenseLastFunction.Apply(yFlat, xLast, w, hidden.InputBias, e_x, hidden.Activation);
+        }
         Tensor pre;                                                                           // [B, U]
         if (e_x is not null && channels == 1 && memD == 1)
         {
