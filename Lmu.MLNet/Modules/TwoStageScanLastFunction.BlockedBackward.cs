@@ -150,7 +150,10 @@ internal sealed partial class TwoStageScanLastFunction
     /// to dL/ds_{t0-1}, written back into it; <paramref name="gs"/> [L, B, D] gets [0, gh_t] for
     /// <see cref="Sums.Add"/>, whose memory-column terms this adds itself (dL/dX, dL/dV, dL/dv0, dL/dBx, dL/dE).
     /// </summary>
-    private static void BlockedBackwardChunk(Operands o, AdjointPlan plan, Sums sums, bool memoryColumns, Tensor before, Tensor states, Tensor carry, Tensor gs, long t0, Tensor bxT, Tensor derivative)
+    /// <paramref name="starts"/>: the states hold no per-step memory (a blocked training pass); the terms that read it
+    /// go to these sums instead, with the block's recurrent drives <paramref name="drives"/>.
+    private static void BlockedBackwardChunk(Operands o, AdjointPlan plan, Sums sums, bool memoryColumns, Tensor before, Tensor states, Tensor carry, Tensor gs, long t0, Tensor bxT, Tensor derivative,
+        BlockStartSums? starts = null, Tensor? drives = null)
     {
         const int l = BlockLength;
         using var scope = torch.NewDisposeScope();
@@ -188,8 +191,9 @@ internal sealed partial class TwoStageScanLastFunction
 
         // gh_t in step order for Sums.Add, which sums every term that reads gh; the terms that read gm follow.
         gs.narrow(2, dm, units).copy_(gh.view(batch, l, units).flip(1).permute(1, 0, 2));
-        sums.Add(o, before, states, gs, t0, bxT, hiddenOnly: true);
-        AddMemoryTerms(o, plan, sums, memoryColumns, before, states, cm, t0, gh, gr, proj);
+        sums.Add(o, before, states, gs, t0, bxT, hiddenOnly: true, memoryKept: starts is null);
+        AddMemoryTerms(o, plan, sums, memoryColumns, before, states, cm, t0, gh, gr, proj, memoryKept: starts is null);
+        starts?.Add(o, before, drives, t0, gh, gr);
 
         // dL/dm_{t0-1} and dL/dh_{t0-1}, written back into the carry (Cm is read before it is overwritten).
         var mNext = cm.mm(plan.PowerL);
@@ -207,7 +211,7 @@ internal sealed partial class TwoStageScanLastFunction
     /// columns), dL/dE from gr, and sum_t y_t^T gm_t for dL/dV's memory columns (y = X), dL/dv0's (y = 1) and dL/dBx
     /// (y = r).
     /// </summary>
-    private static void AddMemoryTerms(Operands o, AdjointPlan plan, Sums sums, bool memoryColumns, Tensor before, Tensor states, Tensor cm, long t0, Tensor gh, Tensor? gr, Tensor? proj)
+    private static void AddMemoryTerms(Operands o, AdjointPlan plan, Sums sums, bool memoryColumns, Tensor before, Tensor states, Tensor cm, long t0, Tensor gh, Tensor? gr, Tensor? proj, bool memoryKept = true)
     {
         const int l = BlockLength;
         long batch = o.Batch, dm = o.Dm, q = plan.Q, mem = plan.Mem, c = o.X.shape[2], d = o.D;
@@ -220,7 +224,9 @@ internal sealed partial class TwoStageScanLastFunction
         if (sums.E is not null && gr is not null)
         {
             var grSteps = gr.view(batch, l, mem).flip(1).permute(1, 0, 2).contiguous();   // [L, B, mem] in step order
-            Sums.AddPrevious(sums.E, before, sPrev, grSteps[0], grSteps.narrow(0, 1, l - 1).reshape(-1, mem), 0, d, 0, mem);
+            // Without per-step memory, only the hidden rows here; BlockStartSums adds the memory rows.
+            long from = memoryKept ? 0 : dm;
+            Sums.AddPrevious(sums.E.narrow(0, from, d - from), before, sPrev, grSteps[0], grSteps.narrow(0, 1, l - 1).reshape(-1, mem), from, d - from, 0, mem);
         }
 
         if (sums.V is not null && memoryColumns) sums.V.narrow(1, 0, dm).PlusInPlace(Aggregate(plan, BackwardColumns(o.X.narrow(0, t0, l)), cm, gh, gr));
@@ -232,6 +238,7 @@ internal sealed partial class TwoStageScanLastFunction
 
         if (sums.Bx is not null && o.E is not null)
         {
+            if (!memoryKept) throw new InvalidOperationException("dL/dBx reads the per-step memory, which a blocked training pass does not keep.");
             // r_t = s_{t-1} E for the chunk's steps, in step order.
             var r = torch.cat([before.mm(o.E).unsqueeze(0), sPrev.mm(o.E).view(l - 1, batch, mem)], 0);
             sums.Bx.PlusInPlace(Aggregate(plan, BackwardColumns(r), cm, gh, gr));

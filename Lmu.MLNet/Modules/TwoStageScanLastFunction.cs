@@ -125,12 +125,16 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         // The next chunk overwrites the buffer, so the state it starts from is copied out first: into its checkpoint,
         // or (nothing kept) into one hand-off tensor.
         var checkpoints = save && !keepAll && chunks > 1 ? torch.empty([chunks - 1, batch, d], dtype: o.A.dtype, device: o.A.device) : null;
+        var needs = save ? Needs.Of(o, memoryColumns: !(bool)vars[11]) : null;
+        Tensor? drives = null;
+        bool blocks = save && TrainsInBlocks(o, needs!, k, keepAll);
         using var handoff = !save && chunks > 1 ? torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device) : null;
         using var r = o.E is null ? null : torch.empty([batch, o.E.shape[1]], dtype: o.A.dtype, device: o.A.device);
         Tensor? next = null, output = null;
         try
         {
-            Steps(o, k, chunks, parts, buffer, checkpoints, handoff, r, ref next, ref output);
+            if (blocks) output = BlockedKeep(o, parts!, out drives);
+            else Steps(o, k, chunks, parts, buffer, checkpoints, handoff, r, ref next, ref output);
         }
         catch
         {
@@ -148,13 +152,17 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         if (o.E is not null) saved.Add(o.E);
         if (o.U is not null) saved.Add(o.U);
         if (checkpoints is not null) saved.Add(checkpoints);
+        if (drives is not null) saved.Add(drives);
         if (parts is not null) saved.AddRange(parts);
         ctx.save_for_backward(saved);
         ctx.save_data("act", o.Act);
         // The chunk length actually used: backward walks the same chunks.
         ctx.save_data("k", (int)k);
         ctx.save_data("kept", keepAll);
-        ctx.save_data("needs", Needs.Of(o, memoryColumns: !(bool)vars[11]));
+        ctx.save_data("needs", needs!);
+        // Blocks: the kept chunks hold the memory at block ends only (TwoStageScanLastFunction.BlockedTraining.cs).
+        ctx.save_data("blocks", blocks);
+        ctx.save_data("hasDrives", drives is not null);
         ctx.save_data("hasV0", o.V0 is not null);
         ctx.save_data("hasE", o.E is not null);
         ctx.save_data("hasU", o.U is not null);
@@ -249,6 +257,8 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         bool keptAll = (bool)ctx.get_data("kept");
         var o = new Operands(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], act, keptAll ? 0 : k, v0, e, u);
         var needs = (Needs)ctx.get_data("needs");
+        bool blocks = (bool)ctx.get_data("blocks");
+        Tensor? drives = (bool)ctx.get_data("hasDrives") ? saved[at++] : null;
         long steps = o.Steps, batch = o.Batch, d = o.D, dm = o.Dm, units = o.Units;
         // Every state (one tensor per chunk of k steps), or the state before each chunk but the first.
         var kept = keptAll ? saved.GetRange(at, saved.Count - at) : null;
@@ -273,7 +283,8 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         using (var g0 = grad.contiguous()) Release(carry.copy_(g0), carry);
         // Whole chunks of BlockLength steps go through the blocked adjoint (BlockedBackwardChunk), unless A wants a
         // gradient (dL/dA pairs gm with the whole memory); a shorter last chunk steps.
-        using var adjoint = UseBlockedBackward && !needs.A && k == BlockLength ? AdjointPlan.Create(o, needs.X) : null;
+        using var adjoint = blocks || (UseBlockedBackward && !needs.A && k == BlockLength) ? AdjointPlan.Create(o, needs.X) : null;
+        using var starts = blocks ? new BlockStartSums(o, sums) : null;
         for (long t0 = (steps - 1) / k * k; t0 >= 0; t0 -= k)
         {
             long len = Math.Min(k, steps - t0);
@@ -284,7 +295,8 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
             if (adjoint is not null && len == BlockLength)
             {
                 using var gsBlock = gChunk.narrow(0, 0, len);
-                BlockedBackwardChunk(o, adjoint, sums, needs.MemoryColumns, before, states, carry, gsBlock, t0, bxT, derivative);
+                using var blockDrives = starts is not null && drives is not null ? drives[chunk] : null;
+                BlockedBackwardChunk(o, adjoint, sums, needs.MemoryColumns, before, states, carry, gsBlock, t0, bxT, derivative, starts, blockDrives);
                 continue;
             }
 
@@ -327,6 +339,7 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
             sums.Add(o, before, states, gs, t0, bxT);
         }
 
+        starts?.Finish(o, sums);
         spare.Dispose();
         saved.ForEach(s => s.Dispose());
         var result = new List<Tensor> { sums.X!, sums.V!, sums.A!, sums.Bx!, sums.W!, carry, null!, null!, null!, null!, null!, null!, null! };
@@ -397,7 +410,7 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         /// with the rest (no concatenated copy). <paramref name="hiddenOnly"/>: only gs's gh columns are read (the
         /// blocked adjoint adds every term that reads gm itself, and leaves gs's gm columns unwritten).
         /// </summary>
-        public void Add(Operands o, Tensor before, Tensor states, Tensor gs, long t0, Tensor bxT, bool hiddenOnly = false)
+        public void Add(Operands o, Tensor before, Tensor states, Tensor gs, long t0, Tensor bxT, bool hiddenOnly = false, bool memoryKept = true)
         {
             // The backward pass runs outside any dispose scope: this one owns every view and product made here (the
             // sums themselves were made before it and are only updated in place).
@@ -443,8 +456,9 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
                 Release(v0Cols.PlusInPlace(chunkSum), v0Cols);
             }
 
-            // dL/dW = sum_t m_t^T gh_t (the current memory feeds the hidden stage).
-            if (W is not null)
+            // dL/dW = sum_t m_t^T gh_t (the current memory feeds the hidden stage); from the block starts when the
+            // states hold no per-step memory (BlockStartSums).
+            if (W is not null && memoryKept)
             {
                 using var s = states.view(-1, d);
                 using var m = s.narrow(1, 0, dm);
