@@ -19,7 +19,7 @@ namespace Lmu.MLNet.Modules;
 /// needs a gradient (y and x_T are constants of the batch): a first layer with fixed dynamics.
 /// Inputs: y, W, activation, hasX, hasBias, hasScale, then x_T [B, C], b and s where present.
 /// </remarks>
-internal sealed class DenseLastFunction : SingleTensorFunction<DenseLastFunction>
+internal sealed class DenseLastFunction : GuardedFunction<DenseLastFunction>
 {
     private const int FixedInputs = 6;
 
@@ -40,7 +40,7 @@ internal sealed class DenseLastFunction : SingleTensorFunction<DenseLastFunction
         return apply(inputs.ToArray());
     }
 
-    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(AutogradContext ctx, object[] vars)
     {
         Interlocked.Increment(ref _calls);
         Tensor y = (Tensor)vars[0], w = (Tensor)vars[1];
@@ -86,7 +86,7 @@ internal sealed class DenseLastFunction : SingleTensorFunction<DenseLastFunction
         return pre;
     }
 
-    public override List<Tensor> backward(AutogradContext ctx, Tensor grad)
+    protected override List<Tensor> Backward(AutogradContext ctx, Tensor grad)
     {
         var saved = ctx.get_saved_variables();
         var act = (LmuActivation)ctx.get_data("act");

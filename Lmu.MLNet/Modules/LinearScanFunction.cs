@@ -16,7 +16,7 @@ namespace Lmu.MLNet.Modules;
 /// Inputs: c [T, B, D] (time-major), P [D, D], s0 [B, D], activeFrom (int), activation (<see cref="LmuActivation"/>).
 /// Output: S [T, B, D] with S[t] = s_t.
 /// </remarks>
-internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFunction>
+internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
 {
     public override string Name => "LmuLinearScan";
 
@@ -24,7 +24,7 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
     public static Tensor Apply(Tensor c, Tensor p, Tensor s0, int activeFrom, LmuActivation activation)
         => apply(c, p, s0, activeFrom, activation);
 
-    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(AutogradContext ctx, object[] vars)
     {
         var c = (Tensor)vars[0];
         var p = (Tensor)vars[1];
@@ -58,7 +58,7 @@ internal sealed class LinearScanFunction : SingleTensorFunction<LinearScanFuncti
         return output;
     }
 
-    public override List<Tensor> backward(AutogradContext ctx, Tensor grad)
+    protected override List<Tensor> Backward(AutogradContext ctx, Tensor grad)
     {
         var saved = ctx.get_saved_variables();
         Tensor states = saved[0], p = saved[1], s0 = saved[2];

@@ -22,7 +22,7 @@ namespace Lmu.MLNet.Modules;
 /// Inputs: X [T, B, C] (time-major), P [D, D], s0 [B, D], activeFrom, activation, k, then optionally V [C, D] (without
 /// it c_t = X_t, C = D) and v0 [D]. Output: s_{T-1} [B, D].
 /// </remarks>
-internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLastFunction>
+internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFunction>
 {
     /// <summary>
     /// Steps between checkpoints (k). 32 on psMNIST shapes keeps 25 checkpoints and three 32-step chunk buffers (about
@@ -180,7 +180,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
         }
     }
 
-    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(AutogradContext ctx, object[] vars)
     {
         var o = Read(vars);
         long steps = o.Steps, d = o.D, batch = o.S0.shape[0];
@@ -286,7 +286,7 @@ internal sealed class LinearScanLastFunction : SingleTensorFunction<LinearScanLa
 
     private static void Release(Tensor result, Tensor target) => LinearScanFunction.Release(result, target);
 
-    public override List<Tensor> backward(AutogradContext ctx, Tensor grad)
+    protected override List<Tensor> Backward(AutogradContext ctx, Tensor grad)
     {
         var saved = ctx.get_saved_variables();
         int from = (int)ctx.get_data("from"), k = (int)ctx.get_data("k");

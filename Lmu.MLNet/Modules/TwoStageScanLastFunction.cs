@@ -28,7 +28,7 @@ namespace Lmu.MLNet.Modules;
 /// Inputs: X [T, B, C], V [C, D], A, Bx [MemoryD, D_m], W, s0 [B, D], activation, then v0 [D], E, U where present.
 /// Output: s_{T-1} [B, D].
 /// </remarks>
-internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<TwoStageScanLastFunction>
+internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStageScanLastFunction>
 {
     public override string Name => "LmuTwoStageScanLast";
 
@@ -105,7 +105,7 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
         };
     }
 
-    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    protected override Tensor Forward(AutogradContext ctx, object[] vars)
     {
         var o = Read(vars);
         // A checkpoint interval of at least the sequence keeps every state (one chunk, nothing to checkpoint).
@@ -244,7 +244,7 @@ internal sealed partial class TwoStageScanLastFunction : SingleTensorFunction<Tw
 
     private static void Release(Tensor result, Tensor target) => LinearScanFunction.Release(result, target);
 
-    public override List<Tensor> backward(AutogradContext ctx, Tensor grad)
+    protected override List<Tensor> Backward(AutogradContext ctx, Tensor grad)
     {
         var saved = ctx.get_saved_variables();
         var act = (LmuActivation)ctx.get_data("act");

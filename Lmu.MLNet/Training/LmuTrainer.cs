@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using Lmu.MLNet.Modules;
 using TorchSharp;
@@ -12,7 +13,8 @@ public static class LmuTrainer
     /// Trains <paramref name="network"/> in place. Throws <see cref="OperationCanceledException"/> within one batch of
     /// cancellation (the network's weights are then partially trained: callers that must not leave a half-built model
     /// discard it), <see cref="ArgumentException"/> for invalid options, and <see cref="InvalidOperationException"/>
-    /// when the training source yields no batch or the device is unavailable.
+    /// when the training source yields no batch, the device is unavailable, the loss diverges or a backward pass fails
+    /// (its cause, an allocation that failed for example, as the inner exception).
     /// </summary>
     public static LmuTrainingResult Train(
         LmuNetwork network, ILmuBatchSource train, ILmuBatchSource? validation, LmuLoss loss, LmuTrainingOptions options,
@@ -65,7 +67,7 @@ public static class LmuTrainer
                     optimizer.ZeroGrad();
                     var output = network.forward(x, len);
                     var l = Loss(output, y, loss);
-                    l.backward();
+                    Backward(l, epoch, batches);
                     if (options.GradientClipNorm > 0) ClipGradients(dynamicsParameters, weightParameters, options.GradientClipNorm);
                     optimizer.Step();
                     double value = l.item<float>();
@@ -183,6 +185,22 @@ public static class LmuTrainer
     {
         if (weights.Count > 0) nn.utils.clip_grad_norm_(weights, maxNorm);
         if (dynamics.Count > 0) nn.utils.clip_grad_norm_(dynamics, maxNorm);
+    }
+
+    /// <summary>
+    /// loss.backward(), with the cause of a failure inside one of the LMU's own backward passes (an allocation that
+    /// failed, say) rather than libtorch's report of the empty gradient that ended it (see GuardedFunction).
+    /// </summary>
+    private static void Backward(Tensor loss, int epoch, long batch)
+    {
+        try
+        {
+            loss.backward();
+        }
+        catch (ExternalException) when (BackwardFailures.Take() is { } cause)
+        {
+            throw new InvalidOperationException($"Training failed in the backward pass at epoch {epoch + 1}, batch {batch + 1}: {cause.Message}", cause);
+        }
     }
 
     private static (Tensor X, Tensor Y, Tensor? Lengths) ToDevice(LmuBatch b, Device device)

@@ -1,0 +1,32 @@
+namespace Lmu.MLNet.Modules;
+
+/// <summary>
+/// The exceptions that <see cref="GuardedFunction{T}"/> backward passes caught, kept for the caller of
+/// <c>backward()</c>, whose own exception (libtorch's, about an empty gradient) does not say what went wrong.
+/// </summary>
+internal static class BackwardFailures
+{
+    // On CPU libtorch runs the backward pass on the thread that called backward(): that thread's failure is the one.
+    [ThreadStatic]
+    private static Exception? t_last;
+
+    // Any thread's last failure, for engines that call back on threads of their own.
+    private static Exception? s_last;
+
+    /// <summary>Keeps <paramref name="failure"/> for <see cref="Take"/>.</summary>
+    public static void Record(Exception failure)
+    {
+        t_last = failure;
+        Volatile.Write(ref s_last, failure);
+    }
+
+    /// <summary>The failure kept on this thread (else on any), cleared; null when there is none.</summary>
+    public static Exception? Take()
+    {
+        var mine = t_last;
+        t_last = null;
+        if (mine is null) return Interlocked.Exchange(ref s_last, null);
+        Interlocked.CompareExchange(ref s_last, null, mine);
+        return mine;
+    }
+}
