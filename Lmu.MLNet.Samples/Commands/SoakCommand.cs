@@ -71,6 +71,8 @@ internal static class SoakCommand
         Console.WriteLine($"soak result: {done} fits, {crashes} crashes, wall {clock.Elapsed.TotalSeconds:F1} s, forced collections {pressure?.Collections ?? 0}, " +
                           $"blocked inference passes {Lmu.MLNet.Modules.TwoStageScanLastFunction.BlockedPasses}, " +
                           $"blocked backward chunks {Lmu.MLNet.Modules.TwoStageScanLastFunction.BlockedBackwardChunks}, " +
+                          $"blocked training passes {Lmu.MLNet.Modules.TwoStageScanLastFunction.BlockedTrainingPasses}, " +
+                          $"one-node Dense last steps {Lmu.MLNet.Modules.DenseLastFunction.Calls}, " +
                           $"folded Dense last steps {Lmu.MLNet.Modules.LmuLayer.FoldedDenseLastCalls}, " +
                           $"folded Dense inference calls {Lmu.MLNet.Modules.LmuLayer.FoldedInferenceCalls}");
         return crashes == 0 ? 0 : 1;

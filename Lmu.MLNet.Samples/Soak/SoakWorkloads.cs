@@ -16,7 +16,7 @@ namespace Lmu.MLNet.Samples.Soak;
 /// </summary>
 internal static class SoakWorkloads
 {
-    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "classifier-checkpointed", "forecaster", "experiment", "featurizers"];
+    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "classifier-checkpointed", "classifier-recurrent-blocks", "classifier-dense-fixed", "forecaster", "experiment", "featurizers"];
 
     /// <summary>Runs workload <paramref name="name"/>; <paramref name="scale"/> multiplies rows and epochs (1: the test suite's short soak).</summary>
     public static string Run(string name, int seed, int threads, int scale) => name switch
@@ -27,13 +27,17 @@ internal static class SoakWorkloads
         "classifier-blocked" => Classifier(seed, threads, scale, recurrent: false, hidden: HiddenCell.SimpleRnn),
         // Order 48: a memory large enough that its validation scoring takes the blocked inference (order 12 does not pay).
         "classifier-checkpointed" => Classifier(seed, threads, scale, recurrent: true, scanBudgetMiB: 0, recurrentOrder: 48),
+        // Order 48 with every state kept: training itself runs the recurrent cell in blocks (BlockStartSums).
+        "classifier-recurrent-blocks" => Classifier(seed, threads, scale, recurrent: true, recurrentOrder: 48),
+        // A Dense cell over a fixed memory: the last step as one autograd node (DenseLastFunction).
+        "classifier-dense-fixed" => Classifier(seed, threads, scale, recurrent: false, learnTheta: false),
         "forecaster" => Forecaster(seed, threads, scale),
         "experiment" => Experiment(seed, scale),
         "featurizers" => Featurizers(seed, scale),
         _ => throw new ArgumentException($"Unknown workload '{name}'; expected one of {string.Join(", ", Names)}.", nameof(name)),
     };
 
-    private static string Classifier(int seed, int threads, int scale, bool recurrent, LmuReadout readout = LmuReadout.LastStep, HiddenCell hidden = HiddenCell.Dense, int scanBudgetMiB = 1024, int recurrentOrder = 12)
+    private static string Classifier(int seed, int threads, int scale, bool recurrent, LmuReadout readout = LmuReadout.LastStep, HiddenCell hidden = HiddenCell.Dense, int scanBudgetMiB = 1024, int recurrentOrder = 12, bool learnTheta = true)
     {
         var ml = new MLContext(seed);
         var data = ml.Data.LoadFromEnumerable(SoakData.Sequences(300 * scale, seed));
@@ -49,7 +53,7 @@ internal static class SoakWorkloads
                 : hidden == HiddenCell.SimpleRnn
                     // Fixed theta, SimpleRnn over the feed-forward memory: the blocked hidden input and the scan reading it in blocks.
                     ? new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 32 }
-                    : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64, TrainableTheta = true },
+                    : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64, TrainableTheta = learnTheta },
             HeadHiddenSizes = [32],
             Readout = readout,
             // A budget of 0: the two-stage scan keeps checkpoints and recomputes its states in every backward pass.

@@ -31,15 +31,20 @@ public sealed partial class SoakTests
             Console.WriteLine(output);
             var summary = Summary().Match(output);
             Assert.IsTrue(summary.Success, $"the soak did not finish (exit {code}; a native crash ends the process without its summary):\n{output}");
-            // 2 rounds x 8 workloads: classifier-parallel, classifier-scan, classifier-pooled, classifier-blocked,
-            // classifier-checkpointed, forecaster, experiment, featurizers.
-            Assert.AreEqual(16, int.Parse(summary.Groups["fits"].Value), "fits run");
+            // 2 rounds x 10 workloads: classifier-parallel, classifier-scan, classifier-pooled, classifier-blocked,
+            // classifier-checkpointed, classifier-recurrent-blocks, classifier-dense-fixed, forecaster, experiment,
+            // featurizers.
+            Assert.AreEqual(20, int.Parse(summary.Groups["fits"].Value), "fits run");
             Assert.AreEqual(0, int.Parse(summary.Groups["crashes"].Value), $"fits that failed under GC pressure:\n{output}");
             Assert.IsGreaterThan(100, long.Parse(summary.Groups["collections"].Value), "the collecting thread must actually have run");
             // The recurrent classifiers' validation scoring runs the two-stage scan's blocked inference under the same pressure.
             Assert.IsGreaterThan(0L, long.Parse(summary.Groups["blocked"].Value), "no blocked inference pass ran in the soak");
             // And their training runs the blocked adjoint (fixed dynamics, chunks of 8 steps).
             Assert.IsGreaterThan(0L, long.Parse(summary.Groups["backward"].Value), "no blocked backward chunk ran in the soak");
+            // A recurrent cell of order 48 trains through the blocked forward form, and a Dense cell over a fixed memory
+            // through the one-node last step.
+            Assert.IsGreaterThan(0L, long.Parse(summary.Groups["training"].Value), "no blocked training pass ran in the soak");
+            Assert.IsGreaterThan(0L, long.Parse(summary.Groups["dense"].Value), "no one-node Dense last step ran in the soak");
             Assert.AreEqual(0, code);
         }
         finally
@@ -48,6 +53,6 @@ public sealed partial class SoakTests
         }
     }
 
-    [GeneratedRegex(@"soak result: (?<fits>\d+) fits, (?<crashes>\d+) crashes, wall [\d.]+ s, forced collections (?<collections>\d+), blocked inference passes (?<blocked>\d+), blocked backward chunks (?<backward>\d+)")]
+    [GeneratedRegex(@"soak result: (?<fits>\d+) fits, (?<crashes>\d+) crashes, wall [\d.]+ s, forced collections (?<collections>\d+), blocked inference passes (?<blocked>\d+), blocked backward chunks (?<backward>\d+), blocked training passes (?<training>\d+), one-node Dense last steps (?<dense>\d+)")]
     private static partial Regex Summary();
 }

@@ -17,7 +17,8 @@ namespace Lmu.MLNet.Modules;
 /// sum_j m_{t0+j}^T gh_j = sum_j (A^T)^(j+1) [m_p^T gh_j] + sum_k (A^T)^k G^T [sum_i d_i^T gh_(i+k)]
 /// </code>
 /// (and the same with gr and one lag less for dL/dE). The bracketed products are summed over every block of the pass
-/// ([D_m, L units] and [L n, L units] accumulators, n = MemoryD + C + 1), and the powers of A^T apply once, at the end.
+/// ([D_m, L units] and [L n, L units] accumulators, n = MemoryD + C + 1 less G's zero rows), and the powers of A^T
+/// apply once, at the end.
 /// Why: the forward pass no longer forms m_t at every step (D_m^2 multiply-adds per row and step: the blocked form's
 /// 113,000 instead of 164,500 for psMNIST's rnn_cell), and m_p^T gh costs what sum_t m_t^T gh_t did. The kept chunks
 /// hold every step's hidden state and, in the last step's row, the memory at the block's end (the next block's m_p);
@@ -117,16 +118,43 @@ internal sealed partial class TwoStageScanLastFunction
     /// </summary>
     private sealed class BlockStartSums : IDisposable
     {
+        /// <summary>
+        /// Blocks gathered before their products run. Why: one block's m_p^T gh has only the batch as its inner
+        /// dimension (100 for the bench) and a [D_m, L units] result (1.7 MB for psMNIST's rnn_cell) that each product
+        /// reads and writes again; per block that ran at a fraction of the matmul rate (the backward pass 70 ms slower
+        /// than with the per-step memory, which sums over 8 steps at once). Eight blocks per product give the same
+        /// inner dimension as that per-step sum.
+        /// </summary>
+        private const int Gather = 8;
+
         private readonly Tensor? _w, _wPairs, _e, _ePairs;
+        private readonly Tensor _starts, _drives, _gh;
+        private readonly Tensor? _gr;
+
+        // G's rows that are not zero, and their drive columns: a zero row adds nothing (the raw input's row when only the
+        // hidden cell reads it, a zero v0^m), so its column is left out of every product.
+        private readonly Tensor _rows, _g;
         private readonly long _n;
+        private int _held;
 
         public BlockStartSums(Operands o, Sums sums)
         {
             const int l = BlockLength;
-            long dm = o.Dm, units = o.Units, mem = o.E?.shape[1] ?? 0;
-            _n = mem + o.X.shape[2] + (o.V0 is null ? 0 : 1);
+            long dm = o.Dm, units = o.Units, mem = o.E?.shape[1] ?? 0, batch = o.Batch;
             var dtype = o.A.dtype;
             var device = o.A.device;
+            using (var scope = NewDisposeScope())
+            {
+                var parts = new List<Tensor>();
+                if (mem > 0) parts.Add(o.Bx);
+                parts.Add(o.V.narrow(1, 0, dm));
+                if (o.V0 is not null) parts.Add(o.V0.narrow(0, 0, dm).unsqueeze(0));
+                var g = torch.cat(parts, 0);                                               // G [n, D_m] by rows
+                _rows = g.ne(TorchScalars.Zero).any(1).nonzero().view(-1).DetachFromDisposeScope();
+                _g = g.index_select(0, _rows).DetachFromDisposeScope();
+            }
+
+            _n = _rows.shape[0];
             if (sums.W is not null)
             {
                 _w = torch.zeros([dm, l * units], dtype: dtype, device: device);
@@ -138,6 +166,11 @@ internal sealed partial class TwoStageScanLastFunction
                 _e = torch.zeros([dm, l * mem], dtype: dtype, device: device);
                 _ePairs = torch.zeros([l * _n, l * mem], dtype: dtype, device: device);
             }
+
+            _starts = torch.empty([Gather, batch, dm], dtype: dtype, device: device);
+            _drives = torch.empty([Gather, batch, l * _n], dtype: dtype, device: device);
+            _gh = torch.empty([Gather, batch, l * units], dtype: dtype, device: device);
+            _gr = _e is null ? null : torch.empty([Gather, batch, l * mem], dtype: dtype, device: device);
         }
 
         /// <summary>
@@ -151,49 +184,68 @@ internal sealed partial class TwoStageScanLastFunction
             const int l = BlockLength;
             using var scope = NewDisposeScope();
             long batch = o.Batch;
-            var mpT = before.narrow(1, 0, o.Dm).t();                                  // [D_m, B]
+            _starts[_held].copy_(before.narrow(1, 0, o.Dm));
             // [r, X, 1] per step, in the same backward order: [B, L n].
             var columns = new List<Tensor>();
             if (drives is not null) columns.Add(drives.view(batch, l, -1).permute(1, 0, 2));
             columns.Add(o.X.narrow(0, t0, l));
             if (o.V0 is not null) columns.Add(torch.ones([l, batch, 1], dtype: o.A.dtype, device: o.A.device));
-            var dT = BackwardColumns(torch.cat(columns, 2)).t();                      // [L n, B]
-            if (_w is not null)
-            {
-                _w.addmm_(mpT, gh);
-                _wPairs!.addmm_(dT, gh);
-            }
-
-            if (_e is not null && gr is not null)
-            {
-                _e.addmm_(mpT, gr);
-                _ePairs!.addmm_(dT, gr);
-            }
+            if (_n > 0) _drives[_held].copy_(BackwardColumns(torch.cat(columns, 2).index_select(2, _rows)));
+            _gh[_held].copy_(gh);
+            if (_gr is not null && gr is not null) _gr[_held].copy_(gr);
+            if (++_held == Gather) Flush();
         }
 
-        /// <summary>Adds the gathered sums to dL/dW and to dL/dE's memory rows.</summary>
-        public void Finish(Operands o, Sums sums)
+        // The held blocks' products, each over Gather * B rows.
+        private void Flush()
+        {
+            if (_held == 0) return;
+            using var scope = NewDisposeScope();
+            long dm = _starts.shape[2];
+            var startsT = _starts.narrow(0, 0, _held).view(-1, dm).t();                 // [D_m, held B]
+            var drivesT = _n > 0 ? _drives.narrow(0, 0, _held).view(-1, _drives.shape[2]).t() : null;   // [L n, held B]
+            if (_w is not null)
+            {
+                var gh = _gh.narrow(0, 0, _held).view(-1, _gh.shape[2]);
+                _w.addmm_(startsT, gh);
+                if (drivesT is not null) _wPairs!.addmm_(drivesT, gh);
+            }
+
+            if (_e is not null)
+            {
+                var gr = _gr!.narrow(0, 0, _held).view(-1, _gr.shape[2]);
+                _e.addmm_(startsT, gr);
+                if (drivesT is not null) _ePairs!.addmm_(drivesT, gr);
+            }
+
+            _held = 0;
+        }
+
+        /// <summary>
+        /// Adds the gathered sums to dL/dW and to dL/dE's memory rows, with the powers (A^T)^i of the pass's adjoint
+        /// <paramref name="plan"/>.
+        /// </summary>
+        public void Finish(Operands o, AdjointPlan plan, Sums sums)
         {
             if (_w is null && _e is null) return;
+            Flush();
             const int l = BlockLength;
             using var scope = NewDisposeScope();
             long dm = o.Dm, units = o.Units, mem = o.E?.shape[1] ?? 0;
-            var aT = o.A.t();
             var powers = new Tensor[l + 1];                                           // (A^T)^k
-            powers[0] = torch.eye(dm, dtype: o.A.dtype, device: o.A.device);
-            for (int k = 1; k <= l; k++) powers[k] = powers[k - 1].mm(aT);
-            var rows = new List<Tensor>();
-            if (mem > 0) rows.Add(o.Bx);
-            rows.Add(o.V.narrow(1, 0, dm));
-            if (o.V0 is not null) rows.Add(o.V0.narrow(0, 0, dm).unsqueeze(0));
-            var gT = torch.cat(rows, 0).t();                                          // G^T [D_m, n]
+            for (int k = 0; k < l; k++) powers[k] = plan.Powers.narrow(0, k * dm, dm);
+            powers[l] = plan.PowerL;
+            var gT = _g.t();                                                          // G^T [D_m, n]
+            // [(A^T)^0 G^T, ..., (A^T)^(L-1) G^T] [D_m, L n]: the lag sums then take one product.
+            var powersG = torch.cat(Enumerable.Range(0, l).Select(k => powers[k].mm(gT)).ToArray(), 1);
 
             if (_w is not null)
             {
                 // Block i of the start sums is step j = L-1-i: power j + 1 = L - i. Pair (a, b) of the drive sums is
                 // drive step L-1-a with gh step L-1-b, lag a - b >= 0.
                 for (int i = 0; i < l; i++) sums.W!.addmm_(powers[l - i], _w.narrow(1, i * units, units));
-                for (int k = 0; k < l; k++) sums.W!.addmm_(powers[k], gT.mm(LagSum(_wPairs!, k, units)));
+                var lags = torch.cat(Enumerable.Range(0, l).Select(k => LagSum(_wPairs!, k, units)).ToArray(), 0);   // [L n, units]
+                if (_n > 0) sums.W!.addmm_(powersG, lags);
             }
 
             if (_e is not null)
@@ -201,7 +253,8 @@ internal sealed partial class TwoStageScanLastFunction
                 // dL/dE pairs r_t's gradient with m_{t-1}: block i (step j = L-1-i) takes power j, the lags one less.
                 var eMemory = sums.E!.narrow(0, 0, dm);
                 for (int i = 0; i < l; i++) eMemory.addmm_(powers[l - 1 - i], _e.narrow(1, i * mem, mem));
-                for (int k = 0; k < l - 1; k++) eMemory.addmm_(powers[k], gT.mm(LagSum(_ePairs!, k + 1, mem)));
+                var lags = torch.cat(Enumerable.Range(0, l - 1).Select(k => LagSum(_ePairs!, k + 1, mem)).ToArray(), 0);   // [(L-1) n, mem]
+                if (_n > 0) eMemory.addmm_(powersG.narrow(1, 0, (l - 1) * _n), lags);
             }
         }
 
@@ -216,6 +269,12 @@ internal sealed partial class TwoStageScanLastFunction
 
         public void Dispose()
         {
+            _rows.Dispose();
+            _g.Dispose();
+            _starts.Dispose();
+            _drives.Dispose();
+            _gh.Dispose();
+            _gr?.Dispose();
             _w?.Dispose();
             _wPairs?.Dispose();
             _e?.Dispose();

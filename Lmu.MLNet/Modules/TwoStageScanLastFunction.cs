@@ -339,7 +339,7 @@ internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStag
             sums.Add(o, before, states, gs, t0, bxT);
         }
 
-        starts?.Finish(o, sums);
+        starts?.Finish(o, adjoint!, sums);
         spare.Dispose();
         saved.ForEach(s => s.Dispose());
         var result = new List<Tensor> { sums.X!, sums.V!, sums.A!, sums.Bx!, sums.W!, carry, null!, null!, null!, null!, null!, null!, null! };
