@@ -125,10 +125,10 @@ public sealed class TwoStageBlockedBackwardTests
         foreach (var t in fast.Values.Concat(reference.Values)) t.Dispose();
     }
 
-    // Every parameter's gradient (and dL/dx) of one pass of sum(weights * last), read and then cleared.
-    private static Dictionary<string, Tensor> LayerGradients(LmuLayer layer, Tensor x)
+    // Every parameter's gradient (and dL/dx when wanted) of one pass of sum(weights * last), read and then cleared.
+    internal static Dictionary<string, Tensor> LayerGradients(LmuLayer layer, Tensor x, bool inputGradient = true)
     {
-        using var input = x.detach().clone().requires_grad_(true);
+        using var input = x.detach().clone().requires_grad_(inputGradient);
         using (var last = layer.ForwardLast(input))
         using (var weights = torch.randn(last.shape, dtype: float64, generator: new torch.Generator(61)))
         using (var loss = (last * weights).sum())
@@ -136,7 +136,8 @@ public sealed class TwoStageBlockedBackwardTests
             loss.backward();
         }
 
-        var result = new Dictionary<string, Tensor> { ["input"] = input.grad!.clone() };
+        var result = new Dictionary<string, Tensor>();
+        if (inputGradient) result["input"] = input.grad!.clone();
         foreach (var (name, p) in layer.named_parameters())
         {
             if (p.grad is null) continue;
@@ -147,11 +148,12 @@ public sealed class TwoStageBlockedBackwardTests
         return result;
     }
 
-    // The scan's inputs, each a leaf that wants a gradient (A only if asked), float64.
-    private static Dictionary<string, Tensor> Inputs(int steps, bool withV0, bool withE, bool withU, bool aWantsGradient)
+    // The scan's inputs, each a leaf that wants a gradient (A only if asked, Bx unless told not to), float64. Wider
+    // memories and batches let the blocked training form pay (TwoStageBlockedTrainingTests).
+    internal static Dictionary<string, Tensor> Inputs(int steps, bool withV0, bool withE, bool withU, bool aWantsGradient, bool bxWantsGradient = true, int batch = 6, int dm = 24)
     {
         var g = new torch.Generator(43);
-        const int batch = 6, channels = 3, mem = 2, dm = 24, units = 5;
+        const int channels = 3, mem = 2, units = 5;
         using var noise = torch.randn([dm, dm], dtype: float64, generator: g);
         using var eye = torch.eye(dm, dtype: float64);
         using var decay = 0.9.ToScalar();
@@ -171,14 +173,14 @@ public sealed class TwoStageBlockedBackwardTests
         if (withU) inputs["u"] = torch.randn([units, units], dtype: float64, generator: g).mul(scale);
         foreach (var (name, t) in inputs)
         {
-            if (name != "a" || aWantsGradient) t.requires_grad_(true);
+            if ((name != "a" || aWantsGradient) && (name != "bx" || bxWantsGradient)) t.requires_grad_(true);
         }
 
         return inputs;
     }
 
     // Every gradient of sum(weights * last state) through TwoStageScanLastFunction, by name.
-    private static Dictionary<string, Tensor> Gradients(Dictionary<string, Tensor> inputs, bool checkpoints)
+    internal static Dictionary<string, Tensor> Gradients(Dictionary<string, Tensor> inputs, bool checkpoints)
     {
         foreach (var t in inputs.Values) t.grad?.zero_();
         int interval = TwoStageScanLastFunction.CheckpointInterval;

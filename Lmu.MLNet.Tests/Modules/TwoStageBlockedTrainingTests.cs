@@ -95,72 +95,11 @@ public sealed class TwoStageBlockedTrainingTests
         foreach (var t in fast.Values.Concat(reference.Values)) t.Dispose();
     }
 
-    // Every parameter's gradient (and dL/dx when wanted) of one pass of sum(weights * last), read and then cleared.
-    private static Dictionary<string, Tensor> Gradients(LmuLayer layer, Tensor x, bool inputGradient)
-    {
-        using var input = x.detach().clone().requires_grad_(inputGradient);
-        using (var last = layer.ForwardLast(input))
-        using (var weights = torch.randn(last.shape, dtype: float64, generator: new torch.Generator(79)))
-        using (var loss = (last * weights).sum())
-        {
-            loss.backward();
-        }
-
-        var result = new Dictionary<string, Tensor>();
-        if (inputGradient) result["input"] = input.grad!.clone();
-        foreach (var (name, p) in layer.named_parameters())
-        {
-            if (p.grad is null) continue;
-            result[name] = p.grad.clone();
-            p.grad.zero_();
-        }
-
-        return result;
-    }
-
-    // The scan's inputs, float64 leaves; A and Bx fixed (as a layer with fixed dynamics passes them).
+    // A and Bx fixed, as a layer with fixed dynamics passes them; a memory and a batch wide enough for the blocks.
     private static Dictionary<string, Tensor> Inputs(int steps, bool withV0, bool withE, bool withU)
-    {
-        var g = new torch.Generator(83);
-        const int batch = 26, channels = 3, mem = 2, dm = 48, units = 5;
-        using var noise = torch.randn([dm, dm], dtype: float64, generator: g);
-        using var eye = torch.eye(dm, dtype: float64);
-        using var decay = 0.9.ToScalar();
-        using var small = 0.01.ToScalar();
-        using var scale = 0.3.ToScalar();
-        using var tiny = 0.02.ToScalar();
-        var inputs = new Dictionary<string, Tensor>
-        {
-            ["x"] = torch.randn([steps, batch, channels], dtype: float64, generator: g),
-            ["v"] = torch.randn([channels, dm + units], dtype: float64, generator: g).mul(scale),
-            ["a"] = eye.mul(decay).Plus(noise.mul(small)),                                  // stable: spectral radius below 1
-            ["bx"] = torch.randn([mem, dm], dtype: float64, generator: g).mul(scale),
-            ["w"] = torch.randn([dm, units], dtype: float64, generator: g).mul(scale),
-            ["s0"] = torch.randn([batch, dm + units], dtype: float64, generator: g),
-        };
-        if (withV0) inputs["v0"] = torch.randn([dm + units], dtype: float64, generator: g);
-        if (withE) inputs["e"] = torch.randn([dm + units, mem], dtype: float64, generator: g).mul(tiny);
-        if (withU) inputs["u"] = torch.randn([units, units], dtype: float64, generator: g).mul(scale);
-        foreach (var (name, t) in inputs)
-        {
-            if (name is not "a" and not "bx") t.requires_grad_(true);
-        }
+        => TwoStageBlockedBackwardTests.Inputs(steps, withV0, withE, withU, aWantsGradient: false, bxWantsGradient: false, batch: 26, dm: 48);
 
-        return inputs;
-    }
+    private static Dictionary<string, Tensor> Gradients(Dictionary<string, Tensor> inputs) => TwoStageBlockedBackwardTests.Gradients(inputs, checkpoints: false);
 
-    // Every gradient of sum(weights * last state) through TwoStageScanLastFunction, by name, every state kept.
-    private static Dictionary<string, Tensor> Gradients(Dictionary<string, Tensor> inputs)
-    {
-        foreach (var t in inputs.Values) t.grad?.zero_();
-        using (var last = TwoStageScanLastFunction.Apply(inputs["x"], inputs["v"], inputs.GetValueOrDefault("v0"), inputs["a"], inputs.GetValueOrDefault("e"),
-            inputs["bx"], inputs["w"], inputs.GetValueOrDefault("u"), inputs["s0"], LmuActivation.Tanh))
-        using (var weights = torch.randn(last.shape, dtype: float64, generator: new torch.Generator(89)))
-        using (var loss = (last * weights).sum())
-        {
-            loss.backward();
-        }
-
-        return inputs.Where(p => p.Value.grad is not null).ToDictionary(p => p.Key, p => p.Value.grad!.clone());
-    }
+    private static Dictionary<string, Tensor> Gradients(LmuLayer layer, Tensor x, bool inputGradient) => TwoStageBlockedBackwardTests.LayerGradients(layer, x, inputGradient);
 }

@@ -67,16 +67,13 @@ internal sealed partial class TwoStageScanLastFunction
         using var lease = o.Plans?.Acquire(o);
         using var own = lease is null ? BlockedPlan.Create(o) : null;
         var plan = lease?.Value ?? own!;
-        long nz = plan.Nz, c = o.X.shape[2], mem = plan.Mem;
+        long mem = plan.Mem;
         var dtype = o.A.dtype;
         var device = o.A.device;
         using var m0 = o.S0.narrow(1, 0, dm);
-        using var h0 = o.S0.narrow(1, dm, units);
-        using var h = h0.clone();
-        using var y = torch.empty([batch, l * nz], dtype: dtype, device: device);
-        using var xb = torch.empty([batch, l * c], dtype: dtype, device: device);
+        using var buffers = new BlockBuffers(o, plan);
+        var (h, y, xb, me) = (buffers.H, buffers.Y, buffers.Xb, buffers.Me);
         using var rh = mem > 0 ? torch.empty([batch, l * mem], dtype: dtype, device: device) : null;
-        using var me = mem > 0 ? torch.empty([batch, mem], dtype: dtype, device: device) : null;
         // Swapped every block, so disposed in finally rather than by using.
         Tensor? m = null, mNext = null;
         try
@@ -104,6 +101,39 @@ internal sealed partial class TwoStageScanLastFunction
         {
             m?.Dispose();
             mNext?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// What <see cref="Block"/> works in: the hidden state (from s0), every step's memory terms [B, L nz], the block's
+    /// inputs [B, L C] and the memory's recurrent share [B, MemoryD] (null without recurrent encoders).
+    /// </summary>
+    private sealed class BlockBuffers : IDisposable
+    {
+        public BlockBuffers(Operands o, BlockedPlan plan)
+        {
+            const int l = BlockLength;
+            using var h0 = o.S0.narrow(1, o.Dm, o.Units);
+            H = h0.clone();
+            Y = torch.empty([o.Batch, l * plan.Nz], dtype: o.A.dtype, device: o.A.device);
+            Xb = torch.empty([o.Batch, l * o.X.shape[2]], dtype: o.A.dtype, device: o.A.device);
+            Me = plan.Mem > 0 ? torch.empty([o.Batch, plan.Mem], dtype: o.A.dtype, device: o.A.device) : null;
+        }
+
+        public Tensor H { get; }
+
+        public Tensor Y { get; }
+
+        public Tensor Xb { get; }
+
+        public Tensor? Me { get; }
+
+        public void Dispose()
+        {
+            H.Dispose();
+            Y.Dispose();
+            Xb.Dispose();
+            Me?.Dispose();
         }
     }
 

@@ -52,15 +52,12 @@ internal sealed partial class TwoStageScanLastFunction
         const int l = BlockLength;
         long full = steps / l, rest = steps % l;
         using var plan = BlockedPlan.Create(o);
-        long nz = plan.Nz, c = o.X.shape[2], mem = plan.Mem;
+        long nz = plan.Nz, mem = plan.Mem;
         var dtype = o.A.dtype;
         var device = o.A.device;
         using var m0 = o.S0.narrow(1, 0, dm);
-        using var h0 = o.S0.narrow(1, dm, units);
-        using var h = h0.clone();
-        using var y = torch.empty([batch, l * nz], dtype: dtype, device: device);
-        using var xb = torch.empty([batch, l * c], dtype: dtype, device: device);
-        using var me = mem > 0 ? torch.empty([batch, mem], dtype: dtype, device: device) : null;
+        using var buffers = new BlockBuffers(o, plan);
+        var (h, y, xb, me) = (buffers.H, buffers.Y, buffers.Xb, buffers.Me);
         drives = mem > 0 ? torch.empty([full, batch, l * mem], dtype: dtype, device: device) : null;
         Tensor? m = null, mNext = null;
         try
