@@ -42,8 +42,10 @@ internal abstract class GuardedFunction<T> : SingleTensorFunction<T> where T : G
         catch (Exception e)
         {
             BackwardFailures.Record(e);
+            // Nothing here may throw (grad itself is not read: it could be what failed). libtorch checks a gradient's
+            // shape before its type and device, so a [0] CPU tensor is rejected for any input.
             var slots = (bool[])ctx.get_data(TensorSlotsKey);
-            return slots.Select(isTensor => isTensor ? torch.empty(0, dtype: grad.dtype, device: grad.device) : null!).ToList();
+            return slots.Select(isTensor => isTensor ? torch.empty(0) : null!).ToList();
         }
     }
 
