@@ -66,7 +66,7 @@ public sealed partial class LmuLayer
             }
             var bias = hidden.RecurrentBias is null ? hidden.InputBias! : hidden.InputBias!.Plus(hidden.RecurrentBias);
             v0 = torch.cat([torch.zeros(dm, dtype: x.dtype, device: x.device), bias], 0);
-            s0 = torch.cat([state?.Memory ?? ZeroMemory(batch, x), state?.Hidden ?? ZeroHidden(batch, x)], 1);
+            s0 = StartState(state, batch, x);
         }
 
         int activeFrom = dm; // the memory part is linear; only hidden entries (if any) get the activation
@@ -117,7 +117,7 @@ public sealed partial class LmuLayer
     private Tensor TwoStageLast(Tensor x, Tensor xd, LmuState? state, Tensor a, Tensor bx)
     {
         int memD = _options.MemoryD, dm = memD * _options.Order, units = hidden.Units;
-        var s0 = torch.cat([state?.Memory ?? ZeroMemory(x.shape[0], x), state?.Hidden ?? ZeroHidden(x.shape[0], x)], 1);
+        var s0 = StartState(state, x.shape[0], x, readOnly: !torch.is_grad_enabled());
         var wT = hidden.InputWeight!.t();                                       // [z, units]
         var w = wT.narrow(0, 0, dm);
         Tensor? e = null;

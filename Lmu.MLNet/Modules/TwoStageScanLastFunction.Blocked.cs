@@ -59,9 +59,16 @@ internal sealed partial class TwoStageScanLastFunction
         return o.Steps >= 2 * l && saved > 2 * added && o.Steps * o.Batch > 4 * ((l * nz) + (4 * dm));
     }
 
+    /// <summary>
+    /// Steps whose memory terms an inference pass holds at once: a block's [B, L nz] terms come from L / 2 products of
+    /// half its width. Why: at L (one product per block) that buffer was the largest thing an inference call formed
+    /// (682 KB of psMNIST's rnn_cell's 1.5 MiB at batch 100, against the PyTorch peer's 0.8-0.9 MiB per call).
+    /// </summary>
+    internal const int InferenceGroup = BlockLength / 2;
+
     private static Tensor Blocked(Operands o)
     {
-        long steps = o.Steps, batch = o.Batch, dm = o.Dm, units = o.Units, d = o.D;
+        long steps = o.Steps, batch = o.Batch, dm = o.Dm, d = o.D;
         const int l = BlockLength;
         long full = steps / l, rest = steps % l;
         using var lease = o.Plans?.Acquire(o);
@@ -70,78 +77,120 @@ internal sealed partial class TwoStageScanLastFunction
         long mem = plan.Mem;
         var dtype = o.A.dtype;
         var device = o.A.device;
-        using var m0 = o.S0.narrow(1, 0, dm);
-        using var buffers = new BlockBuffers(o, plan);
-        var (h, y, xb, me) = (buffers.H, buffers.Y, buffers.Xb, buffers.Me);
+        using var buffers = new BlockBuffers(o, plan, InferenceGroup);
+        var (state, y, xb, me) = (buffers.State, buffers.Y, buffers.Xb, buffers.Me);
         using var rh = mem > 0 ? torch.empty([batch, l * mem], dtype: dtype, device: device) : null;
-        // Swapped every block, so disposed in finally rather than by using.
-        Tensor? m = null, mNext = null;
-        try
+        for (long b = 0; b < full; b++)
         {
-            m = m0.clone();
-            mNext = torch.empty([batch, dm], dtype: dtype, device: device);
-            for (long b = 0; b < full; b++)
-            {
-                Block(o, plan, b * l, m, h, y, xb, rh, me, mNext);
-                (m, mNext) = (mNext, m);
-            }
-
-            Interlocked.Increment(ref _blockedPasses);
-            if (rest == 0) return torch.cat([m, h], 1);
-            using var s = torch.cat([m, h], 1);
-
-            // The last, shorter block steps as the step-by-step form does: it would need its own powers.
-            using var states = torch.empty([rest, batch, d], dtype: dtype, device: device);
-            using var r = o.E is null ? null : torch.empty([batch, mem], dtype: dtype, device: device);
-            Chunk(o, full * l, rest, s, states, r);
-            using var last = states[rest - 1];
-            return last.clone();
+            Block(o, plan, b * l, buffers.M, buffers.H, y, xb, rh, me, buffers.MNext);
+            buffers.Swap();
         }
-        finally
+
+        Interlocked.Increment(ref _blockedPasses);
+        buffers.SettleMemory();
+        if (rest == 0) return buffers.TakeState();
+
+        // The last, shorter block steps as the step-by-step form does: it would need its own powers.
+        using var states = torch.empty([rest, batch, d], dtype: dtype, device: device);
+        using var r = o.E is null ? null : torch.empty([batch, mem], dtype: dtype, device: device);
+        Chunk(o, full * l, rest, state, states, r);
+        using var last = states[rest - 1];
+        return last.clone();
+    }
+
+    /// <summary>
+    /// What <see cref="Block"/> works in: the state [B, D] = [m, h] (from s0; also the pass's result), a second memory
+    /// [B, D_m] that the blocks alternate with the state's memory columns, the memory terms of <c>slots</c> steps
+    /// [B, slots nz], the block's inputs [B, L C] and the memory's recurrent share [B, MemoryD] (null without recurrent
+    /// encoders).
+    /// </summary>
+    private sealed class BlockBuffers : IDisposable
+    {
+        private readonly Tensor _stateMemory, _spare;
+        private bool _stateTaken;
+
+        public BlockBuffers(Operands o, BlockedPlan plan, int slots)
         {
-            m?.Dispose();
-            mNext?.Dispose();
+            const int l = BlockLength;
+            var (dtype, device) = (o.A.dtype, o.A.device);
+            State = o.S0.clone();   // contiguous even from an expanded s0 (libtorch clones a non-dense tensor to contiguous strides)
+            try
+            {
+                _stateMemory = State.narrow(1, 0, o.Dm);
+                H = State.narrow(1, o.Dm, o.Units);
+                _spare = torch.empty([o.Batch, o.Dm], dtype: dtype, device: device);
+                Y = torch.empty([o.Batch, slots * plan.Nz], dtype: dtype, device: device);
+                Xb = torch.empty([o.Batch, l * o.X.shape[2]], dtype: dtype, device: device);
+                Me = plan.Mem > 0 ? torch.empty([o.Batch, plan.Mem], dtype: dtype, device: device) : null;
+                M = _stateMemory;
+                MNext = _spare;
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public Tensor State { get; }
+
+        /// <summary>The memory before the next block: the state's columns or the spare, alternately.</summary>
+        public Tensor M { get; private set; } = null!;
+
+        /// <summary>Where the next block writes its end memory (the other of the two).</summary>
+        public Tensor MNext { get; private set; } = null!;
+
+        /// <summary>The state's hidden columns (a view of <see cref="State"/>, row stride D).</summary>
+        public Tensor H { get; } = null!;
+
+        public Tensor Y { get; } = null!;
+
+        public Tensor Xb { get; } = null!;
+
+        public Tensor? Me { get; }
+
+        /// <summary>
+        /// Hands the state to the caller as the pass's result (not a view of it: autograd treats views of a forward
+        /// pass's outputs specially); the buffers no longer dispose it.
+        /// </summary>
+        public Tensor TakeState()
+        {
+            _stateTaken = true;
+            return State;
+        }
+
+        /// <summary>After a block: its end memory becomes the memory the next block starts from.</summary>
+        public void Swap() => (M, MNext) = (MNext, M);
+
+        /// <summary>Puts the last memory into the state's columns (it is in the spare after an odd number of blocks).</summary>
+        public void SettleMemory()
+        {
+            if (ReferenceEquals(M, _stateMemory)) return;
+            Release(_stateMemory.copy_(M), _stateMemory);
+            Swap();
+        }
+
+        public void Dispose()
+        {
+            H?.Dispose();
+            _stateMemory?.Dispose();
+            _spare?.Dispose();
+            Y?.Dispose();
+            Xb?.Dispose();
+            Me?.Dispose();
+            if (!_stateTaken) State.Dispose();
         }
     }
 
     /// <summary>
-    /// What <see cref="Block"/> works in: the hidden state (from s0), every step's memory terms [B, L nz], the block's
-    /// inputs [B, L C] and the memory's recurrent share [B, MemoryD] (null without recurrent encoders).
+    /// Advances the state (m, h) over steps [t0, t0 + L); the new memory is written to <paramref name="mNext"/>. The
+    /// memory terms come <c>slots</c> steps at a time (y is [B, slots nz]; slots divides L).
     /// </summary>
-    private sealed class BlockBuffers : IDisposable
-    {
-        public BlockBuffers(Operands o, BlockedPlan plan)
-        {
-            const int l = BlockLength;
-            using var h0 = o.S0.narrow(1, o.Dm, o.Units);
-            H = h0.clone();
-            Y = torch.empty([o.Batch, l * plan.Nz], dtype: o.A.dtype, device: o.A.device);
-            Xb = torch.empty([o.Batch, l * o.X.shape[2]], dtype: o.A.dtype, device: o.A.device);
-            Me = plan.Mem > 0 ? torch.empty([o.Batch, plan.Mem], dtype: o.A.dtype, device: o.A.device) : null;
-        }
-
-        public Tensor H { get; }
-
-        public Tensor Y { get; }
-
-        public Tensor Xb { get; }
-
-        public Tensor? Me { get; }
-
-        public void Dispose()
-        {
-            H.Dispose();
-            Y.Dispose();
-            Xb.Dispose();
-            Me?.Dispose();
-        }
-    }
-
-    /// <summary>Advances the state (m, h) over steps [t0, t0 + L); the new memory is written to <paramref name="mNext"/>.</summary>
     private static void Block(Operands o, BlockedPlan plan, long t0, Tensor m, Tensor h, Tensor y, Tensor xb, Tensor? rh, Tensor? me, Tensor mNext)
     {
         const int l = BlockLength;
         long batch = o.Batch, units = o.Units, nz = plan.Nz, mem = plan.Mem, c = o.X.shape[2];
+        int slots = (int)(y.shape[1] / nz);
         using (var xs = o.X.narrow(0, t0, l))
         using (var xt = xs.permute(1, 0, 2))
         using (var xv = xb.view(batch, l, c))
@@ -149,33 +198,63 @@ internal sealed partial class TwoStageScanLastFunction
             Release(xv.copy_(xt), xv);
         }
 
-        // Every step's memory terms from m_p and the block's inputs; step j reads and completes y[:, j] in place (a
-        // [B, nz] view with row stride L nz, which the products take as it is: no step-major copy).
-        Release(y.addmm_(m, plan.Powers, 0, 1), y);
-        Release(y.addmm_(xb, plan.Inputs, 1, 1), y);
-        using var acc = y.view(batch, l, nz);
-        if (plan.Constant is not null) Release(acc.PlusInPlace(plan.Constant), acc);
+        using var acc = y.view(batch, slots, nz);
         if (me is not null) Release(me.addmm_(m, plan.Em!, 0, 1), me);
-        for (int j = 0; j < l; j++)
+        for (int g = 0; g < l; g += slots)
         {
-            using var pre = acc.select(1, j);
-            using var previous = j == 0 ? null : acc.select(1, j - 1);
-            using var hPrev = previous is null ? h.alias() : previous.narrow(1, 0, units);
-            if (rh is not null)
+            if (g > 0)
             {
-                // r_j = m_{t-1} e_m + h_{t-1} e_h, then its share and the earlier r_i's in this step's memory terms.
-                using var rj = rh.narrow(1, j * mem, mem);
-                using var mePrev = previous is null ? me!.alias() : previous.narrow(1, units, mem);
-                Release(rj.copy_(mePrev), rj);
-                Release(rj.addmm_(hPrev, plan.Eh!, 1, 1), rj);
-                using var rs = rh.narrow(1, 0, (j + 1) * mem);
-                using var ks = plan.Recurrent!.narrow(0, (l - 1 - j) * mem, (j + 1) * mem);
-                Release(pre.addmm_(rs, ks, 1, 1), pre);
+                // The group before ends in the slot this one overwrites first: its h and m e_m carry over.
+                using var carried = acc.select(1, slots - 1);
+                using var hCarried = carried.narrow(1, 0, units);
+                Release(h.copy_(hCarried), h);
+                if (me is not null)
+                {
+                    using var meCarried = carried.narrow(1, units, mem);
+                    Release(me.copy_(meCarried), me);
+                }
             }
 
-            using var hPre = pre.narrow(1, 0, units);
-            if (o.U is not null) Release(hPre.addmm_(hPrev, o.U, 1, 1), hPre);
-            LinearScanFunction.ActivateInPlace(hPre, o.Act);
+            // These steps' memory terms from m_p and the block's inputs (only inputs up to the group's last step reach
+            // it); step j reads and completes its slot in place (a [B, nz] view with row stride slots nz, which the
+            // products take as it is: no step-major copy).
+            using (var powers = plan.Powers.narrow(1, g * nz, slots * nz))
+            using (var inputRows = plan.Inputs.narrow(0, 0, (g + slots) * c))
+            using (var inputs = inputRows.narrow(1, g * nz, slots * nz))
+            using (var xg = xb.narrow(1, 0, (g + slots) * c))
+            {
+                Release(y.addmm_(m, powers, 0, 1), y);
+                Release(y.addmm_(xg, inputs, 1, 1), y);
+            }
+
+            if (plan.Constant is not null)
+            {
+                using var constant = plan.Constant.narrow(0, g, slots);
+                Release(acc.PlusInPlace(constant), acc);
+            }
+
+            for (int s = 0; s < slots; s++)
+            {
+                int j = g + s;
+                using var pre = acc.select(1, s);
+                using var previous = s == 0 ? null : acc.select(1, s - 1);
+                using var hPrev = previous is null ? h.alias() : previous.narrow(1, 0, units);
+                if (rh is not null)
+                {
+                    // r_j = m_{t-1} e_m + h_{t-1} e_h, then its share and the earlier r_i's in this step's memory terms.
+                    using var rj = rh.narrow(1, j * mem, mem);
+                    using var mePrev = previous is null ? me!.alias() : previous.narrow(1, units, mem);
+                    Release(rj.copy_(mePrev), rj);
+                    Release(rj.addmm_(hPrev, plan.Eh!, 1, 1), rj);
+                    using var rs = rh.narrow(1, 0, (j + 1) * mem);
+                    using var ks = plan.Recurrent!.narrow(0, (l - 1 - j) * mem, (j + 1) * mem);
+                    Release(pre.addmm_(rs, ks, 1, 1), pre);
+                }
+
+                using var hPre = pre.narrow(1, 0, units);
+                if (o.U is not null) Release(hPre.addmm_(hPrev, o.U, 1, 1), hPre);
+                LinearScanFunction.ActivateInPlace(hPre, o.Act);
+            }
         }
 
         // The memory at the block's end, and the last hidden state.
@@ -183,7 +262,7 @@ internal sealed partial class TwoStageScanLastFunction
         Release(mNext.addmm_(xb, plan.EndInputs, 1, 1), mNext);
         if (rh is not null) Release(mNext.addmm_(rh, plan.EndRecurrent!, 1, 1), mNext);
         if (plan.EndConstant is not null) Release(mNext.PlusInPlace(plan.EndConstant), mNext);
-        using var lastStep = acc.select(1, l - 1);
+        using var lastStep = acc.select(1, slots - 1);
         using var hLast = lastStep.narrow(1, 0, units);
         Release(h.copy_(hLast), h);
     }

@@ -55,19 +55,15 @@ internal sealed partial class TwoStageScanLastFunction
         long nz = plan.Nz, mem = plan.Mem;
         var dtype = o.A.dtype;
         var device = o.A.device;
-        using var m0 = o.S0.narrow(1, 0, dm);
-        using var buffers = new BlockBuffers(o, plan);
-        var (h, y, xb, me) = (buffers.H, buffers.Y, buffers.Xb, buffers.Me);
+        using var buffers = new BlockBuffers(o, plan, l);
+        var (state, y, xb, me) = (buffers.State, buffers.Y, buffers.Xb, buffers.Me);
         drives = mem > 0 ? torch.empty([full, batch, l * mem], dtype: dtype, device: device) : null;
-        Tensor? m = null, mNext = null;
         try
         {
-            m = m0.clone();
-            mNext = torch.empty([batch, dm], dtype: dtype, device: device);
             for (long b = 0; b < full; b++)
             {
                 using var rh = drives?[b];                                              // [B, L mem], written by Block
-                Block(o, plan, b * l, m, h, y, xb, rh, me, mNext);
+                Block(o, plan, b * l, buffers.M, buffers.H, y, xb, rh, me, buffers.MNext);
                 var part = torch.empty([l, batch, d], dtype: dtype, device: device);
                 parts.Add(part);
                 using (var hs = part.narrow(2, dm, units))
@@ -81,19 +77,19 @@ internal sealed partial class TwoStageScanLastFunction
                 using (var lastRow = part[l - 1])
                 using (var lastM = lastRow.narrow(1, 0, dm))
                 {
-                    Release(lastM.copy_(mNext), lastM);
+                    Release(lastM.copy_(buffers.MNext), lastM);
                 }
 
-                (m, mNext) = (mNext, m);
+                buffers.Swap();
             }
 
             Interlocked.Increment(ref _blockedTrainingPasses);
-            if (rest == 0) return torch.cat([m, h], 1);
-            using var s = torch.cat([m, h], 1);
+            buffers.SettleMemory();
+            if (rest == 0) return buffers.TakeState();
             var tail = torch.empty([rest, batch, d], dtype: dtype, device: device);
             parts.Add(tail);
             using var r = o.E is null ? null : torch.empty([batch, mem], dtype: dtype, device: device);
-            Chunk(o, full * l, rest, s, tail, r);
+            Chunk(o, full * l, rest, state, tail, r);
             using var last = tail[rest - 1];
             return last.clone();
         }
@@ -101,11 +97,6 @@ internal sealed partial class TwoStageScanLastFunction
         {
             LinearScanFunction.DisposeAfterThrow(parts, drives);
             throw;
-        }
-        finally
-        {
-            m?.Dispose();
-            mNext?.Dispose();
         }
     }
 

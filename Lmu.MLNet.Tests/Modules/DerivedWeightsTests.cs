@@ -1,0 +1,76 @@
+using Lmu.MLNet.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Lmu.MLNet.Tests.Modules;
+
+/// <summary>
+/// The cache of values derived from weights (<see cref="DerivedWeights{T}"/>): a stale value is let go before its
+/// replacement is built, so the two are not held at once, yet never while a caller still reads it.
+/// </summary>
+[TestClass]
+public sealed class DerivedWeightsTests
+{
+    private sealed class Value : IDisposable
+    {
+        public bool Disposed { get; private set; }
+
+        public void Dispose() => Disposed = true;
+    }
+
+    [TestMethod]
+    public void AStaleValueNobodyReadsIsDisposedBeforeItsReplacementIsBuilt()
+    {
+        using var cache = new DerivedWeights<Value>();
+        using var weight = torch.ones(3);
+        var first = new Value();
+        using (var lease = cache.Acquire("k", [weight], () => first)) Assert.AreSame(first, lease.Value);
+        Assert.IsFalse(first.Disposed, "the cache keeps its value between calls");
+
+        using (torch.no_grad()) weight.add_(weight);
+        bool firstDisposedWhenBuilding = false;
+        var second = new Value();
+        using (var lease = cache.Acquire("k", [weight], () =>
+        {
+            firstDisposedWhenBuilding = first.Disposed;
+            return second;
+        }))
+        {
+            Assert.AreSame(second, lease.Value);
+        }
+
+        Assert.IsTrue(firstDisposedWhenBuilding, "the stale value was still held while its replacement was built");
+        Assert.AreEqual(2, cache.Builds);
+    }
+
+    [TestMethod]
+    public void AStaleValueACallerStillReadsOutlivesTheRebuild()
+    {
+        using var cache = new DerivedWeights<Value>();
+        using var weight = torch.ones(3);
+        var first = new Value();
+        var reader = cache.Acquire("k", [weight], () => first);
+        using (torch.no_grad()) weight.add_(weight);
+        var second = new Value();
+        using (var lease = cache.Acquire("k", [weight], () => second)) Assert.AreSame(second, lease.Value);
+        Assert.IsFalse(first.Disposed, "disposed under a caller that still reads it");
+        reader.Dispose();
+        Assert.IsTrue(first.Disposed, "the last lease disposes the replaced value");
+        Assert.IsFalse(second.Disposed, "the current value stays kept");
+    }
+
+    [TestMethod]
+    public void AFailedBuildLeavesNothingStaleToServe()
+    {
+        using var cache = new DerivedWeights<Value>();
+        using var weight = torch.ones(3);
+        var first = new Value();
+        using (cache.Acquire("k", [weight], () => first)) { }
+        using (torch.no_grad()) weight.add_(weight);
+        Assert.ThrowsExactly<InvalidOperationException>(() => cache.Acquire("k", [weight], () => throw new InvalidOperationException("build failed")));
+        Assert.IsTrue(first.Disposed, "the stale value is gone");
+        var second = new Value();
+        using var lease = cache.Acquire("k", [weight], () => second);
+        Assert.AreSame(second, lease.Value, "the next call builds again for the current weights");
+    }
+}
