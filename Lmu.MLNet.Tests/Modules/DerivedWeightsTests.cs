@@ -73,4 +73,31 @@ public sealed class DerivedWeightsTests
         using var lease = cache.Acquire("k", [weight], () => second);
         Assert.AreSame(second, lease.Value, "the next call builds again for the current weights");
     }
+
+    [TestMethod]
+    [DataRow(false, DisplayName = "contiguous source (compared bytewise)")]
+    [DataRow(true, DisplayName = "transposed source (compared by torch.equal)")]
+    public void OneChangedElementAnywhereRebuilds(bool transposed)
+    {
+        using var cache = new DerivedWeights<Value>();
+        using var weight = torch.randn([300, 70], dtype: float64, generator: new torch.Generator(7));
+        using var source = transposed ? weight.t() : weight.alias();
+        Assert.AreEqual(!transposed, source.is_contiguous());
+        using (cache.Acquire("k", [source], () => new Value())) { }
+        using (cache.Acquire("k", [source], () => new Value())) { }
+        Assert.AreEqual(1, cache.Builds, "the same values reuse the value");
+        using var tiny = 1e-9.ToScalar();
+        foreach (var (row, col) in new[] { (0, 0), (150, 33), (299, 69) })
+        {
+            long builds = cache.Builds;
+            using (torch.no_grad())
+            using (var element = weight[row, col])
+            {
+                element.add_(tiny);
+            }
+
+            using (cache.Acquire("k", [source], () => new Value())) { }
+            Assert.AreEqual(builds + 1, cache.Builds, $"a change at [{row}, {col}] was not seen");
+        }
+    }
 }
