@@ -150,8 +150,8 @@ internal sealed partial class TwoStageScanLastFunction
     /// to dL/ds_{t0-1}, written back into it; <paramref name="gs"/> [L, B, D] gets [0, gh_t] for
     /// <see cref="Sums.Add"/>, whose memory-column terms this adds itself (dL/dX, dL/dV, dL/dv0, dL/dBx, dL/dE).
     /// </summary>
-    /// <paramref name="starts"/>: the states hold no per-step memory (a blocked training pass); the terms that read it
-    /// go to these sums instead, with the block's recurrent drives <paramref name="drives"/>.
+    /// <paramref name="starts"/>: the states are hidden states only, [L, B, units] (a blocked training pass); the
+    /// terms that read the memory go to these sums instead, with the block's recurrent drives <paramref name="drives"/>.
     private static void BlockedBackwardChunk(Operands o, AdjointPlan plan, Sums sums, bool memoryColumns, Tensor before, Tensor states, Tensor carry, Tensor gs, long t0, Tensor bxT, Tensor derivative,
         BlockStartSums? starts = null, Tensor? drives = null)
     {
@@ -173,7 +173,7 @@ internal sealed partial class TwoStageScanLastFunction
             ghI.copy_(ch);
             if (o.Act != LmuActivation.Identity)
             {
-                LinearScanFunction.DerivativeInto(states[f].narrow(1, dm, units), o.Act, derivative);
+                LinearScanFunction.DerivativeInto(starts is null ? states[f].narrow(1, dm, units) : states[f], o.Act, derivative);
                 ghI.mul_(derivative);
             }
 
@@ -220,13 +220,15 @@ internal sealed partial class TwoStageScanLastFunction
             for (int i = 0; i < l; i++) sums.X[t0 + l - 1 - i].PlusInPlace(proj!.narrow(1, (i * q) + mem, c));
         }
 
-        var sPrev = states.narrow(0, 0, l - 1).reshape(-1, d);
+        // Without per-step memory the states are hidden states only [L, B, units].
+        var sPrev = states.narrow(0, 0, l - 1).reshape(-1, memoryKept ? d : o.Units);
         if (sums.E is not null && gr is not null)
         {
             var grSteps = gr.view(batch, l, mem).flip(1).permute(1, 0, 2).contiguous();   // [L, B, mem] in step order
             // Without per-step memory, only the hidden rows here; BlockStartSums adds the memory rows.
             long from = memoryKept ? 0 : dm;
-            Sums.AddPrevious(sums.E.narrow(0, from, d - from), before, sPrev, grSteps[0], grSteps.narrow(0, 1, l - 1).reshape(-1, mem), from, d - from, 0, mem);
+            var beforeRows = before.narrow(1, from, d - from);
+            Sums.AddPrevious(sums.E.narrow(0, from, d - from), beforeRows, sPrev, grSteps[0], grSteps.narrow(0, 1, l - 1).reshape(-1, mem), 0, d - from, 0, mem);
         }
 
         if (sums.V is not null && memoryColumns) sums.V.narrow(1, 0, dm).PlusInPlace(Aggregate(plan, BackwardColumns(o.X.narrow(0, t0, l)), cm, gh, gr));

@@ -126,14 +126,14 @@ internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStag
         // or (nothing kept) into one hand-off tensor.
         var checkpoints = save && !keepAll && chunks > 1 ? torch.empty([chunks - 1, batch, d], dtype: o.A.dtype, device: o.A.device) : null;
         var needs = save ? Needs.Of(o, memoryColumns: !(bool)vars[11]) : null;
-        Tensor? drives = null;
+        Tensor? drives = null, ends = null;
         bool blocks = save && TrainsInBlocks(o, needs!, k, keepAll);
         using var handoff = !save && chunks > 1 ? torch.empty([batch, d], dtype: o.A.dtype, device: o.A.device) : null;
         using var r = o.E is null ? null : torch.empty([batch, o.E.shape[1]], dtype: o.A.dtype, device: o.A.device);
         Tensor? next = null, output = null;
         try
         {
-            if (blocks) output = BlockedKeep(o, parts!, out drives);
+            if (blocks) output = BlockedKeep(o, parts!, out drives, out ends);
             else Steps(o, k, chunks, parts, buffer, checkpoints, handoff, r, ref next, ref output);
         }
         catch
@@ -153,6 +153,7 @@ internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStag
         if (o.U is not null) saved.Add(o.U);
         if (checkpoints is not null) saved.Add(checkpoints);
         if (drives is not null) saved.Add(drives);
+        if (ends is not null) saved.Add(ends);
         if (parts is not null) saved.AddRange(parts);
         ctx.save_for_backward(saved);
         ctx.save_data("act", o.Act);
@@ -160,7 +161,7 @@ internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStag
         ctx.save_data("k", (int)k);
         ctx.save_data("kept", keepAll);
         ctx.save_data("needs", needs!);
-        // Blocks: the kept chunks hold the memory at block ends only (TwoStageScanLastFunction.BlockedTraining.cs).
+        // Blocks: the kept chunks hold hidden states only, the block ends are kept apart (BlockedTraining.cs).
         ctx.save_data("blocks", blocks);
         ctx.save_data("hasDrives", drives is not null);
         ctx.save_data("hasV0", o.V0 is not null);
@@ -259,6 +260,7 @@ internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStag
         var needs = (Needs)ctx.get_data("needs");
         bool blocks = (bool)ctx.get_data("blocks");
         Tensor? drives = (bool)ctx.get_data("hasDrives") ? saved[at++] : null;
+        Tensor? ends = blocks ? saved[at++] : null;
         long steps = o.Steps, batch = o.Batch, d = o.D, dm = o.Dm, units = o.Units;
         // Every state (one tensor per chunk of k steps), or the state before each chunk but the first.
         var kept = keptAll ? saved.GetRange(at, saved.Count - at) : null;
@@ -289,7 +291,10 @@ internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStag
         {
             long len = Math.Min(k, steps - t0);
             long chunk = t0 / k;
-            using var before = t0 == 0 ? o.S0.alias() : kept is not null ? kept[(int)chunk - 1][k - 1] : checkpoints![chunk - 1];
+            using var before = t0 == 0 ? o.S0.alias()
+                : ends is not null ? ends[chunk - 1]
+                : kept is not null ? kept[(int)chunk - 1][k - 1]
+                : checkpoints![chunk - 1];
             using var states = kept is not null ? kept[(int)chunk].alias() : recomputed!.narrow(0, 0, len);
             if (kept is null) Chunk(o, t0, len, before, states, r);
             if (adjoint is not null && len == BlockLength)
@@ -409,6 +414,8 @@ internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStag
         /// (<paramref name="before"/>: s0, a kept state or a checkpoint) with its first step, the chunk's own states
         /// with the rest (no concatenated copy). <paramref name="hiddenOnly"/>: only gs's gh columns are read (the
         /// blocked adjoint adds every term that reads gm itself, and leaves gs's gm columns unwritten).
+        /// <paramref name="memoryKept"/> false: a blocked training pass, whose states are hidden states only
+        /// [len, B, units] (dL/dW then comes from <see cref="BlockStartSums"/>).
         /// </summary>
         public void Add(Operands o, Tensor before, Tensor states, Tensor gs, long t0, Tensor bxT, bool hiddenOnly = false, bool memoryKept = true)
         {
@@ -423,7 +430,7 @@ internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStag
             using var gRestSteps = gs.narrow(0, 1, len - 1);
             using var gRest = gRestSteps.view(-1, d);
             using var sPrevSteps = states.narrow(0, 0, len - 1);
-            using var sPrev = sPrevSteps.view(-1, d);
+            using var sPrev = sPrevSteps.view(-1, memoryKept ? d : units);
 
             // c_t enters both stages as it is: dL/dX = G V^T, dL/dV = X^T G, dL/dv0 = sum G (hiddenOnly: the gh
             // columns, gh V^h^T, and the first product overwrites dL/dX's chunk, to which the caller adds the rest).
@@ -468,7 +475,12 @@ internal sealed partial class TwoStageScanLastFunction : GuardedFunction<TwoStag
 
             // dL/dA = sum_t m_{t-1}^T gm_t, dL/dU = sum_t h_{t-1}^T gh_t.
             if (A is not null) AddPrevious(A, before, sPrev, g0, gRest, 0, dm, 0, dm);
-            if (U is not null) AddPrevious(U, before, sPrev, g0, gRest, dm, units, dm, units);
+            if (U is not null)
+            {
+                // Hidden states only (!memoryKept): h is the states' columns from 0, the state before's from D_m.
+                using var beforeRows = memoryKept ? before.alias() : before.narrow(1, dm, units);
+                AddPrevious(U, beforeRows, sPrev, g0, gRest, memoryKept ? dm : 0, units, dm, units);
+            }
 
             // r_t = s_{t-1} E and gr_t = gm_t Bx^T: dL/dE = sum_t s_{t-1}^T gr_t, dL/dBx = sum_t r_t^T gm_t.
             if (o.E is null || hiddenOnly) return;
