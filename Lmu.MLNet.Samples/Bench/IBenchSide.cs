@@ -15,11 +15,14 @@ internal interface IBenchSide : IDisposable
     /// <summary>Builds a configuration (see <see cref="BenchConfigurations"/>) with T steps, theta = T, and its data.</summary>
     void Setup(string config, int steps, int batch, int seed);
 
-    /// <summary>Seconds of one training step (forward, cross-entropy, backward, Adam).</summary>
-    double Train();
+    /// <summary>
+    /// Seconds per training step (forward, cross-entropy, backward, Adam), the mean of <paramref name="calls"/> steps run
+    /// back to back and timed together.
+    /// </summary>
+    double Train(int calls = 1);
 
-    /// <summary>Seconds of one inference batch (no gradient).</summary>
-    double Infer();
+    /// <summary>Seconds per inference batch (no gradient), the mean of <paramref name="calls"/> batches run back to back.</summary>
+    double Infer(int calls = 1);
 
     /// <summary>One training step's seconds and the peak resident memory it added (KiB; -1 where not measurable).</summary>
     (double Seconds, long PeakKb) TrainWithMemory();

@@ -10,7 +10,15 @@ internal abstract class InferenceOnlySide : IBenchSide
     public abstract string Name { get; }
 
     /// <inheritdoc />
-    public abstract double Infer();
+    public double Infer(int calls = 1)
+    {
+        double total = 0;
+        for (int i = 0; i < calls; i++) total += InferOnce();
+        return total / calls;
+    }
+
+    /// <summary>Seconds of one inference batch.</summary>
+    protected abstract double InferOnce();
 
     /// <inheritdoc />
     public (double Seconds, long PeakKb) InferWithMemory()
@@ -30,7 +38,7 @@ internal abstract class InferenceOnlySide : IBenchSide
     public void Setup(string config, int steps, int batch, int seed) => throw new NotSupportedException($"{Name}: load the trained network with Load.");
 
     /// <inheritdoc />
-    public double Train() => throw new NotSupportedException($"{Name} measures inference only.");
+    public double Train(int calls = 1) => throw new NotSupportedException($"{Name} measures inference only.");
 
     /// <inheritdoc />
     public (double Seconds, long PeakKb) TrainWithMemory() => throw new NotSupportedException($"{Name} measures inference only.");

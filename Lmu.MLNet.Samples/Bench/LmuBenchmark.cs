@@ -13,10 +13,22 @@ internal static class LmuBenchmark
 {
     /// <summary>Bench settings (see the command's options).</summary>
     public sealed record Settings(int Threads, int Samples, int Warmup, IReadOnlyList<string> Configs, int Steps, int Batch,
-        bool RunPeer, string? PeerScript, string? JsonPath, bool Deployed = false);
+        bool RunPeer, string? PeerScript, string? JsonPath, bool Deployed = false, int CallsPerSample = 0);
 
-    /// <summary>Seconds per sample of both sides for one operation.</summary>
-    public sealed record Series(double[] Ours, double[] Peer);
+    /// <summary>Seconds per call of both sides for one operation, one value per sample of <paramref name="Calls"/> calls.</summary>
+    public sealed record Series(double[] Ours, double[] Peer, int Calls = 1);
+
+    /// <summary>
+    /// With <see cref="Settings.CallsPerSample"/> 0, each sample runs enough calls back to back for about this long.
+    /// Why: a call of a millisecond or less, sampled alone right after the other side's process ran, first reloads
+    /// its weights and data into the caches the other process used (ff_dense's training step: 1.2-1.3 ms in a loop of
+    /// its own, 1.5-2.0 ms interleaved one call at a time with the peer, 2026-12-06); a training loop or a scoring
+    /// service runs its calls back to back. Both sides get the same number of calls.
+    /// </summary>
+    internal const double AutoSampleSeconds = 0.02;
+
+    /// <summary>Most calls per sample in the automatic choice.</summary>
+    internal const int MaxAutoCalls = 64;
 
     /// <summary>One configuration's results.</summary>
     public sealed record ConfigResult(string Config, Series Train, Series Infer, long OursTrainPeakKb, long PeerTrainPeakKb,
@@ -27,7 +39,9 @@ internal static class LmuBenchmark
     {
         Console.WriteLine($"bench {MachineInfo.Now()}: {MachineInfo.Cpu()}");
         Console.WriteLine($"load average at start: {MachineInfo.LoadAverage()}; torch threads {s.Threads} on both sides; " +
-                          $"{s.Samples} samples per side after {s.Warmup} warm-up round(s); batch {s.Batch}, T {s.Steps}; " +
+                          $"{s.Samples} samples per side after {s.Warmup} warm-up round(s), " +
+                          (s.CallsPerSample > 0 ? $"{s.CallsPerSample} call(s) per sample" : $"each sample the mean of enough back-to-back calls for about {AutoSampleSeconds * 1000:F0} ms") +
+                          $"; batch {s.Batch}, T {s.Steps}; " +
                           $"scan: every state kept up to {Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20} MiB, else a checkpoint every " +
                           $"{Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval} (fused) / {Lmu.MLNet.Modules.TwoStageScanLastFunction.CheckpointInterval} (two-stage) steps (0: all kept); recurrent cell step: " +
                           (Lmu.MLNet.Modules.LmuLayer.TwoStageScan ? "two-stage (memory, then hidden)" : "fused [D, D]") +
@@ -46,8 +60,8 @@ internal static class LmuBenchmark
         {
             ours.Setup(config, s.Steps, s.Batch, seed: 0);
             peer?.Setup(config, s.Steps, s.Batch, seed: 0);
-            var train = Sample(config, "train", ours, peer, x => x.Train(), s);
-            var infer = Sample(config, "infer", ours, peer, x => x.Infer(), s);
+            var train = Sample(config, "train", ours, peer, (x, n) => x.Train(n), s);
+            var infer = Sample(config, "infer", ours, peer, (x, n) => x.Infer(n), s);
             // Peak memory after the timed samples, one call each: a step's working set does not vary between calls.
             var (oursTrainKb, peerTrainKb) = (ours.TrainWithMemory().PeakKb, peer?.TrainWithMemory().PeakKb ?? -1);
             // Two inference calls: the first after a training step forms what inference derives from the weights (a folded
@@ -63,13 +77,13 @@ internal static class LmuBenchmark
                 using var deployed = new OnnxDeployedSide(s.Threads);
                 deployed.Load(ours.Network, ours.InputValues(), s.Batch, s.Steps);
                 CheckSameOutputs(config, "ONNX Runtime", expected, deployed.Outputs());
-                var series = Sample(config, "infer, ONNX Runtime", deployed, peer, x => x.Infer(), s);
+                var series = Sample(config, "infer, ONNX Runtime", deployed, peer, (x, n) => x.Infer(n), s);
                 result = result with { Deployed = series, DeployedInferPeakKb = deployed.InferWithMemory().PeakKb };
 
                 using var pipeline = new MlNetDeployedSide(s.Threads);
                 pipeline.Load(ours.Network, ours.InputValues(), s.Batch, s.Steps);
                 CheckSameOutputs(config, "ML.NET pipeline", expected, pipeline.Outputs());
-                result = result with { Pipeline = Sample(config, "infer, ML.NET pipeline", pipeline, peer, x => x.Infer(), s) };
+                result = result with { Pipeline = Sample(config, "infer, ML.NET pipeline", pipeline, peer, (x, n) => x.Infer(n), s) };
             }
             results.Add(result);
         }
@@ -97,12 +111,22 @@ internal static class LmuBenchmark
         return (og, pg, ob, pb);
     }
 
-    private static Series Sample(string config, string what, IBenchSide ours, IBenchSide? peer, Func<IBenchSide, double> op, Settings s)
+    internal static Series Sample(string config, string what, IBenchSide ours, IBenchSide? peer, Func<IBenchSide, int, double> op, Settings s)
     {
-        var (o, p) = Interleaving.Run(ours, peer, op, s.Warmup, s.Samples, (i, a, b) =>
-            Console.WriteLine(FormattableString.Invariant($"  {config} {what} #{i + 1}: ours {a:F4}s") +
+        int calls = s.CallsPerSample > 0 ? s.CallsPerSample : AutoCalls(ours, op);
+        string each = calls > 1 ? $" (mean of {calls} calls)" : "";
+        var (o, p) = Interleaving.Run(ours, peer, x => op(x, calls), s.Warmup, s.Samples, (i, a, b) =>
+            Console.WriteLine(FormattableString.Invariant($"  {config} {what} #{i + 1}{each}: ours {a:F4}s") +
                               (b is double v ? FormattableString.Invariant($", peer {v:F4}s, ratio {a / v:F2}") : "")));
-        return new Series(o, p);
+        return new Series(o, p, calls);
+    }
+
+    /// <summary>Calls per sample for about <see cref="AutoSampleSeconds"/>, from ours' second call (the first warms it).</summary>
+    private static int AutoCalls(IBenchSide ours, Func<IBenchSide, int, double> op)
+    {
+        op(ours, 1);
+        double seconds = op(ours, 1);
+        return Math.Clamp((int)Math.Ceiling(AutoSampleSeconds / Math.Max(seconds, 1e-6)), 1, MaxAutoCalls);
     }
 
     /// <summary>A deployed form must compute the network's numbers before it is timed: otherwise its row times nothing of ours.</summary>
@@ -123,7 +147,8 @@ internal static class LmuBenchmark
 
     private static void PrintTimes(List<ConfigResult> results, bool withPeer)
     {
-        Console.WriteLine("Seconds per training step / inference batch: median [interquartile range]; ratio = ours / peer per round.");
+        Console.WriteLine("Seconds per training step / inference batch: median [interquartile range]; ratio = ours / peer per round; " +
+                          "(mean of N): each sample N calls back to back.");
         Console.WriteLine();
         Console.WriteLine("| config | what | ours (s) | peer (s) | ratio | verdict | ratio <= 0.5 |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
@@ -132,8 +157,9 @@ internal static class LmuBenchmark
             var rows = new List<(string, Series)> { ("train", r.Train), ("infer", r.Infer) };
             if (r.Deployed is not null) rows.Add(("infer, ONNX Runtime", r.Deployed));
             if (r.Pipeline is not null) rows.Add(("infer, ML.NET pipeline", r.Pipeline));
-            foreach (var (what, series) in rows)
+            foreach (var (name, series) in rows)
             {
+                string what = series.Calls > 1 ? $"{name} (mean of {series.Calls})" : name;
                 var o = SampleStats.Of(series.Ours);
                 if (!withPeer)
                 {
@@ -184,6 +210,7 @@ internal static class LmuBenchmark
             configs = results.Select(r => new
             {
                 r.Config, train_ours = r.Train.Ours, train_peer = r.Train.Peer, infer_ours = r.Infer.Ours, infer_peer = r.Infer.Peer,
+                train_calls = r.Train.Calls, infer_calls = r.Infer.Calls, infer_onnx_calls = r.Deployed?.Calls, infer_pipeline_calls = r.Pipeline?.Calls,
                 r.OursTrainPeakKb, r.PeerTrainPeakKb, r.OursInferPeakKb, r.OursInferAgainPeakKb, r.PeerInferPeakKb,
                 infer_onnx_ours = r.Deployed?.Ours, infer_onnx_peer = r.Deployed?.Peer, r.DeployedInferPeakKb,
                 infer_pipeline_ours = r.Pipeline?.Ours, infer_pipeline_peer = r.Pipeline?.Peer,

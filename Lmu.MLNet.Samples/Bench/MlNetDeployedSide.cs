@@ -55,7 +55,7 @@ internal sealed class MlNetDeployedSide : InferenceOnlySide
     }
 
     /// <inheritdoc />
-    public override double Infer()
+    protected override double InferOnce()
     {
         var sw = Stopwatch.StartNew();
         var scored = _model!.Transform(_data!);

@@ -39,7 +39,7 @@ internal sealed class OnnxDeployedSide : InferenceOnlySide
     }
 
     /// <inheritdoc />
-    public override double Infer()
+    protected override double InferOnce()
     {
         var sw = Stopwatch.StartNew();
         using var results = _session!.Run([NamedOnnxValue.CreateFromTensor(InputName, _input!)]);

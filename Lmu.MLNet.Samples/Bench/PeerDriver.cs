@@ -80,10 +80,10 @@ internal sealed class PeerDriver : IBenchSide
     }
 
     /// <inheritdoc />
-    public double Train() => Number("train", "s");
+    public double Train(int calls = 1) => Number(calls == 1 ? "train" : FormattableString.Invariant($"train {calls}"), "s");
 
     /// <inheritdoc />
-    public double Infer() => Number("infer", "s");
+    public double Infer(int calls = 1) => Number(calls == 1 ? "infer" : FormattableString.Invariant($"infer {calls}"), "s");
 
     /// <inheritdoc />
     public (double Seconds, long PeakKb) TrainWithMemory() => WithMemory("train_mem");

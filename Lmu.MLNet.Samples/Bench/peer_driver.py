@@ -8,7 +8,8 @@ stays alive for the whole bench and answers one JSON line per command read from 
   matmul N REPS             -> median GFLOP/s of an N x N float32 matmul
   copy MIB REPS             -> median GB/s of a MIB-MiB tensor copy (read + write counted)
   setup NAME T BATCH SEED   -> builds the configuration (theta = T, order 256, 212 units, 10 classes)
-  train | infer             -> seconds of one training step / one inference batch (timed inside this process)
+  train | infer [N]         -> seconds per training step / inference batch: the mean of N (default 1) calls run back to
+                               back, timed together inside this process
   train_mem | infer_mem     -> the same, plus the peak resident memory the call added above the trimmed process
   quit
 
@@ -110,7 +111,11 @@ def main():
                 res = {"params": sum(p.numel() for p in model.parameters() if p.requires_grad)}
             elif op in ("train", "infer"):
                 fn = state[op]
-                t = time.perf_counter(); fn(); res = {"s": time.perf_counter() - t}
+                n = int(cmd[1]) if len(cmd) > 1 else 1
+                t = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                res = {"s": (time.perf_counter() - t) / n}
             elif op in ("train_mem", "infer_mem"):
                 s, peak, base = measured_peak(state[op[:-4]])
                 res = {"s": s, "peak_kb": peak, "base_kb": base}

@@ -24,10 +24,11 @@ internal static class BenchCommand
         var steppedBackward = new Option<bool>("--stepped-backward") { Description = "The recurrent cell's training backward pass steps one at a time instead of in blocks of 8 without the per-step memory product: the form before 2026-12-05 (sixth session), for comparison." };
         var blockSteps = new Option<int>("--block-steps") { Description = "Steps per block of the blocked projection.", DefaultValueFactory = _ => Lmu.MLNet.Modules.LmuLayer.BlockSteps };
         var json = new Option<string?>("--json") { Description = "Also write every sample to this JSON file." };
+        var callsPerSample = new Option<int>("--calls-per-sample") { Description = "Calls run back to back per sample, the same on both sides; 0: enough for about 20 ms per sample, from a timed call of ours (1: one call per sample, the only form before 2026-12-06).", DefaultValueFactory = _ => 0 };
         var deployed = new Option<bool>("--deployed") { Description = "Also time inference as deployments run it, against the peer's inference: the trained network's standalone ONNX graph (batch axis) in ONNX Runtime, and the graph a saved model carries in an ML.NET pipeline (OnnxTransformer, one row per run) over the batch as a data view." };
         var cmd = new Command("bench", "Seconds per training step and inference batch (psMNIST shapes), ours and the PyTorch peer interleaved: medians, ranges, verdicts, memory.")
         {
-            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, fusedOnly, fftProjection, steppedInference, steppedBackward, blockSteps, noPeer, peer, json, deployed,
+            threads, samples, warmup, configs, steps, batch, checkpoint, keepAll, fusedOnly, fftProjection, steppedInference, steppedBackward, blockSteps, noPeer, peer, json, deployed, callsPerSample,
         };
         cmd.SetAction(r =>
         {
@@ -35,6 +36,7 @@ internal static class BenchCommand
             foreach (var n in names)
                 if (!BenchConfigurations.Names.Contains(n)) throw new ArgumentException($"Unknown --configs entry '{n}'; expected some of {string.Join(", ", BenchConfigurations.Names)}.");
             if (r.GetValue(samples) < 1 || r.GetValue(warmup) < 0) throw new ArgumentException("--samples must be at least 1 and --warmup at least 0.");
+            if (r.GetValue(callsPerSample) < 0) throw new ArgumentException($"--calls-per-sample must be 0 (automatic) or positive, got {r.GetValue(callsPerSample)}.");
             if (r.GetValue(checkpoint) is int k)
             {
                 if (k < 0) throw new ArgumentException($"--scan-checkpoint must be 0 (keep every state) or positive, got {k}.");
@@ -49,7 +51,8 @@ internal static class BenchCommand
             Lmu.MLNet.Modules.TwoStageScanLastFunction.UseBlockedBackward = !r.GetValue(steppedBackward);
             Lmu.MLNet.Modules.LmuLayer.BlockSteps = r.GetValue(blockSteps) >= 1 ? r.GetValue(blockSteps) : throw new ArgumentException($"--block-steps must be at least 1, got {r.GetValue(blockSteps)}.");
             return LmuBenchmark.Run(new LmuBenchmark.Settings(r.GetValue(threads), r.GetValue(samples), r.GetValue(warmup), names,
-                r.GetValue(steps), r.GetValue(batch), !r.GetValue(noPeer), r.GetValue(peer), r.GetValue(json), r.GetValue(deployed)));
+                r.GetValue(steps), r.GetValue(batch), !r.GetValue(noPeer), r.GetValue(peer), r.GetValue(json), r.GetValue(deployed),
+                r.GetValue(callsPerSample)));
         });
         return cmd;
     }
