@@ -100,4 +100,64 @@ public sealed class DerivedWeightsTests
             Assert.AreEqual(builds + 1, cache.Builds, $"a change at [{row}, {col}] was not seen");
         }
     }
+
+    [TestMethod]
+    public void ARebuildGetsTheStaleValueNobodyReads()
+    {
+        using var cache = new DerivedWeights<Value>();
+        using var weight = torch.ones(3);
+        var first = new Value();
+        using (cache.Acquire("k", [weight], stale => first)) { }
+        using (torch.no_grad()) weight.add_(weight);
+        Value? handed = null;
+        using (var lease = cache.Acquire("k", [weight], stale =>
+        {
+            handed = stale;
+            return stale ?? new Value();
+        }))
+        {
+            Assert.AreSame(first, handed, "the stale value goes to the rebuild");
+            Assert.AreSame(first, lease.Value, "refilled and returned, it is the new value");
+        }
+
+        Assert.IsFalse(first.Disposed, "a refilled value is kept, not disposed");
+        Assert.AreEqual(2, cache.Builds);
+    }
+
+    [TestMethod]
+    public void ARebuildGetsNothingWhileACallerReadsTheStaleValue()
+    {
+        using var cache = new DerivedWeights<Value>();
+        using var weight = torch.ones(3);
+        var first = new Value();
+        var reader = cache.Acquire("k", [weight], stale => first);
+        using (torch.no_grad()) weight.add_(weight);
+        Value? handed = new Value();
+        using (cache.Acquire("k", [weight], stale =>
+        {
+            handed = stale;
+            return new Value();
+        }))
+        {
+        }
+
+        Assert.IsNull(handed, "a value a caller still reads is not handed to the rebuild");
+        Assert.IsFalse(first.Disposed, "nor disposed under that caller");
+        reader.Dispose();
+        Assert.IsTrue(first.Disposed, "its last lease disposes it");
+    }
+
+    [TestMethod]
+    public void AFailedRebuildDisposesTheStaleValue()
+    {
+        using var cache = new DerivedWeights<Value>();
+        using var weight = torch.ones(3);
+        var first = new Value();
+        using (cache.Acquire("k", [weight], stale => first)) { }
+        using (torch.no_grad()) weight.add_(weight);
+        Assert.ThrowsExactly<InvalidOperationException>(() => cache.Acquire("k", [weight], stale => throw new InvalidOperationException("refill failed")));
+        Assert.IsTrue(first.Disposed, "the stale value handed to a failed rebuild is disposed");
+        using var lease = cache.Acquire("k", [weight], stale => stale ?? new Value());
+        Assert.AreNotSame(first, lease.Value, "nothing stale is served or handed on after the failure");
+    }
 }

@@ -33,23 +33,49 @@ internal sealed class DerivedWeights<T> : IDisposable where T : class, IDisposab
     /// scope (see <see cref="TensorOwner"/>).
     /// </summary>
     public Lease Acquire(object key, IReadOnlyList<Tensor> sources, Func<T> build)
+        => Acquire(key, sources, stale =>
+        {
+            stale?.Dispose();
+            return build();
+        });
+
+    /// <summary>
+    /// As <see cref="Acquire(object, IReadOnlyList{Tensor}, Func{T})"/>, but <paramref name="rebuild"/> receives the stale
+    /// value when no caller still reads it (else null): it may refill that value's tensors and return it, or dispose it;
+    /// if it throws, the cache disposes it. Why: a value rebuilt after every weight change (a layer scored between
+    /// training steps) then writes into memory it already has instead of allocating its size again.
+    /// </summary>
+    public Lease Acquire(object key, IReadOnlyList<Tensor> sources, Func<T?, T> rebuild)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_current is null || !_current.Matches(key, sources))
             {
-                // The stale entry goes first: unless a caller still reads it, its memory is free for the new value (a
-                // call after a weight change otherwise held both at once: 2 MB more for psMNIST's rnn_cell plan).
-                _current?.Release();
+                // The stale entry goes first: to the builder when nobody else holds it, else to its last lease (a call
+                // after a weight change otherwise held both at once: 2 MB more for psMNIST's rnn_cell plan).
+                T? stale = null;
+                Tensor[]? staleSnapshots = null;
+                if (_current is not null && !_current.TryTake(out stale, out staleSnapshots)) _current.Release();
                 _current = null;
                 Entry fresh;
                 using (no_grad())
                 {
-                    var value = build();
+                    T value;
                     try
                     {
-                        fresh = new Entry(key, value, Snapshot(sources));
+                        value = rebuild(stale);
+                    }
+                    catch
+                    {
+                        stale?.Dispose();
+                        DisposeAll(staleSnapshots);
+                        throw;
+                    }
+
+                    try
+                    {
+                        fresh = new Entry(key, value, Snapshot(sources, staleSnapshots));
                     }
                     catch
                     {
@@ -77,15 +103,32 @@ internal sealed class DerivedWeights<T> : IDisposable where T : class, IDisposab
         }
     }
 
-    private static Tensor[] Snapshot(IReadOnlyList<Tensor> sources)
+    /// <summary>
+    /// Copies of the sources, written into <paramref name="reuse"/>'s tensors where their shape, type and device match
+    /// (and those disposed otherwise); ownership of <paramref name="reuse"/> passes to this method.
+    /// </summary>
+    private static Tensor[] Snapshot(IReadOnlyList<Tensor> sources, Tensor[]? reuse)
     {
         var copies = new Tensor[sources.Count];
         try
         {
             for (int i = 0; i < copies.Length; i++)
             {
+                var old = reuse is not null && i < reuse.Length ? reuse[i] : null;
+                if (reuse is not null && i < reuse.Length) reuse[i] = null!;
+                var s = sources[i];
+                if (old is not null && old.dtype == s.dtype && old.device_type == s.device_type && old.device_index == s.device_index
+                    && old.shape.SequenceEqual(s.shape) && old.is_contiguous())
+                {
+                    using var detached = s.detach();
+                    LinearScanFunction.Release(old.copy_(detached), old);
+                    copies[i] = old;
+                    continue;
+                }
+
+                old?.Dispose();
                 using var scope = NewDisposeScope();
-                copies[i] = sources[i].detach().clone().DetachFromDisposeScope();
+                copies[i] = s.detach().clone().DetachFromDisposeScope();
             }
             return copies;
         }
@@ -94,6 +137,16 @@ internal sealed class DerivedWeights<T> : IDisposable where T : class, IDisposab
             foreach (var c in copies) c?.Dispose();
             throw;
         }
+        finally
+        {
+            DisposeAll(reuse);
+        }
+    }
+
+    private static void DisposeAll(Tensor?[]? tensors)
+    {
+        if (tensors is null) return;
+        foreach (var t in tensors) t?.Dispose();
     }
 
     /// <summary>A caller's hold on one derived value; dispose it when done reading <see cref="Value"/>.</summary>
@@ -154,6 +207,22 @@ internal sealed class DerivedWeights<T> : IDisposable where T : class, IDisposab
         }
 
         public void AddReference() => Interlocked.Increment(ref _references);
+
+        /// <summary>
+        /// Takes the value and the snapshots out of the entry when the cache holds its only reference (no caller reads
+        /// it); the entry is then spent and disposes nothing.
+        /// </summary>
+        public bool TryTake(out T? value, out Tensor[]? snapshots)
+        {
+            if (Interlocked.CompareExchange(ref _references, 0, 1) != 1)
+            {
+                (value, snapshots) = (null, null);
+                return false;
+            }
+
+            (value, snapshots) = (Value, _snapshots);
+            return true;
+        }
 
         public void Release()
         {

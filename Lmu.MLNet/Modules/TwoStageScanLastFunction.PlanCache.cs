@@ -28,7 +28,7 @@ internal sealed partial class TwoStageScanLastFunction
             var sources = new List<Tensor> { o.A, o.V, o.Bx, o.W };
             if (o.V0 is not null) sources.Add(o.V0);
             if (o.E is not null) sources.Add(o.E);
-            return _plans.Acquire((o.X.shape[2], o.A.dtype, o.A.device_type, o.A.device_index), sources, () => BlockedPlan.Create(o));
+            return _plans.Acquire((o.X.shape[2], o.A.dtype, o.A.device_type, o.A.device_index), sources, stale => BlockedPlan.Create(o, stale));
         }
 
         /// <inheritdoc />
