@@ -18,10 +18,10 @@ namespace Lmu.MLNet.Modules;
 /// product h U and the recurrent drives r_i (MemoryD columns each) times G A^k Z. The memory itself is formed once at
 /// the block's end: m_p A^L + sum_i (d_i G + v0^m) A^(L-1-i).
 /// Why: the per-step m A product (D_m^2 multiply-adds per row) is gone; for psMNIST's rnn_cell (D_m 256, 212 units)
-/// a step costs about 113,000 multiply-adds per row instead of 164,500, and the memory term is one wide product per
-/// block instead of L narrow ones. Forward only: the backward pass reads states this form does not keep, so training
-/// keeps the step-by-step form. Equal to it in exact arithmetic; in float32 the sums are reassociated (tested against
-/// it at float64 to 1e-10 and float32 to 1e-4).
+/// a step costs about 113,000 multiply-adds per row instead of 164,500, and the memory term comes from wide products
+/// (inference: two per block, <see cref="InferenceGroup"/>) instead of L narrow ones. Training runs the same blocks and
+/// keeps what its backward pass reads (TwoStageScanLastFunction.BlockedTraining.cs). Equal to the step-by-step form in
+/// exact arithmetic; in float32 the sums are reassociated (tested against it at float64 to 1e-10 and float32 to 1e-4).
 /// </remarks>
 internal sealed partial class TwoStageScanLastFunction
 {
@@ -60,15 +60,15 @@ internal sealed partial class TwoStageScanLastFunction
     }
 
     /// <summary>
-    /// Steps whose memory terms an inference pass holds at once: a block's [B, L nz] terms come from L / 2 products of
-    /// half its width. Why: at L (one product per block) that buffer was the largest thing an inference call formed
+    /// Steps whose memory terms an inference pass holds at once: a block's [B, L nz] terms come from two products of half
+    /// its width (L / 2 steps each). Why: at L (one product per block) that buffer was the largest thing an inference call formed
     /// (682 KB of psMNIST's rnn_cell's 1.5 MiB at batch 100, against the PyTorch peer's 0.8-0.9 MiB per call).
     /// </summary>
     internal const int InferenceGroup = BlockLength / 2;
 
     private static Tensor Blocked(Operands o)
     {
-        long steps = o.Steps, batch = o.Batch, dm = o.Dm, d = o.D;
+        long steps = o.Steps, batch = o.Batch, d = o.D;
         const int l = BlockLength;
         long full = steps / l, rest = steps % l;
         using var lease = o.Plans?.Acquire(o);
