@@ -62,10 +62,12 @@ internal sealed partial class TwoStageScanLastFunction
         var device = o.A.device;
         using var buffers = new BlockBuffers(o, plan, l);
         var (state, y, xb, me) = (buffers.State, buffers.Y, buffers.Xb, buffers.Me);
-        drives = mem > 0 ? torch.empty([full, batch, l * mem], dtype: dtype, device: device) : null;
-        ends = torch.empty([full, batch, d], dtype: dtype, device: device);
+        (drives, ends) = (null, null!);
         try
         {
+            // Inside the try: if the second allocation fails, the first is disposed below, not left to a finalizer.
+            drives = mem > 0 ? torch.empty([full, batch, l * mem], dtype: dtype, device: device) : null;
+            ends = torch.empty([full, batch, d], dtype: dtype, device: device);
             for (long b = 0; b < full; b++)
             {
                 using var rh = drives?[b];                                              // [B, L mem], written by Block
