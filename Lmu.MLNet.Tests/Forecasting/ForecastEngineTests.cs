@@ -132,6 +132,43 @@ public sealed class ForecastEngineTests
     }
 
     [TestMethod]
+    public void ADenseCellWhoseOutputFeedsTheMemoryForecastsAsItsGraph()
+    {
+        // The Dense cell's output is its hidden state: with a hidden-to-memory encoder the next step's memory reads it.
+        // The window forward (the engine's path for such a network) once kept h at zero for this cell, 0.03-0.3 off the
+        // graph's forecasts here; the graph agrees with TorchSharp (LmuOnnxRecurrentBlockedTests).
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow, bounds: true, seed: 7, encoder: true,
+            hiddenToMemory: true, denseToMemory: true);
+        Assert.IsNotNull(model.Network.Layers[0].Eh, "the memory reads the Dense output");
+        var (values, covs) = ForecastTestModels.Series(60, 1);
+        var ml = new MLContext(1);
+        using var chain = LmuForecastEstimator.CreateChain(ml, model);
+        var windows = LmuForecastWindows.FromSeries(SeriesView.Create(ml, values, covs), "Value", model.WindowSize, 1, model.CovariateColumns);
+        var forecasts = chain.Transform(windows).GetColumn<float[]>("Forecast").ToArray();
+        var engine = new LmuForecastEngine(model);
+        Assert.IsFalse(engine.SlidesState, "a recurrent memory re-runs the window");
+        var row = 0;
+        for (var t = 0; t < values.Length - 1; t++)
+        {
+            var f = engine.Observe(values[t], covs.Select(c => c[t]).ToArray());
+            if (f is null)
+            {
+                continue;
+            }
+
+            for (var h = 0; h < model.Horizon; h++)
+            {
+                // As EngineMatchesTheSavedOnnxModel: float32 graph against the float64 engine, values ~100.
+                Assert.AreEqual(f.Forecast[h], forecasts[row][h], 1e-3, $"row {row} h {h}");
+            }
+
+            row++;
+        }
+
+        Assert.AreEqual(forecasts.Length, row);
+    }
+
+    [TestMethod]
     public void PerWindowScaleIsTheStdFlooredAtOneThousandthOfTheLevel()
     {
         // Documented: b = max(std, 1e-3 max(|mean|, 1)), std over the window (divisor T). Values chosen so each branch

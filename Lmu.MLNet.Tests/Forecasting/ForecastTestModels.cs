@@ -15,11 +15,13 @@ internal static class ForecastTestModels
     /// <param name="stacked">Hidden cells of further layers (a stack), each reading the previous layer's output.</param>
     public static LmuForecastModel Create(
         HiddenCell cell, int covariates, LmuForecastScaling scaling, bool bounds = true, int seed = 7, bool encoder = true, params HiddenCell[] stacked)
-        => Create(cell, covariates, scaling, bounds, seed, encoder, hiddenToMemory: true, stacked);
+        => Create(cell, covariates, scaling, bounds, seed, encoder, hiddenToMemory: true, denseToMemory: false, stacked: stacked);
 
     /// <param name="hiddenToMemory">Whether a SimpleRnn first layer feeds its hidden state to the memory (false: a feed-forward memory).</param>
+    /// <param name="denseToMemory">Whether a Dense first layer feeds its output to the memory too (with <paramref name="hiddenToMemory"/>).</param>
     public static LmuForecastModel Create(
-        HiddenCell cell, int covariates, LmuForecastScaling scaling, bool bounds, int seed, bool encoder, bool hiddenToMemory, params HiddenCell[] stacked)
+        HiddenCell cell, int covariates, LmuForecastScaling scaling, bool bounds, int seed, bool encoder, bool hiddenToMemory, bool denseToMemory = false,
+        params HiddenCell[] stacked)
     {
         var rng = new Random(seed);
         float[] R(int n, double s = 0.4) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * s)).ToArray();
@@ -31,7 +33,7 @@ internal static class ForecastTestModels
         {
             InputSize = c, MemoryD = d, Order = q, Ad = ad, Bd = bd,
             Ex = encoder ? R(c * d) : null, Bu = R(d, 0.2),
-            Eh = cell is HiddenCell.SimpleRnn && hiddenToMemory ? R(units * d, 0.2) : null,
+            Eh = hiddenToMemory && (cell is HiddenCell.SimpleRnn || (cell is HiddenCell.Dense && denseToMemory)) ? R(units * d, 0.2) : null,
             InputToHidden = true, Hidden = cell, Units = cell == HiddenCell.None ? 0 : units,
             HiddenInput = cell == HiddenCell.None ? null : new DenseSpec { In = zWidth, Out = gates * units, W = R(zWidth * gates * units), B = R(gates * units, 0.1), Activation = LmuActivation.Tanh },
             HiddenRecurrent = cell is HiddenCell.None or HiddenCell.Dense ? null : new DenseSpec { In = units, Out = gates * units, W = R(units * gates * units), B = R(gates * units, 0.1) },

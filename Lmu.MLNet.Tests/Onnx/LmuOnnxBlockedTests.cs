@@ -68,7 +68,8 @@ public sealed class LmuOnnxBlockedTests
         var recurrent = Layer(Channels, 2, true, true, LmuActivation.Tanh);
         recurrent.HiddenToMemory = true;
         using var rnnCell = Network([recurrent]);
-        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(rnnCell.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "a recurrent memory");
+        Assert.AreEqual(LmuOnnxForm.Blocked, LmuOnnxNetwork.ChooseForm(rnnCell.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "a recurrent memory: its own blocks");
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(rnnCell.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: true), "a recurrent memory with a length input");
 
         // A wide memory under a wide cell: [8 x 128 + 16 x 8, 16 x 256] = 4.7 M elements, past the 4 M the blocks may write.
         var wide = Layer(Channels, 8, true, true, LmuActivation.Tanh);

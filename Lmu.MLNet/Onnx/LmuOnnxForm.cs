@@ -4,8 +4,8 @@ namespace Lmu.MLNet.Onnx;
 internal enum LmuOnnxForm
 {
     /// <summary>
-    /// Feed-forward when the spec allows it, else for a feed-forward memory under a SimpleRnn cell the RNN operators (one
-    /// row per run) or the blocks (batched), otherwise Scan.
+    /// Feed-forward when the spec allows it, else the blocks where they compute the layer (see <see cref="Blocked"/>),
+    /// otherwise Scan.
     /// </summary>
     Auto,
 
@@ -26,9 +26,12 @@ internal enum LmuOnnxForm
     RecurrentOps,
 
     /// <summary>
-    /// The hidden input of every step from block products and the cell's recurrence alone in a Scan (see
-    /// <see cref="LmuOnnxBlockedLayer"/>). Only for a feed-forward memory under a SimpleRnn cell, without a length input
-    /// or per-step memory sequences; Auto picks it there, in batched and one-row graphs alike.
+    /// Blocks of steps that never form the memory inside a block, without a length input or per-step memory sequences;
+    /// Auto picks them where they apply, in batched and one-row graphs alike. A feed-forward memory under a SimpleRnn
+    /// cell: every step's hidden input from block products and the cell's recurrence alone in a Scan
+    /// (<see cref="LmuOnnxBlockedLayer"/>). A recurrent memory (hidden- or memory-to-memory encoders) under a SimpleRnn or
+    /// Dense cell: a Scan over blocks of 8 steps, the memory formed at block ends only
+    /// (<see cref="LmuOnnxRecurrentBlockedLayer"/>).
     /// </summary>
     Blocked,
 }

@@ -62,7 +62,9 @@ internal static class LmuOnnxNetwork
             if (chosen == LmuOnnxForm.Blocked)
             {
                 // Reads the raw input: it encodes without bu itself (bu's response is a constant there).
-                var blocked = LmuOnnxBlockedLayer.Build(g, l, steps, input, sequence: !isLast);
+                var blocked = l.MemoryIsFeedForward
+                    ? LmuOnnxBlockedLayer.Build(g, l, steps, input, sequence: !isLast)
+                    : LmuOnnxRecurrentBlockedLayer.Build(g, l, steps, input, sequence: !isLast);
                 if (isLast)
                 {
                     last = blocked;
@@ -108,15 +110,17 @@ internal static class LmuOnnxNetwork
 
     /// <summary>
     /// The form one layer gets: Auto picks the loop-free feed-forward form where it is exact (and no per-step sequences
-    /// are asked of it), else, for a feed-forward memory under a SimpleRnn cell without a length input or per-step
-    /// sequences, the blocks (<see cref="LmuOnnxBlockedLayer"/>), else Scan; FeedForward, RecurrentOps and Blocked
-    /// insist on their form (every layer must allow it), Scan always loops.
+    /// are asked of it), else, without a length input or per-step sequences, the blocks (a feed-forward memory under a
+    /// SimpleRnn cell: <see cref="LmuOnnxBlockedLayer"/>; a recurrent memory under a SimpleRnn or Dense cell:
+    /// <see cref="LmuOnnxRecurrentBlockedLayer"/>), else Scan; FeedForward, RecurrentOps and Blocked insist on their
+    /// form (every layer must allow it), Scan always loops.
     /// </summary>
     /// <remarks>
-    /// Why the blocks in both layouts (ONNX Runtime 1.32, bench ff_rnn shape, T 784, 1 thread, 2026-12-05): 100 rows in
-    /// one run took 0.21 s against the Scan's 0.29 s (the RNN operators' 0.47 s); one row per run (ML.NET's
-    /// OnnxTransformer) 3.1 ms against the RNN operators' 6.2 ms and the Scan's 10.1 ms. Each loop runs fewer nodes per
-    /// step, and the memory's products for all steps are one wide MatMul. The RNN operators stay as an explicit form.
+    /// Why the blocks in both layouts (ONNX Runtime 1.32, bench shapes, T 784, 1 thread): ff_rnn (2026-12-05), 100 rows
+    /// in one run took 0.21 s against the Scan's 0.29 s (the RNN operators' 0.47 s); one row per run (ML.NET's
+    /// OnnxTransformer) 3.1 ms against the RNN operators' 6.2 ms and the Scan's 10.1 ms. rnn_cell (2026-12-06), 100
+    /// rows 0.18 s against the Scan's 0.29 s, one row per run 6.9 ms against 9.2 ms. Each loop runs fewer nodes per
+    /// step, and the memory's products for many steps are one wide MatMul. The RNN operators stay as an explicit form.
     /// </remarks>
     /// <param name="l">The layer.</param>
     /// <param name="form">Requested form.</param>
@@ -128,7 +132,7 @@ internal static class LmuOnnxNetwork
         var canFeedForward = LmuOnnxFeedForwardLayer.Supports(l);
         var truncated = l.ImpulseTruncation > 0;
         var canRecurrentOps = LmuOnnxRecurrentOpLayer.Supports(l) && !masked && !sequences && !truncated;
-        var canBlocked = LmuOnnxBlockedLayer.Supports(l) && !masked && !sequences;
+        var canBlocked = (LmuOnnxBlockedLayer.Supports(l) || LmuOnnxRecurrentBlockedLayer.Supports(l)) && !masked && !sequences;
         var which = index is { } i ? $" (layer {i} cannot)" : string.Empty;
         var layer = index is { } j ? $"layer {j}" : "the layer";
         if (truncated && (!canFeedForward || sequences || form is LmuOnnxForm.Scan or LmuOnnxForm.RecurrentOps or LmuOnnxForm.Blocked))
@@ -147,7 +151,7 @@ internal static class LmuOnnxNetwork
             LmuOnnxForm.RecurrentOps when !canRecurrentOps => throw new ArgumentException(
                 $"The RNN-operator form needs a memory without hidden-to-memory or memory-to-memory encoders, a SimpleRnn hidden cell, no length input and no per-step sequences{which}."),
             LmuOnnxForm.Blocked when !canBlocked => throw new ArgumentException(
-                $"The blocked form needs a memory without hidden-to-memory or memory-to-memory encoders, a SimpleRnn hidden cell, no length input and no per-step sequences{which}."),
+                $"The blocked form needs a SimpleRnn hidden cell over a memory without hidden-to-memory or memory-to-memory encoders, or a SimpleRnn or Dense cell over a recurrent memory of at most {LmuOnnxRecurrentBlockedLayer.MaxMemoryWidth} values (MemoryD x Order), and no length input or per-step sequences{which}."),
             LmuOnnxForm.Auto => canFeedForward && !sequences ? LmuOnnxForm.FeedForward
                 : canBlocked ? LmuOnnxForm.Blocked
                 : LmuOnnxForm.Scan,

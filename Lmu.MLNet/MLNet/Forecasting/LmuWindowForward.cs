@@ -132,7 +132,14 @@ internal static class LmuWindowForward
         switch (l.Hidden)
         {
             case HiddenCell.Dense:
-                return gi.Select(v => Activate(v, act)).ToArray();
+                // h is the output: a hidden-to-memory encoder reads it at the next step (callers without one pass no h).
+                var dense = gi.Select(v => Activate(v, act)).ToArray();
+                if (h.Length == units)
+                {
+                    dense.CopyTo(h, 0);
+                }
+
+                return dense;
             case HiddenCell.SimpleRnn:
                 for (var k = 0; k < units; k++)
                 {

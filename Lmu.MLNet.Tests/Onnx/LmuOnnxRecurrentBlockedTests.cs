@@ -1,0 +1,108 @@
+using Lmu.MLNet.Modules;
+using Lmu.MLNet.Onnx;
+
+namespace Lmu.MLNet.Tests.Onnx;
+
+/// <summary>
+/// The blocked form of a recurrent memory (<see cref="LmuOnnxRecurrentBlockedLayer"/>: the memory formed at block ends
+/// only, every step's memory term from the memory before the block, the block's inputs and the recurrent drives)
+/// against TorchSharp, the Scan form of the same graph and the float64 step-by-step forward of the spec. T = 48 is
+/// whole blocks of 8, T = 43 ends with a block of 3 in the main graph, T = 5 is that block alone, T = 9 one whole block
+/// and one step. Tolerances: 1e-4 against TorchSharp and the float64 forward (float32 over up to 48 steps of O(1)
+/// values, as the other parity tests), 1e-5 between the two ONNX forms. A power of A' off by one, a drive's lag off by
+/// one, the memory-to-memory encoder left out of A' or a missing bias response gives O(0.01-0.1) differences.
+/// </summary>
+[TestClass]
+public sealed class LmuOnnxRecurrentBlockedTests
+{
+    private const int Channels = 2, Rows = 5;
+
+    [TestMethod]
+    [DataRow(1, true, false, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh, 48, DisplayName = "hidden-to-memory, one memory, x_t to the cell, memory bias, T 48")]
+    [DataRow(1, true, true, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh, 43, DisplayName = "both encoders, one memory, T 43 (a block of 3 last)")]
+    [DataRow(3, true, true, false, true, HiddenCell.SimpleRnn, LmuActivation.Relu, 43, DisplayName = "both encoders, three memories, ReLU, T 43")]
+    [DataRow(2, false, true, true, false, HiddenCell.SimpleRnn, LmuActivation.Sigmoid, 40, DisplayName = "memory-to-memory only, two memories, no memory bias, T 40")]
+    [DataRow(2, true, false, true, true, HiddenCell.Dense, LmuActivation.Tanh, 41, DisplayName = "hidden-to-memory under a Dense cell, T 41")]
+    [DataRow(2, true, true, true, true, HiddenCell.SimpleRnn, LmuActivation.Identity, 5, DisplayName = "both encoders, identity, T 5 (one short block)")]
+    [DataRow(1, true, false, false, false, HiddenCell.SimpleRnn, LmuActivation.Tanh, 9, DisplayName = "hidden-to-memory, T 9 (a block and a step)")]
+    public void TheBlocksMatchTorchTheScanAndTheFloat64Forward(
+        int memoryD, bool hiddenToMemory, bool memoryToMemory, bool inputToHidden, bool memoryBias, HiddenCell cell, LmuActivation activation, int steps)
+    {
+        using var net = Network([Layer(Channels, memoryD, hiddenToMemory, memoryToMemory, inputToHidden, memoryBias, cell, activation)]);
+        var spec = net.ToSpec(steps);
+        Assert.AreEqual(LmuOnnxForm.Blocked, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "Auto");
+        var (x, torchValues) = Forward(net, steps);
+        var blocked = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions()), "Features", x, steps * Channels, "Output")["Output"];
+        var scan = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.Scan }), "Features", x, steps * Channels, "Output")["Output"];
+        Assert.IsLessThan(1e-4, MaxDiff(torchValues, blocked), "blocks against TorchSharp");
+        Assert.IsLessThan(1e-5, MaxDiff(scan, blocked), "blocks against the Scan");
+        OnnxParityNetworks.AssertFloat64Forward(spec, x, steps * Channels, blocked, "blocks");
+
+        // The last memory: the block Scan's final state carried through the last, shorter block.
+        float[] Memory(LmuOnnxForm form) => OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = form, FinalMemoryName = "MemT" }), "Features", x, steps * Channels, "MemT")["MemT"];
+        Assert.IsLessThan(1e-5, MaxDiff(Memory(LmuOnnxForm.Scan), Memory(LmuOnnxForm.Blocked)), "last memory: blocks against the Scan");
+    }
+
+    [TestMethod]
+    public void OneRowPerRunAndInsideAStackTheBlocksScoreAsTorchDoes()
+    {
+        // The graph ML.NET carries has no batch axis; the recurrent first layer feeds every step (its h sequence, the
+        // Scan's per-block outputs and the last block's) to a second recurrent layer, blocked as well.
+        const int steps = 43;
+        using var net = Network([
+            Layer(Channels, 2, true, true, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh),
+            Layer(6, 1, true, false, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh)]);
+        var spec = net.ToSpec(steps);
+        CollectionAssert.AreEqual(new[] { LmuOnnxForm.Blocked, LmuOnnxForm.Blocked },
+            spec.Layers.Select((l, i) => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, i, masked: false)).ToArray(), "Auto");
+        var (x, torchValues) = Forward(net, steps);
+        var batched = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions()), "Features", x, steps * Channels, "Output")["Output"];
+        Assert.IsLessThan(1e-4, MaxDiff(torchValues, batched), "stack, batched graph, against TorchSharp");
+        var oneRow = OnnxRunner.RunRowByRow(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { BatchAxis = false }), "Features", x, steps * Channels, "Output");
+        Assert.IsLessThan(1e-4, MaxDiff(torchValues, oneRow), "stack, one-row graph, against TorchSharp");
+        OnnxParityNetworks.AssertFloat64Forward(spec, x, steps * Channels, oneRow, "stack of blocks");
+    }
+
+    [TestMethod]
+    public void TheCarriedGraphLoopsOverBlocksAndOtherCellsKeepTheScan()
+    {
+        // The classifier's carried graph: one Scan over the 5 whole blocks of T 43 (no step-by-step Scan), whose body
+        // holds no [M, M] product per step: its only MatMul by A'^8 is the block end's.
+        using var net = Network([Layer(Channels, 2, true, true, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh)]);
+        var carried = LmuOnnxExporter.Export(net.ToSpec(43), OnnxCarrier.MulticlassExportOptions("Features", ["a", "b", "c"]));
+        Assert.AreEqual(1, OnnxOpTypes.Of(carried).Count(t => t == "Scan"), "one Scan, over the blocks");
+
+        // A length input right-aligns rows (a padded step must not move the state): the Scan; LSTM and GRU cells too.
+        var spec = net.ToSpec(24);
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, null, masked: true), "a length input");
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, sequences: true, null, masked: false), "per-step sequences");
+        foreach (var other in new[] { HiddenCell.Lstm, HiddenCell.Gru })
+        {
+            using var gated = Network([Layer(Channels, 2, true, true, true, true, other, LmuActivation.Tanh)]);
+            var l = gated.ToSpec(24).Layers[0];
+            Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: false), other.ToString());
+            var e = Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Blocked, false, null, masked: false));
+            StringAssert.Contains(e.Message, "SimpleRnn or Dense cell over a recurrent memory");
+        }
+
+        // Past the memory width the export forms powers of: 8 x 72 = 576 > 512.
+        var wide = Layer(Channels, 8, true, false, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh);
+        wide.Order = 72;
+        using var wideNet = Network([wide]);
+        Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(wideNet.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "past the width cap");
+    }
+
+    private static LmuLayerOptions Layer(
+        int inputSize, int memoryD, bool hiddenToMemory, bool memoryToMemory, bool inputToHidden, bool memoryBias, HiddenCell cell, LmuActivation activation) => new()
+    {
+        InputSize = inputSize, MemoryD = memoryD, Order = 6, Theta = 13, HiddenCell = cell, HiddenUnits = 6,
+        HiddenActivation = activation, InputToHidden = inputToHidden, UseMemoryBias = memoryBias,
+        HiddenToMemory = hiddenToMemory, MemoryToMemory = memoryToMemory,
+    };
+
+    private static LmuNetwork Network(LmuLayerOptions[] layers) => OnnxParityNetworks.Create(layers, seed: 29);
+
+    private static (float[] X, float[] Torch) Forward(LmuNetwork net, int steps) => OnnxParityNetworks.Forward(net, Rows, steps, Channels, seed: 11);
+
+    private static double MaxDiff(float[] a, float[] b) => OnnxParityNetworks.MaxDiff(a, b);
+}
