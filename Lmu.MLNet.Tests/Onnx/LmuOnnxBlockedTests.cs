@@ -27,19 +27,7 @@ public sealed class LmuOnnxBlockedTests
     public void TheBlocksMatchTorchTheScanAndTheFloat64Forward(int memoryD, bool inputToHidden, bool memoryBias, LmuActivation activation, int steps)
     {
         using var net = Network([Layer(Channels, memoryD, inputToHidden, memoryBias, activation)]);
-        var spec = net.ToSpec(steps);
-        Assert.AreEqual(LmuOnnxForm.Blocked, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "Auto");
-        var (x, torchValues) = Forward(net, steps);
-        var batched = LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions());
-        var blocked = OnnxRunner.Run(batched, "Features", x, steps * Channels, "Output")["Output"];
-        var scan = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.Scan }), "Features", x, steps * Channels, "Output")["Output"];
-        Assert.IsLessThan(1e-4, MaxDiff(torchValues, blocked), "blocks against TorchSharp");
-        Assert.IsLessThan(1e-5, MaxDiff(scan, blocked), "blocks against the Scan");
-        OnnxParityNetworks.AssertFloat64Forward(spec, x, steps * Channels, blocked, "blocks");
-
-        // The last memory: the block Scan's final state plus the memory bias's share.
-        float[] Memory(LmuOnnxForm form) => OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = form, FinalMemoryName = "MemT" }), "Features", x, steps * Channels, "MemT")["MemT"];
-        Assert.IsLessThan(1e-5, MaxDiff(Memory(LmuOnnxForm.Scan), Memory(LmuOnnxForm.Blocked)), "last memory: blocks against the Scan");
+        OnnxParityNetworks.AssertBlocksAgree(net, Rows, steps, Channels, seed: 8);
     }
 
     [TestMethod]

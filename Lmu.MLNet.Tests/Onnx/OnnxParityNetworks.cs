@@ -42,6 +42,25 @@ internal static class OnnxParityNetworks
         }
     }
 
+    /// <summary>
+    /// Asserts that Auto exports the single layer of <paramref name="net"/> in blocks and that the blocked graph agrees
+    /// with TorchSharp (1e-4), the Scan form of the same graph (1e-5, outputs and last memory) and the float64 forward.
+    /// </summary>
+    public static void AssertBlocksAgree(LmuNetwork net, int rows, int steps, int channels, ulong seed)
+    {
+        var spec = net.ToSpec(steps);
+        Assert.AreEqual(Lmu.MLNet.Onnx.LmuOnnxForm.Blocked, Lmu.MLNet.Onnx.LmuOnnxNetwork.ChooseForm(spec.Layers[0], Lmu.MLNet.Onnx.LmuOnnxForm.Auto, false, null, masked: false), "Auto");
+        var (x, torchValues) = Forward(net, rows, steps, channels, seed);
+        var width = steps * channels;
+        float[] Run(Lmu.MLNet.Onnx.LmuOnnxForm form, string output) => OnnxRunner.Run(
+            Lmu.MLNet.Onnx.LmuOnnxExporter.Export(spec, new Lmu.MLNet.Onnx.LmuOnnxExportOptions { Form = form, FinalMemoryName = "MemT" }), "Features", x, width, output)[output];
+        var blocked = Run(Lmu.MLNet.Onnx.LmuOnnxForm.Auto, "Output");
+        Assert.IsLessThan(1e-4, MaxDiff(torchValues, blocked), "blocks against TorchSharp");
+        Assert.IsLessThan(1e-5, MaxDiff(Run(Lmu.MLNet.Onnx.LmuOnnxForm.Scan, "Output"), blocked), "blocks against the Scan");
+        AssertFloat64Forward(spec, x, width, blocked, "blocks");
+        Assert.IsLessThan(1e-5, MaxDiff(Run(Lmu.MLNet.Onnx.LmuOnnxForm.Scan, "MemT"), Run(Lmu.MLNet.Onnx.LmuOnnxForm.Blocked, "MemT")), "last memory: blocks against the Scan");
+    }
+
     /// <summary>The largest absolute difference of two outputs of the same length.</summary>
     public static double MaxDiff(float[] a, float[] b)
     {

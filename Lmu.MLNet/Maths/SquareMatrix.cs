@@ -41,22 +41,25 @@ internal static class SquareMatrix
     }
 
     /// <summary>Returns <c>a * b</c> for <c>n x n</c> matrices.</summary>
-    internal static double[] Multiply(double[] a, double[] b, int n)
+    internal static double[] Multiply(double[] a, double[] b, int n) => Multiply(a, n, n, b, n);
+
+    /// <summary>Returns <c>a * b</c> for a <c>rows x inner</c> matrix a and an <c>inner x cols</c> matrix b (row-major).</summary>
+    internal static double[] Multiply(double[] a, int rows, int inner, double[] b, int cols)
     {
-        var c = new double[n * n];
-        for (var i = 0; i < n; i++)
+        var c = new double[rows * cols];
+        for (var i = 0; i < rows; i++)
         {
-            var rowC = c.AsSpan(i * n, n);
-            for (var k = 0; k < n; k++)
+            var rowC = c.AsSpan(i * cols, cols);
+            for (var k = 0; k < inner; k++)
             {
                 // i-k-j order: the innermost loop streams one row of b into one row of c.
-                var aik = a[i * n + k];
+                var aik = a[i * inner + k];
                 if (aik == 0)
                 {
                     continue;
                 }
 
-                var rowB = b.AsSpan(k * n, n);
+                var rowB = b.AsSpan(k * cols, cols);
                 MultiplyAdd(rowC, aik, rowB);
             }
         }

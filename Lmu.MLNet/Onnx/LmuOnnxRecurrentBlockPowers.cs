@@ -1,3 +1,4 @@
+using Lmu.MLNet.Maths;
 using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Onnx;
@@ -135,29 +136,5 @@ internal sealed class LmuOnnxRecurrentBlockPowers
         return a;
     }
 
-    // [rows, inner] x [inner, cols], row-major.
-    private static double[] Multiply(double[] x, int rows, int inner, double[] y, int cols)
-    {
-        var result = new double[rows * cols];
-        for (var r = 0; r < rows; r++)
-        {
-            var target = result.AsSpan(r * cols, cols);
-            for (var k = 0; k < inner; k++)
-            {
-                var e = x[r * inner + k];
-                if (e == 0)
-                {
-                    continue;
-                }
-
-                var source = y.AsSpan(k * cols, cols);
-                for (var u = 0; u < cols; u++)
-                {
-                    target[u] += e * source[u];
-                }
-            }
-        }
-
-        return result;
-    }
+    private static double[] Multiply(double[] x, int rows, int inner, double[] y, int cols) => SquareMatrix.Multiply(x, rows, inner, y, cols);
 }

@@ -16,7 +16,7 @@ internal static class ClassifierSetup
         Training = new LmuTrainingOptions { Epochs = epochs, BatchSize = 16, LearningRate = 1e-2, Seed = seed },
     };
 
-    /// <summary>Recurrent memory (hidden-to-memory) with a SimpleRnn cell: the fused scan in torch, Scan in ONNX.</summary>
+    /// <summary>Recurrent memory (hidden-to-memory) with a SimpleRnn cell: the fused scan in torch, blocks of 8 steps in ONNX.</summary>
     public static LmuClassifierOptions Recurrent(int epochs = 3, int? seed = 7) => new()
     {
         Layer = new LmuLayerOptions { Order = 8, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 8, HiddenToMemory = true },
