@@ -79,6 +79,14 @@ public sealed class LmuOnnxRecurrentBlockedTests
         wide.Order = 72;
         using var wideNet = Network([wide]);
         Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(wideNet.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "past the width cap");
+
+        // Many input channels: Inputs [8 C, 8 x 6] and EndInputs [8 C, 12] are 480 C elements, Start 576: 1200 channels
+        // are allowed, 9000 (4.3 M) are past the 4 M the blocks may write.
+        foreach (var (channels, expected) in new[] { (1200, LmuOnnxForm.Blocked), (9000, LmuOnnxForm.Scan) })
+        {
+            using var manyInputs = Network([Layer(channels, 2, true, false, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh)]);
+            Assert.AreEqual(expected, LmuOnnxNetwork.ChooseForm(manyInputs.ToSpec(4).Layers[0], LmuOnnxForm.Auto, false, null, masked: false), $"{channels} channels");
+        }
     }
 
     private static LmuLayerOptions Layer(

@@ -34,11 +34,20 @@ internal static class LmuOnnxRecurrentBlockedLayer
     /// <summary>Largest memory width M = MemoryD q the export forms powers of (M^3 float64 products at export).</summary>
     internal const int MaxMemoryWidth = 512;
 
-    /// <summary>Whether the blocks compute this layer exactly within the sizes they write.</summary>
-    public static bool Supports(LmuLayerSpec l) =>
-        !l.MemoryIsFeedForward && l.Hidden is HiddenCell.SimpleRnn or HiddenCell.Dense && l.Units > 0
-        && l.ImpulseTruncation == 0 && (long)l.MemoryD * l.Order <= MaxMemoryWidth
-        && (long)l.MemoryD * l.Order * BlockLength * l.Units <= LmuOnnxBlockedLayer.MaxWideElements;
+    /// <summary>
+    /// Whether the blocks compute this layer exactly within the sizes they write: the block's wide matrices (Start
+    /// [M, L units], Inputs [L C, L units], EndInputs [L C, M]) together within <see cref="LmuOnnxBlockedLayer.MaxWideElements"/>.
+    /// </summary>
+    public static bool Supports(LmuLayerSpec l)
+    {
+        if (l.MemoryIsFeedForward || l.Hidden is not (HiddenCell.SimpleRnn or HiddenCell.Dense) || l.Units <= 0 || l.ImpulseTruncation != 0)
+        {
+            return false;
+        }
+
+        long m = (long)l.MemoryD * l.Order, blockInputs = (long)BlockLength * l.InputSize;
+        return m <= MaxMemoryWidth && (m * BlockLength * l.Units) + (blockInputs * BlockLength * l.Units) + (blockInputs * m) <= LmuOnnxBlockedLayer.MaxWideElements;
+    }
 
     /// <summary>Builds the layer.</summary>
     /// <param name="g">Main graph.</param>
