@@ -55,11 +55,15 @@ public sealed class LmuOnnxRecurrentBlockedTests
     [TestMethod]
     public void TheCarriedGraphLoopsOverBlocksAndOtherCellsKeepTheScan()
     {
-        // The classifier's carried graph: one Scan over the 5 whole blocks of T 43 (no step-by-step Scan), whose body
-        // holds no [M, M] product per step: its only MatMul by A'^8 is the block end's.
+        // The classifier's carried graph: one Scan, over the 5 whole blocks of T 43, whose body unrolls 8 steps (8 Tanh
+        // nodes; the step Scan's body has 1), and the last 3 steps in the main graph (3 Tanh there).
         using var net = Network([Layer(Channels, 2, true, true, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh)]);
         var carried = LmuOnnxExporter.Export(net.ToSpec(43), OnnxCarrier.MulticlassExportOptions("Features", ["a", "b", "c"]));
         Assert.AreEqual(1, OnnxOpTypes.Of(carried).Count(t => t == "Scan"), "one Scan, over the blocks");
+        Assert.AreEqual(8, OnnxOpTypes.InBodies(carried).Count(t => t == "Tanh"), "the body unrolls a block of 8 steps");
+        Assert.AreEqual(3, OnnxOpTypes.Of(carried).Count(t => t == "Tanh"), "the last 3 steps in the main graph");
+        var stepped = LmuOnnxExporter.Export(net.ToSpec(43), new LmuOnnxExportOptions { Form = LmuOnnxForm.Scan });
+        Assert.AreEqual(1, OnnxOpTypes.InBodies(stepped).Count(t => t == "Tanh"), "the step Scan's body: one step");
 
         // A length input right-aligns rows (a padded step must not move the state): the Scan; LSTM and GRU cells too.
         var spec = net.ToSpec(24);
@@ -80,13 +84,55 @@ public sealed class LmuOnnxRecurrentBlockedTests
         using var wideNet = Network([wide]);
         Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(wideNet.ToSpec(24).Layers[0], LmuOnnxForm.Auto, false, null, masked: false), "past the width cap");
 
-        // Many input channels: Inputs [8 C, 8 x 6] and EndInputs [8 C, 12] are 480 C elements, Start 576: 1200 channels
-        // are allowed, 9000 (4.3 M) are past the 4 M the blocks may write.
+        // Many input channels: the block's input matrices ([8 C, 8 units] and [8 C, M]) count too: 1200 channels fit
+        // (about 960 C elements for a whole block and a tail), 9000 do not.
         foreach (var (channels, expected) in new[] { (1200, LmuOnnxForm.Blocked), (9000, LmuOnnxForm.Scan) })
         {
             using var manyInputs = Network([Layer(channels, 2, true, false, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh)]);
             Assert.AreEqual(expected, LmuOnnxNetwork.ChooseForm(manyInputs.ToSpec(4).Layers[0], LmuOnnxForm.Auto, false, null, masked: false), $"{channels} channels");
         }
+    }
+
+    [TestMethod]
+    [DataRow(1, 256, 212, true, DisplayName = "psMNIST's rnn_cell (D 1, q 256, 212 units): blocks")]
+    [DataRow(64, 2, 512, true, DisplayName = "D 64, q 2, 512 units (3.6 M elements written): blocks")]
+    [DataRow(64, 8, 256, false, DisplayName = "D 64, q 8, 256 units (4.4 M): the Scan")]
+    [DataRow(512, 1, 1000, false, DisplayName = "D 512, q 1, 1000 units (19 M): the Scan")]
+    public void AutoTakesTheBlocksWithinTheSizesTheyWrite(int memoryD, int order, int units, bool blocks)
+    {
+        // Every constant of a whole block and a tail counted: the recurrent drives' [(j+1) D, units] matrices grow with
+        // D units, A'^8 with M^2 (the cap once counted the three widest matrices only and let a 186 MB model through).
+        var o = Layer(1, memoryD, true, true, true, true, HiddenCell.SimpleRnn, LmuActivation.Tanh);
+        (o.Order, o.HiddenUnits) = (order, units);
+        using var net = Network([o]);
+        var l = net.ToSpec(16).Layers[0];
+        Assert.AreEqual(blocks, LmuOnnxRecurrentBlockedLayer.Supports(l), "within the sizes");
+        Assert.AreEqual(blocks ? LmuOnnxForm.Blocked : LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: false));
+    }
+
+    [TestMethod]
+    public void ADenseCellCarryingRecurrentWeightsIgnoresThemAsTheScanDoes()
+    {
+        // A Dense cell has no W_hh; a spec that carries one anyway (the validator accepts it) must not get h U + b_hh.
+        using var net = Network([Layer(Channels, 2, true, true, true, true, HiddenCell.Dense, LmuActivation.Tanh)]);
+        var spec = net.ToSpec(12);
+        var l = spec.Layers[0];
+        var withRecurrent = new Lmu.MLNet.Network.LmuLayerSpec
+        {
+            InputSize = l.InputSize, MemoryD = l.MemoryD, Order = l.Order, Ad = l.Ad, Bd = l.Bd, Ex = l.Ex, Bu = l.Bu, Eh = l.Eh, Em = l.Em,
+            InputToHidden = l.InputToHidden, Hidden = l.Hidden, Units = l.Units, HiddenInput = l.HiddenInput,
+            HiddenRecurrent = new Lmu.MLNet.Network.DenseSpec
+            {
+                In = l.Units, Out = l.Units, W = Enumerable.Range(0, l.Units * l.Units).Select(i => 0.3f * MathF.Sin(i)).ToArray(),
+                B = Enumerable.Repeat(0.5f, l.Units).ToArray(),
+            },
+        };
+        var altered = new Lmu.MLNet.Network.LmuNetworkSpec { SequenceLength = spec.SequenceLength, Layers = [withRecurrent], Head = spec.Head, Readout = spec.Readout };
+        var (x, _) = Forward(net, 12);
+        float[] Run(Lmu.MLNet.Network.LmuNetworkSpec s, LmuOnnxForm form) => OnnxRunner.Run(LmuOnnxExporter.Export(s, new LmuOnnxExportOptions { Form = form }), "Features", x, 12 * Channels, "Output")["Output"];
+        var plain = Run(spec, LmuOnnxForm.Blocked);
+        Assert.IsLessThan(1e-6, MaxDiff(plain, Run(altered, LmuOnnxForm.Blocked)), "blocks ignore the Dense cell's W_hh and b_hh");
+        Assert.IsLessThan(1e-5, MaxDiff(plain, Run(altered, LmuOnnxForm.Scan)), "as the Scan does");
     }
 
     private static LmuLayerOptions Layer(

@@ -14,6 +14,20 @@ internal static class OnnxOpTypes
         return Field(graph, 1).Select(node => System.Text.Encoding.UTF8.GetString(Field(node, 4).Single())).ToList();
     }
 
+    /// <summary>
+    /// The op types of the nodes of every subgraph the main graph's nodes hold (a Scan's body: NodeProto.attribute = 5,
+    /// AttributeProto.g = 6), one level deep.
+    /// </summary>
+    public static List<string> InBodies(byte[] model)
+    {
+        var graph = Field(model, 7).Single();
+        return Field(graph, 1)
+            .SelectMany(node => Field(node, 5))
+            .SelectMany(attribute => Field(attribute, 6))
+            .SelectMany(body => Field(body, 1).Select(n => System.Text.Encoding.UTF8.GetString(Field(n, 4).Single())))
+            .ToList();
+    }
+
     // Every length-delimited occurrence of field <number> in a message.
     private static List<byte[]> Field(byte[] message, int number)
     {

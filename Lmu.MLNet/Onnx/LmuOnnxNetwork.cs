@@ -112,7 +112,7 @@ internal static class LmuOnnxNetwork
     /// The form one layer gets: Auto picks the loop-free feed-forward form where it is exact (and no per-step sequences
     /// are asked of it), else, without a length input or per-step sequences, the blocks (a feed-forward memory under a
     /// SimpleRnn cell: <see cref="LmuOnnxBlockedLayer"/>; a recurrent memory under a SimpleRnn or Dense cell:
-    /// <see cref="LmuOnnxRecurrentBlockedLayer"/>), else Scan; FeedForward, RecurrentOps and Blocked insist on their
+    /// <see cref="LmuOnnxRecurrentBlockedLayer"/>, within the sizes it writes), else Scan; FeedForward, RecurrentOps and Blocked insist on their
     /// form (every layer must allow it), Scan always loops.
     /// </summary>
     /// <remarks>

@@ -91,7 +91,8 @@ internal sealed class LmuOnnxRecurrentBlockMatrices
         var running = new double[units];
         for (var u = 0; u < units; u++)
         {
-            running[u] = (l.HiddenInput.B?[u] ?? 0) + (l.HiddenRecurrent?.B?[u] ?? 0);
+            // b_hh only for a SimpleRnn: a Dense cell has no recurrent weights (the Scan form ignores any it carries).
+            running[u] = (l.HiddenInput.B?[u] ?? 0) + (l.Hidden == HiddenCell.SimpleRnn ? l.HiddenRecurrent?.B?[u] ?? 0 : 0);
         }
 
         for (var j = 0; j < length; j++)
