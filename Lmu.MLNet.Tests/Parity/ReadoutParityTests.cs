@@ -26,7 +26,7 @@ public sealed class ReadoutParityTests
     public static IEnumerable<object[]> Configs()
     {
         // Feed-forward memory with a Dense hidden cell (parallel in torch, MatMul/convolution in ONNX) and a recurrent
-        // SimpleRnn with hidden-to-memory (fused scan in torch, Scan in ONNX); a two-layer stack under the pool.
+        // SimpleRnn with hidden-to-memory (fused scan in torch; in ONNX blocks without a length input, else a Scan); a two-layer stack under the pool.
         yield return [LmuReadout.Mean, HiddenCell.Dense, false, 1];
         yield return [LmuReadout.MeanAndMax, HiddenCell.Dense, false, 1];
         yield return [LmuReadout.MeanAndMax, HiddenCell.SimpleRnn, true, 1];
