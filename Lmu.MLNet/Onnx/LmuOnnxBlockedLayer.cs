@@ -111,13 +111,11 @@ internal static class LmuOnnxBlockedLayer
     private static OnnxGraph BlockBody(OnnxGraphBuilder g, LmuOnnxBlockedMatrices m, int q)
     {
         var b = g.Subgraph("lmu_block");
-        var s = b.Fresh("s_prev");
-        b.Input(s, OnnxElementType.Float, "ND", (long)q);
-        var ub = b.Fresh("u_block");
-        b.Input(ub, OnnxElementType.Float, "ND", (long)BlockLength);
+        var s = LmuOnnxOps.BodyInput(b, "s_prev", q, "ND");
+        var ub = LmuOnnxOps.BodyInput(b, "u_block", BlockLength, "ND");
         var next = b.Op("Add", [b.Op("MatMul", [s, g.Floats("blk_AL_T", m.PowerLTransposed, q, q)]), b.Op("MatMul", [ub, g.Floats("blk_G", m.BlockEnd, BlockLength, q)])]);
-        Output(b, next, "ND", q);
-        Output(b, s, "ND", q);
+        LmuOnnxOps.BodyOutput(b, next, q, "ND");
+        LmuOnnxOps.BodyOutput(b, s, q, "ND");
         return b.Graph;
     }
 
@@ -125,26 +123,16 @@ internal static class LmuOnnxBlockedLayer
     private static OnnxGraph HiddenBody(OnnxGraphBuilder g, LmuLayerSpec l, bool sequence)
     {
         var b = g.Subgraph("lmu_cell");
-        var h = b.Fresh("h_prev");
-        b.Input(h, OnnxElementType.Float, "N", (long)l.Units);
-        var gi = b.Fresh("gi_t");
-        b.Input(gi, OnnxElementType.Float, "N", (long)l.Units);
+        var h = LmuOnnxOps.BodyInput(b, "h_prev", l.Units);
+        var gi = LmuOnnxOps.BodyInput(b, "gi_t", l.Units);
         var r = l.HiddenRecurrent!;
         var next = LmuOnnxOps.Activation(b, b.Op("Add", [gi, b.Op("MatMul", [h, g.Floats("blk_W_hh", r.W, l.Units, l.Units)])]), l.HiddenInput!.Activation);
-        Output(b, next, "N", l.Units);
+        LmuOnnxOps.BodyOutput(b, next, l.Units);
         if (sequence)
         {
-            Output(b, next, "N", l.Units);
+            LmuOnnxOps.BodyOutput(b, next, l.Units);
         }
 
         return b.Graph;
-    }
-
-    // Body outputs get their own names (Identity), since one value may feed both a state and a scan output.
-    private static void Output(OnnxGraphBuilder b, string value, string rows, int width)
-    {
-        var name = b.Fresh("out");
-        b.Add("Identity", [value], [name], []);
-        b.Output(name, OnnxElementType.Float, rows, (long)width);
     }
 }

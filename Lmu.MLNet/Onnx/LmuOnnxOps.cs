@@ -48,6 +48,25 @@ internal static class LmuOnnxOps
     /// <summary>Rows [from, from + count) of a row-major [rows, cols] matrix.</summary>
     public static float[] Rows(float[] m, int cols, int from, int count) => m.AsSpan(from * cols, count * cols).ToArray();
 
+    /// <summary>Declares a float input [rows, width] of a Scan body and returns its name.</summary>
+    public static string BodyInput(OnnxGraphBuilder b, string hint, long width, string rows = "N")
+    {
+        var name = b.Fresh(hint);
+        b.Input(name, OnnxElementType.Float, rows, width);
+        return name;
+    }
+
+    /// <summary>
+    /// Declares <paramref name="value"/> as a float output [rows, width] of a Scan body, under a name of its own
+    /// (Identity): one value may feed both a state and a scan output.
+    /// </summary>
+    public static void BodyOutput(OnnxGraphBuilder b, string value, long width, string rows = "N")
+    {
+        var name = b.Fresh("out");
+        b.Add("Identity", [value], [name], []);
+        b.Output(name, OnnxElementType.Float, rows, width);
+    }
+
     /// <summary>A float zero tensor [N, width], N read from <paramref name="batchSource"/>'s first dimension.</summary>
     public static string Zeros(OnnxGraphBuilder g, string batchSource, int width)
     {

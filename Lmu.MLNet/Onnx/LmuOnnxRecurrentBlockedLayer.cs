@@ -168,15 +168,15 @@ internal static class LmuOnnxRecurrentBlockedLayer
     private static OnnxGraph Body(OnnxGraphBuilder g, LmuLayerSpec l, LmuOnnxRecurrentBlockMatrices k, CellWeights cell, bool sequence)
     {
         var b = g.Subgraph("lmu_recurrent_block");
-        var m = Input(b, "m_prev", l.MemoryD * l.Order);
-        var h = Input(b, "h_prev", l.Units);
-        var xb = Input(b, "x_block", k.Length * l.InputSize);
+        var m = LmuOnnxOps.BodyInput(b, "m_prev", l.MemoryD * l.Order);
+        var h = LmuOnnxOps.BodyInput(b, "h_prev", l.Units);
+        var xb = LmuOnnxOps.BodyInput(b, "x_block", k.Length * l.InputSize);
         var (next, hidden) = Block(b, g, k, cell, l, m, h, xb);
-        Output(b, next, l.MemoryD * l.Order);
-        Output(b, hidden[^1], l.Units);
+        LmuOnnxOps.BodyOutput(b, next, l.MemoryD * l.Order);
+        LmuOnnxOps.BodyOutput(b, hidden[^1], l.Units);
         if (sequence)
         {
-            Output(b, Concat(b, hidden), k.Length * l.Units);
+            LmuOnnxOps.BodyOutput(b, Concat(b, hidden), k.Length * l.Units);
         }
 
         return b.Graph;
@@ -184,21 +184,6 @@ internal static class LmuOnnxRecurrentBlockedLayer
 
     private static string Concat(OnnxGraphBuilder b, List<string> parts) =>
         parts.Count == 1 ? parts[0] : b.Op("Concat", parts, OnnxAttribute.Int("axis", 1));
-
-    private static string Input(OnnxGraphBuilder b, string hint, int width)
-    {
-        var name = b.Fresh(hint);
-        b.Input(name, OnnxElementType.Float, "N", (long)width);
-        return name;
-    }
-
-    // Body outputs get their own names (Identity), since one value may feed both a state and a scan output.
-    private static void Output(OnnxGraphBuilder b, string value, int width)
-    {
-        var name = b.Fresh("out");
-        b.Add("Identity", [value], [name], []);
-        b.Output(name, OnnxElementType.Float, "N", (long)width);
-    }
 
     // The cell's per-step weights, shared by the Scan body and the last, shorter block: U [units, units] (SimpleRnn)
     // and Eh [units, D] (hidden-to-memory).

@@ -83,11 +83,11 @@ internal static class LmuOnnxScanLayer
         var q = l.Order;
         var gw = LmuOnnxHiddenCell.Gates(l.Hidden) * l.Units;
 
-        var mPrev = BodyInput(b, "m_prev", mw);
-        var hPrev = l.Hidden != HiddenCell.None ? BodyInput(b, "h_prev", l.Units) : null;
-        var cPrev = l.Hidden == HiddenCell.Lstm ? BodyInput(b, "c_prev", l.Units) : null;
-        var u = BodyInput(b, "ux_t", l.MemoryD);
-        var xPart = hasXPart ? BodyInput(b, "hx_t", gw) : null;
+        var mPrev = LmuOnnxOps.BodyInput(b, "m_prev", mw);
+        var hPrev = l.Hidden != HiddenCell.None ? LmuOnnxOps.BodyInput(b, "h_prev", l.Units) : null;
+        var cPrev = l.Hidden == HiddenCell.Lstm ? LmuOnnxOps.BodyInput(b, "c_prev", l.Units) : null;
+        var u = LmuOnnxOps.BodyInput(b, "ux_t", l.MemoryD);
+        var xPart = hasXPart ? LmuOnnxOps.BodyInput(b, "hx_t", gw) : null;
         string? validT = null;
         if (masked)
         {
@@ -137,44 +137,34 @@ internal static class LmuOnnxScanLayer
 
         var m = Keep(next, mPrev);
 
-        var outputs = new List<(string Value, object[] Shape)> { (m, ["N", mw]) };
+        var outputs = new List<(string Value, long Width)> { (m, mw) };
         string? h = null;
         if (l.Hidden != HiddenCell.None)
         {
             (h, var c) = LmuOnnxHiddenCell.Step(b, g, l, m, xPart, hPrev, cPrev);
             h = Keep(h, hPrev!);
             c = c is null ? null : Keep(c, cPrev!);
-            outputs.Add((h, ["N", l.Units]));
+            outputs.Add((h, l.Units));
             if (c is not null)
             {
-                outputs.Add((c, ["N", l.Units]));
+                outputs.Add((c, l.Units));
             }
         }
 
         if (withSequences)
         {
-            outputs.Add((m, ["N", mw]));
+            outputs.Add((m, mw));
             if (h is not null)
             {
-                outputs.Add((h, ["N", l.Units]));
+                outputs.Add((h, l.Units));
             }
         }
 
-        // Body outputs get their own names (Identity), since one value may feed both a state and a scan output.
-        foreach (var (value, shape) in outputs)
+        foreach (var (value, width) in outputs)
         {
-            var name = b.Fresh("out");
-            b.Add("Identity", [value], [name], []);
-            b.Output(name, OnnxElementType.Float, shape);
+            LmuOnnxOps.BodyOutput(b, value, width);
         }
 
         return b.Graph;
-    }
-
-    private static string BodyInput(OnnxGraphBuilder b, string hint, int width)
-    {
-        var name = b.Fresh(hint);
-        b.Input(name, OnnxElementType.Float, "N", width);
-        return name;
     }
 }
