@@ -10,12 +10,13 @@ namespace Lmu.MLNet.Onnx;
 /// </summary>
 internal sealed class LmuOnnxRecurrentBlockPowers
 {
-    private readonly double[] _a;
+    // A'^(2^k) for k = 0, 1, ...: formed as Power needs them.
+    private readonly List<double[]> _squares;
 
     private LmuOnnxRecurrentBlockPowers(int m, double[] a, double[][] powerTimesZ, double[][] f, double[][] fz)
     {
         M = m;
-        _a = a;
+        _squares = [a];
         PowerTimesZ = powerTimesZ;
         F = f;
         FZ = fz;
@@ -33,25 +34,28 @@ internal sealed class LmuOnnxRecurrentBlockPowers
     /// <summary>F_s Z [D, units] for s &lt; length.</summary>
     public double[][] FZ { get; }
 
-    /// <summary>A'^s [M, M] (s &gt;= 1), by squaring: at most 2 log2(s) products of M^3 multiply-adds.</summary>
+    /// <summary>
+    /// A'^s [M, M] (s &gt;= 1), by squaring: the squares A'^(2^k) are kept, so the whole block's power and the last,
+    /// shorter block's share them (M^3 multiply-adds each).
+    /// </summary>
     public double[] Power(int s)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(s, 1);
         double[]? result = null;
-        var square = _a;
-        for (var e = s; e > 0; e >>= 1)
+        for (int e = s, k = 0; e > 0; e >>= 1, k++)
         {
-            if ((e & 1) == 1)
+            if (k == _squares.Count)
             {
-                result = result is null ? square : Multiply(result, M, M, square, M);
+                _squares.Add(Multiply(_squares[k - 1], M, M, _squares[k - 1], M));
             }
 
-            if (e > 1)
+            if ((e & 1) == 1)
             {
-                square = Multiply(square, M, M, square, M);
+                result = result is null ? _squares[k] : Multiply(result, M, M, _squares[k], M);
             }
         }
 
-        return result ?? throw new ArgumentOutOfRangeException(nameof(s), s, "A power of at least 1.");
+        return result!;
     }
 
     /// <summary>Forms the powers for blocks of up to <paramref name="length"/> steps.</summary>
