@@ -4,7 +4,7 @@ namespace Lmu.MLNet.Tests.Modules;
 
 /// <summary>
 /// Small stacks that mix forms: a feed-forward layer (parallel in torch, Conv or MatMul in ONNX) next to recurrent ones
-/// (fused scan or cell in torch; in ONNX blocks for the SimpleRnn layer, a Scan for the LSTM), every optional path of a layer switched on somewhere.
+/// (fused scan or cell in torch, blocks in ONNX), every optional path of a layer switched on somewhere.
 /// </summary>
 internal static class StackConfigs
 {

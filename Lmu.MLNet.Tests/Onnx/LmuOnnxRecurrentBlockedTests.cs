@@ -25,6 +25,9 @@ public sealed class LmuOnnxRecurrentBlockedTests
     [DataRow(2, true, false, true, true, HiddenCell.Dense, LmuActivation.Tanh, 41, DisplayName = "hidden-to-memory under a Dense cell, T 41")]
     [DataRow(2, true, true, true, true, HiddenCell.SimpleRnn, LmuActivation.Identity, 5, DisplayName = "both encoders, identity, T 5 (one short block)")]
     [DataRow(1, true, false, false, false, HiddenCell.SimpleRnn, LmuActivation.Tanh, 9, DisplayName = "hidden-to-memory, T 9 (a block and a step)")]
+    [DataRow(1, true, true, true, true, HiddenCell.Lstm, LmuActivation.Tanh, 43, DisplayName = "LSTM, both encoders, one memory, T 43")]
+    [DataRow(3, true, false, false, true, HiddenCell.Lstm, LmuActivation.Tanh, 16, DisplayName = "LSTM, hidden-to-memory, three memories, T 16")]
+    [DataRow(2, false, true, true, false, HiddenCell.Lstm, LmuActivation.Tanh, 5, DisplayName = "LSTM, memory-to-memory, T 5")]
     public void TheBlocksMatchTorchTheScanAndTheFloat64Forward(
         int memoryD, bool hiddenToMemory, bool memoryToMemory, bool inputToHidden, bool memoryBias, HiddenCell cell, LmuActivation activation, int steps)
     {
@@ -65,17 +68,18 @@ public sealed class LmuOnnxRecurrentBlockedTests
         var stepped = LmuOnnxExporter.Export(net.ToSpec(43), new LmuOnnxExportOptions { Form = LmuOnnxForm.Scan });
         Assert.AreEqual(1, OnnxOpTypes.InBodies(stepped).Count(t => t == "Tanh"), "the step Scan's body: one step");
 
-        // A length input right-aligns rows (a padded step must not move the state): the Scan; LSTM and GRU cells too.
+        // A length input right-aligns rows (a padded step must not move the state): the Scan; a GRU cell too (its reset
+        // gate multiplies the recurrent term, which the blocks' sums do not separate).
         var spec = net.ToSpec(24);
         Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, false, null, masked: true), "a length input");
         Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(spec.Layers[0], LmuOnnxForm.Auto, sequences: true, null, masked: false), "per-step sequences");
-        foreach (var other in new[] { HiddenCell.Lstm, HiddenCell.Gru })
+        foreach (var other in new[] { HiddenCell.Gru })
         {
             using var gated = Network([Layer(Channels, 2, true, true, true, true, other, LmuActivation.Tanh)]);
             var l = gated.ToSpec(24).Layers[0];
             Assert.AreEqual(LmuOnnxForm.Scan, LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Auto, false, null, masked: false), other.ToString());
             var e = Assert.ThrowsExactly<ArgumentException>(() => LmuOnnxNetwork.ChooseForm(l, LmuOnnxForm.Blocked, false, null, masked: false));
-            StringAssert.Contains(e.Message, "SimpleRnn or Dense cell over a recurrent memory");
+            StringAssert.Contains(e.Message, "SimpleRnn, LSTM or Dense cell over a recurrent memory");
         }
 
         // Past the memory width the export forms powers of: 8 x 72 = 576 > 512.

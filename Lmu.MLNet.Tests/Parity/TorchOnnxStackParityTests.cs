@@ -39,11 +39,10 @@ public sealed class TorchOnnxStackParityTests
         var spec = net.ToSpec(Steps);
         var form = Enum.Parse<LmuOnnxForm>(formName);
         // Auto keeps the feed-forward layers loop-free (a Conv inside the stack, the MatMul product last) and puts the
-        // recurrent SimpleRnn layer (the 2-layer stack's second) in blocks; the LSTM layer keeps the Scan.
+        // recurrent layers (the 2-layer stack's SimpleRnn, the 3-layer stack's LSTM) in blocks.
         var expectedForms = spec.Layers.Select(l => form == LmuOnnxForm.Scan ? LmuOnnxForm.Scan
             : LmuOnnxFeedForwardLayer.Supports(l) ? LmuOnnxForm.FeedForward
-            : l.Hidden == HiddenCell.SimpleRnn ? LmuOnnxForm.Blocked
-            : LmuOnnxForm.Scan);
+            : LmuOnnxForm.Blocked);
         CollectionAssert.AreEqual(
             expectedForms.ToArray(), spec.Layers.Select((l, i) => LmuOnnxNetwork.ChooseForm(l, form, false, i)).ToArray(), "ONNX forms");
         var rows = x.reshape(Rows, -1).data<float>().ToArray();

@@ -29,8 +29,8 @@ internal enum LmuOnnxForm
     /// Blocks of steps that never form the memory inside a block, without a length input or per-step memory sequences;
     /// Auto picks them where they apply, in batched and one-row graphs alike. A feed-forward memory under a SimpleRnn
     /// cell: every step's hidden input from block products and the cell's recurrence alone in a Scan
-    /// (<see cref="LmuOnnxBlockedLayer"/>). A recurrent memory (hidden- or memory-to-memory encoders) under a SimpleRnn or
-    /// Dense cell: a Scan over blocks of 8 steps, the memory formed at block ends only
+    /// (<see cref="LmuOnnxBlockedLayer"/>). A recurrent memory (hidden- or memory-to-memory encoders) under a SimpleRnn,
+    /// LSTM or Dense cell: a Scan over blocks of 8 steps, the memory formed at block ends only
     /// (<see cref="LmuOnnxRecurrentBlockedLayer"/>).
     /// </summary>
     Blocked,

@@ -67,7 +67,7 @@ internal static class LmuOnnxHiddenCell
     }
 
     // PyTorch LSTM: i, f, g, o = split(x W_ih + b_ih + h W_hh + b_hh); c = s(f) c + s(i) tanh(g); h = s(o) tanh(c).
-    private static (string H, string? C) Lstm(OnnxGraphBuilder g, string gates, string cPrev)
+    internal static (string H, string? C) Lstm(OnnxGraphBuilder g, string gates, string cPrev)
     {
         // Split-13 with no 'split' input cuts equal parts, one per output.
         var p = g.OpMulti("Split", [gates], 4, OnnxAttribute.Int("axis", 1));

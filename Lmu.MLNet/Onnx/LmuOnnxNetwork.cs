@@ -111,7 +111,7 @@ internal static class LmuOnnxNetwork
     /// <summary>
     /// The form one layer gets: Auto picks the loop-free feed-forward form where it is exact (and no per-step sequences
     /// are asked of it), else, without a length input or per-step sequences, the blocks (a feed-forward memory under a
-    /// SimpleRnn cell: <see cref="LmuOnnxBlockedLayer"/>; a recurrent memory under a SimpleRnn or Dense cell:
+    /// SimpleRnn cell: <see cref="LmuOnnxBlockedLayer"/>; a recurrent memory under a SimpleRnn, LSTM or Dense cell:
     /// <see cref="LmuOnnxRecurrentBlockedLayer"/>, within the sizes it writes), else Scan; FeedForward, RecurrentOps and Blocked insist on their
     /// form (every layer must allow it), Scan always loops.
     /// </summary>
@@ -151,7 +151,7 @@ internal static class LmuOnnxNetwork
             LmuOnnxForm.RecurrentOps when !canRecurrentOps => throw new ArgumentException(
                 $"The RNN-operator form needs a memory without hidden-to-memory or memory-to-memory encoders, a SimpleRnn hidden cell, no length input and no per-step sequences{which}."),
             LmuOnnxForm.Blocked when !canBlocked => throw new ArgumentException(
-                $"The blocked form needs a SimpleRnn hidden cell over a memory without hidden-to-memory or memory-to-memory encoders, or a SimpleRnn or Dense cell over a recurrent memory of at most {LmuOnnxRecurrentBlockedLayer.MaxMemoryWidth} values (MemoryD x Order), and no length input or per-step sequences{which}."),
+                $"The blocked form needs a SimpleRnn hidden cell over a memory without hidden-to-memory or memory-to-memory encoders, or a SimpleRnn, LSTM or Dense cell over a recurrent memory of at most {LmuOnnxRecurrentBlockedLayer.MaxMemoryWidth} values (MemoryD x Order), and no length input or per-step sequences{which}."),
             LmuOnnxForm.Auto => canFeedForward && !sequences ? LmuOnnxForm.FeedForward
                 : canBlocked ? LmuOnnxForm.Blocked
                 : LmuOnnxForm.Scan,

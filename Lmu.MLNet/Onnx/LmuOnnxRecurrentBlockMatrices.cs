@@ -9,7 +9,7 @@ namespace Lmu.MLNet.Onnx;
 /// m_t = m_{t-1} A' + (x_t Ex + bu + h_{t-1} Eh) B       A' = blockdiag(Ad^T) + Em B (the memory-to-memory encoder folded in)
 /// F_s = B A'^s [D, M]                                     a drive's share of the memory s steps later
 /// </code>
-/// where B [D, M] puts Bd in channel k's columns. Z = W_m [M, units] are the hidden cell's memory rows.
+/// where B [D, M] puts Bd in channel k's columns. Z = W_m [M, G units] are the hidden cell's memory rows (G = 4 gates for an LSTM, else 1).
 /// </summary>
 internal sealed class LmuOnnxRecurrentBlockMatrices
 {
@@ -49,7 +49,8 @@ internal sealed class LmuOnnxRecurrentBlockMatrices
     /// <summary>Forms the constants of a block of <paramref name="length"/> steps from <paramref name="p"/>'s powers.</summary>
     public static LmuOnnxRecurrentBlockMatrices Create(LmuLayerSpec l, LmuOnnxRecurrentBlockPowers p, int length)
     {
-        int m = p.M, c = l.InputSize, d = l.MemoryD, units = l.Units;
+        // "units" here are Z's columns: G units (an LSTM's four gates), the width of every step's cell input.
+        int m = p.M, c = l.InputSize, d = l.MemoryD, units = l.HiddenInput!.Out;
         var w = l.HiddenInput!.W;
 
         var start = new float[(long)m * length * units];
@@ -91,8 +92,8 @@ internal sealed class LmuOnnxRecurrentBlockMatrices
         var running = new double[units];
         for (var u = 0; u < units; u++)
         {
-            // b_hh only for a SimpleRnn: a Dense cell has no recurrent weights (the Scan form ignores any it carries).
-            running[u] = (l.HiddenInput.B?[u] ?? 0) + (l.Hidden == HiddenCell.SimpleRnn ? l.HiddenRecurrent?.B?[u] ?? 0 : 0);
+            // b_hh only for a recurrent cell: a Dense cell has no recurrent weights (the Scan form ignores any it carries).
+            running[u] = (l.HiddenInput.B?[u] ?? 0) + (l.Hidden is HiddenCell.SimpleRnn or HiddenCell.Lstm ? l.HiddenRecurrent?.B?[u] ?? 0 : 0);
         }
 
         for (var j = 0; j < length; j++)

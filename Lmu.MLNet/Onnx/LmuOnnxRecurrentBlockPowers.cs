@@ -25,13 +25,13 @@ internal sealed class LmuOnnxRecurrentBlockPowers
     /// <summary>Memory width M = MemoryD q.</summary>
     public int M { get; }
 
-    /// <summary>A'^s Z [M, units] for s = 0..length.</summary>
+    /// <summary>A'^s Z [M, G units] for s = 0..length.</summary>
     public double[][] PowerTimesZ { get; }
 
     /// <summary>F_s = B A'^s [D, M] for s &lt; length.</summary>
     public double[][] F { get; }
 
-    /// <summary>F_s Z [D, units] for s &lt; length.</summary>
+    /// <summary>F_s Z [D, G units] for s &lt; length.</summary>
     public double[][] FZ { get; }
 
     /// <summary>
@@ -61,10 +61,11 @@ internal sealed class LmuOnnxRecurrentBlockPowers
     /// <summary>Forms the powers for blocks of up to <paramref name="length"/> steps.</summary>
     public static LmuOnnxRecurrentBlockPowers Create(LmuLayerSpec l, int length)
     {
-        int q = l.Order, d = l.MemoryD, m = d * q, units = l.Units;
+        // Z's columns: the cell's input width, G units (an LSTM's four gates, else the units).
+        int q = l.Order, d = l.MemoryD, m = d * q, units = l.HiddenInput!.Out;
         var a = Transition(l);
 
-        // Z: the cell's memory rows, [M, units].
+        // Z: the cell's memory rows, [M, G units].
         var z = new double[m * units];
         for (var i = 0; i < z.Length; i++)
         {

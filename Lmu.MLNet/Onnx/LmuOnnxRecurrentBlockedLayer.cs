@@ -3,7 +3,7 @@ using Lmu.MLNet.Network;
 namespace Lmu.MLNet.Onnx;
 
 /// <summary>
-/// A recurrent memory (hidden-to-memory and/or memory-to-memory encoders) under a SimpleRnn or Dense cell in blocks of
+/// A recurrent memory (hidden-to-memory and/or memory-to-memory encoders) under a SimpleRnn, LSTM or Dense cell in blocks of
 /// <see cref="BlockLength"/> steps: the memory is formed only at block ends, and every step's memory term comes from
 /// the memory before the block, the block's inputs and the few recurrent drive columns.
 /// </summary>
@@ -13,15 +13,18 @@ namespace Lmu.MLNet.Onnx;
 /// <code>
 /// Y        = m_p Start + [x_0 .. x_{Lb-1}] Inputs + Constant                 two MatMuls for all steps of the block
 /// pre_j    = Y_j + [r_0 .. r_j] Recurrent_j [+ h_{j-1} U]                     per step: the drives and the cell only
-/// h_j      = act(pre_j)
+/// h_j      = act(pre_j)                            (an LSTM: pre_j are its four gates, and c_j is carried as h_j is)
 /// m_next   = m_p A'^Lb + [x_0 .. x_{Lb-1}] EndInputs + [r_0 .. r_{Lb-1}] EndRecurrent + EndConstant
 /// </code>
 /// Whole blocks run in a Scan over the blocks (the block unrolled in its body); the last T mod L steps are one
 /// shorter block in the main graph. Why: the Scan form's body forms the memory every step (m A', D q squared
 /// multiply-adds per row) and runs about a dozen nodes per step. Here a step costs the cell's own products (h U, h Eh)
 /// and a share of two wide products: psMNIST's rnn_cell (q 256, 212 units) about 108,000 multiply-adds per row and
-/// step instead of 165,000, in seven nodes. Equal to the step-by-step form in exact arithmetic; in float32 the sums
-/// are reassociated (tested against the Scan and the float64 forward).
+/// step instead of 165,000, in seven nodes. An LSTM's gates (4 units wide) leave less to gain: with q 256 and 212
+/// units, T 784, 23-28 against 29-31 ms a row and 0.77-0.84 against 0.84-0.86 s per 100 rows; with q 64 and 64 units
+/// 7 against 7.4 ms and 88 against 121 ms. A GRU keeps the Scan (its reset gate multiplies h U's candidate part, which
+/// the blocks' sums do not keep apart). Equal to the step-by-step form in exact arithmetic; in float32 the sums are
+/// reassociated (tested against the Scan and the float64 forward).
 /// </remarks>
 internal static class LmuOnnxRecurrentBlockedLayer
 {
@@ -50,7 +53,7 @@ internal static class LmuOnnxRecurrentBlockedLayer
     /// a 186 MB model) the layer keeps the Scan.
     /// </remarks>
     public static bool Supports(LmuLayerSpec l) =>
-        !l.MemoryIsFeedForward && l.Hidden is HiddenCell.SimpleRnn or HiddenCell.Dense && l.Units > 0 && l.ImpulseTruncation == 0
+        !l.MemoryIsFeedForward && l.Hidden is HiddenCell.SimpleRnn or HiddenCell.Dense or HiddenCell.Lstm && l.Units > 0 && l.ImpulseTruncation == 0
         && (long)l.MemoryD * l.Order <= MaxMemoryWidth && 2 * WrittenElements(l) <= LmuOnnxBlockedLayer.MaxWideElements;
 
     // Every constant one block writes (see LmuOnnxRecurrentBlockMatrices): Start, Inputs, Constant, Recurrent, EndPower,
@@ -58,7 +61,7 @@ internal static class LmuOnnxRecurrentBlockedLayer
     private static long WrittenElements(LmuLayerSpec l)
     {
         const long L = BlockLength;
-        long m = (long)l.MemoryD * l.Order, d = l.MemoryD, units = l.Units, c = l.InputSize;
+        long m = (long)l.MemoryD * l.Order, d = l.MemoryD, units = l.HiddenInput!.Out, c = l.InputSize;
         long recurrent = l.Eh is null ? 0 : (d * units * L * (L + 1) / 2) + (L * d * m);
         return (m * L * units) + (L * c * L * units) + (L * units) + recurrent + (m * m) + (L * c * m) + m;
     }
@@ -77,12 +80,14 @@ internal static class LmuOnnxRecurrentBlockedLayer
         var blocks = steps / L;
         var rest = steps % L;
         var powers = LmuOnnxRecurrentBlockPowers.Create(l, Math.Min(steps, L));
+        var recurrent = l.Hidden is HiddenCell.SimpleRnn or HiddenCell.Lstm && l.HiddenRecurrent is not null;
         var cell = new CellWeights(
-            l.Hidden != HiddenCell.SimpleRnn || l.HiddenRecurrent is null ? null : g.Floats("rb_U", l.HiddenRecurrent.W, units, units),
+            recurrent ? g.Floats("rb_U", l.HiddenRecurrent!.W, units, l.HiddenInput!.Out) : null,
             l.Eh is null ? null : g.Floats("rb_E_h", l.Eh, units, l.MemoryD));
 
         var m = LmuOnnxOps.Zeros(g, x3, width);
         var h = LmuOnnxOps.Zeros(g, x3, units);
+        string? cState = l.Hidden == HiddenCell.Lstm ? LmuOnnxOps.Zeros(g, x3, units) : null;
         string? hidden = null;
         if (blocks > 0)
         {
@@ -98,9 +103,11 @@ internal static class LmuOnnxRecurrentBlockedLayer
                 attributes.Add(OnnxAttribute.Ints("scan_output_axes", 1L));
             }
 
-            var results = g.OpMulti("Scan", [m, h, xb], sequence ? 3 : 2, [.. attributes]);
+            var states = cState is null ? 2 : 3;
+            var results = g.OpMulti("Scan", cState is null ? [m, h, xb] : [m, h, cState, xb], states + (sequence ? 1 : 0), [.. attributes]);
             (m, h) = (results[0], results[1]);
-            hidden = sequence ? g.Op("Reshape", [results[2], g.Int64s("rb_hseq", -1, blocks * L, units)]) : null;
+            cState = cState is null ? null : results[2];
+            hidden = sequence ? g.Op("Reshape", [results[states], g.Int64s("rb_hseq", -1, blocks * L, units)]) : null;
         }
 
         if (rest > 0)
@@ -108,7 +115,7 @@ internal static class LmuOnnxRecurrentBlockedLayer
             var tail = g.Op("Reshape", [
                 g.Op("Slice", [x3, g.Int64s("rb_from", blocks * L), g.Int64s("rb_to", steps), g.Int64s("rb_axis", 1)]),
                 g.Int64s("rb_tail", -1, rest * c)]);
-            var block = Block(g, g, LmuOnnxRecurrentBlockMatrices.Create(l, powers, rest), cell, l, m, h, tail);
+            var block = Block(g, g, LmuOnnxRecurrentBlockMatrices.Create(l, powers, rest), cell, l, m, h, cState, tail);
             (m, h) = (block.Memory, block.Hidden[^1]);
             if (sequence)
             {
@@ -121,10 +128,11 @@ internal static class LmuOnnxRecurrentBlockedLayer
     }
 
     // One block's nodes into `b` (weights into the main graph `w`, which a Scan body reads from the outer scope).
-    private static (string Memory, List<string> Hidden) Block(
-        OnnxGraphBuilder b, OnnxGraphBuilder w, LmuOnnxRecurrentBlockMatrices k, CellWeights cell, LmuLayerSpec l, string m, string h, string xb)
+    private static (string Memory, List<string> Hidden, string? C) Block(
+        OnnxGraphBuilder b, OnnxGraphBuilder w, LmuOnnxRecurrentBlockMatrices k, CellWeights cell, LmuLayerSpec l, string m, string h, string? cState, string xb)
     {
-        int lb = k.Length, c = l.InputSize, d = l.MemoryD, units = l.Units, width = d * l.Order;
+        // "units": the cell input's width, G units (an LSTM's four gates).
+        int lb = k.Length, c = l.InputSize, d = l.MemoryD, units = l.HiddenInput!.Out, width = d * l.Order;
         var y = b.Op("Add", [
             b.Op("Add", [b.Op("MatMul", [m, w.Floats("rb_start", k.Start, width, lb * units)]), b.Op("MatMul", [xb, w.Floats("rb_inputs", k.Inputs, lb * c, lb * units)])]),
             w.Floats("rb_constant", k.Constant, lb * units)]);
@@ -146,7 +154,15 @@ internal static class LmuOnnxRecurrentBlockedLayer
                 pre = b.Op("Add", [pre, b.Op("MatMul", [h, cell.U])]);
             }
 
-            h = LmuOnnxOps.Activation(b, pre, l.HiddenInput!.Activation);
+            if (cState is null)
+            {
+                h = LmuOnnxOps.Activation(b, pre, l.HiddenInput!.Activation);
+            }
+            else
+            {
+                (h, cState) = LmuOnnxHiddenCell.Lstm(b, pre, cState);
+            }
+
             hidden.Add(h);
         }
 
@@ -161,19 +177,25 @@ internal static class LmuOnnxRecurrentBlockedLayer
             next = b.Op("Add", [next, w.Floats("rb_end_constant", k.EndConstant, width)]);
         }
 
-        return (next, hidden);
+        return (next, hidden, cState);
     }
 
-    // The Scan body: states (m, h), scanned the block's inputs [N, L C]; outputs m, h and (for a sequence) the block's h's.
+    // The Scan body: states (m, h[, c]), scanned the block's inputs [N, L C]; outputs m, h[, c] and (for a sequence) the block's h's.
     private static OnnxGraph Body(OnnxGraphBuilder g, LmuLayerSpec l, LmuOnnxRecurrentBlockMatrices k, CellWeights cell, bool sequence)
     {
         var b = g.Subgraph("lmu_recurrent_block");
         var m = LmuOnnxOps.BodyInput(b, "m_prev", l.MemoryD * l.Order);
         var h = LmuOnnxOps.BodyInput(b, "h_prev", l.Units);
+        var cState = l.Hidden == HiddenCell.Lstm ? LmuOnnxOps.BodyInput(b, "c_prev", l.Units) : null;
         var xb = LmuOnnxOps.BodyInput(b, "x_block", k.Length * l.InputSize);
-        var (next, hidden) = Block(b, g, k, cell, l, m, h, xb);
+        var (next, hidden, c) = Block(b, g, k, cell, l, m, h, cState, xb);
         LmuOnnxOps.BodyOutput(b, next, l.MemoryD * l.Order);
         LmuOnnxOps.BodyOutput(b, hidden[^1], l.Units);
+        if (c is not null)
+        {
+            LmuOnnxOps.BodyOutput(b, c, l.Units);
+        }
+
         if (sequence)
         {
             LmuOnnxOps.BodyOutput(b, Concat(b, hidden), k.Length * l.Units);
@@ -185,7 +207,7 @@ internal static class LmuOnnxRecurrentBlockedLayer
     private static string Concat(OnnxGraphBuilder b, List<string> parts) =>
         parts.Count == 1 ? parts[0] : b.Op("Concat", parts, OnnxAttribute.Int("axis", 1));
 
-    // The cell's per-step weights, shared by the Scan body and the last, shorter block: U [units, units] (SimpleRnn)
-    // and Eh [units, D] (hidden-to-memory).
+    // The cell's per-step weights, shared by the Scan body and the last, shorter block: U [units, G units] (SimpleRnn,
+    // LSTM) and Eh [units, D] (hidden-to-memory).
     private readonly record struct CellWeights(string? U, string? Eh);
 }
