@@ -1,3 +1,4 @@
+using Lmu.MLNet.Maths;
 using Lmu.MLNet.Network;
 
 namespace Lmu.MLNet.Onnx;
@@ -157,41 +158,16 @@ internal sealed class LmuOnnxRecurrentBlockMatrices
     }
 
     // Ex [C, D] times a [D, width] matrix (the matrix itself when the layer has no encoder: u_t = x_t, C = D).
-    private static double[] EncodeRows(LmuLayerSpec l, double[] rows, int width)
-    {
-        if (l.Ex is null)
-        {
-            return rows;
-        }
+    private static double[] EncodeRows(LmuLayerSpec l, double[] rows, int width) =>
+        l.Ex is null ? rows : SquareMatrix.Multiply(Array.ConvertAll(l.Ex, v => (double)v), l.InputSize, l.MemoryD, rows, width);
 
-        int c = l.InputSize, d = l.MemoryD;
-        var result = new double[c * width];
-        for (var r = 0; r < c; r++)
-        {
-            var target = result.AsSpan(r * width, width);
-            for (var k = 0; k < d; k++)
-            {
-                var e = (double)l.Ex[r * d + k];
-                var source = rows.AsSpan(k * width, width);
-                for (var u = 0; u < width; u++)
-                {
-                    target[u] += e * source[u];
-                }
-            }
-        }
-
-        return result;
-    }
-
-    // target += sum_k weights[k] rows[k, :] for rows [D, width].
+    // target += weights [1, D] times rows [D, width].
     private static void AddRowCombination(double[] target, float[] weights, double[] rows, int width)
     {
-        for (var k = 0; k < weights.Length; k++)
+        var combination = SquareMatrix.Multiply(Array.ConvertAll(weights, v => (double)v), 1, weights.Length, rows, width);
+        for (var u = 0; u < width; u++)
         {
-            for (var u = 0; u < width; u++)
-            {
-                target[u] += weights[k] * rows[k * width + u];
-            }
+            target[u] += combination[u];
         }
     }
 
