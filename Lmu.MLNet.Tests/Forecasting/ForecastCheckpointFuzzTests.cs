@@ -160,15 +160,15 @@ public sealed class ForecastCheckpointFuzzTests
 
     private static void AssertBounded(TimeSpan worst, long worstAllocated, int size, TimeSpan total)
     {
-        Assert.IsLessThan(AttemptLimit, worst, "slowest attempt");
+        Bound.Below(AttemptLimit, worst, "slowest attempt");
         // A load holds the file, the payload view, the model (a copy of its bytes, its arrays, its re-serialisation for the
         // fingerprint) and the engine's state and precomputed powers: a small multiple of the file, plus the runtime's
         // fixed costs (exception objects, stack traces, file handles). 1 MiB is far above that and far below the 1.1 GB a
         // corrupt length once cost.
-        Assert.IsLessThan(1L << 20, worstAllocated, $"largest allocation of one attempt on a {size}-byte input");
+        Bound.Below(1L << 20, worstAllocated, $"largest allocation of one attempt on a {size}-byte input");
         // 7,869 file attempts took 3 s on a quiet 2-core machine and 6-21 s with it shared at a load of 30; the bound
         // catches a return to seconds per attempt (the format-1 reader spent 32 s on one variant) without flaking.
-        Assert.IsLessThan(TimeSpan.FromSeconds(60), total, "whole fuzz");
+        Bound.Below(TimeSpan.FromSeconds(60), total, "whole fuzz");
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

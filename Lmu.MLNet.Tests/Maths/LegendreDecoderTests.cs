@@ -31,7 +31,7 @@ public sealed partial class LegendreDecoderTests
             var r = c.GetProperty("r").GetDouble();
             var err = Numeric.MaxAbsDiff(OracleFile.Vector(c.GetProperty("coefficients")), LegendreDecoder.Coefficients(order, r));
             worst = Math.Max(worst, err);
-            Assert.IsLessThanOrEqualTo(CoefficientTolerance, err, $"{source}: order {order}, r {r}");
+            Bound.AtMost(CoefficientTolerance, err, $"{source}: order {order}, r {r}");
         }
 
         TestContext.WriteLine($"max abs decoder-coefficient error vs the {source} oracle: {worst:E2}");
@@ -62,7 +62,7 @@ public sealed partial class LegendreDecoderTests
 
             var error = DecodeSineError(order, theta, r, period, steps, skip: 400);
             TestContext.WriteLine($"{source}: order {order}, theta {theta}, r {r}: max error {error:E6} (oracle {oracleError:E6})");
-            Assert.IsLessThanOrEqualTo(oracleError + ExperimentMargin, error, $"{source}: order {order}, theta {theta}, r {r}");
+            Bound.AtMost(oracleError + ExperimentMargin, error, $"{source}: order {order}, theta {theta}, r {r}");
         }
     }
 

@@ -72,7 +72,7 @@ public sealed class TwoStageBlockedInferenceTests
             // Nobody else reads the stale plan between these calls, so the new one is formed into its tensors (other
             // tests may refill plans of their own meanwhile: at least one more).
             if (name != "hidden.W_hh") Assert.IsGreaterThan(refills, TwoStageScanLastFunction.BlockedPlan.Refills, $"the plan after {name} changed was not formed into the stale one's tensors");
-            Assert.IsLessThan(1e-10, MaxAbsDiff(changed, expected), $"outputs after {name} changed");
+            Bound.Below(1e-10, MaxAbsDiff(changed, expected), $"outputs after {name} changed");
         }
     }
 

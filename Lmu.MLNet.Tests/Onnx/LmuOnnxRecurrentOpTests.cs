@@ -31,8 +31,8 @@ public sealed class LmuOnnxRecurrentOpTests
         var spec = net.ToSpec(Steps);
         var ops = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.RecurrentOps }), "Features", x, Steps * Channels, "Output")["Output"];
         var scan = OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = LmuOnnxForm.Scan }), "Features", x, Steps * Channels, "Output")["Output"];
-        Assert.IsLessThan(1e-4, MaxDiff(torchValues, ops), "RNN operators against TorchSharp");
-        Assert.IsLessThan(1e-5, MaxDiff(scan, ops), "RNN operators against the Scan");
+        Bound.Below(1e-4, MaxDiff(torchValues, ops), "RNN operators against TorchSharp");
+        Bound.Below(1e-5, MaxDiff(scan, ops), "RNN operators against the Scan");
         OnnxParityNetworks.AssertFloat64Forward(spec, x, Steps * Channels, ops, "ONNX");
     }
 
@@ -50,7 +50,7 @@ public sealed class LmuOnnxRecurrentOpTests
         Assert.AreEqual(4, OnnxOpTypes.Of(model).Count(t => t == "RNN"), "two operators per layer");
         var (x, torchValues) = Forward(net);
         var oneRowGraph = OnnxRunner.RunRowByRow(model, "Features", x, Steps * Channels, "Output");
-        Assert.IsLessThan(1e-4, MaxDiff(torchValues, oneRowGraph), "one-row graph against TorchSharp");
+        Bound.Below(1e-4, MaxDiff(torchValues, oneRowGraph), "one-row graph against TorchSharp");
     }
 
     [TestMethod]
@@ -91,7 +91,7 @@ public sealed class LmuOnnxRecurrentOpTests
         float[] Memory(LmuOnnxForm form) => OnnxRunner.Run(LmuOnnxExporter.Export(spec, new LmuOnnxExportOptions { Form = form, FinalMemoryName = "MemT" }), "Features", x, Steps * Channels, "MemT")["MemT"];
         var scan = Memory(LmuOnnxForm.Scan);
         Assert.HasCount(Rows * 3 * 6, scan);
-        Assert.IsLessThan(1e-5, MaxDiff(scan, Memory(LmuOnnxForm.RecurrentOps)), "last memory: RNN operators against the Scan");
+        Bound.Below(1e-5, MaxDiff(scan, Memory(LmuOnnxForm.RecurrentOps)), "last memory: RNN operators against the Scan");
     }
 
     private static LmuLayerOptions Layer(int inputSize, int memoryD, bool inputToHidden, LmuActivation activation) => new()

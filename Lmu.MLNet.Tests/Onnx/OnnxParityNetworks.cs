@@ -55,10 +55,10 @@ internal static class OnnxParityNetworks
         float[] Run(Lmu.MLNet.Onnx.LmuOnnxForm form, string output) => OnnxRunner.Run(
             Lmu.MLNet.Onnx.LmuOnnxExporter.Export(spec, new Lmu.MLNet.Onnx.LmuOnnxExportOptions { Form = form, FinalMemoryName = "MemT" }), "Features", x, width, output)[output];
         var blocked = Run(Lmu.MLNet.Onnx.LmuOnnxForm.Auto, "Output");
-        Assert.IsLessThan(1e-4, MaxDiff(torchValues, blocked), "blocks against TorchSharp");
-        Assert.IsLessThan(1e-5, MaxDiff(Run(Lmu.MLNet.Onnx.LmuOnnxForm.Scan, "Output"), blocked), "blocks against the Scan");
+        Bound.Below(1e-4, MaxDiff(torchValues, blocked), "blocks against TorchSharp");
+        Bound.Below(1e-5, MaxDiff(Run(Lmu.MLNet.Onnx.LmuOnnxForm.Scan, "Output"), blocked), "blocks against the Scan");
         AssertFloat64Forward(spec, x, width, blocked, "blocks");
-        Assert.IsLessThan(1e-5, MaxDiff(Run(Lmu.MLNet.Onnx.LmuOnnxForm.Scan, "MemT"), Run(Lmu.MLNet.Onnx.LmuOnnxForm.Blocked, "MemT")), "last memory: blocks against the Scan");
+        Bound.Below(1e-5, MaxDiff(Run(Lmu.MLNet.Onnx.LmuOnnxForm.Scan, "MemT"), Run(Lmu.MLNet.Onnx.LmuOnnxForm.Blocked, "MemT")), "last memory: blocks against the Scan");
     }
 
     /// <summary>The largest absolute difference of two outputs of the same length.</summary>

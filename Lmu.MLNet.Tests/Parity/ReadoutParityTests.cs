@@ -60,7 +60,7 @@ public sealed class ReadoutParityTests
             var expected = Head(spec, Pool(LastLayerSequence(net, row), readout));
             var got = logits.AsSpan(r * k, k).ToArray();
             double worst = expected.Zip(got, (a, b) => Math.Abs(a - b)).Max();
-            Assert.IsLessThan(1e-5, worst, $"{readout} {cell} layers={layers} row {r} (length {lengths[r]}): max |net - hand pool| = {worst:E2}");
+            Bound.Below(1e-5, worst, $"{readout} {cell} layers={layers} row {r} (length {lengths[r]}): max |net - hand pool| = {worst:E2}");
         }
 
         // Not the last-step readout: the same weights read at the last step give other logits.
@@ -124,7 +124,7 @@ public sealed class ReadoutParityTests
         var expected = Head(spec, new double[spec.ReadoutSize]);
         Assert.IsTrue(got.All(float.IsFinite), $"{readout} {cell}: [{string.Join(", ", got)}]");
         double worst = expected.Zip(got, (a, b) => Math.Abs(a - b)).Max();
-        Assert.IsLessThan(1e-5, worst, $"{readout} {cell}: max |onnx - head(0)| = {worst:E2}");
+        Bound.Below(1e-5, worst, $"{readout} {cell}: max |onnx - head(0)| = {worst:E2}");
     }
 
     [TestMethod]
@@ -228,6 +228,6 @@ public sealed class ReadoutParityTests
     {
         Assert.HasCount(expected.Length, actual);
         double worst = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
-        Assert.IsLessThan(1e-4, worst, $"{what}: max |torch - onnx| = {worst:E2}");
+        Bound.Below(1e-4, worst, $"{what}: max |torch - onnx| = {worst:E2}");
     }
 }

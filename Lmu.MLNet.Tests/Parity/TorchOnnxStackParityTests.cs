@@ -50,7 +50,7 @@ public sealed class TorchOnnxStackParityTests
         var torchValues = outputs.data<float>().ToArray();
         Assert.AreEqual(torchValues.Length, onnx.Length);
         var worst = torchValues.Zip(onnx, (a, b) => Math.Abs(a - b)).Max();
-        Assert.IsLessThan(1e-4, worst, $"{layers} layers {formName}: max |torch - onnx| = {worst:E2}");
+        Bound.Below(1e-4, worst, $"{layers} layers {formName}: max |torch - onnx| = {worst:E2}");
 
         for (var r = 0; r < Rows; r++)
         {
@@ -79,7 +79,7 @@ public sealed class TorchOnnxStackParityTests
         var rows = x.reshape(Rows, -1).data<float>().ToArray();
         var onnx = OnnxRunner.RunWithLengths(bytes, "Features", rows, Steps * Channels, "Length", lengths.Select(n => (float)n).ToArray(), "Output");
         var worst = outputs.data<float>().ToArray().Zip(onnx, (a, b) => Math.Abs(a - b)).Max();
-        Assert.IsLessThan(1e-4, worst, $"{layers} layers {formName} with lengths: max |torch - onnx| = {worst:E2}");
+        Bound.Below(1e-4, worst, $"{layers} layers {formName} with lengths: max |torch - onnx| = {worst:E2}");
     }
 
     [TestMethod]

@@ -119,7 +119,7 @@ public sealed class CliReaderTests
         foreach (var label in new[] { "a", "b" })
         {
             var counts = Enumerable.Range(0, 4).Select(f => rows.Where((r, i) => r.Label == label && folds[i] == f).Count()).ToArray();
-            Assert.IsLessThanOrEqualTo(1, counts.Max() - counts.Min(), $"class {label}: {string.Join(", ", counts)}");
+            Bound.AtMost(1, counts.Max() - counts.Min(), $"class {label}: {string.Join(", ", counts)}");
         }
     }
 

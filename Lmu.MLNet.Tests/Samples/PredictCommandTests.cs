@@ -79,7 +79,7 @@ public sealed class PredictCommandTests : ClassifierTestBase
         small = Math.Max(small, PeakMegabytes(app, zip, rows, 20_000));
         large = Math.Max(large, PeakMegabytes(app, zip, rows, 100_000));
         Console.WriteLine($"predict peak resident memory: {small:0.0} MB for 20,000 rows, {large:0.0} MB for 100,000 rows");
-        Assert.IsLessThan(small + 6, large, $"predict must stream: peak {small:0.0} MB for 20,000 rows but {large:0.0} MB for 100,000");
+        Bound.Below(small + 6, large, $"predict must stream: peak {small:0.0} MB for 20,000 rows but {large:0.0} MB for 100,000");
     }
 
     /// <summary>The peak resident set (VmHWM) of a predict run over <paramref name="count"/> rows, sampled until the process ends.</summary>

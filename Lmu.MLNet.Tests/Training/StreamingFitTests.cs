@@ -101,7 +101,7 @@ public sealed class StreamingFitTests
 
         Assert.IsGreaterThanOrEqualTo(Epochs + 1, view.CursorsOpened, "a cursor per pass");
         // Retained memory: a quarter of the data's float32 bytes; copying the rows costs all of them.
-        Assert.IsLessThan(floatBytes / 4, view.MaxRetainedBytes, $"at most {floatBytes / 4:N0} bytes retained while fitting on {floatBytes:N0} bytes of rows");
+        Bound.Below(floatBytes / 4, view.MaxRetainedBytes, $"at most {floatBytes / 4:N0} bytes retained while fitting on {floatBytes:N0} bytes of rows");
     }
 
     private sealed class Inline(Action<LmuEpochReport> report) : IProgress<LmuEpochReport>

@@ -144,7 +144,7 @@ public sealed class LmuPooledFeaturizerTests
             }
         }
 
-        Assert.IsLessThan(0.35, positions.Min(), "some bias in the lowest tenth of [0.25, 0.75]");
+        Bound.Below(0.35, positions.Min(), "some bias in the lowest tenth of [0.25, 0.75]");
         Assert.IsGreaterThan(0.65, positions.Max(), "some bias in the highest tenth of [0.25, 0.75]");
     }
 
@@ -343,15 +343,15 @@ public sealed class LmuPooledFeaturizerTests
         for (var i = 0; i < half; i++)
         {
             var d = Math.Abs(expected[i] - actual[i]);
-            Assert.IsLessThanOrEqualTo((1.0 / steps) + 1e-6, d, $"{what} proportion [{i}]: expected {expected[i]}, got {actual[i]}");
+            Bound.AtMost((1.0 / steps) + 1e-6, d, $"{what} proportion [{i}]: expected {expected[i]}, got {actual[i]}");
             flipped += d > 1e-6 ? 1 : 0;
         }
 
-        Assert.IsLessThanOrEqualTo(Math.Max(1, half / 100), flipped, $"{what}: {flipped} of {half} proportions differ");
+        Bound.AtMost(Math.Max(1, half / 100), flipped, $"{what}: {flipped} of {half} proportions differ");
         for (var i = half; i < expected.Length; i++)
         {
             var tol = 1e-4 * Math.Max(1, Math.Abs(expected[i]));
-            Assert.IsLessThanOrEqualTo(tol, Math.Abs(expected[i] - actual[i]), $"{what} max [{i - half}]: expected {expected[i]}, got {actual[i]}");
+            Bound.AtMost(tol, Math.Abs(expected[i] - actual[i]), $"{what} max [{i - half}]: expected {expected[i]}, got {actual[i]}");
         }
     }
 }

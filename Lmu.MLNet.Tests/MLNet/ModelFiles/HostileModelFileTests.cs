@@ -40,7 +40,7 @@ public sealed class HostileModelFileTests
         ModelZipSurgery.DeclareOnnxSize(_good, bomb, 2u << 30);
         var clock = Stopwatch.StartNew();
         var e = Refused(bomb);
-        Assert.IsLessThan(5.0, clock.Elapsed.TotalSeconds, "the sizes are read from the central directory, nothing is extracted");
+        Bound.Below(5.0, clock.Elapsed.TotalSeconds, "the sizes are read from the central directory, nothing is extracted");
         StringAssert.Contains(e.Message, "OnnxModel");
         StringAssert.Contains(e.Message, "2147483648 bytes");
         StringAssert.Contains(e.Message, "MaxEntryBytes");
