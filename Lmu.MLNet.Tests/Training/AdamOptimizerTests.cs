@@ -50,7 +50,7 @@ public sealed class AdamOptimizerTests
                 // Same operations in the same order: equal up to float32 rounding of a handful of ops (a few ulp of
                 // values ~0.1-1, so 1e-6 absolute); a wrong moment or bias correction moves them by ~1e-3 per step.
                 using var diff = (a[i] - b[i]).abs().max();
-                Assert.IsLessThanOrEqualTo(1e-6, diff.item<float>(), $"parameter {i} after step {step}");
+                Bound.AtMost(1e-6, diff.item<float>(), $"parameter {i} after step {step}");
             }
         }
 
@@ -69,6 +69,7 @@ public sealed class AdamOptimizerTests
         using var cT = torch.tensor(c, float64);
         using var wT = torch.tensor(w, float64);
         using var opt = new AdamOptimizer([p], Lr, B1, B2, Eps, weightDecay);
+        long before = AdamKernel.Calls;
 
         var q = (double[])start.Clone();
         var m = new double[q.Length];
@@ -100,6 +101,93 @@ public sealed class AdamOptimizerTests
                 Assert.AreEqual(q[i], got[i], 1e-12, $"p[{i}] after step {t}");
             }
         }
+
+        // Five float64 values: the kernel's vector loop (4 per vector) and its scalar tail both ran.
+        Assert.AreEqual(40L, AdamKernel.Calls - before, "the one-pass kernel took every step");
+    }
+
+    [TestMethod]
+    [DataRow(0.0, DisplayName = "Adam")]
+    [DataRow(0.05, DisplayName = "AdamW")]
+    public void TheOnePassKernelMatchesTheTensorOps(double weightDecay)
+    {
+        // The same network twice: one updated by AdamKernel, one by the six libtorch ops. Parameter sizes 1-40 cover
+        // the kernel's vector loop and its scalar tail.
+        torch.manual_seed(5);
+        using var fused = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 1));
+        using var ops = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 1));
+        ops.load_state_dict(fused.state_dict());
+        using var x = torch.randn(16, 5);
+        using var y = torch.randn(16, 1);
+        using var a = new AdamOptimizer(fused.parameters(), 0.02, weightDecay: weightDecay);
+        using var b = new AdamOptimizer(ops.parameters(), 0.02, weightDecay: weightDecay);
+        long before = AdamKernel.Calls;
+        try
+        {
+            for (var step = 1; step <= 25; step++)
+            {
+                a.LearningRate = b.LearningRate = step <= 12 ? 0.02 : 0.005;
+                using var scope = NewDisposeScope();
+                AdamKernel.Enabled = true;
+                a.ZeroGrad();
+                nn.functional.mse_loss(fused.forward(x), y).backward();
+                a.Step();
+                AdamKernel.Enabled = false;
+                b.ZeroGrad();
+                nn.functional.mse_loss(ops.forward(x), y).backward();
+                b.Step();
+                var pa = fused.parameters().ToArray();
+                var pb = ops.parameters().ToArray();
+                for (var i = 0; i < pa.Length; i++)
+                {
+                    // The kernel rounds as the ops do except the lerp's fused multiply-add (one rounding of m fewer):
+                    // a few ulp after 25 steps. A moment or bias correction off moves weights by ~1e-3.
+                    var diff = (pa[i] - pb[i]).abs().max().item<float>();
+                    Bound.AtMost(1e-6f, diff, $"parameter {i} after step {step}");
+                }
+            }
+        }
+        finally
+        {
+            AdamKernel.Enabled = true;
+        }
+
+        Assert.AreEqual(25L * 4, AdamKernel.Calls - before, "the kernel updated each of the 4 parameters at each step");
+    }
+
+    [TestMethod]
+    public void AGraphThatSavedTheOldWeightsCannotBackpropagateAfterAStep()
+    {
+        // The kernel writes the weights' memory directly; the optimizer then bumps their version counter, so a second
+        // backward pass through a graph that saved them fails as it does after libtorch's own in-place ops.
+        using var w = new Parameter(torch.randn(6));
+        using var opt = new AdamOptimizer([w], 0.1);
+        using var scope = NewDisposeScope();
+        var loss = (w * w).sum();
+        loss.backward(retain_graph: true);
+        long before = AdamKernel.Calls;
+        opt.Step();
+        Assert.AreEqual(before + 1, AdamKernel.Calls, "the kernel took the step");
+        var error = Assert.ThrowsExactly<System.Runtime.InteropServices.ExternalException>(() => loss.backward());
+        StringAssert.Contains(error.Message, "modified by an inplace operation");
+    }
+
+    [TestMethod]
+    public void TensorsTheKernelCannotSpanTakeTheTensorOps()
+    {
+        using var p = torch.zeros(4, 3);
+        using var g = torch.zeros(4, 3);
+        using var m = torch.zeros(4, 3);
+        using var v = torch.zeros(4, 3);
+        Assert.IsTrue(AdamKernel.Qualifies(p, g, m, v));
+        using var transposed = torch.zeros(3, 4).t();
+        Assert.IsFalse(AdamKernel.Qualifies(transposed, g, m, v), "not contiguous");
+        using var half = torch.zeros(4, 3, dtype: float16);
+        Assert.IsFalse(AdamKernel.Qualifies(half, half, half, half), "float16");
+        using var wide = torch.zeros(4, 3, dtype: float64);
+        Assert.IsFalse(AdamKernel.Qualifies(wide, g, m, v), "mixed dtypes");
+        using var small = torch.zeros(11);
+        Assert.IsFalse(AdamKernel.Qualifies(p, small, m, v), "sizes differ");
     }
 
     [TestMethod]

@@ -106,11 +106,21 @@ public sealed class AdamOptimizer : IDisposable
         using var negativeStep = (-lr * Math.Sqrt(correction2) / correction1).ToScalar();
         using var noGrad = torch.no_grad();
         using var scope = NewDisposeScope();
+        var fused = new AdamKernel.Step(1 - (lr * WeightDecay), 1 - _b1, _b2, 1 - _b2, _eps * Math.Sqrt(correction2), -lr * Math.Sqrt(correction2) / correction1);
         for (var i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i];
             var g = p.grad;
             if (g is null) continue;
+            // One managed pass over p, g, m and v where the tensors allow it (AdamKernel); the same update by six
+            // libtorch ops otherwise. The kernel writes p's storage directly, so an in-place op on an empty view of p
+            // then bumps p's version counter as the tensor path's ops do: a backward pass through a graph that saved
+            // the old p still fails loudly instead of mixing old activations with new weights.
+            if (p.dim() > 0 && AdamKernel.TryApply(p, g, _m[i], _v[i], fused))
+            {
+                p.narrow(0, 0, 0).zero_();
+                continue;
+            }
             if (WeightDecay > 0) p.mul_(decay);
             _m[i].lerp_(g, _oneMinusBeta1[i]);
             _v[i].mul_(_beta2).addcmul_(g, g, _oneMinusBeta2);
