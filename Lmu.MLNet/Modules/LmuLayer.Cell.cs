@@ -22,8 +22,7 @@ public sealed partial class LmuLayer
         Tensor? recMask = null;
         if (training && _options.RecurrentDropout > 0 && e_h is not null)
         {
-            double keep = 1 - _options.RecurrentDropout;
-            recMask = torch.empty(batch, hidden.Units, dtype: x.dtype, device: x.device).bernoulli_(keep).DividedBy(keep);
+            recMask = DropoutMask.Create([batch, hidden.Units], _options.RecurrentDropout, x.dtype, x.device);
         }
 
         var outputs = new List<Tensor>((int)steps);

@@ -43,7 +43,7 @@ public sealed partial class LmuLayer
         var mode = ResolveMode(state is not null);
         // Learned dynamics: discretised once for this pass; a truncated impulse response is a window in every form.
         var dyn = new DynamicsPass(dynamics, x.dtype, x.device, _options.ImpulseTruncation);
-        var xd = training && _options.Dropout > 0 ? nn.functional.dropout(x, _options.Dropout, true) : x;
+        var xd = training && _options.Dropout > 0 ? DropoutMask.Apply(x, _options.Dropout) : x;
 
         if (mode == LmuExecutionMode.Parallel && lastOnly && lengths is null && !wantState
             && hidden.Kind is HiddenCell.None or HiddenCell.Dense)

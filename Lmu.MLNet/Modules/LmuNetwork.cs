@@ -64,7 +64,7 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
         var y = Readout(x, lengths);
         for (int i = 0; i < head.Count; i++)
         {
-            if (training && _options.HeadDropout > 0) y = nn.functional.dropout(y, _options.HeadDropout, true);
+            if (training && _options.HeadDropout > 0) y = DropoutMask.Apply(y, _options.HeadDropout);
             y = head[i].forward(y);
             if (i < head.Count - 1) y = HiddenCellModule.Activate(y, _options.HeadActivation);
         }
