@@ -189,11 +189,9 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
     {
         switch (act)
         {
-            case LmuActivation.Tanh:                                   // 1 - y^2
-                Release(result.copy_(y), result);
-                Release(result.mul_(y), result);
-                Release(result.neg_(), result);
-                Release(result.add_(TorchScalars.One, TorchScalars.One), result);
+            case LmuActivation.Tanh:                                   // 1 + (-1 y) y: two passes, the same rounding as 1 - y^2
+                Release(result.fill_(TorchScalars.One), result);
+                Release(result.addcmul_(y, y, TorchScalars.MinusOne), result);
                 break;
             case LmuActivation.Relu:                                   // y > 0
             {

@@ -35,6 +35,9 @@ internal static class TorchScalars
     /// <summary>0.0.</summary>
     public static readonly Scalar Zero = 0.0.ToScalar();
 
+    /// <summary>-1.0, the value of tanh's derivative 1 - y·y as one addcmul_.</summary>
+    public static readonly Scalar MinusOne = (-1.0).ToScalar();
+
     /// <summary>-infinity, the fill that keeps masked steps out of a maximum.</summary>
     public static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
 
