@@ -121,11 +121,18 @@ internal static class LmuBenchmark
         return new Series(o, p, calls);
     }
 
-    /// <summary>Calls per sample for about <see cref="AutoSampleSeconds"/>, from ours' second call (the first warms it).</summary>
+    /// <summary>
+    /// Calls per sample for about <see cref="AutoSampleSeconds"/>, from the median of ours' calls 2-4 (the first warms).
+    /// Why three: one timed call of ff_dense's 1.3 ms step took 3-4 ms now and then (a fresh allocation, a neighbour's
+    /// burst), which chose 5 calls per sample instead of 15, so the cold first call of each sample weighed three times
+    /// as much in one run as in the next (2026-12-06: ratios 0.55 and 0.72 for the same build).
+    /// </summary>
     private static int AutoCalls(IBenchSide ours, Func<IBenchSide, int, double> op)
     {
         op(ours, 1);
-        double seconds = op(ours, 1);
+        double[] timed = [op(ours, 1), op(ours, 1), op(ours, 1)];
+        Array.Sort(timed);
+        double seconds = timed[1];
         return Math.Clamp((int)Math.Ceiling(AutoSampleSeconds / Math.Max(seconds, 1e-6)), 1, MaxAutoCalls);
     }
 

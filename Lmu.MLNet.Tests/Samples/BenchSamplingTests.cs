@@ -4,14 +4,19 @@ namespace Lmu.MLNet.Tests.Samples;
 
 /// <summary>
 /// The bench's samples (<c>bench --calls-per-sample</c>): both sides run the same number of calls per sample, chosen
-/// for about <see cref="LmuBenchmark.AutoSampleSeconds"/> from ours' timed call unless given, and report seconds per call.
+/// for about <see cref="LmuBenchmark.AutoSampleSeconds"/> from ours' timed calls unless given, and report seconds per call.
 /// </summary>
 [TestClass]
 public sealed class BenchSamplingTests
 {
-    /// <summary>A side whose calls take a fixed time; it records how many calls each sample asked for.</summary>
-    private sealed class FixedSide(string name, double secondsPerCall) : IBenchSide
+    /// <summary>
+    /// A side whose calls take a fixed time, after the times in <paramref name="first"/> for its first calls; it records
+    /// how many calls each sample asked for.
+    /// </summary>
+    private sealed class FixedSide(string name, double secondsPerCall, params double[] first) : IBenchSide
     {
+        private int _answered;
+
         public List<int> Requests { get; } = [];
 
         public string Name => name;
@@ -25,7 +30,7 @@ public sealed class BenchSamplingTests
         public double Train(int calls = 1)
         {
             Requests.Add(calls);
-            return secondsPerCall;   // seconds per call, whatever the number of calls
+            return _answered < first.Length ? first[_answered++] : secondsPerCall;   // seconds per call, whatever the number of calls
         }
 
         public double Infer(int calls = 1) => Train(calls);
@@ -52,12 +57,24 @@ public sealed class BenchSamplingTests
         using var peer = new FixedSide("peer", 2 * secondsPerCall);
         var series = LmuBenchmark.Sample("ff_dense", "train", ours, peer, (side, n) => side.Train(n), Settings(0));
         Assert.AreEqual(expected, series.Calls);
-        // Ours: two single calls to choose (the first warms, the second is timed), then warm-up and samples.
-        CollectionAssert.AreEqual(new[] { 1, 1 }, ours.Requests.Take(2).ToArray(), "the choice times single calls of ours");
-        Assert.IsTrue(ours.Requests.Skip(2).All(n => n == expected), "every sample of ours runs the chosen calls");
+        // Ours: four single calls to choose (the first warms, the median of the next three is used), then warm-up and samples.
+        CollectionAssert.AreEqual(new[] { 1, 1, 1, 1 }, ours.Requests.Take(4).ToArray(), "the choice times single calls of ours");
+        Assert.IsTrue(ours.Requests.Skip(4).All(n => n == expected), "every sample of ours runs the chosen calls");
+        Assert.AreEqual(10, ours.Requests.Count, "ours: four choosing calls, one warm-up round and five samples");
         Assert.AreEqual(6, peer.Requests.Count, "the peer: one warm-up round and five samples");
         Assert.IsTrue(peer.Requests.All(n => n == expected), "the peer runs as many calls per sample as ours");
         Assert.IsTrue(series.Ours.All(s => s == secondsPerCall) && series.Peer.All(s => s == 2 * secondsPerCall), "seconds per call are kept as reported");
+    }
+
+    [TestMethod]
+    public void OneSlowTimedCallDoesNotChooseTheCalls()
+    {
+        // Warm-up 10 ms, then 4 ms (a hiccup), 1.3 ms, 1.25 ms: the median 1.3 ms gives ceil(20 / 1.3) = 16 calls, where
+        // the hiccup alone would give 5.
+        using var ours = new FixedSide("ours", 0.0013, 0.010, 0.004, 0.0013, 0.00125);
+        using var peer = new FixedSide("peer", 0.002);
+        var series = LmuBenchmark.Sample("ff_dense", "train", ours, peer, (side, n) => side.Train(n), Settings(0));
+        Assert.AreEqual(16, series.Calls);
     }
 
     [TestMethod]
