@@ -86,31 +86,9 @@ public sealed class DiscreteLegendreSystem
     {
         MathsGuard.Length(length);
         var n = Order;
+        var rows = SquareMatrix.PowerRows(SquareMatrix.Flatten(_ad), _bd, n, length, length);
         var h = new double[length, n];
-        var current = (double[])_bd.Clone();
-        var next = new double[n];
-        for (var tau = 0; tau < length; tau++)
-        {
-            for (var i = 0; i < n; i++)
-            {
-                h[tau, i] = current[i];
-            }
-
-            // Advance by one step of the zero-input recurrence m_{t+1} = Ad m_t.
-            for (var i = 0; i < n; i++)
-            {
-                var sum = 0.0;
-                for (var j = 0; j < n; j++)
-                {
-                    sum += _ad[i, j] * current[j];
-                }
-
-                next[i] = sum;
-            }
-
-            (current, next) = (next, current);
-        }
-
+        Buffer.BlockCopy(rows, 0, h, 0, rows.Length * sizeof(double));
         return h;
     }
 

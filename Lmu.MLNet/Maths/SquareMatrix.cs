@@ -68,6 +68,45 @@ internal static class SquareMatrix
     }
 
     /// <summary>
+    /// The rows <c>a^t v</c> for t = 0 .. <paramref name="kept"/>-1 of an <c>n x n</c> matrix a and a vector v, then zero
+    /// rows up to <paramref name="steps"/>: flat row-major <c>[steps, n]</c>. (The impulse response of a discrete linear
+    /// system x_{t+1} = a x_t, started at v.)
+    /// </summary>
+    /// <remarks>
+    /// Each step is next = sum_j v[j] a[:, j], accumulated over j in ascending order from zero: the same products and
+    /// the same order of additions as the dot products next[i] = sum_j a[i, j] v[j], so the values are bit-identical to
+    /// that textbook loop, but the inner loop streams a row of a^T through <see cref="MultiplyAdd"/> several lanes at a
+    /// time. psMNIST's order 468 over 784 steps: 0.57 -> 0.043 s, bit-identical (2-core AMD EPYC VM).
+    /// </remarks>
+    internal static double[] PowerRows(double[] a, ReadOnlySpan<double> v, int n, int steps, int kept)
+    {
+        var rows = new double[steps * n];
+        kept = Math.Min(kept, steps);
+        if (kept <= 0) return rows;
+        var aT = new double[n * n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                aT[j * n + i] = a[i * n + j];
+            }
+        }
+
+        v.CopyTo(rows.AsSpan(0, n));
+        for (var t = 1; t < kept; t++)
+        {
+            var previous = rows.AsSpan((t - 1) * n, n);
+            var next = rows.AsSpan(t * n, n);
+            for (var j = 0; j < n; j++)
+            {
+                MultiplyAdd(next, previous[j], aT.AsSpan(j * n, n));
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>
     /// <c>target[j] += factor * source[j]</c>, several lanes at a time. Each lane does the same multiply then add as
     /// the scalar tail (no fused multiply-add), so results are bit-identical whatever the vector width.
     /// </summary>

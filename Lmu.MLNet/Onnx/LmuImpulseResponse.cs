@@ -12,29 +12,5 @@ internal static class LmuImpulseResponse
     /// <param name="steps">Number of lags.</param>
     /// <param name="truncation">Lags kept (0 = all): rows from it on are zero (<see cref="Network.LmuLayerSpec.ImpulseTruncation"/>).</param>
     public static double[] Compute(double[] ad, double[] bd, int steps, int truncation = 0)
-    {
-        var q = bd.Length;
-        var h = new double[steps * q];
-        var v = (double[])bd.Clone();
-        var next = new double[q];
-        var kept = truncation > 0 ? Math.Min(truncation, steps) : steps;
-        for (var tau = 0; tau < kept; tau++)
-        {
-            Array.Copy(v, 0, h, tau * q, q);
-            for (var i = 0; i < q; i++)
-            {
-                double s = 0;
-                for (var j = 0; j < q; j++)
-                {
-                    s += ad[i * q + j] * v[j];
-                }
-
-                next[i] = s;
-            }
-
-            (v, next) = (next, v);
-        }
-
-        return h;
-    }
+        => Maths.SquareMatrix.PowerRows(ad, bd, bd.Length, steps, truncation > 0 ? truncation : steps);
 }
