@@ -49,12 +49,15 @@ internal static class SoakWorkloads
             // Each is what Auto picks for these layers. The parallel and the pooled workloads learn theta (the
             // closed-form derivative: H and Ad computed outside autograd per pass; the dynamics clipped apart).
             Layer = recurrent
-                ? new LmuLayerOptions { Order = recurrentOrder, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 16, HiddenToMemory = true, TrainableTheta = readout != LmuReadout.LastStep }
+                // The pooled one drops 10 % of its input steps too (DropoutMask on the input, every batch).
+                ? new LmuLayerOptions { Order = recurrentOrder, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 16, HiddenToMemory = true, TrainableTheta = readout != LmuReadout.LastStep, Dropout = readout != LmuReadout.LastStep ? 0.1 : 0 }
                 : hidden == HiddenCell.SimpleRnn
                     // Fixed theta, SimpleRnn over the feed-forward memory: the blocked hidden input and the scan reading it in blocks.
                     ? new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 32 }
                     : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64, TrainableTheta = learnTheta },
+            // Head dropout: every classifier's training step draws managed dropout masks (DropoutMask) under the collections.
             HeadHiddenSizes = [32],
+            HeadDropout = 0.2,
             Readout = readout,
             // A budget of 0: the two-stage scan keeps checkpoints and recomputes its states in every backward pass.
             Training = new LmuTrainingOptions { Epochs = 2 * scale, BatchSize = 32, LearningRate = 3e-3, GradientClipNorm = 1, Seed = seed, ScanStateBudgetMiB = scanBudgetMiB },
