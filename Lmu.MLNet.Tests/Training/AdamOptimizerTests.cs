@@ -33,25 +33,10 @@ public sealed class AdamOptimizerTests
             var lr = step <= 15 ? 0.01 : 0.003;
             mine.LearningRate = lr;
             foreach (var g in reference.ParamGroups) g.LearningRate = lr;
-            using (var scope = NewDisposeScope())
-            {
-                mine.ZeroGrad();
-                nn.functional.mse_loss(ours.forward(x), y).backward();
-                mine.Step();
-                reference.zero_grad();
-                nn.functional.mse_loss(theirs.forward(x), y).backward();
-                reference.step();
-            }
-
-            var a = ours.parameters().ToArray();
-            var b = theirs.parameters().ToArray();
-            for (var i = 0; i < a.Length; i++)
-            {
-                // Same operations in the same order: equal up to float32 rounding of a handful of ops (a few ulp of
-                // values ~0.1-1, so 1e-6 absolute); a wrong moment or bias correction moves them by ~1e-3 per step.
-                using var diff = (a[i] - b[i]).abs().max();
-                Bound.AtMost(1e-6, diff.item<float>(), $"parameter {i} after step {step}");
-            }
+            MseStep(ours, x, y, mine.ZeroGrad, mine.Step);
+            MseStep(theirs, x, y, () => reference.zero_grad(), () => reference.step());
+            // Same operations in the same order: equal up to float32 rounding of a handful of ops.
+            AssertSameParameters(ours, theirs, step);
         }
 
         Assert.AreEqual(30L, mine.StepCount);
@@ -127,24 +112,13 @@ public sealed class AdamOptimizerTests
             for (var step = 1; step <= 25; step++)
             {
                 a.LearningRate = b.LearningRate = step <= 12 ? 0.02 : 0.005;
-                using var scope = NewDisposeScope();
                 AdamKernel.Enabled = true;
-                a.ZeroGrad();
-                nn.functional.mse_loss(fused.forward(x), y).backward();
-                a.Step();
+                MseStep(fused, x, y, a.ZeroGrad, a.Step);
                 AdamKernel.Enabled = false;
-                b.ZeroGrad();
-                nn.functional.mse_loss(ops.forward(x), y).backward();
-                b.Step();
-                var pa = fused.parameters().ToArray();
-                var pb = ops.parameters().ToArray();
-                for (var i = 0; i < pa.Length; i++)
-                {
-                    // The kernel rounds as the ops do except the lerp's fused multiply-add (one rounding of m fewer):
-                    // a few ulp after 25 steps. A moment or bias correction off moves weights by ~1e-3.
-                    var diff = (pa[i] - pb[i]).abs().max().item<float>();
-                    Bound.AtMost(1e-6f, diff, $"parameter {i} after step {step}");
-                }
+                MseStep(ops, x, y, b.ZeroGrad, b.Step);
+                // The kernel rounds as the ops do except for m: libtorch's lerp_ rounds once (a fused multiply-add),
+                // the kernel twice.
+                AssertSameParameters(fused, ops, step);
             }
         }
         finally
@@ -153,6 +127,30 @@ public sealed class AdamOptimizerTests
         }
 
         Assert.AreEqual(25L * 4, AdamKernel.Calls - before, "the kernel updated each of the 4 parameters at each step");
+    }
+
+    /// <summary>One optimiser step of <paramref name="net"/> on the MSE of (x, y).</summary>
+    private static void MseStep(nn.Module<Tensor, Tensor> net, Tensor x, Tensor y, Action zeroGrad, Action step)
+    {
+        using var scope = NewDisposeScope();
+        zeroGrad();
+        nn.functional.mse_loss(net.forward(x), y).backward();
+        step();
+    }
+
+    /// <summary>
+    /// Every parameter of the two networks within 1e-6: a few float32 ulp of values ~0.1-1 after a few dozen steps,
+    /// where a wrong moment or bias correction moves weights by ~1e-3 per step (NaN fails, see Bound).
+    /// </summary>
+    private static void AssertSameParameters(nn.Module a, nn.Module b, int step)
+    {
+        var pa = a.parameters().ToArray();
+        var pb = b.parameters().ToArray();
+        for (var i = 0; i < pa.Length; i++)
+        {
+            using var diff = (pa[i] - pb[i]).abs().max();
+            Bound.AtMost(1e-6f, diff.item<float>(), $"parameter {i} after step {step}");
+        }
     }
 
     [TestMethod]
