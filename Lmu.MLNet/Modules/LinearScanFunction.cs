@@ -169,6 +169,8 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
     /// </summary>
     internal static void TanhInPlace(Tensor x)
     {
+        // A contiguous CPU tensor: one managed pass (TanhKernel), faster than either form below at every size.
+        if (TanhKernel.TryApply(x)) return;
         if (x.numel() < NativeTanhBelow)
         {
             Release(x.tanh_(), x);
