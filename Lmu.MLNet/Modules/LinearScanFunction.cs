@@ -169,7 +169,8 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
     /// </summary>
     internal static void TanhInPlace(Tensor x)
     {
-        // A contiguous CPU tensor: one managed pass (TanhKernel), faster than either form below at every size.
+        // A contiguous CPU tensor: one managed pass (TanhKernel): faster than either form below from a few hundred values
+        // on (3.2 against 9.7 us at 4,096), 0.2 us slower than libtorch's tanh at 212 (see there).
         if (TanhKernel.TryApply(x)) return;
         if (x.numel() < NativeTanhBelow)
         {
