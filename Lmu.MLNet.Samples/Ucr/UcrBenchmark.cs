@@ -97,7 +97,7 @@ internal static class UcrBenchmark
     /// and the value standardised with the training rows' per-step statistics (NormalizeMeanVariance into a column of
     /// its own, then Concatenate, read channel-major); the network is the `ucr-dynamics` variant `conv2global+both`
     /// (<see cref="UcrDynamicsStudy.DefaultNetwork"/>), the highest mean accuracy of 3-fold cross-validation inside the
-    /// 12 univariate training splits (README, "Seventh round"). Multivariate and variable-length sets were not part of that choice and keep their raw steps.
+    /// 12 univariate training splits (EXPERIMENTS.md, "Seventh round"). Multivariate and variable-length sets were not part of that choice and keep their raw steps.
     /// </summary>
     private static double LmuDefault(MLContext ml, TimeSeriesDataset train, TimeSeriesDataset test, Settings s)
     {

@@ -272,7 +272,7 @@ internal static class UcrDynamicsStudy
     /// </summary>
     public static int TrainingSeed(int seed) => unchecked((seed * 1_000_003) + 7919);
 
-    /// <summary>The variant the `ucr` command's default column trains (chosen as <c>conv2global+both</c>, README "Seventh round").</summary>
+    /// <summary>The variant the `ucr` command's default column trains (chosen as <c>conv2global+both</c>, EXPERIMENTS.md "Seventh round").</summary>
     public const string DefaultVariant = "conv2global";
 
     /// <summary>

@@ -55,7 +55,7 @@ public sealed class UcrDefaultPipelineTests
     }
 
     /// <summary>
-    /// The `ucr` default is the cross-validated choice (README, "Seventh round"): two Legendre convolution layers over
+    /// The `ucr` default is the cross-validated choice (EXPERIMENTS.md, "Seventh round"): two Legendre convolution layers over
     /// T/8 steps, then the recurrent layer over the whole row. Each layer's shape as chosen, and the three-layer
     /// network through the two-channel pipeline: it fits, reads every layer, and scores.
     /// </summary>
