@@ -36,8 +36,10 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
         // Named steps, not a chain: a temporary that nothing references could be finalized during the next native call.
         using var cc = c.contiguous();
         var output = cc.clone();
+        var plan = ScanKernel.Prepare(p, s0.shape[0], act, backward: false);
+        if (plan is not null) ScanKernel.Forward(plan, output, s0, from);
         Tensor? previous = null; // view of s_{t-1} inside output
-        for (long t = 0; t < steps; t++)
+        for (long t = plan is null ? 0 : steps; t < steps; t++)
         {
             var st = output[t];
             Release(st.addmm_(previous ?? s0, p), st);
@@ -73,7 +75,13 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
         using var activeStates = states.narrow(2, from, d - from);
         using var derivative = from < d && act != LmuActivation.Identity ? Derivative(activeStates, act) : null;
         Tensor? carry = null;                 // dL/ds_{t-1} flowing back through P
-        for (long t = steps - 1; t >= 0; t--)
+        var plan = ScanKernel.Prepare(p, s0.shape[0], act, backward: true);
+        if (plan is not null)
+        {
+            carry = torch.zeros([s0.shape[0], d], dtype: p.dtype, device: p.device);
+            ScanKernel.Backward(plan, gpre, derivative, carry, from, incoming: true, 0, steps);
+        }
+        for (long t = plan is null ? steps - 1 : -1; t >= 0; t--)
         {
             using var g = gpre[t];
             if (carry is not null) Release(g.PlusInPlace(carry), g);

@@ -199,6 +199,7 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
         // The next chunk overwrites the buffer, so the state it starts from is copied out first: into its checkpoint,
         // or (nothing kept) into one hand-off tensor.
         using var handoff = checkpoints is null && parts is null && chunks > 1 ? torch.empty([batch, d], dtype: o.P.dtype, device: o.P.device) : null;
+        var plan = ScanKernel.Prepare(o.P, batch, o.Act, backward: false);
         Tensor? output = null;
         try
         {
@@ -208,7 +209,7 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
                 long t0 = (long)j * k, len = Math.Min(k, steps - t0);
                 if (parts is not null) parts.Add(torch.empty([len, batch, d], dtype: o.P.dtype, device: o.P.device));
                 using var states = parts is not null ? parts[^1].alias() : buffer!.narrow(0, 0, len);
-                Chunk(o, t0, len, state, states);
+                Chunk(o, t0, len, state, states, plan);
                 if (!ReferenceEquals(state, o.S0) && !ReferenceEquals(state, handoff)) state.Dispose();
                 state = states[len - 1];
                 // Kept chunks are never overwritten: the next chunk reads this one's last state where it is.
@@ -250,7 +251,7 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
     }
 
     /// <summary>Writes the states of steps [t0, t0+len) into <paramref name="states"/> [len, B, D], from the state before t0.</summary>
-    private static void Chunk(Operands o, long t0, long len, Tensor before, Tensor states)
+    private static void Chunk(Operands o, long t0, long len, Tensor before, Tensor states, ScanKernel.Plan? plan)
     {
         long d = o.D;
         if (o.V is null)
@@ -268,6 +269,12 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
             }
         }
         if (o.V0 is not null) Release(states.PlusInPlace(o.V0), states);
+        if (plan is not null)
+        {
+            ScanKernel.Forward(plan, states, before, o.From);
+            return;
+        }
+
         Tensor previous = before;
         for (long i = 0; i < len; i++)
         {
@@ -318,12 +325,13 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
         var carry = torch.empty([batch, d], dtype: p.dtype, device: p.device);
         var spare = torch.empty_like(carry);
         using (var g = grad.contiguous()) Release(carry.copy_(g), carry);
+        var plan = ScanKernel.Prepare(p, batch, act, backward: true);
         for (int j = chunks - 1; j >= 0; j--)
         {
             long t0 = (long)j * k, len = Math.Min(k, steps - t0);
             using var start = j == 0 ? s0.alias() : kept is not null ? kept[j - 1][k - 1] : checkpoints![j - 1];
             using var states = kept is not null ? kept[j].alias() : statesBuffer!.narrow(0, 0, len);
-            if (kept is null) Chunk(o, t0, len, start, states);
+            if (kept is null) Chunk(o, t0, len, start, states, plan);
             using var derivative = hasDerivative ? derivativeBuffer!.narrow(0, 0, len) : null;
             if (derivative is not null)
             {
@@ -331,7 +339,8 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
                 LinearScanFunction.DerivativeInto(activeStates, act, derivative);
             }
             using var gpre = gpreBuffer.narrow(0, 0, len);
-            for (long i = len - 1; i >= 0; i--)
+            if (plan is not null) ScanKernel.Backward(plan, gpre, derivative, carry, from, incoming: false, t0, steps);
+            for (long i = plan is null ? len - 1 : -1; i >= 0; i--)
             {
                 long t = t0 + i;
                 using var g = gpre[i];
