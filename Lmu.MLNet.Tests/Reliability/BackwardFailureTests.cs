@@ -71,6 +71,59 @@ public sealed class BackwardFailureTests
         Assert.IsTrue(double.IsFinite(result.History[^1].TrainLoss));
     }
 
+    [TestMethod]
+    public void AFailureIsNotSwallowedWhereEveryGradientHasOneElement()
+    {
+        // One unit, a frozen kernel and a trainable [1] bias: the only gradient the failure path returns is for a
+        // one-element input, for which libtorch accepted a [0] CPU tensor (summed to a zero gradient, no exception).
+        using var scope = NewDisposeScope();
+        var y = torch.randn(3, 4);
+        var weight = torch.randn(1, 4);
+        var bias = torch.zeros(1).requires_grad_();
+        DenseLastFunction.FailBackwardWith = "injected one-element";
+        ExternalException? thrown = null;
+        try
+        {
+            DenseLastFunction.Apply(y, null, weight, bias, null, LmuActivation.Tanh).sum().backward();
+        }
+        catch (ExternalException e)
+        {
+            thrown = e;
+        }
+        finally
+        {
+            DenseLastFunction.FailBackwardWith = null;
+        }
+
+        Assert.IsNotNull(thrown, "backward() must throw, not leave a zero gradient");
+        Assert.AreEqual("injected one-element", BackwardFailures.Take()?.Message);
+    }
+
+    [TestMethod]
+    public void AnotherThreadsFailureIsNotThisOnes()
+    {
+        var other = new Thread(() => BackwardFailures.Record(new InvalidOperationException("another trainer's")));
+        other.Start();
+        other.Join();
+        Assert.IsNull(BackwardFailures.Take(), "on the CPU only this thread's failure is this thread's");
+        Assert.AreEqual("another trainer's", BackwardFailures.Take(anyThread: true)?.Message, "an engine with threads of its own reads any");
+    }
+
+    [TestMethod]
+    public void AStaleFailureDoesNotOutliveTheNextTrainingStep()
+    {
+        BackwardFailures.Record(new InvalidOperationException("stale"));
+        torch.manual_seed(5);
+        var o = new LmuNetworkOptions { Layer = LayerOptions(HiddenCell.SimpleRnn, recurrent: false, LmuExecutionMode.Auto), OutputSize = 2 };
+        using var net = new LmuNetwork(o);
+        var g = new torch.Generator(6);
+        using var x = torch.randn([8, 20, 1], generator: g);
+        using var y = torch.randint(0, 2, [8], dtype: int64, generator: g);
+        var result = LmuTrainer.Train(net, new TensorBatchSource(x, y, 4, false, 1), null, LmuLoss.CrossEntropy, new LmuTrainingOptions { Epochs = 1, LearningRate = 0.01, Seed = 1 });
+        Assert.IsTrue(double.IsFinite(result.History[^1].TrainLoss), "training is not failed by a failure kept before it");
+        Assert.IsNull(BackwardFailures.Take(), "and that failure is gone, not left to be reported against a later one");
+    }
+
     private static void FailsAndRecovers<T>(LmuLayer layer, bool sequence, Action fail, Action recover, string message)
     {
         using (layer)

@@ -20,12 +20,16 @@ internal static class BackwardFailures
         Volatile.Write(ref s_last, failure);
     }
 
-    /// <summary>The failure kept on this thread (else on any), cleared; null when there is none.</summary>
-    public static Exception? Take()
+    /// <summary>
+    /// The failure kept on this thread, cleared; null when there is none. With <paramref name="anyThread"/> (a device
+    /// whose engine calls back on threads of its own) the last failure of any thread when this one has none: on the
+    /// CPU that would be another trainer's failure, reported as this one's.
+    /// </summary>
+    public static Exception? Take(bool anyThread = false)
     {
         var mine = t_last;
         t_last = null;
-        if (mine is null) return Interlocked.Exchange(ref s_last, null);
+        if (mine is null) return anyThread ? Interlocked.Exchange(ref s_last, null) : null;
         Interlocked.CompareExchange(ref s_last, null, mine);
         return mine;
     }

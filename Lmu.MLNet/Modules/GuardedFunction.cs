@@ -11,8 +11,8 @@ namespace Lmu.MLNet.Modules;
 /// Why: libtorch's autograd engine calls a TorchSharp function's backward from native code, and TorchSharp 0.107 does
 /// not catch there, so any exception in it (an allocation that fails for want of memory, a bug) ends the whole process,
 /// whatever the caller of <c>backward()</c> catches: an ML.NET host dies with its training. Here the exception is
-/// caught and kept (<see cref="BackwardFailures"/>), and the backward pass returns an empty gradient for every tensor
-/// input; libtorch rejects that shape and fails the <c>backward()</c> call with an ordinary exception, which the caller
+/// caught and kept (<see cref="BackwardFailures"/>), and the backward pass returns an empty meta-device gradient for
+/// every tensor input; libtorch rejects it and fails the <c>backward()</c> call with an ordinary exception, which the caller
 /// can catch (<see cref="Training.LmuTrainer"/> rethrows it with the kept cause). Subclasses implement
 /// <see cref="Forward"/> and <see cref="Backward"/> as TorchSharp's forward and backward.
 /// </remarks>
@@ -42,10 +42,12 @@ internal abstract class GuardedFunction<T> : SingleTensorFunction<T> where T : G
         catch (Exception e)
         {
             BackwardFailures.Record(e);
-            // Nothing here may throw (grad itself is not read: it could be what failed). libtorch checks a gradient's
-            // shape before its type and device, so a [0] CPU tensor is rejected for any input.
+            // Nothing here may throw (grad itself is not read: it could be what failed). A [0] tensor on the meta device
+            // (no storage, so its creation cannot fail for want of memory) is rejected for an input of any shape: a
+            // [0] CPU tensor was accepted for a 0-d or one-element input (summed to a zero gradient), which hid the
+            // failure. The trainer also checks for a kept failure after backward() returns (LmuTrainer.Backward).
             var slots = (bool[])ctx.get_data(TensorSlotsKey);
-            return slots.Select(isTensor => isTensor ? torch.empty(0) : null!).ToList();
+            return slots.Select(isTensor => isTensor ? torch.empty(0, device: torch.META) : null!).ToList();
         }
     }
 

@@ -67,7 +67,7 @@ public static class LmuTrainer
                     optimizer.ZeroGrad();
                     var output = network.forward(x, len);
                     var l = Loss(output, y, loss);
-                    Backward(l, epoch, batches);
+                    Backward(l, epoch, batches, anyThread: device.type != DeviceType.CPU);
                     if (options.GradientClipNorm > 0) ClipGradients(dynamicsParameters, weightParameters, options.GradientClipNorm);
                     optimizer.Step();
                     double value = l.item<float>();
@@ -191,16 +191,24 @@ public static class LmuTrainer
     /// loss.backward(), with the cause of a failure inside one of the LMU's own backward passes (an allocation that
     /// failed, say) rather than libtorch's report of the empty gradient that ended it (see GuardedFunction).
     /// </summary>
-    private static void Backward(Tensor loss, int epoch, long batch)
+    private static void Backward(Tensor loss, int epoch, long batch, bool anyThread)
     {
+        // A failure kept earlier on this thread (another caller's backward pass) is not this step's.
+        BackwardFailures.Take(anyThread);
+        Exception? cause;
         try
         {
             loss.backward();
+            // libtorch rejects the failure path's gradients, but should a backward pass ever return normally after a
+            // kept failure, its gradients are not to be stepped on.
+            cause = BackwardFailures.Take(anyThread);
         }
-        catch (ExternalException) when (BackwardFailures.Take() is { } cause)
+        catch (ExternalException) when (BackwardFailures.Take(anyThread) is { } kept)
         {
-            throw new InvalidOperationException($"Training failed in the backward pass at epoch {epoch + 1}, batch {batch + 1}: {cause.Message}", cause);
+            cause = kept;
         }
+        if (cause is not null)
+            throw new InvalidOperationException($"Training failed in the backward pass at epoch {epoch + 1}, batch {batch + 1}: {cause.Message}", cause);
     }
 
     private static (Tensor X, Tensor Y, Tensor? Lengths) ToDevice(LmuBatch b, Device device)
