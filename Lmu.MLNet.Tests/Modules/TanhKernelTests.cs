@@ -6,8 +6,9 @@ namespace Lmu.MLNet.Tests.Modules;
 
 /// <summary>
 /// The managed in-place tanh (TanhKernel) against System.Math.Tanh in float64: over [-20, 20] in steps of 1e-3 (odd
-/// lengths, so the padded tail runs), the infinities, NaN and signed zero. Bounds: float32 2e-7 absolute (the
-/// sigmoid form it replaces is within 1.8e-7; a float32 ulp near 1 is 6e-8), float64 1e-15.
+/// lengths, so the padded tail runs), relative accuracy near 0 down to subnormals, the infinities, NaN and signed
+/// zero. Bounds: float32 2e-7 absolute (the sigmoid form it replaces is within 1.8e-7; a float32 ulp near 1 is 6e-8),
+/// float64 1e-15.
 /// </summary>
 [TestClass]
 public sealed class TanhKernelTests
@@ -36,6 +37,47 @@ public sealed class TanhKernelTests
         double worst = 0;
         for (int i = 0; i < grid.Length; i++) worst = Math.Max(worst, Math.Abs(got[i] - Math.Tanh(grid[i])));
         Bound.AtMost(1e-15, worst, "max |kernel - tanh| in float64");
+    }
+
+    [TestMethod]
+    public void SmallValuesKeepTheirRelativeAccuracyAndSign()
+    {
+        // Log-spaced magnitudes from far below float32's smallest normal to 20, both signs: the exponential form alone
+        // returned 0 for 1e-8 and was 0.09 % off at 1e-4. Bounds: float32 4e-7 relative (the exponential form's 2.4e-7
+        // just above the series' range, plus rounding), float64 8e-15 (its 3.6e-15 there, the same way).
+        var magnitudes = Enumerable.Range(0, 400).Select(i => Math.Pow(10, -45 + (i * 0.116))).ToArray();
+        var values = magnitudes.Concat(magnitudes.Select(m => -m)).ToArray();
+        using (var x32 = torch.tensor(values.Select(v => (float)v).ToArray()))
+        {
+            var input = x32.data<float>().ToArray();
+            Assert.IsTrue(TanhKernel.TryApply(x32));
+            var got = x32.data<float>().ToArray();
+            double worst = 0;
+            for (int i = 0; i < input.Length; i++)
+            {
+                if (input[i] == 0) continue;
+                double exact = Math.Tanh(input[i]);
+                worst = Math.Max(worst, Math.Abs(got[i] - exact) / Math.Abs(exact));
+            }
+            Bound.AtMost(4e-7, worst, "max relative error in float32");
+        }
+
+        var wide = Enumerable.Range(0, 400).Select(i => Math.Pow(10, -300 + (i * 0.753))).ToArray();
+        using (var x64 = torch.tensor(wide.Concat(wide.Select(m => -m)).ToArray()))
+        {
+            var input = x64.data<double>().ToArray();
+            Assert.IsTrue(TanhKernel.TryApply(x64));
+            var got = x64.data<double>().ToArray();
+            double worst = 0;
+            for (int i = 0; i < input.Length; i++) worst = Math.Max(worst, Math.Abs(got[i] - Math.Tanh(input[i])) / Math.Abs(Math.Tanh(input[i])));
+            Bound.AtMost(8e-15, worst, "max relative error in float64");
+        }
+
+        using var zeros = torch.tensor(new[] { -0f, 0f });
+        Assert.IsTrue(TanhKernel.TryApply(zeros));
+        var z = zeros.data<float>().ToArray();
+        Assert.IsTrue(float.IsNegative(z[0]) && z[0] == 0, "tanh(-0) = -0");
+        Assert.IsTrue(!float.IsNegative(z[1]) && z[1] == 0, "tanh(+0) = +0");
     }
 
     [TestMethod]
