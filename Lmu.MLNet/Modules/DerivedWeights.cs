@@ -61,6 +61,20 @@ internal sealed class DerivedWeights<T> : IDisposable where T : class, IDisposab
                 Entry fresh;
                 using (no_grad())
                 {
+                    // The sources are copied before the build: should one change during it (a training step beside
+                    // a prediction), the copy is the older value and the next call rebuilds, where copying afterwards
+                    // would pair the newer copy with a value built from the older weights, and keep serving it.
+                    Tensor[] snapshots;
+                    try
+                    {
+                        snapshots = Snapshot(sources, staleSnapshots);
+                    }
+                    catch
+                    {
+                        stale?.Dispose();
+                        throw;
+                    }
+
                     T value;
                     try
                     {
@@ -69,19 +83,11 @@ internal sealed class DerivedWeights<T> : IDisposable where T : class, IDisposab
                     catch
                     {
                         stale?.Dispose();
-                        DisposeAll(staleSnapshots);
+                        DisposeAll(snapshots);
                         throw;
                     }
 
-                    try
-                    {
-                        fresh = new Entry(key, value, Snapshot(sources, staleSnapshots));
-                    }
-                    catch
-                    {
-                        value.Dispose();
-                        throw;
-                    }
+                    fresh = new Entry(key, value, snapshots);
                 }
                 Interlocked.Increment(ref _builds);
                 _current = fresh;

@@ -22,7 +22,9 @@ internal static class DropoutMask
     /// <summary>x · mask for dropout probability <paramref name="p"/> in (0, 1); float32/float64 (else libtorch's dropout).</summary>
     public static Tensor Apply(Tensor x, double p)
     {
-        if (x.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return nn.functional.dropout(x, p, true);
+        // A mask past 2 GiB has no span over it (Tensor.bytes is an int-length span): libtorch's draw takes it.
+        if (x.dtype is not (ScalarType.Float32 or ScalarType.Float64) || x.numel() * x.ElementSize > int.MaxValue)
+            return nn.functional.dropout(x, p, true);
         using var mask = Create(x.shape, p, x.dtype, x.device);
         return x.mul(mask);
     }
@@ -33,7 +35,8 @@ internal static class DropoutMask
         if (!(p > 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must lie in (0, 1).");
         ulong seed;
         using (var draw = torch.randint(0, long.MaxValue, [1], dtype: int64)) seed = (ulong)draw.item<long>();
-        var mask = torch.empty(shape, dtype);
+        // On the CPU whatever the default device: the mask is filled in managed memory's reach, then moved.
+        var mask = torch.empty(shape, dtype, device: torch.CPU);
         double keep = 1 - p;
         // A draw u (32 bits) keeps when u < threshold: P(keep) = threshold / 2^32, within 2^-32 of 1-p.
         uint threshold = (uint)Math.Min(uint.MaxValue, Math.Round(keep * 4294967296.0));
