@@ -2,9 +2,27 @@ using Microsoft.ML;
 
 namespace Lmu.MLNet;
 
-/// <summary>Loading saved LMU models with clear errors. Touches no TorchSharp type, so it runs without libtorch.</summary>
+/// <summary>Saving and loading LMU models safely, with clear errors. Touches no TorchSharp type, so it runs without libtorch.</summary>
 public static class LmuModelFile
 {
+    /// <summary>
+    /// <c>mlContext.Model.Save(model, inputSchema, path)</c>, but atomic: the zip is written to a temp file beside
+    /// <paramref name="path"/>, flushed to disk, then moved over it. ML.NET's own Save writes in place, so a save that
+    /// fails half-way (a full disk) leaves a partial zip there, or destroys the good model it was replacing; here the
+    /// old file stays as it was and no partial file is left.
+    /// </summary>
+    /// <param name="mlContext">The context the model was made in.</param>
+    /// <param name="model">The fitted pipeline.</param>
+    /// <param name="inputSchema">The schema of the data the pipeline reads (<c>data.Schema</c>); null saves none.</param>
+    /// <param name="path">Where the zip goes (replaced if it exists).</param>
+    public static void Save(MLContext mlContext, ITransformer model, DataViewSchema? inputSchema, string path)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        AtomicFile.Write(path, stream => mlContext.Model.Save(model, inputSchema, stream));
+    }
+
     /// <summary>
     /// <c>mlContext.Model.Load(path)</c>, but a missing, truncated, corrupted or oversized file raises
     /// <see cref="InvalidDataException"/> naming the file instead of ML.NET's internal error. The result is ML.NET's own

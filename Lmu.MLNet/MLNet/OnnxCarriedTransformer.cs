@@ -12,6 +12,7 @@ namespace Lmu.MLNet;
 public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
 {
     private readonly TransformerChain<ITransformer> _chain;
+    private volatile bool _disposed;
 
     private protected OnnxCarriedTransformer(TransformerChain<ITransformer> chain) => _chain = chain;
 
@@ -21,6 +22,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         CheckInputSchema(inputSchema);
         return _chain.GetOutputSchema(inputSchema);
     }
@@ -28,6 +30,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         CheckInputSchema(inputSchema);
         return ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
     }
@@ -36,6 +39,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         CheckInputSchema(input.Schema);
         return _chain.Transform(input);
     }
@@ -52,22 +56,33 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     public void SaveOnnx(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         stream.Write(StandaloneOnnx());
     }
 
-    /// <summary>Writes <see cref="SaveOnnx(Stream)"/>'s model to <paramref name="path"/> (replaced if it exists).</summary>
+    /// <summary>
+    /// Writes <see cref="SaveOnnx(Stream)"/>'s model to <paramref name="path"/>, replacing a file there only once the new
+    /// one is complete: a write that fails (a full disk) leaves the old file as it was and no partial one.
+    /// </summary>
     public void ExportOnnx(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        File.WriteAllBytes(path, StandaloneOnnx());
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var bytes = StandaloneOnnx();
+        AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     /// <summary>Saves ML.NET's own chain, so loading never needs this type.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
 
-    /// <summary>Releases the ONNX Runtime session.</summary>
+    /// <summary>
+    /// Releases the ONNX Runtime session. Later calls of <c>Transform</c>, <c>GetRowToRowMapper</c>, <c>SaveOnnx</c> or
+    /// <c>ExportOnnx</c> throw <see cref="ObjectDisposedException"/>; a PredictionEngine created before must not be used
+    /// after it (ML.NET's engine holds the released session).
+    /// </summary>
     public void Dispose()
     {
+        _disposed = true;
         _chain.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -10,8 +10,8 @@ namespace Lmu.MLNet.Forecasting;
 /// byte of the payload is parsed, so a damaged file fails in one pass over its bytes, whatever the damage.
 /// </summary>
 /// <remarks>
-/// Writes go to a temp file beside the target (<c>target.tmp-{guid}</c>), flushed to disk, then moved over the target,
-/// so a killed write leaves the previous checkpoint intact. The temp files a killed write leaves are removed by the
+/// Writes go to a temp file beside the target (<c>target.tmp-{guid}</c>), flushed to disk, then moved over the target
+/// (<see cref="AtomicFile"/>), so a killed write leaves the previous checkpoint intact. The temp files a killed write leaves are removed by the
 /// next write of the same target (those last written before that write started) or the next load (those last written
 /// before the checkpoint itself, i.e. writes that never completed). Two writers of one target at once are not supported.
 /// </remarks>
@@ -34,28 +34,16 @@ internal static class EngineCheckpointFile
     public static void Write(string path, byte[] payload)
     {
         var started = DateTime.UtcNow;
-        var temp = path + TempMarker + Guid.NewGuid().ToString("N");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                Span<byte> header = stackalloc byte[HeaderLength];
-                Magic.CopyTo(header);
-                BinaryPrimitives.WriteInt32LittleEndian(header[Magic.Length..], FormatVersion);
-                BinaryPrimitives.WriteInt64LittleEndian(header[(Magic.Length + sizeof(int))..], payload.Length);
-                SHA256.HashData(payload, header[(HeaderLength - ChecksumLength)..]);
-                stream.Write(header);
-                stream.Write(payload);
-                // On disk before the move: otherwise a power cut after the rename could leave an empty target.
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+            Span<byte> header = stackalloc byte[HeaderLength];
+            Magic.CopyTo(header);
+            BinaryPrimitives.WriteInt32LittleEndian(header[Magic.Length..], FormatVersion);
+            BinaryPrimitives.WriteInt64LittleEndian(header[(Magic.Length + sizeof(int))..], payload.Length);
+            SHA256.HashData(payload, header[(HeaderLength - ChecksumLength)..]);
+            stream.Write(header);
+            stream.Write(payload);
+        }, TempMarker);
 
         RemoveTempFiles(path, olderThan: started);
     }

@@ -1,0 +1,114 @@
+using Lmu.MLNet.Featurize;
+using Lmu.MLNet.Tests.MLNet.Featurize;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Tests.MLNet.ModelFiles;
+
+/// <summary>
+/// Files the library writes are complete or absent: a write that fails leaves the file it was replacing as it was and
+/// no partial or temp file (ExportOnnx wrote in place, so a full disk left a 0-byte or truncated .onnx, found by QA on
+/// a full tmpfs); LmuModelFile.Save does the same for ML.NET's zip; a disposed transformer refuses to be used.
+/// </summary>
+[TestClass]
+public sealed class AtomicWriteTests
+{
+    [TestMethod]
+    public void AFailedWriteLeavesTheOldFileAndNoTempFile()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "target.bin");
+        File.WriteAllBytes(path, [1, 2, 3]);
+
+        Assert.ThrowsExactly<IOException>(() => AtomicFile.Write(path, stream =>
+        {
+            stream.Write(new byte[10_000]);
+            throw new IOException("No space left on device (simulated)");
+        }));
+        CollectionAssert.AreEqual(new byte[] { 1, 2, 3 }, File.ReadAllBytes(path), "the old contents");
+        CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path), "no temp file beside it");
+
+        AtomicFile.Write(path, stream => stream.Write([4, 5]));
+        CollectionAssert.AreEqual(new byte[] { 4, 5 }, File.ReadAllBytes(path), "a write that completes replaces it");
+        CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path));
+    }
+
+    [TestMethod]
+    public void ExportOnnxReplacesAFileWholeAndLeavesNothingWhereItFails()
+    {
+        using var folder = new TempFolder();
+        var (_, model, _) = Featurizer();
+        var path = Path.Combine(folder.Path, "model.onnx");
+        File.WriteAllBytes(path, [9, 9, 9]);
+        model.ExportOnnx(path);
+        using var expected = new MemoryStream();
+        model.SaveOnnx(expected);
+        CollectionAssert.AreEqual(expected.ToArray(), File.ReadAllBytes(path));
+        CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path));
+
+        var missing = Path.Combine(folder.Path, "no-such-folder", "model.onnx");
+        Assert.ThrowsExactly<DirectoryNotFoundException>(() => model.ExportOnnx(missing));
+        CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path, "*", SearchOption.AllDirectories));
+    }
+
+    [TestMethod]
+    public void LmuModelFileSaveWritesAZipThatLoadsAndKeepsTheOldOneWhenSavingFails()
+    {
+        using var folder = new TempFolder();
+        var (ml, model, data) = Featurizer();
+        var path = Path.Combine(folder.Path, "model.zip");
+        LmuModelFile.Save(ml, model, data.Schema, path);
+        var loaded = LmuModelFile.Load(new MLContext(seed: 2), path, out var schema);
+        Assert.AreEqual(data.Schema.Count, schema.Count);
+        var expected = model.Transform(data).GetColumn<float[]>("LmuFeatures").ToArray();
+        var got = loaded.Transform(data).GetColumn<float[]>("LmuFeatures").ToArray();
+        for (int r = 0; r < expected.Length; r++) CollectionAssert.AreEqual(expected[r], got[r], $"row {r}");
+
+        // ML.NET cannot save a transformer that is not ICanSaveModel: the save fails after the zip has begun.
+        var good = File.ReadAllBytes(path);
+        Assert.Throws<Exception>(() => LmuModelFile.Save(ml, new Unsaveable(), data.Schema, path));
+        CollectionAssert.AreEqual(good, File.ReadAllBytes(path), "the good model is still there, whole");
+        CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path));
+    }
+
+    [TestMethod]
+    public void ADisposedTransformerRefusesToBeUsed()
+    {
+        var (_, model, data) = Featurizer();
+        model.Dispose();
+        Assert.ThrowsExactly<ObjectDisposedException>(() => model.Transform(data));
+        Assert.ThrowsExactly<ObjectDisposedException>(() => model.GetRowToRowMapper(data.Schema));
+        Assert.ThrowsExactly<ObjectDisposedException>(() => model.SaveOnnx(new MemoryStream()));
+        Assert.ThrowsExactly<ObjectDisposedException>(() => model.ExportOnnx(Path.Combine(Path.GetTempPath(), "never-written.onnx")));
+    }
+
+    private static (MLContext Ml, LmuFeaturizerTransformer Model, IDataView Data) Featurizer()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = FeaturizerData.Load(ml, FeaturizerData.Random(4, 12, 1, seed: 3, scale: 1, offset: 0), 12);
+        var model = ml.Transforms.LmuFeaturize(new LmuFeaturizerOptions { Channels = 1, Order = 4 }).Fit(data);
+        return (ml, model, data);
+    }
+
+    private sealed class Unsaveable : ITransformer
+    {
+        public bool IsRowToRowMapper => false;
+
+        public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => inputSchema;
+
+        public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => throw new NotSupportedException();
+
+        public IDataView Transform(IDataView input) => input;
+
+        public void Save(ModelSaveContext ctx) => throw new InvalidOperationException("cannot be saved (test)");
+    }
+
+    private sealed class TempFolder : IDisposable
+    {
+        public TempFolder() => Directory.CreateDirectory(Path);
+
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "lmu-atomic-" + Guid.NewGuid().ToString("N"));
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+}
