@@ -53,9 +53,9 @@ internal static class ModelZipCheck
         }
     }
 
-    /// <summary>The exception every refusal raises: what, where, what to do.</summary>
+    /// <summary>The exception every refusal raises: what, where, what to do (one period each, whatever the parts end with).</summary>
     public static InvalidDataException Refuse(string path, string what, string todo, Exception? inner = null) =>
-        new($"Could not load the model file '{path}': {what}. To fix: {todo}.", inner);
+        new($"Could not load the model file '{path}': {what.TrimEnd('.')}. To fix: {todo.TrimEnd('.')}.", inner);
 
     private static void CheckSizes(string path, ZipArchive archive, LmuModelFileLimits limits)
     {

@@ -13,7 +13,7 @@ public sealed partial class LmuLayer
 
     private sealed record RunResult(Tensor Output, LmuState? State);
 
-    /// <summary>The form <see cref="Run"/> will use for a call with or without an initial state.</summary>
+    /// <summary>The form the layer's forward pass will use for a call with or without an initial state.</summary>
     public LmuExecutionMode ResolveMode(bool withState)
     {
         bool fusable = hidden.Kind is HiddenCell.None or HiddenCell.Dense or HiddenCell.SimpleRnn

@@ -120,7 +120,10 @@ internal sealed class ClassifierInputLayout
 
         if (column.Type is KeyDataViewType key && (key.Count < 2 || key.Count > int.MaxValue))
         {
-            throw new ArgumentOutOfRangeException(nameof(schema), $"Label column '{name}' is a key with {key.Count} values; a classifier needs at least 2 classes.");
+            throw new ArgumentOutOfRangeException(
+                nameof(schema),
+                $"Label column '{name}' is a key with {key.Count} values; a classifier needs at least 2 classes. A key made by MapValueToKey " +
+                "has the distinct labels of the rows it was fitted on: check that the training data has rows (with none it makes a key of 1 value) and more than one label.");
         }
 
         return column;

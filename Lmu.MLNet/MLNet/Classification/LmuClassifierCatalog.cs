@@ -19,7 +19,7 @@ public static class LmuClassifierCatalog
 {
     /// <summary>An LMU sequence classifier with the most used settings; the rest keep their defaults.</summary>
     /// <param name="catalog">The transforms catalog.</param>
-    /// <param name="labelColumnName">Label column (key, text, number or boolean). Default "Label".</param>
+    /// <param name="labelColumnName">Label column (a key from MapValueToKey, text or boolean; numbers are refused, see <see cref="LmuClassifierOptions.LabelColumnName"/>). Default "Label".</param>
     /// <param name="featureColumnName">Flattened sequences, Vector&lt;Single&gt; of length x channels. Default "Features".</param>
     /// <param name="sequenceLength">Steps T; 0 infers it from the vector size. Default 0.</param>
     /// <param name="channels">Channels per step. Default 1.</param>

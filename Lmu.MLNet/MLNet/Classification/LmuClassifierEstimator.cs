@@ -70,7 +70,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
         if (label.Kind != SchemaShape.Column.VectorKind.Scalar)
         {
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' is a {label.Kind}; expected a scalar key, text, number or boolean.");
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' is a {label.Kind}; expected a scalar key (MapValueToKey), text or boolean.");
         }
 
         if (_options.LengthColumnName is { } lengthName)

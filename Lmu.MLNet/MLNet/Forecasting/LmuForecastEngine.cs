@@ -17,7 +17,7 @@ namespace Lmu.MLNet.Forecasting;
 /// the memory of the whole stream of a raw channel, the memory of the last T steps is F_t - Ad^T F_{t-T}, because the
 /// memory is linear and time-invariant (F_t = sum_j Ad^j Bd x_{t-j}); the scaling is applied after the memory, which
 /// linearity allows (m = (R - a S) / b, S the memory of a constant 1), provided Ad is stable (learned dynamics may
-/// not be; see <see cref="IsStable"/>). Layers with a recurrent hidden cell or
+/// not be: when the engine cannot prove its spectral radius below 1 it re-runs the window). Layers with a recurrent hidden cell or
 /// hidden/memory-to-memory encoders, and stacks of layers (whose second layer reads the first one's output at every
 /// step of the window), have no such identity, so the engine re-runs the window through every layer (O(T) cell steps
 /// per layer and observation). Window statistics for per-window scaling cost O(T) per step.
