@@ -19,7 +19,7 @@ internal static class ClassifyCommand
         var budget = new Option<double>("--budget") { Description = "Time budget of --model experiment, seconds.", DefaultValueFactory = _ => 60 };
         var epochs = new Option<int>("--epochs") { Description = "Epochs of --model lmu (0: its default, 300)." };
         var seed = new Option<int>("--seed") { Description = "Seed of features, weights and folds.", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads (the networks).", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads (the networks; more rarely helps these networks and slows them on a busy machine).", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--output") { Description = "Folder for model.zip, the ONNX stages and the figures.", DefaultValueFactory = _ => "lmu-classify-out" };
         var cmd = new Command("classify", "Train a time-series classifier on your own files; prints ML.NET's metrics and a confusion table, writes the model zip, ONNX and figures.")
         {

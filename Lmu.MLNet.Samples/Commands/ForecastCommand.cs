@@ -28,7 +28,7 @@ internal static class ForecastCommand
         var rate = new Option<double>("--learning-rate") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => 2e-3 };
         var noRefit = new Option<bool>("--no-refit") { Description = "Save the backtest model (trained without each series' last horizon) instead of refitting on everything." };
         var seed = new Option<int>("--seed") { Description = "Seed of weights and shuffling.", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--output") { Description = "Folder for model.zip, model.onnx, forecast.csv and forecast.png.", DefaultValueFactory = _ => "lmu-forecast-out" };
         var cmd = new Command("forecast", "Train the LMU forecaster on your own series; backtests the last horizon against seasonal naive and Naive2, writes the model zip, ONNX, forecasts and a plot.")
         {

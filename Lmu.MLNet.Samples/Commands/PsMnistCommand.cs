@@ -21,7 +21,7 @@ internal static class PsMnistCommand
         var dropout = new Option<double>("--head-dropout") { Description = "Dropout before head layers.", DefaultValueFactory = _ => 0.5 };
         var inputDropout = new Option<double>("--input-dropout") { Description = "Dropout on the input pixels before the memory (training only).", DefaultValueFactory = _ => 0 };
         var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay (AdamW) when > 0.", DefaultValueFactory = _ => 0 };
-        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 2 };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var train = new Option<int>("--train-rows") { Description = "Training rows (first N of the 50,000; smaller for smoke runs).", DefaultValueFactory = _ => 50000 };
         var valid = new Option<int>("--validation-rows") { Description = "Validation rows (first N of the last 10,000 training images).", DefaultValueFactory = _ => 10000 };
         var test = new Option<int>("--test-rows") { Description = "Test rows (first N of the 10,000).", DefaultValueFactory = _ => 10000 };

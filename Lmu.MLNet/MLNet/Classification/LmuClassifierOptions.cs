@@ -18,7 +18,11 @@ public sealed class LmuClassifierOptions
     private static readonly OptionsGuard Guard = new($"{nameof(LmuClassifierOptions)}.");
     private LmuLayerStack _stack = new();
 
-    /// <summary>Label column: a key (conventional, after MapValueToKey), text, Single, Double, Int32, Int64 or Boolean. Default "Label".</summary>
+    /// <summary>
+    /// Label column: a key (conventional, after MapValueToKey), text or Boolean. Default "Label". Numbers are refused
+    /// with a message saying to add MapValueToKey: ML.NET's multiclass evaluator would read them as class indices and
+    /// report wrong metrics, and ML.NET's own multiclass trainers refuse them too.
+    /// </summary>
     public string LabelColumnName { get; set; } = "Label";
 
     /// <summary>Features column: Vector&lt;Single&gt; of SequenceLength x Channels values, or a VarVector&lt;Single&gt;. Default "Features".</summary>
@@ -122,8 +126,16 @@ public sealed class LmuClassifierOptions
     /// <summary>Rows kept in the shuffle pool when the data cannot be shuffled by random access. Default 1000 (ML.NET's ShuffleRows default).</summary>
     public int ShufflePoolSize { get; set; } = 1000;
 
-    /// <summary>Torch intra-op threads while training; 0 leaves torch's setting as it is. Default 0.</summary>
-    public int TorchThreads { get; set; }
+    /// <summary>
+    /// Torch intra-op threads while training (torch's thread count is process-wide: it is set for the Fit and restored
+    /// after); 0 leaves torch's setting as it is. Default 1. Why one: the LMU's steps are small products and many short
+    /// ops, which a second thread barely speeds up, and on a machine whose cores are busy libtorch's OpenMP threads wait
+    /// for descheduled peers. Measured on a 2-core AMD EPYC VM (the `classify` command on ECG200, 300 epochs): 6.2-7.0 s
+    /// at 1 thread against 8.6-10.9 s at 2 on an idle machine, and 12.2-13.0 s against 50-84 s with two busy processes
+    /// beside it; psMNIST's network (2 epochs of 10,000 rows) 7.2-7.4 s against 6.4-8.2 s. Raise it on a machine with
+    /// idle cores for large networks, after measuring.
+    /// </summary>
+    public int TorchThreads { get; set; } = 1;
 
     /// <summary>Called synchronously after every epoch (in addition to the MLContext's Log). Default null.</summary>
     public IProgress<LmuEpochReport>? Progress { get; set; }
