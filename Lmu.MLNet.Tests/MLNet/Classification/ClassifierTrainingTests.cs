@@ -50,6 +50,32 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ARunOfFewGradientStepsIsWarnedOfInTheLog()
+    {
+        List<string> Warnings(int rows, int epochs, int batch)
+        {
+            var ml = ClassifierSetup.Context(MlTemp);
+            var warnings = new List<string>();
+            ml.Log += (_, e) =>
+            {
+                if (e.Source.StartsWith("LmuClassifier", StringComparison.Ordinal) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
+                    lock (warnings) warnings.Add(e.Message);
+            };
+            var options = ClassifierSetup.Parallel(epochs);
+            options.Training.BatchSize = batch;
+            using var model = ml.Transforms.LmuClassifier(options).Fit(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(rows, 4)));
+            lock (warnings) return [.. warnings];
+        }
+
+        // 40 rows in batches of 16: 3 batches an epoch, 2 epochs, 6 steps.
+        var few = Warnings(40, 2, 16);
+        Assert.IsTrue(few.Any(m => m.Contains("only 6 gradient steps (2 epochs of 3 batches", StringComparison.Ordinal)), "warned:\n" + string.Join("\n", few));
+        // 40 rows in batches of 4: 10 batches an epoch, 50 epochs, 500 steps: the threshold, no warning.
+        var enough = Warnings(40, (int)(LmuClassifierEstimator.FewGradientSteps / 10), 4);
+        Assert.IsFalse(enough.Any(m => m.Contains("gradient steps", StringComparison.Ordinal)), "not warned:\n" + string.Join("\n", enough));
+    }
+
+    [TestMethod]
     public void TheMLContextSeedDecidesTheModel()
     {
         float[][] Scores(int contextSeed)
