@@ -39,12 +39,10 @@ public sealed class BackwardFailureTests
     [TestMethod]
     public void TheTrainerReportsTheCause()
     {
-        torch.manual_seed(5);
-        var o = new LmuNetworkOptions { Layer = LayerOptions(HiddenCell.SimpleRnn, recurrent: true, LmuExecutionMode.Auto), OutputSize = 3 };
-        using var net = new LmuNetwork(o);
-        var g = new torch.Generator(6);
-        using var x = torch.randn([12, 20, 1], generator: g);
-        using var y = torch.randint(0, 3, [12], dtype: int64, generator: g);
+        var (net, x, y) = TrainingCase(recurrent: true, rows: 12, classes: 3);
+        using var _ = net;
+        using var __ = x;
+        using var ___ = y;
         TwoStageScanLastFunction.FailBackwardWith = "no memory left (injected)";
         InvalidOperationException? thrown = null;
         try
@@ -113,12 +111,10 @@ public sealed class BackwardFailureTests
     public void AStaleFailureDoesNotOutliveTheNextTrainingStep()
     {
         BackwardFailures.Record(new InvalidOperationException("stale"));
-        torch.manual_seed(5);
-        var o = new LmuNetworkOptions { Layer = LayerOptions(HiddenCell.SimpleRnn, recurrent: false, LmuExecutionMode.Auto), OutputSize = 2 };
-        using var net = new LmuNetwork(o);
-        var g = new torch.Generator(6);
-        using var x = torch.randn([8, 20, 1], generator: g);
-        using var y = torch.randint(0, 2, [8], dtype: int64, generator: g);
+        var (net, x, y) = TrainingCase(recurrent: false, rows: 8, classes: 2);
+        using var _ = net;
+        using var __ = x;
+        using var ___ = y;
         var result = LmuTrainer.Train(net, new TensorBatchSource(x, y, 4, false, 1), null, LmuLoss.CrossEntropy, new LmuTrainingOptions { Epochs = 1, LearningRate = 0.01, Seed = 1 });
         Assert.IsTrue(double.IsFinite(result.History[^1].TrainLoss), "training is not failed by a failure kept before it");
         Assert.IsNull(BackwardFailures.Take(), "and that failure is gone, not left to be reported against a later one");
@@ -162,6 +158,15 @@ public sealed class BackwardFailureTests
                 Assert.IsTrue(p.grad.isfinite().all().item<bool>(), $"{typeof(T).Name}: {name}'s gradient is not finite");
             }
         }
+    }
+
+    /// <summary>A SimpleRnn network and a random batch of 20-step rows for the trainer; the caller disposes all three.</summary>
+    private static (LmuNetwork Net, Tensor X, Tensor Y) TrainingCase(bool recurrent, int rows, int classes)
+    {
+        torch.manual_seed(5);
+        var net = new LmuNetwork(new LmuNetworkOptions { Layer = LayerOptions(HiddenCell.SimpleRnn, recurrent, LmuExecutionMode.Auto), OutputSize = classes });
+        var g = new torch.Generator(6);
+        return (net, torch.randn([rows, 20, 1], generator: g), torch.randint(0, classes, [rows], dtype: int64, generator: g));
     }
 
     private static LmuLayer Layer(HiddenCell cell, bool recurrent, LmuExecutionMode mode)

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchSharp;
@@ -71,8 +72,7 @@ internal static class TanhKernel
     private static Vector256<float> Tanh(Vector256<float> x)
     {
         var far = (Vector256.Create(2f) / (Vector256<float>.One + Vector256.Exp(x * Vector256.Create(-2f)))) - Vector256<float>.One;
-        var x2 = x * x;
-        var near = x * Series(x2);
+        var near = x * Series(x * x);
         return Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x), Vector256.Create(0.25f)), near, far);
     }
 
@@ -84,23 +84,13 @@ internal static class TanhKernel
     }
 
     // 1 - x2/3 + 2 x2^2/15 - 17 x2^3/315 + 62 x2^4/2835 - 1382 x2^5/155925, by Horner's rule.
-    private static Vector256<float> Series(Vector256<float> x2)
+    private static Vector256<T> Series<T>(Vector256<T> x2) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var s = Vector256.Create(-1382f / 155925f);
-        s = (s * x2) + Vector256.Create(62f / 2835f);
-        s = (s * x2) + Vector256.Create(-17f / 315f);
-        s = (s * x2) + Vector256.Create(2f / 15f);
-        s = (s * x2) + Vector256.Create(-1f / 3f);
-        return (s * x2) + Vector256<float>.One;
-    }
-
-    private static Vector256<double> Series(Vector256<double> x2)
-    {
-        var s = Vector256.Create(-1382.0 / 155925.0);
-        s = (s * x2) + Vector256.Create(62.0 / 2835.0);
-        s = (s * x2) + Vector256.Create(-17.0 / 315.0);
-        s = (s * x2) + Vector256.Create(2.0 / 15.0);
-        s = (s * x2) + Vector256.Create(-1.0 / 3.0);
-        return (s * x2) + Vector256<double>.One;
+        var s = Vector256.Create(T.CreateChecked(-1382.0 / 155925.0));
+        s = (s * x2) + Vector256.Create(T.CreateChecked(62.0 / 2835.0));
+        s = (s * x2) + Vector256.Create(T.CreateChecked(-17.0 / 315.0));
+        s = (s * x2) + Vector256.Create(T.CreateChecked(2.0 / 15.0));
+        s = (s * x2) + Vector256.Create(T.CreateChecked(-1.0 / 3.0));
+        return (s * x2) + Vector256<T>.One;
     }
 }
