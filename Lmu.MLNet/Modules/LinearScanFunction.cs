@@ -31,27 +31,13 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
         var s0 = (Tensor)vars[2];
         int from = (int)vars[3];
         var act = (LmuActivation)vars[4];
-        long steps = c.shape[0], d = c.shape[2];
 
         // Named steps, not a chain: a temporary that nothing references could be finalized during the next native call.
         using var cc = c.contiguous();
         var output = cc.clone();
         var plan = ScanKernel.Prepare(p, s0.shape[0], act, backward: false);
         if (plan is not null) ScanKernel.Forward(plan, output, s0, from);
-        Tensor? previous = null; // view of s_{t-1} inside output
-        for (long t = plan is null ? 0 : steps; t < steps; t++)
-        {
-            var st = output[t];
-            Release(st.addmm_(previous ?? s0, p), st);
-            if (from < d)
-            {
-                using var tail = st.narrow(1, from, d - from);
-                ActivateInPlace(tail, act);
-            }
-            previous?.Dispose();
-            previous = st;
-        }
-        previous?.Dispose();
+        else ForwardSteps(output, p, s0, from, act);
 
         // Save a detached alias of the output: saving the output itself would make it hold its own grad_fn.
         ctx.save_for_backward([output.detach(), p, s0]);
@@ -74,14 +60,59 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
         // f'(pre) for every step at once (one op instead of three per step); null when f is the identity everywhere.
         using var activeStates = states.narrow(2, from, d - from);
         using var derivative = from < d && act != LmuActivation.Identity ? Derivative(activeStates, act) : null;
-        Tensor? carry = null;                 // dL/ds_{t-1} flowing back through P
+        Tensor carry;                         // dL/ds_{t-1} flowing back through P
         var plan = ScanKernel.Prepare(p, s0.shape[0], act, backward: true);
         if (plan is not null)
         {
             carry = torch.zeros([s0.shape[0], d], dtype: p.dtype, device: p.device);
             ScanKernel.Backward(plan, gpre, derivative, carry, from, incoming: true, 0, steps);
         }
-        for (long t = plan is null ? steps - 1 : -1; t >= 0; t--)
+        else
+        {
+            carry = BackwardSteps(gpre, derivative, pT, from);
+        }
+
+        // dL/dP = sum_t s_{t-1}^T g_t as one product over all steps.
+        using var first = s0.unsqueeze(0);
+        using var rest = states.narrow(0, 0, steps - 1);
+        using var prev = torch.cat([first, rest], 0);
+        using var prevFlat = prev.reshape(-1, d);
+        using var prevT = prevFlat.t();
+        using var gFlat = gpre.reshape(-1, d);
+        var gradP = prevT.mm(gFlat);
+        saved.ForEach(x => x.Dispose());
+        return [gpre, gradP, carry, null!, null!];
+    }
+
+    /// <summary>The libtorch loop of the forward pass: output [T, B, D] holds c on entry and S on exit.</summary>
+    private static void ForwardSteps(Tensor output, Tensor p, Tensor s0, int from, LmuActivation act)
+    {
+        long steps = output.shape[0], d = output.shape[2];
+        Tensor? previous = null; // view of s_{t-1} inside output
+        for (long t = 0; t < steps; t++)
+        {
+            var st = output[t];
+            Release(st.addmm_(previous ?? s0, p), st);
+            if (from < d)
+            {
+                using var tail = st.narrow(1, from, d - from);
+                ActivateInPlace(tail, act);
+            }
+            previous?.Dispose();
+            previous = st;
+        }
+        previous?.Dispose();
+    }
+
+    /// <summary>
+    /// The libtorch loop of the backward pass: gpre [T, B, D] holds dL/dS on entry and dL/d(pre-activation) on exit;
+    /// returns dL/ds0.
+    /// </summary>
+    private static Tensor BackwardSteps(Tensor gpre, Tensor? derivative, Tensor pT, int from)
+    {
+        long steps = gpre.shape[0], d = gpre.shape[2];
+        Tensor? carry = null;
+        for (long t = steps - 1; t >= 0; t--)
         {
             using var g = gpre[t];
             if (carry is not null) Release(g.PlusInPlace(carry), g);
@@ -107,16 +138,7 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
             if ((steps - t) % FlushInterval == 0) FlushTiny(carry);
         }
 
-        // dL/dP = sum_t s_{t-1}^T g_t as one product over all steps.
-        using var first = s0.unsqueeze(0);
-        using var rest = states.narrow(0, 0, steps - 1);
-        using var prev = torch.cat([first, rest], 0);
-        using var prevFlat = prev.reshape(-1, d);
-        using var prevT = prevFlat.t();
-        using var gFlat = gpre.reshape(-1, d);
-        var gradP = prevT.mm(gFlat);
-        saved.ForEach(x => x.Dispose());
-        return [gpre, gradP, carry!, null!, null!];
+        return carry!;
     }
 
     /// <summary>

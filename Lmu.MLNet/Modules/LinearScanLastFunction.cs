@@ -339,26 +339,32 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
                 LinearScanFunction.DerivativeInto(activeStates, act, derivative);
             }
             using var gpre = gpreBuffer.narrow(0, 0, len);
-            if (plan is not null) ScanKernel.Backward(plan, gpre, derivative, carry, from, incoming: false, t0, steps);
-            for (long i = plan is null ? len - 1 : -1; i >= 0; i--)
+            if (plan is not null)
             {
-                long t = t0 + i;
-                using var g = gpre[i];
-                Release(g.copy_(carry), g);
-                if (derivative is not null)
+                ScanKernel.Backward(plan, gpre, derivative, carry, from, incoming: false, t0, steps);
+            }
+            else
+            {
+                for (long i = len - 1; i >= 0; i--)
                 {
-                    using var dt = derivative[i];
-                    if (from == 0) Release(g.mul_(dt), g);
-                    else
+                    long t = t0 + i;
+                    using var g = gpre[i];
+                    Release(g.copy_(carry), g);
+                    if (derivative is not null)
                     {
-                        using var gTail = g.narrow(1, from, d - from);
-                        Release(gTail.mul_(dt), gTail);
+                        using var dt = derivative[i];
+                        if (from == 0) Release(g.mul_(dt), g);
+                        else
+                        {
+                            using var gTail = g.narrow(1, from, d - from);
+                            Release(gTail.mul_(dt), gTail);
+                        }
                     }
+                    Release(spare.addmm_(g, pT, 0, 1), spare);
+                    (carry, spare) = (spare, carry);
+                    // As in the full scan: vanishing gradients would turn subnormal (slow x86 arithmetic); flush them.
+                    if ((steps - t) % LinearScanFunction.FlushInterval == 0) LinearScanFunction.FlushTiny(carry);
                 }
-                Release(spare.addmm_(g, pT, 0, 1), spare);
-                (carry, spare) = (spare, carry);
-                // As in the full scan: vanishing gradients would turn subnormal (slow x86 arithmetic); flush them.
-                if ((steps - t) % LinearScanFunction.FlushInterval == 0) LinearScanFunction.FlushTiny(carry);
             }
 
             // dP += s_{t-1}^T g_t over the chunk: the state before the chunk with its first step, the chunk's own
