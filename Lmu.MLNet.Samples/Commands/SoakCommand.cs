@@ -74,7 +74,8 @@ internal static class SoakCommand
                           $"blocked training passes {Lmu.MLNet.Modules.TwoStageScanLastFunction.BlockedTrainingPasses}, " +
                           $"one-node Dense last steps {Lmu.MLNet.Modules.DenseLastFunction.Calls}, " +
                           $"folded Dense last steps {Lmu.MLNet.Modules.LmuLayer.FoldedDenseLastCalls}, " +
-                          $"folded Dense inference calls {Lmu.MLNet.Modules.LmuLayer.FoldedInferenceCalls}");
+                          $"folded Dense inference calls {Lmu.MLNet.Modules.LmuLayer.FoldedInferenceCalls}, " +
+                          $"managed scan steps {Lmu.MLNet.Modules.ScanKernel.Steps}");
         return crashes == 0 ? 0 : 1;
     }
 }
