@@ -19,7 +19,7 @@ public sealed class ScanKernelTests
 
     public static IEnumerable<object[]> Shapes =>
     [
-        // batch, D, from, activation: widths 13 (under one vector), 40 (a four-vector tile and one more vector in
+        // batch, D, from, activation: widths 3 and 13 (under one vector), 40 (a four-vector tile and one more vector in
         // float32), 70 (tiles, a vector, six scalar columns), odd and even batches.
         [3, 13, 0, LmuActivation.Tanh],
         [4, 40, 0, LmuActivation.Tanh],
@@ -28,6 +28,7 @@ public sealed class ScanKernelTests
         [3, 37, 5, LmuActivation.Relu],
         [4, 33, 0, LmuActivation.Identity],
         [1, 64, 0, LmuActivation.Tanh],
+        [3, 3, 1, LmuActivation.Tanh],                  // narrower than one vector
     ];
 
     [TestMethod]
@@ -119,31 +120,71 @@ public sealed class ScanKernelTests
     }
 
     [TestMethod]
+    public void OperandsThatDoNotFitTogetherFailAsTheLibtorchLoopFails()
+    {
+        // The kernel reads spans by P's shape: an initial state of another width, batch or dtype would be read past its
+        // end, so such operands must reach the libtorch loop and its error, whichever way ScanKernel.Enabled is set.
+        var c = torch.randn(6, 4, 8);
+        var p = torch.randn(8, 8) * 0.1;
+        foreach (var s0 in new[] { torch.zeros(4, 7), torch.zeros(1, 8), torch.zeros(5, 8), torch.zeros(4, 8, dtype: float64) })
+        {
+            long before = ScanKernel.Steps;
+            var shape = $"s0 [{string.Join(", ", s0.shape)}] {s0.dtype}";
+            var full = Assert.Throws<Exception>(() => LinearScanFunction.Apply(c, p, s0, 0, LmuActivation.Tanh), shape + ", full scan");
+            var last = Assert.Throws<Exception>(() => LinearScanLastFunction.ApplyDirect(c, null, p, s0, 0, LmuActivation.Tanh), shape + ", last-step scan");
+            // libtorch's own error (the plan was not made), not the kernel's guard below.
+            Assert.DoesNotContain("scan kernel", full.Message, shape);
+            Assert.DoesNotContain("scan kernel", last.Message, shape);
+            Assert.AreEqual(before, ScanKernel.Steps, shape + ": the kernel did not run");
+        }
+
+        Assert.IsNull(ScanKernel.Prepare(p, torch.zeros(4, 8), null, spanSteps: 1L << 40, LmuActivation.Tanh, backward: false),
+            "buffers past a span's int.MaxValue bytes take the libtorch loop");
+
+        // Behind Prepare, the kernel refuses a buffer its plan does not describe rather than read past it.
+        var plan = ScanKernel.Prepare(p, torch.zeros(4, 8), null, 6, LmuActivation.Tanh, backward: false)!;
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => ScanKernel.Forward(plan, torch.zeros(6, 4, 8), torch.zeros(4, 7), 0));
+        StringAssert.Contains(e.Message, "plan is [4, 8]");
+    }
+
+    [TestMethod]
     public void VanishingGradientsAreFlushedAsTheLibtorchLoopFlushesThem()
     {
         // P = a I with the identity: dy/dc_t = a^(T-1-t), so the flush every 8 steps back zeroes the 9th step back
         // exactly when a^8 is below the threshold (float32 1e-30, float64 1e-280), and no step before it.
+        // Run through the full scan (the gradient entering at the last step only), the last-step scan keeping every
+        // state, and the last-step scan in chunks of 4 steps (the flush counts steps from the end across chunks).
         foreach (var (dtype, a) in new[] { (float32, 1e-4), (float64, 1e-40) })
         {
             foreach (bool kernel in new[] { true, false })
             {
-                bool was = ScanKernel.Enabled;
-                ScanKernel.Enabled = kernel;
-                try
+                foreach (var form in new[] { "full", "last", "last in chunks" })
                 {
-                    using var scope = NewDisposeScope();
-                    var c = torch.randn(20, 2, 8, dtype: dtype).requires_grad_();
-                    var p = (torch.eye(8, dtype: dtype) * a).requires_grad_();
-                    var s0 = torch.zeros(2, 8, dtype: dtype);
-                    LinearScanLastFunction.ApplyDirect(c, null, p, s0, 8, LmuActivation.Identity).sum().backward();
-                    var g = Values(c.grad!);
-                    double eighth = g[(20 - 8) * 16], ninth = g[(20 - 9) * 16];
-                    Bound.AtMost(1e-6 * Math.Pow(a, 7), Math.Abs(eighth - Math.Pow(a, 7)), $"{dtype}, kernel {kernel}: 8 steps back, a^7");
-                    Assert.AreEqual(0.0, ninth, $"{dtype}, kernel {kernel}: 9 steps back is flushed to zero (a^8 would be {Math.Pow(a, 8):g3})");
-                }
-                finally
-                {
-                    ScanKernel.Enabled = was;
+                    bool was = ScanKernel.Enabled;
+                    ScanKernel.Enabled = kernel;
+                    try
+                    {
+                        var g = WithCheckpoints(form == "last in chunks", () =>
+                        {
+                            using var scope = NewDisposeScope();
+                            var c = torch.randn(20, 2, 8, dtype: dtype).requires_grad_();
+                            var p = (torch.eye(8, dtype: dtype) * a).requires_grad_();
+                            var s0 = torch.zeros(2, 8, dtype: dtype);
+                            var y = form == "full"
+                                ? LinearScanFunction.Apply(c, p, s0, 8, LmuActivation.Identity).select(0, 19)
+                                : LinearScanLastFunction.ApplyDirect(c, null, p, s0, 8, LmuActivation.Identity);
+                            y.sum().backward();
+                            return Values(c.grad!);
+                        });
+                        double eighth = g[(20 - 8) * 16], ninth = g[(20 - 9) * 16];
+                        string what = $"{dtype}, {form}, kernel {kernel}";
+                        Bound.AtMost(1e-6 * Math.Pow(a, 7), Math.Abs(eighth - Math.Pow(a, 7)), $"{what}: 8 steps back, a^7");
+                        Assert.AreEqual(0.0, ninth, $"{what}: 9 steps back is flushed to zero (a^8 would be {Math.Pow(a, 8):g3})");
+                    }
+                    finally
+                    {
+                        ScanKernel.Enabled = was;
+                    }
                 }
             }
         }

@@ -35,7 +35,7 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
         // Named steps, not a chain: a temporary that nothing references could be finalized during the next native call.
         using var cc = c.contiguous();
         var output = cc.clone();
-        var plan = ScanKernel.Prepare(p, s0.shape[0], act, backward: false);
+        var plan = ScanKernel.Prepare(p, s0, output, output.shape[0], act, backward: false);
         if (plan is not null) ScanKernel.Forward(plan, output, s0, from);
         else ForwardSteps(output, p, s0, from, act);
 
@@ -61,7 +61,7 @@ internal sealed class LinearScanFunction : GuardedFunction<LinearScanFunction>
         using var activeStates = states.narrow(2, from, d - from);
         using var derivative = from < d && act != LmuActivation.Identity ? Derivative(activeStates, act) : null;
         Tensor carry;                         // dL/ds_{t-1} flowing back through P
-        var plan = ScanKernel.Prepare(p, s0.shape[0], act, backward: true);
+        var plan = ScanKernel.Prepare(p, s0, gpre, steps, act, backward: true);
         if (plan is not null)
         {
             carry = torch.zeros([s0.shape[0], d], dtype: p.dtype, device: p.device);

@@ -199,7 +199,7 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
         // The next chunk overwrites the buffer, so the state it starts from is copied out first: into its checkpoint,
         // or (nothing kept) into one hand-off tensor.
         using var handoff = checkpoints is null && parts is null && chunks > 1 ? torch.empty([batch, d], dtype: o.P.dtype, device: o.P.device) : null;
-        var plan = ScanKernel.Prepare(o.P, batch, o.Act, backward: false);
+        var plan = ScanKernel.Prepare(o.P, o.S0, null, k, o.Act, backward: false);
         Tensor? output = null;
         try
         {
@@ -325,7 +325,7 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
         var carry = torch.empty([batch, d], dtype: p.dtype, device: p.device);
         var spare = torch.empty_like(carry);
         using (var g = grad.contiguous()) Release(carry.copy_(g), carry);
-        var plan = ScanKernel.Prepare(p, batch, act, backward: true);
+        var plan = ScanKernel.Prepare(p, s0, null, k, act, backward: true);
         for (int j = chunks - 1; j >= 0; j--)
         {
             long t0 = (long)j * k, len = Math.Min(k, steps - t0);

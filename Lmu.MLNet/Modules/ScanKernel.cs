@@ -50,14 +50,25 @@ internal static class ScanKernel
         internal Array? PT { get; init; }
     }
 
-    /// <summary>A plan for a scan of <paramref name="batch"/> rows with P [D, D]; null (the libtorch loop) when it does not qualify.</summary>
-    internal static Plan? Prepare(Tensor p, long batch, LmuActivation activation, bool backward)
+    /// <summary>
+    /// A plan for a scan with P [D, D] from s0 [B, D] (and, for the full scan, c [T, B, D]), whose buffers hold at most
+    /// <paramref name="spanSteps"/> steps at once; null (the libtorch loop) when it does not qualify. Operands that do
+    /// not fit together (s0 of another shape or dtype than P's, c of another width) are left to the libtorch loop,
+    /// whose errors name the mismatch: the kernel reads spans by P's shape and would read past a shorter one.
+    /// </summary>
+    internal static Plan? Prepare(Tensor p, Tensor s0, Tensor? c, long spanSteps, LmuActivation activation, bool backward)
     {
-        if (!Enabled || p.device_type != DeviceType.CPU || p.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return null;
+        if (!Enabled || !Vector256.IsHardwareAccelerated || !System.Runtime.Intrinsics.X86.Fma.IsSupported) return null;      // else slower than libtorch (ARM64, no FMA)
+        if (p.device_type != DeviceType.CPU || p.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return null;
         if (activation is not (LmuActivation.Tanh or LmuActivation.Relu or LmuActivation.Identity)) return null;
+        if (p.dim() != 2 || p.shape[0] != p.shape[1] || p.shape[0] == 0) return null;
         long d = p.shape[0];
-        if (p.dim() != 2 || p.shape[1] != d || d == 0 || batch == 0) return null;
+        if (s0.dim() != 2 || s0.shape[1] != d || s0.shape[0] == 0 || s0.dtype != p.dtype || s0.device_type != DeviceType.CPU) return null;
+        long batch = s0.shape[0];
+        if (c is not null && (c.dim() != 3 || c.shape[1] != batch || c.shape[2] != d || c.dtype != p.dtype)) return null;
         if (batch * d * d > MaxMultiplyAddsPerStep) return null;
+        // A span covers at most int.MaxValue bytes (Tensor.bytes): longer buffers take the libtorch loop.
+        if (spanSteps * batch * d * p.ElementSize > int.MaxValue) return null;
         return p.dtype == ScalarType.Float32
             ? new Plan { D = (int)d, Batch = (int)batch, Activation = activation, P = Rows<float>(p, false), PT = backward ? Rows<float>(p, true) : null }
             : new Plan { D = (int)d, Batch = (int)batch, Activation = activation, P = Rows<double>(p, false), PT = backward ? Rows<double>(p, true) : null };
@@ -78,6 +89,7 @@ internal static class ScanKernel
     internal static void Forward(Plan plan, Tensor states, Tensor before, int from)
     {
         using var start = Contiguous(before);
+        CheckSizes(plan, states, start);
         Interlocked.Add(ref _steps, states.shape[0]);
         if (plan.P is float[] pf) Forward(plan, Span<float>(states), Span<float>(start), pf, from);
         else Forward(plan, Span<double>(states), Span<double>(start), (double[])plan.P, from);
@@ -95,11 +107,26 @@ internal static class ScanKernel
     {
         Interlocked.Add(ref _steps, gpre.shape[0]);
         var pT = plan.PT ?? throw new InvalidOperationException("The plan was prepared without P^T.");
+        CheckSizes(plan, gpre, carry);
         using var f = derivative is null ? null : Contiguous(derivative);
+        if (f is not null && f.numel() != gpre.numel() / plan.D * (plan.D - from))
+            throw new InvalidOperationException($"The scan kernel's f' has {f.numel()} values; expected {gpre.numel() / plan.D * (plan.D - from)}.");
         if (pT is float[] pf)
             Backward(plan, Span<float>(gpre), f is null ? default : Span<float>(f), Span<float>(carry), pf, from, incoming, t0, steps, 1e-30f);
         else
             Backward(plan, Span<double>(gpre), f is null ? default : Span<double>(f), Span<double>(carry), (double[])pT, from, incoming, t0, steps, 1e-280);
+    }
+
+    // The spans are read by the plan's shape: a buffer of another size or type would be read past its end.
+    private static void CheckSizes(Plan plan, Tensor steps, Tensor state)
+    {
+        long size = (long)plan.Batch * plan.D;
+        var dtype = plan.P is float[] ? ScalarType.Float32 : ScalarType.Float64;
+        if (state.numel() != size || steps.numel() % size != 0 || state.dtype != dtype || steps.dtype != dtype)
+        {
+            throw new InvalidOperationException(
+                $"The scan kernel's plan is [{plan.Batch}, {plan.D}] {dtype}; got steps [{string.Join(", ", steps.shape)}] {steps.dtype} and a state [{string.Join(", ", state.shape)}] {state.dtype}.");
+        }
     }
 
     private static Span<T> Span<T>(Tensor t) where T : unmanaged

@@ -193,15 +193,16 @@ public static class LmuTrainer
     /// </summary>
     private static void Backward(Tensor loss, int epoch, long batch, bool anyThread)
     {
-        // A failure kept earlier on this thread (another caller's backward pass) is not this step's.
-        BackwardFailures.Take(anyThread);
+        // A failure kept earlier on this thread (another caller's backward pass) is not this step's. Only this thread's
+        // slot is cleared and re-read here: another thread's failure belongs to another trainer.
+        BackwardFailures.Take();
         Exception? cause;
         try
         {
             loss.backward();
             // libtorch rejects the failure path's gradients, but should a backward pass ever return normally after a
             // kept failure, its gradients are not to be stepped on.
-            cause = BackwardFailures.Take(anyThread);
+            cause = BackwardFailures.Take();
         }
         catch (ExternalException) when (BackwardFailures.Take(anyThread) is { } kept)
         {
