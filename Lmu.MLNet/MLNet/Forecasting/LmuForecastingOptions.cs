@@ -127,15 +127,7 @@ public sealed class LmuForecastingOptions
     /// </summary>
     public long ShufflePoolPoints { get; set; } = 1_000_000;
 
-    /// <summary>
-    /// Torch intra-op threads while training (torch's thread count is process-wide: it is set for the Fit and restored
-    /// after); 0 leaves torch's setting as it is. Default 1. Why one: the LMU's steps are small products and many short
-    /// ops, which a second thread barely speeds up, and on a machine whose cores are busy libtorch's OpenMP threads wait
-    /// for descheduled peers. Measured on a 2-core AMD EPYC VM (the `classify` command on ECG200, 300 epochs): 6.2-7.0 s
-    /// at 1 thread against 8.6-10.9 s at 2 on an idle machine, and 12.2-13.0 s against 50-84 s with two busy processes
-    /// beside it; psMNIST's network (2 epochs of 10,000 rows) 7.2-7.4 s against 6.4-8.2 s. Raise it on a machine with
-    /// idle cores for large networks, after measuring.
-    /// </summary>
+    /// <inheritdoc cref="Classification.LmuClassifierOptions.TorchThreads"/>
     public int TorchThreads { get; set; } = 1;
 
     /// <summary>Called synchronously after every epoch (in addition to the MLContext's Log). Default null.</summary>
