@@ -11,7 +11,7 @@ namespace Lmu.MLNet.Samples.Serving;
 /// </summary>
 internal static class CsvScoreWriter
 {
-    /// <summary>Writes the header (vector columns as <c>Name[k]</c>, keys as <c>Name</c>) and one line per row; returns the row count.</summary>
+    /// <summary>Writes the header (vector columns as <c>Name[k]</c>, keys and text as <c>Name</c>) and one line per row; returns the row count.</summary>
     public static long Write(MLContext ml, ITransformer model, CsvRowReader reader, PredictColumns columns, Func<DataViewSchema, IReadOnlyList<DataViewSchema.Column>> outputs, string outputPath)
     {
         var input = ml.Data.LoadFromEnumerable(reader.Read(), columns.Definition());
@@ -93,6 +93,18 @@ internal static class CsvScoreWriter
             };
         }
 
+        if (column.Type is TextDataViewType)
+        {
+            // A label carried as text (the experiment's models map the key back to the label's values).
+            var text = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+            ReadOnlyMemory<char> label = default;
+            return w =>
+            {
+                text(ref label);
+                w.Write(Quoted(label.ToString()));
+            };
+        }
+
         var key = cursor.GetGetter<uint>(column);
         uint value = 0;
         return w =>
@@ -101,4 +113,8 @@ internal static class CsvScoreWriter
             w.Write(value.ToString(CultureInfo.InvariantCulture));
         };
     }
+
+    // RFC 4180: a field with a comma, a quote or a line break is quoted, its quotes doubled.
+    private static string Quoted(string field) =>
+        field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 }

@@ -42,6 +42,28 @@ public sealed class PredictCommandTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void AModelWhosePredictedLabelIsTextScoresToo()
+    {
+        // The experiment's models map the predicted key back to the label's values, so PredictedLabel is text there:
+        // predict read every PredictedLabel as a key and failed on them ("Invalid TValue: 'System.UInt32'", found by QA).
+        var (zip, rows, scores, _) = MainJobShape(DelayedPatternData.Steps, 6, textLabel: true);
+        var input = Path.Combine(Temp, "rows.csv");
+        File.WriteAllLines(input, rows.Select(Csv));
+        var output = Path.Combine(Temp, "scores.csv");
+        var (code, log) = SamplesApp.Run(App(), Temp, Limit, "predict", "--model", zip, "--input", input, "--output", output);
+        Assert.AreEqual(0, code, log);
+        var lines = File.ReadAllLines(output);
+        Assert.AreEqual("Score[0],Score[1],Score[2],PredictedLabel", lines[0]);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var parts = lines[i + 1].Split(',');
+            CollectionAssert.AreEqual(scores[i], parts[..^1].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), $"row {i}");
+            var best = Array.IndexOf(scores[i], scores[i].Max());
+            Assert.AreEqual(DelayedPatternData.Classes[best], parts[^1], $"row {i}: the label's own value");
+        }
+    }
+
+    [TestMethod]
     public void NaNAndInfinityAreRefusedNamingTheFileLineAndColumn()
     {
         var (zip, rows, _, _) = MainJobShape(DelayedPatternData.Steps, 3);
@@ -130,7 +152,7 @@ public sealed class PredictCommandTests : ClassifierTestBase
     }
 
     /// <summary>The main job's pipeline (MapValueToKey("Label") + LmuClassifier), trained for one epoch, saved with a text Label in its input schema.</summary>
-    private (string Zip, float[][] Rows, float[][] Scores, uint[] Keys) MainJobShape(int width, int testRows)
+    private (string Zip, float[][] Rows, float[][] Scores, uint[] Keys) MainJobShape(int width, int testRows, bool textLabel = false)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -149,10 +171,15 @@ public sealed class PredictCommandTests : ClassifierTestBase
         var data = ml.Data.LoadFromEnumerable(train, definition);
         var test = train.Take(testRows).Select(r => new WideRow { Features = r.Features }).ToList();
         var zip = Path.Combine(Temp, "model.zip");
-        using var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1))).Fit(data);
+        var estimator = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)));
+        ITransformer model = textLabel
+            ? estimator.Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel")).Fit(data)
+            : estimator.Fit(data);
+        using var owner = (IDisposable)model;
         ml.Model.Save(model, data.Schema, zip);
         var scored = model.Transform(ml.Data.LoadFromEnumerable(test, definition));
-        return (zip, test.Select(r => r.Features).ToArray(), scored.GetColumn<float[]>("Score").ToArray(), scored.GetColumn<uint>("PredictedLabel").ToArray());
+        var keys = textLabel ? [] : scored.GetColumn<uint>("PredictedLabel").ToArray();
+        return (zip, test.Select(r => r.Features).ToArray(), scored.GetColumn<float[]>("Score").ToArray(), keys);
     }
 
     private string App() => SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(Temp, "app"));
