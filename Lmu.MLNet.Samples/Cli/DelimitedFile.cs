@@ -1,8 +1,9 @@
 namespace Lmu.MLNet.Samples.Cli;
 
 /// <summary>
-/// A CSV or TSV file read as records of text fields, each with its 1-based line number (blank lines and lines starting
-/// with '#' skipped). The delimiter follows the extension (.tsv/.tab: tab, .csv: comma), else the first record: a tab
+/// A CSV or TSV file read as records of text fields, each with its 1-based line number (blank lines skipped, and lines
+/// starting with '#' before the first record: comments at the top of a file. After it, a line starting with '#' is data:
+/// a label such as "#walk" dropped every row of its class when all such lines were comments, found by QA). The delimiter follows the extension (.tsv/.tab: tab, .csv: comma), else the first record: a tab
 /// if it has one, else ';' when it has more of those than commas, else a comma. Fields may be quoted ("a, b", with ""
 /// for a quote); a quoted field cannot span lines.
 /// </summary>
@@ -46,7 +47,7 @@ internal sealed class DelimitedFile
         foreach (var line in File.ReadLines(path))
         {
             number++;
-            if (string.IsNullOrWhiteSpace(line) || line.TrimStart().StartsWith('#'))
+            if (string.IsNullOrWhiteSpace(line) || (records.Count == 0 && line.TrimStart().StartsWith('#')))
             {
                 continue;
             }

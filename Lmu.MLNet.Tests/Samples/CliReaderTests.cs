@@ -37,6 +37,16 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void HashLinesAreCommentsAtTheTopOnlyAndDataAfterTheFirstRecord()
+    {
+        // A label "#walk" dropped every row of its class while any line starting with '#' was a comment (found by QA).
+        var path = Write("h.csv", "# made by a logger\n#  version 2\nlabel,a,b\nrun,1,2\n#walk,3,4\nrun,5,6\n#walk,7,8\n");
+        var loaded = ClassificationFile.Read(path, new ClassificationFile.Layout("label", "auto", 1));
+        CollectionAssert.AreEqual(new[] { "run", "#walk", "run", "#walk" }, loaded.Data.Rows.Select(r => r.Label).ToArray());
+        CollectionAssert.AreEqual(new[] { 4, 5, 6, 7 }, loaded.Lines);
+    }
+
+    [TestMethod]
     public void AHeaderIsFoundAndTheLabelCanBeAnyColumnWithStepMajorChannels()
     {
         // Two channels, label in the middle column by name: values t0a,t0b,t1a,t1b around it.
