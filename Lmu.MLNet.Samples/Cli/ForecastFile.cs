@@ -36,7 +36,7 @@ internal static class ForecastFile
         var covariates = layout.Covariates.Select(c => columns.Resolve(c, "--covariates")).ToArray();
         var groups = new Dictionary<string, List<(double Value, double[] Covariates, int Line, double Time)>>(StringComparer.Ordinal);
         var order = new List<string>();
-        var dates = false;
+        bool dates = false, numbers = false;
         foreach (var record in columns.Data)
         {
             var fields = record.Fields;
@@ -62,7 +62,7 @@ internal static class ForecastFile
                 Number(columns, record, value, "value"),
                 covariates.Select(c => Number(columns, record, c, "covariate")).ToArray(),
                 record.Line,
-                time < 0 ? rows.Count : Time(columns, record, time, ref dates)));
+                time < 0 ? rows.Count : Time(columns, record, time, ref dates, ref numbers)));
         }
 
         return order.Select(key =>
@@ -137,21 +137,30 @@ internal static class ForecastFile
             : throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is not a finite number.");
     }
 
-    /// <summary>A time as a number: the number itself, or a date's days since 0001-01-01.</summary>
-    private static double Time(Columns columns, DelimitedFile.Record record, int index, ref bool dates)
+    /// <summary>
+    /// A time as a number: the number itself, or a date's days since 0001-01-01. A column mixing numbers and dates is
+    /// refused: the numbers would sort as days of the first century, before every date (found by QA).
+    /// </summary>
+    private static double Time(Columns columns, DelimitedFile.Record record, int index, ref bool dates, ref bool numbers)
     {
         var field = record.Fields[index];
         if (double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
         {
+            if (dates) throw Mixed(columns, record, index, field, "a number", "dates");
+            numbers = true;
             return number;
         }
 
         if (DateTime.TryParse(field, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var date))
         {
+            if (numbers) throw Mixed(columns, record, index, field, "a date", "numbers");
             dates = true;
             return date.Ticks / (double)TimeSpan.TicksPerDay;
         }
 
         throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is neither a number nor a date.");
     }
+
+    private static InvalidDataException Mixed(Columns columns, DelimitedFile.Record record, int index, string field, string kind, string earlier) =>
+        new($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is {kind}, but the times before it are {earlier}; the time column must hold one kind.");
 }

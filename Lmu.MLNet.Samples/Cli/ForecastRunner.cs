@@ -37,6 +37,16 @@ internal static class ForecastRunner
         }
 
         var series = ForecastFile.Read(s.Train, s.Layout);
+        foreach (var x in series)
+        {
+            var (count, line, steps) = x.Gaps();
+            if (count > 0)
+            {
+                Console.WriteLine($"warning: {x.Describe(s.Train)} has {count} gap(s) in its times (the first before line {line}: {steps:G3} steps instead of 1); " +
+                                  "the model treats the series as evenly spaced, so fill the missing times if they matter (business days are fine as they are).");
+            }
+        }
+
         var (m, reason) = s.Seasonality > 0 ? (s.Seasonality, "--seasonality") : Seasonality.Guess(series);
         var h = s.Horizon;
         var shortest = series.MinBy(x => x.Values.Length)!;

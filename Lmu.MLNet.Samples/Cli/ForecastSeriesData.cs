@@ -9,6 +9,26 @@ namespace Lmu.MLNet.Samples.Cli;
 /// <param name="Dates">True when the times were dates (then in days).</param>
 internal sealed record ForecastSeriesData(string Id, double[] Values, double[][] Covariates, int[] Lines, double[]? Times, bool Dates = false)
 {
+    /// <summary>
+    /// Steps of more than 1.5 times the smallest spacing of <see cref="Times"/> (missing times): their count, and the
+    /// first one's line and size in units of that spacing; (0, 0, 0) without times. The model treats a series as evenly
+    /// spaced, so a gap shifts every seasonal pattern after it (a 10-day gap in daily data moves a week by 3 days).
+    /// </summary>
+    public (int Count, int Line, double Steps) Gaps()
+    {
+        if (Times is not { Length: > 2 } t) return (0, 0, 0);
+        var spacing = t.Zip(t.Skip(1), (a, b) => b - a).Where(d => d > 0).DefaultIfEmpty(0).Min();
+        if (spacing <= 0) return (0, 0, 0);
+        int count = 0, line = 0;
+        double steps = 0;
+        for (var i = 1; i < t.Length; i++)
+        {
+            if (t[i] - t[i - 1] <= 1.5 * spacing) continue;
+            if (count++ == 0) (line, steps) = (Lines[i], (t[i] - t[i - 1]) / spacing);
+        }
+        return (count, line, steps);
+    }
+
     /// <summary>How an error names the series: "series 'V1' (lines 2-701)" or "the series (lines 2-145)".</summary>
     public string Describe(string path) =>
         $"'{path}' {(Lines.Length > 0 ? $"line {Lines.Min()}" : string.Empty)}: {(Id.Length == 0 ? "the series" : $"series '{Id}'")}";

@@ -69,6 +69,24 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void ATimeColumnMixingNumbersAndDatesIsRefusedAndGapsAreCounted()
+    {
+        // Mixed: the numbers sorted as days of the first century, ahead of every date (found by QA).
+        var layout = new ForecastFile.Layout(false, "v", null, "date", [], "auto");
+        var mixed = Write("m.csv", "date,v\n2024-01-01,1\n2024-01-02,2\n45000,3\n");
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(mixed, layout));
+        StringAssert.Contains(e.Message, $"'{mixed}' line 4");
+        StringAssert.Contains(e.Message, "'45000' is a number, but the times before it are dates");
+
+        // A 10-day gap in daily data, and a series without one.
+        var days = Enumerable.Range(0, 6).Select(i => new DateTime(2024, 1, 1).AddDays(i < 3 ? i : i + 9)).ToArray();
+        var gappy = Write("g.csv", "date,v\n" + string.Concat(days.Select((d, i) => $"{d:yyyy-MM-dd},{i}\n")));
+        Assert.AreEqual((1, 5, 10.0), ForecastFile.Read(gappy, layout)[0].Gaps(), "one gap, before line 5, of 10 steps");
+        var even = Write("e.csv", "date,v\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n2024-01-04,4\n");
+        Assert.AreEqual((0, 0, 0.0), ForecastFile.Read(even, layout)[0].Gaps());
+    }
+
+    [TestMethod]
     public void LongSeriesAreOrderedByTimeAndDuplicateTimesAreRefused()
     {
         var path = Write("s.csv", "id,date,v,c\nb,2024-01-02,20,0\na,2024-01-03,3,1\nb,2024-01-01,10,1\na,2024-01-01,1,0\na,2024-01-02,2,0\n");
