@@ -5,7 +5,8 @@ namespace Lmu.MLNet.Samples.Cli;
 /// folder when its parent does not exist) and are moved into place by <see cref="Commit"/> once every file is written,
 /// creating the folder then; disposing without a commit removes the staging folder, so a failed or interrupted run
 /// leaves no output folder, or the existing one as it was (earlier outputs included). The staging folder of a killed
-/// run is removed by the next run into the same folder.
+/// run is removed by the next run into the same folder. A committed run replaces the outputs of the one before it in
+/// that folder, listed in a hidden manifest, and leaves any other file alone.
 /// </summary>
 internal sealed class StagedOutput : IDisposable
 {
@@ -36,11 +37,19 @@ internal sealed class StagedOutput : IDisposable
         return Path.Combine(Staging, name);
     }
 
-    /// <summary>Moves every staged file into the output folder (replacing older ones); returns their final paths.</summary>
+    /// <summary>The hidden list of the files the last committed run wrote into the folder.</summary>
+    internal const string ManifestName = ".lmu-outputs";
+
+    /// <summary>
+    /// Moves every staged file into the output folder (replacing older ones) and removes the files an earlier run of
+    /// these commands wrote there that this one did not (a pooled run's featurizer.onnx beside a later network run's
+    /// model.zip read as one result, found by QA); other files in the folder are left alone. Returns the final paths.
+    /// </summary>
     public IReadOnlyList<string> Commit()
     {
         var moved = new List<string>();
         Directory.CreateDirectory(Folder);
+        var written = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in _names.Distinct())
         {
             var staged = Path.Combine(Staging, name);
@@ -49,9 +58,20 @@ internal sealed class StagedOutput : IDisposable
                 var target = Path.Combine(Folder, name);
                 System.IO.File.Move(staged, target, overwrite: true);
                 moved.Add(target);
+                written.Add(name);
             }
         }
 
+        var manifest = Path.Combine(Folder, ManifestName);
+        if (System.IO.File.Exists(manifest))
+        {
+            foreach (var old in System.IO.File.ReadAllLines(manifest).Where(n => n.Length > 0 && !written.Contains(n) && Path.GetFileName(n) == n))
+            {
+                System.IO.File.Delete(Path.Combine(Folder, old));
+            }
+        }
+
+        System.IO.File.WriteAllLines(manifest, written.Order(StringComparer.Ordinal));
         _committed = true;
         Directory.Delete(Staging, recursive: true);
         return moved;

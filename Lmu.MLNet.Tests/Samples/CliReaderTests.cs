@@ -162,6 +162,25 @@ public sealed class CliReaderTests
         StringAssert.Contains(table.ToString(), "0.500", "recall of x and z, precision of x and y");
     }
 
+    [TestMethod]
+    public void ARunReplacesTheOutputsOfTheRunBeforeItAndLeavesOtherFiles()
+    {
+        // A pooled run's featurizer.onnx and ridge.onnx stayed beside a later network run's model.zip (found by QA).
+        var folder = Path.Combine(_temp, "out");
+        void Run(params string[] names)
+        {
+            using var output = new StagedOutput(folder);
+            foreach (var name in names) File.WriteAllText(output.File(name), name);
+            output.Commit();
+        }
+
+        Run("model.zip", "featurizer.onnx", "ridge.onnx");
+        File.WriteAllText(Path.Combine(folder, "notes.txt"), "the user's own");
+        Run("model.zip", "classifier.onnx");
+        var left = Directory.GetFiles(folder).Select(Path.GetFileName).Where(n => n != StagedOutput.ManifestName).Order(StringComparer.Ordinal).ToArray();
+        CollectionAssert.AreEqual(new[] { "classifier.onnx", "model.zip", "notes.txt" }, left);
+    }
+
     private string Write(string name, string text)
     {
         var path = Path.Combine(_temp, name);
