@@ -17,6 +17,20 @@ internal static class CommandErrors
     /// <summary>The <c>--verbose</c> option, given to every command.</summary>
     public static Option<bool> Verbose { get; } = new("--verbose") { Description = "On an error, print the stack trace too.", Recursive = true };
 
+    /// <summary>
+    /// Refuses a negative value when the command line is parsed, for options where 0 means "the default": a negative
+    /// value was taken as 0 (`--epochs -1` trained the default 300 epochs, `--pool -3` gave 4 engines; found by QA).
+    /// </summary>
+    public static Option<int> NotNegative(this Option<int> option)
+    {
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<int>();
+            if (value < 0) result.AddError($"{option.Name} {value} must be 0 (its default) or positive");
+        });
+        return option;
+    }
+
     /// <summary>Runs the parsed command with this error policy; returns the exit code.</summary>
     public static int Invoke(ParseResult parsed)
     {

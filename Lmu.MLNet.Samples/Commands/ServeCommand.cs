@@ -12,7 +12,7 @@ internal static class ServeCommand
     {
         var model = new Option<string>("--model") { Description = "Model zip saved with mlContext.Model.Save (classifier, forecaster or any ML.NET model with Vector<Single>, Single, Int32, UInt32, Int64 or text inputs).", Required = true };
         var urls = new Option<string>("--urls") { Description = "Addresses to listen on (semicolon-separated); port 0 picks a free port, printed as 'listening on ...'.", DefaultValueFactory = _ => "http://127.0.0.1:5000" };
-        var pool = new Option<int>("--pool") { Description = "PredictionEngines that score at once (they are not thread-safe; further requests wait for one); 0 = 2 x processors, at least 4.", DefaultValueFactory = _ => 0 };
+        var pool = new Option<int>("--pool") { Description = "PredictionEngines that score at once (they are not thread-safe; further requests wait for one); 0 = 2 x processors, at least 4.", DefaultValueFactory = _ => 0 }.NotNegative();
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 above it); 0 = 16 x the JSON of one row with every input at its widest, at least 64 KiB (GET /model reports it).", DefaultValueFactory = _ => 0 };
         // The app-wide --verbose (CommandErrors.Verbose, recursive from the root) also makes serve log stack traces of
         // internal errors (otherwise their type and message); a second option of the same name would clash with it.

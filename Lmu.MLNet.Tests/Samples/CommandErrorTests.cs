@@ -48,6 +48,19 @@ public sealed class CommandErrorTests : ClassifierTestBase
         StringAssert.Contains(line, "Run 'predict --help'");
     }
 
+    [TestMethod]
+    public void ANegativeValueWhereZeroMeansTheDefaultIsRefusedBeforeAnythingRuns()
+    {
+        // --epochs -1 trained the default 300 epochs and --pool -3 gave 4 engines (found by QA).
+        var app = App();
+        foreach (var args in new[] { new[] { "classify", "--train", "absent.csv", "--epochs", "-1" }, ["serve", "--model", "absent.zip", "--pool", "-3"], ["forecast", "--train", "absent.csv", "--horizon", "3", "--seasonality", "-2"] })
+        {
+            var (code, stdout, stderr) = Run(app, args);
+            Assert.AreEqual(2, code, stdout + stderr);
+            StringAssert.Contains(SingleLine(stderr), $"{args[^2]} {args[^1]} must be 0 (its default) or positive");
+        }
+    }
+
     private static string SingleLine(string stderr)
     {
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
