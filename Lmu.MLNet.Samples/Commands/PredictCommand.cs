@@ -11,6 +11,13 @@ namespace Lmu.MLNet.Samples.Commands;
 /// </summary>
 internal static class PredictCommand
 {
+    /// <summary>The classifier's channel count, which bounds a sequence length (shared with <c>serve</c>).</summary>
+    public static Option<int> ChannelsOption(string bounded) => new("--channels")
+    {
+        Description = $"Channels C of the classifier (LmuClassifierOptions.Channels): {bounded} must not exceed T = features width / C.",
+        DefaultValueFactory = _ => 1,
+    };
+
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model zip saved with mlContext.Model.Save.", Required = true };
@@ -32,11 +39,7 @@ internal static class PredictCommand
             Description = "Sequence-length column of a classifier trained with LengthColumnName (the last value of each CSV row). " +
                           "Default: the Single/Int32/UInt32/Int64 input column the model's ONNX scorer reads, found in the saved input schema; none when there is none.",
         };
-        var channels = new Option<int>("--channels")
-        {
-            Description = "Channels C of the classifier (LmuClassifierOptions.Channels): each row's length must not exceed T = features width / C.",
-            DefaultValueFactory = _ => 1,
-        };
+        var channels = ChannelsOption("each row's length");
         var window = new Option<string>("--window") { Description = "Window column name (forecaster).", DefaultValueFactory = _ => "Window" };
         var covariates = new Option<string[]>("--covariates")
         {

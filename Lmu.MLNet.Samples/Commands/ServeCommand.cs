@@ -20,14 +20,15 @@ internal static class ServeCommand
         var seriesModel = new Option<string?>("--series-model") { Description = "Streaming model for --series: an engine checkpoint, or a typed engine's CheckPoint zip (default: --model, which must then be such a zip)." };
         var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultGatewayPort };
+        var channels = PredictCommand.ChannelsOption("a request's sequence length (a whole number from 1 to T)");
         var verbose = CommandErrors.Verbose;
         var cmd = new Command("serve", "Prediction service: POST /predict (JSON object in and out), GET /health, GET /model (input schema, classes, horizon).")
         {
-            model, urls, pool, maxBody, series, seriesModel, siloPort, gatewayPort,
+            model, urls, pool, maxBody, channels, series, seriesModel, siloPort, gatewayPort,
         };
         cmd.SetAction((r, token) =>
         {
-            var settings = new ServeSettings(r.GetValue(model)!, r.GetValue(urls)!, r.GetValue(pool), r.GetValue(maxBody), r.GetValue(verbose));
+            var settings = new ServeSettings(r.GetValue(model)!, r.GetValue(urls)!, r.GetValue(pool), r.GetValue(maxBody), r.GetValue(verbose), r.GetValue(channels));
             if (!r.GetValue(series))
             {
                 return ServeHost.RunAsync(settings, token);

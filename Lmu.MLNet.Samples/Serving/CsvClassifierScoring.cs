@@ -22,12 +22,7 @@ internal static class CsvClassifierScoring
         var width = column.Type is VectorDataViewType { Size: > 0 } v && v.ItemType == NumberDataViewType.Single
             ? v.Size
             : throw new InvalidDataException($"Column '{features}' is {column.Type}; expected Vector<Single> of fixed size.");
-        if (columns.Channels < 1 || width % columns.Channels != 0)
-        {
-            throw new InvalidDataException($"--channels {columns.Channels}: the features column '{features}' holds {width} values, which is not a positive multiple of it.");
-        }
-
-        var steps = width / columns.Channels;
+        var steps = ModelInputs.Steps(features, width, columns.Channels);
         var length = LengthColumn(model, schema, columns);
         var fields = new PredictColumns();
         fields.AddVector(features, width);

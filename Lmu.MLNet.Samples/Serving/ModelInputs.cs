@@ -35,6 +35,15 @@ internal static class ModelInputs
         schema.Where(c => !c.IsHidden && Needs(model, schema, c.Name)).Select(c => c.Name).ToArray();
 
     /// <summary>
+    /// Steps T of a classifier whose features column <paramref name="features"/> holds <paramref name="width"/> values
+    /// over <paramref name="channels"/> channels (the bound of a row's length); the message names the --channels option.
+    /// </summary>
+    public static int Steps(string features, int width, int channels) =>
+        channels >= 1 && width % channels == 0
+            ? width / channels
+            : throw new InvalidDataException($"--channels {channels}: the features column '{features}' holds {width} values, which is not a positive multiple of it.");
+
+    /// <summary>
     /// Input columns of a length type (other than <paramref name="features"/>) that an ONNX scorer inside
     /// <paramref name="model"/> reads directly: an LMU classifier trained with LengthColumnName feeds that column to its
     /// carried graph. Asking the ONNX scorer, not the whole chain, keeps a numeric label that an earlier

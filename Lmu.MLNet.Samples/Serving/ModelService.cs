@@ -40,15 +40,16 @@ internal sealed class ModelService : IDisposable
 
     /// <summary>
     /// Loads <paramref name="path"/> and works out its request and answer columns; <paramref name="poolSize"/> and
-    /// <paramref name="maxBodyBytes"/> of 0 take the defaults.
+    /// <paramref name="maxBodyBytes"/> of 0 take the defaults. <paramref name="channels"/> is a classifier's channel
+    /// count C: a request's sequence length must not exceed T = features width / C.
     /// </summary>
-    public ModelService(string path, int poolSize = 0, long maxBodyBytes = 0)
+    public ModelService(string path, int poolSize = 0, long maxBodyBytes = 0, int channels = 1)
     {
         ModelPath = Path.GetFullPath(path);
         PoolSize = poolSize > 0 ? poolSize : Math.Max(4, Environment.ProcessorCount * 2);
         _model = LmuModelFile.Load(_ml, path, out var inputSchema, out var integrity);
         Integrity = integrity;
-        Inputs = BindInputs(inputSchema);
+        Inputs = WithLengthLimits(BindInputs(inputSchema), inputSchema, channels);
         var outputSchema = _model.GetOutputSchema(inputSchema);
         Outputs = BindOutputs(inputSchema, outputSchema);
         foreach (var o in Outputs.Where(o => o.Kind == ServingKind.Key))
@@ -102,7 +103,7 @@ internal sealed class ModelService : IDisposable
         file = Path.GetFileName(ModelPath),
         integrity = Integrity.ToString(),
         kind = Horizon is not null ? "forecaster" : Classes is not null ? "classifier" : "model",
-        inputs = Inputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size, required = c.Required }),
+        inputs = Inputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size, required = c.Required, maxLength = c.MaxLength }),
         outputs = Outputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size }),
         classes = Classes,
         horizon = Horizon,
@@ -195,6 +196,7 @@ internal sealed class ModelService : IDisposable
 
             object parsed = column.Kind switch
             {
+                _ when column.MaxLength is { } steps => Length(column, value, steps),
                 ServingKind.Vector => Vector(column, value),
                 ServingKind.Scalar => Number(column.Name, value),
                 ServingKind.Integer => Integer(column, value),
@@ -271,7 +273,21 @@ internal sealed class ModelService : IDisposable
         return raw == typeof(int) ? (int)n : raw == typeof(uint) ? (uint)n : (object)(long)n;
     }
 
-    private static string Expected(ServingColumn c) => c.Kind switch
+    private static object Length(ServingColumn column, JsonElement value, int steps)
+    {
+        // predict's rule for a CSV row's length, whatever the column's number type: a whole number from 1 to T. The
+        // carried graph clamps a length into [0, T], so a 0 or T + 1 would otherwise be answered as if it were valid.
+        var n = value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var d) && d == Math.Floor(d) && d >= 1 && d <= steps ? (int)d : 0;
+        if (n == 0)
+        {
+            throw new ServingRequestException($"Field '{column.Name}' must be {Expected(column)}; got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "a JSON " + value.ValueKind)}.");
+        }
+
+        var raw = column.Type.RawType;
+        return raw == typeof(float) ? (float)n : raw == typeof(int) ? n : raw == typeof(uint) ? (uint)n : (object)(long)n;
+    }
+
+    private static string Expected(ServingColumn c) => c.MaxLength is { } steps ? $"the sequence length, a whole number from 1 to {steps}" : c.Kind switch
     {
         ServingKind.Vector => $"an array of {c.Size} numbers",
         ServingKind.Scalar => "a number",
@@ -308,6 +324,23 @@ internal sealed class ModelService : IDisposable
         }
 
         return columns;
+    }
+
+    /// <summary>
+    /// Gives the length columns the model's ONNX scorer reads (a classifier trained with a length column) their bound T,
+    /// found as <c>predict</c> finds it: the one vector input's width over <paramref name="channels"/>.
+    /// </summary>
+    private IReadOnlyList<ServingColumn> WithLengthLimits(IReadOnlyList<ServingColumn> inputs, DataViewSchema inputSchema, int channels)
+    {
+        var vectors = inputs.Where(c => c.Kind == ServingKind.Vector).ToArray();
+        var lengths = vectors.Length == 1 ? ModelInputs.OnnxLengthInputs(_model, inputSchema, vectors[0].Name) : [];
+        if (lengths.Count == 0)
+        {
+            return inputs;
+        }
+
+        var steps = ModelInputs.Steps(vectors[0].Name, vectors[0].Size, channels);
+        return inputs.Select(c => lengths.Contains(c.Name) ? c with { MaxLength = steps } : c).ToArray();
     }
 
     private static IReadOnlyList<ServingColumn> BindOutputs(DataViewSchema inputSchema, DataViewSchema outputSchema)

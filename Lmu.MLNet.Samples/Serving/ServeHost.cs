@@ -23,7 +23,7 @@ internal static class ServeHost
     {
         // Declared first, so disposed last: after the host has stopped taking requests; its Dispose then waits for any
         // prediction still running before it disposes the engines and the model.
-        using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes);
+        using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes, settings.Channels);
         await using var app = Build(service, settings, extend: extend);
         await app.StartAsync(cancellationToken);
         // The bound addresses (a port of 0 is resolved here); tests read this line to find the service.

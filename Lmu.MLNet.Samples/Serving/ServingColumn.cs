@@ -31,6 +31,12 @@ internal enum ServingKind
 /// <param name="Type">The ML.NET column type.</param>
 internal sealed record ServingColumn(string Name, ServingKind Kind, int Size, bool Required, string Member, DataViewType Type)
 {
+    /// <summary>
+    /// Input only: the largest sequence length T when this column is a classifier's length column (a whole number from
+    /// 1 to T, as <c>predict</c> requires); null for every other column.
+    /// </summary>
+    public int? MaxLength { get; init; }
+
     /// <summary>The kind of a column type, or null when the service cannot carry it.</summary>
     public static ServingKind? KindOf(DataViewType type) => type switch
     {

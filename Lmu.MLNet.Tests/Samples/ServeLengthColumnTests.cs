@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Lmu.MLNet.Samples.Serving;
 using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Classification;
 
@@ -8,7 +9,8 @@ namespace Lmu.MLNet.Tests.Samples;
 /// <summary>
 /// <c>serve</c> with a classifier trained with a sequence-length column of each type the classifier accepts: the length
 /// is a required JSON number of that type, answers equal this process's scoring of the same zip bit for bit, and a
-/// value the type cannot hold gets 400 naming the field and the range.
+/// value that is not a length of the model (a whole number from 1 to T, the rule of <c>predict</c>) gets 400 naming
+/// the field and the range.
 /// </summary>
 [TestClass]
 public sealed class ServeLengthColumnTests : ClassifierTestBase
@@ -39,21 +41,47 @@ public sealed class ServeLengthColumnTests : ClassifierTestBase
         }
 
         var features = JsonSerializer.Serialize(model.Rows[0].Features);
-        await served.AssertBadRequest($"{{\"Features\": {features}}}", "Missing field 'Length'");
-        if (type == "Single")
+        var steps = model.Rows[0].Features.Length;
+        Assert.AreEqual(steps, length.GetProperty("maxLength").GetInt32(), "GET /model states the length's bound T (one channel)");
+        await served.AssertBadRequest($"{{\"Features\": {features}}}", $"Missing field 'Length': the sequence length, a whole number from 1 to {steps}.");
+
+        // A whole number written as 8.0 is still 8, and T itself is a length; whatever the column's type, predict's rule
+        // holds: 0, T + 1 and 2.5 are refused (the carried graph would clamp them and answer 200), as are non-numbers.
+        foreach (var good in new object[] { 8.0, steps })
         {
-            await served.AssertBadRequest($"{{\"Features\": {features}, \"Length\": \"8\"}}", "'Length' must be a finite number; got a JSON String");
+            var (status, body) = await served.PredictAsync(new Dictionary<string, object> { ["Features"] = model.Rows[0].Features, ["Length"] = good });
+            Assert.AreEqual(HttpStatusCode.OK, status, $"Length {good}: {body}");
         }
-        else
+
+        foreach (var bad in new[] { "0", (steps + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), "2.5", "-3", "1e19", "\"8\"" })
         {
-            // A whole number written as 8.0 is still 8; 2.5 and values outside the type are refused.
-            var (status, body) = await served.PredictAsync(new Dictionary<string, object> { ["Features"] = model.Rows[0].Features, ["Length"] = 8.0 });
-            Assert.AreEqual(HttpStatusCode.OK, status, body.ToString());
-            var range = type switch { "Int32" => "from -2147483648 to 2147483647", "UInt32" => "from 0 to 4294967295", _ => "from -9223372036854775808 to 9223372036854775807" };
-            await served.AssertBadRequest($"{{\"Features\": {features}, \"Length\": 2.5}}", $"Field 'Length' must be a whole number {range} ({type}); got 2.5");
-            await served.AssertBadRequest($"{{\"Features\": {features}, \"Length\": 1e19}}", $"Field 'Length' must be a whole number {range} ({type}); got 1e19");
+            var got = bad.StartsWith('"') ? "a JSON String" : bad;
+            await served.AssertBadRequest($"{{\"Features\": {features}, \"Length\": {bad}}}", $"Field 'Length' must be the sequence length, a whole number from 1 to {steps}; got {got}.");
         }
 
         Assert.IsFalse(SamplesApp.TorchLoaded(served.Process.Id), "the service process must not load libtorch");
+    }
+
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task TheChannelsBoundTheLengthAndMustDivideTheWidth()
+    {
+        var zip = Path.Combine(Temp, "m.zip");
+        var model = LengthClassifierZip.Create(ClassifierSetup.Context(MlTemp), "Int32", zip, testRows: 1);
+        var width = model.Rows[0].Features.Length;
+        Assert.AreEqual(0, width % 2, "the test reads the features as two channels");
+        using (var service = new ModelService(zip, poolSize: 1, channels: 2))
+        {
+            Assert.AreEqual(width / 2, service.Inputs.Single(c => c.Name == "Length").MaxLength);
+            Assert.IsNull(service.Inputs.Single(c => c.Name == "Features").MaxLength);
+            using var ok = JsonDocument.Parse($"{{\"Features\": {JsonSerializer.Serialize(model.Rows[0].Features)}, \"Length\": {width / 2}}}");
+            Assert.IsNotNull(await service.PredictAsync(ok.RootElement, CancellationToken.None));
+            using var over = JsonDocument.Parse($"{{\"Features\": {JsonSerializer.Serialize(model.Rows[0].Features)}, \"Length\": {(width / 2) + 1}}}");
+            var e = await Assert.ThrowsAsync<ServingRequestException>(() => service.PredictAsync(over.RootElement, CancellationToken.None));
+            StringAssert.Contains(e.Message, $"a whole number from 1 to {width / 2}; got {(width / 2) + 1}");
+        }
+
+        var refused = Assert.Throws<InvalidDataException>(() => new ModelService(zip, poolSize: 1, channels: width + 1));
+        Assert.AreEqual($"--channels {width + 1}: the features column 'Features' holds {width} values, which is not a positive multiple of it.", refused.Message);
     }
 }
