@@ -16,7 +16,7 @@ internal static class ClassifyCommand
         var channels = new Option<int>("--channels") { Description = "Values per time step in a row (step-major: t0c0, t0c1, ..., t1c0, ...).", DefaultValueFactory = _ => 1 };
         var model = new Option<string>("--model") { Description = "pooled (LmuPooledFeaturize + ridge, the default), lmu (the LMU network) or experiment (an AutoML-style search within --budget).", DefaultValueFactory = _ => "pooled" };
         model.AcceptOnlyFromAmong("pooled", "lmu", "experiment");
-        var budget = new Option<double>("--budget") { Description = "Time budget of each --model experiment fit, seconds (with cross-validation: each fold and the refit).", DefaultValueFactory = _ => 60 };
+        var budget = new Option<double>("--budget") { Description = "Time budget of each --model experiment fit, seconds (with cross-validation: each fold and the refit).", DefaultValueFactory = _ => 60 }.Within();
         var epochs = new Option<int>("--epochs") { Description = "Epochs of --model lmu (0: its default, 300)." }.NotNegative();
         var seed = new Option<int>("--seed") { Description = "Seed of features, weights and folds.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads (the networks; more rarely helps these networks and slows them on a busy machine).", DefaultValueFactory = _ => 1 };

@@ -31,6 +31,25 @@ internal static class CommandErrors
         return option;
     }
 
+    /// <summary>
+    /// Refuses, when the command line is parsed, a value outside (0, infinity) (<paramref name="lowest"/> = 0 allows 0)
+    /// or at/above <paramref name="below"/>: otherwise the library's check names its own option (`--budget 0` failed
+    /// with "TimeBudget must be positive", `--learning-rate -1` with "LearningRate ..."; found by QA).
+    /// </summary>
+    public static Option<double> Within(this Option<double> option, double lowest = double.Epsilon, double below = double.PositiveInfinity)
+    {
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<double>();
+            if (!(value >= lowest && value < below))
+            {
+                var range = lowest == 0 ? "0 or more" : "positive";
+                result.AddError(FormattableString.Invariant($"{option.Name} {value} must be {range}{(double.IsPositiveInfinity(below) ? " (and finite)" : $" and below {below}")}"));
+            }
+        });
+        return option;
+    }
+
     /// <summary>Runs the parsed command with this error policy; returns the exit code.</summary>
     public static int Invoke(ParseResult parsed)
     {

@@ -12,15 +12,15 @@ internal static class PsMnistCommand
         // Defaults: the configuration chosen on the validation split (README, psMNIST): 98.75-98.86 % validation over seeds 0-2.
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 100 };
         var order = new Option<int>("--order") { Description = "Legendre order of the memory.", DefaultValueFactory = _ => 468 };
-        var theta = new Option<double>("--theta") { Description = "Memory window in steps.", DefaultValueFactory = _ => 784 };
+        var theta = new Option<double>("--theta") { Description = "Memory window in steps.", DefaultValueFactory = _ => 784 }.Within();
         var cell = new Option<HiddenCell>("--cell") { Description = "Hidden cell (None or Dense keep the parallel last-step path).", DefaultValueFactory = _ => HiddenCell.None };
         var units = new Option<int>("--units") { Description = "Hidden units of the cell (ignored for None).", DefaultValueFactory = _ => 0 };
         var head = new Option<string>("--head") { Description = "Comma-separated hidden widths of the MLP head (280,100 with --head-dropout 0.3 and --epochs 60: the 160k-parameter network).", DefaultValueFactory = _ => "1024,1024" };
         var batch = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 100 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => 1e-3 };
-        var dropout = new Option<double>("--head-dropout") { Description = "Dropout before head layers.", DefaultValueFactory = _ => 0.5 };
-        var inputDropout = new Option<double>("--input-dropout") { Description = "Dropout on the input pixels before the memory (training only).", DefaultValueFactory = _ => 0 };
-        var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay (AdamW) when > 0.", DefaultValueFactory = _ => 0 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => 1e-3 }.Within();
+        var dropout = new Option<double>("--head-dropout") { Description = "Dropout before head layers.", DefaultValueFactory = _ => 0.5 }.Within(0, 1);
+        var inputDropout = new Option<double>("--input-dropout") { Description = "Dropout on the input pixels before the memory (training only).", DefaultValueFactory = _ => 0 }.Within(0, 1);
+        var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay (AdamW) when > 0.", DefaultValueFactory = _ => 0 }.Within(0);
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var train = new Option<int>("--train-rows") { Description = "Training rows (first N of the 50,000; smaller for smoke runs).", DefaultValueFactory = _ => 50000 };
         var valid = new Option<int>("--validation-rows") { Description = "Validation rows (first N of the last 10,000 training images).", DefaultValueFactory = _ => 10000 };

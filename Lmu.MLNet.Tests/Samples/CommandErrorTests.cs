@@ -61,6 +61,26 @@ public sealed class CommandErrorTests : ClassifierTestBase
         }
     }
 
+    [TestMethod]
+    public void AnOutOfRangeRateBudgetOrDropoutIsRefusedInTheCommandLinesTerms()
+    {
+        // --budget 0 and --learning-rate -1 failed inside the library, naming its option (TimeBudget, LearningRate).
+        var app = App();
+        foreach (var (args, message) in new[]
+                 {
+                     (new[] { "classify", "--train", "absent.csv", "--model", "experiment", "--budget", "0" }, "--budget 0 must be positive (and finite)"),
+                     (["forecast", "--train", "absent.csv", "--horizon", "3", "--learning-rate", "-1"], "--learning-rate -1 must be positive (and finite)"),
+                     (["experiment", "--budget", "NaN"], "--budget NaN must be positive (and finite)"),
+                     (["psmnist", "--head-dropout", "1"], "--head-dropout 1 must be 0 or more and below 1"),
+                     (["psmnist", "--weight-decay", "-0.5"], "--weight-decay -0.5 must be 0 or more (and finite)"),
+                 })
+        {
+            var (code, stdout, stderr) = Run(app, args);
+            Assert.AreEqual(2, code, stdout + stderr);
+            StringAssert.Contains(SingleLine(stderr), message);
+        }
+    }
+
     private static string SingleLine(string stderr)
     {
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
