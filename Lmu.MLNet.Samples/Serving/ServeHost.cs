@@ -25,7 +25,22 @@ internal static class ServeHost
         // prediction still running before it disposes the engines and the model.
         using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes, settings.Channels);
         await using var app = Build(service, settings, extend: extend);
-        await app.StartAsync(cancellationToken);
+        var startLog = app.Services.GetRequiredService<StartLog>();
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is FormatException or IOException or InvalidOperationException)
+        {
+            // A bad or busy address: the app's one-line error names the option (the host's own log of it, a stack
+            // trace, is muted while starting unless --verbose).
+            throw new ArgumentException($"serve could not listen on --urls '{settings.Urls}': {e.Message}", e);
+        }
+        finally
+        {
+            startLog.Started();
+        }
+
         // The bound addresses (a port of 0 is resolved here); tests read this line to find the service.
         foreach (var url in app.Urls)
         {
@@ -50,6 +65,9 @@ internal static class ServeHost
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        var startLog = new StartLog(settings.Verbose);
+        builder.Logging.AddFilter(StartLog.Category, startLog.Allows);
+        builder.Services.AddSingleton(startLog);
         if (log is not null)
         {
             builder.Logging.AddProvider(log);
@@ -94,5 +112,20 @@ internal static class ServeHost
         app.MapPost("/predict", (HttpRequest request) => PredictEndpoint.HandleAsync(request.HttpContext, service, logger));
         extend?.Map(app, logger);
         return app;
+    }
+
+    /// <summary>
+    /// Mutes the host's own log while it starts (a failed start is logged there with its stack trace, then thrown to
+    /// <see cref="RunAsync"/>, which reports it in one line); after the start, and with --verbose, it logs as usual.
+    /// </summary>
+    private sealed class StartLog(bool verbose)
+    {
+        public const string Category = "Microsoft.Extensions.Hosting.Internal.Host";
+
+        private volatile bool _started;
+
+        public void Started() => _started = true;
+
+        public bool Allows(LogLevel level) => level >= LogLevel.Warning && (verbose || _started);
     }
 }

@@ -39,6 +39,17 @@ public sealed class CommandErrorTests : ClassifierTestBase
     }
 
     [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public void AnAddressServeCannotListenOnIsOneLineNamingTheOption()
+    {
+        // The host logged its start failure with a stack trace before the app's own line (found by QA).
+        var model = ServedClassifierZip.Create(Temp, MlTemp, rowCount: 1);
+        var (code, stdout, stderr) = Run(App(), "serve", "--model", model.Zip, "--urls", "bogus");
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(SingleLine(stderr), "serve could not listen on --urls 'bogus': Invalid url: 'bogus'");
+    }
+
+    [TestMethod]
     public void ACommandLineThatDoesNotParseIsOneLinePointingAtHelp()
     {
         var (code, stdout, stderr) = Run(App(), "predict", "--model", "m.zip", "--no-such-option");
