@@ -41,10 +41,12 @@ internal sealed class ConfusionTable(IReadOnlyList<string> classes)
     public override string ToString()
     {
         var k = classes.Count;
-        var names = classes.Select(c => c.Length > 12 ? c[..12] : c).ToArray();
+        // Whole names: cutting them to a fixed width made classes that share a prefix indistinguishable (found by QA).
+        var names = classes.ToArray();
         var width = Math.Max(6, Math.Max(names.Max(n => n.Length), Total.ToString(CultureInfo.InvariantCulture).Length) + 1);
+        var label = Math.Max(18, names.Max(n => n.Length) + 2);
         var text = new StringBuilder();
-        text.Append("true \\ predicted".PadRight(18));
+        text.Append("true \\ predicted".PadRight(label));
         foreach (var n in names)
         {
             text.Append(n.PadLeft(width));
@@ -53,7 +55,7 @@ internal sealed class ConfusionTable(IReadOnlyList<string> classes)
         text.AppendLine("  recall".PadLeft(width + 2));
         for (var i = 0; i < k; i++)
         {
-            text.Append(names[i].PadRight(18));
+            text.Append(names[i].PadRight(label));
             var row = 0;
             for (var j = 0; j < k; j++)
             {
@@ -64,7 +66,7 @@ internal sealed class ConfusionTable(IReadOnlyList<string> classes)
             text.AppendLine(Ratio(Counts[i, i], row).PadLeft(width + 2));
         }
 
-        text.Append("precision".PadRight(18));
+        text.Append("precision".PadRight(label));
         for (var j = 0; j < k; j++)
         {
             var column = Enumerable.Range(0, k).Sum(i => Counts[i, j]);

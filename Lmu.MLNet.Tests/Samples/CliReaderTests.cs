@@ -163,6 +163,37 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void TheConfusionTableShowsWholeClassNamesInAlignedColumns()
+    {
+        // Names were cut to 12 characters, so these two read alike (found by QA).
+        string[] classes = ["abnormal_heartbeat_early", "abnormal_heartbeat_late", "n"];
+        var table = new ConfusionTable(classes);
+        table.Add(["n", "abnormal_heartbeat_late"], ["n", "abnormal_heartbeat_early"]);
+        var lines = table.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(5, lines);
+        foreach (var name in classes)
+        {
+            StringAssert.Contains(lines[0], " " + name, "the header names each predicted class in full");
+        }
+
+        for (var i = 0; i < classes.Length; i++)
+        {
+            StringAssert.StartsWith(lines[i + 1], classes[i] + " ", "each row starts with its true class in full");
+        }
+
+        // Every count and ratio ends where its column's header ends.
+        var ends = classes.Select(c => lines[0].IndexOf(" " + c, StringComparison.Ordinal) + c.Length + 1).ToArray();
+        foreach (var line in lines.Skip(1))
+        {
+            foreach (var end in ends)
+            {
+                Assert.AreNotEqual(' ', line[end - 1], $"column ending at {end} in '{line}'");
+                Assert.IsTrue(end == line.Length || line[end] == ' ', $"column ending at {end} in '{line}'");
+            }
+        }
+    }
+
+    [TestMethod]
     public void ARunReplacesTheOutputsOfTheRunBeforeItAndLeavesOtherFiles()
     {
         // A pooled run's featurizer.onnx and ridge.onnx stayed beside a later network run's model.zip (found by QA).
