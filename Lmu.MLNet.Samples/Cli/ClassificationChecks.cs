@@ -25,7 +25,7 @@ internal static class ClassificationChecks
             if (rows.Count < MinimumRowsPerClass)
             {
                 throw new InvalidDataException(
-                    $"{train.Where(rows[0])}: class '{label}' has {rows.Count} row; every class needs at least {MinimumRowsPerClass} training rows (add rows of it or remove the class).");
+                    $"{train.Where(rows[0])}: class '{label}' has {rows.Count} row; every class needs at least {MinimumRowsPerClass} training rows (add rows of it or remove the class{(rows[0] == 0 && train.Lines is not null ? "; if that line names the columns, pass --header yes" : string.Empty)}).");
             }
         }
 

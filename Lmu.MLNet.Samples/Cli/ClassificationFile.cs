@@ -45,6 +45,14 @@ internal static class ClassificationFile
         var file = DelimitedFile.Read(path);
         var labelGuess = int.TryParse(layout.Label, out var n) ? n - 1 : -1;
         var columns = Columns.Open(file, layout.Header, [layout.Label], i => i != labelGuess);
+        if (columns.Header is { } header && header[0].Length == 0 && CountsRows(columns))
+        {
+            // Read as a series value, pandas' index would give away each row's position (and, in a file sorted by class,
+            // its class); found by QA, where it also made the default --label 1 resolve to the header name "1".
+            throw new InvalidDataException(
+                $"'{path}' line {file.Records[0].Line} (header): column 1 has no name and counts the rows (0, 1, 2, ...), like the index pandas writes; it would be read as a value of every series. Remove it (pandas: to_csv(..., index=False)).");
+        }
+
         var label = columns.Resolve(layout.Label, "--label");
         var width = columns.Count - 1;
         if (width < 1 || width % layout.Channels != 0)
@@ -63,6 +71,23 @@ internal static class ClassificationFile
 
         var name = Path.GetFileNameWithoutExtension(path);
         return new Loaded(new TimeSeriesDataset(name, layout.Channels, UcrLoader.SortLabels(rows.Select(r => r.Label)), rows), [.. lines], path, columns.Name(label));
+    }
+
+    /// <summary>True when the first column holds consecutive whole numbers down the data rows, from 0 or 1.</summary>
+    private static bool CountsRows(Columns columns)
+    {
+        var expected = -1L;
+        foreach (var record in columns.Data)
+        {
+            if (!long.TryParse(record.Fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var value) || (expected < 0 ? value > 1 : value != expected))
+            {
+                return false;
+            }
+
+            expected = value + 1;
+        }
+
+        return true;
     }
 
     private static TimeSeriesRow Row(DelimitedFile.Record record, Columns columns, int label, int channels)
@@ -99,7 +124,7 @@ internal static class ClassificationFile
 
             if (!float.TryParse(fields[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !float.IsFinite(v))
             {
-                throw new InvalidDataException($"'{path}' line {record.Line}, {columns.Name(i)}: '{fields[i]}' is not a finite number.");
+                throw new InvalidDataException($"'{path}' line {record.Line}, {columns.Name(i)}: {DelimitedFile.NotANumber(fields[i])}.");
             }
 
             values[k++] = v;

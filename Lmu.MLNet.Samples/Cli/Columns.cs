@@ -38,7 +38,7 @@ internal sealed class Columns
         {
             "yes" or "true" => true,
             "no" or "false" => false,
-            "auto" => references.Any(r => !IsColumnNumber(r)) || first.Where((_, i) => numeric(i)).Any(f => !IsNumberLike(f)),
+            "auto" => references.Any(r => !IsColumnNumber(r)) || first.Where((_, i) => numeric(i)).Any(f => !IsNumberLike(f) && !(file.Delimiter == ';' && DelimitedFile.IsDecimalComma(f))),
             _ => throw new ArgumentException($"--header '{header}' must be auto, yes or no."),
         };
         if (isHeader && file.Records.Count < 2)
@@ -58,6 +58,14 @@ internal sealed class Columns
             if (byName < 0)
             {
                 byName = Array.FindIndex(Header, h => string.Equals(h, reference, StringComparison.OrdinalIgnoreCase));
+            }
+
+            if (byName >= 0 && IsColumnNumber(reference) && int.Parse(reference, CultureInfo.InvariantCulture) - 1 is var number && number != byName && number < Count)
+            {
+                // "1" by default means column 1, but a header of numbers (0, 1, 2, ... as pandas and numpy write) names
+                // another column "1": taking either silently picked the wrong label for some users (found by QA).
+                throw new InvalidDataException(
+                    $"'{File.Path}' line {File.Records[0].Line} (header): {option} '{reference}' is both column {number + 1} and the name of column {byName + 1}; give the column's header name instead (the columns are {Describe(Header)}).");
             }
 
             if (byName >= 0)

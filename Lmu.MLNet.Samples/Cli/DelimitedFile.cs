@@ -1,11 +1,15 @@
+using System.Globalization;
+
 namespace Lmu.MLNet.Samples.Cli;
 
 /// <summary>
 /// A CSV or TSV file read as records of text fields, each with its 1-based line number (blank lines skipped, and lines
 /// starting with '#' before the first record: comments at the top of a file. After it, a line starting with '#' is data:
-/// a label such as "#walk" dropped every row of its class when all such lines were comments, found by QA). The delimiter follows the extension (.tsv/.tab: tab, .csv: comma), else the first record: a tab
-/// if it has one, else ';' when it has more of those than commas, else a comma. Fields may be quoted ("a, b", with ""
-/// for a quote); a quoted field cannot span lines.
+/// a label such as "#walk" dropped every row of its class when all such lines were comments, found by QA). The delimiter
+/// follows the extension (.tsv/.tab: tab), else the first record: a tab if it has one (not for .csv), else ';' when it
+/// has some and every ';'-separated field with a comma in it is a number written with a decimal comma (a spreadsheet's
+/// "CSV" in many locales; a .csv file so written was read as one column per row, found by QA), else a comma. Fields
+/// may be quoted ("a, b", with "" for a quote); a quoted field cannot span lines.
 /// </summary>
 internal sealed class DelimitedFile
 {
@@ -36,12 +40,8 @@ internal sealed class DelimitedFile
             throw new FileNotFoundException($"'{path}' does not exist.");
         }
 
-        char? delimiter = System.IO.Path.GetExtension(path).ToLowerInvariant() switch
-        {
-            ".tsv" or ".tab" => '\t',
-            ".csv" => ',',
-            _ => null,
-        };
+        var extension = System.IO.Path.GetExtension(path).ToLowerInvariant();
+        char? delimiter = extension is ".tsv" or ".tab" ? '\t' : null;
         var records = new List<Record>();
         var number = 0;
         foreach (var line in File.ReadLines(path))
@@ -52,7 +52,7 @@ internal sealed class DelimitedFile
                 continue;
             }
 
-            delimiter ??= Sniff(line);
+            delimiter ??= Sniff(line, tabs: extension != ".csv");
             records.Add(new Record(number, Split(line, delimiter.Value, path, number)));
         }
 
@@ -64,8 +64,18 @@ internal sealed class DelimitedFile
         return new DelimitedFile(path, delimiter ?? ',', records);
     }
 
-    private static char Sniff(string line) =>
-        line.Contains('\t') ? '\t' : line.Count(c => c == ';') > line.Count(c => c == ',') ? ';' : ',';
+    /// <summary>True when <paramref name="field"/> is a number with a decimal comma ("-1,5", "2,0e3").</summary>
+    public static bool IsDecimalComma(string field) =>
+        field.Count(c => c == ',') == 1 && double.TryParse(field.Replace(',', '.'), NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+
+    /// <summary>The error text for a field that is not a finite number, pointing out a decimal comma.</summary>
+    public static string NotANumber(string field) =>
+        $"'{field}' is not a finite number{(IsDecimalComma(field) ? " (a decimal comma: numbers are read with '.' as the decimal mark)" : string.Empty)}";
+
+    private static char Sniff(string line, bool tabs) =>
+        tabs && line.Contains('\t') ? '\t'
+        : line.Contains(';') && line.Split(';').All(f => !f.Contains(',') || IsDecimalComma(f.Trim())) ? ';'
+        : ',';
 
     private static string[] Split(string line, char delimiter, string path, int number)
     {

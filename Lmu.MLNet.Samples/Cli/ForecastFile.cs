@@ -134,7 +134,7 @@ internal static class ForecastFile
 
         return double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) && Math.Abs(v) < float.MaxValue
             ? v
-            : throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is not a finite number.");
+            : throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: {DelimitedFile.NotANumber(field)}.");
     }
 
     /// <summary>

@@ -61,6 +61,41 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void SemicolonFilesAreSplitOnSemicolonsAndADecimalCommaIsNamed()
+    {
+        // A spreadsheet's ';'-separated ".csv" was read as one column per row (found by QA).
+        var loaded = ClassificationFile.Read(Write("s.csv", "a;1;2;3\nb;4;5;6\na;7;8;9\n"), new ClassificationFile.Layout("1", "auto", 1));
+        CollectionAssert.AreEqual(new[] { 4f, 5f, 6f }, loaded.Data.Rows[1].Values);
+
+        // With decimal commas the first line is still data, and the error says what the comma is.
+        var path = Write("d.csv", "a;1,5;2;3\nb;4;5,25;6\n");
+        var e = Assert.Throws<InvalidDataException>(() => ClassificationFile.Read(path, new ClassificationFile.Layout("1", "auto", 1)));
+        Assert.AreEqual($"'{path}' line 1, column 2: '1,5' is not a finite number (a decimal comma: numbers are read with '.' as the decimal mark).", e.Message);
+
+        // Commas that are not decimal commas keep the comma as the delimiter.
+        Assert.AreEqual(',', DelimitedFile.Read(Write("c.csv", "a,x;y,1\n")).Delimiter);
+    }
+
+    [TestMethod]
+    public void APandasIndexColumnIsRefusedAndANumberThatIsAlsoAHeaderNameIsAmbiguous()
+    {
+        // pandas' to_csv writes an unnamed index column and numbers the value columns 0, 1, 2, ...: the default
+        // --label 1 resolved to the header name "1" and the index was read as a value of each series (found by QA).
+        var indexed = Write("p.csv", ",label,0,1,2\n0,a,1,2,3\n1,b,4,5,6\n2,a,7,8,9\n");
+        var e = Assert.Throws<InvalidDataException>(() => ClassificationFile.Read(indexed, new ClassificationFile.Layout("1", "auto", 1)));
+        StringAssert.StartsWith(e.Message, $"'{indexed}' line 1 (header): column 1 has no name and counts the rows (0, 1, 2, ...), like the index pandas writes");
+
+        var numbered = Write("n.csv", "label,0,1,2\na,1,2,3\nb,4,5,6\n");
+        e = Assert.Throws<InvalidDataException>(() => ClassificationFile.Read(numbered, new ClassificationFile.Layout("2", "yes", 1)));
+        Assert.AreEqual($"'{numbered}' line 1 (header): --label '2' is both column 2 and the name of column 4; give the column's header name instead (the columns are label, 0, 1, 2).", e.Message);
+        Assert.AreEqual("column 1 ('label')", ClassificationFile.Read(numbered, new ClassificationFile.Layout("label", "auto", 1)).LabelColumn);
+
+        // An unnamed first column that is not a row count is a column like any other.
+        var unnamed = Write("u.csv", ",v1,v2\na,1,2\nb,3,4\n");
+        Assert.AreEqual("column 1", ClassificationFile.Read(unnamed, new ClassificationFile.Layout("1", "yes", 1)).LabelColumn);
+    }
+
+    [TestMethod]
     public void AHalfFilledLastStepIsAHoleNotAShorterRow()
     {
         var path = Write("x.csv", "a,1,2,3,\nb,1,2,3,4\n");
