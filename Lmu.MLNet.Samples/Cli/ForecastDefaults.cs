@@ -22,6 +22,22 @@ internal static class ForecastDefaults
     public static int Window(int horizon, int seasonality) =>
         Math.Max(8, Math.Max(2 * horizon, seasonality == 24 ? 7 * 24 : 3 * seasonality));
 
+    /// <summary>
+    /// The window when --window is 0: <see cref="Window(int, int)"/>, cut to what <paramref name="shortest"/> leaves after
+    /// <paramref name="origins"/> held-out horizons and one horizon of targets. <paramref name="warning"/> names the
+    /// series that cut it: one short series shrinks every series' window, which went unsaid (found by QA).
+    /// </summary>
+    public static int Window(int horizon, int seasonality, int origins, ForecastSeriesData shortest, string path, out string? warning)
+    {
+        var wanted = Window(horizon, seasonality);
+        var fits = shortest.Values.Length - ((origins + 1) * horizon);
+        // A series too short for any window is an error later (CheckLengths), not a warning.
+        warning = fits < wanted && fits > 0
+            ? $"warning: window {fits} instead of {wanted} for every series: {shortest.Describe(path)} has {shortest.Values.Length} values, and {origins} held-out horizon(s) and one horizon of targets leave {fits}; drop or lengthen that series, or set --window and --backtests."
+            : null;
+        return Math.Min(wanted, fits);
+    }
+
     /// <summary>Backtest origins: the last horizons held out, about a fifth of the shortest series, 1 to 10 of them (one origin alone is a noisy judge of a single series).</summary>
     public static int Origins(int shortest, int horizon) => Math.Clamp(shortest / 5 / horizon, 1, 10);
 

@@ -51,7 +51,13 @@ internal static class ForecastRunner
         var h = s.Horizon;
         var shortest = series.MinBy(x => x.Values.Length)!;
         var origins = s.Backtests > 0 ? s.Backtests : ForecastDefaults.Origins(shortest.Values.Length, h);
-        var window = s.Window > 0 ? s.Window : Math.Min(ForecastDefaults.Window(h, m), shortest.Values.Length - (origins + 1) * h);
+        string? cut = null;
+        var window = s.Window > 0 ? s.Window : ForecastDefaults.Window(h, m, origins, shortest, s.Train, out cut);
+        if (cut is not null)
+        {
+            Console.WriteLine(cut);
+        }
+
         CheckLengths(s, series, window, m, origins);
         var covariates = s.Layout.Covariates.ToArray();
         var windows = series.Sum(x => (long)(x.Values.Length - origins * h - window - h + 1));

@@ -165,6 +165,19 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void AShortSeriesThatCutsTheDefaultWindowIsNamed()
+    {
+        // Horizon 6, seasonality 12: the default window is 36; 2 held-out horizons and the targets take 18 values.
+        ForecastSeriesData Series(string id, int length) => new(id, new double[length], [], [.. Enumerable.Range(10, length)], null);
+        Assert.AreEqual(36, ForecastDefaults.Window(6, 12, 2, Series("long", 54), "f.csv", out var none));
+        Assert.IsNull(none, "54 values leave the whole window");
+        Assert.AreEqual(22, ForecastDefaults.Window(6, 12, 2, Series("V7", 40), "f.csv", out var warning));
+        Assert.AreEqual("warning: window 22 instead of 36 for every series: 'f.csv' line 10: series 'V7' has 40 values, and 2 held-out horizon(s) and one horizon of targets leave 22; drop or lengthen that series, or set --window and --backtests.", warning);
+        ForecastDefaults.Window(6, 12, 2, Series("V8", 18), "f.csv", out var tooShort);
+        Assert.IsNull(tooShort, "a series with no room for a window is an error of its own, not this warning");
+    }
+
+    [TestMethod]
     public void SeasonalNaiveRepeatsTheLastSeason()
     {
         double[] history = [1, 2, 3, 4, 5, 6, 7];
