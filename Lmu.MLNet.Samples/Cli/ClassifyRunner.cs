@@ -52,6 +52,13 @@ internal static class ClassifyRunner
         if (test is not null)
         {
             Console.WriteLine($"test:  '{s.Test}': {test.Data.Rows.Count} rows");
+            if (test.Data.MaxLength > data.MaxLength)
+            {
+                // The model's input is sized to the longest row of either file; unsaid, the saved model then refused
+                // rows of the training length (found by QA).
+                Console.WriteLine($"note: test rows run to {test.Data.MaxLength} steps, past the training rows' {data.MaxLength}: the model reads {steps} steps (shorter rows padded), " +
+                                  $"so the saved model takes rows of {steps} x {data.Channels} values");
+            }
         }
 
         var ml = new MLContext(seed: s.Model.Seed);

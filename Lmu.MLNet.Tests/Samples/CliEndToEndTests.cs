@@ -50,6 +50,21 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void TestRowsLongerThanTheTrainingRowsWidenTheModelAndSaySo()
+    {
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 6, steps: 16, seed: 3);
+        var test = CliFiles.Classification(Path.Combine(Temp, "test.csv"), rowsPerClass: 3, steps: 24, seed: 4);
+        var output = Path.Combine(Temp, "out");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", train, "--test", test, "--label", "label", "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "note: test rows run to 24 steps, past the training rows' 16: the model reads 24 steps (shorter rows padded), so the saved model takes rows of 24 x 1 values");
+        var ml = new Microsoft.ML.MLContext();
+        var model = ml.Model.Load(Path.Combine(output, "model.zip"), out var schema);
+        (model as IDisposable)?.Dispose();
+        Assert.AreEqual(24, ((Microsoft.ML.Data.VectorDataViewType)schema["Features"].Type).Size, "the note states the saved model's input width");
+    }
+
+    [TestMethod]
     public void ClassifyTrainsTheLmuNetworkAndWritesItsOnnxAndCurves()
     {
         var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 8, steps: 16, seed: 8);
