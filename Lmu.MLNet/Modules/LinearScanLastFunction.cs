@@ -323,9 +323,10 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
         using var derivativeBuffer = hasDerivative ? torch.empty([k, batch, d - from], dtype: p.dtype, device: p.device) : null;
         // dL/ds_t flowing back, in two buffers used in turn (the product of one step is written into the other).
         var carry = torch.empty([batch, d], dtype: p.dtype, device: p.device);
-        var spare = torch.empty_like(carry);
         using (var g = grad.contiguous()) Release(carry.copy_(g), carry);
         var plan = ScanKernel.Prepare(p, s0, null, k, act, backward: true);
+        // The managed kernel updates carry in place; only libtorch's loop needs a second buffer.
+        var spare = plan is null ? torch.empty_like(carry) : null;
         for (int j = chunks - 1; j >= 0; j--)
         {
             long t0 = (long)j * k, len = Math.Min(k, steps - t0);
@@ -360,7 +361,7 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
                             Release(gTail.mul_(dt), gTail);
                         }
                     }
-                    Release(spare.addmm_(g, pT, 0, 1), spare);
+                    Release(spare!.addmm_(g, pT, 0, 1), spare);
                     (carry, spare) = (spare, carry);
                     // As in the full scan: vanishing gradients would turn subnormal (slow x86 arithmetic); flush them.
                     if ((steps - t) % LinearScanFunction.FlushInterval == 0) LinearScanFunction.FlushTiny(carry);
@@ -397,7 +398,7 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
                 Release(gradV0.PlusInPlace(chunkSum), gradV0);
             }
         }
-        spare.Dispose();
+        spare?.Dispose();
         saved.ForEach(t => t.Dispose());
         var result = new List<Tensor> { gradX, gradP, carry, null!, null!, null!, null!, null!, null! };
         if (gradV is not null) result.Add(gradV);
