@@ -1,3 +1,4 @@
+using Lmu.MLNet.Scoring;
 using Microsoft.ML;
 
 namespace Lmu.MLNet;
@@ -25,8 +26,12 @@ public static class LmuModelFile
 
     /// <summary>
     /// <c>mlContext.Model.Load(path)</c>, but a missing, truncated, corrupted or oversized file raises
-    /// <see cref="InvalidDataException"/> naming the file instead of ML.NET's internal error. The result is ML.NET's own
-    /// TransformerChain; score it with <c>Transform</c> or a PredictionEngine. Checks as
+    /// <see cref="InvalidDataException"/> naming the file instead of ML.NET's internal error. The result scores with
+    /// ML.NET's own TransformerChain from the zip (it enumerates as that chain's transformers); score it with
+    /// <c>Transform</c> or PredictionEngines created with <c>OwnsTransformer = false</c>, and dispose it once, when
+    /// scoring is over. Disposing it while other threads score is safe: running calls finish, later ones throw
+    /// <see cref="ObjectDisposedException"/>, and the ONNX Runtime sessions are released after the last call returns
+    /// (a model from plain <c>mlContext.Model.Load</c> frees them at once, under running calls). Checks as
     /// <see cref="Load(MLContext, string, out DataViewSchema, out LmuModelIntegrity, LmuModelFileLimits?)"/> with the
     /// default limits.
     /// </summary>
@@ -59,6 +64,6 @@ public static class LmuModelFile
             throw new FileNotFoundException($"The model file '{path}' does not exist: pass the path of a zip written by mlContext.Model.Save.", path);
         }
 
-        return OnnxCarrier.Load(mlContext, path, limits ?? LmuModelFileLimits.Default, out inputSchema, out integrity);
+        return new GuardedModel(OnnxCarrier.Load(mlContext, path, limits ?? LmuModelFileLimits.Default, out inputSchema, out integrity));
     }
 }

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Scoring;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -12,9 +13,16 @@ namespace Lmu.MLNet;
 public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
 {
     private readonly TransformerChain<ITransformer> _chain;
-    private volatile bool _disposed;
+    private readonly ScoringGuard _guard;
 
-    private protected OnnxCarriedTransformer(TransformerChain<ITransformer> chain) => _chain = chain;
+    private protected OnnxCarriedTransformer(TransformerChain<ITransformer> chain)
+    {
+        _chain = chain;
+        _guard = new ScoringGuard(chain, GetType().Name);
+    }
+
+    /// <summary>The guard around the chain's ONNX Runtime sessions (tests).</summary>
+    internal ScoringGuard Guard => _guard;
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
@@ -22,7 +30,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        _guard.ThrowIfClosed();
         CheckInputSchema(inputSchema);
         return _chain.GetOutputSchema(inputSchema);
     }
@@ -30,18 +38,18 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var entry = _guard.Enter();
         CheckInputSchema(inputSchema);
-        return ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
+        return new GuardedRowToRowMapper(((ITransformer)_chain).GetRowToRowMapper(inputSchema), _guard);
     }
 
     /// <inheritdoc />
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var entry = _guard.Enter();
         CheckInputSchema(input.Schema);
-        return _chain.Transform(input);
+        return new GuardedDataView(_chain.Transform(input), _guard);
     }
 
     /// <summary>
@@ -56,7 +64,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     public void SaveOnnx(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        _guard.ThrowIfClosed();
         stream.Write(StandaloneOnnx());
     }
 
@@ -67,23 +75,28 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     public void ExportOnnx(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        _guard.ThrowIfClosed();
         var bytes = StandaloneOnnx();
         AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     /// <summary>Saves ML.NET's own chain, so loading never needs this type.</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        using var entry = _guard.Enter();
+        ((ICanSaveModel)_chain).Save(ctx);
+    }
 
     /// <summary>
-    /// Releases the ONNX Runtime session. Later calls of <c>Transform</c>, <c>GetRowToRowMapper</c>, <c>SaveOnnx</c> or
-    /// <c>ExportOnnx</c> throw <see cref="ObjectDisposedException"/>; a PredictionEngine created before must not be used
-    /// after it (ML.NET's engine holds the released session).
+    /// Releases the ONNX Runtime session once no call is running in it. Later calls of <c>Transform</c>,
+    /// <c>GetRowToRowMapper</c>, <c>SaveOnnx</c> or <c>ExportOnnx</c>, of a PredictionEngine created before, and of a
+    /// cursor over an earlier <c>Transform</c>'s output throw <see cref="ObjectDisposedException"/>; calls running on
+    /// other threads finish first. A PredictionEngine created with ML.NET's default <c>OwnsTransformer = true</c>
+    /// disposes the model with itself: engines that share a model need <c>OwnsTransformer = false</c>.
     /// </summary>
     public void Dispose()
     {
-        _disposed = true;
-        _chain.Dispose();
+        _guard.Close();
         GC.SuppressFinalize(this);
     }
 

@@ -1,0 +1,146 @@
+namespace Lmu.MLNet.Scoring;
+
+/// <summary>
+/// Keeps a model's native scorer (ONNX Runtime sessions inside ML.NET's OnnxTransformer) alive while any call is inside
+/// it, and releases it once, after the last such call, when the model is disposed. Every call that can reach ONNX
+/// Runtime (a row getter, a cursor's MoveNext) runs between <see cref="Enter"/> and the entry's Dispose; after
+/// <see cref="Close"/> new calls throw <see cref="ObjectDisposedException"/>.
+/// </summary>
+/// <remarks>
+/// Why: disposing a model while another thread scored with it, or disposing one PredictionEngine that owned a model
+/// other engines shared (ML.NET's default, <c>OwnsTransformer = true</c>), freed the session under running calls:
+/// "double free or corruption", segmentation faults and garbage input names, found by QA. The count is taken under a
+/// lock held only to count, never during the call itself, so calls run concurrently and nested entries are fine.
+/// </remarks>
+internal sealed class ScoringGuard
+{
+    private readonly Lock _lock = new();
+    private readonly IDisposable? _native;
+    private readonly string _name;
+    private int _active;
+    private bool _closed;
+    private bool _released;
+
+    /// <param name="native">What to release after the last call (null: nothing native to release).</param>
+    /// <param name="name">How the model is named in <see cref="ObjectDisposedException"/>.</param>
+    public ScoringGuard(IDisposable? native, string name)
+    {
+        _native = native;
+        _name = name;
+    }
+
+    /// <summary>True once <see cref="Close"/> was called.</summary>
+    public bool IsClosed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _closed;
+            }
+        }
+    }
+
+    /// <summary>Calls inside the scorer right now (tests).</summary>
+    internal int Active
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _active;
+            }
+        }
+    }
+
+    /// <summary>Whether the native scorer has been released (tests).</summary>
+    internal bool Released
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _released;
+            }
+        }
+    }
+
+    /// <summary>Marks a call inside the scorer; throws <see cref="ObjectDisposedException"/> once the model is disposed.</summary>
+    public Entry Enter()
+    {
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                throw Disposed();
+            }
+
+            _active++;
+        }
+
+        return new Entry(this);
+    }
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once the model is disposed (for calls that reach nothing native).</summary>
+    public void ThrowIfClosed()
+    {
+        if (IsClosed)
+        {
+            throw Disposed();
+        }
+    }
+
+    /// <summary>Refuses new calls; the native scorer is released now, or by the last running call when it returns.</summary>
+    public void Close()
+    {
+        bool release;
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            release = _active == 0;
+            _released |= release;
+        }
+
+        if (release)
+        {
+            _native?.Dispose();
+        }
+    }
+
+    private void Exit()
+    {
+        bool release;
+        lock (_lock)
+        {
+            release = --_active == 0 && _closed && !_released;
+            _released |= release;
+        }
+
+        if (release)
+        {
+            _native?.Dispose();
+        }
+    }
+
+    private ObjectDisposedException Disposed() => new(
+        _name,
+        "The model has been disposed: by its owner, or by a PredictionEngine that owned it. ML.NET's CreatePredictionEngine disposes the model " +
+        "with the engine unless PredictionEngineOptions.OwnsTransformer is false; engines that share one model must be created with OwnsTransformer = false, " +
+        "and the model disposed once, by its owner, when scoring is over.");
+
+    /// <summary>One call inside the scorer; disposing it ends the call.</summary>
+    public readonly struct Entry : IDisposable
+    {
+        private readonly ScoringGuard? _guard;
+
+        internal Entry(ScoringGuard guard) => _guard = guard;
+
+        /// <inheritdoc />
+        public void Dispose() => _guard?.Exit();
+    }
+}
