@@ -65,8 +65,7 @@ internal sealed class EstimatorTraining
 
         try
         {
-            torch.manual_seed(Seed);
-            using var model = new LmuNetwork(network);
+            using var model = TrainingRandom.NewNetwork(network, Seed);
             var result = LmuTrainer.Train(model, train, validation, loss, _options, _context.EpochLog(progress), token);
             model.to(torch.CPU);
             model.eval();

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Training;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,8 +15,9 @@ namespace Lmu.MLNet.Modules;
 /// double-precision comparison, 12 ns per element on the 2-core AMD EPYC VM: 1.3 ms for one [100, 1024] dropout, about
 /// 9 % of psMNIST's default training step (two head dropouts). Here xoshiro256** (Blackman &amp; Vigna 2018) gives two
 /// 32-bit draws per call, each compared with (1-p)·2^32.</para>
-/// <para>Reproducible: each mask's generator is seeded by one 64-bit draw from torch's default generator, so
-/// <c>torch.manual_seed</c> (the trainer's Seed) fixes every mask, and successive masks differ.</para>
+/// <para>Reproducible: each mask's generator is seeded by the next value of the training run's seed stream
+/// (<see cref="TrainingRandom"/>, from the trainer's Seed, so concurrent Fits do not share it), else by one 64-bit
+/// draw from torch's default generator, which <c>torch.manual_seed</c> fixes; successive masks differ.</para>
 /// </remarks>
 internal static class DropoutMask
 {
@@ -34,7 +36,8 @@ internal static class DropoutMask
     {
         if (!(p > 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must lie in (0, 1).");
         ulong seed;
-        using (var draw = torch.randint(0, long.MaxValue, [1], dtype: int64)) seed = (ulong)draw.item<long>();
+        if (TrainingRandom.NextDropoutSeed() is { } own) seed = own;
+        else using (var draw = torch.randint(0, long.MaxValue, [1], dtype: int64)) seed = (ulong)draw.item<long>();
         // On the CPU whatever the default device: the mask is filled in managed memory's reach, then moved.
         var mask = torch.empty(shape, dtype, device: torch.CPU);
         double keep = 1 - p;

@@ -26,7 +26,8 @@ public static class LmuTrainer
         options.Validate();
         if (!Enum.IsDefined(loss)) throw new ArgumentException($"Unknown loss {loss}.", nameof(loss));
         var device = ResolveDevice(options.Device ?? "cpu");
-        if (options.Seed is int seed) torch.manual_seed(seed);
+        if (options.Seed is int seed) TrainingRandom.Seed(seed);
+        using var dropoutSeeds = options.Seed is int run ? TrainingRandom.UseDropoutSeeds(run) : null;
         network.to(device);
 
         var parameters = network.parameters().Where(p => p.requires_grad).ToList();

@@ -12,9 +12,8 @@ internal static class LmuTrialRunner
     public static LmuNetwork Train(
         LmuExperimentData data, IReadOnlyList<int> rows, LmuTrialConfiguration config, int epochs, int seed, LmuExperimentSettings settings, CancellationToken ct)
     {
-        // Parameter initialisation draws from torch's global generator: seed it so a trial depends on its seed only.
-        torch.manual_seed(seed);
-        var network = new LmuNetwork(config.NetworkOptions(data.Channels, data.ClassNames.Count));
+        // Parameter initialisation draws from torch's global generator: seeded and built with no other Fit drawing.
+        var network = TrainingRandom.NewNetwork(config.NetworkOptions(data.Channels, data.ClassNames.Count), seed);
         try
         {
             var (x, y) = data.Tensors(rows);
