@@ -91,6 +91,47 @@ public sealed class LmuForecasterTests
     }
 
     [TestMethod]
+    public void BoundsHoldTheForecastWhenTheResidualsLeanToOneSide()
+    {
+        // QA: a forecaster trained briefly on a trending series under-forecasts every window, so both residual quantiles
+        // are positive; the bounds then lay above the forecast at every step.
+        var ml = new MLContext(1);
+        const int n = 300;
+        var values = Enumerable.Range(0, n).Select(t => (float)(100 + (0.8 * t) + (5 * Math.Sin(2 * Math.PI * t / 12)))).ToArray();
+        float[][] covs = [Enumerable.Range(0, n).Select(t => t % 12 / 12f).ToArray()];
+        using var model = ml.Forecasting.ForecastByLmu(Options(epochs: 1)).Fit(SeriesView.Create(ml, values, covs));
+        var scored = model.Transform(Windows(ml, values, covs));
+        var forecasts = scored.GetColumn<float[]>("Forecast").ToArray();
+        var lower = scored.GetColumn<float[]>("Lower").ToArray();
+        var upper = scored.GetColumn<float[]>("Upper").ToArray();
+        var touching = 0;
+        for (var i = 0; i < forecasts.Length; i++)
+        {
+            for (var h = 0; h < Horizon; h++)
+            {
+                Assert.IsTrue(lower[i][h] <= forecasts[i][h] && forecasts[i][h] <= upper[i][h], $"row {i} h {h}: {lower[i][h]} <= {forecasts[i][h]} <= {upper[i][h]}");
+                touching += lower[i][h] == forecasts[i][h] || upper[i][h] == forecasts[i][h] ? 1 : 0;
+            }
+        }
+
+        // The case arose: some step's quantiles had one sign, so a bound was widened to the forecast itself.
+        Assert.IsGreaterThan(0, touching, "no bound met its forecast: the residuals did not lean to one side, so this test checks nothing");
+    }
+
+    [TestMethod]
+    public void ResidualQuantilesAreWidenedToReachZeroOnly()
+    {
+        double[] centred = [-3, -1, 0, 1, 3];
+        Assert.AreEqual((-3.0, 3.0), ForecastResidualQuantiles.Offsets(centred, 1.0));
+        // Linear interpolation between order statistics (0.2 and 3.8 of the way), unchanged when the interval holds 0.
+        var (lo, hi) = ForecastResidualQuantiles.Offsets(centred, 0.9);
+        Assert.AreEqual(-2.6, lo, 1e-12);
+        Assert.AreEqual(2.6, hi, 1e-12);
+        Assert.AreEqual((0.0, 5.0), ForecastResidualQuantiles.Offsets([1, 2, 3, 4, 5], 1.0), "all residuals positive: the lower offset is 0");
+        Assert.AreEqual((-5.0, 0.0), ForecastResidualQuantiles.Offsets([-5, -4, -3, -2, -1], 1.0), "all negative: the upper offset is 0");
+    }
+
+    [TestMethod]
     public void SavedModelReloadsWithIdenticalForecastsAndTheEngineMatches()
     {
         var (model, values, covs) = Trained.Value;

@@ -57,7 +57,8 @@ public sealed class LmuForecastingOptions
     /// <summary>
     /// Coverage of the bounds: per horizon step, the (1 - level)/2 and (1 + level)/2 empirical quantiles (linear
     /// interpolation) of the validation residuals in scaled units, added to the scaled forecast and unscaled with it
-    /// (training residuals when <see cref="ValidationFraction"/> is 0). Default 0.95.
+    /// (training residuals when <see cref="ValidationFraction"/> is 0). A quantile on the wrong side of 0 (residuals
+    /// leaning to one side) is taken as 0, so the bounds always hold the forecast. Default 0.95.
     /// </summary>
     public double ConfidenceLevel { get; set; } = 0.95;
 
