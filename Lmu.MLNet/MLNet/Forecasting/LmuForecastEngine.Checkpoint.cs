@@ -21,6 +21,7 @@ public sealed partial class LmuForecastEngine
     /// <summary>The checkpoint payload (fingerprint, model, state) that <see cref="ReadPayload"/> reads.</summary>
     internal byte[] ToPayload()
     {
+        using var use = Use(nameof(CheckPoint));
         using var payload = new MemoryStream();
         using (var w = new BinaryWriter(payload))
         {
@@ -42,6 +43,7 @@ public sealed partial class LmuForecastEngine
     /// </summary>
     public byte[] SaveState()
     {
+        using var use = Use(nameof(SaveState));
         using var payload = new MemoryStream();
         using (var w = new BinaryWriter(payload, System.Text.Encoding.UTF8, leaveOpen: true))
         {
@@ -59,6 +61,7 @@ public sealed partial class LmuForecastEngine
     /// </summary>
     public IReadOnlyList<float[]> RecentObservations()
     {
+        using var use = Use(nameof(RecentObservations));
         var n = (int)Math.Min(_count, _t);
         var result = new float[n][];
         for (var k = 0; k < n; k++)

@@ -37,6 +37,7 @@ public sealed partial class LmuForecastEngine
     private readonly double[] _constantMemory; // S = sum_{j<T} Ad^j Bd
     private long _count;
     private LmuForecast? _last;
+    private int _inUse;
 
     internal LmuForecastEngine(LmuForecastModel model)
     {
@@ -97,6 +98,7 @@ public sealed partial class LmuForecastEngine
     public LmuForecast? Observe(float value, params ReadOnlySpan<float> covariates)
     {
         Validate(value, covariates);
+        using var use = Use(nameof(Observe));
         var slot = (int)(_count % _t);
         _raw[slot * _c] = value;
         for (var c = 1; c < _c; c++)
@@ -112,6 +114,24 @@ public sealed partial class LmuForecastEngine
         _count++;
         _last = IsReady ? Predict() : null;
         return _last;
+    }
+
+    /// <summary>
+    /// Marks a call on this engine until disposed. The engine is one stream's state and not thread-safe: a call that
+    /// overlaps another one (two threads sharing an engine) throws instead of interleaving with it, where QA saw 833 of
+    /// 40,000 observations lost without an error. Best effort, like the collections' concurrent-use checks: calls from
+    /// several threads that never overlap pass, and are also not corrupted.
+    /// </summary>
+    private UseScope Use(string operation) =>
+        Interlocked.CompareExchange(ref _inUse, 1, 0) == 0
+            ? new UseScope(this)
+            : throw new InvalidOperationException(
+                $"LmuForecastEngine.{operation} was called while another call on the same engine was running: an engine is one stream's state and is not thread-safe. " +
+                "Give each thread (or series) its own engine, or serialise the calls (a lock, or an Orleans grain per series).");
+
+    private readonly struct UseScope(LmuForecastEngine engine) : IDisposable
+    {
+        public void Dispose() => Volatile.Write(ref engine._inUse, 0);
     }
 
     // Only a single layer slides: a second layer reads the first one's output at every step of the window, which
