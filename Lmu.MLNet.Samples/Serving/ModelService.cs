@@ -63,6 +63,13 @@ internal sealed class ModelService : IDisposable
         _inputDefinition = Definition(typeof(ServingInput), Inputs);
         _outputDefinition = Definition(typeof(ServingOutput), Outputs);
         MaxBodyBytes = maxBodyBytes > 0 ? maxBodyBytes : Math.Max(MinDefaultMaxBodyBytes, DefaultBodyRows * MaxRowJsonBytes(Inputs));
+        if (MinRowJsonBytes(Inputs) is var smallest && MaxBodyBytes < smallest)
+        {
+            // Every request would get 413 (QA started a service with --max-body-bytes 10 that answered nothing else).
+            throw new ArgumentException(
+                $"--max-body-bytes {MaxBodyBytes} is below the smallest request this model can take ({smallest} bytes: its required fields with one-digit values and no spaces); every request would get 413. Leave it at 0 for the default ({Math.Max(MinDefaultMaxBodyBytes, DefaultBodyRows * MaxRowJsonBytes(Inputs))}).");
+        }
+
         _pool = new EnginePool<ServingInput, ServingOutput>(CreateEngine, PoolSize, DrainLimit);
     }
 
@@ -152,6 +159,13 @@ internal sealed class ModelService : IDisposable
         }
     }
 
+    /// <summary>The JSON size of the smallest valid request: {"name":0,"v":[0,0,...]} over the required inputs.</summary>
+    private static long MinRowJsonBytes(IEnumerable<ServingColumn> inputs)
+    {
+        var required = inputs.Where(c => c.Required).ToArray();
+        return 2 + Math.Max(0, required.Length - 1) + required.Sum(c => c.Name.Length + 3 + (c.Kind == ServingKind.Vector ? 2 + ((2L * c.Size) - 1) : c.Kind == ServingKind.Text ? 2 : 1));
+    }
+
     /// <summary>The JSON size of one row with every input at its widest.</summary>
     private static long MaxRowJsonBytes(IEnumerable<ServingColumn> inputs) => 2 + inputs.Sum(c => (6L * c.Name.Length) + 4 + c.Kind switch
     {
@@ -184,7 +198,9 @@ internal sealed class ModelService : IDisposable
         var row = new ServingInput();
         foreach (var column in Inputs)
         {
-            if (!TryGetProperty(request, column.Name, out var value))
+            // A JSON null is an absent field: an optional one is left out, a required one is reported missing (a null for
+            // an optional field was refused while leaving it out was fine; found by QA).
+            if (!TryGetProperty(request, column.Name, out var value) || value.ValueKind == JsonValueKind.Null)
             {
                 if (column.Required)
                 {

@@ -31,6 +31,12 @@ internal static class SeriesEndpoints
                 return Refuse(log, id, StatusCodes.Status400BadRequest, $"The body must be a reading {{\"sequence\": n, \"value\": v, \"covariates\": [...]}} or an array of them: {e.Message}");
             }
 
+            if (readings.Length == 0)
+            {
+                // An empty batch was answered "Duplicate", as if readings had been resent (found by QA).
+                return Refuse(log, id, StatusCodes.Status400BadRequest, "The body is an empty array: send a reading {\"sequence\": n, \"value\": v, \"covariates\": [...]} or an array of at least one.");
+            }
+
             try
             {
                 var result = await grains.GetGrain<ISeriesForecastGrain>(id).ObserveBatchAsync(readings);
@@ -43,7 +49,13 @@ internal static class SeriesEndpoints
             }
         });
         app.MapGet("/series/{id}/forecast", async (string id, IGrainFactory grains) =>
-            Results.Json(Answer(await grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync())));
+        {
+            var result = await grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync();
+            // A series never observed has nothing to forecast from: 404, where it was answered 200 "Applied" (found by QA).
+            return result.ObservationCount == 0
+                ? Results.Json(new { error = $"Series '{id}' has no observations: POST /series/{{id}}/observe first." }, statusCode: StatusCodes.Status404NotFound)
+                : Results.Json(Answer(result));
+        });
     }
 
     private static SeriesObservation Reading(JsonElement e)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Lmu.MLNet.Samples.Serving;
 using Lmu.MLNet.Tests.MLNet.Classification;
 
 namespace Lmu.MLNet.Tests.Samples;
@@ -37,6 +38,31 @@ public sealed class ServeLimitsTests : ClassifierTestBase
         await AssertTooLarge(served, Padded(row, (int)limit + 1), limit, chunked: false);
         await AssertTooLarge(served, Padded(row, (int)limit + 1), limit, chunked: true);
         Assert.AreEqual(HttpStatusCode.OK, (await Post(served, row)).Status, "the server keeps serving after refusing a body");
+    }
+
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task ALimitBelowTheSmallestRequestIsRefusedAndANullFieldIsAnAbsentOne()
+    {
+        var model = ServedClassifierZip.Create(Temp, MlTemp, rowCount: 1);
+        var features = model.Rows[0].Features.Length;
+        // {"Features":[0,...,0]}: 2 braces, the name and its quotes and colon (11), the brackets and 2n - 1 characters.
+        var smallest = 2 + 11 + 2 + (2 * features) - 1;
+        var e = Assert.Throws<ArgumentException>(() => new ModelService(model.Zip, poolSize: 1, maxBodyBytes: smallest - 1));
+        StringAssert.StartsWith(e.Message, $"--max-body-bytes {smallest - 1} is below the smallest request this model can take ({smallest} bytes");
+        using var service = new ModelService(model.Zip, poolSize: 1, maxBodyBytes: smallest);
+
+        // The optional Label given as null is left out, as when it is absent; a null Features is a missing field.
+        var features0 = JsonSerializer.Serialize(model.Rows[0].Features);
+        using (var withNull = JsonDocument.Parse($"{{\"Features\": {features0}, \"Label\": null}}"))
+        {
+            var answer = await service.PredictAsync(withNull.RootElement, CancellationToken.None);
+            CollectionAssert.AreEqual(model.Scores[0], (float[])answer["Score"]!);
+        }
+
+        using var nullFeatures = JsonDocument.Parse("{\"Features\": null}");
+        var missing = await Assert.ThrowsAsync<ServingRequestException>(() => service.PredictAsync(nullFeatures.RootElement, CancellationToken.None));
+        StringAssert.StartsWith(missing.Message, "Missing field 'Features'");
     }
 
     [TestMethod]

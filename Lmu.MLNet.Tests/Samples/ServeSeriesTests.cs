@@ -67,6 +67,17 @@ public sealed class ServeSeriesTests
         AssertForecast(engine.Current, forecast.RootElement, "GET forecast");
         Assert.AreEqual(model.Fingerprint, forecast.RootElement.GetProperty("modelFingerprint").GetString());
 
+        // A series never observed is 404, an empty batch 400 (QA: 200 "Applied" and "Duplicate").
+        using (var unseen = await served.Http.GetAsync("/series/never-seen/forecast"))
+        {
+            Assert.AreEqual(HttpStatusCode.NotFound, unseen.StatusCode);
+            StringAssert.Contains(await unseen.Content.ReadAsStringAsync(), "Series 'never-seen' has no observations");
+        }
+
+        var (emptyStatus, empty) = await Observe(served, "pump-7", Array.Empty<object>());
+        Assert.AreEqual(HttpStatusCode.BadRequest, emptyStatus, empty.ToString());
+        StringAssert.Contains(empty.GetProperty("error").GetString(), "empty array");
+
         var window = values[^ForecastTestModels.Window..];
         var (predictStatus, predicted) = await served.PredictAsync(new { Window = window, Cov0 = covs[0][^ForecastTestModels.Window..] });
         Assert.AreEqual(HttpStatusCode.OK, predictStatus, predicted.ToString());
