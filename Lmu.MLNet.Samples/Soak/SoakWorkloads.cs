@@ -11,12 +11,13 @@ namespace Lmu.MLNet.Samples.Soak;
 /// One fit of each long native path through the public API: the classifier in its parallel and scan forms (the last
 /// step, its states kept or recomputed from checkpoints, and a pool over every step of the full-sequence scan), a
 /// SimpleRnn over a feed-forward memory (the blocked projection feeding the scan in blocks), the
-/// forecaster in the M4 configuration at a small size, the AutoML-style experiment (both families), and the two
-/// featurizers. Each returns a number computed from the fitted model so a silently wrong fit is visible too.
+/// forecaster in the M4 configuration at a small size, the AutoML-style experiment (both families), the two
+/// featurizers, and the concurrency workloads (<see cref="SoakConcurrency"/>). Each returns a number computed from the
+/// fitted model so a silently wrong fit is visible too.
 /// </summary>
 internal static class SoakWorkloads
 {
-    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "classifier-checkpointed", "classifier-recurrent-blocks", "classifier-dense-fixed", "forecaster", "experiment", "featurizers"];
+    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "classifier-checkpointed", "classifier-recurrent-blocks", "classifier-dense-fixed", "forecaster", "experiment", "featurizers", "scoring-dispose", "concurrent-fits"];
 
     /// <summary>Runs workload <paramref name="name"/>; <paramref name="scale"/> multiplies rows and epochs (1: the test suite's short soak).</summary>
     public static string Run(string name, int seed, int threads, int scale) => name switch
@@ -34,6 +35,8 @@ internal static class SoakWorkloads
         "forecaster" => Forecaster(seed, threads, scale),
         "experiment" => Experiment(seed, scale),
         "featurizers" => Featurizers(seed, scale),
+        "scoring-dispose" => SoakConcurrency.ScoringDispose(seed, Path.GetTempPath()),
+        "concurrent-fits" => SoakConcurrency.ConcurrentFits(seed, threads),
         _ => throw new ArgumentException($"Unknown workload '{name}'; expected one of {string.Join(", ", Names)}.", nameof(name)),
     };
 
