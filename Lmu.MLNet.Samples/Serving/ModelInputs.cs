@@ -1,3 +1,4 @@
+using Lmu.MLNet.Scoring;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Onnx;
@@ -58,7 +59,8 @@ internal static class ModelInputs
         var schema = inputSchema;
         foreach (var transformer in Flatten(model))
         {
-            if (transformer is OnnxTransformer)
+            // LmuModelFile.Load puts each ONNX scorer behind a guard; the guard scores as the scorer itself.
+            if (transformer is OnnxTransformer or GuardedTransformer { Inner: OnnxTransformer })
             {
                 // A candidate still carries its input values here when its visible column has the same type.
                 found.AddRange(candidates

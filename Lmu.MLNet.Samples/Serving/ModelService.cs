@@ -48,29 +48,39 @@ internal sealed class ModelService : IDisposable
         ModelPath = Path.GetFullPath(path);
         PoolSize = poolSize > 0 ? poolSize : Math.Max(4, Environment.ProcessorCount * 2);
         _model = LmuModelFile.Load(_ml, path, out var inputSchema, out var integrity);
-        Integrity = integrity;
-        Inputs = WithLengthLimits(BindInputs(inputSchema), inputSchema, channels);
-        var outputSchema = _model.GetOutputSchema(inputSchema);
-        Outputs = BindOutputs(inputSchema, outputSchema);
-        foreach (var o in Outputs.Where(o => o.Kind == ServingKind.Key))
+        try
         {
-            _keyNames[o.Name] = ServingColumn.Names(outputSchema[o.Name]);
-        }
+            Integrity = integrity;
+            Inputs = WithLengthLimits(BindInputs(inputSchema), inputSchema, channels);
+            var outputSchema = _model.GetOutputSchema(inputSchema);
+            Outputs = BindOutputs(inputSchema, outputSchema);
+            foreach (var o in Outputs.Where(o => o.Kind == ServingKind.Key))
+            {
+                _keyNames[o.Name] = ServingColumn.Names(outputSchema[o.Name]);
+            }
 
-        Classes = Outputs.Where(o => o.Kind == ServingKind.Key).Select(o => _keyNames[o.Name]).FirstOrDefault(n => n is not null)
-                  ?? Outputs.Where(o => o.Name == "Score").Select(o => ServingColumn.Names(outputSchema[o.Name])).FirstOrDefault();
-        Horizon = Outputs.FirstOrDefault(o => o.Name == "Forecast" && o.Kind == ServingKind.Vector)?.Size;
-        _inputDefinition = Definition(typeof(ServingInput), Inputs);
-        _outputDefinition = Definition(typeof(ServingOutput), Outputs);
-        MaxBodyBytes = maxBodyBytes > 0 ? maxBodyBytes : Math.Max(MinDefaultMaxBodyBytes, DefaultBodyRows * MaxRowJsonBytes(Inputs));
-        if (MinRowJsonBytes(Inputs) is var smallest && MaxBodyBytes < smallest)
+            Classes = Outputs.Where(o => o.Kind == ServingKind.Key).Select(o => _keyNames[o.Name]).FirstOrDefault(n => n is not null)
+                      ?? Outputs.Where(o => o.Name == "Score").Select(o => ServingColumn.Names(outputSchema[o.Name])).FirstOrDefault();
+            Horizon = Outputs.FirstOrDefault(o => o.Name == "Forecast" && o.Kind == ServingKind.Vector)?.Size;
+            _inputDefinition = Definition(typeof(ServingInput), Inputs);
+            _outputDefinition = Definition(typeof(ServingOutput), Outputs);
+            MaxBodyBytes = maxBodyBytes > 0 ? maxBodyBytes : Math.Max(MinDefaultMaxBodyBytes, DefaultBodyRows * MaxRowJsonBytes(Inputs));
+            if (MinRowJsonBytes(Inputs) is var smallest && MaxBodyBytes < smallest)
+            {
+                // Every request would get 413 (QA started a service with --max-body-bytes 10 that answered nothing else).
+                throw new ArgumentException(
+                    $"--max-body-bytes {MaxBodyBytes} is below the smallest request this model can take ({smallest} bytes: its required fields with one-digit values and no spaces); every request would get 413. Leave it at 0 for the default ({Math.Max(MinDefaultMaxBodyBytes, DefaultBodyRows * MaxRowJsonBytes(Inputs))}).");
+            }
+
+            _pool = new EnginePool<ServingInput, ServingOutput>(CreateEngine, PoolSize, DrainLimit);
+        }
+        catch
         {
-            // Every request would get 413 (QA started a service with --max-body-bytes 10 that answered nothing else).
-            throw new ArgumentException(
-                $"--max-body-bytes {MaxBodyBytes} is below the smallest request this model can take ({smallest} bytes: its required fields with one-digit values and no spaces); every request would get 413. Leave it at 0 for the default ({Math.Max(MinDefaultMaxBodyBytes, DefaultBodyRows * MaxRowJsonBytes(Inputs))}).");
+            // A refusal after the load (a bad --channels or --max-body-bytes) must not leave the ONNX session and
+            // ML.NET's temp copy of the graph behind.
+            (_model as IDisposable)?.Dispose();
+            throw;
         }
-
-        _pool = new EnginePool<ServingInput, ServingOutput>(CreateEngine, PoolSize, DrainLimit);
     }
 
     /// <summary>The model file's full path (for the operator's console; never served).</summary>

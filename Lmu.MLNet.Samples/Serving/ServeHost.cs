@@ -30,7 +30,8 @@ internal static class ServeHost
         {
             await app.StartAsync(cancellationToken);
         }
-        catch (Exception e) when (e is FormatException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is FormatException or IOException
+                                      || (e is InvalidOperationException && (e.Message.Contains("endpoint", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))))
         {
             // A bad or busy address: the app's one-line error names the option (the host's own log of it, a stack
             // trace, is muted while starting unless --verbose).

@@ -26,12 +26,13 @@ public static class LmuModelFile
 
     /// <summary>
     /// <c>mlContext.Model.Load(path)</c>, but a missing, truncated, corrupted or oversized file raises
-    /// <see cref="InvalidDataException"/> naming the file instead of ML.NET's internal error. The result scores with
-    /// ML.NET's own TransformerChain from the zip (it enumerates as that chain's transformers); score it with
-    /// <c>Transform</c> or PredictionEngines created with <c>OwnsTransformer = false</c>, and dispose it once, when
-    /// scoring is over. Disposing it while other threads score is safe: running calls finish, later ones throw
+    /// <see cref="InvalidDataException"/> naming the file instead of ML.NET's internal error. The result is ML.NET's own
+    /// TransformerChain of the zip's transformers, each ONNX scorer behind a guard; score it with <c>Transform</c> or
+    /// PredictionEngines created with <c>OwnsTransformer = false</c>, and dispose it once, when scoring is over.
+    /// Disposing it while other threads score is safe: running calls finish, later ones throw
     /// <see cref="ObjectDisposedException"/>, and the ONNX Runtime sessions are released after the last call returns
-    /// (a model from plain <c>mlContext.Model.Load</c> frees them at once, under running calls). Checks as
+    /// and the last open cursor is disposed (a model from plain <c>mlContext.Model.Load</c> frees them at once, under
+    /// running calls). Checks as
     /// <see cref="Load(MLContext, string, out DataViewSchema, out LmuModelIntegrity, LmuModelFileLimits?)"/> with the
     /// default limits.
     /// </summary>
@@ -64,6 +65,6 @@ public static class LmuModelFile
             throw new FileNotFoundException($"The model file '{path}' does not exist: pass the path of a zip written by mlContext.Model.Save.", path);
         }
 
-        return new GuardedModel(OnnxCarrier.Load(mlContext, path, limits ?? LmuModelFileLimits.Default, out inputSchema, out integrity));
+        return GuardedChain.Guard(OnnxCarrier.Load(mlContext, path, limits ?? LmuModelFileLimits.Default, out inputSchema, out integrity), $"a model loaded from '{path}'");
     }
 }

@@ -89,9 +89,10 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
 
     /// <summary>
     /// Releases the ONNX Runtime session once no call is running in it. Later calls of <c>Transform</c>,
-    /// <c>GetRowToRowMapper</c>, <c>SaveOnnx</c> or <c>ExportOnnx</c>, of a PredictionEngine created before, and of a
-    /// cursor over an earlier <c>Transform</c>'s output throw <see cref="ObjectDisposedException"/>; calls running on
-    /// other threads finish first. A PredictionEngine created with ML.NET's default <c>OwnsTransformer = true</c>
+    /// <c>GetRowToRowMapper</c>, <c>SaveOnnx</c> or <c>ExportOnnx</c>, of a PredictionEngine created before, and new
+    /// cursors over an earlier <c>Transform</c>'s output throw <see cref="ObjectDisposedException"/>; calls running on
+    /// other threads finish first, and cursors already open read to their end (the session is released when the last
+    /// one is disposed). A PredictionEngine created with ML.NET's default <c>OwnsTransformer = true</c>
     /// disposes the model with itself: engines that share a model need <c>OwnsTransformer = false</c>.
     /// </summary>
     public void Dispose()

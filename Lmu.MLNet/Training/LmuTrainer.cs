@@ -27,7 +27,7 @@ public static class LmuTrainer
         if (!Enum.IsDefined(loss)) throw new ArgumentException($"Unknown loss {loss}.", nameof(loss));
         var device = ResolveDevice(options.Device ?? "cpu");
         if (options.Seed is int seed) TrainingRandom.Seed(seed);
-        using var dropoutSeeds = options.Seed is int run ? TrainingRandom.UseDropoutSeeds(run) : null;
+        using var dropoutSeeds = TrainingRandom.UseDropoutSeeds(options.Seed);
         network.to(device);
 
         var parameters = network.parameters().Where(p => p.requires_grad).ToList();

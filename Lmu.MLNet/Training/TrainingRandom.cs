@@ -37,12 +37,13 @@ internal static class TrainingRandom
 
     /// <summary>
     /// Until the result is disposed, dropout masks drawn on this thread take their seeds from a stream of
-    /// <paramref name="seed"/> alone (training runs its forward passes on the calling thread).
+    /// <paramref name="seed"/> alone (training runs its forward passes on the calling thread); null draws them from
+    /// torch's default generator, so an unseeded run inside a seeded one (a progress callback) leaves its stream alone.
     /// </summary>
-    public static IDisposable UseDropoutSeeds(int seed)
+    public static IDisposable UseDropoutSeeds(int? seed)
     {
         var previous = t_dropoutSeeds;
-        t_dropoutSeeds = new SeedStream((ulong)(uint)seed);
+        t_dropoutSeeds = seed is int s ? new SeedStream((ulong)(uint)s) : null;
         return new Restore(previous);
     }
 

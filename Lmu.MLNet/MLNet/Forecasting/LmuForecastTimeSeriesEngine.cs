@@ -28,7 +28,6 @@ public sealed class LmuForecastTimeSeriesEngine<TIn, TOut>
     private readonly Action<TOut, float[]> _forecast;
     private readonly Action<TOut, float[]>? _lower;
     private readonly Action<TOut, float[]>? _upper;
-    private readonly float[] _covariateValues;
 
     internal LmuForecastTimeSeriesEngine(LmuForecastEngine engine, string seriesColumn)
     {
@@ -37,7 +36,6 @@ public sealed class LmuForecastTimeSeriesEngine<TIn, TOut>
         var model = engine.Model;
         _series = Reader(seriesColumn, "series");
         _covariates = model.CovariateColumns.Select(c => Reader(c, "covariate")).ToArray();
-        _covariateValues = new float[_covariates.Length];
         _forecast = Writer(model.ForecastColumn, "forecast", required: true)!;
         if (model.HasBounds)
         {
@@ -84,12 +82,15 @@ public sealed class LmuForecastTimeSeriesEngine<TIn, TOut>
         }
 
         var value = _series(observation);
+        // A buffer per call: a shared one was written outside the engine's concurrent-call check, so of two threads
+        // sharing a typed engine one could record the other's covariates without an error (found by review).
+        Span<float> covariates = _covariates.Length <= 64 ? stackalloc float[_covariates.Length] : new float[_covariates.Length];
         for (var c = 0; c < _covariates.Length; c++)
         {
-            _covariateValues[c] = _covariates[c](observation);
+            covariates[c] = _covariates[c](observation);
         }
 
-        var forecast = Engine.Observe(value, _covariateValues);
+        var forecast = Engine.Observe(value, covariates);
         var output = new TOut();
         _forecast(output, Take(forecast?.Forecast, horizon));
         _lower?.Invoke(output, Take(forecast?.LowerBound, horizon));

@@ -3,8 +3,9 @@ namespace Lmu.MLNet.Scoring;
 /// <summary>
 /// Keeps a model's native scorer (ONNX Runtime sessions inside ML.NET's OnnxTransformer) alive while any call is inside
 /// it, and releases it once, after the last such call, when the model is disposed. Every call that can reach ONNX
-/// Runtime (a row getter, a cursor's MoveNext) runs between <see cref="Enter"/> and the entry's Dispose; after
-/// <see cref="Close"/> new calls throw <see cref="ObjectDisposedException"/>.
+/// Runtime runs between <see cref="Enter"/> and the entry's Dispose: a row getter for its call, a cursor for its whole
+/// life (ML.NET's cursors score ahead on worker threads); after <see cref="Close"/> new calls throw
+/// <see cref="ObjectDisposedException"/>.
 /// </summary>
 /// <remarks>
 /// Why: disposing a model while another thread scored with it, or disposing one PredictionEngine that owned a model
@@ -29,17 +30,8 @@ internal sealed class ScoringGuard
         _name = name;
     }
 
-    /// <summary>True once <see cref="Close"/> was called.</summary>
-    public bool IsClosed
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _closed;
-            }
-        }
-    }
+    /// <summary>True once <see cref="Close"/> was called (a volatile read: checked on every getter call of an open cursor).</summary>
+    public bool IsClosed => Volatile.Read(ref _closed);
 
     /// <summary>Calls inside the scorer right now (tests).</summary>
     internal int Active
@@ -101,7 +93,7 @@ internal sealed class ScoringGuard
                 return;
             }
 
-            _closed = true;
+            Volatile.Write(ref _closed, true);
             release = _active == 0;
             _released |= release;
         }
@@ -123,7 +115,16 @@ internal sealed class ScoringGuard
 
         if (release)
         {
-            _native?.Dispose();
+            // On the thread of the last call, after that call succeeded: a failure to release (ML.NET deleting its temp
+            // copy of the graph, say) must not turn it into an error. Close, on the owner's thread, lets it propagate.
+            try
+            {
+                _native?.Dispose();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                System.Diagnostics.Trace.TraceWarning($"Releasing {_name} after its last running call failed: {e.GetType().Name}: {e.Message}");
+            }
         }
     }
 

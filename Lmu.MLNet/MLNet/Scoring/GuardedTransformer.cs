@@ -1,31 +1,33 @@
-using System.Collections;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace Lmu.MLNet.Scoring;
 
 /// <summary>
-/// What <see cref="LmuModelFile"/> loads: ML.NET's own chain from the zip behind a <see cref="ScoringGuard"/>, so that
-/// disposing it while PredictionEngines or cursors score only refuses new calls and releases the ONNX Runtime sessions
-/// after the running ones return. It enumerates as the chain's transformers and saves as the chain, so a zip saved
-/// from it loads with plain <c>mlContext.Model.Load</c>.
+/// One element of a loaded model (ML.NET's OnnxTransformer, say) behind a <see cref="ScoringGuard"/>: disposing it
+/// while PredictionEngines or cursors score only refuses new calls, and the element is released after the running
+/// ones (open cursors included) are done. It saves as the element itself, so a zip saved from it loads with plain
+/// <c>mlContext.Model.Load</c>.
 /// </summary>
-internal sealed class GuardedModel : ITransformer, IDisposable, IEnumerable<ITransformer>
+internal sealed class GuardedTransformer : ITransformer, IDisposable
 {
     private readonly ITransformer _inner;
     private readonly ScoringGuard _guard;
 
-    public GuardedModel(ITransformer inner)
+    public GuardedTransformer(ITransformer inner, string name)
     {
         _inner = inner;
-        _guard = new ScoringGuard(inner as IDisposable, "the model loaded by LmuModelFile.Load");
+        _guard = new ScoringGuard(inner as IDisposable, name);
     }
 
-    /// <inheritdoc />
-    public bool IsRowToRowMapper => _inner.IsRowToRowMapper;
+    /// <summary>The transformer it guards (for inspection only: calls on it bypass the guard).</summary>
+    internal ITransformer Inner => _inner;
 
     /// <summary>The guard (tests).</summary>
     internal ScoringGuard Guard => _guard;
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => _inner.IsRowToRowMapper;
 
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
@@ -56,12 +58,6 @@ internal sealed class GuardedModel : ITransformer, IDisposable, IEnumerable<ITra
         _inner.Save(ctx);
     }
 
-    /// <summary>Refuses new calls; the ONNX Runtime sessions are released once running calls have returned.</summary>
+    /// <summary>Refuses new calls; the element is released once running calls and open cursors are done.</summary>
     public void Dispose() => _guard.Close();
-
-    /// <inheritdoc />
-    public IEnumerator<ITransformer> GetEnumerator() => (_inner as IEnumerable<ITransformer> ?? [_inner]).GetEnumerator();
-
-    /// <inheritdoc />
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
