@@ -181,6 +181,38 @@ public sealed class LmuForecasterTests
     }
 
     [TestMethod]
+    public void ValuesOfAbout1e20ScoreAsTheFloat64EngineDoes()
+    {
+        // QA: per-window scaling squared the deviations in float32, so from about 1e18 on every forecast of the carried
+        // graph was infinite while training and the streaming engine (float64) were fine.
+        var ml = new MLContext(1);
+        var (values, covs) = Generate(120);
+        var huge = values.Select(v => v * 1e20f).ToArray();
+        using var model = ml.Forecasting.ForecastByLmu(Options(epochs: 1)).Fit(SeriesView.Create(ml, huge, covs));
+        var forecasts = model.Transform(Windows(ml, huge, covs)).GetColumn<float[]>("Forecast").ToArray();
+        var engine = model.CreateEngine();
+        var row = 0;
+        for (var t = 0; t < huge.Length - Horizon; t++)
+        {
+            if (engine.Observe(huge[t], covs[0][t]) is not { } f)
+            {
+                continue;
+            }
+
+            for (var h = 0; h < Horizon; h++)
+            {
+                Assert.IsTrue(float.IsFinite(forecasts[row][h]), $"row {row} h {h}: {forecasts[row][h]}");
+                // Relative: the float32 graph and the float64 engine differ by rounding only (the series spans 1e20-7e21).
+                Assert.AreEqual(f.Forecast[h], forecasts[row][h], 1e-4 * Math.Abs(f.Forecast[h]) + 1e16, $"row {row} h {h}");
+            }
+
+            row++;
+        }
+
+        Assert.AreEqual(forecasts.Length, row, "every window compared");
+    }
+
+    [TestMethod]
     public void OutputSchemaHasHorizonVectors()
     {
         var ml = new MLContext(1);
@@ -259,6 +291,59 @@ public sealed class LmuForecasterTests
         StringAssert.Contains(e.Message, "covariate window column 'Cov0' is not in the data");
         e = Assert.ThrowsExactly<ArgumentException>(() => Trained.Value.Model.Transform(LmuForecastWindows.FromSeries(data, "Value", Window + 1, Horizon, ["Cov0"])));
         StringAssert.Contains(e.Message, "expected Vector<Single, 24>");
+    }
+
+    [TestMethod]
+    public void OptionsTheGraphCannotHoldAreRefusedBeforeTraining()
+    {
+        // Found by QA: each failed only after training, as an invalid ONNX model ("Duplicate definition of name"), or
+        // trained a model that forecast one constant.
+        void Refused(Action<LmuForecastingOptions> change, string message)
+        {
+            var options = Options();
+            change(options);
+            var e = Assert.ThrowsExactly<ArgumentException>(() => new MLContext(1).Forecasting.ForecastByLmu(options));
+            StringAssert.Contains(e.Message, message);
+        }
+
+        Refused(o => o.UpperBoundColumnName = "Lower", "LowerBoundColumnName = Lower must differ from UpperBoundColumnName");
+        Refused(o => o.OutputColumnName = "Window", "OutputColumnName = Window must differ from the window and covariate columns");
+        Refused(o => o.LowerBoundColumnName = "Cov0", "LowerBoundColumnName = Cov0 must differ from the window and covariate columns");
+        Refused(o => o.WindowSize = 1, "WindowSize = 1 must be at least 2 with Scaling = PerWindow");
+    }
+
+    [TestMethod]
+    public void ShortSeriesAndShortRunsAreWarnedOfInTheLog()
+    {
+        // QA: with no validation window the bounds came from training residuals, said only at Info level.
+        var ml = new MLContext(1);
+        var warnings = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
+                lock (warnings) warnings.Add(e.Message);
+        };
+        var (values, covs) = Generate(40);
+        var options = Options(epochs: 1);
+        options.ValidationFraction = 0.05;
+        using var model = ml.Forecasting.ForecastByLmu(options).Fit(SeriesView.Create(ml, values, covs));
+        lock (warnings)
+        {
+            Assert.IsTrue(warnings.Any(w => w.Contains("ValidationFraction 0.05 leaves no validation window", StringComparison.Ordinal) && w.Contains("training residuals", StringComparison.Ordinal)), string.Join("\n", warnings));
+            Assert.IsTrue(warnings.Any(w => w.Contains("This Fit takes only about 1 gradient steps", StringComparison.Ordinal)), string.Join("\n", warnings));
+        }
+    }
+
+    [TestMethod]
+    public void SavingWithASchemaTheModelCannotScoreIsRefused()
+    {
+        // QA: a forecaster saved with its series layout (the habit of ML.NET's SSA) wrote a zip that failed only when scored.
+        var (model, values, covs) = Trained.Value;
+        var ml = new MLContext(1);
+        var path = Path.Combine(Path.GetTempPath(), $"lmu-forecast-{Guid.NewGuid():N}.zip");
+        var e = Assert.ThrowsExactly<ArgumentException>(() => LmuModelFile.Save(ml, model, SeriesView.Create(ml, values, covs).Schema, path));
+        StringAssert.Contains(e.Message, "The model cannot score the input schema given to Save (Value: Single, Cov0: Single)");
+        Assert.IsFalse(File.Exists(path), "nothing written");
     }
 
     [TestMethod]

@@ -21,6 +21,24 @@ public static class LmuModelFile
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (inputSchema is not null)
+        {
+            // The zip would advertise a schema its model cannot score (a forecaster saved with its series layout rather
+            // than the window layout, say), and loading it would fail only when scoring (found by QA).
+            try
+            {
+                model.GetOutputSchema(inputSchema);
+            }
+            catch (Exception e) when (e is (ArgumentException or InvalidOperationException) and not ObjectDisposedException)
+            {
+                throw new ArgumentException(
+                    $"The model cannot score the input schema given to Save ({string.Join(", ", inputSchema.Where(c => !c.IsHidden).Select(c => $"{c.Name}: {c.Type}"))}): {e.Message} " +
+                    "Pass the schema of the data the model reads (for a forecaster fitted on a series, the window layout of LmuForecastWindows).",
+                    nameof(inputSchema),
+                    e);
+            }
+        }
+
         AtomicFile.Write(path, stream => mlContext.Model.Save(model, inputSchema, stream));
     }
 

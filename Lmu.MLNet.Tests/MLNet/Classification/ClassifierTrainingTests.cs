@@ -76,6 +76,24 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void OutputNamesThatCollideAreRefusedBeforeTraining()
+    {
+        // QA: Score named after the features failed only after training, inside ONNX Runtime; Score named after the
+        // predicted label hid one output silently.
+        void Refused(Action<LmuClassifierOptions> change, string message)
+        {
+            var options = ClassifierSetup.Parallel(1);
+            change(options);
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ClassifierSetup.Context(MlTemp).Transforms.LmuClassifier(options));
+            StringAssert.Contains(e.Message, message);
+        }
+
+        Refused(o => o.ScoreColumnName = "Features", "ScoreColumnName = Features must differ from the columns the model reads (FeatureColumnName 'Features')");
+        Refused(o => o.PredictedLabelColumnName = "Score", "ScoreColumnName = Score must differ from PredictedLabelColumnName ('Score')");
+        Refused(o => { o.LengthColumnName = "N"; o.PredictedLabelColumnName = "N"; }, "PredictedLabelColumnName = N must differ from the columns the model reads (FeatureColumnName 'Features', LengthColumnName 'N')");
+    }
+
+    [TestMethod]
     public void TheMLContextSeedDecidesTheModel()
     {
         float[][] Scores(int contextSeed)

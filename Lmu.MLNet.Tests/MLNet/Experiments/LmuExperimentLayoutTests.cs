@@ -1,4 +1,5 @@
 using Lmu.MLNet.Classification;
+using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Featurize;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -59,6 +60,21 @@ public sealed class LmuExperimentLayoutTests
             () => new LmuClassificationExperiment(ml, Settings(LmuModelFamily.LmuNetwork)).Execute(train, channels: Channels, inputLayout: (LmuInputLayout)7));
         Assert.AreEqual("inputLayout", e.ParamName);
         StringAssert.Contains(e.Message, "7");
+    }
+
+    [TestMethod]
+    public void ANaNInTheFeaturesIsRefusedBeforeAnyTrial()
+    {
+        // QA: every network trial diverged and the search spent its whole budget (800 failed trials), blaming the
+        // learning rate, where the classifier alone names the value before training.
+        var ml = new MLContext(seed: 1);
+        var rows = Enumerable.Range(0, 12).Select(i => new SeqRow { Features = Enumerable.Repeat(i % 2 == 0 ? 0.1f : 0.9f, Steps * Channels).ToArray(), Length = Steps, Label = i % 2 == 0 ? "a" : "b" }).ToList();
+        rows[5].Features[3] = float.NaN;
+        var experiment = new LmuClassificationExperiment(ml, Settings(LmuModelFamily.LmuNetwork));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => experiment.Execute(FeaturizerData.Load(ml, rows, Steps * Channels), channels: Channels));
+        StringAssert.Contains(e.Message, "features column 'Features', training row 5, slot 3: value NaN; expected a finite number");
+        Bound.Below(5.0, clock.Elapsed.TotalSeconds, "refused before any trial, not after a budget of failures");
     }
 
     private static LmuExperimentSettings Settings(LmuModelFamily family)

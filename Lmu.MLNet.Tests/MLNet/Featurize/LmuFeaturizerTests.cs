@@ -91,6 +91,26 @@ public sealed class LmuFeaturizerTests
     }
 
     [TestMethod]
+    [DataRow(LmuFeatureNormalization.ZScorePerRow)]
+    [DataRow(LmuFeatureNormalization.ZScorePerChannel)]
+    public void AZScoreOfRowsNear1e20EqualsThatOfTheSameRowsNear1(LmuFeatureNormalization norm)
+    {
+        // QA: the squared deviations overflowed float32 from about 1e18 on, and the features came out zero. A z-score
+        // does not depend on the rows' scale, so rows times 1e20 must give the features of the rows themselves.
+        const int steps = 20, channels = 2;
+        var rows = FeaturizerData.Random(4, steps, channels, seed: 6, scale: 3, offset: 2);
+        var huge = rows.Select(r => new SeqRow { Features = r.Features.Select(v => v * 1e20f).ToArray() }).ToList();
+        var options = new LmuFeaturizerOptions { Channels = channels, Order = 6, Normalization = norm, WindowPositions = [10], DecodedDelays = [0.5] };
+        var expected = Featurize(options, rows, steps * channels);
+        var actual = Featurize(options, huge, steps * channels);
+        for (var r = 0; r < rows.Count; r++)
+        {
+            Assert.IsTrue(actual[r].Any(v => v != 0), $"row {r}: all-zero features");
+            AssertRelClose(expected[r].Select(v => (double)v).ToArray(), actual[r], $"row {r}");
+        }
+    }
+
+    [TestMethod]
     [DataRow(LmuFeatureNormalization.None)]
     [DataRow(LmuFeatureNormalization.ZScorePerRow)]
     [DataRow(LmuFeatureNormalization.ZScorePerChannel)]

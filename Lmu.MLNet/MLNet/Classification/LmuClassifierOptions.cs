@@ -171,6 +171,15 @@ public sealed class LmuClassifierOptions
         Guard.Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), ScoreColumnName, "must name a column");
         Guard.Require(LengthColumnName is null || !string.IsNullOrWhiteSpace(LengthColumnName), nameof(LengthColumnName), LengthColumnName, "must be null or name a column");
         Guard.Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), PredictedLabelColumnName, "must name a column");
+        // The carried graph reads the features (and length) and writes the score under these names: a repeat failed only
+        // after training, as an invalid ONNX model, or hid the score silently (found by QA).
+        Guard.Require(ScoreColumnName != PredictedLabelColumnName, nameof(ScoreColumnName), ScoreColumnName, $"must differ from PredictedLabelColumnName ('{PredictedLabelColumnName}'), or one output hides the other");
+        foreach (var (option, column) in new[] { (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName) })
+        {
+            Guard.Require(column != FeatureColumnName && column != LengthColumnName, option, column,
+                $"must differ from the columns the model reads (FeatureColumnName '{FeatureColumnName}'{(LengthColumnName is null ? string.Empty : $", LengthColumnName '{LengthColumnName}'")})");
+        }
+
         Guard.Require(Channels >= 1, nameof(Channels), Channels, "must be at least 1");
         Guard.Require(SequenceLength >= 0, nameof(SequenceLength), SequenceLength, "must be 0 (infer) or positive");
         Guard.Require(Enum.IsDefined(InputLayout), nameof(InputLayout), InputLayout, $"must be one of {string.Join(", ", Enum.GetNames<LmuInputLayout>())}");

@@ -67,6 +67,15 @@ internal sealed class LmuExperimentData
         var r = 0;
         foreach (var row in data.GetColumn<float[]>(featuresColumn))
         {
+            // Checked here, before any trial: a NaN made every network trial diverge and the search spend its whole
+            // budget on failures, blaming the learning rate (found by QA).
+            var bad = Array.FindIndex(row, x => !float.IsFinite(x));
+            if (bad >= 0)
+            {
+                throw new InvalidDataException(
+                    $"LMU experiment: features column '{featuresColumn}', {what} row {r}, slot {bad}: value {row[bad]}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues).");
+            }
+
             if (channelMajor)
             {
                 ChannelLayout.Transpose(row, values.AsSpan(r++ * width, width), channels, width / channels);

@@ -170,22 +170,25 @@ internal static class LmuFeaturizerGraph
             divisor = g.Op("Max", [values, g.Floats("one", [1f], 1)]);
         }
 
-        var mean = g.Op("Div", [Sum(x), divisor]);
-        var centred = g.Op("Sub", [x, mean]);
+        // The row is divided by its largest magnitude first (a max is exact, so the bits stay the same run to run) and
+        // the z-score, which does not depend on that scale, is taken of the result: the squared deviations of values
+        // from about 1e18 on overflowed float32, and the features came out zero (found by QA). The floor keeps an
+        // all-zero row from dividing by 0.
+        var magnitude = g.Op("Max", [
+            g.Op("ReduceMax", [g.Op("Abs", [x])], OnnxAttribute.Int("keepdims", 1)),
+            g.Floats("magnitude_floor", [1e-30f], 1)]);
+        var unit = g.Op("Div", [x, magnitude]);
+        var mean = g.Op("Div", [Sum(unit), divisor]);
+        var centred = g.Op("Sub", [unit, mean]);
         if (mask is not null)
         {
             centred = g.Op("Mul", [centred, mask]);
         }
 
-        var variance = g.Op("Div", [Sum(g.Op("Mul", [centred, centred])), divisor]);
-        return g.Op("Div", [centred, Std(g, variance)]);
-    }
-
-    private static string Std(OnnxGraphBuilder g, string variance)
-    {
-        var std = g.Op("Sqrt", [variance]);
-        var small = g.Op("Less", [std, g.Floats("floor", [StdFloor], 1)]);
-        return g.Op("Where", [small, g.Floats("one", [1f], 1), std]);
+        var std = g.Op("Sqrt", [g.Op("Div", [Sum(g.Op("Mul", [centred, centred])), divisor])]);
+        // A spread below StdFloor in the row's own units leaves the (near-zero) deviations unscaled, as before.
+        var small = g.Op("Less", [g.Op("Mul", [std, magnitude]), g.Floats("floor", [StdFloor], 1)]);
+        return g.Op("Where", [small, g.Op("Mul", [centred, magnitude]), g.Op("Div", [centred, std])]);
     }
 
     private static float[] ToFloats(double[] values, int from, int count)

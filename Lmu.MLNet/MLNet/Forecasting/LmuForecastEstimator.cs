@@ -72,6 +72,22 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         _context.Info(
             "Data", $"{data.SeriesCount} series, {data.TrainWindows} training and {data.ValidationWindows} validation windows of {t} steps x {channels} channels, " +
             $"horizon {h}; seed {run.Seed}, device {run.Device}.");
+        if (o.ValidationFraction > 0 && data.ValidationWindows == 0)
+        {
+            // Said only at Info level before: the bounds then came from training residuals, which fit more closely than new data (found by QA).
+            _context.Warning(
+                "Data", $"ValidationFraction {o.ValidationFraction} leaves no validation window (the series are too short to hold one back), so there is no validation loss" +
+                (o.LowerBoundColumnName is null ? "." : " and the bounds come from the training residuals, which are narrower than the errors on new data.") +
+                " Use longer series or a larger ValidationFraction.");
+        }
+
+        long steps = (long)Math.Ceiling(data.TrainWindows / (double)o.Training.BatchSize) * o.Training.Epochs;
+        if (steps < LmuClassifierEstimator.FewGradientSteps)
+        {
+            _context.Warning(
+                "Training", $"This Fit takes only about {steps} gradient steps ({o.Training.Epochs} epochs of {data.TrainWindows} windows in batches of {o.Training.BatchSize}): " +
+                "too few for most networks to learn. Raise Training.Epochs (the lmu forecast command aims at about 3,000 steps), or a smaller WindowStride gives more windows.");
+        }
 
         // The trainer sees the token; the MLContext's flag is checked by the sources before every batch.
         var (spec, result, parameters, thetas, lower, upper) = run.Run(

@@ -36,9 +36,18 @@ internal static class LmuForecastOnnx
             var ones = g.Floats("ones_steps", Enumerable.Repeat(1f, steps).ToArray(), steps, 1);
             var count = g.Floats("steps", [(float)steps], 1, 1);
             string Mean(string v) => g.Op("Div", [g.Op("MatMul", [v, ones]), count]);
-            loc = Mean(target);
-            var centred = g.Op("Sub", [target, loc]);
-            var std = g.Op("Sqrt", [Mean(g.Op("Mul", [centred, centred]))]);
+            // The mean and spread are taken of the window divided by its largest magnitude (a max is exact, so the
+            // bits stay the same run to run), then scaled back: the squared deviations of values from about 1e18 on
+            // overflowed float32 and every forecast came out infinite (found by QA), while training and the streaming
+            // engine, in float64, had no such limit. The floor keeps an all-zero window from dividing by 0.
+            var magnitude = g.Op("Max", [
+                g.Op("ReduceMax", [g.Op("Abs", [target])], OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 1)),
+                g.Floats("magnitude_floor", [1e-30f], 1, 1)]);
+            var unit = g.Op("Div", [target, magnitude]);
+            var unitMean = Mean(unit);
+            var unitCentred = g.Op("Sub", [unit, unitMean]);
+            loc = g.Op("Mul", [unitMean, magnitude]);
+            var std = g.Op("Mul", [g.Op("Sqrt", [Mean(g.Op("Mul", [unitCentred, unitCentred]))]), magnitude]);
             var level = g.Op("Max", [g.Op("Abs", [loc]), g.Floats("one", [1f], 1, 1)]);
             var floor = g.Op("Mul", [level, g.Floats("floor", [(float)LmuForecastModel.ScaleFloor], 1, 1)]);
             scale = g.Op("Max", [std, floor]);

@@ -192,6 +192,20 @@ public sealed class LmuForecastingOptions
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
         Guard.Require(duplicate is null, nameof(CovariateColumnNames), string.Join(", ", CovariateColumnNames),
             $"repeats the column '{duplicate?.Key}' (covariates and the window column must be distinct)");
+        // The carried graph names its inputs and outputs after these columns: a repeat failed only after training, as an
+        // invalid ONNX model ("Duplicate definition of name"; found by QA).
+        var outputs = new[] { (nameof(OutputColumnName), OutputColumnName), (nameof(LowerBoundColumnName), LowerBoundColumnName), (nameof(UpperBoundColumnName), UpperBoundColumnName) }
+            .Where(o => o.Item2 is not null).ToArray();
+        foreach (var (option, column) in outputs)
+        {
+            Guard.Require(!names.Contains(column!), option, column!, "must differ from the window and covariate columns the model reads");
+            var other = outputs.FirstOrDefault(o => o.Item1 != option && o.Item2 == column);
+            Guard.Require(other.Item1 is null, option, column!, $"must differ from {other.Item1} (each output is a column of its own)");
+        }
+
+        // Per-window scaling divides by the window's own spread, which one value does not have.
+        Guard.Require(Scaling != LmuForecastScaling.PerWindow || WindowSize >= 2, nameof(WindowSize), WindowSize,
+            "must be at least 2 with Scaling = PerWindow (a one-value window scales to 0, so every forecast is the same); use Scaling = Global");
         Guard.Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
         Guard.Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
         Training.Validate(nameof(LmuForecastingOptions), nameof(Training));
