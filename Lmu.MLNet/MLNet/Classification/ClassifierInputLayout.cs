@@ -107,7 +107,7 @@ internal sealed class ClassifierInputLayout
             throw new ArgumentOutOfRangeException(
                 nameof(schema),
                 $"Label column '{name}' has type {column.Type}; the LMU classifier needs a key label (or text), as ML.NET's multiclass trainers do. " +
-                $"Add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before it (and MapKeyToValue(\"PredictedLabel\") after it for your values back): " +
+                $"Add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before it (and MapKeyToValue(\"PredictedLabel\") after it for the class names back, as text: \"3\" for 3): " +
                 "with the numbers themselves MulticlassClassification.Evaluate would read them as class indices and report wrong metrics.");
         }
 
