@@ -30,9 +30,11 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
+        ArgumentNullException.ThrowIfNull(inputSchema);
         _guard.ThrowIfClosed();
-        CheckInputSchema(inputSchema);
-        return _chain.GetOutputSchema(inputSchema);
+        var prepared = PrepareSchema(inputSchema);
+        CheckInputSchema(prepared);
+        return _chain.GetOutputSchema(prepared);
     }
 
     /// <inheritdoc />
@@ -48,8 +50,9 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         using var entry = _guard.Enter();
-        CheckInputSchema(input.Schema);
-        return new GuardedDataView(_chain.Transform(input), _guard);
+        var prepared = PrepareInput(input);
+        CheckInputSchema(prepared.Schema);
+        return new GuardedDataView(_chain.Transform(prepared), _guard);
     }
 
     /// <summary>
@@ -100,6 +103,12 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
         _guard.Close();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>The data <c>Transform</c> scores: <paramref name="input"/> itself, or a view that adapts it (a padded VarVector).</summary>
+    private protected virtual IDataView PrepareInput(IDataView input) => input;
+
+    /// <summary>The schema of <see cref="PrepareInput"/>'s view of data with <paramref name="schema"/>.</summary>
+    private protected virtual DataViewSchema PrepareSchema(DataViewSchema schema) => schema;
 
     /// <summary>Throws a clear exception (column, expected, actual) when <paramref name="schema"/> cannot be scored.</summary>
     private protected abstract void CheckInputSchema(DataViewSchema schema);

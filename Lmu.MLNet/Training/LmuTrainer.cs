@@ -80,7 +80,7 @@ public static class LmuTrainer
                     batches++;
                     step++;
                 }
-                if (rows == 0) throw new InvalidOperationException("The training data yielded no rows.");
+                if (rows == 0) throw new InvalidOperationException("The training data yielded no rows (with a ValidationFraction, none may be left for training: lower it or give more rows).");
                 if (stepsPerEpoch < 0)
                 {
                     stepsPerEpoch = batches;

@@ -25,7 +25,11 @@ public sealed class LmuClassifierOptions
     /// </summary>
     public string LabelColumnName { get; set; } = "Label";
 
-    /// <summary>Features column: Vector&lt;Single&gt; of SequenceLength x Channels values, or a VarVector&lt;Single&gt;. Default "Features".</summary>
+    /// <summary>
+    /// Features column: Vector&lt;Single&gt; of SequenceLength x Channels values, or a VarVector&lt;Single&gt; (the longest row
+    /// sets the length; the fitted model's <c>Transform</c> pads such rows as training did, while a PredictionEngine
+    /// needs the fixed-size vector). Default "Features".
+    /// </summary>
     public string FeatureColumnName { get; set; } = "Features";
 
     /// <summary>

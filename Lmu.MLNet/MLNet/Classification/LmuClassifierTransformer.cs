@@ -78,13 +78,25 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFe
 
     internal LmuNetworkSpec Spec => _spec;
 
+    /// <summary>A VarVector features column is read padded to the fixed size the graph takes, as training padded it (<see cref="PaddedFeaturesView"/>).</summary>
+    private protected override IDataView PrepareInput(IDataView input) =>
+        IsVariable(input.Schema) ? new PaddedFeaturesView(input, Info.FeatureColumnName, Info.SequenceLength, Info.Channels, padAtStart: Info.LengthColumnName is null) : input;
+
+    private protected override DataViewSchema PrepareSchema(DataViewSchema schema) =>
+        IsVariable(schema) ? PaddedFeaturesView.PadSchema(schema, Info.FeatureColumnName, Info.SequenceLength * Info.Channels) : schema;
+
+    private bool IsVariable(DataViewSchema schema) =>
+        schema.GetColumnOrNull(Info.FeatureColumnName)?.Type is VectorDataViewType { IsKnownSize: false, ItemType: NumberDataViewType n } && n == NumberDataViewType.Single
+        && (Info.InputLayout == LmuInputLayout.StepMajor || Info.Channels == 1);
+
     private protected override void CheckInputSchema(DataViewSchema schema)
     {
         ArgumentNullException.ThrowIfNull(schema);
         var (_, variable) = ClassifierInputLayout.CheckFeatures(schema, Info.FeatureColumnName, Info.SequenceLength, Info.Channels);
         if (variable)
         {
-            // ML.NET's OnnxTransformer takes known-size vectors only.
+            // ML.NET's OnnxTransformer takes known-size vectors only; Transform pads a VarVector column (PrepareInput), a
+            // PredictionEngine's row type cannot be padded.
             throw new ArgumentOutOfRangeException(
                 nameof(schema),
                 $"Features column '{Info.FeatureColumnName}' is a VarVector<Single>; scoring needs Vector<Single, {Info.SequenceLength * Info.Channels}> " +

@@ -40,7 +40,9 @@ internal sealed class LmuExperimentData
                 ?? throw new ArgumentOutOfRangeException(nameof(featuresColumn), $"LMU experiment: features column '{featuresColumn}' not found in the {what} data; it has: {string.Join(", ", data.Schema.Select(c => c.Name))}.");
         if (f.Type is not VectorDataViewType { ItemType: NumberDataViewType, Size: > 0 } v || v.ItemType != NumberDataViewType.Single)
         {
-            throw new ArgumentException($"LMU experiment: features column '{featuresColumn}' must be a fixed-size Vector<Single> but is {f.Type}.", nameof(featuresColumn));
+            // ML.NET prints a VarVector's type as "Vector<Single>", which read as if a fixed size were refused (found by QA).
+            var found = f.Type is VectorDataViewType { IsKnownSize: false } ? $"a VarVector<{((VectorDataViewType)f.Type).ItemType}>" : f.Type.ToString();
+            throw new ArgumentException($"LMU experiment: features column '{featuresColumn}' must be a fixed-size Vector<Single> but is {found}.", nameof(featuresColumn));
         }
 
         if (v.Size % channels != 0)

@@ -7,21 +7,21 @@ namespace Lmu.MLNet.Featurize;
 internal static class LmuFeaturizerSchema
 {
     /// <summary>Checks a concrete schema and returns the resolved sequence length.</summary>
-    public static int Check(LmuFeaturizerOptions o, DataViewSchema schema, int? knownLength = null)
+    public static int Check(LmuFeaturizerOptions o, DataViewSchema schema, int? knownLength = null, string component = "LmuFeaturize")
     {
         var column = schema.GetColumnOrNull(o.InputColumnName)
-                     ?? throw Missing(o.InputColumnName, "input", string.Join(", ", schema.Select(c => c.Name)));
+                     ?? throw Missing(component, o.InputColumnName, "input", string.Join(", ", schema.Select(c => c.Name)));
         if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single)
         {
             throw new ArgumentException(
-                $"LmuFeaturize: input column '{o.InputColumnName}' must be a fixed-size Vector<Single> but is {column.Type}. " +
+                $"{component}: input column '{o.InputColumnName}' must be a fixed-size Vector<Single> but is {column.Type}. " +
                 "Convert it first (e.g. mlContext.Transforms.Conversion.ConvertType(..., DataKind.Single)).", nameof(schema));
         }
 
         if (vector.Size == 0)
         {
             throw new ArgumentException(
-                $"LmuFeaturize: input column '{o.InputColumnName}' is a variable-size vector; ML.NET's OnnxTransformer needs a fixed size. " +
+                $"{component}: input column '{o.InputColumnName}' is a variable-size vector; ML.NET's OnnxTransformer needs a fixed size. " +
                 "Pad rows to SequenceLength*Channels values and give their real step count in LengthColumnName (the UCR loaders do this).",
                 nameof(schema));
         }
@@ -29,14 +29,14 @@ internal static class LmuFeaturizerSchema
         if (vector.Size % o.Channels != 0)
         {
             throw new ArgumentException(
-                $"LmuFeaturize: input column '{o.InputColumnName}' has {vector.Size} values, not a multiple of Channels = {o.Channels}.", nameof(schema));
+                $"{component}: input column '{o.InputColumnName}' has {vector.Size} values, not a multiple of Channels = {o.Channels}.", nameof(schema));
         }
 
         var length = knownLength ?? o.SequenceLength ?? vector.Size / o.Channels;
         if (vector.Size != length * o.Channels)
         {
             throw new ArgumentException(
-                $"LmuFeaturize: input column '{o.InputColumnName}' must have SequenceLength * Channels = {length} * {o.Channels} = {length * o.Channels} values but has {vector.Size}.",
+                $"{component}: input column '{o.InputColumnName}' must have SequenceLength * Channels = {length} * {o.Channels} = {length * o.Channels} values but has {vector.Size}.",
                 nameof(schema));
         }
 
@@ -44,18 +44,18 @@ internal static class LmuFeaturizerSchema
         {
             if (p >= length)
             {
-                throw new ArgumentException($"LmuFeaturize: window position {p} must be below the sequence length {length} (the last step is always emitted).", nameof(schema));
+                throw new ArgumentException($"{component}: window position {p} must be below the sequence length {length} (the last step is always emitted).", nameof(schema));
             }
         }
 
         if (o.LengthColumnName is not null)
         {
             var lengthColumn = schema.GetColumnOrNull(o.LengthColumnName)
-                               ?? throw Missing(o.LengthColumnName, "length", string.Join(", ", schema.Select(c => c.Name)));
+                               ?? throw Missing(component, o.LengthColumnName, "length", string.Join(", ", schema.Select(c => c.Name)));
             if (lengthColumn.Type != NumberDataViewType.Single)
             {
                 throw new ArgumentException(
-                    $"LmuFeaturize: length column '{o.LengthColumnName}' must be a scalar Single but is {lengthColumn.Type}.", nameof(schema));
+                    $"{component}: length column '{o.LengthColumnName}' must be a scalar Single but is {lengthColumn.Type}.", nameof(schema));
             }
         }
 
@@ -63,30 +63,30 @@ internal static class LmuFeaturizerSchema
     }
 
     /// <summary>Checks a schema shape (no vector sizes there): the columns exist with usable kinds.</summary>
-    public static void Check(LmuFeaturizerOptions o, SchemaShape shape)
+    public static void Check(LmuFeaturizerOptions o, SchemaShape shape, string component = "LmuFeaturize")
     {
         if (!TryFind(shape, o.InputColumnName, out var column))
         {
-            throw Missing(o.InputColumnName, "input", string.Join(", ", shape.Select(c => c.Name)));
+            throw Missing(component, o.InputColumnName, "input", string.Join(", ", shape.Select(c => c.Name)));
         }
 
         if (column.Kind != SchemaShape.Column.VectorKind.Vector || column.ItemType != NumberDataViewType.Single)
         {
             var kind = column.Kind == SchemaShape.Column.VectorKind.VariableVector ? "a variable-size vector" : $"{column.Kind} of {column.ItemType}";
             throw new ArgumentException(
-                $"LmuFeaturize: input column '{o.InputColumnName}' must be a fixed-size Vector<Single> but is {kind}.", nameof(shape));
+                $"{component}: input column '{o.InputColumnName}' must be a fixed-size Vector<Single> but is {kind}.", nameof(shape));
         }
 
         if (o.LengthColumnName is not null)
         {
             if (!TryFind(shape, o.LengthColumnName, out var length))
             {
-                throw Missing(o.LengthColumnName, "length", string.Join(", ", shape.Select(c => c.Name)));
+                throw Missing(component, o.LengthColumnName, "length", string.Join(", ", shape.Select(c => c.Name)));
             }
 
             if (length.Kind != SchemaShape.Column.VectorKind.Scalar || length.ItemType != NumberDataViewType.Single)
             {
-                throw new ArgumentException($"LmuFeaturize: length column '{o.LengthColumnName}' must be a scalar Single but is {length.Kind} of {length.ItemType}.", nameof(shape));
+                throw new ArgumentException($"{component}: length column '{o.LengthColumnName}' must be a scalar Single but is {length.Kind} of {length.ItemType}.", nameof(shape));
             }
         }
     }
@@ -107,6 +107,6 @@ internal static class LmuFeaturizerSchema
         return false;
     }
 
-    private static ArgumentOutOfRangeException Missing(string name, string role, string available) =>
-        new(name, $"LmuFeaturize: {role} column '{name}' not found; the data has: {available}.");
+    private static ArgumentOutOfRangeException Missing(string component, string name, string role, string available) =>
+        new(name, $"{component}: {role} column '{name}' not found; the data has: {available}.");
 }

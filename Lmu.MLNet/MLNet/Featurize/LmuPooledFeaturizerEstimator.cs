@@ -49,7 +49,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
-        var steps = LmuFeaturizerSchema.Check(SchemaOptions(), input.Schema);
+        var steps = LmuFeaturizerSchema.Check(SchemaOptions(), input.Schema, component: "LmuPooledFeaturize");
         var minTheta = o.MinTheta ?? Math.Min(8, steps);
         var maxTheta = o.MaxTheta ?? LmuLayerOptions.ThetaForSteps(steps);
         if (minTheta > maxTheta)
@@ -98,7 +98,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        LmuFeaturizerSchema.Check(SchemaOptions(), inputSchema);
+        LmuFeaturizerSchema.Check(SchemaOptions(), inputSchema, component: "LmuPooledFeaturize");
         // SchemaShape.Column has no public constructor; CopyColumns of the (fixed-size Vector<Single>) input yields a
         // column of exactly the output's kind and item type under the output's name.
         return new MLContext().Transforms.CopyColumns(_options.OutputColumnName, _options.InputColumnName).GetOutputSchema(inputSchema);

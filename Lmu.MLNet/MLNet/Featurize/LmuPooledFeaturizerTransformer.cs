@@ -56,5 +56,5 @@ public sealed class LmuPooledFeaturizerTransformer : OnnxCarriedTransformer
         return LmuPooledFeaturizerGraph.Build(LmuPooledFeaturizerGraph.Spec.For(o, output, Kernels));
     }
 
-    private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(_schemaOptions, schema, SequenceLength);
+    private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(_schemaOptions, schema, SequenceLength, "LmuPooledFeaturize");
 }

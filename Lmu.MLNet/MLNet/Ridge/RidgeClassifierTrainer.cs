@@ -137,7 +137,8 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         if (label.Type is not KeyDataViewType key || key.RawType != typeof(uint) || key.Count < 2 || key.Count > int.MaxValue)
         {
             throw new ArgumentOutOfRangeException(
-                nameof(schema), $"RidgeClassifier: label column '{o.LabelColumnName}' must be a UInt32 key of at least 2 values but is {label.Type}; map it with MapValueToKey first.");
+                nameof(schema), $"RidgeClassifier: label column '{o.LabelColumnName}' must be a UInt32 key of at least 2 values but is {label.Type}; " +
+                (label.Type is KeyDataViewType ? "the data holds fewer than 2 classes (or no rows)." : "map it with MapValueToKey first."));
         }
 
         var count = (int)key.Count;
