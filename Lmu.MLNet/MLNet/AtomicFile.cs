@@ -19,7 +19,7 @@ internal static class AtomicFile
         var temp = path + marker + Guid.NewGuid().ToString("N");
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var stream = Create(path, temp))
             {
                 write(stream);
                 // On disk before the move: otherwise a power cut after the rename could leave an empty target.
@@ -38,6 +38,29 @@ internal static class AtomicFile
             {
                 // The write's own error (if any) is the one to report; a temp file left here is named as ours.
             }
+        }
+    }
+
+    /// <summary>
+    /// The temp file, or an error naming the target: a missing folder or a read-only one was reported with the temp
+    /// file's generated name, which the caller never chose (found by QA).
+    /// </summary>
+    private static FileStream Create(string path, string temp)
+    {
+        try
+        {
+            return new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        {
+            // Same exception types as before, so callers' handlers still match.
+            var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+            throw e switch
+            {
+                DirectoryNotFoundException => new DirectoryNotFoundException($"Could not write '{path}': the folder '{folder}' does not exist.", e),
+                UnauthorizedAccessException => new UnauthorizedAccessException($"Could not write '{path}': access to the folder '{folder}' is denied.", e),
+                _ => new IOException($"Could not write '{path}': {e.Message.Replace(System.IO.Path.GetFullPath(temp), System.IO.Path.GetFullPath(path), StringComparison.Ordinal).Replace(temp, path, StringComparison.Ordinal)}", e),
+            };
         }
     }
 }

@@ -80,7 +80,9 @@ public static class LmuModelFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"The model file '{path}' does not exist: pass the path of a zip written by mlContext.Model.Save.", path);
+            throw Directory.Exists(path)
+                ? new FileNotFoundException($"The model path '{path}' is a folder: pass the path of a zip written by mlContext.Model.Save.", path)
+                : new FileNotFoundException($"The model file '{path}' does not exist: pass the path of a zip written by mlContext.Model.Save.", path);
         }
 
         return GuardedChain.Guard(OnnxCarrier.Load(mlContext, path, limits ?? LmuModelFileLimits.Default, out inputSchema, out integrity), $"a model loaded from '{path}'");

@@ -77,6 +77,18 @@ public sealed class LmuExperimentLayoutTests
         Bound.Below(5.0, clock.Elapsed.TotalSeconds, "refused before any trial, not after a budget of failures");
     }
 
+    [TestMethod]
+    public void MoreFoldsThanRowsAreRefused()
+    {
+        // Accepted before: the first trial spent the budget and the never-scored default came back (found by QA).
+        var ml = new MLContext(seed: 1);
+        var (train, _) = Twins(ml, 12, seed: 1);
+        var settings = Settings(LmuModelFamily.LmuNetwork);
+        settings.CrossValidationFolds = 100;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, settings).Execute(train, channels: Channels));
+        StringAssert.Contains(e.Message, "CrossValidationFolds = 100 is more than the 12 training rows");
+    }
+
     private static LmuExperimentSettings Settings(LmuModelFamily family)
     {
         var settings = LmuExperimentPooledTests.Both(seed: 4, maxConfigurations: 3);

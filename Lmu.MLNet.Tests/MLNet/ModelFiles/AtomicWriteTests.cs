@@ -34,6 +34,15 @@ public sealed class AtomicWriteTests
     }
 
     [TestMethod]
+    public void LoadingAFolderSaysItIsAFolder()
+    {
+        // It said the file "does not exist" (found by QA).
+        using var folder = new TempFolder();
+        var e = Assert.ThrowsExactly<FileNotFoundException>(() => LmuModelFile.Load(new MLContext(1), folder.Path, out _));
+        StringAssert.StartsWith(e.Message, $"The model path '{folder.Path}' is a folder");
+    }
+
+    [TestMethod]
     public void ExportOnnxReplacesAFileWholeAndLeavesNothingWhereItFails()
     {
         using var folder = new TempFolder();
@@ -47,7 +56,9 @@ public sealed class AtomicWriteTests
         CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path));
 
         var missing = Path.Combine(folder.Path, "no-such-folder", "model.onnx");
-        Assert.ThrowsExactly<DirectoryNotFoundException>(() => model.ExportOnnx(missing));
+        var e = Assert.ThrowsExactly<DirectoryNotFoundException>(() => model.ExportOnnx(missing));
+        // Named by the caller's path, not the temp file's generated name (found by QA).
+        Assert.AreEqual($"Could not write '{missing}': the folder '{Path.GetDirectoryName(missing)}' does not exist.", e.Message);
         CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path, "*", SearchOption.AllDirectories));
     }
 

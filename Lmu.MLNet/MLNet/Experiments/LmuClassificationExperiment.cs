@@ -96,6 +96,13 @@ public sealed class LmuClassificationExperiment
         var validation = validationData is null
             ? null
             : LmuExperimentData.Read(prefix?.Transform(validationData) ?? validationData, labelColumnName, featuresColumnName, channels, data.ClassNames, "validation", channelMajor);
+        if (validation is null && _settings.CrossValidationFolds > data.Count)
+        {
+            // Accepted before: the first trial spent the budget and the default, never scored, was returned (found by QA).
+            throw new ArgumentException(
+                $"LMU experiment: LmuExperimentSettings.CrossValidationFolds = {_settings.CrossValidationFolds} is more than the {data.Count} training rows; every fold needs at least one row to score.");
+        }
+
         var space = _settings.SearchSpace;
         if (!space.Includes(LmuModelFamily.LmuNetwork) && !LmuExperimentSearch.PooledRuns(space, data))
         {

@@ -78,7 +78,7 @@ public sealed class LmuForecastTimeSeriesEngine<TIn, TOut>
         if (horizon < 1 || horizon > Horizon)
         {
             throw new ArgumentOutOfRangeException(
-                nameof(horizon), horizon, $"The horizon asked for ({horizon}) must be between 1 and the model's Horizon ({Horizon}); the model forecasts {Horizon} steps at once.");
+                nameof(horizon), $"The horizon asked for ({horizon}) must be between 1 and the model's Horizon ({Horizon}); the model forecasts {Horizon} steps at once.");
         }
 
         var value = _series(observation);
