@@ -51,9 +51,10 @@ internal static class AtomicFile
         {
             return new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         }
-        catch (Exception e) when (e is DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        catch (Exception e) when (e is DirectoryNotFoundException or UnauthorizedAccessException || e.GetType() == typeof(IOException))
         {
-            // Same exception types as before, so callers' handlers still match.
+            // Same exception types as before, so callers' handlers still match; other IOException subclasses (a path too
+            // long with the temp suffix, say) pass unchanged.
             var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
             throw e switch
             {

@@ -1,5 +1,7 @@
+using Lmu.MLNet.Classification;
 using Lmu.MLNet.Scoring;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace Lmu.MLNet;
 
@@ -37,10 +39,27 @@ public static class LmuModelFile
                     nameof(inputSchema),
                     e);
             }
+
+            // A classifier trained on a VarVector column pads such rows in its own Transform, but the zip holds only the
+            // carried graph, which takes the fixed size: that schema would be saved and fail at scoring (found by review).
+            foreach (var classifier in Flatten(model).OfType<LmuClassifierTransformer>())
+            {
+                if (inputSchema.GetColumnOrNull(classifier.Info.FeatureColumnName)?.Type is VectorDataViewType { IsKnownSize: false })
+                {
+                    throw new ArgumentException(
+                        $"The input schema's features column '{classifier.Info.FeatureColumnName}' is a VarVector<Single>; the saved model scores fixed-size " +
+                        $"Vector<Single, {classifier.Info.SequenceLength * classifier.Info.Channels}> rows. Pass the schema of rows padded to that size (as Transform pads them).",
+                        nameof(inputSchema));
+                }
+            }
         }
 
         AtomicFile.Write(path, stream => mlContext.Model.Save(model, inputSchema, stream));
     }
+
+    // Nested chains (a fitted pipeline's elements) in order.
+    private static IEnumerable<ITransformer> Flatten(ITransformer t) =>
+        t is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [t];
 
     /// <summary>
     /// <c>mlContext.Model.Load(path)</c>, but a missing, truncated, corrupted or oversized file raises

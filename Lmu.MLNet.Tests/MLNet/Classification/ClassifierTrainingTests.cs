@@ -90,7 +90,7 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
 
         Refused(o => o.ScoreColumnName = "Features", "ScoreColumnName = Features must differ from the columns the model reads (FeatureColumnName 'Features')");
         Refused(o => o.PredictedLabelColumnName = "Score", "ScoreColumnName = Score must differ from PredictedLabelColumnName ('Score')");
-        Refused(o => { o.LengthColumnName = "N"; o.PredictedLabelColumnName = "N"; }, "PredictedLabelColumnName = N must differ from the columns the model reads (FeatureColumnName 'Features', LengthColumnName 'N')");
+        Refused(o => { o.LengthColumnName = "N"; o.ScoreColumnName = "N"; }, "ScoreColumnName = N must differ from the columns the model reads (FeatureColumnName 'Features', LengthColumnName 'N')");
     }
 
     [TestMethod]
@@ -264,6 +264,11 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         }
 
         Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, 24), model.GetOutputSchema(ml.Data.LoadFromEnumerable(rows).Schema)["Features"].Type);
+
+        // The zip holds only the carried graph, which takes the fixed size: saving with the VarVector schema is refused (found by review).
+        var refused = Assert.ThrowsExactly<ArgumentException>(() => LmuModelFile.Save(ml, model, ml.Data.LoadFromEnumerable(rows).Schema, Path.Combine(Temp, "var.zip")));
+        StringAssert.Contains(refused.Message, "features column 'Features' is a VarVector<Single>; the saved model scores fixed-size Vector<Single, 24> rows");
+        Assert.IsFalse(File.Exists(Path.Combine(Temp, "var.zip")));
 
         // A PredictionEngine's row type cannot be padded: it still needs the fixed length, and says so.
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Model.CreatePredictionEngine<VarPatternRow, PatternPrediction>(model));

@@ -111,6 +111,22 @@ public sealed class LmuFeaturizerTests
     }
 
     [TestMethod]
+    public void PerChannelZScoresOfChannelsFarApartInScaleEqualThoseOfTheUnscaledChannels()
+    {
+        // Found by review: one magnitude for the whole row pushed the small channel into float32's subnormal range.
+        const int steps = 20, channels = 2;
+        var rows = FeaturizerData.Random(4, steps, channels, seed: 7, scale: 3, offset: 2);
+        var mixed = rows.Select(r => new SeqRow { Features = r.Features.Select((v, i) => i % channels == 0 ? v * 1e24f : v).ToArray() }).ToList();
+        var options = new LmuFeaturizerOptions { Channels = channels, Order = 6, Normalization = LmuFeatureNormalization.ZScorePerChannel, WindowPositions = [10], DecodedDelays = [0.5] };
+        var expected = Featurize(options, rows, steps * channels);
+        var actual = Featurize(options, mixed, steps * channels);
+        for (var r = 0; r < rows.Count; r++)
+        {
+            AssertRelClose(expected[r].Select(v => (double)v).ToArray(), actual[r], $"row {r}");
+        }
+    }
+
+    [TestMethod]
     [DataRow(LmuFeatureNormalization.None)]
     [DataRow(LmuFeatureNormalization.ZScorePerRow)]
     [DataRow(LmuFeatureNormalization.ZScorePerChannel)]

@@ -178,11 +178,9 @@ public sealed class LmuClassifierOptions
         // The carried graph reads the features (and length) and writes the score under these names: a repeat failed only
         // after training, as an invalid ONNX model, or hid the score silently (found by QA).
         Guard.Require(ScoreColumnName != PredictedLabelColumnName, nameof(ScoreColumnName), ScoreColumnName, $"must differ from PredictedLabelColumnName ('{PredictedLabelColumnName}'), or one output hides the other");
-        foreach (var (option, column) in new[] { (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName) })
-        {
-            Guard.Require(column != FeatureColumnName && column != LengthColumnName, option, column,
-                $"must differ from the columns the model reads (FeatureColumnName '{FeatureColumnName}'{(LengthColumnName is null ? string.Empty : $", LengthColumnName '{LengthColumnName}'")})");
-        }
+        // Only the score is a name in the graph; the predicted label is made after it by ML.NET and may shadow an input.
+        Guard.Require(ScoreColumnName != FeatureColumnName && ScoreColumnName != LengthColumnName, nameof(ScoreColumnName), ScoreColumnName,
+            $"must differ from the columns the model reads (FeatureColumnName '{FeatureColumnName}'{(LengthColumnName is null ? string.Empty : $", LengthColumnName '{LengthColumnName}'")})");
 
         Guard.Require(Channels >= 1, nameof(Channels), Channels, "must be at least 1");
         Guard.Require(SequenceLength >= 0, nameof(SequenceLength), SequenceLength, "must be 0 (infer) or positive");

@@ -174,8 +174,12 @@ internal static class LmuFeaturizerGraph
         // the z-score, which does not depend on that scale, is taken of the result: the squared deviations of values
         // from about 1e18 on overflowed float32, and the features came out zero (found by QA). The floor keeps an
         // all-zero row from dividing by 0.
+        // Per channel for per-channel z-scores: one magnitude for the row pushed a channel far smaller than another into
+        // float32's subnormal range (found by review).
         var magnitude = g.Op("Max", [
-            g.Op("ReduceMax", [g.Op("Abs", [x])], OnnxAttribute.Int("keepdims", 1)),
+            perRow
+                ? g.Op("ReduceMax", [g.Op("Abs", [x])], OnnxAttribute.Int("keepdims", 1))
+                : g.Op("ReduceMax", [g.Op("Abs", [x])], OnnxAttribute.Ints("axes", 0), OnnxAttribute.Int("keepdims", 1)),
             g.Floats("magnitude_floor", [1e-30f], 1)]);
         var unit = g.Op("Div", [x, magnitude]);
         var mean = g.Op("Div", [Sum(unit), divisor]);

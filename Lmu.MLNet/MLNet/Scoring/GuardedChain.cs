@@ -1,11 +1,11 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
 
 namespace Lmu.MLNet.Scoring;
 
 /// <summary>
-/// Puts the disposable elements of a loaded model (ML.NET's OnnxTransformers, which own ONNX Runtime sessions) behind
-/// guards, in a TransformerChain of the same elements and scopes: the result is still ML.NET's own chain type
+/// Puts the ONNX scorers of a loaded model (ML.NET's OnnxTransformers, which own ONNX Runtime sessions) behind guards, in a TransformerChain of the same elements and scopes: the result is still ML.NET's own chain type
 /// (casts, <c>LastTransformer</c>, permutation feature importance work as on a plain load), and disposing it while
 /// other threads score is safe.
 /// </summary>
@@ -13,12 +13,15 @@ internal static class GuardedChain
 {
     private static readonly TransformerScope[] Scopes = [TransformerScope.Training, TransformerScope.Testing, TransformerScope.Scoring];
 
-    /// <summary>The model with each disposable element guarded; nested chains are rebuilt the same way.</summary>
+    /// <summary>
+    /// The model with each ONNX scorer guarded; nested chains are rebuilt the same way. Only OnnxTransformers: ML.NET's
+    /// prediction transformers are disposable too, and wrapping them hid the trainer's type (LastTransformer, PFI,
+    /// casts to MulticlassPredictionTransformer) behind ours (found by review).
+    /// </summary>
     public static ITransformer Guard(ITransformer model, string name) => model switch
     {
         TransformerChain<ITransformer> chain => Rebuild(chain, name),
-        GuardedTransformer => model,
-        IDisposable => new GuardedTransformer(model, name),
+        OnnxTransformer => new GuardedTransformer(model, name),
         _ => model,
     };
 
