@@ -57,7 +57,7 @@ internal static class ModelInputs
             .ToArray();
         var found = new List<string>();
         var schema = inputSchema;
-        foreach (var transformer in Flatten(model))
+        foreach (var transformer in TransformerElements.Of(model))
         {
             // LmuModelFile.Load puts each ONNX scorer behind a guard; the guard scores as the scorer itself.
             if (transformer is OnnxTransformer or GuardedTransformer { Inner: OnnxTransformer })
@@ -74,9 +74,6 @@ internal static class ModelInputs
 
         return found;
     }
-
-    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
-        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
 
     private static DataViewSchema Without(DataViewSchema schema, string name)
     {

@@ -89,7 +89,7 @@ internal sealed class PredictColumns
     /// </summary>
     private static bool OnlyKeyed(ITransformer model, DataViewSchema input, string name)
     {
-        var transformers = Flatten(model).ToList();
+        var transformers = TransformerElements.Of(model).ToList();
         var schemas = new List<DataViewSchema> { input };
         foreach (var t in transformers)
         {
@@ -123,9 +123,6 @@ internal sealed class PredictColumns
 
         return readers > 0;
     }
-
-    private static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
-        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
 
     private static char? Prefix(DataViewType type) => type switch
     {

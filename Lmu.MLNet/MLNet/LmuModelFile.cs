@@ -42,7 +42,7 @@ public static class LmuModelFile
 
             // A classifier trained on a VarVector column pads such rows in its own Transform, but the zip holds only the
             // carried graph, which takes the fixed size: that schema would be saved and fail at scoring (found by review).
-            foreach (var classifier in Flatten(model).OfType<LmuClassifierTransformer>())
+            foreach (var classifier in TransformerElements.Of(model).OfType<LmuClassifierTransformer>())
             {
                 if (inputSchema.GetColumnOrNull(classifier.Info.FeatureColumnName)?.Type is VectorDataViewType { IsKnownSize: false })
                 {
@@ -56,10 +56,6 @@ public static class LmuModelFile
 
         AtomicFile.Write(path, stream => mlContext.Model.Save(model, inputSchema, stream));
     }
-
-    // Nested chains (a fitted pipeline's elements) in order.
-    private static IEnumerable<ITransformer> Flatten(ITransformer t) =>
-        t is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [t];
 
     /// <summary>
     /// <c>mlContext.Model.Load(path)</c>, but a missing, truncated, corrupted or oversized file raises

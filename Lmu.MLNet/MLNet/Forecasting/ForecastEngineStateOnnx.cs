@@ -70,7 +70,7 @@ internal static class ForecastEngineStateOnnx
     /// <exception cref="InvalidDataException">The state is there but damaged or inconsistent (named by <paramref name="source"/>).</exception>
     public static (LmuForecastEngine Engine, string? SeriesColumn)? Read(ITransformer loaded, DataViewSchema inputSchema, string source)
     {
-        var elements = Flatten(loaded).ToList();
+        var elements = TransformerElements.Of(loaded).ToList();
         IDataView view = OneRow(inputSchema);
         foreach (var element in elements)
         {
@@ -108,9 +108,6 @@ internal static class ForecastEngineStateOnnx
         return null;
     }
 
-    // Nested chains (post-processing appended as an EstimatorChain fits to a TransformerChain inside the chain) in order.
-    private static IEnumerable<ITransformer> Flatten(ITransformer t) =>
-        t is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [t];
 
     internal static byte[] Encode(string seriesColumn, byte[] payload)
     {
