@@ -1,4 +1,5 @@
 using Lmu.MLNet.Classification;
+using Lmu.MLNet.Experiments;
 using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Featurize;
 using Microsoft.ML;
@@ -87,6 +88,21 @@ public sealed class LmuExperimentLayoutTests
         settings.CrossValidationFolds = 100;
         var e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, settings).Execute(train, channels: Channels));
         StringAssert.Contains(e.Message, "CrossValidationFolds = 100 is more than the 12 training rows");
+    }
+
+    [TestMethod]
+    public void ATrialPrintsItsFoldMetrics()
+    {
+        // Progress<LmuTrialResult>(Console.WriteLine) printed "FoldMetrics = System.Collections.Generic.List`1[...]" (found by QA).
+        var trial = new LmuTrialResult(3, new LmuPooledRidgeConfiguration(5, 10, 8, LmuFeatureNormalization.ZScorePerRow, 1), 0, 0, LmuTrialStatus.Completed, 0.75, TimeSpan.FromSeconds(2), null)
+        {
+            FoldMetrics = [0.5, 1.0],
+            MetricStandardError = 0.25,
+        };
+        var text = trial.ToString();
+        StringAssert.Contains(text, "FoldMetrics = [0.5, 1], MetricStandardError = 0.25");
+        StringAssert.StartsWith(text, "LmuTrialResult { TrialId = 3, Configuration = pooled-ridge windows=5 projections=10");
+        Assert.IsFalse(text.Contains("List`1", StringComparison.Ordinal), text);
     }
 
     private static LmuExperimentSettings Settings(LmuModelFamily family)

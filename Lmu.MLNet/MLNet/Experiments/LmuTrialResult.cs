@@ -47,4 +47,15 @@ public sealed record LmuTrialResult(
     /// for J folds). Null with fewer than two folds or unless Completed.
     /// </summary>
     public double? MetricStandardError { get; init; }
+
+    // The record's own ToString printed FoldMetrics as "System.Collections.Generic.List`1[System.Double]", which is
+    // what Progress<LmuTrialResult>(Console.WriteLine) showed (found by QA); the values are listed instead.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append(System.Globalization.CultureInfo.InvariantCulture,
+            $"TrialId = {TrialId}, Configuration = {Configuration}, Rung = {Rung}, EpochsTrained = {EpochsTrained}, Status = {Status}, Metric = {Metric}, ");
+        builder.Append(System.Globalization.CultureInfo.InvariantCulture,
+            $"Duration = {Duration}, Error = {Error}, Family = {Family}, FoldMetrics = [{string.Join(", ", FoldMetrics.Select(m => m.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)))}], MetricStandardError = {MetricStandardError}");
+        return true;
+    }
 }
