@@ -80,7 +80,7 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFe
 
     /// <summary>A VarVector features column is read padded to the fixed size the graph takes, as training padded it (<see cref="PaddedFeaturesView"/>).</summary>
     private protected override IDataView PrepareInput(IDataView input) =>
-        IsVariable(input.Schema) ? new PaddedFeaturesView(input, Info.FeatureColumnName, Info.SequenceLength, Info.Channels, padAtStart: Info.LengthColumnName is null) : input;
+        IsVariable(input.Schema) ? new PaddedFeaturesView(input, Info.FeatureColumnName, Info.SequenceLength, Info.Channels, Info.LengthColumnName) : input;
 
     private protected override DataViewSchema PrepareSchema(DataViewSchema schema) =>
         IsVariable(schema) ? PaddedFeaturesView.PadSchema(schema, Info.FeatureColumnName, Info.SequenceLength * Info.Channels) : schema;

@@ -6,7 +6,7 @@ namespace Lmu.MLNet.Classification;
 /// <summary>
 /// A data view whose VarVector&lt;Single&gt; features column reads as the fixed-size Vector&lt;Single, T x C&gt; the carried
 /// graph takes, each row padded with zeros as training padded it: at the start without a length column (the row's
-/// last step is the sequence's last), at the end with one. Why: a classifier trained on a VarVector column could not
+/// last step is the sequence's last), at the end with one (whose value must then lie within the row's own steps). Why: a classifier trained on a VarVector column could not
 /// Transform its own training data, so every ML.NET pipeline that continued after it (MapKeyToValue, Evaluate,
 /// CrossValidate) failed after all epochs had run (found by QA). Other columns pass through unchanged.
 /// </summary>
@@ -16,15 +16,20 @@ internal sealed class PaddedFeaturesView : IDataView
     private readonly int _feature;
     private readonly int _width;
     private readonly int _channels;
-    private readonly bool _padAtStart;
+    private readonly int _length;
 
-    public PaddedFeaturesView(IDataView inner, string featureColumn, int steps, int channels, bool padAtStart)
+    /// <param name="inner">The data to score.</param>
+    /// <param name="featureColumn">Its VarVector&lt;Single&gt; features column.</param>
+    /// <param name="steps">The model's sequence length T.</param>
+    /// <param name="channels">Channels C per step.</param>
+    /// <param name="lengthColumn">The sequence-length column (rows padded at the end, each length checked against its row's steps); null pads at the start.</param>
+    public PaddedFeaturesView(IDataView inner, string featureColumn, int steps, int channels, string? lengthColumn)
     {
         _inner = inner;
         _feature = inner.Schema[featureColumn].Index;
         _width = steps * channels;
         _channels = channels;
-        _padAtStart = padAtStart;
+        _length = lengthColumn is null ? -1 : inner.Schema[lengthColumn].Index;
         Schema = PadSchema(inner.Schema, featureColumn, _width);
     }
 
@@ -62,9 +67,19 @@ internal sealed class PaddedFeaturesView : IDataView
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         _inner.GetRowCursorSet(Inner(columnsNeeded), n, rand).Select(c => (DataViewRowCursor)new Cursor(this, c)).ToArray();
 
-    private IEnumerable<DataViewSchema.Column> Inner(IEnumerable<DataViewSchema.Column> columns) => columns.Select(c => _inner.Schema[c.Index]).ToList();
+    // The length is read with the features (each row's length is checked against the steps it has).
+    private IEnumerable<DataViewSchema.Column> Inner(IEnumerable<DataViewSchema.Column> columns)
+    {
+        var inner = columns.Select(c => _inner.Schema[c.Index]).ToList();
+        if (_length >= 0 && inner.Any(c => c.Index == _feature) && inner.All(c => c.Index != _length))
+        {
+            inner.Add(_inner.Schema[_length]);
+        }
 
-    private void Pad(in VBuffer<float> row, ref VBuffer<float> padded, long position)
+        return inner;
+    }
+
+    private void Pad(in VBuffer<float> row, ref VBuffer<float> padded, long position, Func<long>? steps)
     {
         var length = row.Length;
         if (length > _width || length % _channels != 0)
@@ -74,9 +89,16 @@ internal sealed class PaddedFeaturesView : IDataView
                 $"(its sequence length {_width / _channels} x {_channels} channels), a whole number of steps of {_channels} values.");
         }
 
+        // Training refuses a length outside the row's own steps; here the padding would be read as steps (found by review).
+        if (steps?.Invoke() is { } n && (n < 1 || n > length / _channels))
+        {
+            throw new InvalidDataException(
+                $"Sequence-length column '{Schema[_length].Name}', row {position}: length {n}; expected a whole number from 1 to {length / _channels} (the row's steps).");
+        }
+
         var editor = VBufferEditor.Create(ref padded, _width);
         editor.Values.Clear();
-        var offset = _padAtStart ? _width - length : 0;
+        var offset = _length < 0 ? _width - length : 0;
         var values = editor.Values.Slice(offset, length);
         if (row.IsDense)
         {
@@ -120,11 +142,12 @@ internal sealed class PaddedFeaturesView : IDataView
             }
 
             var source = inner.GetGetter<VBuffer<float>>(inner.Schema[column.Index]);
+            var steps = view._length < 0 ? null : SequenceRowReader.LengthGetter(inner, inner.Schema[view._length], "scored");
             VBuffer<float> row = default;
             ValueGetter<VBuffer<float>> padded = (ref VBuffer<float> value) =>
             {
                 source(ref row);
-                view.Pad(row, ref value, inner.Position);
+                view.Pad(row, ref value, inner.Position, steps);
             };
             return (ValueGetter<TValue>)(Delegate)padded;
         }

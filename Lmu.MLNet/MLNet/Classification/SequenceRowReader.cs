@@ -156,7 +156,10 @@ internal sealed class SequenceRowReader
         }
     }
 
-    private Func<long> LengthGetter(DataViewRowCursor cursor, DataViewSchema.Column column)
+    private Func<long> LengthGetter(DataViewRowCursor cursor, DataViewSchema.Column column) => LengthGetter(cursor, column, _role);
+
+    /// <summary>A length column's value as a whole number (a fractional or non-finite Single throws, naming the row).</summary>
+    internal static Func<long> LengthGetter(DataViewRowCursor cursor, DataViewSchema.Column column, string role)
     {
         if (column.Type == NumberDataViewType.Single)
         {
@@ -169,7 +172,7 @@ internal sealed class SequenceRowReader
                 if (!float.IsFinite(v) || v != MathF.Floor(v))
                 {
                     throw new InvalidDataException(
-                        $"Sequence-length column '{column.Name}', {_role} row {Row}: length {v}; expected a whole number from 1 to the row's steps.");
+                        $"Sequence-length column '{column.Name}', {role} row {cursor.Position}: length {v}; expected a whole number from 1 to the row's steps.");
                 }
 
                 return (long)v;
