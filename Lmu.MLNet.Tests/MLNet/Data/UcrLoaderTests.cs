@@ -80,6 +80,11 @@ public sealed class UcrLoaderTests
         e = Assert.ThrowsExactly<InvalidDataException>(() => UcrLoader.Load(Write("Bad2_TRAIN.ts", "@classLabel true a\n@data\n1:3:a\n1:b\n")));
         StringAssert.Contains(e.Message, "line 4");
         Assert.ThrowsExactly<NotSupportedException>(() => UcrLoader.Load(Write("Stamp_TRAIN.ts", "@timeStamps true\n@data\n")));
+        // Empty files named no file ("steps ('0') must be greater than or equal to '1'"; found by QA).
+        var empty = Write("Empty_TRAIN.tsv", "\n\n");
+        Assert.AreEqual($"'{empty}': the file has no series (no non-blank line).", Assert.ThrowsExactly<InvalidDataException>(() => UcrLoader.Load(empty)).Message);
+        var noCases = Write("Empty_TRAIN.ts", "@classLabel true a\n@data\n");
+        Assert.AreEqual($"'{noCases}': the @data section holds no series.", Assert.ThrowsExactly<InvalidDataException>(() => UcrLoader.Load(noCases)).Message);
         var missing = Assert.ThrowsExactly<FileNotFoundException>(() => UcrLoader.LoadSplit(_dir, "Nothing"));
         StringAssert.Contains(missing.Message, "Nothing_TRAIN");
         var unknown = new TimeSeriesDataset("x", 1, ["a"], [new TimeSeriesRow("z", [1f], 1)]);

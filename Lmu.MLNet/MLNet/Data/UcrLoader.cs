@@ -65,7 +65,10 @@ public static class UcrLoader
             rows.Add(new TimeSeriesRow(NormaliseLabel(parts[0]), values[..n], n));
         }
 
-        return new TimeSeriesDataset(DatasetName(path), 1, SortLabels(rows.Select(r => r.Label)), rows);
+        // An empty file failed later with "steps ('0') must be greater than or equal to '1'", naming no file (found by QA).
+        return rows.Count == 0
+            ? throw new InvalidDataException($"'{path}': the file has no series (no non-blank line).")
+            : new TimeSeriesDataset(DatasetName(path), 1, SortLabels(rows.Select(r => r.Label)), rows);
     }
 
     /// <summary>sktime .ts: multivariate and variable-length series; the header's class labels give the key order.</summary>
@@ -151,6 +154,11 @@ public static class UcrLoader
         if (!inData)
         {
             throw new InvalidDataException($"'{path}': no @data section.");
+        }
+
+        if (rows.Count == 0)
+        {
+            throw new InvalidDataException($"'{path}': the @data section holds no series.");
         }
 
         return new TimeSeriesDataset(DatasetName(path), channels ?? 1, declared ?? SortLabels(rows.Select(r => r.Label)), rows);
