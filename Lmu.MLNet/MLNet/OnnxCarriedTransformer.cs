@@ -12,26 +12,22 @@ namespace Lmu.MLNet;
 /// </summary>
 public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
 {
-    private readonly TransformerChain<ITransformer> _chain;
-    private readonly ScoringGuard _guard;
+    // The chain behind the same guard as a loaded model's ONNX scorers (counted calls, release after the last one).
+    private readonly GuardedTransformer _chain;
 
-    private protected OnnxCarriedTransformer(TransformerChain<ITransformer> chain)
-    {
-        _chain = chain;
-        _guard = new ScoringGuard(chain, GetType().Name);
-    }
+    private protected OnnxCarriedTransformer(TransformerChain<ITransformer> chain) => _chain = new GuardedTransformer(chain, GetType().Name);
 
     /// <summary>The guard around the chain's ONNX Runtime sessions (tests).</summary>
-    internal ScoringGuard Guard => _guard;
+    internal ScoringGuard Guard => _chain.Guard;
 
     /// <inheritdoc />
-    public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
+    public bool IsRowToRowMapper => _chain.IsRowToRowMapper;
 
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        _guard.ThrowIfClosed();
+        Guard.ThrowIfClosed();
         var prepared = PrepareSchema(inputSchema);
         CheckInputSchema(prepared);
         return _chain.GetOutputSchema(prepared);
@@ -40,19 +36,19 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
-        using var entry = _guard.Enter();
+        Guard.ThrowIfClosed();
         CheckInputSchema(inputSchema);
-        return new GuardedRowToRowMapper(((ITransformer)_chain).GetRowToRowMapper(inputSchema), _guard);
+        return _chain.GetRowToRowMapper(inputSchema);
     }
 
     /// <inheritdoc />
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        using var entry = _guard.Enter();
+        Guard.ThrowIfClosed();
         var prepared = PrepareInput(input);
         CheckInputSchema(prepared.Schema);
-        return new GuardedDataView(_chain.Transform(prepared), _guard);
+        return _chain.Transform(prepared);
     }
 
     /// <summary>
@@ -67,7 +63,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     public void SaveOnnx(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        _guard.ThrowIfClosed();
+        Guard.ThrowIfClosed();
         stream.Write(StandaloneOnnx());
     }
 
@@ -78,17 +74,13 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     public void ExportOnnx(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        _guard.ThrowIfClosed();
+        Guard.ThrowIfClosed();
         var bytes = StandaloneOnnx();
         AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     /// <summary>Saves ML.NET's own chain, so loading never needs this type.</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        using var entry = _guard.Enter();
-        ((ICanSaveModel)_chain).Save(ctx);
-    }
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
 
     /// <summary>
     /// Releases the ONNX Runtime session once no call is running in it. Later calls of <c>Transform</c>,
@@ -100,7 +92,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     /// </summary>
     public void Dispose()
     {
-        _guard.Close();
+        _chain.Dispose();
         GC.SuppressFinalize(this);
     }
 

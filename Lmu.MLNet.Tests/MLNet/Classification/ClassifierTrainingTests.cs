@@ -305,13 +305,13 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
     {
         var ml = ClassifierSetup.Context(MlTemp);
         // Rows of 16-24 steps whose first n steps are real: n = the row's own steps.
-        var rows = DelayedPatternData.Rows(120, 8).Select((r, i) => new VarLengthRow { Label = r.Label, Features = r.Features[..(16 + (i % 9))], Length = 16 + (i % 9) }).ToList();
+        var rows = DelayedPatternData.Rows(120, 8).Select((r, i) => new VarLengthPatternRow { Label = r.Label, Features = r.Features[..(16 + (i % 9))], Length = 16 + (i % 9) }).ToList();
         var options = ClassifierSetup.Parallel(2);
         options.LengthColumnName = "Length";
         using var model = ml.Transforms.LmuClassifier(options).Fit(ml.Data.LoadFromEnumerable(rows));
         Assert.AreEqual(24, model.Info.SequenceLength);
 
-        var padded = rows.Select(r => new FixedLengthRow { Label = r.Label, Features = r.Features.Concat(new float[24 - r.Features.Length]).ToArray(), Length = r.Length }).ToList();
+        var padded = rows.Select(r => new LengthPatternRow { Label = r.Label, Features = r.Features.Concat(new float[24 - r.Features.Length]).ToArray(), Length = r.Length }).ToList();
         var fromVar = model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToArray();
         var fromFixed = model.Transform(ml.Data.LoadFromEnumerable(padded)).GetColumn<float[]>("Score").ToArray();
         for (var i = 0; i < rows.Count; i++)
@@ -320,30 +320,10 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         }
 
         // A length beyond the row's own steps would read the padding as steps; training refuses it, and so does scoring (found by review).
-        var bad = new[] { new VarLengthRow { Label = rows[0].Label, Features = rows[0].Features, Length = rows[0].Features.Length + 2 } };
+        var bad = new[] { new VarLengthPatternRow { Label = rows[0].Label, Features = rows[0].Features, Length = rows[0].Features.Length + 2 } };
         Exception? e = Assert.Throws<Exception>(() => model.Transform(ml.Data.LoadFromEnumerable(bad)).GetColumn<float[]>("Score").ToArray());
         while (e is { InnerException: { } inner } && e is not InvalidDataException) e = inner;
         Assert.IsInstanceOfType<InvalidDataException>(e);
         StringAssert.Contains(e.Message, $"Sequence-length column 'Length', row 0: length {rows[0].Features.Length + 2}; expected a whole number from 1 to {rows[0].Features.Length}");
-    }
-
-    private sealed class VarLengthRow
-    {
-        public string Label { get; set; } = string.Empty;
-
-        [VectorType]
-        public float[] Features { get; set; } = [];
-
-        public float Length { get; set; }
-    }
-
-    private sealed class FixedLengthRow
-    {
-        public string Label { get; set; } = string.Empty;
-
-        [VectorType(24)]
-        public float[] Features { get; set; } = [];
-
-        public float Length { get; set; }
     }
 }

@@ -22,14 +22,15 @@ internal sealed class GuardedRow(DataViewRow inner, ScoringGuard guard) : DataVi
     public override bool IsColumnActive(DataViewSchema.Column column) => inner.IsColumnActive(column);
 
     /// <inheritdoc />
-    public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) => Guard(inner.GetGetter<TValue>(column), guard);
-
-    /// <summary>The getter, run inside <paramref name="guard"/>.</summary>
-    internal static ValueGetter<TValue> Guard<TValue>(ValueGetter<TValue> getter, ScoringGuard guard) => (ref TValue value) =>
+    public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
     {
-        using var entry = guard.Enter();
-        getter(ref value);
-    };
+        var getter = inner.GetGetter<TValue>(column);
+        return (ref TValue value) =>
+        {
+            using var entry = guard.Enter();
+            getter(ref value);
+        };
+    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
