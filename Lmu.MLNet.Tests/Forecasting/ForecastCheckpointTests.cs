@@ -141,7 +141,7 @@ public sealed class ForecastCheckpointTests
     }
 
     private static LmuForecastTransformer Transformer(LmuForecastModel model) =>
-        new(LmuForecastEstimator.CreateChain(new MLContext(1), model), model, LmuForecastModelInfo.Of(model, null, 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero, []));
+        new(LmuForecastEstimator.CreateChain(new MLContext(1), model), model, LmuForecastModelInfo.Of(model, null, null, 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero, []));
 
     private static LmuForecastModel With(LmuForecastModel m, LmuNetworkSpec? network = null, double[]? upper = null, string? forecastColumn = null) => new()
     {

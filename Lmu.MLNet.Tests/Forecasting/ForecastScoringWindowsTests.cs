@@ -127,7 +127,7 @@ public sealed class ForecastScoringWindowsTests
     {
         var model = ForecastTestModels.Create(HiddenCell.Dense, 2, LmuForecastScaling.Global);
         var (data, series) = Stacked();
-        using var transformer = ForecastTimeSeriesEngineTests.Transformer(model);
+        using var transformer = ForecastTimeSeriesEngineTests.Transformer(model, seriesIdColumn: "Id");
         var scored = LmuForecastWindows.Score(transformer, data, "Value", "Id");
         var ids = scored.GetColumn<string>("Id").ToArray();
         var positions = scored.GetColumn<int>("Position").ToArray();
@@ -155,6 +155,22 @@ public sealed class ForecastScoringWindowsTests
         }
 
         Assert.HasCount(row, ids);
+    }
+
+    [TestMethod]
+    public void ScoringStackedRowsWithoutTheTrainedIdColumnIsRefused()
+    {
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 2, LmuForecastScaling.Global);
+        var (data, _) = Stacked();
+        using var transformer = ForecastTimeSeriesEngineTests.Transformer(model, seriesIdColumn: "Id");
+        // Without the id the two series read as one, and windows across their boundary would be scored (found by QA).
+        var e = Assert.Throws<ArgumentException>(() => LmuForecastWindows.Score(transformer, data, "Value"));
+        StringAssert.Contains(e.Message, "'Id'");
+        Assert.AreEqual("seriesIdColumn", e.ParamName);
+
+        // A model trained on one series scores the same rows as one series, as before.
+        using var single = ForecastTimeSeriesEngineTests.Transformer(model);
+        Assert.HasCount(73, LmuForecastWindows.Score(single, data, "Value").GetColumn<int>("Position").ToArray());
     }
 
     // Series "a" (40 rows) and "b" (33 rows), stacked, with Cov0 and Cov1.

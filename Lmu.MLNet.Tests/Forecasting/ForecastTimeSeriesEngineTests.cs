@@ -311,7 +311,7 @@ public sealed class ForecastTimeSeriesEngineTests
         StringAssert.Contains(e.Message, "series column 'Level'");
 
         // A model without a recorded series column needs one named.
-        using var windowLayout = new LmuForecastTransformer(LmuForecastEstimator.CreateChain(ml, model), model, LmuForecastModelInfo.Of(model, null, 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero, []));
+        using var windowLayout = new LmuForecastTransformer(LmuForecastEstimator.CreateChain(ml, model), model, LmuForecastModelInfo.Of(model, null, null, 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero, []));
         e = Assert.ThrowsExactly<ArgumentException>(() => windowLayout.CreateTimeSeriesEngine<Observation, Prediction>(ml));
         StringAssert.Contains(e.Message, "seriesColumnName");
         Assert.AreEqual("Value", windowLayout.CreateTimeSeriesEngine<Observation, Prediction>(ml, "Value").SeriesColumnName);
@@ -328,8 +328,8 @@ public sealed class ForecastTimeSeriesEngineTests
         Assert.AreEqual(1, engine.ObservationCount);
     }
 
-    internal static LmuForecastTransformer Transformer(LmuForecastModel model) =>
-        new(LmuForecastEstimator.CreateChain(new MLContext(1), model), model, LmuForecastModelInfo.Of(model, "Value", 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero, []));
+    internal static LmuForecastTransformer Transformer(LmuForecastModel model, string? seriesIdColumn = null) =>
+        new(LmuForecastEstimator.CreateChain(new MLContext(1), model), model, LmuForecastModelInfo.Of(model, "Value", seriesIdColumn, 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero, []));
 
     public sealed class Observation
     {

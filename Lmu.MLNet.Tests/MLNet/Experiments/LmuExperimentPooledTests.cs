@@ -173,7 +173,8 @@ public sealed class LmuExperimentPooledTests
         settings.BeforeTrial = _ => throw new InvalidOperationException("always");
         StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => Run(ml, data, settings)).Message, "always");
 
-        // The user cancels while the second trial starts: it is reported as stopped, and the first one is the model.
+        // The user cancels while the second trial starts: it is reported as cancelled (not as stopped by the budget, found
+        // by QA), and the first one is the model.
         using var cancel = new CancellationTokenSource();
         var reported = new List<LmuTrialResult>();
         settings = PooledOnly(seed: 1, maxConfigurations: 0);
@@ -189,7 +190,7 @@ public sealed class LmuExperimentPooledTests
         };
         result = Run(ml, data, settings);
         Assert.HasCount(2, reported);
-        Assert.AreEqual(LmuTrialStatus.StoppedByBudget, reported[1].Status);
+        Assert.AreEqual(LmuTrialStatus.Cancelled, reported[1].Status);
         Assert.AreEqual(reported[0], result.BestTrial);
         Assert.IsNotNull(result.Model.Transform(data).Schema.GetColumnOrNull("Score"));
     }

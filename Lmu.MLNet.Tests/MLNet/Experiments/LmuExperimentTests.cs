@@ -77,6 +77,36 @@ public sealed class LmuExperimentTests
     }
 
     [TestMethod]
+    public void TheNetworksFollowTheContextsGpuDeviceIdAsTheEstimatorsDo()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.Inconclusive("CUDA is available here, so the absent-GPU path cannot be exercised.");
+        }
+
+        // The experiment trained on the CPU whatever the MLContext asked for (found by QA).
+        var ml = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = false };
+        var data = Data(ml, 48, seed: 1);
+        var tried = 0;
+        var settings = Settings(seed: 3);
+        settings.BeforeTrial = _ => tried++;
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => Run(ml, data, settings));
+        StringAssert.Contains(e.Message, "GpuDeviceId = 0");
+        StringAssert.Contains(e.Message, "FallbackToCpu");
+        Assert.AreEqual(0, tried, "refused before any trial");
+
+        // An explicit device wins over the context, and is named when it cannot be served.
+        settings = Settings(seed: 3);
+        settings.Device = "cuda:1";
+        e = Assert.ThrowsExactly<InvalidOperationException>(() => Run(new MLContext(seed: 1), data, settings));
+        StringAssert.Contains(e.Message, "LmuExperimentSettings.Device = \"cuda:1\"");
+
+        ml.FallbackToCpu = true;
+        var result = Run(ml, data, Settings(seed: 3));
+        Assert.IsTrue(result.Trials.All(t => t.Status == LmuTrialStatus.Completed), string.Join("; ", result.Trials));
+    }
+
+    [TestMethod]
     public void TheBestModelSavesLoadsAndScoresTheTestSet()
     {
         var ml = new MLContext(seed: 1);

@@ -21,7 +21,7 @@ internal abstract class LmuCandidateFit : IDisposable
         configuration switch
         {
             LmuTrialConfiguration network => new LmuNetworkFit(
-                LmuTrialRunner.Train(data, rows, network, epochs ?? network.Epochs, seed, context.Settings, cancellationToken), data.Steps, data.ClassNames, context.FeaturesColumn, context.ChannelMajor),
+                LmuTrialRunner.Train(data, rows, network, epochs ?? network.Epochs, seed, context.Settings, context.Device, cancellationToken), data.Steps, data.ClassNames, context.FeaturesColumn, context.ChannelMajor),
             LmuPooledRidgeConfiguration pooled => LmuPooledRidgeFit.Fit(pooled, data, rows, context, cancellationToken),
             _ => throw new ArgumentException($"LMU experiment: no fitter for configurations of type {configuration.GetType().Name}.", nameof(configuration)),
         };

@@ -111,14 +111,13 @@ public sealed class LmuClassificationExperiment
                 $"LmuSearchSpace.PooledRidge.MaxTrainingRows = {space.PooledRidge.MaxTrainingRows} rows, and the training data has {data.Count}.");
         }
 
-        if (space.Includes(LmuModelFamily.LmuNetwork))
-        {
-            // Before any trial: a native library that cannot load fails once with its cause, not as every trial's failure.
-            TorchNative.EnsureLoaded();
-        }
-
+        // Before any trial: a native library that cannot load, or a CUDA device that cannot serve, fails once with its
+        // cause, not as every trial's failure. The MLContext's GpuDeviceId was ignored before (found by QA).
+        var device = space.Includes(LmuModelFamily.LmuNetwork)
+            ? MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).ResolveDevice(_settings.Device, "LmuExperimentSettings.Device")
+            : "cpu";
         var context = new LmuFitContext(_settings, featuresColumnName, labelColumnName == featuresColumnName ? labelColumnName + ".key" : labelColumnName,
-            UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName), channelMajor);
+            UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName), channelMajor, device);
         var search = new LmuExperimentSearch(_settings, data, validation, context);
         var clock = Stopwatch.StartNew();
         var (trials, best, selection, bestFit) = search.Run();

@@ -276,7 +276,9 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
         {
             kept?.Dispose();
             kept = null;
-            result = new LmuTrialResult(trialId, config, rung, trained, LmuTrialStatus.StoppedByBudget, null, clock.Elapsed, null);
+            // The budget's token is linked to the caller's: the caller's own token says which one stopped the trial.
+            var status = settings.CancellationToken.IsCancellationRequested ? LmuTrialStatus.Cancelled : LmuTrialStatus.StoppedByBudget;
+            result = new LmuTrialResult(trialId, config, rung, trained, status, null, clock.Elapsed, null);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -86,8 +86,13 @@ public sealed class LmuExperimentSettings
     /// </summary>
     public bool RefitOnAllData { get; set; } = true;
 
-    /// <summary>Torch device for training the LMU networks (the pooled family runs on ONNX Runtime's CPU). Default "cpu".</summary>
-    public string Device { get; set; } = "cpu";
+    /// <summary>
+    /// Torch device for training the LMU networks ("cpu", "cuda", "cuda:N"; the pooled family runs on ONNX Runtime's CPU).
+    /// Default <see langword="null"/>: follow the MLContext, as the LMU estimators do (its GpuDeviceId selects "cuda:N";
+    /// when CUDA is absent its FallbackToCpu decides between the CPU, with a warning in its Log, and an
+    /// <see cref="InvalidOperationException"/> before any trial).
+    /// </summary>
+    public string? Device { get; set; }
 
     /// <summary>Receives every finished trial (completed, failed or stopped). Default null.</summary>
     public IProgress<LmuTrialResult>? Progress { get; set; }

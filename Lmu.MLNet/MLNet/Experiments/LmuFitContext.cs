@@ -7,4 +7,5 @@ namespace Lmu.MLNet.Experiments;
 /// <param name="PooledColumn">The pooled features column inside the pooled family's chain (dropped from its output).</param>
 /// <param name="ChannelMajor">The user's features column is channel-major with several channels: the models read it so,
 /// and the in-memory views the pooled family is fitted on are written so.</param>
-internal sealed record LmuFitContext(LmuExperimentSettings Settings, string FeaturesColumn, string LabelColumn, string PooledColumn, bool ChannelMajor = false);
+/// <param name="Device">The torch device the networks train on (<see cref="LmuExperimentSettings.Device"/> resolved against the MLContext).</param>
+internal sealed record LmuFitContext(LmuExperimentSettings Settings, string FeaturesColumn, string LabelColumn, string PooledColumn, bool ChannelMajor = false, string Device = "cpu");

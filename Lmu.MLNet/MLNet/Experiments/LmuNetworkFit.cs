@@ -14,7 +14,10 @@ internal sealed class LmuNetworkFit(LmuNetwork network, int steps, IReadOnlyList
     {
         // The ONNX graph copies the weights, so the network itself stays with this object (and is disposed with it).
         var onnx = LmuOnnxExporter.Export(network.ToSpec(steps), OnnxCarrier.MulticlassExportOptions(featuresColumn, classNames).WithChannelMajor(channelMajor));
-        return OnnxCarrier.CreateMulticlass(ml, onnx, input, [featuresColumn], classNames);
+        // A context of its own, as the estimators' carriers have: the user's GpuDeviceId would ask ONNX Runtime's CPU
+        // package for its CUDA provider, which it lacks, and fail after the whole search (found with FallbackToCpu = true).
+        var carrier = new MLContext() { TempFilePath = ml.TempFilePath };
+        return OnnxCarrier.CreateMulticlass(carrier, onnx, input, [featuresColumn], classNames);
     }
 
     public override void Dispose() => network.Dispose();

@@ -11,6 +11,9 @@ public enum LmuTrialStatus
 
     /// <summary>Stopped because the experiment's time budget ran out.</summary>
     StoppedByBudget = 2,
+
+    /// <summary>Stopped because the caller cancelled (<see cref="LmuExperimentSettings.CancellationToken"/>).</summary>
+    Cancelled = 3,
 }
 
 /// <summary>

@@ -8,9 +8,10 @@ namespace Lmu.MLNet.Experiments;
 /// <summary>Trains one configuration on some rows and scores it on others.</summary>
 internal static class LmuTrialRunner
 {
-    /// <summary>Trains a new network; the caller owns (disposes) it.</summary>
+    /// <summary>Trains a new network on <paramref name="device"/> (resolved by the caller); the caller owns (disposes) it.</summary>
     public static LmuNetwork Train(
-        LmuExperimentData data, IReadOnlyList<int> rows, LmuTrialConfiguration config, int epochs, int seed, LmuExperimentSettings settings, CancellationToken ct)
+        LmuExperimentData data, IReadOnlyList<int> rows, LmuTrialConfiguration config, int epochs, int seed, LmuExperimentSettings settings, string device,
+        CancellationToken ct)
     {
         // Parameter initialisation draws from torch's global generator: seeded and built with no other Fit drawing.
         var network = TrainingRandom.NewNetwork(config.NetworkOptions(data.Channels, data.ClassNames.Count), seed);
@@ -27,7 +28,7 @@ internal static class LmuTrialRunner
                     BatchSize = settings.BatchSize,
                     LearningRate = config.LearningRate,
                     Seed = seed,
-                    Device = settings.Device,
+                    Device = device,
                     ScanStateBudgetMiB = settings.ScanStateBudgetMiB,
                 }, cancellationToken: ct);
             }

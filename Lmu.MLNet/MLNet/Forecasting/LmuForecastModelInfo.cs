@@ -18,6 +18,12 @@ public sealed class LmuForecastModelInfo : LmuTrainedModelInfo
     /// <summary>The series column Fit read (series layout), or null when Fit read windows.</summary>
     public string? SeriesColumnName { get; init; }
 
+    /// <summary>
+    /// The series id column Fit read (stacked series), or null for one series or windows. Scoring series-layout rows
+    /// that hold this column (<see cref="LmuForecastWindows.Score"/>) needs it, so windows never span two series.
+    /// </summary>
+    public string? SeriesIdColumnName { get; init; }
+
     /// <summary>Covariate window columns read at scoring, in channel order.</summary>
     public required IReadOnlyList<string> CovariateColumnNames { get; init; }
 
@@ -35,10 +41,11 @@ public sealed class LmuForecastModelInfo : LmuTrainedModelInfo
 
     /// <summary>The facts of <paramref name="model"/> with the given training facts (Fit's, or empty ones for a model made otherwise).</summary>
     internal static LmuForecastModelInfo Of(
-        LmuForecastModel model, string? seriesColumn, long parameters, int seed, string device, long rows, Training.LmuTrainingResult result, TimeSpan fitTime,
+        LmuForecastModel model, string? seriesColumn, string? seriesIdColumn, long parameters, int seed, string device, long rows, Training.LmuTrainingResult result, TimeSpan fitTime,
         IReadOnlyList<double> thetas) => new()
     {
         WindowSize = model.WindowSize, Horizon = model.Horizon, WindowColumnName = model.WindowColumn, SeriesColumnName = seriesColumn,
+        SeriesIdColumnName = seriesColumn is null ? null : seriesIdColumn,
         CovariateColumnNames = model.CovariateColumns, ConfidenceLevel = model.ConfidenceLevel, HasBounds = model.HasBounds,
         ModelFingerprint = model.Fingerprint, ParameterCount = parameters, Seed = seed, Device = device, TrainingRows = rows,
         History = result.History, BestEpoch = result.BestEpoch, FitTime = fitTime, LayerThetas = thetas,

@@ -121,11 +121,24 @@ public static partial class LmuForecastWindows
     /// <param name="data">Series layout: one value per row, rows of each series in time order, with the model's covariates as scalar Single columns.</param>
     /// <param name="seriesColumn">Scalar Single series column.</param>
     /// <param name="seriesIdColumn">Series id column for stacked series. Default null (one series).</param>
-    /// <exception cref="ArgumentException">A missing or mistyped column, or a non-finite value.</exception>
+    /// <exception cref="ArgumentException">
+    /// A missing or mistyped column, a non-finite value, or no <paramref name="seriesIdColumn"/> for data that holds the
+    /// series id column the model was trained with (<see cref="LmuForecastModelInfo.SeriesIdColumnName"/>).
+    /// </exception>
     public static IDataView Score(LmuForecastTransformer model, IDataView data, string seriesColumn, string? seriesIdColumn = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
+        var trainedId = model.Info.SeriesIdColumnName;
+        if (seriesIdColumn is null && trainedId is not null && data.Schema.GetColumnOrNull(trainedId) is { IsHidden: false })
+        {
+            // Without the id every row reads as one series, so windows would run across series boundaries (found by QA).
+            throw new ArgumentException(
+                $"The data has the series id column '{trainedId}' the model was trained with, but no seriesIdColumn was given, so its " +
+                $"series would be read as one and windows would span two series; pass seriesIdColumn: \"{trainedId}\".",
+                nameof(seriesIdColumn));
+        }
+
         var m = model.Model;
         int t = m.WindowSize, h = m.Horizon;
         var covariates = m.CovariateColumns;
