@@ -264,6 +264,9 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         }
 
         Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, 24), model.GetOutputSchema(ml.Data.LoadFromEnumerable(rows).Schema)["Features"].Type);
+        // The estimator's shape says the same: a known-size vector (it reported the input's VarVector, found by review).
+        var shape = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel()).GetOutputSchema(Lmu.MLNet.SchemaShapes.FromSchema(ml.Data.LoadFromEnumerable(rows).Schema));
+        Assert.AreEqual(SchemaShape.Column.VectorKind.Vector, shape.Single(c => c.Name == "Features").Kind);
 
         // The zip holds only the carried graph, which takes the fixed size: saving with the VarVector schema is refused (found by review).
         var refused = Assert.ThrowsExactly<ArgumentException>(() => LmuModelFile.Save(ml, model, ml.Data.LoadFromEnumerable(rows).Schema, Path.Combine(Temp, "var.zip")));

@@ -92,6 +92,14 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             _options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, SchemaShapes.TextAnnotation("SlotNames"));
         var predicted = SchemaShapes.Column(
             _options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, SchemaShapes.TextAnnotation("KeyValues"));
+        if (features.Kind == SchemaShape.Column.VectorKind.VariableVector)
+        {
+            // Transform reads a VarVector features column padded to the fixed size the model takes (PaddedFeaturesView),
+            // so the output holds a known-size vector there; reporting the input's VarVector misled the next estimator.
+            var padded = SchemaShapes.Column(features.Name, SchemaShape.Column.VectorKind.Vector, features.ItemType, false);
+            return SchemaShapes.With(inputSchema, padded, score, predicted);
+        }
+
         return SchemaShapes.With(inputSchema, score, predicted);
     }
 
