@@ -38,7 +38,8 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
     {
         Guard.ThrowIfClosed();
         CheckInputSchema(inputSchema);
-        return _chain.GetRowToRowMapper(inputSchema);
+        var mapper = _chain.GetRowToRowMapper(inputSchema);
+        return LengthRule is { } rule ? new LengthCheckedMapper(mapper, rule) : mapper;
     }
 
     /// <inheritdoc />
@@ -48,7 +49,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
         Guard.ThrowIfClosed();
         var prepared = PrepareInput(input);
         CheckInputSchema(prepared.Schema);
-        return _chain.Transform(prepared);
+        return _chain.Transform(LengthRule is { } rule ? new LengthCheckedView(prepared, rule) : prepared);
     }
 
     /// <summary>
@@ -95,6 +96,12 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
         _chain.Dispose();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>
+    /// The length column's rule when the model reads one (checked here, after <see cref="CheckInputSchema"/> found the
+    /// column): every row's length must be a whole number from 1 to the model's sequence length.
+    /// </summary>
+    private protected virtual SequenceLengthRule? LengthRule => null;
 
     /// <summary>The data <c>Transform</c> scores: <paramref name="input"/> itself, or a view that adapts it (a padded VarVector).</summary>
     private protected virtual IDataView PrepareInput(IDataView input) => input;

@@ -85,6 +85,9 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFe
     private protected override DataViewSchema PrepareSchema(DataViewSchema schema) =>
         IsVariable(schema) ? PaddedFeaturesView.PadSchema(schema, Info.FeatureColumnName, Info.SequenceLength * Info.Channels) : schema;
 
+    private protected override Scoring.SequenceLengthRule? LengthRule =>
+        Info.LengthColumnName is { } length ? new(length, Info.SequenceLength, "LmuClassifier") : null;
+
     private bool IsVariable(DataViewSchema schema) =>
         schema.GetColumnOrNull(Info.FeatureColumnName)?.Type is VectorDataViewType { IsKnownSize: false, ItemType: NumberDataViewType n } && n == NumberDataViewType.Single
         && (Info.InputLayout == LmuInputLayout.StepMajor || Info.Channels == 1);

@@ -16,8 +16,10 @@ namespace Lmu.MLNet.Featurize;
 /// a fixed-size vector whose first <c>n</c> steps are the real ones (the UCR loaders write them so, padding with
 /// anything) plus a <see cref="LengthColumnName"/> holding <c>n</c>. The featurizer right-aligns each row, so the
 /// output is exactly the memory after reading the row's own <c>n</c> steps from a zero state (steps before it are
-/// zeros, which leave a zero state unchanged), and the padding is never read. A length above
-/// <c>SequenceLength</c> is treated as <c>SequenceLength</c>, one below 0 as 0.</para>
+/// zeros, which leave a zero state unchanged), and the padding is never read. The fitted transformer refuses a length
+/// that is not a whole number from 1 to <c>SequenceLength</c> (<see cref="InvalidDataException"/> naming the column,
+/// row and value); a model loaded from its zip scores with ML.NET's own ONNX scorer, which truncates and clamps it to
+/// [0, <c>SequenceLength</c>] (0 giving zeros) instead.</para>
 /// </remarks>
 public sealed class LmuFeaturizerOptions
 {

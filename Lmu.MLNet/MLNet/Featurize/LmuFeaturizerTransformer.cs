@@ -47,4 +47,7 @@ public sealed class LmuFeaturizerTransformer : OnnxCarriedTransformer
     internal override byte[] StandaloneOnnx() => LmuFeaturizerGraph.Build(_spec);
 
     private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(Options, schema, SequenceLength);
+
+    private protected override Scoring.SequenceLengthRule? LengthRule =>
+        Options.LengthColumnName is { } length ? new(length, SequenceLength, "LmuFeaturize") : null;
 }

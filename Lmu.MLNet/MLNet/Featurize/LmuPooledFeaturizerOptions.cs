@@ -39,8 +39,9 @@ public sealed class LmuPooledFeaturizerOptions
     public string InputColumnName { get; set; } = "Features";
 
     /// <summary>
-    /// Optional scalar <c>Single</c> column with each row's number of valid steps (they come first in the vector).
-    /// Default <see langword="null"/>: every row has <c>SequenceLength</c> steps.
+    /// Optional scalar <c>Single</c> column with each row's number of valid steps (they come first in the vector): a whole
+    /// number from 1 to <c>SequenceLength</c>, checked at Fit and by the fitted transformer (a model loaded from its zip
+    /// truncates and clamps it instead). Default <see langword="null"/>: every row has <c>SequenceLength</c> steps.
     /// </summary>
     public string? LengthColumnName { get; set; }
 

@@ -57,4 +57,7 @@ public sealed class LmuPooledFeaturizerTransformer : OnnxCarriedTransformer
     }
 
     private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(_schemaOptions, schema, SequenceLength, "LmuPooledFeaturize");
+
+    private protected override Scoring.SequenceLengthRule? LengthRule =>
+        Options.LengthColumnName is { } length ? new(length, SequenceLength, "LmuPooledFeaturize") : null;
 }

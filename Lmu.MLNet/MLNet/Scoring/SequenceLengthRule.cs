@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Numerics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Lmu.MLNet.Scoring;
+
+/// <summary>
+/// The rule every scoring path of a model with a sequence-length column holds each row to: a whole number from 1 to
+/// the model's sequence length T. Why at scoring: the carried graph truncates a fractional length and clamps the rest
+/// to [0, T] (a NaN reads as 0), so a bad length scored as plausible numbers (found by QA); training refuses such rows.
+/// </summary>
+/// <param name="Column">The length column's name.</param>
+/// <param name="Steps">The model's sequence length T.</param>
+/// <param name="Component">What scores (named first in messages).</param>
+internal sealed record SequenceLengthRule(string Column, int Steps, string Component)
+{
+    /// <summary>Whether <paramref name="type"/> is a length type the rule reads (Single, Int32, UInt32, Int64).</summary>
+    public static bool Reads(DataViewType type) =>
+        type == NumberDataViewType.Single || type == NumberDataViewType.Int32 || type == NumberDataViewType.UInt32 || type == NumberDataViewType.Int64;
+
+    /// <summary>
+    /// <paramref name="getter"/> checking each value it reads (<paramref name="position"/> names the row); other types
+    /// pass through unchanged.
+    /// </summary>
+    public ValueGetter<TValue> Checked<TValue>(ValueGetter<TValue> getter, Func<long> position) => getter switch
+    {
+        ValueGetter<float> g => (ValueGetter<TValue>)(Delegate)Wrap(g, position),
+        ValueGetter<int> g => (ValueGetter<TValue>)(Delegate)Wrap(g, position),
+        ValueGetter<uint> g => (ValueGetter<TValue>)(Delegate)Wrap(g, position),
+        ValueGetter<long> g => (ValueGetter<TValue>)(Delegate)Wrap(g, position),
+        _ => getter,
+    };
+
+    /// <summary>Throws <see cref="InvalidDataException"/> naming the column, the row and the rule unless <paramref name="value"/> holds.</summary>
+    public void Check(double value, long position)
+    {
+        if (!(value >= 1 && value <= Steps && value == Math.Floor(value)))
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{Component}: sequence-length column '{Column}', row {position}: expected a whole number from 1 to {Steps} (the model's sequence length) but found {value}."));
+        }
+    }
+
+    // Generic over the number type so no value is boxed per row.
+    private ValueGetter<T> Wrap<T>(ValueGetter<T> getter, Func<long> position)
+        where T : INumberBase<T> =>
+        (ref T value) =>
+        {
+            getter(ref value);
+            Check(double.CreateTruncating(value), position());
+        };
+}
