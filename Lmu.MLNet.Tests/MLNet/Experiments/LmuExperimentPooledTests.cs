@@ -292,6 +292,41 @@ public sealed class LmuExperimentPooledTests
         StringAssert.Contains(Bad(s => s.PooledRidge.TrialsPerBracket = 0), "TrialsPerBracket");
     }
 
+    [TestMethod]
+    public void AKeyLabelKeepsItsKeyOrderSoMetricsReadTheRightClasses()
+    {
+        // MapValueToKey numbers classes by first occurrence: "up" (the first row) is key 1, before "down". The experiment
+        // sorted the names, so Score's slot 0 meant "down" while ML.NET's evaluator read it as key 1, "up": a perfect
+        // model evaluated at 0 accuracy (found by QA).
+        var ml = new MLContext(seed: 1);
+        var toKey = ml.Transforms.Conversion.MapValueToKey("Label").Fit(Ramps(ml, 40, seed: 1));
+        var train = toKey.Transform(Ramps(ml, 40, seed: 1));
+        var test = toKey.Transform(Ramps(ml, 40, seed: 2));
+        var result = Run(ml, train, PooledOnly(seed: 1, maxConfigurations: 1));
+        CollectionAssert.AreEqual(new[] { "up", "down" }, result.ClassNames.ToArray());
+        var scored = result.Model.Transform(test);
+        var metrics = ml.MulticlassClassification.Evaluate(scored);
+        var predicted = scored.GetColumn<string>("PredictedLabel").ToArray();
+        var truth = toKey.Transform(Ramps(ml, 40, seed: 2)).GetColumn<uint>("Label").Select(k => k == 1 ? "up" : "down").ToArray();
+        var agree = predicted.Zip(truth).Count(p => p.First == p.Second) / 40.0;
+        Assert.IsGreaterThan(0.8, agree, "the ramps are easy: the predicted text labels are mostly right");
+        Assert.AreEqual(agree, metrics.MicroAccuracy, 1e-9, "the evaluator reads the same classes as PredictedLabel");
+    }
+
+    [TestMethod]
+    public void ValidationRowsOfAnotherSizeAreRefusedBeforeAnyTrial()
+    {
+        var ml = new MLContext(seed: 1);
+        var shorter = FeaturizerData.Random(6, Steps - 4, 1, seed: 3);
+        shorter.ForEach(r => r.Label = "up");
+        var tried = 0;
+        var settings = PooledOnly(seed: 1, maxConfigurations: 1);
+        settings.BeforeTrial = _ => tried++;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, settings).Execute(Ramps(ml, 20, seed: 1), FeaturizerData.Load(ml, shorter, Steps - 4)));
+        StringAssert.Contains(e.Message, $"{Steps - 4} values per row in the validation data but {Steps} in the training data");
+        Assert.AreEqual(0, tried);
+    }
+
     private static LmuExperimentResult Run(MLContext ml, IDataView data, LmuExperimentSettings settings) =>
         new LmuClassificationExperiment(ml, settings).Execute(data);
 

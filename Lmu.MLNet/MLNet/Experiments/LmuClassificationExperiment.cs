@@ -96,6 +96,15 @@ public sealed class LmuClassificationExperiment
         var validation = validationData is null
             ? null
             : LmuExperimentData.Read(prefix?.Transform(validationData) ?? validationData, labelColumnName, featuresColumnName, channels, data.ClassNames, "validation", channelMajor);
+        if (validation is not null && validation.Steps != data.Steps)
+        {
+            // Accepted before: every trial failed inside its scoring and the experiment blamed its budget (found by QA).
+            throw new ArgumentException(
+                $"LMU experiment: features column '{featuresColumnName}' has {validation.Steps * channels} values per row in the validation data " +
+                $"but {data.Steps * channels} in the training data ({data.Steps} steps x {channels} channels); both must have the same size.",
+                nameof(validationData));
+        }
+
         if (validation is null && _settings.CrossValidationFolds > data.Count)
         {
             // Accepted before: the first trial spent the budget and the default, never scored, was returned (found by QA).

@@ -59,7 +59,9 @@ internal sealed class LmuExperimentData
             _ => throw new ArgumentException($"LMU experiment: label column '{labelColumn}' must be text or a key with text values but is {l.Type}.", nameof(labelColumn)),
         };
 
-        var names = classNames ?? UcrLoader.SortLabels(labels);
+        // A key label's classes keep the key's order (slot k of Score is key k + 1, as ML.NET's evaluators read it);
+        // sorting them inverted a key mapped as "up, down" and Evaluate reported 0 accuracy for a perfect model (found by QA).
+        var names = classNames ?? (l.Type is KeyDataViewType ? KeyNames(l) : UcrLoader.SortLabels(labels));
         var index = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
         var y = labels.Select(s => index.TryGetValue(s, out var i)
             ? i
@@ -228,6 +230,20 @@ internal sealed class LmuExperimentData
         }
 
         return fold;
+    }
+
+    private static string[] KeyNames(DataViewSchema.Column column)
+    {
+        VBuffer<ReadOnlyMemory<char>> keyValues = default;
+        column.GetKeyValues(ref keyValues);
+        var names = keyValues.DenseValues().Select(m => m.ToString()).ToArray();
+        var duplicate = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"LMU experiment: key label column '{column.Name}' has the key value '{duplicate.Key}' twice; class names must be distinct.");
+        }
+
+        return names;
     }
 
     private static string[] KeyLabels(IDataView data, DataViewSchema.Column column)
