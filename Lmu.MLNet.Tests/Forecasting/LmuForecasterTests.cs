@@ -342,7 +342,8 @@ public sealed class LmuForecasterTests
         var ml = new MLContext(1);
         var path = Path.Combine(Path.GetTempPath(), $"lmu-forecast-{Guid.NewGuid():N}.zip");
         var e = Assert.ThrowsExactly<ArgumentException>(() => LmuModelFile.Save(ml, model, SeriesView.Create(ml, values, covs).Schema, path));
-        StringAssert.Contains(e.Message, "The model cannot score the input schema given to Save (Value: Single, Cov0: Single)");
+        StringAssert.Contains(e.Message, "cannot score the input schema given to Save (Value: Single, Cov0: Single)");
+        StringAssert.Contains(e.Message, "LmuForecastWindows.LastWindows");
         Assert.IsFalse(File.Exists(path), "nothing written");
     }
 

@@ -40,6 +40,24 @@ public static class LmuModelFile
                     e);
             }
 
+            // A forecaster reads series rows as windows in its own Transform, but the zip holds only the carried graph,
+            // which scores windows: the series schema would be saved and fail at scoring (found by QA).
+            var flowing = inputSchema;
+            foreach (var element in TransformerElements.Of(model))
+            {
+                if (element is Forecasting.LmuForecastTransformer forecaster && forecaster.ReadsSeries(flowing))
+                {
+                    throw new ArgumentException(
+                        $"The saved model cannot score the input schema given to Save ({string.Join(", ", inputSchema.Where(c => !c.IsHidden).Select(c => $"{c.Name}: {c.Type}"))}): " +
+                        $"the forecaster reads series rows ('{forecaster.Info.SeriesColumnName}', one value per row) only in the fitted model's Transform; the zip scores " +
+                        $"windows ('{forecaster.Info.WindowColumnName}', Vector<Single, {forecaster.Info.WindowSize}>, and each covariate's window). " +
+                        "Pass the schema of the window layout (LmuForecastWindows.LastWindows or FromSeries).",
+                        nameof(inputSchema));
+                }
+
+                flowing = element.GetOutputSchema(flowing);
+            }
+
             // A classifier trained on a VarVector column pads such rows in its own Transform, but the zip holds only the
             // carried graph, which takes the fixed size: that schema would be saved and fail at scoring (found by review).
             foreach (var classifier in TransformerElements.Of(model).OfType<LmuClassifierTransformer>())

@@ -212,7 +212,7 @@ internal static class ForecastDataReader
         return col;
     }
 
-    private static Func<string> IdGetter(DataViewRowCursor cursor, DataViewSchema.Column id)
+    internal static Func<string> IdGetter(DataViewRow cursor, DataViewSchema.Column id)
     {
         var culture = System.Globalization.CultureInfo.InvariantCulture;
         switch (id.Type.RawType)

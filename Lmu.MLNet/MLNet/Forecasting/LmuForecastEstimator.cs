@@ -121,7 +121,11 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         return new LmuForecastTransformer(chain, model, info);
     }
 
-    /// <summary>The input columns plus the forecast (and bound) columns, Vector&lt;Single, Horizon&gt;.</summary>
+    /// <summary>
+    /// The input columns plus the forecast (and bound) columns, Vector&lt;Single, Horizon&gt;; on the series layout also the
+    /// window column and each covariate as its window, Vector&lt;Single, WindowSize&gt;, as the fitted model's Transform of
+    /// series rows writes them.
+    /// </summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
@@ -148,9 +152,11 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             outputs.Add(o.UpperBoundColumnName!);
         }
 
+        // Series rows are scored as windows (the window column added, each covariate read as its window): see SeriesWindowsView.
+        var added = o.SeriesColumnName is null ? outputs : [o.WindowColumnName, .. o.CovariateColumnNames, .. outputs];
         return SchemaShapes.With(
             inputSchema,
-            outputs.Select(n => SchemaShapes.Column(n, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false)).ToArray());
+            added.Select(n => SchemaShapes.Column(n, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false)).ToArray());
     }
 
     /// <summary>The ONNX-carrying chain for <paramref name="model"/>.</summary>

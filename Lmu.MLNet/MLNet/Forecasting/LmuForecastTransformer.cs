@@ -60,9 +60,39 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
     // The carried graph as it is: its input and output names are already the plain column names.
     internal override byte[] StandaloneOnnx() => _model.ToOnnx();
 
+    /// <summary>
+    /// Series-layout rows of a model fitted on them read as windows (<see cref="SeriesWindowsView"/>): each row's forecast
+    /// is of the values that follow it, as <see cref="LmuForecastWindows.Score"/> gives, so the forecaster can sit in an
+    /// EstimatorChain (which transforms after the last Fit) and Transform its own training data.
+    /// </summary>
+    private protected override IDataView PrepareInput(IDataView input) =>
+        ReadsSeries(input.Schema)
+            ? new SeriesWindowsView(input, Info.SeriesColumnName!, SeriesId(input.Schema), _model.CovariateColumns, _model.WindowColumn, _model.WindowSize)
+            : input;
+
+    private protected override DataViewSchema PrepareSchema(DataViewSchema schema) =>
+        ReadsSeries(schema) ? SeriesWindowsView.WindowSchema(schema, _model.CovariateColumns, _model.WindowColumn, _model.WindowSize) : schema;
+
+    /// <summary>Whether <paramref name="schema"/> is the series layout this model was fitted on (scored as windows by Transform only).</summary>
+    internal bool ReadsSeries(DataViewSchema schema) =>
+        Info.SeriesColumnName is { } series && schema.GetColumnOrNull(series) is { IsHidden: false } && schema.GetColumnOrNull(_model.WindowColumn) is null;
+
+    // The trained id column when the data has it; without it the rows are one series (as LmuForecastWindows.Score reads them).
+    private string? SeriesId(DataViewSchema schema) =>
+        Info.SeriesIdColumnName is { } id && schema.GetColumnOrNull(id) is { IsHidden: false } ? id : null;
+
     // A clear message naming the missing covariate or window column before ONNX Runtime's generic one.
     private protected override void CheckInputSchema(DataViewSchema schema)
     {
+        if (ReadsSeries(schema))
+        {
+            // Only a PredictionEngine gets here with series rows (Transform reads them as windows first): one row alone has no window.
+            throw new ArgumentException(
+                $"A PredictionEngine scores one row at a time, so it needs the window layout: a '{_model.WindowColumn}' column of Vector<Single, {_model.WindowSize}>" +
+                (_model.CovariateColumns.Count > 0 ? $" and the covariate windows ({string.Join(", ", _model.CovariateColumns)})" : string.Empty) +
+                $". For series-layout rows ('{Info.SeriesColumnName}', one value per row) use Transform or LmuForecastWindows.Score, or CreateTimeSeriesEngine to feed one observation at a time.");
+        }
+
         ForecastDataReader.Column(schema, _model.WindowColumn, "window", NumberDataViewType.Single, _model.WindowSize);
         foreach (var c in _model.CovariateColumns)
         {
