@@ -158,6 +158,18 @@ public sealed class ForecastScoringWindowsTests
     }
 
     [TestMethod]
+    public void NoRowsScoreAsNoRows()
+    {
+        // ML.NET's idiom: an empty view in, an empty one out (it threw "The training data has no rows"; found by QA).
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 2, LmuForecastScaling.Global);
+        using var transformer = ForecastTimeSeriesEngineTests.Transformer(model);
+        var (data, _) = Stacked();
+        var empty = new MLContext(1).Data.FilterRowsByColumn(data, "Value", lowerBound: 1e30);
+        Assert.HasCount(0, LmuForecastWindows.Score(transformer, empty, "Value", "Id").GetColumn<float[]>("Forecast").ToArray());
+        Assert.HasCount(0, LmuForecastWindows.LastWindows(empty, "Value", T, "Id", ["Cov0", "Cov1"]).GetColumn<float[]>("Window").ToArray());
+    }
+
+    [TestMethod]
     public void ScoringStackedRowsWithoutTheTrainedIdColumnIsRefused()
     {
         var model = ForecastTestModels.Create(HiddenCell.Dense, 2, LmuForecastScaling.Global);

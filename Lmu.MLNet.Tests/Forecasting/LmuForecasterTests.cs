@@ -310,6 +310,14 @@ public sealed class LmuForecasterTests
         Refused(o => o.OutputColumnName = "Window", "OutputColumnName = Window must differ from the window and covariate columns");
         Refused(o => o.LowerBoundColumnName = "Cov0", "LowerBoundColumnName = Cov0 must differ from the window and covariate columns");
         Refused(o => o.WindowSize = 1, "WindowSize = 1 must be at least 2 with Scaling = PerWindow");
+
+        // The series layout's own columns (found by QA: each fitted, then hid a column or failed at scoring).
+        Refused(o => { o.SeriesIdColumnName = "Id"; o.OutputColumnName = "Id"; }, "OutputColumnName = Id must differ from the series and series id columns");
+        Refused(o => o.UpperBoundColumnName = "Value", "UpperBoundColumnName = Value must differ from the series and series id columns");
+        Refused(o => o.CovariateColumnNames = ["Value"], "holds the series column 'Value'");
+        Refused(o => o.SeriesIdColumnName = "Value", "SeriesIdColumnName = Value must differ from SeriesColumnName");
+        Refused(o => { o.SeriesIdColumnName = "Id"; o.CovariateColumnNames = ["Id"]; }, "holds the series id column 'Id'");
+        Refused(o => o.WindowColumnName = "Value", "WindowColumnName = Value must differ from the series and series id columns");
     }
 
     [TestMethod]

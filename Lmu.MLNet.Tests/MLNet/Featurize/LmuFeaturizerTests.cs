@@ -271,6 +271,11 @@ public sealed class LmuFeaturizerTests
         a = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuFeaturize(new LmuFeaturizerOptions { LengthColumnName = "Label" }).Fit(data));
         StringAssert.Contains(a.Message, "length column 'Label'");
 
+        // A scalar Single column: converting its type cannot help, so the advice says what a sequence is (found by QA).
+        a = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuFeaturize("Out", "Length").Fit(data));
+        StringAssert.Contains(a.Message, "one value per row");
+        Assert.IsFalse(a.Message.Contains("ConvertType", StringComparison.Ordinal), a.Message);
+
         var doubles = ml.Transforms.Conversion.ConvertType("D", "Features", DataKind.Double).Fit(data).Transform(data);
         a = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuFeaturize("Out", "D").Fit(doubles));
         StringAssert.Contains(a.Message, "ConvertType");

@@ -15,7 +15,11 @@ internal static class LmuFeaturizerSchema
         {
             throw new ArgumentException(
                 $"{component}: input column '{o.InputColumnName}' must be a fixed-size Vector<Single> but is {column.Type}. " +
-                "Convert it first (e.g. mlContext.Transforms.Conversion.ConvertType(..., DataKind.Single)).", nameof(schema));
+                // ConvertType keeps a scalar a scalar: the advice differs for a scalar column and a vector of another type (found by QA).
+                (column.Type is VectorDataViewType
+                    ? "Convert it first (e.g. mlContext.Transforms.Conversion.ConvertType(..., DataKind.Single))."
+                    : "It holds one value per row; a sequence is one row's vector (e.g. mlContext.Transforms.Concatenate of the step columns, or a loader's vector column)."),
+                nameof(schema));
         }
 
         if (vector.Size == 0)

@@ -6,9 +6,9 @@ namespace Lmu.MLNet.Forecasting;
 /// <summary>Reads training series from an IDataView, checking every column and value before training starts.</summary>
 internal static class ForecastDataReader
 {
-    /// <summary>Series layout: one value per row, optionally grouped by an id column.</summary>
+    /// <summary>Series layout: one value per row, optionally grouped by an id column; no rows is an error unless <paramref name="allowEmpty"/> (scoring: no rows in, none out).</summary>
     public static List<ForecastSeries> ReadSeries(
-        IDataView data, string seriesColumn, string? idColumn, IReadOnlyList<string> covariates, int window, int horizon)
+        IDataView data, string seriesColumn, string? idColumn, IReadOnlyList<string> covariates, int window, int horizon, bool allowEmpty = false)
     {
         var target = Column(data.Schema, seriesColumn, "series", NumberDataViewType.Single);
         var covs = covariates.Select(c => Column(data.Schema, c, "covariate", NumberDataViewType.Single)).ToArray();
@@ -44,7 +44,7 @@ internal static class ForecastDataReader
             }
         }
 
-        if (order.Count == 0)
+        if (order.Count == 0 && !allowEmpty)
         {
             throw new ArgumentException($"The training data has no rows; the series column '{seriesColumn}' needs at least {window + horizon} values.");
         }

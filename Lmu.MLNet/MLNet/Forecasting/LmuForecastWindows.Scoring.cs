@@ -62,7 +62,7 @@ public static partial class LmuForecastWindows
 
         covariates ??= [];
         CheckOutputNames(windowColumn, covariates, seriesIdColumn);
-        var series = ForecastDataReader.ReadSeries(data, seriesColumn, seriesIdColumn, covariates, 1, 0);
+        var series = ForecastDataReader.ReadSeries(data, seriesColumn, seriesIdColumn, covariates, 1, 0, allowEmpty: true);
         var ids = new List<string>();
         var positions = new List<int>();
         var windows = new List<float[]>();
@@ -142,7 +142,7 @@ public static partial class LmuForecastWindows
         var m = model.Model;
         int t = m.WindowSize, h = m.Horizon;
         var covariates = m.CovariateColumns;
-        var series = ForecastDataReader.ReadSeries(data, seriesColumn, seriesIdColumn, covariates, 1, 0);
+        var series = ForecastDataReader.ReadSeries(data, seriesColumn, seriesIdColumn, covariates, 1, 0, allowEmpty: true);
         var windows = new List<float[]>();
         var covWindows = covariates.Select(_ => new List<float[]>()).ToArray();
         foreach (var s in series)

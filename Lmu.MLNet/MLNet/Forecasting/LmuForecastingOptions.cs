@@ -203,6 +203,23 @@ public sealed class LmuForecastingOptions
             Guard.Require(other.Item1 is null, option, column!, $"must differ from {other.Item1} (each output is a column of its own)");
         }
 
+        // The series layout's own columns: each accepted before and failed only at scoring, or hid a column (found by QA).
+        if (SeriesColumnName is { } series)
+        {
+            Guard.Require(SeriesIdColumnName != series, nameof(SeriesIdColumnName), SeriesIdColumnName ?? "null", "must differ from SeriesColumnName (the id names the series, not its values)");
+            Guard.Require(!CovariateColumnNames.Contains(series), nameof(CovariateColumnNames), string.Join(", ", CovariateColumnNames),
+                $"holds the series column '{series}' (the series is the target; its past values are already the window)");
+            Guard.Require(SeriesIdColumnName is null || !CovariateColumnNames.Contains(SeriesIdColumnName), nameof(CovariateColumnNames),
+                string.Join(", ", CovariateColumnNames), $"holds the series id column '{SeriesIdColumnName}'");
+            string[] layout = SeriesIdColumnName is null ? [series] : [series, SeriesIdColumnName];
+            Guard.Require(!layout.Contains(WindowColumnName), nameof(WindowColumnName), WindowColumnName,
+                "must differ from the series and series id columns (series rows are scored with the window added under this name)");
+            foreach (var (option, column) in outputs)
+            {
+                Guard.Require(!layout.Contains(column!), option, column!, "must differ from the series and series id columns (the output would hide them)");
+            }
+        }
+
         // Per-window scaling divides by the window's own spread, which one value does not have.
         Guard.Require(Scaling != LmuForecastScaling.PerWindow || WindowSize >= 2, nameof(WindowSize), WindowSize,
             "must be at least 2 with Scaling = PerWindow (a one-value window scales to 0, so every forecast is the same); use Scaling = Global");
