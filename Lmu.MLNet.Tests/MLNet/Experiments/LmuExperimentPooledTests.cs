@@ -188,9 +188,20 @@ public sealed class LmuExperimentPooledTests
                 cancel.Cancel();
             }
         };
+        var logged = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            lock (logged) logged.Add(e.Message);
+        };
         result = Run(ml, data, settings);
         Assert.HasCount(2, reported);
         Assert.AreEqual(LmuTrialStatus.Cancelled, reported[1].Status);
+        lock (logged)
+        {
+            // The refit after a cancellation is said, so a call that goes on is not a mystery (found by QA).
+            Assert.IsTrue(logged.Any(m => m.Contains("Cancelled after 2 trials: refitting the best configuration (trial 0)", StringComparison.Ordinal)), string.Join("\n", logged.TakeLast(5)));
+        }
+
         Assert.AreEqual(reported[0], result.BestTrial);
         Assert.IsNotNull(result.Model.Transform(data).Schema.GetColumnOrNull("Score"));
     }

@@ -137,6 +137,14 @@ public sealed class LmuClassificationExperiment
             // No kept model: the default, chosen without a completed evaluation when the budget ran out first.
             if ((validation is null && _settings.RefitOnAllData) || bestFit is null)
             {
+                if (_settings.CancellationToken.IsCancellationRequested)
+                {
+                    // The refit is not interruptible (it makes the model returned); say why the call goes on (found by QA).
+                    MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).Info("Experiment",
+                        $"Cancelled after {trials.Count} trials: refitting the best configuration (trial {best.TrialId}) on all {data.Count} training rows " +
+                        $"before returning; its trial took {best.Duration.TotalSeconds:F1} s. With RefitOnAllData = false the best trial's own model is returned at once.");
+                }
+
                 bestFit?.Dispose();
                 bestFit = null;
                 bestFit = LmuCandidateFit.Fit(best.Configuration, data, Enumerable.Range(0, data.Count).ToArray(), null,

@@ -97,7 +97,13 @@ public sealed class LmuExperimentSettings
     /// <summary>Receives every finished trial (completed, failed or stopped). Default null.</summary>
     public IProgress<LmuTrialResult>? Progress { get; set; }
 
-    /// <summary>Cancels the experiment; it then returns the best model so far, or throws if no trial completed.</summary>
+    /// <summary>
+    /// Cancels the experiment: the search stops (a running trial within one batch) and the best configuration so far is
+    /// returned, or <see cref="OperationCanceledException"/> is thrown if no trial completed. With
+    /// <see cref="RefitOnAllData"/> (the default) that configuration is first refitted on all rows, which is not
+    /// interruptible and takes about as long as its trial (a message in the MLContext's Log says so); with
+    /// <c>RefitOnAllData = false</c> the best trial's own model is returned at once.
+    /// </summary>
     public CancellationToken CancellationToken { get; set; }
 
     /// <summary>Test hook run before each trial trains (throwing from it makes the trial fail).</summary>
