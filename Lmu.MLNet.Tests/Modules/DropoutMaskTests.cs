@@ -55,6 +55,36 @@ public sealed class DropoutMaskTests
     }
 
     [TestMethod]
+    public void TheLibtorchFallbackDrawsFromTheFitsSeedStreamNotTheGlobalGenerator()
+    {
+        // Float16 has no managed mask: libtorch draws it. It drew from torch's global generator, which every Fit running
+        // beside this one shares, so concurrent seeded Fits did not reproduce (found by review).
+        using var x = torch.ones([64, 64], dtype: ScalarType.Float16);
+        float[] Draw(int seed)
+        {
+            using var seeds = Lmu.MLNet.Training.TrainingRandom.UseDropoutSeeds(seed);
+            using var y = DropoutMask.Apply(x, 0.5);
+            using var f = y.to(float32);
+            return f.data<float>().ToArray();
+        }
+
+        torch.manual_seed(1);
+        var a = Draw(7);
+        using (var after = torch.rand([4]))
+        {
+            torch.manual_seed(1);
+            using var untouched = torch.rand([4]);
+            CollectionAssert.AreEqual(untouched.data<float>().ToArray(), after.data<float>().ToArray(), "the global generator was not drawn from");
+        }
+
+        torch.manual_seed(99);
+        CollectionAssert.AreEqual(a, Draw(7), "the same seed stream gives the same mask whatever the global generator's state");
+        CollectionAssert.AreNotEqual(a, Draw(8));
+        Assert.IsTrue(a.All(v => v is 0 or 2), "values are 0 or 1/(1-p)");
+        AssertRate(0.5, a.Count(v => v != 0), a.Length, "kept");
+    }
+
+    [TestMethod]
     public void NeighbouringValuesAreIndependent()
     {
         // Values 2j and 2j+1 share one 64-bit draw; values 2j+1 and 2j+2 come from successive draws. Both pairs must be

@@ -26,8 +26,22 @@ internal static class DropoutMask
     {
         // A mask past 2 GiB has no span over it (Tensor.bytes is an int-length span): libtorch's draw takes it.
         if (x.dtype is not (ScalarType.Float32 or ScalarType.Float64) || x.numel() * x.ElementSize > int.MaxValue)
-            return nn.functional.dropout(x, p, true);
+            return LibtorchDraw(x, p);
         using var mask = Create(x.shape, p, x.dtype, x.device);
+        return x.mul(mask);
+    }
+
+    /// <summary>
+    /// libtorch's Bernoulli draw for what the managed mask cannot hold: from a generator of its own seeded from the Fit's
+    /// dropout seed stream when there is one (torch's global generator is shared by every Fit running beside this one,
+    /// so concurrent seeded Fits would not reproduce; found by review), else libtorch's own dropout.
+    /// </summary>
+    private static Tensor LibtorchDraw(Tensor x, double p)
+    {
+        if (TrainingRandom.NextDropoutSeed() is not { } own) return nn.functional.dropout(x, p, true);
+        using var generator = new torch.Generator(own, x.device);
+        using var scale = (1 / (1 - p)).ToScalar();
+        using var mask = torch.empty_like(x).bernoulli_(1 - p, generator: generator).mul_(scale);
         return x.mul(mask);
     }
 

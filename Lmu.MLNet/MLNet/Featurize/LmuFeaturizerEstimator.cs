@@ -65,6 +65,7 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
             o.Discretizer,
             o.Normalization,
             o.WindowPositions,
-            o.DecodedDelays);
+            o.DecodedDelays,
+            o.InputLayout == Classification.LmuInputLayout.ChannelMajor);
     }
 }

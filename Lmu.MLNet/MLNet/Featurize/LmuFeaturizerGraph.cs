@@ -26,7 +26,8 @@ internal static class LmuFeaturizerGraph
         LmuDiscretizer Discretizer,
         LmuFeatureNormalization Normalization,
         IReadOnlyList<int> WindowPositions,
-        IReadOnlyList<double> DecodedDelays)
+        IReadOnlyList<double> DecodedDelays,
+        bool ChannelMajor = false)
     {
         /// <summary>Memory blocks emitted: the last step, then each window position.</summary>
         public int Blocks => 1 + WindowPositions.Count;
@@ -85,7 +86,10 @@ internal static class LmuFeaturizerGraph
         var t = s.Steps;
         var c = s.Channels;
         g.Input(s.InputName, OnnxElementType.Float, (long)t * c);
-        var x = g.Op("Reshape", [s.InputName, g.Int64s("shape", t, c)]);
+        // Channel-major rows are transposed once here; the rest of the graph reads [T, C].
+        var x = s.ChannelMajor && c > 1
+            ? g.Op("Transpose", [g.Op("Reshape", [s.InputName, g.Int64s("shape", c, t)])], OnnxAttribute.Ints("perm", 1, 0))
+            : g.Op("Reshape", [s.InputName, g.Int64s("shape", t, c)]);
         string? mask = null;
         string? count = null;
         if (s.LengthName is not null)

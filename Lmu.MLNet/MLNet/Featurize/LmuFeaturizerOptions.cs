@@ -7,7 +7,7 @@ namespace Lmu.MLNet.Featurize;
 /// </summary>
 /// <remarks>
 /// <para>Input layout: a fixed-size <c>Vector&lt;Single&gt;</c> of <c>SequenceLength * Channels</c> values, time-major
-/// (step <c>t</c> occupies slots <c>[t*C, (t+1)*C)</c>).</para>
+/// (step <c>t</c> occupies slots <c>[t*C, (t+1)*C)</c>), or channel-major with <see cref="InputLayout"/>.</para>
 /// <para>Output layout (a <c>Vector&lt;Single&gt;</c>): the memory after the last step, <c>Channels x Order</c> values,
 /// channel-major (slot <c>k*Order + i</c> is Legendre coefficient <c>i</c> of channel <c>k</c>); then the same block for
 /// each of <see cref="WindowPositions"/> in the order given; then, if <see cref="DecodedDelays"/> is set,
@@ -46,6 +46,15 @@ public sealed class LmuFeaturizerOptions
     /// <summary>Values per step (channels of a multivariate series). Default 1.</summary>
     public int Channels { get; set; } = 1;
 
+    /// <summary>
+    /// How the input column lays out several channels: <see cref="Classification.LmuInputLayout.StepMajor"/> (each step's
+    /// channels side by side) or <see cref="Classification.LmuInputLayout.ChannelMajor"/> (each channel's steps one after
+    /// another, as <c>Concatenate</c> of one column per channel makes; with a length column each channel's block holds
+    /// its valid steps first). The graph reads either as it is, as the pooled featurizer and the classifier do; one
+    /// channel reads the same in both. Default <see cref="Classification.LmuInputLayout.StepMajor"/>.
+    /// </summary>
+    public Classification.LmuInputLayout InputLayout { get; set; } = Classification.LmuInputLayout.StepMajor;
+
     /// <summary>Legendre coefficients per channel (the memory's order). Default 16.</summary>
     public int Order { get; set; } = 16;
 
@@ -78,6 +87,7 @@ public sealed class LmuFeaturizerOptions
         Guard.Require(LengthColumnName is null || LengthColumnName.Trim().Length > 0, nameof(LengthColumnName), "must be null or a column name");
         Guard.Require(SequenceLength is null or >= 1, nameof(SequenceLength), $"must be null or at least 1 but was {SequenceLength}");
         Guard.Require(Channels >= 1, nameof(Channels), $"must be at least 1 but was {Channels}");
+        Guard.Require(Enum.IsDefined(InputLayout), nameof(InputLayout), $"is not a declared value ({(int)InputLayout})");
         Guard.Require(Order is >= 1 and <= 1024, nameof(Order), $"must be in [1, 1024] but was {Order}");
         Guard.Require(Theta is null || (Theta > 0 && double.IsFinite(Theta.Value)), nameof(Theta), $"must be null or finite and greater than 0 but was {Theta}");
         Guard.Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
@@ -106,6 +116,7 @@ public sealed class LmuFeaturizerOptions
         LengthColumnName = LengthColumnName,
         SequenceLength = SequenceLength,
         Channels = Channels,
+        InputLayout = InputLayout,
         Order = Order,
         Theta = Theta,
         Discretizer = Discretizer,

@@ -6,11 +6,12 @@ using Microsoft.ML.OnnxRuntime;
 namespace Lmu.MLNet.Tests.MLNet.Featurize;
 
 /// <summary>
-/// <see cref="LmuPooledFeaturizerOptions.InputLayout"/>: a channel-major column (each channel's steps one after
-/// another, as <c>Concatenate</c> of one column per channel makes) gives exactly the features of its step-major twin.
+/// <see cref="LmuPooledFeaturizerOptions.InputLayout"/> and <see cref="LmuFeaturizerOptions.InputLayout"/>: a
+/// channel-major column (each channel's steps one after another, as <c>Concatenate</c> of one column per channel makes)
+/// gives exactly the features of its step-major twin.
 /// </summary>
 [TestClass]
-public sealed class LmuPooledFeaturizerLayoutTests
+public sealed class FeaturizerLayoutTests
 {
     private const int Steps = 16, Channels = 3, Width = Steps * Channels;
 
@@ -56,6 +57,46 @@ public sealed class LmuPooledFeaturizerLayoutTests
             using var result = ExportedOnnx.Run(session, inputs, "P");
             AssertClose(expected[r], result[0].GetTensorDataAsSpan<float>().ToArray(), $"exported graph, row {r}");
         }
+    }
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void TheMemoryFeaturizerReadsChannelMajorRowsAsTheirStepMajorTwins(bool withLengths)
+    {
+        // LmuFeaturize had no layout option: a Concatenate of channel columns was read as step-major, silently (found by QA).
+        var ml = new MLContext(seed: 1);
+        var rows = FeaturizerData.Random(6, Steps, Channels, seed: 4);
+        if (withLengths)
+        {
+            float[] lengths = [16, 12, 5, 2, 1, 9];
+            for (var r = 0; r < rows.Count; r++)
+            {
+                rows[r].Length = lengths[r];
+                Array.Clear(rows[r].Features, (int)lengths[r] * Channels, Width - ((int)lengths[r] * Channels));
+            }
+        }
+
+        LmuFeaturizerTransformer Fit(LmuInputLayout layout, List<SeqRow> data) => new LmuFeaturizerEstimator(new LmuFeaturizerOptions
+        {
+            OutputColumnName = "P", Channels = Channels, InputLayout = layout, Order = 6, WindowPositions = [7], DecodedDelays = [0.5],
+            Normalization = LmuFeatureNormalization.ZScorePerChannel, LengthColumnName = withLengths ? "Length" : null,
+        }).Fit(FeaturizerData.Load(ml, data, Width));
+
+        using var stepMajor = Fit(LmuInputLayout.StepMajor, rows);
+        using var channelMajor = Fit(LmuInputLayout.ChannelMajor, Twins(rows));
+        var expected = stepMajor.Transform(FeaturizerData.Load(ml, rows, Width)).GetColumn<float[]>("P").ToArray();
+        var actual = channelMajor.Transform(FeaturizerData.Load(ml, Twins(rows), Width)).GetColumn<float[]>("P").ToArray();
+        var misread = stepMajor.Transform(FeaturizerData.Load(ml, Twins(rows), Width)).GetColumn<float[]>("P").ToArray();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            AssertClose(expected[r], actual[r], $"row {r}");
+            // (One step z-scored per channel is all zeros, whichever way it is read.)
+            Assert.IsFalse(rows[r].Length != 1 && expected[r].Zip(misread[r]).All(p => Math.Abs(p.First - p.Second) <= 1e-6 * Math.Max(1, Math.Abs(p.First))), $"row {r} read as step-major must differ");
+        }
+
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new LmuFeaturizerEstimator(new LmuFeaturizerOptions { InputLayout = (LmuInputLayout)5 }));
+        StringAssert.Contains(e.Message, "InputLayout");
     }
 
     [TestMethod]
