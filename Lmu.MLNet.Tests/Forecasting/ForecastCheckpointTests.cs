@@ -131,6 +131,46 @@ public sealed class ForecastCheckpointTests
         Assert.IsTrue(File.Exists(later));
     }
 
+    [TestMethod]
+    public void WritersCheckpointingOneTargetAtOnceLeaveEachOthersTempFilesAlone()
+    {
+        // Found by QA: each write swept the temp files older than its start, including the one another writer was still
+        // writing, which then failed with FileNotFoundException when it moved its (deleted) temp file.
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.Global);
+        var path = Path.Combine(_dir, "shared.ckpt");
+        var held = Temp(path, DateTime.UtcNow.AddHours(-1));
+        using (new FileStream(held, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            new LmuForecastEngine(model).CheckPoint(path);
+            Assert.IsTrue(File.Exists(held), "a temp file its writer still holds is not stale");
+        }
+
+        new LmuForecastEngine(model).CheckPoint(path);
+        Assert.IsFalse(File.Exists(held), "once released it is a leftover, removed by the next write");
+
+        var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        var writers = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            var engine = new LmuForecastEngine(model);
+            for (var i = 0; i < 40; i++)
+            {
+                try
+                {
+                    engine.CheckPoint(path);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(e);
+                }
+            }
+        })).ToList();
+        writers.ForEach(t => t.Start());
+        writers.ForEach(t => t.Join());
+        Assert.IsEmpty(failures, string.Join("\n", failures.Take(3)));
+        Assert.IsNotNull(LmuForecastEngine.Load(path));
+        Assert.HasCount(1, Directory.GetFiles(_dir, "shared.ckpt*"), "only the checkpoint is left");
+    }
+
     private static string Temp(string target, DateTime lastWrite) => Touch(target + ".tmp-" + Guid.NewGuid().ToString("N"), lastWrite);
 
     private static string Touch(string path, DateTime lastWrite)

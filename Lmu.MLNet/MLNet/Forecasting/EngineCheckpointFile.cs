@@ -23,6 +23,7 @@ internal static class EngineCheckpointFile
     // Format 1 began with this string as a BinaryWriter string (a length byte of 19, then ASCII), without a checksum.
     private const string Format1Magic = "LMU-FORECAST-ENGINE";
     private const string TempMarker = ".tmp-";
+    private static readonly TimeSpan SweepGrace = TimeSpan.FromSeconds(30);
     private const int GuidHexLength = 32;
     private const int ChecksumLength = 32;
 
@@ -125,14 +126,18 @@ internal static class EngineCheckpointFile
         foreach (var file in Directory.EnumerateFiles(directory, prefix + "*"))
         {
             var suffix = Path.GetFileName(file.AsSpan())[prefix.Length..];
-            if (suffix.Length != GuidHexLength || suffix.ContainsAnyExcept("0123456789abcdef") || File.GetLastWriteTimeUtc(file) >= olderThan)
+            // A grace period keeps a writer that has closed its temp file but not yet moved it clear of the sweep.
+            if (suffix.Length != GuidHexLength || suffix.ContainsAnyExcept("0123456789abcdef") || File.GetLastWriteTimeUtc(file) >= olderThan - SweepGrace)
             {
                 continue;
             }
 
             try
             {
-                File.Delete(file);
+                // A temp file its writer still holds (another thread or process checkpointing the same target) is not
+                // stale: the writer's stream holds it exclusively, so this open fails and it is left alone. Deleting it
+                // made that writer fail with FileNotFoundException on its own temp file (found by QA).
+                using var probe = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
             }
             catch (IOException)
             {
