@@ -69,6 +69,27 @@ public sealed class ForecasterChainTests
     }
 
     [TestMethod]
+    public void AGapOrAnIdColumnOfAnotherTypeIsRefusedAsScoreRefusesThem()
+    {
+        var ml = new MLContext(1);
+        var (data, rows) = Stacked(interleaved: false);
+        using var model = ml.Forecasting.ForecastByLmu(Options("Value", epochs: 1)).Fit(data);
+        rows[20].Value = float.NaN;
+        var thrown = Assert.Throws<Exception>(() => model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Forecast").ToArray());
+        while (thrown is not ArgumentException && thrown.InnerException is { } inner)
+        {
+            thrown = inner;
+        }
+
+        StringAssert.Contains(thrown.Message, "Column 'Value' is NaN");
+        StringAssert.Contains(thrown.Message, "row 20 (series 'a')");
+
+        var flagged = ml.Transforms.CustomMapping<Row, FlagRow>((r, f) => f.Id = r.Id == "a", contractName: null).Fit(data).Transform(data);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => model.Transform(flagged));
+        StringAssert.Contains(e.Message, "series id column 'Id' has type Boolean");
+    }
+
+    [TestMethod]
     public void APredictionEngineOnSeriesRowsSaysWhatToUseInstead()
     {
         var ml = new MLContext(1);
@@ -114,6 +135,11 @@ public sealed class ForecasterChainTests
         public float Value { get; set; }
 
         public float Cov0 { get; set; }
+    }
+
+    public sealed class FlagRow
+    {
+        public bool Id { get; set; }
     }
 
     public sealed class Forecasted

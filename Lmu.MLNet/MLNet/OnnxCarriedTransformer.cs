@@ -39,7 +39,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
         Guard.ThrowIfClosed();
         CheckInputSchema(inputSchema);
         var mapper = _chain.GetRowToRowMapper(inputSchema);
-        return LengthRule is { } rule ? new LengthCheckedMapper(mapper, rule) : mapper;
+        return LengthRule is { } rule ? new CheckedMapper(mapper, rule) : mapper;
     }
 
     /// <inheritdoc />
@@ -49,7 +49,7 @@ public abstract class OnnxCarriedTransformer : ITransformer, IDisposable
         Guard.ThrowIfClosed();
         var prepared = PrepareInput(input);
         CheckInputSchema(prepared.Schema);
-        return _chain.Transform(LengthRule is { } rule ? new LengthCheckedView(prepared, rule) : prepared);
+        return _chain.Transform(LengthRule is { } rule ? new CheckedView(prepared, rule) : prepared);
     }
 
     /// <summary>

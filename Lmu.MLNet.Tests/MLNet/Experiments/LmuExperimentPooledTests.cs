@@ -322,6 +322,12 @@ public sealed class LmuExperimentPooledTests
         var agree = predicted.Zip(truth).Count(p => p.First == p.Second) / 40.0;
         Assert.IsGreaterThan(0.8, agree, "the ramps are easy: the predicted text labels are mostly right");
         Assert.AreEqual(agree, metrics.MicroAccuracy, 1e-9, "the evaluator reads the same classes as PredictedLabel");
+
+        // Every key value is a class name, but a key label whose rows hold one class is still one class (found by review:
+        // it passed the check and every trial failed, blaming the budget).
+        var onlyUp = ml.Data.FilterByCustomPredicate<LabelRow>(toKey.Transform(Ramps(ml, 40, seed: 3)), r => r.Label != 1);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Run(ml, onlyUp, PooledOnly(seed: 1, maxConfigurations: 1)));
+        StringAssert.Contains(e.Message, "has 1 class(es)");
     }
 
     [TestMethod]
@@ -336,6 +342,12 @@ public sealed class LmuExperimentPooledTests
         var e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, settings).Execute(Ramps(ml, 20, seed: 1), FeaturizerData.Load(ml, shorter, Steps - 4)));
         StringAssert.Contains(e.Message, $"{Steps - 4} values per row in the validation data but {Steps} in the training data");
         Assert.AreEqual(0, tried);
+    }
+
+    public sealed class LabelRow
+    {
+        [KeyType(2)]
+        public uint Label { get; set; }
     }
 
     private static LmuExperimentResult Run(MLContext ml, IDataView data, LmuExperimentSettings settings) =>

@@ -142,7 +142,8 @@ public sealed class LmuClassificationExperiment
                     // The refit is not interruptible (it makes the model returned); say why the call goes on (found by QA).
                     MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).Info("Experiment",
                         $"Cancelled after {trials.Count} trials: refitting the best configuration (trial {best.TrialId}) on all {data.Count} training rows " +
-                        $"before returning; its trial took {best.Duration.TotalSeconds:F1} s. With RefitOnAllData = false the best trial's own model is returned at once.");
+                        $"before returning: one fit, where its trial ({best.FoldMetrics.Count} fold fits) took {best.Duration.TotalSeconds:F1} s. " +
+                        "With RefitOnAllData = false the best trial's own model is returned at once.");
                 }
 
                 bestFit?.Dispose();

@@ -90,9 +90,11 @@ internal sealed class LmuExperimentData
             }
         }
 
-        if (names.Count < 2 && classNames is null)
+        // The classes that occur, not the names: a key label's names are all its key values, present or not (found by review).
+        var present = y.Distinct().Count();
+        if (present < 2 && classNames is null)
         {
-            throw new ArgumentException($"LMU experiment: the training data has {names.Count} class(es); classification needs at least 2.");
+            throw new ArgumentException($"LMU experiment: the training data has {present} class(es); classification needs at least 2.");
         }
 
         return new LmuExperimentData(values, y, width / channels, channels, names);

@@ -11,7 +11,8 @@ namespace Lmu.MLNet.Featurize;
 /// <remarks>
 /// <see cref="OnnxCarriedTransformer.ExportOnnx"/> / <see cref="OnnxCarriedTransformer.SaveOnnx"/> write the graph the
 /// model zip carries (opset 17), one row per run (no batch axis, as ML.NET feeds it). Inputs: the input column
-/// (<c>Options.InputColumnName</c>) float [<see cref="SequenceLength"/> x Channels] (step-major) and, with
+/// (<c>Options.InputColumnName</c>) float [<see cref="SequenceLength"/> x Channels] (step-major, or channel-major with
+/// <c>Options.InputLayout</c>) and, with
 /// <c>Options.LengthColumnName</c>, that column float [1, 1] (the row's valid steps). Output: the output column
 /// (<c>Options.OutputColumnName</c>, or that name + ".lmu" when it equals the input column, ONNX names being unique)
 /// float [<see cref="OutputSize"/>].

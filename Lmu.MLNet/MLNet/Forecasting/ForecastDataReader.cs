@@ -212,6 +212,16 @@ internal static class ForecastDataReader
         return col;
     }
 
+    /// <summary>Throws the message <see cref="IdGetter"/> would give when <paramref name="id"/>'s type cannot be a series id (Text or a number).</summary>
+    internal static void CheckIdType(DataViewSchema.Column id)
+    {
+        Type[] ids = [typeof(ReadOnlyMemory<char>), typeof(float), typeof(double), typeof(int), typeof(long), typeof(uint)];
+        if (!ids.Contains(id.Type.RawType) || id.Type is KeyDataViewType)
+        {
+            throw new ArgumentException($"The series id column '{id.Name}' has type {id.Type}; expected Text or a number.");
+        }
+    }
+
     internal static Func<string> IdGetter(DataViewRow cursor, DataViewSchema.Column id)
     {
         var culture = System.Globalization.CultureInfo.InvariantCulture;
@@ -240,7 +250,7 @@ internal static class ForecastDataReader
         }
     }
 
-    private static double Finite(float v, string column, long row, string series, string? idColumn)
+    internal static double Finite(float v, string column, long row, string series, string? idColumn)
     {
         if (!float.IsFinite(v))
         {

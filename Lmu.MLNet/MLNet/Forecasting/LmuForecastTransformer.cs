@@ -7,8 +7,12 @@ namespace Lmu.MLNet.Forecasting;
 /// <summary>
 /// A fitted LMU forecaster. Scores the window layout (see <see cref="LmuForecastingOptions"/>) into the forecast
 /// column (Vector&lt;Single, Horizon&gt;) and the optional bound columns, through ML.NET's OnnxTransformer, so
-/// <c>mlContext.Model.Save</c> writes an ordinary model zip that <c>mlContext.Model.Load</c> scores identically
-/// without libtorch, bit-identically. <see cref="CreateEngine"/> gives a streaming engine over the same model.
+/// <c>mlContext.Model.Save</c> with the window layout's schema writes an ordinary model zip that
+/// <c>mlContext.Model.Load</c> scores bit-identically without libtorch. A model fitted on the series layout also
+/// Transforms series rows (each row gains its window and the forecast of what follows it, as
+/// <see cref="LmuForecastWindows.Score"/> gives), so it chains in an EstimatorChain; the zip scores windows only, so save
+/// it with the window layout's schema (<see cref="LmuModelFile.Save"/> refuses the series schema; ML.NET's own
+/// <c>Model.Save</c> cannot tell). <see cref="CreateEngine"/> gives a streaming engine over the same model.
 /// </summary>
 /// <remarks>
 /// The zip <c>mlContext.Model.Save</c> writes holds only ML.NET's own transformers, from which the engine cannot be
@@ -16,8 +20,8 @@ namespace Lmu.MLNet.Forecasting;
 /// (<c>CreateTimeSeriesEngine&lt;TIn, TOut&gt;(mlContext)</c>), whose <c>CheckPoint(mlContext, path)</c> writes a model zip
 /// that also carries the stream (<see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}"/>), or write the untyped engine
 /// beside the zip with <c>CreateEngine().CheckPoint(path)</c> and resume it with <see cref="ResumeEngine"/> (this model
-/// only) or <see cref="LmuForecastEngine.Load(string)"/> (the checkpoint's own model). Series-layout rows are scored with
-/// <see cref="LmuForecastWindows.Score"/>, the latest window of each series with <see cref="LmuForecastWindows.LastWindows"/>.
+/// only) or <see cref="LmuForecastEngine.Load(string)"/> (the checkpoint's own model). Series-layout rows are scored by
+/// Transform or <see cref="LmuForecastWindows.Score"/>, the latest window of each series with <see cref="LmuForecastWindows.LastWindows"/>.
 /// <para>
 /// <see cref="OnnxCarriedTransformer.ExportOnnx"/> / <see cref="OnnxCarriedTransformer.SaveOnnx"/> write the graph the
 /// model zip carries (opset 17), one window per run (no batch axis, as ML.NET feeds it), with the scaling inside.

@@ -12,9 +12,10 @@ namespace Lmu.MLNet.Forecasting;
 /// <item>windows: <see cref="WindowColumnName"/> holds the last <see cref="WindowSize"/> values (Vector&lt;Single&gt;,
 /// oldest first) and <see cref="LabelColumnName"/> the next <see cref="Horizon"/> values.</item>
 /// </list>
-/// The fitted model always scores the window layout: <see cref="WindowColumnName"/> plus, per covariate, a
+/// The fitted model scores the window layout: <see cref="WindowColumnName"/> plus, per covariate, a
 /// Vector&lt;Single, WindowSize&gt; column of the same name holding that covariate over the window
-/// (<see cref="LmuForecastWindows"/> cuts such rows from a series); the streaming engine takes the series one value at a time.
+/// (<see cref="LmuForecastWindows"/> cuts such rows from a series); fitted on the series layout, its Transform also
+/// reads series rows as windows (the saved zip scores windows only); the streaming engine takes the series one value at a time.
 /// </summary>
 /// <remarks>
 /// Settings left unset come from the <see cref="Microsoft.ML.MLContext"/> that made the estimator: <c>Training.Seed</c>

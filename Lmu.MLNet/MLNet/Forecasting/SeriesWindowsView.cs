@@ -21,6 +21,8 @@ internal sealed class SeriesWindowsView : IDataView
     private readonly int _series;
     private readonly int _id;
     private readonly int[] _covariates;
+    private readonly string? _idName;
+    private readonly string[] _names;
 
     /// <param name="inner">Series-layout rows.</param>
     /// <param name="seriesColumn">Scalar Single series column.</param>
@@ -33,7 +35,15 @@ internal sealed class SeriesWindowsView : IDataView
         _inner = inner;
         _steps = steps;
         _series = ForecastDataReader.Column(inner.Schema, seriesColumn, "series", NumberDataViewType.Single).Index;
-        _id = idColumn is null ? -1 : ForecastDataReader.Column(inner.Schema, idColumn, "series id", null).Index;
+        if (idColumn is not null)
+        {
+            // Checked here, not when a cursor opens, so Transform itself refuses it.
+            ForecastDataReader.CheckIdType(ForecastDataReader.Column(inner.Schema, idColumn, "series id", null));
+        }
+
+        _id = idColumn is null ? -1 : inner.Schema[idColumn].Index;
+        _idName = idColumn;
+        _names = new[] { seriesColumn }.Concat(covariates).ToArray();
         _covariates = covariates.Select(c => ForecastDataReader.Column(inner.Schema, c, "covariate", NumberDataViewType.Single).Index).ToArray();
         Schema = WindowSchema(inner.Schema, covariates, windowColumn, steps);
     }
@@ -120,6 +130,9 @@ internal sealed class SeriesWindowsView : IDataView
             for (var c = 0; c < _values.Length; c++)
             {
                 _values[c](ref _read[c]);
+                // A gap is refused as Fit and LmuForecastWindows.Score refuse it (it would give NaN forecasts for a window's
+                // length of rows without a word; found by review).
+                ForecastDataReader.Finite(_read[c], _view._names[c], _inner.Position, key, _view._idName);
             }
 
             history.Push(_read);

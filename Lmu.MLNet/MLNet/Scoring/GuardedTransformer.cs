@@ -40,7 +40,8 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         using var entry = _guard.Enter();
-        return new GuardedRowToRowMapper(_inner.GetRowToRowMapper(inputSchema), _guard);
+        // Input vectors are held to their declared size: ONNX Runtime's shape error names no column.
+        return new GuardedRowToRowMapper(new CheckedMapper(_inner.GetRowToRowMapper(inputSchema), VectorSizeRule.Instance), _guard);
     }
 
     /// <inheritdoc />
@@ -48,7 +49,7 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         using var entry = _guard.Enter();
-        return new GuardedDataView(_inner.Transform(input), _guard);
+        return new GuardedDataView(_inner.Transform(new CheckedView(input, VectorSizeRule.Instance)), _guard);
     }
 
     /// <inheritdoc />

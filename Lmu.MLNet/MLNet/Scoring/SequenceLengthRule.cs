@@ -13,24 +13,20 @@ namespace Lmu.MLNet.Scoring;
 /// <param name="Column">The length column's name.</param>
 /// <param name="Steps">The model's sequence length T.</param>
 /// <param name="Component">What scores (named first in messages).</param>
-internal sealed record SequenceLengthRule(string Column, int Steps, string Component)
+internal sealed record SequenceLengthRule(string Column, int Steps, string Component) : IGetterCheck
 {
-    /// <summary>Whether <paramref name="type"/> is a length type the rule reads (Single, Int32, UInt32, Int64).</summary>
-    public static bool Reads(DataViewType type) =>
-        type == NumberDataViewType.Single || type == NumberDataViewType.Int32 || type == NumberDataViewType.UInt32 || type == NumberDataViewType.Int64;
-
-    /// <summary>
-    /// <paramref name="getter"/> checking each value it reads (<paramref name="position"/> names the row); other types
-    /// pass through unchanged.
-    /// </summary>
-    public ValueGetter<TValue> Checked<TValue>(ValueGetter<TValue> getter, Func<long> position) => getter switch
-    {
-        ValueGetter<float> g => (ValueGetter<TValue>)(Delegate)Wrap(g, position),
-        ValueGetter<int> g => (ValueGetter<TValue>)(Delegate)Wrap(g, position),
-        ValueGetter<uint> g => (ValueGetter<TValue>)(Delegate)Wrap(g, position),
-        ValueGetter<long> g => (ValueGetter<TValue>)(Delegate)Wrap(g, position),
-        _ => getter,
-    };
+    /// <summary>The length column's getter checking each value it reads (Single, Int32, UInt32 or Int64); other columns' getters unchanged.</summary>
+    public ValueGetter<TValue> Wrap<TValue>(DataViewSchema.Column column, ValueGetter<TValue> getter, Func<long> position) =>
+        column.IsHidden || column.Name != Column
+            ? getter
+            : getter switch
+            {
+                ValueGetter<float> g => (ValueGetter<TValue>)(Delegate)Checked(g, position),
+                ValueGetter<int> g => (ValueGetter<TValue>)(Delegate)Checked(g, position),
+                ValueGetter<uint> g => (ValueGetter<TValue>)(Delegate)Checked(g, position),
+                ValueGetter<long> g => (ValueGetter<TValue>)(Delegate)Checked(g, position),
+                _ => getter,
+            };
 
     /// <summary>Throws <see cref="InvalidDataException"/> naming the column, the row and the rule unless <paramref name="value"/> holds.</summary>
     public void Check(double value, long position)
@@ -43,7 +39,7 @@ internal sealed record SequenceLengthRule(string Column, int Steps, string Compo
     }
 
     // Generic over the number type so no value is boxed per row.
-    private ValueGetter<T> Wrap<T>(ValueGetter<T> getter, Func<long> position)
+    private ValueGetter<T> Checked<T>(ValueGetter<T> getter, Func<long> position)
         where T : INumberBase<T> =>
         (ref T value) =>
         {

@@ -3,11 +3,9 @@ using Microsoft.ML.Data;
 
 namespace Lmu.MLNet.Scoring;
 
-/// <summary>A data view whose sequence-length column's getter checks every value it reads against <see cref="SequenceLengthRule"/>; the schema and every other column pass through.</summary>
-internal sealed class LengthCheckedView(IDataView inner, SequenceLengthRule rule) : IDataView
+/// <summary>A data view whose getters apply an <see cref="IGetterCheck"/> to every value they read; the schema and the rows pass through.</summary>
+internal sealed class CheckedView(IDataView inner, IGetterCheck check) : IDataView
 {
-    private readonly int _length = inner.Schema[rule.Column].Index;
-
     /// <inheritdoc />
     public bool CanShuffle => inner.CanShuffle;
 
@@ -19,16 +17,16 @@ internal sealed class LengthCheckedView(IDataView inner, SequenceLengthRule rule
 
     /// <inheritdoc />
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
-        new Cursor(inner.GetRowCursor(columnsNeeded, rand), _length, rule);
+        new Cursor(inner.GetRowCursor(columnsNeeded, rand), check);
 
     /// <inheritdoc />
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
-        inner.GetRowCursorSet(columnsNeeded, n, rand).Select(c => (DataViewRowCursor)new Cursor(c, _length, rule)).ToArray();
+        inner.GetRowCursorSet(columnsNeeded, n, rand).Select(c => (DataViewRowCursor)new Cursor(c, check)).ToArray();
 
-    /// <summary><paramref name="row"/> with its length getter checked (a PredictionEngine's input row).</summary>
-    public static DataViewRow Row(DataViewRow row, SequenceLengthRule rule) => new CheckedRow(row, row.Schema[rule.Column].Index, rule);
+    /// <summary><paramref name="row"/> with its getters checked (a PredictionEngine's input row).</summary>
+    public static DataViewRow Row(DataViewRow row, IGetterCheck check) => new CheckedRow(row, check);
 
-    private sealed class Cursor(DataViewRowCursor inner, int length, SequenceLengthRule rule) : DataViewRowCursor
+    private sealed class Cursor(DataViewRowCursor inner, IGetterCheck check) : DataViewRowCursor
     {
         public override long Position => inner.Position;
 
@@ -43,7 +41,7 @@ internal sealed class LengthCheckedView(IDataView inner, SequenceLengthRule rule
         public override bool IsColumnActive(DataViewSchema.Column column) => inner.IsColumnActive(column);
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
-            column.Index == length ? rule.Checked(inner.GetGetter<TValue>(column), () => inner.Position) : inner.GetGetter<TValue>(column);
+            check.Wrap(column, inner.GetGetter<TValue>(column), () => inner.Position);
 
         protected override void Dispose(bool disposing)
         {
@@ -57,7 +55,7 @@ internal sealed class LengthCheckedView(IDataView inner, SequenceLengthRule rule
     }
 
     // Disposes nothing: the input row belongs to the caller (the PredictionEngine).
-    private sealed class CheckedRow(DataViewRow inner, int length, SequenceLengthRule rule) : DataViewRow
+    private sealed class CheckedRow(DataViewRow inner, IGetterCheck check) : DataViewRow
     {
         public override long Position => inner.Position;
 
@@ -70,6 +68,6 @@ internal sealed class LengthCheckedView(IDataView inner, SequenceLengthRule rule
         public override bool IsColumnActive(DataViewSchema.Column column) => inner.IsColumnActive(column);
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
-            column.Index == length ? rule.Checked(inner.GetGetter<TValue>(column), () => inner.Position) : inner.GetGetter<TValue>(column);
+            check.Wrap(column, inner.GetGetter<TValue>(column), () => inner.Position);
     }
 }

@@ -3,8 +3,8 @@ using Microsoft.ML.Data;
 
 namespace Lmu.MLNet.Scoring;
 
-/// <summary>A row-to-row mapper (what a PredictionEngine scores with) whose input rows' lengths are checked against <see cref="SequenceLengthRule"/>.</summary>
-internal sealed class LengthCheckedMapper(IRowToRowMapper inner, SequenceLengthRule rule) : IRowToRowMapper
+/// <summary>A row-to-row mapper (what a PredictionEngine scores with) whose input rows' getters apply an <see cref="IGetterCheck"/>.</summary>
+internal sealed class CheckedMapper(IRowToRowMapper inner, IGetterCheck check) : IRowToRowMapper
 {
     /// <inheritdoc />
     public DataViewSchema InputSchema => inner.InputSchema;
@@ -17,5 +17,5 @@ internal sealed class LengthCheckedMapper(IRowToRowMapper inner, SequenceLengthR
 
     /// <inheritdoc />
     public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) =>
-        inner.GetRow(LengthCheckedView.Row(input, rule), activeColumns);
+        inner.GetRow(CheckedView.Row(input, check), activeColumns);
 }
