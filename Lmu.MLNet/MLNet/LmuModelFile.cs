@@ -94,7 +94,8 @@ public static class LmuModelFile
     /// Loads a model zip after checking it: entry sizes and compression ratios from the zip's central directory against
     /// <paramref name="limits"/> (before anything is extracted), then each carried ONNX graph against the SHA-256 written
     /// into it at save. A refusal or a failed load raises <see cref="InvalidDataException"/> naming the file and leaves
-    /// no temp file in <c>mlContext.TempFilePath</c>. When the context has no ONNX session options yet and no
+    /// no temp file in <c>mlContext.TempFilePath</c>; a context whose <c>GpuDeviceId</c> asks ONNX Runtime's CPU package
+    /// for CUDA raises <see cref="InvalidOperationException"/> saying so (the file is fine). When the context has no ONNX session options yet and no
     /// <c>GpuDeviceId</c>, this sets options that make ONNX Runtime read every carried graph as ONNX (ML.NET's random
     /// temp name ends ".ort" in one load of 32,768, which ONNX Runtime would otherwise read as ORT format and refuse);
     /// ML.NET then builds every ONNX session of that context from them. Options you set are used as they are.

@@ -142,6 +142,18 @@ internal static class OnnxCarrier
                 cause = inner;
             }
 
+            if (cause is EntryPointNotFoundException && ml.GpuDeviceId is { } gpu)
+            {
+                // The file is fine: the context asked ONNX Runtime's CPU package for its CUDA provider, which it lacks, and
+                // ML.NET's FallbackToCpu catches only ONNX Runtime's own errors, not this one (found by review; it read
+                // as a corrupt model zip).
+                throw new InvalidOperationException(
+                    $"Could not load '{path}' on MLContext.GpuDeviceId = {gpu}: the ONNX Runtime package here has no CUDA provider ({cause.Message}), " +
+                    "and ML.NET's FallbackToCpu does not catch that. Load it with a context whose GpuDeviceId is null (the CPU), or reference the " +
+                    "GPU build of ONNX Runtime.",
+                    e);
+            }
+
             throw ModelZipCheck.Refuse(path, $"ML.NET could not load it ({cause.GetType().Name}: {cause.Message})", "pass a model zip saved with mlContext.Model.Save by this library's version or a compatible one", e);
         }
         catch
