@@ -145,8 +145,8 @@ internal static class OnnxCarrier
             if (cause is EntryPointNotFoundException && ml.GpuDeviceId is { } gpu)
             {
                 // The file is fine: the context asked ONNX Runtime's CPU package for its CUDA provider, which it lacks, and
-                // ML.NET's FallbackToCpu catches only ONNX Runtime's own errors, not this one (found by review; it read
-                // as a corrupt model zip).
+                // ML.NET's FallbackToCpu catches only ONNX Runtime's own errors, not this one (it read as an
+                // incompatible model zip).
                 throw new InvalidOperationException(
                     $"Could not load '{path}' on MLContext.GpuDeviceId = {gpu}: the ONNX Runtime package here has no CUDA provider ({cause.Message}), " +
                     "and ML.NET's FallbackToCpu does not catch that. Load it with a context whose GpuDeviceId is null (the CPU), or reference the " +
