@@ -161,6 +161,22 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         }
     }
 
+    [TestMethod]
+    public void AFlatSeriesIsLeftOutOfMaseNotAFailureAfterTraining()
+    {
+        // Found by QA: one constant series (a dead sensor) made MASE's scale 0, and the run failed after training with a
+        // message naming no series.
+        var series = CliFiles.Forecasting(Path.Combine(Temp, "flat.csv"), series: 2, length: 80, seed: 5);
+        File.AppendAllLines(series, Enumerable.Range(0, 80).Select(t => $"dead,{t},42,0"));
+        var output = Path.Combine(Temp, "flat-out");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "forecast", "--train", series, "--value", "value", "--series-id", "id",
+            "--time", "t", "--horizon", "4", "--seasonality", "12", "--epochs", "2", "--threads", "1", "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "warning: MASE leaves out 1 series whose history repeats exactly at lag 12 (its scale would be 0): 'dead'");
+        Assert.IsTrue(Regex.IsMatch(log, @"\n  LMU +[0-9.]+ +[0-9.]+ "), log);
+        Assert.IsTrue(File.Exists(Path.Combine(output, "model.zip")), log);
+    }
+
     private static double Metric(string log, string name)
     {
         var match = Regex.Match(log, $@"{Regex.Escape(name)} +([0-9.]+)");
