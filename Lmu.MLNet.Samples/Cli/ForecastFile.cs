@@ -9,7 +9,7 @@ namespace Lmu.MLNet.Samples.Cli;
 /// column, then the values; trailing empty fields end a shorter series), as the M4 files are. Every problem is an
 /// <see cref="InvalidDataException"/> naming the file, the line and the column.
 /// </summary>
-internal static class ForecastFile
+internal static partial class ForecastFile
 {
     /// <summary>How to read the file.</summary>
     public sealed record Layout(bool Wide, string? Value, string? SeriesId, string? Time, IReadOnlyList<string> Covariates, string Header);
@@ -151,6 +151,15 @@ internal static class ForecastFile
             return number;
         }
 
+        // A date of numbers with the year last (01.02.2015, 1/2/2015) is day-first in most of the world and month-first in
+        // the US; the invariant culture read it month-first, so monthly data became daily without a word (found by QA).
+        if (DayMonthYear().Match(field) is { Success: true } dmy)
+        {
+            throw new InvalidDataException(
+                $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' does not say whether it is day-first or month-first " +
+                $"(day {dmy.Groups[1].Value} of month {dmy.Groups[2].Value}, or the other way round); write the dates year first, as yyyy-MM-dd (ISO 8601).");
+        }
+
         if (DateTime.TryParse(field, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var date))
         {
             if (numbers) throw Mixed(columns, record, index, field, "a date", "numbers");
@@ -160,6 +169,9 @@ internal static class ForecastFile
 
         throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is neither a number nor a date.");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}\b")]
+    private static partial System.Text.RegularExpressions.Regex DayMonthYear();
 
     private static InvalidDataException Mixed(Columns columns, DelimitedFile.Record record, int index, string field, string kind, string earlier) =>
         new($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is {kind}, but the times before it are {earlier}; the time column must hold one kind.");

@@ -124,7 +124,9 @@ internal static class ForecastRunner
 
     private static void CheckLengths(Settings s, IReadOnlyList<ForecastSeriesData> series, int window, int m, int origins)
     {
-        foreach (var x in series)
+        // With no window left (the default window comes from the shortest series), the shortest series is the one to name
+        // (the first one was named, however long; found by QA).
+        foreach (var x in window < 1 ? series.OrderBy(x => x.Values.Length) : series.AsEnumerable())
         {
             var need = Math.Max(window, 1) + (origins + 1) * s.Horizon;
             if (window < 1 || x.Values.Length < need)

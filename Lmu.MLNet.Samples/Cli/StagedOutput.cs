@@ -16,6 +16,7 @@ internal sealed class StagedOutput : IDisposable
     public StagedOutput(string folder)
     {
         Folder = Path.GetFullPath(folder);
+        CheckFolder(folder, Folder);
         var parent = Path.GetDirectoryName(Folder);
         var beside = parent is not null && Directory.Exists(parent) ? parent : Path.GetTempPath();
         var prefix = $".{Path.GetFileName(Folder)}.lmu-partial-";
@@ -26,6 +27,26 @@ internal sealed class StagedOutput : IDisposable
 
     /// <summary>The output folder.</summary>
     public string Folder { get; }
+
+    /// <summary>
+    /// Refuses an output that is a file, or lies under one, before any work: the commit failed there after the whole
+    /// training (found by QA: "already exists", "Could not find a part of the path").
+    /// </summary>
+    private static void CheckFolder(string given, string full)
+    {
+        if (System.IO.File.Exists(full))
+        {
+            throw new ArgumentException($"--output '{given}' is a file; it must be a folder (created when missing).");
+        }
+
+        for (var p = Path.GetDirectoryName(full); p is not null && !Directory.Exists(p); p = Path.GetDirectoryName(p))
+        {
+            if (System.IO.File.Exists(p))
+            {
+                throw new ArgumentException($"--output '{given}': '{p}' is a file, so no folder can be made under it.");
+            }
+        }
+    }
 
     /// <summary>Where files are written until the commit.</summary>
     public string Staging { get; }

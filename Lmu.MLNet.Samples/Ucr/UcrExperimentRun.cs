@@ -13,11 +13,21 @@ internal static class UcrExperimentRun
     public static int Run(Settings s)
     {
         var ucr = SharedFolder.Find(Path.Combine("data", "ucr"));
-        if (ucr is null || !Directory.Exists(Path.Combine(ucr, s.Dataset)))
+        if (ucr is null)
         {
-            Console.Error.WriteLine($"shared/data/ucr/{s.Dataset} not found above the working directory.");
+            Console.Error.WriteLine("error: shared/data/ucr not found above the working directory.");
             return 2;
         }
+
+        if (!Directory.Exists(Path.Combine(ucr, s.Dataset)))
+        {
+            var sets = Directory.GetDirectories(ucr).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+            Console.Error.WriteLine($"error: --dataset '{s.Dataset}' is not in '{ucr}'; the sets there are {string.Join(", ", sets)}.");
+            return 2;
+        }
+
+        // Staged before the search, so an output that cannot be written fails now and a failure leaves nothing (found by QA).
+        using var output = new Cli.StagedOutput(s.Output);
 
         torch.set_num_threads(s.Threads);
         var (train, test) = UcrLoader.LoadSplit(Path.Combine(ucr, s.Dataset), s.Dataset);
@@ -35,9 +45,8 @@ internal static class UcrExperimentRun
         var result = new LmuClassificationExperiment(ml, settings).Execute(train.ToDataView(ml, steps, rightAlign: true), channels: train.Channels);
         var testView = test.ToDataView(ml, steps, rightAlign: true);
         var metrics = result.Evaluate(ml, testView);
-        Directory.CreateDirectory(s.Output);
-        var zip = Path.Combine(s.Output, "model.zip");
-        ml.Model.Save(result.Model, testView.Schema, zip);
+        LmuModelFile.Save(ml, result.Model, testView.Schema, output.File("model.zip"));
+        var zip = output.Commit().Single();
         Console.WriteLine();
         Console.WriteLine($"best trial {result.BestTrial.TrialId}: {result.BestTrial.Configuration} (validation {result.BestTrial.Metric:F4} +- {result.BestTrial.MetricStandardError:F4} over {result.BestTrial.FoldMetrics.Count} folds)");
         Console.WriteLine(Selection(result));

@@ -89,6 +89,44 @@ public sealed class CliBadFileTests : ClassifierTestBase
             $"'{series}' line 1 (header): --covariates 'price' is not a column; the columns are id, t, value, promo");
     }
 
+    [TestMethod]
+    public void ADateThatCouldBeDayOrMonthFirstAsksForIsoDates()
+    {
+        // Found by QA: monthly data dated 01.02.2015, 01.03.2015, ... was read month-first (January 2, January 3, ...), so
+        // the seasonality came out as 7 and the window as 24, without a word.
+        var series = Path.Combine(Temp, "eu.csv");
+        File.WriteAllLines(series, new[] { "date,sales" }.Concat(Enumerable.Range(0, 60).Select(i => $"01.{1 + (i % 12):00}.{2015 + (i / 12)},{100 + (i % 12)}")));
+        Fails(["forecast", "--train", series, "--value", "sales", "--time", "date", "--horizon", "3"],
+            $"'{series}' line 2, column 1 ('date'): '01.01.2015' does not say whether it is day-first or month-first");
+    }
+
+    [TestMethod]
+    public void WhenNoWindowFitsTheShortestSeriesIsNamed()
+    {
+        // Found by QA: the first series (80 values) was named while the second (10) was the short one.
+        var series = Path.Combine(Temp, "short.csv");
+        File.WriteAllLines(series, new[] { "id,v" }
+            .Concat(Enumerable.Range(0, 80).Select(t => $"a,{Math.Sin(t / 3.0):0.###}"))
+            .Concat(Enumerable.Range(0, 10).Select(t => $"b,{Math.Cos(t / 3.0):0.###}")));
+        Fails(["forecast", "--train", series, "--value", "v", "--series-id", "id", "--horizon", "5"], $"'{series}' line 82: series 'b' has 10 values");
+    }
+
+    [TestMethod]
+    public void AnOutputThatIsAFileIsRefusedBeforeTraining()
+    {
+        // Found by QA: classify, experiment and forecast trained, then failed to write into it.
+        var train = Good("train.csv");
+        var file = Path.Combine(Temp, "afile");
+        File.WriteAllText(file, "keep me");
+        foreach (var output in new[] { file, Path.Combine(file, "sub") })
+        {
+            var (code, stdout, stderr) = Run(["classify", "--train", train, "--output", output]);
+            Assert.AreEqual(2, code, stdout + stderr);
+            StringAssert.Contains(stderr, output == file ? $"--output '{file}' is a file; it must be a folder" : $"'{file}' is a file, so no folder can be made under it");
+            Assert.AreEqual("keep me", File.ReadAllText(file));
+        }
+    }
+
     private string Good(string name) => CliFiles.Classification(Path.Combine(Temp, name), rowsPerClass: 6, steps: 24, seed: name.Length);
 
     private static void Edit(string path, int lineNumber, Func<string, string> change)
