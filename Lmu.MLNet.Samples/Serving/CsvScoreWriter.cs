@@ -17,40 +17,30 @@ internal static class CsvScoreWriter
         var input = ml.Data.LoadFromEnumerable(reader.Read(), columns.Definition());
         var scored = model.Transform(input);
         var chosen = outputs(scored.Schema);
-        var full = Path.GetFullPath(outputPath);
-        var partial = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.partial");
-        try
+        return Cli.PartialOutputFile.Write(outputPath, writer =>
         {
             long rows = 0;
-            using (var writer = new StreamWriter(partial))
-            using (var cursor = scored.GetRowCursor(chosen))
+            using var cursor = scored.GetRowCursor(chosen);
+            writer.WriteLine(string.Join(',', chosen.SelectMany(Header)));
+            var write = chosen.Select(c => Writer(cursor, c)).ToArray();
+            while (Next(cursor, reader))
             {
-                writer.WriteLine(string.Join(',', chosen.SelectMany(Header)));
-                var write = chosen.Select(c => Writer(cursor, c)).ToArray();
-                while (Next(cursor, reader))
+                for (var i = 0; i < write.Length; i++)
                 {
-                    for (var i = 0; i < write.Length; i++)
+                    if (i > 0)
                     {
-                        if (i > 0)
-                        {
-                            writer.Write(',');
-                        }
-
-                        write[i](writer);
+                        writer.Write(',');
                     }
 
-                    writer.WriteLine();
-                    rows++;
+                    write[i](writer);
                 }
+
+                writer.WriteLine();
+                rows++;
             }
 
-            File.Move(partial, full, overwrite: true);
             return rows;
-        }
-        finally
-        {
-            File.Delete(partial);
-        }
+        });
     }
 
     private static bool Next(DataViewRowCursor cursor, CsvRowReader reader)

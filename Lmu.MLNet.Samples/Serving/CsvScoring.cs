@@ -11,6 +11,7 @@ internal static class CsvScoring
 {
     public static int Run(string modelPath, string inputPath, string outputPath, ClassifierColumns classifier, ForecastColumns forecast)
     {
+        Cli.SameFile.Refuse(inputPath, outputPath, "--input", "--output");
         var ml = new MLContext();
         var model = LmuModelFile.Load(ml, modelPath, out var schema, out var integrity);
         Console.WriteLine(Integrity(integrity));

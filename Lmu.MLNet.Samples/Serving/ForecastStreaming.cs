@@ -30,7 +30,22 @@ internal static class ForecastStreaming
 
         var resumedAt = engine.ObservationCount;
         var width = 1 + engine.CovariateNames.Count;
-        using (var writer = outputPath is null ? null : new StreamWriter(outputPath))
+        if (outputPath is not null)
+        {
+            Cli.SameFile.Refuse(observationsPath, outputPath, "--observations", "--output");
+        }
+
+        // All or nothing: a bad line leaves no output file (and no checkpoint).
+        if (outputPath is null)
+        {
+            Stream(null);
+        }
+        else
+        {
+            Cli.PartialOutputFile.Write(outputPath, writer => Stream(writer));
+        }
+
+        bool Stream(TextWriter? writer)
         {
             var line = 0;
             foreach (var text in File.ReadLines(observationsPath))
@@ -59,6 +74,8 @@ internal static class ForecastStreaming
 
                 writer?.WriteLine(string.Join(',', fields));
             }
+
+            return true;
         }
 
         if (checkpointPath is not null && seriesColumn is not null)

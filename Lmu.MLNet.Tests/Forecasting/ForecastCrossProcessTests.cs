@@ -134,6 +134,32 @@ public sealed class ForecastCrossProcessTests
     }
 
     [TestMethod]
+    public void ABadObservationLeavesNoOutputAndNoCheckpoint()
+    {
+        // Found by QA: the lines before a bad one were left in --output.
+        var dir = Path.Combine(_root, "bad-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var start = Path.Combine(dir, "start.ckpt");
+        new LmuForecastEngine(ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.Global)).CheckPoint(start);
+        var observations = Path.Combine(dir, "obs.csv");
+        File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == 12 ? "1.5" : "1.5,0.25"));
+        var output = Path.Combine(dir, "out.csv");
+        var end = Path.Combine(dir, "end.ckpt");
+        var (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, "line 13: 1 values; the engine expects 2");
+        Assert.IsFalse(File.Exists(output), "no output");
+        Assert.IsFalse(File.Exists(end), "no checkpoint");
+        CollectionAssert.AreEquivalent(new[] { "obs.csv", "start.ckpt" }, Directory.GetFiles(dir).Select(Path.GetFileName).ToArray(), "no temporary file left");
+
+        // Writing over the observations would replace the rows being read.
+        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", observations);
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, "is the --observations file");
+        Assert.HasCount(20, File.ReadAllLines(observations));
+    }
+
+    [TestMethod]
     [DataRow(HiddenCell.Dense, 40)]
     [DataRow(HiddenCell.Lstm, 40)]
     [DataRow(HiddenCell.Dense, 0)]

@@ -27,6 +27,18 @@ public sealed class CommandErrorTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void PredictRefusesToWriteOverItsInput()
+    {
+        // Found by QA: predict --input x --output x replaced the features with the scores. Refused before the model loads.
+        var input = Path.Combine(Temp, "rows.csv");
+        File.WriteAllText(input, "1,2,3\n");
+        var (code, stdout, stderr) = Run(App(), "predict", "--model", Path.Combine(Temp, "absent.zip"), "--input", input, "--output", Path.Combine(Temp, ".", "rows.csv"));
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(SingleLine(stderr), "is the --input file; writing there would replace the rows being read");
+        Assert.AreEqual("1,2,3\n", File.ReadAllText(input));
+    }
+
+    [TestMethod]
     public void AFileThatIsNotAZipIsOneLine()
     {
         var model = Path.Combine(Temp, "model.zip");
