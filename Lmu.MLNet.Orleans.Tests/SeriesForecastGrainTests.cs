@@ -54,6 +54,16 @@ public sealed class SeriesForecastGrainTests
             await Assert.ThrowsExactlyAsync<ArgumentException>(() => grain.ObserveBatchAsync([FleetModels.Reading(0, 31), new SeriesObservation(32, float.NaN, [1])]));
             Assert.AreEqual(30, (await grain.GetForecastAsync()).LastSequence, "a refused batch applies nothing");
 
+            // Numbers start at 1: a 0 or a negative one was skipped as a resend, silently, on a new series too (found by QA).
+            var fresh = cluster.Client.GetGrain<ISeriesForecastGrain>("counts-from-zero");
+            foreach (var n in new long[] { 0, -3 })
+            {
+                var refused = await Assert.ThrowsExactlyAsync<ArgumentException>(() => fresh.ObserveAsync(new SeriesObservation(n, 1, FleetModels.Reading(0, 1).Covariates)));
+                StringAssert.Contains(refused.Message, $"reading number {n}; sequence numbers start at 1");
+            }
+
+            Assert.AreEqual(0, (await fresh.GetForecastAsync()).ObservationCount);
+
             // A batch with a resent head applies the new readings once, with one storage write.
             var writes = SharedGrainStorage.Writes;
             var batch = await grain.ObserveBatchAsync([FleetModels.Reading(0, 29), FleetModels.Reading(0, 30), FleetModels.Reading(0, 31), FleetModels.Reading(0, 32)]);

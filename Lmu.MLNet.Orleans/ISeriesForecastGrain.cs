@@ -16,12 +16,12 @@ namespace Lmu.MLNet.Orleans;
 public interface ISeriesForecastGrain : IGrainWithStringKey
 {
     /// <summary>Applies one reading (see the remarks for the numbering rule) and returns the forecast after it.</summary>
-    /// <exception cref="ArgumentException">A value is not finite or the covariates do not match the model; nothing is applied.</exception>
+    /// <exception cref="ArgumentException">A value is not finite, the covariates do not match the model, or the number is below 1; nothing is applied.</exception>
     [Alias("Observe")]
     Task<SeriesForecastResult> ObserveAsync(SeriesObservation observation);
 
     /// <summary>Applies readings in order (one storage write for the call) and returns the forecast after the last one applied.</summary>
-    /// <exception cref="ArgumentException">A value is not finite or the covariates do not match the model; nothing of the call is applied.</exception>
+    /// <exception cref="ArgumentException">A value is not finite, the covariates do not match the model, or a number is below 1; nothing of the call is applied.</exception>
     [Alias("ObserveBatch")]
     Task<SeriesForecastResult> ObserveBatchAsync(SeriesObservation[] observations);
 

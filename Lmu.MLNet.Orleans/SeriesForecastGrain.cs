@@ -53,6 +53,13 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         foreach (var o in observations)
         {
             ArgumentNullException.ThrowIfNull(o, nameof(observations));
+            if (o.Sequence < 1)
+            {
+                // Numbers start at 1: a sender counting from 0 had its first reading skipped as a resend, silently (found by QA).
+                throw new ArgumentException(
+                    $"Series '{this.GetPrimaryKeyString()}': reading number {o.Sequence}; sequence numbers start at 1 (1, 2, ...), so it would be skipped as a resend. Nothing of this call was applied.");
+            }
+
             if (o.Sequence <= last)
             {
                 continue;

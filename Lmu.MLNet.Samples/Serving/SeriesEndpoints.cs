@@ -60,8 +60,20 @@ internal static class SeriesEndpoints
 
     private static SeriesObservation Reading(JsonElement e)
     {
-        var sequence = e.GetProperty("sequence").GetInt64();
-        var value = e.GetProperty("value").GetSingle();
+        // Each field named when it is not what it must be (2.5 or 1e30 as a sequence read "One of the identified items was
+        // in an invalid format"; found by QA).
+        var s = e.GetProperty("sequence");
+        if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt64(out var sequence))
+        {
+            throw new FormatException($"\"sequence\" must be a whole number (1, 2, ...) but is {s.GetRawText()}.");
+        }
+
+        var v = e.GetProperty("value");
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetSingle(out var value))
+        {
+            throw new FormatException($"\"value\" must be a number but is {v.GetRawText()}.");
+        }
+
         var covariates = e.TryGetProperty("covariates", out var c) ? c.EnumerateArray().Select(x => x.GetSingle()).ToArray() : [];
         return new SeriesObservation(sequence, value, covariates);
     }

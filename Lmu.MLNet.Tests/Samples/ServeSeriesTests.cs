@@ -78,6 +78,20 @@ public sealed class ServeSeriesTests
         Assert.AreEqual(HttpStatusCode.BadRequest, emptyStatus, empty.ToString());
         StringAssert.Contains(empty.GetProperty("error").GetString(), "empty array");
 
+        // A number below 1 would be skipped as a resend; a fractional one or a text value is named (QA: 200 "Duplicate",
+        // and "One of the identified items was in an invalid format").
+        foreach (var (body, expected) in new (object, string)[]
+        {
+            (new { sequence = 0, value = 1, covariates = new[] { 1f } }, "sequence numbers start at 1"),
+            (new { sequence = 2.5, value = 1, covariates = new[] { 1f } }, "\"sequence\" must be a whole number (1, 2, ...) but is 2.5"),
+            (new { sequence = 21, value = "high", covariates = new[] { 1f } }, "\"value\" must be a number but is \"high\""),
+        })
+        {
+            var (status, answer) = await Observe(served, "fresh-series", body);
+            Assert.AreEqual(HttpStatusCode.BadRequest, status, answer.ToString());
+            StringAssert.Contains(answer.GetProperty("error").GetString(), expected);
+        }
+
         var window = values[^ForecastTestModels.Window..];
         var (predictStatus, predicted) = await served.PredictAsync(new { Window = window, Cov0 = covs[0][^ForecastTestModels.Window..] });
         Assert.AreEqual(HttpStatusCode.OK, predictStatus, predicted.ToString());
