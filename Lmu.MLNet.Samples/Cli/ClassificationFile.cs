@@ -58,7 +58,7 @@ internal static class ClassificationFile
         if (width < 1 || width % layout.Channels != 0)
         {
             throw new InvalidDataException(
-                $"'{path}' line {file.Records[0].Line}: {width} value columns besides the label, which is not a whole number of steps of --channels {layout.Channels}.");
+                $"'{path}' line {file.Records[0].Line}: {width} value columns besides the label, which is not a whole number of steps of --channels {layout.Channels}." + file.SeparatorHint());
         }
 
         var rows = new List<TimeSeriesRow>();

@@ -82,7 +82,7 @@ internal sealed class Columns
         var where = Header is null
             ? $"'{File.Path}' line {File.Records[0].Line}: {option} '{reference}' is not a column: the file has no header line, so give a column number from 1 to {Count}"
             : $"'{File.Path}' line {File.Records[0].Line} (header): {option} '{reference}' is not a column; the columns are {Describe(Header)}";
-        throw new InvalidDataException(where + ".");
+        throw new InvalidDataException(where + "." + File.SeparatorHint());
     }
 
     /// <summary>How an error names column <paramref name="index"/> (0-based): "column 3 ('Rentals')", or "column 3".</summary>

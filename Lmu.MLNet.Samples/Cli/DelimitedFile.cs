@@ -64,6 +64,24 @@ internal sealed class DelimitedFile
         return new DelimitedFile(path, delimiter ?? ',', records);
     }
 
+    /// <summary>
+    /// When the first record is one field holding tabs or '|', a sentence saying so (with a leading space), else empty:
+    /// such a file read as one column gave "0 value columns" with no word of the separator (found by QA).
+    /// </summary>
+    public string SeparatorHint()
+    {
+        if (Records.Count == 0 || Records[0].Fields.Length != 1)
+        {
+            return string.Empty;
+        }
+
+        var field = Records[0].Fields[0];
+        var found = field.Contains('\t') ? "tabs" : field.Contains('|') ? "'|'" : null;
+        return found is null
+            ? string.Empty
+            : $" Line {Records[0].Line} was read as one field, and it holds {found}: fields are separated by ',' or ';' (tabs in a .tsv or .tab file); convert the file or rename it.";
+    }
+
     /// <summary>True when <paramref name="field"/> is a number with a decimal comma ("-1,5", "2,0e3").</summary>
     public static bool IsDecimalComma(string field) =>
         field.Count(c => c == ',') == 1 && double.TryParse(field.Replace(',', '.'), NumberStyles.Float, CultureInfo.InvariantCulture, out _);

@@ -127,6 +127,18 @@ public sealed class CliBadFileTests : ClassifierTestBase
         }
     }
 
+    [TestMethod]
+    public void ATabOrPipeSeparatedCsvSaysWhatSeparatesItsFields()
+    {
+        // Found by QA: such files read as one column per line and failed with "0 value columns besides the label".
+        foreach (var (name, separator, what) in new[] { ("tabbed.csv", '\t', "tabs"), ("piped.txt", '|', "'|'") })
+        {
+            var train = Good(name);
+            File.WriteAllLines(train, File.ReadAllLines(train).Select(l => l.Replace(',', separator)));
+            Fails(["classify", "--train", train], $"was read as one field, and it holds {what}: fields are separated by ',' or ';'");
+        }
+    }
+
     private string Good(string name) => CliFiles.Classification(Path.Combine(Temp, name), rowsPerClass: 6, steps: 24, seed: name.Length);
 
     private static void Edit(string path, int lineNumber, Func<string, string> change)
