@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Lmu.MLNet.Samples.Cli;
 
 /// <summary>
@@ -11,6 +13,8 @@ namespace Lmu.MLNet.Samples.Cli;
 internal sealed class StagedOutput : IDisposable
 {
     private readonly List<string> _names = [];
+    private readonly object _gate = new();
+    private readonly PosixSignalRegistration[] _signals;
     private bool _committed;
 
     public StagedOutput(string folder)
@@ -23,6 +27,10 @@ internal sealed class StagedOutput : IDisposable
         RemoveAbandoned(beside, prefix);
         Staging = Path.Combine(beside, $"{prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Staging);
+        // Ctrl-C or a SIGTERM ends the process without unwinding to Dispose: the staging folder was left behind and
+        // nothing said so (found by QA). The handlers remove it and say that nothing was written; the signal then
+        // takes its usual course.
+        _signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted)];
     }
 
     /// <summary>The output folder.</summary>
@@ -67,6 +75,14 @@ internal sealed class StagedOutput : IDisposable
     /// model.zip read as one result, found by QA); other files in the folder are left alone. Returns the final paths.
     /// </summary>
     public IReadOnlyList<string> Commit()
+    {
+        lock (_gate)
+        {
+            return CommitLocked();
+        }
+    }
+
+    private IReadOnlyList<string> CommitLocked()
     {
         var moved = new List<string>();
         Directory.CreateDirectory(Folder);
@@ -134,9 +150,40 @@ internal sealed class StagedOutput : IDisposable
 
     public void Dispose()
     {
-        if (!_committed && Directory.Exists(Staging))
+        foreach (var signal in _signals)
         {
-            Directory.Delete(Staging, recursive: true);
+            signal.Dispose();
+        }
+
+        lock (_gate)
+        {
+            if (!_committed && Directory.Exists(Staging))
+            {
+                Directory.Delete(Staging, recursive: true);
+            }
+        }
+    }
+
+    // On the signal's thread; the lock keeps it from removing files a commit is moving (a committed run is left as it is).
+    private void Interrupted(PosixSignalContext context)
+    {
+        lock (_gate)
+        {
+            if (_committed)
+            {
+                return;
+            }
+
+            try
+            {
+                Directory.Delete(Staging, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A file still being written: the next run into this folder removes what is left (RemoveAbandoned).
+            }
+
+            Console.Error.WriteLine($"interrupted ({context.Signal}): nothing was written to '{Folder}'.");
         }
     }
 }

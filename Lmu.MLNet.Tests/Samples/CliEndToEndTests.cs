@@ -177,6 +177,37 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         Assert.IsTrue(File.Exists(Path.Combine(output, "model.zip")), log);
     }
 
+    [TestMethod]
+    public void CtrlCDuringTrainingLeavesNoStagingFolderAndSaysSo()
+    {
+        // Found by QA: SIGINT or SIGTERM left an empty '.out.lmu-partial-<pid>-<guid>' folder and printed nothing.
+        var train = CliFiles.Classification(Path.Combine(Temp, "sig.csv"), rowsPerClass: 15, steps: 32, seed: 6);
+        var output = Path.Combine(Temp, "sig-out");
+        using var process = System.Diagnostics.Process.Start(SamplesApp.StartInfo(SamplesApp.Output(), Temp,
+            "classify", "--train", train, "--model", "lmu", "--epochs", "100000", "--threads", "1", "--output", output))!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string? line;
+        var seen = new StringBuilder();
+        while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith("train:", StringComparison.Ordinal))
+        {
+            seen.AppendLine(line);
+        }
+
+        Assert.IsNotNull(line, $"the run ended before training: {seen}{stderr.Result}");
+        Assert.IsNotEmpty(Directory.GetDirectories(Temp, ".sig-out.lmu-partial-*"), "staging exists while training");
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+
+        Assert.IsTrue(process.WaitForExit(TimeSpan.FromSeconds(30)), "SIGINT ends the run");
+        _ = process.StandardOutput.ReadToEnd();
+        Assert.AreNotEqual(0, process.ExitCode);
+        StringAssert.Contains(stderr.Result, $"interrupted (SIGINT): nothing was written to '{output}'");
+        Assert.IsEmpty(Directory.GetDirectories(Temp, ".sig-out.lmu-partial-*"), "no staging folder left");
+        Assert.IsFalse(Directory.Exists(output));
+    }
+
     private static double Metric(string log, string name)
     {
         var match = Regex.Match(log, $@"{Regex.Escape(name)} +([0-9.]+)");
