@@ -46,10 +46,12 @@ internal static class ClassifierTrainer
         };
         var pipeline = Keys(ml, data)
             .Append(ml.Transforms.LmuPooledFeaturize(options))
-            .Append(ml.MulticlassClassification.Trainers.Ridge("Label", "Pooled"));
+            .Append(ml.MulticlassClassification.Trainers.Ridge("Label", "Pooled"))
+            // The 10,000 pooled features are an intermediate column: kept, serve answered every request with them (74 KB; found by QA).
+            .Append(ml.Transforms.DropColumns("Pooled"));
         var model = pipeline.Fit(train);
         var featurizer = model.OfType<LmuPooledFeaturizerTransformer>().Single();
-        var ridge = (RidgeClassifierTransformer)model.LastTransformer;
+        var ridge = model.OfType<RidgeClassifierTransformer>().Single();
         var description = $"LmuPooledFeaturize ({options.Windows} memories x {options.ProjectionsPerWindow} projections, order {options.Order}, " +
                           $"{options.Normalization}) + Ridge (alpha {ridge.Alpha:G3} by leave-one-out)";
         return new FittedClassifier(model, description, v => KeyedClasses(ml, model.Transform(v)), [("featurizer.onnx", featurizer), ("ridge.onnx", ridge)], null);
