@@ -35,7 +35,7 @@ internal static class CsvForecastScoring
             fields.AddVector(name, window);
         }
 
-        fields.AddDefaults(model, schema, string.Join(", ", inputs.Select(i => $"'{i}'")));
+        fields.AddDefaults(model, schema, string.Join(", ", inputs.Select(i => $"'{i}'")), "--covariates");
         var reader = new CsvRowReader(inputPath, fields, window, $"{inputs.Count} window(s) of {window}: {string.Join(", ", inputs)}");
         string[] written = [];
         var rows = CsvScoreWriter.Write(ml, model, reader, fields, scored => Outputs(scored, schema, forecastColumn, out written), outputPath);

@@ -68,6 +68,26 @@ internal sealed class CsvRowReader
         }
     }
 
+    /// <summary>
+    /// What a line of the wrong width most likely is, when it says so: the training file given to predict (a header, a
+    /// label column) or a ';'-separated one (found by QA: "61 values; the model expects 60" gave no hint of the layout).
+    /// </summary>
+    private string LayoutHint(string line, string[] fields)
+    {
+        if (fields.Length == 1 && line.Contains(';'))
+        {
+            return " predict reads values separated by ',' (this line has ';').";
+        }
+
+        var text = fields.Select(f => f.Trim()).FirstOrDefault(f => f.Length > 0 && !float.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+        if (text is not null)
+        {
+            return $" The line holds text ('{text}'): predict reads rows of numbers only, with no header line and no label column.";
+        }
+
+        return fields.Length == _width + 1 ? " One value too many: predict reads no label column." : string.Empty;
+    }
+
     private ServingInput Parse(string line, int number)
     {
         var fields = line.Split(',');
@@ -76,7 +96,7 @@ internal sealed class CsvRowReader
             var length = _columns.Fields.FirstOrDefault(f => f.IsLength);
             throw new InvalidDataException(length is not null && fields.Length == _width - 1
                 ? $"{_path} line {number}: the length column '{length.Column}' is missing; expected {_expected}, then the length (a whole number from 1 to {_steps}), {_width} values in all; got {fields.Length}."
-                : $"{_path} line {number}: {fields.Length} values; the model expects {_width} ({_expected}{(length is null ? string.Empty : $", then the length column '{length.Column}'")}).");
+                : $"{_path} line {number}: {fields.Length} values; the model expects {_width} ({_expected}{(length is null ? string.Empty : $", then the length column '{length.Column}'")})." + LayoutHint(line, fields));
         }
 
         var row = new ServingInput();

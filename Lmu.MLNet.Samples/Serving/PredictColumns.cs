@@ -44,7 +44,11 @@ internal sealed class PredictColumns
     /// Gives a default to every column of <paramref name="schema"/> that <paramref name="model"/> needs and no CSV field
     /// supplies, or stops with a message when the column feeds the scores.
     /// </summary>
-    public void AddDefaults(ITransformer model, DataViewSchema schema, string reads)
+    /// <param name="model">The loaded model.</param>
+    /// <param name="schema">Its saved input schema.</param>
+    /// <param name="reads">What predict reads, for the message.</param>
+    /// <param name="option">The option that names more columns to read (a forecaster's --covariates), or null when there is none.</param>
+    public void AddDefaults(ITransformer model, DataViewSchema schema, string reads, string? option = null)
     {
         var supplied = Fields.Select(f => f.Column).ToHashSet(StringComparer.Ordinal);
         var unread = ModelInputs.Required(model, schema).Where(c => !supplied.Contains(c)).ToArray();
@@ -53,7 +57,11 @@ internal sealed class PredictColumns
         {
             throw new InvalidDataException(
                 $"The model also needs the input column(s) {string.Join(", ", refused.Select(c => $"'{c}' ({schema[c].Type})"))}, which predict does not read " +
-                $"(it reads {reads}) and cannot fill in, because the scores depend on them. Score this model from code, or with serve.");
+                $"(it reads {reads}) and cannot fill in, because the scores depend on them. " +
+                // The option that reads them, where there is one (found by QA: the message never mentioned --covariates).
+                (option is null
+                    ? "Score this model from code, or with serve."
+                    : $"Name the columns the CSV holds after the window with {option}, in their order (missing here: {string.Join(", ", refused)})."));
         }
 
         foreach (var column in unread)

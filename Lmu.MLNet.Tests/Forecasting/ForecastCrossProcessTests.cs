@@ -78,6 +78,28 @@ public sealed class ForecastCrossProcessTests
     }
 
     [TestMethod]
+    public void APredictWithoutTheCovariatesNamesTheOptionThatReadsThem()
+    {
+        // Found by QA: the message said "Score this model from code, or with serve" and never mentioned --covariates.
+        var dir = NewDir();
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 2, LmuForecastScaling.Global);
+        var ml = new MLContext(1);
+        var (values, covs) = ForecastTestModels.Series(60, 2);
+        var windows = LmuForecastWindows.FromSeries(SeriesView.Create(ml, values, covs), "Value", model.WindowSize, 1, model.CovariateColumns);
+        var zip = Path.Combine(dir, "forecaster.zip");
+        using (var chain = LmuForecastEstimator.CreateChain(ml, model))
+        {
+            ml.Model.Save(chain, windows.Schema, zip);
+        }
+
+        var input = Path.Combine(dir, "rows.csv");
+        File.WriteAllLines(input, windows.GetColumn<float[]>("Window").Select(w => Csv(w)));
+        var (code, log) = SamplesApp.Run(_app, _root, Limit, "predict", "--model", zip, "--input", input, "--output", Path.Combine(dir, "out.csv"));
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, "Name the columns the CSV holds after the window with --covariates, in their order (missing here: Cov0, Cov1)");
+    }
+
+    [TestMethod]
     [DataRow(HiddenCell.Dense, 50)]
     [DataRow(HiddenCell.Lstm, 50)]
     [DataRow(HiddenCell.Dense, 0)] // a fresh engine's checkpoint: what a service keeps beside the zip after training

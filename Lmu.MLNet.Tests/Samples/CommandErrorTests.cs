@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Classification;
+using Microsoft.ML;
 
 namespace Lmu.MLNet.Tests.Samples;
 
@@ -36,6 +37,34 @@ public sealed class CommandErrorTests : ClassifierTestBase
         Assert.AreEqual(2, code, stdout + stderr);
         StringAssert.Contains(SingleLine(stderr), "is the --input file; writing there would replace the rows being read");
         Assert.AreEqual("1,2,3\n", File.ReadAllText(input));
+    }
+
+    [TestMethod]
+    public void PredictOnATrainingFileSaysItReadsNoHeaderAndNoLabel()
+    {
+        // Found by QA: given the file it trained on, predict said "line 1: 25 values; the model expects 24" and no more.
+        var ml = ClassifierSetup.Context(MlTemp);
+        var rows = DelayedPatternData.Rows(30, 6);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var zip = Path.Combine(Temp, "model.zip");
+        using (var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).Fit(data))
+        {
+            LmuModelFile.Save(ml, model, data.Schema, zip);
+        }
+
+        var width = rows[0].Features.Length;
+        var withHeader = Path.Combine(Temp, "train.csv");
+        File.WriteAllLines(withHeader, new[] { "label," + string.Join(',', Enumerable.Range(0, width).Select(i => $"t{i}")) }
+            .Concat(rows.Select(r => r.Label + "," + string.Join(',', r.Features.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))))));
+        var labelled = Path.Combine(Temp, "labelled.csv");
+        File.WriteAllLines(labelled, rows.Select(r => "1," + string.Join(',', r.Features.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))));
+        var app = App();
+        foreach (var (input, expected) in new[] { (withHeader, "The line holds text ('label'): predict reads rows of numbers only"), (labelled, "One value too many: predict reads no label column") })
+        {
+            var (code, stdout, stderr) = Run(app, "predict", "--model", zip, "--input", input, "--output", Path.Combine(Temp, "scores.csv"));
+            Assert.AreEqual(2, code, stdout + stderr);
+            StringAssert.Contains(SingleLine(stderr), expected);
+        }
     }
 
     [TestMethod]
