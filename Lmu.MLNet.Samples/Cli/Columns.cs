@@ -34,6 +34,16 @@ internal sealed class Columns
     public static Columns Open(DelimitedFile file, string header, IEnumerable<string> references, Func<int, bool> numeric)
     {
         var first = file.Records[0].Fields;
+        foreach (var r in references.Where(r => IsColumnNumber(r) && !first.Contains(r, StringComparer.Ordinal)))
+        {
+            // Out of range and no header name either: without this, the first line was taken as a header and its values
+            // listed as column names (found by QA).
+            if (!long.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > first.Length)
+            {
+                throw new ArgumentException($"'{file.Path}' line {file.Records[0].Line}: column {r} does not exist; the lines have {first.Length} fields, so give a number from 1 to {first.Length} (or a header name).");
+            }
+        }
+
         var isHeader = header.ToLowerInvariant() switch
         {
             "yes" or "true" => true,
@@ -66,6 +76,13 @@ internal sealed class Columns
                 // another column "1": taking either silently picked the wrong label for some users (found by QA).
                 throw new InvalidDataException(
                     $"'{File.Path}' line {File.Records[0].Line} (header): {option} '{reference}' is both column {number + 1} and the name of column {byName + 1}; give the column's header name instead (the columns are {Describe(Header)}).");
+            }
+
+            if (byName >= 0 && Array.FindLastIndex(Header, h => string.Equals(h, Header[byName], StringComparison.Ordinal)) is var twin && twin != byName)
+            {
+                // Two columns of one name: the first was taken silently (found by QA).
+                throw new InvalidDataException(
+                    $"'{File.Path}' line {File.Records[0].Line} (header): {option} '{reference}' names columns {byName + 1} and {twin + 1}; rename one, or give the column number.");
             }
 
             if (byName >= 0)

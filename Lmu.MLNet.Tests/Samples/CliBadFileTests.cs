@@ -139,6 +139,23 @@ public sealed class CliBadFileTests : ClassifierTestBase
         }
     }
 
+    [TestMethod]
+    public void AColumnNumberOutOfRangeOrAReusedHeaderNameIsNamed()
+    {
+        // Found by QA: --label 0 or 26 on a file without a header took line 1 as a header and listed its values as
+        // column names; a name two columns share took the first silently.
+        var train = Good("nohdr.csv");
+        File.WriteAllLines(train, File.ReadAllLines(train).Skip(1));
+        foreach (var label in new[] { "0", "26" })
+        {
+            Fails(["classify", "--train", train, "--label", label], $"'{train}' line 1: column {label} does not exist; the lines have 25 fields, so give a number from 1 to 25");
+        }
+
+        var twice = Good("twice.csv");
+        Edit(twice, 1, line => string.Join(',', line.Split(',').Select((f, i) => i == 7 ? "label" : f)));
+        Fails(["classify", "--train", twice, "--label", "label"], $"'{twice}' line 1 (header): --label 'label' names columns 1 and 8; rename one, or give the column number");
+    }
+
     private string Good(string name) => CliFiles.Classification(Path.Combine(Temp, name), rowsPerClass: 6, steps: 24, seed: name.Length);
 
     private static void Edit(string path, int lineNumber, Func<string, string> change)
