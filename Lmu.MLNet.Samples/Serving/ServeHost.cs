@@ -23,6 +23,7 @@ internal static class ServeHost
     {
         // Declared first, so disposed last: after the host has stopped taking requests; its Dispose then waits for any
         // prediction still running before it disposes the engines and the model.
+        ServeUrls.Check(settings.Urls);
         using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes, settings.Channels);
         await using var app = Build(service, settings, extend: extend);
         var startLog = app.Services.GetRequiredService<StartLog>();
