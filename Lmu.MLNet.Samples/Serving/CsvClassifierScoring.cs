@@ -35,6 +35,13 @@ internal static class CsvClassifierScoring
         var reader = new CsvRowReader(inputPath, fields, steps, $"{width} values of '{features}'");
         var rows = CsvScoreWriter.Write(ml, model, reader, fields, s => [s["Score"], s["PredictedLabel"]], outputPath);
         Console.WriteLine($"scored {rows} rows from {inputPath} into {outputPath}{(length is null ? string.Empty : $" (length column '{length.Value.Name}', {length.Value.Type})")}");
+        if (model.GetOutputSchema(schema).GetColumnOrNull("PredictedLabel") is { Type: KeyDataViewType } predicted && predicted.HasKeyValues())
+        {
+            // The CSV holds key numbers; which class each is (found by QA: serve answers names, predict never said).
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            predicted.GetKeyValues(ref names);
+            Console.WriteLine($"classes: {string.Join(", ", names.DenseValues().Select((n, i) => $"PredictedLabel {i + 1} = Score[{i}] = '{n}'"))}");
+        }
         if (fields.Defaulted.Count > 0)
         {
             Console.WriteLine($"input column(s) {string.Join(", ", fields.Defaulted.Select(c => $"'{c}'"))} given a missing value: only a MapValueToKey reads them and no score depends on them");

@@ -65,6 +65,17 @@ public sealed class CommandErrorTests : ClassifierTestBase
             Assert.AreEqual(2, code, stdout + stderr);
             StringAssert.Contains(SingleLine(stderr), expected);
         }
+
+        // The features alone score, and the output says which class each PredictedLabel key is (found by QA).
+        var features = Path.Combine(Temp, "features.csv");
+        File.WriteAllLines(features, File.ReadAllLines(labelled).Select(l => l[2..]));
+        var (ok, log, errors) = Run(app, "predict", "--model", zip, "--input", features, "--output", Path.Combine(Temp, "scores.csv"));
+        Assert.AreEqual(0, ok, log + errors);
+        StringAssert.Contains(log, "classes: PredictedLabel 1 = Score[0] = '");
+        foreach (var name in DelayedPatternData.Classes)
+        {
+            StringAssert.Contains(log, $"= '{name}'");
+        }
     }
 
     [TestMethod]
