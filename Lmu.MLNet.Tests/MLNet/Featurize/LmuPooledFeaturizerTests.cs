@@ -252,6 +252,62 @@ public sealed class LmuPooledFeaturizerTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void WindowsComputedInGroupsGiveTheFeaturesOfTheWholeGraph(bool withLengths)
+    {
+        // Long rows convolve a span of steps at a time and project a group of windows at a time, so neither the Conv's
+        // unrolled input (T x T per channel) nor the [windows, P, T] projections grow with T squared or hold every window
+        // (QA: 3 GB for 10 rows of 20,000 steps). Here both split at 40 steps, against the one-piece graph.
+        const int steps = 40, channels = 2;
+        var ml = new MLContext(seed: 1);
+        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Channels = channels, Windows = 7, ProjectionsPerWindow = 5, Order = 4, Seed = 2,
+            LengthColumnName = withLengths ? "Length" : null,
+        }).Fit(FeaturizerData.Load(ml, FeaturizerData.Random(6, steps, channels, seed: 3), steps * channels));
+        var k = model.Kernels;
+        var rows = FeaturizerData.Random(4, steps, channels, seed: 4, scale: 2);
+        float[] lengths = [40, 23, 7, 1];
+        float[][] Features(long groupBytes, long convBytes = LmuPooledFeaturizerGraph.DefaultConvBytes)
+        {
+            var spec = new LmuPooledFeaturizerGraph.Spec("Features", withLengths ? "Length" : null, "P", k, GroupBytes: groupBytes, ConvBytes: convBytes);
+            using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(LmuPooledFeaturizerGraph.Build(spec));
+            return rows.Select((r, i) =>
+            {
+                var inputs = withLengths
+                    ? new (string, float[], long[])[] { ("Features", r.Features, [steps * channels]), ("Length", [lengths[i]], [1, 1]) }
+                    : [("Features", r.Features, [steps * channels])];
+                using var result = ExportedOnnx.Run(session, inputs, "P");
+                return result[0].GetTensorDataAsSpan<float>().ToArray();
+            }).ToArray();
+        }
+
+        Assert.AreEqual(7, LmuPooledFeaturizerGraph.GroupSize(k, LmuPooledFeaturizerGraph.DefaultGroupBytes), "one group at this size");
+        Assert.AreEqual(steps, LmuPooledFeaturizerGraph.SpanSteps(k, LmuPooledFeaturizerGraph.DefaultConvBytes), "one Conv span at this size");
+        var whole = Features(LmuPooledFeaturizerGraph.DefaultGroupBytes);
+        // Groups of 1 and 3 windows; Conv spans of 1, 7 and 16 steps (the last span shorter), with groups of 3.
+        foreach (var (windowsPerGroup, span) in new[] { (1, steps), (3, steps), (3, 1), (7, 7), (3, 16) })
+        {
+            var bytes = (long)windowsPerGroup * k.Projections * steps * sizeof(float);
+            var convBytes = (long)span * steps * sizeof(float);
+            Assert.AreEqual(windowsPerGroup, LmuPooledFeaturizerGraph.GroupSize(k, bytes));
+            Assert.AreEqual(span, LmuPooledFeaturizerGraph.SpanSteps(k, convBytes));
+            var grouped = Features(bytes, convBytes);
+            for (var r = 0; r < rows.Count; r++)
+            {
+                // The same products per window and step; a Conv over a shorter span may block its float32 sums
+                // differently, hence 1e-6 relative (the counts and maxima are of the same values).
+                Assert.HasCount(whole[r].Length, grouped[r]);
+                for (var i = 0; i < whole[r].Length; i++)
+                {
+                    Assert.AreEqual(whole[r][i], grouped[r][i], 1e-6 * Math.Max(1, Math.Abs(whole[r][i])), $"groups of {windowsPerGroup}, spans of {span}, row {r}, slot {i}");
+                }
+            }
+        }
+    }
+
+    [TestMethod]
     public void SameSeedGivesTheSameModelAndTheZipScoresIdentically()
     {
         const int steps = 20;

@@ -5,16 +5,22 @@ namespace Lmu.MLNet.Featurize;
 /// <summary>
 /// The pooled featurizer's ONNX graph, one row per run. Every memory state of every window at every step is a causal
 /// convolution of the row with that window's impulse response (<c>m_t = sum_tau H[tau] u[t - tau]</c>), so one grouped
-/// Conv computes all of them at once (no step-by-step recurrence); one batched MatMul projects them; the pooling is a
-/// count and a max over time.
+/// Conv computes all of them at once (no step-by-step recurrence; long rows a span of steps at a time); batched
+/// MatMuls project them (long rows a group of windows at a time); the pooling is a count and a max over time.
 /// </summary>
 internal static class LmuPooledFeaturizerGraph
 {
     /// <summary>Stands in for minus infinity on padded steps before the max (a float32 that no real value reaches).</summary>
     private const float Lowest = -3.0e38f;
 
-    /// <summary>Names and shape of one graph; with <c>ChannelMajor</c> the input row is [C, T] (each channel's steps one after another), not [T, C].</summary>
-    public sealed record Spec(string InputName, string? LengthName, string OutputName, LmuPooledKernelSet Kernels, bool ChannelMajor = false)
+    /// <summary>
+    /// Names and shape of one graph; with <c>ChannelMajor</c> the input row is [C, T] (each channel's steps one after
+    /// another), not [T, C]; <c>GroupBytes</c> bounds the projections of one group of windows and <c>ConvBytes</c> the
+    /// Conv's unrolled input of one span of steps (tests lower them).
+    /// </summary>
+    public sealed record Spec(
+        string InputName, string? LengthName, string OutputName, LmuPooledKernelSet Kernels, bool ChannelMajor = false, long GroupBytes = DefaultGroupBytes,
+        long ConvBytes = DefaultConvBytes)
     {
         /// <summary>The graph of a fit with <paramref name="options"/>: Fit and the standalone export build it alike.</summary>
         public static Spec For(LmuPooledFeaturizerOptions options, string outputName, LmuPooledKernelSet kernels) =>
@@ -25,7 +31,7 @@ internal static class LmuPooledFeaturizerGraph
     public static byte[] Build(Spec s)
     {
         var k = s.Kernels;
-        int t = k.Steps, c = k.Channels, q = k.Order, windows = k.Windows, p = k.Projections;
+        int t = k.Steps, c = k.Channels, windows = k.Windows;
         var g = new OnnxGraphBuilder("lmu_pooled_featurize");
         g.Input(s.InputName, OnnxElementType.Float, (long)t * c);
         // Channel-major rows are transposed once here; the rest of the graph reads [T, C].
@@ -42,22 +48,99 @@ internal static class LmuPooledFeaturizerGraph
 
         x = LmuFeaturizerGraph.Normalize(g, x, k.Normalization, mask, count, t, c);
 
-        // [T, C] -> [1, C, T]; Conv with group = C applies channel c's block of windows*q kernels to channel c only.
+        // [T, C] -> [1, C, T]; the Conv (group = C) applies channel c's block of windows*q kernels to channel c only.
         x = g.Op("Unsqueeze", [g.Op("Transpose", [x], OnnxAttribute.Ints("perm", 1, 0)), g.Int64s("axes", 0)]);
-        var memory = g.Op(
-            "Conv",
-            [x, g.Floats("memory_kernels", ConvolutionKernels(k), (long)c * windows * q, 1, t)],
-            OnnxAttribute.Int("group", c),
-            OnnxAttribute.Ints("kernel_shape", t),
-            // Causal and from a zero state: T-1 zeros before the first step, none after the last.
-            OnnxAttribute.Ints("pads", t - 1, 0));                                             // [1, C*G*q, T]
-        memory = g.Op("Reshape", [memory, g.Int64s("shape", c, windows, q, t)]);
-        memory = g.Op("Transpose", [memory], OnnxAttribute.Ints("perm", 1, 0, 2, 3));          // [G, C, q, T]
-        memory = g.Op("Reshape", [memory, g.Int64s("shape", windows, (long)c * q, t)]);
-        var z = g.Op("MatMul", [g.Floats("projections", ProjectionWeights(k), windows, p, (long)c * q), memory]); // [G, P, T]
-        z = g.Op("Add", [z, g.Floats("biases", Biases(k), windows, p, 1)]);
-
+        var memory = Memory(g, k, x, s.ConvBytes);                                                  // [1, C*G*q, T]
+        memory = g.Op("Reshape", [memory, g.Int64s("shape", c, windows, k.Order, t)]);               // [C, G, q, T]
         string? stepMask = mask is null ? null : g.Op("Reshape", [mask, g.Int64s("shape", 1, 1, t)]);
+        string? valid = stepMask is null ? null : g.Op("Greater", [stepMask, g.Floats("half", [0.5f], 1)]);
+        var divisor = count is null
+            ? g.Floats("steps", [t], 1)
+            : g.Op("Max", [count, g.Floats("one", [1f], 1)]);
+
+        // The windows in groups whose [windows, P, T] projections stay within s.GroupBytes: one group of all the windows
+        // at the usual lengths (the graph as it always was), several for long rows, where the whole tensor took about
+        // 400 MB per row at T = 20,000 and a few of its companions as much again (found by QA: 3 GB to classify 10
+        // rows, 2 GB per request when served). Each group's values are computed as the whole's were.
+        var size = GroupSize(k, s.GroupBytes);
+        var proportions = new List<string>();
+        var maxima = new List<string>();
+        for (var first = 0; first < windows; first += size)
+        {
+            var (proportion, max) = Group(g, k, memory, first, Math.Min(size, windows - first), stepMask, valid, divisor, count);
+            proportions.Add(proportion);
+            maxima.Add(max);
+        }
+
+        // Every proportion (window-major), then every max, whatever the grouping.
+        var output = g.Op("Concat", [.. proportions, .. maxima], OnnxAttribute.Int("axis", 0));
+        g.Add("Identity", [output], [s.OutputName], []);
+        g.Output(s.OutputName, OnnxElementType.Float, (long)k.OutputSize);
+        return OnnxModelWriter.Write(g.Graph);
+    }
+
+    /// <summary>Bytes the Conv's unrolled input may take for one span of output steps (kernel T x span, float32): 64 MiB.</summary>
+    internal const long DefaultConvBytes = 64L << 20;
+
+    /// <summary>Output steps per Conv span: as many as keep T x span within <paramref name="bytes"/>, at least one.</summary>
+    internal static int SpanSteps(LmuPooledKernelSet k, long bytes) =>
+        (int)Math.Clamp(bytes / ((long)k.Steps * sizeof(float)), 1, k.Steps);
+
+    /// <summary>
+    /// Every window's memory at every step, [1, C*G*q, T]: a causal Conv of the row with the impulse responses. ONNX
+    /// Runtime unrolls a Conv's input into kernel x output steps, T x T floats per channel for a kernel of T taps (1.6 GB at
+    /// T = 20,000), so long rows are convolved a span of output steps at a time, each span reading the T - 1 steps before
+    /// it from the zero-padded row, and the spans concatenated: the same sums, in memory of T x span.
+    /// </summary>
+    private static string Memory(OnnxGraphBuilder g, LmuPooledKernelSet k, string x, long convBytes)
+    {
+        int t = k.Steps, c = k.Channels;
+        var kernels = g.Floats("memory_kernels", ConvolutionKernels(k), (long)c * k.Windows * k.Order, 1, t);
+        var span = SpanSteps(k, convBytes);
+        if (span >= t)
+        {
+            // Causal and from a zero state: T-1 zeros before the first step, none after the last.
+            return g.Op("Conv", [x, kernels], OnnxAttribute.Int("group", c), OnnxAttribute.Ints("kernel_shape", t), OnnxAttribute.Ints("pads", t - 1, 0));
+        }
+
+        var padded = g.Op("Concat", [g.Floats("zeros", new float[c * (t - 1)], 1, c, t - 1), x], OnnxAttribute.Int("axis", 2)); // [1, C, 2T-1]
+        var pieces = new List<string>();
+        for (var start = 0; start < t; start += span)
+        {
+            var steps = Math.Min(span, t - start);
+            // Output step start + j reads padded steps start + j .. start + j + T - 1.
+            var slice = g.Op("Slice", [padded, g.Int64s("starts", start), g.Int64s("ends", start + steps + t - 1), g.Int64s("axes", 2)]);
+            pieces.Add(g.Op("Conv", [slice, kernels], OnnxAttribute.Int("group", c), OnnxAttribute.Ints("kernel_shape", t)));
+        }
+
+        return g.Op("Concat", pieces, OnnxAttribute.Int("axis", 2));
+    }
+
+    /// <summary>Bytes the projections of one group of windows may take ([windows, P, T] float32): 64 MiB.</summary>
+    internal const long DefaultGroupBytes = 64L << 20;
+
+    /// <summary>Windows per group: as many as fit in <paramref name="bytes"/>, at least one.</summary>
+    internal static int GroupSize(LmuPooledKernelSet k, long bytes) =>
+        (int)Math.Clamp(bytes / ((long)k.Projections * k.Steps * sizeof(float)), 1, k.Windows);
+
+    /// <summary>
+    /// The proportions of positive values and the maxima over time ([n*P] each, window-major) of windows
+    /// <paramref name="first"/> to <paramref name="first"/> + <paramref name="n"/> - 1.
+    /// </summary>
+    private static (string Proportion, string Max) Group(
+        OnnxGraphBuilder g, LmuPooledKernelSet k, string memory, int first, int n, string? stepMask, string? valid, string divisor, string? count)
+    {
+        int t = k.Steps, c = k.Channels, q = k.Order, p = k.Projections;
+        if (n < k.Windows)
+        {
+            memory = g.Op("Slice", [memory, g.Int64s("starts", first), g.Int64s("ends", first + n), g.Int64s("axes", 1)]); // [C, n, q, T]
+        }
+
+        memory = g.Op("Transpose", [memory], OnnxAttribute.Ints("perm", 1, 0, 2, 3));          // [n, C, q, T]
+        memory = g.Op("Reshape", [memory, g.Int64s("shape", n, (long)c * q, t)]);
+        var z = g.Op("MatMul", [g.Floats("projections", ProjectionWeights(k, first, n), n, p, (long)c * q), memory]); // [n, P, T]
+        z = g.Op("Add", [z, g.Floats("biases", Biases(k, first, n), n, p, 1)]);
+
         var positive = g.Op("Cast", [g.Op("Greater", [z, g.Floats("zero", [0f], 1)])], OnnxAttribute.Int("to", (long)OnnxElementType.Float));
         if (stepMask is not null)
         {
@@ -66,32 +149,25 @@ internal static class LmuPooledFeaturizerGraph
 
         // The count is a MatMul with ones (a sum of 0/1 values, exact in float32 at any order), not ReduceSum, for
         // the same bit-for-bit reason as the normalisation (see LmuFeaturizerGraph.Normalize).
-        var counted = g.Op("MatMul", [g.Op("Reshape", [positive, g.Int64s("shape", (long)windows * p, t)]),
-            g.Floats("ones_steps", Enumerable.Repeat(1f, t).ToArray(), t, 1)]);            // [G*P, 1]
-        var divisor = count is null
-            ? g.Floats("steps", [t], 1)
-            : g.Op("Max", [count, g.Floats("one", [1f], 1)]);
-        var proportion = g.Op("Reshape", [g.Op("Div", [counted, divisor]), g.Int64s("shape", (long)windows * p)]);
+        var counted = g.Op("MatMul", [g.Op("Reshape", [positive, g.Int64s("shape", (long)n * p, t)]),
+            g.Floats("ones_steps", Enumerable.Repeat(1f, t).ToArray(), t, 1)]);            // [n*P, 1]
+        var proportion = g.Op("Reshape", [g.Op("Div", [counted, divisor]), g.Int64s("shape", (long)n * p)]);
 
-        if (stepMask is not null)
+        if (valid is not null)
         {
-            var valid = g.Op("Greater", [stepMask, g.Floats("half", [0.5f], 1)]);
             z = g.Op("Where", [valid, z, g.Floats("lowest", [Lowest], 1)]);
         }
 
         // Max is exact whatever the order, so ReduceMax is deterministic.
         var max = g.Op("ReduceMax", [z], OnnxAttribute.Ints("axes", 2), OnnxAttribute.Int("keepdims", 0));
-        max = g.Op("Reshape", [max, g.Int64s("shape", (long)windows * p)]);
+        max = g.Op("Reshape", [max, g.Int64s("shape", (long)n * p)]);
         if (count is not null)
         {
             // A row with no valid step gives zeros (as its proportions are), not the stand-in for minus infinity.
             max = g.Op("Where", [g.Op("Greater", [count, g.Floats("half", [0.5f], 1)]), max, g.Floats("zero", [0f], 1)]);
         }
 
-        var output = g.Op("Concat", [proportion, max], OnnxAttribute.Int("axis", 0));
-        g.Add("Identity", [output], [s.OutputName], []);
-        g.Output(s.OutputName, OnnxElementType.Float, (long)k.OutputSize);
-        return OnnxModelWriter.Write(g.Graph);
+        return (proportion, max);
     }
 
     /// <summary>
@@ -121,18 +197,18 @@ internal static class LmuPooledFeaturizerGraph
         return w;
     }
 
-    private static float[] ProjectionWeights(LmuPooledKernelSet k)
+    private static float[] ProjectionWeights(LmuPooledKernelSet k, int first, int n)
     {
         var width = k.Channels * k.Order;
-        var w = new float[k.Windows * k.Projections * width];
-        var n = 0;
-        for (var g = 0; g < k.Windows; g++)
+        var w = new float[n * k.Projections * width];
+        var at = 0;
+        for (var g = first; g < first + n; g++)
         {
             for (var j = 0; j < k.Projections; j++)
             {
                 for (var i = 0; i < width; i++)
                 {
-                    w[n++] = (float)k.Weights[g, j, i];
+                    w[at++] = (float)k.Weights[g, j, i];
                 }
             }
         }
@@ -140,14 +216,14 @@ internal static class LmuPooledFeaturizerGraph
         return w;
     }
 
-    private static float[] Biases(LmuPooledKernelSet k)
+    private static float[] Biases(LmuPooledKernelSet k, int first, int n)
     {
-        var b = new float[k.Windows * k.Projections];
-        for (var g = 0; g < k.Windows; g++)
+        var b = new float[n * k.Projections];
+        for (var g = 0; g < n; g++)
         {
             for (var j = 0; j < k.Projections; j++)
             {
-                b[(g * k.Projections) + j] = (float)k.Biases[g, j];
+                b[(g * k.Projections) + j] = (float)k.Biases[first + g, j];
             }
         }
 
