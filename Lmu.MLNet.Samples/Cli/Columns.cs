@@ -78,7 +78,9 @@ internal sealed class Columns
                     $"'{File.Path}' line {File.Records[0].Line} (header): {option} '{reference}' is both column {number + 1} and the name of column {byName + 1}; give the column's header name instead (the columns are {Describe(Header)}).");
             }
 
-            if (byName >= 0 && Array.FindLastIndex(Header, h => string.Equals(h, Header[byName], StringComparison.Ordinal)) is var twin && twin != byName)
+            // The twin is sought as the name was found (exactly, else ignoring case), so Value and value both count.
+            var comparison = string.Equals(Header[Math.Max(byName, 0)], reference, StringComparison.Ordinal) ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+            if (byName >= 0 && Array.FindLastIndex(Header, h => string.Equals(h, reference, comparison)) is var twin && twin != byName)
             {
                 // Two columns of one name: the first was taken silently (found by QA).
                 throw new InvalidDataException(

@@ -42,7 +42,7 @@ internal static class ForecastBacktest
         if (undefined.Count > 0)
         {
             Console.WriteLine(
-                $"warning: MASE leaves out {undefined.Count} series whose history repeats exactly at lag {m} (its scale would be 0): " +
+                $"warning: MASE leaves out {undefined.Count} series whose history before an origin repeats exactly at lag {m} or is no longer than {m} values (its scale would be 0 or undefined): " +
                 string.Join(", ", undefined.Take(5).Select(id => $"'{id}'")) + (undefined.Count > 5 ? ", ..." : string.Empty) + "; the other measures include them.");
         }
 

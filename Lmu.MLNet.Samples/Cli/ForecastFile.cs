@@ -37,6 +37,7 @@ internal static partial class ForecastFile
         var groups = new Dictionary<string, List<(double Value, double[] Covariates, int Line, double Time)>>(StringComparer.Ordinal);
         var order = new List<string>();
         bool dates = false, numbers = false;
+        var dayFirst = time < 0 ? null : DayFirst(columns, time);
         foreach (var record in columns.Data)
         {
             var fields = record.Fields;
@@ -62,7 +63,7 @@ internal static partial class ForecastFile
                 Number(columns, record, value, "value"),
                 covariates.Select(c => Number(columns, record, c, "covariate")).ToArray(),
                 record.Line,
-                time < 0 ? rows.Count : Time(columns, record, time, ref dates, ref numbers)));
+                time < 0 ? rows.Count : Time(columns, record, time, dayFirst, ref dates, ref numbers)));
         }
 
         return order.Select(key =>
@@ -141,7 +142,35 @@ internal static partial class ForecastFile
     /// A time as a number: the number itself, or a date's days since 0001-01-01. A column mixing numbers and dates is
     /// refused: the numbers would sort as days of the first century, before every date (found by QA).
     /// </summary>
-    private static double Time(Columns columns, DelimitedFile.Record record, int index, ref bool dates, ref bool numbers)
+    /// <summary>
+    /// The order of the column's dates of numbers with the year last (01.02.2015, 1/13/2015): day-first when one of them
+    /// has a first number above 12, month-first when one has a second number above 12, null when none says (or none is
+    /// such a date). The invariant culture read them all month-first, so monthly data dated day-first became daily
+    /// without a word (found by QA).
+    /// </summary>
+    private static bool? DayFirst(Columns columns, int index)
+    {
+        DelimitedFile.Record? dayFirst = null, monthFirst = null;
+        foreach (var record in columns.Data)
+        {
+            if (index < record.Fields.Length && DayMonthYear().Match(record.Fields[index]) is { Success: true } m)
+            {
+                dayFirst ??= int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) > 12 ? record : null;
+                monthFirst ??= int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) > 12 ? record : null;
+            }
+        }
+
+        if (dayFirst is not null && monthFirst is not null)
+        {
+            throw new InvalidDataException(
+                $"'{columns.File.Path}' {columns.Name(index)}: line {dayFirst.Line} has '{dayFirst.Fields[index]}' (day first) and line {monthFirst.Line} " +
+                $"'{monthFirst.Fields[index]}' (month first); write the dates one way, best year first as yyyy-MM-dd (ISO 8601).");
+        }
+
+        return dayFirst is not null ? true : monthFirst is not null ? false : null;
+    }
+
+    private static double Time(Columns columns, DelimitedFile.Record record, int index, bool? dayFirst, ref bool dates, ref bool numbers)
     {
         var field = record.Fields[index];
         if (double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
@@ -155,9 +184,28 @@ internal static partial class ForecastFile
         // the US; the invariant culture read it month-first, so monthly data became daily without a word (found by QA).
         if (DayMonthYear().Match(field) is { Success: true } dmy)
         {
-            throw new InvalidDataException(
-                $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' does not say whether it is day-first or month-first " +
-                $"(day {dmy.Groups[1].Value} of month {dmy.Groups[2].Value}, or the other way round); write the dates year first, as yyyy-MM-dd (ISO 8601).");
+            if (dayFirst is not { } order)
+            {
+                throw new InvalidDataException(
+                    $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' does not say whether it is day-first or month-first, " +
+                    "and no date of the column does (none has a day above 12); write the dates year first, as yyyy-MM-dd (ISO 8601).");
+            }
+
+            var (a, b) = (int.Parse(dmy.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(dmy.Groups[2].Value, CultureInfo.InvariantCulture));
+            var (day, month) = order ? (a, b) : (b, a);
+            var year = int.Parse(dmy.Groups[3].Value, CultureInfo.InvariantCulture);
+            var rest = field[dmy.Length..].Trim();
+            if (dmy.Groups[3].Value.Length != 4 || year < 1 || month > 12 || day > DateTime.DaysInMonth(year, Math.Max(1, month)) || day < 1 || month < 1
+                || (rest.Length > 0 && !TimeSpan.TryParse(rest, CultureInfo.InvariantCulture, out _)))
+            {
+                throw new InvalidDataException(
+                    $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is not a date read {(order ? "day" : "month")} first with a four-digit year.");
+            }
+
+            if (numbers) throw Mixed(columns, record, index, field, "a date", "numbers");
+            dates = true;
+            var at = new DateTime(year, month, day, 0, 0, 0, DateTimeKind.Utc) + (rest.Length > 0 ? TimeSpan.Parse(rest, CultureInfo.InvariantCulture) : TimeSpan.Zero);
+            return at.Ticks / (double)TimeSpan.TicksPerDay;
         }
 
         if (DateTime.TryParse(field, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var date))
@@ -170,7 +218,7 @@ internal static partial class ForecastFile
         throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is neither a number nor a date.");
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}\b")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{2,4})\b")]
     private static partial System.Text.RegularExpressions.Regex DayMonthYear();
 
     private static InvalidDataException Mixed(Columns columns, DelimitedFile.Record record, int index, string field, string kind, string earlier) =>

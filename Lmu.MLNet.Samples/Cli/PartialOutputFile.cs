@@ -10,6 +10,14 @@ internal static class PartialOutputFile
     /// <summary>Runs <paramref name="write"/> on a writer of the temporary file, then moves it to <paramref name="path"/>; returns what it returns.</summary>
     public static T Write<T>(string path, Func<TextWriter, T> write)
     {
+        if (!IsPlainTarget(path))
+        {
+            // A link, a FIFO, /dev/stdout: written through as given (a rename would replace the link or the device
+            // with a file, and a reader waiting on the FIFO would never see a line; found by review).
+            using var direct = new StreamWriter(path);
+            return write(direct);
+        }
+
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(folder))
@@ -33,5 +41,20 @@ internal static class PartialOutputFile
         {
             File.Delete(partial);
         }
+    }
+
+    // Absent, or a file with contents that is not a link nor a device: the cases a temporary file beside it can be renamed
+    // over. .NET reports no file type, and a FIFO reads as an empty file, so an existing empty file is written in place
+    // too (a failure then leaves a part in what was empty).
+    private static bool IsPlainTarget(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (!OperatingSystem.IsWindows() && (full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        var info = new FileInfo(full);
+        return !info.Exists || (info.LinkTarget is null && (info.Attributes & FileAttributes.ReparsePoint) == 0 && info.Length > 0);
     }
 }

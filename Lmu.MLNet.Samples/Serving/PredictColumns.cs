@@ -59,7 +59,7 @@ internal sealed class PredictColumns
                 $"The model also needs the input column(s) {string.Join(", ", refused.Select(c => $"'{c}' ({schema[c].Type})"))}, which predict does not read " +
                 $"(it reads {reads}) and cannot fill in, because the scores depend on them. " +
                 // The option that reads them, where there is one (found by QA: the message never mentioned --covariates).
-                (option is null
+                (option is null || !refused.All(c => schema[c].Type is VectorDataViewType)
                     ? "Score this model from code, or with serve."
                     : $"Name the columns the CSV holds after the window with {option}, in their order (missing here: {string.Join(", ", refused)})."));
         }

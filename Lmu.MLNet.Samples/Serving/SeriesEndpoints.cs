@@ -69,9 +69,11 @@ internal static class SeriesEndpoints
         }
 
         var v = e.GetProperty("value");
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetSingle(out var value))
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetSingle(out var value) || !float.IsFinite(value))
         {
-            throw new FormatException($"\"value\" must be a number but is {v.GetRawText()}.");
+            throw new FormatException(v.ValueKind == JsonValueKind.Number
+                ? $"\"value\" {v.GetRawText()} is beyond the 32-bit float range the model reads."
+                : $"\"value\" must be a number but is {v.GetRawText()}.");
         }
 
         var covariates = e.TryGetProperty("covariates", out var c) ? c.EnumerateArray().Select(x => x.GetSingle()).ToArray() : [];

@@ -20,10 +20,18 @@ internal static class ServeUrls
                 continue;
             }
 
-            var host = url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..];
-            host = host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':', '/')[0];
-            if (host is "*" or "+" or "" || string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-                || IPAddress.TryParse(host.Trim('[', ']'), out _))
+            var rest = url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..];
+            // A Unix socket or a named pipe (http://unix:/path, http://pipe:/name) listens on no interface at all.
+            if (rest.StartsWith("unix:", StringComparison.OrdinalIgnoreCase) || rest.StartsWith("pipe:", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            // An IPv6 literal needs its closing bracket: "[::1:0" read as an empty host, which Kestrel bound everywhere.
+            var host = rest.StartsWith('[') ? (rest.Contains(']') ? rest[..(rest.IndexOf(']') + 1)] : rest) : rest.Split(':', '/')[0];
+            if (host is "*" or "+" || string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+                || (host.StartsWith('[') && host.EndsWith(']') && IPAddress.TryParse(host[1..^1], out _))
+                || (!host.StartsWith('[') && host.Length > 0 && IPAddress.TryParse(host, out _)))
             {
                 continue;
             }

@@ -97,7 +97,7 @@ public sealed class CliBadFileTests : ClassifierTestBase
         var series = Path.Combine(Temp, "eu.csv");
         File.WriteAllLines(series, new[] { "date,sales" }.Concat(Enumerable.Range(0, 60).Select(i => $"01.{1 + (i % 12):00}.{2015 + (i / 12)},{100 + (i % 12)}")));
         Fails(["forecast", "--train", series, "--value", "sales", "--time", "date", "--horizon", "3"],
-            $"'{series}' line 2, column 1 ('date'): '01.01.2015' does not say whether it is day-first or month-first");
+            $"'{series}' line 2, column 1 ('date'): '01.01.2015' does not say whether it is day-first or month-first, and no date of the column does");
     }
 
     [TestMethod]
@@ -154,6 +154,11 @@ public sealed class CliBadFileTests : ClassifierTestBase
         var twice = Good("twice.csv");
         Edit(twice, 1, line => string.Join(',', line.Split(',').Select((f, i) => i == 7 ? "label" : f)));
         Fails(["classify", "--train", twice, "--label", "label"], $"'{twice}' line 1 (header): --label 'label' names columns 1 and 8; rename one, or give the column number");
+
+        // Found by review: names that differ in case only, reached ignoring case.
+        var cased = Good("cased.csv");
+        Edit(cased, 1, line => string.Join(',', line.Split(',').Select((f, i) => i == 7 ? "Label" : f)));
+        Fails(["classify", "--train", cased, "--label", "LABEL"], $"--label 'LABEL' names columns 1 and 8");
     }
 
     private string Good(string name) => CliFiles.Classification(Path.Combine(Temp, name), rowsPerClass: 6, steps: 24, seed: name.Length);

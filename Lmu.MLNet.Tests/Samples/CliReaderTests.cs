@@ -1,3 +1,4 @@
+using System.Globalization;
 using Lmu.MLNet.Samples.Cli;
 
 namespace Lmu.MLNet.Tests.Samples;
@@ -119,6 +120,29 @@ public sealed class CliReaderTests
         Assert.AreEqual((1, 5, 10.0), ForecastFile.Read(gappy, layout)[0].Gaps(), "one gap, before line 5, of 10 steps");
         var even = Write("e.csv", "date,v\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n2024-01-04,4\n");
         Assert.AreEqual((0, 0, 0.0), ForecastFile.Read(even, layout)[0].Gaps());
+    }
+
+    [TestMethod]
+    public void DatesWithTheYearLastAreReadInTheOrderTheColumnShows()
+    {
+        // The invariant culture read 01.02.2015 month-first, so day-first monthly data became daily (found by QA); a
+        // column with a day above 12 shows its order, one without any is refused.
+        var layout = new ForecastFile.Layout(false, "v", null, "date", [], "auto");
+        var days = Enumerable.Range(0, 20).Select(i => new DateTime(2024, 1, 5).AddDays(i)).ToArray();
+        foreach (var (format, name) in new[] { ("dd.MM.yyyy", "dmy.csv"), ("M/d/yyyy", "mdy.csv"), ("dd-MM-yyyy HH:mm", "dmyt.csv") })
+        {
+            var path = Write(name, "date,v\n" + string.Concat(days.Select((d, i) => $"{d.ToString(format, CultureInfo.InvariantCulture)},{i}\n")));
+            var series = ForecastFile.Read(path, layout)[0];
+            CollectionAssert.AreEqual(days.Select(d => d.Ticks / (double)TimeSpan.TicksPerDay).ToArray(), series.Times, format);
+        }
+
+        var monthly = Write("monthly.csv", "date,v\n" + string.Concat(Enumerable.Range(0, 12).Select(i => $"01.{i + 1:00}.2015,{i}\n")));
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(monthly, layout));
+        StringAssert.Contains(e.Message, $"'{monthly}' line 2, column 1 ('date'): '01.01.2015' does not say whether it is day-first or month-first, and no date of the column does");
+
+        var both = Write("both.csv", "date,v\n13.01.2024,1\n01.14.2024,2\n");
+        e = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(both, layout));
+        StringAssert.Contains(e.Message, "line 2 has '13.01.2024' (day first) and line 3 '01.14.2024' (month first)");
     }
 
     [TestMethod]

@@ -106,14 +106,14 @@ public sealed class CommandErrorTests : ClassifierTestBase
     {
         // Found by QA: a typo such as 999.1.1.1 made Kestrel listen on every interface. Checked before the model loads.
         var app = App();
-        foreach (var urls in new[] { "http://999.1.1.1:5075", "http://127.0.0.1:5076;http://my-laptop:5077" })
+        foreach (var urls in new[] { "http://999.1.1.1:5075", "http://127.0.0.1:5076;http://my-laptop:5077", "http://[::1:5078", "http://:5079" })
         {
             var (code, stdout, stderr) = Run(app, "serve", "--model", Path.Combine(Temp, "absent.zip"), "--urls", urls);
             Assert.AreEqual(2, code, stdout + stderr);
             StringAssert.Contains(SingleLine(stderr), "is not an IP address or localhost, and Kestrel would listen on every interface for it");
         }
 
-        foreach (var urls in new[] { "http://localhost:0", "http://[::1]:0", "http://0.0.0.0:0", "http://*:0" })
+        foreach (var urls in new[] { "http://localhost:0", "http://[::1]:0", "http://0.0.0.0:0", "http://*:0", "http://unix:/tmp/lmu.sock", "http://pipe:/lmu" })
         {
             Lmu.MLNet.Samples.Serving.ServeUrls.Check(urls);
         }
