@@ -30,6 +30,11 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
         ArgumentNullException.ThrowIfNull(input);
         var length = LmuFeaturizerSchema.Check(_options, input.Schema);
         var spec = Spec(length);
+        if (_options.LengthColumnName is { } lengthColumn)
+        {
+            spec = spec with { LengthType = Classification.ClassifierInputLayout.LengthElementType(input.Schema[lengthColumn].Type) };
+        }
+
         var ml = new MLContext();
         var inputs = _options.LengthColumnName is null ? new[] { spec.InputName } : [spec.InputName, spec.LengthName!];
         // ONNX value names must be unique, so an in-place output goes through a temporary name and is copied back.

@@ -27,7 +27,8 @@ internal static class LmuFeaturizerGraph
         LmuFeatureNormalization Normalization,
         IReadOnlyList<int> WindowPositions,
         IReadOnlyList<double> DecodedDelays,
-        bool ChannelMajor = false)
+        bool ChannelMajor = false,
+        OnnxElementType LengthType = OnnxElementType.Float)
     {
         /// <summary>Memory blocks emitted: the last step, then each window position.</summary>
         public int Blocks => 1 + WindowPositions.Count;
@@ -94,8 +95,8 @@ internal static class LmuFeaturizerGraph
         string? count = null;
         if (s.LengthName is not null)
         {
-            // ML.NET feeds a scalar column as a [1, 1] tensor.
-            g.Input(s.LengthName, OnnxElementType.Float, 1L, 1L);
+            // ML.NET feeds a scalar column as a [1, 1] tensor, of the column's type (the alignment casts it).
+            g.Input(s.LengthName, s.LengthType, 1L, 1L);
             (x, mask, count) = RightAlign(g, x, s.LengthName, t);
         }
 

@@ -32,7 +32,7 @@ public sealed class LmuFeaturizerOptions
     public string InputColumnName { get; set; } = "Features";
 
     /// <summary>
-    /// Optional scalar <c>Single</c> column with each row's number of valid steps (see the remarks of
+    /// Optional scalar <c>Single</c>, <c>Int32</c>, <c>UInt32</c> or <c>Int64</c> column with each row's number of valid steps (see the remarks of
     /// <see cref="LmuFeaturizerOptions"/>). Default <see langword="null"/>: every row has <c>SequenceLength</c> steps.
     /// </summary>
     public string? LengthColumnName { get; set; }

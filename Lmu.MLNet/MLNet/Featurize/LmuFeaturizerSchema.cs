@@ -7,7 +7,12 @@ namespace Lmu.MLNet.Featurize;
 internal static class LmuFeaturizerSchema
 {
     /// <summary>Checks a concrete schema and returns the resolved sequence length.</summary>
-    public static int Check(LmuFeaturizerOptions o, DataViewSchema schema, int? knownLength = null, string component = "LmuFeaturize")
+    /// <param name="o">The options.</param>
+    /// <param name="schema">The schema to check.</param>
+    /// <param name="knownLength">The fitted sequence length (scoring), or null (Fit).</param>
+    /// <param name="component">The catalog name in messages.</param>
+    /// <param name="fittedLengthType">The length column's type at Fit (scoring: the graph's input takes that type), or null.</param>
+    public static int Check(LmuFeaturizerOptions o, DataViewSchema schema, int? knownLength = null, string component = "LmuFeaturize", DataViewType? fittedLengthType = null)
     {
         var column = schema.GetColumnOrNull(o.InputColumnName)
                      ?? throw Missing(component, o.InputColumnName, "input", string.Join(", ", schema.Select(c => c.Name)));
@@ -56,10 +61,14 @@ internal static class LmuFeaturizerSchema
         {
             var lengthColumn = schema.GetColumnOrNull(o.LengthColumnName)
                                ?? throw Missing(component, o.LengthColumnName, "length", string.Join(", ", schema.Select(c => c.Name)));
-            if (lengthColumn.Type != NumberDataViewType.Single)
+            // Single, Int32, UInt32 or Int64, as the classifier takes (only Single was, found by QA); scoring needs the type
+            // the graph was built for.
+            if (fittedLengthType is null ? !IsLengthType(lengthColumn.Type) : lengthColumn.Type != fittedLengthType)
             {
                 throw new ArgumentException(
-                    $"{component}: length column '{o.LengthColumnName}' must be a scalar Single but is {lengthColumn.Type}.", nameof(schema));
+                    $"{component}: length column '{o.LengthColumnName}' must be " +
+                    (fittedLengthType is null ? "a scalar Single, Int32, UInt32 or Int64" : $"{fittedLengthType} (the type it had at Fit)") + $" but is {lengthColumn.Type}.",
+                    nameof(schema));
             }
         }
 
@@ -88,12 +97,25 @@ internal static class LmuFeaturizerSchema
                 throw Missing(component, o.LengthColumnName, "length", string.Join(", ", shape.Select(c => c.Name)));
             }
 
-            if (length.Kind != SchemaShape.Column.VectorKind.Scalar || length.ItemType != NumberDataViewType.Single)
+            if (length.Kind != SchemaShape.Column.VectorKind.Scalar || length.IsKey || !IsLengthType(length.ItemType))
             {
-                throw new ArgumentException($"{component}: length column '{o.LengthColumnName}' must be a scalar Single but is {length.Kind} of {length.ItemType}.", nameof(shape));
+                throw new ArgumentException($"{component}: length column '{o.LengthColumnName}' must be a scalar Single, Int32, UInt32 or Int64 but is {length.Kind} of {length.ItemType}.", nameof(shape));
             }
         }
     }
+
+    /// <summary>The column type of a length the graph reads as <paramref name="type"/>.</summary>
+    public static DataViewType LengthType(Onnx.OnnxElementType type) => type switch
+    {
+        Onnx.OnnxElementType.Int32 => NumberDataViewType.Int32,
+        Onnx.OnnxElementType.UInt32 => NumberDataViewType.UInt32,
+        Onnx.OnnxElementType.Int64 => NumberDataViewType.Int64,
+        _ => NumberDataViewType.Single,
+    };
+
+    /// <summary>Whether <paramref name="type"/> can hold sequence lengths (Single, Int32, UInt32, Int64).</summary>
+    public static bool IsLengthType(DataViewType type) =>
+        type == NumberDataViewType.Single || type == NumberDataViewType.Int32 || type == NumberDataViewType.UInt32 || type == NumberDataViewType.Int64;
 
     // SchemaShape.TryFindColumn is internal; SchemaShape is a list of uniquely named columns.
     private static bool TryFind(SchemaShape shape, string name, out SchemaShape.Column column)

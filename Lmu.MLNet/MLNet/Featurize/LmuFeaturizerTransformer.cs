@@ -13,7 +13,7 @@ namespace Lmu.MLNet.Featurize;
 /// model zip carries (opset 17), one row per run (no batch axis, as ML.NET feeds it). Inputs: the input column
 /// (<c>Options.InputColumnName</c>) float [<see cref="SequenceLength"/> x Channels] (step-major, or channel-major with
 /// <c>Options.InputLayout</c>) and, with
-/// <c>Options.LengthColumnName</c>, that column float [1, 1] (the row's valid steps). Output: the output column
+/// <c>Options.LengthColumnName</c>, that column [1, 1] of its type at Fit (float, int32, uint32 or int64: the row's valid steps). Output: the output column
 /// (<c>Options.OutputColumnName</c>, or that name + ".lmu" when it equals the input column, ONNX names being unique)
 /// float [<see cref="OutputSize"/>].
 /// </remarks>
@@ -47,7 +47,8 @@ public sealed class LmuFeaturizerTransformer : OnnxCarriedTransformer
     // Rebuilt from the same spec: the graph is deterministic, so these are the carried bytes.
     internal override byte[] StandaloneOnnx() => LmuFeaturizerGraph.Build(_spec);
 
-    private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(Options, schema, SequenceLength);
+    private protected override void CheckInputSchema(DataViewSchema schema) =>
+        LmuFeaturizerSchema.Check(Options, schema, SequenceLength, fittedLengthType: Options.LengthColumnName is null ? null : LmuFeaturizerSchema.LengthType(_spec.LengthType));
 
     private protected override Scoring.SequenceLengthRule? LengthRule =>
         Options.LengthColumnName is { } length ? new(length, SequenceLength, "LmuFeaturize") : null;

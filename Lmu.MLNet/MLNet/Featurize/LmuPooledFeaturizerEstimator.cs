@@ -84,7 +84,8 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
 
         var inPlace = o.OutputColumnName == o.InputColumnName;
         var outputName = inPlace ? o.OutputColumnName + ".lmu" : o.OutputColumnName;
-        var spec = LmuPooledFeaturizerGraph.Spec.For(o, outputName, kernels);
+        var lengthType = o.LengthColumnName is null ? Onnx.OnnxElementType.Float : Classification.ClassifierInputLayout.LengthElementType(input.Schema[o.LengthColumnName].Type);
+        var spec = LmuPooledFeaturizerGraph.Spec.For(o, outputName, kernels, lengthType);
         var ml = new MLContext();
         var inputs = o.LengthColumnName is null ? new[] { o.InputColumnName } : [o.InputColumnName, o.LengthColumnName];
         // ONNX value names must be unique, so an in-place output goes through a temporary name and is copied back.
@@ -92,7 +93,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
             ? ml.Transforms.CopyColumns(o.OutputColumnName, outputName).Append(ml.Transforms.DropColumns(outputName))
             : null;
         var chain = OnnxCarrier.Create(ml, LmuPooledFeaturizerGraph.Build(spec), input, inputs, [outputName], post);
-        return new LmuPooledFeaturizerTransformer(chain, o.Clone(), kernels, SchemaOptions(), seed);
+        return new LmuPooledFeaturizerTransformer(chain, o.Clone(), kernels, SchemaOptions(), seed, lengthType);
     }
 
     /// <inheritdoc />
@@ -114,6 +115,31 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         Channels = _options.Channels,
     };
 
+    /// <summary>The length column's value as a double, whichever of the length types it has (only Single was read, found by QA).</summary>
+    private static Func<double> LengthReader(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        if (column.Type == NumberDataViewType.Int32)
+        {
+            var get = cursor.GetGetter<int>(column);
+            return () => { int v = 0; get(ref v); return v; };
+        }
+
+        if (column.Type == NumberDataViewType.UInt32)
+        {
+            var get = cursor.GetGetter<uint>(column);
+            return () => { uint v = 0; get(ref v); return v; };
+        }
+
+        if (column.Type == NumberDataViewType.Int64)
+        {
+            var get = cursor.GetGetter<long>(column);
+            return () => { long v = 0; get(ref v); return v; };
+        }
+
+        var single = cursor.GetGetter<float>(column);
+        return () => { float v = 0; single(ref v); return v; };
+    }
+
     /// <summary>Reads every row, checks its values and length, hands it to <paramref name="visit"/>, and returns the count.</summary>
     private long ReadRows(IDataView data, int steps, Action<long, float[], int>? visit)
     {
@@ -122,7 +148,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         var lengthColumn = o.LengthColumnName is null ? (DataViewSchema.Column?)null : data.Schema[o.LengthColumnName];
         using var cursor = data.GetRowCursor(lengthColumn is null ? [features] : [features, lengthColumn.Value]);
         var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
-        var getLength = lengthColumn is null ? null : cursor.GetGetter<float>(lengthColumn.Value);
+        var getLength = lengthColumn is null ? null : LengthReader(cursor, lengthColumn.Value);
         var buffer = default(VBuffer<float>);
         var row = new float[steps * o.Channels];
         // Channel-major rows are read into step-major order first, so the checks name the right step and channel and
@@ -135,8 +161,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
             var length = steps;
             if (getLength is not null)
             {
-                float value = 0;
-                getLength(ref value);
+                var value = getLength();
                 if (!(value >= 1 && value <= steps && value == Math.Floor(value)))
                 {
                     throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,

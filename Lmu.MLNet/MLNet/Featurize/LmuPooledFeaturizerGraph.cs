@@ -20,11 +20,11 @@ internal static class LmuPooledFeaturizerGraph
     /// </summary>
     public sealed record Spec(
         string InputName, string? LengthName, string OutputName, LmuPooledKernelSet Kernels, bool ChannelMajor = false, long GroupBytes = DefaultGroupBytes,
-        long ConvBytes = DefaultConvBytes)
+        long ConvBytes = DefaultConvBytes, OnnxElementType LengthType = OnnxElementType.Float)
     {
         /// <summary>The graph of a fit with <paramref name="options"/>: Fit and the standalone export build it alike.</summary>
-        public static Spec For(LmuPooledFeaturizerOptions options, string outputName, LmuPooledKernelSet kernels) =>
-            new(options.InputColumnName, options.LengthColumnName, outputName, kernels, options.InputLayout == Classification.LmuInputLayout.ChannelMajor);
+        public static Spec For(LmuPooledFeaturizerOptions options, string outputName, LmuPooledKernelSet kernels, OnnxElementType lengthType) =>
+            new(options.InputColumnName, options.LengthColumnName, outputName, kernels, options.InputLayout == Classification.LmuInputLayout.ChannelMajor, LengthType: lengthType);
     }
 
     /// <summary>The ONNX model bytes.</summary>
@@ -42,7 +42,7 @@ internal static class LmuPooledFeaturizerGraph
         string? count = null;
         if (s.LengthName is not null)
         {
-            g.Input(s.LengthName, OnnxElementType.Float, 1L, 1L);
+            g.Input(s.LengthName, s.LengthType, 1L, 1L);
             (x, mask, count) = LmuFeaturizerGraph.RightAlign(g, x, s.LengthName, t);
         }
 

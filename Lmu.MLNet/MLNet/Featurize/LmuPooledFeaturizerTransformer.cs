@@ -13,7 +13,7 @@ namespace Lmu.MLNet.Featurize;
 /// model zip carries (opset 17), one row per run (no batch axis, as ML.NET feeds it). Inputs: the input column
 /// (<c>Options.InputColumnName</c>) float [<see cref="SequenceLength"/> x Channels] (step-major, or channel-major with
 /// <c>Options.InputLayout</c>) and, with
-/// <c>Options.LengthColumnName</c>, that column float [1, 1] (the row's valid steps). Output: the output column
+/// <c>Options.LengthColumnName</c>, that column [1, 1] of its type at Fit (float, int32, uint32 or int64: the row's valid steps). Output: the output column
 /// (<c>Options.OutputColumnName</c>, or that name + ".lmu" when it equals the input column, ONNX names being unique)
 /// float [<see cref="OutputSize"/>].
 /// </remarks>
@@ -21,9 +21,15 @@ public sealed class LmuPooledFeaturizerTransformer : OnnxCarriedTransformer
 {
     private readonly LmuFeaturizerOptions _schemaOptions;
 
-    internal LmuPooledFeaturizerTransformer(TransformerChain<ITransformer> inner, LmuPooledFeaturizerOptions options, LmuPooledKernelSet kernels, LmuFeaturizerOptions schemaOptions, int seed)
+    // The length input's element type in the graph (the length column's type at Fit).
+    private readonly Onnx.OnnxElementType _lengthType;
+
+    internal LmuPooledFeaturizerTransformer(
+        TransformerChain<ITransformer> inner, LmuPooledFeaturizerOptions options, LmuPooledKernelSet kernels, LmuFeaturizerOptions schemaOptions, int seed,
+        Onnx.OnnxElementType lengthType)
         : base(inner)
     {
+        _lengthType = lengthType;
         Options = options;
         Kernels = kernels;
         _schemaOptions = schemaOptions;
@@ -53,10 +59,11 @@ public sealed class LmuPooledFeaturizerTransformer : OnnxCarriedTransformer
     {
         var o = Options;
         var output = o.OutputColumnName == o.InputColumnName ? o.OutputColumnName + ".lmu" : o.OutputColumnName;
-        return LmuPooledFeaturizerGraph.Build(LmuPooledFeaturizerGraph.Spec.For(o, output, Kernels));
+        return LmuPooledFeaturizerGraph.Build(LmuPooledFeaturizerGraph.Spec.For(o, output, Kernels, _lengthType));
     }
 
-    private protected override void CheckInputSchema(DataViewSchema schema) => LmuFeaturizerSchema.Check(_schemaOptions, schema, SequenceLength, "LmuPooledFeaturize");
+    private protected override void CheckInputSchema(DataViewSchema schema) =>
+        LmuFeaturizerSchema.Check(_schemaOptions, schema, SequenceLength, "LmuPooledFeaturize", Options.LengthColumnName is null ? null : LmuFeaturizerSchema.LengthType(_lengthType));
 
     private protected override Scoring.SequenceLengthRule? LengthRule =>
         Options.LengthColumnName is { } length ? new(length, SequenceLength, "LmuPooledFeaturize") : null;
