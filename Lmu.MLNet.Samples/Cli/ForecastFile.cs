@@ -139,10 +139,6 @@ internal static partial class ForecastFile
     }
 
     /// <summary>
-    /// A time as a number: the number itself, or a date's days since 0001-01-01. A column mixing numbers and dates is
-    /// refused: the numbers would sort as days of the first century, before every date (found by QA).
-    /// </summary>
-    /// <summary>
     /// The order of the column's dates of numbers with the year last (01.02.2015, 1/13/2015): day-first when one of them
     /// has a first number above 12, month-first when one has a second number above 12, null when none says (or none is
     /// such a date). The invariant culture read them all month-first, so monthly data dated day-first became daily
@@ -170,6 +166,11 @@ internal static partial class ForecastFile
         return dayFirst is not null ? true : monthFirst is not null ? false : null;
     }
 
+    /// <summary>
+    /// A time as a number: the number itself, or a date's days since 0001-01-01 (a year-last date read in the column's
+    /// order, <paramref name="dayFirst"/>). A column mixing numbers and dates is refused: the numbers would sort as days
+    /// of the first century, before every date (found by QA).
+    /// </summary>
     private static double Time(Columns columns, DelimitedFile.Record record, int index, bool? dayFirst, ref bool dates, ref bool numbers)
     {
         var field = record.Fields[index];
