@@ -371,7 +371,7 @@ public sealed class LmuPooledFeaturizerTests
         e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { LengthColumnName = "Length" })
             .Fit(FeaturizerData.Load(ml, rows, 10)));
         StringAssert.Contains(e.Message, "length column 'Length', row 1");
-        StringAssert.Contains(e.Message, "[1, 10] but found 11");
+        StringAssert.Contains(e.Message, "from 1 to 10 (the model's sequence length) but found 11");
 
         var empty = FeaturizerData.Load(ml, [], 10);
         StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.LmuPooledFeaturize("P", "Features").Fit(empty)).Message, "no rows");

@@ -115,31 +115,6 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         Channels = _options.Channels,
     };
 
-    /// <summary>The length column's value as a double, whichever of the length types it has (only Single was read, found by QA).</summary>
-    private static Func<double> LengthReader(DataViewRowCursor cursor, DataViewSchema.Column column)
-    {
-        if (column.Type == NumberDataViewType.Int32)
-        {
-            var get = cursor.GetGetter<int>(column);
-            return () => { int v = 0; get(ref v); return v; };
-        }
-
-        if (column.Type == NumberDataViewType.UInt32)
-        {
-            var get = cursor.GetGetter<uint>(column);
-            return () => { uint v = 0; get(ref v); return v; };
-        }
-
-        if (column.Type == NumberDataViewType.Int64)
-        {
-            var get = cursor.GetGetter<long>(column);
-            return () => { long v = 0; get(ref v); return v; };
-        }
-
-        var single = cursor.GetGetter<float>(column);
-        return () => { float v = 0; single(ref v); return v; };
-    }
-
     /// <summary>Reads every row, checks its values and length, hands it to <paramref name="visit"/>, and returns the count.</summary>
     private long ReadRows(IDataView data, int steps, Action<long, float[], int>? visit)
     {
@@ -148,7 +123,10 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         var lengthColumn = o.LengthColumnName is null ? (DataViewSchema.Column?)null : data.Schema[o.LengthColumnName];
         using var cursor = data.GetRowCursor(lengthColumn is null ? [features] : [features, lengthColumn.Value]);
         var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
-        var getLength = lengthColumn is null ? null : LengthReader(cursor, lengthColumn.Value);
+        // Any of the length types; a fractional or non-finite Single is refused there, a length outside [1, T] by the rule
+        // that also holds scored rows to it.
+        var getLength = lengthColumn is null ? null : SequenceRowReader.LengthGetter(cursor, lengthColumn.Value, "training");
+        var rule = o.LengthColumnName is null ? null : new Scoring.SequenceLengthRule(o.LengthColumnName, steps, "LmuPooledFeaturize");
         var buffer = default(VBuffer<float>);
         var row = new float[steps * o.Channels];
         // Channel-major rows are read into step-major order first, so the checks name the right step and channel and
@@ -162,12 +140,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
             if (getLength is not null)
             {
                 var value = getLength();
-                if (!(value >= 1 && value <= steps && value == Math.Floor(value)))
-                {
-                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                        $"LmuPooledFeaturize: length column '{o.LengthColumnName}', row {count}: expected a whole number in [1, {steps}] but found {value}."));
-                }
-
+                rule!.Check(value, count);
                 length = (int)value;
             }
 
