@@ -148,6 +148,18 @@ internal sealed class ClassifierInputLayout
         return column;
     }
 
+    /// <summary>Whether <paramref name="type"/> can hold sequence lengths (Single, Int32, UInt32, Int64).</summary>
+    public static bool IsLengthType(DataViewType type) => LengthTypes.Contains(type);
+
+    /// <summary>The column type of a length the graph reads as <paramref name="type"/> (the inverse of <see cref="LengthElementType"/>).</summary>
+    public static DataViewType LengthColumnType(OnnxElementType type) => type switch
+    {
+        OnnxElementType.Int32 => NumberDataViewType.Int32,
+        OnnxElementType.UInt32 => NumberDataViewType.UInt32,
+        OnnxElementType.Int64 => NumberDataViewType.Int64,
+        _ => NumberDataViewType.Single,
+    };
+
     /// <summary>The ONNX input type that carries a length column of <paramref name="type"/> unchanged.</summary>
     public static OnnxElementType LengthElementType(DataViewType type) =>
         type == NumberDataViewType.Single ? OnnxElementType.Float

@@ -81,7 +81,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
                 throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The sequence-length column '{lengthName}' was not found in the input schema.");
             }
 
-            if (length.Kind != SchemaShape.Column.VectorKind.Scalar || length.IsKey || !IsLengthType(length.ItemType))
+            if (length.Kind != SchemaShape.Column.VectorKind.Scalar || length.IsKey || !ClassifierInputLayout.IsLengthType(length.ItemType))
             {
                 throw new ArgumentOutOfRangeException(
                     nameof(inputSchema), $"Sequence-length column '{lengthName}' is {length.Kind} of {length.ItemType}; expected a scalar Single, Int32, UInt32 or Int64.");
@@ -239,9 +239,6 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
         return ml.Data.LoadFromEnumerable(Array.Empty<TRow>(), definition);
     }
-
-    private static bool IsLengthType(DataViewType type) =>
-        type == NumberDataViewType.Single || type == NumberDataViewType.Int32 || type == NumberDataViewType.UInt32 || type == NumberDataViewType.Int64;
 
     /// <summary>Schema carrier for <see cref="ScoringSchemaView"/>.</summary>
     private sealed class FeatureRow

@@ -63,7 +63,7 @@ internal static class LmuFeaturizerSchema
                                ?? throw Missing(component, o.LengthColumnName, "length", string.Join(", ", schema.Select(c => c.Name)));
             // Single, Int32, UInt32 or Int64, as the classifier takes (only Single was, found by QA); scoring needs the type
             // the graph was built for.
-            if (fittedLengthType is null ? !IsLengthType(lengthColumn.Type) : lengthColumn.Type != fittedLengthType)
+            if (fittedLengthType is null ? !Classification.ClassifierInputLayout.IsLengthType(lengthColumn.Type) : lengthColumn.Type != fittedLengthType)
             {
                 throw new ArgumentException(
                     $"{component}: length column '{o.LengthColumnName}' must be " +
@@ -97,25 +97,12 @@ internal static class LmuFeaturizerSchema
                 throw Missing(component, o.LengthColumnName, "length", string.Join(", ", shape.Select(c => c.Name)));
             }
 
-            if (length.Kind != SchemaShape.Column.VectorKind.Scalar || length.IsKey || !IsLengthType(length.ItemType))
+            if (length.Kind != SchemaShape.Column.VectorKind.Scalar || length.IsKey || !Classification.ClassifierInputLayout.IsLengthType(length.ItemType))
             {
                 throw new ArgumentException($"{component}: length column '{o.LengthColumnName}' must be a scalar Single, Int32, UInt32 or Int64 but is {length.Kind} of {length.ItemType}.", nameof(shape));
             }
         }
     }
-
-    /// <summary>The column type of a length the graph reads as <paramref name="type"/>.</summary>
-    public static DataViewType LengthType(Onnx.OnnxElementType type) => type switch
-    {
-        Onnx.OnnxElementType.Int32 => NumberDataViewType.Int32,
-        Onnx.OnnxElementType.UInt32 => NumberDataViewType.UInt32,
-        Onnx.OnnxElementType.Int64 => NumberDataViewType.Int64,
-        _ => NumberDataViewType.Single,
-    };
-
-    /// <summary>Whether <paramref name="type"/> can hold sequence lengths (Single, Int32, UInt32, Int64).</summary>
-    public static bool IsLengthType(DataViewType type) =>
-        type == NumberDataViewType.Single || type == NumberDataViewType.Int32 || type == NumberDataViewType.UInt32 || type == NumberDataViewType.Int64;
 
     // SchemaShape.TryFindColumn is internal; SchemaShape is a list of uniquely named columns.
     private static bool TryFind(SchemaShape shape, string name, out SchemaShape.Column column)

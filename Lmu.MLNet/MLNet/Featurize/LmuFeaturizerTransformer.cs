@@ -48,7 +48,7 @@ public sealed class LmuFeaturizerTransformer : OnnxCarriedTransformer
     internal override byte[] StandaloneOnnx() => LmuFeaturizerGraph.Build(_spec);
 
     private protected override void CheckInputSchema(DataViewSchema schema) =>
-        LmuFeaturizerSchema.Check(Options, schema, SequenceLength, fittedLengthType: Options.LengthColumnName is null ? null : LmuFeaturizerSchema.LengthType(_spec.LengthType));
+        LmuFeaturizerSchema.Check(Options, schema, SequenceLength, fittedLengthType: Options.LengthColumnName is null ? null : Classification.ClassifierInputLayout.LengthColumnType(_spec.LengthType));
 
     private protected override Scoring.SequenceLengthRule? LengthRule =>
         Options.LengthColumnName is { } length ? new(length, SequenceLength, "LmuFeaturize") : null;

@@ -63,7 +63,7 @@ public sealed class LmuPooledFeaturizerTransformer : OnnxCarriedTransformer
     }
 
     private protected override void CheckInputSchema(DataViewSchema schema) =>
-        LmuFeaturizerSchema.Check(_schemaOptions, schema, SequenceLength, "LmuPooledFeaturize", Options.LengthColumnName is null ? null : LmuFeaturizerSchema.LengthType(_lengthType));
+        LmuFeaturizerSchema.Check(_schemaOptions, schema, SequenceLength, "LmuPooledFeaturize", Options.LengthColumnName is null ? null : Classification.ClassifierInputLayout.LengthColumnType(_lengthType));
 
     private protected override Scoring.SequenceLengthRule? LengthRule =>
         Options.LengthColumnName is { } length ? new(length, SequenceLength, "LmuPooledFeaturize") : null;
