@@ -250,14 +250,12 @@ internal sealed class LmuExperimentData
 
     private static string[] KeyLabels(IDataView data, DataViewSchema.Column column)
     {
-        VBuffer<ReadOnlyMemory<char>> keyValues = default;
         if (!column.HasKeyValues())
         {
             throw new ArgumentException($"LMU experiment: key label column '{column.Name}' has no key values; give the labels as text.");
         }
 
-        column.GetKeyValues(ref keyValues);
-        var names = keyValues.DenseValues().Select(m => m.ToString()).ToArray();
+        var names = KeyNames(column);
         return data.GetColumn<uint>(column.Name).Select(k => k == 0 ? throw new ArgumentException($"LMU experiment: label column '{column.Name}' has a missing key.") : names[k - 1]).ToArray();
     }
 
