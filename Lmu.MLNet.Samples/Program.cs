@@ -7,5 +7,6 @@ var root = new RootCommand("Lmu.MLNet samples: Legendre Memory Units in ML.NET p
 foreach (var command in SampleCommands.All())
     root.Subcommands.Add(command);
 SampleCommands.SetMainJob(root);
+CommandErrors.PositiveThreads(root);
 root.Options.Add(CommandErrors.Verbose);
 return CommandErrors.Invoke(root.Parse(args));

@@ -28,6 +28,22 @@ internal static class ScaleRunner
             throw new ArgumentException("--sizes must name a multiple, --base-mb and --threads must be at least 1, --heap-limit-mb at least 0.");
         }
 
+        // The files are written before any training: a size the disk cannot hold filled it (QA: --base-mb 100000000 wrote
+        // 8 GB of a 100 TB file before it was stopped). Each file about base x multiple MB of values, plus labels.
+        var needed = tasks.Sum(t => multiples.Where(m => !File.Exists(Path.Combine(s.Dir, $"{t}-{s.BaseMb}mb-{m}x.idv"))).Sum(m => (long)s.BaseMb * m)) * (1L << 20);
+        var existing = Path.GetFullPath(s.Dir);
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
+        {
+            existing = parent;
+        }
+
+        var free = new DriveInfo(existing).AvailableFreeSpace;
+        if (needed > free)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"--base-mb {s.BaseMb} with --sizes {s.Sizes}: the data files need about {needed >> 20:N0} MB, and '{s.Dir}' has {free >> 20:N0} MB free."));
+        }
+
         Directory.CreateDirectory(s.Dir);
         Console.WriteLine($"scale: {Machine()}; base {s.BaseMb} MB of float32 values, sizes {string.Join(", ", multiples.Select(m => $"{m}x"))}, " +
                           $"one epoch, torch threads {s.Threads}, managed heap cap {(s.HeapLimitMb > 0 ? $"{s.HeapLimitMb} MB" : "none")} per training process");

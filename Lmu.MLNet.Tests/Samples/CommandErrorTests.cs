@@ -79,6 +79,26 @@ public sealed class CommandErrorTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ThreadCountsBelowOneAndNonNumbersAreRefusedWhenTheCommandLineIsRead()
+    {
+        // Found by QA: --threads 0 aborted the process inside libtorch (exit 134), and a non-number for a range-checked
+        // option threw from the range check, an unhandled exception with a stack trace.
+        var app = App();
+        foreach (var (args, expected) in new (string[], string)[]
+        {
+            (["ucr", "--datasets", "Chinatown", "--models", "pooled", "--threads", "0"], "--threads 0 must be at least 1"),
+            (["experiment", "--threads", "-1"], "--threads -1 must be at least 1"),
+            (["experiment", "--budget", "abc"], "Cannot parse argument 'abc' for option '--budget'"),
+            (["classify", "--train", "x.csv", "--epochs", "zz"], "Cannot parse argument 'zz' for option '--epochs'"),
+        })
+        {
+            var (code, stdout, stderr) = Run(app, args);
+            Assert.AreEqual(2, code, stdout + stderr);
+            StringAssert.Contains(SingleLine(stderr), expected);
+        }
+    }
+
+    [TestMethod]
     public void AFileThatIsNotAZipIsOneLine()
     {
         var model = Path.Combine(Temp, "model.zip");
