@@ -53,6 +53,37 @@ internal static class CommandErrors
         return option;
     }
 
+    /// <summary>Refuses, when the command line is parsed, a whole number outside [<paramref name="lowest"/>, <paramref name="highest"/>].</summary>
+    public static Option<int> Between(this Option<int> option, int lowest, int highest = int.MaxValue)
+    {
+        option.Validators.Add(result =>
+        {
+            if (Parsed<int>(result) is { } value && (value < lowest || value > highest))
+            {
+                result.AddError(highest == int.MaxValue ? $"{option.Name} {value} must be at least {lowest}" : $"{option.Name} {value} must be from {lowest} to {highest}");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>
+    /// Refuses, when the command line is parsed, a comma-separated list that is empty or names a value outside
+    /// <paramref name="allowed"/> (an unknown name ran nothing and exited 0; found by QA).
+    /// </summary>
+    public static Option<string> OneOrMoreOf(this Option<string> option, IReadOnlyCollection<string> allowed)
+    {
+        option.Validators.Add(result =>
+        {
+            var names = (result.GetValueOrDefault<string>() ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var unknown = names.FirstOrDefault(n => !allowed.Contains(n, StringComparer.OrdinalIgnoreCase));
+            if (names.Length == 0 || unknown is not null)
+            {
+                result.AddError($"{option.Name} '{unknown ?? string.Empty}' is not one of {string.Join(", ", allowed)} (comma-separated, at least one)");
+            }
+        });
+        return option;
+    }
+
     /// <summary>
     /// Gives every <c>--threads</c> option of <paramref name="root"/>'s commands a check that the value is at least 1,
     /// when the command line is parsed: libtorch aborted the process on 0 or a negative count ("Expected positive number

@@ -15,7 +15,9 @@ internal static class SoakCommand
     {
         var fits = new Option<int>("--fits") { Description = "Fits of each workload.", DefaultValueFactory = _ => 5 };
         var workloads = new Option<string>("--workloads") { Description = $"Comma-separated workloads: {string.Join(", ", SoakWorkloads.Names)}.", DefaultValueFactory = _ => string.Join(",", SoakWorkloads.Names) };
-        var busy = new Option<int>("--busy") { Description = "Busy-loop processes started beside the fits (0 = none).", DefaultValueFactory = _ => 3 * Environment.ProcessorCount };
+        // Capped: 100,000 started that many processes (found by QA).
+        var busy = new Option<int>("--busy") { Description = "Busy-loop processes started beside the fits (0 = none; at most 16 per processor).", DefaultValueFactory = _ => 3 * Environment.ProcessorCount }
+            .Between(0, 16 * Environment.ProcessorCount);
         var gc = new Option<bool>("--gc") { Description = "Run the collecting thread (GC.Collect + WaitForPendingFinalizers in a loop).", DefaultValueFactory = _ => true };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads per fit.", DefaultValueFactory = _ => 2 };
         var scale = new Option<int>("--scale") { Description = "Multiplies rows and epochs of every workload (1 is the test suite's short soak).", DefaultValueFactory = _ => 2 };

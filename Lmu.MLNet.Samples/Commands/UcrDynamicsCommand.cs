@@ -13,7 +13,9 @@ internal static class UcrDynamicsCommand
         var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds.", DefaultValueFactory = _ => "1" };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var epochs = new Option<int>("--epochs") { Description = "Epochs (the ucr default network trains 300).", DefaultValueFactory = _ => 300 };
-        var folds = new Option<int>("--cv") { Description = "K > 1: K-fold cross-validation inside each training split instead of the test split (to choose among variants).", DefaultValueFactory = _ => 0 };
+        // A negative K silently scored the test split (found by QA).
+        var folds = new Option<int>("--cv") { Description = "K > 1: K-fold cross-validation inside each training split instead of the test split (to choose among variants).", DefaultValueFactory = _ => 0 }
+            .NotNegative();
         var cmd = new Command("ucr-dynamics", "The ucr command's LMU default network with one change at a time (learned dynamics, stacks, pooling readouts), on the shared UCR sets.")
         {
             datasets, variants, seeds, threads, epochs, folds,

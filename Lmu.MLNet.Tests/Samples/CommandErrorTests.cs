@@ -90,6 +90,10 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["experiment", "--threads", "-1"], "--threads -1 must be at least 1"),
             (["experiment", "--budget", "abc"], "Cannot parse argument 'abc' for option '--budget'"),
             (["classify", "--train", "x.csv", "--epochs", "zz"], "Cannot parse argument 'zz' for option '--epochs'"),
+            (["ucr", "--datasets", "Chinatown", "--models", "foo"], "--models 'foo' is not one of default, experiment, lightgbm, pooled"),
+            (["psmnist", "--test-rows", "0"], "--test-rows 0 must be from 1 to 10000"),
+            (["ucr-dynamics", "--datasets", "Chinatown", "--cv", "-2"], "--cv -2 must be 0 (its default) or positive"),
+            (["soak", "--busy", "100000"], "--busy 100000 must be from 0 to"),
         })
         {
             var (code, stdout, stderr) = Run(app, args);
