@@ -95,10 +95,7 @@ internal static class CommandErrors
         {
             foreach (var option in command.Options.OfType<Option<int>>().Where(o => o.Name == "--threads"))
             {
-                option.Validators.Add(result =>
-                {
-                    if (Parsed<int>(result) is { } value && value < 1) result.AddError($"{option.Name} {value} must be at least 1");
-                });
+                option.Between(1);
             }
 
             PositiveThreads(command);
