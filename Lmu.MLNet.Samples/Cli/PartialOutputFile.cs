@@ -26,6 +26,7 @@ internal static class PartialOutputFile
         }
 
         var partial = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.partial");
+        using var cleanup = new InterruptCleanup(partial, path);
         try
         {
             T result;

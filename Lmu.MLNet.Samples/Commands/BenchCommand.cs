@@ -9,22 +9,22 @@ internal static class BenchCommand
     public static Command Create()
     {
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads for both sides (1 on a busy machine: OpenMP threads wait for descheduled peers).", DefaultValueFactory = _ => 1 };
-        var samples = new Option<int>("--samples") { Description = "Timed samples per side and operation (median and interquartile range reported).", DefaultValueFactory = _ => 15 };
-        var warmup = new Option<int>("--warmup") { Description = "Warm-up rounds per operation, excluded from the samples.", DefaultValueFactory = _ => 2 };
-        var configs = new Option<string>("--configs") { Description = "Comma-separated: ff_dense, ff_rnn, rnn_cell.", DefaultValueFactory = _ => string.Join(',', BenchConfigurations.Names) };
-        var steps = new Option<int>("--length") { Description = "Sequence length T (theta = T).", DefaultValueFactory = _ => BenchConfigurations.Steps };
-        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => BenchConfigurations.Batch };
+        var samples = new Option<int>("--samples") { Description = "Timed samples per side and operation (median and interquartile range reported).", DefaultValueFactory = _ => 15 }.Between(1);
+        var warmup = new Option<int>("--warmup") { Description = "Warm-up rounds per operation, excluded from the samples.", DefaultValueFactory = _ => 2 }.NotNegative();
+        var configs = new Option<string>("--configs") { Description = "Comma-separated: ff_dense, ff_rnn, rnn_cell.", DefaultValueFactory = _ => string.Join(',', BenchConfigurations.Names) }.OneOrMoreOf(BenchConfigurations.Names);
+        var steps = new Option<int>("--length") { Description = "Sequence length T (theta = T).", DefaultValueFactory = _ => BenchConfigurations.Steps }.Between(1);
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => BenchConfigurations.Batch }.Between(1);
         var noPeer = new Option<bool>("--no-peer") { Description = "Skip the PyTorch peer even if python3 and torch are present." };
         var peer = new Option<string?>("--peer-script") { Description = "Path of peer_pytorch_lmu.py (default: ../shared/bench/ found above the working directory)." };
         var checkpoint = new Option<int?>("--scan-checkpoint") { Description = $"Steps between both last-step scans' checkpoints (0 keeps every state: no recomputation, more memory). Default: {Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval} for the fused scan, {Lmu.MLNet.Modules.TwoStageScanLastFunction.CheckpointInterval} for the two-stage one." };
-        var keepAll = new Option<int>("--scan-keep-all-mib") { Description = "The last-step scan keeps every state (no recomputation) when they fit in this many MiB; 0 always checkpoints.", DefaultValueFactory = _ => (int)(Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20) };
+        var keepAll = new Option<int>("--scan-keep-all-mib") { Description = "The last-step scan keeps every state (no recomputation) when they fit in this many MiB; 0 always checkpoints.", DefaultValueFactory = _ => (int)(Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20) }.NotNegative();
         var fusedOnly = new Option<bool>("--fused-scan") { Description = "Recurrent cells with a hidden cell step through the fused [D, D] scan instead of the two-stage one (memory, then hidden): the form before 2026-12-04, for comparison." };
         var fftProjection = new Option<bool>("--fft-projection") { Description = "A SimpleRnn over a feed-forward memory reads the memory through the FFT convolution instead of the blocked projection: the form before 2026-12-04 (night), for comparison." };
         var steppedInference = new Option<bool>("--stepped-inference") { Description = "Inference of recurrent cells with a hidden cell steps one at a time instead of in blocks of 8 that form the memory only at block ends: the form before 2026-12-05 (late), for comparison." };
         var steppedBackward = new Option<bool>("--stepped-backward") { Description = "The recurrent cell's training backward pass steps one at a time instead of in blocks of 8 without the per-step memory product: the form before 2026-12-05 (sixth session), for comparison." };
-        var blockSteps = new Option<int>("--block-steps") { Description = "Steps per block of the blocked projection.", DefaultValueFactory = _ => Lmu.MLNet.Modules.LmuLayer.BlockSteps };
+        var blockSteps = new Option<int>("--block-steps") { Description = "Steps per block of the blocked projection.", DefaultValueFactory = _ => Lmu.MLNet.Modules.LmuLayer.BlockSteps }.Between(1);
         var json = new Option<string?>("--json") { Description = "Also write every sample to this JSON file." };
-        var callsPerSample = new Option<int>("--calls-per-sample") { Description = "Calls run back to back per sample, the same on both sides; 0: enough for about 20 ms per sample, from a timed call of ours (1: one call per sample, the only form before 2026-12-06).", DefaultValueFactory = _ => 0 };
+        var callsPerSample = new Option<int>("--calls-per-sample") { Description = "Calls run back to back per sample, the same on both sides; 0: enough for about 20 ms per sample, from a timed call of ours (1: one call per sample, the only form before 2026-12-06).", DefaultValueFactory = _ => 0 }.NotNegative();
         var deployed = new Option<bool>("--deployed") { Description = "Also time inference as deployments run it, against the peer's inference: the trained network's standalone ONNX graph (batch axis) in ONNX Runtime, and the graph a saved model carries in an ML.NET pipeline (OnnxTransformer, one row per run) over the batch as a data view." };
         var cmd = new Command("bench", "Seconds per training step and inference batch (psMNIST shapes), ours and the PyTorch peer interleaved: medians, ranges, verdicts, memory.")
         {

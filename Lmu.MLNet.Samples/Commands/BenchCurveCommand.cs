@@ -9,12 +9,12 @@ internal static class BenchCurveCommand
     public static Command Create()
     {
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads for both sides.", DefaultValueFactory = _ => 1 };
-        var samples = new Option<int>("--samples") { Description = "Timed samples per point and side (median reported).", DefaultValueFactory = _ => 3 };
-        var configs = new Option<string>("--configs") { Description = "Comma-separated: ff_dense, ff_rnn, rnn_cell.", DefaultValueFactory = _ => string.Join(',', BenchConfigurations.Names) };
-        var lengths = new Option<string>("--lengths") { Description = "Sequence lengths T (theta = T).", DefaultValueFactory = _ => "196,392,784,1568" };
-        var batches = new Option<string>("--batches") { Description = "Batch sizes.", DefaultValueFactory = _ => "25,100,400" };
-        var fixedBatch = new Option<int>("--fixed-batch") { Description = "Batch of the T sweep.", DefaultValueFactory = _ => BenchConfigurations.Batch };
-        var fixedLength = new Option<int>("--fixed-length") { Description = "T of the batch sweep.", DefaultValueFactory = _ => BenchConfigurations.Steps };
+        var samples = new Option<int>("--samples") { Description = "Timed samples per point and side (median reported).", DefaultValueFactory = _ => 3 }.Between(1);
+        var configs = new Option<string>("--configs") { Description = "Comma-separated: ff_dense, ff_rnn, rnn_cell.", DefaultValueFactory = _ => string.Join(',', BenchConfigurations.Names) }.OneOrMoreOf(BenchConfigurations.Names);
+        var lengths = new Option<string>("--lengths") { Description = "Sequence lengths T (theta = T).", DefaultValueFactory = _ => "196,392,784,1568" }.NumbersFrom(1);
+        var batches = new Option<string>("--batches") { Description = "Batch sizes.", DefaultValueFactory = _ => "25,100,400" }.NumbersFrom(1);
+        var fixedBatch = new Option<int>("--fixed-batch") { Description = "Batch of the T sweep.", DefaultValueFactory = _ => BenchConfigurations.Batch }.Between(1);
+        var fixedLength = new Option<int>("--fixed-length") { Description = "T of the batch sweep.", DefaultValueFactory = _ => BenchConfigurations.Steps }.Between(1);
         var full = new Option<bool>("--full") { Description = "Every (T, batch) pair instead of the two sweeps through the fixed point." };
         var peer = new Option<string?>("--peer-script") { Description = "Path of peer_pytorch_lmu.py (default: ../shared/bench/ found above the working directory)." };
         var output = new Option<string>("--output") { Description = "Folder for bench-curve.json and bench-curve.png.", DefaultValueFactory = _ => "bench-curve-out" };

@@ -8,13 +8,13 @@ internal static class BenchFeaturizeCommand
 {
     public static Command Create()
     {
-        var rows = new Option<int>("--rows") { Description = "Rows scored per repetition.", DefaultValueFactory = _ => 1000 };
-        var steps = new Option<int>("--steps") { Description = "Steps per row (univariate).", DefaultValueFactory = _ => 150 };
-        var windows = new Option<int>("--windows") { Description = "Pooled featurizer: memories.", DefaultValueFactory = _ => 50 };
-        var projections = new Option<int>("--projections") { Description = "Pooled featurizer: projections per memory.", DefaultValueFactory = _ => 100 };
-        var order = new Option<int>("--order") { Description = "Pooled featurizer: Legendre order.", DefaultValueFactory = _ => 9 };
-        var threads = new Option<int>("--peer-threads") { Description = "PyTorch threads of the peer.", DefaultValueFactory = _ => 1 };
-        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions (median reported).", DefaultValueFactory = _ => 3 };
+        var rows = new Option<int>("--rows") { Description = "Rows scored per repetition.", DefaultValueFactory = _ => 1000 }.Between(1);
+        var steps = new Option<int>("--steps") { Description = "Steps per row (univariate).", DefaultValueFactory = _ => 150 }.Between(1);
+        var windows = new Option<int>("--windows") { Description = "Pooled featurizer: memories.", DefaultValueFactory = _ => 50 }.Between(1);
+        var projections = new Option<int>("--projections") { Description = "Pooled featurizer: projections per memory.", DefaultValueFactory = _ => 100 }.Between(1);
+        var order = new Option<int>("--order") { Description = "Pooled featurizer: Legendre order.", DefaultValueFactory = _ => 9 }.Between(1);
+        var threads = new Option<int>("--peer-threads") { Description = "PyTorch threads of the peer.", DefaultValueFactory = _ => 1 }.Between(1);
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions (median reported).", DefaultValueFactory = _ => 3 }.Between(1);
         var noPeer = new Option<bool>("--no-peer") { Description = "Skip the PyTorch peer." };
         var cmd = new Command("bench-featurize", "Seconds to featurize all rows through ML.NET (final memory and pooled memories), ours vs a batched PyTorch peer.")
         {

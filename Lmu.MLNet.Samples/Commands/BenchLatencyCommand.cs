@@ -9,9 +9,9 @@ internal static class BenchLatencyCommand
     public static Command Create()
     {
         var config = new Option<string>("--config") { Description = "ff (psMNIST model: feed-forward memory + MLP) or rnn (recurrent LMU).", DefaultValueFactory = _ => "ff" };
-        var steps = new Option<int>("--steps") { Description = "Sequence length.", DefaultValueFactory = _ => 784 };
-        var iterations = new Option<int>("--iterations") { Description = "Timed single-row predictions per path.", DefaultValueFactory = _ => 2000 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed predictions first.", DefaultValueFactory = _ => 200 };
+        var steps = new Option<int>("--steps") { Description = "Sequence length.", DefaultValueFactory = _ => 784 }.Between(1);
+        var iterations = new Option<int>("--iterations") { Description = "Timed single-row predictions per path.", DefaultValueFactory = _ => 2000 }.Between(1);
+        var warmup = new Option<int>("--warmup") { Description = "Untimed predictions first.", DefaultValueFactory = _ => 200 }.NotNegative();
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("bench-latency", "Median and p99 microseconds per single-row prediction: loaded zip via PredictionEngine vs TorchSharp forward.")
         {

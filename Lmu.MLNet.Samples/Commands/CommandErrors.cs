@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Numerics;
 using System.CommandLine.Help;
 using System.Reflection;
 
@@ -53,14 +55,50 @@ internal static class CommandErrors
         return option;
     }
 
-    /// <summary>Refuses, when the command line is parsed, a whole number outside [<paramref name="lowest"/>, <paramref name="highest"/>].</summary>
-    public static Option<int> Between(this Option<int> option, int lowest, int highest = int.MaxValue)
+    /// <summary>Refuses, when the command line is parsed, a whole number outside [<paramref name="lowest"/>, <paramref name="highest"/>] (no upper bound when <paramref name="highest"/> is null).</summary>
+    public static Option<T> Between<T>(this Option<T> option, T lowest, T? highest = null)
+        where T : struct, INumber<T>
     {
         option.Validators.Add(result =>
         {
-            if (Parsed<int>(result) is { } value && (value < lowest || value > highest))
+            if (Parsed<T>(result) is { } value && (value < lowest || (highest is { } h && value > h)))
             {
-                result.AddError(highest == int.MaxValue ? $"{option.Name} {value} must be at least {lowest}" : $"{option.Name} {value} must be from {lowest} to {highest}");
+                result.AddError(highest is { } top
+                    ? FormattableString.Invariant($"{option.Name} {value} must be from {lowest} to {top}")
+                    : FormattableString.Invariant($"{option.Name} {value} must be at least {lowest}"));
+            }
+        });
+        return option;
+    }
+
+    /// <summary>
+    /// Refuses, when the command line is parsed, a comma-separated list of whole numbers that is empty, holds something
+    /// else than a whole number, or a number below <paramref name="lowest"/> (`--sizes ""` ran nothing, `--lengths 0`
+    /// reached the library; found by QA).
+    /// </summary>
+    public static Option<string> NumbersFrom(this Option<string> option, int lowest)
+    {
+        option.Validators.Add(result =>
+        {
+            var items = Items(result);
+            var bad = items.FirstOrDefault(n => !int.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < lowest);
+            if (items.Length == 0 || bad is not null)
+            {
+                var least = lowest == int.MinValue ? string.Empty : $" of at least {lowest}";
+                result.AddError($"{option.Name} '{bad ?? string.Empty}': expected comma-separated whole numbers{least} (at least one)");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>Refuses, when the command line is parsed, a comma-separated list with no entry (`ucr --datasets ""` ran nothing and exited 0; found by QA).</summary>
+    public static Option<string> NotEmptyList(this Option<string> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (Items(result).Length == 0)
+            {
+                result.AddError($"{option.Name} is empty: give at least one name (comma-separated)");
             }
         });
         return option;
@@ -74,7 +112,7 @@ internal static class CommandErrors
     {
         option.Validators.Add(result =>
         {
-            var names = (result.GetValueOrDefault<string>() ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var names = Items(result);
             var unknown = names.FirstOrDefault(n => !allowed.Contains(n, StringComparer.OrdinalIgnoreCase));
             if (names.Length == 0 || unknown is not null)
             {
@@ -101,6 +139,9 @@ internal static class CommandErrors
             PositiveThreads(command);
         }
     }
+
+    private static string[] Items(System.CommandLine.Parsing.OptionResult result) =>
+        (result.GetValueOrDefault<string>() ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>
     /// The option's value, or null when its text did not parse: that is the parser's own error to report, and asking for

@@ -19,10 +19,10 @@ internal static class M4HourlyCommand
     public static Command Create()
     {
         var settings = ForecastSampleSettings.Create(epochs: 10, batchSize: 128, learningRate: 2e-3);
-        var window = new Option<int>("--window") { Description = "Input window in hours (168 = one week).", DefaultValueFactory = _ => 168 };
-        var series = new Option<int>("--series") { Description = "Use only the first N series (0 = all 414).", DefaultValueFactory = _ => 0 };
-        var stride = new Option<int>("--stride") { Description = "Distance between training window end points.", DefaultValueFactory = _ => 4 };
-        var units = new Option<int>("--units") { Description = "Dense hidden units.", DefaultValueFactory = _ => 256 };
+        var window = new Option<int>("--window") { Description = "Input window in hours (168 = one week).", DefaultValueFactory = _ => 168 }.Between(1);
+        var series = new Option<int>("--series") { Description = "Use only the first N series (0 = all 414).", DefaultValueFactory = _ => 0 }.NotNegative();
+        var stride = new Option<int>("--stride") { Description = "Distance between training window end points.", DefaultValueFactory = _ => 4 }.Between(1);
+        var units = new Option<int>("--units") { Description = "Dense hidden units.", DefaultValueFactory = _ => 256 }.Between(1);
         var cmd = new Command("m4-hourly", "M4 Hourly (414 series, horizon 48): sMAPE / MASE / OWA against Naive2, Theta and the winner.")
         {
             window, series, stride, units,

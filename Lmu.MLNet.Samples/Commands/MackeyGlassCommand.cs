@@ -18,11 +18,11 @@ internal static class MackeyGlassCommand
     public static Command Create()
     {
         var settings = ForecastSampleSettings.Create(epochs: 10, batchSize: 128, learningRate: 2e-3);
-        var series = new Option<int>("--series") { Description = "Series generated (half train, half test); the protocol uses 128.", DefaultValueFactory = _ => 128 };
-        var length = new Option<int>("--length") { Description = "Samples per series before the +15 targets; the protocol uses 5000.", DefaultValueFactory = _ => 5000 };
-        var window = new Option<int>("--window") { Description = "Input window (<= 101 so that every step after the washout of 100 is forecast).", DefaultValueFactory = _ => 100 };
-        var units = new Option<int>("--units") { Description = "Dense hidden units (128 gives ~18k parameters).", DefaultValueFactory = _ => 128 };
-        var stride = new Option<int>("--stride") { Description = "Distance between training window end points.", DefaultValueFactory = _ => 1 };
+        var series = new Option<int>("--series") { Description = "Series generated (half train, half test); the protocol uses 128.", DefaultValueFactory = _ => 128 }.Between(2);
+        var length = new Option<int>("--length") { Description = "Samples per series before the +15 targets; the protocol uses 5000.", DefaultValueFactory = _ => 5000 }.Between(1);
+        var window = new Option<int>("--window") { Description = "Input window (<= 101 so that every step after the washout of 100 is forecast).", DefaultValueFactory = _ => 100 }.Between(1, 101);
+        var units = new Option<int>("--units") { Description = "Dense hidden units (128 gives ~18k parameters).", DefaultValueFactory = _ => 128 }.Between(1);
+        var stride = new Option<int>("--stride") { Description = "Distance between training window end points.", DefaultValueFactory = _ => 1 }.Between(1);
         var cmd = new Command("mackey-glass", "LMU paper Mackey-Glass protocol: test NRMSE of x(t+15) against the published 0.049 (LMU).")
         {
             series, length, window, units, stride,
@@ -48,22 +48,21 @@ internal static class MackeyGlassCommand
         var all = Enumerable.Range(0, seriesCount).Select(_ => MackeyGlass.Raw(length + Horizon, rng).Select(x => (float)Math.Tanh(x - 1)).ToArray()).ToArray();
         var train = all[..(seriesCount / 2)];
         var test = all[(seriesCount / 2)..];
-        var windowSize = Math.Min(window, Washout + 1);
 
         var ml = new MLContext(seed);
         var rows = train.SelectMany((s, i) => s.Select(v => new SeriesRow { Value = v, SeriesId = $"mg{i}" }));
         var options = new LmuForecastingOptions
         {
             SeriesColumnName = nameof(SeriesRow.Value), SeriesIdColumnName = nameof(SeriesRow.SeriesId),
-            WindowSize = windowSize, Horizon = Horizon, Scaling = LmuForecastScaling.Global, WindowStride = stride,
+            WindowSize = window, Horizon = Horizon, Scaling = LmuForecastScaling.Global, WindowStride = stride,
             Layer = new LmuLayerOptions
             {
-                MemoryD = 4, Order = 32, Theta = windowSize, HiddenCell = HiddenCell.Dense, HiddenUnits = units,
+                MemoryD = 4, Order = 32, Theta = window, HiddenCell = HiddenCell.Dense, HiddenUnits = units,
                 HiddenActivation = LmuActivation.Tanh, InputToHidden = true,
             },
             Training = settings.Training(r), ValidationFraction = 0.05, Progress = ForecastSampleSettings.Printer(),
         };
-        Console.WriteLine($"Mackey-Glass: {train.Length} train / {test.Length} test series of {length}+{Horizon}, window {windowSize}, horizon {Horizon}, " +
+        Console.WriteLine($"Mackey-Glass: {train.Length} train / {test.Length} test series of {length}+{Horizon}, window {window}, horizon {Horizon}, " +
                           $"order 32 x 4 channels, Dense {units}, {options.Training.Epochs} epochs, batch {options.Training.BatchSize}, lr {options.Training.LearningRate}, stride {stride}, torch threads {torch.get_num_threads()}");
         var clock = Stopwatch.StartNew();
         using var model = ml.Forecasting.ForecastByLmu(options).Fit(ml.Data.LoadFromEnumerable(rows));

@@ -13,13 +13,13 @@ internal static class ServeCommand
         var model = new Option<string>("--model") { Description = "Model zip saved with mlContext.Model.Save (classifier, forecaster or any ML.NET model with Vector<Single>, Single, Int32, UInt32, Int64 or text inputs).", Required = true };
         var urls = new Option<string>("--urls") { Description = "Addresses to listen on (semicolon-separated); port 0 picks a free port, printed as 'listening on ...'.", DefaultValueFactory = _ => "http://127.0.0.1:5000" };
         var pool = new Option<int>("--pool") { Description = "PredictionEngines that score at once (they are not thread-safe; further requests wait for one); 0 = 2 x processors, at least 4.", DefaultValueFactory = _ => 0 }.NotNegative();
-        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 above it); 0 = 16 x the JSON of one row with every input at its widest, at least 64 KiB (GET /model reports it).", DefaultValueFactory = _ => 0 };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 above it); 0 = 16 x the JSON of one row with every input at its widest, at least 64 KiB (GET /model reports it).", DefaultValueFactory = _ => 0 }.Between(0L);
         // The app-wide --verbose (CommandErrors.Verbose, recursive from the root) also makes serve log stack traces of
         // internal errors (otherwise their type and message); a second option of the same name would clash with it.
         var series = new Option<bool>("--series") { Description = "Also stream forecasts per series: a single-silo Orleans cluster in the process (localhost clustering, in-memory storage) behind POST /series/{id}/observe and GET /series/{id}/forecast." };
         var seriesModel = new Option<string?>("--series-model") { Description = "Streaming model for --series: an engine checkpoint, or a typed engine's CheckPoint zip (default: --model, which must then be such a zip)." };
-        var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort };
-        var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultGatewayPort };
+        var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort }.Between(1, 65535);
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultGatewayPort }.Between(1, 65535);
         var channels = PredictCommand.ChannelsOption("a request's sequence length (a whole number from 1 to T)");
         var verbose = CommandErrors.Verbose;
         var cmd = new Command("serve", "Prediction service: POST /predict (JSON object in and out), GET /health, GET /model (input schema, classes, horizon).")

@@ -13,14 +13,14 @@ internal static class SoakCommand
 {
     public static Command Create()
     {
-        var fits = new Option<int>("--fits") { Description = "Fits of each workload.", DefaultValueFactory = _ => 5 };
-        var workloads = new Option<string>("--workloads") { Description = $"Comma-separated workloads: {string.Join(", ", SoakWorkloads.Names)}.", DefaultValueFactory = _ => string.Join(",", SoakWorkloads.Names) };
+        var fits = new Option<int>("--fits") { Description = "Fits of each workload.", DefaultValueFactory = _ => 5 }.Between(1);
+        var workloads = new Option<string>("--workloads") { Description = $"Comma-separated workloads: {string.Join(", ", SoakWorkloads.Names)}.", DefaultValueFactory = _ => string.Join(",", SoakWorkloads.Names) }.OneOrMoreOf(SoakWorkloads.Names);
         // Capped: 100,000 started that many processes (found by QA).
         var busy = new Option<int>("--busy") { Description = "Busy-loop processes started beside the fits (0 = none; at most 16 per processor).", DefaultValueFactory = _ => 3 * Environment.ProcessorCount }
             .Between(0, 16 * Environment.ProcessorCount);
-        var gc = new Option<bool>("--gc") { Description = "Run the collecting thread (GC.Collect + WaitForPendingFinalizers in a loop).", DefaultValueFactory = _ => true };
+        var gc = new Option<bool>("--gc") { Description = "Run the collecting thread (GC.Collect + WaitForPendingFinalizers in a loop); on by default, --gc false turns it off.", DefaultValueFactory = _ => true };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads per fit.", DefaultValueFactory = _ => 2 };
-        var scale = new Option<int>("--scale") { Description = "Multiplies rows and epochs of every workload (1 is the test suite's short soak).", DefaultValueFactory = _ => 2 };
+        var scale = new Option<int>("--scale") { Description = "Multiplies rows and epochs of every workload (1 is the test suite's short soak).", DefaultValueFactory = _ => 2 }.Between(1);
         var seed = new Option<int>("--seed") { Description = "Seed of the first fit (fit k uses seed + k).", DefaultValueFactory = _ => 1 };
         var cmd = new Command("soak", "Fits the classifier (parallel and scan), forecaster, experiment and featurizers repeatedly under GC pressure and CPU oversubscription; prints fits, crashes, wall time.")
         {

@@ -8,13 +8,13 @@ internal static class UcrCommand
 {
     public static Command Create()
     {
-        var datasets = new Option<string>("--datasets") { Description = "Comma-separated dataset names (default: all shared sets).", DefaultValueFactory = _ => string.Join(',', UcrBenchmark.AllDatasets) };
+        var datasets = new Option<string>("--datasets") { Description = "Comma-separated dataset names (default: all shared sets).", DefaultValueFactory = _ => string.Join(',', UcrBenchmark.AllDatasets) }.NotEmptyList();
         var budget = new Option<double>("--budget") { Description = "Experiment time budget per dataset, seconds.", DefaultValueFactory = _ => 60 }.Within();
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of every model.", DefaultValueFactory = _ => 1 };
         var only = new Option<string>("--models") { Description = "Comma-separated subset of: default, experiment, lightgbm, pooled.", DefaultValueFactory = _ => "default,experiment,lightgbm,pooled" }
             .OneOrMoreOf(["default", "experiment", "lightgbm", "pooled"]);
-        var resample = new Option<int>("--resample") { Description = "0: the official split; K: K random stratified train/test splits per set with the official sizes, the same for every model.", DefaultValueFactory = _ => 0 };
+        var resample = new Option<int>("--resample") { Description = "0: the official split; K: K random stratified train/test splits per set with the official sizes, the same for every model.", DefaultValueFactory = _ => 0 }.NotNegative();
         var cmd = new Command("ucr", "Test accuracy and wall time on the UCR/UEA sets in ../shared/data/ucr, beside 1-NN DTW, ROCKET and InceptionTime.")
         {
             datasets, budget, threads, seed, only, resample,

@@ -8,11 +8,11 @@ internal static class UcrDynamicsCommand
 {
     public static Command Create()
     {
-        var datasets = new Option<string>("--datasets") { Description = "Comma-separated dataset names.", DefaultValueFactory = _ => "ItalyPowerDemand,Chinatown" };
-        var variants = new Option<string>("--variants") { Description = $"Comma-separated variants: {string.Join(", ", UcrDynamicsStudy.AllVariants.Keys)}; append +std to standardise every step with the training rows' statistics, +both to give the raw and the standardised values as two channels, +shift to train on rows shifted by up to T/8 steps, +ensK to average the class probabilities of K networks from K seeds, +wdX for AdamW weight decay X.", DefaultValueFactory = _ => "fixed,ab,abtheta" };
-        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds.", DefaultValueFactory = _ => "1" };
+        var datasets = new Option<string>("--datasets") { Description = "Comma-separated dataset names.", DefaultValueFactory = _ => "ItalyPowerDemand,Chinatown" }.NotEmptyList();
+        var variants = new Option<string>("--variants") { Description = $"Comma-separated variants: {string.Join(", ", UcrDynamicsStudy.AllVariants.Keys)}; append +std to standardise every step with the training rows' statistics, +both to give the raw and the standardised values as two channels, +shift to train on rows shifted by up to T/8 steps, +ensK to average the class probabilities of K networks from K seeds, +wdX for AdamW weight decay X.", DefaultValueFactory = _ => "fixed,ab,abtheta" }.NotEmptyList();
+        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds.", DefaultValueFactory = _ => "1" }.NumbersFrom(int.MinValue);
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs (the ucr default network trains 300).", DefaultValueFactory = _ => 300 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs (the ucr default network trains 300).", DefaultValueFactory = _ => 300 }.Between(1);
         // A negative K silently scored the test split (found by QA).
         var folds = new Option<int>("--cv") { Description = "K > 1: K-fold cross-validation inside each training split instead of the test split (to choose among variants).", DefaultValueFactory = _ => 0 }
             .NotNegative();

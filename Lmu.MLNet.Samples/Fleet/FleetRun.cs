@@ -32,6 +32,9 @@ internal static class FleetRun
         builder.UseOrleans(silo => FleetSilo.Configure(silo, s.ModelPath, s.SiloPort, s.GatewayPort));
         using var host = builder.Build();
         await host.StartAsync(token);
+        // The host's console lifetime takes Ctrl-C and SIGTERM from here on (it stops the host instead of the process),
+        // so feeding watches its stopping token as well: the run went on to the end after a Ctrl-C (found by QA).
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(token, host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
         var grains = host.Services.GetRequiredService<IGrainFactory>();
         var baseline = Heap();
 
@@ -39,28 +42,38 @@ internal static class FleetRun
         var latencies = new long[(long)s.Series * rounds];
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        for (var round = 0; round < rounds; round++)
+        try
         {
-            var first = round * s.Batch + 1;
-            var last = Math.Min(s.Readings, first + s.Batch - 1);
-            var r = round;
-            await Parallel.ForEachAsync(Enumerable.Range(0, s.Series), new ParallelOptions { MaxDegreeOfParallelism = s.InFlight, CancellationToken = token }, async (series, _) =>
+            for (var round = 0; round < rounds; round++)
             {
-                var grain = grains.GetGrain<ISeriesForecastGrain>(Id(series));
-                var start = Stopwatch.GetTimestamp();
-                var result = last == first
-                    ? await grain.ObserveAsync(FleetReadings.Reading(series, first))
-                    : await grain.ObserveBatchAsync(Enumerable.Range(first, last - first + 1).Select(n => FleetReadings.Reading(series, n)).ToArray());
-                latencies[(long)r * s.Series + series] = Stopwatch.GetTimestamp() - start;
-                if (result.LastSequence != last)
+                var first = round * s.Batch + 1;
+                var last = Math.Min(s.Readings, first + s.Batch - 1);
+                var r = round;
+                await Parallel.ForEachAsync(Enumerable.Range(0, s.Series), new ParallelOptions { MaxDegreeOfParallelism = s.InFlight, CancellationToken = stopping.Token }, async (series, _) =>
                 {
-                    throw new InvalidOperationException($"Series {series}: reading {last} not applied ({result.Outcome}, last {result.LastSequence}).");
+                    var grain = grains.GetGrain<ISeriesForecastGrain>(Id(series));
+                    var start = Stopwatch.GetTimestamp();
+                    var result = last == first
+                        ? await grain.ObserveAsync(FleetReadings.Reading(series, first))
+                        : await grain.ObserveBatchAsync(Enumerable.Range(first, last - first + 1).Select(n => FleetReadings.Reading(series, n)).ToArray());
+                    latencies[(long)r * s.Series + series] = Stopwatch.GetTimestamp() - start;
+                    if (result.LastSequence != last)
+                    {
+                        throw new InvalidOperationException($"Series {series}: reading {last} not applied ({result.Outcome}, last {result.LastSequence}).");
+                    }
+                });
+                if (rounds >= 10 && (round + 1) % Math.Max(1, rounds / 5) == 0)
+                {
+                    Console.WriteLine($"  {(long)(round + 1) * s.Series * s.Batch:N0} readings, {clock.Elapsed.TotalSeconds:F1} s");
                 }
-            });
-            if (rounds >= 10 && (round + 1) % Math.Max(1, rounds / 5) == 0)
-            {
-                Console.WriteLine($"  {(long)(round + 1) * s.Series * s.Batch:N0} readings, {clock.Elapsed.TotalSeconds:F1} s");
             }
+        }
+        catch (Exception) when (stopping.IsCancellationRequested)
+        {
+            // Calls in flight end as cancelled or refused by the stopping silo; either way the run has no result.
+            Console.Error.WriteLine($"interrupted after {clock.Elapsed.TotalSeconds:F1} s of feeding: no result.");
+            await host.StopAsync(CancellationToken.None);
+            return 2;
         }
 
         var wall = clock.Elapsed.TotalSeconds;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Lmu.MLNet.Samples.Commands;
 using Lmu.MLNet.Training;
 
 namespace Lmu.MLNet.Samples.Forecasting;
@@ -14,9 +15,9 @@ internal sealed class ForecastSampleSettings
 
     public static ForecastSampleSettings Create(int epochs, int batchSize, double learningRate) => new()
     {
-        Epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => epochs },
-        BatchSize = new Option<int>("--batch-size") { Description = "Windows per gradient step.", DefaultValueFactory = _ => batchSize },
-        LearningRate = new Option<double>("--learning-rate") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => learningRate },
+        Epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => epochs }.Between(1),
+        BatchSize = new Option<int>("--batch-size") { Description = "Windows per gradient step.", DefaultValueFactory = _ => batchSize }.Between(1),
+        LearningRate = new Option<double>("--learning-rate") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => learningRate }.Within(),
         Threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 },
         Seed = new Option<int>("--seed") { Description = "Seed for weights, shuffling and generated data.", DefaultValueFactory = _ => 1 },
     };

@@ -62,6 +62,7 @@ internal static class ScaleData
     private static long Save(MLContext ml, IDataView view, string path)
     {
         var temp = path + ".partial";
+        using var cleanup = new Cli.InterruptCleanup(temp, path);
         using (var stream = File.Create(temp))
         {
             ml.Data.SaveAsBinary(view, stream, keepHidden: false);

@@ -6,9 +6,9 @@ using Microsoft.Extensions.Logging;
 namespace Lmu.MLNet.Samples.Serving;
 
 /// <summary>
-/// POST /predict: one JSON object in, one out. What the caller must fix gets 400 (413 for a body over the limit), a
-/// busy or closing service 503, each with a JSON message and a log line; internal failures propagate to the host's
-/// handler (500 with a JSON body).
+/// POST /predict: one JSON object in, one out. What the caller must fix gets 400 (413 for a body over the limit, 415 for
+/// a body declared as another type than JSON), a busy or closing service 503, each with a JSON message and a log line;
+/// internal failures propagate to the host's handler (500 with a JSON body).
 /// </summary>
 internal static class PredictEndpoint
 {
@@ -20,6 +20,11 @@ internal static class PredictEndpoint
         if (request.ContentLength > service.MaxBodyBytes)
         {
             return TooLarge(context, service.MaxBodyBytes, log);
+        }
+
+        if (JsonContentType.Refusal(request) is { } notJson)
+        {
+            return Refuse(log, StatusCodes.Status415UnsupportedMediaType, notJson);
         }
 
         JsonDocument document;

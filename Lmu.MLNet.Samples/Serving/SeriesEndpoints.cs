@@ -18,6 +18,11 @@ internal static class SeriesEndpoints
     {
         app.MapPost("/series/{id}/observe", async (string id, HttpRequest request, IGrainFactory grains) =>
         {
+            if (JsonContentType.Refusal(request) is { } notJson)
+            {
+                return Refuse(log, id, StatusCodes.Status415UnsupportedMediaType, notJson);
+            }
+
             SeriesObservation[] readings;
             try
             {

@@ -305,6 +305,20 @@ internal static class UcrDynamicsStudy
             return 2;
         }
 
+        if (s.Folds > 1)
+        {
+            // More folds than rows left a fold empty and printed NaN for the set (found by QA); every set is read first
+            // so that no training runs before the refusal.
+            foreach (var name in s.Datasets)
+            {
+                var rows = UcrLoader.LoadSplit(Path.Combine(ucr, name), name).Train.Rows.Count;
+                if (s.Folds > rows)
+                {
+                    throw new ArgumentException($"--cv {s.Folds}: {name} has {rows} training rows, so at most {rows} folds.");
+                }
+            }
+        }
+
         torch.set_num_threads(s.Threads);
         var what = s.Folds > 1 ? $"{s.Folds}-fold cross-validated accuracy inside the training split (the test split is not read)" : "test accuracy";
         Console.WriteLine($"torch threads {s.Threads}, epochs {s.Epochs}, seeds {string.Join(",", s.Seeds)}; {what} (train seconds), variants in turn per seed");

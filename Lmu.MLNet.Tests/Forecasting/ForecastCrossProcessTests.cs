@@ -256,6 +256,126 @@ public sealed class ForecastCrossProcessTests
         StringAssert.Contains(stdout, "is a model zip; the streaming engine resumes from an engine checkpoint");
     }
 
+    [TestMethod]
+    public void CtrlCWhileStreamingLeavesNoPartialOutputAndSaysSo()
+    {
+        // Found by QA: SIGINT ends the process without running finally blocks, so the staged '.<output>.<pid>.partial'
+        // was left behind (and scale's '.partial' data files the same way).
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Inconclusive("uses mkfifo(1) and kill(1)");
+        }
+
+        var dir = NewDir();
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
+        var start = Path.Combine(dir, "start.ckpt");
+        new LmuForecastEngine(model).CheckPoint(start);
+        // A FIFO with no writer: the command stages its output, then waits for the first observation.
+        var fifo = Path.Combine(dir, "observations.fifo");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            mkfifo.WaitForExit();
+            Assert.AreEqual(0, mkfifo.ExitCode, "mkfifo");
+        }
+
+        var output = Path.Combine(dir, "forecasts.csv");
+        using var process = System.Diagnostics.Process.Start(SamplesApp.StartInfo(_app, _root, "forecast-stream", "--model", start, "--observations", fifo, "--output", output))!;
+        try
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var partial = Path.Combine(dir, $".forecasts.csv.{process.Id}.partial");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!File.Exists(partial) && !process.HasExited && clock.Elapsed < Limit)
+            {
+                Thread.Sleep(50);
+            }
+
+            Assert.IsTrue(File.Exists(partial), $"the staged output exists while the command waits: {(process.HasExited ? stdout.Result + stderr.Result : "still running")}");
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                kill.WaitForExit();
+            }
+
+            Assert.IsTrue(process.WaitForExit(TimeSpan.FromSeconds(30)), "SIGINT ends the run");
+            Assert.AreNotEqual(0, process.ExitCode);
+            StringAssert.Contains(stderr.Result, $"interrupted (SIGINT): '{output}' was not written");
+            Assert.IsFalse(File.Exists(partial), "no partial file left");
+            Assert.IsFalse(File.Exists(output));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [TestMethod]
+    [Timeout(240_000, CooperativeCancellation = true)]
+    public void CtrlCWhileTheFleetIsFedStopsTheRunAndSaysSo()
+    {
+        // Found by QA: once the cluster was up, the host took Ctrl-C (to stop itself) and the feeding went on to the end.
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Inconclusive("sends SIGINT with kill(1)");
+        }
+
+        var dir = NewDir();
+        var start = Path.Combine(dir, "fleet.ckpt");
+        new LmuForecastEngine(ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow)).CheckPoint(start);
+        string[] args = ["fleet", "--model", start, "--series", "100", "--readings", "100000", "--reference-series", "1",
+            "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture)];
+        using var process = System.Diagnostics.Process.Start(SamplesApp.StartInfo(_app, _root, args))!;
+        try
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var seen = new System.Text.StringBuilder();
+            // The first progress line ("  N readings, t s") comes once a fifth of the rounds are fed; the cluster is
+            // feeding as soon as the line before it ("in-process engine ...") is out and the host has started.
+            var feeding = Task.Run(() =>
+            {
+                string? line;
+                while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith("in-process engine", StringComparison.Ordinal))
+                {
+                    seen.AppendLine(line);
+                }
+
+                return line is not null;
+            });
+            Assert.IsTrue(feeding.Wait(Limit) && feeding.Result, $"the fleet did not start: {seen}");
+            Thread.Sleep(TimeSpan.FromSeconds(5));
+            Assert.IsFalse(process.HasExited, "100 x 100,000 readings take far longer than this");
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                kill.WaitForExit();
+            }
+
+            Assert.IsTrue(process.WaitForExit(TimeSpan.FromSeconds(60)), "SIGINT ends the run");
+            var rest = process.StandardOutput.ReadToEnd();
+            Assert.AreEqual(2, process.ExitCode, rest + stderr.Result);
+            StringAssert.Contains(stderr.Result, "interrupted after");
+            Assert.DoesNotContain("fleet:", rest, "no result line for an interrupted run");
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     private static string NewDir()
     {
         var dir = Path.Combine(_root, Guid.NewGuid().ToString("N"));

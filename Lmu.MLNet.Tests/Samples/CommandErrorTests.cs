@@ -186,6 +186,48 @@ public sealed class CommandErrorTests : ClassifierTestBase
         }
     }
 
+    [TestMethod]
+    public void CountsSizesPortsAndListsAreRangeCheckedWhenTheCommandLineIsRead()
+    {
+        // Found by QA: these reached the library (or ran nothing) and failed in its terms, or not at all
+        // (`ucr --datasets ""` exited 0, `bench-featurize --peer-threads 0` blamed a missing torch).
+        var app = App();
+        foreach (var (args, expected) in new (string[], string)[]
+        {
+            (["bench", "--samples", "0"], "--samples 0 must be at least 1"),
+            (["bench", "--configs", "ff_dense,lstm"], "--configs 'lstm' is not one of ff_dense, ff_rnn, rnn_cell"),
+            (["bench-curve", "--lengths", "196,0"], "--lengths '0': expected comma-separated whole numbers of at least 1"),
+            (["bench-featurize", "--peer-threads", "0"], "--peer-threads 0 must be at least 1"),
+            (["fleet", "--in-flight", "0"], "--in-flight 0 must be at least 1"),
+            (["fleet", "--silo-port", "70000"], "--silo-port 70000 must be from 1 to 65535"),
+            (["mackey-glass", "--window", "102"], "--window 102 must be from 1 to 101"),
+            (["bike-sharing", "--batch-size", "0"], "--batch-size 0 must be at least 1"),
+            (["m4-hourly", "--learning-rate", "0"], "--learning-rate 0 must be positive (and finite)"),
+            (["scale", "--sizes", ","], "--sizes '': expected comma-separated whole numbers of at least 1"),
+            (["serve", "--model", "absent.zip", "--max-body-bytes", "-1"], "--max-body-bytes -1 must be at least 0"),
+            (["soak", "--fits", "0"], "--fits 0 must be at least 1"),
+            (["ucr", "--datasets", ""], "--datasets is empty: give at least one name"),
+            (["ucr-dynamics", "--seeds", "1,x"], "--seeds 'x': expected comma-separated whole numbers (at least one)"),
+            (["psmnist", "--batch-size", "0"], "--batch-size 0 must be at least 1"),
+        })
+        {
+            var (code, stdout, stderr) = Run(app, args);
+            Assert.AreEqual(2, code, string.Join(' ', args) + ": " + stdout + stderr);
+            StringAssert.Contains(SingleLine(stderr), expected, string.Join(' ', args));
+        }
+    }
+
+    [TestMethod]
+    public void MoreCrossValidationFoldsThanASetHasRowsIsRefusedBeforeAnyTraining()
+    {
+        // Found by QA: a fold was empty and the set's accuracy printed NaN.
+        var shared = Path.GetDirectoryName(Path.GetDirectoryName(SharedData.Directory("ucr")))!;
+        var (code, stdout, stderr) = RunWithShared(App(), shared, "ucr-dynamics", "--datasets", "ItalyPowerDemand,Chinatown", "--cv", "21");
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(SingleLine(stderr), "--cv 21: Chinatown has 20 training rows, so at most 20 folds");
+        Assert.DoesNotContain("ItalyPowerDemand ", stdout, "nothing trains before the refusal");
+    }
+
     private static string SingleLine(string stderr)
     {
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -194,9 +236,18 @@ public sealed class CommandErrorTests : ClassifierTestBase
         return lines[0];
     }
 
-    private (int Code, string Stdout, string Stderr) Run(string app, params string[] args)
+    private (int Code, string Stdout, string Stderr) Run(string app, params string[] args) => RunWithShared(app, null, args);
+
+    /// <param name="shared">The shared folder the app is to read (LMU_SHARED_DIR), or null for none in reach.</param>
+    private (int Code, string Stdout, string Stderr) RunWithShared(string app, string? shared, params string[] args)
     {
-        using var process = Process.Start(SamplesApp.StartInfo(app, Temp, args))!;
+        var start = SamplesApp.StartInfo(app, Temp, args);
+        if (shared is not null)
+        {
+            start.Environment[SharedData.EnvironmentVariable] = shared;
+        }
+
+        using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
         if (!process.WaitForExit(Limit))

@@ -82,6 +82,43 @@ public sealed class ServeFailureTests : ClassifierTestBase
         StringAssert.Contains(line, " at ", "the stack trace with --verbose");
     }
 
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task ABodyDeclaredAsAnotherTypeThanJsonIs415NamingTheType()
+    {
+        // Found by QA: a form or text body was parsed as JSON anyway.
+        var model = ServedClassifierZip.Create(Temp, MlTemp, rowCount: 1);
+        using var service = new ModelService(model.Zip, poolSize: 1);
+        var log = new RecordingLog();
+        await using var app = ServeHost.Build(service, new ServeSettings(model.Zip, "http://127.0.0.1:0"), log);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
+
+        foreach (var type in new[] { "text/plain", "application/x-www-form-urlencoded", "application/xml" })
+        {
+            using var content = new StringContent(model.Request(0), Encoding.UTF8, type);
+            using var response = await http.PostAsync("/predict", content);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.AreEqual(HttpStatusCode.UnsupportedMediaType, response.StatusCode, body);
+            StringAssert.Contains(JsonDocument.Parse(body).RootElement.GetProperty("error").GetString(), $"declared as '{type}; charset=utf-8'");
+        }
+
+        // JSON with parameters, a structured JSON type and a body with no type at all are read.
+        foreach (var type in new[] { "application/json; charset=utf-8", "application/vnd.lmu+json", null })
+        {
+            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(model.Request(0)));
+            if (type is not null)
+            {
+                content.Headers.TryAddWithoutValidation("Content-Type", type);
+            }
+
+            using var response = await http.PostAsync("/predict", content);
+            Assert.IsNull(model.Mismatch(0, response.StatusCode, await response.Content.ReadAsStringAsync()), type ?? "no Content-Type");
+        }
+
+        Assert.IsTrue(log.Lines.Any(l => l.StartsWith("Warning: POST /predict answered 415", StringComparison.Ordinal)), string.Join('\n', log.Lines));
+    }
+
     private static async Task<(HttpStatusCode Status, string Body)> Post(HttpClient http, string json)
     {
         using var response = await http.PostAsync("/predict", new StringContent(json, Encoding.UTF8, "application/json"));

@@ -92,6 +92,14 @@ public sealed class ServeSeriesTests
             StringAssert.Contains(answer.GetProperty("error").GetString(), expected);
         }
 
+        // A body declared as another type than JSON is 415 (QA: a form body was parsed as JSON).
+        using (var form = new StringContent("{\"sequence\": 1, \"value\": 1, \"covariates\": [1]}", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"))
+        using (var formResponse = await served.Http.PostAsync("/series/form-series/observe", form))
+        {
+            Assert.AreEqual(HttpStatusCode.UnsupportedMediaType, formResponse.StatusCode);
+            StringAssert.Contains(await formResponse.Content.ReadAsStringAsync(), "application/x-www-form-urlencoded");
+        }
+
         var window = values[^ForecastTestModels.Window..];
         var (predictStatus, predicted) = await served.PredictAsync(new { Window = window, Cov0 = covs[0][^ForecastTestModels.Window..] });
         Assert.AreEqual(HttpStatusCode.OK, predictStatus, predicted.ToString());

@@ -1,0 +1,63 @@
+using System.Runtime.InteropServices;
+
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// Removes a temporary file if the process is interrupted (Ctrl-C, SIGTERM) while it exists: those signals end the
+/// process without running <c>finally</c> blocks, so a data or output file being written was left behind as
+/// <c>.partial</c> (found by QA: <c>scale</c>). The signal then takes its usual course. Dispose once the file is
+/// moved into place or removed.
+/// </summary>
+internal sealed class InterruptCleanup : IDisposable
+{
+    private readonly string _path;
+    private readonly string _what;
+    private readonly object _gate = new();
+    private readonly PosixSignalRegistration[] _signals;
+    private bool _done;
+
+    /// <param name="path">The temporary file.</param>
+    /// <param name="what">What it would have become, for the message (for example the output file's name).</param>
+    public InterruptCleanup(string path, string what)
+    {
+        _path = path;
+        _what = what;
+        _signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted)];
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _done = true;
+        }
+
+        foreach (var signal in _signals)
+        {
+            signal.Dispose();
+        }
+    }
+
+    // On the signal's thread; the lock keeps a late signal from printing after the file was moved into place.
+    private void Interrupted(PosixSignalContext context)
+    {
+        lock (_gate)
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            try
+            {
+                File.Delete(_path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Nothing more can be done on the way out; the message still says the output is not whole.
+            }
+
+            Console.Error.WriteLine($"interrupted ({context.Signal}): '{_what}' was not written.");
+        }
+    }
+}
