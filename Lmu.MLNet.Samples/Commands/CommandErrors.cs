@@ -106,14 +106,15 @@ internal static class CommandErrors
 
     /// <summary>
     /// Refuses, when the command line is parsed, a comma-separated list that is empty or names a value outside
-    /// <paramref name="allowed"/> (an unknown name ran nothing and exited 0; found by QA).
+    /// <paramref name="allowed"/>, compared as written (an unknown name ran nothing and exited 0; found by QA; the
+    /// commands compare names case-sensitively, so `Default` would pass a case-blind check and still run nothing).
     /// </summary>
     public static Option<string> OneOrMoreOf(this Option<string> option, IReadOnlyCollection<string> allowed)
     {
         option.Validators.Add(result =>
         {
             var names = Items(result);
-            var unknown = names.FirstOrDefault(n => !allowed.Contains(n, StringComparer.OrdinalIgnoreCase));
+            var unknown = names.FirstOrDefault(n => !allowed.Contains(n, StringComparer.Ordinal));
             if (names.Length == 0 || unknown is not null)
             {
                 result.AddError($"{option.Name} '{unknown ?? string.Empty}' is not one of {string.Join(", ", allowed)} (comma-separated, at least one)");

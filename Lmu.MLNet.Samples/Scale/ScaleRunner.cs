@@ -14,19 +14,9 @@ internal static class ScaleRunner
 
     public static int Run(Settings s)
     {
+        // --tasks, --sizes, --base-mb, --heap-limit-mb and --threads are checked when the command line is read.
         var tasks = s.Tasks.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (tasks.Length == 0 || tasks.Any(t => t is not ("classify" or "forecast")))
-        {
-            throw new ArgumentException($"--tasks '{s.Tasks}': expected classify, forecast or both, comma-separated.");
-        }
-
-        var multiples = s.Sizes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(m => int.TryParse(m, NumberStyles.None, Inv, out var k) && k >= 1 ? k : throw new ArgumentException($"--sizes: '{m}' is not a whole number of at least 1."))
-            .ToArray();
-        if (multiples.Length == 0 || s.BaseMb < 1 || s.Threads < 1 || s.HeapLimitMb < 0)
-        {
-            throw new ArgumentException("--sizes must name a multiple, --base-mb and --threads must be at least 1, --heap-limit-mb at least 0.");
-        }
+        var multiples = s.Sizes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(m => int.Parse(m, Inv)).ToArray();
 
         // The files are written before any training: a size the disk cannot hold filled it (QA: --base-mb 100000000 wrote
         // 8 GB of a 100 TB file before it was stopped). Each file about base x multiple MB of values, plus labels.
