@@ -57,26 +57,11 @@ internal sealed class EstimatorTraining
         LmuNetworkOptions network, ILmuBatchSource train, ILmuBatchSource? validation, LmuLoss loss, int torchThreads,
         IProgress<LmuEpochReport>? progress, CancellationToken token, Func<LmuNetwork, LmuTrainingResult, T> trained)
     {
-        var previousThreads = torchThreads > 0 ? torch.get_num_threads() : 0;
-        if (torchThreads > 0)
-        {
-            torch.set_num_threads(torchThreads);
-        }
-
-        try
-        {
-            using var model = TrainingRandom.NewNetwork(network, Seed);
-            var result = LmuTrainer.Train(model, train, validation, loss, _options, _context.EpochLog(progress), token);
-            model.to(torch.CPU);
-            model.eval();
-            return trained(model, result);
-        }
-        finally
-        {
-            if (previousThreads > 0)
-            {
-                torch.set_num_threads(previousThreads);
-            }
-        }
+        using var threads = TorchThreadCount.Use(torchThreads);
+        using var model = TrainingRandom.NewNetwork(network, Seed);
+        var result = LmuTrainer.Train(model, train, validation, loss, _options, _context.EpochLog(progress), token);
+        model.to(torch.CPU);
+        model.eval();
+        return trained(model, result);
     }
 }

@@ -29,7 +29,7 @@ public sealed partial class LegendreDynamics
         var adT = TensorConversions.FromMatrix(_fixed!.Ad, float64).t();
         var powers = new Tensor[block];
         powers[0] = adT;
-        for (int j = 1; j < block; j++) powers[j] = powers[j - 1].matmul(adT);
+        for (int j = 1; j < block; j++) powers[j] = powers[j - 1].MatMul(adT);
         var stacked = torch.stack(powers).to(dtype, device).contiguous().DetachFromDisposeScope();
         _powers[key] = stacked;
         return stacked;

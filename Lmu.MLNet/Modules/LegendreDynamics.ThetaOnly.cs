@@ -59,7 +59,7 @@ public sealed partial class LegendreDynamics
                 var tau = TorchScalars.Arange(length, ad.device).to(float64).unsqueeze(1);
                 // H_(tau-1) for each row; row 0 is multiplied by tau = 0.
                 var previous = cat([zeros(1, _order, dtype: float64, device: ad.device), h.narrow(0, 0, length - 1)], 0);
-                dh = -(previous.matmul(aT) * tau * inv).Plus(h);
+                dh = -(previous.MatMul(aT) * tau * inv).Plus(h);
             }
             else
             {
@@ -68,7 +68,7 @@ public sealed partial class LegendreDynamics
                 h = both.select(1, 0);
                 var g = both.select(1, 1);
                 var tauPlusOne = TorchScalars.Arange(length + 1, ad.device).narrow(0, 1, length).to(float64).unsqueeze(1);
-                dh = -((h.matmul(aT) * tauPlusOne).Plus(g) * inv);
+                dh = -((h.MatMul(aT) * tauPlusOne).Plus(g) * inv);
             }
             h = h.to(dtype, device);
             dh = dh.to(dtype, device);
@@ -101,8 +101,8 @@ public sealed partial class LegendreDynamics
         else
         {
             (ad, bd) = Discretise(a, b, logTheta);
-            dAd = -(a.matmul(ad) * inv);
-            dBd = -(a.matmul(bd).Plus(b) * inv);
+            dAd = -(a.MatMul(ad) * inv);
+            dBd = -(a.MatMul(bd).Plus(b) * inv);
         }
         Interlocked.Increment(ref _analyticThetaCalls);
         return (ad.MoveToOuterDisposeScope(), bd.MoveToOuterDisposeScope(), dAd.MoveToOuterDisposeScope(), dBd.MoveToOuterDisposeScope());
@@ -122,7 +122,7 @@ public sealed partial class LegendreDynamics
         for (long t = 1; t < length; t++)
         {
             var row = rows.select(0, t);
-            using (var next = previous.matmul(adT)) row.copy_(next);
+            using (var next = previous.MatMul(adT)) row.copy_(next);
             previous = row;
         }
         return rows.MoveToOuterDisposeScope();

@@ -32,12 +32,54 @@ public sealed partial class LegendreDynamics : nn.Module
     private readonly bool _trainableTheta;
     private readonly bool _trainableA;
     private readonly bool _trainableB;
-    private readonly Dictionary<(long T, ScalarType Type, DeviceType Device), (Tensor H, Tensor? Spectrum)> _cache = new();
+    private readonly Dictionary<(long T, ScalarType Type, DeviceType Device), ResponseEntry> _cache = new();
+    private long _cacheClock;
 
     // Guards the fixed dynamics' caches (H, its spectrum, Ad^T and Bd, the block powers): a module may serve several
     // threads at once (prediction), and two threads filling a Dictionary together can corrupt it or leak a tensor.
-    // Entries are only ever added, so what one thread was handed stays valid until the module is disposed.
+    // Ad^T, Bd and the block powers are only ever added (a few per dtype and device), so what one thread was handed
+    // stays valid until the module is disposed. Responses are kept per sequence length, one more for every length seen,
+    // so they are bounded (ResponseCacheBytes, least recently used out; found by QA: 144 -> 916 MB over 1,200 lengths)
+    // and handed out as aliases the caller owns: an evicted entry's storage lives on while a caller still holds it.
     private readonly object _cacheGate = new();
+
+    /// <summary>
+    /// Bytes of impulse responses and spectra kept per module for fixed dynamics (the most recently used lengths; the
+    /// one in use is always kept). 64 MiB holds H and its spectrum for T = 784 at order 256 (2.4 MB) 26 times over.
+    /// </summary>
+    internal const long ResponseCacheBytes = 64L << 20;
+
+    /// <summary>This module's budget for the response cache (<see cref="ResponseCacheBytes"/>; smaller in tests).</summary>
+    internal long ResponseCacheBudget { get; set; } = ResponseCacheBytes;
+
+    /// <summary>Bytes the response cache holds now (tests).</summary>
+    internal long CachedResponseBytes
+    {
+        get
+        {
+            lock (_cacheGate) return _cache.Values.Sum(e => e.Bytes);
+        }
+    }
+
+    /// <summary>Responses dropped from the cache so far (tests).</summary>
+    internal long ResponseEvictions { get; private set; }
+
+    private sealed class ResponseEntry(Tensor h)
+    {
+        public Tensor H { get; } = h;
+
+        public Tensor? Spectrum { get; set; }
+
+        public long LastUse { get; set; }
+
+        public long Bytes => (H.NumberOfElements * H.ElementSize) + (Spectrum is null ? 0 : Spectrum.NumberOfElements * Spectrum.ElementSize);
+
+        public void Dispose()
+        {
+            H.Dispose();
+            Spectrum?.Dispose();
+        }
+    }
 
     // Fixed dynamics: Ad^T and Bd derived from the float64 system per dtype and device. Not buffers: a float32 copy
     // converted back to float64 would have lost the digits the float64 oracle checks.
@@ -185,22 +227,23 @@ public sealed partial class LegendreDynamics : nn.Module
     }
 
     /// <summary>
-    /// Impulse response H [T, q] with row tau = Ad^tau Bd (H[0] = Bd). Cached per length, dtype and device when the
-    /// dynamics are fixed (callers must not dispose it then); recomputed by repeated doubling when they are learned.
+    /// Impulse response H [T, q] with row tau = Ad^tau Bd (H[0] = Bd); the caller owns the result (dispose it, or call
+    /// inside a dispose scope). For fixed dynamics it shares the storage of a cache kept per length, dtype and device
+    /// (bounded: the least recently used lengths are dropped); learned dynamics recompute it by repeated doubling.
     /// </summary>
     public Tensor ImpulseResponse(long length, ScalarType dtype, Device device)
     {
-        if (_fixed is not null) return Cached(length, dtype, device, spectrum: false).H;
+        if (_fixed is not null) return CachedAlias(length, dtype, device, spectrum: false);
         using var scope = NewDisposeScope();
         if (ThetaOnly) return ThetaOnlyImpulse(length, dtype, device).MoveToOuterDisposeScope();
         var (adT, bd) = Matrices(dtype, device);
         return Doubling(adT, bd, length).MoveToOuterDisposeScope();
     }
 
-    /// <summary>rfft of H^T with n = 2T: [q, T + 1] complex, for FFT convolution. Same caching rule as H.</summary>
+    /// <summary>rfft of H^T with n = 2T: [q, T + 1] complex, for FFT convolution. Same ownership and caching rules as H.</summary>
     public Tensor ImpulseSpectrum(long length, ScalarType dtype, Device device)
     {
-        if (_fixed is not null) return Cached(length, dtype, device, spectrum: true).Spectrum!;
+        if (_fixed is not null) return CachedAlias(length, dtype, device, spectrum: true);
         using var scope = NewDisposeScope();
         var h = ImpulseResponse(length, dtype, device);
         return Spectrum(h, length).MoveToOuterDisposeScope();
@@ -237,29 +280,55 @@ public sealed partial class LegendreDynamics : nn.Module
         return (ad.MoveToOuterDisposeScope(), bd.MoveToOuterDisposeScope());
     }
 
-    private (Tensor H, Tensor? Spectrum) Cached(long length, ScalarType dtype, Device device, bool spectrum)
+    // An alias made under the lock: an eviction by another thread then only drops the cache's own handle.
+    private Tensor CachedAlias(long length, ScalarType dtype, Device device, bool spectrum)
     {
-        lock (_cacheGate) return CachedLocked(length, dtype, device, spectrum);
+        lock (_cacheGate)
+        {
+            var entry = CachedLocked(length, dtype, device, spectrum);
+            return spectrum ? entry.Spectrum!.alias() : entry.H.alias();
+        }
     }
 
-    private (Tensor H, Tensor? Spectrum) CachedLocked(long length, ScalarType dtype, Device device, bool spectrum)
+    private ResponseEntry CachedLocked(long length, ScalarType dtype, Device device, bool spectrum)
     {
         var key = (length, dtype, device.type);
-        if (_cache.TryGetValue(key, out var hit) && (!spectrum || hit.Spectrum is not null)) return hit;
-        var sys = _fixed!;
-        using var hd = TensorConversions.FromMatrix(sys.ImpulseResponse((int)length), float64);
-        var h = hit.H ?? hd.to(dtype, device).DetachFromDisposeScope();
-        Tensor? spec = hit.Spectrum;
-        if (spectrum && spec is null)
+        _cache.TryGetValue(key, out var entry);
+        if (entry is null || (spectrum && entry.Spectrum is null))
         {
-            using var ht = hd.t();
-            // Transform in float64, then cast: the spectrum is a constant, so its own rounding should not add up.
-            using var s64 = torch.fft.rfft(ht, 2 * length);
-            spec = s64.to(dtype == float64 ? complex128 : complex64, device).DetachFromDisposeScope();
+            using var hd = TensorConversions.FromMatrix(_fixed!.ImpulseResponse((int)length), float64);
+            if (entry is null)
+            {
+                entry = new ResponseEntry(hd.to(dtype, device).DetachFromDisposeScope());
+                _cache[key] = entry;
+            }
+
+            if (spectrum)
+            {
+                using var ht = hd.t();
+                // Transform in float64, then cast: the spectrum is a constant, so its own rounding should not add up.
+                using var s64 = torch.fft.rfft(ht, 2 * length);
+                entry.Spectrum = s64.to(dtype == float64 ? complex128 : complex64, device).DetachFromDisposeScope();
+            }
         }
-        var entry = (h, spec);
-        _cache[key] = entry;
+
+        entry.LastUse = ++_cacheClock;
+        EvictResponses(entry);
         return entry;
+    }
+
+    // Least recently used first, until the kept bytes fit; never the entry in use.
+    private void EvictResponses(ResponseEntry inUse)
+    {
+        var total = _cache.Values.Sum(e => e.Bytes);
+        while (total > ResponseCacheBudget && _cache.Count > 1)
+        {
+            var oldest = _cache.Where(p => !ReferenceEquals(p.Value, inUse)).MinBy(p => p.Value.LastUse);
+            total -= oldest.Value.Bytes;
+            _cache.Remove(oldest.Key);
+            oldest.Value.Dispose();
+            ResponseEvictions++;
+        }
     }
 
     /// <summary>H rows Ad^tau Bd for tau &lt; length by doubling: log2(T) matrix products instead of T.</summary>
@@ -270,8 +339,8 @@ public sealed partial class LegendreDynamics : nn.Module
         var powT = adT;                // (Ad^k)^T
         while (h.shape[0] < length)
         {
-            h = torch.cat([h, h.matmul(powT)], 0);
-            powT = powT.matmul(powT);
+            h = torch.cat([h, h.MatMul(powT)], 0);
+            powT = powT.MatMul(powT);
         }
         return h[..(int)length].MoveToOuterDisposeScope();
     }
@@ -288,10 +357,9 @@ public sealed partial class LegendreDynamics : nn.Module
 
     private void DisposeCaches()
     {
-        foreach (var (h, s) in _cache.Values)
+        foreach (var entry in _cache.Values)
         {
-            h.Dispose();
-            s?.Dispose();
+            entry.Dispose();
         }
         _cache.Clear();
         foreach (var (a, b) in _matrices.Values)

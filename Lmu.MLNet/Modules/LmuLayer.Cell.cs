@@ -32,9 +32,9 @@ public sealed partial class LmuLayer
         for (long t = 0; t < steps; t++)
         {
             var u = ux.select(1, t);
-            if (e_h is not null) u = u.Plus((recMask is null ? h! : h! * recMask).matmul(e_h));
-            if (e_m is not null) u = u.Plus(m.matmul(e_m));
-            m = m.view(batch, memD, q).matmul(adT).Plus(u.unsqueeze(2) * bd).view(batch, memD * q);
+            if (e_h is not null) u = u.Plus((recMask is null ? h! : h! * recMask).MatMul(e_h));
+            if (e_m is not null) u = u.Plus(m.MatMul(e_m));
+            m = m.view(batch, memD, q).MatMul(adT).Plus(u.unsqueeze(2) * bd).view(batch, memD * q);
             var z = HiddenInput(m, x.select(1, t));
             if (hidden.Kind == HiddenCell.None)
             {

@@ -33,7 +33,7 @@ public sealed partial class LmuLayer
 
         var ux = EncodeInput(xd);
 
-        if (e_m is not null) mm = mm.Plus(e_m.matmul(bx));
+        if (e_m is not null) mm = mm.Plus(e_m.MatMul(bx));
 
         // c_t = X_t V + v0 with the small per-step input X = [u_t, x_t]: c^m_t = u_t Bx and c^h_t = c^m_t W + x_t W_x + b
         // reassociate to u_t (Bx W) + x_t W_x + b, so no [B, T, D_m] x [D_m, units] product (and its two gradient
@@ -51,11 +51,11 @@ public sealed partial class LmuLayer
         {
             var wT = hidden.InputWeight!.t();                                   // [z, units]
             var wm = wT.narrow(0, 0, dm);
-            var hm = e_h is null ? torch.zeros(units, dm, dtype: x.dtype, device: x.device) : e_h.matmul(bx);
-            var hh = hm.matmul(wm);
+            var hm = e_h is null ? torch.zeros(units, dm, dtype: x.dtype, device: x.device) : e_h.MatMul(bx);
+            var hh = hm.MatMul(wm);
             if (hidden.RecurrentWeight is not null) hh = hh.Plus(hidden.RecurrentWeight.t());
-            p = torch.cat([torch.cat([mm, mm.matmul(wm)], 1), torch.cat([hm, hh], 1)], 0);
-            v = torch.cat([bx, bx.matmul(wm)], 1);                              // [MemoryD, D]
+            p = torch.cat([torch.cat([mm, mm.MatMul(wm)], 1), torch.cat([hm, hh], 1)], 0);
+            v = torch.cat([bx, bx.MatMul(wm)], 1);                              // [MemoryD, D]
             xin = ux;
             if (_options.InputToHidden)
             {
@@ -80,7 +80,7 @@ public sealed partial class LmuLayer
             return new Sequences(output.unsqueeze(1), null, null, null);
         }
 
-        var c = xin.matmul(v);                                                  // [B, T, D]
+        var c = xin.MatMul(v);                                                  // [B, T, D]
         if (v0 is not null) c = c.Plus(v0);
         var sT = LinearScanFunction.Apply(c.transpose(0, 1).contiguous(), p, s0, activeFrom, act);
         var s = sT.transpose(0, 1);                                             // [B, T, D]
@@ -174,9 +174,9 @@ public sealed partial class LmuLayer
     private (Tensor X, Tensor V, Tensor V0) FoldedInput(Tensor x, Tensor bx, Tensor wT, Tensor bias)
     {
         int dm = _options.MemoryD * _options.Order, units = hidden.Units, inputs = _options.InputSize;
-        var drive = e_x is null ? bx : e_x.matmul(bx);                           // [InputSize, D_m]
+        var drive = e_x is null ? bx : e_x.MatMul(bx);                           // [InputSize, D_m]
         var toHidden = _options.InputToHidden ? wT.narrow(0, dm, inputs) : torch.zeros(inputs, units, dtype: x.dtype, device: x.device);
-        var memoryBias = b_u is null ? torch.zeros(dm, dtype: x.dtype, device: x.device) : b_u.matmul(bx);
+        var memoryBias = b_u is null ? torch.zeros(dm, dtype: x.dtype, device: x.device) : b_u.MatMul(bx);
         // x step-major as a view, not a copy: without a backward pass the scan reads X a block or a chunk at a time and
         // copies only that much.
         return (x.transpose(0, 1), torch.cat([drive, toHidden], 1), torch.cat([memoryBias, bias], 0));

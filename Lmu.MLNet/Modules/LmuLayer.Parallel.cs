@@ -81,7 +81,7 @@ public sealed partial class LmuLayer
             var wc = e_x is null ? wm : torch.einsum("gdk,cd->gck", wm.view(units, memD, q), e_x).reshape(units, channels * q);
             pre = nn.functional.linear(yFlat, wc, hidden.InputBias);
         }
-        if (b_u is not null) pre = pre.Plus(wm.view(units, memD, q).matmul(h.sum(dim: 0)).matmul(b_u));
+        if (b_u is not null) pre = pre.Plus(wm.view(units, memD, q).MatMul(h.sum(dim: 0)).MatMul(b_u));
         if (_options.InputToHidden) pre = torch.addmm(pre, x.select(1, x.shape[1] - 1), w.narrow(1, memD * q, channels).t(), 1, 1);
         return HiddenCellModule.Activate(pre, hidden.Activation);
     }
@@ -236,14 +236,14 @@ public sealed partial class LmuLayer
 
         // Y carries no autograd history unless x requires grad or the dynamics learn (then the FFTs are differentiated).
         var y = Convolve(xd, dyn).permute(0, 3, 1, 2).reshape(batch * steps, channels * q);       // [B*T, C*q]
-        gi = WithBiasResponse(y.matmul(wc3.reshape(channels * q, gu)).view(batch, steps, gu), wm, steps, dyn);
-        if (_options.InputToHidden) gi = gi.Plus(x.matmul(w.narrow(1, memD * q, channels).t()));
+        gi = WithBiasResponse(y.MatMul(wc3.reshape(channels * q, gu)).view(batch, steps, gu), wm, steps, dyn);
+        if (_options.InputToHidden) gi = gi.Plus(x.MatMul(w.narrow(1, memD * q, channels).t()));
         return gi.Plus(hidden.InputBias!);
     }
 
     /// <summary>gi plus the memory bias's response through the memory rows wm [G*U, MemoryD, q]: step t sees b_u sum_{s&lt;=t} H[s].</summary>
     private Tensor WithBiasResponse(Tensor gi, Tensor wm, long steps, DynamicsPass dyn)
-        => b_u is null ? gi : gi.Plus(dyn.ImpulseResponse(steps).cumsum(0).matmul(torch.einsum("gkq,k->qg", wm, b_u)));
+        => b_u is null ? gi : gi.Plus(dyn.ImpulseResponse(steps).cumsum(0).MatMul(torch.einsum("gkq,k->qg", wm, b_u)));
 
     /// <summary>
     /// gi = W_ih z for every step without the memory tensor: conv(x_c, H Wc) summed over input channels c, where
@@ -259,13 +259,13 @@ public sealed partial class LmuLayer
         var h = dyn.ImpulseResponse(steps);                          // [T, q]
         var enc = e_x ?? torch.eye(channels, memD, dtype: x.dtype, device: x.device);        // [C, MemoryD]
         var wc = torch.einsum("gkq,ck->cqg", wm, enc);                                        // [C, q, G*U]
-        var kernel = h.matmul(wc);                                                           // [C, T, G*U]
+        var kernel = h.MatMul(wc);                                                           // [C, T, G*U]
         var kf = torch.fft.rfft(kernel.permute(0, 2, 1), 2 * steps);                        // [C, G*U, T+1]
         var xf = torch.fft.rfft(xd.transpose(1, 2), 2 * steps);                              // [B, C, T+1]
         var prod = channels == 1 ? xf * kf : torch.einsum("bcf,cgf->bgf", xf, kf).unsqueeze(1);
         var gi = torch.fft.irfft(channels == 1 ? prod : prod.squeeze(1), 2 * steps).narrow(-1, 0, steps); // [B, G*U, T]
         gi = WithBiasResponse(gi.squeeze(1).transpose(1, 2), wm, steps, dyn);               // [B, T, G*U]
-        if (_options.InputToHidden) gi = gi.Plus(x.matmul(w.narrow(1, memD * q, channels).t()));
+        if (_options.InputToHidden) gi = gi.Plus(x.MatMul(w.narrow(1, memD * q, channels).t()));
         return gi.Plus(hidden.InputBias!);
     }
 
@@ -274,7 +274,7 @@ public sealed partial class LmuLayer
     {
         if (e_x is null) return y; // u = x: channels are memory channels already
         var moved = y.movedim([channelAxis], [-1]);                                          // [..., q, C]
-        return moved.matmul(e_x).movedim([-1], [channelAxis]);                                   // [..., MemoryD, q] at channelAxis
+        return moved.MatMul(e_x).movedim([-1], [channelAxis]);                                   // [..., MemoryD, q] at channelAxis
     }
 
     /// <summary>Convolve the raw input and mix afterwards when that is no wider (C &lt;= MemoryD): no FFT gradient.</summary>

@@ -39,6 +39,7 @@ public sealed partial class LmuLayer
     private RunResult Run(Tensor x, LmuState? state, Tensor? lengths, bool lastOnly, bool wantState)
     {
         ValidateInput(x, lengths);
+        if (state is not null) ValidateState(state, x);
         using var scope = NewDisposeScope();
         var mode = ResolveMode(state is not null);
         // Learned dynamics: discretised once for this pass; a truncated impulse response is a window in every form.
@@ -83,7 +84,7 @@ public sealed partial class LmuLayer
     /// <summary>u_t without recurrent terms: xd_t e_x + b_u (xd = x after dropout), all steps at once. [B, T, MemoryD].</summary>
     private Tensor EncodeInput(Tensor xd)
     {
-        var u = e_x is null ? xd : xd.matmul(e_x);
+        var u = e_x is null ? xd : xd.MatMul(e_x);
         return b_u is null ? u : u.Plus(b_u);
     }
 
@@ -97,13 +98,52 @@ public sealed partial class LmuLayer
             throw new ArgumentException("x has no time steps (T = 0).", nameof(x));
         if (!x.is_floating_point())
             throw new ArgumentException($"x must be floating point; got {x.dtype}.", nameof(x));
+        // The parallel forms fail on an empty batch inside libtorch's FFT and reshapes, with messages that name neither.
+        if (x.shape[0] < 1)
+            throw new ArgumentException("x has no rows (batch = 0).", nameof(x));
+        // A product of operands of different dtypes or devices is a libtorch error; found by QA as a process abort
+        // (TensorProducts), and in any case not the caller's words.
+        if (WeightLike() is { } w && !SameKind(w, x))
+            throw new ArgumentException($"x is {x.dtype} on {x.device}; the layer's parameters are {w.dtype} on {w.device}. Convert x (x.to(...)) or the layer (layer.to(...)).", nameof(x));
         if (lengths is null) return;
         if (lengths.dim() != 1 || lengths.shape[0] != x.shape[0])
             throw new ArgumentException($"lengths must be [batch = {x.shape[0]}]; got shape [{string.Join(", ", lengths.shape)}].", nameof(lengths));
-        long min = lengths.min().item<long>(), max = lengths.max().item<long>();
+        if (lengths.is_floating_point() || lengths.is_complex() || lengths.dtype == ScalarType.Bool)
+            throw new ArgumentException($"lengths must hold whole numbers (an integer dtype); got {lengths.dtype}.", nameof(lengths));
+        using var low = lengths.min();
+        using var high = lengths.max();
+        using var min64 = low.to(int64);
+        using var max64 = high.to(int64);
+        long min = min64.item<long>(), max = max64.item<long>();
         if (min < 1 || max > x.shape[1])
             throw new ArgumentException($"lengths must lie in [1, T = {x.shape[1]}]; got values from {min} to {max}.", nameof(lengths));
     }
+
+    /// <summary>
+    /// Refuses an initial state that does not fit this layer and <paramref name="x"/>: memory [batch, MemoryD*Order],
+    /// hidden (and an LSTM's cell) [batch, HiddenUnits], each of x's dtype and device (libtorch reported a wrong one
+    /// without naming the state, or aborted the process; found by QA).
+    /// </summary>
+    private void ValidateState(LmuState state, Tensor x)
+    {
+        void Check(Tensor t, string name, long width)
+        {
+            if (t.dim() != 2 || t.shape[0] != x.shape[0] || t.shape[1] != width)
+                throw new ArgumentException($"state.{name} must be [batch = {x.shape[0]}, {width}]; got shape [{string.Join(", ", t.shape)}].", "state");
+            if (!SameKind(t, x))
+                throw new ArgumentException($"state.{name} is {t.dtype} on {t.device}; x is {x.dtype} on {x.device}.", "state");
+        }
+
+        Check(state.Memory, nameof(state.Memory), (long)_options.MemoryD * _options.Order);
+        if (hidden.Kind != HiddenCell.None && state.Hidden is not null) Check(state.Hidden, nameof(state.Hidden), hidden.Units);
+        if (hidden.Kind == HiddenCell.Lstm && state.Cell is not null) Check(state.Cell, nameof(state.Cell), hidden.Units);
+    }
+
+    // Any of the layer's own weights (the dynamics follow x's dtype); null when the layer has none.
+    private Tensor? WeightLike() => (Tensor?)e_x ?? b_u ?? e_h ?? e_m ?? hidden.InputWeight ?? hidden.RecurrentWeight;
+
+    private static bool SameKind(Tensor a, Tensor b)
+        => a.dtype == b.dtype && a.device_type == b.device_type && a.device_index == b.device_index;
 
     /// <summary>seq[b, lengths[b]-1, :] for each row: [B, T, F] -> [B, F].</summary>
     internal static Tensor Gather(Tensor seq, Tensor lengths)

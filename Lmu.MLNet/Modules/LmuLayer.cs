@@ -78,15 +78,15 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Runs a batch and returns the output at each row's last step. x: [batch, T, InputSize]; lengths: optional
-    /// int64 [batch] with 1 &lt;= length &lt;= T (rows are right-padded; padding never influences earlier steps since
-    /// every form is causal) -> [batch, OutputSize].
+    /// integer [batch] (int64 or int32) with 1 &lt;= length &lt;= T (rows are right-padded; padding never influences
+    /// earlier steps since every form is causal) -> [batch, OutputSize].
     /// </summary>
     public Tensor ForwardLast(Tensor x, Tensor? lengths = null)
         => Run(x, null, lengths, lastOnly: true, wantState: false).Output;
 
     /// <summary>
     /// Every step's output of a batch from zero state, zero past each row's length: x [batch, T, InputSize], lengths
-    /// optional int64 [batch] -> [batch, T, OutputSize] (what a pooling readout reads).
+    /// optional integer [batch] -> [batch, T, OutputSize] (what a pooling readout reads).
     /// </summary>
     internal Tensor ForwardSequence(Tensor x, Tensor? lengths)
         => Run(x, null, lengths, lastOnly: false, wantState: false).Output;

@@ -192,6 +192,11 @@ public sealed class LmuLayerOptions
             $"needs a memory without recurrent input (HiddenToMemory and MemoryToMemory off) and ExecutionMode Auto or Parallel, but ExecutionMode is {ExecutionMode}, HiddenToMemory {HiddenToMemory}, MemoryToMemory {MemoryToMemory} (a truncation at or past the sequence length cuts nothing: use 0)");
         Guard.Require(ExecutionMode != LmuExecutionMode.Parallel || MemoryIsFeedForward, nameof(ExecutionMode), ExecutionMode,
             "needs a memory without recurrent input (HiddenToMemory and MemoryToMemory off)");
+        // Refused here, not at the first training pass (found by QA: the layer failed there, naming neither option).
+        Guard.Require(ExecutionMode != LmuExecutionMode.FusedScan || HiddenCell is HiddenCell.None or HiddenCell.Dense or HiddenCell.SimpleRnn,
+            nameof(ExecutionMode), ExecutionMode, $"needs a None, Dense or SimpleRnn hidden cell, but HiddenCell is {HiddenCell}");
+        Guard.Require(ExecutionMode != LmuExecutionMode.FusedScan || RecurrentDropout == 0 || !HiddenToMemory,
+            nameof(ExecutionMode), ExecutionMode, $"cannot apply RecurrentDropout ({RecurrentDropout}) to the hidden-to-memory connection: use Auto (the cell form while training) or no RecurrentDropout");
     }
 
     /// <summary>True when the memory has no recurrent input, so the parallel (convolution) form applies.</summary>

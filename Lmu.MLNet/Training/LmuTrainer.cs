@@ -68,12 +68,14 @@ public static class LmuTrainer
                     optimizer.ZeroGrad();
                     var output = network.forward(x, len);
                     var l = Loss(output, y, loss);
+                    // Read before the step: a non-finite loss stepped on left every weight NaN (found by QA), so a
+                    // diverged run now leaves the weights of the last finite step.
+                    double value = Value(l);
+                    if (!double.IsFinite(value))
+                        throw new InvalidOperationException($"Training diverged: the loss became {value} at epoch {epoch + 1}, batch {batches + 1}. Lower the learning rate or check the data for extreme values.");
                     Backward(l, epoch, batches, anyThread: device.type != DeviceType.CPU);
                     if (options.GradientClipNorm > 0) ClipGradients(dynamicsParameters, weightParameters, options.GradientClipNorm);
                     optimizer.Step();
-                    double value = l.item<float>();
-                    if (!double.IsFinite(value))
-                        throw new InvalidOperationException($"Training diverged: the loss became {value} at epoch {epoch + 1}, batch {batches + 1}. Lower the learning rate or check the data for extreme values.");
                     lossSum += value * b.Count;
                     rows += b.Count;
                     if (loss == LmuLoss.CrossEntropy) correct += output.argmax(1).eq(y).sum().item<long>();
@@ -123,6 +125,8 @@ public static class LmuTrainer
         }
         finally
         {
+            // A failed or cancelled run leaves the network in eval mode too, as a finished one does.
+            network.eval();
             if (bestWeights is not null)
                 foreach (var t in bestWeights.Values) t.Dispose();
         }
@@ -144,7 +148,7 @@ public static class LmuTrainer
                 using var scope = NewDisposeScope();
                 var (x, y, len) = ToDevice(b, device);
                 var output = network.forward(x, len);
-                lossSum += Loss(output, y, loss).item<float>() * b.Count;
+                lossSum += Value(Loss(output, y, loss)) * b.Count;
                 rows += b.Count;
                 if (loss == LmuLoss.CrossEntropy) correct += output.argmax(1).eq(y).sum().item<long>();
             }
@@ -218,12 +222,37 @@ public static class LmuTrainer
             ? (b.Features, b.Target, b.Lengths)
             : (b.Features.to(device), b.Target.to(device), b.Lengths?.to(device));
 
-    private static Tensor Loss(Tensor output, Tensor target, LmuLoss loss) => loss switch
+    private static Tensor Loss(Tensor output, Tensor target, LmuLoss loss)
     {
-        LmuLoss.CrossEntropy => nn.functional.cross_entropy(output, target),
-        LmuLoss.MeanSquaredError => nn.functional.mse_loss(output, target),
-        _ => nn.functional.l1_loss(output, target),
-    };
+        CheckTarget(output, target, loss);
+        return loss switch
+        {
+            LmuLoss.CrossEntropy => nn.functional.cross_entropy(output, target),
+            LmuLoss.MeanSquaredError => nn.functional.mse_loss(output, target),
+            _ => nn.functional.l1_loss(output, target),
+        };
+    }
+
+    /// <summary>
+    /// Refuses a target the loss would misread: a regression target of another shape than the output broadcast against
+    /// it ([16] against [16, 1] became [16, 16], and the network learned nothing, with only a libtorch warning; found by
+    /// QA), and cross-entropy needs class indices (int64) of one per row.
+    /// </summary>
+    private static void CheckTarget(Tensor output, Tensor target, LmuLoss loss)
+    {
+        if (loss == LmuLoss.CrossEntropy)
+        {
+            if (target.dtype != ScalarType.Int64 || target.dim() != 1 || target.shape[0] != output.shape[0])
+                throw new ArgumentException($"A cross-entropy target must be int64 class indices [batch = {output.shape[0]}]; got {target.dtype} [{string.Join(", ", target.shape)}].", "target");
+        }
+        else if (!target.shape.SequenceEqual(output.shape) || target.dtype != output.dtype)
+        {
+            throw new ArgumentException($"A {loss} target must have the output's shape and dtype, {output.dtype} [{string.Join(", ", output.shape)}] ([batch, OutputSize]); got {target.dtype} [{string.Join(", ", target.shape)}].", "target");
+        }
+    }
+
+    // The loss as a number whatever the network's float dtype (item<float> refused a float64 network's; found by QA).
+    private static double Value(Tensor loss) => loss.dtype == ScalarType.Float64 ? loss.item<double>() : loss.item<float>();
 
     private static Dictionary<string, Tensor> Snapshot(LmuNetwork network, Dictionary<string, Tensor>? previous)
     {

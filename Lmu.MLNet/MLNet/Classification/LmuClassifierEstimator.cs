@@ -139,10 +139,15 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             (train, validation) = (split.TrainSet, split.TestSet);
         }
 
-        var trainSource = new DataViewBatchSource(ml, train, layout, scan.Classes, steps, o.Training.BatchSize, seed, o.ShufflePoolSize, "training", ThrowIfCanceled);
+        // A batch larger than the data holds all of it, so its buffer is sized by the rows (a BatchSize near
+        // int.MaxValue overflowed the buffer's size on 30 rows; found by QA); the batches are the same. Validation rows
+        // of unknown count are scored in batches of at most 65,536 (only the loss's summation order can differ).
+        var batch = (int)Math.Min(o.Training.BatchSize, Math.Max(1, scan.Rows));
+        var validBatch = (int)Math.Min(o.Training.BatchSize, Math.Max(1, validation?.GetRowCount() ?? 1 << 16));
+        var trainSource = new DataViewBatchSource(ml, train, layout, scan.Classes, steps, batch, seed, o.ShufflePoolSize, "training", ThrowIfCanceled);
         var validSource = validation is null
             ? null
-            : new DataViewBatchSource(ml, validation, validationLayout ?? layout, scan.Classes, steps, o.Training.BatchSize, null, o.ShufflePoolSize, "validation", ThrowIfCanceled);
+            : new DataViewBatchSource(ml, validation, validationLayout ?? layout, scan.Classes, steps, validBatch, null, o.ShufflePoolSize, "validation", ThrowIfCanceled);
         if (validSource is not null)
         {
             CheckValidation(validSource);

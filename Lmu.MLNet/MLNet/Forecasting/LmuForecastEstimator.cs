@@ -66,7 +66,8 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
 
         var (loc, scale) = (data.Location, data.Scale);
         var scaler = new WindowScaler(t, h, channels, o.Scaling, loc, scale);
-        var batch = o.Training.BatchSize;
+        // A batch larger than the windows holds all of them; its buffer is sized by them (see the classifier).
+        var batch = (int)Math.Min(o.Training.BatchSize, Math.Max(1, Math.Max(data.TrainWindows, data.ValidationWindows)));
         var train = new ForecastWindowSource(data, scaler, false, batch, run.Seed, o.ShufflePoolPoints, ThrowIfCanceled);
         var valid = data.ValidationWindows > 0 ? new ForecastWindowSource(data, scaler, true, batch, null, o.ShufflePoolPoints, ThrowIfCanceled) : null;
         _context.Info(
