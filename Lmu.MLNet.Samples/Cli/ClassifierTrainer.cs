@@ -57,7 +57,10 @@ internal static class ClassifierTrainer
         return new FittedClassifier(model, description, v => KeyedClasses(ml, model.Transform(v)), [("featurizer.onnx", featurizer), ("ridge.onnx", ridge)], null);
     }
 
-    /// <summary>The LMU network at the UCR table's fixed configuration (order 32, theta = T, SimpleRnn 64, lr 3e-3, dropout 0.1, batch 16, 300 epochs).</summary>
+    /// <summary>
+    /// One LMU layer on the raw steps, read at the last step (order 32, theta = T, memory_d min(C, 4), SimpleRnn 64, lr
+    /// 3e-3, dropout 0.1, batch 16, 300 epochs): the ucr command's first default, not the UCR table's current columns.
+    /// </summary>
     private static FittedClassifier Network(MLContext ml, IDataView train, TimeSeriesDataset data, int steps, Settings s, bool quiet)
     {
         var options = new LmuClassifierOptions
