@@ -26,6 +26,43 @@ public sealed class ValidationTests
         yield return [new LmuLayerOptions { HiddenCell = HiddenCell.Lstm, MemoryToMemory = true, ExecutionMode = LmuExecutionMode.FusedScan }, "ExecutionMode", "HiddenCell is Lstm"];
         yield return [new LmuLayerOptions { HiddenCell = HiddenCell.Gru, ExecutionMode = LmuExecutionMode.FusedScan }, "ExecutionMode", "HiddenCell is Gru"];
         yield return [new LmuLayerOptions { HiddenToMemory = true, RecurrentDropout = 0.2, ExecutionMode = LmuExecutionMode.FusedScan }, "ExecutionMode", "RecurrentDropout (0.2)"];
+        yield return [new LmuLayerOptions { MemoryD = 100_000, Order = 100_000 }, "Order", "too large a memory"];
+    }
+
+    [TestMethod]
+    public void PublicConstructorsRefuseWhatTheOptionsWould()
+    {
+        // Found by QA: learned dynamics took theta -1 or NaN (a NaN response), a cell of 0 units failed in libtorch.
+        foreach (var theta in new[] { -1.0, double.NaN, 0.0, double.PositiveInfinity })
+        {
+            var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new LegendreDynamics(6, theta, LmuDiscretizer.Zoh, trainableTheta: true));
+            Assert.AreEqual("theta", e.ParamName);
+        }
+
+        Assert.AreEqual("method", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new LegendreDynamics(6, 10, (LmuDiscretizer)7, true, true, false)).ParamName);
+        Assert.AreEqual("order", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new LegendreDynamics(0, 10, LmuDiscretizer.Zoh, true)).ParamName);
+        Assert.AreEqual("units", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new HiddenCellModule(HiddenCell.Dense, 3, 0, LmuActivation.Tanh)).ParamName);
+        Assert.AreEqual("inputSize", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new HiddenCellModule(HiddenCell.Lstm, 0, 4, LmuActivation.Tanh)).ParamName);
+    }
+
+    [TestMethod]
+    public void AMaskHoldsOnlyZerosAndOnes()
+    {
+        // A float mask of 0.5 was truncated to 0 (found by QA).
+        using var scope = NewDisposeScope();
+        var e = Assert.ThrowsExactly<ArgumentException>(() => LmuLayer.LengthsFromMask(torch.tensor(new[] { 1f, 0.5f, 0f, 1f, 1f, 0f }, [2, 3])));
+        StringAssert.Contains(e.Message, "only 0 and 1");
+        CollectionAssert.AreEqual(new long[] { 2, 3 }, LmuLayer.LengthsFromMask(torch.tensor(new[] { true, true, false, true, true, true }, [2, 3])).data<long>().ToArray());
+        CollectionAssert.AreEqual(new long[] { 1, 3 }, LmuLayer.LengthsFromMask(torch.tensor(new[] { 1f, 0f, 0f, 1f, 1f, 1f }, [2, 3])).data<long>().ToArray());
+    }
+
+    [TestMethod]
+    public void AStacksLayerErrorNamesTheParameterOnce()
+    {
+        var options = new LmuNetworkOptions { OutputSize = 2, Layers = [new LmuLayerOptions(), new LmuLayerOptions { InputSize = 64, Theta = -1 }] };
+        var e = Assert.ThrowsExactly<ArgumentException>(options.Validate);
+        Assert.AreEqual("Layers[1].Theta", e.ParamName);
+        Assert.AreEqual(1, e.Message.Split("(Parameter").Length - 1, e.Message);
     }
 
     [TestMethod]

@@ -32,6 +32,14 @@ public sealed class HiddenCellModule : nn.Module
     internal HiddenCellModule(HiddenCell kind, int inputSize, int units, LmuActivation activation, HiddenCellInit init) : base("HiddenCell")
     {
         ArgumentNullException.ThrowIfNull(init);
+        // libtorch's "from is out of bounds" for units 0 named neither (found by QA).
+        if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a known hidden cell.");
+        if (kind != HiddenCell.None)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(units, 1);
+            ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        }
+
         _kind = kind;
         _activation = activation;
         Units = kind == HiddenCell.None ? 0 : units;

@@ -106,6 +106,12 @@ public sealed partial class LegendreDynamics : nn.Module
     public LegendreDynamics(int order, double theta, LmuDiscretizer method, bool trainableTheta, bool trainableA, bool trainableB)
         : base("LegendreDynamics")
     {
+        // The learned system was built from any theta (NaN or -1 gave a NaN response, silently; found by QA).
+        ArgumentOutOfRangeException.ThrowIfLessThan(order, 1);
+        if (!(theta > 0) || double.IsPositiveInfinity(theta))
+            throw new ArgumentOutOfRangeException(nameof(theta), theta, "theta must be positive and finite.");
+        if (!Enum.IsDefined(method))
+            throw new ArgumentOutOfRangeException(nameof(method), method, "not a known discretizer.");
         _order = order;
         _method = method;
         _trainableTheta = trainableTheta;

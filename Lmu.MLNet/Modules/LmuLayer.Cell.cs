@@ -34,7 +34,8 @@ public sealed partial class LmuLayer
             var u = ux.select(1, t);
             if (e_h is not null) u = u.Plus((recMask is null ? h! : h! * recMask).MatMul(e_h));
             if (e_m is not null) u = u.Plus(m.MatMul(e_m));
-            m = m.view(batch, memD, q).MatMul(adT).Plus(u.unsqueeze(2) * bd).view(batch, memD * q);
+            // One [B*MemoryD, q] x [q, q] product per step, as matmul folded it (TensorProducts on why not matmul).
+            m = m.reshape(batch * memD, q).mm(adT).view(batch, memD, q).Plus(u.unsqueeze(2) * bd).view(batch, memD * q);
             var z = HiddenInput(m, x.select(1, t));
             if (hidden.Kind == HiddenCell.None)
             {

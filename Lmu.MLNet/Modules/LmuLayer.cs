@@ -110,6 +110,11 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         if (mask.dim() != 2) throw new ArgumentException($"mask must be [batch, T]; got shape [{string.Join(", ", mask.shape)}].", nameof(mask));
+        // A float mask was truncated to int64, so 0.5 read as 0 (found by QA): only 0 and 1 are a mask's values.
+        using var zero = 0.ToScalar();
+        using var one = 1.ToScalar();
+        if (!mask.eq(zero).logical_or(mask.eq(one)).all().item<bool>())
+            throw new ArgumentException("mask must hold only 0 and 1 (or false and true).", nameof(mask));
         var m = mask.to(int64);
         var lengths = m.sum(dim: 1);
         var steps = TorchScalars.Arange(mask.shape[1], mask.device).unsqueeze(0);

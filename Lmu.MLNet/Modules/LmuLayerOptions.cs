@@ -180,8 +180,10 @@ public sealed class LmuLayerOptions
             Guard.Require(HiddenUnits >= 1, nameof(HiddenUnits), HiddenUnits, "must be at least 1 with a hidden cell");
         Guard.Require(!(HiddenToMemory && HiddenCell == HiddenCell.None), nameof(HiddenToMemory), HiddenToMemory,
             "needs a hidden cell (HiddenCell is None)");
-        Guard.Require(UseInputEncoder || InputSize == MemoryD, nameof(UseInputEncoder), UseInputEncoder,
-            $"false requires InputSize == MemoryD, but InputSize is {InputSize} and MemoryD is {MemoryD}");
+        Guard.Require(UseInputEncoder || InputSize == MemoryD, nameof(UseInputEncoder),
+            $"= False requires InputSize == MemoryD, but InputSize is {InputSize} and MemoryD is {MemoryD}");
+        // The memory's width indexes tensors as an int (found by QA: MemoryD x Order could overflow it).
+        Guard.Require((long)MemoryD * Order <= int.MaxValue / 2, nameof(Order), Order, $"x MemoryD = {MemoryD} is too large a memory");
         Guard.Require(Dropout is >= 0 and < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
         Guard.Require(RecurrentDropout is >= 0 and < 1, nameof(RecurrentDropout), RecurrentDropout, "must be in [0, 1)");
         Guard.Require(ImpulseTruncation >= 0, nameof(ImpulseTruncation), ImpulseTruncation, "must be 0 (none) or positive");

@@ -60,7 +60,9 @@ public sealed class LmuNetworkOptions
             catch (ArgumentException e) when (layers.Count > 1)
             {
                 // Name the layer: "LMU option Order = 0 ..." alone does not say which layer of a stack is wrong.
-                throw new ArgumentException($"Layers[{i}]: {e.Message}", $"Layers[{i}].{e.ParamName}", e);
+                // The inner message without its own "(Parameter '...')": the new exception appends the full name.
+                var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+                throw new ArgumentException($"Layers[{i}]: {message}", $"Layers[{i}].{e.ParamName}", e);
             }
 
             if (i > 0)
