@@ -5,8 +5,8 @@ namespace Lmu.MLNet.Samples.Cli;
 /// <summary>
 /// Removes a temporary file if the process is interrupted (Ctrl-C, SIGTERM) while it exists: those signals end the
 /// process without running <c>finally</c> blocks, so a data or output file being written was left behind as
-/// <c>.partial</c> (found by QA: <c>scale</c>). The signal then takes its usual course. Dispose once the file is
-/// moved into place or removed.
+/// <c>.partial</c> (found by QA: <c>scale</c>). The signal then takes its usual course. Move the file into place
+/// through <see cref="Commit"/>, and dispose once it is there or removed.
 /// </summary>
 internal sealed class InterruptCleanup : IDisposable
 {
@@ -25,6 +25,20 @@ internal sealed class InterruptCleanup : IDisposable
         _signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted)];
     }
 
+    /// <summary>
+    /// Runs <paramref name="move"/> (the temporary file into place) under the lock the signal handler takes, so a signal
+    /// during the move neither deletes what is being moved nor says the file was not written once it was (found by
+    /// review).
+    /// </summary>
+    public void Commit(Action move)
+    {
+        lock (_gate)
+        {
+            move();
+            _done = true;
+        }
+    }
+
     public void Dispose()
     {
         lock (_gate)
@@ -38,7 +52,7 @@ internal sealed class InterruptCleanup : IDisposable
         }
     }
 
-    // On the signal's thread; the lock keeps a late signal from printing after the file was moved into place.
+    // On the signal's thread; the lock orders it with Commit: before the move it removes the part, after it does nothing.
     private void Interrupted(PosixSignalContext context)
     {
         lock (_gate)

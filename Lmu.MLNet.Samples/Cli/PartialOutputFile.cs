@@ -35,7 +35,7 @@ internal static class PartialOutputFile
                 result = write(writer);
             }
 
-            File.Move(partial, full, overwrite: true);
+            cleanup.Commit(() => File.Move(partial, full, overwrite: true));
             return result;
         }
         finally

@@ -24,13 +24,12 @@ internal static class BenchCurveCommand
         };
         cmd.SetAction(r =>
         {
-            static int[] Ints(string v, string name) => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(x => int.TryParse(x, out var n) && n > 0 ? n : throw new ArgumentException($"{name}: '{x}' is not a positive integer.")).ToArray();
+            // --lengths, --batches and --configs are checked when the command line is read.
+            static int[] Ints(string v) => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             var names = r.GetValue(configs)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            foreach (var n in names)
-                if (!BenchConfigurations.Names.Contains(n)) throw new ArgumentException($"Unknown --configs entry '{n}'; expected some of {string.Join(", ", BenchConfigurations.Names)}.");
-            return CostCurve.Run(new CostCurve.Settings(r.GetValue(threads), Math.Max(1, r.GetValue(samples)), names,
-                Ints(r.GetValue(lengths)!, "--lengths"), Ints(r.GetValue(batches)!, "--batches"), r.GetValue(fixedBatch), r.GetValue(fixedLength),
+            return CostCurve.Run(new CostCurve.Settings(r.GetValue(threads), r.GetValue(samples), names,
+                Ints(r.GetValue(lengths)!), Ints(r.GetValue(batches)!), r.GetValue(fixedBatch), r.GetValue(fixedLength),
                 r.GetValue(full), r.GetValue(peer), r.GetValue(output)!));
         });
         return cmd;

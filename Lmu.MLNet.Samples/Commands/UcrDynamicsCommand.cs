@@ -25,7 +25,7 @@ internal static class UcrDynamicsCommand
             static string[] List(string s) => s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             return UcrDynamicsStudy.Run(new UcrDynamicsStudy.Settings(
                 List(r.GetValue(datasets)!), List(r.GetValue(variants)!),
-                List(r.GetValue(seeds)!).Select(int.Parse).ToArray(), r.GetValue(threads), r.GetValue(epochs), r.GetValue(folds)));
+                List(r.GetValue(seeds)!).Select(n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture)).ToArray(), r.GetValue(threads), r.GetValue(epochs), r.GetValue(folds)));
         });
         return cmd;
     }

@@ -68,7 +68,7 @@ internal static class ScaleData
             ml.Data.SaveAsBinary(view, stream, keepHidden: false);
         }
 
-        File.Move(temp, path, overwrite: true);
+        cleanup.Commit(() => File.Move(temp, path, overwrite: true));
         return new FileInfo(path).Length;
     }
 }

@@ -26,6 +26,10 @@ public sealed class NativeFailureTests
         yield return [new long[] { 5, 3 }, new long[] { 2, 3, 4 }];
         yield return [new long[] { 1, 5, 3 }, new long[] { 2, 3, 4 }];
         yield return [new long[] { 2, 1, 5, 3 }, new long[] { 3, 3, 4 }];
+        // Empty dimensions (reshape's -1 cannot be resolved there; found by review).
+        yield return [new long[] { 2, 5, 0 }, new long[] { 0, 4 }];
+        yield return [new long[] { 2, 5, 0 }, new long[] { 0 }];
+        yield return [new long[] { 3, 0, 2 }, new long[] { 3, 2, 4 }];
     }
 
     [TestMethod]

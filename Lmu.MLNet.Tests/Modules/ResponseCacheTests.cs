@@ -42,6 +42,22 @@ public sealed class ResponseCacheTests
     }
 
     [TestMethod]
+    public void AResponseHandedOutStaysValidAfterItsEntryIsEvicted()
+    {
+        using var layer = FeedForward();
+        using var held = layer.Dynamics.ImpulseResponse(300, float32, torch.CPU);
+        using var copy = held.clone();
+        var evicted = layer.Dynamics.ResponseEvictions;
+        for (var t = 301; t <= 500; t++)
+        {
+            using var other = layer.Dynamics.ImpulseResponse(t, float32, torch.CPU);
+        }
+
+        Assert.IsGreaterThan(evicted + 10, layer.Dynamics.ResponseEvictions, "T = 300 and many after it were evicted");
+        CollectionAssert.AreEqual(copy.data<float>().ToArray(), held.data<float>().ToArray(), "the caller's alias still reads the evicted response");
+    }
+
+    [TestMethod]
     [Timeout(120_000, CooperativeCancellation = true)]
     public void ThreadsThatEvictEachOthersLengthsStillGetTheirOwnResults()
     {

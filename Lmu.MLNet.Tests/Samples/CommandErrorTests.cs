@@ -209,6 +209,8 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["ucr", "--datasets", ""], "--datasets is empty: give at least one name"),
             (["ucr-dynamics", "--seeds", "1,x"], "--seeds 'x': expected comma-separated whole numbers (at least one)"),
             (["psmnist", "--batch-size", "0"], "--batch-size 0 must be at least 1"),
+            // Names compare as the commands compare them ('Default' passed a case-blind check and ran nothing).
+            (["ucr", "--datasets", "Chinatown", "--models", "Default"], "--models 'Default' is not one of default, experiment, lightgbm, pooled"),
         })
         {
             var (code, stdout, stderr) = Run(app, args);

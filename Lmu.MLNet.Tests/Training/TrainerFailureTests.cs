@@ -107,6 +107,19 @@ public sealed class TrainerFailureTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void EveryLayerSettingIsAValue()
+    {
+        // The "Layer was edited" check compares settings with Equals: a reference-typed setting would always differ from
+        // a new instance's and refuse every Layers (found by review). A new one must keep that check right.
+        var settings = typeof(LmuLayerOptions).GetProperties().Where(p => p.CanRead && p.CanWrite).ToList();
+        Assert.IsGreaterThan(20, settings.Count);
+        foreach (var p in settings)
+        {
+            Assert.IsTrue(p.PropertyType.IsValueType || p.PropertyType == typeof(string), $"{p.Name} is {p.PropertyType}");
+        }
+    }
+
+    [TestMethod]
     public void OverlappingFitsRestoreTorchsThreadCount()
     {
         // Each Fit saved and restored the count on its own, so A(save 2, set 1), B(save 1), A(restore 2), B(restore 1)

@@ -42,7 +42,7 @@ internal sealed class DynamicsPass
     /// <summary>Ad^T [q, q] and Bd [q] (see <see cref="LegendreDynamics.Matrices"/>); never dispose them.</summary>
     public (Tensor AdT, Tensor Bd) Matrices() => _matrices ??= _dynamics.Matrices(_dtype, _device);
 
-    /// <summary>H [length, q] with row tau = Ad^tau Bd (zero from the truncation on); never dispose it.</summary>
+    /// <summary>H [length, q] with row tau = Ad^tau Bd (zero from the truncation on); owned by the pass's dispose scope (never dispose it).</summary>
     public Tensor ImpulseResponse(long length)
     {
         if (!_dynamics.IsLearned && !Truncates(length)) return _dynamics.ImpulseResponse(length, _dtype, _device);
@@ -63,7 +63,7 @@ internal sealed class DynamicsPass
         return h;
     }
 
-    /// <summary>rfft of H^T with n = 2 length: [q, length + 1] complex; never dispose it.</summary>
+    /// <summary>rfft of H^T with n = 2 length: [q, length + 1] complex; owned by the pass's dispose scope (never dispose it).</summary>
     public Tensor ImpulseSpectrum(long length)
     {
         if (!_dynamics.IsLearned && !Truncates(length)) return _dynamics.ImpulseSpectrum(length, _dtype, _device);

@@ -5,7 +5,7 @@ namespace Lmu.MLNet.Modules;
 
 public sealed partial class LegendreDynamics
 {
-    private readonly Dictionary<(int Block, ScalarType Type, DeviceType Device), Tensor> _powers = new();
+    private readonly Dictionary<(int Block, ScalarType Type, DeviceType Device, int Index), Tensor> _powers = new();
 
     /// <summary>
     /// (Ad^T)^(j+1) for j &lt; <paramref name="block"/>, as [block, q, q]: what carries a block's starting memory to
@@ -22,7 +22,7 @@ public sealed partial class LegendreDynamics
 
     private Tensor BlockPowersLocked(int block, ScalarType dtype, Device device)
     {
-        var key = (block, dtype, device.type);
+        var key = (block, dtype, device.type, device.index);
         if (_powers.TryGetValue(key, out var hit)) return hit;
         using var scope = NewDisposeScope();
         // float64 powers, cast at the end: the float32 products would round at every one of the block's steps.

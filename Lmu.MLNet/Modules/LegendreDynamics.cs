@@ -32,8 +32,9 @@ public sealed partial class LegendreDynamics : nn.Module
     private readonly bool _trainableTheta;
     private readonly bool _trainableA;
     private readonly bool _trainableB;
-    private readonly Dictionary<(long T, ScalarType Type, DeviceType Device), ResponseEntry> _cache = new();
+    private readonly Dictionary<(long T, ScalarType Type, DeviceType Device, int Index), ResponseEntry> _cache = new();
     private long _cacheClock;
+    private long _cacheBytes;
 
     // Guards the fixed dynamics' caches (H, its spectrum, Ad^T and Bd, the block powers): a module may serve several
     // threads at once (prediction), and two threads filling a Dictionary together can corrupt it or leak a tensor.
@@ -57,7 +58,7 @@ public sealed partial class LegendreDynamics : nn.Module
     {
         get
         {
-            lock (_cacheGate) return _cache.Values.Sum(e => e.Bytes);
+            lock (_cacheGate) return _cacheBytes;
         }
     }
 
@@ -68,11 +69,18 @@ public sealed partial class LegendreDynamics : nn.Module
     {
         public Tensor H { get; } = h;
 
-        public Tensor? Spectrum { get; set; }
+        public Tensor? Spectrum { get; private set; }
 
         public long LastUse { get; set; }
 
-        public long Bytes => (H.NumberOfElements * H.ElementSize) + (Spectrum is null ? 0 : Spectrum.NumberOfElements * Spectrum.ElementSize);
+        // Sizes read once (each read is a native call, and every hit would re-add all entries under the lock).
+        public long Bytes { get; private set; } = h.NumberOfElements * h.ElementSize;
+
+        public void SetSpectrum(Tensor spectrum)
+        {
+            Spectrum = spectrum;
+            Bytes += spectrum.NumberOfElements * spectrum.ElementSize;
+        }
 
         public void Dispose()
         {
@@ -84,7 +92,7 @@ public sealed partial class LegendreDynamics : nn.Module
     // Fixed dynamics: Ad^T and Bd derived from the float64 system per dtype and device. Not buffers: a float32 copy
     // converted back to float64 would have lost the digits the float64 oracle checks.
     private readonly DiscreteLegendreSystem? _fixed;
-    private readonly Dictionary<(ScalarType Type, DeviceType Device), (Tensor AdT, Tensor Bd)> _matrices = new();
+    private readonly Dictionary<(ScalarType Type, DeviceType Device, int Index), (Tensor AdT, Tensor Bd)> _matrices = new();
 
     // Learned dynamics: the continuous system and log theta, each a Parameter when it trains and a buffer otherwise
     // (registration follows the runtime type, so the names stay A, B, log_theta either way).
@@ -214,7 +222,7 @@ public sealed partial class LegendreDynamics : nn.Module
     {
         if (_fixed is not null)
         {
-            var key = (dtype, device.type);
+            var key = (dtype, device.type, device.index);
             lock (_cacheGate)
             {
                 if (_matrices.TryGetValue(key, out var m)) return m;
@@ -298,7 +306,7 @@ public sealed partial class LegendreDynamics : nn.Module
 
     private ResponseEntry CachedLocked(long length, ScalarType dtype, Device device, bool spectrum)
     {
-        var key = (length, dtype, device.type);
+        var key = (length, dtype, device.type, device.index);
         _cache.TryGetValue(key, out var entry);
         if (entry is null || (spectrum && entry.Spectrum is null))
         {
@@ -307,6 +315,7 @@ public sealed partial class LegendreDynamics : nn.Module
             {
                 entry = new ResponseEntry(hd.to(dtype, device).DetachFromDisposeScope());
                 _cache[key] = entry;
+                _cacheBytes += entry.Bytes;
             }
 
             if (spectrum)
@@ -314,7 +323,9 @@ public sealed partial class LegendreDynamics : nn.Module
                 using var ht = hd.t();
                 // Transform in float64, then cast: the spectrum is a constant, so its own rounding should not add up.
                 using var s64 = torch.fft.rfft(ht, 2 * length);
-                entry.Spectrum = s64.to(dtype == float64 ? complex128 : complex64, device).DetachFromDisposeScope();
+                var before = entry.Bytes;
+                entry.SetSpectrum(s64.to(dtype == float64 ? complex128 : complex64, device).DetachFromDisposeScope());
+                _cacheBytes += entry.Bytes - before;
             }
         }
 
@@ -326,11 +337,10 @@ public sealed partial class LegendreDynamics : nn.Module
     // Least recently used first, until the kept bytes fit; never the entry in use.
     private void EvictResponses(ResponseEntry inUse)
     {
-        var total = _cache.Values.Sum(e => e.Bytes);
-        while (total > ResponseCacheBudget && _cache.Count > 1)
+        while (_cacheBytes > ResponseCacheBudget && _cache.Count > 1)
         {
             var oldest = _cache.Where(p => !ReferenceEquals(p.Value, inUse)).MinBy(p => p.Value.LastUse);
-            total -= oldest.Value.Bytes;
+            _cacheBytes -= oldest.Value.Bytes;
             _cache.Remove(oldest.Key);
             oldest.Value.Dispose();
             ResponseEvictions++;
@@ -368,6 +378,7 @@ public sealed partial class LegendreDynamics : nn.Module
             entry.Dispose();
         }
         _cache.Clear();
+        _cacheBytes = 0;
         foreach (var (a, b) in _matrices.Values)
         {
             a.Dispose();

@@ -259,8 +259,9 @@ public sealed partial class LmuLayer
         var h = dyn.ImpulseResponse(steps);                          // [T, q]
         var enc = e_x ?? torch.eye(channels, memD, dtype: x.dtype, device: x.device);        // [C, MemoryD]
         var wc = torch.einsum("gkq,ck->cqg", wm, enc);                                        // [C, q, G*U]
-        var kernel = h.MatMul(wc);                                                           // [C, T, G*U]
-        var kf = torch.fft.rfft(kernel.permute(0, 2, 1), 2 * steps);                        // [C, G*U, T+1]
+        // One folded product over the weights' rows, [C*G*U, q] x [q, T]; h x wc would broadcast h to every channel.
+        var kernel = wc.transpose(1, 2).MatMul(h.t());                                       // [C, G*U, T]
+        var kf = torch.fft.rfft(kernel, 2 * steps);                                          // [C, G*U, T+1]
         var xf = torch.fft.rfft(xd.transpose(1, 2), 2 * steps);                              // [B, C, T+1]
         var prod = channels == 1 ? xf * kf : torch.einsum("bcf,cgf->bgf", xf, kf).unsqueeze(1);
         var gi = torch.fft.irfft(channels == 1 ? prod : prod.squeeze(1), 2 * steps).narrow(-1, 0, steps); // [B, G*U, T]

@@ -45,7 +45,7 @@ internal static class TensorProducts
                 return a.mv(b);
             }
 
-            using var rows = a.reshape(-1, a.shape[^1]);
+            using var rows = a.reshape(Leading(a.shape, 1), a.shape[^1]);
             using var product = rows.mv(b);
             return product.reshape(a.shape[..^1]);
         }
@@ -57,7 +57,7 @@ internal static class TensorProducts
                 return a.mm(b);
             }
 
-            using var rows = a.reshape(-1, a.shape[^1]);
+            using var rows = a.reshape(Leading(a.shape, 1), a.shape[^1]);
             using var product = rows.mm(b);
             return product.reshape([.. a.shape[..^1], b.shape[1]]);
         }
@@ -65,11 +65,15 @@ internal static class TensorProducts
         var batch = Broadcast(a.shape[..^2], b.shape[..^2], a, b);
         using var wideA = a.expand([.. batch, a.shape[^2], a.shape[^1]]);
         using var wideB = b.expand([.. batch, b.shape[^2], b.shape[^1]]);
-        using var left = wideA.reshape(-1, a.shape[^2], a.shape[^1]);
-        using var right = wideB.reshape(-1, b.shape[^2], b.shape[^1]);
+        var count = batch.Aggregate(1L, (p, d) => p * d);
+        using var left = wideA.reshape(count, a.shape[^2], a.shape[^1]);
+        using var right = wideB.reshape(count, b.shape[^2], b.shape[^1]);
         using var products = left.bmm(right);
         return products.reshape([.. batch, a.shape[^2], b.shape[^1]]);
     }
+
+    // The product of all but the last `kept` dimensions: reshape's -1 cannot be resolved when a dimension is 0.
+    private static long Leading(long[] shape, int kept) => shape[..^kept].Aggregate(1L, (p, d) => p * d);
 
     // Broadcast batch dimensions (aligned from the right; a 1 stretches), or the error matmul would have given.
     private static long[] Broadcast(long[] x, long[] y, Tensor a, Tensor b)
