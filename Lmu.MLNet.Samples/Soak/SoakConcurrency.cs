@@ -8,7 +8,8 @@ namespace Lmu.MLNet.Samples.Soak;
 
 /// <summary>
 /// The soak's concurrency workloads: a model disposed while engines and a cursor score with it (fitted and loaded from
-/// a zip), and two seeded Fits at once that must equal each other bit for bit. Each throws on anything but the
+/// a zip), two seeded Fits at once that must equal each other bit for bit, and one layer scoring many lengths on two
+/// threads while its bounded response cache evicts what the other thread reads. Each throws on anything but the
 /// documented outcome, so the soak counts it as a failure.
 /// </summary>
 internal static class SoakConcurrency
@@ -44,6 +45,44 @@ internal static class SoakConcurrency
         }
 
         return $"{predictions} predictions, every scorer stopped by ObjectDisposedException";
+    }
+
+    /// <summary>
+    /// One layer shared by two threads that score rows of 40 lengths in random order, its impulse-response cache held to
+    /// 256 KiB so that each thread evicts lengths the other is reading: every output must equal the single-threaded one.
+    /// </summary>
+    public static string LayerLengths(int seed)
+    {
+        using var layer = new LmuLayer(new LmuLayerOptions { Order = 32, Theta = 200, HiddenCell = HiddenCell.Dense, HiddenUnits = 8, InputSize = 2 });
+        layer.eval();
+        layer.Dynamics.ResponseCacheBudget = 256 << 10;
+        var lengths = Enumerable.Range(0, 40).Select(i => 100 + (7 * i)).ToArray();
+        using var x = TorchSharp.torch.randn(3, lengths.Max(), 2, generator: new TorchSharp.torch.Generator((ulong)seed));
+        float[] Score(int t)
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            using var noGrad = TorchSharp.torch.no_grad();
+            return layer.ForwardLast(x.narrow(1, 0, t)).data<float>().ToArray();
+        }
+
+        var expected = lengths.ToDictionary(t => t, Score);
+        var evicted = layer.Dynamics.ResponseEvictions;
+        var passes = 0;
+        Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k =>
+        {
+            var rng = new Random(seed + k);
+            for (var i = 0; i < 150; i++)
+            {
+                var t = lengths[rng.Next(lengths.Length)];
+                if (!Score(t).SequenceEqual(expected[t]))
+                {
+                    throw new InvalidOperationException($"Thread {k}: the output for T = {t} differs from the single-threaded one.");
+                }
+
+                Interlocked.Increment(ref passes);
+            }
+        });
+        return $"{passes} passes over 40 lengths on 2 threads identical, {layer.Dynamics.ResponseEvictions - evicted} evictions";
     }
 
     /// <summary>Two seeded Fits at once: their scores must be identical.</summary>
