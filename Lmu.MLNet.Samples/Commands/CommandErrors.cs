@@ -16,6 +16,12 @@ internal static class CommandErrors
     /// <summary>The exit code of every failure (bad command line, bad input, failed run).</summary>
     public const int ExitCode = 2;
 
+    /// <summary>
+    /// The largest <c>--budget</c>, seconds (115 days): 1e12 overflowed the library's TimeSpan after the data had loaded
+    /// (found by QA).
+    /// </summary>
+    public const double MaxBudgetSeconds = 1e7;
+
     /// <summary>The <c>--verbose</c> option, given to every command.</summary>
     public static Option<bool> Verbose { get; } = new("--verbose") { Description = "On an error, print the stack trace too.", Recursive = true };
 
@@ -72,17 +78,33 @@ internal static class CommandErrors
     }
 
     /// <summary>
+    /// Refuses, when the command line is parsed, a value other than 0 (the default) or at least <paramref name="lowest"/>
+    /// (`classify --folds -2` ran the default 5 folds, `ucr-dynamics --cv 1` no cross-validation; found by QA).
+    /// </summary>
+    public static Option<int> ZeroOrAtLeast(this Option<int> option, int lowest)
+    {
+        option.Validators.Add(result =>
+        {
+            if (Parsed<int>(result) is { } value && value != 0 && value < lowest)
+            {
+                result.AddError($"{option.Name} {value} must be 0 (its default) or at least {lowest}");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>
     /// Refuses, when the command line is parsed, a comma-separated list of whole numbers that is empty, holds something
     /// else than a whole number, or a number below <paramref name="lowest"/> (`--sizes ""` ran nothing, `--lengths 0`
-    /// reached the library; found by QA).
+    /// reached the library; found by QA). <paramref name="allowEmpty"/>: an empty list is a value (no entries).
     /// </summary>
-    public static Option<string> NumbersFrom(this Option<string> option, int lowest)
+    public static Option<string> NumbersFrom(this Option<string> option, int lowest, bool allowEmpty = false)
     {
         option.Validators.Add(result =>
         {
             var items = Items(result);
             var bad = items.FirstOrDefault(n => !int.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < lowest);
-            if (items.Length == 0 || bad is not null)
+            if ((items.Length == 0 && !allowEmpty) || bad is not null)
             {
                 var least = lowest == int.MinValue ? string.Empty : $" of at least {lowest}";
                 result.AddError($"{option.Name} '{bad ?? string.Empty}': expected comma-separated whole numbers{least} (at least one)");

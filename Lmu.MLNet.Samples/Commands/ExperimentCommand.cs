@@ -9,7 +9,7 @@ internal static class ExperimentCommand
     public static Command Create()
     {
         var dataset = new Option<string>("--dataset") { Description = "Shared UCR/UEA set name.", DefaultValueFactory = _ => "ItalyPowerDemand" };
-        var budget = new Option<double>("--budget") { Description = "Search time budget, seconds.", DefaultValueFactory = _ => 30 }.Within();
+        var budget = new Option<double>("--budget") { Description = "Search time budget, seconds.", DefaultValueFactory = _ => 30 }.Within(below: CommandErrors.MaxBudgetSeconds);
         var folds = new Option<int>("--folds") { Description = "Cross-validation folds (0 or 1: a 20 % stratified hold-out).", DefaultValueFactory = _ => 0 }.NotNegative();
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the search and of every trial.", DefaultValueFactory = _ => 1 };

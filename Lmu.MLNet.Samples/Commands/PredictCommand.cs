@@ -12,11 +12,11 @@ namespace Lmu.MLNet.Samples.Commands;
 internal static class PredictCommand
 {
     /// <summary>The classifier's channel count, which bounds a sequence length (shared with <c>serve</c>).</summary>
-    public static Option<int> ChannelsOption(string bounded) => new("--channels")
+    public static Option<int> ChannelsOption(string bounded) => new Option<int>("--channels")
     {
         Description = $"Channels C of the classifier (LmuClassifierOptions.Channels): {bounded} must not exceed T = features width / C.",
         DefaultValueFactory = _ => 1,
-    };
+    }.Between(1);
 
     public static Command Create()
     {

@@ -15,7 +15,7 @@ internal static class PsMnistCommand
         var theta = new Option<double>("--theta") { Description = "Memory window in steps.", DefaultValueFactory = _ => 784 }.Within();
         var cell = new Option<HiddenCell>("--cell") { Description = "Hidden cell (None or Dense keep the parallel last-step path).", DefaultValueFactory = _ => HiddenCell.None };
         var units = new Option<int>("--units") { Description = "Hidden units of the cell (ignored for None).", DefaultValueFactory = _ => 0 }.NotNegative();
-        var head = new Option<string>("--head") { Description = "Comma-separated hidden widths of the MLP head (280,100 with --head-dropout 0.3 and --epochs 60: the 160k-parameter network).", DefaultValueFactory = _ => "1024,1024" };
+        var head = new Option<string>("--head") { Description = "Comma-separated hidden widths of the MLP head (280,100 with --head-dropout 0.3 and --epochs 60: the 160k-parameter network).", DefaultValueFactory = _ => "1024,1024" }.NumbersFrom(1, allowEmpty: true);
         var batch = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 100 }.Between(1);
         var lr = new Option<double>("--lr") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => 1e-3 }.Within();
         var dropout = new Option<double>("--head-dropout") { Description = "Dropout before head layers.", DefaultValueFactory = _ => 0.5 }.Within(0, 1);
@@ -44,7 +44,7 @@ internal static class PsMnistCommand
             return PsMnistExperiment.Run(
                 new PsMnistExperiment.Settings(
                     r.GetValue(epochs), r.GetValue(order), r.GetValue(theta), r.GetValue(cell), r.GetValue(units),
-                    r.GetValue(head)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray(),
+                    r.GetValue(head)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture)).ToArray(),
                     r.GetValue(batch), r.GetValue(lr), r.GetValue(dropout), r.GetValue(inputDropout), r.GetValue(weightDecay), r.GetValue(threads), r.GetValue(train), r.GetValue(valid), r.GetValue(test),
                     r.GetValue(seed), r.GetValue(output)!, r.GetValue(data), Learned(r.GetValue(learn)!), FirstLayer(r.GetValue(below)!), r.GetValue(memoryD), Math.Max(1, r.GetValue(ensemble))),
                 string.Join(' ', r.Tokens.Select(t => t.Value)));

@@ -9,7 +9,7 @@ internal static class UcrCommand
     public static Command Create()
     {
         var datasets = new Option<string>("--datasets") { Description = "Comma-separated dataset names (default: all shared sets).", DefaultValueFactory = _ => string.Join(',', UcrBenchmark.AllDatasets) }.NotEmptyList();
-        var budget = new Option<double>("--budget") { Description = "Experiment time budget per dataset, seconds.", DefaultValueFactory = _ => 60 }.Within();
+        var budget = new Option<double>("--budget") { Description = "Experiment time budget per dataset, seconds.", DefaultValueFactory = _ => 60 }.Within(below: CommandErrors.MaxBudgetSeconds);
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of every model.", DefaultValueFactory = _ => 1 };
         var only = new Option<string>("--models") { Description = "Comma-separated subset of: default, experiment, lightgbm, pooled.", DefaultValueFactory = _ => "default,experiment,lightgbm,pooled" }

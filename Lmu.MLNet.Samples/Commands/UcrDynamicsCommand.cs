@@ -15,7 +15,7 @@ internal static class UcrDynamicsCommand
         var epochs = new Option<int>("--epochs") { Description = "Epochs (the ucr default network trains 300).", DefaultValueFactory = _ => 300 }.Between(1);
         // A negative K silently scored the test split (found by QA).
         var folds = new Option<int>("--cv") { Description = "K > 1: K-fold cross-validation inside each training split instead of the test split (to choose among variants).", DefaultValueFactory = _ => 0 }
-            .NotNegative();
+            .ZeroOrAtLeast(2);
         var cmd = new Command("ucr-dynamics", "The ucr command's LMU default network with one change at a time (learned dynamics, stacks, pooling readouts), on the shared UCR sets.")
         {
             datasets, variants, seeds, threads, epochs, folds,

@@ -11,7 +11,14 @@ internal static class ServeUrls
     /// <summary>Throws <see cref="ArgumentException"/> naming the address when a host would bind every interface unasked.</summary>
     public static void Check(string urls)
     {
-        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var all = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (all.Length == 0)
+        {
+            // Kestrel then listened on its own default, localhost:5000, silently (found by QA).
+            throw new ArgumentException($"--urls '{urls}' names no address; give one such as http://127.0.0.1:5000.");
+        }
+
+        foreach (var url in all)
         {
             // Without a scheme it is not an address Kestrel takes at all; its own error names it. Kestrel's wildcards ('*',
             // '+') are not valid URI hosts: they say "every interface" on purpose.
@@ -29,6 +36,13 @@ internal static class ServeUrls
 
             // An IPv6 literal needs its closing bracket: "[::1:0" read as an empty host, which Kestrel bound everywhere.
             var host = rest.StartsWith('[') ? (rest.Contains(']') ? rest[..(rest.IndexOf(']') + 1)] : rest) : rest.Split(':', '/')[0];
+            // A port outside 0-65535 failed after the model loaded, naming no option (found by QA).
+            var after = rest[host.Length..];
+            if (after.StartsWith(':') && int.TryParse(after[1..].Split('/')[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port > 65535)
+            {
+                throw new ArgumentException($"--urls '{url}': port {port} is above 65535.");
+            }
+
             if (host is "*" or "+" || string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
                 || (host.StartsWith('[') && host.EndsWith(']') && IPAddress.TryParse(host[1..^1], out _))
                 || (!host.StartsWith('[') && host.Length > 0 && IPAddress.TryParse(host, out _)))

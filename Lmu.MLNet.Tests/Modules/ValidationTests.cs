@@ -46,6 +46,22 @@ public sealed class ValidationTests
     }
 
     [TestMethod]
+    public void AnImpulseResponseLongerThanItCanHoldIsRefused()
+    {
+        // Found by QA: 2^32 + 10 was cut to 10 rows (fixed dynamics); learned A doubled 1e11 rows until the process died.
+        using var fixedDynamics = new LegendreDynamics(8, 16, LmuDiscretizer.Zoh, trainableTheta: false);
+        using var learned = new LegendreDynamics(8, 16, LmuDiscretizer.Zoh, false, trainableA: true, trainableB: false);
+        foreach (var dynamics in new[] { fixedDynamics, learned })
+        {
+            foreach (var length in new[] { 4294967306L, 100_000_000_000L, 0L })
+            {
+                var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => dynamics.ImpulseResponse(length, float32, torch.CPU));
+                Assert.AreEqual("length", e.ParamName);
+            }
+        }
+    }
+
+    [TestMethod]
     public void AMaskHoldsOnlyZerosAndOnes()
     {
         // A float mask of 0.5 was truncated to 0 (found by QA).

@@ -92,7 +92,7 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["classify", "--train", "x.csv", "--epochs", "zz"], "Cannot parse argument 'zz' for option '--epochs'"),
             (["ucr", "--datasets", "Chinatown", "--models", "foo"], "--models 'foo' is not one of default, experiment, lightgbm, pooled"),
             (["psmnist", "--test-rows", "0"], "--test-rows 0 must be from 1 to 10000"),
-            (["ucr-dynamics", "--datasets", "Chinatown", "--cv", "-2"], "--cv -2 must be 0 (its default) or positive"),
+            (["ucr-dynamics", "--datasets", "Chinatown", "--cv", "-2"], "--cv -2 must be 0 (its default) or at least 2"),
             (["soak", "--busy", "100000"], "--busy 100000 must be from 0 to"),
         })
         {
@@ -137,10 +137,15 @@ public sealed class CommandErrorTests : ClassifierTestBase
             StringAssert.Contains(SingleLine(stderr), "is not an IP address or localhost, and Kestrel would listen on every interface for it");
         }
 
-        foreach (var urls in new[] { "http://localhost:0", "http://[::1]:0", "http://0.0.0.0:0", "http://*:0", "http://unix:/tmp/lmu.sock", "http://pipe:/lmu" })
+        foreach (var urls in new[] { "http://localhost:0", "http://[::1]:0", "http://0.0.0.0:0", "http://*:0", "http://unix:/tmp/lmu.sock", "http://pipe:/lmu", "http://127.0.0.1:65535/" })
         {
             Lmu.MLNet.Samples.Serving.ServeUrls.Check(urls);
         }
+
+        // An empty list listened on Kestrel's default, a port above 65535 failed after the model loaded (found by QA).
+        StringAssert.Contains(Assert.Throws<ArgumentException>(() => Lmu.MLNet.Samples.Serving.ServeUrls.Check(" ; ")).Message, "names no address");
+        StringAssert.Contains(Assert.Throws<ArgumentException>(() => Lmu.MLNet.Samples.Serving.ServeUrls.Check("http://127.0.0.1:99999")).Message, "port 99999 is above 65535");
+        StringAssert.Contains(Assert.Throws<ArgumentException>(() => Lmu.MLNet.Samples.Serving.ServeUrls.Check("http://[::1]:70000/x")).Message, "port 70000 is above 65535");
     }
 
     [TestMethod]
@@ -173,9 +178,9 @@ public sealed class CommandErrorTests : ClassifierTestBase
         var app = App();
         foreach (var (args, message) in new[]
                  {
-                     (new[] { "classify", "--train", "absent.csv", "--model", "experiment", "--budget", "0" }, "--budget 0 must be positive (and finite)"),
+                     (new[] { "classify", "--train", "absent.csv", "--model", "experiment", "--budget", "0" }, "--budget 0 must be positive and below 10000000"),
                      (["forecast", "--train", "absent.csv", "--horizon", "3", "--learning-rate", "-1"], "--learning-rate -1 must be positive (and finite)"),
-                     (["experiment", "--budget", "NaN"], "--budget NaN must be positive (and finite)"),
+                     (["experiment", "--budget", "NaN"], "--budget NaN must be positive and below 10000000"),
                      (["psmnist", "--head-dropout", "1"], "--head-dropout 1 must be 0 or more and below 1"),
                      (["psmnist", "--weight-decay", "-0.5"], "--weight-decay -0.5 must be 0 or more (and finite)"),
                  })
@@ -209,6 +214,12 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["ucr", "--datasets", ""], "--datasets is empty: give at least one name"),
             (["ucr-dynamics", "--seeds", "1,x"], "--seeds 'x': expected comma-separated whole numbers (at least one)"),
             (["psmnist", "--batch-size", "0"], "--batch-size 0 must be at least 1"),
+            // Found by the regression QA: these ran a default, ran nothing, or failed after loading data.
+            (["classify", "--train", "absent.csv", "--folds", "-2"], "--folds -2 must be 0 (its default) or at least 2"),
+            (["ucr-dynamics", "--cv", "1"], "--cv 1 must be 0 (its default) or at least 2"),
+            (["psmnist", "--head", "10,-1"], "--head '-1': expected comma-separated whole numbers of at least 1"),
+            (["experiment", "--budget", "1e12"], "--budget 1000000000000 must be positive and below 10000000"),
+            (["predict", "--model", "absent.zip", "--input", "absent.csv", "--output", "out.csv", "--channels", "0"], "--channels 0 must be at least 1"),
             // Names compare as the commands compare them ('Default' passed a case-blind check and ran nothing).
             (["ucr", "--datasets", "Chinatown", "--models", "Default"], "--models 'Default' is not one of default, experiment, lightgbm, pooled"),
         })

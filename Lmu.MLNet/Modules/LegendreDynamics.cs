@@ -247,6 +247,7 @@ public sealed partial class LegendreDynamics : nn.Module
     /// </summary>
     public Tensor ImpulseResponse(long length, ScalarType dtype, Device device)
     {
+        CheckLength(length);
         if (_fixed is not null) return CachedAlias(length, dtype, device, spectrum: false);
         using var scope = NewDisposeScope();
         if (ThetaOnly) return ThetaOnlyImpulse(length, dtype, device).MoveToOuterDisposeScope();
@@ -257,10 +258,21 @@ public sealed partial class LegendreDynamics : nn.Module
     /// <summary>rfft of H^T with n = 2T: [q, T + 1] complex, for FFT convolution. Same ownership and caching rules as H.</summary>
     public Tensor ImpulseSpectrum(long length, ScalarType dtype, Device device)
     {
+        CheckLength(length);
         if (_fixed is not null) return CachedAlias(length, dtype, device, spectrum: true);
         using var scope = NewDisposeScope();
         var h = ImpulseResponse(length, dtype, device);
         return Spectrum(h, length).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Refuses a length H cannot hold: above int.MaxValue rows it was cut to 32 bits (found by QA: 2^32 + 10 gave 10
+    /// rows), and past int.MaxValue values learned dynamics doubled it until the process ran out of memory.
+    /// </summary>
+    private void CheckLength(long length)
+    {
+        if (length < 1 || length * _order > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"length must be from 1 to {int.MaxValue / _order} (H holds length x Order = {_order} values).");
     }
 
     /// <summary>

@@ -14,7 +14,9 @@ public static class LmuTrainer
     /// cancellation (the network's weights are then partially trained: callers that must not leave a half-built model
     /// discard it), <see cref="ArgumentException"/> for invalid options, and <see cref="InvalidOperationException"/>
     /// when the training source yields no batch, the device is unavailable, the loss diverges or a backward pass fails
-    /// (its cause, an allocation that failed for example, as the inner exception).
+    /// (its cause, an allocation that failed for example, as the inner exception). After a divergence the weights are
+    /// those of the last step taken, which was not stepped on a non-finite loss; they are finite, but that step may
+    /// already have made the outputs non-finite (a theta driven to 0): discard the network as after a cancellation.
     /// </summary>
     public static LmuTrainingResult Train(
         LmuNetwork network, ILmuBatchSource train, ILmuBatchSource? validation, LmuLoss loss, LmuTrainingOptions options,
@@ -69,7 +71,7 @@ public static class LmuTrainer
                     var output = network.forward(x, len);
                     var l = Loss(output, y, loss);
                     // Read before the step: a non-finite loss stepped on left every weight NaN (found by QA), so a
-                    // diverged run now leaves the weights of the last finite step.
+                    // diverged run now leaves the weights of the last step taken.
                     double value = Value(l);
                     if (!double.IsFinite(value))
                         throw new InvalidOperationException($"Training diverged: the loss became {value} at epoch {epoch + 1}, batch {batches + 1}. Lower the learning rate or check the data for extreme values.");
@@ -139,8 +141,9 @@ public static class LmuTrainer
         network.eval();
         double lossSum = 0;
         long rows = 0, correct = 0;
-        using (torch.no_grad())
+        try
         {
+            using var noGrad = torch.no_grad();
             foreach (var batch in source.Batches(0))
             {
                 using var b = batch;
@@ -153,7 +156,11 @@ public static class LmuTrainer
                 if (loss == LmuLoss.CrossEntropy) correct += output.argmax(1).eq(y).sum().item<long>();
             }
         }
-        if (wasTraining) network.train();
+        finally
+        {
+            // A cancelled or failed evaluation hands the network back in the mode it came in (found by QA).
+            if (wasTraining) network.train();
+        }
         if (rows == 0) throw new InvalidOperationException("The validation data yielded no rows.");
         return (lossSum / rows, loss == LmuLoss.CrossEntropy ? correct / (double)rows : null);
     }
