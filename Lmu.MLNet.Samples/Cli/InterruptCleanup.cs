@@ -12,16 +12,20 @@ internal sealed class InterruptCleanup : IDisposable
 {
     private readonly string _path;
     private readonly string _what;
+    private readonly string _alsoNotWritten;
     private readonly object _gate = new();
     private readonly PosixSignalRegistration[] _signals;
     private bool _done;
 
     /// <param name="path">The temporary file.</param>
     /// <param name="what">What it would have become, for the message (for example the output file's name).</param>
-    public InterruptCleanup(string path, string what)
+    /// <param name="alsoNotWritten">What else the interrupted run will not write, for the message (for example a
+    /// checkpoint written after the output); empty when nothing.</param>
+    public InterruptCleanup(string path, string what, string alsoNotWritten = "")
     {
         _path = path;
         _what = what;
+        _alsoNotWritten = alsoNotWritten;
         _signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted)];
     }
 
@@ -71,7 +75,8 @@ internal sealed class InterruptCleanup : IDisposable
                 // Nothing more can be done on the way out; the message still says the output is not whole.
             }
 
-            Console.Error.WriteLine($"interrupted ({context.Signal}): '{_what}' was not written.");
+            var also = _alsoNotWritten.Length == 0 ? string.Empty : $", nor {_alsoNotWritten}";
+            Console.Error.WriteLine($"interrupted ({context.Signal}): '{_what}' was not written{also}.");
         }
     }
 }

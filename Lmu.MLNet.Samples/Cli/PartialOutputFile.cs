@@ -8,7 +8,8 @@ namespace Lmu.MLNet.Samples.Cli;
 internal static class PartialOutputFile
 {
     /// <summary>Runs <paramref name="write"/> on a writer of the temporary file, then moves it to <paramref name="path"/>; returns what it returns.</summary>
-    public static T Write<T>(string path, Func<TextWriter, T> write)
+    /// <param name="alsoNotWritten">What else an interrupted run leaves unwritten, for the interrupt message (see <see cref="InterruptCleanup"/>).</param>
+    public static T Write<T>(string path, Func<TextWriter, T> write, string alsoNotWritten = "")
     {
         if (!IsPlainTarget(path))
         {
@@ -26,7 +27,7 @@ internal static class PartialOutputFile
         }
 
         var partial = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.partial");
-        using var cleanup = new InterruptCleanup(partial, path);
+        using var cleanup = new InterruptCleanup(partial, path, alsoNotWritten);
         try
         {
             T result;

@@ -33,21 +33,21 @@ internal static class PredictCommand
                           "or for a forecaster the forecast vector then the lower and upper bounds when the model has them.",
             Required = true,
         };
-        var column = new Option<string>("--features") { Description = "Features column name (classifier).", DefaultValueFactory = _ => "Features" };
+        var column = new Option<string>("--features") { Description = "Features column name (classifier).", DefaultValueFactory = _ => "Features" }.NotBlank();
         var length = new Option<string?>("--length-column")
         {
             Description = "Sequence-length column of a classifier trained with LengthColumnName (the last value of each CSV row). " +
                           "Default: the Single/Int32/UInt32/Int64 input column the model's ONNX scorer reads, found in the saved input schema; none when there is none.",
-        };
+        }.NotBlank();
         var channels = ChannelsOption("each row's length");
-        var window = new Option<string>("--window") { Description = "Window column name (forecaster).", DefaultValueFactory = _ => "Window" };
+        var window = new Option<string>("--window") { Description = "Window column name (forecaster).", DefaultValueFactory = _ => "Window" }.NotBlank();
         var covariates = new Option<string[]>("--covariates")
         {
             Description = "Covariate window columns of a forecaster, in the CSV's order (comma-separated). Default none.",
             DefaultValueFactory = _ => [],
             CustomParser = r => r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray(),
         };
-        var forecast = new Option<string>("--forecast") { Description = "Forecast output column name (forecaster).", DefaultValueFactory = _ => "Forecast" };
+        var forecast = new Option<string>("--forecast") { Description = "Forecast output column name (forecaster).", DefaultValueFactory = _ => "Forecast" }.NotBlank();
         var cmd = new Command("predict", "Load a saved LMU model (classifier or forecaster) and score CSV rows (needs no libtorch).")
         {
             model, input, output, column, length, channels, window, covariates, forecast,

@@ -38,6 +38,13 @@ internal static class ServeHost
             // trace, is muted while starting unless --verbose).
             throw new ArgumentException($"serve could not listen on --urls '{settings.Urls}': {e.Message}", e);
         }
+        catch (Exception) when (cancellationToken.IsCancellationRequested || app.Lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Ctrl-C while the host (and with --series, the silo) started cancelled the start: it ended in
+            // "error: TaskCanceledException" (found by QA).
+            Console.Error.WriteLine("interrupted while the service started: not serving.");
+            return 2;
+        }
         finally
         {
             startLog.Started();

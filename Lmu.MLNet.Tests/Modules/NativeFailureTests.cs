@@ -110,6 +110,55 @@ public sealed class NativeFailureTests
     }
 
     [TestMethod]
+    public void ANetworkWithAWeightlessLayerRefusesAnInputOfAnotherDtype()
+    {
+        // The layer takes any float x; the head's product failed in libtorch's words.
+        using var net = new LmuNetwork(new LmuNetworkOptions
+        {
+            Layer = new LmuLayerOptions { Order = 6, Theta = 8, HiddenCell = HiddenCell.None, UseInputEncoder = false },
+            OutputSize = 2,
+        });
+        using var scope = NewDisposeScope();
+        var e = Assert.ThrowsExactly<ArgumentException>(() => net.forward(torch.randn(3, 10, 1, dtype: float64)));
+        Assert.AreEqual("x", e.ParamName);
+        StringAssert.Contains(e.Message, "x is Float64");
+        StringAssert.Contains(e.Message, "network's parameters are Float32");
+        Assert.AreEqual(2L, net.forward(torch.randn(3, 10, 1)).shape[1], "float32 x still runs");
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Layers))]
+    public void AHalfPrecisionInputIsRefusedNamingItsDtype(string name, LmuLayerOptions options)
+    {
+        using var layer = new LmuLayer(options);
+        layer.to(float16);
+        using var scope = NewDisposeScope();
+        foreach (var dtype in new[] { float16, bfloat16 })
+        {
+            var e = Assert.ThrowsExactly<ArgumentException>(() => layer.ForwardLast(torch.randn(3, 10, 1).to(dtype)), name);
+            Assert.AreEqual("x", e.ParamName, name);
+            StringAssert.Contains(e.Message, $"got {dtype}", name);
+        }
+    }
+
+    [TestMethod]
+    public void AStatePartTheLayerHasNoPlaceForIsRefused()
+    {
+        using var scope = NewDisposeScope();
+        var x = torch.randn(3, 10, 1);
+        using var none = new LmuLayer(new LmuLayerOptions { Order = 6, Theta = 8, HiddenCell = HiddenCell.None });
+        var e = Assert.ThrowsExactly<ArgumentException>(() => none.forward(x, new LmuState(torch.zeros(3, 6), torch.zeros(3, 5), null)));
+        StringAssert.Contains(e.Message, "state.Hidden is given");
+        using var rnn = new LmuLayer(new LmuLayerOptions { Order = 6, Theta = 8, HiddenUnits = 5 });
+        e = Assert.ThrowsExactly<ArgumentException>(() => rnn.forward(x, new LmuState(torch.zeros(3, 6), torch.zeros(3, 5), torch.zeros(3, 5))));
+        StringAssert.Contains(e.Message, "state.Cell is given");
+        StringAssert.Contains(e.Message, "SimpleRnn");
+        using var lstm = new LmuLayer(new LmuLayerOptions { Order = 6, Theta = 8, HiddenUnits = 5, HiddenCell = HiddenCell.Lstm });
+        var (_, final) = lstm.forward(x, new LmuState(torch.zeros(3, 6), torch.zeros(3, 5), torch.zeros(3, 5)));
+        Assert.IsNotNull(final!.Cell, "an LSTM takes and returns its cell");
+    }
+
+    [TestMethod]
     [DynamicData(nameof(Layers))]
     public void AnEmptyBatchIsRefused(string name, LmuLayerOptions options)
     {

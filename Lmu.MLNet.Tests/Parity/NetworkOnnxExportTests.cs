@@ -66,4 +66,19 @@ public sealed class NetworkOnnxExportTests
         using var net = new LmuNetwork(Training.TrainerTests.SmallNetwork());
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => net.ToOnnx(0));
     }
+
+    [TestMethod]
+    [DataRow(HiddenCell.None)]
+    [DataRow(HiddenCell.SimpleRnn)]
+    public void ASequenceLengthNoModelCanHoldIsRefusedInTheOptionsTerms(HiddenCell cell)
+    {
+        // Overflowed in the writer's size arithmetic ("Arithmetic operation resulted in an overflow"; found by QA).
+        using var net = new LmuNetwork(new LmuNetworkOptions { Layer = new LmuLayerOptions { Order = 6, Theta = 8, HiddenCell = cell, HiddenUnits = 4 }, OutputSize = 2 });
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => net.ToOnnx(int.MaxValue));
+        Assert.AreEqual("sequenceLength", e.ParamName);
+        StringAssert.Contains(e.Message, $"{int.MaxValue} steps");
+        var path = Path.Combine(Path.GetTempPath(), $"lmu-net-{Guid.NewGuid():N}.onnx");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => net.ExportOnnx(path, int.MaxValue));
+        Assert.IsFalse(File.Exists(path), "nothing written");
+    }
 }

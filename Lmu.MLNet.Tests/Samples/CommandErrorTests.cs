@@ -220,6 +220,10 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["psmnist", "--head", "10,-1"], "--head '-1': expected comma-separated whole numbers of at least 1"),
             (["experiment", "--budget", "1e12"], "--budget 1000000000000 must be positive and below 10000000"),
             (["predict", "--model", "absent.zip", "--input", "absent.csv", "--output", "out.csv", "--channels", "0"], "--channels 0 must be at least 1"),
+            // Found by the seventeenth session's regression QA: an empty column name failed in ML.NET's words after loading.
+            (["predict", "--model", "absent.zip", "--input", "absent.csv", "--output", "out.csv", "--features", ""], "--features is empty: give a column name"),
+            (["predict", "--model", "absent.zip", "--input", "absent.csv", "--output", "out.csv", "--length-column", " "], "--length-column is empty: give a column name"),
+            (["classify", "--train", "absent.csv", "--label", ""], "--label is empty: give a column name"),
             // Names compare as the commands compare them ('Default' passed a case-blind check and ran nothing).
             (["ucr", "--datasets", "Chinatown", "--models", "Default"], "--models 'Default' is not one of default, experiment, lightgbm, pooled"),
         })

@@ -56,6 +56,41 @@ public sealed class TrainerFailureTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ACrossEntropyClassIndexOutsideTheOutputsIsRefusedBeforeAnyStep()
+    {
+        // An index at or above OutputSize, or below 0, failed inside libtorch's loss naming neither.
+        using var scope = NewDisposeScope();
+        var (x, y) = TrainerTests.RecallTask(32, 1);
+        using var net = new LmuNetwork(TrainerTests.SmallNetwork());
+        var before = Weights(net);
+        long classes = net.Options.OutputSize;
+        foreach (var (bad, text) in new[] { (classes, $"from 0 to {classes}"), (-1L, "from -1 to") })
+        {
+            var target = y.clone();
+            target[5] = torch.tensor(bad);
+            var e = Assert.ThrowsExactly<ArgumentException>(() => LmuTrainer.Train(
+                net, new TensorBatchSource(x, target, 16, false, 1), null, LmuLoss.CrossEntropy, new LmuTrainingOptions { Epochs = 1, BatchSize = 16 }));
+            Assert.AreEqual("target", e.ParamName);
+            StringAssert.Contains(e.Message, $"[0, OutputSize = {classes})");
+            StringAssert.Contains(e.Message, text);
+        }
+
+        CollectionAssert.AreEqual(before, Weights(net), "no step was taken");
+    }
+
+    [TestMethod]
+    public void AZeroDimensionalTargetIsRefusedByTheBatchSource()
+    {
+        using var scope = NewDisposeScope();
+        var x = torch.randn(4, 8, 1);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new TensorBatchSource(x, torch.tensor(1L), 2, false, 1));
+        Assert.AreEqual("target", e.ParamName);
+        StringAssert.Contains(e.Message, "0-d");
+        e = Assert.ThrowsExactly<ArgumentException>(() => new TensorBatchSource(x, torch.zeros(4, dtype: int64), 2, false, 1, torch.ones(4, 1, dtype: int64)));
+        Assert.AreEqual("lengths", e.ParamName);
+    }
+
+    [TestMethod]
     public void AFloat64NetworkTrainsOnFloat64Data()
     {
         // item<float> refused a float64 loss after the first step had already changed the weights.

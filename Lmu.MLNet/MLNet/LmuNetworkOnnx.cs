@@ -25,13 +25,24 @@ public static class LmuNetworkOnnx
     public const string OutputName = "Output";
 
     /// <summary>The model's bytes for sequences of <paramref name="sequenceLength"/> steps.</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sequenceLength"/> is below 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sequenceLength"/> is below 1, or so large that the graph
+    /// would not fit an ONNX model.</exception>
     public static byte[] ToOnnx(this LmuNetwork network, int sequenceLength, bool lengthInput = false)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentOutOfRangeException.ThrowIfLessThan(sequenceLength, 1);
         var options = new LmuOnnxExportOptions { InputName = InputName, RawOutputName = OutputName };
-        return LmuOnnxExporter.Export(network.ToSpec(sequenceLength), lengthInput ? options.WithLength(LengthName, OnnxElementType.Int64) : options);
+        try
+        {
+            return LmuOnnxExporter.Export(network.ToSpec(sequenceLength), lengthInput ? options.WithLength(LengthName, OnnxElementType.Int64) : options);
+        }
+        catch (OverflowException)
+        {
+            // The writer's sizes are checked arithmetic: an overflow means a response or a tensor past what an array
+            // (and an ONNX model, 2 GiB) holds. It came out as "Arithmetic operation resulted in an overflow" (found by QA).
+            throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength,
+                $"A graph for {sequenceLength} steps holds more than an ONNX model (2 GiB) or an array can: export for fewer steps (each layer's impulse response is sequenceLength x Order values).");
+        }
     }
 
     /// <summary>

@@ -96,8 +96,9 @@ public sealed partial class LmuLayer
             throw new ArgumentException($"x has {x.shape[2]} channels per step; the layer expects InputSize = {_options.InputSize}.", nameof(x));
         if (x.shape[1] < 1)
             throw new ArgumentException("x has no time steps (T = 0).", nameof(x));
-        if (!x.is_floating_point())
-            throw new ArgumentException($"x must be floating point; got {x.dtype}.", nameof(x));
+        // float16/bfloat16 reached libtorch kernels that have no such CPU form, and failed in their words (found by QA).
+        if (x.dtype != ScalarType.Float32 && x.dtype != ScalarType.Float64)
+            throw new ArgumentException($"x must be float32 or float64 (the layer's dynamics and kernels run in those); got {x.dtype}.", nameof(x));
         // The parallel forms fail on an empty batch inside libtorch's FFT and reshapes, with messages that name neither.
         if (x.shape[0] < 1)
             throw new ArgumentException("x has no rows (batch = 0).", nameof(x));
@@ -135,6 +136,11 @@ public sealed partial class LmuLayer
         }
 
         Check(state.Memory, nameof(state.Memory), (long)_options.MemoryD * _options.Order);
+        // A part of the state this layer has no place for would be ignored: the caller meant something else.
+        if (hidden.Kind == HiddenCell.None && state.Hidden is not null)
+            throw new ArgumentException("state.Hidden is given, but this layer has no hidden cell (HiddenCell.None): pass null.", "state");
+        if (hidden.Kind != HiddenCell.Lstm && state.Cell is not null)
+            throw new ArgumentException($"state.Cell is given, but only an LSTM hidden cell has one (this layer's is {hidden.Kind}): pass null.", "state");
         if (hidden.Kind != HiddenCell.None && state.Hidden is not null) Check(state.Hidden, nameof(state.Hidden), hidden.Units);
         if (hidden.Kind == HiddenCell.Lstm && state.Cell is not null) Check(state.Cell, nameof(state.Cell), hidden.Units);
     }

@@ -60,6 +60,12 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     /// <summary>x [batch, T, InputSize], lengths optional int64 [batch] -> [batch, OutputSize].</summary>
     public Tensor forward(Tensor x, Tensor? lengths)
     {
+        ArgumentNullException.ThrowIfNull(x);
+        // A layer without weights of its own (no encoders, no hidden cell) takes any float x, and the head's product
+        // then failed in libtorch's words; found by QA.
+        var w = head[0].weight!;
+        if (x.is_floating_point() && (x.dtype != w.dtype || x.device_type != w.device_type || x.device_index != w.device_index))
+            throw new ArgumentException($"x is {x.dtype} on {x.device}; the network's parameters are {w.dtype} on {w.device}. Convert x (x.to(...)) or the network (network.to(...)).", nameof(x));
         using var scope = NewDisposeScope();
         var y = Readout(x, lengths);
         for (int i = 0; i < head.Count; i++)

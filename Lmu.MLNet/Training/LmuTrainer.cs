@@ -251,6 +251,14 @@ public static class LmuTrainer
         {
             if (target.dtype != ScalarType.Int64 || target.dim() != 1 || target.shape[0] != output.shape[0])
                 throw new ArgumentException($"A cross-entropy target must be int64 class indices [batch = {output.shape[0]}]; got {target.dtype} [{string.Join(", ", target.shape)}].", "target");
+            // An index outside [0, classes) failed inside libtorch's loss ("Target 7 is out of bounds"), naming neither the
+            // option nor the count; found by QA. Two reductions over [batch] int64 per step.
+            long classes = output.shape[1];
+            using var low = target.min();
+            using var high = target.max();
+            long min = low.item<long>(), max = high.item<long>();
+            if (min < 0 || max >= classes)
+                throw new ArgumentException($"A cross-entropy target holds class indices in [0, OutputSize = {classes}); got values from {min} to {max}.", "target");
         }
         else if (!target.shape.SequenceEqual(output.shape) || target.dtype != output.dtype)
         {

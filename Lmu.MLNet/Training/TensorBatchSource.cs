@@ -22,7 +22,12 @@ public sealed class TensorBatchSource : ILmuBatchSource
     /// <param name="lengths">Optional int64 [rows] lengths.</param>
     public TensorBatchSource(Tensor features, Tensor target, int batchSize, bool shuffle, int seed, Tensor? lengths = null)
     {
+        ArgumentNullException.ThrowIfNull(features);
         if (features.dim() != 3) throw new ArgumentException($"features must be [rows, T, channels]; got shape [{string.Join(", ", features.shape)}].", nameof(features));
+        ArgumentNullException.ThrowIfNull(target);
+        // A 0-d target has no rows to pair with the features' (its shape[0] failed in .NET's words; found by QA).
+        if (target.dim() < 1) throw new ArgumentException($"target must have rows first ([rows] or [rows, ...]); got a 0-d tensor.", nameof(target));
+        if (lengths is not null && lengths.dim() != 1) throw new ArgumentException($"lengths must be [rows]; got shape [{string.Join(", ", lengths.shape)}].", nameof(lengths));
         if (target.shape[0] != features.shape[0]) throw new ArgumentException($"target has {target.shape[0]} rows; features have {features.shape[0]}.", nameof(target));
         if (lengths is not null && lengths.shape[0] != features.shape[0]) throw new ArgumentException($"lengths has {lengths.shape[0]} rows; features have {features.shape[0]}.", nameof(lengths));
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
