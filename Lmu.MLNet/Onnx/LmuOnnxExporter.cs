@@ -48,6 +48,7 @@ internal static class LmuOnnxExporter
             : g.Op("Reshape", [features, g.Int64s("shape", -1, steps, inputSize)]);
         string? valid = null;
         string? mask = null;
+        string? badLength = null;
         if (options.LengthName is not null)
         {
             if (options.LengthType is not (OnnxElementType.Float or OnnxElementType.Int32 or OnnxElementType.UInt32 or OnnxElementType.Int64))
@@ -58,12 +59,13 @@ internal static class LmuOnnxExporter
             // ML.NET's OnnxTransformer feeds a scalar column as [1, 1]: already the one-row batch shape.
             g.Input(options.LengthName, options.LengthType, options.BatchAxis ? "N" : 1L, 1L);
             var aligned = LmuOnnxRightAlign.Build(g, x3, options.LengthName, steps);
-            (x3, valid, mask) = (aligned.X, aligned.Valid, aligned.Mask);
+            (x3, valid, mask, badLength) = (aligned.X, aligned.Valid, aligned.Mask, aligned.BadLength);
         }
 
         var network = LmuOnnxNetwork.Build(g, spec, x3, mask, valid, options.Form, sequences,
             lastMemory: options.FinalMemoryName is not null);
-        var y = network.Output;
+        // A row whose length no model reads scores NaN (and no class), not the truncated or clamped row's answer.
+        var y = badLength is null ? network.Output : LmuOnnxRightAlign.NaNWhere(g, badLength, network.Output);
         var layer = network.LastLayer;
         var l = spec.LastLayer;
         var width = spec.OutputSize;

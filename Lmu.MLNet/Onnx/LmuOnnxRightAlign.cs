@@ -13,7 +13,8 @@ internal static class LmuOnnxRightAlign
     /// <param name="Mask">Float [N, T, 1]: 1 on valid steps, 0 on padded ones.</param>
     /// <param name="Valid">Bool [N, T, 1]: the same mask as booleans (for Where).</param>
     /// <param name="Count">Float [N, 1]: n after clamping.</param>
-    public sealed record Result(string X, string Mask, string Valid, string Count);
+    /// <param name="BadLength">Bool [N, 1]: true where the length is not a whole number from 1 to T (NaN included).</param>
+    public sealed record Result(string X, string Mask, string Valid, string Count, string BadLength);
 
     /// <summary>Builds the alignment.</summary>
     /// <param name="g">Graph.</param>
@@ -34,6 +35,34 @@ internal static class LmuOnnxRightAlign
         index = g.Op("Expand", [index, g.Op("Shape", [x3])]);
         var gathered = g.Op("GatherElements", [x3, index], OnnxAttribute.Int("axis", 1));
         var count = g.Op("Cast", [n], OnnxAttribute.Int("to", (long)OnnxElementType.Float));
-        return new Result(g.Op("Mul", [gathered, mask]), mask, valid, count);
+        return new Result(g.Op("Mul", [gathered, mask]), mask, valid, count, BadLength(g, length, steps));
     }
+
+    /// <summary>
+    /// Bool of <paramref name="length"/>'s shape: true where a length is not a whole number from 1 to T. The alignment
+    /// truncates and clamps such a length, which scored a plausible answer for a row no model was trained on (found by
+    /// QA: a loaded model and its exported graph took 3.7 as 3 and 0, -5 or NaN as no steps); the graphs answer NaN
+    /// there instead (<see cref="NaNWhere"/>). Compared in float32: exact for every whole number up to 2^24, so for
+    /// every T a row of float32 steps can have in practice.
+    /// </summary>
+    public static string BadLength(OnnxGraphBuilder g, string length, int steps)
+    {
+        var l = g.Op("Cast", [length], OnnxAttribute.Int("to", (long)OnnxElementType.Float));
+        var inRange = g.Op("And", [
+            g.Op("GreaterOrEqual", [l, g.Floats("one", [1f], 1)]),
+            g.Op("LessOrEqual", [l, g.Floats("steps", [steps], 1)])]);
+        var whole = g.Op("Equal", [l, g.Op("Floor", [l])]);
+        return g.Op("Not", [g.Op("And", [inRange, whole])]);
+    }
+
+    /// <summary>
+    /// Bool [1, 1]: true where <paramref name="x"/> (any shape, one row) holds a NaN or an infinity (x * 0 sums to NaN
+    /// exactly then, and to zero otherwise, whatever the order of the sum).
+    /// </summary>
+    public static string NotFinite(OnnxGraphBuilder g, string x) =>
+        g.Op("IsNaN", [g.Op("ReduceSum", [g.Op("Mul", [x, g.Floats("zero", [0f], 1)])], OnnxAttribute.Int("keepdims", 1))]);
+
+    /// <summary><paramref name="values"/> with NaN wherever <paramref name="bad"/> (broadcast) is true, bit for bit elsewhere.</summary>
+    public static string NaNWhere(OnnxGraphBuilder g, string bad, string values) =>
+        g.Op("Where", [bad, g.Floats("nan", [float.NaN], 1), values]);
 }

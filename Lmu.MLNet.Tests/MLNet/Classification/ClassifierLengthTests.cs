@@ -72,6 +72,44 @@ public sealed class ClassifierLengthTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ALoadedClassifierScoresNaNAndNoClassForALengthNoModelReads()
+    {
+        // The fitted transformer refuses such a row; the loaded zip (and the exported graph) truncated 3.7 to 3 and
+        // clamped the rest, and answered a class (found by QA). Now: NaN scores and no class; other rows bit for bit.
+        var ml = ClassifierSetup.Context(MlTemp);
+        var options = ClassifierSetup.Parallel(epochs: 2);
+        options.LengthColumnName = "Length";
+        var rows = VariableLengthPatternData.Rows(40, 5).Select(r => new SingleLengthPatternRow { Label = r.Label, Features = r.Features, Length = r.Length }).ToList();
+        using var model = ml.Transforms.LmuClassifier(options).Fit(ml.Data.LoadFromEnumerable(rows));
+        var path = Path.Combine(Temp, "bad-lengths.zip");
+        LmuModelFile.Save(ml, model, ml.Data.LoadFromEnumerable(rows).Schema, path);
+        var loaded = LmuModelFile.Load(new MLContext(), path, out _);
+        try
+        {
+            float[] bad = [0f, -5f, float.NaN, VariableLengthPatternData.Steps + 1f, 3.7f];
+            var probe = rows.Take(bad.Length + 2).Select((r, i) => new SingleLengthPatternRow { Label = r.Label, Features = r.Features, Length = i < bad.Length ? bad[i] : r.Length }).ToList();
+            var scored = loaded.Transform(ml.Data.LoadFromEnumerable(probe));
+            var scores = scored.GetColumn<float[]>("Score").ToArray();
+            var labels = scored.GetColumn<uint>("PredictedLabel").ToArray();
+            for (var i = 0; i < bad.Length; i++)
+            {
+                Assert.IsTrue(scores[i].All(float.IsNaN), $"length {bad[i]}: [{string.Join(", ", scores[i])}]");
+                Assert.AreEqual(0u, labels[i], $"length {bad[i]}: no class (the missing key)");
+            }
+
+            var expected = model.Transform(ml.Data.LoadFromEnumerable(probe.Skip(bad.Length))).GetColumn<float[]>("Score").ToArray();
+            for (var i = 0; i < expected.Length; i++)
+            {
+                CollectionAssert.AreEqual(expected[i], scores[bad.Length + i], $"readable row {i}");
+            }
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    [TestMethod]
     public void ScoringNeedsTheLengthColumnWithItsTrainedType()
     {
         var ml = ClassifierSetup.Context(MlTemp);

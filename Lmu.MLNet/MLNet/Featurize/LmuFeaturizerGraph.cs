@@ -93,11 +93,12 @@ internal static class LmuFeaturizerGraph
             : g.Op("Reshape", [s.InputName, g.Int64s("shape", t, c)]);
         string? mask = null;
         string? count = null;
+        string? badLength = null;
         if (s.LengthName is not null)
         {
             // ML.NET feeds a scalar column as a [1, 1] tensor, of the column's type (the alignment casts it).
             g.Input(s.LengthName, s.LengthType, 1L, 1L);
-            (x, mask, count) = RightAlign(g, x, s.LengthName, t);
+            (x, mask, count, badLength) = RightAlign(g, x, s.LengthName, t);
         }
 
         x = Normalize(g, x, s.Normalization, mask, count, t, c);
@@ -119,6 +120,8 @@ internal static class LmuFeaturizerGraph
         }
 
         var output = pieces.Count == 1 ? pieces[0] : g.Op("Concat", pieces, OnnxAttribute.Int("axis", 0));
+        // A row whose length no model reads gets NaN features, not the truncated or clamped row's.
+        output = badLength is null ? output : LmuOnnxRightAlign.NaNWhere(g, g.Op("Reshape", [badLength, g.Int64s("shape", 1)]), output);
         g.Add("Identity", [output], [s.OutputName], []);
         g.Output(s.OutputName, OnnxElementType.Float, (long)s.OutputSize);
         return OnnxModelWriter.Write(g.Graph);
@@ -126,16 +129,17 @@ internal static class LmuFeaturizerGraph
 
     /// <summary>
     /// The shared batched alignment (<see cref="LmuOnnxRightAlign"/>) on a single row (the length arrives as [1, 1]; shared with the pooled featurizer): returns the aligned
-    /// [T, C] row, the [T, 1] mask of valid steps and the float count n (as [1]).
+    /// [T, C] row, the [T, 1] mask of valid steps, the float count n (as [1]) and whether the length is bad (bool [1, 1]).
     /// </summary>
-    internal static (string X, string Mask, string Count) RightAlign(OnnxGraphBuilder g, string x, string length, int t)
+    internal static (string X, string Mask, string Count, string BadLength) RightAlign(OnnxGraphBuilder g, string x, string length, int t)
     {
         var batch = g.Op("Unsqueeze", [x, g.Int64s("axes", 0)]);
         var a = LmuOnnxRightAlign.Build(g, batch, length, t);
         return (
             g.Op("Reshape", [a.X, g.Int64s("shape", t, -1)]),
             g.Op("Reshape", [a.Mask, g.Int64s("shape", t, 1)]),
-            g.Op("Reshape", [a.Count, g.Int64s("shape", 1)]));
+            g.Op("Reshape", [a.Count, g.Int64s("shape", 1)]),
+            a.BadLength);
     }
 
     /// <summary>

@@ -40,10 +40,20 @@ internal static class LmuPooledFeaturizerGraph
             : g.Op("Reshape", [s.InputName, g.Int64s("shape", t, c)]);
         string? mask = null;
         string? count = null;
+        string? badLength = null;
         if (s.LengthName is not null)
         {
             g.Input(s.LengthName, s.LengthType, 1L, 1L);
-            (x, mask, count) = LmuFeaturizerGraph.RightAlign(g, x, s.LengthName, t);
+            (x, mask, count, badLength) = LmuFeaturizerGraph.RightAlign(g, x, s.LengthName, t);
+        }
+
+        // A NaN or an infinity in a step the row's length covers: the counts of positive values skip a NaN and the
+        // maxima ignore it, so such a row got finite features under Normalization.None (found by QA; the per-row
+        // normalisations spread the NaN to every step). It gets NaN features, as a bad length does.
+        var bad = LmuOnnxRightAlign.NotFinite(g, x);
+        if (badLength is not null)
+        {
+            bad = g.Op("Or", [bad, badLength]);
         }
 
         x = LmuFeaturizerGraph.Normalize(g, x, k.Normalization, mask, count, t, c);
@@ -74,6 +84,7 @@ internal static class LmuPooledFeaturizerGraph
 
         // Every proportion (window-major), then every max, whatever the grouping.
         var output = g.Op("Concat", [.. proportions, .. maxima], OnnxAttribute.Int("axis", 0));
+        output = LmuOnnxRightAlign.NaNWhere(g, g.Op("Reshape", [bad, g.Int64s("shape", 1)]), output);
         g.Add("Identity", [output], [s.OutputName], []);
         g.Output(s.OutputName, OnnxElementType.Float, (long)k.OutputSize);
         return OnnxModelWriter.Write(g.Graph);

@@ -22,6 +22,9 @@ internal sealed class ScoringGuard
     private bool _closed;
     private bool _released;
 
+    /// <summary>How the model is named in messages.</summary>
+    public string Name => _name;
+
     /// <param name="native">What to release after the last call (null: nothing native to release).</param>
     /// <param name="name">How the model is named in <see cref="ObjectDisposedException"/>.</param>
     public ScoringGuard(IDisposable? native, string name)
