@@ -257,6 +257,35 @@ public sealed class LmuForecasterTests
     }
 
     [TestMethod]
+    public void ADisposedForecasterMakesNoEnginesAndItsEnginesGoOn()
+    {
+        // Found by QA: CreateEngine went on after Dispose, though a disposed transformer throws when used.
+        var ml = new MLContext(1);
+        var (values, covs) = Generate(100);
+        var model = ml.Forecasting.ForecastByLmu(Options(epochs: 1)).Fit(SeriesView.Create(ml, values, covs));
+        var engine = model.CreateEngine();
+        var checkpoint = Path.Combine(Path.GetTempPath(), $"lmu-fc-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            engine.CheckPoint(checkpoint);
+            model.Dispose();
+            Assert.ThrowsExactly<ObjectDisposedException>(() => model.CreateEngine());
+            Assert.ThrowsExactly<ObjectDisposedException>(() => model.ResumeEngine(checkpoint));
+            // An engine made before holds managed state only: it streams on.
+            for (var i = 0; i < Window; i++)
+            {
+                engine.Observe(values[i], covs.Select(c => c[i]).ToArray());
+            }
+
+            Assert.IsTrue(engine.IsReady);
+        }
+        finally
+        {
+            File.Delete(checkpoint);
+        }
+    }
+
+    [TestMethod]
     public void BadInputsAreRejectedBeforeTraining()
     {
         var ml = new MLContext(1);
@@ -265,6 +294,10 @@ public sealed class LmuForecasterTests
 
         var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Forecasting.ForecastByLmu(Options(horizon: 0)));
         StringAssert.Contains(e.Message, "Horizon = 0");
+        // Found by QA: int.MaxValue overflowed WindowSize + Horizon into "ValidationFraction leaves no training windows".
+        e = Assert.ThrowsExactly<ArgumentException>(() => ml.Forecasting.ForecastByLmu(Options(horizon: int.MaxValue)));
+        StringAssert.Contains(e.Message, $"Horizon = {int.MaxValue}");
+        StringAssert.Contains(e.Message, "plus WindowSize = 24 must be at most");
 
         e = Assert.ThrowsExactly<ArgumentException>(() => ml.Forecasting.ForecastByLmu(Options()).Fit(SeriesView.Create(ml, values[..27], covs.Select(c => c[..27]).ToArray())));
         StringAssert.Contains(e.Message, "has 27 values; it must have at least WindowSize + Horizon = 24 + 4 = 28");

@@ -166,6 +166,58 @@ public sealed class LmuExperimentTests
     }
 
     [TestMethod]
+    public void SettingsChangedAfterTheConstructorAnEmptyValidationSetAndAHugeBudgetAreHandledBeforeTraining()
+    {
+        // Found by QA: a budget changed to -5 after the constructor failed as 'delay', a null SearchSpace as a
+        // NullReferenceException, an empty validation set scored every trial NaN and chose a model on that.
+        var ml = new MLContext(seed: 1);
+        var trained = 0;
+        var settings = Settings(seed: 1);
+        settings.BeforeTrial = _ => trained++;
+        var experiment = new LmuClassificationExperiment(ml, settings);
+        settings.MaxExperimentTimeInSeconds = -5;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => experiment.Execute(Data(ml, 24, seed: 1))).Message, "MaxExperimentTimeInSeconds");
+        settings.MaxExperimentTimeInSeconds = 120;
+        settings.SearchSpace = null!;
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => experiment.Execute(Data(ml, 24, seed: 1))).Message, "SearchSpace");
+        settings.SearchSpace = Settings(seed: 1).SearchSpace;
+        var empty = FeaturizerData.Load(ml, [], Steps);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => experiment.Execute(Data(ml, 24, seed: 1), validationData: empty));
+        StringAssert.Contains(e.Message, "validation data has no rows");
+        Assert.AreEqual(0, trained);
+
+        // A budget longer than a timer holds (4.3e6 s failed in CancelAfter, 1e12 s overflowed TimeSpan): no timer,
+        // MaxConfigurations bounds the search.
+        foreach (var budget in new[] { 5e6, 1e12, double.MaxValue })
+        {
+            settings.MaxExperimentTimeInSeconds = budget;
+            var result = experiment.Execute(Data(ml, 24, seed: 1));
+            Assert.IsTrue(result.Trials.All(t => t.Status == LmuTrialStatus.Completed), $"budget {budget}");
+        }
+    }
+
+    [TestMethod]
+    public void AProgressHandlerThatThrowsDoesNotEndTheSearch()
+    {
+        // Found by QA: the exception ended Execute, lost the search and left the kept candidates' ONNX files behind.
+        var ml = new MLContext(seed: 1);
+        var reports = 0;
+        var settings = Settings(seed: 2);
+        settings.RefitOnAllData = false;
+        settings.Progress = new SyncProgress(_ =>
+        {
+            if (++reports == 2)
+            {
+                throw new InvalidOperationException("handler bug");
+            }
+        });
+        var result = Run(ml, Data(ml, 48, seed: 2), settings);
+        Assert.AreEqual(result.Trials.Count, reports, "every trial still reported");
+        Assert.IsTrue(result.Trials.All(t => t.Status == LmuTrialStatus.Completed));
+        Assert.IsNotNull(result.Model);
+    }
+
+    [TestMethod]
     public void TheScanStateBudgetReachesEveryTrialAndIsValidated()
     {
         // SimpleRnn cells over 16 steps train through the last-step scan, which keeps every state within the budget

@@ -84,6 +84,9 @@ public sealed class LmuClassificationExperiment
     {
         ArgumentNullException.ThrowIfNull(trainData);
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        // Again here: the settings object stays the caller's, and one changed after the constructor failed in .NET's
+        // words (a negative budget as 'delay', a null SearchSpace as a NullReferenceException; found by QA).
+        _settings.Validate();
         if (!Enum.IsDefined(inputLayout))
         {
             throw new ArgumentException($"LMU experiment: inputLayout must be StepMajor or ChannelMajor but was {(int)inputLayout}.", nameof(inputLayout));
@@ -96,6 +99,12 @@ public sealed class LmuClassificationExperiment
         var validation = validationData is null
             ? null
             : LmuExperimentData.Read(prefix?.Transform(validationData) ?? validationData, labelColumnName, featuresColumnName, channels, data.ClassNames, "validation", channelMajor);
+        if (validation is not null && validation.Count == 0)
+        {
+            // Accepted before: every trial scored NaN and a model was chosen on that (found by QA).
+            throw new ArgumentException("LMU experiment: the validation data has no rows; pass rows to score the trials on, or null to validate on the training data.", nameof(validationData));
+        }
+
         if (validation is not null && validation.Steps != data.Steps)
         {
             // Accepted before: every trial failed inside its scoring and the experiment blamed its budget (found by QA).

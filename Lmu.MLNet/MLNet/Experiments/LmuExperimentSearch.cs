@@ -45,13 +45,28 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
     /// <summary>The featurizer seed of the pooled family's <paramref name="index"/>-th configuration (its own stream of ids, -2, -3, ...).</summary>
     private static int PooledSeed(int seed, int index) => TrainingSeed(seed, -2 - index, 0);
 
+    /// <summary>
+    /// The longest budget a timer holds (int.MaxValue ms, 24.8 days): a longer one runs without a timer, bounded by
+    /// MaxConfigurations or the cancellation token (4.3e6 s failed in CancelAfter, 1e12 s overflowed TimeSpan, both
+    /// after the data had been read; found by QA).
+    /// </summary>
+    internal const double LongestTimedSeconds = int.MaxValue / 1000.0;
+
+    private static void CancelAfter(CancellationTokenSource source, double seconds)
+    {
+        if (seconds <= LongestTimedSeconds)
+        {
+            source.CancelAfter(TimeSpan.FromSeconds(seconds));
+        }
+    }
+
     public (IReadOnlyList<LmuTrialResult> Trials, LmuTrialResult Best, LmuExperimentSelection Selection, LmuCandidateFit? Fit) Run()
     {
         var s = settings;
         var space = s.SearchSpace;
         var clock = Stopwatch.StartNew();
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(s.CancellationToken);
-        budget.CancelAfter(TimeSpan.FromSeconds(s.MaxExperimentTimeInSeconds));
+        CancelAfter(budget, s.MaxExperimentTimeInSeconds);
         // The search stops early enough to leave the finalists their time on the other repeats (reset after every trial).
         using var search = CancellationTokenSource.CreateLinkedTokenSource(budget.Token);
         var (splits, perRepeat) = Splits();
@@ -72,7 +87,7 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
             }
             else
             {
-                search.CancelAfter(TimeSpan.FromSeconds(left));
+                CancelAfter(search, left);
             }
         }
 
@@ -301,7 +316,17 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
         }
 
         Prune();
-        settings.Progress?.Report(result);
+        try
+        {
+            settings.Progress?.Report(result);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // As AutoML does: a handler that throws is reported, not a reason to lose the search (it ended Execute and
+            // left the kept candidates' ONNX files behind; found by QA).
+            System.Diagnostics.Trace.TraceWarning($"LMU experiment: the progress handler threw on trial {trialId} ({e.GetType().Name}: {e.Message}); the search goes on.");
+        }
+
         return result;
     }
 

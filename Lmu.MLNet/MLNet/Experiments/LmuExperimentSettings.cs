@@ -5,7 +5,11 @@ public sealed class LmuExperimentSettings
 {
     private static readonly OptionsGuard Guard = new("LmuExperimentSettings.");
 
-    /// <summary>Wall-clock budget for the search in seconds; a running trial is stopped when it runs out. Default 60.</summary>
+    /// <summary>
+    /// Wall-clock budget for the search in seconds; a running trial is stopped when it runs out. Above 2,147,483 s (24.8
+    /// days, the longest timer) the search runs without a timer, until <see cref="MaxConfigurations"/> or
+    /// <see cref="CancellationToken"/> stops it. Default 60.
+    /// </summary>
     public double MaxExperimentTimeInSeconds { get; set; } = 60;
 
     /// <summary>Upper bound on sampled configurations, all families together (0 = until the time budget). Default 0.</summary>
@@ -94,7 +98,12 @@ public sealed class LmuExperimentSettings
     /// </summary>
     public string? Device { get; set; }
 
-    /// <summary>Receives every finished trial (completed, failed or stopped). Default null.</summary>
+    /// <summary>
+    /// Receives every finished trial (completed, failed or stopped), on the search's thread. An exception from its
+    /// <c>Report</c> is written to <see cref="System.Diagnostics.Trace"/> and the search goes on, as AutoML does
+    /// (<see cref="Progress{T}"/> calls its handler on the thread pool, where an exception ends the process: catch in
+    /// the handler). Default null.
+    /// </summary>
     public IProgress<LmuTrialResult>? Progress { get; set; }
 
     /// <summary>

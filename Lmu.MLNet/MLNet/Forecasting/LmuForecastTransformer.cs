@@ -51,7 +51,14 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
     /// A new streaming engine at the start of a stream (no observations yet). Its <see cref="LmuForecastEngine.CheckPoint"/>
     /// file is what a serving process needs to stream (the model zip is not enough).
     /// </summary>
-    public LmuForecastEngine CreateEngine() => new(_model);
+    /// <exception cref="ObjectDisposedException">The transformer is disposed (engines made before stay usable: they hold
+    /// managed state only).</exception>
+    public LmuForecastEngine CreateEngine()
+    {
+        // A disposed transformer throws when used, as its README promises (CreateEngine went on; found by QA).
+        Guard.ThrowIfClosed();
+        return new(_model);
+    }
 
     /// <summary>Resumes a stream of this model from a <see cref="LmuForecastEngine.CheckPoint"/> file.</summary>
     /// <exception cref="InvalidDataException">
@@ -59,7 +66,11 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
     /// the message also names a difference in shape, such as the number of LMU layers), or is not a valid checkpoint; the
     /// message names the file.
     /// </exception>
-    public LmuForecastEngine ResumeEngine(string path) => LmuForecastEngine.Load(path, Info.ModelFingerprint, _model);
+    public LmuForecastEngine ResumeEngine(string path)
+    {
+        Guard.ThrowIfClosed();
+        return LmuForecastEngine.Load(path, Info.ModelFingerprint, _model);
+    }
 
     // The carried graph as it is: its input and output names are already the plain column names.
     internal override byte[] StandaloneOnnx() => _model.ToOnnx();

@@ -163,6 +163,9 @@ public sealed class LmuForecastingOptions
     {
         Guard.Require(WindowSize >= 1, nameof(WindowSize), WindowSize, "must be at least 1");
         Guard.Require(Horizon >= 1, nameof(Horizon), Horizon, "must be at least 1");
+        // Their sum is a training row's length: int.MaxValue for either overflowed it into "ValidationFraction leaves no
+        // training windows" (found by QA).
+        Guard.Require((long)WindowSize + Horizon <= int.MaxValue, nameof(Horizon), Horizon, $"plus WindowSize = {WindowSize} must be at most {int.MaxValue} (a training window holds WindowSize + Horizon values)");
         Guard.Require(!string.IsNullOrWhiteSpace(WindowColumnName), nameof(WindowColumnName), WindowColumnName, "must name a column");
         Guard.Require(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), OutputColumnName, "must name a column");
         Guard.Require(SeriesColumnName is not null || !string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName,
