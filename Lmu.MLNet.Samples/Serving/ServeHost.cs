@@ -74,6 +74,11 @@ internal static class ServeHost
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // serve --series: once the host is stopping (Ctrl-C, even during the start), the silo's errors about cancelled
+        // work are noise (a Ctrl-C while it started printed Orleans' stack traces; found by QA). The rule names the
+        // console provider, so it outranks the category rules Orleans adds for itself.
+        IHostApplicationLifetime? lifetime = null;
+        builder.Logging.AddFilter<ConsoleLoggerProvider>("Orleans", level => level >= LogLevel.Warning && lifetime?.ApplicationStopping.IsCancellationRequested != true);
         var startLog = new StartLog(settings.Verbose);
         builder.Logging.AddFilter(StartLog.Category, startLog.Allows);
         builder.Services.AddSingleton(startLog);
@@ -89,6 +94,7 @@ internal static class ServeHost
         });
         extend?.Configure(builder);
         var app = builder.Build();
+        lifetime = app.Lifetime;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
         app.Use(async (context, next) =>
         {
