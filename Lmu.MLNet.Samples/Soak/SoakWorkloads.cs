@@ -17,7 +17,7 @@ namespace Lmu.MLNet.Samples.Soak;
 /// </summary>
 internal static class SoakWorkloads
 {
-    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "classifier-checkpointed", "classifier-recurrent-blocks", "classifier-dense-fixed", "forecaster", "experiment", "featurizers", "scoring-dispose", "concurrent-fits", "layer-lengths"];
+    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "classifier-checkpointed", "classifier-recurrent-blocks", "classifier-dense-fixed", "forecaster", "experiment", "featurizers", "scoring-dispose", "shared-engine", "concurrent-fits", "layer-lengths"];
 
     /// <summary>Runs workload <paramref name="name"/>; <paramref name="scale"/> multiplies rows and epochs (1: the test suite's short soak).</summary>
     public static string Run(string name, int seed, int threads, int scale) => name switch
@@ -36,6 +36,7 @@ internal static class SoakWorkloads
         "experiment" => Experiment(seed, scale),
         "featurizers" => Featurizers(seed, scale),
         "scoring-dispose" => SoakConcurrency.ScoringDispose(seed, Path.GetTempPath()),
+        "shared-engine" => SoakConcurrency.SharedEngine(seed, Path.GetTempPath()),
         "concurrent-fits" => SoakConcurrency.ConcurrentFits(seed, threads),
         "layer-lengths" => SoakConcurrency.LayerLengths(seed),
         _ => throw new ArgumentException($"Unknown workload '{name}'; expected one of {string.Join(", ", Names)}.", nameof(name)),
