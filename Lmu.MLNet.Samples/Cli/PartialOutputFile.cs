@@ -11,6 +11,12 @@ internal static class PartialOutputFile
     /// <param name="alsoNotWritten">What else an interrupted run leaves unwritten, for the interrupt message (see <see cref="InterruptCleanup"/>).</param>
     public static T Write<T>(string path, Func<TextWriter, T> write, string alsoNotWritten = "")
     {
+        if (Directory.Exists(path))
+        {
+            // .NET's own words were "Is a directory : '...'" (found by QA).
+            throw new IOException($"Could not write '{path}': it is a folder; give the output file's path.");
+        }
+
         if (!IsPlainTarget(path))
         {
             // A link, a FIFO, /dev/stdout: written through as given (a rename would replace the link or the device

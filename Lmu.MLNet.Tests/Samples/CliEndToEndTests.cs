@@ -50,6 +50,18 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         // The pooled features are not part of the answer (serve returned all 10,000 of them with every prediction; QA).
         Assert.IsNull(scored.Schema.GetColumnOrNull("Pooled"));
         (model as IDisposable)?.Dispose();
+
+        // The command says what predict reads (QA: a line of the features alone was refused for its missing length,
+        // and nothing had said so); a line written as it says scores.
+        StringAssert.Contains(log, "(each line: 32 x 1 values, step-major, a shorter row padded after its last step, then the row's length (its valid steps, 1 to 32))");
+        var rows = Path.Combine(Temp, "rows.csv");
+        File.WriteAllText(rows, string.Join(',', data.Rows[0].Values.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + ",32\n");
+        var (predicted, predictLog) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "predict", "--model", Path.Combine(output, "model.zip"), "--input", rows, "--output", Path.Combine(Temp, "scores.csv"));
+        Assert.AreEqual(0, predicted, predictLog);
+        // An --output that is a folder is named as such (it was .NET's "Is a directory").
+        (predicted, predictLog) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "predict", "--model", Path.Combine(output, "model.zip"), "--input", rows, "--output", output);
+        Assert.AreEqual(2, predicted, predictLog);
+        StringAssert.Contains(predictLog, $"Could not write '{output}': it is a folder; give the output file's path");
     }
 
     [TestMethod]

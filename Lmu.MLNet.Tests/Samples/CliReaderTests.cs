@@ -38,6 +38,25 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void BytesThatAreNotUtf8AreRefusedNamingTheLineNotMergedIntoOneClass()
+    {
+        // Found by QA: Latin-1 "café" and "cafè" both decoded to "caf\uFFFD": one class of both, trained without a word.
+        var latin1 = Path.Combine(_temp, "latin1.csv");
+        File.WriteAllBytes(latin1, [.. "label,a,b\ntea,1,2\n"u8, .. "caf"u8, 0xE9, .. ",3,4\n"u8, .. "caf"u8, 0xE8, .. ",5,6\n"u8]);
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => DelimitedFile.Read(latin1));
+        StringAssert.Contains(e.Message, $"'{latin1}' line 3: byte 0xE9 is not UTF-8 text");
+
+        // UTF-8 (with or without its mark) and UTF-16 with its mark read as text, the accents kept apart.
+        foreach (var encoding in new System.Text.Encoding[] { new System.Text.UTF8Encoding(true), new System.Text.UTF8Encoding(false), System.Text.Encoding.Unicode })
+        {
+            var path = Path.Combine(_temp, "text.csv");
+            File.WriteAllText(path, "label,a,b\ntea,1,2\ncafé,3,4\ncafè,5,6\n", encoding);
+            var labels = DelimitedFile.Read(path).Records.Skip(1).Select(r => r.Fields[0]).ToArray();
+            CollectionAssert.AreEqual(new[] { "tea", "café", "cafè" }, labels, encoding.EncodingName);
+        }
+    }
+
+    [TestMethod]
     public void HashLinesAreCommentsAtTheTopOnlyAndDataAfterTheFirstRecord()
     {
         // A label "#walk" dropped every row of its class while any line starting with '#' was a comment (found by QA).

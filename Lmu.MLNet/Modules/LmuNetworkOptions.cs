@@ -74,6 +74,8 @@ public sealed class LmuNetworkOptions
 
         Guard.Require(OutputSize >= 1, nameof(OutputSize), OutputSize, "must be at least 1");
         Guard.Require(Enum.IsDefined(Readout), nameof(Readout), Readout, $"must be one of {string.Join(", ", Enum.GetNames<LmuReadout>())}");
+        // Refused in the activation's own words at the first forward pass before ("Unknown activation"; found by QA).
+        Guard.Require(Enum.IsDefined(HeadActivation), nameof(HeadActivation), HeadActivation, $"must be one of {string.Join(", ", Enum.GetNames<LmuActivation>())}");
         Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
         foreach (var h in HeadHiddenSizes)
             Guard.Require(h >= 1, nameof(HeadHiddenSizes), $"contains {h}; every width must be at least 1");

@@ -75,4 +75,21 @@ public sealed class ClassifierReadoutTests : ClassifierTestBase
         StringAssert.Contains(e.Message, "Readout = 9");
         Assert.AreEqual("Readout", e.ParamName);
     }
+
+    [TestMethod]
+    public void AnUndefinedHeadActivationIsRefusedInTheOptionsTerms()
+    {
+        // Found by QA: "Unknown activation. (Parameter 'activation')" at the first forward pass, in no option's terms.
+        foreach (var validate in new Action[]
+        {
+            new LmuClassifierOptions { HeadActivation = (LmuActivation)99 }.Validate,
+            new Lmu.MLNet.Forecasting.LmuForecastingOptions { WindowSize = 8, Horizon = 2, HeadActivation = (LmuActivation)99 }.Validate,
+            new Lmu.MLNet.Modules.LmuNetworkOptions { Layer = new Lmu.MLNet.Modules.LmuLayerOptions { InputSize = 1 }, OutputSize = 2, HeadActivation = (LmuActivation)99 }.Validate,
+        })
+        {
+            var e = Assert.ThrowsExactly<ArgumentException>(validate);
+            StringAssert.Contains(e.Message, "HeadActivation = 99");
+            Assert.AreEqual("HeadActivation", e.ParamName);
+        }
+    }
 }

@@ -12,6 +12,24 @@ namespace Lmu.MLNet.Tests.MLNet.Classification;
 public sealed class ClassifierTrainingTests : ClassifierTestBase
 {
     [TestMethod]
+    public void TextLabelsAreClassesAsWrittenAsMLNetKeysThem()
+    {
+        // Found by QA: labels were trimmed, so " a" became class "a", and MapKeyToValue answered "a" for rows labelled
+        // " a" (none matched). Only the empty text is missing, as for ML.NET's MapValueToKey.
+        var ml = ClassifierSetup.Context(MlTemp);
+        var names = new Dictionary<string, string> { [DelayedPatternData.Classes[0]] = " a", [DelayedPatternData.Classes[1]] = "a", [DelayedPatternData.Classes[2]] = "\t" };
+        var rows = DelayedPatternData.Rows(30, 3).Select(r => new PatternRow { Label = names[r.Label], Features = r.Features }).ToList();
+        rows.Add(new PatternRow { Label = string.Empty, Features = rows[0].Features });
+        using var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).Fit(ml.Data.LoadFromEnumerable(rows));
+        CollectionAssert.AreEquivalent(new[] { " a", "a", "\t" }, model.Info.ClassNames.ToArray());
+        Assert.AreEqual(30L, model.Info.TrainingRows, "the empty label is missing, its row left out");
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(rows));
+        var mlNames = default(Microsoft.ML.Data.VBuffer<ReadOnlyMemory<char>>);
+        keyed.GetOutputSchema(ml.Data.LoadFromEnumerable(rows).Schema)["Label"].GetKeyValues(ref mlNames);
+        CollectionAssert.AreEquivalent(mlNames.DenseValues().Select(v => v.ToString()).ToArray(), model.Info.ClassNames.ToArray(), "ML.NET's own keys");
+    }
+
+    [TestMethod]
     public void LearnsTheDelayedPatternTaskThroughTheTrainersCatalog()
     {
         var ml = ClassifierSetup.Context(MlTemp);

@@ -34,11 +34,9 @@ internal static class KeyValueText
     /// <summary>A getter that reads a value label (text, number, boolean) as text, null when missing.</summary>
     public static Func<string?> ValueGetter(DataViewRow row, DataViewSchema.Column column) => column.Type switch
     {
-        TextDataViewType => Getter<ReadOnlyMemory<char>>(row, column, m =>
-        {
-            var s = m.ToString().Trim();
-            return s.Length == 0 ? null : s;
-        }),
+        // As ML.NET's MapValueToKey reads text: as written, only the empty text missing. Trimmed, " a" and "a" were one
+        // class named "a", which MapKeyToValue then answered for rows labelled " a" (found by QA).
+        TextDataViewType => Getter<ReadOnlyMemory<char>>(row, column, m => m.Length == 0 ? null : m.ToString()),
         NumberDataViewType n when n == NumberDataViewType.Single => Getter<float>(row, column, v => float.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture)),
         NumberDataViewType n when n == NumberDataViewType.Double => Getter<double>(row, column, v => double.IsNaN(v) ? null : v.ToString("R", CultureInfo.InvariantCulture)),
         NumberDataViewType n when n == NumberDataViewType.Int32 => Getter<int>(row, column, v => v.ToString(CultureInfo.InvariantCulture)),

@@ -21,7 +21,8 @@ public sealed class LmuClassifierOptions
     /// <summary>
     /// Label column: a key (conventional, after MapValueToKey), text or Boolean. Default "Label". Numbers are refused
     /// with a message saying to add MapValueToKey: ML.NET's multiclass evaluator would read them as class indices and
-    /// report wrong metrics, and ML.NET's own multiclass trainers refuse them too.
+    /// report wrong metrics, and ML.NET's own multiclass trainers refuse them too. Text labels are classes as written
+    /// (" a" and "a" are two), as MapValueToKey reads them; an empty text is a missing label, its row left out.
     /// </summary>
     public string LabelColumnName { get; set; } = "Label";
 
@@ -195,6 +196,8 @@ public sealed class LmuClassifierOptions
         Guard.Require(HeadHiddenSizes.All(h => h >= 1), nameof(HeadHiddenSizes), $"[{string.Join(", ", HeadHiddenSizes)}]", "must hold widths of at least 1");
         Guard.Require(HeadDropout is >= 0 and < 1, nameof(HeadDropout), HeadDropout, "must be in [0, 1)");
         Guard.Require(Enum.IsDefined(Readout), nameof(Readout), Readout, $"must be one of {string.Join(", ", Enum.GetNames<LmuReadout>())}");
+        // Refused in the activation's own words at the first forward pass before ("Unknown activation"; found by QA).
+        Guard.Require(Enum.IsDefined(HeadActivation), nameof(HeadActivation), HeadActivation, $"must be one of {string.Join(", ", Enum.GetNames<LmuActivation>())}");
         Training.Validate(nameof(LmuClassifierOptions), nameof(Training));
 
         // Checked here rather than at Fit: whether validation data exists is known from the options alone.

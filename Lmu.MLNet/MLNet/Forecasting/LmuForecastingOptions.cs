@@ -178,6 +178,7 @@ public sealed class LmuForecastingOptions
         Guard.Require(ShufflePoolPoints >= 1, nameof(ShufflePoolPoints), ShufflePoolPoints, "must be at least 1");
         Guard.Require(TorchThreads >= 0, nameof(TorchThreads), TorchThreads, "must be 0 (leave as is) or positive");
         Guard.Require(Enum.IsDefined(Scaling), nameof(Scaling), Scaling, "is not a known scaling");
+        Guard.Require(Enum.IsDefined(HeadActivation), nameof(HeadActivation), HeadActivation, $"must be one of {string.Join(", ", Enum.GetNames<LmuActivation>())}");
         Guard.Require(Loss is LmuLoss.MeanSquaredError or LmuLoss.MeanAbsoluteError, nameof(Loss), Loss, "must be MeanSquaredError or MeanAbsoluteError");
         Guard.NotNull(CovariateColumnNames, nameof(CovariateColumnNames));
         Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));

@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Unicode;
+
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// The lines of a text file read as strict UTF-8 (a byte-order mark for UTF-16 or UTF-32 is still followed): bytes that
+/// are not UTF-8 stop the read with an error naming the file, the line and the byte, instead of each becoming U+FFFD.
+/// Found by QA: a Latin-1 file labelled "café" and "cafè" was read as one class "caf\uFFFD" of both, and trained.
+/// </summary>
+internal static class StrictTextLines
+{
+    private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The file's lines, read as they are enumerated.</summary>
+    public static IEnumerable<string> Read(string path)
+    {
+        using var reader = new StreamReader(path, Strict, detectEncodingFromByteOrderMarks: true);
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = reader.ReadLine();
+            }
+            catch (DecoderFallbackException)
+            {
+                // The reader decodes ahead of the line it returns, so the line is found from the bytes.
+                throw NotUtf8(path);
+            }
+
+            if (line is null)
+            {
+                yield break;
+            }
+
+            yield return line;
+        }
+    }
+
+    private static InvalidDataException NotUtf8(string path)
+    {
+        var (line, value) = FirstInvalidByte(path);
+        return new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}' line {line}: byte 0x{value:X2} is not UTF-8 text.") +
+            " Save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\"); read as it is, the characters it encodes would all become the same " +
+            "replacement character (two labels differing only there would be one class).");
+    }
+
+    private static (long Line, byte Value) FirstInvalidByte(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var start = bytes.AsSpan().StartsWith(Strict.Preamble) ? Strict.Preamble.Length : 0;
+        var chars = new char[Math.Max(1, bytes.Length)];
+        Utf8.ToUtf16(bytes.AsSpan(start), chars, out var read, out _, replaceInvalidSequences: false);
+        var at = start + read;
+        var line = 1 + bytes.AsSpan(0, Math.Min(at, bytes.Length)).Count((byte)'\n');
+        return (line, at < bytes.Length ? bytes[at] : (byte)0);
+    }
+}
