@@ -74,18 +74,24 @@ internal sealed class CsvRowReader
     /// </summary>
     private string LayoutHint(string line, string[] fields)
     {
-        if (fields.Length == 1 && line.Contains(';'))
+        if (fields.Length == 1 && (line.Contains(';') || line.Contains('\t')))
         {
-            return " predict reads values separated by ',' (this line has ';').";
+            return $" predict reads values separated by ',' (this line has {(line.Contains('\t') ? "tabs" : "';'")}).";
         }
 
-        var text = fields.Select(f => f.Trim()).FirstOrDefault(f => f.Length > 0 && !float.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
-        if (text is not null)
+        var text = TextHint(fields);
+        if (text.Length > 0)
         {
-            return $" The line holds text ('{text}'): predict reads rows of numbers only, with no header line and no label column.";
+            return text;
         }
 
         return fields.Length == _width + 1 ? " One value too many: predict reads no label column." : string.Empty;
+    }
+
+    private static string TextHint(string[] fields)
+    {
+        var text = fields.Select(f => f.Trim()).FirstOrDefault(f => f.Length > 0 && !float.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+        return text is null ? string.Empty : $" The line holds text ('{text}'): predict reads rows of numbers only, with no header line and no label column.";
     }
 
     private ServingInput Parse(string line, int number)
@@ -95,7 +101,8 @@ internal sealed class CsvRowReader
         {
             var length = _columns.Fields.FirstOrDefault(f => f.IsLength);
             throw new InvalidDataException(length is not null && fields.Length == _width - 1
-                ? $"{_path} line {number}: the length column '{length.Column}' is missing; expected {_expected}, then the length (a whole number from 1 to {_steps}), {_width} values in all; got {fields.Length}."
+                // A header line is one value short too: the text hint says what it is (found by QA).
+                ? $"{_path} line {number}: the length column '{length.Column}' is missing; expected {_expected}, then the length (a whole number from 1 to {_steps}), {_width} values in all; got {fields.Length}." + TextHint(fields)
                 : $"{_path} line {number}: {fields.Length} values; the model expects {_width} ({_expected}{(length is null ? string.Empty : $", then the length column '{length.Column}'")})." + LayoutHint(line, fields));
         }
 

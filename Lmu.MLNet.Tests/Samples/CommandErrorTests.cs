@@ -58,8 +58,16 @@ public sealed class CommandErrorTests : ClassifierTestBase
             .Concat(rows.Select(r => r.Label + "," + string.Join(',', r.Features.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))))));
         var labelled = Path.Combine(Temp, "labelled.csv");
         File.WriteAllLines(labelled, rows.Select(r => "1," + string.Join(',', r.Features.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))));
+        var tabbed = Path.Combine(Temp, "tabbed.tsv");
+        File.WriteAllLines(tabbed, rows.Select(r => string.Join('\t', r.Features.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))));
         var app = App();
-        foreach (var (input, expected) in new[] { (withHeader, "The line holds text ('label'): predict reads rows of numbers only"), (labelled, "One value too many: predict reads no label column") })
+        foreach (var (input, expected) in new[]
+        {
+            (withHeader, "The line holds text ('label'): predict reads rows of numbers only"),
+            (labelled, "One value too many: predict reads no label column"),
+            // Found by QA: a TSV got "The line holds text" with no word of the separator.
+            (tabbed, "predict reads values separated by ',' (this line has tabs)"),
+        })
         {
             var (code, stdout, stderr) = Run(app, "predict", "--model", zip, "--input", input, "--output", Path.Combine(Temp, "scores.csv"));
             Assert.AreEqual(2, code, stdout + stderr);
