@@ -104,7 +104,8 @@ internal static class ClassifyRunner
         // What predict reads from each line of new rows: nothing said it before, and a line of the features alone was
         // refused for its missing length (found by QA).
         var length = s.Model.Kind == ClassifierKind.Pooled ? $", then the row's length (its valid steps, 1 to {steps})" : string.Empty;
-        Console.WriteLine($"score new rows: predict --model {Path.Combine(s.Output, "model.zip")} --input rows.csv --output scores.csv " +
+        var zip = Path.Combine(s.Output, "model.zip");
+        Console.WriteLine($"score new rows: predict --model {(zip.Contains(' ', StringComparison.Ordinal) ? $"\"{zip}\"" : zip)} --input rows.csv --output scores.csv " +
                           $"(each line: {steps} x {data.Channels} values, step-major, a shorter row padded {(rightAlign ? "with zeros before its first step" : "after its last step")}{length})");
         Console.WriteLine($"done in {total.Elapsed.TotalSeconds:F1} s");
         return 0;

@@ -44,7 +44,7 @@ internal sealed class DelimitedFile
         char? delimiter = extension is ".tsv" or ".tab" ? '\t' : null;
         var records = new List<Record>();
         var number = 0;
-        foreach (var line in StrictTextLines.Read(path))
+        foreach (var line in Lmu.MLNet.Data.StrictTextLines.Read(path))
         {
             number++;
             if (string.IsNullOrWhiteSpace(line) || (records.Count == 0 && line.TrimStart().StartsWith('#')))

@@ -11,7 +11,7 @@ internal static class ClassifyCommand
         var train = new Option<string>("--train") { Description = "Training file: CSV/TSV (one series per row), UCR .tsv or sktime .ts.", Required = true };
         var test = new Option<string?>("--test") { Description = "Test file in the same layout; without it the training file is cross-validated (--folds)." };
         var folds = new Option<int>("--folds") { Description = $"Stratified cross-validation folds when there is no --test (default {ClassifyRunner.DefaultFolds})." }.ZeroOrAtLeast(2);
-        var label = new Option<string>("--label") { Description = "Label column: a header name or a 1-based column number (ignored for .ts, whose label is last).", DefaultValueFactory = _ => "1" }.NotBlank();
+        var label = new Option<string>("--label") { Description = "Label column: a header name or a 1-based column number (ignored for .ts, whose label is last).", DefaultValueFactory = _ => "1" }.NotBlank("a column name or number");
         var header = new Option<string>("--header") { Description = "Whether the first line names the columns: auto, yes or no.", DefaultValueFactory = _ => "auto" };
         var channels = new Option<int>("--channels") { Description = "Values per time step in a row (step-major: t0c0, t0c1, ..., t1c0, ...).", DefaultValueFactory = _ => 1 };
         var model = new Option<string>("--model") { Description = "pooled (LmuPooledFeaturize + ridge, the default), lmu (the LMU network) or experiment (an AutoML-style search within --budget).", DefaultValueFactory = _ => "pooled" };

@@ -117,13 +117,13 @@ internal static class CommandErrors
     /// Refuses, when the command line is parsed, a name that is empty or only blanks (a column name: `predict --features
     /// ""` failed in ML.NET's words after the model had loaded; found by QA). An option left out keeps its default.
     /// </summary>
-    public static Option<T> NotBlank<T>(this Option<T> option) where T : class?
+    public static Option<T> NotBlank<T>(this Option<T> option, string what = "a column name") where T : class?
     {
         option.Validators.Add(result =>
         {
             if (result.Tokens.Count > 0 && result.Tokens.All(t => string.IsNullOrWhiteSpace(t.Value)))
             {
-                result.AddError($"{option.Name} is empty: give a column name");
+                result.AddError($"{option.Name} is empty: give {what}");
             }
         });
         return option;

@@ -44,7 +44,7 @@ internal sealed class CsvRowReader
     public IEnumerable<ServingInput> Read()
     {
         var number = 0;
-        foreach (var line in Cli.StrictTextLines.Read(_path))
+        foreach (var line in Lmu.MLNet.Data.StrictTextLines.Read(_path))
         {
             number++;
             if (string.IsNullOrWhiteSpace(line))

@@ -51,7 +51,7 @@ internal static class ForecastStreaming
         bool Stream(TextWriter? writer)
         {
             var line = 0;
-            foreach (var text in Cli.StrictTextLines.Read(observationsPath))
+            foreach (var text in Lmu.MLNet.Data.StrictTextLines.Read(observationsPath))
             {
                 line++;
                 if (text.Trim().Length == 0)

@@ -45,6 +45,11 @@ public sealed class CliReaderTests
         File.WriteAllBytes(latin1, [.. "label,a,b\ntea,1,2\n"u8, .. "caf"u8, 0xE9, .. ",3,4\n"u8, .. "caf"u8, 0xE8, .. ",5,6\n"u8]);
         var e = Assert.ThrowsExactly<InvalidDataException>(() => DelimitedFile.Read(latin1));
         StringAssert.Contains(e.Message, $"'{latin1}' line 3: byte 0xE9 is not UTF-8 text");
+        // The UCR loaders (.tsv, .ts) read through the same check (a Latin-1 .ts file failed later on a duplicate key).
+        var tsv = Path.Combine(_temp, "latin1.tsv");
+        File.WriteAllBytes(tsv, [.. "tea\t1\t2\n"u8, .. "caf"u8, 0xE9, .. "\t3\t4\n"u8]);
+        e = Assert.ThrowsExactly<InvalidDataException>(() => Lmu.MLNet.Data.UcrLoader.LoadTsv(tsv));
+        StringAssert.Contains(e.Message, $"'{tsv}' line 2: byte 0xE9 is not UTF-8 text");
 
         // UTF-8 (with or without its mark) and UTF-16 with its mark read as text, the accents kept apart.
         foreach (var encoding in new System.Text.Encoding[] { new System.Text.UTF8Encoding(true), new System.Text.UTF8Encoding(false), System.Text.Encoding.Unicode })

@@ -231,7 +231,7 @@ public sealed class CommandErrorTests : ClassifierTestBase
             // Found by the seventeenth session's regression QA: an empty column name failed in ML.NET's words after loading.
             (["predict", "--model", "absent.zip", "--input", "absent.csv", "--output", "out.csv", "--features", ""], "--features is empty: give a column name"),
             (["predict", "--model", "absent.zip", "--input", "absent.csv", "--output", "out.csv", "--length-column", " "], "--length-column is empty: give a column name"),
-            (["classify", "--train", "absent.csv", "--label", ""], "--label is empty: give a column name"),
+            (["classify", "--train", "absent.csv", "--label", ""], "--label is empty: give a column name or number"),
             // Names compare as the commands compare them ('Default' passed a case-blind check and ran nothing).
             (["ucr", "--datasets", "Chinatown", "--models", "Default"], "--models 'Default' is not one of default, experiment, lightgbm, pooled"),
         })

@@ -21,8 +21,8 @@ internal sealed class LmuOnnxExportOptions
 
     /// <summary>
     /// Optional second input: each row's valid length n (its first n steps are real, the rest padding), [N, 1] (or
-    /// [1, 1] without the batch axis) of <see cref="LengthType"/>; clamped to [0, T]. The graph then computes the
-    /// output at step n-1, exactly as the row's own n steps would give. Null (default): every row has T steps.
+    /// [1, 1] without the batch axis) of <see cref="LengthType"/>. The graph then computes the output at step n-1,
+    /// exactly as the row's own n steps would give; a row whose n is not a whole number from 1 to T gets NaN outputs. Null (default): every row has T steps.
     /// </summary>
     public string? LengthName { get; init; }
 

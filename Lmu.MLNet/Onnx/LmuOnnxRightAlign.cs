@@ -42,17 +42,16 @@ internal static class LmuOnnxRightAlign
     /// Bool of <paramref name="length"/>'s shape: true where a length is not a whole number from 1 to T. The alignment
     /// truncates and clamps such a length, which scored a plausible answer for a row no model was trained on (found by
     /// QA: a loaded model and its exported graph took 3.7 as 3 and 0, -5 or NaN as no steps); the graphs answer NaN
-    /// there instead (<see cref="NaNWhere"/>). Compared in float32: exact for every whole number up to 2^24, so for
-    /// every T a row of float32 steps can have in practice.
+    /// there instead (<see cref="NaNWhere"/>). A length is good exactly when floor(n) clipped to [1, T] is n itself
+    /// (a NaN equals nothing; an infinity clips to T): four nodes after the cast, where separate range and whole-number
+    /// tests took seven (the check added about 5 us to LmuFeaturize's 35 us row at T = 2000 in review). Compared in float32: exact for
+    /// every whole number up to 2^24, so for every T a row of float32 steps can have in practice.
     /// </summary>
     public static string BadLength(OnnxGraphBuilder g, string length, int steps)
     {
         var l = g.Op("Cast", [length], OnnxAttribute.Int("to", (long)OnnxElementType.Float));
-        var inRange = g.Op("And", [
-            g.Op("GreaterOrEqual", [l, g.Floats("one", [1f], 1)]),
-            g.Op("LessOrEqual", [l, g.Floats("steps", [steps], 1)])]);
-        var whole = g.Op("Equal", [l, g.Op("Floor", [l])]);
-        return g.Op("Not", [g.Op("And", [inRange, whole])]);
+        var clipped = g.Op("Clip", [g.Op("Floor", [l]), g.Floats("one", [1f]), g.Floats("steps", [steps])]);
+        return g.Op("Not", [g.Op("Equal", [clipped, l])]);
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ public sealed class LmuClassifierOptions
     /// the model reads the output at step n-1, exactly as if the row had only n steps, and padding is never read. Fixed-
     /// size rows are padded at the end; VarVector rows are padded at the end to SequenceLength. Scoring needs the column
     /// too (same type); the fitted transformer refuses a length outside [1, SequenceLength] or fractional with an
-    /// <see cref="InvalidDataException"/> (a loaded zip's ONNX scorer clamps it to [0, SequenceLength] instead). Null
+    /// <see cref="InvalidDataException"/> (a loaded zip's ONNX scorer answers NaN scores and no class instead). Null
     /// (default): every row is its full length
     /// (VarVector rows are then left-padded with zeros).
     /// </summary>

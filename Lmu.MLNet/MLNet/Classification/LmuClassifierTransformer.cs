@@ -22,7 +22,8 @@ namespace Lmu.MLNet.Classification;
 /// default, channel-major with <see cref="LmuInputLayout.ChannelMajor"/>; without a length column shorter step-major
 /// sequences are left-padded with zeros)
 /// and, when trained with a length column, that column too: [N, 1] of its type, each row's valid steps (first n steps
-/// real, then padding; clamped to [0, SequenceLength]). Outputs: <c>Logits</c> float [N, K]; <c>Score</c> softmax
+/// real, then padding; a length that is not a whole number from 1 to SequenceLength gives NaN scores, index -1 and an
+/// empty label). Outputs: <c>Logits</c> float [N, K]; <c>Score</c> softmax
 /// float [N, K]; <c>PredictedIndex</c> int64 [N, 1] (0-based; -1 where the scores are NaN); <c>PredictedLabel</c>
 /// string [N, 1] (the class name; empty where the scores are NaN). An extra int64 [1, 1] output
 /// <c>mlnet.Score.unusedOutput</c> only carries the class names for ML.NET (ignore it).

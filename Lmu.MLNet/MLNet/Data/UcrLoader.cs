@@ -35,7 +35,7 @@ public static class UcrLoader
     {
         var rows = new List<TimeSeriesRow>();
         var lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in StrictTextLines.Read(path))
         {
             lineNo++;
             if (string.IsNullOrWhiteSpace(line))
@@ -79,7 +79,7 @@ public static class UcrLoader
         var inData = false;
         int? channels = null;
         var lineNo = 0;
-        foreach (var raw in File.ReadLines(path))
+        foreach (var raw in StrictTextLines.Read(path))
         {
             lineNo++;
             var line = raw.Trim();

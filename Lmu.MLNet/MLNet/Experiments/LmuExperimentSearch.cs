@@ -46,11 +46,11 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
     private static int PooledSeed(int seed, int index) => TrainingSeed(seed, -2 - index, 0);
 
     /// <summary>
-    /// The longest budget a timer holds (int.MaxValue ms, 24.8 days): a longer one runs without a timer, bounded by
-    /// MaxConfigurations or the cancellation token (4.3e6 s failed in CancelAfter, 1e12 s overflowed TimeSpan, both
-    /// after the data had been read; found by QA).
+    /// The longest budget a timer holds (2^32 - 2 ms, 49.7 days, CancelAfter's limit): a longer one runs without a
+    /// timer, bounded by MaxConfigurations or the cancellation token (4.3e6 s failed in CancelAfter, 1e12 s overflowed
+    /// TimeSpan, both after the data had been read; found by QA).
     /// </summary>
-    internal const double LongestTimedSeconds = int.MaxValue / 1000.0;
+    internal const double LongestTimedSeconds = (uint.MaxValue - 1) / 1000.0;
 
     private static void CancelAfter(CancellationTokenSource source, double seconds)
     {

@@ -6,7 +6,7 @@ public sealed class LmuExperimentSettings
     private static readonly OptionsGuard Guard = new("LmuExperimentSettings.");
 
     /// <summary>
-    /// Wall-clock budget for the search in seconds; a running trial is stopped when it runs out. Above 2,147,483 s (24.8
+    /// Wall-clock budget for the search in seconds; a running trial is stopped when it runs out. Above 4,294,967 s (49.7
     /// days, the longest timer) the search runs without a timer, until <see cref="MaxConfigurations"/> or
     /// <see cref="CancellationToken"/> stops it. Default 60.
     /// </summary>
@@ -102,7 +102,8 @@ public sealed class LmuExperimentSettings
     /// Receives every finished trial (completed, failed or stopped), on the search's thread. An exception from its
     /// <c>Report</c> is written to <see cref="System.Diagnostics.Trace"/> and the search goes on, as AutoML does
     /// (<see cref="Progress{T}"/> calls its handler on the thread pool, where an exception ends the process: catch in
-    /// the handler). Default null.
+    /// the handler). To stop the search from the handler, cancel <see cref="CancellationToken"/>'s source; an exception
+    /// thrown there, an <see cref="OperationCanceledException"/> included, does not stop it. Default null.
     /// </summary>
     public IProgress<LmuTrialResult>? Progress { get; set; }
 

@@ -42,7 +42,7 @@ public sealed class LmuPooledFeaturizerOptions
     /// Optional scalar <c>Single</c>, <c>Int32</c>, <c>UInt32</c> or <c>Int64</c> column with each row's number of valid
     /// steps (they come first in the vector; scoring needs the type it had at Fit): a whole
     /// number from 1 to <c>SequenceLength</c>, checked at Fit and by the fitted transformer (a model loaded from its zip
-    /// truncates and clamps it instead). Default <see langword="null"/>: every row has <c>SequenceLength</c> steps.
+    /// gives NaN features for such a row instead). Default <see langword="null"/>: every row has <c>SequenceLength</c> steps.
     /// </summary>
     public string? LengthColumnName { get; set; }
 

@@ -7,8 +7,9 @@ namespace Lmu.MLNet.Scoring;
 
 /// <summary>
 /// The rule every scoring path of a model with a sequence-length column holds each row to: a whole number from 1 to
-/// the model's sequence length T. Why at scoring: the carried graph truncates a fractional length and clamps the rest
-/// to [0, T] (a NaN reads as 0), so a bad length scored as plausible numbers (found by QA); training refuses such rows.
+/// the model's sequence length T. Why at scoring: the carried graph answers NaN for such a row (before 2026-12-06 it
+/// truncated and clamped the length and scored plausible numbers; found by QA), an exception names it; training refuses
+/// such rows.
 /// </summary>
 /// <param name="Column">The length column's name.</param>
 /// <param name="Steps">The model's sequence length T.</param>

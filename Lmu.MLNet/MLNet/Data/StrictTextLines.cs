@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Text;
 using System.Text.Unicode;
 
-namespace Lmu.MLNet.Samples.Cli;
+namespace Lmu.MLNet.Data;
 
 /// <summary>
 /// The lines of a text file read as strict UTF-8 (a byte-order mark for UTF-16 or UTF-32 is still followed): bytes that
 /// are not UTF-8 stop the read with an error naming the file, the line and the byte, instead of each becoming U+FFFD.
-/// Found by QA: a Latin-1 file labelled "café" and "cafè" was read as one class "caf\uFFFD" of both, and trained.
+/// Found by QA: a Latin-1 file labelled "café" and "cafè" was read as one class "caf\uFFFD" of both, and trained (a
+/// .ts file failed later on a duplicate key). Used by the UCR loaders and the Samples app's readers.
 /// </summary>
 internal static class StrictTextLines
 {
@@ -43,8 +44,8 @@ internal static class StrictTextLines
     {
         var (line, value) = FirstInvalidByte(path);
         return new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}' line {line}: byte 0x{value:X2} is not UTF-8 text.") +
-            " Save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\"); read as it is, the characters it encodes would all become the same " +
-            "replacement character (two labels differing only there would be one class).");
+            " Save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\"; a UTF-16 file needs its byte-order mark): read as it is, every character " +
+            "such bytes encode would become the same replacement character, so text that differs only there (two labels) would read the same.");
     }
 
     private static (long Line, byte Value) FirstInvalidByte(string path)
