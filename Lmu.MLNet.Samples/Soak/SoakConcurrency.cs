@@ -22,6 +22,17 @@ internal static class SoakConcurrency
     /// <summary>Scores a fitted classifier and its loaded zip from four engines each while the model is disposed.</summary>
     public static string ScoringDispose(int seed, string temp)
     {
+        var predictions = OnFittedAndLoaded(seed, temp, Race);
+        return $"{predictions} predictions, every scorer stopped by ObjectDisposedException";
+    }
+
+    /// <summary>
+    /// A small classifier fitted on the soak's rows and saved to a zip under <paramref name="temp"/>; <paramref name="use"/>
+    /// runs on the fitted model, then on the loaded zip, each disposed after it (again, where <paramref name="use"/> did);
+    /// returns the sum of what it returned.
+    /// </summary>
+    private static long OnFittedAndLoaded(int seed, string temp, Func<MLContext, ITransformer, IReadOnlyList<SoakData.SequenceRow>, long> use)
+    {
         var ml = new MLContext(seed) { TempFilePath = temp };
         var rows = SoakData.Sequences(64, seed).ToList();
         var data = ml.Data.LoadFromEnumerable(rows);
@@ -31,20 +42,30 @@ internal static class SoakConcurrency
             Training = new LmuTrainingOptions { Epochs = 1, BatchSize = 32, Seed = seed },
         };
         var zip = Path.Combine(temp, $"soak-{Guid.NewGuid():N}.zip");
-        long predictions = 0;
+        long total = 0;
         try
         {
             var fitted = ml.Transforms.LmuClassifier(options).Fit(ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data));
             LmuModelFile.Save(ml, fitted, data.Schema, zip);
-            predictions += Race(ml, fitted, rows);
-            predictions += Race(ml, LmuModelFile.Load(ml, zip, out _), rows);
+            foreach (var load in new Func<ITransformer>[] { () => fitted, () => LmuModelFile.Load(ml, zip, out _) })
+            {
+                var model = load();
+                try
+                {
+                    total += use(ml, model, rows);
+                }
+                finally
+                {
+                    ((IDisposable)model).Dispose();
+                }
+            }
         }
         finally
         {
             File.Delete(zip);
         }
 
-        return $"{predictions} predictions, every scorer stopped by ObjectDisposedException";
+        return total;
     }
 
     /// <summary>
@@ -126,40 +147,14 @@ internal static class SoakConcurrency
     /// </summary>
     public static string SharedEngine(int seed, string temp)
     {
-        var ml = new MLContext(seed) { TempFilePath = temp };
-        var rows = SoakData.Sequences(64, seed).ToList();
-        var data = ml.Data.LoadFromEnumerable(rows);
-        var options = new LmuClassifierOptions
-        {
-            Layer = new LmuLayerOptions { Order = 16, HiddenCell = HiddenCell.Dense, HiddenUnits = 16 },
-            Training = new LmuTrainingOptions { Epochs = 1, BatchSize = 32, Seed = seed },
-        };
-        var zip = Path.Combine(temp, $"soak-{Guid.NewGuid():N}.zip");
         int refused = 0, scored = 0;
-        try
+        OnFittedAndLoaded(seed, temp, (ml, model, rows) =>
         {
-            using var fitted = ml.Transforms.LmuClassifier(options).Fit(ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data));
-            LmuModelFile.Save(ml, fitted, data.Schema, zip);
-            var loaded = LmuModelFile.Load(ml, zip, out _);
-            try
-            {
-                foreach (var model in new[] { (ITransformer)fitted, loaded })
-                {
-                    var (r, s) = Share(ml, model, rows);
-                    refused += r;
-                    scored += s;
-                }
-            }
-            finally
-            {
-                ((IDisposable)loaded).Dispose();
-            }
-        }
-        finally
-        {
-            File.Delete(zip);
-        }
-
+            var (r, s) = Share(ml, model, rows);
+            refused += r;
+            scored += s;
+            return 0;
+        });
         return $"{scored} calls scored, {refused} overlapping calls refused";
     }
 
