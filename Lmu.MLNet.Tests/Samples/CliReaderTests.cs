@@ -50,6 +50,12 @@ public sealed class CliReaderTests
         File.WriteAllBytes(tsv, [.. "tea\t1\t2\n"u8, .. "caf"u8, 0xE9, .. "\t3\t4\n"u8]);
         e = Assert.ThrowsExactly<InvalidDataException>(() => Lmu.MLNet.Data.UcrLoader.LoadTsv(tsv));
         StringAssert.Contains(e.Message, $"'{tsv}' line 2: byte 0xE9 is not UTF-8 text");
+        Assert.DoesNotContain("NUL", e.Message);
+        // UTF-16 without its byte-order mark: named as a likely cause.
+        var utf16 = Path.Combine(_temp, "utf16.csv");
+        File.WriteAllBytes(utf16, System.Text.Encoding.Unicode.GetBytes("label,a\ntea,1\ncafé,2\n"));
+        e = Assert.ThrowsExactly<InvalidDataException>(() => DelimitedFile.Read(utf16));
+        StringAssert.Contains(e.Message, "byte 0xE9 is not UTF-8 text. The file holds NUL bytes, as UTF-16 text without its byte-order mark does.");
 
         // UTF-8 (with or without its mark) and UTF-16 with its mark read as text, the accents kept apart.
         foreach (var encoding in new System.Text.Encoding[] { new System.Text.UTF8Encoding(true), new System.Text.UTF8Encoding(false), System.Text.Encoding.Unicode })

@@ -42,13 +42,16 @@ internal static class StrictTextLines
 
     private static InvalidDataException NotUtf8(string path)
     {
-        var (line, value) = FirstInvalidByte(path);
-        return new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}' line {line}: byte 0x{value:X2} is not UTF-8 text.") +
+        var (line, value, nul) = FirstInvalidByte(path);
+        // UTF-16 without its mark decodes as UTF-8 until the first character past ASCII, with a NUL beside every letter
+        // (found in review: reported as Latin-1 would be).
+        var utf16 = nul ? " The file holds NUL bytes, as UTF-16 text without its byte-order mark does." : string.Empty;
+        return new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{path}' line {line}: byte 0x{value:X2} is not UTF-8 text.") + utf16 +
             " Save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\"; a UTF-16 file needs its byte-order mark): read as it is, every character " +
             "such bytes encode would become the same replacement character, so text that differs only there (two labels) would read the same.");
     }
 
-    private static (long Line, byte Value) FirstInvalidByte(string path)
+    private static (long Line, byte Value, bool Nul) FirstInvalidByte(string path)
     {
         var bytes = File.ReadAllBytes(path);
         var start = bytes.AsSpan().StartsWith(Strict.Preamble) ? Strict.Preamble.Length : 0;
@@ -56,6 +59,6 @@ internal static class StrictTextLines
         Utf8.ToUtf16(bytes.AsSpan(start), chars, out var read, out _, replaceInvalidSequences: false);
         var at = start + read;
         var line = 1 + bytes.AsSpan(0, Math.Min(at, bytes.Length)).Count((byte)'\n');
-        return (line, at < bytes.Length ? bytes[at] : (byte)0);
+        return (line, at < bytes.Length ? bytes[at] : (byte)0, bytes.AsSpan().Contains((byte)0));
     }
 }
