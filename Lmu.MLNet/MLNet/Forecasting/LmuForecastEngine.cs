@@ -17,7 +17,9 @@ namespace Lmu.MLNet.Forecasting;
 /// the memory of the whole stream of a raw channel, the memory of the last T steps is F_t - Ad^T F_{t-T}, because the
 /// memory is linear and time-invariant (F_t = sum_j Ad^j Bd x_{t-j}); the scaling is applied after the memory, which
 /// linearity allows (m = (R - a S) / b, S the memory of a constant 1), provided Ad is stable (learned dynamics may
-/// not be: when the engine cannot prove its spectral radius below 1 it re-runs the window). Layers with a recurrent hidden cell or
+/// not be: when the engine cannot prove its spectral radius below 1 it re-runs the window). When F_t outgrows the window's
+/// memory by 2^20 (an extreme reading that has left the window: the difference would cancel it inexactly), the engine
+/// restarts F from the window's own steps, once. Layers with a recurrent hidden cell or
 /// hidden/memory-to-memory encoders, and stacks of layers (whose second layer reads the first one's output at every
 /// step of the window), have no such identity, so the engine re-runs the window through every layer (O(T) cell steps
 /// per layer and observation). Window statistics for per-window scaling cost O(T) per step.
@@ -194,23 +196,8 @@ public sealed partial class LmuForecastEngine
     // F_t = Ad F_{t-1} + Bd x_t per raw channel; the ring slot of step t holds F_{t-T} until it is overwritten here.
     private void Slide(int slot)
     {
-        var ad = _model.Network.Layers[0].Ad;
-        var bd = _model.Network.Layers[0].Bd;
         var next = new double[_c * _q];
-        for (var c = 0; c < _c; c++)
-        {
-            var x = _raw[slot * _c + c];
-            for (var i = 0; i < _q; i++)
-            {
-                var s = bd[i] * x;
-                for (var j = 0; j < _q; j++)
-                {
-                    s += ad[i * _q + j] * _full[c * _q + j];
-                }
-
-                next[c * _q + i] = s;
-            }
-        }
+        Step(_full, slot, next);
 
         // R = F_t - Ad^T F_{t-T}; slots of steps before T hold zeros, the memory of an empty past.
         var ring = slot * _c * _q;
@@ -230,6 +217,77 @@ public sealed partial class LmuForecastEngine
 
         next.CopyTo(_full, 0);
         next.CopyTo(_fullRing, ring);
+        if (_count + 1 >= _t && MaxAbs(_full) > LostPrecision * MaxAbs(_window))
+        {
+            Reanchor();
+        }
+    }
+
+    /// <summary>
+    /// How far the whole-stream memory may outgrow the window's before the difference R = F_t - Ad^T F_{t-T} is no
+    /// longer exact: R's rounding error is about 1e-16 of |F_t|, so above 2^20 times |R| it could reach 1e-10 of R, near
+    /// what float32 forecasts show. Found by QA: one reading of 3e38 (or 1e16) in a stream of values near 100 left F
+    /// huge for hundreds of steps after the reading had left the window, where the two terms cancel, and forecasts were
+    /// off by up to 22 with no error; up to 1e9 the forecasts stayed bit for bit.
+    /// </summary>
+    private const double LostPrecision = 1 << 20;
+
+    /// <summary>
+    /// Restarts the whole-stream memory at the window's first step: F' of each step of the window is the memory of the
+    /// window's steps up to it from a zero state, so F'_t = R_t exactly and R keeps its identity from here on (it only
+    /// needs F' - Ad^T F'_{t-T} over the steps to come). O(T C q^2), once per such event: F' holds nothing older than
+    /// the window, so it does not recur until the stream outgrows the window again.
+    /// </summary>
+    private void Reanchor()
+    {
+        var f = new double[_c * _q];
+        var next = new double[_c * _q];
+        for (var k = _count - _t + 1; k <= _count; k++)
+        {
+            var slot = (int)(k % _t);
+            Step(f, slot, next);
+            (f, next) = (next, f);
+            f.CopyTo(_fullRing, slot * _c * _q);
+        }
+
+        f.CopyTo(_full, 0);
+        f.CopyTo(_window, 0);
+        Reanchors++;
+    }
+
+    /// <summary>Times the whole-stream memory was restarted from the window (tests, diagnostics).</summary>
+    internal long Reanchors { get; private set; }
+
+    // to = Ad from + Bd x_slot, per raw channel.
+    private void Step(double[] from, int slot, double[] to)
+    {
+        var ad = _model.Network.Layers[0].Ad;
+        var bd = _model.Network.Layers[0].Bd;
+        for (var c = 0; c < _c; c++)
+        {
+            var x = _raw[slot * _c + c];
+            for (var i = 0; i < _q; i++)
+            {
+                var s = bd[i] * x;
+                for (var j = 0; j < _q; j++)
+                {
+                    s += ad[i * _q + j] * from[c * _q + j];
+                }
+
+                to[c * _q + i] = s;
+            }
+        }
+    }
+
+    private static double MaxAbs(double[] values)
+    {
+        var max = 0.0;
+        foreach (var v in values)
+        {
+            max = Math.Max(max, Math.Abs(v));
+        }
+
+        return max;
     }
 
     private LmuForecast Predict()
