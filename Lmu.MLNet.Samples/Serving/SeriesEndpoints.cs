@@ -67,13 +67,17 @@ internal static class SeriesEndpoints
     {
         // Each field named when it is not what it must be (2.5 or 1e30 as a sequence read "One of the identified items was
         // in an invalid format"; found by QA).
-        var s = e.GetProperty("sequence");
+        // A missing field was a KeyNotFoundException from GetProperty, answered 500 (found by QA).
+        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("sequence", out var s) || !e.TryGetProperty("value", out var v))
+        {
+            throw new FormatException($"a reading is an object with \"sequence\" and \"value\" (and \"covariates\" when the model has them); got {Shorten(e.GetRawText())}.");
+        }
+
         if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt64(out var sequence))
         {
             throw new FormatException($"\"sequence\" must be a whole number (1, 2, ...) but is {s.GetRawText()}.");
         }
 
-        var v = e.GetProperty("value");
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetSingle(out var value) || !float.IsFinite(value))
         {
             throw new FormatException(v.ValueKind == JsonValueKind.Number
@@ -84,6 +88,8 @@ internal static class SeriesEndpoints
         var covariates = e.TryGetProperty("covariates", out var c) ? c.EnumerateArray().Select(x => x.GetSingle()).ToArray() : [];
         return new SeriesObservation(sequence, value, covariates);
     }
+
+    private static string Shorten(string json) => json.Length <= 80 ? json : json[..80] + "...";
 
     private static object Answer(SeriesForecastResult r) => new
     {

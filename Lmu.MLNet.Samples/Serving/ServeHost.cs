@@ -102,6 +102,16 @@ internal static class ServeHost
             {
                 await next(context);
             }
+            catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+            {
+                // Kestrel's own refusals while a handler reads the body: over the body limit (413), arriving too slowly
+                // (408), a client that stopped sending (400). They were answered 500 and logged as internal failures
+                // (found by QA on /series/{id}/observe and with slow clients); the client's status and a warning now.
+                logger.LogWarning("{Method} {Path} answered {Status}: {Reason}", context.Request.Method, context.Request.Path, e.StatusCode, e.Message);
+                context.Response.Clear();
+                context.Response.StatusCode = e.StatusCode;
+                await context.Response.WriteAsJsonAsync(new { error = e.Message });
+            }
             catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
             {
                 // An internal failure: the reason goes to the log (a stack trace only with --verbose), the caller gets

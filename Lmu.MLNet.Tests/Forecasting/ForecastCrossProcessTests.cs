@@ -317,6 +317,29 @@ public sealed class ForecastCrossProcessTests
 
     [TestMethod]
     [Timeout(240_000, CooperativeCancellation = true)]
+    public void AOneSeriesFleetComparesTheSeriesItFedAndSaysWhenThereIsNoForecast()
+    {
+        // Found by QA: with one series the check compared series 1, never fed, reported a mismatch and exited 2 with
+        // nothing on stderr; with fewer readings than the window it claimed identical forecasts that did not exist.
+        var dir = NewDir();
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
+        var start = Path.Combine(dir, "fleet.ckpt");
+        new LmuForecastEngine(model).CheckPoint(start);
+        foreach (var (readings, expected) in new[]
+        {
+            (model.WindowSize + 6, "forecasts of 1 series bit-identical to the in-process engine: True"),
+            (model.WindowSize - 1, $"no forecasts to compare ({model.WindowSize - 1} readings, fewer than the window of {model.WindowSize})"),
+        })
+        {
+            var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "fleet", "--model", start, "--series", "1", "--readings", readings.ToString(CultureInfo.InvariantCulture),
+                "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture));
+            Assert.AreEqual(0, code, stdout);
+            StringAssert.Contains(stdout, expected);
+        }
+    }
+
+    [TestMethod]
+    [Timeout(240_000, CooperativeCancellation = true)]
     public void CtrlCWhileTheFleetIsFedStopsTheRunAndSaysSo()
     {
         // Found by QA: once the cluster was up, the host took Ctrl-C (to stop itself) and the feeding went on to the end.

@@ -85,6 +85,9 @@ public sealed class ServeSeriesTests
             (new { sequence = 0, value = 1, covariates = new[] { 1f } }, "sequence numbers start at 1"),
             (new { sequence = 2.5, value = 1, covariates = new[] { 1f } }, "\"sequence\" must be a whole number (1, 2, ...) but is 2.5"),
             (new { sequence = 21, value = "high", covariates = new[] { 1f } }, "\"value\" must be a number but is \"high\""),
+            // A missing field was answered 500 (a KeyNotFoundException; found by QA).
+            (new { value = 1, covariates = new[] { 1f } }, "a reading is an object with \"sequence\" and \"value\""),
+            (new { sequence = 1, covariates = new[] { 1f } }, "a reading is an object with \"sequence\" and \"value\""),
         })
         {
             var (status, answer) = await Observe(served, "fresh-series", body);
@@ -98,6 +101,14 @@ public sealed class ServeSeriesTests
         {
             Assert.AreEqual(HttpStatusCode.UnsupportedMediaType, formResponse.StatusCode);
             StringAssert.Contains(await formResponse.Content.ReadAsStringAsync(), "application/x-www-form-urlencoded");
+        }
+
+        // A batch over the body limit is 413, where it was 500 (Kestrel's refusal inside the handler; found by QA).
+        var batch = Enumerable.Range(1, 5000).Select(n => new { sequence = n, value = 1.25f, covariates = new[] { 0.5f } }).ToArray();
+        using (var large = new StringContent(JsonSerializer.Serialize(batch), System.Text.Encoding.UTF8, "application/json"))
+        using (var largeResponse = await served.Http.PostAsync("/series/large-batch/observe", large))
+        {
+            Assert.AreEqual(HttpStatusCode.RequestEntityTooLarge, largeResponse.StatusCode, await largeResponse.Content.ReadAsStringAsync());
         }
 
         var window = values[^ForecastTestModels.Window..];
