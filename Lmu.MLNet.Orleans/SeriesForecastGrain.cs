@@ -113,6 +113,12 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         {
             Resume();
         }
+        else if (_state.State.EngineState is null)
+        {
+            // A series never observed keeps nothing worth an activation: released after this call, where each lookup of
+            // an unknown id held one until the idle collection (15 minutes; found by QA: 20,000 unknown ids, +60 MB).
+            DeactivateOnIdle();
+        }
 
         return Task.FromResult(Result(ObservationOutcome.Applied));
     }
