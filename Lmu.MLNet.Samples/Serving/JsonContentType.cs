@@ -5,8 +5,8 @@ namespace Lmu.MLNet.Samples.Serving;
 
 /// <summary>
 /// The request bodies serve reads are JSON: a body declared as something else (a form, text, XML) is answered 415
-/// naming the type, where it was parsed as JSON anyway (found by QA). A body without a Content-Type is read as JSON,
-/// so a bare client still works.
+/// naming the type, where it was parsed as JSON anyway (found by QA), and so is a JSON body declared in another charset
+/// than UTF-8. A body without a Content-Type is read as JSON, so a bare client still works.
 /// </summary>
 internal static class JsonContentType
 {
@@ -22,6 +22,16 @@ internal static class JsonContentType
         var media = MediaTypeHeaderValue.TryParse(declared, out var parsed) ? parsed.MediaType ?? string.Empty : string.Empty;
         var json = media.Equals("application/json", StringComparison.OrdinalIgnoreCase)
                    || (media.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && media.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
-        return json ? null : $"The body is declared as '{declared}'; send JSON with 'Content-Type: application/json'.";
+        if (!json)
+        {
+            return $"The body is declared as '{declared}'; send JSON with 'Content-Type: application/json'.";
+        }
+
+        // The body is read as UTF-8 whatever the header says: a declared charset=utf-16 body was parsed as UTF-8 (found
+        // by QA). JSON on the wire is UTF-8 (RFC 8259), so another charset is refused, naming it.
+        var charset = parsed?.CharSet?.Trim('"');
+        return string.IsNullOrEmpty(charset) || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : $"The body is declared in charset '{charset}'; serve reads JSON as UTF-8 (RFC 8259): send it as UTF-8 with 'Content-Type: application/json'.";
     }
 }

@@ -103,8 +103,17 @@ public sealed class ServeFailureTests : ClassifierTestBase
             StringAssert.Contains(JsonDocument.Parse(body).RootElement.GetProperty("error").GetString(), $"declared as '{type}; charset=utf-8'");
         }
 
+        // JSON declared in another charset than UTF-8 was read as UTF-8 anyway (found by QA): refused, naming it.
+        using (var utf16 = new StringContent(model.Request(0), Encoding.Unicode, "application/json"))
+        using (var response = await http.PostAsync("/predict", utf16))
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.AreEqual(HttpStatusCode.UnsupportedMediaType, response.StatusCode, body);
+            StringAssert.Contains(JsonDocument.Parse(body).RootElement.GetProperty("error").GetString(), "declared in charset 'utf-16'");
+        }
+
         // JSON with parameters, a structured JSON type and a body with no type at all are read.
-        foreach (var type in new[] { "application/json; charset=utf-8", "application/vnd.lmu+json", null })
+        foreach (var type in new[] { "application/json; charset=utf-8", "application/json; charset=\"UTF-8\"", "application/vnd.lmu+json", null })
         {
             using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(model.Request(0)));
             if (type is not null)
