@@ -110,7 +110,11 @@ internal static class ServeHost
                 logger.LogWarning("{Method} {Path} answered {Status}: {Reason}", context.Request.Method, context.Request.Path, e.StatusCode, e.Message);
                 context.Response.Clear();
                 context.Response.StatusCode = e.StatusCode;
-                await context.Response.WriteAsJsonAsync(new { error = e.Message });
+                if (!context.RequestAborted.IsCancellationRequested)
+                {
+                    // A client that has gone cannot read the answer; writing to its aborted connection would throw.
+                    await context.Response.WriteAsJsonAsync(new { error = e.Message });
+                }
             }
             catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
             {
