@@ -29,7 +29,7 @@ internal static class PredictCommand
         };
         var output = new Option<string>("--output")
         {
-            Description = "CSV written (round-trip format) with a header naming each value: the Score values then the PredictedLabel key, " +
+            Description = "CSV written (round-trip format) with a header naming each value: the Score values, the PredictedLabel key and PredictedLabelValue, the class it stands for (empty where the scores are NaN), " +
                           "or for a forecaster the forecast vector then the lower and upper bounds when the model has them.",
             Required = true,
         };

@@ -7,8 +7,8 @@ namespace Lmu.MLNet.Samples.Serving;
 /// Scores CSV rows with a loaded classifier zip. Each line is the flattened features (T x C values in the trained layout,
 /// step-major by default), then, for a model trained with a sequence-length column, the row's length n (a whole number,
 /// 1 &lt;= n &lt;= T). The output
-/// has a header, then per row the Score values and the PredictedLabel key (0, the missing key, where the scores are
-/// NaN). Rows stream through (<see cref="CsvScoreWriter"/>): memory stays flat in the number of rows, and a bad row
+/// has a header, then per row the Score values, the PredictedLabel key (0, the missing key, where the scores are
+/// NaN) and PredictedLabelValue, the class that key stands for (empty for the missing key). Rows stream through (<see cref="CsvScoreWriter"/>): memory stays flat in the number of rows, and a bad row
 /// leaves no output. Touches no TorchSharp type, so it runs without libtorch (see <see cref="CsvScoring"/>).
 /// </summary>
 internal static class CsvClassifierScoring
@@ -37,7 +37,7 @@ internal static class CsvClassifierScoring
         Console.WriteLine($"scored {rows} rows from {inputPath} into {outputPath}{(length is null ? string.Empty : $" (length column '{length.Value.Name}', {length.Value.Type})")}");
         if (model.GetOutputSchema(schema).GetColumnOrNull("PredictedLabel") is { Type: KeyDataViewType } predicted && predicted.HasKeyValues())
         {
-            // The CSV holds key numbers; which class each is (found by QA: serve answers names, predict never said).
+            // Which Score value is which class (the CSV's header numbers them).
             VBuffer<ReadOnlyMemory<char>> names = default;
             predicted.GetKeyValues(ref names);
             Console.WriteLine($"classes: {string.Join(", ", names.DenseValues().Select((n, i) => $"PredictedLabel {i + 1} = Score[{i}] = '{n}'"))}");

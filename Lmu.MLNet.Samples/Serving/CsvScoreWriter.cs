@@ -11,7 +11,10 @@ namespace Lmu.MLNet.Samples.Serving;
 /// </summary>
 internal static class CsvScoreWriter
 {
-    /// <summary>Writes the header (vector columns as <c>Name[k]</c>, keys and text as <c>Name</c>) and one line per row; returns the row count.</summary>
+    /// <summary>
+    /// Writes the header (vector columns as <c>Name[k]</c>, keys and text as <c>Name</c>, a key with class names followed by
+    /// <c>NameValue</c>, the class it stands for) and one line per row; returns the row count.
+    /// </summary>
     public static long Write(MLContext ml, ITransformer model, CsvRowReader reader, PredictColumns columns, Func<DataViewSchema, IReadOnlyList<DataViewSchema.Column>> outputs, string outputPath)
     {
         var input = ml.Data.LoadFromEnumerable(reader.Read(), columns.Definition());
@@ -57,7 +60,12 @@ internal static class CsvScoreWriter
     }
 
     private static IEnumerable<string> Header(DataViewSchema.Column c) =>
-        c.Type is VectorDataViewType v ? Enumerable.Range(0, v.Size).Select(k => $"{c.Name}[{k}]") : [c.Name];
+        c.Type is VectorDataViewType v ? Enumerable.Range(0, v.Size).Select(k => $"{c.Name}[{k}]")
+        : c.Type is KeyDataViewType && ServingColumn.Names(c) is not null ? [c.Name, ValueColumn(c.Name)]
+        : [c.Name];
+
+    /// <summary>The header of the class a key stands for, written beside the key (MapKeyToValue's usual output name).</summary>
+    public static string ValueColumn(string keyColumn) => $"{keyColumn}Value";
 
     private static Action<TextWriter> Writer(DataViewRowCursor cursor, DataViewSchema.Column column)
     {
@@ -97,10 +105,19 @@ internal static class CsvScoreWriter
 
         var key = cursor.GetGetter<uint>(column);
         uint value = 0;
+
+        // The class each key stands for beside it (found by QA: the file held key numbers only, the names went to stdout).
+        // Key 0 is the missing class (NaN scores): its name is left empty.
+        var names = ServingColumn.Names(column);
         return w =>
         {
             key(ref value);
             w.Write(value.ToString(CultureInfo.InvariantCulture));
+            if (names is not null)
+            {
+                w.Write(',');
+                w.Write(value == 0 || value > names.Count ? string.Empty : Quoted(names[(int)value - 1]));
+            }
         };
     }
 

@@ -20,7 +20,7 @@ public sealed class PredictCommandTests : ClassifierTestBase
     [TestMethod]
     public void TheMainJobsModelShapeScoresWithoutALabelColumn()
     {
-        var (zip, rows, scores, keys) = MainJobShape(DelayedPatternData.Steps, 12);
+        var (zip, rows, scores, keys, names) = MainJobShape(DelayedPatternData.Steps, 12, epochs: 5);
         var input = Path.Combine(Temp, "rows.csv");
         File.WriteAllLines(input, rows.Select(Csv));
         var output = Path.Combine(Temp, "scores.csv");
@@ -31,14 +31,17 @@ public sealed class PredictCommandTests : ClassifierTestBase
         StringAssert.Contains(log, "'Label' given a missing value");
         StringAssert.Contains(log, "model integrity: verified");
         var lines = File.ReadAllLines(output);
-        Assert.AreEqual("Score[0],Score[1],Score[2],PredictedLabel", lines[0]);
+        Assert.AreEqual("Score[0],Score[1],Score[2],PredictedLabel,PredictedLabelValue", lines[0]);
         Assert.HasCount(rows.Length + 1, lines);
         for (var i = 0; i < rows.Length; i++)
         {
             var parts = lines[i + 1].Split(',');
-            CollectionAssert.AreEqual(scores[i], parts[..^1].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), $"row {i}: bit-identical to in-process scoring");
-            Assert.AreEqual(keys[i], uint.Parse(parts[^1], CultureInfo.InvariantCulture), $"row {i} key");
+            CollectionAssert.AreEqual(scores[i], parts[..^2].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), $"row {i}: bit-identical to in-process scoring");
+            Assert.AreEqual(keys[i], uint.Parse(parts[^2], CultureInfo.InvariantCulture), $"row {i} key");
+            Assert.AreEqual(names[(int)keys[i] - 1], parts[^1], $"row {i}: the class its key stands for");
         }
+
+        Assert.IsGreaterThan(1, keys.Distinct().Count(), "the rows must predict more than one class for the names to be told apart");
     }
 
     [TestMethod]
@@ -46,7 +49,7 @@ public sealed class PredictCommandTests : ClassifierTestBase
     {
         // The experiment's models map the predicted key back to the label's values, so PredictedLabel is text there:
         // predict read every PredictedLabel as a key and failed on them ("Invalid TValue: 'System.UInt32'", found by QA).
-        var (zip, rows, scores, _) = MainJobShape(DelayedPatternData.Steps, 6, textLabel: true);
+        var (zip, rows, scores, _, _) = MainJobShape(DelayedPatternData.Steps, 6, textLabel: true);
         var input = Path.Combine(Temp, "rows.csv");
         File.WriteAllLines(input, rows.Select(Csv));
         var output = Path.Combine(Temp, "scores.csv");
@@ -66,7 +69,7 @@ public sealed class PredictCommandTests : ClassifierTestBase
     [TestMethod]
     public void NaNAndInfinityAreRefusedNamingTheFileLineAndColumn()
     {
-        var (zip, rows, _, _) = MainJobShape(DelayedPatternData.Steps, 3);
+        var (zip, rows, _, _, _) = MainJobShape(DelayedPatternData.Steps, 3);
         var app = App();
         foreach (var bad in new[] { "NaN", "Infinity", "-Infinity", "1e39" })
         {
@@ -88,7 +91,7 @@ public sealed class PredictCommandTests : ClassifierTestBase
     {
         // Wide rows make held rows cost far more than the noise: 80,000 rows x 160 values are 51 MB as floats alone.
         const int width = 160;
-        var (zip, rows, _, _) = MainJobShape(width, 8);
+        var (zip, rows, _, _, _) = MainJobShape(width, 8);
         var app = App();
         // Both sizes are past the start-up growth (JIT, GC budgets: flat from ~10,000 rows on when streaming; measured
         // 118.6 MB at 10,000 rows, 119.6 MB at 100,000), so a held row shows as growth. 20,000 rows rather than 10,000
@@ -152,7 +155,7 @@ public sealed class PredictCommandTests : ClassifierTestBase
     }
 
     /// <summary>The main job's pipeline (MapValueToKey("Label") + LmuClassifier), trained for one epoch, saved with a text Label in its input schema.</summary>
-    private (string Zip, float[][] Rows, float[][] Scores, uint[] Keys) MainJobShape(int width, int testRows, bool textLabel = false)
+    private (string Zip, float[][] Rows, float[][] Scores, uint[] Keys, string[] Names) MainJobShape(int width, int testRows, bool textLabel = false, int epochs = 1)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -171,7 +174,7 @@ public sealed class PredictCommandTests : ClassifierTestBase
         var data = ml.Data.LoadFromEnumerable(train, definition);
         var test = train.Take(testRows).Select(r => new WideRow { Features = r.Features }).ToList();
         var zip = Path.Combine(Temp, "model.zip");
-        var estimator = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)));
+        var estimator = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs)));
         ITransformer model = textLabel
             ? estimator.Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel")).Fit(data)
             : estimator.Fit(data);
@@ -179,7 +182,13 @@ public sealed class PredictCommandTests : ClassifierTestBase
         ml.Model.Save(model, data.Schema, zip);
         var scored = model.Transform(ml.Data.LoadFromEnumerable(test, definition));
         var keys = textLabel ? [] : scored.GetColumn<uint>("PredictedLabel").ToArray();
-        return (zip, test.Select(r => r.Features).ToArray(), scored.GetColumn<float[]>("Score").ToArray(), keys);
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        if (!textLabel)
+        {
+            scored.Schema["PredictedLabel"].GetKeyValues(ref names);
+        }
+
+        return (zip, test.Select(r => r.Features).ToArray(), scored.GetColumn<float[]>("Score").ToArray(), keys, names.DenseValues().Select(n => n.ToString()).ToArray());
     }
 
     private string App() => SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(Temp, "app"));

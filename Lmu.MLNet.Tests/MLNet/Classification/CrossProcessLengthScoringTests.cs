@@ -35,13 +35,13 @@ public sealed class CrossProcessLengthScoringTests : ClassifierTestBase
         StringAssert.Contains(stdout, $"(length column 'Length', {type})");
         StringAssert.Contains(stdout, "libtorch loaded: no");
         var lines = File.ReadAllLines(output);
-        Assert.AreEqual("Score[0],Score[1],Score[2],PredictedLabel", lines[0]);
+        Assert.AreEqual("Score[0],Score[1],Score[2],PredictedLabel,PredictedLabelValue", lines[0]);
         Assert.HasCount(model.Rows.Count + 1, lines);
         for (var i = 0; i < model.Rows.Count; i++)
         {
             var parts = lines[i + 1].Split(',');
-            CollectionAssert.AreEqual(model.Scores[i], parts[..^1].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), $"row {i} (length {model.Rows[i].Length}): scores must be bit-identical across processes");
-            Assert.AreEqual(model.Keys[i], uint.Parse(parts[^1], CultureInfo.InvariantCulture), $"row {i} key");
+            CollectionAssert.AreEqual(model.Scores[i], parts[..^2].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), $"row {i} (length {model.Rows[i].Length}): scores must be bit-identical across processes");
+            Assert.AreEqual(model.Keys[i], uint.Parse(parts[^2], CultureInfo.InvariantCulture), $"row {i} key");
         }
     }
 
@@ -96,10 +96,15 @@ public sealed class CrossProcessLengthScoringTests : ClassifierTestBase
         var data = ml.Data.LoadFromEnumerable(rows);
         var zip = Path.Combine(Temp, "m.zip");
         float[][] expected;
+        string[] classes;
         using (var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1))).Fit(data))
         {
             ml.Model.Save(model, data.Schema, zip);
-            expected = model.Transform(ml.Data.LoadFromEnumerable(rows.Take(3))).GetColumn<float[]>("Score").ToArray();
+            var scored = model.Transform(ml.Data.LoadFromEnumerable(rows.Take(3)));
+            expected = scored.GetColumn<float[]>("Score").ToArray();
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            scored.Schema["PredictedLabel"].GetKeyValues(ref names);
+            classes = scored.GetColumn<uint>("PredictedLabel").Select(k => names.GetItemOrDefault((int)k - 1).ToString()).ToArray();
         }
 
         var input = Path.Combine(Temp, "rows.csv");
@@ -112,7 +117,9 @@ public sealed class CrossProcessLengthScoringTests : ClassifierTestBase
         var lines = File.ReadAllLines(output);
         for (var i = 0; i < 3; i++)
         {
-            CollectionAssert.AreEqual(expected[i], lines[i + 1].Split(',')[..^1].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), $"row {i}");
+            var parts = lines[i + 1].Split(',');
+            CollectionAssert.AreEqual(expected[i], parts[..^2].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), $"row {i}");
+            Assert.AreEqual(classes[i], parts[^1], $"row {i}: the numeric label's value the key stands for, as text");
         }
     }
 

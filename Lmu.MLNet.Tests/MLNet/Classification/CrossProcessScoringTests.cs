@@ -39,14 +39,14 @@ public sealed class CrossProcessScoringTests : ClassifierTestBase
         StringAssert.Contains(stdout, "libtorch loaded: no");
 
         var lines = File.ReadAllLines(output);
-        Assert.AreEqual("Score[0],Score[1],Score[2],PredictedLabel", lines[0]);
+        Assert.AreEqual("Score[0],Score[1],Score[2],PredictedLabel,PredictedLabelValue", lines[0]);
         Assert.HasCount(rows.Count + 1, lines);
         for (var i = 0; i < rows.Count; i++)
         {
             var parts = lines[i + 1].Split(',');
-            var scores = parts[..^1].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            var scores = parts[..^2].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             CollectionAssert.AreEqual(expected[i], scores, $"row {i}: scores must be bit-identical across processes");
-            Assert.AreEqual(expectedKeys[i], uint.Parse(parts[^1], CultureInfo.InvariantCulture), $"row {i} key");
+            Assert.AreEqual(expectedKeys[i], uint.Parse(parts[^2], CultureInfo.InvariantCulture), $"row {i} key");
         }
     }
 }
