@@ -234,23 +234,31 @@ internal sealed class ModelService : IDisposable
         return row;
     }
 
+    /// <summary>
+    /// The field <paramref name="name"/>, matched case-insensitively; two spellings of it in one request (<c>Features</c>
+    /// and <c>features</c>) are refused naming both, where the exact one was read and the other ignored.
+    /// </summary>
     private static bool TryGetProperty(JsonElement obj, string name, out JsonElement value)
     {
-        if (obj.TryGetProperty(name, out value))
-        {
-            return true;
-        }
-
+        value = default;
+        string? found = null;
         foreach (var p in obj.EnumerateObject())
         {
-            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+            if (!string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
             {
-                value = p.Value;
-                return true;
+                continue;
             }
+
+            if (found is not null)
+            {
+                throw new ServingRequestException($"Field '{name}' is given twice, as '{found}' and '{p.Name}' (field names match without regard to case); send it once.");
+            }
+
+            found = p.Name;
+            value = p.Value;
         }
 
-        return false;
+        return found is not null;
     }
 
     private static float[] Vector(ServingColumn column, JsonElement value)

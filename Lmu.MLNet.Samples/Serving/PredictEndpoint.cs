@@ -30,7 +30,7 @@ internal static class PredictEndpoint
         JsonDocument document;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: context.RequestAborted);
+            document = await JsonDocument.ParseAsync(request.Body, JsonContentType.Parsing, context.RequestAborted);
         }
         catch (JsonException e)
         {

@@ -79,6 +79,15 @@ public sealed class ServeIntegrationTests : ClassifierTestBase
         await served.AssertBadRequest("{\"Features\": [1, 2, 3]}", $"the model expects {DelayedPatternData.Steps}");
         await served.AssertBadRequest("{\"Other\": 1}", "Missing field 'Features'");
         await served.AssertBadRequest("[1, 2, 3]", "must be a JSON object");
+
+        // A field given twice was read silently (the last of two "Features", or the exact spelling over another case; QA).
+        var values = JsonSerializer.Serialize(rows[0].Features);
+        await served.AssertBadRequest($"{{\"Features\": {values}, \"Features\": {values}}}", "Duplicate property 'Features'");
+        await served.AssertBadRequest($"{{\"features\": {values}, \"Features\": {values}}}", "Field 'Features' is given twice, as 'features' and 'Features' (field names match without regard to case); send it once.");
+        using (var response = await http.PostAsync("/predict", new StringContent($"{{\"FEATURES\": {values}}}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, "one field in another case is still read");
+        }
         Assert.IsFalse(SamplesApp.TorchLoaded(served.Process.Id), "the service process must not load libtorch");
         Assert.IsFalse(served.Process.HasExited, "the server must still be running after bad requests");
     }

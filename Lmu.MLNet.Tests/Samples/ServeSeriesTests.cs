@@ -95,6 +95,14 @@ public sealed class ServeSeriesTests
             StringAssert.Contains(answer.GetProperty("error").GetString(), expected);
         }
 
+        // A field given twice was read silently, the last one winning (QA).
+        using (var twice = new StringContent("{\"sequence\": 1, \"value\": 1, \"value\": 2, \"covariates\": [1]}", System.Text.Encoding.UTF8, "application/json"))
+        using (var twiceResponse = await served.Http.PostAsync("/series/twice-series/observe", twice))
+        {
+            Assert.AreEqual(HttpStatusCode.BadRequest, twiceResponse.StatusCode);
+            StringAssert.Contains(await twiceResponse.Content.ReadAsStringAsync(), "Duplicate property 'value'");
+        }
+
         // A body declared as another type than JSON is 415 (QA: a form body was parsed as JSON).
         using (var form = new StringContent("{\"sequence\": 1, \"value\": 1, \"covariates\": [1]}", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"))
         using (var formResponse = await served.Http.PostAsync("/series/form-series/observe", form))
