@@ -18,19 +18,22 @@ public sealed class EquivalenceTests
         foreach (var cell in Enum.GetValues<HiddenCell>())
             foreach (var conv in new[] { ParallelConvolution.Fft, ParallelConvolution.Direct })
             {
-                yield return [cell, conv, false, 1];
-                yield return [cell, conv, true, 3];
+                yield return [cell, conv, false, 1, 4];
+                yield return [cell, conv, true, 3, 4];
+                // One hidden unit over more channels than memories (the projected convolution): the FFT form lost
+                // the unit axis to a squeeze (found by QA).
+                yield return [cell, conv, true, 1, 1];
             }
     }
 
     [TestMethod]
     [DynamicData(nameof(FeedForwardConfigs))]
-    public void ParallelEqualsCell(HiddenCell cell, ParallelConvolution conv, bool inputToHidden, int memoryD)
+    public void ParallelEqualsCell(HiddenCell cell, ParallelConvolution conv, bool inputToHidden, int memoryD, int hiddenUnits)
     {
         foreach (var dtype in new[] { float64, float32 })
         {
             double tol = dtype == float64 ? 1e-9 : 1e-5;
-            using var cellLayer = Build(cell, inputToHidden, memoryD, recurrentMemory: false, LmuExecutionMode.Cell, dtype);
+            using var cellLayer = Build(cell, inputToHidden, memoryD, recurrentMemory: false, LmuExecutionMode.Cell, dtype, hiddenUnits);
             using var par = CloneWith(cellLayer, o => { o.ExecutionMode = LmuExecutionMode.Parallel; o.Convolution = conv; });
             var x = Input(dtype, seed: 3);
             // The FFT form with the blocked projection off, then on in blocks of 4 (T = 17: four blocks and a padded
@@ -161,15 +164,15 @@ public sealed class EquivalenceTests
         }
     }
 
-    internal static LmuLayerOptions Options(HiddenCell cell, bool inputToHidden, int memoryD) => new()
+    internal static LmuLayerOptions Options(HiddenCell cell, bool inputToHidden, int memoryD, int hiddenUnits = 4) => new()
     {
-        InputSize = 2, MemoryD = memoryD, Order = 5, Theta = 7.5, HiddenCell = cell, HiddenUnits = 4,
+        InputSize = 2, MemoryD = memoryD, Order = 5, Theta = 7.5, HiddenCell = cell, HiddenUnits = hiddenUnits,
         InputToHidden = inputToHidden, UseMemoryBias = true,
     };
 
-    internal static LmuLayer Build(HiddenCell cell, bool inputToHidden, int memoryD, bool recurrentMemory, LmuExecutionMode mode, ScalarType dtype)
+    internal static LmuLayer Build(HiddenCell cell, bool inputToHidden, int memoryD, bool recurrentMemory, LmuExecutionMode mode, ScalarType dtype, int hiddenUnits = 4)
     {
-        var o = Options(cell, inputToHidden, memoryD);
+        var o = Options(cell, inputToHidden, memoryD, hiddenUnits);
         o.MemoryToMemory = recurrentMemory;
         o.ExecutionMode = mode;
         var layer = new LmuLayer(o);

@@ -263,9 +263,10 @@ public sealed partial class LmuLayer
         var kernel = wc.transpose(1, 2).MatMul(h.t());                                       // [C, G*U, T]
         var kf = torch.fft.rfft(kernel, 2 * steps);                                          // [C, G*U, T+1]
         var xf = torch.fft.rfft(xd.transpose(1, 2), 2 * steps);                              // [B, C, T+1]
-        var prod = channels == 1 ? xf * kf : torch.einsum("bcf,cgf->bgf", xf, kf).unsqueeze(1);
-        var gi = torch.fft.irfft(channels == 1 ? prod : prod.squeeze(1), 2 * steps).narrow(-1, 0, steps); // [B, G*U, T]
-        gi = WithBiasResponse(gi.squeeze(1).transpose(1, 2), wm, steps, dyn);               // [B, T, G*U]
+        // No squeeze: with one hidden unit (G*U = 1) it took the unit axis too (found by QA: "Dimension out of range").
+        var prod = channels == 1 ? xf * kf : torch.einsum("bcf,cgf->bgf", xf, kf);           // [B, G*U, T+1]
+        var gi = torch.fft.irfft(prod, 2 * steps).narrow(-1, 0, steps);                      // [B, G*U, T]
+        gi = WithBiasResponse(gi.transpose(1, 2), wm, steps, dyn);                           // [B, T, G*U]
         if (_options.InputToHidden) gi = gi.Plus(x.MatMul(w.narrow(1, memD * q, channels).t()));
         return gi.Plus(hidden.InputBias!);
     }
