@@ -26,14 +26,38 @@ public sealed class TrainableDynamicsTests
         fixedLayer.to(float64);
         Randomise(fixedLayer, 3);
         using var learned = CloneWith(fixedLayer, p => { p.TrainableA = true; p.TrainableB = true; });
-        // The Legendre A and B are integers (exact in float32); log theta was rounded to float32: set it in float64.
-        using (torch.no_grad()) Buffer(learned, "dynamics.log_theta").fill_(Math.Log(7.5));
+        // The Legendre A and B are integers (exact in float32); log theta, created in float32 too, is exact again in
+        // float64 (found by QA: it kept its float32 rounding, 1e-7 relative off the float64 system).
         var x = EquivalenceTests.Input(float64, 8);
         using var _ = torch.no_grad();
         Assert.IsTrue(MaxAbsDiff(fixedLayer.forward(x), learned.forward(x)) < 1e-10, method.ToString());
         var (ad, bd) = learned.Dynamics.DiscreteMatrices();
         var sys = DiscreteLegendreSystem.Create(5, 7.5, method);
         Assert.IsTrue(MaxAbs(ad, sys.Ad) < 1e-6 && MaxAbs(bd, sys.Bd) < 1e-6, "exported matrices at initialisation");
+    }
+
+    [TestMethod]
+    public void AFloat64LayerRunsItsOwnThetaAndKeepsATrainedOne()
+    {
+        const double theta = 4103.29548; // ln(theta) in float32 is exp'd back to 4103.29565
+        var o = new LmuLayerOptions { InputSize = 1, Order = 6, Theta = theta, HiddenCell = HiddenCell.None, ExecutionMode = LmuExecutionMode.Cell };
+        using var fixedLayer = new LmuLayer(o);
+        fixedLayer.to(float64);
+        using var layer = CloneWith(fixedLayer, p => p.TrainableTheta = true); // created in float32, converted, the encoder copied
+        Assert.AreEqual(theta, layer.Dynamics.Theta, 1e-12 * theta, "a float64 layer's theta is its option's");
+        var x = torch.randn([2, 9, 1], dtype: float64, generator: new torch.Generator(5));
+        using (torch.no_grad())
+        {
+            var scale = fixedLayer.forward(x).abs().max().item<double>();
+            Assert.IsTrue(MaxAbsDiff(fixedLayer.forward(x), layer.forward(x)) < 1e-12 * scale, $"the learned system at its start is the fixed float64 system: {MaxAbsDiff(fixedLayer.forward(x), layer.forward(x)):E3} of {scale:E3}");
+        }
+
+        // A theta that trained in float32 is converted as it is, not put back to its start.
+        o.TrainableTheta = true;
+        using var trained = new LmuLayer(o);
+        using (torch.no_grad()) Param(trained, "dynamics.log_theta").fill_(Math.Log(2000.0));
+        trained.to(float64);
+        Assert.AreEqual((double)(float)Math.Log(2000.0), Math.Log(trained.Dynamics.Theta), 1e-15, "a moved log theta keeps its value");
     }
 
     public static IEnumerable<object[]> Forms()

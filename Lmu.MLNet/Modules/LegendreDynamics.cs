@@ -145,6 +145,25 @@ public sealed partial class LegendreDynamics : nn.Module
     /// <summary>The theta the layer was created with.</summary>
     public double InitialTheta { get; }
 
+    /// <summary>
+    /// Converts as <see cref="nn.Module"/> does, then gives a float64 log theta its exact starting value. Why: it is
+    /// created in float32 with the layer, so a layer converted to float64 ran with exp(float32(ln theta)), about 1e-7
+    /// relative off its own theta and off the float64 reference (found by QA). A log theta that has moved from its
+    /// float32 start (trained) keeps its value.
+    /// </summary>
+    protected override void _toEpilog(ScalarType? dtype, Device? device, bool non_blocking)
+    {
+        base._toEpilog(dtype, device, non_blocking);
+        if (dtype != ScalarType.Float64 || log_theta is null) return;
+        double exact = Math.Log(InitialTheta);
+        using var _ = torch.no_grad();
+        if (log_theta.item<double>() == (float)exact)
+        {
+            using var value = exact.ToScalar();
+            log_theta.fill_(value);
+        }
+    }
+
     /// <summary>True when theta is learned.</summary>
     public bool TrainableTheta => _trainableTheta;
 
