@@ -67,6 +67,13 @@ FORWARD = [
 ]
 FORWARD_STEPS = 16
 
+# Orders whose Euler stability bound is recorded: min theta = max over the eigenvalues lambda of A of
+# |lambda|^2 / (2 |Re lambda|), where |1 + lambda/theta| = 1. LAPACK's eigenvalues (numpy), independent of the
+# library's own QR iteration. Up to order 64: at 96 and 128 LAPACK's answer moved by 1e-10 relative between one and two
+# BLAS threads, past the 1e-13 at which a regeneration must reproduce this file (the library's test covers larger
+# orders against the stability of Ad itself).
+EULER_ORDERS = list(range(1, 41)) + [48, 64]
+
 
 def continuous(q):
     a = np.empty((q, q))
@@ -189,12 +196,15 @@ def build():
                     "h_t = tanh(flat(m_t) W_hm + h_{t-1} W_hh + b_h [+ x_t W_hx if i2h]); zero initial state",
             "decode": "u_{t - r*theta} ~ sum_i c_i(r) m_t[i] with c_i(r) = Ps_i(r) = P_i(2r-1), the shifted Legendre "
                       "polynomial of degree i, 0<=r<=1",
+            "euler_min_theta": "max over the eigenvalues lambda of A of |lambda|^2 / (2 |Re lambda|): the smallest theta "
+                               "with every |1 + lambda/theta| <= 1, below which Euler's memory grows (numpy.linalg.eigvals)",
         },
         "continuous": {},
         "discrete": [],
         "impulse": [],
         "decoders": [],
         "forward": [],
+        "euler_min_theta": [],
     }
     for q in (1, 2, 3, 4, 8):
         a, b = continuous(q)
@@ -216,7 +226,16 @@ def build():
         })
     for spec in FORWARD:
         oracle["forward"].append(forward_case(spec))
+    for q in EULER_ORDERS:
+        oracle["euler_min_theta"].append({"order": q, "min_theta": euler_min_theta(q)})
     return oracle
+
+
+def euler_min_theta(q):
+    a, _ = continuous(q)
+    lam = np.linalg.eigvals(a)
+    assert np.all(lam.real < 0), q
+    return float(np.max(np.abs(lam) ** 2 / (-2 * lam.real)))
 
 
 def to_json(oracle):

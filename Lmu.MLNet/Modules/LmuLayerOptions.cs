@@ -199,6 +199,9 @@ public sealed class LmuLayerOptions
             nameof(ExecutionMode), ExecutionMode, $"needs a None, Dense or SimpleRnn hidden cell, but HiddenCell is {HiddenCell}");
         Guard.Require(ExecutionMode != LmuExecutionMode.FusedScan || RecurrentDropout == 0 || !HiddenToMemory,
             nameof(ExecutionMode), ExecutionMode, $"cannot apply RecurrentDropout ({RecurrentDropout}) to the hidden-to-memory connection: use Auto (the cell form while training) or no RecurrentDropout");
+        // Last: the bound costs about 10 Order^3 flops the first time an order is seen (0.1 s at order 256).
+        if (Discretizer == LmuDiscretizer.Euler && EulerStability.Refusal(Order, Theta) is { } unstable)
+            Guard.Require(false, nameof(Theta), Theta, unstable);
     }
 
     /// <summary>True when the memory has no recurrent input, so the parallel (convolution) form applies.</summary>

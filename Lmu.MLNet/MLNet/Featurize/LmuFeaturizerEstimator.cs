@@ -30,6 +30,11 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
         ArgumentNullException.ThrowIfNull(input);
         var length = LmuFeaturizerSchema.Check(_options, input.Schema);
         var spec = Spec(length);
+        if (_options.Discretizer == Maths.LmuDiscretizer.Euler && _options.Theta is null)
+        {
+            Maths.EulerStability.Require(spec.Order, spec.Theta, $"{nameof(LmuFeaturizerOptions)}.{nameof(LmuFeaturizerOptions.Theta)}", $" (null: the sequence length of '{_options.InputColumnName}')");
+        }
+
         if (_options.LengthColumnName is { } lengthColumn)
         {
             spec = spec with { LengthType = Classification.ClassifierInputLayout.LengthElementType(input.Schema[lengthColumn].Type) };

@@ -92,6 +92,12 @@ public sealed class LmuFeaturizerOptions
         Guard.Require(Theta is null || (Theta > 0 && double.IsFinite(Theta.Value)), nameof(Theta), $"must be null or finite and greater than 0 but was {Theta}");
         Guard.Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
         Guard.Require(Enum.IsDefined(Normalization), nameof(Normalization), $"is not a declared value ({(int)Normalization})");
+        if (Discretizer == LmuDiscretizer.Euler && Theta is { } theta)
+        {
+            // A theta left null is the sequence length, checked at Fit.
+            EulerStability.Require(Order, theta, $"{nameof(LmuFeaturizerOptions)}.{nameof(Theta)}");
+        }
+
         Guard.Require(WindowPositions is not null, nameof(WindowPositions), "must not be null");
         Guard.Require(DecodedDelays is not null, nameof(DecodedDelays), "must not be null");
         foreach (var p in WindowPositions!)

@@ -52,6 +52,13 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         var steps = LmuFeaturizerSchema.Check(SchemaOptions(), input.Schema, component: "LmuPooledFeaturize");
         var minTheta = o.MinTheta ?? Math.Min(8, steps);
         var maxTheta = o.MaxTheta ?? LmuLayerOptions.ThetaForSteps(steps);
+        if (o.Discretizer == Maths.LmuDiscretizer.Euler)
+        {
+            // Every kernel's theta lies in [MinTheta, MaxTheta] and the bound is the order's, so the smallest decides.
+            Maths.EulerStability.Require(o.Order, minTheta, $"{nameof(LmuPooledFeaturizerOptions)}.{nameof(LmuPooledFeaturizerOptions.MinTheta)}",
+                o.MinTheta is null ? $" (null: min(8, the sequence length {steps}))" : null);
+        }
+
         if (minTheta > maxTheta)
         {
             throw new ArgumentException(

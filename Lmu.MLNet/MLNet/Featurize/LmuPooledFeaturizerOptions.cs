@@ -114,6 +114,11 @@ public sealed class LmuPooledFeaturizerOptions
         Guard.Require(MinTheta is null || MaxTheta is null || MinTheta <= MaxTheta, nameof(MinTheta), $"({MinTheta}) must not exceed MaxTheta ({MaxTheta})");
         Guard.Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
         Guard.Require(Enum.IsDefined(Normalization), nameof(Normalization), $"is not a declared value ({(int)Normalization})");
+        if (Discretizer == LmuDiscretizer.Euler && MinTheta is { } minTheta)
+        {
+            // A MinTheta left null is resolved from the sequence length, checked at Fit.
+            EulerStability.Require(Order, minTheta, $"{nameof(LmuPooledFeaturizerOptions)}.{nameof(MinTheta)}");
+        }
     }
 
     /// <summary>A copy, so that an estimator is not changed by later edits of the caller's options.</summary>
