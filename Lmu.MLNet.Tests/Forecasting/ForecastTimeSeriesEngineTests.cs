@@ -237,6 +237,12 @@ public sealed class ForecastTimeSeriesEngineTests
         engine.CheckPoint(ml, zip);
         Assert.AreEqual(30, LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, zip).ObservationCount);
         CollectionAssert.AreEqual(new[] { "c.zip" }, Directory.GetFiles(_dir).Select(Path.GetFileName).ToArray());
+
+        // A folder that cannot be written is named, not the temp file the write would have used (found by QA).
+        var missing = Path.Combine(_dir, "no-such-folder", "c.zip");
+        var e = Assert.ThrowsExactly<DirectoryNotFoundException>(() => engine.CheckPoint(ml, missing));
+        Assert.AreEqual($"Could not write '{missing}': the folder '{Path.GetDirectoryName(missing)}' does not exist.", e.Message);
+        CollectionAssert.AreEqual(new[] { "c.zip" }, Directory.GetFiles(_dir, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToArray());
     }
 
     [TestMethod]

@@ -28,6 +28,11 @@ internal static class AtomicFile
 
             File.Move(temp, path, overwrite: true);
         }
+        catch (IOException e) when (e.GetType() == typeof(IOException) && e.Message.Contains(temp, StringComparison.Ordinal))
+        {
+            // A full disk while writing named the temp file, which is gone by the time the caller reads it (found by QA).
+            throw new IOException($"Could not write '{path}': {Named(e.Message, path, temp)}", e);
+        }
         finally
         {
             try
@@ -60,8 +65,12 @@ internal static class AtomicFile
             {
                 DirectoryNotFoundException => new DirectoryNotFoundException($"Could not write '{path}': the folder '{folder}' does not exist.", e),
                 UnauthorizedAccessException => new UnauthorizedAccessException($"Could not write '{path}': access to the folder '{folder}' is denied.", e),
-                _ => new IOException($"Could not write '{path}': {e.Message.Replace(System.IO.Path.GetFullPath(temp), System.IO.Path.GetFullPath(path), StringComparison.Ordinal).Replace(temp, path, StringComparison.Ordinal)}", e),
+                _ => new IOException($"Could not write '{path}': {Named(e.Message, path, temp)}", e),
             };
         }
     }
+
+    /// <summary>The message with the temp file's name replaced by the target's.</summary>
+    private static string Named(string message, string path, string temp) =>
+        message.Replace(System.IO.Path.GetFullPath(temp), System.IO.Path.GetFullPath(path), StringComparison.Ordinal).Replace(temp, path, StringComparison.Ordinal);
 }

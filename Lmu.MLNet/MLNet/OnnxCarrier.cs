@@ -42,6 +42,7 @@ internal static class OnnxCarrier
     {
         OnnxLoadFormat.Ensure(ml);
         var path = Path.Combine(ml.TempFilePath, $"lmu-{Guid.NewGuid():N}.onnx");
+        var sweep = TempFileSweep.Before(ml.TempFilePath, [onnxModel.LongLength], truncated: true);
         try
         {
             File.WriteAllBytes(path, onnxModel);
@@ -70,10 +71,29 @@ internal static class OnnxCarrier
             stream.Position = 0;
             return (TransformerChain<ITransformer>)ml.Model.Load(stream, out _);
         }
+        catch (Exception e) when (Innermost(e) is IOException io)
+        {
+            // A full temp disk fails ML.NET's save or load midway, and the ml_dotnet_* folder it had begun stayed until a
+            // garbage collection ran its finalizer (found by QA: one per failed Fit), keeping the disk full. The load
+            // reports it wrapped in three TargetInvocationExceptions: the IOException itself is the one to see.
+            sweep.Sweep();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(io);
+            throw;
+        }
         finally
         {
             File.Delete(path);
         }
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e is TargetInvocationException { InnerException: { } inner })
+        {
+            e = inner;
+        }
+
+        return e;
     }
 
     /// <summary>

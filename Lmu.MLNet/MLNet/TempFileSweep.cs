@@ -14,16 +14,21 @@ internal sealed partial class TempFileSweep
     private readonly string _folder;
     private readonly HashSet<string> _before;
     private readonly HashSet<long> _onnxLengths;
+    private readonly bool _truncated;
 
-    private TempFileSweep(string folder, IEnumerable<long> onnxLengths)
+    private TempFileSweep(string folder, IEnumerable<long> onnxLengths, bool truncated)
     {
         _folder = folder;
         _before = Directory.Exists(folder) ? Directory.EnumerateFileSystemEntries(folder).ToHashSet(StringComparer.Ordinal) : [];
         _onnxLengths = onnxLengths.ToHashSet();
+        _truncated = truncated;
     }
 
-    /// <summary>Notes what <paramref name="folder"/> holds now.</summary>
-    public static TempFileSweep Before(string folder, IEnumerable<long> onnxLengths) => new(folder, onnxLengths);
+    /// <summary>
+    /// Notes what <paramref name="folder"/> holds now. With <paramref name="truncated"/>, a random-named file shorter than
+    /// a graph is taken for a copy of it cut short (a full disk) and removed too.
+    /// </summary>
+    public static TempFileSweep Before(string folder, IEnumerable<long> onnxLengths, bool truncated = false) => new(folder, onnxLengths, truncated);
 
     /// <summary>Deletes the load's leftovers; never throws (the load's own error is the one to report).</summary>
     public void Sweep()
@@ -42,7 +47,7 @@ internal sealed partial class TempFileSweep
                 {
                     Directory.Delete(entry, recursive: true);
                 }
-                else if (File.Exists(entry) && RandomFileName().IsMatch(name) && _onnxLengths.Contains(new FileInfo(entry).Length))
+                else if (File.Exists(entry) && RandomFileName().IsMatch(name) && OneOfOurs(new FileInfo(entry).Length))
                 {
                     File.Delete(entry);
                 }
@@ -53,6 +58,8 @@ internal sealed partial class TempFileSweep
             }
         }
     }
+
+    private bool OneOfOurs(long length) => _onnxLengths.Contains(length) || (_truncated && _onnxLengths.Any(l => length < l));
 
     // Path.GetRandomFileName's shape, which ML.NET's OnnxModel uses for its copy of the graph.
     [GeneratedRegex("^[a-z0-9]{8}\\.[a-z0-9]{3}$")]

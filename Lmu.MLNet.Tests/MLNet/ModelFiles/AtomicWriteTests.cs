@@ -28,6 +28,12 @@ public sealed class AtomicWriteTests
         CollectionAssert.AreEqual(new byte[] { 1, 2, 3 }, File.ReadAllBytes(path), "the old contents");
         CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path), "no temp file beside it");
 
+        // A full disk is reported naming the file written, the temp file's name replaced by the target's (found by QA:
+        // the message named a temp file that was gone by the time the caller read it).
+        var e = Assert.ThrowsExactly<IOException>(() => AtomicFile.Write(path, stream => throw new IOException($"No space left on device : '{((FileStream)stream).Name}'")));
+        Assert.AreEqual($"Could not write '{path}': No space left on device : '{path}'", e.Message);
+        CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path), "no temp file beside it");
+
         AtomicFile.Write(path, stream => stream.Write([4, 5]));
         CollectionAssert.AreEqual(new byte[] { 4, 5 }, File.ReadAllBytes(path), "a write that completes replaces it");
         CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path));
@@ -80,6 +86,69 @@ public sealed class AtomicWriteTests
         Assert.Throws<Exception>(() => LmuModelFile.Save(ml, new Unsaveable(), data.Schema, path));
         CollectionAssert.AreEqual(good, File.ReadAllBytes(path), "the good model is still there, whole");
         CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(folder.Path));
+    }
+
+    [TestMethod]
+    public void AFitOnAFullTempDiskLeavesNoTempFolder()
+    {
+        // QA: a Fit whose MLContext.TempFilePath filled up failed inside ML.NET's save or load of the carried chain, and
+        // the ml_dotnet_* folder it had begun stayed until a garbage collection ran its finalizer, keeping the disk full.
+        // Small tmpfs mounts fill at different points of the Fit; none may leave anything behind.
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("mounts a tmpfs");
+        }
+
+        int failed = 0;
+        var leftovers = new List<string>();
+        for (int kib = 8; kib <= 64; kib += 4)
+        {
+            var mount = Path.Combine(Path.GetTempPath(), "lmu-full-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(mount);
+            try
+            {
+                if (Run("mount", "-t", "tmpfs", "-o", $"size={kib}k", "tmpfs", mount) != 0)
+                {
+                    Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
+                }
+
+                try
+                {
+                    var ml = Classification.ClassifierSetup.Context(mount);
+                    var data = ml.Data.LoadFromEnumerable(Classification.DelayedPatternData.Rows(24, 5));
+                    try
+                    {
+                        ml.Transforms.LmuClassifier(Classification.ClassifierSetup.Parallel(epochs: 1)).Fit(data).Dispose();
+                    }
+                    catch (IOException)
+                    {
+                        failed++;
+                    }
+
+                    leftovers.AddRange(Directory.GetFileSystemEntries(mount).Select(e => $"{kib} KiB: {Path.GetFileName(e)}"));
+                }
+                finally
+                {
+                    Run("umount", "-l", mount);
+                }
+            }
+            finally
+            {
+                Directory.Delete(mount, recursive: true);
+            }
+        }
+
+        Assert.IsGreaterThan(0, failed, "no mount size failed the Fit: the test saw no full disk");
+        Assert.IsEmpty(leftovers, string.Join("; ", leftovers));
+    }
+
+    private static int Run(string file, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        process.WaitForExit();
+        return process.ExitCode;
     }
 
     [TestMethod]

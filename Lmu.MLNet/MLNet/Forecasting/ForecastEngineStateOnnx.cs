@@ -36,7 +36,6 @@ internal static class ForecastEngineStateOnnx
         var model = engine.Model;
         var blob = Encode(seriesColumn, engine.ToPayload());
         var stateFile = Path.Combine(ml.TempFilePath, $"lmu-state-{Guid.NewGuid():N}.onnx");
-        var temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
             File.WriteAllBytes(stateFile, Graph(model.WindowColumn, model.WindowSize, blob));
@@ -53,13 +52,13 @@ internal static class ForecastEngineStateOnnx
             var carrier = ml.Transforms.ApplyOnnxModel([StateColumn], [model.WindowColumn], stateFile)
                 .Append(ml.Transforms.DropColumns(StateColumn));
             using var chain = OnnxCarrier.Create(ml, model.ToOnnx(), schemaOnly, inputs, outputs, carrier);
-            ml.Model.Save(chain, schemaOnly.Schema, temp);
-            File.Move(temp, path, overwrite: true);
+            // Atomic, flushed, and errors name the target (a read-only folder was reported with the temp file's name;
+            // found by QA). The ".tmp-" names are the ones the checkpoint files' sweep knows.
+            AtomicFile.Write(path, stream => ml.Model.Save(chain, schemaOnly.Schema, stream), ".tmp-");
         }
         finally
         {
             File.Delete(stateFile);
-            File.Delete(temp);
         }
     }
 
