@@ -58,6 +58,10 @@ internal sealed class MLContextBridge
         return new MLContextBridge(environment, name);
     }
 
+    /// <summary>The TempFilePath of the context behind <paramref name="catalog"/>, or null when it cannot be reached.</summary>
+    public static string? TempFolderOf(object catalog) =>
+        CatalogEnvironment(catalog) is { } environment ? new MLContextBridge(environment, "TempFilePath").TempFilePath : null;
+
     /// <summary>The context's GpuDeviceId (null when unset or unreadable).</summary>
     public int? GpuDeviceId => Read<int?>("GpuDeviceId", null);
 

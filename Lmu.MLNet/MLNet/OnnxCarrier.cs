@@ -25,6 +25,13 @@ internal static class OnnxCarrier
     /// <summary>Intermediate scalar text column (dropped from the final schema).</summary>
     public const string PredictedValueColumn = "lmu.PredictedClassValue";
 
+    /// <summary>
+    /// A context of its own for a carrier (the user's GpuDeviceId would ask ONNX Runtime's CPU package for CUDA), writing
+    /// its temp files where the user's context does: a featurizer's or ridge's graph copy went to the system temp folder
+    /// whatever MLContext.TempFilePath said. Null: the system temp folder.
+    /// </summary>
+    public static MLContext Context(string? tempFolder) => tempFolder is null ? new MLContext() : new MLContext { TempFilePath = tempFolder };
+
     /// <summary>Chain scoring <paramref name="onnxModel"/>, optionally followed by <paramref name="postProcessing"/>.</summary>
     /// <param name="ml">Context whose TempFilePath, GPU settings and catalog are used.</param>
     /// <param name="onnxModel">Model bytes; ONNX input/output names are the ML.NET column names.</param>

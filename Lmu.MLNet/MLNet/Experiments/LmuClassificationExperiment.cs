@@ -135,7 +135,7 @@ public sealed class LmuClassificationExperiment
             ? MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).ResolveDevice(_settings.Device, "LmuExperimentSettings.Device")
             : "cpu";
         var context = new LmuFitContext(_settings, featuresColumnName, labelColumnName == featuresColumnName ? labelColumnName + ".key" : labelColumnName,
-            UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName), channelMajor, device);
+            UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName), channelMajor, device, _ml.TempFilePath);
         var search = new LmuExperimentSearch(_settings, data, validation, context);
         var clock = Stopwatch.StartNew();
         var (trials, best, selection, bestFit) = search.Run();

@@ -8,4 +8,5 @@ namespace Lmu.MLNet.Experiments;
 /// <param name="ChannelMajor">The user's features column is channel-major with several channels: the models read it so,
 /// and the in-memory views the pooled family is fitted on are written so.</param>
 /// <param name="Device">The torch device the networks train on (<see cref="LmuExperimentSettings.Device"/> resolved against the MLContext).</param>
-internal sealed record LmuFitContext(LmuExperimentSettings Settings, string FeaturesColumn, string LabelColumn, string PooledColumn, bool ChannelMajor = false, string Device = "cpu");
+/// <param name="TempFolder">The MLContext's TempFilePath, where the pooled family's carriers write their graph copies (null: the system temp folder).</param>
+internal sealed record LmuFitContext(LmuExperimentSettings Settings, string FeaturesColumn, string LabelColumn, string PooledColumn, bool ChannelMajor = false, string Device = "cpu", string? TempFolder = null);

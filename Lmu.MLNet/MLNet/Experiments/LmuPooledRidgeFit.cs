@@ -33,12 +33,12 @@ internal sealed class LmuPooledRidgeFit : LmuCandidateFit
         var options = configuration.FeaturizerOptions(context.FeaturesColumn, context.PooledColumn, data.Channels);
         // The model it becomes reads the user's column, so it is fitted on rows laid out as the user's are.
         options.InputLayout = context.ChannelMajor ? LmuInputLayout.ChannelMajor : LmuInputLayout.StepMajor;
-        var featurizer = new LmuPooledFeaturizerEstimator(options).Fit(view);
+        var featurizer = new LmuPooledFeaturizerEstimator(options, context.TempFolder).Fit(view);
         try
         {
             // The ridge's read drives the (lazy) featurization row by row; it checks the token per row and per row of
             // each pass of its solver (O(n^3): what dominates on thousands of rows), so the budget stops it promptly.
-            var ridge = new RidgeClassifierTrainer(new RidgeClassifierOptions { LabelColumnName = context.LabelColumn, FeatureColumnName = context.PooledColumn })
+            var ridge = new RidgeClassifierTrainer(new RidgeClassifierOptions { LabelColumnName = context.LabelColumn, FeatureColumnName = context.PooledColumn }, context.TempFolder)
                 .Fit(featurizer.Transform(view), cancellationToken);
             return new LmuPooledRidgeFit(featurizer, ridge, context);
         }

@@ -11,14 +11,22 @@ namespace Lmu.MLNet.Featurize;
 public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer>
 {
     private readonly LmuFeaturizerOptions _options;
+    private readonly string? _tempFolder;
 
-    /// <summary>Creates the estimator; the options are validated and copied.</summary>
+    /// <summary>Creates the estimator; the options are validated and copied. Its temp files go to the system temp folder.</summary>
     /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
     public LmuFeaturizerEstimator(LmuFeaturizerOptions options)
+        : this(options, null)
+    {
+    }
+
+    /// <summary>The catalog's estimator: temp files where the context's TempFilePath says.</summary>
+    internal LmuFeaturizerEstimator(LmuFeaturizerOptions options, string? tempFolder)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
+        _tempFolder = tempFolder;
     }
 
     /// <summary>Width of the output for a given sequence length.</summary>
@@ -40,7 +48,7 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
             spec = spec with { LengthType = Classification.ClassifierInputLayout.LengthElementType(input.Schema[lengthColumn].Type) };
         }
 
-        var ml = new MLContext();
+        var ml = OnnxCarrier.Context(_tempFolder);
         var inputs = _options.LengthColumnName is null ? new[] { spec.InputName } : [spec.InputName, spec.LengthName!];
         // ONNX value names must be unique, so an in-place output goes through a temporary name and is copied back.
         var inPlace = _options.OutputColumnName == _options.InputColumnName;

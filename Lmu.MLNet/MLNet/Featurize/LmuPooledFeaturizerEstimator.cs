@@ -18,6 +18,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
 {
     private readonly LmuPooledFeaturizerOptions _options;
     private readonly MLContextBridge? _context;
+    private readonly string? _tempFolder;
 
     /// <summary>Creates the estimator without a context: a null <see cref="LmuPooledFeaturizerOptions.Seed"/> means 0.</summary>
     /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
@@ -31,6 +32,13 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
     public LmuPooledFeaturizerEstimator(MLContext mlContext, LmuPooledFeaturizerOptions options)
         : this(MLContextBridge.FromContext(mlContext, nameof(LmuPooledFeaturizerEstimator)), options)
     {
+    }
+
+    /// <summary>Without a context (its seed is in the options), temp files in <paramref name="tempFolder"/> (the experiment's).</summary>
+    internal LmuPooledFeaturizerEstimator(LmuPooledFeaturizerOptions options, string? tempFolder)
+        : this((MLContextBridge?)null, options)
+    {
+        _tempFolder = tempFolder;
     }
 
     internal LmuPooledFeaturizerEstimator(MLContextBridge? context, LmuPooledFeaturizerOptions options)
@@ -93,7 +101,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         var outputName = inPlace ? o.OutputColumnName + ".lmu" : o.OutputColumnName;
         var lengthType = o.LengthColumnName is null ? Onnx.OnnxElementType.Float : Classification.ClassifierInputLayout.LengthElementType(input.Schema[o.LengthColumnName].Type);
         var spec = LmuPooledFeaturizerGraph.Spec.For(o, outputName, kernels, lengthType);
-        var ml = new MLContext();
+        var ml = OnnxCarrier.Context(_context?.TempFilePath ?? _tempFolder);
         var inputs = o.LengthColumnName is null ? new[] { o.InputColumnName } : [o.InputColumnName, o.LengthColumnName];
         // ONNX value names must be unique, so an in-place output goes through a temporary name and is copied back.
         IEstimator<ITransformer>? post = inPlace

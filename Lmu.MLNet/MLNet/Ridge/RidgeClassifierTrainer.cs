@@ -22,13 +22,21 @@ namespace Lmu.MLNet.Ridge;
 public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransformer>
 {
     private readonly RidgeClassifierOptions _options;
+    private readonly string? _tempFolder;
 
-    /// <summary>Creates the trainer; the options are validated and copied.</summary>
+    /// <summary>Creates the trainer; the options are validated and copied. Its temp files go to the system temp folder.</summary>
     public RidgeClassifierTrainer(RidgeClassifierOptions options)
+        : this(options, null)
+    {
+    }
+
+    /// <summary>The catalog's trainer: temp files where the context's TempFilePath says.</summary>
+    internal RidgeClassifierTrainer(RidgeClassifierOptions options, string? tempFolder)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
+        _tempFolder = tempFolder;
     }
 
     /// <inheritdoc />
@@ -113,7 +121,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             }
         }
 
-        var ml = new MLContext();
+        var ml = OnnxCarrier.Context(_tempFolder);
         var outputs = OnnxCarrier.MulticlassExportOptions(o.FeatureColumnName, classNames, o.ScoreColumnName).Classifier!;
         var bytes = RidgeClassifierGraph.Build(o.FeatureColumnName, mean, weights, targetMean, outputs);
         var chain = OnnxCarrier.CreateMulticlass(ml, bytes, input, [o.FeatureColumnName], classNames, o.ScoreColumnName, o.PredictedLabelColumnName);
