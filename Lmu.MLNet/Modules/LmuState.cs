@@ -21,10 +21,13 @@ public sealed class LmuState : IDisposable
     /// <summary>Flattened memory m_t, shape [batch, MemoryD * Order], channel-major (index k*Order + i).</summary>
     public Tensor Memory { get; }
 
-    /// <summary>Hidden state h_t, shape [batch, HiddenUnits]; null when the layer has no hidden cell.</summary>
+    /// <summary>
+    /// Hidden state h_t, shape [batch, HiddenUnits]; null when the layer has no hidden cell (required then), or, passed
+    /// in to a layer that has one, to start that cell at rest (zeros) with the given memory.
+    /// </summary>
     public Tensor? Hidden { get; }
 
-    /// <summary>LSTM cell state c_t, shape [batch, HiddenUnits]; null for other cells.</summary>
+    /// <summary>LSTM cell state c_t, shape [batch, HiddenUnits]; null for other cells (required then), or, passed in to an LSTM layer, zeros.</summary>
     public Tensor? Cell { get; }
 
     /// <summary>A detached copy (no autograd history), e.g. for truncated back-propagation or checkpoints.</summary>
