@@ -130,6 +130,25 @@ public sealed class ForecasterContextTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void AThetaFarBeyondTheWindowIsWarnedOf()
+    {
+        var ml = Context(1);
+        var warnings = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Source.StartsWith("LmuForecaster", StringComparison.Ordinal) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning) lock (warnings) warnings.Add(e.Message);
+        };
+        var options = Options(epochs: 1);
+        options.Layer!.Theta = 1e6 * Window;
+        using var model = ml.Forecasting.ForecastByLmu(options).Fit(Series(ml));
+        lock (warnings)
+        {
+            Assert.IsTrue(warnings.Any(w => w.Contains("LmuForecastingOptions.Layer: Theta", StringComparison.Ordinal) && w.Contains($"times the {Window} steps of a row", StringComparison.Ordinal)),
+                "warned:\n" + string.Join("\n", warnings));
+        }
+    }
+
+    [TestMethod]
     public void AskingForAnAbsentGpuFailsClearlyOrFallsBackToTheCpu()
     {
         if (torch.cuda.is_available())

@@ -30,6 +30,32 @@ internal sealed class EstimatorTraining
     /// <summary>The run's device: <c>Training.Device</c>, else the MLContext's GpuDeviceId/FallbackToCpu choice.</summary>
     public string Device { get; }
 
+    /// <summary>Theta above this many times the sequence length draws a warning (see <see cref="WarnOfALongTheta"/>).</summary>
+    internal const double LongThetaRatio = 1000;
+
+    /// <summary>
+    /// Logs a warning for each layer whose theta is more than <see cref="LongThetaRatio"/> times the <paramref name="steps"/>
+    /// a row has. Why: such a memory moves by about steps/theta of its input's scale over a whole row, so the network
+    /// sees almost nothing (found by QA: theta 1e30 trained at chance without a word). Not refused: a long window is a
+    /// legitimate choice when rows are streamed in pieces.
+    /// </summary>
+    public static void WarnOfALongTheta(MLContextBridge context, LmuNetworkOptions network, int steps, string option)
+    {
+        var layers = network.Layers;
+        for (var i = 0; i < layers.Count; i++)
+        {
+            var theta = layers[i].Theta;
+            if (theta > LongThetaRatio * steps)
+            {
+                var which = layers.Count == 1 ? option : $"{option} (layer {i})";
+                context.Warning(
+                    "Network",
+                    $"{which}: Theta {theta:G4} is {theta / steps:G3} times the {steps} steps of a row, so the memory moves by about {steps / theta:G2} of its " +
+                    "input's scale over a whole row and the network may learn nothing from it. A theta near the sequence length is the usual choice (the default).");
+            }
+        }
+    }
+
     /// <summary>Resolves the device (failing clearly before any data is read) and the seed.</summary>
     /// <param name="context">The estimator's MLContext.</param>
     /// <param name="training">The estimator's training options (copied; the copy gets the seed and device).</param>

@@ -68,6 +68,33 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void AThetaFarBeyondTheRowIsWarnedOfInTheLog()
+    {
+        // QA: theta 1e30 trained at chance without a word (the memory moves by steps/theta over a row).
+        List<string> Warnings(double theta)
+        {
+            var ml = ClassifierSetup.Context(MlTemp);
+            var warnings = new List<string>();
+            ml.Log += (_, e) =>
+            {
+                if (e.Source.StartsWith("LmuClassifier", StringComparison.Ordinal) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
+                    lock (warnings) warnings.Add(e.Message);
+            };
+            var options = ClassifierSetup.Parallel(epochs: 1);
+            options.ThetaFromSequenceLength = false;
+            options.Layer.Theta = theta;
+            using var model = ml.Transforms.LmuClassifier(options).Fit(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(40, 4)));
+            lock (warnings) return [.. warnings];
+        }
+
+        var steps = DelayedPatternData.Steps;
+        var far = Warnings(1e30);
+        Assert.IsTrue(far.Any(m => m.Contains($"LmuClassifierOptions.Layer: Theta 1E+30 is", StringComparison.Ordinal) && m.Contains($"times the {steps} steps of a row", StringComparison.Ordinal)), "warned:\n" + string.Join("\n", far));
+        var near = Warnings(EstimatorTraining.LongThetaRatio * steps);
+        Assert.IsFalse(near.Any(m => m.Contains("steps of a row", StringComparison.Ordinal)), "the ratio itself is not warned of:\n" + string.Join("\n", near));
+    }
+
+    [TestMethod]
     public void ARunOfFewGradientStepsIsWarnedOfInTheLog()
     {
         List<string> Warnings(int rows, int epochs, int batch)

@@ -189,6 +189,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
     {
         var network = _options.NetworkOptions(classes, _options.ThetaFromSequenceLength ? steps : null);
         network.Validate();
+        EstimatorTraining.WarnOfALongTheta(_context, network, steps, $"{nameof(LmuClassifierOptions)}.{nameof(LmuClassifierOptions.Layer)}");
         return network;
     }
 

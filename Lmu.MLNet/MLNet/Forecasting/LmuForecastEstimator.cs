@@ -63,6 +63,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         var channels = 1 + o.CovariateColumnNames.Count;
         var networkOptions = o.NetworkOptions(channels);
         networkOptions.Validate();
+        EstimatorTraining.WarnOfALongTheta(_context, networkOptions, t, $"{nameof(LmuForecastingOptions)}.{nameof(LmuForecastingOptions.Layer)}");
 
         var (loc, scale) = (data.Location, data.Scale);
         var scaler = new WindowScaler(t, h, channels, o.Scaling, loc, scale);
