@@ -35,6 +35,7 @@ internal static class CsvClassifierScoring
         var reader = new CsvRowReader(inputPath, fields, steps, $"{width} values of '{features}'");
         var rows = CsvScoreWriter.Write(ml, model, reader, fields, s => [s["Score"], s["PredictedLabel"]], outputPath);
         Console.WriteLine($"scored {rows} rows from {inputPath} into {outputPath}{(length is null ? string.Empty : $" (length column '{length.Value.Name}', {length.Value.Type})")}");
+        CsvScoring.NoteWhenEmpty(rows, inputPath, outputPath);
         if (model.GetOutputSchema(schema).GetColumnOrNull("PredictedLabel") is { Type: KeyDataViewType } predicted && predicted.HasKeyValues())
         {
             // Which Score value is which class (the CSV's header numbers them).

@@ -40,6 +40,7 @@ internal static class CsvForecastScoring
         string[] written = [];
         var rows = CsvScoreWriter.Write(ml, model, reader, fields, scored => Outputs(scored, schema, forecastColumn, out written), outputPath);
         Console.WriteLine($"forecast {rows} rows from {inputPath} into {outputPath} ({string.Join(", ", written)})");
+        CsvScoring.NoteWhenEmpty(rows, inputPath, outputPath);
         Console.WriteLine($"libtorch loaded: {(CsvScoring.TorchNativeLoaded() ? "yes" : "no")}");
         return 0;
     }

@@ -28,6 +28,15 @@ internal static class CsvScoring
         }
     }
 
+    /// <summary>Says so on stderr when the input had no rows: the output then holds the header only (found by QA: silent).</summary>
+    public static void NoteWhenEmpty(long rows, string inputPath, string outputPath)
+    {
+        if (rows == 0)
+        {
+            Console.Error.WriteLine($"note: {inputPath} has no rows, so {outputPath} holds the header only");
+        }
+    }
+
     /// <summary>One line saying what the load's integrity check found (shared by predict and serve).</summary>
     public static string Integrity(LmuModelIntegrity integrity) => integrity switch
     {

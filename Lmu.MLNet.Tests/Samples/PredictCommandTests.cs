@@ -24,8 +24,9 @@ public sealed class PredictCommandTests : ClassifierTestBase
         var input = Path.Combine(Temp, "rows.csv");
         File.WriteAllLines(input, rows.Select(Csv));
         var output = Path.Combine(Temp, "scores.csv");
+        var app = App();
 
-        var (code, log) = SamplesApp.Run(App(), Temp, Limit, "predict", "--model", zip, "--input", input, "--output", output);
+        var (code, log) = SamplesApp.Run(app, Temp, Limit, "predict", "--model", zip, "--input", input, "--output", output);
         Assert.AreEqual(0, code, log);
         StringAssert.Contains(log, $"scored {rows.Length} rows");
         StringAssert.Contains(log, "'Label' given a missing value");
@@ -42,6 +43,13 @@ public sealed class PredictCommandTests : ClassifierTestBase
         }
 
         Assert.IsGreaterThan(1, keys.Distinct().Count(), "the rows must predict more than one class for the names to be told apart");
+
+        // An empty input scores nothing and says so (it was silent).
+        File.WriteAllText(input, string.Empty);
+        (code, log) = SamplesApp.Run(app, Temp, Limit, "predict", "--model", zip, "--input", input, "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, $"note: {input} has no rows, so {output} holds the header only");
+        Assert.HasCount(1, File.ReadAllLines(output));
     }
 
     [TestMethod]
