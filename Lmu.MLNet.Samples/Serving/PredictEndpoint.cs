@@ -34,7 +34,9 @@ internal static class PredictEndpoint
         }
         catch (JsonException e)
         {
-            return Refuse(log, StatusCodes.Status400BadRequest, $"The body is not valid JSON: {e.Message}");
+            // A name given twice is legal JSON that this service refuses: not "invalid JSON" (review).
+            var what = e.Message.StartsWith("Duplicate property", StringComparison.Ordinal) ? "The body gives a field twice" : "The body is not valid JSON";
+            return Refuse(log, StatusCodes.Status400BadRequest, $"{what}: {e.Message}");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

@@ -101,6 +101,14 @@ public sealed class EulerStabilityTests
     }
 
     [TestMethod]
+    public void NaNOrAnInfinityIsRefusedRatherThanLoopingForever()
+    {
+        // Balancing compares norms, and every comparison with NaN is false: the review found it never ended.
+        Assert.ThrowsExactly<ArgumentException>(() => RealEigenvalues.Of([1, double.NaN, 3, 4], 2));
+        Assert.ThrowsExactly<ArgumentException>(() => RealEigenvalues.Of([1, 2, double.PositiveInfinity, 4], 2));
+    }
+
+    [TestMethod]
     public void LargeOrdersAreQuick()
     {
         // Validate runs it on the first Euler layer of each order; order 256 is the psMNIST-sized memory.

@@ -53,6 +53,22 @@ public sealed class TrainableDynamicsTests
             Assert.IsTrue(MaxAbsDiff(fixedLayer.forward(x), layer.forward(x)) < 1e-12 * scale, $"the learned system at its start is the fixed float64 system: {MaxAbsDiff(fixedLayer.forward(x), layer.forward(x)):E3} of {scale:E3}");
         }
 
+        // On its way through a half type (float16, bfloat16) too, and always for a fixed theta with learned A (review).
+        foreach (var half in new[] { float16, bfloat16 })
+        {
+            using var through = new LmuLayer(o);
+            through.to(half);
+            through.to(float64);
+            Assert.AreEqual(theta, through.Dynamics.Theta, 1e-12 * theta, $"through {half}");
+        }
+
+        using (var learnedA = CloneWith(fixedLayer, p => p.TrainableA = true))
+        {
+            learnedA.to(bfloat16);
+            learnedA.to(float64);
+            Assert.AreEqual(Math.Log(theta), Buffer(learnedA, "dynamics.log_theta").item<double>(), 1e-15, "a fixed theta is always its option's");
+        }
+
         // A theta that trained in float32 is converted as it is, not put back to its start.
         o.TrainableTheta = true;
         using var trained = new LmuLayer(o);

@@ -82,7 +82,7 @@ public sealed class ServeIntegrationTests : ClassifierTestBase
 
         // A field given twice was read silently (the last of two "Features", or the exact spelling over another case; QA).
         var values = JsonSerializer.Serialize(rows[0].Features);
-        await served.AssertBadRequest($"{{\"Features\": {values}, \"Features\": {values}}}", "Duplicate property 'Features'");
+        await served.AssertBadRequest($"{{\"Features\": {values}, \"Features\": {values}}}", "The body gives a field twice: Duplicate property 'Features'");
         await served.AssertBadRequest($"{{\"features\": {values}, \"Features\": {values}}}", "Field 'Features' is given twice, as 'features' and 'Features' (field names match without regard to case); send it once.");
         using (var response = await http.PostAsync("/predict", new StringContent($"{{\"FEATURES\": {values}}}", System.Text.Encoding.UTF8, "application/json")))
         {

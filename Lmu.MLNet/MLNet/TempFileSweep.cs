@@ -7,7 +7,9 @@ namespace Lmu.MLNet;
 /// <c>ml_dotnet_*</c> folder and copies each carried ONNX graph to a randomly named file, and neither is deleted when
 /// loading throws (an ONNX Runtime error, say). Only entries that appeared during the load and have those names are
 /// removed, and a random-named file only when its size is that of a graph the zip carries, so files of loads running
-/// beside this one in the same folder are left alone.
+/// beside this one in the same folder are left alone. The truncated mode (a Fit that failed on a full temp disk) also
+/// removes random-named files shorter than the graph, and every new ml_dotnet_* folder: a load or Fit running beside it
+/// in the same folder can lose its copy then, which on a full disk it was about to fail for anyway.
 /// </summary>
 internal sealed partial class TempFileSweep
 {

@@ -6,7 +6,9 @@ namespace Lmu.MLNet.Maths;
 /// Eigenvalues of a real square matrix in float64: balancing (rows and columns scaled by powers of two, so no rounding),
 /// reduction to upper Hessenberg form by Householder reflections, then Francis double-shift QR steps with deflation
 /// (Golub and Van Loan, Matrix Computations, 4th ed., sections 7.4-7.5). Values only, no vectors, so each reflection of
-/// a QR step is applied to the active block alone. About 10 n^3 flops.
+/// a QR step is applied to the active block alone. About 10 n^3 flops. The balancing does not first isolate zero rows
+/// and columns as LAPACK's does, so sparse matrices with several zero eigenvalues lose digits (4e-3 of the norm on one
+/// 15 x 15 in review); the LMU's A, its one user, is dense.
 /// </summary>
 internal static class RealEigenvalues
 {
@@ -17,6 +19,8 @@ internal static class RealEigenvalues
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 1);
         ArgumentOutOfRangeException.ThrowIfNotEqual(matrix.Length, n * n);
+        // NaN or an infinity never balances (every comparison with it is false): the loop below would not end.
+        if (!matrix.All(double.IsFinite)) throw new ArgumentException("The matrix holds NaN or an infinity.", nameof(matrix));
         var h = (double[])matrix.Clone();
         Balance(h, n);
         ToHessenberg(h, n);

@@ -148,8 +148,9 @@ public sealed partial class LegendreDynamics : nn.Module
     /// <summary>
     /// Converts as <see cref="nn.Module"/> does, then gives a float64 log theta its exact starting value. Why: it is
     /// created in float32 with the layer, so a layer converted to float64 ran with exp(float32(ln theta)), about 1e-7
-    /// relative off its own theta and off the float64 reference (found by QA). A log theta that has moved from its
-    /// float32 start (trained) keeps its value.
+    /// relative off its own theta and off the float64 reference (found by QA). A fixed theta (learned A or B only) is
+    /// always its option's; a trainable one is restored only while it is its start rounded to float32, float16 or
+    /// bfloat16 (a layer that went through a half type on its way), and otherwise, having trained, keeps its value.
     /// </summary>
     protected override void _toEpilog(ScalarType? dtype, Device? device, bool non_blocking)
     {
@@ -157,11 +158,20 @@ public sealed partial class LegendreDynamics : nn.Module
         if (dtype != ScalarType.Float64 || log_theta is null) return;
         double exact = Math.Log(InitialTheta);
         using var _ = torch.no_grad();
-        if (log_theta.item<double>() == (float)exact)
+        var current = log_theta.item<double>();
+        if (!_trainableTheta || current == (float)exact || current == (double)(Half)exact || current == BFloat16(exact))
         {
             using var value = exact.ToScalar();
             log_theta.fill_(value);
         }
+    }
+
+    /// <summary>The bfloat16 nearest <paramref name="x"/> (float32's top 16 bits, rounded to nearest even), as a double.</summary>
+    private static double BFloat16(double x)
+    {
+        var bits = BitConverter.SingleToUInt32Bits((float)x);
+        bits = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+        return BitConverter.UInt32BitsToSingle(bits);
     }
 
     /// <summary>True when theta is learned.</summary>

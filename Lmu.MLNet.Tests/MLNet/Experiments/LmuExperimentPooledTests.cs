@@ -331,6 +331,24 @@ public sealed class LmuExperimentPooledTests
     }
 
     [TestMethod]
+    public void ANumberLabelKeyedByMapValueToKeyIsSearched()
+    {
+        // Its key values are Single: refused as "no key values; give the labels as text" before (found by QA), although
+        // the classifier, the ridge and CrossValidate take it.
+        var ml = new MLContext(seed: 1);
+        var numbers = ml.Transforms.Conversion.MapValue("Label", new Dictionary<string, float> { ["up"] = 1f, ["down"] = 2f }, "Label");
+        var keyed = numbers.Append(ml.Transforms.Conversion.MapValueToKey("Label")).Fit(Ramps(ml, 40, seed: 1));
+        var result = Run(ml, keyed.Transform(Ramps(ml, 40, seed: 1)), PooledOnly(seed: 1, maxConfigurations: 1));
+        CollectionAssert.AreEqual(new[] { "1", "2" }, result.ClassNames.ToArray(), "the key's values as text, in key order");
+        var metrics = ml.MulticlassClassification.Evaluate(result.Model.Transform(keyed.Transform(Ramps(ml, 40, seed: 2))));
+        Assert.IsGreaterThan(0.8, metrics.MicroAccuracy, "the ramps are easy");
+
+        // The number itself, unkeyed, is refused with the fix spelled out.
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Run(ml, numbers.Fit(Ramps(ml, 40, seed: 1)).Transform(Ramps(ml, 40, seed: 1)), PooledOnly(seed: 1, maxConfigurations: 1)));
+        StringAssert.Contains(e.Message, "MapValueToKey(\"Label\") makes a key of it");
+    }
+
+    [TestMethod]
     public void ValidationRowsOfAnotherSizeAreRefusedBeforeAnyTrial()
     {
         var ml = new MLContext(seed: 1);

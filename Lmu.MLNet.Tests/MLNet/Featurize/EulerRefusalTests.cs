@@ -38,9 +38,33 @@ public sealed class EulerRefusalTests
     [TestMethod]
     public void TheClassifiersLayerIsCheckedBeforeTraining()
     {
-        var options = new LmuClassifierOptions { Channels = 1, Layer = new LmuLayerOptions { Order = 32, Theta = 100, Discretizer = LmuDiscretizer.Euler } };
+        // A theta the caller gives is checked when the estimator is made.
+        var options = new LmuClassifierOptions { Channels = 1, ThetaFromSequenceLength = false, Layer = new LmuLayerOptions { Order = 32, Theta = 100, Discretizer = LmuDiscretizer.Euler } };
         var e = Assert.ThrowsExactly<ArgumentException>(() => new MLContext(seed: 1).Transforms.LmuClassifier(options));
         StringAssert.Contains(e.Message, "Theta = 100 is below 196.9,");
+
+        // With ThetaFromSequenceLength (the default) the layer's Theta is a placeholder: it is not judged until Fit
+        // knows the sequence length (review: the default 64 refused a layer that rows of 300 steps would have run), and
+        // the refusal then says where the theta came from.
+        options.ThetaFromSequenceLength = true;
+        var ml = new MLContext(seed: 1);
+        var estimator = ml.Transforms.LmuClassifier(options);
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(Classification.DelayedPatternData.Rows(12, 1)))
+            .Transform(ml.Data.LoadFromEnumerable(Classification.DelayedPatternData.Rows(12, 1)));
+        e = Assert.ThrowsExactly<ArgumentException>(() => estimator.Fit(data));
+        var steps = Classification.DelayedPatternData.Steps;
+        StringAssert.Contains(e.Message, $"LmuClassifierOptions.ThetaFromSequenceLength (true) sets each layer's Theta to the sequence length, {steps}: LMU option Theta = {steps} is below 196.9,");
+    }
+
+    [TestMethod]
+    public void EulerAboveOrder512IsRefusedWhateverTheTheta()
+    {
+        // Above order 512 the bound cannot be computed to 2 % in float64 (review: 65,934 against LAPACK's 67,456 at 1,024).
+        var o = new LmuLayerOptions { Order = 600, Theta = 1e9, Discretizer = LmuDiscretizer.Euler };
+        var e = Assert.ThrowsExactly<ArgumentException>(() => o.Validate());
+        StringAssert.Contains(e.Message, "LMU option Theta = 1000000000 cannot be checked for stability at Order 600: the Euler discretisation is offered up to order 512");
+        o.Order = 512;
+        o.Validate();
     }
 
     [TestMethod]

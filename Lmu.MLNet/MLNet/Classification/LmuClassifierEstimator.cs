@@ -188,7 +188,19 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
     private LmuNetworkOptions NetworkOptions(int classes, int steps)
     {
         var network = _options.NetworkOptions(classes, _options.ThetaFromSequenceLength ? steps : null);
-        network.Validate();
+        try
+        {
+            network.Validate();
+        }
+        catch (ArgumentException e) when (_options.ThetaFromSequenceLength && e.ParamName?.EndsWith("Theta", StringComparison.Ordinal) == true)
+        {
+            // The theta refused is not one the caller wrote: say where it came from.
+            throw new ArgumentException(
+                $"{nameof(LmuClassifierOptions)}.{nameof(LmuClassifierOptions.ThetaFromSequenceLength)} (true) sets each layer's Theta to the sequence length, {steps}: " +
+                $"{e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal)} Or set ThetaFromSequenceLength = false and a Theta.",
+                e.ParamName, e);
+        }
+
         EstimatorTraining.WarnOfALongTheta(_context, network, steps, $"{nameof(LmuClassifierOptions)}.{nameof(LmuClassifierOptions.Layer)}");
         return network;
     }

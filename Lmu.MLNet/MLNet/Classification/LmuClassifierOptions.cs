@@ -204,7 +204,10 @@ public sealed class LmuClassifierOptions
         Guard.Require(Training.EarlyStoppingPatience == 0 || ValidationData is not null || ValidationFraction > 0,
             $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience,
             "needs validation data (ValidationData or ValidationFraction > 0)");
-        var network = NetworkOptions(2, null);
+        // With ThetaFromSequenceLength each layer's Theta is replaced by the sequence length at Fit, where the network is
+        // validated again: a theta-dependent check (Euler's stability bound) must not judge the placeholder now (found in
+        // review: the default Theta 64 refused an order-32 Euler layer that rows of 300 steps would have run).
+        var network = NetworkOptions(2, ThetaFromSequenceLength ? int.MaxValue : null);
         network.Validate();
         var layers = network.ResolveLayers();
         for (var i = 0; i < layers.Count; i++)

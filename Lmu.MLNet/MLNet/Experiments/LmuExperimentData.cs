@@ -56,7 +56,7 @@ internal sealed class LmuExperimentData
         {
             TextDataViewType => data.GetColumn<ReadOnlyMemory<char>>(labelColumn).Select(m => m.ToString()).ToArray(),
             KeyDataViewType => KeyLabels(data, l),
-            _ => throw new ArgumentException($"LMU experiment: label column '{labelColumn}' must be text or a key with text values but is {l.Type}.", nameof(labelColumn)),
+            _ => throw new ArgumentException($"LMU experiment: label column '{labelColumn}' must be text or a key with key values but is {l.Type}; MapValueToKey(\"{labelColumn}\") makes a key of it.", nameof(labelColumn)),
         };
 
         // A key label's classes keep the key's order (slot k of Score is key k + 1, as ML.NET's evaluators read it);
@@ -236,9 +236,10 @@ internal sealed class LmuExperimentData
 
     private static string[] KeyNames(DataViewSchema.Column column)
     {
-        VBuffer<ReadOnlyMemory<char>> keyValues = default;
-        column.GetKeyValues(ref keyValues);
-        var names = keyValues.DenseValues().Select(m => m.ToString()).ToArray();
+        // Key values of any type the classifier reads, as text: a number label keyed by MapValueToKey has Single ones
+        // (refused as "no key values" before; found by QA).
+        var annotation = column.Annotations.Schema["KeyValues"];
+        var names = Classification.KeyValueText.Read(column, annotation, (int)((KeyDataViewType)column.Type).Count).ToArray();
         var duplicate = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
@@ -250,9 +251,9 @@ internal sealed class LmuExperimentData
 
     private static string[] KeyLabels(IDataView data, DataViewSchema.Column column)
     {
-        if (!column.HasKeyValues())
+        if (column.Annotations.Schema.GetColumnOrNull("KeyValues") is null)
         {
-            throw new ArgumentException($"LMU experiment: key label column '{column.Name}' has no key values; give the labels as text.");
+            throw new ArgumentException($"LMU experiment: key label column '{column.Name}' has no key values (class names); key it with MapValueToKey(\"{column.Name}\").");
         }
 
         var names = KeyNames(column);
