@@ -57,6 +57,20 @@ public sealed class EulerRefusalTests
     }
 
     [TestMethod]
+    public void TheForecastersLayerIsCheckedWithItsOptions()
+    {
+        // It was refused only at Fit (review).
+        var options = new Lmu.MLNet.Forecasting.LmuForecastingOptions
+        {
+            WindowSize = 24, Horizon = 2, Layer = new LmuLayerOptions { Order = 8, Theta = 10, Discretizer = LmuDiscretizer.Euler },
+        };
+        var e = Assert.ThrowsExactly<ArgumentException>(() => options.Validate());
+        StringAssert.Contains(e.Message, "Theta = 10 is below 17.74,");
+        options.Layer.Theta = 18;
+        options.Validate();
+    }
+
+    [TestMethod]
     public void EulerAboveOrder512IsRefusedWhateverTheTheta()
     {
         // Above order 512 the bound cannot be computed to 2 % in float64 (review: 65,934 against LAPACK's 67,456 at 1,024).

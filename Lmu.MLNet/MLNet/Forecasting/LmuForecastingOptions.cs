@@ -192,6 +192,7 @@ public sealed class LmuForecastingOptions
                 "must be 0: forecasts stream a recurrent memory state, which a truncated (windowed) memory does not have");
         }
 
+
         var names = new List<string> { WindowColumnName };
         names.AddRange(CovariateColumnNames);
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
@@ -235,6 +236,10 @@ public sealed class LmuForecastingOptions
         // Without held-out windows the trainer has no validation loss to stop on, so a patience would be ignored silently.
         Guard.Require(Training.EarlyStoppingPatience == 0 || ValidationFraction > 0,
             $"{nameof(Training)}.{nameof(Training.EarlyStoppingPatience)}", Training.EarlyStoppingPatience, "needs validation data (ValidationFraction > 0)");
+
+        // The layers as the Fit will build them (the default's theta is the window): a bad layer option was refused only
+        // at Fit (found in review, with an Euler theta below its stability bound).
+        NetworkOptions(1 + CovariateColumnNames.Count).Validate();
     }
 
     /// <summary>
