@@ -49,7 +49,7 @@ internal static class OnnxCarrier
     {
         OnnxLoadFormat.Ensure(ml);
         var path = Path.Combine(ml.TempFilePath, $"lmu-{Guid.NewGuid():N}.onnx");
-        var sweep = TempFileSweep.Before(ml.TempFilePath, [onnxModel.LongLength], truncated: true);
+        var sweep = TempFileSweep.Since(ml.TempFilePath, [onnxModel.LongLength]);
         try
         {
             File.WriteAllBytes(path, onnxModel);
