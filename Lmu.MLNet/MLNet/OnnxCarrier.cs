@@ -93,6 +93,15 @@ internal static class OnnxCarrier
         }
     }
 
+    /// <summary>True when <paramref name="cause"/> names a path inside <paramref name="tempFolder"/> (an extracted entry).</summary>
+    private static bool TempFolderFault(string tempFolder, Exception cause)
+    {
+        var full = Path.GetFullPath(tempFolder);
+        return cause.Message.Contains(full, StringComparison.Ordinal)
+               || cause.Message.Contains(tempFolder, StringComparison.Ordinal)
+               || cause.Message.Contains(Path.TrimEndingDirectorySeparator(full), StringComparison.Ordinal);
+    }
+
     private static Exception Innermost(Exception e)
     {
         while (e is TargetInvocationException { InnerException: { } inner })
@@ -179,6 +188,16 @@ internal static class OnnxCarrier
                     "and ML.NET's FallbackToCpu does not catch that. Load it with a context whose GpuDeviceId is null (the CPU), or reference the " +
                     "GPU build of ONNX Runtime.",
                     e);
+            }
+
+            if (cause is IOException && TempFolderFault(ml.TempFilePath, cause))
+            {
+                // The zip passed its checks: writing its entries out to the temp folder failed (full, read-only). It read
+                // as a bad model file, which a service would reject rather than fix its disk (found by QA).
+                throw new IOException(
+                    $"Could not load '{path}': extracting it into MLContext.TempFilePath '{ml.TempFilePath}' failed ({cause.Message}). " +
+                    "Free space there, or set MLContext.TempFilePath (TMPDIR for the default) to a writable folder with room.",
+                    cause);
             }
 
             throw ModelZipCheck.Refuse(path, $"ML.NET could not load it ({cause.GetType().Name}: {cause.Message})", "pass a model zip saved with mlContext.Model.Save by this library's version or a compatible one", e);

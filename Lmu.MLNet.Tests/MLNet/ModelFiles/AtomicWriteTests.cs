@@ -142,6 +142,51 @@ public sealed class AtomicWriteTests
         Assert.IsEmpty(leftovers, string.Join("; ", leftovers));
     }
 
+    [TestMethod]
+    public void ALoadOnAFullTempDiskSaysSoRatherThanBlamingTheModel()
+    {
+        // QA: LmuModelFile.Load reported the temp folder's IOException as an InvalidDataException about the model file
+        // ("pass a model zip saved with ..."), which a service would answer by rejecting a good model.
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("mounts a tmpfs");
+        }
+
+        using var folder = new TempFolder();
+        var (ml, model, data) = Featurizer();
+        var zip = Path.Combine(folder.Path, "model.zip");
+        LmuModelFile.Save(ml, model, data.Schema, zip);
+        var mount = Path.Combine(Path.GetTempPath(), "lmu-full-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(mount);
+        try
+        {
+            if (Run("mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", mount) != 0)
+            {
+                Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
+            }
+
+            try
+            {
+                var full = new MLContext(seed: 1) { TempFilePath = mount };
+                var e = Assert.ThrowsExactly<IOException>(() => LmuModelFile.Load(full, zip, out _));
+                StringAssert.Contains(e.Message, $"Could not load '{zip}': extracting it into MLContext.TempFilePath '{mount}' failed (");
+                StringAssert.Contains(e.Message, "set MLContext.TempFilePath");
+                Assert.IsEmpty(Directory.GetFileSystemEntries(mount), "nothing left behind");
+            }
+            finally
+            {
+                Run("umount", "-l", mount);
+            }
+        }
+        finally
+        {
+            Directory.Delete(mount, recursive: true);
+        }
+
+        // The same zip loads where there is room.
+        (LmuModelFile.Load(new MLContext(seed: 1), zip, out _) as IDisposable)?.Dispose();
+    }
+
     private static int Run(string file, params string[] args)
     {
         var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
