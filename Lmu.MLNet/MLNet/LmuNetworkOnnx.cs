@@ -10,7 +10,9 @@ namespace Lmu.MLNet;
 /// <c>forward</c>'s x [N, T, InputSize] flattened), with <c>lengthInput</c> a second input <c>Length</c> int64 [N, 1] (each
 /// row's valid steps, rows right-padded, as <c>forward</c>'s lengths), and output <c>Output</c> float [N, OutputSize]:
 /// what <c>forward</c> returns (logits or regression values). Each layer takes the form the estimators' carried graphs
-/// use; a trainable theta, A or B is written at its current value. (Here, not in Modules or Onnx: those two folders
+/// use; a trainable theta, A or B is written at its current value. The graph computes in float32 whatever the network's
+/// dtype: a float64 network's weights are rounded to float32, and values that float64 holds but float32 does not
+/// (a memory near 1e39) overflow there. (Here, not in Modules or Onnx: those two folders
 /// never reference each other, so the TorchSharp modules and the ONNX writer stay apart.)
 /// </summary>
 public static class LmuNetworkOnnx
