@@ -112,8 +112,10 @@ internal sealed class PeerDriver : IBenchSide
         var doc = JsonDocument.Parse(line);
         if (doc.RootElement.TryGetProperty("error", out var error))
         {
+            // Read before the document goes: it was read after, and the peer's message became an ObjectDisposedException (QA).
+            var text = error.ToString();
             doc.Dispose();
-            throw new InvalidOperationException($"The peer failed on '{command}': {error.GetString()}");
+            throw new InvalidOperationException($"The peer failed on '{command}': {text}");
         }
         if (doc.RootElement.TryGetProperty("process_peak_kb", out var peak)) ProcessPeakKb = Math.Max(ProcessPeakKb, peak.GetInt64());
         return doc;

@@ -51,6 +51,33 @@ internal static class PartialOutputFile
         }
     }
 
+    /// <summary>
+    /// A file some other writer makes from a path (a PNG, an ML.NET zip), all or nothing: <paramref name="writeTo"/> gets a
+    /// temporary path beside <paramref name="path"/> (same extension), moved over it when the writer returns. The plots and
+    /// model zips were written in place, so a full disk left a cut-off PNG or zip, over a good one from an earlier run
+    /// (found by QA).
+    /// </summary>
+    public static void WriteFile(string path, Action<string> writeTo)
+    {
+        var full = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(full)!;
+        var partial = Path.Combine(folder, $".{Path.GetFileNameWithoutExtension(full)}.{Environment.ProcessId}.partial{Path.GetExtension(full)}");
+        using var cleanup = new InterruptCleanup(partial, path, string.Empty);
+        try
+        {
+            writeTo(partial);
+            cleanup.Commit(() => File.Move(partial, full, overwrite: true));
+        }
+        catch (IOException e) when (e.GetType() == typeof(IOException) && e.Message.Contains(partial, StringComparison.Ordinal))
+        {
+            throw new IOException($"Could not write '{path}': {e.Message.Replace(partial, full, StringComparison.Ordinal)}", e);
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+    }
+
     // Absent, or a file with contents that is not a link nor a device: the cases a temporary file beside it can be renamed
     // over. .NET reports no file type, and a FIFO reads as an empty file, so an existing empty file is written in place
     // too (a failure then leaves a part in what was empty).

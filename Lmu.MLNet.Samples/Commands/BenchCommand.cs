@@ -15,7 +15,7 @@ internal static class BenchCommand
         var steps = new Option<int>("--length") { Description = "Sequence length T (theta = T).", DefaultValueFactory = _ => BenchConfigurations.Steps }.Between(1);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => BenchConfigurations.Batch }.Between(1);
         var noPeer = new Option<bool>("--no-peer") { Description = "Skip the PyTorch peer even if python3 and torch are present." };
-        var peer = new Option<string?>("--peer-script") { Description = "Path of peer_pytorch_lmu.py (default: ../shared/bench/ found above the working directory)." };
+        var peer = new Option<string?>("--peer-script") { Description = "Path of peer_pytorch_lmu.py (default: ../shared/bench/ found above the working directory)." }.ExistingFile();
         var checkpoint = new Option<int?>("--scan-checkpoint") { Description = $"Steps between both last-step scans' checkpoints (0 keeps every state: no recomputation, more memory). Default: {Lmu.MLNet.Modules.LinearScanLastFunction.CheckpointInterval} for the fused scan, {Lmu.MLNet.Modules.TwoStageScanLastFunction.CheckpointInterval} for the two-stage one." };
         var keepAll = new Option<int>("--scan-keep-all-mib") { Description = "The last-step scan keeps every state (no recomputation) when they fit in this many MiB; 0 always checkpoints.", DefaultValueFactory = _ => (int)(Lmu.MLNet.Modules.LinearScanLastFunction.KeepAllBytes >> 20) }.NotNegative();
         var fusedOnly = new Option<bool>("--fused-scan") { Description = "Recurrent cells with a hidden cell step through the fused [D, D] scan instead of the two-stage one (memory, then hidden): the form before 2026-12-04, for comparison." };

@@ -16,7 +16,7 @@ internal static class BenchCurveCommand
         var fixedBatch = new Option<int>("--fixed-batch") { Description = "Batch of the T sweep.", DefaultValueFactory = _ => BenchConfigurations.Batch }.Between(1);
         var fixedLength = new Option<int>("--fixed-length") { Description = "T of the batch sweep.", DefaultValueFactory = _ => BenchConfigurations.Steps }.Between(1);
         var full = new Option<bool>("--full") { Description = "Every (T, batch) pair instead of the two sweeps through the fixed point." };
-        var peer = new Option<string?>("--peer-script") { Description = "Path of peer_pytorch_lmu.py (default: ../shared/bench/ found above the working directory)." };
+        var peer = new Option<string?>("--peer-script") { Description = "Path of peer_pytorch_lmu.py (default: ../shared/bench/ found above the working directory)." }.ExistingFile();
         var output = new Option<string>("--output") { Description = "Folder for bench-curve.json and bench-curve.png.", DefaultValueFactory = _ => "bench-curve-out" };
         var cmd = new Command("bench-curve", "Training-step seconds and peak step memory against T and batch, ours and the PyTorch peer interleaved, as a table and a PNG.")
         {

@@ -120,7 +120,7 @@ internal static class BikeSharingCommand
         // The model as a service would load it: scoring input is the window layout (Window + covariate windows).
         var windows = LmuForecastWindows.FromSeries(ml.Data.LoadFromEnumerable(train), nameof(SeriesRow.Value), window, Horizon, options.CovariateColumnNames);
         var zip = Path.GetFullPath(Path.Combine("bike-sharing-out", "model.zip"));
-        ml.Model.Save(model, windows.Schema, zip);
+        Cli.PartialOutputFile.WriteFile(zip, p => ml.Model.Save(model, windows.Schema, p));
         Console.WriteLine($"model: {zip} (serve it with: serve --model {zip})");
         return 0;
     }

@@ -19,7 +19,7 @@ internal static class ExperimentCommand
             dataset, budget, folds, threads, seed, output,
         };
         cmd.SetAction(r => UcrExperimentRun.Run(new UcrExperimentRun.Settings(
-            r.GetValue(dataset)!, r.GetValue(budget), r.GetValue(folds), r.GetValue(threads), r.GetValue(seed), r.GetValue(output)!)));
+            r.GetValue(dataset)!, r.GetValue(budget), r.GetValue(folds) == 1 ? 0 : r.GetValue(folds), r.GetValue(threads), r.GetValue(seed), r.GetValue(output)!)));
         return cmd;
     }
 }

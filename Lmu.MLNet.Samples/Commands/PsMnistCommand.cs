@@ -23,7 +23,7 @@ internal static class PsMnistCommand
         var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay (AdamW) when > 0.", DefaultValueFactory = _ => 0 }.Within(0);
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var train = new Option<int>("--train-rows") { Description = "Training rows (first N of the 50,000; smaller for smoke runs).", DefaultValueFactory = _ => 50000 }.Between(1, 50000);
-        var valid = new Option<int>("--validation-rows") { Description = "Validation rows (first N of the last 10,000 training images).", DefaultValueFactory = _ => 10000 }.Between(0, 10000);
+        var valid = new Option<int>("--validation-rows") { Description = "Validation rows (first N of the last 10,000 training images).", DefaultValueFactory = _ => 10000 }.Between(1, 10000);
         // 0 reported a test accuracy of 0.00 % (found by QA).
         var test = new Option<int>("--test-rows") { Description = "Test rows (first N of the 10,000).", DefaultValueFactory = _ => 10000 }.Between(1, 10000);
         var seed = new Option<int>("--seed") { Description = "MLContext and training seed.", DefaultValueFactory = _ => 0 };

@@ -77,7 +77,7 @@ internal static class MainJobRunner
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(testView));
         Directory.CreateDirectory(s.Output);
         var zip = Path.GetFullPath(Path.Combine(s.Output, "model.zip"));
-        ml.Model.Save(model, trainView.Schema, zip);
+        Cli.PartialOutputFile.WriteFile(zip, p => ml.Model.Save(model, trainView.Schema, p));
 
         // Reload in a fresh context, as a service would: ML.NET's TransformerChain over the ONNX graph, no torch.
         var reloadMl = new MLContext(seed: s.Seed);

@@ -21,7 +21,7 @@ internal static class CostCurvePlot
         Panel(multiplot.GetPlot(2), points.Where(p => p.Steps == fixedSteps), p => p.Batch, p => p.Seconds, $"train step, T {fixedSteps}", "batch", "seconds");
         Panel(multiplot.GetPlot(3), points.Where(p => p.Steps == fixedSteps), p => p.Batch, p => p.PeakMiB, $"peak memory a step adds, T {fixedSteps}", "batch", "MiB");
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(2, 2);
-        multiplot.SavePng(path, 1400, 900);
+        Cli.PartialOutputFile.WriteFile(path, p => multiplot.SavePng(p, 1400, 900));
         return path;
     }
 

@@ -28,7 +28,7 @@ internal static class SamplePlots
         Label(loss, $"{title}: loss", "epoch", "cross-entropy");
         Label(accuracy, $"{title}: accuracy", "epoch", "accuracy");
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
-        multiplot.SavePng(path, Width, Height);
+        Cli.PartialOutputFile.WriteFile(path, p => multiplot.SavePng(p, Width, Height));
         return path;
     }
 
@@ -87,7 +87,7 @@ internal static class SamplePlots
         Label(plot, title, "predicted class", "true class");
         plot.Add.ColorBar(heatmap);
         var side = Math.Max(500, 60 * k + 200);
-        plot.SavePng(path, side + 100, side);
+        Cli.PartialOutputFile.WriteFile(path, p => plot.SavePng(p, side + 100, side));
         return path;
     }
 
@@ -119,7 +119,7 @@ internal static class SamplePlots
         f.LinePattern = LinePattern.Dashed;
         Label(plot, title, "step", "value");
         plot.ShowLegend(Alignment.UpperLeft);
-        plot.SavePng(path, Width, Height);
+        Cli.PartialOutputFile.WriteFile(path, p => plot.SavePng(p, Width, Height));
         return path;
     }
 

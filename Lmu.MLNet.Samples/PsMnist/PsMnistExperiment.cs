@@ -81,7 +81,7 @@ internal static class PsMnistExperiment
         var best = model.Info.History[model.Info.BestEpoch - 1];
         Directory.CreateDirectory(s.Output);
         var zip = Path.Combine(s.Output, "psmnist.zip");
-        ml.Model.Save(model, train.Schema, zip);
+        Cli.PartialOutputFile.WriteFile(zip, p => ml.Model.Save(model, train.Schema, p));
         model.ExportOnnx(Path.Combine(s.Output, "psmnist.onnx"));
         var ensemble = s.Ensemble > 1 ? Ensemble(s, ml, options, train, validation, test, model) : null;
         var summary = new

@@ -102,6 +102,8 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["psmnist", "--test-rows", "0"], "--test-rows 0 must be from 1 to 10000"),
             (["ucr-dynamics", "--datasets", "Chinatown", "--cv", "-2"], "--cv -2 must be 0 (its default) or at least 2"),
             (["soak", "--busy", "100000"], "--busy 100000 must be from 0 to"),
+            // The main job's own --threads (the root command's option) still reached libtorch and aborted (QA).
+            (["--threads", "0", "--epochs", "1"], "--threads 0 must be at least 1"),
         })
         {
             var (code, stdout, stderr) = Run(app, args);
@@ -234,6 +236,10 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["classify", "--train", "absent.csv", "--label", ""], "--label is empty: give a column name or number"),
             // Names compare as the commands compare them ('Default' passed a case-blind check and ran nothing).
             (["ucr", "--datasets", "Chinatown", "--models", "Default"], "--models 'Default' is not one of default, experiment, lightgbm, pooled"),
+            // Found by the nineteenth session's QA: a missing peer script ran without its peer; 0 validation rows failed after loading.
+            (["bench-curve", "--peer-script", "/nonexistent-peer.py"], "--peer-script '/nonexistent-peer.py' does not exist"),
+            (["bench", "--peer-script", "/tmp"], "--peer-script '/tmp' is a folder; give the file"),
+            (["psmnist", "--validation-rows", "0"], "--validation-rows 0 must be from 1 to 10000"),
         })
         {
             var (code, stdout, stderr) = Run(app, args);
@@ -259,6 +265,64 @@ public sealed class CommandErrorTests : ClassifierTestBase
         Assert.HasCount(1, lines, $"one line expected on stderr, got:\n{stderr}");
         Assert.IsFalse(lines[0].Contains("   at ", StringComparison.Ordinal), "no stack trace without --verbose");
         return lines[0];
+    }
+
+    [TestMethod]
+    public void AFullDiskLeavesNoCutOffPlotOrModel()
+    {
+        // QA: the main job, psmnist, bike-sharing and bench-curve wrote their PNGs and zips in place, so a full disk left
+        // a cut-off file (a 4,096-byte confusion.png, an 8,192-byte model.zip) over a good one from an earlier run.
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("mounts a tmpfs");
+        }
+
+        var app = SamplesApp.Output(); // it trains: libtorch is needed
+        var failed = 0;
+        foreach (var kib in new[] { 8, 24, 64 })
+        {
+            var mount = Path.Combine(Temp, $"full-{kib}");
+            Directory.CreateDirectory(mount);
+            if (Mount(kib, mount) != 0)
+            {
+                Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
+            }
+
+            try
+            {
+                var (code, stdout, stderr) = Run(app, "--dataset", "digits", "--epochs", "1", "--output", Path.Combine(mount, "out"));
+                failed += code == 2 && stderr.Contains("No space left on device", StringComparison.Ordinal) ? 1 : 0;
+                Assert.IsTrue(code is 0 or 2, $"{kib} KiB: exit {code}: {stdout}{stderr}");
+                foreach (var file in Directory.GetFiles(mount, "*", SearchOption.AllDirectories))
+                {
+                    var bytes = File.ReadAllBytes(file);
+                    Assert.DoesNotContain(".partial", Path.GetFileName(file), $"{kib} KiB: a temporary file was left");
+                    if (file.EndsWith(".png", StringComparison.Ordinal))
+                    {
+                        // A whole PNG ends with its IEND chunk.
+                        CollectionAssert.AreEqual(new byte[] { 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82 }, bytes[^8..], $"{kib} KiB: {file} is cut off");
+                    }
+                    else if (file.EndsWith(".zip", StringComparison.Ordinal))
+                    {
+                        using var zip = System.IO.Compression.ZipFile.OpenRead(file);
+                        Assert.IsNotEmpty(zip.Entries, $"{kib} KiB: {file}");
+                    }
+                }
+            }
+            finally
+            {
+                Process.Start("umount", ["-l", mount])!.WaitForExit();
+            }
+        }
+
+        Assert.AreEqual(3, failed, "each mount size must fill up: otherwise the test saw no full disk");
+    }
+
+    private static int Mount(int kib, string folder)
+    {
+        using var process = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", $"size={kib}k", "tmpfs", folder]) { RedirectStandardError = true })!;
+        process.WaitForExit();
+        return process.ExitCode;
     }
 
     private (int Code, string Stdout, string Stderr) Run(string app, params string[] args) => RunWithShared(app, null, args);
