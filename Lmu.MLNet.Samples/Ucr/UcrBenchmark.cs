@@ -42,6 +42,8 @@ internal static class UcrBenchmark
         foreach (var name in s.Datasets)
         {
             var (officialTrain, officialTest) = UcrLoader.LoadSplit(Path.Combine(ucr, name), name);
+            CompleteRows.Require(officialTrain, "TRAIN");
+            CompleteRows.Require(officialTest, "TEST");
             published.TryGetValue(name, out var p);
             var splits = s.Resample == 0
                 ? [(officialTrain, officialTest, name)]

@@ -31,6 +31,8 @@ internal static class UcrExperimentRun
 
         torch.set_num_threads(s.Threads);
         var (train, test) = UcrLoader.LoadSplit(Path.Combine(ucr, s.Dataset), s.Dataset);
+        CompleteRows.Require(train, "TRAIN");
+        CompleteRows.Require(test, "TEST");
         var steps = Math.Max(train.MaxLength, test.MaxLength);
         var ml = new MLContext(s.Seed);
         var settings = new LmuExperimentSettings
