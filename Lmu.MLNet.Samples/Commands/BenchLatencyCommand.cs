@@ -9,7 +9,8 @@ internal static class BenchLatencyCommand
     public static Command Create()
     {
         var config = new Option<string>("--config") { Description = "ff (psMNIST model: feed-forward memory + MLP) or rnn (recurrent LMU).", DefaultValueFactory = _ => "ff" };
-        var steps = new Option<int>("--steps") { Description = "Sequence length.", DefaultValueFactory = _ => 784 }.Between(1);
+        // Bounded: 100,000,000 steps ran out of memory and the process was killed without a word (found by QA).
+        var steps = new Option<int>("--steps") { Description = "Sequence length (1 to 100,000).", DefaultValueFactory = _ => 784 }.Between(1, 100_000);
         var iterations = new Option<int>("--iterations") { Description = "Timed single-row predictions per path.", DefaultValueFactory = _ => 2000 }.Between(1);
         var warmup = new Option<int>("--warmup") { Description = "Untimed predictions first.", DefaultValueFactory = _ => 200 }.NotNegative();
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };

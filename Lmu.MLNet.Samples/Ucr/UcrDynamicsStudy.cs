@@ -198,7 +198,10 @@ internal static class UcrDynamicsStudy
 
     private static bool IsEnsemble(string suffix)
         => suffix.StartsWith(EnsembleSuffix, StringComparison.Ordinal)
-           && int.TryParse(suffix[EnsembleSuffix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k >= 2;
+           && int.TryParse(suffix[EnsembleSuffix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var k) && k is >= 2 and <= MaxEnsemble;
+
+    // An ensemble of 100,000 networks ran until QA's timeout: a bound a study would never reach.
+    private const int MaxEnsemble = 100;
 
     private const string EnsembleSuffix = "ens";
 
@@ -301,7 +304,7 @@ internal static class UcrDynamicsStudy
         var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v) || (Has(v, StandardizeSuffix) && Has(v, BothSuffix))).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K >= 2 networks averaged), +wdX (AdamW weight decay X > 0), +jitterX (training noise, X channel standard deviations), +warpX (smooth random time warps of log-scale strength X), +lrX (learning rate X) and +ridge (the head refitted by leave-one-out ridge).");
+            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K from 2 to 100 networks averaged), +wdX (AdamW weight decay X > 0), +jitterX (training noise, X channel standard deviations), +warpX (smooth random time warps of log-scale strength X), +lrX (learning rate X) and +ridge (the head refitted by leave-one-out ridge).");
             return 2;
         }
 

@@ -240,6 +240,7 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["bench-curve", "--peer-script", "/nonexistent-peer.py"], "--peer-script '/nonexistent-peer.py' does not exist"),
             (["bench", "--peer-script", "/tmp"], "--peer-script '/tmp' is a folder; give the file"),
             (["psmnist", "--validation-rows", "0"], "--validation-rows 0 must be from 1 to 10000"),
+            (["bench-latency", "--steps", "100000000"], "--steps 100000000 must be from 1 to 100000"),
         })
         {
             var (code, stdout, stderr) = Run(app, args);
