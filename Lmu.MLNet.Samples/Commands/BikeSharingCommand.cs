@@ -35,11 +35,14 @@ internal static class BikeSharingCommand
     {
         const int Horizon = 7;
         torch.set_num_threads(r.GetValue(settings.Threads));
-        var rows = File.ReadLines(ForecastSampleSettings.Data("bike_sharing_daily.csv")).Skip(1).Select(l => l.Split(',')).Select(c => new SeriesRow
+        var path = ForecastSampleSettings.Data("bike_sharing_daily.csv");
+        var rows = Forecasting.SampleCsv.Rows(path).Select(c => new SeriesRow
         {
-            Value = float.Parse(c[2], CultureInfo.InvariantCulture),
-            DayOfWeek = (float)DateTime.ParseExact(c[0], "yyyy-MM-dd", CultureInfo.InvariantCulture).DayOfWeek,
-            SeriesId = c[1],
+            Value = (float)Forecasting.SampleCsv.Number(path, c.Line, 2, Forecasting.SampleCsv.Field(path, c, 2)),
+            DayOfWeek = DateTime.TryParseExact(Forecasting.SampleCsv.Field(path, c, 0), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+                ? (float)day.DayOfWeek
+                : throw new InvalidDataException($"{path} line {c.Line}, column 1: '{c.Fields[0]}' is not a date (yyyy-MM-dd)."),
+            SeriesId = Forecasting.SampleCsv.Field(path, c, 1),
         }).ToArray();
         var train = rows.Where(x => x.SeriesId == "0").ToArray();
         var seed = r.GetValue(settings.Seed);

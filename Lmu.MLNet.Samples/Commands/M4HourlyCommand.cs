@@ -41,7 +41,20 @@ internal static class M4HourlyCommand
         if (seriesLimit > 0)
         {
             train = train[..Math.Min(seriesLimit, train.Count)];
-            test = test[..train.Count];
+        }
+
+        // The test file pairs with the training file series by series, by id (a shorter test file failed with
+        // "Offset and length were out of bounds"; found by QA).
+        if (test.Count < train.Count)
+        {
+            throw new InvalidDataException($"m4_hourly/Hourly-test.csv holds {test.Count} series, fewer than the {train.Count} training series used: the two files must pair series by series.");
+        }
+
+        test = test[..train.Count];
+        var unpaired = train.Zip(test).FirstOrDefault(p => p.First.Id != p.Second.Id);
+        if (unpaired != default)
+        {
+            throw new InvalidDataException($"m4_hourly: training series '{unpaired.First.Id}' is paired with test series '{unpaired.Second.Id}': the two files must list the same series in the same order.");
         }
 
         var seed = r.GetValue(settings.Seed);
@@ -95,9 +108,12 @@ internal static class M4HourlyCommand
         return 0;
     }
 
-    private static List<(string Id, double[] Values)> Read(string relative) =>
-        File.ReadLines(ForecastSampleSettings.Data(relative)).Skip(1).Select(line => line.Split(','))
-            .Select(c => (c[0].Trim('"'), c.Skip(1).Select(v => v.Trim('"')).Where(v => v.Length > 0)
-                .Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()))
+    private static List<(string Id, double[] Values)> Read(string relative)
+    {
+        var path = ForecastSampleSettings.Data(relative);
+        return Forecasting.SampleCsv.Rows(path)
+            .Select(r => (r.Fields[0].Trim('"'), r.Fields.Select((v, k) => (Text: v.Trim('"'), Column: k)).Skip(1).Where(v => v.Text.Length > 0)
+                .Select(v => Forecasting.SampleCsv.Number(path, r.Line, v.Column, v.Text)).ToArray()))
             .ToList();
+    }
 }

@@ -33,7 +33,7 @@ internal static class MackeyGlass
     /// <summary>Max |difference| between the constant-history generator and the shared reference file's x column.</summary>
     public static double CheckAgainstReference(string csv)
     {
-        var reference = File.ReadLines(csv).Skip(1).Select(l => double.Parse(l.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var reference = SampleCsv.Rows(csv).Select(r => SampleCsv.Number(csv, r.Line, 1, SampleCsv.Field(csv, r, 1))).ToArray();
         var ours = Raw(reference.Length, null);
         return reference.Select((v, i) => Math.Abs(v - ours[i])).Max();
     }

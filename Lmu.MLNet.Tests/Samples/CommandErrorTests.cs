@@ -275,6 +275,30 @@ public sealed class CommandErrorTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ABadValueInAForecastingSamplesFileIsNamedByFileLineAndColumn()
+    {
+        // QA: "The input string 'abc' was not in a correct format" and "Offset and length were out of bounds", naming nothing.
+        var shared = Path.Combine(Temp, "shared-forecasting");
+        var folder = Path.Combine(shared, "data", "forecasting");
+        Directory.CreateDirectory(Path.Combine(folder, "m4_hourly"));
+        var bike = Path.Combine(folder, "bike_sharing_daily.csv");
+        File.WriteAllLines(bike, ["RentalDate,Year,TotalRentals", "2011-01-01,0,985", "2011-01-02,0,abc"]);
+        File.WriteAllLines(Path.Combine(folder, "m4_hourly", "Hourly-train.csv"), ["\"V1\",\"V2\",\"V3\"", "\"H1\",1,2", "\"H2\",3,4"]);
+        File.WriteAllLines(Path.Combine(folder, "m4_hourly", "Hourly-test.csv"), ["\"V1\",\"V2\",\"V3\"", "\"H1\",1,2"]);
+        var app = SamplesApp.Output(); // the commands set torch's threads first
+        foreach (var (args, expected) in new (string[], string)[]
+        {
+            (["bike-sharing", "--epochs", "1"], "bike_sharing_daily.csv line 3, column 3: 'abc' is not a finite number"),
+            (["m4-hourly", "--epochs", "1"], "m4_hourly/Hourly-test.csv holds 1 series, fewer than the 2 training series used"),
+        })
+        {
+            var (code, stdout, stderr) = RunWithShared(app, shared, args);
+            Assert.AreEqual(2, code, string.Join(' ', args) + ": " + stdout + stderr);
+            StringAssert.Contains(SingleLine(stderr), expected, string.Join(' ', args));
+        }
+    }
+
+    [TestMethod]
     public void MoreCrossValidationFoldsThanASetHasRowsIsRefusedBeforeAnyTraining()
     {
         // Found by QA: a fold was empty and the set's accuracy printed NaN.
