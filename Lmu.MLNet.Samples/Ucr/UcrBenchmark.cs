@@ -33,6 +33,15 @@ internal static class UcrBenchmark
             return 2;
         }
 
+        // Every set is looked for before the first one trains (an unknown second name failed after the first had trained;
+        // found by QA).
+        var missing = s.Datasets.Where(n => !new[] { "TRAIN", "TEST" }.All(split => new[] { ".tsv", ".ts" }.Any(e => File.Exists(Path.Combine(ucr, n, $"{n}_{split}{e}"))))).ToArray();
+        if (missing.Length > 0)
+        {
+            Console.Error.WriteLine($"error: no UCR set {string.Join(", ", missing.Select(n => $"'{n}'"))} in {ucr} (each needs <name>/<name>_TRAIN.tsv and _TEST.tsv, or .ts)");
+            return 2;
+        }
+
         torch.set_num_threads(s.Threads);
         var published = PublishedAccuracy.Read(Path.Combine(ucr, "published_accuracy.csv"));
         Console.WriteLine($"torch threads {s.Threads}, experiment budget {s.BudgetSeconds} s, seed {s.Seed}; accuracy on " +

@@ -272,6 +272,11 @@ public sealed class CommandErrorTests : ClassifierTestBase
             Assert.AreEqual(2, code, string.Join(' ', args) + ": " + stdout + stderr);
             StringAssert.Contains(SingleLine(stderr), "Tiny TEST row 5: step 3 of 20 is a missing value (NaN); these models need complete rows", string.Join(' ', args));
         }
+
+        // Every name is looked for before the first set is read (QA: an unknown second name failed after the first trained).
+        var (missingCode, missingOut, missingErr) = RunWithShared(app, shared, "ucr", "--datasets", "Tiny,Nope", "--models", "pooled");
+        Assert.AreEqual(2, missingCode, missingOut + missingErr);
+        StringAssert.Contains(SingleLine(missingErr), "error: no UCR set 'Nope' in ");
     }
 
     [TestMethod]
