@@ -47,6 +47,13 @@ internal static class MainJobRunner
             return 2;
         }
 
+        // Before training: an --output that is a file failed only after the whole Fit (found by QA).
+        if (File.Exists(s.Output))
+        {
+            Console.Error.WriteLine($"error: --output '{s.Output}' is a file; give a folder for model.zip, training.png and confusion.png");
+            return 2;
+        }
+
         torch.set_num_threads(s.Threads);
         var steps = Math.Max(data.Train.MaxLength, data.Test.MaxLength);
         var channels = data.Train.Channels;

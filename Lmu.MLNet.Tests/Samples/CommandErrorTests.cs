@@ -247,6 +247,19 @@ public sealed class CommandErrorTests : ClassifierTestBase
             Assert.AreEqual(2, code, string.Join(' ', args) + ": " + stdout + stderr);
             StringAssert.Contains(SingleLine(stderr), expected, string.Join(' ', args));
         }
+
+        // The main job's --output that is a file: refused before training (QA: after the whole Fit).
+        var file = Path.Combine(Temp, "a-file");
+        File.WriteAllText(file, "x");
+        foreach (var (args, expected) in new (string[], string)[]
+        {
+            (["--dataset", "digits", "--epochs", "50", "--output", file], $"error: --output '{file}' is a file; give a folder"),
+        })
+        {
+            var (code, stdout, stderr) = Run(app, args);
+            Assert.AreEqual(2, code, string.Join(' ', args) + ": " + stdout + stderr);
+            StringAssert.Contains(SingleLine(stderr), expected, string.Join(' ', args));
+        }
     }
 
     [TestMethod]
