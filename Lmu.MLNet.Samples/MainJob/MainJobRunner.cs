@@ -43,7 +43,7 @@ internal static class MainJobRunner
         }
         catch (Exception e) when (e is IOException or InvalidDataException)
         {
-            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
 

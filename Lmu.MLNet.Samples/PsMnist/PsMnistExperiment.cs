@@ -31,7 +31,10 @@ internal static class PsMnistExperiment
         var mnist = s.DataDir ?? SharedFolder.Find(Path.Combine("data", "mnist"));
         if (mnist is null || !Directory.Exists(mnist))
         {
-            Console.Error.WriteLine("MNIST not found: looked for shared/data/mnist above the working directory (or pass --data).");
+            // The hint differs when --data was given (it told the user to pass the option they had passed; found by QA).
+            Console.Error.WriteLine(s.DataDir is not null
+                ? $"error: --data '{s.DataDir}' is not a folder (it should hold the MNIST idx files)."
+                : "error: MNIST not found: looked for shared/data/mnist above the working directory (or pass --data).");
             return 2;
         }
 

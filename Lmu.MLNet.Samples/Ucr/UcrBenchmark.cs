@@ -29,7 +29,7 @@ internal static class UcrBenchmark
         var ucr = SharedFolder.Find(Path.Combine("data", "ucr"));
         if (ucr is null)
         {
-            Console.Error.WriteLine("shared/data/ucr not found above the working directory.");
+            Console.Error.WriteLine("error: shared/data/ucr not found above the working directory (or set LMU_SHARED_DIR).");
             return 2;
         }
 

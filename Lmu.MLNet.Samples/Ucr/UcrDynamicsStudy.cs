@@ -297,14 +297,14 @@ internal static class UcrDynamicsStudy
         var ucr = SharedFolder.Find(Path.Combine("data", "ucr"));
         if (ucr is null)
         {
-            Console.Error.WriteLine("shared/data/ucr not found above the working directory.");
+            Console.Error.WriteLine("error: shared/data/ucr not found above the working directory (or set LMU_SHARED_DIR).");
             return 2;
         }
 
         var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v) || (Has(v, StandardizeSuffix) && Has(v, BothSuffix))).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K from 2 to 100 networks averaged), +wdX (AdamW weight decay X > 0), +jitterX (training noise, X channel standard deviations), +warpX (smooth random time warps of log-scale strength X), +lrX (learning rate X) and +ridge (the head refitted by leave-one-out ridge).");
+            Console.Error.WriteLine($"error: unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K from 2 to 100 networks averaged), +wdX (AdamW weight decay X > 0), +jitterX (training noise, X channel standard deviations), +warpX (smooth random time warps of log-scale strength X), +lrX (learning rate X) and +ridge (the head refitted by leave-one-out ridge).");
             return 2;
         }
 

@@ -254,6 +254,9 @@ public sealed class CommandErrorTests : ClassifierTestBase
         foreach (var (args, expected) in new (string[], string)[]
         {
             (["--dataset", "digits", "--epochs", "50", "--output", file], $"error: --output '{file}' is a file; give a folder"),
+            // One line with the app's "error:" prefix, and the hint fits what was passed (QA).
+            (["--dataset", "NoSuchSet", "--epochs", "1"], "error: "),
+            (["psmnist", "--data", file], $"error: --data '{file}' is not a folder"),
         })
         {
             var (code, stdout, stderr) = Run(app, args);
