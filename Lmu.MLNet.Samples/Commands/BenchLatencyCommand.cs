@@ -12,7 +12,7 @@ internal static class BenchLatencyCommand
         // Bounded: 100,000,000 steps ran out of memory and the process was killed without a word (found by QA).
         var steps = new Option<int>("--steps") { Description = "Sequence length (1 to 100,000).", DefaultValueFactory = _ => 784 }.Between(1, 100_000);
         var iterations = new Option<int>("--iterations") { Description = "Timed single-row predictions per path.", DefaultValueFactory = _ => 2000 }.Between(1);
-        var warmup = new Option<int>("--warmup") { Description = "Untimed predictions first.", DefaultValueFactory = _ => 200 }.NotNegative();
+        var warmup = new Option<int>("--warmup") { Description = "Untimed predictions first.", DefaultValueFactory = _ => 200 }.Between(0);
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("bench-latency", "Median and p99 microseconds per single-row prediction: loaded zip via PredictionEngine vs TorchSharp forward.")
         {

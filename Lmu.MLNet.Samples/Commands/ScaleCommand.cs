@@ -15,7 +15,7 @@ internal static class ScaleCommand
         var tasks = new Option<string>("--tasks") { Description = "Comma-separated: classify, forecast.", DefaultValueFactory = _ => "classify,forecast" }.OneOrMoreOf(["classify", "forecast"]);
         var baseMb = new Option<int>("--base-mb") { Description = "Size 1x: MB of float32 values (features or series values).", DefaultValueFactory = _ => 32 }.Between(1);
         var sizes = new Option<string>("--sizes") { Description = "Comma-separated multiples of the base size.", DefaultValueFactory = _ => "1,4,16" }.NumbersFrom(1);
-        var heapLimit = new Option<int>("--heap-limit-mb") { Description = "Managed heap cap of each training process (DOTNET_GCHeapHardLimit); 0 = none.", DefaultValueFactory = _ => 192 }.NotNegative();
+        var heapLimit = new Option<int>("--heap-limit-mb") { Description = "Managed heap cap of each training process (DOTNET_GCHeapHardLimit); 0 = none.", DefaultValueFactory = _ => 192 }.Between(0);
         var dir = new Option<string>("--dir") { Description = "Folder for the datasets (kept for reruns; delete it afterwards).", DefaultValueFactory = _ => "scale-out" };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the training runs.", DefaultValueFactory = _ => 1 };

@@ -241,6 +241,8 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["bench", "--peer-script", "/tmp"], "--peer-script '/tmp' is a folder; give the file"),
             (["psmnist", "--validation-rows", "0"], "--validation-rows 0 must be from 1 to 10000"),
             (["bench-latency", "--steps", "100000000"], "--steps 100000000 must be from 1 to 100000"),
+            (["bench-latency", "--warmup", "-1"], "--warmup -1 must be at least 0"),
+            (["bench-featurize", "--order", "1"], "--order 1 must be from 2 to 64"),
         })
         {
             var (code, stdout, stderr) = Run(app, args);
