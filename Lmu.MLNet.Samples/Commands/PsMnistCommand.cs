@@ -38,6 +38,15 @@ internal static class PsMnistCommand
         {
             epochs, order, theta, cell, units, head, batch, lr, dropout, inputDropout, weightDecay, threads, train, valid, test, seed, output, data, learn, autogradTheta, below, memoryD, ensemble,
         };
+        cmd.Validators.Add(result =>
+        {
+            // Ignored silently otherwise (found by QA): it changes only how a learned theta's gradient is computed.
+            var learned = (result.GetValue(learn) ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            if (result.GetValue(autogradTheta) && !(learned.Length == 1 && learned[0].Equals("theta", StringComparison.OrdinalIgnoreCase)))
+            {
+                result.AddError("--autograd-theta applies with --learn theta alone (it changes how the learned theta's gradient is computed)");
+            }
+        });
         cmd.SetAction(r =>
         {
             Modules.LegendreDynamics.AnalyticThetaDerivative = !r.GetValue(autogradTheta);

@@ -50,7 +50,11 @@ internal static class UcrExperimentRun
         LmuModelFile.Save(ml, result.Model, testView.Schema, output.File("model.zip"));
         var zip = output.Commit().Single();
         Console.WriteLine();
-        Console.WriteLine($"best trial {result.BestTrial.TrialId}: {result.BestTrial.Configuration} (validation {result.BestTrial.Metric:F4} +- {result.BestTrial.MetricStandardError:F4} over {result.BestTrial.FoldMetrics.Count} folds)");
+        // One fold (the hold-out) has no spread: it printed "+-  over 1 folds" (found by QA).
+        var spread = result.BestTrial.FoldMetrics.Count > 1
+            ? $" +- {result.BestTrial.MetricStandardError:F4} over {result.BestTrial.FoldMetrics.Count} folds"
+            : " on the hold-out split";
+        Console.WriteLine($"best trial {result.BestTrial.TrialId}: {result.BestTrial.Configuration} (validation {result.BestTrial.Metric:F4}{spread})");
         Console.WriteLine(Selection(result));
         Console.WriteLine($"test accuracy {metrics.MicroAccuracy:F4} (macro {metrics.MacroAccuracy:F4}); {result.Trials.Count} trials; search {result.SearchTime.TotalSeconds:F1} s, refit {result.RefitTime.TotalSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s");
         Console.WriteLine($"saved {zip}");

@@ -243,6 +243,7 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["bench-latency", "--steps", "100000000"], "--steps 100000000 must be from 1 to 100000"),
             (["bench-latency", "--warmup", "-1"], "--warmup -1 must be at least 0"),
             (["bench-featurize", "--order", "1"], "--order 1 must be from 2 to 64"),
+            (["psmnist", "--autograd-theta"], "--autograd-theta applies with --learn theta alone"),
         })
         {
             var (code, stdout, stderr) = Run(app, args);
