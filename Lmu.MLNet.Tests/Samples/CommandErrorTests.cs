@@ -207,6 +207,8 @@ public sealed class CommandErrorTests : ClassifierTestBase
         // Found by QA: these reached the library (or ran nothing) and failed in its terms, or not at all
         // (`ucr --datasets ""` exited 0, `bench-featurize --peer-threads 0` blamed a missing torch).
         var app = App();
+        var file = Path.Combine(Temp, "a-file");
+        File.WriteAllText(file, "x");
         foreach (var (args, expected) in new (string[], string)[]
         {
             (["bench", "--samples", "0"], "--samples 0 must be at least 1"),
@@ -244,20 +246,9 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["bench-latency", "--warmup", "-1"], "--warmup -1 must be at least 0"),
             (["bench-featurize", "--order", "1"], "--order 1 must be from 2 to 64"),
             (["psmnist", "--autograd-theta"], "--autograd-theta applies with --learn theta alone"),
-        })
-        {
-            var (code, stdout, stderr) = Run(app, args);
-            Assert.AreEqual(2, code, string.Join(' ', args) + ": " + stdout + stderr);
-            StringAssert.Contains(SingleLine(stderr), expected, string.Join(' ', args));
-        }
-
-        // The main job's --output that is a file: refused before training (QA: after the whole Fit).
-        var file = Path.Combine(Temp, "a-file");
-        File.WriteAllText(file, "x");
-        foreach (var (args, expected) in new (string[], string)[]
-        {
+            // The main job's --output that is a file: refused before training (QA: after the whole Fit); one line with the
+            // app's "error:" prefix, and a hint that fits what was passed.
             (["--dataset", "digits", "--epochs", "50", "--output", file], $"error: --output '{file}' is a file; give a folder"),
-            // One line with the app's "error:" prefix, and the hint fits what was passed (QA).
             (["--dataset", "NoSuchSet", "--epochs", "1"], "error: "),
             (["psmnist", "--data", file], $"error: --data '{file}' is not a folder"),
         })
@@ -266,6 +257,7 @@ public sealed class CommandErrorTests : ClassifierTestBase
             Assert.AreEqual(2, code, string.Join(' ', args) + ": " + stdout + stderr);
             StringAssert.Contains(SingleLine(stderr), expected, string.Join(' ', args));
         }
+
     }
 
     [TestMethod]
