@@ -16,7 +16,7 @@ internal sealed class LmuNetworkFit(LmuNetwork network, int steps, IReadOnlyList
         var onnx = LmuOnnxExporter.Export(network.ToSpec(steps), OnnxCarrier.MulticlassExportOptions(featuresColumn, classNames).WithChannelMajor(channelMajor));
         // A context of its own, as the estimators' carriers have: the user's GpuDeviceId would ask ONNX Runtime's CPU
         // package for its CUDA provider, which it lacks, and fail after the whole search (found with FallbackToCpu = true).
-        var carrier = new MLContext() { TempFilePath = ml.TempFilePath };
+        var carrier = OnnxCarrier.Context(ml.TempFilePath);
         return OnnxCarrier.CreateMulticlass(carrier, onnx, input, [featuresColumn], classNames);
     }
 
