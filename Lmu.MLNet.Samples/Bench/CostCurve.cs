@@ -17,7 +17,15 @@ internal static class CostCurve
 
     public static int Run(Settings s)
     {
+        // The folder is tried at the start (a bad --output fails before the hours of sampling) and made again when the
+        // results are written, so an interrupted run leaves no empty folder behind (found by QA).
+        var madeHere = !Directory.Exists(s.Output);
         Directory.CreateDirectory(s.Output);
+        if (madeHere)
+        {
+            Directory.Delete(s.Output);
+        }
+
         Console.WriteLine($"bench-curve {MachineInfo.Now()}: {MachineInfo.Cpu()}; load average at start {MachineInfo.LoadAverage()}; torch threads {s.Threads}; {s.Samples} samples per point and side after one warm-up");
         using var ours = new OursSide(s.Threads);
         using var peer = PeerDriver.Start(s.PeerScript, s.Threads, out var reason);
@@ -64,12 +72,13 @@ internal static class CostCurve
             }
         }
         Console.WriteLine($"load average at end: {MachineInfo.LoadAverage()}");
+        Directory.CreateDirectory(s.Output);
         var json = Path.Combine(s.Output, "bench-curve.json");
-        File.WriteAllText(json, JsonSerializer.Serialize(new
+        Cli.PartialOutputFile.WriteFile(json, path => File.WriteAllText(path, JsonSerializer.Serialize(new
         {
             date = MachineInfo.Now(), cpu = MachineInfo.Cpu(), threads = s.Threads, ceilings.OursGflops, ceilings.PeerGflops,
             ceilings.OursGBs, ceilings.PeerGBs, points,
-        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals })));
         var png = CostCurvePlot.Save(points, s.FixedBatch, s.FixedLength, Path.Combine(s.Output, "bench-curve.png"), "cost curve");
         Console.WriteLine($"wrote {json} and {png}");
         return 0;

@@ -96,18 +96,22 @@ internal static class CommandErrors
     /// <summary>
     /// Refuses, when the command line is parsed, a comma-separated list of whole numbers that is empty, holds something
     /// else than a whole number, or a number below <paramref name="lowest"/> (`--sizes ""` ran nothing, `--lengths 0`
-    /// reached the library; found by QA). <paramref name="allowEmpty"/>: an empty list is a value (no entries).
+    /// reached the library; found by QA). <paramref name="allowEmpty"/>: an empty list is a value (no entries). An empty
+    /// entry inside the list is refused too (`psmnist --head ,,` ran an empty head, `1,,2` read as `1,2`; found by QA).
     /// </summary>
     public static Option<string> NumbersFrom(this Option<string> option, int lowest, bool allowEmpty = false)
     {
         option.Validators.Add(result =>
         {
-            var items = Items(result);
+            var text = (result.GetValueOrDefault<string>() ?? string.Empty).Trim();
+            var items = text.Length == 0 ? [] : text.Split(',', StringSplitOptions.TrimEntries);
             var bad = items.FirstOrDefault(n => !int.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < lowest);
             if ((items.Length == 0 && !allowEmpty) || bad is not null)
             {
                 var least = lowest == int.MinValue ? string.Empty : $" of at least {lowest}";
-                result.AddError($"{option.Name} '{bad ?? string.Empty}': expected comma-separated whole numbers{least} (at least one)");
+                var shown = string.IsNullOrEmpty(bad) ? text : bad;
+                var empty = bad == string.Empty ? "; an entry is empty" : string.Empty;
+                result.AddError($"{option.Name} '{shown}': expected comma-separated whole numbers{least} (at least one){empty}");
             }
         });
         return option;

@@ -38,9 +38,14 @@ internal static class M4HourlyCommand
         torch.set_num_threads(r.GetValue(settings.Threads));
         var train = Read("m4_hourly/Hourly-train.csv");
         var test = Read("m4_hourly/Hourly-test.csv");
-        if (seriesLimit > 0)
+        if (seriesLimit > train.Count)
         {
-            train = train[..Math.Min(seriesLimit, train.Count)];
+            // Said, not refused: "the first N" of fewer than N is all of them (it was capped silently; found by QA).
+            Console.Error.WriteLine($"note: --series {seriesLimit} is more than the {train.Count} series of m4_hourly/Hourly-train.csv; all {train.Count} are used.");
+        }
+        else if (seriesLimit > 0)
+        {
+            train = train[..seriesLimit];
         }
 
         // The test file pairs with the training file series by series, by id (a shorter test file failed with

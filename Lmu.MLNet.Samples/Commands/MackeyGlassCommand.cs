@@ -36,11 +36,21 @@ internal static class MackeyGlassCommand
     {
         const int Horizon = 15, Washout = 100;
         torch.set_num_threads(r.GetValue(settings.Threads));
-        var check = MackeyGlass.CheckAgainstReference(ForecastSampleSettings.Data("mackey_glass_tau17_const_history_1115.csv"));
-        Console.WriteLine($"Generator vs shared reference (constant history, 1115 samples): max |diff| = {check:E2}");
-        if (check > 1e-8)
+        // The series are generated here; the shared reference only checks the generator, so a machine without the shared
+        // folder runs the protocol and says the check was skipped (it refused to run; found by QA).
+        const string Reference = "mackey_glass_tau17_const_history_1115.csv";
+        if (ForecastSampleSettings.OptionalData(Reference) is { } referenceFile)
         {
-            throw new InvalidOperationException("The Mackey-Glass generator does not reproduce the shared reference.");
+            var check = MackeyGlass.CheckAgainstReference(referenceFile);
+            Console.WriteLine($"Generator vs shared reference (constant history, 1115 samples): max |diff| = {check:E2}");
+            if (check > 1e-8)
+            {
+                throw new InvalidOperationException("The Mackey-Glass generator does not reproduce the shared reference.");
+            }
+        }
+        else
+        {
+            Console.WriteLine($"Generator not checked: shared/data/forecasting/{Reference} was not found above the working directory.");
         }
 
         var seed = r.GetValue(settings.Seed);

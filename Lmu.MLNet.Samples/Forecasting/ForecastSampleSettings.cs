@@ -37,20 +37,21 @@ internal sealed class ForecastSampleSettings
         Seed = r.GetValue(Seed), EarlyStoppingPatience = patience,
     };
 
-    /// <summary>Prints each epoch on one line.</summary>
+    /// <summary>
+    /// Prints each epoch on one line; "no validation windows" when the split held none (it printed an empty
+    /// "validation loss ," for a short run; found by QA).
+    /// </summary>
     public static IProgress<LmuEpochReport> Printer() => new SyncProgress(e =>
-        Console.WriteLine($"  epoch {e.Epoch}/{e.Epochs}: train loss {e.TrainLoss:F5}, validation loss {e.ValidationLoss:F5}, {e.Elapsed.TotalSeconds:F1} s"));
+        Console.WriteLine($"  epoch {e.Epoch}/{e.Epochs}: train loss {e.TrainLoss:F5}, {(e.ValidationLoss is { } v ? $"validation loss {v:F5}" : "no validation windows")}, {e.Elapsed.TotalSeconds:F1} s"));
 
     /// <summary>The file shared/data/forecasting/relative (<see cref="SharedFolder"/>), or a clear error.</summary>
     public static string Data(string relative)
-    {
-        if (SharedFolder.Find(Path.Combine("data", "forecasting", relative), File.Exists) is { } found)
-        {
-            return found;
-        }
+        => OptionalData(relative) ?? throw new FileNotFoundException(
+            $"shared/data/forecasting/{relative} was not found above the working directory; the shared folder must sit beside the repository.");
 
-        throw new FileNotFoundException($"shared/data/forecasting/{relative} was not found above the working directory; the shared folder must sit beside the repository.");
-    }
+    /// <summary>The file shared/data/forecasting/relative (<see cref="SharedFolder"/>), or null when it is absent.</summary>
+    public static string? OptionalData(string relative)
+        => SharedFolder.Find(Path.Combine("data", "forecasting", relative), File.Exists);
 
     // Progress<T> posts to the thread pool; printing in order needs a synchronous one.
     private sealed class SyncProgress(Action<LmuEpochReport> action) : IProgress<LmuEpochReport>

@@ -27,6 +27,9 @@ internal static class ScaleRunner
             existing = parent;
         }
 
+        // A folder that cannot be written reported "0 MB free" (a read-only mount; found by QA): try it first. The probe
+        // sits in the nearest folder that exists, so a refused run creates nothing.
+        Writable(existing, s.Dir);
         var free = new DriveInfo(existing).AvailableFreeSpace;
         if (needed > free)
         {
@@ -71,6 +74,21 @@ internal static class ScaleRunner
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         results.ForEach(Console.WriteLine);
         return 0;
+    }
+
+    /// <summary>Throws naming <paramref name="dir"/> when a file cannot be created in <paramref name="existing"/> (its nearest existing folder).</summary>
+    private static void Writable(string existing, string dir)
+    {
+        var probe = Path.Combine(existing, $".lmu-scale-probe-{Environment.ProcessId}");
+        try
+        {
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"--dir '{dir}': '{existing}' cannot be written ({e.Message}).", e);
+        }
     }
 
     /// <summary>Rows and float32 bytes of size <paramref name="multiple"/>x: whole series for forecasting.</summary>

@@ -158,6 +158,16 @@ internal static class UcrDynamicsStudy
 
     private static bool KnownSuffixes(string variant) => variant.Split('+').Skip(1).All(f => f is StandardizeSuffix or ShiftSuffix or BothSuffix or RidgeSuffix || IsEnsemble(f) || IsWeightDecay(f) || IsJitter(f) || IsWarp(f) || IsLearningRate(f));
 
+    /// <summary>
+    /// True when a variant names one suffix twice (`fixed+std+std`, `+ens2+ens3`): it ran with one of them silently (found
+    /// by QA). A numbered suffix counts by its name, whatever its number.
+    /// </summary>
+    private static bool RepeatsASuffix(string variant) => variant.Split('+').Skip(1).GroupBy(SuffixName).Any(g => g.Count() > 1);
+
+    private static string SuffixName(string suffix) =>
+        IsEnsemble(suffix) ? EnsembleSuffix : IsWeightDecay(suffix) ? WeightDecaySuffix : IsJitter(suffix) ? JitterSuffix
+        : IsWarp(suffix) ? WarpSuffix : IsLearningRate(suffix) ? LearningRateSuffix : suffix;
+
     private const string JitterSuffix = "jitter";
 
     private const string WeightDecaySuffix = "wd";
@@ -301,10 +311,10 @@ internal static class UcrDynamicsStudy
             return 2;
         }
 
-        var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v) || (Has(v, StandardizeSuffix) && Has(v, BothSuffix))).ToList();
+        var unknown = s.Variants.Where(v => !AllVariants.ContainsKey(NetworkPart(v)) || !KnownSuffixes(v) || RepeatsASuffix(v) || (Has(v, StandardizeSuffix) && Has(v, BothSuffix))).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"error: unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K from 2 to 100 networks averaged), +wdX (AdamW weight decay X > 0), +jitterX (training noise, X channel standard deviations), +warpX (smooth random time warps of log-scale strength X), +lrX (learning rate X) and +ridge (the head refitted by leave-one-out ridge).");
+            Console.Error.WriteLine($"error: unknown variant(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllVariants.Keys)}, each optionally with +std or +both, +shift, +ensK (K from 2 to 100 networks averaged), +wdX (AdamW weight decay X > 0), +jitterX (training noise, X channel standard deviations), +warpX (smooth random time warps of log-scale strength X), +lrX (learning rate X) and +ridge (the head refitted by leave-one-out ridge), each at most once.");
             return 2;
         }
 

@@ -220,7 +220,7 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["mackey-glass", "--window", "102"], "--window 102 must be from 1 to 101"),
             (["bike-sharing", "--batch-size", "0"], "--batch-size 0 must be at least 1"),
             (["m4-hourly", "--learning-rate", "0"], "--learning-rate 0 must be positive (and finite)"),
-            (["scale", "--sizes", ","], "--sizes '': expected comma-separated whole numbers of at least 1"),
+            (["scale", "--sizes", ","], "--sizes ',': expected comma-separated whole numbers of at least 1 (at least one); an entry is empty"),
             (["serve", "--model", "absent.zip", "--max-body-bytes", "-1"], "--max-body-bytes -1 must be at least 0"),
             (["soak", "--fits", "0"], "--fits 0 must be at least 1"),
             (["ucr", "--datasets", ""], "--datasets is empty: give at least one name"),
@@ -246,6 +246,10 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["bench-latency", "--warmup", "-1"], "--warmup -1 must be at least 0"),
             (["bench-featurize", "--order", "1"], "--order 1 must be from 2 to 64"),
             (["psmnist", "--autograd-theta"], "--autograd-theta applies with --learn theta alone"),
+            // Found by the nineteenth session's CLI QA: an empty entry was dropped (`--head ,,` ran an empty head), and a
+            // variant's suffix given twice ran with one of them.
+            (["psmnist", "--head", ",,"], "--head ',,': expected comma-separated whole numbers of at least 1 (at least one); an entry is empty"),
+            (["ucr-dynamics", "--seeds", "1,,2"], "--seeds '1,,2': expected comma-separated whole numbers (at least one); an entry is empty"),
             // The main job's --output that is a file: refused before training (QA: after the whole Fit); one line with the
             // app's "error:" prefix, and a hint that fits what was passed.
             (["--dataset", "digits", "--epochs", "50", "--output", file], $"error: --output '{file}' is a file; give a folder"),
@@ -312,6 +316,12 @@ public sealed class CommandErrorTests : ClassifierTestBase
             Assert.AreEqual(2, code, string.Join(' ', args) + ": " + stdout + stderr);
             StringAssert.Contains(SingleLine(stderr), expected, string.Join(' ', args));
         }
+
+        // More series asked for than the file holds: said on stderr (QA: capped silently), then the same pairing check.
+        var (capCode, capOut, capErr) = RunWithShared(app, shared, "m4-hourly", "--epochs", "1", "--series", "5");
+        Assert.AreEqual(2, capCode, capOut + capErr);
+        StringAssert.Contains(capErr, "note: --series 5 is more than the 2 series of m4_hourly/Hourly-train.csv; all 2 are used.");
+        StringAssert.Contains(capErr, "holds 1 series, fewer than the 2 training series used");
     }
 
     [TestMethod]
@@ -323,6 +333,21 @@ public sealed class CommandErrorTests : ClassifierTestBase
         Assert.AreEqual(2, code, stdout + stderr);
         StringAssert.Contains(SingleLine(stderr), "--cv 21: Chinatown has 20 training rows, so at most 20 folds");
         Assert.DoesNotContain("ItalyPowerDemand ", stdout, "nothing trains before the refusal");
+    }
+
+    [TestMethod]
+    public void AVariantThatRepeatsASuffixIsRefusedBeforeAnyTraining()
+    {
+        // Found by QA: `fixed+std+std` and `+ens2+ens3` ran with one of the two silently.
+        var shared = Path.GetDirectoryName(Path.GetDirectoryName(SharedData.Directory("ucr")))!;
+        var app = App();
+        foreach (var variant in new[] { "fixed+std+std", "fixed+ens2+ens3", "fixed+lr0.01+shift+lr0.02" })
+        {
+            var (code, stdout, stderr) = RunWithShared(app, shared, "ucr-dynamics", "--datasets", "Chinatown", "--variants", variant);
+            Assert.AreEqual(2, code, variant + ": " + stdout + stderr);
+            StringAssert.Contains(SingleLine(stderr), $"error: unknown variant(s) {variant}; known:", variant);
+            StringAssert.Contains(stderr, "each at most once", variant);
+        }
     }
 
     private static string SingleLine(string stderr)
@@ -384,9 +409,37 @@ public sealed class CommandErrorTests : ClassifierTestBase
         Assert.AreEqual(3, failed, "each mount size must fill up: otherwise the test saw no full disk");
     }
 
-    private static int Mount(int kib, string folder)
+    [TestMethod]
+    public void ScaleOnAReadOnlyFolderSaysItCannotBeWritten()
     {
-        using var process = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", $"size={kib}k", "tmpfs", folder]) { RedirectStandardError = true })!;
+        // Found by QA: `scale --dir` on a read-only mount said the folder had "0 MB free".
+        var mount = Path.Combine(Temp, "read-only");
+        Directory.CreateDirectory(mount);
+        if (Mount(64, mount, readOnly: true) != 0)
+        {
+            Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
+        }
+
+        try
+        {
+            var dir = Path.Combine(mount, "scale-data");
+            var (code, stdout, stderr) = Run(App(), "scale", "--dir", dir, "--base-mb", "1", "--sizes", "1");
+            Assert.AreEqual(2, code, stdout + stderr);
+            var line = SingleLine(stderr);
+            StringAssert.Contains(line, $"--dir '{dir}': '{mount}' cannot be written (");
+            Assert.DoesNotContain("MB free", line);
+            Assert.IsEmpty(Directory.GetFileSystemEntries(mount));
+        }
+        finally
+        {
+            Process.Start("umount", ["-l", mount])!.WaitForExit();
+        }
+    }
+
+    private static int Mount(int kib, string folder, bool readOnly = false)
+    {
+        var options = (readOnly ? "ro," : string.Empty) + $"size={kib}k";
+        using var process = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", options, "tmpfs", folder]) { RedirectStandardError = true })!;
         process.WaitForExit();
         return process.ExitCode;
     }
