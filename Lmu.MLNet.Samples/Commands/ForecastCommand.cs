@@ -17,7 +17,7 @@ internal static class ForecastCommand
         layout.AcceptOnlyFromAmong("long", "wide");
         var header = new Option<string>("--header") { Description = "Whether the first line names the columns: auto, yes or no.", DefaultValueFactory = _ => "auto" };
         var horizon = new Option<int>("--horizon") { Description = "Steps to forecast.", Required = true };
-        var window = new Option<int>("--window") { Description = $"Input window in steps (0: max(8, 2 x horizon, 3 x seasonality), at most what the shortest series allows; a warning names the series that cut it)." }.NotNegative();
+        var window = new Option<int>("--window") { Description = $"Input window in steps (0: max(8, 2 x horizon, 3 x seasonality; a week for hourly data), at most what the shortest series allows; a warning names the series that cut it)." }.NotNegative();
         var backtests = new Option<int>("--backtests") { Description = "Backtest origins: the last N horizons of each series are held out and forecast one by one (0: about a fifth of the shortest series, 1 to 10)." }.NotNegative();
         var seasonality = new Option<int>("--seasonality") { Description = "Seasonal period m for seasonal naive, Naive2 and MASE (0: from the time column's spacing, else the autocorrelation)." }.NotNegative();
         var epochs = new Option<int>("--epochs") { Description = $"Epochs (0: about {ForecastDefaults.TargetSteps:N0} gradient steps, 10-200 epochs)." }.NotNegative();

@@ -14,7 +14,7 @@ internal static class PsMnistCommand
         var order = new Option<int>("--order") { Description = "Legendre order of the memory.", DefaultValueFactory = _ => 468 }.Between(1);
         var theta = new Option<double>("--theta") { Description = "Memory window in steps.", DefaultValueFactory = _ => 784 }.Within();
         var cell = new Option<HiddenCell>("--cell") { Description = "Hidden cell (None or Dense keep the parallel last-step path).", DefaultValueFactory = _ => HiddenCell.None };
-        var units = new Option<int>("--units") { Description = "Hidden units of the cell (ignored for None).", DefaultValueFactory = _ => 0 }.NotNegative();
+        var units = new Option<int>("--units") { Description = "Hidden units of the cell: at least 1 with a cell other than None; 0 (the default) with None, which has no units.", DefaultValueFactory = _ => 0 }.NotNegative();
         var head = new Option<string>("--head") { Description = "Comma-separated hidden widths of the MLP head (280,100 with --head-dropout 0.3 and --epochs 60: the 160k-parameter network).", DefaultValueFactory = _ => "1024,1024" }.NumbersFrom(1, allowEmpty: true);
         var batch = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 100 }.Between(1);
         var lr = new Option<double>("--lr") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => 1e-3 }.Within();
@@ -27,7 +27,7 @@ internal static class PsMnistCommand
         // 0 reported a test accuracy of 0.00 % (found by QA).
         var test = new Option<int>("--test-rows") { Description = "Test rows (first N of the 10,000).", DefaultValueFactory = _ => 10000 }.Between(1, 10000);
         var seed = new Option<int>("--seed") { Description = "MLContext and training seed.", DefaultValueFactory = _ => 0 };
-        var output = new Option<string>("--output") { Description = "Folder for psmnist.zip, psmnist.onnx and psmnist_summary.json.", DefaultValueFactory = _ => "psmnist-out" };
+        var output = new Option<string>("--output") { Description = "Folder for psmnist.zip, psmnist.onnx, psmnist_summary.json, training.png and confusion.png.", DefaultValueFactory = _ => "psmnist-out" };
         var data = new Option<string?>("--data") { Description = "MNIST folder (default: shared/data/mnist found above the working directory)." };
         var learn = new Option<string>("--learn") { Description = "Comma-separated dynamics to learn: theta, a, b (default none: the fixed Legendre system).", DefaultValueFactory = _ => string.Empty };
         var below = new Option<string>("--first-layer") { Description = "A layer under the main one, as ORDER,UNITS: a memory of that order over --theta with a Dense(ReLU) cell of UNITS at every step, read by the main layer (a stack). Empty: one layer.", DefaultValueFactory = _ => string.Empty };
@@ -45,6 +45,12 @@ internal static class PsMnistCommand
             if (result.GetValue(autogradTheta) && !(learned.Length == 1 && learned[0].Equals("theta", StringComparison.OrdinalIgnoreCase)))
             {
                 result.AddError("--autograd-theta applies with --learn theta alone (it changes how the learned theta's gradient is computed)");
+            }
+
+            // A cell with --units 0 trained one unit silently (found by QA).
+            if (result.GetValue(cell) != HiddenCell.None && result.GetValue(units) == 0)
+            {
+                result.AddError($"--cell {result.GetValue(cell)} needs --units of at least 1");
             }
         });
         cmd.SetAction(r =>

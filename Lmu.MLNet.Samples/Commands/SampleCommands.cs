@@ -37,7 +37,7 @@ internal static class SampleCommands
             Description = $"Main job dataset: auto ({MainJobData.DefaultUcrSet} from ../shared/data/ucr when present, else the shipped digits), digits, or a UCR set name.",
             DefaultValueFactory = _ => "auto",
         };
-        var epochs = new Option<int>("--epochs") { Description = "Main job epochs; 0 takes the dataset's default (GunPoint 100, digits 40).", DefaultValueFactory = _ => 0 }.NotNegative();
+        var epochs = new Option<int>("--epochs") { Description = "Main job epochs; 0 takes the dataset's default (a UCR set 100, digits 40).", DefaultValueFactory = _ => 0 }.NotNegative();
         var threads = new Option<int>("--threads") { Description = "Main job torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Main job seed.", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--output") { Description = "Main job folder for model.zip, training.png and confusion.png.", DefaultValueFactory = _ => "main-job-out" };

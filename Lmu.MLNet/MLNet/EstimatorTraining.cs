@@ -41,7 +41,7 @@ internal sealed class EstimatorTraining
     /// </summary>
     public static void WarnOfALongTheta(MLContextBridge context, LmuNetworkOptions network, int steps, string option)
     {
-        var layers = network.Layers;
+        var layers = network.ResolveLayers();
         for (var i = 0; i < layers.Count; i++)
         {
             var theta = layers[i].Theta;

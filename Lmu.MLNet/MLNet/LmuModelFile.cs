@@ -33,8 +33,10 @@ public static class LmuModelFile
             }
             catch (Exception e) when (e is (ArgumentException or InvalidOperationException) and not ObjectDisposedException)
             {
+                // The inner message without its own "(Parameter '...')": this exception appends its own (QA: both showed).
+                var inner = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : e.Message;
                 throw new ArgumentException(
-                    $"The model cannot score the input schema given to Save ({string.Join(", ", inputSchema.Where(c => !c.IsHidden).Select(c => $"{c.Name}: {c.Type}"))}): {e.Message} " +
+                    $"The model cannot score the input schema given to Save ({string.Join(", ", inputSchema.Where(c => !c.IsHidden).Select(c => $"{c.Name}: {c.Type}"))}): {inner} " +
                     "Pass the schema of the data the model reads (for a forecaster fitted on a series, the window layout of LmuForecastWindows).",
                     nameof(inputSchema),
                     e);

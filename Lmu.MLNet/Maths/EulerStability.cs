@@ -31,12 +31,16 @@ internal static class EulerStability
     /// </summary>
     public static double MinimumTheta(int order) => Minimum.GetOrAdd(order, Compute);
 
-    /// <summary>Throws <see cref="ArgumentException"/> "{option} = {theta} {why}." when Euler is unstable there (for options resolved at Fit).</summary>
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> "{option} = {theta} {why}." when Euler is unstable there (for options
+    /// resolved at Fit). Its ParamName is the option's own name (the part after the last '.'), as every other option
+    /// refusal names it.
+    /// </summary>
     public static void Require(int order, double theta, string option, string? resolvedFrom = null)
     {
         if (Refusal(order, theta) is { } why)
         {
-            throw new ArgumentException($"{option} = {theta.ToString(CultureInfo.InvariantCulture)}{resolvedFrom} {why}.", option);
+            throw new ArgumentException($"{option} = {theta.ToString(CultureInfo.InvariantCulture)}{resolvedFrom} {why}.", option[(option.LastIndexOf('.') + 1)..]);
         }
     }
 

@@ -57,6 +57,7 @@ public sealed class HiddenCellModule : nn.Module
             }
         }
         RegisterComponents();
+        ScopeDetach.Components(this);
     }
 
     /// <summary>The cell kind.</summary>

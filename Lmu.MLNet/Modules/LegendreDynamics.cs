@@ -140,6 +140,7 @@ public sealed partial class LegendreDynamics : nn.Module
             _fixed = DiscreteLegendreSystem.Create(order, theta, method);
         }
         RegisterComponents();
+        ScopeDetach.Components(this);
     }
 
     /// <summary>The theta the layer was created with.</summary>

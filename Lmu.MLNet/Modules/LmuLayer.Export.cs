@@ -11,6 +11,7 @@ public sealed partial class LmuLayer
     /// </summary>
     internal LmuLayerSpec ToSpec()
     {
+        ThrowIfDisposed();
         using var scope = NewDisposeScope();
         var (ad, bd) = dynamics.DiscreteMatrices();
         static float[]? F(Tensor? t) => t is null ? null : TensorConversions.ToFloatArray(t);

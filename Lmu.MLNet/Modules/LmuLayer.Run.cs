@@ -90,6 +90,7 @@ public sealed partial class LmuLayer
 
     private void ValidateInput(Tensor x, Tensor? lengths)
     {
+        ThrowIfDisposed();
         if (x.dim() != 3)
             throw new ArgumentException($"x must have rank 3 [batch, T, InputSize={_options.InputSize}]; got rank {x.dim()} with shape [{string.Join(", ", x.shape)}].", nameof(x));
         if (x.shape[2] != _options.InputSize)

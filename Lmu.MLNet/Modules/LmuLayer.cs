@@ -25,6 +25,7 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
     private readonly Parameter? e_m;
     private readonly LegendreDynamics dynamics;
     private readonly HiddenCellModule hidden;
+    private bool _disposed;
 
     /// <summary>Builds the layer; throws <see cref="ArgumentException"/> naming any invalid option and its value.</summary>
     public LmuLayer(LmuLayerOptions options) : base("LmuLayer")
@@ -43,6 +44,7 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
         hidden = new HiddenCellModule(options.HiddenCell, options.HiddenInputSize, units, options.HiddenActivation,
             new HiddenCellInit(options.MemoryKernelInitializer, options.HiddenKernelInitializer, options.TrainableMemoryKernel, options.TrainableHiddenKernel));
         RegisterComponents();
+        ScopeDetach.Components(this);
     }
 
     /// <summary>A copy of the layer's options.</summary>
@@ -55,16 +57,16 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
     public HiddenCellModule Hidden => hidden;
 
     /// <summary>Input encoder e_x [InputSize, MemoryD], or null when the input feeds the memory directly.</summary>
-    public Tensor? InputEncoder => e_x;
+    public Tensor? InputEncoder => Live(e_x);
 
     /// <summary>Memory input bias b_u [MemoryD], or null.</summary>
-    public Tensor? MemoryBias => b_u;
+    public Tensor? MemoryBias => Live(b_u);
 
     /// <summary>Hidden-to-memory encoder e_h [HiddenUnits, MemoryD], or null.</summary>
-    public Tensor? HiddenEncoder => e_h;
+    public Tensor? HiddenEncoder => Live(e_h);
 
     /// <summary>Memory-to-memory encoder e_m [MemoryD*Order, MemoryD], or null.</summary>
-    public Tensor? MemoryEncoder => e_m;
+    public Tensor? MemoryEncoder => Live(e_m);
 
     /// <summary>Width of the output per step.</summary>
     public int OutputSize => _options.OutputSize;
@@ -126,6 +128,7 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
+        _disposed = true;
         // What inference derived from the weights (see DerivedWeights): entries still leased by a caller are disposed
         // by its lease.
         if (disposing)
@@ -134,6 +137,18 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
             _blockedPlans.Dispose();
         }
         base.Dispose(disposing);
+    }
+
+    /// <summary>
+    /// Throws <see cref="ObjectDisposedException"/> once the layer is disposed: its weights are freed, and a call failed
+    /// with TorchSharp's "Tensor invalid -- empty handle" instead (found by QA).
+    /// </summary>
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private Tensor? Live(Tensor? t)
+    {
+        ThrowIfDisposed();
+        return t;
     }
 
     /// <summary>An encoder [fanIn, fanOut] (it maps rows to columns), frozen when not trainable.</summary>

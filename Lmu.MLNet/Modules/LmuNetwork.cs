@@ -18,6 +18,7 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     private readonly ModuleList<LmuLayer> layers;
     private readonly ModuleList<Linear> head;
     private readonly IReadOnlyList<LmuLayer> _layerList;
+    private bool _disposed;
 
     /// <summary>Builds the network; throws <see cref="ArgumentException"/> for invalid options.</summary>
     public LmuNetwork(LmuNetworkOptions options) : base("LmuNetwork")
@@ -37,7 +38,21 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
         }
         head.Add(nn.Linear(width, _options.OutputSize));
         RegisterComponents();
+        ScopeDetach.Components(this);
     }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        _disposed = true;
+        base.Dispose(disposing);
+    }
+
+    /// <summary>
+    /// Throws <see cref="ObjectDisposedException"/> once the network is disposed (a call failed with TorchSharp's
+    /// "Tensor invalid -- empty handle"; found by QA).
+    /// </summary>
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>The first LMU layer (of a one-layer network, the layer).</summary>
     public LmuLayer Layer => layers[0];
@@ -45,14 +60,26 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The LMU layers, input first.</summary>
     public IReadOnlyList<LmuLayer> Layers => _layerList;
 
-    /// <summary>The options (a copy is kept, with the layers in <see cref="LmuNetworkOptions.Layers"/>; do not mutate the returned object's lists).</summary>
-    public LmuNetworkOptions Options => _options;
+    /// <summary>
+    /// A copy of the options, with the layers in <see cref="LmuNetworkOptions.Layers"/>: changing it does not change the
+    /// network (as <see cref="LmuLayer.Options"/>; it returned the network's own object, whose Readout changed what the
+    /// network computed and exported; found by QA).
+    /// </summary>
+    public LmuNetworkOptions Options => _options.Copy();
 
     /// <summary>Each layer's current theta, input layer first (learned values when theta trains).</summary>
     internal IReadOnlyList<double> LayerThetas() => _layerList.Select(l => l.Dynamics.Theta).ToArray();
 
     /// <summary>Number of trainable scalars.</summary>
-    public long ParameterCount => parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+    public long ParameterCount
+    {
+        get
+        {
+            // A disposed network has no parameters left, and counted 0 silently (found by QA).
+            ThrowIfDisposed();
+            return parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+        }
+    }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x) => forward(x, null);
@@ -61,6 +88,7 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     public Tensor forward(Tensor x, Tensor? lengths)
     {
         ArgumentNullException.ThrowIfNull(x);
+        ThrowIfDisposed();
         // A layer without weights of its own (no encoders, no hidden cell) takes any float x, and the head's product
         // then failed in libtorch's words; found by QA.
         var w = head[0].weight!;
@@ -97,6 +125,7 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The trained network as plain data for the ONNX writer (trainable theta frozen at its value).</summary>
     internal LmuNetworkSpec ToSpec(int sequenceLength)
     {
+        ThrowIfDisposed();
         using var scope = NewDisposeScope();
         var dense = new List<DenseSpec>();
         for (int i = 0; i < head.Count; i++)

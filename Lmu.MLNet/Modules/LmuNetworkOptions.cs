@@ -57,12 +57,14 @@ public sealed class LmuNetworkOptions
             {
                 layers[i].Validate();
             }
-            catch (ArgumentException e) when (layers.Count > 1)
+            catch (ArgumentException e)
             {
-                // Name the layer: "LMU option Order = 0 ..." alone does not say which layer of a stack is wrong.
+                // Name the layer: "LMU option Order = 0 ..." alone does not say which layer of a stack is wrong, nor
+                // that a single layer's setting is the Layer option's (its parameter name was the bare "Dropout"; QA).
                 // The inner message without its own "(Parameter '...')": the new exception appends the full name.
+                var path = Layers is { Count: > 0 } ? $"Layers[{i}]" : nameof(Layer);
                 var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
-                throw new ArgumentException($"Layers[{i}]: {message}", $"Layers[{i}].{e.ParamName}", e);
+                throw new ArgumentException($"{path}: {message}", $"{path}.{e.ParamName}", e);
             }
 
             if (i > 0)
@@ -84,6 +86,23 @@ public sealed class LmuNetworkOptions
 
     /// <summary>The layers the network has, input first (the caller's objects; see <see cref="LmuLayerStack"/>).</summary>
     internal IReadOnlyList<LmuLayerOptions> ResolveLayers() => _stack.Resolve(Guard, Layers);
+
+    /// <summary>
+    /// Sets the layers of a network an estimator builds: as <see cref="Layers"/> when the caller gave a stack, else as
+    /// the one <see cref="Layer"/>, so that a refusal names the path the caller wrote (a single layer was named
+    /// "Layers[0]"; found by QA).
+    /// </summary>
+    internal void UseLayers(IReadOnlyList<LmuLayerOptions> layers, bool asStack)
+    {
+        if (asStack || layers.Count != 1)
+        {
+            Layers = layers;
+        }
+        else
+        {
+            Layer = layers[0];
+        }
+    }
 
     /// <summary>A deep copy holding the resolved stack in <see cref="Layers"/> (call after <see cref="Validate"/>).</summary>
     internal LmuNetworkOptions Copy() => new()

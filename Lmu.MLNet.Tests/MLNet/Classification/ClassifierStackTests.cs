@@ -100,8 +100,19 @@ public sealed class ClassifierStackTests : ClassifierTestBase
         bad.Layers = [bad.Layers[0], new LmuLayerOptions { Order = 0 }];
         e = Assert.ThrowsExactly<ArgumentException>(bad.Validate);
         StringAssert.Contains(e.Message, "Layers[1]: LMU option Order = 0 must be at least 1");
+        Assert.AreEqual("Layers[1].Order", e.ParamName);
         bad.Layers = [bad.Layers[0], null!];
         Assert.ThrowsExactly<ArgumentNullException>(bad.Validate);
+
+        // A single layer, given as Layer or as a stack of one, is named by that path too (QA: the bare "Dropout").
+        var single = new LmuClassifierOptions { Layer = new LmuLayerOptions { Dropout = 2 } };
+        e = Assert.ThrowsExactly<ArgumentException>(single.Validate);
+        StringAssert.Contains(e.Message, "Layer: LMU option Dropout = 2 must be in [0, 1)");
+        Assert.AreEqual("Layer.Dropout", e.ParamName);
+        single = new LmuClassifierOptions { Layers = [new LmuLayerOptions { Dropout = 2 }] };
+        Assert.AreEqual("Layers[0].Dropout", Assert.ThrowsExactly<ArgumentException>(single.Validate).ParamName);
+        var forecaster = new Lmu.MLNet.Forecasting.LmuForecastingOptions { WindowSize = 8, Horizon = 1, Layer = new LmuLayerOptions { Dropout = 2 } };
+        Assert.AreEqual("Layer.Dropout", Assert.ThrowsExactly<ArgumentException>(forecaster.Validate).ParamName);
     }
 
     [TestMethod]

@@ -197,6 +197,39 @@ public sealed class LmuExperimentTests
     }
 
     [TestMethod]
+    public void SettingsChangedWhileTheSearchRunsDoNotReachIt()
+    {
+        // Found by QA: Execute read the caller's settings object as trials ran, so a metric changed after the first
+        // trial ranked accuracies and log-losses together, and BatchSize = 0 failed the later trials in .NET's words.
+        var ml = new MLContext(seed: 1);
+        var data = Data(ml, 48, seed: 2);
+        var untouched = Run(ml, data, Settings(seed: 5));
+
+        var settings = Settings(seed: 5);
+        var reports = 0;
+        settings.Progress = new SyncProgress(_ =>
+        {
+            if (++reports == 1)
+            {
+                settings.OptimizingMetric = LmuExperimentMetric.LogLoss;
+                settings.BatchSize = 0;
+                settings.Rungs = 1;
+                settings.SearchSpace.Order = new(40, 60);
+                settings.SearchSpace.Cells = [HiddenCell.Lstm];
+            }
+        });
+        var changed = Run(ml, data, settings);
+        Assert.IsGreaterThan(1, reports);
+        Assert.HasCount(untouched.Trials.Count, changed.Trials);
+        for (var i = 0; i < untouched.Trials.Count; i++)
+        {
+            Assert.AreEqual(LmuTrialStatus.Completed, changed.Trials[i].Status, $"trial {i}");
+            Assert.AreEqual(untouched.Trials[i].Configuration, changed.Trials[i].Configuration, $"trial {i}");
+            Assert.AreEqual(untouched.Trials[i].Metric, changed.Trials[i].Metric, $"trial {i}: the metric the run began with");
+        }
+    }
+
+    [TestMethod]
     public void AProgressHandlerThatThrowsDoesNotEndTheSearch()
     {
         // Found by QA: the exception ended Execute, lost the search and left the kept candidates' ONNX files behind.

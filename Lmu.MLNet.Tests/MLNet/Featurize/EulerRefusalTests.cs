@@ -53,7 +53,7 @@ public sealed class EulerRefusalTests
             .Transform(ml.Data.LoadFromEnumerable(Classification.DelayedPatternData.Rows(12, 1)));
         e = Assert.ThrowsExactly<ArgumentException>(() => estimator.Fit(data));
         var steps = Classification.DelayedPatternData.Steps;
-        StringAssert.Contains(e.Message, $"LmuClassifierOptions.ThetaFromSequenceLength (true) sets each layer's Theta to the sequence length, {steps}: LMU option Theta = {steps} is below 196.9,");
+        StringAssert.Contains(e.Message, $"LmuClassifierOptions.ThetaFromSequenceLength (true) sets each layer's Theta to the sequence length, {steps}: Layer: LMU option Theta = {steps} is below 196.9,");
     }
 
     [TestMethod]
@@ -87,12 +87,14 @@ public sealed class EulerRefusalTests
         var given = new LmuFeaturizerOptions { Order = 16, Theta = 40, Discretizer = LmuDiscretizer.Euler };
         var e = Assert.ThrowsExactly<ArgumentException>(() => new MLContext().Transforms.LmuFeaturize(given));
         StringAssert.Contains(e.Message, "LmuFeaturizerOptions.Theta = 40 is below 59.73,");
+        Assert.AreEqual("Theta", e.ParamName, "the option's own name, as every other refusal gives it");
 
         // Null theta is the sequence length, known at Fit: 24 steps are too few for order 16, 64 are enough.
         var ml = new MLContext(seed: 1);
         var resolved = new LmuFeaturizerOptions { Order = 16, Discretizer = LmuDiscretizer.Euler };
         e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuFeaturize(resolved).Fit(FeaturizerData.Load(ml, FeaturizerData.Random(3, 24, 1, seed: 2), 24)));
         StringAssert.Contains(e.Message, "LmuFeaturizerOptions.Theta = 24 (null: the sequence length of 'Features') is below 59.73,");
+        Assert.AreEqual("Theta", e.ParamName);
         var fitted = ml.Transforms.LmuFeaturize(resolved).Fit(FeaturizerData.Load(ml, FeaturizerData.Random(3, 64, 1, seed: 2), 64));
         fitted.Dispose();
     }
@@ -106,9 +108,11 @@ public sealed class EulerRefusalTests
         var defaults = new LmuPooledFeaturizerOptions { Order = 9, Discretizer = LmuDiscretizer.Euler, Seed = 1 };
         var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuPooledFeaturize(defaults).Fit(data));
         StringAssert.Contains(e.Message, "LmuPooledFeaturizerOptions.MinTheta = 8 (null: min(8, the sequence length 30)) is below 21.84,");
+        Assert.AreEqual("MinTheta", e.ParamName);
         var given = new LmuPooledFeaturizerOptions { Order = 9, MinTheta = 12, Discretizer = LmuDiscretizer.Euler, Seed = 1 };
         e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuPooledFeaturize(given));
         StringAssert.Contains(e.Message, "LmuPooledFeaturizerOptions.MinTheta = 12 is below 21.84,");
+        Assert.AreEqual("MinTheta", e.ParamName);
         given.MinTheta = 22;
         ml.Transforms.LmuPooledFeaturize(given).Fit(data).Dispose();
     }

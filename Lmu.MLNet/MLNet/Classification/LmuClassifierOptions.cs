@@ -39,7 +39,9 @@ public sealed class LmuClassifierOptions
     /// the model reads the output at step n-1, exactly as if the row had only n steps, and padding is never read. Fixed-
     /// size rows are padded at the end; VarVector rows are padded at the end to SequenceLength. Scoring needs the column
     /// too (same type); the fitted transformer refuses a length outside [1, SequenceLength] or fractional with an
-    /// <see cref="InvalidDataException"/> (a loaded zip's ONNX scorer answers NaN scores and no class instead). Null
+    /// <see cref="InvalidDataException"/> (a PredictionEngine throws it; a cursor over <c>Transform</c>'s output wraps it
+    /// in ML.NET's InvalidOperationException as its inner exception; a loaded zip's ONNX scorer answers NaN scores and no
+    /// class instead). Null
     /// (default): every row is its full length
     /// (VarVector rows are then left-padded with zeros).
     /// </summary>
@@ -234,10 +236,13 @@ public sealed class LmuClassifierOptions
             width = layers[^1].OutputSize;
         }
 
-        return new LmuNetworkOptions
+        var network = new LmuNetworkOptions
         {
-            Layers = layers, HeadHiddenSizes = HeadHiddenSizes.ToArray(), HeadActivation = HeadActivation, HeadDropout = HeadDropout,
+            HeadHiddenSizes = HeadHiddenSizes.ToArray(), HeadActivation = HeadActivation, HeadDropout = HeadDropout,
             OutputSize = classes, Readout = Readout,
         };
+
+        network.UseLayers(layers, asStack: Layers is { Count: > 0 });
+        return network;
     }
 }

@@ -85,8 +85,10 @@ public sealed class LmuClassificationExperiment
         ArgumentNullException.ThrowIfNull(trainData);
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
         // Again here: the settings object stays the caller's, and one changed after the constructor failed in .NET's
-        // words (a negative budget as 'delay', a null SearchSpace as a NullReferenceException; found by QA).
-        _settings.Validate();
+        // words (a negative budget as 'delay', a null SearchSpace as a NullReferenceException; found by QA). The run
+        // reads a copy taken now: a change while it runs reached the trials still to come (QA).
+        var settings = _settings.Clone();
+        settings.Validate();
         if (!Enum.IsDefined(inputLayout))
         {
             throw new ArgumentException($"LMU experiment: inputLayout must be StepMajor or ChannelMajor but was {(int)inputLayout}.", nameof(inputLayout));
@@ -114,14 +116,14 @@ public sealed class LmuClassificationExperiment
                 nameof(validationData));
         }
 
-        if (validation is null && _settings.CrossValidationFolds > data.Count)
+        if (validation is null && settings.CrossValidationFolds > data.Count)
         {
             // Accepted before: the first trial spent the budget and the default, never scored, was returned (found by QA).
             throw new ArgumentException(
-                $"LMU experiment: LmuExperimentSettings.CrossValidationFolds = {_settings.CrossValidationFolds} is more than the {data.Count} training rows; every fold needs at least one row to score.");
+                $"LMU experiment: LmuExperimentSettings.CrossValidationFolds = {settings.CrossValidationFolds} is more than the {data.Count} training rows; every fold needs at least one row to score.");
         }
 
-        var space = _settings.SearchSpace;
+        var space = settings.SearchSpace;
         if (!space.Includes(LmuModelFamily.LmuNetwork) && !LmuExperimentSearch.PooledRuns(space, data))
         {
             throw new ArgumentException(
@@ -132,11 +134,11 @@ public sealed class LmuClassificationExperiment
         // Before any trial: a native library that cannot load, or a CUDA device that cannot serve, fails once with its
         // cause, not as every trial's failure. The MLContext's GpuDeviceId was ignored before (found by QA).
         var device = space.Includes(LmuModelFamily.LmuNetwork)
-            ? MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).ResolveDevice(_settings.Device, "LmuExperimentSettings.Device")
+            ? MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).ResolveDevice(settings.Device, "LmuExperimentSettings.Device")
             : "cpu";
-        var context = new LmuFitContext(_settings, featuresColumnName, labelColumnName == featuresColumnName ? labelColumnName + ".key" : labelColumnName,
+        var context = new LmuFitContext(settings, featuresColumnName, labelColumnName == featuresColumnName ? labelColumnName + ".key" : labelColumnName,
             UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName), channelMajor, device, _ml.TempFilePath);
-        var search = new LmuExperimentSearch(_settings, data, validation, context);
+        var search = new LmuExperimentSearch(settings, data, validation, context);
         var clock = Stopwatch.StartNew();
         var (trials, best, selection, bestFit) = search.Run();
         var searchTime = clock.Elapsed;
@@ -144,9 +146,9 @@ public sealed class LmuClassificationExperiment
         try
         {
             // No kept model: the default, chosen without a completed evaluation when the budget ran out first.
-            if ((validation is null && _settings.RefitOnAllData) || bestFit is null)
+            if ((validation is null && settings.RefitOnAllData) || bestFit is null)
             {
-                if (_settings.CancellationToken.IsCancellationRequested)
+                if (settings.CancellationToken.IsCancellationRequested)
                 {
                     // The refit is not interruptible (it makes the model returned); say why the call goes on (found by QA).
                     MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).Info("Experiment",
@@ -158,7 +160,7 @@ public sealed class LmuClassificationExperiment
                 bestFit?.Dispose();
                 bestFit = null;
                 bestFit = LmuCandidateFit.Fit(best.Configuration, data, Enumerable.Range(0, data.Count).ToArray(), null,
-                    LmuExperimentSearch.TrainingSeed(_settings.Seed, -1, 0), context, CancellationToken.None);
+                    LmuExperimentSearch.TrainingSeed(settings.Seed, -1, 0), context, CancellationToken.None);
             }
 
             var model = bestFit!.TakeModel(_ml, train);

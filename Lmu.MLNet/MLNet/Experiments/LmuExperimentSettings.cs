@@ -128,6 +128,18 @@ public sealed class LmuExperimentSettings
     /// </summary>
     internal Func<LmuModelConfiguration, int, IReadOnlyList<int>, double, double>? FoldMetricOverride { get; set; }
 
+    /// <summary>
+    /// A copy whose search space and lists are copies too (the ranges are immutable records; Progress, the token and the
+    /// test hooks are shared). <see cref="LmuClassificationExperiment.Execute"/> runs on one, so settings changed while
+    /// it runs do not reach it (found by QA: a metric changed mid-run ranked trials scored by two metrics together).
+    /// </summary>
+    internal LmuExperimentSettings Clone()
+    {
+        var copy = (LmuExperimentSettings)MemberwiseClone();
+        copy.SearchSpace = SearchSpace?.Clone()!;
+        return copy;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {

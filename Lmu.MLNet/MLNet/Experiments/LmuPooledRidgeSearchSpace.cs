@@ -38,6 +38,14 @@ public sealed class LmuPooledRidgeSearchSpace
     /// </summary>
     public int MaxTrainingRows { get; set; } = 3000;
 
+    /// <summary>A copy with its own list (a null stays null, for <see cref="Validate"/> to name).</summary>
+    internal LmuPooledRidgeSearchSpace Clone()
+    {
+        var copy = (LmuPooledRidgeSearchSpace)MemberwiseClone();
+        copy.Normalizations = Normalizations?.ToArray()!;
+        return copy;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {

@@ -43,6 +43,16 @@ public sealed class LmuSearchSpace
     /// <summary>Epochs of a fully trained configuration (the last successive-halving rung). Default 20..80.</summary>
     public LmuIntRange Epochs { get; set; } = new(20, 80);
 
+    /// <summary>A copy with its own lists and pooled space (a null stays null, for <see cref="Validate"/> to name).</summary>
+    internal LmuSearchSpace Clone()
+    {
+        var copy = (LmuSearchSpace)MemberwiseClone();
+        copy.Families = Families?.ToArray()!;
+        copy.Cells = Cells?.ToArray()!;
+        copy.PooledRidge = PooledRidge?.Clone()!;
+        return copy;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad range.</summary>
     public void Validate()
     {

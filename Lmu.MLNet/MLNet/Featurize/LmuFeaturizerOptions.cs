@@ -18,7 +18,8 @@ namespace Lmu.MLNet.Featurize;
 /// output is exactly the memory after reading the row's own <c>n</c> steps from a zero state (steps before it are
 /// zeros, which leave a zero state unchanged), and the padding is never read. The fitted transformer refuses a length
 /// that is not a whole number from 1 to <c>SequenceLength</c> (<see cref="InvalidDataException"/> naming the column,
-/// row and value); a model loaded from its zip scores with ML.NET's own ONNX scorer, which gives NaN features for such a
+/// row and value; a cursor over <c>Transform</c>'s output wraps it in ML.NET's InvalidOperationException as its inner
+/// exception, a PredictionEngine throws it as it is); a model loaded from its zip scores with ML.NET's own ONNX scorer, which gives NaN features for such a
 /// row instead.</para>
 /// </remarks>
 public sealed class LmuFeaturizerOptions

@@ -78,7 +78,9 @@ internal static class ForecastEngineStateOnnx
             {
                 schema = element.GetOutputSchema(view.Schema);
             }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            // A disposed model is not one without a state: it was reported as "carries no forecast engine state" (an
+            // ObjectDisposedException is an InvalidOperationException; found by QA), so it reaches the caller as it is.
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException && e is not ObjectDisposedException)
             {
                 return null;
             }

@@ -111,8 +111,10 @@ public sealed class LmuForecastTimeSeriesEngine<TIn, TOut>
         ForecastEngineStateOnnx.Save(mlContext, Engine, SeriesColumnName, modelPath);
     }
 
+    // Always a copy: the whole horizon was handed out as the engine's own array, so a caller writing into its output
+    // changed the engine's Current forecast (found by QA).
     private static float[] Take(float[]? values, int horizon) =>
-        values is null ? Enumerable.Repeat(float.NaN, horizon).ToArray() : values.Length == horizon ? values : values[..horizon];
+        values is null ? Enumerable.Repeat(float.NaN, horizon).ToArray() : values[..horizon];
 
     private static Func<TIn, float> Reader(string column, string role)
     {
@@ -188,6 +190,7 @@ public static class LmuForecastTimeSeriesEngine
 
     /// <summary>Resumes the stream saved by <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> at <paramref name="modelPath"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">Its folder does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a model zip (or fails its size and integrity checks), or is a model zip without an engine state (e.g. one written by mlContext.Model.Save of the fitted forecaster); the message names the file.</exception>
     /// <exception cref="ArgumentException">TIn or TOut lacks a column.</exception>
     public static LmuForecastTimeSeriesEngine<TIn, TOut> Load<TIn, TOut>(MLContext mlContext, string modelPath)
@@ -212,6 +215,7 @@ public static class LmuForecastTimeSeriesEngine
     /// <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> zip. The engine copies the state: the loaded model stays usable (and the caller's to dispose).
     /// </summary>
     /// <exception cref="InvalidDataException">The model carries no engine state (it was not written by CheckPoint), or a damaged one.</exception>
+    /// <exception cref="ObjectDisposedException">The loaded model was disposed (one from <see cref="LmuModelFile.Load(MLContext, string, out DataViewSchema)"/>).</exception>
     public static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModel<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema inputSchema)
         where TIn : class
         where TOut : class, new()

@@ -257,11 +257,14 @@ public sealed class LmuForecastingOptions
             width = layers[^1].OutputSize;
         }
 
-        return new LmuNetworkOptions
+        var network = new LmuNetworkOptions
         {
-            Layers = layers, HeadHiddenSizes = HeadHiddenSizes.ToArray(), HeadActivation = HeadActivation, HeadDropout = HeadDropout,
+            HeadHiddenSizes = HeadHiddenSizes.ToArray(), HeadActivation = HeadActivation, HeadDropout = HeadDropout,
             OutputSize = Horizon,
         };
+
+        network.UseLayers(layers, asStack: Layers is { Count: > 0 });
+        return network;
     }
 
     // The stack; a null entry stands for the forecasting default layer (Layer unset, no Layers).

@@ -65,9 +65,11 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type, or the label's key has fewer
+    /// than two values (as MapValueToKey makes it from one-class data).</exception>
     /// <exception cref="InvalidDataException">A feature is NaN or infinite (the message names the column, row and slot).</exception>
-    /// <exception cref="InvalidOperationException">Fewer than two labelled rows, or fewer than two classes present.</exception>
+    /// <exception cref="InvalidOperationException">Fewer than two labelled rows, or fewer than two classes present in the
+    /// rows (the key has more).</exception>
     public RidgeClassifierTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
 
     /// <summary>
