@@ -249,6 +249,11 @@ public sealed class CommandErrorTests : ClassifierTestBase
             // Found by the nineteenth session's CLI QA: an empty entry was dropped (`--head ,,` ran an empty head), and a
             // variant's suffix given twice ran with one of them.
             (["psmnist", "--head", ",,"], "--head ',,': expected comma-separated whole numbers of at least 1 (at least one); an entry is empty"),
+            // Found by the twentieth session's docs QA: 0 was named as the default of options whose default is not 0, and
+            // a cell with the default 0 units trained one unit.
+            (["bench", "--warmup", "-1"], "--warmup -1 must be at least 0"),
+            (["bench", "--scan-keep-all-mib", "-1"], "--scan-keep-all-mib -1 must be at least 0"),
+            (["psmnist", "--cell", "Dense"], "--cell Dense needs --units of at least 1"),
             (["ucr-dynamics", "--seeds", "1,,2"], "--seeds '1,,2': expected comma-separated whole numbers (at least one); an entry is empty"),
             // The main job's --output that is a file: refused before training (QA: after the whole Fit); one line with the
             // app's "error:" prefix, and a hint that fits what was passed.
