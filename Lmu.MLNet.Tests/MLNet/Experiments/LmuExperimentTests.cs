@@ -230,6 +230,65 @@ public sealed class LmuExperimentTests
     }
 
     [TestMethod]
+    public void RowsWithoutALabelAreLeftOutAndTooFewRowsPerClassAreRefusedBeforeAnyTrial()
+    {
+        // Found by QA: an empty text label became a class "" that was trained and predicted; a missing key was refused.
+        var ml = new MLContext(seed: 1);
+        var rows = Rows(24, seed: 1);
+        var labelled = Run(ml, FeaturizerData.Load(ml, rows, Steps), Settings(seed: 2));
+        foreach (var i in new[] { 0, 3, 7 })
+        {
+            rows[i].Label = i == 3 ? "  " : string.Empty;
+        }
+
+        var withMissing = Run(ml, FeaturizerData.Load(ml, rows, Steps), Settings(seed: 2));
+        CollectionAssert.AreEqual(new[] { "down", "up" }, withMissing.ClassNames.ToArray());
+        Assert.IsTrue(withMissing.Trials.All(t => t.Status == LmuTrialStatus.Completed));
+        Assert.AreNotEqual(labelled.Trials[0].Metric, withMissing.Trials[0].Metric, "the unlabelled rows were left out, so the folds differ");
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(FeaturizerData.Load(ml, Rows(24, seed: 1), Steps));
+        var missingKeys = Run(ml, keyed.Transform(FeaturizerData.Load(ml, rows, Steps)), Settings(seed: 2));
+        Assert.IsTrue(missingKeys.Trials.All(t => t.Status == LmuTrialStatus.Completed), "rows mapped to the missing key are left out, not refused");
+
+        rows.ForEach(r => r.Label = string.Empty);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => Run(ml, FeaturizerData.Load(ml, rows, Steps), Settings(seed: 2))).Message,
+            "the training data has no labelled rows (24 rows, label column 'Label')");
+
+        // One row per class: a hold-out split leaves one class to train on. Refused before any trial (QA: every trial
+        // failed and the experiment blamed its budget).
+        var trained = 0;
+        var settings = Settings(seed: 2);
+        settings.BeforeTrial = _ => trained++;
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Run(ml, FeaturizerData.Load(ml, Rows(2, seed: 1), Steps), settings));
+        StringAssert.Contains(e.Message, "the training data has 2 rows in 2 classes, too few for a hold-out of ValidationFraction = 0.2: a split leaves ");
+        StringAssert.Contains(e.Message, "Give more rows of each class, fewer folds, or validationData.");
+        Assert.AreEqual(0, trained);
+    }
+
+    [TestMethod]
+    public void AClassOfOneRowLandsInARandomFold()
+    {
+        // Found by QA: dealing continued the count from the classes before, so a one-row class sat in the same fold for
+        // every seed, and a hold-out validated it in every repeat and never trained on it.
+        var ml = new MLContext(seed: 1);
+        var rows = Rows(20, seed: 1);
+        rows.Add(new SeqRow { Features = rows[0].Features, Length = Steps, Label = "z" });
+        var data = LmuExperimentData.Read(FeaturizerData.Load(ml, rows, Steps), "Label", "Features", 1, null, "training");
+        var z = data.ClassNames.ToList().IndexOf("z");
+        var foldsOfZ = Enumerable.Range(0, 20).Select(seed => data.Folds(5, seed)[Array.IndexOf(data.Labels, z)]).Distinct().Count();
+        Assert.IsGreaterThan(2, foldsOfZ, "the one-row class should move between folds with the seed");
+        foreach (var seed in new[] { 1, 2, 3 })
+        {
+            // Still stratified: each class of 10 rows puts 2 in each of the 5 folds.
+            var folds = data.Folds(5, seed);
+            foreach (var c in new[] { "down", "up" }.Select(n => data.ClassNames.ToList().IndexOf(n)))
+            {
+                var perFold = Enumerable.Range(0, data.Count).Where(i => data.Labels[i] == c).GroupBy(i => folds[i]).Select(g => g.Count()).ToArray();
+                CollectionAssert.AreEqual(new[] { 2, 2, 2, 2, 2 }, perFold, $"seed {seed}");
+            }
+        }
+    }
+
+    [TestMethod]
     public void AProgressHandlerThatThrowsDoesNotEndTheSearch()
     {
         // Found by QA: the exception ended Execute, lost the search and left the kept candidates' ONNX files behind.
@@ -311,7 +370,9 @@ public sealed class LmuExperimentTests
         },
     };
 
-    internal static IDataView Data(MLContext ml, int count, int seed)
+    internal static IDataView Data(MLContext ml, int count, int seed) => FeaturizerData.Load(ml, Rows(count, seed), Steps);
+
+    private static List<SeqRow> Rows(int count, int seed)
     {
         var rng = new Random(seed);
         var rows = new List<SeqRow>();
@@ -324,7 +385,7 @@ public sealed class LmuExperimentTests
             rows.Add(new SeqRow { Features = x, Length = Steps, Label = i % 2 == 0 ? "up" : "down" });
         }
 
-        return FeaturizerData.Load(ml, rows, Steps);
+        return rows;
     }
 
     /// <summary>Progress&lt;T&gt; posts to the thread pool; tests need the reports synchronously.</summary>

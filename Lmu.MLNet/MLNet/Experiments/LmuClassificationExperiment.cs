@@ -50,7 +50,10 @@ public sealed class LmuClassificationExperiment
     /// <summary>Runs the search.</summary>
     /// <param name="trainData">Training rows.</param>
     /// <param name="validationData">Validation rows; null: cross-validation or a hold-out (see the settings).</param>
-    /// <param name="labelColumnName">Label column (text, or a key with text values). Default "Label".</param>
+    /// <param name="labelColumnName">
+    /// Label column (text, or a key with text values). A row with a missing label (empty text, or the missing key) is
+    /// left out, as <see cref="LmuClassifierEstimator"/> leaves it out. Default "Label".
+    /// </param>
     /// <param name="featuresColumnName">
     /// Fixed-size Vector&lt;Single&gt; of steps x channels, laid out as <paramref name="inputLayout"/> says. Default "Features".
     /// </param>
@@ -67,7 +70,8 @@ public sealed class LmuClassificationExperiment
     /// <see cref="LmuInputLayout.StepMajor"/>.
     /// </param>
     /// <exception cref="ArgumentException">
-    /// A column is missing or of the wrong type, <paramref name="inputLayout"/> is not a declared value, or no family can
+    /// A column is missing or of the wrong type, no row has a label, a split of the training data leaves fewer than two
+    /// classes to train on (too few rows per class for the folds), <paramref name="inputLayout"/> is not a declared value, or no family can
     /// run (the pooled family alone, on more rows than its <see cref="LmuPooledRidgeSearchSpace.MaxTrainingRows"/>);
     /// before any training.
     /// </exception>

@@ -52,12 +52,20 @@ internal sealed class LmuExperimentData
 
         var l = data.Schema.GetColumnOrNull(labelColumn)
                 ?? throw new ArgumentOutOfRangeException(nameof(labelColumn), $"LMU experiment: label column '{labelColumn}' not found in the {what} data; it has: {string.Join(", ", data.Schema.Select(c => c.Name))}.");
-        string[] labels = l.Type switch
+        // A missing label (empty text, or the missing key 0) leaves its row out, as LmuClassifier does: the experiment
+        // trained and predicted an empty text label as a class "" of its own, and refused a missing key (found by QA).
+        string?[] all = l.Type switch
         {
-            TextDataViewType => data.GetColumn<ReadOnlyMemory<char>>(labelColumn).Select(m => m.ToString()).ToArray(),
+            TextDataViewType => data.GetColumn<ReadOnlyMemory<char>>(labelColumn).Select(m => m.Span.IsWhiteSpace() ? null : m.ToString()).ToArray(),
             KeyDataViewType => KeyLabels(data, l),
             _ => throw new ArgumentException($"LMU experiment: label column '{labelColumn}' must be text or a key with key values but is {l.Type}; MapValueToKey(\"{labelColumn}\") makes a key of it.", nameof(labelColumn)),
         };
+        var labels = all.OfType<string>().ToArray();
+        if (labels.Length == 0)
+        {
+            var which = all.Length == 0 ? "rows" : $"labelled rows ({all.Length} rows, label column '{labelColumn}')";
+            throw new ArgumentException($"LMU experiment: the {what} data has no {which}; it needs rows with a label to {(classNames is null ? "train" : "score")} on.");
+        }
 
         // A key label's classes keep the key's order (slot k of Score is key k + 1, as ML.NET's evaluators read it);
         // sorting them inverted a key mapped as "up, down" and Evaluate reported 0 accuracy for a perfect model (found by QA).
@@ -69,15 +77,21 @@ internal sealed class LmuExperimentData
         var width = v.Size;
         var values = new float[labels.Length * width];
         var r = 0;
+        var read = 0;
         foreach (var row in data.GetColumn<float[]>(featuresColumn))
         {
+            if (all[read++] is null)
+            {
+                continue;
+            }
+
             // Checked here, before any trial: a NaN made every network trial diverge and the search spend its whole
             // budget on failures, blaming the learning rate (found by QA).
             var bad = Array.FindIndex(row, x => !float.IsFinite(x));
             if (bad >= 0)
             {
                 throw new InvalidDataException(
-                    $"LMU experiment: features column '{featuresColumn}', {what} row {r}, slot {bad}: value {row[bad]}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues).");
+                    $"LMU experiment: features column '{featuresColumn}', {what} row {read - 1}, slot {bad}: value {row[bad]}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues).");
             }
 
             if (channelMajor)
@@ -213,14 +227,17 @@ internal sealed class LmuExperimentData
     }
 
     /// <summary>
-    /// Stratified folds: each class's rows are shuffled with <paramref name="seed"/> and dealt round-robin, so every
-    /// fold holds each class in proportion.
+    /// Stratified folds: each class's rows are shuffled with <paramref name="seed"/> and dealt round-robin, from a random
+    /// fold on, so every fold holds each class in proportion.
     /// </summary>
     public int[] Folds(int folds, int seed)
     {
         var fold = new int[Count];
         var rng = new Random(seed);
-        var next = 0;
+        // The deal starts at a random fold and continues across classes (so fold sizes stay within one row of each
+        // other): from fold 0, a class's first row sat in the same fold whatever the seed, and a class of one row was
+        // validated in every hold-out repeat and never trained on (found by QA).
+        var next = rng.Next(folds);
         foreach (var group in Enumerable.Range(0, Count).GroupBy(i => Labels[i]).OrderBy(g => g.Key))
         {
             var members = group.ToArray();
@@ -249,7 +266,7 @@ internal sealed class LmuExperimentData
         return names;
     }
 
-    private static string[] KeyLabels(IDataView data, DataViewSchema.Column column)
+    private static string?[] KeyLabels(IDataView data, DataViewSchema.Column column)
     {
         if (column.Annotations.Schema.GetColumnOrNull("KeyValues") is null)
         {
@@ -257,7 +274,7 @@ internal sealed class LmuExperimentData
         }
 
         var names = KeyNames(column);
-        return data.GetColumn<uint>(column.Name).Select(k => k == 0 ? throw new ArgumentException($"LMU experiment: label column '{column.Name}' has a missing key.") : names[k - 1]).ToArray();
+        return data.GetColumn<uint>(column.Name).Select(k => k == 0 ? null : names[k - 1]).ToArray();
     }
 
     /// <summary>Row <paramref name="r"/>'s values, step-major as kept or transposed to channel-major.</summary>

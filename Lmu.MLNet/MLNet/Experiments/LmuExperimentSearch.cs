@@ -410,7 +410,20 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
             var fold = data.Folds(Math.Max(2, folds), r == 0 ? s.Seed : TrainingSeed(s.Seed, -1_000_000 - r, 0));
             for (var f = 0; f < used; f++)
             {
-                splits.Add((all.Where(i => fold[i] != f).ToArray(), all.Where(i => fold[i] == f).ToArray()));
+                var train = all.Where(i => fold[i] != f).ToArray();
+                var valid = all.Where(i => fold[i] == f).ToArray();
+                var classes = train.Select(i => data.Labels[i]).Distinct().Count();
+                if (classes < 2 || valid.Length == 0)
+                {
+                    // Every trial failed on it, and the experiment blamed its budget ("no trial completed"; found by QA).
+                    var how = s.CrossValidationFolds >= 2 ? $"{s.CrossValidationFolds}-fold cross-validation" : $"a hold-out of ValidationFraction = {s.ValidationFraction}";
+                    var left = valid.Length == 0 ? "no row to validate on" : $"{classes} class(es) to train on";
+                    throw new ArgumentException(
+                        $"LMU experiment: the training data has {data.Count} rows in {data.Labels.Distinct().Count()} classes, too few for {how}: a split leaves {left}. " +
+                        "Give more rows of each class, fewer folds, or validationData.");
+                }
+
+                splits.Add((train, valid));
             }
         }
 
