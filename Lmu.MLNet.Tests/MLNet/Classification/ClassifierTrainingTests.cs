@@ -328,7 +328,14 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         Exception? tooLong = Assert.Throws<Exception>(() => model.Transform(ml.Data.LoadFromEnumerable(longer)).GetColumn<float[]>("Score").ToArray());
         while (tooLong is { InnerException: { } inner } && tooLong is not InvalidDataException) tooLong = inner;
         Assert.IsInstanceOfType<InvalidDataException>(tooLong);
-        StringAssert.Contains(tooLong.Message, "Features column 'Features', row 0: 30 values; the model takes at most 24");
+        StringAssert.Contains(tooLong.Message, "Features column 'Features', row 0: 30 values; the model takes 1 to 24 steps");
+
+        // An empty row, refused at Fit, is refused at Transform too (QA: it scored as all padding).
+        var none = new[] { new VarPatternRow { Label = "x", Features = [] } };
+        Exception? empty = Assert.Throws<Exception>(() => model.Transform(ml.Data.LoadFromEnumerable(none)).GetColumn<float[]>("Score").ToArray());
+        while (empty is { InnerException: { } inner } && empty is not InvalidDataException) empty = inner;
+        Assert.IsInstanceOfType<InvalidDataException>(empty);
+        StringAssert.Contains(empty.Message, "Features column 'Features', row 0: 0 values; the model takes 1 to 24 steps");
 
         // The ML.NET pipeline QA ran: keys in, the classifier, keys back to labels, evaluated on the VarVector rows.
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.Lmu(ClassifierSetup.Parallel(2))).Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));

@@ -17,6 +17,23 @@ public sealed class LmuFeaturizerTests
     private const double Tolerance = 2e-5;
 
     [TestMethod]
+    public void AKernelTooLargeForTheGraphIsRefusedNamingItsParts()
+    {
+        // Found by QA: 336 read positions x order 64 over 100,000 steps overflowed an Int32 index ("Arithmetic operation
+        // resulted in an overflow"). The check runs before the kernel is built, so a 1-row column of 100,000 steps is cheap.
+        var ml = new MLContext(seed: 1);
+        var data = FeaturizerData.Load(ml, [new SeqRow { Features = new float[100_000], Label = "a" }], 100_000);
+        var options = new LmuFeaturizerOptions { OutputColumnName = "L", Order = 64, WindowPositions = Enumerable.Range(1, 335).Select(p => p * 290).ToArray() };
+        var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuFeaturize(options).Fit(data));
+        StringAssert.Contains(e.Message, "LmuFeaturize: Order 64 x 336 read positions (the last step and 335 WindowPositions) plus 0 DecodedDelays over a sequence length of 100000");
+        StringAssert.Contains(e.Message, "21,504 x 100,000 float32 values (8,203 MiB), more than the 1,024 MiB");
+
+        // A kernel within the limit is built (4 read positions x order 8 over 8,000 steps).
+        var small = FeaturizerData.Load(ml, [new SeqRow { Features = new float[8_000], Label = "a" }], 8_000);
+        using var fitted = ml.Transforms.LmuFeaturize(new LmuFeaturizerOptions { OutputColumnName = "L", Order = 8, WindowPositions = [2_000, 4_000, 6_000] }).Fit(small);
+    }
+
+    [TestMethod]
     [DataRow(OracleFile.Committed, 2)]
     [DataRow(OracleFile.Committed, 3)]
     [DataRow(OracleFile.Shared, 2)]

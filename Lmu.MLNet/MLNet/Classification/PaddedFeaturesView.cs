@@ -82,10 +82,11 @@ internal sealed class PaddedFeaturesView : IDataView
     private void Pad(in VBuffer<float> row, ref VBuffer<float> padded, long position, Func<long>? steps)
     {
         var length = row.Length;
-        if (length > _width || length % _channels != 0)
+        // An empty row is refused as at Fit: it scored as all padding, a class for no data (found by QA).
+        if (length == 0 || length > _width || length % _channels != 0)
         {
             throw new InvalidDataException(
-                $"Features column '{Schema[_feature].Name}', row {position}: {length} values; the model takes at most {_width} " +
+                $"Features column '{Schema[_feature].Name}', row {position}: {length} values; the model takes 1 to {_width / _channels} steps " +
                 $"(its sequence length {_width / _channels} x {_channels} channels), a whole number of steps of {_channels} values.");
         }
 

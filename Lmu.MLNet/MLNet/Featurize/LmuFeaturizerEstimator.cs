@@ -29,6 +29,9 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
         _tempFolder = tempFolder;
     }
 
+    /// <summary>The largest kernel the graph carries (ONNX's protobuf limit is 2 GiB; the graph holds other tensors too).</summary>
+    internal const long MaxKernelBytes = 1L << 30;
+
     /// <summary>Width of the output for a given sequence length.</summary>
     public int OutputSize(int sequenceLength) => Spec(sequenceLength).OutputSize;
 
@@ -38,6 +41,18 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
         ArgumentNullException.ThrowIfNull(input);
         var length = LmuFeaturizerSchema.Check(_options, input.Schema);
         var spec = Spec(length);
+        // The graph holds a [rows, T] kernel of float32: past about 1 GiB it overflowed an Int32 index in .NET's words
+        // (found by QA), and ONNX's protobuf takes at most 2 GiB.
+        var kernelRows = (long)(spec.Blocks * spec.Order) + spec.DecodedDelays.Count;
+        if (kernelRows * length * sizeof(float) > MaxKernelBytes)
+        {
+            throw new ArgumentException(
+                $"LmuFeaturize: Order {spec.Order} x {spec.Blocks} read positions (the last step and {spec.Blocks - 1} WindowPositions) plus {spec.DecodedDelays.Count} DecodedDelays " +
+                $"over a sequence length of {length} need a kernel of {kernelRows:N0} x {length:N0} float32 values ({kernelRows * length * sizeof(float) / (1 << 20):N0} MiB), " +
+                $"more than the {MaxKernelBytes >> 20:N0} MiB an ONNX graph can carry here; use fewer WindowPositions, a lower Order or shorter rows.",
+                nameof(input));
+        }
+
         if (_options.Discretizer == Maths.LmuDiscretizer.Euler && _options.Theta is null)
         {
             Maths.EulerStability.Require(spec.Order, spec.Theta, $"{nameof(LmuFeaturizerOptions)}.{nameof(LmuFeaturizerOptions.Theta)}", $" (null: the sequence length of '{_options.InputColumnName}')");
