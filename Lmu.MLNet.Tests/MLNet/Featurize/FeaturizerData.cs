@@ -100,7 +100,8 @@ internal static class FeaturizerData
             var values = u.SelectMany(r => g.Select(k => r[k])).ToArray();
             var mean = values.Average();
             var std = Math.Sqrt(values.Select(v => (v - mean) * (v - mean)).Average());
-            var divisor = std < 1e-8 ? 1 : std;
+            // The library's floor: 1e-8 of the group's largest magnitude.
+            var divisor = std <= 1e-8 * values.Max(Math.Abs) ? 1 : std;
             foreach (var r in result)
             {
                 foreach (var k in g)

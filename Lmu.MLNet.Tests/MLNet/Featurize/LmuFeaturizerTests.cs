@@ -112,18 +112,22 @@ public sealed class LmuFeaturizerTests
     [DataRow(LmuFeatureNormalization.ZScorePerChannel)]
     public void AZScoreOfRowsNear1e20EqualsThatOfTheSameRowsNear1(LmuFeatureNormalization norm)
     {
-        // QA: the squared deviations overflowed float32 from about 1e18 on, and the features came out zero. A z-score
-        // does not depend on the rows' scale, so rows times 1e20 must give the features of the rows themselves.
+        // QA: the squared deviations overflowed float32 from about 1e18 on, and the features came out zero; rows of
+        // scale 1e-9 were only centred (the floor was absolute), their features about 1e-9. A z-score does not depend on
+        // the rows' scale, so rows times 1e20 or 1e-9 must give the features of the rows themselves.
         const int steps = 20, channels = 2;
         var rows = FeaturizerData.Random(4, steps, channels, seed: 6, scale: 3, offset: 2);
-        var huge = rows.Select(r => new SeqRow { Features = r.Features.Select(v => v * 1e20f).ToArray() }).ToList();
         var options = new LmuFeaturizerOptions { Channels = channels, Order = 6, Normalization = norm, WindowPositions = [10], DecodedDelays = [0.5] };
         var expected = Featurize(options, rows, steps * channels);
-        var actual = Featurize(options, huge, steps * channels);
-        for (var r = 0; r < rows.Count; r++)
+        foreach (var scale in new[] { 1e20f, 1e-9f, 1e-30f })
         {
-            Assert.IsTrue(actual[r].Any(v => v != 0), $"row {r}: all-zero features");
-            AssertRelClose(expected[r].Select(v => (double)v).ToArray(), actual[r], $"row {r}");
+            var scaled = rows.Select(r => new SeqRow { Features = r.Features.Select(v => v * scale).ToArray() }).ToList();
+            var actual = Featurize(options, scaled, steps * channels);
+            for (var r = 0; r < rows.Count; r++)
+            {
+                Assert.IsTrue(actual[r].Any(v => v != 0), $"scale {scale}, row {r}: all-zero features");
+                AssertRelClose(expected[r].Select(v => (double)v).ToArray(), actual[r], $"scale {scale}, row {r}");
+            }
         }
     }
 

@@ -7,8 +7,9 @@ public enum LmuFeatureNormalization
     None = 0,
 
     /// <summary>
-    /// Z-score over all (valid) values of the row: <c>(x - mean) / std</c>, the usual UCR normalisation. A row whose
-    /// standard deviation is below 1e-8 is only centred (it becomes all zeros), so constant rows never divide by zero.
+    /// Z-score over all (valid) values of the row: <c>(x - mean) / std</c>, the usual UCR normalisation, whatever the
+    /// row's scale. A row whose standard deviation is below 1e-8 of its largest magnitude (constant in float32) is only
+    /// centred (it becomes all zeros), so constant rows never divide by zero.
     /// </summary>
     ZScorePerRow = 1,
 

@@ -199,8 +199,10 @@ internal static class LmuFeaturizerGraph
         }
 
         var std = g.Op("Sqrt", [g.Op("Div", [Sum(g.Op("Mul", [centred, centred])), divisor])]);
-        // A spread below StdFloor in the row's own units leaves the (near-zero) deviations unscaled, as before.
-        var small = g.Op("Less", [g.Op("Mul", [std, magnitude]), g.Floats("floor", [StdFloor], 1)]);
+        // A spread below StdFloor of the row's largest magnitude (std is of the unit-scaled row) leaves the (near-zero)
+        // deviations unscaled. The floor was in the row's own units, so a row of scale 1e-9 that varies was only
+        // centred, its features about 1e-9 instead of a z-score (found by QA); a z-score does not depend on the scale.
+        var small = g.Op("Less", [std, g.Floats("floor", [StdFloor], 1)]);
         return g.Op("Where", [small, g.Op("Mul", [centred, magnitude]), g.Op("Div", [centred, std])]);
     }
 

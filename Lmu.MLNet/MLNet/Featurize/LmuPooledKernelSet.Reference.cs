@@ -123,7 +123,17 @@ internal sealed partial class LmuPooledKernelSet
             }
 
             var std = Math.Sqrt(squares / count);
-            if (std < LmuFeaturizerGraph.StdFloor)
+            double largest = 0;
+            for (var i = 0; i < x.Length; i++)
+            {
+                if (InGroup(i))
+                {
+                    largest = Math.Max(largest, Math.Abs(x[i]));
+                }
+            }
+
+            // The graph's floor: relative to the group's largest magnitude (an all-zero group too: 0 <= 0).
+            if (std <= LmuFeaturizerGraph.StdFloor * largest)
             {
                 std = 1;
             }
