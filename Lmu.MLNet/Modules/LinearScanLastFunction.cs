@@ -373,16 +373,21 @@ internal sealed class LinearScanLastFunction : GuardedFunction<LinearScanLastFun
             using (var g0 = gpre[0]) using (var before = start.t()) Release(gradP.addmm_(before, g0), gradP);
             if (len > 1)
             {
-                using var prev = states.narrow(0, 0, len - 1).reshape(-1, d);
+                // Every view named and disposed here: autograd runs this pass on the caller's thread, inside whatever
+                // dispose scope it has, or none, where an unnamed view was left to the finalizer (found in review).
+                using var prevSteps = states.narrow(0, 0, len - 1);
+                using var prev = prevSteps.reshape(-1, d);
                 using var prevT = prev.t();
-                using var rest = gpre.narrow(0, 1, len - 1).reshape(-1, d);
+                using var restSteps = gpre.narrow(0, 1, len - 1);
+                using var rest = restSteps.reshape(-1, d);
                 Release(gradP.addmm_(prevT, rest), gradP);
             }
             using var gFlat = gpre.view(-1, d);
             if (v is not null)
             {
                 using var gx = gradX.narrow(0, t0, len);
-                using var xs = x.narrow(0, t0, len).reshape(-1, x.shape[2]);
+                using var xSteps = x.narrow(0, t0, len);
+                using var xs = xSteps.reshape(-1, x.shape[2]);
                 using var xsT = xs.t();
                 Release(gradV!.addmm_(xsT, gFlat), gradV);
                 using var gxFlat = gx.view(-1, x.shape[2]);
