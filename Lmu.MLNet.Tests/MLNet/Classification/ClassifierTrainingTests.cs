@@ -121,6 +121,33 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void InputsFarFromUnitScaleAreWarnedOfInTheLog()
+    {
+        // QA: rows of magnitude 1e20 trained a memory-only network whose loss never moved, silently.
+        List<string> Warnings(float scale)
+        {
+            var ml = ClassifierSetup.Context(MlTemp);
+            var warnings = new List<string>();
+            ml.Log += (_, e) =>
+            {
+                if (e.Source.StartsWith("LmuClassifier", StringComparison.Ordinal) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
+                    lock (warnings) warnings.Add(e.Message);
+            };
+            var rows = DelayedPatternData.Rows(40, 4).Select(r => new PatternRow { Label = r.Label, Features = r.Features.Select(v => v * scale).ToArray() });
+            using var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(1)).Fit(ml.Data.LoadFromEnumerable(rows));
+            lock (warnings) return [.. warnings];
+        }
+
+        var largest = DelayedPatternData.Rows(40, 4).SelectMany(r => r.Features).Max(MathF.Abs);
+        var scale = 2 * LmuClassifierEstimator.LargeInput / largest;
+        var far = Warnings(scale);
+        Assert.IsTrue(far.Any(m => m.Contains("Features column 'Features' holds values up to ", StringComparison.Ordinal) && m.Contains("NormalizeMeanVariance", StringComparison.Ordinal)),
+            "warned:\n" + string.Join("\n", far));
+        var near = Warnings(0.5f * LmuClassifierEstimator.LargeInput / largest);
+        Assert.IsFalse(near.Any(m => m.Contains("holds values up to", StringComparison.Ordinal)), "not warned:\n" + string.Join("\n", near));
+    }
+
+    [TestMethod]
     public void OutputNamesThatCollideAreRefusedBeforeTraining()
     {
         // QA: Score named after the features failed only after training, inside ONNX Runtime; Score named after the

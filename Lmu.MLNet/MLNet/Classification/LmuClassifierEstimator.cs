@@ -130,6 +130,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         _context.Info("Data", $"{scan.Rows} training rows ({scan.MissingLabels} without a label skipped), {scan.Classes.Names.Count} classes, sequence length {steps} x {o.Channels} channels; seed {seed}, device {device}.");
 
         WarnOfAShortRun(scan.Rows, o);
+        WarnOfLargeInputs(scan.LargestMagnitude, o);
         var ml = new MLContext(seed) { TempFilePath = _context.TempFilePath };
         IDataView train = input;
         IDataView? validation = o.ValidationData;
@@ -281,6 +282,19 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
     /// of the defaults on 300 rows of three easy classes scored at chance. Small data wants many more epochs (the
     /// `lmu classify` command trains 300 epochs of 16 rows) or the experiment, which also tries the pooled model.
     /// </summary>
+    private void WarnOfLargeInputs(float largest, LmuClassifierOptions o)
+    {
+        if (largest <= LargeInput) return;
+        _context.Warning(
+            "Data",
+            $"Features column '{o.FeatureColumnName}' holds values up to {largest:G3} in magnitude. The network trains in float32 with weights of order 1, " +
+            "and far from unit scale it saturates or learns little (QA: from about 1e15 a memory-only network's loss did not move, and at 1e38 it overflowed). " +
+            "Standardise the features first, e.g. NormalizeMeanVariance in front of the classifier (README, \"Standardising each step\").");
+    }
+
+    /// <summary>Inputs above this magnitude are warned of (<see cref="WarnOfLargeInputs"/>).</summary>
+    internal const float LargeInput = 1e6f;
+
     private void WarnOfAShortRun(long rows, LmuClassifierOptions o)
     {
         double trained = o.ValidationData is null ? rows * (1 - o.ValidationFraction) : rows;

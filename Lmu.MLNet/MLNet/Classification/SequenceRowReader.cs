@@ -145,8 +145,17 @@ internal sealed class SequenceRowReader
         return rowSteps;
     }
 
+    /// <summary>The largest magnitude among the values read so far (every value passes <see cref="Check"/>).</summary>
+    public float LargestMagnitude { get; private set; }
+
     private void Check(float value, int slot)
     {
+        var magnitude = MathF.Abs(value);
+        if (magnitude > LargestMagnitude)
+        {
+            LargestMagnitude = magnitude;
+        }
+
         if (!float.IsFinite(value))
         {
             var steps = _buffer.Length / _channels;

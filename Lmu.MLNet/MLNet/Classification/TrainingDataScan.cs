@@ -6,7 +6,7 @@ namespace Lmu.MLNet.Classification;
 /// One streaming pass over the training data before training: counts rows, finds the classes and the longest
 /// VarVector row, and rejects NaN/Infinity, lengths outside [1, the row's steps], empty data and fewer than two classes. Nothing is kept but the counts.
 /// </summary>
-internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap Classes, int SequenceLength, IReadOnlyList<int> ClassCounts)
+internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap Classes, int SequenceLength, IReadOnlyList<int> ClassCounts, float LargestMagnitude)
 {
     public static TrainingDataScan Run(IDataView data, ClassifierInputLayout layout, Func<bool> canceled)
     {
@@ -15,6 +15,7 @@ internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap 
         var valueCounts = new Dictionary<string, int>(StringComparer.Ordinal);
         long rows = 0, missing = 0;
         var maxSteps = 0;
+        float largest;
         using (var cursor = data.GetRowCursor(layout.Columns))
         {
             var keyMap = keyNames is null ? null : new ClassMap(keyNames, ClassifierLabelKind.Key, layout.Label.Name);
@@ -66,6 +67,8 @@ internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap 
 
                 rows++;
             }
+
+            largest = reader.LargestMagnitude;
         }
 
         if (rows == 0)
@@ -97,6 +100,6 @@ internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap 
         }
 
         var steps = layout.IsVariableLength ? (layout.SequenceLength > 0 ? layout.SequenceLength : maxSteps) : layout.SequenceLength;
-        return new TrainingDataScan(rows, missing, classes, steps, counts);
+        return new TrainingDataScan(rows, missing, classes, steps, counts, largest);
     }
 }
