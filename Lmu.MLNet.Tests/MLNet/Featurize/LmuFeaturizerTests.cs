@@ -17,6 +17,26 @@ public sealed class LmuFeaturizerTests
     private const double Tolerance = 2e-5;
 
     [TestMethod]
+    public void AZScoreOfOneValueAtATimeIsRefusedByBothFeaturizers()
+    {
+        // Found by QA: on 1-step rows the pooled featurizer's default ZScorePerRow made every feature 0 and the model
+        // scored at chance. Refused at Fit; two channels per step still z-score per row.
+        var ml = new MLContext(seed: 1);
+        var oneStep = FeaturizerData.Load(ml, FeaturizerData.Random(6, 1, 1, seed: 1), 1);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { Order = 2 }).Fit(oneStep));
+        StringAssert.Contains(e.Message, "LmuPooledFeaturize: Normalization = ZScorePerRow over rows of 1 step(s) x 1 channel(s) z-scores one value at a time");
+        Assert.AreEqual("Normalization", e.ParamName);
+        e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuFeaturize(new LmuFeaturizerOptions { Order = 2, Normalization = LmuFeatureNormalization.ZScorePerRow }).Fit(oneStep));
+        StringAssert.Contains(e.Message, "LmuFeaturize: Normalization = ZScorePerRow over rows of 1 step(s)");
+
+        var twoChannels = FeaturizerData.Load(ml, FeaturizerData.Random(6, 1, 2, seed: 1), 2);
+        using (ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { Order = 2, Channels = 2 }).Fit(twoChannels)) { }
+        e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { Order = 2, Channels = 2, Normalization = LmuFeatureNormalization.ZScorePerChannel }).Fit(twoChannels));
+        StringAssert.Contains(e.Message, "Normalization = ZScorePerChannel over rows of 1 step(s) x 2 channel(s)");
+        using (ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { Order = 2, Normalization = LmuFeatureNormalization.None }).Fit(oneStep)) { }
+    }
+
+    [TestMethod]
     public void AKernelTooLargeForTheGraphIsRefusedNamingItsParts()
     {
         // Found by QA: 336 read positions x order 64 over 100,000 steps overflowed an Int32 index ("Arithmetic operation

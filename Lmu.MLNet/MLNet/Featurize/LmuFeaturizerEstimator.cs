@@ -40,6 +40,7 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         var length = LmuFeaturizerSchema.Check(_options, input.Schema);
+        NormalizationGuard.Require(_options.Normalization, length, _options.Channels, "LmuFeaturize");
         var spec = Spec(length);
         // The graph holds a [rows, T] kernel of float32: past about 1 GiB it overflowed an Int32 index in .NET's words
         // (found by QA), and ONNX's protobuf takes at most 2 GiB.

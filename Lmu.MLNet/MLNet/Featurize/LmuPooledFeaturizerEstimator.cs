@@ -58,6 +58,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
         var steps = LmuFeaturizerSchema.Check(SchemaOptions(), input.Schema, component: "LmuPooledFeaturize");
+        NormalizationGuard.Require(o.Normalization, steps, o.Channels, "LmuPooledFeaturize");
         var minTheta = o.MinTheta ?? Math.Min(8, steps);
         var maxTheta = o.MaxTheta ?? LmuLayerOptions.ThetaForSteps(steps);
         if (o.Discretizer == Maths.LmuDiscretizer.Euler)
