@@ -86,6 +86,33 @@ public sealed class ModuleLifetimeTests
     }
 
     [TestMethod]
+    public void CachedMatricesHandedOutOutliveTheirModule()
+    {
+        // Found in review: fixed dynamics handed out their cached Ad^T, Bd and block powers themselves, so a Dispose of
+        // the module on another thread freed them under a running pass. They are aliases now, owned by the caller.
+        var dynamics = new LegendreDynamics(6, 10, LmuDiscretizer.Zoh, trainableTheta: false);
+        var expected = DiscreteLegendreSystem.Create(6, 10, LmuDiscretizer.Zoh);
+        var (adT, bd) = dynamics.Matrices(ScalarType.Float64, torch.CPU);
+        var powers = dynamics.BlockPowers(3, ScalarType.Float64, torch.CPU);
+        dynamics.Dispose();
+        using (adT)
+        using (bd)
+        using (powers)
+        {
+            Assert.IsFalse(adT.IsInvalid || bd.IsInvalid || powers.IsInvalid, "a tensor handed out was freed with the module");
+            for (var i = 0; i < 6; i++)
+            {
+                Assert.AreEqual(expected.Bd[i], bd[i].item<double>(), 1e-15, $"Bd[{i}]");
+                for (var j = 0; j < 6; j++)
+                {
+                    Assert.AreEqual(expected.Ad[j, i], adT[i, j].item<double>(), 1e-15, $"Ad^T[{i}, {j}]");
+                    Assert.AreEqual(expected.Ad[j, i], powers[0, i, j].item<double>(), 1e-15, $"(Ad^T)^1[{i}, {j}]");
+                }
+            }
+        }
+    }
+
+    [TestMethod]
     public void ADisposedLayerOrNetworkSaysSo()
     {
         var layer = new LmuLayer(new LmuLayerOptions { InputSize = 1, Order = 4, Theta = 8, HiddenCell = HiddenCell.Dense, HiddenUnits = 5 });

@@ -39,7 +39,7 @@ internal sealed class DynamicsPass
     /// <summary>Whether H is cut short for sequences of <paramref name="length"/> steps.</summary>
     public bool Truncates(long length) => _truncation > 0 && _truncation < length;
 
-    /// <summary>Ad^T [q, q] and Bd [q] (see <see cref="LegendreDynamics.Matrices"/>); never dispose them.</summary>
+    /// <summary>Ad^T [q, q] and Bd [q] (see <see cref="LegendreDynamics.Matrices"/>); owned by the pass's dispose scope (never dispose them).</summary>
     public (Tensor AdT, Tensor Bd) Matrices() => _matrices ??= _dynamics.Matrices(_dtype, _device);
 
     /// <summary>H [length, q] with row tau = Ad^tau Bd (zero from the truncation on); owned by the pass's dispose scope (never dispose it).</summary>

@@ -10,14 +10,14 @@ public sealed partial class LegendreDynamics
     /// <summary>
     /// (Ad^T)^(j+1) for j &lt; <paramref name="block"/>, as [block, q, q]: what carries a block's starting memory to
     /// each of its steps in the blocked projection (<see cref="LmuLayer"/>'s ParallelLastRnn). Fixed dynamics only,
-    /// computed in float64 from the Legendre system and cast once, cached per block, dtype and device (callers must not
-    /// dispose it).
+    /// computed in float64 from the Legendre system and cast once, cached per block, dtype and device. The caller owns
+    /// the alias returned (made under the cache's lock, so a Dispose of the module cannot free the storage under it).
     /// </summary>
     /// <exception cref="InvalidOperationException">The dynamics are learned.</exception>
     internal Tensor BlockPowers(int block, ScalarType dtype, Device device)
     {
         if (_fixed is null) throw new InvalidOperationException("Block powers are cached for fixed dynamics only.");
-        lock (_cacheGate) return BlockPowersLocked(block, dtype, device);
+        lock (_cacheGate) return BlockPowersLocked(block, dtype, device).alias();
     }
 
     private Tensor BlockPowersLocked(int block, ScalarType dtype, Device device)

@@ -244,8 +244,10 @@ public sealed partial class LegendreDynamics : nn.Module
     }
 
     /// <summary>
-    /// Ad transposed ([q, q], so that row-vector states advance as m Ad^T) and Bd ([q]) in the given dtype. For fixed
-    /// dynamics these are cached: callers must not dispose them. Learned dynamics are discretised on every call, with
+    /// Ad transposed ([q, q], so that row-vector states advance as m Ad^T) and Bd ([q]) in the given dtype; the caller
+    /// owns them (dispose them, or call inside a dispose scope). For fixed dynamics they are aliases of a cache, made
+    /// under its lock, so a Dispose of the module on another thread cannot free the storage under a running pass (it
+    /// handed out the cached tensors themselves; found in review). Learned dynamics are discretised on every call, with
     /// autograd history.
     /// </summary>
     public (Tensor AdT, Tensor Bd) Matrices(ScalarType dtype, Device device)
@@ -255,14 +257,17 @@ public sealed partial class LegendreDynamics : nn.Module
             var key = (dtype, device.type, device.index);
             lock (_cacheGate)
             {
-                if (_matrices.TryGetValue(key, out var m)) return m;
-                // The scope owns the chain's temporaries (see TorchScalars on objects left to finalizers).
-                using var cacheScope = NewDisposeScope();
-                using var ad64 = TensorConversions.FromMatrix(_fixed.Ad, float64);
-                using var bd64 = torch.tensor(_fixed.Bd, float64);
-                m = (ad64.t().to(dtype, device).contiguous().DetachFromDisposeScope(), bd64.to(dtype, device).DetachFromDisposeScope());
-                _matrices[key] = m;
-                return m;
+                if (!_matrices.TryGetValue(key, out var m))
+                {
+                    // The scope owns the chain's temporaries (see TorchScalars on objects left to finalizers).
+                    using var cacheScope = NewDisposeScope();
+                    using var ad64 = TensorConversions.FromMatrix(_fixed.Ad, float64);
+                    using var bd64 = torch.tensor(_fixed.Bd, float64);
+                    m = (ad64.t().to(dtype, device).contiguous().DetachFromDisposeScope(), bd64.to(dtype, device).DetachFromDisposeScope());
+                    _matrices[key] = m;
+                }
+
+                return (m.AdT.alias(), m.Bd.alias());
             }
         }
         using var scope = NewDisposeScope();

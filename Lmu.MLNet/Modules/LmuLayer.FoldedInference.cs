@@ -66,11 +66,14 @@ public sealed partial class LmuLayer
 
     private FoldedDenseKernel BuildFoldedKernel(long k, DynamicsPass dyn)
     {
+        // Read before this method's own scope opens: the pass caches what it computes for learned dynamics, and the
+        // cache belongs to the pass's scope, not to this one, which would dispose it under the pass (found in review).
+        var response = dyn.ImpulseResponse(k);
         using var scope = NewDisposeScope();
         int c = _options.InputSize, d = _options.MemoryD, q = _options.Order;
         var w = hidden.InputWeight!;                                                          // [U, D q (+ C)]
         long units = w.shape[0];
-        var h = dyn.ImpulseResponse(k).narrow(0, 0, k);                                       // [k, q], row s = lag s
+        var h = response.narrow(0, 0, k);                                                     // [k, q], row s = lag s
         var wm = w.narrow(1, 0, d * q).view(units, d, q);                                    // [U, D, q]
         // The encoder meets the narrower side first, so no temporary is wider than the kernel itself ([k, min(C, D), U]).
         var byLag = e_x is null
@@ -88,8 +91,8 @@ public sealed partial class LmuLayer
         Tensor? bias = hidden.InputBias?.clone();
         if (b_u is not null)
         {
-            var response = torch.einsum("j,gdj,d->g", h.sum(dim: 0), wm, b_u);               // sum_s H[s] W_m[d] b_u[d]
-            bias = bias is null ? response : bias.Plus(response);
+            var biasResponse = torch.einsum("j,gdj,d->g", h.sum(dim: 0), wm, b_u);           // sum_s H[s] W_m[d] b_u[d]
+            bias = bias is null ? biasResponse : bias.Plus(biasResponse);
         }
         return new FoldedDenseKernel(kernel, bias);
     }
