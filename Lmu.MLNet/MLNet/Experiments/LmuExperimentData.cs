@@ -56,7 +56,8 @@ internal sealed class LmuExperimentData
         // trained and predicted an empty text label as a class "" of its own, and refused a missing key (found by QA).
         string?[] all = l.Type switch
         {
-            TextDataViewType => data.GetColumn<ReadOnlyMemory<char>>(labelColumn).Select(m => m.Span.IsWhiteSpace() ? null : m.ToString()).ToArray(),
+            // Empty text is missing; a label of spaces is a class, as LmuClassifier and MapValueToKey read it.
+            TextDataViewType => data.GetColumn<ReadOnlyMemory<char>>(labelColumn).Select(m => m.Length == 0 ? null : m.ToString()).ToArray(),
             KeyDataViewType => KeyLabels(data, l),
             _ => throw new ArgumentException($"LMU experiment: label column '{labelColumn}' must be text or a key with key values but is {l.Type}; MapValueToKey(\"{labelColumn}\") makes a key of it.", nameof(labelColumn)),
         };
