@@ -62,6 +62,21 @@ internal sealed class MLContextBridge
     public static string? TempFolderOf(object catalog) =>
         CatalogEnvironment(catalog) is { } environment ? new MLContextBridge(environment, "TempFilePath").TempFilePath : null;
 
+    /// <summary>
+    /// Whether the context behind <paramref name="catalog"/> was cancelled (MLContext.CancelExecution), as a function to
+    /// poll; null when the context cannot be reached.
+    /// </summary>
+    public static Func<bool>? CancellationOf(object catalog)
+    {
+        if (CatalogEnvironment(catalog) is not { } environment)
+        {
+            return null;
+        }
+
+        var bridge = new MLContextBridge(environment, "Cancellation");
+        return () => bridge.IsCanceled;
+    }
+
     /// <summary>The context's GpuDeviceId (null when unset or unreadable).</summary>
     public int? GpuDeviceId => Read<int?>("GpuDeviceId", null);
 

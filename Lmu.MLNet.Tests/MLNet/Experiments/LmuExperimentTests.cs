@@ -259,28 +259,37 @@ public sealed class LmuExperimentTests
         var settings = Settings(seed: 2);
         settings.BeforeTrial = _ => trained++;
         var e = Assert.ThrowsExactly<ArgumentException>(() => Run(ml, FeaturizerData.Load(ml, Rows(2, seed: 1), Steps), settings));
-        StringAssert.Contains(e.Message, "the training data has 2 rows in 2 classes, too few for a hold-out of ValidationFraction = 0.2: a split leaves ");
-        StringAssert.Contains(e.Message, "Give more rows of each class, fewer folds, or validationData.");
+        StringAssert.Contains(e.Message, "the training data has 2 rows in 2 classes, too few for a hold-out of ValidationFraction = 0.2: a split leaves no row to validate on");
+        StringAssert.Contains(e.Message, "Give more rows of each class, a larger ValidationFraction, or validationData.");
         Assert.AreEqual(0, trained);
     }
 
     [TestMethod]
-    public void AClassOfOneRowLandsInARandomFold()
+    public void AHoldOutTrainsOnEveryClassAndCrossValidationKeepsItsFolds()
     {
-        // Found by QA: dealing continued the count from the classes before, so a one-row class sat in the same fold for
-        // every seed, and a hold-out validated it in every repeat and never trained on it.
+        // Found by QA: dealing continued the count from the classes before, so a one-row class sat in the validated fold
+        // of a hold-out for every seed: validated in every repeat, never trained on. A hold-out deals each class from
+        // fold 1 now; cross-validation (every fold validated once) keeps its deal.
         var ml = new MLContext(seed: 1);
         var rows = Rows(20, seed: 1);
         rows.Add(new SeqRow { Features = rows[0].Features, Length = Steps, Label = "z" });
         var data = LmuExperimentData.Read(FeaturizerData.Load(ml, rows, Steps), "Label", "Features", 1, null, "training");
-        var z = data.ClassNames.ToList().IndexOf("z");
-        var foldsOfZ = Enumerable.Range(0, 20).Select(seed => data.Folds(5, seed)[Array.IndexOf(data.Labels, z)]).Distinct().Count();
-        Assert.IsGreaterThan(2, foldsOfZ, "the one-row class should move between folds with the seed");
-        foreach (var seed in new[] { 1, 2, 3 })
+        var z = Array.IndexOf(data.Labels, data.ClassNames.ToList().IndexOf("z"));
+        var classes = new[] { "down", "up" }.Select(n => data.ClassNames.ToList().IndexOf(n)).ToArray();
+        for (var seed = 0; seed < 20; seed++)
         {
-            // Still stratified: each class of 10 rows puts 2 in each of the 5 folds.
+            var holdOut = data.Folds(5, seed, holdOut: true);
+            Assert.AreNotEqual(0, holdOut[z], $"seed {seed}: the one-row class was held out");
+            foreach (var c in classes)
+            {
+                // Each class of 10 rows is held out in proportion: 2 of its rows in fold 0.
+                Assert.AreEqual(2, Enumerable.Range(0, data.Count).Count(i => data.Labels[i] == c && holdOut[i] == 0), $"seed {seed}");
+            }
+
+            // Cross-validation: the deal from fold 0 across classes, as before (4 of the 5 folds get 4 rows, one gets 5).
             var folds = data.Folds(5, seed);
-            foreach (var c in new[] { "down", "up" }.Select(n => data.ClassNames.ToList().IndexOf(n)))
+            CollectionAssert.AreEquivalent(new[] { 5, 4, 4, 4, 4 }, Enumerable.Range(0, 5).Select(f => folds.Count(x => x == f)).ToArray(), $"seed {seed}");
+            foreach (var c in classes)
             {
                 var perFold = Enumerable.Range(0, data.Count).Where(i => data.Labels[i] == c).GroupBy(i => folds[i]).Select(g => g.Count()).ToArray();
                 CollectionAssert.AreEqual(new[] { 2, 2, 2, 2, 2 }, perFold, $"seed {seed}");

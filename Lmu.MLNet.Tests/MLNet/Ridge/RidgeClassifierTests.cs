@@ -83,6 +83,39 @@ public sealed class RidgeClassifierTests
     }
 
     [TestMethod]
+    public void TheContextsCancelExecutionStopsTheFitSayingWhatWasCancelled()
+    {
+        // QA: the catalog's ridge did not observe MLContext.CancelExecution at all. Cancelled before Fit, and while Fit
+        // reads its rows (the data cancels the context on its 10th row; 300 rows keep the solver busy past the poll).
+        var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+        Assert.IsNotNull(cancel, "ML.NET renamed CancelExecution");
+        var keyer = new MLContext(seed: 1);
+        var rows = LinearRows(300, seed: 5);
+        var key = keyer.Transforms.Conversion.MapValueToKey("Label").Fit(Load(keyer, rows));
+
+        var before = new MLContext(seed: 1);
+        cancel.Invoke(before, null);
+        var e = Assert.Throws<OperationCanceledException>(() => before.MulticlassClassification.Trainers.Ridge().Fit(key.Transform(Load(before, rows))));
+        StringAssert.Contains(e.Message, "RidgeClassifier: Fit was cancelled through its MLContext (MLContext.CancelExecution).");
+
+        var during = new MLContext(seed: 1);
+        IEnumerable<Row> Cancelling()
+        {
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (i == 10) cancel.Invoke(during, null);
+                yield return rows[i];
+            }
+        }
+
+        e = Assert.Throws<OperationCanceledException>(() => during.MulticlassClassification.Trainers.Ridge().Fit(key.Transform(Load(during, Cancelling()))));
+        StringAssert.Contains(e.Message, "RidgeClassifier: Fit was cancelled through its MLContext (MLContext.CancelExecution).");
+
+        // An uncancelled context fits as before.
+        using var fitted = keyer.MulticlassClassification.Trainers.Ridge().Fit(key.Transform(Load(keyer, rows.Take(60))));
+    }
+
+    [TestMethod]
     public void BadInputIsRejectedWithTheColumnAndTheValue()
     {
         var ml = new MLContext(seed: 1);

@@ -228,21 +228,28 @@ internal sealed class LmuExperimentData
     }
 
     /// <summary>
-    /// Stratified folds: each class's rows are shuffled with <paramref name="seed"/> and dealt round-robin, from a random
-    /// fold on, so every fold holds each class in proportion.
+    /// Stratified folds: each class's rows are shuffled with <paramref name="seed"/> and dealt round-robin, so every
+    /// fold holds each class in proportion. For cross-validation the deal continues across classes from fold 0 (fold
+    /// sizes within one row of each other). For a hold-out (<paramref name="holdOut"/>: only fold 0 is validated) each
+    /// class is dealt from fold 1, so fold 0 takes every folds-th row of a class and a class of fewer rows than folds is
+    /// always trained on, never validated alone.
     /// </summary>
-    public int[] Folds(int folds, int seed)
+    public int[] Folds(int folds, int seed, bool holdOut = false)
     {
         var fold = new int[Count];
         var rng = new Random(seed);
-        // The deal starts at a random fold and continues across classes (so fold sizes stay within one row of each
-        // other): from fold 0, a class's first row sat in the same fold whatever the seed, and a class of one row was
-        // validated in every hold-out repeat and never trained on (found by QA).
-        var next = rng.Next(folds);
+        var next = 0;
         foreach (var group in Enumerable.Range(0, Count).GroupBy(i => Labels[i]).OrderBy(g => g.Key))
         {
             var members = group.ToArray();
             rng.Shuffle(members);
+            // Continuing the count from the classes before put a small class's first row in the validated fold whatever
+            // the seed: a class of one row was validated in every hold-out repeat and never trained on (found by QA).
+            if (holdOut)
+            {
+                next = 1;
+            }
+
             foreach (var m in members)
             {
                 fold[m] = next++ % folds;

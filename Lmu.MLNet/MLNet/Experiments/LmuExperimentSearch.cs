@@ -406,8 +406,8 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
         var splits = new List<(int[] Train, int[] Valid)>();
         for (var r = 0; r < repeats; r++)
         {
-            // Repeat 0 keeps the experiment seed's folds (the single-repeat splits of earlier versions).
-            var fold = data.Folds(Math.Max(2, folds), r == 0 ? s.Seed : TrainingSeed(s.Seed, -1_000_000 - r, 0));
+            // Repeat 0 keeps the experiment seed's folds (for cross-validation, the single-repeat splits of earlier versions).
+            var fold = data.Folds(Math.Max(2, folds), r == 0 ? s.Seed : TrainingSeed(s.Seed, -1_000_000 - r, 0), holdOut: used == 1);
             for (var f = 0; f < used; f++)
             {
                 var train = all.Where(i => fold[i] != f).ToArray();
@@ -416,11 +416,12 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
                 if (classes < 2 || valid.Length == 0)
                 {
                     // Every trial failed on it, and the experiment blamed its budget ("no trial completed"; found by QA).
-                    var how = s.CrossValidationFolds >= 2 ? $"{s.CrossValidationFolds}-fold cross-validation" : $"a hold-out of ValidationFraction = {s.ValidationFraction}";
+                    var crossValidation = s.CrossValidationFolds >= 2;
+                    var how = crossValidation ? $"{s.CrossValidationFolds}-fold cross-validation" : $"a hold-out of ValidationFraction = {s.ValidationFraction}";
                     var left = valid.Length == 0 ? "no row to validate on" : $"{classes} class(es) to train on";
                     throw new ArgumentException(
                         $"LMU experiment: the training data has {data.Count} rows in {data.Labels.Distinct().Count()} classes, too few for {how}: a split leaves {left}. " +
-                        "Give more rows of each class, fewer folds, or validationData.");
+                        $"Give more rows of each class, {(crossValidation ? "fewer folds" : "a larger ValidationFraction")}, or validationData.");
                 }
 
                 splits.Add((train, valid));

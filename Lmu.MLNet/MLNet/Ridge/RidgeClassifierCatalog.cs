@@ -18,7 +18,7 @@ public static class RidgeClassifierCatalog
         string featureColumnName = "Features")
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new RidgeClassifierTrainer(new RidgeClassifierOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName }, MLContextBridge.TempFolderOf(catalog));
+        return new RidgeClassifierTrainer(new RidgeClassifierOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName }, MLContextBridge.TempFolderOf(catalog), MLContextBridge.CancellationOf(catalog));
     }
 
     /// <summary>The ridge classifier with every option.</summary>
@@ -27,6 +27,6 @@ public static class RidgeClassifierCatalog
     public static RidgeClassifierTrainer Ridge(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, RidgeClassifierOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new RidgeClassifierTrainer(options, MLContextBridge.TempFolderOf(catalog));
+        return new RidgeClassifierTrainer(options, MLContextBridge.TempFolderOf(catalog), MLContextBridge.CancellationOf(catalog));
     }
 }

@@ -23,6 +23,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
 {
     private readonly RidgeClassifierOptions _options;
     private readonly string? _tempFolder;
+    private readonly Func<bool>? _contextCanceled;
 
     /// <summary>Creates the trainer; the options are validated and copied. Its temp files go to the system temp folder.</summary>
     public RidgeClassifierTrainer(RidgeClassifierOptions options)
@@ -30,13 +31,17 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     {
     }
 
-    /// <summary>The catalog's trainer: temp files where the context's TempFilePath says.</summary>
-    internal RidgeClassifierTrainer(RidgeClassifierOptions options, string? tempFolder)
+    /// <summary>
+    /// The catalog's trainer: temp files where the context's TempFilePath says, and the context's CancelExecution
+    /// (<paramref name="contextCanceled"/>) stops a Fit as a token would (it was not observed at all; found by QA).
+    /// </summary>
+    internal RidgeClassifierTrainer(RidgeClassifierOptions options, string? tempFolder, Func<bool>? contextCanceled = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
         _tempFolder = tempFolder;
+        _contextCanceled = contextCanceled;
     }
 
     /// <inheritdoc />
@@ -80,10 +85,63 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     internal RidgeClassifierTransformer Fit(IDataView input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (_contextCanceled is null)
+        {
+            return FitCore(input, cancellationToken);
+        }
+
+        // The context's flag has no token: a timer turns it into one, so the read and the solver stop within a row or
+        // a pass of it, as they do for a token.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ThrowIfContextCanceled(null);
+        using (new Timer(_ => CancelIfContextCanceled(linked), null, ContextPollMilliseconds, ContextPollMilliseconds))
+        {
+            try
+            {
+                return FitCore(input, linked.Token);
+            }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                ThrowIfContextCanceled(e);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>How often a Fit looks at the context's cancellation flag.</summary>
+    private const int ContextPollMilliseconds = 50;
+
+    private void CancelIfContextCanceled(CancellationTokenSource linked)
+    {
+        try
+        {
+            if (_contextCanceled!())
+            {
+                linked.Cancel();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The Fit ended between the timer's tick and this call: nothing left to stop (an exception here, on a timer
+            // thread, would end the process).
+        }
+    }
+
+    private void ThrowIfContextCanceled(Exception? inner)
+    {
+        if (_contextCanceled!())
+        {
+            throw new OperationCanceledException("RidgeClassifier: Fit was cancelled through its MLContext (MLContext.CancelExecution).", inner);
+        }
+    }
+
+    private RidgeClassifierTransformer FitCore(IDataView input, CancellationToken cancellationToken)
+    {
         var o = _options;
         var (featureColumn, labelColumn, classNames) = CheckSchema(input.Schema);
         var width = ((VectorDataViewType)featureColumn.Type).Size;
         var (rows, labels) = Read(input, featureColumn, labelColumn, width, cancellationToken);
+
         if (rows.Count < 2 || labels.Distinct().Count() < 2)
         {
             throw new InvalidOperationException(
