@@ -175,24 +175,33 @@ public sealed class LmuPooledFeaturizerTests
     }
 
     [TestMethod]
-    public void ZScoreRowsGiveTheSameFeaturesAtAnyScaleAboveTheDocumentedFloor()
+    public void ZScoreRowsGiveTheSameFeaturesAtAnyScale()
     {
-        // A z-scored row does not depend on the row's scale, and only a standard deviation below 1e-8 (documented) is
-        // left unscaled. So rows scaled by 1e-5 (deviations ~1e-5, three decades above the floor) must score as the
-        // originals' reference features, within the class tolerances (float32 represents x 1e-5 to the same relative
-        // precision). A floor anywhere above ~1e-5 would leave them only centred and change every proportion.
+        // A z-scored row does not depend on the row's scale; only a spread below 1e-8 of the row's largest magnitude
+        // (documented) is left unscaled. So rows scaled by 1e-5, 1e-9 or 1e-20 must score as the originals' reference
+        // features, within the class tolerances (float32 represents them to the same relative precision). The floor was
+        // absolute (1e-8 in the row's units) until QA found rows of scale 1e-9 only centred. A model fitted on the scaled
+        // rows must equal the one fitted on the originals too: its biases come from the float64 reference's z-score
+        // (review: with the old floor there, its features moved by up to 0.57).
         const int steps = 30;
         var rows = FeaturizerData.Random(10, steps, 1, seed: 13, scale: 2, offset: 1);
-        var tiny = rows.Select(r => new SeqRow { Features = r.Features.Select(v => v * 1e-5f).ToArray(), Length = r.Length }).ToList();
         var ml = new MLContext(seed: 1);
-        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        var options = new LmuPooledFeaturizerOptions
         {
             OutputColumnName = "P", Windows = 6, ProjectionsPerWindow = 7, Order = 5, Normalization = LmuFeatureNormalization.ZScorePerRow, Seed = 3,
-        }).Fit(FeaturizerData.Load(ml, rows, steps));
-        var scored = model.Transform(FeaturizerData.Load(ml, tiny, steps)).GetColumn<float[]>("P").ToArray();
-        for (var r = 0; r < rows.Count; r++)
+        };
+        using var model = ml.Transforms.LmuPooledFeaturize(options).Fit(FeaturizerData.Load(ml, rows, steps));
+        foreach (var scale in new[] { 1e-5f, 1e-9f, 1e-20f })
         {
-            AssertMatches(model.Kernels.Features(rows[r].Features, steps), scored[r], steps, $"row {r} x 1e-5");
+            var tiny = rows.Select(r => new SeqRow { Features = r.Features.Select(v => v * scale).ToArray(), Length = r.Length }).ToList();
+            var scored = model.Transform(FeaturizerData.Load(ml, tiny, steps)).GetColumn<float[]>("P").ToArray();
+            using var fittedOnTiny = ml.Transforms.LmuPooledFeaturize(options).Fit(FeaturizerData.Load(ml, tiny, steps));
+            var scoredByTiny = fittedOnTiny.Transform(FeaturizerData.Load(ml, tiny, steps)).GetColumn<float[]>("P").ToArray();
+            for (var r = 0; r < rows.Count; r++)
+            {
+                AssertMatches(model.Kernels.Features(rows[r].Features, steps), scored[r], steps, $"row {r} x {scale}");
+                AssertMatches(model.Kernels.Features(rows[r].Features, steps), scoredByTiny[r], steps, $"row {r} x {scale}, fitted on the scaled rows");
+            }
         }
     }
 
