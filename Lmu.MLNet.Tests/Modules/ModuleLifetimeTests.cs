@@ -132,5 +132,15 @@ public sealed class ModuleLifetimeTests
             var e = Assert.ThrowsExactly<ObjectDisposedException>(call);
             StringAssert.Contains(e.ObjectName, nameof(LmuNetwork));
         }
+
+        // A layer disposed on its own (review: the network then counted its head's parameters alone, silently), and the
+        // dynamics of a disposed layer (they read freed tensors).
+        using var partly = new LmuNetwork(new LmuNetworkOptions { Layers = [new LmuLayerOptions { InputSize = 1, Order = 4, Theta = 8, HiddenCell = HiddenCell.Dense, HiddenUnits = 5, TrainableTheta = true }], OutputSize = 2 });
+        var dynamics = partly.Layer.Dynamics;
+        partly.Layer.Dispose();
+        Assert.ThrowsExactly<ObjectDisposedException>(() => _ = partly.ParameterCount);
+        Assert.ThrowsExactly<ObjectDisposedException>(() => _ = dynamics.Theta);
+        Assert.ThrowsExactly<ObjectDisposedException>(() => dynamics.DiscreteMatrices());
+        Assert.ThrowsExactly<ObjectDisposedException>(() => dynamics.ImpulseResponse(4, ScalarType.Float32, torch.CPU));
     }
 }

@@ -199,6 +199,7 @@ public sealed partial class LegendreDynamics : nn.Module
         get
         {
             if (!_trainableTheta) return InitialTheta;
+            ThrowIfDisposed();
             using var scope = NewDisposeScope();
             return Math.Exp(log_theta!.detach().to(float64).item<double>());
         }
@@ -229,6 +230,7 @@ public sealed partial class LegendreDynamics : nn.Module
     /// </summary>
     public (double[,] Ad, double[] Bd) DiscreteMatrices()
     {
+        ThrowIfDisposed();
         if (!_trainableA && !_trainableB)
         {
             var sys = ToDiscreteSystem();
@@ -252,6 +254,7 @@ public sealed partial class LegendreDynamics : nn.Module
     /// </summary>
     public (Tensor AdT, Tensor Bd) Matrices(ScalarType dtype, Device device)
     {
+        ThrowIfDisposed();
         if (_fixed is not null)
         {
             var key = (dtype, device.type, device.index);
@@ -282,6 +285,7 @@ public sealed partial class LegendreDynamics : nn.Module
     /// </summary>
     public Tensor ImpulseResponse(long length, ScalarType dtype, Device device)
     {
+        ThrowIfDisposed();
         CheckLength(length);
         if (_fixed is not null) return CachedAlias(length, dtype, device, spectrum: false);
         using var scope = NewDisposeScope();
@@ -293,6 +297,7 @@ public sealed partial class LegendreDynamics : nn.Module
     /// <summary>rfft of H^T with n = 2T: [q, T + 1] complex, for FFT convolution. Same ownership and caching rules as H.</summary>
     public Tensor ImpulseSpectrum(long length, ScalarType dtype, Device device)
     {
+        ThrowIfDisposed();
         CheckLength(length);
         if (_fixed is not null) return CachedAlias(length, dtype, device, spectrum: true);
         using var scope = NewDisposeScope();
@@ -411,12 +416,21 @@ public sealed partial class LegendreDynamics : nn.Module
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
+        _disposed = true;
         if (disposing)
         {
             lock (_cacheGate) DisposeCaches();
         }
         base.Dispose(disposing);
     }
+
+    /// <summary>
+    /// Throws <see cref="ObjectDisposedException"/> once disposed: a learned theta read TorchSharp's freed tensor ("Tensor
+    /// invalid -- empty handle"), and fixed dynamics would have rebuilt their caches on a disposed module (found in review).
+    /// </summary>
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    private bool _disposed;
 
     private void DisposeCaches()
     {

@@ -75,8 +75,14 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     {
         get
         {
-            // A disposed network has no parameters left, and counted 0 silently (found by QA).
+            // A disposed network has no parameters left, and counted 0 silently (found by QA); a layer disposed on its
+            // own left the head's count (review).
             ThrowIfDisposed();
+            foreach (var layer in _layerList)
+            {
+                layer.ThrowIfDisposed();
+            }
+
             return parameters().Where(p => p.requires_grad).Sum(p => p.numel());
         }
     }
