@@ -19,11 +19,18 @@ internal static class CostCurve
     {
         // The folder is tried at the start (a bad --output fails before the hours of sampling) and made again when the
         // results are written, so an interrupted run leaves no empty folder behind (found by QA).
-        var madeHere = !Directory.Exists(s.Output);
-        Directory.CreateDirectory(s.Output);
-        if (madeHere)
+        // The topmost folder this makes (review: deleting the leaf alone left the parents of a nested --output).
+        var full = Path.GetFullPath(s.Output);
+        var topmostNew = (string?)null;
+        for (var dir = full; !Directory.Exists(dir); dir = Path.GetDirectoryName(dir)!)
         {
-            Directory.Delete(s.Output);
+            topmostNew = dir;
+        }
+
+        Directory.CreateDirectory(s.Output);
+        if (topmostNew is not null)
+        {
+            Directory.Delete(topmostNew, recursive: true);
         }
 
         Console.WriteLine($"bench-curve {MachineInfo.Now()}: {MachineInfo.Cpu()}; load average at start {MachineInfo.LoadAverage()}; torch threads {s.Threads}; {s.Samples} samples per point and side after one warm-up");

@@ -103,15 +103,15 @@ internal static class CommandErrors
     {
         option.Validators.Add(result =>
         {
-            var text = (result.GetValueOrDefault<string>() ?? string.Empty).Trim();
-            var items = text.Length == 0 ? [] : text.Split(',', StringSplitOptions.TrimEntries);
+            var (text, items) = List(result);
             var bad = items.FirstOrDefault(n => !int.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < lowest);
             if ((items.Length == 0 && !allowEmpty) || bad is not null)
             {
                 var least = lowest == int.MinValue ? string.Empty : $" of at least {lowest}";
                 var shown = string.IsNullOrEmpty(bad) ? text : bad;
+                var count = allowEmpty ? " (or none)" : " (at least one)";
                 var empty = bad == string.Empty ? "; an entry is empty" : string.Empty;
-                result.AddError($"{option.Name} '{shown}': expected comma-separated whole numbers{least} (at least one){empty}");
+                result.AddError($"{option.Name} '{shown}': expected comma-separated whole numbers{least}{count}{empty}");
             }
         });
         return option;
@@ -155,9 +155,14 @@ internal static class CommandErrors
     {
         option.Validators.Add(result =>
         {
-            if (Items(result).Length == 0)
+            var (text, items) = List(result);
+            if (items.Length == 0)
             {
                 result.AddError($"{option.Name} is empty: give at least one name (comma-separated)");
+            }
+            else if (items.Contains(string.Empty))
+            {
+                result.AddError($"{option.Name} '{text}' has an empty entry: give comma-separated names");
             }
         });
         return option;
@@ -172,11 +177,13 @@ internal static class CommandErrors
     {
         option.Validators.Add(result =>
         {
-            var names = Items(result);
+            var (text, names) = List(result);
             var unknown = names.FirstOrDefault(n => !allowed.Contains(n, StringComparer.Ordinal));
             if (names.Length == 0 || unknown is not null)
             {
-                result.AddError($"{option.Name} '{unknown ?? string.Empty}' is not one of {string.Join(", ", allowed)} (comma-separated, at least one)");
+                // An empty entry (`ff_dense,,ff_rnn`) was dropped silently before (review).
+                var what = unknown == string.Empty ? $"'{text}' has an empty entry; each must be" : $"'{unknown ?? string.Empty}' is not";
+                result.AddError($"{option.Name} {what} one of {string.Join(", ", allowed)} (comma-separated, at least one)");
             }
         });
         return option;
@@ -201,8 +208,15 @@ internal static class CommandErrors
         }
     }
 
-    private static string[] Items(System.CommandLine.Parsing.OptionResult result) =>
-        (result.GetValueOrDefault<string>() ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    /// <summary>
+    /// The option's text (trimmed) and its comma-separated entries, an empty entry kept as "" so that a check can refuse
+    /// it (they were dropped: `1,,2` read as `1,2`); blank text is no entry at all.
+    /// </summary>
+    private static (string Text, string[] Items) List(System.CommandLine.Parsing.OptionResult result)
+    {
+        var text = (result.GetValueOrDefault<string>() ?? string.Empty).Trim();
+        return (text, text.Length == 0 ? [] : text.Split(',', StringSplitOptions.TrimEntries));
+    }
 
     /// <summary>
     /// The option's value, or null when its text did not parse: that is the parser's own error to report, and asking for

@@ -50,7 +50,7 @@ internal static class MackeyGlassCommand
         }
         else
         {
-            Console.WriteLine($"Generator not checked: shared/data/forecasting/{Reference} was not found above the working directory.");
+            Console.WriteLine($"Generator not checked: shared/data/forecasting/{Reference} was not found ({SharedFolder.EnvironmentVariable} names the shared folder; else it is looked for above the working directory and the app).");
         }
 
         var seed = r.GetValue(settings.Seed);

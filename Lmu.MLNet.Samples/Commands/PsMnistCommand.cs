@@ -81,6 +81,11 @@ internal static class PsMnistCommand
 
     private static PsMnistExperiment.Dynamics Learned(string list)
     {
+        if (list.Trim().Length > 0 && list.Split(',', StringSplitOptions.TrimEntries).Contains(string.Empty))
+        {
+            throw new ArgumentException($"--learn '{list}' has an empty entry; expected a comma-separated list of theta, a, b.");
+        }
+
         var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => n.ToLowerInvariant()).ToList();
         var unknown = names.Where(n => n is not ("theta" or "a" or "b")).ToList();
         if (unknown.Count > 0)

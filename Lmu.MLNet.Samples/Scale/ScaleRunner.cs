@@ -87,7 +87,8 @@ internal static class ScaleRunner
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ArgumentException($"--dir '{dir}': '{existing}' cannot be written ({e.Message}).", e);
+            // The reason without the probe's own name (review: the message showed '.lmu-scale-probe-<pid>').
+            throw new ArgumentException($"--dir '{dir}': '{existing}' cannot be written ({e.Message.Replace(probe, existing, StringComparison.Ordinal)}).", e);
         }
     }
 

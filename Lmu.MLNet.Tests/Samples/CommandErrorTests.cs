@@ -248,7 +248,10 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["psmnist", "--autograd-theta"], "--autograd-theta applies with --learn theta alone"),
             // Found by the nineteenth session's CLI QA: an empty entry was dropped (`--head ,,` ran an empty head), and a
             // variant's suffix given twice ran with one of them.
-            (["psmnist", "--head", ",,"], "--head ',,': expected comma-separated whole numbers of at least 1 (at least one); an entry is empty"),
+            (["psmnist", "--head", ",,"], "--head ',,': expected comma-separated whole numbers of at least 1 (or none); an entry is empty"),
+            // Found by the twentieth session's review: name lists dropped empty entries too.
+            (["bench", "--configs", "ff_dense,,ff_rnn"], "--configs 'ff_dense,,ff_rnn' has an empty entry; each must be one of ff_dense, ff_rnn, rnn_cell"),
+            (["ucr", "--datasets", "Coffee,,Wine"], "--datasets 'Coffee,,Wine' has an empty entry: give comma-separated names"),
             // Found by the twentieth session's docs QA: 0 was named as the default of options whose default is not 0, and
             // a cell with the default 0 units trained one unit.
             (["bench", "--warmup", "-1"], "--warmup -1 must be at least 0"),
