@@ -252,6 +252,7 @@ public sealed class CommandErrorTests : ClassifierTestBase
             // Found by the twentieth session's review: name lists dropped empty entries too.
             (["bench", "--configs", "ff_dense,,ff_rnn"], "--configs 'ff_dense,,ff_rnn' has an empty entry; each must be one of ff_dense, ff_rnn, rnn_cell"),
             (["ucr", "--datasets", "Coffee,,Wine"], "--datasets 'Coffee,,Wine' has an empty entry: give comma-separated names"),
+            (["psmnist", "--learn", "theta,,a"], "error: --learn 'theta,,a' has an empty entry; expected a comma-separated list of theta, a, b"),
             // Found by the twentieth session's docs QA: 0 was named as the default of options whose default is not 0, and
             // a cell with the default 0 units trained one unit.
             (["bench", "--warmup", "-1"], "--warmup -1 must be at least 0"),
