@@ -142,5 +142,12 @@ public sealed class ModuleLifetimeTests
         Assert.ThrowsExactly<ObjectDisposedException>(() => _ = dynamics.Theta);
         Assert.ThrowsExactly<ObjectDisposedException>(() => dynamics.DiscreteMatrices());
         Assert.ThrowsExactly<ObjectDisposedException>(() => dynamics.ImpulseResponse(4, ScalarType.Float32, torch.CPU));
+
+        // Fixed dynamics too: their caches must not be rebuilt on a disposed module (review: BlockPowers was).
+        var fixedDynamics = new LegendreDynamics(6, 10, LmuDiscretizer.Zoh, trainableTheta: false);
+        fixedDynamics.Dispose();
+        Assert.ThrowsExactly<ObjectDisposedException>(() => fixedDynamics.BlockPowers(3, ScalarType.Float32, torch.CPU));
+        Assert.ThrowsExactly<ObjectDisposedException>(() => fixedDynamics.Matrices(ScalarType.Float32, torch.CPU));
+        Assert.ThrowsExactly<ObjectDisposedException>(() => fixedDynamics.ImpulseSpectrum(4, ScalarType.Float32, torch.CPU));
     }
 }

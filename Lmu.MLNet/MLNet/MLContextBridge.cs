@@ -58,23 +58,27 @@ internal sealed class MLContextBridge
         return new MLContextBridge(environment, name);
     }
 
-    /// <summary>The TempFilePath of the context behind <paramref name="catalog"/>, or null when it cannot be reached.</summary>
+    /// <summary>
+    /// The TempFilePath of the context behind <paramref name="catalog"/>, or null when it cannot be reached. Read without
+    /// registering a host: each registration takes a value from the context's seed stream, so reading a setting shifted
+    /// the seeds of every component made after it (found in review).
+    /// </summary>
     public static string? TempFolderOf(object catalog) =>
-        CatalogEnvironment(catalog) is { } environment ? new MLContextBridge(environment, "TempFilePath").TempFilePath : null;
+        CatalogEnvironment(catalog) is { } environment ? ReadOf<string?>(environment, "TempFilePath", null) ?? Path.GetTempPath() : null;
 
     /// <summary>
     /// Whether the context behind <paramref name="catalog"/> was cancelled (MLContext.CancelExecution), as a function to
-    /// poll; null when the context cannot be reached.
+    /// poll (no host registered, see <see cref="TempFolderOf"/>); null when the context cannot be reached.
     /// </summary>
-    public static Func<bool>? CancellationOf(object catalog)
-    {
-        if (CatalogEnvironment(catalog) is not { } environment)
-        {
-            return null;
-        }
+    public static Func<bool>? CancellationOf(object catalog) =>
+        CatalogEnvironment(catalog) is { } environment ? () => ReadOf(environment, "IsCanceled", false) : null;
 
-        var bridge = new MLContextBridge(environment, "Cancellation");
-        return () => bridge.IsCanceled;
+    /// <summary>Whether <paramref name="context"/> was cancelled, as a function to poll (no host registered).</summary>
+    public static Func<bool> CancellationOf(MLContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var environment = (object?)(typeof(MLContext).GetField("_env", AnyInstance)?.GetValue(context) as IHostEnvironment) ?? context;
+        return () => ReadOf(environment, "IsCanceled", false);
     }
 
     /// <summary>The context's GpuDeviceId (null when unset or unreadable).</summary>
@@ -151,10 +155,12 @@ internal sealed class MLContextBridge
         ch.Warning(MessageSensitivity.None, message);
     }
 
-    private T Read<T>(string property, T fallback)
+    private T Read<T>(string property, T fallback) => ReadOf(_environment, property, fallback);
+
+    private static T ReadOf<T>(object environment, string property, T fallback)
     {
-        var p = _environment.GetType().GetProperty(property, AnyInstance);
-        return p?.GetValue(_environment) is T value ? value : fallback;
+        var p = environment.GetType().GetProperty(property, AnyInstance);
+        return p?.GetValue(environment) is T value ? value : fallback;
     }
 
     private static IHostEnvironment? CatalogEnvironment(object catalog)

@@ -17,7 +17,11 @@ public sealed partial class LegendreDynamics
     internal Tensor BlockPowers(int block, ScalarType dtype, Device device)
     {
         if (_fixed is null) throw new InvalidOperationException("Block powers are cached for fixed dynamics only.");
-        lock (_cacheGate) return BlockPowersLocked(block, dtype, device).alias();
+        lock (_cacheGate)
+        {
+            ThrowIfDisposed();
+            return BlockPowersLocked(block, dtype, device).alias();
+        }
     }
 
     private Tensor BlockPowersLocked(int block, ScalarType dtype, Device device)

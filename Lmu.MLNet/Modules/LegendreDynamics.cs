@@ -260,6 +260,7 @@ public sealed partial class LegendreDynamics : nn.Module
             var key = (dtype, device.type, device.index);
             lock (_cacheGate)
             {
+                ThrowIfDisposed();
                 if (!_matrices.TryGetValue(key, out var m))
                 {
                     // The scope owns the chain's temporaries (see TorchScalars on objects left to finalizers).
@@ -351,6 +352,8 @@ public sealed partial class LegendreDynamics : nn.Module
     {
         lock (_cacheGate)
         {
+            // Again under the lock: a Dispose between the first check and here would have the cache rebuilt (review).
+            ThrowIfDisposed();
             var entry = CachedLocked(length, dtype, device, spectrum);
             return spectrum ? entry.Spectrum!.alias() : entry.H.alias();
         }
@@ -416,11 +419,17 @@ public sealed partial class LegendreDynamics : nn.Module
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        _disposed = true;
         if (disposing)
         {
-            lock (_cacheGate) DisposeCaches();
+            // Set under the cache's lock, where every cache lookup checks it, so none rebuilds after this.
+            lock (_cacheGate)
+            {
+                _disposed = true;
+                DisposeCaches();
+            }
         }
+
+        _disposed = true;
         base.Dispose(disposing);
     }
 

@@ -259,42 +259,83 @@ public sealed class LmuExperimentTests
         var settings = Settings(seed: 2);
         settings.BeforeTrial = _ => trained++;
         var e = Assert.ThrowsExactly<ArgumentException>(() => Run(ml, FeaturizerData.Load(ml, Rows(2, seed: 1), Steps), settings));
-        StringAssert.Contains(e.Message, "the training data has 2 rows in 2 classes, too few for a hold-out of ValidationFraction = 0.2: a split leaves no row to validate on");
+        StringAssert.Contains(e.Message, "the training data has 2 rows in 2 classes, too few for a hold-out of ValidationFraction = 0.2: no split leaves both a row to validate on and two classes to train on");
         StringAssert.Contains(e.Message, "Give more rows of each class, a larger ValidationFraction, or validationData.");
         Assert.AreEqual(0, trained);
     }
 
     [TestMethod]
-    public void AHoldOutTrainsOnEveryClassAndCrossValidationKeepsItsFolds()
+    public void AHoldOutValidatesAFoldDrawnWithTheSeed()
     {
-        // Found by QA: dealing continued the count from the classes before, so a one-row class sat in the validated fold
-        // of a hold-out for every seed: validated in every repeat, never trained on. A hold-out deals each class from
-        // fold 1 now; cross-validation (every fold validated once) keeps its deal.
+        // Found by QA: a hold-out always validated fold 0, where a class's first row sat whatever the seed, so a class of
+        // one row was validated in every repeat and never trained on. The fold is drawn per repeat now, among those that
+        // leave two classes to train on; the deal (and so the hold-out's size) is unchanged (review: dealing each class
+        // from fold 1 instead shrank the hold-out and refused data the old deal took).
         var ml = new MLContext(seed: 1);
         var rows = Rows(20, seed: 1);
         rows.Add(new SeqRow { Features = rows[0].Features, Length = Steps, Label = "z" });
-        var data = LmuExperimentData.Read(FeaturizerData.Load(ml, rows, Steps), "Label", "Features", 1, null, "training");
-        var z = Array.IndexOf(data.Labels, data.ClassNames.ToList().IndexOf("z"));
-        var classes = new[] { "down", "up" }.Select(n => data.ClassNames.ToList().IndexOf(n)).ToArray();
-        for (var seed = 0; seed < 20; seed++)
+        var data = FeaturizerData.Load(ml, rows, Steps);
+        int validatedZ = 0, holdOuts = 0;
+        for (var seed = 1; seed <= 4; seed++)
         {
-            var holdOut = data.Folds(5, seed, holdOut: true);
-            Assert.AreNotEqual(0, holdOut[z], $"seed {seed}: the one-row class was held out");
-            foreach (var c in classes)
+            var settings = LmuExperimentPooledTests.Both(seed, maxConfigurations: 1);
+            settings.SearchSpace.Families = [LmuModelFamily.PooledRidge];
+            settings.StartWithDefault = true;
+            settings.DefaultOverride = new LmuPooledRidgeConfiguration(4, 8, 5, Lmu.MLNet.Featurize.LmuFeatureNormalization.ZScorePerRow, seed);
+            settings.CrossValidationFolds = 0;
+            settings.CrossValidationRepeats = 5;
+            settings.MaxExperimentTimeInSeconds = 3600;
+            var seen = new Dictionary<int, int[]>();
+            settings.FoldMetricOverride = (_, fold, valid, metric) =>
             {
-                // Each class of 10 rows is held out in proportion: 2 of its rows in fold 0.
-                Assert.AreEqual(2, Enumerable.Range(0, data.Count).Count(i => data.Labels[i] == c && holdOut[i] == 0), $"seed {seed}");
-            }
-
-            // Cross-validation: the deal from fold 0 across classes, as before (4 of the 5 folds get 4 rows, one gets 5).
-            var folds = data.Folds(5, seed);
-            CollectionAssert.AreEquivalent(new[] { 5, 4, 4, 4, 4 }, Enumerable.Range(0, 5).Select(f => folds.Count(x => x == f)).ToArray(), $"seed {seed}");
-            foreach (var c in classes)
+                seen[fold] = valid.ToArray();
+                return metric;
+            };
+            Run(ml, data, settings);
+            Assert.HasCount(5, seen, $"seed {seed}: one hold-out per repeat");
+            foreach (var valid in seen.Values)
             {
-                var perFold = Enumerable.Range(0, data.Count).Where(i => data.Labels[i] == c).GroupBy(i => folds[i]).Select(g => g.Count()).ToArray();
-                CollectionAssert.AreEqual(new[] { 2, 2, 2, 2, 2 }, perFold, $"seed {seed}");
+                holdOuts++;
+                // 21 rows dealt over 5 folds: 4 or 5 rows held out, as before.
+                Assert.IsTrue(valid.Length is 4 or 5, $"seed {seed}: {valid.Length} rows held out");
+                validatedZ += valid.Contains(20) ? 1 : 0;
             }
         }
+
+        Assert.AreEqual(20, holdOuts);
+        Assert.IsGreaterThan(0, validatedZ, "the one-row class is held out in some repeats");
+        Assert.IsTrue(validatedZ < holdOuts, $"and trained on in the others ({validatedZ} of {holdOuts} held it out)");
+    }
+
+    [TestMethod]
+    public void TheContextsCancelExecutionStopsTheSearchAndSaysSo()
+    {
+        // Found in review: the experiment never read the context's flag, ran its whole budget, then lost the result when
+        // ML.NET's own transforms threw on the cancelled context.
+        var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+        Assert.IsNotNull(cancel, "ML.NET renamed CancelExecution");
+        var data = Data(new MLContext(seed: 1), 24, seed: 1);
+
+        var before = new MLContext(seed: 1);
+        cancel.Invoke(before, null);
+        var trained = 0;
+        var settings = Settings(seed: 2);
+        settings.BeforeTrial = _ => trained++;
+        StringAssert.Contains(Assert.Throws<OperationCanceledException>(() => Run(before, data, settings)).Message,
+            "LMU experiment: the MLContext was cancelled (MLContext.CancelExecution) before Execute; nothing was trained.");
+        Assert.AreEqual(0, trained);
+
+        // A search bounded by its budget alone (60 s), cancelled at its first report: it stops within a poll of the flag
+        // and a trial, not at the end of the budget (the bound leaves a slow machine half the budget).
+        var during = new MLContext(seed: 1);
+        settings = Settings(seed: 2);
+        settings.MaxConfigurations = 0;
+        settings.MaxExperimentTimeInSeconds = 60;
+        settings.Progress = new SyncProgress(_ => cancel.Invoke(during, null));
+        var clock = Stopwatch.StartNew();
+        var e = Assert.Throws<OperationCanceledException>(() => Run(during, data, settings));
+        StringAssert.Contains(e.Message, "LMU experiment: cancelled through its MLContext (MLContext.CancelExecution) after ");
+        Assert.IsTrue(clock.Elapsed < TimeSpan.FromSeconds(30), $"the search went on for {clock.Elapsed.TotalSeconds:F1} s after the cancellation");
     }
 
     [TestMethod]

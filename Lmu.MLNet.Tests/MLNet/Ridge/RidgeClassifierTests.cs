@@ -111,6 +111,21 @@ public sealed class RidgeClassifierTests
         e = Assert.Throws<OperationCanceledException>(() => during.MulticlassClassification.Trainers.Ridge().Fit(key.Transform(Load(during, Cancelling()))));
         StringAssert.Contains(e.Message, "RidgeClassifier: Fit was cancelled through its MLContext (MLContext.CancelExecution).");
 
+        // A Fit shorter than the poll: the flag set on the 5th of 60 rows is seen when the Fit ends (review: the model
+        // was returned from a cancelled context).
+        var brief = new MLContext(seed: 1);
+        IEnumerable<Row> CancellingEarly()
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                if (i == 5) cancel.Invoke(brief, null);
+                yield return rows[i];
+            }
+        }
+
+        e = Assert.Throws<OperationCanceledException>(() => brief.MulticlassClassification.Trainers.Ridge().Fit(key.Transform(Load(brief, CancellingEarly()))));
+        StringAssert.Contains(e.Message, "RidgeClassifier: Fit was cancelled through its MLContext (MLContext.CancelExecution).");
+
         // An uncancelled context fits as before.
         using var fitted = keyer.MulticlassClassification.Trainers.Ridge().Fit(key.Transform(Load(keyer, rows.Take(60))));
     }

@@ -93,6 +93,15 @@ public sealed class LmuClassificationExperiment
         // reads a copy taken now: a change while it runs reached the trials still to come (QA).
         var settings = _settings.Clone();
         settings.Validate();
+        // MLContext.CancelExecution (AutoML's stop) was not observed: the search ran its whole budget, then ML.NET's own
+        // transforms threw on the cancelled context and the result was lost (found in review). It stops the trials as
+        // the token does, and Execute then throws, since the context runs no more ML.NET transforms.
+        var contextCanceled = MLContextBridge.CancellationOf(_ml);
+        if (contextCanceled())
+        {
+            throw new OperationCanceledException("LMU experiment: the MLContext was cancelled (MLContext.CancelExecution) before Execute; nothing was trained.");
+        }
+
         if (!Enum.IsDefined(inputLayout))
         {
             throw new ArgumentException($"LMU experiment: inputLayout must be StepMajor or ChannelMajor but was {(int)inputLayout}.", nameof(inputLayout));
@@ -140,6 +149,8 @@ public sealed class LmuClassificationExperiment
         var device = space.Includes(LmuModelFamily.LmuNetwork)
             ? MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).ResolveDevice(settings.Device, "LmuExperimentSettings.Device")
             : "cpu";
+        using var cancellation = new ContextCancellation(contextCanceled, settings.CancellationToken);
+        settings.CancellationToken = cancellation.Token;
         var context = new LmuFitContext(settings, featuresColumnName, labelColumnName == featuresColumnName ? labelColumnName + ".key" : labelColumnName,
             UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName), channelMajor, device, _ml.TempFilePath);
         var search = new LmuExperimentSearch(settings, data, validation, context);
@@ -149,6 +160,12 @@ public sealed class LmuClassificationExperiment
         clock.Restart();
         try
         {
+            if (contextCanceled())
+            {
+                throw new OperationCanceledException(
+                    $"LMU experiment: cancelled through its MLContext (MLContext.CancelExecution) after {trials.Count} trials; no model is returned, since the context runs no more ML.NET transforms.");
+            }
+
             // No kept model: the default, chosen without a completed evaluation when the budget ran out first.
             if ((validation is null && settings.RefitOnAllData) || bestFit is null)
             {
@@ -168,12 +185,21 @@ public sealed class LmuClassificationExperiment
             }
 
             var model = bestFit!.TakeModel(_ml, train);
-            if (prefix is not null)
+            try
             {
-                model = new TransformerChain<ITransformer>(prefix, model);
-            }
+                if (prefix is not null)
+                {
+                    model = new TransformerChain<ITransformer>(prefix, model);
+                }
 
-            model = LabelValuesInAndOut(model, trainData, labelColumnName, data.ClassNames);
+                model = LabelValuesInAndOut(model, trainData, labelColumnName, data.ClassNames);
+            }
+            catch
+            {
+                // The model taken from the fit owns its carried graph's temp file: it was left to a finalizer (review).
+                (model as IDisposable)?.Dispose();
+                throw;
+            }
 
             return new LmuExperimentResult(trials, best, selection, model, data.ClassNames, searchTime, clock.Elapsed);
         }

@@ -228,13 +228,11 @@ internal sealed class LmuExperimentData
     }
 
     /// <summary>
-    /// Stratified folds: each class's rows are shuffled with <paramref name="seed"/> and dealt round-robin, so every
-    /// fold holds each class in proportion. For cross-validation the deal continues across classes from fold 0 (fold
-    /// sizes within one row of each other). For a hold-out (<paramref name="holdOut"/>: only fold 0 is validated) each
-    /// class is dealt from fold 1, so fold 0 takes every folds-th row of a class and a class of fewer rows than folds is
-    /// always trained on, never validated alone.
+    /// Stratified folds: each class's rows are shuffled with <paramref name="seed"/> and dealt round-robin, continuing
+    /// across classes from fold 0, so every fold holds each class in proportion and fold sizes are within one row of each
+    /// other. (Which fold a hold-out validates is drawn per repeat: <see cref="LmuExperimentSearch"/>.)
     /// </summary>
-    public int[] Folds(int folds, int seed, bool holdOut = false)
+    public int[] Folds(int folds, int seed)
     {
         var fold = new int[Count];
         var rng = new Random(seed);
@@ -243,13 +241,6 @@ internal sealed class LmuExperimentData
         {
             var members = group.ToArray();
             rng.Shuffle(members);
-            // Continuing the count from the classes before put a small class's first row in the validated fold whatever
-            // the seed: a class of one row was validated in every hold-out repeat and never trained on (found by QA).
-            if (holdOut)
-            {
-                next = 1;
-            }
-
             foreach (var m in members)
             {
                 fold[m] = next++ % folds;

@@ -390,6 +390,29 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
         _kept.Clear();
     }
 
+    /// <summary>
+    /// The fold a hold-out validates: drawn with <paramref name="seed"/> among the folds that hold a row and leave at
+    /// least two classes to train on. It was always fold 0, where a class's first row sat whatever the seed, so a class
+    /// of one row was validated in every repeat and never trained on (found by QA); a drawn fold keeps the hold-out's
+    /// size (the deal is unchanged) and makes which rows are held out depend on the seed alone.
+    /// </summary>
+    private int HoldOutFold(int[] fold, int folds, int seed)
+    {
+        var eligible = Enumerable.Range(0, folds)
+            .Where(f => fold.Contains(f) && Enumerable.Range(0, data.Count).Where(i => fold[i] != f).Select(i => data.Labels[i]).Distinct().Count() >= 2)
+            .ToArray();
+        if (eligible.Length == 0)
+        {
+            throw new ArgumentException(
+                $"LMU experiment: the training data has {data.Count} rows in {data.Labels.Distinct().Count()} classes, too few for a hold-out of " +
+                $"ValidationFraction = {settings.ValidationFraction}: no split leaves both a row to validate on and two classes to train on. " +
+                "Give more rows of each class, a larger ValidationFraction, or validationData.");
+        }
+
+        // Its own stream: the fold seed's draws are the deal's shuffles, which stay as they were.
+        return eligible[new Random(unchecked(seed * 31 + 17)).Next(eligible.Length)];
+    }
+
     /// <summary>Every repeat's splits, repeat by repeat, and the splits per repeat (k folds, or 1 for a hold-out).</summary>
     private (List<(int[] Train, int[] Valid)> Splits, int PerRepeat) Splits()
     {
@@ -407,8 +430,10 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
         for (var r = 0; r < repeats; r++)
         {
             // Repeat 0 keeps the experiment seed's folds (for cross-validation, the single-repeat splits of earlier versions).
-            var fold = data.Folds(Math.Max(2, folds), r == 0 ? s.Seed : TrainingSeed(s.Seed, -1_000_000 - r, 0), holdOut: used == 1);
-            for (var f = 0; f < used; f++)
+            var foldSeed = r == 0 ? s.Seed : TrainingSeed(s.Seed, -1_000_000 - r, 0);
+            var fold = data.Folds(Math.Max(2, folds), foldSeed);
+            var validated = used > 1 ? Enumerable.Range(0, used).ToArray() : [HoldOutFold(fold, Math.Max(2, folds), foldSeed)];
+            foreach (var f in validated)
             {
                 var train = all.Where(i => fold[i] != f).ToArray();
                 var valid = all.Where(i => fold[i] == f).ToArray();
@@ -416,12 +441,11 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
                 if (classes < 2 || valid.Length == 0)
                 {
                     // Every trial failed on it, and the experiment blamed its budget ("no trial completed"; found by QA).
-                    var crossValidation = s.CrossValidationFolds >= 2;
-                    var how = crossValidation ? $"{s.CrossValidationFolds}-fold cross-validation" : $"a hold-out of ValidationFraction = {s.ValidationFraction}";
+                    var how = $"{s.CrossValidationFolds}-fold cross-validation";
                     var left = valid.Length == 0 ? "no row to validate on" : $"{classes} class(es) to train on";
                     throw new ArgumentException(
                         $"LMU experiment: the training data has {data.Count} rows in {data.Labels.Distinct().Count()} classes, too few for {how}: a split leaves {left}. " +
-                        $"Give more rows of each class, {(crossValidation ? "fewer folds" : "a larger ValidationFraction")}, or validationData.");
+                        "Give more rows of each class, fewer folds, or validationData.");
                 }
 
                 splits.Add((train, valid));

@@ -90,41 +90,29 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             return FitCore(input, cancellationToken);
         }
 
-        // The context's flag has no token: a timer turns it into one, so the read and the solver stop within a row or
-        // a pass of it, as they do for a token.
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The context's flag has no token: ContextCancellation polls it into one, so the read and the solver stop within
+        // a row or a pass of it, as they do for a token.
         ThrowIfContextCanceled(null);
-        using (new Timer(_ => CancelIfContextCanceled(linked), null, ContextPollMilliseconds, ContextPollMilliseconds))
-        {
-            try
-            {
-                return FitCore(input, linked.Token);
-            }
-            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-            {
-                ThrowIfContextCanceled(e);
-                throw;
-            }
-        }
-    }
-
-    /// <summary>How often a Fit looks at the context's cancellation flag.</summary>
-    private const int ContextPollMilliseconds = 50;
-
-    private void CancelIfContextCanceled(CancellationTokenSource linked)
-    {
+        using var cancellation = new ContextCancellation(_contextCanceled, cancellationToken);
+        RidgeClassifierTransformer fitted;
         try
         {
-            if (_contextCanceled!())
-            {
-                linked.Cancel();
-            }
+            fitted = FitCore(input, cancellation.Token);
         }
-        catch (ObjectDisposedException)
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            // The Fit ended between the timer's tick and this call: nothing left to stop (an exception here, on a timer
-            // thread, would end the process).
+            ThrowIfContextCanceled(e);
+            throw;
         }
+
+        // A Fit shorter than the poll finished on a context cancelled meanwhile (review): its model is not returned.
+        if (_contextCanceled())
+        {
+            fitted.Dispose();
+            ThrowIfContextCanceled(null);
+        }
+
+        return fitted;
     }
 
     private void ThrowIfContextCanceled(Exception? inner)
