@@ -81,7 +81,7 @@ public sealed class OracleFileTests
     public void TheCommittedOracleIsWhatItsGeneratorWrites()
     {
         // Ties the committed JSON to its script: a hand edit, or a script changed without regenerating, fails here.
-        // Numbers are compared to 1e-13 (relative above 1), not bit for bit, since another scipy may move the last bit
+        // Numbers are compared to 1e-13 (relative above 1; Euler's eigenvalue bounds 1e-9, see CompareJson), not bit for bit, since another scipy may move the last bit
         // of expm; anything else must be equal. Needs python3 with numpy and scipy (Debian: python3-numpy python3-scipy).
         var script = Path.Combine(AppContext.BaseDirectory, "Oracle", "generate_oracle.py");
         Assert.IsTrue(File.Exists(script), script);
@@ -298,7 +298,12 @@ public sealed class OracleFileTests
                 break;
             case JsonValueKind.Number:
                 double x = a.GetDouble(), y = b.GetDouble();
-                if (!(Math.Abs(x - y) <= 1e-13 * Math.Max(1, Math.Abs(x))))
+                // Euler's bound comes from LAPACK's nonsymmetric eigenvalues of A, whose non-normality amplifies rounding
+                // with the order: two machines' numpy runs gave values up to 1.7e-13 apart at orders 19-30 and 2.2e-11 at
+                // order 64 (relative; found when a fresh CI machine failed here). Compared at the library's own tolerance
+                // against these values (1e-9): a hand edit or a changed script still moves them far more.
+                var tolerance = path.StartsWith("$.euler_min_theta", StringComparison.Ordinal) ? 1e-9 : 1e-13;
+                if (!(Math.Abs(x - y) <= tolerance * Math.Max(1, Math.Abs(x))))
                 {
                     differences.Add($"{path}: {x:R} vs {y:R}");
                 }
