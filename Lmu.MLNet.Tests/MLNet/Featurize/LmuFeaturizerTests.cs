@@ -37,6 +37,23 @@ public sealed class LmuFeaturizerTests
     }
 
     [TestMethod]
+    public void BothFeaturizersStopOnTheContextsCancelExecution()
+    {
+        // Found in review: both fitted on a cancelled context, where ML.NET's own estimators throw.
+        var cancel = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+        Assert.IsNotNull(cancel, "ML.NET renamed CancelExecution");
+        var ml = new MLContext(seed: 1);
+        var data = FeaturizerData.Load(ml, FeaturizerData.Random(6, 12, 1, seed: 1), 12);
+        var featurize = ml.Transforms.LmuFeaturize("L", "Features", order: 4);
+        var pooled = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { Order = 4, Windows = 2, ProjectionsPerWindow = 3 });
+        using (featurize.Fit(data)) { }
+        using (pooled.Fit(data)) { }
+        cancel.Invoke(ml, null);
+        StringAssert.Contains(Assert.Throws<OperationCanceledException>(() => featurize.Fit(data)).Message, "LmuFeaturize: Fit was cancelled through its MLContext");
+        StringAssert.Contains(Assert.Throws<OperationCanceledException>(() => pooled.Fit(data)).Message, "LmuPooledFeaturize: Fit was cancelled through its MLContext");
+    }
+
+    [TestMethod]
     public void AKernelTooLargeForTheGraphIsRefusedNamingItsParts()
     {
         // Found by QA: 336 read positions x order 64 over 100,000 steps overflowed an Int32 index ("Arithmetic operation

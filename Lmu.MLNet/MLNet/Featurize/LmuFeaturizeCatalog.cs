@@ -38,7 +38,7 @@ public static class LmuFeaturizeCatalog
             Channels = channels,
             Normalization = normalization,
             Discretizer = discretizer,
-        }, MLContextBridge.TempFolderOf(catalog));
+        }, MLContextBridge.TempFolderOf(catalog), MLContextBridge.CancellationOf(catalog));
     }
 
     /// <summary>The featurizer with every option (window positions, decoded delays, a length column...).</summary>
@@ -47,7 +47,7 @@ public static class LmuFeaturizeCatalog
     public static LmuFeaturizerEstimator LmuFeaturize(this TransformsCatalog catalog, LmuFeaturizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new LmuFeaturizerEstimator(options, MLContextBridge.TempFolderOf(catalog));
+        return new LmuFeaturizerEstimator(options, MLContextBridge.TempFolderOf(catalog), MLContextBridge.CancellationOf(catalog));
     }
 
     /// <summary>

@@ -12,6 +12,7 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
 {
     private readonly LmuFeaturizerOptions _options;
     private readonly string? _tempFolder;
+    private readonly Func<bool>? _contextCanceled;
 
     /// <summary>Creates the estimator; the options are validated and copied. Its temp files go to the system temp folder.</summary>
     /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
@@ -20,13 +21,18 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
     {
     }
 
-    /// <summary>The catalog's estimator: temp files where the context's TempFilePath says.</summary>
-    internal LmuFeaturizerEstimator(LmuFeaturizerOptions options, string? tempFolder)
+    /// <summary>
+    /// The catalog's estimator: temp files where the context's TempFilePath says; a Fit on a context cancelled by
+    /// MLContext.CancelExecution (<paramref name="contextCanceled"/>) throws, as ML.NET's own estimators do (it fitted;
+    /// found in review).
+    /// </summary>
+    internal LmuFeaturizerEstimator(LmuFeaturizerOptions options, string? tempFolder, Func<bool>? contextCanceled = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
         _tempFolder = tempFolder;
+        _contextCanceled = contextCanceled;
     }
 
     /// <summary>The largest kernel the graph carries (ONNX's protobuf limit is 2 GiB; the graph holds other tensors too).</summary>
@@ -39,6 +45,11 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
     public LmuFeaturizerTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (_contextCanceled?.Invoke() == true)
+        {
+            throw new OperationCanceledException("LmuFeaturize: Fit was cancelled through its MLContext (MLContext.CancelExecution).");
+        }
+
         var length = LmuFeaturizerSchema.Check(_options, input.Schema);
         NormalizationGuard.Require(_options.Normalization, length, _options.Channels, "LmuFeaturize");
         var spec = Spec(length);
