@@ -22,7 +22,7 @@ internal static class CostCurve
         // The topmost folder this makes (review: deleting the leaf alone left the parents of a nested --output).
         var full = Path.GetFullPath(s.Output);
         var topmostNew = (string?)null;
-        for (var dir = full; !Directory.Exists(dir); dir = Path.GetDirectoryName(dir)!)
+        for (var dir = (string?)full; dir is not null && !Directory.Exists(dir); dir = Path.GetDirectoryName(dir))
         {
             topmostNew = dir;
         }
