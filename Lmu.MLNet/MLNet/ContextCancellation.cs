@@ -42,10 +42,11 @@ internal sealed class ContextCancellation : IDisposable
                 _linked.Cancel();
             }
         }
-        catch (ObjectDisposedException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The work ended between the timer's tick and this call: nothing left to stop (an exception here, on a timer
-            // thread, would end the process).
+            // An exception here, on a timer thread, would end the process: ObjectDisposedException when the work ended
+            // between the tick and this call (nothing left to stop), anything else from reading the flag (a future ML.NET
+            // could make the read fail; review): the poll then simply does not cancel.
         }
     }
 }

@@ -327,15 +327,27 @@ public sealed class LmuExperimentTests
 
         // A search bounded by its budget alone (60 s), cancelled at its first report: it stops within a poll of the flag
         // and a trial, not at the end of the budget (the bound leaves a slow machine half the budget).
-        var during = new MLContext(seed: 1);
-        settings = Settings(seed: 2);
-        settings.MaxConfigurations = 0;
-        settings.MaxExperimentTimeInSeconds = 60;
-        settings.Progress = new SyncProgress(_ => cancel.Invoke(during, null));
-        var clock = Stopwatch.StartNew();
-        var e = Assert.Throws<OperationCanceledException>(() => Run(during, data, settings));
-        StringAssert.Contains(e.Message, "LMU experiment: cancelled through its MLContext (MLContext.CancelExecution) after ");
-        Assert.IsTrue(clock.Elapsed < TimeSpan.FromSeconds(30), $"the search went on for {clock.Elapsed.TotalSeconds:F1} s after the cancellation");
+        // Its preprocessing (a featurizer with a temp file) is disposed with the rest: nothing is left for a finalizer
+        // (review: the fitted preprocessing waited for one).
+        var temp = Directory.CreateTempSubdirectory("lmu-experiment-cancel-").FullName;
+        try
+        {
+            var during = new MLContext(seed: 1) { TempFilePath = temp };
+            settings = Settings(seed: 2);
+            settings.MaxConfigurations = 0;
+            settings.MaxExperimentTimeInSeconds = 60;
+            settings.Progress = new SyncProgress(_ => cancel.Invoke(during, null));
+            var clock = Stopwatch.StartNew();
+            var e = Assert.Throws<OperationCanceledException>(() => new LmuClassificationExperiment(during, settings)
+                .Execute(data, preprocessing: during.Transforms.LmuFeaturize(new LmuFeaturizerOptions { OutputColumnName = "Features", Order = 4, WindowPositions = [4, 8, 12] })));
+            StringAssert.Contains(e.Message, "LMU experiment: cancelled through its MLContext (MLContext.CancelExecution) after ");
+            Assert.IsTrue(clock.Elapsed < TimeSpan.FromSeconds(30), $"the search went on for {clock.Elapsed.TotalSeconds:F1} s after the cancellation");
+            Assert.IsEmpty(Directory.GetFiles(temp, "*", SearchOption.AllDirectories), "files left in the context's temp folder");
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+        }
     }
 
     [TestMethod]

@@ -109,6 +109,23 @@ public sealed class LmuClassificationExperiment
 
         var channelMajor = inputLayout == LmuInputLayout.ChannelMajor && channels > 1;
         var prefix = preprocessing?.Fit(trainData);
+        try
+        {
+            return Run(prefix, settings, contextCanceled, trainData, validationData, labelColumnName, featuresColumnName, channels, channelMajor);
+        }
+        catch
+        {
+            // The fitted preprocessing belongs to the returned model; when none is returned its temp files waited for a
+            // finalizer (review).
+            (prefix as IDisposable)?.Dispose();
+            throw;
+        }
+    }
+
+    private LmuExperimentResult Run(
+        ITransformer? prefix, LmuExperimentSettings settings, Func<bool> contextCanceled, IDataView trainData, IDataView? validationData,
+        string labelColumnName, string featuresColumnName, int channels, bool channelMajor)
+    {
         var train = prefix?.Transform(trainData) ?? trainData;
         var data = LmuExperimentData.Read(train, labelColumnName, featuresColumnName, channels, null, "training", channelMajor);
         var validation = validationData is null
@@ -155,15 +172,28 @@ public sealed class LmuClassificationExperiment
             UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName), channelMajor, device, _ml.TempFilePath);
         var search = new LmuExperimentSearch(settings, data, validation, context);
         var clock = Stopwatch.StartNew();
-        var (trials, best, selection, bestFit) = search.Run();
+        (IReadOnlyList<LmuTrialResult> Trials, LmuTrialResult Best, LmuExperimentSelection Selection, LmuCandidateFit? Fit) found;
+        try
+        {
+            found = search.Run();
+        }
+        catch (OperationCanceledException e) when (contextCanceled())
+        {
+            // Before any trial completed: the search's own message named no cause (review).
+            throw ContextCanceled("before any trial completed", e);
+        }
+
+        var (trials, best, selection, bestFit) = found;
         var searchTime = clock.Elapsed;
         clock.Restart();
+        // The refit is not interrupted by the caller's token (it makes the model returned), but a cancelled context can
+        // never return a model: it stops the refit too (review: it ran to its end, then ML.NET's transforms threw).
+        using var refitCancellation = new ContextCancellation(contextCanceled, CancellationToken.None);
         try
         {
             if (contextCanceled())
             {
-                throw new OperationCanceledException(
-                    $"LMU experiment: cancelled through its MLContext (MLContext.CancelExecution) after {trials.Count} trials; no model is returned, since the context runs no more ML.NET transforms.");
+                throw ContextCanceled($"after {trials.Count} trials", null);
             }
 
             // No kept model: the default, chosen without a completed evaluation when the budget ran out first.
@@ -181,7 +211,7 @@ public sealed class LmuClassificationExperiment
                 bestFit?.Dispose();
                 bestFit = null;
                 bestFit = LmuCandidateFit.Fit(best.Configuration, data, Enumerable.Range(0, data.Count).ToArray(), null,
-                    LmuExperimentSearch.TrainingSeed(settings.Seed, -1, 0), context, CancellationToken.None);
+                    LmuExperimentSearch.TrainingSeed(settings.Seed, -1, 0), context, refitCancellation.Token);
             }
 
             var model = bestFit!.TakeModel(_ml, train);
@@ -203,11 +233,20 @@ public sealed class LmuClassificationExperiment
 
             return new LmuExperimentResult(trials, best, selection, model, data.ClassNames, searchTime, clock.Elapsed);
         }
+        catch (OperationCanceledException e) when (contextCanceled() && !e.Message.StartsWith("LMU experiment:", StringComparison.Ordinal))
+        {
+            // The refit, or ML.NET's own transforms around the model, stopped on the context.
+            throw ContextCanceled($"after {trials.Count} trials, while the best configuration was refitted or assembled", e);
+        }
         finally
         {
             bestFit?.Dispose();
         }
     }
+
+    private static OperationCanceledException ContextCanceled(string when, Exception? inner) => new(
+        $"LMU experiment: cancelled through its MLContext (MLContext.CancelExecution) {when}; no model is returned, since the context runs no more ML.NET transforms.",
+        inner);
 
     /// <summary>
     /// AutoML's shape for the best model: a text label is mapped to keys inside the model (in <paramref name="classNames"/>
