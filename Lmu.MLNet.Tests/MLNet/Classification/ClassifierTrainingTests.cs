@@ -67,24 +67,30 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         AssertNoTempFiles();
     }
 
+    /// <summary>The warnings the classifier writes to the context's Log while it fits <paramref name="rows"/>.</summary>
+    private List<string> FitWarnings(LmuClassifierOptions options, IEnumerable<PatternRow> rows)
+    {
+        var ml = ClassifierSetup.Context(MlTemp);
+        var warnings = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Source.StartsWith("LmuClassifier", StringComparison.Ordinal) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
+                lock (warnings) warnings.Add(e.Message);
+        };
+        using var model = ml.Transforms.LmuClassifier(options).Fit(ml.Data.LoadFromEnumerable(rows));
+        lock (warnings) return [.. warnings];
+    }
+
     [TestMethod]
     public void AThetaFarBeyondTheRowIsWarnedOfInTheLog()
     {
         // QA: theta 1e30 trained at chance without a word (the memory moves by steps/theta over a row).
         List<string> Warnings(double theta)
         {
-            var ml = ClassifierSetup.Context(MlTemp);
-            var warnings = new List<string>();
-            ml.Log += (_, e) =>
-            {
-                if (e.Source.StartsWith("LmuClassifier", StringComparison.Ordinal) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
-                    lock (warnings) warnings.Add(e.Message);
-            };
             var options = ClassifierSetup.Parallel(epochs: 1);
             options.ThetaFromSequenceLength = false;
             options.Layer.Theta = theta;
-            using var model = ml.Transforms.LmuClassifier(options).Fit(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(40, 4)));
-            lock (warnings) return [.. warnings];
+            return FitWarnings(options, DelayedPatternData.Rows(40, 4));
         }
 
         var steps = DelayedPatternData.Steps;
@@ -99,17 +105,9 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
     {
         List<string> Warnings(int rows, int epochs, int batch)
         {
-            var ml = ClassifierSetup.Context(MlTemp);
-            var warnings = new List<string>();
-            ml.Log += (_, e) =>
-            {
-                if (e.Source.StartsWith("LmuClassifier", StringComparison.Ordinal) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
-                    lock (warnings) warnings.Add(e.Message);
-            };
             var options = ClassifierSetup.Parallel(epochs);
             options.Training.BatchSize = batch;
-            using var model = ml.Transforms.LmuClassifier(options).Fit(ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(rows, 4)));
-            lock (warnings) return [.. warnings];
+            return FitWarnings(options, DelayedPatternData.Rows(rows, 4));
         }
 
         // 40 rows in batches of 16: 3 batches an epoch, 2 epochs, 6 steps.
@@ -124,19 +122,9 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
     public void InputsFarFromUnitScaleAreWarnedOfInTheLog()
     {
         // QA: rows of magnitude 1e20 trained a memory-only network whose loss never moved, silently.
-        List<string> Warnings(float scale)
-        {
-            var ml = ClassifierSetup.Context(MlTemp);
-            var warnings = new List<string>();
-            ml.Log += (_, e) =>
-            {
-                if (e.Source.StartsWith("LmuClassifier", StringComparison.Ordinal) && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
-                    lock (warnings) warnings.Add(e.Message);
-            };
-            var rows = DelayedPatternData.Rows(40, 4).Select(r => new PatternRow { Label = r.Label, Features = r.Features.Select(v => v * scale).ToArray() });
-            using var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(1)).Fit(ml.Data.LoadFromEnumerable(rows));
-            lock (warnings) return [.. warnings];
-        }
+        List<string> Warnings(float scale) => FitWarnings(
+            ClassifierSetup.Parallel(1),
+            DelayedPatternData.Rows(40, 4).Select(r => new PatternRow { Label = r.Label, Features = r.Features.Select(v => v * scale).ToArray() }));
 
         var largest = DelayedPatternData.Rows(40, 4).SelectMany(r => r.Features).Max(MathF.Abs);
         var scale = 2 * LmuClassifierEstimator.LargeInput / largest;
