@@ -124,7 +124,7 @@ public sealed class ForecasterContextTests : ClassifierTestBase
             cancel.Invoke(ml, null);
         });
         var e = Assert.ThrowsExactly<OperationCanceledException>(() => ml.Forecasting.ForecastByLmu(options).Fit(Series(ml)));
-        StringAssert.Contains(e.Message, "MLContext");
+        Assert.AreEqual("ForecastByLmu: Fit was cancelled through its MLContext (MLContext.CancelExecution).", e.Message);
         CollectionAssert.AreEqual(new[] { 1 }, epochs, "training must stop within one batch of CancelExecution");
         AssertNoTempFiles();
     }

@@ -95,14 +95,15 @@ internal sealed class MLContextBridge
 
     /// <summary>
     /// Throws <see cref="OperationCanceledException"/> when <paramref name="token"/> or the context
-    /// (<see cref="IsCanceled"/>) asks to stop.
+    /// (<see cref="IsCanceled"/>) asks to stop; the context's message names <paramref name="component"/>, as the
+    /// featurizers' and Ridge's do, so that a pipeline's log says which stage stopped.
     /// </summary>
-    public void ThrowIfCanceled(CancellationToken token)
+    public void ThrowIfCanceled(CancellationToken token, string component)
     {
         token.ThrowIfCancellationRequested();
         if (IsCanceled)
         {
-            throw new OperationCanceledException("LMU training was cancelled through the MLContext.");
+            throw new OperationCanceledException($"{component}: Fit was cancelled through its MLContext (MLContext.CancelExecution).");
         }
     }
 

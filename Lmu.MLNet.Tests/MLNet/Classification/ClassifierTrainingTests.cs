@@ -240,7 +240,8 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
             epochs.Add(r.Epoch);
             cancel.Invoke(ml, null);
         });
-        Assert.ThrowsExactly<OperationCanceledException>(() => ml.Transforms.LmuClassifier(options).Fit(data));
+        var e = Assert.ThrowsExactly<OperationCanceledException>(() => ml.Transforms.LmuClassifier(options).Fit(data));
+        Assert.AreEqual("LmuClassifier: Fit was cancelled through its MLContext (MLContext.CancelExecution).", e.Message);
         CollectionAssert.AreEqual(new[] { 1 }, epochs);
     }
 

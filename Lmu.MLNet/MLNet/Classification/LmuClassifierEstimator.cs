@@ -224,7 +224,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
     private bool IsCanceled => _options.CancellationToken.IsCancellationRequested || _context.IsCanceled;
 
-    private void ThrowIfCanceled() => _context.ThrowIfCanceled(_options.CancellationToken);
+    private void ThrowIfCanceled() => _context.ThrowIfCanceled(_options.CancellationToken, "LmuClassifier");
 
     private static IDataView ScoringSchemaView(MLContext ml, string name, int width, string? lengthName, DataViewType? lengthType)
     {

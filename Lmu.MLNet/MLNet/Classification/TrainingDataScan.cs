@@ -24,7 +24,7 @@ internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap 
             {
                 if ((cursor.Position & 1023) == 0 && canceled())
                 {
-                    throw new OperationCanceledException("LMU training was cancelled while scanning the training data.");
+                    throw new OperationCanceledException("LmuClassifier: Fit was cancelled while scanning the training data.");
                 }
 
                 // Features are checked (finite values, lengths) even on rows with a missing label: a bad value is a

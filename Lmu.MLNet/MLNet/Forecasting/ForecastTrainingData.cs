@@ -88,7 +88,7 @@ internal sealed class ForecastTrainingData
         {
             if (canceled())
             {
-                throw new OperationCanceledException("LMU training was cancelled while scanning the training data.");
+                throw new OperationCanceledException("ForecastByLmu: Fit was cancelled while scanning the training data.");
             }
 
             if (ids is not null && Streamed && !ids.Add(s.Id))

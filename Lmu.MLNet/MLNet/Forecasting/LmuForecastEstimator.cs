@@ -180,7 +180,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
 
     private bool IsCanceled => _options.CancellationToken.IsCancellationRequested || _context.IsCanceled;
 
-    private void ThrowIfCanceled() => _context.ThrowIfCanceled(_options.CancellationToken);
+    private void ThrowIfCanceled() => _context.ThrowIfCanceled(_options.CancellationToken, "ForecastByLmu");
 
     private static void Require(SchemaShape schema, string name, string role)
     {
