@@ -136,8 +136,9 @@ public sealed class LmuClassifierOptions
     public int ShufflePoolSize { get; set; } = 1000;
 
     /// <summary>
-    /// Torch intra-op threads while training (torch's thread count is process-wide: it is set for the Fit and restored
-    /// after); 0 leaves torch's setting as it is. Default 1. Why one: the LMU's steps are small products and many short
+    /// Torch intra-op threads while training, on the thread that runs the Fit only (libtorch counts per thread: the
+    /// Fit's thread gets this count and its own back after; other threads, and the value new threads start with, are
+    /// left alone); 0 leaves torch's setting as it is. Default 1. Why one: the LMU's steps are small products and many short
     /// ops, which a second thread barely speeds up, and on a machine whose cores are busy libtorch's OpenMP threads wait
     /// for descheduled peers. Measured on a 2-core AMD EPYC VM (the `classify` command on ECG200, 300 epochs): 6.2-7.0 s
     /// at 1 thread against 8.6-10.9 s at 2 on an idle machine, and 12.2-13.0 s against 50-84 s with two busy processes
