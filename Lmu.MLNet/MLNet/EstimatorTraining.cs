@@ -6,8 +6,9 @@ namespace Lmu.MLNet;
 
 /// <summary>
 /// The part of Fit every LMU estimator shares once its data is checked and its batch sources are made: the seed and
-/// device resolved from the options and the MLContext, torch's thread count set for the run and restored after it,
-/// torch's generator seeded before the network is built (so weights are reproducible too), the training options
+/// device resolved from the options and the MLContext, torch's thread count set on the run's thread and restored after
+/// it, the network built from a generator of the seed (so weights are reproducible too, and torch's default generator,
+/// the host's, is neither read nor reseeded), the training options
 /// completed with that seed and device, each epoch reported to the MLContext's Log and the caller's progress, and the
 /// trained network handed back on the CPU in eval mode, disposed once the caller has read it.
 /// </summary>
@@ -63,7 +64,7 @@ internal sealed class EstimatorTraining
     public static EstimatorTraining Start(MLContextBridge context, LmuTrainingOptions training, string devicePath)
     {
         var device = context.ResolveDevice(training.Device, devicePath);
-        var seed = training.Seed ?? context.Host.Rand.Next();
+        var seed = training.Seed ?? context.NextSeed();
         var options = training.Clone();
         options.Seed = seed;
         options.Device = device;
@@ -85,7 +86,7 @@ internal sealed class EstimatorTraining
     {
         using var threads = TorchThreadCount.Use(torchThreads);
         using var model = TrainingRandom.NewNetwork(network, Seed);
-        var result = LmuTrainer.Train(model, train, validation, loss, _options, _context.EpochLog(progress), token);
+        var result = LmuTrainer.Train(model, train, validation, loss, _options, _context.EpochLog(progress), token, seedsTorch: false);
         model.to(torch.CPU);
         model.eval();
         return trained(model, result);

@@ -34,6 +34,18 @@ internal sealed class MLContextBridge
     /// <summary>The estimator's host: <see cref="IHost.Rand"/> is seeded from the context's seed.</summary>
     public IHost Host { get; }
 
+    /// <summary>
+    /// The next seed from the host's stream. Under a lock: concurrent Fits of one estimator share its host, and
+    /// <see cref="IHost.Rand"/> is a <see cref="Random"/>, which is not safe to call from two threads at once (review).
+    /// </summary>
+    public int NextSeed()
+    {
+        lock (Host)
+        {
+            return Host.Rand.Next();
+        }
+    }
+
     /// <summary>From the user's context (no reflection needed: MLContext is an <see cref="IHostEnvironment"/>).</summary>
     public static MLContextBridge FromContext(MLContext context, string name)
     {

@@ -49,11 +49,11 @@ public sealed class HiddenCellModule : nn.Module
             double k = 1.0 / Math.Sqrt(units);
             // Kernel [G*units, in]: fan_in = in, fan_out = G*units. Draw order W_ih, b_ih, W_hh, b_hh as before.
             W_ih = nn.Parameter(LmuInitialization.Create(init.InputKernel, gates * units, inputSize, inputSize, gates * units, units), requires_grad: init.TrainableInputKernel);
-            b_ih = nn.Parameter(torch.empty(gates * units).uniform_(-k, k));
+            b_ih = nn.Parameter(InitialDraws.Uniform(k, gates * units));
             if (kind != HiddenCell.Dense)
             {
                 W_hh = nn.Parameter(LmuInitialization.Create(init.RecurrentKernel, gates * units, units, units, gates * units, units), requires_grad: init.TrainableRecurrentKernel);
-                b_hh = nn.Parameter(torch.empty(gates * units).uniform_(-k, k));
+                b_hh = nn.Parameter(InitialDraws.Uniform(k, gates * units));
             }
         }
         RegisterComponents();

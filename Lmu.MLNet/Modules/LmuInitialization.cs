@@ -7,8 +7,8 @@ namespace Lmu.MLNet.Modules;
 internal static class LmuInitialization
 {
     /// <summary>
-    /// A new float32 [rows, cols] tensor. fanIn/fanOut as described on <see cref="LmuInitializer"/>; units is the
-    /// layer's HiddenUnits. The default initialisers make exactly the draws the layer made before they were a choice
+    /// A new float32 [rows, cols] tensor drawn as <see cref="InitialDraws"/> says. fanIn/fanOut as described on
+    /// <see cref="LmuInitializer"/>; units is the layer's HiddenUnits. The default initialisers make exactly the draws the layer made before they were a choice
     /// (one uniform_ over the whole tensor), so seeded results stay as they were.
     /// </summary>
     public static Tensor Create(LmuInitializer init, long rows, long cols, long fanIn, long fanOut, int units)
@@ -16,7 +16,7 @@ internal static class LmuInitialization
         switch (init)
         {
             case LmuInitializer.Zeros:
-                return torch.zeros(rows, cols);
+                return torch.zeros(rows, cols, dtype: float32);
             case LmuInitializer.RecurrentUniform:
                 return Uniform(rows, cols, 1.0 / Math.Sqrt(units));
             case LmuInitializer.LecunUniform:
@@ -24,13 +24,13 @@ internal static class LmuInitialization
             case LmuInitializer.XavierUniform:
                 return Uniform(rows, cols, Math.Sqrt(6.0 / (fanIn + fanOut)));
             case LmuInitializer.XavierNormal:
-                return torch.empty(rows, cols).normal_(0, Math.Sqrt(2.0 / (fanIn + fanOut)));
+                return InitialDraws.Normal(rows, cols, Math.Sqrt(2.0 / (fanIn + fanOut)));
             case LmuInitializer.Orthogonal:
             {
                 // Via QR of a Gaussian matrix (sign-corrected, so the result is uniformly distributed).
                 using var scope = NewDisposeScope();
                 bool wide = rows < cols;
-                var g = wide ? torch.randn(cols, rows) : torch.randn(rows, cols);
+                var g = wide ? InitialDraws.StandardNormal(cols, rows) : InitialDraws.StandardNormal(rows, cols);
                 var (q, r) = torch.linalg.qr(g);
                 var signs = r.diagonal().sign();
                 var o = q * signs.unsqueeze(0);
@@ -41,5 +41,5 @@ internal static class LmuInitialization
         }
     }
 
-    private static Tensor Uniform(long rows, long cols, double limit) => torch.empty(rows, cols).uniform_(-limit, limit);
+    private static Tensor Uniform(long rows, long cols, double limit) => InitialDraws.Uniform(limit, rows, cols);
 }

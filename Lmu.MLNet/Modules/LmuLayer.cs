@@ -36,7 +36,7 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
         int memD = options.MemoryD, units = options.HiddenUnits;
         // Same draws in the same order as before initialisers were options, so default seeded results are unchanged.
         if (options.UseInputEncoder) e_x = Encoder(options.InputEncoderInitializer, options.InputSize, memD, units, options.TrainableInputEncoder);
-        if (options.UseMemoryBias) b_u = nn.Parameter(torch.zeros(memD));
+        if (options.UseMemoryBias) b_u = nn.Parameter(torch.zeros(memD, dtype: float32));
         if (options.HiddenToMemory) e_h = Encoder(options.HiddenEncoderInitializer, units, memD, units, options.TrainableHiddenEncoder);
         // e_m defaults to zero so that training begins from the exact Legendre dynamics.
         if (options.MemoryToMemory) e_m = Encoder(options.MemoryEncoderInitializer, memD * options.Order, memD, units, options.TrainableMemoryEncoder);

@@ -33,10 +33,10 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
         int width = ReadoutWidth.Of(_options.Readout, layers[^1].OutputSize);
         foreach (var h in _options.HeadHiddenSizes)
         {
-            head.Add(nn.Linear(width, h));
+            head.Add(InitialDraws.Linear(width, h));
             width = h;
         }
-        head.Add(nn.Linear(width, _options.OutputSize));
+        head.Add(InitialDraws.Linear(width, _options.OutputSize));
         RegisterComponents();
         ScopeDetach.Components(this);
     }

@@ -20,7 +20,17 @@ public static class LmuTrainer
     /// </summary>
     public static LmuTrainingResult Train(
         LmuNetwork network, ILmuBatchSource train, ILmuBatchSource? validation, LmuLoss loss, LmuTrainingOptions options,
-        IProgress<LmuEpochReport>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<LmuEpochReport>? progress = null, CancellationToken cancellationToken = default) =>
+        Train(network, train, validation, loss, options, progress, cancellationToken, seedsTorch: true);
+
+    /// <summary>
+    /// <see cref="Train(LmuNetwork, ILmuBatchSource, ILmuBatchSource?, LmuLoss, LmuTrainingOptions, IProgress{LmuEpochReport}?, CancellationToken)"/>;
+    /// <paramref name="seedsTorch"/> false leaves torch's default generator alone (the estimators: their networks are
+    /// built from a generator of their own and nothing they train draws from torch's, so a Fit does not reseed the host's).
+    /// </summary>
+    internal static LmuTrainingResult Train(
+        LmuNetwork network, ILmuBatchSource train, ILmuBatchSource? validation, LmuLoss loss, LmuTrainingOptions options,
+        IProgress<LmuEpochReport>? progress, CancellationToken cancellationToken, bool seedsTorch)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(train);
@@ -28,7 +38,10 @@ public static class LmuTrainer
         options.Validate();
         if (!Enum.IsDefined(loss)) throw new ArgumentException($"Unknown loss {loss}.", nameof(loss));
         var device = ResolveDevice(options.Device ?? "cpu");
-        if (options.Seed is int seed) TrainingRandom.Seed(seed);
+        if (seedsTorch && options.Seed is int seed) TrainingRandom.Seed(seed);
+        // Gradient mode is per thread and the caller's to set: a Fit called inside torch.no_grad() (or on a pool thread
+        // where earlier work turned it off) failed in libtorch's words at the first backward pass (found by QA).
+        using var gradients = torch.enable_grad();
         using var dropoutSeeds = TrainingRandom.UseDropoutSeeds(options.Seed);
         network.to(device);
 

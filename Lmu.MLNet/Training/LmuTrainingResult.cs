@@ -1,6 +1,6 @@
 namespace Lmu.MLNet.Training;
 
-/// <summary>The outcome of <see cref="LmuTrainer.Train"/>.</summary>
+/// <summary>The outcome of <see cref="LmuTrainer.Train(Modules.LmuNetwork, ILmuBatchSource, ILmuBatchSource?, LmuLoss, LmuTrainingOptions, IProgress{LmuEpochReport}?, CancellationToken)"/>.</summary>
 public sealed class LmuTrainingResult
 {
     internal LmuTrainingResult(IReadOnlyList<LmuEpochReport> history, int bestEpoch)

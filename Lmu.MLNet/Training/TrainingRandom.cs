@@ -4,10 +4,12 @@ using TorchSharp;
 namespace Lmu.MLNet.Training;
 
 /// <summary>
-/// Seeded randomness that Fits running at the same time do not share. torch's default generator is one per process:
-/// two concurrent Fits with the same seed each reseeded it and then drew their initial weights and dropout masks from
-/// it in turn, so neither reproduced the solo Fit (found by QA). Now a network is built under a lock, right after the
-/// generator is seeded, and dropout masks take their seeds from a stream owned by the training run's thread.
+/// Seeded randomness that Fits running at the same time, and the host's own torch code, do not share. torch's default
+/// generator is one per process: two concurrent Fits with the same seed each reseeded it and then drew their initial
+/// weights and dropout masks from it in turn, so neither reproduced the solo Fit (found by QA); later QA found the same
+/// with any other code drawing from it, and every Fit reseeding the host's generator. Now a Fit's network draws its
+/// initial values from a generator of the Fit's own seed (<see cref="InitialDraws"/>), and dropout masks take their
+/// seeds from a stream owned by the training run's thread; a Fit leaves torch's default generator alone.
 /// </summary>
 internal static class TrainingRandom
 {
@@ -16,17 +18,21 @@ internal static class TrainingRandom
     [ThreadStatic]
     private static SeedStream? t_dropoutSeeds;
 
-    /// <summary>Seeds torch's default generator with <paramref name="seed"/> and builds the network from it, with no other Fit drawing in between.</summary>
+    /// <summary>
+    /// Builds the network from a generator seeded with <paramref name="seed"/> (the values <c>torch.manual_seed(seed)</c>
+    /// then building would give), without touching torch's default generator.
+    /// </summary>
     public static LmuNetwork NewNetwork(LmuNetworkOptions options, int seed)
     {
-        lock (Sync)
+        // unchecked: manual_seed's conversion of a negative seed to libtorch's unsigned one.
+        using var generator = new torch.Generator(unchecked((ulong)(long)seed));
+        using (InitialDraws.Use(generator))
         {
-            torch.manual_seed(seed);
             return new LmuNetwork(options);
         }
     }
 
-    /// <summary>Seeds torch's default generator (for callers that built their network themselves).</summary>
+    /// <summary>Seeds torch's default generator (<see cref="LmuTrainer"/>'s documented Seed, for networks built by its callers).</summary>
     public static void Seed(int seed)
     {
         lock (Sync)

@@ -13,7 +13,7 @@ internal static class LmuTrialRunner
         LmuExperimentData data, IReadOnlyList<int> rows, LmuTrialConfiguration config, int epochs, int seed, LmuExperimentSettings settings, string device,
         CancellationToken ct)
     {
-        // Parameter initialisation draws from torch's global generator: seeded and built with no other Fit drawing.
+        // Initial values from a generator of the trial's seed (TrainingRandom.NewNetwork), not torch's global one.
         var network = TrainingRandom.NewNetwork(config.NetworkOptions(data.Channels, data.ClassNames.Count), seed);
         try
         {
@@ -30,7 +30,7 @@ internal static class LmuTrialRunner
                     Seed = seed,
                     Device = device,
                     ScanStateBudgetMiB = settings.ScanStateBudgetMiB,
-                }, cancellationToken: ct);
+                }, null, ct, seedsTorch: false);
             }
 
             network.to(torch.CPU);

@@ -76,7 +76,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         }
 
         // Drawn at Fit, as ML.NET's trainers draw from the context's stream, so two fits in one context differ unless seeded.
-        var seed = o.Seed ?? _context?.Host.Rand.Next() ?? 0;
+        var seed = o.Seed ?? _context?.NextSeed() ?? 0;
 
         // Pass 1 checks every row (before anything is sampled) and counts them; pass 2 reads the rows chosen for the biases.
         var rows = ReadRows(input, steps, null);
