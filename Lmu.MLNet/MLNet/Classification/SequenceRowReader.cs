@@ -14,6 +14,8 @@ internal sealed class SequenceRowReader
 {
     private readonly DataViewRowCursor _cursor;
     private readonly ValueGetter<VBuffer<float>> _features;
+    private readonly DataViewSchema.Column _featureColumn;
+    private readonly int _declaredSize;
     private readonly Func<int> _label;
     private readonly string _featureName;
     private readonly int _steps;
@@ -29,7 +31,9 @@ internal sealed class SequenceRowReader
     {
         _cursor = cursor;
         _featureName = layout.Features.Name;
-        _features = cursor.GetGetter<VBuffer<float>>(cursor.Schema[layout.Features.Name]);
+        _featureColumn = cursor.Schema[layout.Features.Name];
+        _features = cursor.GetGetter<VBuffer<float>>(_featureColumn);
+        _declaredSize = Scoring.VectorSizeRule.KnownSize(_featureColumn);
         _steps = steps;
         _channels = layout.Channels;
         _channelMajor = layout.InputLayout == LmuInputLayout.ChannelMajor && layout.Channels > 1;
@@ -81,6 +85,11 @@ internal sealed class SequenceRowReader
     {
         _features(ref _buffer);
         var length = _buffer.Length;
+        if (_declaredSize > 0 && length != _declaredSize)
+        {
+            throw new InvalidDataException(Scoring.VectorSizeRule.SizeMessage(_featureColumn, length, $"Features column '{_featureName}', {_role} row {Row}"));
+        }
+
         if (length % _channels != 0 || length == 0)
         {
             throw new InvalidDataException(

@@ -167,6 +167,11 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
             }
 
             getFeatures(ref buffer);
+            if (buffer.Length != raw.Length)
+            {
+                throw new InvalidDataException(Scoring.VectorSizeRule.SizeMessage(features, buffer.Length, $"LmuPooledFeaturize: input column '{o.InputColumnName}', row {count}"));
+            }
+
             buffer.CopyTo(raw);
             if (channelMajor)
             {

@@ -168,15 +168,15 @@ internal static class ForecastDataReader
                 var id = row.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 var target = new double[window + horizon];
                 getW(ref buffer);
-                Copy(buffer, target, 0, windowColumn, row);
+                Copy(buffer, target, 0, w, row);
                 getLabel(ref buffer);
-                Copy(buffer, target, window, labelColumn, row);
+                Copy(buffer, target, window, label, row);
                 var covValues = new double[covs.Length][];
                 for (var c = 0; c < covs.Length; c++)
                 {
                     covValues[c] = new double[window + horizon];
                     getCovs[c](ref buffer);
-                    Copy(buffer, covValues[c], 0, covariates[c], row);
+                    Copy(buffer, covValues[c], 0, covs[c], row);
                 }
 
                 yield return new ForecastSeries(id, target, covValues);
@@ -262,8 +262,14 @@ internal static class ForecastDataReader
         return v;
     }
 
-    private static void Copy(VBuffer<float> buffer, double[] into, int offset, string column, long row)
+    private static void Copy(VBuffer<float> buffer, double[] into, int offset, DataViewSchema.Column vector, long row)
     {
+        var column = vector.Name;
+        if (buffer.Length != Scoring.VectorSizeRule.KnownSize(vector))
+        {
+            throw new ArgumentException(Scoring.VectorSizeRule.SizeMessage(vector, buffer.Length, $"Column '{column}', row {row}"));
+        }
+
         var i = 0;
         foreach (var v in buffer.DenseValues())
         {

@@ -227,6 +227,11 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             }
 
             getFeatures(ref buffer);
+            if (buffer.Length != width)
+            {
+                throw new InvalidDataException(Scoring.VectorSizeRule.SizeMessage(featureColumn, buffer.Length, $"RidgeClassifier: features column '{featureColumn.Name}', row {cursor.Position}"));
+            }
+
             buffer.CopyTo(dense);
             var row = new double[width];
             for (var f = 0; f < width; f++)

@@ -33,6 +33,21 @@ internal sealed class VectorSizeRule : IGetterCheck
         return (ValueGetter<TValue>)CheckedMethod.MakeGenericMethod(typeof(TValue).GetGenericArguments()[0]).Invoke(null, [getter, column, vector, position])!;
     }
 
+    /// <summary>The size a vector column's type declares, or 0 when it is not a known-size vector.</summary>
+    public static int KnownSize(DataViewSchema.Column column) =>
+        column.Type is VectorDataViewType { IsKnownSize: true } type ? type.Size : 0;
+
+    /// <summary>
+    /// For the Fits' own row readers, when a row of a known-size vector column holds another number of values
+    /// (<paramref name="where"/> names the component, column and row). Why: ML.NET passes an array of the wrong length
+    /// through <c>LoadFromEnumerable</c> as it is, and the Fits trained on a short row padded with zeros or spliced with
+    /// the previous row's values, and failed on a long one in .NET's words, where the fitted model's scoring refuses both
+    /// (found by QA).
+    /// </summary>
+    public static string SizeMessage(DataViewSchema.Column column, int length, string where) =>
+        $"{where}: {length} values, but the column's type is {column.Type}; each row must hold exactly {KnownSize(column)} " +
+        $"(check the array's length against its [VectorType({KnownSize(column)})]).";
+
     private static ValueGetter<VBuffer<T>> Checked<T>(ValueGetter<VBuffer<T>> getter, DataViewSchema.Column column, VectorDataViewType type, Func<long> position) =>
         (ref VBuffer<T> value) =>
         {
