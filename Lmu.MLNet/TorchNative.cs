@@ -38,6 +38,7 @@ internal static class TorchNative
     /// </summary>
     public static void EnsureLoaded()
     {
+        RequireWorkingDirectory();
         if (s_loaded)
         {
             return;
@@ -58,6 +59,34 @@ internal static class TorchNative
             throw;
         }
     }
+
+    /// <summary>
+    /// Throws <see cref="InvalidOperationException"/> when the process's working directory no longer exists. Why: libtorch's
+    /// MKL then ends the process at its first use ("Intel oneMKL FATAL ERROR: Cannot load libtorch_cpu.so"), with no
+    /// exception a host could catch (found by QA: a service whose working directory was removed under it, a CLI started
+    /// from a deleted folder). Checked at every Fit's start: it costs one getcwd.
+    /// </summary>
+    internal static void RequireWorkingDirectory()
+    {
+        try
+        {
+            if (Directory.Exists(Directory.GetCurrentDirectory()))
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw WorkingDirectoryGone(e);
+        }
+
+        throw WorkingDirectoryGone(null);
+    }
+
+    private static InvalidOperationException WorkingDirectoryGone(Exception? cause) => new(
+        "The process's working directory no longer exists (it was deleted or moved). libtorch would end the process at its first " +
+        "use from here, so nothing was trained: change to an existing directory first (Directory.SetCurrentDirectory, or cd for a command).",
+        cause);
 
     /// <summary>
     /// Tries to load the libLibTorchSharp.so TorchSharp loads first and returns the message when it fails for want of

@@ -150,6 +150,47 @@ public sealed class HostTorchStateTests : ClassifierTestBase
         }
     }
 
+    [TestMethod]
+    public void AFitInADeletedWorkingDirectoryIsRefusedInsteadOfEndingTheProcess()
+    {
+        // libtorch's MKL ends the process at its first use there; in this process it is loaded already, so the refusal
+        // itself is what is checked.
+        var ml = ClassifierSetup.Context(MlTemp);
+        var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(24, 3));
+        var original = Directory.GetCurrentDirectory();
+        var gone = Directory.CreateDirectory(Path.Combine(Temp, "gone")).FullName;
+        try
+        {
+            Directory.SetCurrentDirectory(gone);
+            Directory.Delete(gone);
+            var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).Fit(data));
+            StringAssert.Contains(e.Message, "The process's working directory no longer exists");
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(original);
+        }
+
+        AssertNoTempFiles();
+    }
+
+    [TestMethod]
+    public void AMissingTempFolderIsCreatedAsMLNetsOwnLoadCreatesIt()
+    {
+        var folder = Path.Combine(Temp, "missing", "deeper");
+        var ml = new MLContext(1) { TempFilePath = folder };
+        var data = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(24, 3));
+        using (var model = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).Fit(data))
+        {
+            Assert.IsTrue(Directory.Exists(folder));
+            Assert.HasCount(24, ml.Data.CreateEnumerable<ScoreRow>(model.Transform(data), reuseRowObject: false).ToList());
+        }
+
+        Directory.Delete(Path.Combine(Temp, "missing"), recursive: true);
+        using var featurizer = ml.Transforms.LmuFeaturize("F", "Features", order: 4).Fit(data);
+        Assert.IsTrue(Directory.Exists(folder));
+    }
+
     private static void AssertSame(Tensor expected, Tensor actual, string what)
     {
         CollectionAssert.AreEqual(expected.shape, actual.shape, what);

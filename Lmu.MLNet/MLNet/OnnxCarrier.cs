@@ -48,7 +48,7 @@ internal static class OnnxCarrier
         IEstimator<ITransformer>? postProcessing = null)
     {
         OnnxLoadFormat.Ensure(ml);
-        var path = Path.Combine(ml.TempFilePath, $"lmu-{Guid.NewGuid():N}.onnx");
+        var path = Path.Combine(TempFolder(ml), $"lmu-{Guid.NewGuid():N}.onnx");
         var sweep = TempFileSweep.Since(ml.TempFilePath, [onnxModel.LongLength]);
         try
         {
@@ -90,6 +90,28 @@ internal static class OnnxCarrier
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// The context's TempFilePath, created when missing as ML.NET's own Model.Load creates it (a TMPDIR naming a folder
+    /// that does not exist failed every Fit with "Could not find a part of the path '…/lmu-….onnx'"; found by QA). When it
+    /// cannot be created the error names the setting.
+    /// </summary>
+    internal static string TempFolder(MLContext ml)
+    {
+        var folder = ml.TempFilePath;
+        try
+        {
+            Directory.CreateDirectory(folder);
+            return folder;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new IOException(
+                $"MLContext.TempFilePath '{folder}' does not exist and could not be created ({e.Message}). Set MLContext.TempFilePath " +
+                "(TMPDIR for the default) to a writable folder.",
+                e);
         }
     }
 

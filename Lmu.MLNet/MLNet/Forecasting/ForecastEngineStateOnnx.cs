@@ -35,7 +35,7 @@ internal static class ForecastEngineStateOnnx
     {
         var model = engine.Model;
         var blob = Encode(seriesColumn, engine.ToPayload());
-        var stateFile = Path.Combine(ml.TempFilePath, $"lmu-state-{Guid.NewGuid():N}.onnx");
+        var stateFile = Path.Combine(OnnxCarrier.TempFolder(ml), $"lmu-state-{Guid.NewGuid():N}.onnx");
         try
         {
             File.WriteAllBytes(stateFile, Graph(model.WindowColumn, model.WindowSize, blob));
