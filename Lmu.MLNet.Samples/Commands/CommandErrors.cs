@@ -45,6 +45,26 @@ internal static class CommandErrors
     /// </summary>
     public static Option<double> Within(this Option<double> option, double lowest = double.Epsilon, double below = double.PositiveInfinity)
     {
+        // Read in the invariant culture without thousands separators: the default parser read the current culture and
+        // took separators, so `--learning-rate 0.002` trained at 2 under de-DE and `--learning-rate 0,002` at 2 under
+        // en-US (found by QA).
+        var defaults = option.DefaultValueFactory;
+        option.CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0)
+            {
+                return defaults is null ? 0 : defaults(result);
+            }
+
+            var token = result.Tokens[^1].Value;
+            if (double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+
+            result.AddError($"Cannot parse argument '{token}' for option '{option.Name}': write a number with a point for decimals and no thousands separators (0.002, 2e-3).");
+            return 0;
+        };
         option.Validators.Add(result =>
         {
             if (Parsed<double>(result) is not { } value)

@@ -453,15 +453,54 @@ public sealed class CommandErrorTests : ClassifierTestBase
         return process.ExitCode;
     }
 
+    [TestMethod]
+    public void DecimalOptionsAreReadWithAPointWhateverTheLocale()
+    {
+        // Found by QA: the parser read the current culture and took thousands separators, so under de-DE
+        // `--learning-rate 0.002` trained at 2, and under en-US `--learning-rate 0,002` did too.
+        var app = App();
+        foreach (var locale in new[] { "de_DE.UTF-8", "en_US.UTF-8" })
+        {
+            foreach (var (args, message) in new[]
+                     {
+                         (new[] { "forecast", "--train", "absent.csv", "--horizon", "3", "--learning-rate", "0,002" }, "Cannot parse argument '0,002' for option '--learning-rate': write a number with a point"),
+                         (["experiment", "--budget", "1,5"], "Cannot parse argument '1,5' for option '--budget'"),
+                         (["psmnist", "--weight-decay", "-0.5"], "--weight-decay -0.5 must be 0 or more (and finite)"),
+                     })
+            {
+                var (code, stdout, stderr) = RunIn(app, locale, args);
+                Assert.AreEqual(2, code, stdout + stderr);
+                StringAssert.Contains(SingleLine(stderr), message, locale);
+            }
+
+            var help = RunIn(app, locale, ["forecast", "--help"]);
+            StringAssert.Contains(help.Stdout, "[default: 0.002]", locale);
+        }
+    }
+
     private (int Code, string Stdout, string Stderr) Run(string app, params string[] args) => RunWithShared(app, null, args);
 
+    private (int Code, string Stdout, string Stderr) RunIn(string app, string locale, string[] args) => Start(app, null, locale, args);
+
     /// <param name="shared">The shared folder the app is to read (LMU_SHARED_DIR), or null for none in reach.</param>
-    private (int Code, string Stdout, string Stderr) RunWithShared(string app, string? shared, params string[] args)
+    private (int Code, string Stdout, string Stderr) RunWithShared(string app, string? shared, params string[] args) => Start(app, shared, null, args);
+
+    /// <param name="app">The app's path.</param>
+    /// <param name="shared">The shared folder the app is to read (LMU_SHARED_DIR), or null for none in reach.</param>
+    /// <param name="locale">LANG and LC_ALL for the app (its culture), or null for this process's.</param>
+    /// <param name="args">The command line.</param>
+    private (int Code, string Stdout, string Stderr) Start(string app, string? shared, string? locale, string[] args)
     {
         var start = SamplesApp.StartInfo(app, Temp, args);
         if (shared is not null)
         {
             start.Environment[SharedData.EnvironmentVariable] = shared;
+        }
+
+        if (locale is not null)
+        {
+            start.Environment["LANG"] = locale;
+            start.Environment["LC_ALL"] = locale;
         }
 
         using var process = Process.Start(start)!;
