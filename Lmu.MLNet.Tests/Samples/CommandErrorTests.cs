@@ -33,10 +33,22 @@ public sealed class CommandErrorTests : ClassifierTestBase
         // Found by QA: predict --input x --output x replaced the features with the scores. Refused before the model loads.
         var input = Path.Combine(Temp, "rows.csv");
         File.WriteAllText(input, "1,2,3\n");
-        var (code, stdout, stderr) = Run(App(), "predict", "--model", Path.Combine(Temp, "absent.zip"), "--input", input, "--output", Path.Combine(Temp, ".", "rows.csv"));
+        var app = App();
+        var (code, stdout, stderr) = Run(app, "predict", "--model", Path.Combine(Temp, "absent.zip"), "--input", input, "--output", Path.Combine(Temp, ".", "rows.csv"));
         Assert.AreEqual(2, code, stdout + stderr);
         StringAssert.Contains(SingleLine(stderr), "is the --input file; writing there would replace the rows being read");
         Assert.AreEqual("1,2,3\n", File.ReadAllText(input));
+
+        // Through a linked folder (found by QA: only a link in the last part was resolved, and the input was overwritten).
+        var real = Directory.CreateDirectory(Path.Combine(Temp, "real", "sub")).FullName;
+        var inside = Path.Combine(real, "rows.csv");
+        File.WriteAllText(inside, "1,2,3\n");
+        var link = Path.Combine(Temp, "linkdir");
+        Directory.CreateSymbolicLink(link, real);
+        (code, stdout, stderr) = Run(app, "predict", "--model", Path.Combine(Temp, "absent.zip"), "--input", Path.Combine(link, "rows.csv"), "--output", inside);
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(SingleLine(stderr), "is the --input file; writing there would replace the rows being read");
+        Assert.AreEqual("1,2,3\n", File.ReadAllText(inside));
     }
 
     [TestMethod]
