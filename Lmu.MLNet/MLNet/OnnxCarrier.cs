@@ -49,7 +49,7 @@ internal static class OnnxCarrier
     {
         OnnxLoadFormat.Ensure(ml);
         var path = Path.Combine(TempFolder(ml), $"lmu-{Guid.NewGuid():N}.onnx");
-        var sweep = TempFileSweep.Since(ml.TempFilePath, [onnxModel.LongLength]);
+        using var sweep = TempFileSweep.Since(ml.TempFilePath, [onnxModel.LongLength]);
         try
         {
             File.WriteAllBytes(path, onnxModel);
@@ -183,7 +183,7 @@ internal static class OnnxCarrier
     {
         (integrity, var onnxLengths) = ModelZipCheck.Run(path, limits);
         OnnxLoadFormat.Ensure(ml);
-        var sweep = TempFileSweep.Before(ml.TempFilePath, onnxLengths);
+        using var sweep = TempFileSweep.Before(ml.TempFilePath, onnxLengths);
         try
         {
             return ml.Model.Load(path, out inputSchema);

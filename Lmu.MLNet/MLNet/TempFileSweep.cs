@@ -1,18 +1,34 @@
+using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 
 namespace Lmu.MLNet;
 
 /// <summary>
-/// Removes what a FAILED <c>mlContext.Model.Load</c> leaves in MLContext.TempFilePath: ML.NET extracts the zip into an
-/// <c>ml_dotnet_*</c> folder and copies each carried ONNX graph to a randomly named file, and neither is deleted when
-/// loading throws (an ONNX Runtime error, say). Only entries that appeared during the load and have those names are
-/// removed, and a random-named file only when its size is that of a graph the zip carries, so files of loads running
-/// beside this one in the same folder are left alone. The Fit's sweep (<see cref="Since"/>, after a full temp disk) takes
-/// what was written since the Fit began, random-named files shorter than the graph included: a load or Fit running beside
-/// it in the same folder can lose its copy then, which on a full disk it was about to fail for anyway.
+/// Removes what a FAILED <c>mlContext.Model.Load</c> leaves in MLContext.TempFilePath: ML.NET copies each carried ONNX
+/// graph to a randomly named file, which stays when ONNX Runtime then rejects the graph. Only random-named files that
+/// appeared during the load, have the size of a graph the zip carries and that no model holds open are removed. The
+/// Fit's sweep (<see cref="Since"/>, after a full temp disk) also takes the <c>ml_dotnet_*</c> folders ML.NET's save and
+/// load left half-written there, and what was written since the Fit began, random-named files shorter than the graph
+/// included: a load or Fit running beside it in the same folder can lose its copy then, which on a full disk it was
+/// about to fail for anyway.
 /// </summary>
-internal sealed partial class TempFileSweep
+/// <remarks>
+/// Loads beside each other in one folder (found by QA: a failing load beside good ones deleted their extraction folders
+/// and graph copies, and 14 to 32 of 40 good loads failed): every load and carry in this process holds the folder's gate
+/// shared while it runs, and a load's sweep takes it exclusively, so no load of this process is half-way when files are
+/// removed. A loaded model's copy (ML.NET keeps it open for the model's lifetime and reads it again to save the model)
+/// is left alone: it is opened exclusively first, which fails while ML.NET holds it. A load's sweep no longer removes
+/// <c>ml_dotnet_*</c> folders: ML.NET deletes a failed load's own folder, and the ones that appear meanwhile belong to
+/// saves and loads running beside it (ML.NET's own <c>Model.Save</c> included), which failed when it removed them.
+/// </remarks>
+internal sealed partial class TempFileSweep : IDisposable
 {
+    // Long enough for any load beside this one to finish; past it the leftovers stay rather than risk a running load.
+    private static readonly TimeSpan SweepWait = TimeSpan.FromSeconds(60);
+    private static readonly ConcurrentDictionary<string, ReaderWriterLockSlim> Gates = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+
+    private readonly ReaderWriterLockSlim _gate;
+    private bool _holdsGate;
     private readonly string _folder;
     private readonly HashSet<string>? _before;
     private readonly DateTime _since;
@@ -22,6 +38,9 @@ internal sealed partial class TempFileSweep
     private TempFileSweep(string folder, IEnumerable<long> onnxLengths, bool truncated)
     {
         _folder = folder;
+        _gate = Gates.GetOrAdd(Key(folder), _ => new ReaderWriterLockSlim(LockRecursionPolicy.SupportsRecursion));
+        _gate.EnterReadLock();
+        _holdsGate = true;
         _onnxLengths = onnxLengths.ToHashSet();
         _truncated = truncated;
         if (truncated)
@@ -45,8 +64,54 @@ internal sealed partial class TempFileSweep
     /// </summary>
     public static TempFileSweep Since(string folder, IEnumerable<long> onnxLengths) => new(folder, onnxLengths, truncated: true);
 
-    /// <summary>Deletes the load's leftovers; never throws (the load's own error is the one to report).</summary>
+    /// <summary>Releases the folder's gate (a load that did not fail).</summary>
+    public void Dispose() => Release();
+
+    /// <summary>
+    /// Deletes the load's leftovers once no other load of this process is running in the folder; never throws (the
+    /// load's own error is the one to report).
+    /// </summary>
     public void Sweep()
+    {
+        Release();
+        bool exclusive;
+        try
+        {
+            exclusive = _gate.TryEnterWriteLock(SweepWait);
+        }
+        catch (LockRecursionException)
+        {
+            // This thread is inside another load of the folder (a loader that loads): leave the leftovers to it.
+            return;
+        }
+
+        if (!exclusive)
+        {
+            return;
+        }
+
+        try
+        {
+            SweepExclusively();
+        }
+        finally
+        {
+            _gate.ExitWriteLock();
+        }
+    }
+
+    private void Release()
+    {
+        if (_holdsGate)
+        {
+            _holdsGate = false;
+            _gate.ExitReadLock();
+        }
+    }
+
+    private static string Key(string folder) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+
+    private void SweepExclusively()
     {
         if (!Directory.Exists(_folder))
         {
@@ -58,11 +123,11 @@ internal sealed partial class TempFileSweep
             try
             {
                 var name = Path.GetFileName(entry);
-                if (Directory.Exists(entry) && name.StartsWith("ml_dotnet_", StringComparison.Ordinal))
+                if (_truncated && Directory.Exists(entry) && name.StartsWith("ml_dotnet_", StringComparison.Ordinal))
                 {
                     Directory.Delete(entry, recursive: true);
                 }
-                else if (File.Exists(entry) && RandomFileName().IsMatch(name) && OneOfOurs(new FileInfo(entry).Length))
+                else if (File.Exists(entry) && RandomFileName().IsMatch(name) && OneOfOurs(new FileInfo(entry).Length) && (_truncated || !HeldOpen(entry)))
                 {
                     File.Delete(entry);
                 }
@@ -71,6 +136,21 @@ internal sealed partial class TempFileSweep
             {
                 // Best effort: a file another process holds is not ours to fight over.
             }
+        }
+    }
+
+    // A loaded model's copy is open in ML.NET (shared read); an exclusive open fails then, on Windows and, through .NET's
+    // advisory locks, on Unix.
+    private static bool HeldOpen(string file)
+    {
+        try
+        {
+            using var probe = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.None);
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true;
         }
     }
 
