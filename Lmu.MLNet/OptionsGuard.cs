@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics.CodeAnalysis;
 
 namespace Lmu.MLNet;
@@ -26,7 +27,8 @@ internal sealed class OptionsGuard(string messagePrefix, string parameterPrefix 
     {
         if (!ok)
         {
-            throw new ArgumentException($"{messagePrefix}{option} = {value ?? "null"} {rule}.", parameterPrefix + option);
+            // Invariant: "Theta = 10,5" under de-DE and a right-to-left mark under ar-SA read as other numbers (found by QA).
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{messagePrefix}{option} = {value ?? "null"} {rule}."), parameterPrefix + option);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Lmu.MLNet.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -170,7 +171,7 @@ internal sealed class SequenceRowReader
             var steps = _buffer.Length / _channels;
             var (step, channel) = _channelMajor ? (slot % steps, slot / steps) : (slot / _channels, slot % _channels);
             throw new InvalidDataException(
-                $"Features column '{_featureName}', {_role} row {Row}, slot {slot} (step {step}, channel {channel}): value {value}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues).");
+                string.Create(CultureInfo.InvariantCulture, $"Features column '{_featureName}', {_role} row {Row}, slot {slot} (step {step}, channel {channel}): value {value}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues)."));
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Lmu.MLNet.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -92,7 +93,7 @@ internal sealed class LmuExperimentData
             if (bad >= 0)
             {
                 throw new InvalidDataException(
-                    $"LMU experiment: features column '{featuresColumn}', {what} row {read - 1}, slot {bad}: value {row[bad]}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues).");
+                    string.Create(CultureInfo.InvariantCulture, $"LMU experiment: features column '{featuresColumn}', {what} row {read - 1}, slot {bad}: value {row[bad]}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues)."));
             }
 
             if (channelMajor)

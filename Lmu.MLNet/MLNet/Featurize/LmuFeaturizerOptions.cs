@@ -1,3 +1,4 @@
+using System.Globalization;
 using Lmu.MLNet.Maths;
 
 namespace Lmu.MLNet.Featurize;
@@ -109,7 +110,7 @@ public sealed class LmuFeaturizerOptions
 
         foreach (var r in DecodedDelays!)
         {
-            Guard.Require(r is >= 0 and <= 1, nameof(DecodedDelays), $"must lie in [0, 1] but holds {r}");
+            Guard.Require(r is >= 0 and <= 1, nameof(DecodedDelays), string.Create(CultureInfo.InvariantCulture, $"must lie in [0, 1] but holds {r}"));
         }
 
         Guard.Require(OutputColumnName != LengthColumnName, nameof(LengthColumnName), "must differ from the output column");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Lmu.MLNet.Maths;
 
 namespace Lmu.MLNet.Featurize;
@@ -109,9 +110,9 @@ public sealed class LmuPooledFeaturizerOptions
         Guard.Require(ProjectionsPerWindow >= 1, nameof(ProjectionsPerWindow), $"must be at least 1 but was {ProjectionsPerWindow}");
         Guard.Require((long)Windows * ProjectionsPerWindow <= 1_000_000, nameof(ProjectionsPerWindow),
             $"times Windows must be at most 1,000,000 but was {(long)Windows * ProjectionsPerWindow}");
-        Guard.Require(MinTheta is null || (MinTheta > 0 && double.IsFinite(MinTheta.Value)), nameof(MinTheta), $"must be null or finite and greater than 0 but was {MinTheta}");
-        Guard.Require(MaxTheta is null || (MaxTheta > 0 && double.IsFinite(MaxTheta.Value)), nameof(MaxTheta), $"must be null or finite and greater than 0 but was {MaxTheta}");
-        Guard.Require(MinTheta is null || MaxTheta is null || MinTheta <= MaxTheta, nameof(MinTheta), $"({MinTheta}) must not exceed MaxTheta ({MaxTheta})");
+        Guard.Require(MinTheta is null || (MinTheta > 0 && double.IsFinite(MinTheta.Value)), nameof(MinTheta), string.Create(CultureInfo.InvariantCulture, $"must be null or finite and greater than 0 but was {MinTheta}"));
+        Guard.Require(MaxTheta is null || (MaxTheta > 0 && double.IsFinite(MaxTheta.Value)), nameof(MaxTheta), string.Create(CultureInfo.InvariantCulture, $"must be null or finite and greater than 0 but was {MaxTheta}"));
+        Guard.Require(MinTheta is null || MaxTheta is null || MinTheta <= MaxTheta, nameof(MinTheta), string.Create(CultureInfo.InvariantCulture, $"({MinTheta}) must not exceed MaxTheta ({MaxTheta})"));
         Guard.Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
         Guard.Require(Enum.IsDefined(Normalization), nameof(Normalization), $"is not a declared value ({(int)Normalization})");
         if (Discretizer == LmuDiscretizer.Euler && MinTheta is { } minTheta)
