@@ -2,7 +2,7 @@ namespace Lmu.MLNet;
 
 /// <summary>
 /// Writes a file so that its readers find the old contents or the new ones, never a part: the bytes go to a temp file
-/// beside the target (<c>target{marker}{guid}</c>, same folder, so the move is a rename), flushed to disk, then moved
+/// beside the target (<c>target{marker}{guid}</c>, or a short name for a long target, same folder, so the move is a rename), flushed to disk, then moved
 /// over the target. A write that fails (a full disk, a writer that throws) leaves the target as it was and removes its
 /// temp file; one that is killed leaves the temp file (its owner's next write or load may remove those).
 /// </summary>
@@ -16,7 +16,7 @@ internal static class AtomicFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
-        var temp = path + marker + Guid.NewGuid().ToString("N");
+        var temp = TempName(path, marker);
         try
         {
             using (var stream = Create(path, temp))
@@ -44,6 +44,25 @@ internal static class AtomicFile
                 // The write's own error (if any) is the one to report; a temp file left here is named as ours.
             }
         }
+    }
+
+    /// <summary>
+    /// <c>target{marker}{guid}</c>, or <c>.lmu-{guid}.tmp</c> in the same folder when that name would pass the file
+    /// system's 255-byte limit on a name: valid targets of 215 bytes or more were refused as "too long", naming the temp
+    /// file (found by QA; at about 72 characters of a CJK name). Leftovers of the short form are not among those a
+    /// checkpoint's next write removes.
+    /// </summary>
+    internal static string TempName(string path, string marker)
+    {
+        var guid = Guid.NewGuid().ToString("N");
+        var name = System.IO.Path.GetFileName(path);
+        if (System.Text.Encoding.UTF8.GetByteCount(name) + marker.Length + guid.Length <= 255)
+        {
+            return path + marker + guid;
+        }
+
+        var folder = System.IO.Path.GetDirectoryName(path);
+        return System.IO.Path.Combine(string.IsNullOrEmpty(folder) ? "." : folder, $".lmu-{guid}.tmp");
     }
 
     /// <summary>

@@ -40,6 +40,26 @@ public sealed class AtomicWriteTests
     }
 
     [TestMethod]
+    public void ATargetWhoseNameIsNearTheFileSystemsLimitIsWritten()
+    {
+        // Found by QA: from 215 bytes the temp name (the target's plus 41 characters) passed the 255-byte limit, and the
+        // write was refused as "too long", naming the temp file; CJK names hit it at about 72 characters.
+        using var folder = new TempFolder();
+        foreach (var name in new[] { new string('z', 250) + ".zip", string.Concat(Enumerable.Repeat("日本語", 27)) + ".zip" })
+        {
+            var path = Path.Combine(folder.Path, name);
+            AtomicFile.Write(path, stream => stream.Write([7, 8, 9]));
+            CollectionAssert.AreEqual(new byte[] { 7, 8, 9 }, File.ReadAllBytes(path), name.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.IsTrue(Path.GetFileName(AtomicFile.TempName(path, AtomicFile.DefaultMarker)).StartsWith(".lmu-", StringComparison.Ordinal));
+        }
+
+        var ordinary = Path.Combine(folder.Path, "model.zip");
+        StringAssert.StartsWith(AtomicFile.TempName(ordinary, AtomicFile.DefaultMarker), ordinary + AtomicFile.DefaultMarker, "ordinary names keep the form the checkpoint sweep knows");
+        AtomicFile.Write(ordinary, stream => stream.Write([1]));
+        Assert.HasCount(3, Directory.GetFiles(folder.Path), "no temp file left");
+    }
+
+    [TestMethod]
     public void LoadingAFolderSaysItIsAFolder()
     {
         // It said the file "does not exist" (found by QA).
