@@ -37,8 +37,9 @@ internal sealed class StagedOutput : IDisposable
     public string Folder { get; }
 
     /// <summary>
-    /// Refuses an output that is a file, or lies under one, before any work: the commit failed there after the whole
-    /// training (found by QA: "already exists", "Could not find a part of the path").
+    /// Refuses an output that is a file, or lies under one, or whose folder (or the folder it will be made in) cannot be
+    /// written, before any work: the commit failed there after the whole training (found by QA: "already exists", "Could
+    /// not find a part of the path", "Access ... denied").
     /// </summary>
     private static void CheckFolder(string given, string full)
     {
@@ -53,6 +54,26 @@ internal sealed class StagedOutput : IDisposable
             {
                 throw new ArgumentException($"--output '{given}': '{p}' is a file, so no folder can be made under it.");
             }
+        }
+
+        // The folder itself when it exists, else the nearest folder above it, where it will be made: a read-only one
+        // failed the commit after the whole training (found by QA), naming the staging folder.
+        var existing = full;
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } up)
+        {
+            existing = up;
+        }
+
+        var probe = Path.Combine(existing, $".lmu-write-probe-{Guid.NewGuid():N}");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"--output '{given}': the folder '{existing}' cannot be written ({e.Message.Replace(probe, existing, StringComparison.Ordinal)}). Choose a writable folder.");
         }
     }
 

@@ -457,6 +457,41 @@ public sealed class CommandErrorTests : ClassifierTestBase
         }
     }
 
+    [TestMethod]
+    public void ClassifyAndForecastIntoAReadOnlyFolderAreRefusedBeforeTraining()
+    {
+        // Found by QA: a read-only --output ran the cross-validation and the refit, then failed writing model.zip.
+        var mount = Path.Combine(Temp, "read-only-out");
+        Directory.CreateDirectory(mount);
+        if (Mount(64, mount, readOnly: true) != 0)
+        {
+            Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
+        }
+
+        try
+        {
+            var app = App();
+            var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), 10, 16, 1);
+            var series = CliFiles.Forecasting(Path.Combine(Temp, "series.csv"), 1, 60, 1);
+            foreach (var (args, output) in new[]
+                     {
+                         (new[] { "classify", "--train", train, "--output", mount }, mount),
+                         (["classify", "--train", train, "--output", Path.Combine(mount, "new", "deeper")], Path.Combine(mount, "new", "deeper")),
+                         (["forecast", "--train", series, "--value", "value", "--horizon", "3", "--output", mount], mount),
+                     })
+            {
+                var (code, stdout, stderr) = Run(app, args);
+                Assert.AreEqual(2, code, stdout + stderr);
+                StringAssert.Contains(SingleLine(stderr), $"--output '{output}': the folder '{mount}' cannot be written (");
+                Assert.DoesNotContain("fold", stdout, "refused before any training");
+            }
+        }
+        finally
+        {
+            Process.Start("umount", ["-l", mount])!.WaitForExit();
+        }
+    }
+
     private static int Mount(int kib, string folder, bool readOnly = false)
     {
         var options = (readOnly ? "ro," : string.Empty) + $"size={kib}k";
