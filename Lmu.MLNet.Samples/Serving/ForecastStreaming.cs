@@ -48,6 +48,19 @@ internal static class ForecastStreaming
             Cli.PartialOutputFile.Write(outputPath, writer => Stream(writer), checkpointNote);
         }
 
+        // A semicolon-separated or decimal-comma file failed with .NET's bare "The input string '9248;2' was not in a
+        // correct format", naming neither file nor line (found by QA).
+        float Number(string field, int line, int index)
+        {
+            if (float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+
+            var hint = field.Contains(';') ? " (fields are separated by commas and decimals written with a point)" : string.Empty;
+            throw new InvalidDataException($"{observationsPath} line {line}, value {index + 1}: '{field.Trim()}' is not a number{hint}.");
+        }
+
         bool Stream(TextWriter? writer)
         {
             var line = 0;
@@ -59,7 +72,7 @@ internal static class ForecastStreaming
                     continue;
                 }
 
-                var values = text.Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+                var values = text.Split(',').Select((v, i) => Number(v, line, i)).ToArray();
                 if (values.Length != width)
                 {
                     var names = string.Join(", ", ["value", .. engine.CovariateNames]);

@@ -174,6 +174,13 @@ public sealed class ForecastCrossProcessTests
         Assert.IsFalse(File.Exists(end), "no checkpoint");
         CollectionAssert.AreEquivalent(new[] { "obs.csv", "start.ckpt" }, Directory.GetFiles(dir).Select(Path.GetFileName).ToArray(), "no temporary file left");
 
+        // A semicolon-separated line (found by QA: .NET's bare "The input string '9248;2' was not in a correct format").
+        File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == 5 ? "1.5;0.25" : "1.5,0.25"));
+        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, $"{observations} line 6, value 1: '1.5;0.25' is not a number (fields are separated by commas and decimals written with a point)");
+        Assert.IsFalse(File.Exists(output), "no output");
+
         // Writing over the observations would replace the rows being read.
         (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", observations);
         Assert.AreEqual(2, code, log);
