@@ -68,10 +68,16 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The label column '{_options.LabelColumnName}' was not found in the input schema.");
         }
 
-        if (label.Kind != SchemaShape.Column.VectorKind.Scalar)
+        // The item type too (found by QA: a Single label passed here and was refused only by Fit).
+        if (label.Kind != SchemaShape.Column.VectorKind.Scalar
+            || !(label.IsKey || label.ItemType == TextDataViewType.Instance || label.ItemType == BooleanDataViewType.Instance))
         {
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' is a {label.Kind}; expected a scalar key (MapValueToKey), text or boolean.");
+            throw new ArgumentOutOfRangeException(
+                nameof(inputSchema),
+                $"Label column '{_options.LabelColumnName}' is {label.Kind} of {label.ItemType}; expected a scalar key (MapValueToKey), text or boolean.");
         }
+
+        ClassifierInputLayout.RefuseReservedNames(inputSchema.Select(c => c.Name), _options.FeatureColumnName);
 
         if (_options.LengthColumnName is { } lengthName)
         {

@@ -16,6 +16,15 @@ internal static class LmuFeaturizerSchema
     {
         var column = schema.GetColumnOrNull(o.InputColumnName)
                      ?? throw Missing(component, o.InputColumnName, "input", string.Join(", ", schema.Select(c => c.Name)));
+        // In place, the graph's output is named input + ".lmu" and dropped after the copy back: a user column of that name
+        // was dropped with it (found by QA).
+        if (o.OutputColumnName == o.InputColumnName && schema.GetColumnOrNull(o.OutputColumnName + ".lmu") is { IsHidden: false })
+        {
+            throw new ArgumentException(
+                $"{component}: column '{o.OutputColumnName}.lmu' has the name the in-place featurizer uses for its own output; rename it or write the features to another column.",
+                nameof(schema));
+        }
+
         if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single)
         {
             throw new ArgumentException(
