@@ -32,12 +32,12 @@ internal static class PartialOutputFile
             throw new DirectoryNotFoundException($"Could not write '{path}': the folder '{folder}' does not exist.");
         }
 
-        var partial = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.partial");
+        var partial = PartialName(folder, Path.GetFileName(full), string.Empty);
         using var cleanup = new InterruptCleanup(partial, path, alsoNotWritten);
         try
         {
             T result;
-            using (var writer = new StreamWriter(partial))
+            using (var writer = Open(partial, path, folder))
             {
                 result = write(writer);
             }
@@ -61,7 +61,7 @@ internal static class PartialOutputFile
     {
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full)!;
-        var partial = Path.Combine(folder, $".{Path.GetFileNameWithoutExtension(full)}.{Environment.ProcessId}.partial{Path.GetExtension(full)}");
+        var partial = PartialName(folder, Path.GetFileNameWithoutExtension(full), Path.GetExtension(full));
         using var cleanup = new InterruptCleanup(partial, path, string.Empty);
         try
         {
@@ -75,6 +75,38 @@ internal static class PartialOutputFile
         finally
         {
             File.Delete(partial);
+        }
+    }
+
+    /// <summary>
+    /// <c>.{name}.{pid}.partial{extension}</c> beside the output, or a short <c>.lmu-{pid}-{random}.partial</c> when that
+    /// would pass the file system's 255-byte limit on a name (found by QA: outputs named with 241 characters or more
+    /// failed as "too long", naming the temporary file).
+    /// </summary>
+    internal static string PartialName(string folder, string name, string extension)
+    {
+        var full = $".{name}.{Environment.ProcessId}.partial{extension}";
+        return Path.Combine(folder, System.Text.Encoding.UTF8.GetByteCount(full) <= 255
+            ? full
+            : $".lmu-{Environment.ProcessId}-{Guid.NewGuid():N}.partial{(extension.Length <= 16 ? extension : string.Empty)}");
+    }
+
+    // The temporary file's writer; a folder that cannot be written is named as the output's (QA: the error named
+    // '.s.csv.6351.partial', a file the user never asked for).
+    private static StreamWriter Open(string partial, string path, string folder)
+    {
+        try
+        {
+            return new StreamWriter(partial);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"Could not write '{path}': access to the folder '{folder}' is denied.", e);
+        }
+        catch (IOException e) when (e.GetType() == typeof(IOException) && e.Message.Contains(partial, StringComparison.Ordinal))
+        {
+            // A read-only file system, say.
+            throw new IOException($"Could not write '{path}': {e.Message.Replace(partial, Path.GetFullPath(path), StringComparison.Ordinal)}", e);
         }
     }
 

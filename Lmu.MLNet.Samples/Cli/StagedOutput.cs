@@ -25,7 +25,10 @@ internal sealed class StagedOutput : IDisposable
         var beside = parent is not null && Directory.Exists(parent) ? parent : Path.GetTempPath();
         var prefix = $".{Path.GetFileName(Folder)}.lmu-partial-";
         RemoveAbandoned(beside, prefix);
-        Staging = Path.Combine(beside, $"{prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var staging = $"{prefix}{Environment.ProcessId}-{Guid.NewGuid():N}";
+        // A folder name near the 255-byte limit made the staging name too long, naming it in the error (found by QA):
+        // a short name then (a killed run's staging folder of that form is not among those removed on the next run).
+        Staging = Path.Combine(beside, System.Text.Encoding.UTF8.GetByteCount(staging) <= 255 ? staging : $".lmu-partial-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Staging);
         // Ctrl-C or a SIGTERM ends the process without unwinding to Dispose: the staging folder was left behind and
         // nothing said so (found by QA). The handlers remove it and say that nothing was written; the signal then

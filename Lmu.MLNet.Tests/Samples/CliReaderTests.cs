@@ -314,6 +314,59 @@ public sealed class CliReaderTests
         CollectionAssert.AreEqual(new[] { "classifier.onnx", "model.zip", "notes.txt" }, left);
     }
 
+    [TestMethod]
+    public void OutputsNamedNearTheFileSystemsLimitAreWritten()
+    {
+        // Found by QA: the staging folder (+ ".lmu-partial-" and 45 characters) and the partial file (+ ".{pid}.partial")
+        // passed the 255-byte limit on a name, and the runs failed as "too long", naming the temporary names.
+        var folder = Path.Combine(_temp, new string('f', 250));
+        using (var output = new StagedOutput(folder))
+        {
+            File.WriteAllText(output.File("model.zip"), "zip");
+            output.Commit();
+        }
+
+        Assert.AreEqual("zip", File.ReadAllText(Path.Combine(folder, "model.zip")));
+        var file = Path.Combine(_temp, new string('s', 250) + ".csv");
+        Assert.AreEqual(3, PartialOutputFile.Write(file, writer =>
+        {
+            writer.Write("a,b");
+            return 3;
+        }));
+        Assert.AreEqual("a,b", File.ReadAllText(file));
+        var plot = Path.Combine(_temp, new string('p', 250) + ".png");
+        PartialOutputFile.WriteFile(plot, partial => File.WriteAllText(partial, "png"));
+        Assert.AreEqual("png", File.ReadAllText(plot));
+        Assert.IsEmpty(Directory.GetFileSystemEntries(_temp).Where(e => Path.GetFileName(e).StartsWith('.')), "no temporary file or folder left");
+    }
+
+    [TestMethod]
+    public void AnOutputFileInAReadOnlyFolderIsNamedInTheError()
+    {
+        // Found by QA: the error named '.s.csv.6351.partial', a temporary file the user never asked for.
+        var mount = Directory.CreateDirectory(Path.Combine(_temp, "ro")).FullName;
+        using (var m = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", mount]) { RedirectStandardError = true })!)
+        {
+            m.WaitForExit();
+            if (m.ExitCode != 0)
+            {
+                Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
+            }
+        }
+
+        try
+        {
+            var path = Path.Combine(mount, "s.csv");
+            var e = Assert.Throws<Exception>(() => PartialOutputFile.Write(path, writer => 0));
+            StringAssert.StartsWith(e.Message, $"Could not write '{path}': ");
+            Assert.DoesNotContain(".partial", e.Message);
+        }
+        finally
+        {
+            System.Diagnostics.Process.Start("umount", ["-l", mount])!.WaitForExit();
+        }
+    }
+
     private string Write(string name, string text)
     {
         var path = Path.Combine(_temp, name);
