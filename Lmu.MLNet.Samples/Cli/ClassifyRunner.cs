@@ -105,11 +105,18 @@ internal static class ClassifyRunner
         // refused for its missing length (found by QA).
         var length = s.Model.Kind == ClassifierKind.Pooled ? $", then the row's length (its valid steps, 1 to {steps})" : string.Empty;
         var zip = Path.Combine(s.Output, "model.zip");
-        Console.WriteLine($"score new rows: predict --model {(zip.Contains(' ', StringComparison.Ordinal) ? $"\"{zip}\"" : zip)} --input rows.csv --output scores.csv " +
+        Console.WriteLine($"score new rows: predict --model {ShellWord(zip)} --input rows.csv --output scores.csv " +
                           $"(each line: {steps} x {data.Channels} values, step-major, a shorter row padded {(rightAlign ? "with zeros before its first step" : "after its last step")}{length})");
         Console.WriteLine($"done in {total.Elapsed.TotalSeconds:F1} s");
         return 0;
     }
+
+    /// <summary>
+    /// The path as one shell word: as it is when it holds only characters no shell treats specially, else in single
+    /// quotes (found by QA: a folder named <c>o$HOME(1)</c> was printed bare, and the hint did not paste).
+    /// </summary>
+    internal static string ShellWord(string path) =>
+        path.All(c => char.IsAsciiLetterOrDigit(c) || "/._-+,:@%=".Contains(c)) ? path : $"'{path.Replace("'", "'\\''", StringComparison.Ordinal)}'";
 
     private static void CrossValidate(MLContext ml, TimeSeriesDataset data, int steps, bool rightAlign, int folds, ClassifierTrainer.Settings settings, ConfusionTable confusion)
     {

@@ -49,7 +49,7 @@ internal static class OnnxCarrier
     {
         OnnxLoadFormat.Ensure(ml);
         var path = Path.Combine(TempFolder(ml), $"lmu-{Guid.NewGuid():N}.onnx");
-        using var sweep = TempFileSweep.Since(ml.TempFilePath, [onnxModel.LongLength]);
+        using var sweep = TempFileSweep.Since(ml.TempFilePath, onnxModel);
         try
         {
             File.WriteAllBytes(path, onnxModel);

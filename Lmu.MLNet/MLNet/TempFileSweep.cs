@@ -7,10 +7,10 @@ namespace Lmu.MLNet;
 /// Removes what a FAILED <c>mlContext.Model.Load</c> leaves in MLContext.TempFilePath: ML.NET copies each carried ONNX
 /// graph to a randomly named file, which stays when ONNX Runtime then rejects the graph. Only random-named files that
 /// appeared during the load, have the size of a graph the zip carries and that no model holds open are removed. The
-/// Fit's sweep (<see cref="Since"/>, after a full temp disk) also takes the <c>ml_dotnet_*</c> folders ML.NET's save and
-/// load left half-written there, and what was written since the Fit began, random-named files shorter than the graph
-/// included: a load or Fit running beside it in the same folder can lose its copy then, which on a full disk it was
-/// about to fail for anyway.
+/// carry's sweep (<see cref="Since"/>, after a full temp disk) also takes the <c>ml_dotnet_*</c> folders written since
+/// the carry began (ML.NET's save and load left them half-written there), and the random-named copies of its own graph,
+/// cut short or whole (their bytes begin the graph's): a save or load beside it in the same folder can lose its
+/// extraction folder then, which on a full disk it was about to fail for anyway.
 /// </summary>
 /// <remarks>
 /// Loads beside each other in one folder (found by QA: a failing load beside good ones deleted their extraction folders
@@ -23,8 +23,11 @@ namespace Lmu.MLNet;
 /// </remarks>
 internal sealed partial class TempFileSweep : IDisposable
 {
-    // Long enough for any load beside this one to finish; past it the leftovers stay rather than risk a running load.
-    private static readonly TimeSpan SweepWait = TimeSpan.FromSeconds(60);
+    // A sweep waits this long for the loads beside it to finish, then leaves the leftovers rather than hold up every load
+    // in the folder behind it (a waiting writer stops new readers; review).
+    private static readonly TimeSpan SweepWait = TimeSpan.FromSeconds(5);
+
+    // One gate per folder for the process's lifetime: a few objects for the folders a process loads from.
     private static readonly ConcurrentDictionary<string, ReaderWriterLockSlim> Gates = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
 
     private readonly ReaderWriterLockSlim _gate;
@@ -33,36 +36,39 @@ internal sealed partial class TempFileSweep : IDisposable
     private readonly HashSet<string>? _before;
     private readonly DateTime _since;
     private readonly HashSet<long> _onnxLengths;
-    private readonly bool _truncated;
+    private readonly byte[]? _graph;
 
-    private TempFileSweep(string folder, IEnumerable<long> onnxLengths, bool truncated)
+    private TempFileSweep(string folder, IEnumerable<long> onnxLengths, byte[]? graph)
     {
         _folder = folder;
-        _gate = Gates.GetOrAdd(Key(folder), _ => new ReaderWriterLockSlim(LockRecursionPolicy.SupportsRecursion));
-        _gate.EnterReadLock();
-        _holdsGate = true;
         _onnxLengths = onnxLengths.ToHashSet();
-        _truncated = truncated;
-        if (truncated)
+        _graph = graph;
+        if (graph is not null)
         {
-            // Nothing is listed up front: this runs on every Fit and checkpoint, and a temp folder can hold many entries.
-            // Two seconds back covers file systems that keep coarse write times.
+            // Nothing is listed up front: this runs on every carry, and a temp folder can hold many entries. Two seconds
+            // back covers file systems that keep coarse write times.
             _since = DateTime.UtcNow.AddSeconds(-2);
         }
         else
         {
             _before = Directory.Exists(folder) ? Directory.EnumerateFileSystemEntries(folder).ToHashSet(StringComparer.Ordinal) : [];
         }
+
+        // Last, after everything that can throw: a constructor that threw with the gate held left it held for good (review).
+        _gate = Gates.GetOrAdd(Key(folder), _ => new ReaderWriterLockSlim(LockRecursionPolicy.SupportsRecursion));
+        _gate.EnterReadLock();
+        _holdsGate = true;
     }
 
     /// <summary>Notes what <paramref name="folder"/> holds now (a load: only entries that appear after this are removed).</summary>
-    public static TempFileSweep Before(string folder, IEnumerable<long> onnxLengths) => new(folder, onnxLengths, truncated: false);
+    public static TempFileSweep Before(string folder, IEnumerable<long> onnxLengths) => new(folder, onnxLengths, null);
 
     /// <summary>
-    /// For a Fit that may fail on a full temp disk: entries written from now on are removed, a random-named file shorter
-    /// than a graph included (taken for a copy of it cut short).
+    /// For a carry of <paramref name="graph"/> that may fail on a full temp disk: <c>ml_dotnet_*</c> folders written from
+    /// now on are removed, and random-named files whose bytes begin <paramref name="graph"/> (copies of it, cut short or
+    /// whole).
     /// </summary>
-    public static TempFileSweep Since(string folder, IEnumerable<long> onnxLengths) => new(folder, onnxLengths, truncated: true);
+    public static TempFileSweep Since(string folder, byte[] graph) => new(folder, [], graph);
 
     /// <summary>Releases the folder's gate (a load that did not fail).</summary>
     public void Dispose() => Release();
@@ -123,11 +129,11 @@ internal sealed partial class TempFileSweep : IDisposable
             try
             {
                 var name = Path.GetFileName(entry);
-                if (_truncated && Directory.Exists(entry) && name.StartsWith("ml_dotnet_", StringComparison.Ordinal))
+                if (_graph is not null && Directory.Exists(entry) && name.StartsWith("ml_dotnet_", StringComparison.Ordinal))
                 {
                     Directory.Delete(entry, recursive: true);
                 }
-                else if (File.Exists(entry) && RandomFileName().IsMatch(name) && OneOfOurs(new FileInfo(entry).Length) && (_truncated || !HeldOpen(entry)))
+                else if (File.Exists(entry) && RandomFileName().IsMatch(name) && OneOfOurs(entry))
                 {
                     File.Delete(entry);
                 }
@@ -166,7 +172,18 @@ internal sealed partial class TempFileSweep : IDisposable
         }
     }
 
-    private bool OneOfOurs(long length) => _onnxLengths.Contains(length) || (_truncated && _onnxLengths.Any(l => length < l));
+    // A load's: a graph's size and not held open by a model. A carry's: a prefix of its graph's bytes (another model's
+    // copy, held open or not, is never one; the size rule took a smaller model's copy loaded meanwhile; review).
+    private bool OneOfOurs(string file)
+    {
+        if (_graph is null)
+        {
+            return _onnxLengths.Contains(new FileInfo(file).Length) && !HeldOpen(file);
+        }
+
+        var bytes = File.ReadAllBytes(file);
+        return bytes.Length <= _graph.Length && bytes.AsSpan().SequenceEqual(_graph.AsSpan(0, bytes.Length));
+    }
 
     // Path.GetRandomFileName's shape, which ML.NET's OnnxModel uses for its copy of the graph.
     [GeneratedRegex("^[a-z0-9]{8}\\.[a-z0-9]{3}$")]

@@ -1,0 +1,84 @@
+namespace Lmu.MLNet.Tests.MLNet.ModelFiles;
+
+/// <summary>
+/// What each sweep takes as its own (review): a load's sweep takes random-named files of its graphs' sizes that appeared
+/// during the load and that no model holds open, never ML.NET's <c>ml_dotnet_*</c> folders; a carry's sweep takes those
+/// folders and copies of its own graph (a prefix of its bytes), never another model's copy.
+/// </summary>
+[TestClass]
+public sealed class TempFileSweepTests
+{
+    private string _folder = string.Empty;
+
+    [TestInitialize]
+    public void MakeFolder() => _folder = Directory.CreateTempSubdirectory("lmu-sweep-unit-").FullName;
+
+    [TestCleanup]
+    public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
+
+    [TestMethod]
+    public void ALoadsSweepTakesUnheldCopiesOfItsGraphsSizeOnly()
+    {
+        var before = Write("abcdefgh.xyz", 100);
+        var sweep = TempFileSweep.Before(_folder, [100]);
+        var mine = Write("ijklmnop.qrs", 100);
+        var held = Write("tuvwxyz0.abc", 100);
+        var other = Write("12345678.def", 99);
+        var folder = Directory.CreateDirectory(Path.Combine(_folder, "ml_dotnet_abc12345")).FullName;
+        using (new FileStream(held, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            sweep.Sweep();
+        }
+
+        Assert.IsTrue(File.Exists(before), "there before the load");
+        Assert.IsFalse(File.Exists(mine), "the load's copy");
+        Assert.IsTrue(File.Exists(held), "a copy a model holds open");
+        Assert.IsTrue(File.Exists(other), "another size");
+        Assert.IsTrue(Directory.Exists(folder), "ML.NET's folders are ML.NET's");
+    }
+
+    [TestMethod]
+    public void ACarrysSweepTakesCopiesOfItsOwnGraphAndItsFolders()
+    {
+        var graph = Enumerable.Range(0, 100).Select(i => (byte)i).ToArray();
+        var sweep = TempFileSweep.Since(_folder, graph);
+        var whole = Write("abcdefgh.xyz", 100, graph);
+        var cut = Write("ijklmnop.qrs", 40, graph);
+        var heldCut = Write("qwertyui.opa", 30, graph);
+        var other = Write("12345678.def", 40, graph.Reverse().ToArray());
+        var folder = Directory.CreateDirectory(Path.Combine(_folder, "ml_dotnet_abc12345")).FullName;
+        using (new FileStream(heldCut, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            sweep.Sweep();
+        }
+
+        Assert.IsFalse(File.Exists(whole), "a whole copy of the graph");
+        Assert.IsFalse(File.Exists(cut), "a copy cut short");
+        Assert.IsFalse(File.Exists(heldCut), "a copy cut short that a failed load still holds");
+        Assert.IsTrue(File.Exists(other), "another model's smaller copy");
+        Assert.IsFalse(Directory.Exists(folder), "a folder written since the carry began");
+    }
+
+    [TestMethod]
+    public void ASweepWaitsForLoadsBesideItAndGivesUpAfterItsWait()
+    {
+        var holder = TempFileSweep.Before(_folder, [100]);
+        var mine = Write("ijklmnop.qrs", 100);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var thread = new Thread(() => TempFileSweep.Before(_folder, [100]).Sweep());
+        thread.Start();
+        thread.Join();
+        Assert.IsTrue(File.Exists(mine), "a load still running beside the sweep keeps the folder as it is");
+        Assert.IsTrue(waited.Elapsed > TimeSpan.FromSeconds(4), waited.Elapsed.ToString());
+        holder.Dispose();
+        TempFileSweep.Before(_folder, []).Sweep();
+        Assert.IsTrue(File.Exists(mine), "there before that sweep");
+    }
+
+    private string Write(string name, int length, byte[]? from = null)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllBytes(path, from is null ? new byte[length] : from[..length]);
+        return path;
+    }
+}
