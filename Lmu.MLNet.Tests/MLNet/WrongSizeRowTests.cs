@@ -62,6 +62,20 @@ public sealed class WrongSizeRowTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void TheExperimentRefusesAShortOrLongRowBeforeAnyTrial()
+    {
+        foreach (var size in new[] { DelayedPatternData.Steps - 5, DelayedPatternData.Steps + 5 })
+        {
+            var ml = ClassifierSetup.Context(MlTemp);
+            var trials = 0;
+            var settings = new Lmu.MLNet.Experiments.LmuExperimentSettings { MaxExperimentTimeInSeconds = 30, Seed = 1, BeforeTrial = _ => trials++ };
+            var e = Assert.ThrowsExactly<InvalidDataException>(() => new Lmu.MLNet.Experiments.LmuClassificationExperiment(ml, settings).Execute(Data(ml, size)));
+            AssertNames(e, size, "LMU experiment: features column 'Features', training row 17");
+            Assert.AreEqual(0, trials);
+        }
+    }
+
+    [TestMethod]
     public void TheForecasterRefusesAShortOrLongWindow()
     {
         foreach (var size in new[] { WindowRow.Steps - 3, WindowRow.Steps + 3 })

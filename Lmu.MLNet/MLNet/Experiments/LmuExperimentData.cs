@@ -87,6 +87,13 @@ internal sealed class LmuExperimentData
                 continue;
             }
 
+            if (row.Length != width)
+            {
+                // ML.NET passes an array of the wrong length through LoadFromEnumerable: a short row was padded with
+                // zeros, a long one cut by the next row's values (review).
+                throw new InvalidDataException(Scoring.VectorSizeRule.SizeMessage(data.Schema[featuresColumn], row.Length, $"LMU experiment: features column '{featuresColumn}', {what} row {read - 1}"));
+            }
+
             // Checked here, before any trial: a NaN made every network trial diverge and the search spend its whole
             // budget on failures, blaming the learning rate (found by QA).
             var bad = Array.FindIndex(row, x => !float.IsFinite(x));
