@@ -8,6 +8,14 @@ using Lmu.MLNet.Samples.Commands;
 // tables mixed 17.766 and 0,62815 and --help showed defaults as 0,002 (found by QA).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+// A deleted working directory: libtorch's MKL ended the process at its first use ("Intel oneMKL FATAL ERROR"), and
+// relative paths failed with "Unable to find the specified file" (found by QA). Said once, before any command runs.
+if (!Lmu.MLNet.Samples.WorkingDirectory.Exists(out var gone))
+{
+    Console.Error.WriteLine($"error: the working directory no longer exists ({gone}); cd to an existing folder and run the command again.");
+    return CommandErrors.ExitCode;
+}
+
 var root = new RootCommand("Lmu.MLNet samples: Legendre Memory Units in ML.NET pipelines (results, benchmarks, serving).");
 foreach (var command in SampleCommands.All())
     root.Subcommands.Add(command);

@@ -38,11 +38,12 @@ internal static class TorchNative
     /// </summary>
     public static void EnsureLoaded()
     {
-        RequireWorkingDirectory();
         if (s_loaded)
         {
             return;
         }
+
+        RequireWorkingDirectory();
 
         try
         {
@@ -63,8 +64,9 @@ internal static class TorchNative
     /// <summary>
     /// Throws <see cref="InvalidOperationException"/> when the process's working directory no longer exists. Why: libtorch's
     /// MKL then ends the process at its first use ("Intel oneMKL FATAL ERROR: Cannot load libtorch_cpu.so"), with no
-    /// exception a host could catch (found by QA: a service whose working directory was removed under it, a CLI started
-    /// from a deleted folder). Checked at every Fit's start: it costs one getcwd.
+    /// exception a host could catch (found by QA: a CLI started from a deleted folder, a service whose working directory
+    /// was removed before it first trained). Checked before the first use only: once loaded, MKL trained on in a deleted
+    /// working directory in every configuration QA tried (refusing then stopped a running service's training).
     /// </summary>
     internal static void RequireWorkingDirectory()
     {

@@ -501,6 +501,29 @@ public sealed class CommandErrorTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void TrainingFromADeletedWorkingDirectoryIsRefusedInsteadOfEndingTheProcess()
+    {
+        // Found by QA: libtorch's MKL ended the process at its first use ("Intel oneMKL FATAL ERROR: Cannot load
+        // libtorch_cpu.so") when the working directory had been deleted. The shell deletes it, then runs the app in it.
+        var app = SamplesApp.Copy(SamplesApp.Output(), Path.Combine(Temp, "torch-app"));
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), 10, 16, 1);
+        var gone = Directory.CreateDirectory(Path.Combine(Temp, "gone")).FullName;
+        var start = SamplesApp.StartInfo(app, Temp, "classify", "--train", train, "--model", "lmu", "--epochs", "1", "--folds", "2", "--output", Path.Combine(Temp, "out"));
+        var dotnet = start.FileName;
+        var inner = start.ArgumentList.ToArray();
+        start.FileName = "/bin/sh";
+        start.ArgumentList.Clear();
+        foreach (var a in new[] { "-c", "cd \"$0\" && rmdir \"$0\" && exec \"$@\"", gone, dotnet }.Concat(inner)) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.IsTrue(process.WaitForExit(Limit), "the app did not finish");
+        Assert.AreEqual(2, process.ExitCode, stdout.Result + stderr.Result);
+        StringAssert.Contains(SingleLine(stderr.Result), "error: the working directory no longer exists");
+        Assert.IsFalse(Directory.Exists(gone));
+    }
+
+    [TestMethod]
     public void DecimalOptionsAreReadWithAPointWhateverTheLocale()
     {
         // Found by QA: the parser read the current culture and took thousands separators, so under de-DE

@@ -32,6 +32,7 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        TorchNative.EnsureLoaded(); // a clear refusal where libtorch would end the process
         _options = options.Clone();
         int memD = options.MemoryD, units = options.HiddenUnits;
         // Same draws in the same order as before initialisers were options, so default seeded results are unchanged.

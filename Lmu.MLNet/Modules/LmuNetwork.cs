@@ -25,6 +25,8 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        // The first torch use: a clear refusal where libtorch would end the process (TorchNative.EnsureLoaded).
+        TorchNative.EnsureLoaded();
         _options = options.Copy();
         layers = new ModuleList<LmuLayer>();
         foreach (var layer in _options.Layers) layers.Add(new LmuLayer(layer));
