@@ -41,6 +41,35 @@ public sealed class TorchThreadCountTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ANestedLeaseGivesTheOuterOneItsCountBack()
+    {
+        // Review: a Fit nested in another's progress callback with another TorchThreads left the outer Fit at its count.
+        var process = TorchThreadCount.ProcessValue();
+        var (outerDuring, innerDuring, outerAfterInner, before, after) = OnThread(() =>
+        {
+            var before = torch.get_num_threads();
+            int outerDuring, innerDuring, outerAfterInner;
+            using (TorchThreadCount.Use(process + 1))
+            {
+                outerDuring = torch.get_num_threads();
+                using (TorchThreadCount.Use(process + 2))
+                {
+                    innerDuring = torch.get_num_threads();
+                }
+
+                outerAfterInner = torch.get_num_threads();
+            }
+
+            return (outerDuring, innerDuring, outerAfterInner, before, torch.get_num_threads());
+        });
+        Assert.AreEqual(process + 1, outerDuring);
+        Assert.AreEqual(process + 2, innerDuring);
+        Assert.AreEqual(process + 1, outerAfterInner, "the outer lease after the inner one ended");
+        Assert.AreEqual(before, after);
+        Assert.AreEqual(process, TorchThreadCount.ProcessValue());
+    }
+
+    [TestMethod]
     public void OverlappingLeasesOnTwoThreadsKeepTheirOwnCountsWhicheverEndsFirst()
     {
         var process = TorchThreadCount.ProcessValue();
