@@ -18,39 +18,7 @@ internal static class SameFile
         }
     }
 
-    /// <summary>
-    /// The path with every link on it resolved, folders included (resolving the last part alone let <c>--input
-    /// linkdir/rows.csv --output real/sub/rows.csv</c> through when linkdir links to real/sub, and the input was
-    /// overwritten; found by QA). Parts that do not exist yet are kept as written.
-    /// </summary>
-    internal static string Resolve(string path, int depth = 0)
-    {
-        var full = Path.GetFullPath(path);
-        if (depth > 40)
-        {
-            return full; // a link loop: the comparison falls back to the path as written
-        }
-
-        var root = Path.GetPathRoot(full) ?? string.Empty;
-        var current = root;
-        foreach (var part in full[root.Length..].Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar))
-        {
-            if (part.Length == 0)
-            {
-                continue;
-            }
-
-            var next = Path.Combine(current, part);
-            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
-            if (info.Exists && info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target)
-            {
-                // The target's own folders may be links too.
-                next = Resolve(target.FullName, depth + 1);
-            }
-
-            current = next;
-        }
-
-        return current;
-    }
+    // Every link on both paths resolved, folders included: resolving the last part alone let --input linkdir/rows.csv
+    // --output real/sub/rows.csv through when linkdir links to real/sub, and the input was overwritten (found by QA).
+    private static string Resolve(string path) => PhysicalPath.Resolve(path);
 }

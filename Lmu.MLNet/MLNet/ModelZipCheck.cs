@@ -15,8 +15,11 @@ internal static class ModelZipCheck
     /// <summary>ML.NET's entry name (last path segment) for the ONNX bytes an OnnxTransformer carries.</summary>
     public const string OnnxEntryName = "OnnxModel";
 
-    /// <summary>The integrity of <paramref name="path"/>'s graphs and their ONNX byte counts (the sizes of the temp files ML.NET will write).</summary>
-    public static (LmuModelIntegrity Integrity, IReadOnlyList<long> OnnxLengths) Run(string path, LmuModelFileLimits limits)
+    /// <summary>
+    /// The integrity of <paramref name="path"/>'s graphs, and each graph's byte count and SHA-256 (what the temp copies
+    /// ML.NET writes of them hold, so that a failed load's clean-up can tell its own copies from other loads').
+    /// </summary>
+    public static (LmuModelIntegrity Integrity, IReadOnlyList<(long Length, byte[] Sha256)> Graphs) Run(string path, LmuModelFileLimits limits)
     {
         using var file = File.OpenRead(path);
         ZipArchive archive;
@@ -32,12 +35,12 @@ internal static class ModelZipCheck
         using (archive)
         {
             CheckSizes(path, archive, limits);
-            var lengths = new List<long>();
+            var lengths = new List<(long Length, byte[] Sha256)>();
             var unsealed = false;
             foreach (var entry in archive.Entries.Where(e => e.Name == OnnxEntryName))
             {
                 var onnx = ReadOnnx(path, entry);
-                lengths.Add(onnx.Length);
+                lengths.Add((onnx.Length, System.Security.Cryptography.SHA256.HashData(onnx)));
                 try
                 {
                     unsealed |= !OnnxIntegrity.Verify(onnx);

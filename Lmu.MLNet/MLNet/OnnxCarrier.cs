@@ -181,9 +181,9 @@ internal static class OnnxCarrier
     /// </summary>
     public static ITransformer Load(MLContext ml, string path, LmuModelFileLimits limits, out DataViewSchema inputSchema, out LmuModelIntegrity integrity)
     {
-        (integrity, var onnxLengths) = ModelZipCheck.Run(path, limits);
+        (integrity, var graphs) = ModelZipCheck.Run(path, limits);
         OnnxLoadFormat.Ensure(ml);
-        using var sweep = TempFileSweep.Before(ml.TempFilePath, onnxLengths);
+        using var sweep = TempFileSweep.Before(ml.TempFilePath, graphs);
         try
         {
             return ml.Model.Load(path, out inputSchema);

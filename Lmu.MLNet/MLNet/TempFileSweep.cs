@@ -6,7 +6,9 @@ namespace Lmu.MLNet;
 /// <summary>
 /// Removes what a FAILED <c>mlContext.Model.Load</c> leaves in MLContext.TempFilePath: ML.NET copies each carried ONNX
 /// graph to a randomly named file, which stays when ONNX Runtime then rejects the graph. Only random-named files that
-/// appeared during the load, have the size of a graph the zip carries and that no model holds open are removed. The
+/// appeared during the load, hold a graph the zip carries (size and SHA-256) and that no model holds open are removed: a
+/// load of the same zip beside it, outside this library's loads, can still lose its copy in the moment between writing
+/// and opening it. The
 /// carry's sweep (<see cref="Since"/>, after a full temp disk) also takes the <c>ml_dotnet_*</c> folders written since
 /// the carry began (ML.NET's save and load left them half-written there), and the random-named copies of its own graph,
 /// cut short or whole (their bytes begin the graph's): a save or load beside it in the same folder can lose its
@@ -35,13 +37,13 @@ internal sealed partial class TempFileSweep : IDisposable
     private readonly string _folder;
     private readonly HashSet<string>? _before;
     private readonly DateTime _since;
-    private readonly HashSet<long> _onnxLengths;
+    private readonly IReadOnlyList<(long Length, byte[] Sha256)> _graphs;
     private readonly byte[]? _graph;
 
-    private TempFileSweep(string folder, IEnumerable<long> onnxLengths, byte[]? graph)
+    private TempFileSweep(string folder, IReadOnlyList<(long Length, byte[] Sha256)> graphs, byte[]? graph)
     {
         _folder = folder;
-        _onnxLengths = onnxLengths.ToHashSet();
+        _graphs = graphs;
         _graph = graph;
         if (graph is not null)
         {
@@ -61,7 +63,9 @@ internal sealed partial class TempFileSweep : IDisposable
     }
 
     /// <summary>Notes what <paramref name="folder"/> holds now (a load: only entries that appear after this are removed).</summary>
-    public static TempFileSweep Before(string folder, IEnumerable<long> onnxLengths) => new(folder, onnxLengths, null);
+    /// <param name="folder">The temp folder.</param>
+    /// <param name="graphs">The zip's graphs: their byte counts and SHA-256 (<see cref="ModelZipCheck.Run"/>).</param>
+    public static TempFileSweep Before(string folder, IReadOnlyList<(long Length, byte[] Sha256)> graphs) => new(folder, graphs, null);
 
     /// <summary>
     /// For a carry of <paramref name="graph"/> that may fail on a full temp disk: <c>ml_dotnet_*</c> folders written from
@@ -115,7 +119,8 @@ internal sealed partial class TempFileSweep : IDisposable
         }
     }
 
-    private static string Key(string folder) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+    // Links resolved: a failing load through a linked spelling of the folder swept beside loads through the other (QA).
+    private static string Key(string folder) => Path.TrimEndingDirectorySeparator(PhysicalPath.Resolve(folder));
 
     private void SweepExclusively()
     {
@@ -172,13 +177,22 @@ internal sealed partial class TempFileSweep : IDisposable
         }
     }
 
-    // A load's: a graph's size and not held open by a model. A carry's: a prefix of its graph's bytes (another model's
-    // copy, held open or not, is never one; the size rule took a smaller model's copy loaded meanwhile; review).
+    // A load's: a copy of one of its graphs (size, then SHA-256) that no model holds open: the size alone took the copies
+    // of plain Model.Load calls beside it, which write their copy before they open it (QA). A carry's: a prefix of its
+    // graph's bytes (another model's copy, held open or not, is never one; the size rule took a smaller model's copy
+    // loaded meanwhile; review).
     private bool OneOfOurs(string file)
     {
         if (_graph is null)
         {
-            return _onnxLengths.Contains(new FileInfo(file).Length) && !HeldOpen(file);
+            var length = new FileInfo(file).Length;
+            if (!_graphs.Any(g => g.Length == length) || HeldOpen(file))
+            {
+                return false;
+            }
+
+            var hash = System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file));
+            return _graphs.Any(g => g.Length == length && g.Sha256.AsSpan().SequenceEqual(hash));
         }
 
         var bytes = File.ReadAllBytes(file);

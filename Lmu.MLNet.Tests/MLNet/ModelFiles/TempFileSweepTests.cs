@@ -17,12 +17,15 @@ public sealed class TempFileSweepTests
     public void RemoveFolder() => Directory.Delete(_folder, recursive: true);
 
     [TestMethod]
-    public void ALoadsSweepTakesUnheldCopiesOfItsGraphsSizeOnly()
+    public void ALoadsSweepTakesUnheldCopiesOfItsOwnGraphsOnly()
     {
-        var before = Write("abcdefgh.xyz", 100);
-        var sweep = TempFileSweep.Before(_folder, [100]);
-        var mine = Write("ijklmnop.qrs", 100);
-        var held = Write("tuvwxyz0.abc", 100);
+        var graph = Enumerable.Range(0, 100).Select(i => (byte)(i * 3)).ToArray();
+        (long, byte[])[] graphs = [(graph.Length, System.Security.Cryptography.SHA256.HashData(graph))];
+        var before = Write("abcdefgh.xyz", 100, graph);
+        var sweep = TempFileSweep.Before(_folder, graphs);
+        var mine = Write("ijklmnop.qrs", 100, graph);
+        var held = Write("tuvwxyz0.abc", 100, graph);
+        var sameSize = Write("87654321.ghi", 100);
         var other = Write("12345678.def", 99);
         var folder = Directory.CreateDirectory(Path.Combine(_folder, "ml_dotnet_abc12345")).FullName;
         using (new FileStream(held, FileMode.Open, FileAccess.Read, FileShare.Read))
@@ -33,6 +36,7 @@ public sealed class TempFileSweepTests
         Assert.IsTrue(File.Exists(before), "there before the load");
         Assert.IsFalse(File.Exists(mine), "the load's copy");
         Assert.IsTrue(File.Exists(held), "a copy a model holds open");
+        Assert.IsTrue(File.Exists(sameSize), "another model's copy of the same size (a plain Model.Load beside it; QA)");
         Assert.IsTrue(File.Exists(other), "another size");
         Assert.IsTrue(Directory.Exists(folder), "ML.NET's folders are ML.NET's");
     }
@@ -62,10 +66,12 @@ public sealed class TempFileSweepTests
     [TestMethod]
     public void ASweepWaitsForLoadsBesideItAndGivesUpAfterItsWait()
     {
-        var holder = TempFileSweep.Before(_folder, [100]);
+        var graph = new byte[100];
+        (long, byte[])[] graphs = [(graph.Length, System.Security.Cryptography.SHA256.HashData(graph))];
+        var holder = TempFileSweep.Before(_folder, graphs);
         var mine = Write("ijklmnop.qrs", 100);
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        var thread = new Thread(() => TempFileSweep.Before(_folder, [100]).Sweep());
+        var thread = new Thread(() => TempFileSweep.Before(_folder, graphs).Sweep());
         thread.Start();
         thread.Join();
         Assert.IsTrue(File.Exists(mine), "a load still running beside the sweep keeps the folder as it is");
@@ -73,6 +79,31 @@ public sealed class TempFileSweepTests
         holder.Dispose();
         TempFileSweep.Before(_folder, []).Sweep();
         Assert.IsTrue(File.Exists(mine), "there before that sweep");
+    }
+
+    [TestMethod]
+    public void TwoSpellingsOfOneFolderShareItsGate()
+    {
+        // Found by QA: a failing load through a linked spelling swept beside loads through the other.
+        var link = _folder + "-link";
+        Directory.CreateSymbolicLink(link, _folder);
+        try
+        {
+            var graph = new byte[100];
+            (long, byte[])[] graphs = [(graph.Length, System.Security.Cryptography.SHA256.HashData(graph))];
+            using var holder = TempFileSweep.Before(_folder, graphs);
+            var mine = Write("ijklmnop.qrs", 100);
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            var thread = new Thread(() => TempFileSweep.Before(link, graphs).Sweep());
+            thread.Start();
+            thread.Join();
+            Assert.IsTrue(File.Exists(mine), "the load through the other spelling is still running");
+            Assert.IsTrue(waited.Elapsed > TimeSpan.FromSeconds(4), waited.Elapsed.ToString());
+        }
+        finally
+        {
+            Directory.Delete(link);
+        }
     }
 
     private string Write(string name, int length, byte[]? from = null)
