@@ -29,6 +29,17 @@ public sealed class InvariantMessageTests : ClassifierTestBase
                 var pooled = Assert.ThrowsExactly<ArgumentException>(() => new LmuPooledFeaturizerOptions { OutputColumnName = "P", MinTheta = 2.5, MaxTheta = 1.5 }.Validate());
                 StringAssert.Contains(pooled.Message, "(2.5) must not exceed MaxTheta (1.5)", culture);
 
+                var theta = Assert.ThrowsExactly<ArgumentException>(() => new LmuFeaturizerOptions { OutputColumnName = "F", Theta = -2.5 }.Validate());
+                StringAssert.Contains(theta.Message, "but was -2.5", culture);
+
+                var forecastContext = new MLContext(1);
+                var windows = Enumerable.Range(0, 12).Select(i => new WindowRow { Window = [1, 2, i == 5 ? float.NaN : 3, 4], Label = [5] }).ToList();
+                var forecast = Assert.ThrowsExactly<ArgumentException>(() => forecastContext.Forecasting.ForecastByLmu(new Lmu.MLNet.Forecasting.LmuForecastingOptions
+                {
+                    WindowSize = 4, Horizon = 1, Training = new LmuTrainingOptions { Epochs = 1, Seed = 1 },
+                }).Fit(forecastContext.Data.LoadFromEnumerable(windows)));
+                StringAssert.Contains(forecast.Message, "Column 'Window' has NaN at slot 2 of row 5", culture);
+
                 var ml = ClassifierSetup.Context(MlTemp);
                 var rows = DelayedPatternData.Rows(12, 1);
                 rows[3].Features[5] = float.NaN;
@@ -40,5 +51,14 @@ public sealed class InvariantMessageTests : ClassifierTestBase
         {
             (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture) = original;
         }
+    }
+
+    private sealed class WindowRow
+    {
+        [Microsoft.ML.Data.VectorType(4)]
+        public float[] Window { get; set; } = [];
+
+        [Microsoft.ML.Data.VectorType(1)]
+        public float[] Label { get; set; } = [];
     }
 }

@@ -36,15 +36,17 @@ internal sealed class MLContextBridge
 
     /// <summary>
     /// The next seed from the host's stream. Under a lock: concurrent Fits of one estimator share its host, and
-    /// <see cref="IHost.Rand"/> is a <see cref="Random"/>, which is not safe to call from two threads at once (review).
+    /// <see cref="IHost.Rand"/> is a <see cref="Random"/>, whose state two threads at once can corrupt.
     /// </summary>
     public int NextSeed()
     {
-        lock (Host)
+        lock (_seedGate)
         {
             return Host.Rand.Next();
         }
     }
+
+    private readonly Lock _seedGate = new();
 
     /// <summary>From the user's context (no reflection needed: MLContext is an <see cref="IHostEnvironment"/>).</summary>
     public static MLContextBridge FromContext(MLContext context, string name)

@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace Lmu.MLNet.Maths;
 
 /// <summary>
@@ -39,7 +40,7 @@ internal static class MatrixExponential
         {
             if (!double.IsFinite(value))
             {
-                throw new ArgumentException($"The matrix must hold finite values only but contains {value}.", nameof(m));
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The matrix must hold finite values only but contains {value}."), nameof(m));
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Diagnostics;
 using Lmu.MLNet.Modules;
@@ -87,7 +88,7 @@ public static class LmuTrainer
                     // diverged run now leaves the weights of the last step taken.
                     double value = Value(l);
                     if (!double.IsFinite(value))
-                        throw new InvalidOperationException($"Training diverged: the loss became {value} at epoch {epoch + 1}, batch {batches + 1}. Lower the learning rate or check the data for extreme values.");
+                        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Training diverged: the loss became {value} at epoch {epoch + 1}, batch {batches + 1}. Lower the learning rate or check the data for extreme values."));
                     Backward(l, epoch, batches, anyThread: device.type != DeviceType.CPU);
                     if (options.GradientClipNorm > 0) ClipGradients(dynamicsParameters, weightParameters, options.GradientClipNorm);
                     optimizer.Step();

@@ -36,8 +36,11 @@ public sealed class LmuTrainingOptions
     public int EarlyStoppingPatience { get; set; }
 
     /// <summary>
-    /// Seed for torch's generator (dropout, shuffling done by torch); null: <see cref="LmuTrainer"/> leaves the generator
-    /// as it is (the ML.NET estimators document their own choice on their Training option). Default null.
+    /// The training run's seed: <see cref="LmuTrainer"/> seeds torch's default generator with it (for anything in the
+    /// caller's network that draws from it) and draws the dropout masks of this library's layers from a stream of it; null
+    /// leaves the generator as it is and draws the masks from it. The ML.NET estimators build their network from a
+    /// generator of this seed and leave torch's default generator alone (their Training option documents their default).
+    /// Default null.
     /// </summary>
     public int? Seed { get; set; }
 

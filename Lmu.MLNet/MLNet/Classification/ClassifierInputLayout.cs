@@ -100,7 +100,7 @@ internal sealed class ClassifierInputLayout
     /// the way to PredictedLabel: such a column was dropped from the output without a word, and a features column of
     /// that name trained fully, then failed in ONNX Runtime's words ("Duplicate definition of name"; found by QA).
     /// </summary>
-    public static void RefuseReservedNames(IEnumerable<string> columns, string featureColumn)
+    public static void RefuseReservedNames(IEnumerable<string> columns, string featureColumn, string paramName)
     {
         string[] reserved = [SlotToScalarKey.IndexColumn, SlotToScalarKey.HashColumn, OnnxCarrier.PredictedClassColumn, OnnxCarrier.PredictedValueColumn];
         foreach (var name in columns.Append(featureColumn))
@@ -108,7 +108,7 @@ internal sealed class ClassifierInputLayout
             if (reserved.Contains(name, StringComparer.Ordinal))
             {
                 throw new ArgumentOutOfRangeException(
-                    "inputSchema",
+                    paramName,
                     $"Column '{name}' has a name the LMU classifier uses for its own columns ({string.Join(", ", reserved)}); rename it (for example with mlContext.Transforms.CopyColumns, then DropColumns).");
             }
         }
@@ -190,7 +190,7 @@ internal sealed class ClassifierInputLayout
     /// <summary>Checks options against a training schema.</summary>
     public static ClassifierInputLayout Create(DataViewSchema schema, LmuClassifierOptions options)
     {
-        RefuseReservedNames(schema.Where(c => !c.IsHidden).Select(c => c.Name), options.FeatureColumnName);
+        RefuseReservedNames(schema.Where(c => !c.IsHidden).Select(c => c.Name), options.FeatureColumnName, nameof(schema));
         var (steps, variable) = CheckFeatures(schema, options.FeatureColumnName, options.SequenceLength, options.Channels);
         // One channel reads the same in either layout, so only several channels need a fixed size.
         if (variable && options.InputLayout == LmuInputLayout.ChannelMajor && options.Channels > 1)

@@ -77,7 +77,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
                 $"Label column '{_options.LabelColumnName}' is {label.Kind} of {label.ItemType}; expected a scalar key (MapValueToKey), text or boolean.");
         }
 
-        ClassifierInputLayout.RefuseReservedNames(inputSchema.Select(c => c.Name), _options.FeatureColumnName);
+        ClassifierInputLayout.RefuseReservedNames(inputSchema.Select(c => c.Name), _options.FeatureColumnName, nameof(inputSchema));
 
         if (_options.LengthColumnName is { } lengthName)
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace Lmu.MLNet.Experiments;
 
 /// <summary>Settings of an <see cref="LmuClassificationExperiment"/> (shaped like AutoML's experiment settings).</summary>
@@ -143,14 +144,14 @@ public sealed class LmuExperimentSettings
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
-        Guard.Require(MaxExperimentTimeInSeconds > 0 && double.IsFinite(MaxExperimentTimeInSeconds), nameof(MaxExperimentTimeInSeconds), $"must be finite and positive but was {MaxExperimentTimeInSeconds}");
+        Guard.Require(MaxExperimentTimeInSeconds > 0 && double.IsFinite(MaxExperimentTimeInSeconds), nameof(MaxExperimentTimeInSeconds), string.Create(CultureInfo.InvariantCulture, $"must be finite and positive but was {MaxExperimentTimeInSeconds}"));
         Guard.Require(MaxConfigurations >= 0, nameof(MaxConfigurations), $"must be 0 or positive but was {MaxConfigurations}");
         Guard.Require(Enum.IsDefined(OptimizingMetric), nameof(OptimizingMetric), $"is not a declared value ({(int)OptimizingMetric})");
         Guard.Require(CrossValidationFolds is 0 or >= 2, nameof(CrossValidationFolds), $"must be 0 or at least 2 but was {CrossValidationFolds}");
-        Guard.Require(ValidationFraction is > 0 and < 1, nameof(ValidationFraction), $"must lie in (0, 1) but was {ValidationFraction}");
+        Guard.Require(ValidationFraction is > 0 and < 1, nameof(ValidationFraction), string.Create(CultureInfo.InvariantCulture, $"must lie in (0, 1) but was {ValidationFraction}"));
         Guard.Require(CrossValidationRepeats >= 0, nameof(CrossValidationRepeats), $"must be 0 or positive but was {CrossValidationRepeats}");
         Guard.Require(Finalists >= 0, nameof(Finalists), $"must be 0 or positive but was {Finalists}");
-        Guard.Require(SelectionStandardErrors >= 0 && double.IsFinite(SelectionStandardErrors), nameof(SelectionStandardErrors), $"must be finite and 0 or positive but was {SelectionStandardErrors}");
+        Guard.Require(SelectionStandardErrors >= 0 && double.IsFinite(SelectionStandardErrors), nameof(SelectionStandardErrors), string.Create(CultureInfo.InvariantCulture, $"must be finite and 0 or positive but was {SelectionStandardErrors}"));
         Guard.Require(Rungs >= 1, nameof(Rungs), $"must be at least 1 but was {Rungs}");
         Guard.Require(HalvingRate >= 2, nameof(HalvingRate), $"must be at least 2 but was {HalvingRate}");
         Guard.Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1 but was {BatchSize}");

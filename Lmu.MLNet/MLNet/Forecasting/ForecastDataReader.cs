@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -275,7 +276,7 @@ internal static class ForecastDataReader
         {
             if (!float.IsFinite(v))
             {
-                throw new ArgumentException($"Column '{column}' has {v} at slot {i} of row {row}; forecasting needs finite values.");
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Column '{column}' has {v} at slot {i} of row {row}; forecasting needs finite values."));
             }
 
             into[offset + i++] = v;

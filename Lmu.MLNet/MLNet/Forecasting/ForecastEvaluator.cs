@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace Lmu.MLNet.Forecasting;
 
 /// <summary>
@@ -156,7 +157,7 @@ public static class ForecastEvaluator
         {
             if (!double.IsFinite(values[i]))
             {
-                throw new ArgumentException($"Outcome {index}: {what}[{i}] is {values[i]}; forecasts are scored on finite values only.");
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Outcome {index}: {what}[{i}] is {values[i]}; forecasts are scored on finite values only."));
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -87,5 +88,5 @@ public static class ForecastRegressionRows
     private static float Finite(float v, string column, long row, int step) =>
         float.IsFinite(v)
             ? v
-            : throw new ArgumentException($"Column '{column}' is {v} at row {row}, horizon step {step}; regression metrics need finite values.");
+            : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Column '{column}' is {v} at row {row}, horizon step {step}; regression metrics need finite values."));
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML;
 
 namespace Lmu.MLNet.Forecasting;
@@ -138,7 +139,7 @@ internal sealed class ForecastTrainingData
 
         if (TrainWindows == 0)
         {
-            throw new ArgumentException($"ValidationFraction = {o.ValidationFraction} leaves no training windows.");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"ValidationFraction = {o.ValidationFraction} leaves no training windows."));
         }
 
         (Location, Scale) = Statistics(sum, sq, Points, channels);

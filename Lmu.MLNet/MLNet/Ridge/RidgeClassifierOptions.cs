@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace Lmu.MLNet.Ridge;
 
 /// <summary>Options of <see cref="RidgeClassifierTrainer"/>.</summary>
@@ -36,7 +37,7 @@ public sealed class RidgeClassifierOptions
         Guard.Require(Alphas is { Count: > 0 }, nameof(Alphas), "must hold at least one penalty");
         foreach (var a in Alphas!)
         {
-            Guard.Require(a > 0 && double.IsFinite(a), nameof(Alphas), $"must hold finite values greater than 0 but holds {a}");
+            Guard.Require(a > 0 && double.IsFinite(a), nameof(Alphas), string.Create(CultureInfo.InvariantCulture, $"must hold finite values greater than 0 but holds {a}"));
         }
     }
 
