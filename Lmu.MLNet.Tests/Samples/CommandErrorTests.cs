@@ -492,6 +492,35 @@ public sealed class CommandErrorTests : ClassifierTestBase
         }
     }
 
+    [TestMethod]
+    public void AWritableOutputFolderUnderAReadOnlyParentIsRefusedNamingTheOutput()
+    {
+        // Review: the output is staged beside the folder, in its parent; a read-only parent failed naming the staging folder.
+        var parent = Path.Combine(Temp, "ro-parent");
+        Directory.CreateDirectory(parent);
+        if (Mount(64, parent) != 0)
+        {
+            Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
+        }
+
+        var output = Directory.CreateDirectory(Path.Combine(parent, "out")).FullName;
+        try
+        {
+            Process.Start("mount", ["-o", "remount,ro", parent])!.WaitForExit();
+            Assert.AreEqual(0, Mount(64, output), "a writable folder inside the read-only one");
+            var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), 10, 16, 1);
+            var (code, stdout, stderr) = Run(App(), "classify", "--train", train, "--output", output);
+            Assert.AreEqual(2, code, stdout + stderr);
+            StringAssert.Contains(SingleLine(stderr), $"--output '{output}': the folder '{parent}', where the output is staged before it is moved into place, cannot be written (");
+            Assert.DoesNotContain("lmu-partial", stderr);
+        }
+        finally
+        {
+            Process.Start("umount", ["-l", output])!.WaitForExit();
+            Process.Start("umount", ["-l", parent])!.WaitForExit();
+        }
+    }
+
     private static int Mount(int kib, string folder, bool readOnly = false)
     {
         var options = (readOnly ? "ro," : string.Empty) + $"size={kib}k";
