@@ -43,6 +43,11 @@ internal static class ClassificationFile
         }
 
         var file = DelimitedFile.Read(path);
+        if (file.CommaDecimalWarning() is { } warning)
+        {
+            Console.Error.WriteLine(warning);
+        }
+
         var labelGuess = int.TryParse(layout.Label, out var n) ? n - 1 : -1;
         var columns = Columns.Open(file, layout.Header, [layout.Label], i => i != labelGuess);
         if (columns.Header is { } header && header[0].Length == 0 && CountsRows(columns))

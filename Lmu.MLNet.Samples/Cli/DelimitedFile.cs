@@ -82,6 +82,30 @@ internal sealed class DelimitedFile
             : $" Line {Records[0].Line} was read as one field, and it holds {found}: fields are separated by ',' or ';' (tabs in a .tsv or .tab file); convert the file or rename it.";
     }
 
+    /// <summary>
+    /// A warning when a comma-separated file looks like numbers written with decimal commas, unquoted: their decimals
+    /// then read as fields of their own, and "-0,073127" became -0 and 73127 with no word (found by QA; a header with as
+    /// many names passes the column count). The sign: fields that are whole numbers with a leading zero ("073127"), which
+    /// no number writes, in the first rows. Null when there is none.
+    /// </summary>
+    public string? CommaDecimalWarning()
+    {
+        if (Delimiter != ',')
+        {
+            return null;
+        }
+
+        // Beside the first column (where labels and ids such as "007" live), in the first rows.
+        var suspects = Records.Take(50)
+            .SelectMany(r => r.Fields.Skip(1).Where(f => f.Length > 1 && f[0] == '0' && f.All(char.IsAsciiDigit)).Select(f => (r.Line, Field: f)))
+            .Take(2).ToArray();
+        return suspects.Length < 2
+            ? null
+            : $"warning: '{Path}' has fields such as '{suspects[0].Field}' (line {suspects[0].Line}) and '{suspects[1].Field}' (line {suspects[1].Line}), " +
+              "whole numbers with a leading zero: they look like the decimals of numbers written with a decimal comma in a comma-separated " +
+              "file. Numbers are read with '.' as the decimal mark: write them with points, or separate the fields with ';'.";
+    }
+
     /// <summary>True when <paramref name="field"/> is a number with a decimal comma ("-1,5", "2,0e3").</summary>
     public static bool IsDecimalComma(string field) =>
         field.Count(c => c == ',') == 1 && double.TryParse(field.Replace(',', '.'), NumberStyles.Float, CultureInfo.InvariantCulture, out _);

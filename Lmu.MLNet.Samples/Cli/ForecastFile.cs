@@ -17,6 +17,11 @@ internal static partial class ForecastFile
     public static IReadOnlyList<ForecastSeriesData> Read(string path, Layout layout)
     {
         var file = DelimitedFile.Read(path);
+        if (file.CommaDecimalWarning() is { } warning)
+        {
+            Console.Error.WriteLine(warning);
+        }
+
         return layout.Wide ? Wide(file, layout) : Long(file, layout);
     }
 

@@ -367,6 +367,19 @@ public sealed class CliReaderTests
         }
     }
 
+    [TestMethod]
+    public void ACommaFileWithDecimalCommasIsWarnedOf()
+    {
+        // Found by QA: "walk,-0,073127,0,548912" read as four fields (-0, 73127, 0, 548912) without a word.
+        var commas = DelimitedFile.Read(Write("commas.csv", "walk,-0,073127,0,548912,1,25\nrun,0,5,-1,0625,2,5\n"));
+        var warning = commas.CommaDecimalWarning();
+        Assert.IsNotNull(warning);
+        StringAssert.Contains(warning, "has fields such as '073127' (line 1) and '0625' (line 2), whole numbers with a leading zero");
+        Assert.IsNull(DelimitedFile.Read(Write("points.csv", "walk,-0.073127,0.548912,1.25\nrun,0.5,-1.0625,2.5\n")).CommaDecimalWarning());
+        Assert.IsNull(DelimitedFile.Read(Write("ids.csv", "007,0.5,1.5\n008,0.25,2.5\n")).CommaDecimalWarning(), "zero-led ids in the first column are not the sign");
+        Assert.IsNull(DelimitedFile.Read(Write("semicolons.csv", "walk;-0,073127;0,548912\n")).CommaDecimalWarning(), "';'-separated decimal commas are read as numbers");
+    }
+
     private string Write(string name, string text)
     {
         var path = Path.Combine(_temp, name);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Classification;
 using Microsoft.ML;
@@ -550,6 +551,19 @@ public sealed class CommandErrorTests : ClassifierTestBase
         Assert.AreEqual(2, process.ExitCode, stdout.Result + stderr.Result);
         StringAssert.Contains(SingleLine(stderr.Result), "error: the working directory no longer exists");
         Assert.IsFalse(Directory.Exists(gone));
+    }
+
+    [TestMethod]
+    public void ClassifyWarnsOfACommaFileWrittenWithDecimalCommas()
+    {
+        // Found by QA: "walk,-0,073127,0,548912" trained on -0, 73127, 0 and 548912 without a word.
+        var rng = new Random(3);
+        string Row(string label) => label + "," + string.Join(',', Enumerable.Range(0, 8).Select(_ => (rng.NextDouble() - 0.5).ToString("F6", CultureInfo.InvariantCulture).Replace('.', ',')));
+        var file = Path.Combine(Temp, "commas.csv");
+        File.WriteAllLines(file, Enumerable.Range(0, 20).Select(i => Row(i % 2 == 0 ? "walk" : "run")));
+        var (_, stdout, stderr) = Run(App(), "classify", "--train", file, "--folds", "2", "--output", Path.Combine(Temp, "commas-out"));
+        StringAssert.Contains(stderr, $"warning: '{file}' has fields such as", stdout);
+        StringAssert.Contains(stderr, "write them with points, or separate the fields with ';'");
     }
 
     [TestMethod]
