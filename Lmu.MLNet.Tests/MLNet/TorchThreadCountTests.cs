@@ -155,24 +155,5 @@ public sealed class TorchThreadCountTests : ClassifierTestBase
         Assert.AreEqual(process, TorchThreadCount.ProcessValue(), "the process value after the Fit");
     }
 
-    private static T OnThread<T>(Func<T> action)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                result = action();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        if (failure is not null) throw new AssertFailedException("the thread failed", failure);
-        return result;
-    }
+    private static T OnThread<T>(Func<T> action) => TorchThreadCount.OnOwnThread(action);
 }

@@ -72,10 +72,13 @@ internal static class TorchThreadCount
         }
     }
 
-    // A thread of our own that runs torch for this one call and ends, so its per-thread count matters to no one.
-    private static int OnOwnThread(Func<int> action)
+    /// <summary>
+    /// Runs <paramref name="action"/> on a thread of its own that ends after it (its per-thread count matters to no one),
+    /// rethrowing what it throws.
+    /// </summary>
+    internal static T OnOwnThread<T>(Func<T> action)
     {
-        var result = 0;
+        T result = default!;
         Exception? failure = null;
         var thread = new Thread(() =>
         {
@@ -87,7 +90,7 @@ internal static class TorchThreadCount
             {
                 failure = e;
             }
-        }, maxStackSize: 256 * 1024)
+        })
         {
             IsBackground = true,
             Name = "Lmu.MLNet torch thread count",
