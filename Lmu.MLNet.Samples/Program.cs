@@ -8,6 +8,10 @@ using Lmu.MLNet.Samples.Commands;
 // tables mixed 17.766 and 0,62815 and --help showed defaults as 0,002 (found by QA).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+// The app's own messages are English: System.CommandLine's parse errors and help headings followed the UI culture,
+// mixing "Befehl ... nicht erkannt" into English lines (QA).
+CultureInfo.DefaultThreadCurrentUICulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentUICulture = CultureInfo.InvariantCulture;
 // A deleted working directory: libtorch's MKL ended the process at its first use ("Intel oneMKL FATAL ERROR"), and
 // relative paths failed with "Unable to find the specified file" (found by QA). Said once, before any command runs.
 if (!Lmu.MLNet.Samples.WorkingDirectory.Exists(out var gone))

@@ -85,8 +85,9 @@ internal sealed class DelimitedFile
     /// <summary>
     /// A warning when a comma-separated file looks like numbers written with decimal commas, unquoted: their decimals
     /// then read as fields of their own, and "-0,073127" became -0 and 73127 with no word (found by QA; a header with as
-    /// many names passes the column count). The sign: fields that are whole numbers with a leading zero ("073127"), which
-    /// no number writes, in the first rows. Null when there is none.
+    /// many names passes the column count). The sign: whole numbers with a leading zero ("073127"), which no number
+    /// writes, in two or more columns besides the first, in the first rows. One such column is an hour ("00", "01"), a
+    /// zero-padded id ("0001") or a label ("01"), which QA found warned of by a first version. Null when there is none.
     /// </summary>
     public string? CommaDecimalWarning()
     {
@@ -95,15 +96,16 @@ internal sealed class DelimitedFile
             return null;
         }
 
-        // Beside the first column (where labels and ids such as "007" live), in the first rows.
         var suspects = Records.Take(50)
-            .SelectMany(r => r.Fields.Skip(1).Where(f => f.Length > 1 && f[0] == '0' && f.All(char.IsAsciiDigit)).Select(f => (r.Line, Field: f)))
+            .SelectMany(r => r.Fields.Select((f, column) => (r.Line, Column: column, Field: f)).Skip(1))
+            .Where(x => x.Field.Length > 1 && x.Field[0] == '0' && x.Field.All(char.IsAsciiDigit))
+            .DistinctBy(x => x.Column)
             .Take(2).ToArray();
         return suspects.Length < 2
             ? null
             : $"warning: '{Path}' has fields such as '{suspects[0].Field}' (line {suspects[0].Line}) and '{suspects[1].Field}' (line {suspects[1].Line}), " +
-              "whole numbers with a leading zero: they look like the decimals of numbers written with a decimal comma in a comma-separated " +
-              "file. Numbers are read with '.' as the decimal mark: write them with points, or separate the fields with ';'.";
+              "whole numbers with a leading zero in several columns: they look like the decimals of numbers written with a decimal comma in a " +
+              "comma-separated file. Numbers are read with '.' as the decimal mark: write them with points, or separate the fields with ';'.";
     }
 
     /// <summary>True when <paramref name="field"/> is a number with a decimal comma ("-1,5", "2,0e3").</summary>

@@ -28,17 +28,27 @@ internal sealed class StagedOutput : IDisposable
         var staging = $"{prefix}{Environment.ProcessId}-{Guid.NewGuid():N}";
         // A folder name near the 255-byte limit made the staging name too long, naming it in the error (found by QA):
         // a short name then (a killed run's staging folder of that form is not among those removed on the next run).
-        Staging = Path.Combine(beside, System.Text.Encoding.UTF8.GetByteCount(staging) <= 255 ? staging : $".lmu-partial-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var name = System.Text.Encoding.UTF8.GetByteCount(staging) <= 255 ? staging : $".lmu-partial-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        Staging = Path.Combine(beside, name);
         try
         {
             Directory.CreateDirectory(Staging);
         }
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && Directory.Exists(Folder))
+        {
+            // An existing output folder (the probe found it writable) under a parent that is not, such as --output . in a
+            // home folder whose parent is root's (QA): staged inside it instead, as a hidden folder that goes at the commit.
+            RemoveAbandoned(Folder, prefix);
+            Staging = Path.Combine(Folder, name);
+            Directory.CreateDirectory(Staging);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // A writable output folder under a read-only parent: the staging folder beside it cannot be made (review; the
-            // error named the staging folder).
+            // A new output folder under a parent that cannot be written: refused naming --output (review; the error named
+            // the staging folder).
             throw new ArgumentException($"--output '{folder}': the folder '{beside}', where the output is staged before it is moved into place, cannot be written ({e.Message.Replace(Staging, beside, StringComparison.Ordinal)}). Choose a folder whose parent is writable.");
         }
+
         // Ctrl-C or a SIGTERM ends the process without unwinding to Dispose: the staging folder was left behind and
         // nothing said so (found by QA). The handlers remove it and say that nothing was written; the signal then
         // takes its usual course.

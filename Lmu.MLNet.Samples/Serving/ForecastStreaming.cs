@@ -52,13 +52,16 @@ internal static class ForecastStreaming
         // correct format", naming neither file nor line (found by QA).
         float Number(string field, int line, int index)
         {
-            if (float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            if (float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && float.IsFinite(value))
             {
                 return value;
             }
 
+            // NaN, infinities and values past float32's range reached the engine, whose message named neither file nor
+            // line (QA).
             var hint = field.Contains(';') ? " (fields are separated by commas and decimals written with a point)" : string.Empty;
-            throw new InvalidDataException($"{observationsPath} line {line}, value {index + 1}: '{field.Trim()}' is not a number{hint}.");
+            var what = float.IsNaN(value) || float.IsInfinity(value) ? "is not a finite number (or lies beyond float32's range)" : "is not a number";
+            throw new InvalidDataException($"{observationsPath} line {line}, value {index + 1}: '{field.Trim()}' {what}{hint}.");
         }
 
         bool Stream(TextWriter? writer)

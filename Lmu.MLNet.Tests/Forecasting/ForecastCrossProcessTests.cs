@@ -181,6 +181,12 @@ public sealed class ForecastCrossProcessTests
         StringAssert.Contains(log, $"{observations} line 6, value 1: '1.5;0.25' is not a number (fields are separated by commas and decimals written with a point)");
         Assert.IsFalse(File.Exists(output), "no output");
 
+        // A value past float32's range (found by QA: the engine's "Observation 12: the series value is NaN" named no file).
+        File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == 7 ? "1e39,0.25" : "1.5,0.25"));
+        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, $"{observations} line 8, value 1: '1e39' is not a finite number (or lies beyond float32's range)");
+
         // Writing over the observations would replace the rows being read.
         (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", observations);
         Assert.AreEqual(2, code, log);

@@ -374,7 +374,11 @@ public sealed class CliReaderTests
         var commas = DelimitedFile.Read(Write("commas.csv", "walk,-0,073127,0,548912,1,25\nrun,0,5,-1,0625,2,5\n"));
         var warning = commas.CommaDecimalWarning();
         Assert.IsNotNull(warning);
-        StringAssert.Contains(warning, "has fields such as '073127' (line 1) and '0625' (line 2), whole numbers with a leading zero");
+        StringAssert.Contains(warning, "has fields such as '073127' (line 1) and '0625' (line 2), whole numbers with a leading zero in several columns");
+        // One zero-led column is an hour, a padded id or a label (QA found a first version warning of these).
+        Assert.IsNull(DelimitedFile.Read(Write("hours.csv", "date,hour,value\n2024-01-05,00,9.867\n2024-01-05,01,11.394\n2024-01-05,02,10.5\n")).CommaDecimalWarning(), "an hour column");
+        Assert.IsNull(DelimitedFile.Read(Write("stores.csv", "date,store,value\n2020-01-01,0001,10.33\n2020-01-01,0002,9.5\n")).CommaDecimalWarning(), "a padded id column");
+        Assert.IsNull(DelimitedFile.Read(Write("labels.csv", "0.5,1.5,01\n0.25,2.5,02\n")).CommaDecimalWarning(), "a label column last");
         Assert.IsNull(DelimitedFile.Read(Write("points.csv", "walk,-0.073127,0.548912,1.25\nrun,0.5,-1.0625,2.5\n")).CommaDecimalWarning());
         Assert.IsNull(DelimitedFile.Read(Write("ids.csv", "007,0.5,1.5\n008,0.25,2.5\n")).CommaDecimalWarning(), "zero-led ids in the first column are not the sign");
         Assert.IsNull(DelimitedFile.Read(Write("semicolons.csv", "walk;-0,073127;0,548912\n")).CommaDecimalWarning(), "';'-separated decimal commas are read as numbers");
