@@ -568,6 +568,17 @@ public sealed class CommandErrorTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void TheScoreNewRowsHintQuotesAPathWithShellCharacters()
+    {
+        // Found by QA: for --output 'o$HOME(1)' the hint printed the path bare, and pasting it ran something else.
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), 10, 16, 1);
+        var output = Path.Combine(Temp, "o$HOME(1)");
+        var (code, stdout, stderr) = Run(SamplesApp.Copy(SamplesApp.Output(), Path.Combine(Temp, "hint-app")), "classify", "--train", train, "--folds", "2", "--output", output);
+        Assert.AreEqual(0, code, stdout + stderr);
+        StringAssert.Contains(stdout, $"score new rows: predict --model '{Path.Combine(output, "model.zip")}' --input rows.csv");
+    }
+
+    [TestMethod]
     public void DecimalOptionsAreReadWithAPointWhateverTheLocale()
     {
         // Found by QA: the parser read the current culture and took thousands separators, so under de-DE
