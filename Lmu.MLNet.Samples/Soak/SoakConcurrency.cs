@@ -142,27 +142,29 @@ internal static class SoakConcurrency
 
     /// <summary>
     /// One PredictionEngine of a fitted classifier, and one of its loaded zip, each called by four threads at once (a
-    /// misuse that ended the process before the overlap check): every call must score or refuse with the check's
-    /// InvalidOperationException, and the engine, used by one thread again, must score as a fresh one.
+    /// misuse that ended the process before the overlap check): every call must score, refuse with the check's
+    /// InvalidOperationException or fail inside ML.NET's own row copying (<see cref="SharedEngineOutcome"/>), and the
+    /// engine, used by one thread again, must score as a fresh one.
     /// </summary>
     public static string SharedEngine(int seed, string temp)
     {
-        int refused = 0, scored = 0;
+        int refused = 0, scored = 0, copies = 0;
         OnFittedAndLoaded(seed, temp, (ml, model, rows) =>
         {
-            var (r, s) = Share(ml, model, rows);
+            var (r, s, c) = Share(ml, model, rows);
             refused += r;
             scored += s;
+            copies += c;
             return 0;
         });
-        return $"{scored} calls scored, {refused} overlapping calls refused";
+        return $"{scored} calls scored, {refused} overlapping calls refused, {copies} failed in ML.NET's row copying";
     }
 
-    private static (int Refused, int Scored) Share(MLContext ml, ITransformer model, IReadOnlyList<SoakData.SequenceRow> rows)
+    private static (int Refused, int Scored, int Copies) Share(MLContext ml, ITransformer model, IReadOnlyList<SoakData.SequenceRow> rows)
     {
         var options = new PredictionEngineOptions { OwnsTransformer = false };
         using var engine = ml.Model.CreatePredictionEngine<SoakData.SequenceRow, Prediction>(model, options);
-        int refused = 0, scored = 0;
+        int refused = 0, scored = 0, copies = 0;
         Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
         {
             for (var i = 0; i < 200; i++)
@@ -172,9 +174,13 @@ internal static class SoakConcurrency
                     engine.Predict(rows[(t + i) % rows.Count]);
                     Interlocked.Increment(ref scored);
                 }
-                catch (InvalidOperationException e) when (e.Message.Contains("called from two threads at once", StringComparison.Ordinal))
+                catch (Exception e) when (SharedEngineOutcome.IsOverlapRefusal(e))
                 {
                     Interlocked.Increment(ref refused);
+                }
+                catch (Exception e) when (SharedEngineOutcome.IsMlNetRowCopyRace(e))
+                {
+                    Interlocked.Increment(ref copies);
                 }
             }
         });
@@ -187,7 +193,7 @@ internal static class SoakConcurrency
             }
         }
 
-        return (refused, scored);
+        return (refused, scored, copies);
     }
 
     private static long Race(MLContext ml, ITransformer model, IReadOnlyList<SoakData.SequenceRow> rows)
