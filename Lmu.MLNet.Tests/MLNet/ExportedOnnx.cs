@@ -35,16 +35,17 @@ internal static class ExportedOnnx
 
     /// <summary>
     /// Asserts the session's inputs are exactly <paramref name="inputs"/> and its outputs exactly
-    /// <paramref name="outputs"/> plus, for classifiers, ML.NET's class-name carrier output.
+    /// <paramref name="outputs"/> plus ML.NET's slot-name carrier output of <paramref name="slotNamesOf"/> (a
+    /// classifier's Score, a featurizer's features).
     /// </summary>
-    public static void AssertSignature(InferenceSession session, IReadOnlyDictionary<string, Value> inputs, IReadOnlyDictionary<string, Value> outputs, bool slotNamesOutput = false)
+    public static void AssertSignature(InferenceSession session, IReadOnlyDictionary<string, Value> inputs, IReadOnlyDictionary<string, Value> outputs, string? slotNamesOf = null)
     {
         AssertValues("input", session.InputMetadata, inputs);
         var expected = new Dictionary<string, Value>(outputs);
-        if (slotNamesOutput)
+        if (slotNamesOf is not null)
         {
-            // Documented as "ignore it": the LabelEncoder that gives ML.NET's Score its SlotNames must reach an output.
-            expected["mlnet.Score.unusedOutput"] = new Value(typeof(long), 1, 1);
+            // Documented as "ignore it": the LabelEncoder that gives an ML.NET column its SlotNames must reach an output.
+            expected[$"mlnet.{slotNamesOf}.unusedOutput"] = new Value(typeof(long), 1, 1);
         }
 
         AssertValues("output", session.OutputMetadata, expected);

@@ -48,7 +48,8 @@ public sealed class OnnxExportTests
                 ["Features"] = new(typeof(float), Steps * Channels),
                 ["Length"] = new(typeof(float), 1, 1),
             },
-            new Dictionary<string, ExportedOnnx.Value> { ["LmuFeatures"] = new(typeof(float), model.OutputSize) });
+            new Dictionary<string, ExportedOnnx.Value> { ["LmuFeatures"] = new(typeof(float), model.OutputSize) },
+            slotNamesOf: "LmuFeatures");
         for (var r = 0; r < rows.Count; r++)
         {
             using var result = ExportedOnnx.Run(session, [("Features", rows[r].Features, [Steps * Channels]), ("Length", [rows[r].Length], [1, 1])], "LmuFeatures");
@@ -74,7 +75,8 @@ public sealed class OnnxExportTests
         ExportedOnnx.AssertSignature(
             session,
             new Dictionary<string, ExportedOnnx.Value> { ["Features"] = new(typeof(float), Steps * Channels) },
-            new Dictionary<string, ExportedOnnx.Value> { ["Features.lmu"] = new(typeof(float), model.OutputSize) });
+            new Dictionary<string, ExportedOnnx.Value> { ["Features.lmu"] = new(typeof(float), model.OutputSize) },
+            slotNamesOf: "Features.lmu");
         for (var r = 0; r < rows.Count; r++)
         {
             using var result = ExportedOnnx.Run(session, [("Features", rows[r].Features, [Steps * Channels])], "Features.lmu");
@@ -112,7 +114,7 @@ public sealed class OnnxExportTests
                 ["PredictedIndex"] = new(typeof(long), 1),
                 ["PredictedLabel"] = new(typeof(string), 1),
             },
-            slotNamesOutput: true);
+            slotNamesOf: "Score");
         for (var r = 0; r < rows.Count; r++)
         {
             using var result = ExportedOnnx.Run(session, [("Features", rows[r].Features, [6])], "Score", "PredictedIndex", "PredictedLabel");

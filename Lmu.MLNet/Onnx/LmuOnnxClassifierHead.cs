@@ -22,7 +22,7 @@ internal static class LmuOnnxClassifierHead
         var names = c.ClassNames.ToArray();
         var score = g.Op("Softmax", [logits], OnnxAttribute.Int("axis", 1));
         publish.Float(c.ScoreName, score, classes);
-        AddSlotNames(g, c.ScoreName, names);
+        LmuOnnxSlotNames.Add(g, c.ScoreName, names);
 
         if (c.PredictedIndexName is null && c.PredictedClassName is null)
         {
@@ -61,27 +61,5 @@ internal static class LmuOnnxClassifierHead
     {
         var sum = g.Op("MatMul", [score, g.Floats("ones", Enumerable.Repeat(1f, classes).ToArray(), classes, 1)]);
         return g.Op("Where", [g.Op("IsNaN", [sum]), g.Int64s("no_class", -1), index]);
-    }
-
-    // ML.NET's OnnxTransformer gives output column X a SlotNames annotation when the graph has an ai.onnx.ml
-    // LabelEncoder node named "mlnet.X.SlotNames" whose keys_strings are the names; the node must reach a graph
-    // output (here "mlnet.X.unusedOutput") or it would be pruned. Its input is a [1,1] string initializer.
-    private static void AddSlotNames(OnnxGraphBuilder g, string column, string[] names)
-    {
-        var nodeName = $"mlnet.{column}.SlotNames";
-        var unused = $"mlnet.{column}.unusedOutput";
-        g.Initializer(OnnxTensor.String(nodeName, [names[0]], 1, 1));
-        g.Graph.Nodes.Add(new OnnxNode(
-            "LabelEncoder",
-            nodeName,
-            [nodeName],
-            [unused],
-            [
-                OnnxAttribute.Strings("keys_strings", names),
-                OnnxAttribute.Ints("values_int64s", Enumerable.Range(0, names.Length).Select(i => (long)i).ToArray()),
-                OnnxAttribute.Int("default_int64", -1),
-            ],
-            OnnxModelWriter.MlDomain));
-        g.Output(unused, OnnxElementType.Int64, 1, 1);
     }
 }

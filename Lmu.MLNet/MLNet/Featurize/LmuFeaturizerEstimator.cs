@@ -90,9 +90,7 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         LmuFeaturizerSchema.Check(_options, inputSchema);
-        // SchemaShape.Column has no public constructor; CopyColumns of the (fixed-size Vector<Single>) input yields a
-        // column of exactly the output's kind and item type under the output's name.
-        return new MLContext().Transforms.CopyColumns(_options.OutputColumnName, _options.InputColumnName).GetOutputSchema(inputSchema);
+        return LmuFeaturizerSchema.OutputShape(inputSchema, _options.OutputColumnName);
     }
 
     private LmuFeaturizerGraph.Spec Spec(int length)

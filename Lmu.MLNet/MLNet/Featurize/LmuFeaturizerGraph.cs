@@ -35,6 +35,21 @@ internal static class LmuFeaturizerGraph
 
         /// <summary>Width of the output vector.</summary>
         public int OutputSize => (Blocks * Order + DecodedDelays.Count) * Channels;
+
+        /// <summary>
+        /// The output's slot names, in slot order: <c>c{k}.m{i}.t{p}</c> for Legendre coefficient i of channel k after
+        /// p steps (p = Steps for the last step, then each window position), then <c>c{k}.delay{r}</c> for channel k
+        /// decoded at relative delay r (invariant culture). A repeated position or delay gets "#2", "#3"...
+        /// </summary>
+        public string[] SlotNames()
+        {
+            var positions = new[] { Steps }.Concat(WindowPositions);
+            var memory = positions.SelectMany(p => Enumerable.Range(0, Channels).SelectMany(k => Enumerable.Range(0, Order).Select(i =>
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"c{k}.m{i}.t{p}"))));
+            var decoded = Enumerable.Range(0, Channels).SelectMany(k => DecodedDelays.Select(r =>
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"c{k}.delay{r:R}")));
+            return LmuOnnxSlotNames.Unique(memory.Concat(decoded));
+        }
     }
 
     /// <summary>
@@ -124,6 +139,7 @@ internal static class LmuFeaturizerGraph
         output = badLength is null ? output : LmuOnnxRightAlign.NaNWhere(g, g.Op("Reshape", [badLength, g.Int64s("shape", 1)]), output);
         g.Add("Identity", [output], [s.OutputName], []);
         g.Output(s.OutputName, OnnxElementType.Float, (long)s.OutputSize);
+        LmuOnnxSlotNames.Add(g, s.OutputName, s.SlotNames());
         return OnnxModelWriter.Write(g.Graph);
     }
 

@@ -6,6 +6,14 @@ namespace Lmu.MLNet.Featurize;
 /// <summary>Schema checks of the featurizer, with messages naming the column, what was expected and what was found.</summary>
 internal static class LmuFeaturizerSchema
 {
+    /// <summary>
+    /// <paramref name="input"/> with the features column: a known-size Vector&lt;Single&gt; with SlotNames (the graph
+    /// names its slots), replacing a column of the same name.
+    /// </summary>
+    public static SchemaShape OutputShape(SchemaShape input, string outputColumnName) => SchemaShapes.With(
+        input,
+        SchemaShapes.Column(outputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, SchemaShapes.TextAnnotation("SlotNames")));
+
     /// <summary>Checks a concrete schema and returns the resolved sequence length.</summary>
     /// <param name="o">The options.</param>
     /// <param name="schema">The schema to check.</param>

@@ -116,9 +116,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         LmuFeaturizerSchema.Check(SchemaOptions(), inputSchema, component: "LmuPooledFeaturize");
-        // SchemaShape.Column has no public constructor; CopyColumns of the (fixed-size Vector<Single>) input yields a
-        // column of exactly the output's kind and item type under the output's name.
-        return new MLContext().Transforms.CopyColumns(_options.OutputColumnName, _options.InputColumnName).GetOutputSchema(inputSchema);
+        return LmuFeaturizerSchema.OutputShape(inputSchema, _options.OutputColumnName);
     }
 
     /// <summary>The input-side options in the plain featurizer's shape, whose schema checks (and messages) are shared.</summary>

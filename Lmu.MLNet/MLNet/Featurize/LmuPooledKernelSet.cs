@@ -58,6 +58,27 @@ internal sealed partial class LmuPooledKernelSet
     public int OutputSize => 2 * Windows * Projections;
 
     /// <summary>
+    /// The output's slot names, in slot order: <c>ppv.w{g}.p{k}</c> (the proportion of positive values of window g's
+    /// projection k), then <c>max.w{g}.p{k}</c> (its maximum); g indexes <see cref="Thetas"/>.
+    /// </summary>
+    public string[] SlotNames()
+    {
+        var names = new string[OutputSize];
+        var half = Windows * Projections;
+        for (var g = 0; g < Windows; g++)
+        {
+            for (var k = 0; k < Projections; k++)
+            {
+                var suffix = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"w{g}.p{k}");
+                names[(g * Projections) + k] = "ppv." + suffix;
+                names[half + (g * Projections) + k] = "max." + suffix;
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary>
     /// Samples window lengths and directions from <paramref name="seed"/>, then places each window's biases from
     /// the row <paramref name="biasRow"/> returns for that window (a random training row; see
     /// <see cref="BiasRowIndices"/>).
