@@ -19,6 +19,12 @@ internal sealed class StagedOutput : IDisposable
 
     public StagedOutput(string folder)
     {
+        if (string.IsNullOrWhiteSpace(folder))
+        {
+            // Path.GetFullPath said "The value cannot be an empty string. (Parameter 'path')", naming no option (QA).
+            throw new ArgumentException("--output is empty; it must name a folder (created when missing).");
+        }
+
         Folder = Path.GetFullPath(folder);
         CheckFolder(folder, Folder);
         var parent = Path.GetDirectoryName(Folder);
@@ -65,6 +71,12 @@ internal sealed class StagedOutput : IDisposable
     /// </summary>
     private static void CheckFolder(string given, string full)
     {
+        // A link whose target is gone reads as a file to File.Exists: it was refused as "a file" (QA).
+        if (new FileInfo(full).LinkTarget is { } link && System.IO.File.ResolveLinkTarget(full, returnFinalTarget: true) is { Exists: false } target)
+        {
+            throw new ArgumentException($"--output '{given}' is a link to '{link}', and '{target.FullName}' does not exist; create that folder first, or give another folder.");
+        }
+
         if (System.IO.File.Exists(full))
         {
             throw new ArgumentException($"--output '{given}' is a file; it must be a folder (created when missing).");

@@ -128,6 +128,23 @@ public sealed class CliBadFileTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void AnEmptyOutputOrALinkToNothingIsRefusedNamingTheOption()
+    {
+        // Found by QA: "The value cannot be an empty string. (Parameter 'path')", and a dangling link refused as "a file".
+        var train = Good("train.csv");
+        var (code, stdout, stderr) = Run(["classify", "--train", train, "--output", ""]);
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(stderr, "--output is empty; it must name a folder");
+        var link = Path.Combine(Temp, "out-link");
+        var gone = Path.Combine(Temp, "gone");
+        File.CreateSymbolicLink(link, gone);
+        (code, stdout, stderr) = Run(["classify", "--train", train, "--output", link]);
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(stderr, $"--output '{link}' is a link to '{gone}', and '{gone}' does not exist");
+        Assert.IsFalse(Directory.Exists(gone));
+    }
+
+    [TestMethod]
     public void ATabOrPipeSeparatedCsvSaysWhatSeparatesItsFields()
     {
         // Found by QA: such files read as one column per line and failed with "0 value columns besides the label".
