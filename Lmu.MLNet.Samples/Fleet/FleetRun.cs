@@ -53,6 +53,9 @@ internal static class FleetRun
             return 2;
         }
 
+        // Says when feeding begins: the silo's start took from 2 s to over 5 s on a loaded 2-core VM.
+        Console.WriteLine($"silo started: feeding {s.Series:N0} series");
+
         // The host's console lifetime takes Ctrl-C and SIGTERM from here on (it stops the host instead of the process),
         // so feeding watches its stopping token as well: the run went on to the end after a Ctrl-C (found by QA).
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(token, lifetime.ApplicationStopping);

@@ -356,7 +356,9 @@ public sealed class ForecastCrossProcessTests
     public void CtrlCWhileTheFleetIsFedStopsTheRunAndSaysSo()
     {
         // Found by QA: once the cluster was up, the host took Ctrl-C (to stop itself) and the feeding went on to the end.
-        var (code, stdout, stderr) = InterruptFleet(TimeSpan.FromSeconds(5));
+        // Sent a second after the silo says it started: 5 s after the reference line landed in a start that took longer
+        // on a loaded machine (1 run in 4 at a load average of 35, QA).
+        var (code, stdout, stderr) = InterruptFleet(TimeSpan.FromSeconds(1), "silo started");
         Assert.AreEqual(2, code, stdout + stderr);
         StringAssert.Contains(stderr, "interrupted after");
     }
@@ -421,16 +423,16 @@ public sealed class ForecastCrossProcessTests
         }
     }
 
-    // Runs a fleet far too long to finish and interrupts it the given time after the in-process reference is done (the
-    // cluster starts right after it).
-    private (int Code, string Stdout, string Stderr) InterruptFleet(TimeSpan afterReference)
+    // Runs a fleet far too long to finish and interrupts it the given time after the stdout line starting with readyPrefix
+    // (by default the in-process reference's; the cluster starts right after it).
+    private (int Code, string Stdout, string Stderr) InterruptFleet(TimeSpan afterReference, string readyPrefix = "in-process engine")
     {
         var dir = NewDir();
         var start = Path.Combine(dir, "fleet.ckpt");
         new LmuForecastEngine(ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow)).CheckPoint(start);
         string[] args = ["fleet", "--model", start, "--series", "100", "--readings", "100000", "--reference-series", "1",
             "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture)];
-        var (code, stdout, stderr) = Interrupt(args, "in-process engine", afterReference);
+        var (code, stdout, stderr) = Interrupt(args, readyPrefix, afterReference);
         Assert.DoesNotContain("fleet:", stdout, "no result line for an interrupted run");
         return (code, stdout, stderr);
     }

@@ -153,31 +153,51 @@ public sealed class ModelDisposalRaceTests : ClassifierTestBase
         var predictions = new int[engines.Count + 1];
         var sawDisposed = new bool[engines.Count + 1];
         using var start = new Barrier(engines.Count + 2);
+        // Each scorer signals once, after its first score or when it stops: the dispose waits for all of them. A fixed
+        // sleep alone let the dispose come before a scorer's first score on a loaded 2-core machine (1 run in 24, QA).
+        using var firstScores = new CountdownEvent(engines.Count + 1);
+        var signalled = new int[engines.Count + 1];
+        void FirstScore(int t)
+        {
+            if (Interlocked.Exchange(ref signalled[t], 1) == 0)
+            {
+                firstScores.Signal();
+            }
+        }
+
         var threads = engines.Select((engine, t) => new Thread(() =>
         {
             start.SignalAndWait();
-            for (var i = 0; ; i++)
+            try
             {
-                try
+                for (var i = 0; ; i++)
                 {
-                    var score = engine.Predict(rows[i % rows.Count]).Score;
-                    if (!score.SequenceEqual(expected[i % rows.Count]))
+                    try
                     {
-                        failures.Enqueue($"engine {t}, row {i % rows.Count}: scores differ");
-                    }
+                        var score = engine.Predict(rows[i % rows.Count]).Score;
+                        if (!score.SequenceEqual(expected[i % rows.Count]))
+                        {
+                            failures.Enqueue($"engine {t}, row {i % rows.Count}: scores differ");
+                        }
 
-                    predictions[t]++;
+                        predictions[t]++;
+                        FirstScore(t);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        sawDisposed[t] = true;
+                        return;
+                    }
+                    catch (Exception e)
+                    {
+                        failures.Enqueue($"engine {t}: {e.GetType().Name}: {e.Message}");
+                        return;
+                    }
                 }
-                catch (ObjectDisposedException)
-                {
-                    sawDisposed[t] = true;
-                    return;
-                }
-                catch (Exception e)
-                {
-                    failures.Enqueue($"engine {t}: {e.GetType().Name}: {e.Message}");
-                    return;
-                }
+            }
+            finally
+            {
+                FirstScore(t);
             }
         })).Append(new Thread(() =>
         {
@@ -198,6 +218,7 @@ public sealed class ModelDisposalRaceTests : ClassifierTestBase
                         }
 
                         predictions[^1]++;
+                        FirstScore(engines.Count);
                     }
                 }
             }
@@ -209,15 +230,21 @@ public sealed class ModelDisposalRaceTests : ClassifierTestBase
             {
                 failures.Enqueue($"cursor: {e.GetType().Name}: {e.Message}");
             }
+            finally
+            {
+                FirstScore(engines.Count);
+            }
         })).ToList();
         threads.ForEach(t => t.Start());
         start.SignalAndWait();
+        var allScored = firstScores.Wait(TimeSpan.FromMinutes(2));
         Thread.Sleep(ScoringBeforeDispose);
         ((IDisposable)model).Dispose();
         threads.ForEach(t => t.Join());
         engines.ForEach(e => e.Dispose());
 
         Assert.IsEmpty(failures, string.Join("\n", failures.Take(10)));
+        Assert.IsTrue(allScored, "the scorers did not all score or stop within 2 minutes");
         for (var t = 0; t < predictions.Length; t++)
         {
             Assert.IsGreaterThan(0, predictions[t], $"scorer {t} never scored before the dispose");
