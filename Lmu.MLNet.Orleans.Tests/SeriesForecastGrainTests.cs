@@ -22,8 +22,11 @@ public sealed class SeriesForecastGrainTests
                 Assert.AreEqual(0L, result.ObservationCount);
             }
 
+            // Deactivation is asynchronous: polled for up to 30 s (5 s was close on a loaded 2-core machine, QA), so a
+            // grain kept for the idle collection's 15 minutes still fails.
             var placement = await FleetCluster.PlacementAsync(cluster);
-            for (var wait = 0; wait < 50 && placement.Count > 1; wait++)
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (placement.Count > 1 && clock.Elapsed < TimeSpan.FromSeconds(30))
             {
                 await Task.Delay(100);
                 placement = await FleetCluster.PlacementAsync(cluster);
