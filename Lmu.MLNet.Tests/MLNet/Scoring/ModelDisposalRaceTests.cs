@@ -97,7 +97,25 @@ public sealed class ModelDisposalRaceTests : ClassifierTestBase
 
                     if (read == 256)
                     {
-                        ((IDisposable)model).Dispose();
+                        // The dispose says that an open cursor keeps the session (a cursor never disposed keeps it for good).
+                        var said = new StringWriter();
+                        using (var listener = new System.Diagnostics.TextWriterTraceListener(said))
+                        {
+                            System.Diagnostics.Trace.Listeners.Add(listener);
+                            try
+                            {
+                                ((IDisposable)model).Dispose();
+                            }
+                            finally
+                            {
+                                System.Diagnostics.Trace.Listeners.Remove(listener);
+                            }
+
+                            listener.Flush();
+                        }
+
+                        StringAssert.Contains(said.ToString(), "was disposed while ");
+                        StringAssert.Contains(said.ToString(), " call(s) or cursor(s) were still open: its ONNX Runtime session is released when the last of them ends");
                         Assert.IsTrue(guards.All(g => !g.Released), "an open cursor keeps the session");
                     }
                 }
