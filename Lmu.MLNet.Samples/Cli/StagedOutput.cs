@@ -71,10 +71,25 @@ internal sealed class StagedOutput : IDisposable
     /// </summary>
     private static void CheckFolder(string given, string full)
     {
-        // A link whose target is gone reads as a file to File.Exists: it was refused as "a file" (QA).
-        if (new FileInfo(full).LinkTarget is { } link && System.IO.File.ResolveLinkTarget(full, returnFinalTarget: true) is { Exists: false } target)
+        // A link whose target is gone reads as a file to File.Exists: it was refused as "a file" (QA). Path.Exists, not
+        // the resolved FileInfo's Exists, which is false for a folder (a first version refused every linked folder).
+        if (new FileInfo(full).LinkTarget is { } link)
         {
-            throw new ArgumentException($"--output '{given}' is a link to '{link}', and '{target.FullName}' does not exist; create that folder first, or give another folder.");
+            string? target;
+            try
+            {
+                target = System.IO.File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName;
+            }
+            catch (IOException e)
+            {
+                // Links that point at each other: "Too many levels of symbolic links", naming no option.
+                throw new ArgumentException($"--output '{given}' is a link that cannot be followed ({e.Message}); give a folder.");
+            }
+
+            if (target is not null && !Path.Exists(target))
+            {
+                throw new ArgumentException($"--output '{given}' is a link to '{link}', and '{target}' does not exist; create that folder first, or give another folder.");
+            }
         }
 
         if (System.IO.File.Exists(full))

@@ -142,6 +142,12 @@ public sealed class CliBadFileTests : ClassifierTestBase
         Assert.AreEqual(2, code, stdout + stderr);
         StringAssert.Contains(stderr, $"--output '{link}' is a link to '{gone}', and '{gone}' does not exist");
         Assert.IsFalse(Directory.Exists(gone));
+        var loop = Path.Combine(Temp, "loop-a");
+        File.CreateSymbolicLink(loop, Path.Combine(Temp, "loop-b"));
+        File.CreateSymbolicLink(Path.Combine(Temp, "loop-b"), loop);
+        (code, stdout, stderr) = Run(["classify", "--train", train, "--output", loop]);
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(stderr, $"--output '{loop}' is a link that cannot be followed");
     }
 
     [TestMethod]

@@ -18,6 +18,20 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
 
     [TestMethod]
+    public void AnOutputLinkedToAnExistingFolderIsWrittenThrough()
+    {
+        // Found by regression QA: the first check of dangling --output links refused every link to a folder (a FileInfo
+        // of a folder does not exist), where the build before wrote through it.
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 8, steps: 16, seed: 1);
+        var real = Directory.CreateDirectory(Path.Combine(Temp, "real")).FullName;
+        var link = Path.Combine(Temp, "linked");
+        File.CreateSymbolicLink(link, "real");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", train, "--label", "label", "--folds", "2", "--output", link);
+        Assert.AreEqual(0, code, log);
+        Assert.IsTrue(File.Exists(Path.Combine(real, "model.zip")), log);
+    }
+
+    [TestMethod]
     public void ClassifyTrainsOnACsvAndTheZipScoresTheTestFileAsReported()
     {
         var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 15, steps: 32, seed: 1);
