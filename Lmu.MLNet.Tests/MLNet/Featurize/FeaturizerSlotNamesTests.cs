@@ -138,6 +138,25 @@ public sealed partial class FeaturizerSlotNamesTests
     }
 
     [TestMethod]
+    public void OutputsWiderThanTheNameLimitStayUnnamed()
+    {
+        // ONNX Runtime builds the names' table in every session (about 0.7 KB a name): 2,000,000 pooled features took a
+        // Fit from 1.5 to 3.6 GB (regression QA). Above LmuOnnxSlotNames.MaxSlots the output is unnamed, and says so.
+        var ml = new MLContext(1);
+        var data = FeaturizerData.Load(ml, FeaturizerData.Random(4, Steps, 1, seed: 9), Steps);
+        var projections = (Lmu.MLNet.Onnx.LmuOnnxSlotNames.MaxSlots / 4) + 1;
+        var estimator = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { OutputColumnName = "P", Order = 2, Windows = 2, ProjectionsPerWindow = projections, Seed = 1 });
+        var shape = estimator.GetOutputSchema(SchemaShapes.FromSchema(data.Schema));
+        Assert.IsFalse(shape.Single(c => c.Name == "P").Annotations.Any(a => a.Name == "SlotNames"), "GetOutputSchema must not promise names");
+        using var model = estimator.Fit(data);
+        Assert.AreEqual(4 * projections, model.OutputSize);
+        Assert.IsFalse(model.Transform(data).Schema["P"].HasSlotNames(), "an output over the limit is unnamed");
+        // One window fewer, under the limit: named.
+        using var narrow = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions { OutputColumnName = "P", Order = 2, Windows = 1, ProjectionsPerWindow = projections, Seed = 1 }).Fit(data);
+        Assert.HasCount(2 * projections, SlotNames(narrow.Transform(data).Schema["P"]));
+    }
+
+    [TestMethod]
     public void PermutationFeatureImportanceReportsEachNamedFeature()
     {
         var ml = new MLContext(1);

@@ -90,7 +90,8 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         LmuFeaturizerSchema.Check(_options, inputSchema);
-        return LmuFeaturizerSchema.OutputShape(inputSchema, _options.OutputColumnName);
+        var o = _options;
+        return LmuFeaturizerSchema.OutputShape(inputSchema, o.OutputColumnName, (((1L + o.WindowPositions.Count) * o.Order) + o.DecodedDelays.Count) * o.Channels);
     }
 
     private LmuFeaturizerGraph.Spec Spec(int length)

@@ -139,7 +139,10 @@ internal static class LmuFeaturizerGraph
         output = badLength is null ? output : LmuOnnxRightAlign.NaNWhere(g, g.Op("Reshape", [badLength, g.Int64s("shape", 1)]), output);
         g.Add("Identity", [output], [s.OutputName], []);
         g.Output(s.OutputName, OnnxElementType.Float, (long)s.OutputSize);
-        LmuOnnxSlotNames.Add(g, s.OutputName, s.SlotNames());
+        if (LmuOnnxSlotNames.Named(s.OutputSize))
+        {
+            LmuOnnxSlotNames.Add(g, s.OutputName, s.SlotNames());
+        }
         return OnnxModelWriter.Write(g.Graph);
     }
 

@@ -7,12 +7,15 @@ namespace Lmu.MLNet.Featurize;
 internal static class LmuFeaturizerSchema
 {
     /// <summary>
-    /// <paramref name="input"/> with the features column: a known-size Vector&lt;Single&gt; with SlotNames (the graph
-    /// names its slots), replacing a column of the same name.
+    /// <paramref name="input"/> with the features column, replacing a column of the same name: a known-size
+    /// Vector&lt;Single&gt;, with SlotNames when an output of <paramref name="slots"/> slots gets them
+    /// (<see cref="Onnx.LmuOnnxSlotNames.Named"/>).
     /// </summary>
-    public static SchemaShape OutputShape(SchemaShape input, string outputColumnName) => SchemaShapes.With(
+    public static SchemaShape OutputShape(SchemaShape input, string outputColumnName, long slots) => SchemaShapes.With(
         input,
-        SchemaShapes.Column(outputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, SchemaShapes.TextAnnotation("SlotNames")));
+        Onnx.LmuOnnxSlotNames.Named(slots)
+            ? SchemaShapes.Column(outputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, SchemaShapes.TextAnnotation("SlotNames"))
+            : SchemaShapes.Column(outputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false));
 
     /// <summary>Checks a concrete schema and returns the resolved sequence length.</summary>
     /// <param name="o">The options.</param>

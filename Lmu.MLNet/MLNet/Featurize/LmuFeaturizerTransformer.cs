@@ -15,7 +15,7 @@ namespace Lmu.MLNet.Featurize;
 /// <c>Options.InputLayout</c>) and, with
 /// <c>Options.LengthColumnName</c>, that column [1, 1] of its type at Fit (float, int32, uint32 or int64: the row's valid steps). Output: the output column
 /// (<c>Options.OutputColumnName</c>, or that name + ".lmu" when it equals the input column, ONNX names being unique)
-/// float [<see cref="OutputSize"/>]. The column carries ML.NET SlotNames
+/// float [<see cref="OutputSize"/>]. Up to 32,768 slots, the column carries ML.NET SlotNames
 /// (<c>c{k}.m{i}.t{p}</c> for coefficient i of channel k after p steps, then <c>c{k}.delay{r}</c>), through an extra int64 [1, 1] output
 /// <c>mlnet.NAME.unusedOutput</c> (NAME the output above) that only carries them for ML.NET: ignore it.
 /// </remarks>

@@ -87,7 +87,10 @@ internal static class LmuPooledFeaturizerGraph
         output = LmuOnnxRightAlign.NaNWhere(g, g.Op("Reshape", [bad, g.Int64s("shape", 1)]), output);
         g.Add("Identity", [output], [s.OutputName], []);
         g.Output(s.OutputName, OnnxElementType.Float, (long)k.OutputSize);
-        LmuOnnxSlotNames.Add(g, s.OutputName, k.SlotNames());
+        if (LmuOnnxSlotNames.Named(k.OutputSize))
+        {
+            LmuOnnxSlotNames.Add(g, s.OutputName, k.SlotNames());
+        }
         return OnnxModelWriter.Write(g.Graph);
     }
 
