@@ -91,7 +91,7 @@ public sealed class LmuFeaturizerEstimator : IEstimator<LmuFeaturizerTransformer
     {
         LmuFeaturizerSchema.Check(_options, inputSchema);
         var o = _options;
-        return LmuFeaturizerSchema.OutputShape(inputSchema, o.OutputColumnName, (((1L + o.WindowPositions.Count) * o.Order) + o.DecodedDelays.Count) * o.Channels);
+        return LmuFeaturizerSchema.OutputShape(inputSchema, o.OutputColumnName, LmuFeaturizerGraph.Spec.OutputSizeOf(o.WindowPositions.Count, o.Order, o.DecodedDelays.Count, o.Channels));
     }
 
     private LmuFeaturizerGraph.Spec Spec(int length)

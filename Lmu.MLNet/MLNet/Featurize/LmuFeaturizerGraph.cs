@@ -34,7 +34,11 @@ internal static class LmuFeaturizerGraph
         public int Blocks => 1 + WindowPositions.Count;
 
         /// <summary>Width of the output vector.</summary>
-        public int OutputSize => (Blocks * Order + DecodedDelays.Count) * Channels;
+        public int OutputSize => (int)OutputSizeOf(WindowPositions.Count, Order, DecodedDelays.Count, Channels);
+
+        /// <summary>Width of the output of a featurizer with these options (known before Fit: it does not depend on T).</summary>
+        public static long OutputSizeOf(int windowPositions, int order, int decodedDelays, int channels) =>
+            (((1L + windowPositions) * order) + decodedDelays) * channels;
 
         /// <summary>
         /// The output's slot names, in slot order: <c>c{k}.m{i}.t{p}</c> for Legendre coefficient i of channel k after

@@ -116,7 +116,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         LmuFeaturizerSchema.Check(SchemaOptions(), inputSchema, component: "LmuPooledFeaturize");
-        return LmuFeaturizerSchema.OutputShape(inputSchema, _options.OutputColumnName, 2L * _options.Windows * _options.ProjectionsPerWindow);
+        return LmuFeaturizerSchema.OutputShape(inputSchema, _options.OutputColumnName, LmuPooledKernelSet.OutputSizeOf(_options.Windows, _options.ProjectionsPerWindow));
     }
 
     /// <summary>The input-side options in the plain featurizer's shape, whose schema checks (and messages) are shared.</summary>

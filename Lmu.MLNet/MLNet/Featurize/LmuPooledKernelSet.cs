@@ -55,7 +55,10 @@ internal sealed partial class LmuPooledKernelSet
     public int Projections => Biases.GetLength(1);
 
     /// <summary>Output width: a proportion and a maximum per projection.</summary>
-    public int OutputSize => 2 * Windows * Projections;
+    public int OutputSize => (int)OutputSizeOf(Windows, Projections);
+
+    /// <summary>Output width of <paramref name="windows"/> windows of <paramref name="projections"/> projections each.</summary>
+    public static long OutputSizeOf(int windows, int projections) => 2L * windows * projections;
 
     /// <summary>
     /// The output's slot names, in slot order: <c>ppv.w{g}.p{k}</c> (the proportion of positive values of window g's
