@@ -1,37 +1,58 @@
-using System.Numerics;
-
 namespace Lmu.MLNet.Maths;
 
 /// <summary>
 /// Multi-output ridge regression with an unpenalised intercept whose penalty is chosen by exact leave-one-out error, in
 /// float64. The caller centres the rows and the targets over the n rows, so the intercept is the targets' mean and
-/// the weights minimise <c>(1/n) sum_i |y_i - z_i W|^2 + alpha |W|^2</c>, i.e. <c>W = Z^T c</c> with dual coefficients
-/// <c>c = G Y</c> and <c>G = (Z Z^T + n alpha I)^-1</c>. (Per-row averaging makes alpha the penalty on unit-norm
-/// columns of the usual random-convolution recipe.) For each candidate, the residual of row i in a refit without row i
-/// (intercept re-estimated, same penalty) has the closed form <c>e_i = c_i / (G_ii - 1/(n * n alpha))</c>: the hat
-/// matrix is <c>11^T/n + K G</c>, and centred rows make 1 an eigenvector of G with eigenvalue <c>1/(n alpha)</c>. So every
-/// candidate is scored without refitting.
+/// the weights minimise <c>(1/n) sum_i |y_i - z_i W|^2 + alpha |W|^2</c>. (Per-row averaging makes alpha the penalty on
+/// unit-norm columns of the usual random-convolution recipe.) For each candidate, the residual of row i in a refit
+/// without row i (intercept re-estimated, same penalty) has the closed form <c>e_i = r_i / (1 - H_ii)</c>, with r the
+/// full fit's residuals and H its hat matrix, <c>11^T/n + Z (Z^T Z + n alpha I)^-1 Z^T</c> (centred rows make the
+/// intercept's share exactly 1/n). So every candidate is scored without refitting.
 /// </summary>
 /// <remarks>
-/// Cost: the Gram matrix <c>Z Z^T</c> in <c>O(n^2 p)</c>, then one Cholesky inverse per penalty in <c>O(n^3)</c>; it
-/// suits the many-features, few-rows regime of random-feature classifiers (n up to a few thousand).
+/// Two exact forms of the same fit, chosen by the smaller side of Z (<see cref="FormFor"/>):
+/// <list type="bullet">
+/// <item><see cref="RidgeForm.Dual"/> (n &lt;= p, the random-feature regime): the rows' Gram matrix <c>Z Z^T</c> in
+/// <c>O(n^2 p)</c>, then per penalty a Cholesky factor and its inverse in <c>O(n^3 / 3)</c>.</item>
+/// <item><see cref="RidgeForm.Primal"/> (n &gt; p, many rows of few features): the features' Gram matrix <c>Z^T Z</c>
+/// in <c>O(n p^2)</c>, then per penalty <c>O(p^3 / 3 + n p^2 / 2)</c>. Before it existed, 20,000 rows of 100 features
+/// took the dual's 20,000 x 20,000 matrices (3.2 GB each) and hours.</item>
+/// </list>
+/// Both hold two square matrices of their side (<see cref="WorkingBytes"/>) besides the rows.
 /// </remarks>
-internal static class RidgeLeaveOneOut
+internal static partial class RidgeLeaveOneOut
 {
     /// <summary>The chosen penalty, the primal weights [p, k] and every candidate's mean squared leave-one-out error.</summary>
     public sealed record Result(double Alpha, double[,] Weights, IReadOnlyList<double> LeaveOneOutErrors);
+
+    /// <summary>The form that does less work for n rows of p features: the dual up to n = p, the primal beyond.</summary>
+    public static RidgeForm FormFor(int n, int p) => n <= p ? RidgeForm.Dual : RidgeForm.Primal;
+
+    /// <summary>The bytes the solver allocates besides the rows and targets: two float64 square matrices of the chosen form's side.</summary>
+    public static long WorkingBytes(int n, int p)
+    {
+        long side = FormFor(n, p) == RidgeForm.Dual ? n : p;
+        return 2 * side * side * sizeof(double);
+    }
 
     /// <summary>Fits <paramref name="z"/> (n rows of p values, centred over the rows) to <paramref name="y"/> [n, k] (centred).</summary>
     /// <param name="z">Rows.</param>
     /// <param name="y">Targets.</param>
     /// <param name="alphas">Candidate penalties (on the per-row mean squared error, see the class summary).</param>
     /// <param name="cancellationToken">Checked once per row of each O(n^2)-or-more pass, so a caller's time budget stops a large fit promptly.</param>
+    /// <param name="penaltyScored">Called after each candidate with its index and leave-one-out error (progress for long fits).</param>
+    /// <param name="form">The form to use; null chooses by <see cref="FormFor"/> (tests compare the two).</param>
     /// <exception cref="ArgumentException">Shapes disagree, or a penalty is not finite and positive.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static Result Fit(IReadOnlyList<double[]> z, double[,] y, IReadOnlyList<double> alphas, CancellationToken cancellationToken = default)
+    public static Result Fit(
+        IReadOnlyList<double[]> z,
+        double[,] y,
+        IReadOnlyList<double> alphas,
+        CancellationToken cancellationToken = default,
+        Action<int, double>? penaltyScored = null,
+        RidgeForm? form = null)
     {
         var n = z.Count;
-        var k = y.GetLength(1);
         if (n == 0 || y.GetLength(0) != n)
         {
             throw new ArgumentException($"ridge needs as many target rows as feature rows and at least one ({n} feature rows, {y.GetLength(0)} target rows).");
@@ -43,162 +64,51 @@ internal static class RidgeLeaveOneOut
         }
 
         var p = z[0].Length;
-        var gram = new double[n, n];
-        for (var i = 0; i < n; i++)
+        var chosen = form ?? FormFor(n, p);
+        var side = chosen == RidgeForm.Dual ? n : p;
+        if ((long)side * side > Array.MaxLength)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            for (var j = 0; j <= i; j++)
-            {
-                gram[i, j] = gram[j, i] = Dot(z[i], z[j]);
-            }
+            throw new ArgumentException($"ridge's {chosen} form needs a {side} x {side} matrix, more than one array holds; use fewer {(chosen == RidgeForm.Dual ? "rows" : "features")}.");
         }
 
-        var errors = new double[alphas.Count];
-        double[,]? bestDual = null;
-        var best = -1;
-        for (var a = 0; a < alphas.Count; a++)
+        var targets = Columns(y);
+        return chosen == RidgeForm.Dual
+            ? FitDual(z, targets, alphas, cancellationToken, penaltyScored)
+            : FitPrimal(z, targets, alphas, cancellationToken, penaltyScored);
+    }
+
+    /// <summary>The index of the smallest error; strictly smaller wins, so ties keep the smaller penalty listed first.</summary>
+    private static bool Better(double error, double[] errors, int best) => best < 0 || error < errors[best];
+
+    /// <summary>[n, k] as k contiguous columns.</summary>
+    private static double[][] Columns(double[,] y)
+    {
+        int n = y.GetLength(0), k = y.GetLength(1);
+        var columns = new double[k][];
+        for (var c = 0; c < k; c++)
         {
-            var penalty = n * alphas[a];
-            var g = CholeskyInverse(gram, penalty, cancellationToken);
-            var dual = Multiply(g, y);
-            // The intercept's share of the hat diagonal, 1/n, is the constant direction's part of G_ii.
-            var interceptShare = 1.0 / (n * penalty);
-            double sum = 0;
+            columns[c] = new double[n];
             for (var i = 0; i < n; i++)
             {
-                for (var c = 0; c < k; c++)
-                {
-                    var e = dual[i, c] / (g[i, i] - interceptShare);
-                    sum += e * e;
-                }
-            }
-
-            errors[a] = sum / (n * k);
-            // Strictly smaller: ties keep the smaller penalty listed first.
-            if (best < 0 || errors[a] < errors[best])
-            {
-                best = a;
-                bestDual = dual;
+                columns[c][i] = y[i, c];
             }
         }
 
-        // Primal weights W = Z^T c.
-        var weights = new double[p, k];
-        for (var i = 0; i < n; i++)
-        {
-            var row = z[i];
-            for (var c = 0; c < k; c++)
-            {
-                var d = bestDual![i, c];
-                for (var f = 0; f < p; f++)
-                {
-                    weights[f, c] += row[f] * d;
-                }
-            }
-        }
-
-        return new Result(alphas[best], weights, errors);
+        return columns;
     }
 
-    private static double Dot(double[] a, double[] b)
+    /// <summary>k columns of p values as [p, k].</summary>
+    private static double[,] Weights(double[][] columns, int p)
     {
-        var width = Vector<double>.Count;
-        var acc = Vector<double>.Zero;
-        var i = 0;
-        for (; i <= a.Length - width; i += width)
+        var weights = new double[p, columns.Length];
+        for (var c = 0; c < columns.Length; c++)
         {
-            acc += new Vector<double>(a, i) * new Vector<double>(b, i);
-        }
-
-        var sum = Vector.Sum(acc);
-        for (; i < a.Length; i++)
-        {
-            sum += a[i] * b[i];
-        }
-
-        return sum;
-    }
-
-    /// <summary><c>(m + alpha I)^-1</c> of a symmetric positive semi-definite m, through its Cholesky factor.</summary>
-    private static double[,] CholeskyInverse(double[,] m, double alpha, CancellationToken cancellationToken)
-    {
-        var n = m.GetLength(0);
-        var l = new double[n, n];
-        for (var i = 0; i < n; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            for (var j = 0; j <= i; j++)
+            for (var f = 0; f < p; f++)
             {
-                var sum = m[i, j] + (i == j ? alpha : 0);
-                for (var r = 0; r < j; r++)
-                {
-                    sum -= l[i, r] * l[j, r];
-                }
-
-                if (i == j)
-                {
-                    // alpha > 0 keeps the matrix positive definite; a non-positive pivot means rounding broke that.
-                    l[i, i] = Math.Sqrt(Math.Max(sum, alpha * 1e-12));
-                }
-                else
-                {
-                    l[i, j] = sum / l[j, j];
-                }
+                weights[f, c] = columns[c][f];
             }
         }
 
-        // L^-1 by forward substitution, then (L L^T)^-1 = L^-T L^-1.
-        var inv = new double[n, n];
-        for (var c = 0; c < n; c++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            for (var i = c; i < n; i++)
-            {
-                var sum = i == c ? 1.0 : 0.0;
-                for (var r = c; r < i; r++)
-                {
-                    sum -= l[i, r] * inv[r, c];
-                }
-
-                inv[i, c] = sum / l[i, i];
-            }
-        }
-
-        var result = new double[n, n];
-        for (var i = 0; i < n; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            for (var j = 0; j <= i; j++)
-            {
-                double sum = 0;
-                for (var r = i; r < n; r++)
-                {
-                    sum += inv[r, i] * inv[r, j];
-                }
-
-                result[i, j] = result[j, i] = sum;
-            }
-        }
-
-        return result;
-    }
-
-    private static double[,] Multiply(double[,] a, double[,] b)
-    {
-        int n = a.GetLength(0), m = a.GetLength(1), k = b.GetLength(1);
-        var c = new double[n, k];
-        for (var i = 0; i < n; i++)
-        {
-            for (var r = 0; r < m; r++)
-            {
-                var v = a[i, r];
-                for (var j = 0; j < k; j++)
-                {
-                    c[i, j] += v * b[r, j];
-                }
-            }
-        }
-
-        return c;
+        return weights;
     }
 }

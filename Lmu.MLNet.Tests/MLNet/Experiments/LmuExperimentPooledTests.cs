@@ -235,21 +235,22 @@ public sealed class LmuExperimentPooledTests
     [TestMethod]
     public void TheBudgetStopsAPooledTrialInsideItsFit()
     {
-        // One pooled configuration on 1300 rows (1040 in the hold-out's training part) of 2000 features: the ridge's
-        // ten O(n^3) penalty solves make the trial take about 11 s uninterrupted (measured on the 2-core VM: 5.3 s with
-        // 1000 rows when the ridge ignored the budget), while the featurizer's fit and the featurization take under
-        // 0.5 s. The solver checks the budget once per row of each pass, so under a 1 s budget the trial stops within a
-        // fraction of a second of it.
+        // One pooled configuration on 2600 rows (2080 in the hold-out's training part) of 4000 features: the ridge's
+        // Gram matrix and ten penalty solves (cubic in the 2080 rows) take about 5.4 s uninterrupted (measured on the
+        // 2-core Intel Xeon VM with the solver of 2026-12-07, which made 1300 rows of 2000 features, this test's data
+        // until then, a 1.3 s ridge: too close to the budget), while the featurizer's fit and the featurization take
+        // under 0.5 s. The solver checks the budget once per row or block of rows of each pass, so under a 1 s budget
+        // the trial stops within a fraction of a second of it.
         var ml = new MLContext(seed: 1);
         var settings = PooledOnly(seed: 3, maxConfigurations: 1);
         settings.MaxExperimentTimeInSeconds = 1;
-        settings.SearchSpace.PooledRidge.Windows = new(10, 10);
+        settings.SearchSpace.PooledRidge.Windows = new(20, 20);
         settings.SearchSpace.PooledRidge.ProjectionsPerWindow = new(100, 100);
         settings.SearchSpace.PooledRidge.Order = new(6, 6);
         var reported = new List<LmuTrialResult>();
         settings.Progress = new LmuExperimentTests.SyncProgress(reported.Add);
         const int steps = 16;
-        var rows = FeaturizerData.Random(1300, steps, 1, seed: 1);
+        var rows = FeaturizerData.Random(2600, steps, 1, seed: 1);
         for (var i = 0; i < rows.Count; i++)
         {
             rows[i].Label = i % 2 == 0 ? "a" : "b";

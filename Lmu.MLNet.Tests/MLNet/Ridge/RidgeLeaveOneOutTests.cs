@@ -12,12 +12,20 @@ namespace Lmu.MLNet.Tests.MLNet.Ridge;
 public sealed class RidgeLeaveOneOutTests
 {
     [TestMethod]
-    [DataRow(14, 5)]
-    [DataRow(12, 40)]
-    public void LeaveOneOutErrorsAndWeightsEqualBruteForce(int n, int p)
+    [DataRow(14, 5, "Dual")]
+    [DataRow(14, 5, "Primal")]
+    [DataRow(12, 40, "Dual")]
+    [DataRow(12, 40, "Primal")]
+    [DataRow(70, 37, "Dual")]
+    [DataRow(70, 37, "Primal")]
+    [DataRow(30, 67, "Dual")]
+    [DataRow(30, 67, "Primal")]
+    [DataRow(300, 21, "Primal")]
+    public void LeaveOneOutErrorsAndWeightsEqualBruteForce(int n, int p, string form)
     {
-        // n > p and n < p (the random-feature regime, where the penalty matters most); rows and targets have offsets
-        // so that the intercept matters.
+        // n > p and n < p (the random-feature regime, where the penalty matters most), each solved in both forms; the
+        // larger sizes cross the kernels' vector tails, a block of hat rows (64) and, at 300 rows, a block of the
+        // features' Gram matrix (256). Rows and targets have offsets so that the intercept matters.
         const int k = 3;
         var rng = new Random(4);
         var raw = Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, p).Select(f => (rng.NextDouble() * 2) - 1 + (0.3 * f)).ToArray()).ToList();
@@ -32,7 +40,7 @@ public sealed class RidgeLeaveOneOutTests
 
         var (z, y) = Centred(raw, targets, Enumerable.Range(0, n).ToArray());
         double[] alphas = [0.001, 0.3, 5];
-        var fit = RidgeLeaveOneOut.Fit(z, y, alphas);
+        var fit = RidgeLeaveOneOut.Fit(z, y, alphas, form: Enum.Parse<RidgeForm>(form));
         for (var a = 0; a < alphas.Length; a++)
         {
             double sum = 0;

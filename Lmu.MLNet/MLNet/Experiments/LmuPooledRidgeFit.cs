@@ -36,8 +36,9 @@ internal sealed class LmuPooledRidgeFit : LmuCandidateFit
         var featurizer = new LmuPooledFeaturizerEstimator(options, context.TempFolder).Fit(view);
         try
         {
-            // The ridge's read drives the (lazy) featurization row by row; it checks the token per row and per row of
-            // each pass of its solver (O(n^3): what dominates on thousands of rows), so the budget stops it promptly.
+            // The ridge's read drives the (lazy) featurization row by row; it checks the token per row and per row (or
+            // block of rows) of each pass of its solver (cubic in min(rows, features): what dominates on thousands of
+            // rows), so the budget stops it promptly.
             var ridge = new RidgeClassifierTrainer(new RidgeClassifierOptions { LabelColumnName = context.LabelColumn, FeatureColumnName = context.PooledColumn }, context.TempFolder)
                 .Fit(featurizer.Transform(view), cancellationToken);
             return new LmuPooledRidgeFit(featurizer, ridge, context);

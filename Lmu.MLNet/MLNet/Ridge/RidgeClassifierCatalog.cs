@@ -7,7 +7,8 @@ public static class RidgeClassifierCatalog
 {
     /// <summary>
     /// A ridge classifier whose penalty is chosen by leave-one-out error (see <see cref="RidgeClassifierTrainer"/>);
-    /// the companion of <c>LmuPooledFeaturize</c>.
+    /// the companion of <c>LmuPooledFeaturize</c>. Its Fit writes its plan and each penalty's error to the context's Log
+    /// (source "RidgeClassifier").
     /// </summary>
     /// <param name="catalog">The multiclass trainers catalog.</param>
     /// <param name="labelColumnName">Label column, a key. Default "Label".</param>
@@ -18,7 +19,7 @@ public static class RidgeClassifierCatalog
         string featureColumnName = "Features")
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new RidgeClassifierTrainer(new RidgeClassifierOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName }, MLContextBridge.TempFolderOf(catalog), MLContextBridge.CancellationOf(catalog));
+        return new RidgeClassifierTrainer(new RidgeClassifierOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName }, MLContextBridge.TempFolderOf(catalog), MLContextBridge.CancellationOf(catalog), MLContextBridge.LogOf(catalog, "RidgeClassifier"));
     }
 
     /// <summary>The ridge classifier with every option.</summary>
@@ -27,6 +28,6 @@ public static class RidgeClassifierCatalog
     public static RidgeClassifierTrainer Ridge(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, RidgeClassifierOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new RidgeClassifierTrainer(options, MLContextBridge.TempFolderOf(catalog), MLContextBridge.CancellationOf(catalog));
+        return new RidgeClassifierTrainer(options, MLContextBridge.TempFolderOf(catalog), MLContextBridge.CancellationOf(catalog), MLContextBridge.LogOf(catalog, "RidgeClassifier"));
     }
 }

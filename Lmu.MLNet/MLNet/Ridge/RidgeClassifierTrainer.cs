@@ -16,14 +16,18 @@ namespace Lmu.MLNet.Ridge;
 /// </summary>
 /// <remarks>
 /// Score is the softmax of the decision values: its arg-max and ranking are meaningful, but it is not a calibrated
-/// probability (log-loss from it says little). Training holds the standardised features in memory as float64 and costs
-/// <c>O(n^2 p + |Alphas| n^3)</c> for n rows of p features.
+/// probability (log-loss from it says little). Training holds the standardised features in memory as float64, and
+/// solves on the smaller side of the data: for n rows of p features <c>O(n^2 p + |Alphas| n^3 / 3)</c> up to n = p,
+/// <c>O(n p^2 + |Alphas| (p^3 / 3 + n p^2 / 2))</c> beyond, with two float64 matrices of that side, min(n, p) squared.
+/// A Fit that would need more memory than the process may use is refused, naming the rows it read, before the memory is
+/// taken. Fits from the catalog write the plan and each penalty's leave-one-out error to the context's Log.
 /// </remarks>
 public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransformer>
 {
     private readonly RidgeClassifierOptions _options;
     private readonly string? _tempFolder;
     private readonly Func<bool>? _contextCanceled;
+    private readonly Action<string>? _log;
 
     /// <summary>Creates the trainer; the options are validated and copied. Its temp files go to the system temp folder.</summary>
     public RidgeClassifierTrainer(RidgeClassifierOptions options)
@@ -35,14 +39,22 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     /// The catalog's trainer: temp files where the context's TempFilePath says, and the context's CancelExecution
     /// (<paramref name="contextCanceled"/>) stops a Fit as a token would (it was not observed at all; found by QA).
     /// </summary>
-    internal RidgeClassifierTrainer(RidgeClassifierOptions options, string? tempFolder, Func<bool>? contextCanceled = null)
+    internal RidgeClassifierTrainer(RidgeClassifierOptions options, string? tempFolder, Func<bool>? contextCanceled = null, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
         _tempFolder = tempFolder;
         _contextCanceled = contextCanceled;
+        _log = log;
     }
+
+    /// <summary>
+    /// The most memory a Fit may plan to hold (the rows in float64 and the solver's two square matrices); more is refused
+    /// before it is allocated. Default: what the runtime says this process may use (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>:
+    /// physical memory, or the container's or the GC's hard limit). Tests lower it.
+    /// </summary>
+    internal long MemoryLimitBytes { get; init; } = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
@@ -74,7 +86,8 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     /// than two values (as MapValueToKey makes it from one-class data).</exception>
     /// <exception cref="InvalidDataException">A feature is NaN or infinite (the message names the column, row and slot).</exception>
     /// <exception cref="InvalidOperationException">Fewer than two labelled rows, or fewer than two classes present in the
-    /// rows (the key has more).</exception>
+    /// rows (the key has more); or the rows and the solver's matrices would need more memory than the process may use
+    /// (the message names the rows read, the bytes needed and the limit; thrown before that memory is taken).</exception>
     public RidgeClassifierTransformer Fit(IDataView input) => Fit(input, CancellationToken.None);
 
     /// <summary>
@@ -157,7 +170,13 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             }
         }
 
-        var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas, cancellationToken);
+        var form = Maths.RidgeLeaveOneOut.FormFor(rows.Count, width);
+        var side = form == Maths.RidgeForm.Dual ? rows.Count : width;
+        _log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+            $"{rows.Count:N0} rows of {width:N0} features: {form} form, {o.Alphas.Count} penalties on a {side:N0} x {side:N0} matrix ({Maths.RidgeLeaveOneOut.WorkingBytes(rows.Count, width) / 1e6:N0} MB besides the rows)."));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas, cancellationToken, (index, error) => _log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+            $"penalty {index + 1} of {o.Alphas.Count} (alpha {o.Alphas[index]:G4}): leave-one-out error {error:G6}, {clock.Elapsed.TotalSeconds:F1} s.")));
         // The scale folds into the weights; the mean stays a subtraction in the graph, because folding it into the bias
         // (b - mean . w) cancels catastrophically in float32 for a feature with a large offset and a small spread.
         var weights = fit.Weights;
@@ -226,6 +245,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
                 continue;
             }
 
+            CheckMemory(featureColumn, rows.Count + 1, width);
             getFeatures(ref buffer);
             if (buffer.Length != width)
             {
@@ -250,6 +270,28 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         }
 
         return (rows, labels);
+    }
+
+    /// <summary>
+    /// Refuses to read row <paramref name="count"/> when the rows so far in float64 and the solver's matrices for them
+    /// would not fit in <see cref="MemoryLimitBytes"/>: past that, the process would fail on an allocation or, where
+    /// the system overcommits memory, be killed while writing it. An <see cref="InvalidOperationException"/>, not an
+    /// <see cref="OutOfMemoryException"/>: nothing ran out, and callers (the LMU experiment among them) treat the
+    /// latter as fatal to the process.
+    /// </summary>
+    private void CheckMemory(DataViewSchema.Column featureColumn, int count, int width)
+    {
+        var rowBytes = (long)count * width * sizeof(double);
+        var needed = rowBytes + Maths.RidgeLeaveOneOut.WorkingBytes(count, width);
+        if (needed > MemoryLimitBytes)
+        {
+            var form = Maths.RidgeLeaveOneOut.FormFor(count, width);
+            var side = form == Maths.RidgeForm.Dual ? count : width;
+            var what = string.Create(CultureInfo.InvariantCulture,
+                $"RidgeClassifier: {count:N0} rows of features column '{featureColumn.Name}' ({width:N0} features) need about {needed / 1e9:N2} GB (the rows in float64, {rowBytes / 1e9:N2} GB, and two {side:N0} x {side:N0} float64 matrices), more than the {MemoryLimitBytes / 1e9:N2} GB this process may use; nothing was allocated for them.");
+            throw new InvalidOperationException(what +
+                " To fix: train on a sample of the rows, or on fewer features (LmuPooledFeaturizerOptions.Windows or ProjectionsPerWindow), or use a trainer that streams its rows, such as SdcaMaximumEntropy.");
+        }
     }
 
     /// <summary>Standardises the rows in place; a constant feature (std below 1e-12) is only centred.</summary>
