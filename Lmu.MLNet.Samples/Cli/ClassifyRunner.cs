@@ -105,7 +105,7 @@ internal static class ClassifyRunner
         // refused for its missing length (found by QA).
         var length = s.Model.Kind == ClassifierKind.Pooled ? $", then the row's length (its valid steps, 1 to {steps})" : string.Empty;
         var zip = Path.Combine(s.Output, "model.zip");
-        Console.WriteLine($"score new rows: predict --model {ShellWord(zip)} --input rows.csv --output scores.csv " +
+        Console.WriteLine($"score new rows: {CommandName.Of("predict")} --model {ShellWord(zip)} --input rows.csv --output scores.csv " +
                           $"(each line: {steps} x {data.Channels} values, step-major, a shorter row padded {(rightAlign ? "with zeros before its first step" : "after its last step")}{length})");
         Console.WriteLine($"done in {total.Elapsed.TotalSeconds:F1} s");
         return 0;

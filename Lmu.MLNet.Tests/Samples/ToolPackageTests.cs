@@ -87,6 +87,8 @@ public sealed class ToolPackageTests
         var (code, log) = Lmu(work, "classify", "--train", train, "--folds", "2", "--output", Path.Combine(work, "classify"));
         Assert.AreEqual(0, code, log);
         StringAssert.Contains(log, "fold 2/2");
+        // The hint names the tool's command (it said "predict" alone, no command a tool user has).
+        StringAssert.Contains(log, "score new rows: lmu predict --model ");
         Assert.IsTrue(File.Exists(Path.Combine(work, "classify", "model.zip")), log);
 
         var series = CliFiles.Forecasting(Path.Combine(work, "series.csv"), series: 1, length: 80, seed: 6);

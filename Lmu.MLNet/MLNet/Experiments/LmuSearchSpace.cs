@@ -37,7 +37,7 @@ public sealed class LmuSearchSpace
     /// <summary>Adam learning rate. Default 1e-3..3e-2, log scale.</summary>
     public LmuDoubleRange LearningRate { get; set; } = new(1e-3, 3e-2, LogScale: true);
 
-    /// <summary>Dropout on the hidden output. Default 0..0.3.</summary>
+    /// <summary>Dropout on each layer's input x_t before it is encoded (<see cref="LmuLayerOptions.Dropout"/>). Default 0..0.3.</summary>
     public LmuDoubleRange Dropout { get; set; } = new(0, 0.3);
 
     /// <summary>Epochs of a fully trained configuration (the last successive-halving rung). Default 20..80.</summary>
