@@ -5,8 +5,8 @@ namespace Lmu.MLNet.Maths;
 /// <summary>
 /// The float64 dense kernels of the leave-one-out ridge: vector dot products and updates, the lower triangle of a Gram
 /// matrix, a Cholesky factor and a lower-triangular inverse, on row-major flat arrays. Every inner loop runs over
-/// contiguous memory in <see cref="Vector{T}"/> lanes: the two-dimensional, column-strided loops they replace ran a
-/// 2,400-row ridge at about 3.5 GFLOP/s, most of it waiting on memory.
+/// contiguous memory in <see cref="Vector{T}"/> lanes: with the two-dimensional, column-strided scalar loops they
+/// replace, a ridge of 2,400 rows of 10,000 features took 46-48 s, with these 10 s (2-core Intel Xeon VM, 2026-12-07).
 /// </summary>
 internal static class DenseKernels
 {
