@@ -85,8 +85,35 @@ internal static class SeriesEndpoints
                 : $"\"value\" must be a number but is {v.GetRawText()}.");
         }
 
-        var covariates = e.TryGetProperty("covariates", out var c) ? c.EnumerateArray().Select(x => x.GetSingle()).ToArray() : [];
-        return new SeriesObservation(sequence, value, covariates);
+        return new SeriesObservation(sequence, value, e.TryGetProperty("covariates", out var c) ? Covariates(c) : []);
+    }
+
+    /// <summary>
+    /// Each covariate held to the rule of "value", named by its index: 1e39 read as Infinity and reached the model, and a
+    /// text or a non-array was refused in System.Text.Json's words ("requires an element of type 'Array'"; review).
+    /// </summary>
+    private static float[] Covariates(JsonElement c)
+    {
+        if (c.ValueKind != JsonValueKind.Array)
+        {
+            throw new FormatException($"\"covariates\" must be an array of numbers but is {Shorten(c.GetRawText())}.");
+        }
+
+        var values = new float[c.GetArrayLength()];
+        var i = 0;
+        foreach (var x in c.EnumerateArray())
+        {
+            if (x.ValueKind != JsonValueKind.Number || !x.TryGetSingle(out values[i]) || !float.IsFinite(values[i]))
+            {
+                throw new FormatException(x.ValueKind == JsonValueKind.Number
+                    ? $"\"covariates\"[{i}] {x.GetRawText()} is beyond the 32-bit float range the model reads."
+                    : $"\"covariates\"[{i}] must be a number but is {Shorten(x.GetRawText())}.");
+            }
+
+            i++;
+        }
+
+        return values;
     }
 
     private static string Shorten(string json) => json.Length <= 80 ? json : json[..80] + "...";
