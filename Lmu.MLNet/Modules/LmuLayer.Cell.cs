@@ -29,14 +29,18 @@ public sealed partial class LmuLayer
         var memories = new List<Tensor>((int)steps);
         var hiddens = new List<Tensor>((int)steps);
         var cells = new List<Tensor>((int)steps);
-        for (long t = 0; t < steps; t++)
+        // Each step's slices from one unbind, not a select per step: a select's backward writes a zero-filled gradient of
+        // the whole sequence, so T of them cost O(T^2) in the backward pass (see ParallelSequences).
+        var uxSteps = ux.unbind(1);
+        var xSteps = x.unbind(1);
+        for (var t = 0; t < steps; t++)
         {
-            var u = ux.select(1, t);
+            var u = uxSteps[t];
             if (e_h is not null) u = u.Plus((recMask is null ? h! : h! * recMask).MatMul(e_h));
             if (e_m is not null) u = u.Plus(m.MatMul(e_m));
             // One [B*MemoryD, q] x [q, q] product per step, as matmul folded it (TensorProducts on why not matmul).
             m = m.reshape(batch * memD, q).mm(adT).view(batch, memD, q).Plus(u.unsqueeze(2) * bd).view(batch, memD * q);
-            var z = HiddenInput(m, x.select(1, t));
+            var z = HiddenInput(m, xSteps[t]);
             if (hidden.Kind == HiddenCell.None)
             {
                 outputs.Add(z);
