@@ -28,10 +28,22 @@ public sealed class LmuExperimentSelectionTests
         Assert.IsTrue(result.DefaultKept);
         Assert.HasCount(3, result.BestTrial.FoldMetrics);
 
-        // A budget too small for even one fold of the default: nothing argues against it, so it is the model.
+        // A budget too small for even one fold of the default: nothing argues against it, so it is the model, and the
+        // Log says that its fit on all rows runs outside the budget, unmeasured (QA: minutes past the budget, silently).
         settings = Settings(seed: 5, maxConfigurations: 0);
         settings.MaxExperimentTimeInSeconds = 1e-3;
+        var log = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info) lock (log) log.Add(e.Message);
+        };
         var stopped = Run(ml, settings);
+        lock (log)
+        {
+            Assert.IsTrue(log.Any(m => m.Contains("budget ran out before the default configuration (trial 0) finished a fold fit", StringComparison.Ordinal)
+                                       && m.Contains($"now fitted on all {Rows} training rows, outside the budget", StringComparison.Ordinal)), string.Join("\n", log));
+        }
+
         Assert.AreEqual(LmuTrialStatus.StoppedByBudget, stopped.Trials[0].Status);
         Assert.AreSame(stopped.Trials[0], stopped.BestTrial);
         Assert.IsTrue(stopped.DefaultKept);

@@ -270,6 +270,14 @@ public sealed class LmuExperimentTests
         StringAssert.Contains(e.Message, "the training data has 2 rows in 2 classes, too few for a hold-out of ValidationFraction = 0.2: no split leaves both a row to validate on and two classes to train on");
         StringAssert.Contains(e.Message, "Give more rows of each class, a larger ValidationFraction, or validationData.");
         Assert.AreEqual(0, trained);
+
+        // More values than one array holds: refused with the counts before any row's features are read or a trial runs
+        // (QA, read in the code: the int product of rows and width overflowed unchecked).
+        var huge = FeaturizerData.Load(ml, Rows(3, seed: 1), 1_000_000_000);
+        e = Assert.ThrowsExactly<ArgumentException>(() => Run(ml, huge, settings));
+        StringAssert.Contains(e.Message, "LMU experiment: the training data's 3 labelled rows of 1,000,000,000 values (3,000,000,000 in all, 12.0 GB as float32) exceed the");
+        StringAssert.Contains(e.Message, "run it on a sample of the rows");
+        Assert.AreEqual(0, trained);
     }
 
     [TestMethod]

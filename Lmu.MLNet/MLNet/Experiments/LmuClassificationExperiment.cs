@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Lmu.MLNet.Classification;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -206,6 +207,14 @@ public sealed class LmuClassificationExperiment
                         $"Cancelled after {trials.Count} trials: refitting the best configuration (trial {best.TrialId}) on all {data.Count} training rows " +
                         $"before returning: one fit, where its trial ({best.FoldMetrics.Count} fold fits) took {best.Duration.TotalSeconds:F1} s. " +
                         "With RefitOnAllData = false the best trial's own model is returned at once.");
+                }
+
+                if (best.Status == LmuTrialStatus.StoppedByBudget)
+                {
+                    // The refit is outside the budget, and nothing measured its cost: a user saw Execute run on for
+                    // minutes past a 30 s budget with no word of why (QA).
+                    MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).Info("Experiment", string.Create(CultureInfo.InvariantCulture,
+                        $"The {settings.MaxExperimentTimeInSeconds} s budget ran out before the default configuration (trial {best.TrialId}) finished a fold fit ({best.Duration.TotalSeconds:F1} s): it is the model, now fitted on all {data.Count} training rows, outside the budget. That fit may take longer than the budget; a larger MaxExperimentTimeInSeconds measures it first, and MLContext.CancelExecution stops it."));
                 }
 
                 bestFit?.Dispose();

@@ -77,6 +77,14 @@ internal sealed class LmuExperimentData
             ? i
             : throw new ArgumentException($"LMU experiment: the {what} data has label '{s}', unknown to the training data ({string.Join(", ", names)}).")).ToArray();
         var width = v.Size;
+        // The experiment holds its rows in one array (every trial's folds index into it); more values than an array
+        // holds overflowed the int product unchecked (QA, read in the code).
+        if ((long)labels.Length * width > Array.MaxLength)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"LMU experiment: the {what} data's {labels.Length:N0} labelled rows of {width:N0} values ({(long)labels.Length * width:N0} in all, {(long)labels.Length * width * sizeof(float) / 1e9:N1} GB as float32) exceed the {Array.MaxLength:N0} values the experiment can hold; run it on a sample of the rows (e.g. mlContext.Data.TakeRows or a stratified sample)."), nameof(data));
+        }
+
         var values = new float[labels.Length * width];
         var r = 0;
         var read = 0;

@@ -9,7 +9,9 @@ public sealed class LmuExperimentSettings
     /// <summary>
     /// Wall-clock budget for the search in seconds; a running trial is stopped when it runs out. Above 4,294,967 s (49.7
     /// days, the longest timer) the search runs without a timer, until <see cref="MaxConfigurations"/> or
-    /// <see cref="CancellationToken"/> stops it. Default 60.
+    /// <see cref="CancellationToken"/> stops it. The final fit on all rows (<see cref="RefitOnAllData"/>) comes after
+    /// the search and is not bounded by it; when the budget stopped the default before any fold fit finished, that fit's
+    /// cost is unmeasured, and the MLContext's Log says so. Default 60.
     /// </summary>
     public double MaxExperimentTimeInSeconds { get; set; } = 60;
 
