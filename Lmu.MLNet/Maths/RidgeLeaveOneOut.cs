@@ -28,10 +28,13 @@ internal static partial class RidgeLeaveOneOut
     /// <summary>The form that does less work for n rows of p features: the dual up to n = p, the primal beyond.</summary>
     public static RidgeForm FormFor(int n, int p) => n <= p ? RidgeForm.Dual : RidgeForm.Primal;
 
+    /// <summary>The side of the square matrices the chosen form factors: n for the dual form, p for the primal.</summary>
+    public static int SideFor(int n, int p) => FormFor(n, p) == RidgeForm.Dual ? n : p;
+
     /// <summary>The bytes the solver allocates besides the rows and targets: two float64 square matrices of the chosen form's side.</summary>
     public static long WorkingBytes(int n, int p)
     {
-        long side = FormFor(n, p) == RidgeForm.Dual ? n : p;
+        long side = SideFor(n, p);
         return 2 * side * side * sizeof(double);
     }
 
@@ -65,7 +68,7 @@ internal static partial class RidgeLeaveOneOut
 
         var p = z[0].Length;
         var chosen = form ?? FormFor(n, p);
-        var side = chosen == RidgeForm.Dual ? n : p;
+        var side = chosen == RidgeForm.Dual ? n : p;     // a forced form (tests) may differ from SideFor
         if ((long)side * side > Array.MaxLength)
         {
             throw new ArgumentException($"ridge's {chosen} form needs a {side} x {side} matrix, more than one array holds; use fewer {(chosen == RidgeForm.Dual ? "rows" : "features")}.");

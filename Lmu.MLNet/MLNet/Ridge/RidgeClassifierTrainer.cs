@@ -170,10 +170,9 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             }
         }
 
-        var form = Maths.RidgeLeaveOneOut.FormFor(rows.Count, width);
-        var side = form == Maths.RidgeForm.Dual ? rows.Count : width;
+        var side = RidgeLeaveOneOut.SideFor(rows.Count, width);
         _log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"{rows.Count:N0} rows of {width:N0} features: {form} form, {o.Alphas.Count} penalties on a {side:N0} x {side:N0} matrix ({Maths.RidgeLeaveOneOut.WorkingBytes(rows.Count, width) / 1e6:N0} MB besides the rows)."));
+            $"{rows.Count:N0} rows of {width:N0} features: {RidgeLeaveOneOut.FormFor(rows.Count, width)} form, {o.Alphas.Count} penalties on a {side:N0} x {side:N0} matrix ({RidgeLeaveOneOut.WorkingBytes(rows.Count, width) / 1e6:N0} MB besides the rows)."));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas, cancellationToken, (index, error) => _log?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"penalty {index + 1} of {o.Alphas.Count} (alpha {o.Alphas[index]:G4}): leave-one-out error {error:G6}, {clock.Elapsed.TotalSeconds:F1} s.")));
@@ -282,11 +281,10 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     private void CheckMemory(DataViewSchema.Column featureColumn, int count, int width)
     {
         var rowBytes = (long)count * width * sizeof(double);
-        var needed = rowBytes + Maths.RidgeLeaveOneOut.WorkingBytes(count, width);
+        var needed = rowBytes + RidgeLeaveOneOut.WorkingBytes(count, width);
         if (needed > MemoryLimitBytes)
         {
-            var form = Maths.RidgeLeaveOneOut.FormFor(count, width);
-            var side = form == Maths.RidgeForm.Dual ? count : width;
+            var side = RidgeLeaveOneOut.SideFor(count, width);
             var what = string.Create(CultureInfo.InvariantCulture,
                 $"RidgeClassifier: {count:N0} rows of features column '{featureColumn.Name}' ({width:N0} features) need about {needed / 1e9:N2} GB (the rows in float64, {rowBytes / 1e9:N2} GB, and two {side:N0} x {side:N0} float64 matrices), more than the {MemoryLimitBytes / 1e9:N2} GB this process may use; nothing was allocated for them.");
             throw new InvalidOperationException(what +
