@@ -13,7 +13,7 @@ internal static class LmuBenchmark
 {
     /// <summary>Bench settings (see the command's options).</summary>
     public sealed record Settings(int Threads, int Samples, int Warmup, IReadOnlyList<string> Configs, int Steps, int Batch,
-        bool RunPeer, string? PeerScript, string? JsonPath, bool Deployed = false, int CallsPerSample = 0);
+        bool RunPeer, string? PeerScript, string? JsonPath, bool Deployed = false, int CallsPerSample = 0, double SettleSeconds = 3);
 
     /// <summary>Seconds per call of both sides for one operation, one value per sample of <paramref name="Calls"/> calls.</summary>
     public sealed record Series(double[] Ours, double[] Peer, int Calls = 1);
@@ -113,7 +113,7 @@ internal static class LmuBenchmark
 
     internal static Series Sample(string config, string what, IBenchSide ours, IBenchSide? peer, Func<IBenchSide, int, double> op, Settings s)
     {
-        Settle(ours, op);
+        Settle(ours, op, s.SettleSeconds);
         int calls = s.CallsPerSample > 0 ? s.CallsPerSample : AutoCalls(ours, op);
         string each = calls > 1 ? $" (mean of {calls} calls)" : "";
         var (o, p) = Interleaving.Run(ours, peer, x => op(x, calls), s.Warmup, s.Samples, (i, a, b) =>
@@ -129,24 +129,26 @@ internal static class LmuBenchmark
     /// as much in one run as in the next (2026-12-06: ratios 0.55 and 0.72 for the same build).
     /// </summary>
     /// <summary>
-    /// Runs ours alone for at least <see cref="SettleSeconds"/> (and 3 calls) before anything is timed, so that the .NET
+    /// Runs ours alone for at least <paramref name="seconds"/> (and 3 calls; 0: not at all) before anything is timed, so that the .NET
     /// runtime has recompiled the managed kernels (Adam, the small scans, the Dense node) at full optimisation. The
     /// runtime starts counting calls for that only after 100 ms without new methods compiled, so two warm-up rounds
     /// were not enough on a step of ~1 ms: on the Intel Xeon VM (2026-12-07) ff_dense's training step took 3.4-3.8 ms for
     /// the first 7 and 11 samples of two runs and 1.1-1.8 ms after, which made its median ratio 0.31 in one run and 0.67
     /// in the next. The peer (CPython over libtorch) has no such phase; it keeps its warm-up rounds.
     /// </summary>
-    private static void Settle(IBenchSide ours, Func<IBenchSide, int, double> op)
+    private static void Settle(IBenchSide ours, Func<IBenchSide, int, double> op, double seconds)
     {
+        if (seconds <= 0)
+        {
+            return;
+        }
+
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (var n = 0; n < 3 || clock.Elapsed.TotalSeconds < SettleSeconds; n++)
+        for (var n = 0; n < 3 || clock.Elapsed.TotalSeconds < seconds; n++)
         {
             op(ours, 1);
         }
     }
-
-    /// <summary>Seconds ours runs alone before each operation is timed (see <see cref="Settle"/>).</summary>
-    private const double SettleSeconds = 3;
 
     private static int AutoCalls(IBenchSide ours, Func<IBenchSide, int, double> op)
     {

@@ -44,7 +44,7 @@ public sealed class BenchSamplingTests
 
     private static LmuBenchmark.Settings Settings(int callsPerSample) =>
         new(Threads: 1, Samples: 5, Warmup: 1, Configs: ["ff_dense"], Steps: 784, Batch: 100, RunPeer: false, PeerScript: null,
-            JsonPath: null, CallsPerSample: callsPerSample);
+            JsonPath: null, CallsPerSample: callsPerSample, SettleSeconds: 0);
 
     [TestMethod]
     [DataRow(0.001, 20, DisplayName = "1 ms calls: 20 per sample")]
@@ -75,6 +75,20 @@ public sealed class BenchSamplingTests
         using var peer = new FixedSide("peer", 0.002);
         var series = LmuBenchmark.Sample("ff_dense", "train", ours, peer, (side, n) => side.Train(n), Settings(0));
         Assert.AreEqual(16, series.Calls);
+    }
+
+    [TestMethod]
+    public void OursRunsAloneUntilSettledBeforeAnythingIsTimed()
+    {
+        // The runtime recompiles managed kernels only after 100 ms without new methods compiled: ours runs alone for the
+        // settling time (at least 3 calls) first, the peer not at all; then the choice, warm-up and samples as before.
+        using var ours = new FixedSide("ours", 0.001);
+        using var peer = new FixedSide("peer", 0.002);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        LmuBenchmark.Sample("ff_dense", "train", ours, peer, (side, n) => side.Train(n), Settings(callsPerSample: 0) with { SettleSeconds = 0.2 });
+        Bound.Below(clock.Elapsed.TotalSeconds + 1e-9, 0.2);
+        Assert.IsGreaterThan(3 + 10, ours.Requests.Count, "settling calls besides the four choosing calls, one warm-up round and five samples");
+        Assert.AreEqual(6, peer.Requests.Count, "the peer: one warm-up round and five samples, no settling");
     }
 
     [TestMethod]
