@@ -317,6 +317,67 @@ public sealed class LmuPooledFeaturizerTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void TheMemoryInBlocksGivesTheReferenceFeatures(bool withLengths)
+    {
+        // QA: the whole-row Conv made the featurizer quadratic in T (4.2 s a row at 10,000 steps). In blocks of L steps
+        // the memory is a Conv of L taps plus Ad^L carried from block to block. Against the float64 reference at block
+        // lengths that divide T and that do not (the tail padded), down to one step, with two channels and lengths.
+        const int steps = 40, channels = 2;
+        var ml = new MLContext(seed: 1);
+        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Channels = channels, Windows = 7, ProjectionsPerWindow = 5, Order = 4, Seed = 2,
+            LengthColumnName = withLengths ? "Length" : null,
+        }).Fit(FeaturizerData.Load(ml, FeaturizerData.Random(6, steps, channels, seed: 3), steps * channels));
+        var k = model.Kernels;
+        var rows = FeaturizerData.Random(4, steps, channels, seed: 4, scale: 2);
+        float[] lengths = withLengths ? [40, 23, 7, 1] : [40, 40, 40, 40];
+        foreach (var block in new[] { 1, 7, 8, 16, 39 })
+        {
+            var spec = new LmuPooledFeaturizerGraph.Spec("Features", withLengths ? "Length" : null, "P", k, BlockSteps: block);
+            var bytes = LmuPooledFeaturizerGraph.Build(spec);
+            Assert.IsTrue(System.Text.Encoding.ASCII.GetString(bytes).Contains("memory_block_power", StringComparison.Ordinal), $"blocks of {block}: the blocked graph");
+            using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(bytes);
+            for (var r = 0; r < rows.Count; r++)
+            {
+                var inputs = withLengths
+                    ? new (string, float[], long[])[] { ("Features", rows[r].Features, [steps * channels]), ("Length", [lengths[r]], [1, 1]) }
+                    : [("Features", rows[r].Features, [steps * channels])];
+                using var result = ExportedOnnx.Run(session, inputs, "P");
+                var expected = k.Features(rows[r].Features, (int)lengths[r]);
+                AssertMatches(expected, result[0].GetTensorDataAsSpan<float>().ToArray(), (int)lengths[r], $"blocks of {block}, row {r} (length {lengths[r]})");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void RowsFromAThousandAndTwentyFourStepsAreFeaturizedInBlocks()
+    {
+        // The estimator's own choice: the whole-row Conv below LmuPooledFeaturizerGraph.BlockedFromSteps (the graph the
+        // README's UCR results were measured with), blocks of 64 steps from there; the long rows against the reference.
+        Assert.AreEqual(0, LmuPooledFeaturizerGraph.BlockStepsFor(1023));
+        Assert.AreEqual(64, LmuPooledFeaturizerGraph.BlockStepsFor(1024));
+        const int steps = 1100;
+        var ml = new MLContext(seed: 1);
+        var train = FeaturizerData.Random(4, steps, 1, seed: 5);
+        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Windows = 3, ProjectionsPerWindow = 4, Order = 6, Seed = 3,
+        }).Fit(FeaturizerData.Load(ml, train, steps));
+        var rows = FeaturizerData.Random(2, steps, 1, seed: 6, scale: 2);
+        var outputs = model.Transform(FeaturizerData.Load(ml, rows, steps)).GetColumn<float[]>("P").ToArray();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            AssertMatches(model.Kernels.Features(rows[r].Features, steps), outputs[r], steps, $"row {r}");
+        }
+
+        var spec = new LmuPooledFeaturizerGraph.Spec("Features", null, "P", model.Kernels);
+        Assert.IsTrue(System.Text.Encoding.ASCII.GetString(LmuPooledFeaturizerGraph.Build(spec)).Contains("memory_block_power", StringComparison.Ordinal), "the automatic form at 1,100 steps");
+    }
+
+    [TestMethod]
     public void SameSeedGivesTheSameModelAndTheZipScoresIdentically()
     {
         const int steps = 20;

@@ -5,8 +5,9 @@ namespace Lmu.MLNet.Featurize;
 /// <summary>
 /// The pooled featurizer's ONNX graph, one row per run. Every memory state of every window at every step is a causal
 /// convolution of the row with that window's impulse response (<c>m_t = sum_tau H[tau] u[t - tau]</c>), so one grouped
-/// Conv computes all of them at once (no step-by-step recurrence; long rows a span of steps at a time); batched
-/// MatMuls project them (long rows a group of windows at a time); the pooling is a count and a max over time.
+/// Conv computes all of them at once (no step-by-step recurrence); rows from <see cref="BlockedFromSteps"/> steps take it
+/// in blocks (a short Conv and the state carried per block, <see cref="BlockedMemory"/>); batched MatMuls project them
+/// (long rows a group of windows at a time); the pooling is a count and a max over time.
 /// </summary>
 internal static class LmuPooledFeaturizerGraph
 {
@@ -16,11 +17,12 @@ internal static class LmuPooledFeaturizerGraph
     /// <summary>
     /// Names and shape of one graph; with <c>ChannelMajor</c> the input row is [C, T] (each channel's steps one after
     /// another), not [T, C]; <c>GroupBytes</c> bounds the projections of one group of windows and <c>ConvBytes</c> the
-    /// Conv's unrolled input of one span of steps (tests lower them).
+    /// Conv's unrolled input of one span of steps; <c>BlockSteps</c> computes the memory in blocks of that many steps (0:
+    /// never; null: <see cref="BlockStepsFor"/>). Tests set them.
     /// </summary>
     public sealed record Spec(
         string InputName, string? LengthName, string OutputName, LmuPooledKernelSet Kernels, bool ChannelMajor = false, long GroupBytes = DefaultGroupBytes,
-        long ConvBytes = DefaultConvBytes, OnnxElementType LengthType = OnnxElementType.Float)
+        long ConvBytes = DefaultConvBytes, OnnxElementType LengthType = OnnxElementType.Float, int? BlockSteps = null)
     {
         /// <summary>The graph of a fit with <paramref name="options"/>: Fit and the standalone export build it alike.</summary>
         public static Spec For(LmuPooledFeaturizerOptions options, string outputName, LmuPooledKernelSet kernels, OnnxElementType lengthType) =>
@@ -60,7 +62,8 @@ internal static class LmuPooledFeaturizerGraph
 
         // [T, C] -> [1, C, T]; the Conv (group = C) applies channel c's block of windows*q kernels to channel c only.
         x = g.Op("Unsqueeze", [g.Op("Transpose", [x], OnnxAttribute.Ints("perm", 1, 0)), g.Int64s("axes", 0)]);
-        var memory = Memory(g, k, x, s.ConvBytes);                                                  // [1, C*G*q, T]
+        var block = s.BlockSteps ?? BlockStepsFor(t);
+        var memory = block > 0 && block < t ? BlockedMemory(g, k, x, block) : Memory(g, k, x, s.ConvBytes); // [1, C*G*q, T]
         memory = g.Op("Reshape", [memory, g.Int64s("shape", c, windows, k.Order, t)]);               // [C, G, q, T]
         string? stepMask = mask is null ? null : g.Op("Reshape", [mask, g.Int64s("shape", 1, 1, t)]);
         string? valid = stepMask is null ? null : g.Op("Greater", [stepMask, g.Floats("half", [0.5f], 1)]);
@@ -110,7 +113,7 @@ internal static class LmuPooledFeaturizerGraph
     private static string Memory(OnnxGraphBuilder g, LmuPooledKernelSet k, string x, long convBytes)
     {
         int t = k.Steps, c = k.Channels;
-        var kernels = g.Floats("memory_kernels", ConvolutionKernels(k), (long)c * k.Windows * k.Order, 1, t);
+        var kernels = g.Floats("memory_kernels", ConvolutionKernels(k, t), (long)c * k.Windows * k.Order, 1, t);
         var span = SpanSteps(k, convBytes);
         if (span >= t)
         {
@@ -129,6 +132,88 @@ internal static class LmuPooledFeaturizerGraph
         }
 
         return g.Op("Concat", pieces, OnnxAttribute.Int("axis", 2));
+    }
+
+    /// <summary>Rows from this many steps have their memory computed in blocks (<see cref="BlockedMemory"/>).</summary>
+    internal const int BlockedFromSteps = 1024;
+
+    /// <summary>Steps per block of <see cref="BlockedMemory"/> for long rows.</summary>
+    internal const int DefaultBlockSteps = 64;
+
+    /// <summary>
+    /// Steps per block of the memory for rows of <paramref name="steps"/> steps: 0 (the Conv over the whole row) below
+    /// <see cref="BlockedFromSteps"/>, where the UCR results of the README were measured and the graph stays as it was;
+    /// <see cref="DefaultBlockSteps"/> from there.
+    /// </summary>
+    internal static int BlockStepsFor(int steps) => steps >= BlockedFromSteps ? DefaultBlockSteps : 0;
+
+    /// <summary>
+    /// Every window's memory at every step, [1, C*G*q, T], in blocks of L steps: <c>m_t = sum_{tau &lt; L} H[tau]
+    /// u[t - tau] + Ad^L m_{t-L}</c> (the impulse response past L taps is Ad^L applied to the response so far), so a
+    /// Conv of L taps gives the first sum for every step at once, and one batched MatMul per block carries the rest
+    /// forward, every position of a block at once. The whole-row Conv costs T x T multiply-adds per kernel, which made
+    /// the pooled featurizer quadratic in the row's length (QA: 2.4 ms a row at T = 200, 256 ms at 2,000, 4.2 s at
+    /// 10,000); this costs T x L per kernel and T x q per kernel and block step.
+    /// </summary>
+    private static string BlockedMemory(OnnxGraphBuilder g, LmuPooledKernelSet k, string x, int block)
+    {
+        int t = k.Steps, c = k.Channels, q = k.Order, windows = k.Windows;
+        var blocks = (t + block - 1) / block;
+        var padded = blocks * block;
+        if (padded > t)
+        {
+            // Zeros after the last step: a causal map never reads them for the steps that are kept.
+            x = g.Op("Concat", [x, g.Floats("tail_zeros", new float[c * (padded - t)], 1, c, padded - t)], OnnxAttribute.Int("axis", 2));
+        }
+
+        var kernels = g.Floats("memory_block_kernels", ConvolutionKernels(k, block), (long)c * windows * q, 1, block);
+        var local = g.Op("Conv", [x, kernels], OnnxAttribute.Int("group", c), OnnxAttribute.Ints("kernel_shape", block), OnnxAttribute.Ints("pads", block - 1, 0));
+        local = g.Op("Reshape", [local, g.Int64s("shape", c, windows, q, padded)]);                  // [C, G, q, blocks*L]
+        var power = g.Floats("memory_block_power", BlockPowers(k, block), windows, q, q);           // [G, q, q]: Ad^L
+        var states = new List<string>(blocks);
+        string? previous = null;
+        for (var b = 0; b < blocks; b++)
+        {
+            var piece = g.Op("Slice", [local, g.Int64s("starts", (long)b * block), g.Int64s("ends", (long)(b + 1) * block), g.Int64s("axes", 3)]);
+            previous = previous is null ? piece : g.Op("Add", [piece, g.Op("MatMul", [power, previous])]);
+            states.Add(previous);
+        }
+
+        var memory = states.Count == 1 ? states[0] : g.Op("Concat", states, OnnxAttribute.Int("axis", 3));
+        if (padded > t)
+        {
+            memory = g.Op("Slice", [memory, g.Int64s("starts", 0), g.Int64s("ends", t), g.Int64s("axes", 3)]);
+        }
+
+        return g.Op("Reshape", [memory, g.Int64s("shape", 1, (long)c * windows * q, t)]);
+    }
+
+    /// <summary>Each window's <c>Ad^L</c>, [G, q, q] row-major, powered in float64.</summary>
+    private static float[] BlockPowers(LmuPooledKernelSet k, int block)
+    {
+        var q = k.Order;
+        var w = new float[k.Windows * q * q];
+        for (var g = 0; g < k.Windows; g++)
+        {
+            var ad = Maths.SquareMatrix.Flatten(k.Systems[g].Ad);
+            var power = new double[q * q];
+            for (var i = 0; i < q; i++)
+            {
+                power[(i * q) + i] = 1;
+            }
+
+            for (var s = 0; s < block; s++)
+            {
+                power = Maths.SquareMatrix.Multiply(ad, power, q);
+            }
+
+            for (var i = 0; i < q * q; i++)
+            {
+                w[(g * q * q) + i] = (float)power[i];
+            }
+        }
+
+        return w;
     }
 
     /// <summary>Bytes the projections of one group of windows may take ([windows, P, T] float32): 64 MiB.</summary>
@@ -189,9 +274,10 @@ internal static class LmuPooledFeaturizerGraph
     /// Conv weights [C*G*q, 1, T]: output channel <c>(c*G + g)*q + i</c> is coefficient i of window g on channel c, and
     /// its tap s multiplies input step <c>t - (T-1-s)</c>, so tap s holds <c>H_g[T-1-s, i]</c>.
     /// </summary>
-    private static float[] ConvolutionKernels(LmuPooledKernelSet k)
+    /// <summary>The first <paramref name="t"/> taps of every window's impulse response, per channel, as a Conv reads them (reversed).</summary>
+    private static float[] ConvolutionKernels(LmuPooledKernelSet k, int t)
     {
-        int t = k.Steps, q = k.Order, windows = k.Windows;
+        int q = k.Order, windows = k.Windows;
         var w = new float[k.Channels * windows * q * t];
         for (var g = 0; g < windows; g++)
         {

@@ -25,9 +25,10 @@ namespace Lmu.MLNet.Featurize;
 /// or channel-major with <see cref="InputLayout"/>; optional length column, right-aligned inside the graph so padding is never read). Output: a
 /// <c>Vector&lt;Single&gt;</c> of <c>2 x Windows x ProjectionsPerWindow</c> values, first every proportion (slot
 /// <c>g*P + k</c> for window g, projection k), then every maximum in the same order.</para>
-/// <para>Cost per row: one causal convolution of <c>Windows x Order</c> kernels of the row's full length per channel
-/// (<c>O(T^2)</c>, exact: no impulse response is truncated) and <c>O(T x Windows x ProjectionsPerWindow x Order)</c> for
-/// the projections. Use it on series of up to a few thousand steps.</para>
+/// <para>Cost per row, exact either way (no impulse response is truncated): below 1,024 steps one causal convolution of
+/// <c>Windows x Order</c> kernels of the row's full length per channel (<c>O(T^2)</c>); from 1,024 steps the memory in
+/// blocks of 64 steps, a convolution of 64 taps and the state carried from block to block (<c>O(T x 64)</c> per kernel,
+/// plus <c>O(T x Order)</c>); and <c>O(T x Windows x ProjectionsPerWindow x Order)</c> for the projections.</para>
 /// </remarks>
 public sealed class LmuPooledFeaturizerOptions
 {
