@@ -14,6 +14,12 @@ namespace Lmu.MLNet.Samples.Cli;
 /// </summary>
 internal static class ClassifyRunner
 {
+    /// <summary>
+    /// Training rows above which <c>classify</c> notes the pooled model's cost: the LMU experiment's default
+    /// <c>MaxTrainingRows</c>, where it leaves the pooled family out for the same reason.
+    /// </summary>
+    internal const int PooledRowsNote = 3000;
+
     /// <summary>Folds when neither --test nor --folds is given.</summary>
     public const int DefaultFolds = 5;
 
@@ -49,6 +55,14 @@ internal static class ClassifyRunner
         torch.set_num_threads(s.Threads);
         Console.WriteLine($"train: '{s.Train}': {data.Rows.Count} rows, {data.ClassLabels.Count} classes ({Counts(data)}), " +
                           $"{(data.EqualLength ? $"{data.MaxLength}" : $"{data.Rows.Min(r => r.Length)}-{data.MaxLength}")} steps x {data.Channels} channel(s)");
+        if (s.Model.Kind == ClassifierKind.Pooled && data.Rows.Count > PooledRowsNote)
+        {
+            // QA: 20,000 rows ran for an hour with no word of why; the ridge's cost was in the README only.
+            Console.WriteLine($"note: {data.Rows.Count} training rows: the pooled model's ridge holds every row's 10,000 features in float64 " +
+                              $"({(double)data.Rows.Count * 10_000 * sizeof(double) / 1e9:F1} GB) and its time grows with the cube of the rows; " +
+                              "--model lmu streams batches instead");
+        }
+
         if (test is not null)
         {
             Console.WriteLine($"test:  '{s.Test}': {test.Data.Rows.Count} rows");

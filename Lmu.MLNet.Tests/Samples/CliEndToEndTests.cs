@@ -207,6 +207,42 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ManyRowsForThePooledModelAreNotedBeforeTraining()
+    {
+        // QA: classify's default model on 20,000 rows ran for an hour without a word. The note comes before training,
+        // so the run is stopped once it is printed.
+        // Two classes of 1,501 rows: past ClassifyRunner.PooledRowsNote (3,000; the app is run, not linked here).
+        const int rowsPerClass = 1501;
+        var train = CliFiles.Classification(Path.Combine(Temp, "many.csv"), rowsPerClass, steps: 8, seed: 7);
+        using var process = System.Diagnostics.Process.Start(SamplesApp.StartInfo(SamplesApp.Output(), Temp,
+            "classify", "--train", train, "--threads", "1", "--output", Path.Combine(Temp, "many-out")))!;
+        try
+        {
+            _ = process.StandardError.ReadToEndAsync();
+            var seen = new StringBuilder();
+            var noted = Task.Run(() =>
+            {
+                string? line;
+                while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith("model:", StringComparison.Ordinal))
+                {
+                    seen.AppendLine(line);
+                    if (line.StartsWith("note:", StringComparison.Ordinal)) return line;
+                }
+
+                return null;
+            });
+            Assert.IsTrue(noted.Wait(Limit), $"no output within the limit: {seen}");
+            Assert.AreEqual(
+                $"note: {2 * rowsPerClass} training rows: the pooled model's ridge holds every row's 10,000 features in float64 (0.2 GB) and its time grows with the cube of the rows; --model lmu streams batches instead",
+                noted.Result, seen.ToString());
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [TestMethod]
     public void CtrlCDuringTrainingLeavesNoStagingFolderAndSaysSo()
     {
         // Found by QA: SIGINT or SIGTERM left an empty '.out.lmu-partial-<pid>-<guid>' folder and printed nothing.
