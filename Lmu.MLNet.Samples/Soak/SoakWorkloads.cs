@@ -17,7 +17,7 @@ namespace Lmu.MLNet.Samples.Soak;
 /// </summary>
 internal static class SoakWorkloads
 {
-    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "classifier-checkpointed", "classifier-recurrent-blocks", "classifier-dense-fixed", "forecaster", "experiment", "featurizers", "scoring-dispose", "shared-engine", "concurrent-fits", "layer-lengths"];
+    public static readonly string[] Names = ["classifier-parallel", "classifier-scan", "classifier-pooled", "classifier-blocked", "classifier-checkpointed", "classifier-recurrent-blocks", "classifier-dense-fixed", "classifier-lstm", "classifier-gru-cell", "forecaster", "experiment", "featurizers", "scoring-dispose", "shared-engine", "concurrent-fits", "layer-lengths"];
 
     /// <summary>Runs workload <paramref name="name"/>; <paramref name="scale"/> multiplies rows and epochs (1: the test suite's short soak).</summary>
     public static string Run(string name, int seed, int threads, int scale) => name switch
@@ -32,6 +32,10 @@ internal static class SoakWorkloads
         "classifier-recurrent-blocks" => Classifier(seed, threads, scale, recurrent: true, recurrentOrder: 48),
         // A Dense cell over a fixed memory: the last step as one autograd node (DenseLastFunction).
         "classifier-dense-fixed" => Classifier(seed, threads, scale, recurrent: false, learnTheta: false),
+        // An LSTM over a feed-forward memory (the parallel form's per-step cell loop over one unbind of the input
+        // projection) and a GRU over a recurrent memory with recurrent dropout (the cell form, the reference formulation).
+        "classifier-lstm" => Classifier(seed, threads, scale, recurrent: false, hidden: HiddenCell.Lstm),
+        "classifier-gru-cell" => Classifier(seed, threads, scale, recurrent: true, hidden: HiddenCell.Gru),
         "forecaster" => Forecaster(seed, threads, scale),
         "experiment" => Experiment(seed, scale),
         "featurizers" => Featurizers(seed, scale),
@@ -55,11 +59,16 @@ internal static class SoakWorkloads
             // closed-form derivative: H and Ad computed outside autograd per pass; the dynamics clipped apart).
             Layer = recurrent
                 // The pooled one drops 10 % of its input steps too (DropoutMask on the input, every batch).
-                ? new LmuLayerOptions { Order = recurrentOrder, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 16, HiddenToMemory = true, TrainableTheta = readout != LmuReadout.LastStep, Dropout = readout != LmuReadout.LastStep ? 0.1 : 0 }
-                : hidden == HiddenCell.SimpleRnn
+                ? hidden == HiddenCell.Gru
+                    ? new LmuLayerOptions { Order = recurrentOrder, HiddenCell = HiddenCell.Gru, HiddenUnits = 16, HiddenToMemory = true, RecurrentDropout = 0.1 }
+                    : new LmuLayerOptions { Order = recurrentOrder, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 16, HiddenToMemory = true, TrainableTheta = readout != LmuReadout.LastStep, Dropout = readout != LmuReadout.LastStep ? 0.1 : 0 }
+                : hidden switch
+                {
                     // Fixed theta, SimpleRnn over the feed-forward memory: the blocked hidden input and the scan reading it in blocks.
-                    ? new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 32 }
-                    : new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64, TrainableTheta = learnTheta },
+                    HiddenCell.SimpleRnn => new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.SimpleRnn, HiddenUnits = 32 },
+                    HiddenCell.Lstm => new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Lstm, HiddenUnits = 16 },
+                    _ => new LmuLayerOptions { Order = 32, HiddenCell = HiddenCell.Dense, HiddenUnits = 64, TrainableTheta = learnTheta },
+                },
             // Head dropout: every classifier's training step draws managed dropout masks (DropoutMask) under the collections.
             HeadHiddenSizes = [32],
             HeadDropout = 0.2,

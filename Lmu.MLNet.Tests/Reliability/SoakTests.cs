@@ -31,12 +31,13 @@ public sealed partial class SoakTests
             Console.WriteLine(output);
             var summary = Summary().Match(output);
             Assert.IsTrue(summary.Success, $"the soak did not finish (exit {code}; a native crash ends the process without its summary):\n{output}");
-            // 2 rounds x 14 workloads: classifier-parallel, classifier-scan, classifier-pooled, classifier-blocked,
-            // classifier-checkpointed, classifier-recurrent-blocks, classifier-dense-fixed, forecaster, experiment,
+            // 2 rounds x 16 workloads: classifier-parallel, classifier-scan, classifier-pooled, classifier-blocked,
+            // classifier-checkpointed, classifier-recurrent-blocks, classifier-dense-fixed, classifier-lstm (the parallel
+            // form's cell loop), classifier-gru-cell (the cell form, recurrent dropout), forecaster, experiment,
             // featurizers, scoring-dispose (engines and a dispose racing), shared-engine (one engine, four threads),
             // concurrent-fits (two seeded Fits at once, equal), layer-lengths (two threads evicting each other's
             // impulse responses from one layer's bounded cache).
-            Assert.AreEqual(28, int.Parse(summary.Groups["fits"].Value), "fits run");
+            Assert.AreEqual(32, int.Parse(summary.Groups["fits"].Value), "fits run");
             Assert.AreEqual(0, int.Parse(summary.Groups["crashes"].Value), $"fits that failed under GC pressure:\n{output}");
             Assert.IsGreaterThan(100, long.Parse(summary.Groups["collections"].Value), "the collecting thread must actually have run");
             // The recurrent classifiers' validation scoring runs the two-stage scan's blocked inference under the same pressure.
