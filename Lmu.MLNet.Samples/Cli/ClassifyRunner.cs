@@ -57,9 +57,14 @@ internal static class ClassifyRunner
                           $"{(data.EqualLength ? $"{data.MaxLength}" : $"{data.Rows.Min(r => r.Length)}-{data.MaxLength}")} steps x {data.Channels} channel(s)");
         if (s.Model.Kind == ClassifierKind.Pooled && data.Rows.Count > PooledRowsNote)
         {
-            // QA: 20,000 rows ran for an hour with no word of why; the ridge's cost was in the README only.
-            Console.WriteLine($"note: {data.Rows.Count} training rows: the pooled model's ridge holds every row's 10,000 features in float64 " +
-                              $"({(double)data.Rows.Count * 10_000 * sizeof(double) / 1e9:F1} GB) and its time grows with the cube of the rows; " +
+            // QA: 20,000 rows ran for an hour with no word of why; the ridge's cost was in the README only. The plan
+            // is the ridge's (RidgeClassifierTrainer.PlannedBytes) for the pooled defaults' 10,000 features.
+            const int Features = 10_000;
+            var n = data.Rows.Count;
+            var side = (double)Math.Min(n, Features);
+            var gb = ((n * ((Features * 8.0) + 48)) + (2 * side * side * 8)) / 1e9;
+            Console.WriteLine($"note: {n} training rows: the pooled model's ridge plans about {gb:F1} GB (every row's {Features:N0} features in float64 " +
+                              $"and two {side:N0} x {side:N0} matrices) for each fit, and its time grows with the cube of min(rows, {Features:N0}); " +
                               "--model lmu streams batches instead");
         }
 

@@ -88,18 +88,12 @@ internal sealed class MLContextBridge
         CatalogEnvironment(catalog) is { } environment ? () => ReadOf(environment, "IsCanceled", false) : null;
 
     /// <summary>
-    /// Writes Info messages to the Log of the context behind <paramref name="catalog"/> under <paramref name="source"/>,
-    /// through a channel of the context itself (no host registered, see <see cref="TempFolderOf"/>); null when the
-    /// context cannot be reached.
+    /// Opens a channel to the Log of the context behind <paramref name="catalog"/> under <paramref name="source"/>, a
+    /// channel of the context itself (no host registered, see <see cref="TempFolderOf"/>); null when the context cannot
+    /// be reached. One channel per Fit: ML.NET writes three Trace lines for each channel it opens and closes.
     /// </summary>
-    public static Action<string>? LogOf(object catalog, string source) =>
-        CatalogEnvironment(catalog) is { } environment
-            ? message =>
-            {
-                using var channel = environment.Start(source);
-                channel.Info(MessageSensitivity.None, message);
-            }
-            : null;
+    public static Func<IChannel>? LogOf(object catalog, string source) =>
+        CatalogEnvironment(catalog) is { } environment ? () => environment.Start(source) : null;
 
     /// <summary>Whether <paramref name="context"/> was cancelled, as a function to poll (no host registered).</summary>
     public static Func<bool> CancellationOf(MLContext context)

@@ -27,7 +27,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     private readonly RidgeClassifierOptions _options;
     private readonly string? _tempFolder;
     private readonly Func<bool>? _contextCanceled;
-    private readonly Action<string>? _log;
+    private readonly Func<Microsoft.ML.Runtime.IChannel>? _log;
 
     /// <summary>Creates the trainer; the options are validated and copied. Its temp files go to the system temp folder.</summary>
     public RidgeClassifierTrainer(RidgeClassifierOptions options)
@@ -39,7 +39,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     /// The catalog's trainer: temp files where the context's TempFilePath says, and the context's CancelExecution
     /// (<paramref name="contextCanceled"/>) stops a Fit as a token would (it was not observed at all; found by QA).
     /// </summary>
-    internal RidgeClassifierTrainer(RidgeClassifierOptions options, string? tempFolder, Func<bool>? contextCanceled = null, Action<string>? log = null)
+    internal RidgeClassifierTrainer(RidgeClassifierOptions options, string? tempFolder, Func<bool>? contextCanceled = null, Func<Microsoft.ML.Runtime.IChannel>? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -51,10 +51,23 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
 
     /// <summary>
     /// The most memory a Fit may plan to hold (the rows in float64 and the solver's two square matrices); more is refused
-    /// before it is allocated. Default: what the runtime says this process may use (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>:
-    /// physical memory, or the container's or the GC's hard limit). Tests lower it.
+    /// before it is allocated. Default (null): at the Fit's start, what the runtime says this process may use
+    /// (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: physical memory, or the container's or the GC's hard
+    /// limit) less the managed heap it already holds. Tests set it.
     /// </summary>
-    internal long MemoryLimitBytes { get; init; } = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+    internal long? MemoryLimitBytes { get; init; }
+
+    /// <summary>
+    /// Bytes a Fit plans for <paramref name="count"/> rows of <paramref name="width"/> features: each row's float64
+    /// array with its header and its list slot (with the list's growth) and label, then the solver's two matrices.
+    /// Counting the values alone let 6,000,000 rows of 4 features through a 335 MB limit and into an
+    /// OutOfMemoryException (review): there the overhead is half of each row.
+    /// </summary>
+    internal static long PlannedBytes(int count, int width) =>
+        ((long)count * (((long)width * sizeof(double)) + RowOverheadBytes)) + RidgeLeaveOneOut.WorkingBytes(count, width);
+
+    /// <summary>Per row beyond its values: the array header (24 bytes), two list slots of 8 (the growth copy) and two labels of 4.</summary>
+    internal const int RowOverheadBytes = 48;
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
@@ -141,7 +154,8 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         var o = _options;
         var (featureColumn, labelColumn, classNames) = CheckSchema(input.Schema);
         var width = ((VectorDataViewType)featureColumn.Type).Size;
-        var (rows, labels) = Read(input, featureColumn, labelColumn, width, cancellationToken);
+        var limit = MemoryLimitBytes ?? (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes - GC.GetTotalMemory(forceFullCollection: false));
+        var (rows, labels) = Read(input, featureColumn, labelColumn, width, limit, cancellationToken);
 
         if (rows.Count < 2 || labels.Distinct().Count() < 2)
         {
@@ -171,11 +185,13 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         }
 
         var side = RidgeLeaveOneOut.SideFor(rows.Count, width);
-        _log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"{rows.Count:N0} rows of {width:N0} features: {RidgeLeaveOneOut.FormFor(rows.Count, width)} form, {o.Alphas.Count} penalties on a {side:N0} x {side:N0} matrix ({RidgeLeaveOneOut.WorkingBytes(rows.Count, width) / 1e6:N0} MB besides the rows)."));
+        var working = RidgeLeaveOneOut.WorkingBytes(rows.Count, width);
+        using var log = _log?.Invoke();
+        log?.Info(Microsoft.ML.Runtime.MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
+            $"{rows.Count:N0} rows of {width:N0} features: {RidgeLeaveOneOut.FormFor(rows.Count, width)} form, {o.Alphas.Count} penalties on a {side:N0} x {side:N0} matrix ({(working < 1e6 ? "under 1" : (working / 1e6).ToString("N0", CultureInfo.InvariantCulture))} MB besides the rows)."));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas, cancellationToken, (index, error) => _log?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"penalty {index + 1} of {o.Alphas.Count} (alpha {o.Alphas[index]:G4}): leave-one-out error {error:G6}, {clock.Elapsed.TotalSeconds:F1} s.")));
+        var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas, cancellationToken, (index, error) => log?.Info(Microsoft.ML.Runtime.MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
+            $"penalty {index + 1} of {o.Alphas.Count} (alpha {o.Alphas[index]:G4}): leave-one-out error {error:G6}, {clock.Elapsed.TotalSeconds:F1} s since the solve began.")));
         // The scale folds into the weights; the mean stays a subtraction in the graph, because folding it into the bias
         // (b - mean . w) cancels catastrophically in float32 for a feature with a large offset and a small spread.
         var weights = fit.Weights;
@@ -223,7 +239,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         return (features, label, names);
     }
 
-    private (List<double[]> Rows, List<int> Labels) Read(IDataView input, DataViewSchema.Column featureColumn, DataViewSchema.Column labelColumn, int width, CancellationToken cancellationToken)
+    private static (List<double[]> Rows, List<int> Labels) Read(IDataView input, DataViewSchema.Column featureColumn, DataViewSchema.Column labelColumn, int width, long limit, CancellationToken cancellationToken)
     {
         var rows = new List<double[]>();
         var labels = new List<int>();
@@ -244,7 +260,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
                 continue;
             }
 
-            CheckMemory(featureColumn, rows.Count + 1, width);
+            CheckMemory(featureColumn, rows.Count + 1, width, limit);
             getFeatures(ref buffer);
             if (buffer.Length != width)
             {
@@ -272,21 +288,20 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     }
 
     /// <summary>
-    /// Refuses to read row <paramref name="count"/> when the rows so far in float64 and the solver's matrices for them
-    /// would not fit in <see cref="MemoryLimitBytes"/>: past that, the process would fail on an allocation or, where
-    /// the system overcommits memory, be killed while writing it. An <see cref="InvalidOperationException"/>, not an
-    /// <see cref="OutOfMemoryException"/>: nothing ran out, and callers (the LMU experiment among them) treat the
-    /// latter as fatal to the process.
+    /// Refuses to read row <paramref name="count"/> when the rows so far and the solver's matrices for them
+    /// (<see cref="PlannedBytes"/>) would not fit in <paramref name="limit"/>: past that, the process would fail on an
+    /// allocation or, where the system overcommits memory, be killed while writing it. An
+    /// <see cref="InvalidOperationException"/>, not an <see cref="OutOfMemoryException"/>: nothing ran out, and callers
+    /// (the LMU experiment among them) treat the latter as fatal to the process.
     /// </summary>
-    private void CheckMemory(DataViewSchema.Column featureColumn, int count, int width)
+    private static void CheckMemory(DataViewSchema.Column featureColumn, int count, int width, long limit)
     {
-        var rowBytes = (long)count * width * sizeof(double);
-        var needed = rowBytes + RidgeLeaveOneOut.WorkingBytes(count, width);
-        if (needed > MemoryLimitBytes)
+        var needed = PlannedBytes(count, width);
+        if (needed > limit)
         {
             var side = RidgeLeaveOneOut.SideFor(count, width);
             var what = string.Create(CultureInfo.InvariantCulture,
-                $"RidgeClassifier: {count:N0} rows of features column '{featureColumn.Name}' ({width:N0} features) need about {needed / 1e9:N2} GB (the rows in float64, {rowBytes / 1e9:N2} GB, and two {side:N0} x {side:N0} float64 matrices), more than the {MemoryLimitBytes / 1e9:N2} GB this process may use; nothing was allocated for them.");
+                $"RidgeClassifier: {count:N0} rows of features column '{featureColumn.Name}' ({width:N0} features) need about {needed / 1e9:N2} GB (the rows in float64 and two {side:N0} x {side:N0} float64 matrices), more than the {limit / 1e9:N2} GB this process may still use; nothing was allocated for them.");
             throw new InvalidOperationException(what +
                 " To fix: train on a sample of the rows, or on fewer features (LmuPooledFeaturizerOptions.Windows or ProjectionsPerWindow), or use a trainer that streams its rows, such as SdcaMaximumEntropy.");
         }
