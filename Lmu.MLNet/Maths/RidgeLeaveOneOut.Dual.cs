@@ -52,11 +52,7 @@ internal static partial class RidgeLeaveOneOut
             // One pass over X's rows: row r adds its squares to the column norms, gives (X y)_r, and adds that times the
             // row to X^T (X y).
             Array.Clear(diagonal);
-            var dual = new double[k][];
-            for (var c = 0; c < k; c++)
-            {
-                dual[c] = new double[n];
-            }
+            var dual = Zeros(k, n);
 
             for (var r = 0; r < n; r++)
             {
@@ -90,11 +86,7 @@ internal static partial class RidgeLeaveOneOut
         }
 
         var p = z[0].Length;
-        var weights = new double[k][];
-        for (var c = 0; c < k; c++)
-        {
-            weights[c] = new double[p];
-        }
+        var weights = Zeros(k, p);
 
         for (var i = 0; i < n; i++)
         {

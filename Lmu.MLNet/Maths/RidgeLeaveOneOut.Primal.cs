@@ -16,11 +16,7 @@ internal static partial class RidgeLeaveOneOut
         var p = z[0].Length;
         var k = y.Length;
         var gram = DenseKernels.LowerGramOfColumns(z, cancellationToken);
-        var zty = new double[k][];
-        for (var c = 0; c < k; c++)
-        {
-            zty[c] = new double[p];
-        }
+        var zty = Zeros(k, p);
 
         for (var i = 0; i < n; i++)
         {
@@ -42,11 +38,7 @@ internal static partial class RidgeLeaveOneOut
             DenseKernels.CholeskyInPlace(work, p, n * alphas[a], cancellationToken);
             DenseKernels.LowerInverseInPlace(work, p, cancellationToken);
 
-            var weights = new double[k][];
-            for (var c = 0; c < k; c++)
-            {
-                weights[c] = new double[p];
-            }
+            var weights = Zeros(k, p);
 
             for (var f = 0; f < p; f++)
             {

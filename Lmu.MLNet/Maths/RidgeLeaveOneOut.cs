@@ -83,6 +83,18 @@ internal static partial class RidgeLeaveOneOut
     /// <summary>The index of the smallest error; strictly smaller wins, so ties keep the smaller penalty listed first.</summary>
     private static bool Better(double error, double[] errors, int best) => best < 0 || error < errors[best];
 
+    /// <summary>k zero columns of <paramref name="length"/> values.</summary>
+    private static double[][] Zeros(int k, int length)
+    {
+        var columns = new double[k][];
+        for (var c = 0; c < k; c++)
+        {
+            columns[c] = new double[length];
+        }
+
+        return columns;
+    }
+
     /// <summary>[n, k] as k contiguous columns.</summary>
     private static double[][] Columns(double[,] y)
     {

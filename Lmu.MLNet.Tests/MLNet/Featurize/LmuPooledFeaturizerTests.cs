@@ -268,29 +268,12 @@ public sealed class LmuPooledFeaturizerTests
         // Long rows convolve a span of steps at a time and project a group of windows at a time, so neither the Conv's
         // unrolled input (T x T per channel) nor the [windows, P, T] projections grow with T squared or hold every window
         // (QA: 3 GB for 10 rows of 20,000 steps). Here both split at 40 steps, against the one-piece graph.
-        const int steps = 40, channels = 2;
-        var ml = new MLContext(seed: 1);
-        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
-        {
-            OutputColumnName = "P", Channels = channels, Windows = 7, ProjectionsPerWindow = 5, Order = 4, Seed = 2,
-            LengthColumnName = withLengths ? "Length" : null,
-        }).Fit(FeaturizerData.Load(ml, FeaturizerData.Random(6, steps, channels, seed: 3), steps * channels));
+        const int steps = TwoChannelSteps;
+        using var model = TwoChannelModel(withLengths);
         var k = model.Kernels;
-        var rows = FeaturizerData.Random(4, steps, channels, seed: 4, scale: 2);
-        float[] lengths = [40, 23, 7, 1];
-        float[][] Features(long groupBytes, long convBytes = LmuPooledFeaturizerGraph.DefaultConvBytes)
-        {
-            var spec = new LmuPooledFeaturizerGraph.Spec("Features", withLengths ? "Length" : null, "P", k, GroupBytes: groupBytes, ConvBytes: convBytes);
-            using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(LmuPooledFeaturizerGraph.Build(spec));
-            return rows.Select((r, i) =>
-            {
-                var inputs = withLengths
-                    ? new (string, float[], long[])[] { ("Features", r.Features, [steps * channels]), ("Length", [lengths[i]], [1, 1]) }
-                    : [("Features", r.Features, [steps * channels])];
-                using var result = ExportedOnnx.Run(session, inputs, "P");
-                return result[0].GetTensorDataAsSpan<float>().ToArray();
-            }).ToArray();
-        }
+        var (rows, lengths) = TwoChannelRows(withLengths);
+        float[][] Features(long groupBytes, long convBytes = LmuPooledFeaturizerGraph.DefaultConvBytes) =>
+            GraphFeatures(LmuPooledFeaturizerGraph.Build(new LmuPooledFeaturizerGraph.Spec("Features", withLengths ? "Length" : null, "P", k, GroupBytes: groupBytes, ConvBytes: convBytes)), rows, withLengths ? lengths : null);
 
         Assert.AreEqual(7, LmuPooledFeaturizerGraph.GroupSize(k, LmuPooledFeaturizerGraph.DefaultGroupBytes), "one group at this size");
         Assert.AreEqual(steps, LmuPooledFeaturizerGraph.SpanSteps(k, LmuPooledFeaturizerGraph.DefaultConvBytes), "one Conv span at this size");
@@ -324,30 +307,17 @@ public sealed class LmuPooledFeaturizerTests
         // QA: the whole-row Conv made the featurizer quadratic in T (4.2 s a row at 10,000 steps). In blocks of L steps
         // the memory is a Conv of L taps plus Ad^L carried from block to block. Against the float64 reference at block
         // lengths that divide T and that do not (the tail padded), down to one step, with two channels and lengths.
-        const int steps = 40, channels = 2;
-        var ml = new MLContext(seed: 1);
-        using var model = ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
-        {
-            OutputColumnName = "P", Channels = channels, Windows = 7, ProjectionsPerWindow = 5, Order = 4, Seed = 2,
-            LengthColumnName = withLengths ? "Length" : null,
-        }).Fit(FeaturizerData.Load(ml, FeaturizerData.Random(6, steps, channels, seed: 3), steps * channels));
+        using var model = TwoChannelModel(withLengths);
         var k = model.Kernels;
-        var rows = FeaturizerData.Random(4, steps, channels, seed: 4, scale: 2);
-        float[] lengths = withLengths ? [40, 23, 7, 1] : [40, 40, 40, 40];
+        var (rows, lengths) = TwoChannelRows(withLengths);
         foreach (var block in new[] { 1, 7, 8, 16, 39 })
         {
-            var spec = new LmuPooledFeaturizerGraph.Spec("Features", withLengths ? "Length" : null, "P", k, BlockSteps: block);
-            var bytes = LmuPooledFeaturizerGraph.Build(spec);
+            var bytes = LmuPooledFeaturizerGraph.Build(new LmuPooledFeaturizerGraph.Spec("Features", withLengths ? "Length" : null, "P", k, BlockSteps: block));
             Assert.IsTrue(System.Text.Encoding.ASCII.GetString(bytes).Contains("memory_block_power", StringComparison.Ordinal), $"blocks of {block}: the blocked graph");
-            using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(bytes);
+            var features = GraphFeatures(bytes, rows, withLengths ? lengths : null);
             for (var r = 0; r < rows.Count; r++)
             {
-                var inputs = withLengths
-                    ? new (string, float[], long[])[] { ("Features", rows[r].Features, [steps * channels]), ("Length", [lengths[r]], [1, 1]) }
-                    : [("Features", rows[r].Features, [steps * channels])];
-                using var result = ExportedOnnx.Run(session, inputs, "P");
-                var expected = k.Features(rows[r].Features, (int)lengths[r]);
-                AssertMatches(expected, result[0].GetTensorDataAsSpan<float>().ToArray(), (int)lengths[r], $"blocks of {block}, row {r} (length {lengths[r]})");
+                AssertMatches(k.Features(rows[r].Features, (int)lengths[r]), features[r], (int)lengths[r], $"blocks of {block}, row {r} (length {lengths[r]})");
             }
         }
     }
@@ -460,6 +430,37 @@ public sealed class LmuPooledFeaturizerTests
     }
 
     /// <summary>See the class remarks for the tolerances.</summary>
+    private const int TwoChannelSteps = 40;
+
+    /// <summary>A featurizer of two channels of 40 steps (7 windows of 5 projections at order 4), with a length column when asked.</summary>
+    private static LmuPooledFeaturizerTransformer TwoChannelModel(bool withLengths)
+    {
+        var ml = new MLContext(seed: 1);
+        return ml.Transforms.LmuPooledFeaturize(new LmuPooledFeaturizerOptions
+        {
+            OutputColumnName = "P", Channels = 2, Windows = 7, ProjectionsPerWindow = 5, Order = 4, Seed = 2,
+            LengthColumnName = withLengths ? "Length" : null,
+        }).Fit(FeaturizerData.Load(ml, FeaturizerData.Random(6, TwoChannelSteps, 2, seed: 3), TwoChannelSteps * 2));
+    }
+
+    /// <summary>Four rows for <see cref="TwoChannelModel"/>, and their lengths: 40, 23, 7 and 1, or all 40.</summary>
+    private static (List<SeqRow> Rows, float[] Lengths) TwoChannelRows(bool withLengths) =>
+        (FeaturizerData.Random(4, TwoChannelSteps, 2, seed: 4, scale: 2), withLengths ? [40, 23, 7, 1] : [40, 40, 40, 40]);
+
+    /// <summary>Each row's features from the graph <paramref name="bytes"/>, one row per run, with its length when given.</summary>
+    private static float[][] GraphFeatures(byte[] bytes, List<SeqRow> rows, float[]? lengths)
+    {
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(bytes);
+        return rows.Select((r, i) =>
+        {
+            var inputs = lengths is not null
+                ? new (string, float[], long[])[] { ("Features", r.Features, [r.Features.Length]), ("Length", [lengths[i]], [1, 1]) }
+                : [("Features", r.Features, [r.Features.Length])];
+            using var result = ExportedOnnx.Run(session, inputs, "P");
+            return result[0].GetTensorDataAsSpan<float>().ToArray();
+        }).ToArray();
+    }
+
     private static void AssertMatches(double[] expected, float[] actual, int steps, string what)
     {
         Assert.HasCount(expected.Length, actual, what);

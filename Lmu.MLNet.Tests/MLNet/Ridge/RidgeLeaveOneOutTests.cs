@@ -43,21 +43,7 @@ public sealed class RidgeLeaveOneOutTests
         var fit = RidgeLeaveOneOut.Fit(z, y, alphas, form: Enum.Parse<RidgeForm>(form));
         for (var a = 0; a < alphas.Length; a++)
         {
-            double sum = 0;
-            for (var left = 0; left < n; left++)
-            {
-                var rows = Enumerable.Range(0, n).Where(i => i != left).ToArray();
-                var (zl, yl) = Centred(raw, targets, rows);
-                var w = Primal(zl, yl, n * alphas[a]);
-                for (var c = 0; c < k; c++)
-                {
-                    var meanY = rows.Average(i => targets[i, c]);
-                    var prediction = meanY + Enumerable.Range(0, p).Sum(f => (raw[left][f] - rows.Average(i => raw[i][f])) * w[f, c]);
-                    sum += Math.Pow(targets[left, c] - prediction, 2);
-                }
-            }
-
-            var expected = sum / (n * k);
+            var expected = BruteForceError(raw, targets, alphas[a]);
             Assert.AreEqual(expected, fit.LeaveOneOutErrors[a], 1e-9 * expected, $"alpha {alphas[a]}");
         }
 
@@ -96,21 +82,7 @@ public sealed class RidgeLeaveOneOutTests
         var fit = RidgeLeaveOneOut.Fit(z, y, alphas, form: Enum.Parse<RidgeForm>(form));
         for (var a = 0; a < alphas.Length; a++)
         {
-            double sum = 0;
-            for (var left = 0; left < n; left++)
-            {
-                var rows = Enumerable.Range(0, n).Where(i => i != left).ToArray();
-                var (zl, yl) = Centred(raw, targets, rows);
-                var w = Primal(zl, yl, n * alphas[a]);
-                for (var c = 0; c < 2; c++)
-                {
-                    var meanY = rows.Average(i => targets[i, c]);
-                    var prediction = meanY + Enumerable.Range(0, p).Sum(f => (raw[left][f] - rows.Average(i => raw[i][f])) * w[f, c]);
-                    sum += Math.Pow(targets[left, c] - prediction, 2);
-                }
-            }
-
-            var expected = sum / (n * 2);
+            var expected = BruteForceError(raw, targets, alphas[a]);
             Assert.AreEqual(expected, fit.LeaveOneOutErrors[a], 1e-5 * expected, $"alpha {alphas[a]}");
         }
     }
@@ -121,6 +93,30 @@ public sealed class RidgeLeaveOneOutTests
         var z = new List<double[]> { new[] { 1.0 }, new[] { -1.0 } };
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => RidgeLeaveOneOut.Fit(z, new double[2, 1], [0])).Message, "penalties");
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => RidgeLeaveOneOut.Fit(z, new double[3, 1], [1])).Message, "3 target rows");
+    }
+
+    /// <summary>
+    /// The mean squared leave-one-out error at <paramref name="alpha"/> by brute force: n refits on n-1 rows, each
+    /// re-centred on its own rows and solved in the primal form with the penalty of all n rows.
+    /// </summary>
+    private static double BruteForceError(List<double[]> raw, double[,] targets, double alpha)
+    {
+        int n = raw.Count, p = raw[0].Length, k = targets.GetLength(1);
+        double sum = 0;
+        for (var left = 0; left < n; left++)
+        {
+            var rows = Enumerable.Range(0, n).Where(i => i != left).ToArray();
+            var (zl, yl) = Centred(raw, targets, rows);
+            var w = Primal(zl, yl, n * alpha);
+            for (var c = 0; c < k; c++)
+            {
+                var meanY = rows.Average(i => targets[i, c]);
+                var prediction = meanY + Enumerable.Range(0, p).Sum(f => (raw[left][f] - rows.Average(i => raw[i][f])) * w[f, c]);
+                sum += Math.Pow(targets[left, c] - prediction, 2);
+            }
+        }
+
+        return sum / (n * k);
     }
 
     /// <summary>The given rows, features and targets centred over those rows.</summary>
