@@ -260,6 +260,9 @@ public sealed class LmuExperimentPooledTests
         var clock = Stopwatch.StartNew();
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => Run(ml, data, settings));
         StringAssert.Contains(e.Message, "no trial completed");
+        // And what to change (QA: nothing to act on).
+        StringAssert.Contains(e.Message, "The budget stopped 1 trial(s), the longest after ");
+        StringAssert.Contains(e.Message, "without finishing: give a larger MaxExperimentTimeInSeconds, or fewer training rows.");
         Assert.HasCount(1, reported);
         Assert.AreEqual(LmuTrialStatus.StoppedByBudget, reported[0].Status);
         // 1 s budget + up to 3 s for a loaded machine: still well below the uninterrupted trial.

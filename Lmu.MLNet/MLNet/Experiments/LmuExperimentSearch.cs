@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Lmu.MLNet.Experiments;
 
@@ -220,8 +221,14 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
             DisposeKept(-1);
             s.CancellationToken.ThrowIfCancellationRequested();
             var failures = string.Join("; ", _trials.Where(t => t.Error is not null).Take(5).Select(t => $"trial {t.TrialId}: {t.Error}"));
+            // What to change: QA's 10,000 rows under 60 s got this message with nothing to act on.
+            var stopped = _trials.Where(t => t.Status == LmuTrialStatus.StoppedByBudget).ToList();
+            var hint = stopped.Count == 0
+                ? string.Empty
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"The budget stopped {stopped.Count} trial(s), the longest after {stopped.Max(t => t.Duration.TotalSeconds):F1} s without finishing: give a larger MaxExperimentTimeInSeconds, or fewer training rows. ");
             throw new InvalidOperationException(
-                $"LMU experiment: no trial completed within {s.MaxExperimentTimeInSeconds} s ({_trials.Count} started). {failures}");
+                $"LMU experiment: no trial completed within {s.MaxExperimentTimeInSeconds} s ({_trials.Count} started). {hint}{failures}".TrimEnd());
         }
 
         var source = _sources.GetValueOrDefault(best.TrialId, best.TrialId);
