@@ -77,11 +77,8 @@ internal static partial class RidgeLeaveOneOut
                 }
             }
 
-            errors[a] = sum / (n * k);
-            penaltyScored?.Invoke(a, errors[a]);
-            if (Better(errors[a], errors, best))
+            if (Scored(a, sum / (n * k), errors, ref best, penaltyScored))
             {
-                best = a;
                 bestWeights = weights;
             }
         }

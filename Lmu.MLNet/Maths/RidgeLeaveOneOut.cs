@@ -80,8 +80,23 @@ internal static partial class RidgeLeaveOneOut
             : FitPrimal(z, targets, alphas, cancellationToken, penaltyScored);
     }
 
-    /// <summary>The index of the smallest error; strictly smaller wins, so ties keep the smaller penalty listed first.</summary>
-    private static bool Better(double error, double[] errors, int best) => best < 0 || error < errors[best];
+    /// <summary>
+    /// Records candidate <paramref name="a"/>'s mean squared error <paramref name="error"/>, reports it, and says whether
+    /// it is the best so far (moving <paramref name="best"/> to it); strictly smaller wins, so ties keep the smaller
+    /// penalty listed first.
+    /// </summary>
+    private static bool Scored(int a, double error, double[] errors, ref int best, Action<int, double>? penaltyScored)
+    {
+        errors[a] = error;
+        penaltyScored?.Invoke(a, error);
+        if (best >= 0 && !(error < errors[best]))
+        {
+            return false;
+        }
+
+        best = a;
+        return true;
+    }
 
     /// <summary>k zero columns of <paramref name="length"/> values.</summary>
     private static double[][] Zeros(int k, int length)
