@@ -116,6 +116,11 @@ public static partial class LmuForecastWindows
     /// input order when the rows of each series are contiguous). Columns: <paramref name="seriesIdColumn"/> (Text, when
     /// given), "Position" (Int32, the row's 0-based position in its series), the series column and covariates (Single),
     /// then the model's forecast and bound columns (Vector&lt;Single, Horizon&gt;).
+    /// <para>Score reads the series into memory (8 bytes per value and covariate) and checks them; the result is lazy, as
+    /// ML.NET's <c>Transform</c> is: the model runs on one window at a time while the forecast columns are read, so
+    /// keep the model undisposed until then (a cursor asked for after it is disposed throws
+    /// <see cref="ObjectDisposedException"/>). Every read runs the model again; cache the result
+    /// (<c>mlContext.Data.Cache</c>) to read it several times without that.</para>
     /// </remarks>
     /// <param name="model">The fitted forecaster.</param>
     /// <param name="data">Series layout: one value per row, rows of each series in time order, with the model's covariates as scalar Single columns.</param>
@@ -140,23 +145,8 @@ public static partial class LmuForecastWindows
         }
 
         var m = model.Model;
-        int t = m.WindowSize, h = m.Horizon;
         var covariates = m.CovariateColumns;
         var series = ForecastDataReader.ReadSeries(data, seriesColumn, seriesIdColumn, covariates, 1, 0, allowEmpty: true);
-        var windows = new List<float[]>();
-        var covWindows = covariates.Select(_ => new List<float[]>()).ToArray();
-        foreach (var s in series)
-        {
-            for (var end = t - 1; end < s.Target.Length; end++)
-            {
-                windows.Add(Slice(s.Target, end - t + 1, t));
-                for (var c = 0; c < covariates.Count; c++)
-                {
-                    covWindows[c].Add(Slice(s.Covariates[c], end - t + 1, t));
-                }
-            }
-        }
-
         var outputs = new List<string> { m.ForecastColumn };
         if (m.HasBounds)
         {
@@ -164,64 +154,18 @@ public static partial class LmuForecastWindows
             outputs.Add(m.UpperBoundColumn!);
         }
 
-        float[][][] scored;
-        if (windows.Count > 0)
-        {
-            var layout = new List<(string, int, float[][])> { (m.WindowColumn, t, windows.ToArray()) };
-            layout.AddRange(covariates.Select((c, i) => (c, t, covWindows[i].ToArray())));
-            var result = model.Transform(new FloatColumnsDataView(layout));
-            scored = ReadOutputs(result, outputs, windows.Count);
-        }
-        else
-        {
-            scored = outputs.Select(_ => Array.Empty<float[]>()).ToArray();
-        }
-
-        var rows = series.Sum(s => s.Target.Length);
-        var ids = new string[rows];
-        var positions = new int[rows];
-        var values = new float[rows];
-        var covValues = covariates.Select(_ => new float[rows]).ToArray();
-        var forecasts = outputs.Select(_ => new float[rows][]).ToArray();
-        var missing = Enumerable.Repeat(float.NaN, h).ToArray();
-        int row = 0, window = 0;
-        foreach (var s in series)
-        {
-            for (var p = 0; p < s.Target.Length; p++, row++)
-            {
-                ids[row] = s.Id;
-                positions[row] = p;
-                values[row] = (float)s.Target[p];
-                for (var c = 0; c < covariates.Count; c++)
-                {
-                    covValues[c][row] = (float)s.Covariates[c][p];
-                }
-
-                for (var o = 0; o < outputs.Count; o++)
-                {
-                    forecasts[o][row] = p >= t - 1 ? scored[o][window] : (float[])missing.Clone();
-                }
-
-                if (p >= t - 1)
-                {
-                    window++;
-                }
-            }
-        }
-
-        var columns = new List<(string, DataViewType, Array)>();
+        var names = new List<string> { "Position", seriesColumn };
+        names.AddRange(covariates);
+        names.AddRange(outputs);
         if (seriesIdColumn is not null)
         {
-            columns.Add((seriesIdColumn, TextDataViewType.Instance, ids));
+            names.Add(seriesIdColumn);
         }
 
-        columns.Add(("Position", NumberDataViewType.Int32, positions));
-        columns.Add((seriesColumn, NumberDataViewType.Single, values));
-        columns.AddRange(covariates.Select((c, i) => (c, (DataViewType)NumberDataViewType.Single, (Array)covValues[i])));
-        var vector = new VectorDataViewType(NumberDataViewType.Single, h);
-        columns.AddRange(outputs.Select((o, i) => (o, (DataViewType)vector, (Array)forecasts[i])));
-        CheckDistinct(columns.Select(c => c.Item1));
-        return new ForecastRowsDataView(columns);
+        CheckDistinct(names);
+        // Lazy both ways: windows are cut as the model reads them, and the model runs as the result is read.
+        var scored = model.Transform(new SeriesWindowRows(series, m.WindowSize, 0, m.WindowColumn, covariates, labelColumn: null));
+        return new ScoredSeriesRows(series, m.WindowSize, m.Horizon, scored, outputs, (seriesIdColumn, seriesColumn, covariates));
     }
 
     private static void CheckOutputNames(string windowColumn, IReadOnlyList<string> covariates, string? seriesIdColumn)
@@ -244,31 +188,5 @@ public static partial class LmuForecastWindows
         {
             throw new ArgumentException($"The output would have two columns named '{duplicate.Key}'; rename the input column or the window column.");
         }
-    }
-
-    /// <summary>
-    /// Every output of every row from one cursor: a GetColumn per output ran the whole model once per output (three
-    /// times with bounds; QA measured 63 s for a million windows).
-    /// </summary>
-    private static float[][][] ReadOutputs(IDataView result, IReadOnlyList<string> outputs, int rows)
-    {
-        var columns = outputs.Select(o => result.Schema[o]).ToArray();
-        var scored = outputs.Select(_ => new float[rows][]).ToArray();
-        using var cursor = result.GetRowCursor(columns);
-        var getters = columns.Select(c => cursor.GetGetter<VBuffer<float>>(c)).ToArray();
-        var buffer = default(VBuffer<float>);
-        var r = 0;
-        while (cursor.MoveNext())
-        {
-            for (var o = 0; o < getters.Length; o++)
-            {
-                getters[o](ref buffer);
-                scored[o][r] = buffer.DenseValues().ToArray();
-            }
-
-            r++;
-        }
-
-        return scored;
     }
 }

@@ -9,7 +9,7 @@ namespace Lmu.MLNet.Forecasting;
 /// </summary>
 public static partial class LmuForecastWindows
 {
-    /// <summary>Every window (stride 1) of every series, in order.</summary>
+    /// <summary>Every window (stride 1) of every series, in order, cut from the series as the view is read (the view holds the series, not the windows).</summary>
     /// <param name="data">Rows in time order (grouped by <paramref name="seriesIdColumn"/> when given).</param>
     /// <param name="seriesColumn">Scalar Single series column.</param>
     /// <param name="windowSize">Window length T.</param>
@@ -31,27 +31,8 @@ public static partial class LmuForecastWindows
 
         covariates ??= [];
         var series = ForecastDataReader.ReadSeries(data, seriesColumn, seriesIdColumn, covariates, windowSize, horizon);
-        var windows = new List<float[]>();
-        var labels = new List<float[]>();
-        var covWindows = covariates.Select(_ => new List<float[]>()).ToArray();
-        foreach (var s in series)
-        {
-            for (var end = windowSize - 1; end + horizon < s.Target.Length; end++)
-            {
-                var start = end - windowSize + 1;
-                windows.Add(Slice(s.Target, start, windowSize));
-                labels.Add(Slice(s.Target, end + 1, horizon));
-                for (var c = 0; c < covariates.Count; c++)
-                {
-                    covWindows[c].Add(Slice(s.Covariates[c], start, windowSize));
-                }
-            }
-        }
-
-        var columns = new List<(string, int, float[][])> { (windowColumn, windowSize, windows.ToArray()) };
-        columns.AddRange(covariates.Select((c, i) => (c, windowSize, covWindows[i].ToArray())));
-        columns.Add((labelColumn, horizon, labels.ToArray()));
-        return new FloatColumnsDataView(columns);
+        // Windows are cut from the series as a cursor reads them: the view holds the series, not every window.
+        return new SeriesWindowRows(series, windowSize, horizon, windowColumn, covariates, labelColumn);
     }
 
     private static float[] Slice(double[] values, int start, int count)
