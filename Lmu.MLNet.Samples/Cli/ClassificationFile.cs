@@ -18,7 +18,8 @@ internal static class ClassificationFile
     public sealed record Layout(string Label, string Header, int Channels);
 
     /// <summary>A loaded file: the series, for delimited files the line of each row (null for .ts), and how errors name the label column.</summary>
-    public sealed record Loaded(TimeSeriesDataset Data, int[]? Lines, string Path, string LabelColumn)
+    /// <param name="LabelNote">Says which label spellings were read as one class (as "1" and "01"), printed when the file was read; null when none were.</param>
+    public sealed record Loaded(TimeSeriesDataset Data, int[]? Lines, string Path, string LabelColumn, string? LabelNote = null)
     {
         /// <summary>Where row <paramref name="row"/>'s label is, for an error message.</summary>
         public string Where(int row) => Lines is null ? $"'{Path}', {LabelColumn} of case {row + 1}" : $"'{Path}' line {Lines[row]}, {LabelColumn}";
@@ -74,8 +75,34 @@ internal static class ClassificationFile
             lines.Add(record.Line);
         }
 
+        var note = MergedLabelsNote(columns.Data.Select(r => r.Fields[label].Trim()), path, columns.Name(label));
+        if (note is not null)
+        {
+            Console.Error.WriteLine(note);
+        }
+
         var name = Path.GetFileNameWithoutExtension(path);
-        return new Loaded(new TimeSeriesDataset(name, layout.Channels, UcrLoader.SortLabels(rows.Select(r => r.Label)), rows), [.. lines], path, columns.Name(label));
+        return new Loaded(new TimeSeriesDataset(name, layout.Channels, UcrLoader.SortLabels(rows.Select(r => r.Label)), rows), [.. lines], path, columns.Name(label), note);
+    }
+
+    /// <summary>
+    /// Names the integer codes that read as one class. Whole numbers are compared as numbers, so UCR's "1" and
+    /// "1.0000000e+00" match (not noted: one number written two ways); that also merges codes such as "1" and "01",
+    /// which a user may mean as two classes and would otherwise see as one without a word (last sessions' low list).
+    /// </summary>
+    private static string? MergedLabelsNote(IEnumerable<string> raw, string path, string column)
+    {
+        static bool Code(string label) => label.TrimStart('+', '-').Length > 0 && label.TrimStart('+', '-').All(char.IsAsciiDigit);
+        var merged = raw.Distinct(StringComparer.Ordinal)
+            .Where(Code)
+            .GroupBy(UcrLoader.NormaliseLabel, StringComparer.Ordinal)
+            .Where(g => g.Count() > 1)
+            .Select(g => $"{string.Join(", ", g.Order(StringComparer.Ordinal).Select(l => $"'{l}'"))} as '{g.Key}'")
+            .ToList();
+        return merged.Count == 0
+            ? null
+            : $"Note: '{path}', {column}: label codes that are the same whole number are one class: {string.Join("; ", merged.Take(5))}" +
+              (merged.Count > 5 ? $" and {merged.Count - 5} more" : string.Empty) + ". Give them distinct names (e.g. a letter in front) to keep them apart.";
     }
 
     /// <summary>True when the first column holds consecutive whole numbers down the data rows, from 0 or 1.</summary>

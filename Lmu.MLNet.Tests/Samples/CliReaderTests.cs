@@ -35,6 +35,20 @@ public sealed class CliReaderTests
         CollectionAssert.AreEqual(new[] { 3, 2, 3, 2 }, rows.Select(r => r.Length).ToArray());
         CollectionAssert.AreEqual(new[] { 3f, 4f }, rows[1].Values);
         CollectionAssert.AreEqual(new[] { 1, 2, 3, 4 }, loaded.Lines);
+        Assert.IsNull(loaded.LabelNote, "1.0 and 1 are one number written two ways");
+    }
+
+    [TestMethod]
+    public void LabelCodesThatAreOneNumberAreReadAsOneClassAndNamed()
+    {
+        var path = Write("codes.csv", "01,0.5,1.5\n1,3,4\n2,5,6\n+2,1,2\n002,7,8\n3,1,1\n");
+        var loaded = ClassificationFile.Read(path, new ClassificationFile.Layout("1", "no", 1));
+        CollectionAssert.AreEqual(new[] { "1", "2", "3" }, loaded.Data.ClassLabels.ToArray());
+        Assert.IsNotNull(loaded.LabelNote);
+        StringAssert.Contains(loaded.LabelNote, "'01', '1' as '1'");
+        StringAssert.Contains(loaded.LabelNote, "'+2', '002', '2' as '2'");
+        StringAssert.Contains(loaded.LabelNote, "column 1");
+        Assert.DoesNotContain("'3'", loaded.LabelNote, "a code written one way is not named");
     }
 
     [TestMethod]
