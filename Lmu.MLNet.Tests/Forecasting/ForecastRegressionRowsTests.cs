@@ -44,6 +44,27 @@ public sealed class ForecastRegressionRowsTests
     }
 
     [TestMethod]
+    public void TheRowsHoldOneFloatPerValue()
+    {
+        // 100,000 rows of horizon 4 give 400,000 scalar rows. Reading them as three float[1] arrays a row allocated
+        // 96 bytes a row and more on the way (2.3 GB for a million windows of 24 steps); three floats take 12.
+        const int rows = 100_000, horizon = 4;
+        var vectors = Enumerable.Range(0, rows).Select(i => Enumerable.Range(0, horizon).Select(h => (float)(i + h)).ToArray()).ToArray();
+        var scored = new FloatColumnsDataView([("Label", horizon, vectors), ("Forecast", horizon, vectors)]);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var scalar = ForecastRegressionRows.Create(scored);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.AreEqual(rows * horizon, scalar.GetRowCount());
+        Bound.Below(16L * rows * horizon, allocated);
+        var steps = scalar.GetColumn<float>(ForecastRegressionRows.StepColumnName).Take(2 * horizon).ToArray();
+        CollectionAssert.AreEqual(new float[] { 1, 2, 3, 4, 1, 2, 3, 4 }, steps);
+        Assert.AreEqual(rows - 1f + horizon - 1f, scalar.GetColumn<float>(ForecastRegressionRows.LabelColumnName).Last());
+        GC.KeepAlive(scalar);
+    }
+
+    [TestMethod]
     public void BadColumnsAndStepsAreNamed()
     {
         var model = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.Global);

@@ -46,21 +46,35 @@ public static class ForecastRegressionRows
             throw new ArgumentException($"horizonStep = {s} must be in 1..{horizon} (the forecast's horizon).", nameof(horizonStep));
         }
 
-        var labels = new List<float[]>();
-        var scores = new List<float[]>();
-        var steps = new List<float[]>();
+        // One float per value (a float[1] per value took 32 bytes: 2.3 GB for a million windows of 24 steps).
+        var perRow = horizonStep is null ? horizon : 1;
+        var capacity = scored.GetRowCount() is { } n ? n * perRow : 0;
+        if (capacity > Array.MaxLength)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{scored.GetRowCount()} scored rows of {perRow} horizon step(s) make {capacity} rows, more than one array holds ({Array.MaxLength}); evaluate one horizonStep at a time or fewer windows."),
+                nameof(scored));
+        }
+
+        // Arrays of the known size (grown by doubling when the data cannot count its rows), cut to the count at the end.
+        var labels = new float[capacity];
+        var scores = new float[capacity];
+        var steps = new float[capacity];
+        var count = 0;
         using (var cursor = scored.GetRowCursor([label, forecast]))
         {
             var getLabel = cursor.GetGetter<VBuffer<float>>(label);
             var getForecast = cursor.GetGetter<VBuffer<float>>(forecast);
             VBuffer<float> l = default, f = default;
+            var actual = new float[horizon];
+            var predicted = new float[horizon];
             long row = 0;
             while (cursor.MoveNext())
             {
                 getLabel(ref l);
                 getForecast(ref f);
-                var actual = l.DenseValues().ToArray();
-                var predicted = f.DenseValues().ToArray();
+                l.CopyTo(actual);
+                f.CopyTo(predicted);
                 for (var h = 1; h <= horizon; h++)
                 {
                     if (horizonStep is not null && h != horizonStep)
@@ -68,20 +82,37 @@ public static class ForecastRegressionRows
                         continue;
                     }
 
-                    labels.Add([Finite(actual[h - 1], labelColumn, row, h)]);
-                    scores.Add([Finite(predicted[h - 1], forecastColumn, row, h)]);
-                    steps.Add([h]);
+                    if (count == labels.Length)
+                    {
+                        var grown = labels.Length < Array.MaxLength
+                            ? (int)Math.Min(Array.MaxLength, Math.Max(1024L, 2L * labels.Length))
+                            : throw new ArgumentException($"The scored rows make more than {Array.MaxLength} rows (one array's limit); evaluate one horizonStep at a time or fewer windows.", nameof(scored));
+                        Array.Resize(ref labels, grown);
+                        Array.Resize(ref scores, grown);
+                        Array.Resize(ref steps, grown);
+                    }
+
+                    labels[count] = Finite(actual[h - 1], labelColumn, row, h);
+                    scores[count] = Finite(predicted[h - 1], forecastColumn, row, h);
+                    steps[count++] = h;
                 }
 
                 row++;
             }
         }
 
-        return new FloatColumnsDataView(
+        if (count != labels.Length)
+        {
+            Array.Resize(ref labels, count);
+            Array.Resize(ref scores, count);
+            Array.Resize(ref steps, count);
+        }
+
+        return new ForecastRowsDataView(
         [
-            (LabelColumnName, 0, labels.ToArray()),
-            (ScoreColumnName, 0, scores.ToArray()),
-            (StepColumnName, 0, steps.ToArray()),
+            (LabelColumnName, NumberDataViewType.Single, labels),
+            (ScoreColumnName, NumberDataViewType.Single, scores),
+            (StepColumnName, NumberDataViewType.Single, steps),
         ]);
     }
 
