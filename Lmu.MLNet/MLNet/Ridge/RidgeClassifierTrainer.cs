@@ -53,7 +53,8 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     /// The most memory a Fit may plan to hold (the rows in float64 and the solver's two square matrices); more is refused
     /// before it is allocated. Default (null): at the Fit's start, what the runtime says this process may use
     /// (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: physical memory, or the container's or the GC's hard
-    /// limit) less the managed heap it already holds. Tests set it.
+    /// limit) less what the process holds (its working set, native memory included), and on Linux at most what the
+    /// system still has (<c>MemAvailable</c>; see <see cref="AvailableMemory"/>). Tests set it.
     /// </summary>
     internal long? MemoryLimitBytes { get; init; }
 
@@ -154,8 +155,8 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         var o = _options;
         var (featureColumn, labelColumn, classNames) = CheckSchema(input.Schema);
         var width = ((VectorDataViewType)featureColumn.Type).Size;
-        var limit = MemoryLimitBytes ?? (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes - GC.GetTotalMemory(forceFullCollection: false));
-        var (rows, labels) = Read(input, featureColumn, labelColumn, width, limit, cancellationToken);
+        var (limit, source) = MemoryLimitBytes is { } set ? (set, "the limit set") : AvailableMemory.Now();
+        var (rows, labels) = Read(input, featureColumn, labelColumn, width, (limit, source), cancellationToken);
 
         if (rows.Count < 2 || labels.Distinct().Count() < 2)
         {
@@ -239,7 +240,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         return (features, label, names);
     }
 
-    private static (List<double[]> Rows, List<int> Labels) Read(IDataView input, DataViewSchema.Column featureColumn, DataViewSchema.Column labelColumn, int width, long limit, CancellationToken cancellationToken)
+    private static (List<double[]> Rows, List<int> Labels) Read(IDataView input, DataViewSchema.Column featureColumn, DataViewSchema.Column labelColumn, int width, (long Bytes, string Source) limit, CancellationToken cancellationToken)
     {
         var rows = new List<double[]>();
         var labels = new List<int>();
@@ -294,14 +295,14 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     /// <see cref="InvalidOperationException"/>, not an <see cref="OutOfMemoryException"/>: nothing ran out, and callers
     /// (the LMU experiment among them) treat the latter as fatal to the process.
     /// </summary>
-    private static void CheckMemory(DataViewSchema.Column featureColumn, int count, int width, long limit)
+    private static void CheckMemory(DataViewSchema.Column featureColumn, int count, int width, (long Bytes, string Source) limit)
     {
         var needed = PlannedBytes(count, width);
-        if (needed > limit)
+        if (needed > limit.Bytes)
         {
             var side = RidgeLeaveOneOut.SideFor(count, width);
             var what = string.Create(CultureInfo.InvariantCulture,
-                $"RidgeClassifier: {count:N0} rows of features column '{featureColumn.Name}' ({width:N0} features) need about {needed / 1e9:N2} GB (the rows in float64 and two {side:N0} x {side:N0} float64 matrices), more than the {limit / 1e9:N2} GB this process may still use; nothing was allocated for them.");
+                $"RidgeClassifier: {count:N0} rows of features column '{featureColumn.Name}' ({width:N0} features) need about {needed / 1e9:N2} GB (the rows in float64 and two {side:N0} x {side:N0} float64 matrices), more than the {limit.Bytes / 1e9:N2} GB this process may still use ({limit.Source}); nothing was allocated for them.");
             throw new InvalidOperationException(what +
                 " To fix: train on a sample of the rows, or on fewer features (LmuPooledFeaturizerOptions.Windows or ProjectionsPerWindow), or use a trainer that streams its rows, such as SdcaMaximumEntropy.");
         }
