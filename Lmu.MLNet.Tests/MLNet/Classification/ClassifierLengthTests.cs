@@ -146,7 +146,7 @@ public sealed class ClassifierLengthTests : ClassifierTestBase
             var rows = VariableLengthPatternData.Rows(30, 5).Select(r => new SingleLengthPatternRow { Label = r.Label, Features = r.Features, Length = r.Length }).ToList();
             rows[4].Length = bad;
             var e = FitExpectingFailure<InvalidDataException>(ml, ml.Data.LoadFromEnumerable(rows));
-            StringAssert.Contains(e.Message, $"Sequence-length column 'Length', training row 4: length {bad}; expected a whole number");
+            StringAssert.Contains(e.Message, $"Sequence-length column 'Length', training row 4: length {bad}; expected a whole number from 1 to the row's steps (at most {VariableLengthPatternData.Steps})");
         }
     }
 

@@ -151,6 +151,9 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         Refused(o => o.ScoreColumnName = "Features", "ScoreColumnName = Features must differ from the columns the model reads (FeatureColumnName 'Features')");
         Refused(o => o.PredictedLabelColumnName = "Score", "ScoreColumnName = Score must differ from PredictedLabelColumnName ('Score')");
         Refused(o => { o.LengthColumnName = "N"; o.ScoreColumnName = "N"; }, "ScoreColumnName = N must differ from the columns the model reads (FeatureColumnName 'Features', LengthColumnName 'N')");
+        // QA: a predicted label named as the label hid it, and Evaluate reported accuracy 1.000 for 0.350.
+        Refused(o => o.PredictedLabelColumnName = "Label", "LabelColumnName = Label must differ from ScoreColumnName and PredictedLabelColumnName");
+        Refused(o => o.ScoreColumnName = "Label", "LabelColumnName = Label must differ from ScoreColumnName and PredictedLabelColumnName");
     }
 
     [TestMethod]

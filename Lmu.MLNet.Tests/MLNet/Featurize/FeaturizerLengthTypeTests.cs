@@ -66,6 +66,24 @@ public sealed class FeaturizerLengthTypeTests
         }
     }
 
+    [TestMethod]
+    public void AFractionalLengthIsNamedLikeTheFeaturizersOtherLengthErrors()
+    {
+        // QA: "length 2.5; expected a whole number from 1 to the row's steps", without the component or the bound its
+        // messages for 0 and 40 give.
+        var ml = new MLContext(seed: 1);
+        var rows = FeaturizerData.Random(6, Steps, 1, seed: 3);
+        foreach (var r in rows)
+        {
+            r.Length = Steps;
+        }
+
+        rows[4].Length = 2.5f;
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ml.Transforms.LmuPooledFeaturize(
+            new LmuPooledFeaturizerOptions { Windows = 2, ProjectionsPerWindow = 2, Order = 4, LengthColumnName = "Length", Seed = 1 }).Fit(FeaturizerData.Load(ml, rows, Steps)));
+        StringAssert.Contains(e.Message, $"LmuPooledFeaturize: Sequence-length column 'Length', training row 4: length 2.5; expected a whole number from 1 to the row's steps (at most {Steps}).");
+    }
+
     private static IDataView Typed<T>(MLContext ml, List<SeqRow> rows, Func<SeqRow, T> length)
     {
         var typed = rows.Select(r => new TypedRow<T> { Features = r.Features, Length = length(r) }).ToList();

@@ -52,6 +52,26 @@ public sealed class RidgeClassifierTests
     }
 
     [TestMethod]
+    [DataRow(1e-13)]
+    [DataRow(1e-30)]
+    [DataRow(1e20)]
+    public void FeaturesInSmallOrLargeUnitsFitAsInTheirOwnUnits(double scale)
+    {
+        // Standardising makes the fit independent of units; an absolute threshold for "constant" dropped every feature
+        // at 1e-13 (found by QA: all scores equal).
+        var ml = new MLContext(seed: 1);
+        var rows = LinearRows(60, seed: 1);
+        var scaled = rows.Select(r => new Row { Label = r.Label, Features = r.Features.Select(v => (float)(v * scale)).ToArray() }).ToList();
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.Ridge());
+        var plain = pipeline.Fit(Load(ml, rows)).Transform(Load(ml, rows)).GetColumn<uint>("PredictedLabel").ToArray();
+        var scaledData = Load(ml, scaled);
+        var model = pipeline.Fit(scaledData);
+        var predicted = model.Transform(scaledData).GetColumn<uint>("PredictedLabel").ToArray();
+        CollectionAssert.AreEqual(plain, predicted);
+        Assert.AreEqual(1.0, ml.MulticlassClassification.Evaluate(model.Transform(scaledData)).MicroAccuracy, "the classes are separable");
+    }
+
+    [TestMethod]
     public void DefaultPenaltiesAreTenLogSpacedFromAThousandthToAThousand()
     {
         // Documented (and Dempster et al.'s ROCKET grid): 10 values log-spaced from 1e-3 to 1e3, i.e. 10^(-3 + 2k/3).
@@ -154,6 +174,13 @@ public sealed class RidgeClassifierTests
         StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => ml.MulticlassClassification.Trainers.Ridge().Fit(single)).Message, "1 classes");
         StringAssert.Contains(
             Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.Ridge(new RidgeClassifierOptions { Alphas = [1, -2] })).Message, "Alphas");
+        // QA: a score named as the features failed after the solve, as an invalid ONNX model; one named as the label hid it.
+        StringAssert.Contains(
+            Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.Ridge(new RidgeClassifierOptions { FeatureColumnName = "P", ScoreColumnName = "P" })).Message,
+            "ScoreColumnName ('P') must differ from FeatureColumnName, the column the model reads");
+        StringAssert.Contains(
+            Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.Ridge(new RidgeClassifierOptions { PredictedLabelColumnName = "Label" })).Message,
+            "LabelColumnName ('Label') must differ from ScoreColumnName and PredictedLabelColumnName");
     }
 
     private static List<Row> LinearRows(int count, int seed)

@@ -8,11 +8,16 @@ internal sealed class ClassMap
 {
     private readonly Dictionary<string, int> _index;
 
-    public ClassMap(IReadOnlyList<string> names, ClassifierLabelKind kind, string labelColumn)
+    /// <param name="names">Class names in output order.</param>
+    /// <param name="kind">How labels map.</param>
+    /// <param name="labelColumn">The label column's name (for messages).</param>
+    /// <param name="namedKeys">Key labels whose names came from the training column's KeyValues (not "1".."K").</param>
+    public ClassMap(IReadOnlyList<string> names, ClassifierLabelKind kind, string labelColumn, bool namedKeys = false)
     {
         Names = names;
         Kind = kind;
         LabelColumn = labelColumn;
+        NamedKeys = namedKeys;
         _index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < names.Count; i++)
         {
@@ -29,6 +34,9 @@ internal sealed class ClassMap
     /// <summary>The label column's name (for messages).</summary>
     public string LabelColumn { get; }
 
+    /// <summary>Key labels named by the training column's KeyValues, so other data's keys are matched by those names.</summary>
+    public bool NamedKeys { get; }
+
     /// <summary>A getter of the current row's class index (-1 when missing); unknown values throw naming the value.</summary>
     public Func<int> IndexGetter(DataViewRow row, DataViewSchema.Column column, string role)
     {
@@ -40,7 +48,8 @@ internal sealed class ClassMap
                     nameof(column), $"Label column '{column.Name}' in the {role} data has type {column.Type}; expected the training label's type Key<{Names.Count}> (map labels with the MapValueToKey fitted on the training data).");
             }
 
-            return KeyIndex(row, column, (KeyDataViewType)column.Type);
+            var index = KeyIndex(row, column, (KeyDataViewType)column.Type);
+            return KeysByName(column, role) is { } map ? () => index() is var k && k >= 0 ? map[k] : -1 : index;
         }
 
         var text = KeyValueText.ValueGetter(row, column);
@@ -57,6 +66,37 @@ internal sealed class ClassMap
                 : throw new InvalidDataException(
                     $"Label column '{column.Name}', {role} row {row.Position}: value '{value}' is not one of the {Names.Count} training classes [{string.Join(", ", Names)}].");
         };
+    }
+
+    /// <summary>
+    /// Where other data's keys carry KeyValues of their own in another order (a MapValueToKey fitted on other rows), key
+    /// k's class is the training class of the same name: reading key k as class k scored the validation rows against the
+    /// wrong classes and early stopping kept the wrong epoch, without a word (found by QA). Null when the order is the
+    /// same or either side has no names; a name the training classes lack is refused.
+    /// </summary>
+    private int[]? KeysByName(DataViewSchema.Column column, string role)
+    {
+        var kv = column.Annotations.Schema.GetColumnOrNull("KeyValues");
+        if (!NamedKeys || kv is null)
+        {
+            return null;
+        }
+
+        var names = KeyValueText.Read(column, kv.Value, Names.Count);
+        if (names.SequenceEqual(Names, StringComparer.Ordinal))
+        {
+            return null;
+        }
+
+        var unknown = names.Where(n => !_index.ContainsKey(n)).ToList();
+        if (unknown.Count > 0 || names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(column),
+                $"Label column '{column.Name}' in the {role} data has the key values [{string.Join(", ", names)}], which are not the training classes [{string.Join(", ", Names)}] in any order; map its labels with the MapValueToKey fitted on the training data.");
+        }
+
+        return names.Select(n => _index[n]).ToArray();
     }
 
     private static Func<int> KeyIndex(DataViewRow row, DataViewSchema.Column column, KeyDataViewType type)

@@ -206,6 +206,9 @@ internal sealed class ClassifierInputLayout
         return new ClassifierInputLayout(schema[options.FeatureColumnName], label, length, steps, options.Channels, variable, options.InputLayout);
     }
 
+    /// <summary>Whether the label is a key with a KeyValues annotation (class names of its own).</summary>
+    public bool HasKeyValues => Label.Type is KeyDataViewType && Label.Annotations.Schema.GetColumnOrNull("KeyValues") is not null;
+
     /// <summary>The class names a key label carries: its KeyValues as text, or "1".."K" without them.</summary>
     public IReadOnlyList<string>? KeyClassNames()
     {

@@ -125,6 +125,15 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
                 throw new ArgumentOutOfRangeException(
                     nameof(input), $"Label column '{o.LabelColumnName}' is {validationLayout.Label.Type} in the validation data but {layout.Label.Type} in the training data.");
             }
+
+            // A shorter fixed-size validation vector read as padded rows, so validation (and early stopping) scored rows
+            // the model refuses to score (found by QA; a longer one was refused).
+            int trainedSize = Scoring.VectorSizeRule.KnownSize(layout.Features), validSize = Scoring.VectorSizeRule.KnownSize(validationLayout.Features);
+            if (trainedSize > 0 && validSize > 0 && trainedSize != validSize)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(input), $"Features column '{o.FeatureColumnName}' has {validSize} values per row in the validation data but {trainedSize} in the training data; the model scores rows of {trainedSize}.");
+            }
         }
 
         var run = EstimatorTraining.Start(
@@ -157,7 +166,9 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             : new DataViewBatchSource(ml, validation, validationLayout ?? layout, scan.Classes, steps, validBatch, null, o.ShufflePoolSize, "validation", ThrowIfCanceled);
         if (validSource is not null)
         {
-            CheckValidation(validSource);
+            CheckValidation(validSource, o.ValidationData is null
+                ? $" ValidationFraction = {o.ValidationFraction} of the {scan.Rows} labelled training rows gave it (ML.NET's TrainTestSplit rounds, so few rows can give none): use more rows, a larger fraction, or ValidationData."
+                : string.Empty);
         }
 
         var (spec, result, parameters, thetas) = run.Run(
@@ -212,7 +223,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         return network;
     }
 
-    private void CheckValidation(DataViewBatchSource source)
+    private void CheckValidation(DataViewBatchSource source, string origin)
     {
         // One pass before training so that a bad validation row fails now, not after the first epoch.
         long rows = 0;
@@ -224,7 +235,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
         if (rows == 0)
         {
-            throw new InvalidOperationException($"The validation data has no rows with a label in column '{_options.LabelColumnName}'.");
+            throw new InvalidOperationException($"The validation data has no rows with a label in column '{_options.LabelColumnName}'.{origin}");
         }
     }
 

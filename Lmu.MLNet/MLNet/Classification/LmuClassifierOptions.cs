@@ -187,6 +187,9 @@ public sealed class LmuClassifierOptions
         // Only the score is a name in the graph; the predicted label is made after it by ML.NET and may shadow an input.
         Guard.Require(ScoreColumnName != FeatureColumnName && ScoreColumnName != LengthColumnName, nameof(ScoreColumnName), ScoreColumnName,
             $"must differ from the columns the model reads (FeatureColumnName '{FeatureColumnName}'{(LengthColumnName is null ? string.Empty : $", LengthColumnName '{LengthColumnName}'")})");
+        // An output named as the label hides it, and Evaluate then compares the prediction with itself (QA: accuracy 1.000 for 0.350).
+        Guard.Require(ScoreColumnName != LabelColumnName && PredictedLabelColumnName != LabelColumnName, nameof(LabelColumnName), LabelColumnName,
+            "must differ from ScoreColumnName and PredictedLabelColumnName, or the output hides the label that Evaluate reads");
 
         Guard.Require(Channels >= 1, nameof(Channels), Channels, "must be at least 1");
         Guard.Require(SequenceLength >= 0, nameof(SequenceLength), SequenceLength, "must be 0 (infer) or positive");

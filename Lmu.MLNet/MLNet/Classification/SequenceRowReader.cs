@@ -175,11 +175,18 @@ internal sealed class SequenceRowReader
         }
     }
 
-    private Func<long> LengthGetter(DataViewRowCursor cursor, DataViewSchema.Column column) => LengthGetter(cursor, column, _role);
+    private Func<long> LengthGetter(DataViewRowCursor cursor, DataViewSchema.Column column) => LengthGetter(cursor, column, _role, _steps);
 
     /// <summary>A length column's value as a whole number (a fractional or non-finite Single throws, naming the row).</summary>
-    internal static Func<long> LengthGetter(DataViewRowCursor cursor, DataViewSchema.Column column, string role)
+    /// <param name="cursor">The cursor the column is read from.</param>
+    /// <param name="column">The length column.</param>
+    /// <param name="role">Which data, for messages ("training", "validation", "scored").</param>
+    /// <param name="maxSteps">The longest a row can be, named in the message (its other length errors name it too; QA).</param>
+    /// <param name="owner">The component's name that starts its messages (e.g. "LmuPooledFeaturize"), or null.</param>
+    internal static Func<long> LengthGetter(DataViewRowCursor cursor, DataViewSchema.Column column, string role, int? maxSteps = null, string? owner = null)
     {
+        var bound = maxSteps is { } m ? $"the row's steps (at most {m})" : "the row's steps";
+        var prefix = owner is null ? string.Empty : owner + ": ";
         if (column.Type == NumberDataViewType.Single)
         {
             var get = cursor.GetGetter<float>(column);
@@ -191,7 +198,7 @@ internal sealed class SequenceRowReader
                 if (!float.IsFinite(v) || v != MathF.Floor(v))
                 {
                     throw new InvalidDataException(
-                        $"Sequence-length column '{column.Name}', {role} row {cursor.Position}: length {v}; expected a whole number from 1 to the row's steps.");
+                        $"{prefix}Sequence-length column '{column.Name}', {role} row {cursor.Position}: length {v}; expected a whole number from 1 to {bound}.");
                 }
 
                 return (long)v;

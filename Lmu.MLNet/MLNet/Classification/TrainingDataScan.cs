@@ -18,7 +18,7 @@ internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap 
         float largest;
         using (var cursor = data.GetRowCursor(layout.Columns))
         {
-            var keyMap = keyNames is null ? null : new ClassMap(keyNames, ClassifierLabelKind.Key, layout.Label.Name);
+            var keyMap = keyNames is null ? null : new ClassMap(keyNames, ClassifierLabelKind.Key, layout.Label.Name, layout.HasKeyValues);
             var reader = new SequenceRowReader(cursor, layout, layout.SequenceLength, keyMap, "training");
             while (cursor.MoveNext())
             {
@@ -81,7 +81,7 @@ internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap 
         int[] counts;
         if (keyCounts is not null)
         {
-            classes = new ClassMap(keyNames!, ClassifierLabelKind.Key, layout.Label.Name);
+            classes = new ClassMap(keyNames!, ClassifierLabelKind.Key, layout.Label.Name, layout.HasKeyValues);
             counts = keyCounts;
         }
         else

@@ -139,7 +139,7 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
         var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
         // Any of the length types; a fractional or non-finite Single is refused there, a length outside [1, T] by the rule
         // that also holds scored rows to it.
-        var getLength = lengthColumn is null ? null : SequenceRowReader.LengthGetter(cursor, lengthColumn.Value, "training");
+        var getLength = lengthColumn is null ? null : SequenceRowReader.LengthGetter(cursor, lengthColumn.Value, "training", steps, "LmuPooledFeaturize");
         var rule = o.LengthColumnName is null ? null : new Scoring.SequenceLengthRule(o.LengthColumnName, steps, "LmuPooledFeaturize");
         var buffer = default(VBuffer<float>);
         var row = new float[steps * o.Channels];

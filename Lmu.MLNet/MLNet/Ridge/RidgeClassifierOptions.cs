@@ -34,6 +34,12 @@ public sealed class RidgeClassifierOptions
         Guard.Require(!string.IsNullOrWhiteSpace(ScoreColumnName), nameof(ScoreColumnName), "must be a column name");
         Guard.Require(!string.IsNullOrWhiteSpace(PredictedLabelColumnName), nameof(PredictedLabelColumnName), "must be a column name");
         Guard.Require(ScoreColumnName != PredictedLabelColumnName, nameof(PredictedLabelColumnName), "must differ from ScoreColumnName");
+        // The carried graph reads the features and writes the score: the same name in both failed only after the solve,
+        // as an invalid ONNX model (found by QA; the LMU classifier's options already refused it).
+        Guard.Require(ScoreColumnName != FeatureColumnName, nameof(ScoreColumnName), $"('{ScoreColumnName}') must differ from FeatureColumnName, the column the model reads");
+        // An output named as the label hides it, and Evaluate then compares the prediction with itself (QA: accuracy 1.000 for 0.350).
+        Guard.Require(ScoreColumnName != LabelColumnName && PredictedLabelColumnName != LabelColumnName, nameof(LabelColumnName),
+            $"('{LabelColumnName}') must differ from ScoreColumnName and PredictedLabelColumnName, or the output hides the label that Evaluate reads");
         Guard.Require(Alphas is { Count: > 0 }, nameof(Alphas), "must hold at least one penalty");
         foreach (var a in Alphas!)
         {

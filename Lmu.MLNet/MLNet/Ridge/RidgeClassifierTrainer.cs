@@ -331,10 +331,22 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             }
         }
 
+        // Constant means constant relative to the feature's own magnitude (the rounding of the sums above is about 1e-16
+        // of it): an absolute 1e-12 dropped every feature of data in small units, scaled by 1e-13 (found by QA: all scores
+        // equal, accuracy at chance, where the same data unscaled scored 0.78).
+        var largest = new double[width];
+        foreach (var row in rows)
+        {
+            for (var f = 0; f < width; f++)
+            {
+                largest[f] = Math.Max(largest[f], Math.Abs(row[f]));
+            }
+        }
+
         for (var f = 0; f < width; f++)
         {
             std[f] = Math.Sqrt(std[f]);
-            if (std[f] < 1e-12)
+            if (std[f] <= 1e-12 * largest[f] || std[f] == 0)
             {
                 std[f] = 1;
             }
