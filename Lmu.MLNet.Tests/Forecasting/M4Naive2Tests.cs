@@ -99,6 +99,25 @@ public sealed class M4Naive2Tests
     }
 
     [TestMethod]
+    public void ASeriesWithZerosGetsTheNaiveForecastNotNaN()
+    {
+        // QA: a shop closed on Sundays (0 every 7th day) is seasonal, its Sunday index is 0, and the forecast from a
+        // Sunday was 0/0 = NaN, which failed `lmu forecast` after training.
+        var shop = Enumerable.Range(0, 99).Select(i => i % 7 == 6 ? 0.0 : 100 + (10 * Math.Sin(i))).ToArray();
+        var cycle = Enumerable.Range(0, 99).Select(i => (double)(i % 7)).ToArray();
+        foreach (var series in new[] { shop, cycle })
+        {
+            Assert.IsTrue(M4Naive2.IsSeasonal(series, 7), "the case needs a seasonal series");
+            var f = M4Naive2.Forecast(series, 7, 7);
+            CollectionAssert.AreEqual(Enumerable.Repeat(series[^1], 7).ToArray(), f, "the plain naive forecast");
+        }
+
+        // A positive seasonal series keeps its multiplicative indices.
+        var positive = shop.Select(v => v + 1).ToArray();
+        Assert.AreNotEqual(positive[^1], M4Naive2.Forecast(positive, 7, 7)[1]);
+    }
+
+    [TestMethod]
     public void Naive2OnM4HourlyReproducesThePublishedScores()
     {
         var train = SharedForecastData.ReadM4(SharedForecastData.Require(Path.Combine("m4_hourly", "Hourly-train.csv")));

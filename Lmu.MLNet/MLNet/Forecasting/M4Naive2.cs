@@ -5,6 +5,12 @@ namespace Lmu.MLNet.Forecasting;
 /// the seasonally adjusted series, re-seasonalised with multiplicative classical decomposition indices, where the
 /// series counts as seasonal only if it passes the 90% autocorrelation test at lag m.
 /// </summary>
+/// <remarks>
+/// A multiplicative index is a ratio to the trend, so it needs positive values: a series with a zero or negative value
+/// gets the plain naive forecast (M4's series are all positive, so its results are unchanged). A shop's zero sales on
+/// every Sunday made a seasonal index of 0 and the forecast 0/0 = NaN, which failed `lmu forecast` after training
+/// (found by QA).
+/// </remarks>
 public static class M4Naive2
 {
     // One-sided 90% normal quantile used by the M4 seasonality test.
@@ -29,7 +35,7 @@ public static class M4Naive2
 
         var n = series.Count;
         var f = new double[horizon];
-        if (seasonality > 1 && IsSeasonal(series, seasonality))
+        if (seasonality > 1 && series.All(v => v > 0) && IsSeasonal(series, seasonality))
         {
             var index = SeasonalIndices(series, seasonality);
             // Position t of the series (0-based) has seasonal index index[t mod m]; the cycle starts at the first value.
