@@ -192,10 +192,44 @@ public sealed class ForecastEngineTests
         double[] expected = [0.25, 1e-3, 0.5, 0.1];
         for (var i = 0; i < windows.Length; i++)
         {
-            var (a, b) = LmuForecastModel.TargetScaling(LmuForecastScaling.PerWindow, 0, 1, windows[i]);
+            var (a, b) = LmuForecastModel.TargetScaling(LmuForecastScaling.PerWindow, 0, 1, 1, windows[i]);
             Assert.AreEqual(windows[i].Average(), a, 1e-12, $"window {i}: location");
             Assert.AreEqual(expected[i], b, 1e-12, $"window {i}: scale");
         }
+
+        // With a relative floor (models fitted since 2026-12-07) the unit is the training target's deviation below 1:
+        // the same flat window at 0.2 floors at 1e-3 x max(0.2, 0.05) = 2e-4, and one of 1e-9 at 1e-3 x 1e-8.
+        Assert.AreEqual(0.05, LmuForecastModel.FloorUnit(relative: true, 0.05));
+        Assert.AreEqual(1, LmuForecastModel.FloorUnit(relative: true, 40), "data in units of 1 or more keep the floor they had");
+        Assert.AreEqual(1, LmuForecastModel.FloorUnit(relative: false, 0.05), "models fitted before keep theirs");
+        Assert.AreEqual(2e-4, LmuForecastModel.TargetScaling(LmuForecastScaling.PerWindow, 0, 0.05, 0.05, windows[1]).Scale, 1e-18);
+        Assert.AreEqual(1e-11, LmuForecastModel.TargetScaling(LmuForecastScaling.PerWindow, 0, 1e-8, 1e-8, [1e-9, 1e-9, 1e-9]).Scale, 1e-25);
+    }
+
+    [TestMethod]
+    public void TheRelativeFloorIsWrittenAndModelsWithoutItReadAsWritten()
+    {
+        var old = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
+        var relative = new LmuForecastModel
+        {
+            Network = old.Network, WindowSize = old.WindowSize, Horizon = old.Horizon, WindowColumn = old.WindowColumn,
+            CovariateColumns = old.CovariateColumns, ForecastColumn = old.ForecastColumn, LowerBoundColumn = old.LowerBoundColumn,
+            UpperBoundColumn = old.UpperBoundColumn, Scaling = old.Scaling, RelativeScaleFloor = true, Location = old.Location,
+            Scale = [0.25, .. old.Scale[1..]], ConfidenceLevel = old.ConfidenceLevel, LowerOffsets = old.LowerOffsets, UpperOffsets = old.UpperOffsets,
+        };
+        LmuForecastModel RoundTrip(LmuForecastModel m) => LmuForecastModel.Read(new BinaryReader(new MemoryStream(m.ToBytes())));
+
+        var back = RoundTrip(relative);
+        Assert.IsTrue(back.RelativeScaleFloor);
+        Assert.AreEqual(LmuForecastScaling.PerWindow, back.Scaling);
+        Assert.AreEqual(0.25, back.ScaleFloorUnit);
+        Assert.AreEqual(relative.Fingerprint, back.Fingerprint);
+        var plain = RoundTrip(old);
+        Assert.IsFalse(plain.RelativeScaleFloor);
+        Assert.AreEqual(1, plain.ScaleFloorUnit);
+        // A model without the floor writes its scaling value as models always did (4 bytes after the three names).
+        CollectionAssert.AreEqual(old.ToBytes(), plain.ToBytes());
+        Assert.AreNotEqual(old.Fingerprint, relative.Fingerprint);
     }
 
     [TestMethod]

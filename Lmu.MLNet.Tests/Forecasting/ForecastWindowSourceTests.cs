@@ -102,7 +102,7 @@ public sealed class ForecastWindowSourceTests
         var data = ForecastTrainingData.Scan(ml.Data.LoadFromEnumerable(rows), Options(poolPoints), () => false);
         Assert.IsTrue(data.Streamed);
         Assert.AreEqual(Lengths.Length, data.SeriesCount);
-        return (data, new WindowScaler(Window, Horizon, 1, LmuForecastScaling.PerWindow, data.Location, data.Scale));
+        return (data, new WindowScaler(Window, Horizon, 1, LmuForecastScaling.PerWindow, data.Location, data.Scale, LmuForecastModel.FloorUnit(relative: true, data.Scale[0])));
     }
 
     // The second formulation: the window list written out.

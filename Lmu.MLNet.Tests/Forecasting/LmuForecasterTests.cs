@@ -181,6 +181,50 @@ public sealed class LmuForecasterTests
     }
 
     [TestMethod]
+    [DataRow(1e-10)]
+    [DataRow(1e-20)]
+    public void ASeriesInSmallUnitsForecastsAsInUnitsOfOne(double unit)
+    {
+        // QA: per-window scaling floored each window's scale at 1e-3 x max(|mean|, 1), far above the spread of a series
+        // of values of 1e-8 and below, so the network saw flat windows: sMAPE 200, MASE 1.6e12, no warning. New models
+        // floor in their data's units, so a series and the same series in units of 1e-10 train alike and forecast alike.
+        var ml = new MLContext(1);
+        var (values, covs) = Generate(160);
+        var small = values.Select(v => (float)(v * unit)).ToArray();
+        using var plainModel = ml.Forecasting.ForecastByLmu(Options(epochs: 4)).Fit(SeriesView.Create(ml, values, covs));
+        using var smallModel = ml.Forecasting.ForecastByLmu(Options(epochs: 4)).Fit(SeriesView.Create(ml, small, covs));
+        var plain = plainModel.Transform(Windows(ml, values, covs)).GetColumn<float[]>("Forecast").SelectMany(f => f).ToArray();
+        var scaled = smallModel.Transform(Windows(ml, small, covs)).GetColumn<float[]>("Forecast").SelectMany(f => f).ToArray();
+
+        var mean = values.Average();
+        var spread = Math.Sqrt(values.Average(v => (v - mean) * (v - mean)));
+        var difference = plain.Zip(scaled).Average(p => Math.Abs(p.First - (p.Second / unit)));
+        // Equal but for rounding: the float32 inputs in units of 1e-10 round differently, and 4 epochs carry that on.
+        Bound.Below(0.02 * spread, difference, $"mean |plain - small / {unit}| against the series' spread {spread}");
+
+        // The carried graph and the engine agree on the small model too (the floor's unit is in both).
+        var engine = smallModel.CreateEngine();
+        var windows = smallModel.Transform(Windows(ml, small, covs)).GetColumn<float[]>("Forecast").ToArray();
+        var row = 0;
+        for (var t = 0; t < small.Length - Horizon; t++)
+        {
+            if (engine.Observe(small[t], covs[0][t]) is not { } f)
+            {
+                continue;
+            }
+
+            for (var h = 0; h < Horizon; h++)
+            {
+                Assert.AreEqual(f.Forecast[h], windows[row][h], 1e-4 * Math.Abs(f.Forecast[h]), $"row {row} h {h}");
+            }
+
+            row++;
+        }
+
+        Assert.AreEqual(windows.Length, row, "every window compared");
+    }
+
+    [TestMethod]
     public void ValuesOfAbout1e20ScoreAsTheFloat64EngineDoes()
     {
         // QA: per-window scaling squared the deviations in float32, so from about 1e18 on every forecast of the carried

@@ -156,7 +156,9 @@ internal sealed class ForecastTrainingData
             var mean = sum[c] / n;
             var std = Math.Sqrt(Math.Max(0, sq[c] / n - mean * mean));
             loc[c] = mean;
-            scale[c] = std > 1e-12 * Math.Max(1, Math.Abs(mean)) ? std : 1;
+            // Constant relative to the channel's own level: an absolute 1e-12 also made series in small units (QA: values
+            // of 1e-20) "constant", unscaled.
+            scale[c] = std > 0 && std > 1e-12 * Math.Abs(mean) ? std : 1;
         }
 
         return (loc, scale);

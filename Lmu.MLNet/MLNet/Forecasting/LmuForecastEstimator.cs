@@ -66,7 +66,8 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         EstimatorTraining.WarnOfALongTheta(_context, networkOptions, t, $"{nameof(LmuForecastingOptions)}.{nameof(LmuForecastingOptions.Layer)}");
 
         var (loc, scale) = (data.Location, data.Scale);
-        var scaler = new WindowScaler(t, h, channels, o.Scaling, loc, scale);
+        // New models floor each window's scale in their data's units (LmuForecastModel.RelativeScaleFloor).
+        var scaler = new WindowScaler(t, h, channels, o.Scaling, loc, scale, LmuForecastModel.FloorUnit(relative: true, scale[0]));
         // A batch larger than the windows holds all of them; its buffer is sized by them (see the classifier).
         var batch = (int)Math.Min(o.Training.BatchSize, Math.Max(1, Math.Max(data.TrainWindows, data.ValidationWindows)));
         var train = new ForecastWindowSource(data, scaler, false, batch, run.Seed, o.ShufflePoolPoints, ThrowIfCanceled);
@@ -111,6 +112,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             LowerBoundColumn = o.LowerBoundColumnName,
             UpperBoundColumn = o.UpperBoundColumnName,
             Scaling = o.Scaling,
+            RelativeScaleFloor = true,
             Location = loc,
             Scale = scale,
             ConfidenceLevel = o.ConfidenceLevel,

@@ -17,8 +17,14 @@ namespace Lmu.MLNet.Forecasting;
 /// </remarks>
 internal sealed class LmuForecastModel
 {
-    /// <summary>Relative floor of the per-window scale: b = max(std, ScaleFloor * max(|mean|, 1)).</summary>
+    /// <summary>Relative floor of the per-window scale: b = max(std, ScaleFloor * max(|mean|, <see cref="ScaleFloorUnit"/>)).</summary>
     public const double ScaleFloor = 1e-3;
+
+    /// <summary>
+    /// Set in the written scaling value of models whose floor unit is their data's (<see cref="RelativeScaleFloor"/>); an
+    /// unused bit, so models written before it read as they were written.
+    /// </summary>
+    internal const int RelativeScaleFloorBit = 0x100;
 
     private string? _fingerprint;
 
@@ -39,6 +45,18 @@ internal sealed class LmuForecastModel
     public string? UpperBoundColumn { get; init; }
 
     public required LmuForecastScaling Scaling { get; init; }
+
+    /// <summary>
+    /// Whether the per-window scale's floor is in the data's units: <see cref="ScaleFloorUnit"/> is then the training
+    /// target's deviation when below 1. Models fitted before 2026-12-07 floor at 1e-3 x max(|mean|, 1), which for a series
+    /// in small units (QA: values of 1e-8 and below) is far above every window's spread, so the network saw flat windows
+    /// and the forecasts were off by thousands of times the data (sMAPE 200); they keep that floor, so they forecast as
+    /// they did.
+    /// </summary>
+    public bool RelativeScaleFloor { get; init; }
+
+    /// <summary>The unit of the per-window scale's floor: 1, or with <see cref="RelativeScaleFloor"/> min(1, the training target's deviation).</summary>
+    public double ScaleFloorUnit => FloorUnit(RelativeScaleFloor, Scale[0]);
 
     /// <summary>Per channel location a_c (the target's is used only with Global scaling).</summary>
     public required double[] Location { get; init; }
@@ -78,10 +96,13 @@ internal sealed class LmuForecastModel
     }
 
     /// <summary>The target's (a, b) for a window of raw target values (oldest first).</summary>
-    public (double Location, double Scale) TargetScaling(ReadOnlySpan<double> window) => TargetScaling(Scaling, Location[0], Scale[0], window);
+    public (double Location, double Scale) TargetScaling(ReadOnlySpan<double> window) => TargetScaling(Scaling, Location[0], Scale[0], ScaleFloorUnit, window);
+
+    /// <summary>The floor unit: 1, or for a relative floor min(1, the target's global deviation) (1 when that is not positive).</summary>
+    public static double FloorUnit(bool relative, double targetScale) => relative && targetScale > 0 ? Math.Min(1, targetScale) : 1;
 
     /// <summary>The target's (a, b): the global pair, or the window's mean and floored standard deviation.</summary>
-    public static (double Location, double Scale) TargetScaling(LmuForecastScaling scaling, double location, double scale, ReadOnlySpan<double> window)
+    public static (double Location, double Scale) TargetScaling(LmuForecastScaling scaling, double location, double scale, double floorUnit, ReadOnlySpan<double> window)
     {
         if (scaling == LmuForecastScaling.Global)
         {
@@ -102,7 +123,7 @@ internal sealed class LmuForecastModel
         }
 
         var std = Math.Sqrt(var / window.Length);
-        return (mean, Math.Max(std, ScaleFloor * Math.Max(Math.Abs(mean), 1)));
+        return (mean, Math.Max(std, ScaleFloor * Math.Max(Math.Abs(mean), floorUnit)));
     }
 
     /// <summary>The model's ONNX graph (row layout for ML.NET's OnnxTransformer).</summary>
@@ -123,7 +144,7 @@ internal sealed class LmuForecastModel
         w.Write(ForecastColumn);
         w.Write(LowerBoundColumn ?? string.Empty);
         w.Write(UpperBoundColumn ?? string.Empty);
-        w.Write((int)Scaling);
+        w.Write((int)Scaling | (RelativeScaleFloor ? RelativeScaleFloorBit : 0));
         BinaryArrays.Write(w, Location);
         BinaryArrays.Write(w, Scale);
         w.Write(ConfidenceLevel);
@@ -147,6 +168,7 @@ internal sealed class LmuForecastModel
         var forecast = r.ReadString();
         var lower = r.ReadString();
         var upper = r.ReadString();
+        var scaling = r.ReadInt32();
         return new LmuForecastModel
         {
             WindowSize = window,
@@ -156,7 +178,8 @@ internal sealed class LmuForecastModel
             ForecastColumn = forecast,
             LowerBoundColumn = lower.Length == 0 ? null : lower,
             UpperBoundColumn = upper.Length == 0 ? null : upper,
-            Scaling = (LmuForecastScaling)r.ReadInt32(),
+            Scaling = (LmuForecastScaling)(scaling & ~RelativeScaleFloorBit),
+            RelativeScaleFloor = (scaling & RelativeScaleFloorBit) != 0,
             Location = BinaryArrays.ReadDoubles(r)!,
             Scale = BinaryArrays.ReadDoubles(r)!,
             ConfidenceLevel = r.ReadDouble(),

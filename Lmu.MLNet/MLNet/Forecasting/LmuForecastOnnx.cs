@@ -48,7 +48,9 @@ internal static class LmuForecastOnnx
             var unitCentred = g.Op("Sub", [unit, unitMean]);
             loc = g.Op("Mul", [unitMean, magnitude]);
             var std = g.Op("Mul", [g.Op("Sqrt", [Mean(g.Op("Mul", [unitCentred, unitCentred]))]), magnitude]);
-            var level = g.Op("Max", [g.Op("Abs", [loc]), g.Floats("one", [1f], 1, 1)]);
+            // The floor's unit: 1 (the constant is named as it always was, so a model fitted before the relative floor
+            // writes the same graph), or the training target's deviation below 1 (LmuForecastModel.RelativeScaleFloor).
+            var level = g.Op("Max", [g.Op("Abs", [loc]), g.Floats("one", [(float)model.ScaleFloorUnit], 1, 1)]);
             var floor = g.Op("Mul", [level, g.Floats("floor", [(float)LmuForecastModel.ScaleFloor], 1, 1)]);
             scale = g.Op("Max", [std, floor]);
         }

@@ -1,7 +1,7 @@
 namespace Lmu.MLNet.Forecasting;
 
 /// <summary>Cuts one training window out of a series, scaled as the model will scale it at scoring time.</summary>
-internal sealed class WindowScaler(int windowSize, int horizon, int channels, LmuForecastScaling scaling, double[] location, double[] scale)
+internal sealed class WindowScaler(int windowSize, int horizon, int channels, LmuForecastScaling scaling, double[] location, double[] scale, double floorUnit)
 {
     public int WindowSize => windowSize;
 
@@ -13,7 +13,7 @@ internal sealed class WindowScaler(int windowSize, int horizon, int channels, Lm
     public void Fill(ForecastSeries s, int end, Span<float> x, Span<float> y)
     {
         var start = end - windowSize + 1;
-        var (a0, b0) = LmuForecastModel.TargetScaling(scaling, location[0], scale[0], s.Target.AsSpan(start, windowSize));
+        var (a0, b0) = LmuForecastModel.TargetScaling(scaling, location[0], scale[0], floorUnit, s.Target.AsSpan(start, windowSize));
         for (var t = 0; t < windowSize; t++)
         {
             x[t * channels] = (float)((s.Target[start + t] - a0) / b0);
