@@ -337,6 +337,22 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         StringAssert.Contains(refused.Message, "features column 'Features' is a VarVector<Single>; the saved model scores fixed-size Vector<Single, 24> rows");
         Assert.IsFalse(File.Exists(Path.Combine(Temp, "var.zip")));
 
+        // ML.NET's own Save takes that schema; the loaded model then names the column instead of failing on the first row
+        // in ML.NET's words ("Index was out of range"; found by QA), and scores the rows padded by hand as the model does.
+        var plain = Path.Combine(Temp, "plain.zip");
+        ml.Model.Save(model, ml.Data.LoadFromEnumerable(rows).Schema, plain);
+        using (var loaded = (IDisposable)LmuModelFile.Load(ml, plain, out _))
+        {
+            var varRefused = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ((ITransformer)loaded).Transform(ml.Data.LoadFromEnumerable(rows)));
+            StringAssert.Contains(varRefused.Message, "Column 'Features' is a Vector<Single> of variable size; this loaded model scores fixed-size vectors");
+            Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ((ITransformer)loaded).GetRowToRowMapper(ml.Data.LoadFromEnumerable(rows).Schema));
+            var reloaded = ((ITransformer)loaded).Transform(ml.Data.LoadFromEnumerable(padded)).GetColumn<float[]>("Score").ToArray();
+            for (var i = 0; i < rows.Count; i++)
+            {
+                CollectionAssert.AreEqual(fromFixed[i], reloaded[i], $"row {i} from the zip");
+            }
+        }
+
         // A PredictionEngine's row type cannot be padded: it still needs the fixed length, and says so.
         var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Model.CreatePredictionEngine<VarPatternRow, PatternPrediction>(model));
         StringAssert.Contains(e.Message, "Features column 'Features' is a VarVector<Single>; scoring needs Vector<Single, 24>");

@@ -32,21 +32,23 @@ public sealed class ClassifierValidationDataTests : ClassifierTestBase
     }
 
     [TestMethod]
-    public void AShorterValidationVectorIsRefusedBeforeTraining()
+    public void AShorterValidationVectorIsReadAsShorterSequencesAndSaidSo()
     {
-        // QA: a longer one was refused, a shorter one read as padded rows the model then refused to score.
+        // Narrower rows are shorter sequences, left-padded as variable-size rows are (ClassifierInputLayoutTests); QA
+        // took that for a silent mistake, since the fitted model refuses that size when scoring: the Fit now says it.
         var ml = ClassifierSetup.Context(MlTemp);
+        var messages = new List<string>();
+        ml.Log += (_, e) => messages.Add(e.Message);
         var train = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(30, 1));
         var shortRows = DelayedPatternData.Rows(12, 2).Select(r => new PatternRow { Label = r.Label, Features = r.Features[..16] }).ToList();
         var definition = SchemaDefinition.Create(typeof(PatternRow));
         definition[nameof(PatternRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 16);
         var options = ClassifierSetup.Parallel(epochs: 1);
-        var trained = false;
-        options.Progress = new Inline(_ => trained = true);
         options.ValidationData = ml.Data.LoadFromEnumerable(shortRows, definition);
-        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.Transforms.LmuClassifier(options).Fit(train).Dispose());
-        StringAssert.Contains(e.Message, $"Features column 'Features' has 16 values per row in the validation data but {DelayedPatternData.Steps} in the training data");
-        Assert.IsFalse(trained);
+        ml.Transforms.LmuClassifier(options).Fit(train).Dispose();
+        Assert.IsTrue(
+            messages.Any(m => m.Contains($"Features column 'Features' has 16 values per row in the validation data and {DelayedPatternData.Steps} in the training data", StringComparison.Ordinal)),
+            "warned:\n" + string.Join("\n", messages.Where(m => m.Contains("validation", StringComparison.Ordinal))));
     }
 
     [TestMethod]

@@ -126,13 +126,17 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
                     nameof(input), $"Label column '{o.LabelColumnName}' is {validationLayout.Label.Type} in the validation data but {layout.Label.Type} in the training data.");
             }
 
-            // A shorter fixed-size validation vector read as padded rows, so validation (and early stopping) scored rows
-            // the model refuses to score (found by QA; a longer one was refused).
+            // Narrower fixed-size validation rows are read as shorter sequences, left-padded as variable-size rows are
+            // (ClassifierInputLayoutTests); the fitted model's Transform refuses that size, so say so (QA took it for a
+            // silent mistake; a wider one is refused while the rows are read).
             int trainedSize = Scoring.VectorSizeRule.KnownSize(layout.Features), validSize = Scoring.VectorSizeRule.KnownSize(validationLayout.Features);
-            if (trainedSize > 0 && validSize > 0 && trainedSize != validSize)
+            if (trainedSize > 0 && validSize > 0 && validSize < trainedSize)
             {
-                throw new ArgumentOutOfRangeException(
-                    nameof(input), $"Features column '{o.FeatureColumnName}' has {validSize} values per row in the validation data but {trainedSize} in the training data; the model scores rows of {trainedSize}.");
+                _context.Warning(
+                    "Data",
+                    $"Features column '{o.FeatureColumnName}' has {validSize} values per row in the validation data and {trainedSize} in the training data: the " +
+                    $"validation rows are read as shorter sequences, zero-padded in front. The fitted model scores Vector<Single, {trainedSize}> (or variable-size) rows; " +
+                    "if the validation column is not the same kind of data, pass the right one.");
             }
         }
 

@@ -1,5 +1,7 @@
+using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
 
 namespace Lmu.MLNet.Scoring;
 
@@ -11,6 +13,10 @@ namespace Lmu.MLNet.Scoring;
 /// </summary>
 internal sealed class GuardedTransformer : ITransformer, IDisposable
 {
+    // The column names an OnnxTransformer reads: internal in ML.NET 6.0 (the version this library pins); when a later
+    // version renames it, the check below is skipped and ML.NET's own error remains.
+    private static readonly PropertyInfo? OnnxInputs = typeof(OnnxTransformer).GetProperty("Inputs", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public);
+
     private readonly ITransformer _inner;
     private readonly ScoringGuard _guard;
 
@@ -33,6 +39,7 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         _guard.ThrowIfClosed();
+        RefuseVariableSizes(inputSchema);
         return _inner.GetOutputSchema(inputSchema);
     }
 
@@ -40,6 +47,7 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         using var entry = _guard.Enter();
+        RefuseVariableSizes(inputSchema);
         // Input vectors are held to their declared size: ONNX Runtime's shape error names no column.
         return new GuardedRowToRowMapper(new CheckedMapper(_inner.GetRowToRowMapper(inputSchema), VectorSizeRule.Instance), _guard);
     }
@@ -49,6 +57,7 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         using var entry = _guard.Enter();
+        RefuseVariableSizes(input.Schema);
         return new GuardedDataView(_inner.Transform(new CheckedView(input, VectorSizeRule.Instance)), _guard);
     }
 
@@ -57,6 +66,31 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
     {
         using var entry = _guard.Enter();
         _inner.Save(ctx);
+    }
+
+    /// <summary>
+    /// A variable-size vector where the ONNX scorer reads one: ML.NET's OnnxTransformer takes the schema and fails on the
+    /// first row with "Splitter/consolidator worker ... Index was out of range", naming nothing (found by QA with a
+    /// classifier fitted on variable-size rows, which pads them only in its own Transform, and saved by Model.Save).
+    /// </summary>
+    private void RefuseVariableSizes(DataViewSchema schema)
+    {
+        if (_inner is not OnnxTransformer || OnnxInputs?.GetValue(_inner) is not string[] inputs)
+        {
+            return;
+        }
+
+        foreach (var name in inputs)
+        {
+            if (schema.GetColumnOrNull(name) is { IsHidden: false, Type: VectorDataViewType { IsKnownSize: false } vector })
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(schema),
+                    $"Column '{name}' is a {vector} of variable size; this loaded model scores fixed-size vectors. Pad every row to the size the model " +
+                    "was fitted on (the Vector<Single, N> of the input schema saved with it): a classifier fitted on variable-size rows pads them on the " +
+                    "left in its own Transform, and the zip carries only the scoring graph.");
+            }
+        }
     }
 
     /// <summary>Refuses new calls; the element is released once running calls and open cursors are done.</summary>
