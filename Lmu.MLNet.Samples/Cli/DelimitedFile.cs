@@ -112,9 +112,14 @@ internal sealed class DelimitedFile
     public static bool IsDecimalComma(string field) =>
         field.Count(c => c == ',') == 1 && double.TryParse(field.Replace(',', '.'), NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
-    /// <summary>The error text for a field that is not a finite number, pointing out a decimal comma.</summary>
+    /// <summary>The error text for a field that is not a finite number, pointing out a decimal comma or a number beyond float32.</summary>
     public static string NotANumber(string field) =>
-        $"'{field}' is not a finite number{(IsDecimalComma(field) ? " (a decimal comma: numbers are read with '.' as the decimal mark)" : string.Empty)}";
+        $"'{field}' is not a finite number" +
+        (IsDecimalComma(field) ? " (a decimal comma: numbers are read with '.' as the decimal mark)"
+            // QA: '1.025800e+39' is finite, but beyond float32's range (about 3.4e38), which the values are read as.
+            : double.TryParse(field.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
+                ? " in float32, which the values are read as: its magnitude is beyond about 3.4e38; rescale the column"
+                : string.Empty);
 
     private static char Sniff(string line, bool tabs) =>
         tabs && line.Contains('\t') ? '\t'

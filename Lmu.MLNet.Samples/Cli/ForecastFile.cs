@@ -39,6 +39,20 @@ internal static partial class ForecastFile
         var id = layout.SeriesId is null ? -1 : columns.Resolve(layout.SeriesId, "--series-id");
         var time = layout.Time is null ? -1 : columns.Resolve(layout.Time, "--time");
         var covariates = layout.Covariates.Select(c => columns.Resolve(c, "--covariates")).ToArray();
+        // QA: the value column given as a covariate too was read twice without a word; an id or time column as a
+        // covariate, or one covariate twice, is as surely a slip.
+        var roles = new List<(int Column, string Option)> { (value, "--value") };
+        roles.AddRange(new[] { (id, "--series-id"), (time, "--time") }.Where(r => r.Item1 >= 0));
+        foreach (var c in covariates)
+        {
+            if (roles.FirstOrDefault(r => r.Column == c) is { Option: { } option })
+            {
+                throw new ArgumentException($"--covariates names {columns.Name(c)}, which {option} already reads; a covariate is another column, known with each observation.");
+            }
+
+            roles.Add((c, "--covariates"));
+        }
+
         var groups = new Dictionary<string, List<(double Value, double[] Covariates, int Line, double Time)>>(StringComparer.Ordinal);
         var order = new List<string>();
         bool dates = false, numbers = false;

@@ -66,7 +66,9 @@ internal static class CsvForecastScoring
     private static int Width(DataViewSchema schema, string name, string role)
     {
         var column = schema.GetColumnOrNull(name)
-            ?? throw new InvalidDataException($"The model's input schema has no {role} column '{name}'.");
+            ?? throw new InvalidDataException(
+                $"The model's input schema has no {role} column '{name}' (column names match case included); its columns are " +
+                $"{string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"'{c.Name}' ({c.Type})"))}.");
         return column.Type is VectorDataViewType { Size: > 0 } v && v.ItemType == NumberDataViewType.Single
             ? v.Size
             : throw new InvalidDataException($"The {role} column '{name}' is {column.Type}; expected Vector<Single> of fixed size.");

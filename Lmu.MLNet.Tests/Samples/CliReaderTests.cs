@@ -39,6 +39,15 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void ANumberBeyondFloat32IsNamedAsSuch()
+    {
+        // QA: "'1.025800e+39' is not a finite number" for a finite number the float32 values cannot hold.
+        Assert.AreEqual("'1.025800e+39' is not a finite number in float32, which the values are read as: its magnitude is beyond about 3.4e38; rescale the column", DelimitedFile.NotANumber("1.025800e+39"));
+        Assert.AreEqual("'abc' is not a finite number", DelimitedFile.NotANumber("abc"));
+        Assert.AreEqual("'Infinity' is not a finite number", DelimitedFile.NotANumber("Infinity"));
+    }
+
+    [TestMethod]
     public void LabelCodesThatAreOneNumberAreReadAsOneClassAndNamed()
     {
         var path = Write("codes.csv", "01,0.5,1.5\n1,3,4\n2,5,6\n+2,1,2\n002,7,8\n3,1,1\n");
@@ -164,6 +173,21 @@ public sealed class CliReaderTests
         Assert.AreEqual((1, 5, 10.0), ForecastFile.Read(gappy, layout)[0].Gaps(), "one gap, before line 5, of 10 steps");
         var even = Write("e.csv", "date,v\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n2024-01-04,4\n");
         Assert.AreEqual((0, 0, 0.0), ForecastFile.Read(even, layout)[0].Gaps());
+    }
+
+    [TestMethod]
+    public void AColumnGivenBothAsTheValueAndAsACovariateIsRefused()
+    {
+        // QA: --covariates value (the --value column) was accepted and the series fed to the model twice.
+        var path = Write("c.csv", "date,v,promo\n2024-01-01,1,0\n2024-01-02,2,1\n2024-01-03,3,0\n");
+        foreach (var (covariates, option) in new[] { ("v", "--value"), ("date", "--time"), ("promo", "--covariates") })
+        {
+            var layout = new ForecastFile.Layout(false, "v", null, "date", covariates == "promo" ? ["promo", "promo"] : [covariates], "auto");
+            var e = Assert.ThrowsExactly<ArgumentException>(() => ForecastFile.Read(path, layout));
+            StringAssert.Contains(e.Message, $"which {option} already reads");
+        }
+
+        Assert.HasCount(1, ForecastFile.Read(path, new ForecastFile.Layout(false, "v", null, "date", ["promo"], "auto")));
     }
 
     [TestMethod]

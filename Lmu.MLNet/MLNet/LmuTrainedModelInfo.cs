@@ -19,7 +19,11 @@ public abstract class LmuTrainedModelInfo
     /// <summary>The torch device training ran on ("cpu", "cuda:0", ...), after any fallback to the CPU.</summary>
     public required string Device { get; init; }
 
-    /// <summary>Training examples: labelled rows for a classifier, training windows for a forecaster.</summary>
+    /// <summary>
+    /// Training examples: for a classifier the labelled rows of the training data, including those
+    /// <c>ValidationFraction</c> held out (ML.NET's split is approximate, so the rows trained on are about
+    /// (1 - ValidationFraction) of them); for a forecaster the training windows, those held for validation excluded.
+    /// </summary>
     public required long TrainingRows { get; init; }
 
     /// <summary>One report per epoch trained.</summary>
