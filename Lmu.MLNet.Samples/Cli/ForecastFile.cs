@@ -185,6 +185,25 @@ internal static partial class ForecastFile
         return dayFirst is not null ? true : monthFirst is not null ? false : null;
     }
 
+    /// <summary>A time of day after a year-last date: 24-hour (13:00, 13:00:05) or 12-hour with AM/PM (1:00 PM, 12:00 AM = 00:00).</summary>
+    private static bool TryTimeOfDay(string text, out TimeSpan time)
+    {
+        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out time) && time >= TimeSpan.Zero && time < TimeSpan.FromDays(1))
+        {
+            return true;
+        }
+
+        string[] twelveHour = ["h:mm tt", "h:mm:ss tt", "hh:mm tt", "hh:mm:ss tt"];
+        if (DateTime.TryParseExact(text, twelveHour, CultureInfo.InvariantCulture, DateTimeStyles.None, out var clock))
+        {
+            time = clock.TimeOfDay;
+            return true;
+        }
+
+        time = TimeSpan.Zero;
+        return false;
+    }
+
     /// <summary>
     /// A time as a number: the number itself, or a date's days since 0001-01-01 (a year-last date read in the column's
     /// order, <paramref name="dayFirst"/>). A column mixing numbers and dates is refused: the numbers would sort as days
@@ -215,16 +234,24 @@ internal static partial class ForecastFile
             var (day, month) = order ? (a, b) : (b, a);
             var year = int.Parse(dmy.Groups[3].Value, CultureInfo.InvariantCulture);
             var rest = field[dmy.Length..].Trim();
-            if (dmy.Groups[3].Value.Length != 4 || year < 1 || month > 12 || day > DateTime.DaysInMonth(year, Math.Max(1, month)) || day < 1 || month < 1
-                || (rest.Length > 0 && !TimeSpan.TryParse(rest, CultureInfo.InvariantCulture, out _)))
+            if (dmy.Groups[3].Value.Length != 4 || year < 1 || month > 12 || day > DateTime.DaysInMonth(year, Math.Max(1, month)) || day < 1 || month < 1)
             {
                 throw new InvalidDataException(
                     $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is not a date read {(order ? "day" : "month")} first with a four-digit year.");
             }
 
+            var timeOfDay = TimeSpan.Zero;
+            if (rest.Length > 0 && !TryTimeOfDay(rest, out timeOfDay))
+            {
+                // QA: "3/1/2021 12:00 AM" was refused as a date in the wrong order, where only its time was not read.
+                throw new InvalidDataException(
+                    $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' has the time of day '{rest}', which is neither " +
+                    "HH:mm[:ss] nor h:mm[:ss] AM/PM.");
+            }
+
             if (numbers) throw Mixed(columns, record, index, field, "a date", "numbers");
             dates = true;
-            var at = new DateTime(year, month, day, 0, 0, 0, DateTimeKind.Utc) + (rest.Length > 0 ? TimeSpan.Parse(rest, CultureInfo.InvariantCulture) : TimeSpan.Zero);
+            var at = new DateTime(year, month, day, 0, 0, 0, DateTimeKind.Utc) + timeOfDay;
             return at.Ticks / (double)TimeSpan.TicksPerDay;
         }
 

@@ -204,6 +204,14 @@ public sealed class CliReaderTests
             CollectionAssert.AreEqual(days.Select(d => d.Ticks / (double)TimeSpan.TicksPerDay).ToArray(), series.Times, format);
         }
 
+        // US times with AM/PM (QA: refused as a date in the wrong order), every 7.5 hours from 12:00 AM (midnight).
+        var hours = Enumerable.Range(0, 60).Select(i => new DateTime(2021, 3, 1).AddHours(i * 7.5)).ToArray();
+        var ampm = Write("ampm.csv", "date,v\n" + string.Concat(hours.Select((d, i) => $"{d.ToString("M/d/yyyy h:mm tt", CultureInfo.InvariantCulture)},{i}\n")));
+        CollectionAssert.AreEqual(hours.Select(d => d.Ticks / (double)TimeSpan.TicksPerDay).ToArray(), ForecastFile.Read(ampm, layout)[0].Times, "h:mm tt");
+        var badTime = Write("badtime.csv", "date,v\n3/13/2021 12:00 XM,1\n3/14/2021 1:00 PM,2\n");
+        var timeError = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(badTime, layout));
+        StringAssert.Contains(timeError.Message, "'3/13/2021 12:00 XM' has the time of day '12:00 XM', which is neither HH:mm[:ss] nor h:mm[:ss] AM/PM");
+
         var monthly = Write("monthly.csv", "date,v\n" + string.Concat(Enumerable.Range(0, 12).Select(i => $"01.{i + 1:00}.2015,{i}\n")));
         var e = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(monthly, layout));
         StringAssert.Contains(e.Message, $"'{monthly}' line 2, column 1 ('date'): '01.01.2015' does not say whether it is day-first or month-first, and no date of the column does");
