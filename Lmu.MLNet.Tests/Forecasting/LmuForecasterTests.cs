@@ -193,6 +193,10 @@ public sealed class LmuForecasterTests
         var small = values.Select(v => (float)(v * unit)).ToArray();
         using var plainModel = ml.Forecasting.ForecastByLmu(Options(epochs: 4)).Fit(SeriesView.Create(ml, values, covs));
         using var smallModel = ml.Forecasting.ForecastByLmu(Options(epochs: 4)).Fit(SeriesView.Create(ml, small, covs));
+        // Marked only where the floor changes: the model in units of 1 writes what models always wrote (review: every new
+        // model's fingerprint changed, so a refit no longer resumed an earlier version's checkpoint).
+        Assert.IsFalse(plainModel.Model.RelativeScaleFloor);
+        Assert.IsTrue(smallModel.Model.RelativeScaleFloor);
         var plain = plainModel.Transform(Windows(ml, values, covs)).GetColumn<float[]>("Forecast").SelectMany(f => f).ToArray();
         var scaled = smallModel.Transform(Windows(ml, small, covs)).GetColumn<float[]>("Forecast").SelectMany(f => f).ToArray();
 

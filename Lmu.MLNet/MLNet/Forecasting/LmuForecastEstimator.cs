@@ -66,8 +66,12 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         EstimatorTraining.WarnOfALongTheta(_context, networkOptions, t, $"{nameof(LmuForecastingOptions)}.{nameof(LmuForecastingOptions.Layer)}");
 
         var (loc, scale) = (data.Location, data.Scale);
-        // New models floor each window's scale in their data's units (LmuForecastModel.RelativeScaleFloor).
-        var scaler = new WindowScaler(t, h, channels, o.Scaling, loc, scale, LmuForecastModel.FloorUnit(relative: true, scale[0]));
+        // New models floor each window's scale in their data's units (LmuForecastModel.RelativeScaleFloor), marked only
+        // where that changes the floor: a model of data whose deviation is 1 or more writes the bytes, fingerprint and
+        // checkpoint format it always did, so a deterministic refit still resumes the checkpoints of earlier versions and
+        // they can read its own (found by review).
+        var relativeFloor = o.Scaling == LmuForecastScaling.PerWindow && LmuForecastModel.FloorUnit(relative: true, scale[0]) < 1;
+        var scaler = new WindowScaler(t, h, channels, o.Scaling, loc, scale, LmuForecastModel.FloorUnit(relativeFloor, scale[0]));
         // A batch larger than the windows holds all of them; its buffer is sized by them (see the classifier).
         var batch = (int)Math.Min(o.Training.BatchSize, Math.Max(1, Math.Max(data.TrainWindows, data.ValidationWindows)));
         var train = new ForecastWindowSource(data, scaler, false, batch, run.Seed, o.ShufflePoolPoints, ThrowIfCanceled);
@@ -112,7 +116,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             LowerBoundColumn = o.LowerBoundColumnName,
             UpperBoundColumn = o.UpperBoundColumnName,
             Scaling = o.Scaling,
-            RelativeScaleFloor = true,
+            RelativeScaleFloor = relativeFloor,
             Location = loc,
             Scale = scale,
             ConfidenceLevel = o.ConfidenceLevel,

@@ -48,7 +48,8 @@ internal sealed class LmuForecastModel
 
     /// <summary>
     /// Whether the per-window scale's floor is in the data's units: <see cref="ScaleFloorUnit"/> is then the training
-    /// target's deviation when below 1. Models fitted before 2026-12-07 floor at 1e-3 x max(|mean|, 1), which for a series
+    /// target's deviation, which is below 1 (the Fit sets it only then, for per-window scaling, so every other model
+    /// writes what models always wrote). Models fitted before 2026-12-07 floor at 1e-3 x max(|mean|, 1), which for a series
     /// in small units (QA: values of 1e-8 and below) is far above every window's spread, so the network saw flat windows
     /// and the forecasts were off by thousands of times the data (sMAPE 200); they keep that floor, so they forecast as
     /// they did.

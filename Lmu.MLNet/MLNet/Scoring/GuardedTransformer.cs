@@ -87,8 +87,8 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
                 throw new ArgumentOutOfRangeException(
                     nameof(schema),
                     $"Column '{name}' is a {vector} of variable size; this loaded model scores fixed-size vectors. Pad every row to the size the model " +
-                    "was fitted on (the Vector<Single, N> of the input schema saved with it): a classifier fitted on variable-size rows pads them on the " +
-                    "left in its own Transform, and the zip carries only the scoring graph.");
+                    "was fitted on (the Vector<Single, N> of the input schema saved with it). A zip carries only the scoring graph: an LMU classifier " +
+                    "fitted on variable-size rows pads them on the left in its own Transform, not in the zip.");
             }
         }
     }
