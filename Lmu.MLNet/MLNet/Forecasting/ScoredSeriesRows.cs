@@ -90,63 +90,30 @@ internal sealed class ScoredSeriesRows : IDataView
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
 
-    private sealed class Cursor(ScoredSeriesRows view, HashSet<int> needed, DataViewRowCursor? scored) : DataViewRowCursor
+    private sealed class Cursor(ScoredSeriesRows view, HashSet<int> needed, DataViewRowCursor? scored)
+        : SeriesPointCursor(view._series, view.Schema, needed, view.RowCount, 0, s => s.Target.Length - 1)
     {
-        private int _series;
-        private int _point = -1;
-        private long _position = -1;
-
-        public override DataViewSchema Schema => view.Schema;
-
-        public override long Position => _position;
-
-        public override long Batch => 0;
-
-        public override bool IsColumnActive(DataViewSchema.Column column) => needed.Contains(column.Index);
-
-        public override bool MoveNext()
+        protected override void OnRow(int point)
         {
-            if (_series < view._series.Count)
-            {
-                _point++;
-                while (_series < view._series.Count && _point >= view._series[_series].Target.Length)
-                {
-                    _series++;
-                    _point = 0;
-                }
-            }
-
-            if (_series >= view._series.Count)
-            {
-                _position = view.RowCount;
-                return false;
-            }
-
             // The model's rows are the windows in the same order, one per point from a series' (T-1)th on.
-            if (scored is not null && _point >= view._window - 1 && !scored.MoveNext())
+            if (scored is not null && point >= view._window - 1 && !scored.MoveNext())
             {
-                throw new InvalidOperationException($"The model gave fewer rows than windows (row {_position + 1} of {view.RowCount}).");
+                throw new InvalidOperationException($"The model gave fewer rows than windows (row {Position} of {view.RowCount}).");
             }
-
-            _position++;
-            return true;
         }
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
             Delegate getter = Kind(column.Index) switch
             {
-                0 => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) => v = Current().Id.AsMemory()),
-                1 => (ValueGetter<int>)((ref int v) => v = PointOnRow()),
+                0 => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) => v = Current.Id.AsMemory()),
+                1 => (ValueGetter<int>)((ref int v) => v = Point),
                 2 => ValueGetter(column.Index - (view._hasId ? 2 : 1)),
                 _ => OutputGetter(column),
             };
             return getter as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' is {column.Type}, not {typeof(TValue).Name}.");
         }
-
-        public override ValueGetter<DataViewRowId> GetIdGetter() =>
-            (ref DataViewRowId value) => value = new DataViewRowId((ulong)_position, 0);
 
         protected override void Dispose(bool disposing)
         {
@@ -167,13 +134,13 @@ internal sealed class ScoredSeriesRows : IDataView
 
         private ValueGetter<float> ValueGetter(int channel) => (ref float v) =>
         {
-            var s = Current();
-            v = (float)(channel == 0 ? s.Target : s.Covariates[channel - 1])[PointOnRow()];
+            var s = Current;
+            v = (float)(channel == 0 ? s.Target : s.Covariates[channel - 1])[Point];
         };
 
         private ValueGetter<VBuffer<float>> OutputGetter(DataViewSchema.Column column)
         {
-            if (scored is null || !needed.Contains(column.Index))
+            if (scored is null || !IsColumnActive(column))
             {
                 throw new InvalidOperationException($"Column '{column.Name}' was not requested when the cursor was made.");
             }
@@ -182,7 +149,7 @@ internal sealed class ScoredSeriesRows : IDataView
             var buffer = default(VBuffer<float>);
             return (ref VBuffer<float> value) =>
             {
-                var point = PointOnRow();
+                var point = Point;
                 var editor = VBufferEditor.Create(ref value, view._horizon);
                 if (point < view._window - 1)
                 {
@@ -197,14 +164,5 @@ internal sealed class ScoredSeriesRows : IDataView
                 value = editor.Commit();
             };
         }
-
-        private int PointOnRow()
-        {
-            _ = Current();
-            return _point;
-        }
-
-        private ForecastSeries Current() =>
-            _position >= 0 && _series < view._series.Count ? view._series[_series] : throw new InvalidOperationException("The cursor is not on a row.");
     }
 }

@@ -80,49 +80,9 @@ internal sealed class SeriesWindowRows : IDataView
 
     private int Count(ForecastSeries s) => Math.Max(0, s.Target.Length - _window - _horizon + 1);
 
-    private sealed class Cursor(SeriesWindowRows view, HashSet<int> needed) : DataViewRowCursor
+    private sealed class Cursor(SeriesWindowRows view, HashSet<int> needed)
+        : SeriesPointCursor(view._series, view.Schema, needed, view.RowCount, view._window - 1, s => s.Target.Length - 1 - view._horizon)
     {
-        private int _series;
-        private int _end = -1; // position of the current window's last value; -1 before the first row
-        private long _position = -1;
-
-        public override DataViewSchema Schema => view.Schema;
-
-        public override long Position => _position;
-
-        public override long Batch => 0;
-
-        public override bool IsColumnActive(DataViewSchema.Column column) => needed.Contains(column.Index);
-
-        public override bool MoveNext()
-        {
-            if (_position == -1)
-            {
-                _series = 0;
-                _end = view._window - 1;
-            }
-            else if (_series < view._series.Count)
-            {
-                _end++;
-            }
-
-            // Skip past series with no window left (too short, or finished).
-            while (_series < view._series.Count && _end > view._series[_series].Target.Length - 1 - view._horizon)
-            {
-                _series++;
-                _end = view._window - 1;
-            }
-
-            if (_series >= view._series.Count)
-            {
-                _position = view.RowCount;
-                return false;
-            }
-
-            _position++;
-            return true;
-        }
-
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
             if (typeof(TValue) != typeof(VBuffer<float>))
@@ -135,18 +95,12 @@ internal sealed class SeriesWindowRows : IDataView
             ValueGetter<VBuffer<float>> getter = index <= view._covariates
                 ? (ref VBuffer<float> value) =>
                 {
-                    var s = Current();
-                    Copy(index == 0 ? s.Target : s.Covariates[index - 1], _end - view._window + 1, view._window, ref value);
+                    var s = Current;
+                    Copy(index == 0 ? s.Target : s.Covariates[index - 1], Point - view._window + 1, view._window, ref value);
                 }
-                : (ref VBuffer<float> value) => Copy(Current().Target, _end + 1, view._horizon, ref value);
+                : (ref VBuffer<float> value) => Copy(Current.Target, Point + 1, view._horizon, ref value);
             return (ValueGetter<TValue>)(Delegate)getter;
         }
-
-        public override ValueGetter<DataViewRowId> GetIdGetter() =>
-            (ref DataViewRowId value) => value = new DataViewRowId((ulong)_position, 0);
-
-        private ForecastSeries Current() =>
-            _position >= 0 && _series < view._series.Count ? view._series[_series] : throw new InvalidOperationException("The cursor is not on a row.");
 
         private static void Copy(double[] values, int start, int count, ref VBuffer<float> value)
         {
