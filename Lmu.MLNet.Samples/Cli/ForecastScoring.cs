@@ -55,6 +55,15 @@ internal static class ForecastScoring
             }
         }
 
+        // QA: values within a few percent of float32's maximum gave forecasts of Infinity, written without a word.
+        var overflowed = next.Sum(n => n.Forecast.Concat(n.Lower).Concat(n.Upper).Count(v => !double.IsFinite(v)));
+        if (overflowed > 0)
+        {
+            Console.Error.WriteLine(
+                $"warning: {overflowed} forecast or bound value(s) in {Path.GetFileName(path)} are not finite: the model scores in float32, whose largest value is " +
+                "about 3.4e38, and the series comes close to it. Rescale the series (divide it by a power of ten) and scale the forecasts back.");
+        }
+
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         static string Quote(string s) => s.Contains(',') || s.Contains('"') ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
     }

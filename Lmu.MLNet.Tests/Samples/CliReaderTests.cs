@@ -39,6 +39,36 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void ForecastsThatOverflowFloat32AreWarnedOfWhenWritten()
+    {
+        // QA: a series near float32's maximum gave forecasts of Infinity, written to forecast.csv without a word.
+        var series = new[] { new ForecastSeriesData("a", [1, 2], [], [2, 3], null) };
+        var path = Path.Combine(_temp, "forecast.csv");
+        string Written(ForecastScoring.Scored scored)
+        {
+            var error = Console.Error;
+            using var captured = new StringWriter();
+            Console.SetError(captured);
+            try
+            {
+                ForecastScoring.WriteForecasts(path, series, [scored]);
+                return captured.ToString();
+            }
+            finally
+            {
+                Console.SetError(error);
+            }
+        }
+
+        StringAssert.Contains(
+            Written(new([3e38, double.PositiveInfinity], [2e38, 3e38], [double.PositiveInfinity, double.PositiveInfinity])),
+            "warning: 3 forecast or bound value(s) in forecast.csv are not finite");
+        Assert.AreEqual(string.Empty, Written(new([1, 2], [0, 1], [2, 3])), "finite forecasts are not warned of");
+
+        StringAssert.StartsWith(File.ReadAllLines(path)[1], "a,1,1,0,2");
+    }
+
+    [TestMethod]
     public void ANumberBeyondFloat32IsNamedAsSuch()
     {
         // QA: "'1.025800e+39' is not a finite number" for a finite number the float32 values cannot hold.
