@@ -59,7 +59,10 @@ internal static class ForecastStreaming
 
             // NaN, infinities and values past float32's range reached the engine, whose message named neither file nor
             // line (QA).
-            var hint = field.Contains(';') ? " (fields are separated by commas and decimals written with a point)" : string.Empty;
+            var hint = field.Contains(';') ? " (fields are separated by commas and decimals written with a point)"
+                // QA: '"1,000",1' read as '"1' and '000"': fields are split at every comma, quotes included.
+                : field.Contains('"') ? " (fields are split at every comma and quotes are not read: write plain numbers without thousands separators)"
+                : string.Empty;
             var what = float.IsNaN(value) || float.IsInfinity(value) ? "is not a finite number (or lies beyond float32's range)" : "is not a number";
             throw new InvalidDataException($"{observationsPath} line {line}, value {index + 1}: '{field.Trim()}' {what}{hint}.");
         }
@@ -67,12 +70,22 @@ internal static class ForecastStreaming
         bool Stream(TextWriter? writer)
         {
             var line = 0;
+            var blank = 0;
             foreach (var text in Lmu.MLNet.Data.StrictTextLines.Read(observationsPath))
             {
                 line++;
                 if (text.Trim().Length == 0)
                 {
+                    blank = blank == 0 ? line : blank;
                     continue;
+                }
+
+                if (blank > 0)
+                {
+                    // Blank lines at the end are the file's end; one between observations may stand for a missing
+                    // observation, and skipping it shifted every later one by a step (QA).
+                    throw new InvalidDataException(
+                        $"{observationsPath} line {blank} is empty, between observations: each line is one observation, in order; fill in the missing one or remove the line.");
                 }
 
                 var values = text.Split(',').Select((v, i) => Number(v, line, i)).ToArray();

@@ -187,6 +187,24 @@ public sealed class ForecastCrossProcessTests
         Assert.AreEqual(2, code, log);
         StringAssert.Contains(log, $"{observations} line 8, value 1: '1e39' is not a finite number (or lies beyond float32's range)");
 
+        // A blank line between observations (QA: skipped, shifting every later observation by a step), and a quoted
+        // field (QA: '"1,000",1' read as '"1'); blank lines at the end are the file's end.
+        File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == 9 ? "" : "1.5,0.25"));
+        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, $"{observations} line 10 is empty, between observations");
+        Assert.IsFalse(File.Exists(output), "no output");
+        File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == 3 ? "\"1,000\",0.25" : "1.5,0.25"));
+        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output);
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, "quotes are not read");
+        var trailing = Path.Combine(dir, "trailing.csv");
+        File.WriteAllLines(trailing, [.. Enumerable.Repeat("1.5,0.25", 20), "", ""]);
+        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", trailing, "--output", output);
+        Assert.AreEqual(0, code, log);
+        Assert.HasCount(20, File.ReadAllLines(output));
+        File.Delete(output);
+
         // Writing over the observations would replace the rows being read.
         (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", observations);
         Assert.AreEqual(2, code, log);
