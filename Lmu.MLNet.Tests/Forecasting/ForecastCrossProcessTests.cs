@@ -174,30 +174,25 @@ public sealed class ForecastCrossProcessTests
         Assert.IsFalse(File.Exists(end), "no checkpoint");
         CollectionAssert.AreEquivalent(new[] { "obs.csv", "start.ckpt" }, Directory.GetFiles(dir).Select(Path.GetFileName).ToArray(), "no temporary file left");
 
+        // One bad line among 20 good ones: refused, naming it, with no output and no checkpoint written.
+        void Refused(int badLine, string badText, string expected)
+        {
+            File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == badLine ? badText : "1.5,0.25"));
+            var (refusedCode, refusedLog) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
+            Assert.AreEqual(2, refusedCode, refusedLog);
+            StringAssert.Contains(refusedLog, expected);
+            Assert.IsFalse(File.Exists(output), $"no output: {badText}");
+            Assert.IsFalse(File.Exists(end), $"no checkpoint: {badText}");
+        }
+
         // A semicolon-separated line (found by QA: .NET's bare "The input string '9248;2' was not in a correct format").
-        File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == 5 ? "1.5;0.25" : "1.5,0.25"));
-        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
-        Assert.AreEqual(2, code, log);
-        StringAssert.Contains(log, $"{observations} line 6, value 1: '1.5;0.25' is not a number (fields are separated by commas and decimals written with a point)");
-        Assert.IsFalse(File.Exists(output), "no output");
-
+        Refused(5, "1.5;0.25", $"{observations} line 6, value 1: '1.5;0.25' is not a number (fields are separated by commas and decimals written with a point)");
         // A value past float32's range (found by QA: the engine's "Observation 12: the series value is NaN" named no file).
-        File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == 7 ? "1e39,0.25" : "1.5,0.25"));
-        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
-        Assert.AreEqual(2, code, log);
-        StringAssert.Contains(log, $"{observations} line 8, value 1: '1e39' is not a finite number (or lies beyond float32's range)");
-
+        Refused(7, "1e39,0.25", $"{observations} line 8, value 1: '1e39' is not a finite number (or lies beyond float32's range)");
         // A blank line between observations (QA: skipped, shifting every later observation by a step), and a quoted
         // field (QA: '"1,000",1' read as '"1'); blank lines at the end are the file's end.
-        File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == 9 ? "" : "1.5,0.25"));
-        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
-        Assert.AreEqual(2, code, log);
-        StringAssert.Contains(log, $"{observations} line 10 is empty, between observations");
-        Assert.IsFalse(File.Exists(output), "no output");
-        File.WriteAllLines(observations, Enumerable.Range(0, 20).Select(t => t == 3 ? "\"1,000\",0.25" : "1.5,0.25"));
-        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output);
-        Assert.AreEqual(2, code, log);
-        StringAssert.Contains(log, "quotes are not read");
+        Refused(9, "", $"{observations} line 10 is empty, between observations");
+        Refused(3, "\"1,000\",0.25", "quotes are not read");
         var trailing = Path.Combine(dir, "trailing.csv");
         File.WriteAllLines(trailing, [.. Enumerable.Repeat("1.5,0.25", 20), "", ""]);
         (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", trailing, "--output", output);
