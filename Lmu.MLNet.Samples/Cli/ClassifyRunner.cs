@@ -52,6 +52,12 @@ internal static class ClassifyRunner
         var steps = Math.Max(data.MaxLength, test?.Data.MaxLength ?? 0);
         var rightAlign = ClassifierTrainer.RightAligned(s.Model.Kind);
         using var output = new StagedOutput(s.Output);
+        Func<string, bool> writes = name => name == "model.zip" || name.EndsWith(".onnx", StringComparison.Ordinal) || name.EndsWith(".png", StringComparison.Ordinal);
+        output.Protect(s.Train, "--train", writes);
+        if (s.Test is not null)
+        {
+            output.Protect(s.Test, "--test", writes);
+        }
         torch.set_num_threads(s.Threads);
         Console.WriteLine($"train: '{s.Train}': {data.Rows.Count} rows, {data.ClassLabels.Count} classes ({Counts(data)}), " +
                           $"{(data.EqualLength ? $"{data.MaxLength}" : $"{data.Rows.Min(r => r.Length)}-{data.MaxLength}")} steps x {data.Channels} channel(s)");

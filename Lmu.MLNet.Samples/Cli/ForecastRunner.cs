@@ -65,6 +65,7 @@ internal static class ForecastRunner
         var units = s.Units > 0 ? s.Units : ForecastDefaults.Units(windows / stride);
         var order = s.Order > 0 ? s.Order : Math.Min(32, window);
         using var output = new StagedOutput(s.Output);
+        output.Protect(s.Train, "--train", name => name is "forecast.csv" or "forecast.png" or "model.zip" or "model.onnx");
         torch.set_num_threads(s.Threads);
         Console.WriteLine($"series: '{s.Train}': {series.Count} series of {series.Min(x => x.Values.Length)}-{series.Max(x => x.Values.Length)} values" +
                           (covariates.Length > 0 ? $", covariates {string.Join(", ", covariates)}" : string.Empty));

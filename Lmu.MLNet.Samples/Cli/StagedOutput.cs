@@ -13,6 +13,7 @@ namespace Lmu.MLNet.Samples.Cli;
 internal sealed class StagedOutput : IDisposable
 {
     private readonly List<string> _names = [];
+    private readonly List<(string Path, string Option)> _inputs = [];
     private readonly object _gate = new();
     private readonly PosixSignalRegistration[] _signals;
     private bool _committed;
@@ -130,10 +131,46 @@ internal sealed class StagedOutput : IDisposable
     public string Staging { get; }
 
     /// <summary>The staging path of <paramref name="name"/> (a plain file name), to write to now.</summary>
+    /// <exception cref="ArgumentException">A file the command reads (<see cref="Protect"/>) is the one the commit would
+    /// replace: the last guard, where <see cref="Protect"/> did not know the name.</exception>
     public string File(string name)
     {
+        var target = Path.Combine(Folder, name);
+        foreach (var (path, option) in _inputs)
+        {
+            if (SameFile.Same(path, target))
+            {
+                throw new ArgumentException($"{option} '{path}' is the file {name} that this command writes into the --output folder '{Folder}'; it would be replaced. Move the file or choose another --output.");
+            }
+        }
+
         _names.Add(name);
         return Path.Combine(Staging, name);
+    }
+
+    /// <summary>
+    /// Refuses, before any work, an input file that the commit would replace or remove: one in the output folder whose
+    /// name the command writes (<paramref name="writes"/>) or an earlier run there wrote (its manifest). QA:
+    /// <c>forecast --train OUT/forecast.csv --output OUT</c> trained on the file, replaced it with the forecasts, and
+    /// exited 0.
+    /// </summary>
+    public void Protect(string path, string option, Func<string, bool> writes)
+    {
+        _inputs.Add((path, option));
+        var name = Path.GetFileName(path);
+        if (name.Length == 0 || !SameFile.Same(path, Path.Combine(Folder, name)))
+        {
+            return;
+        }
+
+        var manifest = Path.Combine(Folder, ManifestName);
+        var earlier = System.IO.File.Exists(manifest) && System.IO.File.ReadAllLines(manifest).Contains(name, StringComparer.Ordinal);
+        if (writes(name) || earlier)
+        {
+            throw new ArgumentException(
+                $"{option} '{path}' is in the --output folder '{Folder}', where {(writes(name) ? $"this command writes {name}" : $"an earlier run wrote {name}, which this one replaces or removes")}; " +
+                "the file would be lost. Move it or choose another --output.");
+        }
     }
 
     /// <summary>The hidden list of the files the last committed run wrote into the folder.</summary>

@@ -12,6 +12,8 @@ internal static class CsvScoring
     public static int Run(string modelPath, string inputPath, string outputPath, ClassifierColumns classifier, ForecastColumns forecast)
     {
         Cli.SameFile.Refuse(inputPath, outputPath, "--input", "--output");
+        // QA: --output naming the model replaced it with the scores, exit 0.
+        Cli.SameFile.Refuse(modelPath, outputPath, "--model", "--output", "the model");
         var ml = new MLContext();
         var model = LmuModelFile.Load(ml, modelPath, out var schema, out var integrity);
         Console.WriteLine(Integrity(integrity));

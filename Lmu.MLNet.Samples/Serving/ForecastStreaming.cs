@@ -33,6 +33,18 @@ internal static class ForecastStreaming
         if (outputPath is not null)
         {
             Cli.SameFile.Refuse(observationsPath, outputPath, "--observations", "--output");
+            // QA: each of these was written over without a word, exit 0 (the checkpoint may replace --model: that is
+            // how a stream moves on).
+            Cli.SameFile.Refuse(modelPath, outputPath, "--model", "--output", "the engine being resumed");
+        }
+
+        if (checkpointPath is not null)
+        {
+            Cli.SameFile.Refuse(observationsPath, checkpointPath, "--observations", "--checkpoint");
+            if (outputPath is not null)
+            {
+                Cli.SameFile.Refuse(outputPath, checkpointPath, "--output", "--checkpoint", "the forecasts written there");
+            }
         }
 
         // All or nothing: a bad line leaves no output file (and no checkpoint).

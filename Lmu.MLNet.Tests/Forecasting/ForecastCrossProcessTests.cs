@@ -205,6 +205,28 @@ public sealed class ForecastCrossProcessTests
         Assert.AreEqual(2, code, log);
         StringAssert.Contains(log, "is the --observations file");
         Assert.HasCount(20, File.ReadAllLines(observations));
+
+        // QA: each of these replaced an input (or the forecasts) without a word, exit 0.
+        var startBytes = File.ReadAllBytes(start);
+        foreach (var (args, message) in new[]
+        {
+            (new[] { "--output", start }, "is the --model file; writing there would replace the engine being resumed"),
+            (new[] { "--output", output, "--checkpoint", observations }, "is the --observations file"),
+            (new[] { "--output", output, "--checkpoint", output }, "is the --output file; writing there would replace the forecasts written there"),
+        })
+        {
+            (code, log) = SamplesApp.Run(_app, _root, Limit, ["forecast-stream", "--model", start, "--observations", observations, .. args]);
+            Assert.AreEqual(2, code, log);
+            StringAssert.Contains(log, message);
+            CollectionAssert.AreEqual(startBytes, File.ReadAllBytes(start), "the engine is unchanged");
+            Assert.HasCount(20, File.ReadAllLines(observations));
+            Assert.IsFalse(File.Exists(output), string.Join(' ', args));
+        }
+
+        // The checkpoint may replace the engine it resumed from: that is how a stream moves on.
+        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", trailing, "--output", output, "--checkpoint", start);
+        Assert.AreEqual(0, code, log);
+        CollectionAssert.AreNotEqual(startBytes, File.ReadAllBytes(start), "the checkpoint moved on");
     }
 
     [TestMethod]

@@ -184,6 +184,30 @@ public sealed class CliBadFileTests : ClassifierTestBase
         Fails(["classify", "--train", cased, "--label", "LABEL"], $"--label 'LABEL' names columns 1 and 8");
     }
 
+    [TestMethod]
+    public void AnInputThatTheRunWouldReplaceOrRemoveIsRefusedFirst()
+    {
+        // Found by QA: forecast --train OUT/forecast.csv --output OUT trained on the file, then replaced it with the
+        // forecasts, exit 0. Refused before training (the app has no torch natives), the file as it was.
+        var output = Directory.CreateDirectory(Path.Combine(Temp, "results")).FullName;
+        var series = CliFiles.Forecasting(Path.Combine(output, "forecast.csv"), series: 1, length: 60, seed: 1);
+        var before = File.ReadAllText(series);
+        var (code, stdout, stderr) = Run(["forecast", "--train", series, "--value", "value", "--horizon", "4", "--output", output]);
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(stderr, $"--train '{series}' is in the --output folder '{output}', where this command writes forecast.csv; the file would be lost");
+        Assert.AreEqual(before, File.ReadAllText(series));
+
+        // A file an earlier run wrote there (its manifest lists it) is removed by the next commit: refused too, for
+        // --test as for --train.
+        File.WriteAllText(Path.Combine(output, ".lmu-outputs"), "rows.csv\n");
+        var test = CliFiles.Classification(Path.Combine(output, "rows.csv"), rowsPerClass: 6, steps: 24, seed: 3);
+        var rows = File.ReadAllText(test);
+        (code, stdout, stderr) = Run(["classify", "--train", Good("train.csv"), "--test", test, "--output", output]);
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(stderr, $"--test '{test}' is in the --output folder '{output}', where an earlier run wrote rows.csv, which this one replaces or removes");
+        Assert.AreEqual(rows, File.ReadAllText(test));
+    }
+
     private string Good(string name) => CliFiles.Classification(Path.Combine(Temp, name), rowsPerClass: 6, steps: 24, seed: name.Length);
 
     private static void Edit(string path, int lineNumber, Func<string, string> change)

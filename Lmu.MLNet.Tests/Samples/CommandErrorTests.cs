@@ -53,6 +53,20 @@ public sealed class CommandErrorTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void PredictRefusesToWriteOverItsModel()
+    {
+        // Found by QA: predict --model m.zip --output m.zip replaced the model with the scores, exit 0. Refused before it loads.
+        var input = Path.Combine(Temp, "rows.csv");
+        File.WriteAllText(input, "1,2,3\n");
+        var model = Path.Combine(Temp, "m.zip");
+        File.WriteAllText(model, "not read");
+        var (code, stdout, stderr) = Run(App(), "predict", "--model", model, "--input", input, "--output", Path.Combine(Temp, ".", "m.zip"));
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(SingleLine(stderr), "is the --model file; writing there would replace the model");
+        Assert.AreEqual("not read", File.ReadAllText(model));
+    }
+
+    [TestMethod]
     public void PredictOnATrainingFileSaysItReadsNoHeaderAndNoLabel()
     {
         // Found by QA: given the file it trained on, predict said "line 1: 25 values; the model expects 24" and no more.
