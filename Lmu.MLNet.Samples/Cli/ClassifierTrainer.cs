@@ -138,6 +138,8 @@ internal static class ClassifierTrainer
         private readonly Stopwatch _clock = Stopwatch.StartNew();
 
         public void Report(LmuTrialResult t) => Console.WriteLine(
-            $"  trial {t.TrialId,4} {t.Family,-11} rung {t.Rung} {t.Status,-9} {(t.Metric is double m ? m.ToString("F4") : "-"),6}  at {_clock.Elapsed.TotalSeconds,5:F0} s  {t.Configuration}");
+            $"  trial {t.TrialId,4} {t.Family,-11} rung {t.Rung} {t.Status,-9} {(t.Metric is double m ? m.ToString("F4") : "-"),6}  at {_clock.Elapsed.TotalSeconds,5:F0} s  {t.Configuration}" +
+            // QA: every pooled trial "Failed" under a heap limit, and nothing said why.
+            (t.Status == LmuTrialStatus.Failed && t.Error is { } error ? $"{Environment.NewLine}         failed: {error}" : string.Empty));
     }
 }

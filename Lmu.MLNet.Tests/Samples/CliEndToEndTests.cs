@@ -32,6 +32,23 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ThePooledModelTrainsUnderAGcHeapHardLimit()
+    {
+        // Found by QA: under DOTNET_GCHeapHardLimit the ridge subtracted the whole working set (libtorch's native memory
+        // included) from the managed heap's limit and refused a few rows as "-0.08 GB" left; the experiment then failed
+        // every pooled trial and kept a worse network, exit 0. A 150 MB heap is far more than these rows need.
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 8, steps: 16, seed: 1);
+        var start = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", train, "--label", "label", "--folds", "2", "--output", Path.Combine(Temp, "out"));
+        start.Environment["DOTNET_GCHeapHardLimit"] = "0x9600000";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.IsTrue(process.WaitForExit(Limit), "classify under a heap limit did not finish");
+        Assert.AreEqual(0, process.ExitCode, stdout.Result + stderr.Result);
+        StringAssert.Contains(stdout.Result, "Ridge (alpha");
+    }
+
+    [TestMethod]
     public void ClassifyTrainsOnACsvAndTheZipScoresTheTestFileAsReported()
     {
         var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 15, steps: 32, seed: 1);

@@ -33,4 +33,26 @@ public sealed class AvailableMemoryTests
             Bound.AtMost(system.Value + margin, bytes, source);
         }
     }
+    [TestMethod]
+    public void UnderAHeapHardLimitOnlyTheManagedMemoryHeldCounts()
+    {
+        // QA: a 150 MB heap limit less a 230 MB working set (libtorch's native memory, which that limit does not bound)
+        // left "-0.08 GB" for a one-row ridge.
+        const long MB = 1L << 20;
+        var (bytes, source) = AvailableMemory.Rule(totalAvailable: 150 * MB, heapHardLimit: true, workingSet: 230 * MB, managed: 20 * MB, memAvailable: 8000 * MB);
+        Assert.AreEqual(130 * MB, bytes);
+        StringAssert.Contains(source, "GCHeapHardLimit");
+
+        // Without such a limit the bound is the process's whole memory, so native memory counts.
+        (bytes, source) = AvailableMemory.Rule(totalAvailable: 1000 * MB, heapHardLimit: false, workingSet: 230 * MB, managed: 20 * MB, memAvailable: 8000 * MB);
+        Assert.AreEqual(770 * MB, bytes);
+        StringAssert.Contains(source, "the runtime allows");
+        (bytes, _) = AvailableMemory.Rule(totalAvailable: 1000 * MB, heapHardLimit: false, workingSet: 230 * MB, managed: 300 * MB, memAvailable: null);
+        Assert.AreEqual(700 * MB, bytes, "the larger of the two held");
+
+        // The system's available memory bounds both.
+        (bytes, source) = AvailableMemory.Rule(totalAvailable: 150 * MB, heapHardLimit: true, workingSet: 230 * MB, managed: 20 * MB, memAvailable: 100 * MB);
+        Assert.AreEqual(100 * MB, bytes);
+        StringAssert.Contains(source, "MemAvailable");
+    }
 }

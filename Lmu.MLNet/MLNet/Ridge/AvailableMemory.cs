@@ -4,10 +4,13 @@ namespace Lmu.MLNet.Ridge;
 
 /// <summary>
 /// How much more memory this process may take before it fails: what the runtime says it may use (physical memory, or a
-/// container's or the GC's hard limit) less what it already holds, native memory included (its working set: ONNX
-/// Runtime sessions and libtorch live outside the managed heap), and on Linux no more than the system still has
+/// container's or the GC's hard limit) less what it already holds, and on Linux no more than the system still has
 /// (<c>MemAvailable</c>), since other processes' memory is in neither of the first two and the kernel ends a process
-/// that takes more (found by review: the plan counted the managed heap only).
+/// that takes more (found by review: the plan counted the managed heap only). What it holds is its working set, native
+/// memory included (ONNX Runtime sessions and libtorch live outside the managed heap), except under a GC heap hard
+/// limit (<c>GCHeapHardLimit</c>), which bounds the managed heap alone: there the managed memory held is what counts
+/// (QA: a 150 MB heap limit less a 230 MB working set of libtorch refused a one-row ridge as "-0.08 GB left", and the
+/// experiment silently fell back to a worse network).
 /// </summary>
 internal static class AvailableMemory
 {
@@ -16,12 +19,39 @@ internal static class AvailableMemory
     /// <summary>The bytes left, with what bounded them (for messages).</summary>
     public static (long Bytes, string Source) Now()
     {
-        var held = Math.Max(Environment.WorkingSet, GC.GetTotalMemory(forceFullCollection: false));
-        var runtime = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes - held;
+        var info = GC.GetGCMemoryInfo();
+        var managed = Math.Max(GC.GetTotalMemory(forceFullCollection: false), info.HeapSizeBytes);
         var system = OperatingSystem.IsLinux() && File.Exists(MemInfoPath) ? MemAvailable(ReadMemInfo()) : null;
-        return system is { } s && s < runtime
+        return Rule(info.TotalAvailableMemoryBytes, HeapHardLimitSet(), Environment.WorkingSet, managed, system);
+    }
+
+    /// <summary>
+    /// The rule of <see cref="Now"/> on its readings: the runtime's bound (<paramref name="totalAvailable"/>) less the
+    /// managed memory held under a heap hard limit, else less the working set (or the managed memory, if larger); then
+    /// at most <paramref name="memAvailable"/> where known.
+    /// </summary>
+    internal static (long Bytes, string Source) Rule(long totalAvailable, bool heapHardLimit, long workingSet, long managed, long? memAvailable)
+    {
+        var runtime = heapHardLimit ? totalAvailable - managed : totalAvailable - Math.Max(workingSet, managed);
+        return memAvailable is { } s && s < runtime
             ? (s, "the memory the system still has (MemAvailable)")
-            : (runtime, "the memory the runtime allows this process, less what it holds");
+            : heapHardLimit
+                ? (runtime, "the GC heap hard limit (GCHeapHardLimit), less the managed memory this process holds")
+                : (runtime, "the memory the runtime allows this process, less what it holds");
+    }
+
+    /// <summary>Whether the GC runs under a heap hard limit (set as a size or a percentage, for the heap or any part of it).</summary>
+    internal static bool HeapHardLimitSet()
+    {
+        foreach (var (name, value) in GC.GetConfigurationVariables())
+        {
+            if (name.StartsWith("GCHeapHardLimit", StringComparison.Ordinal) && value is ulong and > 0 or long and > 0 or uint and > 0 or int and > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The <c>MemAvailable</c> line of /proc/meminfo in bytes; null when the text has none.</summary>
