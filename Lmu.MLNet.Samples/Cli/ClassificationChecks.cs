@@ -22,6 +22,13 @@ internal static class ClassificationChecks
         foreach (var label in data.ClassLabels)
         {
             var rows = Enumerable.Range(0, data.Rows.Count).Where(i => data.Rows[i].Label == label).ToList();
+            if (rows.Count == 0)
+            {
+                // A .ts file's @classLabel may name a class no case has (QA: "Index was out of range").
+                throw new InvalidDataException(
+                    $"'{train.Path}': class '{label}' is declared but has no rows; every class needs at least {MinimumRowsPerClass} training rows (add rows of it or remove it from @classLabel).");
+            }
+
             if (rows.Count < MinimumRowsPerClass)
             {
                 throw new InvalidDataException(

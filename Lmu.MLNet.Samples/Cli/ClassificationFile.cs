@@ -29,13 +29,28 @@ internal static class ClassificationFile
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"'{path}' does not exist.");
+            // QA: a folder was "does not exist".
+            throw Directory.Exists(path) ? new IOException($"'{path}' is a folder; give a file.") : new FileNotFoundException($"'{path}' does not exist.");
         }
 
         if (Path.GetExtension(path).Equals(".ts", StringComparison.OrdinalIgnoreCase))
         {
             // The file names its label and dimensions itself.
-            return new Loaded(UcrLoader.LoadTs(path), null, path, "the class label");
+            var ts = UcrLoader.LoadTs(path);
+            // The loader keeps a missing value ('?') before a series' end as NaN; the models need every step, and a
+            // featurizer refused it later naming neither file nor case (QA).
+            for (var i = 0; i < ts.Rows.Count; i++)
+            {
+                var row = ts.Rows[i];
+                var hole = Array.FindIndex(row.Values, 0, row.Length * ts.Channels, float.IsNaN);
+                if (hole >= 0)
+                {
+                    throw new InvalidDataException(
+                        $"'{path}', case {i + 1} after @data, dimension {(hole % ts.Channels) + 1}, value {(hole / ts.Channels) + 1}: a missing value ('?') before the series' end; fill it in (missing values at the end shorten a series).");
+                }
+            }
+
+            return new Loaded(ts, null, path, "the class label");
         }
 
         if (layout.Channels < 1)

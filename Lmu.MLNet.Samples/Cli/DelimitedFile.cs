@@ -37,7 +37,8 @@ internal sealed class DelimitedFile
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"'{path}' does not exist.");
+            // QA: a folder was "does not exist".
+            throw Directory.Exists(path) ? new IOException($"'{path}' is a folder; give a file.") : new FileNotFoundException($"'{path}' does not exist.");
         }
 
         var extension = System.IO.Path.GetExtension(path).ToLowerInvariant();

@@ -96,7 +96,7 @@ internal static partial class ForecastFile
                     if (rows[i].Time == rows[i - 1].Time)
                     {
                         throw new InvalidDataException(
-                            $"'{file.Path}' line {rows[i].Line}, {columns.Name(time)}: the same time as line {rows[i - 1].Line}{(key.Length > 0 ? $" in series '{key}'" : string.Empty)}; each series needs one row per time step.");
+                            $"'{file.Path}' line {rows[i].Line}, {columns.Name(time)}: the same time as line {rows[i - 1].Line}{(key.Length > 0 ? $" in series '{ForecastSeriesData.Shown(key)}'" : string.Empty)}; each series needs one row per time step.");
                     }
                 }
             }
@@ -118,6 +118,7 @@ internal static partial class ForecastFile
         var columns = Columns.Open(file, layout.Header, layout.SeriesId is null ? [] : [layout.SeriesId], i => i != idGuess);
         var id = layout.SeriesId is null ? -1 : columns.Resolve(layout.SeriesId, "--series-id");
         var series = new List<ForecastSeriesData>();
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var record in columns.Data)
         {
             var fields = record.Fields;
@@ -137,6 +138,19 @@ internal static partial class ForecastFile
             }
 
             var name = id >= 0 ? fields[id] : (series.Count + 1).ToString(CultureInfo.InvariantCulture);
+            // QA: a repeated id trained the backtest, then failed with "Index was out of range" naming nothing; a row of
+            // no values was named without its line.
+            if (!lines.TryAdd(name, record.Line))
+            {
+                throw new InvalidDataException(
+                    $"'{file.Path}' line {record.Line}: series '{ForecastSeriesData.Shown(name)}' is also on line {lines[name]}; in the wide layout each row is one series, so every id must differ.");
+            }
+
+            if (values.Count == 0)
+            {
+                throw new InvalidDataException($"'{file.Path}' line {record.Line}: series '{ForecastSeriesData.Shown(name)}' has no values.");
+            }
+
             series.Add(new ForecastSeriesData(name, [.. values], [], Enumerable.Repeat(record.Line, values.Count).ToArray(), null));
         }
 
@@ -265,7 +279,8 @@ internal static partial class ForecastFile
         throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is neither a number nor a date.");
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{2,4})\b")]
+    // [0-9], not \d: \d matches any Unicode digit, which int.Parse then refused with a bare FormatException (QA: '١/١/٢٠٢٠').
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*([0-9]{1,2})[./-]([0-9]{1,2})[./-]([0-9]{2,4})\b")]
     private static partial System.Text.RegularExpressions.Regex DayMonthYear();
 
     private static InvalidDataException Mixed(Columns columns, DelimitedFile.Record record, int index, string field, string kind, string earlier) =>

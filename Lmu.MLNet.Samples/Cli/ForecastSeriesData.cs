@@ -31,5 +31,8 @@ internal sealed record ForecastSeriesData(string Id, double[] Values, double[][]
 
     /// <summary>How an error names the series: "series 'V1' (lines 2-701)" or "the series (lines 2-145)".</summary>
     public string Describe(string path) =>
-        $"'{path}' {(Lines.Length > 0 ? $"line {Lines.Min()}" : string.Empty)}: {(Id.Length == 0 ? "the series" : $"series '{Id}'")}";
+        $"'{path}' {(Lines.Length > 0 ? $"line {Lines.Min()}" : string.Empty)}: {(Id.Length == 0 ? "the series" : $"series '{Shown(Id)}'")}";
+
+    /// <summary>An id as messages show it: its first 60 characters and how many more (QA: a 1 MB id made a 1 MB error line).</summary>
+    public static string Shown(string id) => id.Length <= 60 ? id : $"{id[..60]}... ({id.Length:N0} characters)";
 }

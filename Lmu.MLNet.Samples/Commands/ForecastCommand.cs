@@ -30,6 +30,23 @@ internal static class ForecastCommand
         var seed = new Option<int>("--seed") { Description = "Seed of weights and shuffling.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--output") { Description = "Folder for model.zip, model.onnx, forecast.csv and forecast.png.", DefaultValueFactory = _ => "lmu-forecast-out" };
+        // QA: --window 1 was refused in the library's terms after "training" was printed; --covariates "," and "" ran with
+        // no covariates, where every other list option refuses an empty entry.
+        window.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[^1].Value, System.Globalization.CultureInfo.InvariantCulture, out var w) && w == 1)
+            {
+                result.AddError("--window 1 is too short: each window is scaled by its own values, so it needs at least 2 steps (0: the default)");
+            }
+        });
+        covariates.Validators.Add(result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : null;
+            if (text is not null && text.Split(',').Any(c => c.Trim().Length == 0))
+            {
+                result.AddError($"--covariates '{text}' has an empty entry: give comma-separated column names");
+            }
+        });
         var cmd = new Command("forecast", "Train the LMU forecaster on your own series; backtests the last horizon against seasonal naive and Naive2, writes the model zip, ONNX, forecasts and a plot.")
         {
             train, value, id, time, covariates, layout, header, horizon, window, backtests, seasonality, epochs, batch, stride, units, order, rate, noRefit, seed, threads, output,

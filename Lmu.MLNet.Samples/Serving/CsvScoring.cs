@@ -11,6 +11,12 @@ internal static class CsvScoring
 {
     public static int Run(string modelPath, string inputPath, string outputPath, ClassifierColumns classifier, ForecastColumns forecast)
     {
+        if (Directory.Exists(inputPath))
+        {
+            // QA: a folder was "Access to the path ... is denied".
+            throw new IOException($"--input '{inputPath}' is a folder; give a file.");
+        }
+
         Cli.SameFile.Refuse(inputPath, outputPath, "--input", "--output");
         // QA: --output naming the model replaced it with the scores, exit 0.
         Cli.SameFile.Refuse(modelPath, outputPath, "--model", "--output", "the model");

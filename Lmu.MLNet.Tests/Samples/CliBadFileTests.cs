@@ -185,6 +185,35 @@ public sealed class CliBadFileTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void FuzzedFilesAreRefusedNamingWhereBeforeTraining()
+    {
+        // Found by the fuzzing QA: each passed the reader and failed after training, or with a message naming nothing.
+        string File(string name, string text)
+        {
+            var path = Path.Combine(Temp, name);
+            System.IO.File.WriteAllText(path, text);
+            return path;
+        }
+
+        var unused = File("unused.ts", "@classLabel true a b c\n@data\n1,2:a\n2,3:a\n1,0:b\n3,1:b\n");
+        Fails(["classify", "--train", unused], $"'{unused}': class 'c' is declared but has no rows");
+        var hole = File("hole.ts", "@classLabel true a b\n@data\n1,2,3:a\n2,3,4:a\n1,?,3:b\n3,1,2:b\n");
+        Fails(["classify", "--train", hole], $"'{hole}', case 3 after @data, dimension 1, value 2: a missing value ('?') before the series' end");
+        var huge = File("huge.ts", "@classLabel true a b\n@data\n1,2:a\n2,3:a\n1,1e39:b\n3,1:b\n");
+        Fails(["classify", "--train", huge], $"'{huge}' line 5, dimension 1, value 2: '1e39' is not a finite number");
+
+        var wide = File("wide.csv", "A,20,21,22,23,24,25,26,27,28,29,30,31\nA,21,22,23,24,25,26,27,28,29,30,31,32\n");
+        Fails(["forecast", "--train", wide, "--layout", "wide", "--series-id", "1", "--horizon", "3"], $"'{wide}' line 2: series 'A' is also on line 1");
+        var digits = File("digits.csv", "date,value\n١/١/٢٠٢٠,1\n");
+        Fails(["forecast", "--train", digits, "--value", "value", "--time", "date", "--horizon", "1"], "'١/١/٢٠٢٠' is neither a number nor a date");
+        Fails(["classify", "--train", Directory.CreateDirectory(Path.Combine(Temp, "folder.tsv")).FullName], "is a folder; give a file");
+
+        var series = CliFiles.Forecasting(Path.Combine(Temp, "series.csv"), series: 1, length: 60, seed: 1);
+        Fails(["forecast", "--train", series, "--value", "value", "--horizon", "4", "--window", "1"], "--window 1 is too short");
+        Fails(["forecast", "--train", series, "--value", "value", "--horizon", "4", "--covariates", ","], "--covariates ',' has an empty entry");
+    }
+
+    [TestMethod]
     public void AnInputThatTheRunWouldReplaceOrRemoveIsRefusedFirst()
     {
         // Found by QA: forecast --train OUT/forecast.csv --output OUT trained on the file, then replaced it with the

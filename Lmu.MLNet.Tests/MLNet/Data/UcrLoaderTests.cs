@@ -92,6 +92,27 @@ public sealed class UcrLoaderTests
     }
 
     [TestMethod]
+    public void TsLabelsAndValuesAreCheckedOnTheLineThatHasThem()
+    {
+        // Found by the fuzzing QA: each of these passed the loader and failed later naming no file, or not at all.
+        string Refused(string name, string text) => Assert.ThrowsExactly<InvalidDataException>(() => UcrLoader.Load(Write(name, text))).Message;
+        var twice = Refused("Twice_TRAIN.ts", "@classLabel true 1 1.0 2\n@data\n1,2:1\n");
+        StringAssert.Contains(twice, "line 1: @classLabel lists the class '1' twice ('1' and '1.0' are the same whole number, read as one class)");
+        StringAssert.Contains(Refused("Undeclared_TRAIN.ts", "@classLabel true a b\n@data\n1,2:a\n1,2:z\n"), "line 4: class label 'z' is not among the @classLabel classes (a, b)");
+        StringAssert.Contains(Refused("Huge_TRAIN.ts", "@classLabel true a\n@data\n1,1e39:a\n"), "line 3, dimension 1, value 2: '1e39' is not a finite number");
+        StringAssert.Contains(Refused("Inf_TRAIN.ts", "@classLabel true a\n@data\n1,2:3,Infinity:a\n"), "line 3, dimension 2, value 2: 'Infinity' is not a finite number");
+        StringAssert.Contains(Refused("AllMissing_TRAIN.ts", "@classLabel true a\n@data\n?,?:a\n"), "line 3: every value of the series is missing");
+
+        // Missing values after every dimension's last value shorten the series, as trailing NaNs do in .tsv; one before
+        // the end stays NaN for the caller.
+        var d = UcrLoader.Load(Write("Trailing_TRAIN.ts", "@classLabel true a b\n@data\n1,2,?,?:3,?,?,?:a\n1,?,3,4:5,6,7,8:b\n"));
+        Assert.AreEqual(2, d.Rows[0].Length, "the longer dimension's last value ends the series");
+        CollectionAssert.AreEqual(new[] { 1f, 3f, 2f, float.NaN }, d.Rows[0].Values);
+        Assert.AreEqual(4, d.Rows[1].Length);
+        Assert.IsTrue(float.IsNaN(d.Rows[1].Values[2]), "a hole stays NaN");
+    }
+
+    [TestMethod]
     public void UnitTestSetLoads()
     {
         var (train, test) = UcrLoader.LoadSplit(Path.Combine(SharedData.Directory("ucr"), "UnitTest"), "UnitTest");

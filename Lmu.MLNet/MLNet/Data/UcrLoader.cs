@@ -105,6 +105,16 @@ public static class UcrLoader
                         throw new NotSupportedException($"'{path}': .ts files with time stamps are not supported.");
                     case "@classlabel" when words.Length > 1 && words[1].Equals("true", StringComparison.OrdinalIgnoreCase):
                         declared = words.Skip(2).Select(NormaliseLabel).ToList();
+                        // QA: "1 1.0 2" (or "a a b") failed later with .NET's "An item with the same key has already been added".
+                        if (declared.GroupBy(l => l, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                        {
+                            var spellings = words.Skip(2).Where(w => NormaliseLabel(w) == twice.Key).Distinct(StringComparer.Ordinal).ToList();
+                            throw new InvalidDataException(
+                                $"'{path}' line {lineNo}: @classLabel lists the class '{twice.Key}' twice" +
+                                (spellings.Count > 1 ? $" ({string.Join(" and ", spellings.Select(w => $"'{w}'"))} are the same whole number, read as one class)" : string.Empty) +
+                                "; name each class once.");
+                        }
+
                         break;
                     case "@classlabel":
                         throw new NotSupportedException($"'{path}': only classification files (@classLabel true) are supported.");
@@ -126,16 +136,30 @@ public static class UcrLoader
             }
 
             channels = c;
+            var label = NormaliseLabel(dims[^1]);
+            if (declared is not null && !declared.Contains(label, StringComparer.Ordinal))
+            {
+                // QA: such rows were read as a class of their own that no key held, and scored as wrong without a word.
+                throw new InvalidDataException($"'{path}' line {lineNo}: class label '{label}' is not among the @classLabel classes ({string.Join(", ", declared)}).");
+            }
+
             var series = new float[c][];
             for (var k = 0; k < c; k++)
             {
                 series[k] = dims[k].Split(',').Select((v, i) => Number(v, path, lineNo, $"dimension {k + 1}, value {i + 1}")).ToArray();
             }
 
-            var length = series[0].Length;
-            if (series.Any(s => s.Length != length))
+            if (series.Any(s => s.Length != series[0].Length))
             {
                 throw new InvalidDataException($"'{path}' line {lineNo}: dimensions have different lengths ({string.Join(", ", series.Select(s => s.Length))}).");
+            }
+
+            // Missing values ('?') after every dimension's last value shorten the series, as trailing NaNs do in .tsv
+            // files; one before the end stays NaN for the caller to fill or refuse.
+            var length = series.Max(s => Array.FindLastIndex(s, v => !float.IsNaN(v)) + 1);
+            if (length == 0)
+            {
+                throw new InvalidDataException($"'{path}' line {lineNo}: every value of the series is missing ('?').");
             }
 
             // .ts stores each dimension contiguously; our rows are time-major.
@@ -148,7 +172,7 @@ public static class UcrLoader
                 }
             }
 
-            rows.Add(new TimeSeriesRow(NormaliseLabel(dims[^1]), values, length));
+            rows.Add(new TimeSeriesRow(label, values, length));
         }
 
         if (!inData)
@@ -198,9 +222,15 @@ public static class UcrLoader
             return float.NaN;
         }
 
-        return float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
+        if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+        {
+            throw new InvalidDataException($"'{path}' line {lineNo}, {where}: '{s}' is not a number.");
+        }
+
+        // QA: 1e39 read as Infinity, which the featurizer refused later naming no file (and a network trained first).
+        return float.IsFinite(v)
             ? v
-            : throw new InvalidDataException($"'{path}' line {lineNo}, {where}: '{s}' is not a number.");
+            : throw new InvalidDataException($"'{path}' line {lineNo}, {where}: '{s}' is not a finite number (or lies beyond float32's range).");
     }
 
     // .tsv labels are written as numbers ("1", "1.0", "-1"); one spelling per class keeps keys stable.
