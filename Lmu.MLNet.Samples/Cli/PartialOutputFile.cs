@@ -42,12 +42,22 @@ internal static class PartialOutputFile
                 result = write(writer);
             }
 
+            KeepMode(partial, full);
             cleanup.Commit(() => File.Move(partial, full, overwrite: true));
             return result;
         }
         finally
         {
             File.Delete(partial);
+        }
+    }
+
+    /// <summary>The file being replaced keeps its permissions (QA: a 0600 scores file came back 0644 after the move).</summary>
+    private static void KeepMode(string partial, string full)
+    {
+        if (!OperatingSystem.IsWindows() && File.Exists(full))
+        {
+            File.SetUnixFileMode(partial, File.GetUnixFileMode(full));
         }
     }
 
@@ -66,6 +76,7 @@ internal static class PartialOutputFile
         try
         {
             writeTo(partial);
+            KeepMode(partial, full);
             cleanup.Commit(() => File.Move(partial, full, overwrite: true));
         }
         catch (IOException e) when (e.GetType() == typeof(IOException) && e.Message.Contains(partial, StringComparison.Ordinal))

@@ -417,6 +417,31 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void AReplacedOutputFileKeepsItsPermissions()
+    {
+        // Found by the environment QA: predict --output over a 0600 file left it 0644 (the move put a new file there).
+        const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var scores = Path.Combine(_temp, "scores.csv");
+        File.WriteAllText(scores, "old");
+        File.SetUnixFileMode(scores, Private);
+        PartialOutputFile.Write(scores, writer =>
+        {
+            writer.Write("new");
+            return 0;
+        });
+        Assert.AreEqual("new", File.ReadAllText(scores));
+        Assert.AreEqual(Private, File.GetUnixFileMode(scores));
+
+        var plot = Path.Combine(_temp, "plot.png");
+        File.WriteAllText(plot, "old");
+        File.SetUnixFileMode(plot, Private);
+        PartialOutputFile.WriteFile(plot, partial => File.WriteAllText(partial, "png"));
+        Assert.AreEqual("png", File.ReadAllText(plot));
+        Assert.AreEqual(Private, File.GetUnixFileMode(plot));
+    }
+
+    [TestMethod]
     public void AnOutputFileInAReadOnlyFolderIsNamedInTheError()
     {
         // Found by QA: the error named '.s.csv.6351.partial', a temporary file the user never asked for.

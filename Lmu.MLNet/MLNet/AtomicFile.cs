@@ -16,7 +16,10 @@ internal static class AtomicFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
-        var temp = TempName(path, marker);
+        // A link is written through, as File.Create would (QA: the move replaced cur.zip -> models/v4.zip with a plain
+        // file and left v4 as it was), and an existing file keeps its permissions (QA: a 0600 model came back 0644).
+        var target = new FileInfo(path) is { LinkTarget: not null } link && link.ResolveLinkTarget(returnFinalTarget: true) is { } final ? final.FullName : path;
+        var temp = TempName(target, marker);
         try
         {
             using (var stream = Create(path, temp))
@@ -26,7 +29,12 @@ internal static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
 
-            File.Move(temp, path, overwrite: true);
+            if (!OperatingSystem.IsWindows() && File.Exists(target))
+            {
+                File.SetUnixFileMode(temp, File.GetUnixFileMode(target));
+            }
+
+            File.Move(temp, target, overwrite: true);
         }
         catch (IOException e) when (e.GetType() == typeof(IOException) && e.Message.Contains(temp, StringComparison.Ordinal))
         {

@@ -40,6 +40,39 @@ public sealed class AtomicWriteTests
     }
 
     [TestMethod]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void ALinkIsWrittenThroughAndAFileKeepsItsPermissions()
+    {
+        // Found by the environment QA: the move replaced a link (cur.zip -> models/v4.zip) with a plain file, leaving v4
+        // as it was, and a 0600 model came back 0644, where ML.NET's own Model.Save writes through and keeps the mode.
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Inconclusive("Unix links and file modes.");
+        }
+
+        using var folder = new TempFolder();
+        var models = Directory.CreateDirectory(Path.Combine(folder.Path, "models")).FullName;
+        var v4 = Path.Combine(models, "v4.zip");
+        File.WriteAllBytes(v4, [1]);
+        File.SetUnixFileMode(v4, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var current = Path.Combine(folder.Path, "cur.zip");
+        File.CreateSymbolicLink(current, Path.Combine("models", "v4.zip"));
+
+        AtomicFile.Write(current, stream => stream.Write([2, 3]));
+        Assert.AreEqual(Path.Combine("models", "v4.zip"), new FileInfo(current).LinkTarget, "still a link");
+        CollectionAssert.AreEqual(new byte[] { 2, 3 }, File.ReadAllBytes(v4), "written through");
+        Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(v4));
+        CollectionAssert.AreEquivalent(new[] { v4 }, Directory.GetFiles(models), "no temp file beside the target");
+
+        // A link to a file not yet there creates the file, as File.Create through the link does.
+        var next = Path.Combine(folder.Path, "next.zip");
+        File.CreateSymbolicLink(next, Path.Combine("models", "v5.zip"));
+        AtomicFile.Write(next, stream => stream.Write([4]));
+        Assert.IsNotNull(new FileInfo(next).LinkTarget, "still a link");
+        CollectionAssert.AreEqual(new byte[] { 4 }, File.ReadAllBytes(Path.Combine(models, "v5.zip")));
+    }
+
+    [TestMethod]
     public void ATargetWhoseNameIsNearTheFileSystemsLimitIsWritten()
     {
         // Found by QA: from 215 bytes the temp name (the target's plus 41 characters) passed the 255-byte limit, and the
