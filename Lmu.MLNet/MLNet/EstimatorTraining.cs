@@ -63,6 +63,9 @@ internal sealed class EstimatorTraining
     /// <param name="devicePath">The device setting's path in the estimator's options, for errors.</param>
     public static EstimatorTraining Start(MLContextBridge context, LmuTrainingOptions training, string devicePath)
     {
+        // The fitted model is carried as an ONNX graph written into the temp folder; a folder that cannot be written
+        // failed the Fit after all its epochs, in the file system's words (QA: "Read-only file system : '…/lmu-….onnx'").
+        OnnxCarrier.ProbeTempFolder(context.TempFilePath);
         var device = context.ResolveDevice(training.Device, devicePath);
         var seed = training.Seed ?? context.NextSeed();
         var options = training.Clone();

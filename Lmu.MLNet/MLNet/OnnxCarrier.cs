@@ -52,7 +52,7 @@ internal static class OnnxCarrier
         using var sweep = TempFileSweep.Since(ml.TempFilePath, onnxModel);
         try
         {
-            File.WriteAllBytes(path, onnxModel);
+            WriteGraph(path, onnxModel);
             // Always an EstimatorChain: a lone OnnxScoringEstimator would fit, save and load as a bare OnnxTransformer.
             IEstimator<ITransformer> estimator = new EstimatorChain<ITransformer>()
                 .Append(ml.Transforms.ApplyOnnxModel(outputColumns.ToArray(), inputColumns.ToArray(), path));
@@ -111,6 +111,46 @@ internal static class OnnxCarrier
             throw new IOException(
                 $"MLContext.TempFilePath '{folder}' does not exist and could not be created ({e.Message}). Set MLContext.TempFilePath " +
                 "(TMPDIR for the default) to a writable folder.",
+                e);
+        }
+    }
+
+    /// <summary>The graph's temp copy; a full disk is named as the temp folder's (QA: "No space left on device : '…/lmu-….onnx'").</summary>
+    private static void WriteGraph(string path, byte[] onnxModel)
+    {
+        try
+        {
+            File.WriteAllBytes(path, onnxModel);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(path);
+            var folder = Path.GetDirectoryName(path);
+            throw new IOException(
+                $"Could not write the fitted model's ONNX graph ({onnxModel.Length:N0} bytes) into MLContext.TempFilePath '{folder}': {e.Message.Replace(path, folder, StringComparison.Ordinal)}. " +
+                "Free space there or set MLContext.TempFilePath (TMPDIR for the default) to another folder.",
+                e);
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="IOException"/> naming the setting when <paramref name="folder"/> cannot be created or a file
+    /// cannot be created in it (read-only, no permission); a full disk shows only when the graph is written.
+    /// </summary>
+    internal static void ProbeTempFolder(string folder)
+    {
+        var probe = Path.Combine(TempFolder(new MLContext { TempFilePath = folder }), $"lmu-probe-{Guid.NewGuid():N}");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException(
+                $"MLContext.TempFilePath '{folder}' cannot be written ({e.Message.Replace(probe, folder, StringComparison.Ordinal)}); the fitted model's ONNX graph " +
+                "is written there. Set MLContext.TempFilePath (TMPDIR for the default) to a writable folder.",
                 e);
         }
     }

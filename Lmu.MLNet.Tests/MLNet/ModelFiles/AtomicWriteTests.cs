@@ -196,6 +196,48 @@ public sealed class AtomicWriteTests
     }
 
     [TestMethod]
+    public void AFitWhoseTempFolderCannotBeWrittenIsRefusedBeforeTraining()
+    {
+        // Found by the environment QA: a read-only TMPDIR failed the Fit after every epoch, with "Read-only file system :
+        // '…/lmu-….onnx'" naming neither the setting nor what to do.
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("mounts a tmpfs");
+        }
+
+        var mount = Path.Combine(Path.GetTempPath(), "lmu-ro-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(mount);
+        try
+        {
+            if (Run("mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", mount) != 0)
+            {
+                Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
+            }
+
+            try
+            {
+                var ml = Classification.ClassifierSetup.Context(mount);
+                var data = ml.Data.LoadFromEnumerable(Classification.DelayedPatternData.Rows(24, 5));
+                var options = Classification.ClassifierSetup.Parallel(epochs: 1);
+                var epochs = new EpochCount();
+                options.Progress = epochs;
+                var e = Assert.ThrowsExactly<IOException>(() => ml.Transforms.LmuClassifier(options).Fit(data));
+                StringAssert.StartsWith(e.Message, $"MLContext.TempFilePath '{mount}' cannot be written (");
+                StringAssert.Contains(e.Message, "Set MLContext.TempFilePath (TMPDIR for the default) to a writable folder.");
+                Assert.AreEqual(0, epochs.Count, "refused before training");
+            }
+            finally
+            {
+                Run("umount", "-l", mount);
+            }
+        }
+        finally
+        {
+            Directory.Delete(mount, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void ALoadOnAFullTempDiskSaysSoRatherThanBlamingTheModel()
     {
         // QA: LmuModelFile.Load reported the temp folder's IOException as an InvalidDataException about the model file
@@ -238,6 +280,14 @@ public sealed class AtomicWriteTests
 
         // The same zip loads where there is room.
         (LmuModelFile.Load(new MLContext(seed: 1), zip, out _) as IDisposable)?.Dispose();
+    }
+
+    /// <summary>Counts epoch reports as they are made (Progress&lt;T&gt; would post them to the thread pool).</summary>
+    private sealed class EpochCount : IProgress<Lmu.MLNet.Training.LmuEpochReport>
+    {
+        public int Count { get; private set; }
+
+        public void Report(Lmu.MLNet.Training.LmuEpochReport value) => Count++;
     }
 
     private static int Run(string file, params string[] args)

@@ -154,6 +154,8 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     {
         var o = _options;
         var (featureColumn, labelColumn, classNames) = CheckSchema(input.Schema);
+        // Before the read and the solve, which take minutes on large data, as the LMU estimators do (see EstimatorTraining).
+        OnnxCarrier.ProbeTempFolder(_tempFolder ?? Path.GetTempPath());
         var width = ((VectorDataViewType)featureColumn.Type).Size;
         var (limit, source) = MemoryLimitBytes is { } set ? (set, "the limit set") : AvailableMemory.Now();
         var (rows, labels) = Read(input, featureColumn, labelColumn, width, (limit, source), cancellationToken);
