@@ -17,6 +17,9 @@ internal static class ClassifierTrainer
     /// <param name="Seed">Seed of every random choice.</param>
     public sealed record Settings(ClassifierKind Kind, int Epochs, double BudgetSeconds, int Seed);
 
+    /// <summary>Training rows from which the pooled model prints the ridge's progress (its solve grows with the cube of the rows).</summary>
+    public const int RidgeProgressRows = 1000;
+
     /// <summary>Whether the model reads rows right-aligned (zeros first, no length input): the networks and the experiment.</summary>
     public static bool RightAligned(ClassifierKind kind) => kind != ClassifierKind.Pooled;
 
@@ -49,7 +52,34 @@ internal static class ClassifierTrainer
             .Append(ml.MulticlassClassification.Trainers.Ridge("Label", "Pooled"))
             // The 10,000 pooled features are an intermediate column: kept, serve answered every request with them (74 KB; found by QA).
             .Append(ml.Transforms.DropColumns("Pooled"));
-        var model = pipeline.Fit(train);
+        // The ridge's plan and each penalty's error as it is scored: on thousands of rows the solve takes minutes, and the
+        // run said nothing meanwhile (QA: 5,000 rows, about 6 minutes of silence).
+        EventHandler<LoggingEventArgs> progress = (_, e) =>
+        {
+            if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info && e.Source.StartsWith("RidgeClassifier", StringComparison.Ordinal))
+            {
+                Console.WriteLine($"  ridge: {e.RawMessage}");
+            }
+        };
+        var loud = data.Rows.Count >= RidgeProgressRows;
+        if (loud)
+        {
+            ml.Log += progress;
+        }
+
+        TransformerChain<Microsoft.ML.Transforms.ColumnSelectingTransformer> model;
+        try
+        {
+            model = pipeline.Fit(train);
+        }
+        finally
+        {
+            if (loud)
+            {
+                ml.Log -= progress;
+            }
+        }
+
         var featurizer = model.OfType<LmuPooledFeaturizerTransformer>().Single();
         var ridge = model.OfType<RidgeClassifierTransformer>().Single();
         var description = $"LmuPooledFeaturize ({options.Windows} memories x {options.ProjectionsPerWindow} projections, order {options.Order}, " +

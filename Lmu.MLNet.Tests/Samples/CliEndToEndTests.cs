@@ -49,6 +49,27 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ThePooledModelOnThousandsOfRowsSaysWhatTheRidgeIsDoing()
+    {
+        // QA: 5,000 rows trained for about 6 minutes with no word between "training" and "trained".
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: ClassifierTrainerRows / 2, steps: 12, seed: 1);
+        var test = CliFiles.Classification(Path.Combine(Temp, "test.csv"), rowsPerClass: 10, steps: 12, seed: 2);
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", train, "--test", test, "--label", "label", "--output", Path.Combine(Temp, "out"));
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, $"  ridge: {ClassifierTrainerRows:N0} rows of 10,000 features: Dual form, 10 penalties on a {ClassifierTrainerRows:N0} x {ClassifierTrainerRows:N0} matrix");
+        StringAssert.Contains(log, "  ridge: penalty 10 of 10 (alpha 1000): leave-one-out error ");
+
+        // Below the threshold the run stays as quiet as before.
+        var small = CliFiles.Classification(Path.Combine(Temp, "small.csv"), rowsPerClass: 20, steps: 12, seed: 3);
+        (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", small, "--test", test, "--label", "label", "--output", Path.Combine(Temp, "out2"));
+        Assert.AreEqual(0, code, log);
+        Assert.DoesNotContain("ridge:", log);
+    }
+
+    /// <summary>The rows from which classify prints the ridge's progress (ClassifierTrainer.RidgeProgressRows, not linked into the tests).</summary>
+    private const int ClassifierTrainerRows = 1000;
+
+    [TestMethod]
     public void ClassifyTrainsOnACsvAndTheZipScoresTheTestFileAsReported()
     {
         var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 15, steps: 32, seed: 1);

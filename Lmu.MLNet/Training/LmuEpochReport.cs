@@ -17,8 +17,10 @@ public sealed record LmuEpochReport(
     /// <summary>One line for logs: epoch, losses, accuracies, time and ETA.</summary>
     public override string ToString()
     {
-        string acc(double? a) => a is null ? "" : $" acc {a.Value:P2}";
-        string val = ValidationLoss is null ? "" : $" | valid loss {ValidationLoss:F4}{acc(ValidationAccuracy)}";
-        return $"epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4}{acc(TrainAccuracy)}{val} | lr {LearningRate:G3} | {Elapsed:hh\\:mm\\:ss} elapsed, ETA {EstimatedRemaining:hh\\:mm\\:ss}";
+        // In the invariant culture, as every other log line (QA: fa-IR wrote 0٫2421 and tr-TR "acc %100,00").
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string acc(double? a) => a is null ? "" : string.Create(inv, $" acc {a.Value * 100:F2}%");
+        string val = ValidationLoss is null ? "" : string.Create(inv, $" | valid loss {ValidationLoss:F4}{acc(ValidationAccuracy)}");
+        return string.Create(inv, $"epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4}{acc(TrainAccuracy)}{val} | lr {LearningRate:G3} | {Elapsed:hh\\:mm\\:ss} elapsed, ETA {EstimatedRemaining:hh\\:mm\\:ss}");
     }
 }

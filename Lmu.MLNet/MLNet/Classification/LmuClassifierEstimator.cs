@@ -203,7 +203,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             Channels = o.Channels, InputLayout = o.InputLayout, ParameterCount = parameters, Seed = seed, Device = device, TrainingRows = scan.Rows, History = result.History,
             BestEpoch = result.BestEpoch, FitTime = clock.Elapsed, LayerThetas = thetas,
         };
-        _context.Info("Training", $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s.");
+        _context.Info("Training", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s."));
         return new LmuClassifierTransformer(chain, spec, info);
     }
 

@@ -124,7 +124,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             UpperOffsets = upper,
         };
         var chain = CreateChain(new MLContext(run.Seed) { TempFilePath = _context.TempFilePath }, model);
-        _context.Info("Training", $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s.");
+        _context.Info("Training", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s."));
         var info = LmuForecastModelInfo.Of(model, o.SeriesColumnName, o.SeriesIdColumnName, parameters, run.Seed, run.Device, data.TrainWindows, result, clock.Elapsed, thetas);
         return new LmuForecastTransformer(chain, model, info);
     }
