@@ -279,7 +279,12 @@ internal static class CommandErrors
             // named by its type so a bug is not mistaken for bad input.
             var expected = cause is InvalidDataException or IOException or ArgumentException or NotSupportedException or UnauthorizedAccessException;
             var hint = parsed.GetValue(Verbose) ? string.Empty : " (--verbose prints the stack trace)";
-            Console.Error.WriteLine($"error: {(expected ? string.Empty : cause.GetType().Name + ": ")}{OneLine(cause.Message)}{hint}");
+            // A closed or full standard output was reported as "Access to the path is denied" or "No space left on
+            // device", as if a file were at fault (QA: `lmu serve >&-`, `lmu classify >/dev/full`).
+            var message = StandardOutputFault(cause)
+                ? $"standard output cannot be written ({OneLine(cause.InnerException?.Message ?? cause.Message)}): it is closed or its device is full; send it to a terminal, a file or a pipe"
+                : OneLine(cause.Message);
+            Console.Error.WriteLine($"error: {(expected ? string.Empty : cause.GetType().Name + ": ")}{message}{hint}");
             if (parsed.GetValue(Verbose))
             {
                 Console.Error.WriteLine(e);
@@ -288,6 +293,10 @@ internal static class CommandErrors
             return ExitCode;
         }
     }
+
+    /// <summary>True when <paramref name="cause"/> came from writing to the console (a write to the process's standard output).</summary>
+    internal static bool StandardOutputFault(Exception cause) =>
+        cause is IOException or UnauthorizedAccessException && cause.StackTrace?.Contains("System.ConsolePal.Write", StringComparison.Ordinal) == true;
 
     /// <summary>The exception that says what happened: reflection and ML.NET's worker threads wrap it.</summary>
     private static Exception Cause(Exception e)

@@ -110,6 +110,16 @@ public sealed class CliReaderTests
         e = Assert.ThrowsExactly<InvalidDataException>(() => DelimitedFile.Read(utf16));
         StringAssert.Contains(e.Message, "byte 0xE9 is not UTF-8 text. The file holds NUL bytes, as UTF-16 text without its byte-order mark does.");
 
+        // All-ASCII UTF-16 without its mark decodes as UTF-8 with a NUL beside every letter (QA: the columns were listed
+        // as "t^@i^@m^@e^@"): refused on its first line, for the UCR loaders too.
+        var ascii16 = Path.Combine(_temp, "ascii16.csv");
+        File.WriteAllBytes(ascii16, System.Text.Encoding.Unicode.GetBytes("time,value\n1,2\n"));
+        e = Assert.ThrowsExactly<InvalidDataException>(() => DelimitedFile.Read(ascii16));
+        StringAssert.StartsWith(e.Message, $"'{ascii16}' line 1 holds NUL characters, as UTF-16 text without its byte-order mark does.");
+        var ascii16Tsv = Path.Combine(_temp, "ascii16.tsv");
+        File.WriteAllBytes(ascii16Tsv, System.Text.Encoding.Unicode.GetBytes("1\t2\t3\n"));
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => Lmu.MLNet.Data.UcrLoader.LoadTsv(ascii16Tsv)).Message, "holds NUL characters");
+
         // UTF-8 (with or without its mark) and UTF-16 with its mark read as text, the accents kept apart.
         foreach (var encoding in new System.Text.Encoding[] { new System.Text.UTF8Encoding(true), new System.Text.UTF8Encoding(false), System.Text.Encoding.Unicode })
         {

@@ -53,6 +53,30 @@ public sealed class CommandErrorTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void AFullStandardOutputIsNamedAsSuch()
+    {
+        // Found by the environment QA: `classify >/dev/full` said "No space left on device" and `serve >&-` "Access to
+        // the path is denied", as if a file the command writes were at fault.
+        if (!File.Exists("/dev/full"))
+        {
+            Assert.Inconclusive("needs /dev/full");
+        }
+
+        var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 6, steps: 12, seed: 1);
+        // The whole app: the copy without torch fails at the torch thread count, before the first line is written.
+        var dll = Path.Combine(SamplesApp.Output(), "Lmu.MLNet.Samples.dll");
+        var start = new ProcessStartInfo("bash", ["-c", $"dotnet '{dll}' classify --train '{train}' --label label --output '{Path.Combine(Temp, "out")}' > /dev/full"])
+        {
+            RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Temp,
+        };
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEnd();
+        Assert.IsTrue(process.WaitForExit(Limit));
+        Assert.AreEqual(2, process.ExitCode, stderr);
+        StringAssert.Contains(SingleLine(stderr), "error: standard output cannot be written (No space left on device): it is closed or its device is full");
+    }
+
+    [TestMethod]
     public void PredictRefusesToWriteOverItsModel()
     {
         // Found by QA: predict --model m.zip --output m.zip replaced the model with the scores, exit 0. Refused before it loads.

@@ -18,6 +18,7 @@ internal static class StrictTextLines
     public static IEnumerable<string> Read(string path)
     {
         using var reader = new StreamReader(path, Strict, detectEncodingFromByteOrderMarks: true);
+        long number = 0;
         while (true)
         {
             string? line;
@@ -34,6 +35,15 @@ internal static class StrictTextLines
             if (line is null)
             {
                 yield break;
+            }
+
+            number++;
+            if (line.Contains('\0', StringComparison.Ordinal))
+            {
+                // All-ASCII UTF-16 without its mark is valid UTF-8 with a NUL beside every letter: the columns were listed
+                // as "t^@i^@m^@e^@" (found by QA).
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"'{path}' line {number} holds NUL characters, as UTF-16 text without its byte-order mark does. Save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\"; a UTF-16 file needs its byte-order mark)."));
             }
 
             yield return line;
