@@ -96,7 +96,9 @@ internal static partial class ForecastFile
                     if (rows[i].Time == rows[i - 1].Time)
                     {
                         throw new InvalidDataException(
-                            $"'{file.Path}' line {rows[i].Line}, {columns.Name(time)}: the same time as line {rows[i - 1].Line}{(key.Length > 0 ? $" in series '{ForecastSeriesData.Shown(key)}'" : string.Empty)}; each series needs one row per time step.");
+                            $"'{file.Path}' line {rows[i].Line}, {columns.Name(time)}: the same time as line {rows[i - 1].Line}{(key.Length > 0 ? $" in series '{ForecastSeriesData.Shown(key)}'" : string.Empty)}; each series needs one row per time step" +
+                            // QA: local clock times repeat the hour the clocks go back (Sao Paulo, Chatham).
+                            (dates ? " (local clock times repeat an hour when daylight saving ends: write them with their UTC offset, as 2019-02-16T23:00-02:00, or in UTC)." : "."));
                     }
                 }
             }

@@ -216,6 +216,21 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void ARepeatedTimeOfDatesHintsAtDaylightSaving()
+    {
+        // Found by QA: local clock times across the end of daylight saving (Sao Paulo 2019-02-16 23:00 twice) were
+        // refused as "the same time" with no hint of why.
+        var layout = new ForecastFile.Layout(false, "v", null, "t", [], "auto");
+        var local = Write("dst.csv", "t,v\n2019-02-16 22:00,1\n2019-02-16 23:00,2\n2019-02-16 23:00,3\n2019-02-17 00:00,4\n");
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(local, layout));
+        StringAssert.Contains(e.Message, $"'{local}' line 4, column 1 ('t'): the same time as line 3; each series needs one row per time step (local clock times repeat an hour when daylight saving ends");
+        // Step numbers have no clock: no such hint.
+        var steps = Write("steps.csv", "t,v\n1,1\n2,2\n2,3\n");
+        e = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(steps, layout));
+        StringAssert.EndsWith(e.Message, "the same time as line 3; each series needs one row per time step.");
+    }
+
+    [TestMethod]
     public void AColumnGivenBothAsTheValueAndAsACovariateIsRefused()
     {
         // QA: --covariates value (the --value column) was accepted and the series fed to the model twice.
