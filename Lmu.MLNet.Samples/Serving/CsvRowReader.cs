@@ -79,6 +79,12 @@ internal sealed class CsvRowReader
             return $" predict reads values separated by ',' (this line has {(line.Contains('\t') ? "tabs" : "';'")}).";
         }
 
+        if (line.Contains(';'))
+        {
+            // QA: "1,25;0,5;..." was named as text ('25;0'), not as the decimal comma it is.
+            return " The line has ';' between values and ',' inside them, as a decimal comma: predict reads values separated by ',' with '.' as the decimal mark.";
+        }
+
         var text = TextHint(fields);
         if (text.Length > 0)
         {

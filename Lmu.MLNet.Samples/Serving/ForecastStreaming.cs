@@ -104,7 +104,9 @@ internal static class ForecastStreaming
                 if (values.Length != width)
                 {
                     var names = string.Join(", ", ["value", .. engine.CovariateNames]);
-                    throw new InvalidDataException($"{observationsPath} line {line}: {values.Length} values; the engine expects {width} ({names}).");
+                    // QA: "1,5" (a decimal comma) read as two values, with no word of why.
+                    var comma = values.Length > width ? " If ',' is a decimal comma in this file, write decimals with '.' ('1.5', not '1,5')." : string.Empty;
+                    throw new InvalidDataException($"{observationsPath} line {line}: {values.Length} values; the engine expects {width} ({names}).{comma}");
                 }
 
                 var forecast = engine.Observe(values[0], values.AsSpan(1));

@@ -169,7 +169,8 @@ public sealed class ForecastCrossProcessTests
         var end = Path.Combine(dir, "end.ckpt");
         var (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", end);
         Assert.AreEqual(2, code, log);
-        StringAssert.Contains(log, "line 13: 1 values; the engine expects 2");
+        StringAssert.Contains(log, "line 13: 1 values; the engine expects 2 (value, ");
+        Assert.DoesNotContain("decimal comma", log, "too few values are not a decimal comma");
         Assert.IsFalse(File.Exists(output), "no output");
         Assert.IsFalse(File.Exists(end), "no checkpoint");
         CollectionAssert.AreEquivalent(new[] { "obs.csv", "start.ckpt" }, Directory.GetFiles(dir).Select(Path.GetFileName).ToArray(), "no temporary file left");
@@ -193,6 +194,9 @@ public sealed class ForecastCrossProcessTests
         // field (QA: '"1,000",1' read as '"1'); blank lines at the end are the file's end.
         Refused(9, "", $"{observations} line 10 is empty, between observations");
         Refused(3, "\"1,000\",0.25", "quotes are not read");
+        // A decimal comma (environment QA: "2 values; the engine expects 1" and no word of why).
+        Refused(11, "1,5,0,25", "line 12: 4 values; the engine expects 2 (value, ");
+        Refused(11, "1,5,0,25", "If ',' is a decimal comma in this file, write decimals with '.' ('1.5', not '1,5')");
         var trailing = Path.Combine(dir, "trailing.csv");
         File.WriteAllLines(trailing, [.. Enumerable.Repeat("1.5,0.25", 20), "", ""]);
         (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", trailing, "--output", output);
