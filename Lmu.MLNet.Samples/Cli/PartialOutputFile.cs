@@ -25,7 +25,9 @@ internal static class PartialOutputFile
             return write(direct);
         }
 
-        var full = Path.GetFullPath(path);
+        // Where the operating system puts the path, links before a ".." followed (regression QA: d/../m.zip, d a linked
+        // folder, was written beside the command while SameFile, which resolves it so, had compared it elsewhere).
+        var full = PhysicalPath.Resolve(path);
         var folder = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(folder))
         {

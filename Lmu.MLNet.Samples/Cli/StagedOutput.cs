@@ -157,8 +157,11 @@ internal sealed class StagedOutput : IDisposable
     public void Protect(string path, string option, Func<string, bool> writes)
     {
         _inputs.Add((path, option));
-        var name = Path.GetFileName(path);
-        if (name.Length == 0 || !SameFile.Same(path, Path.Combine(Folder, name)))
+        // The file itself, links resolved: a link of another name to a file the manifest lists was deleted at the commit
+        // (regression QA).
+        var file = PhysicalPath.Resolve(path);
+        var name = Path.GetFileName(file);
+        if (name.Length == 0 || !SameFile.Same(file, Path.Combine(Folder, name)))
         {
             return;
         }

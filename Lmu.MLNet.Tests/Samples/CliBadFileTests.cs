@@ -235,6 +235,14 @@ public sealed class CliBadFileTests : ClassifierTestBase
         Assert.AreEqual(2, code, stdout + stderr);
         StringAssert.Contains(stderr, $"--test '{test}' is in the --output folder '{output}', where an earlier run wrote rows.csv, which this one replaces or removes");
         Assert.AreEqual(rows, File.ReadAllText(test));
+
+        // Through a link of another name (regression QA: the commit deleted the file the link named).
+        var link = Path.Combine(Temp, "in.csv");
+        File.CreateSymbolicLink(link, test);
+        (code, stdout, stderr) = Run(["classify", "--train", Good("train.csv"), "--test", link, "--output", output]);
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(stderr, $"--test '{link}' is in the --output folder '{output}', where an earlier run wrote rows.csv");
+        Assert.AreEqual(rows, File.ReadAllText(test));
     }
 
     private string Good(string name) => CliFiles.Classification(Path.Combine(Temp, name), rowsPerClass: 6, steps: 24, seed: name.Length);

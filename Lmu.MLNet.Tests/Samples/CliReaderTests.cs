@@ -442,6 +442,24 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void AnOutputPathIsWrittenWhereTheOperatingSystemPutsIt()
+    {
+        // Found by the regression QA: d/../m.zip, d a link to a folder elsewhere, was written beside d (the text's
+        // reading) while the guard against writing over an input compared it where the system puts it, beside d's target.
+        var target = Directory.CreateDirectory(Path.Combine(_temp, "real", "x")).FullName;
+        var link = Path.Combine(_temp, "d");
+        Directory.CreateSymbolicLink(link, target);
+        var path = Path.Combine(link, "..", "f.csv");
+        PartialOutputFile.Write(path, writer =>
+        {
+            writer.Write("scores");
+            return 0;
+        });
+        Assert.AreEqual("scores", File.ReadAllText(Path.Combine(_temp, "real", "f.csv")));
+        Assert.IsFalse(File.Exists(Path.Combine(_temp, "f.csv")), "not where the text alone would put it");
+    }
+
+    [TestMethod]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void AReplacedOutputFileKeepsItsPermissions()
     {

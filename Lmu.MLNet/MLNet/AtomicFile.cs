@@ -87,7 +87,9 @@ internal static class AtomicFile
         {
             // Same exception types as before, so callers' handlers still match; other IOException subclasses (a path too
             // long with the temp suffix, say) pass unchanged.
-            var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+            // The folder the temp file goes to: the link's target's, when the path is a link (regression QA: it named the
+            // link's folder).
+            var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(temp));
             throw e switch
             {
                 DirectoryNotFoundException => new DirectoryNotFoundException($"Could not write '{path}': the folder '{folder}' does not exist.", e),

@@ -127,8 +127,8 @@ internal static class OnnxCarrier
             File.Delete(path);
             var folder = Path.GetDirectoryName(path);
             throw new IOException(
-                $"Could not write the fitted model's ONNX graph ({onnxModel.Length:N0} bytes) into MLContext.TempFilePath '{folder}': {e.Message.Replace(path, folder, StringComparison.Ordinal)}. " +
-                "Free space there or set MLContext.TempFilePath (TMPDIR for the default) to another folder.",
+                $"Could not write the fitted model's ONNX graph ({onnxModel.Length:N0} bytes) into MLContext.TempFilePath '{folder}' ({e.Message.Replace(path, folder, StringComparison.Ordinal).TrimEnd('.')}). " +
+                "Set MLContext.TempFilePath (TMPDIR for the default) to a writable folder with free space.",
                 e);
         }
     }

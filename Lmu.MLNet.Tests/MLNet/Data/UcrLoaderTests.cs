@@ -101,6 +101,10 @@ public sealed class UcrLoaderTests
         StringAssert.Contains(Refused("Undeclared_TRAIN.ts", "@classLabel true a b\n@data\n1,2:a\n1,2:z\n"), "line 4: class label 'z' is not among the @classLabel classes (a, b)");
         StringAssert.Contains(Refused("Huge_TRAIN.ts", "@classLabel true a\n@data\n1,1e39:a\n"), "line 3, dimension 1, value 2: '1e39' is not a finite number");
         StringAssert.Contains(Refused("Inf_TRAIN.ts", "@classLabel true a\n@data\n1,2:3,Infinity:a\n"), "line 3, dimension 2, value 2: 'Infinity' is not a finite number");
+        // Every spelling of NaN is a missing value, as "?" is (regression QA: "NAN" and C's "-nan" were refused).
+        var nans = UcrLoader.Load(Write("Nans_TRAIN.tsv", "1\t1\tNAN\t3\n2\t4\t-nan\t-NaN\n"));
+        Assert.IsTrue(float.IsNaN(nans.Rows[0].Values[1]));
+        Assert.AreEqual(1, nans.Rows[1].Length, "trailing NaNs are padding");
         StringAssert.Contains(Refused("AllMissing_TRAIN.ts", "@classLabel true a\n@data\n?,?:a\n"), "line 3: every value of the series is missing");
 
         // Missing values after every dimension's last value shorten the series, as trailing NaNs do in .tsv; one before

@@ -70,6 +70,12 @@ public sealed class AtomicWriteTests
         AtomicFile.Write(next, stream => stream.Write([4]));
         Assert.IsNotNull(new FileInfo(next).LinkTarget, "still a link");
         CollectionAssert.AreEqual(new byte[] { 4 }, File.ReadAllBytes(Path.Combine(models, "v5.zip")));
+
+        // A link into a folder that is not there names that folder, not the link's (regression QA).
+        var lost = Path.Combine(folder.Path, "lost.zip");
+        File.CreateSymbolicLink(lost, Path.Combine("gone", "v.zip"));
+        var e = Assert.ThrowsExactly<DirectoryNotFoundException>(() => AtomicFile.Write(lost, stream => stream.Write([5])));
+        Assert.AreEqual($"Could not write '{lost}': the folder '{Path.Combine(folder.Path, "gone")}' does not exist.", e.Message);
     }
 
     [TestMethod]

@@ -228,7 +228,8 @@ public static class UcrLoader
         }
 
         // QA: 1e39 read as Infinity, which the featurizer refused later naming no file (and a network trained first).
-        return float.IsFinite(v)
+        // Any spelling of NaN ("NAN", "-nan" as C's printf writes it) stays a missing value (regression QA).
+        return float.IsFinite(v) || float.IsNaN(v)
             ? v
             : throw new InvalidDataException($"'{path}' line {lineNo}, {where}: '{s}' is not a finite number (or lies beyond float32's range).");
     }

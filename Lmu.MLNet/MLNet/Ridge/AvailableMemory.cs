@@ -32,13 +32,19 @@ internal static class AvailableMemory
     /// </summary>
     internal static (long Bytes, string Source) Rule(long totalAvailable, bool heapHardLimit, long workingSet, long managed, long? memAvailable)
     {
-        var runtime = heapHardLimit ? totalAvailable - managed : totalAvailable - Math.Max(workingSet, managed);
+        // Under a heap hard limit the GC needs room of its own (allocation budgets, the large-object heap's free space,
+        // which it does not compact): planning up to the limit itself ran into OutOfMemoryException (regression QA: 2,000
+        // rows of 5,000 features under 150 MB), so the plan stops at HeapLimitShare of it.
+        var runtime = heapHardLimit ? (long)(totalAvailable * HeapLimitShare) - managed : totalAvailable - Math.Max(workingSet, managed);
         return memAvailable is { } s && s < runtime
             ? (s, "the memory the system still has (MemAvailable)")
             : heapHardLimit
-                ? (runtime, "the GC heap hard limit (GCHeapHardLimit), less the managed memory this process holds")
+                ? (runtime, "70 % of the GC heap hard limit (GCHeapHardLimit), less the managed memory this process holds")
                 : (runtime, "the memory the runtime allows this process, less what it holds");
     }
+
+    /// <summary>The share of a GC heap hard limit a plan may fill, the rest left to the GC itself.</summary>
+    internal const double HeapLimitShare = 0.7;
 
     /// <summary>Whether the GC runs under a heap hard limit (set as a size or a percentage, for the heap or any part of it).</summary>
     internal static bool HeapHardLimitSet()
