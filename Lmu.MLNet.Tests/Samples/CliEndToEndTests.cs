@@ -46,6 +46,20 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         Assert.IsTrue(process.WaitForExit(Limit), "classify under a heap limit did not finish");
         Assert.AreEqual(0, process.ExitCode, stdout.Result + stderr.Result);
         StringAssert.Contains(stdout.Result, "Ridge (alpha");
+
+        // Rows that do not fit are refused in the ridge's words, never as an OutOfMemoryException (regression QA: with
+        // the plan up to the limit itself, 1,252 rows under 150 MB failed as one).
+        var large = CliFiles.Classification(Path.Combine(Temp, "large.csv"), rowsPerClass: 700, steps: 24, seed: 2);
+        var refused = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", large, "--label", "label", "--folds", "2", "--output", Path.Combine(Temp, "out-large"));
+        refused.Environment["DOTNET_GCHeapHardLimit"] = "0x9600000";
+        using var second = System.Diagnostics.Process.Start(refused)!;
+        var refusedErr = second.StandardError.ReadToEndAsync();
+        var refusedOut = second.StandardOutput.ReadToEndAsync();
+        Assert.IsTrue(second.WaitForExit(Limit), "classify of 1,400 rows under a heap limit did not finish");
+        Assert.AreEqual(2, second.ExitCode, refusedOut.Result + refusedErr.Result);
+        StringAssert.Contains(refusedErr.Result, "RidgeClassifier: ");
+        StringAssert.Contains(refusedErr.Result, "70 % of the GC heap hard limit (GCHeapHardLimit)");
+        Assert.DoesNotContain("OutOfMemory", refusedErr.Result);
     }
 
     [TestMethod]

@@ -158,7 +158,16 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         OnnxCarrier.ProbeTempFolder(_tempFolder ?? Path.GetTempPath());
         var width = ((VectorDataViewType)featureColumn.Type).Size;
         var (limit, source) = MemoryLimitBytes is { } set ? (set, "the limit set") : AvailableMemory.Now();
-        var (rows, labels) = Read(input, featureColumn, labelColumn, width, (limit, source), cancellationToken);
+        List<double[]> rows;
+        List<int> labels;
+        try
+        {
+            (rows, labels) = Read(input, featureColumn, labelColumn, width, (limit, source), cancellationToken);
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw OutOfPlan(e, "reading the rows", width, limit, source);
+        }
 
         if (rows.Count < 2 || labels.Distinct().Count() < 2)
         {
@@ -193,8 +202,17 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         log?.Info(Microsoft.ML.Runtime.MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
             $"{rows.Count:N0} rows of {width:N0} features: {RidgeLeaveOneOut.FormFor(rows.Count, width)} form, {o.Alphas.Count} penalties on a {side:N0} x {side:N0} matrix ({(working < 1e6 ? "under 1" : (working / 1e6).ToString("N0", CultureInfo.InvariantCulture))} MB besides the rows)."));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas, cancellationToken, (index, error) => log?.Info(Microsoft.ML.Runtime.MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
-            $"penalty {index + 1} of {o.Alphas.Count} (alpha {o.Alphas[index]:G4}): leave-one-out error {error:G6}, {clock.Elapsed.TotalSeconds:F1} s since the solve began.")));
+        RidgeLeaveOneOut.Result fit;
+        try
+        {
+            fit = RidgeLeaveOneOut.Fit(rows, targets, o.Alphas, cancellationToken, (index, error) => log?.Info(Microsoft.ML.Runtime.MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
+                $"penalty {index + 1} of {o.Alphas.Count} (alpha {o.Alphas[index]:G4}): leave-one-out error {error:G6}, {clock.Elapsed.TotalSeconds:F1} s since the solve began.")));
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw OutOfPlan(e, $"solving for {rows.Count:N0} rows", width, limit, source);
+        }
+
         // The scale folds into the weights; the mean stays a subtraction in the graph, because folding it into the bias
         // (b - mean . w) cancels catastrophically in float32 for a feature with a large offset and a small spread.
         var weights = fit.Weights;
@@ -212,6 +230,17 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         var chain = OnnxCarrier.CreateMulticlass(ml, bytes, input, [o.FeatureColumnName], classNames, o.ScoreColumnName, o.PredictedLabelColumnName);
         return new RidgeClassifierTransformer(chain, o.Clone(), fit.Alpha, fit.LeaveOneOutErrors, classNames, mean, weights, targetMean);
     }
+
+    /// <summary>
+    /// The refusal for an allocation the plan allowed but the runtime could not place. Under a small GC heap hard limit the
+    /// GC's own room (its regions, the large-object heap's free space) is not in the plan, and wide rows failed as an
+    /// OutOfMemoryException, which callers (the LMU experiment among them) treat as fatal to the process (regression QA:
+    /// 2,000 rows of 12,000 features under 150 MB). The failed array was never taken, so the process carries on.
+    /// </summary>
+    private static InvalidOperationException OutOfPlan(OutOfMemoryException e, string stage, int width, long limit, string source) =>
+        new(string.Create(CultureInfo.InvariantCulture,
+            $"RidgeClassifier: ran out of memory while {stage} of {width:N0} features, within the {limit / 1e9:F2} GB its plan allowed ({source}); the runtime could not place the arrays (a small GC heap hard limit leaves little room for large ones). Use fewer rows or features, or raise the limit."),
+            e);
 
     /// <summary>Resolves the columns and the class names (the label's KeyValues, else the key numbers 1..K).</summary>
     private (DataViewSchema.Column Features, DataViewSchema.Column Label, IReadOnlyList<string> Classes) CheckSchema(DataViewSchema schema)
