@@ -171,7 +171,7 @@ internal static partial class DenseKernels
     private const int GramSpan = 256;
 
     /// <summary>Adds <paramref name="sign"/> times the 4 x 2 dot products of a0..a3 with b0, b1 to gram[at + r * stride + s].</summary>
-    private static void Tile4x2(
+    internal static void Tile4x2(
         ReadOnlySpan<double> a0, ReadOnlySpan<double> a1, ReadOnlySpan<double> a2, ReadOnlySpan<double> a3,
         ReadOnlySpan<double> b0, ReadOnlySpan<double> b1, double[] gram, int at, int stride, double sign = 1)
     {

@@ -21,11 +21,13 @@ public sealed class RidgeLeaveOneOutTests
     [DataRow(30, 67, "Dual")]
     [DataRow(30, 67, "Primal")]
     [DataRow(300, 21, "Primal")]
+    [DataRow(67, 14, "Primal")]
     public void LeaveOneOutErrorsAndWeightsEqualBruteForce(int n, int p, string form)
     {
         // n > p and n < p (the random-feature regime, where the penalty matters most), each solved in both forms; the
         // larger sizes cross the kernels' vector tails, a block of hat rows (64) and, at 300 rows, a block of the
-        // features' Gram matrix (256). Rows and targets have offsets so that the intercept matters.
+        // features' Gram matrix (256); 67 rows leave an odd 3 in the last hat block, 14 features a pair beyond the
+        // hat's groups of 4 rows of X. Rows and targets have offsets so that the intercept matters.
         const int k = 3;
         var rng = new Random(4);
         var raw = Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, p).Select(f => (rng.NextDouble() * 2) - 1 + (0.3 * f)).ToArray()).ToList();
