@@ -38,28 +38,30 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         // included) from the managed heap's limit and refused a few rows as "-0.08 GB" left; the experiment then failed
         // every pooled trial and kept a worse network, exit 0. A 150 MB heap is far more than these rows need.
         var train = CliFiles.Classification(Path.Combine(Temp, "train.csv"), rowsPerClass: 8, steps: 16, seed: 1);
-        var start = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", train, "--label", "label", "--folds", "2", "--output", Path.Combine(Temp, "out"));
-        start.Environment["DOTNET_GCHeapHardLimit"] = "0x9600000";
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.IsTrue(process.WaitForExit(Limit), "classify under a heap limit did not finish");
-        Assert.AreEqual(0, process.ExitCode, stdout.Result + stderr.Result);
-        StringAssert.Contains(stdout.Result, "Ridge (alpha");
+        var (code, stdout, stderr) = ClassifyUnderAHeapLimit(train, "out");
+        Assert.AreEqual(0, code, stdout + stderr);
+        StringAssert.Contains(stdout, "Ridge (alpha");
 
         // Rows that do not fit are refused in the ridge's words, never as an OutOfMemoryException (regression QA: with
         // the plan up to the limit itself, 1,252 rows under 150 MB failed as one).
         var large = CliFiles.Classification(Path.Combine(Temp, "large.csv"), rowsPerClass: 700, steps: 24, seed: 2);
-        var refused = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", large, "--label", "label", "--folds", "2", "--output", Path.Combine(Temp, "out-large"));
-        refused.Environment["DOTNET_GCHeapHardLimit"] = "0x9600000";
-        using var second = System.Diagnostics.Process.Start(refused)!;
-        var refusedErr = second.StandardError.ReadToEndAsync();
-        var refusedOut = second.StandardOutput.ReadToEndAsync();
-        Assert.IsTrue(second.WaitForExit(Limit), "classify of 1,400 rows under a heap limit did not finish");
-        Assert.AreEqual(2, second.ExitCode, refusedOut.Result + refusedErr.Result);
-        StringAssert.Contains(refusedErr.Result, "RidgeClassifier: ");
-        StringAssert.Contains(refusedErr.Result, "70 % of the GC heap hard limit (GCHeapHardLimit)");
-        Assert.DoesNotContain("OutOfMemory", refusedErr.Result);
+        (code, stdout, stderr) = ClassifyUnderAHeapLimit(large, "out-large");
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(stderr, "RidgeClassifier: ");
+        StringAssert.Contains(stderr, "70 % of the GC heap hard limit (GCHeapHardLimit)");
+        Assert.DoesNotContain("OutOfMemory", stderr);
+    }
+
+    /// <summary><c>classify --train <paramref name="train"/></c> (2 folds) under a 150 MB GC heap hard limit.</summary>
+    private (int Code, string Stdout, string Stderr) ClassifyUnderAHeapLimit(string train, string output)
+    {
+        var start = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", train, "--label", "label", "--folds", "2", "--output", Path.Combine(Temp, output));
+        start.Environment["DOTNET_GCHeapHardLimit"] = "0x9600000";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.IsTrue(process.WaitForExit(Limit), $"classify of {train} under a heap limit did not finish");
+        return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
     [TestMethod]
