@@ -39,15 +39,10 @@ internal static class ClassificationFile
             var ts = UcrLoader.LoadTs(path);
             // The loader keeps a missing value ('?') before a series' end as NaN; the models need every step, and a
             // featurizer refused it later naming neither file nor case (QA).
-            for (var i = 0; i < ts.Rows.Count; i++)
+            if (ts.FirstMissingValue() is (var i, var hole))
             {
-                var row = ts.Rows[i];
-                var hole = Array.FindIndex(row.Values, 0, row.Length * ts.Channels, float.IsNaN);
-                if (hole >= 0)
-                {
-                    throw new InvalidDataException(
-                        $"'{path}', case {i + 1} after @data, dimension {(hole % ts.Channels) + 1}, value {(hole / ts.Channels) + 1}: a missing value ('?') before the series' end; fill it in (missing values at the end shorten a series).");
-                }
+                throw new InvalidDataException(
+                    $"'{path}', case {i + 1} after @data, dimension {(hole % ts.Channels) + 1}, value {(hole / ts.Channels) + 1}: a missing value ('?') before the series' end; fill it in (missing values at the end shorten a series).");
             }
 
             return new Loaded(ts, null, path, "the class label");

@@ -13,15 +13,10 @@ internal static class CompleteRows
     /// <exception cref="InvalidDataException">A row holds NaN inside its length (named by split, row and step).</exception>
     public static void Require(TimeSeriesDataset data, string split)
     {
-        for (var i = 0; i < data.Rows.Count; i++)
+        if (data.FirstMissingValue() is (var i, var at))
         {
-            var row = data.Rows[i];
-            var at = Array.FindIndex(row.Values, 0, row.Length * data.Channels, float.IsNaN);
-            if (at >= 0)
-            {
-                throw new InvalidDataException(
-                    $"{data.Name} {split} row {i + 1}: step {at / data.Channels + 1} of {row.Length} is a missing value (NaN); these models need complete rows.");
-            }
+            throw new InvalidDataException(
+                $"{data.Name} {split} row {i + 1}: step {at / data.Channels + 1} of {data.Rows[i].Length} is a missing value (NaN); these models need complete rows.");
         }
     }
 }

@@ -101,4 +101,23 @@ public sealed class TimeSeriesDataset
         def[nameof(TimeSeriesDataRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
         return ml.Data.LoadFromEnumerable(rows, def);
     }
+
+    /// <summary>
+    /// The first missing value (NaN) inside a row's length, as the row and the value's index in the row (time-major: step
+    /// index / Channels, channel index % Channels); null when every row is complete. Trailing NaN that pad a shorter row
+    /// lie beyond its length. The loaders keep such values; callers that need complete rows refuse them in their terms.
+    /// </summary>
+    internal (int Row, int Index)? FirstMissingValue()
+    {
+        for (var i = 0; i < Rows.Count; i++)
+        {
+            var at = Array.FindIndex(Rows[i].Values, 0, Rows[i].Length * Channels, float.IsNaN);
+            if (at >= 0)
+            {
+                return (i, at);
+            }
+        }
+
+        return null;
+    }
 }
