@@ -115,7 +115,7 @@ public sealed class CliReaderTests
         var ascii16 = Path.Combine(_temp, "ascii16.csv");
         File.WriteAllBytes(ascii16, System.Text.Encoding.Unicode.GetBytes("time,value\n1,2\n"));
         e = Assert.ThrowsExactly<InvalidDataException>(() => DelimitedFile.Read(ascii16));
-        StringAssert.StartsWith(e.Message, $"'{ascii16}' line 1 holds NUL characters, as UTF-16 text without its byte-order mark does.");
+        StringAssert.StartsWith(e.Message, $"'{ascii16}' line 1 holds NUL characters, as UTF-16 text without its byte-order mark does, or a file that is not text.");
         var ascii16Tsv = Path.Combine(_temp, "ascii16.tsv");
         File.WriteAllBytes(ascii16Tsv, System.Text.Encoding.Unicode.GetBytes("1\t2\t3\n"));
         StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => Lmu.MLNet.Data.UcrLoader.LoadTsv(ascii16Tsv)).Message, "holds NUL characters");

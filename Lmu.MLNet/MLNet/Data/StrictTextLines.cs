@@ -12,43 +12,115 @@ namespace Lmu.MLNet.Data;
 /// </summary>
 internal static class StrictTextLines
 {
+    /// <summary>
+    /// The most characters one line may hold: 16 Mi, about 1.6 million values of ten characters, 2,500 times the longest
+    /// line of the shared UCR/UEA and M4 files (6,684). Before the limit a file without line breaks (a binary file, or a
+    /// device such as <c>/dev/zero</c>) was read into one string until the process ran out of memory (found by QA).
+    /// </summary>
+    internal const int MaxLineCharacters = 1 << 24;
+
+    private const int ChunkCharacters = 1 << 16;
+
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The file's lines, read as they are enumerated.</summary>
-    public static IEnumerable<string> Read(string path)
+    public static IEnumerable<string> Read(string path) => Read(path, MaxLineCharacters);
+
+    /// <summary>
+    /// The file's lines, each at most <paramref name="maxLine"/> characters; ends of line as
+    /// <see cref="TextReader.ReadLine"/> has them (\n, \r\n or \r). Lines are found chunk by chunk, so a line over the limit
+    /// or holding a NUL is refused before more of it is read.
+    /// </summary>
+    internal static IEnumerable<string> Read(string path, int maxLine)
     {
         using var reader = new StreamReader(path, Strict, detectEncodingFromByteOrderMarks: true);
+        var chunk = new char[ChunkCharacters];
+        var line = new StringBuilder();
+        var (at, filled) = (0, 0);
+        var afterCarriageReturn = false;
         long number = 0;
         while (true)
         {
-            string? line;
-            try
+            if (at == filled)
             {
-                line = reader.ReadLine();
-            }
-            catch (DecoderFallbackException)
-            {
-                // The reader decodes ahead of the line it returns, so the line is found from the bytes.
-                throw NotUtf8(path);
+                (at, filled) = (0, Fill(reader, chunk, path));
+                if (filled == 0)
+                {
+                    if (line.Length > 0)
+                    {
+                        yield return line.ToString();
+                    }
+
+                    yield break;
+                }
             }
 
-            if (line is null)
+            if (afterCarriageReturn)
             {
-                yield break;
+                // \r\n is one end of line, even where the chunk ends between the two.
+                afterCarriageReturn = false;
+                if (chunk[at] == '\n')
+                {
+                    at++;
+                    continue;
+                }
             }
 
-            number++;
-            if (line.Contains('\0', StringComparison.Ordinal))
+            var rest = chunk.AsSpan(at, filled - at);
+            var end = rest.IndexOfAny('\r', '\n', '\0');
+            var text = end < 0 ? rest : rest[..end];
+            if ((long)line.Length + text.Length > maxLine)
+            {
+                throw TooLong(path, number + 1, maxLine);
+            }
+
+            if (end < 0)
+            {
+                line.Append(text);
+                at = filled;
+                continue;
+            }
+
+            if (rest[end] == '\0')
             {
                 // All-ASCII UTF-16 without its mark is valid UTF-8 with a NUL beside every letter: the columns were listed
                 // as "t^@i^@m^@e^@" (found by QA).
                 throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"'{path}' line {number} holds NUL characters, as UTF-16 text without its byte-order mark does. Save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\"; a UTF-16 file needs its byte-order mark)."));
+                    $"'{path}' line {number + 1} holds NUL characters, as UTF-16 text without its byte-order mark does, or a file that is not text. Save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\"; a UTF-16 file needs its byte-order mark)."));
             }
 
-            yield return line;
+            number++;
+            afterCarriageReturn = rest[end] == '\r';
+            at += end + 1;
+            if (line.Length == 0)
+            {
+                yield return new string(text);
+            }
+            else
+            {
+                line.Append(text);
+                yield return line.ToString();
+                line.Clear();
+            }
         }
     }
+
+    private static int Fill(StreamReader reader, char[] chunk, string path)
+    {
+        try
+        {
+            return reader.Read(chunk, 0, chunk.Length);
+        }
+        catch (DecoderFallbackException)
+        {
+            // The reader decodes ahead of the line it returns, so the line is found from the bytes.
+            throw NotUtf8(path);
+        }
+    }
+
+    private static InvalidDataException TooLong(string path, long line, int maxLine) =>
+        new(string.Create(CultureInfo.InvariantCulture,
+            $"'{path}' line {line} is longer than {maxLine:N0} characters, the most a line may hold: the file is not line-based text (a binary file, or a device such as /dev/zero), or one line holds a whole long series; write such a series one value per line (the long layout)."));
 
     private static InvalidDataException NotUtf8(string path)
     {
@@ -63,12 +135,29 @@ internal static class StrictTextLines
 
     private static (long Line, byte Value, bool Nul) FirstInvalidByte(string path)
     {
-        var bytes = File.ReadAllBytes(path);
-        var start = bytes.AsSpan().StartsWith(Strict.Preamble) ? Strict.Preamble.Length : 0;
-        var chars = new char[Math.Max(1, bytes.Length)];
-        Utf8.ToUtf16(bytes.AsSpan(start), chars, out var read, out _, replaceInvalidSequences: false);
-        var at = start + read;
-        var line = 1 + bytes.AsSpan(0, Math.Min(at, bytes.Length)).Count((byte)'\n');
-        return (line, at < bytes.Length ? bytes[at] : (byte)0, bytes.AsSpan().Contains((byte)0));
+        // Read in chunks, not whole: the file may be a device without end (/dev/urandom is refused here).
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var bytes = new byte[1 << 20];
+        var chars = new char[bytes.Length];
+        var (line, kept, nul, first) = (1L, 0, false, true);
+        while (true)
+        {
+            var read = stream.Read(bytes, kept, bytes.Length - kept);
+            var filled = kept + read;
+            var start = first && bytes.AsSpan(0, filled).StartsWith(Strict.Preamble) ? Strict.Preamble.Length : 0;
+            first = false;
+            var status = Utf8.ToUtf16(bytes.AsSpan(start, filled - start), chars, out var valid, out _, replaceInvalidSequences: false, isFinalBlock: read == 0);
+            var at = start + valid;
+            nul |= bytes.AsSpan(0, filled).Contains((byte)0);
+            line += bytes.AsSpan(0, at).Count((byte)'\n');
+            if (status == System.Buffers.OperationStatus.InvalidData || read == 0)
+            {
+                return (line, at < filled ? bytes[at] : (byte)0, nul);
+            }
+
+            // An incomplete sequence at the chunk's end is decoded with the next chunk.
+            kept = filled - at;
+            bytes.AsSpan(at, kept).CopyTo(bytes);
+        }
     }
 }
