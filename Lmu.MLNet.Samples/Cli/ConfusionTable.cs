@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Lmu.MLNet.Samples.Terminal;
 
 namespace Lmu.MLNet.Samples.Cli;
 
@@ -43,19 +44,21 @@ internal sealed class ConfusionTable(IReadOnlyList<string> classes)
         var k = classes.Count;
         // Whole names: cutting them to a fixed width made classes that share a prefix indistinguishable (found by QA).
         var names = classes.ToArray();
-        var width = Math.Max(6, Math.Max(names.Max(n => n.Length), Total.ToString(CultureInfo.InvariantCulture).Length) + 1);
-        var label = Math.Max(18, names.Max(n => n.Length) + 2);
+        // In terminal columns, not UTF-16 units: CJK labels take two each (found by QA).
+        var widest = names.Max(DisplayWidth.Of);
+        var width = Math.Max(6, Math.Max(widest, Total.ToString(CultureInfo.InvariantCulture).Length) + 1);
+        var label = Math.Max(18, widest + 2);
         var text = new StringBuilder();
         text.Append("true \\ predicted".PadRight(label));
         foreach (var n in names)
         {
-            text.Append(n.PadLeft(width));
+            text.Append(DisplayWidth.PadLeft(n, width));
         }
 
         text.AppendLine("  recall".PadLeft(width + 2));
         for (var i = 0; i < k; i++)
         {
-            text.Append(names[i].PadRight(label));
+            text.Append(DisplayWidth.PadRight(names[i], label));
             var row = 0;
             for (var j = 0; j < k; j++)
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Lmu.MLNet.Samples.Cli;
+using Lmu.MLNet.Samples.Terminal;
 
 namespace Lmu.MLNet.Tests.Samples;
 
@@ -393,6 +394,51 @@ public sealed class CliReaderTests
                 Assert.AreNotEqual(' ', line[end - 1], $"column ending at {end} in '{line}'");
                 Assert.IsTrue(end == line.Length || line[end] == ' ', $"column ending at {end} in '{line}'");
             }
+        }
+    }
+
+    [TestMethod]
+    public void TheConfusionTableAlignsLabelsThatTakeTwoColumnsOrNone()
+    {
+        // QA: CJK and emoji labels went out of line (padding counted UTF-16 units, a terminal draws them two wide).
+        Assert.AreEqual(4, DisplayWidth.Of("猫犬"));
+        Assert.AreEqual(2, DisplayWidth.Of("🐈"), "one emoji of two UTF-16 units, two columns");
+        Assert.AreEqual(4, DisplayWidth.Of("cafe\u0301"), "a combining accent takes no column");
+        Assert.AreEqual(3, DisplayWidth.Of("ｘ1"), "a full-width letter takes two");
+        // Names that take more columns than UTF-16 units (one wider than the narrowest column) and fewer.
+        string[] classes = ["猫", "犬🐕", "cat", "e\u0301te\u0301", "心電図異常"];
+        var table = new ConfusionTable(classes);
+        table.Add(["猫", "犬🐕", "cat", "e\u0301te\u0301", "心電図異常"], ["猫", "cat", "cat", "猫", "心電図異常"]);
+        var lines = table.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(7, lines);
+        var columns = lines[..6].Select(DisplayWidth.Of).ToArray();
+        Assert.IsTrue(columns.All(c => c == columns[0]), "the header and every class's row take as many columns: " + string.Join(", ", columns));
+        // Each count and ratio ends in the column where its class's header ends (in columns, not UTF-16 units).
+        var header = lines[0];
+        var ends = classes.Select(c => DisplayWidth.Of(header[..(header.IndexOf(" " + c, StringComparison.Ordinal) + c.Length + 1)])).ToArray();
+        foreach (var line in lines.Skip(1))
+        {
+            foreach (var end in ends)
+            {
+                Assert.AreNotEqual(' ', CharAtColumn(line, end - 1), $"column ending at {end} in '{line}'");
+                Assert.AreEqual(' ', CharAtColumn(line, end), $"column ending at {end} in '{line}'");
+            }
+        }
+
+        static char CharAtColumn(string line, int column)
+        {
+            var at = 0;
+            foreach (var c in line)
+            {
+                if (at == column)
+                {
+                    return c;
+                }
+
+                at += DisplayWidth.Of(c.ToString());
+            }
+
+            return ' ';
         }
     }
 
