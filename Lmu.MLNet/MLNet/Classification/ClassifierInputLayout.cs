@@ -224,7 +224,7 @@ internal sealed class ClassifierInputLayout
             return Enumerable.Range(1, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         }
 
-        return KeyValueText.Read(Label, kv.Value, count);
+        return KeyValueText.ReadClassNames(Label, kv.Value, count);
     }
 
     private static DataViewSchema.Column Find(DataViewSchema schema, string name, string role)

@@ -31,6 +31,36 @@ internal static class KeyValueText
         return values;
     }
 
+    /// <summary>
+    /// The KeyValues of a training label as class names: as <see cref="Read"/>, and refused unless every name is distinct
+    /// and not empty. The model's <c>PredictedLabel</c> is keyed by name (ML.NET's MapValueToKey, which merges equal
+    /// names and reads "" as missing), so KeyValues [x, x, y] gave a Key&lt;2&gt; that disagreed with the highest score on
+    /// most rows while <c>Score</c> kept 3 slots and Evaluate read 1.0 (found by QA). MapValueToKey never makes such keys;
+    /// a hand-built view can.
+    /// </summary>
+    public static IReadOnlyList<string> ReadClassNames(DataViewSchema.Column column, DataViewSchema.Column annotation, int count)
+    {
+        var names = Read(column, annotation, count);
+        var empty = names.ToList().IndexOf(string.Empty);
+        if (empty >= 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(annotation), $"Label column '{column.Name}' has an empty KeyValues name for key {empty + 1}; every class needs a name of its own (key the labels with MapValueToKey, which never makes an empty name).");
+        }
+
+        var first = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (!first.TryAdd(names[i], i))
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(annotation), $"Label column '{column.Name}' has the KeyValues name '{names[i]}' for keys {first[names[i]] + 1} and {i + 1}; class names must be distinct (key the labels with MapValueToKey, which never repeats a name).");
+            }
+        }
+
+        return names;
+    }
+
     /// <summary>A getter that reads a value label (text, number, boolean) as text, null when missing.</summary>
     public static Func<string?> ValueGetter(DataViewRow row, DataViewSchema.Column column) => column.Type switch
     {

@@ -271,14 +271,7 @@ internal sealed class LmuExperimentData
         // Key values of any type the classifier reads, as text: a number label keyed by MapValueToKey has Single ones
         // (refused as "no key values" before; found by QA).
         var annotation = column.Annotations.Schema["KeyValues"];
-        var names = Classification.KeyValueText.Read(column, annotation, (int)((KeyDataViewType)column.Type).Count).ToArray();
-        var duplicate = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-        {
-            throw new ArgumentException($"LMU experiment: key label column '{column.Name}' has the key value '{duplicate.Key}' twice; class names must be distinct.");
-        }
-
-        return names;
+        return Classification.KeyValueText.ReadClassNames(column, annotation, (int)((KeyDataViewType)column.Type).Count).ToArray();
     }
 
     private static string?[] KeyLabels(IDataView data, DataViewSchema.Column column)

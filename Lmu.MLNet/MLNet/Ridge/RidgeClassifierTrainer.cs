@@ -267,7 +267,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         var annotation = label.Annotations.Schema.GetColumnOrNull("KeyValues");
         var names = annotation is null
             ? Enumerable.Range(1, count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray()
-            : KeyValueText.Read(label, annotation.Value, count);
+            : KeyValueText.ReadClassNames(label, annotation.Value, count);
         return (features, label, names);
     }
 
