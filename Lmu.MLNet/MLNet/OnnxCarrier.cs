@@ -134,6 +134,27 @@ internal static class OnnxCarrier
     }
 
     /// <summary>
+    /// Throws <see cref="ArgumentOutOfRangeException"/> for a column name that ML.NET's OnnxTransformer skips among a
+    /// graph's inputs and outputs: "mlnet." ... ".unusedInput" or ".unusedOutput", the names ML.NET's own ONNX export gives
+    /// values nothing reads. A model whose graph reads or writes such a column cannot be carried: the featurizers and the
+    /// classifier failed with "Index was outside the bounds of the array" in ML.NET's scorer, the classifier after its
+    /// training (found by QA). Called before any training with every column name the graph would use.
+    /// </summary>
+    internal static void RefuseSkippedNames(string component, params (string Role, string? Name)[] columns)
+    {
+        foreach (var (role, name) in columns)
+        {
+            if (name is not null && name.StartsWith("mlnet.", StringComparison.Ordinal)
+                && (name.EndsWith(".unusedInput", StringComparison.Ordinal) || name.EndsWith(".unusedOutput", StringComparison.Ordinal)))
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(columns),
+                    $"{component}: the {role} column '{name}' has a name ML.NET's OnnxTransformer skips (mlnet.*.unusedInput and mlnet.*.unusedOutput mark values nothing reads in ML.NET's ONNX export), and the fitted model is carried by an OnnxTransformer; rename the column (mlContext.Transforms.CopyColumns).");
+            }
+        }
+    }
+
+    /// <summary>
     /// Throws <see cref="IOException"/> naming the setting when <paramref name="folder"/> cannot be created or a file
     /// cannot be created in it (read-only, no permission); a full disk shows only when the graph is written.
     /// </summary>

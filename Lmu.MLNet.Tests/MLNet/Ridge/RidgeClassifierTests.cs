@@ -181,6 +181,34 @@ public sealed class RidgeClassifierTests
         StringAssert.Contains(
             Assert.ThrowsExactly<ArgumentException>(() => ml.MulticlassClassification.Trainers.Ridge(new RidgeClassifierOptions { PredictedLabelColumnName = "Label" })).Message,
             "LabelColumnName ('Label') must differ from ScoreColumnName and PredictedLabelColumnName");
+
+        // QA: "must be a fixed-size Vector<Single> but is Vector<Single>" for a variable-size vector, and a Key<Byte>
+        // label "holds fewer than 2 classes".
+        var variable = ml.Data.LoadFromEnumerable(rows.Select(r => new VariableRow { Label = r.Label, Features = r.Features }));
+        variable = ml.Transforms.Conversion.MapValueToKey("Label").Fit(variable).Transform(variable);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Ridge().Fit(variable)).Message,
+            "features column 'Features' must be a fixed-size Vector<Single> but is a variable-size Vector<Single>.");
+        var definition = SchemaDefinition.Create(typeof(ByteKeyRow));
+        definition[nameof(ByteKeyRow.Label)].ColumnType = new KeyDataViewType(typeof(byte), 3);
+        var bytes = ml.Data.LoadFromEnumerable(rows.Select((r, i) => new ByteKeyRow { Label = (byte)(i % 3 + 1), Features = r.Features }), definition);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Ridge().Fit(bytes)).Message,
+            "label column 'Label' must be a UInt32 key of at least 2 values but is Key<Byte, 0-2>; its keys are Byte values; map the labels with MapValueToKey, which makes UInt32 keys.");
+    }
+
+    private sealed class VariableRow
+    {
+        public string Label { get; set; } = string.Empty;
+
+        [VectorType]
+        public float[] Features { get; set; } = [];
+    }
+
+    private sealed class ByteKeyRow
+    {
+        public byte Label { get; set; }
+
+        [VectorType(4)]
+        public float[] Features { get; set; } = [];
     }
 
     private static List<Row> LinearRows(int count, int seed)

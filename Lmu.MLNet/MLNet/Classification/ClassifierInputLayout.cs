@@ -114,6 +114,10 @@ internal sealed class ClassifierInputLayout
         }
     }
 
+    /// <summary>Refuses graph input and output columns whose names ML.NET's OnnxTransformer skips (<see cref="OnnxCarrier.RefuseSkippedNames"/>).</summary>
+    public static void RefuseSkippedNames(LmuClassifierOptions options) => OnnxCarrier.RefuseSkippedNames(
+        "LMU classifier", ("features", options.FeatureColumnName), ("length", options.LengthColumnName), ("score", options.ScoreColumnName));
+
     /// <summary>Checks the label column's type.</summary>
     public static DataViewSchema.Column CheckLabel(DataViewSchema schema, string name)
     {
@@ -191,6 +195,7 @@ internal sealed class ClassifierInputLayout
     public static ClassifierInputLayout Create(DataViewSchema schema, LmuClassifierOptions options)
     {
         RefuseReservedNames(schema.Where(c => !c.IsHidden).Select(c => c.Name), options.FeatureColumnName, nameof(schema));
+        RefuseSkippedNames(options);
         var (steps, variable) = CheckFeatures(schema, options.FeatureColumnName, options.SequenceLength, options.Channels);
         // One channel reads the same in either layout, so only several channels need a fixed size.
         if (variable && options.InputLayout == LmuInputLayout.ChannelMajor && options.Channels > 1)

@@ -78,6 +78,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         }
 
         ClassifierInputLayout.RefuseReservedNames(inputSchema.Select(c => c.Name), _options.FeatureColumnName, nameof(inputSchema));
+        ClassifierInputLayout.RefuseSkippedNames(_options);
 
         if (_options.LengthColumnName is { } lengthName)
         {

@@ -108,6 +108,7 @@ public sealed class LmuClassificationExperiment
             throw new ArgumentException($"LMU experiment: inputLayout must be StepMajor or ChannelMajor but was {(int)inputLayout}.", nameof(inputLayout));
         }
 
+        OnnxCarrier.RefuseSkippedNames("LMU experiment", ("features", featuresColumnName));
         var channelMajor = inputLayout == LmuInputLayout.ChannelMajor && channels > 1;
         var prefix = preprocessing?.Fit(trainData);
         try

@@ -25,6 +25,7 @@ internal static class LmuFeaturizerSchema
     /// <param name="fittedLengthType">The length column's type at Fit (scoring: the graph's input takes that type), or null.</param>
     public static int Check(LmuFeaturizerOptions o, DataViewSchema schema, int? knownLength = null, string component = "LmuFeaturize", DataViewType? fittedLengthType = null)
     {
+        RefuseSkippedNames(o, component);
         var column = schema.GetColumnOrNull(o.InputColumnName)
                      ?? throw Missing(component, o.InputColumnName, "input", string.Join(", ", schema.Select(c => c.Name)));
         // In place, the graph's output is named input + ".lmu" and dropped after the copy back: a user column of that name
@@ -95,9 +96,13 @@ internal static class LmuFeaturizerSchema
         return length;
     }
 
+    private static void RefuseSkippedNames(LmuFeaturizerOptions o, string component) =>
+        OnnxCarrier.RefuseSkippedNames(component, ("input", o.InputColumnName), ("output", o.OutputColumnName), ("length", o.LengthColumnName));
+
     /// <summary>Checks a schema shape (no vector sizes there): the columns exist with usable kinds.</summary>
     public static void Check(LmuFeaturizerOptions o, SchemaShape shape, string component = "LmuFeaturize")
     {
+        RefuseSkippedNames(o, component);
         if (!TryFind(shape, o.InputColumnName, out var column))
         {
             throw Missing(component, o.InputColumnName, "input", string.Join(", ", shape.Select(c => c.Name)));

@@ -47,6 +47,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
         var o = _options;
+        RefuseSkippedNames();
         int t = o.WindowSize, h = o.Horizon;
         var run = EstimatorTraining.Start(
             _context, o.Training, $"{nameof(LmuForecastingOptions)}.{nameof(o.Training)}.{nameof(o.Training.Device)}");
@@ -138,19 +139,23 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var o = _options;
-        if (o.SeriesColumnName is not null)
+        RefuseSkippedNames();
+        // Types as Fit checks them (ForecastDataReader.Column): a Double series passed here and failed only at Fit (found by QA).
+        var series = o.SeriesColumnName is not null;
+        var kind = series ? SchemaShape.Column.VectorKind.Scalar : SchemaShape.Column.VectorKind.Vector;
+        if (series)
         {
-            Require(inputSchema, o.SeriesColumnName, "series");
+            Require(inputSchema, o.SeriesColumnName!, "series", kind);
         }
         else
         {
-            Require(inputSchema, o.WindowColumnName, "window");
-            Require(inputSchema, o.LabelColumnName, "label");
+            Require(inputSchema, o.WindowColumnName, "window", kind);
+            Require(inputSchema, o.LabelColumnName, "label", kind);
         }
 
         foreach (var c in o.CovariateColumnNames)
         {
-            Require(inputSchema, c, "covariate");
+            Require(inputSchema, c, series ? "covariate" : "covariate window", kind);
         }
 
         var outputs = new List<string> { o.OutputColumnName };
@@ -188,11 +193,28 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
 
     private void ThrowIfCanceled() => _context.ThrowIfCanceled(_options.CancellationToken, "ForecastByLmu");
 
-    private static void Require(SchemaShape schema, string name, string role)
+    private static void Require(SchemaShape schema, string name, string role, SchemaShape.Column.VectorKind kind)
     {
-        if (!schema.Any(c => c.Name == name))
+        var column = schema.FirstOrDefault(c => c.Name == name);
+        if (column.Name is null)
         {
             throw new ArgumentException($"The {role} column '{name}' is not in the input schema.");
         }
+
+        if (column.Kind != kind || !column.ItemType.Equals(NumberDataViewType.Single))
+        {
+            var expected = kind == SchemaShape.Column.VectorKind.Scalar ? "Single" : "a fixed-size Vector<Single>";
+            throw new ArgumentException($"The {role} column '{name}' is {column.Kind} of {column.ItemType}; expected {expected}.");
+        }
+    }
+
+    /// <summary>Refuses graph input and output columns whose names ML.NET's OnnxTransformer skips (<see cref="OnnxCarrier.RefuseSkippedNames"/>).</summary>
+    private void RefuseSkippedNames()
+    {
+        var o = _options;
+        OnnxCarrier.RefuseSkippedNames(
+            "ForecastByLmu",
+            [("window", o.WindowColumnName), ("forecast", o.OutputColumnName), ("lower bound", o.LowerBoundColumnName), ("upper bound", o.UpperBoundColumnName),
+             .. o.CovariateColumnNames.Select(c => ("covariate", (string?)c))]);
     }
 }

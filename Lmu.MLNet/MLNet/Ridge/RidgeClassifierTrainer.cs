@@ -74,6 +74,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         var o = _options;
+        RefuseSkippedNames();
         var features = inputSchema.FirstOrDefault(c => c.Name == o.FeatureColumnName);
         if (features.Name is null || features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
         {
@@ -242,16 +243,23 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             $"RidgeClassifier: ran out of memory while {stage} of {width:N0} features, within the {limit / 1e9:F2} GB its plan allowed ({source}); the runtime could not place the arrays (a small GC heap hard limit leaves little room for large ones). Use fewer rows or features, or raise the limit."),
             e);
 
+    private void RefuseSkippedNames() =>
+        OnnxCarrier.RefuseSkippedNames("RidgeClassifier", ("features", _options.FeatureColumnName), ("score", _options.ScoreColumnName));
+
     /// <summary>Resolves the columns and the class names (the label's KeyValues, else the key numbers 1..K).</summary>
     private (DataViewSchema.Column Features, DataViewSchema.Column Label, IReadOnlyList<string> Classes) CheckSchema(DataViewSchema schema)
     {
         var o = _options;
+        RefuseSkippedNames();
         var available = string.Join(", ", schema.Select(c => c.Name));
         var features = schema.GetColumnOrNull(o.FeatureColumnName)
                        ?? throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: features column '{o.FeatureColumnName}' not found; the data has: {available}.");
         if (features.Type is not VectorDataViewType { Size: > 0 } vector || vector.ItemType != NumberDataViewType.Single)
         {
-            throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: features column '{o.FeatureColumnName}' must be a fixed-size Vector<Single> but is {features.Type}.");
+            // A variable-size vector prints as Vector<Single> too: "must be a fixed-size Vector<Single> but is
+            // Vector<Single>" (found by QA).
+            var actual = features.Type is VectorDataViewType { Size: 0 } ? $"a variable-size {features.Type}" : features.Type.ToString();
+            throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: features column '{o.FeatureColumnName}' must be a fixed-size Vector<Single> but is {actual}.");
         }
 
         var label = schema.GetColumnOrNull(o.LabelColumnName)
@@ -260,7 +268,9 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         {
             throw new ArgumentOutOfRangeException(
                 nameof(schema), $"RidgeClassifier: label column '{o.LabelColumnName}' must be a UInt32 key of at least 2 values but is {label.Type}; " +
-                (label.Type is KeyDataViewType ? "the data holds fewer than 2 classes (or no rows)." : "map it with MapValueToKey first."));
+                // A Key<Byte> was said to hold fewer than 2 classes (found by QA).
+                (label.Type is KeyDataViewType k && k.RawType != typeof(uint) ? $"its keys are {k.RawType.Name} values; map the labels with MapValueToKey, which makes UInt32 keys."
+                    : label.Type is KeyDataViewType ? "the data holds fewer than 2 classes (or no rows)." : "map it with MapValueToKey first."));
         }
 
         var count = (int)key.Count;
