@@ -59,12 +59,15 @@ internal sealed class ProbeDataView : IDataView
         }
     }
 
+    /// <summary>Rows served by every cursor after the first (null: all): a view that drains or changes between reads.</summary>
+    public long? LaterCursorRows { get; init; }
+
     public long? GetRowCount() => _rows;
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
-        Interlocked.Increment(ref _cursors);
-        return new Cursor(this, columnsNeeded.Select(c => c.Index).ToHashSet());
+        var rows = Interlocked.Increment(ref _cursors) > 1 && LaterCursorRows is { } later ? later : _rows;
+        return new Cursor(this, columnsNeeded.Select(c => c.Index).ToHashSet(), rows);
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
@@ -107,7 +110,7 @@ internal sealed class ProbeDataView : IDataView
         return GC.GetTotalMemory(forceFullCollection: true);
     }
 
-    private sealed class Cursor(ProbeDataView view, HashSet<int> active) : DataViewRowCursor
+    private sealed class Cursor(ProbeDataView view, HashSet<int> active, long rows) : DataViewRowCursor
     {
         private long _position = -1;
 
@@ -126,7 +129,7 @@ internal sealed class ProbeDataView : IDataView
 
         public override bool MoveNext()
         {
-            if (_position + 1 >= view._rows)
+            if (_position + 1 >= rows)
             {
                 return false;
             }

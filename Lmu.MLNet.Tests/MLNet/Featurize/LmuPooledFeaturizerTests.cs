@@ -461,6 +461,33 @@ public sealed class LmuPooledFeaturizerTests
         }).ToArray();
     }
 
+    [TestMethod]
+    public void AViewThatGivesFewerRowsOnItsSecondReadIsRefusedAsSuch()
+    {
+        // Fit reads the rows twice (check and count, then the rows that place the biases). A view drained by its first
+        // cursor failed with "The given key '23' was not present in the dictionary" (found by QA).
+        var ml = new MLContext(seed: 1);
+        var options = new Lmu.MLNet.Featurize.LmuPooledFeaturizerOptions { OutputColumnName = "P", Windows = 3, ProjectionsPerWindow = 2, Order = 4, Seed = 1 };
+        Tests.Infrastructure.ProbeDataView View(long? later) => new(30, 1_000, Tests.Infrastructure.ProbeColumn.Vector("Features", 12, (r, x) =>
+        {
+            for (var t = 0; t < x.Length; t++)
+            {
+                x[t] = MathF.Sin((r + 1) * t);
+            }
+        }))
+        { LaterCursorRows = later };
+
+        var drained = View(0);
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.LmuPooledFeaturize(options).Fit(drained));
+        StringAssert.StartsWith(e.Message, "LmuPooledFeaturize: the data gave 30 rows when Fit checked them and lacked row ");
+        StringAssert.Contains(e.Message, "Fit reads the data twice, so it must give the same rows each time");
+        Assert.AreEqual(2, drained.CursorsOpened);
+
+        var whole = View(null);
+        using var fitted = ml.Transforms.LmuPooledFeaturize(options).Fit(whole);
+        Assert.AreEqual(2, whole.CursorsOpened, "twice, as README says");
+    }
+
     private static void AssertMatches(double[] expected, float[] actual, int steps, string what)
     {
         Assert.HasCount(expected.Length, actual, what);

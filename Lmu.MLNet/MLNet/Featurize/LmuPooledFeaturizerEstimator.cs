@@ -94,6 +94,15 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
                 chosen[index] = ((float[])row.Clone(), length);
             }
         });
+        var missing = indices.FirstOrDefault(i => !chosen.ContainsKey(i), -1);
+        if (missing >= 0)
+        {
+            // A view whose second cursor gave fewer rows failed with "The given key '23' was not present" (found by QA).
+            throw new InvalidOperationException(
+                $"LmuPooledFeaturize: the data gave {rows:N0} rows when Fit checked them and lacked row {missing} when it read them again to place the biases; " +
+                "Fit reads the data twice, so it must give the same rows each time (cache a view that can be read only once: mlContext.Data.Cache, or AppendCacheCheckpoint in a pipeline).");
+        }
+
         var kernels = LmuPooledKernelSet.Sample(
             steps, o.Channels, o.Order, o.Windows, o.ProjectionsPerWindow, minTheta, maxTheta, o.Discretizer, o.Normalization, seed,
             g => chosen[indices[g]]);
