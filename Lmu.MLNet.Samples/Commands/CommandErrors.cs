@@ -262,7 +262,7 @@ internal static class CommandErrors
         {
             var command = string.Join(' ', parsed.CommandResult.Command.Parents.OfType<Command>().Reverse().Skip(1).Select(c => c.Name).Append(parsed.CommandResult.Command.Name).Where(n => n.Length > 0));
             var more = parsed.Errors.Count > 1 ? $" (and {parsed.Errors.Count - 1} more)" : string.Empty;
-            Console.Error.WriteLine($"error: {OneLine(parsed.Errors[0].Message)}{more}. Run '{(parsed.CommandResult.Command is RootCommand ? string.Empty : command + " ")}--help' for the options.");
+            Console.Error.WriteLine($"error: {OneLine(parsed.Errors[0].Message)}{more}. Run '{(parsed.CommandResult.Parent is null ? string.Empty : command + " ")}--help' for the options.");
             return ExitCode;
         }
 

@@ -30,7 +30,7 @@ internal static class SampleCommands
     }
 
     /// <summary>What runs with no arguments (the README's quick-start command): the main job, whose options live on the root.</summary>
-    public static void SetMainJob(RootCommand root)
+    public static void SetMainJob(Command root)
     {
         var dataset = new Option<string>("--dataset")
         {

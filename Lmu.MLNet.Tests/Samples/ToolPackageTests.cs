@@ -75,6 +75,15 @@ public sealed class ToolPackageTests
         Assert.AreEqual(0, code, log);
         StringAssert.Contains(log, "classify");
         StringAssert.Contains(log, "forecast");
+        // Named as the user typed it (QA: the usage said "Lmu.MLNet.Samples [command] [options]"), in every command's help.
+        StringAssert.Contains(log, "Usage:" + Environment.NewLine + "  lmu [command] [options]");
+        (code, log) = Lmu(_temp, "classify", "--help");
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "  lmu classify [options]");
+        Assert.DoesNotContain("Lmu.MLNet.Samples", log);
+        (code, log) = Lmu(_temp, "--version");
+        Assert.AreEqual(0, code, log);
+        StringAssert.Matches(log.Trim(), new System.Text.RegularExpressions.Regex(@"^\d+\.\d+\.\d+"), "the version option, which RootCommand brought, is kept");
     }
 
     [TestMethod]

@@ -12,8 +12,9 @@ public sealed class LmuNetworkOptions
 
     /// <summary>
     /// The LMU layer of a one-layer network (shorthand for <c>Layers = [Layer]</c>). Default: a new
-    /// <see cref="LmuLayerOptions"/> with its documented defaults. When <see cref="Layers"/> is non-empty this reads
-    /// <c>Layers[0]</c>, and assigning or editing <c>Layer</c> as well is refused by <see cref="Validate"/>.
+    /// <see cref="LmuLayerOptions"/> with its documented defaults. When <see cref="Layers"/> is non-empty this is
+    /// <c>Layers[0]</c> (an edit through it edits the stack's first layer); assigning <c>Layer</c> as well as
+    /// <c>Layers</c>, or editing it before <c>Layers</c> is set, is refused by <see cref="Validate"/>.
     /// </summary>
     public LmuLayerOptions Layer
     {

@@ -88,9 +88,15 @@ public sealed class ClassifierStackTests : ClassifierTestBase
         edited.Layers = TwoLayers(1).Layers;
         Assert.ThrowsExactly<ArgumentException>(edited.Validate);
 
-        // With a stack, Layer reads its first layer; a clone keeps the stack.
+        // With a stack, Layer is its first layer: an edit through it edits that layer, as documented (QA: the docs said
+        // such an edit was refused).
         var stack = TwoLayers(1);
         Assert.AreSame(stack.Layers[0], stack.Layer);
+        stack.Layer.Order = 12;
+        Assert.AreEqual(12, stack.Layers[0].Order);
+        stack.Validate();
+
+        // A clone keeps the stack.
         var copy = stack.Clone();
         Assert.HasCount(2, copy.Layers);
         Assert.AreNotSame(stack.Layers[1], copy.Layers[1]);

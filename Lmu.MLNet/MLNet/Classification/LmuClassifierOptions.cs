@@ -74,8 +74,9 @@ public sealed class LmuClassifierOptions
     /// The LMU layer of a one-layer network (every option of the core with its documented default, e.g. Order 64,
     /// HiddenCell SimpleRnn with 64 units): shorthand for <c>Layers = [Layer]</c>. Its InputSize is always set to
     /// <see cref="Channels"/>. Its Theta is used as given unless <see cref="ThetaFromSequenceLength"/> is true. When
-    /// <see cref="Layers"/> is non-empty this reads <c>Layers[0]</c>, and assigning or editing <c>Layer</c> as well is
-    /// refused by <see cref="Validate"/>.
+    /// <see cref="Layers"/> is non-empty this is <c>Layers[0]</c> (an edit through it edits the stack's first layer);
+    /// assigning <c>Layer</c> as well as <c>Layers</c>, or editing it before <c>Layers</c> is set, is refused by
+    /// <see cref="Validate"/>.
     /// </summary>
     public LmuLayerOptions Layer
     {

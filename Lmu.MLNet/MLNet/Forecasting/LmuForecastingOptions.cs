@@ -129,7 +129,13 @@ public sealed class LmuForecastingOptions
     /// </summary>
     public long ShufflePoolPoints { get; set; } = 1_000_000;
 
-    /// <inheritdoc cref="Classification.LmuClassifierOptions.TorchThreads"/>
+    /// <summary>
+    /// Torch intra-op threads during Fit (Fit's thread gets this count and its own back after; other threads are left
+    /// alone); 0 leaves torch's setting as it is. Default 1: the LMU's steps are small products and many short ops,
+    /// which a second thread barely speeds up, and on a machine whose cores are busy libtorch's threads wait for
+    /// descheduled peers (measurements in <see cref="Classification.LmuClassifierOptions.TorchThreads"/>). Raise it on
+    /// a machine with idle cores for large networks, after measuring.
+    /// </summary>
     public int TorchThreads { get; set; } = 1;
 
     /// <summary>Called synchronously after every epoch (in addition to the MLContext's Log). Default null.</summary>
