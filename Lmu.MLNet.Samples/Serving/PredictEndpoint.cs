@@ -30,7 +30,7 @@ internal static class PredictEndpoint
         JsonDocument document;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, JsonContentType.Parsing, context.RequestAborted);
+            document = await JsonContentType.ParseAsync(request.Body, context.RequestAborted);
         }
         catch (JsonException e)
         {

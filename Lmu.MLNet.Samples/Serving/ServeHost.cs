@@ -95,7 +95,7 @@ internal static class ServeHost
         extend?.Configure(builder);
         var app = builder.Build();
         lifetime = app.Lifetime;
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
+        var logger = new RefusalLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve"), RefusalLogger.DefaultPerMinute);
         app.Use(async (context, next) =>
         {
             try

@@ -88,6 +88,13 @@ public sealed class ServeIntegrationTests : ClassifierTestBase
         {
             Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, "one field in another case is still read");
         }
+
+        // Bytes that are not UTF-8 in a field name or a text value were answered 500 ("Cannot transcode invalid UTF-8
+        // JSON text"), as a server fault (QA).
+        byte[] badName = [.. "{\"Fe"u8, 0xFF, .. "atures\": "u8, .. System.Text.Encoding.UTF8.GetBytes(values), .. "}"u8];
+        await served.AssertBadRequest(badName, "The body is not valid JSON: byte 4 (0xFF) is not UTF-8 text; JSON bodies are UTF-8.");
+        byte[] badValue = [.. "{\"Features\": "u8, .. System.Text.Encoding.UTF8.GetBytes(values), .. ", \"Label\": \"caf"u8, 0xE9, .. "\"}"u8];
+        await served.AssertBadRequest(badValue, "is not UTF-8 text");
         Assert.IsFalse(SamplesApp.TorchLoaded(served.Process.Id), "the service process must not load libtorch");
         Assert.IsFalse(served.Process.HasExited, "the server must still be running after bad requests");
     }

@@ -76,6 +76,17 @@ internal sealed class ServeProcess : IAsyncDisposable
         StringAssert.Contains(JsonDocument.Parse(text).RootElement.GetProperty("error").GetString(), message);
     }
 
+    /// <summary>POSTs raw bytes as a JSON body and checks the 400 answer's message.</summary>
+    public async Task AssertBadRequest(byte[] body, string message)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await Http.PostAsync("/predict", content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode, text);
+        StringAssert.Contains(JsonDocument.Parse(text).RootElement.GetProperty("error").GetString(), message);
+    }
+
     /// <summary>GET /model as JSON.</summary>
     public async Task<JsonElement> DescribeAsync()
     {
