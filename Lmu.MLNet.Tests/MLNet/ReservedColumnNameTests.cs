@@ -39,6 +39,30 @@ public sealed class ReservedColumnNameTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void TheFittedClassifierAndRidgeRefuseSuchColumnsAtScoringAndRidgeAtTraining()
+    {
+        // QA: training refused the names, but at scoring a column named "lmu.PredictedIndex" was dropped from the
+        // output without a word; Ridge, whose chain uses the same names, did not refuse them at all.
+        var ml = ClassifierSetup.Context(MlTemp);
+        var rows = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(12, 1));
+        var withColumn = ml.Transforms.CopyColumns("lmu.PredictedIndex", "Features").Fit(rows).Transform(rows);
+        using var classifier = ml.Transforms.LmuClassifier(ClassifierSetup.Parallel(epochs: 1)).Fit(rows);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => classifier.Transform(withColumn)).Message,
+            "Column 'lmu.PredictedIndex' has a name the LMU classifier uses for its own columns");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => classifier.GetOutputSchema(withColumn.Schema));
+
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(rows).Transform(rows);
+        var ridge = ml.MulticlassClassification.Trainers.Ridge().Fit(keyed);
+        var keyedWithColumn = ml.Transforms.CopyColumns("lmu.PredictedClass", "Features").Fit(keyed).Transform(keyed);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ridge.Transform(keyedWithColumn)).Message,
+            "Column 'lmu.PredictedClass' has a name the RidgeClassifier uses for its own columns");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Ridge().Fit(keyedWithColumn)).Message,
+            "Column 'lmu.PredictedClass' has a name the RidgeClassifier uses for its own columns");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Ridge().GetOutputSchema(Lmu.MLNet.SchemaShapes.FromSchema(keyedWithColumn.Schema)));
+        Assert.AreEqual(12, ridge.Transform(keyed).GetColumn<uint>("PredictedLabel").Count(), "other data still scores");
+    }
+
+    [TestMethod]
     public void TheClassifiersOutputSchemaRefusesALabelTypeItsFitRefuses()
     {
         var ml = ClassifierSetup.Context(MlTemp);

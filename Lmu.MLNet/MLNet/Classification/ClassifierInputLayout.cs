@@ -100,7 +100,7 @@ internal sealed class ClassifierInputLayout
     /// the way to PredictedLabel: such a column was dropped from the output without a word, and a features column of
     /// that name trained fully, then failed in ONNX Runtime's words ("Duplicate definition of name"; found by QA).
     /// </summary>
-    public static void RefuseReservedNames(IEnumerable<string> columns, string featureColumn, string paramName)
+    public static void RefuseReservedNames(IEnumerable<string> columns, string featureColumn, string paramName, string component = "LMU classifier")
     {
         string[] reserved = [SlotToScalarKey.IndexColumn, SlotToScalarKey.HashColumn, OnnxCarrier.PredictedClassColumn, OnnxCarrier.PredictedValueColumn];
         foreach (var name in columns.Append(featureColumn))
@@ -109,7 +109,7 @@ internal sealed class ClassifierInputLayout
             {
                 throw new ArgumentOutOfRangeException(
                     paramName,
-                    $"Column '{name}' has a name the LMU classifier uses for its own columns ({string.Join(", ", reserved)}); rename it (for example with mlContext.Transforms.CopyColumns, then DropColumns).");
+                    $"Column '{name}' has a name the {component} uses for its own columns ({string.Join(", ", reserved)}); rename it (for example with mlContext.Transforms.CopyColumns, then DropColumns).");
             }
         }
     }

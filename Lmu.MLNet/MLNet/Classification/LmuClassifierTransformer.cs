@@ -96,6 +96,8 @@ public sealed class LmuClassifierTransformer : OnnxCarriedTransformer, ISingleFe
     private protected override void CheckInputSchema(DataViewSchema schema)
     {
         ArgumentNullException.ThrowIfNull(schema);
+        // Training refuses these names; at scoring such a column was dropped from the output without a word (found by QA).
+        ClassifierInputLayout.RefuseReservedNames(schema.Where(c => !c.IsHidden).Select(c => c.Name), Info.FeatureColumnName, nameof(schema));
         var (_, variable) = ClassifierInputLayout.CheckFeatures(schema, Info.FeatureColumnName, Info.SequenceLength, Info.Channels);
         if (variable)
         {

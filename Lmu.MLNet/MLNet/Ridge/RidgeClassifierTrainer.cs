@@ -1,6 +1,6 @@
 using System.Globalization;
-using Lmu.MLNet.Maths;
 using Lmu.MLNet.Classification;
+using Lmu.MLNet.Maths;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -75,6 +75,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     {
         var o = _options;
         RefuseSkippedNames();
+        ClassifierInputLayout.RefuseReservedNames(inputSchema.Select(c => c.Name), o.FeatureColumnName, nameof(inputSchema), "RidgeClassifier");
         var features = inputSchema.FirstOrDefault(c => c.Name == o.FeatureColumnName);
         if (features.Name is null || features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
         {
@@ -251,6 +252,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     {
         var o = _options;
         RefuseSkippedNames();
+        ClassifierInputLayout.RefuseReservedNames(schema.Where(c => !c.IsHidden).Select(c => c.Name), o.FeatureColumnName, nameof(schema), "RidgeClassifier");
         var available = string.Join(", ", schema.Select(c => c.Name));
         var features = schema.GetColumnOrNull(o.FeatureColumnName)
                        ?? throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: features column '{o.FeatureColumnName}' not found; the data has: {available}.");

@@ -1,3 +1,4 @@
+using Lmu.MLNet.Classification;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -75,6 +76,9 @@ public sealed class RidgeClassifierTransformer : OnnxCarriedTransformer, ISingle
 
     private protected override void CheckInputSchema(DataViewSchema schema)
     {
+        // The carried chain's own column names (as the classifier's): a user column of such a name was dropped from the
+        // output without a word (found by QA for the classifier).
+        ClassifierInputLayout.RefuseReservedNames(schema.Where(c => !c.IsHidden).Select(c => c.Name), Options.FeatureColumnName, nameof(schema), "RidgeClassifier");
         var column = schema.GetColumnOrNull(Options.FeatureColumnName)
                      ?? throw new ArgumentOutOfRangeException(nameof(schema), $"RidgeClassifier: features column '{Options.FeatureColumnName}' not found; the data has: {string.Join(", ", schema.Select(c => c.Name))}.");
         if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single || vector.Size != FeatureCount)
