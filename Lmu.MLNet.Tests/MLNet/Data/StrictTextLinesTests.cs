@@ -97,6 +97,42 @@ public sealed class StrictTextLinesTests
     }
 
     [TestMethod]
+    public void AByteOrderMarkKeepsTheCheckStrictAndNamesItsEncoding()
+    {
+        // Review: after a UTF-8 byte-order mark (a spreadsheet's "CSV UTF-8" writes one) the reader switched to lenient
+        // UTF-8, so Latin-1 "café" read as "caf\uFFFD" without a word.
+        var marked = Path.Combine(_temp, "marked.csv");
+        File.WriteAllBytes(marked, [0xEF, 0xBB, 0xBF, .. "label,a\ntea,1\n"u8, .. "caf"u8, 0xE9, .. ",2\n"u8]);
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => StrictTextLines.Read(marked).Count());
+        StringAssert.StartsWith(e.Message, $"'{marked}' line 3: byte 0xE9 is not UTF-8 text.");
+
+        // UTF-16 with its mark: a lone surrogate is refused too (it became U+FFFD), naming the encoding.
+        var utf16 = Path.Combine(_temp, "utf16.csv");
+        File.WriteAllBytes(utf16, [0xFF, 0xFE, .. Encoding.Unicode.GetBytes("label,a\ntea,1\n"), 0x00, 0xD8, (byte)',', 0, (byte)'2', 0, (byte)'\n', 0]);
+        e = Assert.ThrowsExactly<InvalidDataException>(() => StrictTextLines.Read(utf16).Count());
+        StringAssert.StartsWith(e.Message, $"'{utf16}': the text is not valid UTF-16, which its byte-order mark declares");
+
+        // Every marked encoding reads as its text, the mark not part of the first line.
+        foreach (var encoding in new Encoding[] { new UTF8Encoding(true), Encoding.Unicode, Encoding.BigEndianUnicode, Encoding.UTF32, new UTF32Encoding(bigEndian: true, byteOrderMark: true) })
+        {
+            var path = Path.Combine(_temp, "text.csv");
+            File.WriteAllText(path, "label,a\ncafé,1\n🐈,2", encoding);
+            CollectionAssert.AreEqual(new[] { "label,a", "café,1", "🐈,2" }, StrictTextLines.Read(path).ToArray(), encoding.EncodingName);
+        }
+    }
+
+    [TestMethod]
+    public void TheBadBytesLineCountsLoneCarriageReturnsAsTheReaderDoes()
+    {
+        // Review: the line was counted by \n alone, so a file of lone \r ends was said to fail on line 1.
+        var path = Path.Combine(_temp, "cr.csv");
+        File.WriteAllBytes(path, [.. "a\rb\r\nc\r\rd"u8, 0xE9, .. "\r"u8]);
+        StringAssert.StartsWith(Assert.ThrowsExactly<InvalidDataException>(() => StrictTextLines.Read(path).Count()).Message, $"'{path}' line 5: byte 0xE9");
+        File.WriteAllBytes(path, [.. "a\r"u8, 0xE9]);
+        StringAssert.StartsWith(Assert.ThrowsExactly<InvalidDataException>(() => StrictTextLines.Read(path).Count()).Message, $"'{path}' line 2: byte 0xE9");
+    }
+
+    [TestMethod]
     public void TheFirstByteThatIsNotUtf8IsFoundPastTheFirstMegabyteAndAcrossASplitSequence()
     {
         // The search reads 1 MiB at a time: a 3-byte character straddles the first boundary, the bad byte is far after.

@@ -165,6 +165,10 @@ public sealed class LmuExperimentTests
         StringAssert.Contains(e.Message, "'Label'");
         e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, settings).Execute(Data(ml, 24, seed: 1), channels: 3));
         StringAssert.Contains(e.Message, "channels = 3");
+        // One class: the column and the class are named, as the classifier names them (QA: neither was).
+        var oneClass = FeaturizerData.Load(ml, Rows(24, seed: 1).Where(r => r.Label == "up").ToList(), Steps);
+        e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, settings).Execute(oneClass));
+        StringAssert.Contains(e.Message, "LMU experiment: label column 'Label' has 1 distinct class(es) in the training data ('up'); classification needs at least 2.");
         Assert.AreEqual(0, trained);
 
         StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { Rungs = 0 })).Message, "Rungs");

@@ -19,8 +19,6 @@ internal static class StrictTextLines
     /// </summary>
     internal const int MaxLineCharacters = 1 << 24;
 
-    private const int ChunkCharacters = 1 << 16;
-
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The file's lines, read as they are enumerated.</summary>
@@ -33,8 +31,8 @@ internal static class StrictTextLines
     /// </summary>
     internal static IEnumerable<string> Read(string path, int maxLine)
     {
-        using var reader = new StreamReader(path, Strict, detectEncodingFromByteOrderMarks: true);
-        var chunk = new char[ChunkCharacters];
+        using var decoder = new StrictTextDecoder(path);
+        var chunk = new char[StrictTextDecoder.MaxChars];
         var line = new StringBuilder();
         var (at, filled) = (0, 0);
         var afterCarriageReturn = false;
@@ -43,7 +41,7 @@ internal static class StrictTextLines
         {
             if (at == filled)
             {
-                (at, filled) = (0, Fill(reader, chunk, path));
+                (at, filled) = (0, Fill(decoder, chunk, path, number));
                 if (filled == 0)
                 {
                     if (line.Length > 0)
@@ -105,16 +103,23 @@ internal static class StrictTextLines
         }
     }
 
-    private static int Fill(StreamReader reader, char[] chunk, string path)
+    private static int Fill(StrictTextDecoder decoder, char[] chunk, string path, long linesRead)
     {
         try
         {
-            return reader.Read(chunk, 0, chunk.Length);
+            return decoder.Read(chunk);
         }
         catch (DecoderFallbackException)
         {
-            // The reader decodes ahead of the line it returns, so the line is found from the bytes.
-            throw NotUtf8(path);
+            if (decoder.Encoding is UTF8Encoding)
+            {
+                // Decoded ahead of the line returned, so the line is found from the bytes.
+                throw NotUtf8(path);
+            }
+
+            var where = linesRead == 0 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" after line {linesRead}");
+            throw new InvalidDataException(
+                $"'{path}'{where}: the text is not valid {decoder.Encoding.WebName.ToUpperInvariant()}, which its byte-order mark declares (a lone surrogate, or a value beyond Unicode). Save the file as UTF-8.");
         }
     }
 
@@ -133,13 +138,49 @@ internal static class StrictTextLines
             "such bytes encode would become the same replacement character, so text that differs only there (two labels) would read the same.");
     }
 
+    /// <summary>
+    /// The line ends in <paramref name="bytes"/> as the reader finds them (\n, \r\n, a lone \r; found in review: a file of
+    /// lone \r ends was said to fail on line 1). A \r at the end is left for the next bytes to decide
+    /// (<paramref name="carriageReturn"/>), and one left before is counted unless these start with \n.
+    /// </summary>
+    private static int LineEnds(ReadOnlySpan<byte> bytes, ref bool carriageReturn)
+    {
+        if (bytes.IsEmpty)
+        {
+            return 0;
+        }
+
+        var ends = carriageReturn && bytes[0] != (byte)'\n' ? 1 : 0;
+        carriageReturn = false;
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] == (byte)'\n')
+            {
+                ends++;
+            }
+            else if (bytes[i] == (byte)'\r')
+            {
+                if (i + 1 == bytes.Length)
+                {
+                    carriageReturn = true;
+                }
+                else if (bytes[i + 1] != (byte)'\n')
+                {
+                    ends++;
+                }
+            }
+        }
+
+        return ends;
+    }
+
     private static (long Line, byte Value, bool Nul) FirstInvalidByte(string path)
     {
         // Read in chunks, not whole: the file may be a device without end (/dev/urandom is refused here).
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         var bytes = new byte[1 << 20];
         var chars = new char[bytes.Length];
-        var (line, kept, nul, first) = (1L, 0, false, true);
+        var (line, kept, nul, first, carriageReturn) = (1L, 0, false, true, false);
         while (true)
         {
             var read = stream.Read(bytes, kept, bytes.Length - kept);
@@ -149,10 +190,11 @@ internal static class StrictTextLines
             var status = Utf8.ToUtf16(bytes.AsSpan(start, filled - start), chars, out var valid, out _, replaceInvalidSequences: false, isFinalBlock: read == 0);
             var at = start + valid;
             nul |= bytes.AsSpan(0, filled).Contains((byte)0);
-            line += bytes.AsSpan(0, at).Count((byte)'\n');
+            line += LineEnds(bytes.AsSpan(0, at), ref carriageReturn);
             if (status == System.Buffers.OperationStatus.InvalidData || read == 0)
             {
-                return (line, at < filled ? bytes[at] : (byte)0, nul);
+                // A \r just before the bad byte ended a line (the bad byte is not \n).
+                return (line + (carriageReturn ? 1 : 0), at < filled ? bytes[at] : (byte)0, nul);
             }
 
             // An incomplete sequence at the chunk's end is decoded with the next chunk.

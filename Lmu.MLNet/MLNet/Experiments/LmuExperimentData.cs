@@ -125,7 +125,8 @@ internal sealed class LmuExperimentData
         var present = y.Distinct().Count();
         if (present < 2 && classNames is null)
         {
-            throw new ArgumentException($"LMU experiment: the training data has {present} class(es); classification needs at least 2.");
+            // The column named, as the classifier names it (found by QA).
+            throw new ArgumentException($"LMU experiment: label column '{labelColumn}' has {present} distinct class(es) in the training data ({string.Join(", ", y.Distinct().Select(k => $"'{names[k]}'"))}); classification needs at least 2.");
         }
 
         return new LmuExperimentData(values, y, width / channels, channels, names);
