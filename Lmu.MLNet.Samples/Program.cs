@@ -22,10 +22,10 @@ if (!Lmu.MLNet.Samples.WorkingDirectory.Exists(out var gone))
 
 const string description = "Lmu.MLNet samples: Legendre Memory Units in ML.NET pipelines (results, benchmarks, serving).";
 // Installed as a .NET tool the app runs as `lmu`, but RootCommand names itself after the assembly, so the tool's help
-// said "Usage: Lmu.MLNet.Samples" (found by QA). Run from a tool store (the tool's shim starts the packed executable
-// there) or through an executable named lmu, the root takes that name, with the help and version options RootCommand
-// would bring.
-var asTool = AppContext.BaseDirectory.Replace('\\', '/').Contains("/.store/lmu.mlnet.tool/", StringComparison.OrdinalIgnoreCase)
+// said "Usage: Lmu.MLNet.Samples" (found by QA). Run from the tool package's folder (a global or tool-path install's
+// store, or the packages folder a local tool runs from) or through an executable named lmu, the root takes that name,
+// with the help and version options RootCommand would bring.
+var asTool = AppContext.BaseDirectory.Replace('\\', '/').Contains("/lmu.mlnet.tool/", StringComparison.OrdinalIgnoreCase)
              || Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "lmu";
 Command root = asTool
     ? new Command("lmu", description) { Options = { new System.CommandLine.Help.HelpOption(), new VersionOption() } }

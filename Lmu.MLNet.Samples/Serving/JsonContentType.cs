@@ -23,21 +23,40 @@ internal static class JsonContentType
     /// invalid UTF-8 inside a name or a string reached the model's reader as "Cannot transcode invalid UTF-8 JSON text",
     /// answered 500 (found by QA). The body is bounded by the server's body limit, so it is read whole.
     /// </summary>
-    public static async Task<JsonDocument> ParseAsync(Stream body, CancellationToken cancellationToken)
+    public static async Task<JsonDocument> ParseAsync(Stream body, long? contentLength, CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream();
+        // Sized from the announced length, up to 1 MiB (an announced length is not yet checked against the limit, which
+        // Kestrel applies as the body is read), so a small body's buffer is not regrown.
+        using var buffer = new MemoryStream((int)Math.Clamp(contentLength ?? 0, 0, 1 << 20));
         await body.CopyToAsync(buffer, cancellationToken);
-        var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
-        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        if (FirstInvalidUtf8(bytes.Span) is var at and >= 0)
         {
-            System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out var valid, out _, replaceInvalidSequences: false);
             throw new JsonException(string.Create(
                 System.Globalization.CultureInfo.InvariantCulture,
-                $"byte {valid} (0x{bytes[valid]:X2}) is not UTF-8 text; JSON bodies are UTF-8."));
+                $"the byte at offset {at} (0x{bytes.Span[at]:X2}) is not UTF-8 text; JSON bodies are UTF-8."));
         }
 
-        buffer.Position = 0;
-        return await JsonDocument.ParseAsync(buffer, Parsing, cancellationToken);
+        // The parser reads the buffer in place (no second copy); a UTF-8 byte-order mark is skipped, as the stream
+        // parser skipped it.
+        var mark = bytes.Span.StartsWith("\uFEFF"u8) ? 3 : 0;
+        return JsonDocument.Parse(bytes[mark..], Parsing);
+    }
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            return -1;
+        }
+
+        var at = 0;
+        while (System.Text.Rune.DecodeFromUtf8(bytes[at..], out _, out var used) == System.Buffers.OperationStatus.Done)
+        {
+            at += used;
+        }
+
+        return at;
     }
 
     /// <summary>Null when <paramref name="request"/> has no Content-Type or a JSON one (application/json, application/*+json); otherwise why it is refused.</summary>

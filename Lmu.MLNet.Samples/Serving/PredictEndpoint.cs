@@ -30,7 +30,7 @@ internal static class PredictEndpoint
         JsonDocument document;
         try
         {
-            document = await JsonContentType.ParseAsync(request.Body, context.RequestAborted);
+            document = await JsonContentType.ParseAsync(request.Body, request.ContentLength, context.RequestAborted);
         }
         catch (JsonException e)
         {

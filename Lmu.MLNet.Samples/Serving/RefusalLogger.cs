@@ -5,8 +5,8 @@ namespace Lmu.MLNet.Samples.Serving;
 /// <summary>
 /// The service's logger with its warnings (refused requests: 400, 413, 415, 503 and Kestrel's own refusals) limited to
 /// <paramref name="perMinute"/> lines a minute; errors and every other level pass through. A client sending bad
-/// requests as fast as it can wrote 47 MB of log in 5 minutes, about 570 MB an hour (found by QA). The first warning of
-/// a new minute is preceded by one line counting those the last minute left out.
+/// requests as fast as it can wrote 47 MB of log in 5 minutes, about 570 MB an hour (found by QA). The first warning
+/// after a minute that left some out is preceded by one line counting them, naming when that minute began.
 /// </summary>
 internal sealed class RefusalLogger(ILogger inner, int perMinute, TimeProvider? time = null) : ILogger
 {
@@ -29,10 +29,11 @@ internal sealed class RefusalLogger(ILogger inner, int perMinute, TimeProvider? 
         if (logLevel == LogLevel.Warning)
         {
             long left;
+            DateTimeOffset since;
             lock (_gate)
             {
                 var now = _time.GetUtcNow();
-                left = 0;
+                (left, since) = (0, _minute);
                 if (now - _minute >= TimeSpan.FromMinutes(1))
                 {
                     (left, _left, _logged, _minute) = (_left, 0, 0, now);
@@ -49,7 +50,8 @@ internal sealed class RefusalLogger(ILogger inner, int perMinute, TimeProvider? 
 
             if (left > 0)
             {
-                inner.LogWarning("{Count} more refused requests in the minute before were not logged (at most {PerMinute} lines a minute)", left, perMinute);
+                // When the minute began: the count is written with the next refusal, which may come much later (review).
+                inner.LogWarning("{Count} more refused requests in the minute from {Start:HH:mm:ss} UTC were not logged (at most {PerMinute} lines a minute)", left, since, perMinute);
             }
         }
 

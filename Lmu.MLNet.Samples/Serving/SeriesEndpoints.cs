@@ -26,7 +26,7 @@ internal static class SeriesEndpoints
             SeriesObservation[] readings;
             try
             {
-                using var document = await JsonContentType.ParseAsync(request.Body, request.HttpContext.RequestAborted);
+                using var document = await JsonContentType.ParseAsync(request.Body, request.ContentLength, request.HttpContext.RequestAborted);
                 readings = document.RootElement.ValueKind == JsonValueKind.Array
                     ? document.RootElement.EnumerateArray().Select(Reading).ToArray()
                     : [Reading(document.RootElement)];

@@ -7,8 +7,9 @@ namespace Lmu.MLNet.Samples.Terminal;
 /// How many terminal columns text takes, for tables whose labels are the user's: an East Asian wide or full-width
 /// character or an emoji takes two, a combining mark or joiner none (it belongs to the character before it), every other
 /// user-perceived character one. <see cref="string.PadLeft(int)"/> counts UTF-16 code units, so a table of CJK labels
-/// went out of line (found by QA). The ranges are Unicode's East Asian Width classes W and F and the emoji blocks, as
-/// terminals draw them; a rare character drawn otherwise misaligns its own line only.
+/// went out of line (found by QA). The ranges are Unicode's East Asian Width classes W and F and the emoji blocks of
+/// the supplementary planes; the few emoji among the basic plane's symbols (U+2600-27BF: ✅, ☕) count one column, as
+/// the symbols around them do, so such a label misaligns its own line only.
 /// </summary>
 internal static class DisplayWidth
 {
@@ -53,8 +54,11 @@ internal static class DisplayWidth
             or >= 0xFE30 and <= 0xFE4F // CJK compatibility forms
             or >= 0xFF00 and <= 0xFF60 // full-width forms
             or >= 0xFFE0 and <= 0xFFE6
+            or >= 0x1F1E6 and <= 0x1F1FF // regional indicators (a flag is a pair, one text element)
+            or >= 0x1F200 and <= 0x1F2FF // enclosed ideographic supplement
             or >= 0x1F300 and <= 0x1F64F // pictographs, emoticons
-            or >= 0x1F900 and <= 0x1F9FF // supplemental pictographs
+            or >= 0x1F680 and <= 0x1F6FF // transport and map symbols
+            or >= 0x1F900 and <= 0x1FAFF // supplemental pictographs, symbols and pictographs extended-A
             or >= 0x20000 and <= 0x3FFFD; // CJK extensions B and later
         return wide ? 2 : 1;
     }

@@ -403,6 +403,7 @@ public sealed class CliReaderTests
         // QA: CJK and emoji labels went out of line (padding counted UTF-16 units, a terminal draws them two wide).
         Assert.AreEqual(4, DisplayWidth.Of("猫犬"));
         Assert.AreEqual(2, DisplayWidth.Of("🐈"), "one emoji of two UTF-16 units, two columns");
+        Assert.AreEqual(6, DisplayWidth.Of("🚀🫠🇫🇷"), "transport, extended-A and a flag (review: counted as one column each)");
         Assert.AreEqual(4, DisplayWidth.Of("cafe\u0301"), "a combining accent takes no column");
         Assert.AreEqual(3, DisplayWidth.Of("ｘ1"), "a full-width letter takes two");
         // Names that take more columns than UTF-16 units (one wider than the narrowest column) and fewer.

@@ -32,7 +32,7 @@ public sealed class RefusalLoggerTests
         log.LogWarning("refused {Number}", 11);
         log.LogWarning("refused {Number}", 12);
         CollectionAssert.AreEqual(
-            new[] { "8 more refused requests in the minute before were not logged (at most 3 lines a minute)", "refused 11", "refused 12" },
+            new[] { "8 more refused requests in the minute from 12:00:00 UTC were not logged (at most 3 lines a minute)", "refused 11", "refused 12" },
             lines.Skip(4).Select(l => l.Text).ToArray());
         Assert.IsTrue(lines.Skip(4).All(l => l.Level == LogLevel.Warning));
 

@@ -92,9 +92,15 @@ public sealed class ServeIntegrationTests : ClassifierTestBase
         // Bytes that are not UTF-8 in a field name or a text value were answered 500 ("Cannot transcode invalid UTF-8
         // JSON text"), as a server fault (QA).
         byte[] badName = [.. "{\"Fe"u8, 0xFF, .. "atures\": "u8, .. System.Text.Encoding.UTF8.GetBytes(values), .. "}"u8];
-        await served.AssertBadRequest(badName, "The body is not valid JSON: byte 4 (0xFF) is not UTF-8 text; JSON bodies are UTF-8.");
+        await served.AssertBadRequest(badName, "The body is not valid JSON: the byte at offset 4 (0xFF) is not UTF-8 text; JSON bodies are UTF-8.");
         byte[] badValue = [.. "{\"Features\": "u8, .. System.Text.Encoding.UTF8.GetBytes(values), .. ", \"Label\": \"caf"u8, 0xE9, .. "\"}"u8];
         await served.AssertBadRequest(badValue, "is not UTF-8 text");
+        using (var marked = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes($"{{\"Features\": {values}}}")]))
+        {
+            marked.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var response = await http.PostAsync("/predict", marked);
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, "a UTF-8 byte-order mark before the JSON is skipped");
+        }
         Assert.IsFalse(SamplesApp.TorchLoaded(served.Process.Id), "the service process must not load libtorch");
         Assert.IsFalse(served.Process.HasExited, "the server must still be running after bad requests");
     }

@@ -147,8 +147,9 @@ internal static class OnnxCarrier
             if (name is not null && name.StartsWith("mlnet.", StringComparison.Ordinal)
                 && (name.EndsWith(".unusedInput", StringComparison.Ordinal) || name.EndsWith(".unusedOutput", StringComparison.Ordinal)))
             {
+                // No parameter name: the message names the column, and "(Parameter 'columns')" named none of the caller's.
                 throw new ArgumentOutOfRangeException(
-                    nameof(columns),
+                    paramName: null,
                     $"{component}: the {role} column '{name}' has a name ML.NET's OnnxTransformer skips (mlnet.*.unusedInput and mlnet.*.unusedOutput mark values nothing reads in ML.NET's ONNX export), and the fitted model is carried by an OnnxTransformer; rename the column (mlContext.Transforms.CopyColumns).");
             }
         }

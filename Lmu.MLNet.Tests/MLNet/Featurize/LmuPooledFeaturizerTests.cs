@@ -479,9 +479,12 @@ public sealed class LmuPooledFeaturizerTests
 
         var drained = View(0);
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.LmuPooledFeaturize(options).Fit(drained));
-        StringAssert.StartsWith(e.Message, "LmuPooledFeaturize: the data gave 30 rows when Fit checked them and lacked row ");
+        StringAssert.StartsWith(e.Message, "LmuPooledFeaturize: the data gave 30 rows when Fit checked them and 0 when it read them again to place the biases; ");
         StringAssert.Contains(e.Message, "Fit reads the data twice, so it must give the same rows each time");
         Assert.AreEqual(2, drained.CursorsOpened);
+
+        // One row short, wherever the rows that place the biases are (review: only a missing chosen row was caught).
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidOperationException>(() => ml.Transforms.LmuPooledFeaturize(options).Fit(View(29))).Message, "30 rows when Fit checked them and 29 when");
 
         var whole = View(null);
         using var fitted = ml.Transforms.LmuPooledFeaturize(options).Fit(whole);

@@ -45,7 +45,7 @@ internal static class KeyValueText
         if (empty >= 0)
         {
             throw new ArgumentOutOfRangeException(
-                nameof(annotation), $"Label column '{column.Name}' has an empty KeyValues name for key {empty + 1}; every class needs a name of its own (key the labels with MapValueToKey, which never makes an empty name).");
+                paramName: null, $"Label column '{column.Name}' has an empty KeyValues name for key {empty + 1}; every class needs a name of its own (key the labels with MapValueToKey, which never makes an empty name).");
         }
 
         var first = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -54,7 +54,7 @@ internal static class KeyValueText
             if (!first.TryAdd(names[i], i))
             {
                 throw new ArgumentOutOfRangeException(
-                    nameof(annotation), $"Label column '{column.Name}' has the KeyValues name '{names[i]}' for keys {first[names[i]] + 1} and {i + 1}; class names must be distinct (key the labels with MapValueToKey, which never repeats a name).");
+                    paramName: null, $"Label column '{column.Name}' has the KeyValues name '{names[i]}' for keys {first[names[i]] + 1} and {i + 1}; class names must be distinct (key the labels with MapValueToKey, which never repeats a name).");
             }
         }
 

@@ -272,7 +272,15 @@ internal sealed class LmuExperimentData
         // Key values of any type the classifier reads, as text: a number label keyed by MapValueToKey has Single ones
         // (refused as "no key values" before; found by QA).
         var annotation = column.Annotations.Schema["KeyValues"];
-        return Classification.KeyValueText.ReadClassNames(column, annotation, (int)((KeyDataViewType)column.Type).Count).ToArray();
+        try
+        {
+            return Classification.KeyValueText.ReadClassNames(column, annotation, (int)((KeyDataViewType)column.Type).Count).ToArray();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            // The experiment's messages start with its name, as they did before the check was shared (review).
+            throw new ArgumentException("LMU experiment: " + e.Message, e);
+        }
     }
 
     private static string?[] KeyLabels(IDataView data, DataViewSchema.Column column)

@@ -1,7 +1,7 @@
+using System.Globalization;
 using Lmu.MLNet.Data;
 using Lmu.MLNet.Classification;
 using Lmu.MLNet.Modules;
-using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -87,19 +87,19 @@ public sealed class LmuPooledFeaturizerEstimator : IEstimator<LmuPooledFeaturize
 
         var indices = LmuPooledKernelSet.BiasRowIndices(seed, o.Windows, rows);
         var chosen = new Dictionary<long, (float[], int)>();
-        ReadRows(input, steps, (index, row, length) =>
+        var again = ReadRows(input, steps, (index, row, length) =>
         {
             if (Array.IndexOf(indices, (int)index) >= 0)
             {
                 chosen[index] = ((float[])row.Clone(), length);
             }
         });
-        var missing = indices.FirstOrDefault(i => !chosen.ContainsKey(i), -1);
-        if (missing >= 0)
+        if (again != rows)
         {
-            // A view whose second cursor gave fewer rows failed with "The given key '23' was not present" (found by QA).
-            throw new InvalidOperationException(
-                $"LmuPooledFeaturize: the data gave {rows:N0} rows when Fit checked them and lacked row {missing} when it read them again to place the biases; " +
+            // A view whose second cursor gave fewer rows failed with "The given key '23' was not present" (found by QA);
+            // one that gave fewer rows beyond those chosen, or more, passed (review).
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"LmuPooledFeaturize: the data gave {rows:N0} rows when Fit checked them and {again:N0} when it read them again to place the biases; ") +
                 "Fit reads the data twice, so it must give the same rows each time (cache a view that can be read only once: mlContext.Data.Cache, or AppendCacheCheckpoint in a pipeline).");
         }
 
