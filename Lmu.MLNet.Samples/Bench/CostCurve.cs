@@ -15,6 +15,9 @@ internal static class CostCurve
     public sealed record Settings(int Threads, int Samples, IReadOnlyList<string> Configs, IReadOnlyList<int> Lengths,
         IReadOnlyList<int> Batches, int FixedBatch, int FixedLength, bool FullGrid, string? PeerScript, string Output);
 
+    /// <summary>Seconds ours trains alone at each point before it is timed (<see cref="LmuBenchmark.Settle"/>).</summary>
+    private const double SettleSeconds = 3;
+
     public static int Run(Settings s)
     {
         // The folder is tried at the start (a bad --output fails before the hours of sampling) and made again when the
@@ -33,7 +36,7 @@ internal static class CostCurve
             Directory.Delete(topmostNew, recursive: true);
         }
 
-        Console.WriteLine($"bench-curve {MachineInfo.Now()}: {MachineInfo.Cpu()}; load average at start {MachineInfo.LoadAverage()}; torch threads {s.Threads}; {s.Samples} samples per point and side after one warm-up");
+        Console.WriteLine($"bench-curve {MachineInfo.Now()}: {MachineInfo.Cpu()}; load average at start {MachineInfo.LoadAverage()}; torch threads {s.Threads}; {s.Samples} samples per point and side after one warm-up (ours settled {SettleSeconds} s first)");
         using var ours = new OursSide(s.Threads);
         using var peer = PeerDriver.Start(s.PeerScript, s.Threads, out var reason);
         if (peer is null) Console.WriteLine($"peer: {reason}");
@@ -54,6 +57,10 @@ internal static class CostCurve
             {
                 ours.Setup(config, t, b, seed: 0);
                 peer?.Setup(config, t, b, seed: 0);
+                // As the bench does: ours' managed kernels run unoptimised until the runtime recompiles them, and one
+                // warm-up was not enough for short steps (2026-12-07, Intel Xeon VM: ff_dense's step took 5.3 ms at T 196
+                // and 2.7 ms at T 1568, the first points timed before the recompilation).
+                LmuBenchmark.Settle(ours, (side, calls) => side.Train(calls), SettleSeconds);
                 var oursPeak = new List<long>();
                 var peerPeak = new List<long>();
                 // The memory measurement trims the heap and resets the high-water mark before each sample; the time

@@ -136,7 +136,7 @@ internal static class LmuBenchmark
     /// the first 7 and 11 samples of two runs and 1.1-1.8 ms after, which made its median ratio 0.31 in one run and 0.67
     /// in the next. The peer (CPython over libtorch) has no such phase; it keeps its warm-up rounds.
     /// </summary>
-    private static void Settle(IBenchSide ours, Func<IBenchSide, int, double> op, double seconds)
+    internal static void Settle(IBenchSide ours, Func<IBenchSide, int, double> op, double seconds)
     {
         if (seconds <= 0)
         {
