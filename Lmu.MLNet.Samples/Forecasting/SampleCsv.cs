@@ -11,7 +11,7 @@ internal static class SampleCsv
 {
     /// <summary>The data lines (after the header) split on commas, each with its 1-based line number in the file.</summary>
     public static IEnumerable<(int Line, string[] Fields)> Rows(string path) =>
-        File.ReadLines(path).Select((text, i) => (Line: i + 1, Fields: text.Split(','))).Skip(1).Where(r => r.Fields.Length > 1 || r.Fields[0].Length > 0);
+        Lmu.MLNet.Data.StrictTextLines.Read(path).Select((text, i) => (Line: i + 1, Fields: text.Split(','))).Skip(1).Where(r => r.Fields.Length > 1 || r.Fields[0].Length > 0);
 
     /// <summary>Field <paramref name="column"/> (0-based) of a row, or an error naming where it is missing.</summary>
     public static string Field(string path, (int Line, string[] Fields) row, int column) =>

@@ -24,7 +24,8 @@ internal static class PsMnistData
 
     public static (List<PsMnistRow> Train, List<PsMnistRow> Validation, List<PsMnistRow> Test) Load(string mnistDir, int trainRows, int validationRows, int testRows)
     {
-        var permutation = File.ReadAllLines(Path.Combine(mnistDir, "psmnist_permutation_numpy_RandomState0.txt"))
+        // Through the readers' checks (line limit, strict UTF-8): --data may name any folder (review).
+        var permutation = Lmu.MLNet.Data.StrictTextLines.Read(Path.Combine(mnistDir, "psmnist_permutation_numpy_RandomState0.txt"))
             .Where(l => l.Trim().Length > 0).Select(int.Parse).ToArray();
         if (permutation.Length != Steps || permutation.Distinct().Count() != Steps || permutation.Sum() != 306936)
         {

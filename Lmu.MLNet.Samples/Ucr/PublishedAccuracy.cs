@@ -7,7 +7,7 @@ internal sealed record PublishedAccuracy(string Dataset, double Euclidean, doubl
 {
     public static Dictionary<string, PublishedAccuracy> Read(string path)
     {
-        var lines = File.ReadAllLines(path);
+        var lines = Lmu.MLNet.Data.StrictTextLines.Read(path).ToArray();
         var header = lines[0].Split(',');
         int Col(string name) => Array.IndexOf(header, name) is var i and >= 0 ? i : throw new InvalidDataException($"'{path}' has no column {name}.");
         var (ed, dtwW, dtw, rocket, inception) = (Col("1NN_ED_acc"), Col("1NN_DTW_learned_w_acc"), Col("1NN_DTW_full_acc"), Col("ROCKET_mean_acc"), Col("InceptionTime_acc"));
