@@ -14,6 +14,9 @@ internal static class ForecastDefaults
     /// <summary>Gradient steps aimed at.</summary>
     public const int TargetSteps = 3_000;
 
+    /// <summary>The shortest window: each window is scaled by its own values, which needs 2 of them.</summary>
+    public const int MinWindow = 2;
+
     /// <summary>
     /// Two horizons or three seasons (a week of hourly data, m = 24, whose weekly cycle matters too), at least 8 steps:
     /// enough history to see the season and the level. Measured on M4 Hourly's backtest: window 96 (three days) gave
@@ -31,8 +34,9 @@ internal static class ForecastDefaults
     {
         var wanted = Window(horizon, seasonality);
         var fits = shortest.Values.Length - ((origins + 1) * horizon);
-        // A series too short for any window is an error later (CheckLengths), not a warning.
-        warning = fits < wanted && fits > 0
+        // A series too short for any window is an error later (CheckLengths), not a warning; a window of 1 is no window
+        // (QA: a warning of "window 1", then the library's refusal of WindowSize = 1 after "training" was printed).
+        warning = fits < wanted && fits >= MinWindow
             ? $"warning: window {fits} instead of {wanted} for every series: {shortest.Describe(path)} has {shortest.Values.Length} values, and {origins} held-out horizon(s) and one horizon of targets leave {fits}; drop or lengthen that series, or set --window and --backtests."
             : null;
         return Math.Min(wanted, fits);

@@ -127,14 +127,15 @@ internal static class ForecastRunner
     {
         // With no window left (the default window comes from the shortest series), the shortest series is the one to name
         // (the first one was named, however long; found by QA).
-        foreach (var x in window < 1 ? series.OrderBy(x => x.Values.Length) : series.AsEnumerable())
+        var least = ForecastDefaults.MinWindow;
+        foreach (var x in window < least ? series.OrderBy(x => x.Values.Length) : series.AsEnumerable())
         {
-            var need = Math.Max(window, 1) + (origins + 1) * s.Horizon;
-            if (window < 1 || x.Values.Length < need)
+            var need = Math.Max(window, least) + (origins + 1) * s.Horizon;
+            if (window < least || x.Values.Length < need)
             {
                 throw new InvalidDataException(
-                    $"{x.Describe(s.Train)} has {x.Values.Length} values; window {Math.Max(window, 1)} + horizon {s.Horizon} needs at least {need} " +
-                    $"(one training window of {Math.Max(window, 1) + s.Horizon} and {origins} horizon(s) held out for the backtest): use a smaller --window, --horizon or --backtests, or drop the series.");
+                    $"{x.Describe(s.Train)} has {x.Values.Length} values; window {Math.Max(window, least)} + horizon {s.Horizon} needs at least {need} " +
+                    $"(one training window of {Math.Max(window, least) + s.Horizon} and {origins} horizon(s) held out for the backtest): use a smaller --window, --horizon or --backtests, or drop the series.");
             }
 
             if (x.Values.Length - origins * s.Horizon <= m)

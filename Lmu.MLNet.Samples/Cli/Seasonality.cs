@@ -2,8 +2,8 @@ namespace Lmu.MLNet.Samples.Cli;
 
 /// <summary>
 /// The seasonal period m of <c>lmu forecast</c> when <c>--seasonality</c> is not given (it sets the seasonal naive
-/// baseline, MASE's lag and the default window): from the spacing of dates (hourly 24, daily 7, weekly 52, monthly 12,
-/// quarterly 4) or of decimal years (1/spacing: 12 for months), else the candidate period whose autocorrelation is
+/// baseline, MASE's lag and the default window): from the spacing of dates (hourly 24, daily 7 or 5 for weekdays only,
+/// weekly 52, monthly 12, quarterly 4) or of decimal years (1/spacing: 12 for months), else the candidate period whose autocorrelation is
 /// highest among those M4's seasonality test accepts for most series; 1 when none does.
 /// </summary>
 internal static class Seasonality
@@ -29,6 +29,13 @@ internal static class Seasonality
                     > 88 and < 93 => 4,
                     _ => 0,
                 };
+                if (m == 7 && BusinessDays(series))
+                {
+                    // Weekdays only: the week is 5 steps long. Read as 7, seasonal naive compared different weekdays and
+                    // MASE's scale grew with it (QA: MASE 0.063 "beating" seasonal naive's 0.998; 0.806 against 0.973 at 5).
+                    return (5, $"dates {spacing:G3} days apart on weekdays only (business days)");
+                }
+
                 if (m > 0)
                 {
                     return (m, $"dates {spacing:G3} days apart");
@@ -60,6 +67,14 @@ internal static class Seasonality
             ? (best.Period, $"autocorrelation {best.Score:F2} at lag {best.Period}")
             : (1, "no seasonal period found");
     }
+
+    /// <summary>
+    /// Whether every series' dates fall on Monday to Friday, with at least two weeks of them in all (fewer may miss a
+    /// weekend by chance). Times are days since 0001-01-01, a Monday.
+    /// </summary>
+    private static bool BusinessDays(IReadOnlyList<ForecastSeriesData> series) =>
+        series.Sum(s => s.Times?.Length ?? 0) >= 10
+        && series.All(s => s.Times is null || s.Times.All(t => (long)Math.Floor(t) % 7 < 5));
 
     private static double Autocorrelation(double[] x, int lag)
     {

@@ -71,6 +71,12 @@ public sealed class CliBadFileTests : ClassifierTestBase
         File.WriteAllLines(series, lines.Take(1 + 60 + 10));
         Fails(["forecast", "--train", series, "--value", "value", "--series-id", "id", "--horizon", "4", "--window", "8", "--backtests", "1"],
             $"'{series}' line 62: series 's1' has 10 values; window 8 + horizon 4 needs at least 16");
+
+        // The default window cut to one value by the shortest series is no window: the least it needs is named (QA: it
+        // named 9 values for window 1, which then failed in the library's terms after "training" was printed).
+        File.WriteAllLines(series, lines.Take(1 + 60 + 9));
+        Fails(["forecast", "--train", series, "--value", "value", "--series-id", "id", "--horizon", "4", "--backtests", "1"],
+            $"'{series}' line 62: series 's1' has 9 values; window 2 + horizon 4 needs at least 10");
     }
 
     [TestMethod]

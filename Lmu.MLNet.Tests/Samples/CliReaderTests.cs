@@ -312,6 +312,15 @@ public sealed class CliReaderTests
         var flat = new double[60];
         Assert.AreEqual(7, Seasonality.Guess([Series(flat, Enumerable.Range(0, 60).Select(d => 739000.0 + d).ToArray(), dates: true)]).Period);
         Assert.AreEqual(24, Seasonality.Guess([Series(flat, Enumerable.Range(0, 60).Select(h => 739000.0 + h / 24.0).ToArray(), dates: true)]).Period);
+        // Business days (QA: read as 7, which made seasonal naive compare different weekdays): Monday 2024-01-01 onwards,
+        // weekdays only, is 5; one Saturday among them makes it daily again.
+        var monday = new DateTime(2024, 1, 1).Ticks / (double)TimeSpan.TicksPerDay;
+        var weekdays = Enumerable.Range(0, 84).Where(d => d % 7 < 5).Select(d => monday + d).ToArray();
+        Assert.AreEqual(DayOfWeek.Monday, new DateTime(2024, 1, 1).DayOfWeek);
+        Assert.AreEqual((5, "dates 1 days apart on weekdays only (business days)"), Seasonality.Guess([Series(new double[weekdays.Length], weekdays, dates: true)]));
+        double[] withSaturday = [.. weekdays[..^1], monday + 82];
+        Assert.AreEqual(DayOfWeek.Saturday, new DateTime((long)(withSaturday[^1] * TimeSpan.TicksPerDay)).DayOfWeek);
+        Assert.AreEqual(7, Seasonality.Guess([Series(new double[withSaturday.Length], withSaturday, dates: true)]).Period);
         Assert.AreEqual(12, Seasonality.Guess([Series(flat, Enumerable.Range(0, 60).Select(m => 1949 + m / 12.0).ToArray(), dates: false)]).Period);
         var rng = new Random(1);
         var daily = Enumerable.Range(0, 500).Select(t => Math.Sin(2 * Math.PI * t / 24) + 0.3 * rng.NextDouble()).ToArray();
@@ -331,6 +340,24 @@ public sealed class CliReaderTests
         Assert.AreEqual("warning: window 22 instead of 36 for every series: 'f.csv' line 10: series 'V7' has 40 values, and 2 held-out horizon(s) and one horizon of targets leave 22; drop or lengthen that series, or set --window and --backtests.", warning);
         ForecastDefaults.Window(6, 12, 2, Series("V8", 18), "f.csv", out var tooShort);
         Assert.IsNull(tooShort, "a series with no room for a window is an error of its own, not this warning");
+        // Room for one value is no window either (QA: "window 1 instead of 36", then the library refused WindowSize = 1).
+        Assert.AreEqual(1, ForecastDefaults.Window(6, 12, 2, Series("V9", 19), "f.csv", out var oneValue));
+        Assert.IsNull(oneValue, "a window of one value is the error's, not this warning's");
+        Assert.AreEqual(2, ForecastDefaults.Window(6, 12, 2, Series("V10", 20), "f.csv", out var two));
+        StringAssert.StartsWith(two, "warning: window 2 instead of 36");
+    }
+
+    [TestMethod]
+    public void ZeroActualsThatSmapeScoresAsFullMissesAreNoted()
+    {
+        // QA: a run of zeros forecast as about 4e-12 scored sMAPE 200 at each zero, LMU's sMAPE 66.5 against naive's 3.3.
+        List<Lmu.MLNet.Forecasting.ForecastOutcome> outcomes = [new([0, 0, 5], [4e-12, 0, 5]), new([50, 0, 1], [49, -1e-11, 1])];
+        Assert.AreEqual(
+            "  note: 3 of 6 held-out values are 0, which sMAPE scores 200 (its maximum) unless the forecast is exactly 0; LMU's forecast of 2 of them is within 1E-11 of 0, so its sMAPE overstates its error: read MASE and MAE.",
+            ForecastBacktest.ZeroNote(outcomes));
+        Assert.IsNull(ForecastBacktest.ZeroNote([new([0, 5], [0, 5])]), "a zero forecast exactly is no miss");
+        Assert.IsNull(ForecastBacktest.ZeroNote([new([0, 50], [2, 50])]), "a real miss is an error, not rounding");
+        Assert.IsNull(ForecastBacktest.ZeroNote([new([1, 5], [1e-12, 5])]), "no zero actual");
     }
 
     [TestMethod]
