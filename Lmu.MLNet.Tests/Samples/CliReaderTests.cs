@@ -214,6 +214,16 @@ public sealed class CliReaderTests
         Assert.AreEqual((1, 5, 10.0), ForecastFile.Read(gappy, layout)[0].Gaps(), "one gap, before line 5, of 10 steps");
         var even = Write("e.csv", "date,v\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n2024-01-04,4\n");
         Assert.AreEqual((0, 0, 0.0), ForecastFile.Read(even, layout)[0].Gaps());
+
+        // yyyyMMdd dates are dates (QA: read as numbers, 20220131 and 20220201 were 70 apart: 23 false gaps, no daily m).
+        var compact = Write("c.csv", "date,v\n" + string.Concat(Enumerable.Range(0, 60).Select(i => $"{new DateTime(2022, 1, 1).AddDays(i):yyyyMMdd},{i % 7}\n")));
+        var read = ForecastFile.Read(compact, layout)[0];
+        Assert.IsTrue(read.Dates);
+        Assert.AreEqual((0, 0, 0.0), read.Gaps());
+        Assert.AreEqual(7, Seasonality.Guess([read]).Period);
+        // Eight-digit numbers that are not all dates stay numbers.
+        var numbers = Write("n.csv", "date,v\n20220130,1\n20220131,2\n20220132,3\n");
+        Assert.IsFalse(ForecastFile.Read(numbers, layout)[0].Dates);
     }
 
     [TestMethod]
