@@ -337,7 +337,7 @@ public sealed class LmuExperimentPooledTests
         // it passed the check and every trial failed, blaming the budget).
         var onlyUp = ml.Data.FilterByCustomPredicate<LabelRow>(toKey.Transform(Ramps(ml, 40, seed: 3)), r => r.Label != 1);
         var e = Assert.ThrowsExactly<ArgumentException>(() => Run(ml, onlyUp, PooledOnly(seed: 1, maxConfigurations: 1)));
-        StringAssert.Contains(e.Message, "has 1 class(es)");
+        StringAssert.Contains(e.Message, "label column 'Label' has 1 distinct class(es) in the training data ('up')");
     }
 
     [TestMethod]
