@@ -119,6 +119,11 @@ internal static class ForecastRunner
             Console.WriteLine($"wrote {file}");
         }
 
+        // How to use the model, as classify says (QA: forecast said nothing, and predict's input layout is not guessable).
+        var zip = ClassifyRunner.ShellWord(Path.Combine(s.Output, "model.zip"));
+        var withCovariates = covariates.Length == 0 ? string.Empty : $" --covariates {ClassifyRunner.ShellWord(string.Join(',', covariates))}";
+        Console.WriteLine($"forecast from new windows: {CommandName.Of("predict")} --model {zip} --input windows.csv --output forecasts.csv{withCovariates} " +
+                          $"(each line: a series' last {window} values, oldest first{(covariates.Length == 0 ? string.Empty : $", then each covariate's last {window} values, in that order")})");
         Console.WriteLine($"done in {total.Elapsed.TotalSeconds:F1} s");
         return 0;
     }

@@ -64,7 +64,8 @@ internal static class ForecastScoring
                 "about 3.4e38, and the series comes close to it. Rescale the series (divide it by a power of ten) and scale the forecasts back.");
         }
 
-        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        // The model scores in float32: its shortest round-trip form (QA: 234.85780334472656 for 234.8578).
+        static string F(double v) => ((float)v).ToString("R", CultureInfo.InvariantCulture);
         static string Quote(string s) => s.Contains(',') || s.Contains('"') ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
     }
 }

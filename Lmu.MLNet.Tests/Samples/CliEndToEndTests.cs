@@ -239,9 +239,31 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         Assert.HasCount(1 + 2 * 6, forecasts, "one line per series and step");
         foreach (var line in forecasts.Skip(1))
         {
-            var f = line.Split(',').Skip(2).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            var fields = line.Split(',').Skip(2).ToArray();
+            var f = fields.Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             Assert.IsTrue(f.All(double.IsFinite) && f[1] <= f[2], $"finite forecast, lower bound below the upper: {line}");
+            // float32's shortest form (QA: 234.85780334472656 for 234.8578).
+            CollectionAssert.AreEqual(fields, fields.Select(v => float.Parse(v, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture)).ToArray(), line);
         }
+
+        // The printed way to use the model (QA: forecast said nothing of it) gives forecast.csv's forecasts from each
+        // series' last window and its covariate's.
+        var model = Path.Combine(output, "model.zip");
+        StringAssert.Contains(log, $"forecast from new windows: predict --model {model} --input windows.csv --output forecasts.csv --covariates promo " +
+                                   "(each line: a series' last 36 values, oldest first, then each covariate's last 36 values, in that order)");
+        var rows = File.ReadAllLines(series).Skip(1).Select(l => l.Split(',')).ToList();
+        var windows = Path.Combine(Temp, "windows.csv");
+        File.WriteAllLines(windows, new[] { "s0", "s1" }.Select(id =>
+        {
+            var last = rows.Where(r => r[0] == id).TakeLast(36).ToList();
+            return string.Join(',', last.Select(r => r[2]).Concat(last.Select(r => r[3])));
+        }));
+        var predicted = Path.Combine(Temp, "forecasts.csv");
+        (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "predict", "--model", model, "--input", windows, "--output", predicted, "--covariates", "promo");
+        Assert.AreEqual(0, code, log);
+        var scored = File.ReadAllLines(predicted).Skip(1).Select(l => l.Split(',').Take(6).Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToArray();
+        var written = forecasts.Skip(1).Select(l => float.Parse(l.Split(',')[2], CultureInfo.InvariantCulture)).ToArray();
+        CollectionAssert.AreEqual(written, scored.SelectMany(r => r).ToArray(), "predict on the last windows gives forecast.csv's forecasts");
     }
 
     [TestMethod]
