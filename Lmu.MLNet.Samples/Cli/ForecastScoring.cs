@@ -45,13 +45,17 @@ internal static class ForecastScoring
     public static void WriteForecasts(string path, IReadOnlyList<ForecastSeriesData> series, List<Scored> next)
     {
         using var writer = new StreamWriter(path);
-        writer.WriteLine("series,step,forecast,lower,upper");
+        // With a time column, each step's time (FutureTimes); without one, the layout as it was.
+        var timed = series.Any(s => s.Times is { Length: > 1 });
+        var businessDays = timed && Seasonality.BusinessDays(series);
+        writer.WriteLine(timed ? "series,step,time,forecast,lower,upper" : "series,step,forecast,lower,upper");
         for (var i = 0; i < series.Count; i++)
         {
+            var times = timed ? FutureTimes.Of(series[i], next[i].Forecast.Length, businessDays) : null;
             for (var k = 0; k < next[i].Forecast.Length; k++)
             {
-                writer.WriteLine(string.Join(',', Quote(series[i].Id), (k + 1).ToString(CultureInfo.InvariantCulture),
-                    F(next[i].Forecast[k]), F(next[i].Lower[k]), F(next[i].Upper[k])));
+                string[] step = timed ? [(k + 1).ToString(CultureInfo.InvariantCulture), times?[k] ?? string.Empty] : [(k + 1).ToString(CultureInfo.InvariantCulture)];
+                writer.WriteLine(string.Join(',', [Quote(series[i].Id), .. step, F(next[i].Forecast[k]), F(next[i].Lower[k]), F(next[i].Upper[k])]));
             }
         }
 

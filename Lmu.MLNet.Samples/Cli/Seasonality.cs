@@ -72,7 +72,7 @@ internal static class Seasonality
     /// Whether every series' dates fall on Monday to Friday, with at least two weeks of them in all (fewer may miss a
     /// weekend by chance). Times are days since 0001-01-01, a Monday.
     /// </summary>
-    private static bool BusinessDays(IReadOnlyList<ForecastSeriesData> series) =>
+    internal static bool BusinessDays(IReadOnlyList<ForecastSeriesData> series) =>
         series.Sum(s => s.Times?.Length ?? 0) >= 10
         && series.All(s => s.Times is null || s.Times.All(t => (long)Math.Floor(t) % 7 < 5));
 

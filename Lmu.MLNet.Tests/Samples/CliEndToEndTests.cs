@@ -235,11 +235,13 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         }
 
         var forecasts = File.ReadAllLines(Path.Combine(output, "forecast.csv"));
-        Assert.AreEqual("series,step,forecast,lower,upper", forecasts[0]);
+        Assert.AreEqual("series,step,time,forecast,lower,upper", forecasts[0]);
         Assert.HasCount(1 + 2 * 6, forecasts, "one line per series and step");
+        // Each step's time: the series' times are 0..119, so the next horizon is 120..125.
+        CollectionAssert.AreEqual(new[] { "120", "121", "122", "123", "124", "125", "120", "121", "122", "123", "124", "125" }, forecasts.Skip(1).Select(l => l.Split(',')[2]).ToArray());
         foreach (var line in forecasts.Skip(1))
         {
-            var fields = line.Split(',').Skip(2).ToArray();
+            var fields = line.Split(',').Skip(3).ToArray();
             var f = fields.Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             Assert.IsTrue(f.All(double.IsFinite) && f[1] <= f[2], $"finite forecast, lower bound below the upper: {line}");
             // float32's shortest form (QA: 234.85780334472656 for 234.8578).
@@ -262,7 +264,7 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "predict", "--model", model, "--input", windows, "--output", predicted, "--covariates", "promo");
         Assert.AreEqual(0, code, log);
         var scored = File.ReadAllLines(predicted).Skip(1).Select(l => l.Split(',').Take(6).Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToArray();
-        var written = forecasts.Skip(1).Select(l => float.Parse(l.Split(',')[2], CultureInfo.InvariantCulture)).ToArray();
+        var written = forecasts.Skip(1).Select(l => float.Parse(l.Split(',')[3], CultureInfo.InvariantCulture)).ToArray();
         CollectionAssert.AreEqual(written, scored.SelectMany(r => r).ToArray(), "predict on the last windows gives forecast.csv's forecasts");
     }
 

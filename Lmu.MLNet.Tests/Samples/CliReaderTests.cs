@@ -371,6 +371,37 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void ForecastTimesFollowEachSeriesCalendarOrSpacing()
+    {
+        // QA: forecast.csv said only "step 1..h"; each step's time now follows the series' last time.
+        static double Day(DateTime d) => d.Ticks / (double)TimeSpan.TicksPerDay;
+        static ForecastSeriesData Dated(IEnumerable<DateTime> times) =>
+            new("s", [1, 2, 3, 4], [], [2, 3, 4, 5], [.. times.Select(Day)], Dates: true);
+        static ForecastSeriesData Numbered(params double[] times) => new("s", [.. times.Select(_ => 1.0)], [], [.. times.Select((_, i) => i + 2)], times);
+
+        var friday = new DateTime(2024, 3, 1);
+        Assert.AreEqual(DayOfWeek.Friday, friday.DayOfWeek);
+        var days = Dated(Enumerable.Range(-3, 4).Select(d => friday.AddDays(d)));
+        CollectionAssert.AreEqual(new[] { "2024-03-02", "2024-03-03" }, FutureTimes.Of(days, 2, businessDays: false));
+        var weekdays = Dated([friday.AddDays(-3), friday.AddDays(-2), friday.AddDays(-1), friday]);
+        CollectionAssert.AreEqual(new[] { "2024-03-04", "2024-03-05", "2024-03-11" }, FutureTimes.Of(weekdays, 6, businessDays: true)!.Where((_, i) => i is 0 or 1 or 5).ToArray(), "Friday, then Monday on");
+        var hours = Dated(Enumerable.Range(0, 4).Select(h => new DateTime(2024, 3, 1, 21, 0, 0).AddHours(h)));
+        CollectionAssert.AreEqual(new[] { "2024-03-02T01:00:00Z", "2024-03-02T02:00:00Z" }, FutureTimes.Of(hours, 2, businessDays: false));
+        var monthEnds = Dated([new(2023, 10, 31), new(2023, 11, 30), new(2023, 12, 31), new(2024, 1, 31)]);
+        CollectionAssert.AreEqual(new[] { "2024-02-29", "2024-03-31", "2024-04-30" }, FutureTimes.Of(monthEnds, 3, businessDays: false), "a month's last day stays the last");
+        var quarters = Dated([new(2023, 1, 1), new(2023, 4, 1), new(2023, 7, 1), new(2023, 10, 1)]);
+        CollectionAssert.AreEqual(new[] { "2024-01-01", "2024-04-01" }, FutureTimes.Of(quarters, 2, businessDays: false));
+        var weeks = Dated(Enumerable.Range(0, 4).Select(w => new DateTime(2024, 1, 1).AddDays(7 * w)));
+        CollectionAssert.AreEqual(new[] { "2024-01-29" }, FutureTimes.Of(weeks, 1, businessDays: false));
+        var quarterHours = Dated(Enumerable.Range(0, 4).Select(q => new DateTime(2024, 1, 1, 23, 0, 0).AddMinutes(15 * q)));
+        CollectionAssert.AreEqual(new[] { "2024-01-02T00:00:00Z", "2024-01-02T00:15:00Z" }, FutureTimes.Of(quarterHours, 2, businessDays: false));
+
+        CollectionAssert.AreEqual(new[] { "10", "12" }, FutureTimes.Of(Numbered(2, 4, 6, 8), 2, businessDays: false));
+        CollectionAssert.AreEqual(new[] { "1961", "1961.0833333333" }, FutureTimes.Of(Numbered(1960 + (9 / 12.0), 1960 + (10 / 12.0), 1960 + (11 / 12.0)), 2, businessDays: false), "decimal years");
+        Assert.IsNull(FutureTimes.Of(new ForecastSeriesData("s", [1, 2], [], [2, 3], null), 2, businessDays: false));
+    }
+
+    [TestMethod]
     public void SeasonalNaiveRepeatsTheLastSeason()
     {
         double[] history = [1, 2, 3, 4, 5, 6, 7];

@@ -1,0 +1,71 @@
+using System.Globalization;
+
+namespace Lmu.MLNet.Samples.Cli;
+
+/// <summary>
+/// The times of the steps <c>lmu forecast</c> forecasts, for forecast.csv: each series' last time moved on by its own
+/// spacing, in the calendar's terms where the dates say which (hours, days, weekdays only, weeks, months, quarters),
+/// else by the median step. forecast.csv said only "step 1..h", so which date a forecast was for had to be worked out
+/// by hand (found by QA).
+/// </summary>
+internal static class FutureTimes
+{
+    /// <summary>The times of steps 1..<paramref name="horizon"/> after <paramref name="series"/>' last, as text; null without times.</summary>
+    public static string[]? Of(ForecastSeriesData series, int horizon, bool businessDays)
+    {
+        if (series.Times is not { Length: > 1 } times)
+        {
+            return null;
+        }
+
+        var steps = times.Zip(times.Skip(1), (a, b) => b - a).Order().ToArray();
+        var spacing = steps[steps.Length / 2];
+        if (!series.Dates)
+        {
+            // Numbers (decimal years among them): ten significant decimals hide the sum's float64 rounding.
+            return [.. Enumerable.Range(1, horizon).Select(k => Math.Round(times[^1] + (k * spacing), 10).ToString("R", CultureInfo.InvariantCulture))];
+        }
+
+        var last = ToMillisecond(times[^1]);
+        Func<int, DateTime> at = spacing switch
+        {
+            > 0.9 / 24 and < 1.1 / 24 => k => last.AddHours(k),
+            > 0.9 and < 1.1 when businessDays => k => Weekdays(last, k),
+            > 0.9 and < 1.1 => k => last.AddDays(k),
+            > 6.5 and < 7.5 => k => last.AddDays(7 * k),
+            > 27 and < 32 => k => Months(last, k),
+            > 88 and < 93 => k => Months(last, 3 * k),
+            _ => k => ToMillisecond(times[^1] + (k * spacing)),
+        };
+        // Dates alone where every time is midnight, else the UTC time the times were read as.
+        var format = times.All(t => ToMillisecond(t).TimeOfDay == TimeSpan.Zero) ? "yyyy-MM-dd" : "yyyy-MM-ddTHH:mm:ssZ";
+        return [.. Enumerable.Range(1, horizon).Select(k => at(k).ToString(format, CultureInfo.InvariantCulture))];
+    }
+
+    // Days since 0001-01-01 as a time, to the millisecond: a day count near 739,000 holds a time of day only to about
+    // 10 microseconds, so 23:45 came back as 23:44:59.99999 and printed as 23:44:59.
+    private static DateTime ToMillisecond(double days) =>
+        new(TimeSpan.TicksPerMillisecond * (long)Math.Round(days * TimeSpan.TicksPerDay / TimeSpan.TicksPerMillisecond), DateTimeKind.Utc);
+
+    // The k-th weekday after the last date.
+    private static DateTime Weekdays(DateTime last, int k)
+    {
+        var day = last;
+        for (var left = k; left > 0;)
+        {
+            day = day.AddDays(1);
+            left -= day.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday ? 0 : 1;
+        }
+
+        return day;
+    }
+
+    // Whole months on; a month's last day stays the last day (Jan 31 + 1 month is Feb 28 or 29, then Mar 31).
+    private static DateTime Months(DateTime last, int months)
+    {
+        var moved = last.AddMonths(months);
+        return last.Day == DateTime.DaysInMonth(last.Year, last.Month)
+            ? new DateTime(moved.Year, moved.Month, DateTime.DaysInMonth(moved.Year, moved.Month), 0, 0, 0, DateTimeKind.Utc) + last.TimeOfDay
+            : moved;
+    }
+}
