@@ -27,14 +27,14 @@ internal static class FutureTimes
         }
 
         var last = ToMillisecond(times[^1]);
-        Func<int, DateTime> at = spacing switch
+        Func<int, DateTime> at = CalendarSteps.Of(spacing) switch
         {
-            > 0.9 / 24 and < 1.1 / 24 => k => last.AddHours(k),
-            > 0.9 and < 1.1 when businessDays => k => Weekdays(last, k),
-            > 0.9 and < 1.1 => k => last.AddDays(k),
-            > 6.5 and < 7.5 => k => last.AddDays(7 * k),
-            > 27 and < 32 => k => Months(last, k),
-            > 88 and < 93 => k => Months(last, 3 * k),
+            CalendarStep.Hour => k => last.AddHours(k),
+            CalendarStep.Day when businessDays => k => Weekdays(last, k),
+            CalendarStep.Day => k => last.AddDays(k),
+            CalendarStep.Week => k => last.AddDays(7 * k),
+            CalendarStep.Month => k => Months(last, k),
+            CalendarStep.Quarter => k => Months(last, 3 * k),
             _ => k => ToMillisecond(times[^1] + (k * spacing)),
         };
         // Dates alone where every time is midnight, else the UTC time the times were read as.

@@ -19,14 +19,13 @@ internal static class Seasonality
             var spacing = Median(times.Zip(times.Skip(1), (a, b) => b - a));
             if (first.Dates)
             {
-                var m = spacing switch
+                var m = CalendarSteps.Of(spacing) switch
                 {
-                    < 0.9 / 24 => 0,
-                    < 1.1 / 24 => 24,
-                    > 0.9 and < 1.1 => 7,
-                    > 6.5 and < 7.5 => 52,
-                    > 27 and < 32 => 12,
-                    > 88 and < 93 => 4,
+                    CalendarStep.Hour => 24,
+                    CalendarStep.Day => 7,
+                    CalendarStep.Week => 52,
+                    CalendarStep.Month => 12,
+                    CalendarStep.Quarter => 4,
                     _ => 0,
                 };
                 if (m == 7 && BusinessDays(series))
