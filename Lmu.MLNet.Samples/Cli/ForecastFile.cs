@@ -80,7 +80,7 @@ internal static partial class ForecastFile
             }
 
             rows.Add((
-                Number(columns, record, value, "value"),
+                Number(columns, record, value, "value", covariates.Length > 0),
                 covariates.Select(c => Number(columns, record, c, "covariate")).ToArray(),
                 record.Line,
                 time < 0 ? rows.Count : compact ? CompactDate(record.Fields[time], ref dates) : Time(columns, record, time, dayFirst, ref dates, ref numbers)));
@@ -160,13 +160,18 @@ internal static partial class ForecastFile
         return series;
     }
 
-    private static double Number(Columns columns, DelimitedFile.Record record, int index, string what)
+    private static double Number(Columns columns, DelimitedFile.Record record, int index, string what, bool withCovariates = false)
     {
         var field = record.Fields[index];
         if (Columns.IsMissing(field))
         {
+            // QA: rows of known future covariates with empty values were told to "fill it in", though the model never reads
+            // covariates beyond its input window.
+            var future = withCovariates
+                ? " If this row gives covariates for a future step, leave it out: the forecaster reads covariates over its input window only (their past values), never for the steps it forecasts."
+                : string.Empty;
             throw new InvalidDataException(
-                $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: the {what} is missing; the forecaster needs every time step (fill it in or drop the series).");
+                $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: the {what} is missing; the forecaster needs every time step (fill it in or drop the series).{future}");
         }
 
         return double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) && Math.Abs(v) < float.MaxValue

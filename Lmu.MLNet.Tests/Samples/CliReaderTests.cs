@@ -221,6 +221,13 @@ public sealed class CliReaderTests
         Assert.IsTrue(read.Dates);
         Assert.AreEqual((0, 0, 0.0), read.Gaps());
         Assert.AreEqual(7, Seasonality.Guess([read]).Period);
+        // A row of future covariates without a value says why it cannot be used (QA: it was told to "fill it in").
+        var withCovariates = new ForecastFile.Layout(false, "v", null, "date", ["promo"], "auto");
+        var future = Write("f.csv", "date,v,promo\n2024-01-01,1,0\n2024-01-02,2,1\n2024-01-03,,1\n");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(future, withCovariates)).Message,
+            "line 4, column 2 ('v'): the value is missing; the forecaster needs every time step (fill it in or drop the series). If this row gives covariates for a future step, leave it out");
+        Assert.DoesNotContain("future step", Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(future, layout)).Message, "no covariates, no such hint");
+
         // Eight-digit numbers that are not all dates stay numbers.
         var numbers = Write("n.csv", "date,v\n20220130,1\n20220131,2\n20220132,3\n");
         Assert.IsFalse(ForecastFile.Read(numbers, layout)[0].Dates);
