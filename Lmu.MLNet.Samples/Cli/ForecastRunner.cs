@@ -43,7 +43,10 @@ internal static class ForecastRunner
             if (count > 0)
             {
                 Console.WriteLine($"warning: {x.Describe(s.Train)} has {count} gap(s) in its times (the first before line {line}: {steps:G3} steps instead of 1); " +
-                                  "the model treats the series as evenly spaced, so fill the missing times if they matter (business days are fine as they are).");
+                                  "the model treats the series as evenly spaced, so fill the missing times if they matter (business days are fine as they are)" +
+                                  (x.FirstGapIsAClockHour()
+                                      ? "; that gap is one clock hour, as local times skip when daylight saving starts: write the times in UTC or with their offset (2019-03-31T03:00+02:00)."
+                                      : "."));
             }
         }
 

@@ -29,6 +29,25 @@ internal sealed record ForecastSeriesData(string Id, double[] Values, double[][]
         return (count, line, steps);
     }
 
+    /// <summary>
+    /// True when the first gap of <see cref="Gaps"/> is one clock hour more than the spacing of sub-hourly or hourly dates:
+    /// the hour that local clock times skip when daylight saving starts, which writing the times in UTC or with their
+    /// offset removes (forecasting QA: the warning said only "fill the missing times").
+    /// </summary>
+    public bool FirstGapIsAClockHour()
+    {
+        if (!Dates || Times is not { Length: > 2 } t) return false;
+        var spacing = t.Zip(t.Skip(1), (a, b) => b - a).Where(d => d > 0).DefaultIfEmpty(0).Min();
+        const double hour = 1.0 / 24, second = 1.0 / 86_400;
+        if (spacing <= 0 || spacing > hour + second) return false;
+        for (var i = 1; i < t.Length; i++)
+        {
+            if (t[i] - t[i - 1] > 1.5 * spacing) return Math.Abs(t[i] - t[i - 1] - spacing - hour) < second;
+        }
+
+        return false;
+    }
+
     /// <summary>How an error names the series: "series 'V1' (lines 2-701)" or "the series (lines 2-145)".</summary>
     public string Describe(string path) =>
         $"'{path}' {(Lines.Length > 0 ? $"line {Lines.Min()}" : string.Empty)}: {(Id.Length == 0 ? "the series" : $"series '{Shown(Id)}'")}";

@@ -214,6 +214,22 @@ public sealed class CliReaderTests
         Assert.AreEqual((1, 5, 10.0), ForecastFile.Read(gappy, layout)[0].Gaps(), "one gap, before line 5, of 10 steps");
         var even = Write("e.csv", "date,v\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n2024-01-04,4\n");
         Assert.AreEqual((0, 0, 0.0), ForecastFile.Read(even, layout)[0].Gaps());
+        Assert.IsFalse(ForecastFile.Read(gappy, layout)[0].FirstGapIsAClockHour(), "a 10-day gap of daily data is no clock change");
+
+        // Hourly and quarter-hourly local times across the spring clock change skip one hour (02:00 on 2019-03-31 in
+        // Europe); a gap of two missing hours, or numbers, is not that hour.
+        foreach (var (minutes, skipped, expected) in new[] { (60, 60, true), (15, 60, true), (60, 120, false), (15, 30, false) })
+        {
+            var start = new DateTime(2019, 3, 31, 0, 0, 0);
+            var times = Enumerable.Range(0, 12).Select(i => start.AddMinutes(i * minutes + (i >= 6 ? skipped : 0))).ToArray();
+            var local = Write($"dst{minutes}-{skipped}.csv", "date,v\n" + string.Concat(times.Select((d, i) => $"{d:yyyy-MM-ddTHH:mm:ss},{i}\n")));
+            var series = ForecastFile.Read(local, layout)[0];
+            Assert.AreEqual(1, series.Gaps().Count, $"{minutes}-minute data with {skipped} minutes skipped");
+            Assert.AreEqual(expected, series.FirstGapIsAClockHour(), $"{minutes}-minute data with {skipped} minutes skipped");
+        }
+
+        var numbered = Write("n.csv", "t,v\n" + string.Concat(new[] { 0.0, 1, 2, 3, 5, 6 }.Select((t, i) => $"{t / 24},{i}\n")));
+        Assert.IsFalse(ForecastFile.Read(numbered, layout with { Time = "t" })[0].FirstGapIsAClockHour(), "numbers are no clock times");
 
         // yyyyMMdd dates are dates (QA: read as numbers, 20220131 and 20220201 were 70 apart: 23 false gaps, no daily m).
         var compact = Write("c.csv", "date,v\n" + string.Concat(Enumerable.Range(0, 60).Select(i => $"{new DateTime(2022, 1, 1).AddDays(i):yyyyMMdd},{i % 7}\n")));
