@@ -5,19 +5,23 @@ namespace Lmu.MLNet.Samples.Serving;
 /// <summary>
 /// The service's logger with its warnings (refused requests: 400, 413, 415, 503 and Kestrel's own refusals) limited to
 /// <paramref name="perMinute"/> lines a minute; errors and every other level pass through. A client sending bad
-/// requests as fast as it can wrote 47 MB of log in 5 minutes, about 570 MB an hour (found by QA). The first warning
-/// after a minute that left some out is preceded by one line counting them, naming when that minute began.
+/// requests as fast as it can wrote 47 MB of log in 5 minutes, about 570 MB an hour (found by QA). When a minute left
+/// some out, one line counts them, naming when that minute began: written when the minute ends, or by
+/// <see cref="Dispose"/> at shutdown. It was written with the next refusal, which after a flood may come hours later.
 /// </summary>
-internal sealed class RefusalLogger(ILogger inner, int perMinute, TimeProvider? time = null) : ILogger
+internal sealed class RefusalLogger(ILogger inner, int perMinute, TimeProvider? time = null) : ILogger, IDisposable
 {
     /// <summary>Refusal lines per minute in the service's log.</summary>
     public const int DefaultPerMinute = 100;
 
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly object _gate = new();
     private DateTimeOffset _minute = DateTimeOffset.MinValue;
     private int _logged;
     private long _left;
+    private ITimer? _endOfMinute;
+    private bool _disposed;
 
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => inner.BeginScope(state);
@@ -34,27 +38,63 @@ internal sealed class RefusalLogger(ILogger inner, int perMinute, TimeProvider? 
             {
                 var now = _time.GetUtcNow();
                 (left, since) = (0, _minute);
-                if (now - _minute >= TimeSpan.FromMinutes(1))
+                if (now - _minute >= Minute)
                 {
+                    // A count the timer has not written yet (it fires on the thread pool, maybe just after this).
                     (left, _left, _logged, _minute) = (_left, 0, 0, now);
                 }
 
                 if (_logged == perMinute)
                 {
-                    _left++;
+                    if (_left++ == 0 && !_disposed)
+                    {
+                        // The first line left out this minute: count the rest when the minute ends.
+                        _endOfMinute ??= _time.CreateTimer(_ => WriteCount(endOfMinuteOnly: true), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                        _endOfMinute.Change(_minute + Minute - now, Timeout.InfiniteTimeSpan);
+                    }
+
                     return;
                 }
 
                 _logged++;
             }
 
-            if (left > 0)
-            {
-                // When the minute began: the count is written with the next refusal, which may come much later (review).
-                inner.LogWarning("{Count} more refused requests in the minute from {Start:HH:mm:ss} UTC were not logged (at most {PerMinute} lines a minute)", left, since, perMinute);
-            }
+            Count(left, since);
         }
 
         inner.Log(logLevel, eventId, state, exception, formatter);
+    }
+
+    /// <summary>Writes the count of a minute not yet written (at shutdown, that of the minute still running).</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _endOfMinute?.Dispose();
+        }
+
+        WriteCount(endOfMinuteOnly: false);
+    }
+
+    private void WriteCount(bool endOfMinuteOnly)
+    {
+        long left;
+        DateTimeOffset since;
+        lock (_gate)
+        {
+            if (endOfMinuteOnly && _time.GetUtcNow() - _minute < Minute) return;
+            (left, since, _left) = (_left, _minute, 0);
+        }
+
+        Count(left, since);
+    }
+
+    private void Count(long left, DateTimeOffset since)
+    {
+        if (left > 0)
+        {
+            inner.LogWarning("{Count} more refused requests in the minute from {Start:HH:mm:ss} UTC were not logged (at most {PerMinute} lines a minute)", left, since, perMinute);
+        }
     }
 }

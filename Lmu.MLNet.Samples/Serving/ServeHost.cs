@@ -96,6 +96,8 @@ internal static class ServeHost
         var app = builder.Build();
         lifetime = app.Lifetime;
         var logger = new RefusalLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve"), RefusalLogger.DefaultPerMinute);
+        // Stopped, not stopping: requests still running may be refused until then; the console logger outlives it.
+        app.Lifetime.ApplicationStopped.Register(logger.Dispose);
         app.Use(async (context, next) =>
         {
             try

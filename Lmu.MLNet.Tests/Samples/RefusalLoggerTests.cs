@@ -25,10 +25,10 @@ public sealed class RefusalLoggerTests
         CollectionAssert.AreEqual(new[] { "refused 0", "refused 1", "refused 2", "failed inside" }, lines.Select(l => l.Text).ToArray());
 
         // 59 s later the minute is not over; at 60 s the count of the 7 left out comes first, then the new minute's lines.
-        time.Now += TimeSpan.FromSeconds(59);
+        time.Advance(TimeSpan.FromSeconds(59));
         log.LogWarning("refused {Number}", 10);
         Assert.HasCount(4, lines);
-        time.Now += TimeSpan.FromSeconds(1);
+        time.Advance(TimeSpan.FromSeconds(1));
         log.LogWarning("refused {Number}", 11);
         log.LogWarning("refused {Number}", 12);
         CollectionAssert.AreEqual(
@@ -37,17 +37,99 @@ public sealed class RefusalLoggerTests
         Assert.IsTrue(lines.Skip(4).All(l => l.Level == LogLevel.Warning));
 
         // A quiet minute after that: nothing was left out, so no count line.
-        time.Now += TimeSpan.FromMinutes(5);
+        time.Advance(TimeSpan.FromMinutes(5));
         log.LogWarning("refused {Number}", 13);
         Assert.AreEqual("refused 13", lines[^1].Text);
         Assert.HasCount(8, lines);
     }
 
+    [TestMethod]
+    public void AFloodThatStopsIsCountedWhenItsMinuteEndsAndAtShutdown()
+    {
+        var time = new ManualTime();
+        var lines = new List<(LogLevel Level, string Text)>();
+        var log = new RefusalLogger(new Capture(lines), perMinute: 2, time);
+        for (var i = 0; i < 7; i++)
+        {
+            log.LogWarning("refused {Number}", i);
+        }
+
+        // The flood stops. The count used to wait for the next refusal (review: maybe hours); it comes at the minute's end.
+        time.Advance(TimeSpan.FromSeconds(59.9));
+        Assert.HasCount(2, lines);
+        time.Advance(TimeSpan.FromSeconds(0.1));
+        CollectionAssert.AreEqual(
+            new[] { "refused 0", "refused 1", "5 more refused requests in the minute from 12:00:00 UTC were not logged (at most 2 lines a minute)" },
+            lines.Select(l => l.Text).ToArray());
+
+        // Written once: neither the next minute's first refusal nor a later timer repeats it.
+        time.Advance(TimeSpan.FromMinutes(3));
+        log.LogWarning("refused {Number}", 7);
+        Assert.AreEqual("refused 7", lines[^1].Text);
+        Assert.HasCount(4, lines);
+
+        // At shutdown the running minute's count is written, though the minute is not over.
+        log.LogWarning("refused {Number}", 8);
+        log.LogWarning("refused {Number}", 9);
+        log.LogWarning("refused {Number}", 10);
+        log.Dispose();
+        Assert.AreEqual("2 more refused requests in the minute from 12:04:00 UTC were not logged (at most 2 lines a minute)", lines[^1].Text);
+        Assert.HasCount(6, lines);
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.HasCount(6, lines, "the timer is gone after Dispose");
+    }
+
+    /// <summary>A clock moved by hand, whose timers fire when <see cref="Advance"/> passes their due time.</summary>
     private sealed class ManualTime : TimeProvider
     {
-        public DateTimeOffset Now { get; set; } = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
+        private readonly List<ManualTimer> _timers = [];
+
+        public DateTimeOffset Now { get; private set; } = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
 
         public override DateTimeOffset GetUtcNow() => Now;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new ManualTimer(this, callback, state);
+            timer.Change(dueTime, period);
+            _timers.Add(timer);
+            return timer;
+        }
+
+        public void Advance(TimeSpan by)
+        {
+            Now += by;
+            foreach (var timer in _timers.Where(t => t.Due <= Now).ToList())
+            {
+                timer.Fire();
+            }
+        }
+
+        private sealed class ManualTimer(ManualTime time, TimerCallback callback, object? state) : ITimer
+        {
+            public DateTimeOffset Due { get; private set; } = DateTimeOffset.MaxValue;
+
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                Assert.AreEqual(Timeout.InfiniteTimeSpan, period, "one-shot timers only");
+                Due = dueTime == Timeout.InfiniteTimeSpan ? DateTimeOffset.MaxValue : time.Now + dueTime;
+                return true;
+            }
+
+            public void Fire()
+            {
+                Due = DateTimeOffset.MaxValue;
+                callback(state);
+            }
+
+            public void Dispose() => Due = DateTimeOffset.MaxValue;
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
     }
 
     private sealed class Capture(List<(LogLevel, string)> lines) : ILogger
