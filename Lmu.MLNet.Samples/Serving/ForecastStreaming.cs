@@ -21,7 +21,8 @@ internal static class ForecastStreaming
             (engine, seriesColumn) = LmuForecastTimeSeriesEngine.TryLoadEngine(new MLContext(), modelPath) ?? throw new InvalidDataException(
                 $"'{modelPath}' is a model zip; the streaming engine resumes from an engine checkpoint instead. Write one after training with " +
                 "transformer.CreateEngine().CheckPoint(path) (a fresh stream) or engine.CheckPoint(path) (mid-stream), or a model zip that " +
-                "carries the stream with transformer.CreateTimeSeriesEngine<TIn, TOut>(mlContext).CheckPoint(mlContext, path).");
+                "carries the stream with transformer.CreateTimeSeriesEngine<TIn, TOut>(mlContext).CheckPoint(mlContext, path). " +
+                "lmu forecast writes stream.engine beside its model.zip for this.");
         }
         else
         {

@@ -229,13 +229,38 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
             Assert.IsTrue(Regex.IsMatch(log, $@"\n  {Regex.Escape(method)} +[0-9.]+ +[0-9.]+ +[0-9.e+]+ +[0-9.e+]+"), $"{method} row missing:\n{log}");
         }
 
-        foreach (var file in new[] { "model.zip", "model.onnx", "forecast.csv", "forecast.png" })
+        foreach (var file in new[] { "model.zip", "model.onnx", "forecast.csv", "forecast.png", "stream.engine" })
         {
             Assert.IsTrue(File.Exists(Path.Combine(output, file)), $"{file} missing:\n{log}");
         }
 
         var forecasts = File.ReadAllLines(Path.Combine(output, "forecast.csv"));
         Assert.AreEqual("series,step,time,forecast,lower,upper", forecasts[0]);
+        var rows = File.ReadAllLines(series).Skip(1).Select(l => l.Split(',')).ToList();
+
+        // The printed way to stream (noted by QA: model.zip carries no stream, so a CLI user could not stream without
+        // code): stream.engine fed a series' readings and promo values gives forecast.csv's forecast after the last one.
+        // The engine computes in float64 and the saved graph in float32: 1e-4 relative covers float32's rounding (about
+        // 6e-8 a step) through the network with room.
+        var engineFile = Path.Combine(output, "stream.engine");
+        StringAssert.Contains(log, $"forecast one series as its readings arrive: forecast-stream --model {engineFile} --observations readings.csv --output forecasts.csv " +
+                                   "--checkpoint next.engine (each line: a reading and its promo, oldest first; forecasts start once 36 readings were seen; next.engine resumes the stream)");
+        foreach (var (id, index) in new[] { ("s0", 0), ("s1", 1) })
+        {
+            var readings = Path.Combine(Temp, $"readings-{id}.csv");
+            File.WriteAllLines(readings, rows.Where(r => r[0] == id).Select(r => $"{r[2]},{r[3]}"));
+            var streamed = Path.Combine(Temp, $"streamed-{id}.csv");
+            var (streamCode, streamLog) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "forecast-stream", "--model", engineFile, "--observations", readings, "--output", streamed);
+            Assert.AreEqual(0, streamCode, streamLog);
+            var last = File.ReadAllLines(streamed)[^1].Split(',');
+            Assert.AreEqual("120", last[0], "120 readings");
+            for (var step = 0; step < 6; step++)
+            {
+                var expected = double.Parse(forecasts[1 + 6 * index + step].Split(',')[3], CultureInfo.InvariantCulture);
+                Assert.AreEqual(expected, double.Parse(last[1 + step], CultureInfo.InvariantCulture), 1e-4 * (1 + Math.Abs(expected)), $"{id} step {step + 1}: stream.engine vs forecast.csv");
+            }
+        }
+
         Assert.HasCount(1 + 2 * 6, forecasts, "one line per series and step");
         // Each step's time: the series' times are 0..119, so the next horizon is 120..125.
         CollectionAssert.AreEqual(new[] { "120", "121", "122", "123", "124", "125", "120", "121", "122", "123", "124", "125" }, forecasts.Skip(1).Select(l => l.Split(',')[2]).ToArray());
@@ -253,7 +278,6 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         var model = Path.Combine(output, "model.zip");
         StringAssert.Contains(log, $"forecast from new windows: predict --model {model} --input windows.csv --output forecasts.csv --covariates promo " +
                                    "(each line: a series' last 36 values, oldest first, then each covariate's last 36 values, in that order)");
-        var rows = File.ReadAllLines(series).Skip(1).Select(l => l.Split(',')).ToList();
         var windows = Path.Combine(Temp, "windows.csv");
         File.WriteAllLines(windows, new[] { "s0", "s1" }.Select(id =>
         {
