@@ -89,6 +89,12 @@ public sealed class ServeIntegrationTests : ClassifierTestBase
             Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, "one field in another case is still read");
         }
 
+        // Fields the model does not read are ignored (README: a client may send whole records), and change nothing.
+        using (var response = await http.PostAsync("/predict", new StringContent($"{{\"Id\": 7, \"Features\": {values}, \"Note\": {{\"a\": [1]}}}}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.IsNull(Check(response.StatusCode, await response.Content.ReadAsStringAsync(), expectedScores[0], expectedLabels[0]));
+        }
+
         // Bytes that are not UTF-8 in a field name or a text value were answered 500 ("Cannot transcode invalid UTF-8
         // JSON text"), as a server fault (QA).
         byte[] badName = [.. "{\"Fe"u8, 0xFF, .. "atures\": "u8, .. System.Text.Encoding.UTF8.GetBytes(values), .. "}"u8];
