@@ -11,10 +11,12 @@ internal static class FleetCluster
     // Read by the silo configurator, which the test host creates by type; tests run one at a time (no parallelization).
     private static Dictionary<int, string> _paths = [];
     private static int _current = 1;
+    private static TimeSpan? _retention;
 
-    public static async Task<TestCluster> StartAsync(int silos, Dictionary<int, string> modelPaths, int currentVersion = 1)
+    /// <summary>Starts <paramref name="silos"/> silos; <paramref name="retention"/> sets <see cref="ForecastFleetOptions.UnusedVersionRetention"/> (default: its default).</summary>
+    public static async Task<TestCluster> StartAsync(int silos, Dictionary<int, string> modelPaths, int currentVersion = 1, TimeSpan? retention = null)
     {
-        (_paths, _current) = (modelPaths, currentVersion);
+        (_paths, _current, _retention) = (modelPaths, currentVersion, retention);
         var builder = new TestClusterBuilder((short)silos);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         var cluster = builder.Build();
@@ -55,7 +57,7 @@ internal static class FleetCluster
         {
             siloBuilder.Services.AddGrainStorage(
                 ForecastFleetOptions.StorageName, (sp, _) => new SharedGrainStorage(sp.GetRequiredService<Serializer>()));
-            var (paths, current) = (_paths, _current);
+            var (paths, current, retention) = (_paths, _current, _retention);
             siloBuilder.AddLmuForecastFleet(o =>
             {
                 foreach (var (version, path) in paths)
@@ -64,6 +66,7 @@ internal static class FleetCluster
                 }
 
                 o.CurrentVersion = current;
+                o.UnusedVersionRetention = retention ?? o.UnusedVersionRetention;
             });
         }
     }

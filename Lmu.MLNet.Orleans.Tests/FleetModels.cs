@@ -14,12 +14,16 @@ internal static class FleetModels
     /// <summary>Model B (seed 11): the same shape with other weights, i.e. another fingerprint.</summary>
     public static LmuForecastModel B { get; } = ForecastTestModels.Create(HiddenCell.Dense, Covariates, LmuForecastScaling.PerWindow, seed: 11);
 
+    /// <summary>Model C (seed 13): no covariate, for a rollout that changes the readings' layout.</summary>
+    public static LmuForecastModel C { get; } = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.PerWindow, seed: 13);
+
     private static readonly Lazy<string> Folder = new(() =>
     {
         var dir = Path.Combine(Path.GetTempPath(), "lmu-fleet-tests-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
         Write(Path.Combine(dir, "a.engine"), A);
         Write(Path.Combine(dir, "b.engine"), B);
+        Write(Path.Combine(dir, "c.engine"), C);
         return dir;
     });
 
@@ -35,6 +39,8 @@ internal static class FleetModels
     public static string PathA => Path.Combine(Folder.Value, "a.engine");
 
     public static string PathB => Path.Combine(Folder.Value, "b.engine");
+
+    public static string PathC => Path.Combine(Folder.Value, "c.engine");
 
     /// <summary>Reading <paramref name="n"/> (1-based) of series <paramref name="series"/>: a seasonal level with a day-of-week covariate.</summary>
     public static SeriesObservation Reading(int series, long n)

@@ -210,7 +210,8 @@ public sealed class SeriesForecastGrainTests
     public async Task ModelRollout_SwitchesOnNextReadingRewarmedAndNeverAppliesTheOldCheckpointToTheNewModel()
     {
         const int before = 20, after = 10;
-        var cluster = await FleetCluster.StartAsync(2, new() { [1] = FleetModels.PathA, [2] = FleetModels.PathB });
+        // No retention, so a version stays loaded only while a grain holds it (checked at the end).
+        var cluster = await FleetCluster.StartAsync(2, new() { [1] = FleetModels.PathA, [2] = FleetModels.PathB }, retention: TimeSpan.Zero);
         try
         {
             var histories = Enumerable.Range(0, Series).Select(_ => new List<SeriesObservation>()).ToArray();

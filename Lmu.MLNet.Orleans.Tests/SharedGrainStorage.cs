@@ -22,6 +22,22 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
     /// <summary>Whether that failure comes after the record was stored (an acknowledgement lost) rather than before.</summary>
     public static volatile bool FailAfterStoring;
 
+    /// <summary>
+    /// Changes the stored state of series <paramref name="series"/> in place (as damage on the storage side would), keeping
+    /// its ETag; the grain must not be active (it would not read it again).
+    /// </summary>
+    public static void Change(Serializer serializer, string series, Action<SeriesForecastState> change)
+    {
+        lock (Records)
+        {
+            var key = Records.Keys.Single(k => k.StartsWith(SeriesForecastGrain.StateName + "/", StringComparison.Ordinal) && k.EndsWith("/" + series, StringComparison.Ordinal));
+            var (bytes, etag) = Records[key];
+            var state = serializer.Deserialize<SeriesForecastState>(bytes)!;
+            change(state);
+            Records[key] = (serializer.SerializeToArray(state), etag);
+        }
+    }
+
     public static void Clear()
     {
         Records.Clear();

@@ -26,6 +26,16 @@ public interface ISeriesForecastGrain : IGrainWithStringKey
     Task<SeriesForecastResult> ObserveBatchAsync(SeriesObservation[] observations);
 
     /// <summary>The forecast after the last applied reading (the model is not switched by a read).</summary>
+    /// <exception cref="InvalidDataException">The stored state cannot be resumed (damaged, or another model under its version number; the message says which).</exception>
     [Alias("GetForecast")]
     Task<SeriesForecastResult> GetForecastAsync();
+
+    /// <summary>
+    /// Starts the series over: its stored engine state is dropped (a damaged one, which no call can resume, or one an
+    /// operator wants gone) and the last reading's number is kept, so the sender's numbering goes on; the next reading
+    /// starts a new engine on the silo's current version (or the series' newer one), which forecasts again after a
+    /// window of readings. One storage write; if it fails, the call throws and nothing changed.
+    /// </summary>
+    [Alias("Reset")]
+    Task<SeriesForecastResult> ResetAsync();
 }

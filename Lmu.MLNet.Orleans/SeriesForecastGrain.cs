@@ -9,11 +9,16 @@ namespace Lmu.MLNet.Orleans;
 /// </summary>
 /// <remarks>
 /// Model rollout: the series uses version max(the version its state was written with, the silo's current version).
-/// When the silo's current version is newer, the grain switches at the start of its next observe call, before that
-/// call's readings: the new model's engine is re-warmed with the old engine's last min(old window, new window)
+/// When the silo's current version is newer, the grain switches with its next observe call that applies readings,
+/// before those readings: the new model's engine is re-warmed with the old engine's last min(old window, new window)
 /// readings (when both models take the same covariates; otherwise it starts empty), then the call's readings are
-/// applied and the new state persisted. The old state is never resumed by the new model: a state resumes only the
-/// model whose fingerprint it carries (checked by <c>LmuForecastEngineModel.ResumeEngine</c>). A series never
+/// applied and the new state persisted. A call that applies nothing (resends, a gap, a refused reading) does not
+/// switch, so what the series answers always matches what is stored (QA: a resend switched the grain in memory only,
+/// and reads flipped between the versions). When the new model takes another number of covariates, readings in the
+/// old model's layout are still applied by the old model, and the series switches with its first call in the new
+/// layout, so senders can move to the new layout after the silos (QA: senders could not know when a series switched,
+/// and their old-layout readings were refused). The old state is never resumed by the new model: a state resumes only
+/// the model whose fingerprint it carries (checked by <c>LmuForecastEngineModel.ResumeEngine</c>). A series never
 /// switches back (a series resumed on a silo whose current version is older keeps its newer version, if that silo has
 /// its file). Reads (<see cref="GetForecastAsync"/>) do not switch.
 /// </remarks>
@@ -46,7 +51,12 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
     public async Task<SeriesForecastResult> ObserveBatchAsync(SeriesObservation[] observations)
     {
         ArgumentNullException.ThrowIfNull(observations);
-        var engine = EngineForObserve();
+        if (observations.Length == 0)
+        {
+            // serve answers 400 to an empty batch; the grain answered Duplicate, as if readings had been resent (QA).
+            throw new ArgumentException($"Series '{this.GetPrimaryKeyString()}': the batch holds no reading.", nameof(observations));
+        }
+
         var last = _state.State.LastSequence;
         var apply = new List<SeriesObservation>(observations.Length);
         var outcome = ObservationOutcome.Duplicate;
@@ -71,15 +81,22 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
                 break;
             }
 
-            Validate(engine, o);
             apply.Add(o);
             last = o.Sequence;
         }
 
         if (apply.Count == 0)
         {
+            // Nothing to apply: answer with the series' own engine, never switched (see the remarks).
+            if (_engine is null && _state.State.EngineState is not null)
+            {
+                Resume();
+            }
+
             return Result(outcome);
         }
+
+        var engine = EngineFor(apply);
 
         foreach (var o in apply)
         {
@@ -124,33 +141,94 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
     }
 
     /// <inheritdoc />
+    public async Task<SeriesForecastResult> ResetAsync()
+    {
+        // Without resuming: the state may be the damaged one this call exists for (QA: such a series was stuck for good).
+        DropEngine();
+        var state = _state.State;
+        var previous = (state.ModelFingerprint, state.EngineState);
+        (state.ModelFingerprint, state.EngineState) = (string.Empty, null);
+        try
+        {
+            await _state.WriteStateAsync();
+        }
+        catch
+        {
+            (state.ModelFingerprint, state.EngineState) = previous;
+            DeactivateOnIdle();
+            throw;
+        }
+
+        return Result(ObservationOutcome.Applied);
+    }
+
+    /// <inheritdoc />
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         DropEngine();
         return base.OnDeactivateAsync(reason, cancellationToken);
     }
 
-    private LmuForecastEngine EngineForObserve()
+    /// <summary>
+    /// The engine that applies <paramref name="apply"/> (at least one reading), each reading checked against it (a bad
+    /// one throws, and nothing changed): the series' own, or the silo's newer model's, switched to here.
+    /// </summary>
+    private LmuForecastEngine EngineFor(IReadOnlyList<SeriesObservation> apply)
     {
         if (_engine is null)
         {
             if (_state.State.EngineState is null)
             {
-                _lease = _models.Acquire(Math.Max(_models.CurrentVersion, _state.State.ModelVersion));
-                _engine = _lease.Model.CreateEngine();
-                return _engine;
+                var lease = _models.Acquire(Math.Max(_models.CurrentVersion, _state.State.ModelVersion));
+                var fresh = lease.Model.CreateEngine();
+                try
+                {
+                    Validate(fresh, apply, null);
+                }
+                catch
+                {
+                    lease.Dispose();
+                    throw;
+                }
+
+                (_lease, _engine) = (lease, fresh);
+                return fresh;
             }
 
             Resume();
         }
 
         var target = _models.CurrentVersion;
-        if (target > _lease!.Version)
+        if (target <= _lease!.Version)
         {
-            Switch(target);
+            Validate(_engine!, apply, null);
+            return _engine!;
         }
 
-        return _engine!;
+        var (newLease, engine) = Prepare(target);
+        try
+        {
+            var width = engine.CovariateNames.Count;
+            var oldWidth = _engine!.CovariateNames.Count;
+            if (width != oldWidth && apply.All(o => (o.Covariates?.Length ?? 0) == oldWidth))
+            {
+                // The old layout under a model that takes another: the old model goes on until the sender moves over.
+                newLease.Dispose();
+                Validate(_engine, apply, null);
+                return _engine;
+            }
+
+            Validate(engine, apply, (_lease.Version, _engine.CovariateNames));
+        }
+        catch
+        {
+            newLease.Dispose();
+            throw;
+        }
+
+        DropEngine();
+        (_lease, _engine) = (newLease, engine);
+        return engine;
     }
 
     // The stored state with the model that wrote it: the version's model must have the state's fingerprint.
@@ -165,16 +243,23 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         catch (InvalidDataException e)
         {
             lease.Dispose();
+            // The same fingerprint on both sides: the model file is right and the stored bytes are damaged (QA: that
+            // was reported as a wrong model file, with advice to restore a file that was fine).
             throw new InvalidDataException(
-                $"Series '{this.GetPrimaryKeyString()}': its stored state (model version {state.ModelVersion}, fingerprint {state.ModelFingerprint}) " +
-                $"cannot be resumed by this silo's model version {state.ModelVersion} (fingerprint {lease.Model.Fingerprint}): {e.Message} " +
-                "A version number must name one model file for good; restore that version's file.", e);
+                lease.Model.Fingerprint == state.ModelFingerprint
+                    ? $"Series '{this.GetPrimaryKeyString()}': its stored state is damaged ({e.Message}); the model file of version {state.ModelVersion} is the one that " +
+                      "wrote it. Restore the record from a backup, or call ResetAsync to start the series over (its numbering goes on; forecasts return after a new window)."
+                    : $"Series '{this.GetPrimaryKeyString()}': its stored state (model version {state.ModelVersion}, fingerprint {state.ModelFingerprint}) " +
+                      $"cannot be resumed by this silo's model version {state.ModelVersion} (fingerprint {lease.Model.Fingerprint}): {e.Message} " +
+                      "A version number must name one model file for good; restore that version's file.",
+                e);
         }
 
         _lease = lease;
     }
 
-    private void Switch(int version)
+    // The engine of a newer version, re-warmed from the series' own engine; not yet the grain's (see EngineFor).
+    private (ModelLease Lease, LmuForecastEngine Engine) Prepare(int version)
     {
         var lease = _models.Acquire(version);
         var engine = lease.Model.CreateEngine();
@@ -187,8 +272,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             }
         }
 
-        DropEngine();
-        (_lease, _engine) = (lease, engine);
+        return (lease, engine);
     }
 
     private void DropEngine()
@@ -198,24 +282,34 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
     }
 
     // The engine checks each reading too, but only as it applies it: a batch is checked whole first, so a bad reading
-    // anywhere leaves the engine and the stored state as they were.
-    private void Validate(LmuForecastEngine engine, SeriesObservation o)
+    // anywhere leaves the engine and the stored state as they were. switchingFrom: the version and covariates the series
+    // leaves with this call, named in the message (a sender sees why its layout changed).
+    private void Validate(LmuForecastEngine engine, IReadOnlyList<SeriesObservation> apply, (int Version, IReadOnlyList<string> Covariates)? switchingFrom)
     {
-        var covariates = o.Covariates ?? [];
-        if (!float.IsFinite(o.Value) || covariates.Length != engine.CovariateNames.Count || !covariates.All(float.IsFinite))
+        foreach (var o in apply)
         {
-            var names = engine.CovariateNames.Count == 0 ? "none" : string.Join(", ", engine.CovariateNames);
-            throw new ArgumentException(
-                $"Series '{this.GetPrimaryKeyString()}', reading {o.Sequence}: value {o.Value} with {covariates.Length} covariate(s) " +
-                $"[{string.Join(", ", covariates)}]; the model needs a finite value and {engine.CovariateNames.Count} finite covariate(s) ({names}). Nothing of this call was applied.");
+            var covariates = o.Covariates ?? [];
+            if (!float.IsFinite(o.Value) || covariates.Length != engine.CovariateNames.Count || !covariates.All(float.IsFinite))
+            {
+                var switching = switchingFrom is { } from
+                    ? $" The series switches to model version {_models.CurrentVersion} with this call (it used version {from.Version}, whose covariates were {Names(from.Covariates)})."
+                    : string.Empty;
+                throw new ArgumentException(
+                    $"Series '{this.GetPrimaryKeyString()}', reading {o.Sequence}: value {o.Value} with {covariates.Length} covariate(s) " +
+                    $"[{string.Join(", ", covariates)}]; the model needs a finite value and {engine.CovariateNames.Count} finite covariate(s) ({Names(engine.CovariateNames)}).{switching} Nothing of this call was applied.");
+            }
         }
     }
 
+    private static string Names(IReadOnlyList<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
+
+    // Copies of the engine's arrays: the result is [Immutable], so Orleans hands it to callers in the silo uncopied, and
+    // a caller that changed its forecast in place changed every later answer (QA).
     private SeriesForecastResult Result(ObservationOutcome outcome)
     {
         var forecast = _engine?.Current;
         return new SeriesForecastResult(
             outcome, _state.State.LastSequence, _engine?.ObservationCount ?? 0, _lease?.Version ?? _state.State.ModelVersion,
-            _engine?.ModelFingerprint ?? _state.State.ModelFingerprint, forecast?.Forecast, forecast?.LowerBound, forecast?.UpperBound);
+            _engine?.ModelFingerprint ?? _state.State.ModelFingerprint, forecast?.Forecast.ToArray(), forecast?.LowerBound?.ToArray(), forecast?.UpperBound?.ToArray());
     }
 }
