@@ -23,6 +23,7 @@ internal static class FleetCommand
         };
         cmd.SetAction((r, token) =>
         {
+            FleetSilo.CheckPorts(r.GetValue(siloPort), r.GetValue(gatewayPort));
             var path = r.GetValue(model) ?? FleetModel.Train("fleet-out", r.GetValue(seed));
             return FleetRun.RunAsync(new FleetRun.Settings(path, r.GetValue(series), r.GetValue(readings), r.GetValue(batch), r.GetValue(inFlight), r.GetValue(reference), r.GetValue(siloPort), r.GetValue(gatewayPort)), token);
         });

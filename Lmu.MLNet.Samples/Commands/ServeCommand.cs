@@ -34,11 +34,12 @@ internal static class ServeCommand
                 return ServeHost.RunAsync(settings, token);
             }
 
+            var (port, gateway) = (r.GetValue(siloPort), r.GetValue(gatewayPort));
+            FleetSilo.CheckPorts(port, gateway);
             // Load the streaming model now: a zip without a stream fails here with its advice, before anything listens.
             var streaming = Path.GetFullPath(r.GetValue(seriesModel) ?? settings.ModelPath);
             var engineModel = LmuForecastEngineModel.Load(streaming);
             Console.WriteLine($"series: model {Path.GetFileName(streaming)} (fingerprint {engineModel.Fingerprint[..12]}, window {engineModel.WindowSize}, horizon {engineModel.Horizon}, covariates [{string.Join(", ", engineModel.CovariateNames)}])");
-            var (port, gateway) = (r.GetValue(siloPort), r.GetValue(gatewayPort));
             return ServeHost.RunAsync(settings, token, new ServeExtension(
                 b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, port, gateway)),
                 SeriesEndpoints.Map));

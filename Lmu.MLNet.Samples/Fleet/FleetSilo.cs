@@ -13,6 +13,38 @@ internal static class FleetSilo
     public const int DefaultSiloPort = 11111;
     public const int DefaultGatewayPort = 30000;
 
+    /// <summary>
+    /// Refuses ports the embedded silo cannot listen on, naming the option, before anything is trained, loaded or
+    /// started: a silo port in use failed serve --series with "could not listen on --urls" (whose port was free) after
+    /// three Orleans stack traces, and fleet with a bare AddressInUseException; one port for both was accepted (fleet QA).
+    /// Another process may still take a port between this check and the silo's start (then Orleans' own error).
+    /// </summary>
+    /// <exception cref="ArgumentException">The ports are equal, or one is in use on the loopback address.</exception>
+    public static void CheckPorts(int siloPort, int gatewayPort)
+    {
+        if (siloPort == gatewayPort)
+        {
+            throw new ArgumentException($"--silo-port and --gateway-port are both {siloPort}: the embedded silo and its client gateway each need a port of their own.");
+        }
+
+        foreach (var (port, option, role) in new[] { (siloPort, "--silo-port", "silo"), (gatewayPort, "--gateway-port", "client gateway") })
+        {
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            try
+            {
+                listener.Start();
+            }
+            catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode is System.Net.Sockets.SocketError.AddressAlreadyInUse or System.Net.Sockets.SocketError.AccessDenied)
+            {
+                throw new ArgumentException($"{option} {port}: the embedded Orleans {role} cannot listen there ({e.Message}); choose another port with {option}.", e);
+            }
+            finally
+            {
+                listener.Stop();
+            }
+        }
+    }
+
     public static void Configure(ISiloBuilder silo, string modelPath, int siloPort = DefaultSiloPort, int gatewayPort = DefaultGatewayPort)
     {
         silo.UseLocalhostClustering(siloPort, gatewayPort)
