@@ -580,6 +580,36 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void AKilledRunsPartialFileIsRemovedByTheNextWriteOfThatOutput()
+    {
+        // Fleet QA: kill -9 of forecast-stream left '.big.out.<pid>.partial' (30 MB), and a later run left it too.
+        using var ended = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!;
+        ended.WaitForExit();
+        var dead = ended.Id;
+        var alive = System.Diagnostics.Process.GetProcessesByName("dotnet").Select(p => p.Id).FirstOrDefault(id => id != Environment.ProcessId);
+        alive = alive == 0 ? 1 : alive;    // pid 1 (init) always runs
+        var killed = Path.Combine(_temp, $".out.csv.{dead}.partial");
+        var running = Path.Combine(_temp, $".out.csv.{alive}.partial");
+        var other = Path.Combine(_temp, $".other.csv.{dead}.partial");
+        var killedPlot = Path.Combine(_temp, $".plot.{dead}.partial.png");
+        foreach (var file in new[] { killed, running, other, killedPlot })
+        {
+            File.WriteAllText(file, "part");
+        }
+
+        PartialOutputFile.Write(Path.Combine(_temp, "out.csv"), writer =>
+        {
+            writer.Write("x");
+            return 0;
+        });
+        PartialOutputFile.WriteFile(Path.Combine(_temp, "plot.png"), partial => File.WriteAllText(partial, "png"));
+        Assert.IsFalse(File.Exists(killed), "the killed run's partial file of this output is removed");
+        Assert.IsFalse(File.Exists(killedPlot), "also for a file written through a path");
+        Assert.IsTrue(File.Exists(running), "a running process's partial file stays");
+        Assert.IsTrue(File.Exists(other), "another output's partial file stays");
+    }
+
+    [TestMethod]
     public void AnOutputPathIsWrittenWhereTheOperatingSystemPutsIt()
     {
         // Found by the regression QA: d/../m.zip, d a link to a folder elsewhere, was written beside d (the text's
