@@ -107,6 +107,15 @@ public sealed class ForecasterContextTests : ClassifierTestBase
         // A token cancelled before Fit stops it before the data is read or a network is built.
         Assert.ThrowsExactly<OperationCanceledException>(() => ml.Forecasting.ForecastByLmu(options).Fit(Series(ml)));
         CollectionAssert.AreEqual(new[] { 1 }, epochs);
+
+        // Cancelled at the last epoch's report: the bounds and the export after training returned a model (concurrency QA).
+        using var late = new CancellationTokenSource();
+        options = Options(epochs: 1);
+        options.CancellationToken = late.Token;
+        options.Progress = new Inline(_ => late.Cancel());
+        Assert.ThrowsExactly<OperationCanceledException>(() => model = ml.Forecasting.ForecastByLmu(options).Fit(Series(ml)));
+        Assert.IsNull(model);
+        AssertNoTempFiles();
     }
 
     [TestMethod]

@@ -226,6 +226,15 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         Assert.IsNull(model);
         CollectionAssert.AreEqual(new[] { 1 }, epochs, "training must stop within one batch of the cancellation");
         AssertNoTempFiles();
+
+        // Cancelled at the last epoch's report: the export after training returned a model (concurrency QA).
+        using var late = new CancellationTokenSource();
+        options = ClassifierSetup.Parallel(epochs: 1);
+        options.CancellationToken = late.Token;
+        options.Progress = new Inline(_ => late.Cancel());
+        Assert.ThrowsExactly<OperationCanceledException>(() => model = ml.Transforms.LmuClassifier(options).Fit(data));
+        Assert.IsNull(model);
+        AssertNoTempFiles();
     }
 
     [TestMethod]

@@ -106,6 +106,9 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
                     : (null, null);
                 return (network.ToSpec(t), result, network.ParameterCount, network.LayerThetas(), lower, upper);
             });
+        // A cancel after the last epoch (or during the bounds' residuals): the export and the carrier's session still take
+        // 0.1-1.5 s, and the model was returned (concurrency QA).
+        ThrowIfCanceled();
         var model = new LmuForecastModel
         {
             Network = spec,
@@ -125,6 +128,16 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             UpperOffsets = upper,
         };
         var chain = CreateChain(new MLContext(run.Seed) { TempFilePath = _context.TempFilePath }, model);
+        try
+        {
+            ThrowIfCanceled();
+        }
+        catch
+        {
+            chain.Dispose();
+            throw;
+        }
+
         _context.Info("Training", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"done: {parameters} parameters, best epoch {result.BestEpoch}, {clock.Elapsed.TotalSeconds:F1} s."));
         var info = LmuForecastModelInfo.Of(model, o.SeriesColumnName, o.SeriesIdColumnName, parameters, run.Seed, run.Device, data.TrainWindows, result, clock.Elapsed, thetas);
         return new LmuForecastTransformer(chain, model, info);

@@ -144,9 +144,10 @@ internal sealed class ScoringGuard
 
     private ObjectDisposedException Disposed() => new(
         _name,
-        "The model has been disposed: by its owner, or by a PredictionEngine that owned it. ML.NET's CreatePredictionEngine disposes the model " +
-        "with the engine unless PredictionEngineOptions.OwnsTransformer is false; engines that share one model must be created with OwnsTransformer = false, " +
-        "and the model disposed once, by its owner, when scoring is over.");
+        // The owner's Dispose first: the PredictionEngine hint alone misled callers of paths without one (QA: CreateEngine).
+        "The model has been disposed; dispose a model once, when nothing uses it any more. If your code did not dispose it, a PredictionEngine " +
+        "did: ML.NET's CreatePredictionEngine disposes the model with the engine unless PredictionEngineOptions.OwnsTransformer is false; " +
+        "engines that share one model must be created with OwnsTransformer = false.");
 
     /// <summary>One call inside the scorer; disposing it ends the call.</summary>
     public readonly struct Entry : IDisposable
