@@ -38,10 +38,22 @@ internal sealed class ConfusionTable(IReadOnlyList<string> classes)
         }
     }
 
-    /// <summary>The table as text: one row per true class, one column per predicted class, then recall; a last row of precision.</summary>
+    /// <summary>Classes up to which <see cref="ToString"/> prints the whole matrix; beyond, one line per class.</summary>
+    public const int MatrixClasses = 20;
+
+    /// <summary>
+    /// The table as text: one row per true class, one column per predicted class, then recall; a last row of precision.
+    /// Beyond <see cref="MatrixClasses"/> classes, one line per class (rows, recall, precision, its most frequent wrong
+    /// prediction): QA's 250 classes printed 250 lines of 1,534 characters.
+    /// </summary>
     public override string ToString()
     {
         var k = classes.Count;
+        if (k > MatrixClasses)
+        {
+            return PerClass();
+        }
+
         // Whole names: cutting them to a fixed width made classes that share a prefix indistinguishable (found by QA).
         var names = classes.ToArray();
         // In terminal columns, not UTF-16 units: CJK labels take two each (found by QA).
@@ -77,6 +89,27 @@ internal sealed class ConfusionTable(IReadOnlyList<string> classes)
         }
 
         return text.AppendLine().ToString();
+    }
+
+    private string PerClass()
+    {
+        var k = classes.Count;
+        var label = Math.Max(18, classes.Max(DisplayWidth.Of) + 2);
+        var text = new StringBuilder();
+        text.Append("true class".PadRight(label)).AppendLine("   rows  recall  precision  most often taken for");
+        for (var i = 0; i < k; i++)
+        {
+            var row = Enumerable.Range(0, k).Sum(j => Counts[i, j]);
+            var column = Enumerable.Range(0, k).Sum(j => Counts[j, i]);
+            var wrong = Enumerable.Range(0, k).Where(j => j != i && Counts[i, j] > 0).OrderByDescending(j => Counts[i, j]).ThenBy(j => j).FirstOrDefault(-1);
+            text.Append(DisplayWidth.PadRight(classes[i], label))
+                .Append(row.ToString(CultureInfo.InvariantCulture).PadLeft(7))
+                .Append(Ratio(Counts[i, i], row).PadLeft(8))
+                .Append(Ratio(Counts[i, i], column).PadLeft(11))
+                .AppendLine(wrong < 0 ? string.Empty : $"  {classes[wrong]} ({Counts[i, wrong].ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        return text.AppendLine($"({k} classes: the whole matrix is in confusion.png)").ToString();
     }
 
     private static string Ratio(int a, int b) => b == 0 ? "-" : (a / (double)b).ToString("0.000", CultureInfo.InvariantCulture);

@@ -48,7 +48,15 @@ internal static class SamplePlots
         return counts;
     }
 
-    /// <summary>Counts (rows: true class, columns: predicted class), shaded by row share, counts written in each cell.</summary>
+    /// <summary>Largest side of the confusion figure in pixels (see <see cref="ConfusionMatrix"/>).</summary>
+    public const int ConfusionMaxSide = 4000;
+
+    /// <summary>
+    /// Counts (rows: true class, columns: predicted class), shaded by row share, counts written in each cell up to 40
+    /// classes, every class named up to 60 (beyond, every n-th). At most <see cref="ConfusionMaxSide"/> pixels a side: it
+    /// grew 60 pixels a class, and past about 380 classes the bitmap passed SkiaSharp's 2 GiB, so a classify run failed
+    /// after training and wrote nothing (QA: "invalid SKImageInfo").
+    /// </summary>
     public static string ConfusionMatrix(int[,] counts, IReadOnlyList<string> classes, string path, string title)
     {
         var k = classes.Count;
@@ -68,7 +76,7 @@ internal static class SamplePlots
         heatmap.ManualRange = new ScottPlot.Range(0, 1);
         // Cell (i, j) spans x in [j, j+1] and y in [k-1-i, k-i]: row 0 (the first class) at the top.
         heatmap.Extent = new CoordinateRect(0, k, 0, k);
-        for (var i = 0; i < k; i++)
+        for (var i = 0; i < (k <= 40 ? k : 0); i++)
         {
             for (var j = 0; j < k; j++)
             {
@@ -80,13 +88,14 @@ internal static class SamplePlots
             }
         }
 
-        var ticks = Enumerable.Range(0, k).Select(i => i + 0.5).ToArray();
-        plot.Axes.Bottom.SetTicks(ticks, classes.ToArray());
-        plot.Axes.Left.SetTicks(ticks.Reverse().ToArray(), classes.ToArray());
+        var every = (k + 59) / 60;
+        var named = Enumerable.Range(0, k).Where(i => i % every == 0).ToArray();
+        plot.Axes.Bottom.SetTicks(named.Select(i => i + 0.5).ToArray(), named.Select(i => classes[i]).ToArray());
+        plot.Axes.Left.SetTicks(named.Select(i => k - i - 0.5).ToArray(), named.Select(i => classes[i]).ToArray());
         plot.Axes.SetLimits(0, k, 0, k);
-        Label(plot, title, "predicted class", "true class");
+        Label(plot, every == 1 ? title : $"{title} (one class in {every} named)", "predicted class", "true class");
         plot.Add.ColorBar(heatmap);
-        var side = Math.Max(500, 60 * k + 200);
+        var side = Math.Min(ConfusionMaxSide, Math.Max(500, 60 * k + 200));
         Cli.PartialOutputFile.WriteFile(path, p => plot.SavePng(p, side + 100, side));
         return path;
     }

@@ -215,6 +215,30 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void FourHundredClassesGiveAConfusionFigureOfBoundedSizeAndALinePerClass()
+    {
+        // QA: past about 380 classes the figure (60 pixels a class) passed SkiaSharp's 2 GiB bitmap limit, and the run
+        // failed after training with "invalid SKImageInfo", writing nothing.
+        const int classes = 400;
+        var rng = new Random(3);
+        var lines = Enumerable.Range(0, 2 * classes).Select(r =>
+            $"k{r % classes}," + string.Join(',', Enumerable.Range(0, 8).Select(_ => ((r % classes) / 100.0 + 0.1 * rng.NextDouble()).ToString("0.###", CultureInfo.InvariantCulture))));
+        var csv = Path.Combine(Temp, "k400.csv");
+        File.WriteAllLines(csv, lines);
+        var output = Path.Combine(Temp, "k400-out");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", csv, "--test", csv, "--label", "1",
+            "--model", "lmu", "--epochs", "1", "--threads", "1", "--output", output);
+        Assert.AreEqual(0, code, log);
+        StringAssert.Contains(log, "(400 classes: the whole matrix is in confusion.png)");
+        Assert.IsTrue(File.Exists(Path.Combine(output, "model.zip")), log);
+        using var png = File.OpenRead(Path.Combine(output, "confusion.png"));
+        var header = new byte[24];
+        png.ReadExactly(header);
+        var (width, height) = (System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(16)), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(20)));
+        Assert.AreEqual((4100, 4000), (width, height), "the side is capped at 4,000 pixels (and 100 for the colour bar)");
+    }
+
+    [TestMethod]
     public void ForecastTrainsBacktestsAndWritesTheModelForecastsAndPlot()
     {
         var series = CliFiles.Forecasting(Path.Combine(Temp, "series.csv"), series: 2, length: 120, seed: 4);

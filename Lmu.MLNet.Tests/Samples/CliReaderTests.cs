@@ -458,6 +458,24 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void BeyondTwentyClassesTheConfusionTableHasOneLinePerClass()
+    {
+        // QA: 250 classes printed 250 lines of 1,534 characters.
+        var classes = Enumerable.Range(0, 25).Select(i => $"c{i}").ToArray();
+        var table = new ConfusionTable(classes);
+        table.Add(["c0", "c0", "c0", "c0", "c1", "c24"], ["c0", "c3", "c5", "c3", "c1", "c0"]);
+        var lines = table.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(27, lines, "a header, 25 classes, a note");
+        Assert.AreEqual("true class           rows  recall  precision  most often taken for", lines[0]);
+        Assert.AreEqual("c0                      4   0.250      0.500  c3 (2)", lines[1]);
+        Assert.AreEqual("c1                      1   1.000      1.000", lines[2]);
+        Assert.AreEqual("c24                     1   0.000          -  c0 (1)", lines[25]);
+        Assert.AreEqual("(25 classes: the whole matrix is in confusion.png)", lines[26]);
+        Assert.IsTrue(lines.All(l => l.Length < 80));
+        Assert.HasCount(1 + 20 + 1, new ConfusionTable(classes[..20]).ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries), "20 classes: the matrix");
+    }
+
+    [TestMethod]
     public void TheConfusionTableShowsWholeClassNamesInAlignedColumns()
     {
         // Names were cut to 12 characters, so these two read alike (found by QA).
