@@ -1,4 +1,5 @@
 using Lmu.MLNet.Modules;
+using Lmu.MLNet.Onnx;
 using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.Onnx;
 using Lmu.MLNet.Training;
@@ -80,5 +81,31 @@ public sealed class NetworkOnnxExportTests
         var path = Path.Combine(Path.GetTempPath(), $"lmu-net-{Guid.NewGuid():N}.onnx");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => net.ExportOnnx(path, int.MaxValue));
         Assert.IsFalse(File.Exists(path), "nothing written");
+    }
+
+    [TestMethod]
+    public void AResponseJustPastTheModelLimitIsRefusedBeforeItIsComputed()
+    {
+        // QA: order 8 over 67 million steps was computed first (35-238 s, 6.3-6.6 GB) and then failed with
+        // "Array dimensions exceeded supported range", an out-of-memory error that said nothing of the model's size.
+        // 70,000,000 x 8 float32 values are 2.24 GB; computing them in float64 would take 4.5 GB, so this test also
+        // fails by memory without the check made before.
+        using var net = new LmuNetwork(new LmuNetworkOptions { Layer = new LmuLayerOptions { Order = 8, Theta = 8, HiddenCell = HiddenCell.None }, OutputSize = 2 });
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => net.ToOnnx(70_000_000));
+        StringAssert.Contains(e.Message, "The memory's impulse response over 70,000,000 steps x order 8 takes 2,240,000,000 bytes as float32, more than an ONNX model holds");
+    }
+
+    [TestMethod]
+    public void TheWriterRefusesWeightsPastItsBoundCountingSubgraphs()
+    {
+        var g = new OnnxGraphBuilder("main");
+        var outer = g.Floats("a", new float[100], 100);
+        var body = g.Subgraph("body");
+        body.Floats("b", new float[100], 100);
+        g.Op("Scan", [outer], OnnxAttribute.Graph("body", body.Graph));
+        Assert.AreEqual(800L, OnnxModelWriter.InitializerBytes(g.Graph), "400 bytes in the graph and 400 in the Scan body");
+        var e = Assert.ThrowsExactly<OverflowException>(() => OnnxModelWriter.Write(g.Graph, maxInitializerBytes: 799));
+        Assert.AreEqual("The ONNX graph's weights and tables take 800 bytes, more than an ONNX model holds (799 bytes, about 2 GiB).", e.Message);
+        Assert.IsNotEmpty(OnnxModelWriter.Write(g.Graph, maxInitializerBytes: 800));
     }
 }

@@ -38,12 +38,12 @@ public static class LmuNetworkOnnx
         {
             return LmuOnnxExporter.Export(network.ToSpec(sequenceLength), lengthInput ? options.WithLength(LengthName, OnnxElementType.Int64) : options);
         }
-        catch (OverflowException)
+        catch (OverflowException e)
         {
             // The writer's sizes are checked arithmetic: an overflow means a response or a tensor past what an array
             // (and an ONNX model, 2 GiB) holds. It came out as "Arithmetic operation resulted in an overflow" (found by QA).
             throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength,
-                $"A graph for {sequenceLength} steps holds more than an ONNX model (2 GiB) or an array can: export for fewer steps (each layer's impulse response is sequenceLength x Order values).");
+                $"A graph for {sequenceLength} steps holds more than an ONNX model (2 GiB) or an array can: export for fewer steps (each layer's impulse response is sequenceLength x Order values). {e.Message}");
         }
     }
 

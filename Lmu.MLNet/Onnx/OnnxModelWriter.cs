@@ -22,11 +22,29 @@ internal static class OnnxModelWriter
     /// <summary>The ONNX-ML operator domain.</summary>
     public const string MlDomain = "ai.onnx.ml";
 
+    /// <summary>
+    /// The most bytes of initializers a model may hold: protobuf's 2 GiB limit on a message (and .NET's on an array)
+    /// less 1 MiB for the nodes and names. Past it a model cannot be written or read.
+    /// </summary>
+    public const long MaxInitializerBytes = int.MaxValue - (1L << 20);
+
     /// <summary>Encodes a complete model, sealed with its SHA-256 (<see cref="OnnxIntegrity"/>) so a loader can tell a damaged graph from the one written.</summary>
     /// <param name="graph">The main graph.</param>
     /// <param name="producerName">Written as producer_name, for provenance.</param>
-    public static byte[] Write(OnnxGraph graph, string producerName = "Lmu.MLNet")
+    /// <param name="maxInitializerBytes">The size bound checked before encoding (tests lower it; default <see cref="MaxInitializerBytes"/>).</param>
+    /// <exception cref="OverflowException">The initializers, subgraphs' included, hold more than <paramref name="maxInitializerBytes"/>.</exception>
+    public static byte[] Write(OnnxGraph graph, string producerName = "Lmu.MLNet", long maxInitializerBytes = MaxInitializerBytes)
     {
+        // Checked before anything is encoded: encoding a graph near the limit copies it about five times, and the
+        // MemoryStream then failed with "Array dimensions exceeded supported range", an OutOfMemoryException that said
+        // nothing of the model's size (found by QA, after 35 s and 6.3 GB).
+        var bytes = InitializerBytes(graph);
+        if (bytes > maxInitializerBytes)
+        {
+            throw new OverflowException(
+                $"The ONNX graph's weights and tables take {bytes:N0} bytes, more than an ONNX model holds ({maxInitializerBytes:N0} bytes, about 2 GiB).");
+        }
+
         return OnnxIntegrity.Seal(Encode(o =>
         {
             o.WriteTag(1, WireFormat.WireType.Varint);
@@ -251,6 +269,23 @@ internal static class OnnxModelWriter
     {
         o.WriteTag(field, WireFormat.WireType.LengthDelimited);
         o.WriteBytes(UnsafeByteOperations.UnsafeWrap(message));
+    }
+
+    /// <summary>The bytes of every initializer of <paramref name="graph"/> and of its nodes' subgraphs (Scan bodies).</summary>
+    internal static long InitializerBytes(OnnxGraph graph)
+    {
+        long bytes = 0;
+        foreach (var t in graph.Initializers)
+        {
+            bytes += (t.Floats?.LongLength ?? 0) * sizeof(float) + (t.Int64s?.LongLength ?? 0) * sizeof(long) + (t.Strings?.Sum(x => (long)x.Length * 3) ?? 0);
+        }
+
+        foreach (var a in graph.Nodes.SelectMany(n => n.Attributes))
+        {
+            bytes += a.GraphValue is { } body ? InitializerBytes(body) : 0;
+        }
+
+        return bytes;
     }
 
     private static byte[] Encode(Action<CodedOutputStream> write)
