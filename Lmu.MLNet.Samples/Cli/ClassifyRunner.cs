@@ -87,6 +87,7 @@ internal static class ClassifyRunner
         }
 
         var ml = new MLContext(seed: s.Model.Seed);
+        LibraryWarnings.Show(ml);
         var confusion = new ConfusionTable(data.ClassLabels);
         var trainView = data.ToDataView(ml, steps, rightAlign);
         FittedClassifier model;

@@ -75,6 +75,7 @@ internal static class ForecastRunner
         Console.WriteLine($"seasonality m = {m} ({reason}); window {window}, horizon {h}; LMU order {order} x 4 memories, Dense {units}; {windows / stride:N0} training windows (stride {stride}), batch {batch}, {epochs} epochs");
 
         var ml = new MLContext(seed: s.Seed);
+        LibraryWarnings.Show(ml);
         var options = Options(s, window, covariates, stride, batch, epochs, units, order);
         var held = origins * h;
         var history = series.Select(x => x with { Values = x.Values[..^held], Covariates = x.Covariates.Select(c => c[..^held]).ToArray() }).ToList();

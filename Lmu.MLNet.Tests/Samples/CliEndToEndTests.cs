@@ -215,6 +215,21 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void TheLibrarysWarningsArePrintedOnce()
+    {
+        // QA: rows of values near 1e30 trained to chance; the library's warning went to the MLContext's Log, unread.
+        var train = CliFiles.Classification(Path.Combine(Temp, "large.csv"), rowsPerClass: 8, steps: 16, seed: 2);
+        var scaled = File.ReadAllLines(train).Select((l, i) => i == 0 ? l : string.Join(',', l.Split(',').Select((f, j) => j == 0 ? f : (double.Parse(f, CultureInfo.InvariantCulture) * (1 + i) * 1e29).ToString("R", CultureInfo.InvariantCulture))));
+        File.WriteAllLines(train, scaled);
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", train, "--label", "label", "--model", "lmu", "--epochs", "1",
+            "--folds", "2", "--threads", "1", "--output", Path.Combine(Temp, "large-out"));
+        Assert.AreEqual(0, code, log);
+        var warning = "warning: Features column 'Features' holds values up to ";
+        // Each fold's largest value differs, and so does its message: printed once all the same.
+        Assert.AreEqual(1, Regex.Matches(log, Regex.Escape(warning)).Count, "printed once over 2 folds and the refit:\n" + log);
+    }
+
+    [TestMethod]
     public void FourHundredClassesGiveAConfusionFigureOfBoundedSizeAndALinePerClass()
     {
         // QA: past about 380 classes the figure (60 pixels a class) passed SkiaSharp's 2 GiB bitmap limit, and the run
