@@ -277,7 +277,7 @@ internal static class CommandErrors
             var cause = Cause(e);
             // Messages of our own checks (bad data, bad files, bad options) say what and where; anything else is
             // named by its type so a bug is not mistaken for bad input.
-            var expected = cause is InvalidDataException or IOException or ArgumentException or NotSupportedException or UnauthorizedAccessException;
+            var expected = cause is InvalidDataException or IOException or ArgumentException or NotSupportedException or UnauthorizedAccessException or InsufficientMemoryException;
             var hint = parsed.GetValue(Verbose) ? string.Empty : " (--verbose prints the stack trace)";
             // A closed or full standard output was reported as "Access to the path is denied" or "No space left on
             // device", as if a file were at fault (QA: `lmu serve >&-`, `lmu classify >/dev/full`).
