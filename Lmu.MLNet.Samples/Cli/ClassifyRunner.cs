@@ -52,6 +52,8 @@ internal static class ClassifyRunner
         var steps = Math.Max(data.MaxLength, test?.Data.MaxLength ?? 0);
         var rightAlign = ClassifierTrainer.RightAligned(s.Model.Kind);
         using var output = new StagedOutput(s.Output);
+        // The MLContext's temp files (carried ONNX graphs) in a folder of this run, removed however the run ends.
+        using var temp = new RunTempFolder();
         Func<string, bool> writes = name => name == "model.zip" || name.EndsWith(".onnx", StringComparison.Ordinal) || name.EndsWith(".png", StringComparison.Ordinal);
         output.Protect(s.Train, "--train", writes);
         if (s.Test is not null)
@@ -86,7 +88,7 @@ internal static class ClassifyRunner
             }
         }
 
-        var ml = new MLContext(seed: s.Model.Seed);
+        var ml = new MLContext(seed: s.Model.Seed) { TempFilePath = temp.Folder };
         LibraryWarnings.Show(ml);
         var confusion = new ConfusionTable(data.ClassLabels);
         var trainView = data.ToDataView(ml, steps, rightAlign);

@@ -68,13 +68,15 @@ internal static class ForecastRunner
         var units = s.Units > 0 ? s.Units : ForecastDefaults.Units(windows / stride);
         var order = s.Order > 0 ? s.Order : Math.Min(32, window);
         using var output = new StagedOutput(s.Output);
+        // The MLContext's temp files (carried ONNX graphs) in a folder of this run, removed however the run ends.
+        using var temp = new RunTempFolder();
         output.Protect(s.Train, "--train", name => name is "forecast.csv" or "forecast.png" or "model.zip" or "model.onnx" or "stream.engine");
         torch.set_num_threads(s.Threads);
         Console.WriteLine($"series: '{s.Train}': {series.Count} series of {series.Min(x => x.Values.Length)}-{series.Max(x => x.Values.Length)} values" +
                           (covariates.Length > 0 ? $", covariates {string.Join(", ", covariates)}" : string.Empty));
         Console.WriteLine($"seasonality m = {m} ({reason}); window {window}, horizon {h}; LMU order {order} x 4 memories, Dense {units}; {windows / stride:N0} training windows (stride {stride}), batch {batch}, {epochs} epochs");
 
-        var ml = new MLContext(seed: s.Seed);
+        var ml = new MLContext(seed: s.Seed) { TempFilePath = temp.Folder };
         LibraryWarnings.Show(ml);
         var options = Options(s, window, covariates, stride, batch, epochs, units, order);
         var held = origins * h;

@@ -122,7 +122,7 @@ internal static class PartialOutputFile
             foreach (var file in Directory.EnumerateFiles(folder, $"{prefix}*{suffix}"))
             {
                 var middle = Path.GetFileName(file)[prefix.Length..^suffix.Length];
-                if (int.TryParse(middle, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid) && pid != Environment.ProcessId && !Running(pid))
+                if (int.TryParse(middle, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid) && pid != Environment.ProcessId && !ProcessLiveness.Running(pid))
                 {
                     File.Delete(file);
                 }
@@ -131,23 +131,6 @@ internal static class PartialOutputFile
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Tidying only: the write itself reports a folder it cannot use.
-        }
-    }
-
-    private static bool Running(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
         }
     }
 

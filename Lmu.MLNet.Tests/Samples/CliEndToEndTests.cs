@@ -415,8 +415,13 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
 
         var train = CliFiles.Classification(Path.Combine(Temp, "sig.csv"), rowsPerClass: 15, steps: 32, seed: 6);
         var output = Path.Combine(Temp, "sig-out");
-        using var process = System.Diagnostics.Process.Start(SamplesApp.StartInfo(SamplesApp.Output(), Temp,
-            "classify", "--train", train, "--model", "lmu", "--epochs", "100000", "--threads", "1", "--output", output))!;
+        // The run's temp folder (its MLContext's carried graphs) goes too (large-data QA: interrupted runs left the graphs
+        // in $TMPDIR); the runtime's own diagnostic pipes, which a signal leaves there as well, are off.
+        var tmp = Directory.CreateDirectory(Path.Combine(Temp, "run-tmp")).FullName;
+        var start = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", train, "--model", "lmu", "--epochs", "100000", "--threads", "1", "--output", output);
+        start.Environment["TMPDIR"] = tmp;
+        start.Environment["DOTNET_EnableDiagnostics"] = "0";
+        using var process = System.Diagnostics.Process.Start(start)!;
         try
         {
             var stderr = process.StandardError.ReadToEndAsync();
@@ -433,6 +438,7 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
             });
             Assert.IsTrue(started.Wait(Limit) && started.Result, $"the run did not reach training: {seen}");
             Assert.IsNotEmpty(Directory.GetDirectories(Temp, ".sig-out.lmu-partial-*"), "staging exists while training");
+            Assert.HasCount(1, Directory.GetDirectories(tmp, $"lmu-run-{process.Id}-*"), "the run's temp folder exists while training");
             using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
             {
                 kill.WaitForExit();
@@ -444,6 +450,7 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
             StringAssert.Contains(stderr.Result, $"interrupted (SIGINT): nothing was written to '{output}'");
             Assert.IsEmpty(Directory.GetDirectories(Temp, ".sig-out.lmu-partial-*"), "no staging folder left");
             Assert.IsFalse(Directory.Exists(output));
+            Assert.IsEmpty(Directory.GetFileSystemEntries(tmp), "nothing left in the temp folder");
         }
         finally
         {

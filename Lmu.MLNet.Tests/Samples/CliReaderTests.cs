@@ -628,6 +628,31 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void ARunsTempFolderGoesWithTheRunAndAKilledRunsWithTheNext()
+    {
+        // Large-data QA: interrupted runs left the carried ONNX graphs in $TMPDIR (72 MB each for a large model).
+        string folder;
+        using (var run = new RunTempFolder())
+        {
+            folder = run.Folder;
+            StringAssert.StartsWith(Path.GetFileName(folder), $"lmu-run-{Environment.ProcessId}-");
+            File.WriteAllText(Path.Combine(folder, "graph.onnx"), "left open by a model never disposed");
+        }
+
+        Assert.IsFalse(Directory.Exists(folder), "removed with its files when the run ends");
+
+        using var ended = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!;
+        ended.WaitForExit();
+        var killed = Directory.CreateDirectory(Path.Combine(_temp, $"lmu-run-{ended.Id}-abc")).FullName;
+        File.WriteAllText(Path.Combine(killed, "graph.onnx"), "x");
+        var running = Directory.CreateDirectory(Path.Combine(_temp, "lmu-run-1-abc")).FullName;
+        var other = Directory.CreateDirectory(Path.Combine(_temp, "lmu-runner")).FullName;
+        RunTempFolder.RemoveAbandoned(_temp);
+        Assert.IsFalse(Directory.Exists(killed), "a killed run's folder is removed");
+        Assert.IsTrue(Directory.Exists(running) && Directory.Exists(other), "a running process's folder and other names stay");
+    }
+
+    [TestMethod]
     public void AnOutputPathIsWrittenWhereTheOperatingSystemPutsIt()
     {
         // Found by the regression QA: d/../m.zip, d a link to a folder elsewhere, was written beside d (the text's
