@@ -210,7 +210,7 @@ internal sealed class ModelService : IDisposable
         {
             // A JSON null is an absent field: an optional one is left out, a required one is reported missing (a null for
             // an optional field was refused while leaving it out was fine; found by QA).
-            if (!TryGetProperty(request, column.Name, out var value) || value.ValueKind == JsonValueKind.Null)
+            if (!JsonFields.TryGet(request, column.Name, out var value) || value.ValueKind == JsonValueKind.Null)
             {
                 if (column.Required)
                 {
@@ -232,33 +232,6 @@ internal sealed class ModelService : IDisposable
         }
 
         return row;
-    }
-
-    /// <summary>
-    /// The field <paramref name="name"/>, matched case-insensitively; two spellings of it in one request (<c>Features</c>
-    /// and <c>features</c>) are refused naming both, where the exact one was read and the other ignored.
-    /// </summary>
-    private static bool TryGetProperty(JsonElement obj, string name, out JsonElement value)
-    {
-        value = default;
-        string? found = null;
-        foreach (var p in obj.EnumerateObject())
-        {
-            if (!string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            if (found is not null)
-            {
-                throw new ServingRequestException($"Field '{name}' is given twice, as '{found}' and '{p.Name}' (field names match without regard to case); send it once.");
-            }
-
-            found = p.Name;
-            value = p.Value;
-        }
-
-        return found is not null;
     }
 
     private static float[] Vector(ServingColumn column, JsonElement value)

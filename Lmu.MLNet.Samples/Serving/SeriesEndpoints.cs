@@ -31,7 +31,7 @@ internal static class SeriesEndpoints
                     ? document.RootElement.EnumerateArray().Select(Reading).ToArray()
                     : [Reading(document.RootElement)];
             }
-            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ServingRequestException)
             {
                 return Refuse(log, id, StatusCodes.Status400BadRequest, $"The body must be a reading {{\"sequence\": n, \"value\": v, \"covariates\": [...]}} or an array of them: {e.Message}");
             }
@@ -68,7 +68,7 @@ internal static class SeriesEndpoints
         // Each field named when it is not what it must be (2.5 or 1e30 as a sequence read "One of the identified items was
         // in an invalid format"; found by QA).
         // A missing field was a KeyNotFoundException from GetProperty, answered 500 (found by QA).
-        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("sequence", out var s) || !e.TryGetProperty("value", out var v))
+        if (e.ValueKind != JsonValueKind.Object || !JsonFields.TryGet(e, "sequence", out var s) || !JsonFields.TryGet(e, "value", out var v))
         {
             throw new FormatException($"a reading is an object with \"sequence\" and \"value\" (and \"covariates\" when the model has them); got {Shorten(e.GetRawText())}.");
         }
@@ -85,7 +85,7 @@ internal static class SeriesEndpoints
                 : $"\"value\" must be a number but is {v.GetRawText()}.");
         }
 
-        return new SeriesObservation(sequence, value, e.TryGetProperty("covariates", out var c) ? Covariates(c) : []);
+        return new SeriesObservation(sequence, value, JsonFields.TryGet(e, "covariates", out var c) ? Covariates(c) : []);
     }
 
     /// <summary>

@@ -107,6 +107,15 @@ public sealed class ServeSeriesTests
             StringAssert.Contains(await twiceResponse.Content.ReadAsStringAsync(), "Duplicate property 'value'");
         }
 
+        // Field names match without regard to case, as /predict's do (fleet QA: "Sequence" was refused as missing); one
+        // field in two spellings is refused naming both.
+        var (casedStatus, cased) = await Observe(served, "cased-series", new Dictionary<string, object> { ["Sequence"] = 1, ["VALUE"] = 1.5f, ["Covariates"] = new[] { 0.5f } });
+        Assert.AreEqual(HttpStatusCode.OK, casedStatus, cased.ToString());
+        Assert.AreEqual(1, cased.GetProperty("lastSequence").GetInt64());
+        var (spelledStatus, spelled) = await Observe(served, "cased-series", new Dictionary<string, object> { ["sequence"] = 2, ["Value"] = 1, ["value"] = 2, ["covariates"] = new[] { 0.5f } });
+        Assert.AreEqual(HttpStatusCode.BadRequest, spelledStatus, spelled.ToString());
+        StringAssert.Contains(spelled.GetProperty("error").GetString(), "Field 'value' is given twice, as 'Value' and 'value'");
+
         // A body declared as another type than JSON is 415 (QA: a form body was parsed as JSON).
         using (var form = new StringContent("{\"sequence\": 1, \"value\": 1, \"covariates\": [1]}", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"))
         using (var formResponse = await served.Http.PostAsync("/series/form-series/observe", form))
