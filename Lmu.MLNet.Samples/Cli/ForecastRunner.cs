@@ -86,6 +86,8 @@ internal static class ForecastRunner
         using var backtest = Fit(ml, options, history, series.Count > 1);
         Console.WriteLine($"trained {backtest.Info.ParameterCount:N0} parameters in {clock.Elapsed.TotalSeconds:F1} s");
 
+        // QA: 49 s without a word on one series of 10 million values (each origin's Naive2 reads the whole history).
+        Console.WriteLine($"backtest: forecasting {origins} held-out horizon(s) of {series.Count:N0} series with the LMU, seasonal naive and Naive2 ...");
         var scored = ForecastBacktest.Run(backtest, series, window, h, m, origins, covariates);
 
         // The first series at its last origin.

@@ -405,6 +405,40 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void LongRowsForThePooledModelAreNotedBeforeTraining()
+    {
+        // QA: 96 rows of 10,000 steps took 82-132 s a fold with nothing printed inside a fold. 51 rows of 10,000 steps
+        // pass ClassifyRunner.PooledStepsNote (500,000 values; the app is run, not linked here); stopped once noted.
+        var rng = new Random(8);
+        var train = Path.Combine(Temp, "long.csv");
+        File.WriteAllLines(train, Enumerable.Range(0, 51).Select(r => (r % 2 == 0 ? "a," : "b,") + string.Join(',', Enumerable.Range(0, 10_000).Select(_ => rng.Next(10).ToString(CultureInfo.InvariantCulture)))));
+        using var process = System.Diagnostics.Process.Start(SamplesApp.StartInfo(SamplesApp.Output(), Temp,
+            "classify", "--train", train, "--label", "1", "--threads", "1", "--output", Path.Combine(Temp, "long-out")))!;
+        try
+        {
+            _ = process.StandardError.ReadToEndAsync();
+            var seen = new StringBuilder();
+            var noted = Task.Run(() =>
+            {
+                string? line;
+                while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith("model:", StringComparison.Ordinal))
+                {
+                    seen.AppendLine(line);
+                    if (line.StartsWith("note:", StringComparison.Ordinal)) return line;
+                }
+
+                return null;
+            });
+            Assert.IsTrue(noted.Wait(Limit), $"no output within the limit: {seen}");
+            StringAssert.StartsWith(noted.Result, "note: 51 rows of 10,000 steps x 1 channel(s): the pooled model runs each row's steps through its memories for every fit", seen.ToString());
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [TestMethod]
     public void CtrlCDuringTrainingLeavesNoStagingFolderAndSaysSo()
     {
         // Found by QA: SIGINT or SIGTERM left an empty '.out.lmu-partial-<pid>-<guid>' folder and printed nothing.
