@@ -104,9 +104,13 @@ public sealed class ForecasterContextTests : ClassifierTestBase
         CollectionAssert.AreEqual(new[] { 1 }, epochs, "training must stop within one batch of the cancellation");
         AssertNoTempFiles();
 
-        // A token cancelled before Fit stops it before the data is read or a network is built.
+        // A token cancelled before Fit stops it before the data is read or a network is built, and before the device is
+        // resolved (a process's first Fit loads libtorch there: 1.9 s before the cancel was honoured; concurrency QA),
+        // so a CUDA request that would fail here is not reached.
         Assert.ThrowsExactly<OperationCanceledException>(() => ml.Forecasting.ForecastByLmu(options).Fit(Series(ml)));
         CollectionAssert.AreEqual(new[] { 1 }, epochs);
+        options.Training.Device = "cuda:7";
+        Assert.ThrowsExactly<OperationCanceledException>(() => ml.Forecasting.ForecastByLmu(options).Fit(Series(ml)));
 
         // Cancelled at the last epoch's report: the bounds and the export after training returned a model (concurrency QA).
         using var late = new CancellationTokenSource();

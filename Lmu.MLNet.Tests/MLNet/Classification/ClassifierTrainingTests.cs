@@ -227,6 +227,10 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
         CollectionAssert.AreEqual(new[] { 1 }, epochs, "training must stop within one batch of the cancellation");
         AssertNoTempFiles();
 
+        // Cancelled before Fit: refused before the device is resolved (a CUDA request would fail there; concurrency QA).
+        options.Training.Device = "cuda:7";
+        Assert.ThrowsExactly<OperationCanceledException>(() => ml.Transforms.LmuClassifier(options).Fit(data));
+
         // Cancelled at the last epoch's report: the export after training returned a model (concurrency QA).
         using var late = new CancellationTokenSource();
         options = ClassifierSetup.Parallel(epochs: 1);

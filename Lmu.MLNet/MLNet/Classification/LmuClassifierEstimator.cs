@@ -141,6 +141,9 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
             }
         }
 
+        // Before the device is resolved: a process's first Fit loads libtorch there, and a token cancelled before Fit took
+        // 1.9 s to be honoured (concurrency QA).
+        ThrowIfCanceled();
         var run = EstimatorTraining.Start(
             _context, o.Training, $"{nameof(LmuClassifierOptions)}.{nameof(o.Training)}.{nameof(o.Training.Device)}");
         var (seed, device) = (run.Seed, run.Device);

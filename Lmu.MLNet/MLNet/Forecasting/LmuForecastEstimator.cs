@@ -49,6 +49,9 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         var o = _options;
         RefuseSkippedNames();
         int t = o.WindowSize, h = o.Horizon;
+        // Before the device is resolved: a process's first Fit loads libtorch there, and a token cancelled before Fit took
+        // 1.9 s to be honoured (concurrency QA).
+        ThrowIfCanceled();
         var run = EstimatorTraining.Start(
             _context, o.Training, $"{nameof(LmuForecastingOptions)}.{nameof(o.Training)}.{nameof(o.Training.Device)}");
         ThrowIfCanceled();
