@@ -182,6 +182,11 @@ public sealed class SeriesForecastRolloutTests
             StringAssert.Contains(e.Message, "call ResetAsync");
             await Assert.ThrowsExactlyAsync<InvalidDataException>(() => grain.ObserveAsync(FleetModels.Reading(0, 16)));
 
+            // A series with nothing stored is left alone: no storage write (review: a record was written for it).
+            var writes = SharedGrainStorage.Writes;
+            Assert.AreEqual(0L, (await cluster.Client.GetGrain<ISeriesForecastGrain>("never-observed").ResetAsync()).LastSequence);
+            Assert.AreEqual(writes, SharedGrainStorage.Writes);
+
             var reset = await grain.ResetAsync();
             Assert.AreEqual((15L, 0L), (reset.LastSequence, reset.ObservationCount));
             Assert.IsNull(reset.Forecast);

@@ -20,7 +20,8 @@ public sealed class ForecastFleetOptions
     /// How long a version that is not current stays loaded after its last grain let go of it (default 10 minutes). Each
     /// series stored on an old version resumes on it and switches on its first reading after a rollout: dropped with its
     /// last lease, the old model was loaded again for every such series (QA: 301 loads for 300 idle series, 214 ms each).
-    /// It is dropped at the first use of the cache after that time. <see cref="TimeSpan.Zero"/> drops it at once.
+    /// It is dropped at the first use of the cache after that time. <see cref="TimeSpan.Zero"/> drops it at once;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> keeps every version once loaded.
     /// </summary>
     public TimeSpan UnusedVersionRetention { get; set; } = TimeSpan.FromMinutes(10);
 }

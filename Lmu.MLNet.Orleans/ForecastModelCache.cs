@@ -34,9 +34,9 @@ public sealed class ForecastModelCache
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(load);
-        if (options.UnusedVersionRetention < TimeSpan.Zero)
+        if (options.UnusedVersionRetention < TimeSpan.Zero && options.UnusedVersionRetention != Timeout.InfiniteTimeSpan)
         {
-            throw new ArgumentException($"ForecastFleetOptions.UnusedVersionRetention must be zero or more but is {options.UnusedVersionRetention}.", nameof(options));
+            throw new ArgumentException($"ForecastFleetOptions.UnusedVersionRetention must be zero or more (or Timeout.InfiniteTimeSpan: kept for good) but is {options.UnusedVersionRetention}.", nameof(options));
         }
 
         _paths = new Dictionary<int, string>(options.ModelPaths);
@@ -189,7 +189,7 @@ public sealed class ForecastModelCache
         var now = _time.GetUtcNow();
         foreach (var (version, entry) in _entries.ToArray())
         {
-            if (entry.Leases == 0 && version != _current && now - entry.Released >= _retention)
+            if (entry.Leases == 0 && version != _current && _retention != Timeout.InfiniteTimeSpan && now - entry.Released >= _retention)
             {
                 _entries.Remove(version);
             }

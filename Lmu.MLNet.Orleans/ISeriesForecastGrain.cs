@@ -17,11 +17,15 @@ public interface ISeriesForecastGrain : IGrainWithStringKey
 {
     /// <summary>Applies one reading (see the remarks for the numbering rule) and returns the forecast after it.</summary>
     /// <exception cref="ArgumentException">A value is not finite, the covariates do not match the model, or the number is below 1; nothing is applied.</exception>
+    /// <exception cref="InvalidDataException">The stored state cannot be resumed (damaged: see <see cref="ResetAsync"/>; or another model under its version number).</exception>
+    /// <exception cref="InvalidOperationException">This silo lists no model file for the series' version (its configuration).</exception>
     [Alias("Observe")]
     Task<SeriesForecastResult> ObserveAsync(SeriesObservation observation);
 
     /// <summary>Applies readings in order (one storage write for the call) and returns the forecast after the last one applied.</summary>
-    /// <exception cref="ArgumentException">A value is not finite, the covariates do not match the model, or a number is below 1; nothing of the call is applied.</exception>
+    /// <exception cref="ArgumentException">The batch is empty, a value is not finite, the covariates do not match the model, or a number is below 1; nothing of the call is applied.</exception>
+    /// <exception cref="InvalidDataException">The stored state cannot be resumed (damaged: see <see cref="ResetAsync"/>; or another model under its version number).</exception>
+    /// <exception cref="InvalidOperationException">This silo lists no model file for the series' version (its configuration).</exception>
     [Alias("ObserveBatch")]
     Task<SeriesForecastResult> ObserveBatchAsync(SeriesObservation[] observations);
 

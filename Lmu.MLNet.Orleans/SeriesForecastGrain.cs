@@ -146,6 +146,13 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         // Without resuming: the state may be the damaged one this call exists for (QA: such a series was stuck for good).
         DropEngine();
         var state = _state.State;
+        if (state.EngineState is null)
+        {
+            // Nothing stored to drop (never observed, or reset already): no write, and no activation kept (review).
+            DeactivateOnIdle();
+            return Result(ObservationOutcome.Applied);
+        }
+
         var previous = (state.ModelFingerprint, state.EngineState);
         (state.ModelFingerprint, state.EngineState) = (string.Empty, null);
         try
@@ -180,9 +187,10 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             if (_state.State.EngineState is null)
             {
                 var lease = _models.Acquire(Math.Max(_models.CurrentVersion, _state.State.ModelVersion));
-                var fresh = lease.Model.CreateEngine();
+                LmuForecastEngine fresh;
                 try
                 {
+                    fresh = lease.Model.CreateEngine();
                     Validate(fresh, apply, null);
                 }
                 catch
@@ -205,9 +213,10 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             return _engine!;
         }
 
-        var (newLease, engine) = Prepare(target);
+        var newLease = _models.Acquire(target);
         try
         {
+            var engine = Prepare(newLease.Model);
             var width = engine.CovariateNames.Count;
             var oldWidth = _engine!.CovariateNames.Count;
             if (width != oldWidth && apply.All(o => (o.Covariates?.Length ?? 0) == oldWidth))
@@ -218,17 +227,16 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
                 return _engine;
             }
 
-            Validate(engine, apply, (_lease.Version, _engine.CovariateNames));
+            Validate(engine, apply, (target, _lease.Version, _engine.CovariateNames));
+            DropEngine();
+            (_lease, _engine) = (newLease, engine);
+            return engine;
         }
         catch
         {
             newLease.Dispose();
             throw;
         }
-
-        DropEngine();
-        (_lease, _engine) = (newLease, engine);
-        return engine;
     }
 
     // The stored state with the model that wrote it: the version's model must have the state's fingerprint.
@@ -258,11 +266,10 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         _lease = lease;
     }
 
-    // The engine of a newer version, re-warmed from the series' own engine; not yet the grain's (see EngineFor).
-    private (ModelLease Lease, LmuForecastEngine Engine) Prepare(int version)
+    // The engine of a newer version's model, re-warmed from the series' own engine; not yet the grain's (see EngineFor).
+    private LmuForecastEngine Prepare(LmuForecastEngineModel model)
     {
-        var lease = _models.Acquire(version);
-        var engine = lease.Model.CreateEngine();
+        var engine = model.CreateEngine();
         if (engine.CovariateNames.SequenceEqual(_engine!.CovariateNames))
         {
             var recent = _engine.RecentObservations();
@@ -272,7 +279,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             }
         }
 
-        return (lease, engine);
+        return engine;
     }
 
     private void DropEngine()
@@ -284,7 +291,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
     // The engine checks each reading too, but only as it applies it: a batch is checked whole first, so a bad reading
     // anywhere leaves the engine and the stored state as they were. switchingFrom: the version and covariates the series
     // leaves with this call, named in the message (a sender sees why its layout changed).
-    private void Validate(LmuForecastEngine engine, IReadOnlyList<SeriesObservation> apply, (int Version, IReadOnlyList<string> Covariates)? switchingFrom)
+    private void Validate(LmuForecastEngine engine, IReadOnlyList<SeriesObservation> apply, (int To, int Version, IReadOnlyList<string> Covariates)? switchingFrom)
     {
         foreach (var o in apply)
         {
@@ -292,7 +299,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             if (!float.IsFinite(o.Value) || covariates.Length != engine.CovariateNames.Count || !covariates.All(float.IsFinite))
             {
                 var switching = switchingFrom is { } from
-                    ? $" The series switches to model version {_models.CurrentVersion} with this call (it used version {from.Version}, whose covariates were {Names(from.Covariates)})."
+                    ? $" The series switches to model version {from.To} with this call (it used version {from.Version}, whose covariates were {Names(from.Covariates)})."
                     : string.Empty;
                 throw new ArgumentException(
                     $"Series '{this.GetPrimaryKeyString()}', reading {o.Sequence}: value {o.Value} with {covariates.Length} covariate(s) " +

@@ -109,7 +109,7 @@ internal sealed class ConfusionTable(IReadOnlyList<string> classes)
                 .AppendLine(wrong < 0 ? string.Empty : $"  {classes[wrong]} ({Counts[i, wrong].ToString(CultureInfo.InvariantCulture)})");
         }
 
-        return text.AppendLine($"({k} classes: the whole matrix is in confusion.png)").ToString();
+        return text.AppendLine($"({k} classes: confusion.png shades the whole matrix)").ToString();
     }
 
     private static string Ratio(int a, int b) => b == 0 ? "-" : (a / (double)b).ToString("0.000", CultureInfo.InvariantCulture);

@@ -55,7 +55,7 @@ internal static partial class ForecastFile
 
         var groups = new Dictionary<string, List<(double Value, double[] Covariates, int Line, double Time)>>(StringComparer.Ordinal);
         var order = new List<string>();
-        bool dates = false, numbers = false;
+        bool dates = false, numbers = false, zoned = false;
         var dayFirst = time < 0 ? null : DayFirst(columns, time);
         var compact = time >= 0 && CompactDates(columns, time);
         foreach (var record in columns.Data)
@@ -83,7 +83,7 @@ internal static partial class ForecastFile
                 Number(columns, record, value, "value", covariates.Length > 0),
                 covariates.Select(c => Number(columns, record, c, "covariate")).ToArray(),
                 record.Line,
-                time < 0 ? rows.Count : compact ? CompactDate(record.Fields[time], ref dates) : Time(columns, record, time, dayFirst, ref dates, ref numbers)));
+                time < 0 ? rows.Count : compact ? CompactDate(record.Fields[time], ref dates) : Time(columns, record, time, dayFirst, ref dates, ref numbers, ref zoned)));
         }
 
         return order.Select(key =>
@@ -106,7 +106,7 @@ internal static partial class ForecastFile
 
             return new ForecastSeriesData(key, rows.Select(r => r.Value).ToArray(),
                 Enumerable.Range(0, covariates.Length).Select(c => rows.Select(r => r.Covariates[c]).ToArray()).ToArray(),
-                rows.Select(r => r.Line).ToArray(), time < 0 ? null : rows.Select(r => r.Time).ToArray(), dates);
+                rows.Select(r => r.Line).ToArray(), time < 0 ? null : rows.Select(r => r.Time).ToArray(), dates, zoned);
         }).ToList();
     }
 
@@ -255,7 +255,11 @@ internal static partial class ForecastFile
     /// order, <paramref name="dayFirst"/>). A column mixing numbers and dates is refused: the numbers would sort as days
     /// of the first century, before every date (found by QA).
     /// </summary>
-    private static double Time(Columns columns, DelimitedFile.Record record, int index, bool? dayFirst, ref bool dates, ref bool numbers)
+    /// <summary>A time of day written with its zone: "Z" or an offset (+02:00, -0300) after it (a date's "-13" is no zone).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex Zone();
+
+    private static double Time(Columns columns, DelimitedFile.Record record, int index, bool? dayFirst, ref bool dates, ref bool numbers, ref bool zoned)
     {
         var field = record.Fields[index];
         if (double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number))
@@ -305,6 +309,7 @@ internal static partial class ForecastFile
         {
             if (numbers) throw Mixed(columns, record, index, field, "a date", "numbers");
             dates = true;
+            zoned |= Zone().IsMatch(field);
             return date.Ticks / (double)TimeSpan.TicksPerDay;
         }
 

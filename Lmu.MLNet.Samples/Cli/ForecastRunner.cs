@@ -137,7 +137,7 @@ internal static class ForecastRunner
                           $"(each line: a series' last {window} values, oldest first{(covariates.Length == 0 ? string.Empty : $", then each covariate's last {window} values, in that order")})");
         var engineFile = ClassifyRunner.ShellWord(Path.Combine(s.Output, "stream.engine"));
         Console.WriteLine($"forecast one series as its readings arrive: {CommandName.Of("forecast-stream")} --model {engineFile} --observations readings.csv --output forecasts.csv " +
-                          $"--checkpoint next.engine (each line: a reading{(covariates.Length == 0 ? string.Empty : $" and its {string.Join(", ", covariates)}")}, oldest first; " +
+                          $"--checkpoint next.engine (no header; each line: a reading{(covariates.Length == 0 ? string.Empty : $" and its {string.Join(", ", covariates)}")}, oldest first; " +
                           $"forecasts start once {window} readings were seen; next.engine resumes the stream)");
         Console.WriteLine($"done in {total.Elapsed.TotalSeconds:F1} s");
         return 0;

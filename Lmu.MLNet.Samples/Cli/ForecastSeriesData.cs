@@ -7,7 +7,8 @@ namespace Lmu.MLNet.Samples.Cli;
 /// <param name="Lines">The file line of each value (for error messages).</param>
 /// <param name="Times">The time of each value when a time column was given (for the seasonality guess), else null.</param>
 /// <param name="Dates">True when the times were dates (then in days).</param>
-internal sealed record ForecastSeriesData(string Id, double[] Values, double[][] Covariates, int[] Lines, double[]? Times, bool Dates = false)
+/// <param name="Zoned">True when some time was written with its zone ("Z" or an offset): no local clock times then.</param>
+internal sealed record ForecastSeriesData(string Id, double[] Values, double[][] Covariates, int[] Lines, double[]? Times, bool Dates = false, bool Zoned = false)
 {
     /// <summary>
     /// Steps of more than 1.5 times the smallest spacing of <see cref="Times"/> (missing times): their count, and the
@@ -30,19 +31,25 @@ internal sealed record ForecastSeriesData(string Id, double[] Values, double[][]
     }
 
     /// <summary>
-    /// True when the first gap of <see cref="Gaps"/> is one clock hour more than the spacing of sub-hourly or hourly dates:
-    /// the hour that local clock times skip when daylight saving starts, which writing the times in UTC or with their
-    /// offset removes (forecasting QA: the warning said only "fill the missing times").
+    /// True when the first gap of <see cref="Gaps"/> is one clock hour more than the spacing of sub-hourly or hourly dates
+    /// written without a zone, in a month when clocks go forward somewhere (March, April; September, October, November
+    /// south of the equator): the hour that local clock times skip when daylight saving starts, which writing the times
+    /// in UTC or with their offset removes (forecasting QA: the warning said only "fill the missing times"; review: any
+    /// missing hourly reading, UTC times in July included, got the advice).
     /// </summary>
     public bool FirstGapIsAClockHour()
     {
-        if (!Dates || Times is not { Length: > 2 } t) return false;
+        if (!Dates || Zoned || Times is not { Length: > 2 } t) return false;
         var spacing = t.Zip(t.Skip(1), (a, b) => b - a).Where(d => d > 0).DefaultIfEmpty(0).Min();
         const double hour = 1.0 / 24, second = 1.0 / 86_400;
         if (spacing <= 0 || spacing > hour + second) return false;
         for (var i = 1; i < t.Length; i++)
         {
-            if (t[i] - t[i - 1] > 1.5 * spacing) return Math.Abs(t[i] - t[i - 1] - spacing - hour) < second;
+            if (t[i] - t[i - 1] > 1.5 * spacing)
+            {
+                var month = new DateTime((long)Math.Round(t[i - 1] * TimeSpan.TicksPerDay), DateTimeKind.Utc).Month;
+                return Math.Abs(t[i] - t[i - 1] - spacing - hour) < second && month is 3 or 4 or 9 or 10 or 11;
+            }
         }
 
         return false;

@@ -39,22 +39,32 @@ internal sealed class RunTempFolder : IDisposable
     /// <summary>Removes run folders under <paramref name="parent"/> whose process no longer runs (a SIGKILL runs no cleanup).</summary>
     internal static void RemoveAbandoned(string parent)
     {
+        IEnumerable<string> folders;
         try
         {
-            foreach (var folder in Directory.EnumerateDirectories(parent, $"{Prefix}*"))
-            {
-                var name = Path.GetFileName(folder);
-                var dash = name.IndexOf('-', Prefix.Length);
-                if (dash > Prefix.Length && int.TryParse(name[Prefix.Length..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
-                    && pid != Environment.ProcessId && !ProcessLiveness.Running(pid))
-                {
-                    Directory.Delete(folder, recursive: true);
-                }
-            }
+            folders = Directory.EnumerateDirectories(parent, $"{Prefix}*").ToList();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Tidying only: another run's folder may be going at the same time.
+            return;
+        }
+
+        foreach (var folder in folders)
+        {
+            var name = Path.GetFileName(folder);
+            var dash = name.IndexOf('-', Prefix.Length);
+            if (dash > Prefix.Length && int.TryParse(name[Prefix.Length..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                && pid != Environment.ProcessId && !ProcessLiveness.Running(pid))
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Tidying only: another run may be removing it at the same moment; the others are still swept.
+                }
+            }
         }
     }
 

@@ -231,7 +231,7 @@ internal sealed class StagedOutput : IDisposable
         {
             var rest = Path.GetFileName(dir)[prefix.Length..];
             var dash = rest.IndexOf('-');
-            if (dash > 0 && int.TryParse(rest[..dash], out var pid) && !Alive(pid))
+            if (dash > 0 && int.TryParse(rest[..dash], out var pid) && !ProcessLiveness.Running(pid))
             {
                 try
                 {
@@ -242,19 +242,6 @@ internal sealed class StagedOutput : IDisposable
                     // Another run may be removing it at the same moment; it is not ours to keep.
                 }
             }
-        }
-    }
-
-    private static bool Alive(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
         }
     }
 

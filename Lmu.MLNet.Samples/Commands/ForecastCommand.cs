@@ -29,7 +29,7 @@ internal static class ForecastCommand
         var noRefit = new Option<bool>("--no-refit") { Description = "Save the backtest model (trained without each series' last horizon) instead of refitting on everything." };
         var seed = new Option<int>("--seed") { Description = "Seed of weights and shuffling.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => 1 };
-        var output = new Option<string>("--output") { Description = "Folder for model.zip, model.onnx, forecast.csv and forecast.png.", DefaultValueFactory = _ => "lmu-forecast-out" };
+        var output = new Option<string>("--output") { Description = "Folder for model.zip, model.onnx, stream.engine (for forecast-stream), forecast.csv and forecast.png.", DefaultValueFactory = _ => "lmu-forecast-out" };
         // QA: --window 1 was refused in the library's terms after "training" was printed; --covariates "," and "" ran with
         // no covariates, where every other list option refuses an empty entry.
         window.Validators.Add(result =>

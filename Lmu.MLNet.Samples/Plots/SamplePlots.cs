@@ -53,7 +53,7 @@ internal static class SamplePlots
 
     /// <summary>
     /// Counts (rows: true class, columns: predicted class), shaded by row share, counts written in each cell up to 40
-    /// classes, every class named up to 60 (beyond, every n-th). At most <see cref="ConfusionMaxSide"/> pixels a side: it
+    /// classes, every class named up to 60 (beyond, every n-th). At most <see cref="ConfusionMaxSide"/> pixels high (and 100 more wide, for the colour bar): it
     /// grew 60 pixels a class, and past about 380 classes the bitmap passed SkiaSharp's 2 GiB, so a classify run failed
     /// after training and wrote nothing (QA: "invalid SKImageInfo").
     /// </summary>

@@ -265,7 +265,7 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, Limit, "classify", "--train", csv, "--test", csv, "--label", "1",
             "--model", "lmu", "--epochs", "1", "--threads", "1", "--output", output);
         Assert.AreEqual(0, code, log);
-        StringAssert.Contains(log, "(400 classes: the whole matrix is in confusion.png)");
+        StringAssert.Contains(log, "(400 classes: confusion.png shades the whole matrix)");
         Assert.IsTrue(File.Exists(Path.Combine(output, "model.zip")), log);
         using var png = File.OpenRead(Path.Combine(output, "confusion.png"));
         var header = new byte[24];
@@ -304,7 +304,7 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         // 6e-8 a step) through the network with room.
         var engineFile = Path.Combine(output, "stream.engine");
         StringAssert.Contains(log, $"forecast one series as its readings arrive: forecast-stream --model {engineFile} --observations readings.csv --output forecasts.csv " +
-                                   "--checkpoint next.engine (each line: a reading and its promo, oldest first; forecasts start once 36 readings were seen; next.engine resumes the stream)");
+                                   "--checkpoint next.engine (no header; each line: a reading and its promo, oldest first; forecasts start once 36 readings were seen; next.engine resumes the stream)");
         foreach (var (id, index) in new[] { ("s0", 0), ("s1", 1) })
         {
             var readings = Path.Combine(Temp, $"readings-{id}.csv");

@@ -228,6 +228,16 @@ public sealed class CliReaderTests
             Assert.AreEqual(expected, series.FirstGapIsAClockHour(), $"{minutes}-minute data with {skipped} minutes skipped");
         }
 
+        // Review: a missing hourly reading in July, or in UTC times, is no clock change.
+        foreach (var (start, format) in new[] { (new DateTime(2024, 7, 13), "yyyy-MM-ddTHH:mm:ss"), (new DateTime(2019, 3, 31), "yyyy-MM-ddTHH:mm:ssZ"), (new DateTime(2019, 3, 31), "yyyy-MM-dd HH:mm:ss+01:00") })
+        {
+            var times = Enumerable.Range(0, 12).Select(i => start.AddHours(i + (i >= 6 ? 1 : 0))).ToArray();
+            var file = Write("other.csv", "date,v\n" + string.Concat(times.Select((d, i) => $"{d.ToString(format, CultureInfo.InvariantCulture)},{i}\n")));
+            var series = ForecastFile.Read(file, layout)[0];
+            Assert.AreEqual(1, series.Gaps().Count, format);
+            Assert.IsFalse(series.FirstGapIsAClockHour(), $"{start:MMMM} {format}");
+        }
+
         var numbered = Write("n.csv", "t,v\n" + string.Concat(new[] { 0.0, 1, 2, 3, 5, 6 }.Select((t, i) => $"{t / 24},{i}\n")));
         Assert.IsFalse(ForecastFile.Read(numbered, layout with { Time = "t" })[0].FirstGapIsAClockHour(), "numbers are no clock times");
 
@@ -470,7 +480,7 @@ public sealed class CliReaderTests
         Assert.AreEqual("c0                      4   0.250      0.500  c3 (2)", lines[1]);
         Assert.AreEqual("c1                      1   1.000      1.000", lines[2]);
         Assert.AreEqual("c24                     1   0.000          -  c0 (1)", lines[25]);
-        Assert.AreEqual("(25 classes: the whole matrix is in confusion.png)", lines[26]);
+        Assert.AreEqual("(25 classes: confusion.png shades the whole matrix)", lines[26]);
         Assert.IsTrue(lines.All(l => l.Length < 80));
         Assert.HasCount(1 + 20 + 1, new ConfusionTable(classes[..20]).ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries), "20 classes: the matrix");
     }

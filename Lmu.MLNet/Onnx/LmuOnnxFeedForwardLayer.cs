@@ -22,6 +22,7 @@ internal static class LmuOnnxFeedForwardLayer
     public static LmuOnnxLayerResult Build(OnnxGraphBuilder g, LmuLayerSpec l, int steps, string ux, string xLast)
     {
         var q = l.Order;
+        LmuImpulseResponse.CheckFitsAModel(steps, l.Order);
         var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps, l.ImpulseTruncation);
         // Row t of the kernel multiplies u_t, whose lag at the last step is T-1-t.
         var kernel = new float[steps * q];
@@ -61,6 +62,7 @@ internal static class LmuOnnxFeedForwardLayer
     public static string BuildSequence(OnnxGraphBuilder g, LmuLayerSpec l, int steps, string x3, string ux)
     {
         var q = l.Order;
+        LmuImpulseResponse.CheckFitsAModel(steps, l.Order);
         var h = LmuImpulseResponse.Compute(l.Ad, l.Bd, steps, l.ImpulseTruncation);
         // Conv correlates: output[t] = sum_j w[j] in[t + j - (T-1)] with T-1 zeros padded in front, so w[j] = H[T-1-j]
         // gives sum_{s<=t} in[s] H[t-s]. One memory channel per batch row ([N*D, 1, T]); q output channels.
