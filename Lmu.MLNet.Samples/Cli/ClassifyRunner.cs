@@ -43,9 +43,9 @@ internal static class ClassifyRunner
             throw new ArgumentException($"--folds {s.Folds} must be at least 2.");
         }
 
-        var train = InputFileMemory.Read(s.Train, "classify", 12, () => ClassificationFile.Read(s.Train, s.Layout));
+        var train = InputFileMemory.Read(s.Train, "classify", 6, () => ClassificationFile.Read(s.Train, s.Layout));
         ClassificationChecks.Training(train, folds);
-        var test = s.Test is null ? null : InputFileMemory.Read(s.Test, "classify", 12, () => ClassificationFile.Read(s.Test, s.Layout));
+        var test = s.Test is null ? null : InputFileMemory.Read(s.Test, "classify", 6, () => ClassificationFile.Read(s.Test, s.Layout));
         if (test is not null)
         {
             ClassificationChecks.Test(test, train);

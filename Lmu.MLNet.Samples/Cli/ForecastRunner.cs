@@ -36,7 +36,7 @@ internal static class ForecastRunner
             throw new ArgumentException($"--covariates '{taken}': the forecaster uses that column name itself; rename the column in the file.");
         }
 
-        var series = InputFileMemory.Read(s.Train, "forecast", 40, () => ForecastFile.Read(s.Train, s.Layout));
+        var series = InputFileMemory.Read(s.Train, "forecast", 12, () => ForecastFile.Read(s.Train, s.Layout));
         foreach (var x in series)
         {
             var (count, line, steps) = x.Gaps();
