@@ -376,32 +376,10 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         // Two classes of 1,501 rows: past ClassifyRunner.PooledRowsNote (3,000; the app is run, not linked here).
         const int rowsPerClass = 1501;
         var train = CliFiles.Classification(Path.Combine(Temp, "many.csv"), rowsPerClass, steps: 8, seed: 7);
-        using var process = System.Diagnostics.Process.Start(SamplesApp.StartInfo(SamplesApp.Output(), Temp,
-            "classify", "--train", train, "--threads", "1", "--output", Path.Combine(Temp, "many-out")))!;
-        try
-        {
-            _ = process.StandardError.ReadToEndAsync();
-            var seen = new StringBuilder();
-            var noted = Task.Run(() =>
-            {
-                string? line;
-                while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith("model:", StringComparison.Ordinal))
-                {
-                    seen.AppendLine(line);
-                    if (line.StartsWith("note:", StringComparison.Ordinal)) return line;
-                }
-
-                return null;
-            });
-            Assert.IsTrue(noted.Wait(Limit), $"no output within the limit: {seen}");
-            Assert.AreEqual(
-                $"note: {2 * rowsPerClass} training rows: the pooled model's ridge plans about 0.4 GB (every row's 10,000 features in float64 and two 3,002 x 3,002 matrices) for each fit, and its time grows with the cube of min(rows, 10,000); --model lmu streams batches instead",
-                noted.Result, seen.ToString());
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-        }
+        var (note, seen) = FirstNote("classify", "--train", train, "--threads", "1", "--output", Path.Combine(Temp, "many-out"));
+        Assert.AreEqual(
+            $"note: {2 * rowsPerClass} training rows: the pooled model's ridge plans about 0.4 GB (every row's 10,000 features in float64 and two 3,002 x 3,002 matrices) for each fit, and its time grows with the cube of min(rows, 10,000); --model lmu streams batches instead",
+            note, seen);
     }
 
     [TestMethod]
@@ -412,8 +390,14 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         var rng = new Random(8);
         var train = Path.Combine(Temp, "long.csv");
         File.WriteAllLines(train, Enumerable.Range(0, 51).Select(r => (r % 2 == 0 ? "a," : "b,") + string.Join(',', Enumerable.Range(0, 10_000).Select(_ => rng.Next(10).ToString(CultureInfo.InvariantCulture)))));
-        using var process = System.Diagnostics.Process.Start(SamplesApp.StartInfo(SamplesApp.Output(), Temp,
-            "classify", "--train", train, "--label", "1", "--threads", "1", "--output", Path.Combine(Temp, "long-out")))!;
+        var (note, seen) = FirstNote("classify", "--train", train, "--label", "1", "--threads", "1", "--output", Path.Combine(Temp, "long-out"));
+        StringAssert.StartsWith(note, "note: 51 rows of 10,000 steps x 1 channel(s): the pooled model runs each row's steps through its memories for every fit", seen);
+    }
+
+    /// <summary>Runs the app until its first "note:" line before "model:" (null if none), then stops it; also the lines seen.</summary>
+    private (string? Note, string Seen) FirstNote(params string[] arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(SamplesApp.StartInfo(SamplesApp.Output(), Temp, arguments))!;
         try
         {
             _ = process.StandardError.ReadToEndAsync();
@@ -430,7 +414,7 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
                 return null;
             });
             Assert.IsTrue(noted.Wait(Limit), $"no output within the limit: {seen}");
-            StringAssert.StartsWith(noted.Result, "note: 51 rows of 10,000 steps x 1 channel(s): the pooled model runs each row's steps through its memories for every fit", seen.ToString());
+            return (noted.Result, seen.ToString());
         }
         finally
         {
