@@ -135,12 +135,19 @@ internal sealed class DelimitedFile
         : line.Contains(';') && line.Split(';').All(f => !f.Contains(',') || IsDecimalComma(f.Trim())) ? ';'
         : ',';
 
-    /// <summary>The records of the kept lines, each split when it is read.</summary>
+    /// <summary>
+    /// The records of the kept lines, each split when it is read; the first one once, since the column count and the
+    /// header are read from it for every row (the stop hook's re-read: it was split again per row).
+    /// </summary>
     private sealed class LineRecords(List<(int Line, string Text)> lines, char delimiter, string path) : IReadOnlyList<Record>
     {
+        private Record? _first;
+
         public int Count => lines.Count;
 
-        public Record this[int index] => new(lines[index].Line, Split(lines[index].Text, delimiter, path, lines[index].Line));
+        public Record this[int index] => index == 0 ? _first ??= Make(0) : Make(index);
+
+        private Record Make(int index) => new(lines[index].Line, Split(lines[index].Text, delimiter, path, lines[index].Line));
 
         public IEnumerator<Record> GetEnumerator()
         {
