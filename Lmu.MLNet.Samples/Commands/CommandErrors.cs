@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.CommandLine.Help;
 using System.Reflection;
+using Lmu.MLNet.Samples.Cli;
 
 namespace Lmu.MLNet.Samples.Commands;
 
@@ -281,10 +282,13 @@ internal static class CommandErrors
             var hint = parsed.GetValue(Verbose) ? string.Empty : " (--verbose prints the stack trace)";
             // A closed or full standard output was reported as "Access to the path is denied" or "No space left on
             // device", as if a file were at fault (QA: `lmu serve >&-`, `lmu classify >/dev/full`).
+            var outOfMemory = cause is OutOfMemoryException and not InsufficientMemoryException;
             var message = StandardOutputFault(cause)
                 ? $"standard output cannot be written ({OneLine(cause.InnerException?.Message ?? cause.Message)}): it is closed or its device is full; send it to a terminal, a file or a pipe"
-                : OneLine(cause.Message);
-            Console.Error.WriteLine($"error: {(expected ? string.Empty : cause.GetType().Name + ": ")}{message}{hint}");
+                : outOfMemory
+                    ? OutOfMemoryAdvice.Message(parsed.CommandResult.Command.Name)
+                    : OneLine(cause.Message);
+            Console.Error.WriteLine($"error: {(expected || outOfMemory ? string.Empty : cause.GetType().Name + ": ")}{message}{hint}");
             if (parsed.GetValue(Verbose))
             {
                 Console.Error.WriteLine(e);

@@ -86,6 +86,30 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void RunningOutOfMemoryAfterTheReadIsSaidInWordsNotAsAnExceptionType()
+    {
+        // Found by the large-data QA: a file the reader fitted ran out while the folds' padded copies were made, and the
+        // run ended in "error: OutOfMemoryException: Exception of type 'System.OutOfMemoryException' was thrown". Single
+        // digits make the parsed floats (4 bytes a value) twice the text (2 bytes a value), so past the read the data and
+        // its padded copies need several times what the reader held: 12,000 rows of 1,000 digits (24 MB) read under a
+        // 128 MB heap (the read needs 97-112 MB here) and then run out before training (up to 160 MB does).
+        var rng = new Random(3);
+        var digits = Path.Combine(Temp, "digits.csv");
+        File.WriteAllLines(digits, Enumerable.Range(0, 12_000).Select(r => (r % 2 == 0 ? "a," : "b,") + string.Join(',', Enumerable.Range(0, 1000).Select(_ => (char)('0' + rng.Next(10))))));
+        var start = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", digits, "--label", "1", "--model", "lmu", "--epochs", "1", "--folds", "2", "--output", Path.Combine(Temp, "digits-out"));
+        start.Environment["DOTNET_GCHeapHardLimit"] = "0x8000000";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.IsTrue(process.WaitForExit(Limit), "classify under a 128 MB heap did not finish");
+        Assert.AreEqual(2, process.ExitCode, stdout.Result + stderr.Result);
+        StringAssert.Contains(stdout.Result, "train: '" + digits + "': 12000 rows", "the read fitted");
+        StringAssert.StartsWith(stderr.Result, "error: out of memory: classify needs more memory than this process may use (a heap limit such as DOTNET_GCHeapHardLimit, a container's limit, or the machine's own memory); it holds the whole data set in memory, every row padded to the longest row's length.");
+        Assert.DoesNotContain("OutOfMemoryException", stderr.Result);
+        Assert.IsFalse(Directory.Exists(Path.Combine(Temp, "digits-out")), "nothing written");
+    }
+
+    [TestMethod]
     public void ThePooledModelOnThousandsOfRowsSaysWhatTheRidgeIsDoing()
     {
         // QA: 5,000 rows trained for about 6 minutes with no word between "training" and "trained".

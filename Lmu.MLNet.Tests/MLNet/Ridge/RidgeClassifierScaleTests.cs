@@ -59,11 +59,27 @@ public sealed class RidgeClassifierScaleTests
         var trainer = new RidgeClassifierTrainer(new RidgeClassifierOptions(), null) { MemoryLimitBytes = Limit };
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => trainer.Fit(key.Transform(Load(ml, rows, Width))));
         StringAssert.Contains(e.Message, $"RidgeClassifier: {expected} rows of features column 'Features' (1,000 features) need about");
-        StringAssert.Contains(e.Message, $"(the rows in float64 and two {expected} x {expected} float64 matrices), more than the 0.00 GB this process may still use (the limit set); nothing was allocated for them.");
+        StringAssert.Contains(e.Message, $"(the rows in float64 and two {expected} x {expected} float64 matrices), more than the 2.0 MB this process may still use (the limit set); nothing was allocated for them.");
         StringAssert.Contains(e.Message, "SdcaMaximumEntropy");
         // Under a limit the same data fits.
         using var fitted = new RidgeClassifierTrainer(new RidgeClassifierOptions(), null) { MemoryLimitBytes = 10 * Limit }.Fit(key.Transform(Load(ml, rows, Width)));
         Assert.HasCount(3, fitted.Classes);
+    }
+
+    [TestMethod]
+    public void AProcessThatAlreadyHoldsAllItMayUseIsToldSoNotANegativeRoom()
+    {
+        // Under a 160 MB heap the CLI's refusal read "1 rows ... need about 0.00 GB ..., more than the -0.02 GB this
+        // process may still use": the managed memory held was already past the plan's share of the limit.
+        var ml = new MLContext(seed: 1);
+        var rows = Rows(20, 50, seed: 3);
+        var key = ml.Transforms.Conversion.MapValueToKey("Label").Fit(Load(ml, rows, 50));
+        var trainer = new RidgeClassifierTrainer(new RidgeClassifierOptions(), null) { MemoryLimitBytes = -20_000_000 };
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => trainer.Fit(key.Transform(Load(ml, rows, 50))));
+        StringAssert.Contains(e.Message, "RidgeClassifier: 1 row of features column 'Features' (50 features) needs about 0.0 MB (the rows in float64 and two 1 x 1 float64 matrices), and this process has no memory left to give them: it already holds all it may use (the limit set, -20.0 MB); nothing was allocated for them.");
+        Assert.DoesNotContain("may still use", e.Message);
+        Assert.AreEqual("1.50 GB", RidgeClassifierTrainer.Size(1_500_000_000));
+        Assert.AreEqual("999.0 MB", RidgeClassifierTrainer.Size(999_000_000));
     }
 
     /// <summary>Three classes by which of the first three features is largest, by a margin; the rest is noise.</summary>

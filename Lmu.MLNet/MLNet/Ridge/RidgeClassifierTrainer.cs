@@ -241,7 +241,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
     /// </summary>
     private static InvalidOperationException OutOfPlan(OutOfMemoryException e, string stage, int width, long limit, string source) =>
         new(string.Create(CultureInfo.InvariantCulture,
-            $"RidgeClassifier: ran out of memory while {stage} of {width:N0} features, within the {limit / 1e9:F2} GB its plan allowed ({source}); the runtime could not place the arrays (a small GC heap hard limit leaves little room for large ones). Use fewer rows or features, or raise the limit."),
+            $"RidgeClassifier: ran out of memory while {stage} of {width:N0} features, within the {Size(limit)} its plan allowed ({source}); the runtime could not place the arrays (a small GC heap hard limit leaves little room for large ones). Use fewer rows or features, or raise the limit."),
             e);
 
     private void RefuseSkippedNames() =>
@@ -344,12 +344,26 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         if (needed > limit.Bytes)
         {
             var side = RidgeLeaveOneOut.SideFor(count, width);
+            // A limit at or below zero is a process that already holds all it may use: "more than the -0.02 GB this process
+            // may still use" for "1 rows ... about 0.00 GB" read as a bug (found under a 160 MB heap).
+            var room = limit.Bytes > 0
+                ? $"more than the {Size(limit.Bytes)} this process may still use ({limit.Source})"
+                : $"and this process has no memory left to give them: it already holds all it may use ({limit.Source}, {Size(limit.Bytes)})";
             var what = string.Create(CultureInfo.InvariantCulture,
-                $"RidgeClassifier: {count:N0} rows of features column '{featureColumn.Name}' ({width:N0} features) need about {needed / 1e9:N2} GB (the rows in float64 and two {side:N0} x {side:N0} float64 matrices), more than the {limit.Bytes / 1e9:N2} GB this process may still use ({limit.Source}); nothing was allocated for them.");
+                $"RidgeClassifier: {count:N0} {(count == 1 ? "row" : "rows")} of features column '{featureColumn.Name}' ({width:N0} features) {(count == 1 ? "needs" : "need")} about {Size(needed)} (the rows in float64 and two {side:N0} x {side:N0} float64 matrices), {room}; nothing was allocated for them.");
             throw new InvalidOperationException(what +
                 " To fix: train on a sample of the rows, or on fewer features (LmuPooledFeaturizerOptions.Windows or ProjectionsPerWindow), or use a trainer that streams its rows, such as SdcaMaximumEntropy.");
         }
     }
+
+    /// <summary>
+    /// Bytes for a message: GB from 1 GB on, else MB, so that a small plan does not read "about 0.00 GB" (it did under
+    /// small limits).
+    /// </summary>
+    internal static string Size(long bytes) =>
+        Math.Abs(bytes) >= 1e9
+            ? string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e9:N2} GB")
+            : string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e6:N1} MB");
 
     /// <summary>Standardises the rows in place; a constant feature (std below 1e-12) is only centred.</summary>
     private static (double[] Mean, double[] Std) Standardize(List<double[]> rows)
