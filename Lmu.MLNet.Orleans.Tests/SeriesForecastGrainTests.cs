@@ -20,6 +20,9 @@ public sealed class SeriesForecastGrainTests
             {
                 var result = await cluster.Client.GetGrain<ISeriesForecastGrain>($"unknown-{i}").GetForecastAsync();
                 Assert.AreEqual(0L, result.ObservationCount);
+                // A gap as the first reading of an unknown id stores nothing either (serve QA: 20,000 such ids, +50 MB).
+                var gap = await cluster.Client.GetGrain<ISeriesForecastGrain>($"gap-{i}").ObserveAsync(FleetModels.Reading(0, 5));
+                Assert.AreEqual(ObservationOutcome.Gap, gap.Outcome);
             }
 
             // Deactivation is asynchronous: polled for up to 30 s (5 s was close on a loaded 2-core machine, QA), so a
@@ -33,6 +36,47 @@ public sealed class SeriesForecastGrainTests
             }
 
             CollectionAssert.AreEqual(new[] { "observed" }, placement.Keys.ToArray(), "only the observed series stays active");
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
+    public async Task AForgottenSeriesLeavesStorageAndStartsAnewOnlyAtTheNumberSeen()
+    {
+        // QA: a store that kept every series ever seen grew until the process died; ForgetAsync removes a series, and
+        // with a number only while the series still stands there (a sweep cannot remove readings it has not seen).
+        var cluster = await FleetCluster.StartAsync(1, new() { [1] = FleetModels.PathA });
+        try
+        {
+            var grain = cluster.Client.GetGrain<ISeriesForecastGrain>("quiet");
+            await grain.ObserveBatchAsync([FleetModels.Reading(0, 1), FleetModels.Reading(0, 2), FleetModels.Reading(0, 3)]);
+            Assert.AreEqual(1, SharedGrainStorage.Count);
+            Assert.IsFalse(await grain.ForgetAsync(2), "the series stands at 3, not 2");
+            Assert.AreEqual(3L, (await grain.GetForecastAsync()).LastSequence);
+            Assert.IsTrue(await grain.ForgetAsync(3));
+            Assert.AreEqual(0, SharedGrainStorage.Count, "the record is gone");
+            var after = await grain.GetForecastAsync();
+            Assert.AreEqual((0L, 0L), (after.LastSequence, after.ObservationCount));
+            Assert.AreEqual(ObservationOutcome.Gap, (await grain.ObserveAsync(FleetModels.Reading(0, 4))).Outcome, "the numbering starts anew");
+            Assert.AreEqual(0, SharedGrainStorage.Count, "a gap stores nothing");
+
+            // Started anew, it forecasts as a fresh engine given the same readings.
+            var engine = new LmuForecastEngine(FleetModels.A);
+            SeriesForecastResult last = null!;
+            for (var n = 1; n <= 12; n++)
+            {
+                var reading = FleetModels.Reading(0, n);
+                engine.Observe(reading.Value, reading.Covariates);
+                last = await grain.ObserveAsync(reading);
+            }
+
+            CollectionAssert.AreEqual(engine.Current!.Forecast, last.Forecast);
+            Assert.IsTrue(await grain.ForgetAsync(null), "null removes whatever is stored");
+            Assert.IsFalse(await grain.ForgetAsync(null), "nothing left");
+            Assert.IsFalse(await cluster.Client.GetGrain<ISeriesForecastGrain>("never-seen").ForgetAsync(null));
         }
         finally
         {

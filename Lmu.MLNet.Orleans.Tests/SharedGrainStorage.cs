@@ -38,6 +38,9 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
         }
     }
 
+    /// <summary>The records stored.</summary>
+    public static int Count => Records.Count;
+
     public static void Clear()
     {
         Records.Clear();

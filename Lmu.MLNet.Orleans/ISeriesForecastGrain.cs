@@ -42,4 +42,17 @@ public interface ISeriesForecastGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Reset")]
     Task<SeriesForecastResult> ResetAsync();
+
+    /// <summary>
+    /// Removes the series from storage (its engine state and its last reading's number) and releases its activation,
+    /// for a series that has ended or gone quiet, so that its record stops taking room (QA: an in-memory store kept every
+    /// series ever seen until the process ran out of memory). A later reading starts the series anew at number 1, as
+    /// after a loss of storage. With <paramref name="onlyAtSequence"/>, only a series whose last applied reading has that
+    /// number is removed: a caller that saw the series quiet at that number cannot remove readings applied since. One
+    /// storage call; if it fails, the call throws and the stored series is unchanged.
+    /// </summary>
+    /// <param name="onlyAtSequence">Null to remove the series whatever it holds; a number to remove it only while its last applied reading is that one.</param>
+    /// <returns>True when a stored series was removed; false when nothing was stored, or the last reading was not <paramref name="onlyAtSequence"/>.</returns>
+    [Alias("Forget")]
+    Task<bool> ForgetAsync(long? onlyAtSequence);
 }

@@ -92,6 +92,12 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             {
                 Resume();
             }
+            else if (_state.State.LastSequence == 0)
+            {
+                // A gap on an unknown id stores nothing: no activation kept until the idle collection (as for a read;
+                // QA: 20,000 such ids took about 50 MB for 15 minutes).
+                DeactivateOnIdle();
+            }
 
             return Result(outcome);
         }
@@ -167,6 +173,39 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         }
 
         return Result(ObservationOutcome.Applied);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ForgetAsync(long? onlyAtSequence)
+    {
+        var state = _state.State;
+        if ((!_state.RecordExists && state.LastSequence == 0) || (onlyAtSequence is { } at && state.LastSequence != at))
+        {
+            if (state.LastSequence == 0)
+            {
+                DeactivateOnIdle();
+            }
+
+            return false;
+        }
+
+        var previous = (state.LastSequence, state.ModelVersion, state.ModelFingerprint, state.EngineState);
+        try
+        {
+            await _state.ClearStateAsync();
+        }
+        catch
+        {
+            // What storage holds is unknown after a failed call: the next call starts from what it reads.
+            (state.LastSequence, state.ModelVersion, state.ModelFingerprint, state.EngineState) = previous;
+            DropEngine();
+            DeactivateOnIdle();
+            throw;
+        }
+
+        DropEngine();
+        DeactivateOnIdle();
+        return true;
     }
 
     /// <inheritdoc />

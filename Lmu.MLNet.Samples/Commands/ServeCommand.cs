@@ -20,11 +20,13 @@ internal static class ServeCommand
         var seriesModel = new Option<string?>("--series-model") { Description = "Streaming model for --series: an engine checkpoint, or a typed engine's CheckPoint zip (default: --model, which must then be such a zip)." };
         var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort }.Between(1, 65535);
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultGatewayPort }.Between(1, 65535);
+        var seriesMax = new Option<int>("--series-max") { Description = "Most series --series holds; a reading for a new series beyond it gets 503 (0: no count limit; new series are refused anyway once the process's memory is at 80 % of what it may use).", DefaultValueFactory = _ => 0 }.NotNegative();
+        var seriesIdle = new Option<int>("--series-idle") { Description = "Minutes after its last applied reading that --series forgets a series (removes it from the in-memory store; a later reading starts it anew at number 1); 0 keeps series until DELETE /series/{id}.", DefaultValueFactory = _ => SeriesLimits.DefaultIdleMinutes }.NotNegative();
         var channels = PredictCommand.ChannelsOption("a request's sequence length (a whole number from 1 to T)");
         var verbose = CommandErrors.Verbose;
         var cmd = new Command("serve", "Prediction service: POST /predict (JSON object in and out), GET /health, GET /model (input schema, classes, horizon).")
         {
-            model, urls, pool, maxBody, channels, series, seriesModel, siloPort, gatewayPort,
+            model, urls, pool, maxBody, channels, series, seriesModel, siloPort, gatewayPort, seriesMax, seriesIdle,
         };
         cmd.SetAction((r, token) =>
         {
@@ -40,9 +42,14 @@ internal static class ServeCommand
             var streaming = Path.GetFullPath(r.GetValue(seriesModel) ?? settings.ModelPath);
             var engineModel = LmuForecastEngineModel.Load(streaming);
             Console.WriteLine($"series: model {Path.GetFileName(streaming)} (fingerprint {engineModel.Fingerprint[..12]}, window {engineModel.WindowSize}, horizon {engineModel.Horizon}, covariates [{string.Join(", ", engineModel.CovariateNames)}])");
+            var limits = new SeriesLimits(r.GetValue(seriesMax), TimeSpan.FromMinutes(r.GetValue(seriesIdle)));
+            Console.WriteLine($"series: held in memory, {(limits.MaxSeries > 0 ? $"at most {limits.MaxSeries:N0}, and " : string.Empty)}new ones refused from {SeriesDirectory.MemoryShare:P0} of the process's memory limit; " +
+                              (limits.Idle > TimeSpan.Zero ? $"a series is forgotten {limits.Idle.TotalMinutes:N0} minutes after its last reading" : "series are kept until DELETE /series/{id}"));
+            var endpoints = new SeriesEndpoints(limits);
             return ServeHost.RunAsync(settings, token, new ServeExtension(
                 b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, port, gateway)),
-                SeriesEndpoints.Map));
+                endpoints.Map,
+                () => endpoints.HealthProblem));
         });
         return cmd;
     }

@@ -1,12 +1,14 @@
 using Lmu.MLNet.Orleans;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime.Hosting;
 
 namespace Lmu.MLNet.Samples.Fleet;
 
 /// <summary>
-/// The embedded default of the fleet: one silo in this process, localhost clustering, in-memory grain storage. A real
-/// cluster changes only these two calls (e.g. UseAdoNetClustering / AddAdoNetGrainStorage, or Redis, Azure...).
+/// The embedded default of the fleet: one silo in this process, localhost clustering, grain storage in this process's
+/// memory (<see cref="InProcessGrainStorage"/>). A real cluster changes only these two calls (e.g. UseAdoNetClustering /
+/// AddAdoNetGrainStorage, or Redis, Azure...).
 /// </summary>
 internal static class FleetSilo
 {
@@ -48,9 +50,8 @@ internal static class FleetSilo
     public static void Configure(ISiloBuilder silo, string modelPath, int siloPort = DefaultSiloPort, int gatewayPort = DefaultGatewayPort)
     {
         silo.UseLocalhostClustering(siloPort, gatewayPort)
-            // The memory provider keeps states in a few storage grains; more of them spread the writes of many series.
-            .AddMemoryGrainStorage(ForecastFleetOptions.StorageName, o => o.NumStorageGrains = 64)
             .AddLmuForecastFleet(o => o.ModelPaths[1] = modelPath);
+        silo.Services.AddGrainStorage(ForecastFleetOptions.StorageName, (sp, _) => new InProcessGrainStorage(sp.GetRequiredService<global::Orleans.Serialization.Serializer>()));
         silo.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft.Orleans", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning));
     }
 }

@@ -65,11 +65,12 @@ internal static class PredictEndpoint
         // The rest of the body is never read, so Kestrel closes the connection after answering; saying so keeps a
         // client from sending its next request down a connection that is about to close.
         context.Response.Headers.Connection = "close";
-        return Refuse(
-            log,
-            StatusCodes.Status413PayloadTooLarge,
-            string.Create(CultureInfo.InvariantCulture, $"The request body is over the limit of {limit} bytes (set by --max-body-bytes; the default is sized to the model's inputs)."));
+        return Refuse(log, StatusCodes.Status413PayloadTooLarge, TooLargeMessage(limit));
     }
+
+    /// <summary>The answer to a body over <paramref name="limit"/> bytes, on every route.</summary>
+    public static string TooLargeMessage(long limit) =>
+        string.Create(CultureInfo.InvariantCulture, $"The request body is over the limit of {limit} bytes (set by --max-body-bytes; the default is sized to the model's inputs).");
 
     private static IResult Refuse(ILogger log, int status, string message)
     {

@@ -10,7 +10,11 @@ internal sealed class ScoringHealth
     /// <summary>Consecutive internal scoring failures that make the service unhealthy.</summary>
     public const int Threshold = 3;
 
+    private readonly string _what;
     private int _consecutiveFailures;
+
+    /// <param name="what">What failed, in the plural, for <see cref="Problem"/> (/predict's "predictions", the default).</param>
+    public ScoringHealth(string what = "predictions") => _what = what;
     private string _lastFailure = string.Empty;
 
     /// <summary>Null when healthy; otherwise why not (the exception type only: messages may name server paths, the log has them).</summary>
@@ -20,7 +24,7 @@ internal sealed class ScoringHealth
         {
             var failures = Volatile.Read(ref _consecutiveFailures);
             return failures >= Threshold
-                ? $"the last {failures} predictions failed inside the service (last: {Volatile.Read(ref _lastFailure)}); the server log has the reasons"
+                ? $"the last {failures} {_what} failed inside the service (last: {Volatile.Read(ref _lastFailure)}); the server log has the reasons"
                 : null;
         }
     }

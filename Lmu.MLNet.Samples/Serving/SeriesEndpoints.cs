@@ -2,22 +2,42 @@ using System.Text.Json;
 using Lmu.MLNet.Orleans;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Lmu.MLNet.Samples.Serving;
 
 /// <summary>
 /// serve --series: POST /series/{id}/observe (one reading {"sequence": n, "value": v, "covariates": [...]}, or an
-/// array of them) and GET /series/{id}/forecast, each answered by the series' grain on the in-process silo.
+/// array of them), GET /series/{id}/forecast and DELETE /series/{id}, each answered by the series' grain on the
+/// in-process silo. A <see cref="SeriesDirectory"/> bounds the series held; failures inside the service count toward
+/// /health as /predict's do (QA: /health answered ok while every observe failed).
 /// </summary>
-internal static class SeriesEndpoints
+internal sealed class SeriesEndpoints
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static void Map(WebApplication app, ILogger log)
+    private readonly SeriesLimits _limits;
+    private readonly ScoringHealth _health = new("series calls");
+
+    public SeriesEndpoints(SeriesLimits limits) => _limits = limits;
+
+    /// <summary>Null when series calls work; otherwise why not (for /health).</summary>
+    public string? HealthProblem => _health.Problem;
+
+    public void Map(WebApplication app, ILogger log)
     {
-        app.MapPost("/series/{id}/observe", async (string id, HttpRequest request, IGrainFactory grains) =>
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var directory = new SeriesDirectory(
+            _limits, TimeProvider.System, ProcessMemoryUse.Now, (id, at) => grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(at), log);
+        app.Lifetime.ApplicationStarted.Register(() => _ = SweepAsync(directory, _limits.Idle, app.Lifetime.ApplicationStopping));
+        app.MapPost("/series/{id}/observe", async (string id, HttpRequest request) =>
         {
+            if (BlankId(id) is { } blank)
+            {
+                return Refuse(log, id, StatusCodes.Status400BadRequest, blank);
+            }
+
             if (JsonContentType.Refusal(request) is { } notJson)
             {
                 return Refuse(log, id, StatusCodes.Status415UnsupportedMediaType, notJson);
@@ -42,9 +62,20 @@ internal static class SeriesEndpoints
                 return Refuse(log, id, StatusCodes.Status400BadRequest, "The body is an empty array: send a reading {\"sequence\": n, \"value\": v, \"covariates\": [...]} or an array of at least one.");
             }
 
+            if (directory.Refusal(id) is { } full)
+            {
+                request.HttpContext.Response.Headers.RetryAfter = "60";
+                return Refuse(log, id, StatusCodes.Status503ServiceUnavailable, full);
+            }
+
             try
             {
-                var result = await grains.GetGrain<ISeriesForecastGrain>(id).ObserveBatchAsync(readings);
+                var result = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).ObserveBatchAsync(readings));
+                if (result.LastSequence > 0)
+                {
+                    directory.Applied(id, result.LastSequence);
+                }
+
                 // A gap is the sender's to fix (resend from lastSequence + 1): 409 with where the series stands.
                 return Results.Json(Answer(result), statusCode: result.Outcome == ObservationOutcome.Gap ? StatusCodes.Status409Conflict : StatusCodes.Status200OK);
             }
@@ -53,15 +84,68 @@ internal static class SeriesEndpoints
                 return Refuse(log, id, StatusCodes.Status400BadRequest, e.Message);
             }
         });
-        app.MapGet("/series/{id}/forecast", async (string id, IGrainFactory grains) =>
+        app.MapGet("/series/{id}/forecast", async (string id) =>
         {
-            var result = await grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync();
+            var result = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync());
             // A series never observed has nothing to forecast from: 404, where it was answered 200 "Applied" (found by QA).
             return result.ObservationCount == 0
                 ? Results.Json(new { error = $"Series '{id}' has no observations: POST /series/{{id}}/observe first." }, statusCode: StatusCodes.Status404NotFound)
                 : Results.Json(Answer(result));
         });
+        app.MapDelete("/series/{id}", async (string id) =>
+        {
+            var removed = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(null));
+            if (!removed)
+            {
+                return Results.Json(new { error = $"Series '{id}' holds nothing to remove." }, statusCode: StatusCodes.Status404NotFound);
+            }
+
+            directory.Removed(id);
+            return Results.NoContent();
+        });
     }
+
+    // A grain call that did not fail on the caller's input counts toward /health either way.
+    private async Task<T> Answered<T>(Task<T> call)
+    {
+        try
+        {
+            var result = await call;
+            _health.Succeeded();
+            return result;
+        }
+        catch (Exception e) when (e is not ArgumentException and not OperationCanceledException)
+        {
+            _health.Failed(e);
+            throw;
+        }
+    }
+
+    private static async Task SweepAsync(SeriesDirectory directory, TimeSpan idle, CancellationToken stopping)
+    {
+        if (idle <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        // Often enough that a series outlives its idle time by at most about a minute (or half the idle time).
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Clamp(idle.Ticks / 2, TimeSpan.TicksPerSecond, TimeSpan.TicksPerMinute)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                await directory.SweepAsync(stopping);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The service is stopping.
+        }
+    }
+
+    // Orleans refused an id of spaces with its own words about a "primaryKey" (QA).
+    private static string? BlankId(string id) =>
+        string.IsNullOrWhiteSpace(id) ? "The series id in /series/{id}/observe is blank: name the series with at least one character that is not a space." : null;
 
     private static SeriesObservation Reading(JsonElement e)
     {

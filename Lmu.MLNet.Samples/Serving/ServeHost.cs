@@ -109,13 +109,16 @@ internal static class ServeHost
                 // Kestrel's own refusals while a handler reads the body: over the body limit (413), arriving too slowly
                 // (408), a client that stopped sending (400). They were answered 500 and logged as internal failures
                 // (found by QA on /series/{id}/observe and with slow clients); the client's status and a warning now.
-                logger.LogWarning("{Method} {Path} answered {Status}: {Reason}", context.Request.Method, context.Request.Path, e.StatusCode, e.Message);
+                // Over the limit, the option that sets it is named, as /predict's own 413 does (QA: /series answered
+                // Kestrel's "Request body too large. The max request body size is 79568 bytes.").
+                var reason = e.StatusCode == StatusCodes.Status413PayloadTooLarge ? PredictEndpoint.TooLargeMessage(service.MaxBodyBytes) : e.Message;
+                logger.LogWarning("{Method} {Path} answered {Status}: {Reason}", context.Request.Method, context.Request.Path, e.StatusCode, reason);
                 context.Response.Clear();
                 context.Response.StatusCode = e.StatusCode;
                 if (!context.RequestAborted.IsCancellationRequested)
                 {
                     // A client that has gone cannot read the answer; writing to its aborted connection would throw.
-                    await context.Response.WriteAsJsonAsync(new { error = e.Message });
+                    await context.Response.WriteAsJsonAsync(new { error = reason });
                 }
             }
             catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
@@ -136,7 +139,7 @@ internal static class ServeHost
                 await context.Response.WriteAsJsonAsync(new { error = "Internal error while answering the request; the server log has the reason." });
             }
         });
-        app.MapGet("/health", () => service.HealthProblem is { } problem
+        app.MapGet("/health", () => (service.HealthProblem ?? extend?.HealthProblem?.Invoke()) is { } problem
             ? Results.Json(new { status = "unhealthy", reason = problem }, statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Json(new { status = "ok" }));
         app.MapGet("/model", () => Results.Json(service.Describe()));

@@ -26,6 +26,9 @@ internal sealed class ServeProcess : IAsyncDisposable
     /// <summary>A client for the running service (30 s per request).</summary>
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>What the server printed on stdout up to its "listening on" line.</summary>
+    public string Output { get; private set; } = string.Empty;
+
     /// <summary>The service process.</summary>
     public Process Process => _server;
 
@@ -110,10 +113,13 @@ internal sealed class ServeProcess : IAsyncDisposable
     private async Task<string> ReadAddress()
     {
         using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var output = new StringBuilder();
         while (await _server.StandardOutput.ReadLineAsync(wait.Token) is { } line)
         {
+            output.AppendLine(line);
             if (line.StartsWith("listening on ", StringComparison.Ordinal))
             {
+                Output = output.ToString();
                 // Keep draining stdout so the server never blocks on a full pipe.
                 _ = _server.StandardOutput.ReadToEndAsync(CancellationToken.None);
                 return line["listening on ".Length..].Trim();

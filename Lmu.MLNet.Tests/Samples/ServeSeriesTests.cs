@@ -129,13 +129,72 @@ public sealed class ServeSeriesTests
         using (var large = new StringContent(JsonSerializer.Serialize(batch), System.Text.Encoding.UTF8, "application/json"))
         using (var largeResponse = await served.Http.PostAsync("/series/large-batch/observe", large))
         {
-            Assert.AreEqual(HttpStatusCode.RequestEntityTooLarge, largeResponse.StatusCode, await largeResponse.Content.ReadAsStringAsync());
+            var text = await largeResponse.Content.ReadAsStringAsync();
+            Assert.AreEqual(HttpStatusCode.RequestEntityTooLarge, largeResponse.StatusCode, text);
+            // Named with the option that sets it, as /predict's 413 is (QA: Kestrel's "Request body too large").
+            StringAssert.Contains(text, "(set by --max-body-bytes;");
         }
 
         var window = values[^ForecastTestModels.Window..];
         var (predictStatus, predicted) = await served.PredictAsync(new { Window = window, Cov0 = covs[0][^ForecastTestModels.Window..] });
         Assert.AreEqual(HttpStatusCode.OK, predictStatus, predicted.ToString());
         Assert.IsFalse(SamplesApp.TorchLoaded(served.Process.Id), "the service process must not load libtorch");
+    }
+
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task TheSeriesHeldAreBoundedAndOneCanBeRemoved()
+    {
+        // QA: the in-memory store kept every series ever seen, 43 KB each, until the process wedged and died. With
+        // --series-max 2 a third series is refused (503, nothing stored) until one is removed; a known series goes on.
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
+        var zip = Path.Combine(_temp, "stream.zip");
+        ForecastEngineStateOnnx.Save(new MLContext(1), new LmuForecastEngine(model), "Value", zip);
+        await using var served = await ServeProcess.StartAsync(
+            zip, _temp, "--series", "--series-max", "2", "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture));
+        StringAssert.Contains(served.Output, "series: held in memory, at most 2, and new ones refused from 80 % of the process's memory limit; a series is forgotten 1,440 minutes after its last reading");
+        object Reading(int n) => new { sequence = n, value = 1.5f * n, covariates = new[] { 0.5f } };
+        foreach (var id in new[] { "a", "b" })
+        {
+            Assert.AreEqual(HttpStatusCode.OK, (await Observe(served, id, Reading(1))).Status);
+        }
+
+        // A gap on an unknown id stores nothing, so it does not count.
+        Assert.AreEqual(HttpStatusCode.OK, (await Observe(served, "a", Reading(2))).Status);
+        var (fullStatus, full) = await Observe(served, "c", Reading(1));
+        Assert.AreEqual(HttpStatusCode.ServiceUnavailable, fullStatus, full.ToString());
+        StringAssert.Contains(full.GetProperty("error").GetString(), "The service holds 2 series, its limit (--series-max 2); a new series is admitted when one is forgotten: idle for 1,440 minutes (--series-idle), or removed with DELETE /series/{id}.");
+        using (var notFound = await served.Http.GetAsync("/series/c/forecast"))
+        {
+            Assert.AreEqual(HttpStatusCode.NotFound, notFound.StatusCode, "the refused reading was not applied");
+        }
+
+        using (var health = await served.Http.GetAsync("/health"))
+        {
+            Assert.AreEqual(HttpStatusCode.OK, health.StatusCode, "a full store is not a broken service");
+        }
+
+        using (var removed = await served.Http.DeleteAsync("/series/a"))
+        {
+            Assert.AreEqual(HttpStatusCode.NoContent, removed.StatusCode, await removed.Content.ReadAsStringAsync());
+        }
+
+        using (var again = await served.Http.DeleteAsync("/series/a"))
+        {
+            Assert.AreEqual(HttpStatusCode.NotFound, again.StatusCode);
+            StringAssert.Contains(await again.Content.ReadAsStringAsync(), "Series 'a' holds nothing to remove.");
+        }
+
+        Assert.AreEqual(HttpStatusCode.OK, (await Observe(served, "c", Reading(1))).Status, "admitted once a series was removed");
+        // The removed series starts anew at number 1: reading 3 is a gap from 0.
+        var (gapStatus, gap) = await Observe(served, "a", Reading(3));
+        Assert.AreEqual(HttpStatusCode.ServiceUnavailable, gapStatus, "b and c are held: a is new again, and refused: " + gap);
+        Assert.AreEqual(HttpStatusCode.OK, (await Observe(served, "b", Reading(2))).Status, "a held series goes on");
+
+        // An id of spaces is named (QA: Orleans' own words about a "primaryKey").
+        var (blankStatus, blank) = await Observe(served, "%20", Reading(1));
+        Assert.AreEqual(HttpStatusCode.BadRequest, blankStatus, blank.ToString());
+        StringAssert.Contains(blank.GetProperty("error").GetString(), "The series id in /series/{id}/observe is blank");
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> Observe(ServeProcess served, string id, object reading)

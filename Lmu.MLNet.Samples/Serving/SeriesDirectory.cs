@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace Lmu.MLNet.Samples.Serving;
+
+/// <summary>
+/// The series <c>serve --series</c> holds in its in-memory store, so that the store stays bounded: a new series is
+/// admitted only while fewer than <see cref="SeriesLimits.MaxSeries"/> are held (when set) and the process's memory is
+/// under <see cref="MemoryShare"/> of what it may use, and a series with no reading applied for
+/// <see cref="SeriesLimits.Idle"/> is forgotten (removed from the store). Without this the store kept every series ever
+/// seen: QA's server grew about 43 KB a series to 4 GB, and under a 512 MB or 1 GB heap limit (a container) it wedged,
+/// answering 500 from the store, and then died with "Out of memory" (exit 134).
+/// </summary>
+internal sealed class SeriesDirectory
+{
+    /// <summary>The share of the process's memory limit from which new series are refused.</summary>
+    public const double MemoryShare = 0.8;
+
+    private readonly ConcurrentDictionary<string, Entry> _series = new(StringComparer.Ordinal);
+    private readonly SeriesLimits _limits;
+    private readonly TimeProvider _clock;
+    private readonly Func<ProcessMemoryUse> _memory;
+    private readonly Func<string, long?, Task<bool>> _forget;
+    private readonly ILogger _log;
+
+    /// <param name="limits">The command line's limits.</param>
+    /// <param name="clock">The clock of the idle rule.</param>
+    /// <param name="memory">The process's memory now (<see cref="ProcessMemoryUse.Now"/> outside tests).</param>
+    /// <param name="forget">Removes a series from the store (the grain's ForgetAsync): true when it was removed.</param>
+    /// <param name="log">Where sweeps report failures and what they removed.</param>
+    public SeriesDirectory(SeriesLimits limits, TimeProvider clock, Func<ProcessMemoryUse> memory, Func<string, long?, Task<bool>> forget, ILogger log)
+    {
+        _limits = limits;
+        _clock = clock;
+        _memory = memory;
+        _forget = forget;
+        _log = log;
+    }
+
+    /// <summary>The series held (those with a reading applied and not forgotten).</summary>
+    public int Count => _series.Count;
+
+    /// <summary>Null when a reading for <paramref name="id"/> may be sent to its grain; otherwise why not (a 503).</summary>
+    public string? Refusal(string id)
+    {
+        if (_series.ContainsKey(id))
+        {
+            return null;
+        }
+
+        var count = _series.Count;
+        if (_limits.MaxSeries > 0 && count >= _limits.MaxSeries)
+        {
+            return $"The service holds {count:N0} series, its limit (--series-max {_limits.MaxSeries}); a new series is admitted when one is forgotten: {Ways()}.";
+        }
+
+        var memory = _memory();
+        if (memory.UsedBytes > MemoryShare * memory.LimitBytes)
+        {
+            return string.Create(CultureInfo.InvariantCulture,
+                $"The service holds {count:N0} series and its memory is at {memory.UsedBytes / 1e6:N0} MB, over {MemoryShare:P0} of the {memory.LimitBytes / 1e6:N0} MB it may use ({memory.What}); a new series is admitted when memory is freed: {Ways()}, or run more servers.");
+        }
+
+        return null;
+    }
+
+    /// <summary>Records that <paramref name="id"/>'s last applied reading is <paramref name="lastSequence"/>, now.</summary>
+    public void Applied(string id, long lastSequence) =>
+        _series[id] = new Entry(lastSequence, _clock.GetUtcNow());
+
+    /// <summary>Records that <paramref name="id"/> was removed from the store.</summary>
+    public void Removed(string id) => _series.TryRemove(id, out _);
+
+    /// <summary>
+    /// Forgets each series with no reading applied for <see cref="SeriesLimits.Idle"/> (none when it is zero); returns
+    /// how many were removed. A series that took a reading while it was being forgotten is kept (its grain removes it
+    /// only at the number recorded here).
+    /// </summary>
+    public async Task<int> SweepAsync(CancellationToken cancellationToken)
+    {
+        if (_limits.Idle <= TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        var before = _clock.GetUtcNow() - _limits.Idle;
+        var removed = 0;
+        foreach (var (id, entry) in _series)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (entry.Applied > before)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (await _forget(id, entry.LastSequence))
+                {
+                    // Only the entry seen: a reading recorded meanwhile keeps the series (a racing call found it empty,
+                    // stored nothing and recorded nothing, so the entry is still this one).
+                    _series.TryRemove(KeyValuePair.Create(id, entry));
+                    removed++;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _log.LogWarning("serve --series: series {Id} idle since {Applied:u} could not be forgotten ({Type}: {Message}); the next sweep tries again", id, entry.Applied, e.GetType().Name, e.Message);
+            }
+        }
+
+        if (removed > 0)
+        {
+            _log.LogInformation("serve --series: forgot {Removed} series idle for {Idle} or longer; {Held} held", removed, _limits.Idle, _series.Count);
+        }
+
+        return removed;
+    }
+
+    private string Ways() => _limits.Idle > TimeSpan.Zero
+        ? $"idle for {_limits.Idle.TotalMinutes:N0} minutes (--series-idle), or removed with DELETE /series/{{id}}"
+        : "removed with DELETE /series/{id} (--series-idle 0 keeps idle series)";
+
+    private sealed record Entry(long LastSequence, DateTimeOffset Applied);
+}

@@ -1,0 +1,94 @@
+using Lmu.MLNet.Samples.Serving;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lmu.MLNet.Tests.Samples;
+
+/// <summary>
+/// What bounds the series <c>serve --series</c> holds in memory (QA: every series ever seen was kept, until the process
+/// died): a count limit, a memory limit for new series, and the idle rule, on a hand-moved clock.
+/// </summary>
+[TestClass]
+public sealed class SeriesDirectoryTests
+{
+    private const long MB = 1_000_000;
+
+    [TestMethod]
+    public void ANewSeriesIsRefusedAtTheCountLimitAndAdmittedOnceOneIsRemoved()
+    {
+        var directory = Directory(new SeriesLimits(2, TimeSpan.Zero), new Clock(), () => new ProcessMemoryUse(10 * MB, 1000 * MB, "test"));
+        Assert.IsNull(directory.Refusal("a"));
+        directory.Applied("a", 1);
+        directory.Applied("b", 4);
+        Assert.IsNull(directory.Refusal("a"), "a held series goes on");
+        var refusal = directory.Refusal("c");
+        Assert.AreEqual("The service holds 2 series, its limit (--series-max 2); a new series is admitted when one is forgotten: removed with DELETE /series/{id} (--series-idle 0 keeps idle series).", refusal);
+        directory.Removed("a");
+        Assert.IsNull(directory.Refusal("c"));
+        Assert.AreEqual(1, directory.Count);
+    }
+
+    [TestMethod]
+    public void ANewSeriesIsRefusedPastTheMemoryShareWhateverTheCount()
+    {
+        var used = 799 * MB;
+        var directory = Directory(new SeriesLimits(0, TimeSpan.FromMinutes(30)), new Clock(), () => new ProcessMemoryUse(used, 1000 * MB, "the GC heap hard limit, against the managed heap"));
+        directory.Applied("held", 3);
+        Assert.IsNull(directory.Refusal("new"), "799 MB of 1,000 is under 80 %");
+        used = 801 * MB;
+        Assert.AreEqual(
+            "The service holds 1 series and its memory is at 801 MB, over 80 % of the 1,000 MB it may use (the GC heap hard limit, against the managed heap); a new series is admitted when memory is freed: idle for 30 minutes (--series-idle), or removed with DELETE /series/{id}, or run more servers.",
+            directory.Refusal("new"));
+        Assert.IsNull(directory.Refusal("held"), "a held series is never refused: its room is taken already");
+    }
+
+    [TestMethod]
+    public async Task ASeriesQuietForTheIdleTimeIsForgottenAtItsLastNumberOnly()
+    {
+        var clock = new Clock();
+        var calls = new List<(string Id, long? At)>();
+        var refuse = new HashSet<string>();
+        var directory = new SeriesDirectory(new SeriesLimits(0, TimeSpan.FromMinutes(60)), clock, () => new ProcessMemoryUse(0, 1, "test"), (id, at) =>
+        {
+            calls.Add((id, at));
+            if (id == "broken")
+            {
+                throw new InvalidOperationException("storage is down");
+            }
+
+            return Task.FromResult(!refuse.Contains(id));
+        }, NullLogger.Instance);
+        directory.Applied("quiet", 7);
+        directory.Applied("broken", 2);
+        directory.Applied("moved", 5);
+        clock.Now += TimeSpan.FromMinutes(30);
+        directory.Applied("busy", 9);
+        clock.Now += TimeSpan.FromMinutes(29);
+        Assert.AreEqual(0, await directory.SweepAsync(CancellationToken.None), "nothing quiet for an hour yet");
+        Assert.IsEmpty(calls);
+
+        clock.Now += TimeSpan.FromMinutes(1);
+        // "moved" took a reading the directory has not recorded yet: its grain keeps it (false), and so does the directory.
+        refuse.Add("moved");
+        Assert.AreEqual(1, await directory.SweepAsync(CancellationToken.None));
+        CollectionAssert.AreEquivalent(new (string, long?)[] { ("quiet", 7), ("broken", 2), ("moved", 5) }, calls);
+        Assert.AreEqual(3, directory.Count, "broken (its removal failed), moved and busy are held; quiet is gone");
+        Assert.IsNull(directory.Refusal("quiet"));
+
+        // Zero keeps every series.
+        var keeping = Directory(new SeriesLimits(0, TimeSpan.Zero), clock, () => new ProcessMemoryUse(0, 1, "test"));
+        keeping.Applied("kept", 1);
+        clock.Now += TimeSpan.FromDays(400);
+        Assert.AreEqual(0, await keeping.SweepAsync(CancellationToken.None));
+        Assert.AreEqual(1, keeping.Count);
+    }
+
+    private static SeriesDirectory Directory(SeriesLimits limits, TimeProvider clock, Func<ProcessMemoryUse> memory) =>
+        new(limits, clock, memory, (_, _) => Task.FromResult(true), NullLogger.Instance);
+
+    private sealed class Clock : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}
