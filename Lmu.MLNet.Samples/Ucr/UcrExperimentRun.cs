@@ -34,7 +34,10 @@ internal static class UcrExperimentRun
         CompleteRows.Require(train, "TRAIN");
         CompleteRows.Require(test, "TEST");
         var steps = Math.Max(train.MaxLength, test.MaxLength);
-        var ml = new MLContext(s.Seed);
+        // The carried ONNX graphs' temp files in a folder of this run, removed however it ends: two files were left in
+        // $TMPDIR by every run (QA), the returned model never being disposed before the process ended.
+        using var temp = new Cli.RunTempFolder();
+        var ml = new MLContext(s.Seed) { TempFilePath = temp.Folder };
         var settings = new LmuExperimentSettings
         {
             Seed = s.Seed, MaxExperimentTimeInSeconds = s.BudgetSeconds, CrossValidationFolds = s.Folds, BatchSize = 16,
@@ -45,6 +48,7 @@ internal static class UcrExperimentRun
         Console.WriteLine("trial rung epochs status     metric  spread folds  time    configuration");
         var clock = Stopwatch.StartNew();
         var result = new LmuClassificationExperiment(ml, settings).Execute(train.ToDataView(ml, steps, rightAlign: true), channels: train.Channels);
+        using var model = result.Model as IDisposable;
         var testView = test.ToDataView(ml, steps, rightAlign: true);
         var metrics = result.Evaluate(ml, testView);
         LmuModelFile.Save(ml, result.Model, testView.Schema, output.File("model.zip"));

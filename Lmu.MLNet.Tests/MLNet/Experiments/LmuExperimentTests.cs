@@ -175,6 +175,65 @@ public sealed class LmuExperimentTests
         StringAssert.Contains(
             Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { SearchSpace = new LmuSearchSpace { Order = new(9, 3) } })).Message,
             "Order");
+
+        // QA: Rungs = 16 drew 14.3 million configurations (33 s, 1.1 GB) before the budget was looked at, Rungs = 20 ran out
+        // of memory; a network order of 1,500 built its memory for 214 s past a 5 s budget. Refused at once, saying why.
+        var clock = Stopwatch.StartNew();
+        Assert.AreEqual(
+            "LmuExperimentSettings.Rungs and HalvingRate start each bracket with HalvingRate^(Rungs-1) configurations, at most 100,000, but Rungs 16 and HalvingRate 3 give 1.43E+07; use fewer rungs or a smaller rate. (Parameter 'Rungs')",
+            Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { Rungs = 16 })).Message);
+        StringAssert.Contains(
+            Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { Rungs = 2, HalvingRate = int.MaxValue })).Message,
+            "but Rungs 2 and HalvingRate 2147483647 give 2.15E+09");
+        _ = new LmuClassificationExperiment(ml, new LmuExperimentSettings { Rungs = 11, HalvingRate = 3 });   // 59,049: allowed
+        StringAssert.Contains(
+            Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { SearchSpace = new LmuSearchSpace { Order = new(8, 1500) } })).Message,
+            "LmuSearchSpace.Order must lie in [1, 512] but is [8, 1500]: each network's order-q memory is built by a q x q matrix exponential that the budget cannot interrupt");
+        _ = new LmuClassificationExperiment(ml, new LmuExperimentSettings { SearchSpace = new LmuSearchSpace { Order = new(8, 512) } });
+        Assert.IsTrue(clock.Elapsed < TimeSpan.FromSeconds(5), $"refused in {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [TestMethod]
+    public void TheAbortTokenStopsTheRefitAndTheCallersTokenSaysWhatItStopped()
+    {
+        // QA: the refit on all rows ran 669 s past a 5 s budget, and the way to stop it that the docs named,
+        // MLContext.CancelExecution, is internal to ML.NET. AbortToken stops it; here it is cancelled the moment the
+        // refit is announced, so a refit that ignored it would return a model.
+        var ml = new MLContext(seed: 1);
+        var data = Data(ml, 24, seed: 1);
+        using var stop = new CancellationTokenSource();
+        using var abort = new CancellationTokenSource();
+        var settings = Settings(seed: 2);
+        settings.CancellationToken = stop.Token;
+        settings.AbortToken = abort.Token;
+        settings.Progress = new SyncProgress(_ => stop.Cancel());
+        var refitAnnounced = false;
+        ml.Log += (_, e) =>
+        {
+            if (e.Message.Contains("refitting the best configuration", StringComparison.Ordinal))
+            {
+                refitAnnounced = true;
+                abort.Cancel();
+            }
+        };
+        var e = Assert.ThrowsExactly<OperationCanceledException>(() => Run(ml, data, settings));
+        Assert.IsTrue(refitAnnounced, "the search was stopped and the refit began");
+        StringAssert.StartsWith(e.Message, "LMU experiment: aborted (LmuExperimentSettings.AbortToken) after 1 trials, while the best configuration was refitted or assembled; no model is returned.");
+
+        // Aborted before Execute: nothing trains.
+        var trained = 0;
+        settings = Settings(seed: 2);
+        settings.AbortToken = abort.Token;
+        settings.BeforeTrial = _ => trained++;
+        Assert.AreEqual("LMU experiment: aborted (LmuExperimentSettings.AbortToken) before Execute; nothing was trained.", Assert.ThrowsExactly<OperationCanceledException>(() => Run(ml, data, settings)).Message);
+        Assert.AreEqual(0, trained);
+
+        // The caller's token before any trial completed: said so (QA: "The operation was canceled." alone).
+        settings = Settings(seed: 2);
+        settings.CancellationToken = stop.Token;
+        StringAssert.StartsWith(
+            Assert.ThrowsExactly<OperationCanceledException>(() => Run(new MLContext(seed: 1), data, settings)).Message,
+            "LMU experiment: cancelled (LmuExperimentSettings.CancellationToken) before any trial completed");
     }
 
     [TestMethod]

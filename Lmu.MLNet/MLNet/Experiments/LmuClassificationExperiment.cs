@@ -97,11 +97,21 @@ public sealed class LmuClassificationExperiment
         // MLContext.CancelExecution (AutoML's stop) was not observed: the search ran its whole budget, then ML.NET's own
         // transforms threw on the cancelled context and the result was lost (found in review). It stops the trials as
         // the token does, and Execute then throws, since the context runs no more ML.NET transforms.
-        var contextCanceled = MLContextBridge.CancellationOf(_ml);
-        if (contextCanceled())
+        var contextOnly = MLContextBridge.CancellationOf(_ml);
+        if (contextOnly())
         {
             throw new OperationCanceledException("LMU experiment: the MLContext was cancelled (MLContext.CancelExecution) before Execute; nothing was trained.");
         }
+
+        // The caller's abort stops what the context's cancellation stops, the refit included (CancelExecution is internal
+        // to ML.NET, so users had no way to stop a refit; QA).
+        var abort = settings.AbortToken;
+        if (abort.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("LMU experiment: aborted (LmuExperimentSettings.AbortToken) before Execute; nothing was trained.", abort);
+        }
+
+        bool contextCanceled() => contextOnly() || abort.IsCancellationRequested;
 
         if (!Enum.IsDefined(inputLayout))
         {
@@ -168,7 +178,9 @@ public sealed class LmuClassificationExperiment
         var device = space.Includes(LmuModelFamily.LmuNetwork)
             ? MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).ResolveDevice(settings.Device, "LmuExperimentSettings.Device")
             : "cpu";
-        using var cancellation = new ContextCancellation(contextCanceled, settings.CancellationToken);
+        var callerToken = settings.CancellationToken;
+        using var callerOrAbort = CancellationTokenSource.CreateLinkedTokenSource(callerToken, settings.AbortToken);
+        using var cancellation = new ContextCancellation(contextCanceled, callerOrAbort.Token);
         settings.CancellationToken = cancellation.Token;
         var context = new LmuFitContext(settings, featuresColumnName, labelColumnName == featuresColumnName ? labelColumnName + ".key" : labelColumnName,
             UniqueName("LmuPooledFeatures", train.Schema, featuresColumnName, labelColumnName), channelMajor, device, _ml.TempFilePath);
@@ -182,7 +194,13 @@ public sealed class LmuClassificationExperiment
         catch (OperationCanceledException e) when (contextCanceled())
         {
             // Before any trial completed: the search's own message named no cause (review).
-            throw ContextCanceled("before any trial completed", e);
+            throw ContextCanceled(settings, "before any trial completed", e);
+        }
+        catch (OperationCanceledException e) when (callerToken.IsCancellationRequested)
+        {
+            // It was "The operation was canceled." alone (QA).
+            throw new OperationCanceledException(
+                "LMU experiment: cancelled (LmuExperimentSettings.CancellationToken) before any trial completed; no configuration was measured, so no model is returned.", e, callerToken);
         }
 
         var (trials, best, selection, bestFit) = found;
@@ -190,12 +208,12 @@ public sealed class LmuClassificationExperiment
         clock.Restart();
         // The refit is not interrupted by the caller's token (it makes the model returned), but a cancelled context can
         // never return a model: it stops the refit too (review: it ran to its end, then ML.NET's transforms threw).
-        using var refitCancellation = new ContextCancellation(contextCanceled, CancellationToken.None);
+        using var refitCancellation = new ContextCancellation(contextCanceled, settings.AbortToken);
         try
         {
             if (contextCanceled())
             {
-                throw ContextCanceled($"after {trials.Count} trials", null);
+                throw ContextCanceled(settings, $"after {trials.Count} trials", null);
             }
 
             // No kept model: the default, chosen without a completed evaluation when the budget ran out first.
@@ -215,7 +233,7 @@ public sealed class LmuClassificationExperiment
                     // The refit is outside the budget, and nothing measured its cost: a user saw Execute run on for
                     // minutes past a 30 s budget with no word of why (QA).
                     MLContextBridge.FromContext(_ml, nameof(LmuClassificationExperiment)).Info("Experiment", string.Create(CultureInfo.InvariantCulture,
-                        $"The {settings.MaxExperimentTimeInSeconds} s budget ran out before the default configuration (trial {best.TrialId}) finished a fold fit ({best.Duration.TotalSeconds:F1} s): it is the model, now fitted on all {data.Count} training rows, outside the budget. That fit may take longer than the budget; a larger MaxExperimentTimeInSeconds measures it first, and MLContext.CancelExecution stops it."));
+                        $"The {settings.MaxExperimentTimeInSeconds} s budget ran out before the default configuration (trial {best.TrialId}) finished a fold fit ({best.Duration.TotalSeconds:F1} s): it is the model, now fitted on all {data.Count} training rows, outside the budget. That fit may take longer than the budget; a larger MaxExperimentTimeInSeconds measures it first, and LmuExperimentSettings.AbortToken stops it."));
                 }
 
                 bestFit?.Dispose();
@@ -246,7 +264,7 @@ public sealed class LmuClassificationExperiment
         catch (OperationCanceledException e) when (contextCanceled() && !e.Message.StartsWith("LMU experiment:", StringComparison.Ordinal))
         {
             // The refit, or ML.NET's own transforms around the model, stopped on the context.
-            throw ContextCanceled($"after {trials.Count} trials, while the best configuration was refitted or assembled", e);
+            throw ContextCanceled(settings, $"after {trials.Count} trials, while the best configuration was refitted or assembled", e);
         }
         finally
         {
@@ -254,9 +272,9 @@ public sealed class LmuClassificationExperiment
         }
     }
 
-    private static OperationCanceledException ContextCanceled(string when, Exception? inner) => new(
-        $"LMU experiment: cancelled through its MLContext (MLContext.CancelExecution) {when}; no model is returned, since the context runs no more ML.NET transforms.",
-        inner);
+    private static OperationCanceledException ContextCanceled(LmuExperimentSettings settings, string when, Exception? inner) => settings.AbortToken.IsCancellationRequested
+        ? new($"LMU experiment: aborted (LmuExperimentSettings.AbortToken) {when}; no model is returned.", inner, settings.AbortToken)
+        : new($"LMU experiment: cancelled through its MLContext (MLContext.CancelExecution) {when}; no model is returned, since the context runs no more ML.NET transforms.", inner);
 
     /// <summary>
     /// AutoML's shape for the best model: a text label is mapped to keys inside the model (in <paramref name="classNames"/>

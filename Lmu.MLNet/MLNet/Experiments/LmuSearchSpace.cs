@@ -19,7 +19,10 @@ public sealed class LmuSearchSpace
     /// <summary>Ranges of the pooled-memory + ridge family. Default: see <see cref="LmuPooledRidgeSearchSpace"/>.</summary>
     public LmuPooledRidgeSearchSpace PooledRidge { get; set; } = new();
 
-    /// <summary>Legendre order. Default 8..64, log scale.</summary>
+    /// <summary>The largest network <see cref="Order"/> a search may sample.</summary>
+    public const int MaxNetworkOrder = 512;
+
+    /// <summary>Legendre order, at most <see cref="MaxNetworkOrder"/>. Default 8..64, log scale.</summary>
     public LmuIntRange Order { get; set; } = new(8, 64, LogScale: true);
 
     /// <summary>Theta as a fraction of the sequence length. Default 0.5..1.</summary>
@@ -68,6 +71,16 @@ public sealed class LmuSearchSpace
 
         PooledRidge.Validate();
         Order.Validate(nameof(Order), 1);
+        if (Order.Max > MaxNetworkOrder)
+        {
+            // A network's memory is discretised by a q x q matrix exponential that no budget or token can interrupt:
+            // order 1,500 took 214 s past a 5 s budget, 5,000 over 32 minutes (QA).
+            throw new ArgumentException(
+                $"LmuSearchSpace.Order must lie in [1, {MaxNetworkOrder}] but is [{Order.Min}, {Order.Max}]: each network's order-q memory is built by a q x q " +
+                "matrix exponential that the budget cannot interrupt (order 1,500 took minutes). For a larger order, train an LmuClassifier with that Order directly.",
+                nameof(Order));
+        }
+
         ThetaFraction.Validate(nameof(ThetaFraction), 1e-6, 1e6);
         MemoryD.Validate(nameof(MemoryD), 1);
         HiddenUnits.Validate(nameof(HiddenUnits), 1);
