@@ -35,7 +35,7 @@ internal sealed record MainJobData(string Name, string Source, TimeSeriesDataset
         if (sharedUcr is null || !Directory.Exists(Path.Combine(sharedUcr, name)))
         {
             throw new DirectoryNotFoundException(
-                $"UCR set '{name}' needs ../shared/data/ucr/{name} (looked above the working directory and the app); use --dataset digits for the shipped set.");
+                $"UCR set '{name}' needs ../shared/data/ucr/{name} ({Searched()}); use --dataset digits for the shipped set.");
         }
 
         var (ucrTrain, ucrTest) = UcrLoader.LoadSplit(Path.Combine(sharedUcr, name), name);
@@ -45,4 +45,9 @@ internal sealed record MainJobData(string Name, string Source, TimeSeriesDataset
     /// <summary><see cref="Resolve(string, string?, string)"/> with the shared folder found above the working directory or the app, and the app's Data folder.</summary>
     public static MainJobData Resolve(string requested) =>
         Resolve(requested, SharedFolder.Find(Path.Combine("data", "ucr")), Path.Combine(AppContext.BaseDirectory, "Data"));
+
+    // Where SharedFolder looked: a set LMU_SHARED_DIR replaces the search above the working directory and the app.
+    private static string Searched() => Environment.GetEnvironmentVariable(SharedFolder.EnvironmentVariable) is { Length: > 0 } named
+        ? $"looked in {SharedFolder.EnvironmentVariable} = '{named}'"
+        : "looked above the working directory and the app";
 }
