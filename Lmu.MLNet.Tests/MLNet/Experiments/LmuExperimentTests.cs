@@ -194,6 +194,21 @@ public sealed class LmuExperimentTests
     }
 
     [TestMethod]
+    public void ALabelOfTheWrongTypeNamesTheDataItIsIn()
+    {
+        // QA: a float label in the validation data alone was refused as if the training data were at fault.
+        var ml = new MLContext(seed: 1);
+        var data = Data(ml, 24, seed: 1);
+        var floatLabel = ml.Transforms.DropColumns("Label").Append(ml.Transforms.CopyColumns("Label", "Length")).Fit(data).Transform(data);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, Settings(seed: 2)).Execute(data, validationData: floatLabel));
+        StringAssert.StartsWith(e.Message, "LMU experiment: label column 'Label' of the validation data must be text or a key with key values but is Single;");
+        Assert.AreEqual("validationData", e.ParamName);
+        e = Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, Settings(seed: 2)).Execute(floatLabel));
+        StringAssert.StartsWith(e.Message, "LMU experiment: label column 'Label' of the training data must be text or a key");
+        Assert.AreEqual("labelColumn", e.ParamName);
+    }
+
+    [TestMethod]
     public void TheAbortTokenStopsTheRefitAndTheCallersTokenSaysWhatItStopped()
     {
         // QA: the refit on all rows ran 669 s past a 5 s budget, and the way to stop it that the docs named,

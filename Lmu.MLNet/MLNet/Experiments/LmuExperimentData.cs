@@ -60,7 +60,8 @@ internal sealed class LmuExperimentData
             // Empty text is missing; a label of spaces is a class, as LmuClassifier and MapValueToKey read it.
             TextDataViewType => data.GetColumn<ReadOnlyMemory<char>>(labelColumn).Select(m => m.Length == 0 ? null : m.ToString()).ToArray(),
             KeyDataViewType => KeyLabels(data, l),
-            _ => throw new ArgumentException($"LMU experiment: label column '{labelColumn}' must be text or a key with key values but is {l.Type}; MapValueToKey(\"{labelColumn}\") makes a key of it.", nameof(labelColumn)),
+            // The data named: a wrong type in the validation data alone read as if the training data were at fault (QA).
+            _ => throw new ArgumentException($"LMU experiment: label column '{labelColumn}' of the {what} data must be text or a key with key values but is {l.Type}; MapValueToKey(\"{labelColumn}\") makes a key of it.", what == "validation" ? "validationData" : nameof(labelColumn)),
         };
         var labels = all.OfType<string>().ToArray();
         if (labels.Length == 0)
