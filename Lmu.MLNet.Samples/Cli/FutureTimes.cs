@@ -22,8 +22,15 @@ internal static class FutureTimes
         var spacing = steps[steps.Length / 2];
         if (!series.Dates)
         {
-            // Numbers (decimal years among them): ten significant decimals hide the sum's float64 rounding.
-            return [.. Enumerable.Range(1, horizon).Select(k => Math.Round(times[^1] + (k * spacing), 10).ToString("R", CultureInfo.InvariantCulture))];
+            // Numbers (decimal years among them). Evenly spaced times continue the least-squares line through all of
+            // them, and the result keeps the file's decimals: AirPassengers' times are 1/12 steps rounded to six
+            // decimals, so neither the median step (0.083333) nor the last time (rounded up) can be stepped from:
+            // 1961.916663 came out for 1961.916667 (docs QA). The line through 144 rounded times is off by far less
+            // than the rounding. Ten decimals at most hide the sum's float64 rounding.
+            var even = steps[0] > 0 && steps[^1] - steps[0] <= 1e-3 * spacing;
+            Func<int, double> next = even ? Line(times) : k => times[^1] + (k * spacing);
+            var decimals = Enumerable.Range(0, 11).First(d => d == 10 || times.All(t => Math.Abs(Math.Round(t, d) - t) <= 1e-14 * Math.Max(1, Math.Abs(t))));
+            return [.. Enumerable.Range(1, horizon).Select(k => Math.Round(next(k), decimals).ToString("R", CultureInfo.InvariantCulture))];
         }
 
         var last = ToMillisecond(times[^1]);
@@ -67,5 +74,23 @@ internal static class FutureTimes
         return last.Day == DateTime.DaysInMonth(last.Year, last.Month)
             ? new DateTime(moved.Year, moved.Month, DateTime.DaysInMonth(moved.Year, moved.Month), 0, 0, 0, DateTimeKind.Utc) + last.TimeOfDay
             : moved;
+    }
+
+    // The time k steps after the last on the least-squares line of time against index (offsets from the first time,
+    // so the sums keep float64's precision).
+    private static Func<int, double> Line(double[] times)
+    {
+        var n = times.Length;
+        var meanIndex = (n - 1) / 2.0;
+        var meanOffset = times.Average(t => t - times[0]);
+        double covariance = 0, variance = 0;
+        for (var i = 0; i < n; i++)
+        {
+            covariance += (i - meanIndex) * (times[i] - times[0] - meanOffset);
+            variance += (i - meanIndex) * (i - meanIndex);
+        }
+
+        var slope = covariance / variance;
+        return k => times[0] + meanOffset + (slope * (n - 1 + k - meanIndex));
     }
 }

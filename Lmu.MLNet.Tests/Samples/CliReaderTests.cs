@@ -431,6 +431,14 @@ public sealed class CliReaderTests
 
         CollectionAssert.AreEqual(new[] { "10", "12" }, FutureTimes.Of(Numbered(2, 4, 6, 8), 2, businessDays: false));
         CollectionAssert.AreEqual(new[] { "1961", "1961.0833333333" }, FutureTimes.Of(Numbered(1960 + (9 / 12.0), 1960 + (10 / 12.0), 1960 + (11 / 12.0)), 2, businessDays: false), "decimal years");
+        // Decimal years as a file writes them, 1/12 rounded to six decimals (AirPassengers): the median step 0.083333
+        // drifted to 1961.916663 after a year (docs QA); the mean step over the series and the file's six decimals do not.
+        var written = Numbered([.. Enumerable.Range(0, 144).Select(m => Math.Round(1949 + (m / 12.0), 6))]);
+        var year = FutureTimes.Of(written, 12, businessDays: false)!;
+        CollectionAssert.AreEqual(new[] { "1961", "1961.083333", "1961.166667", "1961.25" }, year[..4]);
+        Assert.AreEqual("1961.916667", year[^1]);
+        // Uneven spacing (a gap) keeps the median step.
+        CollectionAssert.AreEqual(new[] { "11", "12" }, FutureTimes.Of(Numbered(1, 2, 3, 5, 6, 7, 8, 9, 10), 2, businessDays: false));
         Assert.IsNull(FutureTimes.Of(new ForecastSeriesData("s", [1, 2], [], [2, 3], null), 2, businessDays: false));
     }
 
