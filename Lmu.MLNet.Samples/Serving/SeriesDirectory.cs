@@ -120,7 +120,7 @@ internal sealed class SeriesDirectory
 
     private string Ways() => _limits.Idle > TimeSpan.Zero
         ? $"idle for {_limits.Idle.TotalMinutes:N0} minutes (--series-idle), or removed with DELETE /series/{{id}}"
-        : "removed with DELETE /series/{id} (--series-idle 0 keeps idle series)";
+        : "removed with DELETE /series/{id}, or forgotten when idle if --series-idle is set";
 
     private sealed record Entry(long LastSequence, DateTimeOffset Applied);
 }

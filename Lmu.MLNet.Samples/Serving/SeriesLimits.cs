@@ -5,6 +5,10 @@ namespace Lmu.MLNet.Samples.Serving;
 /// <param name="Idle">A series with no reading applied for this long is forgotten (<c>--series-idle</c>); zero keeps it.</param>
 internal sealed record SeriesLimits(int MaxSeries, TimeSpan Idle)
 {
-    /// <summary>The default of <c>--series-idle</c>, minutes: a day.</summary>
-    public const int DefaultIdleMinutes = 24 * 60;
+    /// <summary>
+    /// The default of <c>--series-idle</c>, minutes: 0, series are kept. Any default would forget live series whose
+    /// readings come less often (a day's limit forgets a daily series between two readings, and its sender must then
+    /// start it over at number 1); the memory limit on new series keeps the process alive meanwhile.
+    /// </summary>
+    public const int DefaultIdleMinutes = 0;
 }

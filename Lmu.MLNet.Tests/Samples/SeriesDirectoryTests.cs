@@ -21,7 +21,7 @@ public sealed class SeriesDirectoryTests
         directory.Applied("b", 4);
         Assert.IsNull(directory.Refusal("a"), "a held series goes on");
         var refusal = directory.Refusal("c");
-        Assert.AreEqual("The service holds 2 series, its limit (--series-max 2); a new series is admitted when one is forgotten: removed with DELETE /series/{id} (--series-idle 0 keeps idle series).", refusal);
+        Assert.AreEqual("The service holds 2 series, its limit (--series-max 2); a new series is admitted when one is forgotten: removed with DELETE /series/{id}, or forgotten when idle if --series-idle is set.", refusal);
         directory.Removed("a");
         Assert.IsNull(directory.Refusal("c"));
         Assert.AreEqual(1, directory.Count);

@@ -151,7 +151,7 @@ public sealed class ServeSeriesTests
         var zip = Path.Combine(_temp, "stream.zip");
         ForecastEngineStateOnnx.Save(new MLContext(1), new LmuForecastEngine(model), "Value", zip);
         await using var served = await ServeProcess.StartAsync(
-            zip, _temp, "--series", "--series-max", "2", "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture));
+            zip, _temp, "--series", "--series-max", "2", "--series-idle", "1440", "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture));
         StringAssert.Contains(served.Output, "series: held in memory, at most 2, and new ones refused from 80 % of the process's memory limit; a series is forgotten 1,440 minutes after its last reading");
         object Reading(int n) => new { sequence = n, value = 1.5f * n, covariates = new[] { 0.5f } };
         foreach (var id in new[] { "a", "b" })
