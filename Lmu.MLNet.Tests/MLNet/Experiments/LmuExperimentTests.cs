@@ -194,6 +194,26 @@ public sealed class LmuExperimentTests
     }
 
     [TestMethod]
+    public void RowsOfOneValueGetADefaultThatRuns()
+    {
+        // QA: over 1-step, 1-channel rows the default (pooled, rows z-scored) was refused, since a z-score of one value
+        // is always 0, and the search had no default to fall back on.
+        var ml = new MLContext(seed: 1);
+        var rng = new Random(5);
+        var rows = Enumerable.Range(0, 30).Select(i => new SeqRow { Features = [(float)((i % 2 == 0 ? 1 : -1) + (0.3 * rng.NextDouble()))], Length = 1, Label = i % 2 == 0 ? "up" : "down" });
+        var settings = new LmuExperimentSettings
+        {
+            Seed = 1, MaxConfigurations = 1, MaxExperimentTimeInSeconds = 120, CrossValidationRepeats = 1,
+            SearchSpace = new LmuSearchSpace { Families = [LmuModelFamily.PooledRidge] },
+        };
+        var result = new LmuClassificationExperiment(ml, settings).Execute(FeaturizerData.Load(ml, rows, 1));
+        var first = result.Trials[0];
+        Assert.AreEqual(LmuTrialStatus.Completed, first.Status, first.Error);
+        Assert.AreEqual(Lmu.MLNet.Featurize.LmuFeatureNormalization.None, ((LmuPooledRidgeConfiguration)first.Configuration).Normalization);
+        Assert.IsGreaterThan(0.9, first.Metric!.Value, "the sign of the one value is the class");
+    }
+
+    [TestMethod]
     public void ALabelOfTheWrongTypeNamesTheDataItIsIn()
     {
         // QA: a float label in the validation data alone was refused as if the training data were at fault.

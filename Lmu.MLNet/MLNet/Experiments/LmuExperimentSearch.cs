@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Lmu.MLNet.Featurize;
 
 namespace Lmu.MLNet.Experiments;
 
@@ -116,7 +117,7 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
                     return fit;
                 }
                 : null;
-            _defaultTrial = RunTrial(s.DefaultOverride ?? LmuPooledRidgeConfiguration.Default(data.Channels, s.Seed), 0, null, 0, splits, 0, [], null, budget.Token, cut);
+            _defaultTrial = RunTrial(s.DefaultOverride ?? DefaultFor(data, s.Seed), 0, null, 0, splits, 0, [], null, budget.Token, cut);
             _default = _defaultTrial.Status == LmuTrialStatus.Completed ? _defaultTrial : null;
         }
 
@@ -472,5 +473,15 @@ internal sealed class LmuExperimentSearch(LmuExperimentSettings settings, LmuExp
         }
 
         return (splits, used);
+    }
+
+    /// <summary>
+    /// The default configuration for this data: rows of one value (1 step x 1 channel) are not z-scored, which would make
+    /// every feature 0 and is refused, so the default failed and the search had nothing to fall back on (QA).
+    /// </summary>
+    private static LmuPooledRidgeConfiguration DefaultFor(LmuExperimentData data, int seed)
+    {
+        var configuration = LmuPooledRidgeConfiguration.Default(data.Channels, seed);
+        return data.Steps * data.Channels == 1 ? configuration with { Normalization = LmuFeatureNormalization.None } : configuration;
     }
 }
