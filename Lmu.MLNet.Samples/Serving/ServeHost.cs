@@ -98,6 +98,27 @@ internal static class ServeHost
         var logger = new RefusalLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve"), RefusalLogger.DefaultPerMinute);
         // Stopped, not stopping: requests still running may be refused until then; the console logger outlives it.
         app.Lifetime.ApplicationStopped.Register(logger.Dispose);
+        // A path no route takes (a typo, /series/.. resolved to /series) was answered 404, and a route asked with another
+        // method 405, each with an empty body, where every other error answer is JSON (serve QA). Only answers without a
+        // body are filled in, so the status stays the router's.
+        var routes = "POST /predict, GET /health and GET /model" + (extend is null ? string.Empty : ", and POST /series/{id}/observe, GET /series/{id}/forecast and DELETE /series/{id}");
+        app.UseStatusCodePages(async status =>
+        {
+            var http = status.HttpContext;
+            if (http.RequestAborted.IsCancellationRequested)
+            {
+                // The client has gone (a refusal left without a body for that reason): nothing can be written to it.
+                return;
+            }
+
+            var what = http.Response.StatusCode switch
+            {
+                StatusCodes.Status404NotFound => $"No route {http.Request.Method} {http.Request.Path}",
+                StatusCodes.Status405MethodNotAllowed => $"{http.Request.Path} does not answer {http.Request.Method}",
+                _ => $"{http.Request.Method} {http.Request.Path} answered {http.Response.StatusCode}",
+            };
+            await http.Response.WriteAsJsonAsync(new { error = $"{what}: this service answers {routes}." });
+        });
         app.Use(async (context, next) =>
         {
             try

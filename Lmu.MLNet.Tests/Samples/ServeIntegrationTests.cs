@@ -54,6 +54,18 @@ public sealed class ServeIntegrationTests : ClassifierTestBase
         var features = root.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "Features");
         Assert.AreEqual(DelayedPatternData.Steps, features.GetProperty("size").GetInt32());
         Assert.IsTrue(features.GetProperty("required").GetBoolean());
+        // A path no route takes is a JSON 404 naming the routes (serve QA: an empty body).
+        using (var unknown = await http.GetAsync("/predictions"))
+        {
+            Assert.AreEqual(HttpStatusCode.NotFound, unknown.StatusCode);
+            StringAssert.Contains(await unknown.Content.ReadAsStringAsync(), "No route GET /predictions: this service answers POST /predict, GET /health and GET /model.");
+        }
+
+        using (var wrongMethod = await http.GetAsync("/predict"))
+        {
+            Assert.AreEqual(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+            StringAssert.Contains(await wrongMethod.Content.ReadAsStringAsync(), "/predict does not answer GET: this service answers POST /predict, GET /health and GET /model.");
+        }
 
         // 40 clients x 5 requests at once, each row's answer checked against the offline prediction.
         using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(90));

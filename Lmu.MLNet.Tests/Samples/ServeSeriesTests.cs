@@ -191,6 +191,19 @@ public sealed class ServeSeriesTests
         Assert.AreEqual(HttpStatusCode.ServiceUnavailable, gapStatus, "b and c are held: a is new again, and refused: " + gap);
         Assert.AreEqual(HttpStatusCode.OK, (await Observe(served, "b", Reading(2))).Status, "a held series goes on");
 
+        // Error answers are JSON on every path (serve QA: an empty 404), with the router's status.
+        using (var unknown = await served.Http.GetAsync("/series/b/state"))
+        {
+            Assert.AreEqual(HttpStatusCode.NotFound, unknown.StatusCode);
+            StringAssert.Contains(await unknown.Content.ReadAsStringAsync(), "No route GET /series/b/state: this service answers POST /predict, GET /health and GET /model, and POST /series/{id}/observe, GET /series/{id}/forecast and DELETE /series/{id}.");
+        }
+
+        using (var wrongMethod = await served.Http.GetAsync("/series/b"))
+        {
+            Assert.AreEqual(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+            StringAssert.Contains(await wrongMethod.Content.ReadAsStringAsync(), "/series/b does not answer GET");
+        }
+
         // An id of spaces is named (QA: Orleans' own words about a "primaryKey").
         var (blankStatus, blank) = await Observe(served, "%20", Reading(1));
         Assert.AreEqual(HttpStatusCode.BadRequest, blankStatus, blank.ToString());
