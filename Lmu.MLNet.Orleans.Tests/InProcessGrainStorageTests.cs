@@ -35,6 +35,8 @@ public sealed class InProcessGrainStorageTests
         await Assert.ThrowsExactlyAsync<InconsistentStateException>(() => storage.WriteStateAsync("series", id, first));
         await Assert.ThrowsExactlyAsync<InconsistentStateException>(() => storage.ClearStateAsync("series", id, first));
         await Assert.ThrowsExactlyAsync<InconsistentStateException>(
+            () => storage.ClearStateAsync("series", id, new GrainState<SeriesForecastState>(new SeriesForecastState())), "a clear that read nothing over a stored record");
+        await Assert.ThrowsExactlyAsync<InconsistentStateException>(
             () => storage.WriteStateAsync("series", id, new GrainState<SeriesForecastState>(new SeriesForecastState())), "a new record over a stored one");
 
         await storage.ClearStateAsync("series", id, second);

@@ -286,7 +286,7 @@ internal static class CommandErrors
             var message = StandardOutputFault(cause)
                 ? $"standard output cannot be written ({OneLine(cause.InnerException?.Message ?? cause.Message)}): it is closed or its device is full; send it to a terminal, a file or a pipe"
                 : outOfMemory
-                    ? OutOfMemoryAdvice.Message(parsed.CommandResult.Command.Name)
+                    ? OutOfMemoryAdvice.Message(parsed.CommandResult.Command.Name, cause.Message)
                     : OneLine(cause.Message);
             Console.Error.WriteLine($"error: {(expected || outOfMemory ? string.Empty : cause.GetType().Name + ": ")}{message}{hint}");
             if (parsed.GetValue(Verbose))

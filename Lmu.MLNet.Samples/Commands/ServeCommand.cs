@@ -44,7 +44,7 @@ internal static class ServeCommand
             Console.WriteLine($"series: model {Path.GetFileName(streaming)} (fingerprint {engineModel.Fingerprint[..12]}, window {engineModel.WindowSize}, horizon {engineModel.Horizon}, covariates [{string.Join(", ", engineModel.CovariateNames)}])");
             var limits = new SeriesLimits(r.GetValue(seriesMax), TimeSpan.FromMinutes(r.GetValue(seriesIdle)));
             Console.WriteLine($"series: held in memory, {(limits.MaxSeries > 0 ? $"at most {limits.MaxSeries:N0}, and " : string.Empty)}new ones refused from {SeriesDirectory.MemoryShare:P0} of the process's memory limit; " +
-                              (limits.Idle > TimeSpan.Zero ? $"a series is forgotten {limits.Idle.TotalMinutes:N0} minutes after its last reading" : "series are kept until DELETE /series/{id}"));
+                              (limits.Idle > TimeSpan.Zero ? $"a series is forgotten {limits.Idle.TotalMinutes:N0} minute(s) after its last reading" : "series are kept until DELETE /series/{id}"));
             var endpoints = new SeriesEndpoints(limits);
             return ServeHost.RunAsync(settings, token, new ServeExtension(
                 b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, port, gateway)),

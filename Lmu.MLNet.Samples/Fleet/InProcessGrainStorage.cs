@@ -55,12 +55,11 @@ internal sealed class InProcessGrainStorage(Serializer serializer) : IGrainStora
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var key = Key(stateName, grainId);
-        if (grainState.ETag is { } read && _records.TryGetValue(key, out var current))
+        if (_records.TryGetValue(key, out var current) && (current.ETag != grainState.ETag || !_records.TryRemove(KeyValuePair.Create(key, current))))
         {
-            if (current.ETag != read || !_records.TryRemove(KeyValuePair.Create(key, current)))
-            {
-                throw new InconsistentStateException($"ETag mismatch for {key}: the stored record is not the one read ({read}).");
-            }
+            // A clear must name the record it read, as a write must: one that read nothing cannot clear a stored record
+            // (it succeeded and left the record; review).
+            throw new InconsistentStateException($"ETag mismatch for {key}: the stored record is not the one read ({grainState.ETag ?? "none"}).");
         }
 
         grainState.ETag = null;

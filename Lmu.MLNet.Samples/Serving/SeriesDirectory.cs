@@ -22,21 +22,32 @@ internal sealed class SeriesDirectory
     private readonly TimeProvider _clock;
     private readonly Func<ProcessMemoryUse> _memory;
     private readonly Func<string, long?, Task<bool>> _forget;
+    private readonly Func<string, Task<long>> _lastSequence;
+    private readonly Action _collect;
     private readonly ILogger _log;
+    private long _lastCollect;
 
     /// <param name="limits">The command line's limits.</param>
     /// <param name="clock">The clock of the idle rule.</param>
     /// <param name="memory">The process's memory now (<see cref="ProcessMemoryUse.Now"/> outside tests).</param>
     /// <param name="forget">Removes a series from the store (the grain's ForgetAsync): true when it was removed.</param>
+    /// <param name="lastSequence">The series' last applied reading in the store, 0 when nothing is stored.</param>
+    /// <param name="collect">A full garbage collection (before memory refuses a series; at most every <see cref="CollectEvery"/>).</param>
     /// <param name="log">Where sweeps report failures and what they removed.</param>
-    public SeriesDirectory(SeriesLimits limits, TimeProvider clock, Func<ProcessMemoryUse> memory, Func<string, long?, Task<bool>> forget, ILogger log)
+    public SeriesDirectory(
+        SeriesLimits limits, TimeProvider clock, Func<ProcessMemoryUse> memory, Func<string, long?, Task<bool>> forget, Func<string, Task<long>> lastSequence, Action collect, ILogger log)
     {
         _limits = limits;
         _clock = clock;
         _memory = memory;
         _forget = forget;
+        _lastSequence = lastSequence;
+        _collect = collect;
         _log = log;
     }
+
+    /// <summary>The least time between two collections forced by refusals.</summary>
+    public static readonly TimeSpan CollectEvery = TimeSpan.FromSeconds(30);
 
     /// <summary>The series held (those with a reading applied and not forgotten).</summary>
     public int Count => _series.Count;
@@ -56,6 +67,17 @@ internal sealed class SeriesDirectory
         }
 
         var memory = _memory();
+        var now = _clock.GetUtcNow().UtcTicks;
+        if (memory.UsedBytes > MemoryShare * memory.LimitBytes && now - Interlocked.Read(ref _lastCollect) >= CollectEvery.Ticks)
+        {
+            // Forgotten series are garbage until a full collection finds them, which may not come for minutes when
+            // little is allocated (review: refused for about 6 minutes with none held): one before refusing, rate-limited
+            // so that a flood of new series cannot make the process collect without end.
+            Interlocked.Exchange(ref _lastCollect, now);
+            _collect();
+            memory = _memory();
+        }
+
         if (memory.UsedBytes > MemoryShare * memory.LimitBytes)
         {
             return string.Create(CultureInfo.InvariantCulture,
@@ -103,6 +125,12 @@ internal sealed class SeriesDirectory
                     _series.TryRemove(KeyValuePair.Create(id, entry));
                     removed++;
                 }
+                else if (await _lastSequence(id) == 0)
+                {
+                    // Nothing stored: an answer recorded after a DELETE had removed the series left this entry, which
+                    // then counted against --series-max for good (review).
+                    _series.TryRemove(KeyValuePair.Create(id, entry));
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -119,7 +147,7 @@ internal sealed class SeriesDirectory
     }
 
     private string Ways() => _limits.Idle > TimeSpan.Zero
-        ? $"idle for {_limits.Idle.TotalMinutes:N0} minutes (--series-idle), or removed with DELETE /series/{{id}}"
+        ? $"idle for {_limits.Idle.TotalMinutes:N0} minute(s) (--series-idle), or removed with DELETE /series/{{id}}"
         : "removed with DELETE /series/{id}, or forgotten when idle if --series-idle is set";
 
     private sealed record Entry(long LastSequence, DateTimeOffset Applied);

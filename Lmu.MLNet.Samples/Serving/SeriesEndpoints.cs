@@ -29,7 +29,8 @@ internal sealed class SeriesEndpoints
     {
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var directory = new SeriesDirectory(
-            _limits, TimeProvider.System, ProcessMemoryUse.Now, (id, at) => grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(at), log);
+            _limits, TimeProvider.System, ProcessMemoryUse.Now, (id, at) => grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(at),
+            async id => (await grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync()).LastSequence, () => GC.Collect(), log);
         app.Lifetime.ApplicationStarted.Register(() => _ = SweepAsync(directory, _limits.Idle, app.Lifetime.ApplicationStopping));
         app.MapPost("/series/{id}/observe", async (string id, HttpRequest request) =>
         {
@@ -71,8 +72,9 @@ internal sealed class SeriesEndpoints
             try
             {
                 var result = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).ObserveBatchAsync(readings));
-                if (result.LastSequence > 0)
+                if (result.Outcome == ObservationOutcome.Applied || (result.Outcome == ObservationOutcome.Gap && readings.Length > 1 && result.LastSequence > 0))
                 {
+                    // Only calls that applied readings: a resend kept a quiet series from being forgotten (review).
                     directory.Applied(id, result.LastSequence);
                 }
 
@@ -86,6 +88,11 @@ internal sealed class SeriesEndpoints
         });
         app.MapGet("/series/{id}/forecast", async (string id) =>
         {
+            if (BlankId(id) is { } blank)
+            {
+                return Results.Json(new { error = blank }, statusCode: StatusCodes.Status400BadRequest);
+            }
+
             var result = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync());
             // A series never observed has nothing to forecast from: 404, where it was answered 200 "Applied" (found by QA).
             return result.ObservationCount == 0
@@ -94,14 +101,17 @@ internal sealed class SeriesEndpoints
         });
         app.MapDelete("/series/{id}", async (string id) =>
         {
-            var removed = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(null));
-            if (!removed)
+            if (BlankId(id) is { } blank)
             {
-                return Results.Json(new { error = $"Series '{id}' holds nothing to remove." }, statusCode: StatusCodes.Status404NotFound);
+                return Results.Json(new { error = blank }, statusCode: StatusCodes.Status400BadRequest);
             }
 
+            var removed = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(null));
+            // Either way the store holds nothing now: an entry left by an answer recorded after the removal goes too.
             directory.Removed(id);
-            return Results.NoContent();
+            return removed
+                ? Results.NoContent()
+                : Results.Json(new { error = $"Series '{id}' holds nothing to remove." }, statusCode: StatusCodes.Status404NotFound);
         });
     }
 
@@ -145,7 +155,7 @@ internal sealed class SeriesEndpoints
 
     // Orleans refused an id of spaces with its own words about a "primaryKey" (QA).
     private static string? BlankId(string id) =>
-        string.IsNullOrWhiteSpace(id) ? "The series id in /series/{id}/observe is blank: name the series with at least one character that is not a space." : null;
+        string.IsNullOrWhiteSpace(id) ? "The series id in /series/{id} is blank: name the series with at least one character that is not a space." : null;
 
     private static SeriesObservation Reading(JsonElement e)
     {

@@ -36,7 +36,7 @@ public sealed class SeriesDirectoryTests
         Assert.IsNull(directory.Refusal("new"), "799 MB of 1,000 is under 80 %");
         used = 801 * MB;
         Assert.AreEqual(
-            "The service holds 1 series and its memory is at 801 MB, over 80 % of the 1,000 MB it may use (the GC heap hard limit, against the managed heap); a new series is admitted when memory is freed: idle for 30 minutes (--series-idle), or removed with DELETE /series/{id}, or run more servers.",
+            "The service holds 1 series and its memory is at 801 MB, over 80 % of the 1,000 MB it may use (the GC heap hard limit, against the managed heap); a new series is admitted when memory is freed: idle for 30 minute(s) (--series-idle), or removed with DELETE /series/{id}, or run more servers.",
             directory.Refusal("new"));
         Assert.IsNull(directory.Refusal("held"), "a held series is never refused: its room is taken already");
     }
@@ -56,7 +56,7 @@ public sealed class SeriesDirectoryTests
             }
 
             return Task.FromResult(!refuse.Contains(id));
-        }, NullLogger.Instance);
+        }, id => Task.FromResult(id == "moved" ? 6L : 0L), () => { }, NullLogger.Instance);
         directory.Applied("quiet", 7);
         directory.Applied("broken", 2);
         directory.Applied("moved", 5);
@@ -82,8 +82,44 @@ public sealed class SeriesDirectoryTests
         Assert.AreEqual(1, keeping.Count);
     }
 
+    [TestMethod]
+    public async Task AnEntryWhoseSeriesHoldsNothingIsDroppedBySweepAndRemoval()
+    {
+        // Review: an answer recorded after a DELETE had removed its series left an entry that the sweep kept (the forget
+        // found nothing to remove) and that counted against --series-max for good.
+        var clock = new Clock();
+        var directory = new SeriesDirectory(new SeriesLimits(1, TimeSpan.FromMinutes(1)), clock, () => new ProcessMemoryUse(0, 1, "test"),
+            (_, _) => Task.FromResult(false), _ => Task.FromResult(0L), () => { }, NullLogger.Instance);
+        directory.Applied("phantom", 2);
+        Assert.IsNotNull(directory.Refusal("new"), "the phantom holds the one place");
+        clock.Now += TimeSpan.FromMinutes(2);
+        Assert.AreEqual(0, await directory.SweepAsync(CancellationToken.None), "nothing was removed from the store");
+        Assert.AreEqual(0, directory.Count, "but the entry is gone");
+        Assert.IsNull(directory.Refusal("new"));
+    }
+
+    [TestMethod]
+    public void MemoryIsMeasuredAgainAfterAFullCollectionBeforeANewSeriesIsRefused()
+    {
+        // Review: forgotten series stayed garbage in the heap for minutes, and new series were refused with none held.
+        var clock = new Clock();
+        var used = 900 * MB;
+        var collections = 0;
+        var directory = new SeriesDirectory(new SeriesLimits(0, TimeSpan.Zero), clock, () => new ProcessMemoryUse(used, 1000 * MB, "test"),
+            (_, _) => Task.FromResult(true), _ => Task.FromResult(0L), () => { collections++; used = 100 * MB; }, NullLogger.Instance);
+        Assert.IsNull(directory.Refusal("a"), "admitted once a collection freed the garbage");
+        Assert.AreEqual(1, collections);
+        used = 900 * MB;
+        Assert.IsNotNull(directory.Refusal("b"), "refused: a collection within 30 s of the last is not forced again");
+        Assert.AreEqual(1, collections);
+        clock.Now += SeriesDirectory.CollectEvery;
+        used = 900 * MB;
+        Assert.IsNull(directory.Refusal("c"));
+        Assert.AreEqual(2, collections);
+    }
+
     private static SeriesDirectory Directory(SeriesLimits limits, TimeProvider clock, Func<ProcessMemoryUse> memory) =>
-        new(limits, clock, memory, (_, _) => Task.FromResult(true), NullLogger.Instance);
+        new(limits, clock, memory, (_, _) => Task.FromResult(true), _ => Task.FromResult(0L), () => { }, NullLogger.Instance);
 
     private sealed class Clock : TimeProvider
     {

@@ -152,7 +152,7 @@ public sealed class ServeSeriesTests
         ForecastEngineStateOnnx.Save(new MLContext(1), new LmuForecastEngine(model), "Value", zip);
         await using var served = await ServeProcess.StartAsync(
             zip, _temp, "--series", "--series-max", "2", "--series-idle", "1440", "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture));
-        StringAssert.Contains(served.Output, "series: held in memory, at most 2, and new ones refused from 80 % of the process's memory limit; a series is forgotten 1,440 minutes after its last reading");
+        StringAssert.Contains(served.Output, "series: held in memory, at most 2, and new ones refused from 80 % of the process's memory limit; a series is forgotten 1,440 minute(s) after its last reading");
         object Reading(int n) => new { sequence = n, value = 1.5f * n, covariates = new[] { 0.5f } };
         foreach (var id in new[] { "a", "b" })
         {
@@ -163,7 +163,7 @@ public sealed class ServeSeriesTests
         Assert.AreEqual(HttpStatusCode.OK, (await Observe(served, "a", Reading(2))).Status);
         var (fullStatus, full) = await Observe(served, "c", Reading(1));
         Assert.AreEqual(HttpStatusCode.ServiceUnavailable, fullStatus, full.ToString());
-        StringAssert.Contains(full.GetProperty("error").GetString(), "The service holds 2 series, its limit (--series-max 2); a new series is admitted when one is forgotten: idle for 1,440 minutes (--series-idle), or removed with DELETE /series/{id}.");
+        StringAssert.Contains(full.GetProperty("error").GetString(), "The service holds 2 series, its limit (--series-max 2); a new series is admitted when one is forgotten: idle for 1,440 minute(s) (--series-idle), or removed with DELETE /series/{id}.");
         using (var notFound = await served.Http.GetAsync("/series/c/forecast"))
         {
             Assert.AreEqual(HttpStatusCode.NotFound, notFound.StatusCode, "the refused reading was not applied");
@@ -207,7 +207,7 @@ public sealed class ServeSeriesTests
         // An id of spaces is named (QA: Orleans' own words about a "primaryKey").
         var (blankStatus, blank) = await Observe(served, "%20", Reading(1));
         Assert.AreEqual(HttpStatusCode.BadRequest, blankStatus, blank.ToString());
-        StringAssert.Contains(blank.GetProperty("error").GetString(), "The series id in /series/{id}/observe is blank");
+        StringAssert.Contains(blank.GetProperty("error").GetString(), "The series id in /series/{id} is blank");
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> Observe(ServeProcess served, string id, object reading)

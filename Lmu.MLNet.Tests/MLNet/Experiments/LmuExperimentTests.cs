@@ -180,7 +180,7 @@ public sealed class LmuExperimentTests
         // of memory; a network order of 1,500 built its memory for 214 s past a 5 s budget. Refused at once, saying why.
         var clock = Stopwatch.StartNew();
         Assert.AreEqual(
-            "LmuExperimentSettings.Rungs and HalvingRate start each bracket with HalvingRate^(Rungs-1) configurations, at most 100,000, but Rungs 16 and HalvingRate 3 give 1.43E+07; use fewer rungs or a smaller rate. (Parameter 'Rungs')",
+            "LmuExperimentSettings.Rungs and HalvingRate start each bracket with HalvingRate^(Rungs-1) configurations, at most 100,000 (or MaxConfigurations, when set, at most that), but Rungs 16 and HalvingRate 3 give 1.43E+07; use fewer rungs or a smaller rate, or set MaxConfigurations. (Parameter 'Rungs')",
             Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { Rungs = 16 })).Message);
         StringAssert.Contains(
             Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { Rungs = 2, HalvingRate = int.MaxValue })).Message,
@@ -190,6 +190,9 @@ public sealed class LmuExperimentTests
             Assert.ThrowsExactly<ArgumentException>(() => new LmuClassificationExperiment(ml, new LmuExperimentSettings { SearchSpace = new LmuSearchSpace { Order = new(8, 1500) } })).Message,
             "LmuSearchSpace.Order must lie in [1, 512] but is [8, 1500]: each network's order-q memory is built by a q x q matrix exponential that the budget cannot interrupt");
         _ = new LmuClassificationExperiment(ml, new LmuExperimentSettings { SearchSpace = new LmuSearchSpace { Order = new(8, 512) } });
+        // Limits on what is never drawn are not imposed (review): a capped search, a search without networks.
+        _ = new LmuClassificationExperiment(ml, new LmuExperimentSettings { Rungs = 16, MaxConfigurations = 5 });
+        _ = new LmuClassificationExperiment(ml, new LmuExperimentSettings { SearchSpace = new LmuSearchSpace { Order = new(8, 1500), Families = [LmuModelFamily.PooledRidge] } });
         Assert.IsTrue(clock.Elapsed < TimeSpan.FromSeconds(5), $"refused in {clock.Elapsed.TotalSeconds:F1} s");
     }
 

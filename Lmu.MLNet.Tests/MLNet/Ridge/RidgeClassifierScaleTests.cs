@@ -59,7 +59,7 @@ public sealed class RidgeClassifierScaleTests
         var trainer = new RidgeClassifierTrainer(new RidgeClassifierOptions(), null) { MemoryLimitBytes = Limit };
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => trainer.Fit(key.Transform(Load(ml, rows, Width))));
         StringAssert.Contains(e.Message, $"RidgeClassifier: {expected} rows of features column 'Features' (1,000 features) need about");
-        StringAssert.Contains(e.Message, $"(the rows in float64 and two {expected} x {expected} float64 matrices), more than the 2.0 MB this process may still use (the limit set); nothing was allocated for them.");
+        StringAssert.Contains(e.Message, $"(the rows in float64 and two {expected} x {expected} float64 matrices), more than the 2,000,000 bytes this process may still use (the limit set); nothing was allocated for them.");
         StringAssert.Contains(e.Message, "SdcaMaximumEntropy");
         // Under a limit the same data fits.
         using var fitted = new RidgeClassifierTrainer(new RidgeClassifierOptions(), null) { MemoryLimitBytes = 10 * Limit }.Fit(key.Transform(Load(ml, rows, Width)));

@@ -66,7 +66,11 @@ public sealed class LmuExperimentSettings
     /// <summary>The search space. Default: see <see cref="LmuSearchSpace"/>.</summary>
     public LmuSearchSpace SearchSpace { get; set; } = new();
 
-    /// <summary>Successive-halving rungs per bracket (1 = plain random search). Default 3.</summary>
+    /// <summary>
+    /// Successive-halving rungs per bracket (1 = plain random search); <c>HalvingRate^(Rungs-1)</c>, the configurations a
+    /// bracket draws before its first trial, must be at most <see cref="MaxBracketConfigurations"/> unless
+    /// <see cref="MaxConfigurations"/> caps them. Default 3.
+    /// </summary>
     public int Rungs { get; set; } = 3;
 
     /// <summary>
@@ -171,9 +175,11 @@ public sealed class LmuExperimentSettings
         Guard.Require(HalvingRate >= 2, nameof(HalvingRate), $"must be at least 2 but was {HalvingRate}");
         // Each bracket's configurations are drawn before its first trial: Rungs = 16 drew 14.3 million of them (33 s,
         // 1.1 GB) before the budget was looked at, and Rungs = 20 ran out of memory (QA).
+        // MaxConfigurations caps what a bracket draws, so it lifts the limit (review: Rungs = 12 with 5 configurations
+        // was refused).
         var bracket = Math.Pow(HalvingRate, Rungs - 1);
-        Guard.Require(bracket <= MaxBracketConfigurations, nameof(Rungs), string.Create(CultureInfo.InvariantCulture,
-            $"and HalvingRate start each bracket with HalvingRate^(Rungs-1) configurations, at most {MaxBracketConfigurations:N0}, but Rungs {Rungs} and HalvingRate {HalvingRate} give {bracket:G3}; use fewer rungs or a smaller rate"));
+        Guard.Require(bracket <= MaxBracketConfigurations || (MaxConfigurations > 0 && MaxConfigurations <= MaxBracketConfigurations), nameof(Rungs), string.Create(CultureInfo.InvariantCulture,
+            $"and HalvingRate start each bracket with HalvingRate^(Rungs-1) configurations, at most {MaxBracketConfigurations:N0} (or MaxConfigurations, when set, at most that), but Rungs {Rungs} and HalvingRate {HalvingRate} give {bracket:G3}; use fewer rungs or a smaller rate, or set MaxConfigurations"));
         Guard.Require(BatchSize >= 1, nameof(BatchSize), $"must be at least 1 but was {BatchSize}");
         Guard.Require(ScanStateBudgetMiB >= 0, nameof(ScanStateBudgetMiB), $"must be 0 or positive but was {ScanStateBudgetMiB}");
         Guard.Require(SearchSpace is not null, nameof(SearchSpace), "must not be null");

@@ -71,7 +71,7 @@ public sealed class LmuSearchSpace
 
         PooledRidge.Validate();
         Order.Validate(nameof(Order), 1);
-        if (Order.Max > MaxNetworkOrder)
+        if (Order.Max > MaxNetworkOrder && Includes(LmuModelFamily.LmuNetwork))
         {
             // A network's memory is discretised by a q x q matrix exponential that no budget or token can interrupt:
             // order 1,500 took 214 s past a 5 s budget, 5,000 over 32 minutes (QA).

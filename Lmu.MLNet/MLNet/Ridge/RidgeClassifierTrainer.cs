@@ -346,11 +346,15 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             var side = RidgeLeaveOneOut.SideFor(count, width);
             // A limit at or below zero is a process that already holds all it may use: "more than the -0.02 GB this process
             // may still use" for "1 rows ... about 0.00 GB" read as a bug (found under a 160 MB heap).
+            // Equal at one decimal (review: "229.0 MB, more than the 229.0 MB"): in bytes.
+            var (neededText, roomText) = Size(needed) == Size(limit.Bytes)
+                ? (string.Create(CultureInfo.InvariantCulture, $"{needed:N0} bytes"), string.Create(CultureInfo.InvariantCulture, $"{limit.Bytes:N0} bytes"))
+                : (Size(needed), Size(limit.Bytes));
             var room = limit.Bytes > 0
-                ? $"more than the {Size(limit.Bytes)} this process may still use ({limit.Source})"
+                ? $"more than the {roomText} this process may still use ({limit.Source})"
                 : $"and this process has no memory left to give them: it already holds all it may use ({limit.Source}, {Size(limit.Bytes)})";
             var what = string.Create(CultureInfo.InvariantCulture,
-                $"RidgeClassifier: {count:N0} {(count == 1 ? "row" : "rows")} of features column '{featureColumn.Name}' ({width:N0} features) {(count == 1 ? "needs" : "need")} about {Size(needed)} (the rows in float64 and two {side:N0} x {side:N0} float64 matrices), {room}; nothing was allocated for them.");
+                $"RidgeClassifier: {count:N0} {(count == 1 ? "row" : "rows")} of features column '{featureColumn.Name}' ({width:N0} features) {(count == 1 ? "needs" : "need")} about {neededText} (the rows in float64 and two {side:N0} x {side:N0} float64 matrices), {room}; nothing was allocated for them. The read stopped at the row that crossed the limit: the data may hold more rows.");
             throw new InvalidOperationException(what +
                 " To fix: train on a sample of the rows, or on fewer features (LmuPooledFeaturizerOptions.Windows or ProjectionsPerWindow), or use a trainer that streams its rows, such as SdcaMaximumEntropy.");
         }
