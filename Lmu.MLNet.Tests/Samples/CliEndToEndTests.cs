@@ -57,10 +57,16 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     {
         var start = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", train, "--label", "label", "--folds", "2", "--output", Path.Combine(Temp, output));
         start.Environment["DOTNET_GCHeapHardLimit"] = "0x9600000";
+        return Finish(start, $"classify of {train} under a heap limit");
+    }
+
+    /// <summary>Runs <paramref name="start"/> to its end within the limit; its exit code, stdout and stderr.</summary>
+    private static (int Code, string Stdout, string Stderr) Finish(System.Diagnostics.ProcessStartInfo start, string what)
+    {
         using var process = System.Diagnostics.Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.IsTrue(process.WaitForExit(Limit), $"classify of {train} under a heap limit did not finish");
+        Assert.IsTrue(process.WaitForExit(Limit), $"{what} did not finish");
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
@@ -74,14 +80,11 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         File.WriteAllLines(big, Enumerable.Range(0, 24_000).Select(r => (r % 2 == 0 ? "a," : "b,") + string.Join(',', Enumerable.Range(0, 200).Select(_ => rng.Next(1000).ToString(CultureInfo.InvariantCulture)))));
         var start = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", big, "--label", "1", "--output", Path.Combine(Temp, "big-out"));
         start.Environment["DOTNET_GCHeapHardLimit"] = "0x2000000";
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.IsTrue(process.WaitForExit(Limit), "classify under a 32 MB heap did not finish");
-        Assert.AreEqual(2, process.ExitCode, stdout.Result + stderr.Result);
-        StringAssert.StartsWith(stderr.Result, $"error: '{big}' (");
-        StringAssert.Contains(stderr.Result, "MB) does not fit in this process's memory as classify reads it: its lines are held as text while the values are parsed, about 6 times the file's size in all.");
-        Assert.DoesNotContain("OutOfMemoryException", stderr.Result);
+        var (code, stdout, stderr) = Finish(start, "classify under a 32 MB heap");
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.StartsWith(stderr, $"error: '{big}' (");
+        StringAssert.Contains(stderr, "MB) does not fit in this process's memory as classify reads it: its lines are held as text while the values are parsed, about 6 times the file's size in all.");
+        Assert.DoesNotContain("OutOfMemoryException", stderr);
         Assert.IsFalse(Directory.Exists(Path.Combine(Temp, "big-out")), "nothing written");
     }
 
@@ -96,12 +99,9 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         start.Environment["TMPDIR"] = tmp;
         start.Environment["LMU_SHARED_DIR"] = Path.GetDirectoryName(Path.GetDirectoryName(ucr));
         start.Environment["DOTNET_EnableDiagnostics"] = "0";
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.IsTrue(process.WaitForExit(Limit), "experiment did not finish");
-        Assert.AreEqual(0, process.ExitCode, stdout.Result + stderr.Result);
-        StringAssert.Contains(stdout.Result, "test accuracy ");
+        var (code, stdout, stderr) = Finish(start, "experiment");
+        Assert.AreEqual(0, code, stdout + stderr);
+        StringAssert.Contains(stdout, "test accuracy ");
         Assert.IsTrue(File.Exists(Path.Combine(Temp, "experiment-out", "model.zip")));
         // ONNX Runtime 1.32's own telemetry keeps one session file, '.ses' (51 bytes, rewritten by each process that
         // loads it; classify and serve write it too): not the app's to remove.
@@ -122,14 +122,11 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
         File.WriteAllLines(digits, Enumerable.Range(0, 12_000).Select(r => (r % 2 == 0 ? "a," : "b,") + string.Join(',', Enumerable.Range(0, 1000).Select(_ => (char)('0' + rng.Next(10))))));
         var start = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", digits, "--label", "1", "--model", "lmu", "--epochs", "1", "--folds", "2", "--output", Path.Combine(Temp, "digits-out"));
         start.Environment["DOTNET_GCHeapHardLimit"] = "0x8000000";
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.IsTrue(process.WaitForExit(Limit), "classify under a 128 MB heap did not finish");
-        Assert.AreEqual(2, process.ExitCode, stdout.Result + stderr.Result);
-        StringAssert.Contains(stdout.Result, "train: '" + digits + "': 12000 rows", "the read fitted");
-        StringAssert.StartsWith(stderr.Result, "error: out of memory: classify needs more memory than this process may use (a heap limit such as DOTNET_GCHeapHardLimit, a container's limit, or the machine's own memory); it holds the whole data set in memory, every row padded to the longest row's length.");
-        Assert.DoesNotContain("OutOfMemoryException", stderr.Result);
+        var (code, stdout, stderr) = Finish(start, "classify under a 128 MB heap");
+        Assert.AreEqual(2, code, stdout + stderr);
+        StringAssert.Contains(stdout, "train: '" + digits + "': 12000 rows", "the read fitted");
+        StringAssert.StartsWith(stderr, "error: out of memory: classify needs more memory than this process may use (a heap limit such as DOTNET_GCHeapHardLimit, a container's limit, or the machine's own memory); it holds the whole data set in memory, every row padded to the longest row's length.");
+        Assert.DoesNotContain("OutOfMemoryException", stderr);
         Assert.IsFalse(Directory.Exists(Path.Combine(Temp, "digits-out")), "nothing written");
     }
 

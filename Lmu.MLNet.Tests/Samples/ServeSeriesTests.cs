@@ -35,15 +35,11 @@ public sealed class ServeSeriesTests
     [Timeout(180_000, CooperativeCancellation = true)]
     public async Task SeriesRoutesAnswerTheInProcessEngineBitForBit_ExactlyOncePerSequenceNumber()
     {
-        // A typed engine's CheckPoint zip of a hand-made model: /predict serves it, the grains stream it.
-        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
-        var zip = Path.Combine(_temp, "stream.zip");
-        ForecastEngineStateOnnx.Save(new MLContext(1), new LmuForecastEngine(model), "Value", zip);
+        var (model, zip) = StreamingZip();
         var (values, covs) = ForecastTestModels.Series(20, 1);
         var engine = new LmuForecastEngine(model);
 
-        await using var served = await ServeProcess.StartAsync(
-            zip, _temp, "--series", "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture));
+        await using var served = await StartSeriesAsync(zip);
         for (var n = 1; n <= values.Length; n++)
         {
             var (status, body) = await Observe(served, "pump-7", new { sequence = n, value = values[n - 1], covariates = new[] { covs[0][n - 1] } });
@@ -147,11 +143,7 @@ public sealed class ServeSeriesTests
     {
         // QA: the in-memory store kept every series ever seen, 43 KB each, until the process wedged and died. With
         // --series-max 2 a third series is refused (503, nothing stored) until one is removed; a known series goes on.
-        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
-        var zip = Path.Combine(_temp, "stream.zip");
-        ForecastEngineStateOnnx.Save(new MLContext(1), new LmuForecastEngine(model), "Value", zip);
-        await using var served = await ServeProcess.StartAsync(
-            zip, _temp, "--series", "--series-max", "2", "--series-idle", "1440", "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture));
+        await using var served = await StartSeriesAsync(StreamingZip().Zip, "--series-max", "2", "--series-idle", "1440");
         StringAssert.Contains(served.Output, "series: held in memory, at most 2, and new ones refused from 80 % of the process's memory limit; a series is forgotten 1,440 minute(s) after its last reading");
         object Reading(int n) => new { sequence = n, value = 1.5f * n, covariates = new[] { 0.5f } };
         foreach (var id in new[] { "a", "b" })
@@ -209,6 +201,19 @@ public sealed class ServeSeriesTests
         Assert.AreEqual(HttpStatusCode.BadRequest, blankStatus, blank.ToString());
         StringAssert.Contains(blank.GetProperty("error").GetString(), "The series id in /series/{id} is blank");
     }
+
+    /// <summary>A typed engine's CheckPoint zip of a hand-made model (one covariate): /predict serves it, the grains stream it.</summary>
+    private (LmuForecastModel Model, string Zip) StreamingZip()
+    {
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
+        var zip = Path.Combine(_temp, "stream.zip");
+        ForecastEngineStateOnnx.Save(new MLContext(1), new LmuForecastEngine(model), "Value", zip);
+        return (model, zip);
+    }
+
+    /// <summary><c>serve --series</c> on <paramref name="zip"/> with free silo and gateway ports, and <paramref name="options"/>.</summary>
+    private Task<ServeProcess> StartSeriesAsync(string zip, params string[] options) => ServeProcess.StartAsync(
+        zip, _temp, ["--series", .. options, "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture)]);
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> Observe(ServeProcess served, string id, object reading)
     {
