@@ -20,6 +20,10 @@ if (!Lmu.MLNet.Samples.WorkingDirectory.Exists(out var gone))
     return CommandErrors.ExitCode;
 }
 
+// ONNX Runtime 1.32 on Linux keeps a device id and sends usage events unless told not to; the tool opts out for
+// itself unless ORT_DISABLE_TELEMETRY is set (README, "Telemetry"). First, before anything loads ONNX Runtime.
+Lmu.MLNet.Samples.Cli.OnnxRuntimeTelemetry.OptOutUnlessSet();
+
 const string description = "Lmu.MLNet samples: Legendre Memory Units in ML.NET pipelines (results, benchmarks, serving).";
 // Installed as a .NET tool the app runs as `lmu`, but RootCommand names itself after the assembly, so the tool's help
 // said "Usage: Lmu.MLNet.Samples" (found by QA). Run from the tool package's folder (a global or tool-path install's

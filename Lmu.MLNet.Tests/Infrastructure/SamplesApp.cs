@@ -92,6 +92,9 @@ internal static class SamplesApp
         return Run(start, limit, args);
     }
 
+    /// <summary>Runs the app as <paramref name="start"/> describes (a <see cref="StartInfo"/> the test has adjusted) to completion within <paramref name="limit"/>.</summary>
+    public static (int Code, string Output) Run(ProcessStartInfo start, TimeSpan limit) => Run(start, limit, [.. start.ArgumentList.Skip(1)]);
+
     private static (int Code, string Output) Run(ProcessStartInfo start, TimeSpan limit, string[] args)
     {
         using var process = Process.Start(start)!;

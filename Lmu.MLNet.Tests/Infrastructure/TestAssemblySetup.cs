@@ -16,6 +16,8 @@ public static class TestAssemblySetup
         _ = context;
         torch.set_num_threads(1);
         RedirectTempFiles();
+        // No ONNX Runtime device id or usage events from test runs (the tool's own opt-out, before any session exists).
+        Lmu.MLNet.Samples.Cli.OnnxRuntimeTelemetry.OptOutUnlessSet();
     }
 
     /// <summary>Removes the run's temp folder (see <see cref="RedirectTempFiles"/>).</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Lmu.MLNet.Samples.Cli;
 using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Classification;
 using Microsoft.ML;
@@ -92,6 +93,50 @@ public sealed class PredictCommandTests : ClassifierTestBase
             Assert.IsFalse(File.Exists(output), $"nothing may be written when a row is bad ({bad})");
             Assert.IsEmpty(Directory.GetFiles(Temp, "*.partial"), "no partial output may remain");
         }
+    }
+
+    [TestMethod]
+    public void TheToolKeepsNoOnnxRuntimeTelemetryUnlessTheUserAsks()
+    {
+        // ONNX Runtime 1.32 on Linux writes a device id and an event store under ~/.cache and a .ses file in TMPDIR at its
+        // first session, to send usage events; the tool sets ORT_DISABLE_TELEMETRY=1 for itself unless the variable is set.
+        var (zip, rows, _, _, _) = MainJobShape(DelayedPatternData.Steps, 3);
+        var input = Path.Combine(Temp, "rows.csv");
+        File.WriteAllLines(input, rows.Select(Csv));
+        var app = App();
+
+        var (unsetDeviceId, unsetSession) = TelemetryFiles(app, zip, input, value: null);
+        Assert.IsFalse(unsetDeviceId, "with ORT_DISABLE_TELEMETRY unset the tool must opt out: no device id under ~/.cache");
+        Assert.IsFalse(unsetSession, "with ORT_DISABLE_TELEMETRY unset the tool must opt out: no .ses file in TMPDIR");
+
+        // The user's own value is kept, and it shows that this test can see the files: if ONNX Runtime stops writing them
+        // (another version), the assertions above prove nothing until this test looks for what that version writes.
+        var (keptDeviceId, keptSession) = TelemetryFiles(app, zip, input, value: "0");
+        Assert.IsTrue(keptDeviceId && keptSession, "with ORT_DISABLE_TELEMETRY=0 ONNX Runtime's telemetry must stay on (device id and .ses written)");
+    }
+
+    /// <summary>Runs predict with a HOME and TMPDIR of its own and no CI markers; says whether ONNX Runtime's device id and .ses file appeared.</summary>
+    private (bool DeviceId, bool Session) TelemetryFiles(string app, string zip, string input, string? value)
+    {
+        var run = Directory.CreateDirectory(Path.Combine(Temp, $"telemetry-{value ?? "unset"}"));
+        var home = run.CreateSubdirectory("home");
+        var tmp = run.CreateSubdirectory("tmp");
+        var start = SamplesApp.StartInfo(app, Temp, "predict", "--model", zip, "--input", input, "--output", Path.Combine(run.FullName, "scores.csv"));
+        start.Environment["HOME"] = home.FullName;
+        start.Environment["TMPDIR"] = tmp.FullName + Path.DirectorySeparatorChar;
+        start.Environment.Remove("XDG_CACHE_HOME");
+        // ONNX Runtime turns its telemetry off by itself under these (the names its library holds), as on a CI machine.
+        foreach (var ci in new[] { "CI", "TF_BUILD", "GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "TRAVIS", "JENKINS_URL", "CODEBUILD_BUILD_ID", "BUILDKITE", "TEAMCITY_VERSION", "APPVEYOR", "BITBUCKET_BUILD_NUMBER" })
+        {
+            start.Environment.Remove(ci);
+        }
+
+        if (value is null) start.Environment.Remove(OnnxRuntimeTelemetry.Variable);
+        else start.Environment[OnnxRuntimeTelemetry.Variable] = value;
+        var (code, log) = SamplesApp.Run(start, Limit);
+        Assert.AreEqual(0, code, log);
+        return (File.Exists(Path.Combine(home.FullName, ".cache", "Microsoft", "DeveloperTools", ".onnxruntime", "deviceid")),
+            File.Exists(Path.Combine(tmp.FullName, ".ses")));
     }
 
     [TestMethod]
