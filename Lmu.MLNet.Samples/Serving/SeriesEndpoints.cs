@@ -107,8 +107,9 @@ internal sealed class SeriesEndpoints
             }
 
             var removed = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(null));
-            // Either way the store holds nothing now: an entry left by an answer recorded after the removal goes too.
-            directory.Removed(id);
+            // Either way the store holds nothing now (unless a new first reading came since): an entry left by an answer
+            // recorded after an earlier removal goes too.
+            await directory.RemovedAsync(id);
             return removed
                 ? Results.NoContent()
                 : Results.Json(new { error = $"Series '{id}' holds nothing to remove." }, statusCode: StatusCodes.Status404NotFound);

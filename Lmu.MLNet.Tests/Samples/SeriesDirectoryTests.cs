@@ -13,7 +13,7 @@ public sealed class SeriesDirectoryTests
     private const long MB = 1_000_000;
 
     [TestMethod]
-    public void ANewSeriesIsRefusedAtTheCountLimitAndAdmittedOnceOneIsRemoved()
+    public async Task ANewSeriesIsRefusedAtTheCountLimitAndAdmittedOnceOneIsRemoved()
     {
         var directory = Directory(new SeriesLimits(2, TimeSpan.Zero), new Clock(), () => new ProcessMemoryUse(10 * MB, 1000 * MB, "test"));
         Assert.IsNull(directory.Refusal("a"));
@@ -22,7 +22,7 @@ public sealed class SeriesDirectoryTests
         Assert.IsNull(directory.Refusal("a"), "a held series goes on");
         var refusal = directory.Refusal("c");
         Assert.AreEqual("The service holds 2 series, its limit (--series-max 2); a new series is admitted when one is forgotten: removed with DELETE /series/{id}, or forgotten when idle if --series-idle is set.", refusal);
-        directory.Removed("a");
+        await directory.RemovedAsync("a");
         Assert.IsNull(directory.Refusal("c"));
         Assert.AreEqual(1, directory.Count);
     }
@@ -96,6 +96,45 @@ public sealed class SeriesDirectoryTests
         Assert.AreEqual(0, await directory.SweepAsync(CancellationToken.None), "nothing was removed from the store");
         Assert.AreEqual(0, directory.Count, "but the entry is gone");
         Assert.IsNull(directory.Refusal("new"));
+    }
+
+    [TestMethod]
+    public async Task ARemovalKeepsTheEntryOfAReadingAppliedSinceAndDropsAPhantom()
+    {
+        // Review: DELETE dropped the entry after removing the series from the store, so a first reading of the series
+        // anew, applied and recorded in between, was left stored but unlisted (never swept, never counted).
+        var stored = new Dictionary<string, long>();
+        SeriesDirectory directory = null!;
+        Action? between = null;
+        directory = new SeriesDirectory(new SeriesLimits(2, TimeSpan.Zero), new Clock(), () => new ProcessMemoryUse(0, 1, "test"),
+            (_, _) => Task.FromResult(true), id =>
+            {
+                between?.Invoke();
+                return Task.FromResult(stored.GetValueOrDefault(id));
+            }, () => { }, NullLogger.Instance);
+
+        directory.Applied("anew", 9);
+        stored["anew"] = 1;                         // removed from the store, then reading 1 applied and recorded
+        directory.Applied("anew", 1);
+        await directory.RemovedAsync("anew");
+        Assert.AreEqual(1, directory.Count, "the series holds reading 1: its entry stays");
+
+        directory.Applied("racing", 4);             // the store emptied; reading 1 is recorded just after the removal read it
+        between = () =>
+        {
+            between = null;
+            directory.Applied("racing", 1);
+        };
+        await directory.RemovedAsync("racing");
+        Assert.AreEqual(2, directory.Count, "an entry recorded after the store was read stays");
+
+        directory.Applied("phantom", 3);            // an answer recorded after its series was removed: the store is empty
+        await directory.RemovedAsync("anew");
+        stored.Remove("anew");
+        await directory.RemovedAsync("anew");
+        await directory.RemovedAsync("phantom");
+        Assert.AreEqual(1, directory.Count, "the emptied series and the phantom go; the racing one stays");
+        Assert.IsNull(directory.Refusal("next"));
     }
 
     [TestMethod]
