@@ -24,6 +24,9 @@ if (!Lmu.MLNet.Samples.WorkingDirectory.Exists(out var gone))
 // itself unless ORT_DISABLE_TELEMETRY is set (README, "Telemetry"). First, before anything loads ONNX Runtime.
 Lmu.MLNet.Samples.Cli.OnnxRuntimeTelemetry.OptOutUnlessSet();
 
+// --output naming standard output: the app's own lines go to standard error (StandardOutputTarget).
+Lmu.MLNet.Samples.Cli.StandardOutputTarget.RouteConsoleIfNamed(args);
+
 const string description = "Lmu.MLNet samples: Legendre Memory Units in ML.NET pipelines (results, benchmarks, serving).";
 // Installed as a .NET tool the app runs as `lmu`, but RootCommand names itself after the assembly, so the tool's help
 // said "Usage: Lmu.MLNet.Samples" (found by QA). Run from the tool package's folder (a global or tool-path install's

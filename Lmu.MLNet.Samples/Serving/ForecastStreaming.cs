@@ -48,17 +48,24 @@ internal static class ForecastStreaming
             }
         }
 
+        if (checkpointPath is not null)
+        {
+            Cli.PartialOutputFile.CheckWritable(checkpointPath, "--checkpoint");
+        }
+
         // All or nothing: a bad line leaves no output file (and no checkpoint).
         if (outputPath is null)
         {
             Stream(null);
+            CheckPoint();
         }
         else
         {
-            // The checkpoint is written after the last line: an interrupted run writes neither (found by QA: the message
-            // named only the output).
+            // The checkpoint is written after the last line, before the output is moved into place: an interrupted run
+            // writes neither (found by QA: the message named only the output), and a checkpoint that cannot be written
+            // leaves no output (QA: the forecasts were in place when the checkpoint failed).
             var checkpointNote = checkpointPath is null ? string.Empty : $"the checkpoint '{checkpointPath}' (the engine's state stays as it was)";
-            Cli.PartialOutputFile.Write(outputPath, writer => Stream(writer), checkpointNote);
+            Cli.PartialOutputFile.Write(outputPath, writer => Stream(writer) && CheckPoint(), checkpointNote);
         }
 
         // A semicolon-separated or decimal-comma file failed with .NET's bare "The input string '9248;2' was not in a
@@ -125,14 +132,19 @@ internal static class ForecastStreaming
             return true;
         }
 
-        if (checkpointPath is not null && seriesColumn is not null)
+        bool CheckPoint()
         {
-            // Resumed from a model zip: the checkpoint is such a zip too.
-            ForecastEngineStateOnnx.Save(new MLContext(), engine, seriesColumn, checkpointPath);
-        }
-        else if (checkpointPath is not null)
-        {
-            engine.CheckPoint(checkpointPath);
+            if (checkpointPath is not null && seriesColumn is not null)
+            {
+                // Resumed from a model zip: the checkpoint is such a zip too.
+                ForecastEngineStateOnnx.Save(new MLContext(), engine, seriesColumn, checkpointPath);
+            }
+            else if (checkpointPath is not null)
+            {
+                engine.CheckPoint(checkpointPath);
+            }
+
+            return true;
         }
 
         Console.WriteLine($"resumed at observation {resumedAt}, now at {engine.ObservationCount}{(checkpointPath is null ? string.Empty : $"; checkpoint {checkpointPath}")}");

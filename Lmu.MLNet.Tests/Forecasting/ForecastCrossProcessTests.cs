@@ -234,6 +234,66 @@ public sealed class ForecastCrossProcessTests
     }
 
     [TestMethod]
+    public void ForecastsToStandardOutputAreTheCsvAloneAndACheckpointThatCannotBeWrittenIsRefusedFirst()
+    {
+        var dir = NewDir();
+        var start = Path.Combine(dir, "start.ckpt");
+        new LmuForecastEngine(ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.Global)).CheckPoint(start);
+        var observations = Path.Combine(dir, "obs.csv");
+        File.WriteAllLines(observations, Enumerable.Range(0, 60).Select(t => Csv([MathF.Sin(t / 5f), t % 7 / 7f])));
+        var file = Path.Combine(dir, "file.csv");
+        var (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", file);
+        Assert.AreEqual(0, code, log);
+        var expected = File.ReadAllLines(file);
+
+        // QA: with standard output redirected to a file, --output /dev/stdout opened that file again at offset 0 while the
+        // app's own lines went through the first handle, so each overwrote the other (exit 0).
+        var redirected = Path.Combine(dir, "redirected.csv");
+        var shell = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardError = true, UseShellExecute = false };
+        shell.ArgumentList.Add("-c");
+        shell.ArgumentList.Add("dotnet \"$1\" forecast-stream --model \"$2\" --observations \"$3\" --output /dev/stdout > \"$4\"");
+        shell.ArgumentList.Add("lmu");
+        foreach (var a in new[] { Path.Combine(_app, "Lmu.MLNet.Samples.dll"), start, observations, redirected }) shell.ArgumentList.Add(a);
+        shell.Environment.Remove("LD_LIBRARY_PATH");
+        using (var process = System.Diagnostics.Process.Start(shell)!)
+        {
+            var stderr = process.StandardError.ReadToEnd();
+            Assert.IsTrue(process.WaitForExit(Limit), "forecast-stream to a redirected standard output did not finish");
+            Assert.AreEqual(0, process.ExitCode, stderr);
+            StringAssert.Contains(stderr, "resumed at observation 0, now at 60", "the app's own lines go to standard error");
+        }
+
+        CollectionAssert.AreEqual(expected, File.ReadAllLines(redirected), "the redirected file holds the forecasts alone, as --output <file> writes them");
+
+        // "-" is standard output too, and into a pipe only the CSV comes (the app's lines were mixed into it).
+        var start2 = SamplesApp.StartInfo(_app, _root, "forecast-stream", "--model", start, "--observations", observations, "--output", "-");
+        using (var process = System.Diagnostics.Process.Start(start2)!)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEnd();
+            Assert.IsTrue(process.WaitForExit(Limit));
+            Assert.AreEqual(0, process.ExitCode, stderr.Result);
+            CollectionAssert.AreEqual(expected, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), "standard output holds the forecasts alone");
+            StringAssert.Contains(stderr.Result, "model fingerprint: ");
+        }
+
+        Assert.IsFalse(File.Exists(Path.Combine(_root, "-")), "no file named '-'");
+
+        // QA: the forecasts were streamed and written, and only then did the checkpoint's missing folder fail the run.
+        var output = Path.Combine(dir, "out.csv");
+        var missing = Path.Combine(dir, "no", "such", "next.ckpt");
+        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", missing);
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, $"Could not write --checkpoint '{missing}': the folder '{Path.GetDirectoryName(missing)}' does not exist");
+        Assert.IsFalse(File.Exists(output), "no output when the checkpoint cannot be written");
+        Assert.DoesNotContain("resumed at observation", log, "refused before any observation was fed");
+        (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", dir);
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, $"--checkpoint '{dir}' is a folder; give the file's path");
+        Assert.IsFalse(File.Exists(output));
+    }
+
+    [TestMethod]
     [DataRow(HiddenCell.Dense, 40)]
     [DataRow(HiddenCell.Lstm, 40)]
     [DataRow(HiddenCell.Dense, 0)]

@@ -56,6 +56,36 @@ public sealed class StrictTextLinesTests
     }
 
     [TestMethod]
+    public void ALastLineWithoutAnEndIsRefusedOnlyWhenTheFileGrewWhileItWasRead()
+    {
+        // QA: a reading appended in two writes ("94", then ".313\n") was read as 94 by forecast-stream.
+        var still = Path.Combine(_temp, "still.csv");
+        File.WriteAllText(still, "1\n2\n9");
+        CollectionAssert.AreEqual(new[] { "1", "2", "9" }, StrictTextLines.Read(still).ToArray(), "a file that stood still: its last line counts");
+
+        var growing = Path.Combine(_temp, "growing.csv");
+        File.WriteAllText(growing, "1\n2\n");
+        using var lines = StrictTextLines.Read(growing).GetEnumerator();
+        Assert.IsTrue(lines.MoveNext());
+        Assert.AreEqual("1", lines.Current);
+        File.AppendAllText(growing, "9");                         // a writer's first half of "9.5\n"
+        Assert.IsTrue(lines.MoveNext());
+        Assert.AreEqual("2", lines.Current);
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => lines.MoveNext());
+        StringAssert.Contains(e.Message, $"'{growing}' line 3 has no line end, and the file grew while it was read");
+
+        var finished = Path.Combine(_temp, "finished.csv");
+        File.WriteAllText(finished, "1\n2\n");
+        using var ended = StrictTextLines.Read(finished).GetEnumerator();
+        Assert.IsTrue(ended.MoveNext());
+        File.AppendAllText(finished, "9.5\n");                   // grown by a whole line: read as it is
+        Assert.IsTrue(ended.MoveNext());
+        Assert.IsTrue(ended.MoveNext());
+        Assert.AreEqual("9.5", ended.Current);
+        Assert.IsFalse(ended.MoveNext());
+    }
+
+    [TestMethod]
     public void ACarriageReturnAndLineFeedSplitByAChunkEndAreOneEnd()
     {
         // The chunk is 65,536 characters: "\r" its last, "\n" the next chunk's first.

@@ -30,8 +30,19 @@ internal sealed class StrictTextDecoder : IDisposable
     private Decoder? _decoder;
     private bool _ended;
 
-    public StrictTextDecoder(string path) =>
+    private readonly long _lengthAtOpen;
+
+    public StrictTextDecoder(string path)
+    {
         _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1, FileOptions.SequentialScan);
+        _lengthAtOpen = _stream.CanSeek ? _stream.Length : -1;
+    }
+
+    /// <summary>
+    /// True when the file (a seekable one) holds more bytes than it did when it was opened: a writer appended to it while
+    /// it was read. False for pipes and devices, which cannot tell.
+    /// </summary>
+    public bool Grew => _lengthAtOpen >= 0 && Math.Max(_stream.Position, _stream.Length) > _lengthAtOpen;
 
     /// <summary>The most characters one <see cref="Read"/> returns (UTF-8's bound, the largest of the encodings).</summary>
     public static int MaxChars { get; } = Utf8.GetMaxCharCount(ChunkBytes);

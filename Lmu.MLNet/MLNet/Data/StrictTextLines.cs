@@ -46,6 +46,11 @@ internal static class StrictTextLines
                 {
                     if (line.Length > 0)
                     {
+                        if (decoder.Grew)
+                        {
+                            throw HalfWritten(path, number + 1);
+                        }
+
                         yield return line.ToString();
                     }
 
@@ -102,6 +107,11 @@ internal static class StrictTextLines
             }
         }
     }
+
+    // QA: a reading appended in two writes ("94", then ".313\n") was read as 94 by forecast-stream, exit 0, and the wrong
+    // value went into its checkpoint. A last line without a line end is read as a line in a file that stood still.
+    private static InvalidDataException HalfWritten(string path, long line) => new(string.Create(CultureInfo.InvariantCulture,
+        $"'{path}' line {line} has no line end, and the file grew while it was read: the line may be half-written by a program still appending to it. Read the file again once that line ends with a line break (or read a copy taken when the writer has finished)."));
 
     private static int Fill(StrictTextDecoder decoder, char[] chunk, string path, long linesRead)
     {
