@@ -40,7 +40,7 @@ internal sealed class Columns
             // listed as column names (found by QA).
             if (!long.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > first.Length)
             {
-                throw new ArgumentException($"'{file.Path}' line {file.Records[0].Line}: column {r} does not exist; the lines have {first.Length} fields, so give a number from 1 to {first.Length} (or a header name).");
+                throw new ArgumentException($"'{file.Path}' line {file.Records[0].Line}: column {r} does not exist; the lines have {first.Length} fields (separated by {file.SeparatorName}), so give a number from 1 to {first.Length} (or a header name).");
             }
         }
 
@@ -100,7 +100,7 @@ internal sealed class Columns
 
         var where = Header is null
             ? $"'{File.Path}' line {File.Records[0].Line}: {option} '{reference}' is not a column: the file has no header line, so give a column number from 1 to {Count}"
-            : $"'{File.Path}' line {File.Records[0].Line} (header): {option} '{reference}' is not a column; the columns are {Describe(Header)}";
+            : $"'{File.Path}' line {File.Records[0].Line} (header): {option} '{reference}' is not a column; the columns are {Describe(Header)} (separated by {File.SeparatorName})";
         throw new InvalidDataException(where + "." + File.SeparatorHint());
     }
 

@@ -6,9 +6,9 @@ namespace Lmu.MLNet.Samples.Cli;
 /// A CSV or TSV file read as records of text fields, each with its 1-based line number (blank lines skipped, and lines
 /// starting with '#' before the first record: comments at the top of a file. After it, a line starting with '#' is data:
 /// a label such as "#walk" dropped every row of its class when all such lines were comments, found by QA). The delimiter
-/// follows the extension (.tsv/.tab: tab), else the first record: a tab if it has one (not for .csv), else ';' when it
-/// has some and every ';'-separated field with a comma in it is a number written with a decimal comma (a spreadsheet's
-/// "CSV" in many locales; a .csv file so written was read as one column per row, found by QA), else a comma. Fields
+/// follows a spreadsheet's "sep=;" first line, else the extension (.tsv/.tab: tab), else the first records (see
+/// <see cref="Sniff"/>: a spreadsheet's "CSV" in many locales is ';'-separated with decimal commas; a .csv file so
+/// written was read as one column per row, found by QA). Fields
 /// may be quoted ("a, b", with "" for a quote); a quoted field cannot span lines. Each line is kept as one string and
 /// split into fields when its record is read: kept as fields, a file took about 12 (classification) to 40 (forecast)
 /// times its size in memory (large-data QA: 1.3-1.5 GB files ran out of memory).
@@ -50,16 +50,16 @@ internal sealed class DelimitedFile
         foreach (var line in Lmu.MLNet.Data.StrictTextLines.Read(path))
         {
             number++;
-            if (string.IsNullOrWhiteSpace(line) || (lines.Count == 0 && line.TrimStart().StartsWith('#')))
+            if (number == 1 && SeparatorLine(line) is { } declared)
             {
+                // A spreadsheet's "sep=;" first line names the separator (QA: read as a header "sep=").
+                delimiter = declared;
                 continue;
             }
 
-            delimiter ??= Sniff(line, tabs: extension != ".csv");
-            if (line.Contains('"'))
+            if (string.IsNullOrWhiteSpace(line) || (lines.Count == 0 && line.TrimStart().StartsWith('#')))
             {
-                // Only a quote can make a line unreadable: refused here, as it was when every line was split at once.
-                _ = Split(line, delimiter.Value, path, number);
+                continue;
             }
 
             lines.Add((number, line));
@@ -70,8 +70,21 @@ internal sealed class DelimitedFile
             throw new InvalidDataException($"'{path}': the file has no data lines.");
         }
 
-        return new DelimitedFile(path, delimiter ?? ',', lines);
+        delimiter ??= Sniff(lines, tabs: extension != ".csv");
+        foreach (var (line, text) in lines)
+        {
+            if (text.Contains('"'))
+            {
+                // Only a quote can make a line unreadable: refused here, as it was when every line was split at once.
+                _ = Split(text, delimiter.Value, path, line);
+            }
+        }
+
+        return new DelimitedFile(path, delimiter.Value, lines);
     }
+
+    /// <summary>How messages name the separator: "','", "';'", "tabs".</summary>
+    public string SeparatorName => Delimiter == '\t' ? "tabs" : $"'{Delimiter}'";
 
     /// <summary>
     /// When the first record is one field holding tabs or '|', a sentence saying so (with a leading space), else empty:
@@ -130,10 +143,70 @@ internal sealed class DelimitedFile
                 ? " in float32, which the values are read as: its magnitude is beyond about 3.4e38; rescale the column"
                 : string.Empty);
 
-    private static char Sniff(string line, bool tabs) =>
-        tabs && line.Contains('\t') ? '\t'
-        : line.Contains(';') && line.Split(';').All(f => !f.Contains(',') || IsDecimalComma(f.Trim())) ? ';'
-        : ',';
+    /// <summary>
+    /// The separator, from the first <see cref="SniffRecords"/> records: the first record's choice (a tab if it has one,
+    /// unless the file is .csv; ';' when it has some and every ';'-separated field with a comma in it is a number with a
+    /// decimal comma; else ',') when it splits those records into the same number of fields (two or more), else the
+    /// separator that does, with the most fields. QA: a ';' file whose header held "Umsatz, EUR" was read as
+    /// comma-separated, its header as two columns and its rows as one.
+    /// </summary>
+    private static char Sniff(List<(int Line, string Text)> lines, bool tabs)
+    {
+        var sample = lines.Take(SniffRecords).Select(l => l.Text).ToList();
+        var first = sample[0];
+        var pick = tabs && first.Contains('\t') ? '\t'
+            : first.Contains(';') && first.Split(';').All(f => !f.Contains(',') || IsDecimalComma(f.Trim())) ? ';'
+            : ',';
+        char[] candidates = tabs ? [pick, '\t', ';', ','] : [pick, ';', ','];
+        var best = (Delimiter: pick, Fields: 0);
+        foreach (var candidate in candidates.Distinct())
+        {
+            var fields = SameFieldCount(sample, candidate);
+            if (fields > best.Fields)
+            {
+                best = (candidate, fields);
+            }
+        }
+
+        return best.Fields >= 2 ? best.Delimiter : pick;
+    }
+
+    /// <summary>How many records the separator is chosen from.</summary>
+    internal const int SniffRecords = 20;
+
+    // The number of fields every line splits into with this separator, or 0 when they differ (or a quote is not closed).
+    private static int SameFieldCount(List<string> sample, char delimiter)
+    {
+        var count = -1;
+        foreach (var text in sample)
+        {
+            int fields;
+            try
+            {
+                fields = Split(text, delimiter, string.Empty, 0).Length;
+            }
+            catch (InvalidDataException)
+            {
+                return 0;
+            }
+
+            if (count >= 0 && fields != count)
+            {
+                return 0;
+            }
+
+            count = fields;
+        }
+
+        return Math.Max(count, 0);
+    }
+
+    // "sep=;" (quoted or not), as spreadsheets write it above the header; null for any other line.
+    private static char? SeparatorLine(string line)
+    {
+        var text = line.Trim().Trim('"');
+        return text.Length == 5 && text.StartsWith("sep=", StringComparison.OrdinalIgnoreCase) ? text[4] : null;
+    }
 
     /// <summary>
     /// The records of the kept lines, each split when it is read; the first one once, since the column count and the

@@ -177,7 +177,7 @@ public sealed class CliBadFileTests : ClassifierTestBase
         File.WriteAllLines(train, File.ReadAllLines(train).Skip(1));
         foreach (var label in new[] { "0", "26" })
         {
-            Fails(["classify", "--train", train, "--label", label], $"'{train}' line 1: column {label} does not exist; the lines have 25 fields, so give a number from 1 to 25");
+            Fails(["classify", "--train", train, "--label", label], $"'{train}' line 1: column {label} does not exist; the lines have 25 fields (separated by ','), so give a number from 1 to 25");
         }
 
         var twice = Good("twice.csv");

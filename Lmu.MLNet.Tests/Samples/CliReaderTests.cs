@@ -40,6 +40,39 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void TheSeparatorIsChosenFromTheFirstRecordsAndASpreadsheetsSepLine()
+    {
+        // QA: a ';' file whose header held "Umsatz, EUR" (as German spreadsheets write it, unquoted) was read as
+        // comma-separated, and a spreadsheet's "sep=;" first line was read as the header.
+        (char, string[]) Read(string name, string text)
+        {
+            var file = DelimitedFile.Read(Write(name, text));
+            return (file.Delimiter, file.Records[0].Fields);
+        }
+
+        var (delimiter, header) = Read("de-int.csv", "Datum;Umsatz, EUR;Aktion\n2023-01-01;125;0\n2023-01-02;130;1\n");
+        Assert.AreEqual(';', delimiter);
+        CollectionAssert.AreEqual(new[] { "Datum", "Umsatz, EUR", "Aktion" }, header);
+        // With decimal commas ',' splits every line in two as well: the separator with more fields wins.
+        (delimiter, header) = Read("de-dec.csv", "Datum;Umsatz, EUR;Aktion\n2023-01-01;12,5;0\n2023-01-02;13,5;1\n");
+        Assert.AreEqual(';', delimiter);
+        CollectionAssert.AreEqual(new[] { "Datum", "Umsatz, EUR", "Aktion" }, header);
+        (delimiter, header) = Read("sep.csv", "sep=;\nDatum;Wert\n2023-01-01;1\n");
+        Assert.AreEqual(';', delimiter);
+        CollectionAssert.AreEqual(new[] { "Datum", "Wert" }, header);
+        (delimiter, header) = Read("sep-quoted.txt", "\"sep=,\"\nt,v\n1,2\n");
+        Assert.AreEqual(',', delimiter);
+        CollectionAssert.AreEqual(new[] { "t", "v" }, header);
+
+        // What stays comma-separated: ';' inside text fields, rows of different lengths, a lone field.
+        Assert.AreEqual(',', Read("tags.csv", "id,tags\n1,a;b\n2,c;d\n").Item1);
+        Assert.AreEqual(',', Read("ragged.csv", "label,v\na,1,2,3\nb,1,2\n").Item1);
+        Assert.AreEqual(',', Read("one.csv", "v\n1\n2\n").Item1);
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => Columns.Open(DelimitedFile.Read(Write("named.csv", "Datum;Wert\n2023-01-01;1\n")), "auto", ["Umsatz"], _ => false).Resolve("Umsatz", "--value"));
+        StringAssert.Contains(e.Message, "the columns are Datum, Wert (separated by ';')");
+    }
+
+    [TestMethod]
     public void ForecastsThatOverflowFloat32AreWarnedOfWhenWritten()
     {
         // QA: a series near float32's maximum gave forecasts of Infinity, written to forecast.csv without a word.
