@@ -186,6 +186,23 @@ internal static class OnnxCarrier
                || cause.Message.Contains(Path.TrimEndingDirectorySeparator(full), StringComparison.Ordinal);
     }
 
+    // Whether a file can be made in the folder now (it exists and can be written).
+    private static bool TempFolderWritable(string tempFolder)
+    {
+        try
+        {
+            using (new FileStream(Path.Combine(tempFolder, $".lmu-probe-{Environment.ProcessId}-{Guid.NewGuid():N}"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return false;
+        }
+    }
+
     private static Exception Innermost(Exception e)
     {
         while (e is TargetInvocationException { InnerException: { } inner })
@@ -252,7 +269,7 @@ internal static class OnnxCarrier
         }
         catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or FormatException
                                       or ArgumentException or NotSupportedException or TargetInvocationException
-                                      or OnnxRuntimeException)
+                                      or OnnxRuntimeException or UnauthorizedAccessException)
         {
             sweep.Sweep();
             // ML.NET calls each transformer's loader by reflection: the useful message is the innermost one.
@@ -274,7 +291,10 @@ internal static class OnnxCarrier
                     e);
             }
 
-            if (cause is IOException && TempFolderFault(ml.TempFilePath, cause))
+            // A temp folder that is missing and cannot be made, or cannot be written, fails as UnauthorizedAccessException
+            // naming a folder above it ("Access to the path '/nonexistent' is denied"), which is no IOException: it went
+            // past a service's catch raw (found by QA). The probe tells it from a zip's own fault.
+            if (cause is IOException or UnauthorizedAccessException && (TempFolderFault(ml.TempFilePath, cause) || !TempFolderWritable(ml.TempFilePath)))
             {
                 // The zip passed its checks: writing its entries out to the temp folder failed (full, read-only). It read
                 // as a bad model file, which a service would reject rather than fix its disk (found by QA).

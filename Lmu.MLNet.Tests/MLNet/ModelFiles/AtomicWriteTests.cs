@@ -288,6 +288,43 @@ public sealed class AtomicWriteTests
         (LmuModelFile.Load(new MLContext(seed: 1), zip, out _) as IDisposable)?.Dispose();
     }
 
+    [TestMethod]
+    public void ALoadWhoseTempFolderCannotBeMadeOrWrittenSaysSoAsAnIOException()
+    {
+        // QA: TMPDIR naming a missing folder that cannot be made, or a read-only one, failed LmuModelFile.Load with a raw
+        // UnauthorizedAccessException ("Access to the path '/nonexistent' is denied"), past a service's catch of IOException.
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("uses chattr");
+        }
+
+        using var folder = new TempFolder();
+        var (ml, model, data) = Featurizer();
+        var zip = Path.Combine(folder.Path, "model.zip");
+        LmuModelFile.Save(ml, model, data.Schema, zip);
+        var locked = Directory.CreateDirectory(Path.Combine(folder.Path, "locked")).FullName;
+        if (Run("chattr", "+i", locked) != 0)
+        {
+            Assert.Inconclusive("chattr +i is not allowed here (needs root and ext4 or a file system like it)");
+        }
+
+        try
+        {
+            foreach (var temp in new[] { locked, Path.Combine(locked, "missing") })
+            {
+                var e = Assert.ThrowsExactly<IOException>(() => LmuModelFile.Load(new MLContext(seed: 1) { TempFilePath = temp }, zip, out _), temp);
+                StringAssert.Contains(e.Message, $"Could not load '{zip}': extracting it into MLContext.TempFilePath '{temp}' failed (");
+                StringAssert.Contains(e.Message, "set MLContext.TempFilePath (TMPDIR for the default) to a writable folder");
+            }
+        }
+        finally
+        {
+            Run("chattr", "-i", locked);
+        }
+
+        (LmuModelFile.Load(new MLContext(seed: 1), zip, out _) as IDisposable)?.Dispose();
+    }
+
     /// <summary>Counts epoch reports as they are made (Progress&lt;T&gt; would post them to the thread pool).</summary>
     private sealed class EpochCount : IProgress<Lmu.MLNet.Training.LmuEpochReport>
     {
