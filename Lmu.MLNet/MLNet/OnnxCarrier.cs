@@ -186,6 +186,14 @@ internal static class OnnxCarrier
                || cause.Message.Contains(Path.TrimEndingDirectorySeparator(full), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Whether <paramref name="cause"/> is a failure to read the zip itself rather than a fault in it: an IOException of
+    /// the base type (a zip's faults are InvalidDataException or EndOfStreamException) that names the file.
+    /// </summary>
+    internal static bool ReadFault(string path, Exception cause) =>
+        cause.GetType() == typeof(IOException)
+        && (cause.Message.Contains(path, StringComparison.Ordinal) || cause.Message.Contains(Path.GetFullPath(path), StringComparison.Ordinal));
+
     // Whether a file can be made in the folder now (it exists and can be written).
     private static bool TempFolderWritable(string tempFolder)
     {
@@ -302,6 +310,13 @@ internal static class OnnxCarrier
                     $"Could not load '{path}': extracting it into MLContext.TempFilePath '{ml.TempFilePath}' failed ({cause.Message}). " +
                     "Free space there, or set MLContext.TempFilePath (TMPDIR for the default) to a writable folder with room.",
                     cause);
+            }
+
+            if (ReadFault(path, cause))
+            {
+                // The file could not be read now (another process holds it, as a copy over it does): no verdict on the zip.
+                // One such load in about 12,000 read as a bad model file (found by QA), which a service would reject.
+                throw new IOException($"Could not load '{path}': reading it failed ({cause.Message}); the file itself was not found faulty. Load it again once nothing else holds it.", cause);
             }
 
             throw ModelZipCheck.Refuse(path, $"ML.NET could not load it ({cause.GetType().Name}: {cause.Message})", "pass a model zip saved with mlContext.Model.Save by this library's version or a compatible one", e);

@@ -325,6 +325,26 @@ public sealed class AtomicWriteTests
         (LmuModelFile.Load(new MLContext(seed: 1), zip, out _) as IDisposable)?.Dispose();
     }
 
+    [TestMethod]
+    public void AZipAnotherProcessHoldsIsAReadFaultNotABadFile()
+    {
+        // QA: while a deploy copied a new zip over the path, one load in about 12,000 failed inside ML.NET as a bad model
+        // file (InvalidDataException, "pass a model zip saved with ..."), the rest as the IOException they were.
+        using var folder = new TempFolder();
+        var zip = Path.Combine(folder.Path, "model.zip");
+        File.WriteAllBytes(zip, [1, 2, 3]);
+        IOException held;
+        using (new FileStream(zip, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            held = Assert.ThrowsExactly<IOException>(() => File.OpenRead(zip).Dispose(), "a file held without sharing cannot be opened");
+        }
+
+        Assert.IsTrue(OnnxCarrier.ReadFault(zip, held), held.Message);
+        Assert.IsFalse(OnnxCarrier.ReadFault(zip, new InvalidDataException($"'{zip}': End of Central Directory record could not be found.")), "a zip's fault");
+        Assert.IsFalse(OnnxCarrier.ReadFault(zip, new EndOfStreamException($"'{zip}' ends early")), "a cut-off zip");
+        Assert.IsFalse(OnnxCarrier.ReadFault(zip, new IOException("Unexpected end of stream")), "an error that names another file or none");
+    }
+
     /// <summary>Counts epoch reports as they are made (Progress&lt;T&gt; would post them to the thread pool).</summary>
     private sealed class EpochCount : IProgress<Lmu.MLNet.Training.LmuEpochReport>
     {
