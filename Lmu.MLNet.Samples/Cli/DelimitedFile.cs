@@ -141,7 +141,12 @@ internal sealed class DelimitedFile
             // QA: '1.025800e+39' is finite, but beyond float32's range (about 3.4e38), which the values are read as.
             : double.TryParse(field.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
                 ? " in float32, which the values are read as: its magnitude is beyond about 3.4e38; rescale the column"
-                : string.Empty);
+                // QA: other programs' words for a missing value were refused as numbers with no hint.
+                : MissingWords.Contains(field.Trim(), StringComparer.OrdinalIgnoreCase)
+                    ? " (a missing value is written as an empty field, NA, NaN or ?)"
+                    : string.Empty);
+
+    private static readonly string[] MissingWords = ["null", "none", "n/a", "#n/a", "-", "na.", "nil", "missing"];
 
     /// <summary>
     /// The separator, from the first <see cref="SniffRecords"/> records: the first record's choice (a tab if it has one,

@@ -21,7 +21,7 @@ internal static class InputFileMemory
         var megabytes = bytes / (1 << 20);
         if (bytes >= AnnouncedBytes)
         {
-            Console.WriteLine($"reading '{path}' ({megabytes:N0} MB; {command} holds about {timesTheFile} times that in memory while it reads) ...");
+            Console.WriteLine($"reading '{path}' ({megabytes:N0} MB; {command} holds up to about {timesTheFile} times that in memory while it reads, files of few short columns the most, and more while it trains) ...");
         }
 
         try

@@ -108,6 +108,12 @@ public sealed class CliReaderTests
         // QA: "'1.025800e+39' is not a finite number" for a finite number the float32 values cannot hold.
         Assert.AreEqual("'1.025800e+39' is not a finite number in float32, which the values are read as: its magnitude is beyond about 3.4e38; rescale the column", DelimitedFile.NotANumber("1.025800e+39"));
         Assert.AreEqual("'abc' is not a finite number", DelimitedFile.NotANumber("abc"));
+        // QA: other programs' words for a missing value got no hint.
+        foreach (var missing in new[] { "null", "NULL", "None", "N/A", "#N/A", "-" })
+        {
+            Assert.AreEqual($"'{missing}' is not a finite number (a missing value is written as an empty field, NA, NaN or ?)", DelimitedFile.NotANumber(missing));
+        }
+
         Assert.AreEqual("'Infinity' is not a finite number", DelimitedFile.NotANumber("Infinity"));
     }
 
