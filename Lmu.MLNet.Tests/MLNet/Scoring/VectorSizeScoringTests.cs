@@ -55,6 +55,7 @@ public sealed class VectorSizeScoringTests
                 }
 
                 StringAssert.Contains(thrown.Message, $"Column 'Features', row 1: {size} values", $"{what} Transform");
+                StringAssert.EndsWith(thrown.Message, "through a PredictionEngine, that counts the calls the engine has served.", "what the row number counts");
             }
         }
     }

@@ -57,7 +57,9 @@ internal sealed class VectorSizeRule : IGetterCheck
                 // ArgumentException, as ONNX Runtime's own shape error was, so callers' handlers still match.
                 throw new ArgumentException(
                     $"Column '{column.Name}', row {position()}: {value.Length} values, but the column's type is Vector<{type.ItemType}, {type.Size}>; " +
-                    $"each row must hold exactly {type.Size} (check the array's length against its [VectorType({type.Size})]).");
+                    $"each row must hold exactly {type.Size} (check the array's length against its [VectorType({type.Size})]). " +
+                    // QA: a pooled engine said "row 221" for a one-row call.
+                    "The row is counted from 0 by the cursor that read it; through a PredictionEngine, that counts the calls the engine has served.");
             }
         };
 }
