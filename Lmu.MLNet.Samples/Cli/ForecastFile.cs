@@ -98,8 +98,12 @@ internal static partial class ForecastFile
                     {
                         throw new InvalidDataException(
                             $"'{file.Path}' line {rows[i].Line}, {columns.Name(time)}: the same time as line {rows[i - 1].Line}{(key.Length > 0 ? $" in series '{ForecastSeriesData.Shown(key)}'" : string.Empty)}; each series needs one row per time step" +
-                            // QA: local clock times repeat the hour the clocks go back (Sao Paulo, Chatham).
-                            (dates ? " (local clock times repeat an hour when daylight saving ends: write them with their UTC offset, as 2019-02-16T23:00-02:00, or in UTC)." : "."));
+                            // QA: local clock times repeat the hour the clocks go back (Sao Paulo, Chatham); a file of dates
+                            // without a time of day (hours in a column of their own) got that advice too (QA).
+                            (!dates ? "."
+                                : rows.All(r => r.Time == Math.Floor(r.Time))
+                                    ? " (the times are dates without a time of day: for several readings a day, give the time column the time of day too, a date and an hour column combined as 2023-07-01T13:00)."
+                                    : " (local clock times repeat an hour when daylight saving ends: write them with their UTC offset, as 2019-02-16T23:00-02:00, or in UTC)."));
                     }
                 }
             }

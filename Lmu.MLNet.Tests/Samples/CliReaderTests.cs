@@ -311,6 +311,10 @@ public sealed class CliReaderTests
         var steps = Write("steps.csv", "t,v\n1,1\n2,2\n2,3\n");
         e = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(steps, layout));
         StringAssert.EndsWith(e.Message, "the same time as line 3; each series needs one row per time step.");
+        // Dates without a time of day have no clock to go back either (QA: an hour column beside a date column).
+        var days = Write("days.csv", "t,hour,v\n2023-07-01,0,1\n2023-07-01,1,2\n");
+        e = Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(days, layout));
+        StringAssert.EndsWith(e.Message, "the same time as line 2; each series needs one row per time step (the times are dates without a time of day: for several readings a day, give the time column the time of day too, a date and an hour column combined as 2023-07-01T13:00).");
     }
 
     [TestMethod]
