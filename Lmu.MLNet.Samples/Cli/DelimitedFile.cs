@@ -149,11 +149,14 @@ internal sealed class DelimitedFile
     private static readonly string[] MissingWords = ["null", "none", "n/a", "#n/a", "-", "na.", "nil", "missing"];
 
     /// <summary>
-    /// The separator, from the first <see cref="SniffRecords"/> records: the first record's choice (a tab if it has one,
+    /// The separator, from the first <see cref="SniffRecords"/> records. The first record's choice (a tab if it has one,
     /// unless the file is .csv; ';' when it has some and every ';'-separated field with a comma in it is a number with a
-    /// decimal comma; else ',') when it splits those records into the same number of fields (two or more), else the
-    /// separator that does, with the most fields. QA: a ';' file whose header held "Umsatz, EUR" was read as
-    /// comma-separated, its header as two columns and its rows as one.
+    /// decimal comma; else ',') stands when it splits those records alike into two or more fields, unless ';' does too
+    /// and every ';'-separated field with a comma in the records after the first is a number with a decimal comma (QA: a
+    /// ';' file whose header held "Umsatz, EUR" was read as comma-separated, its header as two columns and its rows as
+    /// one; with decimal commas ',' split header and rows alike). Otherwise the separator that splits them alike, the
+    /// most fields winning; else the first record's choice. Not "the most fields" throughout (review: a headerless file
+    /// of "1949,000;219,0" lines has more commas than semicolons).
     /// </summary>
     private static char Sniff(List<(int Line, string Text)> lines, bool tabs)
     {
@@ -162,9 +165,20 @@ internal sealed class DelimitedFile
         var pick = tabs && first.Contains('\t') ? '\t'
             : first.Contains(';') && first.Split(';').All(f => !f.Contains(',') || IsDecimalComma(f.Trim())) ? ';'
             : ',';
-        char[] candidates = tabs ? [pick, '\t', ';', ','] : [pick, ';', ','];
+        if (pick == ',' && sample.Count > 1 && SameFieldCount(sample, ';') >= 2
+            && sample.Skip(1).SelectMany(l => Split(l, ';', string.Empty, 0)).All(f => !f.Contains(',') || IsDecimalComma(f)))
+        {
+            return ';';
+        }
+
+        if (SameFieldCount(sample, pick) >= 2)
+        {
+            return pick;
+        }
+
+        char[] others = tabs ? ['\t', ';', ','] : [';', ','];
         var best = (Delimiter: pick, Fields: 0);
-        foreach (var candidate in candidates.Distinct())
+        foreach (var candidate in others.Where(c => c != pick))
         {
             var fields = SameFieldCount(sample, candidate);
             if (fields > best.Fields)

@@ -28,7 +28,7 @@ internal static class PartialOutputFile
             // A link, a FIFO, /dev/stdout: written through as given (a rename would replace the link or the device
             // with a file, and a reader waiting on the FIFO would never see a line; found by review).
             // Each line flushed: a reader of a FIFO sees each forecast as its reading arrives (QA: all came at the end).
-            using var direct = new StreamWriter(path) { AutoFlush = true };
+            using var direct = new LineFlushingWriter(new StreamWriter(path));
             return write(direct);
         }
 

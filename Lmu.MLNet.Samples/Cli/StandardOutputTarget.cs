@@ -16,25 +16,44 @@ internal static class StandardOutputTarget
     public static bool Is(string? path) => path is not null && Names.Contains(path.Trim(), StringComparer.Ordinal);
 
     /// <summary>
-    /// When the command line's <c>--output</c> names standard output, the app's own lines go to standard error from now
-    /// on. Called before any command runs: the lines before the CSV (warnings, integrity) would otherwise precede it.
+    /// When the command line of <c>predict</c> or <c>forecast-stream</c> names standard output as <c>--output</c>, the app's
+    /// own lines go to standard error from now on. Called before any command runs: the lines before the CSV (warnings,
+    /// integrity) would otherwise precede it. Options read from a response file (<c>@file</c>) are not seen here.
     /// </summary>
     public static void RouteConsoleIfNamed(IReadOnlyList<string> args)
     {
-        for (var i = 0; i < args.Count; i++)
+        if (Named(args))
         {
-            var value = args[i] == "--output" && i + 1 < args.Count ? args[i + 1]
-                : args[i].StartsWith("--output=", StringComparison.Ordinal) ? args[i]["--output=".Length..]
-                : null;
-            if (Is(value))
-            {
-                Console.SetOut(Console.Error);
-                return;
-            }
+            Console.SetOut(Console.Error);
         }
     }
 
+    /// <summary>Whether <paramref name="args"/> run predict or forecast-stream with standard output as <c>--output</c>.</summary>
+    internal static bool Named(IReadOnlyList<string> args)
+    {
+        // Only the commands whose --output is a file: the others' is a folder, and "-" there is a folder's name (review:
+        // forecast --output - sent every line of the run to standard error).
+        if (args.FirstOrDefault(a => !a.StartsWith('-')) is not ("predict" or "forecast-stream"))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < args.Count; i++)
+        {
+            // --output v, --output=v and --output:v, as the command line parser takes them (review: ':' was missed).
+            var value = args[i] == "--output" && i + 1 < args.Count ? args[i + 1]
+                : args[i].StartsWith("--output=", StringComparison.Ordinal) || args[i].StartsWith("--output:", StringComparison.Ordinal) ? args[i]["--output=".Length..]
+                : null;
+            if (Is(value))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A writer of the standard output stream that flushes each line (a reader of a pipe sees each forecast as it is made).</summary>
-    public static StreamWriter Open() =>
-        new(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16, leaveOpen: true) { AutoFlush = true };
+    public static TextWriter Open() =>
+        new LineFlushingWriter(new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16, leaveOpen: true));
 }

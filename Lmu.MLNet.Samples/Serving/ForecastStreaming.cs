@@ -53,19 +53,36 @@ internal static class ForecastStreaming
             Cli.PartialOutputFile.CheckWritable(checkpointPath, "--checkpoint");
         }
 
-        // All or nothing: a bad line leaves no output file (and no checkpoint).
-        if (outputPath is null)
+        // All or nothing: a bad line leaves no output file (and no checkpoint). The checkpoint is written to a partial file
+        // after the last line, before the output is moved into place, and moved over --checkpoint only once the output is
+        // in place: a checkpoint that cannot be written leaves no output (QA: the forecasts were in place when it failed),
+        // and an output that cannot be moved into place leaves the engine as it was (review: the checkpoint had moved on
+        // while the forecasts were lost, so a rerun fed the readings twice).
+        string? pending = null;
+        try
         {
-            Stream(null);
-            CheckPoint();
+            if (outputPath is null)
+            {
+                Stream(null);
+                CheckPoint();
+            }
+            else
+            {
+                var checkpointNote = checkpointPath is null ? string.Empty : $"the checkpoint '{checkpointPath}' (the engine's state stays as it was)";
+                Cli.PartialOutputFile.Write(outputPath, writer => Stream(writer) && CheckPoint(), checkpointNote);
+            }
+
+            if (pending is not null)
+            {
+                File.Move(pending, checkpointPath!, overwrite: true);
+            }
         }
-        else
+        finally
         {
-            // The checkpoint is written after the last line, before the output is moved into place: an interrupted run
-            // writes neither (found by QA: the message named only the output), and a checkpoint that cannot be written
-            // leaves no output (QA: the forecasts were in place when the checkpoint failed).
-            var checkpointNote = checkpointPath is null ? string.Empty : $"the checkpoint '{checkpointPath}' (the engine's state stays as it was)";
-            Cli.PartialOutputFile.Write(outputPath, writer => Stream(writer) && CheckPoint(), checkpointNote);
+            if (pending is not null)
+            {
+                File.Delete(pending);
+            }
         }
 
         // A semicolon-separated or decimal-comma file failed with .NET's bare "The input string '9248;2' was not in a
@@ -134,14 +151,23 @@ internal static class ForecastStreaming
 
         bool CheckPoint()
         {
-            if (checkpointPath is not null && seriesColumn is not null)
+            if (checkpointPath is null)
+            {
+                return true;
+            }
+
+            var full = PhysicalPath.Resolve(checkpointPath);
+            var (folder, name, extension) = (Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full), Path.GetExtension(full));
+            Cli.PartialOutputFile.RemoveKilledRuns(folder, name, extension);
+            pending = Cli.PartialOutputFile.PartialName(folder, name, extension);
+            if (seriesColumn is not null)
             {
                 // Resumed from a model zip: the checkpoint is such a zip too.
-                ForecastEngineStateOnnx.Save(new MLContext(), engine, seriesColumn, checkpointPath);
+                ForecastEngineStateOnnx.Save(new MLContext(), engine, seriesColumn, pending);
             }
-            else if (checkpointPath is not null)
+            else
             {
-                engine.CheckPoint(checkpointPath);
+                engine.CheckPoint(pending);
             }
 
             return true;

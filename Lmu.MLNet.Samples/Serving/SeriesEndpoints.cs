@@ -30,7 +30,7 @@ internal sealed class SeriesEndpoints
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var directory = new SeriesDirectory(
             _limits, TimeProvider.System, ProcessMemoryUse.Now, (id, at) => grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(at),
-            async id => (await grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync()).LastSequence, () => GC.Collect(), log);
+            async id => (await grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync()).LastSequence, ProcessMemoryUse.Collect, log);
         app.Lifetime.ApplicationStarted.Register(() => _ = SweepAsync(directory, _limits.Idle, app.Lifetime.ApplicationStopping));
         app.MapPost("/series/{id}/observe", async (string id, HttpRequest request) =>
         {

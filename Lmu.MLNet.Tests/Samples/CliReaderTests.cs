@@ -57,6 +57,10 @@ public sealed class CliReaderTests
         (delimiter, header) = Read("de-dec.csv", "Datum;Umsatz, EUR;Aktion\n2023-01-01;12,5;0\n2023-01-02;13,5;1\n");
         Assert.AreEqual(';', delimiter);
         CollectionAssert.AreEqual(new[] { "Datum", "Umsatz, EUR", "Aktion" }, header);
+        // Review: headerless lines of two decimal-comma numbers have more commas than semicolons.
+        (delimiter, header) = Read("headerless.csv", "1949,000;219,0\n1949,083;218,5\n1949,167;220,1\n");
+        Assert.AreEqual(';', delimiter);
+        CollectionAssert.AreEqual(new[] { "1949,000", "219,0" }, header);
         (delimiter, header) = Read("sep.csv", "sep=;\nDatum;Wert\n2023-01-01;1\n");
         Assert.AreEqual(';', delimiter);
         CollectionAssert.AreEqual(new[] { "Datum", "Wert" }, header);

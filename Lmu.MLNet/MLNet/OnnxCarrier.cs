@@ -299,6 +299,14 @@ internal static class OnnxCarrier
                     e);
             }
 
+            if (ReadFault(path, cause))
+            {
+                // The file could not be read now (another process holds it, as a copy over it does): no verdict on the zip.
+                // One such load in about 12,000 read as a bad model file (found by QA), which a service would reject.
+                // Before the temp-folder check: a zip kept under the temp folder is still the zip (review).
+                throw new IOException($"Could not load '{path}': reading it failed ({cause.Message}); the file itself was not found faulty. Load it again once nothing else holds it.", cause);
+            }
+
             // A temp folder that is missing and cannot be made, or cannot be written, fails as UnauthorizedAccessException
             // naming a folder above it ("Access to the path '/nonexistent' is denied"), which is no IOException: it went
             // past a service's catch raw (found by QA). The probe tells it from a zip's own fault.
@@ -310,13 +318,6 @@ internal static class OnnxCarrier
                     $"Could not load '{path}': extracting it into MLContext.TempFilePath '{ml.TempFilePath}' failed ({cause.Message}). " +
                     "Free space there, or set MLContext.TempFilePath (TMPDIR for the default) to a writable folder with room.",
                     cause);
-            }
-
-            if (ReadFault(path, cause))
-            {
-                // The file could not be read now (another process holds it, as a copy over it does): no verdict on the zip.
-                // One such load in about 12,000 read as a bad model file (found by QA), which a service would reject.
-                throw new IOException($"Could not load '{path}': reading it failed ({cause.Message}); the file itself was not found faulty. Load it again once nothing else holds it.", cause);
             }
 
             throw ModelZipCheck.Refuse(path, $"ML.NET could not load it ({cause.GetType().Name}: {cause.Message})", "pass a model zip saved with mlContext.Model.Save by this library's version or a compatible one", e);

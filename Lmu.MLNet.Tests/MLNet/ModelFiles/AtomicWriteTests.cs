@@ -310,7 +310,8 @@ public sealed class AtomicWriteTests
 
         try
         {
-            foreach (var temp in new[] { locked, Path.Combine(locked, "missing") })
+            // Two levels down: the error names the first folder that cannot be made, not the temp folder (review).
+            foreach (var temp in new[] { locked, Path.Combine(locked, "missing"), Path.Combine(locked, "a", "b") })
             {
                 var e = Assert.ThrowsExactly<IOException>(() => LmuModelFile.Load(new MLContext(seed: 1) { TempFilePath = temp }, zip, out _), temp);
                 StringAssert.Contains(e.Message, $"Could not load '{zip}': extracting it into MLContext.TempFilePath '{temp}' failed (");

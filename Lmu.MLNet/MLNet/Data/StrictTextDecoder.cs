@@ -40,9 +40,10 @@ internal sealed class StrictTextDecoder : IDisposable
 
     /// <summary>
     /// True when the file (a seekable one) holds more bytes than it did when it was opened: a writer appended to it while
-    /// it was read. False for pipes and devices, which cannot tell.
+    /// it was read. False for pipes and devices, which cannot tell, and for a file empty when opened: /proc files report a
+    /// length of 0 whatever they hold (review: /proc/self/loginuid was refused as grown).
     /// </summary>
-    public bool Grew => _lengthAtOpen >= 0 && Math.Max(_stream.Position, _stream.Length) > _lengthAtOpen;
+    public bool Grew => _lengthAtOpen > 0 && Math.Max(_stream.Position, _stream.Length) > _lengthAtOpen;
 
     /// <summary>The most characters one <see cref="Read"/> returns (UTF-8's bound, the largest of the encodings).</summary>
     public static int MaxChars { get; } = Utf8.GetMaxCharCount(ChunkBytes);
