@@ -228,7 +228,11 @@ public sealed class LmuExperimentPooledTests
         // cores a pooled trial took 2 s instead of under 1, and only 2 fitted in 3 s.)
         var trials = string.Join(", ", result.Trials.Select(t => $"{t.Status} {t.Duration.TotalSeconds:0.00} s"));
         Assert.IsGreaterThan(1, result.Trials.Count, $"the budget should fit more than one pooled trial: {trials}");
-        Assert.IsGreaterThanOrEqualTo(budget - longest.TotalSeconds, result.Trials.Sum(t => t.Duration.TotalSeconds), $"the search stopped before its budget was used: {trials}");
+        // The search's own time reaches the budget less one trial; its trials' time does too, less the search's own work
+        // between trials (drawing and bookkeeping), allowed 10 ms a trial: a fresh clone's run on an AMD VM had 39 trials
+        // of 0.05-0.12 s sum to 2.875 s for a bound of 2.883, the rest of the 3 s spent between them.
+        Assert.IsGreaterThanOrEqualTo(budget - longest.TotalSeconds, result.SearchTime.TotalSeconds, $"the search stopped before its budget was used: {trials}");
+        Assert.IsGreaterThanOrEqualTo(budget - longest.TotalSeconds - (0.01 * result.Trials.Count), result.Trials.Sum(t => t.Duration.TotalSeconds), $"the trials did not fill the search's time: {trials}");
         Bound.Below(clock.Elapsed.TotalSeconds + 0.001, result.SearchTime.TotalSeconds);
     }
 
