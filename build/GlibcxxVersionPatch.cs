@@ -25,21 +25,29 @@ public class GlibcxxVersionPatch : Task
     /// <summary>Optional explicit libstdc++ path; otherwise the usual system locations are probed.</summary>
     public string? HostLibStdCxx { get; set; }
 
+    /// <summary>
+    /// Patch whatever the build host has (LmuTorchSharpNativeFix=always): an output built on a host whose libstdc++ has
+    /// the version (Ubuntu 24.04) is left as packaged otherwise, and cannot train on Debian 12 / Ubuntu 22.04 servers
+    /// (found by QA). The weak requirement is harmless where the version exists.
+    /// </summary>
+    public bool Always { get; set; }
+
     public override bool Execute()
     {
         if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return true;
         string? host = HostLibStdCxx;
         if (string.IsNullOrEmpty(host)) host = FindHostLibStdCxx();
-        if (host is null)
+        if (host is null && !Always)
         {
             Log.LogMessage(MessageImportance.Normal, "GlibcxxVersionPatch: no libstdc++.so.6 found; nothing patched.");
             return true;
         }
-        if (ElfVersionPatcher.ContainsAscii(File.ReadAllBytes(host), Version + "\0"))
+        if (host is not null && !Always && ElfVersionPatcher.ContainsAscii(File.ReadAllBytes(host), Version + "\0"))
         {
             Log.LogMessage(MessageImportance.Low, $"GlibcxxVersionPatch: {host} provides {Version}; nothing to do.");
             return true;
         }
+        host ??= "any host (LmuTorchSharpNativeFix=always)";
         foreach (var item in Files)
         {
             string path = item.ItemSpec;

@@ -59,6 +59,53 @@ public sealed class NativeFixTests
         Assert.AreEqual(hostHasVersion, identicalToPackage, "the output copy must be patched exactly when the host needs it");
     }
 
+    [TestMethod]
+    public void AlwaysPatchesOnAHostThatHasTheVersion()
+    {
+        // QA: an output built where libstdc++ has GLIBCXX_3.4.32 (Ubuntu 24.04) kept the packaged library and could not
+        // train on Debian 12 / Ubuntu 22.04 servers, with no switch to force the patch. A host whose libstdc++ has the
+        // version is stood in for by a file that holds it; the targets run as the build runs them, after the copy.
+        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("The targets patch on Linux only.");
+        var packaged = PackagedLibrary();
+        var work = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"lmu-native-fix-{Guid.NewGuid():N}")).FullName;
+        try
+        {
+            var host = Path.Combine(work, "libstdc++.so.6");
+            File.WriteAllBytes(host, System.Text.Encoding.ASCII.GetBytes($"GLIBCXX_3.4.31\0{ElfVersionPatcher.Version}\0"));
+            var project = Path.Combine(work, "fix.proj");
+            File.WriteAllText(project, $"<Project><Import Project=\"{Path.Combine(ConsumerProject.RepositoryRoot(), "build", "TorchSharpNativeFix.targets")}\" /></Project>");
+            byte[] Patched(string setting)
+            {
+                var output = Directory.CreateDirectory(Path.Combine(work, setting)).FullName;
+                var library = Path.Combine(output, "libLibTorchSharp.so");
+                File.Copy(packaged, library);
+                var start = new System.Diagnostics.ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+                foreach (var a in new[] { "msbuild", project, "-nologo", "-t:LmuPatchTorchSharpNativeInOutput", $"-p:OutDir={output}/", $"-p:LmuHostLibStdCxx={host}", $"-p:LmuTorchSharpNativeFix={setting}" })
+                {
+                    start.ArgumentList.Add(a);
+                }
+
+                using var process = System.Diagnostics.Process.Start(start)!;
+                var log = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+                Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(3)), "msbuild did not finish");
+                Assert.AreEqual(0, process.ExitCode, log);
+                return File.ReadAllBytes(library);
+            }
+
+            var original = File.ReadAllBytes(packaged);
+            CollectionAssert.AreEqual(original, Patched("true"), "the default leaves the library as packaged on a host that has the version");
+            var forced = Patched("always");
+            CollectionAssert.AreNotEqual(original, forced, "always patches it");
+            var again = Path.Combine(work, "again.so");
+            File.WriteAllBytes(again, forced);
+            Assert.AreEqual(0, ElfVersionPatcher.Patch(again), "the forced copy is patched as the default patches on hosts without the version");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
     private static string PackagedLibrary()
     {
         var torchSharp = typeof(TorchSharp.torch).Assembly.Location;
