@@ -137,7 +137,7 @@ internal static class TorchNative
             $"application's build and publish folders loadable there, but it is turned off ({FixProperty}=false) or did not run for this " +
             $"folder (it patches only when the machine that builds or publishes lacks {RequiredGlibcxx}). To turn it on, remove " +
             $"{FixProperty}=false from the project file, Directory.Build.props and the dotnet command line (or set it to true), then build " +
-            $"or publish again on a host like this one. The native backend package must be {LibTorchPackage} {LibTorchVersion}, the libtorch " +
+            $"or publish again on a host like this one, or on any host with {FixProperty}=always. The native backend package must be {LibTorchPackage} {LibTorchVersion}, the libtorch " +
             $"TorchSharp {TorchSharpVersion} is built for. TorchSharp's own error, the inner exception, says the application lacks a reference " +
             $"to {LibTorchPackage}; that is not the cause here.";
     }
