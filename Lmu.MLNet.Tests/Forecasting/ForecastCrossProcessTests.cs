@@ -297,7 +297,7 @@ public sealed class ForecastCrossProcessTests
         var fixedOutput = Path.Combine(dir, "fixed.csv");
         File.WriteAllText(fixedOutput, "old\n");
         var engineBytes = File.ReadAllBytes(start);
-        if (Run("chattr", "+i", fixedOutput) != 0)
+        if (SystemTool.Run("chattr", "+i", fixedOutput) != 0)
         {
             Assert.Inconclusive("chattr +i is not allowed here (needs root and ext4 or a file system like it)");
         }
@@ -309,21 +309,12 @@ public sealed class ForecastCrossProcessTests
         }
         finally
         {
-            Run("chattr", "-i", fixedOutput);
+            SystemTool.Run("chattr", "-i", fixedOutput);
         }
 
         CollectionAssert.AreEqual(engineBytes, File.ReadAllBytes(start), "the engine stays as it was when the forecasts could not be written");
         Assert.AreEqual("old\n", File.ReadAllText(fixedOutput));
         CollectionAssert.AreEquivalent(new[] { "start.ckpt", "obs.csv", "file.csv", "redirected.csv", "fixed.csv" }, Directory.GetFiles(dir).Select(Path.GetFileName).ToArray(), "no partial file left");
-    }
-
-    private static int Run(string file, params string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        process.WaitForExit();
-        return process.ExitCode;
     }
 
     [TestMethod]

@@ -1,4 +1,5 @@
 using Lmu.MLNet.Featurize;
+using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Featurize;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -166,7 +167,7 @@ public sealed class AtomicWriteTests
             Directory.CreateDirectory(mount);
             try
             {
-                if (Run("mount", "-t", "tmpfs", "-o", $"size={kib}k", "tmpfs", mount) != 0)
+                if (SystemTool.Run("mount", "-t", "tmpfs", "-o", $"size={kib}k", "tmpfs", mount) != 0)
                 {
                     Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
                 }
@@ -188,7 +189,7 @@ public sealed class AtomicWriteTests
                 }
                 finally
                 {
-                    Run("umount", "-l", mount);
+                    SystemTool.Run("umount", "-l", mount);
                 }
             }
             finally
@@ -215,7 +216,7 @@ public sealed class AtomicWriteTests
         Directory.CreateDirectory(mount);
         try
         {
-            if (Run("mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", mount) != 0)
+            if (SystemTool.Run("mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", mount) != 0)
             {
                 Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
             }
@@ -234,7 +235,7 @@ public sealed class AtomicWriteTests
             }
             finally
             {
-                Run("umount", "-l", mount);
+                SystemTool.Run("umount", "-l", mount);
             }
         }
         finally
@@ -261,7 +262,7 @@ public sealed class AtomicWriteTests
         Directory.CreateDirectory(mount);
         try
         {
-            if (Run("mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", mount) != 0)
+            if (SystemTool.Run("mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", mount) != 0)
             {
                 Assert.Inconclusive("cannot mount a tmpfs here (needs root and a kernel that allows it)");
             }
@@ -276,7 +277,7 @@ public sealed class AtomicWriteTests
             }
             finally
             {
-                Run("umount", "-l", mount);
+                SystemTool.Run("umount", "-l", mount);
             }
         }
         finally
@@ -303,7 +304,7 @@ public sealed class AtomicWriteTests
         var zip = Path.Combine(folder.Path, "model.zip");
         LmuModelFile.Save(ml, model, data.Schema, zip);
         var locked = Directory.CreateDirectory(Path.Combine(folder.Path, "locked")).FullName;
-        if (Run("chattr", "+i", locked) != 0)
+        if (SystemTool.Run("chattr", "+i", locked) != 0)
         {
             Assert.Inconclusive("chattr +i is not allowed here (needs root and ext4 or a file system like it)");
         }
@@ -320,7 +321,7 @@ public sealed class AtomicWriteTests
         }
         finally
         {
-            Run("chattr", "-i", locked);
+            SystemTool.Run("chattr", "-i", locked);
         }
 
         (LmuModelFile.Load(new MLContext(seed: 1), zip, out _) as IDisposable)?.Dispose();
@@ -352,15 +353,6 @@ public sealed class AtomicWriteTests
         public int Count { get; private set; }
 
         public void Report(Lmu.MLNet.Training.LmuEpochReport value) => Count++;
-    }
-
-    private static int Run(string file, params string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        process.WaitForExit();
-        return process.ExitCode;
     }
 
     [TestMethod]
