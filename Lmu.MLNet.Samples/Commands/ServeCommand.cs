@@ -47,7 +47,7 @@ internal static class ServeCommand
                               (limits.Idle > TimeSpan.Zero ? $"a series is forgotten {limits.Idle.TotalMinutes:N0} minute(s) after its last reading" : "series are kept until DELETE /series/{id}"));
             var endpoints = new SeriesEndpoints(limits);
             return ServeHost.RunAsync(settings, token, new ServeExtension(
-                b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, port, gateway)),
+                b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, engineModel, port, gateway)),
                 endpoints.Map,
                 () => endpoints.HealthProblem));
         });

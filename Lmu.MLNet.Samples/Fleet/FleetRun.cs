@@ -39,7 +39,7 @@ internal static class FleetRun
         IHostApplicationLifetime? lifetime = null;
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true)
             .AddFilter<ConsoleLoggerProvider>((_, level) => level >= LogLevel.Warning && lifetime?.ApplicationStopping.IsCancellationRequested != true);
-        builder.UseOrleans(silo => FleetSilo.Configure(silo, s.ModelPath, s.SiloPort, s.GatewayPort));
+        builder.UseOrleans(silo => FleetSilo.Configure(silo, s.ModelPath, model, s.SiloPort, s.GatewayPort));
         using var host = builder.Build();
         lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         try

@@ -1,6 +1,8 @@
+using Lmu.MLNet.Forecasting;
 using Lmu.MLNet.Orleans;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime.Hosting;
 
 namespace Lmu.MLNet.Samples.Fleet;
@@ -47,10 +49,20 @@ internal static class FleetSilo
         }
     }
 
-    public static void Configure(ISiloBuilder silo, string modelPath, int siloPort = DefaultSiloPort, int gatewayPort = DefaultGatewayPort)
+    /// <summary>Configures the embedded silo to stream <paramref name="model"/>, loaded from <paramref name="modelPath"/> (version 1).</summary>
+    /// <remarks>
+    /// The silo's model cache starts with <paramref name="model"/> instead of reading the file again at the first
+    /// reading: serve --series checked the model at its start and the cache loaded the file once more later, so a
+    /// deploy that moved or deleted the file after the start failed every series call (500) while /predict went on
+    /// from the model it had loaded.
+    /// </remarks>
+    public static void Configure(ISiloBuilder silo, string modelPath, LmuForecastEngineModel model, int siloPort = DefaultSiloPort, int gatewayPort = DefaultGatewayPort)
     {
         silo.UseLocalhostClustering(siloPort, gatewayPort)
             .AddLmuForecastFleet(o => o.ModelPaths[1] = modelPath);
+        // Registered after AddLmuForecastFleet's own, so this one is resolved.
+        silo.Services.AddSingleton(sp => new ForecastModelCache(
+            sp.GetRequiredService<IOptions<ForecastFleetOptions>>().Value, path => path == modelPath ? model : LmuForecastEngineModel.Load(path)));
         silo.Services.AddGrainStorage(ForecastFleetOptions.StorageName, (sp, _) => new InProcessGrainStorage(sp.GetRequiredService<global::Orleans.Serialization.Serializer>()));
         silo.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Warning).AddFilter("Microsoft.Orleans", LogLevel.Warning).AddFilter("Polly", LogLevel.Warning));
     }

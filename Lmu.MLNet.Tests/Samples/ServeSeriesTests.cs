@@ -202,6 +202,32 @@ public sealed class ServeSeriesTests
         StringAssert.Contains(blank.GetProperty("error").GetString(), "The series id in /series/{id} is blank");
     }
 
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task SeriesAreServedFromTheModelLoadedAtStartEvenWhenItsFileGoes()
+    {
+        // serve read the streaming model at its start to check it, then the silo read the file again at the first
+        // reading: a deploy that moved or deleted the file after the start failed every series call with 500 and made
+        // /health 503, while /predict went on from the model it had loaded.
+        var (model, zip) = StreamingZip();
+        var (values, covs) = ForecastTestModels.Series(20, 1);
+        await using var served = await StartSeriesAsync(zip);
+        File.Delete(zip);
+        for (var series = 0; series < 4; series++)
+        {
+            var engine = new LmuForecastEngine(model);
+            for (var n = 1; n <= values.Length; n++)
+            {
+                var (status, body) = await Observe(served, $"s{series}", new { sequence = n, value = values[n - 1], covariates = new[] { covs[0][n - 1] } });
+                Assert.AreEqual(HttpStatusCode.OK, status, $"series {series}, reading {n}: {body}");
+                AssertForecast(engine.Observe(values[n - 1], covs[0][n - 1]), body, $"series {series}, reading {n}");
+            }
+        }
+
+        using var health = await served.Http.GetAsync("/health");
+        Assert.AreEqual(HttpStatusCode.OK, health.StatusCode, await health.Content.ReadAsStringAsync());
+    }
+
     /// <summary>A typed engine's CheckPoint zip of a hand-made model (one covariate): /predict serves it, the grains stream it.</summary>
     private (LmuForecastModel Model, string Zip) StreamingZip()
     {
