@@ -24,9 +24,6 @@ if (!Lmu.MLNet.Samples.WorkingDirectory.Exists(out var gone))
 // itself unless ORT_DISABLE_TELEMETRY is set (README, "Telemetry"). First, before anything loads ONNX Runtime.
 Lmu.MLNet.Samples.Cli.OnnxRuntimeTelemetry.OptOutUnlessSet();
 
-// --output naming standard output: the app's own lines go to standard error (StandardOutputTarget).
-Lmu.MLNet.Samples.Cli.StandardOutputTarget.RouteConsoleIfNamed(args);
-
 const string description = "Lmu.MLNet samples: Legendre Memory Units in ML.NET pipelines (results, benchmarks, serving).";
 // Installed as a .NET tool the app runs as `lmu`, but RootCommand names itself after the assembly, so the tool's help
 // said "Usage: Lmu.MLNet.Samples" (found by QA). Run from the tool package's folder (a global or tool-path install's
@@ -42,4 +39,8 @@ foreach (var command in SampleCommands.All())
 SampleCommands.SetMainJob(root);
 CommandErrors.PositiveThreads(root);
 root.Options.Add(CommandErrors.Verbose);
-return CommandErrors.Invoke(root.Parse(args));
+var parsed = root.Parse(args);
+// --output naming standard output: the app's own lines go to standard error (StandardOutputTarget). Read from the
+// parser's tokens, so an option given in a response file (@file) counts too (review: it was not seen in the raw args).
+Lmu.MLNet.Samples.Cli.StandardOutputTarget.RouteConsoleIfNamed(parsed.Tokens.Select(t => t.Value).ToArray());
+return CommandErrors.Invoke(parsed);

@@ -18,7 +18,8 @@ internal static class StandardOutputTarget
     /// <summary>
     /// When the command line of <c>predict</c> or <c>forecast-stream</c> names standard output as <c>--output</c>, the app's
     /// own lines go to standard error from now on. Called before any command runs: the lines before the CSV (warnings,
-    /// integrity) would otherwise precede it. Options read from a response file (<c>@file</c>) are not seen here.
+    /// integrity) would otherwise precede it. <paramref name="args"/> are the parser's tokens, a response file's
+    /// (<c>@file</c>) included.
     /// </summary>
     public static void RouteConsoleIfNamed(IReadOnlyList<string> args)
     {

@@ -277,6 +277,19 @@ public sealed class ForecastCrossProcessTests
             StringAssert.Contains(stderr.Result, "model fingerprint: ");
         }
 
+        // Review: --output - in a response file (@file) was not seen, so the app's lines went into the CSV.
+        var responses = Path.Combine(dir, "args.rsp");
+        File.WriteAllLines(responses, ["--observations", observations, "--output", "-"]);
+        var start3 = SamplesApp.StartInfo(_app, _root, "forecast-stream", "--model", start, "@" + responses);
+        using (var process = System.Diagnostics.Process.Start(start3)!)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEnd();
+            Assert.IsTrue(process.WaitForExit(Limit));
+            Assert.AreEqual(0, process.ExitCode, stderr.Result);
+            CollectionAssert.AreEqual(expected, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), "standard output holds the forecasts alone");
+        }
+
         Assert.IsFalse(File.Exists(Path.Combine(_root, "-")), "no file named '-'");
 
         // QA: the forecasts were streamed and written, and only then did the checkpoint's missing folder fail the run.
@@ -314,7 +327,7 @@ public sealed class ForecastCrossProcessTests
 
         CollectionAssert.AreEqual(engineBytes, File.ReadAllBytes(start), "the engine stays as it was when the forecasts could not be written");
         Assert.AreEqual("old\n", File.ReadAllText(fixedOutput));
-        CollectionAssert.AreEquivalent(new[] { "start.ckpt", "obs.csv", "file.csv", "redirected.csv", "fixed.csv" }, Directory.GetFiles(dir).Select(Path.GetFileName).ToArray(), "no partial file left");
+        CollectionAssert.AreEquivalent(new[] { "start.ckpt", "obs.csv", "file.csv", "redirected.csv", "args.rsp", "fixed.csv" }, Directory.GetFiles(dir).Select(Path.GetFileName).ToArray(), "no partial file left");
     }
 
     [TestMethod]
