@@ -11,8 +11,18 @@ namespace Lmu.MLNet.Samples.Serving;
 /// </summary>
 /// <param name="LimitBytes">The group's limit.</param>
 /// <param name="UsedBytes">Its usage less its inactive file cache.</param>
-internal sealed record ContainerMemory(long LimitBytes, long UsedBytes)
+/// <param name="Group">The group's path in its hierarchy ("/" in a container that has its own namespace).</param>
+/// <param name="Own">Whether it is the process's own group; a group above it (a systemd slice, say) also counts its other members' memory.</param>
+internal sealed record ContainerMemory(long LimitBytes, long UsedBytes, string Group, bool Own)
 {
+    /// <summary>
+    /// The group and its measure in words, for messages: a group above the process's own says that other processes share
+    /// it (review: the refusal's "its memory" counted a parent slice's other members as the service's).
+    /// </summary>
+    public string What => Own
+        ? "the memory limit of its control group (a container's), against the group's use less its inactive file cache"
+        : $"the memory limit of the control group {Group} above its own, which other processes share, against that group's use less its inactive file cache";
+
     /// <summary>The share of the limit in use.</summary>
     public double Share => (double)UsedBytes / LimitBytes;
 
@@ -84,7 +94,7 @@ internal sealed record ContainerMemory(long LimitBytes, long UsedBytes)
                         && Number(read(dir + (v1 ? "memory.usage_in_bytes" : "memory.current"))) is { } usage)
                     {
                         var inactive = Stat(read(dir + "memory.stat"), v1 ? "total_inactive_file" : "inactive_file") ?? 0;
-                        var limited = new ContainerMemory(limit, Math.Max(0, usage - inactive));
+                        var limited = new ContainerMemory(limit, Math.Max(0, usage - inactive), group.Length == 0 ? "/" : group, group == parts[2].TrimEnd('/'));
                         nearest = nearest is null || limited.Share > nearest.Share ? limited : nearest;
                     }
 

@@ -47,7 +47,7 @@ internal sealed record ProcessMemoryUse(long UsedBytes, long LimitBytes, string 
             ? new ProcessMemoryUse(info.HeapSizeBytes - info.FragmentedBytes, info.TotalAvailableMemoryBytes, "the GC heap hard limit, against the managed heap")
             : null;
         var whole = ContainerMemory.Now() is { } container
-            ? new ProcessMemoryUse(container.UsedBytes, container.LimitBytes, "the memory limit of its control group (a container's), against the group's use less its inactive file cache")
+            ? new ProcessMemoryUse(container.UsedBytes, container.LimitBytes, container.What)
             : heap is null ? new ProcessMemoryUse(Environment.WorkingSet, info.TotalAvailableMemoryBytes, "the machine's memory, against the working set") : null;
         return Nearer(heap, whole);
     }

@@ -81,7 +81,7 @@ internal sealed class SeriesDirectory
         if (memory.UsedBytes > MemoryShare * memory.LimitBytes)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"The service holds {count:N0} series and its memory is at {memory.UsedBytes / 1e6:N0} MB, over {MemoryShare:P0} of the {memory.LimitBytes / 1e6:N0} MB it may use ({memory.What}); a new series is admitted when memory is freed: {Ways()}, or run more servers.");
+                $"The service holds {count:N0} series and the memory counted is at {memory.UsedBytes / 1e6:N0} MB, over {MemoryShare:P0} of its {memory.LimitBytes / 1e6:N0} MB limit ({memory.What}); a new series is admitted when memory is freed: {Ways()}, or run more servers.");
         }
 
         return null;

@@ -27,9 +27,9 @@ public sealed class ContainerMemoryTests
             [$"{v1}/process_api/memory.usage_in_bytes"] = $"{900 * MB}\n",
         };
         const string hybrid = "4:memory:/process_api/a/serve\n3:cpuset:/\n0::/\n";
-        Assert.AreEqual(new ContainerMemory(200 * MB, 150 * MB), ContainerMemory.Parse(hybrid, files.GetValueOrDefault), "usage less total_inactive_file");
+        Assert.AreEqual(new ContainerMemory(200 * MB, 150 * MB, "/process_api/a/serve", Own: true), ContainerMemory.Parse(hybrid, files.GetValueOrDefault), "usage less total_inactive_file");
         files[$"{v1}/process_api/memory.limit_in_bytes"] = $"{150 * MB}\n";
-        Assert.AreEqual(new ContainerMemory(150 * MB, 900 * MB), ContainerMemory.Parse(hybrid, files.GetValueOrDefault), "a parent nearer its limit (its own use counts, its other groups' included)");
+        Assert.AreEqual(new ContainerMemory(150 * MB, 900 * MB, "/process_api", Own: false), ContainerMemory.Parse(hybrid, files.GetValueOrDefault), "a parent nearer its limit (its own use counts, its other groups' included)");
         Assert.IsNull(ContainerMemory.Parse("4:memory:/process_api/b\n0::/\n", _ => "9223372036854771712"), "no limit anywhere");
 
         // A container on cgroup v2: its group is the namespace's root.
@@ -39,7 +39,7 @@ public sealed class ContainerMemoryTests
             ["/sys/fs/cgroup/memory.current"] = $"{100 * MB}\n",
             ["/sys/fs/cgroup/memory.stat"] = $"anon {60 * MB}\nfile {40 * MB}\ninactive_file {25 * MB}\n",
         };
-        Assert.AreEqual(new ContainerMemory(512 * MB, 75 * MB), ContainerMemory.Parse("0::/\n", v2.GetValueOrDefault));
+        Assert.AreEqual(new ContainerMemory(512 * MB, 75 * MB, "/", Own: true), ContainerMemory.Parse("0::/\n", v2.GetValueOrDefault));
         v2["/sys/fs/cgroup/memory.max"] = "max\n";
         Assert.IsNull(ContainerMemory.Parse("0::/\n", v2.GetValueOrDefault));
         var unit = new Dictionary<string, string>
@@ -49,7 +49,13 @@ public sealed class ContainerMemoryTests
             ["/sys/fs/cgroup/system.slice/memory.max"] = $"{1024 * MB}\n",
             ["/sys/fs/cgroup/system.slice/memory.current"] = $"{700 * MB}\n",
         };
-        Assert.AreEqual(new ContainerMemory(1024 * MB, 700 * MB), ContainerMemory.Parse("0::/system.slice/lmu.service\n", unit.GetValueOrDefault));
+        var slice = ContainerMemory.Parse("0::/system.slice/lmu.service\n", unit.GetValueOrDefault);
+        Assert.AreEqual(new ContainerMemory(1024 * MB, 700 * MB, "/system.slice", Own: false), slice);
+        // Review: the refusal called a slice's use "its memory"; a group above the process's own is named as shared.
+        StringAssert.Contains(slice!.What, "the control group /system.slice above its own, which other processes share");
+        var own = new ContainerMemory(512 * MB, 75 * MB, "/", Own: true).What;
+        StringAssert.Contains(own, "the memory limit of its control group (a container's)");
+        Assert.DoesNotContain("other processes", own);
     }
 
     [TestMethod]

@@ -36,7 +36,7 @@ public sealed class SeriesDirectoryTests
         Assert.IsNull(directory.Refusal("new"), "799 MB of 1,000 is under 80 %");
         used = 801 * MB;
         Assert.AreEqual(
-            "The service holds 1 series and its memory is at 801 MB, over 80 % of the 1,000 MB it may use (the GC heap hard limit, against the managed heap); a new series is admitted when memory is freed: idle for 30 minute(s) (--series-idle), or removed with DELETE /series/{id}, or run more servers.",
+            "The service holds 1 series and the memory counted is at 801 MB, over 80 % of its 1,000 MB limit (the GC heap hard limit, against the managed heap); a new series is admitted when memory is freed: idle for 30 minute(s) (--series-idle), or removed with DELETE /series/{id}, or run more servers.",
             directory.Refusal("new"));
         Assert.IsNull(directory.Refusal("held"), "a held series is never refused: its room is taken already");
     }
