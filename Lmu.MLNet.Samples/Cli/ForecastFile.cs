@@ -58,6 +58,7 @@ internal static partial class ForecastFile
         bool dates = false, numbers = false, zoned = false;
         var dayFirst = time < 0 ? null : DayFirst(columns, time);
         var compact = time >= 0 && CompactDates(columns, time);
+        var quarters = time >= 0 && !compact && Quarters(columns, time);
         foreach (var record in columns.Data)
         {
             var fields = record.Fields;
@@ -83,7 +84,10 @@ internal static partial class ForecastFile
                 Number(columns, record, value, "value", covariates.Length > 0),
                 covariates.Select(c => Number(columns, record, c, "covariate")).ToArray(),
                 record.Line,
-                time < 0 ? rows.Count : compact ? CompactDate(record.Fields[time], ref dates) : Time(columns, record, time, dayFirst, ref dates, ref numbers, ref zoned)));
+                time < 0 ? rows.Count
+                    : compact ? CompactDate(record.Fields[time], ref dates)
+                    : quarters ? QuarterStart(record.Fields[time], ref dates)
+                    : Time(columns, record, time, dayFirst, ref dates, ref numbers, ref zoned)));
         }
 
         return order.Select(key =>
@@ -110,7 +114,7 @@ internal static partial class ForecastFile
 
             return new ForecastSeriesData(key, rows.Select(r => r.Value).ToArray(),
                 Enumerable.Range(0, covariates.Length).Select(c => rows.Select(r => r.Covariates[c]).ToArray()).ToArray(),
-                rows.Select(r => r.Line).ToArray(), time < 0 ? null : rows.Select(r => r.Time).ToArray(), dates, zoned);
+                rows.Select(r => r.Line).ToArray(), time < 0 ? null : rows.Select(r => r.Time).ToArray(), dates, zoned, quarters);
         }).ToList();
     }
 
@@ -235,6 +239,27 @@ internal static partial class ForecastFile
         return date.Ticks / (double)TimeSpan.TicksPerDay;
     }
 
+    /// <summary>
+    /// Whether every time of the column is a quarter: 2010Q1 (how pandas writes a quarterly period), 2010-Q1, 2010 Q1 or
+    /// Q1 2010. They were refused as "neither a number nor a date", so quarterly data (M4's, economic series) had to be
+    /// rewritten as dates first. Read as the quarter's first day; forecast.csv writes the future times as quarters too.
+    /// </summary>
+    private static bool Quarters(Columns columns, int index) =>
+        columns.Data.Any() && columns.Data.All(r => index < r.Fields.Length && Quarter().IsMatch(r.Fields[index]));
+
+    private static double QuarterStart(string field, ref bool dates)
+    {
+        var m = Quarter().Match(field);
+        var (year, quarter) = m.Groups[1].Success ? (m.Groups[1].Value, m.Groups[2].Value) : (m.Groups[4].Value, m.Groups[3].Value);
+        dates = true;
+        var start = new DateTime(int.Parse(year, CultureInfo.InvariantCulture), (3 * (quarter[0] - '1')) + 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        return start.Ticks / (double)TimeSpan.TicksPerDay;
+    }
+
+    // A four-digit year from 1000 (as yyyyMMdd's), then Q1-Q4 after an optional '-', '_' or space; or the quarter first.
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*(?:([1-9][0-9]{3})[-_ ]?[Qq]([1-4])|[Qq]([1-4])[-_ ]?([1-9][0-9]{3}))\s*$")]
+    private static partial System.Text.RegularExpressions.Regex Quarter();
+
     /// <summary>A time of day after a year-last date: 24-hour (13:00, 13:00:05) or 12-hour with AM/PM (1:00 PM, 12:00 AM = 00:00).</summary>
     private static bool TryTimeOfDay(string text, out TimeSpan time)
     {
@@ -315,6 +340,12 @@ internal static partial class ForecastFile
             dates = true;
             zoned |= Zone().IsMatch(field);
             return date.Ticks / (double)TimeSpan.TicksPerDay;
+        }
+
+        if (Quarter().IsMatch(field))
+        {
+            throw new InvalidDataException(
+                $"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is a quarter, but other times of the column are not; write every time as a quarter (2010Q1) or every one as a date (2010-01-01).");
         }
 
         throw new InvalidDataException($"'{columns.File.Path}' line {record.Line}, {columns.Name(index)}: '{field}' is neither a number nor a date.");

@@ -8,7 +8,8 @@ namespace Lmu.MLNet.Samples.Cli;
 /// <param name="Times">The time of each value when a time column was given (for the seasonality guess), else null.</param>
 /// <param name="Dates">True when the times were dates (then in days).</param>
 /// <param name="Zoned">True when some time was written with its zone ("Z" or an offset): no local clock times then.</param>
-internal sealed record ForecastSeriesData(string Id, double[] Values, double[][] Covariates, int[] Lines, double[]? Times, bool Dates = false, bool Zoned = false)
+/// <param name="Quarters">True when every time was written as a quarter (2010Q1; then in days, at the quarter's first day).</param>
+internal sealed record ForecastSeriesData(string Id, double[] Values, double[][] Covariates, int[] Lines, double[]? Times, bool Dates = false, bool Zoned = false, bool Quarters = false)
 {
     /// <summary>
     /// Steps of more than 1.5 times the smallest spacing of <see cref="Times"/> (missing times): their count, and the

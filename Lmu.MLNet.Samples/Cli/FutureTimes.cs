@@ -44,6 +44,12 @@ internal static class FutureTimes
             CalendarStep.Quarter => k => Months(last, 3 * k),
             _ => k => ToMillisecond(times[^1] + (k * spacing)),
         };
+        if (series.Quarters)
+        {
+            // Written as the file wrote them (2010Q1), each the quarter its step's first day falls in.
+            return [.. Enumerable.Range(1, horizon).Select(k => at(k)).Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Year}Q{((d.Month - 1) / 3) + 1}"))];
+        }
+
         // Dates alone where every time is midnight, else the UTC time the times were read as.
         var format = times.All(t => ToMillisecond(t).TimeOfDay == TimeSpan.Zero) ? "yyyy-MM-dd" : "yyyy-MM-ddTHH:mm:ssZ";
         return [.. Enumerable.Range(1, horizon).Select(k => at(k).ToString(format, CultureInfo.InvariantCulture))];

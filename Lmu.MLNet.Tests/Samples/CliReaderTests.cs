@@ -300,6 +300,30 @@ public sealed class CliReaderTests
         // Eight-digit numbers that are not all dates stay numbers.
         var numbers = Write("n.csv", "date,v\n20220130,1\n20220131,2\n20220132,3\n");
         Assert.IsFalse(ForecastFile.Read(numbers, layout)[0].Dates);
+
+        // Quarters as pandas writes them (2010Q1) were refused as "neither a number nor a date": now the quarter's first
+        // day, quarterly seasonality, and future times written as quarters. Rows out of order are sorted as dates.
+        var labels = Enumerable.Range(0, 24).Select(q => $"{2010 + (q / 4)}Q{(q % 4) + 1}").ToArray();
+        var quarterly = Write("q.csv", "date,v\n" + string.Concat(labels.Select((l, i) => (l, i)).Reverse().Select(p => $"{p.l},{p.i % 4}\n")));
+        var byQuarter = ForecastFile.Read(quarterly, layout)[0];
+        Assert.IsTrue(byQuarter.Dates && byQuarter.Quarters);
+        Assert.AreEqual(new DateTime(2010, 4, 1).Ticks / (double)TimeSpan.TicksPerDay, byQuarter.Times![1]);
+        CollectionAssert.AreEqual(Enumerable.Range(0, 24).Select(i => (double)(i % 4)).ToArray(), byQuarter.Values, "in time order");
+        Assert.AreEqual((0, 0, 0.0), byQuarter.Gaps());
+        Assert.AreEqual(4, Seasonality.Guess([byQuarter]).Period);
+        CollectionAssert.AreEqual(new[] { "2016Q1", "2016Q2", "2016Q3", "2016Q4", "2017Q1" }, FutureTimes.Of(byQuarter, 5, businessDays: false));
+        foreach (var (first, second) in new[] { ("2010-Q1", "2010-Q2"), ("2010 q1", "2010 q2"), ("Q1 2010", "Q2 2010"), ("Q1-2010", "Q2-2010") })
+        {
+            var read2 = ForecastFile.Read(Write("o.csv", $"date,v\n{second},2\n{first},1\n"), layout)[0];
+            Assert.IsTrue(read2.Quarters, first);
+            CollectionAssert.AreEqual(new[] { new DateTime(2010, 1, 1), new DateTime(2010, 4, 1) }.Select(d => d.Ticks / (double)TimeSpan.TicksPerDay).ToArray(), read2.Times, first);
+        }
+
+        var mixedQuarters = Write("m.csv", "date,v\n2010Q1,1\n2010-04-01,2\n");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(mixedQuarters, layout)).Message,
+            "line 2, column 1 ('date'): '2010Q1' is a quarter, but other times of the column are not; write every time as a quarter (2010Q1) or every one as a date (2010-01-01).");
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(Write("y.csv", "date,v\n2010Q5,1\n"), layout)).Message,
+            "'2010Q5' is neither a number nor a date");
     }
 
     [TestMethod]
