@@ -8,7 +8,7 @@ namespace Lmu.MLNet.Samples.Cli;
 /// a label such as "#walk" dropped every row of its class when all such lines were comments, found by QA). The delimiter
 /// follows a spreadsheet's "sep=;" first line, else the extension (.tsv/.tab: tab), else the first records (see
 /// <see cref="Sniff"/>: a spreadsheet's "CSV" in many locales is ';'-separated with decimal commas; a .csv file so
-/// written was read as one column per row, found by QA). Fields
+/// written was read as one column per row, found by QA), runs of spaces last (<see cref="Spaces"/>). Fields
 /// may be quoted ("a, b", with "" for a quote); a quoted field cannot span lines. Each line is kept as one string and
 /// split into fields when its record is read: kept as fields, a file took about 12 (classification) to 40 (forecast)
 /// times its size in memory (large-data QA: 1.3-1.5 GB files ran out of memory).
@@ -83,8 +83,8 @@ internal sealed class DelimitedFile
         return new DelimitedFile(path, delimiter.Value, lines);
     }
 
-    /// <summary>How messages name the separator: "','", "';'", "tabs".</summary>
-    public string SeparatorName => Delimiter == '\t' ? "tabs" : $"'{Delimiter}'";
+    /// <summary>How messages name the separator: "','", "';'", "tabs", "spaces".</summary>
+    public string SeparatorName => Delimiter == '\t' ? "tabs" : Delimiter == Spaces ? "spaces" : $"'{Delimiter}'";
 
     /// <summary>
     /// When the first record is one field holding tabs or '|', a sentence saying so (with a leading space), else empty:
@@ -187,7 +187,34 @@ internal sealed class DelimitedFile
             }
         }
 
-        return best.Fields >= 2 ? best.Delimiter : pick;
+        return best.Fields >= 2 ? best.Delimiter
+            : SpaceSeparated(sample) ? Spaces
+            : pick;
+    }
+
+    /// <summary>
+    /// The <see cref="Delimiter"/> of a file whose fields are separated by runs of spaces: what NumPy's <c>savetxt</c>
+    /// writes by default and the old UCR archive's .txt files hold (QA: such files were read as one field a line).
+    /// </summary>
+    public const char Spaces = ' ';
+
+    /// <summary>
+    /// Whether the sample is a table separated by spaces: no separator above split it, each line splits into the same
+    /// two or more fields at runs of spaces (none quoted), and below the first line (a header, perhaps) every field after
+    /// the first (a label or id, perhaps) is a number or a missing value's mark. A lone column of text with spaces in it
+    /// ("New York") stays one field. Tabs are not spaces here: a tab-separated file's empty field would vanish in a run.
+    /// </summary>
+    private static bool SpaceSeparated(List<string> sample)
+    {
+        if (sample.Any(l => l.Contains('"') || !l.Trim().Contains(Spaces)))
+        {
+            return false;
+        }
+
+        var rows = sample.Select(l => l.Split(Spaces, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        var data = rows.Count > 1 ? rows.Skip(1) : rows;
+        return rows[0].Length >= 2 && rows.All(r => r.Length == rows[0].Length)
+            && data.All(r => r.Skip(1).All(f => double.TryParse(f, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || f is "NA" or "?"));
     }
 
     /// <summary>How many records the separator is chosen from.</summary>
@@ -254,6 +281,14 @@ internal sealed class DelimitedFile
 
     private static string[] Split(string line, char delimiter, string path, int number)
     {
+        if (delimiter == Spaces)
+        {
+            // Runs of spaces separate fields, so a field cannot be empty; nor quoted (a quoted "a b" would be cut in two).
+            return line.Contains('"')
+                ? throw new InvalidDataException($"'{path}' line {number}: a quoted field in a file whose fields are separated by spaces; write the file with ',' or ';' between fields.")
+                : line.Split(Spaces, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
+
         if (!line.Contains('"'))
         {
             // The common case without the character-by-character builder: fields between delimiters, trimmed.

@@ -74,9 +74,10 @@ internal sealed class CsvRowReader
     /// </summary>
     private string LayoutHint(string line, string[] fields)
     {
-        if (fields.Length == 1 && (line.Contains(';') || line.Contains('\t')))
+        if (fields.Length == 1 && (line.Contains(';') || line.Contains('\t') || line.Trim().Contains(' ')))
         {
-            return $" predict reads values separated by ',' (this line has {(line.Contains('\t') ? "tabs" : "';'")}).";
+            // Spaces: NumPy's savetxt default, which classify and forecast read (review of the space-separated reading).
+            return $" predict reads values separated by ',' (this line has {(line.Contains('\t') ? "tabs" : line.Contains(';') ? "';'" : "spaces")}).";
         }
 
         if (line.Contains(';'))

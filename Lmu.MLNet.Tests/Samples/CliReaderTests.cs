@@ -77,6 +77,37 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void RunsOfSpacesSeparateFieldsWhenNothingElseDoes()
+    {
+        // NumPy's savetxt writes fields separated by one space, the old UCR archive's .txt files by runs of spaces with
+        // spaces in front: both were read as one field a line.
+        DelimitedFile Read(string name, string text) => DelimitedFile.Read(Write(name, text));
+        var numpy = Read("savetxt.txt", "1.000000000000000000e+00 2.500000000000000000e-01 -3.000000000000000000e+00\n2.0e+00 5.0e-01 NA\n");
+        Assert.AreEqual(DelimitedFile.Spaces, numpy.Delimiter);
+        Assert.AreEqual("spaces", numpy.SeparatorName);
+        CollectionAssert.AreEqual(new[] { "1.000000000000000000e+00", "2.500000000000000000e-01", "-3.000000000000000000e+00" }, numpy.Records[0].Fields);
+        CollectionAssert.AreEqual(new[] { "2.0e+00", "5.0e-01", "NA" }, numpy.Records[1].Fields);
+        var ucr = Read("ucr.txt", "   1.0000000e+00  -1.2345000e+00   2.0000000e-01\n   2.0000000e+00   1.0000000e-01  -2.0000000e-01\n");
+        CollectionAssert.AreEqual(new[] { "2.0000000e+00", "1.0000000e-01", "-2.0000000e-01" }, ucr.Records[1].Fields);
+        var headed = Read("headed.txt", "label  x1 x2\nwalk 0.5 1\nrun  1.5 2\n");
+        CollectionAssert.AreEqual(new[] { "label", "x1", "x2" }, headed.Records[0].Fields);
+        CollectionAssert.AreEqual(new[] { "run", "1.5", "2" }, headed.Records[2].Fields);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Columns.Open(headed, "auto", ["4"], _ => true));
+        StringAssert.Contains(e.Message, "the lines have 3 fields (separated by spaces)");
+
+        // Not spaces: a column of names with spaces in them, lines of different lengths, a quoted field, a comma file.
+        Assert.AreEqual(',', Read("cities.csv", "New York\nSan Francisco\n").Delimiter);
+        Assert.AreEqual(',', Read("ragged.txt", "1 2 3\n4 5\n").Delimiter);
+        Assert.AreEqual(',', Read("quoted.txt", "\"a b\" 1\n\"c d\" 2\n").Delimiter);
+        Assert.AreEqual(',', Read("comma.csv", "t, v\n1, 2\n").Delimiter);
+        Assert.AreEqual('\t', Read("tabs.tsv", "a b\tc\n1 2\t3\n").Delimiter);
+        // A quoted field below the sampled lines cannot be split at spaces: named.
+        var late = string.Concat(Enumerable.Range(0, DelimitedFile.SniffRecords).Select(i => $"{i} {i}\n")) + "\"x y\" 1\n";
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => Read("late.txt", late)).Message,
+            $"line {DelimitedFile.SniffRecords + 1}: a quoted field in a file whose fields are separated by spaces");
+    }
+
+    [TestMethod]
     public void ForecastsThatOverflowFloat32AreWarnedOfWhenWritten()
     {
         // QA: a series near float32's maximum gave forecasts of Infinity, written to forecast.csv without a word.

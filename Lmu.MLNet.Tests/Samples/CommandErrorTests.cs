@@ -111,6 +111,8 @@ public sealed class CommandErrorTests : ClassifierTestBase
         File.WriteAllLines(labelled, rows.Select(r => "1," + string.Join(',', r.Features.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))));
         var tabbed = Path.Combine(Temp, "tabbed.tsv");
         File.WriteAllLines(tabbed, rows.Select(r => string.Join('\t', r.Features.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))));
+        var spaced = Path.Combine(Temp, "spaced.txt");
+        File.WriteAllLines(spaced, rows.Select(r => string.Join(' ', r.Features.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))));
         var commas = Path.Combine(Temp, "commas.csv");
         File.WriteAllLines(commas, rows.Select(r => string.Join(';', r.Features.Select(v => (v + 0.5f).ToString("F2", System.Globalization.CultureInfo.GetCultureInfo("de-DE"))))));
         var app = App();
@@ -120,6 +122,7 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (labelled, "One value too many: predict reads no label column"),
             // Found by QA: a TSV got "The line holds text" with no word of the separator.
             (tabbed, "predict reads values separated by ',' (this line has tabs)"),
+            (spaced, "predict reads values separated by ',' (this line has spaces)"),
             // Found by the environment QA: named as text ('25;0'), not as a decimal comma.
             (commas, "The line has ';' between values and ',' inside them, as a decimal comma"),
         })
