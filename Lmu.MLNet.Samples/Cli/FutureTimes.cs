@@ -46,8 +46,10 @@ internal static class FutureTimes
         };
         if (series.Quarters)
         {
-            // Written as the file wrote them (2010Q1), each the quarter its step's first day falls in.
-            return [.. Enumerable.Range(1, horizon).Select(k => at(k)).Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Year}Q{((d.Month - 1) / 3) + 1}"))];
+            // Whole quarters on (one, or four for yearly data written as 2010Q1, 2011Q1: 365 days on from 2016Q1 fell in
+            // 2016Q4), written as the file wrote them.
+            var quarters = Math.Max(1, (int)Math.Round(spacing / (365.2425 / 4)));
+            return [.. Enumerable.Range(1, horizon).Select(k => last.AddMonths(3 * quarters * k)).Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Year}Q{((d.Month - 1) / 3) + 1}"))];
         }
 
         // Dates alone where every time is midnight, else the UTC time the times were read as.

@@ -343,6 +343,8 @@ public sealed class CliReaderTests
         Assert.AreEqual((0, 0, 0.0), byQuarter.Gaps());
         Assert.AreEqual(4, Seasonality.Guess([byQuarter]).Period);
         CollectionAssert.AreEqual(new[] { "2016Q1", "2016Q2", "2016Q3", "2016Q4", "2017Q1" }, FutureTimes.Of(byQuarter, 5, businessDays: false));
+        var yearly = ForecastFile.Read(Write("yq.csv", "date,v\n" + string.Concat(Enumerable.Range(2010, 7).Select(y => $"{y}Q2,{y}\n"))), layout)[0];
+        CollectionAssert.AreEqual(new[] { "2017Q2", "2018Q2", "2019Q2", "2020Q2", "2021Q2" }, FutureTimes.Of(yearly, 5, businessDays: false), "yearly data stays in its quarter");
         foreach (var (first, second) in new[] { ("2010-Q1", "2010-Q2"), ("2010 q1", "2010 q2"), ("Q1 2010", "Q2 2010"), ("Q1-2010", "Q2-2010") })
         {
             var read2 = ForecastFile.Read(Write("o.csv", $"date,v\n{second},2\n{first},1\n"), layout)[0];
