@@ -24,6 +24,9 @@ internal enum CalendarStep
 
     /// <summary>88 to 93 days.</summary>
     Quarter,
+
+    /// <summary>364 to 367 days (no seasonality of its own; forecast.csv's times step by whole years).</summary>
+    Year,
 }
 
 /// <summary>Reads a <see cref="CalendarStep"/> from a spacing.</summary>
@@ -38,6 +41,7 @@ internal static class CalendarSteps
         > 6.5 and < 7.5 => CalendarStep.Week,
         > 27 and < 32 => CalendarStep.Month,
         > 88 and < 93 => CalendarStep.Quarter,
+        > 364 and < 367 => CalendarStep.Year,
         _ => CalendarStep.None,
     };
 }

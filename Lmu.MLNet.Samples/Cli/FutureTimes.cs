@@ -4,7 +4,7 @@ namespace Lmu.MLNet.Samples.Cli;
 
 /// <summary>
 /// The times of the steps <c>lmu forecast</c> forecasts, for forecast.csv: each series' last time moved on by its own
-/// spacing, in the calendar's terms where the dates say which (hours, days, weekdays only, weeks, months, quarters),
+/// spacing, in the calendar's terms where the dates say which (hours, days, weekdays only, weeks, months, quarters, years),
 /// else by the median step. forecast.csv said only "step 1..h", so which date a forecast was for had to be worked out
 /// by hand (found by QA).
 /// </summary>
@@ -42,6 +42,8 @@ internal static class FutureTimes
             CalendarStep.Week => k => last.AddDays(7 * k),
             CalendarStep.Month => k => Months(last, k),
             CalendarStep.Quarter => k => Months(last, 3 * k),
+            // Yearly dates stepped by the median 365 days fell a day early after each leap year (2020-12-31 for 2021-01-01).
+            CalendarStep.Year => k => Months(last, 12 * k),
             _ => k => ToMillisecond(times[^1] + (k * spacing)),
         };
         if (series.Quarters)

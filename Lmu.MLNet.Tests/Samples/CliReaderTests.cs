@@ -528,6 +528,8 @@ public sealed class CliReaderTests
         CollectionAssert.AreEqual(new[] { "2024-02-29", "2024-03-31", "2024-04-30" }, FutureTimes.Of(monthEnds, 3, businessDays: false), "a month's last day stays the last");
         var quarters = Dated([new(2023, 1, 1), new(2023, 4, 1), new(2023, 7, 1), new(2023, 10, 1)]);
         CollectionAssert.AreEqual(new[] { "2024-01-01", "2024-04-01" }, FutureTimes.Of(quarters, 2, businessDays: false));
+        var years = Dated(Enumerable.Range(2017, 4).Select(y => new DateTime(y, 1, 1)));
+        CollectionAssert.AreEqual(new[] { "2021-01-01", "2022-01-01", "2023-01-01", "2024-01-01", "2025-01-01" }, FutureTimes.Of(years, 5, businessDays: false), "whole years, leap years included");
         var weeks = Dated(Enumerable.Range(0, 4).Select(w => new DateTime(2024, 1, 1).AddDays(7 * w)));
         CollectionAssert.AreEqual(new[] { "2024-01-29" }, FutureTimes.Of(weeks, 1, businessDays: false));
         var quarterHours = Dated(Enumerable.Range(0, 4).Select(q => new DateTime(2024, 1, 1, 23, 0, 0).AddMinutes(15 * q)));
