@@ -9,6 +9,8 @@ public static class ForecastFleetSiloBuilderExtensions
     /// Registers the silo's <see cref="ForecastModelCache"/> with the model versions <paramref name="configure"/> sets.
     /// The grains persist to the storage provider named <see cref="ForecastFleetOptions.StorageName"/>, which the silo
     /// configures like its clustering (e.g. <c>AddMemoryGrainStorage(ForecastFleetOptions.StorageName)</c> on one machine).
+    /// The current version's model is loaded while the silo starts: a missing or damaged file fails the start (an
+    /// <see cref="InvalidOperationException"/> naming the file) rather than every reading of the series placed on it.
     /// </summary>
     public static ISiloBuilder AddLmuForecastFleet(this ISiloBuilder builder, Action<ForecastFleetOptions> configure)
     {
@@ -16,6 +18,7 @@ public static class ForecastFleetSiloBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.Configure(configure);
         builder.Services.AddSingleton<ForecastModelCache>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ForecastModelStartupCheck>();
         return builder;
     }
 }

@@ -57,11 +57,10 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             throw new ArgumentException($"Series '{this.GetPrimaryKeyString()}': the batch holds no reading.", nameof(observations));
         }
 
-        var last = _state.State.LastSequence;
-        var apply = new List<SeriesObservation>(observations.Length);
-        var outcome = ObservationOutcome.Duplicate;
-        foreach (var o in observations)
+        // The whole call is checked before anything is applied (a gap ends the applying loop early).
+        for (var i = 0; i < observations.Length; i++)
         {
+            var o = observations[i];
             ArgumentNullException.ThrowIfNull(o, nameof(observations));
             if (o.Sequence < 1)
             {
@@ -70,6 +69,21 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
                     $"Series '{this.GetPrimaryKeyString()}': reading number {o.Sequence}; sequence numbers start at 1 (1, 2, ...), so it would be skipped as a resend. Nothing of this call was applied.");
             }
 
+            if (i > 0 && o.Sequence <= observations[i - 1].Sequence)
+            {
+                // A number repeated or going back inside one call is the sender's mistake, not a resend: [16, 17, 17, 18]
+                // applied the first 17 and skipped the second, whatever its value, and answered Applied (QA).
+                throw new ArgumentException(
+                    $"Series '{this.GetPrimaryKeyString()}': the batch's reading numbers must increase, but reading {o.Sequence} follows {observations[i - 1].Sequence} " +
+                    $"(position {i + 1} of {observations.Length}). Nothing of this call was applied.");
+            }
+        }
+
+        var last = _state.State.LastSequence;
+        var apply = new List<SeriesObservation>(observations.Length);
+        var outcome = ObservationOutcome.Duplicate;
+        foreach (var o in observations)
+        {
             if (o.Sequence <= last)
             {
                 continue;
@@ -225,7 +239,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         {
             if (_state.State.EngineState is null)
             {
-                var lease = _models.Acquire(Math.Max(_models.CurrentVersion, _state.State.ModelVersion));
+                var lease = Acquire(Math.Max(_models.CurrentVersion, _state.State.ModelVersion));
                 LmuForecastEngine fresh;
                 try
                 {
@@ -252,7 +266,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             return _engine!;
         }
 
-        var newLease = _models.Acquire(target);
+        var newLease = Acquire(target);
         try
         {
             var engine = Prepare(newLease.Model);
@@ -282,7 +296,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
     private void Resume()
     {
         var state = _state.State;
-        var lease = _models.Acquire(state.ModelVersion);
+        var lease = Acquire(state.ModelVersion);
         try
         {
             _engine = lease.Model.ResumeEngine(state.EngineState);
@@ -319,6 +333,29 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         }
 
         return engine;
+    }
+
+    /// <summary>
+    /// The silo's model of <paramref name="version"/>. When it cannot be had (the version's file missing or damaged on
+    /// this silo, or the version not listed) this activation goes, so a resend can find the series on another silo: it
+    /// stayed here, and every resend failed the same way (QA). The configuration's message names the series too.
+    /// </summary>
+    private ModelLease Acquire(int version)
+    {
+        try
+        {
+            return _models.Acquire(version);
+        }
+        catch (InvalidOperationException e)
+        {
+            DeactivateOnIdle();
+            throw new InvalidOperationException($"Series '{this.GetPrimaryKeyString()}': {e.Message}", e);
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     private void DropEngine()
