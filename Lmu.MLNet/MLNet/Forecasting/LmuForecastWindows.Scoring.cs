@@ -40,7 +40,7 @@ public static partial class LmuForecastWindows
     /// 0-based positions, within each series, of the windows' last values; a negative position counts from the end
     /// (-1 is the last value). Each must leave a full window: windowSize - 1 &lt;= position &lt; the series' length.
     /// </param>
-    /// <param name="seriesIdColumn">Series id column for stacked series. Default null (one series).</param>
+    /// <param name="seriesIdColumn">Series id column for stacked series (any scalar type; written back as Text). Default null (one series).</param>
     /// <param name="covariates">Scalar Single covariate columns. Default none.</param>
     /// <param name="windowColumn">Output window column. Default "Window".</param>
     /// <exception cref="ArgumentException">A missing or mistyped column, a non-finite value, or an end without a full window (naming the series).</exception>
@@ -113,8 +113,8 @@ public static partial class LmuForecastWindows
     /// </summary>
     /// <remarks>
     /// Output rows come per series, in order of each series' first appearance, each series' rows in input order (the
-    /// input order when the rows of each series are contiguous). Columns: <paramref name="seriesIdColumn"/> (Text, when
-    /// given), "Position" (Int32, the row's 0-based position in its series), the series column and covariates (Single),
+    /// input order when the rows of each series are contiguous). Columns: <paramref name="seriesIdColumn"/> (when given;
+    /// always Text, whatever its input type: a Single id 3 comes back as "3", so read it back as a string), "Position" (Int32, the row's 0-based position in its series), the series column and covariates (Single),
     /// then the model's forecast and bound columns (Vector&lt;Single, Horizon&gt;).
     /// <para>Score reads the series into memory (8 bytes per value and covariate) and checks them; the result is lazy, as
     /// ML.NET's <c>Transform</c> is: the model runs on one window at a time while the forecast columns are read, so

@@ -145,9 +145,11 @@ internal sealed class ScoringGuard
     private ObjectDisposedException Disposed() => new(
         _name,
         // The owner's Dispose first: the PredictionEngine hint alone misled callers of paths without one (QA: CreateEngine).
-        "The model has been disposed; dispose a model once, when nothing uses it any more. If your code did not dispose it, a PredictionEngine " +
-        "did: ML.NET's CreatePredictionEngine disposes the model with the engine unless PredictionEngineOptions.OwnsTransformer is false; " +
-        "engines that share one model must be created with OwnsTransformer = false.");
+        // QA: a forecaster disposed by the user's own code, with no PredictionEngine anywhere, was blamed on one.
+        "The model has been disposed; dispose a model once, when nothing uses it any more (streaming engines a forecaster made before stay usable). " +
+        "If your code did not dispose it and it scored through PredictionEngines, one of them did: ML.NET's CreatePredictionEngine disposes the model " +
+        "with the engine unless PredictionEngineOptions.OwnsTransformer is false, and pools dispose the engines they drop (e.g. ASP.NET's " +
+        "DefaultObjectPoolProvider): engines that share one model must be created with OwnsTransformer = false.");
 
     /// <summary>One call inside the scorer; disposing it ends the call.</summary>
     public readonly struct Entry : IDisposable
