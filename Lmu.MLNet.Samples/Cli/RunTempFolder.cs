@@ -3,9 +3,11 @@ using System.Runtime.InteropServices;
 namespace Lmu.MLNet.Samples.Cli;
 
 /// <summary>
-/// The MLContext's temp folder of one classify or forecast run: a folder of its own under the system's temp folder,
-/// removed with everything in it when the run ends, is interrupted (Ctrl-C, SIGTERM), or, after a SIGKILL, by the next
-/// run once the killed process no longer runs. The carried ONNX graphs that ML.NET's OnnxTransformer and ONNX Runtime
+/// The MLContext's temp folder of one run of a command that loads or writes a model (classify, forecast, predict,
+/// forecast-stream, serve): a folder of its own under the system's temp folder, removed with everything in it when the
+/// run ends, is interrupted (Ctrl-C, SIGTERM, SIGHUP), or, after a SIGKILL, by the next such run once the killed process
+/// no longer runs. A service's sessions hold their graphs in memory once loaded, so removing the folder while it stops
+/// changes nothing it answers (serve QA). The carried ONNX graphs that ML.NET's OnnxTransformer and ONNX Runtime
 /// keep as files were left in $TMPDIR by every interrupted run, as large as the model (large-data QA: 72 MB each for a
 /// 17M-parameter model).
 /// </summary>
@@ -20,7 +22,8 @@ internal sealed class RunTempFolder : IDisposable
         Folder = Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Folder);
         // Registered after StagedOutput's: its handler prints the "interrupted" line; this one only tidies.
-        _signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => Remove()), PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Remove())];
+        // SIGHUP too: a closed terminal or ssh session ended the process with its copies left (serve QA).
+        _signals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(s => PosixSignalRegistration.Create(s, _ => Remove()))];
     }
 
     /// <summary>The folder (set it as <c>MLContext.TempFilePath</c>).</summary>

@@ -22,15 +22,16 @@ internal static class ServeCommand
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultGatewayPort }.Between(1, 65535);
         var seriesMax = new Option<int>("--series-max") { Description = "Most series --series holds; a reading for a new series beyond it gets 503 (0: no count limit; new series are refused anyway once the process's memory is at 80 % of what it may use).", DefaultValueFactory = _ => 0 }.NotNegative();
         var seriesIdle = new Option<int>("--series-idle") { Description = "Minutes after its last applied reading that --series forgets a series (removes it from the in-memory store; a later reading starts it anew at number 1); 0 (the default) keeps series until DELETE /series/{id}. Set it above the longest interval between a series' readings.", DefaultValueFactory = _ => SeriesLimits.DefaultIdleMinutes }.NotNegative();
+        var shutdown = new Option<int>("--shutdown-seconds") { Description = "On Ctrl-C, SIGTERM or SIGHUP: how long requests in flight may take to finish before the service stops anyway (a container's stop grace is often 10 s).", DefaultValueFactory = _ => ServeSettings.DefaultShutdownSeconds }.Between(1, 3600);
         var channels = PredictCommand.ChannelsOption("a request's sequence length (a whole number from 1 to T)");
         var verbose = CommandErrors.Verbose;
         var cmd = new Command("serve", "Prediction service: POST /predict (JSON object in and out), GET /health, GET /model (input schema, classes, horizon).")
         {
-            model, urls, pool, maxBody, channels, series, seriesModel, siloPort, gatewayPort, seriesMax, seriesIdle,
+            model, urls, pool, maxBody, channels, shutdown, series, seriesModel, siloPort, gatewayPort, seriesMax, seriesIdle,
         };
         cmd.SetAction((r, token) =>
         {
-            var settings = new ServeSettings(r.GetValue(model)!, r.GetValue(urls)!, r.GetValue(pool), r.GetValue(maxBody), r.GetValue(verbose), r.GetValue(channels));
+            var settings = new ServeSettings(r.GetValue(model)!, r.GetValue(urls)!, r.GetValue(pool), r.GetValue(maxBody), r.GetValue(verbose), r.GetValue(channels), r.GetValue(shutdown));
             if (!r.GetValue(series))
             {
                 return ServeHost.RunAsync(settings, token);
@@ -44,7 +45,7 @@ internal static class ServeCommand
             Console.WriteLine($"series: model {Path.GetFileName(streaming)} (fingerprint {engineModel.Fingerprint[..12]}, window {engineModel.WindowSize}, horizon {engineModel.Horizon}, covariates [{string.Join(", ", engineModel.CovariateNames)}])");
             var limits = new SeriesLimits(r.GetValue(seriesMax), TimeSpan.FromMinutes(r.GetValue(seriesIdle)));
             Console.WriteLine($"series: held in memory, {(limits.MaxSeries > 0 ? $"at most {limits.MaxSeries:N0}, and " : string.Empty)}new ones refused from {SeriesDirectory.MemoryShare:P0} of the process's memory limit; " +
-                              (limits.Idle > TimeSpan.Zero ? $"a series is forgotten {limits.Idle.TotalMinutes:N0} minute(s) after its last reading" : "series are kept until DELETE /series/{id}"));
+                              (limits.Idle > TimeSpan.Zero ? $"a series is forgotten {limits.Idle.TotalMinutes:N0} minute(s) after its last reading, and every series when the service stops" : "series are kept until DELETE /series/{id} or until the service stops"));
             var endpoints = new SeriesEndpoints(limits);
             return ServeHost.RunAsync(settings, token, new ServeExtension(
                 b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, engineModel, port, gateway)),

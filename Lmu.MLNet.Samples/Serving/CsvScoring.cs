@@ -20,7 +20,9 @@ internal static class CsvScoring
         Cli.SameFile.Refuse(inputPath, outputPath, "--input", "--output");
         // QA: --output naming the model replaced it with the scores, exit 0.
         Cli.SameFile.Refuse(modelPath, outputPath, "--model", "--output", "the model");
-        var ml = new MLContext();
+        // A run folder of its own: an interrupted predict left the model's graph copies in TMPDIR (serve QA).
+        using var temp = new Cli.RunTempFolder();
+        var ml = new MLContext { TempFilePath = temp.Folder };
         var model = LmuModelFile.Load(ml, modelPath, out var schema, out var integrity);
         Console.WriteLine(Integrity(integrity));
         try

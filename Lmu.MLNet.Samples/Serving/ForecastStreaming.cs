@@ -13,12 +13,16 @@ internal static class ForecastStreaming
 {
     public static int Run(string modelPath, string observationsPath, string? outputPath, string? checkpointPath)
     {
+        // ONNX Runtime only reads a model zip: then a run folder of its own for the graph copies (serve QA: interrupted
+        // runs left them in TMPDIR).
+        using var temp = IsZip(modelPath) ? new Cli.RunTempFolder() : null;
+        MLContext Context() => new() { TempFilePath = temp?.Folder ?? Path.GetTempPath() };
         LmuForecastEngine engine;
         string? seriesColumn = null;
         if (IsZip(modelPath))
         {
             // A typed engine's CheckPoint(mlContext, path) zip carries the engine state; a zip of the fitted model does not.
-            (engine, seriesColumn) = LmuForecastTimeSeriesEngine.TryLoadEngine(new MLContext(), modelPath) ?? throw new InvalidDataException(
+            (engine, seriesColumn) = LmuForecastTimeSeriesEngine.TryLoadEngine(Context(), modelPath) ?? throw new InvalidDataException(
                 $"'{modelPath}' is a model zip; the streaming engine resumes from an engine checkpoint instead. Write one after training with " +
                 "transformer.CreateEngine().CheckPoint(path) (a fresh stream) or engine.CheckPoint(path) (mid-stream), or a model zip that " +
                 "carries the stream with transformer.CreateTimeSeriesEngine<TIn, TOut>(mlContext).CheckPoint(mlContext, path). " +
@@ -163,7 +167,7 @@ internal static class ForecastStreaming
             if (seriesColumn is not null)
             {
                 // Resumed from a model zip: the checkpoint is such a zip too.
-                ForecastEngineStateOnnx.Save(new MLContext(), engine, seriesColumn, pending);
+                ForecastEngineStateOnnx.Save(Context(), engine, seriesColumn, pending);
             }
             else
             {

@@ -30,7 +30,7 @@ internal sealed class ModelService : IDisposable
     private const int IntegerChars = 21;
     private const int TextChars = 4096;
 
-    private readonly MLContext _ml = new();
+    private readonly MLContext _ml;
     private readonly ITransformer _model;
     private readonly SchemaDefinition _inputDefinition;
     private readonly SchemaDefinition _outputDefinition;
@@ -43,9 +43,18 @@ internal sealed class ModelService : IDisposable
     /// <paramref name="maxBodyBytes"/> of 0 take the defaults. <paramref name="channels"/> is a classifier's channel
     /// count C: a request's sequence length must not exceed T = features width / C.
     /// </summary>
-    public ModelService(string path, int poolSize = 0, long maxBodyBytes = 0, int channels = 1)
+    /// <param name="path">The model zip.</param>
+    /// <param name="poolSize">PredictionEngines that may score at once; 0 = the default.</param>
+    /// <param name="maxBodyBytes">The largest request body; 0 = sized to the model's inputs.</param>
+    /// <param name="channels">A classifier's channel count.</param>
+    /// <param name="tempFolder">ML.NET's temp folder for the model's carried graphs (serve gives its run's own); null = the system's.</param>
+    public ModelService(string path, int poolSize = 0, long maxBodyBytes = 0, int channels = 1, string? tempFolder = null)
     {
+        _ml = tempFolder is null ? new MLContext() : new MLContext { TempFilePath = tempFolder };
         ModelPath = Path.GetFullPath(path);
+        // What GET /model reports as the file served: the service never reloads it, so a file replaced on disk went on
+        // being described by its name alone while the old model answered (serve QA).
+        (Sha256, LoadedAt) = (FileSha256(ModelPath), DateTimeOffset.UtcNow);
         PoolSize = poolSize > 0 ? poolSize : Math.Max(4, Environment.ProcessorCount * 2);
         _model = LmuModelFile.Load(_ml, path, out var inputSchema, out var integrity);
         try
@@ -114,10 +123,18 @@ internal sealed class ModelService : IDisposable
     public int? Horizon { get; }
 
     /// <summary>What GET /model answers.</summary>
+    /// <summary>The SHA-256 of the model file as it was when the service loaded it (hex, lower case).</summary>
+    public string Sha256 { get; }
+
+    /// <summary>When the service loaded the model (UTC).</summary>
+    public DateTimeOffset LoadedAt { get; }
+
     public object Describe() => new
     {
         // The file name only: where the model lives on the server is none of the caller's business.
         file = Path.GetFileName(ModelPath),
+        sha256 = Sha256,
+        loadedAt = LoadedAt.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
         integrity = Integrity.ToString(),
         kind = Horizon is not null ? "forecaster" : Classes is not null ? "classifier" : "model",
         inputs = Inputs.Select(c => new { name = c.Name, type = c.Type.ToString(), size = c.Size, required = c.Required, maxLength = c.MaxLength }),
@@ -399,5 +416,21 @@ internal sealed class ModelService : IDisposable
         }
 
         return definition;
+    }
+
+    // Read before the load: a file replaced between the two is the same race as replacing it after the load, which the
+    // hash then tells apart from what is on disk now.
+    private static string FileSha256(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The load that follows names the problem in its own words.
+            return string.Empty;
+        }
     }
 }

@@ -78,8 +78,14 @@ internal sealed class SeriesEndpoints
                     directory.Applied(id, result.LastSequence);
                 }
 
-                // A gap is the sender's to fix (resend from lastSequence + 1): 409 with where the series stands.
-                return Results.Json(Answer(result), statusCode: result.Outcome == ObservationOutcome.Gap ? StatusCodes.Status409Conflict : StatusCodes.Status200OK);
+                // A gap is the sender's to fix (resend from lastSequence + 1): 409 with where the series stands, and for a
+                // series that holds nothing, why it may hold nothing (serve QA: after a restart a sender that had 1-5
+                // acknowledged got lastSequence 0 with no sign that its readings were gone).
+                return result.Outcome != ObservationOutcome.Gap
+                    ? Results.Json(Answer(result))
+                    : result.LastSequence == 0
+                        ? Results.Json(UnknownGap(id, result), statusCode: StatusCodes.Status409Conflict)
+                        : Results.Json(Answer(result), statusCode: StatusCodes.Status409Conflict);
             }
             catch (ArgumentException e)
             {
@@ -216,6 +222,13 @@ internal sealed class SeriesEndpoints
     private static object Answer(SeriesForecastResult r) => new
     {
         outcome = r.Outcome.ToString(), r.LastSequence, r.ObservationCount, r.ModelVersion, r.ModelFingerprint, forecast = r.Forecast, lower = r.Lower, upper = r.Upper,
+    };
+
+    private static object UnknownGap(string id, SeriesForecastResult r) => new
+    {
+        outcome = r.Outcome.ToString(), r.LastSequence, r.ObservationCount, r.ModelVersion, r.ModelFingerprint, forecast = r.Forecast, lower = r.Lower, upper = r.Upper,
+        error = $"Series '{id}' holds nothing: it was never observed, was forgotten (DELETE or --series-idle), or the service restarted since " +
+                "(series live in this process's memory). Send its readings again from number 1.",
     };
 
     private static IResult Refuse(ILogger log, string id, int status, string message)

@@ -24,8 +24,18 @@ internal static class ServeHost
         // Declared first, so disposed last: after the host has stopped taking requests; its Dispose then waits for any
         // prediction still running before it disposes the engines and the model.
         ServeUrls.Check(settings.Urls);
-        using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes, settings.Channels);
+        // The model's carried graphs go to a folder of this run, removed when it stops, is interrupted or hung up on, or
+        // by the next run after a SIGKILL: an interrupted or killed serve left them in TMPDIR for good (serve QA).
+        using var temp = new Cli.RunTempFolder();
+        using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes, settings.Channels, temp.Folder);
         await using var app = Build(service, settings, extend: extend);
+        // A closed terminal or ssh session (SIGHUP) ended the process at once, cutting requests in flight (serve QA): it
+        // stops the service as Ctrl-C and SIGTERM do.
+        using var hangUp = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            app.Lifetime.StopApplication();
+        });
         var startLog = app.Services.GetRequiredService<StartLog>();
         try
         {
@@ -58,6 +68,9 @@ internal static class ServeHost
 
         Console.WriteLine($"model {service.ModelPath}: {string.Join(", ", service.Inputs.Select(i => $"{i.Name}{(i.Required ? "" : "?")}"))} -> {string.Join(", ", service.Outputs.Select(o => o.Name))}; engine pool {service.PoolSize}; body limit {service.MaxBodyBytes} bytes; integrity {service.Integrity}");
         Console.Out.Flush();
+        // Said when stopping starts: a stalled client held a stopping service for the host's 30 s without a word (serve QA).
+        app.Lifetime.ApplicationStopping.Register(() =>
+            Console.WriteLine($"stopping: requests in flight may take up to {settings.ShutdownSeconds} s to finish (--shutdown-seconds)"));
         // Returns once the host has stopped: Kestrel lets running requests finish first.
         await app.WaitForShutdownAsync(cancellationToken);
         return 0;
@@ -69,6 +82,7 @@ internal static class ServeHost
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(settings.Urls);
         builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = service.MaxBodyBytes);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownSeconds));
         builder.Logging.ClearProviders();
         // One line per event on stderr (stdout carries the "listening on" line); the framework's own chatter only from warnings up.
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
@@ -140,6 +154,18 @@ internal static class ServeHost
                 {
                     // A client that has gone cannot read the answer; writing to its aborted connection would throw.
                     await context.Response.WriteAsJsonAsync(new { error = reason });
+                }
+            }
+            catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested && !context.Response.HasStarted)
+            {
+                // A request the stopping service cut off (its body still arriving when the connections were closed) is
+                // no failure inside the service: it was logged as one (serve QA).
+                logger.LogWarning("{Method} {Path} was cut off: the service is stopping", context.Request.Method, context.Request.Path);
+                if (!context.RequestAborted.IsCancellationRequested)
+                {
+                    context.Response.Clear();
+                    context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                    await context.Response.WriteAsJsonAsync(new { error = "The service is stopping; send the request again (to another instance, or once it is back)." });
                 }
             }
             catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)

@@ -26,6 +26,9 @@ public sealed class ServeLimitsTests : ClassifierTestBase
         Assert.DoesNotContain(Path.GetTempPath().TrimEnd('/'), text);
         var description = JsonDocument.Parse(text).RootElement;
         Assert.AreEqual("m.zip", description.GetProperty("file").GetString());
+        // Serve QA: a file replaced on disk was still described by its name alone; the hash says which model answers.
+        Assert.AreEqual(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(model.Zip))), description.GetProperty("sha256").GetString());
+        Assert.IsTrue(DateTimeOffset.TryParse(description.GetProperty("loadedAt").GetString(), out var loadedAt) && Math.Abs((DateTimeOffset.UtcNow - loadedAt).TotalMinutes) < 10, text);
 
         // The default limit: a generous multiple of one maximal row's JSON, and at least 64 KiB.
         var limit = description.GetProperty("maxBodyBytes").GetInt64();

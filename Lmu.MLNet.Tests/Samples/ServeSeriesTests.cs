@@ -55,6 +55,12 @@ public sealed class ServeSeriesTests
         var (gapStatus, gap) = await Observe(served, "pump-7", new { sequence = 22, value = 1, covariates = new[] { 1f } });
         Assert.AreEqual(HttpStatusCode.Conflict, gapStatus);
         Assert.AreEqual(20, gap.GetProperty("lastSequence").GetInt64());
+        Assert.IsFalse(gap.TryGetProperty("error", out _), "a known series' gap says where it stands");
+        // Serve QA: after a restart a sender whose readings 1-5 were acknowledged got lastSequence 0 and no word why.
+        var (unknownStatus, unknown) = await Observe(served, "never-seen", new { sequence = 6, value = 1, covariates = new[] { 1f } });
+        Assert.AreEqual(HttpStatusCode.Conflict, unknownStatus);
+        Assert.AreEqual(0, unknown.GetProperty("lastSequence").GetInt64());
+        StringAssert.Contains(unknown.GetProperty("error").GetString(), "Series 'never-seen' holds nothing: it was never observed, was forgotten (DELETE or --series-idle), or the service restarted since");
         var (badStatus, bad) = await Observe(served, "pump-7", new { sequence = 21, value = 1 });
         Assert.AreEqual(HttpStatusCode.BadRequest, badStatus);
         StringAssert.Contains(bad.GetProperty("error").GetString(), "1 finite covariate(s) (Cov0)");
@@ -144,7 +150,7 @@ public sealed class ServeSeriesTests
         // QA: the in-memory store kept every series ever seen, 43 KB each, until the process wedged and died. With
         // --series-max 2 a third series is refused (503, nothing stored) until one is removed; a known series goes on.
         await using var served = await StartSeriesAsync(StreamingZip().Zip, "--series-max", "2", "--series-idle", "1440");
-        StringAssert.Contains(served.Output, "series: held in memory, at most 2, and new ones refused from 80 % of the process's memory limit; a series is forgotten 1,440 minute(s) after its last reading");
+        StringAssert.Contains(served.Output, "series: held in memory, at most 2, and new ones refused from 80 % of the process's memory limit; a series is forgotten 1,440 minute(s) after its last reading, and every series when the service stops");
         object Reading(int n) => new { sequence = n, value = 1.5f * n, covariates = new[] { 0.5f } };
         foreach (var id in new[] { "a", "b" })
         {
