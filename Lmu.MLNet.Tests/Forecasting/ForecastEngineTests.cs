@@ -230,6 +230,47 @@ public sealed class ForecastEngineTests
         // A model without the floor writes its scaling value as models always did (4 bytes after the three names).
         CollectionAssert.AreEqual(old.ToBytes(), plain.ToBytes());
         Assert.AreNotEqual(old.Fingerprint, relative.Fingerprint);
+
+        // Upgrade QA: a checkpoint of a relative-floor model written as format 2 was refused by format-2 readers deep
+        // inside ("inconsistent: unknown scaling 257"), which reads as corruption. Its header now says format 3, which
+        // they refuse as a newer format; a model without the floor keeps format 2, which they read.
+        var path = Path.Combine(Path.GetTempPath(), $"lmu-format-{Guid.NewGuid():N}.engine");
+        try
+        {
+            int HeaderFormat() => System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(File.ReadAllBytes(path).AsSpan("LMU-FORECAST-CKPT".Length));
+            new LmuForecastEngine(old).CheckPoint(path);
+            Assert.AreEqual(2, HeaderFormat());
+            new LmuForecastEngine(relative).CheckPoint(path);
+            Assert.AreEqual(3, HeaderFormat());
+            Assert.IsTrue(LmuForecastEngine.Load(path).Model.RelativeScaleFloor, "this version reads format 3");
+            // The typed engine's state in a model zip likewise: format 2 for such a model, 1 otherwise, and 3 is newer.
+            Assert.AreEqual((1, 2), (ForecastEngineStateOnnx.FormatFor(old), ForecastEngineStateOnnx.FormatFor(relative)));
+            long[] Packed(int format)
+            {
+                var blob = ForecastEngineStateOnnx.Encode("Value", new LmuForecastEngine(relative).ToPayload(), format);
+                var packed = new long[1 + ((blob.Length + 7) / 8)];
+                packed[0] = blob.Length;
+                var padded = new byte[(packed.Length - 1) * 8];
+                blob.CopyTo(padded, 0);
+                Buffer.BlockCopy(padded, 0, packed, 8, padded.Length);
+                return packed;
+            }
+
+            Assert.IsTrue(ForecastEngineStateOnnx.Decode(Packed(2), "x").Engine.Model.RelativeScaleFloor);
+            StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => ForecastEngineStateOnnx.Decode(Packed(3), "'m.zip'")).Message,
+                "it has format 3; this version reads formats 1 to 2. A newer version of Lmu.MLNet wrote it: upgrade Lmu.MLNet where it is read.");
+
+            // A format above this version's says who wrote it and what to do.
+            var bytes = File.ReadAllBytes(path);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan("LMU-FORECAST-CKPT".Length), 4);
+            File.WriteAllBytes(path, bytes);
+            StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastEngine.Load(path)).Message,
+                "has checkpoint format 4; this version reads formats 2 to 3. A newer version of Lmu.MLNet wrote it: upgrade Lmu.MLNet where it is read.");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [TestMethod]

@@ -274,7 +274,7 @@ public sealed class ForecastTimeSeriesEngineTests
     {
         var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.Global);
         var engine = new LmuForecastEngine(model);
-        var blob = ForecastEngineStateOnnx.Encode("Value", engine.ToPayload());
+        var blob = ForecastEngineStateOnnx.Encode("Value", engine.ToPayload(), ForecastEngineStateOnnx.FormatVersion);
         var packed = new long[1 + (blob.Length + 7) / 8];
         packed[0] = blob.Length;
         var padded = new byte[(packed.Length - 1) * 8];

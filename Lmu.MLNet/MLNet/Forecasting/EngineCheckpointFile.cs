@@ -20,8 +20,18 @@ namespace Lmu.MLNet.Forecasting;
 /// </remarks>
 internal static class EngineCheckpointFile
 {
-    /// <summary>The format this version writes and the only one it reads.</summary>
+    /// <summary>The format this version writes for every model that older versions (from format 2 on) also read.</summary>
     public const int FormatVersion = 2;
+
+    /// <summary>
+    /// The format of a model that readers of format 2 cannot read: one whose scale floor is in its data's units
+    /// (2026-12-07). Marked in the header so that such a reader refuses it as a newer format; written as format 2, it was
+    /// refused deep inside as "inconsistent: unknown scaling 257", which reads as a damaged file (upgrade QA).
+    /// </summary>
+    public const int NewestFormat = 3;
+
+    /// <summary>The format a checkpoint of <paramref name="model"/> is written in: the oldest whose readers can read it.</summary>
+    internal static int FormatFor(LmuForecastModel model) => model.RelativeScaleFloor ? NewestFormat : FormatVersion;
 
     // Format 1 began with this string as a BinaryWriter string (a length byte of 19, then ASCII), without a checksum.
     private const string Format1Magic = "LMU-FORECAST-ENGINE";
@@ -35,14 +45,17 @@ internal static class EngineCheckpointFile
     private static int HeaderLength => Magic.Length + sizeof(int) + sizeof(long) + ChecksumLength;
 
     /// <summary>Writes <paramref name="payload"/> atomically to <paramref name="path"/>, then removes stale temp files.</summary>
-    public static void Write(string path, byte[] payload)
+    /// <param name="path">The checkpoint file.</param>
+    /// <param name="payload">Its contents.</param>
+    /// <param name="format">The format written in the header (<see cref="FormatFor"/>).</param>
+    public static void Write(string path, byte[] payload, int format)
     {
         var started = DateTime.UtcNow;
         AtomicFile.Write(path, stream =>
         {
             Span<byte> header = stackalloc byte[HeaderLength];
             Magic.CopyTo(header);
-            BinaryPrimitives.WriteInt32LittleEndian(header[Magic.Length..], FormatVersion);
+            BinaryPrimitives.WriteInt32LittleEndian(header[Magic.Length..], format);
             BinaryPrimitives.WriteInt64LittleEndian(header[(Magic.Length + sizeof(int))..], payload.Length);
             SHA256.HashData(payload, header[(HeaderLength - ChecksumLength)..]);
             stream.Write(header);
@@ -97,9 +110,11 @@ internal static class EngineCheckpointFile
         }
 
         var version = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(Magic.Length));
-        if (version != FormatVersion)
+        if (version is < FormatVersion or > NewestFormat)
         {
-            throw new InvalidDataException($"'{path}' has checkpoint format {version}; this version reads format {FormatVersion}.");
+            throw new InvalidDataException(
+                $"'{path}' has checkpoint format {version}; this version reads formats {FormatVersion} to {NewestFormat}" +
+                (version > NewestFormat ? ". A newer version of Lmu.MLNet wrote it: upgrade Lmu.MLNet where it is read." : "."));
         }
 
         var announced = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(Magic.Length + sizeof(int)));

@@ -28,13 +28,19 @@ internal static class ForecastEngineStateOnnx
 
     public const int FormatVersion = 1;
 
+    /// <summary>The format of a state whose model format-1 readers cannot read (see <see cref="EngineCheckpointFile.NewestFormat"/>).</summary>
+    public const int NewestFormat = 2;
+
+    /// <summary>The format a state of <paramref name="model"/> is written in: the oldest whose readers can read it.</summary>
+    internal static int FormatFor(LmuForecastModel model) => model.RelativeScaleFloor ? NewestFormat : FormatVersion;
+
     private static ReadOnlySpan<byte> Magic => "LMU-TS-ENGINE"u8;
 
     /// <summary>The Model.Load-able zip: the forecaster's ONNX scorer, then the state carrier and a DropColumns of its output.</summary>
     public static void Save(MLContext ml, LmuForecastEngine engine, string seriesColumn, string path)
     {
         var model = engine.Model;
-        var blob = Encode(seriesColumn, engine.ToPayload());
+        var blob = Encode(seriesColumn, engine.ToPayload(), FormatFor(engine.Model));
         var stateFile = Path.Combine(OnnxCarrier.TempFolder(ml), $"lmu-state-{Guid.NewGuid():N}.onnx");
         try
         {
@@ -110,7 +116,7 @@ internal static class ForecastEngineStateOnnx
     }
 
 
-    internal static byte[] Encode(string seriesColumn, byte[] payload)
+    internal static byte[] Encode(string seriesColumn, byte[] payload, int format)
     {
         using var rest = new MemoryStream();
         using (var w = new BinaryWriter(rest, Encoding.UTF8, leaveOpen: true))
@@ -123,7 +129,7 @@ internal static class ForecastEngineStateOnnx
         var body = rest.ToArray();
         var blob = new byte[Magic.Length + sizeof(int) + 32 + body.Length];
         Magic.CopyTo(blob);
-        BinaryPrimitives.WriteInt32LittleEndian(blob.AsSpan(Magic.Length), FormatVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(blob.AsSpan(Magic.Length), format);
         SHA256.HashData(body, blob.AsSpan(Magic.Length + sizeof(int), 32));
         body.CopyTo(blob, Magic.Length + sizeof(int) + 32);
         return blob;
@@ -152,9 +158,10 @@ internal static class ForecastEngineStateOnnx
         }
 
         var version = BinaryPrimitives.ReadInt32LittleEndian(blob.AsSpan(Magic.Length));
-        if (version != FormatVersion)
+        if (version is < FormatVersion or > NewestFormat)
         {
-            Fail($"it has format {version}; this version reads format {FormatVersion}.");
+            Fail($"it has format {version}; this version reads formats {FormatVersion} to {NewestFormat}" +
+                 (version > NewestFormat ? ". A newer version of Lmu.MLNet wrote it: upgrade Lmu.MLNet where it is read." : "."));
         }
 
         var body = blob.AsSpan(head);
@@ -179,7 +186,7 @@ internal static class ForecastEngineStateOnnx
         }
         catch (Exception e) when (e is IOException or FormatException or InvalidDataException && !e.Message.StartsWith("The forecast engine state", StringComparison.Ordinal))
         {
-            throw new InvalidDataException($"The forecast engine state in {source} is inconsistent: {e.Message}", e);
+            throw new InvalidDataException($"The forecast engine state in {source} is inconsistent: {e.Message}{LmuForecastEngine.NotDamaged}", e);
         }
     }
 

@@ -5,15 +5,21 @@ public sealed partial class LmuForecastEngine
 {
     /// <summary>
     /// Saves the model and the current state; <see cref="Load(string)"/> resumes from it with identical forecasts.
-    /// The file (format 2) carries a SHA-256 checksum and the <see cref="ModelFingerprint"/>; it is written beside
+    /// The file (format 2, or 3 for a model that format-2 readers cannot read) carries a SHA-256 checksum and the <see cref="ModelFingerprint"/>; it is written beside
     /// <paramref name="path"/> and moved over it, so a killed write leaves the previous checkpoint intact, and the temp
     /// files of earlier killed writes of the same path are removed.
     /// </summary>
     public void CheckPoint(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        EngineCheckpointFile.Write(path, ToPayload());
+        EngineCheckpointFile.Write(path, ToPayload(), EngineCheckpointFile.FormatFor(_model));
     }
+
+    /// <summary>
+    /// Said of a file whose checksum held and whose contents could still not be read: not damaged (upgrade QA: an older
+    /// version called a newer version's intact checkpoint "inconsistent", which reads as corruption).
+    /// </summary>
+    internal const string NotDamaged = " (its checksum holds, so the file is not damaged: it was written so, most likely by a newer version of Lmu.MLNet; upgrade Lmu.MLNet where it is read)";
 
     /// <summary>The model this engine forecasts with.</summary>
     internal LmuForecastModel Model => _model;
@@ -149,8 +155,8 @@ public sealed partial class LmuForecastEngine
             }
             catch (Exception e) when (e is InvalidDataException or IOException or FormatException)
             {
-                // Past the checksum only a file written wrongly (not damaged) gets here; still name the file.
-                throw new InvalidDataException($"The checkpoint '{path}' is inconsistent: {e.Message}", e);
+                // Past the checksum only a file written wrongly (not damaged) gets here: by a newer version, or a bug.
+                throw new InvalidDataException($"The checkpoint '{path}' is inconsistent: {e.Message}{NotDamaged}", e);
             }
         }
 
