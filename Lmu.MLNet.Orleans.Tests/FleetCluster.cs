@@ -12,11 +12,15 @@ internal static class FleetCluster
     private static Dictionary<int, string> _paths = [];
     private static int _current = 1;
     private static TimeSpan? _retention;
+    private static bool _loadAtStart = true;
 
-    /// <summary>Starts <paramref name="silos"/> silos; <paramref name="retention"/> sets <see cref="ForecastFleetOptions.UnusedVersionRetention"/> (default: its default).</summary>
-    public static async Task<TestCluster> StartAsync(int silos, Dictionary<int, string> modelPaths, int currentVersion = 1, TimeSpan? retention = null)
+    /// <summary>
+    /// Starts <paramref name="silos"/> silos; <paramref name="retention"/> sets <see cref="ForecastFleetOptions.UnusedVersionRetention"/>
+    /// (default: its default), <paramref name="loadAtStart"/> <see cref="ForecastFleetOptions.LoadCurrentVersionAtStart"/>.
+    /// </summary>
+    public static async Task<TestCluster> StartAsync(int silos, Dictionary<int, string> modelPaths, int currentVersion = 1, TimeSpan? retention = null, bool loadAtStart = true)
     {
-        (_paths, _current, _retention) = (modelPaths, currentVersion, retention);
+        (_paths, _current, _retention, _loadAtStart) = (modelPaths, currentVersion, retention, loadAtStart);
         var builder = new TestClusterBuilder((short)silos);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         var cluster = builder.Build();
@@ -57,7 +61,7 @@ internal static class FleetCluster
         {
             siloBuilder.Services.AddGrainStorage(
                 ForecastFleetOptions.StorageName, (sp, _) => new SharedGrainStorage(sp.GetRequiredService<Serializer>()));
-            var (paths, current, retention) = (_paths, _current, _retention);
+            var (paths, current, retention, loadAtStart) = (_paths, _current, _retention, _loadAtStart);
             siloBuilder.AddLmuForecastFleet(o =>
             {
                 foreach (var (version, path) in paths)
@@ -67,6 +71,7 @@ internal static class FleetCluster
 
                 o.CurrentVersion = current;
                 o.UnusedVersionRetention = retention ?? o.UnusedVersionRetention;
+                o.LoadCurrentVersionAtStart = loadAtStart;
             });
         }
     }

@@ -24,4 +24,11 @@ public sealed class ForecastFleetOptions
     /// <see cref="Timeout.InfiniteTimeSpan"/> keeps every version once loaded.
     /// </summary>
     public TimeSpan UnusedVersionRetention { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Whether the silo loads its current version's model while it starts, failing the start when the file is missing
+    /// or damaged (default true: a silo so configured joined the cluster and failed every reading of the series placed
+    /// on it). False loads it at the first reading, for a host that fetches the file after the silo has started.
+    /// </summary>
+    public bool LoadCurrentVersionAtStart { get; set; } = true;
 }

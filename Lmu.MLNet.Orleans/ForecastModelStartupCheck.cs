@@ -10,12 +10,19 @@ namespace Lmu.MLNet.Orleans;
 internal sealed class ForecastModelStartupCheck : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly ForecastModelCache _models;
+    private readonly bool _enabled;
 
-    public ForecastModelStartupCheck(ForecastModelCache models) => _models = models;
+    public ForecastModelStartupCheck(ForecastModelCache models, Microsoft.Extensions.Options.IOptions<ForecastFleetOptions> options) =>
+        (_models, _enabled) = (models, options.Value.LoadCurrentVersionAtStart);
 
-    public void Participate(ISiloLifecycle lifecycle) =>
-        // Before the silo becomes active: no grain call reaches it until the model is loaded.
-        lifecycle.Subscribe(nameof(ForecastModelStartupCheck), ServiceLifecycleStage.ApplicationServices, Load);
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        if (_enabled)
+        {
+            // Before the silo becomes active: no grain call reaches it until the model is loaded.
+            lifecycle.Subscribe(nameof(ForecastModelStartupCheck), ServiceLifecycleStage.ApplicationServices, Load);
+        }
+    }
 
     private Task Load(CancellationToken cancellationToken)
     {
@@ -24,8 +31,9 @@ internal sealed class ForecastModelStartupCheck : ILifecycleParticipant<ISiloLif
         {
             _models.Acquire(version).Dispose();
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Any loader's failure (a blank path's ArgumentException, a custom loader's own) is named the same way (review).
             throw new InvalidOperationException(
                 $"The silo cannot start: the model file of its current version {version} (ForecastFleetOptions.CurrentVersion) cannot be loaded: {e.Message}", e);
         }

@@ -29,7 +29,7 @@ public interface ISeriesForecastGrain : IGrainWithStringKey
     Task<SeriesForecastResult> ObserveAsync(SeriesObservation observation);
 
     /// <summary>Applies readings in order (one storage write for the call) and returns the forecast after the last one applied.</summary>
-    /// <exception cref="ArgumentException">The batch is empty, its numbers do not increase from one reading to the next, a value is not finite, the covariates do not match the model, or a number is below 1; nothing of the call is applied.</exception>
+    /// <exception cref="ArgumentException">The batch is empty, a number goes back from one reading to the next or is repeated with another reading (an identical repeat is a resend), a value is not finite, the covariates do not match the model, or a number is below 1; nothing of the call is applied.</exception>
     /// <exception cref="InvalidDataException">The stored state cannot be resumed (damaged: see <see cref="ResetAsync"/>; or another model under its version number).</exception>
     /// <exception cref="InvalidOperationException">This silo lists no model file for the series' version (its configuration); the message names the series.</exception>
     /// <exception cref="IOException">The model file of the series' version cannot be read on this silo.</exception>

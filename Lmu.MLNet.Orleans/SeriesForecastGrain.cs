@@ -69,13 +69,16 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
                     $"Series '{this.GetPrimaryKeyString()}': reading number {o.Sequence}; sequence numbers start at 1 (1, 2, ...), so it would be skipped as a resend. Nothing of this call was applied.");
             }
 
-            if (i > 0 && o.Sequence <= observations[i - 1].Sequence)
+            var before = i > 0 ? observations[i - 1] : null;
+            if (before is not null && (o.Sequence < before.Sequence || (o.Sequence == before.Sequence && !SameReading(o, before))))
             {
-                // A number repeated or going back inside one call is the sender's mistake, not a resend: [16, 17, 17, 18]
-                // applied the first 17 and skipped the second, whatever its value, and answered Applied (QA).
+                // A number going back, or repeated with another value, inside one call is the sender's mistake, not a
+                // resend: [16, 17, 17 (another value), 18] applied the first 17 and skipped the second, and answered
+                // Applied (QA). A repeat of the same reading (a queue that delivers twice) is a resend and is skipped (review).
                 throw new ArgumentException(
-                    $"Series '{this.GetPrimaryKeyString()}': the batch's reading numbers must increase, but reading {o.Sequence} follows {observations[i - 1].Sequence} " +
-                    $"(position {i + 1} of {observations.Length}). Nothing of this call was applied.");
+                    $"Series '{this.GetPrimaryKeyString()}': the batch's reading numbers must not go back, and a number repeated must repeat its reading, " +
+                    $"but reading {o.Sequence} (value {o.Value}) follows reading {before.Sequence} (value {before.Value}) at position {i + 1} of {observations.Length}. " +
+                    "Nothing of this call was applied.");
             }
         }
 
@@ -383,6 +386,10 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             }
         }
     }
+
+    // The same value and covariates, bit for bit (a redelivered reading).
+    private static bool SameReading(SeriesObservation a, SeriesObservation b) =>
+        a.Value.Equals(b.Value) && (a.Covariates ?? []).AsSpan().SequenceEqual(b.Covariates ?? []);
 
     private static string Names(IReadOnlyList<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
 
