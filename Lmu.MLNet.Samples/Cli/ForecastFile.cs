@@ -86,7 +86,7 @@ internal static partial class ForecastFile
                 record.Line,
                 time < 0 ? rows.Count
                     : compact ? CompactDate(record.Fields[time], ref dates)
-                    : quarters ? QuarterStart(record.Fields[time], ref dates)
+                    : quarters && Quarter().IsMatch(record.Fields[time]) ? QuarterStart(record.Fields[time], ref dates)
                     : Time(columns, record, time, dayFirst, ref dates, ref numbers, ref zoned)));
         }
 
@@ -245,7 +245,10 @@ internal static partial class ForecastFile
     /// rewritten as dates first. Read as the quarter's first day; forecast.csv writes the future times as quarters too.
     /// </summary>
     private static bool Quarters(Columns columns, int index) =>
-        columns.Data.Any() && columns.Data.All(r => index < r.Fields.Length && Quarter().IsMatch(r.Fields[index]));
+        // Blank or missing times do not count against it: they get the missing-time message on their own line (review:
+        // one blank time made the first good quarter "mixed" with the others).
+        columns.Data.Any(r => index < r.Fields.Length && Quarter().IsMatch(r.Fields[index]))
+        && columns.Data.All(r => index >= r.Fields.Length || r.Fields[index].Trim().Length == 0 || Quarter().IsMatch(r.Fields[index]));
 
     private static double QuarterStart(string field, ref bool dates)
     {

@@ -11,7 +11,7 @@ internal static class ForecastCommand
         var train = new Option<string>("--train") { Description = "CSV/TSV of the series.", Required = true };
         var value = new Option<string?>("--value") { Description = "Long layout: the value column (a header name or a 1-based column number)." };
         var id = new Option<string?>("--series-id") { Description = "The series id column, for many series (long layout: stacked rows; wide layout: the row's name)." };
-        var time = new Option<string?>("--time") { Description = "Long layout: a time column (numbers or dates); rows are ordered by it within each series." };
+        var time = new Option<string?>("--time") { Description = "Long layout: a time column (numbers, dates, or quarters such as 2010Q1); rows are ordered by it within each series." };
         var covariates = new Option<string?>("--covariates") { Description = "Long layout: comma-separated covariate columns (known with each observation, e.g. a day of week)." };
         var layout = new Option<string>("--layout") { Description = "long (one observation per row) or wide (one series per row, as the M4 files).", DefaultValueFactory = _ => "long" };
         layout.AcceptOnlyFromAmong("long", "wide");

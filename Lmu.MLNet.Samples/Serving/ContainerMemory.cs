@@ -84,8 +84,13 @@ internal sealed record ContainerMemory(long LimitBytes, long UsedBytes, string G
             }
 
             string[] roots = v1 ? ["/sys/fs/cgroup/memory"] : ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"];
+            var own = parts[2].TrimEnd('/');
             foreach (var root in roots)
             {
+                // A container without a cgroup namespace of its own (Docker's default on v1) lists its host path
+                // (/docker/<id>) but has its own group mounted at the root: then the root is the process's own group
+                // (review: it was named as a parent shared with other processes).
+                var ownVisible = read($"{root}{own}/{(v1 ? "memory.usage_in_bytes" : "memory.current")}") is not null;
                 // The group and every group above it: a parent's limit bounds its children.
                 for (var group = parts[2].TrimEnd('/'); ; group = group[..group.LastIndexOf('/')])
                 {
@@ -94,7 +99,7 @@ internal sealed record ContainerMemory(long LimitBytes, long UsedBytes, string G
                         && Number(read(dir + (v1 ? "memory.usage_in_bytes" : "memory.current"))) is { } usage)
                     {
                         var inactive = Stat(read(dir + "memory.stat"), v1 ? "total_inactive_file" : "inactive_file") ?? 0;
-                        var limited = new ContainerMemory(limit, Math.Max(0, usage - inactive), group.Length == 0 ? "/" : group, group == parts[2].TrimEnd('/'));
+                        var limited = new ContainerMemory(limit, Math.Max(0, usage - inactive), group.Length == 0 ? "/" : group, group == own || (group.Length == 0 && !ownVisible));
                         nearest = nearest is null || limited.Share > nearest.Share ? limited : nearest;
                     }
 

@@ -122,13 +122,13 @@ internal sealed class ModelService : IDisposable
     /// <summary>Steps of a forecaster's Forecast column; null otherwise.</summary>
     public int? Horizon { get; }
 
-    /// <summary>What GET /model answers.</summary>
     /// <summary>The SHA-256 of the model file as it was when the service loaded it (hex, lower case).</summary>
     public string Sha256 { get; }
 
     /// <summary>When the service loaded the model (UTC).</summary>
     public DateTimeOffset LoadedAt { get; }
 
+    /// <summary>What GET /model answers.</summary>
     public object Describe() => new
     {
         // The file name only: where the model lives on the server is none of the caller's business.

@@ -319,7 +319,7 @@ public sealed class LmuForecasterTests
             model.Dispose();
             // Review of QA's report: the message blamed a PredictionEngine, which a forecaster's own Dispose has nothing to do with.
             StringAssert.Contains(Assert.ThrowsExactly<ObjectDisposedException>(() => model.CreateEngine()).Message,
-                "The model has been disposed; dispose a model once, when nothing uses it any more (streaming engines a forecaster made before stay usable). If your code did not dispose it and it scored through PredictionEngines");
+                "The model has been disposed; dispose a model once, when nothing uses it any more (streaming engines it made before stay usable). If your code did not dispose it and it scored through PredictionEngines");
             Assert.ThrowsExactly<ObjectDisposedException>(() => model.ResumeEngine(checkpoint));
             // An engine made before holds managed state only: it streams on.
             for (var i = 0; i < Window; i++)

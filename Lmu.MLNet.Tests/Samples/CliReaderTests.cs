@@ -345,6 +345,14 @@ public sealed class CliReaderTests
         CollectionAssert.AreEqual(new[] { "2016Q1", "2016Q2", "2016Q3", "2016Q4", "2017Q1" }, FutureTimes.Of(byQuarter, 5, businessDays: false));
         var yearly = ForecastFile.Read(Write("yq.csv", "date,v\n" + string.Concat(Enumerable.Range(2010, 7).Select(y => $"{y}Q2,{y}\n"))), layout)[0];
         CollectionAssert.AreEqual(new[] { "2017Q2", "2018Q2", "2019Q2", "2020Q2", "2021Q2" }, FutureTimes.Of(yearly, 5, businessDays: false), "yearly data stays in its quarter");
+        // Review: half-yearly quarters step by two quarters (a median 181-184 days drifted into the wrong quarter).
+        var halves = ForecastFile.Read(Write("hq.csv", "date,v\n" + string.Concat(Enumerable.Range(0, 8).Select(i => $"{2010 + (i / 2)}Q{1 + (2 * (i % 2))},{i}\n"))), layout)[0];
+        var next = FutureTimes.Of(halves, 24, businessDays: false)!;
+        CollectionAssert.AreEqual(new[] { "2014Q1", "2014Q3", "2015Q1" }, next[..3]);
+        CollectionAssert.AreEqual(new[] { "2025Q1", "2025Q3" }, next[^2..], "no drift after 12 years");
+        // Review: a blank time among quarters is named on its own line, as among dates.
+        StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => ForecastFile.Read(Write("bq.csv", "date,v\n2010Q1,1\n,2\n2010Q3,3\n"), layout)).Message,
+            "line 3, column 1 ('date'): '' is neither a number nor a date");
         foreach (var (first, second) in new[] { ("2010-Q1", "2010-Q2"), ("2010 q1", "2010 q2"), ("Q1 2010", "Q2 2010"), ("Q1-2010", "Q2-2010") })
         {
             var read2 = ForecastFile.Read(Write("o.csv", $"date,v\n{second},2\n{first},1\n"), layout)[0];

@@ -53,6 +53,13 @@ public sealed class ContainerMemoryTests
         Assert.AreEqual(new ContainerMemory(1024 * MB, 700 * MB, "/system.slice", Own: false), slice);
         // Review: the refusal called a slice's use "its memory"; a group above the process's own is named as shared.
         StringAssert.Contains(slice!.What, "the control group /system.slice above its own, which other processes share");
+        // Review: Docker on v1 without a cgroup namespace lists /docker/<id>, with the container's own group at the root.
+        var docker = new Dictionary<string, string>
+        {
+            ["/sys/fs/cgroup/memory/memory.limit_in_bytes"] = $"{256 * MB}\n",
+            ["/sys/fs/cgroup/memory/memory.usage_in_bytes"] = $"{100 * MB}\n",
+        };
+        Assert.AreEqual(new ContainerMemory(256 * MB, 100 * MB, "/", Own: true), ContainerMemory.Parse("12:memory:/docker/0123abcd\n0::/\n", docker.GetValueOrDefault));
         var own = new ContainerMemory(512 * MB, 75 * MB, "/", Own: true).What;
         StringAssert.Contains(own, "the memory limit of its control group (a container's)");
         Assert.DoesNotContain("other processes", own);

@@ -17,6 +17,7 @@ public sealed class ScoringGuardTests
         Assert.AreEqual(0, native.Disposals, "released under a running call");
         var e = Assert.Throws<ObjectDisposedException>(() => guard.Enter());
         StringAssert.Contains(e.Message, "OwnsTransformer = false");
+        Assert.DoesNotContain("streaming engines", e.Message, "review: only a forecaster makes them");
         nested.Dispose();
         Assert.AreEqual(0, native.Disposals, "released while the outer call still runs");
         outer.Dispose();

@@ -146,7 +146,9 @@ internal sealed class ScoringGuard
         _name,
         // The owner's Dispose first: the PredictionEngine hint alone misled callers of paths without one (QA: CreateEngine).
         // QA: a forecaster disposed by the user's own code, with no PredictionEngine anywhere, was blamed on one.
-        "The model has been disposed; dispose a model once, when nothing uses it any more (streaming engines a forecaster made before stay usable). " +
+        "The model has been disposed; dispose a model once, when nothing uses it any more" +
+        // Only a forecaster makes streaming engines (review: classifiers were told about them too).
+        (_name.Contains("Forecast", StringComparison.Ordinal) ? " (streaming engines it made before stay usable). " : ". ") +
         "If your code did not dispose it and it scored through PredictionEngines, one of them did: ML.NET's CreatePredictionEngine disposes the model " +
         "with the engine unless PredictionEngineOptions.OwnsTransformer is false, and pools dispose the engines they drop (e.g. ASP.NET's " +
         "DefaultObjectPoolProvider): engines that share one model must be created with OwnsTransformer = false.");
