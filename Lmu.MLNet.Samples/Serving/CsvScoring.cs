@@ -51,7 +51,7 @@ internal static class CsvScoring
     public static string Integrity(LmuModelIntegrity integrity) => integrity switch
     {
         LmuModelIntegrity.Verified => "model integrity: verified (SHA-256 of the carried ONNX graph)",
-        LmuModelIntegrity.Unsealed => "model integrity: NOT verified (the zip was saved before graphs were sealed with a SHA-256; save it again to seal it)",
+        LmuModelIntegrity.Unsealed => "model integrity: NOT verified (the zip was saved before graphs were sealed with a SHA-256, in 2026-12-03's versions or earlier; saving the loaded model again keeps its graphs as they are, unsealed: a model fitted again is saved sealed)",
         _ => "model integrity: the zip carries no ONNX graph to verify",
     };
 

@@ -26,7 +26,7 @@ internal static class ForecastStreaming
                 $"'{modelPath}' is a model zip; the streaming engine resumes from an engine checkpoint instead. Write one after training with " +
                 "transformer.CreateEngine().CheckPoint(path) (a fresh stream) or engine.CheckPoint(path) (mid-stream), or a model zip that " +
                 "carries the stream with transformer.CreateTimeSeriesEngine<TIn, TOut>(mlContext).CheckPoint(mlContext, path). " +
-                "lmu forecast writes stream.engine beside its model.zip for this.");
+                "lmu forecast writes stream.engine beside its model.zip for this (since 2026-12-06; run it again for a folder written before).");
         }
         else
         {

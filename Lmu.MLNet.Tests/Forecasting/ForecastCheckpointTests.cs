@@ -100,7 +100,9 @@ public sealed class ForecastCheckpointTests
         var e = Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastEngine.Load(path));
         StringAssert.Contains(e.Message, path);
         StringAssert.Contains(e.Message, "format-1");
-        StringAssert.Contains(e.Message, "Re-save");
+        // Upgrade QA: the advice assumed the fitted transformer was at hand; a model zip cannot start a stream.
+        StringAssert.Contains(e.Message, "It cannot be converted: start the stream again from the fitted transformer's CreateEngine()");
+        StringAssert.Contains(e.Message, "A saved model zip cannot start a stream, so without the fitted transformer fit the model again.");
     }
 
     [TestMethod]
