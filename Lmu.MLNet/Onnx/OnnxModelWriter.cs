@@ -28,6 +28,14 @@ internal static class OnnxModelWriter
     /// </summary>
     public const long MaxInitializerBytes = int.MaxValue - (1L << 20);
 
+    /// <summary>
+    /// The ONNX model's producer_version: the library's informational version (the package version, and the commit where
+    /// the build records it), so a graph in a zip says which version of Lmu.MLNet wrote it.
+    /// </summary>
+    public static string ProducerVersion { get; } =
+        typeof(OnnxModelWriter).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+
     /// <summary>Encodes a complete model, sealed with its SHA-256 (<see cref="OnnxIntegrity"/>) so a loader can tell a damaged graph from the one written.</summary>
     /// <param name="graph">The main graph.</param>
     /// <param name="producerName">Written as producer_name, for provenance.</param>
@@ -51,6 +59,9 @@ internal static class OnnxModelWriter
             o.WriteInt64(IrVersion);
             o.WriteTag(2, WireFormat.WireType.LengthDelimited);
             o.WriteString(producerName);
+            // Which version of the library wrote the graph: nothing in a model zip said so (upgrade QA).
+            o.WriteTag(3, WireFormat.WireType.LengthDelimited);
+            o.WriteString(ProducerVersion);
             o.WriteTag(7, WireFormat.WireType.LengthDelimited);
             o.WriteBytes(ByteString.CopyFrom(EncodeGraph(graph)));
             WriteOpset(o, "", DefaultOpset);
