@@ -99,6 +99,7 @@ public sealed class SiloModelCheckTests
     [TestMethod]
     public async Task ABatchWhoseNumbersDoNotIncreaseIsRefusedWhole()
     {
+        static string Invariant(float v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // QA: [16, 17, 17 (another value), 18] applied the first 17, skipped the second whatever its value, and answered Applied.
         var cluster = await FleetCluster.StartAsync(1, new() { [1] = FleetModels.PathA });
         try
@@ -111,8 +112,8 @@ public sealed class SiloModelCheckTests
             var r16 = FleetModels.Reading(0, 16);
             foreach (var (batch, message) in new[]
             {
-                (new[] { r16, r17, repeated, FleetModels.Reading(0, 18) }, $"reading 17 (value 9999) follows reading 17 (value {r17.Value}) at position 3 of 4"),
-                ([r17, r16], $"reading 16 (value {r16.Value}) follows reading 17 (value {r17.Value}) at position 2 of 2"),
+                (new[] { r16, r17, repeated, FleetModels.Reading(0, 18) }, $"reading 17 (value 9999) follows reading 17 (value {Invariant(r17.Value)}) at position 3 of 4"),
+                ([r17, r16], $"reading 16 (value {Invariant(r16.Value)}) follows reading 17 (value {Invariant(r17.Value)}) at position 2 of 2"),
             })
             {
                 var e = await Assert.ThrowsExactlyAsync<ArgumentException>(() => grain.ObserveBatchAsync(batch));

@@ -75,9 +75,11 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
                 // A number going back, or repeated with another value, inside one call is the sender's mistake, not a
                 // resend: [16, 17, 17 (another value), 18] applied the first 17 and skipped the second, and answered
                 // Applied (QA). A repeat of the same reading (a queue that delivers twice) is a resend and is skipped (review).
+                // Invariant numbers: a silo under de-DE wrote "84,602" (review).
+                var (value, beforeValue) = (o.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), before.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 throw new ArgumentException(
                     $"Series '{this.GetPrimaryKeyString()}': the batch's reading numbers must not go back, and a number repeated must repeat its reading, " +
-                    $"but reading {o.Sequence} (value {o.Value}) follows reading {before.Sequence} (value {before.Value}) at position {i + 1} of {observations.Length}. " +
+                    $"but reading {o.Sequence} (value {value}) follows reading {before.Sequence} (value {beforeValue}) at position {i + 1} of {observations.Length}. " +
                     "Nothing of this call was applied.");
             }
         }
@@ -387,7 +389,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         }
     }
 
-    // The same value and covariates, bit for bit (a redelivered reading).
+    // The same value and covariates (a redelivered reading; float equality, so 0 and -0 count as the same).
     private static bool SameReading(SeriesObservation a, SeriesObservation b) =>
         a.Value.Equals(b.Value) && (a.Covariates ?? []).AsSpan().SequenceEqual(b.Covariates ?? []);
 

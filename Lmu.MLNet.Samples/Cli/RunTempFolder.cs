@@ -14,13 +14,27 @@ namespace Lmu.MLNet.Samples.Cli;
 internal sealed class RunTempFolder : IDisposable
 {
     private const string Prefix = "lmu-run-";
+
+    /// <summary>
+    /// The file a run holds locked (an advisory flock, which .NET takes for FileShare.None on Unix) for its whole life: a
+    /// folder whose lock can be taken belongs to no running process, whatever its process id says. The id alone was read
+    /// in this process's PID namespace, so a run in another container sharing /tmp looked dead and lost its folder mid-run
+    /// (review: a live folder of a process in another namespace was removed by a serve that failed at once).
+    /// </summary>
+    internal const string LockName = ".lock";
+
     private readonly PosixSignalRegistration[] _signals;
+    private readonly FileStream _lock;
 
     public RunTempFolder()
     {
         RemoveAbandoned(Path.GetTempPath());
         Folder = Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(Folder);
+        // Made under a name the sweep does not read and locked there, then moved to its name: a sweep never sees a run
+        // folder without its lock.
+        var staging = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $".lmu-staging-{Guid.NewGuid():N}")).FullName;
+        _lock = new FileStream(Path.Combine(staging, LockName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        Directory.Move(staging, Folder);
         // Registered after StagedOutput's: its handler prints the "interrupted" line; this one only tidies.
         // SIGHUP too: a closed terminal or ssh session ended the process with its copies left (serve QA).
         _signals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(s => PosixSignalRegistration.Create(s, _ => Remove()))];
@@ -37,9 +51,13 @@ internal sealed class RunTempFolder : IDisposable
         }
 
         Remove();
+        _lock.Dispose();
     }
 
-    /// <summary>Removes run folders under <paramref name="parent"/> whose process no longer runs (a SIGKILL runs no cleanup).</summary>
+    /// <summary>
+    /// Removes run folders under <paramref name="parent"/> whose run has ended (a SIGKILL runs no cleanup): those whose
+    /// lock can be taken, and those of earlier versions (no lock file) whose process id no longer runs here.
+    /// </summary>
     internal static void RemoveAbandoned(string parent)
     {
         IEnumerable<string> folders;
@@ -54,20 +72,47 @@ internal sealed class RunTempFolder : IDisposable
 
         foreach (var folder in folders)
         {
+            var lockPath = Path.Combine(folder, LockName);
+            if (File.Exists(lockPath))
+            {
+                FileStream held;
+                try
+                {
+                    held = new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Locked: its run goes on, in this namespace or another (or the lock is not ours to take).
+                    continue;
+                }
+
+                using (held)
+                {
+                    Delete(folder);
+                }
+
+                continue;
+            }
+
             var name = Path.GetFileName(folder);
             var dash = name.IndexOf('-', Prefix.Length);
             if (dash > Prefix.Length && int.TryParse(name[Prefix.Length..dash], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid)
                 && pid != Environment.ProcessId && !ProcessLiveness.Running(pid))
             {
-                try
-                {
-                    Directory.Delete(folder, recursive: true);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // Tidying only: another run may be removing it at the same moment; the others are still swept.
-                }
+                Delete(folder);
             }
+        }
+    }
+
+    private static void Delete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Tidying only: another run may be removing it at the same moment; the others are still swept.
         }
     }
 

@@ -48,17 +48,26 @@ internal sealed class ModelService : IDisposable
     /// <param name="maxBodyBytes">The largest request body; 0 = sized to the model's inputs.</param>
     /// <param name="channels">A classifier's channel count.</param>
     /// <param name="tempFolder">ML.NET's temp folder for the model's carried graphs (serve gives its run's own); null = the system's.</param>
-    public ModelService(string path, int poolSize = 0, long maxBodyBytes = 0, int channels = 1, string? tempFolder = null)
+    /// <param name="drainLimit">How long Dispose waits for running predictions; null = <see cref="DrainLimit"/>.</param>
+    public ModelService(string path, int poolSize = 0, long maxBodyBytes = 0, int channels = 1, string? tempFolder = null, TimeSpan? drainLimit = null)
     {
         _ml = tempFolder is null ? new MLContext() : new MLContext { TempFilePath = tempFolder };
         ModelPath = Path.GetFullPath(path);
         // What GET /model reports as the file served: the service never reloads it, so a file replaced on disk went on
         // being described by its name alone while the old model answered (serve QA).
-        (Sha256, LoadedAt) = (FileSha256(ModelPath), DateTimeOffset.UtcNow);
+        var sha256 = FileSha256(ModelPath);
         PoolSize = poolSize > 0 ? poolSize : Math.Max(4, Environment.ProcessorCount * 2);
         _model = LmuModelFile.Load(_ml, path, out var inputSchema, out var integrity);
         try
         {
+            // Read again after the load: a file replaced meanwhile (a deploy copying over it) would be described by the
+            // old file's hash while the new model answers (review), so such a start fails instead.
+            if (FileSha256(ModelPath) != sha256)
+            {
+                throw new IOException($"The model file '{path}' changed while it was being loaded (a deploy writing it?); start again once it is in place.");
+            }
+
+            (Sha256, LoadedAt) = (sha256, DateTimeOffset.UtcNow);
             Integrity = integrity;
             Inputs = WithLengthLimits(BindInputs(inputSchema), inputSchema, channels);
             var outputSchema = _model.GetOutputSchema(inputSchema);
@@ -81,7 +90,7 @@ internal sealed class ModelService : IDisposable
                     $"--max-body-bytes {MaxBodyBytes} is below the smallest request this model can take ({smallest} bytes: its required fields with one-digit values and no spaces); every request would get 413. Leave it at 0 for the default ({Math.Max(MinDefaultMaxBodyBytes, DefaultBodyRows * MaxRowJsonBytes(Inputs))}).");
             }
 
-            _pool = new EnginePool<ServingInput, ServingOutput>(CreateEngine, PoolSize, DrainLimit);
+            _pool = new EnginePool<ServingInput, ServingOutput>(CreateEngine, PoolSize, drainLimit ?? DrainLimit);
         }
         catch
         {

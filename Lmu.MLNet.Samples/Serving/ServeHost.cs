@@ -27,7 +27,10 @@ internal static class ServeHost
         // The model's carried graphs go to a folder of this run, removed when it stops, is interrupted or hung up on, or
         // by the next run after a SIGKILL: an interrupted or killed serve left them in TMPDIR for good (serve QA).
         using var temp = new Cli.RunTempFolder();
-        using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes, settings.Channels, temp.Folder);
+        // The host already gave requests in flight --shutdown-seconds; a prediction still running after that is not
+        // waited for (the pool's own 30 s kept a stopping process past the promised time: review); its engines are then
+        // left to the process's exit rather than disposed under it.
+        using var service = new ModelService(settings.ModelPath, settings.PoolSize, settings.MaxBodyBytes, settings.Channels, temp.Folder, TimeSpan.FromSeconds(1));
         await using var app = Build(service, settings, extend: extend);
         // A closed terminal or ssh session (SIGHUP) ended the process at once, cutting requests in flight (serve QA): it
         // stops the service as Ctrl-C and SIGTERM do.

@@ -782,6 +782,27 @@ public sealed class CliReaderTests
         RunTempFolder.RemoveAbandoned(_temp);
         Assert.IsFalse(Directory.Exists(killed), "a killed run's folder is removed");
         Assert.IsTrue(Directory.Exists(running) && Directory.Exists(other), "a running process's folder and other names stay");
+
+        // Review: a run in another PID namespace (a container sharing /tmp) has an id that looks dead here; its lock
+        // says it runs. A folder whose lock can be taken goes, whatever its id.
+        var elsewhere = Directory.CreateDirectory(Path.Combine(_temp, $"lmu-run-{ended.Id}-other-namespace")).FullName;
+        File.WriteAllText(Path.Combine(elsewhere, "graph.onnx"), "in use");
+        using (new FileStream(Path.Combine(elsewhere, RunTempFolder.LockName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
+        {
+            RunTempFolder.RemoveAbandoned(_temp);
+            Assert.IsTrue(File.Exists(Path.Combine(elsewhere, "graph.onnx")), "a locked folder stays, though its id is not running here");
+        }
+
+        var unlocked = Directory.CreateDirectory(Path.Combine(_temp, "lmu-run-1-ended-elsewhere")).FullName;
+        File.WriteAllText(Path.Combine(unlocked, RunTempFolder.LockName), string.Empty);
+        RunTempFolder.RemoveAbandoned(_temp);
+        Assert.IsFalse(Directory.Exists(elsewhere) || Directory.Exists(unlocked), "once its lock is free it goes, even under a running id");
+        using (var run = new RunTempFolder())
+        {
+            Assert.IsTrue(File.Exists(Path.Combine(run.Folder, RunTempFolder.LockName)), "a run holds its lock from the folder's first moment");
+            RunTempFolder.RemoveAbandoned(Path.GetTempPath());
+            Assert.IsTrue(Directory.Exists(run.Folder), "a live run's folder stays");
+        }
     }
 
     [TestMethod]
