@@ -26,7 +26,8 @@ internal sealed class InterruptCleanup : IDisposable
         _path = path;
         _what = what;
         _alsoNotWritten = alsoNotWritten;
-        _signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted)];
+        // SIGHUP too: a closed ssh session left the partial output behind, silently (regression QA).
+        _signals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(s => PosixSignalRegistration.Create(s, Interrupted))];
     }
 
     /// <summary>
@@ -76,7 +77,20 @@ internal sealed class InterruptCleanup : IDisposable
             }
 
             var also = _alsoNotWritten.Length == 0 ? string.Empty : $", nor {_alsoNotWritten}";
-            Console.Error.WriteLine($"interrupted ({context.Signal}): '{_what}' was not written{also}.");
+            Say($"interrupted ({context.Signal}): '{_what}' was not written{also}.");
+        }
+    }
+
+    /// <summary>Writes a line to standard error unless it is gone (a hung-up terminal answers writes with an error).</summary>
+    internal static void Say(string line)
+    {
+        try
+        {
+            Console.Error.WriteLine(line);
+        }
+        catch (IOException)
+        {
+            // Nobody is there to read it.
         }
     }
 }

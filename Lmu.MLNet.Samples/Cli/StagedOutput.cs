@@ -59,7 +59,8 @@ internal sealed class StagedOutput : IDisposable
         // Ctrl-C or a SIGTERM ends the process without unwinding to Dispose: the staging folder was left behind and
         // nothing said so (found by QA). The handlers remove it and say that nothing was written; the signal then
         // takes its usual course.
-        _signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted)];
+        // SIGHUP too: a closed ssh session left the staging folder behind, silently (regression QA).
+        _signals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(s => PosixSignalRegistration.Create(s, Interrupted))];
     }
 
     /// <summary>The output folder.</summary>
@@ -280,7 +281,7 @@ internal sealed class StagedOutput : IDisposable
                 // A file still being written: the next run into this folder removes what is left (RemoveAbandoned).
             }
 
-            Console.Error.WriteLine($"interrupted ({context.Signal}): nothing was written to '{Folder}'.");
+            InterruptCleanup.Say($"interrupted ({context.Signal}): nothing was written to '{Folder}'.");
         }
     }
 }

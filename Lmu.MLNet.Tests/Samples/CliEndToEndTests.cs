@@ -470,17 +470,26 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
     [TestMethod]
     public void CtrlCDuringTrainingLeavesNoStagingFolderAndSaysSo()
     {
-        // Found by QA: SIGINT or SIGTERM left an empty '.out.lmu-partial-<pid>-<guid>' folder and printed nothing.
+        // Found by QA: SIGINT or SIGTERM left an empty '.out.lmu-partial-<pid>-<guid>' folder and printed nothing; a
+        // SIGHUP (a closed ssh session) left it too, silently (regression QA).
         if (OperatingSystem.IsWindows())
         {
-            Assert.Inconclusive("sends SIGINT with kill(1)");
+            Assert.Inconclusive("sends signals with kill(1)");
         }
 
         var train = CliFiles.Classification(Path.Combine(Temp, "sig.csv"), rowsPerClass: 15, steps: 32, seed: 6);
-        var output = Path.Combine(Temp, "sig-out");
+        foreach (var signal in new[] { "INT", "HUP" })
+        {
+            Interrupt(train, signal);
+        }
+    }
+
+    private void Interrupt(string train, string signal)
+    {
+        var output = Path.Combine(Temp, $"sig-out-{signal}");
         // The run's temp folder (its MLContext's carried graphs) goes too (large-data QA: interrupted runs left the graphs
         // in $TMPDIR); the runtime's own diagnostic pipes, which a signal leaves there as well, are off.
-        var tmp = Directory.CreateDirectory(Path.Combine(Temp, "run-tmp")).FullName;
+        var tmp = Directory.CreateDirectory(Path.Combine(Temp, $"run-tmp-{signal}")).FullName;
         var start = SamplesApp.StartInfo(SamplesApp.Output(), Temp, "classify", "--train", train, "--model", "lmu", "--epochs", "100000", "--threads", "1", "--output", output);
         start.Environment["TMPDIR"] = tmp;
         start.Environment["DOTNET_EnableDiagnostics"] = "0";
@@ -500,18 +509,18 @@ public sealed partial class CliEndToEndTests : ClassifierTestBase
                 return line is not null;
             });
             Assert.IsTrue(started.Wait(Limit) && started.Result, $"the run did not reach training: {seen}");
-            Assert.IsNotEmpty(Directory.GetDirectories(Temp, ".sig-out.lmu-partial-*"), "staging exists while training");
+            Assert.IsNotEmpty(Directory.GetDirectories(Temp, $".sig-out-{signal}.lmu-partial-*"), "staging exists while training");
             Assert.HasCount(1, Directory.GetDirectories(tmp, $"lmu-run-{process.Id}-*"), "the run's temp folder exists while training");
-            using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            using (var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", process.Id.ToString(CultureInfo.InvariantCulture)]))
             {
                 kill.WaitForExit();
             }
 
-            Assert.IsTrue(process.WaitForExit(TimeSpan.FromSeconds(30)), "SIGINT ends the run");
+            Assert.IsTrue(process.WaitForExit(TimeSpan.FromSeconds(30)), $"SIG{signal} ends the run");
             _ = process.StandardOutput.ReadToEnd();
             Assert.AreNotEqual(0, process.ExitCode);
-            StringAssert.Contains(stderr.Result, $"interrupted (SIGINT): nothing was written to '{output}'");
-            Assert.IsEmpty(Directory.GetDirectories(Temp, ".sig-out.lmu-partial-*"), "no staging folder left");
+            StringAssert.Contains(stderr.Result, $"interrupted (SIG{signal}): nothing was written to '{output}'");
+            Assert.IsEmpty(Directory.GetDirectories(Temp, $".sig-out-{signal}.lmu-partial-*"), "no staging folder left");
             Assert.IsFalse(Directory.Exists(output));
             Assert.IsEmpty(Directory.GetFileSystemEntries(tmp), "nothing left in the temp folder");
         }
