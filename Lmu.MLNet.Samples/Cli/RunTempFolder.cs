@@ -27,14 +27,46 @@ internal sealed class RunTempFolder : IDisposable
     private readonly FileStream _lock;
 
     public RunTempFolder()
+        : this(Path.GetTempPath())
     {
-        RemoveAbandoned(Path.GetTempPath());
-        Folder = Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+    }
+
+    /// <summary>A run folder under <paramref name="parent"/> (the system's temp folder; tests give another).</summary>
+    /// <exception cref="IOException">The folder cannot be made there; the message names it and TMPDIR.</exception>
+    internal RunTempFolder(string parent)
+    {
+        RemoveAbandoned(parent);
+        Folder = Path.Combine(parent, $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
         // Made under a name the sweep does not read and locked there, then moved to its name: a sweep never sees a run
         // folder without its lock.
-        var staging = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $".lmu-staging-{Guid.NewGuid():N}")).FullName;
-        _lock = new FileStream(Path.Combine(staging, LockName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
-        Directory.Move(staging, Folder);
+        var staging = Path.Combine(parent, $".lmu-staging-{Guid.NewGuid():N}");
+        FileStream? held = null;
+        try
+        {
+            Directory.CreateDirectory(staging);
+            held = new FileStream(Path.Combine(staging, LockName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+            Directory.Move(staging, Folder);
+            _lock = held;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            held?.Dispose();
+            try
+            {
+                if (Directory.Exists(staging))
+                {
+                    Directory.Delete(staging, recursive: true);
+                }
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // What could not be made can rarely be removed; nothing else to do.
+            }
+
+            // Regression QA: an unwritable TMPDIR said "Access to the path '.../lmu-run-...' is denied", naming neither.
+            throw new IOException($"The temp folder '{parent}' (TMPDIR) cannot be written, and the run keeps the model's graph files there: {e.Message} Set TMPDIR to a writable folder.", e);
+        }
+
         // Registered after StagedOutput's: its handler prints the "interrupted" line; this one only tidies.
         // SIGHUP too: a closed terminal or ssh session ended the process with its copies left (serve QA).
         _signals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(s => PosixSignalRegistration.Create(s, _ => Remove()))];

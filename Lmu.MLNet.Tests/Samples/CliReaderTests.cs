@@ -1,6 +1,7 @@
 using System.Globalization;
 using Lmu.MLNet.Samples.Cli;
 using Lmu.MLNet.Samples.Terminal;
+using Lmu.MLNet.Tests.Infrastructure;
 
 namespace Lmu.MLNet.Tests.Samples;
 
@@ -803,6 +804,30 @@ public sealed class CliReaderTests
             RunTempFolder.RemoveAbandoned(Path.GetTempPath());
             Assert.IsTrue(Directory.Exists(run.Folder), "a live run's folder stays");
         }
+    }
+
+    [TestMethod]
+    public void ATempFolderThatCannotBeWrittenIsNamedAsTmpdir()
+    {
+        // Regression QA: an unwritable TMPDIR said "Access to the path '.../lmu-run-...' is denied", naming neither.
+        var locked = Directory.CreateDirectory(Path.Combine(_temp, "immutable")).FullName;
+        if (OperatingSystem.IsWindows() || SystemTool.Run("chattr", "+i", locked) != 0)
+        {
+            Assert.Inconclusive("chattr +i is not allowed here (needs root and ext4 or a file system like it)");
+        }
+
+        try
+        {
+            var e = Assert.ThrowsExactly<IOException>(() => new RunTempFolder(locked));
+            StringAssert.StartsWith(e.Message, $"The temp folder '{locked}' (TMPDIR) cannot be written, and the run keeps the model's graph files there:");
+            StringAssert.EndsWith(e.Message, "Set TMPDIR to a writable folder.");
+        }
+        finally
+        {
+            SystemTool.Run("chattr", "-i", locked);
+        }
+
+        Assert.IsEmpty(Directory.GetFileSystemEntries(locked), "nothing half-made is left");
     }
 
     [TestMethod]
