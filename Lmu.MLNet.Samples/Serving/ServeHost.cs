@@ -73,7 +73,16 @@ internal static class ServeHost
         Console.Out.Flush();
         // Said when stopping starts: a stalled client held a stopping service for the host's 30 s without a word (serve QA).
         app.Lifetime.ApplicationStopping.Register(() =>
-            Console.WriteLine($"stopping: requests in flight may take up to {settings.ShutdownSeconds} s to finish (--shutdown-seconds)"));
+        {
+            try
+            {
+                Console.WriteLine($"stopping: requests in flight may take up to {settings.ShutdownSeconds} s to finish (--shutdown-seconds)");
+            }
+            catch (IOException)
+            {
+                // A hung-up terminal: nobody reads it, and the stop must go on (a throwing callback would fail StopApplication).
+            }
+        });
         // Returns once the host has stopped: Kestrel lets running requests finish first.
         await app.WaitForShutdownAsync(cancellationToken);
         return 0;
