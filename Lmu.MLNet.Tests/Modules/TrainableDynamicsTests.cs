@@ -127,6 +127,39 @@ public sealed class TrainableDynamicsTests
     }
 
     [TestMethod]
+    [DataRow(LmuExecutionMode.Cell)]
+    [DataRow(LmuExecutionMode.Parallel)]
+    public void AFloat32LayerRunsItsLearnedDynamicsToFloat32Rounding(LmuExecutionMode mode)
+    {
+        // Numerics QA: a float32 layer discretised learned A in float32 (torch's matrix exponential, then doublings of
+        // its powers): Ad 9e-5 relative off at order 64, the output 8.7e-4 at order 128 against 2e-5 for fixed dynamics,
+        // so the network trained on another function than its float64 export and engine compute. Now discretised in
+        // float64 and cast once. Bounds: Ad and Bd within 1e-6 of their largest entry (float32's rounding is 6e-8); the
+        // output over 400 steps within 1e-4 of its largest value (the fixed system's float32 run is about 1e-5 off
+        // here, one rounding a step adding up through a memory of norm about 1).
+        var o = new LmuLayerOptions { InputSize = 1, Order = 128, Theta = 256, HiddenCell = HiddenCell.None, TrainableA = true, ExecutionMode = mode };
+        using var layer = new LmuLayer(o);
+        using var exact = CloneWith(layer, _ => { });
+        exact.to(float64);
+        var (ad64, bd64) = exact.Dynamics.DiscreteMatrices();
+        using (var scope = torch.NewDisposeScope())
+        {
+            var (adT, bd) = layer.Dynamics.Matrices(float32, CPU);
+            var ad = FromRows(ad64);
+            Assert.IsTrue(MaxAbsDiff(adT.t(), ad) < 1e-6 * ad.abs().max().item<double>(), $"Ad: {MaxAbsDiff(adT.t(), ad):E2}");
+            var bdExact = torch.tensor(bd64, float64);
+            Assert.IsTrue(MaxAbsDiff(bd, bdExact) < 1e-6 * bdExact.abs().max().item<double>(), $"Bd: {MaxAbsDiff(bd, bdExact):E2}");
+        }
+
+        var x = torch.randn([2, 400, 1], dtype: float64, generator: new torch.Generator(11));
+        using var _ = torch.no_grad();
+        var y = exact.forward(x);
+        var scale = y.abs().max().item<double>();
+        var error = MaxAbsDiff(layer.forward(x.to(float32)), y);
+        Assert.IsTrue(error < 1e-4 * scale, $"{mode}: float32 output {error / scale:E2} of its largest value off the float64 layer");
+    }
+
+    [TestMethod]
     public void EveryFormRunsTheLearnedMatrices()
     {
         foreach (var method in new[] { LmuDiscretizer.Zoh, LmuDiscretizer.Euler })

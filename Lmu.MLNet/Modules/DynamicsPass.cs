@@ -22,6 +22,7 @@ internal sealed class DynamicsPass
     private readonly Dictionary<long, Tensor> _responses = new();
     private readonly Dictionary<long, Tensor> _spectra = new();
     private (Tensor AdT, Tensor Bd)? _matrices;
+    private (Tensor AdT, Tensor Bd)? _exact;
 
     /// <summary>
     /// A view for tensors of the given dtype and device. With <paramref name="truncation"/> k &gt; 0 the impulse
@@ -40,7 +41,15 @@ internal sealed class DynamicsPass
     public bool Truncates(long length) => _truncation > 0 && _truncation < length;
 
     /// <summary>Ad^T [q, q] and Bd [q] (see <see cref="LegendreDynamics.Matrices"/>); owned by the pass's dispose scope (never dispose them).</summary>
-    public (Tensor AdT, Tensor Bd) Matrices() => _matrices ??= _dynamics.Matrices(_dtype, _device);
+    public (Tensor AdT, Tensor Bd) Matrices() => _matrices ??= Discretised
+        ? (Exact().AdT.to(_dtype), Exact().Bd.to(_dtype))
+        : _dynamics.Matrices(_dtype, _device);
+
+    // Learned A or B: discretised per pass with autograd history. Once, in float64 (see LegendreDynamics.Matrices),
+    // for the matrices and the impulse response's powers both.
+    private bool Discretised => _dynamics.IsLearned && !_dynamics.ClosedFormTheta;
+
+    private (Tensor AdT, Tensor Bd) Exact() => _exact ??= _dynamics.Matrices(float64, _device);
 
     /// <summary>H [length, q] with row tau = Ad^tau Bd (zero from the truncation on); owned by the pass's dispose scope (never dispose it).</summary>
     public Tensor ImpulseResponse(long length)
@@ -52,7 +61,7 @@ internal sealed class DynamicsPass
             // autograd through the doubling.
             h = !_dynamics.IsLearned || _dynamics.ClosedFormTheta
                 ? _dynamics.ImpulseResponse(length, _dtype, _device)
-                : LegendreDynamics.Doubling(Matrices().AdT, Matrices().Bd, length);
+                : LegendreDynamics.Doubling(Exact().AdT, Exact().Bd, length).to(_dtype);
             if (Truncates(length))
             {
                 // The window's rows keep their autograd history (none when fixed); the rest are zero.

@@ -275,7 +275,11 @@ public sealed partial class LegendreDynamics : nn.Module
             }
         }
         using var scope = NewDisposeScope();
-        var (ad, bd) = ThetaOnly ? ThetaOnlyDiscretise() : Discretise(A!, B!, log_theta!);
+        // Learned A or B: discretised in float64 (differentiably: the casts carry the gradients back), cast once. In
+        // float32, torch's matrix exponential was 9e-5 relative off at order 64 and the impulse response 9e-4 at order
+        // 256, so a float32 network trained on another function than its export and engine compute, and the parity
+        // tests' 1e-4 failed from order 128 (numerics QA); the float64 result cast is within float32's rounding.
+        var (ad, bd) = ThetaOnly ? ThetaOnlyDiscretise() : Discretise(A!.to(float64), B!.to(float64), log_theta!.to(float64));
         return (ad.t().to(dtype, device).MoveToOuterDisposeScope(), bd.to(dtype, device).MoveToOuterDisposeScope());
     }
 
@@ -291,8 +295,9 @@ public sealed partial class LegendreDynamics : nn.Module
         if (_fixed is not null) return CachedAlias(length, dtype, device, spectrum: false);
         using var scope = NewDisposeScope();
         if (ThetaOnly) return ThetaOnlyImpulse(length, dtype, device).MoveToOuterDisposeScope();
-        var (adT, bd) = Matrices(dtype, device);
-        return Doubling(adT, bd, length).MoveToOuterDisposeScope();
+        // The powers in float64 as well, cast at the end: each doubling squares the previous power's rounding.
+        var (adT, bd) = Matrices(float64, device);
+        return Doubling(adT, bd, length).to(dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>rfft of H^T with n = 2T: [q, T + 1] complex, for FFT convolution. Same ownership and caching rules as H.</summary>
