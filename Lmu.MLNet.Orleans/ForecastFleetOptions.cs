@@ -7,7 +7,7 @@ public sealed class ForecastFleetOptions
     public const string StorageName = "lmu-forecasts";
 
     /// <summary>
-    /// Model file of each version (an engine checkpoint or a typed engine's CheckPoint zip; see
+    /// Model file of each version (an engine checkpoint, a forecaster's model zip fitted with 0.4.0 or later, or a typed engine's CheckPoint zip; see
     /// <c>LmuForecastEngineModel.Load</c>). Every silo must list the versions its series may use: the current one and
     /// those series still hold (until they switch on their next reading). A version number names one model for good.
     /// </summary>

@@ -114,8 +114,8 @@ internal static class ForecastRunner
             ForecastScoring.WriteForecasts(output.File("forecast.csv"), series, ForecastScoring.Forecast(final, lastWindows));
             ml.Model.Save(final, lastWindows.Schema, output.File("model.zip"));
             final.ExportOnnx(output.File("model.onnx"));
-            // The model as forecast-stream starts a stream from it: model.zip carries no stream state (noted by QA: a CLI
-            // user had no way to stream without writing code).
+            // The start of a stream as an engine checkpoint (noted by QA: a CLI user had no way to stream without writing
+            // code). model.zip carries the same since 0.4.0; this file needs no ONNX Runtime to read, and scripts use it.
             final.CreateEngine().CheckPoint(output.File("stream.engine"));
         }
         finally

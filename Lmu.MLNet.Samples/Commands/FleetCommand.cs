@@ -8,7 +8,7 @@ internal static class FleetCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model") { Description = "Streaming model: an engine checkpoint or a typed engine's CheckPoint zip; default: train a small one (window 24, horizon 6, one covariate) into fleet-out/model.zip." };
+        var model = new Option<string?>("--model") { Description = "Streaming model: an engine checkpoint or a model zip carrying an engine (a forecaster's zip, fitted with 0.4.0 or later, or a typed engine's CheckPoint zip); default: train a small one (window 24, horizon 6, one covariate) into fleet-out/model.zip." };
         var series = new Option<int>("--series") { Description = "Series (one grain each).", DefaultValueFactory = _ => 10_000 }.Between(1);
         var readings = new Option<int>("--readings") { Description = "Readings per series.", DefaultValueFactory = _ => 30 }.Between(1);
         var batch = new Option<int>("--batch") { Description = "Readings per grain call (one storage write per call).", DefaultValueFactory = _ => 1 }.Between(1);

@@ -10,7 +10,7 @@ internal static class ForecastStreamCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = "Engine checkpoint written by LmuForecastEngine.CheckPoint (transformer.CreateEngine().CheckPoint(path) for a fresh stream), or a model zip written by the typed engine's CheckPoint(mlContext, path) (then --checkpoint writes such a zip); not a zip of the fitted model alone.",
+            Description = "Engine checkpoint written by LmuForecastEngine.CheckPoint (transformer.CreateEngine().CheckPoint(path) for a fresh stream), or a model zip: a forecaster's zip saved by mlContext.Model.Save or lmu forecast (fitted with 0.4.0 or later: a fresh stream) or one written by the typed engine's CheckPoint(mlContext, path); then --checkpoint writes such a zip with the stream's state.",
             Required = true,
         };
         var observations = new Option<string>("--observations")

@@ -17,7 +17,7 @@ internal static class ServeCommand
         // The app-wide --verbose (CommandErrors.Verbose, recursive from the root) also makes serve log stack traces of
         // internal errors (otherwise their type and message); a second option of the same name would clash with it.
         var series = new Option<bool>("--series") { Description = "Also stream forecasts per series: a single-silo Orleans cluster in the process (localhost clustering, in-memory storage) behind POST /series/{id}/observe and GET /series/{id}/forecast." };
-        var seriesModel = new Option<string?>("--series-model") { Description = "Streaming model for --series: an engine checkpoint, or a typed engine's CheckPoint zip (default: --model, which must then be such a zip)." };
+        var seriesModel = new Option<string?>("--series-model") { Description = "Streaming model for --series: an engine checkpoint, or a model zip carrying an engine: a forecaster's zip (fitted with 0.4.0 or later) or a typed engine's CheckPoint zip (default: --model, which must then be such a zip)." };
         var siloPort = new Option<int>("--silo-port") { Description = "Silo port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultSiloPort }.Between(1, 65535);
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port of the embedded cluster (--series).", DefaultValueFactory = _ => FleetSilo.DefaultGatewayPort }.Between(1, 65535);
         var seriesMax = new Option<int>("--series-max") { Description = "Most series --series holds; a reading for a new series beyond it gets 503 (0: no count limit; new series are refused anyway once the process's memory is at 80 % of what it may use).", DefaultValueFactory = _ => 0 }.NotNegative();

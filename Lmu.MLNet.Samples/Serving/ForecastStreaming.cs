@@ -7,7 +7,7 @@ namespace Lmu.MLNet.Samples.Serving;
 /// <summary>
 /// Resumes a streaming forecast engine from its checkpoint, feeds it CSV observations, writes one forecast line per
 /// observation and checkpoints the final state. The engine is managed code only: no libtorch, and no ONNX Runtime except
-/// to read a model zip written by the typed engine's CheckPoint(mlContext, path) (then the checkpoint is such a zip too).
+/// to read a model zip carrying an engine (a forecaster's zip, or one written by the typed engine's CheckPoint(mlContext, path); then the checkpoint is such a zip too).
 /// </summary>
 internal static class ForecastStreaming
 {
@@ -19,14 +19,14 @@ internal static class ForecastStreaming
         MLContext Context() => new() { TempFilePath = temp?.Folder ?? Path.GetTempPath() };
         LmuForecastEngine engine;
         string? seriesColumn = null;
-        if (IsZip(modelPath))
+        var fromZip = IsZip(modelPath);
+        if (fromZip)
         {
-            // A typed engine's CheckPoint(mlContext, path) zip carries the engine state; a zip of the fitted model does not.
+            // A forecaster's zip (fitted with 0.4.0 or later) carries a start-of-stream engine, a typed engine's
+            // CheckPoint zip its stream; older forecasters' zips carry none.
             (engine, seriesColumn) = LmuForecastTimeSeriesEngine.TryLoadEngine(Context(), modelPath) ?? throw new InvalidDataException(
-                $"'{modelPath}' is a model zip; the streaming engine resumes from an engine checkpoint instead. Write one after training with " +
-                "transformer.CreateEngine().CheckPoint(path) (a fresh stream) or engine.CheckPoint(path) (mid-stream), or a model zip that " +
-                "carries the stream with transformer.CreateTimeSeriesEngine<TIn, TOut>(mlContext).CheckPoint(mlContext, path). " +
-                "lmu forecast writes stream.engine beside its model.zip for this (since 2026-12-06; run it again for a folder written before).");
+                LmuForecastTimeSeriesEngine.NoState($"'{modelPath}'") +
+                " An engine checkpoint (transformer.CreateEngine().CheckPoint(path)) starts one too; lmu forecast writes stream.engine beside its model.zip.");
         }
         else
         {
@@ -164,9 +164,9 @@ internal static class ForecastStreaming
             var (folder, name, extension) = (Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full), Path.GetExtension(full));
             Cli.PartialOutputFile.RemoveKilledRuns(folder, name, extension);
             pending = Cli.PartialOutputFile.PartialName(folder, name, extension);
-            if (seriesColumn is not null)
+            if (fromZip)
             {
-                // Resumed from a model zip: the checkpoint is such a zip too.
+                // Resumed from a model zip: the checkpoint is such a zip too (a window-layout model's records no series column).
                 ForecastEngineStateOnnx.Save(Context(), engine, seriesColumn, pending);
             }
             else

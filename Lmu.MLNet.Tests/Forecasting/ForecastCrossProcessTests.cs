@@ -376,23 +376,46 @@ public sealed class ForecastCrossProcessTests
     }
 
     [TestMethod]
-    public void ForecastStreamRefusesAModelZipWithAClearMessage()
+    public void ForecastStreamStartsFromAForecastersZipAndRefusesAnOlderOneClearly()
     {
         var dir = NewDir();
-        var model = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.Global);
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.PerWindow);
         var ml = new MLContext(1);
         var zip = Path.Combine(dir, "forecaster.zip");
         var schema = LmuForecastWindows.FromSeries(SeriesView.Create(ml, ForecastTestModels.Series(20, 0).Values, []), "Value", model.WindowSize, 1);
-        using (var chain = LmuForecastEstimator.CreateChain(ml, model))
+        using (var chain = LmuForecastEstimator.CreateChain(ml, model, "Value"))
         {
             ml.Model.Save(chain, schema.Schema, zip);
         }
 
+        // A forecaster's zip (since 0.4.0) starts a stream in another process, bit-identical to a fresh engine here, and
+        // its checkpoint is a zip again.
+        var values = ForecastTestModels.Series(40, 0).Values;
         var observations = Path.Combine(dir, "obs.csv");
-        File.WriteAllLines(observations, ["1", "2"]);
-        var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", zip, "--observations", observations);
+        File.WriteAllLines(observations, values.Select(v => Csv([v])));
+        var output = Path.Combine(dir, "out.csv");
+        var end = Path.Combine(dir, "end.zip");
+        var (code, stdout) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", zip, "--observations", observations, "--output", output, "--checkpoint", end);
+        Assert.AreEqual(0, code, stdout);
+        StringAssert.Contains(stdout, "resumed at observation 0, now at 40");
+        var engine = new LmuForecastEngine(model);
+        var lines = File.ReadAllLines(output);
+        Assert.HasCount(values.Length, lines);
+        for (var t = 0; t < values.Length; t++)
+        {
+            var fields = lines[t].Split(',');
+            CollectionAssert.AreEqual(engine.Observe(values[t])?.Forecast ?? [], Parse(string.Join(',', fields[1..])), $"step {t}");
+        }
+
+        Assert.AreEqual(40, LmuForecastTimeSeriesEngine.Load<ForecastTimeSeriesEngineTests.Plain, ForecastTimeSeriesEngineTests.PlainPrediction>(ml, end).ObservationCount);
+
+        // A zip saved before 0.4.0 holds the scorer alone: refused, saying what starts a stream instead.
+        var old = Path.Combine(dir, "old.zip");
+        ForecastTestModels.SaveAsBefore040(ml, model, old);
+        (code, stdout) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", old, "--observations", observations);
         Assert.AreNotEqual(0, code, stdout);
-        StringAssert.Contains(stdout, "is a model zip; the streaming engine resumes from an engine checkpoint");
+        StringAssert.Contains(stdout, "carries no forecast engine state: it is not a forecaster, or a forecaster fitted before Lmu.MLNet 0.4.0");
+        StringAssert.Contains(stdout, "lmu forecast writes stream.engine beside its model.zip");
     }
 
     [TestMethod]

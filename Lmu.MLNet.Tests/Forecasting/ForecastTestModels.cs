@@ -78,6 +78,25 @@ internal static class ForecastTestModels
     }
 
     /// <summary>A seasonal series with a level around 100 and covariates, float values as the engine receives them.</summary>
+    /// <summary>
+    /// Saves <paramref name="model"/> as versions before 0.4.0 saved a fitted forecaster: the ONNX scorer alone, without
+    /// the start-of-stream engine (what LmuForecastEstimator.CreateChain was then).
+    /// </summary>
+    public static void SaveAsBefore040(Microsoft.ML.MLContext ml, LmuForecastModel model, string path)
+    {
+        var inputs = new[] { model.WindowColumn }.Concat(model.CovariateColumns).ToList();
+        var outputs = new List<string> { model.ForecastColumn };
+        if (model.HasBounds)
+        {
+            outputs.Add(model.LowerBoundColumn!);
+            outputs.Add(model.UpperBoundColumn!);
+        }
+
+        var schemaOnly = new FloatColumnsDataView(inputs.Select(n => (n, model.WindowSize, Array.Empty<float[]>())).ToList());
+        using var chain = OnnxCarrier.Create(ml, model.ToOnnx(), schemaOnly, inputs, outputs);
+        ml.Model.Save(chain, schemaOnly.Schema, path);
+    }
+
     public static (float[] Values, float[][] Covariates) Series(int n, int covariates, int seed = 3)
     {
         var rng = new Random(seed);

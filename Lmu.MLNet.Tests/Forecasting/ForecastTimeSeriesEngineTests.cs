@@ -251,15 +251,13 @@ public sealed class ForecastTimeSeriesEngineTests
         var model = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.Global);
         var ml = new MLContext(1);
         var zip = Path.Combine(_dir, "model.zip");
-        using (var transformer = Transformer(model))
-        {
-            var windows = LmuForecastWindows.FromSeries(SeriesView.Create(ml, ForecastTestModels.Series(20, 0).Values, []), "Value", model.WindowSize, 1);
-            ml.Model.Save(transformer, windows.Schema, zip);
-        }
+        ForecastTestModels.SaveAsBefore040(ml, model, zip);
 
         var e = Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, zip));
-        StringAssert.Contains(e.Message, "carries no forecast engine state");
+        StringAssert.Contains(e.Message, "carries no forecast engine state: it is not a forecaster, or a forecaster fitted before Lmu.MLNet 0.4.0");
         StringAssert.Contains(e.Message, zip);
+        e = Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastEngineModel.Load(zip));
+        StringAssert.Contains(e.Message, $"'{zip}' carries no forecast engine state");
         var missing = Path.Combine(_dir, "absent.zip");
         var notFound = Assert.ThrowsExactly<FileNotFoundException>(() => LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, missing));
         StringAssert.Contains(notFound.Message, missing);
@@ -267,6 +265,80 @@ public sealed class ForecastTimeSeriesEngineTests
         File.WriteAllText(notZip, "hello");
         e = Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, notZip));
         StringAssert.Contains(e.Message, notZip);
+    }
+
+    [TestMethod]
+    public void AFittedForecastersOwnZipStartsStreamsEqualToTheFittedModelsEngines()
+    {
+        // Upgrade QA: a forecaster saved with mlContext.Model.Save could not start a stream; only the fitted transformer,
+        // an engine checkpoint or a typed CheckPoint zip could. Its zip now carries a start-of-stream engine.
+        var ml = new MLContext(1);
+        var (values, covs) = ForecastTestModels.Series(90, 2);
+        using var model = ml.Forecasting.ForecastByLmu(new LmuForecastingOptions
+        {
+            SeriesColumnName = "Value", CovariateColumnNames = ["Cov0", "Cov1"], WindowSize = 16, Horizon = 4,
+            LowerBoundColumnName = "Lower", UpperBoundColumnName = "Upper",
+            Training = new LmuTrainingOptions { Epochs = 1, BatchSize = 32, Seed = 3 },
+        }).Fit(SeriesView.Create(ml, values, covs));
+        var windows = LmuForecastWindows.FromSeries(SeriesView.Create(ml, values, covs), "Value", 16, 1, ["Cov0", "Cov1"]);
+        var zip = Path.Combine(_dir, "forecaster.zip");
+        ml.Model.Save(model, windows.Schema, zip);
+
+        var typed = LmuForecastTimeSeriesEngine.Load<Observation, Prediction>(new MLContext(9), zip);
+        Assert.AreEqual("Value", typed.SeriesColumnName, "the series column Fit read");
+        Assert.AreEqual(0, typed.ObservationCount);
+        Assert.AreEqual(model.Info.ModelFingerprint, typed.ModelFingerprint);
+        var fromModel = LmuForecastEngineModel.Load(zip);
+        Assert.AreEqual(model.Info.ModelFingerprint, fromModel.Fingerprint);
+        var untyped = fromModel.CreateEngine();
+        var loaded = ml.Model.Load(zip, out var inputSchema);
+        var fromLoaded = LmuForecastTimeSeriesEngine.FromLoadedModel<Observation, Prediction>(ml, loaded, inputSchema);
+        var fitted = model.CreateEngine();
+        var ready = 0;
+        for (var t = 0; t < values.Length; t++)
+        {
+            var expected = fitted.Observe(values[t], covs[0][t], covs[1][t]);
+            var p = typed.Predict(Observation.At(values, covs, t));
+            var q = fromLoaded.Predict(Observation.At(values, covs, t));
+            var f = untyped.Observe(values[t], covs[0][t], covs[1][t]);
+            CollectionAssert.AreEqual(expected?.Forecast ?? Enumerable.Repeat(float.NaN, 4).ToArray(), p.Forecast, $"step {t}: typed engine from the zip");
+            CollectionAssert.AreEqual(p.Forecast, q.Forecast, $"step {t}: typed engine from the loaded model");
+            CollectionAssert.AreEqual(expected?.Forecast, f?.Forecast, $"step {t}: untyped engine from the zip");
+            CollectionAssert.AreEqual(expected?.UpperBound, f?.UpperBound, $"step {t}: bounds");
+            ready += expected is null ? 0 : 1;
+        }
+
+        Assert.AreEqual(values.Length - 15, ready);
+        // The carrier's column never reaches the scored rows, and the zip scores as the fitted model.
+        var scored = loaded.Transform(windows);
+        Assert.IsNull(scored.Schema.GetColumnOrNull("lmu.ForecastEngineState"));
+        CollectionAssert.AreEqual(
+            model.Transform(windows).GetColumn<float[]>("Forecast").SelectMany(v => v).ToArray(),
+            scored.GetColumn<float[]>("Forecast").SelectMany(v => v).ToArray());
+        (loaded as IDisposable)?.Dispose();
+    }
+
+    [TestMethod]
+    public void AWindowLayoutForecastersZipStartsAStreamOnceTheSeriesMemberIsNamed()
+    {
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.PerWindow);
+        var ml = new MLContext(1);
+        var zip = Path.Combine(_dir, "windows.zip");
+        var windows = LmuForecastWindows.FromSeries(SeriesView.Create(ml, ForecastTestModels.Series(20, 0).Values, []), "Value", model.WindowSize, 1);
+        using (var chain = LmuForecastEstimator.CreateChain(ml, model))
+        {
+            ml.Model.Save(chain, windows.Schema, zip);
+        }
+
+        var e = Assert.ThrowsExactly<ArgumentException>(() => LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, zip));
+        StringAssert.Contains(e.Message, "fitted on the window layout, which records no series column: pass seriesColumnName");
+        Assert.AreEqual("seriesColumnName", e.ParamName);
+        var typed = LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, zip, "Value");
+        var engine = new LmuForecastEngine(model);
+        foreach (var v in ForecastTestModels.Series(30, 0).Values)
+        {
+            CollectionAssert.AreEqual(engine.Observe(v)?.Forecast ?? Enumerable.Repeat(float.NaN, model.Horizon).ToArray(), typed.Predict(new Plain { Value = v }).Forecast);
+        }
     }
 
     [TestMethod]
@@ -335,7 +407,7 @@ public sealed class ForecastTimeSeriesEngineTests
     }
 
     internal static LmuForecastTransformer Transformer(LmuForecastModel model, string? seriesIdColumn = null) =>
-        new(LmuForecastEstimator.CreateChain(new MLContext(1), model), model, LmuForecastModelInfo.Of(model, "Value", seriesIdColumn, 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero, []));
+        new(LmuForecastEstimator.CreateChain(new MLContext(1), model, "Value"), model, LmuForecastModelInfo.Of(model, "Value", seriesIdColumn, 0, 1, "cpu", 0, new LmuTrainingResult([], 0), TimeSpan.Zero, []));
 
     public sealed class Observation
     {

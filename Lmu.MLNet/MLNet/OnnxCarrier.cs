@@ -39,17 +39,19 @@ internal static class OnnxCarrier
     /// <param name="inputColumns">ONNX inputs to feed.</param>
     /// <param name="outputColumns">ONNX outputs to expose as columns.</param>
     /// <param name="postProcessing">Estimators appended after the ONNX scorer; they must not need rows to fit.</param>
+    /// <param name="postProcessingGraphs">The bytes of ONNX graphs <paramref name="postProcessing"/> applies, so that a failed carry's sweep knows their copies too.</param>
     public static TransformerChain<ITransformer> Create(
         MLContext ml,
         byte[] onnxModel,
         IDataView input,
         IReadOnlyList<string> inputColumns,
         IReadOnlyList<string> outputColumns,
-        IEstimator<ITransformer>? postProcessing = null)
+        IEstimator<ITransformer>? postProcessing = null,
+        IReadOnlyList<byte[]>? postProcessingGraphs = null)
     {
         OnnxLoadFormat.Ensure(ml);
         var path = Path.Combine(TempFolder(ml), $"lmu-{Guid.NewGuid():N}.onnx");
-        using var sweep = TempFileSweep.Since(ml.TempFilePath, onnxModel);
+        using var sweep = TempFileSweep.Since(ml.TempFilePath, [onnxModel, .. postProcessingGraphs ?? []]);
         try
         {
             WriteGraph(path, onnxModel);

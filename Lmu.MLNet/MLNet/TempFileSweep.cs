@@ -38,14 +38,14 @@ internal sealed partial class TempFileSweep : IDisposable
     private readonly HashSet<string>? _before;
     private readonly DateTime _since;
     private readonly IReadOnlyList<(long Length, byte[] Sha256)> _graphs;
-    private readonly byte[]? _graph;
+    private readonly IReadOnlyList<byte[]>? _carried;
 
-    private TempFileSweep(string folder, IReadOnlyList<(long Length, byte[] Sha256)> graphs, byte[]? graph)
+    private TempFileSweep(string folder, IReadOnlyList<(long Length, byte[] Sha256)> graphs, IReadOnlyList<byte[]>? carried)
     {
         _folder = folder;
         _graphs = graphs;
-        _graph = graph;
-        if (graph is not null)
+        _carried = carried;
+        if (carried is not null)
         {
             // Nothing is listed up front: this runs on every carry, and a temp folder can hold many entries. Two seconds
             // back covers file systems that keep coarse write times.
@@ -68,11 +68,11 @@ internal sealed partial class TempFileSweep : IDisposable
     public static TempFileSweep Before(string folder, IReadOnlyList<(long Length, byte[] Sha256)> graphs) => new(folder, graphs, null);
 
     /// <summary>
-    /// For a carry of <paramref name="graph"/> that may fail on a full temp disk: <c>ml_dotnet_*</c> folders written from
-    /// now on are removed, and random-named files whose bytes begin <paramref name="graph"/> (copies of it, cut short or
-    /// whole).
+    /// For a carry of <paramref name="graphs"/> that may fail on a full temp disk: <c>ml_dotnet_*</c> folders written from
+    /// now on are removed, and random-named files whose bytes begin one of <paramref name="graphs"/> (copies of it, cut
+    /// short or whole). A forecaster carries two: its scorer and its start-of-stream state.
     /// </summary>
-    public static TempFileSweep Since(string folder, byte[] graph) => new(folder, [], graph);
+    public static TempFileSweep Since(string folder, params IReadOnlyList<byte[]> graphs) => new(folder, [], graphs);
 
     /// <summary>Releases the folder's gate (a load that did not fail).</summary>
     public void Dispose() => Release();
@@ -134,7 +134,7 @@ internal sealed partial class TempFileSweep : IDisposable
             try
             {
                 var name = Path.GetFileName(entry);
-                if (_graph is not null && Directory.Exists(entry) && name.StartsWith("ml_dotnet_", StringComparison.Ordinal))
+                if (_carried is not null && Directory.Exists(entry) && name.StartsWith("ml_dotnet_", StringComparison.Ordinal))
                 {
                     Directory.Delete(entry, recursive: true);
                 }
@@ -179,11 +179,11 @@ internal sealed partial class TempFileSweep : IDisposable
 
     // A load's: a copy of one of its graphs (size, then SHA-256) that no model holds open: the size alone took the copies
     // of plain Model.Load calls beside it, which write their copy before they open it (QA). A carry's: a prefix of its
-    // graph's bytes (another model's copy, held open or not, is never one; the size rule took a smaller model's copy
+    // graphs' bytes (another model's copy, held open or not, is never one; the size rule took a smaller model's copy
     // loaded meanwhile; review).
     private bool OneOfOurs(string file)
     {
-        if (_graph is null)
+        if (_carried is null)
         {
             var length = new FileInfo(file).Length;
             if (!_graphs.Any(g => g.Length == length) || HeldOpen(file))
@@ -196,7 +196,7 @@ internal sealed partial class TempFileSweep : IDisposable
         }
 
         var bytes = File.ReadAllBytes(file);
-        return bytes.Length <= _graph.Length && bytes.AsSpan().SequenceEqual(_graph.AsSpan(0, bytes.Length));
+        return _carried.Any(g => bytes.Length <= g.Length && bytes.AsSpan().SequenceEqual(g.AsSpan(0, bytes.Length)));
     }
 
     // Path.GetRandomFileName's shape, which ML.NET's OnnxModel uses for its copy of the graph.

@@ -45,8 +45,11 @@ public sealed class TempFileSweepTests
     public void ACarrysSweepTakesCopiesOfItsOwnGraphAndItsFolders()
     {
         var graph = Enumerable.Range(0, 100).Select(i => (byte)i).ToArray();
-        var sweep = TempFileSweep.Since(_folder, graph);
+        // A forecaster's carry writes two graphs (its scorer and its start-of-stream state): copies of either are its own.
+        var state = Enumerable.Range(0, 60).Select(i => (byte)(200 - i)).ToArray();
+        var sweep = TempFileSweep.Since(_folder, graph, state);
         var whole = Write("abcdefgh.xyz", 100, graph);
+        var stateCut = Write("zxcvbnma.sdf", 50, state);
         var cut = Write("ijklmnop.qrs", 40, graph);
         var heldCut = Write("qwertyui.opa", 30, graph);
         var other = Write("12345678.def", 40, graph.Reverse().ToArray());
@@ -58,6 +61,7 @@ public sealed class TempFileSweepTests
 
         Assert.IsFalse(File.Exists(whole), "a whole copy of the graph");
         Assert.IsFalse(File.Exists(cut), "a copy cut short");
+        Assert.IsFalse(File.Exists(stateCut), "a copy of the second graph cut short");
         Assert.IsFalse(File.Exists(heldCut), "a copy cut short that a failed load still holds");
         Assert.IsTrue(File.Exists(other), "another model's smaller copy");
         Assert.IsFalse(Directory.Exists(folder), "a folder written since the carry began");

@@ -102,8 +102,8 @@ internal static class EngineCheckpointFile
             throw new InvalidDataException(
                 $"'{path}' is a format-1 engine checkpoint, written before checkpoints carried a checksum and a model fingerprint; this " +
                 $"version reads formats {FormatVersion} to {NewestFormat}, and does not resume a state it cannot verify. It cannot be converted: start the " +
-                "stream again from the fitted transformer's CreateEngine() (feeding the observations since) and CheckPoint it with this version. A saved " +
-                "model zip cannot start a stream, so without the fitted transformer fit the model again.");
+                "stream again from the fitted transformer's CreateEngine() (feeding the observations since) and CheckPoint it with this version. A model zip saved from a " +
+                "forecaster fitted with Lmu.MLNet 0.4.0 or later also starts a stream (LmuForecastEngineModel.Load); for an older model without its fitted transformer, fit the model again.");
         }
 
         if (header.Length < HeaderLength || !header.AsSpan(0, Magic.Length).SequenceEqual(Magic))

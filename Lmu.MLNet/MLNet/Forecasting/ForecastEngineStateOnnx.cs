@@ -37,14 +37,30 @@ internal static class ForecastEngineStateOnnx
     private static ReadOnlySpan<byte> Magic => "LMU-TS-ENGINE"u8;
 
     /// <summary>The Model.Load-able zip: the forecaster's ONNX scorer, then the state carrier and a DropColumns of its output.</summary>
-    public static void Save(MLContext ml, LmuForecastEngine engine, string seriesColumn, string path)
+    public static void Save(MLContext ml, LmuForecastEngine engine, string? seriesColumn, string path)
+    {
+        using var chain = CreateChain(ml, engine, seriesColumn);
+        // Atomic, flushed, and errors name the target (a read-only folder was reported with the temp file's name;
+        // found by QA). The ".tmp-" names are the ones the checkpoint files' sweep knows.
+        AtomicFile.Write(path, stream => ml.Model.Save(chain, ScoringLayout(engine.Model).Schema, stream), ".tmp-");
+    }
+
+    /// <summary>
+    /// The forecaster's chain: its ONNX scorer, then the carrier of <paramref name="engine"/>'s state and a DropColumns
+    /// of it. A fitted forecaster's chain carries a start-of-stream engine this way, so every zip saved from it can start
+    /// a stream (a zip saved from a forecaster fitted before 0.4.0 could not: upgrade QA).
+    /// </summary>
+    /// <param name="ml">Context whose TempFilePath receives the graphs' temporary copies.</param>
+    /// <param name="engine">The engine whose model scores and whose state is carried.</param>
+    /// <param name="seriesColumn">The series column the typed engine reads (null for a model fitted on the window layout).</param>
+    public static TransformerChain<ITransformer> CreateChain(MLContext ml, LmuForecastEngine engine, string? seriesColumn)
     {
         var model = engine.Model;
-        var blob = Encode(seriesColumn, engine.ToPayload(), FormatFor(engine.Model));
+        var stateGraph = Graph(model.WindowColumn, model.WindowSize, Encode(seriesColumn ?? string.Empty, engine.ToPayload(), FormatFor(model)));
         var stateFile = Path.Combine(OnnxCarrier.TempFolder(ml), $"lmu-state-{Guid.NewGuid():N}.onnx");
         try
         {
-            File.WriteAllBytes(stateFile, Graph(model.WindowColumn, model.WindowSize, blob));
+            File.WriteAllBytes(stateFile, stateGraph);
             var inputs = new List<string> { model.WindowColumn };
             inputs.AddRange(model.CovariateColumns);
             var outputs = new List<string> { model.ForecastColumn };
@@ -54,19 +70,19 @@ internal static class ForecastEngineStateOnnx
                 outputs.Add(model.UpperBoundColumn!);
             }
 
-            var schemaOnly = new FloatColumnsDataView(inputs.Select(n => (n, model.WindowSize, Array.Empty<float[]>())).ToList());
             var carrier = ml.Transforms.ApplyOnnxModel([StateColumn], [model.WindowColumn], stateFile)
                 .Append(ml.Transforms.DropColumns(StateColumn));
-            using var chain = OnnxCarrier.Create(ml, model.ToOnnx(), schemaOnly, inputs, outputs, carrier);
-            // Atomic, flushed, and errors name the target (a read-only folder was reported with the temp file's name;
-            // found by QA). The ".tmp-" names are the ones the checkpoint files' sweep knows.
-            AtomicFile.Write(path, stream => ml.Model.Save(chain, schemaOnly.Schema, stream), ".tmp-");
+            return OnnxCarrier.Create(ml, model.ToOnnx(), ScoringLayout(model), inputs, outputs, carrier, [stateGraph]);
         }
         finally
         {
             File.Delete(stateFile);
         }
     }
+
+    // Fitting the ONNX scorers reads only the schema, so a row-less view of the window layout is enough.
+    private static FloatColumnsDataView ScoringLayout(LmuForecastModel model) =>
+        new(new[] { model.WindowColumn }.Concat(model.CovariateColumns).Select(n => (n, model.WindowSize, Array.Empty<float[]>())).ToList());
 
     /// <summary>
     /// The engine and series column carried by <paramref name="loaded"/>, or null when it carries none (a zip written by

@@ -30,10 +30,11 @@ public sealed class LmuForecastEngineModel
     public bool HasBounds => _model.HasBounds;
 
     /// <summary>
-    /// Loads the model of an engine checkpoint file (<see cref="LmuForecastEngine.CheckPoint"/>) or of a model zip
-    /// written by the typed engine's <c>CheckPoint(mlContext, path)</c>; the stream state either carries is not used.
+    /// Loads the model of an engine checkpoint file (<see cref="LmuForecastEngine.CheckPoint"/>), of a model zip written
+    /// by the typed engine's <c>CheckPoint(mlContext, path)</c>, or of a forecaster's zip written by <c>mlContext.Model.Save</c>
+    /// (fitted with 0.4.0 or later); the stream state any of them carries is not used.
     /// </summary>
-    /// <exception cref="InvalidDataException">Not a checkpoint nor a zip carrying an engine state, or a damaged one; the message names the file.</exception>
+    /// <exception cref="InvalidDataException">Not a checkpoint nor a zip carrying an engine state (a forecaster fitted before 0.4.0), or a damaged one; the message names the file.</exception>
     public static LmuForecastEngineModel Load(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -44,9 +45,8 @@ public sealed class LmuForecastEngineModel
 
         if (IsZip(path))
         {
-            var carried = LmuForecastTimeSeriesEngine.TryLoadEngine(new MLContext(), path) ?? throw new InvalidDataException(
-                $"'{path}' is a model zip without a forecast engine state: only a zip written by the typed engine's CheckPoint(mlContext, path) " +
-                "(or an engine checkpoint file from CreateEngine().CheckPoint(path)) carries the streaming model.");
+            var carried = LmuForecastTimeSeriesEngine.TryLoadEngine(new MLContext(), path)
+                ?? throw new InvalidDataException(LmuForecastTimeSeriesEngine.NoState($"'{path}'"));
             return new LmuForecastEngineModel(carried.Engine.Model);
         }
 

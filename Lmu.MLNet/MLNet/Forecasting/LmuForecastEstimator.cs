@@ -130,7 +130,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             LowerOffsets = lower,
             UpperOffsets = upper,
         };
-        var chain = CreateChain(new MLContext(run.Seed) { TempFilePath = _context.TempFilePath }, model);
+        var chain = CreateChain(new MLContext(run.Seed) { TempFilePath = _context.TempFilePath }, model, o.SeriesColumnName);
         try
         {
             ThrowIfCanceled();
@@ -188,22 +188,12 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
             added.Select(n => SchemaShapes.Column(n, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false)).ToArray());
     }
 
-    /// <summary>The ONNX-carrying chain for <paramref name="model"/>.</summary>
-    internal static TransformerChain<ITransformer> CreateChain(MLContext ml, LmuForecastModel model)
-    {
-        var inputs = new List<string> { model.WindowColumn };
-        inputs.AddRange(model.CovariateColumns);
-        var outputs = new List<string> { model.ForecastColumn };
-        if (model.HasBounds)
-        {
-            outputs.Add(model.LowerBoundColumn!);
-            outputs.Add(model.UpperBoundColumn!);
-        }
-
-        // Fitting the ONNX scorer reads only the schema, so a row-less view of the scoring layout is enough.
-        var schemaOnly = new FloatColumnsDataView(inputs.Select(n => (n, model.WindowSize, Array.Empty<float[]>())).ToList());
-        return OnnxCarrier.Create(ml, model.ToOnnx(), schemaOnly, inputs, outputs);
-    }
+    /// <summary>
+    /// The ONNX-carrying chain for <paramref name="model"/>, which also carries a start-of-stream engine (so a zip saved
+    /// from it starts a stream: <see cref="ForecastEngineStateOnnx.CreateChain"/>) reading <paramref name="seriesColumn"/>.
+    /// </summary>
+    internal static TransformerChain<ITransformer> CreateChain(MLContext ml, LmuForecastModel model, string? seriesColumn = null) =>
+        ForecastEngineStateOnnx.CreateChain(ml, new LmuForecastEngine(model), seriesColumn);
 
     private bool IsCanceled => _options.CancellationToken.IsCancellationRequested || _context.IsCanceled;
 

@@ -188,12 +188,20 @@ public static class LmuForecastTimeSeriesEngine
         return new LmuForecastTimeSeriesEngine<TIn, TOut>(model.CreateEngine(), series);
     }
 
-    /// <summary>Resumes the stream saved by <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> at <paramref name="modelPath"/>.</summary>
+    /// <summary>
+    /// Resumes the stream saved by <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> at <paramref name="modelPath"/>,
+    /// or starts one from a forecaster's zip written by <c>mlContext.Model.Save</c> (a forecaster fitted with version
+    /// 0.4.0 or later carries a start-of-stream engine).
+    /// </summary>
+    /// <param name="mlContext">The context whose TempFilePath receives ML.NET's copies of the graphs while the zip is read.</param>
+    /// <param name="modelPath">The zip.</param>
+    /// <param name="seriesColumnName">The TIn member read as the series value; default the one the zip records (a model
+    /// fitted on the window layout records none, and then this is required).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DirectoryNotFoundException">Its folder does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not a model zip (or fails its size and integrity checks), or is a model zip without an engine state (e.g. one written by mlContext.Model.Save of the fitted forecaster); the message names the file.</exception>
-    /// <exception cref="ArgumentException">TIn or TOut lacks a column.</exception>
-    public static LmuForecastTimeSeriesEngine<TIn, TOut> Load<TIn, TOut>(MLContext mlContext, string modelPath)
+    /// <exception cref="InvalidDataException">The file is not a model zip (or fails its size and integrity checks), or is a model zip without an engine state (e.g. one saved from a forecaster fitted before 0.4.0); the message names the file.</exception>
+    /// <exception cref="ArgumentException">TIn or TOut lacks a column, or no series column is known.</exception>
+    public static LmuForecastTimeSeriesEngine<TIn, TOut> Load<TIn, TOut>(MLContext mlContext, string modelPath, string? seriesColumnName = null)
         where TIn : class
         where TOut : class, new()
     {
@@ -202,7 +210,7 @@ public static class LmuForecastTimeSeriesEngine
         var loaded = OnnxCarrier.Load(mlContext, modelPath, out var schema);
         try
         {
-            return FromLoaded<TIn, TOut>(loaded, schema, $"'{modelPath}'");
+            return FromLoaded<TIn, TOut>(loaded, schema, $"'{modelPath}'", seriesColumnName);
         }
         finally
         {
@@ -212,18 +220,24 @@ public static class LmuForecastTimeSeriesEngine
 
     /// <summary>
     /// Resumes the stream carried by a model loaded with <c>mlContext.Model.Load(path, out inputSchema)</c> from a
-    /// <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> zip. The engine copies the state: the loaded model stays usable (and the caller's to dispose).
+    /// <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> zip, or starts one from a forecaster's own zip
+    /// (fitted with 0.4.0 or later). The engine copies the state: the loaded model stays usable (and the caller's to dispose).
     /// </summary>
-    /// <exception cref="InvalidDataException">The model carries no engine state (it was not written by CheckPoint), or a damaged one.</exception>
+    /// <param name="mlContext">The context (kept for the SSA shape).</param>
+    /// <param name="loadedModel">The loaded chain.</param>
+    /// <param name="inputSchema">The input schema Model.Load gave.</param>
+    /// <param name="seriesColumnName">The TIn member read as the series value; default the one the model records.</param>
+    /// <exception cref="InvalidDataException">The model carries no engine state (one saved from a forecaster fitted before 0.4.0, or not a forecaster), or a damaged one.</exception>
     /// <exception cref="ObjectDisposedException">The loaded model was disposed (one from <see cref="LmuModelFile.Load(MLContext, string, out DataViewSchema)"/>).</exception>
-    public static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModel<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema inputSchema)
+    /// <exception cref="ArgumentException">TIn or TOut lacks a column, or no series column is known.</exception>
+    public static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModel<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema inputSchema, string? seriesColumnName = null)
         where TIn : class
         where TOut : class, new()
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(loadedModel);
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return FromLoaded<TIn, TOut>(loadedModel, inputSchema, "the loaded model");
+        return FromLoaded<TIn, TOut>(loadedModel, inputSchema, "the loaded model", seriesColumnName);
     }
 
     /// <summary>
@@ -244,14 +258,20 @@ public static class LmuForecastTimeSeriesEngine
         }
     }
 
-    private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoaded<TIn, TOut>(ITransformer loaded, DataViewSchema schema, string source)
+    private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoaded<TIn, TOut>(ITransformer loaded, DataViewSchema schema, string source, string? seriesColumn)
         where TIn : class
         where TOut : class, new()
     {
-        var state = ForecastEngineStateOnnx.Read(loaded, schema, source) ?? throw new InvalidDataException(
-            $"{source} carries no forecast engine state: only a zip written by the typed engine's CheckPoint(mlContext, path) does. A zip written by " +
-            "mlContext.Model.Save of the fitted forecaster holds only its ONNX scorer; start a stream from the fitted model's CreateTimeSeriesEngine instead.");
-        var series = state.SeriesColumn ?? throw new InvalidDataException($"{source} carries an engine state without a series column name.");
+        var state = ForecastEngineStateOnnx.Read(loaded, schema, source) ?? throw new InvalidDataException(NoState(source));
+        var series = seriesColumn ?? state.SeriesColumn ?? throw new ArgumentException(
+            $"{source} holds a forecaster fitted on the window layout, which records no series column: pass seriesColumnName (the TIn member holding the series value).",
+            "seriesColumnName");
         return new LmuForecastTimeSeriesEngine<TIn, TOut>(state.Engine, series);
     }
+
+    /// <summary>What a model zip without an engine state is told (the typed and untyped loads and the CLI say the same).</summary>
+    internal static string NoState(string source) =>
+        $"{source} carries no forecast engine state: it is not a forecaster, or a forecaster fitted before Lmu.MLNet 0.4.0, whose zip held only its " +
+        "ONNX scorer. Zips saved from forecasters fitted since (and those written by the typed engine's CheckPoint(mlContext, path)) start or resume " +
+        "a stream; for an older one, start the stream from the fitted transformer's CreateTimeSeriesEngine or CreateEngine, or fit the model again.";
 }

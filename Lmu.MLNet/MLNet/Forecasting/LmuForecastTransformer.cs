@@ -15,11 +15,13 @@ namespace Lmu.MLNet.Forecasting;
 /// <c>Model.Save</c> cannot tell). <see cref="CreateEngine"/> gives a streaming engine over the same model.
 /// </summary>
 /// <remarks>
-/// The zip <c>mlContext.Model.Save</c> writes holds only ML.NET's own transformers, from which the engine cannot be
-/// rebuilt. To stream in another process, either use the SSA-shaped typed engine
-/// (<c>CreateTimeSeriesEngine&lt;TIn, TOut&gt;(mlContext)</c>), whose <c>CheckPoint(mlContext, path)</c> writes a model zip
-/// that also carries the stream (<see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}"/>), or write the untyped engine
-/// beside the zip with <c>CreateEngine().CheckPoint(path)</c> and resume it with <see cref="ResumeEngine"/> (this model
+/// The zip <c>mlContext.Model.Save</c> writes holds only ML.NET's own transformers: the ONNX scorer and, since version
+/// 0.4.0, a start-of-stream engine carried as a second tiny ONNX graph whose output is dropped at once (scoring never
+/// computes it), so a serving process can start streams from the zip alone:
+/// <see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}"/> (typed, SSA-shaped) or <see cref="LmuForecastEngineModel.Load"/>
+/// (untyped, one model for many streams). A stream is carried on by the typed engine's
+/// <c>CheckPoint(mlContext, path)</c>, which writes such a zip with the stream's state, or by the untyped engine's
+/// <c>CheckPoint(path)</c> file, resumed with <see cref="ResumeEngine"/> (this model
 /// only) or <see cref="LmuForecastEngine.Load(string)"/> (the checkpoint's own model). Series-layout rows are scored by
 /// Transform or <see cref="LmuForecastWindows.Score"/>, the latest window of each series with <see cref="LmuForecastWindows.LastWindows"/>.
 /// <para>
@@ -48,8 +50,8 @@ public sealed class LmuForecastTransformer : OnnxCarriedTransformer
     public LmuForecastModelInfo Info { get; }
 
     /// <summary>
-    /// A new streaming engine at the start of a stream (no observations yet). Its <see cref="LmuForecastEngine.CheckPoint"/>
-    /// file is what a serving process needs to stream (the model zip is not enough).
+    /// A new streaming engine at the start of a stream (no observations yet); the same as one started from the saved zip
+    /// (<see cref="LmuForecastEngineModel.Load"/>). Its <see cref="LmuForecastEngine.CheckPoint"/> file carries the stream on.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The transformer is disposed (engines made before stay usable: they hold
     /// managed state only).</exception>
