@@ -331,7 +331,7 @@ public sealed class ForecastTimeSeriesEngineTests
         }
 
         var e = Assert.ThrowsExactly<ArgumentException>(() => LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, zip));
-        StringAssert.Contains(e.Message, "fitted on the window layout, which records no series column: pass seriesColumnName");
+        StringAssert.Contains(e.Message, "fitted on the window layout, which records no series column: name the TIn member holding the series value (the overload with seriesColumnName)");
         Assert.AreEqual("seriesColumnName", e.ParamName);
         var typed = LmuForecastTimeSeriesEngine.Load<Plain, PlainPrediction>(ml, zip, "Value");
         var engine = new LmuForecastEngine(model);

@@ -8,7 +8,7 @@ namespace Lmu.MLNet.Forecasting;
 /// The typed streaming forecaster, shaped like ML.NET's <c>TimeSeriesPredictionEngine&lt;TIn, TOut&gt;</c> (what
 /// <c>CreateTimeSeriesEngine</c> gives for ForecastBySsa): <see cref="Predict(TIn)"/> feeds one observation and returns the
 /// forecast of what follows; <see cref="CheckPoint"/> writes a model zip that <c>mlContext.Model.Load</c> reads (it
-/// scores the window layout like the fitted model) and that <see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}"/>
+/// scores the window layout like the fitted model) and that <see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}(MLContext, string)"/>
 /// resumes, in any process, bit-identically. <see cref="Engine"/> is the untyped <see cref="LmuForecastEngine"/> it
 /// runs on (the fast path: no reflection, spans of floats). Not thread-safe (one engine per stream).
 /// </summary>
@@ -101,7 +101,7 @@ public sealed class LmuForecastTimeSeriesEngine<TIn, TOut>
     /// <summary>
     /// Writes the model and the stream's state to <paramref name="modelPath"/> as an ML.NET model zip (as SSA's
     /// <c>CheckPoint(env, modelPath)</c>): <c>mlContext.Model.Load</c> reads it and scores the window layout exactly as the
-    /// fitted model, and <see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}"/> (or <see cref="LmuForecastTimeSeriesEngine.FromLoadedModel{TIn, TOut}"/>
+    /// fitted model, and <see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}(MLContext, string)"/> (or <see cref="LmuForecastTimeSeriesEngine.FromLoadedModel{TIn, TOut}(MLContext, ITransformer, DataViewSchema)"/>
     /// on the loaded chain) resumes the stream bit-identically. Written beside the path and moved over it.
     /// </summary>
     public void CheckPoint(MLContext mlContext, string modelPath)
@@ -191,17 +191,75 @@ public static class LmuForecastTimeSeriesEngine
     /// <summary>
     /// Resumes the stream saved by <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> at <paramref name="modelPath"/>,
     /// or starts one from a forecaster's zip written by <c>mlContext.Model.Save</c> (a forecaster fitted with version
-    /// 0.4.0 or later carries a start-of-stream engine).
+    /// 0.4.0 or later carries a start-of-stream engine), reading the series column the zip records.
     /// </summary>
     /// <param name="mlContext">The context whose TempFilePath receives ML.NET's copies of the graphs while the zip is read.</param>
     /// <param name="modelPath">The zip.</param>
-    /// <param name="seriesColumnName">The TIn member read as the series value; default the one the zip records (a model
-    /// fitted on the window layout records none, and then this is required).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="DirectoryNotFoundException">Its folder does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a model zip (or fails its size and integrity checks), or is a model zip without an engine state (e.g. one saved from a forecaster fitted before 0.4.0); the message names the file.</exception>
-    /// <exception cref="ArgumentException">TIn or TOut lacks a column, or no series column is known.</exception>
-    public static LmuForecastTimeSeriesEngine<TIn, TOut> Load<TIn, TOut>(MLContext mlContext, string modelPath, string? seriesColumnName = null)
+    /// <exception cref="ArgumentException">TIn or TOut lacks a column, or the zip records no series column (a model fitted on the window layout: use the overload that names it).</exception>
+    public static LmuForecastTimeSeriesEngine<TIn, TOut> Load<TIn, TOut>(MLContext mlContext, string modelPath)
+        where TIn : class
+        where TOut : class, new()
+        => LoadFile<TIn, TOut>(mlContext, modelPath, null);
+
+    /// <summary>As <see cref="Load{TIn, TOut}(MLContext, string)"/>, reading <paramref name="seriesColumnName"/> (a TIn member) as the series value.</summary>
+    /// <param name="mlContext">The context whose TempFilePath receives ML.NET's copies of the graphs while the zip is read.</param>
+    /// <param name="modelPath">The zip.</param>
+    /// <param name="seriesColumnName">The TIn member read as the series value (required for a model fitted on the window layout, which records none).</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">Its folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a model zip, or is one without an engine state; the message names the file.</exception>
+    /// <exception cref="ArgumentException">TIn or TOut lacks a column.</exception>
+    public static LmuForecastTimeSeriesEngine<TIn, TOut> Load<TIn, TOut>(MLContext mlContext, string modelPath, string seriesColumnName)
+        where TIn : class
+        where TOut : class, new()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(seriesColumnName);
+        return LoadFile<TIn, TOut>(mlContext, modelPath, seriesColumnName);
+    }
+
+    /// <summary>
+    /// Resumes the stream carried by a model loaded with <c>mlContext.Model.Load(path, out inputSchema)</c> from a
+    /// <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> zip, or starts one from a forecaster's own zip
+    /// (fitted with 0.4.0 or later). The engine copies the state: the loaded model stays usable (and the caller's to dispose).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The model carries no engine state (one saved from a forecaster fitted before 0.4.0, or not a forecaster), or a damaged one.</exception>
+    /// <exception cref="ObjectDisposedException">The loaded model was disposed (one from <see cref="LmuModelFile.Load(MLContext, string, out DataViewSchema)"/>).</exception>
+    /// <exception cref="ArgumentException">TIn or TOut lacks a column, or the model records no series column (use the overload that names it).</exception>
+    public static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModel<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema inputSchema)
+        where TIn : class
+        where TOut : class, new()
+        => FromLoadedModelCore<TIn, TOut>(mlContext, loadedModel, inputSchema, null);
+
+    /// <summary>As <see cref="FromLoadedModel{TIn, TOut}(MLContext, ITransformer, DataViewSchema)"/>, reading <paramref name="seriesColumnName"/> (a TIn member) as the series value.</summary>
+    /// <param name="mlContext">The context (kept for the SSA shape).</param>
+    /// <param name="loadedModel">The loaded chain.</param>
+    /// <param name="inputSchema">The input schema Model.Load gave.</param>
+    /// <param name="seriesColumnName">The TIn member read as the series value.</param>
+    /// <exception cref="InvalidDataException">The model carries no engine state, or a damaged one.</exception>
+    /// <exception cref="ObjectDisposedException">The loaded model was disposed.</exception>
+    /// <exception cref="ArgumentException">TIn or TOut lacks a column.</exception>
+    public static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModel<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema inputSchema, string seriesColumnName)
+        where TIn : class
+        where TOut : class, new()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(seriesColumnName);
+        return FromLoadedModelCore<TIn, TOut>(mlContext, loadedModel, inputSchema, seriesColumnName);
+    }
+
+    private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModelCore<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema inputSchema, string? seriesColumnName)
+        where TIn : class
+        where TOut : class, new()
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(loadedModel);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return FromLoaded<TIn, TOut>(loadedModel, inputSchema, "the loaded model", seriesColumnName);
+    }
+
+    private static LmuForecastTimeSeriesEngine<TIn, TOut> LoadFile<TIn, TOut>(MLContext mlContext, string modelPath, string? seriesColumnName)
         where TIn : class
         where TOut : class, new()
     {
@@ -216,28 +274,6 @@ public static class LmuForecastTimeSeriesEngine
         {
             (loaded as IDisposable)?.Dispose();
         }
-    }
-
-    /// <summary>
-    /// Resumes the stream carried by a model loaded with <c>mlContext.Model.Load(path, out inputSchema)</c> from a
-    /// <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> zip, or starts one from a forecaster's own zip
-    /// (fitted with 0.4.0 or later). The engine copies the state: the loaded model stays usable (and the caller's to dispose).
-    /// </summary>
-    /// <param name="mlContext">The context (kept for the SSA shape).</param>
-    /// <param name="loadedModel">The loaded chain.</param>
-    /// <param name="inputSchema">The input schema Model.Load gave.</param>
-    /// <param name="seriesColumnName">The TIn member read as the series value; default the one the model records.</param>
-    /// <exception cref="InvalidDataException">The model carries no engine state (one saved from a forecaster fitted before 0.4.0, or not a forecaster), or a damaged one.</exception>
-    /// <exception cref="ObjectDisposedException">The loaded model was disposed (one from <see cref="LmuModelFile.Load(MLContext, string, out DataViewSchema)"/>).</exception>
-    /// <exception cref="ArgumentException">TIn or TOut lacks a column, or no series column is known.</exception>
-    public static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModel<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema inputSchema, string? seriesColumnName = null)
-        where TIn : class
-        where TOut : class, new()
-    {
-        ArgumentNullException.ThrowIfNull(mlContext);
-        ArgumentNullException.ThrowIfNull(loadedModel);
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        return FromLoaded<TIn, TOut>(loadedModel, inputSchema, "the loaded model", seriesColumnName);
     }
 
     /// <summary>
@@ -264,7 +300,7 @@ public static class LmuForecastTimeSeriesEngine
     {
         var state = ForecastEngineStateOnnx.Read(loaded, schema, source) ?? throw new InvalidDataException(NoState(source));
         var series = seriesColumn ?? state.SeriesColumn ?? throw new ArgumentException(
-            $"{source} holds a forecaster fitted on the window layout, which records no series column: pass seriesColumnName (the TIn member holding the series value).",
+            $"{source} holds a forecaster fitted on the window layout, which records no series column: name the TIn member holding the series value (the overload with seriesColumnName).",
             "seriesColumnName");
         return new LmuForecastTimeSeriesEngine<TIn, TOut>(state.Engine, series);
     }

@@ -18,7 +18,7 @@ namespace Lmu.MLNet.Forecasting;
 /// The zip <c>mlContext.Model.Save</c> writes holds only ML.NET's own transformers: the ONNX scorer and, since version
 /// 0.4.0, a start-of-stream engine carried as a second tiny ONNX graph whose output is dropped at once (scoring never
 /// computes it), so a serving process can start streams from the zip alone:
-/// <see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}"/> (typed, SSA-shaped) or <see cref="LmuForecastEngineModel.Load"/>
+/// <see cref="LmuForecastTimeSeriesEngine.Load{TIn, TOut}(MLContext, string)"/> (typed, SSA-shaped) or <see cref="LmuForecastEngineModel.Load"/>
 /// (untyped, one model for many streams). A stream is carried on by the typed engine's
 /// <c>CheckPoint(mlContext, path)</c>, which writes such a zip with the stream's state, or by the untyped engine's
 /// <c>CheckPoint(path)</c> file, resumed with <see cref="ResumeEngine"/> (this model
