@@ -21,7 +21,7 @@ public sealed class PredictCommandTests : ClassifierTestBase
     [TestMethod]
     public void TheMainJobsModelShapeScoresWithoutALabelColumn()
     {
-        var (zip, rows, scores, keys, names) = MainJobShape(DelayedPatternData.Steps, 12, epochs: 5);
+        var (zip, rows, scores, keys, names) = MainJobShape(DelayedPatternData.Steps, 12, epochs: 20);
         var input = Path.Combine(Temp, "rows.csv");
         File.WriteAllLines(input, rows.Select(Csv));
         var output = Path.Combine(Temp, "scores.csv");

@@ -6,13 +6,20 @@ using static TorchSharp.torch;
 namespace Lmu.MLNet.Classification;
 
 /// <summary>
-/// Streams mini-batches from IDataView cursors: each epoch opens a fresh cursor (through ML.NET's ShuffleRows with a
-/// per-epoch seed when shuffling), so at most one batch and the shuffle pool are in memory, whatever the data's size.
-/// Rows with a missing label are skipped, as ML.NET's trainers do.
+/// Streams mini-batches from IDataView cursors: each epoch opens one cursor of its own and shuffles through a pool of
+/// rows (with a per-epoch seed when shuffling; the source also shuffles when it can, as ML.NET's ShuffleRows asks it
+/// to), so at most one batch and the pool are in memory, whatever the data's size. Rows with a missing label are
+/// skipped, as ML.NET's trainers do.
 /// </summary>
+/// <remarks>
+/// Why not ML.NET's ShuffleRows: its cursor never disposes the cursor it opens over the data (its producer task reads
+/// it, and nothing ends either), so a model upstream that releases its ONNX session when its last cursor closes, an
+/// LMU featurizer, kept the session and its graph file in TempFilePath after Dispose, one per Fit, past the process's
+/// exit (ML.NET QA). The pool keeps ShuffleRows' scheme (a full pool gives a random row for every row read, the rest
+/// leave in random order), not its random sequence, so seeded models differ from those of versions before 0.4.0.
+/// </remarks>
 internal sealed class DataViewBatchSource : ILmuBatchSource
 {
-    private readonly MLContext _ml;
     private readonly IDataView _data;
     private readonly ClassifierInputLayout _layout;
     private readonly ClassMap _classes;
@@ -24,10 +31,9 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
     private readonly Action _throwIfCanceled;
 
     public DataViewBatchSource(
-        MLContext ml, IDataView data, ClassifierInputLayout layout, ClassMap classes, int steps, int batchSize, int? shuffleSeed, int poolSize,
+        IDataView data, ClassifierInputLayout layout, ClassMap classes, int steps, int batchSize, int? shuffleSeed, int poolSize,
         string role, Action throwIfCanceled)
     {
-        _ml = ml;
         _data = data;
         _layout = layout;
         _classes = classes;
@@ -42,14 +48,13 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
     /// <inheritdoc />
     public IEnumerable<LmuBatch> Batches(int epoch)
     {
-        var view = _shuffleSeed is int seed
-            ? _ml.Data.ShuffleRows(_data, seed: unchecked(seed + (epoch * 7919)), shufflePoolSize: _poolSize, shuffleSource: true)
-            : _data;
         var width = _steps * _layout.Channels;
         var x = new float[_batchSize * width];
         var y = new long[_batchSize];
         var lengths = _layout.Length is null ? null : new long[_batchSize];
-        using var cursor = view.GetRowCursor(_layout.Columns.Select(c => view.Schema[c.Name]));
+        var rand = _shuffleSeed is int seed ? new Random(unchecked(seed + (epoch * 7919))) : null;
+        var pool = rand is null ? null : new RowPool(_poolSize, width);
+        using var cursor = _data.GetRowCursor(_layout.Columns.Select(c => _data.Schema[c.Name]), rand is not null && _data.CanShuffle ? new Random(rand.Next()) : null);
         var reader = new SequenceRowReader(cursor, _layout, _steps, _classes, _role);
         var n = 0;
         while (cursor.MoveNext())
@@ -60,14 +65,51 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
                 continue;
             }
 
-            var rowSteps = reader.ReadFeatures(x.AsSpan(n * width, width));
-            if (lengths is not null)
+            if (pool is null)
             {
-                lengths[n] = reader.ReadLength(rowSteps);
+                var rowSteps = reader.ReadFeatures(x.AsSpan(n * width, width));
+                if (lengths is not null)
+                {
+                    lengths[n] = reader.ReadLength(rowSteps);
+                }
+
+                y[n++] = k;
+            }
+            else
+            {
+                var rowSteps = reader.ReadFeatures(pool.Incoming);
+                pool.Add(k, lengths is null ? 0 : reader.ReadLength(rowSteps));
+                if (!pool.IsOverFull)
+                {
+                    continue;
+                }
+
+                pool.Take(rand!.Next(pool.Count), x.AsSpan(n * width, width), out y[n], out var length);
+                if (lengths is not null)
+                {
+                    lengths[n] = length;
+                }
+
+                n++;
             }
 
-            y[n++] = k;
             if (n == _batchSize)
+            {
+                _throwIfCanceled();
+                yield return Make(x, y, lengths, n);
+                n = 0;
+            }
+        }
+
+        while (pool is { Count: > 0 })
+        {
+            pool.Take(rand!.Next(pool.Count), x.AsSpan(n * width, width), out y[n], out var length);
+            if (lengths is not null)
+            {
+                lengths[n] = length;
+            }
+
+            if (++n == _batchSize)
             {
                 _throwIfCanceled();
                 yield return Make(x, y, lengths, n);

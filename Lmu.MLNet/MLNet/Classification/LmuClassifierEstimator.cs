@@ -168,10 +168,10 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         // of unknown count are scored in batches of at most 65,536 (only the loss's summation order can differ).
         var batch = (int)Math.Min(o.Training.BatchSize, Math.Max(1, scan.Rows));
         var validBatch = (int)Math.Min(o.Training.BatchSize, Math.Max(1, validation?.GetRowCount() ?? 1 << 16));
-        var trainSource = new DataViewBatchSource(ml, train, layout, scan.Classes, steps, batch, seed, o.ShufflePoolSize, "training", ThrowIfCanceled);
+        var trainSource = new DataViewBatchSource(train, layout, scan.Classes, steps, batch, seed, o.ShufflePoolSize, "training", ThrowIfCanceled);
         var validSource = validation is null
             ? null
-            : new DataViewBatchSource(ml, validation, validationLayout ?? layout, scan.Classes, steps, validBatch, null, o.ShufflePoolSize, "validation", ThrowIfCanceled);
+            : new DataViewBatchSource(validation, validationLayout ?? layout, scan.Classes, steps, validBatch, null, o.ShufflePoolSize, "validation", ThrowIfCanceled);
         if (validSource is not null)
         {
             CheckValidation(validSource, o.ValidationData is null

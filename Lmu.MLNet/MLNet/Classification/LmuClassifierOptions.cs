@@ -133,7 +133,7 @@ public sealed class LmuClassifierOptions
     /// <summary>Validation rows (same columns as the training data); null for none. Default null.</summary>
     public IDataView? ValidationData { get; set; }
 
-    /// <summary>Rows kept in the shuffle pool when the data cannot be shuffled by random access. Default 1000 (ML.NET's ShuffleRows default).</summary>
+    /// <summary>Rows kept in the shuffle pool (each row read gives a random one of the pool; the rest leave in random order at the end). Default 1000, as ML.NET's ShuffleRows.</summary>
     public int ShufflePoolSize { get; set; } = 1000;
 
     /// <summary>
