@@ -190,6 +190,20 @@ public sealed class SeriesForecastGrainTests
             }
 
             Bits.AreEqual(engine.Observe(FleetModels.Reading(3, 18).Value, FleetModels.Reading(3, 18).Covariates), await Send(18), "after 18");
+
+            // Orleans QA: a database client's exception (no Orleans codec) reached the sender as "CodecNotFoundException:
+            // Could not find a codec for type Npgsql.PostgresException", naming neither the series nor the cause.
+            (SharedGrainStorage.FailAfterStoring, SharedGrainStorage.FailAsDriver, SharedGrainStorage.FailNextWriteOf) = (false, true, "s3");
+            var failed = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => grain.ObserveAsync(FleetModels.Reading(3, 19)));
+            StringAssert.Contains(failed.Message, "Series 's3': the grain storage failed to write its state");
+            StringAssert.Contains(failed.Message, "DriverException: 22001: value too long for type character varying(512)");
+            Bits.AreEqual(engine.Observe(FleetModels.Reading(3, 19).Value, FleetModels.Reading(3, 19).Covariates), await Send(19), "after resending 19");
+
+            // A reading with far too many covariates is refused with a message of a few values, not all of them (Orleans QA:
+            // a million covariates made a 10 MB message, twelve million an answer past Orleans' limit, so a timeout).
+            var crowded = await Assert.ThrowsExactlyAsync<ArgumentException>(() => grain.ObserveAsync(new SeriesObservation(20, 1, new float[100_000])));
+            StringAssert.Contains(crowded.Message, "with 100000 covariate(s) [0, 0, 0, 0, 0, 0, 0, 0, ... (100000 in all)]");
+            Assert.IsGreaterThan(crowded.Message.Length, 1_000, "the message stays short");
         }
         finally
         {

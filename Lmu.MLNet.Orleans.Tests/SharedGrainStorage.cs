@@ -22,6 +22,9 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
     /// <summary>Whether that failure comes after the record was stored (an acknowledgement lost) rather than before.</summary>
     public static volatile bool FailAfterStoring;
 
+    /// <summary>Whether that failure (before storing) is a database client's exception, which Orleans has no codec for.</summary>
+    public static volatile bool FailAsDriver;
+
     /// <summary>
     /// Changes the stored state of series <paramref name="series"/> in place (as damage on the storage side would), keeping
     /// its ETag; the grain must not be active (it would not read it again).
@@ -45,6 +48,7 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
     {
         Records.Clear();
         FailNextWriteOf = null;
+        FailAsDriver = false;
     }
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -66,6 +70,12 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
         if (fail && !FailAfterStoring)
         {
             FailNextWriteOf = null;
+            if (FailAsDriver)
+            {
+                FailAsDriver = false;
+                throw new DriverException("22001: value too long for type character varying(512)");
+            }
+
             throw new IOException($"Injected storage failure before writing {key}.");
         }
 
@@ -104,3 +114,6 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
 
     private static string Key(string stateName, GrainId grainId) => $"{stateName}/{grainId}";
 }
+
+/// <summary>As a database client's exception (Npgsql's PostgresException): a type Orleans has no codec for.</summary>
+internal sealed class DriverException(string message) : Exception(message);

@@ -111,6 +111,10 @@ public sealed partial class LegendreDynamics : nn.Module
     /// Creates the dynamics for the given order, initial theta and discretisation, learning any of theta, A and B
     /// (initialised from the Legendre system).
     /// </summary>
+    /// <remarks>
+    /// As <see cref="DiscreteLegendreSystem.Create"/>, Euler below its stability bound is not refused here (its memory
+    /// grows without limit); <see cref="LmuLayerOptions"/> refuses it, naming the bound.
+    /// </remarks>
     public LegendreDynamics(int order, double theta, LmuDiscretizer method, bool trainableTheta, bool trainableA, bool trainableB)
         : base("LegendreDynamics")
     {
