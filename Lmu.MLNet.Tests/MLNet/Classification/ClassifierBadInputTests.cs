@@ -68,6 +68,14 @@ public sealed class ClassifierBadInputTests : ClassifierTestBase
         var vectorLabel = ml.Data.LoadFromEnumerable([new VectorLabelRow { Label = [1, 2], Features = new float[DelayedPatternData.Steps] }]);
         e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Fit(ml, vectorLabel, Options()));
         StringAssert.Contains(e.Message, "Label column 'Label' has type Vector<Single, 2>; expected a key");
+
+        // A [steps, channels] shape is refused naming how to flatten it (ML.NET QA: the featurizers read it silently).
+        var definition = SchemaDefinition.Create(typeof(PatternRow));
+        definition[nameof(PatternRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, DelayedPatternData.Steps / 2, 2);
+        var shaped = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(6, 1), definition);
+        e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Fit(ml, shaped, Options()));
+        StringAssert.Contains(e.Message, $"expected a flat Vector<Single> of length x channels values. Flatten it (a VectorType of {DelayedPatternData.Steps} values;");
+        StringAssert.Contains(e.Message, "with Channels = 2)");
         Assert.IsFalse(_trained);
     }
 

@@ -100,6 +100,30 @@ public sealed class FeaturizerLayoutTests
     }
 
     [TestMethod]
+    public void AStepsByChannelsShapeIsReadAsStepMajorAndAnyOtherShapeIsRefused()
+    {
+        // ML.NET QA: Vector<Single, 4, 4> was featurized as 16 steps of one channel without a word, where the classifier
+        // refused it. A [steps, channels] shape is step-major row by row, so it reads as the flat rows when Channels is its
+        // last dimension; any other shape is refused, naming the fix.
+        var ml = new MLContext(1);
+        var rows = FeaturizerData.Random(5, Steps, Channels, seed: 6);
+        var flat = FeaturizerData.Load(ml, rows, Width);
+        var def = SchemaDefinition.Create(typeof(SeqRow));
+        def[nameof(SeqRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, Steps, Channels);
+        var shaped = ml.Data.LoadFromEnumerable(rows, def);
+        using var fromFlat = ml.Transforms.LmuFeaturize("P", "Features", order: 4, channels: Channels).Fit(flat);
+        using var fromShaped = ml.Transforms.LmuFeaturize("P", "Features", order: 4, channels: Channels).Fit(shaped);
+        CollectionAssert.AreEqual(
+            fromFlat.Transform(flat).GetColumn<float[]>("P").SelectMany(v => v).ToArray(),
+            fromShaped.Transform(shaped).GetColumn<float[]>("P").SelectMany(v => v).ToArray());
+
+        var e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuFeaturize("P", "Features", order: 4).Fit(shaped));
+        StringAssert.Contains(e.Message, $"input column 'Features' has shape Vector<Single, {Steps}, {Channels}>; a multi-dimensional input must be [steps, channels] with its last dimension equal to Channels (1). Set Channels = {Channels}");
+        e = Assert.ThrowsExactly<ArgumentException>(() => ml.Transforms.LmuPooledFeaturize("P", "Features", windows: 2, projectionsPerWindow: 2).Fit(shaped));
+        StringAssert.Contains(e.Message, "LmuPooledFeaturize: input column 'Features' has shape");
+    }
+
+    [TestMethod]
     public void ABadValueIsNamedByItsStepAndChannel()
     {
         var ml = new MLContext(seed: 1);

@@ -70,7 +70,10 @@ internal sealed class ClassifierInputLayout
 
         if (vector.Dimensions.Length > 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(schema), $"Features column '{name}' has shape {column.Type}; expected a flat Vector<Single> of length x channels values.");
+            throw new ArgumentOutOfRangeException(
+                nameof(schema),
+                $"Features column '{name}' has shape {column.Type}; expected a flat Vector<Single> of length x channels values. Flatten it (a VectorType of " +
+                $"{vector.Size} values; rows of a [steps, channels] array are step-major, LmuClassifierOptions.InputLayout's default, with Channels = {vector.Dimensions[^1]}).");
         }
 
         if (!vector.IsKnownSize)

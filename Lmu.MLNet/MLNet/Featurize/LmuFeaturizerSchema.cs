@@ -56,6 +56,17 @@ internal static class LmuFeaturizerSchema
                 nameof(schema));
         }
 
+        // Values are read in row-major order, which is step-major only for a [steps, channels] shape whose last dimension
+        // is Channels: any other shape was read as one long channel without a word (ML.NET QA: Vector<Single, 4, 4>
+        // featurized as 16 steps of 1 channel, where the classifier refused it).
+        if (vector.Dimensions.Length > 1 && (vector.Dimensions.Length != 2 || vector.Dimensions[1] != o.Channels))
+        {
+            throw new ArgumentException(
+                $"{component}: input column '{o.InputColumnName}' has shape {column.Type}; a multi-dimensional input must be [steps, channels] with its last " +
+                $"dimension equal to Channels ({o.Channels}). Set Channels = {vector.Dimensions[^1]} if its rows are steps, or flatten it (a VectorType of {vector.Size} values).",
+                nameof(schema));
+        }
+
         if (vector.Size % o.Channels != 0)
         {
             throw new ArgumentException(
