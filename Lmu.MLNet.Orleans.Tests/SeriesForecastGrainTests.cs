@@ -192,16 +192,32 @@ public sealed class SeriesForecastGrainTests
             Bits.AreEqual(engine.Observe(FleetModels.Reading(3, 18).Value, FleetModels.Reading(3, 18).Covariates), await Send(18), "after 18");
 
             // Orleans QA: a database client's exception (no Orleans codec) reached the sender as "CodecNotFoundException:
-            // Could not find a codec for type Npgsql.PostgresException", naming neither the series nor the cause.
+            // Could not find a codec for type Npgsql.PostgresException", naming neither the series nor the cause. Orleans
+            // wraps a provider's failure in an OrleansException of its own; inside it the series and the cause are named.
             (SharedGrainStorage.FailAfterStoring, SharedGrainStorage.FailAsDriver, SharedGrainStorage.FailNextWriteOf) = (false, true, "s3");
-            var failed = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => grain.ObserveAsync(FleetModels.Reading(3, 19)));
-            StringAssert.Contains(failed.Message, "Series 's3': the grain storage failed to write its state");
-            StringAssert.Contains(failed.Message, "DriverException: 22001: value too long for type character varying(512)");
+            var failed = Chain(await Assert.ThrowsAsync<Exception>(() => grain.ObserveAsync(FleetModels.Reading(3, 19))));
+            StringAssert.Contains(failed, "InvalidOperationException: Series 's3': the grain storage failed to write its state");
+            StringAssert.Contains(failed, "DriverException: 22001: value too long for type character varying(512)");
             Bits.AreEqual(engine.Observe(FleetModels.Reading(3, 19).Value, FleetModels.Reading(3, 19).Covariates), await Send(19), "after resending 19");
+
+            // Codec-safe failures keep their types (review: wrapping them all would break callers that catch them).
+            (SharedGrainStorage.FailAsConflict, SharedGrainStorage.FailNextWriteOf) = (true, "s3");
+            StringAssert.Contains(Chain(await Assert.ThrowsAsync<Exception>(() => grain.ObserveAsync(FleetModels.Reading(3, 20)))), "InconsistentStateException: Injected ETag conflict");
+            SharedGrainStorage.FailNextWriteOf = "s3";
+            StringAssert.Contains(Chain(await Assert.ThrowsAsync<Exception>(() => grain.ObserveAsync(FleetModels.Reading(3, 20)))), "IOException: Injected storage failure before writing");
+            Bits.AreEqual(engine.Observe(FleetModels.Reading(3, 20).Value, FleetModels.Reading(3, 20).Covariates), await Send(20), "after resending 20");
+
+            // Regression QA: in a database outage 96 % of the failures came from the state read when a series is activated
+            // (CodecNotFoundException again). A series whose read fails now names itself and the cause.
+            SharedGrainStorage.FailNextReadOf = "read-fails";
+            var unread = Chain(await Assert.ThrowsAsync<Exception>(() => cluster.Client.GetGrain<ISeriesForecastGrain>("read-fails").GetForecastAsync()));
+            StringAssert.Contains(unread, "InvalidOperationException: Series 'read-fails': the grain storage failed to read its state");
+            StringAssert.Contains(unread, "DriverException: 57P01: terminating connection");
+            Assert.AreEqual(0, (await cluster.Client.GetGrain<ISeriesForecastGrain>("read-fails").GetForecastAsync()).LastSequence, "the next call reads again");
 
             // A reading with far too many covariates is refused with a message of a few values, not all of them (Orleans QA:
             // a million covariates made a 10 MB message, twelve million an answer past Orleans' limit, so a timeout).
-            var crowded = await Assert.ThrowsExactlyAsync<ArgumentException>(() => grain.ObserveAsync(new SeriesObservation(20, 1, new float[100_000])));
+            var crowded = await Assert.ThrowsExactlyAsync<ArgumentException>(() => grain.ObserveAsync(new SeriesObservation(21, 1, new float[100_000])));
             StringAssert.Contains(crowded.Message, "with 100000 covariate(s) [0, 0, 0, 0, 0, 0, 0, 0, ... (100000 in all)]");
             Assert.IsGreaterThan(crowded.Message.Length, 1_000, "the message stays short");
         }
@@ -371,5 +387,17 @@ public sealed class SeriesForecastGrainTests
         {
             await cluster.DisposeAsync();
         }
+    }
+
+    // Every exception's type and message, outermost first.
+    private static string Chain(Exception e)
+    {
+        var parts = new List<string>();
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            parts.Add($"{x.GetType().Name}: {x.Message}");
+        }
+
+        return string.Join(" | ", parts);
     }
 }

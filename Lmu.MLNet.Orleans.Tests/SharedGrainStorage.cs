@@ -25,6 +25,12 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
     /// <summary>Whether that failure (before storing) is a database client's exception, which Orleans has no codec for.</summary>
     public static volatile bool FailAsDriver;
 
+    /// <summary>Whether that failure (before storing) is an ETag conflict, as a write over a newer record gets.</summary>
+    public static volatile bool FailAsConflict;
+
+    /// <summary>The grain id (its key string) whose next read fails with a database client's exception, then the failure clears; null: none.</summary>
+    public static volatile string? FailNextReadOf;
+
     /// <summary>
     /// Changes the stored state of series <paramref name="series"/> in place (as damage on the storage side would), keeping
     /// its ETag; the grain must not be active (it would not read it again).
@@ -49,10 +55,18 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
         Records.Clear();
         FailNextWriteOf = null;
         FailAsDriver = false;
+        FailAsConflict = false;
+        FailNextReadOf = null;
     }
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        if (FailNextReadOf is { } target && grainId.Key.ToString() == target)
+        {
+            FailNextReadOf = null;
+            throw new DriverException("57P01: terminating connection due to administrator command");
+        }
+
         if (Records.TryGetValue(Key(stateName, grainId), out var record))
         {
             grainState.State = serializer.Deserialize<T>(record.State);
@@ -74,6 +88,12 @@ internal sealed class SharedGrainStorage(Serializer serializer) : IGrainStorage
             {
                 FailAsDriver = false;
                 throw new DriverException("22001: value too long for type character varying(512)");
+            }
+
+            if (FailAsConflict)
+            {
+                FailAsConflict = false;
+                throw new InconsistentStateException($"Injected ETag conflict for {key}.");
             }
 
             throw new IOException($"Injected storage failure before writing {key}.");

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 
 namespace Lmu.MLNet.Orleans;
 
@@ -19,6 +20,9 @@ public static class ForecastFleetSiloBuilderExtensions
         builder.Services.Configure(configure);
         builder.Services.AddSingleton<ForecastModelCache>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ForecastModelStartupCheck>();
+        // The grains reach the silo's provider through a view that turns failures Orleans cannot carry into ones it can.
+        builder.Services.AddKeyedSingleton<IGrainStorage>(
+            CodecSafeGrainStorage.Name, (sp, _) => new CodecSafeGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(ForecastFleetOptions.StorageName)));
         return builder;
     }
 }

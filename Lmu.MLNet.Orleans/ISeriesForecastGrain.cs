@@ -17,14 +17,13 @@ namespace Lmu.MLNet.Orleans;
 /// cannot get its model (the version's file missing or damaged on this silo, or not listed), the call throws and the
 /// activation is released, so a resend may be placed on another silo.
 /// <para>
-/// Versioned (Orleans' <c>[Version]</c>, backward compatible): version 1 since Lmu.MLNet 0.4.0. Versions before it
-/// had no version (0) and no ResetAsync or ForgetAsync, so in a cluster mixing them, calls of ResetAsync or ForgetAsync
-/// for a series held by an older silo failed with "Unable to resolve type alias" (Orleans QA); now Orleans moves such a
-/// series to a silo of version 1 first. The version is raised whenever the interface gains a method.
+/// In a cluster that still has silos of a version before 0.4.0, which lack <see cref="ResetAsync"/> and
+/// <see cref="ForgetAsync"/>, those calls fail ("Unable to resolve type alias") for the series such a silo holds (Orleans
+/// QA): the request cannot be read there, before any version rule of Orleans could move the series (a [Version]
+/// attribute did not help: regression QA). Upgrade every silo before calling them.
 /// </para>
 /// </remarks>
 [Alias("Lmu.ISeriesForecastGrain")]
-[global::Orleans.CodeGeneration.Version(1)]
 public interface ISeriesForecastGrain : IGrainWithStringKey
 {
     /// <summary>Applies one reading (see the remarks for the numbering rule) and returns the forecast after it.</summary>

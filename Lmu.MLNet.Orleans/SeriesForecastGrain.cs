@@ -34,7 +34,7 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
 
     /// <summary>Created by the runtime.</summary>
     public SeriesForecastGrain(
-        [PersistentState(StateName, ForecastFleetOptions.StorageName)] IPersistentState<SeriesForecastState> state, ForecastModelCache models)
+        [PersistentState(StateName, CodecSafeGrainStorage.Name)] IPersistentState<SeriesForecastState> state, ForecastModelCache models)
     {
         _state = state;
         _models = models;
@@ -135,14 +135,14 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         {
             await _state.WriteStateAsync();
         }
-        catch (Exception e)
+        catch
         {
             // The engine ran ahead of storage: forget it, and this activation, so the next call starts from what is
             // stored and the sender's resend applies these readings (once).
             (state.LastSequence, state.ModelVersion, state.ModelFingerprint, state.EngineState) = previous;
             DropEngine();
             DeactivateOnIdle();
-            throw StorageFailure(e, "write its state");
+            throw;
         }
 
         return Result(outcome == ObservationOutcome.Gap ? ObservationOutcome.Gap : ObservationOutcome.Applied);
@@ -184,11 +184,11 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         {
             await _state.WriteStateAsync();
         }
-        catch (Exception e)
+        catch
         {
             (state.ModelFingerprint, state.EngineState) = previous;
             DeactivateOnIdle();
-            throw StorageFailure(e, "write its reset state");
+            throw;
         }
 
         return Result(ObservationOutcome.Applied);
@@ -213,13 +213,13 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
         {
             await _state.ClearStateAsync();
         }
-        catch (Exception e)
+        catch
         {
             // What storage holds is unknown after a failed call: the next call starts from what it reads.
             (state.LastSequence, state.ModelVersion, state.ModelFingerprint, state.EngineState) = previous;
             DropEngine();
             DeactivateOnIdle();
-            throw StorageFailure(e, "clear its state");
+            throw;
         }
 
         DropEngine();
@@ -403,32 +403,6 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
             : $"[{string.Join(", ", covariates.Take(PreviewValues))}, ... ({covariates.Length} in all)]";
 
     private const int PreviewValues = 8;
-
-    /// <summary>
-    /// What a failed storage call throws to the caller: storage exceptions of a database client (Npgsql's, SqlClient's)
-    /// have no Orleans codec, so callers got "CodecNotFoundException: Could not find a codec for type
-    /// Npgsql.PostgresException", naming neither the series nor the cause (Orleans QA), also when Orleans wrapped it in
-    /// an exception of its own (the inner one is serialized too). An ETag conflict's InconsistentStateException and
-    /// Orleans' exceptions with nothing inside pass as they are; any other becomes an InvalidOperationException carrying
-    /// the innermost error's type and message, and no inner exception.
-    /// </summary>
-    private Exception StorageFailure(Exception e, string what)
-    {
-        if (e is global::Orleans.Storage.InconsistentStateException || (e is OrleansException && e.InnerException is null))
-        {
-            return e;
-        }
-
-        var cause = e;
-        while (cause.InnerException is { } inner)
-        {
-            cause = inner;
-        }
-
-        return new InvalidOperationException(
-            $"Series '{this.GetPrimaryKeyString()}': the grain storage failed to {what} ({cause.GetType().FullName}: {cause.Message}). " +
-            "Resend the call with the same numbers: readings storage already holds are skipped, the rest applied once.");
-    }
 
     // Copies of the engine's arrays: the result is [Immutable], so Orleans hands it to callers in the silo uncopied, and
     // a caller that changed its forecast in place changed every later answer (QA).
