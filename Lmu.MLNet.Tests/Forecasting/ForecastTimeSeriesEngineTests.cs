@@ -319,6 +319,50 @@ public sealed class ForecastTimeSeriesEngineTests
     }
 
     [TestMethod]
+    public void AForecasterSavedWithItsSeriesRowsSchemaStartsAStreamFromTheFile()
+    {
+        // Regression QA: ML.NET's usual Model.Save(model, data.Schema, path) saves the series rows' schema, which has no
+        // window column, so the chain could not be run to read the state: the zip was called one without a state, of a
+        // version before 0.4.0. The file-based loads read the state from the file; FromLoadedModel names the fix.
+        var ml = new MLContext(1);
+        var (values, covs) = ForecastTestModels.Series(80, 1);
+        var data = SeriesView.Create(ml, values, covs);
+        using var model = ml.Forecasting.ForecastByLmu(new LmuForecastingOptions
+        {
+            SeriesColumnName = "Value", CovariateColumnNames = ["Cov0"], WindowSize = 12, Horizon = 3,
+            Training = new LmuTrainingOptions { Epochs = 1, BatchSize = 32, Seed = 4 },
+        }).Fit(data);
+        var zip = Path.Combine(_dir, "series-schema.zip");
+        ml.Model.Save(model, data.Schema, zip);
+
+        var typed = LmuForecastTimeSeriesEngine.Load<OneCovariate, Prediction>(ml, zip);
+        var untyped = LmuForecastEngineModel.Load(zip).CreateEngine();
+        var fitted = model.CreateEngine();
+        for (var t = 0; t < values.Length; t++)
+        {
+            var expected = fitted.Observe(values[t], covs[0][t])?.Forecast ?? Enumerable.Repeat(float.NaN, 3).ToArray();
+            CollectionAssert.AreEqual(expected, typed.Predict(new OneCovariate { Value = values[t], Cov0 = covs[0][t] }).Forecast, $"step {t}: typed");
+            CollectionAssert.AreEqual(expected, untyped.Observe(values[t], covs[0][t])?.Forecast ?? Enumerable.Repeat(float.NaN, 3).ToArray(), $"step {t}: untyped");
+        }
+
+        var loaded = ml.Model.Load(zip, out var schema);
+        try
+        {
+            var e = Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastTimeSeriesEngine.FromLoadedModel<OneCovariate, Prediction>(ml, loaded, schema));
+            StringAssert.Contains(e.Message, "cannot be run on the input schema it was saved with");
+            StringAssert.Contains(e.Message, "LmuForecastTimeSeriesEngine.Load(mlContext, path)");
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+
+        // Regression QA: a covariate named as the series column was taken without a word (every forecast wrong).
+        var wrong = Assert.ThrowsExactly<ArgumentException>(() => LmuForecastTimeSeriesEngine.Load<OneCovariate, Prediction>(ml, zip, "Cov0"));
+        StringAssert.Contains(wrong.Message, "The series column 'Cov0' is one of the model's covariates (Cov0)");
+    }
+
+    [TestMethod]
     public void AWindowLayoutForecastersZipStartsAStreamOnceTheSeriesMemberIsNamed()
     {
         var model = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.PerWindow);
@@ -432,6 +476,13 @@ public sealed class ForecastTimeSeriesEngineTests
         public float[]? High { get; set; }
 
         public float[]? Upper => High;
+    }
+
+    public sealed class OneCovariate
+    {
+        public float Value { get; set; }
+
+        public float Cov0 { get; set; }
     }
 
     public sealed class Plain

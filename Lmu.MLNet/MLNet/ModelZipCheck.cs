@@ -94,7 +94,7 @@ internal static class ModelZipCheck
     private const string LimitsHint = "use a model written by mlContext.Model.Save; if the file is trusted and really that large, pass larger LmuModelFileLimits to LmuModelFile.Load";
 
     /// <summary>The ONNX bytes of an entry (ML.NET writes their Int32 count, then the bytes), read no further than declared.</summary>
-    private static byte[] ReadOnnx(string path, ZipArchiveEntry entry)
+    internal static byte[] ReadOnnx(string path, ZipArchiveEntry entry)
     {
         const string todo = "save the model again from its training code, or restore the file from a good copy";
         if (entry.Length < 4 || entry.Length > Array.MaxLength)

@@ -85,11 +85,13 @@ internal static class ForecastEngineStateOnnx
         new(new[] { model.WindowColumn }.Concat(model.CovariateColumns).Select(n => (n, model.WindowSize, Array.Empty<float[]>())).ToList());
 
     /// <summary>
-    /// The engine and series column carried by <paramref name="loaded"/>, or null when it carries none (a zip written by
-    /// mlContext.Model.Save of the fitted forecaster, or any other model).
+    /// The engine and series column carried by <paramref name="loaded"/>, or null when it carries none (a zip saved from a
+    /// forecaster fitted before 0.4.0, or any other model). With <paramref name="path"/> (the zip it was loaded from), a
+    /// chain that cannot be run on the input schema it was saved with (a forecaster saved with its series rows' schema) is
+    /// read from the file instead; without it, that is refused naming the fix.
     /// </summary>
-    /// <exception cref="InvalidDataException">The state is there but damaged or inconsistent (named by <paramref name="source"/>).</exception>
-    public static (LmuForecastEngine Engine, string? SeriesColumn)? Read(ITransformer loaded, DataViewSchema inputSchema, string source)
+    /// <exception cref="InvalidDataException">The state is there but damaged or inconsistent, or cannot be reached through the loaded chain (named by <paramref name="source"/>).</exception>
+    public static (LmuForecastEngine Engine, string? SeriesColumn)? Read(ITransformer loaded, DataViewSchema inputSchema, string source, string? path = null)
     {
         var elements = TransformerElements.Of(loaded).ToList();
         IDataView view = OneRow(inputSchema);
@@ -104,7 +106,16 @@ internal static class ForecastEngineStateOnnx
             // ObjectDisposedException is an InvalidOperationException; found by QA), so it reaches the caller as it is.
             catch (Exception e) when (e is ArgumentException or InvalidOperationException && e is not ObjectDisposedException)
             {
-                return null;
+                if (path is not null)
+                {
+                    return ForecastEngineStateZip.Packed(path) is { } packed ? Decode(packed, source) : null;
+                }
+
+                throw new InvalidDataException(
+                    $"{source} cannot be run on the input schema it was saved with, so its forecast engine state cannot be read through it ({e.Message}). " +
+                    "A forecaster saved with its series rows' schema is this case: start the stream from the file with LmuForecastTimeSeriesEngine.Load(mlContext, path), " +
+                    "which reads the state from the file itself, or save the model with the window layout's schema (LmuForecastWindows.FromSeries(...).Schema, or LmuModelFile.Save).",
+                    e);
             }
 
             if (schema.GetColumnOrNull(StateColumn) is { } column && column.Type is VectorDataViewType { ItemType: var item } && item == NumberDataViewType.Int64)
@@ -217,10 +228,10 @@ internal static class ForecastEngineStateOnnx
             packed[i] = BinaryPrimitives.ReadInt64LittleEndian(padded.AsSpan((i - 1) * 8));
         }
 
-        var g = new OnnxGraphBuilder("lmu_forecast_engine_state");
+        var g = new OnnxGraphBuilder(ForecastEngineStateZip.GraphName);
         // An input ML.NET's OnnxTransformer can bind (the window column every scoring row has); the graph ignores it.
         g.Input(inputColumn, OnnxElementType.Float, (long)windowSize);
-        var state = g.Initializer(OnnxTensor.Int64("engine_state", packed, packed.Length));
+        var state = g.Initializer(OnnxTensor.Int64(ForecastEngineStateZip.InitializerName, packed, packed.Length));
         g.Add("Identity", [state], [StateColumn], []);
         g.Output(StateColumn, OnnxElementType.Int64, (long)packed.Length);
         return OnnxModelWriter.Write(g.Graph);

@@ -34,6 +34,15 @@ public sealed class LmuForecastTimeSeriesEngine<TIn, TOut>
         Engine = engine;
         SeriesColumnName = seriesColumn;
         var model = engine.Model;
+        if (model.CovariateColumns.Contains(seriesColumn))
+        {
+            // The member would be read twice, as the series and as a covariate (regression QA: a covariate named as the
+            // series column was taken without a word, and every forecast was wrong).
+            throw new ArgumentException(
+                $"The series column '{seriesColumn}' is one of the model's covariates ({string.Join(", ", model.CovariateColumns)}); name the TIn member that holds the series value.",
+                "seriesColumnName");
+        }
+
         _series = Reader(seriesColumn, "series");
         _covariates = model.CovariateColumns.Select(c => Reader(c, "covariate")).ToArray();
         _forecast = Writer(model.ForecastColumn, "forecast", required: true)!;
@@ -268,7 +277,7 @@ public static class LmuForecastTimeSeriesEngine
         var loaded = OnnxCarrier.Load(mlContext, modelPath, out var schema);
         try
         {
-            return FromLoaded<TIn, TOut>(loaded, schema, $"'{modelPath}'", seriesColumnName);
+            return FromLoaded<TIn, TOut>(loaded, schema, $"'{modelPath}'", seriesColumnName, modelPath);
         }
         finally
         {
@@ -286,7 +295,7 @@ public static class LmuForecastTimeSeriesEngine
         var loaded = OnnxCarrier.Load(mlContext, modelPath, out var schema);
         try
         {
-            return ForecastEngineStateOnnx.Read(loaded, schema, $"'{modelPath}'");
+            return ForecastEngineStateOnnx.Read(loaded, schema, $"'{modelPath}'", modelPath);
         }
         finally
         {
@@ -294,11 +303,11 @@ public static class LmuForecastTimeSeriesEngine
         }
     }
 
-    private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoaded<TIn, TOut>(ITransformer loaded, DataViewSchema schema, string source, string? seriesColumn)
+    private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoaded<TIn, TOut>(ITransformer loaded, DataViewSchema schema, string source, string? seriesColumn, string? path = null)
         where TIn : class
         where TOut : class, new()
     {
-        var state = ForecastEngineStateOnnx.Read(loaded, schema, source) ?? throw new InvalidDataException(NoState(source));
+        var state = ForecastEngineStateOnnx.Read(loaded, schema, source, path) ?? throw new InvalidDataException(NoState(source));
         var series = seriesColumn ?? state.SeriesColumn ?? throw new ArgumentException(
             $"{source} holds a forecaster fitted on the window layout, which records no series column: name the TIn member holding the series value (the overload with seriesColumnName).",
             "seriesColumnName");
