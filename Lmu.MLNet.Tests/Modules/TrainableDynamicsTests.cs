@@ -160,6 +160,33 @@ public sealed class TrainableDynamicsTests
     }
 
     [TestMethod]
+    public void ALearnedImpulseResponseIsTheFloat64OneCastOnce()
+    {
+        // Review: the parallel form's H for learned dynamics (each pass's doubling, DynamicsPass) could go back to float32
+        // powers without the test above noticing at order 128 over 400 steps. Here H over 2,048 steps at order 256 against
+        // the float64 recurrence H[tau + 1] = Ad H[tau] from the same parameters: within 1e-6 of its largest entry (one
+        // float32 rounding is 6e-8 of a value; float32 doublings square the power's rounding each time).
+        var o = new LmuLayerOptions { InputSize = 1, Order = 256, Theta = 100, HiddenCell = HiddenCell.None, TrainableA = true, ExecutionMode = LmuExecutionMode.Parallel };
+        using var layer = new LmuLayer(o);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        const int Steps = 2048;
+        var h = new DynamicsPass(layer.Dynamics, float32, CPU).ImpulseResponse(Steps).to(float64);
+        var (ad, bd) = layer.Dynamics.DiscreteMatrices();
+        var adT = FromRows(ad).t();
+        var rows = new List<Tensor> { torch.tensor(bd, float64).unsqueeze(0) };
+        while (rows.Count < Steps)
+        {
+            rows.Add(rows[^1].matmul(adT));
+        }
+
+        var exact = torch.cat(rows, 0);
+        var scale = exact.abs().max().item<double>();
+        var error = MaxAbsDiff(h, exact);
+        Assert.IsTrue(error < 1e-6 * scale, $"H {error / scale:E2} of its largest entry off the float64 recurrence");
+    }
+
+    [TestMethod]
     public void EveryFormRunsTheLearnedMatrices()
     {
         foreach (var method in new[] { LmuDiscretizer.Zoh, LmuDiscretizer.Euler })

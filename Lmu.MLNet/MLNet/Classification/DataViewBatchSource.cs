@@ -29,6 +29,7 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
     private readonly int _poolSize;
     private readonly string _role;
     private readonly Action _throwIfCanceled;
+    private RowPool? _pool;
 
     public DataViewBatchSource(
         IDataView data, ClassifierInputLayout layout, ClassMap classes, int steps, int batchSize, int? shuffleSeed, int poolSize,
@@ -53,7 +54,8 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
         var y = new long[_batchSize];
         var lengths = _layout.Length is null ? null : new long[_batchSize];
         var rand = _shuffleSeed is int seed ? new Random(unchecked(seed + (epoch * 7919))) : null;
-        var pool = rand is null ? null : new RowPool(_poolSize, width);
+        var pool = rand is null ? null : _pool ??= new RowPool(_poolSize, width);
+        pool?.Clear();
         using var cursor = _data.GetRowCursor(_layout.Columns.Select(c => _data.Schema[c.Name]), rand is not null && _data.CanShuffle ? new Random(rand.Next()) : null);
         var reader = new SequenceRowReader(cursor, _layout, _steps, _classes, _role);
         var n = 0;

@@ -168,7 +168,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         // of unknown count are scored in batches of at most 65,536 (only the loss's summation order can differ).
         var batch = (int)Math.Min(o.Training.BatchSize, Math.Max(1, scan.Rows));
         var validBatch = (int)Math.Min(o.Training.BatchSize, Math.Max(1, validation?.GetRowCount() ?? 1 << 16));
-        var trainSource = new DataViewBatchSource(train, layout, scan.Classes, steps, batch, seed, o.ShufflePoolSize, "training", ThrowIfCanceled);
+        var trainSource = new DataViewBatchSource(train, layout, scan.Classes, steps, batch, seed, ShufflePool(scan.Rows, steps * o.Channels), "training", ThrowIfCanceled);
         var validSource = validation is null
             ? null
             : new DataViewBatchSource(validation, validationLayout ?? layout, scan.Classes, steps, validBatch, null, o.ShufflePoolSize, "validation", ThrowIfCanceled);
@@ -233,6 +233,31 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
 
         EstimatorTraining.WarnOfALongTheta(_context, network, steps, $"{nameof(LmuClassifierOptions)}.{nameof(LmuClassifierOptions.Layer)}");
         return network;
+    }
+
+    /// <summary>
+    /// The shuffle pool's rows: ShufflePoolSize, at most the rows there are (the pool is allocated whole, where ML.NET's
+    /// grew as rows came: review), refused before training when it cannot be one array (a full shuffle of very long rows).
+    /// </summary>
+    private int ShufflePool(long rows, int width)
+    {
+        var pool = (int)Math.Min(_options.ShufflePoolSize, Math.Max(1, rows));
+        var values = (pool + 1L) * width;
+        var bytes = (values * sizeof(float)) + ((pool + 1L) * 2 * sizeof(long));
+        var (left, source) = Ridge.AvailableMemory.Now();
+        if (values > Array.MaxLength || bytes > left)
+        {
+            var most = Math.Max(1, Math.Min((Array.MaxLength / width) - 1, (left / ((width * (long)sizeof(float)) + (2 * sizeof(long)))) - 1));
+            throw new ArgumentOutOfRangeException(
+                nameof(LmuClassifierOptions.ShufflePoolSize), _options.ShufflePoolSize,
+                FormattableString.Invariant($"{nameof(LmuClassifierOptions)}.{nameof(LmuClassifierOptions.ShufflePoolSize)}: a pool of {pool} rows of {width} values takes {bytes:N0} bytes, ") +
+                (values > Array.MaxLength
+                    ? FormattableString.Invariant($"more than one array holds ({Array.MaxLength:N0} values)")
+                    : FormattableString.Invariant($"more than this process may still take ({left:N0} bytes: {source})")) +
+                FormattableString.Invariant($"; lower ShufflePoolSize to at most {most}."));
+        }
+
+        return pool;
     }
 
     private void CheckValidation(DataViewBatchSource source, string origin)

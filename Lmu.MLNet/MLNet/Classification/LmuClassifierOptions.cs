@@ -133,7 +133,11 @@ public sealed class LmuClassifierOptions
     /// <summary>Validation rows (same columns as the training data); null for none. Default null.</summary>
     public IDataView? ValidationData { get; set; }
 
-    /// <summary>Rows kept in the shuffle pool (each row read gives a random one of the pool; the rest leave in random order at the end). Default 1000, as ML.NET's ShuffleRows.</summary>
+    /// <summary>
+    /// Rows kept in the shuffle pool (each row read gives a random one of the pool; the rest leave in random order at the
+    /// end); at most the training rows. Default 1000, as ML.NET's ShuffleRows. A pool larger than one array or than the
+    /// memory the process may still take is refused before training.
+    /// </summary>
     public int ShufflePoolSize { get; set; } = 1000;
 
     /// <summary>

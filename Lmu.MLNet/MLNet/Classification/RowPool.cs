@@ -7,7 +7,9 @@ namespace Lmu.MLNet.Classification;
 /// </summary>
 internal sealed class RowPool(int capacity, int width)
 {
-    private readonly float[] _features = new float[(capacity + 1) * width];
+    // Sized once for the source's life (one pool serves every epoch); the caller bounds capacity by the rows there are
+    // and checks (capacity + 1) x width against one array's limit (LmuClassifierEstimator).
+    private readonly float[] _features = new float[checked((capacity + 1) * width)];
     private readonly long[] _classes = new long[capacity + 1];
     private readonly long[] _lengths = new long[capacity + 1];
 
@@ -19,6 +21,9 @@ internal sealed class RowPool(int capacity, int width)
 
     /// <summary>Where the next row's features are read to, before <see cref="Add"/>.</summary>
     public Span<float> Incoming => _features.AsSpan(Count * width, width);
+
+    /// <summary>Empties the pool (an epoch left early leaves rows in it).</summary>
+    public void Clear() => Count = 0;
 
     /// <summary>Keeps the row read into <see cref="Incoming"/>.</summary>
     public void Add(long classIndex, long length)
