@@ -22,7 +22,10 @@ public static class ForecastFleetSiloBuilderExtensions
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ForecastModelStartupCheck>();
         // The grains reach the silo's provider through a view that turns failures Orleans cannot carry into ones it can.
         builder.Services.AddKeyedSingleton<IGrainStorage>(
-            CodecSafeGrainStorage.Name, (sp, _) => new CodecSafeGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(ForecastFleetOptions.StorageName)));
+            CodecSafeGrainStorage.Name,
+            (sp, _) => new CodecSafeGrainStorage(sp.GetKeyedService<IGrainStorage>(ForecastFleetOptions.StorageName) ?? throw new InvalidOperationException(
+                $"No grain storage named '{ForecastFleetOptions.StorageName}' (ForecastFleetOptions.StorageName) is registered on this silo: add one as its clustering is, " +
+                "e.g. AddMemoryGrainStorage(ForecastFleetOptions.StorageName) on one machine or AddAdoNetGrainStorage(ForecastFleetOptions.StorageName, ...) for a cluster.")));
         return builder;
     }
 }
