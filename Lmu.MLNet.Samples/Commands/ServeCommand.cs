@@ -44,7 +44,7 @@ internal static class ServeCommand
             var engineModel = LmuForecastEngineModel.Load(streaming);
             Console.WriteLine($"series: model {Path.GetFileName(streaming)} (fingerprint {engineModel.Fingerprint[..12]}, window {engineModel.WindowSize}, horizon {engineModel.Horizon}, covariates [{string.Join(", ", engineModel.CovariateNames)}])");
             var limits = new SeriesLimits(r.GetValue(seriesMax), TimeSpan.FromMinutes(r.GetValue(seriesIdle)));
-            Console.WriteLine($"series: held in memory, {(limits.MaxSeries > 0 ? $"at most {limits.MaxSeries:N0}, and " : string.Empty)}new ones refused from {SeriesDirectory.MemoryShare:P0} of the process's memory limit; " +
+            Console.WriteLine($"series: held in memory, {(limits.MaxSeries > 0 ? $"at most {limits.MaxSeries:N0}, and " : string.Empty)}new ones refused from {SeriesDirectory.MemoryShare:P0} of the process's memory limit (at most the limit less {SeriesDirectory.HeadroomBytes >> 20} MiB){SeriesStartWarning()}; " +
                               (limits.Idle > TimeSpan.Zero ? $"a series is forgotten {limits.Idle.TotalMinutes:N0} minute(s) after its last reading, and every series when the service stops" : "series are kept until DELETE /series/{id} or until the service stops"));
             var endpoints = new SeriesEndpoints(limits);
             return ServeHost.RunAsync(settings, token, new ServeExtension(
@@ -53,5 +53,14 @@ internal static class ServeCommand
                 () => endpoints.HealthProblem));
         });
         return cmd;
+    }
+
+    // A limit already within the headroom at the start refuses every new series: said at once rather than by the first 503.
+    private static string SeriesStartWarning()
+    {
+        var memory = ProcessMemoryUse.Now();
+        return memory.UsedBytes > SeriesDirectory.RefusalLine(memory.LimitBytes)
+            ? $" (warning: {memory.UsedBytes / 1e6:N0} MB are counted already, over the line of {SeriesDirectory.RefusalLine(memory.LimitBytes) / 1e6:N0} MB for a {memory.LimitBytes / 1e6:N0} MB limit: every new series will be refused; give the service more memory)"
+            : string.Empty;
     }
 }

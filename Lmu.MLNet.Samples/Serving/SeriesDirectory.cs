@@ -7,15 +7,30 @@ namespace Lmu.MLNet.Samples.Serving;
 /// <summary>
 /// The series <c>serve --series</c> holds in its in-memory store, so that the store stays bounded: a new series is
 /// admitted only while fewer than <see cref="SeriesLimits.MaxSeries"/> are held (when set) and the process's memory is
-/// under <see cref="MemoryShare"/> of what it may use, and a series with no reading applied for
+/// under <see cref="RefusalLine"/> of what it may use, and a series with no reading applied for
 /// <see cref="SeriesLimits.Idle"/> is forgotten (removed from the store). Without this the store kept every series ever
 /// seen: QA's server grew about 43 KB a series to 4 GB, and under a 512 MB or 1 GB heap limit (a container) it wedged,
 /// answering 500 from the store, and then died with "Out of memory" (exit 134).
 /// </summary>
 internal sealed class SeriesDirectory
 {
-    /// <summary>The share of the process's memory limit from which new series are refused.</summary>
+    /// <summary>The share of the process's memory limit from which new series are refused (see <see cref="RefusalLine"/>).</summary>
     public const double MemoryShare = 0.8;
+
+    /// <summary>
+    /// The least room left under the limit when new series are refused (see <see cref="RefusalLine"/>). Why: memory went
+    /// on rising by 14-25 MB past the line while 32-64 clients sent new series (requests admitted between readings, the
+    /// GC's young generation), and 80 % of a 126 or 157 MB group left less than that: the kernel killed the service in 3
+    /// of 6 runs (limits QA).
+    /// </summary>
+    public const long HeadroomBytes = 64L << 20;
+
+    /// <summary>
+    /// Memory in use above which new series are refused: <see cref="MemoryShare"/> of the limit, at most the limit less
+    /// <see cref="HeadroomBytes"/>; no line when no limit is known (0).
+    /// </summary>
+    public static long RefusalLine(long limitBytes) =>
+        limitBytes <= 0 ? long.MaxValue : Math.Max(0, Math.Min((long)(MemoryShare * limitBytes), limitBytes - HeadroomBytes));
 
     private readonly ConcurrentDictionary<string, Entry> _series = new(StringComparer.Ordinal);
     private readonly SeriesLimits _limits;
@@ -68,7 +83,7 @@ internal sealed class SeriesDirectory
 
         var memory = _memory();
         var now = _clock.GetUtcNow().UtcTicks;
-        if (memory.UsedBytes > MemoryShare * memory.LimitBytes && now - Interlocked.Read(ref _lastCollect) >= CollectEvery.Ticks)
+        if (memory.UsedBytes > RefusalLine(memory.LimitBytes) && now - Interlocked.Read(ref _lastCollect) >= CollectEvery.Ticks)
         {
             // Forgotten series are garbage until a full collection finds them, which may not come for minutes when
             // little is allocated (review: refused for about 6 minutes with none held): one before refusing, rate-limited
@@ -78,10 +93,11 @@ internal sealed class SeriesDirectory
             memory = _memory();
         }
 
-        if (memory.UsedBytes > MemoryShare * memory.LimitBytes)
+        if (memory.UsedBytes > RefusalLine(memory.LimitBytes))
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"The service holds {count:N0} series and the memory counted is at {memory.UsedBytes / 1e6:N0} MB, over {MemoryShare:P0} of its {memory.LimitBytes / 1e6:N0} MB limit ({memory.What}); a new series is admitted when memory is freed: {Ways()}, or run more servers.");
+                $"The service holds {count:N0} series and the memory counted is at {memory.UsedBytes / 1e6:N0} MB, over its line of {RefusalLine(memory.LimitBytes) / 1e6:N0} MB " +
+                $"({MemoryShare:P0} of its {memory.LimitBytes / 1e6:N0} MB limit, at most the limit less {HeadroomBytes >> 20} MiB; {memory.What}); a new series is admitted when memory is freed: {Ways()}, or run more servers.");
         }
 
         return null;

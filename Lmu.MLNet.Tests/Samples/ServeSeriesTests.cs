@@ -150,7 +150,7 @@ public sealed class ServeSeriesTests
         // QA: the in-memory store kept every series ever seen, 43 KB each, until the process wedged and died. With
         // --series-max 2 a third series is refused (503, nothing stored) until one is removed; a known series goes on.
         await using var served = await StartSeriesAsync(StreamingZip().Zip, "--series-max", "2", "--series-idle", "1440");
-        StringAssert.Contains(served.Output, "series: held in memory, at most 2, and new ones refused from 80 % of the process's memory limit; a series is forgotten 1,440 minute(s) after its last reading, and every series when the service stops");
+        StringAssert.Contains(served.Output, "series: held in memory, at most 2, and new ones refused from 80 % of the process's memory limit (at most the limit less 64 MiB); a series is forgotten 1,440 minute(s) after its last reading, and every series when the service stops");
         object Reading(int n) => new { sequence = n, value = 1.5f * n, covariates = new[] { 0.5f } };
         foreach (var id in new[] { "a", "b" })
         {
