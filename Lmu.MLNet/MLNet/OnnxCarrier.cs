@@ -118,7 +118,7 @@ internal static class OnnxCarrier
     }
 
     /// <summary>The graph's temp copy; a full disk is named as the temp folder's (QA: "No space left on device : '…/lmu-….onnx'").</summary>
-    private static void WriteGraph(string path, byte[] onnxModel)
+    internal static void WriteGraph(string path, byte[] onnxModel)
     {
         try
         {

@@ -60,7 +60,8 @@ internal static class ForecastEngineStateOnnx
         var stateFile = Path.Combine(OnnxCarrier.TempFolder(ml), $"lmu-state-{Guid.NewGuid():N}.onnx");
         try
         {
-            File.WriteAllBytes(stateFile, stateGraph);
+            // Named as the temp folder's on a full disk, as the scorer's graph is (limits QA: a bare "No space left on device").
+            OnnxCarrier.WriteGraph(stateFile, stateGraph);
             var inputs = new List<string> { model.WindowColumn };
             inputs.AddRange(model.CovariateColumns);
             var outputs = new List<string> { model.ForecastColumn };
