@@ -232,6 +232,7 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         }
 
         EstimatorTraining.WarnOfALongTheta(_context, network, steps, $"{nameof(LmuClassifierOptions)}.{nameof(LmuClassifierOptions.Layer)}");
+        EstimatorTraining.WarnOfTooManyThreads(_context, _options.TorchThreads, $"{nameof(LmuClassifierOptions)}.{nameof(LmuClassifierOptions.TorchThreads)}");
         return network;
     }
 

@@ -68,6 +68,7 @@ public sealed class LmuForecastEstimator : IEstimator<LmuForecastTransformer>
         var networkOptions = o.NetworkOptions(channels);
         networkOptions.Validate();
         EstimatorTraining.WarnOfALongTheta(_context, networkOptions, t, $"{nameof(LmuForecastingOptions)}.{nameof(LmuForecastingOptions.Layer)}");
+        EstimatorTraining.WarnOfTooManyThreads(_context, o.TorchThreads, $"{nameof(LmuForecastingOptions)}.{nameof(LmuForecastingOptions.TorchThreads)}");
 
         var (loc, scale) = (data.Location, data.Scale);
         // New models floor each window's scale in their data's units (LmuForecastModel.RelativeScaleFloor), marked only
