@@ -7,6 +7,19 @@ namespace Lmu.MLNet.Tests.MLNet;
 [TestClass]
 public sealed class OnnxCarrierTests
 {
+    [TestMethod]
+    public void RunningOutOfOpenFilesIsToldFromAFullDisk()
+    {
+        // Limits QA: a load that failed with EMFILE was told to free space in the temp folder.
+        Assert.IsTrue(OnnxCarrier.TooManyOpenFiles(new IOException("Too many open files : '/tmp/a0kal33g.bqm'")));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.IsTrue(OnnxCarrier.TooManyOpenFiles(new IOException("(localised)", 24)), "errno 24 in the HResult");
+        }
+
+        Assert.IsFalse(OnnxCarrier.TooManyOpenFiles(new IOException("No space left on device : '/tmp/x'", 28)));
+    }
+
     private string _temp = string.Empty;
 
     [TestInitialize]

@@ -117,6 +117,10 @@ internal static class OnnxCarrier
         }
     }
 
+    /// <summary>EMFILE: on Unix .NET puts the errno (24) in the HResult; on Windows ERROR_TOO_MANY_OPEN_FILES (4); or the C library's words.</summary>
+    internal static bool TooManyOpenFiles(Exception e) =>
+        e.HResult == (OperatingSystem.IsWindows() ? unchecked((int)0x80070004) : 24) || e.Message.Contains("Too many open files", StringComparison.Ordinal);
+
     /// <summary>The graph's temp copy; a full disk is named as the temp folder's (QA: "No space left on device : '…/lmu-….onnx'").</summary>
     internal static void WriteGraph(string path, byte[] onnxModel)
     {
@@ -318,7 +322,10 @@ internal static class OnnxCarrier
                 // as a bad model file, which a service would reject rather than fix its disk (found by QA).
                 throw new IOException(
                     $"Could not load '{path}': extracting it into MLContext.TempFilePath '{ml.TempFilePath}' failed ({cause.Message}). " +
-                    "Free space there, or set MLContext.TempFilePath (TMPDIR for the default) to a writable folder with room.",
+                    (TooManyOpenFiles(cause)
+                        // Limits QA: the advice spoke of free space when the process had run out of file descriptors.
+                        ? "The process has run out of open files: dispose models no longer used, or raise its open-files limit (ulimit -n, a container's nofile ulimit)."
+                        : "Free space there, or set MLContext.TempFilePath (TMPDIR for the default) to a writable folder with room."),
                     cause);
             }
 
