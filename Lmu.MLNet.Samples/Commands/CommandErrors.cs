@@ -263,7 +263,7 @@ internal static class CommandErrors
         {
             var command = string.Join(' ', parsed.CommandResult.Command.Parents.OfType<Command>().Reverse().Skip(1).Select(c => c.Name).Append(parsed.CommandResult.Command.Name).Where(n => n.Length > 0));
             var more = parsed.Errors.Count > 1 ? $" (and {parsed.Errors.Count - 1} more)" : string.Empty;
-            Console.Error.WriteLine($"error: {OneLine(parsed.Errors[0].Message)}{more}. Run '{(parsed.CommandResult.Parent is null ? string.Empty : command + " ")}--help' for the options.");
+            Say($"error: {OneLine(parsed.Errors[0].Message)}{more}. Run '{(parsed.CommandResult.Parent is null ? string.Empty : command + " ")}--help' for the options.");
             return ExitCode;
         }
 
@@ -288,13 +288,28 @@ internal static class CommandErrors
                 : outOfMemory
                     ? OutOfMemoryAdvice.Message(parsed.CommandResult.Command.Name, cause.Message)
                     : OneLine(cause.Message);
-            Console.Error.WriteLine($"error: {(expected || outOfMemory ? string.Empty : cause.GetType().Name + ": ")}{message}{hint}");
+            Say($"error: {(expected || outOfMemory ? string.Empty : cause.GetType().Name + ": ")}{message}{hint}");
             if (parsed.GetValue(Verbose))
             {
-                Console.Error.WriteLine(e);
+                Say(e.ToString());
             }
 
             return ExitCode;
+        }
+    }
+
+    // The error line, unless standard error itself cannot be written (a full device, a closed descriptor, no file
+    // descriptor left): the failure then ended the process with an unhandled exception, exit 134, and the error code
+    // was lost (limits QA: serve under a low open-files limit; `2>/dev/full`).
+    private static void Say(string line)
+    {
+        try
+        {
+            Console.Error.WriteLine(line);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nowhere left to say it: the exit code says it.
         }
     }
 

@@ -77,6 +77,28 @@ public sealed class CommandErrorTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void AnErrorWithAFullStandardErrorStillExitsWithItsCode()
+    {
+        // Limits QA: when standard error could not be written (a full device, no file descriptor left), the error line's
+        // own failure ended the process with an unhandled exception, exit 134.
+        if (!File.Exists("/dev/full"))
+        {
+            Assert.Inconclusive("needs /dev/full");
+        }
+
+        var dll = Path.Combine(SamplesApp.Output(), "Lmu.MLNet.Samples.dll");
+        var missing = Path.Combine(Temp, "absent.zip");
+        var start = new ProcessStartInfo("bash", ["-c", $"dotnet '{dll}' predict --model '{missing}' --input '{missing}.csv' 2> /dev/full"])
+        {
+            RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = Temp,
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEnd();
+        Assert.IsTrue(process.WaitForExit(Limit));
+        Assert.AreEqual(2, process.ExitCode, stdout);
+    }
+
+    [TestMethod]
     public void PredictRefusesToWriteOverItsModel()
     {
         // Found by QA: predict --model m.zip --output m.zip replaced the model with the scores, exit 0. Refused before it loads.
