@@ -285,7 +285,7 @@ internal static class OnnxCarrier
                                       or ArgumentException or NotSupportedException or TargetInvocationException
                                       or OnnxRuntimeException or UnauthorizedAccessException)
         {
-            sweep.Sweep();
+            sweep.Sweep(e);
             // ML.NET calls each transformer's loader by reflection: the useful message is the innermost one.
             var cause = e;
             while (cause is TargetInvocationException { InnerException: { } inner })

@@ -79,9 +79,10 @@ internal sealed partial class TempFileSweep : IDisposable
 
     /// <summary>
     /// Deletes the load's leftovers once no other load of this process is running in the folder; never throws (the
-    /// load's own error is the one to report).
+    /// load's own error is the one to report). <paramref name="failure"/>: the load's error, when it names a graph copy
+    /// this load wrote in the folder that could not be opened (out of file descriptors), that copy goes too.
     /// </summary>
-    public void Sweep()
+    public void Sweep(Exception? failure = null)
     {
         Release();
         bool exclusive;
@@ -102,7 +103,11 @@ internal sealed partial class TempFileSweep : IDisposable
 
         try
         {
-            SweepExclusively();
+            SweepExclusively(failure);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The folder cannot be listed now (no descriptor left): the load's error is the one to report.
         }
         finally
         {
@@ -122,11 +127,18 @@ internal sealed partial class TempFileSweep : IDisposable
     // Links resolved: a failing load through a linked spelling of the folder swept beside loads through the other (QA).
     private static string Key(string folder) => Path.TrimEndingDirectorySeparator(PhysicalPath.Resolve(folder));
 
-    private void SweepExclusively()
+    private void SweepExclusively(Exception? failure)
     {
         if (!Directory.Exists(_folder))
         {
             return;
+        }
+
+        if (failure is not null && UnopenedCopy(failure) is { } unopened)
+        {
+            // Limits QA: ML.NET wrote its copy and then could not open it (EMFILE); the rule below could not tell it
+            // from a held copy, since its own open failed too, and the copy stayed for good. Unlinking needs no descriptor.
+            File.Delete(unopened);
         }
 
         foreach (var entry in Directory.EnumerateFileSystemEntries(_folder).Where(e => _before is null ? WrittenSince(e) : !_before.Contains(e)).ToArray())
@@ -164,6 +176,39 @@ internal sealed partial class TempFileSweep : IDisposable
             return true;
         }
     }
+
+    /// <summary>
+    /// A random-named file in the folder that appeared during this load and that <paramref name="failure"/> (or an
+    /// exception inside it) says could not be opened for lack of file descriptors ("Too many open files : 'path'").
+    /// </summary>
+    internal string? UnopenedCopy(Exception failure)
+    {
+        for (Exception? e = failure; e is not null; e = e.InnerException)
+        {
+            if (!e.Message.Contains("Too many open files", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            foreach (Match m in QuotedPath().Matches(e.Message))
+            {
+                var path = m.Groups[1].Value;
+                if (Path.IsPathFullyQualified(path)
+                    && string.Equals(Path.GetDirectoryName(path), Path.TrimEndingDirectorySeparator(_folder), StringComparison.Ordinal)
+                    && RandomFileName().IsMatch(Path.GetFileName(path))
+                    && File.Exists(path)
+                    && (_before is null ? WrittenSince(path) : !_before.Contains(path)))
+                {
+                    return path;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex("'([^']+)'")]
+    private static partial Regex QuotedPath();
 
     private bool WrittenSince(string entry)
     {

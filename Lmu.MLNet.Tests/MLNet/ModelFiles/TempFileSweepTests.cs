@@ -42,6 +42,35 @@ public sealed class TempFileSweepTests
     }
 
     [TestMethod]
+    public void ALoadThatRanOutOfFileDescriptorsLosesTheCopyItCouldNotOpen()
+    {
+        // Limits QA: ML.NET wrote its copy and could not open it ("Too many open files : 'path'"); the sweep's own open to
+        // tell a held copy failed the same way, so the copy stayed for good. The copy the error names goes (unlinking
+        // needs no descriptor); a copy there before the load, or one the error does not name, stays.
+        var graph = Enumerable.Range(0, 100).Select(i => (byte)(i * 5)).ToArray();
+        (long, byte[])[] graphs = [(graph.Length, System.Security.Cryptography.SHA256.HashData(graph))];
+        var before = Write("abcdefgh.xyz", 100, graph);
+        var sweep = TempFileSweep.Before(_folder, graphs);
+        var unopened = Write("dzr4m0yw.ytx", 100, graph);
+        var heldElsewhere = Write("tuvwxyz0.abc", 100, graph);
+        var failure = new InvalidOperationException("Error initializing model", new IOException($"Too many open files : '{unopened}'"));
+        Assert.AreEqual(unopened, sweep.UnopenedCopy(failure));
+        Assert.IsNull(sweep.UnopenedCopy(new IOException($"Too many open files : '{before}'")), "there before the load");
+        Assert.IsNull(sweep.UnopenedCopy(new IOException($"No space left on device : '{unopened}'")), "another cause: the rules below decide");
+        // The sweep's own exclusive open of the unopened copy failed for lack of descriptors, which reads as held: here a
+        // handle makes it read as held the same way.
+        using (new FileStream(heldElsewhere, FileMode.Open, FileAccess.Read, FileShare.Read))
+        using (new FileStream(unopened, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete))
+        {
+            sweep.Sweep(failure);
+        }
+
+        Assert.IsFalse(File.Exists(unopened), "the copy the failed load could not open");
+        Assert.IsTrue(File.Exists(before), "there before the load");
+        Assert.IsTrue(File.Exists(heldElsewhere), "a copy a model holds open");
+    }
+
+    [TestMethod]
     public void ACarrysSweepTakesCopiesOfItsOwnGraphAndItsFolders()
     {
         var graph = Enumerable.Range(0, 100).Select(i => (byte)i).ToArray();
