@@ -13,14 +13,16 @@ internal static class FleetCluster
     private static int _current = 1;
     private static TimeSpan? _retention;
     private static bool _loadAtStart = true;
+    private static bool _withStorage = true;
 
     /// <summary>
     /// Starts <paramref name="silos"/> silos; <paramref name="retention"/> sets <see cref="ForecastFleetOptions.UnusedVersionRetention"/>
     /// (default: its default), <paramref name="loadAtStart"/> <see cref="ForecastFleetOptions.LoadCurrentVersionAtStart"/>.
     /// </summary>
-    public static async Task<TestCluster> StartAsync(int silos, Dictionary<int, string> modelPaths, int currentVersion = 1, TimeSpan? retention = null, bool loadAtStart = true)
+    public static async Task<TestCluster> StartAsync(
+        int silos, Dictionary<int, string> modelPaths, int currentVersion = 1, TimeSpan? retention = null, bool loadAtStart = true, bool withStorage = true)
     {
-        (_paths, _current, _retention, _loadAtStart) = (modelPaths, currentVersion, retention, loadAtStart);
+        (_paths, _current, _retention, _loadAtStart, _withStorage) = (modelPaths, currentVersion, retention, loadAtStart, withStorage);
         var builder = new TestClusterBuilder((short)silos);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         var cluster = builder.Build();
@@ -59,8 +61,12 @@ internal static class FleetCluster
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.Services.AddGrainStorage(
-                ForecastFleetOptions.StorageName, (sp, _) => new SharedGrainStorage(sp.GetRequiredService<Serializer>()));
+            if (_withStorage)
+            {
+                siloBuilder.Services.AddGrainStorage(
+                    ForecastFleetOptions.StorageName, (sp, _) => new SharedGrainStorage(sp.GetRequiredService<Serializer>()));
+            }
+
             var (paths, current, retention, loadAtStart) = (_paths, _current, _retention, _loadAtStart);
             siloBuilder.AddLmuForecastFleet(o =>
             {

@@ -47,6 +47,10 @@ public sealed class SiloModelCheckTests
             File.Delete(later);
         }
 
+        // Regression QA: a silo without the grains' storage started, and its first call failed three exceptions deep.
+        var noStorage = await Assert.ThrowsAsync<Exception>(() => FleetCluster.StartAsync(1, new() { [1] = FleetModels.PathA }, withStorage: false));
+        StringAssert.Contains(noStorage.ToString(), $"The silo cannot start: no grain storage named '{ForecastFleetOptions.StorageName}' (ForecastFleetOptions.StorageName) is registered on this silo");
+
         // A good file starts, loaded before any call.
         var cluster = await FleetCluster.StartAsync(1, new() { [1] = FleetModels.PathA });
         try

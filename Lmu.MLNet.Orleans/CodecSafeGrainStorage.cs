@@ -14,6 +14,11 @@ internal sealed class CodecSafeGrainStorage(IGrainStorage inner) : IGrainStorage
     /// <summary>The name this view is registered under (the grains' [PersistentState] names it).</summary>
     public const string Name = ForecastFleetOptions.StorageName + ".CodecSafe";
 
+    /// <summary>What a silo without the grains' storage is told.</summary>
+    public const string NoStorage =
+        "no grain storage named '" + ForecastFleetOptions.StorageName + "' (ForecastFleetOptions.StorageName) is registered on this silo: add one as its " +
+        "clustering is, e.g. AddMemoryGrainStorage(ForecastFleetOptions.StorageName) on one machine or AddAdoNetGrainStorage(ForecastFleetOptions.StorageName, ...) for a cluster.";
+
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         try
@@ -71,7 +76,8 @@ internal sealed class CodecSafeGrainStorage(IGrainStorage inner) : IGrainStorage
 
         return new InvalidOperationException(
             $"Series '{grainId.Key}': the grain storage failed to {what} ({cause.GetType().FullName}: {cause.Message}). Nothing was applied past what " +
-            "storage holds: when the cause passes (the store unreachable), resend the call with the same numbers; readings storage already holds are skipped.");
+            "storage holds. A cause that passes (the store unreachable) is retried by resending the call, readings with the same numbers (those stored are " +
+            "skipped); one that does not (a series id too long for the store's id column) fails again.");
     }
 
     // The exception and every one inside it (an AggregateException's all).

@@ -23,9 +23,7 @@ public static class ForecastFleetSiloBuilderExtensions
         // The grains reach the silo's provider through a view that turns failures Orleans cannot carry into ones it can.
         builder.Services.AddKeyedSingleton<IGrainStorage>(
             CodecSafeGrainStorage.Name,
-            (sp, _) => new CodecSafeGrainStorage(sp.GetKeyedService<IGrainStorage>(ForecastFleetOptions.StorageName) ?? throw new InvalidOperationException(
-                $"No grain storage named '{ForecastFleetOptions.StorageName}' (ForecastFleetOptions.StorageName) is registered on this silo: add one as its clustering is, " +
-                "e.g. AddMemoryGrainStorage(ForecastFleetOptions.StorageName) on one machine or AddAdoNetGrainStorage(ForecastFleetOptions.StorageName, ...) for a cluster.")));
+            (sp, _) => new CodecSafeGrainStorage(sp.GetKeyedService<IGrainStorage>(ForecastFleetOptions.StorageName) ?? throw new InvalidOperationException(CodecSafeGrainStorage.NoStorage)));
         return builder;
     }
 }

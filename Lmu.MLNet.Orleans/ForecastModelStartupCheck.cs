@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Lmu.MLNet.Orleans;
 
 /// <summary>
@@ -11,12 +13,21 @@ internal sealed class ForecastModelStartupCheck : ILifecycleParticipant<ISiloLif
 {
     private readonly ForecastModelCache _models;
     private readonly bool _enabled;
+    private readonly IServiceProvider _services;
 
-    public ForecastModelStartupCheck(ForecastModelCache models, Microsoft.Extensions.Options.IOptions<ForecastFleetOptions> options) =>
-        (_models, _enabled) = (models, options.Value.LoadCurrentVersionAtStart);
+    public ForecastModelStartupCheck(ForecastModelCache models, Microsoft.Extensions.Options.IOptions<ForecastFleetOptions> options, IServiceProvider services) =>
+        (_models, _enabled, _services) = (models, options.Value.LoadCurrentVersionAtStart, services);
 
     public void Participate(ISiloLifecycle lifecycle)
     {
+        // A silo without the grains' storage started and joined, and its first call failed three exceptions deep
+        // (regression QA): refused at the start instead.
+        lifecycle.Subscribe(nameof(ForecastModelStartupCheck) + ".Storage", ServiceLifecycleStage.ApplicationServices, cancellationToken =>
+        {
+            _ = _services.GetKeyedService<global::Orleans.Storage.IGrainStorage>(ForecastFleetOptions.StorageName)
+                ?? throw new InvalidOperationException("The silo cannot start: " + CodecSafeGrainStorage.NoStorage);
+            return Task.CompletedTask;
+        });
         if (_enabled)
         {
             // Before the silo becomes active: no grain call reaches it until the model is loaded.

@@ -18,7 +18,10 @@ internal static class CsvClassifierScoring
     {
         var features = columns.Features;
         var column = schema.GetColumnOrNull(features)
-            ?? throw new InvalidDataException($"The model's input schema has neither the features column '{features}' nor the forecast window column '{windowColumn}'.");
+            ?? throw new InvalidDataException(
+                $"The model's input schema has neither the features column '{features}' nor the forecast window column '{windowColumn}'. A forecaster saved with " +
+                "its series rows' schema (mlContext.Model.Save(model, data.Schema, path)) is this case: save it with the window layout's schema (LmuModelFile.Save, " +
+                "or Model.Save(model, LmuForecastWindows.FromSeries(...).Schema, path)).");
         var width = column.Type is VectorDataViewType { Size: > 0 } v && v.ItemType == NumberDataViewType.Single
             ? v.Size
             : throw new InvalidDataException($"Column '{features}' is {column.Type}; expected Vector<Single> of fixed size.");

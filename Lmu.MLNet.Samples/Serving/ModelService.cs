@@ -70,7 +70,18 @@ internal sealed class ModelService : IDisposable
             (Sha256, LoadedAt) = (sha256, DateTimeOffset.UtcNow);
             Integrity = integrity;
             Inputs = WithLengthLimits(BindInputs(inputSchema), inputSchema, channels);
-            var outputSchema = _model.GetOutputSchema(inputSchema);
+            DataViewSchema outputSchema;
+            try
+            {
+                outputSchema = _model.GetOutputSchema(inputSchema);
+            }
+            catch (ArgumentException e)
+            {
+                // Regression QA: a forecaster saved with its series rows' schema failed the start with ML.NET's "Could not
+                // find input column 'Window'", naming neither the cause nor the fix.
+                throw new InvalidDataException(UnrunnableSchema(path, e.Message), e);
+            }
+
             Outputs = BindOutputs(inputSchema, outputSchema);
             foreach (var o in Outputs.Where(o => o.Kind == ServingKind.Key))
             {
@@ -442,4 +453,11 @@ internal sealed class ModelService : IDisposable
             return string.Empty;
         }
     }
+
+    /// <summary>What a zip whose model cannot run on the input schema it was saved with is told (serve and predict).</summary>
+    internal static string UnrunnableSchema(string path, string cause) =>
+        $"The model in '{path}' cannot be run on the input schema it was saved with ({cause}). A forecaster saved with its series rows' schema " +
+        "(mlContext.Model.Save(model, data.Schema, path)) is this case: save it with the window layout's schema (LmuModelFile.Save, or " +
+        "Model.Save(model, LmuForecastWindows.FromSeries(...).Schema, path)). Its stream still starts from it: forecast-stream --model, or serve " +
+        "--series-model with --model naming a window-layout zip.";
 }

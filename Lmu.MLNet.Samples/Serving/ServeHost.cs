@@ -70,7 +70,7 @@ internal static class ServeHost
         }
 
         Console.WriteLine($"model {service.ModelPath}: {string.Join(", ", service.Inputs.Select(i => $"{i.Name}{(i.Required ? "" : "?")}"))} -> {string.Join(", ", service.Outputs.Select(o => o.Name))}; engine pool {service.PoolSize}; body limit {service.MaxBodyBytes} bytes; integrity {service.Integrity}" +
-                          (OpenFiles.Now() is { } files ? $"; connections at most {files.Connections} at once (open-files limit {files.Limit})" : string.Empty));
+                          (ConnectionCap is { } files ? $"; connections at most {files.Connections} at once (open-files limit {files.Limit})" : string.Empty));
         Console.Out.Flush();
         // Said when stopping starts: a stalled client held a stopping service for the host's 30 s without a word (serve QA).
         app.Lifetime.ApplicationStopping.Register(() =>
@@ -89,12 +89,17 @@ internal static class ServeHost
         return 0;
     }
 
+    // The open-files reading the last Build capped connections by (the start line prints it).
+    private static OpenFiles? ConnectionCap { get; set; }
+
     /// <summary>The service over <paramref name="service"/> (not started); <paramref name="log"/> adds a logger (tests).</summary>
     public static WebApplication Build(ModelService service, ServeSettings settings, ILoggerProvider? log = null, ServeExtension? extend = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(settings.Urls);
-        var files = OpenFiles.Now();
+        // One reading for the refusal, the cap and the start line (regression QA: a second reading, after more files were
+        // open, printed another cap than the one enforced).
+        var files = ConnectionCap = OpenFiles.Now();
         if (files is { Connections: < OpenFiles.MinimumConnections })
         {
             throw new ArgumentException(

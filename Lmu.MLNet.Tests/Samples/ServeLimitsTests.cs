@@ -15,6 +15,25 @@ namespace Lmu.MLNet.Tests.Samples;
 public sealed class ServeLimitsTests : ClassifierTestBase
 {
     [TestMethod]
+    public void AForecasterSavedWithItsSeriesRowsSchemaIsRefusedNamingTheFix()
+    {
+        // Regression QA: serve failed to start on such a zip with ML.NET's "Could not find input column 'Window'".
+        var ml = new Microsoft.ML.MLContext(1);
+        var model = Lmu.MLNet.Tests.Forecasting.ForecastTestModels.Create(Lmu.MLNet.HiddenCell.Dense, 0, Lmu.MLNet.Forecasting.LmuForecastScaling.Global);
+        var zip = Path.Combine(Temp, "series-schema.zip");
+        var rows = Lmu.MLNet.Tests.Forecasting.SeriesView.Create(ml, Lmu.MLNet.Tests.Forecasting.ForecastTestModels.Series(20, 0).Values, []);
+        using (var chain = Lmu.MLNet.Forecasting.LmuForecastEstimator.CreateChain(ml, model, "Value"))
+        {
+            ml.Model.Save(chain, rows.Schema, zip);
+        }
+
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => new ModelService(zip, poolSize: 1, tempFolder: MlTemp));
+        StringAssert.Contains(e.Message, $"The model in '{zip}' cannot be run on the input schema it was saved with");
+        StringAssert.Contains(e.Message, "A forecaster saved with its series rows' schema");
+        StringAssert.Contains(e.Message, "serve --series-model with --model naming a window-layout zip");
+    }
+
+    [TestMethod]
     [Timeout(180_000, CooperativeCancellation = true)]
     public async Task TheModelDescriptionNamesTheFileButNoServerPathAndReportsTheDefaultBodyLimit()
     {
