@@ -86,13 +86,7 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
                     continue;
                 }
 
-                pool.Take(rand!.Next(pool.Count), x.AsSpan(n * width, width), out y[n], out var length);
-                if (lengths is not null)
-                {
-                    lengths[n] = length;
-                }
-
-                n++;
+                pool.Take(rand!.Next(pool.Count), x, y, lengths, n++);
             }
 
             if (n == _batchSize)
@@ -105,12 +99,7 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
 
         while (pool is { Count: > 0 })
         {
-            pool.Take(rand!.Next(pool.Count), x.AsSpan(n * width, width), out y[n], out var length);
-            if (lengths is not null)
-            {
-                lengths[n] = length;
-            }
-
+            pool.Take(rand!.Next(pool.Count), x, y, lengths, n);
             if (++n == _batchSize)
             {
                 _throwIfCanceled();

@@ -33,12 +33,16 @@ internal sealed class RowPool(int capacity, int width)
         Count++;
     }
 
-    /// <summary>Copies row <paramref name="index"/> out and removes it.</summary>
-    public void Take(int index, Span<float> features, out long classIndex, out long length)
+    /// <summary>Copies row <paramref name="index"/> into slot <paramref name="slot"/> of a batch's buffers (the lengths' when it has them) and removes it.</summary>
+    public void Take(int index, float[] features, long[] classes, long[]? lengths, int slot)
     {
-        _features.AsSpan(index * width, width).CopyTo(features);
-        classIndex = _classes[index];
-        length = _lengths[index];
+        _features.AsSpan(index * width, width).CopyTo(features.AsSpan(slot * width, width));
+        classes[slot] = _classes[index];
+        if (lengths is not null)
+        {
+            lengths[slot] = _lengths[index];
+        }
+
         var last = --Count;
         if (index != last)
         {
