@@ -44,23 +44,27 @@ internal static class ServeCommand
             var engineModel = LmuForecastEngineModel.Load(streaming);
             Console.WriteLine($"series: model {Path.GetFileName(streaming)} (fingerprint {engineModel.Fingerprint[..12]}, window {engineModel.WindowSize}, horizon {engineModel.Horizon}, covariates [{string.Join(", ", engineModel.CovariateNames)}])");
             var limits = new SeriesLimits(r.GetValue(seriesMax), TimeSpan.FromMinutes(r.GetValue(seriesIdle)));
-            Console.WriteLine($"series: held in memory, {(limits.MaxSeries > 0 ? $"at most {limits.MaxSeries:N0}, and " : string.Empty)}new ones refused from {SeriesDirectory.MemoryShare:P0} of the process's memory limit (at most the limit less {SeriesDirectory.HeadroomBytes >> 20} MiB){SeriesStartWarning()}; " +
+            Console.WriteLine($"series: held in memory, {(limits.MaxSeries > 0 ? $"at most {limits.MaxSeries:N0}, and " : string.Empty)}new ones refused from {SeriesDirectory.MemoryShare:P0} of the process's memory limit (at most the limit less {SeriesDirectory.HeadroomBytes >> 20} MiB); " +
                               (limits.Idle > TimeSpan.Zero ? $"a series is forgotten {limits.Idle.TotalMinutes:N0} minute(s) after its last reading, and every series when the service stops" : "series are kept until DELETE /series/{id} or until the service stops"));
             var endpoints = new SeriesEndpoints(limits);
             return ServeHost.RunAsync(settings, token, new ServeExtension(
                 b => b.UseOrleans(silo => FleetSilo.Configure(silo, streaming, engineModel, port, gateway)),
                 endpoints.Map,
-                () => endpoints.HealthProblem));
+                () => endpoints.HealthProblem,
+                SeriesStartWarning));
         });
         return cmd;
     }
 
-    // A limit already within the headroom at the start refuses every new series: said at once rather than by the first 503.
-    private static string SeriesStartWarning()
+    // A limit already within the headroom once the service (and its silo) has started refuses every new series: said at
+    // once rather than by the first 503. Read after the start: read before the silo started, a 120 MiB group was under
+    // its line then and refused every series a moment later without a word (limits QA).
+    private static string? SeriesStartWarning()
     {
+        ProcessMemoryUse.Collect();
         var memory = ProcessMemoryUse.Now();
         return memory.UsedBytes > SeriesDirectory.RefusalLine(memory.LimitBytes)
-            ? $" (warning: {memory.UsedBytes / 1e6:N0} MB are counted already, over the line of {SeriesDirectory.RefusalLine(memory.LimitBytes) / 1e6:N0} MB for a {memory.LimitBytes / 1e6:N0} MB limit: every new series will be refused; give the service more memory)"
-            : string.Empty;
+            ? $"series: warning: {memory.UsedBytes / 1e6:N0} MB are counted already ({memory.What}), over the line of {SeriesDirectory.RefusalLine(memory.LimitBytes) / 1e6:N0} MB for a {memory.LimitBytes / 1e6:N0} MB limit: every new series will be refused; give the service more memory"
+            : null;
     }
 }

@@ -7,4 +7,5 @@ namespace Lmu.MLNet.Samples.Serving;
 /// <param name="Configure">Called on the builder before the app is built.</param>
 /// <param name="Map">Called on the app after /predict is mapped, with the service's logger.</param>
 /// <param name="HealthProblem">Null while the added routes work; otherwise why not, reported by /health as /predict's own problems are.</param>
-internal sealed record ServeExtension(Action<WebApplicationBuilder> Configure, Action<WebApplication, ILogger> Map, Func<string?>? HealthProblem = null);
+/// <param name="StartedLine">Called once the service has started (the silo too); a line it returns is printed after the start lines.</param>
+internal sealed record ServeExtension(Action<WebApplicationBuilder> Configure, Action<WebApplication, ILogger> Map, Func<string?>? HealthProblem = null, Func<string?>? StartedLine = null);

@@ -71,6 +71,11 @@ internal static class ServeHost
 
         Console.WriteLine($"model {service.ModelPath}: {string.Join(", ", service.Inputs.Select(i => $"{i.Name}{(i.Required ? "" : "?")}"))} -> {string.Join(", ", service.Outputs.Select(o => o.Name))}; engine pool {service.PoolSize}; body limit {service.MaxBodyBytes} bytes; integrity {service.Integrity}" +
                           (ConnectionCap is { } files ? $"; connections at most {files.Connections} at once (open-files limit {files.Limit})" : string.Empty));
+        if (extend?.StartedLine?.Invoke() is { } started)
+        {
+            Console.WriteLine(started);
+        }
+
         Console.Out.Flush();
         // Said when stopping starts: a stalled client held a stopping service for the host's 30 s without a word (serve QA).
         app.Lifetime.ApplicationStopping.Register(() =>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Lmu.MLNet.Tests.Infrastructure;
 
 namespace Lmu.MLNet.Tests.Samples;
@@ -15,6 +16,7 @@ internal sealed class ServeProcess : IAsyncDisposable
 {
     private readonly Process _server;
     private readonly StringBuilder _log = new();
+    private readonly Channel<string> _later = Channel.CreateUnbounded<string>();
 
     private ServeProcess(Process server)
     {
@@ -45,10 +47,20 @@ internal sealed class ServeProcess : IAsyncDisposable
     /// Copies the app without torch into <paramref name="temp"/>/app and serves <paramref name="zip"/> until bound,
     /// with <paramref name="options"/> added to the command line.
     /// </summary>
-    public static async Task<ServeProcess> StartAsync(string zip, string temp, params string[] options)
+    public static Task<ServeProcess> StartAsync(string zip, string temp, params string[] options) =>
+        StartAsync(zip, temp, new Dictionary<string, string>(), options);
+
+    /// <summary>As <see cref="StartAsync(string, string, string[])"/>, with <paramref name="environment"/> set for the process.</summary>
+    public static async Task<ServeProcess> StartAsync(string zip, string temp, IReadOnlyDictionary<string, string> environment, params string[] options)
     {
         var app = Directory.Exists(Path.Combine(temp, "app")) ? Path.Combine(temp, "app") : SamplesApp.CopyWithoutTorch(SamplesApp.Output(), Path.Combine(temp, "app"));
-        var served = new ServeProcess(Process.Start(SamplesApp.StartInfo(app, temp, ["serve", "--model", zip, "--urls", "http://127.0.0.1:0", .. options]))!);
+        var start = SamplesApp.StartInfo(app, temp, ["serve", "--model", zip, "--urls", "http://127.0.0.1:0", .. options]);
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var served = new ServeProcess(Process.Start(start)!);
         try
         {
             served.Http = new HttpClient { BaseAddress = new Uri(await served.ReadAddress()), Timeout = TimeSpan.FromSeconds(30) };
@@ -59,6 +71,13 @@ internal sealed class ServeProcess : IAsyncDisposable
             await served.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>The next line the server prints on stdout after those in <see cref="Output"/> (null at its end).</summary>
+    public async Task<string?> NextLineAsync(TimeSpan timeout)
+    {
+        using var wait = new CancellationTokenSource(timeout);
+        return await _later.Reader.WaitToReadAsync(wait.Token) && _later.Reader.TryRead(out var line) ? line : null;
     }
 
     /// <summary>POSTs <paramref name="request"/> to /predict and returns the status and the JSON answer.</summary>
@@ -120,8 +139,16 @@ internal sealed class ServeProcess : IAsyncDisposable
             if (line.StartsWith("listening on ", StringComparison.Ordinal))
             {
                 Output = output.ToString();
-                // Keep draining stdout so the server never blocks on a full pipe.
-                _ = _server.StandardOutput.ReadToEndAsync(CancellationToken.None);
+                // Keep draining stdout so the server never blocks on a full pipe; the lines stay for NextLineAsync.
+                _ = Task.Run(async () =>
+                {
+                    while (await _server.StandardOutput.ReadLineAsync(CancellationToken.None) is { } later)
+                    {
+                        _later.Writer.TryWrite(later);
+                    }
+
+                    _later.Writer.TryComplete();
+                });
                 return line["listening on ".Length..].Trim();
             }
         }

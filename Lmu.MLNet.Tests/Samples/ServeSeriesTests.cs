@@ -234,6 +234,43 @@ public sealed class ServeSeriesTests
         Assert.AreEqual(HttpStatusCode.OK, health.StatusCode, await health.Content.ReadAsStringAsync());
     }
 
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task AStartAlreadyOverTheSeriesLineSaysSoOnceTheSiloIsUp()
+    {
+        // Limits QA: the warning was read before the silo started, when a 120 MiB group was still under the line, and
+        // every new series was then refused with 503 without a word at the start. Under a 64 MiB GC heap hard limit the
+        // line is 0 MB (the limit less 64 MiB): the started service is over it.
+        var zip = StreamingZip().Zip;
+        await using (var tight = await StartSeriesAsync(zip, new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x4000000" }))
+        {
+            Assert.IsFalse(tight.Output.Contains("warning", StringComparison.Ordinal), tight.Output);
+            var modelLine = await tight.NextLineAsync(TimeSpan.FromSeconds(30));
+            StringAssert.StartsWith(modelLine, "model ");
+            var warning = await tight.NextLineAsync(TimeSpan.FromSeconds(30));
+            StringAssert.Contains(warning, "series: warning: ");
+            StringAssert.Contains(warning, "(the GC heap hard limit, against the managed heap), over the line of 0 MB for a 67 MB limit: every new series will be refused; give the service more memory");
+            var (status, body) = await Observe(tight, "refused", new { sequence = 1, value = 1f, covariates = new[] { 1f } });
+            Assert.AreEqual(HttpStatusCode.ServiceUnavailable, status, "the warning foretells the refusal: " + body);
+        }
+
+        // Without a limit the line after the model's is not a warning.
+        await using var roomy = await StartSeriesAsync(zip);
+        var next = await roomy.NextLineAsync(TimeSpan.FromSeconds(30));
+        StringAssert.StartsWith(next, "model ");
+        string? after = null;
+        try
+        {
+            after = await roomy.NextLineAsync(TimeSpan.FromSeconds(3));
+        }
+        catch (OperationCanceledException)
+        {
+            // Nothing more was printed: what a service with room says.
+        }
+
+        Assert.IsNull(after, "no further start line without a limit: " + after);
+    }
+
     /// <summary>A typed engine's CheckPoint zip of a hand-made model (one covariate): /predict serves it, the grains stream it.</summary>
     private (LmuForecastModel Model, string Zip) StreamingZip()
     {
@@ -244,8 +281,10 @@ public sealed class ServeSeriesTests
     }
 
     /// <summary><c>serve --series</c> on <paramref name="zip"/> with free silo and gateway ports, and <paramref name="options"/>.</summary>
-    private Task<ServeProcess> StartSeriesAsync(string zip, params string[] options) => ServeProcess.StartAsync(
-        zip, _temp, ["--series", .. options, "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture)]);
+    private Task<ServeProcess> StartSeriesAsync(string zip, params string[] options) => StartSeriesAsync(zip, new Dictionary<string, string>(), options);
+
+    private Task<ServeProcess> StartSeriesAsync(string zip, IReadOnlyDictionary<string, string> environment, params string[] options) => ServeProcess.StartAsync(
+        zip, _temp, environment, ["--series", .. options, "--silo-port", FreePort().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort().ToString(CultureInfo.InvariantCulture)]);
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> Observe(ServeProcess served, string id, object reading)
     {
