@@ -41,6 +41,7 @@ public sealed partial class LmuLayer
         ValidateInput(x, lengths);
         if (state is not null) ValidateState(state, x);
         using var scope = NewDisposeScope();
+        x = ZeroPastLength(x, lengths);
         var mode = ResolveMode(state is not null);
         // Learned dynamics: discretised once for this pass; a truncated impulse response is a window in every form.
         var dyn = new DynamicsPass(dynamics, x.dtype, x.device, _options.ImpulseTruncation);
@@ -157,6 +158,25 @@ public sealed partial class LmuLayer
     {
         var idx = lengths.to(int64).Minus(1).view(-1, 1, 1).expand(-1, 1, seq.shape[2]);
         return seq.gather(1, idx).squeeze(1);
+    }
+
+    /// <summary>
+    /// x with every step past its row's length set to zero, whatever it held: x [B, T, F], lengths [B] -> [B, T, F]; x
+    /// itself when lengths is null or not a [B] vector of whole numbers (the layer's checks then name the fault).
+    /// Why: the forms are causal in exact arithmetic only. The FFT form's round-off spread padding of 1e6 into the real
+    /// steps (0.045 at the output), NaN or infinite padding made a padded row's output NaN in every form, and training
+    /// read it while the exported graph did not (numerics QA).
+    /// </summary>
+    internal static Tensor ZeroPastLength(Tensor x, Tensor? lengths)
+    {
+        if (lengths is null || lengths.dim() != 1 || x.dim() != 3 || lengths.shape[0] != x.shape[0] || lengths.is_floating_point() || lengths.is_complex() || lengths.dtype == ScalarType.Bool)
+        {
+            return x;
+        }
+
+        var steps = TorchScalars.Arange(x.shape[1], x.device).unsqueeze(0);
+        var keep = steps.lt(lengths.to(int64).unsqueeze(1)).unsqueeze(2);
+        return torch.where(keep, x, torch.zeros(1, dtype: x.dtype, device: x.device));
     }
 
     private static Tensor MaskPastLength(Tensor seq, Tensor lengths)

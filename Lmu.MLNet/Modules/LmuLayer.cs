@@ -81,8 +81,8 @@ public sealed partial class LmuLayer : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Runs a batch and returns the output at each row's last step. x: [batch, T, InputSize]; lengths: optional
-    /// integer [batch] (int64 or int32) with 1 &lt;= length &lt;= T (rows are right-padded; padding never influences
-    /// earlier steps since every form is causal) -> [batch, OutputSize].
+    /// integer [batch] (int64 or int32) with 1 &lt;= length &lt;= T (rows are right-padded; the padding is never read:
+    /// it is taken as zero whatever it holds, NaN included) -> [batch, OutputSize].
     /// </summary>
     public Tensor ForwardLast(Tensor x, Tensor? lengths = null)
         => Run(x, null, lengths, lastOnly: true, wantState: false).Output;

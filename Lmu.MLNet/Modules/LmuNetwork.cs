@@ -121,8 +121,9 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         // Inner layers run over the whole sequence without the lengths: every form is causal, so the steps a row's
-        // last layer reads (up to its length) never see the padding after them.
-        var y = x;
+        // last layer reads (up to its length) never see the padding after them, once it is zero (the FFT form's
+        // round-off spreads large padding, and NaN padding reaches every step of its product: numerics QA).
+        var y = LmuLayer.ZeroPastLength(x, lengths);
         for (int i = 0; i < layers.Count - 1; i++) y = layers[i].forward(y);
         y = _options.Readout == LmuReadout.LastStep
             ? layers[^1].ForwardLast(y, lengths)

@@ -174,6 +174,45 @@ public sealed class ClassifierLengthTests : ClassifierTestBase
         StringAssert.Contains(e.Message, "Sequence-length column 'Length' has type Double; expected a scalar Single, Int32, UInt32 or Int64");
     }
 
+    [TestMethod]
+    public void PaddingOfAnyValueTrainsTheSameModel_NaNIncluded_WhileNaNInARealStepIsRefused()
+    {
+        // Numerics QA: Fit refused NaN padding (how UCR's variable-length files come) that the fitted model scored, and
+        // padding of 1e6 changed the trained scores by up to 6e-4 (the FFT form's round-off spread it into the real
+        // steps). Same seed, same real steps: bit-identical scores whatever the padding.
+        var test = VariableLengthPatternData.Rows(40, 31);
+        float[][] ScoresAfterTrainingWith(float padding)
+        {
+            var ml = ClassifierSetup.Context(MlTemp);
+            var options = ClassifierSetup.Parallel(epochs: 3);
+            options.LengthColumnName = "Length";
+            var rows = VariableLengthPatternData.Rows(90, 30).Select(r => Repadded(r, padding));
+            using var model = ml.Transforms.LmuClassifier(options).Fit(ml.Data.LoadFromEnumerable(rows));
+            return model.Transform(ml.Data.LoadFromEnumerable(test)).GetColumn<float[]>("Score").ToArray();
+        }
+
+        var zeroPadded = ScoresAfterTrainingWith(0f);
+        foreach (var padding in new[] { 1e6f, float.NaN })
+        {
+            var scores = ScoresAfterTrainingWith(padding);
+            for (var i = 0; i < scores.Length; i++)
+            {
+                CollectionAssert.AreEqual(zeroPadded[i], scores[i], $"trained with padding {padding}: test row {i}");
+            }
+        }
+
+        // A NaN among a row's real steps is still a data error, named by its step.
+        var bad = VariableLengthPatternData.Rows(30, 8).Select(r => Repadded(r, 0f)).ToList();
+        bad[3].Features[bad[3].Length - 1] = float.NaN;
+        var e = FitExpectingFailure<InvalidDataException>(ClassifierSetup.Context(MlTemp), ClassifierSetup.Context(MlTemp).Data.LoadFromEnumerable(bad));
+        StringAssert.Contains(e.Message, $"Features column 'Features', training row 3, slot {bad[3].Length - 1} (step {bad[3].Length - 1}, channel 0): value NaN; expected a finite number");
+    }
+
+    private static LengthPatternRow Repadded(LengthPatternRow row, float padding) => new()
+    {
+        Label = row.Label, Length = row.Length, Features = row.Features.Select((v, t) => t < row.Length ? v : padding).ToArray(),
+    };
+
     /// <summary>Fits with a length column and checks that it threw before any epoch ran.</summary>
     private static TException FitExpectingFailure<TException>(MLContext ml, IDataView data)
         where TException : Exception

@@ -69,18 +69,18 @@ internal sealed class DataViewBatchSource : ILmuBatchSource
 
             if (pool is null)
             {
-                var rowSteps = reader.ReadFeatures(x.AsSpan(n * width, width));
+                reader.ReadFeatures(x.AsSpan(n * width, width));
                 if (lengths is not null)
                 {
-                    lengths[n] = reader.ReadLength(rowSteps);
+                    lengths[n] = reader.ValidSteps;
                 }
 
                 y[n++] = k;
             }
             else
             {
-                var rowSteps = reader.ReadFeatures(pool.Incoming);
-                pool.Add(k, lengths is null ? 0 : reader.ReadLength(rowSteps));
+                reader.ReadFeatures(pool.Incoming);
+                pool.Add(k, lengths is null ? 0 : reader.ValidSteps);
                 if (!pool.IsOverFull)
                 {
                     continue;

@@ -8,8 +8,9 @@ namespace Lmu.MLNet.Classification;
 /// <summary>
 /// Reads one row at a time from a cursor: the features as a [T, C] block and the label as a class index (-1 when
 /// missing). Without a length column VarVector rows are left-padded with zeros (the last step is always at T-1 and the
-/// network needs no lengths); with one they are right-padded and <see cref="ReadLength"/> gives each row's valid steps.
-/// Rejects NaN/Infinity, bad VarVector sizes and bad lengths with the column, the row and the value.
+/// network needs no lengths); with one they are right-padded, <see cref="ValidSteps"/> gives each row's valid steps, and
+/// the padding is zeroed, whatever it holds. Rejects NaN/Infinity in the valid steps, bad VarVector sizes and bad
+/// lengths with the column, the row and the value.
 /// </summary>
 internal sealed class SequenceRowReader
 {
@@ -63,10 +64,12 @@ internal sealed class SequenceRowReader
     public int ClassIndex() => _label();
 
     /// <summary>
-    /// The current row's valid steps from the length column, checked to lie in [1, <paramref name="rowSteps"/>] (the
-    /// steps the row has); throws when the layout has no length column.
+    /// The current row's valid steps, read by <see cref="ReadFeatures"/>: from the length column, checked to lie in [1,
+    /// the row's steps]; without one, all of the row's steps.
     /// </summary>
-    public int ReadLength(int rowSteps)
+    public int ValidSteps { get; private set; }
+
+    private int ReadLength(int rowSteps)
     {
         var n = _length!();
         if (n < 1 || n > rowSteps)
@@ -106,6 +109,10 @@ internal sealed class SequenceRowReader
 
         // A length column says where the real steps are: first. Without one, a short row's real steps end at T-1.
         var offset = _length is null ? target.Length - length : 0;
+        // Steps past a row's length are padding: never checked, and zero in the target whatever they hold. NaN padding
+        // (how UCR's variable-length files come) was refused by Fit while the fitted model scored it (numerics QA), and
+        // large finite padding reached the FFT form, whose round-off spread it into the real steps.
+        ValidSteps = _length is null ? rowSteps : ReadLength(rowSteps);
         if (target.Length > 0)
         {
             target[..offset].Clear();
@@ -152,6 +159,11 @@ internal sealed class SequenceRowReader
             ChannelLayout.Transpose(_scratch, target.Slice(offset, length), _channels, rowSteps);
         }
 
+        if (ValidSteps < rowSteps && target.Length > 0)
+        {
+            target[(offset + (ValidSteps * _channels))..].Clear();
+        }
+
         return rowSteps;
     }
 
@@ -160,6 +172,13 @@ internal sealed class SequenceRowReader
 
     private void Check(float value, int slot)
     {
+        var steps = _buffer.Length / _channels;
+        var (step, channel) = _channelMajor ? (slot % steps, slot / steps) : (slot / _channels, slot % _channels);
+        if (step >= ValidSteps)
+        {
+            return;
+        }
+
         var magnitude = MathF.Abs(value);
         if (magnitude > LargestMagnitude)
         {
@@ -168,8 +187,6 @@ internal sealed class SequenceRowReader
 
         if (!float.IsFinite(value))
         {
-            var steps = _buffer.Length / _channels;
-            var (step, channel) = _channelMajor ? (slot % steps, slot / steps) : (slot / _channels, slot % _channels);
             throw new InvalidDataException(
                 string.Create(CultureInfo.InvariantCulture, $"Features column '{_featureName}', {_role} row {Row}, slot {slot} (step {step}, channel {channel}): value {value}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues)."));
         }

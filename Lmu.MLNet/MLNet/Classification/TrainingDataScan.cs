@@ -27,18 +27,13 @@ internal sealed record TrainingDataScan(long Rows, long MissingLabels, ClassMap 
                     throw new OperationCanceledException("LmuClassifier: Fit was cancelled while scanning the training data.");
                 }
 
-                // Features are checked (finite values, lengths) even on rows with a missing label: a bad value is a
+                // Features are checked (finite values in the valid steps, lengths) even on rows with a missing label: a bad value is a
                 // data error either way, and the check costs nothing extra here.
                 var rowSteps = reader.ReadFeatures(Span<float>.Empty);
                 if (layout.IsVariableLength && layout.SequenceLength > 0 && rowSteps > layout.SequenceLength)
                 {
                     throw new InvalidDataException(
                         $"Features column '{layout.Features.Name}', training row {cursor.Position}: {rowSteps} steps, more than SequenceLength = {layout.SequenceLength}.");
-                }
-
-                if (layout.Length is not null)
-                {
-                    reader.ReadLength(rowSteps);
                 }
 
                 maxSteps = Math.Max(maxSteps, rowSteps);
