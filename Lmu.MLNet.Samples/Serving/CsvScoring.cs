@@ -27,6 +27,11 @@ internal static class CsvScoring
         Console.WriteLine(Integrity(integrity));
         try
         {
+            if (schema is null)
+            {
+                throw new InvalidDataException(ModelService.NoInputSchema(modelPath, "predict"));
+            }
+
             // A forecaster's zip has the window column and no features column: score it as forecast rows.
             return schema.GetColumnOrNull(classifier.Features) is null && schema.GetColumnOrNull(forecast.Window) is not null
                 ? CsvForecastScoring.Run(ml, model, schema, inputPath, outputPath, forecast.Window, forecast.Covariates, forecast.Forecast)

@@ -187,9 +187,13 @@ internal static class ForecastStreaming
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"The engine checkpoint '{path}' does not exist.", path);
+            // Files QA: a folder was said not to exist.
+            throw Directory.Exists(path)
+                ? new FileNotFoundException($"--model '{path}' is a folder: pass an engine checkpoint or a model zip carrying an engine.", path)
+                : new FileNotFoundException($"The engine checkpoint '{path}' does not exist.", path);
         }
 
+        EmptyModelFile.Refuse(path, "--model", "pass an engine checkpoint or a model zip carrying an engine");
         using var stream = File.OpenRead(path);
         return stream.ReadByte() == 'P' && stream.ReadByte() == 'K';
     }

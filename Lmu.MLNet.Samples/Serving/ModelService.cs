@@ -55,6 +55,8 @@ internal sealed class ModelService : IDisposable
         ModelPath = Path.GetFullPath(path);
         // What GET /model reports as the file served: the service never reloads it, so a file replaced on disk went on
         // being described by its name alone while the old model answered (serve QA).
+        // Before the hash opens it: a named pipe waited for a writer for ever (files QA).
+        EmptyModelFile.Refuse(ModelPath, "The model file", "pass a model saved with mlContext.Model.Save");
         var sha256 = FileSha256(ModelPath);
         PoolSize = poolSize > 0 ? poolSize : Math.Max(4, Environment.ProcessorCount * 2);
         _model = LmuModelFile.Load(_ml, path, out var inputSchema, out var integrity);
@@ -65,6 +67,11 @@ internal sealed class ModelService : IDisposable
             if (FileSha256(ModelPath) != sha256)
             {
                 throw new IOException($"The model file '{path}' changed while it was being loaded (a deploy writing it?); start again once it is in place.");
+            }
+
+            if (inputSchema is null)
+            {
+                throw new InvalidDataException(NoInputSchema(path, "serve"));
             }
 
             (Sha256, LoadedAt) = (sha256, DateTimeOffset.UtcNow);
@@ -453,6 +460,12 @@ internal sealed class ModelService : IDisposable
             return string.Empty;
         }
     }
+
+    /// <summary>What a zip saved without its input schema is told by <paramref name="command"/>, which needs it (files QA: a bare NullReferenceException).</summary>
+    internal static string NoInputSchema(string path, string command) =>
+        $"The model in '{path}' was saved without its input schema (mlContext.Model.Save(model, null, path)), and {command} reads the model's inputs from it. " +
+        "Save it again with the schema of the rows it scores: mlContext.Model.Save(model, data.Schema, path), or LmuModelFile.Save (a forecaster: its window layout's schema). " +
+        "A forecaster's stream still starts from it (forecast-stream --model, serve --series-model).";
 
     /// <summary>What a zip whose model cannot run on the input schema it was saved with is told (serve and predict).</summary>
     internal static string UnrunnableSchema(string path, string cause) =>

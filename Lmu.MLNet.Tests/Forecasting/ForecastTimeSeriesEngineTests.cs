@@ -363,6 +363,45 @@ public sealed class ForecastTimeSeriesEngineTests
     }
 
     [TestMethod]
+    public void AForecasterSavedWithoutAnInputSchemaStartsAStreamFromTheFile()
+    {
+        // Files QA: ML.NET's Model.Save(model, null, path) writes no schema, Model.Load then gives null, and the loads
+        // failed with a bare NullReferenceException. The file-based loads read the state from the file; FromLoadedModel
+        // names the fix.
+        var model = ForecastTestModels.Create(HiddenCell.Dense, 1, LmuForecastScaling.PerWindow);
+        var ml = new MLContext(1);
+        var zip = Path.Combine(_dir, "no-schema.zip");
+        using (var chain = LmuForecastEstimator.CreateChain(ml, model, "Value"))
+        {
+            ml.Model.Save(chain, null, zip);
+        }
+
+        var (values, covs) = ForecastTestModels.Series(40, 1);
+        var typed = LmuForecastTimeSeriesEngine.Load<OneCovariate, Prediction>(ml, zip);
+        var untyped = LmuForecastEngineModel.Load(zip).CreateEngine();
+        var engine = new LmuForecastEngine(model);
+        for (var t = 0; t < values.Length; t++)
+        {
+            var expected = engine.Observe(values[t], covs[0][t])?.Forecast ?? Enumerable.Repeat(float.NaN, model.Horizon).ToArray();
+            CollectionAssert.AreEqual(expected, typed.Predict(new OneCovariate { Value = values[t], Cov0 = covs[0][t] }).Forecast, $"step {t}: typed");
+            CollectionAssert.AreEqual(expected, untyped.Observe(values[t], covs[0][t])?.Forecast ?? Enumerable.Repeat(float.NaN, model.Horizon).ToArray(), $"step {t}: untyped");
+        }
+
+        var loaded = ml.Model.Load(zip, out var schema);
+        try
+        {
+            Assert.IsNull(schema, "ML.NET gives no schema for such a zip");
+            var e = Assert.ThrowsExactly<InvalidDataException>(() => LmuForecastTimeSeriesEngine.FromLoadedModel<OneCovariate, Prediction>(ml, loaded, schema!));
+            StringAssert.Contains(e.Message, "the loaded model came without an input schema (the zip was saved with mlContext.Model.Save(model, null, path))");
+            StringAssert.Contains(e.Message, "LmuForecastTimeSeriesEngine.Load(mlContext, path)");
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    [TestMethod]
     public void AWindowLayoutForecastersZipStartsAStreamOnceTheSeriesMemberIsNamed()
     {
         var model = ForecastTestModels.Create(HiddenCell.Dense, 0, LmuForecastScaling.PerWindow);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Lmu.MLNet.Samples.Serving;
+using Lmu.MLNet.Tests.Infrastructure;
 using Lmu.MLNet.Tests.MLNet.Classification;
 
 namespace Lmu.MLNet.Tests.Samples;
@@ -31,6 +32,35 @@ public sealed class ServeLimitsTests : ClassifierTestBase
         StringAssert.Contains(e.Message, $"The model in '{zip}' cannot be run on the input schema it was saved with");
         StringAssert.Contains(e.Message, "A forecaster saved with its series rows' schema");
         StringAssert.Contains(e.Message, "serve --series-model with --model naming a window-layout zip");
+    }
+
+    [TestMethod]
+    public void AZipSavedWithoutItsInputSchemaIsRefusedNamingTheFix()
+    {
+        // Files QA: Model.Save(model, null, path) writes no schema; serve failed with "Value cannot be null. (Parameter
+        // 'source')" and predict with a bare NullReferenceException.
+        var zip = ServedClassifierZip.Create(Temp, MlTemp, rowCount: 2).Zip;
+        var ml = new Microsoft.ML.MLContext(1) { TempFilePath = MlTemp };
+        var noSchema = Path.Combine(Temp, "no-schema.zip");
+        var loaded = Lmu.MLNet.LmuModelFile.Load(ml, zip, out _);
+        try
+        {
+            ml.Model.Save(loaded, null, noSchema);
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => new ModelService(noSchema, poolSize: 1, tempFolder: MlTemp));
+        StringAssert.Contains(e.Message, $"The model in '{noSchema}' was saved without its input schema (mlContext.Model.Save(model, null, path)), and serve reads the model's inputs from it");
+        StringAssert.Contains(e.Message, "mlContext.Model.Save(model, data.Schema, path)");
+        var rows = Path.Combine(Temp, "rows.csv");
+        File.WriteAllText(rows, "1,2,3\n");
+        var (code, log) = SamplesApp.Run(SamplesApp.Output(), Temp, TimeSpan.FromMinutes(2), "predict", "--model", noSchema, "--input", rows, "--output", Path.Combine(Temp, "out.csv"));
+        Assert.AreEqual(2, code, log);
+        StringAssert.Contains(log, "was saved without its input schema (mlContext.Model.Save(model, null, path)), and predict reads the model's inputs from it");
+        Assert.IsEmpty(Directory.GetFiles(MlTemp), "nothing left in the temp folder");
     }
 
     [TestMethod]

@@ -110,6 +110,43 @@ public sealed class HostileModelFileTests
     }
 
     [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task ANamedPipeIsRefusedAtOnceByEveryLoader()
+    {
+        // Files QA: opening a named pipe for reading waits for a writer, and LmuModelFile.Load, predict and
+        // forecast-stream waited for ever. Each loader runs on a task of its own so that a wait fails the test instead
+        // of hanging it.
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("named pipes are made with mkfifo here (Linux)");
+        }
+
+        var pipe = Path.Combine(_temp, "model.zip");
+        using (var mkfifo = Process.Start("mkfifo", pipe))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.AreEqual(0, mkfifo.ExitCode, "mkfifo");
+        }
+
+        var loaders = new (string Name, Action Load)[]
+        {
+            ("LmuModelFile.Load", () => LmuModelFile.Load(Context(), pipe, out _)),
+            ("LmuForecastEngineModel.Load", () => Lmu.MLNet.Forecasting.LmuForecastEngineModel.Load(pipe)),
+            ("LmuForecastEngine.Load", () => Lmu.MLNet.Forecasting.LmuForecastEngine.Load(pipe)),
+        };
+        foreach (var (name, load) in loaders)
+        {
+            var attempt = Task.Run(() => Assert.ThrowsExactly<InvalidDataException>(load));
+            var finished = await Task.WhenAny(attempt, Task.Delay(TimeSpan.FromSeconds(10)));
+            Assert.AreSame(attempt, finished, $"{name} waited on the pipe");
+            var e = await attempt;
+            StringAssert.Contains(e.Message, $"'{pipe}' is empty (0 bytes) or not a regular file (a named pipe, socket or device)", name);
+        }
+
+        AssertNoTempFiles();
+    }
+
+    [TestMethod]
     public void AnUnsealedGraphThatOnnxRuntimeRejectsIsRefusedWithoutLeftovers()
     {
         // Valid protobuf framing (ir_version = 8 and nothing else) and no seal: only ONNX Runtime can refuse it, inside

@@ -73,6 +73,7 @@ internal static class EngineCheckpointFile
     public static MemoryStream ReadPayload(string path)
     {
         byte[] header, payload;
+        EmptyModelFile.Refuse(path, "The engine checkpoint", "pass a file written by the engine's CheckPoint");
         using (var stream = File.OpenRead(path))
         {
             // The header first: a file that is not a checkpoint (or announces another size) is refused before its

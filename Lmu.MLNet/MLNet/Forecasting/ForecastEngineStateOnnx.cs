@@ -92,8 +92,19 @@ internal static class ForecastEngineStateOnnx
     /// read from the file instead; without it, that is refused naming the fix.
     /// </summary>
     /// <exception cref="InvalidDataException">The state is there but damaged or inconsistent, or cannot be reached through the loaded chain (named by <paramref name="source"/>).</exception>
-    public static (LmuForecastEngine Engine, string? SeriesColumn)? Read(ITransformer loaded, DataViewSchema inputSchema, string source, string? path = null)
+    public static (LmuForecastEngine Engine, string? SeriesColumn)? Read(ITransformer loaded, DataViewSchema? inputSchema, string source, string? path = null)
     {
+        if (inputSchema is null)
+        {
+            // A zip saved with Model.Save(model, null, path) has no input schema to bind the chain on (files QA: a bare
+            // NullReferenceException): the state is read from the file itself, or the caller is told what to pass.
+            return path is not null
+                ? ForecastEngineStateZip.Packed(path) is { } fromFile ? Decode(fromFile, source) : null
+                : throw new InvalidDataException(
+                    $"{source} came without an input schema (the zip was saved with mlContext.Model.Save(model, null, path)), so its forecast engine state cannot be read through it: " +
+                    "start the stream from the file with LmuForecastTimeSeriesEngine.Load(mlContext, path), which reads the state from the file itself.");
+        }
+
         var elements = TransformerElements.Of(loaded).ToList();
         IDataView view = OneRow(inputSchema);
         foreach (var element in elements)

@@ -43,6 +43,7 @@ public sealed class LmuForecastEngineModel
             throw new FileNotFoundException($"The forecast model '{path}' does not exist.", path);
         }
 
+        EmptyModelFile.Refuse(path, "The forecast model", "pass an engine checkpoint or a model zip carrying an engine");
         if (IsZip(path))
         {
             var carried = LmuForecastTimeSeriesEngine.TryLoadEngine(new MLContext(), path)

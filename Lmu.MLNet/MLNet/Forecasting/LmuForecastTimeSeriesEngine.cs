@@ -258,13 +258,13 @@ public static class LmuForecastTimeSeriesEngine
         return FromLoadedModelCore<TIn, TOut>(mlContext, loadedModel, inputSchema, seriesColumnName);
     }
 
-    private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModelCore<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema inputSchema, string? seriesColumnName)
+    private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModelCore<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema? inputSchema, string? seriesColumnName)
         where TIn : class
         where TOut : class, new()
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(loadedModel);
-        ArgumentNullException.ThrowIfNull(inputSchema);
+        // A null schema is what Model.Load gives for a zip saved without one: refused with what to do instead.
         return FromLoaded<TIn, TOut>(loadedModel, inputSchema, "the loaded model", seriesColumnName);
     }
 
@@ -303,7 +303,7 @@ public static class LmuForecastTimeSeriesEngine
         }
     }
 
-    private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoaded<TIn, TOut>(ITransformer loaded, DataViewSchema schema, string source, string? seriesColumn, string? path = null)
+    private static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoaded<TIn, TOut>(ITransformer loaded, DataViewSchema? schema, string source, string? seriesColumn, string? path = null)
         where TIn : class
         where TOut : class, new()
     {

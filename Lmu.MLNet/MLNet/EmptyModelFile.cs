@@ -1,0 +1,22 @@
+namespace Lmu.MLNet;
+
+/// <summary>A refusal made before a model or checkpoint file is opened.</summary>
+internal static class EmptyModelFile
+{
+    /// <summary>
+    /// Throws <see cref="InvalidDataException"/> naming <paramref name="path"/> when it holds no bytes: an empty file, or
+    /// a pipe, socket or device, whose size reads 0. Why: opening a named pipe for reading waits for a writer, and
+    /// LmuModelFile.Load, predict and forecast-stream waited for ever on one (files QA).
+    /// </summary>
+    /// <param name="path">The file about to be opened (an absent one is left to the caller's own message).</param>
+    /// <param name="what">What the file should be, for the message (e.g. "The model file").</param>
+    /// <param name="advice">What to pass instead.</param>
+    public static void Refuse(string path, string what, string advice)
+    {
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length == 0)
+        {
+            throw new InvalidDataException($"{what} '{path}' is empty (0 bytes) or not a regular file (a named pipe, socket or device): {advice}.");
+        }
+    }
+}
