@@ -61,7 +61,7 @@ internal static class ModelZipCheck
     public static InvalidDataException Refuse(string path, string what, string todo, Exception? inner = null) =>
         new($"Could not load the model file '{path}': {what.TrimEnd('.')}. To fix: {todo.TrimEnd('.')}.", inner);
 
-    private static void CheckSizes(string path, ZipArchive archive, LmuModelFileLimits limits)
+    internal static void CheckSizes(string path, ZipArchive archive, LmuModelFileLimits limits)
     {
         if (archive.Entries.Count > limits.MaxEntries)
         {

@@ -44,6 +44,12 @@ public sealed class HostileModelFileTests
         StringAssert.Contains(e.Message, "OnnxModel");
         StringAssert.Contains(e.Message, "2147483648 bytes");
         StringAssert.Contains(e.Message, "MaxEntryBytes");
+
+        // The forecaster's state reader opens the file again after the check: one replaced in between is checked there
+        // too, not read into an array of its declared 2 GB (files QA).
+        var again = Assert.ThrowsExactly<InvalidDataException>(() => Lmu.MLNet.Forecasting.ForecastEngineStateZip.Packed(bomb));
+        StringAssert.Contains(again.Message, "2147483648 bytes");
+        StringAssert.Contains(again.Message, "MaxEntryBytes");
     }
 
     [TestMethod]

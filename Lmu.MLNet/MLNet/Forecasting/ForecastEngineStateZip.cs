@@ -23,6 +23,9 @@ internal static class ForecastEngineStateZip
     public static long[]? Packed(string path)
     {
         using var zip = ZipFile.OpenRead(path);
+        // The file is opened again here: one replaced since the check could declare entries of gigabytes, which the read
+        // below would allocate (files QA), so the sizes are checked again against the default limits.
+        ModelZipCheck.CheckSizes(path, zip, LmuModelFileLimits.Default);
         foreach (var entry in zip.Entries.Where(e => e.Name == ModelZipCheck.OnnxEntryName))
         {
             // ML.NET's entry: the graph's length, then the graph.
