@@ -28,6 +28,15 @@ public sealed class ForecastEvaluatorTests
     }
 
     [TestMethod]
+    public void NrmseKeepsItsPrecisionForLargeValuesOfSmallSpread()
+    {
+        // Metrics QA: sqrt(E[y^2] - E[y]^2) cancelled at 1e8 + {0, 1, 2, 3} (NRMSE 1.32 for 1.67). Exact here: actual
+        // values 1e8 + {0, 1, 2, 3} (population sd sqrt(1.25)), errors 0, 1, 2, 3 (RMSE sqrt(3.5)), across two outcomes.
+        var m = ForecastEvaluator.Evaluate([new ForecastOutcome([1e8, 1e8 + 1], [1e8, 1e8]), new ForecastOutcome([1e8 + 2, 1e8 + 3], [1e8, 1e8])]);
+        Assert.AreEqual(Math.Sqrt(3.5) / Math.Sqrt(1.25), m.NormalizedRmse, 1e-9);
+    }
+
+    [TestMethod]
     public void MaseIsNullWithoutHistoryAndOwaOfNaive2IsOne()
     {
         var m = ForecastEvaluator.Evaluate([new ForecastOutcome([1, 2], [1, 3])]);

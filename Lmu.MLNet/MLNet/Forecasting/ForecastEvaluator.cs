@@ -20,7 +20,9 @@ public static class ForecastEvaluator
             throw new ArgumentException($"The seasonality m = {seasonality} must be at least 1.", nameof(seasonality));
         }
 
-        double absSum = 0, sqSum = 0, smapeSum = 0, maseSum = 0, actualSum = 0, actualSq = 0;
+        // The actual values' mean and sum of squared deviations by Welford's update: sqrt(E[y^2] - E[y]^2) cancelled for
+        // large values of small spread (NRMSE 1.32 for 1.67 at 1e8 + {0, 1, 2, 3}; metrics QA).
+        double absSum = 0, sqSum = 0, smapeSum = 0, maseSum = 0, actualMean = 0, actualDeviations = 0;
         long points = 0;
         var count = 0;
         var maseAll = true;
@@ -42,8 +44,9 @@ public static class ForecastEvaluator
                 var e = o.Actual[i] - o.Forecast[i];
                 absSum += Math.Abs(e);
                 sqSum += e * e;
-                actualSum += o.Actual[i];
-                actualSq += o.Actual[i] * o.Actual[i];
+                var delta = o.Actual[i] - actualMean;
+                actualMean += delta / (points + i + 1);
+                actualDeviations += delta * (o.Actual[i] - actualMean);
             }
 
             points += o.Actual.Length;
@@ -56,8 +59,7 @@ public static class ForecastEvaluator
         }
 
         var rmse = Math.Sqrt(sqSum / points);
-        var mean = actualSum / points;
-        var std = Math.Sqrt(Math.Max(0, actualSq / points - mean * mean));
+        var std = Math.Sqrt(actualDeviations / points);
         return new ForecastMetrics(
             absSum / points,
             rmse,

@@ -6,11 +6,16 @@ namespace Lmu.MLNet.Forecasting;
 /// series counts as seasonal only if it passes the 90% autocorrelation test at lag m.
 /// </summary>
 /// <remarks>
-/// The last value is divided by its position's seasonal index: where that index is not a positive finite number (a
-/// shop's zero sales on every Sunday give a Sunday index of 0, and a series ending on a Sunday gave 0/0 = NaN, which
-/// failed `lmu forecast` after training; found by QA), the forecast is the plain naive one. Any other series keeps its
-/// seasonal forecast, zeros and all (a first version fell back for every series with a zero, and a weekly series with
-/// one outage day lost its seasonality: sMAPE 0.76 -> 20.7; found by review). M4's series are all positive.
+/// The last value is divided by its position's seasonal index. Where that index is 0 (a shop's zero sales on every
+/// Sunday give a Sunday index of 0, and a series ending on a Sunday gave 0/0 = NaN, which failed `lmu forecast` after
+/// training; found by QA), the seasonally adjusted series is undefined there, and its naive forecast is its last
+/// defined value: the last value whose position has a positive index, re-seasonalised as usual (so the Sundays ahead
+/// are 0 and the other days are not). Until 0.4.0 such a series got the plain naive forecast, a flat 0 for the whole
+/// horizon, and every backtest origin of a horizon of whole weeks ended on that Sunday (sMAPE 171 at each; metrics
+/// QA). Any other series keeps its seasonal forecast, zeros and all (a first version fell back for every series with a
+/// zero, and a weekly series with one outage day lost its seasonality: sMAPE 0.76 -> 20.7; found by review). A
+/// negative or non-finite index (a series with negative values, which multiplicative decomposition does not fit) gives
+/// the plain naive forecast. M4's series are all positive.
 /// </remarks>
 public static class M4Naive2
 {
@@ -21,6 +26,7 @@ public static class M4Naive2
     /// <param name="series">In-sample values, oldest first.</param>
     /// <param name="horizon">Steps to forecast (48 for M4 Hourly).</param>
     /// <param name="seasonality">Periods per cycle m (24 for M4 Hourly); 1 = no seasonality.</param>
+    /// <exception cref="ArgumentException">No values, a value that is not finite, a horizon or a seasonality below 1.</exception>
     public static double[] Forecast(IReadOnlyList<double> series, int horizon, int seasonality)
     {
         ArgumentNullException.ThrowIfNull(series);
@@ -34,13 +40,34 @@ public static class M4Naive2
             throw new ArgumentException($"The horizon {horizon} must be at least 1.", nameof(horizon));
         }
 
+        // Metrics QA: a seasonality of 0 or below was taken as 1, and a NaN in the series gave a forecast without a word.
+        if (seasonality < 1)
+        {
+            throw new ArgumentException($"The seasonality m = {seasonality} must be at least 1 (1 = no seasonality).", nameof(seasonality));
+        }
+
+        for (var t = 0; t < series.Count; t++)
+        {
+            if (!double.IsFinite(series[t]))
+            {
+                throw new ArgumentException($"series[{t}] is {series[t]}; Naive2 needs finite in-sample values.", nameof(series));
+            }
+        }
+
         var n = series.Count;
         var f = new double[horizon];
         var index = seasonality > 1 && IsSeasonal(series, seasonality) ? SeasonalIndices(series, seasonality) : null;
-        // Position t of the series (0-based) has seasonal index index[t mod m]; the cycle starts at the first value.
-        if (index is not null && index[(n - 1) % seasonality] > 0 && index.All(double.IsFinite))
+        // Position t of the series (0-based) has seasonal index index[t mod m]; the cycle starts at the first value. The
+        // seasonally adjusted series is undefined where the index is 0, so its naive forecast is its last defined value.
+        var lastDefined = n - 1;
+        while (index is not null && lastDefined > 0 && index[lastDefined % seasonality] == 0)
         {
-            var last = series[n - 1] / index[(n - 1) % seasonality];
+            lastDefined--;
+        }
+
+        if (index is not null && index[lastDefined % seasonality] > 0 && index.All(double.IsFinite))
+        {
+            var last = series[lastDefined] / index[lastDefined % seasonality];
             for (var h = 0; h < horizon; h++)
             {
                 f[h] = last * index[(n + h) % seasonality];
