@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Lmu.MLNet.Modules;
 using Lmu.MLNet.Training;
 using TorchSharp;
@@ -92,6 +93,27 @@ internal sealed class EstimatorTraining
         return new EstimatorTraining(context, options, seed, device);
     }
 
+    /// <summary>
+    /// The network, or an <see cref="InsufficientMemoryException"/> naming its sizes when its weights cannot be
+    /// allocated. Why: nothing bounds HiddenUnits or HeadHiddenSizes, and int.MaxValue failed in libtorch's words (an
+    /// ExternalException "can't allocate memory: you tried to allocate 68719476704 bytes" and a C++ stack trace; API QA).
+    /// </summary>
+    internal static LmuNetwork Build(LmuNetworkOptions network, int seed)
+    {
+        try
+        {
+            return TrainingRandom.NewNetwork(network, seed);
+        }
+        catch (Exception e) when (e is ExternalException or OutOfMemoryException)
+        {
+            var layers = string.Join("; ", network.ResolveLayers().Select((l, i) => $"layer {i}: Order {l.Order}, MemoryD {l.MemoryD}, HiddenUnits {(l.HiddenCell == HiddenCell.None ? 0 : l.HiddenUnits)}"));
+            var cause = e.Message.Split('\n', 2)[0].Trim();
+            throw new InsufficientMemoryException(
+                $"The network's weights could not be allocated ({cause}); {layers}; head [{string.Join(", ", network.HeadHiddenSizes)}] to {network.OutputSize} outputs. " +
+                "Reduce HiddenUnits, HeadHiddenSizes, MemoryD or Order.", e);
+        }
+    }
+
     /// <summary>Builds the network, trains it and returns what <paramref name="trained"/> reads from it.</summary>
     /// <param name="network">The network to build.</param>
     /// <param name="train">Training batches.</param>
@@ -106,7 +128,7 @@ internal sealed class EstimatorTraining
         IProgress<LmuEpochReport>? progress, CancellationToken token, Func<LmuNetwork, LmuTrainingResult, T> trained)
     {
         using var threads = TorchThreadCount.Use(torchThreads);
-        using var model = TrainingRandom.NewNetwork(network, Seed);
+        using var model = Build(network, Seed);
         var result = LmuTrainer.Train(model, train, validation, loss, _options, _context.EpochLog(progress), token, seedsTorch: false);
         model.to(torch.CPU);
         model.eval();

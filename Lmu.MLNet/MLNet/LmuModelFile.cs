@@ -78,8 +78,9 @@ public static class LmuModelFile
     }
 
     /// <summary>
-    /// <c>mlContext.Model.Load(path)</c>, but a missing, truncated, corrupted or oversized file raises
-    /// <see cref="InvalidDataException"/> naming the file instead of ML.NET's internal error. The result is ML.NET's own
+    /// <c>mlContext.Model.Load(path)</c>, but a truncated, corrupted or oversized file raises
+    /// <see cref="InvalidDataException"/> naming the file instead of ML.NET's internal error (a missing file or a folder
+    /// raises <see cref="FileNotFoundException"/>). The result is ML.NET's own
     /// TransformerChain of the zip's transformers, each ONNX scorer behind a guard; score it with <c>Transform</c> or
     /// PredictionEngines created with <c>OwnsTransformer = false</c>, and dispose it once, when scoring is over.
     /// Disposing it while other threads score is safe: running calls finish, later ones throw
@@ -89,6 +90,8 @@ public static class LmuModelFile
     /// <see cref="Load(MLContext, string, out DataViewSchema, out LmuModelIntegrity, LmuModelFileLimits?)"/> with the
     /// default limits.
     /// </summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>, or a folder.</exception>
+    /// <exception cref="InvalidDataException">The file is not a model zip, is damaged, exceeds the default limits, or ML.NET cannot load it; the message names it.</exception>
     public static ITransformer Load(MLContext mlContext, string path, out DataViewSchema inputSchema) =>
         Load(mlContext, path, out inputSchema, out _);
 
@@ -110,6 +113,10 @@ public static class LmuModelFile
     /// seals were written (it loads, unverified), or <see cref="LmuModelIntegrity.NoGraph"/>.
     /// </param>
     /// <param name="limits">Size limits; null takes <see cref="LmuModelFileLimits.Default"/>.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>, or a folder.</exception>
+    /// <exception cref="InvalidDataException">The file is not a model zip, is damaged, exceeds <paramref name="limits"/>, or ML.NET cannot load it; the message names it.</exception>
+    /// <exception cref="ArgumentException">A limit that is not positive (the ratio: not a finite number of at least 1).</exception>
+    /// <exception cref="InvalidOperationException">The context's GpuDeviceId asks ONNX Runtime's CPU package for CUDA.</exception>
     public static ITransformer Load(MLContext mlContext, string path, out DataViewSchema inputSchema, out LmuModelIntegrity integrity, LmuModelFileLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);

@@ -29,4 +29,26 @@ public sealed record LmuModelFileLimits
 
     /// <summary>Entries smaller than this are not held to <see cref="MaxCompressionRatio"/> (small text compresses well). Default 1 MiB.</summary>
     public long RatioCheckedFromBytes { get; init; } = 1L << 20;
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the limit when one is not positive (or, for the ratio, not a finite
+    /// number of at least 1). Why: a NaN ratio turned the zip-bomb check off without a word, and a negative limit
+    /// refused every file with a message that blamed the file (API QA).
+    /// </summary>
+    internal void Validate()
+    {
+        static void Require(bool ok, string name, object value, string rule)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"LmuModelFileLimits.{name} = {value} {rule}."), "limits");
+            }
+        }
+
+        Require(MaxEntryBytes > 0, nameof(MaxEntryBytes), MaxEntryBytes, "must be positive");
+        Require(MaxTotalBytes > 0, nameof(MaxTotalBytes), MaxTotalBytes, "must be positive");
+        Require(MaxEntries > 0, nameof(MaxEntries), MaxEntries, "must be positive");
+        Require(double.IsFinite(MaxCompressionRatio) && MaxCompressionRatio >= 1, nameof(MaxCompressionRatio), MaxCompressionRatio, "must be a finite number of at least 1");
+        Require(RatioCheckedFromBytes >= 0, nameof(RatioCheckedFromBytes), RatioCheckedFromBytes, "must be 0 or positive");
+    }
 }

@@ -21,6 +21,7 @@ internal static class ModelZipCheck
     /// </summary>
     public static (LmuModelIntegrity Integrity, IReadOnlyList<(long Length, byte[] Sha256)> Graphs) Run(string path, LmuModelFileLimits limits)
     {
+        limits.Validate();
         EmptyModelFile.Refuse(path, "The model file", "pass a model saved with mlContext.Model.Save");
         using var file = File.OpenRead(path);
         ZipArchive archive;

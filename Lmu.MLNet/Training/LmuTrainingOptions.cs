@@ -90,7 +90,8 @@ public sealed class LmuTrainingOptions
         guard.Require(Device is null || IsDeviceName(Device), nameof(Device), $"\"{Device}\"", "must be null or name a device (cpu, cuda, cuda:N)");
     }
 
-    private static bool IsDeviceName(string device)
+    /// <summary>True for the device names training takes: cpu, cuda or cuda:N (any case, spaces around).</summary>
+    internal static bool IsDeviceName(string device)
     {
         var text = device.Trim().ToLowerInvariant();
         return text is "cpu" or "cuda" || (text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text[5..], out var index) && index >= 0);

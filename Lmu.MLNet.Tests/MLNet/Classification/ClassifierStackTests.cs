@@ -105,7 +105,7 @@ public sealed class ClassifierStackTests : ClassifierTestBase
         var bad = TwoLayers(1);
         bad.Layers = [bad.Layers[0], new LmuLayerOptions { Order = 0 }];
         e = Assert.ThrowsExactly<ArgumentException>(bad.Validate);
-        StringAssert.Contains(e.Message, "Layers[1]: LMU option Order = 0 must be at least 1");
+        StringAssert.Contains(e.Message, "Layers[1]: LMU option Order = 0 must be from 1 to 1024");
         Assert.AreEqual("Layers[1].Order", e.ParamName);
         bad.Layers = [bad.Layers[0], null!];
         Assert.ThrowsExactly<ArgumentNullException>(bad.Validate);

@@ -38,7 +38,7 @@ internal sealed class LmuExperimentData
     public static LmuExperimentData Read(IDataView data, string labelColumn, string featuresColumn, int channels, IReadOnlyList<string>? classNames, string what, bool channelMajor = false)
     {
         var f = data.Schema.GetColumnOrNull(featuresColumn)
-                ?? throw new ArgumentOutOfRangeException(nameof(featuresColumn), $"LMU experiment: features column '{featuresColumn}' not found in the {what} data; it has: {string.Join(", ", data.Schema.Select(c => c.Name))}.");
+                ?? throw new ArgumentOutOfRangeException(nameof(featuresColumn), $"LMU experiment: features column '{featuresColumn}' not found in the {what} data; it has: {string.Join(", ", data.Schema.Where(c => !c.IsHidden).Select(c => c.Name))}.");
         if (f.Type is not VectorDataViewType { ItemType: NumberDataViewType, Size: > 0 } v || v.ItemType != NumberDataViewType.Single)
         {
             // ML.NET prints a VarVector's type as "Vector<Single>", which read as if a fixed size were refused (found by QA).
@@ -52,7 +52,7 @@ internal sealed class LmuExperimentData
         }
 
         var l = data.Schema.GetColumnOrNull(labelColumn)
-                ?? throw new ArgumentOutOfRangeException(nameof(labelColumn), $"LMU experiment: label column '{labelColumn}' not found in the {what} data; it has: {string.Join(", ", data.Schema.Select(c => c.Name))}.");
+                ?? throw new ArgumentOutOfRangeException(nameof(labelColumn), $"LMU experiment: label column '{labelColumn}' not found in the {what} data; it has: {string.Join(", ", data.Schema.Where(c => !c.IsHidden).Select(c => c.Name))}.");
         // A missing label (empty text, or the missing key 0) leaves its row out, as LmuClassifier does: the experiment
         // trained and predicted an empty text label as a class "" of its own, and refused a missing key (found by QA).
         string?[] all = l.Type switch

@@ -172,6 +172,8 @@ public sealed class LmuExperimentSettings
         Guard.Require(Finalists >= 0, nameof(Finalists), $"must be 0 or positive but was {Finalists}");
         Guard.Require(SelectionStandardErrors >= 0 && double.IsFinite(SelectionStandardErrors), nameof(SelectionStandardErrors), string.Create(CultureInfo.InvariantCulture, $"must be finite and 0 or positive but was {SelectionStandardErrors}"));
         Guard.Require(Rungs >= 1, nameof(Rungs), $"must be at least 1 but was {Rungs}");
+        // API QA: an unknown device passed, and every network trial then failed on it while the search went on.
+        Guard.Require(Device is null || Training.LmuTrainingOptions.IsDeviceName(Device), nameof(Device), $"must be null or name a device (cpu, cuda, cuda:N) but was \"{Device}\"");
         Guard.Require(HalvingRate >= 2, nameof(HalvingRate), $"must be at least 2 but was {HalvingRate}");
         // Each bracket's configurations are drawn before its first trial: Rungs = 16 drew 14.3 million of them (33 s,
         // 1.1 GB) before the budget was looked at, and Rungs = 20 ran out of memory (QA).

@@ -109,7 +109,11 @@ internal static class EngineCheckpointFile
 
         if (header.Length < HeaderLength || !header.AsSpan(0, Magic.Length).SequenceEqual(Magic))
         {
-            throw new InvalidDataException($"'{path}' is not an LMU forecast engine checkpoint.");
+            // API QA: a model zip given here was refused without a word of the loads that read one.
+            var zip = header.Length >= 4 && header.AsSpan(0, 4).SequenceEqual("PK\u0003\u0004"u8);
+            throw new InvalidDataException(zip
+                ? $"'{path}' is a zip, not an LMU forecast engine checkpoint: a model zip carrying an engine (a forecaster's, fitted with 0.4.0 or later, or a typed engine's CheckPoint zip) starts its stream with LmuForecastEngineModel.Load(path).CreateEngine() or LmuForecastTimeSeriesEngine.Load(mlContext, path)."
+                : $"'{path}' is not an LMU forecast engine checkpoint.");
         }
 
         var version = BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(Magic.Length));

@@ -7,8 +7,9 @@ namespace Lmu.MLNet.Forecasting;
 /// and get the next-horizon forecast after each, without re-reading history; <see cref="CheckPoint"/> saves the
 /// model and the state to a file that <see cref="Load(string)"/> resumes, in any process, with identical forecasts.
 /// Managed float64 arithmetic, no libtorch and no ONNX Runtime. Not thread-safe (one engine per stream).
-/// Built from a fitted forecaster with <see cref="LmuForecastTransformer.CreateEngine"/>; a saved model zip cannot
-/// rebuild it, so save the engine's own checkpoint (a fresh engine's checkpoint is the start of a stream).
+/// Built from a fitted forecaster with <see cref="LmuForecastTransformer.CreateEngine"/>, or from a model zip carrying
+/// an engine (a forecaster's zip, fitted with 0.4.0 or later, or a typed engine's CheckPoint zip) with
+/// <c>LmuForecastEngineModel.Load(path).CreateEngine()</c>; a fresh engine's checkpoint is the start of a stream too.
 /// </summary>
 /// <remarks>
 /// The engine reproduces the batch model exactly (up to float32 rounding of the ONNX graph): each forecast is that of
