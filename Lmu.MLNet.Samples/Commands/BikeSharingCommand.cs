@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Lmu.MLNet.Forecasting;
+using Lmu.MLNet.Modules;
 using Lmu.MLNet.Samples.Forecasting;
 using Microsoft.ML;
 using TorchSharp;
@@ -20,7 +21,7 @@ internal static class BikeSharingCommand
         var window = new Option<int>("--window") { Description = "Input window in days.", DefaultValueFactory = _ => 30 }.Between(1);
         var noDayOfWeek = new Option<bool>("--no-day-of-week") { Description = "Drop the day-of-week covariate." };
         var units = new Option<int>("--units") { Description = "Dense hidden units.", DefaultValueFactory = _ => 64 }.Between(1);
-        var order = new Option<int>("--order") { Description = "Legendre order per memory channel.", DefaultValueFactory = _ => 32 }.Between(1);
+        var order = new Option<int>("--order") { Description = "Legendre order per memory channel.", DefaultValueFactory = _ => 32 }.Between(1, LmuLayerOptions.MaxOrder);
         var patience = new Option<int>("--patience") { Description = "Early-stopping patience on the last 10% of 2011 (0 = off).", DefaultValueFactory = _ => 0 }.NotNegative();
         var cmd = new Command("bike-sharing", "ML.NET SSA tutorial protocol on daily bike rentals: MAE and RMSE on 2012 against SSA's 726.4 / 987.7.")
         {

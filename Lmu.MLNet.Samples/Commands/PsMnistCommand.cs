@@ -11,7 +11,7 @@ internal static class PsMnistCommand
     {
         // Defaults: the configuration chosen on the validation split (README, psMNIST): 98.75-98.86 % validation over seeds 0-2.
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 100 }.Between(1);
-        var order = new Option<int>("--order") { Description = "Legendre order of the memory.", DefaultValueFactory = _ => 468 }.Between(1);
+        var order = new Option<int>("--order") { Description = "Legendre order of the memory.", DefaultValueFactory = _ => 468 }.Between(1, LmuLayerOptions.MaxOrder);
         var theta = new Option<double>("--theta") { Description = "Memory window in steps.", DefaultValueFactory = _ => 784 }.Within();
         var cell = new Option<HiddenCell>("--cell") { Description = "Hidden cell (None or Dense keep the parallel last-step path).", DefaultValueFactory = _ => HiddenCell.None };
         var units = new Option<int>("--units") { Description = "Hidden units of the cell: at least 1 with a cell other than None; 0 (the default) with None, which has no units.", DefaultValueFactory = _ => 0 }.NotNegative();

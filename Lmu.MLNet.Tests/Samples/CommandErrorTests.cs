@@ -325,6 +325,9 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["bench-latency", "--steps", "100000000"], "--steps 100000000 must be from 1 to 100000"),
             (["bench-latency", "--warmup", "-1"], "--warmup -1 must be at least 0"),
             (["bench-featurize", "--order", "1"], "--order 1 must be from 2 to 64"),
+            // API QA: nothing bounded a layer's order; building one took 95 s at 2,000.
+            (["forecast", "--train", "absent.csv", "--horizon", "4", "--order", "2000"], "--order 2000 must be from 0 to 1024"),
+            (["psmnist", "--order", "1025"], "--order 1025 must be from 1 to 1024"),
             (["psmnist", "--autograd-theta"], "--autograd-theta applies with --learn theta alone"),
             // Found by the nineteenth session's CLI QA: an empty entry was dropped (`--head ,,` ran an empty head), and a
             // variant's suffix given twice ran with one of them.

@@ -175,7 +175,7 @@ public sealed partial class LmuLayer
         }
 
         var steps = TorchScalars.Arange(x.shape[1], x.device).unsqueeze(0);
-        var keep = steps.lt(lengths.to(int64).unsqueeze(1)).unsqueeze(2);
+        var keep = steps.lt(lengths.to(int64, x.device).unsqueeze(1)).unsqueeze(2);
         return torch.where(keep, x, torch.zeros(1, dtype: x.dtype, device: x.device));
     }
 
