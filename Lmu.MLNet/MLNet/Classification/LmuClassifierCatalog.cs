@@ -36,6 +36,10 @@ public static class LmuClassifierCatalog
         LmuClassifier(catalog, Simple(labelColumnName, featureColumnName, sequenceLength, channels, order, hiddenCell, hiddenUnits, epochs, batchSize, learningRate));
 
     /// <summary>An LMU sequence classifier with every option (see <see cref="LmuClassifierOptions"/> for the defaults).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">The options; validated and copied.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/>, or a list or nested options object in it, is null.</exception>
+    /// <exception cref="ArgumentException">An option is out of its range or conflicts with another; the message names it and its value.</exception>
     public static LmuClassifierEstimator LmuClassifier(this TransformsCatalog catalog, LmuClassifierOptions options) =>
         new(MLContextBridge.FromCatalog(catalog, "LmuClassifier", nameof(LmuClassifierEstimator)), options);
 
@@ -58,6 +62,10 @@ public static class LmuClassifierCatalog
         Lmu(catalog, Simple(labelColumnName, featureColumnName, sequenceLength, channels, order, hiddenCell, hiddenUnits, epochs, batchSize, learningRate));
 
     /// <summary>The same classifier with every option, from the multiclass trainers catalog.</summary>
+    /// <param name="catalog">The multiclass trainers catalog.</param>
+    /// <param name="options">The options; validated and copied.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/>, or a list or nested options object in it, is null.</exception>
+    /// <exception cref="ArgumentException">An option is out of its range or conflicts with another; the message names it and its value.</exception>
     public static LmuClassifierEstimator Lmu(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, LmuClassifierOptions options) =>
         new(MLContextBridge.FromCatalog(catalog, "LmuClassifier", nameof(LmuClassifierEstimator)), options);
 

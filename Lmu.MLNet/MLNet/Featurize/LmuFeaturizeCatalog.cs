@@ -44,6 +44,8 @@ public static class LmuFeaturizeCatalog
     /// <summary>The featurizer with every option (window positions, decoded delays, a length column...).</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="options">The options; validated and copied.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/>, or a list in it, is null.</exception>
+    /// <exception cref="ArgumentException">An option is out of its range or conflicts with another; the message names it and its value.</exception>
     public static LmuFeaturizerEstimator LmuFeaturize(this TransformsCatalog catalog, LmuFeaturizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -88,6 +90,8 @@ public static class LmuFeaturizeCatalog
     /// <summary>The pooled featurizer with every option (length column, window range, normalisation...).</summary>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="options">The options; validated and copied.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/>, or a list in it, is null.</exception>
+    /// <exception cref="ArgumentException">An option is out of its range or conflicts with another; the message names it and its value.</exception>
     public static LmuPooledFeaturizerEstimator LmuPooledFeaturize(this TransformsCatalog catalog, LmuPooledFeaturizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);

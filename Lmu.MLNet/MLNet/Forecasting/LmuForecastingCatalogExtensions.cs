@@ -17,7 +17,7 @@ public static class LmuForecastingCatalogExtensions
     /// </summary>
     /// <param name="catalog">The forecasting catalog.</param>
     /// <param name="outputColumnName">Forecast column, Vector&lt;Single, horizon&gt;.</param>
-    /// <param name="inputColumnName">Series column (Single), rows in time order.</param>
+    /// <param name="inputColumnName">Series column (Single), rows in time order. Null fits on the window layout instead: a "Window" column of the last windowSize values and a "Label" column of the next horizon values (see <see cref="LmuForecastingOptions"/>).</param>
     /// <param name="windowSize">Input window length T; the fitted model scores a Vector&lt;Single, T&gt; column named "Window".</param>
     /// <param name="horizon">Values forecast at once.</param>
     /// <param name="confidenceLevel">Coverage of the bound columns. Default 0.95.</param>
@@ -38,6 +38,10 @@ public static class LmuForecastingCatalogExtensions
         });
 
     /// <summary>LMU forecaster with every option (see <see cref="LmuForecastingOptions"/>).</summary>
+    /// <param name="catalog">The forecasting catalog.</param>
+    /// <param name="options">The options; validated and copied.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/>, or a list or nested options object in it, is null.</exception>
+    /// <exception cref="ArgumentException">An option is out of its range or conflicts with another; the message names it and its value.</exception>
     public static LmuForecastEstimator ForecastByLmu(this ForecastingCatalog catalog, LmuForecastingOptions options) =>
         new(MLContextBridge.FromCatalog(catalog, "LmuForecaster", nameof(LmuForecastEstimator)), options);
 }
