@@ -76,6 +76,11 @@ internal static class PsMnistCommand
             throw new ArgumentException($"--first-layer: expected ORDER,UNITS (two positive integers), got '{spec}'.");
         }
 
+        if (order > LmuLayerOptions.MaxOrder)
+        {
+            throw new ArgumentException($"--first-layer: ORDER {order} must be at most {LmuLayerOptions.MaxOrder}.");
+        }
+
         return new PsMnistExperiment.FirstLayer(order, units);
     }
 

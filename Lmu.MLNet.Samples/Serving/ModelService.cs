@@ -465,7 +465,7 @@ internal sealed class ModelService : IDisposable
     internal static string NoInputSchema(string path, string command) =>
         $"The model in '{path}' was saved without its input schema (mlContext.Model.Save(model, null, path)), and {command} reads the model's inputs from it. " +
         "Save it again with the schema of the rows it scores: mlContext.Model.Save(model, data.Schema, path), or LmuModelFile.Save (a forecaster: its window layout's schema). " +
-        "A forecaster's stream still starts from it (forecast-stream --model, serve --series-model).";
+        "A forecaster's stream still starts from it (forecast-stream --model, or serve --series-model with --model naming a zip saved with its schema).";
 
     /// <summary>What a zip whose model cannot run on the input schema it was saved with is told (serve and predict).</summary>
     internal static string UnrunnableSchema(string path, string cause) =>

@@ -73,7 +73,10 @@ internal sealed class ServeProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The next line the server prints on stdout after those in <see cref="Output"/> (null at its end).</summary>
+    /// <summary>
+    /// The next line the server prints on stdout after those in <see cref="Output"/> (null at its end); throws
+    /// <see cref="OperationCanceledException"/> when none comes within <paramref name="timeout"/>.
+    /// </summary>
     public async Task<string?> NextLineAsync(TimeSpan timeout)
     {
         using var wait = new CancellationTokenSource(timeout);

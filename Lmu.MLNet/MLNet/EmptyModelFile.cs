@@ -14,7 +14,16 @@ internal static class EmptyModelFile
     public static void Refuse(string path, string what, string advice)
     {
         var info = new FileInfo(path);
-        if (info.Exists && info.Length == 0)
+        if (!info.Exists)
+        {
+            return;
+        }
+
+        // A link's own size is the length of its target's name (review: a model.zip linked to a named pipe passed and
+        // the open waited for ever): the final target is measured, and one that is no file (pipe:[...], socket:[...]
+        // behind /dev/fd) is refused too.
+        var target = info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo;
+        if (target is not { Exists: true } || target.Length == 0)
         {
             throw new InvalidDataException($"{what} '{path}' is empty (0 bytes) or not a regular file (a named pipe, socket or device): {advice}.");
         }

@@ -104,7 +104,9 @@ internal sealed class EstimatorTraining
         {
             return TrainingRandom.NewNetwork(network, seed);
         }
-        catch (Exception e) when (e is ExternalException or OutOfMemoryException)
+        // libtorch reports every failure as an ExternalException: only an allocation's is about the sizes (review).
+        catch (Exception e) when (e is OutOfMemoryException
+                                  || (e is ExternalException && (e.Message.Contains("alloc", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase))))
         {
             var layers = string.Join("; ", network.ResolveLayers().Select((l, i) => $"layer {i}: Order {l.Order}, MemoryD {l.MemoryD}, HiddenUnits {(l.HiddenCell == HiddenCell.None ? 0 : l.HiddenUnits)}"));
             var cause = e.Message.Split('\n', 2)[0].Trim();

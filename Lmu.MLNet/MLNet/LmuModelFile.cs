@@ -107,7 +107,10 @@ public static class LmuModelFile
     /// </summary>
     /// <param name="mlContext">The context the model is loaded into.</param>
     /// <param name="path">The zip written by <c>mlContext.Model.Save</c>.</param>
-    /// <param name="inputSchema">The input schema saved with the model; null (as ML.NET's Model.Load gives it) for a zip saved without one, <c>Model.Save(model, null, path)</c>.</param>
+    /// <param name="inputSchema">
+    /// The input schema saved with the model; null (as ML.NET's Model.Load gives it, whose signature this one keeps, so
+    /// that callers compile as before) for a zip saved without one, <c>Model.Save(model, null, path)</c>.
+    /// </param>
     /// <param name="integrity">
     /// <see cref="LmuModelIntegrity.Verified"/>, or <see cref="LmuModelIntegrity.Unsealed"/> for a model saved before
     /// seals were written (it loads, unverified), or <see cref="LmuModelIntegrity.NoGraph"/>.
@@ -121,6 +124,7 @@ public static class LmuModelFile
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        (limits ?? LmuModelFileLimits.Default).Validate();
         if (!File.Exists(path))
         {
             throw Directory.Exists(path)

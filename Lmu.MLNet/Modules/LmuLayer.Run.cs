@@ -41,6 +41,8 @@ public sealed partial class LmuLayer
         ValidateInput(x, lengths);
         if (state is not null) ValidateState(state, x);
         using var scope = NewDisposeScope();
+        // Lengths on another device than x (CPU lengths for CUDA data) are moved once, for the mask and the gathers.
+        if (lengths is not null && (lengths.device_type != x.device_type || lengths.device_index != x.device_index)) lengths = lengths.to(x.device);
         x = ZeroPastLength(x, lengths);
         var mode = ResolveMode(state is not null);
         // Learned dynamics: discretised once for this pass; a truncated impulse response is a window in every form.

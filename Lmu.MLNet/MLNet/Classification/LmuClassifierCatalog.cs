@@ -23,7 +23,7 @@ public static class LmuClassifierCatalog
     /// <param name="featureColumnName">Flattened sequences, Vector&lt;Single&gt; of length x channels. Default "Features".</param>
     /// <param name="sequenceLength">Steps T; 0 infers it from the vector size. Default 0.</param>
     /// <param name="channels">Channels per step. Default 1.</param>
-    /// <param name="order">Legendre order of the memory. Default 64.</param>
+    /// <param name="order">Legendre order of the memory, from 1 to <see cref="LmuLayerOptions.MaxOrder"/>. Default 64.</param>
     /// <param name="hiddenCell">Hidden cell. Default <see cref="HiddenCell.SimpleRnn"/>.</param>
     /// <param name="hiddenUnits">Hidden units. Default 64.</param>
     /// <param name="epochs">Passes over the data. Default 10.</param>
@@ -49,7 +49,7 @@ public static class LmuClassifierCatalog
     /// <param name="featureColumnName">Flattened sequences, Vector&lt;Single&gt; of length x channels. Default "Features".</param>
     /// <param name="sequenceLength">Steps T; 0 infers it from the vector size. Default 0.</param>
     /// <param name="channels">Channels per step. Default 1.</param>
-    /// <param name="order">Legendre order of the memory. Default 64.</param>
+    /// <param name="order">Legendre order of the memory, from 1 to <see cref="LmuLayerOptions.MaxOrder"/>. Default 64.</param>
     /// <param name="hiddenCell">Hidden cell. Default <see cref="HiddenCell.SimpleRnn"/>.</param>
     /// <param name="hiddenUnits">Hidden units. Default 64.</param>
     /// <param name="epochs">Passes over the data. Default 10.</param>

@@ -83,7 +83,8 @@ internal sealed class SequenceRowReader
 
     /// <summary>
     /// Copies the current row's features into <paramref name="target"/> (length T*C, step-major whatever the column's
-    /// layout), checking every value; returns the row's number of steps.
+    /// layout), checking every value of its valid steps (padding past a length column's value is zeroed, not checked);
+    /// returns the row's number of steps.
     /// </summary>
     public int ReadFeatures(Span<float> target)
     {
@@ -167,7 +168,7 @@ internal sealed class SequenceRowReader
         return rowSteps;
     }
 
-    /// <summary>The largest magnitude among the values read so far (every value passes <see cref="Check"/>).</summary>
+    /// <summary>The largest magnitude among the valid steps' values read so far (padding is left out).</summary>
     public float LargestMagnitude { get; private set; }
 
     private void Check(float value, int slot)

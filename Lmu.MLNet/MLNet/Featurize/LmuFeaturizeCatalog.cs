@@ -13,7 +13,7 @@ public static class LmuFeaturizeCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Output column. Required.</param>
     /// <param name="inputColumnName">Input column. Default: <paramref name="outputColumnName"/> (in place).</param>
-    /// <param name="order">Legendre coefficients per channel. Default 16.</param>
+    /// <param name="order">Legendre coefficients per channel, from 1 to 1,024. Default 16.</param>
     /// <param name="theta">Window in steps. Default: the sequence length.</param>
     /// <param name="channels">Values per step. Default 1.</param>
     /// <param name="normalization">Per-row rescaling. Default none.</param>

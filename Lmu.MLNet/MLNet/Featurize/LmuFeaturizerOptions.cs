@@ -90,7 +90,7 @@ public sealed class LmuFeaturizerOptions
         Guard.Require(SequenceLength is null or >= 1, nameof(SequenceLength), $"must be null or at least 1 but was {SequenceLength}");
         Guard.Require(Channels >= 1, nameof(Channels), $"must be at least 1 but was {Channels}");
         Guard.Require(Enum.IsDefined(InputLayout), nameof(InputLayout), $"is not a declared value ({(int)InputLayout})");
-        Guard.Require(Order is >= 1 and <= 1024, nameof(Order), $"must be in [1, 1024] but was {Order}");
+        Guard.Require(Order is >= 1 and <= Modules.LmuLayerOptions.MaxOrder, nameof(Order), $"must be in [1, {Modules.LmuLayerOptions.MaxOrder}] but was {Order}");
         Guard.Require(Theta is null || (Theta > 0 && double.IsFinite(Theta.Value)), nameof(Theta), string.Create(CultureInfo.InvariantCulture, $"must be null or finite and greater than 0 but was {Theta}"));
         Guard.Require(Discretizer is LmuDiscretizer.Zoh or LmuDiscretizer.Euler, nameof(Discretizer), $"must be Zoh or Euler but was {(int)Discretizer}");
         Guard.Require(Enum.IsDefined(Normalization), nameof(Normalization), $"is not a declared value ({(int)Normalization})");

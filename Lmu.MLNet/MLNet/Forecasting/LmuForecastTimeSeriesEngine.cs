@@ -234,7 +234,7 @@ public static class LmuForecastTimeSeriesEngine
     /// <see cref="LmuForecastTimeSeriesEngine{TIn, TOut}.CheckPoint"/> zip, or starts one from a forecaster's own zip
     /// (fitted with 0.4.0 or later). The engine copies the state: the loaded model stays usable (and the caller's to dispose).
     /// </summary>
-    /// <exception cref="InvalidDataException">The model carries no engine state (one saved from a forecaster fitted before 0.4.0, or not a forecaster), or a damaged one.</exception>
+    /// <exception cref="InvalidDataException">The model carries no engine state (one saved from a forecaster fitted before 0.4.0, or not a forecaster), or a damaged one; or <paramref name="inputSchema"/> is null (a zip saved without one: the file-based Load reads it).</exception>
     /// <exception cref="ObjectDisposedException">The loaded model was disposed (one from <see cref="LmuModelFile.Load(MLContext, string, out DataViewSchema)"/>).</exception>
     /// <exception cref="ArgumentException">TIn or TOut lacks a column, or the model records no series column (use the overload that names it).</exception>
     public static LmuForecastTimeSeriesEngine<TIn, TOut> FromLoadedModel<TIn, TOut>(MLContext mlContext, ITransformer loadedModel, DataViewSchema inputSchema)

@@ -189,11 +189,11 @@ public sealed class LmuForecastingOptions
         Guard.NotNull(CovariateColumnNames, nameof(CovariateColumnNames));
         // API QA: an empty or blank name passed and failed at Fit inside ML.NET ("Value cannot be null. (Parameter
         // 'name')"), naming neither the option nor the value.
-        Guard.Require(SeriesColumnName is null || !string.IsNullOrWhiteSpace(SeriesColumnName), nameof(SeriesColumnName), SeriesColumnName, "must be null or name a column");
-        Guard.Require(SeriesIdColumnName is null || !string.IsNullOrWhiteSpace(SeriesIdColumnName), nameof(SeriesIdColumnName), SeriesIdColumnName, "must be null or name a column");
+        Guard.Require(SeriesColumnName is null || !string.IsNullOrWhiteSpace(SeriesColumnName), nameof(SeriesColumnName), $"\"{SeriesColumnName}\"", "must be null or name a column");
+        Guard.Require(SeriesIdColumnName is null || !string.IsNullOrWhiteSpace(SeriesIdColumnName), nameof(SeriesIdColumnName), $"\"{SeriesIdColumnName}\"", "must be null or name a column");
         for (var i = 0; i < CovariateColumnNames.Count; i++)
         {
-            Guard.Require(!string.IsNullOrWhiteSpace(CovariateColumnNames[i]), $"{nameof(CovariateColumnNames)}[{i}]", CovariateColumnNames[i], "must name a column");
+            Guard.Require(!string.IsNullOrWhiteSpace(CovariateColumnNames[i]), $"{nameof(CovariateColumnNames)}[{i}]", CovariateColumnNames[i] is null ? null : $"\"{CovariateColumnNames[i]}\"", "must name a column");
         }
 
         Guard.NotNull(HeadHiddenSizes, nameof(HeadHiddenSizes));
