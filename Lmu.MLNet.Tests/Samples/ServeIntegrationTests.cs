@@ -113,6 +113,10 @@ public sealed class ServeIntegrationTests : ClassifierTestBase
         await served.AssertBadRequest(badName, "The body is not valid JSON: the byte at offset 4 (0xFF) is not UTF-8 text; JSON bodies are UTF-8.");
         byte[] badValue = [.. "{\"Features\": "u8, .. System.Text.Encoding.UTF8.GetBytes(values), .. ", \"Label\": \"caf"u8, 0xE9, .. "\"}"u8];
         await served.AssertBadRequest(badValue, "is not UTF-8 text");
+        // A \u escape that is not UTF-16 text (a lone surrogate) in a name or a value parsed, then failed the read: 500,
+        // logged once per request (hostile-clients QA).
+        await served.AssertBadRequest($"{{\"\\udc00\": 1, \"Features\": {values}}}", "The body is not valid JSON: a field name has a \\u escape that is not UTF-16 text");
+        await served.AssertBadRequest($"{{\"Features\": {values}, \"Label\": \"\\ud800\"}}", "The body is not valid JSON: a string has a \\u escape that is not UTF-16 text");
         using (var marked = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes($"{{\"Features\": {values}}}")]))
         {
             marked.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
