@@ -25,7 +25,7 @@ internal static class ForecastCommand
         var batch = new Option<int>("--batch-size") { Description = "Windows per gradient step (0: 16, 32 or 128 by the number of windows)." }.NotNegative();
         var stride = new Option<int>("--stride") { Description = $"Distance between training windows (0: keeps at most {ForecastDefaults.MaxWindows:N0} windows)." }.NotNegative();
         var units = new Option<int>("--units") { Description = "Dense hidden units after the LMU memory (0: 64, or 256 from 10,000 training windows)." }.NotNegative();
-        var order = new Option<int>("--order") { Description = $"Legendre order of each of the 4 memories (0: 32, at most the window and {LmuLayerOptions.MaxOrder})." }.Between(0, LmuLayerOptions.MaxOrder);
+        var order = new Option<int>("--order") { Description = $"Legendre order of each of the 4 memories (0: the smaller of 32 and the window; at most {LmuLayerOptions.MaxOrder})." }.Between(0, LmuLayerOptions.MaxOrder);
         var rate = new Option<double>("--learning-rate") { Description = "Adam learning rate (cosine schedule).", DefaultValueFactory = _ => 2e-3 }.Within();
         var noRefit = new Option<bool>("--no-refit") { Description = "Save the backtest model (trained without each series' last horizon) instead of refitting on everything." };
         var seed = new Option<int>("--seed") { Description = "Seed of weights and shuffling.", DefaultValueFactory = _ => 1 };

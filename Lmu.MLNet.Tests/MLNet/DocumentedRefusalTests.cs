@@ -24,6 +24,7 @@ public sealed class DocumentedRefusalTests : ClassifierTestBase
             (o => o.CovariateColumnNames = [null!], "LmuForecastingOptions.CovariateColumnNames[0] = null must name a column"),
             (o => o.SeriesColumnName = " ", "LmuForecastingOptions.SeriesColumnName = \" \" must be null or name a column"),
             (o => o.SeriesIdColumnName = "", "LmuForecastingOptions.SeriesIdColumnName = \"\" must be null or name a column"),
+            (o => (o.LowerBoundColumnName, o.UpperBoundColumnName) = ("", "Upper"), "LmuForecastingOptions.LowerBoundColumnName = \"\" must be null or name a column"),
         })
         {
             var options = new LmuForecastingOptions { SeriesColumnName = "Value", WindowSize = 8, Horizon = 2 };

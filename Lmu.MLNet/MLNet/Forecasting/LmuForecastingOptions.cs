@@ -176,6 +176,9 @@ public sealed class LmuForecastingOptions
         Guard.Require(!string.IsNullOrWhiteSpace(OutputColumnName), nameof(OutputColumnName), OutputColumnName, "must name a column");
         Guard.Require(SeriesColumnName is not null || !string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), LabelColumnName,
             "must name the horizon column when no SeriesColumnName is given");
+        // Regression QA: a blank bound name failed in ML.NET's words ("OutputColumns cannot be null or white space").
+        Guard.Require(LowerBoundColumnName is null || !string.IsNullOrWhiteSpace(LowerBoundColumnName), nameof(LowerBoundColumnName), $"\"{LowerBoundColumnName}\"", "must be null or name a column");
+        Guard.Require(UpperBoundColumnName is null || !string.IsNullOrWhiteSpace(UpperBoundColumnName), nameof(UpperBoundColumnName), $"\"{UpperBoundColumnName}\"", "must be null or name a column");
         Guard.Require((LowerBoundColumnName is null) == (UpperBoundColumnName is null), nameof(LowerBoundColumnName), LowerBoundColumnName ?? "null",
             $"and UpperBoundColumnName ({UpperBoundColumnName ?? "null"}) must both be set or both be null");
         Guard.Require(ConfidenceLevel is > 0 and < 1, nameof(ConfidenceLevel), ConfidenceLevel, "must be in (0, 1)");
