@@ -123,7 +123,8 @@ public sealed class LmuNetwork : nn.Module<Tensor, Tensor>
         // Inner layers run over the whole sequence without the lengths: every form is causal, so the steps a row's
         // last layer reads (up to its length) never see the padding after them, once it is zero (the FFT form's
         // round-off spreads large padding, and NaN padding reaches every step of its product: numerics QA).
-        var y = LmuLayer.ZeroPastLength(x, lengths);
+        // (The last layer zeroes its own input's padding when given the lengths: a one-layer network needs no second pass.)
+        var y = layers.Count > 1 ? LmuLayer.ZeroPastLength(x, lengths) : x;
         for (int i = 0; i < layers.Count - 1; i++) y = layers[i].forward(y);
         y = _options.Readout == LmuReadout.LastStep
             ? layers[^1].ForwardLast(y, lengths)

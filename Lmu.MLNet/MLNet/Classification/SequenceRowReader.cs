@@ -28,6 +28,7 @@ internal sealed class SequenceRowReader
     private readonly bool _channelMajor;
     private VBuffer<float> _buffer;
     private float[] _scratch = [];
+    private bool _padded;
 
     public SequenceRowReader(DataViewRowCursor cursor, ClassifierInputLayout layout, int steps, ClassMap? classes, string role)
     {
@@ -114,6 +115,7 @@ internal sealed class SequenceRowReader
         // (how UCR's variable-length files come) was refused by Fit while the fitted model scored it (numerics QA), and
         // large finite padding reached the FFT form, whose round-off spread it into the real steps.
         ValidSteps = _length is null ? rowSteps : ReadLength(rowSteps);
+        _padded = ValidSteps < rowSteps;
         if (target.Length > 0)
         {
             target[..offset].Clear();
@@ -173,9 +175,8 @@ internal sealed class SequenceRowReader
 
     private void Check(float value, int slot)
     {
-        var steps = _buffer.Length / _channels;
-        var (step, channel) = _channelMajor ? (slot % steps, slot / steps) : (slot / _channels, slot % _channels);
-        if (step >= ValidSteps)
+        // The slot's step is worked out only for a row with padding (or to name a bad value): this runs for every value.
+        if (_padded && StepAndChannel(slot).Step >= ValidSteps)
         {
             return;
         }
@@ -188,9 +189,16 @@ internal sealed class SequenceRowReader
 
         if (!float.IsFinite(value))
         {
+            var (step, channel) = StepAndChannel(slot);
             throw new InvalidDataException(
                 string.Create(CultureInfo.InvariantCulture, $"Features column '{_featureName}', {_role} row {Row}, slot {slot} (step {step}, channel {channel}): value {value}; expected a finite number (replace or drop missing values first, e.g. ReplaceMissingValues)."));
         }
+    }
+
+    private (int Step, int Channel) StepAndChannel(int slot)
+    {
+        var steps = _buffer.Length / _channels;
+        return _channelMajor ? (slot % steps, slot / steps) : (slot / _channels, slot % _channels);
     }
 
     private Func<long> LengthGetter(DataViewRowCursor cursor, DataViewSchema.Column column) => LengthGetter(cursor, column, _role, _steps);
