@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 
 namespace Lmu.MLNet.Samples.Serving;
 
@@ -29,8 +30,10 @@ internal sealed class SeriesEndpoints
     {
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var directory = new SeriesDirectory(
-            _limits, TimeProvider.System, ProcessMemoryUse.Now, (id, at) => grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(at),
-            async id => (await grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync()).LastSequence, ProcessMemoryUse.Collect, log);
+            _limits, TimeProvider.System, ProcessMemoryUse.Now,
+            (id, at) => TransientRetry.CallAsync(() => grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(at), IsRefusal, $"series '{id}'"),
+            async id => (await TransientRetry.CallAsync(() => grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync(), IsRefusal, $"series '{id}'")).LastSequence,
+            ProcessMemoryUse.Collect, log);
         app.Lifetime.ApplicationStarted.Register(() => _ = SweepAsync(directory, _limits.Idle, app.Lifetime.ApplicationStopping));
         app.MapPost("/series/{id}/observe", async (string id, HttpRequest request) =>
         {
@@ -71,7 +74,7 @@ internal sealed class SeriesEndpoints
 
             try
             {
-                var result = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).ObserveBatchAsync(readings));
+                var result = await Answered(id, () => grains.GetGrain<ISeriesForecastGrain>(id).ObserveBatchAsync(readings));
                 if (result.Outcome == ObservationOutcome.Applied || (result.Outcome == ObservationOutcome.Gap && readings.Length > 1 && result.LastSequence > 0))
                 {
                     // Only calls that applied readings: a resend kept a quiet series from being forgotten (review).
@@ -99,7 +102,7 @@ internal sealed class SeriesEndpoints
                 return Results.Json(new { error = blank }, statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var result = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync());
+            var result = await Answered(id, () => grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync());
             // A series never observed has nothing to forecast from: 404, where it was answered 200 "Applied" (found by QA).
             return result.ObservationCount == 0
                 ? Results.Json(new { error = $"Series '{id}' has no observations: POST /series/{{id}}/observe first." }, statusCode: StatusCodes.Status404NotFound)
@@ -112,7 +115,7 @@ internal sealed class SeriesEndpoints
                 return Results.Json(new { error = blank }, statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var removed = await Answered(grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(null));
+            var removed = await Answered(id, () => grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(null));
             // Either way the store holds nothing now (unless a new first reading came since): an entry left by an answer
             // recorded after an earlier removal goes too.
             await directory.RemovedAsync(id);
@@ -122,21 +125,25 @@ internal sealed class SeriesEndpoints
         });
     }
 
-    // A grain call that did not fail on the caller's input counts toward /health either way.
-    private async Task<T> Answered<T>(Task<T> call)
+    // A grain call that did not fail on the caller's input counts toward /health either way; a call refused while the
+    // series' grain was deactivated by a racing call is sent again (see TransientRetry), and counts only when every
+    // attempt was refused.
+    private async Task<T> Answered<T>(string id, Func<Task<T>> call)
     {
         try
         {
-            var result = await call;
+            var result = await TransientRetry.CallAsync(call, IsRefusal, $"series '{id}'", _health.Failed);
             _health.Succeeded();
             return result;
         }
-        catch (Exception e) when (e is not ArgumentException and not OperationCanceledException)
+        catch (Exception e) when (e is not ArgumentException and not OperationCanceledException and not ServingUnavailableException)
         {
             _health.Failed(e);
             throw;
         }
     }
+
+    private static bool IsRefusal(Exception e) => e is OrleansMessageRejectionException;
 
     private static async Task SweepAsync(SeriesDirectory directory, TimeSpan idle, CancellationToken stopping)
     {
