@@ -210,6 +210,20 @@ internal static class ServeHost
                     await context.Response.WriteAsJsonAsync(new { error = reason });
                 }
             }
+            catch (IOException e) when (!context.Response.HasStarted && FromKestrel(e))
+            {
+                // Kestrel's other refusals of what the client sent: a chunk size past its bound ("Bad chunk size data."
+                // for sizes of 9 hex digits or more; other bad sizes are a BadHttpRequestException) or a connection reset while
+                // the body arrived. They were answered 500 and logged as internal failures without a cap (hostile-clients
+                // QA): a warning under the refusals' cap, and 400 when the client can still read it.
+                logger.LogWarning("{Method} {Path} answered 400: the request could not be read: {Reason}", context.Request.Method, context.Request.Path, e.Message);
+                context.Response.Clear();
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                if (!context.RequestAborted.IsCancellationRequested)
+                {
+                    await context.Response.WriteAsJsonAsync(new { error = $"The request could not be read: {e.Message}" });
+                }
+            }
             catch (ServingUnavailableException e) when (!context.Response.HasStarted)
             {
                 // A call the service could not take now (serve --series: a grain refused it on every attempt while
@@ -271,6 +285,10 @@ internal static class ServeHost
         extend?.Map(app, logger);
         return app;
     }
+
+    // Thrown by Kestrel itself (its HTTP parser or its socket transport), so about the request, not the service.
+    private static bool FromKestrel(Exception e) =>
+        e.TargetSite?.DeclaringType?.Namespace?.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal) == true;
 
     /// <summary>
     /// Mutes the host's own log while it starts (a failed start is logged there with its stack trace, then thrown to

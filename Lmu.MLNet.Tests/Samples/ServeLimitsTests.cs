@@ -135,6 +135,32 @@ public sealed class ServeLimitsTests : ClassifierTestBase
         Assert.IsFalse(served.Process.HasExited);
     }
 
+    [TestMethod]
+    [Timeout(180_000, CooperativeCancellation = true)]
+    public async Task AChunkSizePastKestrelsBoundIs400AndNoInternalFailure()
+    {
+        // Hostile-clients QA: a chunk size of 9 hex digits or more (Kestrel's IOException "Bad chunk size data.", where a smaller
+        // bad size is its BadHttpRequestException) was answered 500 and logged as a failure inside the service, uncapped.
+        var model = ServedClassifierZip.Create(Temp, MlTemp, rowCount: 1);
+        await using var served = await ServeProcess.StartAsync(model.Zip, Temp);
+        foreach (var size in new[] { "100000000", "7FFFFFFFFFFFFFFF", "10000000000000000" })
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync(served.Http.BaseAddress!.Host, served.Http.BaseAddress.Port);
+            await using var stream = client.GetStream();
+            var request = $"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\n{{}}\r\n0\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+            using var reader = new StreamReader(stream, Encoding.ASCII);
+            var answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            StringAssert.StartsWith(answer, "HTTP/1.1 400 Bad Request", size);
+            StringAssert.Contains(answer, "{\"error\":\"The request could not be read: Bad chunk size data.\"}", size);
+        }
+
+        Assert.AreEqual(HttpStatusCode.OK, (await Post(served, model.Request(0))).Status, "the server keeps serving");
+        Assert.IsFalse(served.ErrorLog.Contains("failed inside", StringComparison.Ordinal), served.ErrorLog);
+        StringAssert.Contains(served.ErrorLog, "POST /predict answered 400: the request could not be read: Bad chunk size data.");
+    }
+
     /// <summary><paramref name="json"/> followed by spaces (still valid JSON) to exactly <paramref name="bytes"/> bytes.</summary>
     private static string Padded(string json, int bytes) => json + new string(' ', bytes - Encoding.UTF8.GetByteCount(json));
 
