@@ -135,7 +135,7 @@ internal static class JsonContentType
                    || (media.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && media.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
         if (!json)
         {
-            return $"The body is declared as '{declared}'; send JSON with 'Content-Type: application/json'.";
+            return $"The body is declared as '{ClientText.Quote(declared)}'; send JSON with 'Content-Type: application/json'.";
         }
 
         // The body is read as UTF-8 whatever the header says: a declared charset=utf-16 body was parsed as UTF-8 (found

@@ -305,7 +305,7 @@ internal sealed class ModelService : IDisposable
     private static float Number(string name, JsonElement value) =>
         value.ValueKind == JsonValueKind.Number && value.TryGetSingle(out var f) && InputNumbers.Accepts(f)
             ? f
-            : throw new ServingRequestException($"'{name}' {InputNumbers.Rule}; got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "a JSON " + value.ValueKind)}.");
+            : throw new ServingRequestException($"'{name}' {InputNumbers.Rule}; got {(value.ValueKind == JsonValueKind.Number ? ClientText.Quote(value.GetRawText()) : "a JSON " + value.ValueKind)}.");
 
     private static object Integer(ServingColumn column, JsonElement value)
     {
@@ -318,7 +318,7 @@ internal sealed class ModelService : IDisposable
         {
             throw new ServingRequestException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"Field '{column.Name}' must be a whole number from {min} to {max} ({column.Type}); got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "a JSON " + value.ValueKind)}."));
+                $"Field '{column.Name}' must be a whole number from {min} to {max} ({column.Type}); got {(value.ValueKind == JsonValueKind.Number ? ClientText.Quote(value.GetRawText()) : "a JSON " + value.ValueKind)}."));
         }
 
         return raw == typeof(int) ? (int)n : raw == typeof(uint) ? (uint)n : (object)(long)n;
@@ -331,7 +331,7 @@ internal sealed class ModelService : IDisposable
         var n = value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var d) && d == Math.Floor(d) && d >= 1 && d <= steps ? (int)d : 0;
         if (n == 0)
         {
-            throw new ServingRequestException($"Field '{column.Name}' must be {Expected(column)}; got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "a JSON " + value.ValueKind)}.");
+            throw new ServingRequestException($"Field '{column.Name}' must be {Expected(column)}; got {(value.ValueKind == JsonValueKind.Number ? ClientText.Quote(value.GetRawText()) : "a JSON " + value.ValueKind)}.");
         }
 
         var raw = column.Type.RawType;

@@ -8,6 +8,7 @@ namespace Lmu.MLNet.Samples.Serving;
 /// requests as fast as it can wrote 47 MB of log in 5 minutes, about 570 MB an hour (found by QA). When a minute left
 /// some out, one line counts them, naming when that minute began: written when the minute ends, or by
 /// <see cref="Dispose"/> at shutdown. It was written with the next refusal, which after a flood may come hours later.
+/// Every line's message is made printable and bounded (<see cref="ClientText"/>, <see cref="MaxLineLength"/>).
 /// </summary>
 internal sealed class RefusalLogger(ILogger inner, int perMinute, TimeProvider? time = null) : ILogger, IDisposable
 {
@@ -62,8 +63,13 @@ internal sealed class RefusalLogger(ILogger inner, int perMinute, TimeProvider? 
             Count(left, since);
         }
 
-        inner.Log(logLevel, eventId, state, exception, formatter);
+        // What clients sent reaches these lines (a series id, a path, a refused value): control characters escaped and
+        // the line bounded, so that no client can forge lines or fill the log with one request (see ClientText).
+        inner.Log(logLevel, eventId, state, exception, (s, e) => ClientText.Quote(formatter(s, e), MaxLineLength));
     }
+
+    /// <summary>The most characters of one line's message (a stack trace, with --verbose, comes after it in full).</summary>
+    public const int MaxLineLength = 2000;
 
     /// <summary>Writes the count of a minute not yet written (at shutdown, that of the minute still running).</summary>
     public void Dispose()

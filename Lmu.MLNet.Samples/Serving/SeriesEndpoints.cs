@@ -178,19 +178,19 @@ internal sealed class SeriesEndpoints
         // A missing field was a KeyNotFoundException from GetProperty, answered 500 (found by QA).
         if (e.ValueKind != JsonValueKind.Object || !JsonFields.TryGet(e, "sequence", out var s) || !JsonFields.TryGet(e, "value", out var v))
         {
-            throw new FormatException($"a reading is an object with \"sequence\" and \"value\" (and \"covariates\" when the model has them); got {Shorten(e.GetRawText())}.");
+            throw new FormatException($"a reading is an object with \"sequence\" and \"value\" (and \"covariates\" when the model has them); got {ClientText.Quote(e.GetRawText())}.");
         }
 
         if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt64(out var sequence))
         {
-            throw new FormatException($"\"sequence\" must be a whole number (1, 2, ...) but is {s.GetRawText()}.");
+            throw new FormatException($"\"sequence\" must be a whole number (1, 2, ...) but is {ClientText.Quote(s.GetRawText())}.");
         }
 
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetSingle(out var value) || !float.IsFinite(value))
         {
             throw new FormatException(v.ValueKind == JsonValueKind.Number
-                ? $"\"value\" {v.GetRawText()} is beyond the 32-bit float range the model reads."
-                : $"\"value\" must be a number but is {v.GetRawText()}.");
+                ? $"\"value\" {ClientText.Quote(v.GetRawText())} is beyond the 32-bit float range the model reads."
+                : $"\"value\" must be a number but is {ClientText.Quote(v.GetRawText())}.");
         }
 
         return new SeriesObservation(sequence, value, JsonFields.TryGet(e, "covariates", out var c) ? Covariates(c) : []);
@@ -204,7 +204,7 @@ internal sealed class SeriesEndpoints
     {
         if (c.ValueKind != JsonValueKind.Array)
         {
-            throw new FormatException($"\"covariates\" must be an array of numbers but is {Shorten(c.GetRawText())}.");
+            throw new FormatException($"\"covariates\" must be an array of numbers but is {ClientText.Quote(c.GetRawText())}.");
         }
 
         var values = new float[c.GetArrayLength()];
@@ -214,8 +214,8 @@ internal sealed class SeriesEndpoints
             if (x.ValueKind != JsonValueKind.Number || !x.TryGetSingle(out values[i]) || !float.IsFinite(values[i]))
             {
                 throw new FormatException(x.ValueKind == JsonValueKind.Number
-                    ? $"\"covariates\"[{i}] {x.GetRawText()} is beyond the 32-bit float range the model reads."
-                    : $"\"covariates\"[{i}] must be a number but is {Shorten(x.GetRawText())}.");
+                    ? $"\"covariates\"[{i}] {ClientText.Quote(x.GetRawText())} is beyond the 32-bit float range the model reads."
+                    : $"\"covariates\"[{i}] must be a number but is {ClientText.Quote(x.GetRawText())}.");
             }
 
             i++;
@@ -223,8 +223,6 @@ internal sealed class SeriesEndpoints
 
         return values;
     }
-
-    private static string Shorten(string json) => json.Length <= 80 ? json : json[..80] + "...";
 
     private static object Answer(SeriesForecastResult r) => new
     {

@@ -82,6 +82,28 @@ public sealed class RefusalLoggerTests
         Assert.HasCount(6, lines, "the timer is gone after Dispose");
     }
 
+    [TestMethod]
+    public void WhatAClientSentIsLoggedPrintableAndBounded()
+    {
+        // Hostile-clients QA: a series id holding CR or ESC reached the log raw (a forged line, a moved cursor), and a
+        // refused value of a megabyte was logged whole.
+        var lines = new List<(LogLevel Level, string Text)>();
+        var log = new RefusalLogger(new Capture(lines), perMinute: 10);
+        log.LogWarning("POST /series/{Id}/observe answered 400", "a\r\nfail: forged\u001B[31m\u2028");
+        log.LogError("failed: {Value}", new string('9', 50_000));
+        Assert.AreEqual("POST /series/a\\u000D\\u000Afail: forged\\u001B[31m\\u2028/observe answered 400", lines[0].Text);
+        Assert.AreEqual($"failed: {new string('9', RefusalLogger.MaxLineLength - 8)}... (50,008 characters)", lines[1].Text);
+    }
+
+    [TestMethod]
+    public void AClientsTextIsQuotedShortAndPrintable()
+    {
+        Assert.AreEqual("1.5", ClientText.Quote("1.5"), "short printable text is quoted as it is");
+        Assert.AreEqual(new string('x', 80), ClientText.Quote(new string('x', 80)));
+        Assert.AreEqual($"{new string('x', 80)}... (81 characters)", ClientText.Quote(new string('x', 81)));
+        Assert.AreEqual("tab\\u0009del\\u007Fc1\\u0085é", ClientText.Quote("tab\tdel\u007Fc1\u0085é"));
+    }
+
     /// <summary>A clock moved by hand, whose timers fire when <see cref="Advance"/> passes their due time.</summary>
     private sealed class ManualTime : TimeProvider
     {
