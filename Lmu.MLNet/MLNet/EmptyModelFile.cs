@@ -11,8 +11,15 @@ internal static class EmptyModelFile
     /// <param name="path">The file about to be opened (an absent one is left to the caller's own message).</param>
     /// <param name="what">What the file should be, for the message (e.g. "The model file").</param>
     /// <param name="advice">What to pass instead.</param>
+    /// <exception cref="FileNotFoundException"><paramref name="path"/> is a folder (or a link to one): opening it failed
+    /// with "Access to the path is denied", and some loaders said it did not exist (regression QA).</exception>
     public static void Refuse(string path, string what, string advice)
     {
+        if (Directory.Exists(path))
+        {
+            throw new FileNotFoundException($"{what} '{path}' is a folder: {advice}.", path);
+        }
+
         var info = new FileInfo(path);
         if (!info.Exists)
         {

@@ -159,6 +159,30 @@ public sealed class HostileModelFileTests
     }
 
     [TestMethod]
+    public void AFolderIsNamedAsAFolderByEveryLoader()
+    {
+        // Regression QA: LmuForecastEngineModel.Load said a folder did not exist, and the typed engine's Load failed
+        // with UnauthorizedAccessException ("Access to the path is denied").
+        var folder = Directory.CreateDirectory(Path.Combine(_temp, "model.zip")).FullName;
+        var loaders = new (string Name, Action Load, string Message)[]
+        {
+            ("LmuModelFile.Load", () => LmuModelFile.Load(Context(), folder, out _), $"The model path '{folder}' is a folder"),
+            ("LmuForecastEngineModel.Load", () => Lmu.MLNet.Forecasting.LmuForecastEngineModel.Load(folder), $"The forecast model '{folder}' is a folder"),
+            ("LmuForecastEngine.Load", () => Lmu.MLNet.Forecasting.LmuForecastEngine.Load(folder), $"The engine checkpoint '{folder}' is a folder"),
+            ("LmuForecastTimeSeriesEngine.Load", () => Lmu.MLNet.Forecasting.LmuForecastTimeSeriesEngine.Load<Forecasting.ForecastTimeSeriesEngineTests.Observation, Forecasting.ForecastTimeSeriesEngineTests.Prediction>(Context(), folder),
+                $"The model file '{folder}' is a folder"),
+        };
+        foreach (var (name, load, message) in loaders)
+        {
+            var e = Assert.ThrowsExactly<FileNotFoundException>(load, name);
+            StringAssert.StartsWith(e.Message, message, name);
+            Assert.AreEqual(folder, e.FileName, name);
+        }
+
+        AssertNoTempFiles();
+    }
+
+    [TestMethod]
     public void AnUnsealedGraphThatOnnxRuntimeRejectsIsRefusedWithoutLeftovers()
     {
         // Valid protobuf framing (ir_version = 8 and nothing else) and no seal: only ONNX Runtime can refuse it, inside

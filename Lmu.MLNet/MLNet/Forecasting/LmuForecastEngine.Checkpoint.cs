@@ -125,7 +125,7 @@ public sealed partial class LmuForecastEngine
     /// The file is not an engine checkpoint, has another format (format 1 is refused: re-save it), or is truncated or
     /// corrupt (its checksum is checked before anything is parsed); the message names the file.
     /// </exception>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist, or is a folder.</exception>
     /// <exception cref="DirectoryNotFoundException">Its folder does not exist.</exception>
     public static LmuForecastEngine Load(string path) => Load(path, expectedModelFingerprint: null);
 

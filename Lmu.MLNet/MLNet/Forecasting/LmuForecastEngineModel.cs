@@ -35,15 +35,16 @@ public sealed class LmuForecastEngineModel
     /// (fitted with 0.4.0 or later); the stream state any of them carries is not used.
     /// </summary>
     /// <exception cref="InvalidDataException">Not a checkpoint nor a zip carrying an engine state (a forecaster fitted before 0.4.0), or a damaged one; the message names the file.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist, or is a folder.</exception>
     public static LmuForecastEngineModel Load(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        EmptyModelFile.Refuse(path, "The forecast model", "pass an engine checkpoint or a model zip carrying an engine");
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"The forecast model '{path}' does not exist.", path);
         }
 
-        EmptyModelFile.Refuse(path, "The forecast model", "pass an engine checkpoint or a model zip carrying an engine");
         if (IsZip(path))
         {
             var carried = LmuForecastTimeSeriesEngine.TryLoadEngine(new MLContext(), path)

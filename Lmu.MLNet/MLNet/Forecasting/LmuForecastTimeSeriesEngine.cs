@@ -204,7 +204,7 @@ public static class LmuForecastTimeSeriesEngine
     /// </summary>
     /// <param name="mlContext">The context whose TempFilePath receives ML.NET's copies of the graphs while the zip is read.</param>
     /// <param name="modelPath">The zip.</param>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist, or is a folder.</exception>
     /// <exception cref="DirectoryNotFoundException">Its folder does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a model zip (or fails its size and integrity checks), or is a model zip without an engine state (e.g. one saved from a forecaster fitted before 0.4.0); the message names the file.</exception>
     /// <exception cref="ArgumentException">TIn or TOut lacks a column, or the zip records no series column (a model fitted on the window layout: use the overload that names it).</exception>
@@ -217,7 +217,7 @@ public static class LmuForecastTimeSeriesEngine
     /// <param name="mlContext">The context whose TempFilePath receives ML.NET's copies of the graphs while the zip is read.</param>
     /// <param name="modelPath">The zip.</param>
     /// <param name="seriesColumnName">The TIn member read as the series value (required for a model fitted on the window layout, which records none).</param>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist, or is a folder.</exception>
     /// <exception cref="DirectoryNotFoundException">Its folder does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a model zip, or is one without an engine state; the message names the file.</exception>
     /// <exception cref="ArgumentException">TIn or TOut lacks a column.</exception>
