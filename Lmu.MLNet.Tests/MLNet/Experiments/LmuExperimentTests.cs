@@ -339,6 +339,46 @@ public sealed class LmuExperimentTests
     }
 
     [TestMethod]
+    public void APreprocessingThatKeysTheLabelGivesAModelOfTheRawLabels()
+    {
+        // Types QA: MapValueToKey("Label") as the preprocessing (what the refusal of a Boolean label advises) was given
+        // the key the experiment had made of the raw label, and Execute failed after its whole search: "Could not apply
+        // a map over type 'String' to column 'Label'" (text), "must be of type 'Boolean'" (bool), "Column 'L2' not found"
+        // (keyed into another column).
+        var ml = new MLContext(seed: 1);
+        var settings = Settings(seed: 2);
+        settings.MaxConfigurations = 1;
+        settings.Rungs = 1;
+        var rows = Rows(24, seed: 1);
+        var text = FeaturizerData.Load(ml, rows, Steps);
+        var keyed = new LmuClassificationExperiment(ml, settings).Execute(text, preprocessing: ml.Transforms.Conversion.MapValueToKey("Label"));
+        CollectionAssert.AreEquivalent(new[] { "down", "up" }, keyed.Model.Transform(text).GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).Distinct().ToArray());
+        Assert.AreEqual(24, keyed.Evaluate(ml, text).ConfusionMatrix.Counts.Sum(r => r.Sum()), "Evaluate reads the raw text labels");
+        (keyed.Model as IDisposable)?.Dispose();
+
+        var other = new LmuClassificationExperiment(ml, settings).Execute(text, labelColumnName: "L2", preprocessing: ml.Transforms.Conversion.MapValueToKey("L2", "Label"));
+        CollectionAssert.AreEquivalent(new[] { "down", "up" }, other.Model.Transform(text).GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).Distinct().ToArray());
+        (other.Model as IDisposable)?.Dispose();
+
+        var flags = ml.Data.LoadFromEnumerable(rows.Select(r => new BoolRow { Features = r.Features, Label = r.Label == "up" }));
+        var fromBool = new LmuClassificationExperiment(ml, settings).Execute(flags, preprocessing: ml.Transforms.Conversion.MapValueToKey("Label"));
+        // The classes are the key's values as text (as the classifier names a key label's classes).
+        var predicted = fromBool.Model.Transform(flags).GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToArray();
+        Assert.HasCount(24, predicted);
+        CollectionAssert.IsSubsetOf(predicted.Distinct().ToArray(), fromBool.ClassNames.ToArray());
+        Assert.HasCount(2, fromBool.ClassNames);
+        (fromBool.Model as IDisposable)?.Dispose();
+    }
+
+    private sealed class BoolRow
+    {
+        [VectorType(Steps)]
+        public float[] Features { get; set; } = [];
+
+        public bool Label { get; set; }
+    }
+
+    [TestMethod]
     public void RowsWithoutALabelAreLeftOutAndTooFewRowsPerClassAreRefusedBeforeAnyTrial()
     {
         // Found by QA: an empty text label became a class "" that was trained and predicted; a missing key was refused.

@@ -245,12 +245,7 @@ public sealed class LmuClassificationExperiment
             var model = bestFit!.TakeModel(_ml, train);
             try
             {
-                if (prefix is not null)
-                {
-                    model = new TransformerChain<ITransformer>(prefix, model);
-                }
-
-                model = LabelValuesInAndOut(model, trainData, labelColumnName, data.ClassNames);
+                model = LabelValuesInAndOut(prefix, model, train, labelColumnName, data.ClassNames);
             }
             catch
             {
@@ -277,21 +272,34 @@ public sealed class LmuClassificationExperiment
         : new($"LMU experiment: cancelled through its MLContext (MLContext.CancelExecution) {when}; no model is returned, since the context runs no more ML.NET transforms.", inner);
 
     /// <summary>
-    /// AutoML's shape for the best model: a text label is mapped to keys inside the model (in <paramref name="classNames"/>
-    /// order, so slot k of Score is class k) and PredictedLabel is mapped back to the label's values at the end, so
-    /// <c>mlContext.MulticlassClassification.Evaluate(model.Transform(rawData))</c> works on the raw training schema and
-    /// predictions read as the user's labels. A key label is kept as it is (its values are already the classes).
+    /// AutoML's shape for the best model: the preprocessing, then a text label mapped to keys inside the model (in
+    /// <paramref name="classNames"/> order, so slot k of Score is class k), and PredictedLabel mapped back to the label's
+    /// values at the end, so <c>mlContext.MulticlassClassification.Evaluate(model.Transform(rawData))</c> works on the
+    /// raw training schema and predictions read as the user's labels. A label that is a key after the preprocessing is
+    /// kept as it is (its values are already the classes). Why after: a preprocessing that keys the label
+    /// (<c>MapValueToKey("Label")</c>, which the refusal of a Boolean label advises) was given the key this mapping had
+    /// made from the raw label, and the experiment failed once its whole search was done (types QA).
     /// </summary>
-    private ITransformer LabelValuesInAndOut(ITransformer model, IDataView trainData, string labelColumnName, IReadOnlyList<string> classNames)
+    /// <param name="prefix">The fitted preprocessing, or null.</param>
+    /// <param name="model">The fitted model, reading <paramref name="train"/>.</param>
+    /// <param name="train">The training data after the preprocessing.</param>
+    /// <param name="labelColumnName">The label column of <paramref name="train"/>.</param>
+    /// <param name="classNames">The classes, in the order of the model's scores.</param>
+    private ITransformer LabelValuesInAndOut(ITransformer? prefix, ITransformer model, IDataView train, string labelColumnName, IReadOnlyList<string> classNames)
     {
         var parts = new List<ITransformer>();
-        var input = trainData;
-        if (trainData.Schema[labelColumnName].Type is not KeyDataViewType)
+        if (prefix is not null)
+        {
+            parts.Add(prefix);
+        }
+
+        var input = train;
+        if (train.Schema[labelColumnName].Type is not KeyDataViewType)
         {
             var keys = _ml.Data.LoadFromEnumerable(classNames.Select(n => new ScalarText { Value = n }));
-            var toKey = _ml.Transforms.Conversion.MapValueToKey(labelColumnName, keyData: keys).Fit(trainData);
+            var toKey = _ml.Transforms.Conversion.MapValueToKey(labelColumnName, keyData: keys).Fit(train);
             parts.Add(toKey);
-            input = toKey.Transform(trainData);
+            input = toKey.Transform(train);
         }
 
         parts.Add(model);
