@@ -90,6 +90,49 @@ public sealed class ForecasterChainTests
     }
 
     [TestMethod]
+    public void IdsOfEveryNumberTypeAndKeysScoreAsTextIdsAndDataWithoutTheIdIsRefused()
+    {
+        // Types QA: a key id trained, then the fitted model's Transform refused it; Int16, Byte and UInt64 ids were refused
+        // although numbers; the ids -0 and 0 were two series; data without the id column (named "id" or "SeriesId") was
+        // scored as one series, windows running across series, silently; a text column of the user's named "Window"
+        // switched the rows to the window layout.
+        var ml = new MLContext(1);
+        var (data, rows) = Stacked(interleaved: false);
+        using var model = ml.Forecasting.ForecastByLmu(Options("Value", epochs: 1)).Fit(data);
+        var expected = model.Transform(data).GetColumn<float[]>("Forecast").ToArray();
+        void AssertSame(IDataView view, string what)
+        {
+            var actual = model.Transform(view).GetColumn<float[]>("Forecast").ToArray();
+            Assert.HasCount(expected.Length, actual, what);
+            for (var r = 0; r < expected.Length; r++)
+            {
+                CollectionAssert.AreEqual(expected[r], actual[r], $"{what}, row {r}");
+            }
+        }
+
+        AssertSame(ml.Transforms.Conversion.MapValueToKey("Id").Fit(data).Transform(data), "key ids");
+        AssertSame(ml.Data.LoadFromEnumerable(rows.Select(r => new ShortIdRow { Id = (short)(r.Id == "a" ? 7 : -7), Value = r.Value, Cov0 = r.Cov0 })), "Int16 ids");
+        AssertSame(ml.Data.LoadFromEnumerable(rows.Select((r, i) => new DoubleIdRow { Id = r.Id == "a" ? (i % 2 == 0 ? 0.0 : -0.0) : 1.0, Value = r.Value, Cov0 = r.Cov0 })), "-0 and 0 as one id");
+        AssertSame(ml.Data.LoadFromEnumerable(rows.Select(r => new TextWindowRow { Id = r.Id, Value = r.Value, Cov0 = r.Cov0, Window = "w" })), "a text column named Window");
+
+        // A chain that keys the id fits and transforms.
+        using (var keyed = ml.Transforms.Conversion.MapValueToKey("Id").Append(ml.Forecasting.ForecastByLmu(Options("Value", epochs: 1))).Fit(data))
+        {
+            Assert.HasCount(rows.Count, keyed.Transform(data).GetColumn<float[]>("Forecast").ToArray());
+        }
+
+        foreach (var renamed in new[] { "id", "SeriesId" })
+        {
+            var other = ml.Transforms.CopyColumns(renamed, "Id").Append(ml.Transforms.DropColumns("Id")).Fit(data).Transform(data);
+            var e = Assert.ThrowsExactly<ArgumentException>(() => model.Transform(other));
+            StringAssert.StartsWith(e.Message, "The series id column 'Id' this forecaster was fitted with is not in the data, so its rows cannot be told apart by series; its columns are: ");
+            StringAssert.Contains(e.Message, $"{renamed} (String)");
+            StringAssert.Contains(e.Message, "or score rows of one series with LmuForecastWindows.Score(model, data, \"Value\")");
+            Assert.ThrowsExactly<ArgumentException>(() => model.GetOutputSchema(other.Schema), "GetOutputSchema refuses it too");
+        }
+    }
+
+    [TestMethod]
     public void APredictionEngineOnSeriesRowsSaysWhatToUseInstead()
     {
         var ml = new MLContext(1);
@@ -135,6 +178,35 @@ public sealed class ForecasterChainTests
         public float Value { get; set; }
 
         public float Cov0 { get; set; }
+    }
+
+    public sealed class ShortIdRow
+    {
+        public short Id { get; set; }
+
+        public float Value { get; set; }
+
+        public float Cov0 { get; set; }
+    }
+
+    public sealed class DoubleIdRow
+    {
+        public double Id { get; set; }
+
+        public float Value { get; set; }
+
+        public float Cov0 { get; set; }
+    }
+
+    public sealed class TextWindowRow
+    {
+        public string Id { get; set; } = string.Empty;
+
+        public float Value { get; set; }
+
+        public float Cov0 { get; set; }
+
+        public string Window { get; set; } = string.Empty;
     }
 
     public sealed class FlagRow

@@ -213,15 +213,27 @@ internal static class ForecastDataReader
         return col;
     }
 
-    /// <summary>Throws the message <see cref="IdGetter"/> would give when <paramref name="id"/>'s type cannot be a series id (Text or a number).</summary>
+    /// <summary>
+    /// Throws the message <see cref="IdGetter"/> would give when <paramref name="id"/>'s type cannot be a series id: text,
+    /// a number of any width, or a key. Why every width and keys: Fit read a key id (by its raw number) and the fitted
+    /// model's Transform then refused it, after training (types QA).
+    /// </summary>
     internal static void CheckIdType(DataViewSchema.Column id)
     {
-        Type[] ids = [typeof(ReadOnlyMemory<char>), typeof(float), typeof(double), typeof(int), typeof(long), typeof(uint)];
-        if (!ids.Contains(id.Type.RawType) || id.Type is KeyDataViewType)
+        if (!IdTypes.Contains(id.Type.RawType))
         {
-            throw new ArgumentException($"The series id column '{id.Name}' has type {id.Type}; expected Text or a number.");
+            throw new ArgumentException(IdTypeMessage(id));
         }
     }
+
+    private static readonly Type[] IdTypes =
+    [
+        typeof(ReadOnlyMemory<char>), typeof(float), typeof(double), typeof(sbyte), typeof(byte), typeof(short), typeof(ushort),
+        typeof(int), typeof(uint), typeof(long), typeof(ulong),
+    ];
+
+    private static string IdTypeMessage(DataViewSchema.Column id) =>
+        $"The series id column '{id.Name}' has type {id.Type}; expected Text, a number (Single, Double or an integer type) or a key.";
 
     internal static Func<string> IdGetter(DataViewRow cursor, DataViewSchema.Column id)
     {
@@ -232,23 +244,39 @@ internal static class ForecastDataReader
                 var text = cursor.GetGetter<ReadOnlyMemory<char>>(id);
                 return () => { ReadOnlyMemory<char> v = default; text(ref v); return v.ToString(); };
             case var t when t == typeof(float):
+                // -0 and 0 are one id (they were two series, "-0" and "0"; types QA).
                 var f = cursor.GetGetter<float>(id);
-                return () => { float v = 0; f(ref v); return v.ToString("R", culture); };
+                return () => { float v = 0; f(ref v); return (v == 0 ? 0f : v).ToString("R", culture); };
             case var t when t == typeof(double):
                 var d = cursor.GetGetter<double>(id);
-                return () => { double v = 0; d(ref v); return v.ToString("R", culture); };
+                return () => { double v = 0; d(ref v); return (v == 0 ? 0d : v).ToString("R", culture); };
+            case var t when t == typeof(sbyte):
+                return Whole<sbyte>(cursor, id);
+            case var t when t == typeof(byte):
+                return Whole<byte>(cursor, id);
+            case var t when t == typeof(short):
+                return Whole<short>(cursor, id);
+            case var t when t == typeof(ushort):
+                return Whole<ushort>(cursor, id);
             case var t when t == typeof(int):
-                var i = cursor.GetGetter<int>(id);
-                return () => { int v = 0; i(ref v); return v.ToString(culture); };
-            case var t when t == typeof(long):
-                var l = cursor.GetGetter<long>(id);
-                return () => { long v = 0; l(ref v); return v.ToString(culture); };
+                return Whole<int>(cursor, id);
             case var t when t == typeof(uint):
-                var u = cursor.GetGetter<uint>(id);
-                return () => { uint v = 0; u(ref v); return v.ToString(culture); };
+                return Whole<uint>(cursor, id);
+            case var t when t == typeof(long):
+                return Whole<long>(cursor, id);
+            case var t when t == typeof(ulong):
+                return Whole<ulong>(cursor, id);
             default:
-                throw new ArgumentException($"The series id column '{id.Name}' has type {id.Type}; expected Text or a number.");
+                throw new ArgumentException(IdTypeMessage(id));
         }
+    }
+
+    // An integer id (or a key, by its raw number) as invariant text.
+    private static Func<string> Whole<T>(DataViewRow cursor, DataViewSchema.Column id)
+        where T : struct, IFormattable
+    {
+        var get = cursor.GetGetter<T>(id);
+        return () => { T v = default; get(ref v); return v.ToString(null, System.Globalization.CultureInfo.InvariantCulture); };
     }
 
     internal static double Finite(float v, string column, long row, string series, string? idColumn)
