@@ -26,6 +26,10 @@ internal sealed class ProbeColumn
     public static ProbeColumn Text(string name, Func<long, string> value) =>
         new(name, TextDataViewType.Instance, position => (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) => v = value(position()).AsMemory()));
 
+    /// <summary>A key column of <paramref name="count"/> keys stored as <typeparamref name="T"/>, with whatever raw values <paramref name="value"/> gives (a view of the user's own need not keep them in range).</summary>
+    public static ProbeColumn Key<T>(string name, ulong count, Func<long, T> value) =>
+        new(name, new KeyDataViewType(typeof(T), count), position => (ValueGetter<T>)((ref T v) => v = value(position())));
+
     public static ProbeColumn Vector(string name, int size, Action<long, Span<float>> fill) =>
         new(name, new VectorDataViewType(NumberDataViewType.Single, size), position => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) =>
         {

@@ -61,6 +61,27 @@ public sealed class KeyValuesClassNameTests : ClassifierTestBase
         CollectionAssert.AreEqual(best, predicted);
     }
 
+    [TestMethod]
+    public void AKeyPastItsTypesCountIsRefusedNamingTheRow()
+    {
+        // Types QA: in a view of the user's own, key 5 of a Key<3> label was a bare IndexOutOfRangeException from the
+        // classifier's scan and a row of no class to the ridge; a UInt64 key past 2^32 was truncated to another class.
+        // (LoadFromEnumerable cannot make such a view: it reads a key past the count as missing.)
+        var ml = ClassifierSetup.Context(MlTemp);
+        var rows = DelayedPatternData.Rows(30, 1);
+        var features = Infrastructure.ProbeColumn.Vector("Features", DelayedPatternData.Steps, (r, x) => rows[(int)r].Features.CopyTo(x));
+        uint Key(long r) => (uint)Array.IndexOf(DelayedPatternData.Classes, rows[(int)r].Label) + 1;
+        var data = new Infrastructure.ProbeDataView(rows.Count, 1_000_000, features, Infrastructure.ProbeColumn.Key("Label", 3, r => r == 7 ? 5u : Key(r)));
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => ml.MulticlassClassification.Trainers.Lmu(ClassifierSetup.Parallel(epochs: 1)).Fit(data).Dispose());
+        Assert.AreEqual("Label column 'Label', training row 7: key 5 is outside its type Key<UInt32, 0-2> (keys 1 to 3; 0 is the missing key).", e.Message);
+        var ridge = Assert.ThrowsExactly<InvalidDataException>(() => ml.MulticlassClassification.Trainers.Ridge().Fit(data));
+        Assert.AreEqual("RidgeClassifier: label column 'Label', row 7: key 5 is outside its type Key<UInt32, 0-2> (keys 1 to 3; 0 is the missing key).", ridge.Message);
+
+        var wide = new Infrastructure.ProbeDataView(rows.Count, 1_000_000, features, Infrastructure.ProbeColumn.Key("Label", 3, r => r == 3 ? (1UL << 32) + 2 : Key(r)));
+        var truncated = Assert.ThrowsExactly<InvalidDataException>(() => ml.MulticlassClassification.Trainers.Lmu(ClassifierSetup.Parallel(epochs: 1)).Fit(wide).Dispose());
+        StringAssert.StartsWith(truncated.Message, "Label column 'Label', training row 3: key 4294967298 is outside its type");
+    }
+
     private static IDataView KeyedData(MLContext ml, string[] keyValues)
     {
         var rows = DelayedPatternData.Rows(30, 1)

@@ -48,7 +48,19 @@ internal sealed class ClassMap
                     nameof(column), $"Label column '{column.Name}' in the {role} data has type {column.Type}; expected the training label's type Key<{Names.Count}> (map labels with the MapValueToKey fitted on the training data).");
             }
 
-            var index = KeyIndex(row, column, (KeyDataViewType)column.Type);
+            var raw = KeyRaw(row, column, key);
+            var count = key.Count;
+            int index()
+            {
+                // A key past the type's count (an IDataView of the user's own can hold one) was an IndexOutOfRangeException
+                // from the scan, or a wrong class once truncated from UInt64 (types QA).
+                var v = raw();
+                return v <= count
+                    ? (int)v - 1
+                    : throw new InvalidDataException(
+                        $"Label column '{column.Name}', {role} row {row.Position}: key {v} is outside its type {column.Type} (keys 1 to {count}; 0 is the missing key).");
+            }
+
             return KeysByName(column, role) is { } map ? () => index() is var k && k >= 0 ? map[k] : -1 : index;
         }
 
@@ -99,7 +111,7 @@ internal sealed class ClassMap
         return names.Select(n => _index[n]).ToArray();
     }
 
-    private static Func<int> KeyIndex(DataViewRow row, DataViewSchema.Column column, KeyDataViewType type)
+    private static Func<ulong> KeyRaw(DataViewRow row, DataViewSchema.Column column, KeyDataViewType type)
     {
         // Keys are stored as the smallest unsigned type that holds their count; read it as such and widen.
         switch (type.RawType)
@@ -108,28 +120,28 @@ internal sealed class ClassMap
             {
                 var g = row.GetGetter<byte>(column);
                 byte v = 0;
-                return () => { g(ref v); return v - 1; };
+                return () => { g(ref v); return v; };
             }
 
             case Type t when t == typeof(ushort):
             {
                 var g = row.GetGetter<ushort>(column);
                 ushort v = 0;
-                return () => { g(ref v); return v - 1; };
+                return () => { g(ref v); return v; };
             }
 
             case Type t when t == typeof(uint):
             {
                 var g = row.GetGetter<uint>(column);
                 uint v = 0;
-                return () => { g(ref v); return (int)v - 1; };
+                return () => { g(ref v); return v; };
             }
 
             default:
             {
                 var g = row.GetGetter<ulong>(column);
                 ulong v = 0;
-                return () => { g(ref v); return (int)v - 1; };
+                return () => { g(ref v); return v; };
             }
         }
     }

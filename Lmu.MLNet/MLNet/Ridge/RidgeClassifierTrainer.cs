@@ -290,6 +290,7 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
         using var cursor = input.GetRowCursor([featureColumn, labelColumn]);
         var getFeatures = cursor.GetGetter<VBuffer<float>>(featureColumn);
         var getLabel = cursor.GetGetter<uint>(labelColumn);
+        var classes = ((KeyDataViewType)labelColumn.Type).Count;
         var buffer = default(VBuffer<float>);
         var dense = new float[width];
         uint label = 0;
@@ -302,6 +303,13 @@ public sealed class RidgeClassifierTrainer : IEstimator<RidgeClassifierTransform
             if (label == 0)
             {
                 continue;
+            }
+
+            if (label > classes)
+            {
+                // An IDataView of the user's own can hold a key past its type's count: it trained as no class (types QA).
+                throw new InvalidDataException(
+                    $"RidgeClassifier: label column '{labelColumn.Name}', row {cursor.Position}: key {label} is outside its type {labelColumn.Type} (keys 1 to {classes}; 0 is the missing key).");
             }
 
             CheckMemory(featureColumn, rows.Count + 1, width, limit);
