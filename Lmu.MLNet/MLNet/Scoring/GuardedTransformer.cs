@@ -40,7 +40,7 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
     {
         _guard.ThrowIfClosed();
         RefuseVariableSizes(inputSchema);
-        return _inner.GetOutputSchema(inputSchema);
+        return Clarified(() => _inner.GetOutputSchema(inputSchema));
     }
 
     /// <inheritdoc />
@@ -49,7 +49,7 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
         using var entry = _guard.Enter();
         RefuseVariableSizes(inputSchema);
         // Input vectors are held to their declared size: ONNX Runtime's shape error names no column.
-        return new GuardedRowToRowMapper(new CheckedMapper(_inner.GetRowToRowMapper(inputSchema), VectorSizeRule.Instance), _guard);
+        return new GuardedRowToRowMapper(new CheckedMapper(Clarified(() => _inner.GetRowToRowMapper(inputSchema)), VectorSizeRule.Instance), _guard);
     }
 
     /// <inheritdoc />
@@ -58,7 +58,7 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
         ArgumentNullException.ThrowIfNull(input);
         using var entry = _guard.Enter();
         RefuseVariableSizes(input.Schema);
-        return new GuardedDataView(_inner.Transform(new CheckedView(input, VectorSizeRule.Instance)), _guard);
+        return new GuardedDataView(Clarified(() => _inner.Transform(new CheckedView(input, VectorSizeRule.Instance))), _guard);
     }
 
     /// <inheritdoc />
@@ -92,6 +92,32 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// ML.NET's refusal of a column's type in its own words, said plainly: "Schema mismatch for input column 'Features':
+    /// expected Single, got Vector&lt;Double, 16&gt;" read as if a scalar were wanted, where the graph reads a vector of
+    /// Single (types QA). The column, its type, what the model reads and the conversion that fixes it.
+    /// </summary>
+    private static T Clarified<T>(Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (ArgumentOutOfRangeException e) when (SchemaMismatch.Match(e.Message) is { Success: true } m)
+        {
+            var (name, expected, got) = (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value);
+            var kind = Enum.TryParse<DataKind>(expected, out var k) ? k.ToString() : null;
+            throw new ArgumentOutOfRangeException(
+                e.ParamName,
+                $"Column '{name}' has type {got}; this loaded model reads {expected} values there" +
+                (got.StartsWith("Vector<", StringComparison.Ordinal) ? $" (a Vector<{expected}, N> of the size in the input schema saved with it)" : string.Empty) +
+                (kind is null ? "." : $": convert the column first, e.g. mlContext.Transforms.Conversion.ConvertType(\"{name}\", outputKind: DataKind.{kind})."));
+        }
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex SchemaMismatch =
+        new(@"^Schema mismatch for input column '(.+)': expected (\w+), got (.+?)(?: \(Parameter '[^']*'\))?$", System.Text.RegularExpressions.RegexOptions.Singleline);
 
     /// <summary>Refuses new calls; the element is released once running calls and open cursors are done.</summary>
     public void Dispose() => _guard.Close();
