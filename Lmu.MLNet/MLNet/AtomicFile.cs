@@ -4,7 +4,9 @@ namespace Lmu.MLNet;
 /// Writes a file so that its readers find the old contents or the new ones, never a part: the bytes go to a temp file
 /// beside the target (<c>target{marker}{guid}</c>, or a short name for a long target, same folder, so the move is a rename), flushed to disk, then moved
 /// over the target. A write that fails (a full disk, a writer that throws) leaves the target as it was and removes its
-/// temp file; one that is killed leaves the temp file (its owner's next write or load may remove those).
+/// temp file; one that is killed leaves the temp file, which a later write to the same target removes
+/// (<see cref="RemoveStaleTemps"/>). A folder, pipe, device or socket is refused, a replaced file keeps its mode (and its
+/// owner, when root writes it).
 /// </summary>
 internal static class AtomicFile
 {
@@ -19,6 +21,8 @@ internal static class AtomicFile
         // A link is written through, as File.Create would (QA: the move replaced cur.zip -> models/v4.zip with a plain
         // file and left v4 as it was), and an existing file keeps its permissions (QA: a 0600 model came back 0644).
         var target = new FileInfo(path) is { LinkTarget: not null } link && link.ResolveLinkTarget(returnFinalTarget: true) is { } final ? final.FullName : path;
+        RefuseNonFile(path, target);
+        var started = DateTime.UtcNow;
         var temp = TempName(target, marker);
         try
         {
@@ -32,9 +36,11 @@ internal static class AtomicFile
             if (!OperatingSystem.IsWindows() && File.Exists(target))
             {
                 File.SetUnixFileMode(temp, File.GetUnixFileMode(target));
+                KeepOwner(temp, target);
             }
 
             File.Move(temp, target, overwrite: true);
+            RemoveStaleTemps(target, marker, started);
         }
         catch (IOException e) when (e.GetType() == typeof(IOException) && e.Message.Contains(temp, StringComparison.Ordinal))
         {
@@ -51,6 +57,89 @@ internal static class AtomicFile
             {
                 // The write's own error (if any) is the one to report; a temp file left here is named as ours.
             }
+        }
+    }
+
+    /// <summary>
+    /// A folder, named pipe, device or socket is refused: the rename would replace the node with a file (files QA: all
+    /// five writers did, and through a link the node behind it), and a folder failed in .NET's words ("Is a directory").
+    /// </summary>
+    private static void RefuseNonFile(string path, string target)
+    {
+        var kind = FileKind.Of(target);
+        if (kind == FileKind.Folder)
+        {
+            throw new IOException($"Could not write '{path}': it is a folder; give a file's path.");
+        }
+
+        if (kind is not (FileKind.Regular or FileKind.Missing or FileKind.Unknown))
+        {
+            throw new IOException(
+                $"Could not write '{path}': {(target == path ? "it" : $"its link target '{target}'")} is {kind}, not a file, and this write replaces the file it names " +
+                "with a new one (the node would become a file); give the path of a file.");
+        }
+    }
+
+    /// <summary>
+    /// A file replaced by root keeps its owner: QA's root CheckPoint of another user's 0600 state left it root's, and that
+    /// user's next load failed with UnauthorizedAccessException. Only root can give a file away; others own what they write.
+    /// </summary>
+    private static void KeepOwner(string temp, string target)
+    {
+        if (FileKind.IsRoot && FileKind.Owner(target) is { } owner && FileKind.Owner(temp) != owner)
+        {
+            _ = FileKind.TryChown(temp, owner);
+        }
+    }
+
+    /// <summary>How long a temp file stays untouched before a sweep may take it: a writer that has closed its temp
+    /// file but not yet moved it is left alone.</summary>
+    private static readonly TimeSpan SweepGrace = TimeSpan.FromSeconds(30);
+
+    private const int GuidHexLength = 32;
+
+    /// <summary>
+    /// Removes temp files of writes to <paramref name="target"/> with <paramref name="marker"/> (and the short
+    /// <c>.lmu-{guid}.tmp</c> ones in its folder) last written before <paramref name="olderThan"/> less a grace period,
+    /// that no writer holds: a killed write leaves its temp file, a whole copy of the model, and only the engine's
+    /// checkpoints swept theirs (files QA: 44 left by 60 killed LmuModelFile.Save calls, none removed later). A writer
+    /// holds its temp file exclusively (FileShare.None, an advisory lock on Unix that holds across processes and
+    /// containers), so a live write's file is never taken: deleting one made that writer fail (found by QA).
+    /// </summary>
+    internal static void RemoveStaleTemps(string target, string marker, DateTime olderThan)
+    {
+        var full = System.IO.Path.GetFullPath(target);
+        var directory = System.IO.Path.GetDirectoryName(full);
+        var prefix = System.IO.Path.GetFileName(full) + marker;
+        if (directory is null || !Directory.Exists(directory))
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(directory, ".lmu-*.tmp").Concat(Directory.EnumerateFiles(directory, prefix + "*")))
+            {
+                var name = System.IO.Path.GetFileName(file);
+                var guid = name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..] : name[".lmu-".Length..^".tmp".Length];
+                if (guid.Length != GuidHexLength || guid.AsSpan().ContainsAnyExcept("0123456789abcdef") || File.GetLastWriteTimeUtc(file) >= olderThan - SweepGrace)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var probe = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Held by its writer, or not ours: left; the next sweep tries again.
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Tidying only: never fail a write over another run's leftovers.
         }
     }
 

@@ -80,6 +80,86 @@ public sealed class AtomicWriteTests
     }
 
     [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task ANamedPipeOrAFolderIsRefusedAndNeverReplaced()
+    {
+        // Files QA: every writer renamed its temp file over a named pipe or a device node (as root, --checkpoint /dev/null
+        // would replace /dev/null), through a link too; a folder failed in .NET's words ("Is a directory").
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("named pipes are made with mkfifo and told apart with statx here (Linux)");
+        }
+
+        using var folder = new TempFolder();
+        var pipe = Path.Combine(folder.Path, "model.zip");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.AreEqual(0, mkfifo.ExitCode, "mkfifo");
+        }
+
+        var link = Path.Combine(folder.Path, "current.zip");
+        File.CreateSymbolicLink(link, pipe);
+        Assert.AreEqual("a named pipe", FileKind.Of(pipe));
+        var e = Assert.ThrowsExactly<IOException>(() => AtomicFile.Write(pipe, stream => stream.Write([1])));
+        Assert.AreEqual($"Could not write '{pipe}': it is a named pipe, not a file, and this write replaces the file it names with a new one (the node would become a file); give the path of a file.", e.Message);
+        e = Assert.ThrowsExactly<IOException>(() => AtomicFile.Write(link, stream => stream.Write([1])));
+        StringAssert.StartsWith(e.Message, $"Could not write '{link}': its link target '{pipe}' is a named pipe, not a file");
+        Assert.AreEqual("a named pipe", FileKind.Of(pipe), "still a pipe");
+        var sub = Directory.CreateDirectory(Path.Combine(folder.Path, "sub.zip")).FullName;
+        e = Assert.ThrowsExactly<IOException>(() => AtomicFile.Write(sub, stream => stream.Write([1])));
+        Assert.AreEqual($"Could not write '{sub}': it is a folder; give a file's path.", e.Message);
+        CollectionAssert.AreEquivalent(new[] { pipe, link }, Directory.GetFiles(folder.Path), "no temp file left");
+    }
+
+    [TestMethod]
+    public void AKilledWritesTempFileIsRemovedByTheNextWriteButALiveWritersIsNot()
+    {
+        // Files QA: 60 kill -9s of LmuModelFile.Save left 44 temp files (each a whole model) that no later write removed;
+        // only the engine's checkpoints swept theirs.
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "model.onnx");
+        File.WriteAllBytes(path, [1]);
+        var stale = path + AtomicFile.DefaultMarker + Guid.NewGuid().ToString("N");
+        var staleShort = Path.Combine(folder.Path, $".lmu-{Guid.NewGuid():N}.tmp");
+        var live = path + AtomicFile.DefaultMarker + Guid.NewGuid().ToString("N");
+        var mine = Path.Combine(folder.Path, "model.onnx.lmu-tmp-mine");
+        foreach (var f in new[] { stale, staleShort, live, mine })
+        {
+            File.WriteAllBytes(f, [9]);
+            File.SetLastWriteTimeUtc(f, DateTime.UtcNow.AddHours(-1));
+        }
+
+        using (new FileStream(live, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            AtomicFile.Write(path, stream => stream.Write([2]));
+        }
+
+        CollectionAssert.AreEqual(new byte[] { 2 }, File.ReadAllBytes(path));
+        Assert.IsFalse(File.Exists(stale), "a killed write's temp file goes");
+        Assert.IsFalse(File.Exists(staleShort), "so does a short-named one");
+        Assert.IsTrue(File.Exists(live), "a writer that holds its temp file keeps it");
+        Assert.IsTrue(File.Exists(mine), "a name the library does not make is never touched");
+    }
+
+    [TestMethod]
+    public void AFileReplacedByRootKeepsItsOwner()
+    {
+        // Files QA: a root CheckPoint of another user's 0600 state left it root's, and that user's next load failed.
+        if (!FileKind.IsRoot)
+        {
+            Assert.Inconclusive("only root can give a file to another owner; this process is not root");
+        }
+
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "state.engine");
+        File.WriteAllBytes(path, [1]);
+        Assert.IsTrue(FileKind.TryChown(path, (65534, 65534)), "chown to nobody");
+        AtomicFile.Write(path, stream => stream.Write([2]));
+        Assert.AreEqual(((uint)65534, (uint)65534), FileKind.Owner(path));
+    }
+
+    [TestMethod]
     public void ATargetWhoseNameIsNearTheFileSystemsLimitIsWritten()
     {
         // Found by QA: from 215 bytes the temp name (the target's plus 41 characters) passed the 255-byte limit, and the

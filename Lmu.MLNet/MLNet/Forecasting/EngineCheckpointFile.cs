@@ -37,21 +37,19 @@ internal static class EngineCheckpointFile
     // Format 1 began with this string as a BinaryWriter string (a length byte of 19, then ASCII), without a checksum.
     private const string Format1Magic = "LMU-FORECAST-ENGINE";
     private const string TempMarker = ".tmp-";
-    private static readonly TimeSpan SweepGrace = TimeSpan.FromSeconds(30);
-    private const int GuidHexLength = 32;
     private const int ChecksumLength = 32;
 
     private static ReadOnlySpan<byte> Magic => "LMU-FORECAST-CKPT"u8;
 
     private static int HeaderLength => Magic.Length + sizeof(int) + sizeof(long) + ChecksumLength;
 
-    /// <summary>Writes <paramref name="payload"/> atomically to <paramref name="path"/>, then removes stale temp files.</summary>
+    /// <summary>Writes <paramref name="payload"/> atomically to <paramref name="path"/> (stale temp files of earlier writes go after it).</summary>
     /// <param name="path">The checkpoint file.</param>
     /// <param name="payload">Its contents.</param>
     /// <param name="format">The format written in the header (<see cref="FormatFor"/>).</param>
     public static void Write(string path, byte[] payload, int format)
     {
-        var started = DateTime.UtcNow;
+        // AtomicFile removes stale temp files beside the target (a link's target's folder) after the write.
         AtomicFile.Write(path, stream =>
         {
             Span<byte> header = stackalloc byte[HeaderLength];
@@ -62,8 +60,6 @@ internal static class EngineCheckpointFile
             stream.Write(header);
             stream.Write(payload);
         }, TempMarker);
-
-        RemoveTempFiles(path, olderThan: started);
     }
 
     /// <summary>
@@ -137,41 +133,6 @@ internal static class EngineCheckpointFile
         bytes.Length > Format1Magic.Length && bytes[0] == Format1Magic.Length
         && bytes.AsSpan(1, Format1Magic.Length).SequenceEqual(Encoding.ASCII.GetBytes(Format1Magic));
 
-    // Only names this class makes (target + ".tmp-" + 32 hex digits), so no file of the user's is ever removed.
-    private static void RemoveTempFiles(string path, DateTime olderThan)
-    {
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full);
-        var prefix = Path.GetFileName(full) + TempMarker;
-        if (directory is null || !Directory.Exists(directory))
-        {
-            return;
-        }
-
-        foreach (var file in Directory.EnumerateFiles(directory, prefix + "*"))
-        {
-            var suffix = Path.GetFileName(file.AsSpan())[prefix.Length..];
-            // A grace period keeps a writer that has closed its temp file but not yet moved it clear of the sweep.
-            if (suffix.Length != GuidHexLength || suffix.ContainsAnyExcept("0123456789abcdef") || File.GetLastWriteTimeUtc(file) >= olderThan - SweepGrace)
-            {
-                continue;
-            }
-
-            try
-            {
-                // A temp file its writer still holds (another thread or process checkpointing the same target) is not
-                // stale: the writer's stream holds it exclusively, so this open fails and it is left alone. Deleting it
-                // made that writer fail with FileNotFoundException on its own temp file (found by QA).
-                using var probe = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (IOException)
-            {
-                // Best effort: a temp file that cannot go now is tried again at the next write or load.
-            }
-            catch (UnauthorizedAccessException)
-            {
-                // Same: never fail a checkpoint over another run's leftovers.
-            }
-        }
-    }
+    // Only names this library makes (target + ".tmp-" + 32 hex digits, .lmu-{guid}.tmp), so no file of the user's is ever removed.
+    private static void RemoveTempFiles(string path, DateTime olderThan) => AtomicFile.RemoveStaleTemps(path, TempMarker, olderThan);
 }
