@@ -70,6 +70,8 @@ internal sealed class InterruptCleanup : IDisposable
             try
             {
                 File.Delete(_path);
+                // A partial file's lock (PartialFile) goes with it; the next run would take it, since this process is ending.
+                File.Delete(_path + PartialFile.LockSuffix);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -23,42 +23,43 @@ internal static class PartialOutputFile
             return write(standardOutput);
         }
 
-        if (!IsPlainTarget(path))
+        // Where the operating system puts the path, links followed to the file they name (files QA: a link to a file was
+        // written in place, so a full disk left part of the new output in the old one's place; a rename onto the link
+        // replaced the link).
+        var full = PhysicalPath.Resolve(path);
+        if (!IsPlainTarget(full))
         {
-            // A link, a FIFO, /dev/stdout: written through as given (a rename would replace the link or the device
-            // with a file, and a reader waiting on the FIFO would never see a line; found by review).
+            // A FIFO, a device, /dev/stdout: written through as given (a rename would replace the device with a file,
+            // and a reader waiting on the FIFO would never see a line; found by review).
             // Each line flushed: a reader of a FIFO sees each forecast as its reading arrives (QA: all came at the end).
             using var direct = new LineFlushingWriter(new StreamWriter(path));
             return write(direct);
         }
 
-        // Where the operating system puts the path, links before a ".." followed (regression QA: d/../m.zip, d a linked
-        // folder, was written beside the command while SameFile, which resolves it so, had compared it elsewhere).
-        var full = PhysicalPath.Resolve(path);
         var folder = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(folder))
         {
             throw new DirectoryNotFoundException($"Could not write '{path}': the folder '{folder}' does not exist.");
         }
 
-        var partial = PartialName(folder, Path.GetFileName(full), string.Empty);
-        RemoveKilledRuns(folder, Path.GetFileName(full), string.Empty);
-        using var cleanup = new InterruptCleanup(partial, path, alsoNotWritten);
+        using var partial = Open(folder, Path.GetFileName(full), string.Empty, path);
+        using var cleanup = new InterruptCleanup(partial.Path, path, alsoNotWritten);
         try
         {
             T result;
-            using (var writer = Open(partial, path, folder))
+            using (var writer = OpenWriter(partial.Path, path, folder))
             {
                 result = write(writer);
             }
 
-            KeepMode(partial, full);
-            cleanup.Commit(() => File.Move(partial, full, overwrite: true));
+            KeepModeAndOwner(partial.Path, full);
+            cleanup.Commit(() => File.Move(partial.Path, full, overwrite: true));
             return result;
         }
-        finally
+        catch (IOException e) when (e.GetType() == typeof(IOException) && e.Message.Contains(partial.Path, StringComparison.Ordinal))
         {
-            File.Delete(partial);
+            // A full disk while writing named the hidden partial file (files QA), gone by the time the user reads it.
+            throw new IOException($"Could not write '{path}': {e.Message.Replace(partial.Path, full, StringComparison.Ordinal)}", e);
         }
     }
 
@@ -75,7 +76,7 @@ internal static class PartialOutputFile
             throw new IOException($"{option} '{path}' is a folder; give the file's path.");
         }
 
-        if (StandardOutputTarget.Is(path) || !IsPlainTarget(path))
+        if (StandardOutputTarget.Is(path) || !IsPlainTarget(PhysicalPath.Resolve(path)))
         {
             return;
         }
@@ -95,92 +96,99 @@ internal static class PartialOutputFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UnauthorizedAccessException($"Could not write {option} '{path}': the folder '{folder}' cannot be written ({e.GetType().Name}).", e);
+            // The cause in the system's words (files QA: a read-only file system read "cannot be written (IOException)").
+            throw new UnauthorizedAccessException($"Could not write {option} '{path}': the folder '{folder}' cannot be written ({e.Message.Replace(probe, folder, StringComparison.Ordinal)}).", e);
         }
     }
 
-    /// <summary>The file being replaced keeps its permissions (QA: a 0600 scores file came back 0644 after the move).</summary>
-    private static void KeepMode(string partial, string full)
+    /// <summary>
+    /// The file being replaced keeps its permissions (QA: a 0600 scores file came back 0644 after the move), and, when
+    /// root replaces it, its owner (files QA: another user's file became root's).
+    /// </summary>
+    internal static void KeepModeAndOwner(string partial, string full)
     {
         if (!OperatingSystem.IsWindows() && File.Exists(full))
         {
             File.SetUnixFileMode(partial, File.GetUnixFileMode(full));
-        }
-    }
-
-    /// <summary>
-    /// A file some other writer makes from a path (a PNG, an ML.NET zip), all or nothing: <paramref name="writeTo"/> gets a
-    /// temporary path beside <paramref name="path"/> (same extension), moved over it when the writer returns. The plots and
-    /// model zips were written in place, so a full disk left a cut-off PNG or zip, over a good one from an earlier run
-    /// (found by QA).
-    /// </summary>
-    public static void WriteFile(string path, Action<string> writeTo)
-    {
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        var partial = PartialName(folder, Path.GetFileNameWithoutExtension(full), Path.GetExtension(full));
-        RemoveKilledRuns(folder, Path.GetFileNameWithoutExtension(full), Path.GetExtension(full));
-        using var cleanup = new InterruptCleanup(partial, path, string.Empty);
-        try
-        {
-            writeTo(partial);
-            KeepMode(partial, full);
-            cleanup.Commit(() => File.Move(partial, full, overwrite: true));
-        }
-        catch (IOException e) when (e.GetType() == typeof(IOException) && e.Message.Contains(partial, StringComparison.Ordinal))
-        {
-            throw new IOException($"Could not write '{path}': {e.Message.Replace(partial, full, StringComparison.Ordinal)}", e);
-        }
-        finally
-        {
-            File.Delete(partial);
-        }
-    }
-
-    /// <summary>
-    /// <c>.{name}.{pid}.partial{extension}</c> beside the output, or a short <c>.lmu-{pid}-{random}.partial</c> when that
-    /// would pass the file system's 255-byte limit on a name (found by QA: outputs named with 241 characters or more
-    /// failed as "too long", naming the temporary file).
-    /// </summary>
-    internal static string PartialName(string folder, string name, string extension)
-    {
-        var full = $".{name}.{Environment.ProcessId}.partial{extension}";
-        return Path.Combine(folder, System.Text.Encoding.UTF8.GetByteCount(full) <= 255
-            ? full
-            : $".lmu-{Environment.ProcessId}-{Guid.NewGuid():N}.partial{(extension.Length <= 16 ? extension : string.Empty)}");
-    }
-
-    /// <summary>
-    /// Removes <c>.{name}.{pid}.partial{extension}</c> files of this output whose process no longer runs: a run killed
-    /// with SIGKILL (or a power cut) runs no cleanup, and its partial file stayed beside the output for good (fleet QA:
-    /// 30 MB after a kill -9 of forecast-stream, still there after a later run). A process still running keeps its file
-    /// (a pid taken again by another process keeps it too: the safe side). The short names of very long outputs carry
-    /// no output name, so they are not matched.
-    /// </summary>
-    internal static void RemoveKilledRuns(string folder, string name, string extension)
-    {
-        var prefix = $".{name}.";
-        var suffix = $".partial{extension}";
-        try
-        {
-            foreach (var file in Directory.EnumerateFiles(folder, $"{prefix}*{suffix}"))
+            if (FileKind.IsRoot && FileKind.Owner(full) is { } owner)
             {
-                var middle = Path.GetFileName(file)[prefix.Length..^suffix.Length];
-                if (int.TryParse(middle, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid) && pid != Environment.ProcessId && !ProcessLiveness.Running(pid))
-                {
-                    File.Delete(file);
-                }
+                _ = FileKind.TryChown(partial, owner);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    }
+
+    /// <summary>
+    /// A file some other writer makes from a path (a PNG, an ML.NET zip, a checkpoint), all or nothing:
+    /// <paramref name="writeTo"/> gets a temporary path beside <paramref name="path"/> (beside the file a link names; same
+    /// extension), moved over it when the writer returns. The plots and model zips were written in place, so a full disk
+    /// left a cut-off PNG or zip, over a good one from an earlier run (found by QA).
+    /// </summary>
+    /// <exception cref="IOException">The path is a folder, a named pipe, a device or a socket (the move would replace it with a file; files QA).</exception>
+    public static void WriteFile(string path, Action<string> writeTo)
+    {
+        var full = TargetFile(path, "Could not write");
+        var folder = Path.GetDirectoryName(full)!;
+        using var partial = Open(folder, Path.GetFileNameWithoutExtension(full), Path.GetExtension(full), path);
+        using var cleanup = new InterruptCleanup(partial.Path, path, string.Empty);
+        try
         {
-            // Tidying only: the write itself reports a folder it cannot use.
+            writeTo(partial.Path);
+            KeepModeAndOwner(partial.Path, full);
+            cleanup.Commit(() => File.Move(partial.Path, full, overwrite: true));
+        }
+        catch (IOException e) when (e.GetType() == typeof(IOException) && e.Message.Contains(partial.Path, StringComparison.Ordinal))
+        {
+            throw new IOException($"Could not write '{path}': {e.Message.Replace(partial.Path, full, StringComparison.Ordinal)}", e);
+        }
+    }
+
+    /// <summary>
+    /// The file <paramref name="path"/> names, links followed (a link to a file is written through, as README says);
+    /// a folder, named pipe, device or socket is refused (<paramref name="what"/> starts the message), since the file
+    /// written is moved over it.
+    /// </summary>
+    internal static string TargetFile(string path, string what)
+    {
+        var full = PhysicalPath.Resolve(path);
+        var kind = FileKind.Of(full);
+        if (kind == FileKind.Folder || Directory.Exists(full))
+        {
+            throw new IOException($"{what} '{path}': it is a folder; give a file's path.");
+        }
+
+        if (kind is not (FileKind.Regular or FileKind.Missing or FileKind.Unknown))
+        {
+            throw new IOException($"{what} '{path}': {(full == Path.GetFullPath(path) ? "it" : $"its link target '{full}'")} is {kind}, not a file, and it would be replaced by one; give a file's path.");
+        }
+
+        return full;
+    }
+
+    /// <summary>A partial file beside the output; a folder that cannot be written is named as the output's.</summary>
+    internal static PartialFile Open(string folder, string name, string extension, string path)
+    {
+        try
+        {
+            return PartialFile.Create(folder, name, extension);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"Could not write '{path}': access to the folder '{folder}' is denied.", e);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new DirectoryNotFoundException($"Could not write '{path}': the folder '{folder}' does not exist.", e);
+        }
+        catch (IOException e) when (e.GetType() == typeof(IOException))
+        {
+            // A read-only file system, a full disk: the system's words, the output's name.
+            throw new IOException($"Could not write '{path}': {System.Text.RegularExpressions.Regex.Replace(e.Message, @"'[^']*\.lock'", $"'{Path.GetFullPath(path)}'")}", e);
         }
     }
 
     // The temporary file's writer; a folder that cannot be written is named as the output's (QA: the error named
     // '.s.csv.6351.partial', a file the user never asked for).
-    private static StreamWriter Open(string partial, string path, string folder)
+    private static StreamWriter OpenWriter(string partial, string path, string folder)
     {
         try
         {
@@ -197,15 +205,20 @@ internal static class PartialOutputFile
         }
     }
 
-    // Absent, or a file with contents that is not a link nor a device: the cases a temporary file beside it can be renamed
-    // over. .NET reports no file type, and a FIFO reads as an empty file, so an existing empty file is written in place
-    // too (a failure then leaves a part in what was empty).
-    private static bool IsPlainTarget(string path)
+    // Absent, or a regular file (links already followed): the cases a temporary file beside it can be renamed over.
+    // Where the file's kind cannot be read (not Linux), a file with contents that is not a link: .NET reports no file
+    // type, and a FIFO reads as an empty file, so an existing empty file is written in place there.
+    private static bool IsPlainTarget(string full)
     {
-        var full = Path.GetFullPath(path);
         if (!OperatingSystem.IsWindows() && (full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal)))
         {
             return false;
+        }
+
+        var kind = FileKind.Of(full);
+        if (kind != FileKind.Unknown)
+        {
+            return kind is FileKind.Regular or FileKind.Missing;
         }
 
         var info = new FileInfo(full);

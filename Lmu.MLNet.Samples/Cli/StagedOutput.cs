@@ -6,9 +6,13 @@ namespace Lmu.MLNet.Samples.Cli;
 /// The output folder of a command, written all or nothing: files go to a hidden staging folder beside it (in the temp
 /// folder when its parent does not exist) and are moved into place by <see cref="Commit"/> once every file is written,
 /// creating the folder then; disposing without a commit removes the staging folder, so a failed or interrupted run
-/// leaves no output folder, or the existing one as it was (earlier outputs included). The staging folder of a killed
-/// run is removed by the next run into the same folder. A committed run replaces the outputs of the one before it in
-/// that folder, listed in a hidden manifest, and leaves any other file alone.
+/// leaves no output folder, or the existing one as it was (earlier outputs included). The commit first brings every
+/// file beside its target under a temporary name (a copy, when the staging folder is on another file system), then
+/// renames each over its target: files QA's output folder on a tmpfs of its own (a container volume) was replaced
+/// file by file with copies, and a full disk left a truncated model.zip beside the previous run's other outputs. The
+/// staging folder holds a lock for as long as its run lives, so the next run into the same folder removes a killed
+/// run's folder, and never a live one in another container. A committed run replaces the outputs of the one before it
+/// in that folder, listed in a hidden manifest, and leaves any other file alone.
 /// </summary>
 internal sealed class StagedOutput : IDisposable
 {
@@ -16,7 +20,11 @@ internal sealed class StagedOutput : IDisposable
     private readonly List<(string Path, string Option)> _inputs = [];
     private readonly object _gate = new();
     private readonly PosixSignalRegistration[] _signals;
+    private readonly FileStream _lock;
     private bool _committed;
+
+    /// <summary>The lock file inside a staging folder (see <see cref="RunTempFolder.LockName"/>).</summary>
+    private const string LockName = ".lock";
 
     public StagedOutput(string folder)
     {
@@ -39,7 +47,7 @@ internal sealed class StagedOutput : IDisposable
         Staging = Path.Combine(beside, name);
         try
         {
-            Directory.CreateDirectory(Staging);
+            _lock = CreateLocked(Staging);
         }
         catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && Directory.Exists(Folder))
         {
@@ -47,7 +55,7 @@ internal sealed class StagedOutput : IDisposable
             // home folder whose parent is root's (QA): staged inside it instead, as a hidden folder that goes at the commit.
             RemoveAbandoned(Folder, prefix);
             Staging = Path.Combine(Folder, name);
-            Directory.CreateDirectory(Staging);
+            _lock = CreateLocked(Staging);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -65,6 +73,29 @@ internal sealed class StagedOutput : IDisposable
 
     /// <summary>The output folder.</summary>
     public string Folder { get; }
+
+    /// <summary>
+    /// Makes <paramref name="staging"/> with its lock held: made under a name no sweep reads, locked, then moved to its
+    /// name, so a sweep never sees a staging folder without its lock.
+    /// </summary>
+    private static FileStream CreateLocked(string staging)
+    {
+        var making = Path.Combine(Path.GetDirectoryName(staging)!, $".lmu-making-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(making);
+        FileStream? held = null;
+        try
+        {
+            held = new FileStream(Path.Combine(making, LockName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1);
+            Directory.Move(making, staging);
+            return held;
+        }
+        catch
+        {
+            held?.Dispose();
+            Directory.Delete(making, recursive: true);
+            throw;
+        }
+    }
 
     /// <summary>
     /// Refuses an output that is a file, or lies under one, or whose folder (or the folder it will be made in) cannot be
@@ -195,21 +226,45 @@ internal sealed class StagedOutput : IDisposable
 
     private IReadOnlyList<string> CommitLocked()
     {
-        var moved = new List<string>();
         Directory.CreateDirectory(Folder);
-        var written = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var name in _names.Distinct())
+        RemoveAbandonedCommits(Folder);
+        var names = _names.Distinct().Where(n => System.IO.File.Exists(Path.Combine(Staging, n))).ToList();
+        // Every target checked before any is replaced (files QA: a folder named model.zip failed the commit with "Is a
+        // directory" after two of the five files had replaced the earlier run's).
+        var targets = names.Select(n => (Name: n, Target: Target(n))).ToList();
+        var token = Path.GetFileName(Staging);
+        var placed = new List<(string Temp, string Target)>();
+        try
         {
-            var staged = Path.Combine(Staging, name);
-            if (System.IO.File.Exists(staged))
+            foreach (var (name, target) in targets)
             {
-                var target = Path.Combine(Folder, name);
-                System.IO.File.Move(staged, target, overwrite: true);
-                moved.Add(target);
-                written.Add(name);
+                // Beside the target, so that the rename below is one on a single file system; the move is a copy when the
+                // staging folder is on another, and leaves the file it will replace as it is.
+                var temp = CommitTemp(target, token);
+                placed.Add((temp, target));
+                System.IO.File.Move(Path.Combine(Staging, name), temp);
+                PartialOutputFile.KeepModeAndOwner(temp, target);
             }
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            foreach (var (temp, _) in placed)
+            {
+                TryDelete(temp);
+            }
 
+            var message = placed.Aggregate(e.Message, (m, p) => m.Replace(p.Temp, p.Target, StringComparison.Ordinal));
+            throw new IOException($"Could not write the output into '{Folder}': {message} Nothing there was replaced: the earlier outputs are as they were.", e);
+        }
+
+        var moved = new List<string>();
+        foreach (var (temp, target) in placed)
+        {
+            System.IO.File.Move(temp, target, overwrite: true);
+            moved.Add(target);
+        }
+
+        var written = names.ToHashSet(StringComparer.Ordinal);
         var manifest = Path.Combine(Folder, ManifestName);
         if (System.IO.File.Exists(manifest))
         {
@@ -219,26 +274,133 @@ internal sealed class StagedOutput : IDisposable
             }
         }
 
-        System.IO.File.WriteAllLines(manifest, written.Order(StringComparer.Ordinal));
+        var manifestTemp = CommitTemp(manifest, token);
+        System.IO.File.WriteAllLines(manifestTemp, written.Order(StringComparer.Ordinal));
+        System.IO.File.Move(manifestTemp, manifest, overwrite: true);
         _committed = true;
         Directory.Delete(Staging, recursive: true);
         return moved;
     }
 
-    /// <summary>Staging folders of runs that were killed (their process is gone): removed by the next run.</summary>
+    /// <summary>
+    /// Where <paramref name="name"/> goes: the file in the output folder, or the file a link there names (files QA: the
+    /// commit replaced out/model.zip -> models/v4.zip with a file and left v4.zip old). A folder, named pipe, device or
+    /// socket in its place is refused before anything is replaced.
+    /// </summary>
+    private string Target(string name)
+    {
+        var path = Path.Combine(Folder, name);
+        var target = PhysicalPath.Resolve(path);
+        var kind = FileKind.Of(target);
+        if (kind == FileKind.Folder || Directory.Exists(target))
+        {
+            throw new IOException($"Could not write the output into '{Folder}': '{target}' is a folder, and this run writes the file {name} there; move the folder away or choose another --output. Nothing there was replaced.");
+        }
+
+        if (kind is not (FileKind.Regular or FileKind.Missing or FileKind.Unknown))
+        {
+            throw new IOException($"Could not write the output into '{Folder}': '{target}' is {kind}, not a file, and this run writes the file {name} there (it would be replaced by one); remove it or choose another --output. Nothing there was replaced.");
+        }
+
+        return target;
+    }
+
+    // ".{target}.lmu-commit-{staging folder's name}", or a short name when that would pass the 255-byte limit.
+    private static string CommitTemp(string target, string token)
+    {
+        var name = $".{Path.GetFileName(target)}{CommitMarker}{token}";
+        return Path.Combine(Path.GetDirectoryName(target)!, System.Text.Encoding.UTF8.GetByteCount(name) <= 255 ? name : $".lmu{CommitMarker}{Guid.NewGuid():N}");
+    }
+
+    private const string CommitMarker = ".lmu-commit-";
+
+    /// <summary>
+    /// Removes files a commit killed half way left in <paramref name="folder"/>: those whose staging folder is gone (a
+    /// live commit keeps its staging folder until every file is in place). The short names of very long outputs are
+    /// not matched.
+    /// </summary>
+    private static void RemoveAbandonedCommits(string folder)
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, $".*{CommitMarker}*").ToList())
+            {
+                var name = Path.GetFileName(file);
+                var token = name[(name.IndexOf(CommitMarker, StringComparison.Ordinal) + CommitMarker.Length)..];
+                var parent = Path.GetDirectoryName(folder);
+                string[] places = parent is null ? [folder, Path.GetTempPath()] : [parent, folder, Path.GetTempPath()];
+                if (token.Contains(".lmu-partial-", StringComparison.Ordinal) && !places.Any(p => Directory.Exists(Path.Combine(p, token))))
+                {
+                    TryDelete(file);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Tidying only.
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            System.IO.File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Tidying only.
+        }
+    }
+
+    /// <summary>
+    /// Staging folders of runs that have ended (a SIGKILL runs no cleanup): removed by the next run. A folder with its
+    /// lock goes when the lock can be taken (its run is gone, in whatever PID namespace it ran: files QA's run in another
+    /// container lost its staging folder mid-run to the process-id rule); one of an earlier version, without a lock, goes
+    /// when its process id no longer runs here.
+    /// </summary>
     private static void RemoveAbandoned(string beside, string prefix)
     {
-        foreach (var dir in Directory.EnumerateDirectories(beside, prefix + "*"))
+        List<string> folders;
+        try
         {
-            var rest = Path.GetFileName(dir)[prefix.Length..];
-            var dash = rest.IndexOf('-');
-            if (dash > 0 && int.TryParse(rest[..dash], out var pid) && !ProcessLiveness.Running(pid))
+            folders = Directory.EnumerateDirectories(beside, prefix + "*").ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        foreach (var dir in folders)
+        {
+            var lockPath = Path.Combine(dir, LockName);
+            bool ended;
+            if (System.IO.File.Exists(lockPath))
+            {
+                try
+                {
+                    using var probe = new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1);
+                    ended = true;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    ended = false;
+                }
+            }
+            else
+            {
+                var rest = Path.GetFileName(dir)[prefix.Length..];
+                var dash = rest.IndexOf('-');
+                ended = dash > 0 && int.TryParse(rest[..dash], out var pid) && !ProcessLiveness.Running(pid);
+            }
+
+            if (ended)
             {
                 try
                 {
                     Directory.Delete(dir, recursive: true);
                 }
-                catch (IOException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     // Another run may be removing it at the same moment; it is not ours to keep.
                 }
@@ -259,6 +421,8 @@ internal sealed class StagedOutput : IDisposable
             {
                 Directory.Delete(Staging, recursive: true);
             }
+
+            _lock.Dispose();
         }
     }
 

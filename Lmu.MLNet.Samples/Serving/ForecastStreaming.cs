@@ -55,6 +55,8 @@ internal static class ForecastStreaming
         if (checkpointPath is not null)
         {
             Cli.PartialOutputFile.CheckWritable(checkpointPath, "--checkpoint");
+            // A pipe or device is refused: the checkpoint is moved over it, which made it a file (files QA).
+            Cli.PartialOutputFile.TargetFile(checkpointPath, "Could not write --checkpoint");
         }
 
         // All or nothing: a bad line leaves no output file (and no checkpoint). The checkpoint is written to a partial file
@@ -62,7 +64,8 @@ internal static class ForecastStreaming
         // in place: a checkpoint that cannot be written leaves no output (QA: the forecasts were in place when it failed),
         // and an output that cannot be moved into place leaves the engine as it was (review: the checkpoint had moved on
         // while the forecasts were lost, so a rerun fed the readings twice).
-        string? pending = null;
+        Cli.PartialFile? pending = null;
+        string? checkpointFile = null;
         try
         {
             if (outputPath is null)
@@ -78,15 +81,15 @@ internal static class ForecastStreaming
 
             if (pending is not null)
             {
-                File.Move(pending, checkpointPath!, overwrite: true);
+                // Onto the file a link names, not the link (files QA: the link became a file, its target kept the old
+                // state), keeping the replaced file's mode and owner (QA: 0600 came back 0644).
+                Cli.PartialOutputFile.KeepModeAndOwner(pending.Path, checkpointFile!);
+                File.Move(pending.Path, checkpointFile!, overwrite: true);
             }
         }
         finally
         {
-            if (pending is not null)
-            {
-                File.Delete(pending);
-            }
+            pending?.Dispose();
         }
 
         // A semicolon-separated or decimal-comma file failed with .NET's bare "The input string '9248;2' was not in a
@@ -160,18 +163,25 @@ internal static class ForecastStreaming
                 return true;
             }
 
-            var full = PhysicalPath.Resolve(checkpointPath);
-            var (folder, name, extension) = (Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full), Path.GetExtension(full));
-            Cli.PartialOutputFile.RemoveKilledRuns(folder, name, extension);
-            pending = Cli.PartialOutputFile.PartialName(folder, name, extension);
-            if (fromZip)
+            checkpointFile = Cli.PartialOutputFile.TargetFile(checkpointPath, "Could not write --checkpoint");
+            var (folder, name, extension) = (Path.GetDirectoryName(checkpointFile)!, Path.GetFileNameWithoutExtension(checkpointFile), Path.GetExtension(checkpointFile));
+            pending = Cli.PartialOutputFile.Open(folder, name, extension, checkpointPath);
+            try
             {
-                // Resumed from a model zip: the checkpoint is such a zip too (a window-layout model's records no series column).
-                ForecastEngineStateOnnx.Save(Context(), engine, seriesColumn, pending);
+                if (fromZip)
+                {
+                    // Resumed from a model zip: the checkpoint is such a zip too (a window-layout model's records no series column).
+                    ForecastEngineStateOnnx.Save(Context(), engine, seriesColumn, pending.Path);
+                }
+                else
+                {
+                    engine.CheckPoint(pending.Path);
+                }
             }
-            else
+            catch (IOException e) when (e.Message.Contains(pending.Path, StringComparison.Ordinal))
             {
-                engine.CheckPoint(pending);
+                // A full disk named the hidden partial file (files QA).
+                throw new IOException($"Could not write --checkpoint '{checkpointPath}': {e.Message.Replace(pending.Path, checkpointFile, StringComparison.Ordinal).Replace($"Could not write '{checkpointFile}': ", string.Empty, StringComparison.Ordinal)}", e);
             }
 
             return true;

@@ -295,6 +295,38 @@ public sealed class ForecastCrossProcessTests
         StringAssert.Contains(log, $"--checkpoint '{dir}' is a folder; give the file's path");
         Assert.IsFalse(File.Exists(output));
 
+        // Files QA: a named pipe (or, as root, /dev/null) given as --checkpoint became a file; a link to a checkpoint
+        // became a file of the new state while its target kept the old one, and a 0600 checkpoint came back 0644.
+        if (OperatingSystem.IsLinux())
+        {
+            var special = Directory.CreateDirectory(Path.Combine(dir, "special")).FullName;
+            var pipe = Path.Combine(special, "state.pipe");
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe)!)
+            {
+                mkfifo.WaitForExit();
+            }
+
+            (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", start, "--observations", observations, "--output", output, "--checkpoint", pipe);
+            Assert.AreEqual(2, code, log);
+            StringAssert.Contains(log, $"Could not write --checkpoint '{pipe}': it is a named pipe, not a file, and it would be replaced by one; give a file's path");
+            Assert.AreEqual("a named pipe", Lmu.MLNet.FileKind.Of(pipe), "still a pipe");
+            Assert.IsFalse(File.Exists(output));
+
+            var states = Directory.CreateDirectory(Path.Combine(special, "states")).FullName;
+            var v7 = Path.Combine(states, "v7.ckpt");
+            File.Copy(start, v7);
+            File.SetUnixFileMode(v7, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var current = Path.Combine(special, "current.ckpt");
+            File.CreateSymbolicLink(current, Path.Combine("states", "v7.ckpt"));
+            (code, log) = SamplesApp.Run(_app, _root, Limit, "forecast-stream", "--model", current, "--observations", observations, "--output", output, "--checkpoint", current);
+            Assert.AreEqual(0, code, log);
+            Assert.IsNotNull(new FileInfo(current).LinkTarget, "the link stays a link");
+            Assert.AreEqual(60, LmuForecastEngine.Load(v7).ObservationCount, "its target holds the new state");
+            Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(v7), "and keeps its mode");
+            Assert.IsEmpty(Directory.GetFiles(states, ".*"), "no partial file or lock left beside it");
+            File.Delete(output);
+        }
+
         // Review: an output that could not be moved into place (here an immutable file) lost the forecasts while the
         // checkpoint over --model moved on, so a rerun fed the readings twice.
         var fixedOutput = Path.Combine(dir, "fixed.csv");
@@ -447,14 +479,16 @@ public sealed class ForecastCrossProcessTests
         {
             var stderr = process.StandardError.ReadToEndAsync();
             var stdout = process.StandardOutput.ReadToEndAsync();
-            var partial = Path.Combine(dir, $".forecasts.csv.{process.Id}.partial");
+            // .forecasts.csv.{pid}-{random}.partial, with its lock file beside it.
+            string? partial = null;
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (!File.Exists(partial) && !process.HasExited && clock.Elapsed < Limit)
+            while ((partial = Directory.GetFiles(dir, $".forecasts.csv.{process.Id}-*.partial").SingleOrDefault()) is null && !process.HasExited && clock.Elapsed < Limit)
             {
                 Thread.Sleep(50);
             }
 
-            Assert.IsTrue(File.Exists(partial), $"the staged output exists while the command waits: {(process.HasExited ? stdout.Result + stderr.Result : "still running")}");
+            Assert.IsNotNull(partial, $"the staged output exists while the command waits: {(process.HasExited ? stdout.Result + stderr.Result : "still running")}");
+            Assert.IsTrue(File.Exists(partial + ".lock"), "its lock beside it");
             using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
             {
                 kill.WaitForExit();
@@ -465,6 +499,7 @@ public sealed class ForecastCrossProcessTests
             // The checkpoint comes after the last line, so it is not written either, and the message says so.
             StringAssert.Contains(stderr.Result, $"interrupted (SIGINT): '{output}' was not written, nor the checkpoint '{checkpoint}'");
             Assert.IsFalse(File.Exists(partial), "no partial file left");
+            Assert.IsFalse(File.Exists(partial + ".lock"), "nor its lock");
             Assert.IsFalse(File.Exists(output));
             Assert.IsFalse(File.Exists(checkpoint));
         }

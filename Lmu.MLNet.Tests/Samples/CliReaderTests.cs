@@ -705,6 +705,104 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void ACommitWritesThroughALinkAndRefusesAFolderInAFilesPlaceBeforeReplacingAnything()
+    {
+        // Files QA: the commit replaced out/model.zip -> models/v4.zip with a file (v4.zip stayed old), and a folder named
+        // stream.engine failed it with "Is a directory" after model.zip had been replaced: a mixed output folder.
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Inconclusive("Unix links.");
+        }
+
+        var folder = Path.Combine(_temp, "out");
+        var models = Directory.CreateDirectory(Path.Combine(_temp, "models")).FullName;
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(models, "v4.zip"), "v4");
+        File.CreateSymbolicLink(Path.Combine(folder, "model.zip"), Path.Combine("..", "models", "v4.zip"));
+        void Run(params (string Name, string Text)[] files)
+        {
+            using var output = new StagedOutput(folder);
+            foreach (var (name, text) in files) File.WriteAllText(output.File(name), text);
+            output.Commit();
+        }
+
+        Run(("model.zip", "v5"), ("forecast.csv", "f5"));
+        Assert.IsNotNull(new FileInfo(Path.Combine(folder, "model.zip")).LinkTarget, "the link stays a link");
+        Assert.AreEqual("v5", File.ReadAllText(Path.Combine(models, "v4.zip")), "written through it");
+
+        Directory.CreateDirectory(Path.Combine(folder, "stream.engine"));
+        var e = Assert.ThrowsExactly<IOException>(() => Run(("forecast.csv", "f6"), ("stream.engine", "s6")));
+        Assert.AreEqual($"Could not write the output into '{folder}': '{Path.Combine(folder, "stream.engine")}' is a folder, and this run writes the file stream.engine there; move the folder away or choose another --output. Nothing there was replaced.", e.Message);
+        Assert.AreEqual("f5", File.ReadAllText(Path.Combine(folder, "forecast.csv")), "nothing replaced");
+        Assert.IsEmpty(Directory.GetFiles(folder, ".*lmu-commit*").Concat(Directory.GetDirectories(_temp, ".out.lmu-partial-*")), "no temporary file or folder left");
+    }
+
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public async Task ACommitIntoAFullFileSystemOfItsOwnLeavesTheEarlierOutputsWhole()
+    {
+        // Files QA: an --output folder that is a file system of its own (a container volume) was filled by copies made
+        // file by file over the earlier outputs: a full disk left a truncated model.zip beside the earlier run's others.
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("tmpfs mounts are Linux's");
+        }
+
+        var folder = Directory.CreateDirectory(Path.Combine(_temp, "volume")).FullName;
+        using (var mount = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", folder]) { RedirectStandardError = true })!)
+        {
+            await mount.WaitForExitAsync();
+            if (mount.ExitCode != 0)
+            {
+                Assert.Inconclusive($"cannot mount a tmpfs here (needs root): {await mount.StandardError.ReadToEndAsync()}");
+            }
+        }
+
+        try
+        {
+            void Run(int modelBytes)
+            {
+                using var output = new StagedOutput(folder);
+                File.WriteAllBytes(output.File("model.zip"), new byte[modelBytes]);
+                File.WriteAllText(output.File("forecast.csv"), $"run of {modelBytes}");
+                output.Commit();
+            }
+
+            Run(300_000);
+            var e = Assert.ThrowsExactly<IOException>(() => Run(900_000));
+            StringAssert.StartsWith(e.Message, $"Could not write the output into '{folder}': ");
+            StringAssert.Contains(e.Message, "Nothing there was replaced: the earlier outputs are as they were.");
+            Assert.AreEqual(300_000, new FileInfo(Path.Combine(folder, "model.zip")).Length, "the earlier model whole");
+            Assert.AreEqual("run of 300000", File.ReadAllText(Path.Combine(folder, "forecast.csv")));
+            Assert.IsEmpty(Directory.GetFiles(folder, ".*lmu-commit*"), "no temporary file left");
+        }
+        finally
+        {
+            using var umount = System.Diagnostics.Process.Start("umount", [folder])!;
+            await umount.WaitForExitAsync();
+        }
+    }
+
+    [TestMethod]
+    public void AStagingFolderWhoseRunHoldsItsLockIsKeptAndAnEndedOnesGoes()
+    {
+        // Files QA: a run in another container (its pid not running here) lost its staging folder to the next run's sweep.
+        var folder = Path.Combine(_temp, "out");
+        var held = Directory.CreateDirectory(Path.Combine(_temp, $".out.lmu-partial-999999-{Guid.NewGuid():N}")).FullName;
+        var ended = Directory.CreateDirectory(Path.Combine(_temp, $".out.lmu-partial-1-{Guid.NewGuid():N}")).FullName;
+        File.WriteAllText(Path.Combine(ended, ".lock"), string.Empty);
+        using (new FileStream(Path.Combine(held, ".lock"), FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+        using (var output = new StagedOutput(folder))
+        {
+            Assert.IsTrue(Directory.Exists(held), "its lock is held: kept, though process 999999 does not run here");
+            Assert.IsFalse(Directory.Exists(ended), "its lock is free: removed, though process 1 runs");
+        }
+
+        Directory.Delete(held, recursive: true);
+    }
+
+    [TestMethod]
     public void OutputsNamedNearTheFileSystemsLimitAreWritten()
     {
         // Found by QA: the staging folder (+ ".lmu-partial-" and 45 characters) and the partial file (+ ".{pid}.partial")
@@ -748,11 +846,29 @@ public sealed class CliReaderTests
             File.WriteAllText(file, "part");
         }
 
-        PartialOutputFile.Write(Path.Combine(_temp, "out.csv"), writer =>
+        // Files QA: runs in containers (each pid 1) shared one partial file, and a live run whose pid did not run in the
+        // sweeper's namespace lost its file. Now .{name}.{pid}-{random}.partial, with a lock its run holds.
+        var heldElsewhere = Path.Combine(_temp, $".out.csv.{dead}-{Guid.NewGuid():N}.partial");
+        var freed = Path.Combine(_temp, $".out.csv.{alive}-{Guid.NewGuid():N}.partial");
+        var orphanLock = Path.Combine(_temp, $".out.csv.{dead}-{Guid.NewGuid():N}.partial.lock");
+        foreach (var file in new[] { heldElsewhere, heldElsewhere + ".lock", freed, freed + ".lock", orphanLock })
         {
-            writer.Write("x");
-            return 0;
-        });
+            File.WriteAllText(file, "part");
+        }
+
+        using (new FileStream(heldElsewhere + ".lock", FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            PartialOutputFile.Write(Path.Combine(_temp, "out.csv"), writer =>
+            {
+                writer.Write("x");
+                return 0;
+            });
+        }
+
+        Assert.IsTrue(File.Exists(heldElsewhere), "a partial file whose lock is held stays, whatever its process id reads here");
+        Assert.IsFalse(File.Exists(freed) || File.Exists(freed + ".lock"), "one whose lock is free goes, with its lock, whatever its process id");
+        Assert.IsFalse(File.Exists(orphanLock), "a lock left without its partial file goes");
+        Assert.IsEmpty(Directory.GetFiles(_temp, $".out.csv.{Environment.ProcessId}-*"), "the write's own partial file and lock are gone");
         PartialOutputFile.WriteFile(Path.Combine(_temp, "plot.png"), partial => File.WriteAllText(partial, "png"));
         Assert.IsFalse(File.Exists(killed), "the killed run's partial file of this output is removed");
         Assert.IsFalse(File.Exists(killedPlot), "also for a file written through a path");
