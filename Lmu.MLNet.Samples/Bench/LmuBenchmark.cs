@@ -37,6 +37,13 @@ internal static class LmuBenchmark
 
     public static int Run(Settings s)
     {
+        if (s.JsonPath is not null)
+        {
+            // Before the bench, not after its minutes (files QA: a folder or a missing folder failed only at the end).
+            Cli.PartialOutputFile.TargetFile(s.JsonPath, "Could not write --json");
+            Cli.PartialOutputFile.CheckWritable(s.JsonPath, "--json");
+        }
+
         Console.WriteLine($"bench {MachineInfo.Now()}: {MachineInfo.Cpu()}");
         Console.WriteLine($"load average at start: {MachineInfo.LoadAverage()}; torch threads {s.Threads} on both sides; " +
                           $"{s.Samples} samples per side after {s.Warmup} warm-up round(s), " +
@@ -246,7 +253,9 @@ internal static class LmuBenchmark
                 infer_pipeline_ours = r.Pipeline?.Ours, infer_pipeline_peer = r.Pipeline?.Peer,
             }),
         };
-        File.WriteAllText(s.JsonPath!, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        // All or nothing: a full disk cut the earlier JSON short (files QA).
+        var json = JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        Cli.PartialOutputFile.WriteFile(s.JsonPath!, path => File.WriteAllText(path, json));
         Console.WriteLine($"wrote {s.JsonPath}");
     }
 }

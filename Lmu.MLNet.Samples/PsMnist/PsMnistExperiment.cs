@@ -105,7 +105,8 @@ internal static class PsMnistExperiment
         var curves = Plots.SamplePlots.TrainingCurves(model.Info.History, Path.Combine(s.Output, "training.png"), "psMNIST");
         var confusion = Plots.SamplePlots.ConfusionMatrix(
             Plots.SamplePlots.Counts(testMetrics.ConfusionMatrix), PsMnistData.Digits, Path.Combine(s.Output, "confusion.png"), "psMNIST: test confusion matrix");
-        File.WriteAllText(Path.Combine(s.Output, "psmnist_summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+        var summaryJson = JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true });
+        Cli.PartialOutputFile.WriteFile(Path.Combine(s.Output, "psmnist_summary.json"), path => File.WriteAllText(path, summaryJson));
         Console.WriteLine();
         Console.WriteLine($"parameters: {model.Info.ParameterCount:N0}; theta after training: {string.Join(", ", model.Info.LayerThetas.Select(t => t.ToString("0.###", CultureInfo.InvariantCulture)))}");
         Console.WriteLine($"validation accuracy (epoch {best.Epoch}): {best.ValidationAccuracy?.ToString("P2", CultureInfo.InvariantCulture)}");
