@@ -32,6 +32,24 @@ public sealed class ClassifierValidationDataTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void ValidationDataOfAnotherTypeIsNamedAsTheValidationData()
+    {
+        // Types QA: the classifier's and the experiment's refusals of validation data of another type read as refusals
+        // of the training data, which was fine.
+        var ml = ClassifierSetup.Context(MlTemp);
+        var train = ml.Data.LoadFromEnumerable(DelayedPatternData.Rows(30, 1));
+        var doubles = ml.Transforms.Conversion.ConvertType("Features", outputKind: DataKind.Double).Fit(train).Transform(train);
+        var options = ClassifierSetup.Parallel(epochs: 1);
+        options.ValidationData = doubles;
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.Lmu(options).Fit(train).Dispose());
+        StringAssert.StartsWith(e.Message, $"In ValidationData: Features column 'Features' has type Vector<Double, {DelayedPatternData.Steps}>; expected Vector<Single>");
+        Assert.AreEqual("ValidationData", e.ParamName);
+
+        var experiment = Assert.ThrowsExactly<ArgumentException>(() => new Lmu.MLNet.Experiments.LmuClassificationExperiment(ml, new Lmu.MLNet.Experiments.LmuExperimentSettings { MaxExperimentTimeInSeconds = 60 }).Execute(train, validationData: doubles));
+        StringAssert.StartsWith(experiment.Message, "LMU experiment: features column 'Features' of the validation data must be a fixed-size Vector<Single> but is Vector<Double, ");
+    }
+
+    [TestMethod]
     public void AShorterValidationVectorIsReadAsShorterSequencesAndSaidSo()
     {
         // Narrower rows are shorter sequences, left-padded as variable-size rows are (ClassifierInputLayoutTests); QA

@@ -120,7 +120,16 @@ public sealed class LmuClassifierEstimator : IEstimator<LmuClassifierTransformer
         ClassifierInputLayout? validationLayout = null;
         if (o.ValidationData is not null)
         {
-            validationLayout = ClassifierInputLayout.Create(o.ValidationData.Schema, o);
+            try
+            {
+                validationLayout = ClassifierInputLayout.Create(o.ValidationData.Schema, o);
+            }
+            catch (ArgumentOutOfRangeException e) when (e.ParamName == "schema")
+            {
+                // The same words as for the training data, where the training data was fine (types QA): say which.
+                throw new ArgumentOutOfRangeException(nameof(LmuClassifierOptions.ValidationData), $"In ValidationData: {e.Message.Replace(" (Parameter 'schema')", string.Empty, StringComparison.Ordinal)}");
+            }
+
             if (validationLayout.LabelKind != layout.LabelKind)
             {
                 throw new ArgumentOutOfRangeException(

@@ -43,7 +43,8 @@ internal sealed class LmuExperimentData
         {
             // ML.NET prints a VarVector's type as "Vector<Single>", which read as if a fixed size were refused (found by QA).
             var found = f.Type is VectorDataViewType { IsKnownSize: false } ? $"a VarVector<{((VectorDataViewType)f.Type).ItemType}>" : f.Type.ToString();
-            throw new ArgumentException($"LMU experiment: features column '{featuresColumn}' must be a fixed-size Vector<Single> but is {found}.", nameof(featuresColumn));
+            // The data named: validation data of another type read as if the training data were at fault (types QA).
+            throw new ArgumentException($"LMU experiment: features column '{featuresColumn}' of the {what} data must be a fixed-size Vector<Single> but is {found}.", nameof(featuresColumn));
         }
 
         if (v.Size % channels != 0)
