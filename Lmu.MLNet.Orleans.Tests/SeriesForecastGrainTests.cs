@@ -220,6 +220,19 @@ public sealed class SeriesForecastGrainTests
             var crowded = await Assert.ThrowsExactlyAsync<ArgumentException>(() => grain.ObserveAsync(new SeriesObservation(21, 1, new float[100_000])));
             StringAssert.Contains(crowded.Message, "with 100000 covariate(s) [0, 0, 0, 0, 0, 0, 0, 0, ... (100000 in all)]");
             Assert.IsGreaterThan(crowded.Message.Length, 1_000, "the message stays short");
+
+            // Numbers in invariant form whatever the silo's culture (Orleans QA: "value 5,5 with 3 covariate(s) [0,5, 1,5, 2,5]").
+            var culture = System.Globalization.CultureInfo.DefaultThreadCurrentCulture;
+            System.Globalization.CultureInfo.DefaultThreadCurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+            try
+            {
+                var german = await Assert.ThrowsExactlyAsync<ArgumentException>(() => grain.ObserveAsync(new SeriesObservation(21, 5.5f, [0.5f, 1.5f, 2.5f])));
+                StringAssert.Contains(german.Message, "value 5.5 with 3 covariate(s) [0.5, 1.5, 2.5]");
+            }
+            finally
+            {
+                System.Globalization.CultureInfo.DefaultThreadCurrentCulture = culture;
+            }
         }
         finally
         {

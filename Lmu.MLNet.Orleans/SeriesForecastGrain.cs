@@ -382,9 +382,10 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
                 var switching = switchingFrom is { } from
                     ? $" The series switches to model version {from.To} with this call (it used version {from.Version}, whose covariates were {Names(from.Covariates)})."
                     : string.Empty;
-                throw new ArgumentException(
+                // Invariant numbers: under a German culture "value 5,5 with 3 covariate(s) [0,5, 1,5, 2,5]" (Orleans QA).
+                throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"Series '{this.GetPrimaryKeyString()}', reading {o.Sequence}: value {o.Value} with {covariates.Length} covariate(s) " +
-                    $"{Preview(covariates)}; the model needs a finite value and {engine.CovariateNames.Count} finite covariate(s) ({Names(engine.CovariateNames)}).{switching} Nothing of this call was applied.");
+                    $"{Preview(covariates)}; the model needs a finite value and {engine.CovariateNames.Count} finite covariate(s) ({Names(engine.CovariateNames)}).{switching} Nothing of this call was applied."));
             }
         }
     }
@@ -399,8 +400,10 @@ public sealed class SeriesForecastGrain : Grain, ISeriesForecastGrain
     // exception, one of twelve million an answer past Orleans' message limit, so a timeout instead (Orleans QA).
     private static string Preview(float[] covariates) =>
         covariates.Length <= PreviewValues
-            ? $"[{string.Join(", ", covariates)}]"
-            : $"[{string.Join(", ", covariates.Take(PreviewValues))}, ... ({covariates.Length} in all)]";
+            ? $"[{string.Join(", ", covariates.Select(Invariant))}]"
+            : $"[{string.Join(", ", covariates.Take(PreviewValues).Select(Invariant))}, ... ({covariates.Length} in all)]";
+
+    private static string Invariant(float value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private const int PreviewValues = 8;
 

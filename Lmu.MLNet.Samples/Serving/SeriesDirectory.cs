@@ -67,6 +67,14 @@ internal sealed class SeriesDirectory
     /// <summary>The series held (those with a reading applied and not forgotten).</summary>
     public int Count => _series.Count;
 
+    /// <summary>
+    /// Whether <paramref name="id"/> may hold readings: every series the store holds is listed (its entry is recorded
+    /// when a reading is applied, and goes only once the store holds nothing for it). Reads and removals of ids not
+    /// listed are answered without calling a grain: each call of an unknown id activated one, and 720,000 reads of ids
+    /// never seen took a 256 MB heap to "Out of memory" (Orleans QA).
+    /// </summary>
+    public bool Holds(string id) => _series.ContainsKey(id);
+
     /// <summary>Null when a reading for <paramref name="id"/> may be sent to its grain; otherwise why not (a 503).</summary>
     public string? Refusal(string id)
     {

@@ -102,10 +102,11 @@ internal sealed class SeriesEndpoints
                 return Results.Json(new { error = blank }, statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var result = await Answered(id, () => grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync());
             // A series never observed has nothing to forecast from: 404, where it was answered 200 "Applied" (found by QA).
-            return result.ObservationCount == 0
-                ? Results.Json(new { error = $"Series '{id}' has no observations: POST /series/{{id}}/observe first." }, statusCode: StatusCodes.Status404NotFound)
+            // One the service does not hold is answered without its grain (see SeriesDirectory.Holds).
+            var result = directory.Holds(id) ? await Answered(id, () => grains.GetGrain<ISeriesForecastGrain>(id).GetForecastAsync()) : null;
+            return result is null || result.ObservationCount == 0
+                ? Results.Json(new { error = NothingHeld(id) }, statusCode: StatusCodes.Status404NotFound)
                 : Results.Json(Answer(result));
         });
         app.MapDelete("/series/{id}", async (string id) =>
@@ -113,6 +114,12 @@ internal sealed class SeriesEndpoints
             if (BlankId(id) is { } blank)
             {
                 return Results.Json(new { error = blank }, statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (!directory.Holds(id))
+            {
+                // Nothing stored, and no grain activated to say so (see SeriesDirectory.Holds).
+                return Results.Json(new { error = $"Series '{id}' holds nothing to remove." }, statusCode: StatusCodes.Status404NotFound);
             }
 
             var removed = await Answered(id, () => grains.GetGrain<ISeriesForecastGrain>(id).ForgetAsync(null));
@@ -232,9 +239,14 @@ internal sealed class SeriesEndpoints
     private static object UnknownGap(string id, SeriesForecastResult r) => new
     {
         outcome = r.Outcome.ToString(), r.LastSequence, r.ObservationCount, r.ModelVersion, r.ModelFingerprint, forecast = r.Forecast, lower = r.Lower, upper = r.Upper,
-        error = $"Series '{id}' holds nothing: it was never observed, was forgotten (DELETE or --series-idle), or the service restarted since " +
-                "(series live in this process's memory). Send its readings again from number 1.",
+        error = NothingHeld(id),
     };
+
+    // Why a series holds nothing, said by the forecast's 404 as by the observe's 409 (Orleans QA: the 404 said only
+    // "POST ... first" to a sender whose series had been forgotten).
+    private static string NothingHeld(string id) =>
+        $"Series '{id}' holds nothing: it was never observed, was forgotten (DELETE or --series-idle), or the service restarted since " +
+        "(series live in this process's memory); POST /series/{id}/observe its readings from number 1.";
 
     private static IResult Refuse(ILogger log, string id, int status, string message)
     {

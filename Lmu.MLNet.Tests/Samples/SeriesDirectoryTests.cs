@@ -25,6 +25,10 @@ public sealed class SeriesDirectoryTests
         await directory.RemovedAsync("a");
         Assert.IsNull(directory.Refusal("c"));
         Assert.AreEqual(1, directory.Count);
+        // Reads and removals of ids not held are answered without a grain (Orleans QA: each activated one).
+        Assert.IsTrue(directory.Holds("b"));
+        Assert.IsFalse(directory.Holds("a"), "removed");
+        Assert.IsFalse(directory.Holds("c"), "admitted, not yet applied");
     }
 
     [TestMethod]

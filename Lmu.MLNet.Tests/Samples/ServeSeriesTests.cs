@@ -73,7 +73,7 @@ public sealed class ServeSeriesTests
         using (var unseen = await served.Http.GetAsync("/series/never-seen/forecast"))
         {
             Assert.AreEqual(HttpStatusCode.NotFound, unseen.StatusCode);
-            StringAssert.Contains(await unseen.Content.ReadAsStringAsync(), "Series 'never-seen' has no observations");
+            StringAssert.Contains(await unseen.Content.ReadAsStringAsync(), "Series 'never-seen' holds nothing: it was never observed");
         }
 
         var (emptyStatus, empty) = await Observe(served, "pump-7", Array.Empty<object>());
@@ -165,6 +165,8 @@ public sealed class ServeSeriesTests
         using (var notFound = await served.Http.GetAsync("/series/c/forecast"))
         {
             Assert.AreEqual(HttpStatusCode.NotFound, notFound.StatusCode, "the refused reading was not applied");
+            // Orleans QA: the 404 said only "POST ... first" to a sender whose series had been forgotten; it says why now.
+            StringAssert.Contains(await notFound.Content.ReadAsStringAsync(), "Series 'c' holds nothing: it was never observed, was forgotten (DELETE or --series-idle), or the service restarted since");
         }
 
         using (var health = await served.Http.GetAsync("/health"))
@@ -181,6 +183,12 @@ public sealed class ServeSeriesTests
         {
             Assert.AreEqual(HttpStatusCode.NotFound, again.StatusCode);
             StringAssert.Contains(await again.Content.ReadAsStringAsync(), "Series 'a' holds nothing to remove.");
+        }
+
+        using (var forgotten = await served.Http.GetAsync("/series/a/forecast"))
+        {
+            Assert.AreEqual(HttpStatusCode.NotFound, forgotten.StatusCode);
+            StringAssert.Contains(await forgotten.Content.ReadAsStringAsync(), "Series 'a' holds nothing: it was never observed, was forgotten");
         }
 
         Assert.AreEqual(HttpStatusCode.OK, (await Observe(served, "c", Reading(1))).Status, "admitted once a series was removed");
