@@ -119,6 +119,7 @@ internal sealed class CsvRowReader
             nan(row, float.NaN);
         }
 
+        var padded = PaddingFrom(fields, number);
         var at = 0;
         for (var f = 0; f < _columns.Fields.Count; f++)
         {
@@ -138,7 +139,13 @@ internal sealed class CsvRowReader
                         throw new InvalidDataException($"{_path} line {number}, column {at + k + 1}: value {k + 1} of '{field.Column}' is '{text.Trim()}'; expected a number.");
                     }
 
-                    if (!finite)
+                    if (!finite && k >= padded)
+                    {
+                        // Padding past the row's length, which the model never reads (UCR's variable-length files pad
+                        // with NaN; the library's Fit and the fitted model take it, and predict refused it: regression QA).
+                        values[k] = 0;
+                    }
+                    else if (!finite)
                     {
                         throw new InvalidDataException(
                             $"{_path} line {number}, column {at + k + 1}: value {k + 1} of '{field.Column}' is '{text.Trim()}'; it {InputNumbers.Rule} (NaN and Infinity cannot be scored). Fix or drop that row.");
@@ -152,6 +159,29 @@ internal sealed class CsvRowReader
         }
 
         return row;
+    }
+
+    /// <summary>
+    /// The first value index that is padding (past the row's length column), or int.MaxValue when there is none or the
+    /// values' steps are not known: with one channel value k is step k in either layout; with several, which values are
+    /// a step's depends on the model's layout, which a zip does not record, so nothing is taken as padding.
+    /// </summary>
+    private int PaddingFrom(string[] fields, int number)
+    {
+        var at = 0;
+        var features = 0;
+        foreach (var field in _columns.Fields)
+        {
+            if (field.IsLength)
+            {
+                return features == _steps ? Length(field.Column, fields[at].Trim(), number) : int.MaxValue;
+            }
+
+            features += field.Width;
+            at += field.Width;
+        }
+
+        return int.MaxValue;
     }
 
     private int Length(string column, string text, int number)

@@ -46,6 +46,38 @@ public sealed class CrossProcessLengthScoringTests : ClassifierTestBase
     }
 
     [TestMethod]
+    public void NaNPaddingPastARowsLengthScoresAsTheRowDoes()
+    {
+        // Regression QA: the library trains on and scores NaN padding (UCR's variable-length files pad with NaN), and
+        // predict refused it. With one channel value k is step k, so what lies past the length is known to be padding.
+        var zip = Path.Combine(Temp, "m.zip");
+        var model = LengthClassifierZip.Create(ClassifierSetup.Context(MlTemp), "Int32", zip, epochs: 1);
+        Assert.IsTrue(model.Rows.Any(r => Steps(r) < r.Features.Length), "some rows are padded");
+        var input = Path.Combine(Temp, "nan-padded.csv");
+        File.WriteAllLines(input, model.Rows.Select(r =>
+            string.Join(",", r.Features.Select((v, k) => k >= Steps(r) ? "NaN" : v.ToString("R", CultureInfo.InvariantCulture))) + "," + r.Length));
+        var output = Path.Combine(Temp, "scores.csv");
+        var app = App();
+        var (code, stdout) = SamplesApp.Run(app, Temp, Limit, "predict", "--model", zip, "--input", input, "--output", output);
+        Assert.AreEqual(0, code, stdout);
+        var lines = File.ReadAllLines(output);
+        for (var i = 0; i < model.Rows.Count; i++)
+        {
+            CollectionAssert.AreEqual(model.Scores[i], lines[i + 1].Split(',')[..^2].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(), $"row {i} (length {model.Rows[i].Length})");
+        }
+
+        // A NaN at a real step is still refused, naming it.
+        var first = model.Rows.First(r => Steps(r) < r.Features.Length);
+        var n = Steps(first);
+        File.WriteAllLines(input, [string.Join(",", first.Features.Select((v, k) => k == n - 1 ? "NaN" : v.ToString("R", CultureInfo.InvariantCulture))) + "," + n]);
+        (code, stdout) = SamplesApp.Run(app, Temp, Limit, "predict", "--model", zip, "--input", input, "--output", output);
+        Assert.AreEqual(2, code, stdout);
+        StringAssert.Contains(stdout, $"line 1, column {n}: value {n} of 'Features' is 'NaN'");
+    }
+
+    private static int Steps(LengthClassifierZip.Row row) => Convert.ToInt32(row.Length, CultureInfo.InvariantCulture);
+
+    [TestMethod]
     public void BadLengthsAreRejectedWithTheLineColumnValueAndRangeBeforeWriting()
     {
         var zip = Path.Combine(Temp, "m.zip");
