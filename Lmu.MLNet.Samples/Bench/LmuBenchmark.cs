@@ -37,11 +37,12 @@ internal static class LmuBenchmark
 
     public static int Run(Settings s)
     {
-        if (s.JsonPath is not null)
+        if (s.JsonPath is not null && !Cli.PartialOutputFile.IsStream(s.JsonPath))
         {
-            // Before the bench, not after its minutes (files QA: a folder or a missing folder failed only at the end).
-            Cli.PartialOutputFile.TargetFile(s.JsonPath, "Could not write --json");
+            // Before the bench, not after its minutes (files QA: a folder or a missing folder failed only at the end). A
+            // stream (/dev/stdout into a pipe) is written directly at the end.
             Cli.PartialOutputFile.CheckWritable(s.JsonPath, "--json");
+            Cli.PartialOutputFile.TargetFile(s.JsonPath, "Could not write --json");
         }
 
         Console.WriteLine($"bench {MachineInfo.Now()}: {MachineInfo.Cpu()}");
@@ -255,7 +256,8 @@ internal static class LmuBenchmark
         };
         // All or nothing: a full disk cut the earlier JSON short (files QA).
         var json = JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
-        Cli.PartialOutputFile.WriteFile(s.JsonPath!, path => File.WriteAllText(path, json));
+        // A stream is appended to: /dev/stdout redirected to a file would otherwise be cut to the JSON (review).
+        Cli.PartialOutputFile.WriteFile(s.JsonPath!, path => (Cli.PartialOutputFile.IsStream(path) ? (Action<string, string?>)File.AppendAllText : File.WriteAllText)(path, json), streamable: true);
         Console.WriteLine($"wrote {s.JsonPath}");
     }
 }

@@ -81,19 +81,18 @@ internal sealed class PartialFile : IDisposable
                         TryDelete(file);
                     }
                 }
-                else if (IsToken(token) && Unheld(file + LockSuffix))
+                else if (FileLocks.Enabled && IsToken(token) && Unheld(file + LockSuffix))
                 {
-                    TryDelete(file);
-                    TryDelete(file + LockSuffix);
+                    RemoveWithItsFiles(file);
                 }
             }
 
             foreach (var lockFile in Directory.EnumerateFiles(folder, $"{prefix}*{suffix}{LockSuffix}").ToList())
             {
                 var partial = lockFile[..^LockSuffix.Length];
-                if (IsToken(System.IO.Path.GetFileName(partial)[prefix.Length..^suffix.Length]) && !File.Exists(partial) && Unheld(lockFile))
+                if (FileLocks.Enabled && IsToken(System.IO.Path.GetFileName(partial)[prefix.Length..^suffix.Length]) && !File.Exists(partial) && Unheld(lockFile))
                 {
-                    TryDelete(lockFile);
+                    RemoveWithItsFiles(partial);
                 }
             }
         }
@@ -101,6 +100,23 @@ internal sealed class PartialFile : IDisposable
         {
             // Tidying only: the write itself reports a folder it cannot use.
         }
+    }
+
+    /// <summary>
+    /// Removes an ended run's partial file, the temp files written beside it under its name (a checkpoint's
+    /// <c>{partial}.tmp-{guid}</c>: review, a run killed while it checkpointed left one no sweep matched), and its lock,
+    /// last.
+    /// </summary>
+    private static void RemoveWithItsFiles(string partial)
+    {
+        TryDelete(partial);
+        var folder = System.IO.Path.GetDirectoryName(partial)!;
+        foreach (var file in Directory.EnumerateFiles(folder, System.IO.Path.GetFileName(partial) + ".*").Where(f => !f.EndsWith(LockSuffix, StringComparison.Ordinal)).ToList())
+        {
+            TryDelete(file);
+        }
+
+        TryDelete(partial + LockSuffix);
     }
 
     // "{pid}-{32 hex digits}": a name this class makes.

@@ -25,9 +25,10 @@ internal static class PartialOutputFile
 
         // Where the operating system puts the path, links followed to the file they name (files QA: a link to a file was
         // written in place, so a full disk left part of the new output in the old one's place; a rename onto the link
-        // replaced the link).
+        // replaced the link). A stream (/dev/stdout, /dev/fd/N, a FIFO) is judged as given: resolving /proc/self/fd's
+        // links made up a path to nowhere, and a descriptor redirected to a file had the file renamed over (review).
         var full = PhysicalPath.Resolve(path);
-        if (!IsPlainTarget(full))
+        if (IsStream(path) || !IsPlainTarget(full))
         {
             // A FIFO, a device, /dev/stdout: written through as given (a rename would replace the device with a file,
             // and a reader waiting on the FIFO would never see a line; found by review).
@@ -76,7 +77,7 @@ internal static class PartialOutputFile
             throw new IOException($"{option} '{path}' is a folder; give the file's path.");
         }
 
-        if (StandardOutputTarget.Is(path) || !IsPlainTarget(PhysicalPath.Resolve(path)))
+        if (StandardOutputTarget.Is(path) || IsStream(path) || !IsPlainTarget(PhysicalPath.Resolve(path)))
         {
             return;
         }
@@ -123,9 +124,22 @@ internal static class PartialOutputFile
     /// extension), moved over it when the writer returns. The plots and model zips were written in place, so a full disk
     /// left a cut-off PNG or zip, over a good one from an earlier run (found by QA).
     /// </summary>
-    /// <exception cref="IOException">The path is a folder, a named pipe, a device or a socket (the move would replace it with a file; files QA).</exception>
-    public static void WriteFile(string path, Action<string> writeTo)
+    /// <param name="path">The output file.</param>
+    /// <param name="writeTo">Writes the whole file at the path it is given.</param>
+    /// <param name="streamable">True for text a reader may take from a stream (bench's JSON): a stream given as the path
+    /// (/dev/stdout, /dev/fd/N, a FIFO) is written directly, not refused.</param>
+    /// <exception cref="IOException">The path is a folder, or (unless <paramref name="streamable"/>) a stream, named pipe,
+    /// device or socket (the move would replace it with a file; files QA).</exception>
+    public static void WriteFile(string path, Action<string> writeTo, bool streamable = false)
     {
+        if (streamable && IsStream(path))
+        {
+            // Review: bench --json /dev/stdout into a pipe failed after the whole bench, and into a redirected file
+            // replaced the file the shell had open.
+            writeTo(path);
+            return;
+        }
+
         var full = TargetFile(path, "Could not write");
         var folder = Path.GetDirectoryName(full)!;
         using var partial = Open(folder, Path.GetFileNameWithoutExtension(full), Path.GetExtension(full), path);
@@ -149,8 +163,15 @@ internal static class PartialOutputFile
     /// </summary>
     internal static string TargetFile(string path, string what)
     {
+        if (IsStreamPath(path))
+        {
+            throw new IOException($"{what} '{path}': it is a stream (standard output, a descriptor or a device), and this file is written whole beside its target and moved over it; give a file's path.");
+        }
+
         var full = PhysicalPath.Resolve(path);
-        var kind = FileKind.Of(full);
+        // Judged as given too (statx follows the links itself): a link into /proc resolves to a made-up path (review).
+        var given = FileKind.Of(path);
+        var kind = given is FileKind.Regular or FileKind.Missing or FileKind.Unknown ? FileKind.Of(full) : given;
         if (kind == FileKind.Folder || Directory.Exists(full))
         {
             throw new IOException($"{what} '{path}': it is a folder; give a file's path.");
@@ -203,6 +224,24 @@ internal static class PartialOutputFile
             // A read-only file system, say.
             throw new IOException($"Could not write '{path}': {e.Message.Replace(partial, Path.GetFullPath(path), StringComparison.Ordinal)}", e);
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/>, as given, is a stream to write straight into: standard output, a path under
+    /// /dev or /proc (a descriptor, a device), or a named pipe, socket or device anywhere.
+    /// </summary>
+    internal static bool IsStream(string path) =>
+        StandardOutputTarget.Is(path) || IsStreamPath(path) || FileKind.Of(path) is not (FileKind.Regular or FileKind.Missing or FileKind.Unknown or FileKind.Folder);
+
+    private static bool IsStreamPath(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return false;
+        }
+
+        var full = Path.GetFullPath(path);
+        return full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal);
     }
 
     // Absent, or a regular file (links already followed): the cases a temporary file beside it can be renamed over.

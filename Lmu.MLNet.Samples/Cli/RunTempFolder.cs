@@ -105,6 +105,12 @@ internal sealed class RunTempFolder : IDisposable
         foreach (var folder in folders)
         {
             var lockPath = Path.Combine(folder, LockName);
+            if (File.Exists(lockPath) && !FileLocks.Enabled)
+            {
+                // With the runtime's file locking off every lock reads as free (review): left be.
+                continue;
+            }
+
             if (File.Exists(lockPath))
             {
                 FileStream held;

@@ -22,6 +22,7 @@ internal sealed class StagedOutput : IDisposable
     private readonly PosixSignalRegistration[] _signals;
     private readonly FileStream _lock;
     private bool _committed;
+    private bool _interrupted;
 
     /// <summary>The lock file inside a staging folder (see <see cref="RunTempFolder.LockName"/>).</summary>
     private const string LockName = ".lock";
@@ -226,6 +227,14 @@ internal sealed class StagedOutput : IDisposable
 
     private IReadOnlyList<string> CommitLocked()
     {
+        if (_interrupted || !Directory.Exists(Staging))
+        {
+            // Review: a commit reached after the signal handler had removed the staging folder (SIGTERM lets the main
+            // thread run on until the process exits) found nothing staged and removed the earlier run's outputs as ones
+            // this run no longer wrote, after the handler had said nothing was written.
+            throw new OperationCanceledException($"The run was interrupted: nothing was written to '{Folder}'.");
+        }
+
         Directory.CreateDirectory(Folder);
         RemoveAbandonedCommits(Folder);
         var names = _names.Distinct().Where(n => System.IO.File.Exists(Path.Combine(Staging, n))).ToList();
@@ -258,10 +267,27 @@ internal sealed class StagedOutput : IDisposable
         }
 
         var moved = new List<string>();
-        foreach (var (temp, target) in placed)
+        try
         {
-            System.IO.File.Move(temp, target, overwrite: true);
-            moved.Add(target);
+            foreach (var (temp, target) in placed)
+            {
+                System.IO.File.Move(temp, target, overwrite: true);
+                moved.Add(target);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A rename refused (an immutable file, a file bind-mounted into the folder: review): the files not yet moved
+            // stay the earlier run's, and the copies brought beside them go; the message says which is which.
+            var left = placed.Skip(moved.Count).ToList();
+            foreach (var (temp, _) in left)
+            {
+                TryDelete(temp);
+            }
+
+            throw new IOException(
+                $"Could not write the output into '{Folder}': {e.Message} Replaced: {(moved.Count == 0 ? "none" : string.Join(", ", moved.Select(Path.GetFileName)))}; " +
+                $"left as the earlier run wrote them: {string.Join(", ", left.Select(p => Path.GetFileName(p.Target)))}.", e);
         }
 
         var written = names.ToHashSet(StringComparer.Ordinal);
@@ -375,7 +401,12 @@ internal sealed class StagedOutput : IDisposable
         {
             var lockPath = Path.Combine(dir, LockName);
             bool ended;
-            if (System.IO.File.Exists(lockPath))
+            if (System.IO.File.Exists(lockPath) && !FileLocks.Enabled)
+            {
+                // With the runtime's file locking off every lock reads as free (review): left be.
+                ended = false;
+            }
+            else if (System.IO.File.Exists(lockPath))
             {
                 try
                 {
@@ -427,7 +458,10 @@ internal sealed class StagedOutput : IDisposable
     }
 
     // On the signal's thread; the lock keeps it from removing files a commit is moving (a committed run is left as it is).
-    private void Interrupted(PosixSignalContext context)
+    private void Interrupted(PosixSignalContext context) => Interrupted(context.Signal.ToString());
+
+    /// <summary>What a SIGINT, SIGTERM or SIGHUP does (tests call it without a signal).</summary>
+    internal void Interrupted(string signal)
     {
         lock (_gate)
         {
@@ -435,6 +469,8 @@ internal sealed class StagedOutput : IDisposable
             {
                 return;
             }
+
+            _interrupted = true;
 
             try
             {
@@ -445,7 +481,7 @@ internal sealed class StagedOutput : IDisposable
                 // A file still being written: the next run into this folder removes what is left (RemoveAbandoned).
             }
 
-            InterruptCleanup.Say($"interrupted ({context.Signal}): nothing was written to '{Folder}'.");
+            InterruptCleanup.Say($"interrupted ({signal}): nothing was written to '{Folder}'.");
         }
     }
 }

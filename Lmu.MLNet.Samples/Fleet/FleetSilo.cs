@@ -9,8 +9,9 @@ namespace Lmu.MLNet.Samples.Fleet;
 
 /// <summary>
 /// The embedded default of the fleet: one silo in this process, localhost clustering, grain storage in this process's
-/// memory (<see cref="InProcessGrainStorage"/>). A real cluster changes only these two calls (e.g. UseAdoNetClustering /
-/// AddAdoNetGrainStorage, or Redis, Azure...).
+/// memory (<see cref="InProcessGrainStorage"/>), and no grain-directory cache (one silo holds every grain). A real
+/// cluster changes the first two (e.g. UseAdoNetClustering / AddAdoNetGrainStorage, or Redis, Azure...) and keeps the
+/// cache, bounded by GrainDirectoryOptions.CacheSize.
 /// </summary>
 internal static class FleetSilo
 {

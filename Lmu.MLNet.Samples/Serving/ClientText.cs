@@ -17,13 +17,19 @@ internal static class ClientText
     /// <summary><paramref name="text"/> shortened to <paramref name="max"/> characters (saying how long it was) and made printable.</summary>
     public static string Quote(string text, int max = MaxLength)
     {
+        // Never half a surrogate pair (review: a cut after U+D83D left a lone surrogate).
+        var cut = max > 0 && max < text.Length && char.IsHighSurrogate(text[max - 1]) ? max - 1 : max;
         var shown = text.Length <= max
             ? text
-            : string.Create(CultureInfo.InvariantCulture, $"{text[..max]}... ({text.Length:N0} characters)");
+            : string.Create(CultureInfo.InvariantCulture, $"{text[..cut]}... ({text.Length:N0} characters)");
         return Printable(shown);
     }
 
-    /// <summary><paramref name="text"/> with each control character (C0, DEL, C1, line and paragraph separators) as \uXXXX.</summary>
+    /// <summary>
+    /// <paramref name="text"/> with each control character (C0, DEL, C1, line and paragraph separators) and each format
+    /// character (bidirectional overrides such as U+202E, zero-width marks: they reorder or hide what a log line shows;
+    /// review) as \uXXXX.
+    /// </summary>
     public static string Printable(string text)
     {
         if (!text.Any(NotPrintable))
@@ -47,5 +53,6 @@ internal static class ClientText
         return printable.ToString();
     }
 
-    private static bool NotPrintable(char c) => char.IsControl(c) || c is '\u2028' or '\u2029';
+    private static bool NotPrintable(char c) =>
+        char.IsControl(c) || c is '\u2028' or '\u2029' || (!char.IsSurrogate(c) && char.GetUnicodeCategory(c) == UnicodeCategory.Format);
 }

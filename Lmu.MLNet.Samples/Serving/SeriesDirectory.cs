@@ -111,6 +111,9 @@ internal sealed class SeriesDirectory
         return null;
     }
 
+    /// <summary>Lists <paramref name="id"/> (holding readings to <paramref name="lastSequence"/>) unless it is listed already.</summary>
+    public void Known(string id, long lastSequence) => _series.TryAdd(id, new Entry(lastSequence, _clock.GetUtcNow()));
+
     /// <summary>Records that <paramref name="id"/>'s last applied reading is <paramref name="lastSequence"/>, now.</summary>
     public void Applied(string id, long lastSequence) =>
         _series[id] = new Entry(lastSequence, _clock.GetUtcNow());

@@ -80,6 +80,13 @@ internal sealed class SeriesEndpoints
                     // Only calls that applied readings: a resend kept a quiet series from being forgotten (review).
                     directory.Applied(id, result.LastSequence);
                 }
+                else if (result.LastSequence > 0)
+                {
+                    // A series the store holds but the directory does not list (a call that applied readings and then
+                    // failed on its way back): listed now, without refreshing the idle clock of one listed already
+                    // (review: its reads were answered 404 and its resends Duplicate).
+                    directory.Known(id, result.LastSequence);
+                }
 
                 // A gap is the sender's to fix (resend from lastSequence + 1): 409 with where the series stands, and for a
                 // series that holds nothing, why it may hold nothing (serve QA: after a restart a sender that had 1-5

@@ -785,6 +785,90 @@ public sealed class CliReaderTests
     }
 
     [TestMethod]
+    public void ACommitAfterAnInterruptWritesNothingAndRemovesNothing()
+    {
+        // Review: the main thread reached the commit after the signal handler had removed the staging folder, found
+        // nothing staged, and removed the earlier run's outputs, after the handler had said nothing was written.
+        var folder = Path.Combine(_temp, "out");
+        using (var first = new StagedOutput(folder))
+        {
+            File.WriteAllText(first.File("model.zip"), "one");
+            first.Commit();
+        }
+
+        using var second = new StagedOutput(folder);
+        File.WriteAllText(second.File("model.zip"), "two");
+        second.Interrupted("SIGTERM");
+        Assert.ThrowsExactly<OperationCanceledException>(() => second.Commit());
+        Assert.AreEqual("one", File.ReadAllText(Path.Combine(folder, "model.zip")), "the earlier output stays");
+    }
+
+    [TestMethod]
+    public void ARenameRefusedHalfWayNamesWhatWasReplacedAndLeavesNoCopies()
+    {
+        // Review: an immutable (or bind-mounted) earlier file refused its rename; the commit failed with .NET's words,
+        // leaving copies beside the files not reached and no word of which files were whose.
+        var folder = Path.Combine(_temp, "out");
+        void Run(string text)
+        {
+            using var output = new StagedOutput(folder);
+            foreach (var name in new[] { "a.csv", "b.csv", "c.csv" }) File.WriteAllText(output.File(name), text);
+            output.Commit();
+        }
+
+        Run("one");
+        var fixedFile = Path.Combine(folder, "b.csv");
+        if (SystemTool.Run("chattr", "+i", fixedFile) != 0)
+        {
+            Assert.Inconclusive("chattr +i is not allowed here (needs root and ext4 or a file system like it)");
+        }
+
+        try
+        {
+            var e = Assert.ThrowsExactly<IOException>(() => Run("two"));
+            StringAssert.Contains(e.Message, "Replaced: a.csv; left as the earlier run wrote them: b.csv, c.csv.");
+        }
+        finally
+        {
+            SystemTool.Run("chattr", "-i", fixedFile);
+        }
+
+        Assert.AreEqual("one", File.ReadAllText(Path.Combine(folder, "c.csv")));
+        Assert.IsEmpty(Directory.GetFiles(folder, ".*lmu-commit*"), "no copies left");
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task AStreamIsWrittenIntoNotRenamedOver()
+    {
+        // Review: bench --json /dev/stdout into a pipe failed after the whole bench naming an internal file, and into a
+        // redirected file replaced the file the shell had open.
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("named pipes are made with mkfifo here (Linux)");
+        }
+
+        foreach (var stream in new[] { "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1", "/dev/null" })
+        {
+            Assert.IsTrue(PartialOutputFile.IsStream(stream), stream);
+            var e = Assert.ThrowsExactly<IOException>(() => PartialOutputFile.TargetFile(stream, "Could not write --checkpoint"));
+            Assert.AreEqual($"Could not write --checkpoint '{stream}': it is a stream (standard output, a descriptor or a device), and this file is written whole beside its target and moved over it; give a file's path.", e.Message);
+        }
+
+        var fifo = Path.Combine(_temp, "json.pipe");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)!)
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+
+        var reader = Task.Run(() => File.ReadAllText(fifo));
+        PartialOutputFile.WriteFile(fifo, path => File.AppendAllText(path, "{}"), streamable: true);
+        Assert.AreEqual("{}", await reader.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.AreEqual("a named pipe", Lmu.MLNet.FileKind.Of(fifo), "still a pipe");
+        Assert.ThrowsExactly<IOException>(() => PartialOutputFile.WriteFile(fifo, path => File.WriteAllText(path, "zip")), "a zip or a plot is never written into a pipe");
+    }
+
+    [TestMethod]
     public void AStagingFolderWhoseRunHoldsItsLockIsKeptAndAnEndedOnesGoes()
     {
         // Files QA: a run in another container (its pid not running here) lost its staging folder to the next run's sweep.

@@ -323,7 +323,7 @@ public sealed class CommandErrorTests : ClassifierTestBase
             (["bench", "--peer-script", "/tmp"], "--peer-script '/tmp' is a folder; give the file"),
             // Files QA: --json was written after the whole bench, in place (a full disk cut the earlier file short), and a
             // folder or a missing folder failed only then.
-            (["bench", "--json", "/tmp"], "Could not write --json '/tmp': it is a folder; give a file's path"),
+            (["bench", "--json", "/tmp"], "--json '/tmp' is a folder; give the file's path"),
             (["bench", "--json", "/nonexistent-folder/b.json"], "Could not write --json '/nonexistent-folder/b.json': the folder '/nonexistent-folder' does not exist"),
             (["psmnist", "--validation-rows", "0"], "--validation-rows 0 must be from 1 to 10000"),
             (["bench-latency", "--steps", "100000000"], "--steps 100000000 must be from 1 to 100000"),

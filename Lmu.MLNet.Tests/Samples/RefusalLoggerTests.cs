@@ -102,6 +102,10 @@ public sealed class RefusalLoggerTests
         Assert.AreEqual(new string('x', 80), ClientText.Quote(new string('x', 80)));
         Assert.AreEqual($"{new string('x', 80)}... (81 characters)", ClientText.Quote(new string('x', 81)));
         Assert.AreEqual("tab\\u0009del\\u007Fc1\\u0085é", ClientText.Quote("tab\tdel\u007Fc1\u0085é"));
+        // Review: a right-to-left override reordered what a log line showed, and a cut could split a surrogate pair.
+        Assert.AreEqual("abc\\u202Edef\\u200Bg", ClientText.Quote("abc\u202Edef\u200Bg"));
+        Assert.AreEqual($"{new string('x', 79)}... (83 characters)", ClientText.Quote(new string('x', 79) + "\U0001F600xx"));
+        Assert.AreEqual("\U0001F600", ClientText.Quote("\U0001F600"), "a whole pair is kept");
     }
 
     /// <summary>A clock moved by hand, whose timers fire when <see cref="Advance"/> passes their due time.</summary>

@@ -362,7 +362,7 @@ public sealed class ClassifierTrainingTests : ClassifierTestBase
             // A vector of doubles: ML.NET said "expected Single, got Vector<Double, 24>", as if a scalar were wanted (types QA).
             var doubles = ml.Transforms.Conversion.ConvertType("Features", outputKind: Microsoft.ML.Data.DataKind.Double).Fit(ml.Data.LoadFromEnumerable(padded)).Transform(ml.Data.LoadFromEnumerable(padded));
             var typeRefused = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ((ITransformer)loaded).Transform(doubles));
-            StringAssert.StartsWith(typeRefused.Message, "Column 'Features' has type Vector<Double, 24>; this loaded model reads Single values there (a Vector<Single, N> of the size in the input schema saved with it): convert the column first, e.g. mlContext.Transforms.Conversion.ConvertType(\"Features\", outputKind: DataKind.Single).");
+            StringAssert.StartsWith(typeRefused.Message, "Column 'Features' has type Vector<Double, 24>; this loaded model reads Single values there (in the shape of the input schema saved with it): convert the column first, e.g. mlContext.Transforms.Conversion.ConvertType(\"Features\", outputKind: DataKind.Single).");
             Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ((ITransformer)loaded).GetOutputSchema(doubles.Schema));
             var reloaded = ((ITransformer)loaded).Transform(ml.Data.LoadFromEnumerable(padded)).GetColumn<float[]>("Score").ToArray();
             for (var i = 0; i < rows.Count; i++)

@@ -110,8 +110,8 @@ internal sealed class GuardedTransformer : ITransformer, IDisposable
             var kind = Enum.TryParse<DataKind>(expected, out var k) ? k.ToString() : null;
             throw new ArgumentOutOfRangeException(
                 e.ParamName,
-                $"Column '{name}' has type {got}; this loaded model reads {expected} values there" +
-                (got.StartsWith("Vector<", StringComparison.Ordinal) ? $" (a Vector<{expected}, N> of the size in the input schema saved with it)" : string.Empty) +
+                // ML.NET names only the item type, for a scalar and a vector alike: the shape is the saved schema's.
+                $"Column '{name}' has type {got}; this loaded model reads {expected} values there (in the shape of the input schema saved with it)" +
                 (kind is null ? "." : $": convert the column first, e.g. mlContext.Transforms.Conversion.ConvertType(\"{name}\", outputKind: DataKind.{kind})."));
         }
     }
