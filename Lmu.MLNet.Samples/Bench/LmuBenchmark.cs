@@ -256,8 +256,17 @@ internal static class LmuBenchmark
         };
         // All or nothing: a full disk cut the earlier JSON short (files QA).
         var json = JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
-        // A stream is appended to: /dev/stdout redirected to a file would otherwise be cut to the JSON (review).
-        Cli.PartialOutputFile.WriteFile(s.JsonPath!, path => (Cli.PartialOutputFile.IsStream(path) ? (Action<string, string?>)File.AppendAllText : File.WriteAllText)(path, json), streamable: true);
+        // Standard output through the console's own writer, after the lines before it (opening /dev/stdout again wrote at
+        // another offset of a redirected file than the console's, over those lines; review); another stream is appended to.
+        if (Cli.StandardOutputTarget.Is(s.JsonPath))
+        {
+            Console.Out.WriteLine(json);
+            Console.Out.Flush();
+        }
+        else
+        {
+            Cli.PartialOutputFile.WriteFile(s.JsonPath!, path => (Cli.PartialOutputFile.IsStream(path) ? (Action<string, string?>)File.AppendAllText : File.WriteAllText)(path, json), streamable: true);
+        }
         Console.WriteLine($"wrote {s.JsonPath}");
     }
 }
