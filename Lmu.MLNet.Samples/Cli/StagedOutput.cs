@@ -263,7 +263,7 @@ internal sealed class StagedOutput : IDisposable
             }
 
             var message = placed.Aggregate(e.Message, (m, p) => m.Replace(p.Temp, p.Target, StringComparison.Ordinal));
-            throw new IOException($"Could not write the output into '{Folder}': {message} Nothing there was replaced: the earlier outputs are as they were.", e);
+            throw new IOException($"Could not write the output into '{Folder}': {message.TrimEnd('.')}. Nothing there was replaced: the earlier outputs are as they were.", e);
         }
 
         var moved = new List<string>();
@@ -286,7 +286,7 @@ internal sealed class StagedOutput : IDisposable
             }
 
             throw new IOException(
-                $"Could not write the output into '{Folder}': {e.Message} Replaced: {(moved.Count == 0 ? "none" : string.Join(", ", moved.Select(Path.GetFileName)))}; " +
+                $"Could not write the output into '{Folder}': {e.Message.TrimEnd('.')}. Replaced: {(moved.Count == 0 ? "none" : string.Join(", ", moved.Select(Path.GetFileName)))}; " +
                 $"left as the earlier run wrote them: {string.Join(", ", left.Select(p => Path.GetFileName(p.Target)))}.", e);
         }
 
